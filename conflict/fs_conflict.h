@@ -1,0 +1,455 @@
+/*
+ * fs_conflict.h - the fieldsync domain model and merge engine (public API).
+ *
+ * Pure C11: no I/O, no SQLite, no HTTP. The server and every field client
+ * link this library and decide every merge with the same code, so a replica
+ * and the central store can only disagree if they were fed different changes.
+ *
+ * Contents: status codes and the caller-supplied error struct; 128-bit
+ * time-ordered ids (UUIDv7); the hybrid logical clock; the schema declared as
+ * data (entities, fields, types, per-field merge policy); values, rows and
+ * changes; the merge function and its conflict records; quote totals.
+ *
+ * Ownership: every fs_value of kind FS_VAL_TEXT owns its bytes (heap). Rows,
+ * changes and conflict lists own their values and are released with their
+ * *_free() function, which accepts a zeroed or already-freed object.
+ * Schema pointers (const fs_entity *, const fs_field *) are static and
+ * borrowed forever.
+ */
+#ifndef FS_CONFLICT_H
+#define FS_CONFLICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Result codes of this library. Appended, never renumbered. */
+typedef enum fs_status {
+    FS_OK = 0,
+    FS_EINVAL,          /* a required argument is NULL or inconsistent */
+    FS_ENOMEM,          /* allocation failed */
+    FS_EUNKNOWN_ENTITY, /* no entity of that name or tag */
+    FS_EUNKNOWN_FIELD,  /* no field of that name or tag in the entity */
+    FS_ETYPE,           /* value kind does not match the field's type */
+    FS_ETOOLONG,        /* text longer than the field's limit */
+    FS_EBADID,          /* malformed 128-bit id */
+    FS_ERANGE,          /* number out of range, unknown enum value or currency */
+    FS_EOVERFLOW,       /* arithmetic or clock overflow */
+    FS_ERANDOM,         /* the OS random source failed */
+    FS_ETRANSITION,     /* an e-sign status change the lattice forbids */
+    FS_EDUPLICATE       /* the same field appears twice in one change */
+} fs_status;
+
+/* Static, never NULL. */
+const char *fs_strerror(fs_status st);
+
+/*
+ * Caller-supplied error detail (jansson style): a failure allocates nothing.
+ * Every function taking `fs_error *err` accepts NULL. `code` is the status of
+ * whichever library filled it in (this one, or another fieldsync component).
+ */
+#define FS_ERROR_TEXT 256
+typedef struct fs_error {
+    int code;
+    char text[FS_ERROR_TEXT];
+} fs_error;
+
+/* Fills err (if non-NULL) with code and a printf-formatted message; returns
+ * code, so callers can write `return fs_error_set(err, FS_EINVAL, "...")`. */
+int fs_error_set(fs_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------------ */
+/* Ids: 128-bit, time-ordered (RFC 9562 UUIDv7)                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fs_id {
+    uint8_t b[16];
+} fs_id;
+
+#define FS_ID_STRLEN 36 /* "0190e7c2-1a2b-7c3d-8e4f-0123456789ab" */
+
+/* New UUIDv7 for time now_ms (Unix milliseconds), random bits from
+ * getrandom(2). FS_ERANDOM if the OS cannot supply them. */
+fs_status fs_id_new(uint64_t now_ms, fs_id *out, fs_error *err);
+/* Deterministic UUIDv7 from given random bytes (tests, simulations). */
+void fs_id_from_parts(uint64_t ms, const uint8_t rnd[10], fs_id *out);
+/* Writes FS_ID_STRLEN lowercase chars plus NUL into out. */
+void fs_id_format(const fs_id *id, char out[FS_ID_STRLEN + 1]);
+/* Parses the canonical 8-4-4-4-12 hex form (either case) of exactly len
+ * bytes; anything else is FS_EBADID. Any UUID version is accepted. */
+fs_status fs_id_parse(const char *s, size_t len, fs_id *out, fs_error *err);
+int fs_id_cmp(const fs_id *a, const fs_id *b); /* memcmp order */
+bool fs_id_is_nil(const fs_id *id);
+uint64_t fs_id_time_ms(const fs_id *id); /* the v7 timestamp */
+
+/* ------------------------------------------------------------------------ */
+/* Hybrid logical clock                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An HLC timestamp packs 48 bits of Unix milliseconds above a 16-bit counter,
+ * so plain integer comparison orders timestamps. Ties between equal
+ * timestamps are broken by the writer's device id (fs_stamp_cmp). 0 means
+ * "never written".
+ */
+typedef uint64_t fs_hlc;
+
+#define FS_HLC_MS_MAX ((UINT64_C(1) << 48) - 1)
+#define FS_HLC_COUNT_MAX UINT16_MAX
+static inline fs_hlc fs_hlc_make(uint64_t ms, uint16_t count)
+{
+    return (ms << 16) | count;
+}
+static inline uint64_t fs_hlc_ms(fs_hlc h) { return h >> 16; }
+static inline uint16_t fs_hlc_count(fs_hlc h) { return (uint16_t)(h & 0xFFFF); }
+
+/*
+ * Local event: returns in *out a timestamp greater than *state and than any
+ * timestamp previously seen, and stores it in *state. A wall clock that went
+ * backwards keeps the last physical part and bumps the counter; a counter at
+ * its maximum carries into the physical part (the clock runs at most one
+ * millisecond ahead per 65,536 events in one millisecond). FS_EOVERFLOW only
+ * when the 48-bit millisecond range is exhausted.
+ */
+fs_status fs_hlc_tick(fs_hlc *state, uint64_t wall_ms, fs_hlc *out, fs_error *err);
+/* Receive: folds a remote timestamp into *state (max of wall, state, remote,
+ * then a tick), so later local stamps order after everything seen. */
+fs_status fs_hlc_recv(fs_hlc *state, uint64_t wall_ms, fs_hlc remote,
+                      fs_hlc *out, fs_error *err);
+/* Total order over (hlc, device): <0, 0, >0. */
+int fs_stamp_cmp(fs_hlc a, const fs_id *dev_a, fs_hlc b, const fs_id *dev_b);
+/* "1730000000123.0007" into out (at least 24 bytes). */
+void fs_hlc_format(fs_hlc h, char *out, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Schema, declared as data (fs_schema.c)                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum fs_type {
+    FS_TYPE_TEXT,     /* UTF-8 text up to max_len bytes */
+    FS_TYPE_INT,      /* int64 */
+    FS_TYPE_REAL,     /* double (coordinates, accuracy in metres) */
+    FS_TYPE_BOOL,     /* int64 0 or 1 */
+    FS_TYPE_TIME,     /* int64 Unix milliseconds */
+    FS_TYPE_ID,       /* fs_id reference to another row */
+    FS_TYPE_ENUM,     /* text, one of the field's enum_values */
+    FS_TYPE_MONEY,    /* int64 minor units (cents) */
+    FS_TYPE_CURRENCY  /* text, an ISO 4217 alphabetic code */
+} fs_type;
+
+typedef enum fs_policy {
+    FS_POLICY_LWW,    /* last writer wins by (hlc, device) */
+    FS_POLICY_ONCE,   /* write-once: first writer wins; later different writes rejected */
+    FS_POLICY_ESIGN,  /* e-sign join-semilattice, never regresses */
+    FS_POLICY_SERVER  /* server-owned: writes from rep devices rejected */
+} fs_policy;
+
+/* fs_field.flags */
+#define FS_FIELD_REQUIRED 0x01u /* a new row must set it */
+#define FS_FIELD_SEARCH   0x02u /* indexed for offline full-text search */
+#define FS_FIELD_PARENT   0x04u /* the reference that places the row in scope */
+#define FS_FIELD_RANGE    0x08u /* numeric value must lie in [lo, hi] */
+
+typedef struct fs_field {
+    const char *name;
+    uint16_t tag;           /* stable number, never reused (wire + storage) */
+    fs_type type;
+    fs_policy policy;
+    uint32_t max_len;       /* text types: max bytes */
+    const char *const *enum_values; /* FS_TYPE_ENUM: NULL-terminated list */
+    unsigned flags;
+    double lo, hi;          /* with FS_FIELD_RANGE */
+} fs_field;
+
+/* fs_entity.flags */
+#define FS_ENTITY_READONLY 0x01u /* reference data: devices never write it */
+
+typedef struct fs_entity {
+    const char *name;
+    uint16_t tag;           /* stable number, never reused */
+    const fs_field *fields; /* in declaration order; index = field slot */
+    size_t nfields;
+    unsigned flags;
+    int parent;             /* slot of the FS_FIELD_PARENT field, or -1 */
+    const char *parent_entity; /* entity that parent refers to, or NULL */
+} fs_entity;
+
+/* Every entity, in declaration order. Static, borrowed. */
+const fs_entity *const *fs_schema_entities(size_t *count);
+const fs_entity *fs_schema_entity(const char *name);
+const fs_entity *fs_schema_entity_by_tag(unsigned tag);
+/* Slot of a field in its entity, or -1. */
+int fs_entity_field_index(const fs_entity *e, const char *name);
+int fs_entity_field_index_by_tag(const fs_entity *e, unsigned tag);
+
+/* E-sign lattice (ranked; see fs_merge.c for the order). */
+typedef enum fs_esign {
+    FS_ESIGN_DRAFT, FS_ESIGN_SENT, FS_ESIGN_DELIVERED, FS_ESIGN_SIGNED,
+    FS_ESIGN_VOIDED, FS_ESIGN_DECLINED, FS_ESIGN_COMPLETED,
+    FS_ESIGN_INVALID = -1
+} fs_esign;
+fs_esign fs_esign_parse(const char *s, size_t len);
+const char *fs_esign_name(fs_esign s);
+bool fs_esign_is_terminal(fs_esign s);
+/* The join: the state both replicas end in, whatever the order. */
+fs_esign fs_esign_join(fs_esign a, fs_esign b);
+/* A rep's local transition: FS_OK, or FS_ETRANSITION with a readable reason
+ * (e.g. "contract is voided (terminal); it cannot become sent"). */
+fs_status fs_esign_check_transition(fs_esign from, fs_esign to, fs_error *err);
+
+/* ISO 4217: true for a known alphabetic code (exactly three upper letters). */
+bool fs_currency_valid(const char *s, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum fs_val_kind {
+    FS_VAL_NULL, FS_VAL_INT, FS_VAL_REAL, FS_VAL_TEXT, FS_VAL_ID
+} fs_val_kind;
+
+typedef struct fs_value {
+    fs_val_kind kind;
+    union {
+        int64_t i;
+        double r;
+        struct { char *p; uint32_t n; } text; /* owned, NUL-terminated */
+        fs_id id;
+    } u;
+} fs_value;
+
+/* The value kind a field type is stored as. */
+fs_val_kind fs_type_kind(fs_type t);
+/* Constructors. fs_value_text copies n bytes (FS_ENOMEM on failure). */
+fs_value fs_value_int(int64_t i);
+fs_value fs_value_real(double r);
+fs_value fs_value_idv(const fs_id *id);
+fs_status fs_value_text(fs_value *out, const char *s, size_t n, fs_error *err);
+fs_status fs_value_copy(fs_value *dst, const fs_value *src, fs_error *err);
+void fs_value_clear(fs_value *v); /* frees text; leaves FS_VAL_NULL */
+/* Total order: kind first, then value (text bytewise, reals by IEEE total
+ * order). Used only as the last tie-break. */
+int fs_value_cmp(const fs_value *a, const fs_value *b);
+bool fs_value_eq(const fs_value *a, const fs_value *b);
+/* Checks v against the field: kind, text length, enum membership, currency,
+ * range. NULL is allowed for every field that is not FS_FIELD_REQUIRED. */
+fs_status fs_field_check(const fs_field *f, const fs_value *v, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Rows and changes                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* One field of a stored row: the current value and who wrote it when. */
+typedef struct fs_cell {
+    fs_value v;
+    fs_hlc hlc;   /* 0 = never written */
+    fs_id device;
+} fs_cell;
+
+/* The merged state of one row. */
+typedef struct fs_row {
+    const fs_entity *entity;
+    fs_id id;
+    fs_cell *cells;   /* entity->nfields, owned */
+    bool deleted;     /* the tombstone register: value ... */
+    fs_hlc del_hlc;   /* ... its timestamp (0 = never deleted or restored) */
+    fs_id del_device; /* ... and writer */
+} fs_row;
+
+fs_status fs_row_init(fs_row *row, const fs_entity *e, const fs_id *id, fs_error *err);
+void fs_row_free(fs_row *row);
+fs_status fs_row_copy(fs_row *dst, const fs_row *src, fs_error *err);
+/* True once any field or the tombstone has been written. */
+bool fs_row_exists(const fs_row *row);
+/* Field-for-field equality of values, stamps and tombstone. */
+bool fs_row_eq(const fs_row *a, const fs_row *b);
+
+/* One field written by a change. */
+typedef struct fs_field_change {
+    uint16_t slot;    /* index into entity->fields */
+    fs_value v;       /* owned */
+    fs_hlc hlc;
+    /* Optional: the value and stamp the writer saw when it edited, so a
+     * conflict record can show base / theirs / yours and so a plain
+     * sequential edit is not mistaken for a concurrent one. */
+    bool has_base;
+    fs_value base;    /* owned */
+    fs_hlc base_hlc;
+} fs_field_change;
+
+/* A change to one row by one writer: some fields and/or the tombstone. */
+typedef struct fs_change {
+    const fs_entity *entity;
+    fs_id row;
+    fs_id device;            /* the writer */
+    fs_field_change *fields; /* owned */
+    size_t nfields, cap;
+    bool has_tomb;           /* the change writes the tombstone register */
+    bool deleted;            /* true = delete, false = restore */
+    fs_hlc tomb_hlc;
+} fs_change;
+
+fs_status fs_change_init(fs_change *c, const fs_entity *e, const fs_id *row,
+                         const fs_id *device, fs_error *err);
+void fs_change_free(fs_change *c);
+/* Adds a field write; v is copied and checked with fs_field_check.
+ * FS_EDUPLICATE if the slot is already in the change. */
+fs_status fs_change_set(fs_change *c, int slot, const fs_value *v, fs_hlc hlc,
+                        fs_error *err);
+fs_status fs_change_set_base(fs_change *c, int slot, const fs_value *base,
+                             fs_hlc base_hlc, fs_error *err);
+fs_status fs_change_set_named(fs_change *c, const char *field, const fs_value *v,
+                              fs_hlc hlc, fs_error *err);
+void fs_change_tombstone(fs_change *c, bool deleted, fs_hlc hlc);
+/* Whole-change validation (entity, slots, values, no duplicates, ids). */
+fs_status fs_change_check(const fs_change *c, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Merge                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef enum fs_origin {
+    FS_ORIGIN_DEVICE, /* a rep's device: all rules apply */
+    FS_ORIGIN_SERVER  /* the server or back office: trusted, may write
+                         server-owned fields and frozen rows */
+} fs_origin;
+
+typedef struct fs_merge_ctx {
+    fs_origin origin;
+    /* Clock guard. When now != 0, any stamp of a device change whose
+     * physical part is more than max_ahead_ms beyond fs_hlc_ms(now) is
+     * clamped to `now` before merging (and recorded, rule CLOCK_BOUND), so a
+     * device with a clock in the future competes as if it wrote now. */
+    fs_hlc now;
+    uint64_t max_ahead_ms;
+    /* Set by the caller when the row is frozen: a quote whose stored status
+     * is accepted, or a line of such a quote. Device changes are rejected. */
+    bool frozen;
+} fs_merge_ctx;
+
+typedef enum fs_outcome {
+    FS_APPLIED,  /* every write took effect as sent */
+    FS_MERGED,   /* accepted, but some writes were decided by a rule */
+    FS_REJECTED  /* nothing took effect */
+} fs_outcome;
+
+/* Why a write did not take effect as sent. Appended, never renumbered. */
+typedef enum fs_reason {
+    FS_REASON_NONE,
+    FS_REASON_STALE,        /* lost last-writer-wins to a newer write */
+    FS_REASON_SERVER_OWNED, /* field is server-owned */
+    FS_REASON_FROZEN,       /* quote accepted: no more device edits */
+    FS_REASON_DELETED,      /* the row is deleted; the write is hidden */
+    FS_REASON_ESIGN,        /* e-sign lattice kept a higher/terminal state */
+    FS_REASON_CLOCK,        /* stamp too far in the future, clamped */
+    FS_REASON_READONLY,     /* reference data */
+    FS_REASON_ONCE,         /* write-once field already set */
+    FS_REASON_SCOPE,        /* row outside the writer's scope (server) */
+    FS_REASON_INVALID       /* the change failed validation (server) */
+} fs_reason;
+const char *fs_reason_name(fs_reason r); /* "stale", "server_owned", ... */
+
+typedef struct fs_merge_result {
+    fs_outcome outcome;
+    fs_reason reason;   /* the first reason met, FS_REASON_NONE if applied */
+    char detail[160];   /* readable, e.g. "field territory is server-owned" */
+} fs_merge_result;
+
+/* Which rule decided a conflict. Appended, never renumbered. */
+typedef enum fs_rule {
+    FS_RULE_LWW, FS_RULE_ONCE, FS_RULE_ESIGN_LATTICE, FS_RULE_ESIGN_TERMINAL,
+    FS_RULE_SERVER_OWNED, FS_RULE_FROZEN, FS_RULE_DELETE_WINS,
+    FS_RULE_CLOCK_BOUND, FS_RULE_READONLY
+} fs_rule;
+const char *fs_rule_name(fs_rule r);
+
+typedef enum fs_conflict_status {
+    FS_CONFLICT_AUTO, /* decided by the rule; kept for audit */
+    FS_CONFLICT_OPEN  /* needs a human (terminal e-sign clash, frozen edit, delete vs update) */
+} fs_conflict_status;
+
+/*
+ * A losing or rejected write. "theirs" is what the store held, "yours" the
+ * incoming write. `field` is a slot, or -1 for the row's tombstone.
+ */
+typedef struct fs_conflict {
+    const fs_entity *entity;
+    fs_id row;
+    int field;
+    bool has_base;
+    fs_value base, theirs, yours;  /* owned */
+    fs_hlc theirs_hlc, yours_hlc;
+    fs_id theirs_device, yours_device;
+    fs_rule rule;
+    bool yours_won;          /* the incoming write is the one that stands */
+    fs_conflict_status status;
+} fs_conflict;
+
+typedef struct fs_conflict_list {
+    fs_conflict *items; /* owned */
+    size_t n, cap;
+} fs_conflict_list;
+
+void fs_conflict_list_free(fs_conflict_list *l);
+void fs_conflict_list_clear(fs_conflict_list *l); /* n = 0, keeps capacity */
+
+/*
+ * Folds change `c` into `row` (in place: in = stored state, out = new state)
+ * under ctx, fills *res, and appends a record to `conflicts` for every write
+ * that lost or was rejected. `row` must be initialised for c->entity and
+ * c->row (a never-written row is a create). The change is validated first:
+ * on any error nothing is modified and nothing is appended.
+ *
+ * The stored state is a join of registers, so for device changes that meet
+ * no frozen/server-owned/clock rule, merging any set of changes in any order,
+ * with duplicates, yields the same row.
+ */
+fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
+                   fs_merge_result *res, fs_conflict_list *conflicts,
+                   fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Quote totals (fs_totals.c): derived, never synced                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fs_quote_line_amount {
+    int64_t qty;          /* >= 0 */
+    int64_t unit_price;   /* minor units, >= 0 */
+    int64_t discount_bp;  /* basis points, 0..10000 */
+} fs_quote_line_amount;
+
+typedef struct fs_quote_totals {
+    int64_t subtotal;       /* sum of line nets */
+    int64_t discount;       /* quote-level discount amount */
+    int64_t total;          /* subtotal - discount */
+    size_t lines;           /* lines counted */
+} fs_quote_totals;
+
+/*
+ * Line net = qty * unit_price - round(qty * unit_price * discount_bp / 10000);
+ * quote discount = round(subtotal * quote_discount_bp / 10000); rounding is
+ * half away from zero on the exact integer quotient (all values are >= 0, so
+ * half up). FS_ERANGE for negative inputs or bp > 10000, FS_EOVERFLOW past
+ * int64.
+ */
+fs_status fs_quote_totals_compute(const fs_quote_line_amount *lines, size_t n,
+                                  int64_t quote_discount_bp,
+                                  fs_quote_totals *out, fs_error *err);
+/* The same from rows: a quote row and its line rows (tombstoned lines and
+ * lines of other quotes are skipped; unset numbers count as 0). */
+fs_status fs_quote_totals_rows(const fs_row *quote, const fs_row *lines, size_t n,
+                               fs_quote_totals *out, fs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FS_CONFLICT_H */
