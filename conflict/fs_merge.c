@@ -1,0 +1,564 @@
+/*
+ * fs_merge.c - the merge function shared by the server and every client.
+ *
+ * A row is a set of registers (one per field, plus the tombstone), each
+ * holding (value, hlc, device). Merging a change joins every register with
+ * the incoming write under the field's declared policy. The joins are
+ * commutative, associative and idempotent, which is what lets replicas that
+ * saw the same changes in different orders end up equal. Rules that depend on
+ * where the merge happens (server-owned fields, frozen quotes, the clock
+ * guard) apply to device changes only and are decided before the join.
+ *
+ * The merge is atomic: a plan phase validates, decides every write, copies
+ * the values it will store and builds the conflict records; only then does a
+ * commit phase, which cannot fail, move them into the row and the list.
+ */
+#include "fs_conflict.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* No entity has more fields than this (checked per merge). */
+#define MAX_FIELDS 64
+
+const char *fs_reason_name(fs_reason r)
+{
+    switch (r) {
+    case FS_REASON_NONE: return "none";
+    case FS_REASON_STALE: return "stale";
+    case FS_REASON_SERVER_OWNED: return "server_owned";
+    case FS_REASON_FROZEN: return "frozen";
+    case FS_REASON_DELETED: return "deleted";
+    case FS_REASON_ESIGN: return "esign";
+    case FS_REASON_CLOCK: return "clock";
+    case FS_REASON_READONLY: return "readonly";
+    case FS_REASON_ONCE: return "once";
+    case FS_REASON_SCOPE: return "scope";
+    case FS_REASON_INVALID: return "invalid";
+    }
+    return "unknown";
+}
+
+const char *fs_rule_name(fs_rule r)
+{
+    switch (r) {
+    case FS_RULE_LWW: return "lww";
+    case FS_RULE_ONCE: return "once";
+    case FS_RULE_ESIGN_LATTICE: return "esign_lattice";
+    case FS_RULE_ESIGN_TERMINAL: return "esign_terminal";
+    case FS_RULE_SERVER_OWNED: return "server_owned";
+    case FS_RULE_FROZEN: return "frozen";
+    case FS_RULE_DELETE_WINS: return "delete_wins";
+    case FS_RULE_CLOCK_BOUND: return "clock_bound";
+    case FS_RULE_READONLY: return "readonly";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------------ */
+/* E-sign lattice: the enum order is the lattice order.                      */
+/* ------------------------------------------------------------------------ */
+
+static const char *const esign_names[] = {
+    "draft", "sent", "delivered", "signed", "voided", "declined", "completed"};
+
+fs_esign fs_esign_parse(const char *s, size_t len)
+{
+    if (!s)
+        return FS_ESIGN_INVALID;
+    for (int i = 0; i <= FS_ESIGN_COMPLETED; i++)
+        if (strlen(esign_names[i]) == len && memcmp(esign_names[i], s, len) == 0)
+            return (fs_esign)i;
+    return FS_ESIGN_INVALID;
+}
+
+const char *fs_esign_name(fs_esign s)
+{
+    return s >= FS_ESIGN_DRAFT && s <= FS_ESIGN_COMPLETED ? esign_names[s] : "invalid";
+}
+
+bool fs_esign_is_terminal(fs_esign s)
+{
+    return s == FS_ESIGN_VOIDED || s == FS_ESIGN_DECLINED || s == FS_ESIGN_COMPLETED;
+}
+
+fs_esign fs_esign_join(fs_esign a, fs_esign b)
+{
+    return a > b ? a : b;
+}
+
+fs_status fs_esign_check_transition(fs_esign from, fs_esign to, fs_error *err)
+{
+    if (from < FS_ESIGN_DRAFT || from > FS_ESIGN_COMPLETED || to < FS_ESIGN_DRAFT ||
+        to > FS_ESIGN_COMPLETED)
+        return fs_error_set(err, FS_ERANGE, "unknown e-sign status");
+    if (fs_esign_is_terminal(from))
+        return fs_error_set(err, FS_ETRANSITION,
+                            "contract is %s, which is final; it cannot become %s",
+                            esign_names[from], esign_names[to]);
+    if (to == from)
+        return fs_error_set(err, FS_ETRANSITION, "contract is already %s", esign_names[to]);
+    if (to < from)
+        return fs_error_set(err, FS_ETRANSITION,
+                            "e-sign status never goes back: %s cannot become %s",
+                            esign_names[from], esign_names[to]);
+    return FS_OK;
+}
+
+/* Rank of a stored or incoming e-sign value; unset/null ranks below draft. */
+static int esign_rank(const fs_value *v)
+{
+    if (v->kind != FS_VAL_TEXT)
+        return -1;
+    return (int)fs_esign_parse(v->u.text.p, v->u.text.n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Conflict lists                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void conflict_clear(fs_conflict *k)
+{
+    fs_value_clear(&k->base);
+    fs_value_clear(&k->theirs);
+    fs_value_clear(&k->yours);
+}
+
+void fs_conflict_list_clear(fs_conflict_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        conflict_clear(&l->items[i]);
+    l->n = 0;
+}
+
+void fs_conflict_list_free(fs_conflict_list *l)
+{
+    if (!l)
+        return;
+    fs_conflict_list_clear(l);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static fs_status list_reserve(fs_conflict_list *l, size_t extra, fs_error *err)
+{
+    size_t cap;
+    fs_conflict *p;
+
+    if (l->n + extra <= l->cap)
+        return FS_OK;
+    cap = l->cap ? l->cap : 8;
+    while (cap < l->n + extra)
+        cap *= 2;
+    p = realloc(l->items, cap * sizeof *p);
+    if (!p)
+        return fs_error_set(err, FS_ENOMEM, "out of memory for conflict records");
+    l->items = p;
+    l->cap = cap;
+    return FS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The merge                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Everything decided about one merge before the row is touched. */
+typedef struct plan {
+    const fs_merge_ctx *ctx;
+    const fs_change *c;
+    fs_row *row;
+    fs_conflict_list *list; /* records go to items[n .. n+nrec) until commit */
+    size_t nrec;
+    fs_error *err;
+    /* Per field write of the change: */
+    bool win[MAX_FIELDS];
+    fs_hlc stamp[MAX_FIELDS]; /* after the clock guard */
+    fs_value newv[MAX_FIELDS]; /* copies to move into the row on a win */
+    /* Tombstone: */
+    bool tomb_win;
+    fs_hlc tomb_stamp;
+    bool deleted_after;
+    /* Outcome bookkeeping: */
+    size_t decided, rejected;
+    fs_reason reason;
+    char detail[160];
+} plan;
+
+/* Keeps the first reason met and its readable detail. */
+static void note(plan *p, fs_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note(plan *p, fs_reason r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (p->reason != FS_REASON_NONE)
+        return;
+    p->reason = r;
+    va_start(ap, fmt);
+    vsnprintf(p->detail, sizeof p->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Appends a record (not yet counted in list->n). theirs may be NULL for
+ * "nothing stored"; yours may be NULL for a tombstone-only write. */
+static fs_status record(plan *p, int field, const fs_field_change *fc,
+                        const fs_value *theirs, fs_hlc theirs_hlc, const fs_id *theirs_dev,
+                        const fs_value *yours, fs_hlc yours_hlc, fs_rule rule,
+                        bool yours_won, fs_conflict_status status)
+{
+    fs_conflict *k = &p->list->items[p->list->n + p->nrec];
+    fs_status st = FS_OK;
+
+    memset(k, 0, sizeof *k);
+    k->entity = p->c->entity;
+    k->row = p->c->row;
+    k->field = field;
+    k->theirs_hlc = theirs_hlc;
+    if (theirs_dev)
+        k->theirs_device = *theirs_dev;
+    k->yours_hlc = yours_hlc;
+    k->yours_device = p->c->device;
+    k->rule = rule;
+    k->yours_won = yours_won;
+    k->status = status;
+    if (theirs)
+        st = fs_value_copy(&k->theirs, theirs, p->err);
+    if (st == FS_OK && yours)
+        st = fs_value_copy(&k->yours, yours, p->err);
+    if (st == FS_OK && fc && fc->has_base) {
+        k->has_base = true;
+        st = fs_value_copy(&k->base, &fc->base, p->err);
+    }
+    if (st != FS_OK) {
+        conflict_clear(k);
+        return st;
+    }
+    p->nrec++;
+    return FS_OK;
+}
+
+static fs_hlc guard_clock(const plan *p, fs_hlc h)
+{
+    const fs_merge_ctx *ctx = p->ctx;
+    if (ctx->origin != FS_ORIGIN_DEVICE || ctx->now == 0)
+        return h;
+    if (fs_hlc_ms(h) > fs_hlc_ms(ctx->now) + ctx->max_ahead_ms)
+        return ctx->now;
+    return h;
+}
+
+/* Whole-change rejections: reference data and frozen quotes. */
+static fs_status reject_all(plan *p, fs_rule rule, fs_conflict_status status)
+{
+    const fs_change *c = p->c;
+    fs_status st;
+
+    for (size_t i = 0; i < c->nfields; i++) {
+        const fs_field_change *fc = &c->fields[i];
+        const fs_cell *cell = &p->row->cells[fc->slot];
+        st = record(p, fc->slot, fc, &cell->v, cell->hlc, &cell->device, &fc->v, fc->hlc,
+                    rule, false, status);
+        if (st != FS_OK)
+            return st;
+    }
+    if (c->has_tomb) {
+        fs_value was = fs_value_int(p->row->deleted), want = fs_value_int(c->deleted);
+        st = record(p, -1, NULL, &was, p->row->del_hlc, &p->row->del_device, &want,
+                    c->tomb_hlc, rule, false, status);
+        if (st != FS_OK)
+            return st;
+    }
+    p->rejected = p->decided = c->nfields + (c->has_tomb ? 1 : 0);
+    return FS_OK;
+}
+
+static fs_status plan_tombstone(plan *p)
+{
+    const fs_change *c = p->c;
+    fs_row *row = p->row;
+    int cmp;
+
+    p->deleted_after = row->deleted;
+    if (!c->has_tomb)
+        return FS_OK;
+    p->tomb_stamp = guard_clock(p, c->tomb_hlc);
+    if (p->tomb_stamp != c->tomb_hlc) {
+        fs_value want = fs_value_int(c->deleted);
+        fs_status st = record(p, -1, NULL, NULL, p->ctx->now, NULL, &want, c->tomb_hlc,
+                              FS_RULE_CLOCK_BOUND, true, FS_CONFLICT_AUTO);
+        if (st != FS_OK)
+            return st;
+        note(p, FS_REASON_CLOCK, "tombstone stamp too far in the future");
+        p->decided++;
+    }
+    cmp = fs_stamp_cmp(p->tomb_stamp, &c->device, row->del_hlc, &row->del_device);
+    if (cmp == 0) /* same stamp and writer: a delete beats a restore */
+        cmp = (int)c->deleted - (int)row->deleted;
+    if (cmp > 0) {
+        p->tomb_win = true;
+        p->deleted_after = c->deleted;
+    } else if (c->deleted != row->deleted) {
+        fs_value was = fs_value_int(row->deleted), want = fs_value_int(c->deleted);
+        fs_rule rule = row->deleted ? FS_RULE_DELETE_WINS : FS_RULE_LWW;
+        fs_status st = record(p, -1, NULL, &was, row->del_hlc, &row->del_device, &want,
+                              p->tomb_stamp, rule, false,
+                              row->deleted ? FS_CONFLICT_OPEN : FS_CONFLICT_AUTO);
+        if (st != FS_OK)
+            return st;
+        note(p, row->deleted ? FS_REASON_DELETED : FS_REASON_STALE,
+             "a newer %s of the row stands", row->deleted ? "delete" : "restore");
+        p->decided++;
+    }
+    return FS_OK;
+}
+
+/* Decides one field write; sets p->win[i] and records a loser. */
+static fs_status plan_field(plan *p, size_t i)
+{
+    const fs_change *c = p->c;
+    const fs_field_change *fc = &c->fields[i];
+    const fs_field *f = &c->entity->fields[fc->slot];
+    const fs_cell *cell = &p->row->cells[fc->slot];
+    fs_hlc stamp = guard_clock(p, fc->hlc);
+    int cmp;
+    fs_rule rule = FS_RULE_LWW;
+    fs_conflict_status status = FS_CONFLICT_AUTO;
+    bool record_loser = false, record_overwrite = false;
+    fs_status st;
+
+    p->stamp[i] = stamp;
+    if (f->policy == FS_POLICY_SERVER && p->ctx->origin == FS_ORIGIN_DEVICE) {
+        st = record(p, fc->slot, fc, &cell->v, cell->hlc, &cell->device, &fc->v, fc->hlc,
+                    FS_RULE_SERVER_OWNED, false, FS_CONFLICT_AUTO);
+        if (st != FS_OK)
+            return st;
+        note(p, FS_REASON_SERVER_OWNED, "field %s is server-owned", f->name);
+        p->decided++;
+        p->rejected++;
+        return FS_OK;
+    }
+    if (stamp != fc->hlc) {
+        st = record(p, fc->slot, fc, &cell->v, p->ctx->now, NULL, &fc->v, fc->hlc,
+                    FS_RULE_CLOCK_BOUND, true, FS_CONFLICT_AUTO);
+        if (st != FS_OK)
+            return st;
+        note(p, FS_REASON_CLOCK, "stamp of %s too far in the future; clamped to server time",
+             f->name);
+        p->decided++;
+    }
+
+    cmp = fs_stamp_cmp(stamp, &c->device, cell->hlc, &cell->device);
+    if (cmp == 0)
+        cmp = fs_value_cmp(&fc->v, &cell->v);
+    switch (f->policy) {
+    case FS_POLICY_ONCE:
+        /* First writer wins: the lowest stamp stands once the cell is set. */
+        rule = FS_RULE_ONCE;
+        if (cell->hlc == 0)
+            cmp = 1;
+        else
+            cmp = -cmp;
+        break;
+    case FS_POLICY_ESIGN: {
+        int a = esign_rank(&fc->v), b = cell->hlc ? esign_rank(&cell->v) : -2;
+        if (a != b)
+            cmp = a > b ? 1 : -1;
+        rule = FS_RULE_ESIGN_LATTICE;
+        if (a != b && fs_esign_is_terminal((fs_esign)a) &&
+            b >= 0 && fs_esign_is_terminal((fs_esign)b)) {
+            rule = FS_RULE_ESIGN_TERMINAL;
+            status = FS_CONFLICT_OPEN;
+            record_loser = cmp < 0;
+            record_overwrite = cmp > 0;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+
+    if (cmp > 0) {
+        p->win[i] = true;
+        st = fs_value_copy(&p->newv[i], &fc->v, p->err);
+        if (st != FS_OK)
+            return st;
+        /* The stored write is newer than what the writer saw: it was a
+         * concurrent edit, and it is now overwritten. */
+        if (f->policy == FS_POLICY_LWW && fc->has_base && cell->hlc > fc->base_hlc &&
+            !fs_value_eq(&fc->v, &cell->v))
+            record_overwrite = true;
+        if (f->policy == FS_POLICY_ONCE && cell->hlc && !fs_value_eq(&fc->v, &cell->v))
+            record_overwrite = true;
+    } else if (cmp < 0 && !fs_value_eq(&fc->v, &cell->v)) {
+        record_loser = true;
+    }
+
+    if (record_overwrite || record_loser) {
+        bool won = cmp > 0;
+        st = record(p, fc->slot, fc, &cell->v, cell->hlc, &cell->device, &fc->v, stamp,
+                    rule, won, status);
+        if (st != FS_OK)
+            return st;
+        if (!won) {
+            if (rule == FS_RULE_ONCE)
+                note(p, FS_REASON_ONCE, "%s is write-once and already set", f->name);
+            else if (rule == FS_RULE_LWW)
+                note(p, FS_REASON_STALE, "a newer write of %s stands", f->name);
+            else
+                note(p, FS_REASON_ESIGN, "%s stays %.*s: the lattice never goes back",
+                     f->name, (int)cell->v.u.text.n, cell->v.u.text.p);
+            p->decided++;
+            return FS_OK;
+        }
+    }
+    return FS_OK;
+}
+
+/* A deleted row hides every write that lands in it; each is recorded, and so
+ * is every stored write newer than a delete that lands on a live row. */
+static fs_status plan_delete_wins(plan *p)
+{
+    const fs_change *c = p->c;
+    fs_row *row = p->row;
+    fs_status st;
+
+    if (!p->deleted_after)
+        return FS_OK;
+    if (!(c->has_tomb && c->deleted)) {
+        for (size_t i = 0; i < c->nfields; i++) {
+            const fs_field_change *fc = &c->fields[i];
+            if (!p->win[i])
+                continue;
+            st = record(p, fc->slot, fc, NULL, row->del_hlc, &row->del_device, &fc->v,
+                        p->stamp[i], FS_RULE_DELETE_WINS, false, FS_CONFLICT_OPEN);
+            if (st != FS_OK)
+                return st;
+            note(p, FS_REASON_DELETED, "the row is deleted; the write to %s is kept hidden",
+                 c->entity->fields[fc->slot].name);
+            p->decided++;
+        }
+        return FS_OK;
+    }
+    if (!p->tomb_win || row->deleted)
+        return FS_OK;
+    for (size_t s = 0; s < c->entity->nfields; s++) {
+        const fs_cell *cell = &row->cells[s];
+        bool rewritten = false;
+        for (size_t i = 0; i < c->nfields; i++)
+            rewritten |= c->fields[i].slot == s && p->win[i];
+        if (rewritten || cell->hlc <= p->tomb_stamp)
+            continue;
+        st = record(p, (int)s, NULL, &cell->v, cell->hlc, &cell->device, NULL, p->tomb_stamp,
+                    FS_RULE_DELETE_WINS, true, FS_CONFLICT_OPEN);
+        if (st != FS_OK)
+            return st;
+    }
+    return FS_OK;
+}
+
+static void commit(plan *p)
+{
+    const fs_change *c = p->c;
+    fs_row *row = p->row;
+
+    for (size_t i = 0; i < c->nfields; i++) {
+        fs_cell *cell = &row->cells[c->fields[i].slot];
+        if (!p->win[i])
+            continue;
+        fs_value_clear(&cell->v);
+        cell->v = p->newv[i];
+        memset(&p->newv[i], 0, sizeof p->newv[i]);
+        cell->hlc = p->stamp[i];
+        cell->device = c->device;
+    }
+    if (p->tomb_win) {
+        row->deleted = c->deleted;
+        row->del_hlc = p->tomb_stamp;
+        row->del_device = c->device;
+    }
+    p->list->n += p->nrec;
+    p->nrec = 0;
+}
+
+static void abandon(plan *p)
+{
+    for (size_t i = 0; i < p->c->nfields; i++)
+        fs_value_clear(&p->newv[i]);
+    for (size_t k = 0; k < p->nrec; k++)
+        conflict_clear(&p->list->items[p->list->n + k]);
+    p->nrec = 0;
+}
+
+fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
+                   fs_merge_result *res, fs_conflict_list *conflicts, fs_error *err)
+{
+    plan *p = NULL;
+    fs_status st;
+    size_t writes;
+
+    if (!ctx || !row || !c || !res || !conflicts)
+        return fs_error_set(err, FS_EINVAL, "fs_merge: NULL argument");
+    st = fs_change_check(c, err);
+    if (st != FS_OK)
+        return st;
+    if (row->entity != c->entity || !row->cells || fs_id_cmp(&row->id, &c->row) != 0)
+        return fs_error_set(err, FS_EINVAL, "fs_merge: the row is not the change's %s row",
+                            c->entity->name);
+    if (c->entity->nfields > MAX_FIELDS)
+        return fs_error_set(err, FS_EINVAL, "entity %s has more than %d fields",
+                            c->entity->name, MAX_FIELDS);
+    /* Upper bound on records: per write a clock record and a decision, plus a
+     * tombstone pair, plus one per stored field hidden by a delete. */
+    st = list_reserve(conflicts, 2 * c->nfields + 2 + c->entity->nfields, err);
+    if (st != FS_OK)
+        return st;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return fs_error_set(err, FS_ENOMEM, "out of memory merging a %s change",
+                            c->entity->name);
+    p->ctx = ctx;
+    p->c = c;
+    p->row = row;
+    p->list = conflicts;
+    p->err = err;
+
+    if (ctx->origin == FS_ORIGIN_DEVICE && (c->entity->flags & FS_ENTITY_READONLY)) {
+        st = reject_all(p, FS_RULE_READONLY, FS_CONFLICT_AUTO);
+        note(p, FS_REASON_READONLY, "%s is reference data; devices cannot write it",
+             c->entity->name);
+    } else if (ctx->origin == FS_ORIGIN_DEVICE && ctx->frozen) {
+        st = reject_all(p, FS_RULE_FROZEN, FS_CONFLICT_OPEN);
+        note(p, FS_REASON_FROZEN, "the quote is accepted; %s can no longer be edited",
+             c->entity->name);
+    } else {
+        st = plan_tombstone(p);
+        for (size_t i = 0; st == FS_OK && i < c->nfields; i++)
+            st = plan_field(p, i);
+        if (st == FS_OK)
+            st = plan_delete_wins(p);
+    }
+    if (st != FS_OK) {
+        abandon(p);
+        goto done;
+    }
+    commit(p);
+
+    writes = c->nfields + (c->has_tomb ? 1 : 0);
+    memset(res, 0, sizeof *res);
+    if (p->decided == 0) {
+        res->outcome = FS_APPLIED;
+    } else if (p->rejected == writes) {
+        res->outcome = FS_REJECTED;
+    } else {
+        res->outcome = FS_MERGED;
+    }
+    res->reason = p->reason;
+    memcpy(res->detail, p->detail, sizeof res->detail);
+done:
+    free(p);
+    return st;
+}

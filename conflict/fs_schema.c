@@ -1,0 +1,243 @@
+/*
+ * fs_schema.c - the synced data model, declared as data.
+ *
+ * One array of fields per entity. Everything else (merge policy, validation,
+ * wire tags, SQLite columns, export) is driven from these tables, so adding a
+ * field is one line here. Tags are stable numbers used on the wire and in the
+ * stores: append new fields with new tags, never reuse or renumber a tag.
+ */
+#include "fs_conflict.h"
+
+#include <string.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Column shorthands so that each field stays on one line. */
+#define TEXT(n) FS_TYPE_TEXT, FS_POLICY_LWW, (n), NULL
+#define STEXT(n) FS_TYPE_TEXT, FS_POLICY_SERVER, (n), NULL
+#define INT FS_TYPE_INT, FS_POLICY_LWW, 0, NULL
+#define REAL FS_TYPE_REAL, FS_POLICY_LWW, 0, NULL
+#define BOOL FS_TYPE_BOOL, FS_POLICY_LWW, 0, NULL
+#define TIME FS_TYPE_TIME, FS_POLICY_LWW, 0, NULL
+#define MONEY FS_TYPE_MONEY, FS_POLICY_LWW, 0, NULL
+#define CURRENCY FS_TYPE_CURRENCY, FS_POLICY_LWW, 3, NULL
+#define PARENT FS_TYPE_ID, FS_POLICY_ONCE, 0, NULL
+#define ENUM(v) FS_TYPE_ENUM, FS_POLICY_LWW, 32, (v)
+#define SENUM(v) FS_TYPE_ENUM, FS_POLICY_SERVER, 32, (v)
+#define ESIGN FS_TYPE_ENUM, FS_POLICY_ESIGN, 32, esign_values
+
+#define REQ FS_FIELD_REQUIRED
+#define SRCH FS_FIELD_SEARCH
+#define PAR (FS_FIELD_PARENT | FS_FIELD_REQUIRED)
+#define RNG FS_FIELD_RANGE
+
+static const char *const visit_status[] = {
+    "planned", "in_progress", "completed", "abandoned", NULL};
+static const char *const verification_values[] = {
+    "verified", "outside_geofence", "unverified", NULL};
+static const char *const time_check_values[] = {"ok", "suspect", NULL};
+static const char *const quote_status[] = {
+    "draft", "sent", "accepted", "rejected", "expired", NULL};
+static const char *const esign_values[] = {
+    "draft", "sent", "delivered", "signed", "voided", "declined", "completed", NULL};
+static const char *const task_kinds[] = {
+    "follow_up", "call", "email", "meeting", "demo", "other", NULL};
+
+/* name, tag, type, policy, max_len, enum, flags, lo, hi */
+static const fs_field customer_fields[] = {
+    {"name", 1, TEXT(200), REQ | SRCH, 0, 0},
+    {"address", 2, TEXT(500), SRCH, 0, 0},
+    {"lat", 3, REAL, RNG, -90, 90},
+    {"lon", 4, REAL, RNG, -180, 180},
+    {"phone", 5, TEXT(40), 0, 0, 0},
+    {"tags", 6, TEXT(500), SRCH, 0, 0},
+    {"segment", 7, TEXT(64), 0, 0, 0},
+    {"territory", 8, STEXT(64), 0, 0, 0},
+    {"owner_rep", 9, STEXT(64), 0, 0, 0},
+};
+
+static const fs_field contact_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"name", 2, TEXT(200), REQ | SRCH, 0, 0},
+    {"title", 3, TEXT(200), 0, 0, 0},
+    {"phone", 4, TEXT(40), 0, 0, 0},
+    {"email", 5, TEXT(254), SRCH, 0, 0},
+};
+
+static const fs_field visit_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"rep_id", 2, TEXT(64), 0, 0, 0},
+    {"planned_at", 3, TIME, 0, 0, 0},
+    {"checkin_at", 4, TIME, 0, 0, 0},
+    {"checkin_lat", 5, REAL, RNG, -90, 90},
+    {"checkin_lon", 6, REAL, RNG, -180, 180},
+    {"checkin_accuracy", 7, REAL, RNG, 0, 1e6},
+    {"checkout_at", 8, TIME, 0, 0, 0},
+    {"checkout_lat", 9, REAL, RNG, -90, 90},
+    {"checkout_lon", 10, REAL, RNG, -180, 180},
+    {"status", 11, ENUM(visit_status), 0, 0, 0},
+    {"outcome", 12, TEXT(200), 0, 0, 0},
+    {"notes", 13, TEXT(8000), 0, 0, 0},
+    {"next_step", 14, TEXT(500), 0, 0, 0},
+    {"verification", 15, SENUM(verification_values), 0, 0, 0},
+    {"time_check", 16, SENUM(time_check_values), 0, 0, 0},
+};
+
+static const fs_field quote_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"rep_id", 2, TEXT(64), 0, 0, 0},
+    {"currency", 3, CURRENCY, REQ, 0, 0},
+    {"status", 4, ENUM(quote_status), 0, 0, 0},
+    {"valid_until", 5, TIME, 0, 0, 0},
+    {"discount", 6, INT, RNG, 0, 10000}, /* basis points */
+};
+
+static const fs_field quote_line_fields[] = {
+    {"quote_id", 1, PARENT, PAR, 0, 0},
+    {"sku", 2, TEXT(64), 0, 0, 0},
+    {"description", 3, TEXT(500), 0, 0, 0},
+    {"qty", 4, INT, RNG, 0, 1e9},
+    {"unit_price", 5, MONEY, RNG, 0, 1e15},
+    {"discount", 6, INT, RNG, 0, 10000}, /* basis points */
+};
+
+static const fs_field contract_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"quote_id", 2, FS_TYPE_ID, FS_POLICY_LWW, 0, NULL, 0, 0, 0},
+    {"amount", 3, MONEY, RNG, 0, 1e15},
+    {"currency", 4, CURRENCY, 0, 0, 0},
+    {"envelope_id", 5, TEXT(100), 0, 0, 0},
+    {"esign_status", 6, ESIGN, 0, 0, 0},
+    {"status_changed_at", 7, TIME, 0, 0, 0},
+    {"signed_at", 8, TIME, 0, 0, 0},
+};
+
+static const fs_field task_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"rep_id", 2, TEXT(64), 0, 0, 0},
+    {"due_at", 3, TIME, 0, 0, 0},
+    {"kind", 4, ENUM(task_kinds), 0, 0, 0},
+    {"done", 5, BOOL, 0, 0, 0},
+    {"title", 6, TEXT(200), 0, 0, 0},
+};
+
+static const fs_field product_fields[] = {
+    {"sku", 1, TEXT(64), REQ, 0, 0},
+    {"name", 2, TEXT(200), 0, 0, 0},
+    {"price", 3, MONEY, RNG, 0, 1e15},
+    {"currency", 4, CURRENCY, 0, 0, 0},
+};
+
+static const fs_field purchase_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"sku", 2, TEXT(64), 0, 0, 0},
+    {"qty", 3, INT, RNG, 0, 1e9},
+    {"amount", 4, MONEY, RNG, 0, 1e15},
+    {"currency", 5, CURRENCY, 0, 0, 0},
+    {"purchased_at", 6, TIME, 0, 0, 0},
+};
+
+#define ENTITY(name, tag, flags, parent, parent_entity) \
+    {#name, tag, name##_fields, N(name##_fields), flags, parent, parent_entity}
+
+static const fs_entity entities[] = {
+    ENTITY(customer, 1, 0, -1, NULL),
+    ENTITY(contact, 2, 0, 0, "customer"),
+    ENTITY(visit, 3, 0, 0, "customer"),
+    ENTITY(quote, 4, 0, 0, "customer"),
+    ENTITY(quote_line, 5, 0, 0, "quote"),
+    ENTITY(contract, 6, 0, 0, "customer"),
+    ENTITY(task, 7, 0, 0, "customer"),
+    ENTITY(product, 8, FS_ENTITY_READONLY, -1, NULL),
+    ENTITY(purchase, 9, FS_ENTITY_READONLY, 0, "customer"),
+};
+
+static const fs_entity *const entity_list[] = {
+    &entities[0], &entities[1], &entities[2], &entities[3], &entities[4],
+    &entities[5], &entities[6], &entities[7], &entities[8],
+};
+_Static_assert(N(entity_list) == N(entities), "entity_list must list every entity");
+
+const fs_entity *const *fs_schema_entities(size_t *count)
+{
+    if (count)
+        *count = N(entity_list);
+    return entity_list;
+}
+
+const fs_entity *fs_schema_entity(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < N(entities); i++)
+        if (strcmp(entities[i].name, name) == 0)
+            return &entities[i];
+    return NULL;
+}
+
+const fs_entity *fs_schema_entity_by_tag(unsigned tag)
+{
+    for (size_t i = 0; i < N(entities); i++)
+        if (entities[i].tag == tag)
+            return &entities[i];
+    return NULL;
+}
+
+int fs_entity_field_index(const fs_entity *e, const char *name)
+{
+    if (!e || !name)
+        return -1;
+    for (size_t i = 0; i < e->nfields; i++)
+        if (strcmp(e->fields[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int fs_entity_field_index_by_tag(const fs_entity *e, unsigned tag)
+{
+    if (!e)
+        return -1;
+    for (size_t i = 0; i < e->nfields; i++)
+        if (e->fields[i].tag == tag)
+            return (int)i;
+    return -1;
+}
+
+/* ISO 4217 alphabetic codes in circulation (sorted, for bsearch). */
+static const char currencies[][4] = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN",
+    "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL",
+    "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
+    "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP",
+    "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD",
+    "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+    "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF",
+    "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+    "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR",
+    "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR",
+    "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+    "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX",
+    "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF",
+    "XPF", "YER", "ZAR", "ZMW", "ZWL",
+};
+
+bool fs_currency_valid(const char *s, size_t len)
+{
+    size_t lo = 0, hi = N(currencies);
+
+    if (!s || len != 3)
+        return false;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(s, currencies[mid], 3);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}

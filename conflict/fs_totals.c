@@ -1,0 +1,114 @@
+/*
+ * fs_totals.c - quote totals, derived from the lines.
+ *
+ * Totals are never synced as editable values: client and server both call
+ * this one function, in int64 minor units, so they cannot disagree on a cent.
+ * Rounding is half up (all inputs are non-negative), done per line and once on
+ * the subtotal, and every multiplication is overflow-checked.
+ */
+#include "fs_conflict.h"
+
+#include <inttypes.h>
+
+/* round(x * bp / 10000), half up, for x >= 0 and 0 <= bp <= 10000. */
+static fs_status apply_bp(int64_t x, int64_t bp, int64_t *out, fs_error *err)
+{
+    int64_t prod;
+
+    if (__builtin_mul_overflow(x, bp, &prod) || prod > INT64_MAX - 5000)
+        return fs_error_set(err, FS_EOVERFLOW, "discount of %" PRId64 " overflows", x);
+    *out = (prod + 5000) / 10000;
+    return FS_OK;
+}
+
+fs_status fs_quote_totals_compute(const fs_quote_line_amount *lines, size_t n,
+                                  int64_t quote_discount_bp, fs_quote_totals *out,
+                                  fs_error *err)
+{
+    fs_quote_totals t = {0};
+    fs_status st;
+
+    if (!out || (n && !lines))
+        return fs_error_set(err, FS_EINVAL, "fs_quote_totals_compute: NULL argument");
+    if (quote_discount_bp < 0 || quote_discount_bp > 10000)
+        return fs_error_set(err, FS_ERANGE, "quote discount %" PRId64
+                            " bp is outside 0..10000", quote_discount_bp);
+    for (size_t i = 0; i < n; i++) {
+        const fs_quote_line_amount *l = &lines[i];
+        int64_t gross, disc;
+        if (l->qty < 0 || l->unit_price < 0)
+            return fs_error_set(err, FS_ERANGE, "line %zu: quantity and price must not be negative", i + 1);
+        if (l->discount_bp < 0 || l->discount_bp > 10000)
+            return fs_error_set(err, FS_ERANGE, "line %zu: discount %" PRId64
+                                " bp is outside 0..10000", i + 1, l->discount_bp);
+        if (__builtin_mul_overflow(l->qty, l->unit_price, &gross))
+            return fs_error_set(err, FS_EOVERFLOW, "line %zu: qty x price overflows", i + 1);
+        st = apply_bp(gross, l->discount_bp, &disc, err);
+        if (st != FS_OK)
+            return st;
+        if (__builtin_add_overflow(t.subtotal, gross - disc, &t.subtotal))
+            return fs_error_set(err, FS_EOVERFLOW, "subtotal overflows at line %zu", i + 1);
+        t.lines++;
+    }
+    st = apply_bp(t.subtotal, quote_discount_bp, &t.discount, err);
+    if (st != FS_OK)
+        return st;
+    t.total = t.subtotal - t.discount;
+    *out = t;
+    return FS_OK;
+}
+
+static int64_t cell_int(const fs_row *r, const char *field)
+{
+    int slot = fs_entity_field_index(r->entity, field);
+    if (slot < 0 || r->cells[slot].v.kind != FS_VAL_INT)
+        return 0;
+    return r->cells[slot].v.u.i;
+}
+
+fs_status fs_quote_totals_rows(const fs_row *quote, const fs_row *lines, size_t n,
+                               fs_quote_totals *out, fs_error *err)
+{
+    const fs_entity *qe = fs_schema_entity("quote"), *le = fs_schema_entity("quote_line");
+    fs_quote_totals t = {0};
+    fs_status st;
+    int64_t disc_bp;
+    int parent;
+
+    if (!quote || !out || (n && !lines))
+        return fs_error_set(err, FS_EINVAL, "fs_quote_totals_rows: NULL argument");
+    if (quote->entity != qe)
+        return fs_error_set(err, FS_EINVAL, "fs_quote_totals_rows: not a quote row");
+    parent = fs_entity_field_index(le, "quote_id");
+    /* Fold one line at a time through the shared computation so the rounding
+     * and overflow rules are exactly those of fs_quote_totals_compute. */
+    for (size_t i = 0; i < n; i++) {
+        const fs_row *l = &lines[i];
+        fs_quote_line_amount a;
+        fs_quote_totals one;
+        if (l->entity != le)
+            return fs_error_set(err, FS_EINVAL, "line %zu is not a quote_line row", i + 1);
+        if (l->deleted || l->cells[parent].v.kind != FS_VAL_ID ||
+            fs_id_cmp(&l->cells[parent].v.u.id, &quote->id) != 0)
+            continue;
+        a.qty = cell_int(l, "qty");
+        a.unit_price = cell_int(l, "unit_price");
+        a.discount_bp = cell_int(l, "discount");
+        st = fs_quote_totals_compute(&a, 1, 0, &one, err);
+        if (st != FS_OK)
+            return st;
+        if (__builtin_add_overflow(t.subtotal, one.subtotal, &t.subtotal))
+            return fs_error_set(err, FS_EOVERFLOW, "subtotal overflows");
+        t.lines++;
+    }
+    disc_bp = cell_int(quote, "discount");
+    if (disc_bp < 0 || disc_bp > 10000)
+        return fs_error_set(err, FS_ERANGE, "quote discount %" PRId64
+                            " bp is outside 0..10000", disc_bp);
+    st = apply_bp(t.subtotal, disc_bp, &t.discount, err);
+    if (st != FS_OK)
+        return st;
+    t.total = t.subtotal - t.discount;
+    *out = t;
+    return FS_OK;
+}
