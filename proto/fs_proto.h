@@ -59,8 +59,9 @@ typedef enum fs_proto_status {
     FS_PROTO_EENCODING,       /* unsupported Content-Encoding */
     FS_PROTO_EFRAMING,        /* corrupt, truncated or trailing compressed data */
     FS_PROTO_EPROTOBUF,       /* not a valid protobuf message of the expected type */
-    FS_PROTO_EVALUE           /* well-formed protobuf, invalid domain value
+    FS_PROTO_EVALUE,          /* well-formed protobuf, invalid domain value
                                  (id not 16 bytes, unknown enum, bad type...) */
+    FS_PROTO_ECELLS_LIMIT     /* more field values in one message than max_cells */
 } fs_proto_status;
 
 /* Static, never NULL: "ok", "body too large", ... */
@@ -103,13 +104,16 @@ typedef struct fs_proto_limits {
     size_t max_fields;    /* field values in one change or pulled row */
     size_t max_string;    /* bytes in any one string or bytes value */
     size_t max_devices;   /* entries in a SyncResponse device table */
+    size_t max_cells;     /* field values in one message, all rows/changes
+                             together: bounds the memory protobuf-c needs,
+                             whatever the count limits multiply to */
     const fs_proto_allocator *alloc; /* borrowed; NULL = malloc/free */
 } fs_proto_limits;
 
-/* Defaults: max_body 8 MiB, max_inflated 64 MiB, max_changes 5,000,
+/* Defaults: max_body 8 MiB, max_inflated 32 MiB, max_changes 5,000,
  * max_rows 50,000, max_fields 64, max_string 64 KiB, max_devices 50,000,
- * alloc NULL. Every API taking `const fs_proto_limits *` accepts NULL for
- * these defaults. */
+ * max_cells 500,000, alloc NULL. Every API taking
+ * `const fs_proto_limits *` accepts NULL for these defaults. */
 fs_proto_limits fs_proto_limits_default(void);
 
 /* ------------------------------------------------------------------------ */
