@@ -368,7 +368,9 @@ typedef struct fs_merge_result {
 typedef enum fs_rule {
     FS_RULE_LWW, FS_RULE_ONCE, FS_RULE_ESIGN_LATTICE, FS_RULE_ESIGN_TERMINAL,
     FS_RULE_SERVER_OWNED, FS_RULE_FROZEN, FS_RULE_DELETE_WINS,
-    FS_RULE_CLOCK_BOUND, FS_RULE_READONLY
+    FS_RULE_CLOCK_BOUND, FS_RULE_READONLY,
+    FS_RULE_SCOPE,   /* server: the row is outside the writer's scope */
+    FS_RULE_INVALID  /* server: the change failed validation */
 } fs_rule;
 const char *fs_rule_name(fs_rule r);
 

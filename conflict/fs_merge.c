@@ -53,6 +53,8 @@ const char *fs_rule_name(fs_rule r)
     case FS_RULE_DELETE_WINS: return "delete_wins";
     case FS_RULE_CLOCK_BOUND: return "clock_bound";
     case FS_RULE_READONLY: return "readonly";
+    case FS_RULE_SCOPE: return "scope";
+    case FS_RULE_INVALID: return "invalid";
     }
     return "unknown";
 }

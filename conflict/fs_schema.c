@@ -66,7 +66,7 @@ static const fs_field contact_fields[] = {
 
 static const fs_field visit_fields[] = {
     {"customer_id", 1, PARENT, PAR, 0, 0},
-    {"rep_id", 2, TEXT(64), 0, 0, 0},
+    {"rep_id", 2, STEXT(64), 0, 0, 0}, /* set by the server from the device */
     {"planned_at", 3, TIME, 0, 0, 0},
     {"checkin_at", 4, TIME, 0, 0, 0},
     {"checkin_lat", 5, REAL, RNG, -90, 90},
@@ -85,7 +85,7 @@ static const fs_field visit_fields[] = {
 
 static const fs_field quote_fields[] = {
     {"customer_id", 1, PARENT, PAR, 0, 0},
-    {"rep_id", 2, TEXT(64), 0, 0, 0},
+    {"rep_id", 2, STEXT(64), 0, 0, 0}, /* set by the server from the device */
     {"currency", 3, CURRENCY, REQ, 0, 0},
     {"status", 4, ENUM(quote_status), 0, 0, 0},
     {"valid_until", 5, TIME, 0, 0, 0},
@@ -114,7 +114,7 @@ static const fs_field contract_fields[] = {
 
 static const fs_field task_fields[] = {
     {"customer_id", 1, PARENT, PAR, 0, 0},
-    {"rep_id", 2, TEXT(64), 0, 0, 0},
+    {"rep_id", 2, STEXT(64), 0, 0, 0}, /* set by the server from the device */
     {"due_at", 3, TIME, 0, 0, 0},
     {"kind", 4, ENUM(task_kinds), 0, 0, 0},
     {"done", 5, BOOL, 0, 0, 0},
