@@ -246,9 +246,12 @@ static fs_status record(plan *p, int field, const fs_field_change *fc,
 static fs_hlc guard_clock(const plan *p, fs_hlc h)
 {
     const fs_merge_ctx *ctx = p->ctx;
+    uint64_t ms = fs_hlc_ms(h), now_ms;
     if (ctx->origin != FS_ORIGIN_DEVICE || ctx->now == 0)
         return h;
-    if (fs_hlc_ms(h) > fs_hlc_ms(ctx->now) + ctx->max_ahead_ms)
+    /* Compare the distance, not now + max_ahead, which can wrap around. */
+    now_ms = fs_hlc_ms(ctx->now);
+    if (ms > now_ms && ms - now_ms > ctx->max_ahead_ms)
         return ctx->now;
     return h;
 }
