@@ -285,6 +285,7 @@ static fs_status plan_tombstone(plan *p)
 {
     const fs_change *c = p->c;
     fs_row *row = p->row;
+    size_t clock_at = SIZE_MAX;
     int cmp;
 
     p->deleted_after = row->deleted;
@@ -293,6 +294,7 @@ static fs_status plan_tombstone(plan *p)
     p->tomb_stamp = guard_clock(p, c->tomb_hlc);
     if (p->tomb_stamp != c->tomb_hlc) {
         fs_value want = fs_value_int(c->deleted);
+        clock_at = p->nrec;
         fs_status st = record(p, -1, NULL, NULL, p->ctx->now, NULL, &want, c->tomb_hlc,
                               FS_RULE_CLOCK_BOUND, true, FS_CONFLICT_AUTO);
         if (st != FS_OK)
@@ -318,6 +320,9 @@ static fs_status plan_tombstone(plan *p)
              "a newer %s of the row stands", row->deleted ? "delete" : "restore");
         p->decided++;
     }
+    /* The clock record tells whether the clamped write stood in the end. */
+    if (clock_at != SIZE_MAX)
+        p->list->items[p->list->n + clock_at].yours_won = p->tomb_win;
     return FS_OK;
 }
 
@@ -333,6 +338,7 @@ static fs_status plan_field(plan *p, size_t i)
     fs_rule rule = FS_RULE_LWW;
     fs_conflict_status status = FS_CONFLICT_AUTO;
     bool record_loser = false, record_overwrite = false;
+    size_t clock_at = SIZE_MAX;
     fs_status st;
 
     p->stamp[i] = stamp;
@@ -347,6 +353,7 @@ static fs_status plan_field(plan *p, size_t i)
         return FS_OK;
     }
     if (stamp != fc->hlc) {
+        clock_at = p->nrec;
         st = record(p, fc->slot, fc, &cell->v, p->ctx->now, NULL, &fc->v, fc->hlc,
                     FS_RULE_CLOCK_BOUND, true, FS_CONFLICT_AUTO);
         if (st != FS_OK)
@@ -417,9 +424,11 @@ static fs_status plan_field(plan *p, size_t i)
                 note(p, FS_REASON_ESIGN, "%s stays %.*s: the lattice never goes back",
                      f->name, (int)cell->v.u.text.n, cell->v.u.text.p);
             p->decided++;
-            return FS_OK;
         }
     }
+    /* The clock record tells whether the clamped write stood in the end. */
+    if (clock_at != SIZE_MAX)
+        p->list->items[p->list->n + clock_at].yours_won = p->win[i];
     return FS_OK;
 }
 
