@@ -13,11 +13,14 @@
 /* round(x * bp / 10000), half up, for x >= 0 and 0 <= bp <= 10000. */
 static fs_status apply_bp(int64_t x, int64_t bp, int64_t *out, fs_error *err)
 {
-    int64_t prod;
+    /* x * bp can overflow although the result (<= x) cannot: split x so
+     * that only the remainder is multiplied out, exactly. */
+    int64_t q = x / 10000, r = x % 10000;
 
-    if (__builtin_mul_overflow(x, bp, &prod) || prod > INT64_MAX - 5000)
-        return fs_error_set(err, FS_EOVERFLOW, "discount of %" PRId64 " overflows", x);
-    *out = (prod + 5000) / 10000;
+    if (x < 0 || bp < 0 || bp > 10000)
+        return fs_error_set(err, FS_ERANGE, "discount of %" PRId64 " bp on %" PRId64
+                            " is out of range", bp, x);
+    *out = q * bp + (r * bp + 5000) / 10000;
     return FS_OK;
 }
 
