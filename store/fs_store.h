@@ -80,8 +80,8 @@ typedef struct fs_store_rowinfo {
 
 /*
  * Opens a table set over `db` (borrowed; must outlive the store). `prefix`
- * (copied; NULL means "") is prepended to every table name and may only hold
- * [a-z0-9_], at most 32 bytes: e.g. "" for the client's displayed replica and
+ * (copied; NULL means "") is prepended to every table name and must match
+ * [a-z_][a-z0-9_]*, at most 32 bytes: e.g. "" for the client's displayed replica and
  * "base_" for its server-confirmed copy. Missing tables, columns and indexes
  * are created (ALTER TABLE ADD COLUMN for fields added to the schema); old
  * rows are kept. A table set written by a newer store format is

@@ -1,0 +1,630 @@
+/*
+ * fs_store_row.c - one row in and out of SQLite: encode, decode, load, save,
+ * root, delete, and paged iteration by sequence number.
+ *
+ * A stored row is its field values in real columns (so back-office SQL can
+ * read them) plus one `meta` blob holding the stamp (HLC + device) of every
+ * written cell, keyed by the field's stable tag. Keeping the stamps in one
+ * blob instead of two extra columns per field keeps the tables readable and
+ * lets a field be added by ALTER TABLE alone: old blobs simply lack its tag.
+ *
+ * Meta blob, format 1 (all integers little-endian):
+ *   u8  version (= 1)
+ *   u8  ndev, then ndev x 16-byte device ids (a dictionary: most rows are
+ *       written by one or two devices, so each cell refers to one by index)
+ *   then one 11-byte record per written cell, in field order:
+ *       u16 tag, u8 device index (< ndev), u64 hlc
+ * A cell is "written" when its hlc or device is non-zero; unwritten cells
+ * have no record and read back as hlc 0, nil device. A NULL blob (a row an
+ * older or foreign writer left) means no cell has a stamp. Unknown tags
+ * (a retired field) are skipped; a truncated blob, a bad version, a device
+ * index out of range or a tag listed twice is FS_STORE_ECORRUPT.
+ *
+ * The hot paths (save and decode) use the statements cached per entity,
+ * bind text and blobs without copying (SQLITE_STATIC: the row outlives the
+ * step), encode the blob into one scratch buffer owned by the handle, and
+ * reuse the caller's cell array, so a save allocates nothing and a decode
+ * allocates only the text values it returns.
+ */
+#include "fs_store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define META_VERSION 1
+#define META_RECORD 11
+
+static const fs_id nil_id;
+
+static bool id_nil(const fs_id *id)
+{
+    return memcmp(id->b, nil_id.b, sizeof id->b) == 0;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* HLCs are unsigned; SQLite integers are signed. The conversion wraps values
+ * above INT64_MAX (year 10889 and later) and the read side undoes it. */
+static int64_t hlc_to_sql(fs_hlc h)
+{
+    return (int64_t)h;
+}
+
+static fs_hlc hlc_from_sql(int64_t v)
+{
+    return (fs_hlc)v;
+}
+
+static bool cell_written(const fs_cell *c)
+{
+    return c->hlc != 0 || !id_nil(&c->device);
+}
+
+/* Encodes the stamps of `row` into s->meta; returns the length. */
+static size_t meta_encode(fs_store *s, const fs_row *row)
+{
+    const fs_entity *e = row->entity;
+    uint8_t *p = s->meta;
+    uint8_t devidx[FS_STORE_MAX_FIELDS];
+    size_t ndev = 0, n;
+
+    /* First pass: the device dictionary, in order of first use. */
+    for (size_t j = 0; j < e->nfields; j++) {
+        const fs_cell *c = &row->cells[j];
+        size_t k;
+
+        if (!cell_written(c))
+            continue;
+        for (k = 0; k < ndev; k++)
+            if (memcmp(p + 2 + 16 * k, c->device.b, 16) == 0)
+                break;
+        if (k == ndev)
+            memcpy(p + 2 + 16 * ndev++, c->device.b, 16);
+        devidx[j] = (uint8_t)k;
+    }
+    p[0] = META_VERSION;
+    p[1] = (uint8_t)ndev;
+    n = 2 + 16 * ndev;
+    for (size_t j = 0; j < e->nfields; j++) {
+        const fs_cell *c = &row->cells[j];
+
+        if (!cell_written(c))
+            continue;
+        p[n] = (uint8_t)(e->fields[j].tag & 0xFF);
+        p[n + 1] = (uint8_t)(e->fields[j].tag >> 8);
+        p[n + 2] = devidx[j];
+        put_u64(p + n + 3, c->hlc);
+        n += META_RECORD;
+    }
+    return n;
+}
+
+static fs_store_status meta_decode(const fs_entity *e, const uint8_t *p, size_t n,
+                                   fs_row *row, fs_error *err)
+{
+    bool seen[FS_STORE_MAX_FIELDS] = {false};
+    size_t ndev, hdr, guess = 0;
+
+    if (!p || n == 0)
+        return FS_STORE_OK;
+    if (n < 2 || p[0] != META_VERSION)
+        return fs_store__fail(err, FS_STORE_ECORRUPT,
+                              "%s row: meta blob has unknown version", e->name);
+    ndev = p[1];
+    hdr = 2 + 16 * ndev;
+    if (n < hdr || (n - hdr) % META_RECORD != 0)
+        return fs_store__fail(err, FS_STORE_ECORRUPT,
+                              "%s row: meta blob of %zu bytes is truncated", e->name, n);
+    for (size_t off = hdr; off < n; off += META_RECORD) {
+        unsigned tag = (unsigned)p[off] | ((unsigned)p[off + 1] << 8);
+        unsigned dev = p[off + 2];
+        int slot;
+
+        if (dev >= ndev)
+            return fs_store__fail(err, FS_STORE_ECORRUPT,
+                                  "%s row: meta blob refers to device %u of %zu",
+                                  e->name, dev, ndev);
+        /* Records are written in field order, so the next field is almost
+         * always the one; fall back to a scan for reordered or retired tags. */
+        if (guess < e->nfields && e->fields[guess].tag == tag)
+            slot = (int)guess;
+        else
+            slot = fs_entity_field_index_by_tag(e, tag);
+        if (slot < 0)
+            continue;
+        if (seen[slot])
+            return fs_store__fail(err, FS_STORE_ECORRUPT,
+                                  "%s row: meta blob lists field tag %u twice",
+                                  e->name, tag);
+        seen[slot] = true;
+        row->cells[slot].hlc = get_u64(p + off + 3);
+        memcpy(row->cells[slot].device.b, p + 2 + 16 * dev, 16);
+        guess = (size_t)slot + 1;
+    }
+    return FS_STORE_OK;
+}
+
+static fs_store_status map_conflict_status(fs_status st)
+{
+    return st == FS_ENOMEM ? FS_STORE_ENOMEM : FS_STORE_EINVAL;
+}
+
+/* Makes `row` a never-written row of e with the given id, reusing its cell
+ * array when it already belongs to e. */
+static fs_store_status row_reset(fs_row *row, const fs_entity *e, const fs_id *id,
+                                 fs_error *err)
+{
+    fs_status st;
+
+    if (row->entity == e && row->cells) {
+        for (size_t j = 0; j < e->nfields; j++) {
+            fs_value_clear(&row->cells[j].v);
+            row->cells[j].hlc = 0;
+            row->cells[j].device = nil_id;
+        }
+        row->id = *id;
+        row->deleted = false;
+        row->del_hlc = 0;
+        row->del_device = nil_id;
+        return FS_STORE_OK;
+    }
+    fs_row_free(row);
+    st = fs_row_init(row, e, id, err);
+    if (st != FS_OK) {
+        if (err)
+            err->code = (int)map_conflict_status(st);
+        return map_conflict_status(st);
+    }
+    return FS_STORE_OK;
+}
+
+/* Reads an optional 16-byte id column: false if it is neither NULL nor 16
+ * bytes. */
+static bool column_id(sqlite3_stmt *st, int col, bool *has, fs_id *out)
+{
+    int t = sqlite3_column_type(st, col);
+
+    *has = false;
+    if (t == SQLITE_NULL)
+        return true;
+    if (t != SQLITE_BLOB || sqlite3_column_bytes(st, col) != 16)
+        return false;
+    memcpy(out->b, sqlite3_column_blob(st, col), 16);
+    *has = true;
+    return true;
+}
+
+static bool column_int(sqlite3_stmt *st, int col, int64_t *out)
+{
+    int t = sqlite3_column_type(st, col);
+
+    *out = 0;
+    if (t == SQLITE_NULL)
+        return true;
+    if (t != SQLITE_INTEGER)
+        return false;
+    *out = sqlite3_column_int64(st, col);
+    return true;
+}
+
+fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
+                                 int c0, fs_row *row, fs_store_rowinfo *info,
+                                 fs_error *err)
+{
+    const fs_entity *e = ent->e;
+    fs_store_rowinfo tmp = {0};
+    fs_id id = {{0}}, del_dev = nil_id;
+    bool has, has_dev;
+    int64_t deleted, del_hlc;
+    fs_store_status rc;
+
+    if (sqlite3_column_count(st) < c0 + FS_STORE_NFIXED + (int)e->nfields)
+        return fs_store__fail(err, FS_STORE_EINVAL,
+                              "statement has too few columns for %s", e->name);
+    if (!column_id(st, c0 + FS_STORE_COL_ID, &has, &id) || !has)
+        return fs_store__fail(err, FS_STORE_ECORRUPT, "%s row: id is not 16 bytes",
+                              e->name);
+    rc = row_reset(row, e, &id, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+    if (!column_int(st, c0 + FS_STORE_COL_SEQ, &tmp.seq) ||
+        !column_id(st, c0 + FS_STORE_COL_ROOT, &tmp.has_root, &tmp.root) ||
+        !column_int(st, c0 + FS_STORE_COL_DELETED, &deleted) ||
+        !column_int(st, c0 + FS_STORE_COL_DEL_HLC, &del_hlc) ||
+        !column_id(st, c0 + FS_STORE_COL_DEL_DEV, &has_dev, &del_dev))
+        return fs_store__fail(err, FS_STORE_ECORRUPT,
+                              "%s row: bookkeeping column of the wrong type", e->name);
+    row->deleted = deleted != 0;
+    row->del_hlc = hlc_from_sql(del_hlc);
+    row->del_device = del_dev;
+
+    switch (sqlite3_column_type(st, c0 + FS_STORE_COL_META)) {
+    case SQLITE_NULL:
+        break;
+    case SQLITE_BLOB:
+        rc = meta_decode(e, sqlite3_column_blob(st, c0 + FS_STORE_COL_META),
+                         (size_t)sqlite3_column_bytes(st, c0 + FS_STORE_COL_META),
+                         row, err);
+        if (rc != FS_STORE_OK)
+            return rc;
+        break;
+    default:
+        return fs_store__fail(err, FS_STORE_ECORRUPT, "%s row: meta is not a blob",
+                              e->name);
+    }
+
+    for (size_t j = 0; j < e->nfields; j++) {
+        const fs_field *f = &e->fields[j];
+        int col = c0 + FS_STORE_NFIXED + (int)j;
+        int t = sqlite3_column_type(st, col);
+        fs_value *v = &row->cells[j].v;
+        bool ok = true;
+
+        if (t == SQLITE_NULL)
+            continue;
+        switch (fs_type_kind(f->type)) {
+        case FS_VAL_INT:
+            ok = t == SQLITE_INTEGER;
+            if (ok)
+                *v = fs_value_int(sqlite3_column_int64(st, col));
+            break;
+        case FS_VAL_REAL:
+            /* REAL affinity reads back as float; an integer written by
+             * back-office SQL is still a number. */
+            ok = t == SQLITE_FLOAT || t == SQLITE_INTEGER;
+            if (ok)
+                *v = fs_value_real(sqlite3_column_double(st, col));
+            break;
+        case FS_VAL_TEXT:
+            ok = t == SQLITE_TEXT;
+            if (ok) {
+                const char *p = (const char *)sqlite3_column_text(st, col);
+                size_t n = (size_t)sqlite3_column_bytes(st, col);
+                fs_status cs;
+
+                if (!p)
+                    return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
+                cs = fs_value_text(v, p, n, err);
+                if (cs != FS_OK) {
+                    if (err)
+                        err->code = (int)map_conflict_status(cs);
+                    return map_conflict_status(cs);
+                }
+            }
+            break;
+        case FS_VAL_ID: {
+            fs_id ref;
+            ok = column_id(st, col, &has, &ref);
+            if (ok)
+                *v = fs_value_idv(&ref);
+            break;
+        }
+        case FS_VAL_NULL:
+            ok = false;
+            break;
+        }
+        if (!ok)
+            return fs_store__fail(err, FS_STORE_ECORRUPT,
+                                  "%s row: column %s has the wrong type", e->name,
+                                  f->name);
+    }
+    if (info)
+        *info = tmp;
+    return FS_STORE_OK;
+}
+
+fs_store_status fs_store_decode(fs_store *s, const fs_entity *e,
+                                sqlite3_stmt *stmt, int first_col, fs_row *row,
+                                fs_store_rowinfo *info, fs_error *err)
+{
+    const fs_store_ent *ent;
+
+    if (!s || !e || !stmt || !row || first_col < 0)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_decode: NULL argument");
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    return fs_store__decode(ent, stmt, first_col, row, info, err);
+}
+
+fs_store_status fs_store_load(fs_store *s, const fs_entity *e, const fs_id *id,
+                              fs_row *row, fs_store_rowinfo *info, bool *found,
+                              fs_error *err)
+{
+    fs_store_ent *ent;
+    sqlite3_stmt *st = NULL;
+    fs_store_status rc;
+    int r;
+
+    if (found)
+        *found = false;
+    if (!s || !e || !id || !row || !found)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_load: NULL argument");
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    rc = fs_store__stmt(s, ent, FS_STORE_ST_LOAD, &st, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+    if (sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC) != SQLITE_OK) {
+        rc = fs_store__sqlfail(s, err, ent->table);
+        goto done;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        rc = fs_store__decode(ent, st, 0, row, info, err);
+        if (rc == FS_STORE_OK)
+            *found = true;
+    } else if (r == SQLITE_DONE) {
+        rc = row_reset(row, e, id, err);
+        if (info)
+            memset(info, 0, sizeof *info);
+    } else {
+        rc = fs_store__sqlfail(s, err, ent->table);
+    }
+done:
+    sqlite3_reset(st);
+    return rc;
+}
+
+fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
+                              const fs_id *root, fs_error *err)
+{
+    fs_store_ent *ent;
+    const fs_entity *e;
+    sqlite3_stmt *st = NULL;
+    fs_store_status rc;
+    size_t mlen;
+    int b = SQLITE_OK;
+
+    if (!s || !row || !row->entity || !row->cells)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_save: NULL argument");
+    e = row->entity;
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    /* A value of the wrong kind would be stored but could never be loaded
+     * again; refuse it here, where the mistake is made. */
+    for (size_t j = 0; j < e->nfields; j++) {
+        fs_val_kind k = row->cells[j].v.kind;
+        if (k != FS_VAL_NULL && k != fs_type_kind(e->fields[j].type))
+            return fs_store__fail(err, FS_STORE_EINVAL,
+                                  "%s.%s: value kind does not match the field type",
+                                  e->name, e->fields[j].name);
+    }
+    rc = fs_store__stmt(s, ent, FS_STORE_ST_SAVE, &st, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+
+    mlen = meta_encode(s, row);
+    b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_ID, row->id.b, 16, SQLITE_STATIC);
+    b |= sqlite3_bind_int64(st, 1 + FS_STORE_COL_SEQ, seq);
+    if (root)
+        b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_ROOT, root->b, 16, SQLITE_STATIC);
+    else
+        b |= sqlite3_bind_null(st, 1 + FS_STORE_COL_ROOT);
+    b |= sqlite3_bind_int(st, 1 + FS_STORE_COL_DELETED, row->deleted ? 1 : 0);
+    b |= sqlite3_bind_int64(st, 1 + FS_STORE_COL_DEL_HLC, hlc_to_sql(row->del_hlc));
+    if (id_nil(&row->del_device))
+        b |= sqlite3_bind_null(st, 1 + FS_STORE_COL_DEL_DEV);
+    else
+        b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_DEL_DEV, row->del_device.b, 16,
+                               SQLITE_STATIC);
+    b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_META, s->meta, (int)mlen,
+                           SQLITE_STATIC);
+    for (size_t j = 0; j < e->nfields; j++) {
+        const fs_value *v = &row->cells[j].v;
+        int p = 1 + FS_STORE_NFIXED + (int)j;
+
+        switch (v->kind) {
+        case FS_VAL_NULL:
+            b |= sqlite3_bind_null(st, p);
+            break;
+        case FS_VAL_INT:
+            b |= sqlite3_bind_int64(st, p, v->u.i);
+            break;
+        case FS_VAL_REAL:
+            b |= sqlite3_bind_double(st, p, v->u.r);
+            break;
+        case FS_VAL_TEXT:
+            b |= sqlite3_bind_text(st, p, v->u.text.p ? v->u.text.p : "",
+                                   (int)v->u.text.n, SQLITE_STATIC);
+            break;
+        case FS_VAL_ID:
+            b |= sqlite3_bind_blob(st, p, v->u.id.b, 16, SQLITE_STATIC);
+            break;
+        }
+    }
+    if (b != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+        rc = fs_store__sqlfail(s, err, ent->table);
+    sqlite3_reset(st);
+    return rc;
+}
+
+fs_store_status fs_store_root(fs_store *s, const fs_row *row, fs_id *root,
+                              bool *has_root, fs_error *err)
+{
+    const fs_store_ent *ent, *pent;
+    const fs_value *pv;
+    sqlite3_stmt *st = NULL;
+    fs_store_status rc = FS_STORE_OK;
+    int r;
+
+    if (has_root)
+        *has_root = false;
+    if (!s || !row || !row->entity || !row->cells || !root || !has_root)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_root: NULL argument");
+    ent = fs_store__ent(s, row->entity);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    if (ent->parent < 0) {
+        /* The top of a chain: a synced top-level row (customer) is its own
+         * root; top-level reference data (product) belongs to no customer. */
+        if (!(ent->e->flags & FS_ENTITY_READONLY)) {
+            *root = row->id;
+            *has_root = true;
+        }
+        return FS_STORE_OK;
+    }
+    pv = &row->cells[ent->e->parent].v;
+    if (pv->kind == FS_VAL_NULL)
+        return FS_STORE_OK;
+    if (pv->kind != FS_VAL_ID)
+        return fs_store__fail(err, FS_STORE_EINVAL, "%s: parent field is not an id",
+                              ent->e->name);
+    pent = &s->ents[ent->parent];
+    if (pent->parent < 0) {
+        /* The parent is the top: no lookup needed, the id is the root. */
+        if (!(pent->e->flags & FS_ENTITY_READONLY)) {
+            *root = pv->u.id;
+            *has_root = true;
+        }
+        return FS_STORE_OK;
+    }
+    /* Deeper chains: the stored parent already knows its root (a parent
+     * reference is write-once, so it never goes stale). */
+    rc = fs_store__stmt(s, (fs_store_ent *)pent, FS_STORE_ST_ROOT, &st, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+    if (sqlite3_bind_blob(st, 1, pv->u.id.b, 16, SQLITE_STATIC) != SQLITE_OK) {
+        rc = fs_store__sqlfail(s, err, pent->table);
+        goto done;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        if (!column_id(st, 0, has_root, root))
+            rc = fs_store__fail(err, FS_STORE_ECORRUPT, "%s row: root is not 16 bytes",
+                                pent->e->name);
+    } else if (r == SQLITE_DONE) {
+        char idtext[FS_ID_STRLEN + 1];
+        fs_id_format(&pv->u.id, idtext);
+        rc = fs_store__fail(err, FS_STORE_ENOPARENT, "%s row: parent %s %s is not stored",
+                            ent->e->name, pent->e->name, idtext);
+    } else {
+        rc = fs_store__sqlfail(s, err, pent->table);
+    }
+done:
+    sqlite3_reset(st);
+    return rc;
+}
+
+fs_store_status fs_store_delete(fs_store *s, const fs_entity *e,
+                                const fs_id *id, bool *removed, fs_error *err)
+{
+    fs_store_ent *ent;
+    sqlite3_stmt *st = NULL;
+    fs_store_status rc;
+
+    if (removed)
+        *removed = false;
+    if (!s || !e || !id)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_delete: NULL argument");
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    rc = fs_store__stmt(s, ent, FS_STORE_ST_DELETE, &st, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+    if (sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_DONE)
+        rc = fs_store__sqlfail(s, err, ent->table);
+    else if (removed)
+        *removed = sqlite3_changes(s->db) > 0;
+    sqlite3_reset(st);
+    return rc;
+}
+
+fs_store_status fs_store_delete_root(fs_store *s, const fs_id *root,
+                                     int64_t *count, fs_error *err)
+{
+    fs_store_status rc = FS_STORE_OK;
+    int64_t total = 0;
+
+    if (count)
+        *count = 0;
+    if (!s || !root)
+        return fs_store__fail(err, FS_STORE_EINVAL,
+                              "fs_store_delete_root: NULL argument");
+    for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
+        fs_store_ent *ent = &s->ents[i];
+        sqlite3_stmt *st = NULL;
+
+        rc = fs_store__stmt(s, ent, FS_STORE_ST_DELETE_ROOT, &st, err);
+        if (rc != FS_STORE_OK)
+            break;
+        if (sqlite3_bind_blob(st, 1, root->b, 16, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
+            rc = fs_store__sqlfail(s, err, ent->table);
+        else
+            total += sqlite3_changes64(s->db);
+        sqlite3_reset(st);
+    }
+    if (count)
+        *count = total;
+    return rc;
+}
+
+fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
+                               int64_t after_seq, int64_t limit,
+                               fs_store_row_fn fn, void *payload,
+                               int64_t *count, fs_error *err)
+{
+    fs_store_ent *ent;
+    sqlite3_stmt *st = NULL;
+    fs_row row = {0};
+    fs_store_rowinfo info;
+    fs_store_status rc;
+    int64_t n = 0;
+    int r;
+
+    if (count)
+        *count = 0;
+    if (!s || !e || !fn || limit < 0)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_since: bad argument");
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    rc = fs_store__stmt(s, ent, FS_STORE_ST_SINCE, &st, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+    if (sqlite3_bind_int64(st, 1, after_seq) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, limit ? limit : -1) != SQLITE_OK) {
+        rc = fs_store__sqlfail(s, err, ent->table);
+        goto done;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = fs_store__decode(ent, st, 0, &row, &info, err);
+        if (rc != FS_STORE_OK)
+            goto done;
+        n++;
+        if (!fn(&row, &info, payload))
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = fs_store__sqlfail(s, err, ent->table);
+done:
+    sqlite3_reset(st);
+    fs_row_free(&row);
+    if (count)
+        *count = n;
+    return rc;
+}
