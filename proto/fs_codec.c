@@ -1,0 +1,1462 @@
+/*
+ * fs_codec.c - conversion between the domain types of fs_conflict.h and the
+ * protobuf messages of sync.proto, for every message of the protocol.
+ *
+ * Encoding builds the protobuf-c structs in a scratch arena that borrows
+ * every string and id from the caller's domain structs, packs them, runs the
+ * same limit scan a receiver will run (so a body we produce is never one the
+ * peer refuses), and frames the bytes. Decoding unframes, scans, lets
+ * protobuf-c unpack (now bounded), converts to domain structs and validates
+ * every value with the conflict library. Compactness tricks live only here:
+ * HLCs travel as deltas from a per-message, then per-row/change base, and
+ * pulled cells name their writer through a per-response device table.
+ */
+#include "fs_proto_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync.pb-c.h"
+
+/* The wire enums share their numbering with the domain enums. */
+_Static_assert(FIELDSYNC__V1__OUTCOME__REJECTED == (int)FS_REJECTED,
+               "Outcome numbering follows fs_outcome");
+_Static_assert(FIELDSYNC__V1__REASON__INVALID == (int)FS_REASON_INVALID,
+               "Reason numbering follows fs_reason");
+_Static_assert(FIELDSYNC__V1__REASON__DELETED_ROW == (int)FS_REASON_DELETED,
+               "Reason numbering follows fs_reason");
+_Static_assert(FIELDSYNC__V1__EXIT_REASON__PURGED == (int)FS_EXIT_DELETED &&
+                   FIELDSYNC__V1__EXIT_REASON__REVOKED == (int)FS_EXIT_REVOKED,
+               "ExitReason numbering follows fs_exit_reason");
+_Static_assert(FIELDSYNC__V1__ERROR_CODE__ERR_INTERNAL == (int)FS_PROTO_ERR_INTERNAL,
+               "ErrorCode numbering follows fs_proto_error_code");
+
+#define MAX_REASON FS_REASON_INVALID
+#define MAX_EXIT FS_EXIT_REVOKED
+#define MAX_ERROR_CODE FS_PROTO_ERR_INTERNAL
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Two's-complement reinterpretation without implementation-defined casts:
+ * HLC deltas are computed mod 2^64 and sent as sint64 where they may be
+ * negative. */
+static int64_t u64_to_s64(uint64_t x)
+{
+    return x <= (uint64_t)INT64_MAX ? (int64_t)x : -(int64_t)(~x) - 1;
+}
+
+static uint64_t s64_to_u64(int64_t x)
+{
+    return (uint64_t)x; /* conversion to unsigned is defined: mod 2^64 */
+}
+
+static ProtobufCBinaryData id_bytes(const fs_id *id)
+{
+    ProtobufCBinaryData b;
+    b.len = sizeof id->b;
+    /* protobuf-c's pack only reads through this pointer. */
+    b.data = (uint8_t *)(uintptr_t)id->b;
+    return b;
+}
+
+/* Copies text into a fixed buffer, cutting at a UTF-8 character boundary
+ * when it does not fit (human-readable text only). */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Decodes a 16-byte id field. Absent: nil id, or an error when required. */
+static fs_proto_status get_id(protobuf_c_boolean has, const ProtobufCBinaryData *b,
+                              bool required, const char *what, fs_id *out,
+                              fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!has) {
+        if (required)
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "%s is missing", what);
+        return FS_PROTO_OK;
+    }
+    if (b->len != sizeof out->b)
+        return fs_proto__fail(err, FS_PROTO_EVALUE,
+                              "%s is %zu bytes; ids are 16 bytes", what, b->len);
+    memcpy(out->b, b->data, sizeof out->b);
+    if (required && fs_id_is_nil(out))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "%s is the nil id", what);
+    return FS_PROTO_OK;
+}
+
+/* Scratch memory for building messages to pack: one free for everything. */
+#define ARENA_CHUNK ((size_t)64 * 1024)
+#define ARENA_ALIGN ((size_t)16)
+
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, cap;
+} arena_chunk;
+
+typedef struct arena {
+    arena_chunk *head;
+} arena;
+
+#define ARENA_HDR ((sizeof(arena_chunk) + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1))
+
+/* Zeroed memory for `count` objects of `size` bytes, or NULL. */
+static void *arena_calloc(arena *a, size_t count, size_t size)
+{
+    size_t n;
+    uint8_t *p;
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    n = count * size;
+    if (n > SIZE_MAX - ARENA_ALIGN - ARENA_HDR)
+        return NULL;
+    n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    if (n == 0)
+        n = ARENA_ALIGN;
+    if (!a->head || a->head->cap - a->head->used < n) {
+        size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        arena_chunk *c = malloc(ARENA_HDR + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        c->used = 0;
+        c->cap = cap;
+        a->head = c;
+    }
+    p = (uint8_t *)a->head + ARENA_HDR + a->head->used;
+    a->head->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static void arena_free(arena *a)
+{
+    while (a->head) {
+        arena_chunk *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+/* Packs m, checks it against the limits exactly as a receiver will, and
+ * frames it into *out. */
+static fs_proto_status pack_and_frame(const ProtobufCMessage *m, fs_proto_encoding enc,
+                                      const fs_proto_limits *lim, fs_proto_buf *out,
+                                      fs_error *err)
+{
+    uint8_t *packed = NULL;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    fs_proto_status st;
+
+    if (n > lim->max_inflated) {
+        st = fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
+                            "encoded %s is %zu bytes; limit max_inflated = %zu",
+                            m->descriptor->short_name, n, lim->max_inflated);
+        goto done;
+    }
+    packed = fs_proto__alloc(lim->alloc, n);
+    if (!packed) {
+        st = fs_proto__fail(err, FS_PROTO_ENOMEM, "cannot allocate %zu bytes to pack %s",
+                            n, m->descriptor->short_name);
+        goto done;
+    }
+    protobuf_c_message_pack(m, packed);
+    st = fs_proto__scan(m->descriptor, packed, n, lim, NULL, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    st = fs_proto_compress(enc, packed, n, lim, out, err);
+
+done:
+    fs_proto__free(lim->alloc, packed);
+    return st;
+}
+
+/* Unframes, scans and unpacks a body. On success *msg is new; free it with
+ * protobuf_c_message_free_unpacked(*msg, the allocator left in *pap). */
+static fs_proto_status unpack_body(const ProtobufCMessageDescriptor *d,
+                                   const uint8_t *body, size_t n, fs_proto_encoding enc,
+                                   const fs_proto_limits *lim, fs_proto_report *rep,
+                                   ProtobufCAllocator *pa, ProtobufCAllocator **pap,
+                                   ProtobufCMessage **msg, fs_error *err)
+{
+    fs_proto_buf owned;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    fs_proto_status st;
+
+    *msg = NULL;
+    *pap = fs_proto__pbc_allocator(lim->alloc, pa);
+    rep->body_bytes = n;
+    st = fs_proto__unframe(enc, body, n, lim, &owned, &data, &len, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    rep->inflated_bytes = len;
+    st = fs_proto__scan(d, data, len, lim, rep, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    *msg = protobuf_c_message_unpack(d, *pap, len, data);
+    if (!*msg)
+        st = fs_proto__fail(err, FS_PROTO_EPROTOBUF,
+                            "body is not a valid %s message (%zu bytes)",
+                            d->short_name, len);
+
+done:
+    fs_proto_buf_free(&owned);
+    return st;
+}
+
+static void report_reset(fs_proto_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Puts v into a Cell's inlined oneof (borrowing text and id bytes). */
+static void cell_put_value(Fieldsync__V1__Cell *c, const fs_value *v)
+{
+    switch (v->kind) {
+    case FS_VAL_NULL:
+        c->value_case = FIELDSYNC__V1__CELL__VALUE__NOT_SET;
+        break;
+    case FS_VAL_INT:
+        c->value_case = FIELDSYNC__V1__CELL__VALUE_INT_VALUE;
+        c->int_value = v->u.i;
+        break;
+    case FS_VAL_REAL:
+        c->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
+        c->real_value = v->u.r;
+        break;
+    case FS_VAL_TEXT:
+        c->value_case = FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE;
+        c->text_value = v->u.text.p;
+        break;
+    case FS_VAL_ID:
+        c->value_case = FIELDSYNC__V1__CELL__VALUE_ID_VALUE;
+        c->id_value = id_bytes(&v->u.id);
+        break;
+    }
+}
+
+static void value_put(Fieldsync__V1__Value *m, const fs_value *v)
+{
+    switch (v->kind) {
+    case FS_VAL_NULL:
+        m->kind_case = FIELDSYNC__V1__VALUE__KIND__NOT_SET;
+        break;
+    case FS_VAL_INT:
+        m->kind_case = FIELDSYNC__V1__VALUE__KIND_INT_VALUE;
+        m->int_value = v->u.i;
+        break;
+    case FS_VAL_REAL:
+        m->kind_case = FIELDSYNC__V1__VALUE__KIND_REAL_VALUE;
+        m->real_value = v->u.r;
+        break;
+    case FS_VAL_TEXT:
+        m->kind_case = FIELDSYNC__V1__VALUE__KIND_TEXT_VALUE;
+        m->text_value = v->u.text.p;
+        break;
+    case FS_VAL_ID:
+        m->kind_case = FIELDSYNC__V1__VALUE__KIND_ID_VALUE;
+        m->id_value = id_bytes(&v->u.id);
+        break;
+    }
+}
+
+/* Text handed to protobuf-c must not contain NUL: it measures with strlen. */
+static bool value_packable(const fs_value *v)
+{
+    return v->kind != FS_VAL_TEXT ||
+           (v->u.text.p && strlen(v->u.text.p) == v->u.text.n);
+}
+
+/* A non-owning fs_value view of a Cell's value; text points into the
+ * unpacked message. FS_EBADID for an id that is not 16 bytes. */
+static fs_status cell_view(const Fieldsync__V1__Cell *c, fs_value *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    switch (c->value_case) {
+    case FIELDSYNC__V1__CELL__VALUE_INT_VALUE:
+        *out = fs_value_int(c->int_value);
+        break;
+    case FIELDSYNC__V1__CELL__VALUE_REAL_VALUE:
+        *out = fs_value_real(c->real_value);
+        break;
+    case FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE:
+        out->kind = FS_VAL_TEXT;
+        out->u.text.p = c->text_value;
+        out->u.text.n = (uint32_t)strlen(c->text_value);
+        break;
+    case FIELDSYNC__V1__CELL__VALUE_ID_VALUE:
+        if (c->id_value.len != 16)
+            return fs_error_set(err, FS_EBADID, "id value is %zu bytes; ids are 16",
+                                c->id_value.len);
+        out->kind = FS_VAL_ID;
+        memcpy(out->u.id.b, c->id_value.data, 16);
+        break;
+    default:
+        out->kind = FS_VAL_NULL;
+        break;
+    }
+    return FS_OK;
+}
+
+static fs_status value_view(const Fieldsync__V1__Value *m, fs_value *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    switch (m->kind_case) {
+    case FIELDSYNC__V1__VALUE__KIND_INT_VALUE:
+        *out = fs_value_int(m->int_value);
+        break;
+    case FIELDSYNC__V1__VALUE__KIND_REAL_VALUE:
+        *out = fs_value_real(m->real_value);
+        break;
+    case FIELDSYNC__V1__VALUE__KIND_TEXT_VALUE:
+        out->kind = FS_VAL_TEXT;
+        out->u.text.p = m->text_value;
+        out->u.text.n = (uint32_t)strlen(m->text_value);
+        break;
+    case FIELDSYNC__V1__VALUE__KIND_ID_VALUE:
+        if (m->id_value.len != 16)
+            return fs_error_set(err, FS_EBADID, "base id value is %zu bytes; ids are 16",
+                                m->id_value.len);
+        out->kind = FS_VAL_ID;
+        memcpy(out->u.id.b, m->id_value.data, 16);
+        break;
+    default:
+        out->kind = FS_VAL_NULL;
+        break;
+    }
+    return FS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names                                                                     */
+/* ------------------------------------------------------------------------ */
+
+const char *fs_exit_reason_name(fs_exit_reason r)
+{
+    switch (r) {
+    case FS_EXIT_UNKNOWN: return "unknown";
+    case FS_EXIT_REASSIGNED: return "reassigned";
+    case FS_EXIT_DELETED: return "deleted";
+    case FS_EXIT_REVOKED: return "revoked";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Enroll                                                                    */
+/* ------------------------------------------------------------------------ */
+
+fs_proto_status fs_proto_enroll_request_encode(const fs_enroll_request *in,
+        fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
+        fs_error *err)
+{
+    Fieldsync__V1__EnrollRequest m = FIELDSYNC__V1__ENROLL_REQUEST__INIT;
+    fs_proto_limits lim;
+
+    if (!in || !out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "enroll_request_encode: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (!memchr(in->code, '\0', sizeof in->code) ||
+        !memchr(in->device_name, '\0', sizeof in->device_name))
+        return fs_proto__fail(err, FS_PROTO_EINVAL,
+                              "enroll request text is not NUL-terminated");
+    fs_proto__limits(limits, &lim);
+    m.has_protocol_version = true;
+    m.protocol_version = in->version ? in->version : FS_PROTO_VERSION;
+    m.code = (char *)(uintptr_t)in->code;
+    if (in->device_name[0])
+        m.device_name = (char *)(uintptr_t)in->device_name;
+    return pack_and_frame(&m.base, enc, &lim, out, err);
+}
+
+fs_proto_status fs_proto_enroll_request_decode(const uint8_t *body, size_t n,
+        fs_proto_encoding enc, const fs_proto_limits *limits,
+        fs_enroll_request *out, fs_proto_report *report, fs_error *err)
+{
+    fs_proto_limits lim;
+    fs_proto_report local;
+    fs_proto_report *rep = report ? report : &local;
+    ProtobufCAllocator pa, *pap = NULL;
+    ProtobufCMessage *msg = NULL;
+    const Fieldsync__V1__EnrollRequest *m;
+    fs_proto_status st;
+
+    report_reset(rep);
+    if (!out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "enroll_request_decode: out is NULL");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    st = unpack_body(&fieldsync__v1__enroll_request__descriptor, body, n, enc, &lim,
+                     rep, &pa, &pap, &msg, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    m = (const Fieldsync__V1__EnrollRequest *)msg;
+
+    if (!m->code || !m->code[0]) {
+        st = fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollRequest.code is missing");
+        goto done;
+    }
+    if (strlen(m->code) > FS_PROTO_CODE_MAX) {
+        st = fs_proto__fail(err, FS_PROTO_ESTRING_LIMIT,
+                            "EnrollRequest.code is %zu bytes; limit FS_PROTO_CODE_MAX = %d",
+                            strlen(m->code), FS_PROTO_CODE_MAX);
+        goto done;
+    }
+    if (m->device_name && strlen(m->device_name) > FS_PROTO_NAME_MAX) {
+        st = fs_proto__fail(err, FS_PROTO_ESTRING_LIMIT,
+                            "EnrollRequest.device_name is %zu bytes; limit "
+                            "FS_PROTO_NAME_MAX = %d",
+                            strlen(m->device_name), FS_PROTO_NAME_MAX);
+        goto done;
+    }
+    out->version = m->protocol_version;
+    copy_text(out->code, sizeof out->code, m->code);
+    copy_text(out->device_name, sizeof out->device_name, m->device_name);
+
+done:
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, pap);
+    if (st != FS_PROTO_OK)
+        memset(out, 0, sizeof *out);
+    return st;
+}
+
+fs_proto_status fs_proto_enroll_response_encode(const fs_enroll_response *in,
+        fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
+        fs_error *err)
+{
+    Fieldsync__V1__EnrollResponse m = FIELDSYNC__V1__ENROLL_RESPONSE__INIT;
+    fs_proto_limits lim;
+
+    if (!in || !out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "enroll_response_encode: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (!memchr(in->token, '\0', sizeof in->token))
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "token is not NUL-terminated");
+    if (fs_id_is_nil(&in->device_id))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollResponse.device_id is the nil id");
+    fs_proto__limits(limits, &lim);
+    m.has_protocol_version = true;
+    m.protocol_version = in->version ? in->version : FS_PROTO_VERSION;
+    m.has_device_id = true;
+    m.device_id = id_bytes(&in->device_id);
+    m.token = (char *)(uintptr_t)in->token;
+    if (!fs_id_is_nil(&in->rep_id)) {
+        m.has_rep_id = true;
+        m.rep_id = id_bytes(&in->rep_id);
+    }
+    m.has_server_time = in->server_time != 0;
+    m.server_time = in->server_time;
+    return pack_and_frame(&m.base, enc, &lim, out, err);
+}
+
+fs_proto_status fs_proto_enroll_response_decode(const uint8_t *body, size_t n,
+        fs_proto_encoding enc, const fs_proto_limits *limits,
+        fs_enroll_response *out, fs_proto_report *report, fs_error *err)
+{
+    fs_proto_limits lim;
+    fs_proto_report local;
+    fs_proto_report *rep = report ? report : &local;
+    ProtobufCAllocator pa, *pap = NULL;
+    ProtobufCMessage *msg = NULL;
+    const Fieldsync__V1__EnrollResponse *m;
+    fs_proto_status st;
+
+    report_reset(rep);
+    if (!out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "enroll_response_decode: out is NULL");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    st = unpack_body(&fieldsync__v1__enroll_response__descriptor, body, n, enc, &lim,
+                     rep, &pa, &pap, &msg, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    m = (const Fieldsync__V1__EnrollResponse *)msg;
+
+    st = get_id(m->has_device_id, &m->device_id, true, "EnrollResponse.device_id",
+                &out->device_id, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    st = get_id(m->has_rep_id, &m->rep_id, false, "EnrollResponse.rep_id",
+                &out->rep_id, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    if (!m->token || !m->token[0]) {
+        st = fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollResponse.token is missing");
+        goto done;
+    }
+    if (strlen(m->token) > FS_PROTO_TOKEN_MAX) {
+        st = fs_proto__fail(err, FS_PROTO_ESTRING_LIMIT,
+                            "EnrollResponse.token is %zu bytes; limit "
+                            "FS_PROTO_TOKEN_MAX = %d",
+                            strlen(m->token), FS_PROTO_TOKEN_MAX);
+        goto done;
+    }
+    out->version = m->protocol_version;
+    copy_text(out->token, sizeof out->token, m->token);
+    out->server_time = m->server_time;
+
+done:
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, pap);
+    if (st != FS_PROTO_OK)
+        memset(out, 0, sizeof *out);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sync request                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* The smallest stamp a change carries: its HLC base on the wire. */
+static fs_hlc change_min_hlc(const fs_change *c)
+{
+    fs_hlc m = UINT64_MAX;
+    for (size_t i = 0; i < c->nfields; i++)
+        if (c->fields[i].hlc < m)
+            m = c->fields[i].hlc;
+    if (c->has_tomb && c->tomb_hlc < m)
+        m = c->tomb_hlc;
+    return m == UINT64_MAX ? 0 : m;
+}
+
+fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
+        fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
+        fs_error *err)
+{
+    Fieldsync__V1__SyncRequest m = FIELDSYNC__V1__SYNC_REQUEST__INIT;
+    fs_proto_limits lim;
+    arena ar = {NULL};
+    fs_proto_status st = FS_PROTO_OK;
+    fs_hlc base = UINT64_MAX;
+    fs_error cerr;
+
+    if (!in || !out || (in->nchanges && !in->changes))
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_request_encode: NULL argument");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    if (in->nchanges > lim.max_changes)
+        return fs_proto__fail(err, FS_PROTO_ECHANGES_LIMIT,
+                              "SyncRequest.changes has %zu entries; limit "
+                              "max_changes = %zu",
+                              in->nchanges, lim.max_changes);
+    if (fs_id_is_nil(&in->device_id))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "SyncRequest.device_id is the nil id");
+    if (in->nchanges && fs_id_is_nil(&in->batch_id))
+        return fs_proto__fail(err, FS_PROTO_EVALUE,
+                              "SyncRequest.batch_id is the nil id but the batch "
+                              "has %zu changes", in->nchanges);
+
+    m.has_protocol_version = true;
+    m.protocol_version = in->version ? in->version : FS_PROTO_VERSION;
+    m.has_device_id = true;
+    m.device_id = id_bytes(&in->device_id);
+    if (!fs_id_is_nil(&in->batch_id)) {
+        m.has_batch_id = true;
+        m.batch_id = id_bytes(&in->batch_id);
+    }
+    m.has_cursor = in->cursor != 0;
+    m.cursor = in->cursor;
+    m.has_page_size = in->page_size != 0;
+    m.page_size = in->page_size;
+    m.has_client_time = in->client_time != 0;
+    m.client_time = in->client_time;
+
+    for (size_t i = 0; i < in->nchanges; i++) {
+        const fs_change *c = &in->changes[i];
+        fs_hlc cb;
+        if (fs_change_check(c, &cerr) != FS_OK) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "changes[%zu]: %s", i, cerr.text);
+            goto done;
+        }
+        if (fs_id_cmp(&c->device, &in->device_id) != 0) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "changes[%zu]: written by another device than "
+                                "SyncRequest.device_id", i);
+            goto done;
+        }
+        cb = change_min_hlc(c);
+        if (cb < base)
+            base = cb;
+    }
+    if (base == UINT64_MAX)
+        base = 0;
+    m.has_hlc_base = base != 0;
+    m.hlc_base = base;
+
+    m.n_changes = in->nchanges;
+    m.changes = arena_calloc(&ar, in->nchanges, sizeof *m.changes);
+    if (in->nchanges && !m.changes)
+        goto nomem;
+    for (size_t i = 0; i < in->nchanges; i++) {
+        const fs_change *c = &in->changes[i];
+        Fieldsync__V1__Change *pc = arena_calloc(&ar, 1, sizeof *pc);
+        fs_hlc cb = change_min_hlc(c);
+        if (!pc)
+            goto nomem;
+        fieldsync__v1__change__init(pc);
+        m.changes[i] = pc;
+        pc->has_entity = true;
+        pc->entity = c->entity->tag;
+        pc->has_row = true;
+        pc->row = id_bytes(&c->row);
+        pc->has_hlc = cb != base;
+        pc->hlc = cb - base;
+        pc->n_fields = c->nfields;
+        pc->fields = arena_calloc(&ar, c->nfields, sizeof *pc->fields);
+        if (c->nfields && !pc->fields)
+            goto nomem;
+        for (size_t k = 0; k < c->nfields; k++) {
+            const fs_field_change *fc = &c->fields[k];
+            Fieldsync__V1__Cell *cell = arena_calloc(&ar, 1, sizeof *cell);
+            if (!cell)
+                goto nomem;
+            fieldsync__v1__cell__init(cell);
+            pc->fields[k] = cell;
+            cell->has_tag = true;
+            cell->tag = c->entity->fields[fc->slot].tag;
+            if (!value_packable(&fc->v) || (fc->has_base && !value_packable(&fc->base))) {
+                st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                    "changes[%zu].%s: text contains a NUL byte", i,
+                                    c->entity->fields[fc->slot].name);
+                goto done;
+            }
+            cell_put_value(cell, &fc->v);
+            cell->has_hlc = fc->hlc != cb;
+            cell->hlc = fc->hlc - cb;
+            if (fc->has_base) {
+                Fieldsync__V1__Value *bv = arena_calloc(&ar, 1, sizeof *bv);
+                if (!bv)
+                    goto nomem;
+                fieldsync__v1__value__init(bv);
+                value_put(bv, &fc->base);
+                cell->base_value = bv;
+                cell->has_base_hlc = true;
+                cell->base_hlc = u64_to_s64(fc->base_hlc - fc->hlc);
+            }
+        }
+        if (c->has_tomb) {
+            pc->has_deleted = true;
+            pc->deleted = c->deleted;
+            pc->has_tomb_hlc = true;
+            pc->tomb_hlc = c->tomb_hlc - cb;
+        }
+    }
+    st = pack_and_frame(&m.base, enc, &lim, out, err);
+    goto done;
+
+nomem:
+    st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory building SyncRequest");
+done:
+    arena_free(&ar);
+    return st;
+}
+
+/* Converts one wire change into *c. Returns a conflict-library status with
+ * cerr filled; on failure *c is freed and zeroed. */
+static fs_status decode_change(const Fieldsync__V1__Change *pc, fs_hlc msg_base,
+                               const fs_id *device, fs_proto_report *rep,
+                               fs_change *c, fs_error *cerr)
+{
+    const fs_entity *e;
+    fs_id row;
+    fs_hlc cb = msg_base + pc->hlc;
+    fs_status st;
+
+    memset(c, 0, sizeof *c);
+    e = pc->has_entity ? fs_schema_entity_by_tag(pc->entity) : NULL;
+    if (!e) {
+        rep->unknown_entities++;
+        return fs_error_set(cerr, FS_EUNKNOWN_ENTITY,
+                            "entity tag %u is unknown to this server",
+                            (unsigned)pc->entity);
+    }
+    if (!pc->has_row || pc->row.len != 16)
+        return fs_error_set(cerr, FS_EBADID, "%s change: row id is %zu bytes; ids are 16",
+                            e->name, pc->has_row ? pc->row.len : (size_t)0);
+    memcpy(row.b, pc->row.data, 16);
+    st = fs_change_init(c, e, &row, device, cerr);
+    if (st != FS_OK)
+        goto done;
+
+    for (size_t k = 0; k < pc->n_fields; k++) {
+        const Fieldsync__V1__Cell *cell = pc->fields[k];
+        int slot = cell->has_tag ? fs_entity_field_index_by_tag(e, cell->tag) : -1;
+        fs_hlc hlc = cb + cell->hlc;
+        fs_value v;
+        if (slot < 0) {
+            rep->unknown_tags++;
+            st = fs_error_set(cerr, FS_EUNKNOWN_FIELD,
+                              "%s has no field with tag %u on this server", e->name,
+                              (unsigned)cell->tag);
+            goto done;
+        }
+        st = cell_view(cell, &v, cerr);
+        if (st != FS_OK)
+            goto done;
+        st = fs_change_set(c, slot, &v, hlc, cerr);
+        if (st != FS_OK)
+            goto done;
+        if (cell->base_value) {
+            fs_value bv;
+            st = value_view(cell->base_value, &bv, cerr);
+            if (st != FS_OK)
+                goto done;
+            st = fs_change_set_base(c, slot, &bv, hlc + s64_to_u64(cell->base_hlc), cerr);
+            if (st != FS_OK)
+                goto done;
+        }
+    }
+    if (pc->has_tomb_hlc)
+        fs_change_tombstone(c, pc->deleted, cb + pc->tomb_hlc);
+    st = fs_change_check(c, cerr);
+
+done:
+    if (st != FS_OK) {
+        fs_change_free(c);
+        memset(c, 0, sizeof *c);
+    }
+    return st;
+}
+
+fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
+        fs_proto_encoding enc, const fs_proto_limits *limits,
+        fs_sync_request *out, fs_proto_report *report, fs_error *err)
+{
+    fs_proto_limits lim;
+    fs_proto_report local;
+    fs_proto_report *rep = report ? report : &local;
+    ProtobufCAllocator pa, *pap = NULL;
+    ProtobufCMessage *msg = NULL;
+    const Fieldsync__V1__SyncRequest *m;
+    fs_sync_request req;
+    fs_proto_status st;
+
+    memset(&req, 0, sizeof req);
+    report_reset(rep);
+    if (!out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_request_decode: out is NULL");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    st = unpack_body(&fieldsync__v1__sync_request__descriptor, body, n, enc, &lim, rep,
+                     &pa, &pap, &msg, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    m = (const Fieldsync__V1__SyncRequest *)msg;
+
+    req.version = m->protocol_version;
+    st = get_id(m->has_device_id, &m->device_id, true, "SyncRequest.device_id",
+                &req.device_id, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    st = get_id(m->has_batch_id, &m->batch_id, m->n_changes > 0, "SyncRequest.batch_id",
+                &req.batch_id, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    req.cursor = m->cursor;
+    req.page_size = m->page_size;
+    req.client_time = m->client_time;
+
+    if (m->n_changes) {
+        req.changes = calloc(m->n_changes, sizeof *req.changes);
+        if (!req.changes)
+            goto nomem;
+        req.nchanges = m->n_changes;
+    }
+    for (size_t i = 0; i < m->n_changes; i++) {
+        fs_error cerr;
+        fs_status cs;
+        memset(&cerr, 0, sizeof cerr);
+        cs = decode_change(m->changes[i], m->hlc_base, &req.device_id, rep,
+                           &req.changes[i], &cerr);
+        if (cs == FS_OK)
+            continue;
+        if (cs == FS_ENOMEM)
+            goto nomem;
+        /* One bad change must not sink the batch: record it, go on. */
+        if (!req.errors) {
+            req.errors = calloc(m->n_changes, sizeof *req.errors);
+            if (!req.errors)
+                goto nomem;
+        }
+        req.errors[req.nerrors].index = i;
+        req.errors[req.nerrors].code = (int)cs;
+        /* Long detail is cut; the index prefix always survives. */
+        if (snprintf(req.errors[req.nerrors].text, sizeof req.errors[0].text,
+                     "change %zu: %s", i, cerr.text) < 0)
+            req.errors[req.nerrors].text[0] = '\0';
+        req.nerrors++;
+    }
+    *out = req;
+    memset(&req, 0, sizeof req);
+    goto done;
+
+nomem:
+    st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
+done:
+    fs_proto_sync_request_free(&req);
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, pap);
+    return st;
+}
+
+void fs_proto_sync_request_free(fs_sync_request *req)
+{
+    if (!req)
+        return;
+    for (size_t i = 0; req->changes && i < req->nchanges; i++)
+        fs_change_free(&req->changes[i]);
+    free(req->changes);
+    free(req->errors);
+    memset(req, 0, sizeof *req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sync response                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Device table for a response: open addressing over the ids seen so far, so
+ * a 50,000-row page with a few writers costs one probe per cell. */
+typedef struct dev_table {
+    fs_id *ids;
+    size_t n, cap;
+    uint32_t *slots; /* index + 1; 0 = empty */
+    size_t nslots;   /* power of two */
+} dev_table;
+
+static size_t dev_hash(const fs_id *id, size_t mask)
+{
+    uint64_t h;
+    /* The tail of a UUIDv7 is random; mix anyway for other id sources. */
+    memcpy(&h, id->b + 8, sizeof h);
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return (size_t)h & mask;
+}
+
+static bool dev_rehash(dev_table *t, size_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = dev_hash(&t->ids[i], nslots - 1);
+        while (slots[h])
+            h = (h + 1) & (nslots - 1);
+        slots[h] = (uint32_t)(i + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return true;
+}
+
+/* Index of id in the table, adding it if new; -1 on allocation failure. */
+static long dev_index(dev_table *t, const fs_id *id)
+{
+    size_t h;
+    if (t->nslots == 0 && !dev_rehash(t, 64))
+        return -1;
+    h = dev_hash(id, t->nslots - 1);
+    while (t->slots[h]) {
+        uint32_t i = t->slots[h] - 1;
+        if (memcmp(t->ids[i].b, id->b, 16) == 0)
+            return (long)i;
+        h = (h + 1) & (t->nslots - 1);
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        fs_id *ids = realloc(t->ids, cap * sizeof *ids);
+        if (!ids)
+            return -1;
+        t->ids = ids;
+        t->cap = cap;
+    }
+    t->ids[t->n] = *id;
+    t->slots[h] = (uint32_t)(t->n + 1);
+    t->n++;
+    if (t->n * 2 > t->nslots && !dev_rehash(t, t->nslots * 2))
+        return -1;
+    return (long)(t->n - 1);
+}
+
+static void dev_free(dev_table *t)
+{
+    free(t->ids);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* A cell is sent when it was ever written (or holds a value regardless). */
+static bool cell_sent(const fs_cell *c)
+{
+    return c->hlc != 0 || c->v.kind != FS_VAL_NULL;
+}
+
+static bool tomb_sent(const fs_row *r)
+{
+    return r->del_hlc != 0 || r->deleted;
+}
+
+/* The smallest stamp of a row (its HLC base on the wire), 0 if none. */
+static fs_hlc row_min_hlc(const fs_row *r)
+{
+    fs_hlc m = UINT64_MAX;
+    for (size_t i = 0; i < r->entity->nfields; i++)
+        if (cell_sent(&r->cells[i]) && r->cells[i].hlc < m)
+            m = r->cells[i].hlc;
+    if (tomb_sent(r) && r->del_hlc < m)
+        m = r->del_hlc;
+    return m == UINT64_MAX ? 0 : m;
+}
+
+static fs_proto_status encode_row(arena *ar, dev_table *dt, const fs_pulled_row *pr,
+                                  size_t idx, fs_hlc msg_base,
+                                  Fieldsync__V1__Row **outp, fs_error *err)
+{
+    const fs_row *r = &pr->row;
+    const fs_entity *e = r->entity;
+    Fieldsync__V1__Row *pm;
+    fs_hlc rb;
+    size_t nsent = 0, k = 0;
+    long rowdev = -1;
+    fs_error ferr;
+
+    if (!e || !r->cells || fs_schema_entity_by_tag(e->tag) != e)
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] has no known entity", idx);
+    if (fs_id_is_nil(&r->id))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] has the nil id", idx);
+    pm = arena_calloc(ar, 1, sizeof *pm);
+    if (!pm)
+        goto nomem;
+    fieldsync__v1__row__init(pm);
+    rb = row_min_hlc(r);
+    pm->has_entity = true;
+    pm->entity = e->tag;
+    pm->has_id = true;
+    pm->id = id_bytes(&r->id);
+    pm->has_seq = pr->seq != 0;
+    pm->seq = pr->seq;
+    pm->has_hlc = rb != msg_base;
+    pm->hlc = rb - msg_base;
+
+    for (size_t i = 0; i < e->nfields; i++)
+        if (cell_sent(&r->cells[i]))
+            nsent++;
+    /* The row's default writer: the first sent cell's, else the tombstone's. */
+    for (size_t i = 0; i < e->nfields && rowdev < 0; i++)
+        if (cell_sent(&r->cells[i]))
+            rowdev = dev_index(dt, &r->cells[i].device);
+    if (rowdev < 0 && nsent == 0 && tomb_sent(r))
+        rowdev = dev_index(dt, &r->del_device);
+    if (rowdev < 0 && (nsent || tomb_sent(r)))
+        goto nomem;
+    pm->has_device = rowdev > 0;
+    pm->device = rowdev > 0 ? (uint32_t)rowdev : 0;
+
+    pm->n_cells = nsent;
+    pm->cells = arena_calloc(ar, nsent, sizeof *pm->cells);
+    if (nsent && !pm->cells)
+        goto nomem;
+    for (size_t i = 0; i < e->nfields; i++) {
+        const fs_cell *c = &r->cells[i];
+        Fieldsync__V1__Cell *cm;
+        long d;
+        if (!cell_sent(c))
+            continue;
+        if (fs_field_check(&e->fields[i], &c->v, &ferr) != FS_OK)
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): %s", idx,
+                                  e->name, ferr.text);
+        if (!value_packable(&c->v))
+            return fs_proto__fail(err, FS_PROTO_EVALUE,
+                                  "rows[%zu] (%s.%s): text contains a NUL byte", idx,
+                                  e->name, e->fields[i].name);
+        cm = arena_calloc(ar, 1, sizeof *cm);
+        if (!cm)
+            goto nomem;
+        fieldsync__v1__cell__init(cm);
+        pm->cells[k++] = cm;
+        cm->has_tag = true;
+        cm->tag = e->fields[i].tag;
+        cell_put_value(cm, &c->v);
+        cm->has_hlc = c->hlc != rb;
+        cm->hlc = c->hlc - rb;
+        d = dev_index(dt, &c->device);
+        if (d < 0)
+            goto nomem;
+        if (d != rowdev) {
+            cm->has_device = true;
+            cm->device = (uint32_t)d;
+        }
+    }
+    if (tomb_sent(r)) {
+        long d = dev_index(dt, &r->del_device);
+        if (d < 0)
+            goto nomem;
+        pm->has_deleted = r->deleted;
+        pm->deleted = r->deleted;
+        pm->has_del_hlc = true;
+        pm->del_hlc = r->del_hlc - rb;
+        if (d != rowdev) {
+            pm->has_del_device = true;
+            pm->del_device = (uint32_t)d;
+        }
+    }
+    *outp = pm;
+    return FS_PROTO_OK;
+
+nomem:
+    return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory encoding rows[%zu]", idx);
+}
+
+fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
+        fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
+        fs_error *err)
+{
+    Fieldsync__V1__SyncResponse m = FIELDSYNC__V1__SYNC_RESPONSE__INIT;
+    fs_proto_limits lim;
+    arena ar = {NULL};
+    dev_table dt;
+    fs_proto_status st = FS_PROTO_OK;
+    fs_hlc base = UINT64_MAX;
+
+    memset(&dt, 0, sizeof dt);
+    if (!in || !out || (in->nresults && !in->results) || (in->nrows && !in->rows) ||
+        (in->nexits && !in->exits))
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_response_encode: NULL argument");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    if (in->nresults > lim.max_changes)
+        return fs_proto__fail(err, FS_PROTO_ECHANGES_LIMIT,
+                              "SyncResponse.results has %zu entries; limit "
+                              "max_changes = %zu", in->nresults, lim.max_changes);
+    if (in->nrows > lim.max_rows)
+        return fs_proto__fail(err, FS_PROTO_EROWS_LIMIT,
+                              "SyncResponse.rows has %zu entries; limit max_rows = %zu",
+                              in->nrows, lim.max_rows);
+    if (in->nexits > lim.max_rows)
+        return fs_proto__fail(err, FS_PROTO_EROWS_LIMIT,
+                              "SyncResponse.exits has %zu entries; limit max_rows = %zu",
+                              in->nexits, lim.max_rows);
+
+    m.has_protocol_version = true;
+    m.protocol_version = in->version ? in->version : FS_PROTO_VERSION;
+    m.has_server_time = in->server_time != 0;
+    m.server_time = in->server_time;
+    m.has_next_cursor = in->next_cursor != 0;
+    m.next_cursor = in->next_cursor;
+    m.has_has_more = in->has_more;
+    m.has_more = in->has_more;
+    m.has_wipe = in->wipe;
+    m.wipe = in->wipe;
+
+    m.n_results = in->nresults;
+    m.results = arena_calloc(&ar, in->nresults, sizeof *m.results);
+    if (in->nresults && !m.results)
+        goto nomem;
+    for (size_t i = 0; i < in->nresults; i++) {
+        const fs_sync_result *r = &in->results[i];
+        Fieldsync__V1__ChangeResult *rm = arena_calloc(&ar, 1, sizeof *rm);
+        if (!rm)
+            goto nomem;
+        if ((unsigned)r->outcome > (unsigned)FS_REJECTED ||
+            (unsigned)r->reason > (unsigned)MAX_REASON) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "results[%zu]: outcome %d / reason %d out of range", i,
+                                (int)r->outcome, (int)r->reason);
+            goto done;
+        }
+        if (!memchr(r->detail, '\0', sizeof r->detail)) {
+            st = fs_proto__fail(err, FS_PROTO_EINVAL,
+                                "results[%zu].detail is not NUL-terminated", i);
+            goto done;
+        }
+        fieldsync__v1__change_result__init(rm);
+        m.results[i] = rm;
+        rm->has_index = r->index != 0;
+        rm->index = r->index;
+        rm->has_outcome = r->outcome != FS_APPLIED;
+        rm->outcome = (Fieldsync__V1__Outcome)r->outcome;
+        rm->has_reason = r->reason != FS_REASON_NONE;
+        rm->reason = (Fieldsync__V1__Reason)r->reason;
+        if (r->detail[0])
+            rm->detail = (char *)(uintptr_t)r->detail;
+    }
+
+    for (size_t i = 0; i < in->nrows; i++) {
+        const fs_row *r = &in->rows[i].row;
+        fs_hlc rb;
+        if (!r->entity || !r->cells)
+            continue; /* refused with a message in encode_row */
+        rb = row_min_hlc(r);
+        if (rb && rb < base)
+            base = rb;
+    }
+    if (base == UINT64_MAX)
+        base = 0;
+    m.has_hlc_base = base != 0;
+    m.hlc_base = base;
+    m.n_rows = in->nrows;
+    m.rows = arena_calloc(&ar, in->nrows, sizeof *m.rows);
+    if (in->nrows && !m.rows)
+        goto nomem;
+    for (size_t i = 0; i < in->nrows; i++) {
+        st = encode_row(&ar, &dt, &in->rows[i], i, base, &m.rows[i], err);
+        if (st != FS_PROTO_OK)
+            goto done;
+    }
+    m.n_devices = dt.n;
+    m.devices = arena_calloc(&ar, dt.n, sizeof *m.devices);
+    if (dt.n && !m.devices)
+        goto nomem;
+    for (size_t i = 0; i < dt.n; i++)
+        m.devices[i] = id_bytes(&dt.ids[i]);
+
+    m.n_exits = in->nexits;
+    m.exits = arena_calloc(&ar, in->nexits, sizeof *m.exits);
+    if (in->nexits && !m.exits)
+        goto nomem;
+    for (size_t i = 0; i < in->nexits; i++) {
+        const fs_scope_exit *x = &in->exits[i];
+        Fieldsync__V1__ScopeExit *xm = arena_calloc(&ar, 1, sizeof *xm);
+        if (!xm)
+            goto nomem;
+        if (!x->entity || fs_id_is_nil(&x->row) || (unsigned)x->reason > MAX_EXIT) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "exits[%zu]: needs an entity, a row id and a reason", i);
+            goto done;
+        }
+        fieldsync__v1__scope_exit__init(xm);
+        m.exits[i] = xm;
+        xm->has_entity = true;
+        xm->entity = x->entity->tag;
+        xm->has_row = true;
+        xm->row = id_bytes(&x->row);
+        xm->has_reason = true;
+        xm->reason = (Fieldsync__V1__ExitReason)x->reason;
+    }
+
+    st = pack_and_frame(&m.base, enc, &lim, out, err);
+    goto done;
+
+nomem:
+    st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory building SyncResponse");
+done:
+    dev_free(&dt);
+    arena_free(&ar);
+    return st;
+}
+
+/* Resolves a device-table index. */
+static fs_proto_status dev_lookup(const fs_id *devs, size_t ndevs, uint32_t i,
+                                  size_t row, fs_id *out, fs_error *err)
+{
+    if (i >= ndevs)
+        return fs_proto__fail(err, FS_PROTO_EVALUE,
+                              "rows[%zu] refers to device %u; the table has %zu",
+                              row, (unsigned)i, ndevs);
+    *out = devs[i];
+    return FS_PROTO_OK;
+}
+
+/* Converts one wire row. *skipped is set (and *pr untouched) for an entity
+ * this version does not know. */
+static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
+                                  fs_hlc msg_base, const fs_id *devs, size_t ndevs,
+                                  fs_proto_report *rep, fs_pulled_row *pr,
+                                  bool *skipped, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity_by_tag(rm->entity);
+    fs_hlc rb = msg_base + rm->hlc;
+    fs_id id;
+    fs_error cerr;
+    fs_proto_status st;
+    uint32_t rowdev = rm->has_device ? rm->device : 0;
+
+    *skipped = false;
+    if (!rm->has_entity || !e) {
+        rep->unknown_entities++;
+        *skipped = true;
+        return FS_PROTO_OK;
+    }
+    st = get_id(rm->has_id, &rm->id, true, "Row.id", &id, err);
+    if (st != FS_PROTO_OK)
+        return st;
+    if (fs_row_init(&pr->row, e, &id, &cerr) != FS_OK)
+        return fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
+    pr->seq = rm->seq;
+
+    for (size_t k = 0; k < rm->n_cells; k++) {
+        const Fieldsync__V1__Cell *c = rm->cells[k];
+        int slot = c->has_tag ? fs_entity_field_index_by_tag(e, c->tag) : -1;
+        fs_cell *cell;
+        fs_value v;
+        if (slot < 0) {
+            rep->unknown_tags++;
+            continue;
+        }
+        cell = &pr->row.cells[slot];
+        if (cell->hlc != 0 || cell->v.kind != FS_VAL_NULL) {
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s) carries field %s twice",
+                                  idx, e->name, e->fields[slot].name);
+        }
+        if (cell_view(c, &v, &cerr) != FS_OK || fs_field_check(&e->fields[slot], &v, &cerr) != FS_OK)
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): %s", idx, e->name,
+                                  cerr.text);
+        if (fs_value_copy(&cell->v, &v, &cerr) != FS_OK)
+            return fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
+        cell->hlc = rb + c->hlc;
+        st = dev_lookup(devs, ndevs, c->has_device ? c->device : rowdev, idx,
+                        &cell->device, err);
+        if (st != FS_PROTO_OK)
+            return st;
+    }
+    if (rm->has_del_hlc) {
+        pr->row.deleted = rm->deleted;
+        pr->row.del_hlc = rb + rm->del_hlc;
+        st = dev_lookup(devs, ndevs, rm->has_del_device ? rm->del_device : rowdev, idx,
+                        &pr->row.del_device, err);
+        if (st != FS_PROTO_OK)
+            return st;
+    } else if (rm->deleted) {
+        return fs_proto__fail(err, FS_PROTO_EVALUE,
+                              "rows[%zu] (%s) is deleted without a tombstone stamp", idx,
+                              e->name);
+    }
+    return FS_PROTO_OK;
+}
+
+fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
+        fs_proto_encoding enc, const fs_proto_limits *limits,
+        fs_sync_response *out, fs_proto_report *report, fs_error *err)
+{
+    fs_proto_limits lim;
+    fs_proto_report local;
+    fs_proto_report *rep = report ? report : &local;
+    ProtobufCAllocator pa, *pap = NULL;
+    ProtobufCMessage *msg = NULL;
+    const Fieldsync__V1__SyncResponse *m;
+    fs_sync_response resp;
+    fs_id *devs = NULL;
+    fs_proto_status st;
+
+    memset(&resp, 0, sizeof resp);
+    report_reset(rep);
+    if (!out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_response_decode: out is NULL");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    st = unpack_body(&fieldsync__v1__sync_response__descriptor, body, n, enc, &lim, rep,
+                     &pa, &pap, &msg, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    m = (const Fieldsync__V1__SyncResponse *)msg;
+
+    resp.version = m->protocol_version;
+    resp.server_time = m->server_time;
+    resp.next_cursor = m->next_cursor;
+    resp.has_more = m->has_more;
+    resp.wipe = m->wipe;
+
+    if (m->n_results) {
+        resp.results = calloc(m->n_results, sizeof *resp.results);
+        if (!resp.results)
+            goto nomem;
+        resp.nresults = m->n_results;
+    }
+    for (size_t i = 0; i < m->n_results; i++) {
+        const Fieldsync__V1__ChangeResult *rm = m->results[i];
+        fs_sync_result *r = &resp.results[i];
+        /* An outcome we do not know could mean "keep" or "drop" the change
+         * from the outbox; guessing either way risks loss, so refuse. */
+        if ((unsigned)rm->outcome > (unsigned)FS_REJECTED) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "results[%zu].outcome %d is unknown to this client", i,
+                                (int)rm->outcome);
+            goto done;
+        }
+        r->index = rm->index;
+        r->outcome = (fs_outcome)rm->outcome;
+        if ((unsigned)rm->reason > (unsigned)MAX_REASON) {
+            rep->unknown_enums++;
+            r->reason = FS_REASON_NONE;
+        } else {
+            r->reason = (fs_reason)rm->reason;
+        }
+        copy_text(r->detail, sizeof r->detail, rm->detail);
+    }
+
+    if (m->n_devices) {
+        devs = calloc(m->n_devices, sizeof *devs);
+        if (!devs)
+            goto nomem;
+    }
+    for (size_t i = 0; i < m->n_devices; i++) {
+        if (m->devices[i].len != 16) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "SyncResponse.devices[%zu] is %zu bytes; ids are 16", i,
+                                m->devices[i].len);
+            goto done;
+        }
+        memcpy(devs[i].b, m->devices[i].data, 16);
+    }
+
+    if (m->n_rows) {
+        resp.rows = calloc(m->n_rows, sizeof *resp.rows);
+        if (!resp.rows)
+            goto nomem;
+    }
+    for (size_t i = 0; i < m->n_rows; i++) {
+        bool skipped;
+        st = decode_row(m->rows[i], i, m->hlc_base, devs, m->n_devices, rep,
+                        &resp.rows[resp.nrows], &skipped, err);
+        if (!skipped)
+            resp.nrows++; /* counted even on failure so it is freed */
+        if (st != FS_PROTO_OK)
+            goto done;
+    }
+
+    if (m->n_exits) {
+        resp.exits = calloc(m->n_exits, sizeof *resp.exits);
+        if (!resp.exits)
+            goto nomem;
+    }
+    for (size_t i = 0; i < m->n_exits; i++) {
+        const Fieldsync__V1__ScopeExit *xm = m->exits[i];
+        fs_scope_exit *x = &resp.exits[resp.nexits];
+        const fs_entity *e = xm->has_entity ? fs_schema_entity_by_tag(xm->entity) : NULL;
+        if (!e) {
+            rep->unknown_entities++;
+            continue;
+        }
+        st = get_id(xm->has_row, &xm->row, true, "ScopeExit.row", &x->row, err);
+        if (st != FS_PROTO_OK)
+            goto done;
+        x->entity = e;
+        if ((unsigned)xm->reason > (unsigned)MAX_EXIT) {
+            rep->unknown_enums++;
+            x->reason = FS_EXIT_UNKNOWN;
+        } else {
+            x->reason = (fs_exit_reason)xm->reason;
+        }
+        resp.nexits++;
+    }
+    *out = resp;
+    memset(&resp, 0, sizeof resp);
+    goto done;
+
+nomem:
+    st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncResponse");
+done:
+    free(devs);
+    fs_proto_sync_response_free(&resp);
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, pap);
+    return st;
+}
+
+void fs_proto_sync_response_free(fs_sync_response *resp)
+{
+    if (!resp)
+        return;
+    for (size_t i = 0; resp->rows && i < resp->nrows; i++)
+        fs_row_free(&resp->rows[i].row);
+    free(resp->rows);
+    free(resp->results);
+    free(resp->exits);
+    memset(resp, 0, sizeof *resp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error body                                                                */
+/* ------------------------------------------------------------------------ */
+
+fs_proto_status fs_proto_error_body_encode(const fs_error_body *in,
+        fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
+        fs_error *err)
+{
+    Fieldsync__V1__ErrorBody m = FIELDSYNC__V1__ERROR_BODY__INIT;
+    fs_proto_limits lim;
+
+    if (!in || !out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "error_body_encode: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (!memchr(in->message, '\0', sizeof in->message))
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "error message is not NUL-terminated");
+    if ((unsigned)in->code > (unsigned)MAX_ERROR_CODE)
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "error code %d is out of range",
+                              (int)in->code);
+    fs_proto__limits(limits, &lim);
+    m.has_code = true;
+    m.code = (Fieldsync__V1__ErrorCode)in->code;
+    m.message = (char *)(uintptr_t)in->message;
+    m.has_wipe = in->wipe;
+    m.wipe = in->wipe;
+    return pack_and_frame(&m.base, enc, &lim, out, err);
+}
+
+fs_proto_status fs_proto_error_body_decode(const uint8_t *body, size_t n,
+        fs_proto_encoding enc, const fs_proto_limits *limits, fs_error_body *out,
+        fs_proto_report *report, fs_error *err)
+{
+    fs_proto_limits lim;
+    fs_proto_report local;
+    fs_proto_report *rep = report ? report : &local;
+    ProtobufCAllocator pa, *pap = NULL;
+    ProtobufCMessage *msg = NULL;
+    const Fieldsync__V1__ErrorBody *m;
+    fs_proto_status st;
+
+    report_reset(rep);
+    if (!out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "error_body_decode: out is NULL");
+    memset(out, 0, sizeof *out);
+    fs_proto__limits(limits, &lim);
+    st = unpack_body(&fieldsync__v1__error_body__descriptor, body, n, enc, &lim, rep,
+                     &pa, &pap, &msg, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    m = (const Fieldsync__V1__ErrorBody *)msg;
+    if ((unsigned)m->code > (unsigned)MAX_ERROR_CODE) {
+        rep->unknown_enums++;
+        out->code = FS_PROTO_ERR_UNSPECIFIED;
+    } else {
+        out->code = (fs_proto_error_code)m->code;
+    }
+    copy_text(out->message, sizeof out->message, m->message);
+    out->wipe = m->wipe;
+
+done:
+    if (msg)
+        protobuf_c_message_free_unpacked(msg, pap);
+    return st;
+}
+
+void fs_proto_error_body_from(fs_proto_status st, const fs_error *err,
+                              fs_error_body *body)
+{
+    if (!body)
+        return;
+    memset(body, 0, sizeof *body);
+    body->code = fs_proto_status_error_code(st);
+    copy_text(body->message, sizeof body->message,
+              err && err->text[0] ? err->text : fs_proto_strerror(st));
+}

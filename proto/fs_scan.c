@@ -1,0 +1,324 @@
+/*
+ * fs_scan.c - a non-allocating pass over protobuf wire bytes.
+ *
+ * protobuf-c allocates as it unpacks: an array for every repeated field and
+ * a struct for every sub-message, sized by what the input says. To keep
+ * "bounded before use" true for counts and lengths, not just for the body
+ * size, every untrusted message is first walked here, guided by the
+ * generated descriptors: each repeated field that matters has its count
+ * checked against the matching limit, every string/bytes length against
+ * max_string (and strings for UTF-8), the total of cells against max_cells,
+ * and unknown fields (from a newer peer) are counted. The walk touches only
+ * the input and the stack, and recursion depth is capped.
+ */
+#include "fs_proto_int.h"
+
+#include <string.h>
+
+#include "sync.pb-c.h"
+
+/* Deepest legitimate nesting is SyncRequest > Change > Cell > Value. */
+#define SCAN_MAX_DEPTH 8
+/* More fields than any message of sync.proto has; checked at run time. */
+#define SCAN_MAX_MSG_FIELDS 32
+
+typedef enum limit_kind {
+    LIMIT_NONE,
+    LIMIT_CHANGES,
+    LIMIT_ROWS,
+    LIMIT_FIELDS,
+    LIMIT_DEVICES
+} limit_kind;
+
+/* Which repeated field is held to which limit, and which ones are cells. */
+typedef struct count_rule {
+    const ProtobufCMessageDescriptor *msg;
+    uint32_t field;
+    limit_kind kind;
+    bool cells;
+} count_rule;
+
+static const count_rule count_rules[] = {
+    {&fieldsync__v1__sync_request__descriptor, 7, LIMIT_CHANGES, false},
+    {&fieldsync__v1__change__descriptor, 4, LIMIT_FIELDS, true},
+    {&fieldsync__v1__sync_response__descriptor, 2, LIMIT_CHANGES, false},
+    {&fieldsync__v1__sync_response__descriptor, 3, LIMIT_DEVICES, false},
+    {&fieldsync__v1__sync_response__descriptor, 5, LIMIT_ROWS, false},
+    {&fieldsync__v1__sync_response__descriptor, 6, LIMIT_ROWS, false},
+    {&fieldsync__v1__row__descriptor, 6, LIMIT_FIELDS, true},
+};
+
+typedef struct scan_state {
+    const fs_proto_limits *lim;
+    fs_proto_report *rep;
+    fs_error *err;
+    size_t cells;
+} scan_state;
+
+static const count_rule *find_rule(const ProtobufCMessageDescriptor *d, uint32_t field)
+{
+    for (size_t i = 0; i < sizeof count_rules / sizeof count_rules[0]; i++)
+        if (count_rules[i].msg == d && count_rules[i].field == field)
+            return &count_rules[i];
+    return NULL;
+}
+
+static fs_proto_status check_count(scan_state *s, const ProtobufCMessageDescriptor *d,
+                                   const ProtobufCFieldDescriptor *f, size_t count)
+{
+    const count_rule *r = find_rule(d, f->id);
+    size_t max;
+    const char *name;
+    fs_proto_status st;
+
+    if (!r)
+        return FS_PROTO_OK;
+    switch (r->kind) {
+    case LIMIT_CHANGES:
+        max = s->lim->max_changes, name = "max_changes", st = FS_PROTO_ECHANGES_LIMIT;
+        break;
+    case LIMIT_ROWS:
+        max = s->lim->max_rows, name = "max_rows", st = FS_PROTO_EROWS_LIMIT;
+        break;
+    case LIMIT_FIELDS:
+        max = s->lim->max_fields, name = "max_fields", st = FS_PROTO_EFIELDS_LIMIT;
+        break;
+    case LIMIT_DEVICES:
+        max = s->lim->max_devices, name = "max_devices", st = FS_PROTO_EDEVICES_LIMIT;
+        break;
+    default:
+        return FS_PROTO_OK;
+    }
+    if (count > max)
+        return fs_proto__fail(s->err, st, "%s.%s has %zu entries; limit %s = %zu",
+                              d->short_name, f->name, count, name, max);
+    return FS_PROTO_OK;
+}
+
+/* Reads a base-128 varint of at most 10 bytes. False if truncated or too
+ * long. */
+static bool read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        uint8_t b;
+        if (*pos >= n)
+            return false;
+        b = p[(*pos)++];
+        v |= (uint64_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            /* The tenth byte may only carry the top bit of a uint64. */
+            if (i == 9 && b > 1)
+                return false;
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
+ * NUL is refused too: protobuf-c hands strings over NUL-terminated, so an
+ * embedded NUL would silently cut the value short. */
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        size_t len;
+        uint32_t cp;
+        if (c == 0) {
+            return false;
+        } else if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* The wire type a field of this protobuf type must arrive with. */
+static int expected_wire_type(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_BOOL:
+    case PROTOBUF_C_TYPE_ENUM: return 0;
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE: return 1;
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FLOAT: return 5;
+    default: return 2;
+    }
+}
+
+static fs_proto_status scan_message(scan_state *s, const ProtobufCMessageDescriptor *d,
+                                    const uint8_t *p, size_t n, unsigned depth)
+{
+    size_t counts[SCAN_MAX_MSG_FIELDS];
+    size_t pos = 0, unknown = 0;
+    fs_proto_status st;
+
+    if (d->n_fields > SCAN_MAX_MSG_FIELDS)
+        return fs_proto__fail(s->err, FS_PROTO_EINVAL,
+                              "scan: %s has too many fields", d->short_name);
+    memset(counts, 0, sizeof counts);
+
+    while (pos < n) {
+        uint64_t key, v;
+        uint32_t num;
+        int wt;
+        size_t start, len = 0;
+        const ProtobufCFieldDescriptor *f;
+
+        if (!read_varint(p, n, &pos, &key) || key > UINT32_MAX)
+            return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                  "%s: bad field key at byte %zu", d->short_name, pos);
+        num = (uint32_t)(key >> 3);
+        wt = (int)(key & 7);
+        if (num == 0)
+            return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                  "%s: field number 0 at byte %zu", d->short_name, pos);
+        switch (wt) {
+        case 0:
+            if (!read_varint(p, n, &pos, &v))
+                return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                      "%s: truncated varint in field %u",
+                                      d->short_name, num);
+            break;
+        case 1:
+        case 5:
+            len = wt == 1 ? 8 : 4;
+            if (n - pos < len)
+                return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                      "%s: truncated field %u", d->short_name, num);
+            pos += len;
+            break;
+        case 2:
+            if (!read_varint(p, n, &pos, &v) || v > n - pos)
+                return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                      "%s: field %u runs past the end of the message",
+                                      d->short_name, num);
+            len = (size_t)v;
+            pos += len;
+            break;
+        default:
+            /* Groups (3, 4) were never used by this protocol; 6 and 7 do
+             * not exist. */
+            return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                  "%s: field %u has unsupported wire type %d",
+                                  d->short_name, num, wt);
+        }
+        start = pos - len;
+
+        f = protobuf_c_message_descriptor_get_field(d, num);
+        if (!f) {
+            /* A newer peer's field: protobuf-c keeps a copy, the codec
+             * ignores it. The copies are bounded per message like fields. */
+            unknown++;
+            if (s->rep) {
+                if (s->rep->unknown_fields == 0)
+                    s->rep->first_unknown_field = num;
+                s->rep->unknown_fields++;
+            }
+            if (unknown > s->lim->max_fields)
+                return fs_proto__fail(s->err, FS_PROTO_EFIELDS_LIMIT,
+                                      "%s carries %zu unknown fields; limit "
+                                      "max_fields = %zu",
+                                      d->short_name, unknown, s->lim->max_fields);
+            continue;
+        }
+
+        if (wt != expected_wire_type(f->type) &&
+            !(wt == 2 && f->label == PROTOBUF_C_LABEL_REPEATED))
+            return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                  "%s.%s arrived with wire type %d",
+                                  d->short_name, f->name, wt);
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            const count_rule *r = find_rule(d, f->id);
+            counts[f - d->fields]++;
+            if (r && r->cells)
+                s->cells++;
+        }
+        if (wt != 2)
+            continue;
+
+        if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES) {
+            if (len > s->lim->max_string)
+                return fs_proto__fail(s->err, FS_PROTO_ESTRING_LIMIT,
+                                      "%s.%s is %zu bytes; limit max_string = %zu",
+                                      d->short_name, f->name, len,
+                                      s->lim->max_string);
+            if (f->type == PROTOBUF_C_TYPE_STRING && !utf8_valid(p + start, len))
+                return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                      "%s.%s is not valid UTF-8 "
+                                      "(or contains a NUL byte)",
+                                      d->short_name, f->name);
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (depth + 1 > SCAN_MAX_DEPTH)
+                return fs_proto__fail(s->err, FS_PROTO_EPROTOBUF,
+                                      "%s: messages nested too deeply",
+                                      d->short_name);
+            st = scan_message(s, f->descriptor, p + start, len, depth + 1);
+            if (st != FS_PROTO_OK)
+                return st;
+        }
+    }
+
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        if (counts[i] == 0)
+            continue;
+        st = check_count(s, d, &d->fields[i], counts[i]);
+        if (st != FS_PROTO_OK)
+            return st;
+    }
+    return FS_PROTO_OK;
+}
+
+fs_proto_status fs_proto__scan(const ProtobufCMessageDescriptor *d,
+                               const uint8_t *p, size_t n,
+                               const fs_proto_limits *lim,
+                               fs_proto_report *rep, fs_error *err)
+{
+    scan_state s;
+    fs_proto_status st;
+
+    s.lim = lim;
+    s.rep = rep;
+    s.err = err;
+    s.cells = 0;
+    st = scan_message(&s, d, p, n, 0);
+    if (st != FS_PROTO_OK)
+        return st;
+    if (s.cells > lim->max_cells)
+        return fs_proto__fail(err, FS_PROTO_ECELLS_LIMIT,
+                              "%s carries %zu field values; limit max_cells = %zu",
+                              d->short_name, s.cells, lim->max_cells);
+    return FS_PROTO_OK;
+}
