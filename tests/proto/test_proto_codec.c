@@ -1,0 +1,585 @@
+/*
+ * test_proto_codec.c - round trips and compatibility for libfsproto.
+ *
+ * Every message type goes encode -> compress -> decompress -> decode under
+ * each framing and must come back equal. The compatibility cases build
+ * messages the way a newer peer would (unknown fields, enum values, entity
+ * and field tags) with the generated protobuf-c structs and check that the
+ * codec decodes them and reports what it skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fs_proto.h"
+#include "proto_fixtures.h"
+#include "sync.pb-c.h"
+
+static const fs_proto_encoding encodings[] = {FS_PROTO_IDENTITY, FS_PROTO_DEFLATE,
+                                              FS_PROTO_GZIP};
+#define NENC (sizeof encodings / sizeof encodings[0])
+
+/* ------------------------------------------------------------------------ */
+/* Round trips (item 6)                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void test_roundtrip_bytes(void **state)
+{
+    uint8_t in[5000];
+    uint64_t s = 1;
+    (void)state;
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)(i % 7 == 0 ? fx_rand(&s) : 'x');
+    for (size_t e = 0; e < NENC; e++) {
+        fs_proto_buf z, back;
+        fs_error err;
+        assert_int_equal(fs_proto_compress(encodings[e], in, sizeof in, NULL, &z, &err),
+                         FS_PROTO_OK);
+        if (encodings[e] != FS_PROTO_IDENTITY)
+            assert_true(z.len < sizeof in);
+        assert_int_equal(fs_proto_decompress(encodings[e], z.data, z.len, NULL, &back, &err),
+                         FS_PROTO_OK);
+        assert_int_equal(back.len, sizeof in);
+        assert_memory_equal(back.data, in, sizeof in);
+        fs_proto_buf_free(&z);
+        fs_proto_buf_free(&back);
+    }
+}
+
+static void test_roundtrip_enroll(void **state)
+{
+    (void)state;
+    for (size_t e = 0; e < NENC; e++) {
+        fs_enroll_request rq, rq2;
+        fs_enroll_response rs, rs2;
+        fs_proto_buf b;
+        fs_error err;
+
+        memset(&rq, 0, sizeof rq);
+        rq.version = FS_PROTO_VERSION;
+        strcpy(rq.code, "K7Q-93XZ-PLM4");
+        strcpy(rq.device_name, "Lena's ThinkPad ✓");
+        assert_int_equal(fs_proto_enroll_request_encode(&rq, encodings[e], NULL, &b, &err),
+                         FS_PROTO_OK);
+        assert_int_equal(fs_proto_enroll_request_decode(b.data, b.len, encodings[e], NULL,
+                                                        &rq2, NULL, &err),
+                         FS_PROTO_OK);
+        assert_memory_equal(&rq, &rq2, sizeof rq);
+        fs_proto_buf_free(&b);
+
+        memset(&rs, 0, sizeof rs);
+        rs.version = FS_PROTO_VERSION;
+        fx_id(&rs.device_id, FX_MS, 1);
+        fx_id(&rs.rep_id, FX_MS, 2);
+        strcpy(rs.token, "fs1.Zm9vYmFyYmF6cXV4cXV1eA");
+        rs.server_time = fs_hlc_make(FX_MS, 9);
+        assert_int_equal(fs_proto_enroll_response_encode(&rs, encodings[e], NULL, &b, &err),
+                         FS_PROTO_OK);
+        assert_int_equal(fs_proto_enroll_response_decode(b.data, b.len, encodings[e], NULL,
+                                                         &rs2, NULL, &err),
+                         FS_PROTO_OK);
+        assert_memory_equal(&rs, &rs2, sizeof rs);
+        fs_proto_buf_free(&b);
+    }
+}
+
+static void test_roundtrip_sync_request(void **state)
+{
+    (void)state;
+    for (size_t e = 0; e < NENC; e++) {
+        for (size_t n = 0; n <= 12; n += 4) {
+            fs_sync_request req, back;
+            fs_proto_buf b;
+            fs_proto_report rep;
+            fs_error err;
+            fx_request(&req, n, 200);
+            if (fs_proto_sync_request_encode(&req, encodings[e], NULL, &b, &err) != FS_PROTO_OK)
+                fail_msg("encode: %s", err.text);
+            if (fs_proto_sync_request_decode(b.data, b.len, encodings[e], NULL, &back, &rep,
+                                             &err) != FS_PROTO_OK)
+                fail_msg("decode: %s", err.text);
+            assert_int_equal(back.nerrors, 0);
+            assert_true(fx_request_eq(&req, &back));
+            assert_int_equal(rep.body_bytes, b.len);
+            assert_int_equal(rep.unknown_fields, 0);
+            fs_proto_buf_free(&b);
+            fs_proto_sync_request_free(&back);
+            fs_proto_sync_request_free(&req);
+        }
+    }
+}
+
+/* Stamps far apart (and 0-delta / wrap-around cases) still round-trip,
+ * because every delta is taken mod 2^64. */
+static void test_roundtrip_extreme_stamps(void **state)
+{
+    fs_sync_request req, back;
+    fs_proto_buf b;
+    fs_error err;
+    (void)state;
+    fx_request(&req, 3, 10);
+    req.changes[0].fields[0].hlc = 1;
+    req.changes[0].fields[1].hlc = UINT64_MAX;
+    req.changes[0].fields[7].base_hlc = UINT64_MAX - 1;
+    req.changes[1].fields[2].hlc = 1;
+    req.changes[1].fields[7].base_hlc = 0;
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_GZIP, NULL, &b, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(fs_proto_sync_request_decode(b.data, b.len, FS_PROTO_GZIP, NULL, &back,
+                                                  NULL, &err),
+                     FS_PROTO_OK);
+    assert_true(fx_request_eq(&req, &back));
+    fs_proto_buf_free(&b);
+    fs_proto_sync_request_free(&back);
+    fs_proto_sync_request_free(&req);
+}
+
+static void test_roundtrip_sync_response(void **state)
+{
+    (void)state;
+    for (size_t e = 0; e < NENC; e++) {
+        static const size_t shapes[][2] = {{0, 0}, {1, 1}, {25, 3}, {200, 40}};
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            fs_sync_response resp, back;
+            fs_proto_buf b;
+            fs_error err;
+            fx_response(&resp, shapes[k][0], shapes[k][1]);
+            if (fs_proto_sync_response_encode(&resp, encodings[e], NULL, &b, &err) !=
+                FS_PROTO_OK)
+                fail_msg("encode: %s", err.text);
+            if (fs_proto_sync_response_decode(b.data, b.len, encodings[e], NULL, &back, NULL,
+                                              &err) != FS_PROTO_OK)
+                fail_msg("decode: %s", err.text);
+            assert_true(fx_response_eq(&resp, &back));
+            fs_proto_buf_free(&b);
+            fs_proto_sync_response_free(&back);
+            fs_proto_sync_response_free(&resp);
+        }
+    }
+}
+
+static void test_roundtrip_error_body(void **state)
+{
+    (void)state;
+    for (size_t e = 0; e < NENC; e++) {
+        fs_error_body eb, back;
+        fs_proto_buf b;
+        fs_error err;
+        memset(&eb, 0, sizeof eb);
+        eb.code = FS_PROTO_ERR_REVOKED;
+        strcpy(eb.message, "device 0190e7c2 was revoked by j.smith; wipe and re-enroll");
+        eb.wipe = true;
+        assert_int_equal(fs_proto_error_body_encode(&eb, encodings[e], NULL, &b, &err),
+                         FS_PROTO_OK);
+        assert_int_equal(fs_proto_error_body_decode(b.data, b.len, encodings[e], NULL, &back,
+                                                    NULL, &err),
+                         FS_PROTO_OK);
+        assert_memory_equal(&eb, &back, sizeof eb);
+        fs_proto_buf_free(&b);
+    }
+}
+
+/* A decode failure turned into an error body names the limit. */
+static void test_error_body_from_failure(void **state)
+{
+    fs_sync_request req, back;
+    fs_proto_buf b;
+    fs_error err;
+    fs_error_body eb;
+    fs_proto_limits lim = fs_proto_limits_default();
+    fs_proto_status st;
+    (void)state;
+    fx_request(&req, 4, 10);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_DEFLATE, NULL, &b, &err),
+                     FS_PROTO_OK);
+    lim.max_changes = 3;
+    st = fs_proto_sync_request_decode(b.data, b.len, FS_PROTO_DEFLATE, &lim, &back, NULL, &err);
+    assert_int_equal(st, FS_PROTO_ECHANGES_LIMIT);
+    fs_proto_error_body_from(st, &err, &eb);
+    assert_int_equal(eb.code, FS_PROTO_ERR_TOO_LARGE);
+    assert_non_null(strstr(eb.message, "max_changes = 3"));
+    assert_int_equal(fs_proto_http_status(st), 400);
+    assert_int_equal(fs_proto_http_status(FS_PROTO_EINFLATED_LIMIT), 413);
+    assert_int_equal(fs_proto_http_status(FS_PROTO_EENCODING), 415);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_request_free(&req);
+}
+
+static void test_encoding_parse(void **state)
+{
+    static const struct {
+        const char *s;
+        fs_proto_status st;
+        fs_proto_encoding enc;
+    } cases[] = {
+        {"", FS_PROTO_OK, FS_PROTO_IDENTITY},
+        {"identity", FS_PROTO_OK, FS_PROTO_IDENTITY},
+        {"deflate", FS_PROTO_OK, FS_PROTO_DEFLATE},
+        {" GZip\t", FS_PROTO_OK, FS_PROTO_GZIP},
+        {"x-gzip", FS_PROTO_OK, FS_PROTO_GZIP},
+        {"br", FS_PROTO_EENCODING, FS_PROTO_IDENTITY},
+        {"gzip, deflate", FS_PROTO_EENCODING, FS_PROTO_IDENTITY},
+        {"gzipp", FS_PROTO_EENCODING, FS_PROTO_IDENTITY},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fs_proto_encoding enc = FS_PROTO_IDENTITY;
+        fs_error err;
+        assert_int_equal(fs_proto_encoding_parse(cases[i].s, strlen(cases[i].s), &enc, &err),
+                         cases[i].st);
+        if (cases[i].st == FS_PROTO_OK)
+            assert_int_equal(enc, cases[i].enc);
+        else
+            assert_int_equal(err.code, FS_PROTO_EENCODING);
+    }
+    assert_string_equal(fs_proto_encoding_name(FS_PROTO_GZIP), "gzip");
+    assert_string_equal(fs_proto_encoding_name(FS_PROTO_DEFLATE), "deflate");
+    {
+        fs_proto_encoding enc = FS_PROTO_GZIP;
+        assert_int_equal(fs_proto_encoding_parse(NULL, 0, &enc, NULL), FS_PROTO_OK);
+        assert_int_equal(enc, FS_PROTO_IDENTITY);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compatibility (item 8)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A varint unknown field as a newer peer's protobuf-c would pack it. */
+static ProtobufCMessageUnknownField *unknown_varint(uint32_t num, uint8_t value)
+{
+    ProtobufCMessageUnknownField *u = calloc(1, sizeof *u);
+    assert_non_null(u);
+    u->tag = num;
+    u->wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
+    u->len = 1;
+    u->data = malloc(1);
+    assert_non_null(u->data);
+    u->data[0] = value & 0x7F;
+    return u;
+}
+
+static void drop_unknown(ProtobufCMessage *m)
+{
+    for (size_t i = 0; i < m->n_unknown_fields; i++)
+        free(m->unknown_fields[i].data);
+    free(m->unknown_fields);
+    m->unknown_fields = NULL;
+    m->n_unknown_fields = 0;
+}
+
+static void add_unknown(ProtobufCMessage *m, uint32_t num)
+{
+    ProtobufCMessageUnknownField *u = unknown_varint(num, 5);
+    m->unknown_fields = realloc(m->unknown_fields,
+                                (m->n_unknown_fields + 1) * sizeof *m->unknown_fields);
+    assert_non_null(m->unknown_fields);
+    m->unknown_fields[m->n_unknown_fields++] = *u;
+    free(u);
+}
+
+/* Packs a message into a malloc'd identity body. */
+static uint8_t *pack(const ProtobufCMessage *m, size_t *n)
+{
+    uint8_t *p;
+    *n = protobuf_c_message_get_packed_size(m);
+    p = malloc(*n ? *n : 1);
+    assert_non_null(p);
+    protobuf_c_message_pack(m, p);
+    return p;
+}
+
+/* A newer client adds fields to SyncRequest, Change and Cell: the server
+ * decodes the batch unchanged and reports three skipped fields. */
+static void test_compat_unknown_fields_request(void **state)
+{
+    fs_sync_request req, back;
+    fs_proto_buf b;
+    fs_error err;
+    fs_proto_report rep;
+    Fieldsync__V1__SyncRequest *m;
+    uint8_t *body;
+    size_t n;
+    (void)state;
+
+    fx_request(&req, 2, 30);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
+    assert_non_null(m);
+    add_unknown(&m->base, 50);
+    add_unknown(&m->changes[0]->base, 60);
+    add_unknown(&m->changes[0]->fields[0]->base, 61);
+    body = pack(&m->base, &n);
+    drop_unknown(&m->base);
+    drop_unknown(&m->changes[0]->base);
+    drop_unknown(&m->changes[0]->fields[0]->base);
+    fieldsync__v1__sync_request__free_unpacked(m, NULL);
+
+    assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                  &rep, &err),
+                     FS_PROTO_OK);
+    assert_true(fx_request_eq(&req, &back));
+    assert_int_equal(rep.unknown_fields, 3);
+    assert_true(rep.first_unknown_field == 50 || rep.first_unknown_field == 60 ||
+                rep.first_unknown_field == 61);
+    assert_int_equal(rep.unknown_entities, 0);
+    free(body);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_request_free(&back);
+    fs_proto_sync_request_free(&req);
+}
+
+/* A newer client pushes a change of an entity (tag 99) and a field (tag
+ * 200) this server does not know: those changes are marked invalid, the
+ * others decode, nothing is dropped silently. */
+static void test_compat_unknown_tags_request(void **state)
+{
+    fs_sync_request req, back;
+    fs_proto_buf b;
+    fs_error err;
+    fs_proto_report rep;
+    Fieldsync__V1__SyncRequest *m;
+    uint8_t *body;
+    size_t n;
+    uint32_t saved_entity, saved_tag;
+    (void)state;
+
+    fx_request(&req, 4, 30);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
+    assert_non_null(m);
+    saved_entity = m->changes[1]->entity;
+    saved_tag = m->changes[2]->fields[3]->tag;
+    m->changes[1]->entity = 99;
+    m->changes[2]->fields[3]->tag = 200;
+    body = pack(&m->base, &n);
+    m->changes[1]->entity = saved_entity;
+    m->changes[2]->fields[3]->tag = saved_tag;
+    fieldsync__v1__sync_request__free_unpacked(m, NULL);
+
+    assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                  &rep, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(back.nchanges, 4);
+    assert_int_equal(back.nerrors, 2);
+    assert_int_equal(back.errors[0].index, 1);
+    assert_int_equal(back.errors[0].code, FS_EUNKNOWN_ENTITY);
+    assert_non_null(strstr(back.errors[0].text, "99"));
+    assert_int_equal(back.errors[1].index, 2);
+    assert_int_equal(back.errors[1].code, FS_EUNKNOWN_FIELD);
+    assert_non_null(strstr(back.errors[1].text, "200"));
+    assert_null(back.changes[1].entity);
+    assert_null(back.changes[2].entity);
+    assert_true(fx_change_eq(&req.changes[0], &back.changes[0]));
+    assert_true(fx_change_eq(&req.changes[3], &back.changes[3]));
+    assert_int_equal(rep.unknown_entities, 1);
+    assert_int_equal(rep.unknown_tags, 1);
+    free(body);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_request_free(&back);
+    fs_proto_sync_request_free(&req);
+}
+
+/* A change whose value breaks the schema (enum, type) is marked invalid with
+ * the conflict library's own message. */
+static void test_invalid_change_values(void **state)
+{
+    fs_sync_request req, back;
+    fs_proto_buf b;
+    fs_error err;
+    Fieldsync__V1__SyncRequest *m;
+    uint8_t *body;
+    size_t n;
+    char *saved;
+    (void)state;
+
+    fx_request(&req, 3, 30);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
+    assert_non_null(m);
+    /* fields[6] is status (enum); fields[2] planned_at (time) gets text. */
+    saved = m->changes[0]->fields[6]->text_value;
+    m->changes[0]->fields[6]->text_value = (char *)"teleported";
+    m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
+    m->changes[1]->fields[2]->real_value = 1.5;
+    body = pack(&m->base, &n);
+    m->changes[0]->fields[6]->text_value = saved;
+    m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_INT_VALUE;
+    fieldsync__v1__sync_request__free_unpacked(m, NULL);
+
+    assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                  NULL, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(back.nerrors, 2);
+    assert_int_equal(back.errors[0].code, FS_ERANGE);
+    assert_non_null(strstr(back.errors[0].text, "teleported"));
+    assert_int_equal(back.errors[1].code, FS_ETYPE);
+    assert_true(fx_change_eq(&req.changes[2], &back.changes[2]));
+    free(body);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_request_free(&back);
+    fs_proto_sync_request_free(&req);
+}
+
+/* A newer server sends rows of an unknown entity, cells with an unknown
+ * field tag, unknown reason and exit-reason values and an unknown field:
+ * the client keeps everything it understands and reports the rest. */
+static void test_compat_newer_server_response(void **state)
+{
+    fs_sync_response resp, back;
+    fs_proto_buf b;
+    fs_error err;
+    fs_proto_report rep;
+    Fieldsync__V1__SyncResponse *m;
+    uint8_t *body;
+    size_t n;
+    (void)state;
+
+    fx_response(&resp, 5, 2);
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
+    assert_non_null(m);
+    m->rows[4]->entity = 99;                 /* row 4 is skipped */
+    m->rows[0]->cells[1]->tag = 250;         /* rep_id of row 0 is skipped */
+    m->results[1]->reason = (Fieldsync__V1__Reason)77;
+    m->exits[0]->reason = (Fieldsync__V1__ExitReason)9;
+    add_unknown(&m->base, 42);
+    body = pack(&m->base, &n);
+    drop_unknown(&m->base);
+    fieldsync__v1__sync_response__free_unpacked(m, NULL);
+
+    if (fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back, &rep, &err) !=
+        FS_PROTO_OK)
+        fail_msg("decode: %s", err.text);
+    assert_int_equal(rep.unknown_fields, 1);
+    assert_int_equal(rep.first_unknown_field, 42);
+    assert_int_equal(rep.unknown_entities, 1);
+    assert_int_equal(rep.unknown_tags, 1);
+    assert_int_equal(rep.unknown_enums, 2);
+    assert_int_equal(back.nrows, 4);
+    assert_int_equal(back.results[1].reason, FS_REASON_NONE);
+    assert_string_equal(back.results[1].detail, resp.results[1].detail);
+    assert_int_equal(back.exits[0].reason, FS_EXIT_UNKNOWN);
+    assert_int_equal(back.exits[1].reason, FS_EXIT_REVOKED);
+    for (size_t i = 1; i < 4; i++)
+        assert_true(fs_row_eq(&resp.rows[i].row, &back.rows[i].row));
+    {
+        /* Row 0 lost only its rep_id cell. */
+        int slot = fs_entity_field_index(back.rows[0].row.entity, "rep_id");
+        assert_int_equal(back.rows[0].row.cells[slot].v.kind, FS_VAL_NULL);
+        assert_int_equal(back.rows[0].row.cells[slot].hlc, 0);
+    }
+    free(body);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_response_free(&back);
+    fs_proto_sync_response_free(&resp);
+}
+
+/* An outcome value the client does not know is refused: the client cannot
+ * tell whether the change may leave its outbox. */
+static void test_compat_unknown_outcome_refused(void **state)
+{
+    fs_sync_response resp, back;
+    fs_proto_buf b;
+    fs_error err;
+    Fieldsync__V1__SyncResponse *m;
+    uint8_t *body;
+    size_t n;
+    (void)state;
+
+    fx_response(&resp, 1, 1);
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
+    assert_non_null(m);
+    m->results[0]->has_outcome = true;
+    m->results[0]->outcome = (Fieldsync__V1__Outcome)5;
+    body = pack(&m->base, &n);
+    fieldsync__v1__sync_response__free_unpacked(m, NULL);
+    assert_int_equal(fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                   NULL, &err),
+                     FS_PROTO_EVALUE);
+    assert_non_null(strstr(err.text, "outcome 5"));
+    assert_int_equal(back.nrows, 0);
+    free(body);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_response_free(&resp);
+}
+
+/* An old peer's message (fields this version added are absent) decodes with
+ * the documented defaults. */
+static void test_compat_older_peer(void **state)
+{
+    Fieldsync__V1__SyncResponse m = FIELDSYNC__V1__SYNC_RESPONSE__INIT;
+    fs_sync_response back;
+    fs_error err;
+    uint8_t *body;
+    size_t n;
+    (void)state;
+    m.has_next_cursor = true;
+    m.next_cursor = 5;
+    body = pack(&m.base, &n);
+    assert_int_equal(fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                   NULL, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(back.version, 0);
+    assert_int_equal(back.next_cursor, 5);
+    assert_false(back.has_more);
+    assert_false(back.wipe);
+    assert_int_equal(back.nrows, 0);
+    free(body);
+    fs_proto_sync_response_free(&back);
+}
+
+/* Encoders refuse what a receiver would refuse. */
+static void test_encode_validation(void **state)
+{
+    fs_sync_request req;
+    fs_proto_buf b;
+    fs_error err;
+    fs_id other;
+    (void)state;
+    fx_request(&req, 2, 10);
+    other = req.changes[0].device;
+    fx_id(&req.changes[0].device, FX_MS, 999);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_GZIP, NULL, &b, &err),
+                     FS_PROTO_EVALUE);
+    assert_non_null(strstr(err.text, "changes[0]"));
+    assert_null(b.data);
+    req.changes[0].device = other;
+    memset(&req.batch_id, 0, sizeof req.batch_id);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_GZIP, NULL, &b, &err),
+                     FS_PROTO_EVALUE);
+    fs_proto_sync_request_free(&req);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_bytes),
+        cmocka_unit_test(test_roundtrip_enroll),
+        cmocka_unit_test(test_roundtrip_sync_request),
+        cmocka_unit_test(test_roundtrip_extreme_stamps),
+        cmocka_unit_test(test_roundtrip_sync_response),
+        cmocka_unit_test(test_roundtrip_error_body),
+        cmocka_unit_test(test_error_body_from_failure),
+        cmocka_unit_test(test_encoding_parse),
+        cmocka_unit_test(test_compat_unknown_fields_request),
+        cmocka_unit_test(test_compat_unknown_tags_request),
+        cmocka_unit_test(test_invalid_change_values),
+        cmocka_unit_test(test_compat_newer_server_response),
+        cmocka_unit_test(test_compat_unknown_outcome_refused),
+        cmocka_unit_test(test_compat_older_peer),
+        cmocka_unit_test(test_encode_validation),
+    };
+    return cmocka_run_group_tests_name("proto_codec", tests, NULL, NULL);
+}
