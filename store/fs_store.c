@@ -11,11 +11,12 @@
  * dropped), all inside one SAVEPOINT so a failed migration leaves nothing
  * half-done, even inside the caller's transaction.
  *
- * Tables are WITHOUT ROWID: the key is a 16-byte UUID, and with a rowid table
- * SQLite would keep a second b-tree (the implicit PRIMARY KEY index) and
- * every load or upsert by id would search two trees. Rows are small (a few
- * hundred bytes; visit notes are the exception), which is the case SQLite
- * recommends WITHOUT ROWID for. Measured numbers are in docs/ARCHITECTURE.md.
+ * Tables are ordinary rowid tables, chosen by measurement (tests/store/
+ * bench_store.c, 100k visit rows): WITHOUT ROWID avoids the second b-tree
+ * for the 16-byte key, but stores whole rows in an index b-tree, whose small
+ * local payload limit pushes rows of a few hundred bytes (visits with notes)
+ * into overflow pages; plain inserts were 1.6x and upserts 1.3x faster with
+ * rowid tables, loads about equal. The numbers are in docs/ARCHITECTURE.md.
  */
 #include "fs_store_int.h"
 
@@ -23,11 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef FS_STORE_ROWID_TABLES
-#define FS_STORE_TABLE_SUFFIX " WITHOUT ROWID"
+#ifndef FS_STORE_WITHOUT_ROWID
+#define FS_STORE_TABLE_SUFFIX ""
 #else
 /* Only for measuring the alternative (see the comment at the top). */
-#define FS_STORE_TABLE_SUFFIX ""
+#define FS_STORE_TABLE_SUFFIX " WITHOUT ROWID"
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -491,9 +492,11 @@ static fs_store_status migrate_table(fs_store *s, const fs_store_ent *ent,
         }
     }
 
-    /* Pulls scan by seq; scope queries and subtree removal go by root, and
-     * (root, seq) also serves "root in (...) and seq > ?". */
-    sb_add(&b, "CREATE INDEX IF NOT EXISTS \"%s_seq\" ON \"%s\"(seq)", ent->table,
+    /* Pulls scan by seq in (seq, id) order: with id in the index a page of
+     * LIMIT rows is read straight off it, with no sort of everything after
+     * the cursor. Scope queries and subtree removal go by root, and
+     * (root, seq) also serves "root = ? and seq > ?". */
+    sb_add(&b, "CREATE INDEX IF NOT EXISTS \"%s_seq\" ON \"%s\"(seq, id)", ent->table,
            ent->table);
     rc = run_buf(s, &b, err);
     if (rc != FS_STORE_OK)

@@ -13,7 +13,7 @@
  *   id BLOB PRIMARY KEY (16 bytes), seq INTEGER, root BLOB (16 bytes or NULL),
  *   deleted INTEGER, del_hlc INTEGER, del_dev BLOB, meta BLOB,
  *   one column per field, named after the field, in schema order
- * and indexes on (seq) and (root, seq). See docs/ARCHITECTURE.md "## Store"
+ * and indexes on (seq, id) and (root, seq). See docs/ARCHITECTURE.md "## Store"
  * for the meta blob format and the export layout.
  *
  * Ownership and threading:

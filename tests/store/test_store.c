@@ -363,8 +363,7 @@ static void test_migration_adds_columns_keeps_rows(void **state)
      * at hlc 0x1234 and tag 5 (phone) at 0x99 by the same device. */
     db_exec(db, "CREATE TABLE customer(id BLOB PRIMARY KEY NOT NULL, seq INTEGER NOT NULL "
                 "DEFAULT 0, root BLOB, deleted INTEGER NOT NULL DEFAULT 0, del_hlc INTEGER "
-                "NOT NULL DEFAULT 0, del_dev BLOB, meta BLOB, name TEXT, phone TEXT) "
-                "WITHOUT ROWID");
+                "NOT NULL DEFAULT 0, del_dev BLOB, meta BLOB, name TEXT, phone TEXT)");
     db_exec(db, "INSERT INTO customer(id, seq, root, meta, name, phone) VALUES("
                 "x'01000000000000000000000000000007', 42, "
                 "x'01000000000000000000000000000007', "
@@ -559,6 +558,44 @@ static void test_since_paging(void **state)
     assert_int_equal(fs_store_since(s, task, 10, 5, collect, &sr, &count, NULL),
                      FS_STORE_OK);
     assert_int_equal(count, 0);
+    fs_store_close(s);
+    sqlite3_close(db);
+}
+
+/* Paging and export must read rows in index order: a sort would need memory
+ * (or temp space) proportional to the table, which bootstrap forbids. */
+static bool plan_sorts(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char q[4096];
+    bool sorts = false;
+
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strstr((const char *)sqlite3_column_text(st, 3), "TEMP B-TREE"))
+            sorts = true;
+    sqlite3_finalize(st);
+    return sorts;
+}
+
+static void test_query_plans_do_not_sort(void **state)
+{
+    sqlite3 *db = db_open();
+    fs_store *s = store_open(db, NULL);
+    const fs_entity *v = entity("visit");
+    char sql[4096];
+    (void)state;
+
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE seq > 5 ORDER BY seq, id LIMIT 10",
+             fs_store_columns(s, v), fs_store_table(s, v));
+    assert_false(plan_sorts(db, sql));
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE deleted = 0 ORDER BY id",
+             fs_store_columns(s, v), fs_store_table(s, v));
+    assert_false(plan_sorts(db, sql));
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE root = x'00' AND seq > 5 ORDER BY seq",
+             fs_store_columns(s, v), fs_store_table(s, v));
+    assert_false(plan_sorts(db, sql));
     fs_store_close(s);
     sqlite3_close(db);
 }
@@ -974,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_open_inside_caller_transaction),
         cmocka_unit_test(test_root_chains),
         cmocka_unit_test(test_since_paging),
+        cmocka_unit_test(test_query_plans_do_not_sort),
         cmocka_unit_test(test_delete_and_delete_root),
         cmocka_unit_test(test_decode_custom_query),
         cmocka_unit_test(test_export_golden),
