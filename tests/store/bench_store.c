@@ -177,7 +177,7 @@ int main(int argc, char **argv)
     fs_store *raw = NULL, *s = NULL, *warm = NULL;
     fs_row *rows = calloc(n, sizeof *rows), got = {0};
     fs_error err = {0};
-    char sql[4096], cols[2048] = "", qs[512] = "", upd[2048] = "";
+    char sql[8192], cols[2048] = "", qs[512] = "", upd[2048] = "";
     double t_raw_ins, t_ins, t_raw_up, t_up, t;
     int mlen = 2 + 16 + 11 * (int)e->nfields;
     size_t bytes = 0;
