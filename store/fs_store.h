@@ -176,8 +176,12 @@ typedef bool (*fs_store_row_fn)(const fs_row *row, const fs_store_rowinfo *info,
  * Calls fn for the rows of entity e with seq > after_seq, in seq order
  * (ties by id), at most `limit` rows (0 = no limit), tombstoned rows
  * included (a pull must carry deletes). *count (optional) gets the number of
- * rows passed to fn. The callback may use the store (load, save, root) but
- * must not modify the rows of e being iterated or call fs_store_since for e.
+ * rows passed to fn. The cursor is the seq alone, so the next page starts
+ * after the last seq seen: give every saved row its own seq (the server's
+ * per-change number), or a page that ends inside a run of equal seqs would
+ * skip the rest of the run. The callback may use the store (load, save,
+ * root) but must not modify the rows of e being iterated or call
+ * fs_store_since for e.
  * Returns OK, EINVAL, EUNKNOWN_ENTITY, ENOMEM, ESQL, ECORRUPT.
  */
 fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
