@@ -40,7 +40,7 @@ static fs_status next_after(fs_hlc floor, uint64_t wall_ms, fs_hlc *out,
 
 fs_status fs_hlc_tick(fs_hlc *state, uint64_t wall_ms, fs_hlc *out, fs_error *err)
 {
-    fs_hlc next;
+    fs_hlc next = 0;
     fs_status st;
 
     if (!state || !out)
@@ -55,7 +55,7 @@ fs_status fs_hlc_tick(fs_hlc *state, uint64_t wall_ms, fs_hlc *out, fs_error *er
 fs_status fs_hlc_recv(fs_hlc *state, uint64_t wall_ms, fs_hlc remote,
                       fs_hlc *out, fs_error *err)
 {
-    fs_hlc floor, next;
+    fs_hlc floor, next = 0;
     fs_status st;
 
     if (!state || !out)

@@ -38,7 +38,7 @@ fs_status fs_quote_totals_compute(const fs_quote_line_amount *lines, size_t n,
                             " bp is outside 0..10000", quote_discount_bp);
     for (size_t i = 0; i < n; i++) {
         const fs_quote_line_amount *l = &lines[i];
-        int64_t gross, disc;
+        int64_t gross, disc = 0;
         if (l->qty < 0 || l->unit_price < 0)
             return fs_error_set(err, FS_ERANGE, "line %zu: quantity and price must not be negative", i + 1);
         if (l->discount_bp < 0 || l->discount_bp > 10000)

@@ -42,7 +42,9 @@ fs_value fs_value_int(int64_t i)
 fs_value fs_value_real(double r)
 {
     fs_value v = {.kind = FS_VAL_REAL};
-    v.u.r = r;
+    /* SQLite stores -0.0 as 0.0; normalise so a merge tie-break never sees
+     * a difference that a store round trip erases. */
+    v.u.r = r == 0 ? 0.0 : r;
     return v;
 }
 
@@ -106,6 +108,8 @@ void fs_value_clear(fs_value *v)
 static int64_t real_key(double r)
 {
     int64_t k;
+    if (r == 0)
+        r = 0.0; /* -0.0 and 0.0 are one value (see fs_value_real) */
     memcpy(&k, &r, sizeof k);
     return k < 0 ? (int64_t)((uint64_t)k ^ INT64_MAX) : k;
 }
