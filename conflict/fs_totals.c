@@ -88,7 +88,7 @@ fs_status fs_quote_totals_rows(const fs_row *quote, const fs_row *lines, size_t 
     for (size_t i = 0; i < n; i++) {
         const fs_row *l = &lines[i];
         fs_quote_line_amount a;
-        fs_quote_totals one;
+        fs_quote_totals one = {0};
         if (l->entity != le)
             return fs_error_set(err, FS_EINVAL, "line %zu is not a quote_line row", i + 1);
         if (l->deleted || l->cells[parent].v.kind != FS_VAL_ID ||
