@@ -1,0 +1,837 @@
+/*
+ * fc_db.c - the local replica database: open/migrate, meta, clock, search.
+ *
+ * One SQLite file (WAL, mode 0600, it holds the device token) holds two
+ * fs_store table sets over the same connection - "base_" for the last state
+ * the server confirmed and "" for what the rep sees - plus the client's own
+ * tables: fc_meta (device id, token, cursor, HLC, batch id...), fc_outbox
+ * (pending / in-flight / rejected changes, see fc_outbox.c), fc_notice (scope
+ * exits and conflicts shown by `status`) and an FTS5 index of customers.
+ * The handle's lifecycle (open, close, wipe) and the small helpers every
+ * other file uses (errors, transactions, meta values, the persisted HLC)
+ * live here.
+ */
+#include "fc_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *fc_strerror(fc_status st)
+{
+    switch (st) {
+    case FC_OK: return "ok";
+    case FC_EINVAL: return "invalid argument";
+    case FC_ENOMEM: return "out of memory";
+    case FC_EDB: return "local database error";
+    case FC_ENOTFOUND: return "not found";
+    case FC_EVALUE: return "invalid value";
+    case FC_ETRANSITION: return "status change not allowed";
+    case FC_EFROZEN: return "quote is accepted (read-only)";
+    case FC_ENOTENROLLED: return "device not enrolled";
+    case FC_EENROLLED: return "device already enrolled";
+    case FC_ENETWORK: return "network error";
+    case FC_EHTTP: return "server refused the request";
+    case FC_EPROTOCOL: return "server answer not understood";
+    case FC_EWIPED: return "device revoked; replica wiped";
+    case FC_ESERVEROWNED: return "field is server-owned";
+    case FC_EBUSY: return "replica busy";
+    }
+    return "unknown client status";
+}
+
+fc_status fc__fail(fs_error *err, fc_status st, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = (int)st;
+        va_start(ap, fmt);
+        vsnprintf(err->text, sizeof err->text, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+fc_status fc__sqlfail(fc_client *c, fs_error *err, const char *what)
+{
+    int rc = sqlite3_errcode(c->db);
+
+    if (rc == SQLITE_NOMEM)
+        return fc__fail(err, FC_ENOMEM, "%s: out of memory", what);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return fc__fail(err, FC_EBUSY, "%s: the replica is locked by another "
+                        "process (%s)", what, sqlite3_errmsg(c->db));
+    return fc__fail(err, FC_EDB, "%s: %s", what, sqlite3_errmsg(c->db));
+}
+
+fc_status fc__from_store(fs_store_status st, const fs_error *serr, fs_error *err)
+{
+    fc_status out;
+
+    switch (st) {
+    case FS_STORE_OK: return FC_OK;
+    case FS_STORE_ENOMEM: out = FC_ENOMEM; break;
+    case FS_STORE_EINVAL: out = FC_EINVAL; break;
+    default: out = FC_EDB; break;
+    }
+    return fc__fail(err, out, "%s", serr && serr->text[0] ? serr->text
+                                                          : fs_store_strerror(st));
+}
+
+fc_status fc__from_fs(fs_status st, const fs_error *ferr, fs_error *err)
+{
+    fc_status out;
+
+    switch (st) {
+    case FS_OK: return FC_OK;
+    case FS_ENOMEM: out = FC_ENOMEM; break;
+    case FS_ETRANSITION: out = FC_ETRANSITION; break;
+    case FS_EINVAL: case FS_EUNKNOWN_ENTITY: case FS_EUNKNOWN_FIELD:
+    case FS_EBADID: case FS_EDUPLICATE: out = FC_EINVAL; break;
+    default: out = FC_EVALUE; break;
+    }
+    return fc__fail(err, out, "%s", ferr && ferr->text[0] ? ferr->text
+                                                          : fs_strerror(st));
+}
+
+fc_status fc__exec(fc_client *c, const char *sql, fs_error *err)
+{
+    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fc__sqlfail(c, err, "sql");
+    return FC_OK;
+}
+
+/* IMMEDIATE: take the write lock up front, so a concurrent writer (a sync in
+ * another process) makes us wait on the busy timeout instead of failing with
+ * SQLITE_BUSY halfway through a transaction that already read. */
+fc_status fc__begin(fc_client *c, fs_error *err)
+{
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "this device was revoked and its "
+                        "replica deleted; enroll again with a new code");
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return fc__sqlfail(c, err, "begin transaction");
+    return FC_OK;
+}
+
+fc_status fc__commit(fc_client *c, fs_error *err)
+{
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fc_status st = fc__sqlfail(c, err, "commit");
+        fc__rollback(c);
+        return st;
+    }
+    return FC_OK;
+}
+
+void fc__rollback(fc_client *c)
+{
+    if (c->db && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+fc_status fc__prepare(fc_client *c, const char *sql, sqlite3_stmt **st,
+                      fs_error *err)
+{
+    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return fc__sqlfail(c, err, "prepare");
+    }
+    return FC_OK;
+}
+
+uint64_t fc__now_ms(fc_client *c)
+{
+    struct timespec ts;
+
+    if (c && c->opt.now_ms)
+        return c->opt.now_ms(c->opt.now_payload);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Meta                                                                      */
+/* ------------------------------------------------------------------------ */
+
+fc_status fc__meta_get_int(fc_client *c, const char *key, int64_t *out,
+                           bool *found, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    int s;
+
+    *out = 0;
+    if (found)
+        *found = false;
+    rc = fc__prepare(c, "SELECT value FROM fc_meta WHERE key = ?1", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        if (found)
+            *found = true;
+    } else if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "read meta");
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc__meta_set_int(fc_client *c, const char *key, int64_t v, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    rc = fc__prepare(c, "INSERT OR REPLACE INTO fc_meta(key, value) VALUES(?1, ?2)",
+                     &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "write meta");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc__meta_get_blob(fc_client *c, const char *key, void *out, size_t cap,
+                            size_t *len, bool *found, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    int s;
+
+    if (found)
+        *found = false;
+    if (len)
+        *len = 0;
+    rc = fc__prepare(c, "SELECT value FROM fc_meta WHERE key = ?1", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (n > cap)
+            n = cap;
+        if (p && n)
+            memcpy(out, p, n);
+        if (len)
+            *len = n;
+        if (found)
+            *found = true;
+    } else if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "read meta");
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc__meta_set_blob(fc_client *c, const char *key, const void *p,
+                            size_t n, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    rc = fc__prepare(c, "INSERT OR REPLACE INTO fc_meta(key, value) VALUES(?1, ?2)",
+                     &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, p, (int)n, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "write meta");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc__meta_del(fc_client *c, const char *key, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    rc = fc__prepare(c, "DELETE FROM fc_meta WHERE key = ?1", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "delete meta");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The HLC lives in fc_meta and is read-modified-written inside the caller's
+ * write transaction, so two processes writing the same replica can never
+ * hand out the same stamp. */
+fc_status fc__hlc_tick(fc_client *c, fs_hlc *out, fs_error *err)
+{
+    int64_t v;
+    fs_hlc state;
+    fs_error ferr = {0};
+    fs_status fst;
+    fc_status rc;
+
+    rc = fc__meta_get_int(c, "hlc", &v, NULL, err);
+    if (rc)
+        return rc;
+    state = (fs_hlc)v;
+    fst = fs_hlc_tick(&state, fc__now_ms(c), out, &ferr);
+    if (fst)
+        return fc__from_fs(fst, &ferr, err);
+    return fc__meta_set_int(c, "hlc", (int64_t)state, err);
+}
+
+fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err)
+{
+    int64_t v;
+    fs_hlc state, out;
+    fs_error ferr = {0};
+    fs_status fst;
+    fc_status rc;
+
+    if (remote == 0)
+        return FC_OK;
+    rc = fc__meta_get_int(c, "hlc", &v, NULL, err);
+    if (rc)
+        return rc;
+    state = (fs_hlc)v;
+    fst = fs_hlc_recv(&state, fc__now_ms(c), remote, &out, &ferr);
+    if (fst)
+        return fc__from_fs(fst, &ferr, err);
+    return fc__meta_set_int(c, "hlc", (int64_t)state, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Search index                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * fc_search is a plain FTS5 table (its own copy of the text) keyed by an
+ * integer rowid that fc_search_map ties to the customer id, so refreshing one
+ * customer is two indexed lookups rather than a scan of the index. The
+ * contacts column is the customer's live contacts (name, email, phone) joined
+ * into one string; contacts hang off the customer, so `root` finds them
+ * through the store's (root, seq) index.
+ */
+fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    int64_t rid = 0;
+    bool have = false;
+    int s;
+
+    rc = fc__prepare(c, "SELECT rid FROM fc_search_map WHERE cid = ?1", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        rid = sqlite3_column_int64(st, 0);
+        have = true;
+    } else if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "search index");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (have) {
+        rc = fc__prepare(c, "DELETE FROM fc_search WHERE rowid = ?1", &st, err);
+        if (rc)
+            goto done;
+        sqlite3_bind_int64(st, 1, rid);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fc__sqlfail(c, err, "search index");
+            goto done;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    } else {
+        rc = fc__prepare(c, "INSERT INTO fc_search_map(cid) VALUES(?1)", &st, err);
+        if (rc)
+            goto done;
+        sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fc__sqlfail(c, err, "search index");
+            goto done;
+        }
+        rid = sqlite3_last_insert_rowid(c->db);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    /* Inserts nothing when the customer is gone or deleted. */
+    rc = fc__prepare(c,
+        "INSERT INTO fc_search(rowid, name, address, tags, contacts) "
+        "SELECT ?2, name, address, tags, "
+        " (SELECT group_concat(coalesce(name, '') || ' ' || coalesce(email, '')"
+        "   || ' ' || coalesce(phone, ''), ' ') FROM contact"
+        "  WHERE root = ?1 AND deleted = 0) "
+        "FROM customer WHERE id = ?1 AND deleted = 0", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, rid);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "search index");
+        goto done;
+    }
+    if (sqlite3_changes(c->db) == 0) {
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = fc__prepare(c, "DELETE FROM fc_search_map WHERE rid = ?1", &st, err);
+        if (rc)
+            goto done;
+        sqlite3_bind_int64(st, 1, rid);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = fc__sqlfail(c, err, "search index");
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
+                         const fs_id *row, const char *label,
+                         const char *reason, const char *detail, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    rc = fc__prepare(c, "INSERT INTO fc_notice(kind, entity, row, label, reason,"
+                     " detail, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e ? e->name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, row->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, label ? label : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, (int64_t)fc__now_ms(c));
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "record notice");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc_notice_list(fc_client *c, fc_notice_fn fn, void *payload,
+                         fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    int s;
+
+    if (!c || !fn)
+        return fc__fail(err, FC_EINVAL, "fc_notice_list: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    rc = fc__prepare(c, "SELECT id, kind, entity, row, label, reason, detail, at_ms"
+                     " FROM fc_notice ORDER BY id", &st, err);
+    if (rc)
+        goto done;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        fc_notice n;
+        memset(&n, 0, sizeof n);
+        n.id = sqlite3_column_int64(st, 0);
+        snprintf(n.kind, sizeof n.kind, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(n.entity, sizeof n.entity, "%s", (const char *)sqlite3_column_text(st, 2));
+        if (sqlite3_column_bytes(st, 3) == 16)
+            memcpy(n.row.b, sqlite3_column_blob(st, 3), 16);
+        snprintf(n.label, sizeof n.label, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(n.reason, sizeof n.reason, "%s", (const char *)sqlite3_column_text(st, 5));
+        snprintf(n.detail, sizeof n.detail, "%s", (const char *)sqlite3_column_text(st, 6));
+        n.at_ms = sqlite3_column_int64(st, 7);
+        if (!fn(&n, payload))
+            break;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "list notices");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc_notice_dismiss(fc_client *c, int64_t id, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    if (!c)
+        return fc__fail(err, FC_EINVAL, "fc_notice_dismiss: NULL argument");
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    rc = fc__prepare(c, "DELETE FROM fc_notice WHERE id = ?1", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "dismiss notice");
+        goto done;
+    }
+    if (sqlite3_changes(c->db) == 0) {
+        rc = fc__fail(err, FC_ENOTFOUND, "no notice with id %lld", (long long)id);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = fc__commit(c, err);
+done:
+    sqlite3_finalize(st);
+    if (rc)
+        fc__rollback(c);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open / close                                                              */
+/* ------------------------------------------------------------------------ */
+
+static const char client_ddl[] =
+    "CREATE TABLE IF NOT EXISTS fc_meta(key TEXT PRIMARY KEY NOT NULL, value);"
+    /* AUTOINCREMENT: outbox ids are the order changes are replayed in, so an
+     * id is never reused even after the newest entry is removed. */
+    "CREATE TABLE IF NOT EXISTS fc_outbox("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " entity INTEGER NOT NULL,"
+    " row BLOB NOT NULL,"
+    " change BLOB NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0," /* fc_change_state */
+    " batch BLOB,"
+    " summary TEXT NOT NULL DEFAULT '',"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " detail TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS fc_outbox_row ON fc_outbox(entity, row, id);"
+    "CREATE INDEX IF NOT EXISTS fc_outbox_state ON fc_outbox(state, id);"
+    "CREATE TABLE IF NOT EXISTS fc_notice("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+    " entity TEXT NOT NULL, row BLOB, label TEXT NOT NULL DEFAULT '',"
+    " reason TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',"
+    " at_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fc_search USING fts5("
+    " name, address, tags, contacts, tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TABLE IF NOT EXISTS fc_search_map("
+    " rid INTEGER PRIMARY KEY, cid BLOB UNIQUE NOT NULL);";
+
+static fc_status init_schema(fc_client *c, fs_error *err)
+{
+    fc_status rc;
+    fs_error serr = {0};
+    fs_store_status sst;
+    int64_t fmt = 0;
+    bool found = false;
+    size_t len = 0;
+
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    rc = fc__exec(c, client_ddl, err);
+    if (rc)
+        goto done;
+    rc = fc__meta_get_int(c, "format", &fmt, &found, err);
+    if (rc)
+        goto done;
+    if (found && fmt > FC_DB_FORMAT) {
+        rc = fc__fail(err, FC_EDB, "the replica was written by a newer "
+                      "field-client (format %lld)", (long long)fmt);
+        goto done;
+    }
+    if (!found) {
+        rc = fc__meta_set_int(c, "format", FC_DB_FORMAT, err);
+        if (rc)
+            goto done;
+    }
+    sst = fs_store_open(c->db, "", &c->disp, &serr);
+    if (sst) {
+        rc = fc__from_store(sst, &serr, err);
+        goto done;
+    }
+    sst = fs_store_open(c->db, "base_", &c->base, &serr);
+    if (sst) {
+        rc = fc__from_store(sst, &serr, err);
+        goto done;
+    }
+    rc = fc__meta_get_blob(c, "device_id", c->device.b, 16, &len, &found, err);
+    if (rc)
+        goto done;
+    if (!found || len != 16) {
+        /* A provisional device id lets the rep work before enrolling; enroll
+         * re-stamps the outbox with the id the server assigns. */
+        fs_error ferr = {0};
+        fs_status fst = fs_id_new(fc__now_ms(c), &c->device, &ferr);
+        if (fst) {
+            rc = fc__from_fs(fst, &ferr, err);
+            goto done;
+        }
+        rc = fc__meta_set_blob(c, "device_id", c->device.b, 16, err);
+        if (rc)
+            goto done;
+    }
+    {
+        int64_t en = 0;
+        rc = fc__meta_get_int(c, "enrolled", &en, NULL, err);
+        if (rc)
+            goto done;
+        c->enrolled = en != 0;
+    }
+    rc = fc__commit(c, err);
+done:
+    if (rc)
+        fc__rollback(c);
+    return rc;
+}
+
+fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
+                  fs_error *err)
+{
+    fc_client *c = NULL;
+    fc_status rc = FC_OK;
+    int fd;
+
+    if (!db_path || !*db_path || !out)
+        return fc__fail(err, FC_EINVAL, "fc_open: a database path is required");
+    *out = NULL;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return fc__fail(err, FC_ENOMEM, "out of memory");
+    if (opt)
+        c->opt = *opt;
+    c->path = strdup(db_path);
+    if (!c->path) {
+        rc = fc__fail(err, FC_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* Create the file ourselves so it is 0600 from its first byte: it holds
+     * the device token. SQLite gives -wal/-shm the main file's mode. */
+    fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = fc__fail(err, FC_EDB, "cannot open %s: %s", db_path, strerror(errno));
+        goto done;
+    }
+    close(fd);
+    if (sqlite3_open_v2(db_path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        rc = fc__fail(err, FC_EDB, "cannot open %s: %s", db_path,
+                      c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    sqlite3_extended_result_codes(c->db, 0);
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = fc__fail(err, FC_EDB, "%s is not a usable SQLite database: %s",
+                      db_path, sqlite3_errmsg(c->db));
+        goto done;
+    }
+    rc = init_schema(c, err);
+    if (rc)
+        goto done;
+    *out = c;
+    c = NULL;
+done:
+    fc_close(c);
+    return rc;
+}
+
+void fc_close(fc_client *c)
+{
+    if (!c)
+        return;
+    fs_store_close(c->disp);
+    fs_store_close(c->base);
+    if (c->db)
+        sqlite3_close_v2(c->db);
+    free(c->path);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Wipe                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static fc_status clear_store(fc_client *c, fs_store *s, fs_error *err)
+{
+    size_t n;
+    const fs_entity *const *ents = fs_schema_entities(&n);
+    char sql[128];
+
+    for (size_t i = 0; i < n; i++) {
+        const char *t = fs_store_table(s, ents[i]);
+        if (!t)
+            continue;
+        /* Table names come from the static schema and a fixed prefix. */
+        snprintf(sql, sizeof sql, "DELETE FROM \"%s\"", t);
+        if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            return fc__sqlfail(c, err, "wipe");
+    }
+    return FC_OK;
+}
+
+/*
+ * Deleting the file alone is not enough: if unlink failed (read-only dir,
+ * another process holding it open) the data would survive. So the rows go
+ * first, in one committed transaction, then the files.
+ */
+fc_status fc__wipe(fc_client *c, fs_error *err)
+{
+    fc_status rc;
+    char path[4096 + 8];
+
+    if (!sqlite3_get_autocommit(c->db))
+        fc__rollback(c);
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    rc = clear_store(c, c->disp, err);
+    if (!rc)
+        rc = clear_store(c, c->base, err);
+    if (!rc)
+        rc = fc__exec(c, "DELETE FROM fc_outbox; DELETE FROM fc_notice;"
+                      "DELETE FROM fc_search; DELETE FROM fc_search_map;"
+                      "DELETE FROM fc_meta;", err);
+    if (!rc)
+        rc = fc__commit(c, err);
+    if (rc) {
+        fc__rollback(c);
+        return rc;
+    }
+    fs_store_close(c->disp);
+    fs_store_close(c->base);
+    c->disp = c->base = NULL;
+    sqlite3_close_v2(c->db);
+    c->db = NULL;
+    c->wiped = true;
+    unlink(c->path);
+    snprintf(path, sizeof path, "%s-wal", c->path);
+    unlink(path);
+    snprintf(path, sizeof path, "%s-shm", c->path);
+    unlink(path);
+    snprintf(path, sizeof path, "%s-journal", c->path);
+    unlink(path);
+    return FC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Info and export                                                           */
+/* ------------------------------------------------------------------------ */
+
+static fc_status count_state(fc_client *c, int state, size_t *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    *out = 0;
+    rc = fc__prepare(c, "SELECT count(*) FROM fc_outbox WHERE state = ?1", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_int(st, 1, state);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fc__sqlfail(c, err, "count outbox");
+        goto done;
+    }
+    *out = (size_t)sqlite3_column_int64(st, 0);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fc_status fc_info_get(fc_client *c, fc_info *out, fs_error *err)
+{
+    fc_status rc;
+    int64_t v = 0;
+    size_t len = 0, n = 0;
+    sqlite3_stmt *st = NULL;
+
+    if (!c || !out)
+        return fc__fail(err, FC_EINVAL, "fc_info_get: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    /* A read transaction so the counts agree with each other. */
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return fc__sqlfail(c, err, "begin");
+    out->device_id = c->device;
+    rc = fc__meta_get_int(c, "enrolled", &v, NULL, err);
+    if (rc)
+        goto done;
+    out->enrolled = v != 0;
+    rc = fc__meta_get_blob(c, "server", out->server, sizeof out->server - 1,
+                           &len, NULL, err);
+    if (rc)
+        goto done;
+    out->server[len] = '\0';
+    rc = fc__meta_get_blob(c, "rep_id", out->rep_id.b, 16, NULL, NULL, err);
+    if (rc)
+        goto done;
+    rc = fc__meta_get_int(c, "cursor", &v, NULL, err);
+    if (rc)
+        goto done;
+    out->cursor = (uint64_t)v;
+    rc = fc__meta_get_int(c, "bootstrapped", &v, NULL, err);
+    if (rc)
+        goto done;
+    out->bootstrapped = v != 0;
+    rc = fc__meta_get_int(c, "last_sync_ms", &out->last_sync_ms, NULL, err);
+    if (rc)
+        goto done;
+    rc = count_state(c, FC_CHANGE_PENDING, &n, err);
+    if (rc)
+        goto done;
+    rc = count_state(c, FC_CHANGE_IN_FLIGHT, &out->in_flight, err);
+    if (rc)
+        goto done;
+    out->pending = n + out->in_flight;
+    rc = count_state(c, FC_CHANGE_REJECTED, &out->rejected, err);
+    if (rc)
+        goto done;
+    rc = fc__prepare(c, "SELECT count(*) FROM fc_notice", &st, err);
+    if (rc)
+        goto done;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fc__sqlfail(c, err, "count notices");
+        goto done;
+    }
+    out->notices = (size_t)sqlite3_column_int64(st, 0);
+done:
+    sqlite3_finalize(st);
+    fc__rollback(c);
+    return rc;
+}
+
+fc_status fc_export(fc_client *c, fc_write_fn write, void *payload, fs_error *err)
+{
+    fs_error serr = {0};
+    fs_store_status sst;
+    fc_status rc;
+
+    if (!c || !write)
+        return fc__fail(err, FC_EINVAL, "fc_export: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    /* One read transaction: the export is a consistent snapshot even while
+     * a sync commits pages in another process. */
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return fc__sqlfail(c, err, "begin");
+    sst = fs_store_export(c->disp, NULL, NULL, write, payload, &serr);
+    rc = fc__from_store(sst, &serr, err);
+    fc__rollback(c);
+    return rc;
+}

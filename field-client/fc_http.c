@@ -1,0 +1,221 @@
+/*
+ * fc_http.c - the HTTP transport: libcurl POST and retry with backoff.
+ *
+ * The library talks to the server only through an fc_post_fn, so tests can
+ * script answers (a page, a rejection, garbage, a dropped connection) without
+ * a network. The default implementation here uses one libcurl easy handle
+ * per request (a sync is a handful of rounds; connection reuse is not worth a
+ * cached handle in the client struct), with a total timeout and a hard cap on
+ * the answer size enforced while receiving, so a hostile or broken server
+ * cannot make the client allocate without bound.
+ *
+ * fc__post_retry wraps any transport: network failures and 502/503/504 are
+ * retried with exponential backoff (base * 2^attempt, capped) and full
+ * jitter in [delay/2, delay], so many devices coming back online at once do
+ * not hammer the server in lockstep.
+ */
+#include "fc_int.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+typedef struct recv_buf {
+    uint8_t *p;
+    size_t n, cap, max;
+    bool toobig;
+} recv_buf;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    recv_buf *b = userdata;
+    size_t n = size * nmemb;
+
+    if (n > b->max - b->n) {
+        b->toobig = true;
+        return 0; /* aborts the transfer */
+    }
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        uint8_t *np;
+        while (cap < b->n + n)
+            cap *= 2;
+        if (cap > b->max)
+            cap = b->max;
+        np = realloc(b->p, cap);
+        if (!np)
+            return 0;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    return n;
+}
+
+typedef struct hdr_state {
+    char enc[32];
+} hdr_state;
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
+{
+    hdr_state *h = userdata;
+    size_t n = size * nitems;
+    static const char name[] = "content-encoding:";
+
+    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        const char *v = data + sizeof name - 1;
+        size_t len = n - (sizeof name - 1);
+        while (len && (*v == ' ' || *v == '\t')) {
+            v++;
+            len--;
+        }
+        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        if (len >= sizeof h->enc)
+            len = sizeof h->enc - 1;
+        memcpy(h->enc, v, len);
+        h->enc[len] = '\0';
+    }
+    return n;
+}
+
+fc_status fc__curl_post(const char *url, const char *content_type,
+                        const char *content_encoding, const char *token,
+                        const uint8_t *body, size_t len, fc_http_response *resp,
+                        fs_error *err, void *payload)
+{
+    const fc_options *opt = payload;
+    CURL *h = NULL;
+    struct curl_slist *hdrs = NULL;
+    recv_buf rb = {0};
+    hdr_state hs = {{0}};
+    char line[512];
+    CURLcode cc;
+    fc_status rc = FC_OK;
+    long timeout = opt && opt->timeout_ms ? opt->timeout_ms : 30000;
+
+    rb.max = opt && opt->max_response ? opt->max_response : 16u << 20;
+    memset(resp, 0, sizeof *resp);
+    h = curl_easy_init();
+    if (!h)
+        return fc__fail(err, FC_ENOMEM, "cannot initialise libcurl");
+    snprintf(line, sizeof line, "Content-Type: %s", content_type);
+    hdrs = curl_slist_append(hdrs, line);
+    if (content_encoding && strcmp(content_encoding, "identity") != 0) {
+        snprintf(line, sizeof line, "Content-Encoding: %s", content_encoding);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    hdrs = curl_slist_append(hdrs, "Accept: application/x-protobuf");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (token) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    if (!hdrs) {
+        rc = fc__fail(err, FC_ENOMEM, "out of memory building headers");
+        goto done;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        if (rb.toobig)
+            rc = fc__fail(err, FC_ENETWORK, "the server's answer is larger than "
+                          "%zu bytes; refused", rb.max);
+        else
+            rc = fc__fail(err, FC_ENETWORK, "%s: %s", url, curl_easy_strerror(cc));
+        goto done;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    snprintf(resp->content_encoding, sizeof resp->content_encoding, "%s", hs.enc);
+    resp->body = rb.p;
+    resp->len = rb.n;
+    rb.p = NULL;
+done:
+    free(rb.p);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static unsigned jitter(unsigned delay)
+{
+    uint32_t r = 0;
+
+    if (delay < 2)
+        return delay;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint32_t)time(NULL);
+    return delay / 2 + r % (delay / 2 + 1);
+}
+
+fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
+                         const uint8_t *body, size_t len, fc_http_response *resp,
+                         fc_progress *prog, fc_progress_fn progress,
+                         void *payload, fs_error *err)
+{
+    fc_post_fn post = c->opt.post ? c->opt.post : fc__curl_post;
+    void *pp = c->opt.post ? c->opt.post_payload : &c->opt;
+    unsigned retries = c->opt.retries == FC_NO_RETRY ? 0
+                       : c->opt.retries ? c->opt.retries : 4;
+    unsigned base = c->opt.backoff_ms ? c->opt.backoff_ms : 500;
+    unsigned cap = c->opt.backoff_max_ms ? c->opt.backoff_max_ms : 30000;
+    fc_status rc = FC_OK;
+
+    for (unsigned attempt = 0;; attempt++) {
+        uint64_t delay;
+        bool retryable;
+
+        memset(resp, 0, sizeof *resp);
+        rc = post(url, "application/x-protobuf", "deflate", token, body, len,
+                  resp, err, pp);
+        retryable = rc == FC_ENETWORK ||
+                    (rc == FC_OK && (resp->status == 502 || resp->status == 503 ||
+                                     resp->status == 504));
+        if (!retryable || attempt >= retries)
+            break;
+        if (rc == FC_OK) {
+            fc__fail(err, FC_EHTTP, "server busy (HTTP %ld)", resp->status);
+            free(resp->body);
+            memset(resp, 0, sizeof *resp);
+        }
+        delay = (uint64_t)base << (attempt < 20 ? attempt : 20);
+        if (delay > cap)
+            delay = cap;
+        if (prog && progress) {
+            prog->retry = attempt + 1;
+            snprintf(prog->note, sizeof prog->note, "%.150s", err ? err->text : "retrying");
+            progress(prog, payload);
+        }
+        sleep_ms(jitter((unsigned)delay));
+    }
+    if (prog)
+        prog->retry = 0;
+    if (rc == FC_OK && (resp->status == 502 || resp->status == 503 ||
+                        resp->status == 504) && err)
+        snprintf(err->text, sizeof err->text, "server busy (HTTP %ld)", resp->status);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * fc_int.h - private declarations shared by the libfieldclient sources.
+ *
+ * The handle layout and the internal helpers of each concern: the replica
+ * database (fc_db.c), the outbox and the overlay merge (fc_outbox.c), the
+ * workflows (fc_workflow.c), sync (fc_sync.c) and the libcurl transport
+ * (fc_http.c). Internal non-static names use the fc__ prefix.
+ */
+#ifndef FC_INT_H
+#define FC_INT_H
+
+#include "fieldclient.h"
+#include "fs_store.h"
+
+#include <sqlite3.h>
+
+/* Version of the client's own tables (meta, outbox, notices, FTS). */
+#define FC_DB_FORMAT 1
+
+struct fc_client {
+    sqlite3 *db;          /* owned */
+    fs_store *disp;       /* prefix "": the displayed replica */
+    fs_store *base;       /* prefix "base_": last server-confirmed state */
+    fc_options opt;
+    char *path;           /* owned copy of the db path (wipe unlinks it) */
+    bool wiped;           /* replica deleted: only fc_close is valid */
+    fs_id device;         /* cached from meta */
+    bool enrolled;
+};
+
+/* fc_db.c */
+fc_status fc__fail(fs_error *err, fc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+fc_status fc__sqlfail(fc_client *c, fs_error *err, const char *what);
+fc_status fc__from_store(fs_store_status st, const fs_error *serr, fs_error *err);
+fc_status fc__from_fs(fs_status st, const fs_error *ferr, fs_error *err);
+fc_status fc__exec(fc_client *c, const char *sql, fs_error *err);
+fc_status fc__begin(fc_client *c, fs_error *err);   /* BEGIN IMMEDIATE */
+fc_status fc__commit(fc_client *c, fs_error *err);
+void fc__rollback(fc_client *c);
+fc_status fc__prepare(fc_client *c, const char *sql, sqlite3_stmt **st,
+                      fs_error *err);
+uint64_t fc__now_ms(fc_client *c);
+/* meta: integer and blob/text values by key */
+fc_status fc__meta_get_int(fc_client *c, const char *key, int64_t *out,
+                           bool *found, fs_error *err);
+fc_status fc__meta_set_int(fc_client *c, const char *key, int64_t v, fs_error *err);
+fc_status fc__meta_get_blob(fc_client *c, const char *key, void *out, size_t cap,
+                            size_t *len, bool *found, fs_error *err);
+fc_status fc__meta_set_blob(fc_client *c, const char *key, const void *p,
+                            size_t n, fs_error *err);
+fc_status fc__meta_del(fc_client *c, const char *key, fs_error *err);
+/* Ticks the persisted HLC (inside the caller's transaction). */
+fc_status fc__hlc_tick(fc_client *c, fs_hlc *out, fs_error *err);
+fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err);
+/* Rebuilds the FTS entry of one customer from the displayed tables. */
+fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
+fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
+                         const fs_id *row, const char *label,
+                         const char *reason, const char *detail, fs_error *err);
+/* Deletes every row of the replica and closes it, then unlinks the files. */
+fc_status fc__wipe(fc_client *c, fs_error *err);
+
+/* fc_outbox.c */
+/* Serialises / parses one change (a compact private format, see the file). */
+fc_status fc__change_encode(const fs_change *ch, uint8_t **out, size_t *len,
+                            fs_error *err);
+fc_status fc__change_decode(const uint8_t *p, size_t n, fs_change *out,
+                            fs_error *err);
+/* Appends ch to the outbox as pending (in the caller's transaction). */
+fc_status fc__outbox_append(fc_client *c, const fs_change *ch,
+                            const char *summary, fs_error *err);
+/* Recomputes the displayed row (e, id) = base + pending/in-flight overlay,
+ * saves or removes it, and refreshes FTS when it is a customer or contact. */
+fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
+                        fs_error *err);
+/* Re-stamps every outbox change with the device id `dev`. */
+fc_status fc__outbox_restamp(fc_client *c, const fs_id *dev, fs_error *err);
+
+/* fc_http.c */
+fc_status fc__curl_post(const char *url, const char *content_type,
+                        const char *content_encoding, const char *token,
+                        const uint8_t *body, size_t len, fc_http_response *resp,
+                        fs_error *err, void *payload);
+/* POST with retries/backoff; progress (optional) is told about retries. */
+fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
+                         const uint8_t *body, size_t len, fc_http_response *resp,
+                         fc_progress *prog, fc_progress_fn progress,
+                         void *payload, fs_error *err);
+
+#endif /* FC_INT_H */

@@ -1,0 +1,803 @@
+/*
+ * fc_sync.c - enroll and the sync rounds.
+ *
+ * One round = one POST /v1/sync: the in-flight batch of outbox changes goes
+ * up, results + a page of scope rows + scope exits come back, and the whole
+ * answer is applied in ONE transaction (results, base_ rows, recomputed
+ * displayed rows, exits, cursor, HLC). The batch id is chosen and written to
+ * the outbox (entries marked in flight) in its own transaction BEFORE the
+ * request leaves, so whatever happens next - crash, timeout, lost answer,
+ * garbage - the next attempt resends the very same batch with the same id and
+ * the server answers it from its record (exactly once). A change leaves the
+ * outbox only in the transaction that applies its result.
+ *
+ * Bootstrap is just rounds from cursor 0 with has_more set; because every
+ * page commits its rows and its next_cursor together, an interrupted
+ * bootstrap resumes from the last committed page, and memory is bounded by
+ * one page.
+ */
+#include "fc_int.h"
+#include "fs_proto.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define FC_MAX_ROUNDS 100000u
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A readable reason from a non-2xx answer: the ErrorBody message if it
+ * decodes, else a short printable prefix of the body. *wipe from ErrorBody. */
+static void refusal_text(const fc_http_response *r, char *out, size_t cap,
+                         bool *wipe)
+{
+    fs_error_body eb;
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    size_t n = 0;
+
+    *wipe = false;
+    memset(&eb, 0, sizeof eb);
+    fs_proto_encoding_parse(r->content_encoding, strlen(r->content_encoding),
+                            &enc, NULL);
+    if (r->len && fs_proto_error_body_decode(r->body, r->len, enc, NULL, &eb, NULL,
+                                             NULL) == FS_PROTO_OK && eb.message[0]) {
+        *wipe = eb.wipe;
+        snprintf(out, cap, "%s (%s)", eb.message, fs_proto_error_code_name(eb.code));
+        return;
+    }
+    *wipe = eb.wipe;
+    for (size_t i = 0; i < r->len && n + 1 < cap && n < 120; i++) {
+        char ch = (char)r->body[i];
+        out[n++] = (ch >= 32 && ch < 127) ? ch : ' ';
+    }
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, cap, "no reason given");
+}
+
+static fc_status build_url(fc_client *c, const char *path, char *url, size_t cap,
+                           fs_error *err)
+{
+    char server[256];
+    size_t len = 0;
+    bool found = false;
+    fc_status rc = fc__meta_get_blob(c, "server", server, sizeof server - 1, &len,
+                                     &found, err);
+    if (rc)
+        return rc;
+    if (!found || !c->enrolled)
+        return fc__fail(err, FC_ENOTENROLLED, "this device is not enrolled; run "
+                        "`field-client enroll <server-url> <code>` first");
+    server[len] = '\0';
+    snprintf(url, cap, "%s%s", server, path);
+    return FC_OK;
+}
+
+static fc_status load_token(fc_client *c, char *tok, size_t cap, fs_error *err)
+{
+    size_t len = 0;
+    fc_status rc = fc__meta_get_blob(c, "token", tok, cap - 1, &len, NULL, err);
+    tok[rc ? 0 : len] = '\0';
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Enroll                                                                    */
+/* ------------------------------------------------------------------------ */
+
+fc_status fc_enroll(fc_client *c, const char *server_url, const char *code,
+                    const char *device_name, fs_error *err)
+{
+    fs_enroll_request rq;
+    fs_enroll_response rs;
+    fs_proto_buf body = {0};
+    fc_http_response resp = {0};
+    fs_error perr = {0};
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    fs_proto_status pst;
+    fc_status rc;
+    char url[512], server[256];
+    size_t ulen;
+    bool in_txn = false;
+
+    if (!c || !server_url || !code)
+        return fc__fail(err, FC_EINVAL, "enroll: a server URL and a code are required");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    if (c->enrolled)
+        return fc__fail(err, FC_EENROLLED, "this replica is already enrolled; use "
+                        "a new database (--db) to enroll another device");
+    ulen = strlen(server_url);
+    while (ulen && server_url[ulen - 1] == '/')
+        ulen--;
+    if ((strncmp(server_url, "http://", 7) != 0 && strncmp(server_url, "https://", 8) != 0) ||
+        ulen >= sizeof server || ulen <= 8)
+        return fc__fail(err, FC_EINVAL, "server URL must start with http:// or "
+                        "https:// (got '%.80s')", server_url);
+    if (!*code || strlen(code) > FS_PROTO_CODE_MAX)
+        return fc__fail(err, FC_EINVAL, "enrollment code must be 1..%d characters",
+                        FS_PROTO_CODE_MAX);
+    memcpy(server, server_url, ulen);
+    server[ulen] = '\0';
+    memset(&rq, 0, sizeof rq);
+    memset(&rs, 0, sizeof rs);
+    rq.version = FS_PROTO_VERSION;
+    snprintf(rq.code, sizeof rq.code, "%s", code);
+    snprintf(rq.device_name, sizeof rq.device_name, "%s",
+             device_name && *device_name ? device_name : "field-client");
+    pst = fs_proto_enroll_request_encode(&rq, FS_PROTO_DEFLATE, NULL, &body, &perr);
+    if (pst) {
+        rc = fc__fail(err, FC_EINVAL, "enroll: %s", perr.text);
+        goto done;
+    }
+    snprintf(url, sizeof url, "%s/v1/enroll", server);
+    rc = fc__post_retry(c, url, NULL, body.data, body.len, &resp, NULL, NULL, NULL, err);
+    if (rc)
+        goto done;
+    if (resp.status != 200) {
+        char why[200];
+        bool wipe;
+        refusal_text(&resp, why, sizeof why, &wipe);
+        rc = fc__fail(err, FC_EHTTP, "enrollment refused by %s (HTTP %ld): %s",
+                      server, resp.status, why);
+        goto done;
+    }
+    fs_proto_encoding_parse(resp.content_encoding, strlen(resp.content_encoding),
+                            &enc, NULL);
+    pst = fs_proto_enroll_response_decode(resp.body, resp.len, enc, NULL, &rs, NULL,
+                                          &perr);
+    if (pst || fs_id_is_nil(&rs.device_id) || !rs.token[0]) {
+        rc = fc__fail(err, FC_EPROTOCOL, "the server's enrollment answer could not "
+                      "be understood: %s", pst ? perr.text : "no device id or token");
+        goto done;
+    }
+    rc = fc__begin(c, err);
+    if (rc)
+        goto done;
+    in_txn = true;
+    rc = fc__meta_set_blob(c, "device_id", rs.device_id.b, 16, err);
+    if (!rc)
+        rc = fc__meta_set_blob(c, "rep_id", rs.rep_id.b, 16, err);
+    if (!rc)
+        rc = fc__meta_set_blob(c, "token", rs.token, strlen(rs.token), err);
+    if (!rc)
+        rc = fc__meta_set_blob(c, "server", server, strlen(server), err);
+    if (!rc)
+        rc = fc__meta_set_int(c, "enrolled", 1, err);
+    if (!rc)
+        rc = fc__hlc_recv(c, rs.server_time, err);
+    if (!rc)
+        rc = fc__outbox_restamp(c, &rs.device_id, err);
+    if (!rc)
+        rc = fc__commit(c, err);
+    in_txn = false;
+    if (!rc) {
+        c->device = rs.device_id;
+        c->enrolled = true;
+    }
+done:
+    if (in_txn)
+        fc__rollback(c);
+    fs_proto_buf_free(&body);
+    free(resp.body);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The in-flight batch                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct batch {
+    fs_id id;
+    int64_t *ids;        /* outbox ids, request order */
+    fs_change *changes;  /* decoded, same order */
+    size_t n;
+} batch;
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        fs_change_free(&b->changes[i]);
+    free(b->changes);
+    free(b->ids);
+    memset(b, 0, sizeof *b);
+}
+
+/*
+ * Reuses the persisted in-flight batch if there is one (a previous attempt
+ * may have reached the server), otherwise marks up to max_batch pending
+ * changes in flight under a new batch id, and commits that before anything
+ * is sent.
+ */
+static fc_status batch_prepare(fc_client *c, batch *b, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    size_t len = 0;
+    bool found = false;
+    int64_t inflight = 0;
+    uint32_t max = c->opt.max_batch ? c->opt.max_batch : 500;
+    fs_error ferr = {0};
+    size_t cap = 0;
+    int s;
+
+    memset(b, 0, sizeof *b);
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    rc = fc__meta_get_blob(c, "batch_id", b->id.b, 16, &len, &found, err);
+    if (rc)
+        goto done;
+    rc = fc__prepare(c, "SELECT count(*) FROM fc_outbox WHERE state = 1", &st, err);
+    if (rc)
+        goto done;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        inflight = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!found || len != 16 || inflight == 0) {
+        if (fs_id_new(fc__now_ms(c), &b->id, &ferr)) {
+            rc = fc__from_fs(FS_ERANDOM, &ferr, err);
+            goto done;
+        }
+        rc = fc__prepare(c, "UPDATE fc_outbox SET state = 1, batch = ?1 WHERE id IN"
+                         " (SELECT id FROM fc_outbox WHERE state = 0 ORDER BY id"
+                         "  LIMIT ?2)", &st, err);
+        if (rc)
+            goto done;
+        sqlite3_bind_blob(st, 1, b->id.b, 16, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, max);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fc__sqlfail(c, err, "mark batch");
+            goto done;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = fc__meta_set_blob(c, "batch_id", b->id.b, 16, err);
+        if (rc)
+            goto done;
+    }
+    rc = fc__prepare(c, "SELECT id, change FROM fc_outbox WHERE state = 1 ORDER BY id",
+                     &st, err);
+    if (rc)
+        goto done;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (b->n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            int64_t *ni = realloc(b->ids, ncap * sizeof *ni);
+            fs_change *nc;
+            if (!ni) {
+                rc = fc__fail(err, FC_ENOMEM, "out of memory");
+                goto done;
+            }
+            b->ids = ni;
+            nc = realloc(b->changes, ncap * sizeof *nc);
+            if (!nc) {
+                rc = fc__fail(err, FC_ENOMEM, "out of memory");
+                goto done;
+            }
+            b->changes = nc;
+            cap = ncap;
+        }
+        b->ids[b->n] = sqlite3_column_int64(st, 0);
+        rc = fc__change_decode(sqlite3_column_blob(st, 1),
+                               (size_t)sqlite3_column_bytes(st, 1), &b->changes[b->n], err);
+        if (rc)
+            goto done;
+        b->n++;
+    }
+    if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "read batch");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = fc__commit(c, err);
+done:
+    sqlite3_finalize(st);
+    if (rc) {
+        fc__rollback(c);
+        batch_free(b);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Applying one answer                                                       */
+/* ------------------------------------------------------------------------ */
+
+static fc_status touch(fc_client *c, const fs_entity *e, const fs_id *id,
+                       fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_touched(ent, id)"
+                               " VALUES(?1, ?2)", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, e->tag);
+    sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "touch");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fc_status save_base(fc_client *c, const fs_row *row, int64_t seq,
+                           fs_error *err)
+{
+    fs_error serr = {0};
+    fs_id root;
+    bool has_root = false;
+    fs_store_status sst = fs_store_root(c->base, row, &root, &has_root, &serr);
+
+    if (sst == FS_STORE_ENOPARENT)
+        has_root = false; /* parent not here yet; see ARCHITECTURE.md */
+    else if (sst)
+        return fc__from_store(sst, &serr, err);
+    sst = fs_store_save(c->base, row, seq, has_root ? &root : NULL, &serr);
+    return fc__from_store(sst, &serr, err);
+}
+
+/* An applied change stands at the server exactly as sent, so it is folded
+ * into base_ at once: the rep's edit stays visible even when the pulled page
+ * that carries the row's new server version comes in a later round. */
+static fc_status fold_into_base(fc_client *c, const fs_change *ch, fs_error *err)
+{
+    fs_row row = {0};
+    fs_store_rowinfo info;
+    fs_conflict_list confl = {0};
+    fs_merge_ctx ctx = {FS_ORIGIN_DEVICE, 0, 0, false};
+    fs_merge_result res;
+    fs_error ferr = {0};
+    fs_store_status sst;
+    fs_status fst;
+    fc_status rc;
+    bool found;
+
+    sst = fs_store_load(c->base, ch->entity, &ch->row, &row, &info, &found, &ferr);
+    if (sst) {
+        rc = fc__from_store(sst, &ferr, err);
+        goto done;
+    }
+    fst = fs_merge(&ctx, &row, ch, &res, &confl, &ferr);
+    if (fst) {
+        rc = fc__from_fs(fst, &ferr, err);
+        goto done;
+    }
+    rc = save_base(c, &row, info.seq, err);
+done:
+    fs_conflict_list_free(&confl);
+    fs_row_free(&row);
+    return rc;
+}
+
+static fc_status exec_id(fc_client *c, const char *sql, int64_t a, const void *blob,
+                         const char *t1, const char *t2, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = fc__prepare(c, sql, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, a);
+    if (blob)
+        sqlite3_bind_blob(st, 2, blob, 16, SQLITE_STATIC);
+    if (t1)
+        sqlite3_bind_text(st, 3, t1, -1, SQLITE_STATIC);
+    if (t2)
+        sqlite3_bind_text(st, 4, t2, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "update outbox");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notices,
+                            fs_error *err)
+{
+    fs_row row = {0};
+    fs_error serr = {0};
+    fs_store_status sst;
+    fc_status rc;
+    bool found = false;
+    char label[128] = "";
+    const char *name;
+    fs_id parent;
+    bool has_parent = false;
+
+    sst = fs_store_load(c->disp, x->entity, &x->row, &row, NULL, &found, &serr);
+    if (sst) {
+        rc = fc__from_store(sst, &serr, err);
+        goto done;
+    }
+    name = found ? (strcmp(x->entity->name, "customer") == 0 ||
+                    strcmp(x->entity->name, "contact") == 0)
+                   ? (row.cells[fs_entity_field_index(x->entity, "name")].v.kind == FS_VAL_TEXT
+                      ? row.cells[fs_entity_field_index(x->entity, "name")].v.u.text.p : NULL)
+                   : NULL
+                 : NULL;
+    if (name)
+        snprintf(label, sizeof label, "%s", name);
+    if (found && x->entity->parent >= 0 &&
+        row.cells[x->entity->parent].v.kind == FS_VAL_ID) {
+        parent = row.cells[x->entity->parent].v.u.id;
+        has_parent = true;
+    }
+    if (strcmp(x->entity->name, "customer") == 0) {
+        /* The customer and everything hanging off it, in both table sets. */
+        sst = fs_store_delete_root(c->disp, &x->row, NULL, &serr);
+        if (!sst)
+            sst = fs_store_delete_root(c->base, &x->row, NULL, &serr);
+        if (!sst)
+            sst = fs_store_delete(c->disp, x->entity, &x->row, NULL, &serr);
+        if (!sst)
+            sst = fs_store_delete(c->base, x->entity, &x->row, NULL, &serr);
+    } else {
+        sst = fs_store_delete(c->disp, x->entity, &x->row, NULL, &serr);
+        if (!sst)
+            sst = fs_store_delete(c->base, x->entity, &x->row, NULL, &serr);
+    }
+    if (sst) {
+        rc = fc__from_store(sst, &serr, err);
+        goto done;
+    }
+    if (strcmp(x->entity->name, "customer") == 0)
+        rc = fc__fts_refresh(c, &x->row, err);
+    else if (strcmp(x->entity->name, "contact") == 0 && has_parent)
+        rc = fc__fts_refresh(c, &parent, err);
+    else
+        rc = FC_OK;
+    if (rc)
+        goto done;
+    /* Only rows the rep could see are worth telling about. */
+    if (found && !row.deleted) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s %.60s was removed from this device: %s",
+                 x->entity->name, label[0] ? label : "(unnamed)",
+                 x->reason == FS_EXIT_REASSIGNED ? "it was reassigned to another rep"
+                 : x->reason == FS_EXIT_DELETED ? "it was deleted at the office"
+                 : x->reason == FS_EXIT_REVOKED ? "your access to it was revoked"
+                                                : "it left your scope");
+        rc = fc__notice_add(c, "exit", x->entity, &x->row, label,
+                            fs_exit_reason_name(x->reason), detail, err);
+        if (!rc)
+            (*notices)++;
+    }
+done:
+    fs_row_free(&row);
+    return rc;
+}
+
+static fc_status apply_response(fc_client *c, const batch *b,
+                                const fs_sync_response *r, fc_progress *prog,
+                                size_t *notices, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    size_t ne;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    int s;
+
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    rc = fc__exec(c, "CREATE TEMP TABLE IF NOT EXISTS fc_touched(ent INTEGER NOT NULL,"
+                  " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
+                  "DELETE FROM temp.fc_touched;", err);
+    if (rc)
+        goto done;
+    /* 1. Results, in request order. */
+    for (size_t i = 0; i < r->nresults; i++) {
+        const fs_sync_result *res = &r->results[i];
+        const fs_change *ch = &b->changes[res->index];
+        int64_t oid = b->ids[res->index];
+
+        if (res->outcome == FS_REJECTED) {
+            rc = exec_id(c, "UPDATE fc_outbox SET state = 2, batch = NULL,"
+                         " reason = ?3, detail = ?4 WHERE id = ?1", oid, NULL,
+                         fs_reason_name(res->reason), res->detail, err);
+            prog->rejected++;
+        } else {
+            if (res->outcome == FS_APPLIED)
+                rc = fold_into_base(c, ch, err);
+            if (!rc)
+                rc = exec_id(c, "DELETE FROM fc_outbox WHERE id = ?1", oid, NULL,
+                             NULL, NULL, err);
+            /* A later accepted change to the same row is the rep's fix for
+             * an earlier rejection: the rejection has been dealt with. */
+            if (!rc)
+                rc = exec_id(c, "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1"
+                             " AND row = ?2", oid, ch->row.b, NULL, NULL, err);
+            if (!rc && res->outcome == FS_MERGED && res->reason != FS_REASON_NONE) {
+                char detail[160];
+                snprintf(detail, sizeof detail, "%s", res->detail);
+                rc = fc__notice_add(c, "conflict", ch->entity, &ch->row, "",
+                                    fs_reason_name(res->reason), detail, err);
+                if (!rc)
+                    (*notices)++;
+            }
+            prog->applied++;
+        }
+        if (!rc)
+            rc = touch(c, ch->entity, &ch->row, err);
+        if (rc)
+            goto done;
+    }
+    /* 2. Pulled rows into base_, parents first (schema order) so that each
+     *    row's root can be computed from its already-saved parent. */
+    for (size_t k = 0; k < ne; k++) {
+        for (size_t i = 0; i < r->nrows; i++) {
+            const fs_pulled_row *pr = &r->rows[i];
+            if (pr->row.entity != ents[k])
+                continue;
+            rc = save_base(c, &pr->row, (int64_t)pr->seq, err);
+            if (!rc)
+                rc = touch(c, pr->row.entity, &pr->row.id, err);
+            if (rc)
+                goto done;
+        }
+    }
+    /* 3. Displayed rows = base + what is still pending. */
+    rc = fc__prepare(c, "SELECT ent, id FROM temp.fc_touched ORDER BY ent, id", &st, err);
+    if (rc)
+        goto done;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const fs_entity *e = fs_schema_entity_by_tag((unsigned)sqlite3_column_int(st, 0));
+        fs_id id;
+        memcpy(id.b, sqlite3_column_blob(st, 1), 16);
+        rc = fc__recompute(c, e, &id, err);
+        if (rc)
+            goto done;
+    }
+    if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "recompute");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* 4. Scope exits, after the recompute so nothing re-creates them. */
+    for (size_t i = 0; i < r->nexits; i++) {
+        if (!r->exits[i].entity)
+            continue;
+        rc = apply_exit(c, &r->exits[i], notices, err);
+        if (rc)
+            goto done;
+    }
+    /* 5. Cursor, clock, bookkeeping: committed with the page they describe. */
+    rc = fc__meta_set_int(c, "cursor", (int64_t)r->next_cursor, err);
+    if (!rc)
+        rc = fc__hlc_recv(c, r->server_time, err);
+    if (!rc)
+        rc = fc__meta_set_int(c, "last_sync_ms", (int64_t)fc__now_ms(c), err);
+    if (!rc)
+        rc = fc__meta_del(c, "batch_id", err);
+    if (!rc && !r->has_more)
+        rc = fc__meta_set_int(c, "bootstrapped", 1, err);
+    if (rc)
+        goto done;
+    rc = fc__commit(c, err);
+    prog->rows += r->nrows;
+    prog->exits += r->nexits;
+done:
+    sqlite3_finalize(st);
+    if (rc)
+        fc__rollback(c);
+    return rc;
+}
+
+/* Results must answer exactly the changes sent, each once. */
+static fc_status check_results(const batch *b, const fs_sync_response *r,
+                               fs_error *err)
+{
+    bool *seen;
+    fc_status rc = FC_OK;
+
+    if (r->nresults != b->n)
+        return fc__fail(err, FC_EPROTOCOL, "the server answered %zu results for "
+                        "%zu changes; nothing was applied", r->nresults, b->n);
+    if (b->n == 0)
+        return FC_OK;
+    seen = calloc(b->n, 1);
+    if (!seen)
+        return fc__fail(err, FC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->nresults; i++) {
+        uint32_t ix = r->results[i].index;
+        if (ix >= b->n || seen[ix]) {
+            rc = fc__fail(err, FC_EPROTOCOL, "the server's results do not match "
+                          "the changes sent; nothing was applied");
+            break;
+        }
+        seen[ix] = true;
+    }
+    free(seen);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sync                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static fc_status do_wipe(fc_client *c, fs_error *err)
+{
+    fc_info info;
+    fc_status rc;
+    size_t pending = 0;
+
+    if (fc_info_get(c, &info, NULL) == FC_OK)
+        pending = info.pending + info.rejected;
+    rc = fc__wipe(c, err);
+    if (rc)
+        return rc;
+    return fc__fail(err, FC_EWIPED, "this device was revoked by the back office: "
+                    "the local replica and its outbox (%zu unsent changes) have "
+                    "been deleted", pending);
+}
+
+static fc_status count_pending(fc_client *c, int64_t *n, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = fc__prepare(c, "SELECT count(*) FROM fc_outbox WHERE state IN (0, 1)",
+                               &st, err);
+    *n = 0;
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = fc__sqlfail(c, err, "count outbox");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fc_status one_round(fc_client *c, const char *url, const char *token,
+                           fc_progress *prog, fc_progress_fn progress,
+                           void *payload, bool *has_more, size_t *notices,
+                           fs_error *err)
+{
+    batch b;
+    fs_sync_request rq;
+    fs_sync_response rs;
+    fs_proto_buf body = {0};
+    fc_http_response resp = {0};
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    fs_error perr = {0};
+    fs_proto_status pst;
+    fc_status rc;
+    int64_t cursor = 0, hlc = 0;
+
+    memset(&b, 0, sizeof b);
+    memset(&rq, 0, sizeof rq);
+    memset(&rs, 0, sizeof rs);
+    rc = batch_prepare(c, &b, err);
+    if (rc)
+        goto done;
+    rc = fc__meta_get_int(c, "cursor", &cursor, NULL, err);
+    if (!rc)
+        rc = fc__meta_get_int(c, "hlc", &hlc, NULL, err);
+    if (rc)
+        goto done;
+    rq.version = FS_PROTO_VERSION;
+    rq.device_id = c->device;
+    rq.batch_id = b.id;
+    rq.cursor = (uint64_t)cursor;
+    rq.page_size = c->opt.page_size;
+    rq.client_time = (fs_hlc)hlc;
+    rq.changes = b.changes;
+    rq.nchanges = b.n;
+    prog->bootstrap = prog->bootstrap || cursor == 0;
+    pst = fs_proto_sync_request_encode(&rq, FS_PROTO_DEFLATE, NULL, &body, &perr);
+    if (pst) {
+        rc = fc__fail(err, FC_EINVAL, "cannot encode the outbox batch: %s", perr.text);
+        goto done;
+    }
+    rc = fc__post_retry(c, url, token, body.data, body.len, &resp, prog, progress,
+                        payload, err);
+    if (rc)
+        goto done;
+    if (resp.status != 200) {
+        char why[200];
+        bool wipe = false;
+        refusal_text(&resp, why, sizeof why, &wipe);
+        if (wipe || (resp.status == 401 && strstr(why, "revoked"))) {
+            rc = do_wipe(c, err);
+            goto done;
+        }
+        rc = fc__fail(err, FC_EHTTP, "the server refused the sync (HTTP %ld): %s; "
+                      "the outbox is intact", resp.status, why);
+        goto done;
+    }
+    if (fs_proto_encoding_parse(resp.content_encoding, strlen(resp.content_encoding),
+                                &enc, &perr) == FS_PROTO_OK)
+        pst = fs_proto_sync_response_decode(resp.body, resp.len, enc, NULL, &rs,
+                                            NULL, &perr);
+    else
+        pst = FS_PROTO_EENCODING;
+    if (pst) {
+        rc = fc__fail(err, FC_EPROTOCOL, "the server's answer could not be decoded "
+                      "(%s); nothing was applied and the %zu sent changes will be "
+                      "resent", perr.text[0] ? perr.text : fs_proto_strerror(pst), b.n);
+        goto done;
+    }
+    if (rs.wipe) {
+        rc = do_wipe(c, err);
+        goto done;
+    }
+    rc = check_results(&b, &rs, err);
+    if (rc)
+        goto done;
+    prog->pushed += b.n;
+    rc = apply_response(c, &b, &rs, prog, notices, err);
+    if (rc)
+        goto done;
+    *has_more = rs.has_more;
+    prog->has_more = rs.has_more;
+done:
+    fs_proto_sync_response_free(&rs);
+    fs_proto_buf_free(&body);
+    free(resp.body);
+    batch_free(&b);
+    return rc;
+}
+
+fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
+                  fc_sync_report *report, fs_error *err)
+{
+    fc_progress prog;
+    fc_status rc;
+    char url[600], token[FS_PROTO_TOKEN_MAX + 1], lockpath[4200];
+    size_t notices = 0;
+    int lockfd = -1;
+
+    memset(&prog, 0, sizeof prog);
+    if (report)
+        memset(report, 0, sizeof *report);
+    if (!c)
+        return fc__fail(err, FC_EINVAL, "fc_sync: NULL client");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    rc = build_url(c, "/v1/sync", url, sizeof url, err);
+    if (!rc)
+        rc = load_token(c, token, sizeof token, err);
+    if (rc)
+        return rc;
+    /* One sync at a time per replica: two would race on the in-flight batch.
+     * flock is released by the kernel if the process dies. */
+    snprintf(lockpath, sizeof lockpath, "%s.sync-lock", c->path);
+    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        rc = fc__fail(err, FC_EBUSY, "another sync is already running on this replica");
+        goto done;
+    }
+    for (unsigned round = 1; round <= FC_MAX_ROUNDS; round++) {
+        bool more = false;
+        int64_t pending = 0;
+
+        prog.round = round;
+        rc = one_round(c, url, token, &prog, progress, payload, &more, &notices, err);
+        if (rc)
+            goto done;
+        rc = count_pending(c, &pending, err);
+        if (rc)
+            goto done;
+        if (progress)
+            progress(&prog, payload);
+        if (!more && pending == 0)
+            break;
+    }
+done:
+    if (report) {
+        report->totals = prog;
+        report->notices = notices;
+    }
+    if (lockfd >= 0) {
+        if (c->wiped)
+            unlink(lockpath);
+        close(lockfd);
+    }
+    return rc;
+}

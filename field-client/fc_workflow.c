@@ -1,0 +1,1346 @@
+/*
+ * fc_workflow.c - the rep's workflows: every local write and every read.
+ *
+ * A write is built in two phases. First, outside any transaction, the input
+ * is parsed and checked field by field against the schema (fc_value_parse ->
+ * fs_field_check), so bad input costs nothing and touches nothing. Then one
+ * IMMEDIATE transaction re-reads the displayed row, checks the rules that
+ * depend on the current state (the parent exists and is live, the quote is
+ * not accepted, the visit / e-sign status move is allowed), ticks the
+ * persisted HLC, builds the fs_change (with base values from the displayed
+ * row so a server-side conflict record shows what the rep saw), appends it to
+ * the outbox and recomputes the displayed row from base + overlay. Any
+ * failure rolls the whole step back.
+ *
+ * Reads come from the displayed tables through fs_store_decode; customer
+ * search goes through the FTS5 index maintained by fc__recompute.
+ */
+#include "fc_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------ */
+/* Values from and to text                                                   */
+/* ------------------------------------------------------------------------ */
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* "now", Unix ms, "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC). */
+static bool parse_time(const char *s, uint64_t now, int64_t *out)
+{
+    struct tm tm;
+    int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
+    time_t t;
+
+    if (strcmp(s, "now") == 0) {
+        *out = (int64_t)now;
+        return true;
+    }
+    if (parse_i64(s, out))
+        return *out >= 0;
+    memset(&tm, 0, sizeof tm);
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
+        return false;
+    s += used;
+    if (*s == 'T' || *s == ' ') {
+        used = 0;
+        if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &used) != 2)
+            return false;
+        s += 1 + used;
+        if (*s == ':') {
+            used = 0;
+            if (sscanf(s + 1, "%2d%n", &sec, &used) != 1)
+                return false;
+            s += 1 + used;
+        }
+        if (*s == 'Z')
+            s++;
+    }
+    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
+        return false;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != d)
+        return false; /* e.g. 2024-02-31 normalised into March */
+    *out = (int64_t)t * 1000;
+    return true;
+}
+
+static const char *type_hint(fs_type t)
+{
+    switch (t) {
+    case FS_TYPE_INT: return "a whole number";
+    case FS_TYPE_MONEY: return "an amount in minor units (cents), e.g. 1250";
+    case FS_TYPE_REAL: return "a number";
+    case FS_TYPE_BOOL: return "true or false";
+    case FS_TYPE_TIME: return "a time: now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z";
+    case FS_TYPE_ID: return "an id (UUID)";
+    default: return "text";
+    }
+}
+
+static fc_status parse_with_now(const fs_field *f, const char *text, uint64_t now,
+                                fs_value *out, fs_error *err)
+{
+    fs_error ferr = {0};
+    fs_status fst = FS_OK;
+    int64_t i;
+    double r;
+    char *end;
+
+    memset(out, 0, sizeof *out);
+    out->kind = FS_VAL_NULL;
+    if (!f)
+        return fc__fail(err, FC_EINVAL, "no field");
+    if (text && *text) {
+        switch (f->type) {
+        case FS_TYPE_TEXT:
+        case FS_TYPE_ENUM:
+        case FS_TYPE_CURRENCY:
+            fst = fs_value_text(out, text, strlen(text), &ferr);
+            break;
+        case FS_TYPE_INT:
+        case FS_TYPE_MONEY:
+            if (!parse_i64(text, &i))
+                goto bad;
+            *out = fs_value_int(i);
+            break;
+        case FS_TYPE_BOOL:
+            if (!strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "1"))
+                *out = fs_value_int(1);
+            else if (!strcmp(text, "false") || !strcmp(text, "no") || !strcmp(text, "0"))
+                *out = fs_value_int(0);
+            else
+                goto bad;
+            break;
+        case FS_TYPE_TIME:
+            if (!parse_time(text, now, &i))
+                goto bad;
+            *out = fs_value_int(i);
+            break;
+        case FS_TYPE_REAL:
+            errno = 0;
+            r = strtod(text, &end);
+            if (errno || *end || isspace((unsigned char)*text) || !isfinite(r))
+                goto bad;
+            *out = fs_value_real(r);
+            break;
+        case FS_TYPE_ID: {
+            fs_id id;
+            if (fs_id_parse(text, strlen(text), &id, NULL))
+                goto bad;
+            *out = fs_value_idv(&id);
+            break;
+        }
+        }
+        if (fst)
+            return fc__from_fs(fst, &ferr, err);
+    }
+    fst = fs_field_check(f, out, &ferr);
+    if (fst) {
+        fs_value_clear(out);
+        return fc__from_fs(fst, &ferr, err);
+    }
+    return FC_OK;
+bad:
+    return fc__fail(err, FC_EINVAL, "field %s: '%.60s' is not %s", f->name, text,
+                    type_hint(f->type));
+}
+
+fc_status fc_value_parse(const fs_field *f, const char *text, fs_value *out,
+                         fs_error *err)
+{
+    return parse_with_now(f, text, fc__now_ms(NULL), out, err);
+}
+
+void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap)
+{
+    if (!out || cap == 0)
+        return;
+    out[0] = '\0';
+    if (!v)
+        return;
+    switch (v->kind) {
+    case FS_VAL_NULL:
+        break;
+    case FS_VAL_INT:
+        if (f && f->type == FS_TYPE_TIME) {
+            time_t t = (time_t)(v->u.i / 1000);
+            struct tm tm;
+            if (gmtime_r(&t, &tm))
+                strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        } else if (f && f->type == FS_TYPE_BOOL) {
+            snprintf(out, cap, "%s", v->u.i ? "true" : "false");
+        } else {
+            snprintf(out, cap, "%lld", (long long)v->u.i);
+        }
+        break;
+    case FS_VAL_REAL:
+        snprintf(out, cap, "%.10g", v->u.r);
+        break;
+    case FS_VAL_TEXT:
+        snprintf(out, cap, "%s", v->u.text.p ? v->u.text.p : "");
+        break;
+    case FS_VAL_ID: {
+        char s[FS_ID_STRLEN + 1];
+        fs_id_format(&v->u.id, s);
+        snprintf(out, cap, "%s", s);
+        break;
+    }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* A write plan: the field values of one change, checked before the txn      */
+/* ------------------------------------------------------------------------ */
+
+#define PLAN_MAX 32
+
+typedef struct plan {
+    const fs_entity *e;
+    size_t n;
+    int slot[PLAN_MAX];
+    fs_value v[PLAN_MAX];
+    int tomb;               /* -1 none, 1 delete, 0 restore */
+    char summary[96];
+} plan;
+
+static void plan_init(plan *p, const fs_entity *e, const char *summary)
+{
+    memset(p, 0, sizeof *p);
+    p->e = e;
+    p->tomb = -1;
+    snprintf(p->summary, sizeof p->summary, "%s", summary);
+}
+
+static void plan_free(plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        fs_value_clear(&p->v[i]);
+    p->n = 0;
+}
+
+static int plan_find(const plan *p, int slot)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->slot[i] == slot)
+            return (int)i;
+    return -1;
+}
+
+/* Takes ownership of *v (left NULL). A second write to a slot replaces the
+ * first (a workflow may override what it derived). */
+static fc_status plan_put(plan *p, int slot, fs_value *v, fs_error *err)
+{
+    int at = plan_find(p, slot);
+    fs_error ferr = {0};
+    fs_status fst = fs_field_check(&p->e->fields[slot], v, &ferr);
+
+    if (fst) {
+        fs_value_clear(v);
+        return fc__from_fs(fst, &ferr, err);
+    }
+    if (at < 0) {
+        if (p->n == PLAN_MAX) {
+            fs_value_clear(v);
+            return fc__fail(err, FC_EINVAL, "too many fields in one change");
+        }
+        at = (int)p->n++;
+    } else {
+        fs_value_clear(&p->v[at]);
+    }
+    p->slot[at] = slot;
+    p->v[at] = *v;
+    memset(v, 0, sizeof *v);
+    return FC_OK;
+}
+
+static int slot_of(const fs_entity *e, const char *name)
+{
+    return fs_entity_field_index(e, name);
+}
+
+static fc_status plan_int(plan *p, const char *name, int64_t i, fs_error *err)
+{
+    fs_value v = fs_value_int(i);
+    return plan_put(p, slot_of(p->e, name), &v, err);
+}
+
+static fc_status plan_real(plan *p, const char *name, double r, fs_error *err)
+{
+    fs_value v = fs_value_real(r);
+    return plan_put(p, slot_of(p->e, name), &v, err);
+}
+
+static fc_status plan_id(plan *p, const char *name, const fs_id *id, fs_error *err)
+{
+    fs_value v = fs_value_idv(id);
+    return plan_put(p, slot_of(p->e, name), &v, err);
+}
+
+static fc_status plan_text(plan *p, const char *name, const char *s, fs_error *err)
+{
+    fs_value v = {0};
+    fs_error ferr = {0};
+
+    if (!s)
+        return plan_put(p, slot_of(p->e, name), &v, err);
+    if (fs_value_text(&v, s, strlen(s), &ferr))
+        return fc__from_fs(FS_ENOMEM, &ferr, err);
+    return plan_put(p, slot_of(p->e, name), &v, err);
+}
+
+/* Text assignments from the rep. Server-owned and parent fields are refused
+ * here with a message that says why; everything else is parsed by type. */
+static fc_status plan_kv(fc_client *c, plan *p, const fc_kv *kv, size_t n,
+                         bool create, fs_error *err)
+{
+    fc_status rc;
+
+    for (size_t i = 0; i < n; i++) {
+        int slot;
+        const fs_field *f;
+        fs_value v;
+
+        if (!kv[i].field)
+            return fc__fail(err, FC_EINVAL, "a field name is missing");
+        slot = slot_of(p->e, kv[i].field);
+        if (slot < 0)
+            return fc__fail(err, FC_EINVAL, "%s has no field '%.64s'", p->e->name,
+                            kv[i].field);
+        f = &p->e->fields[slot];
+        if (f->policy == FS_POLICY_SERVER)
+            return fc__fail(err, FC_ESERVEROWNED, "field %s of a %s is set by the "
+                            "back office or the server; a device cannot change it",
+                            f->name, p->e->name);
+        if (slot == p->e->parent && !create)
+            return fc__fail(err, FC_EINVAL, "field %s cannot be changed once the "
+                            "%s exists", f->name, p->e->name);
+        rc = parse_with_now(f, kv[i].value, fc__now_ms(c), &v, err);
+        if (rc)
+            return rc;
+        rc = plan_put(p, slot, &v, err);
+        if (rc)
+            return rc;
+    }
+    return FC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The transaction                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* State-dependent rule, run inside the transaction with the current
+ * displayed row (never-written row on create). May add to the plan. */
+typedef fc_status (*check_fn)(fc_client *c, const fs_row *cur, plan *p,
+                              void *arg, fs_error *err);
+
+static const char *cell_text(const fs_row *r, const char *field)
+{
+    int s = fs_entity_field_index(r->entity, field);
+    if (s < 0 || !r->cells || r->cells[s].v.kind != FS_VAL_TEXT)
+        return NULL;
+    return r->cells[s].v.u.text.p;
+}
+
+static bool row_live(const fs_row *r)
+{
+    return fs_row_exists(r) && !r->deleted;
+}
+
+/* Loads a displayed row; *live tells whether it exists and is not deleted. */
+static fc_status load_disp(fc_client *c, const fs_entity *e, const fs_id *id,
+                           fs_row *row, bool *live, fs_error *err)
+{
+    fs_error serr = {0};
+    bool found = false;
+    fs_store_status sst = fs_store_load(c->disp, e, id, row, NULL, &found, &serr);
+
+    if (sst)
+        return fc__from_store(sst, &serr, err);
+    *live = found && row_live(row);
+    return FC_OK;
+}
+
+static const char *id_str(const fs_id *id, char buf[FS_ID_STRLEN + 1])
+{
+    fs_id_format(id, buf);
+    return buf;
+}
+
+/* A quote (or a line's quote) accepted at the server is read-only. */
+static fc_status check_frozen(fc_client *c, const fs_row *cur, fs_error *err)
+{
+    fs_row q = {0};
+    bool live = false;
+    fc_status rc = FC_OK;
+    const char *status;
+    const fs_entity *qe = fs_schema_entity("quote");
+    char b[FS_ID_STRLEN + 1];
+
+    if (cur->entity == qe) {
+        status = cell_text(cur, "status");
+        if (status && strcmp(status, "accepted") == 0)
+            rc = fc__fail(err, FC_EFROZEN, "quote %s is accepted; it and its "
+                          "lines can no longer be changed", id_str(&cur->id, b));
+        return rc;
+    }
+    if (strcmp(cur->entity->name, "quote_line") != 0)
+        return FC_OK;
+    if (cur->cells[cur->entity->parent].v.kind != FS_VAL_ID)
+        return FC_OK;
+    rc = load_disp(c, qe, &cur->cells[cur->entity->parent].v.u.id, &q, &live, err);
+    if (!rc && live) {
+        status = cell_text(&q, "status");
+        if (status && strcmp(status, "accepted") == 0)
+            rc = fc__fail(err, FC_EFROZEN, "quote %s is accepted; its lines can "
+                          "no longer be changed", id_str(&q.id, b));
+    }
+    fs_row_free(&q);
+    return rc;
+}
+
+static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool create,
+                              check_fn check, void *arg, fs_id *out_id,
+                              fs_error *err)
+{
+    fs_row cur = {0}, parent = {0};
+    fs_change ch = {0};
+    fs_error ferr = {0};
+    fs_status fst;
+    fc_status rc;
+    fs_id rid;
+    fs_hlc hlc;
+    bool live = false, in_txn = false;
+    char b[FS_ID_STRLEN + 1];
+
+    if (p->e->flags & FS_ENTITY_READONLY) {
+        rc = fc__fail(err, FC_EINVAL, "%s is reference data; devices cannot "
+                      "change it", p->e->name);
+        goto done;
+    }
+    if (create) {
+        fst = fs_id_new(fc__now_ms(c), &rid, &ferr);
+        if (fst) {
+            rc = fc__from_fs(fst, &ferr, err);
+            goto done;
+        }
+        /* Every required field must be present and not NULL on create. */
+        for (size_t i = 0; i < p->e->nfields; i++) {
+            int at = plan_find(p, (int)i);
+            if ((p->e->fields[i].flags & FS_FIELD_REQUIRED) &&
+                (at < 0 || p->v[at].kind == FS_VAL_NULL)) {
+                rc = fc__fail(err, FC_EVALUE, "a new %s needs a %s", p->e->name,
+                              p->e->fields[i].name);
+                goto done;
+            }
+        }
+    } else {
+        rid = *id;
+    }
+    rc = fc__begin(c, err);
+    if (rc)
+        goto done;
+    in_txn = true;
+    rc = load_disp(c, p->e, &rid, &cur, &live, err);
+    if (rc)
+        goto done;
+    if (create && fs_row_exists(&cur)) {
+        rc = fc__fail(err, FC_EINVAL, "id collision creating a %s", p->e->name);
+        goto done;
+    }
+    if (!create && !live) {
+        rc = fc__fail(err, FC_ENOTFOUND, "no %s with id %s in this replica",
+                      p->e->name, id_str(&rid, b));
+        goto done;
+    }
+    if (create && p->e->parent >= 0) {
+        int at = plan_find(p, p->e->parent);
+        const fs_entity *pe = fs_schema_entity(p->e->parent_entity);
+        bool plive = false;
+        if (at < 0 || p->v[at].kind != FS_VAL_ID || !pe) {
+            rc = fc__fail(err, FC_EVALUE, "a new %s needs a %s", p->e->name,
+                          p->e->fields[p->e->parent].name);
+            goto done;
+        }
+        rc = load_disp(c, pe, &p->v[at].u.id, &parent, &plive, err);
+        if (rc)
+            goto done;
+        if (!plive) {
+            rc = fc__fail(err, FC_ENOTFOUND, "unknown %s id %s (not in this "
+                          "replica, or deleted)", pe->name,
+                          id_str(&p->v[at].u.id, b));
+            goto done;
+        }
+        /* Seed the parent cell so check_frozen sees it on create. */
+        fs_value_copy(&cur.cells[p->e->parent].v, &p->v[at], NULL);
+    }
+    rc = check_frozen(c, &cur, err);
+    if (rc)
+        goto done;
+    if (check) {
+        rc = check(c, &cur, p, arg, err);
+        if (rc)
+            goto done;
+    }
+    if (create)
+        fs_value_clear(&cur.cells[p->e->parent >= 0 ? p->e->parent : 0].v);
+    rc = fc__hlc_tick(c, &hlc, err);
+    if (rc)
+        goto done;
+    fst = fs_change_init(&ch, p->e, &rid, &c->device, &ferr);
+    for (size_t i = 0; !fst && i < p->n; i++) {
+        const fs_cell *cell = &cur.cells[p->slot[i]];
+        fst = fs_change_set(&ch, p->slot[i], &p->v[i], hlc, &ferr);
+        if (!fst && cell->hlc != 0)
+            fst = fs_change_set_base(&ch, p->slot[i], &cell->v, cell->hlc, &ferr);
+    }
+    if (fst) {
+        rc = fc__from_fs(fst, &ferr, err);
+        goto done;
+    }
+    if (p->tomb >= 0)
+        fs_change_tombstone(&ch, p->tomb == 1, hlc);
+    if (ch.nfields == 0 && !ch.has_tomb) {
+        rc = fc__fail(err, FC_EINVAL, "nothing to change");
+        goto done;
+    }
+    rc = fc__outbox_append(c, &ch, p->summary, err);
+    if (rc)
+        goto done;
+    rc = fc__recompute(c, p->e, &rid, err);
+    if (rc)
+        goto done;
+    rc = fc__commit(c, err);
+    in_txn = false;
+    if (!rc && out_id)
+        *out_id = rid;
+done:
+    if (in_txn)
+        fc__rollback(c);
+    fs_change_free(&ch);
+    fs_row_free(&cur);
+    fs_row_free(&parent);
+    plan_free(p);
+    return rc;
+}
+
+static const fs_entity *entity_or_fail(const char *name, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity(name);
+    if (!e)
+        fc__fail(err, FC_EINVAL, "unknown kind of record '%.40s'", name ? name : "");
+    return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Customers, contacts, generic edits                                        */
+/* ------------------------------------------------------------------------ */
+
+static fc_status add_kv(fc_client *c, const char *entity, const char *summary,
+                        const char *parent_field, const fs_id *parent,
+                        const fc_kv *kv, size_t n, fs_id *out_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+    const fs_entity *e = entity_or_fail(entity, err);
+
+    if (!c || (n && !kv))
+        return fc__fail(err, FC_EINVAL, "%s: NULL argument", summary);
+    if (!e)
+        return FC_EINVAL;
+    plan_init(&p, e, summary);
+    rc = plan_kv(c, &p, kv, n, true, err);
+    if (!rc && parent_field)
+        rc = plan_id(&p, parent_field, parent, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+}
+
+fc_status fc_row_edit(fc_client *c, const char *entity, const fs_id *id,
+                      const fc_kv *kv, size_t n, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+    char summary[64];
+    const fs_entity *e = entity_or_fail(entity, err);
+
+    if (!e)
+        return FC_EINVAL;
+    if (!c || !id || (n && !kv))
+        return fc__fail(err, FC_EINVAL, "edit: NULL argument");
+    if (n == 0)
+        return fc__fail(err, FC_EINVAL, "edit %s: give at least one field=value", e->name);
+    snprintf(summary, sizeof summary, "%s edit", e->name);
+    plan_init(&p, e, summary);
+    rc = plan_kv(c, &p, kv, n, false, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, id, false, NULL, NULL, NULL, err);
+}
+
+fc_status fc_row_delete(fc_client *c, const char *entity, const fs_id *id,
+                        fs_error *err)
+{
+    plan p;
+    char summary[64];
+    const fs_entity *e = entity_or_fail(entity, err);
+
+    if (!e)
+        return FC_EINVAL;
+    if (!c || !id)
+        return fc__fail(err, FC_EINVAL, "delete: NULL argument");
+    snprintf(summary, sizeof summary, "%s delete", e->name);
+    plan_init(&p, e, summary);
+    p.tomb = 1;
+    return commit_write(c, &p, id, false, NULL, NULL, NULL, err);
+}
+
+fc_status fc_customer_add(fc_client *c, const fc_kv *kv, size_t n,
+                          fs_id *out_id, fs_error *err)
+{
+    return add_kv(c, "customer", "customer add", NULL, NULL, kv, n, out_id, err);
+}
+
+fc_status fc_customer_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
+                           size_t n, fs_error *err)
+{
+    return fc_row_edit(c, "customer", id, kv, n, err);
+}
+
+fc_status fc_contact_add(fc_client *c, const fs_id *customer_id,
+                         const fc_kv *kv, size_t n, fs_id *out_id, fs_error *err)
+{
+    if (!customer_id)
+        return fc__fail(err, FC_EINVAL, "contact add: a customer id is required");
+    return add_kv(c, "contact", "contact add", "customer_id", customer_id, kv, n,
+                  out_id, err);
+}
+
+fc_status fc_contact_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
+                          size_t n, fs_error *err)
+{
+    return fc_row_edit(c, "contact", id, kv, n, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Visits                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static fc_status gps_check(const char *what, double lat, double lon, fs_error *err)
+{
+    if (!isfinite(lat) || lat < -90 || lat > 90)
+        return fc__fail(err, FC_EINVAL, "%s: latitude %g is not a GPS latitude "
+                        "(-90..90)", what, lat);
+    if (!isfinite(lon) || lon < -180 || lon > 180)
+        return fc__fail(err, FC_EINVAL, "%s: longitude %g is not a GPS longitude "
+                        "(-180..180)", what, lon);
+    return FC_OK;
+}
+
+/* arg: a NULL-terminated list of statuses the visit may move from. */
+static fc_status check_visit_from(fc_client *c, const fs_row *cur, plan *p,
+                                  void *arg, fs_error *err)
+{
+    const char *const *allowed = arg;
+    const char *status = cell_text(cur, "status");
+    char b[FS_ID_STRLEN + 1];
+
+    if (!status)
+        status = "planned";
+    for (size_t i = 0; allowed[i]; i++)
+        if (strcmp(allowed[i], status) == 0)
+            return FC_OK;
+    return fc__fail(err, FC_ETRANSITION, "visit %s is %s; %s needs a visit that "
+                    "is %s%s%s", id_str(&cur->id, b), status, p->summary, allowed[0],
+                    allowed[1] ? " or " : "", allowed[1] ? allowed[1] : "");
+}
+
+fc_status fc_visit_plan(fc_client *c, const fs_id *customer_id,
+                        int64_t planned_at_ms, fs_id *out_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !customer_id)
+        return fc__fail(err, FC_EINVAL, "visit plan: a customer id is required");
+    plan_init(&p, fs_schema_entity("visit"), "visit plan");
+    rc = plan_id(&p, "customer_id", customer_id, err);
+    if (!rc)
+        rc = plan_text(&p, "status", "planned", err);
+    if (!rc)
+        rc = plan_int(&p, "planned_at", planned_at_ms > 0 ? planned_at_ms
+                                                          : (int64_t)fc__now_ms(c), err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+}
+
+fc_status fc_visit_checkin(fc_client *c, const fs_id *visit_id, double lat,
+                           double lon, double accuracy_m, int64_t at_ms,
+                           fs_error *err)
+{
+    static const char *const from[] = {"planned", NULL};
+    plan p;
+    fc_status rc;
+
+    if (!c || !visit_id)
+        return fc__fail(err, FC_EINVAL, "visit checkin: a visit id is required");
+    rc = gps_check("check-in", lat, lon, err);
+    if (rc)
+        return rc;
+    if (!isfinite(accuracy_m) || accuracy_m < 0 || accuracy_m > 1e6)
+        return fc__fail(err, FC_EINVAL, "check-in: GPS accuracy %g m is not a "
+                        "distance (0..1000000 m)", accuracy_m);
+    if (at_ms < 0)
+        return fc__fail(err, FC_EINVAL, "check-in: negative time");
+    plan_init(&p, fs_schema_entity("visit"), "visit checkin");
+    rc = plan_int(&p, "checkin_at", at_ms ? at_ms : (int64_t)fc__now_ms(c), err);
+    if (!rc)
+        rc = plan_real(&p, "checkin_lat", lat, err);
+    if (!rc)
+        rc = plan_real(&p, "checkin_lon", lon, err);
+    if (!rc)
+        rc = plan_real(&p, "checkin_accuracy", accuracy_m, err);
+    if (!rc)
+        rc = plan_text(&p, "status", "in_progress", err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, visit_id, false, check_visit_from, (void *)from,
+                        NULL, err);
+}
+
+typedef struct note_arg {
+    const char *notes;
+    bool append;
+} note_arg;
+
+static fc_status check_note(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                            fs_error *err)
+{
+    const note_arg *na = arg;
+    const char *old = cell_text(cur, "notes");
+    char *joined;
+    size_t n;
+    fc_status rc;
+
+    if (!na->notes)
+        return FC_OK;
+    if (!na->append || !old || !*old)
+        return plan_text(p, "notes", na->notes, err);
+    /* Appending happens here, inside the transaction, so two quick notes
+     * in a row both land even if another process wrote in between. */
+    n = strlen(old) + 1 + strlen(na->notes) + 1;
+    joined = malloc(n);
+    if (!joined)
+        return fc__fail(err, FC_ENOMEM, "out of memory");
+    snprintf(joined, n, "%s\n%s", old, na->notes);
+    rc = plan_text(p, "notes", joined, err);
+    free(joined);
+    return rc;
+}
+
+fc_status fc_visit_note(fc_client *c, const fs_id *visit_id, const char *notes,
+                        bool append, const char *next_step, fs_error *err)
+{
+    plan p;
+    fc_status rc = FC_OK;
+    note_arg na = {notes, append};
+
+    if (!c || !visit_id || (!notes && !next_step))
+        return fc__fail(err, FC_EINVAL, "visit note: a visit id and a note or "
+                        "next step are required");
+    plan_init(&p, fs_schema_entity("visit"), "visit note");
+    if (notes) {
+        /* Check the note alone against the limit before the transaction. */
+        fs_value v = {0};
+        rc = parse_with_now(&p.e->fields[slot_of(p.e, "notes")], notes, 0, &v, err);
+        fs_value_clear(&v);
+    }
+    if (!rc && next_step)
+        rc = plan_text(&p, "next_step", next_step, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, visit_id, false, check_note, &na, NULL, err);
+}
+
+fc_status fc_visit_checkout(fc_client *c, const fs_id *visit_id, double lat,
+                            double lon, int64_t at_ms, const char *outcome,
+                            fs_error *err)
+{
+    static const char *const from[] = {"in_progress", NULL};
+    plan p;
+    fc_status rc = FC_OK;
+    bool gps = !isnan(lat) || !isnan(lon);
+
+    if (!c || !visit_id)
+        return fc__fail(err, FC_EINVAL, "visit checkout: a visit id is required");
+    if (gps)
+        rc = gps_check("check-out", lat, lon, err);
+    if (rc)
+        return rc;
+    if (at_ms < 0)
+        return fc__fail(err, FC_EINVAL, "check-out: negative time");
+    plan_init(&p, fs_schema_entity("visit"), "visit checkout");
+    rc = plan_int(&p, "checkout_at", at_ms ? at_ms : (int64_t)fc__now_ms(c), err);
+    if (!rc && gps)
+        rc = plan_real(&p, "checkout_lat", lat, err);
+    if (!rc && gps)
+        rc = plan_real(&p, "checkout_lon", lon, err);
+    if (!rc && outcome)
+        rc = plan_text(&p, "outcome", outcome, err);
+    if (!rc)
+        rc = plan_text(&p, "status", "completed", err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, visit_id, false, check_visit_from, (void *)from,
+                        NULL, err);
+}
+
+fc_status fc_visit_abandon(fc_client *c, const fs_id *visit_id,
+                           const char *outcome, fs_error *err)
+{
+    static const char *const from[] = {"planned", "in_progress", NULL};
+    plan p;
+    fc_status rc;
+
+    if (!c || !visit_id)
+        return fc__fail(err, FC_EINVAL, "visit abandon: a visit id is required");
+    plan_init(&p, fs_schema_entity("visit"), "visit abandon");
+    rc = plan_text(&p, "status", "abandoned", err);
+    if (!rc && outcome)
+        rc = plan_text(&p, "outcome", outcome, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, visit_id, false, check_visit_from, (void *)from,
+                        NULL, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Quotes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
+                       const char *currency, fs_id *out_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !customer_id || !currency)
+        return fc__fail(err, FC_EINVAL, "quote new: a customer id and a currency "
+                        "are required");
+    if (!fs_currency_valid(currency, strlen(currency)))
+        return fc__fail(err, FC_EVALUE, "unknown currency '%.16s' (use an ISO "
+                        "4217 code such as EUR or USD)", currency);
+    plan_init(&p, fs_schema_entity("quote"), "quote new");
+    rc = plan_id(&p, "customer_id", customer_id, err);
+    if (!rc)
+        rc = plan_text(&p, "currency", currency, err);
+    if (!rc)
+        rc = plan_text(&p, "status", "draft", err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+}
+
+static fc_status amounts_check(int64_t qty, int64_t unit_price, int64_t discount_bp,
+                               fs_error *err)
+{
+    if (qty < 0)
+        return fc__fail(err, FC_EVALUE, "quantity must not be negative (got %lld)",
+                        (long long)qty);
+    if (unit_price < 0)
+        return fc__fail(err, FC_EVALUE, "unit price must not be negative (got "
+                        "%lld)", (long long)unit_price);
+    if (discount_bp < 0 || discount_bp > 10000)
+        return fc__fail(err, FC_EVALUE, "discount is in basis points 0..10000 "
+                        "(got %lld)", (long long)discount_bp);
+    return FC_OK;
+}
+
+fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku,
+                            const char *description, int64_t qty,
+                            int64_t unit_price, int64_t discount_bp,
+                            fs_id *out_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !quote_id)
+        return fc__fail(err, FC_EINVAL, "quote line add: a quote id is required");
+    rc = amounts_check(qty, unit_price, discount_bp, err);
+    if (rc)
+        return rc;
+    plan_init(&p, fs_schema_entity("quote_line"), "quote line add");
+    rc = plan_id(&p, "quote_id", quote_id, err);
+    if (!rc && sku)
+        rc = plan_text(&p, "sku", sku, err);
+    if (!rc && description)
+        rc = plan_text(&p, "description", description, err);
+    if (!rc)
+        rc = plan_int(&p, "qty", qty, err);
+    if (!rc)
+        rc = plan_int(&p, "unit_price", unit_price, err);
+    if (!rc)
+        rc = plan_int(&p, "discount", discount_bp, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+}
+
+fc_status fc_quote_line_edit(fc_client *c, const fs_id *line_id,
+                             const fc_kv *kv, size_t n, fs_error *err)
+{
+    return fc_row_edit(c, "quote_line", line_id, kv, n, err);
+}
+
+fc_status fc_quote_line_remove(fc_client *c, const fs_id *line_id, fs_error *err)
+{
+    return fc_row_delete(c, "quote_line", line_id, err);
+}
+
+fc_status fc_quote_discount(fc_client *c, const fs_id *quote_id,
+                            int64_t discount_bp, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !quote_id)
+        return fc__fail(err, FC_EINVAL, "quote discount: a quote id is required");
+    rc = amounts_check(0, 0, discount_bp, err);
+    if (rc)
+        return rc;
+    plan_init(&p, fs_schema_entity("quote"), "quote discount");
+    rc = plan_int(&p, "discount", discount_bp, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, quote_id, false, NULL, NULL, NULL, err);
+}
+
+static fc_status count_lines(fc_client *c, const fs_id *quote_id, int64_t *n,
+                             fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+
+    rc = fc__prepare(c, "SELECT count(*) FROM quote_line WHERE quote_id = ?1 AND "
+                     "deleted = 0", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, quote_id->b, 16, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = fc__sqlfail(c, err, "count quote lines");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fc_status check_send(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                            fs_error *err)
+{
+    const char *status = cell_text(cur, "status");
+    int64_t lines = 0;
+    fc_status rc;
+    char b[FS_ID_STRLEN + 1];
+
+    if (status && strcmp(status, "draft") != 0)
+        return fc__fail(err, FC_ETRANSITION, "quote %s is %s; only a draft can be "
+                        "sent", id_str(&cur->id, b), status);
+    rc = count_lines(c, &cur->id, &lines, err);
+    if (rc)
+        return rc;
+    if (lines == 0)
+        return fc__fail(err, FC_ETRANSITION, "quote %s has no lines; add a line "
+                        "before sending it", id_str(&cur->id, b));
+    return FC_OK;
+}
+
+fc_status fc_quote_send(fc_client *c, const fs_id *quote_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !quote_id)
+        return fc__fail(err, FC_EINVAL, "quote send: a quote id is required");
+    plan_init(&p, fs_schema_entity("quote"), "quote send");
+    rc = plan_text(&p, "status", "sent", err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, quote_id, false, check_send, NULL, NULL, err);
+}
+
+fc_status fc_quote_totals(fc_client *c, const fs_id *quote_id,
+                          fs_quote_totals *out, fs_error *err)
+{
+    const fs_entity *le = fs_schema_entity("quote_line");
+    fs_row q = {0};
+    fs_row *lines = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st = NULL;
+    fs_error ferr = {0};
+    fs_status fst;
+    fc_status rc;
+    bool live = false;
+    char sql[1024];
+    int s;
+    char b[FS_ID_STRLEN + 1];
+
+    if (!c || !quote_id || !out)
+        return fc__fail(err, FC_EINVAL, "quote totals: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    memset(out, 0, sizeof *out);
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return fc__sqlfail(c, err, "begin");
+    rc = load_disp(c, fs_schema_entity("quote"), quote_id, &q, &live, err);
+    if (rc)
+        goto done;
+    if (!live) {
+        rc = fc__fail(err, FC_ENOTFOUND, "no quote with id %s in this replica",
+                      id_str(quote_id, b));
+        goto done;
+    }
+    /* Column list and table name come from the schema, not from input. */
+    snprintf(sql, sizeof sql, "SELECT %s FROM quote_line WHERE quote_id = ?1 AND "
+             "deleted = 0 ORDER BY id", fs_store_columns(c->disp, le));
+    rc = fc__prepare(c, sql, &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_blob(st, 1, quote_id->b, 16, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        fs_store_status sst;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            fs_row *nl = realloc(lines, ncap * sizeof *nl);
+            if (!nl) {
+                rc = fc__fail(err, FC_ENOMEM, "out of memory");
+                goto done;
+            }
+            memset(nl + cap, 0, (ncap - cap) * sizeof *nl);
+            lines = nl;
+            cap = ncap;
+        }
+        sst = fs_store_decode(c->disp, le, st, 0, &lines[n], NULL, &ferr);
+        n++;
+        if (sst) {
+            rc = fc__from_store(sst, &ferr, err);
+            goto done;
+        }
+    }
+    if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "read quote lines");
+        goto done;
+    }
+    fst = fs_quote_totals_rows(&q, lines, n, out, &ferr);
+    if (fst)
+        rc = fc__from_fs(fst, &ferr, err);
+done:
+    sqlite3_finalize(st);
+    fc__rollback(c);
+    for (size_t i = 0; i < n; i++)
+        fs_row_free(&lines[i]);
+    free(lines);
+    fs_row_free(&q);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Contracts and tasks                                                       */
+/* ------------------------------------------------------------------------ */
+
+static fc_status check_esign(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                             fs_error *err)
+{
+    fs_esign to = *(const fs_esign *)arg;
+    const char *s = cell_text(cur, "esign_status");
+    fs_esign from = s ? fs_esign_parse(s, strlen(s)) : FS_ESIGN_DRAFT;
+    fs_error ferr = {0};
+    fs_status fst;
+    fc_status rc;
+
+    fst = fs_esign_check_transition(from, to, &ferr);
+    if (fst)
+        return fc__fail(err, FC_ETRANSITION, "%s", ferr.text[0] ? ferr.text
+                        : "this e-sign status change is not allowed");
+    rc = plan_int(p, "status_changed_at", (int64_t)fc__now_ms(c), err);
+    if (!rc && (to == FS_ESIGN_SIGNED || to == FS_ESIGN_COMPLETED)) {
+        int slot = slot_of(cur->entity, "signed_at");
+        if (cur->cells[slot].v.kind == FS_VAL_NULL)
+            rc = plan_int(p, "signed_at", (int64_t)fc__now_ms(c), err);
+    }
+    return rc;
+}
+
+fc_status fc_contract_esign(fc_client *c, const fs_id *contract_id,
+                            const char *to, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+    fs_esign target;
+
+    if (!c || !contract_id || !to)
+        return fc__fail(err, FC_EINVAL, "contract esign: a contract id and a "
+                        "status are required");
+    target = fs_esign_parse(to, strlen(to));
+    if (target == FS_ESIGN_INVALID)
+        return fc__fail(err, FC_EVALUE, "unknown e-sign status '%.32s' (one of "
+                        "draft, sent, delivered, signed, voided, declined, "
+                        "completed)", to);
+    plan_init(&p, fs_schema_entity("contract"), "contract esign");
+    rc = plan_text(&p, "esign_status", fs_esign_name(target), err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, contract_id, false, check_esign, &target, NULL, err);
+}
+
+fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,
+                      const char *kind, int64_t due_at_ms, fs_id *out_id,
+                      fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !customer_id)
+        return fc__fail(err, FC_EINVAL, "task add: a customer id is required");
+    if (due_at_ms < 0)
+        return fc__fail(err, FC_EINVAL, "task add: negative due time");
+    plan_init(&p, fs_schema_entity("task"), "task add");
+    rc = plan_id(&p, "customer_id", customer_id, err);
+    if (!rc && title)
+        rc = plan_text(&p, "title", title, err);
+    if (!rc)
+        rc = plan_text(&p, "kind", kind ? kind : "follow_up", err);
+    if (!rc && due_at_ms > 0)
+        rc = plan_int(&p, "due_at", due_at_ms, err);
+    if (!rc)
+        rc = plan_int(&p, "done", 0, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+}
+
+fc_status fc_task_done(fc_client *c, const fs_id *task_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !task_id)
+        return fc__fail(err, FC_EINVAL, "task done: a task id is required");
+    plan_init(&p, fs_schema_entity("task"), "task done");
+    rc = plan_int(&p, "done", 1, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, task_id, false, NULL, NULL, NULL, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reads                                                                     */
+/* ------------------------------------------------------------------------ */
+
+fc_status fc_get(fc_client *c, const char *entity, const fs_id *id, fs_row *out,
+                 fs_error *err)
+{
+    const fs_entity *e = entity_or_fail(entity, err);
+    bool live = false;
+    fc_status rc;
+    char b[FS_ID_STRLEN + 1];
+
+    if (!e)
+        return FC_EINVAL;
+    if (!c || !id || !out)
+        return fc__fail(err, FC_EINVAL, "get: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    rc = load_disp(c, e, id, out, &live, err);
+    if (!rc && !live)
+        rc = fc__fail(err, FC_ENOTFOUND, "no %s with id %s in this replica",
+                      e->name, id_str(id, b));
+    return rc;
+}
+
+/* Turns the rep's words into an FTS5 query of quoted prefix terms, so that
+ * punctuation or FTS operators typed by the rep cannot make a syntax error:
+ * `acme "north` -> `"acme"* "north"*` (quotes doubled inside a term). */
+static char *fts_query(const char *in)
+{
+    size_t n = strlen(in);
+    char *out = malloc(n * 2 + 4 * (n + 1) + 1);
+    size_t o = 0;
+    const char *p = in;
+
+    if (!out)
+        return NULL;
+    while (*p) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        if (o)
+            out[o++] = ' ';
+        out[o++] = '"';
+        while (*p && !isspace((unsigned char)*p)) {
+            if (*p == '"')
+                out[o++] = '"';
+            out[o++] = *p++;
+        }
+        out[o++] = '"';
+        out[o++] = '*';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
+                  fc_row_fn fn, void *payload, size_t *count, fs_error *err)
+{
+    const fs_entity *e = entity_or_fail(entity, err);
+    fc_query none = {0};
+    sqlite3_stmt *st = NULL;
+    fs_row row = {0};
+    char sql[2048];
+    char *match = NULL;
+    size_t got = 0;
+    fc_status rc;
+    const char *table;
+    int s, k;
+    bool is_task, is_cust;
+
+    if (count)
+        *count = 0;
+    if (!e)
+        return FC_EINVAL;
+    if (!c || !fn)
+        return fc__fail(err, FC_EINVAL, "list: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    if (!q)
+        q = &none;
+    is_task = strcmp(e->name, "task") == 0;
+    is_cust = strcmp(e->name, "customer") == 0;
+    if (q->search && !is_cust)
+        return fc__fail(err, FC_EINVAL, "search works on customers only");
+    if (q->parent && e->parent < 0)
+        return fc__fail(err, FC_EINVAL, "%s rows have no parent to filter by", e->name);
+    table = fs_store_table(c->disp, e);
+    /* Every identifier below comes from the static schema; values are bound. */
+    k = snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\"", fs_store_columns(c->disp, e),
+                 table);
+    if (q->search && *q->search)
+        k += snprintf(sql + k, sizeof sql - (size_t)k,
+                      " JOIN fc_search_map m ON m.cid = \"%s\".id"
+                      " JOIN fc_search ON fc_search.rowid = m.rid"
+                      " WHERE fc_search MATCH ?1 AND", table);
+    else
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE");
+    k += snprintf(sql + k, sizeof sql - (size_t)k, " \"%s\".deleted = 0", table);
+    if (q->parent)
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " AND \"%s\".\"%s\" = ?2",
+                      table, e->fields[e->parent].name);
+    if (is_task && q->due_before_ms)
+        k += snprintf(sql + k, sizeof sql - (size_t)k,
+                      " AND due_at IS NOT NULL AND due_at < ?3");
+    if (is_task && q->open_only)
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(done, 0) = 0");
+    if (q->search && *q->search)
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY rank");
+    else if (is_cust)
+        k += snprintf(sql + k, sizeof sql - (size_t)k,
+                      " ORDER BY \"%s\".name COLLATE NOCASE, \"%s\".id", table, table);
+    else if (is_task)
+        k += snprintf(sql + k, sizeof sql - (size_t)k,
+                      " ORDER BY due_at IS NULL, due_at, id");
+    else
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY \"%s\".id", table);
+    if (q->limit)
+        snprintf(sql + k, sizeof sql - (size_t)k, " LIMIT %u", q->limit);
+    rc = fc__prepare(c, sql, &st, err);
+    if (rc)
+        goto done;
+    if (q->search && *q->search) {
+        match = fts_query(q->search);
+        if (!match) {
+            rc = fc__fail(err, FC_ENOMEM, "out of memory");
+            goto done;
+        }
+        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+    }
+    if (q->parent)
+        sqlite3_bind_blob(st, 2, q->parent->b, 16, SQLITE_STATIC);
+    if (is_task && q->due_before_ms)
+        sqlite3_bind_int64(st, 3, q->due_before_ms);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        fs_error serr = {0};
+        fs_store_status sst = fs_store_decode(c->disp, e, st, 0, &row, NULL, &serr);
+        if (sst) {
+            rc = fc__from_store(sst, &serr, err);
+            goto done;
+        }
+        got++;
+        if (!fn(&row, payload))
+            break;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "list");
+done:
+    if (count)
+        *count = got;
+    sqlite3_finalize(st);
+    fs_row_free(&row);
+    free(match);
+    return rc;
+}

@@ -1,0 +1,365 @@
+/*
+ * fieldclient.h - libfieldclient, the embeddable fieldsync field client.
+ *
+ * A client handle owns one local SQLite replica (WAL) of the rep's scope and
+ * an outbox of local changes not yet confirmed by the server. Every local
+ * write goes through this API and is appended to the outbox in the same
+ * transaction that updates the displayed replica, so a crash at any instant
+ * loses nothing. `fc_sync` pushes the outbox and pulls the scope in one
+ * exchange per round (POST /v1/sync), applying each page in one transaction.
+ * The CLI (field-client) is a thin user of this header; a handheld app links
+ * the library the same way. docs/ARCHITECTURE.md "## Field client" explains
+ * the replica model (base_ tables + displayed tables + outbox overlay).
+ *
+ * Ownership:
+ *  - fc_client is opaque; fc_open gives a new handle freed with fc_close
+ *    (which accepts NULL). One handle serves one thread at a time; several
+ *    processes may open the same replica (SQLite locking, busy timeout).
+ *  - Every `const char *` argument is borrowed for the duration of the call.
+ *  - Rows handed to callbacks (const fs_row *) are borrowed and only valid
+ *    during the callback. Rows returned through an fs_row * output belong to
+ *    the caller, who releases them with fs_row_free (also after an error);
+ *    pass a zeroed fs_row.
+ *  - Strings inside the info structs are fixed-size arrays (no heap).
+ *
+ * Errors: every fallible function returns fc_status (FC_OK = 0) and fills
+ * the optional caller-supplied fs_error with the same code and one readable
+ * sentence naming the field / id / value at fault. A failed write changes
+ * nothing (replica and outbox stay as they were).
+ */
+#ifndef FIELDCLIENT_H
+#define FIELDCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs_conflict.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes. Appended, never renumbered. */
+typedef enum fc_status {
+    FC_OK = 0,
+    FC_EINVAL,        /* bad argument or malformed input (id, GPS, number, time) */
+    FC_ENOMEM,        /* allocation failed */
+    FC_EDB,           /* SQLite failed (disk full, locked too long, corrupt) */
+    FC_ENOTFOUND,     /* no such (live) row in the replica */
+    FC_EVALUE,        /* a value failed the schema's checks (type, length,
+                         enum, currency, range) */
+    FC_ETRANSITION,   /* e-sign or visit status change that is not allowed */
+    FC_EFROZEN,       /* the quote is accepted: it and its lines are read-only */
+    FC_ENOTENROLLED,  /* sync/enroll state missing: run enroll first */
+    FC_EENROLLED,     /* enroll on a replica that is already enrolled */
+    FC_ENETWORK,      /* could not reach the server (after retries) */
+    FC_EHTTP,         /* the server refused the request (status + reason) */
+    FC_EPROTOCOL,     /* the server answered something undecodable */
+    FC_EWIPED,        /* the device was revoked: the replica has been deleted */
+    FC_ESERVEROWNED,  /* a field only the back office / server may write */
+    FC_EBUSY          /* another sync is running on this replica */
+} fc_status;
+
+/* Static, never NULL. */
+const char *fc_strerror(fc_status st);
+
+/* ------------------------------------------------------------------------ */
+/* Transport                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* One HTTP answer. `body` is malloc'd by the transport and freed by the
+ * library with free(). */
+typedef struct fc_http_response {
+    long status;                 /* HTTP status code */
+    uint8_t *body;               /* owned by the receiver of the struct */
+    size_t len;
+    char content_encoding[32];   /* response Content-Encoding, "" = identity */
+} fc_http_response;
+
+/*
+ * POST `len` bytes of `body` to `url` with Content-Type `content_type`,
+ * Content-Encoding `content_encoding` and, when `token` is non-NULL,
+ * "Authorization: Bearer <token>". Fills *resp (zeroed by the caller) and
+ * returns FC_OK whenever an HTTP answer arrived (any status), FC_ENETWORK
+ * when it did not (connect failure, timeout, connection dropped mid-answer,
+ * answer larger than the cap), with a readable err. payload comes last.
+ */
+typedef fc_status (*fc_post_fn)(const char *url, const char *content_type,
+                                const char *content_encoding, const char *token,
+                                const uint8_t *body, size_t len,
+                                fc_http_response *resp, fs_error *err,
+                                void *payload);
+
+/* Options for fc_open. Zero-initialise, then set what you need. */
+typedef struct fc_options {
+    fc_post_fn post;          /* NULL = built-in libcurl transport */
+    void *post_payload;
+    long timeout_ms;          /* libcurl total timeout; 0 = 30 s */
+    size_t max_response;      /* libcurl answer cap in bytes; 0 = 16 MiB */
+    unsigned retries;         /* attempts after the first on network errors
+                                 and 502/503/504; 0 = 4; use FC_NO_RETRY */
+    unsigned backoff_ms;      /* first retry delay; doubles, with jitter;
+                                 0 = 500 ms */
+    unsigned backoff_max_ms;  /* cap of one delay; 0 = 30 s */
+    uint32_t page_size;       /* rows per pull page; 0 = server default */
+    uint32_t max_batch;       /* changes pushed per round; 0 = 500 */
+    /* Wall clock in Unix ms for tests; NULL = the system clock. */
+    uint64_t (*now_ms)(void *payload);
+    void *now_payload;
+} fc_options;
+
+#define FC_NO_RETRY ((unsigned)-1)
+
+/* ------------------------------------------------------------------------ */
+/* Handle                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fc_client fc_client;
+
+/*
+ * Opens (creating if needed, mode 0600) the replica at `db_path`, in WAL
+ * mode, creating or migrating its tables. `opt` may be NULL (defaults; it is
+ * copied). A new replica gets a provisional device id until enroll.
+ * Returns OK, EINVAL, ENOMEM, EDB.
+ */
+fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
+                  fs_error *err);
+void fc_close(fc_client *c);
+
+/* ------------------------------------------------------------------------ */
+/* Writes: every one is validated fully, then applied in one transaction     */
+/* that appends exactly one change to the outbox.                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A field assignment as text, parsed by the field's type: text/enum/currency
+ * as given; int, money (integer minor units) and basis points as decimal
+ * integers; real as a decimal number; bool as true/false/yes/no/1/0; time as
+ * Unix milliseconds, "now", "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC);
+ * id as a UUID. value NULL or "" clears the field.
+ */
+typedef struct fc_kv {
+    const char *field;
+    const char *value;
+} fc_kv;
+
+/* Parses text for field f into *out (new; fs_value_clear it). Checks it with
+ * fs_field_check. Returns OK, EINVAL, EVALUE, ENOMEM. */
+fc_status fc_value_parse(const fs_field *f, const char *text, fs_value *out,
+                         fs_error *err);
+/* Formats v for display ("2024-05-01T09:30:00Z" for times, UUIDs for ids,
+ * "" for NULL) into out (always NUL-terminated, truncated to cap). */
+void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap);
+
+/* Customers and contacts. Server-owned fields (territory, owner_rep) are
+ * refused with FC_ESERVEROWNED. On create, *out_id (optional) gets the id. */
+fc_status fc_customer_add(fc_client *c, const fc_kv *kv, size_t n,
+                          fs_id *out_id, fs_error *err);
+fc_status fc_customer_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
+                           size_t n, fs_error *err);
+fc_status fc_contact_add(fc_client *c, const fs_id *customer_id,
+                         const fc_kv *kv, size_t n, fs_id *out_id, fs_error *err);
+fc_status fc_contact_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
+                          size_t n, fs_error *err);
+
+/* Generic edit/delete of any writable row (used by the specific calls). */
+fc_status fc_row_edit(fc_client *c, const char *entity, const fs_id *id,
+                      const fc_kv *kv, size_t n, fs_error *err);
+fc_status fc_row_delete(fc_client *c, const char *entity, const fs_id *id,
+                        fs_error *err);
+
+/* Visits. plan: status planned. checkin: planned -> in_progress with GPS
+ * (lat in [-90,90], lon in [-180,180], accuracy >= 0 metres) and the time
+ * captured (ms; 0 = now). note: sets notes (append = add a line to them).
+ * checkout: in_progress -> completed with optional GPS (NaN = none) and an
+ * outcome. abandon: planned / in_progress -> abandoned. Other status moves
+ * are FC_ETRANSITION. */
+fc_status fc_visit_plan(fc_client *c, const fs_id *customer_id,
+                        int64_t planned_at_ms, fs_id *out_id, fs_error *err);
+fc_status fc_visit_checkin(fc_client *c, const fs_id *visit_id, double lat,
+                           double lon, double accuracy_m, int64_t at_ms,
+                           fs_error *err);
+fc_status fc_visit_note(fc_client *c, const fs_id *visit_id, const char *notes,
+                        bool append, const char *next_step, fs_error *err);
+fc_status fc_visit_checkout(fc_client *c, const fs_id *visit_id, double lat,
+                            double lon, int64_t at_ms, const char *outcome,
+                            fs_error *err);
+fc_status fc_visit_abandon(fc_client *c, const fs_id *visit_id,
+                           const char *outcome, fs_error *err);
+
+/* Quotes. new: status draft in `currency` (ISO 4217). Lines: qty >= 0,
+ * unit price in minor units >= 0, discount in basis points 0..10000.
+ * Every quote or line write on an accepted quote is FC_EFROZEN; send moves
+ * draft -> sent (otherwise FC_ETRANSITION). */
+fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
+                       const char *currency, fs_id *out_id, fs_error *err);
+fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku,
+                            const char *description, int64_t qty,
+                            int64_t unit_price, int64_t discount_bp,
+                            fs_id *out_id, fs_error *err);
+fc_status fc_quote_line_edit(fc_client *c, const fs_id *line_id,
+                             const fc_kv *kv, size_t n, fs_error *err);
+fc_status fc_quote_line_remove(fc_client *c, const fs_id *line_id, fs_error *err);
+fc_status fc_quote_discount(fc_client *c, const fs_id *quote_id,
+                            int64_t discount_bp, fs_error *err);
+fc_status fc_quote_send(fc_client *c, const fs_id *quote_id, fs_error *err);
+/* Totals from the displayed quote and its live lines (fs_quote_totals_rows). */
+fc_status fc_quote_totals(fc_client *c, const fs_id *quote_id,
+                          fs_quote_totals *out, fs_error *err);
+
+/* Contracts: moves esign_status to `to` if fs_esign_check_transition allows
+ * it (else FC_ETRANSITION with the lattice's reason), stamping
+ * status_changed_at and, for signed/completed, signed_at. */
+fc_status fc_contract_esign(fc_client *c, const fs_id *contract_id,
+                            const char *to, fs_error *err);
+
+/* Tasks. kind: follow_up, call, email, meeting, demo, other. */
+fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,
+                      const char *kind, int64_t due_at_ms, fs_id *out_id,
+                      fs_error *err);
+fc_status fc_task_done(fc_client *c, const fs_id *task_id, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Reads                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Loads the displayed (live) row into *out (zeroed or initialised; the
+ * caller frees it). FC_ENOTFOUND if absent or deleted. */
+fc_status fc_get(fc_client *c, const char *entity, const fs_id *id,
+                 fs_row *out, fs_error *err);
+
+typedef struct fc_query {
+    const fs_id *parent;      /* only rows whose parent field is this id */
+    const char *search;       /* customers: FTS5 match over name, address,
+                                 tags and contacts (plain words, prefix *) */
+    int64_t due_before_ms;    /* tasks: due_at < this (0 = no bound) */
+    bool open_only;           /* tasks: not done */
+    uint32_t limit;           /* 0 = no limit */
+} fc_query;
+
+/* Called per row; return false to stop. */
+typedef bool (*fc_row_fn)(const fs_row *row, void *payload);
+
+/* Live rows of `entity` (customers by name, tasks by due date, others by
+ * id), filtered by q (may be NULL). *count (optional) gets rows passed. */
+fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
+                  fc_row_fn fn, void *payload, size_t *count, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Sync state, rejected changes, notices                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fc_info {
+    bool enrolled;
+    char server[256];          /* base URL, "" if not enrolled */
+    fs_id device_id;           /* provisional until enrolled */
+    fs_id rep_id;
+    uint64_t cursor;
+    bool bootstrapped;         /* a full first sync has completed */
+    int64_t last_sync_ms;      /* 0 = never */
+    size_t pending;            /* changes not yet confirmed (incl. in flight) */
+    size_t in_flight;          /* sent in a batch whose answer is not applied */
+    size_t rejected;           /* rejected, not dismissed */
+    size_t notices;            /* scope exits / conflicts not dismissed */
+} fc_info;
+
+fc_status fc_info_get(fc_client *c, fc_info *out, fs_error *err);
+
+typedef enum fc_change_state {
+    FC_CHANGE_PENDING, FC_CHANGE_IN_FLIGHT, FC_CHANGE_REJECTED
+} fc_change_state;
+
+typedef struct fc_change_info {
+    int64_t id;                /* outbox id (dismiss with it) */
+    const fs_entity *entity;
+    fs_id row;
+    fc_change_state state;
+    char summary[160];         /* what the rep did: "visit checkin" */
+    char reason[32];           /* rejected: fs_reason_name */
+    char detail[160];          /* rejected: the server's explanation */
+    int64_t created_ms;
+} fc_change_info;
+
+typedef bool (*fc_change_fn)(const fc_change_info *ch, void *payload);
+/* Outbox entries in order (pending, in flight and rejected). */
+fc_status fc_outbox_list(fc_client *c, fc_change_fn fn, void *payload,
+                         fs_error *err);
+/* Drops a rejected change (the rep has seen it). FC_ENOTFOUND if there is no
+ * rejected change with that id (pending changes cannot be dismissed). */
+fc_status fc_rejected_dismiss(fc_client *c, int64_t id, fs_error *err);
+
+typedef struct fc_notice {
+    int64_t id;
+    char kind[16];             /* "exit" or "conflict" */
+    char entity[32];
+    fs_id row;
+    char label[128];           /* customer name etc. when known */
+    char reason[32];           /* reassigned / deleted / revoked / rule */
+    char detail[160];
+    int64_t at_ms;
+} fc_notice;
+
+typedef bool (*fc_notice_fn)(const fc_notice *n, void *payload);
+fc_status fc_notice_list(fc_client *c, fc_notice_fn fn, void *payload,
+                         fs_error *err);
+fc_status fc_notice_dismiss(fc_client *c, int64_t id, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Enroll and sync                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Trades a one-time enrollment code for a device id and token at
+ * `server_url` (e.g. "http://127.0.0.1:8080"); stores them in the replica.
+ * Changes made before enrollment are re-stamped with the new device id.
+ * Returns OK, EINVAL, EENROLLED, ENETWORK, EHTTP, EPROTOCOL, EDB. */
+fc_status fc_enroll(fc_client *c, const char *server_url, const char *code,
+                    const char *device_name, fs_error *err);
+
+typedef struct fc_progress {
+    unsigned round;            /* 1-based */
+    size_t pushed;             /* changes sent so far this sync */
+    size_t applied;            /* of which applied or merged */
+    size_t rejected;           /* of which rejected */
+    size_t rows;               /* rows pulled so far */
+    size_t exits;              /* scope exits so far */
+    bool has_more;
+    bool bootstrap;            /* pulling the initial scope */
+    unsigned retry;            /* >0 while waiting to retry */
+    char note[160];            /* last retry reason */
+} fc_progress;
+
+/* Called after each round and before each retry; payload last. */
+typedef void (*fc_progress_fn)(const fc_progress *p, void *payload);
+
+typedef struct fc_sync_report {
+    fc_progress totals;
+    size_t notices;            /* new scope exits / conflicts recorded */
+} fc_sync_report;
+
+/*
+ * Runs rounds until the server has nothing more and the outbox has no
+ * pending change. Each answer is applied in one transaction (results, pulled
+ * rows, exits, cursor, HLC). A network error is retried with exponential
+ * backoff and jitter; an undecodable answer applies nothing and leaves the
+ * in-flight batch to be resent with the same batch id. On a wipe instruction
+ * the replica is deleted and FC_EWIPED returned (the handle is then only
+ * good for fc_close). `progress`/`report` may be NULL.
+ */
+fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
+                  fc_sync_report *report, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Export                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Canonical JSON of the displayed replica (fs_store_export, tombstones
+ * excluded), the format of the server's per-rep export. */
+typedef int (*fc_write_fn)(const char *buf, size_t n, void *payload);
+fc_status fc_export(fc_client *c, fc_write_fn write, void *payload,
+                    fs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FIELDCLIENT_H */
