@@ -4,11 +4,14 @@
  *
  * Everything that touches zlib lives here. Compression is for bodies we
  * build ourselves; decompression handles untrusted bodies, so it checks the
- * wire size before starting and the inflated size while it runs: the output
- * buffer grows in bounded steps up to max_inflated + 1 bytes and the call
- * stops the moment one byte more than the limit has been produced. Neither
- * a declared size (gzip's ISIZE trailer) nor the final size is ever used to
- * size an allocation.
+ * wire size before starting and the inflated size while it runs. It inflates
+ * twice: a first pass writes into a fixed 64 KiB scratch window, counts, and
+ * stops the moment the count passes max_inflated; only then is a buffer of
+ * the measured size allocated and filled by a second pass. So a zip bomb
+ * costs 64 KiB plus zlib's state however far it would expand, a legitimate
+ * body costs exactly its size (no growth copies), and a declared size (gzip's
+ * ISIZE trailer) is never trusted. The price is inflating accepted bodies
+ * twice, which is cheap next to unpacking and merging them.
  */
 #include "fs_proto_int.h"
 
@@ -21,11 +24,8 @@
 
 #include <zlib.h>
 
-/* The first inflate buffer and the largest single growth step: small
- * enough that a refused bomb costs little, large enough that a legitimate
- * multi-megabyte body needs only a handful of copies. */
-#define INFLATE_FIRST_STEP ((size_t)64 * 1024)
-#define INFLATE_MAX_STEP ((size_t)4 * 1024 * 1024)
+/* The window the measuring inflate pass writes into and discards. */
+#define INFLATE_SCRATCH ((size_t)64 * 1024)
 
 /* zlib counts in uInt; larger inputs are fed in slices of this size. */
 #define ZLIB_SLICE ((size_t)UINT_MAX)
@@ -391,16 +391,118 @@ done:
 /* Decompress                                                                */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * One inflate pass over the whole body. With dst == NULL it only measures:
+ * output goes to a small scratch window and is thrown away, and the pass
+ * stops as soon as the running total passes max_inflated. With dst it
+ * writes exactly dst_cap bytes (the measured size). Both passes report
+ * corrupt, truncated and trailing data.
+ */
+static fs_proto_status inflate_pass(fs_proto_encoding enc, const uint8_t *in, size_t n,
+                                    const fs_proto_limits *lim, uint8_t *dst,
+                                    size_t dst_cap, size_t *total, fs_error *err)
+{
+    z_stream zs;
+    bool zs_live = false;
+    uint8_t *scratch = NULL;
+    size_t fed = 0, produced = 0;
+    fs_proto_status st = FS_PROTO_OK;
+
+    if (!dst) {
+        scratch = fs_proto__alloc(lim->alloc, INFLATE_SCRATCH);
+        if (!scratch) {
+            st = fs_proto__fail(err, FS_PROTO_ENOMEM, "cannot allocate inflate scratch");
+            goto done;
+        }
+    }
+    zlib_setup(&zs, lim->alloc);
+    if (inflateInit2(&zs, window_bits(enc)) != Z_OK) {
+        st = fs_proto__fail(err, FS_PROTO_ENOMEM, "inflateInit2 failed");
+        goto done;
+    }
+    zs_live = true;
+
+    for (;;) {
+        int rc;
+        uInt before;
+        if (zs.avail_in == 0 && fed < n) {
+            size_t slice = n - fed < ZLIB_SLICE ? n - fed : ZLIB_SLICE;
+            zs.next_in = (Bytef *)(uintptr_t)(in + fed);
+            zs.avail_in = (uInt)slice;
+            fed += slice;
+        }
+        if (dst) {
+            size_t room = dst_cap - produced;
+            zs.next_out = dst + produced;
+            zs.avail_out = (uInt)(room < ZLIB_SLICE ? room : ZLIB_SLICE);
+        } else {
+            zs.next_out = scratch;
+            zs.avail_out = (uInt)INFLATE_SCRATCH;
+        }
+        before = zs.avail_out;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        produced += before - zs.avail_out;
+
+        if (produced > lim->max_inflated) {
+            st = fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
+                                "%s body of %zu bytes inflates past %zu bytes; limit "
+                                "max_inflated = %zu",
+                                fs_proto_encoding_name(enc), n, lim->max_inflated,
+                                lim->max_inflated);
+            goto done;
+        }
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc == Z_OK)
+            continue;
+        if (rc == Z_BUF_ERROR && fed < n)
+            continue; /* the next input slice */
+        if (rc == Z_BUF_ERROR && dst && zs.avail_out == 0) {
+            /* The measured size is exhausted but the stream goes on: the
+             * body changed between passes, which cannot happen for const
+             * input; refuse rather than trust it. */
+            st = fs_proto__fail(err, FS_PROTO_EFRAMING, "%s body longer than measured",
+                                fs_proto_encoding_name(enc));
+            goto done;
+        }
+        if (rc == Z_BUF_ERROR) {
+            st = fs_proto__fail(err, FS_PROTO_EFRAMING,
+                                "%s body is truncated (%zu bytes end without the "
+                                "stream's end marker)",
+                                fs_proto_encoding_name(enc), n);
+            goto done;
+        }
+        if (rc == Z_MEM_ERROR) {
+            st = fs_proto__fail(err, FS_PROTO_ENOMEM, "inflate: out of memory");
+            goto done;
+        }
+        st = fs_proto__fail(err, FS_PROTO_EFRAMING, "corrupt %s body: %s",
+                            fs_proto_encoding_name(enc), zs.msg ? zs.msg : "inflate error");
+        goto done;
+    }
+    if (zs.avail_in > 0 || fed < n) {
+        st = fs_proto__fail(err, FS_PROTO_EFRAMING,
+                            "%zu bytes of trailing data after the %s stream",
+                            (size_t)zs.avail_in + (n - fed), fs_proto_encoding_name(enc));
+        goto done;
+    }
+    *total = produced;
+
+done:
+    if (zs_live)
+        inflateEnd(&zs);
+    fs_proto__free(lim->alloc, scratch);
+    return st;
+}
+
 fs_proto_status fs_proto_decompress(fs_proto_encoding enc, const uint8_t *in,
                                     size_t n, const fs_proto_limits *limits,
                                     fs_proto_buf *out, fs_error *err)
 {
     fs_proto_limits lim;
     fs_proto_buf buf;
-    z_stream zs;
-    bool zs_live = false;
     fs_proto_status st = FS_PROTO_OK;
-    size_t fed = 0, hard_cap;
+    size_t total = 0, total2 = 0;
 
     memset(&buf, 0, sizeof buf);
     if (!out || (!in && n))
@@ -439,95 +541,20 @@ fs_proto_status fs_proto_decompress(fs_proto_encoding enc, const uint8_t *in,
         goto done;
     }
 
-    /* One byte beyond the limit is the most we ever hold: producing it is
-     * how we learn the body is too large. */
-    hard_cap = lim.max_inflated == SIZE_MAX ? SIZE_MAX : lim.max_inflated + 1;
-
-    zlib_setup(&zs, lim.alloc);
-    if (inflateInit2(&zs, window_bits(enc)) != Z_OK) {
-        st = fs_proto__fail(err, FS_PROTO_ENOMEM, "inflateInit2 failed");
+    /* Pass 1 measures with a fixed scratch window, so a zip bomb costs
+     * INFLATE_SCRATCH plus zlib's state however far it would expand. Only a
+     * body that fits max_inflated gets a buffer, of its true size. */
+    st = inflate_pass(enc, in, n, &lim, NULL, 0, &total, err);
+    if (st != FS_PROTO_OK)
         goto done;
-    }
-    zs_live = true;
-
-    for (;;) {
-        int rc;
-        uInt before;
-        if (buf.len == buf.cap) {
-            size_t step, newcap;
-            if (buf.cap >= hard_cap) {
-                st = fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
-                                    "%s body inflates past %zu bytes; limit "
-                                    "max_inflated = %zu (body is %zu bytes)",
-                                    fs_proto_encoding_name(enc), lim.max_inflated,
-                                    lim.max_inflated, n);
-                goto done;
-            }
-            /* Double, but by at most INFLATE_MAX_STEP and never past the
-             * hard cap: memory follows the data actually produced. */
-            step = buf.cap == 0 ? INFLATE_FIRST_STEP : buf.cap;
-            if (step > INFLATE_MAX_STEP)
-                step = INFLATE_MAX_STEP;
-            newcap = hard_cap - buf.cap < step ? hard_cap : buf.cap + step;
-            if ((st = buf_resize(&buf, newcap, err)) != FS_PROTO_OK)
-                goto done;
-        }
-        if (zs.avail_in == 0 && fed < n) {
-            size_t slice = n - fed < ZLIB_SLICE ? n - fed : ZLIB_SLICE;
-            zs.next_in = (Bytef *)(uintptr_t)(in + fed);
-            zs.avail_in = (uInt)slice;
-            fed += slice;
-        }
-        {
-            size_t room = buf.cap - buf.len;
-            zs.next_out = buf.data + buf.len;
-            zs.avail_out = (uInt)(room < ZLIB_SLICE ? room : ZLIB_SLICE);
-        }
-        before = zs.avail_out;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        buf.len += before - zs.avail_out;
-
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc == Z_OK)
-            continue;
-        if (rc == Z_BUF_ERROR && (zs.avail_out == 0 || fed < n))
-            continue; /* needs more room or the next input slice */
-        if (rc == Z_BUF_ERROR) {
-            st = fs_proto__fail(err, FS_PROTO_EFRAMING,
-                                "%s body is truncated (stream ended after %zu "
-                                "bytes without its end marker)",
-                                fs_proto_encoding_name(enc), n);
-            goto done;
-        }
-        if (rc == Z_MEM_ERROR) {
-            st = fs_proto__fail(err, FS_PROTO_ENOMEM, "inflate: out of memory");
-            goto done;
-        }
-        st = fs_proto__fail(err, FS_PROTO_EFRAMING, "corrupt %s body: %s",
-                            fs_proto_encoding_name(enc),
-                            zs.msg ? zs.msg : "inflate error");
+    if ((st = buf_resize(&buf, total, err)) != FS_PROTO_OK)
         goto done;
-    }
-    if (buf.len > lim.max_inflated) {
-        st = fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
-                            "%s body inflates past %zu bytes; limit "
-                            "max_inflated = %zu",
-                            fs_proto_encoding_name(enc), lim.max_inflated,
-                            lim.max_inflated);
+    st = inflate_pass(enc, in, n, &lim, buf.data, total, &total2, err);
+    if (st != FS_PROTO_OK)
         goto done;
-    }
-    if (zs.avail_in > 0 || fed < n) {
-        st = fs_proto__fail(err, FS_PROTO_EFRAMING,
-                            "%zu bytes of trailing data after the %s stream",
-                            (size_t)zs.avail_in + (n - fed),
-                            fs_proto_encoding_name(enc));
-        goto done;
-    }
+    buf.len = total2;
 
 done:
-    if (zs_live)
-        inflateEnd(&zs);
     if (st == FS_PROTO_OK)
         *out = buf;
     else

@@ -155,9 +155,10 @@ fs_proto_status fs_proto_compress(fs_proto_encoding enc, const uint8_t *in,
                                   fs_proto_buf *out, fs_error *err);
 
 /* Decompresses a body into *out (new). Checks n against max_body first, then
- * inflates in bounded steps and stops with FS_PROTO_EINFLATED_LIMIT as soon
- * as the output would pass max_inflated; the declared or final size is never
- * allocated up front. Corrupt, truncated or trailing data: FS_PROTO_EFRAMING. */
+ * measures the inflated size in a fixed 64 KiB window, stopping with
+ * FS_PROTO_EINFLATED_LIMIT as soon as it passes max_inflated, and only then
+ * allocates the measured size and inflates into it. A declared size is never
+ * trusted. Corrupt, truncated or trailing data: FS_PROTO_EFRAMING. */
 fs_proto_status fs_proto_decompress(fs_proto_encoding enc, const uint8_t *in,
                                     size_t n, const fs_proto_limits *lim,
                                     fs_proto_buf *out, fs_error *err);
