@@ -1,0 +1,684 @@
+/*
+ * test_client_lib.c - libfieldclient: outbox atomicity and validation, the
+ * overlay merge of pulled rows over pending edits, rejected changes not
+ * blocking the queue, resume of an interrupted bootstrap, lost answers and
+ * garbage (exactly-once resend with the same batch id), scope exits, wipe,
+ * search, quote totals and the e-sign lattice. The server is the scripted
+ * in-memory fake_server plugged in as the transport.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_server.h"
+#include "fieldclient.h"
+
+typedef struct fixture {
+    char path[256];
+    fake_server srv;
+    fc_client *c;
+    fc_options opt;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    fs_error err = {0};
+
+    snprintf(f->path, sizeof f->path, "/tmp/fc-test-%d-%p.db", (int)getpid(), (void *)f);
+    unlink(f->path);
+    fake_init(&f->srv);
+    f->opt.post = fake_post;
+    f->opt.post_payload = &f->srv;
+    f->opt.retries = FC_NO_RETRY;
+    f->opt.backoff_ms = 1;
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char p[300];
+
+    fc_close(f->c);
+    fake_free(&f->srv);
+    unlink(f->path);
+    snprintf(p, sizeof p, "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s.sync-lock", f->path);
+    unlink(p);
+    free(f);
+    return 0;
+}
+
+static void enroll(fixture *f)
+{
+    fs_error err = {0};
+    assert_int_equal(fc_enroll(f->c, "http://fake", "CODE", "test", &err), FC_OK);
+}
+
+static fs_id add_customer(fixture *f, const char *name)
+{
+    fc_kv kv[] = {{"name", name}, {"address", "1 Main St, Springfield"},
+                  {"tags", "vip retail"}};
+    fs_id id;
+    fs_error err = {0};
+    assert_int_equal(fc_customer_add(f->c, kv, 3, &id, &err), FC_OK);
+    return id;
+}
+
+/* Counting and snapshot helpers. */
+static bool count_change(const fc_change_info *ch, void *p)
+{
+    (void)ch;
+    (*(size_t *)p)++;
+    return true;
+}
+
+static bool count_row(const fs_row *r, void *p)
+{
+    (void)r;
+    (*(size_t *)p)++;
+    return true;
+}
+
+static size_t outbox_n(fixture *f)
+{
+    size_t n = 0;
+    assert_int_equal(fc_outbox_list(f->c, count_change, &n, NULL), FC_OK);
+    return n;
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t n;
+} sbuf;
+
+static int sbuf_write(const char *buf, size_t n, void *payload)
+{
+    sbuf *b = payload;
+    b->p = realloc(b->p, b->n + n + 1);
+    memcpy(b->p + b->n, buf, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+    return 0;
+}
+
+static char *export_str(fixture *f)
+{
+    sbuf b = {0};
+    assert_int_equal(fc_export(f->c, sbuf_write, &b, NULL), FC_OK);
+    return b.p ? b.p : strdup("");
+}
+
+static char *field_text(fixture *f, const char *entity, const fs_id *id,
+                        const char *field)
+{
+    fs_row row = {0};
+    char buf[512];
+    const fs_entity *e = fs_schema_entity(entity);
+    int s = fs_entity_field_index(e, field);
+    if (fc_get(f->c, entity, id, &row, NULL) != FC_OK) {
+        fs_row_free(&row);
+        return NULL;
+    }
+    fc_value_format(&e->fields[s], &row.cells[s].v, buf, sizeof buf);
+    fs_row_free(&row);
+    return strdup(buf);
+}
+
+static void assert_field(fixture *f, const char *entity, const fs_id *id,
+                         const char *field, const char *want)
+{
+    char *got = field_text(f, entity, id, field);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_bad_input_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Acme"), q, v, bogus, line;
+    char *before, *after;
+    char longname[300];
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "EUR", &q, &err), FC_OK);
+    assert_int_equal(fc_visit_plan(f->c, &cust, 0, &v, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "SKU1", "Widget", 2, 1000, 0, &line, &err), FC_OK);
+    before = export_str(f);
+    size_t n0 = outbox_n(f);
+    assert_int_equal(n0, 4);
+
+    memset(bogus.b, 0x42, 16);
+    assert_int_equal(fc_contact_add(f->c, &bogus, (fc_kv[]){{"name", "X"}}, 1, NULL, &err),
+                     FC_ENOTFOUND);
+    assert_non_null(strstr(err.text, "unknown customer id"));
+    assert_int_equal(fc_quote_new(f->c, &cust, "XYZ", NULL, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "currency"));
+    assert_int_equal(fc_quote_line_add(f->c, &q, "S", "d", -1, 100, 0, NULL, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "negative"));
+    assert_int_equal(fc_visit_checkin(f->c, &v, 95.0, 10.0, 5.0, 0, &err), FC_EINVAL);
+    assert_non_null(strstr(err.text, "latitude"));
+    assert_int_equal(fc_visit_checkin(f->c, &v, NAN, 10.0, 5.0, 0, &err), FC_EINVAL);
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"name", longname}}, 1, &err),
+                     FC_EVALUE);
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"territory", "north"}}, 1, &err),
+                     FC_ESERVEROWNED);
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"lat", "abc"}}, 1, &err),
+                     FC_EINVAL);
+    assert_int_equal(fc_customer_edit(f->c, &bogus, (fc_kv[]){{"name", "B"}}, 1, &err),
+                     FC_ENOTFOUND);
+    assert_int_equal(fc_visit_checkout(f->c, &v, NAN, NAN, 0, NULL, &err), FC_ETRANSITION);
+    assert_non_null(strstr(err.text, "planned"));
+    /* a quote line of an unknown quote */
+    assert_int_equal(fc_quote_line_add(f->c, &bogus, "S", "d", 1, 1, 0, NULL, &err),
+                     FC_ENOTFOUND);
+
+    after = export_str(f);
+    assert_string_equal(before, after);
+    assert_int_equal(outbox_n(f), n0);
+    free(before);
+    free(after);
+}
+
+static void test_visit_flow_and_totals(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Bolt"), v, q, l1, l2;
+    fs_quote_totals t;
+
+    assert_int_equal(fc_visit_plan(f->c, &cust, 0, &v, &err), FC_OK);
+    assert_int_equal(fc_visit_checkin(f->c, &v, 48.85, 2.35, 12.0, 0, &err), FC_OK);
+    assert_int_equal(fc_visit_note(f->c, &v, "met the buyer", true, NULL, &err), FC_OK);
+    assert_int_equal(fc_visit_note(f->c, &v, "wants a demo", true, "send quote", &err), FC_OK);
+    assert_field(f, "visit", &v, "notes", "met the buyer\nwants a demo");
+    assert_int_equal(fc_visit_checkout(f->c, &v, 48.85, 2.35, 0, "positive", &err), FC_OK);
+    assert_field(f, "visit", &v, "status", "completed");
+    assert_int_equal(fc_visit_abandon(f->c, &v, NULL, &err), FC_ETRANSITION);
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "EUR", &q, &err), FC_OK);
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_ETRANSITION); /* no lines */
+    assert_int_equal(fc_quote_line_add(f->c, &q, "A", "a", 3, 1999, 1000, &l1, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "B", "b", 1, 500, 0, &l2, &err), FC_OK);
+    assert_int_equal(fc_quote_discount(f->c, &q, 500, &err), FC_OK);
+    assert_int_equal(fc_quote_totals(f->c, &q, &t, &err), FC_OK);
+    /* 3*1999 = 5997 - 600 (10%, half up of 599.7) = 5397; + 500 = 5897;
+     * 5% of 5897 = 294.85 -> 295; total 5602. */
+    assert_int_equal(t.subtotal, 5897);
+    assert_int_equal(t.discount, 295);
+    assert_int_equal(t.total, 5602);
+    assert_int_equal(fc_quote_line_remove(f->c, &l2, &err), FC_OK);
+    assert_int_equal(fc_quote_totals(f->c, &q, &t, &err), FC_OK);
+    assert_int_equal(t.subtotal, 5397);
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_OK);
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_ETRANSITION);
+
+    fs_id task;
+    size_t n = 0;
+    fc_query qq = {0};
+    assert_int_equal(fc_task_add(f->c, &cust, "call back", "call", 1000, &task, &err), FC_OK);
+    qq.due_before_ms = 2000;
+    qq.open_only = true;
+    assert_int_equal(fc_list(f->c, "task", &qq, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(fc_task_done(f->c, &task, &err), FC_OK);
+    n = 0;
+    assert_int_equal(fc_list(f->c, "task", &qq, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_search(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id a = add_customer(f, "Acme Tools"), b = add_customer(f, "Zeta Foods");
+    size_t n;
+    fc_query q = {0};
+
+    (void)a;
+    assert_int_equal(fc_contact_add(f->c, &b, (fc_kv[]){{"name", "Gretchen Weiss"},
+                     {"email", "g@zeta.example"}}, 2, NULL, &err), FC_OK);
+    q.search = "acme";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1);
+    q.search = "gretch"; /* prefix of a contact name */
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1);
+    q.search = "springfield vip";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 2);
+    q.search = "\"unbalanced OR (";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(fc_customer_edit(f->c, &b, (fc_kv[]){{"name", "Omega Foods"}}, 1, &err), FC_OK);
+    q.search = "zeta";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1); /* still matches the contact's email */
+    q.search = "omega";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1);
+}
+
+static void test_esign_lattice(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Sig"), k;
+
+    memset(k.b, 0x33, 16);
+    k.b[6] = 0x70;
+    fake_set_id(&f->srv, "contract", &k, "customer_id", &cust);
+    fake_set_text(&f->srv, "contract", &k, "esign_status", "sent");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "sent");
+    assert_int_equal(fc_contract_esign(f->c, &k, "draft", &err), FC_ETRANSITION);
+    assert_true(strlen(err.text) > 10);
+    assert_int_equal(fc_contract_esign(f->c, &k, "bogus", &err), FC_EVALUE);
+    assert_int_equal(fc_contract_esign(f->c, &k, "signed", &err), FC_OK);
+    assert_int_equal(fc_contract_esign(f->c, &k, "voided", &err), FC_OK);
+    assert_int_equal(fc_contract_esign(f->c, &k, "completed", &err), FC_ETRANSITION);
+    assert_non_null(strstr(err.text, "voided"));
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "voided");
+}
+
+/* Outbox entries and displayed rows appear together, and a sync moves the
+ * customer into base_ so the replica equals the server's view. */
+static void test_sync_roundtrip(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fc_info info;
+    fs_id cust;
+
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENOTENROLLED);
+    cust = add_customer(f, "Early");   /* made before enrolling */
+    enroll(f);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 1);
+    assert_true(info.enrolled);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+    assert_true(info.bootstrapped);
+    assert_true(info.last_sync_ms > 0);
+    /* The server got the change stamped with the enrolled device id. */
+    fs_row *sr = fake_find(&f->srv, fs_schema_entity("customer"), &cust);
+    assert_non_null(sr);
+    fs_id dev;
+    memset(dev.b, 0xD1, 16);
+    assert_int_equal(fs_id_cmp(&sr->cells[0].device, &dev), 0);
+    /* The back office assigns a territory; the client shows it. */
+    fake_set_text(&f->srv, "customer", &cust, "territory", "north");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &cust, "territory", "north");
+}
+
+/* A local edit made while the sync is in flight survives the answer, and a
+ * server edit of another field lands beside the pending local one. */
+typedef struct during_arg {
+    fixture *f;
+    fs_id cust;
+} during_arg;
+
+static void edit_during(void *p)
+{
+    during_arg *a = p;
+    fs_error err = {0};
+    assert_int_equal(fc_customer_edit(a->f->c, &a->cust,
+                     (fc_kv[]){{"phone", "+1 555 0100"}}, 1, &err), FC_OK);
+}
+
+static void test_overlay_survives_pull(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust;
+    fc_info info;
+    during_arg a;
+
+    enroll(f);
+    cust = add_customer(f, "Overlay");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+
+    /* Pending local name edit; the server changes the address meanwhile. */
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"name", "Overlay Ltd"}}, 1,
+                     &err), FC_OK);
+    fake_set_text(&f->srv, "customer", &cust, "address", "2 High St");
+    /* During the round, the rep edits the phone (not in the batch). */
+    a.f = f;
+    a.cust = cust;
+    f->srv.during = edit_during;
+    f->srv.during_arg = &a;
+    f->srv.nfaults = 1; /* first round: the answer is lost after applying */
+    f->srv.faults[0] = FAKE_LOST;
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    /* Nothing lost locally, all three values visible. */
+    assert_field(f, "customer", &cust, "name", "Overlay Ltd");
+    assert_field(f, "customer", &cust, "phone", "+1 555 0100");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 2);
+    assert_int_equal(info.in_flight, 1);
+    /* Retry: the same batch id is resent (exactly once at the server). */
+    size_t r0 = f->srv.nreq;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_true(f->srv.nreq >= r0 + 1);
+    assert_int_equal(fs_id_cmp(&f->srv.req_batch[r0 - 1], &f->srv.req_batch[r0]), 0);
+    assert_int_equal(f->srv.req_changes[r0], 1);
+    assert_field(f, "customer", &cust, "name", "Overlay Ltd");
+    assert_field(f, "customer", &cust, "phone", "+1 555 0100");
+    assert_field(f, "customer", &cust, "address", "2 High St");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+
+    /* Pull while a pending edit of the SAME field exists: an older server
+     * write does not override the newer local one. */
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"segment", "local"}}, 1,
+                     &err), FC_OK);
+    f->srv.clock = fs_hlc_make(1600000000000ull, 0); /* server stamps older */
+    f->srv.old_clock = true;
+    fake_set_text(&f->srv, "customer", &cust, "segment", "server-old");
+    f->srv.nfaults = 0;
+    /* Pull only (pending stays): make the push fail, then sync properly. */
+    char *exp = export_str(f);
+    assert_non_null(strstr(exp, "local"));
+    free(exp);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &cust, "segment", "local");
+}
+
+/* One rejected change does not block the others and stays visible. */
+typedef struct rej_state {
+    size_t rejected;
+    int64_t id;
+    char reason[32];
+} rej_state;
+
+static bool find_rejected(const fc_change_info *ch, void *p)
+{
+    rej_state *r = p;
+    if (ch->state == FC_CHANGE_REJECTED) {
+        r->rejected++;
+        r->id = ch->id;
+        snprintf(r->reason, sizeof r->reason, "%s", ch->reason);
+    }
+    return true;
+}
+
+static void test_rejected_does_not_block(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id a, b, c;
+    fc_info info;
+    rej_state rs = {0};
+
+    enroll(f);
+    a = add_customer(f, "A");
+    b = add_customer(f, "B");
+    c = add_customer(f, "C");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_customer_edit(f->c, &a, (fc_kv[]){{"phone", "1"}}, 1, &err), FC_OK);
+    assert_int_equal(fc_customer_edit(f->c, &b, (fc_kv[]){{"phone", "2"}}, 1, &err), FC_OK);
+    assert_int_equal(fc_customer_edit(f->c, &c, (fc_kv[]){{"phone", "3"}}, 1, &err), FC_OK);
+    f->srv.reject_set = true;
+    f->srv.reject_row = b;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(info.rejected, 1);
+    assert_field(f, "customer", &a, "phone", "1");
+    assert_field(f, "customer", &c, "phone", "3");
+    assert_field(f, "customer", &b, "phone", ""); /* back to the server's */
+    assert_int_equal(fc_outbox_list(f->c, find_rejected, &rs, &err), FC_OK);
+    assert_int_equal(rs.rejected, 1);
+    assert_string_equal(rs.reason, "frozen");
+    /* Later changes still flow while the rejection is on record. */
+    assert_int_equal(fc_customer_edit(f->c, &c, (fc_kv[]){{"phone", "33"}}, 1, &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &c, "phone", "33");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.rejected, 1);
+    assert_int_equal(fc_rejected_dismiss(f->c, rs.id + 1000, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_rejected_dismiss(f->c, rs.id, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.rejected, 0);
+}
+
+/* Bootstrap over several pages; the connection dies on page 3; the next
+ * sync starts from the cursor of page 2, not from 0. */
+static void test_bootstrap_resume(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fc_info info;
+    size_t n = 0;
+
+    for (int i = 0; i < 25; i++) {
+        fs_id id;
+        char name[32];
+        memset(id.b, 0, 16);
+        id.b[0] = 1;
+        id.b[6] = 0x70;
+        id.b[15] = (uint8_t)(i + 1);
+        snprintf(name, sizeof name, "Cust %02d", i);
+        fake_set_text(&f->srv, "customer", &id, "name", name);
+    }
+    f->opt.page_size = 10;
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    enroll(f);
+    f->srv.faults[0] = FAKE_OK;
+    f->srv.faults[1] = FAKE_OK;
+    f->srv.faults[2] = FAKE_NETWORK;
+    f->srv.nfaults = 3;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.cursor, 20);
+    assert_false(info.bootstrapped);
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err),
+                     FC_OK);
+    assert_int_equal(n, 20);
+    size_t r0 = f->srv.nreq;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.req_cursor[r0], 20);
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err),
+                     FC_OK);
+    assert_int_equal(n, 25);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_true(info.bootstrapped);
+}
+
+static void test_garbage_keeps_outbox(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fc_info info;
+    fs_id a;
+
+    enroll(f);
+    a = add_customer(f, "G");
+    f->srv.faults[0] = FAKE_GARBAGE;
+    f->srv.faults[1] = FAKE_TRUNCATED;
+    f->srv.nfaults = 2;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_EPROTOCOL);
+    assert_non_null(strstr(err.text, "nothing was applied"));
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_EPROTOCOL);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 1);
+    assert_int_equal(info.cursor, 0);
+    assert_field(f, "customer", &a, "name", "G");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    /* All three attempts carried the same batch id. */
+    assert_int_equal(fs_id_cmp(&f->srv.req_batch[0], &f->srv.req_batch[1]), 0);
+    assert_int_equal(fs_id_cmp(&f->srv.req_batch[1], &f->srv.req_batch[2]), 0);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+}
+
+static bool count_notice(const fc_notice *n, void *p)
+{
+    if (strcmp(n->kind, "exit") == 0 && strcmp(n->reason, "reassigned") == 0 &&
+        strcmp(n->label, "Leaving") == 0)
+        (*(size_t *)p)++;
+    return true;
+}
+
+static void test_scope_exit(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust, stay, contact;
+    size_t n = 0;
+    fc_query q = {0};
+
+    enroll(f);
+    cust = add_customer(f, "Leaving");
+    stay = add_customer(f, "Staying");
+    assert_int_equal(fc_contact_add(f->c, &cust, (fc_kv[]){{"name", "Bob"}}, 1, &contact,
+                     &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    f->srv.exits[0].entity = fs_schema_entity("customer");
+    f->srv.exits[0].row = cust;
+    f->srv.exits[0].reason = FS_EXIT_REASSIGNED;
+    f->srv.nexits = 1;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    fs_row row = {0};
+    assert_int_equal(fc_get(f->c, "customer", &cust, &row, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_get(f->c, "contact", &contact, &row, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_get(f->c, "customer", &stay, &row, &err), FC_OK);
+    fs_row_free(&row);
+    assert_int_equal(fc_notice_list(f->c, count_notice, &n, &err), FC_OK);
+    assert_int_equal(n, 1);
+    q.search = "bob";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 0);
+    char *exp = export_str(f);
+    assert_null(strstr(exp, "Leaving"));
+    assert_non_null(strstr(exp, "Staying"));
+    free(exp);
+}
+
+static void test_wipe(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+
+    enroll(f);
+    add_customer(f, "Secret");
+    f->srv.faults[0] = FAKE_WIPE;
+    f->srv.nfaults = 1;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_EWIPED);
+    assert_non_null(strstr(err.text, "deleted"));
+    assert_int_equal(access(f->path, F_OK), -1);
+    assert_int_equal(fc_customer_add(f->c, (fc_kv[]){{"name", "x"}}, 1, NULL, &err), FC_EWIPED);
+    /* A fresh replica at the same path is empty. */
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    char *exp = export_str(f);
+    assert_null(strstr(exp, "Secret"));
+    free(exp);
+    assert_int_equal(outbox_n(f), 0);
+}
+
+static void test_revoked_401_wipes(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+
+    enroll(f);
+    add_customer(f, "Secret");
+    f->srv.faults[0] = FAKE_REVOKED_401;
+    f->srv.nfaults = 1;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_EWIPED);
+    assert_int_equal(access(f->path, F_OK), -1);
+}
+
+static void test_frozen_quote(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust, q;
+
+    enroll(f);
+    cust = add_customer(f, "Q");
+    assert_int_equal(fc_quote_new(f->c, &cust, "USD", &q, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "S", "d", 1, 100, 0, NULL, &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    fake_set_text(&f->srv, "quote", &q, "status", "accepted");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    size_t n0 = outbox_n(f);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "S", "d", 1, 100, 0, NULL, &err), FC_EFROZEN);
+    assert_non_null(strstr(err.text, "accepted"));
+    assert_int_equal(fc_quote_discount(f->c, &q, 100, &err), FC_EFROZEN);
+    assert_int_equal(outbox_n(f), n0);
+}
+
+static void test_retry_backoff(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+
+    f->opt.retries = 3;
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    enroll(f);
+    add_customer(f, "R");
+    f->srv.faults[0] = FAKE_NETWORK;
+    f->srv.faults[1] = FAKE_NETWORK;
+    f->srv.faults[2] = FAKE_NETWORK;
+    f->srv.nfaults = 3;
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.fault_at, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visit_flow_and_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_does_not_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
