@@ -1,0 +1,219 @@
+/*
+ * fs_server.h - the fieldsync sync server (public API of libfsserver).
+ *
+ * A server is opened from a config struct (central SQLite store, migrations,
+ * a connection pool), optionally started as an HTTP server (libmicrohttpd,
+ * thread pool) and stopped gracefully. Every HTTP route is also callable
+ * in-process through fss_handle() on a request struct and a body buffer, so
+ * tests and fuzzers can drive the sync handler without sockets. The admin
+ * operations are plain C functions here as well: the JSON admin API and the
+ * `sync-server` CLI subcommands both call them, so the two cannot drift.
+ *
+ * Ownership: the config's strings are borrowed for the lifetime of the
+ * server. Everything returned through a pointer-to-pointer or an fss_buf is
+ * new and owned by the caller (free with the matching *_free()). The server
+ * handle is thread-safe: HTTP worker threads and the caller share it.
+ *
+ * Errors: fallible functions return fss_status (FSS_OK = 0) and fill an
+ * optional caller-supplied fs_error with the same code and a readable text.
+ */
+#ifndef FS_SERVER_H
+#define FS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fs_conflict.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes. Appended, never renumbered. */
+typedef enum fss_status {
+    FSS_OK = 0,
+    FSS_EINVAL,     /* bad argument or bad input (maps to HTTP 400) */
+    FSS_ENOMEM,     /* allocation failed */
+    FSS_EDB,        /* SQLite or store failure */
+    FSS_EHTTP,      /* the HTTP daemon could not start */
+    FSS_ENOTFOUND,  /* no such rep, device, territory, conflict, row (404) */
+    FSS_EEXISTS,    /* already exists (409) */
+    FSS_ETLS,       /* TLS requested but unavailable or key/cert unreadable */
+    FSS_EIMPORT,    /* an import had bad rows; nothing was written (422) */
+    FSS_ERANDOM     /* the OS random source failed */
+} fss_status;
+
+const char *fss_strerror(fss_status st);
+
+/* Growable owned byte buffer (JSON output, HTTP bodies). */
+typedef struct fss_buf {
+    char *data; /* NUL-terminated when len > 0 */
+    size_t len, cap;
+    bool oom;   /* an append failed; the content is truncated */
+} fss_buf;
+void fss_buf_free(fss_buf *b);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fss_config {
+    const char *db_path;       /* SQLite file; created on first start */
+    const char *bind_addr;     /* IPv4/IPv6 literal; default "127.0.0.1" */
+    uint16_t port;             /* 0 = ephemeral (read back fss_server_port) */
+    unsigned threads;          /* HTTP worker threads; default 4 */
+    uint32_t page_size;        /* rows per pull when the device asks 0; 500 */
+    uint32_t max_page_size;    /* cap on a device's page_size; 5000 */
+    size_t max_body;           /* bytes on the wire per request; 8 MiB */
+    size_t max_inflated;       /* bytes after inflating; 32 MiB */
+    uint64_t max_ahead_ms;     /* clock guard for device stamps; 5 min */
+    double geofence_m;         /* visit verification radius; 200 m */
+    uint64_t time_check_ms;    /* capture time vs HLC tolerance; 10 min */
+    uint32_t enroll_ttl_s;     /* default code lifetime; 7 days */
+    const char *admin_token;   /* admin API bearer token; NULL = admin API off */
+    const char *tls_cert_pem;  /* PEM text (not a path); NULL = plain HTTP */
+    const char *tls_key_pem;
+    bool wal;                  /* journal_mode=WAL (default true) */
+    unsigned auth_fail_limit;  /* bad tokens per address before 429; 10 */
+    unsigned auth_fail_window_s; /* window of that count; 60 */
+    unsigned drain_timeout_s;  /* graceful stop waits this long; 30 */
+    FILE *log;                 /* JSON-lines request log; NULL = none */
+} fss_config;
+
+/* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
+void fss_config_default(fss_config *cfg);
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fss_server fss_server;
+
+/* Opens (creating and migrating) the central store. *out is new; free with
+ * fss_server_close. Returns OK, EINVAL, ENOMEM, EDB. */
+fss_status fss_server_open(const fss_config *cfg, fss_server **out,
+                           fs_error *err);
+/* Starts the HTTP daemon. Returns OK, EHTTP, ETLS. */
+fss_status fss_server_start(fss_server *s, fs_error *err);
+/* The bound port (after start), 0 if not listening. */
+uint16_t fss_server_port(const fss_server *s);
+/* Graceful stop: stop accepting, let in-flight requests finish (bounded by
+ * drain_timeout_s), stop the daemon. Idempotent. */
+void fss_server_stop(fss_server *s);
+/* Stops if needed, checkpoints the WAL, closes the store. Accepts NULL. */
+void fss_server_close(fss_server *s);
+
+/* ------------------------------------------------------------------------ */
+/* In-process request handling (HTTP routes without sockets)                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fss_request {
+    const char *method;           /* "POST" */
+    const char *path;             /* "/v1/sync" */
+    const char *query;            /* raw query string or NULL (admin lists) */
+    const char *content_type;     /* header values or NULL */
+    const char *content_encoding;
+    const char *authorization;
+    const char *remote_addr;      /* for rate limiting and logs; may be NULL */
+    const uint8_t *body;          /* borrowed */
+    size_t body_len;
+} fss_request;
+
+typedef struct fss_response {
+    int status;                   /* HTTP status */
+    const char *content_type;     /* static string */
+    const char *content_encoding; /* static string or NULL */
+    uint8_t *body;                /* owned (malloc); free with fss_response_free */
+    size_t body_len;
+    unsigned retry_after_s;       /* > 0: send Retry-After */
+    /* Log fields. */
+    char device[FS_ID_STRLEN + 1];
+    size_t rows_in, rows_out;
+} fss_response;
+
+void fss_response_free(fss_response *r);
+
+/* Routes any request (every path the HTTP server serves). Never fails: every
+ * problem becomes a 4xx/5xx response with a readable body. */
+void fss_handle(fss_server *s, const fss_request *req, fss_response *resp);
+/* POST /v1/sync alone (the fuzzing entry point). */
+void fss_handle_sync(fss_server *s, const fss_request *req,
+                     fss_response *resp);
+
+/* ------------------------------------------------------------------------ */
+/* Admin operations (shared by /admin/v1/ and the CLI)                       */
+/* ------------------------------------------------------------------------ */
+
+/* JSON output of every list/get operation is appended to *out. */
+
+/* Adds a rep; *rep_out (optional) gets the new rep id. EEXISTS if the
+ * email is taken. */
+fss_status fss_admin_rep_add(fss_server *s, const char *name,
+                             const char *email, fs_id *rep_out, fs_error *err);
+fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err);
+/* Adds (or renames) a territory with a short code such as "north". */
+fss_status fss_admin_territory_add(fss_server *s, const char *code,
+                                   const char *name, fs_error *err);
+fss_status fss_admin_territories_list(fss_server *s, fss_buf *out,
+                                      fs_error *err);
+/* Adds or removes a rep's membership of a territory. Customers entering the
+ * rep's scope are re-sequenced so devices pull them; customers leaving it
+ * produce scope exits (reason revoked). */
+fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
+                                   const char *territory, bool member,
+                                   fs_error *err);
+/* Reassigns a customer: owner_rep (NULL = keep, "" = clear) and territory
+ * (NULL = keep, "" = clear). Through fs_merge as a server change. */
+fss_status fss_admin_customer_assign(fss_server *s, const fs_id *customer,
+                                     const char *owner_rep,
+                                     const char *territory, fs_error *err);
+/* Tombstones a customer (devices that had it get a scope exit "deleted"). */
+fss_status fss_admin_customer_delete(fss_server *s, const fs_id *customer,
+                                     fs_error *err);
+/* Issues a single-use code for rep, valid ttl_s seconds (0 = config
+ * default). code_out receives the code (NUL-terminated). */
+#define FSS_CODE_LEN 14 /* "XXXX-XXXX-XXXX" */
+fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
+                                 uint32_t ttl_s, char code_out[FSS_CODE_LEN + 1],
+                                 fs_error *err);
+fss_status fss_admin_devices_list(fss_server *s, fss_buf *out, fs_error *err);
+fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
+                                   fs_error *err);
+/* status: NULL = all, or "open", "auto", "resolved". */
+fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
+                                    uint32_t limit, fss_buf *out, fs_error *err);
+/* Resolves conflict id: "theirs" (keep the stored value), "yours" (apply the
+ * device's value), or "value" with value_json (a JSON literal of the field's
+ * type). The chosen value is written as a new server change that syncs out. */
+fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
+                                      const char *choice,
+                                      const char *value_json,
+                                      const char *resolved_by, fs_error *err);
+/* Imports customers or products from CSV or a JSON array of objects.
+ * All-or-nothing: when any row is bad nothing is written, FSS_EIMPORT is
+ * returned and *report lists every bad row. On success *report says how many
+ * rows were created/updated. entity: "customer" or "product"; format: "csv"
+ * or "json". */
+fss_status fss_admin_import(fss_server *s, const char *entity,
+                            const char *format, const char *data, size_t len,
+                            fss_buf *report, fs_error *err);
+/* Visits per rep per day (UTC) with outcome and verification. */
+fss_status fss_admin_activity(fss_server *s, fss_buf *out, fs_error *err);
+/* Quotes by status and contracts by e-sign status, with counts/amounts. */
+fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err);
+/* The canonical JSON export of one rep's scope (fs_store_export format). */
+fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
+                            fs_error *err);
+/* Loads demo data (territories, reps, customers, products) and issues one
+ * enrollment code per demo rep; *summary gets a JSON description. */
+fss_status fss_demo_load(fss_server *s, fss_buf *summary, fs_error *err);
+
+/* Prometheus text exposition of the server's counters. */
+void fss_metrics_render(fss_server *s, fss_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FS_SERVER_H */

@@ -1,0 +1,693 @@
+/*
+ * fss_admin.c - the back-office operations as C functions. The JSON admin
+ * API (fss_admin_http.c) and the CLI subcommands (main.c) both call these,
+ * so a shell operator and the web console do exactly the same thing.
+ *
+ * Every write is one IMMEDIATE transaction; edits to synced rows are
+ * fs_change's merged with FS_ORIGIN_SERVER (fss__server_write), so they get
+ * sequence numbers and reach devices like any other change. List outputs are
+ * built by SQLite's JSON functions (json_object / json_group_array), which
+ * escape correctly and keep this file short.
+ */
+#include "fss_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Canonical lowercase UUID text of a 16-byte blob column. */
+#define UUID_SQL(col)                                                        \
+    "(CASE WHEN " col " IS NULL THEN NULL ELSE "                             \
+    "substr(lower(hex(" col ")),1,8)||'-'||substr(lower(hex(" col ")),9,4)"  \
+    "||'-'||substr(lower(hex(" col ")),13,4)||'-'||"                         \
+    "substr(lower(hex(" col ")),17,4)||'-'||substr(lower(hex(" col ")),21) END)"
+
+typedef struct admin_tx {
+    fss_server *s;
+    fss_conn *c;
+} admin_tx;
+
+static fss_status tx_begin(fss_server *s, admin_tx *t, fs_error *err)
+{
+    t->s = s;
+    t->c = fss__conn_get(s, 10000);
+    if (!t->c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (fss__begin_immediate(t->c, err) != FSS_OK) {
+        fss__conn_put(s, t->c);
+        t->c = NULL;
+        return FSS_EDB;
+    }
+    return FSS_OK;
+}
+
+static fss_status tx_end(admin_tx *t, fss_status st, fs_error *err)
+{
+    if (!t->c)
+        return st;
+    if (st == FSS_OK)
+        st = fss__commit(t->c, err);
+    if (st != FSS_OK)
+        fss__rollback(t->c);
+    fss__conn_put(t->s, t->c);
+    t->c = NULL;
+    return st;
+}
+
+/* Runs one SELECT returning one text cell (a JSON document) into out. */
+static fss_status json_query(fss_server *s, const char *sql, const char *a1,
+                             int64_t a2, fss_buf *out, fs_error *err)
+{
+    fss_conn *c = fss__conn_get(s, 10000);
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (!c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "query");
+        goto done;
+    }
+    if (sqlite3_bind_parameter_count(st) >= 1 && a1)
+        sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, a2);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__dbfail(err, c->db, "query");
+        goto done;
+    }
+    fss_buf_puts(out, sqlite3_column_text(st, 0)
+                          ? (const char *)sqlite3_column_text(st, 0) : "null");
+    fss_buf_puts(out, "\n");
+    if (out->oom)
+        rc = fss__fail(err, FSS_ENOMEM, "output");
+done:
+    sqlite3_finalize(st);
+    fss__conn_put(s, c);
+    return rc;
+}
+
+static fss_status exec1(fss_conn *c, const char *sql, const char *t1,
+                        const char *t2, const char *t3, int *changes,
+                        fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    if (t1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    if (t2) sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
+    if (t3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_CONSTRAINT)
+        rc = fss__fail(err, FSS_EEXISTS, "%s", sqlite3_errmsg(c->db));
+    else if (r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "exec");
+    if (changes)
+        *changes = sqlite3_changes(c->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fss_status exists1(fss_conn *c, const char *sql, const char *t1,
+                          bool *yes, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    *yes = false;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    *yes = r == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return fss__dbfail(err, c->db, "lookup");
+    return FSS_OK;
+}
+
+fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err)
+{
+    bool yes;
+    fss_status st = exists1(c, "SELECT 1 FROM fss_reps WHERE uuid = ?1", rep,
+                            &yes, err);
+    if (st == FSS_OK && !yes)
+        st = fss__fail(err, FSS_ENOTFOUND, "no rep %s", rep);
+    return st;
+}
+
+fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err)
+{
+    bool yes;
+    fss_status st = exists1(c, "SELECT 1 FROM fss_territories WHERE code = ?1",
+                            code, &yes, err);
+    if (st == FSS_OK && !yes)
+        st = fss__fail(err, FSS_ENOTFOUND, "no territory %s", code);
+    return st;
+}
+
+fss_status fss_admin_rep_add(fss_server *s, const char *name,
+                             const char *email, fs_id *rep_out, fs_error *err)
+{
+    admin_tx t;
+    fs_id id;
+    char txt[FS_ID_STRLEN + 1];
+    fss_status st;
+
+    if (!name || !name[0] || strlen(name) > 200)
+        return fss__fail(err, FSS_EINVAL, "rep name must be 1..200 bytes");
+    if (email && strlen(email) > 254)
+        return fss__fail(err, FSS_EINVAL, "email too long");
+    if (fs_id_new(fss_now_ms(), &id, err) != FS_OK)
+        return FSS_ERANDOM;
+    fs_id_format(&id, txt);
+    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+        return st;
+    st = exec1(t.c, "INSERT INTO fss_reps(uuid, name, email, created_at) "
+                    "VALUES(?1, ?2, ?3, CAST((julianday('now') - 2440587.5)"
+                    " * 86400000 AS INTEGER))",
+               txt, name, (email && email[0]) ? email : NULL, NULL, err);
+    if (st == FSS_EEXISTS)
+        fss__fail(err, FSS_EEXISTS, "a rep with email %s exists", email);
+    st = tx_end(&t, st, err);
+    if (st == FSS_OK && rep_out)
+        *rep_out = id;
+    return st;
+}
+
+fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err)
+{
+    return json_query(
+        s,
+        "SELECT json_group_array(json_object('id', r.uuid, 'name', r.name,"
+        " 'email', r.email, 'territories', json((SELECT json_group_array(territory)"
+        " FROM fss_rep_territories WHERE rep = r.uuid)), 'devices',"
+        " (SELECT count(*) FROM fss_devices d WHERE d.rep = r.uuid AND d.revoked = 0)))"
+        " FROM (SELECT * FROM fss_reps ORDER BY name, uuid) r",
+        NULL, 0, out, err);
+}
+
+fss_status fss_admin_territory_add(fss_server *s, const char *code,
+                                   const char *name, fs_error *err)
+{
+    admin_tx t;
+    fss_status st;
+    size_t i, n = code ? strlen(code) : 0;
+
+    if (n == 0 || n > 64)
+        return fss__fail(err, FSS_EINVAL, "territory code must be 1..64 bytes");
+    for (i = 0; i < n; i++)
+        if (!((code[i] >= 'a' && code[i] <= 'z') || (code[i] >= '0' && code[i] <= '9') ||
+              code[i] == '-' || code[i] == '_'))
+            return fss__fail(err, FSS_EINVAL,
+                             "territory code must be [a-z0-9_-] (got \"%s\")", code);
+    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+        return st;
+    st = exec1(t.c, "INSERT INTO fss_territories(code, name) VALUES(?1, ?2) "
+                    "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
+               code, name && name[0] ? name : code, NULL, NULL, err);
+    return tx_end(&t, st, err);
+}
+
+fss_status fss_admin_territories_list(fss_server *s, fss_buf *out,
+                                      fs_error *err)
+{
+    return json_query(
+        s,
+        "SELECT json_group_array(json_object('code', t.code, 'name', t.name,"
+        " 'reps', json((SELECT json_group_array(rep) FROM fss_rep_territories"
+        " WHERE territory = t.code)), 'customers', (SELECT count(*) FROM customer"
+        " c WHERE c.territory = t.code AND c.deleted = 0)))"
+        " FROM (SELECT * FROM fss_territories ORDER BY code) t",
+        NULL, 0, out, err);
+}
+
+/* Customers of a territory (live), collected before the membership change. */
+static fss_status territory_customers(fss_conn *c, const char *code, fs_id **ids,
+                                      size_t *n, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int r;
+
+    *ids = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT id FROM customer WHERE territory = ?1"
+                                  " AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "territory customers");
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            void *p = realloc(*ids, nc * sizeof **ids);
+            if (!p) {
+                sqlite3_finalize(st);
+                return fss__fail(err, FSS_ENOMEM, "territory customers");
+            }
+            *ids = p;
+            cap = nc;
+        }
+        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+    }
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
+}
+
+fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
+                                   const char *territory, bool member,
+                                   fs_error *err)
+{
+    admin_tx t;
+    char rid[FS_ID_STRLEN + 1];
+    fs_id *ids = NULL;
+    bool *had = NULL;
+    size_t n = 0, i;
+    int changed = 0;
+    fss_status st;
+
+    fs_id_format(rep, rid);
+    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+        return st;
+    if ((st = fss__rep_known(t.c, rid, err)) != FSS_OK ||
+        (st = fss__territory_known(t.c, territory, err)) != FSS_OK ||
+        (st = territory_customers(t.c, territory, &ids, &n, err)) != FSS_OK)
+        goto done;
+    had = calloc(n ? n : 1, sizeof *had);
+    if (!had) {
+        st = fss__fail(err, FSS_ENOMEM, "membership");
+        goto done;
+    }
+    for (i = 0; i < n; i++)
+        if ((st = fss__customer_in_scope(t.c, rid, &ids[i], &had[i], err)) != FSS_OK)
+            goto done;
+    st = exec1(t.c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
+                             " VALUES(?1, ?2)"
+                           : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
+                             " territory = ?2",
+               rid, territory, NULL, &changed, err);
+    if (st != FSS_OK || changed == 0)
+        goto done;
+    for (i = 0; i < n; i++) {
+        bool now = false;
+        if ((st = fss__customer_in_scope(t.c, rid, &ids[i], &now, err)) != FSS_OK)
+            goto done;
+        if (now && !had[i])
+            st = fss__restamp_subtree(t.c, &ids[i], err);
+        else if (!now && had[i])
+            st = fss__add_exit(t.c, rid, &ids[i], FS_EXIT_REVOKED, err);
+        if (st != FSS_OK)
+            goto done;
+    }
+done:
+    free(ids);
+    free(had);
+    return tx_end(&t, st, err);
+}
+
+/* A server change setting text fields (NULL value = leave, "" = clear). */
+static fss_status set_text(fs_change *chg, const char *field, const char *val,
+                           fs_hlc hlc, fs_error *err)
+{
+    fs_value v = {0};
+    fs_error ferr = {0};
+    fs_status fst;
+
+    if (!val)
+        return FSS_OK;
+    if (val[0] && fs_value_text(&v, val, strlen(val), &ferr) != FS_OK)
+        return fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+    fst = fs_change_set_named(chg, field, &v, hlc, &ferr);
+    fs_value_clear(&v);
+    if (fst != FS_OK)
+        return fss__fail(err, FSS_EINVAL, "%s: %s", field, ferr.text);
+    return FSS_OK;
+}
+
+static fss_status customer_exists(fss_conn *c, const fs_id *id, fs_error *err)
+{
+    fs_row row = {0};
+    bool found = false;
+    fs_error serr = {0};
+    fss_status st = FSS_OK;
+
+    if (fs_store_load(c->store, fs_schema_entity("customer"), id, &row, NULL,
+                      &found, &serr) != FS_STORE_OK)
+        st = fss__fail(err, FSS_EDB, "%s", serr.text);
+    else if (!found)
+        st = fss__fail(err, FSS_ENOTFOUND, "no such customer");
+    fs_row_free(&row);
+    return st;
+}
+
+fss_status fss_admin_customer_assign(fss_server *s, const fs_id *customer,
+                                     const char *owner_rep,
+                                     const char *territory, fs_error *err)
+{
+    admin_tx t;
+    fs_change chg;
+    fss_status st;
+    fs_hlc now;
+    fs_error ferr = {0};
+
+    memset(&chg, 0, sizeof chg);
+    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+        return st;
+    if ((st = customer_exists(t.c, customer, err)) != FSS_OK)
+        goto done;
+    if (owner_rep && owner_rep[0] && (st = fss__rep_known(t.c, owner_rep, err)) != FSS_OK)
+        goto done;
+    if (territory && territory[0] &&
+        (st = fss__territory_known(t.c, territory, err)) != FSS_OK)
+        goto done;
+    if (fs_change_init(&chg, fs_schema_entity("customer"), customer,
+                       &fss_server_device, &ferr) != FS_OK) {
+        st = fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+        goto done;
+    }
+    now = fss__tick(s);
+    if ((st = set_text(&chg, "owner_rep", owner_rep, now, err)) != FSS_OK ||
+        (st = set_text(&chg, "territory", territory, now, err)) != FSS_OK)
+        goto done;
+    if (chg.nfields)
+        st = fss__server_write(s, t.c, &chg, err);
+done:
+    fs_change_free(&chg);
+    return tx_end(&t, st, err);
+}
+
+fss_status fss_admin_customer_delete(fss_server *s, const fs_id *customer,
+                                     fs_error *err)
+{
+    admin_tx t;
+    fs_change chg;
+    fss_status st;
+    fs_error ferr = {0};
+
+    memset(&chg, 0, sizeof chg);
+    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+        return st;
+    if ((st = customer_exists(t.c, customer, err)) != FSS_OK)
+        goto done;
+    if (fs_change_init(&chg, fs_schema_entity("customer"), customer,
+                       &fss_server_device, &ferr) != FS_OK) {
+        st = fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+        goto done;
+    }
+    fs_change_tombstone(&chg, true, fss__tick(s));
+    st = fss__server_write(s, t.c, &chg, err);
+done:
+    fs_change_free(&chg);
+    return tx_end(&t, st, err);
+}
+
+fss_status fss_admin_devices_list(fss_server *s, fss_buf *out, fs_error *err)
+{
+    return json_query(
+        s,
+        "SELECT json_group_array(json_object('id', " UUID_SQL("d.id") ","
+        " 'rep', d.rep, 'rep_name', (SELECT name FROM fss_reps WHERE uuid = d.rep),"
+        " 'name', d.name, 'created_at', d.created_at, 'last_seen', d.last_seen,"
+        " 'revoked', json(CASE d.revoked WHEN 0 THEN 'false' ELSE 'true' END),"
+        " 'revoked_at', d.revoked_at))"
+        " FROM (SELECT * FROM fss_devices ORDER BY created_at, id) d",
+        NULL, 0, out, err);
+}
+
+fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
+                                   fs_error *err)
+{
+    admin_tx t;
+    sqlite3_stmt *st = NULL;
+    fss_status rc;
+
+    if ((rc = tx_begin(s, &t, err)) != FSS_OK)
+        return rc;
+    if (sqlite3_prepare_v2(t.c->db,
+                           "UPDATE fss_devices SET revoked = 1, revoked_at ="
+                           " coalesce(revoked_at, ?2) WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, t.c->db, "revoke");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)fss_now_ms());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, t.c->db, "revoke");
+    else if (sqlite3_changes(t.c->db) == 0)
+        rc = fss__fail(err, FSS_ENOTFOUND, "no such device");
+done:
+    sqlite3_finalize(st);
+    return tx_end(&t, rc, err);
+}
+
+fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
+                                    uint32_t limit, fss_buf *out, fs_error *err)
+{
+    if (status && strcmp(status, "open") != 0 && strcmp(status, "auto") != 0 &&
+        strcmp(status, "resolved") != 0)
+        return fss__fail(err, FSS_EINVAL,
+                         "status must be open, auto or resolved (got \"%s\")", status);
+    return json_query(
+        s,
+        "SELECT json_group_array(json_object('id', k.id, 'created_at', k.created_at,"
+        " 'entity', k.entity, 'row', " UUID_SQL("k.row") ", 'field', k.field,"
+        " 'base', CASE k.has_base WHEN 0 THEN NULL ELSE json(k.base) END,"
+        " 'theirs', json(k.theirs), 'yours', json(k.yours),"
+        " 'theirs_hlc', k.theirs_hlc, 'yours_hlc', k.yours_hlc,"
+        " 'theirs_device', " UUID_SQL("k.theirs_device") ","
+        " 'yours_device', " UUID_SQL("k.yours_device") ", 'rule', k.rule,"
+        " 'yours_won', json(CASE k.yours_won WHEN 0 THEN 'false' ELSE 'true' END),"
+        " 'status', k.status, 'rep', k.rep, 'detail', k.detail,"
+        " 'resolved_by', k.resolved_by, 'resolution', k.resolution,"
+        " 'resolved_at', k.resolved_at))"
+        " FROM (SELECT * FROM fss_conflicts WHERE (?1 IS NULL OR status = ?1)"
+        " ORDER BY id LIMIT ?2) k",
+        status, limit ? limit : 1000, out, err);
+}
+
+fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
+                                      const char *choice,
+                                      const char *value_json,
+                                      const char *resolved_by, fs_error *err)
+{
+    admin_tx t;
+    sqlite3_stmt *st = NULL;
+    fs_change chg;
+    fsj j;
+    fs_value v = {0};
+    fs_error ferr = {0};
+    const fs_entity *e = NULL;
+    char field[80] = "", status[16] = "", *chosen = NULL;
+    fs_id row;
+    fss_status rc;
+    bool chg_init = false;
+
+    memset(&chg, 0, sizeof chg);
+    memset(&j, 0, sizeof j);
+    if (!choice || (strcmp(choice, "theirs") != 0 && strcmp(choice, "yours") != 0 &&
+                    strcmp(choice, "value") != 0))
+        return fss__fail(err, FSS_EINVAL, "choice must be theirs, yours or value");
+    if (strcmp(choice, "value") == 0 && !value_json)
+        return fss__fail(err, FSS_EINVAL, "choice value needs a value");
+    if ((rc = tx_begin(s, &t, err)) != FSS_OK)
+        return rc;
+    if (sqlite3_prepare_v2(t.c->db,
+                           "SELECT entity, row, field, theirs, yours, status FROM"
+                           " fss_conflicts WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, t.c->db, "conflict");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__fail(err, FSS_ENOTFOUND, "no conflict %lld", (long long)id);
+        goto done;
+    }
+    e = fs_schema_entity((const char *)sqlite3_column_text(st, 0));
+    if (sqlite3_column_bytes(st, 1) == 16)
+        memcpy(row.b, sqlite3_column_blob(st, 1), 16);
+    else
+        memset(row.b, 0, 16);
+    if (sqlite3_column_text(st, 2))
+        snprintf(field, sizeof field, "%s", sqlite3_column_text(st, 2));
+    snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 5));
+    if (strcmp(status, "resolved") == 0) {
+        rc = fss__fail(err, FSS_EEXISTS, "conflict %lld is already resolved",
+                       (long long)id);
+        goto done;
+    }
+    if (strcmp(choice, "value") == 0)
+        chosen = strdup(value_json);
+    else
+        chosen = strdup(sqlite3_column_text(st, strcmp(choice, "theirs") == 0 ? 3 : 4)
+                            ? (const char *)sqlite3_column_text(
+                                  st, strcmp(choice, "theirs") == 0 ? 3 : 4)
+                            : "null");
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!chosen) {
+        rc = fss__fail(err, FSS_ENOMEM, "resolve");
+        goto done;
+    }
+    /* Scope/invalid rejections name no field: resolving them acknowledges
+     * the record; there is no value to write. */
+    if (e && field[0]) {
+        if ((rc = fsj_parse(chosen, strlen(chosen), &j, err)) != FSS_OK)
+            goto done;
+        if (fs_change_init(&chg, e, &row, &fss_server_device, &ferr) != FS_OK) {
+            rc = fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+            goto done;
+        }
+        chg_init = true;
+        if (strcmp(field, "_deleted") == 0) {
+            bool del = (j.kind == FSJ_BOOL && j.b) || (j.kind == FSJ_NUM && j.num != 0);
+            fs_change_tombstone(&chg, del, fss__tick(s));
+        } else {
+            int slot = fs_entity_field_index(e, field);
+            if (slot < 0) {
+                rc = fss__fail(err, FSS_EINVAL, "unknown field %s", field);
+                goto done;
+            }
+            if ((rc = fsj_to_value(&j, &e->fields[slot], &v, err)) != FSS_OK)
+                goto done;
+            if (fs_change_set(&chg, slot, &v, fss__tick(s), &ferr) != FS_OK) {
+                rc = fss__fail(err, FSS_EINVAL, "%s", ferr.text);
+                goto done;
+            }
+        }
+        if ((rc = fss__server_write(s, t.c, &chg, err)) != FSS_OK)
+            goto done;
+    }
+    if (sqlite3_prepare_v2(t.c->db,
+                           "UPDATE fss_conflicts SET status = 'resolved',"
+                           " resolved_by = ?2, resolution = ?3, resolved_at = ?4"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, t.c->db, "resolve");
+        goto done;
+    }
+    {
+        fss_buf res = {0};
+        fss_buf_printf(&res, "{\"choice\":\"%s\",\"value\":%s}", choice, chosen);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, resolved_by ? resolved_by : "admin", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, res.data ? res.data : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, (int64_t)fss_now_ms());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = fss__dbfail(err, t.c->db, "resolve");
+        fss_buf_free(&res);
+    }
+done:
+    sqlite3_finalize(st);
+    if (chg_init)
+        fs_change_free(&chg);
+    fs_value_clear(&v);
+    fsj_free(&j);
+    free(chosen);
+    return tx_end(&t, rc, err);
+}
+
+fss_status fss_admin_activity(fss_server *s, fss_buf *out, fs_error *err)
+{
+    return json_query(
+        s,
+        "SELECT json_group_array(json_object('rep', rep, 'rep_name',"
+        " (SELECT name FROM fss_reps WHERE uuid = rep), 'day', day,"
+        " 'visits', n, 'completed', completed, 'abandoned', abandoned,"
+        " 'verified', verified, 'outside_geofence', outside, 'unverified',"
+        " unverified, 'time_suspect', suspect, 'outcomes', json(outcomes)))"
+        " FROM (SELECT rep_id AS rep,"
+        " date(coalesce(checkin_at, planned_at) / 1000, 'unixepoch') AS day,"
+        " count(*) AS n, sum(status = 'completed') AS completed,"
+        " sum(status = 'abandoned') AS abandoned,"
+        " sum(verification = 'verified') AS verified,"
+        " sum(verification = 'outside_geofence') AS outside,"
+        " sum(coalesce(verification, 'unverified') = 'unverified') AS unverified,"
+        " sum(time_check = 'suspect') AS suspect,"
+        " json_group_array(outcome) FILTER (WHERE outcome IS NOT NULL) AS outcomes"
+        " FROM visit WHERE deleted = 0 GROUP BY rep, day ORDER BY day, rep)",
+        NULL, 0, out, err);
+}
+
+fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
+{
+    return json_query(
+        s,
+        "SELECT json_object("
+        "'quotes', (SELECT json_group_array(json_object('status', st, 'count', n))"
+        " FROM (SELECT coalesce(status, 'draft') AS st, count(*) AS n FROM quote"
+        " WHERE deleted = 0 GROUP BY st ORDER BY st)),"
+        "'contracts', (SELECT json_group_array(json_object('esign_status', st,"
+        " 'count', n, 'amount', amt)) FROM (SELECT coalesce(esign_status, 'draft')"
+        " AS st, count(*) AS n, sum(coalesce(amount, 0)) AS amt FROM contract"
+        " WHERE deleted = 0 GROUP BY st ORDER BY st)))",
+        NULL, 0, out, err);
+}
+
+typedef struct export_ctx {
+    fss_conn *c;
+    const char *rep;
+    fss_buf *out;
+    fss_status st;
+    fs_error *err;
+} export_ctx;
+
+static bool export_filter(const fs_entity *e, const fs_row *row,
+                          const fs_id *root, void *payload)
+{
+    export_ctx *x = payload;
+    bool in = false;
+
+    (void)row;
+    if (e->parent < 0 && strcmp(e->name, "customer") != 0)
+        return true; /* reference data without a root: product */
+    if (!root)
+        return false;
+    if (fss__customer_in_scope(x->c, x->rep, root, &in, x->err) != FSS_OK) {
+        x->st = FSS_EDB;
+        return false;
+    }
+    return in;
+}
+
+static int export_write(const char *buf, size_t n, void *payload)
+{
+    export_ctx *x = payload;
+
+    fss_buf_add(x->out, buf, n);
+    return x->out->oom ? -1 : 0;
+}
+
+fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
+                            fs_error *err)
+{
+    export_ctx x;
+    char rid[FS_ID_STRLEN + 1];
+    fs_error serr = {0};
+    fss_status st;
+
+    fs_id_format(rep, rid);
+    memset(&x, 0, sizeof x);
+    x.c = fss__conn_get(s, 10000);
+    if (!x.c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    x.rep = rid;
+    x.out = out;
+    x.err = err;
+    /* One read transaction: the export is a consistent snapshot. */
+    if ((st = fss__exec(x.c, "BEGIN", err)) != FSS_OK)
+        goto done;
+    if ((st = fss__rep_known(x.c, rid, err)) != FSS_OK)
+        goto done;
+    if (fs_store_export(x.c->store, export_filter, &x, export_write, &x, &serr) !=
+        FS_STORE_OK)
+        st = x.st != FSS_OK ? x.st : fss__fail(err, FSS_EDB, "export: %s", serr.text);
+    else
+        st = x.st;
+done:
+    fss__conn_put(s, x.c);
+    return st;
+}

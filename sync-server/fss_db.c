@@ -1,0 +1,294 @@
+/*
+ * fss_db.c - the central store: opening the SQLite file, the server's own
+ * schema and its migrations, the connection pool, the global sequence
+ * number and the server clock.
+ *
+ * Synced rows live in the fs_store tables (prefix ""); everything else the
+ * server needs (reps, territories, devices, enrollment codes, batches,
+ * conflicts, scope exits) lives in fss_* tables created by the numbered
+ * migrations below. Each migration runs once, inside the same IMMEDIATE
+ * transaction that records it in fss_migrations, so a crash mid-migration
+ * leaves the previous version intact.
+ *
+ * Concurrency: every HTTP worker borrows one connection from the pool. SQLite
+ * serialises writers, and every write path is one BEGIN IMMEDIATE
+ * transaction, so sequence numbers are handed out in commit order: a reader
+ * can never see seq n+1 committed while n is still in flight.
+ */
+#include "fss_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const migrations[] = {
+    /* 1: initial schema */
+    "CREATE TABLE fss_meta(key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
+    "INSERT INTO fss_meta(key, value) VALUES('seq', 0);"
+    "CREATE TABLE fss_reps(uuid TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+    " email TEXT UNIQUE, created_at INTEGER NOT NULL);"
+    "CREATE TABLE fss_territories(code TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL);"
+    "CREATE TABLE fss_rep_territories(rep TEXT NOT NULL, territory TEXT NOT NULL,"
+    " PRIMARY KEY(rep, territory));"
+    "CREATE INDEX fss_rep_territories_t ON fss_rep_territories(territory);"
+    "CREATE TABLE fss_devices(id BLOB PRIMARY KEY NOT NULL, rep TEXT NOT NULL,"
+    " name TEXT, token_hash BLOB NOT NULL, created_at INTEGER NOT NULL,"
+    " last_seen INTEGER, revoked INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER);"
+    "CREATE TABLE fss_enroll_codes(hash BLOB PRIMARY KEY NOT NULL, rep TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER,"
+    " device BLOB);"
+    "CREATE TABLE fss_batches(device BLOB NOT NULL, batch_id BLOB NOT NULL,"
+    " digest BLOB NOT NULL, results BLOB NOT NULL, created_at INTEGER NOT NULL,"
+    " PRIMARY KEY(device, batch_id));"
+    "CREATE TABLE fss_conflicts(id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL,"
+    " entity TEXT NOT NULL, row BLOB NOT NULL, field TEXT, has_base INTEGER NOT NULL,"
+    " base TEXT, theirs TEXT, yours TEXT, theirs_hlc INTEGER, yours_hlc INTEGER,"
+    " theirs_device BLOB, yours_device BLOB, rule TEXT NOT NULL,"
+    " yours_won INTEGER NOT NULL, status TEXT NOT NULL, rep TEXT, detail TEXT,"
+    " resolved_by TEXT, resolution TEXT, resolved_at INTEGER);"
+    "CREATE INDEX fss_conflicts_status ON fss_conflicts(status, id);"
+    "CREATE TABLE fss_scope_exits(seq INTEGER PRIMARY KEY, rep TEXT NOT NULL,"
+    " customer BLOB NOT NULL, reason INTEGER NOT NULL);"
+    "CREATE INDEX fss_scope_exits_rep ON fss_scope_exits(rep, seq);",
+};
+
+#define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err)
+{
+    char *msg = NULL;
+    fss_status st = FSS_OK;
+
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        st = fss__fail(err, FSS_EDB, "%s", msg ? msg : "sqlite3_exec failed");
+    sqlite3_free(msg);
+    return st;
+}
+
+fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
+{
+    return fss__exec(c, "BEGIN IMMEDIATE", err);
+}
+
+fss_status fss__commit(fss_conn *c, fs_error *err)
+{
+    return fss__exec(c, "COMMIT", err);
+}
+
+void fss__rollback(fss_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        (void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static fss_status get_int(fss_conn *c, const char *sql, int64_t *out,
+                          fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "prepare");
+        goto done;
+    }
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW: *out = sqlite3_column_int64(st, 0); break;
+    case SQLITE_DONE: break;
+    default: rc = fss__dbfail(err, c->db, "step"); break;
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
+{
+    /* One row counter instead of max(seq) over every table: O(1), and it
+     * also numbers scope exits, which live in their own table. */
+    fss_status st = fss__exec(
+        c, "UPDATE fss_meta SET value = value + 1 WHERE key = 'seq'", err);
+    if (st != FSS_OK)
+        return st;
+    return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+}
+
+fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
+{
+    return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+}
+
+fs_hlc fss__tick(fss_server *s)
+{
+    fs_hlc out = 0;
+
+    pthread_mutex_lock(&s->clock_mu);
+    if (fs_hlc_tick(&s->clock, fss_now_ms(), &out, NULL) != FS_OK)
+        out = s->clock;
+    pthread_mutex_unlock(&s->clock_mu);
+    return out;
+}
+
+void fss__clock_recv(fss_server *s, fs_hlc remote)
+{
+    fs_hlc out;
+
+    pthread_mutex_lock(&s->clock_mu);
+    (void)fs_hlc_recv(&s->clock, fss_now_ms(), remote, &out, NULL);
+    pthread_mutex_unlock(&s->clock_mu);
+}
+
+static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
+                            fs_error *err)
+{
+    fss_status st = FSS_OK;
+    int64_t have = 0;
+    size_t i;
+    fs_error serr = {0};
+
+    if (sqlite3_open_v2(s->db_path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                            SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        st = fss__dbfail(err, c->db, s->db_path);
+        goto done;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    if (first && s->cfg.wal) {
+        st = fss__exec(c, "PRAGMA journal_mode=WAL", err);
+        if (st != FSS_OK)
+            goto done;
+    }
+    /* NORMAL is durable against process crashes in WAL mode (only a power
+     * loss can drop the last commits), and much cheaper than FULL. */
+    st = fss__exec(c, s->cfg.wal ? "PRAGMA synchronous=NORMAL"
+                                 : "PRAGMA synchronous=FULL", err);
+    if (st != FSS_OK)
+        goto done;
+    if (first) {
+        st = fss__begin_immediate(c, err);
+        if (st != FSS_OK)
+            goto done;
+        st = fss__exec(c, "CREATE TABLE IF NOT EXISTS fss_migrations("
+                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                       err);
+        if (st == FSS_OK)
+            st = get_int(c, "SELECT COALESCE(max(version), 0) FROM fss_migrations",
+                         &have, err);
+        if (st == FSS_OK && have > (int64_t)NMIGRATIONS)
+            st = fss__fail(err, FSS_EDB,
+                           "store schema version %lld is newer than this "
+                           "server (%zu)", (long long)have, NMIGRATIONS);
+        for (i = (size_t)have; st == FSS_OK && i < NMIGRATIONS; i++) {
+            char rec[128];
+            st = fss__exec(c, migrations[i], err);
+            if (st != FSS_OK)
+                break;
+            snprintf(rec, sizeof rec,
+                     "INSERT INTO fss_migrations VALUES(%zu, %llu)", i + 1,
+                     (unsigned long long)fss_now_ms());
+            st = fss__exec(c, rec, err);
+        }
+        if (st == FSS_OK && fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
+            st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
+        if (st == FSS_OK)
+            st = fss__commit(c, err);
+        if (st != FSS_OK)
+            fss__rollback(c);
+        goto done;
+    }
+    if (fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
+        st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
+done:
+    return st;
+}
+
+static void conn_close(fss_conn *c)
+{
+    fs_store_close(c->store);
+    c->store = NULL;
+    if (c->db)
+        sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+fss_status fss__db_open_pool(fss_server *s, fs_error *err)
+{
+    fss_status st = FSS_OK;
+    unsigned i;
+
+    /* One connection per HTTP worker, plus one for the admin caller (CLI or
+     * an in-process test) so it never waits behind the workers. */
+    s->nconns = s->cfg.threads + 1;
+    s->conns = calloc(s->nconns, sizeof *s->conns);
+    if (!s->conns)
+        return fss__fail(err, FSS_ENOMEM, "connection pool");
+    for (i = 0; i < s->nconns; i++) {
+        st = conn_open(s, &s->conns[i], i == 0, err);
+        if (st != FSS_OK)
+            break;
+    }
+    if (st != FSS_OK)
+        fss__db_close_pool(s);
+    return st;
+}
+
+void fss__db_close_pool(fss_server *s)
+{
+    unsigned i;
+
+    if (!s->conns)
+        return;
+    if (s->conns[0].db && s->cfg.wal)
+        (void)sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL,
+                                        SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    for (i = 0; i < s->nconns; i++)
+        conn_close(&s->conns[i]);
+    free(s->conns);
+    s->conns = NULL;
+    s->nconns = 0;
+}
+
+fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms)
+{
+    struct timespec until;
+    fss_conn *got = NULL;
+    unsigned i;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->pool_mu);
+    for (;;) {
+        for (i = 0; i < s->nconns; i++) {
+            if (!s->conns[i].busy) {
+                s->conns[i].busy = true;
+                got = &s->conns[i];
+                break;
+            }
+        }
+        if (got)
+            break;
+        if (pthread_cond_timedwait(&s->pool_cv, &s->pool_mu, &until) ==
+            ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    return got;
+}
+
+void fss__conn_put(fss_server *s, fss_conn *c)
+{
+    if (!c)
+        return;
+    fss__rollback(c); /* never hand on an open transaction */
+    pthread_mutex_lock(&s->pool_mu);
+    c->busy = false;
+    pthread_cond_signal(&s->pool_cv);
+    pthread_mutex_unlock(&s->pool_mu);
+}

@@ -1,0 +1,143 @@
+/*
+ * fss_demo.c - demo data for `sync-server serve --demo`: two territories,
+ * three reps (two by territory, one owning a customer directly), a handful
+ * of customers with coordinates (so visit verification has something to
+ * measure) and a small product list, loaded through the same admin
+ * operations and import code the back office uses. On a store that already
+ * has reps nothing is added; fresh enrollment codes are issued either way.
+ */
+#include "fss_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct demo_rep {
+    const char *name, *email, *territory;
+} demo_rep;
+
+static const demo_rep demo_reps[] = {
+    {"Alice Martin", "alice@demo.fieldsync", "north"},
+    {"Bob Okafor", "bob@demo.fieldsync", "south"},
+    {"Carol Diaz", "carol@demo.fieldsync", NULL},
+};
+
+static const char demo_products[] =
+    "[{\"sku\":\"TRC-100\",\"name\":\"Tractor service kit\",\"price\":12900,\"currency\":\"EUR\"},"
+    "{\"sku\":\"IRR-220\",\"name\":\"Drip irrigation set\",\"price\":45900,\"currency\":\"EUR\"},"
+    "{\"sku\":\"SEN-010\",\"name\":\"Soil moisture sensor\",\"price\":3900,\"currency\":\"EUR\"},"
+    "{\"sku\":\"SUP-001\",\"name\":\"Support plan (1 year)\",\"price\":99000,\"currency\":\"EUR\"}]";
+
+static fss_status count_reps(fss_server *s, int64_t *n, fs_error *err)
+{
+    fss_conn *c = fss__conn_get(s, 10000);
+    sqlite3_stmt *st = NULL;
+
+    *n = 0;
+    if (!c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fss_reps", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    fss__conn_put(s, c);
+    return FSS_OK;
+}
+
+fss_status fss_demo_load(fss_server *s, fss_buf *summary, fs_error *err)
+{
+    fs_id ids[3];
+    char rid[3][FS_ID_STRLEN + 1], code[FSS_CODE_LEN + 1];
+    fss_buf cust = {0}, rep = {0}, reps = {0};
+    fsj list;
+    int64_t have = 0;
+    size_t i;
+    fss_status st;
+
+    memset(&list, 0, sizeof list);
+    if ((st = count_reps(s, &have, err)) != FSS_OK)
+        return st;
+    if (have == 0) {
+        if ((st = fss_admin_territory_add(s, "north", "North region", err)) != FSS_OK ||
+            (st = fss_admin_territory_add(s, "south", "South region", err)) != FSS_OK)
+            goto done;
+        for (i = 0; i < 3; i++) {
+            if ((st = fss_admin_rep_add(s, demo_reps[i].name, demo_reps[i].email,
+                                        &ids[i], err)) != FSS_OK)
+                goto done;
+            fs_id_format(&ids[i], rid[i]);
+            if (demo_reps[i].territory &&
+                (st = fss_admin_rep_territory(s, &ids[i], demo_reps[i].territory,
+                                              true, err)) != FSS_OK)
+                goto done;
+        }
+        fss_buf_printf(&cust,
+            "[{\"name\":\"Greenfield Farms\",\"address\":\"12 Mill Lane, Northby\","
+            "\"lat\":53.4808,\"lon\":-2.2426,\"segment\":\"large\",\"territory\":\"north\"},"
+            "{\"name\":\"Hillside Orchards\",\"address\":\"3 Apple Row, Northby\","
+            "\"lat\":53.5001,\"lon\":-2.2101,\"segment\":\"medium\",\"territory\":\"north\"},"
+            "{\"name\":\"Riverbend Co-op\",\"address\":\"88 Quay St, Northby\","
+            "\"lat\":53.4700,\"lon\":-2.3000,\"segment\":\"small\",\"territory\":\"north\"},"
+            "{\"name\":\"Sunvale Vineyards\",\"address\":\"1 Terrace Rd, Southam\","
+            "\"lat\":51.4545,\"lon\":-2.5879,\"segment\":\"large\",\"territory\":\"south\"},"
+            "{\"name\":\"Coastal Greens\",\"address\":\"42 Harbour Way, Southam\","
+            "\"lat\":51.4300,\"lon\":-2.6200,\"segment\":\"medium\",\"territory\":\"south\"},"
+            "{\"name\":\"Oakridge Estate\",\"address\":\"7 Forest Dr, Midfield\","
+            "\"lat\":52.4862,\"lon\":-1.8904,\"segment\":\"key_account\",\"owner_rep\":\"%s\"}]",
+            rid[2]);
+        if (cust.oom) {
+            st = fss__fail(err, FSS_ENOMEM, "demo");
+            goto done;
+        }
+        {
+            fss_buf rep1 = {0};
+            st = fss_admin_import(s, "customer", "json", cust.data, cust.len, &rep1, err);
+            fss_buf_free(&rep1);
+            if (st != FSS_OK)
+                goto done;
+            st = fss_admin_import(s, "product", "json", demo_products,
+                                  sizeof demo_products - 1, &rep1, err);
+            fss_buf_free(&rep1);
+            if (st != FSS_OK)
+                goto done;
+        }
+    }
+    /* Fresh codes for every rep (demo or pre-existing). */
+    if ((st = fss_admin_reps_list(s, &reps, err)) != FSS_OK ||
+        (st = fsj_parse(reps.data, reps.len, &list, err)) != FSS_OK)
+        goto done;
+    fss_buf_puts(summary, "{\"reps\":[");
+    for (i = 0; i < list.n; i++) {
+        const char *id = fsj_str(&list.items[i], "id");
+        const char *name = fsj_str(&list.items[i], "name");
+        const fsj *terr = fsj_get(&list.items[i], "territories");
+        fs_id rep_id;
+        size_t k;
+        if (!id || fs_id_parse(id, strlen(id), &rep_id, NULL) != FS_OK)
+            continue;
+        if ((st = fss_admin_enroll_code(s, &rep_id, 0, code, err)) != FSS_OK)
+            goto done;
+        fss_buf_puts(summary, i ? ",{\"id\":" : "{\"id\":");
+        fss_json_cstr(summary, id);
+        fss_buf_puts(summary, ",\"name\":");
+        fss_json_cstr(summary, name);
+        fss_buf_puts(summary, ",\"territories\":[");
+        for (k = 0; terr && terr->kind == FSJ_ARR && k < terr->n; k++) {
+            if (k)
+                fss_buf_puts(summary, ",");
+            fss_json_cstr(summary, terr->items[k].kind == FSJ_STR ? terr->items[k].str : "");
+        }
+        fss_buf_puts(summary, "],\"enrollment_code\":");
+        fss_json_cstr(summary, code);
+        fss_buf_puts(summary, "}");
+    }
+    fss_buf_puts(summary, "]}\n");
+    if (summary->oom)
+        st = fss__fail(err, FSS_ENOMEM, "demo summary");
+done:
+    fsj_free(&list);
+    fss_buf_free(&cust);
+    fss_buf_free(&rep);
+    fss_buf_free(&reps);
+    return st;
+}

@@ -1,0 +1,606 @@
+/*
+ * fss_http.c - the server's lifecycle and its HTTP face: opening the store,
+ * starting libmicrohttpd with a thread pool (optionally TLS through
+ * GnuTLS), accumulating request bodies under a hard cap, routing to the
+ * handlers, the error bodies (protobuf ErrorBody for /v1, JSON for admin),
+ * the JSON-lines request log, and the graceful stop (quiesce, drain, stop).
+ *
+ * The routing function fss_handle() works on an fss_request struct, so the
+ * same code serves sockets, in-process tests and fuzzers.
+ */
+#include "fss_int.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+void fss_config_default(fss_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->db_path = "fieldsync.db";
+    cfg->bind_addr = "127.0.0.1";
+    cfg->port = 8080;
+    cfg->threads = 4;
+    cfg->page_size = 500;
+    cfg->max_page_size = 5000;
+    cfg->max_body = 8u << 20;
+    cfg->max_inflated = 32u << 20;
+    cfg->max_ahead_ms = 5 * 60 * 1000;
+    cfg->geofence_m = 200.0;
+    cfg->time_check_ms = 10 * 60 * 1000;
+    cfg->enroll_ttl_s = 7 * 24 * 3600;
+    cfg->wal = true;
+    cfg->auth_fail_limit = 10;
+    cfg->auth_fail_window_s = 60;
+    cfg->drain_timeout_s = 30;
+}
+
+void fss_response_free(fss_response *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Error bodies                                                            */
+/* ---------------------------------------------------------------------- */
+
+static void set_body(fss_response *r, int http, const char *ctype,
+                     uint8_t *body, size_t len)
+{
+    free(r->body);
+    r->status = http;
+    r->content_type = ctype;
+    r->content_encoding = NULL;
+    r->body = body;
+    r->body_len = len;
+}
+
+void fss__error_proto(fss_server *s, fss_response *r, int http,
+                      fs_proto_error_code code, bool wipe, const char *fmt, ...)
+{
+    fs_error_body eb;
+    fs_proto_buf buf = {0};
+    uint8_t *copy;
+    va_list ap;
+
+    memset(&eb, 0, sizeof eb);
+    eb.code = code;
+    eb.wipe = wipe;
+    va_start(ap, fmt);
+    vsnprintf(eb.message, sizeof eb.message, fmt, ap);
+    va_end(ap);
+    if (s)
+        fss__metrics_refusal(&s->metrics, code);
+    if (fs_proto_error_body_encode(&eb, FS_PROTO_IDENTITY, NULL, &buf, NULL) ==
+            FS_PROTO_OK &&
+        (copy = malloc(buf.len ? buf.len : 1)) != NULL) {
+        memcpy(copy, buf.data, buf.len);
+        set_body(r, http, "application/x-protobuf", copy, buf.len);
+    } else {
+        /* Last resort: the status line alone still tells the client. */
+        set_body(r, http, "text/plain", NULL, 0);
+    }
+    fs_proto_buf_free(&buf);
+}
+
+void fss__error_json(fss_response *r, int http, const char *fmt, ...)
+{
+    fss_buf b = {0};
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fss_buf_puts(&b, "{\"error\":");
+    fss_json_cstr(&b, msg);
+    fss_buf_puts(&b, "}\n");
+    fss__respond_buf(r, http, "application/json", &b);
+}
+
+void fss__respond_buf(fss_response *r, int http, const char *ctype, fss_buf *b)
+{
+    if (b->oom) {
+        fss_buf_free(b);
+        set_body(r, 500, "text/plain", NULL, 0);
+        return;
+    }
+    set_body(r, http, ctype, (uint8_t *)b->data, b->len);
+    memset(b, 0, sizeof *b);
+}
+
+int fss__status_http(fss_status st)
+{
+    switch (st) {
+    case FSS_OK: return 200;
+    case FSS_EINVAL: return 400;
+    case FSS_ENOTFOUND: return 404;
+    case FSS_EEXISTS: return 409;
+    case FSS_EIMPORT: return 422;
+    default: return 500;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Routing                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static int route_of(const char *path)
+{
+    if (!path)
+        return FSS_ROUTE_OTHER;
+    if (strcmp(path, "/v1/sync") == 0)
+        return FSS_ROUTE_SYNC;
+    if (strcmp(path, "/v1/enroll") == 0)
+        return FSS_ROUTE_ENROLL;
+    if (strcmp(path, "/healthz") == 0)
+        return FSS_ROUTE_HEALTH;
+    if (strcmp(path, "/metrics") == 0)
+        return FSS_ROUTE_METRICS;
+    if (strncmp(path, "/admin/v1/", 10) == 0)
+        return FSS_ROUTE_ADMIN;
+    return FSS_ROUTE_OTHER;
+}
+
+static void handle_health(fss_server *s, const fss_request *req,
+                          fss_response *resp)
+{
+    fss_conn *c;
+    fss_buf b = {0};
+    bool ok = false;
+
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        fss__error_json(resp, 405, "use GET");
+        return;
+    }
+    c = fss__conn_get(s, 2000);
+    if (c) {
+        ok = sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
+        fss__conn_put(s, c);
+    }
+    fss_buf_puts(&b, ok ? "{\"status\":\"ok\"}\n"
+                        : "{\"status\":\"unavailable\"}\n");
+    fss__respond_buf(resp, ok ? 200 : 503, "application/json", &b);
+}
+
+void fss_handle(fss_server *s, const fss_request *req, fss_response *resp)
+{
+    int route = route_of(req->path);
+
+    memset(resp, 0, sizeof *resp);
+    if (!req->method) {
+        fss__error_json(resp, 400, "no method");
+        return;
+    }
+    switch (route) {
+    case FSS_ROUTE_SYNC: fss_handle_sync(s, req, resp); break;
+    case FSS_ROUTE_ENROLL: fss_handle_enroll(s, req, resp); break;
+    case FSS_ROUTE_HEALTH: handle_health(s, req, resp); break;
+    case FSS_ROUTE_METRICS: {
+        fss_buf b = {0};
+        if (strcmp(req->method, "GET") != 0) {
+            fss__error_json(resp, 405, "use GET");
+            break;
+        }
+        fss_metrics_render(s, &b);
+        fss__respond_buf(resp, 200, "text/plain; version=0.0.4", &b);
+        break;
+    }
+    case FSS_ROUTE_ADMIN: fss_handle_admin(s, req, resp); break;
+    default:
+        if (req->path && strncmp(req->path, "/v1/", 4) == 0)
+            fss__error_proto(s, resp, 404, FS_PROTO_ERR_BAD_REQUEST, false,
+                             "no such endpoint %s", req->path);
+        else
+            fss__error_json(resp, 404, "no such endpoint %s",
+                            req->path ? req->path : "");
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lifecycle                                                               */
+/* ---------------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+fss_status fss_server_open(const fss_config *cfg, fss_server **out,
+                           fs_error *err)
+{
+    fss_server *s = NULL;
+    fss_status st = FSS_OK;
+    fs_hlc h;
+
+    *out = NULL;
+    if (!cfg || !cfg->db_path || !cfg->db_path[0])
+        return fss__fail(err, FSS_EINVAL, "db_path is required");
+    if (cfg->threads == 0 || cfg->threads > 256)
+        return fss__fail(err, FSS_EINVAL, "threads must be 1..256");
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return fss__fail(err, FSS_ENOMEM, "server");
+    s->cfg = *cfg;
+    if (!s->cfg.page_size)
+        s->cfg.page_size = 500;
+    if (s->cfg.max_page_size < s->cfg.page_size)
+        s->cfg.max_page_size = s->cfg.page_size;
+    s->db_path = strdup(cfg->db_path);
+    s->admin_token = dup_or_null(cfg->admin_token);
+    s->cfg.db_path = s->db_path;
+    s->cfg.admin_token = s->admin_token;
+    if (!s->db_path || (cfg->admin_token && !s->admin_token)) {
+        st = fss__fail(err, FSS_ENOMEM, "server");
+        goto fail;
+    }
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->clock_mu, NULL);
+    pthread_mutex_init(&s->rate_mu, NULL);
+    pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->flight_mu, NULL);
+    pthread_cond_init(&s->flight_cv, NULL);
+    fss__metrics_init(&s->metrics);
+    (void)fs_hlc_tick(&s->clock, fss_now_ms(), &h, NULL);
+    st = fss__db_open_pool(s, err);
+    if (st != FSS_OK)
+        goto fail;
+    *out = s;
+    return FSS_OK;
+fail:
+    fss_server_close(s);
+    return st;
+}
+
+uint16_t fss_server_port(const fss_server *s)
+{
+    return s ? s->port : 0;
+}
+
+typedef struct conn_state {
+    uint8_t *body;
+    size_t len, cap;
+    bool too_big;
+    uint64_t start_ms;
+} conn_state;
+
+static void log_request(fss_server *s, const fss_request *rq,
+                        const fss_response *rs, double ms)
+{
+    fss_buf b = {0};
+    uint64_t id;
+
+    if (!s->cfg.log)
+        return;
+    pthread_mutex_lock(&s->log_mu);
+    id = ++s->next_request_id;
+    pthread_mutex_unlock(&s->log_mu);
+    fss_buf_printf(&b, "{\"ts\":%llu,\"request_id\":%llu,\"remote\":",
+                   (unsigned long long)fss_now_ms(), (unsigned long long)id);
+    fss_json_cstr(&b, rq->remote_addr);
+    fss_buf_puts(&b, ",\"method\":");
+    fss_json_cstr(&b, rq->method);
+    fss_buf_puts(&b, ",\"path\":");
+    fss_json_cstr(&b, rq->path);
+    fss_buf_printf(&b, ",\"status\":%d,\"device\":", rs->status);
+    fss_json_cstr(&b, rs->device[0] ? rs->device : NULL);
+    fss_buf_printf(&b, ",\"rows_in\":%zu,\"rows_out\":%zu,\"bytes_in\":%zu,"
+                       "\"bytes_out\":%zu,\"latency_ms\":%.3f}\n",
+                   rs->rows_in, rs->rows_out, rq->body_len, rs->body_len, ms);
+    if (!b.oom) {
+        pthread_mutex_lock(&s->log_mu);
+        fwrite(b.data, 1, b.len, s->cfg.log);
+        fflush(s->cfg.log);
+        pthread_mutex_unlock(&s->log_mu);
+    }
+    fss_buf_free(&b);
+}
+
+typedef struct query_acc {
+    fss_buf q;
+} query_acc;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    query_acc *a = cls;
+
+    (void)kind;
+    /* Admin query values are simple tokens (status names, numbers); '&'
+     * and '=' inside them are not supported and simply split. */
+    if (a->q.len)
+        fss_buf_add(&a->q, "&", 1);
+    fss_buf_puts(&a->q, key);
+    fss_buf_add(&a->q, "=", 1);
+    fss_buf_puts(&a->q, value ? value : "");
+    return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn,
+                                     fss_response *rs)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    char ra[16];
+
+    r = MHD_create_response_from_buffer(rs->body_len, rs->body,
+                                        MHD_RESPMEM_MUST_FREE);
+    if (!r)
+        return MHD_NO;
+    rs->body = NULL; /* MHD frees it */
+    if (rs->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+    if (rs->content_encoding)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                rs->content_encoding);
+    if (rs->retry_after_s) {
+        snprintf(ra, sizeof ra, "%u", rs->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (rs->status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    ret = MHD_queue_response(conn, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void remote_of(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  out, (socklen_t)cap);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+                  out, (socklen_t)cap);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    fss_server *s = cls;
+    conn_state *cs = *con_cls;
+    fss_request rq;
+    fss_response rs;
+    query_acc qa = {{0}};
+    char remote[64];
+    enum MHD_Result ret;
+    double ms;
+    int route;
+
+    (void)version;
+    if (!cs) {
+        const char *cl;
+        cs = calloc(1, sizeof *cs);
+        if (!cs)
+            return MHD_NO;
+        cs->start_ms = fss_now_ms();
+        *con_cls = cs;
+        pthread_mutex_lock(&s->flight_mu);
+        s->in_flight++;
+        pthread_mutex_unlock(&s->flight_mu);
+        /* Refuse a declared oversized body before reading any of it. */
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
+            cs->too_big = true;
+        if (!cs->too_big)
+            return MHD_YES;
+    }
+    if (*upload_data_size && !cs->too_big) {
+        size_t n = *upload_data_size;
+        if (n > s->cfg.max_body - cs->len) {
+            /* Stop keeping the body the moment it passes the cap; the rest is
+             * drained and dropped. */
+            cs->too_big = true;
+            free(cs->body);
+            cs->body = NULL;
+            cs->len = cs->cap = 0;
+        } else {
+            if (cs->len + n > cs->cap) {
+                size_t cap = cs->cap ? cs->cap : 16384;
+                uint8_t *p;
+                while (cap < cs->len + n)
+                    cap *= 2;
+                if (cap > s->cfg.max_body)
+                    cap = s->cfg.max_body;
+                p = realloc(cs->body, cap);
+                if (!p)
+                    return MHD_NO;
+                cs->body = p;
+                cs->cap = cap;
+            }
+            memcpy(cs->body + cs->len, upload_data, n);
+            cs->len += n;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    memset(&rq, 0, sizeof rq);
+    memset(&rs, 0, sizeof rs);
+    remote_of(conn, remote, sizeof remote);
+    rq.method = method;
+    rq.path = url;
+    rq.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
+    rq.content_encoding = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    rq.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    rq.remote_addr = remote;
+    rq.body = cs->body;
+    rq.body_len = cs->len;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);
+    rq.query = qa.q.data;
+    route = route_of(url);
+    if (cs->too_big) {
+        if (route == FSS_ROUTE_ADMIN)
+            fss__error_json(&rs, 413, "body larger than %zu bytes",
+                            s->cfg.max_body);
+        else
+            fss__error_proto(s, &rs, 413, FS_PROTO_ERR_TOO_LARGE, false,
+                             "body larger than the limit of %zu bytes",
+                             s->cfg.max_body);
+    } else {
+        fss_handle(s, &rq, &rs);
+    }
+    ms = (double)(fss_now_ms() - cs->start_ms);
+    fss__metrics_request(&s->metrics, route, rs.status, ms);
+    log_request(s, &rq, &rs, ms);
+    ret = send_response(conn, &rs);
+    fss_response_free(&rs);
+    fss_buf_free(&qa.q);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    fss_server *s = cls;
+    conn_state *cs = *con_cls;
+
+    (void)conn;
+    (void)toe;
+    if (!cs)
+        return;
+    free(cs->body);
+    free(cs);
+    *con_cls = NULL;
+    pthread_mutex_lock(&s->flight_mu);
+    if (s->in_flight)
+        s->in_flight--;
+    pthread_cond_broadcast(&s->flight_cv);
+    pthread_mutex_unlock(&s->flight_mu);
+}
+
+fss_status fss_server_start(fss_server *s, fs_error *err)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    const struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *di;
+    const char *addr = s->cfg.bind_addr ? s->cfg.bind_addr : "127.0.0.1";
+    bool tls = s->cfg.tls_cert_pem || s->cfg.tls_key_pem;
+
+    if (s->daemon)
+        return FSS_OK;
+    memset(&a4, 0, sizeof a4);
+    memset(&a6, 0, sizeof a6);
+    if (inet_pton(AF_INET, addr, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(s->cfg.port);
+        sa = (const struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, addr, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(s->cfg.port);
+        sa = (const struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return fss__fail(err, FSS_EINVAL,
+                         "bind address %s is not an IPv4/IPv6 literal", addr);
+    }
+    if (tls) {
+        if (!s->cfg.tls_cert_pem || !s->cfg.tls_key_pem)
+            return fss__fail(err, FSS_ETLS, "TLS needs both a certificate and a key");
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return fss__fail(err, FSS_ETLS, "libmicrohttpd was built without TLS");
+        flags |= MHD_USE_TLS;
+    }
+    if (tls)
+        s->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+            MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+            MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_HTTPS_MEM_KEY, s->cfg.tls_key_pem,
+            MHD_OPTION_HTTPS_MEM_CERT, s->cfg.tls_cert_pem, MHD_OPTION_END);
+    else
+        s->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+            MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+            MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->daemon)
+        return fss__fail(err, tls ? FSS_ETLS : FSS_EHTTP,
+                         "cannot start HTTP%s daemon on %s:%u (address in use,"
+                         " or bad certificate/key)", tls ? "S" : "", addr,
+                         (unsigned)s->cfg.port);
+    di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : s->cfg.port;
+    return FSS_OK;
+}
+
+void fss_server_stop(fss_server *s)
+{
+    struct timespec until;
+    MHD_socket fd;
+
+    if (!s || !s->daemon)
+        return;
+    /* Stop accepting, then wait for requests already being handled (their
+     * responses fully sent) before tearing the daemon down. */
+    fd = MHD_quiesce_daemon(s->daemon);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += s->cfg.drain_timeout_s ? s->cfg.drain_timeout_s : 30;
+    pthread_mutex_lock(&s->flight_mu);
+    s->stopping = true;
+    while (s->in_flight > 0) {
+        if (pthread_cond_timedwait(&s->flight_cv, &s->flight_mu, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->flight_mu);
+    MHD_stop_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    s->daemon = NULL;
+    s->port = 0;
+}
+
+void fss_server_close(fss_server *s)
+{
+    if (!s)
+        return;
+    fss_server_stop(s);
+    fss__db_close_pool(s);
+    fss__metrics_destroy(&s->metrics);
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_cond_destroy(&s->pool_cv);
+    pthread_mutex_destroy(&s->clock_mu);
+    pthread_mutex_destroy(&s->rate_mu);
+    pthread_mutex_destroy(&s->log_mu);
+    pthread_mutex_destroy(&s->flight_mu);
+    pthread_cond_destroy(&s->flight_cv);
+    free(s->db_path);
+    free(s->admin_token);
+    free(s);
+}

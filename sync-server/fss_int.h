@@ -1,0 +1,204 @@
+/*
+ * fss_int.h - private declarations shared by the files of libfsserver.
+ *
+ * The server handle, the connection pool, the byte-buffer and JSON writer
+ * helpers, metrics, and the entry points each file offers the others. Names
+ * are fss__* for internal non-static functions.
+ */
+#ifndef FSS_INT_H
+#define FSS_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "fs_proto.h"
+#include "fs_server.h"
+#include "fs_store.h"
+
+/* One SQLite connection with its row store; used by one thread at a time. */
+typedef struct fss_conn {
+    sqlite3 *db;
+    fs_store *store;
+    bool busy;
+} fss_conn;
+
+/* Routes, for metrics. */
+enum {
+    FSS_ROUTE_SYNC, FSS_ROUTE_ENROLL, FSS_ROUTE_HEALTH, FSS_ROUTE_METRICS,
+    FSS_ROUTE_ADMIN, FSS_ROUTE_OTHER, FSS_ROUTE_COUNT
+};
+#define FSS_LAT_BUCKETS 10
+#define FSS_RATE_SLOTS 256
+
+typedef struct fss_metrics {
+    pthread_mutex_t mu;
+    uint64_t requests[FSS_ROUTE_COUNT][6]; /* by status class 0..5 (1xx..5xx) */
+    uint64_t lat_bucket[FSS_ROUTE_COUNT][FSS_LAT_BUCKETS + 1];
+    double lat_sum[FSS_ROUTE_COUNT];
+    uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
+    uint64_t conflicts[FS_RULE_INVALID + 1];
+    uint64_t rejects[FS_REASON_INVALID + 1];
+    uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
+} fss_metrics;
+
+/* Bad-token counter per client address (hash slot), for slowing down
+ * guessing. Collisions only make the limit stricter. */
+typedef struct fss_rate_slot {
+    uint64_t addr_hash;
+    uint64_t window_start_s;
+    unsigned fails;
+} fss_rate_slot;
+
+struct fss_server {
+    fss_config cfg;
+    char *db_path;       /* owned copy */
+    char *admin_token;   /* owned copy or NULL */
+    fss_conn *conns;     /* pool */
+    unsigned nconns;
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+
+    pthread_mutex_t clock_mu;
+    fs_hlc clock;        /* the server's HLC */
+
+    fss_metrics metrics;
+
+    pthread_mutex_t rate_mu;
+    fss_rate_slot rate[FSS_RATE_SLOTS];
+
+    pthread_mutex_t log_mu;
+    uint64_t next_request_id;
+
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    pthread_mutex_t flight_mu;
+    pthread_cond_t flight_cv;
+    unsigned in_flight;
+    bool stopping;
+};
+
+/* The fixed device id of server-side writes (admin edits, stamps). */
+extern const fs_id fss_server_device;
+
+/* ---- util (fss_util.c) ---- */
+void fss_buf_add(fss_buf *b, const void *p, size_t n);
+void fss_buf_puts(fss_buf *b, const char *s);
+void fss_buf_printf(fss_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* JSON string literal with escaping (n bytes of s). */
+void fss_json_str(fss_buf *b, const char *s, size_t n);
+void fss_json_cstr(fss_buf *b, const char *s); /* NULL -> null */
+void fss_json_id(fss_buf *b, const fs_id *id);
+void fss_json_value(fss_buf *b, const fs_value *v);
+uint64_t fss_now_ms(void);
+fss_status fss__fail(fs_error *err, fss_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what);
+/* SHA-256 via GnuTLS. */
+void fss_sha256(const void *p, size_t n, uint8_t out[32]);
+bool fss_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+fss_status fss_random(void *out, size_t n, fs_error *err);
+void fss_hex(const uint8_t *p, size_t n, char *out); /* 2n chars + NUL */
+
+/* ---- db (fss_db.c) ---- */
+fss_status fss__db_open_pool(fss_server *s, fs_error *err);
+void fss__db_close_pool(fss_server *s);
+/* Borrow a connection (waits up to timeout_ms); NULL when none came free. */
+fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms);
+void fss__conn_put(fss_server *s, fss_conn *c);
+fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
+fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
+fss_status fss__commit(fss_conn *c, fs_error *err);
+void fss__rollback(fss_conn *c);
+/* Next global sequence number (inside a write transaction). */
+fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err);
+fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err);
+fs_hlc fss__tick(fss_server *s);
+void fss__clock_recv(fss_server *s, fs_hlc remote);
+
+/* ---- scope and server writes (fss_scope.c) ---- */
+/* Is customer `cust` in the scope of rep (canonical UUID text)? */
+fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
+                                  const fs_id *cust, bool *in, fs_error *err);
+/* Saves a merged row with a fresh seq and its root. */
+fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
+                         fs_error *err);
+/* Records the reps that can see customer `cust` right now (owner or
+ * territory) into reps[] (UUID strings); *n in/out. */
+typedef struct fss_repset {
+    char (*ids)[FS_ID_STRLEN + 1];
+    size_t n, cap;
+} fss_repset;
+void fss_repset_free(fss_repset *r);
+fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
+                              fs_error *err);
+/* After a customer's owner/territory/tombstone changed: re-sequence its
+ * subtree for reps that gained it and write exits for reps that lost it. */
+fss_status fss__scope_changed(fss_conn *c, const fs_id *cust,
+                              const fss_repset *before, fs_exit_reason why,
+                              fs_error *err);
+fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
+                         fs_exit_reason why, fs_error *err);
+fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
+fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
+/* Re-sequence every row hanging off cust (so it sorts after every cursor). */
+fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
+/* Merges a server-origin change into the stored row and saves it (if it
+ * changed), handling scope changes of customers. Conflicts are stored. */
+fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
+                             fs_error *err);
+/* Stores conflict records (rep may be NULL). */
+fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
+                                const char *rep, const char *detail,
+                                fs_error *err);
+/* A conflict record for a change rejected before merge (scope, invalid). */
+fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
+                                const fs_id *row, const fs_id *device,
+                                fs_rule rule, const char *rep,
+                                const char *detail, fs_error *err);
+
+/* ---- auth (fss_auth.c) ---- */
+typedef struct fss_device {
+    fs_id id;
+    char rep[FS_ID_STRLEN + 1];
+    bool revoked;
+} fss_device;
+typedef enum fss_auth_result {
+    FSS_AUTH_OK, FSS_AUTH_MISSING, FSS_AUTH_BAD, FSS_AUTH_REVOKED,
+    FSS_AUTH_LIMITED
+} fss_auth_result;
+fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
+                                  const char *authorization,
+                                  const char *remote, fss_device *dev);
+void fss_handle_enroll(fss_server *s, const fss_request *req,
+                       fss_response *resp);
+/* Rate-limit bookkeeping. */
+bool fss__rate_limited(fss_server *s, const char *remote);
+void fss__rate_fail(fss_server *s, const char *remote);
+
+/* ---- responses (fss_http.c) ---- */
+void fss__error_proto(fss_server *s, fss_response *r, int http,
+                      fs_proto_error_code code, bool wipe, const char *fmt,
+                      ...) __attribute__((format(printf, 6, 7)));
+void fss__error_json(fss_response *r, int http, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fss__respond_buf(fss_response *r, int http, const char *ctype,
+                      fss_buf *b); /* steals b */
+int fss__status_http(fss_status st);
+
+/* ---- admin http (fss_admin_http.c) ---- */
+void fss_handle_admin(fss_server *s, const fss_request *req,
+                      fss_response *resp);
+
+/* ---- metrics (fss_metrics.c) ---- */
+void fss__metrics_init(fss_metrics *m);
+void fss__metrics_destroy(fss_metrics *m);
+void fss__metrics_request(fss_metrics *m, int route, int status, double ms);
+void fss__metrics_add(fss_metrics *m, uint64_t pushed, uint64_t pulled,
+                      uint64_t exits);
+void fss__metrics_conflicts(fss_metrics *m, const fs_conflict_list *l);
+void fss__metrics_reject(fss_metrics *m, fs_reason r);
+void fss__metrics_refusal(fss_metrics *m, fs_proto_error_code c);
+void fss__metrics_replay(fss_metrics *m);
+
+#endif /* FSS_INT_H */

@@ -1,0 +1,434 @@
+/*
+ * fss_scope.c - who may see which rows, and the server's own writes.
+ *
+ * A rep's scope is every live (not tombstoned) customer whose owner_rep is
+ * the rep's UUID or whose territory is one of the rep's territories, every
+ * row whose stored root is such a customer, and all products. Scope is
+ * evaluated in SQL against the fs_store tables (their `root` column), so a
+ * pull never materialises the scope in memory.
+ *
+ * When a customer's owner, territory or tombstone changes, the set of reps
+ * that can see it changes. Reps that gained it must receive its whole subtree
+ * even though its rows are older than their cursors: the subtree is
+ * re-sequenced (every row gets a fresh seq), which puts it after every
+ * cursor. Reps that lost it get a row in fss_scope_exits (numbered from the
+ * same sequence), from which their devices' pulls derive scope exits.
+ *
+ * Server-side writes (admin edits, stamps on device rows, conflict
+ * resolutions) are ordinary fs_change's merged with FS_ORIGIN_SERVER, so the
+ * merge engine decides them too.
+ */
+#include "fss_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The scope condition on a customer row aliased `c`, rep bound at ?REP. */
+#define SCOPE_COND(rep)                                                     \
+    "c.deleted = 0 AND (c.owner_rep = " rep " OR c.territory IN "          \
+    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
+
+fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
+                                  const fs_id *cust, bool *in, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *in = false;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM customer c WHERE c.id = ?1 AND "
+                           SCOPE_COND("?2"), -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "scope");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *in = true;
+    else if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "scope");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
+                         fs_error *err)
+{
+    fs_id root;
+    bool has_root = false;
+    int64_t seq = 0;
+    fss_status st;
+    fs_error serr = {0};
+
+    if (fs_store_root(c->store, row, &root, &has_root, &serr) != FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "root: %s", serr.text);
+    st = fss__next_seq(c, &seq, err);
+    if (st != FSS_OK)
+        return st;
+    if (fs_store_save(c->store, row, seq, has_root ? &root : NULL, &serr) !=
+        FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "save: %s", serr.text);
+    if (seq_out)
+        *seq_out = seq;
+    return FSS_OK;
+}
+
+void fss_repset_free(fss_repset *r)
+{
+    free(r->ids);
+    memset(r, 0, sizeof *r);
+}
+
+static bool repset_has(const fss_repset *r, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        if (strcmp(r->ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+static fss_status repset_add(fss_repset *r, const char *id, fs_error *err)
+{
+    if (repset_has(r, id) || strlen(id) != FS_ID_STRLEN)
+        return FSS_OK;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        void *p = realloc(r->ids, cap * sizeof *r->ids);
+        if (!p)
+            return fss__fail(err, FSS_ENOMEM, "rep set");
+        r->ids = p;
+        r->cap = cap;
+    }
+    memcpy(r->ids[r->n++], id, FS_ID_STRLEN + 1);
+    return FSS_OK;
+}
+
+fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
+                              fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    out->n = 0;
+    if (sqlite3_prepare_v2(
+            c->db,
+            "SELECT r.uuid FROM fss_reps r, customer c WHERE c.id = ?1 AND "
+            "c.deleted = 0 AND (c.owner_rep = r.uuid OR c.territory IN "
+            "(SELECT territory FROM fss_rep_territories WHERE rep = r.uuid))",
+            -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "customer reps");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && (rc = repset_add(out, id, err)) != FSS_OK)
+            goto done;
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "customer reps");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
+{
+    size_t ne = 0, i, k;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    fs_id *ids = NULL;
+    size_t nids = 0, cap = 0;
+    fss_status rc = FSS_OK;
+    char sql[256];
+    int r;
+
+    for (i = 0; i < ne; i++) {
+        const char *table = fs_store_table(c->store, ents[i]);
+        if (!table)
+            continue;
+        nids = 0;
+        /* Collect first: updating seq while iterating the (root, seq)
+         * index could visit a row twice. */
+        snprintf(sql, sizeof sql,
+                 "SELECT id FROM \"%s\" WHERE root = ?1 ORDER BY seq, id", table);
+        if (sqlite3_prepare_v2(c->db, sql, -1, &sel, NULL) != SQLITE_OK) {
+            rc = fss__dbfail(err, c->db, "restamp");
+            goto done;
+        }
+        sqlite3_bind_blob(sel, 1, cust->b, 16, SQLITE_STATIC);
+        while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+            if (sqlite3_column_bytes(sel, 0) != 16)
+                continue;
+            if (nids == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                void *p = realloc(ids, nc * sizeof *ids);
+                if (!p) {
+                    rc = fss__fail(err, FSS_ENOMEM, "restamp");
+                    goto done;
+                }
+                ids = p;
+                cap = nc;
+            }
+            memcpy(ids[nids++].b, sqlite3_column_blob(sel, 0), 16);
+        }
+        if (r != SQLITE_DONE) {
+            rc = fss__dbfail(err, c->db, "restamp");
+            goto done;
+        }
+        sqlite3_finalize(sel);
+        sel = NULL;
+        snprintf(sql, sizeof sql, "UPDATE \"%s\" SET seq = ?1 WHERE id = ?2",
+                 table);
+        if (sqlite3_prepare_v2(c->db, sql, -1, &upd, NULL) != SQLITE_OK) {
+            rc = fss__dbfail(err, c->db, "restamp");
+            goto done;
+        }
+        for (k = 0; k < nids; k++) {
+            int64_t seq;
+            if ((rc = fss__next_seq(c, &seq, err)) != FSS_OK)
+                goto done;
+            sqlite3_reset(upd);
+            sqlite3_bind_int64(upd, 1, seq);
+            sqlite3_bind_blob(upd, 2, ids[k].b, 16, SQLITE_STATIC);
+            if (sqlite3_step(upd) != SQLITE_DONE) {
+                rc = fss__dbfail(err, c->db, "restamp");
+                goto done;
+            }
+        }
+        sqlite3_finalize(upd);
+        upd = NULL;
+    }
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    free(ids);
+    return rc;
+}
+
+fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
+                           fs_exit_reason why, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t seq;
+    fss_status rc = fss__next_seq(c, &seq, err);
+
+    if (rc != FSS_OK)
+        return rc;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO fss_scope_exits(seq, rep, customer, reason)"
+                           " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "scope exit");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, cust->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, (int)why);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "scope exit");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__scope_changed(fss_conn *c, const fs_id *cust,
+                              const fss_repset *before, fs_exit_reason why,
+                              fs_error *err)
+{
+    fss_repset after = {0};
+    fss_status rc;
+    bool gained = false;
+    size_t i;
+
+    rc = fss__customer_reps(c, cust, &after, err);
+    if (rc != FSS_OK)
+        goto done;
+    for (i = 0; i < after.n; i++)
+        if (!repset_has(before, after.ids[i]))
+            gained = true;
+    if (gained && (rc = fss__restamp_subtree(c, cust, err)) != FSS_OK)
+        goto done;
+    for (i = 0; i < before->n; i++) {
+        if (repset_has(&after, before->ids[i]))
+            continue;
+        rc = fss__add_exit(c, before->ids[i], cust, why, err);
+        if (rc != FSS_OK)
+            goto done;
+    }
+done:
+    fss_repset_free(&after);
+    return rc;
+}
+
+static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
+                                  const char *entity, const fs_id *row,
+                                  const char *rep, const char *detail,
+                                  fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_buf base = {0}, theirs = {0}, yours = {0};
+    fss_status rc = FSS_OK;
+    const char *field = NULL;
+    bool open;
+
+    if (k->entity && k->field >= 0 && (size_t)k->field < k->entity->nfields)
+        field = k->entity->fields[k->field].name;
+    else if (k->field < 0)
+        field = "_deleted";
+    fss_json_value(&base, &k->base);
+    fss_json_value(&theirs, &k->theirs);
+    fss_json_value(&yours, &k->yours);
+    if (base.oom || theirs.oom || yours.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "conflict values");
+        goto done;
+    }
+    open = k->status == FS_CONFLICT_OPEN;
+    if (sqlite3_prepare_v2(
+            c->db,
+            "INSERT INTO fss_conflicts(created_at, entity, row, field, has_base,"
+            " base, theirs, yours, theirs_hlc, yours_hlc, theirs_device,"
+            " yours_device, rule, yours_won, status, rep, detail)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+            -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "conflict insert");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, (int64_t)fss_now_ms());
+    sqlite3_bind_text(st, 2, entity, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, row->b, 16, SQLITE_STATIC);
+    if (field)
+        sqlite3_bind_text(st, 4, field, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, k->has_base);
+    sqlite3_bind_text(st, 6, base.data ? base.data : "null", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, theirs.data ? theirs.data : "null", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, yours.data ? yours.data : "null", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (int64_t)k->theirs_hlc);
+    sqlite3_bind_int64(st, 10, (int64_t)k->yours_hlc);
+    sqlite3_bind_blob(st, 11, k->theirs_device.b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 12, k->yours_device.b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, fs_rule_name(k->rule), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, k->yours_won);
+    sqlite3_bind_text(st, 15, open ? "open" : "auto", -1, SQLITE_STATIC);
+    if (rep)
+        sqlite3_bind_text(st, 16, rep, -1, SQLITE_STATIC);
+    if (detail)
+        sqlite3_bind_text(st, 17, detail, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "conflict insert");
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&base);
+    fss_buf_free(&theirs);
+    fss_buf_free(&yours);
+    return rc;
+}
+
+fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
+                                const char *rep, const char *detail,
+                                fs_error *err)
+{
+    size_t i;
+    fss_status rc = FSS_OK;
+
+    for (i = 0; i < l->n && rc == FSS_OK; i++) {
+        const fs_conflict *k = &l->items[i];
+        rc = conflict_insert(c, k, k->entity ? k->entity->name : "?", &k->row,
+                             rep, detail, err);
+    }
+    return rc;
+}
+
+fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
+                                const fs_id *row, const fs_id *device,
+                                fs_rule rule, const char *rep,
+                                const char *detail, fs_error *err)
+{
+    fs_conflict k;
+
+    memset(&k, 0, sizeof k);
+    k.entity = e;
+    k.row = *row;
+    k.field = -1;
+    k.yours_device = *device;
+    k.rule = rule;
+    /* Scope and validation rejections are decided by the server's rules;
+     * they are kept for audit, not for a human to resolve. */
+    k.status = FS_CONFLICT_AUTO;
+    return conflict_insert(c, &k, e ? e->name : "unknown", row, rep, detail,
+                           err);
+}
+
+/* Reads (owner_rep, territory, deleted) of a customer row. */
+static bool customer_placement_eq(const fs_row *a, const fs_row *b)
+{
+    int io = fs_entity_field_index(a->entity, "owner_rep");
+    int it = fs_entity_field_index(a->entity, "territory");
+
+    if (a->deleted != b->deleted)
+        return false;
+    if (!fs_value_eq(&a->cells[io].v, &b->cells[io].v))
+        return false;
+    return fs_value_eq(&a->cells[it].v, &b->cells[it].v);
+}
+
+fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
+                             fs_error *err)
+{
+    fs_row row = {0}, orig = {0};
+    fs_store_rowinfo info;
+    fs_conflict_list conflicts = {0};
+    fs_merge_result res;
+    fs_merge_ctx ctx;
+    fss_repset before = {0};
+    bool found = false, is_customer;
+    fs_error serr = {0};
+    fss_status rc = FSS_OK;
+
+    is_customer = strcmp(chg->entity->name, "customer") == 0;
+    if (fs_store_load(c->store, chg->entity, &chg->row, &row, &info, &found,
+                      &serr) != FS_STORE_OK) {
+        rc = fss__fail(err, FSS_EDB, "load: %s", serr.text);
+        goto done;
+    }
+    if (fs_row_copy(&orig, &row, &serr) != FS_OK) {
+        rc = fss__fail(err, FSS_ENOMEM, "row copy");
+        goto done;
+    }
+    if (is_customer && found &&
+        (rc = fss__customer_reps(c, &chg->row, &before, err)) != FSS_OK)
+        goto done;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.origin = FS_ORIGIN_SERVER;
+    ctx.now = fss__tick(s);
+    ctx.max_ahead_ms = s->cfg.max_ahead_ms;
+    if (fs_merge(&ctx, &row, chg, &res, &conflicts, &serr) != FS_OK) {
+        rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
+        goto done;
+    }
+    if (!fs_row_eq(&orig, &row)) {
+        if ((rc = fss__save_row(c, &row, NULL, err)) != FSS_OK)
+            goto done;
+        if (is_customer && (!found || !customer_placement_eq(&orig, &row))) {
+            rc = fss__scope_changed(c, &chg->row, &before,
+                                    row.deleted ? FS_EXIT_DELETED
+                                                : FS_EXIT_REASSIGNED,
+                                    err);
+            if (rc != FSS_OK)
+                goto done;
+        }
+    }
+    rc = fss__store_conflicts(c, &conflicts, NULL, "server write", err);
+done:
+    fs_row_free(&row);
+    fs_row_free(&orig);
+    fs_conflict_list_free(&conflicts);
+    fss_repset_free(&before);
+    return rc;
+}

@@ -1,0 +1,908 @@
+/*
+ * fss_sync.c - POST /v1/sync: one push-and-pull round.
+ *
+ * Order of work for one request: content type, connection, token, framing
+ * and decode (all bounded by fs_proto limits), version and device checks;
+ * then one transaction (IMMEDIATE when the batch has changes):
+ *   - a batch id seen before for this device returns the stored results and
+ *     applies nothing (409 if the same id arrives with different changes);
+ *   - otherwise every change is scope-checked, merged with fs_merge(),
+ *     stamped with server-owned fields (rep_id, owner_rep of a rep-created
+ *     customer, visit verification/time_check) through a second fs_merge
+ *     with FS_ORIGIN_SERVER, saved with the next seq if it changed, and its
+ *     conflict records stored; the results are stored under the batch id;
+ *   - the pull reads rows and scope exits after the cursor in seq order,
+ *     filtered to the rep's scope in SQL, one page at a time.
+ * The response carries the server's HLC so the device can advance its own.
+ * The server holds no merge logic of its own: every decision is fs_merge's.
+ */
+#include "fss_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/crypto.h>
+
+#define RESULT_DETAIL_MAX 159
+
+/* ---------------------------------------------------------------------- */
+/* Batch digest and stored results                                         */
+/* ---------------------------------------------------------------------- */
+
+static void dig_u64(gnutls_hash_hd_t h, uint64_t v)
+{
+    uint8_t b[8];
+    int i;
+
+    for (i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    gnutls_hash(h, b, 8);
+}
+
+static void dig_value(gnutls_hash_hd_t h, const fs_value *v)
+{
+    dig_u64(h, (uint64_t)v->kind);
+    switch (v->kind) {
+    case FS_VAL_NULL: break;
+    case FS_VAL_INT: dig_u64(h, (uint64_t)v->u.i); break;
+    case FS_VAL_REAL: {
+        uint64_t bits;
+        memcpy(&bits, &v->u.r, 8);
+        dig_u64(h, bits);
+        break;
+    }
+    case FS_VAL_TEXT:
+        dig_u64(h, v->u.text.n);
+        gnutls_hash(h, v->u.text.p, v->u.text.n);
+        break;
+    case FS_VAL_ID: gnutls_hash(h, v->u.id.b, 16); break;
+    }
+}
+
+/* A digest of what the batch asks to change (not of the body bytes: a retry
+ * may carry a newer cursor, page size or client time, and may be framed
+ * differently, yet it is the same batch). */
+static fss_status batch_digest(const fs_sync_request *rq, uint8_t out[32],
+                               fs_error *err)
+{
+    gnutls_hash_hd_t h;
+    size_t i, k;
+
+    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+        return fss__fail(err, FSS_ENOMEM, "hash init");
+    dig_u64(h, rq->nchanges);
+    for (i = 0; i < rq->nchanges; i++) {
+        const fs_change *c = &rq->changes[i];
+        dig_u64(h, c->entity ? c->entity->tag : 0);
+        gnutls_hash(h, c->row.b, 16);
+        dig_u64(h, c->nfields);
+        for (k = 0; k < c->nfields; k++) {
+            const fs_field_change *f = &c->fields[k];
+            dig_u64(h, f->slot);
+            dig_value(h, &f->v);
+            dig_u64(h, f->hlc);
+            dig_u64(h, f->has_base);
+            if (f->has_base) {
+                dig_value(h, &f->base);
+                dig_u64(h, f->base_hlc);
+            }
+        }
+        dig_u64(h, (uint64_t)c->has_tomb | ((uint64_t)c->deleted << 1));
+        dig_u64(h, c->tomb_hlc);
+    }
+    for (i = 0; i < rq->nerrors; i++)
+        dig_u64(h, rq->errors[i].index);
+    gnutls_hash_deinit(h, out);
+    return FSS_OK;
+}
+
+/* Stored results: per result index u32, outcome u8, reason u8, detail
+ * length u8, detail bytes. Little-endian; versioned by the leading byte. */
+static fss_status results_pack(const fs_sync_result *r, size_t n, fss_buf *b,
+                               fs_error *err)
+{
+    size_t i;
+    uint8_t v = 1;
+
+    fss_buf_add(b, &v, 1);
+    for (i = 0; i < n; i++) {
+        uint8_t hdr[7];
+        size_t dl = strnlen(r[i].detail, RESULT_DETAIL_MAX);
+        hdr[0] = (uint8_t)r[i].index;
+        hdr[1] = (uint8_t)(r[i].index >> 8);
+        hdr[2] = (uint8_t)(r[i].index >> 16);
+        hdr[3] = (uint8_t)(r[i].index >> 24);
+        hdr[4] = (uint8_t)r[i].outcome;
+        hdr[5] = (uint8_t)r[i].reason;
+        hdr[6] = (uint8_t)dl;
+        fss_buf_add(b, hdr, 7);
+        fss_buf_add(b, r[i].detail, dl);
+    }
+    return b->oom ? fss__fail(err, FSS_ENOMEM, "results") : FSS_OK;
+}
+
+static fss_status results_unpack(const uint8_t *p, size_t n,
+                                 fs_sync_result **out, size_t *nout,
+                                 fs_error *err)
+{
+    size_t pos = 1, cap = 0, cnt = 0;
+    fs_sync_result *r = NULL;
+
+    *out = NULL;
+    *nout = 0;
+    if (n < 1 || p[0] != 1)
+        return fss__fail(err, FSS_EDB, "stored batch results: bad format");
+    while (pos < n) {
+        size_t dl;
+        if (n - pos < 7)
+            goto bad;
+        dl = p[pos + 6];
+        if (n - pos - 7 < dl || dl > RESULT_DETAIL_MAX)
+            goto bad;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            void *q = realloc(r, nc * sizeof *r);
+            if (!q) {
+                free(r);
+                return fss__fail(err, FSS_ENOMEM, "results");
+            }
+            r = q;
+            cap = nc;
+        }
+        memset(&r[cnt], 0, sizeof r[cnt]);
+        r[cnt].index = (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8 |
+                       (uint32_t)p[pos + 2] << 16 | (uint32_t)p[pos + 3] << 24;
+        r[cnt].outcome = (fs_outcome)p[pos + 4];
+        r[cnt].reason = (fs_reason)p[pos + 5];
+        memcpy(r[cnt].detail, p + pos + 7, dl);
+        cnt++;
+        pos += 7 + dl;
+    }
+    *out = r;
+    *nout = cnt;
+    return FSS_OK;
+bad:
+    free(r);
+    return fss__fail(err, FSS_EDB, "stored batch results: truncated");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Applying one change                                                     */
+/* ---------------------------------------------------------------------- */
+
+typedef struct sync_ctx {
+    fss_server *s;
+    fss_conn *c;
+    const fss_device *dev;
+    fs_conflict_list conflicts; /* reused per change */
+    fs_conflict_list server_conflicts;
+} sync_ctx;
+
+static const fs_value *cell_val(const fs_row *row, const char *field)
+{
+    int i = fs_entity_field_index(row->entity, field);
+    return i < 0 ? NULL : &row->cells[i].v;
+}
+
+static bool text_is(const fs_value *v, const char *s)
+{
+    return v && v->kind == FS_VAL_TEXT && strcmp(v->u.text.p, s) == 0;
+}
+
+/* Is the quote `id` stored with status accepted? */
+static fss_status quote_accepted(sync_ctx *x, const fs_id *id, bool *acc,
+                                 fs_error *err)
+{
+    fs_row q = {0};
+    bool found = false;
+    fs_error serr = {0};
+    fss_status rc = FSS_OK;
+
+    *acc = false;
+    if (fs_store_load(x->c->store, fs_schema_entity("quote"), id, &q, NULL,
+                      &found, &serr) != FS_STORE_OK)
+        rc = fss__fail(err, FSS_EDB, "load quote: %s", serr.text);
+    else if (found)
+        *acc = !q.deleted && text_is(cell_val(&q, "status"), "accepted");
+    fs_row_free(&q);
+    return rc;
+}
+
+static const fs_field_change *change_field(const fs_change *c, const char *name)
+{
+    int slot = fs_entity_field_index(c->entity, name);
+    size_t i;
+
+    for (i = 0; slot >= 0 && i < c->nfields; i++)
+        if (c->fields[i].slot == slot)
+            return &c->fields[i];
+    return NULL;
+}
+
+static fss_status frozen_check(sync_ctx *x, const fs_change *chg,
+                               const fs_row *stored, bool *frozen,
+                               fs_error *err)
+{
+    *frozen = false;
+    if (strcmp(chg->entity->name, "quote") == 0) {
+        *frozen = !stored->deleted &&
+                  text_is(cell_val(stored, "status"), "accepted");
+        return FSS_OK;
+    }
+    if (strcmp(chg->entity->name, "quote_line") == 0) {
+        const fs_value *pv = cell_val(stored, "quote_id");
+        const fs_field_change *f = change_field(chg, "quote_id");
+        if (pv && pv->kind == FS_VAL_ID)
+            return quote_accepted(x, &pv->u.id, frozen, err);
+        if (f && f->v.kind == FS_VAL_ID)
+            return quote_accepted(x, &f->v.u.id, frozen, err);
+    }
+    return FSS_OK;
+}
+
+static double haversine_m(double lat1, double lon1, double lat2, double lon2)
+{
+    const double r = 6371000.0, d2r = M_PI / 180.0;
+    double dlat = (lat2 - lat1) * d2r, dlon = (lon2 - lon1) * d2r;
+    double a = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * d2r) * cos(lat2 * d2r) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * r * atan2(sqrt(a), sqrt(1 - a));
+}
+
+static bool real_of(const fs_value *v, double *out)
+{
+    if (!v || v->kind != FS_VAL_REAL)
+        return false;
+    *out = v->u.r;
+    return true;
+}
+
+/* Server-owned stamps on a row a device just wrote: rep_id on rows it
+ * created, owner_rep on customers it created, and visit verification. */
+static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
+                                fs_row *row, bool created, fs_error *err)
+{
+    fs_change sc;
+    fs_value v = {0};
+    fs_hlc now = fss__tick(x->s);
+    fs_merge_ctx ctx;
+    fs_merge_result res;
+    fs_error serr = {0};
+    fss_status rc = FSS_OK;
+    int slot;
+    const fs_entity *e = row->entity;
+
+    if (fs_change_init(&sc, e, &row->id, &fss_server_device, &serr) != FS_OK)
+        return fss__fail(err, FSS_ENOMEM, "%s", serr.text);
+
+    slot = fs_entity_field_index(e, "rep_id");
+    if (slot >= 0 && row->cells[slot].hlc == 0) {
+        if (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
+            fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
+            goto fail;
+        fs_value_clear(&v);
+    }
+    slot = fs_entity_field_index(e, "owner_rep");
+    if (created && slot >= 0 && row->cells[slot].hlc == 0 &&
+        strcmp(e->name, "customer") == 0) {
+        /* A customer a rep creates belongs to that rep until the back office
+         * assigns it (docs/ARCHITECTURE.md, "Sync server"). */
+        if (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
+            fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
+            goto fail;
+        fs_value_clear(&v);
+    }
+    if (strcmp(e->name, "visit") == 0 &&
+        (change_field(dchg, "checkin_lat") || change_field(dchg, "checkin_lon") ||
+         change_field(dchg, "checkin_at"))) {
+        const char *verdict = "unverified";
+        double vlat, vlon, clat, clon;
+        const fs_value *pv = cell_val(row, "customer_id");
+        int ci = fs_entity_field_index(e, "checkin_at");
+
+        if (pv && pv->kind == FS_VAL_ID &&
+            real_of(cell_val(row, "checkin_lat"), &vlat) &&
+            real_of(cell_val(row, "checkin_lon"), &vlon)) {
+            fs_row cust = {0};
+            bool found = false;
+            if (fs_store_load(x->c->store, fs_schema_entity("customer"),
+                              &pv->u.id, &cust, NULL, &found, &serr) == FS_STORE_OK &&
+                found && real_of(cell_val(&cust, "lat"), &clat) &&
+                real_of(cell_val(&cust, "lon"), &clon))
+                verdict = haversine_m(vlat, vlon, clat, clon) <= x->s->cfg.geofence_m
+                              ? "verified" : "outside_geofence";
+            fs_row_free(&cust);
+        }
+        slot = fs_entity_field_index(e, "verification");
+        if (fs_value_text(&v, verdict, strlen(verdict), &serr) != FS_OK ||
+            fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
+            goto fail;
+        fs_value_clear(&v);
+        if (ci >= 0 && row->cells[ci].v.kind == FS_VAL_INT) {
+            /* The capture time must sit near the HLC of the write that
+             * carried it: a check-in "captured" long before (or after) the
+             * device's clock says it was written is suspect. */
+            int64_t cap = row->cells[ci].v.u.i;
+            int64_t wrote = (int64_t)fs_hlc_ms(row->cells[ci].hlc);
+            int64_t diff = wrote > cap ? wrote - cap : cap - wrote;
+            const char *tc = (uint64_t)diff > x->s->cfg.time_check_ms ? "suspect" : "ok";
+            slot = fs_entity_field_index(e, "time_check");
+            if (fs_value_text(&v, tc, strlen(tc), &serr) != FS_OK ||
+                fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
+                goto fail;
+            fs_value_clear(&v);
+        }
+    }
+    if (sc.nfields > 0) {
+        memset(&ctx, 0, sizeof ctx);
+        ctx.origin = FS_ORIGIN_SERVER;
+        ctx.now = now;
+        ctx.max_ahead_ms = x->s->cfg.max_ahead_ms;
+        if (fs_merge(&ctx, row, &sc, &res, &x->server_conflicts, &serr) != FS_OK)
+            goto fail;
+    }
+    fs_change_free(&sc);
+    return rc;
+fail:
+    fs_value_clear(&v);
+    fs_change_free(&sc);
+    return fss__fail(err, FSS_EINVAL, "server stamp: %s", serr.text);
+}
+
+static void set_result(fs_sync_result *r, size_t index, fs_outcome o,
+                       fs_reason reason, const char *detail)
+{
+    memset(r, 0, sizeof *r);
+    r->index = (uint32_t)index;
+    r->outcome = o;
+    r->reason = reason;
+    snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
+}
+
+static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
+                         fs_reason reason, fs_rule rule, const char *detail,
+                         fs_sync_result *r, fs_error *err)
+{
+    set_result(r, index, FS_REJECTED, reason, detail);
+    fss__metrics_reject(&x->s->metrics, reason);
+    return fss__store_rejection(x->c, chg->entity, &chg->row, &x->dev->id,
+                                rule, x->dev->rep, detail, err);
+}
+
+static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
+                               fs_sync_result *r, fs_error *err)
+{
+    fs_row row = {0}, orig = {0};
+    fs_store_rowinfo info;
+    fs_merge_result res;
+    fs_merge_ctx ctx;
+    fss_repset before = {0};
+    bool found = false, in = false, frozen = false, is_customer, has_root;
+    fs_id root;
+    fs_error serr = {0};
+    fs_store_status sst;
+    fss_status rc = FSS_OK;
+    char detail[200];
+
+    fs_conflict_list_clear(&x->conflicts);
+    fs_conflict_list_clear(&x->server_conflicts);
+    is_customer = strcmp(chg->entity->name, "customer") == 0;
+    if (fs_store_load(x->c->store, chg->entity, &chg->row, &row, &info, &found,
+                      &serr) != FS_STORE_OK) {
+        rc = fss__fail(err, FSS_EDB, "load: %s", serr.text);
+        goto done;
+    }
+    /* An existing row must already be in the rep's scope (products are
+     * reference data: fs_merge rejects device writes to them). */
+    if (found && !(chg->entity->flags & FS_ENTITY_READONLY)) {
+        if (!info.has_root)
+            in = false;
+        else if ((rc = fss__customer_in_scope(x->c, x->dev->rep, &info.root,
+                                              &in, err)) != FSS_OK)
+            goto done;
+        if (!in) {
+            rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE,
+                        "row is outside your scope", r, err);
+            goto done;
+        }
+    }
+    if (fs_row_copy(&orig, &row, &serr) != FS_OK) {
+        rc = fss__fail(err, FSS_ENOMEM, "row copy");
+        goto done;
+    }
+    if ((rc = frozen_check(x, chg, &row, &frozen, err)) != FSS_OK)
+        goto done;
+    if (is_customer && found &&
+        (rc = fss__customer_reps(x->c, &chg->row, &before, err)) != FSS_OK)
+        goto done;
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.origin = FS_ORIGIN_DEVICE;
+    ctx.now = fss__tick(x->s);
+    ctx.max_ahead_ms = x->s->cfg.max_ahead_ms;
+    ctx.frozen = frozen;
+    if (fs_merge(&ctx, &row, chg, &res, &x->conflicts, &serr) != FS_OK) {
+        rc = reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID,
+                    serr.text, r, err);
+        goto done;
+    }
+    if (res.outcome == FS_REJECTED) {
+        set_result(r, index, res.outcome, res.reason, res.detail);
+        fss__metrics_reject(&x->s->metrics, res.reason);
+        rc = fss__store_conflicts(x->c, &x->conflicts, x->dev->rep, res.detail,
+                                  err);
+        fss__metrics_conflicts(&x->s->metrics, &x->conflicts);
+        goto done;
+    }
+    /* Where does the merged row hang? A new row must hang off a customer in
+     * scope; a write-once parent cannot move an existing row elsewhere, but
+     * check the merged placement all the same. A new customer is in scope
+     * by construction (its creator becomes owner_rep below). */
+    if (!(chg->entity->flags & FS_ENTITY_READONLY) && !(is_customer && !found)) {
+        sst = fs_store_root(x->c->store, &row, &root, &has_root, &serr);
+        if (sst == FS_STORE_ENOPARENT || (sst == FS_STORE_OK && !has_root)) {
+            snprintf(detail, sizeof detail, "parent row of this %s is unknown",
+                     chg->entity->name);
+            rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE, detail,
+                        r, err);
+            goto done;
+        }
+        if (sst != FS_STORE_OK) {
+            rc = fss__fail(err, FSS_EDB, "root: %s", serr.text);
+            goto done;
+        }
+        if ((rc = fss__customer_in_scope(x->c, x->dev->rep, &root, &in, err)) !=
+            FSS_OK)
+            goto done;
+        if (!in) {
+            rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE,
+                        "parent customer is outside your scope", r, err);
+            goto done;
+        }
+    }
+    if ((rc = server_stamps(x, chg, &row, !found, err)) != FSS_OK)
+        goto done;
+    if (!fs_row_eq(&orig, &row)) {
+        if ((rc = fss__save_row(x->c, &row, NULL, err)) != FSS_OK)
+            goto done;
+        if (is_customer) {
+            int io = fs_entity_field_index(row.entity, "owner_rep");
+            int it = fs_entity_field_index(row.entity, "territory");
+            if (!found || orig.deleted != row.deleted ||
+                !fs_value_eq(&orig.cells[io].v, &row.cells[io].v) ||
+                !fs_value_eq(&orig.cells[it].v, &row.cells[it].v)) {
+                rc = fss__scope_changed(x->c, &chg->row, &before,
+                                        row.deleted ? FS_EXIT_DELETED
+                                                    : FS_EXIT_REASSIGNED,
+                                        err);
+                if (rc != FSS_OK)
+                    goto done;
+            }
+        }
+    }
+    set_result(r, index, res.outcome, res.reason, res.detail);
+    if (res.outcome != FS_APPLIED)
+        fss__metrics_reject(&x->s->metrics, res.reason);
+    fss__metrics_conflicts(&x->s->metrics, &x->conflicts);
+    rc = fss__store_conflicts(x->c, &x->conflicts, x->dev->rep, res.detail, err);
+    if (rc == FSS_OK)
+        rc = fss__store_conflicts(x->c, &x->server_conflicts, x->dev->rep,
+                                  "server stamp", err);
+done:
+    fs_row_free(&row);
+    fs_row_free(&orig);
+    fss_repset_free(&before);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pull                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/* SELECT kind (0 row, 1 exit), entity tag or exit reason, id, seq over every
+ * table, filtered to rep ?2's scope, after cursor ?1, ordered by seq. The
+ * table names come from the static schema, never from input. */
+static fss_status pull_sql(fss_conn *c, fss_buf *b, fs_error *err)
+{
+    size_t ne = 0, i;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    const char *scope =
+        "(SELECT c.id FROM customer c WHERE c.deleted = 0 AND (c.owner_rep = ?2"
+        " OR c.territory IN (SELECT territory FROM fss_rep_territories"
+        " WHERE rep = ?2)))";
+
+    fss_buf_puts(b, "SELECT kind, ent, id, seq FROM (");
+    for (i = 0; i < ne; i++) {
+        const char *t = fs_store_table(c->store, ents[i]);
+        if (!t)
+            return fss__fail(err, FSS_EDB, "no table for %s", ents[i]->name);
+        fss_buf_printf(b, "SELECT 0 AS kind, %u AS ent, id, seq FROM \"%s\" "
+                          "WHERE seq > ?1", (unsigned)ents[i]->tag, t);
+        if (ents[i]->parent >= 0 || strcmp(ents[i]->name, "customer") == 0)
+            fss_buf_printf(b, " AND root IN %s", scope);
+        fss_buf_puts(b, " UNION ALL ");
+    }
+    fss_buf_printf(b, "SELECT 1, reason, customer, seq FROM fss_scope_exits "
+                      "WHERE rep = ?2 AND seq > ?1 AND customer NOT IN %s"
+                      ") ORDER BY seq LIMIT ?3", scope);
+    return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
+}
+
+static fss_status pull(sync_ctx *x, uint64_t cursor, uint32_t page,
+                       fs_sync_response *out, fs_error *err)
+{
+    fss_buf sql = {0};
+    sqlite3_stmt *st = NULL;
+    fss_status rc;
+    int64_t cur = 0;
+    size_t n = 0;
+    int r;
+    uint64_t last = cursor;
+
+    rc = fss__current_seq(x->c, &cur, err);
+    if (rc != FSS_OK)
+        goto done;
+    out->rows = calloc(page ? page : 1, sizeof *out->rows);
+    out->exits = calloc(page ? page : 1, sizeof *out->exits);
+    if (!out->rows || !out->exits) {
+        rc = fss__fail(err, FSS_ENOMEM, "pull page");
+        goto done;
+    }
+    if ((rc = pull_sql(x->c, &sql, err)) != FSS_OK)
+        goto done;
+    if (sqlite3_prepare_v2(x->c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, x->c->db, "pull");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, (int64_t)cursor);
+    sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)page + 1);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(st, 0);
+        int ent = sqlite3_column_int(st, 1);
+        int64_t seq = sqlite3_column_int64(st, 3);
+        fs_id id;
+
+        if (n == page) {
+            out->has_more = true;
+            break;
+        }
+        if (sqlite3_column_bytes(st, 2) != 16)
+            continue;
+        memcpy(id.b, sqlite3_column_blob(st, 2), 16);
+        if (kind == 0) {
+            const fs_entity *e = fs_schema_entity_by_tag((unsigned)ent);
+            fs_pulled_row *pr = &out->rows[out->nrows];
+            bool found = false;
+            fs_error serr = {0};
+            if (!e)
+                continue;
+            if (fs_store_load(x->c->store, e, &id, &pr->row, NULL, &found,
+                              &serr) != FS_STORE_OK) {
+                fs_row_free(&pr->row);
+                rc = fss__fail(err, FSS_EDB, "pull load: %s", serr.text);
+                goto done;
+            }
+            pr->seq = (uint64_t)seq;
+            out->nrows++;
+        } else {
+            fs_scope_exit *ex = &out->exits[out->nexits++];
+            ex->entity = fs_schema_entity("customer");
+            ex->row = id;
+            ex->reason = (fs_exit_reason)ent;
+        }
+        last = (uint64_t)seq;
+        n++;
+    }
+    if (!out->has_more && r != SQLITE_DONE && r != SQLITE_ROW) {
+        rc = fss__dbfail(err, x->c->db, "pull");
+        goto done;
+    }
+    /* A complete pull has seen everything up to the current seq, including
+     * rows outside the scope it skipped: the next cursor jumps there. */
+    out->next_cursor = out->has_more ? last : (uint64_t)cur;
+    if (out->next_cursor < cursor)
+        out->next_cursor = cursor;
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The handler                                                             */
+/* ---------------------------------------------------------------------- */
+
+/* The response was built here (not decoded), so it is released here: the
+ * arrays are plain malloc and only the first nrows rows were loaded. */
+static void response_free(fs_sync_response *out)
+{
+    size_t i;
+
+    for (i = 0; i < out->nrows; i++)
+        fs_row_free(&out->rows[i].row);
+    free(out->rows);
+    free(out->exits);
+    free(out->results);
+    memset(out, 0, sizeof *out);
+}
+
+static bool ctype_is_protobuf(const char *ct)
+{
+    size_t n;
+
+    if (!ct)
+        return false;
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return (n == 22 && strncasecmp(ct, "application/x-protobuf", 22) == 0) ||
+           (n == 20 && strncasecmp(ct, "application/protobuf", 20) == 0);
+}
+
+static fss_status lookup_batch(sync_ctx *x, const fs_id *batch,
+                               const uint8_t digest[32], bool *seen,
+                               bool *same, fs_sync_response *out,
+                               fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *seen = *same = false;
+    if (sqlite3_prepare_v2(x->c->db,
+                           "SELECT digest, results FROM fss_batches WHERE "
+                           "device = ?1 AND batch_id = ?2", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, x->c->db, "batch lookup");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, x->dev->id.b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_DONE)
+        goto done;
+    if (r != SQLITE_ROW) {
+        rc = fss__dbfail(err, x->c->db, "batch lookup");
+        goto done;
+    }
+    *seen = true;
+    if (sqlite3_column_bytes(st, 0) != 32 ||
+        !fss_ct_equal(sqlite3_column_blob(st, 0), digest, 32))
+        goto done;
+    *same = true;
+    rc = results_unpack(sqlite3_column_blob(st, 1),
+                        (size_t)sqlite3_column_bytes(st, 1), &out->results,
+                        &out->nresults, err);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fss_status store_batch(sync_ctx *x, const fs_id *batch,
+                              const uint8_t digest[32],
+                              const fs_sync_response *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_buf b = {0};
+    fss_status rc = results_pack(out->results, out->nresults, &b, err);
+
+    if (rc != FSS_OK)
+        goto done;
+    if (sqlite3_prepare_v2(x->c->db,
+                           "INSERT INTO fss_batches(device, batch_id, digest,"
+                           " results, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, x->c->db, "batch store");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, x->dev->id.b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, b.data, (int)b.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)fss_now_ms());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, x->c->db, "batch store");
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&b);
+    return rc;
+}
+
+static const fs_proto_change_error *find_error(const fs_sync_request *rq,
+                                               size_t index)
+{
+    size_t i;
+
+    for (i = 0; i < rq->nerrors; i++)
+        if (rq->errors[i].index == index)
+            return &rq->errors[i];
+    return NULL;
+}
+
+void fss_handle_sync(fss_server *s, const fss_request *req,
+                     fss_response *resp)
+{
+    sync_ctx x;
+    fss_device dev;
+    fs_sync_request rq;
+    fs_sync_response out;
+    fs_proto_limits lim = fs_proto_limits_default();
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    fs_proto_status pst;
+    fs_proto_buf body = {0};
+    fs_error err = {0};
+    uint8_t digest[32];
+    uint32_t page;
+    int64_t cur = 0;
+    size_t i;
+    bool seen = false, same = false;
+    fss_auth_result ar;
+
+    memset(&x, 0, sizeof x);
+    memset(&rq, 0, sizeof rq);
+    memset(&out, 0, sizeof out);
+    x.s = s;
+    x.dev = &dev;
+    lim.max_body = s->cfg.max_body;
+    lim.max_inflated = s->cfg.max_inflated;
+
+    if (!req->method || strcmp(req->method, "POST") != 0) {
+        fss__error_proto(s, resp, 405, FS_PROTO_ERR_BAD_REQUEST, false,
+                         "method %s not allowed on /v1/sync (use POST)",
+                         req->method ? req->method : "?");
+        goto done;
+    }
+    if (!ctype_is_protobuf(req->content_type)) {
+        fss__error_proto(s, resp, 415, FS_PROTO_ERR_BAD_REQUEST, false,
+                         "Content-Type must be application/x-protobuf, not %s",
+                         req->content_type ? req->content_type : "(none)");
+        goto done;
+    }
+    x.c = fss__conn_get(s, 10000);
+    if (!x.c) {
+        fss__error_proto(s, resp, 503, FS_PROTO_ERR_BUSY, false,
+                         "server busy, retry later");
+        resp->retry_after_s = 1;
+        goto done;
+    }
+    ar = fss__authenticate(s, x.c, req->authorization, req->remote_addr, &dev);
+    if (ar != FSS_AUTH_OK) {
+        if (ar == FSS_AUTH_REVOKED)
+            fss__error_proto(s, resp, 401, FS_PROTO_ERR_REVOKED, true,
+                             "device revoked: delete the local replica and "
+                             "enroll again");
+        else if (ar == FSS_AUTH_LIMITED) {
+            fss__error_proto(s, resp, 429, FS_PROTO_ERR_BUSY, false,
+                             "too many failed authentications from this "
+                             "address; retry later");
+            resp->retry_after_s = s->cfg.auth_fail_window_s;
+        } else
+            fss__error_proto(s, resp, 401, FS_PROTO_ERR_UNAUTHORIZED, false,
+                             ar == FSS_AUTH_MISSING
+                                 ? "missing \"Authorization: Bearer <token>\""
+                                 : "invalid device token");
+        goto done;
+    }
+    fs_id_format(&dev.id, resp->device);
+    pst = fs_proto_encoding_parse(req->content_encoding,
+                                  req->content_encoding ? strlen(req->content_encoding) : 0,
+                                  &enc, &err);
+    if (pst == FS_PROTO_OK)
+        pst = fs_proto_sync_request_decode(req->body, req->body_len, enc, &lim,
+                                           &rq, NULL, &err);
+    if (pst != FS_PROTO_OK) {
+        fss__error_proto(s, resp, fs_proto_http_status(pst),
+                         fs_proto_status_error_code(pst), false, "%s",
+                         err.text[0] ? err.text : fs_proto_strerror(pst));
+        goto done;
+    }
+    resp->rows_in = rq.nchanges;
+    if (rq.version != FS_PROTO_VERSION) {
+        fss__error_proto(s, resp, 400, FS_PROTO_ERR_UNSUPPORTED_VERSION, false,
+                         "protocol_version %u not supported (server speaks %u)",
+                         rq.version, FS_PROTO_VERSION);
+        goto done;
+    }
+    if (fs_id_cmp(&rq.device_id, &dev.id) != 0) {
+        fss__error_proto(s, resp, 403, FS_PROTO_ERR_UNAUTHORIZED, false,
+                         "device_id does not match the token's device");
+        goto done;
+    }
+    if (rq.client_time)
+        fss__clock_recv(s, rq.client_time);
+    page = rq.page_size ? rq.page_size : s->cfg.page_size;
+    if (page > s->cfg.max_page_size)
+        page = s->cfg.max_page_size;
+    if (page > lim.max_rows)
+        page = (uint32_t)lim.max_rows;
+
+    if ((rq.nchanges ? fss__begin_immediate(x.c, &err)
+                     : fss__exec(x.c, "BEGIN", &err)) != FSS_OK)
+        goto internal;
+    if (fss__current_seq(x.c, &cur, &err) != FSS_OK)
+        goto internal;
+    if (rq.cursor > (uint64_t)cur) {
+        fss__error_proto(s, resp, 400, FS_PROTO_ERR_BAD_CURSOR, false,
+                         "cursor %llu is ahead of the server (%lld): "
+                         "bootstrap again with cursor 0",
+                         (unsigned long long)rq.cursor, (long long)cur);
+        goto done;
+    }
+    if (rq.nchanges) {
+        if (batch_digest(&rq, digest, &err) != FSS_OK ||
+            lookup_batch(&x, &rq.batch_id, digest, &seen, &same, &out, &err) !=
+                FSS_OK)
+            goto internal;
+        if (seen && !same) {
+            fss__error_proto(s, resp, 409, FS_PROTO_ERR_BATCH_CONFLICT, false,
+                             "batch id already used with different changes");
+            goto done;
+        }
+        if (seen) {
+            fss__metrics_replay(&s->metrics);
+        } else {
+            out.results = calloc(rq.nchanges, sizeof *out.results);
+            if (!out.results)
+                goto internal;
+            out.nresults = rq.nchanges;
+            for (i = 0; i < rq.nchanges; i++) {
+                const fs_proto_change_error *ce = find_error(&rq, i);
+                if (ce || !rq.changes[i].entity) {
+                    fs_change z;
+                    memset(&z, 0, sizeof z);
+                    z.device = dev.id;
+                    if (reject(&x, &z, i, FS_REASON_INVALID, FS_RULE_INVALID,
+                               ce ? ce->text : "invalid change",
+                               &out.results[i], &err) != FSS_OK)
+                        goto internal;
+                    continue;
+                }
+                if (apply_change(&x, &rq.changes[i], i, &out.results[i],
+                                 &err) != FSS_OK)
+                    goto internal;
+            }
+            if (store_batch(&x, &rq.batch_id, digest, &out, &err) != FSS_OK)
+                goto internal;
+        }
+    }
+    if (pull(&x, rq.cursor, page, &out, &err) != FSS_OK)
+        goto internal;
+    if (fss__commit(x.c, &err) != FSS_OK)
+        goto internal;
+    if (!seen)
+        fss__metrics_add(&s->metrics, rq.nchanges, 0, 0);
+    fss__metrics_add(&s->metrics, 0, out.nrows, out.nexits);
+    resp->rows_out = out.nrows;
+
+    out.version = FS_PROTO_VERSION;
+    out.server_time = fss__tick(s);
+    pst = fs_proto_sync_response_encode(&out, enc, NULL, &body, &err);
+    if (pst != FS_PROTO_OK)
+        goto internal;
+    resp->status = 200;
+    resp->content_type = "application/x-protobuf";
+    resp->content_encoding = enc == FS_PROTO_IDENTITY ? NULL
+                                                      : fs_proto_encoding_name(enc);
+    resp->body = malloc(body.len ? body.len : 1);
+    if (!resp->body)
+        goto internal;
+    memcpy(resp->body, body.data, body.len);
+    resp->body_len = body.len;
+    goto done;
+internal:
+    if (x.c)
+        fss__rollback(x.c);
+    fss__error_proto(s, resp, 500, FS_PROTO_ERR_INTERNAL, false,
+                     "internal error: %s", err.text);
+done:
+    if (x.c)
+        fss__conn_put(s, x.c);
+    fs_proto_buf_free(&body);
+    fs_proto_sync_request_free(&rq);
+    response_free(&out);
+    fs_conflict_list_free(&x.conflicts);
+    fs_conflict_list_free(&x.server_conflicts);
+}
