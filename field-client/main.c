@@ -1,1 +1,1170 @@
-int main(void){return 0;}
+/*
+ * main.c - the field-client command line: a thin user of libfieldclient.
+ *
+ * Only argument parsing, output formatting (text or --json), help and the
+ * sync progress display live here; every rule about data is in the library,
+ * which a handheld app links the same way. Errors are one line on stderr
+ * ("field-client: ...") and a non-zero exit status: 2 for usage errors, 3
+ * when the device was wiped, 1 for everything else.
+ */
+#include "fieldclient.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 64
+
+/* The executable's configuration, in one struct (no globals). */
+typedef struct cli {
+    const char *db;
+    bool json;
+    bool help;
+    const char *pos[MAX_ARGS];   /* positional arguments after the command */
+    size_t npos;
+    const char *optk[MAX_ARGS];  /* --key value / --flag (value "") */
+    const char *optv[MAX_ARGS];
+    size_t nopt;
+    fc_client *c;
+    char dbbuf[4096];
+    char keybuf[MAX_ARGS][64];   /* option names given as --key=value */
+} cli;
+
+/* ------------------------------------------------------------------------ */
+/* Output helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void json_str(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(o, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", o);
+        else if (ch == '\t')
+            fputs("\\t", o);
+        else if (ch == '\r')
+            fputs("\\r", o);
+        else if (ch < 0x20)
+            fprintf(o, "\\u%04x", ch);
+        else
+            fputc(ch, o);
+    }
+    fputc('"', o);
+}
+
+static void json_value(FILE *o, const fs_field *f, const fs_value *v)
+{
+    char buf[FS_ID_STRLEN + 1];
+
+    switch (v->kind) {
+    case FS_VAL_NULL:
+        fputs("null", o);
+        break;
+    case FS_VAL_INT:
+        if (f->type == FS_TYPE_BOOL)
+            fputs(v->u.i ? "true" : "false", o);
+        else
+            fprintf(o, "%lld", (long long)v->u.i);
+        break;
+    case FS_VAL_REAL:
+        fprintf(o, "%.17g", v->u.r);
+        break;
+    case FS_VAL_TEXT:
+        json_str(o, v->u.text.p);
+        break;
+    case FS_VAL_ID:
+        fs_id_format(&v->u.id, buf);
+        json_str(o, buf);
+        break;
+    }
+}
+
+static void json_row(FILE *o, const fs_row *r)
+{
+    char id[FS_ID_STRLEN + 1];
+
+    fs_id_format(&r->id, id);
+    fprintf(o, "{\"entity\":");
+    json_str(o, r->entity->name);
+    fprintf(o, ",\"id\":");
+    json_str(o, id);
+    for (size_t i = 0; i < r->entity->nfields; i++) {
+        fputc(',', o);
+        json_str(o, r->entity->fields[i].name);
+        fputc(':', o);
+        json_value(o, &r->entity->fields[i], &r->cells[i].v);
+    }
+    fputc('}', o);
+}
+
+static void text_row(FILE *o, const fs_row *r)
+{
+    char id[FS_ID_STRLEN + 1], buf[8192];
+
+    fs_id_format(&r->id, id);
+    fprintf(o, "%s %s\n", r->entity->name, id);
+    for (size_t i = 0; i < r->entity->nfields; i++) {
+        if (r->cells[i].v.kind == FS_VAL_NULL)
+            continue;
+        fc_value_format(&r->entity->fields[i], &r->cells[i].v, buf, sizeof buf);
+        fprintf(o, "  %-18s %s\n", r->entity->fields[i].name, buf);
+    }
+}
+
+/* One line per row in lists: id plus the fields that identify it. */
+static void text_line(FILE *o, const fs_row *r)
+{
+    static const char *const keys[] = {"name", "status", "esign_status", "title",
+                                       "kind", "due_at", "planned_at", "currency",
+                                       "sku", "qty", "unit_price", "done", "email",
+                                       "address", NULL};
+    char id[FS_ID_STRLEN + 1], buf[256];
+
+    fs_id_format(&r->id, id);
+    fprintf(o, "%s", id);
+    for (size_t k = 0; keys[k]; k++) {
+        int s = fs_entity_field_index(r->entity, keys[k]);
+        if (s < 0 || r->cells[s].v.kind == FS_VAL_NULL)
+            continue;
+        fc_value_format(&r->entity->fields[s], &r->cells[s].v, buf, sizeof buf);
+        fprintf(o, "  %s=%s", keys[k], buf);
+    }
+    fputc('\n', o);
+}
+
+static int fail(cli *a, fc_status st, const fs_error *err)
+{
+    const char *msg = err && err->text[0] ? err->text : fc_strerror(st);
+
+    fprintf(stderr, "field-client: %s\n", msg);
+    if (a->json) {
+        printf("{\"ok\":false,\"error\":");
+        json_str(stdout, msg);
+        printf(",\"status\":");
+        json_str(stdout, fc_strerror(st));
+        printf("}\n");
+    }
+    return st == FC_EWIPED ? 3 : 1;
+}
+
+static int usage_error(cli *a, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "field-client: ");
+    fprintf(stderr, fmt, arg ? arg : "");
+    fprintf(stderr, " (see field-client --help)\n");
+    if (a->json) {
+        printf("{\"ok\":false,\"error\":\"usage\"}\n");
+    }
+    return 2;
+}
+
+static int ok_id(cli *a, const char *what, const fs_id *id)
+{
+    char s[FS_ID_STRLEN + 1];
+
+    fs_id_format(id, s);
+    if (a->json)
+        printf("{\"ok\":true,\"id\":\"%s\"}\n", s);
+    else
+        printf("%s %s\n", what, s);
+    return 0;
+}
+
+static int ok_msg(cli *a, const char *msg)
+{
+    if (a->json) {
+        printf("{\"ok\":true,\"message\":");
+        json_str(stdout, msg);
+        printf("}\n");
+    } else {
+        printf("%s\n", msg);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Argument helpers                                                          */
+/* ------------------------------------------------------------------------ */
+
+static const char *opt(const cli *a, const char *key)
+{
+    for (size_t i = 0; i < a->nopt; i++)
+        if (strcmp(a->optk[i], key) == 0)
+            return a->optv[i];
+    return NULL;
+}
+
+static bool parse_id_arg(cli *a, size_t i, const char *what, fs_id *out, int *rc)
+{
+    fs_error err = {0};
+
+    if (i >= a->npos) {
+        *rc = usage_error(a, "missing %s id", what);
+        return false;
+    }
+    if (fs_id_parse(a->pos[i], strlen(a->pos[i]), out, &err) != FS_OK) {
+        fprintf(stderr, "field-client: '%s' is not a %s id (expected a UUID such "
+                "as 0190e7c2-1a2b-7c3d-8e4f-0123456789ab)\n", a->pos[i], what);
+        if (a->json)
+            printf("{\"ok\":false,\"error\":\"malformed id\"}\n");
+        *rc = 1;
+        return false;
+    }
+    return true;
+}
+
+static bool parse_num(const char *s, double *out)
+{
+    char *end;
+    if (!s || !*s)
+        return false;
+    errno = 0;
+    *out = strtod(s, &end);
+    return !errno && !*end && isfinite(*out);
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    if (!s || !*s)
+        return false;
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return !errno && !*end;
+}
+
+/* A time option through the library's parser (same formats as fields). */
+static int64_t time_opt(cli *a, const char *key, bool *bad)
+{
+    const char *s = opt(a, key);
+    const fs_field *f = &fs_schema_entity("visit")->fields[fs_entity_field_index(
+        fs_schema_entity("visit"), "planned_at")];
+    fs_value v = {0};
+    int64_t t = 0;
+
+    *bad = false;
+    if (!s)
+        return 0;
+    if (fc_value_parse(f, s, &v, NULL) != FC_OK || v.kind != FS_VAL_INT) {
+        fprintf(stderr, "field-client: --%s: '%s' is not a time (now, Unix ms, "
+                "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z)\n", key, s);
+        *bad = true;
+    } else {
+        t = v.u.i;
+    }
+    fs_value_clear(&v);
+    return t;
+}
+
+/* field=value positional arguments from index `from` into kv. */
+static int kv_args(cli *a, size_t from, fc_kv *kv, char bufs[][512], size_t *n)
+{
+    *n = 0;
+    for (size_t i = from; i < a->npos; i++) {
+        const char *eq = strchr(a->pos[i], '=');
+        size_t klen;
+        if (!eq || eq == a->pos[i])
+            return usage_error(a, "expected field=value, got '%s'", a->pos[i]);
+        klen = (size_t)(eq - a->pos[i]);
+        if (klen >= 64)
+            return usage_error(a, "field name too long in '%s'", a->pos[i]);
+        memcpy(bufs[*n], a->pos[i], klen);
+        bufs[*n][klen] = '\0';
+        kv[*n].field = bufs[*n];
+        kv[*n].value = eq + 1;
+        (*n)++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct list_ctx {
+    cli *a;
+    size_t n;
+} list_ctx;
+
+static bool print_row_cb(const fs_row *r, void *p)
+{
+    list_ctx *lc = p;
+    if (lc->a->json) {
+        if (lc->n)
+            fputc(',', stdout);
+        json_row(stdout, r);
+    } else {
+        text_line(stdout, r);
+    }
+    lc->n++;
+    return true;
+}
+
+static int list_rows(cli *a, const char *entity, const fc_query *q)
+{
+    list_ctx lc = {a, 0};
+    fs_error err = {0};
+    fc_status st;
+
+    if (a->json)
+        printf("{\"ok\":true,\"%s\":[", entity);
+    st = fc_list(a->c, entity, q, print_row_cb, &lc, NULL, &err);
+    if (a->json)
+        printf("]}\n");
+    if (st)
+        return fail(a, st, &err);
+    if (!a->json && lc.n == 0)
+        printf("(no %s)\n", entity);
+    return 0;
+}
+
+static int show_row(cli *a, const char *entity, const fs_id *id)
+{
+    fs_row r = {0};
+    fs_error err = {0};
+    fc_status st = fc_get(a->c, entity, id, &r, &err);
+    int rc = 0;
+
+    if (st) {
+        rc = fail(a, st, &err);
+    } else if (a->json) {
+        printf("{\"ok\":true,\"row\":");
+        json_row(stdout, &r);
+        printf("}\n");
+    } else {
+        text_row(stdout, &r);
+    }
+    fs_row_free(&r);
+    return rc;
+}
+
+/* customer show: the customer and what hangs off it. */
+static int show_customer(cli *a, const fs_id *id)
+{
+    static const char *const kids[] = {"contact", "visit", "quote", "contract",
+                                       "task", NULL};
+    fs_row r = {0};
+    fs_error err = {0};
+    fc_status st = fc_get(a->c, "customer", id, &r, &err);
+    fc_query q = {0};
+
+    if (st) {
+        fs_row_free(&r);
+        return fail(a, st, &err);
+    }
+    q.parent = id;
+    if (a->json) {
+        printf("{\"ok\":true,\"row\":");
+        json_row(stdout, &r);
+    } else {
+        text_row(stdout, &r);
+    }
+    fs_row_free(&r);
+    for (size_t k = 0; kids[k]; k++) {
+        list_ctx lc = {a, 0};
+        if (a->json)
+            printf(",\"%ss\":[", kids[k]);
+        else
+            printf("%ss:\n", kids[k]);
+        st = fc_list(a->c, kids[k], &q, print_row_cb, &lc, NULL, &err);
+        if (a->json)
+            printf("]");
+        if (st)
+            return fail(a, st, &err);
+    }
+    if (a->json)
+        printf("}\n");
+    return 0;
+}
+
+static int show_quote(cli *a, const fs_id *id)
+{
+    fs_row r = {0};
+    fs_error err = {0};
+    fs_quote_totals t;
+    fc_query q = {0};
+    list_ctx lc = {a, 0};
+    fc_status st = fc_get(a->c, "quote", id, &r, &err);
+
+    if (!st)
+        st = fc_quote_totals(a->c, id, &t, &err);
+    if (st) {
+        fs_row_free(&r);
+        return fail(a, st, &err);
+    }
+    q.parent = id;
+    if (a->json) {
+        printf("{\"ok\":true,\"row\":");
+        json_row(stdout, &r);
+        printf(",\"totals\":{\"subtotal\":%lld,\"discount\":%lld,\"total\":%lld,"
+               "\"lines\":%zu},\"lines\":[", (long long)t.subtotal,
+               (long long)t.discount, (long long)t.total, t.lines);
+    } else {
+        text_row(stdout, &r);
+        printf("lines:\n");
+    }
+    fs_row_free(&r);
+    st = fc_list(a->c, "quote_line", &q, print_row_cb, &lc, NULL, &err);
+    if (a->json)
+        printf("]}\n");
+    else
+        printf("totals (minor units): subtotal %lld  discount %lld  total %lld\n",
+               (long long)t.subtotal, (long long)t.discount, (long long)t.total);
+    return st ? fail(a, st, &err) : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Status                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct status_ctx {
+    cli *a;
+    size_t n;
+    bool rejected_only;
+} status_ctx;
+
+static bool change_cb(const fc_change_info *ch, void *p)
+{
+    status_ctx *sc = p;
+    char id[FS_ID_STRLEN + 1];
+    static const char *const states[] = {"pending", "in_flight", "rejected"};
+
+    fs_id_format(&ch->row, id);
+    if (sc->a->json) {
+        if (sc->n)
+            fputc(',', stdout);
+        printf("{\"outbox_id\":%lld,\"state\":\"%s\",\"entity\":\"%s\",\"row\":\"%s\","
+               "\"summary\":", (long long)ch->id, states[ch->state], ch->entity->name, id);
+        json_str(stdout, ch->summary);
+        printf(",\"reason\":");
+        json_str(stdout, ch->reason);
+        printf(",\"detail\":");
+        json_str(stdout, ch->detail);
+        printf("}");
+    } else if (ch->state == FC_CHANGE_REJECTED) {
+        printf("  rejected #%lld %s %s: %s (%s)\n", (long long)ch->id, ch->summary, id,
+               ch->detail[0] ? ch->detail : ch->reason, ch->reason);
+    } else {
+        printf("  %-9s #%lld %s %s\n", states[ch->state], (long long)ch->id,
+               ch->summary, id);
+    }
+    sc->n++;
+    return true;
+}
+
+static bool notice_cb(const fc_notice *n, void *p)
+{
+    status_ctx *sc = p;
+    char id[FS_ID_STRLEN + 1];
+
+    fs_id_format(&n->row, id);
+    if (sc->a->json) {
+        if (sc->n)
+            fputc(',', stdout);
+        printf("{\"notice_id\":%lld,\"kind\":\"%s\",\"entity\":\"%s\",\"row\":\"%s\","
+               "\"label\":", (long long)n->id, n->kind, n->entity, id);
+        json_str(stdout, n->label);
+        printf(",\"reason\":");
+        json_str(stdout, n->reason);
+        printf(",\"detail\":");
+        json_str(stdout, n->detail);
+        printf(",\"at_ms\":%lld}", (long long)n->at_ms);
+    } else {
+        printf("  #%lld %s %s: %s\n", (long long)n->id, n->kind, n->reason,
+               n->detail[0] ? n->detail : id);
+    }
+    sc->n++;
+    return true;
+}
+
+static int cmd_status(cli *a)
+{
+    fc_info in;
+    fs_error err = {0};
+    fc_status st = fc_info_get(a->c, &in, &err);
+    char dev[FS_ID_STRLEN + 1], rep[FS_ID_STRLEN + 1], when[64] = "never";
+    status_ctx sc = {a, 0, false};
+
+    if (st)
+        return fail(a, st, &err);
+    fs_id_format(&in.device_id, dev);
+    fs_id_format(&in.rep_id, rep);
+    if (in.last_sync_ms) {
+        time_t t = (time_t)(in.last_sync_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    if (a->json) {
+        printf("{\"ok\":true,\"enrolled\":%s,\"server\":", in.enrolled ? "true" : "false");
+        json_str(stdout, in.server);
+        printf(",\"device_id\":\"%s\",\"rep_id\":%s%s%s,\"cursor\":%llu,"
+               "\"bootstrapped\":%s,\"last_sync_ms\":%lld,\"pending\":%zu,"
+               "\"in_flight\":%zu,\"rejected\":%zu,\"changes\":[", dev,
+               in.enrolled ? "\"" : "", in.enrolled ? rep : "null",
+               in.enrolled ? "\"" : "", (unsigned long long)in.cursor,
+               in.bootstrapped ? "true" : "false", (long long)in.last_sync_ms,
+               in.pending, in.in_flight, in.rejected);
+    } else {
+        printf("server:       %s\n", in.enrolled ? in.server : "(not enrolled)");
+        printf("device:       %s%s\n", dev, in.enrolled ? "" : " (provisional)");
+        if (in.enrolled)
+            printf("rep:          %s\n", rep);
+        printf("last sync:    %s%s\n", when,
+               in.enrolled && !in.bootstrapped ? " (initial download not finished)" : "");
+        printf("pending:      %zu change(s)%s\n", in.pending,
+               in.in_flight ? " (some sent, awaiting the answer)" : "");
+        printf("rejected:     %zu change(s)\n", in.rejected);
+        if (in.pending || in.rejected)
+            printf("changes:\n");
+    }
+    st = fc_outbox_list(a->c, change_cb, &sc, &err);
+    if (st)
+        return fail(a, st, &err);
+    if (a->json)
+        printf("],\"notices\":[");
+    else if (in.notices)
+        printf("notices (scope exits, conflicts):\n");
+    sc.n = 0;
+    st = fc_notice_list(a->c, notice_cb, &sc, &err);
+    if (st)
+        return fail(a, st, &err);
+    if (a->json)
+        printf("]}\n");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sync progress                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct prog_ctx {
+    bool tty;
+    bool quiet;
+    unsigned spin;
+} prog_ctx;
+
+static void on_progress(const fc_progress *p, void *payload)
+{
+    prog_ctx *pc = payload;
+
+    if (pc->quiet)
+        return;
+    if (p->retry) {
+        fprintf(stderr, "%ssync: network problem (%s); retry %u...%s", pc->tty ? "\r\033[K" : "",
+                p->note, p->retry, pc->tty ? "" : "\n");
+        return;
+    }
+    if (pc->tty) {
+        /* The total size of the scope is unknown up front, so the bar is an
+         * activity bar that fills per round and shows the counts. */
+        char bar[21];
+        unsigned fill = p->has_more ? (pc->spin++ % 20) + 1 : 20;
+        for (unsigned i = 0; i < 20; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[20] = '\0';
+        fprintf(stderr, "\r\033[K[%s] round %u  pushed %zu  pulled %zu rows%s", bar,
+                p->round, p->pushed, p->rows, p->has_more ? "  ..." : "");
+    } else {
+        fprintf(stderr, "sync: round %u pushed %zu (applied %zu, rejected %zu) pulled "
+                "%zu rows, %zu exits%s\n", p->round, p->pushed, p->applied, p->rejected,
+                p->rows, p->exits, p->has_more ? ", more to come" : "");
+    }
+}
+
+static int cmd_sync(cli *a)
+{
+    prog_ctx pc = {isatty(2) != 0, a->json, 0};
+    fc_sync_report rep;
+    fs_error err = {0};
+    fc_status st = fc_sync(a->c, on_progress, &pc, &rep, &err);
+    fc_info in;
+
+    if (pc.tty && !pc.quiet)
+        fputc('\n', stderr);
+    if (st)
+        return fail(a, st, &err);
+    if (fc_info_get(a->c, &in, &err))
+        memset(&in, 0, sizeof in);
+    if (a->json) {
+        printf("{\"ok\":true,\"rounds\":%u,\"pushed\":%zu,\"applied\":%zu,\"rejected\":%zu,"
+               "\"rows\":%zu,\"exits\":%zu,\"notices\":%zu,\"pending\":%zu}\n",
+               rep.totals.round, rep.totals.pushed, rep.totals.applied,
+               rep.totals.rejected, rep.totals.rows, rep.totals.exits, rep.notices,
+               in.pending);
+    } else {
+        printf("synced: %zu change(s) pushed (%zu rejected), %zu row(s) pulled, %zu "
+               "removed from this device\n", rep.totals.pushed, rep.totals.rejected,
+               rep.totals.rows, rep.totals.exits);
+        if (rep.totals.rejected || rep.notices)
+            printf("see `field-client status` for rejected changes and notices\n");
+    }
+    return 0;
+}
+
+static int export_write(const char *buf, size_t n, void *payload)
+{
+    return fwrite(buf, 1, n, (FILE *)payload) == n ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Help                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cmd_help {
+    const char *name;
+    const char *usage;
+    const char *text;
+} cmd_help;
+
+static const cmd_help helps[] = {
+    {"customer", "customer list [--search TEXT] [--limit N]\n"
+     "  customer search TEXT\n  customer show ID\n"
+     "  customer add name=NAME [address=.. phone=.. tags=.. segment=.. lat=.. lon=..]\n"
+     "  customer edit ID field=value...\n  customer delete ID",
+     "Customers in your scope. search is offline full-text over name, address,\n"
+     "tags and contacts (prefix match). territory and owner_rep are set by the\n"
+     "back office and cannot be edited here."},
+    {"contact", "contact add CUSTOMER_ID name=NAME [title=.. phone=.. email=..]\n"
+     "  contact edit ID field=value...\n  contact list CUSTOMER_ID\n  contact show ID",
+     "Contacts of a customer."},
+    {"visit", "visit plan CUSTOMER_ID [--at TIME]\n"
+     "  visit checkin VISIT_ID --lat DEG --lon DEG --accuracy METRES [--at TIME]\n"
+     "  visit note VISIT_ID TEXT [--replace] [--next-step TEXT]\n"
+     "  visit checkout VISIT_ID [--lat DEG --lon DEG] [--at TIME] [--outcome TEXT]\n"
+     "  visit abandon VISIT_ID [--outcome TEXT]\n  visit list [CUSTOMER_ID]\n  visit show ID",
+     "Visits: planned -> in_progress (checkin) -> completed (checkout), or\n"
+     "abandoned. TIME is now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z."},
+    {"quote", "quote new CUSTOMER_ID CURRENCY\n"
+     "  quote line-add QUOTE_ID --qty N --price MINOR_UNITS [--sku S] [--desc D] [--discount BP]\n"
+     "  quote line-edit LINE_ID field=value...\n  quote line-remove LINE_ID\n"
+     "  quote discount QUOTE_ID BP\n  quote send QUOTE_ID\n  quote show QUOTE_ID\n"
+     "  quote list [CUSTOMER_ID]",
+     "Quotes in an ISO 4217 currency. Prices are integer minor units (cents);\n"
+     "discounts are basis points (100 = 1%). Totals are computed by the shared\n"
+     "fs_quote_totals function. An accepted quote is read-only."},
+    {"contract", "contract show ID\n  contract list [CUSTOMER_ID]\n  contract esign ID STATUS",
+     "E-sign status moves only upward: draft < sent < delivered < signed, then\n"
+     "voided / declined / completed, which are final."},
+    {"task", "task add CUSTOMER_ID TITLE [--kind KIND] [--due TIME]\n  task done ID\n"
+     "  task list [--due TIME] [--overdue] [--all]",
+     "Tasks. KIND: follow_up, call, email, meeting, demo, other. list shows open\n"
+     "tasks; --overdue those due before now; --all includes done ones."},
+    {"enroll", "enroll SERVER_URL CODE [--name DEVICE_NAME]",
+     "Trades a one-time enrollment code from the back office for this device's\n"
+     "identity and token (stored in the replica, file mode 0600)."},
+    {"sync", "sync",
+     "Pushes pending changes and pulls changes in your scope, repeating until\n"
+     "nothing is left. Network errors are retried with backoff; an interrupted\n"
+     "first download resumes where it stopped."},
+    {"status", "status",
+     "Pending changes, rejected changes with reasons, notices (customers removed\n"
+     "from this device and why, conflicts), last sync time and server."},
+    {"dismiss", "dismiss OUTBOX_ID\n  dismiss --notice NOTICE_ID",
+     "Removes a rejected change (or a notice) from status once you have seen it."},
+    {"export", "export",
+     "Prints the replica as canonical JSON (the format of the server's per-rep\n"
+     "export), for comparing with cmp."},
+    {NULL, NULL, NULL}};
+
+static void print_help(FILE *o)
+{
+    fprintf(o,
+        "usage: field-client [--db PATH] [--json] COMMAND [ARGS]\n\n"
+        "Offline-first field client for fieldsync.\n\n"
+        "options:\n"
+        "  --db PATH   replica database (default $FIELDSYNC_DB, else\n"
+        "              $XDG_DATA_HOME/fieldsync/replica.db or ~/.local/share/...)\n"
+        "  --json      machine-readable output (every command)\n"
+        "  --help      this help; `field-client COMMAND --help` for one command\n\n"
+        "commands:\n");
+    for (size_t i = 0; helps[i].name; i++)
+        fprintf(o, "  %s\n", helps[i].usage);
+    fprintf(o, "\nExit status: 0 ok, 1 error, 2 usage error, 3 device wiped.\n");
+}
+
+static int command_help(const char *cmd)
+{
+    for (size_t i = 0; helps[i].name; i++)
+        if (strcmp(helps[i].name, cmd) == 0) {
+            printf("usage: field-client [--db PATH] [--json] %s\n\n%s\n", helps[i].usage,
+                   helps[i].text);
+            return 0;
+        }
+    fprintf(stderr, "field-client: unknown command '%s' (see field-client --help)\n", cmd);
+    return 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int cmd_customer(cli *a, const char *sub)
+{
+    fc_kv kv[MAX_ARGS];
+    char names[MAX_ARGS][512];
+    size_t n = 0;
+    fs_id id;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+    fc_query q = {0};
+    int64_t lim = 0;
+
+    if (strcmp(sub, "list") == 0 || strcmp(sub, "search") == 0) {
+        q.search = strcmp(sub, "search") == 0 ? (a->npos > 1 ? a->pos[1] : NULL)
+                                              : opt(a, "search");
+        if (strcmp(sub, "search") == 0 && !q.search)
+            return usage_error(a, "customer search needs TEXT%s", NULL);
+        if (opt(a, "limit")) {
+            if (!parse_int(opt(a, "limit"), &lim) || lim < 0 || lim > 1000000)
+                return usage_error(a, "--limit takes a count, not '%s'", opt(a, "limit"));
+            q.limit = (uint32_t)lim;
+        }
+        return list_rows(a, "customer", &q);
+    }
+    if (strcmp(sub, "show") == 0)
+        return parse_id_arg(a, 1, "customer", &id, &rc) ? show_customer(a, &id) : rc;
+    if (strcmp(sub, "add") == 0) {
+        if ((rc = kv_args(a, 1, kv, names, &n)) != 0)
+            return rc;
+        st = fc_customer_add(a->c, kv, n, &id, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "customer added", &id);
+    }
+    if (strcmp(sub, "edit") == 0 || strcmp(sub, "delete") == 0) {
+        if (!parse_id_arg(a, 1, "customer", &id, &rc))
+            return rc;
+        if (strcmp(sub, "delete") == 0) {
+            st = fc_row_delete(a->c, "customer", &id, &err);
+        } else {
+            if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
+                return rc;
+            st = fc_customer_edit(a->c, &id, kv, n, &err);
+        }
+        return st ? fail(a, st, &err) : ok_id(a, "customer updated", &id);
+    }
+    return usage_error(a, "unknown customer command '%s'", sub);
+}
+
+static int cmd_contact(cli *a, const char *sub)
+{
+    fc_kv kv[MAX_ARGS];
+    char names[MAX_ARGS][512];
+    size_t n = 0;
+    fs_id id, nid;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+    fc_query q = {0};
+
+    if (strcmp(sub, "list") == 0) {
+        if (!parse_id_arg(a, 1, "customer", &id, &rc))
+            return rc;
+        q.parent = &id;
+        return list_rows(a, "contact", &q);
+    }
+    if (strcmp(sub, "show") == 0)
+        return parse_id_arg(a, 1, "contact", &id, &rc) ? show_row(a, "contact", &id) : rc;
+    if (strcmp(sub, "add") == 0 || strcmp(sub, "edit") == 0) {
+        bool add = strcmp(sub, "add") == 0;
+        if (!parse_id_arg(a, 1, add ? "customer" : "contact", &id, &rc))
+            return rc;
+        if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
+            return rc;
+        st = add ? fc_contact_add(a->c, &id, kv, n, &nid, &err)
+                 : fc_contact_edit(a->c, &id, kv, n, &err);
+        return st ? fail(a, st, &err) : ok_id(a, add ? "contact added" : "contact updated",
+                                              add ? &nid : &id);
+    }
+    return usage_error(a, "unknown contact command '%s'", sub);
+}
+
+static int cmd_visit(cli *a, const char *sub)
+{
+    fs_id id, nid;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+    bool bad = false;
+    double lat = NAN, lon = NAN, acc = NAN;
+    int64_t at;
+    fc_query q = {0};
+
+    if (strcmp(sub, "list") == 0) {
+        if (a->npos > 1) {
+            if (!parse_id_arg(a, 1, "customer", &id, &rc))
+                return rc;
+            q.parent = &id;
+        }
+        return list_rows(a, "visit", &q);
+    }
+    if (!parse_id_arg(a, 1, strcmp(sub, "plan") == 0 ? "customer" : "visit", &id, &rc))
+        return rc;
+    if (strcmp(sub, "show") == 0)
+        return show_row(a, "visit", &id);
+    at = time_opt(a, "at", &bad);
+    if (bad)
+        return 2;
+    if (strcmp(sub, "plan") == 0) {
+        st = fc_visit_plan(a->c, &id, at, &nid, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "visit planned", &nid);
+    }
+    if (strcmp(sub, "checkin") == 0 || strcmp(sub, "checkout") == 0) {
+        const char *sl = opt(a, "lat"), *so = opt(a, "lon"), *sa = opt(a, "accuracy");
+        bool in = strcmp(sub, "checkin") == 0;
+        if ((in && (!sl || !so || !sa)) || (!in && (!sl != !so)))
+            return usage_error(a, "%s", in ? "checkin needs --lat, --lon and --accuracy"
+                                           : "checkout takes both --lat and --lon or neither");
+        if ((sl && !parse_num(sl, &lat)) || (so && !parse_num(so, &lon)) ||
+            (sa && !parse_num(sa, &acc))) {
+            fs_error e2 = {0};
+            snprintf(e2.text, sizeof e2.text, "malformed GPS: --lat/--lon/--accuracy "
+                     "take decimal numbers (got '%s', '%s', '%s')", sl ? sl : "",
+                     so ? so : "", sa ? sa : "");
+            return fail(a, FC_EINVAL, &e2);
+        }
+        st = in ? fc_visit_checkin(a->c, &id, lat, lon, acc, at, &err)
+                : fc_visit_checkout(a->c, &id, lat, lon, at, opt(a, "outcome"), &err);
+        return st ? fail(a, st, &err) : ok_id(a, in ? "checked in" : "checked out", &id);
+    }
+    if (strcmp(sub, "note") == 0) {
+        const char *text = a->npos > 2 ? a->pos[2] : NULL;
+        if (!text && !opt(a, "next-step"))
+            return usage_error(a, "visit note needs TEXT%s", NULL);
+        st = fc_visit_note(a->c, &id, text, !opt(a, "replace"), opt(a, "next-step"), &err);
+        return st ? fail(a, st, &err) : ok_id(a, "note saved", &id);
+    }
+    if (strcmp(sub, "abandon") == 0) {
+        st = fc_visit_abandon(a->c, &id, opt(a, "outcome"), &err);
+        return st ? fail(a, st, &err) : ok_id(a, "visit abandoned", &id);
+    }
+    return usage_error(a, "unknown visit command '%s'", sub);
+}
+
+static int cmd_quote(cli *a, const char *sub)
+{
+    fc_kv kv[MAX_ARGS];
+    char names[MAX_ARGS][512];
+    size_t n = 0;
+    fs_id id, nid;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+    int64_t qty = 0, price = 0, disc = 0;
+    fc_query q = {0};
+
+    if (strcmp(sub, "list") == 0) {
+        if (a->npos > 1) {
+            if (!parse_id_arg(a, 1, "customer", &id, &rc))
+                return rc;
+            q.parent = &id;
+        }
+        return list_rows(a, "quote", &q);
+    }
+    if (!parse_id_arg(a, 1, strcmp(sub, "new") == 0 ? "customer"
+                            : strncmp(sub, "line-", 5) == 0 && strcmp(sub, "line-add") != 0
+                                ? "quote line" : "quote", &id, &rc))
+        return rc;
+    if (strcmp(sub, "show") == 0)
+        return show_quote(a, &id);
+    if (strcmp(sub, "new") == 0) {
+        if (a->npos < 3)
+            return usage_error(a, "quote new needs CUSTOMER_ID CURRENCY%s", NULL);
+        st = fc_quote_new(a->c, &id, a->pos[2], &nid, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "quote created", &nid);
+    }
+    if (strcmp(sub, "line-add") == 0) {
+        if (!parse_int(opt(a, "qty"), &qty))
+            return usage_error(a, "line-add needs --qty N (a whole number)%s", NULL);
+        if (!parse_int(opt(a, "price"), &price))
+            return usage_error(a, "line-add needs --price MINOR_UNITS (a whole number)%s", NULL);
+        if (opt(a, "discount") && !parse_int(opt(a, "discount"), &disc))
+            return usage_error(a, "--discount takes basis points, not '%s'", opt(a, "discount"));
+        st = fc_quote_line_add(a->c, &id, opt(a, "sku"), opt(a, "desc"), qty, price, disc,
+                               &nid, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "line added", &nid);
+    }
+    if (strcmp(sub, "line-edit") == 0) {
+        if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
+            return rc;
+        st = fc_quote_line_edit(a->c, &id, kv, n, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "line updated", &id);
+    }
+    if (strcmp(sub, "line-remove") == 0) {
+        st = fc_quote_line_remove(a->c, &id, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "line removed", &id);
+    }
+    if (strcmp(sub, "discount") == 0) {
+        if (a->npos < 3 || !parse_int(a->pos[2], &disc))
+            return usage_error(a, "quote discount needs QUOTE_ID BASIS_POINTS%s", NULL);
+        st = fc_quote_discount(a->c, &id, disc, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "discount set", &id);
+    }
+    if (strcmp(sub, "send") == 0) {
+        st = fc_quote_send(a->c, &id, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "quote sent", &id);
+    }
+    return usage_error(a, "unknown quote command '%s'", sub);
+}
+
+static int cmd_contract(cli *a, const char *sub)
+{
+    fs_id id;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+    fc_query q = {0};
+    char msg[128];
+
+    if (strcmp(sub, "list") == 0) {
+        if (a->npos > 1) {
+            if (!parse_id_arg(a, 1, "customer", &id, &rc))
+                return rc;
+            q.parent = &id;
+        }
+        return list_rows(a, "contract", &q);
+    }
+    if (!parse_id_arg(a, 1, "contract", &id, &rc))
+        return rc;
+    if (strcmp(sub, "show") == 0)
+        return show_row(a, "contract", &id);
+    if (strcmp(sub, "esign") == 0) {
+        if (a->npos < 3)
+            return usage_error(a, "contract esign needs ID STATUS%s", NULL);
+        st = fc_contract_esign(a->c, &id, a->pos[2], &err);
+        if (st)
+            return fail(a, st, &err);
+        snprintf(msg, sizeof msg, "e-sign status is now %.32s", a->pos[2]);
+        return ok_msg(a, msg);
+    }
+    return usage_error(a, "unknown contract command '%s'", sub);
+}
+
+static int cmd_task(cli *a, const char *sub)
+{
+    fs_id id, nid;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+    bool bad = false;
+    fc_query q = {0};
+    int64_t due;
+
+    if (strcmp(sub, "list") == 0) {
+        due = time_opt(a, "due", &bad);
+        if (bad)
+            return 2;
+        q.open_only = !opt(a, "all");
+        q.due_before_ms = opt(a, "overdue") ? (int64_t)time(NULL) * 1000 : due;
+        return list_rows(a, "task", &q);
+    }
+    if (!parse_id_arg(a, 1, strcmp(sub, "add") == 0 ? "customer" : "task", &id, &rc))
+        return rc;
+    if (strcmp(sub, "add") == 0) {
+        due = time_opt(a, "due", &bad);
+        if (bad)
+            return 2;
+        if (a->npos < 3)
+            return usage_error(a, "task add needs CUSTOMER_ID TITLE%s", NULL);
+        st = fc_task_add(a->c, &id, a->pos[2], opt(a, "kind"), due, &nid, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "task added", &nid);
+    }
+    if (strcmp(sub, "done") == 0) {
+        st = fc_task_done(a->c, &id, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "task done", &id);
+    }
+    if (strcmp(sub, "show") == 0)
+        return show_row(a, "task", &id);
+    return usage_error(a, "unknown task command '%s'", sub);
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Options that take a value; everything else starting with -- is a flag. */
+static bool takes_value(const char *k)
+{
+    static const char *const v[] = {"db", "search", "limit", "at", "lat", "lon",
+                                    "accuracy", "next-step", "outcome", "qty", "price",
+                                    "sku", "desc", "discount", "kind", "due", "name",
+                                    "notice", NULL};
+    for (size_t i = 0; v[i]; i++)
+        if (strcmp(v[i], k) == 0)
+            return true;
+    return false;
+}
+
+static const char *default_db(cli *a)
+{
+    const char *env = getenv("FIELDSYNC_DB"), *xdg = getenv("XDG_DATA_HOME"),
+               *home = getenv("HOME");
+
+    if (env && *env)
+        return env;
+    if (xdg && *xdg)
+        snprintf(a->dbbuf, sizeof a->dbbuf, "%s/fieldsync", xdg);
+    else if (home && *home)
+        snprintf(a->dbbuf, sizeof a->dbbuf, "%s/.local/share/fieldsync", home);
+    else
+        return "fieldsync-replica.db";
+    /* Best effort: the open below reports a clear error if this failed. */
+    if (!xdg || !*xdg) {
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s/.local", home);
+        mkdir(parent, 0700);
+        snprintf(parent, sizeof parent, "%s/.local/share", home);
+        mkdir(parent, 0700);
+    }
+    mkdir(a->dbbuf, 0700);
+    strncat(a->dbbuf, "/replica.db", sizeof a->dbbuf - strlen(a->dbbuf) - 1);
+    return a->dbbuf;
+}
+
+int main(int argc, char **argv)
+{
+    cli a;
+    const char *cmd = NULL, *sub = NULL;
+    fs_error err = {0};
+    fc_status st;
+    int rc = 0;
+
+    memset(&a, 0, sizeof a);
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--") == 0) {
+            for (i++; i < argc && a.npos < MAX_ARGS; i++)
+                a.pos[a.npos++] = argv[i];
+            break;
+        }
+        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            a.help = true;
+        } else if (strcmp(s, "--json") == 0) {
+            a.json = true;
+        } else if (strncmp(s, "--", 2) == 0 && s[2]) {
+            const char *k = s + 2, *eq = strchr(k, '=');
+            const char *v = "";
+            if (a.nopt == MAX_ARGS)
+                return usage_error(&a, "too many options%s", NULL);
+            if (eq) {
+                size_t kl = (size_t)(eq - k) < 63 ? (size_t)(eq - k) : 63;
+                memcpy(a.keybuf[a.nopt], k, kl);
+                a.keybuf[a.nopt][kl] = '\0';
+                k = a.keybuf[a.nopt];
+                v = eq + 1;
+            } else if (takes_value(k)) {
+                if (i + 1 >= argc)
+                    return usage_error(&a, "option --%s needs a value", k);
+                v = argv[++i];
+            }
+            if (strcmp(k, "db") == 0) {
+                a.db = v;
+                continue;
+            }
+            a.optk[a.nopt] = k;
+            a.optv[a.nopt++] = v;
+        } else if (!cmd) {
+            cmd = s;
+        } else if (a.npos < MAX_ARGS) {
+            a.pos[a.npos++] = s;
+        } else {
+            return usage_error(&a, "too many arguments%s", NULL);
+        }
+    }
+    if (!cmd) {
+        if (a.help) {
+            print_help(stdout);
+            return 0;
+        }
+        print_help(stderr);
+        return 2;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        if (a.npos)
+            return command_help(a.pos[0]);
+        print_help(stdout);
+        return 0;
+    }
+    if (a.help)
+        return command_help(cmd);
+    for (size_t i = 0; i < a.nopt; i++) {
+        if (takes_value(a.optk[i]) || !strcmp(a.optk[i], "replace") ||
+            !strcmp(a.optk[i], "overdue") || !strcmp(a.optk[i], "all"))
+            continue;
+        return usage_error(&a, "unknown option --%s", a.optk[i]);
+    }
+    {
+        bool known = false;
+        for (size_t i = 0; helps[i].name; i++)
+            known = known || strcmp(helps[i].name, cmd) == 0;
+        if (!known)
+            return usage_error(&a, "unknown command '%s'", cmd);
+    }
+    if (!a.db)
+        a.db = default_db(&a);
+    st = fc_open(a.db, NULL, &a.c, &err);
+    if (st)
+        return fail(&a, st, &err);
+
+    /* Commands with a subcommand take it from the first positional. */
+    if (!strcmp(cmd, "customer") || !strcmp(cmd, "contact") || !strcmp(cmd, "visit") ||
+        !strcmp(cmd, "quote") || !strcmp(cmd, "contract") || !strcmp(cmd, "task")) {
+        if (a.npos == 0) {
+            rc = usage_error(&a, "%s needs a subcommand", cmd);
+            goto done;
+        }
+        sub = a.pos[0];
+    }
+    if (!strcmp(cmd, "customer"))
+        rc = cmd_customer(&a, sub);
+    else if (!strcmp(cmd, "contact"))
+        rc = cmd_contact(&a, sub);
+    else if (!strcmp(cmd, "visit"))
+        rc = cmd_visit(&a, sub);
+    else if (!strcmp(cmd, "quote"))
+        rc = cmd_quote(&a, sub);
+    else if (!strcmp(cmd, "contract"))
+        rc = cmd_contract(&a, sub);
+    else if (!strcmp(cmd, "task"))
+        rc = cmd_task(&a, sub);
+    else if (!strcmp(cmd, "status"))
+        rc = cmd_status(&a);
+    else if (!strcmp(cmd, "sync"))
+        rc = cmd_sync(&a);
+    else if (!strcmp(cmd, "export")) {
+        st = fc_export(a.c, export_write, stdout, &err);
+        rc = st ? fail(&a, st, &err) : 0;
+    } else if (!strcmp(cmd, "enroll")) {
+        if (a.npos < 2) {
+            rc = usage_error(&a, "enroll needs SERVER_URL CODE%s", NULL);
+            goto done;
+        }
+        st = fc_enroll(a.c, a.pos[0], a.pos[1], opt(&a, "name"), &err);
+        rc = st ? fail(&a, st, &err) : ok_msg(&a, "enrolled; run `field-client sync`");
+    } else if (!strcmp(cmd, "dismiss")) {
+        int64_t id;
+        const char *s = opt(&a, "notice") ? opt(&a, "notice") : a.npos ? a.pos[0] : NULL;
+        if (!parse_int(s, &id)) {
+            rc = usage_error(&a, "dismiss needs a numeric id from `status`%s", NULL);
+            goto done;
+        }
+        st = opt(&a, "notice") ? fc_notice_dismiss(a.c, id, &err)
+                               : fc_rejected_dismiss(a.c, id, &err);
+        rc = st ? fail(&a, st, &err) : ok_msg(&a, "dismissed");
+    }
+done:
+    fc_close(a.c);
+    if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "field-client: cannot write output: %s\n", strerror(errno));
+        rc = 1;
+    }
+    return rc;
+}
