@@ -1,1 +1,276 @@
-int main(void){return 0;}
+/*
+ * test_client_cli.c - drives the real field-client binary (offline): help,
+ * --json on every command, the workflows, bad input (one line on stderr,
+ * non-zero exit, outbox and replica unchanged), export, status, --db and
+ * FIELDSYNC_DB, and sync without enrollment.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct run_result {
+    int status;
+    char out[65536];
+    char err[4096];
+} run_result;
+
+typedef struct fixture {
+    char dir[128];
+    char db[192];
+    run_result r;
+} fixture;
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    if (f) {
+        n = fread(buf, 1, cap - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+}
+
+/* Runs the binary with `args` (a shell fragment written by the test). */
+static int run(fixture *f, const char *fmt, ...)
+{
+    char args[2048], cmd[4096], o[256], e[256];
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(o, sizeof o, "%s/out", f->dir);
+    snprintf(e, sizeof e, "%s/err", f->dir);
+    snprintf(cmd, sizeof cmd, "FIELDSYNC_DB='%s' timeout 30 '%s' %s >'%s' 2>'%s' </dev/null",
+             f->db, FIELD_CLIENT_BIN, args, o, e);
+    st = system(cmd);
+    f->r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    slurp(o, f->r.out, sizeof f->r.out);
+    slurp(e, f->r.err, sizeof f->r.err);
+    return f->r.status;
+}
+
+/* The "id" of a {"ok":true,"id":"..."} answer. */
+static void json_id(const fixture *f, char out[37])
+{
+    const char *p = strstr(f->r.out, "\"id\":\"");
+    assert_non_null(p);
+    memcpy(out, p + 6, 36);
+    out[36] = '\0';
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/fc-cli-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/replica.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void test_help(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "--help"), 0);
+    assert_non_null(strstr(f->r.out, "usage: field-client"));
+    assert_non_null(strstr(f->r.out, "visit checkin"));
+    assert_int_equal(run(f, "visit --help"), 0);
+    assert_non_null(strstr(f->r.out, "--accuracy"));
+    assert_int_equal(run(f, "help quote"), 0);
+    assert_non_null(strstr(f->r.out, "basis points"));
+    assert_int_equal(run(f, "frobnicate"), 2);
+    assert_int_equal(count_lines(f->r.err), 1);
+    assert_int_equal(run(f, ""), 2);
+    assert_int_equal(run(f, "customer list --bogus"), 2);
+}
+
+static void test_workflow_json(void **state)
+{
+    fixture *f = *state;
+    char cust[37], visit[37], quote[37], line[37], task[37];
+
+    assert_int_equal(run(f, "--json customer add 'name=Acme Tools' 'address=1 Main St' tags=vip"), 0);
+    json_id(f, cust);
+    assert_int_equal(run(f, "--json contact add %s 'name=Gretchen Weiss' email=g@acme.example", cust), 0);
+    assert_int_equal(run(f, "--json customer search gretch"), 0);
+    assert_non_null(strstr(f->r.out, cust));
+    assert_int_equal(run(f, "--json customer search nomatch"), 0);
+    assert_string_equal(f->r.out, "{\"ok\":true,\"customer\":[]}\n");
+    assert_int_equal(run(f, "--json visit plan %s --at 2030-01-02T09:00Z", cust), 0);
+    json_id(f, visit);
+    assert_int_equal(run(f, "--json visit checkin %s --lat 48.85 --lon 2.35 --accuracy 8", visit), 0);
+    assert_int_equal(run(f, "--json visit note %s 'met the buyer'", visit), 0);
+    assert_int_equal(run(f, "--json visit checkout %s --outcome positive", visit), 0);
+    assert_int_equal(run(f, "--json visit show %s", visit), 0);
+    assert_non_null(strstr(f->r.out, "\"status\":\"completed\""));
+    assert_non_null(strstr(f->r.out, "\"notes\":\"met the buyer\""));
+    assert_int_equal(run(f, "--json quote new %s EUR", cust), 0);
+    json_id(f, quote);
+    assert_int_equal(run(f, "--json quote line-add %s --qty 3 --price 1999 --discount 1000 --sku A", quote), 0);
+    json_id(f, line);
+    assert_int_equal(run(f, "--json quote discount %s 500", quote), 0);
+    assert_int_equal(run(f, "--json quote show %s", quote), 0);
+    assert_non_null(strstr(f->r.out, "\"totals\":{\"subtotal\":5397,\"discount\":270,\"total\":5127"));
+    assert_int_equal(run(f, "--json quote line-edit %s qty=1", line), 0);
+    assert_int_equal(run(f, "--json quote send %s", quote), 0);
+    assert_int_equal(run(f, "--json task add %s 'call back' --kind call --due 2000-01-01", cust), 0);
+    json_id(f, task);
+    assert_int_equal(run(f, "--json task list --overdue"), 0);
+    assert_non_null(strstr(f->r.out, task));
+    assert_int_equal(run(f, "--json task done %s", task), 0);
+    assert_int_equal(run(f, "--json task list --overdue"), 0);
+    assert_null(strstr(f->r.out, task));
+    assert_int_equal(run(f, "--json customer show %s", cust), 0);
+    assert_non_null(strstr(f->r.out, "\"contacts\":[{"));
+    assert_int_equal(run(f, "--json status"), 0);
+    assert_non_null(strstr(f->r.out, "\"enrolled\":false"));
+    assert_non_null(strstr(f->r.out, "\"pending\":13"));
+    /* Plain text works too. */
+    assert_int_equal(run(f, "customer list"), 0);
+    assert_non_null(strstr(f->r.out, "Acme Tools"));
+}
+
+static void test_bad_input(void **state)
+{
+    fixture *f = *state;
+    char cust[37], visit[37], quote[37], before[65536];
+    static const char *const bad[] = {
+        "customer edit 0190e7c2-1a2b-7c3d-8e4f-0123456789ab name=X", /* unknown id */
+        "contact add 0190e7c2-1a2b-7c3d-8e4f-0123456789ab name=X",
+        "customer show not-an-id",
+        "customer edit %C territory=north",                          /* server-owned */
+        "customer edit %C lat=91",
+        "visit checkin %V --lat abc --lon 1 --accuracy 5",           /* malformed GPS */
+        "visit checkin %V --lat 10 --lon 200 --accuracy 5",
+        "visit checkin %V --lat 10 --lon 20 --accuracy -1",
+        "visit checkout %V",                                         /* not checked in */
+        "quote new %C XYZ",                                          /* currency */
+        "quote line-add %Q --qty -1 --price 100",                    /* negative qty */
+        "quote line-add %Q --qty 1 --price -100",
+        "quote discount %Q 20000",
+        "visit plan %C --at yesterday",
+        NULL};
+
+    assert_int_equal(run(f, "--json customer add name=Acme"), 0);
+    json_id(f, cust);
+    assert_int_equal(run(f, "--json visit plan %s", cust), 0);
+    json_id(f, visit);
+    assert_int_equal(run(f, "--json quote new %s USD", cust), 0);
+    json_id(f, quote);
+    assert_int_equal(run(f, "export"), 0);
+    memcpy(before, f->r.out, sizeof before);
+    for (size_t i = 0; bad[i]; i++) {
+        char args[512], *p;
+        snprintf(args, sizeof args, "%s", bad[i]);
+        while ((p = strstr(args, "%C")) || (p = strstr(args, "%V")) || (p = strstr(args, "%Q"))) {
+            char rest[512];
+            const char *id = p[1] == 'C' ? cust : p[1] == 'V' ? visit : quote;
+            snprintf(rest, sizeof rest, "%s", p + 2);
+            snprintf(p, sizeof args - (size_t)(p - args), "%s%s", id, rest);
+        }
+        assert_int_not_equal(run(f, "%s", args), 0);
+        if (count_lines(f->r.err) != 1 || strncmp(f->r.err, "field-client: ", 14) != 0)
+            fail_msg("'%s': expected one error line, got '%s'", args, f->r.err);
+    }
+    /* An over-long name. */
+    {
+        char longv[400];
+        memset(longv, 'x', sizeof longv - 1);
+        longv[sizeof longv - 1] = '\0';
+        assert_int_equal(run(f, "customer edit %s name=%s", cust, longv), 1);
+        assert_non_null(strstr(f->r.err, "name"));
+    }
+    /* A quote line of an unknown quote, with --json: error object on stdout. */
+    assert_int_equal(run(f, "--json quote line-add 0190e7c2-1a2b-7c3d-8e4f-0123456789ab --qty 1 --price 1"), 1);
+    assert_non_null(strstr(f->r.out, "\"ok\":false"));
+    assert_int_equal(run(f, "export"), 0);
+    assert_string_equal(before, f->r.out);
+    assert_int_equal(run(f, "--json status"), 0);
+    assert_non_null(strstr(f->r.out, "\"pending\":3"));
+}
+
+static void test_esign_refused(void **state)
+{
+    fixture *f = *state;
+    /* No contract exists offline (they come from the server): unknown id. */
+    assert_int_equal(run(f, "contract esign 0190e7c2-1a2b-7c3d-8e4f-0123456789ab signed"), 1);
+    assert_non_null(strstr(f->r.err, "no contract"));
+    assert_int_equal(run(f, "contract esign 0190e7c2-1a2b-7c3d-8e4f-0123456789ab bogus"), 1);
+    assert_non_null(strstr(f->r.err, "unknown e-sign status"));
+}
+
+static void test_export_and_db_flag(void **state)
+{
+    fixture *f = *state;
+    char other[256];
+
+    assert_int_equal(run(f, "customer add name=Zed"), 0);
+    assert_int_equal(run(f, "export"), 0);
+    assert_non_null(strstr(f->r.out, "{\"customer\":["));
+    assert_non_null(strstr(f->r.out, "\"name\":\"Zed\""));
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    assert_int_equal(run(f, "--db '%s' export", other), 0);
+    assert_null(strstr(f->r.out, "Zed"));
+    assert_int_equal(run(f, "--db '%s' --json status", other), 0);
+    assert_non_null(strstr(f->r.out, "\"pending\":0"));
+    /* The replica holds the token: owner-only. */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test \"$(stat -c %%a '%s')\" = 600", f->db);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_sync_not_enrolled(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "sync"), 1);
+    assert_non_null(strstr(f->r.err, "not enrolled"));
+    assert_int_equal(run(f, "enroll ftp://x CODE"), 1);
+    assert_non_null(strstr(f->r.err, "http://"));
+    /* A server that is not there: a clear network error, nothing changes. */
+    assert_int_equal(run(f, "enroll http://127.0.0.1:9 CODE"), 1);
+    assert_non_null(strstr(f->r.err, "127.0.0.1"));
+    assert_int_equal(run(f, "--json status"), 0);
+    assert_non_null(strstr(f->r.out, "\"enrolled\":false"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workflow_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_esign_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_and_db_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_not_enrolled, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
