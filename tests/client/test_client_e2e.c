@@ -1,0 +1,234 @@
+/*
+ * test_client_e2e.c - the real field-client binary against a real
+ * sync-server started by the test (127.0.0.1, ephemeral port): enroll, offline
+ * writes, sync, export compared byte for byte with the server's per-rep
+ * export, status, and revoke -> wipe. Built only when the sync-server target
+ * exists (tests/client/CMakeLists.txt). Every wait is bounded in time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct fixture {
+    char dir[128];
+    char sdb[192], cdb[192], url[128];
+    pid_t server;
+    char out[65536], err[4096];
+    int status;
+} fixture;
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    if (f) {
+        n = fread(buf, 1, cap - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+}
+
+static int sh(fixture *f, const char *bin, const char *fmt, ...)
+{
+    char args[2048], cmd[4096], o[256], e[256];
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(o, sizeof o, "%s/out", f->dir);
+    snprintf(e, sizeof e, "%s/err", f->dir);
+    snprintf(cmd, sizeof cmd, "timeout 60 '%s' %s >'%s' 2>'%s' </dev/null", bin, args, o, e);
+    st = system(cmd);
+    f->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    slurp(o, f->out, sizeof f->out);
+    slurp(e, f->err, sizeof f->err);
+    return f->status;
+}
+
+#define CLIENT(f, ...) sh(f, FIELD_CLIENT_BIN, __VA_ARGS__)
+#define SERVER(f, ...) sh(f, SYNC_SERVER_BIN, __VA_ARGS__)
+
+/* First UUID-looking token in s. */
+static bool find_uuid(const char *s, char out[37])
+{
+    for (; *s; s++) {
+        size_t i;
+        for (i = 0; i < 36 && s[i]; i++) {
+            bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+            char ch = s[i];
+            if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+                break;
+        }
+        if (i == 36) {
+            memcpy(out, s, 36);
+            out[36] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The enrollment code: a JSON "code" member, else the last token printed. */
+static void find_code(const char *s, char *out, size_t cap)
+{
+    const char *p = strstr(s, "\"code\":\"");
+    size_t n = 0;
+
+    if (p) {
+        p += 8;
+        while (p[n] && p[n] != '"' && n + 1 < cap)
+            n++;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return;
+    }
+    p = s + strlen(s);
+    while (p > s && (p[-1] == '\n' || p[-1] == ' '))
+        p--;
+    const char *end = p;
+    while (p > s && p[-1] != ' ' && p[-1] != '\n' && p[-1] != '\t')
+        p--;
+    n = (size_t)(end - p) < cap - 1 ? (size_t)(end - p) : cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char log[256];
+    struct timespec ts = {0, 50 * 1000000L};
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/fc-e2e-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->sdb, sizeof f->sdb, "%s/server.db", f->dir);
+    snprintf(f->cdb, sizeof f->cdb, "%s/client.db", f->dir);
+    snprintf(log, sizeof log, "%s/server.out", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' migrate", f->sdb), 0);
+    f->server = fork();
+    assert_true(f->server >= 0);
+    if (f->server == 0) {
+        FILE *o = freopen(log, "w", stdout);
+        (void)o;
+        execl(SYNC_SERVER_BIN, SYNC_SERVER_BIN, "--db", f->sdb, "--listen", "127.0.0.1",
+              "--port", "0", "serve", (char *)NULL);
+        _exit(127);
+    }
+    /* Wait (at most 10 s) for "listening on http://127.0.0.1:PORT". */
+    for (int i = 0; i < 200 && !f->url[0]; i++) {
+        char buf[4096];
+        const char *p;
+        nanosleep(&ts, NULL);
+        slurp(log, buf, sizeof buf);
+        p = strstr(buf, "listening on ");
+        if (p && strchr(p, '\n')) {
+            size_t n = 0;
+            p += 13;
+            while (p[n] && p[n] != '\n' && p[n] != ' ' && n < sizeof f->url - 1)
+                n++;
+            memcpy(f->url, p, n);
+        }
+    }
+    assert_true(f->url[0] != '\0');
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[300];
+    int st;
+
+    if (f->server > 0) {
+        kill(f->server, SIGTERM);
+        for (int i = 0; i < 100; i++) {
+            struct timespec ts = {0, 50 * 1000000L};
+            if (waitpid(f->server, &st, WNOHANG) == f->server) {
+                f->server = 0;
+                break;
+            }
+            nanosleep(&ts, NULL);
+        }
+        if (f->server > 0) {
+            kill(f->server, SIGKILL);
+            waitpid(f->server, &st, 0);
+        }
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void test_enroll_sync_export_revoke(void **state)
+{
+    fixture *f = *state;
+    char rep[37], code[128], dev[37], cust[37], sexp[256], cexp[256];
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, rep));
+    assert_int_equal(SERVER(f, "--db '%s' enroll-code %s", f->sdb, rep), 0);
+    find_code(f->out, code, sizeof code);
+    assert_true(code[0] != '\0');
+
+    assert_int_equal(CLIENT(f, "--db '%s' enroll %s %s", f->cdb, f->url, code), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' enroll %s %s", f->cdb, f->url, code), 1);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add name=E2E 'address=1 Test Rd'",
+                            f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' --json visit plan %s", f->cdb, cust), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json quote new %s EUR", f->cdb, cust), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json status", f->cdb), 0);
+    assert_non_null(strstr(f->out, "\"pending\":0"));
+    assert_non_null(strstr(f->out, "\"rejected\":0"));
+    /* Converged: the replica's export equals the server's export for the rep. */
+    snprintf(cexp, sizeof cexp, "%s/client.json", f->dir);
+    snprintf(sexp, sizeof sexp, "%s/server.json", f->dir);
+    assert_int_equal(CLIENT(f, "--db '%s' export", f->cdb), 0);
+    {
+        FILE *o = fopen(cexp, "w");
+        fputs(f->out, o);
+        fclose(o);
+    }
+    assert_int_equal(SERVER(f, "--db '%s' export %s", f->sdb, rep), 0);
+    {
+        FILE *o = fopen(sexp, "w");
+        fputs(f->out, o);
+        fclose(o);
+    }
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", cexp, sexp);
+    if (system(cmd) != 0)
+        fail_msg("client and server exports differ (%s vs %s)", cexp, sexp);
+
+    /* Revoke: the next sync wipes the replica and says so. */
+    assert_int_equal(SERVER(f, "--db '%s' devices", f->sdb), 0);
+    assert_true(find_uuid(strstr(f->out, "\"id\"") ? strstr(f->out, "\"id\"") : f->out, dev));
+    assert_int_equal(SERVER(f, "--db '%s' revoke %s", f->sdb, dev), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 3);
+    assert_non_null(strstr(f->err, "revoked"));
+    assert_int_not_equal(access(f->cdb, F_OK), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_enroll_sync_export_revoke, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
