@@ -1,0 +1,209 @@
+/*
+ * test_server_scope.c - scopes over HTTP: a device only ever receives rows
+ * of its rep's customers (owner or territory) and products; writes outside
+ * the scope are rejected with a reason and recorded; a customer entering
+ * the scope arrives with its whole subtree even though older than the
+ * cursor; leaving produces a scope exit (reassigned, deleted, revoked).
+ */
+#include "server_testkit.h"
+
+#include <string.h>
+
+typedef struct world {
+    tk_server t;
+    fs_id alice, bob;       /* north, south */
+    fs_id n1, n2, s1;       /* customers */
+    fs_id s1_contact;
+    tk_device da, db;
+} world;
+
+static void make_world(world *w)
+{
+    char json[400], idt[FS_ID_STRLEN + 1], cid[FS_ID_STRLEN + 1];
+
+    tk_start(&w->t, NULL);
+    w->alice = tk_rep(&w->t, "Alice", "north");
+    w->bob = tk_rep(&w->t, "Bob", "south");
+    w->n1 = tk_customer(&w->t, "North One", "north", NULL, 53, -2);
+    w->n2 = tk_customer(&w->t, "North Two", "north", NULL, 53, -2);
+    w->s1 = tk_customer(&w->t, "South One", "south", NULL, 51, -2);
+    tk_import(&w->t, "product",
+              "[{\"sku\":\"P1\",\"name\":\"Widget\",\"price\":100,\"currency\":\"EUR\"}]");
+    tk_enroll(&w->t, &w->alice, &w->da);
+    tk_enroll(&w->t, &w->bob, &w->db);
+    /* Bob adds a contact to his south customer. */
+    {
+        fs_change c;
+        fs_sync_response r;
+        fs_error_body eb;
+        w->s1_contact = tk_new_id();
+        tk_change(&c, &w->db, "contact", &w->s1_contact);
+        tk_set_id(&c, &w->db, "customer_id", &w->s1);
+        tk_set_text(&c, &w->db, "name", "Sam South");
+        assert_int_equal(tk_sync(&w->t, &w->db, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE,
+                                 &r, &eb), 200);
+        assert_int_equal(r.results[0].outcome, FS_APPLIED);
+        fs_proto_sync_response_free(&r);
+        fs_change_free(&c);
+    }
+    (void)json;
+    (void)idt;
+    (void)cid;
+}
+
+static void test_bootstrap_only_scope(void **state)
+{
+    world w;
+    fs_sync_response r;
+    fs_error_body eb;
+    size_t i, customers = 0, products = 0;
+
+    (void)state;
+    make_world(&w);
+    assert_int_equal(tk_sync(&w.t, &w.da, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_false(r.has_more);
+    for (i = 0; i < r.nrows; i++) {
+        const fs_row *row = &r.rows[i].row;
+        assert_true(fs_id_cmp(&row->id, &w.s1) != 0);
+        assert_true(fs_id_cmp(&row->id, &w.s1_contact) != 0);
+        if (strcmp(row->entity->name, "customer") == 0)
+            customers++;
+        if (strcmp(row->entity->name, "product") == 0)
+            products++;
+    }
+    assert_int_equal(customers, 2);
+    assert_int_equal(products, 1);
+    fs_proto_sync_response_free(&r);
+    tk_stop(&w.t);
+}
+
+static void test_outside_scope_write_rejected(void **state)
+{
+    world w;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c[3];
+    fs_id contact = tk_new_id();
+    fss_buf out = {0};
+    size_t seen = 0;
+
+    (void)state;
+    make_world(&w);
+    tk_pull_all(&w.t, &w.da, NULL, NULL, NULL, NULL);
+    /* Alice edits Bob's customer, adds a contact under it, and edits Bob's
+     * contact: all three rejected (scope), nothing stored. */
+    tk_change(&c[0], &w.da, "customer", &w.s1);
+    tk_set_text(&c[0], &w.da, "phone", "hijack");
+    tk_change(&c[1], &w.da, "contact", &contact);
+    tk_set_id(&c[1], &w.da, "customer_id", &w.s1);
+    tk_set_text(&c[1], &w.da, "name", "Intruder");
+    tk_change(&c[2], &w.da, "contact", &w.s1_contact);
+    tk_set_text(&c[2], &w.da, "name", "Renamed");
+    assert_int_equal(tk_sync(&w.t, &w.da, NULL, c, 3, w.da.cursor, 0, FS_PROTO_DEFLATE,
+                             &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    assert_int_equal(r.results[0].reason, FS_REASON_SCOPE);
+    assert_int_equal(r.results[1].outcome, FS_REJECTED);
+    assert_int_equal(r.results[1].reason, FS_REASON_SCOPE);
+    assert_int_equal(r.results[2].outcome, FS_REJECTED);
+    assert_int_equal(r.results[2].reason, FS_REASON_SCOPE);
+    assert_true(strlen(r.results[0].detail) > 0);
+    assert_int_equal(r.nrows, 0);
+    fs_proto_sync_response_free(&r);
+    /* Bob's view is unchanged and the intruding contact does not exist. */
+    tk_pull_all(&w.t, &w.db, &contact, &seen, NULL, NULL);
+    assert_int_equal(seen, 0);
+    assert_int_equal(fss_admin_conflicts_list(w.t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_int_equal(tk_count(out.data, "\"rule\":\"scope\""), 3);
+    fss_buf_free(&out);
+    fs_change_free(&c[0]);
+    fs_change_free(&c[1]);
+    fs_change_free(&c[2]);
+    tk_stop(&w.t);
+}
+
+static void test_enter_and_exit(void **state)
+{
+    world w;
+    size_t seen = 0, contact_seen = 0, exits = 0;
+    fs_exit_reason why = FS_EXIT_UNKNOWN;
+    fs_error err = {0};
+
+    (void)state;
+    make_world(&w);
+    tk_pull_all(&w.t, &w.da, NULL, NULL, NULL, NULL);
+    tk_pull_all(&w.t, &w.db, NULL, NULL, NULL, NULL);
+
+    /* South One moves to the north territory: Alice gets it and its older
+     * contact; Bob gets an exit (reassigned). */
+    assert_int_equal(fss_admin_customer_assign(w.t.s, &w.s1, NULL, "north", &err), FSS_OK);
+    {
+        uint64_t before = w.da.cursor;
+        tk_pull_all(&w.t, &w.da, &w.s1, &seen, &exits, NULL);
+        assert_int_equal(seen, 1);
+        assert_int_equal(exits, 0);
+        w.da.cursor = before;
+        tk_pull_all(&w.t, &w.da, &w.s1_contact, &contact_seen, NULL, NULL);
+        assert_int_equal(contact_seen, 1);
+    }
+    tk_pull_all(&w.t, &w.db, &w.s1, &seen, &exits, &why);
+    assert_int_equal(seen, 0);
+    assert_int_equal(exits, 1);
+    assert_int_equal(why, FS_EXIT_REASSIGNED);
+
+    /* Owner assignment: Bob owns it directly now (territory stays north),
+     * so both see it. */
+    {
+        char bob[FS_ID_STRLEN + 1];
+        fs_id_format(&w.bob, bob);
+        assert_int_equal(fss_admin_customer_assign(w.t.s, &w.s1, bob, NULL, &err), FSS_OK);
+    }
+    tk_pull_all(&w.t, &w.db, &w.s1, &seen, &exits, NULL);
+    assert_int_equal(seen, 1);
+    assert_int_equal(exits, 0);
+
+    /* Alice leaves the north territory: exit with reason revoked. */
+    assert_int_equal(fss_admin_rep_territory(w.t.s, &w.alice, "north", false, &err), FSS_OK);
+    tk_pull_all(&w.t, &w.da, &w.n1, &seen, &exits, &why);
+    assert_int_equal(exits, 1);
+    assert_int_equal(why, FS_EXIT_REVOKED);
+
+    /* Deleting the customer: Bob gets an exit with reason deleted. */
+    assert_int_equal(fss_admin_customer_delete(w.t.s, &w.s1, &err), FSS_OK);
+    tk_pull_all(&w.t, &w.db, &w.s1, &seen, &exits, &why);
+    assert_int_equal(exits, 1);
+    assert_int_equal(why, FS_EXIT_DELETED);
+    tk_stop(&w.t);
+}
+
+static void test_export_scope(void **state)
+{
+    world w;
+    fss_buf out = {0};
+
+    (void)state;
+    make_world(&w);
+    assert_int_equal(fss_admin_export(w.t.s, &w.alice, &out, NULL), FSS_OK);
+    assert_non_null(out.data);
+    assert_non_null(strstr(out.data, "North One"));
+    assert_null(strstr(out.data, "South One"));
+    assert_null(strstr(out.data, "Sam South"));
+    assert_non_null(strstr(out.data, "Widget"));
+    fss_buf_free(&out);
+    assert_int_equal(fss_admin_export(w.t.s, &w.bob, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "Sam South"));
+    assert_null(strstr(out.data, "North One"));
+    fss_buf_free(&out);
+    tk_stop(&w.t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bootstrap_only_scope),
+        cmocka_unit_test(test_outside_scope_write_rejected),
+        cmocka_unit_test(test_enter_and_exit),
+        cmocka_unit_test(test_export_scope),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

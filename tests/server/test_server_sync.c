@@ -1,0 +1,280 @@
+/*
+ * test_server_sync.c - the sync round over HTTP: enroll, push/pull with
+ * merge and server stamps, sequence numbers and cursors, paging with
+ * has_more, exactly-once batches (including a retry after a lost response),
+ * batch id reuse, HLC advance, visit verification.
+ */
+#include "server_testkit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void small_pages(fss_config *cfg)
+{
+    cfg->page_size = 10;
+}
+
+static void test_enroll_push_pull(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c;
+    fs_id rep, cust = tk_new_id();
+    const fs_pulled_row *pr;
+    char rid[FS_ID_STRLEN + 1];
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    fs_id_format(&rep, rid);
+    tk_enroll(&t, &rep, &d);
+
+    /* A rep creates a customer: applied, and the server makes the rep its
+     * owner (owner_rep is server-owned). */
+    tk_change(&c, &d, "customer", &cust);
+    tk_set_text(&c, &d, "name", "New Farm");
+    tk_set_text(&c, &d, "phone", "+44 1");
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].index, 0);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    pr = tk_find_row(&r, &cust);
+    assert_non_null(pr);
+    assert_true(pr->seq > 0);
+    assert_string_equal(tk_row_text(&pr->row, "name"), "New Farm");
+    assert_string_equal(tk_row_text(&pr->row, "owner_rep"), rid);
+    assert_true(r.next_cursor >= pr->seq);
+    assert_false(r.has_more);
+    assert_true(r.server_time >= d.clock); /* the device can advance its HLC */
+    d.cursor = r.next_cursor;
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+
+    /* Nothing new: an empty round returns no rows and keeps the cursor. */
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, d.cursor, 0, FS_PROTO_GZIP, &r, &eb), 200);
+    assert_int_equal(r.nrows, 0);
+    assert_int_equal(r.next_cursor, d.cursor);
+    fs_proto_sync_response_free(&r);
+    tk_stop(&t);
+}
+
+static void test_children_and_stamps(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c[2];
+    fs_id rep, cust, visit = tk_new_id(), contact = tk_new_id();
+    const fs_pulled_row *pr;
+    char rid[FS_ID_STRLEN + 1];
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    fs_id_format(&rep, rid);
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 53.4808, -2.2426);
+    tk_enroll(&t, &rep, &d);
+
+    tk_change(&c[0], &d, "contact", &contact);
+    tk_set_id(&c[0], &d, "customer_id", &cust);
+    tk_set_text(&c[0], &d, "name", "Jo Bloggs");
+    /* A check-in 50 m from the customer, captured now. */
+    tk_change(&c[1], &d, "visit", &visit);
+    tk_set_id(&c[1], &d, "customer_id", &cust);
+    tk_set_int(&c[1], &d, "checkin_at", (int64_t)fs_hlc_ms(d.clock));
+    tk_set_real(&c[1], &d, "checkin_lat", 53.4812);
+    tk_set_real(&c[1], &d, "checkin_lon", -2.2426);
+    tk_set_text(&c[1], &d, "status", "in_progress");
+    assert_int_equal(tk_sync(&t, &d, NULL, c, 2, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    assert_int_equal(r.results[1].outcome, FS_APPLIED);
+    /* Bootstrap pull: the customer, the contact and the visit. */
+    assert_non_null(tk_find_row(&r, &cust));
+    assert_non_null(tk_find_row(&r, &contact));
+    pr = tk_find_row(&r, &visit);
+    assert_non_null(pr);
+    assert_string_equal(tk_row_text(&pr->row, "rep_id"), rid);
+    assert_string_equal(tk_row_text(&pr->row, "verification"), "verified");
+    assert_string_equal(tk_row_text(&pr->row, "time_check"), "ok");
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c[0]);
+    fs_change_free(&c[1]);
+
+    /* A check-in 5 km away, "captured" two hours before it was written. */
+    visit = tk_new_id();
+    tk_change(&c[0], &d, "visit", &visit);
+    tk_set_id(&c[0], &d, "customer_id", &cust);
+    tk_set_int(&c[0], &d, "checkin_at", (int64_t)fs_hlc_ms(d.clock) - 2 * 3600 * 1000);
+    tk_set_real(&c[0], &d, "checkin_lat", 53.53);
+    tk_set_real(&c[0], &d, "checkin_lon", -2.2426);
+    assert_int_equal(tk_sync(&t, &d, NULL, c, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+    pr = tk_find_row(&r, &visit);
+    assert_non_null(pr);
+    assert_string_equal(tk_row_text(&pr->row, "verification"), "outside_geofence");
+    assert_string_equal(tk_row_text(&pr->row, "time_check"), "suspect");
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c[0]);
+    tk_stop(&t);
+}
+
+static void test_paging(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_id rep;
+    fs_id ids[25];
+    size_t seen[25] = {0}, i, k, rounds = 0, total = 0;
+    uint64_t last_seq = 0;
+    char name[32];
+
+    (void)state;
+    tk_start(&t, small_pages);
+    rep = tk_rep(&t, "Alice", "north");
+    for (i = 0; i < 25; i++) {
+        snprintf(name, sizeof name, "Customer %zu", i);
+        ids[i] = tk_customer(&t, name, "north", NULL, 50, 0);
+    }
+    tk_enroll(&t, &rep, &d);
+    for (;;) {
+        assert_true(rounds++ < 10);
+        assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, d.cursor, 0,
+                                 FS_PROTO_DEFLATE, &r, &eb), 200);
+        assert_true(r.nrows <= 10);
+        for (k = 0; k < r.nrows; k++) {
+            assert_true(r.rows[k].seq > last_seq); /* ascending seq */
+            last_seq = r.rows[k].seq;
+            for (i = 0; i < 25; i++)
+                if (fs_id_cmp(&r.rows[k].row.id, &ids[i]) == 0)
+                    seen[i]++;
+        }
+        total += r.nrows;
+        d.cursor = r.next_cursor;
+        if (!r.has_more) {
+            fs_proto_sync_response_free(&r);
+            break;
+        }
+        assert_int_equal(r.nrows, 10);
+        fs_proto_sync_response_free(&r);
+    }
+    assert_int_equal(rounds, 3);
+    assert_int_equal(total, 25);
+    for (i = 0; i < 25; i++)
+        assert_int_equal(seen[i], 1);
+    /* The device's page_size wins over the server default (up to the cap). */
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, 0, 3, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.nrows, 3);
+    assert_true(r.has_more);
+    fs_proto_sync_response_free(&r);
+    tk_stop(&t);
+}
+
+static void test_exactly_once(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r1, r2, r3;
+    fs_error_body eb;
+    fs_change c, c2;
+    fs_id rep, cust, batch = tk_new_id();
+    size_t n;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &d);
+    tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+
+    tk_change(&c, &d, "customer", &cust);
+    tk_set_text(&c, &d, "phone", "111");
+    assert_int_equal(tk_sync(&t, &d, &batch, &c, 1, d.cursor, 0, FS_PROTO_DEFLATE, &r1, &eb), 200);
+    assert_int_equal(r1.results[0].outcome, FS_APPLIED);
+    assert_int_equal(r1.nrows, 1);
+    /* The response is "lost": the device retries the same batch from the
+     * same cursor. Same results; nothing applied twice (the row keeps its
+     * seq, so the pull returns the very same version). */
+    assert_int_equal(tk_sync(&t, &d, &batch, &c, 1, d.cursor, 0, FS_PROTO_GZIP, &r2, &eb), 200);
+    assert_int_equal(r2.nresults, 1);
+    assert_int_equal(r2.results[0].outcome, r1.results[0].outcome);
+    assert_int_equal(r2.results[0].reason, r1.results[0].reason);
+    assert_string_equal(r2.results[0].detail, r1.results[0].detail);
+    assert_int_equal(r2.nrows, 1);
+    assert_int_equal(r2.rows[0].seq, r1.rows[0].seq);
+    assert_int_equal(r2.next_cursor, r1.next_cursor);
+    d.cursor = r2.next_cursor;
+    n = tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    assert_int_equal(n, 0);
+
+    /* The same batch id with different content is refused. */
+    tk_change(&c2, &d, "customer", &cust);
+    tk_set_text(&c2, &d, "phone", "222");
+    assert_int_equal(tk_sync(&t, &d, &batch, &c2, 1, d.cursor, 0, FS_PROTO_DEFLATE, &r3, &eb), 409);
+    assert_int_equal(eb.code, FS_PROTO_ERR_BATCH_CONFLICT);
+    n = tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    assert_int_equal(n, 0); /* store unchanged */
+
+    fs_proto_sync_response_free(&r1);
+    fs_proto_sync_response_free(&r2);
+    fs_change_free(&c);
+    fs_change_free(&c2);
+    tk_stop(&t);
+}
+
+static void test_lww_conflict_recorded(void **state)
+{
+    tk_server t;
+    tk_device a, b;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change ca, cb;
+    fs_id rep, cust;
+    fss_buf out = {0};
+    fs_hlc old;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &a);
+    tk_enroll(&t, &rep, &b);
+    old = b.clock;
+    /* Device a writes phone; device b wrote earlier (older stamp) offline. */
+    tk_change(&ca, &a, "customer", &cust);
+    tk_set_text(&ca, &a, "phone", "new");
+    b.clock = old - (UINT64_C(60000) << 16);
+    tk_change(&cb, &b, "customer", &cust);
+    tk_set_text(&cb, &b, "phone", "old");
+    assert_int_equal(tk_sync(&t, &a, NULL, &ca, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&t, &b, NULL, &cb, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    /* The merge engine reports a losing write as merged (accepted, decided
+     * by a rule) with reason stale. */
+    assert_int_not_equal(r.results[0].outcome, FS_APPLIED);
+    assert_int_equal(r.results[0].reason, FS_REASON_STALE);
+    assert_string_equal(tk_row_text(&tk_find_row(&r, &cust)->row, "phone"), "new");
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_true(tk_count(out.data, "\"rule\":\"lww\"") >= 1);
+    assert_true(tk_count(out.data, "\"yours\":\"old\"") == 1);
+    fss_buf_free(&out);
+    fs_change_free(&ca);
+    fs_change_free(&cb);
+    tk_stop(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enroll_push_pull),
+        cmocka_unit_test(test_children_and_stamps),
+        cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_lww_conflict_recorded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
