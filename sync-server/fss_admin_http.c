@@ -313,6 +313,11 @@ void fss_handle_admin(fss_server *s, const fss_request *req,
         fss__error_json(resp, 403, "admin API disabled (start with --admin-token)");
         return;
     }
+    if (fss__rate_limited(s, req->remote_addr)) {
+        fss__error_json(resp, 429, "too many failed attempts from this address");
+        resp->retry_after_s = s->cfg.auth_fail_window_s;
+        return;
+    }
     if (!admin_authorised(s, req->authorization)) {
         /* Admin guesses count against the same per-address limit. */
         fss__rate_fail(s, req->remote_addr);
