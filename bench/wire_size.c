@@ -367,6 +367,12 @@ static void measure(size_t n)
 
     if (fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, &lim, &raw, &err))
         die("encode identity", &err);
+    if (getenv("WS_DUMP")) {
+        /* The uncompressed body, for protoc --decode / --decode_raw. */
+        FILE *f = fopen(getenv("WS_DUMP"), "wb");
+        if (!f || fwrite(raw.data, 1, raw.len, f) != raw.len || fclose(f) != 0)
+            die("WS_DUMP", NULL);
+    }
     t0 = now_s();
     if (fs_proto_sync_response_encode(&resp, FS_PROTO_GZIP, &lim, &gz, &err))
         die("encode gzip", &err);
@@ -390,6 +396,14 @@ static void measure(size_t n)
 
     json_rows(&sm, &json);
     json_gz = gzip_size(json.p, json.len);
+    if (getenv("WS_NOTES_ONLY")) {
+        sbuf t = {NULL, 0, 0};
+        int slot = fs_entity_field_index(sm.rows[0].row.entity, "notes");
+        for (size_t i = 0; i < n; i++)
+            sb_printf(&t, "%s", sm.rows[i].row.cells[slot].v.u.text.p);
+        printf("notes only gzip: %.1f B/row\n", (double)gzip_size(t.p, t.len) / (double)n);
+        free(t.p);
+    }
 
     printf("%7zu rows | pull: raw %6.1f  gzip %6.1f  deflate %6.1f B/row | "
            "push gzip %6.1f B/row | JSON raw %7.1f  gzip %6.1f B/row | "

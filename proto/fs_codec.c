@@ -13,6 +13,7 @@
  */
 #include "fs_proto_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,47 @@ static int64_t u64_to_s64(uint64_t x)
 static uint64_t s64_to_u64(int64_t x)
 {
     return (uint64_t)x; /* conversion to unsigned is defined: mod 2^64 */
+}
+
+/* A stamp on the wire: a signed ms delta from a reference stamp, and the
+ * counter only when it differs from the reference's (counters are nearly
+ * always 0, or equal within one edit). Both ms values are 48-bit, so the
+ * delta always fits. */
+static void put_stamp(fs_hlc h, fs_hlc ref, protobuf_c_boolean *has_ms, int64_t *ms,
+                      protobuf_c_boolean *has_count, uint32_t *count)
+{
+    *ms = (int64_t)fs_hlc_ms(h) - (int64_t)fs_hlc_ms(ref);
+    *has_ms = *ms != 0;
+    *count = fs_hlc_count(h);
+    *has_count = *count != fs_hlc_count(ref);
+}
+
+/* Rebuilds a stamp; false when the result leaves the 48-bit ms range or the
+ * counter its 16 bits (only a broken or hostile encoder sends that). */
+static bool get_stamp(fs_hlc ref, int64_t d, protobuf_c_boolean has_count, uint32_t count,
+                      fs_hlc *out)
+{
+    int64_t ms;
+    if (!has_count)
+        count = fs_hlc_count(ref);
+    if (count > FS_HLC_COUNT_MAX ||
+        __builtin_add_overflow((int64_t)fs_hlc_ms(ref), d, &ms) || ms < 0 ||
+        (uint64_t)ms > FS_HLC_MS_MAX)
+        return false;
+    *out = fs_hlc_make((uint64_t)ms, (uint16_t)count);
+    return true;
+}
+
+/* REAL values with at most 7 decimals (GPS fixes, metres) travel as an
+ * integer count of 1e-7 when that gives back exactly the same double. */
+static bool real_as_e7(double x, int64_t *q)
+{
+    double y;
+    if (!(fabs(x) < 9e11)) /* keeps x * 1e7 inside int64; false for NaN */
+        return false;
+    *q = llround(x * 1e7);
+    y = (double)*q / 1e7;
+    return memcmp(&x, &y, sizeof x) == 0;
 }
 
 static ProtobufCBinaryData id_bytes(const fs_id *id)
@@ -226,24 +268,66 @@ static void report_reset(fs_proto_report *rep)
 /* Values                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Puts v into a Cell's inlined oneof (borrowing text and id bytes). */
-static void cell_put_value(Fieldsync__V1__Cell *c, const fs_value *v)
+/* Text values of a sync message's cells, collected on encode into the
+ * message's `texts` (borrowed pointers), and read back in order on decode. */
+typedef struct text_sink {
+    char **items;
+    size_t n, cap;
+} text_sink;
+
+typedef struct text_src {
+    char *const *items;
+    size_t n, pos;
+} text_src;
+
+/* Number of cells that take their text from the texts list. */
+static size_t count_text_next(Fieldsync__V1__Cell *const *cells, size_t n)
 {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cells[i]->value_case == FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT)
+            k++;
+    return k;
+}
+
+/* Puts v into a Cell's inlined oneof (borrowing text and id bytes). TIME
+ * values are sent relative to the cell's stamp (cell_ms), REAL values as e7
+ * integers when exact. */
+static void cell_put_value(Fieldsync__V1__Cell *c, const fs_field *f, const fs_value *v,
+                           uint64_t cell_ms, text_sink *ts)
+{
+    int64_t q;
     switch (v->kind) {
     case FS_VAL_NULL:
         c->value_case = FIELDSYNC__V1__CELL__VALUE__NOT_SET;
         break;
     case FS_VAL_INT:
-        c->value_case = FIELDSYNC__V1__CELL__VALUE_INT_VALUE;
-        c->int_value = v->u.i;
+        if (f->type == FS_TYPE_TIME && v->u.i >= 0 && (uint64_t)v->u.i <= FS_HLC_MS_MAX) {
+            c->value_case = FIELDSYNC__V1__CELL__VALUE_TIME_VALUE;
+            c->time_value = v->u.i - (int64_t)cell_ms;
+        } else {
+            c->value_case = FIELDSYNC__V1__CELL__VALUE_INT_VALUE;
+            c->int_value = v->u.i;
+        }
         break;
     case FS_VAL_REAL:
-        c->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
-        c->real_value = v->u.r;
+        if (real_as_e7(v->u.r, &q)) {
+            c->value_case = FIELDSYNC__V1__CELL__VALUE_E7_VALUE;
+            c->e7_value = q;
+        } else {
+            c->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
+            c->real_value = v->u.r;
+        }
         break;
     case FS_VAL_TEXT:
-        c->value_case = FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE;
-        c->text_value = v->u.text.p;
+        if (ts && ts->n < ts->cap) {
+            c->value_case = FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT;
+            c->text_next = true;
+            ts->items[ts->n++] = v->u.text.p;
+        } else {
+            c->value_case = FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE;
+            c->text_value = v->u.text.p;
+        }
         break;
     case FS_VAL_ID:
         c->value_case = FIELDSYNC__V1__CELL__VALUE_ID_VALUE;
@@ -285,21 +369,41 @@ static bool value_packable(const fs_value *v)
 }
 
 /* A non-owning fs_value view of a Cell's value; text points into the
- * unpacked message. FS_EBADID for an id that is not 16 bytes. */
-static fs_status cell_view(const Fieldsync__V1__Cell *c, fs_value *out, fs_error *err)
+ * unpacked message. cell_ms is the cell's stamp, the reference of
+ * time_value. FS_EBADID for an id that is not 16 bytes, FS_ERANGE for a
+ * time_value that overflows. */
+static fs_status cell_view(const Fieldsync__V1__Cell *c, uint64_t cell_ms, text_src *ts,
+                           fs_value *out, fs_error *err)
 {
+    int64_t t;
     memset(out, 0, sizeof *out);
     switch (c->value_case) {
     case FIELDSYNC__V1__CELL__VALUE_INT_VALUE:
         *out = fs_value_int(c->int_value);
         break;
+    case FIELDSYNC__V1__CELL__VALUE_TIME_VALUE:
+        if (__builtin_add_overflow(c->time_value, (int64_t)cell_ms, &t))
+            return fs_error_set(err, FS_ERANGE, "time value overflows");
+        *out = fs_value_int(t);
+        break;
     case FIELDSYNC__V1__CELL__VALUE_REAL_VALUE:
         *out = fs_value_real(c->real_value);
+        break;
+    case FIELDSYNC__V1__CELL__VALUE_E7_VALUE:
+        *out = fs_value_real((double)c->e7_value / 1e7);
         break;
     case FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE:
         out->kind = FS_VAL_TEXT;
         out->u.text.p = c->text_value;
         out->u.text.n = (uint32_t)strlen(c->text_value);
+        break;
+    case FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT:
+        /* Callers size ts from the same cells, so this cannot run dry. */
+        if (!ts || ts->pos >= ts->n)
+            return fs_error_set(err, FS_EINVAL, "texts list exhausted");
+        out->kind = FS_VAL_TEXT;
+        out->u.text.p = ts->items[ts->pos++];
+        out->u.text.n = (uint32_t)strlen(out->u.text.p);
         break;
     case FIELDSYNC__V1__CELL__VALUE_ID_VALUE:
         if (c->id_value.len != 16)
@@ -545,8 +649,10 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
     fs_proto_limits lim;
     arena ar = {NULL};
     fs_proto_status st = FS_PROTO_OK;
-    fs_hlc base = UINT64_MAX;
+    fs_hlc prev;
     fs_error cerr;
+    text_sink ts = {NULL, 0, 0};
+    uint32_t prev_tag;
 
     if (!in || !out || (in->nchanges && !in->changes))
         return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_request_encode: NULL argument");
@@ -581,7 +687,6 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
 
     for (size_t i = 0; i < in->nchanges; i++) {
         const fs_change *c = &in->changes[i];
-        fs_hlc cb;
         if (fs_change_check(c, &cerr) != FS_OK) {
             st = fs_proto__fail(err, FS_PROTO_EVALUE, "changes[%zu]: %s", i, cerr.text);
             goto done;
@@ -592,14 +697,21 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
                                 "SyncRequest.device_id", i);
             goto done;
         }
-        cb = change_min_hlc(c);
-        if (cb < base)
-            base = cb;
     }
-    if (base == UINT64_MAX)
-        base = 0;
-    m.has_hlc_base = base != 0;
-    m.hlc_base = base;
+    {
+        size_t total = 0;
+        for (size_t i = 0; i < in->nchanges; i++)
+            total += in->changes[i].nfields;
+        ts.cap = total;
+        ts.items = arena_calloc(&ar, total, sizeof *ts.items);
+        if (total && !ts.items)
+            goto nomem;
+    }
+    /* The first change's base is the reference; each later change is sent
+     * relative to the one before (batches are roughly in time order). */
+    prev = fs_hlc_make(in->nchanges ? fs_hlc_ms(change_min_hlc(&in->changes[0])) : 0, 0);
+    m.base_ms = fs_hlc_ms(prev);
+    m.has_base_ms = m.base_ms != 0;
 
     m.n_changes = in->nchanges;
     m.changes = arena_calloc(&ar, in->nchanges, sizeof *m.changes);
@@ -617,12 +729,14 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
         pc->entity = c->entity->tag;
         pc->has_row = true;
         pc->row = id_bytes(&c->row);
-        pc->has_hlc = cb != base;
-        pc->hlc = cb - base;
+        put_stamp(cb, prev, &pc->has_hlc_ms, &pc->hlc_ms, &pc->has_hlc_count,
+                  &pc->hlc_count);
+        prev = cb;
         pc->n_fields = c->nfields;
         pc->fields = arena_calloc(&ar, c->nfields, sizeof *pc->fields);
         if (c->nfields && !pc->fields)
             goto nomem;
+        prev_tag = 0;
         for (size_t k = 0; k < c->nfields; k++) {
             const fs_field_change *fc = &c->fields[k];
             Fieldsync__V1__Cell *cell = arena_calloc(&ar, 1, sizeof *cell);
@@ -630,17 +744,19 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
                 goto nomem;
             fieldsync__v1__cell__init(cell);
             pc->fields[k] = cell;
-            cell->has_tag = true;
             cell->tag = c->entity->fields[fc->slot].tag;
+            cell->has_tag = cell->tag != prev_tag + 1;
+            prev_tag = cell->tag;
             if (!value_packable(&fc->v) || (fc->has_base && !value_packable(&fc->base))) {
                 st = fs_proto__fail(err, FS_PROTO_EVALUE,
                                     "changes[%zu].%s: text contains a NUL byte", i,
                                     c->entity->fields[fc->slot].name);
                 goto done;
             }
-            cell_put_value(cell, &fc->v);
-            cell->has_hlc = fc->hlc != cb;
-            cell->hlc = fc->hlc - cb;
+            cell_put_value(cell, &c->entity->fields[fc->slot], &fc->v, fs_hlc_ms(fc->hlc),
+                           &ts);
+            put_stamp(fc->hlc, cb, &cell->has_hlc_ms, &cell->hlc_ms,
+                      &cell->has_hlc_count, &cell->hlc_count);
             if (fc->has_base) {
                 Fieldsync__V1__Value *bv = arena_calloc(&ar, 1, sizeof *bv);
                 if (!bv)
@@ -648,17 +764,20 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
                 fieldsync__v1__value__init(bv);
                 value_put(bv, &fc->base);
                 cell->base_value = bv;
-                cell->has_base_hlc = true;
-                cell->base_hlc = u64_to_s64(fc->base_hlc - fc->hlc);
+                put_stamp(fc->base_hlc, fc->hlc, &cell->has_base_ms,
+                          &cell->base_ms, &cell->has_base_count, &cell->base_count);
             }
         }
         if (c->has_tomb) {
             pc->has_deleted = true;
             pc->deleted = c->deleted;
-            pc->has_tomb_hlc = true;
-            pc->tomb_hlc = c->tomb_hlc - cb;
+            put_stamp(c->tomb_hlc, cb, &pc->has_tomb_ms, &pc->tomb_ms,
+                      &pc->has_tomb_count, &pc->tomb_count);
+            pc->has_tomb_ms = true; /* presence = a tombstone write */
         }
     }
+    m.n_texts = ts.n;
+    m.texts = ts.items;
     st = pack_and_frame(&m.base, enc, &lim, out, err);
     goto done;
 
@@ -671,14 +790,14 @@ done:
 
 /* Converts one wire change into *c. Returns a conflict-library status with
  * cerr filled; on failure *c is freed and zeroed. */
-static fs_status decode_change(const Fieldsync__V1__Change *pc, fs_hlc msg_base,
-                               const fs_id *device, fs_proto_report *rep,
+static fs_status decode_change(const Fieldsync__V1__Change *pc, fs_hlc cb,
+                               const fs_id *device, text_src *ts, fs_proto_report *rep,
                                fs_change *c, fs_error *cerr)
 {
     const fs_entity *e;
     fs_id row;
-    fs_hlc cb = msg_base + pc->hlc;
     fs_status st;
+    uint32_t prev_tag = 0;
 
     memset(c, 0, sizeof *c);
     e = pc->has_entity ? fs_schema_entity_by_tag(pc->entity) : NULL;
@@ -698,17 +817,25 @@ static fs_status decode_change(const Fieldsync__V1__Change *pc, fs_hlc msg_base,
 
     for (size_t k = 0; k < pc->n_fields; k++) {
         const Fieldsync__V1__Cell *cell = pc->fields[k];
-        int slot = cell->has_tag ? fs_entity_field_index_by_tag(e, cell->tag) : -1;
-        fs_hlc hlc = cb + cell->hlc;
+        /* An absent tag is the previous cell's tag + 1 (schema order). */
+        uint32_t tag = cell->has_tag ? cell->tag : prev_tag + 1;
+        int slot = fs_entity_field_index_by_tag(e, tag);
+        fs_hlc hlc, base_hlc;
         fs_value v;
         if (slot < 0) {
             rep->unknown_tags++;
             st = fs_error_set(cerr, FS_EUNKNOWN_FIELD,
                               "%s has no field with tag %u on this server", e->name,
-                              (unsigned)cell->tag);
+                              (unsigned)tag);
             goto done;
         }
-        st = cell_view(cell, &v, cerr);
+        prev_tag = tag;
+        if (!get_stamp(cb, cell->hlc_ms, cell->has_hlc_count, cell->hlc_count, &hlc)) {
+            st = fs_error_set(cerr, FS_ERANGE, "%s.%s: stamp out of range", e->name,
+                              e->fields[slot].name);
+            goto done;
+        }
+        st = cell_view(cell, fs_hlc_ms(hlc), ts, &v, cerr);
         if (st != FS_OK)
             goto done;
         st = fs_change_set(c, slot, &v, hlc, cerr);
@@ -719,13 +846,26 @@ static fs_status decode_change(const Fieldsync__V1__Change *pc, fs_hlc msg_base,
             st = value_view(cell->base_value, &bv, cerr);
             if (st != FS_OK)
                 goto done;
-            st = fs_change_set_base(c, slot, &bv, hlc + s64_to_u64(cell->base_hlc), cerr);
+            if (!get_stamp(hlc, cell->base_ms, cell->has_base_count, cell->base_count,
+                           &base_hlc)) {
+                st = fs_error_set(cerr, FS_ERANGE, "%s.%s: base stamp out of range",
+                                  e->name, e->fields[slot].name);
+                goto done;
+            }
+            st = fs_change_set_base(c, slot, &bv, base_hlc, cerr);
             if (st != FS_OK)
                 goto done;
         }
     }
-    if (pc->has_tomb_hlc)
-        fs_change_tombstone(c, pc->deleted, cb + pc->tomb_hlc);
+    if (pc->has_tomb_ms) {
+        fs_hlc th;
+        if (!get_stamp(cb, pc->tomb_ms, pc->has_tomb_count, pc->tomb_count, &th)) {
+            st = fs_error_set(cerr, FS_ERANGE, "%s change: tombstone stamp out of range",
+                              e->name);
+            goto done;
+        }
+        fs_change_tombstone(c, pc->deleted, th);
+    }
     st = fs_change_check(c, cerr);
 
 done:
@@ -748,6 +888,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
     const Fieldsync__V1__SyncRequest *m;
     fs_sync_request req;
     fs_proto_status st;
+    fs_hlc prev;
+    size_t text_pos = 0;
+    text_src ts;
 
     memset(&req, 0, sizeof req);
     report_reset(rep);
@@ -780,12 +923,35 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
             goto nomem;
         req.nchanges = m->n_changes;
     }
+    prev = fs_hlc_make(m->base_ms & FS_HLC_MS_MAX, 0);
     for (size_t i = 0; i < m->n_changes; i++) {
+        const Fieldsync__V1__Change *pc = m->changes[i];
         fs_error cerr;
         fs_status cs;
+        fs_hlc cb;
+        /* The base stamps form a chain; a broken link breaks every later
+         * change, so it fails the message rather than one change. */
+        if (m->base_ms > FS_HLC_MS_MAX ||
+            !get_stamp(prev, pc->hlc_ms, pc->has_hlc_count, pc->hlc_count, &cb)) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "SyncRequest.changes[%zu]: base stamp out of range", i);
+            goto done;
+        }
+        prev = cb;
+        /* This change's slice of texts; consumed whether or not it decodes,
+         * so later changes stay aligned. */
+        ts.items = m->texts + text_pos;
+        ts.n = count_text_next(pc->fields, pc->n_fields);
+        ts.pos = 0;
+        if (ts.n > m->n_texts - text_pos) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "SyncRequest.texts has %zu entries; the changes use more",
+                                m->n_texts);
+            goto done;
+        }
+        text_pos += ts.n;
         memset(&cerr, 0, sizeof cerr);
-        cs = decode_change(m->changes[i], m->hlc_base, &req.device_id, rep,
-                           &req.changes[i], &cerr);
+        cs = decode_change(pc, cb, &req.device_id, &ts, rep, &req.changes[i], &cerr);
         if (cs == FS_OK)
             continue;
         if (cs == FS_ENOMEM)
@@ -803,6 +969,12 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
                      "change %zu: %s", i, cerr.text) < 0)
             req.errors[req.nerrors].text[0] = '\0';
         req.nerrors++;
+    }
+    if (text_pos != m->n_texts) {
+        st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                            "SyncRequest.texts has %zu entries; the changes use %zu",
+                            m->n_texts, text_pos);
+        goto done;
     }
     *out = req;
     memset(&req, 0, sizeof req);
@@ -928,9 +1100,12 @@ static fs_hlc row_min_hlc(const fs_row *r)
     return m == UINT64_MAX ? 0 : m;
 }
 
-static fs_proto_status encode_row(arena *ar, dev_table *dt, const fs_pulled_row *pr,
-                                  size_t idx, fs_hlc msg_base,
-                                  Fieldsync__V1__Row **outp, fs_error *err)
+/* Encodes rows[idx]. *prev and *prev_seq carry the delta chain from the
+ * previous row and are advanced. */
+static fs_proto_status encode_row(arena *ar, dev_table *dt, text_sink *ts,
+                                  const fs_pulled_row *pr, size_t idx, fs_hlc *prev,
+                                  uint64_t *prev_seq, Fieldsync__V1__Row **outp,
+                                  fs_error *err)
 {
     const fs_row *r = &pr->row;
     const fs_entity *e = r->entity;
@@ -939,6 +1114,7 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, const fs_pulled_row 
     size_t nsent = 0, k = 0;
     long rowdev = -1;
     fs_error ferr;
+    uint32_t prev_tag = 0;
 
     if (!e || !r->cells || fs_schema_entity_by_tag(e->tag) != e)
         return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] has no known entity", idx);
@@ -953,10 +1129,11 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, const fs_pulled_row 
     pm->entity = e->tag;
     pm->has_id = true;
     pm->id = id_bytes(&r->id);
-    pm->has_seq = pr->seq != 0;
-    pm->seq = pr->seq;
-    pm->has_hlc = rb != msg_base;
-    pm->hlc = rb - msg_base;
+    pm->seq_delta = u64_to_s64(pr->seq - *prev_seq);
+    pm->has_seq_delta = pm->seq_delta != 0;
+    *prev_seq = pr->seq;
+    put_stamp(rb, *prev, &pm->has_hlc_ms, &pm->hlc_ms, &pm->has_hlc_count, &pm->hlc_count);
+    *prev = rb;
 
     for (size_t i = 0; i < e->nfields; i++)
         if (cell_sent(&r->cells[i]))
@@ -994,11 +1171,12 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, const fs_pulled_row 
             goto nomem;
         fieldsync__v1__cell__init(cm);
         pm->cells[k++] = cm;
-        cm->has_tag = true;
         cm->tag = e->fields[i].tag;
-        cell_put_value(cm, &c->v);
-        cm->has_hlc = c->hlc != rb;
-        cm->hlc = c->hlc - rb;
+        cm->has_tag = cm->tag != prev_tag + 1;
+        prev_tag = cm->tag;
+        cell_put_value(cm, &e->fields[i], &c->v, fs_hlc_ms(c->hlc), ts);
+        put_stamp(c->hlc, rb, &cm->has_hlc_ms, &cm->hlc_ms, &cm->has_hlc_count,
+                  &cm->hlc_count);
         d = dev_index(dt, &c->device);
         if (d < 0)
             goto nomem;
@@ -1013,8 +1191,9 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, const fs_pulled_row 
             goto nomem;
         pm->has_deleted = r->deleted;
         pm->deleted = r->deleted;
-        pm->has_del_hlc = true;
-        pm->del_hlc = r->del_hlc - rb;
+        put_stamp(r->del_hlc, rb, &pm->has_del_ms, &pm->del_ms, &pm->has_del_count,
+                  &pm->del_count);
+        pm->has_del_ms = true; /* presence = the tombstone was written */
         if (d != rowdev) {
             pm->has_del_device = true;
             pm->del_device = (uint32_t)d;
@@ -1036,7 +1215,9 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
     arena ar = {NULL};
     dev_table dt;
     fs_proto_status st = FS_PROTO_OK;
-    fs_hlc base = UINT64_MAX;
+    fs_hlc prev = 0;
+    uint64_t prev_seq = 0;
+    text_sink ts = {NULL, 0, 0};
 
     memset(&dt, 0, sizeof dt);
     if (!in || !out || (in->nresults && !in->results) || (in->nrows && !in->rows) ||
@@ -1101,28 +1282,33 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
             rm->detail = (char *)(uintptr_t)r->detail;
     }
 
-    for (size_t i = 0; i < in->nrows; i++) {
-        const fs_row *r = &in->rows[i].row;
-        fs_hlc rb;
-        if (!r->entity || !r->cells)
-            continue; /* refused with a message in encode_row */
-        rb = row_min_hlc(r);
-        if (rb && rb < base)
-            base = rb;
+    /* The first row's base is the reference; later rows are sent relative
+     * to the row before (pages come in seq order, roughly time order). */
+    if (in->nrows && in->rows[0].row.entity && in->rows[0].row.cells)
+        prev = fs_hlc_make(fs_hlc_ms(row_min_hlc(&in->rows[0].row)), 0);
+    m.base_ms = fs_hlc_ms(prev);
+    m.has_base_ms = m.base_ms != 0;
+    {
+        size_t total = 0;
+        for (size_t i = 0; i < in->nrows; i++)
+            if (in->rows[i].row.entity)
+                total += in->rows[i].row.entity->nfields;
+        ts.cap = total;
+        ts.items = arena_calloc(&ar, total, sizeof *ts.items);
+        if (total && !ts.items)
+            goto nomem;
     }
-    if (base == UINT64_MAX)
-        base = 0;
-    m.has_hlc_base = base != 0;
-    m.hlc_base = base;
     m.n_rows = in->nrows;
     m.rows = arena_calloc(&ar, in->nrows, sizeof *m.rows);
     if (in->nrows && !m.rows)
         goto nomem;
     for (size_t i = 0; i < in->nrows; i++) {
-        st = encode_row(&ar, &dt, &in->rows[i], i, base, &m.rows[i], err);
+        st = encode_row(&ar, &dt, &ts, &in->rows[i], i, &prev, &prev_seq, &m.rows[i], err);
         if (st != FS_PROTO_OK)
             goto done;
     }
+    m.n_texts = ts.n;
+    m.texts = ts.items;
     m.n_devices = dt.n;
     m.devices = arena_calloc(&ar, dt.n, sizeof *m.devices);
     if (dt.n && !m.devices)
@@ -1178,20 +1364,28 @@ static fs_proto_status dev_lookup(const fs_id *devs, size_t ndevs, uint32_t i,
 }
 
 /* Converts one wire row. *skipped is set (and *pr untouched) for an entity
- * this version does not know. */
+ * this version does not know. *prev and *prev_seq carry the delta chain
+ * and advance even for a skipped row, as the encoder's did. */
 static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
-                                  fs_hlc msg_base, const fs_id *devs, size_t ndevs,
+                                  fs_hlc *prev, uint64_t *prev_seq, text_src *ts,
+                                  const fs_id *devs, size_t ndevs,
                                   fs_proto_report *rep, fs_pulled_row *pr,
                                   bool *skipped, fs_error *err)
 {
     const fs_entity *e = fs_schema_entity_by_tag(rm->entity);
-    fs_hlc rb = msg_base + rm->hlc;
+    fs_hlc rb;
     fs_id id;
     fs_error cerr;
     fs_proto_status st;
     uint32_t rowdev = rm->has_device ? rm->device : 0;
+    uint32_t prev_tag = 0;
 
     *skipped = false;
+    if (!get_stamp(*prev, rm->hlc_ms, rm->has_hlc_count, rm->hlc_count, &rb))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu]: base stamp out of range",
+                              idx);
+    *prev = rb;
+    *prev_seq += s64_to_u64(rm->seq_delta);
     if (!rm->has_entity || !e) {
         rep->unknown_entities++;
         *skipped = true;
@@ -1202,15 +1396,19 @@ static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
         return st;
     if (fs_row_init(&pr->row, e, &id, &cerr) != FS_OK)
         return fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
-    pr->seq = rm->seq;
+    pr->seq = *prev_seq;
 
     for (size_t k = 0; k < rm->n_cells; k++) {
         const Fieldsync__V1__Cell *c = rm->cells[k];
-        int slot = c->has_tag ? fs_entity_field_index_by_tag(e, c->tag) : -1;
+        uint32_t tag = c->has_tag ? c->tag : prev_tag + 1;
+        int slot = fs_entity_field_index_by_tag(e, tag);
         fs_cell *cell;
         fs_value v;
+        prev_tag = tag;
         if (slot < 0) {
             rep->unknown_tags++;
+            if (c->value_case == FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT)
+                ts->pos++; /* its text is skipped with it */
             continue;
         }
         cell = &pr->row.cells[slot];
@@ -1218,20 +1416,27 @@ static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
             return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s) carries field %s twice",
                                   idx, e->name, e->fields[slot].name);
         }
-        if (cell_view(c, &v, &cerr) != FS_OK || fs_field_check(&e->fields[slot], &v, &cerr) != FS_OK)
+        if (!get_stamp(rb, c->hlc_ms, c->has_hlc_count, c->hlc_count, &cell->hlc))
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s.%s): stamp out of range",
+                                  idx, e->name, e->fields[slot].name);
+        if (cell_view(c, fs_hlc_ms(cell->hlc), ts, &v, &cerr) != FS_OK ||
+            fs_field_check(&e->fields[slot], &v, &cerr) != FS_OK) {
+            cell->hlc = 0;
             return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): %s", idx, e->name,
                                   cerr.text);
+        }
         if (fs_value_copy(&cell->v, &v, &cerr) != FS_OK)
             return fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
-        cell->hlc = rb + c->hlc;
         st = dev_lookup(devs, ndevs, c->has_device ? c->device : rowdev, idx,
                         &cell->device, err);
         if (st != FS_PROTO_OK)
             return st;
     }
-    if (rm->has_del_hlc) {
+    if (rm->has_del_ms) {
         pr->row.deleted = rm->deleted;
-        pr->row.del_hlc = rb + rm->del_hlc;
+        if (!get_stamp(rb, rm->del_ms, rm->has_del_count, rm->del_count, &pr->row.del_hlc))
+            return fs_proto__fail(err, FS_PROTO_EVALUE,
+                                  "rows[%zu] (%s): tombstone stamp out of range", idx, e->name);
         st = dev_lookup(devs, ndevs, rm->has_del_device ? rm->del_device : rowdev, idx,
                         &pr->row.del_device, err);
         if (st != FS_PROTO_OK)
@@ -1257,6 +1462,9 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
     fs_sync_response resp;
     fs_id *devs = NULL;
     fs_proto_status st;
+    fs_hlc prev;
+    uint64_t prev_seq = 0;
+    size_t text_pos = 0;
 
     memset(&resp, 0, sizeof resp);
     report_reset(rep);
@@ -1324,14 +1532,41 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         if (!resp.rows)
             goto nomem;
     }
+    if (m->base_ms > FS_HLC_MS_MAX) {
+        st = fs_proto__fail(err, FS_PROTO_EVALUE, "SyncResponse.base_ms %llu is out of range",
+                            (unsigned long long)m->base_ms);
+        goto done;
+    }
+    prev = fs_hlc_make(m->base_ms, 0);
     for (size_t i = 0; i < m->n_rows; i++) {
+        const Fieldsync__V1__Row *rm = m->rows[i];
+        text_src ts;
         bool skipped;
-        st = decode_row(m->rows[i], i, m->hlc_base, devs, m->n_devices, rep,
+        /* This row's slice of texts, consumed even when the row is
+         * skipped, so later rows stay aligned. */
+        ts.items = m->texts + text_pos;
+        ts.n = count_text_next(rm->cells, rm->n_cells);
+        ts.pos = 0;
+        if (ts.n > m->n_texts - text_pos) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "SyncResponse.texts has %zu entries; the rows use more",
+                                m->n_texts);
+            goto done;
+        }
+        text_pos += ts.n;
+        st = decode_row(rm, i, &prev, &prev_seq, &ts, devs, m->n_devices, rep,
                         &resp.rows[resp.nrows], &skipped, err);
         if (!skipped)
             resp.nrows++; /* counted even on failure so it is freed */
         if (st != FS_PROTO_OK)
             goto done;
+    }
+
+    if (text_pos != m->n_texts) {
+        st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                            "SyncResponse.texts has %zu entries; the rows use %zu",
+                            m->n_texts, text_pos);
+        goto done;
     }
 
     if (m->n_exits) {

@@ -27,7 +27,8 @@ typedef enum limit_kind {
     LIMIT_CHANGES,
     LIMIT_ROWS,
     LIMIT_FIELDS,
-    LIMIT_DEVICES
+    LIMIT_DEVICES,
+    LIMIT_CELLS
 } limit_kind;
 
 /* Which repeated field is held to which limit, and which ones are cells. */
@@ -46,6 +47,8 @@ static const count_rule count_rules[] = {
     {&fieldsync__v1__sync_response__descriptor, 5, LIMIT_ROWS, false},
     {&fieldsync__v1__sync_response__descriptor, 6, LIMIT_ROWS, false},
     {&fieldsync__v1__row__descriptor, 6, LIMIT_FIELDS, true},
+    {&fieldsync__v1__sync_request__descriptor, 15, LIMIT_CELLS, false},
+    {&fieldsync__v1__sync_response__descriptor, 15, LIMIT_CELLS, false},
 };
 
 typedef struct scan_state {
@@ -85,6 +88,9 @@ static fs_proto_status check_count(scan_state *s, const ProtobufCMessageDescript
         break;
     case LIMIT_DEVICES:
         max = s->lim->max_devices, name = "max_devices", st = FS_PROTO_EDEVICES_LIMIT;
+        break;
+    case LIMIT_CELLS:
+        max = s->lim->max_cells, name = "max_cells", st = FS_PROTO_ECELLS_LIMIT;
         break;
     default:
         return FS_PROTO_OK;

@@ -283,6 +283,20 @@ static void add_unknown(ProtobufCMessage *m, uint32_t num)
     free(u);
 }
 
+/* Cell tags may be implicit on the wire (previous + 1); a test that edits
+ * one tag makes them all explicit first, as a newer encoder would have. */
+static void pin_tags(Fieldsync__V1__Cell **cells, size_t n)
+{
+    uint32_t prev = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!cells[k]->has_tag) {
+            cells[k]->has_tag = true;
+            cells[k]->tag = prev + 1;
+        }
+        prev = cells[k]->tag;
+    }
+}
+
 /* Packs a message into a malloc'd identity body. */
 static uint8_t *pack(const ProtobufCMessage *m, size_t *n)
 {
@@ -357,6 +371,7 @@ static void test_compat_unknown_tags_request(void **state)
     assert_non_null(m);
     saved_entity = m->changes[1]->entity;
     saved_tag = m->changes[2]->fields[3]->tag;
+    pin_tags(m->changes[2]->fields, m->changes[2]->n_fields);
     m->changes[1]->entity = 99;
     m->changes[2]->fields[3]->tag = 200;
     body = pack(&m->base, &n);
@@ -405,14 +420,18 @@ static void test_invalid_change_values(void **state)
                      FS_PROTO_OK);
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
-    /* fields[6] is status (enum); fields[2] planned_at (time) gets text. */
-    saved = m->changes[0]->fields[6]->text_value;
-    m->changes[0]->fields[6]->text_value = (char *)"teleported";
+    /* fields[6] is status (enum), whose text is the second entry of the
+     * texts list (after rep_id); fields[2] planned_at (time) gets a real. */
+    assert_int_equal(m->changes[0]->fields[6]->value_case,
+                     FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT);
+    assert_string_equal(m->texts[1], "completed");
+    saved = m->texts[1];
+    m->texts[1] = (char *)"teleported";
     m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
     m->changes[1]->fields[2]->real_value = 1.5;
     body = pack(&m->base, &n);
-    m->changes[0]->fields[6]->text_value = saved;
-    m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_INT_VALUE;
+    m->texts[1] = saved;
+    m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_TIME_VALUE;
     fieldsync__v1__sync_request__free_unpacked(m, NULL);
 
     assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
@@ -449,6 +468,7 @@ static void test_compat_newer_server_response(void **state)
     m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
     assert_non_null(m);
     m->rows[4]->entity = 99;                 /* row 4 is skipped */
+    pin_tags(m->rows[0]->cells, m->rows[0]->n_cells);
     m->rows[0]->cells[1]->tag = 250;         /* rep_id of row 0 is skipped */
     m->results[1]->reason = (Fieldsync__V1__Reason)77;
     m->exits[0]->reason = (Fieldsync__V1__ExitReason)9;
