@@ -232,8 +232,15 @@ static void test_values(void **state)
         assert_true(fs_value_cmp(&i1, &i2) < 0);
         assert_true(fs_value_cmp(&i2, &i1) > 0);
         assert_true(fs_value_cmp(&i2, &rneg) < 0); /* int kind before real */
-        assert_true(fs_value_cmp(&rneg, &rpos) < 0); /* IEEE total order */
-        assert_false(fs_value_eq(&rneg, &rpos));
+        /* -0.0 and 0.0 are one value (SQLite stores both as 0.0), also when
+         * a -0.0 bypasses fs_value_real and is built by hand. */
+        assert_true(fs_value_eq(&rneg, &rpos));
+        rneg.u.r = -0.0;
+        assert_int_equal(fs_value_cmp(&rneg, &rpos), 0);
+        {
+            fs_value rm1 = fs_value_real(-1.0);
+            assert_true(fs_value_cmp(&rm1, &rpos) < 0); /* negatives still order below */
+        }
         assert_true(fs_value_cmp(&rpos, &rbig) < 0);
         assert_int_equal(fs_value_text(&ab, "hellp", 5, NULL), FS_OK);
         assert_true(fs_value_cmp(&a, &ab) < 0);
