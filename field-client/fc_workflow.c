@@ -1144,6 +1144,64 @@ fc_status fc_contract_esign(fc_client *c, const fs_id *contract_id,
     return commit_write(c, &p, contract_id, false, check_esign, &target, NULL, err);
 }
 
+fc_status fc_contract_new(fc_client *c, const fs_id *quote_id,
+                          const char *envelope_id, fs_id *out_id, fs_error *err)
+{
+    fs_row q = {0};
+    fs_quote_totals t;
+    const char *status, *currency;
+    fs_id customer;
+    int slot;
+    plan p;
+    fc_status rc;
+
+    if (!c || !quote_id)
+        return fc__fail(err, FC_EINVAL, "contract new: a quote id is required");
+    rc = fc_get(c, "quote", quote_id, &q, err);
+    if (rc)
+        goto done;
+    status = cell_text(&q, "status");
+    currency = cell_text(&q, "currency");
+    slot = fs_entity_field_index(q.entity, "customer_id");
+    if (!status || (strcmp(status, "sent") != 0 && strcmp(status, "accepted") != 0)) {
+        rc = fc__fail(err, FC_ETRANSITION, "contract new: the quote is %s; send it first",
+                      status ? status : "without a status");
+        goto done;
+    }
+    if (!currency) {
+        rc = fc__fail(err, FC_EVALUE, "contract new: the quote has no currency");
+        goto done;
+    }
+    if (slot < 0 || q.cells[slot].v.kind != FS_VAL_ID) {
+        rc = fc__fail(err, FC_EVALUE, "contract new: the quote has no customer");
+        goto done;
+    }
+    customer = q.cells[slot].v.u.id;
+    rc = fc_quote_totals(c, quote_id, &t, err);
+    if (rc)
+        goto done;
+    plan_init(&p, fs_schema_entity("contract"), "contract new");
+    rc = plan_id(&p, "customer_id", &customer, err);
+    if (!rc)
+        rc = plan_id(&p, "quote_id", quote_id, err);
+    if (!rc)
+        rc = plan_int(&p, "amount", t.total, err);
+    if (!rc)
+        rc = plan_text(&p, "currency", currency, err);
+    if (!rc)
+        rc = plan_text(&p, "esign_status", "draft", err);
+    if (!rc && envelope_id)
+        rc = plan_text(&p, "envelope_id", envelope_id, err);
+    if (rc) {
+        plan_free(&p);
+        goto done;
+    }
+    rc = commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+done:
+    fs_row_free(&q);
+    return rc;
+}
+
 fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,
                       const char *kind, int64_t due_at_ms, fs_id *out_id,
                       fs_error *err)

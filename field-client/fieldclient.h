@@ -213,6 +213,12 @@ fc_status fc_quote_totals(fc_client *c, const fs_id *quote_id,
  * status_changed_at and, for signed/completed, signed_at. */
 fc_status fc_contract_esign(fc_client *c, const fs_id *contract_id,
                             const char *to, fs_error *err);
+/* Creates a contract (esign_status draft) for a sent or accepted quote: the
+ * customer, currency and amount (the quote's total from the shared
+ * fs_quote_totals derivation) come from the quote. envelope_id (optional) is
+ * the e-signature provider's envelope. A draft quote is FC_ETRANSITION. */
+fc_status fc_contract_new(fc_client *c, const fs_id *quote_id,
+                          const char *envelope_id, fs_id *out_id, fs_error *err);
 
 /* Tasks. kind: follow_up, call, email, meeting, demo, other. */
 fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,

@@ -651,7 +651,8 @@ static const cmd_help helps[] = {
      "Quotes in an ISO 4217 currency. Prices are integer minor units (cents);\n"
      "discounts are basis points (100 = 1%). Totals are computed by the shared\n"
      "fs_quote_totals function. An accepted quote is read-only."},
-    {"contract", "contract show ID\n  contract list [CUSTOMER_ID]\n  contract esign ID STATUS",
+    {"contract", "contract new QUOTE_ID [--envelope ID]\n  contract show ID\n"
+     "  contract list [CUSTOMER_ID]\n  contract esign ID STATUS",
      "E-sign status moves only upward: draft < sent < delivered < signed, then\n"
      "voided / declined / completed, which are final."},
     {"task", "task add CUSTOMER_ID TITLE [--kind KIND] [--due TIME]\n  task done ID\n"
@@ -932,8 +933,13 @@ static int cmd_contract(cli *a, const char *sub)
         }
         return list_rows(a, "contract", &q);
     }
-    if (!parse_id_arg(a, 1, "contract", &id, &rc))
+    if (!parse_id_arg(a, 1, strcmp(sub, "new") == 0 ? "quote" : "contract", &id, &rc))
         return rc;
+    if (strcmp(sub, "new") == 0) {
+        fs_id nid;
+        st = fc_contract_new(a->c, &id, opt(a, "envelope"), &nid, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "contract created", &nid);
+    }
     if (strcmp(sub, "show") == 0)
         return show_row(a, "contract", &id);
     if (strcmp(sub, "esign") == 0) {
@@ -996,7 +1002,7 @@ static bool takes_value(const char *k)
     static const char *const v[] = {"db", "search", "limit", "at", "lat", "lon",
                                     "accuracy", "next-step", "outcome", "qty", "price",
                                     "sku", "desc", "discount", "kind", "due", "name",
-                                    "notice", NULL};
+                                    "notice", "envelope", NULL};
     for (size_t i = 0; v[i]; i++)
         if (strcmp(v[i], k) == 0)
             return true;

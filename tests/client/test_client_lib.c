@@ -308,6 +308,42 @@ static void test_esign_lattice(void **state)
     assert_field(f, "contract", &k, "esign_status", "voided");
 }
 
+/* A contract is made from a sent quote: customer, currency and amount come
+ * from the quote and the shared totals derivation; a draft quote is refused. */
+static void test_contract_from_quote(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Contracted"), q, line, k, nope;
+    fs_quote_totals t;
+    fs_row r = {0};
+    int slot;
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "EUR", &q, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "TRC-100", "kit", 3, 12900, 1000, &line, &err),
+                     FC_OK);
+    assert_int_equal(fc_contract_new(f->c, &q, NULL, &k, &err), FC_ETRANSITION);
+    assert_non_null(strstr(err.text, "draft"));
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_OK);
+    assert_int_equal(fc_contract_new(f->c, &q, "ENV-42", &k, &err), FC_OK);
+    assert_int_equal(fc_quote_totals(f->c, &q, &t, &err), FC_OK);
+    assert_int_equal(t.total, 34830); /* 3 x 129.00 less 10% */
+    assert_int_equal(fc_get(f->c, "contract", &k, &r, &err), FC_OK);
+    slot = fs_entity_field_index(r.entity, "amount");
+    assert_int_equal(r.cells[slot].v.u.i, t.total);
+    slot = fs_entity_field_index(r.entity, "customer_id");
+    assert_memory_equal(r.cells[slot].v.u.id.b, cust.b, 16);
+    assert_field(f, "contract", &k, "esign_status", "draft");
+    assert_field(f, "contract", &k, "currency", "EUR");
+    assert_field(f, "contract", &k, "envelope_id", "ENV-42");
+    assert_int_equal(fc_contract_esign(f->c, &k, "sent", &err), FC_OK);
+    fs_row_free(&r);
+    /* An unknown quote is a clear error and writes nothing. */
+    memset(nope.b, 0x44, 16);
+    assert_int_not_equal(fc_contract_new(f->c, &nope, NULL, &k, &err), FC_OK);
+    assert_true(strlen(err.text) > 5);
+}
+
 /* Outbox entries and displayed rows appear together, and a sync moves the
  * customer into base_ so the replica equals the server's view. */
 static void test_sync_roundtrip(void **state)
@@ -669,6 +705,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_visit_flow_and_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_from_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_does_not_block, setup, teardown),
