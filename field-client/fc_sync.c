@@ -48,7 +48,9 @@ static void refusal_text(const fc_http_response *r, char *out, size_t cap,
     if (r->len && fs_proto_error_body_decode(r->body, r->len, enc, NULL, &eb, NULL,
                                              NULL) == FS_PROTO_OK && eb.message[0]) {
         *wipe = eb.wipe;
-        snprintf(out, cap, "%s (%s)", eb.message, fs_proto_error_code_name(eb.code));
+        /* The server's message may be longer than the caller's line; cut
+         * it rather than the code name, which is the machine-readable part. */
+        snprintf(out, cap, "%.160s (%s)", eb.message, fs_proto_error_code_name(eb.code));
         return;
     }
     *wipe = eb.wipe;

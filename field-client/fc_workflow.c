@@ -517,7 +517,11 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
     for (size_t i = 0; !fst && i < p->n; i++) {
         const fs_cell *cell = &cur.cells[p->slot[i]];
         fst = fs_change_set(&ch, p->slot[i], &p->v[i], hlc, &ferr);
-        if (!fst && cell->hlc != 0)
+        /* The base is what this device saw, including "never written" on an
+         * existing row: a newer value at the server is then known to be a
+         * concurrent edit, and overwriting it is recorded. A create has no
+         * prior state to report. */
+        if (!fst && (cell->hlc != 0 || !create))
             fst = fs_change_set_base(&ch, p->slot[i], &cell->v, cell->hlc, &ferr);
     }
     if (fst) {
