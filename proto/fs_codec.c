@@ -7,9 +7,12 @@
  * same limit scan a receiver will run (so a body we produce is never one the
  * peer refuses), and frames the bytes. Decoding unframes, scans, lets
  * protobuf-c unpack (now bounded), converts to domain structs and validates
- * every value with the conflict library. Compactness tricks live only here:
- * HLCs travel as deltas from a per-message, then per-row/change base, and
- * pulled cells name their writer through a per-response device table.
+ * every value with the conflict library. Compactness tricks live only here
+ * (docs/PROTOCOL.md section 4): stamps travel as millisecond deltas chained
+ * message -> row/change -> cell, with counters only where they differ; TIME
+ * values relative to their stamp; GPS-like reals as exact e7 integers; cell
+ * tags implicit when consecutive; text values in one list at the end of the
+ * message; and pulled cells name their writer through a device table.
  */
 #include "fs_proto_int.h"
 
@@ -940,7 +943,6 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         prev = cb;
         /* This change's slice of texts; consumed whether or not it decodes,
          * so later changes stay aligned. */
-        ts.items = m->texts + text_pos;
         ts.n = count_text_next(pc->fields, pc->n_fields);
         ts.pos = 0;
         if (ts.n > m->n_texts - text_pos) {
@@ -949,6 +951,8 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
                                 m->n_texts);
             goto done;
         }
+        /* NULL + 0 is undefined when the message has no texts. */
+        ts.items = ts.n ? m->texts + text_pos : NULL;
         text_pos += ts.n;
         memset(&cerr, 0, sizeof cerr);
         cs = decode_change(pc, cb, &req.device_id, &ts, rep, &req.changes[i], &cerr);
@@ -1544,7 +1548,6 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         bool skipped;
         /* This row's slice of texts, consumed even when the row is
          * skipped, so later rows stay aligned. */
-        ts.items = m->texts + text_pos;
         ts.n = count_text_next(rm->cells, rm->n_cells);
         ts.pos = 0;
         if (ts.n > m->n_texts - text_pos) {
@@ -1553,6 +1556,9 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
                                 m->n_texts);
             goto done;
         }
+        /* A message without texts has m->texts == NULL; offsetting NULL,
+         * even by zero, is undefined (found by fuzz_decode). */
+        ts.items = ts.n ? m->texts + text_pos : NULL;
         text_pos += ts.n;
         st = decode_row(rm, i, &prev, &prev_seq, &ts, devs, m->n_devices, rep,
                         &resp.rows[resp.nrows], &skipped, err);

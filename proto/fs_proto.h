@@ -105,8 +105,9 @@ typedef struct fs_proto_limits {
     size_t max_string;    /* bytes in any one string or bytes value */
     size_t max_devices;   /* entries in a SyncResponse device table */
     size_t max_cells;     /* field values in one message, all rows/changes
-                             together: bounds the memory protobuf-c needs,
-                             whatever the count limits multiply to */
+                             together (and entries of its texts list):
+                             bounds the memory protobuf-c needs, whatever
+                             the count limits multiply to */
     const fs_proto_allocator *alloc; /* borrowed; NULL = malloc/free */
 } fs_proto_limits;
 

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +583,110 @@ static void test_encode_validation(void **state)
     fs_proto_sync_request_free(&req);
 }
 
+/* REAL values round-trip bit for bit whether or not they take the e7
+ * shortcut (the conflict library treats -0.0 as 0.0, so compare bits). */
+static void test_reals_exact(void **state)
+{
+    static const double vals[] = {1.0 / 3.0, 0.0,  999999.9999999, 1e-300,
+                                  12.5,      0.1,  0.30000000000000004, 4.9e-324};
+    (void)state;
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        fs_sync_request req, back;
+        fs_proto_buf b;
+        fs_error err;
+        fs_value v = fs_value_real(vals[i]);
+        fs_value neg = fs_value_real(-0.0);
+        int acc = fs_entity_field_index(fs_schema_entity("visit"), "checkin_accuracy");
+        int lon = fs_entity_field_index(fs_schema_entity("visit"), "checkout_lon");
+        fx_request(&req, 1, 10);
+        assert_int_equal(fs_change_set(&req.changes[0], acc, &v, fs_hlc_make(FX_MS, 1), &err),
+                         FS_OK);
+        assert_int_equal(fs_change_set(&req.changes[0], lon, &neg, fs_hlc_make(FX_MS, 1), &err),
+                         FS_OK);
+        assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_DEFLATE, NULL, &b, &err),
+                         FS_PROTO_OK);
+        assert_int_equal(fs_proto_sync_request_decode(b.data, b.len, FS_PROTO_DEFLATE, NULL,
+                                                      &back, NULL, &err),
+                         FS_PROTO_OK);
+        for (size_t k = 0; k < back.changes[0].nfields; k++) {
+            const fs_field_change *x = &req.changes[0].fields[k], *y = &back.changes[0].fields[k];
+            assert_int_equal(x->v.kind, y->v.kind);
+            if (x->v.kind == FS_VAL_REAL)
+                assert_memory_equal(&x->v.u.r, &y->v.u.r, sizeof(double));
+        }
+        fs_proto_buf_free(&b);
+        fs_proto_sync_request_free(&back);
+        fs_proto_sync_request_free(&req);
+    }
+}
+
+/* Stamps, times and the texts list from a hostile encoder are refused,
+ * never wrapped into a plausible value. */
+static void test_hostile_stamps_and_texts(void **state)
+{
+    fs_sync_response resp, back;
+    fs_sync_request req, rback;
+    fs_proto_buf b;
+    fs_error err;
+    uint8_t *body;
+    size_t n;
+    (void)state;
+
+    fx_response(&resp, 3, 2);
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    for (int k = 0; k < 4; k++) {
+        Fieldsync__V1__SyncResponse *m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
+        assert_non_null(m);
+        if (k == 0) { /* row base far beyond 48-bit ms */
+            m->rows[1]->has_hlc_ms = true;
+            m->rows[1]->hlc_ms = INT64_MAX;
+        } else if (k == 1) { /* counter above 16 bits */
+            m->rows[0]->cells[0]->has_hlc_count = true;
+            m->rows[0]->cells[0]->hlc_count = 70000;
+        } else if (k == 2) { /* a TIME value that overflows int64 */
+            m->rows[0]->cells[2]->time_value = INT64_MAX;
+        } else { /* one text too many */
+            m->n_texts--;
+        }
+        body = pack(&m->base, &n);
+        if (k == 3)
+            m->n_texts++;
+        fieldsync__v1__sync_response__free_unpacked(m, NULL);
+        assert_int_equal(fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                       NULL, &err),
+                         FS_PROTO_EVALUE);
+        assert_int_equal(back.nrows, 0);
+        free(body);
+    }
+    fs_proto_buf_free(&b);
+    fs_proto_sync_response_free(&resp);
+
+    /* Inside a pushed change a bad stamp rejects that change only. */
+    fx_request(&req, 3, 10);
+    assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    {
+        Fieldsync__V1__SyncRequest *m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
+        assert_non_null(m);
+        m->changes[1]->fields[0]->has_hlc_ms = true;
+        m->changes[1]->fields[0]->hlc_ms = -INT64_MAX;
+        body = pack(&m->base, &n);
+        fieldsync__v1__sync_request__free_unpacked(m, NULL);
+    }
+    assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &rback, NULL,
+                                                  &err),
+                     FS_PROTO_OK);
+    assert_int_equal(rback.nerrors, 1);
+    assert_int_equal(rback.errors[0].index, 1);
+    assert_int_equal(rback.errors[0].code, FS_ERANGE);
+    assert_true(fx_change_eq(&req.changes[2], &rback.changes[2]));
+    free(body);
+    fs_proto_buf_free(&b);
+    fs_proto_sync_request_free(&rback);
+    fs_proto_sync_request_free(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +705,8 @@ int main(void)
         cmocka_unit_test(test_compat_unknown_outcome_refused),
         cmocka_unit_test(test_compat_older_peer),
         cmocka_unit_test(test_encode_validation),
+        cmocka_unit_test(test_reals_exact),
+        cmocka_unit_test(test_hostile_stamps_and_texts),
     };
     return cmocka_run_group_tests_name("proto_codec", tests, NULL, NULL);
 }
