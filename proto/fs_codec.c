@@ -484,6 +484,8 @@ fs_proto_status fs_proto_enroll_request_encode(const fs_enroll_request *in,
         !memchr(in->device_name, '\0', sizeof in->device_name))
         return fs_proto__fail(err, FS_PROTO_EINVAL,
                               "enroll request text is not NUL-terminated");
+    if (!in->code[0])
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollRequest.code is empty");
     fs_proto__limits(limits, &lim);
     m.has_protocol_version = true;
     m.protocol_version = in->version ? in->version : FS_PROTO_VERSION;
@@ -1423,6 +1425,13 @@ static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
         if (!get_stamp(rb, c->hlc_ms, c->has_hlc_count, c->hlc_count, &cell->hlc))
             return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s.%s): stamp out of range",
                                   idx, e->name, e->fields[slot].name);
+        /* Stamp 0 means "never written": such cells are never sent, and
+         * accepting one would also defeat the duplicate check above
+         * (found by fuzz_decode). */
+        if (cell->hlc == 0)
+            return fs_proto__fail(err, FS_PROTO_EVALUE,
+                                  "rows[%zu] (%s.%s): a sent cell needs a non-zero stamp",
+                                  idx, e->name, e->fields[slot].name);
         if (cell_view(c, fs_hlc_ms(cell->hlc), ts, &v, &cerr) != FS_OK ||
             fs_field_check(&e->fields[slot], &v, &cerr) != FS_OK) {
             cell->hlc = 0;
@@ -1438,7 +1447,8 @@ static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
     }
     if (rm->has_del_ms) {
         pr->row.deleted = rm->deleted;
-        if (!get_stamp(rb, rm->del_ms, rm->has_del_count, rm->del_count, &pr->row.del_hlc))
+        if (!get_stamp(rb, rm->del_ms, rm->has_del_count, rm->del_count, &pr->row.del_hlc) ||
+            pr->row.del_hlc == 0)
             return fs_proto__fail(err, FS_PROTO_EVALUE,
                                   "rows[%zu] (%s): tombstone stamp out of range", idx, e->name);
         st = dev_lookup(devs, ndevs, rm->has_del_device ? rm->del_device : rowdev, idx,
