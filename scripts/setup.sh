@@ -9,7 +9,7 @@ PACKAGES=(
   libmicrohttpd-dev libgnutls28-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libcurl4-openssl-dev libcmocka-dev
-  clang openssl curl ca-certificates
+  clang libclang-rt-14-dev openssl curl ca-certificates
 )
 
 missing=()

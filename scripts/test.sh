@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs the whole test suite, twice: a normal
-# build and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# build and an AddressSanitizer + UndefinedBehaviorSanitizer build; then every
+# libFuzzer target for a bounded time (FUZZ_SECONDS each, default 30; 0 skips).
 # Usage: scripts/test.sh   (CI sets CI=true, which turns warnings into errors)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,14 +11,29 @@ jobs=$(nproc 2>/dev/null || echo 2)
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 
+passed=0
+failed=0
 run_suite() {  # $1 = build dir, $2 = sanitize ON/OFF
+  local rc=0
   cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DFS_WERROR=$werror -DFS_SANITIZE="$2" >/dev/null
   cmake --build "$1" -j "$jobs" -- --no-print-directory -s
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir "$1" --output-on-failure -j "$jobs"
+    ctest --test-dir "$1" --output-on-failure -j "$jobs" | tee "$1/ctest.out" || rc=$?
+  # "100% tests passed, 0 tests failed out of 17"
+  local total fail
+  total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$1/ctest.out" | tail -n 1)
+  fail=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$1/ctest.out" | tail -n 1)
+  passed=$((passed + ${total:-0} - ${fail:-0}))
+  failed=$((failed + ${fail:-0}))
+  [ "$rc" -eq 0 ] && [ -n "$total" ] || { echo "tests: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit 1; }
 }
 
 echo "== normal build =="
-run_suite build OFF
+run_suite build-test OFF
 echo "== address,undefined sanitizer build =="
 run_suite build-asan ON
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
+  echo "== libFuzzer targets, ${FUZZ_SECONDS:-30}s each =="
+  scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi
+echo "tests: $passed passed, $failed failed"
