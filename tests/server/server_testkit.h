@@ -24,7 +24,7 @@ typedef struct tk_server {
     char db[300];
     fss_config cfg;
     fss_server *s;
-    char base[64]; /* http://127.0.0.1:PORT */
+    char base[160]; /* http://127.0.0.1:PORT */
 } tk_server;
 
 /* Opens and starts a server; cfg_edit (optional) adjusts the config. */

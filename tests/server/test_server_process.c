@@ -1,0 +1,486 @@
+/*
+ * test_server_process.c - the real `sync-server` executable: --help lists
+ * every option, the operator subcommands work on a store, `serve` prints
+ * where it listens, SIGTERM drains an in-flight request (its response
+ * arrives complete) and exits 0 with a JSON-lines log written, and TLS
+ * with a self-signed certificate (made with the openssl CLI) serves HTTPS.
+ */
+#include "server_testkit.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct proc {
+    pid_t pid;
+    int out_fd;
+    char url[128];
+    char banner[8192]; /* everything read from stdout so far */
+} proc;
+
+static char tmpdir[256];
+
+static void run_capture(const char *cmd, char *out, size_t cap, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+
+    assert_non_null(p);
+    while (n + 1 < cap) {
+        size_t r = fread(out + n, 1, cap - n - 1, p);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    out[n] = 0;
+    *status = pclose(p);
+}
+
+static void cli(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void cli(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[2048];
+    int n, status;
+    va_list ap;
+
+    n = snprintf(cmd, sizeof cmd, "%s --db %s/central.db ", SYNC_SERVER_BIN, tmpdir);
+    va_start(ap, fmt);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+    va_end(ap);
+    run_capture(cmd, out, cap, &status);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("`%s` failed (%d): %s", cmd, status, out);
+    /* Drop the trailing newline of one-value outputs. */
+    n = (int)strlen(out);
+    while (n > 0 && out[n - 1] == '\n')
+        out[--n] = 0;
+}
+
+static void spawn(proc *p, const char *const *extra)
+{
+    int fds[2];
+    const char *argv[32];
+    char db[300], *line = p->banner;
+    size_t n = 0, len = 0;
+    int i = 0;
+    char *u;
+    time_t until = time(NULL) + 15;
+
+    snprintf(db, sizeof db, "%s/central.db", tmpdir);
+    argv[i++] = SYNC_SERVER_BIN;
+    argv[i++] = "serve";
+    argv[i++] = "--db";
+    argv[i++] = db;
+    argv[i++] = "--port";
+    argv[i++] = "0";
+    argv[i++] = "--listen";
+    argv[i++] = "127.0.0.1";
+    for (; extra && *extra && i < 30; extra++)
+        argv[i++] = *extra;
+    argv[i] = NULL;
+    assert_int_equal(pipe(fds), 0);
+    p->pid = fork();
+    assert_true(p->pid >= 0);
+    if (p->pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(SYNC_SERVER_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    p->out_fd = fds[0];
+    /* Read until the "listening on" line (bounded in time). */
+    while (time(NULL) < until && len + 1 < sizeof p->banner) {
+        struct pollfd pf = {p->out_fd, POLLIN, 0};
+        ssize_t r;
+        if (poll(&pf, 1, 500) <= 0)
+            continue;
+        r = read(p->out_fd, line + len, sizeof p->banner - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        line[len] = 0;
+        if ((u = strstr(line, "listening on ")) && strchr(u, '\n'))
+            break;
+    }
+    u = strstr(line, "listening on ");
+    if (!u)
+        fail_msg("server did not report its address: %s", line);
+    u += strlen("listening on ");
+    while (u[n] && u[n] != '\n' && n + 1 < sizeof p->url) {
+        p->url[n] = u[n];
+        n++;
+    }
+    p->url[n] = 0;
+}
+
+static int wait_exit(proc *p, int timeout_s)
+{
+    int status = 0, i;
+
+    for (i = 0; i < timeout_s * 20; i++) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid) {
+            close(p->out_fd);
+            return status;
+        }
+        usleep(50 * 1000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &status, 0);
+    close(p->out_fd);
+    fail_msg("server did not exit within %d s", timeout_s);
+    return -1;
+}
+
+static void make_tmpdir(void)
+{
+    char tmpl[] = "/tmp/fss-proc-XXXXXX";
+
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(tmpdir, sizeof tmpdir, "%s", tmpl);
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[400];
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_help_and_cli(void **state)
+{
+    char out[16384], rep[64], code[64], path[400];
+    int status;
+    FILE *f;
+    static const char *const options[] = {
+        "--config", "--db", "--listen", "--port", "--threads", "--page-size",
+        "--max-page-size", "--max-body", "--max-inflated", "--max-ahead-ms",
+        "--geofence-m", "--time-check-ms", "--enroll-ttl", "--admin-token",
+        "--admin-token-file", "--tls-cert", "--tls-key", "--no-wal", "--log",
+        "--auth-fail-limit", "--drain-timeout", "--demo", "--help", NULL};
+    size_t i;
+
+    (void)state;
+    make_tmpdir();
+    run_capture(SYNC_SERVER_BIN " --help", out, sizeof out, &status);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    for (i = 0; options[i]; i++)
+        if (!strstr(out, options[i]))
+            fail_msg("--help does not document %s", options[i]);
+    run_capture(SYNC_SERVER_BIN " --bogus serve 2>&1", out, sizeof out, &status);
+    assert_int_not_equal(WEXITSTATUS(status), 0);
+
+    cli(out, sizeof out, "territory-add north 'North region'");
+    cli(rep, sizeof rep, "rep-add 'Alice Martin' alice@example.com");
+    assert_int_equal(strlen(rep), FS_ID_STRLEN);
+    cli(out, sizeof out, "rep-territory %s north", rep);
+    cli(code, sizeof code, "enroll-code %s --ttl 600", rep);
+    assert_int_equal(strlen(code), FSS_CODE_LEN);
+    cli(out, sizeof out, "reps");
+    assert_non_null(strstr(out, "Alice Martin"));
+    assert_non_null(strstr(out, "\"north\""));
+    snprintf(path, sizeof path, "%s/customers.csv", tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name,territory,lat,lon,address\n\"Greenfield, Ltd\",north,53.4,-2.2,\"1 \"\"Mill\"\" Lane\"\n",
+          f);
+    fclose(f);
+    cli(out, sizeof out, "import customers %s", path);
+    assert_non_null(strstr(out, "\"created\":1"));
+    cli(out, sizeof out, "export %s", rep);
+    assert_non_null(strstr(out, "Greenfield, Ltd"));
+    assert_non_null(strstr(out, "1 \\\"Mill\\\" Lane"));
+    cli(out, sizeof out, "territories");
+    assert_non_null(strstr(out, "\"customers\":1"));
+    cli(out, sizeof out, "pipeline");
+    assert_non_null(strstr(out, "\"quotes\""));
+    /* A bad import is refused with every bad row and exit code 2. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name,lat\nA,999\nB,x\n", f);
+    fclose(f);
+    {
+        char cmd[800];
+        snprintf(cmd, sizeof cmd, "%s --db %s/central.db import customers %s 2>/dev/null",
+                 SYNC_SERVER_BIN, tmpdir, path);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_int_equal(WEXITSTATUS(status), 2);
+        assert_int_equal(tk_count(out, "\"row\":"), 2);
+    }
+    remove_tmpdir();
+}
+
+/* A sync whose body arrives in two parts, the second only after SIGTERM was
+ * sent: the request is in flight while the server is asked to stop. */
+typedef struct slow_body {
+    const uint8_t *data;
+    size_t len, sent;
+    volatile int *signalled;
+} slow_body;
+
+static size_t slow_read(char *buf, size_t sz, size_t n, void *ud)
+{
+    slow_body *b = ud;
+    size_t want = b->len - b->sent, cap = sz * n;
+    int i;
+
+    if (b->sent == 0)
+        want = b->len / 2;
+    else
+        for (i = 0; i < 200 && !*b->signalled; i++)
+            usleep(10 * 1000);
+    if (b->sent > 0)
+        usleep(200 * 1000);
+    if (want > cap)
+        want = cap;
+    memcpy(buf, b->data + b->sent, want);
+    b->sent += want;
+    return want;
+}
+
+static size_t sink(char *p, size_t sz, size_t n, void *ud)
+{
+    tk_http *r = ud;
+    uint8_t *nb = realloc(r->body, r->len + sz * n + 1);
+
+    if (!nb)
+        return 0;
+    r->body = nb;
+    memcpy(r->body + r->len, p, sz * n);
+    r->len += sz * n;
+    return sz * n;
+}
+
+typedef struct slow_req {
+    const char *url;
+    const char *auth;
+    slow_body body;
+    tk_http resp;
+} slow_req;
+
+static void *slow_thread(void *arg)
+{
+    slow_req *s = arg;
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[256];
+
+    snprintf(url, sizeof url, "%s/v1/sync", s->url);
+    h = curl_slist_append(h, "Content-Type: application/x-protobuf");
+    h = curl_slist_append(h, s->auth);
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, slow_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &s->body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s->resp);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->resp.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static void test_sigterm_drains(void **state)
+{
+    proc p;
+    tk_server t;
+    tk_device d;
+    fs_error_body eb;
+    fs_sync_request rq;
+    fs_proto_buf b = {0};
+    slow_req sr;
+    pthread_t th;
+    volatile int signalled = 0;
+    char rep[64], code[64], out[4096], log[400], auth[256];
+    const char *extra[] = {"--log", log, "--admin-token", "t0k", NULL};
+    fs_sync_response resp;
+    int status;
+    int i;
+
+    (void)state;
+    make_tmpdir();
+    snprintf(log, sizeof log, "%s/requests.log", tmpdir);
+    cli(out, sizeof out, "territory-add north");
+    cli(rep, sizeof rep, "rep-add Alice");
+    cli(out, sizeof out, "rep-territory %s north", rep);
+    cli(code, sizeof code, "enroll-code %s", rep);
+    spawn(&p, extra);
+    memset(&t, 0, sizeof t);
+    snprintf(t.base, sizeof t.base, "%s", p.url);
+    assert_int_equal(tk_enroll_code(&t, code, &d, &eb), 200);
+
+    memset(&rq, 0, sizeof rq);
+    rq.version = FS_PROTO_VERSION;
+    rq.device_id = d.id;
+    rq.batch_id = tk_new_id();
+    assert_int_equal(fs_proto_sync_request_encode(&rq, FS_PROTO_IDENTITY, NULL, &b, NULL),
+                     FS_PROTO_OK);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", d.token);
+    memset(&sr, 0, sizeof sr);
+    sr.url = p.url;
+    sr.auth = auth;
+    sr.body.data = b.data;
+    sr.body.len = b.len;
+    sr.body.signalled = &signalled;
+    assert_int_equal(pthread_create(&th, NULL, slow_thread, &sr), 0);
+    for (i = 0; i < 200 && sr.body.sent == 0; i++)
+        usleep(10 * 1000);
+    assert_true(sr.body.sent > 0);
+    usleep(100 * 1000); /* the server has the headers: the request is in flight */
+    assert_int_equal(kill(p.pid, SIGTERM), 0);
+    signalled = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(sr.resp.status, 200);
+    memset(&resp, 0, sizeof resp);
+    assert_int_equal(fs_proto_sync_response_decode(sr.resp.body, sr.resp.len,
+                                                   FS_PROTO_IDENTITY, NULL, &resp, NULL,
+                                                   NULL), FS_PROTO_OK);
+    fs_proto_sync_response_free(&resp);
+    tk_http_free(&sr.resp);
+    fs_proto_buf_free(&b);
+    status = wait_exit(&p, 15);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* The request log has one JSON line per request with id and device. */
+    {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "cat '%s'", log);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_true(tk_count(out, "\"request_id\":") >= 2);
+        assert_non_null(strstr(out, "\"path\":\"/v1/sync\""));
+        assert_non_null(strstr(out, "\"latency_ms\":"));
+    }
+    remove_tmpdir();
+}
+
+static void test_tls(void **state)
+{
+    proc p;
+    char cmd[1200], out[2048], cert[300], key[300], url[256];
+    const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+    int status;
+    CURL *c;
+    tk_http r;
+    long code = 0;
+
+    (void)state;
+    make_tmpdir();
+    snprintf(cert, sizeof cert, "%s/cert.pem", tmpdir);
+    snprintf(key, sizeof key, "%s/key.pem", tmpdir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' -days 1 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1", key, cert);
+    run_capture(cmd, out, sizeof out, &status);
+    if (WEXITSTATUS(status) != 0) {
+        remove_tmpdir();
+        skip();
+    }
+    spawn(&p, extra);
+    assert_non_null(strstr(p.url, "https://127.0.0.1:"));
+    snprintf(url, sizeof url, "%s/healthz", p.url);
+    memset(&r, 0, sizeof r);
+    c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(code, 200);
+    curl_easy_cleanup(c);
+    tk_http_free(&r);
+    /* Plain HTTP to the TLS port is not served. */
+    snprintf(url, sizeof url, "http://%s/healthz", p.url + strlen("https://"));
+    c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    code = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_not_equal(code, 200);
+    curl_easy_cleanup(c);
+    tk_http_free(&r);
+    kill(p.pid, SIGTERM);
+    status = wait_exit(&p, 15);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    remove_tmpdir();
+}
+
+static void test_demo(void **state)
+{
+    proc p;
+    const char *extra[] = {"--demo", NULL};
+    char buf[8192];
+    ssize_t n;
+    int status;
+    tk_server t;
+    tk_device d;
+    fs_error_body eb;
+    char *code;
+    size_t rows;
+
+    (void)state;
+    make_tmpdir();
+    spawn(&p, extra);
+    /* The rest of the banner (admin token and codes) is printed with the
+     * same flush; read more only if it has not arrived yet (bounded). */
+    snprintf(buf, sizeof buf, "%s", p.banner);
+    for (n = 0; n < 50 && !strstr(buf, "stop with"); n++) {
+        struct pollfd pf = {p.out_fd, POLLIN, 0};
+        size_t have = strlen(buf);
+        if (poll(&pf, 1, 100) > 0) {
+            ssize_t r = read(p.out_fd, buf + have, sizeof buf - have - 1);
+            if (r <= 0)
+                break;
+            buf[have + (size_t)r] = 0;
+        }
+    }
+    assert_non_null(strstr(buf, "Bearer demo-"));
+    code = strstr(buf, "\"enrollment_code\":\"");
+    assert_non_null(code);
+    code += strlen("\"enrollment_code\":\"");
+    code[FSS_CODE_LEN] = 0;
+    memset(&t, 0, sizeof t);
+    snprintf(t.base, sizeof t.base, "%s", p.url);
+    assert_int_equal(tk_enroll_code(&t, code, &d, &eb), 200);
+    rows = tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    assert_true(rows >= 3 + 4); /* Alice's 3 north customers + 4 products */
+    kill(p.pid, SIGTERM);
+    status = wait_exit(&p, 15);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    remove_tmpdir();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_cli),
+        cmocka_unit_test(test_sigterm_drains),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_demo),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_ALL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
