@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,8 @@ static void spawn(proc *p, const char *const *extra)
     p->pid = fork();
     assert_true(p->pid >= 0);
     if (p->pid == 0) {
+        /* Never outlive a failed (aborted) test. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
