@@ -174,6 +174,36 @@ static void handle_health(fss_server *s, const fss_request *req,
     fss__respond_buf(resp, ok ? 200 : 503, "application/json", &b);
 }
 
+/* PROTOCOL.md: an ErrorBody is framed like the request. The handlers build
+ * it identity-framed (the request's framing may be what is wrong); when the
+ * request named a coding we speak, the body is re-framed here. */
+static void frame_error_like_request(const fss_request *req, fss_response *resp)
+{
+    fs_proto_encoding enc;
+    fs_proto_buf out = {0};
+    uint8_t *copy;
+
+    if (resp->status < 300 || resp->content_encoding || !resp->body ||
+        !resp->content_type || strcmp(resp->content_type, "application/x-protobuf") != 0 ||
+        !req->content_encoding ||
+        fs_proto_encoding_parse(req->content_encoding, strlen(req->content_encoding),
+                                &enc, NULL) != FS_PROTO_OK ||
+        enc == FS_PROTO_IDENTITY)
+        return;
+    if (fs_proto_compress(enc, resp->body, resp->body_len, NULL, &out, NULL) !=
+        FS_PROTO_OK)
+        return; /* identity stays valid: no Content-Encoding header is sent */
+    copy = malloc(out.len ? out.len : 1);
+    if (copy) {
+        memcpy(copy, out.data, out.len);
+        free(resp->body);
+        resp->body = copy;
+        resp->body_len = out.len;
+        resp->content_encoding = fs_proto_encoding_name(enc);
+    }
+    fs_proto_buf_free(&out);
+}
+
 void fss_handle(fss_server *s, const fss_request *req, fss_response *resp)
 {
     int route = route_of(req->path);
@@ -207,6 +237,9 @@ void fss_handle(fss_server *s, const fss_request *req, fss_response *resp)
                             req->path ? req->path : "");
         break;
     }
+    if (route == FSS_ROUTE_SYNC || route == FSS_ROUTE_ENROLL ||
+        (req->path && strncmp(req->path, "/v1/", 4) == 0))
+        frame_error_like_request(req, resp);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -467,6 +500,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             fss__error_proto(s, &rs, 413, FS_PROTO_ERR_TOO_LARGE, false,
                              "body larger than the limit of %zu bytes",
                              s->cfg.max_body);
+        if (route != FSS_ROUTE_ADMIN)
+            frame_error_like_request(&rq, &rs);
     } else {
         fss_handle(s, &rq, &rs);
     }

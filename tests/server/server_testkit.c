@@ -149,8 +149,15 @@ void tk_error_body(const tk_http *r, fs_error_body *eb)
 {
     fs_error err = {0};
 
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+
     memset(eb, 0, sizeof *eb);
-    if (fs_proto_error_body_decode(r->body, r->len, FS_PROTO_IDENTITY, NULL, eb,
+    /* Error bodies are framed like the request (Content-Encoding says how). */
+    if (r->content_encoding[0])
+        assert_int_equal(fs_proto_encoding_parse(r->content_encoding,
+                                                 strlen(r->content_encoding), &enc,
+                                                 NULL), FS_PROTO_OK);
+    if (fs_proto_error_body_decode(r->body, r->len, enc, NULL, eb,
                                    NULL, &err) != FS_PROTO_OK)
         fail_msg("error body (HTTP %ld) does not decode: %s", r->status, err.text);
     assert_true(eb->message[0] != 0);
