@@ -266,6 +266,16 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
     s = calloc(1, sizeof *s);
     if (!s)
         return fss__fail(err, FSS_ENOMEM, "server");
+    /* Synchronisation first, so every failure below can unwind through
+     * fss_server_close. */
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->clock_mu, NULL);
+    pthread_mutex_init(&s->rate_mu, NULL);
+    pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->flight_mu, NULL);
+    pthread_cond_init(&s->flight_cv, NULL);
+    fss__metrics_init(&s->metrics);
     s->cfg = *cfg;
     if (!s->cfg.page_size)
         s->cfg.page_size = 500;
@@ -279,14 +289,6 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
         st = fss__fail(err, FSS_ENOMEM, "server");
         goto fail;
     }
-    pthread_mutex_init(&s->pool_mu, NULL);
-    pthread_cond_init(&s->pool_cv, NULL);
-    pthread_mutex_init(&s->clock_mu, NULL);
-    pthread_mutex_init(&s->rate_mu, NULL);
-    pthread_mutex_init(&s->log_mu, NULL);
-    pthread_mutex_init(&s->flight_mu, NULL);
-    pthread_cond_init(&s->flight_cv, NULL);
-    fss__metrics_init(&s->metrics);
     (void)fs_hlc_tick(&s->clock, fss_now_ms(), &h, NULL);
     st = fss__db_open_pool(s, err);
     if (st != FSS_OK)

@@ -811,7 +811,11 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
                          "device_id does not match the token's device");
         goto done;
     }
-    if (rq.client_time)
+    /* Fold the device's clock into ours only when it is plausible: a device
+     * clock far in the future must not drag the server's HLC (and with it
+     * the clock guard) forward. */
+    if (rq.client_time &&
+        fs_hlc_ms(rq.client_time) <= fss_now_ms() + s->cfg.max_ahead_ms)
         fss__clock_recv(s, rq.client_time);
     page = rq.page_size ? rq.page_size : s->cfg.page_size;
     if (page > s->cfg.max_page_size)

@@ -209,6 +209,33 @@ static void test_help_and_cli(void **state)
     assert_non_null(strstr(out, "\"customers\":1"));
     cli(out, sizeof out, "pipeline");
     assert_non_null(strstr(out, "\"quotes\""));
+    /* A config file supplies options; a flag overrides it. */
+    {
+        char conf[400], cmd[1200];
+        snprintf(conf, sizeof conf, "%s/server.conf", tmpdir);
+        f = fopen(conf, "w");
+        assert_non_null(f);
+        fprintf(f, "# fieldsync test\ndb = %s/central.db\npage-size = 50\nno-wal\n",
+                tmpdir);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "%s --config %s reps", SYNC_SERVER_BIN, conf);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(out, "Alice Martin"));
+        snprintf(cmd, sizeof cmd, "%s --config %s --db %s/other.db reps", SYNC_SERVER_BIN,
+                 conf, tmpdir);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_null(strstr(out, "Alice Martin"));
+        f = fopen(conf, "w");
+        assert_non_null(f);
+        fputs("port = not-a-number\n", f);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "%s --config %s reps 2>&1", SYNC_SERVER_BIN, conf);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_int_not_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(out, "server.conf:1"));
+    }
     /* A bad import is refused with every bad row and exit code 2. */
     f = fopen(path, "w");
     assert_non_null(f);

@@ -6,6 +6,7 @@
  */
 #include "server_testkit.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,6 +268,182 @@ static void test_lww_conflict_recorded(void **state)
     tk_stop(&t);
 }
 
+
+static void test_frozen_quote(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c;
+    fs_id rep, cust, quote = tk_new_id(), line = tk_new_id();
+    fss_buf out = {0};
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &d);
+    tk_change(&c, &d, "quote", &quote);
+    tk_set_id(&c, &d, "customer_id", &cust);
+    tk_set_text(&c, &d, "currency", "EUR");
+    tk_set_text(&c, &d, "status", "accepted");
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+    /* The quote is accepted at the server: later edits and new lines are
+     * rejected (frozen) and recorded as open conflicts. */
+    tk_change(&c, &d, "quote", &quote);
+    tk_set_int(&c, &d, "discount", 500);
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    assert_int_equal(r.results[0].reason, FS_REASON_FROZEN);
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+    tk_change(&c, &d, "quote_line", &line);
+    tk_set_id(&c, &d, "quote_id", &quote);
+    tk_set_int(&c, &d, "qty", 2);
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    assert_int_equal(r.results[0].reason, FS_REASON_FROZEN);
+    assert_null(tk_find_row(&r, &line));
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+    assert_int_equal(fss_admin_conflicts_list(t.s, "open", 0, &out, NULL), FSS_OK);
+    assert_true(tk_count(out.data, "\"rule\":\"frozen\"") >= 2);
+    fss_buf_free(&out);
+    tk_stop(&t);
+}
+
+static void test_clock_bound(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c;
+    fs_id rep, cust;
+    const fs_pulled_row *pr;
+    int slot;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &d);
+    /* A device clock a day in the future competes as if it wrote now. */
+    d.clock += (UINT64_C(86400000) << 16);
+    tk_change(&c, &d, "customer", &cust);
+    tk_set_text(&c, &d, "phone", "future");
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_MERGED);
+    assert_int_equal(r.results[0].reason, FS_REASON_CLOCK);
+    pr = tk_find_row(&r, &cust);
+    assert_non_null(pr);
+    slot = fs_entity_field_index(pr->row.entity, "phone");
+    assert_true(fs_hlc_ms(pr->row.cells[slot].hlc) <= fs_hlc_ms(r.server_time));
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+    tk_stop(&t);
+}
+
+typedef struct writer_arg {
+    tk_server *t;
+    tk_device d;
+    fs_id cust;
+    int ok;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *w = p;
+    int i;
+
+    for (i = 0; i < 15; i++) {
+        fs_change c;
+        fs_sync_response r;
+        fs_error_body eb;
+        fs_id contact = tk_new_id();
+        tk_change(&c, &w->d, "contact", &contact);
+        tk_set_id(&c, &w->d, "customer_id", &w->cust);
+        tk_set_text(&c, &w->d, "name", "parallel");
+        if (tk_sync(w->t, &w->d, NULL, &c, 1, 0, 1, FS_PROTO_DEFLATE, &r, &eb) == 200 &&
+            r.results[0].outcome == FS_APPLIED)
+            w->ok++;
+        fs_proto_sync_response_free(&r);
+        fs_change_free(&c);
+    }
+    return NULL;
+}
+
+static void test_concurrent_devices(void **state)
+{
+    tk_server t;
+    writer_arg w[4];
+    pthread_t th[4];
+    tk_device fresh;
+    fs_id rep, cust;
+    size_t rows, i;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    for (i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].t = &t;
+        w[i].cust = cust;
+        tk_enroll(&t, &rep, &w[i].d);
+    }
+    for (i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]), 0);
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(w[i].ok, 15);
+    /* A new device converges on everything: 1 customer + 60 contacts. */
+    tk_enroll(&t, &rep, &fresh);
+    rows = tk_pull_all(&t, &fresh, NULL, NULL, NULL, NULL);
+    assert_int_equal(rows, 61);
+    tk_stop(&t);
+}
+
+static void test_in_process_handler(void **state)
+{
+    tk_server t;
+    fss_request rq;
+    fss_response rs;
+    uint8_t body[256];
+    size_t i, k;
+    uint32_t x = 12345;
+
+    (void)state;
+    tk_start(&t, NULL);
+    /* The sync handler runs without HTTP on arbitrary bytes (the fuzzing
+     * entry point): every answer is a 4xx with a body, never a crash. */
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.path = "/v1/sync";
+    rq.content_type = "application/x-protobuf";
+    rq.authorization = "Bearer nope";
+    rq.remote_addr = "in-process";
+    for (i = 0; i < 50; i++) {
+        for (k = 0; k < sizeof body; k++) {
+            x = x * 1103515245u + 12345u;
+            body[k] = (uint8_t)(x >> 16);
+        }
+        rq.body = body;
+        rq.body_len = i * 5;
+        rq.remote_addr = (i % 2) ? "a" : "b";
+        fss_handle(t.s, &rq, &rs);
+        assert_true(rs.status >= 400 && rs.status < 500);
+        assert_true(rs.body_len > 0);
+        fss_response_free(&rs);
+    }
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +452,10 @@ int main(void)
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_exactly_once),
         cmocka_unit_test(test_lww_conflict_recorded),
+        cmocka_unit_test(test_frozen_quote),
+        cmocka_unit_test(test_clock_bound),
+        cmocka_unit_test(test_concurrent_devices),
+        cmocka_unit_test(test_in_process_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
