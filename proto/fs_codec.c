@@ -1083,15 +1083,17 @@ static void dev_free(dev_table *t)
     memset(t, 0, sizeof *t);
 }
 
-/* A cell is sent when it was ever written (or holds a value regardless). */
+/* A cell is sent when it was written (stamp 0 = never). The decoder refuses
+ * a sent cell or tombstone with stamp 0, so encode_row refuses to produce
+ * one (a value or a deletion without a stamp). */
 static bool cell_sent(const fs_cell *c)
 {
-    return c->hlc != 0 || c->v.kind != FS_VAL_NULL;
+    return c->hlc != 0;
 }
 
 static bool tomb_sent(const fs_row *r)
 {
-    return r->del_hlc != 0 || r->deleted;
+    return r->del_hlc != 0;
 }
 
 /* The smallest stamp of a row (its HLC base on the wire), 0 if none. */
@@ -1126,6 +1128,15 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, text_sink *ts,
         return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] has no known entity", idx);
     if (fs_id_is_nil(&r->id))
         return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] has the nil id", idx);
+    if (r->deleted && r->del_hlc == 0)
+        return fs_proto__fail(err, FS_PROTO_EVALUE,
+                              "rows[%zu] (%s) is deleted without a tombstone stamp", idx,
+                              e->name);
+    for (size_t i = 0; i < e->nfields; i++)
+        if (r->cells[i].hlc == 0 && r->cells[i].v.kind != FS_VAL_NULL)
+            return fs_proto__fail(err, FS_PROTO_EVALUE,
+                                  "rows[%zu] (%s.%s) has a value without a stamp", idx,
+                                  e->name, e->fields[i].name);
     pm = arena_calloc(ar, 1, sizeof *pm);
     if (!pm)
         goto nomem;

@@ -581,6 +581,23 @@ static void test_encode_validation(void **state)
     assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_GZIP, NULL, &b, &err),
                      FS_PROTO_EVALUE);
     fs_proto_sync_request_free(&req);
+
+    /* A pulled value or deletion without a stamp: the decoder would refuse
+     * it (stamp 0 = never written), so the encoder does. */
+    {
+        fs_sync_response resp;
+        fx_response(&resp, 4, 1);
+        resp.rows[0].row.cells[1].hlc = 0; /* rep_id keeps its value */
+        assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_GZIP, NULL, &b, &err),
+                         FS_PROTO_EVALUE);
+        assert_non_null(strstr(err.text, "without a stamp"));
+        resp.rows[0].row.cells[1].hlc = 5;
+        resp.rows[3].row.del_hlc = 0;      /* row 3 is a deleted customer */
+        assert_true(resp.rows[3].row.deleted);
+        assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_GZIP, NULL, &b, &err),
+                         FS_PROTO_EVALUE);
+        fs_proto_sync_response_free(&resp);
+    }
 }
 
 /* REAL values round-trip bit for bit whether or not they take the e7
