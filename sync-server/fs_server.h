@@ -207,8 +207,10 @@ fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err);
 fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
                             fs_error *err);
 /* Loads demo data (territories, reps, customers, products) and issues one
- * enrollment code per demo rep; *summary gets a JSON description. */
-fss_status fss_demo_load(fss_server *s, fss_buf *summary, fs_error *err);
+ * enrollment code per rep; *summary gets a JSON description and *text
+ * (optional) one readable line per rep: name, territories, code. */
+fss_status fss_demo_load(fss_server *s, fss_buf *summary, fss_buf *text,
+                         fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

@@ -44,7 +44,8 @@ static fss_status count_reps(fss_server *s, int64_t *n, fs_error *err)
     return FSS_OK;
 }
 
-fss_status fss_demo_load(fss_server *s, fss_buf *summary, fs_error *err)
+fss_status fss_demo_load(fss_server *s, fss_buf *summary, fss_buf *text,
+                         fs_error *err)
 {
     fs_id ids[3];
     char rid[3][FS_ID_STRLEN + 1], code[FSS_CODE_LEN + 1];
@@ -128,11 +129,18 @@ fss_status fss_demo_load(fss_server *s, fss_buf *summary, fs_error *err)
             fss_json_cstr(summary, terr->items[k].kind == FSJ_STR ? terr->items[k].str : "");
         }
         fss_buf_puts(summary, "],\"enrollment_code\":");
+        if (text) {
+            fss_buf_printf(text, "    %-14s %-8s %s   (rep %s)\n", name ? name : "?",
+                           terr && terr->kind == FSJ_ARR && terr->n &&
+                                   terr->items[0].kind == FSJ_STR
+                               ? terr->items[0].str : "-",
+                           code, id);
+        }
         fss_json_cstr(summary, code);
         fss_buf_puts(summary, "}");
     }
     fss_buf_puts(summary, "]}\n");
-    if (summary->oom)
+    if (summary->oom || (text && text->oom))
         st = fss__fail(err, FSS_ENOMEM, "demo summary");
 done:
     fsj_free(&list);

@@ -364,15 +364,18 @@ static int print_buf(fss_buf *b)
 static int serve(app *a, fss_server *s)
 {
     fs_error err = {0};
-    fss_buf summary = {0};
+    fss_buf summary = {0}, text = {0};
     fss_status st;
     struct sigaction sa;
     char url[128];
     const char *host = a->cfg.bind_addr;
     bool tls = a->cfg.tls_cert_pem != NULL;
 
-    if (a->demo && (st = fss_demo_load(s, &summary, &err)) != FSS_OK)
+    if (a->demo && (st = fss_demo_load(s, &summary, &text, &err)) != FSS_OK) {
+        fss_buf_free(&summary);
+        fss_buf_free(&text);
         return fail("demo data", &err, st);
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -381,6 +384,7 @@ static int serve(app *a, fss_server *s)
     signal(SIGPIPE, SIG_IGN);
     if ((st = fss_server_start(s, &err)) != FSS_OK) {
         fss_buf_free(&summary);
+        fss_buf_free(&text);
         return fail("start", &err, st);
     }
     snprintf(url, sizeof url, "%s://%s%s%s:%u", tls ? "https" : "http",
@@ -393,14 +397,19 @@ static int serve(app *a, fss_server *s)
                a->cfg.admin_token);
     printf("  health: %s/healthz  metrics: %s/metrics\n", url, url);
     if (a->demo) {
-        printf("  demo data loaded; enrollment codes (single use):\n");
-        printf("  %s", summary.data ? summary.data : "{}\n");
+        printf("  demo data loaded; enrollment codes (single use, valid %u days):\n",
+               a->cfg.enroll_ttl_s / 86400);
+        printf("    %-14s %-8s %s\n", "rep", "terr.", "code");
+        printf("%s", text.data ? text.data : "");
+        printf("  enroll a field client with one of the codes against %s\n", url);
+        printf("  demo json: %s", summary.data ? summary.data : "{}\n");
         printf("  try: curl -H 'Authorization: Bearer %s' %s/admin/v1/reps\n",
                a->cfg.admin_token, url);
     }
     printf("  stop with Ctrl-C or SIGTERM\n");
     fflush(stdout);
     fss_buf_free(&summary);
+    fss_buf_free(&text);
     while (!got_signal) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
