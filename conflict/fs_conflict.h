@@ -338,8 +338,11 @@ typedef struct fs_merge_ctx {
 
 typedef enum fs_outcome {
     FS_APPLIED,  /* every write took effect as sent */
-    FS_MERGED,   /* accepted, but some writes were decided by a rule */
-    FS_REJECTED  /* nothing took effect */
+    FS_MERGED,   /* accepted and merged, but some (possibly all) writes were
+                    decided against it: lost to a newer write, hidden by a
+                    delete, clamped, kept lower by the lattice */
+    FS_REJECTED  /* refused by a rule (server-owned, reference data, frozen,
+                    scope, invalid): nothing took effect */
 } fs_outcome;
 
 /* Why a write did not take effect as sent. Appended, never renumbered. */

@@ -43,7 +43,7 @@ say "Starting the sync server (SQLite store $DB)"
 server_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$D/server.out" 2>/dev/null && break; sleep 0.1; done
 grep -q 'listening on' "$D/server.out" || { cat "$D/server.err" >&2; exit 1; }
-sed 's/{"reps".*/(codes below)/' "$D/server.out"
+sed '/demo json:/d' "$D/server.out"
 URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$D/server.out")
 rep_field() { grep -o "\"id\":\"[^\"]*\",\"name\":\"$1[^}]*" "$D/server.out" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p"; }
 ALICE=$(rep_field Alice id); BOB=$(rep_field Bob id)
