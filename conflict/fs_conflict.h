@@ -404,6 +404,12 @@ typedef struct fs_conflict_list {
     size_t n, cap;
 } fs_conflict_list;
 
+/* One readable sentence for a record, derived from its rule, field, winner
+ * and values (e.g. "a newer write of phone stands"); written into out,
+ * always NUL-terminated. The merge result's detail is the description of the
+ * change's first record that went against it. */
+void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap);
+
 void fs_conflict_list_free(fs_conflict_list *l);
 void fs_conflict_list_clear(fs_conflict_list *l); /* n = 0, keeps capacity */
 

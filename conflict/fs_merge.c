@@ -15,7 +15,6 @@
  */
 #include "fs_conflict.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +163,97 @@ static fs_status list_reserve(fs_conflict_list *l, size_t extra, fs_error *err)
     return FS_OK;
 }
 
+/* The reason a change reports for a record that went against it. */
+static fs_reason rule_reason(const fs_conflict *k)
+{
+    switch (k->rule) {
+    case FS_RULE_LWW: return FS_REASON_STALE;
+    case FS_RULE_ONCE: return FS_REASON_ONCE;
+    case FS_RULE_ESIGN_LATTICE:
+    case FS_RULE_ESIGN_TERMINAL: return FS_REASON_ESIGN;
+    case FS_RULE_SERVER_OWNED: return FS_REASON_SERVER_OWNED;
+    case FS_RULE_FROZEN: return FS_REASON_FROZEN;
+    case FS_RULE_DELETE_WINS: return FS_REASON_DELETED;
+    case FS_RULE_CLOCK_BOUND: return FS_REASON_CLOCK;
+    case FS_RULE_READONLY: return FS_REASON_READONLY;
+    case FS_RULE_SCOPE: return FS_REASON_SCOPE;
+    case FS_RULE_INVALID: return FS_REASON_INVALID;
+    }
+    return FS_REASON_NONE;
+}
+
+void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap)
+{
+    const char *f, *ent;
+
+    if (!out || !cap)
+        return;
+    if (!k || !k->entity) {
+        snprintf(out, cap, "invalid conflict record");
+        return;
+    }
+    ent = k->entity->name;
+    f = k->field >= 0 && (size_t)k->field < k->entity->nfields
+            ? k->entity->fields[k->field].name : NULL;
+    switch (k->rule) {
+    case FS_RULE_LWW:
+        if (!f)
+            snprintf(out, cap, "a newer %s of the row stands",
+                     k->theirs.kind == FS_VAL_INT && k->theirs.u.i ? "delete" : "restore");
+        else if (k->yours_won)
+            snprintf(out, cap, "%s: a concurrent edit the writer had not seen was overwritten", f);
+        else
+            snprintf(out, cap, "a newer write of %s stands", f);
+        break;
+    case FS_RULE_ONCE:
+        if (k->yours_won)
+            snprintf(out, cap, "%s is write-once: the earlier write replaces a later one", f);
+        else
+            snprintf(out, cap, "%s is write-once and already set", f);
+        break;
+    case FS_RULE_ESIGN_LATTICE:
+    case FS_RULE_ESIGN_TERMINAL:
+        if (k->yours_won && k->theirs.kind == FS_VAL_TEXT && k->yours.kind == FS_VAL_TEXT)
+            snprintf(out, cap, "%s: final states %s and %s met; %s stands", f,
+                     k->theirs.u.text.p, k->yours.u.text.p, k->yours.u.text.p);
+        else
+            snprintf(out, cap, "%s stays %s: the lattice never goes back", f,
+                     k->theirs.kind == FS_VAL_TEXT ? k->theirs.u.text.p : "unset");
+        break;
+    case FS_RULE_SERVER_OWNED:
+        snprintf(out, cap, "field %s is server-owned", f);
+        break;
+    case FS_RULE_FROZEN:
+        snprintf(out, cap, "the quote is accepted; %s can no longer be edited", ent);
+        break;
+    case FS_RULE_DELETE_WINS:
+        if (!f)
+            snprintf(out, cap, "a newer delete of the row stands");
+        else if (k->yours_won)
+            snprintf(out, cap, "a delete hid a newer write of %s", f);
+        else
+            snprintf(out, cap, "the row is deleted; the write to %s is kept hidden", f);
+        break;
+    case FS_RULE_CLOCK_BOUND:
+        if (f)
+            snprintf(out, cap, "stamp of %s too far in the future; clamped to server time", f);
+        else
+            snprintf(out, cap, "tombstone stamp too far in the future");
+        break;
+    case FS_RULE_READONLY:
+        snprintf(out, cap, "%s is reference data; devices cannot write it", ent);
+        break;
+    case FS_RULE_SCOPE:
+        snprintf(out, cap, "the %s row is outside the writer's scope", ent);
+        break;
+    case FS_RULE_INVALID:
+        snprintf(out, cap, "the %s change failed validation", ent);
+        break;
+    default:
+        snprintf(out, cap, "unknown rule");
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* The merge                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -186,24 +276,8 @@ typedef struct plan {
     bool deleted_after;
     /* Outcome bookkeeping: */
     size_t decided, rejected;
-    fs_reason reason;
-    char detail[160];
 } plan;
 
-/* Keeps the first reason met and its readable detail. */
-static void note(plan *p, fs_reason r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void note(plan *p, fs_reason r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (p->reason != FS_REASON_NONE)
-        return;
-    p->reason = r;
-    va_start(ap, fmt);
-    vsnprintf(p->detail, sizeof p->detail, fmt, ap);
-    va_end(ap);
-}
 
 /* Appends a record (not yet counted in list->n). theirs may be NULL for
  * "nothing stored"; yours may be NULL for a tombstone-only write. */
@@ -299,7 +373,6 @@ static fs_status plan_tombstone(plan *p)
                               FS_RULE_CLOCK_BOUND, true, FS_CONFLICT_AUTO);
         if (st != FS_OK)
             return st;
-        note(p, FS_REASON_CLOCK, "tombstone stamp too far in the future");
         p->decided++;
     }
     cmp = fs_stamp_cmp(p->tomb_stamp, &c->device, row->del_hlc, &row->del_device);
@@ -316,8 +389,6 @@ static fs_status plan_tombstone(plan *p)
                               row->deleted ? FS_CONFLICT_OPEN : FS_CONFLICT_AUTO);
         if (st != FS_OK)
             return st;
-        note(p, row->deleted ? FS_REASON_DELETED : FS_REASON_STALE,
-             "a newer %s of the row stands", row->deleted ? "delete" : "restore");
         p->decided++;
     }
     /* The clock record tells whether the clamped write stood in the end. */
@@ -347,7 +418,6 @@ static fs_status plan_field(plan *p, size_t i)
                     FS_RULE_SERVER_OWNED, false, FS_CONFLICT_AUTO);
         if (st != FS_OK)
             return st;
-        note(p, FS_REASON_SERVER_OWNED, "field %s is server-owned", f->name);
         p->decided++;
         p->rejected++;
         return FS_OK;
@@ -358,8 +428,6 @@ static fs_status plan_field(plan *p, size_t i)
                     FS_RULE_CLOCK_BOUND, true, FS_CONFLICT_AUTO);
         if (st != FS_OK)
             return st;
-        note(p, FS_REASON_CLOCK, "stamp of %s too far in the future; clamped to server time",
-             f->name);
         p->decided++;
     }
 
@@ -415,16 +483,8 @@ static fs_status plan_field(plan *p, size_t i)
                     rule, won, status);
         if (st != FS_OK)
             return st;
-        if (!won) {
-            if (rule == FS_RULE_ONCE)
-                note(p, FS_REASON_ONCE, "%s is write-once and already set", f->name);
-            else if (rule == FS_RULE_LWW)
-                note(p, FS_REASON_STALE, "a newer write of %s stands", f->name);
-            else
-                note(p, FS_REASON_ESIGN, "%s stays %.*s: the lattice never goes back",
-                     f->name, (int)cell->v.u.text.n, cell->v.u.text.p);
+        if (!won)
             p->decided++;
-        }
     }
     /* The clock record tells whether the clamped write stood in the end. */
     if (clock_at != SIZE_MAX)
@@ -451,8 +511,6 @@ static fs_status plan_delete_wins(plan *p)
                         p->stamp[i], FS_RULE_DELETE_WINS, false, FS_CONFLICT_OPEN);
             if (st != FS_OK)
                 return st;
-            note(p, FS_REASON_DELETED, "the row is deleted; the write to %s is kept hidden",
-                 c->entity->fields[fc->slot].name);
             p->decided++;
         }
         return FS_OK;
@@ -512,7 +570,7 @@ fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
 {
     plan *p = NULL;
     fs_status st;
-    size_t writes;
+    size_t writes, first;
 
     if (!ctx || !row || !c || !res || !conflicts)
         return fs_error_set(err, FS_EINVAL, "fs_merge: NULL argument");
@@ -542,12 +600,8 @@ fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
 
     if (ctx->origin == FS_ORIGIN_DEVICE && (c->entity->flags & FS_ENTITY_READONLY)) {
         st = reject_all(p, FS_RULE_READONLY, FS_CONFLICT_AUTO);
-        note(p, FS_REASON_READONLY, "%s is reference data; devices cannot write it",
-             c->entity->name);
     } else if (ctx->origin == FS_ORIGIN_DEVICE && ctx->frozen) {
         st = reject_all(p, FS_RULE_FROZEN, FS_CONFLICT_OPEN);
-        note(p, FS_REASON_FROZEN, "the quote is accepted; %s can no longer be edited",
-             c->entity->name);
     } else {
         st = plan_tombstone(p);
         for (size_t i = 0; st == FS_OK && i < c->nfields; i++)
@@ -559,6 +613,7 @@ fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
         abandon(p);
         goto done;
     }
+    first = conflicts->n;
     commit(p);
 
     writes = c->nfields + (c->has_tomb ? 1 : 0);
@@ -570,8 +625,17 @@ fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
     } else {
         res->outcome = FS_MERGED;
     }
-    res->reason = p->reason;
-    memcpy(res->detail, p->detail, sizeof res->detail);
+    /* The change reports its first record that went against it (a clamp
+     * counts even when the clamped write stood): the reason and the same
+     * text a reviewer sees on that record. */
+    for (size_t k = first; k < conflicts->n; k++) {
+        const fs_conflict *rec = &conflicts->items[k];
+        if (!rec->yours_won || rec->rule == FS_RULE_CLOCK_BOUND) {
+            res->reason = rule_reason(rec);
+            fs_conflict_describe(rec, res->detail, sizeof res->detail);
+            break;
+        }
+    }
 done:
     free(p);
     return st;
