@@ -142,25 +142,6 @@ static bool code_normalise(const char *in, char out[FSS_CODE_LEN + 1])
     return true;
 }
 
-static fss_status rep_exists(fss_conn *c, const char *rep, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-    int r;
-
-    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM fss_reps WHERE uuid = ?1", -1,
-                           &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "rep lookup");
-    sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_DONE)
-        rc = fss__fail(err, FSS_ENOTFOUND, "no rep %s", rep);
-    else if (r != SQLITE_ROW)
-        rc = fss__dbfail(err, c->db, "rep lookup");
-    sqlite3_finalize(st);
-    return rc;
-}
-
 fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
                                  uint32_t ttl_s, char code_out[FSS_CODE_LEN + 1],
                                  fs_error *err)
@@ -187,7 +168,7 @@ fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
     c = fss__conn_get(s, 10000);
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
-    if ((rc = rep_exists(c, repid, err)) != FSS_OK)
+    if ((rc = fss__rep_known(c, repid, err)) != FSS_OK)
         goto done;
     if (sqlite3_prepare_v2(c->db,
                            "INSERT INTO fss_enroll_codes(hash, rep, created_at,"
