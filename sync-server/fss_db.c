@@ -66,6 +66,18 @@ fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err)
     return st;
 }
 
+fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
+                          fs_error *err)
+{
+    if (!*slot && sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                     slot, NULL) != SQLITE_OK) {
+        sqlite3_finalize(*slot);
+        *slot = NULL;
+        return fss__dbfail(err, c->db, "prepare");
+    }
+    return FSS_OK;
+}
+
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 {
     return fss__exec(c, "BEGIN IMMEDIATE", err);
@@ -106,12 +118,22 @@ done:
 fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
     /* One row counter instead of max(seq) over every table: O(1), and it
-     * also numbers scope exits, which live in their own table. */
-    fss_status st = fss__exec(
-        c, "UPDATE fss_meta SET value = value + 1 WHERE key = 'seq'", err);
-    if (st != FSS_OK)
-        return st;
-    return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+     * also numbers scope exits, which live in their own table. Runs once per
+     * saved row, so the statement is prepared once per connection. */
+    fss_status rc = fss__conn_stmt(
+        c, &c->next_seq,
+        "UPDATE fss_meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
+        err);
+
+    *out = 0;
+    if (rc != FSS_OK)
+        return rc;
+    if (sqlite3_step(c->next_seq) == SQLITE_ROW)
+        *out = sqlite3_column_int64(c->next_seq, 0);
+    else
+        rc = fss__dbfail(err, c->db, "next seq");
+    sqlite3_reset(c->next_seq);
+    return rc;
 }
 
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
@@ -206,6 +228,9 @@ done:
 
 static void conn_close(fss_conn *c)
 {
+    sqlite3_finalize(c->next_seq);
+    sqlite3_finalize(c->in_scope);
+    c->next_seq = c->in_scope = NULL;
     fs_store_close(c->store);
     c->store = NULL;
     if (c->db)

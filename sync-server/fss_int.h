@@ -15,10 +15,14 @@
 #include "fs_server.h"
 #include "fs_store.h"
 
-/* One SQLite connection with its row store; used by one thread at a time. */
+/* One SQLite connection with its row store; used by one thread at a time.
+ * The statements run for every saved row or checked change are prepared
+ * once per connection (fss__conn_stmt) and finalized when the pool closes. */
 typedef struct fss_conn {
     sqlite3 *db;
     fs_store *store;
+    sqlite3_stmt *next_seq;  /* fss__next_seq */
+    sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
     bool busy;
 } fss_conn;
 
@@ -107,6 +111,10 @@ void fss__db_close_pool(fss_server *s);
 fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms);
 void fss__conn_put(fss_server *s, fss_conn *c);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
+/* The statement cached in *slot, prepared from sql on first use (borrowed:
+ * the caller resets it after use and never finalizes it). */
+fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
+                          fs_error *err);
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
 fss_status fss__commit(fss_conn *c, fs_error *err);
 void fss__rollback(fss_conn *c);

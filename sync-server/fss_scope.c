@@ -31,17 +31,17 @@
 fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
                                   const fs_id *cust, bool *in, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
+    /* Asked for every pushed change and every exported row: prepared once
+     * per connection. */
+    fss_status rc = fss__conn_stmt(c, &c->in_scope,
+                                   "SELECT 1 FROM customer c WHERE c.id = ?1 AND "
+                                   SCOPE_COND("?2"), err);
+    sqlite3_stmt *st = c->in_scope;
     int r;
 
     *in = false;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT 1 FROM customer c WHERE c.id = ?1 AND "
-                           SCOPE_COND("?2"), -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "scope");
-        goto done;
-    }
+    if (rc != FSS_OK)
+        return rc;
     sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
     r = sqlite3_step(st);
@@ -49,8 +49,8 @@ fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
         *in = true;
     else if (r != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "scope");
-done:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 
