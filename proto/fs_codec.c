@@ -228,31 +228,50 @@ done:
     return st;
 }
 
-/* Unframes, scans and unpacks a body. On success *msg is new; free it with
- * protobuf_c_message_free_unpacked(*msg, the allocator left in *pap). */
-static fs_proto_status unpack_body(const ProtobufCMessageDescriptor *d,
-                                   const uint8_t *body, size_t n, fs_proto_encoding enc,
-                                   const fs_proto_limits *lim, fs_proto_report *rep,
-                                   ProtobufCAllocator *pa, ProtobufCAllocator **pap,
-                                   ProtobufCMessage **msg, fs_error *err)
+/* The state every decode function shares: the limits in force, the report
+ * (the caller's or a local one) and the unpacked message. */
+typedef struct decoding {
+    fs_proto_limits lim;
+    fs_proto_report local;
+    fs_proto_report *rep;
+    ProtobufCAllocator pa, *pap;
+    ProtobufCMessage *msg; /* new after decode_begin; decode_end frees it */
+} decoding;
+
+/* The common start of every decode: resets the report, checks and zeroes
+ * *out (out_size bytes; fn names the caller in the error), then unframes,
+ * scans and unpacks the body into dc->msg. On failure dc->msg is NULL and
+ * there is nothing to free; on success release it with decode_end. */
+static fs_proto_status decode_begin(decoding *dc, const ProtobufCMessageDescriptor *d,
+                                    const uint8_t *body, size_t n, fs_proto_encoding enc,
+                                    const fs_proto_limits *limits, fs_proto_report *report,
+                                    void *out, size_t out_size, const char *fn,
+                                    fs_error *err)
 {
     fs_proto_buf owned;
     const uint8_t *data = NULL;
     size_t len = 0;
     fs_proto_status st;
 
-    *msg = NULL;
-    *pap = fs_proto__pbc_allocator(lim->alloc, pa);
-    rep->body_bytes = n;
-    st = fs_proto__unframe(enc, body, n, lim, &owned, &data, &len, err);
+    dc->msg = NULL;
+    dc->pap = NULL;
+    dc->rep = report ? report : &dc->local;
+    memset(dc->rep, 0, sizeof *dc->rep);
+    if (!out)
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "%s: out is NULL", fn);
+    memset(out, 0, out_size);
+    fs_proto__limits(limits, &dc->lim);
+    dc->pap = fs_proto__pbc_allocator(dc->lim.alloc, &dc->pa);
+    dc->rep->body_bytes = n;
+    st = fs_proto__unframe(enc, body, n, &dc->lim, &owned, &data, &len, err);
     if (st != FS_PROTO_OK)
         goto done;
-    rep->inflated_bytes = len;
-    st = fs_proto__scan(d, data, len, lim, rep, err);
+    dc->rep->inflated_bytes = len;
+    st = fs_proto__scan(d, data, len, &dc->lim, dc->rep, err);
     if (st != FS_PROTO_OK)
         goto done;
-    *msg = protobuf_c_message_unpack(d, *pap, len, data);
-    if (!*msg)
+    dc->msg = protobuf_c_message_unpack(d, dc->pap, len, data);
+    if (!dc->msg)
         st = fs_proto__fail(err, FS_PROTO_EPROTOBUF,
                             "body is not a valid %s message (%zu bytes)",
                             d->short_name, len);
@@ -262,9 +281,11 @@ done:
     return st;
 }
 
-static void report_reset(fs_proto_report *rep)
+static void decode_end(decoding *dc)
 {
-    memset(rep, 0, sizeof *rep);
+    if (dc->msg)
+        protobuf_c_message_free_unpacked(dc->msg, dc->pap);
+    dc->msg = NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -499,24 +520,15 @@ fs_proto_status fs_proto_enroll_request_decode(const uint8_t *body, size_t n,
         fs_proto_encoding enc, const fs_proto_limits *limits,
         fs_enroll_request *out, fs_proto_report *report, fs_error *err)
 {
-    fs_proto_limits lim;
-    fs_proto_report local;
-    fs_proto_report *rep = report ? report : &local;
-    ProtobufCAllocator pa, *pap = NULL;
-    ProtobufCMessage *msg = NULL;
+    decoding dc;
     const Fieldsync__V1__EnrollRequest *m;
     fs_proto_status st;
 
-    report_reset(rep);
-    if (!out)
-        return fs_proto__fail(err, FS_PROTO_EINVAL, "enroll_request_decode: out is NULL");
-    memset(out, 0, sizeof *out);
-    fs_proto__limits(limits, &lim);
-    st = unpack_body(&fieldsync__v1__enroll_request__descriptor, body, n, enc, &lim,
-                     rep, &pa, &pap, &msg, err);
+    st = decode_begin(&dc, &fieldsync__v1__enroll_request__descriptor, body, n, enc, limits,
+                      report, out, sizeof *out, "enroll_request_decode", err);
     if (st != FS_PROTO_OK)
-        goto done;
-    m = (const Fieldsync__V1__EnrollRequest *)msg;
+        return st;
+    m = (const Fieldsync__V1__EnrollRequest *)dc.msg;
 
     if (!m->code || !m->code[0]) {
         st = fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollRequest.code is missing");
@@ -540,8 +552,7 @@ fs_proto_status fs_proto_enroll_request_decode(const uint8_t *body, size_t n,
     copy_text(out->device_name, sizeof out->device_name, m->device_name);
 
 done:
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, pap);
+    decode_end(&dc);
     if (st != FS_PROTO_OK)
         memset(out, 0, sizeof *out);
     return st;
@@ -580,24 +591,15 @@ fs_proto_status fs_proto_enroll_response_decode(const uint8_t *body, size_t n,
         fs_proto_encoding enc, const fs_proto_limits *limits,
         fs_enroll_response *out, fs_proto_report *report, fs_error *err)
 {
-    fs_proto_limits lim;
-    fs_proto_report local;
-    fs_proto_report *rep = report ? report : &local;
-    ProtobufCAllocator pa, *pap = NULL;
-    ProtobufCMessage *msg = NULL;
+    decoding dc;
     const Fieldsync__V1__EnrollResponse *m;
     fs_proto_status st;
 
-    report_reset(rep);
-    if (!out)
-        return fs_proto__fail(err, FS_PROTO_EINVAL, "enroll_response_decode: out is NULL");
-    memset(out, 0, sizeof *out);
-    fs_proto__limits(limits, &lim);
-    st = unpack_body(&fieldsync__v1__enroll_response__descriptor, body, n, enc, &lim,
-                     rep, &pa, &pap, &msg, err);
+    st = decode_begin(&dc, &fieldsync__v1__enroll_response__descriptor, body, n, enc, limits,
+                      report, out, sizeof *out, "enroll_response_decode", err);
     if (st != FS_PROTO_OK)
-        goto done;
-    m = (const Fieldsync__V1__EnrollResponse *)msg;
+        return st;
+    m = (const Fieldsync__V1__EnrollResponse *)dc.msg;
 
     st = get_id(m->has_device_id, &m->device_id, true, "EnrollResponse.device_id",
                 &out->device_id, err);
@@ -623,8 +625,7 @@ fs_proto_status fs_proto_enroll_response_decode(const uint8_t *body, size_t n,
     out->server_time = m->server_time;
 
 done:
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, pap);
+    decode_end(&dc);
     if (st != FS_PROTO_OK)
         memset(out, 0, sizeof *out);
     return st;
@@ -885,11 +886,7 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         fs_proto_encoding enc, const fs_proto_limits *limits,
         fs_sync_request *out, fs_proto_report *report, fs_error *err)
 {
-    fs_proto_limits lim;
-    fs_proto_report local;
-    fs_proto_report *rep = report ? report : &local;
-    ProtobufCAllocator pa, *pap = NULL;
-    ProtobufCMessage *msg = NULL;
+    decoding dc;
     const Fieldsync__V1__SyncRequest *m;
     fs_sync_request req;
     fs_proto_status st;
@@ -898,16 +895,11 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
     text_src ts;
 
     memset(&req, 0, sizeof req);
-    report_reset(rep);
-    if (!out)
-        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_request_decode: out is NULL");
-    memset(out, 0, sizeof *out);
-    fs_proto__limits(limits, &lim);
-    st = unpack_body(&fieldsync__v1__sync_request__descriptor, body, n, enc, &lim, rep,
-                     &pa, &pap, &msg, err);
+    st = decode_begin(&dc, &fieldsync__v1__sync_request__descriptor, body, n, enc, limits,
+                      report, out, sizeof *out, "sync_request_decode", err);
     if (st != FS_PROTO_OK)
-        goto done;
-    m = (const Fieldsync__V1__SyncRequest *)msg;
+        return st;
+    m = (const Fieldsync__V1__SyncRequest *)dc.msg;
 
     req.version = m->protocol_version;
     st = get_id(m->has_device_id, &m->device_id, true, "SyncRequest.device_id",
@@ -957,7 +949,7 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         ts.items = ts.n ? m->texts + text_pos : NULL;
         text_pos += ts.n;
         memset(&cerr, 0, sizeof cerr);
-        cs = decode_change(pc, cb, &req.device_id, &ts, rep, &req.changes[i], &cerr);
+        cs = decode_change(pc, cb, &req.device_id, &ts, dc.rep, &req.changes[i], &cerr);
         if (cs == FS_OK)
             continue;
         if (cs == FS_ENOMEM)
@@ -990,8 +982,7 @@ nomem:
     st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
 done:
     fs_proto_sync_request_free(&req);
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, pap);
+    decode_end(&dc);
     return st;
 }
 
@@ -1478,11 +1469,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         fs_proto_encoding enc, const fs_proto_limits *limits,
         fs_sync_response *out, fs_proto_report *report, fs_error *err)
 {
-    fs_proto_limits lim;
-    fs_proto_report local;
-    fs_proto_report *rep = report ? report : &local;
-    ProtobufCAllocator pa, *pap = NULL;
-    ProtobufCMessage *msg = NULL;
+    decoding dc;
     const Fieldsync__V1__SyncResponse *m;
     fs_sync_response resp;
     fs_id *devs = NULL;
@@ -1492,16 +1479,11 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
     size_t text_pos = 0;
 
     memset(&resp, 0, sizeof resp);
-    report_reset(rep);
-    if (!out)
-        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_response_decode: out is NULL");
-    memset(out, 0, sizeof *out);
-    fs_proto__limits(limits, &lim);
-    st = unpack_body(&fieldsync__v1__sync_response__descriptor, body, n, enc, &lim, rep,
-                     &pa, &pap, &msg, err);
+    st = decode_begin(&dc, &fieldsync__v1__sync_response__descriptor, body, n, enc, limits,
+                      report, out, sizeof *out, "sync_response_decode", err);
     if (st != FS_PROTO_OK)
-        goto done;
-    m = (const Fieldsync__V1__SyncResponse *)msg;
+        return st;
+    m = (const Fieldsync__V1__SyncResponse *)dc.msg;
 
     resp.version = m->protocol_version;
     resp.server_time = m->server_time;
@@ -1529,7 +1511,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         r->index = rm->index;
         r->outcome = (fs_outcome)rm->outcome;
         if ((unsigned)rm->reason > (unsigned)MAX_REASON) {
-            rep->unknown_enums++;
+            dc.rep->unknown_enums++;
             r->reason = FS_REASON_NONE;
         } else {
             r->reason = (fs_reason)rm->reason;
@@ -1581,7 +1563,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
          * even by zero, is undefined (found by fuzz_decode). */
         ts.items = ts.n ? m->texts + text_pos : NULL;
         text_pos += ts.n;
-        st = decode_row(rm, i, &prev, &prev_seq, &ts, devs, m->n_devices, rep,
+        st = decode_row(rm, i, &prev, &prev_seq, &ts, devs, m->n_devices, dc.rep,
                         &resp.rows[resp.nrows], &skipped, err);
         if (!skipped)
             resp.nrows++; /* counted even on failure so it is freed */
@@ -1606,7 +1588,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         fs_scope_exit *x = &resp.exits[resp.nexits];
         const fs_entity *e = xm->has_entity ? fs_schema_entity_by_tag(xm->entity) : NULL;
         if (!e) {
-            rep->unknown_entities++;
+            dc.rep->unknown_entities++;
             continue;
         }
         st = get_id(xm->has_row, &xm->row, true, "ScopeExit.row", &x->row, err);
@@ -1614,7 +1596,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
             goto done;
         x->entity = e;
         if ((unsigned)xm->reason > (unsigned)MAX_EXIT) {
-            rep->unknown_enums++;
+            dc.rep->unknown_enums++;
             x->reason = FS_EXIT_UNKNOWN;
         } else {
             x->reason = (fs_exit_reason)xm->reason;
@@ -1630,8 +1612,7 @@ nomem:
 done:
     free(devs);
     fs_proto_sync_response_free(&resp);
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, pap);
+    decode_end(&dc);
     return st;
 }
 
@@ -1679,36 +1660,24 @@ fs_proto_status fs_proto_error_body_decode(const uint8_t *body, size_t n,
         fs_proto_encoding enc, const fs_proto_limits *limits, fs_error_body *out,
         fs_proto_report *report, fs_error *err)
 {
-    fs_proto_limits lim;
-    fs_proto_report local;
-    fs_proto_report *rep = report ? report : &local;
-    ProtobufCAllocator pa, *pap = NULL;
-    ProtobufCMessage *msg = NULL;
+    decoding dc;
     const Fieldsync__V1__ErrorBody *m;
     fs_proto_status st;
 
-    report_reset(rep);
-    if (!out)
-        return fs_proto__fail(err, FS_PROTO_EINVAL, "error_body_decode: out is NULL");
-    memset(out, 0, sizeof *out);
-    fs_proto__limits(limits, &lim);
-    st = unpack_body(&fieldsync__v1__error_body__descriptor, body, n, enc, &lim, rep,
-                     &pa, &pap, &msg, err);
+    st = decode_begin(&dc, &fieldsync__v1__error_body__descriptor, body, n, enc, limits,
+                      report, out, sizeof *out, "error_body_decode", err);
     if (st != FS_PROTO_OK)
-        goto done;
-    m = (const Fieldsync__V1__ErrorBody *)msg;
+        return st;
+    m = (const Fieldsync__V1__ErrorBody *)dc.msg;
     if ((unsigned)m->code > (unsigned)MAX_ERROR_CODE) {
-        rep->unknown_enums++;
+        dc.rep->unknown_enums++;
         out->code = FS_PROTO_ERR_UNSPECIFIED;
     } else {
         out->code = (fs_proto_error_code)m->code;
     }
     copy_text(out->message, sizeof out->message, m->message);
     out->wipe = m->wipe;
-
-done:
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, pap);
+    decode_end(&dc);
     return st;
 }
 
