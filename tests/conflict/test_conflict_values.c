@@ -253,7 +253,17 @@ static void test_values(void **state)
         tk_row_id(1, &id);
         ab = fs_value_idv(&id);
         assert_true(fs_value_cmp(&a, &ab) < 0); /* text kind before id */
-        assert_true(fs_value_eq(&ab, &ab));
+        {
+            /* Ids compare by their bytes, not by identity. */
+            fs_id id2;
+            fs_value same, other;
+            tk_row_id(1, &id2);
+            same = fs_value_idv(&id2);
+            tk_row_id(2, &id2);
+            other = fs_value_idv(&id2);
+            assert_true(fs_value_eq(&ab, &same));
+            assert_false(fs_value_eq(&ab, &other));
+        }
     }
     fs_value_clear(&a);
     assert_int_equal(a.kind, FS_VAL_NULL);
