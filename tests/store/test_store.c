@@ -644,7 +644,7 @@ static void test_decode_custom_query(void **state)
     fs_id c1 = id_n(1), c2 = id_n(2);
     sqlite3_stmt *st = NULL;
     char sql[2048];
-    fs_row r = {0}, got = {0};
+    fs_row saved[4] = {{0}}, got = {0};
     fs_store_rowinfo info;
     int rows = 0;
     (void)state;
@@ -653,11 +653,10 @@ static void test_decode_custom_query(void **state)
     for (unsigned i = 0; i < 4; i++) {
         fs_id id = id_n(0x10 + i);
         const fs_id *root = i % 2 ? &c2 : &c1;
-        assert_int_equal(fs_row_init(&r, ct, &id, NULL), FS_OK);
-        fill_all(&r, i);
-        set_val(&r, "customer_id", fs_value_idv(root), 1, 1);
-        save(s, &r, 10 + i, root);
-        fs_row_free(&r);
+        assert_int_equal(fs_row_init(&saved[i], ct, &id, NULL), FS_OK);
+        fill_all(&saved[i], i);
+        set_val(&saved[i], "customer_id", fs_value_idv(root), 1, 1);
+        save(s, &saved[i], 10 + i, root);
     }
     /* The server's kind of query: its own WHERE, an extra leading column. */
     snprintf(sql, sizeof sql, "SELECT 1, %s FROM %s WHERE seq > ?1 AND root = ?2 ORDER BY seq",
@@ -669,7 +668,11 @@ static void test_decode_custom_query(void **state)
         assert_int_equal(fs_store_decode(s, ct, st, 1, &got, &info, NULL), FS_STORE_OK);
         assert_memory_equal(info.root.b, c2.b, 16);
         assert_true(info.has_root);
-        load_expect(s, &got, info.seq);
+        /* Compared with the row that was saved, not with fs_store_load,
+         * which goes through the same decoder. Rows 1 and 3 match. */
+        assert_true(rows < 2);
+        assert_int_equal(info.seq, 11 + 2 * rows);
+        assert_true(fs_row_eq(&got, &saved[1 + 2 * rows]));
         rows++;
     }
     assert_int_equal(rows, 2);
@@ -679,6 +682,8 @@ static void test_decode_custom_query(void **state)
     assert_int_equal(fs_store_decode(s, ct, st, 2, &got, NULL, NULL), FS_STORE_EINVAL);
     sqlite3_finalize(st);
     fs_row_free(&got);
+    for (unsigned i = 0; i < 4; i++)
+        fs_row_free(&saved[i]);
     fs_store_close(s);
     sqlite3_close(db);
 }
