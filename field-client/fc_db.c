@@ -468,35 +468,44 @@ done:
     return rc;
 }
 
-fc_status fc_notice_dismiss(fc_client *c, int64_t id, fs_error *err)
+fc_status fc__delete_one(fc_client *c, const char *sql, int64_t id,
+                         const char *what, bool *deleted, fs_error *err)
 {
     sqlite3_stmt *st = NULL;
     fc_status rc;
 
-    if (!c)
-        return fc__fail(err, FC_EINVAL, "fc_notice_dismiss: NULL argument");
+    *deleted = false;
     rc = fc__begin(c, err);
     if (rc)
         return rc;
-    rc = fc__prepare(c, "DELETE FROM fc_notice WHERE id = ?1", &st, err);
+    rc = fc__prepare(c, sql, &st, err);
     if (rc)
         goto done;
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = fc__sqlfail(c, err, "dismiss notice");
+        rc = fc__sqlfail(c, err, what);
         goto done;
     }
-    if (sqlite3_changes(c->db) == 0) {
-        rc = fc__fail(err, FC_ENOTFOUND, "no notice with id %lld", (long long)id);
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = fc__commit(c, err);
+    *deleted = sqlite3_changes(c->db) > 0;
+    if (*deleted)
+        rc = fc__commit(c, err);
 done:
     sqlite3_finalize(st);
-    if (rc)
-        fc__rollback(c);
+    fc__rollback(c);
+    return rc;
+}
+
+fc_status fc_notice_dismiss(fc_client *c, int64_t id, fs_error *err)
+{
+    bool deleted;
+    fc_status rc;
+
+    if (!c)
+        return fc__fail(err, FC_EINVAL, "fc_notice_dismiss: NULL argument");
+    rc = fc__delete_one(c, "DELETE FROM fc_notice WHERE id = ?1", id,
+                        "dismiss notice", &deleted, err);
+    if (!rc && !deleted)
+        rc = fc__fail(err, FC_ENOTFOUND, "no notice with id %lld", (long long)id);
     return rc;
 }
 

@@ -58,6 +58,11 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
                          const fs_id *row, const char *label,
                          const char *reason, const char *detail, fs_error *err);
+/* Runs a DELETE whose ?1 is `id` in its own transaction; *deleted tells
+ * whether a row went (nothing is committed otherwise); `what` names the
+ * step in an SQLite error. Used by the dismiss calls. */
+fc_status fc__delete_one(fc_client *c, const char *sql, int64_t id,
+                         const char *what, bool *deleted, fs_error *err);
 /* Deletes every row of the replica and closes it, then unlinks the files. */
 fc_status fc__wipe(fc_client *c, fs_error *err);
 

@@ -512,33 +512,17 @@ done:
 
 fc_status fc_rejected_dismiss(fc_client *c, int64_t id, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    bool deleted;
     fc_status rc;
 
     if (!c)
         return fc__fail(err, FC_EINVAL, "fc_rejected_dismiss: NULL argument");
-    rc = fc__begin(c, err);
-    if (rc)
-        return rc;
     /* A rejected change is already out of the overlay, so dropping it does
      * not change any displayed row. */
-    rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE id = ?1 AND state = 2", &st, err);
-    if (rc)
-        goto done;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = fc__sqlfail(c, err, "dismiss");
-        goto done;
-    }
-    if (sqlite3_changes(c->db) == 0) {
+    rc = fc__delete_one(c, "DELETE FROM fc_outbox WHERE id = ?1 AND state = 2", id,
+                        "dismiss", &deleted, err);
+    if (!rc && !deleted)
         rc = fc__fail(err, FC_ENOTFOUND, "no rejected change with id %lld "
                       "(pending changes cannot be dismissed)", (long long)id);
-        goto done;
-    }
-    rc = fc__commit(c, err);
-done:
-    sqlite3_finalize(st);
-    if (rc)
-        fc__rollback(c);
     return rc;
 }
