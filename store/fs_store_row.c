@@ -157,9 +157,15 @@ static fs_store_status meta_decode(const fs_entity *e, const uint8_t *p, size_t 
     return FS_STORE_OK;
 }
 
-static fs_store_status map_conflict_status(fs_status st)
+/* Maps a failed libfsconflict call to a store status; err already holds its
+ * text, so only the code is rewritten. */
+static fs_store_status conflict_fail(fs_status st, fs_error *err)
 {
-    return st == FS_ENOMEM ? FS_STORE_ENOMEM : FS_STORE_EINVAL;
+    fs_store_status code = st == FS_ENOMEM ? FS_STORE_ENOMEM : FS_STORE_EINVAL;
+
+    if (err)
+        err->code = (int)code;
+    return code;
 }
 
 /* Makes `row` a never-written row of e with the given id, reusing its cell
@@ -183,12 +189,7 @@ static fs_store_status row_reset(fs_row *row, const fs_entity *e, const fs_id *i
     }
     fs_row_free(row);
     st = fs_row_init(row, e, id, err);
-    if (st != FS_OK) {
-        if (err)
-            err->code = (int)map_conflict_status(st);
-        return map_conflict_status(st);
-    }
-    return FS_STORE_OK;
+    return st == FS_OK ? FS_STORE_OK : conflict_fail(st, err);
 }
 
 /* Reads an optional 16-byte id column: false if it is neither NULL nor 16
@@ -298,11 +299,8 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
                 if (!p)
                     return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
                 cs = fs_value_text(v, p, n, err);
-                if (cs != FS_OK) {
-                    if (err)
-                        err->code = (int)map_conflict_status(cs);
-                    return map_conflict_status(cs);
-                }
+                if (cs != FS_OK)
+                    return conflict_fail(cs, err);
             }
             break;
         case FS_VAL_ID: {
