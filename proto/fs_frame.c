@@ -223,6 +223,19 @@ static fs_proto_status buf_resize(fs_proto_buf *buf, size_t newcap, fs_error *er
     return FS_PROTO_OK;
 }
 
+/* Makes buf an exact copy of the n bytes at in. */
+static fs_proto_status buf_copy(fs_proto_buf *buf, const uint8_t *in, size_t n,
+                                fs_error *err)
+{
+    fs_proto_status st = buf_resize(buf, n, err);
+    if (st != FS_PROTO_OK)
+        return st;
+    if (n)
+        memcpy(buf->data, in, n);
+    buf->len = n;
+    return FS_PROTO_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Content-Encoding                                                          */
 /* ------------------------------------------------------------------------ */
@@ -302,11 +315,7 @@ fs_proto_status fs_proto_compress(fs_proto_encoding enc, const uint8_t *in,
                                 lim.max_body);
             goto done;
         }
-        if ((st = buf_resize(&buf, n, err)) != FS_PROTO_OK)
-            goto done;
-        if (n)
-            memcpy(buf.data, in, n);
-        buf.len = n;
+        st = buf_copy(&buf, in, n, err);
         goto done;
     }
     if (enc != FS_PROTO_DEFLATE && enc != FS_PROTO_GZIP) {
@@ -390,6 +399,21 @@ done:
 /* ------------------------------------------------------------------------ */
 /* Decompress                                                                */
 /* ------------------------------------------------------------------------ */
+
+/* An identity body is its own inflated form: both size limits apply to n. */
+static fs_proto_status identity_check(size_t n, const fs_proto_limits *lim,
+                                      fs_error *err)
+{
+    if (n > lim->max_body)
+        return fs_proto__fail(err, FS_PROTO_EBODY_LIMIT,
+                              "body is %zu bytes; limit max_body = %zu", n,
+                              lim->max_body);
+    if (n > lim->max_inflated)
+        return fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
+                              "body is %zu bytes; limit max_inflated = %zu", n,
+                              lim->max_inflated);
+    return FS_PROTO_OK;
+}
 
 /*
  * One inflate pass over the whole body. With dst == NULL it only measures:
@@ -511,24 +535,16 @@ fs_proto_status fs_proto_decompress(fs_proto_encoding enc, const uint8_t *in,
     fs_proto__limits(limits, &lim);
     buf.alloc = lim.alloc;
 
+    if (enc == FS_PROTO_IDENTITY) {
+        st = identity_check(n, &lim, err);
+        if (st == FS_PROTO_OK)
+            st = buf_copy(&buf, in, n, err);
+        goto done;
+    }
     if (n > lim.max_body) {
         st = fs_proto__fail(err, FS_PROTO_EBODY_LIMIT,
                             "body is %zu bytes; limit max_body = %zu", n,
                             lim.max_body);
-        goto done;
-    }
-    if (enc == FS_PROTO_IDENTITY) {
-        if (n > lim.max_inflated) {
-            st = fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
-                                "body is %zu bytes; limit max_inflated = %zu", n,
-                                lim.max_inflated);
-            goto done;
-        }
-        if ((st = buf_resize(&buf, n, err)) != FS_PROTO_OK)
-            goto done;
-        if (n)
-            memcpy(buf.data, in, n);
-        buf.len = n;
         goto done;
     }
     if (enc != FS_PROTO_DEFLATE && enc != FS_PROTO_GZIP) {
@@ -573,14 +589,9 @@ fs_proto_status fs_proto__unframe(fs_proto_encoding enc, const uint8_t *in,
         return fs_proto__fail(err, FS_PROTO_EINVAL, "body is NULL");
     if (enc == FS_PROTO_IDENTITY) {
         /* Same checks as fs_proto_decompress, without the copy. */
-        if (n > lim->max_body)
-            return fs_proto__fail(err, FS_PROTO_EBODY_LIMIT,
-                                  "body is %zu bytes; limit max_body = %zu", n,
-                                  lim->max_body);
-        if (n > lim->max_inflated)
-            return fs_proto__fail(err, FS_PROTO_EINFLATED_LIMIT,
-                                  "body is %zu bytes; limit max_inflated = %zu",
-                                  n, lim->max_inflated);
+        st = identity_check(n, lim, err);
+        if (st != FS_PROTO_OK)
+            return st;
         *data = in;
         *len = n;
         return FS_PROTO_OK;
