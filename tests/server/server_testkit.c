@@ -427,3 +427,21 @@ size_t tk_count(const char *hay, const char *needle)
     }
     return n;
 }
+
+void tk_stale_phone_writes(tk_server *t, tk_device *a, tk_device *b,
+                           fs_id *cust, fs_change *ca, fs_change *cb)
+{
+    fs_id rep;
+
+    tk_start(t, NULL);
+    rep = tk_rep(t, "Alice", "north");
+    *cust = tk_customer(t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(t, &rep, a);
+    tk_enroll(t, &rep, b);
+    tk_change(ca, a, "customer", cust);
+    tk_set_text(ca, a, "phone", "new");
+    /* b wrote earlier (an older stamp) while offline. */
+    b->clock -= UINT64_C(60000) << 16;
+    tk_change(cb, b, "customer", cust);
+    tk_set_text(cb, b, "phone", "old");
+}

@@ -88,6 +88,13 @@ void tk_import(tk_server *t, const char *entity, const char *json);
 fs_id tk_customer(tk_server *t, const char *name, const char *territory,
                   const fs_id *owner, double lat, double lon);
 
+/* Starts t with rep Alice (territory north) and customer Greenfield (*cust),
+ * enrolls devices a and b, and builds two unsent changes to its phone: *ca
+ * ("new", a's clock) and *cb ("old", stamped a minute earlier on b), so the
+ * server records a stale-write conflict when ca is synced before cb. */
+void tk_stale_phone_writes(tk_server *t, tk_device *a, tk_device *b,
+                           fs_id *cust, fs_change *ca, fs_change *cb);
+
 /* Decodes an ErrorBody from an HTTP answer (asserts it decodes). */
 void tk_error_body(const tk_http *r, fs_error_body *eb);
 /* Finds a pulled row by id; NULL if absent. */

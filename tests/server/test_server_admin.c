@@ -158,24 +158,13 @@ static void test_conflict_resolution_syncs_out(void **state)
     fs_error_body eb;
     fs_sync_response resp;
     fs_change ca, cb;
-    fs_id rep, cust;
+    fs_id cust;
     char path[128];
     const char *p;
     long id;
-    fs_hlc old;
 
     (void)state;
-    tk_start(&t, NULL);
-    rep = tk_rep(&t, "Alice", "north");
-    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
-    tk_enroll(&t, &rep, &a);
-    tk_enroll(&t, &rep, &b);
-    old = b.clock;
-    tk_change(&ca, &a, "customer", &cust);
-    tk_set_text(&ca, &a, "phone", "new");
-    b.clock = old - (UINT64_C(60000) << 16);
-    tk_change(&cb, &b, "customer", &cust);
-    tk_set_text(&cb, &b, "phone", "old");
+    tk_stale_phone_writes(&t, &a, &b, &cust, &ca, &cb);
     assert_int_equal(tk_sync(&t, &a, NULL, &ca, 1, 0, 0, FS_PROTO_DEFLATE, &resp, &eb), 200);
     a.cursor = resp.next_cursor;
     fs_proto_sync_response_free(&resp);

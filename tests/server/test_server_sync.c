@@ -232,23 +232,12 @@ static void test_lww_conflict_recorded(void **state)
     fs_sync_response r;
     fs_error_body eb;
     fs_change ca, cb;
-    fs_id rep, cust;
+    fs_id cust;
     fss_buf out = {0};
-    fs_hlc old;
 
     (void)state;
-    tk_start(&t, NULL);
-    rep = tk_rep(&t, "Alice", "north");
-    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
-    tk_enroll(&t, &rep, &a);
-    tk_enroll(&t, &rep, &b);
-    old = b.clock;
     /* Device a writes phone; device b wrote earlier (older stamp) offline. */
-    tk_change(&ca, &a, "customer", &cust);
-    tk_set_text(&ca, &a, "phone", "new");
-    b.clock = old - (UINT64_C(60000) << 16);
-    tk_change(&cb, &b, "customer", &cust);
-    tk_set_text(&cb, &b, "phone", "old");
+    tk_stale_phone_writes(&t, &a, &b, &cust, &ca, &cb);
     assert_int_equal(tk_sync(&t, &a, NULL, &ca, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
     assert_int_equal(r.results[0].outcome, FS_APPLIED);
     fs_proto_sync_response_free(&r);
