@@ -535,6 +535,66 @@ static void test_merge_bad_input(void **state)
 }
 
 /* Conflict lists keep growing across merges; clear keeps capacity. */
+/* Each record gets its own sentence, and the change's detail is that of its
+ * first record that went against it (not one text copied onto all). */
+static void test_conflict_describe(void **state)
+{
+    const fs_entity *e = fs_schema_entity("contract");
+    fs_merge_ctx ctx = {.origin = FS_ORIGIN_DEVICE};
+    fs_conflict_list l = {0};
+    fs_merge_result res;
+    fs_change a, b;
+    fs_row row;
+    fs_id id, da, db;
+    fs_value v = {0};
+    char d0[160], d1[160];
+    int es = fs_entity_field_index(e, "esign_status");
+    int sc = fs_entity_field_index(e, "status_changed_at");
+    (void)state;
+
+    memset(id.b, 0x11, 16);
+    memset(da.b, 0xA1, 16);
+    memset(db.b, 0xB2, 16);
+    assert_int_equal(fs_row_init(&row, e, &id, NULL), FS_OK);
+    /* A: completed at t=20. B (concurrent, older stamps, saw status_changed_at
+     * unset): voided at t=10 and status_changed_at at t=30 (newer). */
+    fs_change_init(&a, e, &id, &da, NULL);
+    assert_int_equal(fs_value_text(&v, "completed", 9, NULL), FS_OK);
+    assert_int_equal(fs_change_set(&a, es, &v, fs_hlc_make(20, 0), NULL), FS_OK);
+    fs_value_clear(&v);
+    v = fs_value_int(1000);
+    assert_int_equal(fs_change_set(&a, sc, &v, fs_hlc_make(20, 0), NULL), FS_OK);
+    assert_int_equal(fs_merge(&ctx, &row, &a, &res, &l, NULL), FS_OK);
+    assert_int_equal(l.n, 0);
+
+    fs_change_init(&b, e, &id, &db, NULL);
+    assert_int_equal(fs_value_text(&v, "voided", 6, NULL), FS_OK);
+    assert_int_equal(fs_change_set(&b, es, &v, fs_hlc_make(10, 0), NULL), FS_OK);
+    fs_value_clear(&v);
+    v = fs_value_int(2000);
+    assert_int_equal(fs_change_set(&b, sc, &v, fs_hlc_make(30, 0), NULL), FS_OK);
+    assert_int_equal(fs_change_set_base(&b, sc, &(fs_value){0}, 0, NULL), FS_OK);
+    assert_int_equal(fs_merge(&ctx, &row, &b, &res, &l, NULL), FS_OK);
+    assert_int_equal(l.n, 2);
+    fs_conflict_describe(&l.items[0], d0, sizeof d0);
+    fs_conflict_describe(&l.items[1], d1, sizeof d1);
+    /* The terminal clash that B lost, and the concurrent write B overwrote. */
+    assert_non_null(strstr(d0, "esign_status stays completed"));
+    assert_non_null(strstr(d1, "status_changed_at"));
+    assert_null(strstr(d1, "esign"));
+    assert_string_equal(res.detail, d0);
+    assert_int_equal(res.reason, FS_REASON_ESIGN);
+    /* Bad arguments never crash and always terminate the text. */
+    fs_conflict_describe(NULL, d0, sizeof d0);
+    assert_true(strlen(d0) > 0);
+    fs_conflict_describe(&l.items[0], d0, 1);
+    assert_int_equal(d0[0], '\0');
+    fs_change_free(&a);
+    fs_change_free(&b);
+    fs_row_free(&row);
+    fs_conflict_list_free(&l);
+}
+
 static void test_conflict_list(void **state)
 {
     (void)state;
@@ -590,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_changes),
         cmocka_unit_test(test_merge_bad_input),
         cmocka_unit_test(test_conflict_list),
+        cmocka_unit_test(test_conflict_describe),
     };
     return cmocka_run_group_tests_name("conflict_values", tests, NULL, NULL);
 }
