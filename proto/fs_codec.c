@@ -920,16 +920,20 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
             goto nomem;
         req.nchanges = m->n_changes;
     }
+    /* The base stamps form a chain from base_ms; a broken link breaks every
+     * later change, so it fails the message rather than one change. */
+    if (m->n_changes && m->base_ms > FS_HLC_MS_MAX) {
+        st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                            "SyncRequest.changes[0]: base stamp out of range");
+        goto done;
+    }
     prev = fs_hlc_make(m->base_ms & FS_HLC_MS_MAX, 0);
     for (size_t i = 0; i < m->n_changes; i++) {
         const Fieldsync__V1__Change *pc = m->changes[i];
         fs_error cerr;
         fs_status cs;
         fs_hlc cb;
-        /* The base stamps form a chain; a broken link breaks every later
-         * change, so it fails the message rather than one change. */
-        if (m->base_ms > FS_HLC_MS_MAX ||
-            !get_stamp(prev, pc->hlc_ms, pc->has_hlc_count, pc->hlc_count, &cb)) {
+        if (!get_stamp(prev, pc->hlc_ms, pc->has_hlc_count, pc->hlc_count, &cb)) {
             st = fs_proto__fail(err, FS_PROTO_EVALUE,
                                 "SyncRequest.changes[%zu]: base stamp out of range", i);
             goto done;
