@@ -326,6 +326,21 @@ static int list_rows(cli *a, const char *entity, const fc_query *q)
     return 0;
 }
 
+/* `ENTITY list [CUSTOMER_ID]`: every live row, or a customer's. */
+static int list_for_customer(cli *a, const char *entity)
+{
+    fc_query q = {0};
+    fs_id id;
+    int rc = 0;
+
+    if (a->npos > 1) {
+        if (!parse_id_arg(a, 1, "customer", &id, &rc))
+            return rc;
+        q.parent = &id;
+    }
+    return list_rows(a, entity, &q);
+}
+
 static int show_row(cli *a, const char *entity, const fs_id *id)
 {
     fs_row r = {0};
@@ -797,16 +812,9 @@ static int cmd_visit(cli *a, const char *sub)
     bool bad = false;
     double lat = NAN, lon = NAN, acc = NAN;
     int64_t at;
-    fc_query q = {0};
 
-    if (strcmp(sub, "list") == 0) {
-        if (a->npos > 1) {
-            if (!parse_id_arg(a, 1, "customer", &id, &rc))
-                return rc;
-            q.parent = &id;
-        }
-        return list_rows(a, "visit", &q);
-    }
+    if (strcmp(sub, "list") == 0)
+        return list_for_customer(a, "visit");
     if (!parse_id_arg(a, 1, strcmp(sub, "plan") == 0 ? "customer" : "visit", &id, &rc))
         return rc;
     if (strcmp(sub, "show") == 0)
@@ -860,16 +868,9 @@ static int cmd_quote(cli *a, const char *sub)
     fc_status st;
     int rc = 0;
     int64_t qty = 0, price = 0, disc = 0;
-    fc_query q = {0};
 
-    if (strcmp(sub, "list") == 0) {
-        if (a->npos > 1) {
-            if (!parse_id_arg(a, 1, "customer", &id, &rc))
-                return rc;
-            q.parent = &id;
-        }
-        return list_rows(a, "quote", &q);
-    }
+    if (strcmp(sub, "list") == 0)
+        return list_for_customer(a, "quote");
     if (!parse_id_arg(a, 1, strcmp(sub, "new") == 0 ? "customer"
                             : strncmp(sub, "line-", 5) == 0 && strcmp(sub, "line-add") != 0
                                 ? "quote line" : "quote", &id, &rc))
@@ -922,17 +923,10 @@ static int cmd_contract(cli *a, const char *sub)
     fs_error err = {0};
     fc_status st;
     int rc = 0;
-    fc_query q = {0};
     char msg[128];
 
-    if (strcmp(sub, "list") == 0) {
-        if (a->npos > 1) {
-            if (!parse_id_arg(a, 1, "customer", &id, &rc))
-                return rc;
-            q.parent = &id;
-        }
-        return list_rows(a, "contract", &q);
-    }
+    if (strcmp(sub, "list") == 0)
+        return list_for_customer(a, "contract");
     if (!parse_id_arg(a, 1, strcmp(sub, "new") == 0 ? "quote" : "contract", &id, &rc))
         return rc;
     if (strcmp(sub, "new") == 0) {
