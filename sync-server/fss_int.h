@@ -155,10 +155,10 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
  * changed), handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
-/* Stores conflict records (rep may be NULL). */
+/* Stores conflict records (rep may be NULL), each with its own readable
+ * detail from fs_conflict_describe. */
 fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
-                                const char *rep, const char *detail,
-                                fs_error *err);
+                                const char *rep, fs_error *err);
 /* A conflict record for a change rejected before merge (scope, invalid). */
 fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
                                 const fs_id *row, const fs_id *device,

@@ -331,14 +331,17 @@ done:
 }
 
 fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
-                                const char *rep, const char *detail,
-                                fs_error *err)
+                                const char *rep, fs_error *err)
 {
     size_t i;
     fss_status rc = FSS_OK;
+    char detail[160];
 
+    /* Each record says why in its own words: one change can lose one field
+     * and overwrite another, so the change's first reason fits only one. */
     for (i = 0; i < l->n && rc == FSS_OK; i++) {
         const fs_conflict *k = &l->items[i];
+        fs_conflict_describe(k, detail, sizeof detail);
         rc = conflict_insert(c, k, k->entity ? k->entity->name : "?", &k->row,
                              rep, detail, err);
     }
@@ -424,7 +427,7 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                 goto done;
         }
     }
-    rc = fss__store_conflicts(c, &conflicts, NULL, "server write", err);
+    rc = fss__store_conflicts(c, &conflicts, NULL, err);
 done:
     fs_row_free(&row);
     fs_row_free(&orig);

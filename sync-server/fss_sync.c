@@ -431,8 +431,7 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     if (res.outcome == FS_REJECTED) {
         set_result(r, index, res.outcome, res.reason, res.detail);
         fss__metrics_reject(&x->s->metrics, res.reason);
-        rc = fss__store_conflicts(x->c, &x->conflicts, x->dev->rep, res.detail,
-                                  err);
+        rc = fss__store_conflicts(x->c, &x->conflicts, x->dev->rep, err);
         fss__metrics_conflicts(&x->s->metrics, &x->conflicts);
         goto done;
     }
@@ -486,10 +485,9 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     if (res.outcome != FS_APPLIED)
         fss__metrics_reject(&x->s->metrics, res.reason);
     fss__metrics_conflicts(&x->s->metrics, &x->conflicts);
-    rc = fss__store_conflicts(x->c, &x->conflicts, x->dev->rep, res.detail, err);
+    rc = fss__store_conflicts(x->c, &x->conflicts, x->dev->rep, err);
     if (rc == FSS_OK)
-        rc = fss__store_conflicts(x->c, &x->server_conflicts, x->dev->rep,
-                                  "server stamp", err);
+        rc = fss__store_conflicts(x->c, &x->server_conflicts, x->dev->rep, err);
 done:
     fs_row_free(&row);
     fs_row_free(&orig);

@@ -251,6 +251,8 @@ static void test_lww_conflict_recorded(void **state)
     assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 0, &out, NULL), FSS_OK);
     assert_true(tk_count(out.data, "\"rule\":\"lww\"") >= 1);
     assert_true(tk_count(out.data, "\"yours\":\"old\"") == 1);
+    /* The stored record explains itself. */
+    assert_true(tk_count(out.data, "\"detail\":\"a newer write of phone stands\"") == 1);
     fss_buf_free(&out);
     fs_change_free(&ca);
     fs_change_free(&cb);
