@@ -570,6 +570,8 @@ fs_proto_status fs_proto_enroll_response_encode(const fs_enroll_response *in,
     memset(out, 0, sizeof *out);
     if (!memchr(in->token, '\0', sizeof in->token))
         return fs_proto__fail(err, FS_PROTO_EINVAL, "token is not NUL-terminated");
+    if (!in->token[0])
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollResponse.token is empty");
     if (fs_id_is_nil(&in->device_id))
         return fs_proto__fail(err, FS_PROTO_EVALUE, "EnrollResponse.device_id is the nil id");
     fs_proto__limits(limits, &lim);

@@ -598,6 +598,18 @@ static void test_encode_validation(void **state)
                          FS_PROTO_EVALUE);
         fs_proto_sync_response_free(&resp);
     }
+
+    /* An enroll response without a token: the decoder refuses it, so the
+     * encoder does. */
+    {
+        fs_enroll_response rs;
+        memset(&rs, 0, sizeof rs);
+        fx_id(&rs.device_id, FX_MS, 1);
+        assert_int_equal(fs_proto_enroll_response_encode(&rs, FS_PROTO_GZIP, NULL, &b, &err),
+                         FS_PROTO_EVALUE);
+        assert_non_null(strstr(err.text, "token"));
+        assert_null(b.data);
+    }
 }
 
 /* REAL values round-trip bit for bit whether or not they take the e7
