@@ -408,7 +408,8 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
     fc_status rc;
     bool found = false;
     char label[128] = "";
-    const char *name;
+    int name_slot = fs_entity_field_index(x->entity, "name");
+    bool is_customer = strcmp(x->entity->name, "customer") == 0;
     fs_id parent;
     bool has_parent = false;
 
@@ -417,38 +418,31 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
         rc = fc__from_store(sst, &serr, err);
         goto done;
     }
-    name = found ? (strcmp(x->entity->name, "customer") == 0 ||
-                    strcmp(x->entity->name, "contact") == 0)
-                   ? (row.cells[fs_entity_field_index(x->entity, "name")].v.kind == FS_VAL_TEXT
-                      ? row.cells[fs_entity_field_index(x->entity, "name")].v.u.text.p : NULL)
-                   : NULL
-                 : NULL;
-    if (name)
-        snprintf(label, sizeof label, "%s", name);
+    /* Customers and contacts are named in the notice. */
+    if (found && (is_customer || strcmp(x->entity->name, "contact") == 0) &&
+        name_slot >= 0 && row.cells[name_slot].v.kind == FS_VAL_TEXT)
+        snprintf(label, sizeof label, "%s", row.cells[name_slot].v.u.text.p);
     if (found && x->entity->parent >= 0 &&
         row.cells[x->entity->parent].v.kind == FS_VAL_ID) {
         parent = row.cells[x->entity->parent].v.u.id;
         has_parent = true;
     }
-    if (strcmp(x->entity->name, "customer") == 0) {
-        /* The customer and everything hanging off it, in both table sets. */
+    /* The row from both table sets; for a customer, first everything
+     * hanging off it. */
+    if (is_customer) {
         sst = fs_store_delete_root(c->disp, &x->row, NULL, &serr);
         if (!sst)
             sst = fs_store_delete_root(c->base, &x->row, NULL, &serr);
-        if (!sst)
-            sst = fs_store_delete(c->disp, x->entity, &x->row, NULL, &serr);
-        if (!sst)
-            sst = fs_store_delete(c->base, x->entity, &x->row, NULL, &serr);
-    } else {
-        sst = fs_store_delete(c->disp, x->entity, &x->row, NULL, &serr);
-        if (!sst)
-            sst = fs_store_delete(c->base, x->entity, &x->row, NULL, &serr);
     }
+    if (!sst)
+        sst = fs_store_delete(c->disp, x->entity, &x->row, NULL, &serr);
+    if (!sst)
+        sst = fs_store_delete(c->base, x->entity, &x->row, NULL, &serr);
     if (sst) {
         rc = fc__from_store(sst, &serr, err);
         goto done;
     }
-    if (strcmp(x->entity->name, "customer") == 0)
+    if (is_customer)
         rc = fc__fts_refresh(c, &x->row, err);
     else if (strcmp(x->entity->name, "contact") == 0 && has_parent)
         rc = fc__fts_refresh(c, &parent, err);
