@@ -297,16 +297,6 @@ done:
     return rc;
 }
 
-static bool ctype_ok(const char *ct)
-{
-    size_t n;
-
-    if (!ct)
-        return false;
-    n = strcspn(ct, "; \t");
-    return (n == 22 && strncasecmp(ct, "application/x-protobuf", 22) == 0) ||
-           (n == 20 && strncasecmp(ct, "application/protobuf", 20) == 0);
-}
 
 void fss_handle_enroll(fss_server *s, const fss_request *req,
                        fss_response *resp)
@@ -331,7 +321,7 @@ void fss_handle_enroll(fss_server *s, const fss_request *req,
                          "method not allowed on /v1/enroll (use POST)");
         goto done;
     }
-    if (!ctype_ok(req->content_type)) {
+    if (!fss__ctype_is_protobuf(req->content_type)) {
         fss__error_proto(s, resp, 415, FS_PROTO_ERR_BAD_REQUEST, false,
                          "Content-Type must be application/x-protobuf");
         goto done;

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -640,4 +641,19 @@ void fss_server_close(fss_server *s)
     free(s->db_path);
     free(s->admin_token);
     free(s);
+}
+
+bool fss__ctype_is_protobuf(const char *ct)
+{
+    size_t n;
+
+    /* The media type, parameters (";charset=...") and trailing blanks aside;
+     * anything else after it ("application/x-protobuf junk") is refused. */
+    if (!ct)
+        return false;
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return (n == 22 && strncasecmp(ct, "application/x-protobuf", 22) == 0) ||
+           (n == 20 && strncasecmp(ct, "application/protobuf", 20) == 0);
 }

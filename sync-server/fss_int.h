@@ -155,6 +155,10 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
  * changed), handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
+/* True for application/x-protobuf or application/protobuf (parameters
+ * allowed); the one Content-Type check of /v1/enroll and /v1/sync. */
+bool fss__ctype_is_protobuf(const char *ct);
+
 /* Stores conflict records (rep may be NULL), each with its own readable
  * detail from fs_conflict_describe. */
 fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,

@@ -627,18 +627,6 @@ static void response_free(fs_sync_response *out)
     memset(out, 0, sizeof *out);
 }
 
-static bool ctype_is_protobuf(const char *ct)
-{
-    size_t n;
-
-    if (!ct)
-        return false;
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    return (n == 22 && strncasecmp(ct, "application/x-protobuf", 22) == 0) ||
-           (n == 20 && strncasecmp(ct, "application/protobuf", 20) == 0);
-}
 
 static fss_status lookup_batch(sync_ctx *x, const fs_id *batch,
                                const uint8_t digest[32], bool *seen,
@@ -753,7 +741,7 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
                          req->method ? req->method : "?");
         goto done;
     }
-    if (!ctype_is_protobuf(req->content_type)) {
+    if (!fss__ctype_is_protobuf(req->content_type)) {
         fss__error_proto(s, resp, 415, FS_PROTO_ERR_BAD_REQUEST, false,
                          "Content-Type must be application/x-protobuf, not %s",
                          req->content_type ? req->content_type : "(none)");

@@ -68,6 +68,19 @@ static void test_enrollment_codes(void **state)
         fs_id nobody = tk_new_id();
         assert_int_equal(fss_admin_enroll_code(t.s, &nobody, 0, code, NULL), FSS_ENOTFOUND);
     }
+    /* Enroll checks Content-Type exactly as sync does (one shared check):
+     * parameters are fine, trailing junk after the media type is not. */
+    {
+        const char *junk[] = {"Content-Type: application/x-protobuf junk", NULL};
+        const char *json[] = {"Content-Type: application/json", NULL};
+        tk_http r;
+        tk_request(&t, "POST", "/v1/enroll", junk, NULL, 0, &r);
+        assert_int_equal(r.status, 415);
+        tk_http_free(&r);
+        tk_request(&t, "POST", "/v1/enroll", json, NULL, 0, &r);
+        assert_int_equal(r.status, 415);
+        tk_http_free(&r);
+    }
     tk_stop(&t);
 }
 
