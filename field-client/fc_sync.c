@@ -314,19 +314,18 @@ done:
 /* Applying one answer                                                       */
 /* ------------------------------------------------------------------------ */
 
-static fc_status touch(fc_client *c, const fs_entity *e, const fs_id *id,
-                       fs_error *err)
+/* Records (e, id) in temp.fc_touched through `ins`, prepared once per answer
+ * by apply_response. */
+static fc_status touch(fc_client *c, sqlite3_stmt *ins, const fs_entity *e,
+                       const fs_id *id, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fc_status rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_touched(ent, id)"
-                               " VALUES(?1, ?2)", &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int(st, 1, e->tag);
-    sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fc_status rc = FC_OK;
+
+    sqlite3_bind_int(ins, 1, e->tag);
+    sqlite3_bind_blob(ins, 2, id->b, 16, SQLITE_STATIC);
+    if (sqlite3_step(ins) != SQLITE_DONE)
         rc = fc__sqlfail(c, err, "touch");
-    sqlite3_finalize(st);
+    sqlite3_reset(ins);
     return rc;
 }
 
@@ -379,13 +378,13 @@ done:
     return rc;
 }
 
-static fc_status exec_id(fc_client *c, const char *sql, int64_t a, const void *blob,
+/* Steps `st` (prepared once per answer) with ?1 = a and, when given, ?2 =
+ * the 16-byte blob and ?3 / ?4 = texts; then resets it for the next row. */
+static fc_status exec_id(fc_client *c, sqlite3_stmt *st, int64_t a, const void *blob,
                          const char *t1, const char *t2, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fc_status rc = fc__prepare(c, sql, &st, err);
-    if (rc)
-        return rc;
+    fc_status rc = FC_OK;
+
     sqlite3_bind_int64(st, 1, a);
     if (blob)
         sqlite3_bind_blob(st, 2, blob, 16, SQLITE_STATIC);
@@ -395,7 +394,8 @@ static fc_status exec_id(fc_client *c, const char *sql, int64_t a, const void *b
         sqlite3_bind_text(st, 4, t2, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fc__sqlfail(c, err, "update outbox");
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 
@@ -473,7 +473,7 @@ static fc_status apply_response(fc_client *c, const batch *b,
                                 const fs_sync_response *r, fc_progress *prog,
                                 size_t *notices, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
     fc_status rc;
     size_t ne;
     const fs_entity *const *ents = fs_schema_entities(&ne);
@@ -485,6 +485,18 @@ static fc_status apply_response(fc_client *c, const batch *b,
     rc = fc__exec(c, "CREATE TEMP TABLE IF NOT EXISTS fc_touched(ent INTEGER NOT NULL,"
                   " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
                   "DELETE FROM temp.fc_touched;", err);
+    /* Each statement is prepared once here, not once per result or row. */
+    if (!rc)
+        rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_touched(ent, id)"
+                         " VALUES(?1, ?2)", &ins, err);
+    if (!rc)
+        rc = fc__prepare(c, "UPDATE fc_outbox SET state = 2, batch = NULL,"
+                         " reason = ?3, detail = ?4 WHERE id = ?1", &rej, err);
+    if (!rc)
+        rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE id = ?1", &del, err);
+    if (!rc)
+        rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1"
+                         " AND row = ?2", &fixed, err);
     if (rc)
         goto done;
     /* 1. Results, in request order. */
@@ -494,21 +506,18 @@ static fc_status apply_response(fc_client *c, const batch *b,
         int64_t oid = b->ids[res->index];
 
         if (res->outcome == FS_REJECTED) {
-            rc = exec_id(c, "UPDATE fc_outbox SET state = 2, batch = NULL,"
-                         " reason = ?3, detail = ?4 WHERE id = ?1", oid, NULL,
-                         fs_reason_name(res->reason), res->detail, err);
+            rc = exec_id(c, rej, oid, NULL, fs_reason_name(res->reason),
+                         res->detail, err);
             prog->rejected++;
         } else {
             if (res->outcome == FS_APPLIED)
                 rc = fold_into_base(c, ch, err);
             if (!rc)
-                rc = exec_id(c, "DELETE FROM fc_outbox WHERE id = ?1", oid, NULL,
-                             NULL, NULL, err);
+                rc = exec_id(c, del, oid, NULL, NULL, NULL, err);
             /* A later accepted change to the same row is the rep's fix for
              * an earlier rejection: the rejection has been dealt with. */
             if (!rc)
-                rc = exec_id(c, "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1"
-                             " AND row = ?2", oid, ch->row.b, NULL, NULL, err);
+                rc = exec_id(c, fixed, oid, ch->row.b, NULL, NULL, err);
             if (!rc && res->outcome == FS_MERGED && res->reason != FS_REASON_NONE) {
                 char detail[160];
                 snprintf(detail, sizeof detail, "%s", res->detail);
@@ -520,7 +529,7 @@ static fc_status apply_response(fc_client *c, const batch *b,
             prog->applied++;
         }
         if (!rc)
-            rc = touch(c, ch->entity, &ch->row, err);
+            rc = touch(c, ins, ch->entity, &ch->row, err);
         if (rc)
             goto done;
     }
@@ -533,7 +542,7 @@ static fc_status apply_response(fc_client *c, const batch *b,
                 continue;
             rc = save_base(c, &pr->row, (int64_t)pr->seq, err);
             if (!rc)
-                rc = touch(c, pr->row.entity, &pr->row.id, err);
+                rc = touch(c, ins, pr->row.entity, &pr->row.id, err);
             if (rc)
                 goto done;
         }
@@ -581,6 +590,10 @@ static fc_status apply_response(fc_client *c, const batch *b,
     prog->exits += r->nexits;
 done:
     sqlite3_finalize(st);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(rej);
+    sqlite3_finalize(del);
+    sqlite3_finalize(fixed);
     if (rc)
         fc__rollback(c);
     return rc;
