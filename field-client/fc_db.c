@@ -468,6 +468,89 @@ done:
     return rc;
 }
 
+fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,
+                                size_t n, uint32_t open, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = fc__exec(c, "DELETE FROM fc_conflict", err);
+
+    if (!rc)
+        rc = fc__meta_set_int(c, "open_conflicts", open, err);
+    if (!rc && n)
+        rc = fc__prepare(c, "INSERT OR REPLACE INTO fc_conflict(id, entity, row, field,"
+                         " rule, detail, mine_kept, created_ms)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (int64_t)k[i].id);
+        sqlite3_bind_text(st, 2, k[i].entity->name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, k[i].row.b, 16, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, k[i].field, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, k[i].rule, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, k[i].detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 7, k[i].mine_kept);
+        sqlite3_bind_int64(st, 8, (int64_t)k[i].created_ms);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = fc__sqlfail(c, err, "record open conflicts");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The name of a customer or contact in the displayed replica, else "". */
+static void row_label(fc_client *c, const char *entity, const fs_id *row,
+                      char *out, size_t cap)
+{
+    const fs_entity *e = fs_schema_entity(entity);
+    int slot = e ? fs_entity_field_index(e, "name") : -1;
+    fs_row r = {0};
+    bool found = false;
+
+    out[0] = '\0';
+    if (slot >= 0 && fs_store_load(c->disp, e, row, &r, NULL, &found, NULL) == FS_STORE_OK &&
+        found && r.cells[slot].v.kind == FS_VAL_TEXT)
+        snprintf(out, cap, "%s", r.cells[slot].v.u.text.p);
+    fs_row_free(&r);
+}
+
+fc_status fc_conflict_list(fc_client *c, fc_conflict_fn fn, void *payload,
+                           fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    int s;
+
+    if (!c || !fn)
+        return fc__fail(err, FC_EINVAL, "fc_conflict_list: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    rc = fc__prepare(c, "SELECT id, entity, row, field, rule, detail, mine_kept,"
+                     " created_ms FROM fc_conflict ORDER BY id DESC", &st, err);
+    if (rc)
+        goto done;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        fc_conflict k;
+        memset(&k, 0, sizeof k);
+        k.id = (uint64_t)sqlite3_column_int64(st, 0);
+        snprintf(k.entity, sizeof k.entity, "%s", (const char *)sqlite3_column_text(st, 1));
+        if (sqlite3_column_bytes(st, 2) == 16)
+            memcpy(k.row.b, sqlite3_column_blob(st, 2), 16);
+        snprintf(k.field, sizeof k.field, "%s", (const char *)sqlite3_column_text(st, 3));
+        snprintf(k.rule, sizeof k.rule, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(k.detail, sizeof k.detail, "%s", (const char *)sqlite3_column_text(st, 5));
+        k.mine_kept = sqlite3_column_int(st, 6) != 0;
+        k.created_ms = sqlite3_column_int64(st, 7);
+        row_label(c, k.entity, &k.row, k.label, sizeof k.label);
+        if (!fn(&k, payload))
+            break;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "list conflicts");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 fc_status fc__delete_one(fc_client *c, const char *sql, int64_t id,
                          const char *what, bool *deleted, fs_error *err)
 {
@@ -535,6 +618,12 @@ static const char client_ddl[] =
     " entity TEXT NOT NULL, row BLOB, label TEXT NOT NULL DEFAULT '',"
     " reason TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',"
     " at_ms INTEGER NOT NULL DEFAULT 0);"
+    /* The server's list of open conflicts concerning the rep, replaced
+     * whole by each complete sync (server ids, so no AUTOINCREMENT). */
+    "CREATE TABLE IF NOT EXISTS fc_conflict("
+    " id INTEGER PRIMARY KEY, entity TEXT NOT NULL, row BLOB NOT NULL,"
+    " field TEXT NOT NULL, rule TEXT NOT NULL, detail TEXT NOT NULL,"
+    " mine_kept INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fc_search USING fts5("
     " name, address, tags, contacts, tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE IF NOT EXISTS fc_search_map("
@@ -714,6 +803,7 @@ fc_status fc__wipe(fc_client *c, fs_error *err)
         rc = clear_store(c, c->base, err);
     if (!rc)
         rc = fc__exec(c, "DELETE FROM fc_outbox; DELETE FROM fc_notice;"
+                      "DELETE FROM fc_conflict;"
                       "DELETE FROM fc_search; DELETE FROM fc_search_map;"
                       "DELETE FROM fc_meta;", err);
     if (!rc)
@@ -819,6 +909,10 @@ fc_status fc_info_get(fc_client *c, fc_info *out, fs_error *err)
         goto done;
     }
     out->notices = (size_t)sqlite3_column_int64(st, 0);
+    rc = fc__meta_get_int(c, "open_conflicts", &v, NULL, err);
+    if (rc)
+        goto done;
+    out->open_conflicts = (size_t)v;
 done:
     sqlite3_finalize(st);
     fc__rollback(c);

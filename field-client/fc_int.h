@@ -10,6 +10,7 @@
 #define FC_INT_H
 
 #include "fieldclient.h"
+#include "fs_proto.h"
 #include "fs_store.h"
 
 #include <sqlite3.h>
@@ -55,6 +56,10 @@ fc_status fc__hlc_tick(fc_client *c, fs_hlc *out, fs_error *err);
 fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err);
 /* Rebuilds the FTS entry of one customer from the displayed tables. */
 fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
+/* Replaces the stored open-conflict list with the server's (k[0..n)) and
+ * records the server's total; inside the caller's transaction. */
+fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,
+                                size_t n, uint32_t open, fs_error *err);
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
                          const fs_id *row, const char *label,
                          const char *reason, const char *detail, fs_error *err);

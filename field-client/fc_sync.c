@@ -573,7 +573,14 @@ static fc_status apply_response(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
-    /* 5. Cursor, clock, bookkeeping: committed with the page they describe. */
+    /* 5. The server's open conflicts concerning the rep (last page only). */
+    if (r->conflicts_listed) {
+        rc = fc__conflicts_replace(c, r->conflicts, r->nconflicts, r->open_conflicts,
+                                   err);
+        if (rc)
+            goto done;
+    }
+    /* 6. Cursor, clock, bookkeeping: committed with the page they describe. */
     rc = fc__meta_set_int(c, "cursor", (int64_t)r->next_cursor, err);
     if (!rc)
         rc = fc__hlc_recv(c, r->server_time, err);
@@ -696,6 +703,8 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     rq.cursor = (uint64_t)cursor;
     rq.page_size = c->opt.page_size;
     rq.client_time = (fs_hlc)hlc;
+    /* One count per sync: it gives the progress bar its 100%. */
+    rq.count_pending = prog->round == 1;
     rq.changes = b.changes;
     rq.nchanges = b.n;
     prog->bootstrap = prog->bootstrap || cursor == 0;
@@ -740,6 +749,8 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     if (rc)
         goto done;
     prog->pushed += b.n;
+    if (rs.has_pending)
+        prog->total = prog->rows + prog->exits + (size_t)rs.pending;
     rc = apply_response(c, &b, &rs, prog, notices, err);
     if (rc)
         goto done;

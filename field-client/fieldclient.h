@@ -268,6 +268,8 @@ typedef struct fc_info {
     size_t in_flight;          /* sent in a batch whose answer is not applied */
     size_t rejected;           /* rejected, not dismissed */
     size_t notices;            /* scope exits / conflicts not dismissed */
+    size_t open_conflicts;     /* open back-office conflicts concerning the
+                                  rep, as of the last complete sync */
 } fc_info;
 
 fc_status fc_info_get(fc_client *c, fc_info *out, fs_error *err);
@@ -311,6 +313,29 @@ fc_status fc_notice_list(fc_client *c, fc_notice_fn fn, void *payload,
                          fs_error *err);
 fc_status fc_notice_dismiss(fc_client *c, int64_t id, fs_error *err);
 
+/* A conflict the server recorded and the back office has not resolved yet,
+ * in which one of this rep's devices wrote one side (also a write of the rep
+ * that won: the other side may still be restored). The merged value is
+ * already in the replica; only the back office resolves. The list is the
+ * server's as of the last complete sync (the newest FS_PROTO_MAX_CONFLICTS;
+ * fc_info.open_conflicts counts all). */
+typedef struct fc_conflict {
+    uint64_t id;               /* the server's conflict id (back office) */
+    char entity[32];
+    fs_id row;
+    char label[128];           /* customer / contact name if in the replica */
+    char field[32];            /* "_deleted" = the row's deletion */
+    char rule[32];             /* stale, delete_wins, esign, ... */
+    char detail[160];          /* the server's sentence */
+    bool mine_kept;            /* the value kept is this rep's write */
+    int64_t created_ms;
+} fc_conflict;
+
+typedef bool (*fc_conflict_fn)(const fc_conflict *k, void *payload);
+/* Newest first. */
+fc_status fc_conflict_list(fc_client *c, fc_conflict_fn fn, void *payload,
+                           fs_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Enroll and sync                                                           */
 /* ------------------------------------------------------------------------ */
@@ -333,6 +358,9 @@ typedef struct fc_progress {
     bool bootstrap;            /* pulling the initial scope */
     unsigned retry;            /* >0 while waiting to retry */
     char note[160];            /* last retry reason */
+    size_t total;              /* rows + exits this sync pulls, counted by
+                                  the server at the first round; 0 = unknown
+                                  (an older server) */
 } fc_progress;
 
 /* Called after each round and before each retry; payload last. */

@@ -500,6 +500,35 @@ static bool notice_cb(const fc_notice *n, void *p)
     return true;
 }
 
+static bool conflict_cb(const fc_conflict *k, void *p)
+{
+    status_ctx *sc = p;
+    char id[FS_ID_STRLEN + 1];
+
+    fs_id_format(&k->row, id);
+    if (sc->a->json) {
+        if (sc->n)
+            fputc(',', stdout);
+        printf("{\"conflict_id\":%llu,\"entity\":\"%s\",\"row\":\"%s\",\"label\":",
+               (unsigned long long)k->id, k->entity, id);
+        json_str(stdout, k->label);
+        printf(",\"field\":");
+        json_str(stdout, k->field);
+        printf(",\"rule\":");
+        json_str(stdout, k->rule);
+        printf(",\"mine_kept\":%s,\"detail\":", k->mine_kept ? "true" : "false");
+        json_str(stdout, k->detail);
+        printf(",\"created_ms\":%lld}", (long long)k->created_ms);
+    } else {
+        printf("  #%llu %s %s, %s: %s (%s)\n", (unsigned long long)k->id, k->entity,
+               k->label[0] ? k->label : id, k->field,
+               k->detail[0] ? k->detail : k->rule,
+               k->mine_kept ? "your value is kept for now" : "your value was not kept");
+    }
+    sc->n++;
+    return true;
+}
+
 static int cmd_status(cli *a)
 {
     fc_info in;
@@ -553,7 +582,17 @@ static int cmd_status(cli *a)
     if (st)
         return fail(a, st, &err);
     if (a->json)
+        printf("],\"open_conflicts\":%zu,\"conflicts\":[", in.open_conflicts);
+    else if (in.open_conflicts)
+        printf("open conflicts (%zu, awaiting the back office):\n", in.open_conflicts);
+    sc.n = 0;
+    st = fc_conflict_list(a->c, conflict_cb, &sc, &err);
+    if (st)
+        return fail(a, st, &err);
+    if (a->json)
         printf("]}\n");
+    else if (in.open_conflicts > sc.n)
+        printf("  ... and %zu older\n", in.open_conflicts - sc.n);
     return 0;
 }
 
@@ -579,19 +618,32 @@ static void on_progress(const fc_progress *p, void *payload)
         return;
     }
     if (pc->tty) {
-        /* The total size of the scope is unknown up front, so the bar is an
-         * activity bar that fills per round and shows the counts. */
-        char bar[21];
+        /* The server counts what this sync pulls at the first round; an
+         * older server does not, and the bar then only shows activity. */
+        char bar[21], pct[8] = "";
+        size_t done = p->rows + p->exits;
         unsigned fill = p->has_more ? (pc->spin++ % 20) + 1 : 20;
+        if (p->total && p->has_more) {
+            unsigned percent = (unsigned)(done >= p->total ? 99 : done * 100 / p->total);
+            fill = percent / 5;
+            snprintf(pct, sizeof pct, " %3u%%", percent);
+        } else if (!p->has_more) {
+            snprintf(pct, sizeof pct, " 100%%");
+        }
         for (unsigned i = 0; i < 20; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[20] = '\0';
-        fprintf(stderr, "\r\033[K[%s] round %u  pushed %zu  pulled %zu rows%s", bar,
-                p->round, p->pushed, p->rows, p->has_more ? "  ..." : "");
+        fprintf(stderr, "\r\033[K[%s]%s round %u  pushed %zu  pulled %zu rows", bar, pct,
+                p->round, p->pushed, p->rows);
+        if (p->total)
+            fprintf(stderr, " of %zu", p->total);
     } else {
+        char of[40] = "";
+        if (p->total)
+            snprintf(of, sizeof of, " (%zu of %zu)", p->rows + p->exits, p->total);
         fprintf(stderr, "sync: round %u pushed %zu (applied %zu, rejected %zu) pulled "
-                "%zu rows, %zu exits%s\n", p->round, p->pushed, p->applied, p->rejected,
-                p->rows, p->exits, p->has_more ? ", more to come" : "");
+                "%zu rows, %zu exits%s%s\n", p->round, p->pushed, p->applied, p->rejected,
+                p->rows, p->exits, of, p->has_more ? ", more to come" : "");
     }
 }
 
@@ -683,7 +735,8 @@ static const cmd_help helps[] = {
      "first download resumes where it stopped."},
     {"status", "status",
      "Pending changes, rejected changes with reasons, notices (customers removed\n"
-     "from this device and why, conflicts), last sync time and server."},
+     "from this device and why, conflicts), the back office's open conflicts that\n"
+     "involve your edits (as of the last sync), last sync time and server."},
     {"dismiss", "dismiss OUTBOX_ID\n  dismiss --notice NOTICE_ID",
      "Removes a rejected change (or a notice) from status once you have seen it."},
     {"export", "export",

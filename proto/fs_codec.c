@@ -692,6 +692,8 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
     m.page_size = in->page_size;
     m.has_client_time = in->client_time != 0;
     m.client_time = in->client_time;
+    m.has_count_pending = in->count_pending;
+    m.count_pending = in->count_pending;
 
     for (size_t i = 0; i < in->nchanges; i++) {
         const fs_change *c = &in->changes[i];
@@ -915,6 +917,7 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
     req.cursor = m->cursor;
     req.page_size = m->page_size;
     req.client_time = m->client_time;
+    req.count_pending = m->count_pending;
 
     if (m->n_changes) {
         req.changes = calloc(m->n_changes, sizeof *req.changes);
@@ -1220,6 +1223,37 @@ nomem:
     return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory encoding rows[%zu]", idx);
 }
 
+/* The strings are borrowed from *k: they live until the message is packed. */
+static fs_proto_status encode_conflict(arena *ar, const fs_open_conflict *k, size_t i,
+                                       Fieldsync__V1__OpenConflict **out, fs_error *err)
+{
+    Fieldsync__V1__OpenConflict *km = arena_calloc(ar, 1, sizeof *km);
+
+    if (!km)
+        return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory building SyncResponse");
+    if (!k->entity || !memchr(k->field, '\0', sizeof k->field) ||
+        !memchr(k->rule, '\0', sizeof k->rule) || !memchr(k->detail, '\0', sizeof k->detail))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "conflicts[%zu]: needs an entity and "
+                              "NUL-terminated strings", i);
+    fieldsync__v1__open_conflict__init(km);
+    km->has_id = true;
+    km->id = k->id;
+    km->has_entity = true;
+    km->entity = k->entity->tag;
+    km->has_row = true;
+    km->row = id_bytes(&k->row);
+    km->field = (char *)(uintptr_t)k->field;
+    km->rule = (char *)(uintptr_t)k->rule;
+    if (k->detail[0])
+        km->detail = (char *)(uintptr_t)k->detail;
+    km->has_mine_kept = k->mine_kept;
+    km->mine_kept = k->mine_kept;
+    km->has_created_ms = k->created_ms != 0;
+    km->created_ms = k->created_ms;
+    *out = km;
+    return FS_PROTO_OK;
+}
+
 fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
         fs_error *err)
@@ -1251,6 +1285,13 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         return fs_proto__fail(err, FS_PROTO_EROWS_LIMIT,
                               "SyncResponse.exits has %zu entries; limit max_rows = %zu",
                               in->nexits, lim.max_rows);
+    if ((in->nconflicts && !in->conflicts) || (in->nconflicts && !in->conflicts_listed))
+        return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_response_encode: conflicts "
+                              "without conflicts_listed");
+    if (in->nconflicts > lim.max_rows)
+        return fs_proto__fail(err, FS_PROTO_EROWS_LIMIT,
+                              "SyncResponse.conflicts has %zu entries; limit max_rows = %zu",
+                              in->nconflicts, lim.max_rows);
 
     m.has_protocol_version = true;
     m.protocol_version = in->version ? in->version : FS_PROTO_VERSION;
@@ -1262,6 +1303,10 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
     m.has_more = in->has_more;
     m.has_wipe = in->wipe;
     m.wipe = in->wipe;
+    m.has_pending = in->has_pending;
+    m.pending = in->pending;
+    m.has_open_conflicts = in->conflicts_listed;
+    m.open_conflicts = in->open_conflicts;
 
     m.n_results = in->nresults;
     m.results = arena_calloc(&ar, in->nresults, sizeof *m.results);
@@ -1352,6 +1397,16 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         xm->row = id_bytes(&x->row);
         xm->has_reason = true;
         xm->reason = (Fieldsync__V1__ExitReason)x->reason;
+    }
+
+    m.n_conflicts = in->nconflicts;
+    m.conflicts = arena_calloc(&ar, in->nconflicts, sizeof *m.conflicts);
+    if (in->nconflicts && !m.conflicts)
+        goto nomem;
+    for (size_t i = 0; i < in->nconflicts; i++) {
+        st = encode_conflict(&ar, &in->conflicts[i], i, &m.conflicts[i], err);
+        if (st != FS_PROTO_OK)
+            goto done;
     }
 
     st = pack_and_frame(&m.base, enc, &lim, out, err);
@@ -1496,6 +1551,10 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
     resp.next_cursor = m->next_cursor;
     resp.has_more = m->has_more;
     resp.wipe = m->wipe;
+    resp.has_pending = m->has_pending;
+    resp.pending = m->pending;
+    resp.conflicts_listed = m->has_open_conflicts;
+    resp.open_conflicts = m->open_conflicts;
 
     if (m->n_results) {
         resp.results = calloc(m->n_results, sizeof *resp.results);
@@ -1609,6 +1668,32 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         }
         resp.nexits++;
     }
+
+    if (m->n_conflicts) {
+        resp.conflicts = calloc(m->n_conflicts, sizeof *resp.conflicts);
+        if (!resp.conflicts)
+            goto nomem;
+    }
+    for (size_t i = 0; i < m->n_conflicts; i++) {
+        const Fieldsync__V1__OpenConflict *km = m->conflicts[i];
+        fs_open_conflict *k = &resp.conflicts[resp.nconflicts];
+        const fs_entity *e = km->has_entity ? fs_schema_entity_by_tag(km->entity) : NULL;
+        if (!e) {
+            dc.rep->unknown_entities++;
+            continue;
+        }
+        st = get_id(km->has_row, &km->row, true, "OpenConflict.row", &k->row, err);
+        if (st != FS_PROTO_OK)
+            goto done;
+        k->id = km->id;
+        k->entity = e;
+        copy_text(k->field, sizeof k->field, km->field);
+        copy_text(k->rule, sizeof k->rule, km->rule);
+        copy_text(k->detail, sizeof k->detail, km->detail);
+        k->mine_kept = km->mine_kept;
+        k->created_ms = km->created_ms;
+        resp.nconflicts++;
+    }
     *out = resp;
     memset(&resp, 0, sizeof resp);
     goto done;
@@ -1631,6 +1716,7 @@ void fs_proto_sync_response_free(fs_sync_response *resp)
     free(resp->rows);
     free(resp->results);
     free(resp->exits);
+    free(resp->conflicts);
     memset(resp, 0, sizeof *resp);
 }
 

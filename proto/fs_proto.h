@@ -100,7 +100,7 @@ typedef struct fs_proto_limits {
     size_t max_body;      /* bytes on the wire (after Content-Encoding) */
     size_t max_inflated;  /* bytes of protobuf after decompression */
     size_t max_changes;   /* changes in one SyncRequest, results in a response */
-    size_t max_rows;      /* pulled rows, and scope exits, in one SyncResponse */
+    size_t max_rows;      /* pulled rows, scope exits, conflicts in one SyncResponse */
     size_t max_fields;    /* field values in one change or pulled row */
     size_t max_string;    /* bytes in any one string or bytes value */
     size_t max_devices;   /* entries in a SyncResponse device table */
@@ -222,6 +222,8 @@ typedef struct fs_sync_request {
     uint64_t cursor;       /* last server seq the device has; 0 = bootstrap */
     uint32_t page_size;    /* max rows wanted back; 0 = server default */
     fs_hlc client_time;    /* the device's HLC when it built the request */
+    bool count_pending;    /* ask for fs_sync_response.pending (a count
+                              query: first round of a sync only) */
     fs_change *changes;    /* owned on decode; borrowed on encode */
     size_t nchanges;
     /* Decode only: changes that failed validation (unknown entity or field
@@ -269,6 +271,20 @@ typedef struct fs_scope_exit {
     fs_exit_reason reason;
 } fs_scope_exit;
 
+/* An open (unresolved) conflict one of the requesting rep's devices took
+ * part in; status display only. Strings are truncated on decode. */
+#define FS_PROTO_MAX_CONFLICTS 100 /* the server lists at most this many */
+typedef struct fs_open_conflict {
+    uint64_t id;            /* the server's conflict id */
+    const fs_entity *entity;
+    fs_id row;
+    char field[32];         /* field name, "_deleted" = tombstone, "" = row */
+    char rule[32];          /* fs_rule_name */
+    char detail[160];
+    bool mine_kept;         /* the kept value is the rep's own write */
+    uint64_t created_ms;
+} fs_open_conflict;
+
 typedef struct fs_sync_response {
     uint32_t version;
     fs_sync_result *results; /* one per request change, owned on decode */
@@ -282,6 +298,13 @@ typedef struct fs_sync_response {
     bool has_more;           /* repeat the round (with an empty batch if
                                 nothing is pending) until false */
     bool wipe;               /* delete the replica and re-enroll */
+    bool has_pending;        /* answers fs_sync_request.count_pending */
+    uint64_t pending;        /* rows + exits after the request's cursor */
+    bool conflicts_listed;   /* last page: open_conflicts/conflicts are the
+                                complete current state (replace, don't add) */
+    uint32_t open_conflicts; /* how many are open (may exceed nconflicts) */
+    fs_open_conflict *conflicts; /* newest first, owned on decode */
+    size_t nconflicts;
 } fs_sync_response;
 
 /* Machine-readable refusal codes (ErrorBody.code). Appended, never

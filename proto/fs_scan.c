@@ -46,6 +46,7 @@ static const count_rule count_rules[] = {
     {&fieldsync__v1__sync_response__descriptor, 3, LIMIT_DEVICES, false},
     {&fieldsync__v1__sync_response__descriptor, 5, LIMIT_ROWS, false},
     {&fieldsync__v1__sync_response__descriptor, 6, LIMIT_ROWS, false},
+    {&fieldsync__v1__sync_response__descriptor, 12, LIMIT_ROWS, false},
     {&fieldsync__v1__row__descriptor, 6, LIMIT_FIELDS, true},
     {&fieldsync__v1__sync_request__descriptor, 15, LIMIT_CELLS, false},
     {&fieldsync__v1__sync_response__descriptor, 15, LIMIT_CELLS, false},

@@ -169,6 +169,12 @@ fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
                                 fs_rule rule, const char *rep,
                                 const char *detail, fs_error *err);
 
+/* Fills out->conflicts (newest first, at most FS_PROTO_MAX_CONFLICTS; plain
+ * malloc) and out->open_conflicts with the open conflicts one of rep's
+ * devices took part in, and sets out->conflicts_listed. */
+fss_status fss__open_conflicts(fss_conn *c, const char *rep,
+                               fs_sync_response *out, fs_error *err);
+
 /* ---- auth (fss_auth.c) ---- */
 typedef struct fss_device {
     fs_id id;

@@ -368,6 +368,74 @@ fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
                            err);
 }
 
+/* "Concerns the rep": the pushing device was the rep's (k.rep) or the write
+ * it met was made by one of the rep's devices. */
+#define REP_DEVICES "(SELECT id FROM fss_devices WHERE rep = ?1)"
+#define CONCERNS_REP \
+    " FROM fss_conflicts k WHERE k.status = 'open' AND (k.rep = ?1" \
+    " OR k.theirs_device IN " REP_DEVICES " OR k.yours_device IN " REP_DEVICES ")"
+
+fss_status fss__open_conflicts(fss_conn *c, const char *rep,
+                               fs_sync_response *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    out->conflicts_listed = true;
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*)" CONCERNS_REP, -1, &st, NULL) !=
+        SQLITE_OK)
+        return fss__dbfail(err, c->db, "open conflicts");
+    sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__dbfail(err, c->db, "open conflicts");
+        goto done;
+    }
+    out->open_conflicts = (uint32_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (out->open_conflicts == 0)
+        goto done;
+    out->conflicts = calloc(FS_PROTO_MAX_CONFLICTS, sizeof *out->conflicts);
+    if (!out->conflicts) {
+        rc = fss__fail(err, FSS_ENOMEM, "open conflicts");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(
+            c->db,
+            "SELECT k.id, k.entity, k.row, k.field, k.rule, k.detail, k.created_at,"
+            " CASE k.yours_won WHEN 0 THEN k.theirs_device ELSE k.yours_device END"
+            " IN " REP_DEVICES CONCERNS_REP " ORDER BY k.id DESC LIMIT ?2",
+            -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "open conflicts");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, FS_PROTO_MAX_CONFLICTS);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fs_open_conflict *k = &out->conflicts[out->nconflicts];
+        const fs_entity *e = fs_schema_entity((const char *)sqlite3_column_text(st, 1));
+        if (!e || sqlite3_column_bytes(st, 2) != 16)
+            continue; /* a record of a rejected unknown entity: nothing to show */
+        k->id = (uint64_t)sqlite3_column_int64(st, 0);
+        k->entity = e;
+        memcpy(k->row.b, sqlite3_column_blob(st, 2), 16);
+        snprintf(k->field, sizeof k->field, "%s",
+                 sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
+        snprintf(k->rule, sizeof k->rule, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(k->detail, sizeof k->detail, "%s",
+                 sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
+        k->created_ms = (uint64_t)sqlite3_column_int64(st, 6);
+        k->mine_kept = sqlite3_column_int(st, 7) != 0;
+        out->nconflicts++;
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "open conflicts");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Reads (owner_rep, territory, deleted) of a customer row. */
 static bool customer_placement_eq(const fs_row *a, const fs_row *b)
 {

@@ -500,9 +500,10 @@ done:
 /* ---------------------------------------------------------------------- */
 
 /* SELECT kind (0 row, 1 exit), entity tag or exit reason, id, seq over every
- * table, filtered to rep ?2's scope, after cursor ?1, ordered by seq. The
- * table names come from the static schema, never from input. */
-static fss_status pull_sql(fss_conn *c, fss_buf *b, fs_error *err)
+ * table, filtered to rep ?2's scope, after cursor ?1, ordered by seq, at most
+ * ?3; or, with `count`, how many there are. The table names come from the
+ * static schema, never from input. */
+static fss_status pull_sql(fss_conn *c, fss_buf *b, bool count, fs_error *err)
 {
     size_t ne = 0, i;
     const fs_entity *const *ents = fs_schema_entities(&ne);
@@ -511,7 +512,7 @@ static fss_status pull_sql(fss_conn *c, fss_buf *b, fs_error *err)
         " OR c.territory IN (SELECT territory FROM fss_rep_territories"
         " WHERE rep = ?2)))";
 
-    fss_buf_puts(b, "SELECT kind, ent, id, seq FROM (");
+    fss_buf_puts(b, count ? "SELECT count(*) FROM (" : "SELECT kind, ent, id, seq FROM (");
     for (i = 0; i < ne; i++) {
         const char *t = fs_store_table(c->store, ents[i]);
         if (!t)
@@ -523,8 +524,8 @@ static fss_status pull_sql(fss_conn *c, fss_buf *b, fs_error *err)
         fss_buf_puts(b, " UNION ALL ");
     }
     fss_buf_printf(b, "SELECT 1, reason, customer, seq FROM fss_scope_exits "
-                      "WHERE rep = ?2 AND seq > ?1 AND customer NOT IN %s"
-                      ") ORDER BY seq LIMIT ?3", scope);
+                      "WHERE rep = ?2 AND seq > ?1 AND customer NOT IN %s)%s",
+                   scope, count ? "" : " ORDER BY seq LIMIT ?3");
     return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
 }
 
@@ -548,7 +549,7 @@ static fss_status pull(sync_ctx *x, uint64_t cursor, uint32_t page,
         rc = fss__fail(err, FSS_ENOMEM, "pull page");
         goto done;
     }
-    if ((rc = pull_sql(x->c, &sql, err)) != FSS_OK)
+    if ((rc = pull_sql(x->c, &sql, false, err)) != FSS_OK)
         goto done;
     if (sqlite3_prepare_v2(x->c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, x->c->db, "pull");
@@ -609,6 +610,33 @@ done:
     return rc;
 }
 
+/* What a whole pull from `cursor` would bring: the progress total. */
+static fss_status count_pending(sync_ctx *x, uint64_t cursor, uint64_t *out,
+                                fs_error *err)
+{
+    fss_buf sql = {0};
+    sqlite3_stmt *st = NULL;
+    fss_status rc;
+
+    if ((rc = pull_sql(x->c, &sql, true, err)) != FSS_OK)
+        goto done;
+    if (sqlite3_prepare_v2(x->c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, x->c->db, "count pending");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, (int64_t)cursor);
+    sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__dbfail(err, x->c->db, "count pending");
+        goto done;
+    }
+    *out = (uint64_t)sqlite3_column_int64(st, 0);
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&sql);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The handler                                                             */
 /* ---------------------------------------------------------------------- */
@@ -624,6 +652,7 @@ static void response_free(fs_sync_response *out)
     free(out->rows);
     free(out->exits);
     free(out->results);
+    free(out->conflicts);
     memset(out, 0, sizeof *out);
 }
 
@@ -858,7 +887,15 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
                 goto internal;
         }
     }
+    if (rq.count_pending) {
+        if (count_pending(&x, rq.cursor, &out.pending, &err) != FSS_OK)
+            goto internal;
+        out.has_pending = true;
+    }
     if (pull(&x, rq.cursor, page, &out, &err) != FSS_OK)
+        goto internal;
+    /* Read in the same transaction as the page, so the list matches it. */
+    if (!out.has_more && fss__open_conflicts(x.c, dev.rep, &out, &err) != FSS_OK)
         goto internal;
     if (fss__commit(x.c, &err) != FSS_OK)
         goto internal;

@@ -157,6 +157,18 @@ static fc_status answer(fake_server *s, const fs_sync_request *rq,
     rs.server_time = s->clock;
     rs.next_cursor = next;
     rs.has_more = next < s->seq;
+    if (rq->count_pending) {
+        rs.has_pending = true;
+        for (size_t i = 0; i < s->nrows; i++)
+            rs.pending += s->seqs[i] > rq->cursor;
+        s->counted++;
+    }
+    if (!rs.has_more && s->list_conflicts) {
+        rs.conflicts_listed = true;
+        rs.conflicts = s->conflicts;
+        rs.nconflicts = s->nconflicts;
+        rs.open_conflicts = s->open_conflicts;
+    }
     pst = fs_proto_sync_response_encode(&rs, FS_PROTO_DEFLATE, NULL, out, NULL);
     s->nexits = 0;
     return pst == FS_PROTO_OK ? FC_OK : FC_EPROTOCOL;

@@ -55,6 +55,14 @@ typedef struct fake_server {
     size_t last_nresults;
     bool have_last;
     uint32_t page_size;           /* 0 = 100 */
+    /* When list_conflicts: every last page lists these as the rep's open
+     * conflicts (open_conflicts = how many exist). */
+    bool list_conflicts;
+    fs_open_conflict conflicts[4];
+    size_t nconflicts;
+    uint32_t open_conflicts;
+    /* Requests that asked for a pending count. */
+    size_t counted;
     /* Called inside post, before answering (simulates the rep editing
      * while a sync is in flight). */
     void (*during)(void *arg);

@@ -225,10 +225,76 @@ static void test_enroll_sync_export_revoke(void **state)
     assert_int_not_equal(access(f->cdb, F_OK), 0);
 }
 
+/* Enrolls the replica at db for rep (a fresh code each time). */
+static void enroll_db(fixture *f, const char *rep, const char *db)
+{
+    char code[128];
+
+    assert_int_equal(SERVER(f, "--db '%s' enroll-code %s", f->sdb, rep), 0);
+    find_code(f->out, code, sizeof code);
+    assert_true(code[0] != '\0');
+    assert_int_equal(CLIENT(f, "--db '%s' enroll %s %s", db, f->url, code), 0);
+}
+
+/* One device completes a contract's signature while another voids it: the
+ * server keeps one terminal status and opens a conflict for the back office.
+ * `status` on both devices lists it; once resolved, the next sync clears it. */
+static void test_status_lists_open_conflicts(void **state)
+{
+    fixture *f = *state;
+    char rep[37], cust[37], quote[37], contract[37], db2[300];
+    const char *p;
+    long id;
+
+    snprintf(db2, sizeof db2, "%s/client2.db", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, rep));
+    enroll_db(f, rep, f->cdb);
+    enroll_db(f, rep, db2);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add name=Orchard", f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' --json quote new %s EUR", f->cdb, cust), 0);
+    assert_true(find_uuid(f->out, quote));
+    assert_int_equal(CLIENT(f, "--db '%s' quote line-add %s --sku A --desc Set --qty 1 "
+                            "--price 1000", f->cdb, quote), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' quote send %s", f->cdb, quote), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json contract new %s", f->cdb, quote), 0);
+    assert_true(find_uuid(f->out, contract));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+
+    assert_int_equal(CLIENT(f, "--db '%s' contract esign %s sent", f->cdb, contract), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' contract esign %s completed", f->cdb, contract), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' contract esign %s voided", db2, contract), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+
+    for (int i = 0; i < 2; i++) {
+        const char *db = i ? db2 : f->cdb;
+        assert_int_equal(CLIENT(f, "--db '%s' --json status", db), 0);
+        assert_non_null(strstr(f->out, "\"open_conflicts\":1,"));
+        assert_non_null(strstr(f->out, "\"rule\":\"esign_terminal\""));
+        assert_non_null(strstr(f->out, contract));
+        assert_int_equal(CLIENT(f, "--db '%s' status", db), 0);
+        assert_non_null(strstr(f->out, "open conflicts (1, awaiting the back office)"));
+    }
+
+    assert_int_equal(SERVER(f, "--db '%s' conflicts --status open", f->sdb), 0);
+    p = strstr(f->out, "\"id\":");
+    assert_non_null(p);
+    id = strtol(p + 5, NULL, 10);
+    assert_int_equal(SERVER(f, "--db '%s' resolve %ld theirs", f->sdb, id), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json status", db2), 0);
+    assert_non_null(strstr(f->out, "\"open_conflicts\":0,\"conflicts\":[]"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enroll_sync_export_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_lists_open_conflicts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

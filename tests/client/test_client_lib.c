@@ -662,6 +662,80 @@ static void test_scope_exit(void **state)
     free(exp);
 }
 
+static bool collect_conflict(const fc_conflict *k, void *p)
+{
+    fc_conflict *out = p;
+    out[out[0].id ? 1 : 0] = *k;
+    return true;
+}
+
+static void last_progress(const fc_progress *p, void *payload)
+{
+    *(fc_progress *)payload = *p;
+}
+
+/* The server's open-conflict list is stored on the last page, replaced
+ * whole by the next list, kept by pages that carry none, and labelled from
+ * the replica; the first round asks for the pull count (progress total). */
+static void test_open_conflicts_and_progress(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust;
+    fc_conflict got[2];
+    fc_info in;
+    fc_progress p;
+
+    enroll(f);
+    cust = add_customer(f, "Greenfield");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    for (int i = 0; i < 30; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Office %d", i);
+        fake_set_text(&f->srv, "customer", &(fs_id){{(uint8_t)(i + 1), 7}}, "name", name);
+    }
+    f->srv.page_size = 8;
+    f->srv.list_conflicts = true;
+    f->srv.open_conflicts = 3;
+    f->srv.nconflicts = 1;
+    f->srv.conflicts[0] = (fs_open_conflict){.id = 9, .entity = fs_schema_entity("customer"),
+                                             .row = cust, .field = "phone", .rule = "lww",
+                                             .detail = "Bob's newer phone stands",
+                                             .mine_kept = false, .created_ms = 1234};
+    f->srv.counted = 0;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(fc_sync(f->c, last_progress, &p, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.counted, 1); /* the first round only */
+    assert_int_equal(p.total, 30);
+    assert_int_equal(p.rows, 30);
+    memset(got, 0, sizeof got);
+    assert_int_equal(fc_conflict_list(f->c, collect_conflict, got, &err), FC_OK);
+    assert_int_equal(got[0].id, 9);
+    assert_int_equal(got[1].id, 0); /* one listed */
+    assert_string_equal(got[0].label, "Greenfield");
+    assert_string_equal(got[0].field, "phone");
+    assert_string_equal(got[0].entity, "customer");
+    assert_false(got[0].mine_kept);
+    assert_int_equal(fc_info_get(f->c, &in, &err), FC_OK);
+    assert_int_equal(in.open_conflicts, 3);
+
+    /* An answer without a list (an older server) leaves it alone. */
+    f->srv.list_conflicts = false;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &in, &err), FC_OK);
+    assert_int_equal(in.open_conflicts, 3);
+    /* Resolved in the back office: the next list is empty. */
+    f->srv.list_conflicts = true;
+    f->srv.nconflicts = 0;
+    f->srv.open_conflicts = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    memset(got, 0, sizeof got);
+    assert_int_equal(fc_conflict_list(f->c, collect_conflict, got, &err), FC_OK);
+    assert_int_equal(got[0].id, 0);
+    assert_int_equal(fc_info_get(f->c, &in, &err), FC_OK);
+    assert_int_equal(in.open_conflicts, 0);
+}
+
 static void test_wipe(void **state)
 {
     fixture *f = *state;
@@ -750,6 +824,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),

@@ -97,6 +97,7 @@ void fx_request(fs_sync_request *req, size_t n, size_t notes_len)
     req->cursor = 1234567;
     req->page_size = 500;
     req->client_time = fs_hlc_make(FX_MS + 9000, 3);
+    req->count_pending = n % 8 == 0;
     req->changes = calloc(n ? n : 1, sizeof *req->changes);
     assert_non_null(req->changes);
     req->nchanges = n;
@@ -204,6 +205,25 @@ void fx_response(fs_sync_response *resp, size_t nrows, size_t ndevs)
     resp->exits[1].entity = fs_schema_entity("visit");
     fx_id(&resp->exits[1].row, FX_MS, 32);
     resp->exits[1].reason = FS_EXIT_REVOKED;
+
+    /* Odd shapes are a last page with the open-conflict list and a count. */
+    if (nrows % 2 == 1) {
+        resp->has_pending = true;
+        resp->pending = 123456789012ull;
+        resp->conflicts_listed = true;
+        resp->open_conflicts = 250;
+        resp->nconflicts = 2;
+        resp->conflicts = calloc(2, sizeof *resp->conflicts);
+        assert_non_null(resp->conflicts);
+        resp->conflicts[0] = (fs_open_conflict){.id = 77, .entity = fs_schema_entity("contract"),
+                                                .field = "esign_status", .rule = "esign_terminal",
+                                                .detail = "completed and voided clash: é",
+                                                .mine_kept = true, .created_ms = FX_MS};
+        fx_id(&resp->conflicts[0].row, FX_MS, 41);
+        resp->conflicts[1] = (fs_open_conflict){.id = 3, .entity = fs_schema_entity("contact"),
+                                                .field = "_deleted", .rule = "delete_wins"};
+        fx_id(&resp->conflicts[1].row, FX_MS, 42);
+    }
     free(devs);
 }
 
@@ -231,7 +251,7 @@ bool fx_request_eq(const fs_sync_request *a, const fs_sync_request *b)
     if (a->version != b->version || fs_id_cmp(&a->device_id, &b->device_id) ||
         fs_id_cmp(&a->batch_id, &b->batch_id) || a->cursor != b->cursor ||
         a->page_size != b->page_size || a->client_time != b->client_time ||
-        a->nchanges != b->nchanges)
+        a->count_pending != b->count_pending || a->nchanges != b->nchanges)
         return false;
     for (size_t i = 0; i < a->nchanges; i++)
         if (!fx_change_eq(&a->changes[i], &b->changes[i]))
@@ -244,8 +264,18 @@ bool fx_response_eq(const fs_sync_response *a, const fs_sync_response *b)
     if (a->version != b->version || a->server_time != b->server_time ||
         a->next_cursor != b->next_cursor || a->has_more != b->has_more ||
         a->wipe != b->wipe || a->nresults != b->nresults || a->nrows != b->nrows ||
-        a->nexits != b->nexits)
+        a->nexits != b->nexits || a->has_pending != b->has_pending ||
+        a->pending != b->pending || a->conflicts_listed != b->conflicts_listed ||
+        a->open_conflicts != b->open_conflicts || a->nconflicts != b->nconflicts)
         return false;
+    for (size_t i = 0; i < a->nconflicts; i++) {
+        const fs_open_conflict *x = &a->conflicts[i], *y = &b->conflicts[i];
+        if (x->id != y->id || x->entity != y->entity || fs_id_cmp(&x->row, &y->row) ||
+            strcmp(x->field, y->field) || strcmp(x->rule, y->rule) ||
+            strcmp(x->detail, y->detail) || x->mine_kept != y->mine_kept ||
+            x->created_ms != y->created_ms)
+            return false;
+    }
     for (size_t i = 0; i < a->nresults; i++) {
         const fs_sync_result *x = &a->results[i], *y = &b->results[i];
         if (x->index != y->index || x->outcome != y->outcome || x->reason != y->reason ||

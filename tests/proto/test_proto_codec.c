@@ -164,6 +164,35 @@ static void test_roundtrip_sync_response(void **state)
     }
 }
 
+/* The open-conflict list is held to max_rows both ways, and an encoder is
+ * told when it lists conflicts without saying the list is complete. */
+static void test_conflict_list_limits(void **state)
+{
+    fs_sync_response resp, back;
+    fs_proto_limits lim = fs_proto_limits_default();
+    fs_proto_buf b;
+    fs_error err;
+
+    (void)state;
+    fx_response(&resp, 1, 1);
+    assert_int_equal(resp.nconflicts, 2);
+    resp.nexits = 1; /* only the conflicts exceed the limit */
+    lim.max_rows = 1;
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, &lim, &b, &err),
+                     FS_PROTO_EROWS_LIMIT);
+    assert_non_null(strstr(err.text, "conflicts"));
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(fs_proto_sync_response_decode(b.data, b.len, FS_PROTO_IDENTITY, &lim,
+                                                   &back, NULL, &err),
+                     FS_PROTO_EROWS_LIMIT);
+    fs_proto_buf_free(&b);
+    resp.conflicts_listed = false;
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_EINVAL);
+    fs_proto_sync_response_free(&resp);
+}
+
 static void test_roundtrip_error_body(void **state)
 {
     (void)state;
@@ -724,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_sync_request),
         cmocka_unit_test(test_roundtrip_extreme_stamps),
         cmocka_unit_test(test_roundtrip_sync_response),
+        cmocka_unit_test(test_conflict_list_limits),
         cmocka_unit_test(test_roundtrip_error_body),
         cmocka_unit_test(test_error_body_from_failure),
         cmocka_unit_test(test_encoding_parse),

@@ -259,6 +259,7 @@ long tk_sync(tk_server *t, const tk_device *d, const fs_id *batch,
     rq.cursor = cursor;
     rq.page_size = page;
     rq.client_time = d->clock;
+    rq.count_pending = d->count_pending;
     rq.changes = changes;
     rq.nchanges = n;
     if (fs_proto_sync_request_encode(&rq, enc, NULL, &b, &err) != FS_PROTO_OK)

@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,7 @@ typedef struct tk_device {
     char token[FS_PROTO_TOKEN_MAX + 1];
     uint64_t cursor;
     fs_hlc clock;
+    bool count_pending; /* tk_sync asks for fs_sync_response.pending */
 } tk_device;
 
 /* Adds a rep (in territory, if non-NULL; the territory is created). */

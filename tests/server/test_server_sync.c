@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void small_pages(fss_config *cfg)
 {
@@ -435,6 +436,170 @@ static void test_in_process_handler(void **state)
     tk_stop(&t);
 }
 
+/* Finds the listed open conflict on row, or NULL. */
+static const fs_open_conflict *listed(const fs_sync_response *r, const fs_id *row)
+{
+    for (size_t i = 0; i < r->nconflicts; i++)
+        if (fs_id_cmp(&r->conflicts[i].row, row) == 0)
+            return &r->conflicts[i];
+    return NULL;
+}
+
+/* Syncs with nothing to push and returns the (last page's) answer. */
+static void quiet_sync(tk_server *t, tk_device *d, fs_sync_response *r)
+{
+    fs_error_body eb;
+
+    assert_int_equal(tk_sync(t, d, NULL, NULL, 0, d->cursor, 0, FS_PROTO_DEFLATE, r, &eb),
+                     200);
+    assert_false(r->has_more);
+    d->cursor = r->next_cursor;
+}
+
+/* Alice deletes a contact while Bob, offline, edits its phone: delete wins
+ * and the hidden write is an open conflict. Both reps' devices are told on
+ * their next sync (each seeing whose value was kept), a rep not involved is
+ * not, and the list empties once the back office resolves it. */
+static void test_open_conflicts_listed(void **state)
+{
+    tk_server t;
+    tk_device a, b, c;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change ch;
+    fs_id alice, bob, carol, cust, contact = tk_new_id();
+    const fs_open_conflict *k;
+    fs_hlc del;
+    uint64_t kid;
+
+    (void)state;
+    tk_start(&t, NULL);
+    alice = tk_rep(&t, "Alice", "north");
+    bob = tk_rep(&t, "Bob", NULL);
+    assert_int_equal(fss_admin_rep_territory(t.s, &bob, "north", true, NULL), FSS_OK);
+    carol = tk_rep(&t, "Carol", "south");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &alice, &a);
+    tk_enroll(&t, &bob, &b);
+    tk_enroll(&t, &carol, &c);
+
+    tk_change(&ch, &a, "contact", &contact);
+    tk_set_id(&ch, &a, "customer_id", &cust);
+    tk_set_text(&ch, &a, "name", "Jo");
+    tk_set_text(&ch, &a, "phone", "111");
+    assert_int_equal(tk_sync(&t, &a, NULL, &ch, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_true(r.conflicts_listed);
+    assert_int_equal(r.open_conflicts, 0);
+    assert_int_equal(r.nconflicts, 0);
+    a.cursor = r.next_cursor;
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&ch);
+    tk_pull_all(&t, &b, NULL, NULL, NULL, NULL);
+
+    /* Alice deletes; Bob's later edit of the phone loses to the delete. */
+    tk_change(&ch, &a, "contact", &contact);
+    assert_int_equal(fs_hlc_tick(&a.clock, (uint64_t)time(NULL) * 1000, &del, NULL), FS_OK);
+    fs_change_tombstone(&ch, true, del);
+    assert_int_equal(tk_sync(&t, &a, NULL, &ch, 1, a.cursor, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    a.cursor = r.next_cursor;
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&ch);
+    tk_change(&ch, &b, "contact", &contact);
+    tk_set_text(&ch, &b, "phone", "222");
+    assert_int_equal(tk_sync(&t, &b, NULL, &ch, 1, b.cursor, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_int_equal(r.results[0].reason, FS_REASON_DELETED);
+    assert_true(r.conflicts_listed);
+    assert_int_equal(r.open_conflicts, 1);
+    assert_int_equal(r.nconflicts, 1);
+    k = listed(&r, &contact);
+    assert_non_null(k);
+    assert_ptr_equal(k->entity, fs_schema_entity("contact"));
+    assert_string_equal(k->field, "phone");
+    assert_string_equal(k->rule, fs_rule_name(FS_RULE_DELETE_WINS));
+    assert_false(k->mine_kept); /* Bob's phone is hidden under the delete */
+    assert_true(k->detail[0] != '\0');
+    assert_true(k->id > 0 && k->created_ms > 0);
+    kid = k->id;
+    b.cursor = r.next_cursor;
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&ch);
+
+    /* Alice's devices hear of it too: her side was kept. Carol's do not. */
+    quiet_sync(&t, &a, &r);
+    assert_int_equal(r.open_conflicts, 1);
+    k = listed(&r, &contact);
+    assert_non_null(k);
+    assert_true(k->mine_kept);
+    fs_proto_sync_response_free(&r);
+    quiet_sync(&t, &c, &r);
+    assert_true(r.conflicts_listed);
+    assert_int_equal(r.open_conflicts, 0);
+    fs_proto_sync_response_free(&r);
+
+    /* Resolved: the next complete sync lists nothing. */
+    assert_int_equal(fss_admin_conflict_resolve(t.s, (int64_t)kid, "theirs", NULL, "ops",
+                                                NULL), FSS_OK);
+    quiet_sync(&t, &b, &r);
+    assert_true(r.conflicts_listed);
+    assert_int_equal(r.open_conflicts, 0);
+    assert_int_equal(r.nconflicts, 0);
+    fs_proto_sync_response_free(&r);
+    tk_stop(&t);
+}
+
+/* count_pending: the first round learns how many rows the sync will pull,
+ * which is what the pages then bring. */
+static void test_count_pending(void **state)
+{
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_id rep;
+    char name[32];
+    size_t rows = 0;
+
+    (void)state;
+    tk_start(&t, small_pages);
+    rep = tk_rep(&t, "Alice", "north");
+    tk_rep(&t, "Carol", "south");
+    tk_customer(&t, "Elsewhere", "south", NULL, 50, 0); /* not in scope */
+    for (int i = 0; i < 23; i++) {
+        snprintf(name, sizeof name, "Customer %d", i);
+        tk_customer(&t, name, "north", NULL, 50, 0);
+    }
+    tk_enroll(&t, &rep, &d);
+    d.count_pending = true;
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_true(r.has_pending);
+    assert_int_equal(r.pending, 23);
+    assert_false(r.conflicts_listed); /* not the last page */
+    fs_proto_sync_response_free(&r);
+    /* Without asking, no count; the pages add up to it. */
+    d.count_pending = false;
+    d.cursor = 0;
+    for (int round = 0; round < 10; round++) {
+        assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, d.cursor, 0, FS_PROTO_DEFLATE, &r,
+                                 &eb), 200);
+        assert_false(r.has_pending);
+        rows += r.nrows + r.nexits;
+        d.cursor = r.next_cursor;
+        if (!r.has_more) {
+            fs_proto_sync_response_free(&r);
+            break;
+        }
+        fs_proto_sync_response_free(&r);
+    }
+    assert_int_equal(rows, 23);
+    /* From a cursor that has seen everything, nothing is pending. */
+    d.count_pending = true;
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, d.cursor, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    assert_true(r.has_pending);
+    assert_int_equal(r.pending, 0);
+    fs_proto_sync_response_free(&r);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +612,8 @@ int main(void)
         cmocka_unit_test(test_clock_bound),
         cmocka_unit_test(test_concurrent_devices),
         cmocka_unit_test(test_in_process_handler),
+        cmocka_unit_test(test_open_conflicts_listed),
+        cmocka_unit_test(test_count_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
