@@ -497,20 +497,33 @@ fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,
     return rc;
 }
 
-/* The name of a customer or contact in the displayed replica, else "". */
+/* A row's name in the displayed replica (customer, contact), else its
+ * parent's (the customer of a contract, visit, quote...), else "". */
 static void row_label(fc_client *c, const char *entity, const fs_id *row,
                       char *out, size_t cap)
 {
     const fs_entity *e = fs_schema_entity(entity);
-    int slot = e ? fs_entity_field_index(e, "name") : -1;
-    fs_row r = {0};
-    bool found = false;
+    fs_id id = *row;
 
     out[0] = '\0';
-    if (slot >= 0 && fs_store_load(c->disp, e, row, &r, NULL, &found, NULL) == FS_STORE_OK &&
-        found && r.cells[slot].v.kind == FS_VAL_TEXT)
-        snprintf(out, cap, "%s", r.cells[slot].v.u.text.p);
-    fs_row_free(&r);
+    for (int depth = 0; e && depth < 3 && !out[0]; depth++) {
+        int slot = fs_entity_field_index(e, "name");
+        fs_row r = {0};
+        bool found = false;
+        if (fs_store_load(c->disp, e, &id, &r, NULL, &found, NULL) != FS_STORE_OK || !found) {
+            fs_row_free(&r);
+            return;
+        }
+        if (slot >= 0 && r.cells[slot].v.kind == FS_VAL_TEXT)
+            snprintf(out, cap, "%s", r.cells[slot].v.u.text.p);
+        else if (e->parent >= 0 && r.cells[e->parent].v.kind == FS_VAL_ID) {
+            id = r.cells[e->parent].v.u.id;
+            e = fs_schema_entity(e->parent_entity);
+        } else {
+            e = NULL;
+        }
+        fs_row_free(&r);
+    }
 }
 
 fc_status fc_conflict_list(fc_client *c, fc_conflict_fn fn, void *payload,

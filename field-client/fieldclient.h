@@ -323,7 +323,8 @@ typedef struct fc_conflict {
     uint64_t id;               /* the server's conflict id (back office) */
     char entity[32];
     fs_id row;
-    char label[128];           /* customer / contact name if in the replica */
+    char label[128];           /* the row's name, or its parent's (a contract:
+                                  its customer's); "" if not in the replica */
     char field[32];            /* "_deleted" = the row's deletion */
     char rule[32];             /* stale, delete_wins, esign, ... */
     char detail[160];          /* the server's sentence */

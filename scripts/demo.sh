@@ -101,6 +101,8 @@ say "Alice's replica after the merge"
 alice customer show "$HILL"
 alice contract show "$K"
 alice status
+say "Bob's status: the back office's open conflict involving his edit"
+bob status
 
 say "Back office: activity (visits per rep per day, with GPS verification)"
 run "$S" --db "$DB" activity

@@ -278,6 +278,7 @@ static void test_status_lists_open_conflicts(void **state)
         assert_non_null(strstr(f->out, contract));
         assert_int_equal(CLIENT(f, "--db '%s' status", db), 0);
         assert_non_null(strstr(f->out, "open conflicts (1, awaiting the back office)"));
+        assert_non_null(strstr(f->out, "contract Orchard, esign_status:"));
     }
 
     assert_int_equal(SERVER(f, "--db '%s' conflicts --status open", f->sdb), 0);
