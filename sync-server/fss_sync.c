@@ -696,6 +696,8 @@ done:
     return rc;
 }
 
+#define FSS_BATCHES_KEPT 8 /* per device, newest first */
+
 static fss_status store_batch(sync_ctx *x, const fs_id *batch,
                               const uint8_t digest[32],
                               const fs_sync_response *out, fs_error *err)
@@ -718,8 +720,28 @@ static fss_status store_batch(sync_ctx *x, const fs_id *batch,
     sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, b.data, (int)b.len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)fss_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (sqlite3_step(st) != SQLITE_DONE) {
         rc = fss__dbfail(err, x->c->db, "batch store");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    /* Retention. A client sends a new batch only after it has durably
+     * applied the answer to the previous one (PROTOCOL.md section 6), so only
+     * a device's newest batch can ever be retried; the few before it are
+     * kept as a margin. The table stays at most FSS_BATCHES_KEPT rows per
+     * device instead of growing with every sync. */
+    if (sqlite3_prepare_v2(x->c->db,
+                           "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
+                           " (SELECT rowid FROM fss_batches WHERE device = ?1"
+                           " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, x->c->db, "batch retention");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, x->dev->id.b, 16, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, FSS_BATCHES_KEPT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, x->c->db, "batch retention");
 done:
     sqlite3_finalize(st);
     fss_buf_free(&b);

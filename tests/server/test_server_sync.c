@@ -7,6 +7,7 @@
 #include "server_testkit.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -600,6 +601,77 @@ static void test_count_pending(void **state)
     tk_stop(&t);
 }
 
+/* Rows of fss_batches for device d, read straight from the store file. */
+static int stored_batches(tk_server *t, const tk_device *d)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open_v2(t->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fss_batches WHERE device = ?1",
+                                        -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, d->id.b, 16, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A device's stored batches stay bounded (8) however often it syncs, and
+ * its newest batch - the only one a client can retry - is still answered
+ * from the record. Another device's batches are not touched. */
+static void test_batch_retention(void **state)
+{
+    tk_server t;
+    tk_device a, b;
+    fs_sync_response r, again;
+    fs_error_body eb;
+    fs_change c;
+    fs_id rep, cust, batch;
+    char phone[16];
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &a);
+    tk_enroll(&t, &rep, &b);
+    tk_pull_all(&t, &a, NULL, NULL, NULL, NULL);
+    tk_change(&c, &b, "customer", &cust);
+    tk_set_text(&c, &b, "tags", "b-device");
+    assert_int_equal(tk_sync(&t, &b, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+    for (int i = 0; i < 12; i++) {
+        batch = tk_new_id();
+        snprintf(phone, sizeof phone, "555-%04d", i);
+        tk_change(&c, &a, "customer", &cust);
+        tk_set_text(&c, &a, "phone", phone);
+        assert_int_equal(tk_sync(&t, &a, &batch, &c, 1, a.cursor, 0, FS_PROTO_DEFLATE, &r, &eb),
+                         200);
+        assert_int_equal(r.results[0].outcome, FS_APPLIED);
+        a.cursor = r.next_cursor;
+        fs_proto_sync_response_free(&r);
+        if (i < 11)
+            fs_change_free(&c);
+        assert_int_equal(stored_batches(&t, &a), i + 1 < 8 ? i + 1 : 8);
+    }
+    assert_int_equal(stored_batches(&t, &b), 1);
+    /* The answer to the newest batch was "lost": the retry is answered from
+     * the record and applies nothing (no new seq for the device to pull). */
+    assert_int_equal(tk_sync(&t, &a, &batch, &c, 1, a.cursor, 0, FS_PROTO_DEFLATE, &again, &eb),
+                     200);
+    assert_int_equal(again.nresults, 1);
+    assert_int_equal(again.results[0].outcome, FS_APPLIED);
+    assert_int_equal(again.nrows, 0);
+    assert_int_equal(again.next_cursor, a.cursor);
+    fs_proto_sync_response_free(&again);
+    fs_change_free(&c);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_in_process_handler),
         cmocka_unit_test(test_open_conflicts_listed),
         cmocka_unit_test(test_count_pending),
+        cmocka_unit_test(test_batch_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
