@@ -1,0 +1,258 @@
+/*
+ * sim.h - the seeded multi-device simulation (tests/sim): shared types.
+ *
+ * One run = one seed: the harness starts the real `sync-server` binary as a
+ * child process (127.0.0.1, a free port, a temporary store), enrolls N
+ * devices that each own a real libfieldclient replica, and then lets a seeded
+ * scheduler pick, step by step, a device that does random offline work or
+ * syncs. Every sync request goes over HTTP through the harness's transport
+ * (sim_net.c), which injects faults and decodes every request and answer to
+ * watch what the server sent. After the run every device syncs until nothing
+ * is left and the checks of DESIGN.md section 8 run (sim_check.c).
+ *
+ * Files: sim_main.c (options, seed loop, replay line), sim_server.c (server
+ * process, admin HTTP API, HTTP client), sim_net.c (fault transport and
+ * online observations), sim_work.c (the model, random work, client kills),
+ * sim_check.c (quiescence and final checks), sim_util.c (rng, map, report).
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fieldclient.h"
+#include "fs_proto.h"
+
+#define SIM_MAX_DEVICES 32
+#define SIM_MAX_REPS 16
+#define SIM_NTERR 3
+#define SIM_MAX_CUSTOMERS 4096
+#define SIM_ADMIN_TOKEN "sim-admin-token"
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers: splitmix64, one independent stream per purpose so that a */
+/* retry more or less in one device does not reshuffle every later choice.  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim_rng {
+    uint64_t s;
+} sim_rng;
+
+void sim_rng_seed(sim_rng *r, uint64_t seed, uint64_t stream);
+uint64_t sim_rand(sim_rng *r);
+uint32_t sim_below(sim_rng *r, uint32_t n); /* uniform in [0, n), n > 0 */
+bool sim_chance(sim_rng *r, unsigned per_mille);
+
+/* ------------------------------------------------------------------------ */
+/* A small open-addressing map from a fixed-size key to a size_t value.     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim_key {
+    uint8_t b[40]; /* zero-padded: (device, row id, stamp) and friends */
+} sim_key;
+
+typedef struct sim_map {
+    sim_key *keys;
+    size_t *vals;
+    bool *used;
+    size_t n, cap;
+} sim_map;
+
+sim_key sim_key_make(int dev, const fs_id *id, uint64_t extra);
+/* Pointer to the value of k, or NULL. */
+size_t *sim_map_get(sim_map *m, const sim_key *k);
+/* Pointer to the value of k, inserting it with value `init` if absent.
+ * Aborts on allocation failure (a test harness has nowhere to go). */
+size_t *sim_map_put(sim_map *m, const sim_key *k, size_t init, bool *inserted);
+void sim_map_free(sim_map *m);
+
+/* Growable array helper: ensures room for one more element. */
+void *sim_grow(void *p, size_t *cap, size_t n, size_t elem);
+
+/* ------------------------------------------------------------------------ */
+/* Violations and fault counters: in a MAP_SHARED page, so that a forked    */
+/* client (the kill-during-apply child) reports into the same place.        */
+/* ------------------------------------------------------------------------ */
+
+enum sim_fault {
+    SIM_F_DROP,        /* request never sent */
+    SIM_F_LOST,        /* sent and answered, the answer thrown away */
+    SIM_F_DUP_SEQ,     /* sent twice, one after the other */
+    SIM_F_DUP_PAR,     /* sent twice at the same time from two threads */
+    SIM_F_DELAY,       /* held back before sending */
+    SIM_F_SERVER_KILL, /* server SIGKILLed while the request is in flight */
+    SIM_F_CLIENT_KILL, /* client SIGKILLed while applying an answer */
+    SIM_F_REASSIGN,    /* customer moved between reps mid-run */
+    SIM_F_TERRITORY,   /* rep joins or leaves a territory mid-run */
+    SIM_F_ADMIN_DELETE,/* customer tombstoned by the back office mid-run */
+    SIM_F_REVOKE,      /* device revoked mid-run */
+    SIM_F_COUNT
+};
+
+typedef struct sim_shared {
+    unsigned nviol;
+    char viol[8][320];
+    unsigned long faults[SIM_F_COUNT];
+} sim_shared;
+
+extern sim_shared *sim_sh; /* set up once by sim_main.c */
+void sim_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *sim_fault_name(int f);
+
+/* ------------------------------------------------------------------------ */
+/* The server process and HTTP                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim_http {
+    long status;
+    uint8_t *body; /* malloc'd, NUL-terminated (len excludes it) */
+    size_t len;
+    char enc[32];
+} sim_http;
+void sim_http_free(sim_http *h);
+
+typedef struct sim_server {
+    const char *bin;
+    char dir[256];
+    char db[300];
+    pid_t pid;
+    uint16_t port;
+    char base[64];   /* http://127.0.0.1:PORT */
+    unsigned starts;
+} sim_server;
+
+/* Starts (or restarts, on the same port) the server; 0 on success. */
+int sim_server_start(sim_server *s);
+/* SIGKILL and reap. */
+void sim_server_kill(sim_server *s);
+/* SIGTERM, bounded wait, SIGKILL fallback, reap. */
+void sim_server_stop(sim_server *s);
+
+/* Called from libcurl's progress callback once the request body is out:
+ * the server kill of a SIM_F_SERVER_KILL request. */
+typedef struct sim_killer {
+    sim_server *srv;
+    unsigned delay_us; /* after the upload finished */
+    bool armed, done;
+} sim_killer;
+
+/* One HTTP request; headers NULL-terminated. Returns 0 when an answer came,
+ * -1 on a network failure (errbuf says why). */
+int sim_http_do(const char *method, const char *url, const char *const *headers,
+                const void *body, size_t len, sim_http *out, sim_killer *k,
+                char *errbuf, size_t errcap);
+/* Admin API call with the admin token; JSON body or NULL. Returns the HTTP
+ * status (0 on a network failure). */
+long sim_admin(sim_server *s, const char *method, const char *path,
+               const char *json, sim_http *out);
+
+/* ------------------------------------------------------------------------ */
+/* Model                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sim sim;
+
+typedef struct sim_customer {
+    fs_id id;
+    int owner;      /* rep index, -1 = none */
+    int territory;  /* territory index, -1 = none */
+    bool deleted;   /* known tombstoned at the server (monotonic: no restores) */
+    bool at_server; /* imported, or a device's create was answered */
+} sim_customer;
+
+typedef struct sim_rep {
+    fs_id id;
+    char uuid[FS_ID_STRLEN + 1];
+    unsigned terr;  /* bit i = member of territory i */
+} sim_rep;
+
+typedef struct sim_dev {
+    sim *sim;
+    int index, rep;
+    char path[300];
+    fc_client *c;      /* NULL while closed (crash child running) */
+    fc_options opt;
+    int64_t skew_ms;   /* clock skew of this device */
+    fs_id id;          /* enrolled device id */
+    bool revoked;      /* revoked at the server */
+    bool wiped;        /* the client deleted its replica (after revoke) */
+    sim_rng ops, faults;
+    bool faults_on;
+    bool in_child;     /* this process is the crash child for this device */
+} sim_dev;
+
+/* A change seen in a sync request (deduplicated by device, row and stamp). */
+#define SIM_MAX_FIELDS 20
+typedef struct sim_sent {
+    int dev;
+    const fs_entity *e;
+    fs_id row;
+    fs_hlc key;                 /* highest stamp in the change: its identity */
+    fs_id batch;
+    unsigned nbatches;          /* distinct batch ids it travelled in */
+    size_t nf;
+    uint16_t slot[SIM_MAX_FIELDS];
+    fs_hlc hlc[SIM_MAX_FIELDS];
+    bool has_tomb, deleted;
+    fs_hlc tomb_hlc;
+    bool answered;
+    fs_outcome outcome;
+    fs_reason reason;
+} sim_sent;
+
+struct sim {
+    uint64_t seed;
+    unsigned ndev, nrep, steps;
+    bool verbose;
+    sim_server srv;
+    sim_rep reps[SIM_MAX_REPS];
+    sim_dev dev[SIM_MAX_DEVICES];
+    sim_customer cust[SIM_MAX_CUSTOMERS];
+    size_t ncust;
+    sim_map cust_ix;      /* customer id -> index in cust */
+    sim_map roots;        /* row id -> index in cust (its root customer) */
+    sim_map writes;       /* (dev, row) -> successful local writes */
+    sim_map sent_ix;      /* (dev, row, key) -> index in sent */
+    sim_sent *sent;
+    size_t nsent, capsent;
+    sim_map sent_per_row; /* (dev, row) -> distinct changes sent */
+    sim_map batches;      /* (dev, batch id) -> digest of its results */
+    sim_map esign_dev;    /* (dev, contract) -> highest rank shown + 1 */
+    sim_map esign_srv;    /* (-1, contract) -> highest rank the server sent + 1 */
+    sim_rng sched;
+    unsigned long ops_ok, ops_refused, syncs, syncs_failed, rows_pulled;
+    unsigned server_kill_at;  /* request number that gets the server kill */
+    unsigned requests;        /* sync requests so far (all devices) */
+    bool in_quiesce;
+};
+
+/* sim_net.c */
+fc_status sim_post(const char *url, const char *content_type,
+                   const char *content_encoding, const char *token,
+                   const uint8_t *body, size_t len, fc_http_response *resp,
+                   fs_error *err, void *payload);
+/* Checks one contract's e-sign rank against the device's high-water mark. */
+void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
+                    const char *where);
+
+/* sim_work.c */
+int sim_setup(sim *s);
+void sim_step(sim *s, unsigned step);
+void sim_device_close(sim_dev *d);
+int sim_device_open(sim_dev *d);
+/* One fc_sync of d (its transport injects faults when d->faults_on);
+ * returns its status. */
+fc_status sim_sync(sim_dev *d, fs_error *err);
+void sim_observe_replica(sim_dev *d, const char *where);
+/* In the crash child: the next row write of the apply kills the process. */
+void sim_crash_arm(void);
+int sim_customer_index(sim *s, const fs_id *id);
+bool sim_in_scope(sim *s, int rep, const fs_id *customer);
+
+/* sim_check.c */
+void sim_quiesce_and_check(sim *s);
+
+#endif /* SIM_H */

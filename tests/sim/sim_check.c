@@ -1,0 +1,352 @@
+/*
+ * sim_check.c - quiescence and the end-of-run checks of DESIGN.md section 8.
+ *
+ * Faults off, every device syncs until nothing is left, twice. Then:
+ *  (a) convergence: each live device's fc_export equals, byte for byte, the
+ *      server's export of its rep's scope (GET /admin/v1/reps/{id}/export);
+ *  (b) no silent loss: every local write the harness made reached the
+ *      server (one distinct change per write, from the request log), and
+ *      every change the server answered is, in the server's store, applied
+ *      (the cell carries its stamp or a newer one), superseded with a stored
+ *      conflict record naming it, or rejected with a stored record;
+ *  (c) exactly once: no conflict record stored twice for one write, one
+ *      stored rejection per rejected change, every answered batch recorded
+ *      (the online checks add: one batch id per change, a replayed batch
+ *      gets the same verdicts);
+ *  (f) the revoked device was wiped and its files are gone.
+ * (d) scope and (e) e-sign are checked online (sim_net.c, sim_work.c).
+ * The store checks read the server's SQLite file after a graceful stop.
+ */
+#include "sim.h"
+#include "fs_store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct membuf {
+    char *p;
+    size_t n, cap;
+} membuf;
+
+static int membuf_write(const char *buf, size_t n, void *payload)
+{
+    membuf *m = payload;
+    if (m->n + n + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 65536;
+        char *np;
+        while (cap < m->n + n + 1)
+            cap *= 2;
+        if (!(np = realloc(m->p, cap)))
+            return -1;
+        m->p = np;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->n, buf, n);
+    m->n += n;
+    m->p[m->n] = '\0';
+    return 0;
+}
+
+static void quiesce(sim *s)
+{
+    s->in_quiesce = true;
+    for (unsigned i = 0; i < s->ndev; i++)
+        s->dev[i].faults_on = false;
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < s->ndev; i++) {
+            sim_dev *d = &s->dev[i];
+            fs_error err = {0};
+            fc_status rc;
+            if (d->wiped)
+                continue;
+            rc = sim_sync(d, &err);
+            if (rc != FC_OK && !(rc == FC_EWIPED && d->revoked))
+                sim_violation("quiescence: dev%d sync: %s (%s)", d->index,
+                              fc_strerror(rc), err.text);
+            sim_observe_replica(d, "quiescence");
+        }
+    }
+    for (unsigned i = 0; i < s->ndev; i++) {
+        sim_dev *d = &s->dev[i];
+        fc_info info;
+        if (d->revoked && !d->wiped)
+            sim_violation("dev%d was revoked but never wiped", d->index);
+        if (d->wiped || !d->c || fc_info_get(d->c, &info, NULL) != FC_OK)
+            continue;
+        if (info.pending || info.in_flight)
+            sim_violation("dev%d still has %zu pending (%zu in flight) after quiescence",
+                          d->index, info.pending, info.in_flight);
+    }
+}
+
+/* Prints where two exports first differ. */
+static void report_diff(int dev, const char *a, const char *b)
+{
+    size_t line = 1;
+    const char *la = a, *lb = b;
+
+    while (*a && *a == *b) {
+        if (*a == '\n') {
+            line++;
+            la = a + 1;
+            lb = b + 1;
+        }
+        a++;
+        b++;
+    }
+    sim_violation("convergence: dev%d export differs from the server's at line %zu:\n"
+                  "    device: %.130s\n    server: %.130s", dev, line, la, lb);
+}
+
+static void check_convergence(sim *s)
+{
+    for (unsigned i = 0; i < s->ndev; i++) {
+        sim_dev *d = &s->dev[i];
+        membuf mine = {0};
+        sim_http h = {0};
+        fs_error err = {0};
+        char path[128];
+
+        if (d->wiped || !d->c)
+            continue;
+        if (fc_export(d->c, membuf_write, &mine, &err) != FC_OK || !mine.p) {
+            sim_violation("dev%d: fc_export: %s", d->index, err.text);
+        } else {
+            snprintf(path, sizeof path, "reps/%s/export", s->reps[d->rep].uuid);
+            if (sim_admin(&s->srv, "GET", path, NULL, &h) != 200 || !h.body)
+                sim_violation("server export for rep%d: HTTP %ld", d->rep, h.status);
+            else if (h.len != mine.n || memcmp(h.body, mine.p, mine.n) != 0)
+                report_diff(d->index, mine.p, (const char *)h.body);
+        }
+        sim_http_free(&h);
+        free(mine.p);
+    }
+}
+
+/* (b), client side: every local write became exactly one distinct change in
+ * the requests, except what a revoked device had not sent when it was
+ * wiped. */
+static void check_writes_sent(sim *s)
+{
+    char t[FS_ID_STRLEN + 1];
+
+    for (size_t i = 0; i < s->writes.cap; i++) {
+        int32_t dev;
+        fs_id row;
+        size_t *sent, made;
+        if (!s->writes.used[i])
+            continue;
+        memcpy(&dev, s->writes.keys[i].b, sizeof dev);
+        memcpy(row.b, s->writes.keys[i].b + 4, 16);
+        made = s->writes.vals[i];
+        sent = sim_map_get(&s->sent_per_row, &s->writes.keys[i]);
+        fs_id_format(&row, t);
+        if ((!s->dev[dev].revoked && (sent ? *sent : 0) != made) ||
+            (sent ? *sent : 0) > made)
+            sim_violation("silent loss: dev%d made %zu writes to %s but sent %zu changes",
+                          dev, made, t, sent ? *sent : 0);
+    }
+    for (size_t i = 0; i < s->sent_per_row.cap; i++)
+        if (s->sent_per_row.used[i] && !sim_map_get(&s->writes, &s->sent_per_row.keys[i]))
+            sim_violation("a device sent changes for a row it never wrote");
+}
+
+typedef struct store_ctx {
+    sqlite3 *db;
+    fs_store *st;
+    sqlite3_stmt *by_yours, *rejections, *batch;
+} store_ctx;
+
+/* Conflict records naming (row, field, device, stamp) as the losing or
+ * overwriting write; field NULL = any field. */
+static int records_for(store_ctx *x, const fs_id *row, const char *field,
+                       const fs_id *dev, fs_hlc hlc)
+{
+    int n = 0;
+    sqlite3_reset(x->by_yours);
+    sqlite3_bind_blob(x->by_yours, 1, row->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(x->by_yours, 2, dev->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(x->by_yours, 3, (int64_t)hlc);
+    if (field)
+        sqlite3_bind_text(x->by_yours, 4, field, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(x->by_yours, 4);
+    if (sqlite3_step(x->by_yours) == SQLITE_ROW)
+        n = sqlite3_column_int(x->by_yours, 0);
+    return n;
+}
+
+static int rejections_for(store_ctx *x, const fs_id *row, const fs_id *dev)
+{
+    int n = 0;
+    sqlite3_reset(x->rejections);
+    sqlite3_bind_blob(x->rejections, 1, row->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(x->rejections, 2, dev->b, 16, SQLITE_STATIC);
+    if (sqlite3_step(x->rejections) == SQLITE_ROW)
+        n = sqlite3_column_int(x->rejections, 0);
+    return n;
+}
+
+/* One answered change against the store. */
+static void check_change(sim *s, store_ctx *x, const sim_sent *e)
+{
+    const fs_id *dev = &s->dev[e->dev].id;
+    fs_row row = {0};
+    bool found = false;
+    char t[FS_ID_STRLEN + 1];
+    int against = 0;
+
+    fs_id_format(&e->row, t);
+    if (e->outcome == FS_REJECTED) {
+        /* Server rejections (scope, invalid) carry no stamp; the merge
+         * engine's (frozen, server-owned, read-only) carry the write's. */
+        if (rejections_for(x, &e->row, dev) == 0 &&
+            records_for(x, &e->row, NULL, dev, e->key) == 0)
+            sim_violation("silent loss: dev%d's change to %s %s was rejected (%s) "
+                          "without a stored record", e->dev, e->e->name, t,
+                          fs_reason_name(e->reason));
+        return;
+    }
+    if (fs_store_load(x->st, e->e, &e->row, &row, NULL, &found, NULL) != FS_STORE_OK ||
+        !found) {
+        sim_violation("silent loss: %s %s answered %s for dev%d is not in the store",
+                      e->e->name, t, e->outcome == FS_APPLIED ? "applied" : "merged",
+                      e->dev);
+        fs_row_free(&row);
+        return;
+    }
+    for (size_t f = 0; f < e->nf; f++) {
+        const fs_cell *cell = &row.cells[e->slot[f]];
+        const char *name = e->e->fields[e->slot[f]].name;
+        int rec = records_for(x, &e->row, name, dev, e->hlc[f]);
+        bool kept = fs_stamp_cmp(cell->hlc, &cell->device, e->hlc[f], dev) >= 0;
+        against += rec;
+        /* Applied: the write or a newer one is in the cell. Merged: that,
+         * or a record saying why not. */
+        if (!kept && (e->outcome == FS_APPLIED || rec == 0))
+            sim_violation("silent loss: dev%d's write of %s.%s on %s is neither in the "
+                          "store nor recorded (%s)", e->dev, e->e->name, name, t,
+                          e->outcome == FS_APPLIED ? "applied" : "merged");
+    }
+    if (e->has_tomb) {
+        int rec = records_for(x, &e->row, "_deleted", dev, e->tomb_hlc);
+        bool kept = fs_stamp_cmp(row.del_hlc, &row.del_device, e->tomb_hlc, dev) >= 0;
+        against += rec;
+        if (!kept && (e->outcome == FS_APPLIED || rec == 0))
+            sim_violation("silent loss: dev%d's delete of %s %s is neither in the store "
+                          "nor recorded", e->dev, e->e->name, t);
+    }
+    if (e->outcome == FS_MERGED && against == 0 &&
+        records_for(x, &e->row, NULL, dev, e->key) == 0)
+        sim_violation("dev%d's change to %s %s was merged against it (%s) without any "
+                      "stored record", e->dev, e->e->name, t, fs_reason_name(e->reason));
+    fs_row_free(&row);
+}
+
+/* (c): the store shows every write merged once. */
+static void check_exactly_once(sim *s, store_ctx *x)
+{
+    sqlite3_stmt *st = NULL;
+    sim_map rej = {0};
+
+    if (sqlite3_prepare_v2(x->db,
+                           "SELECT entity, field, rule, count(*) FROM fss_conflicts"
+                           " WHERE yours_hlc != 0 GROUP BY row, field, yours_device,"
+                           " yours_hlc, rule HAVING count(*) > 1", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            sim_violation("exactly once: a %s.%s write has %d '%s' records (merged twice)",
+                          (const char *)sqlite3_column_text(st, 0),
+                          sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "-",
+                          sqlite3_column_int(st, 3), (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    /* One stored server rejection per rejected change. */
+    for (size_t i = 0; i < s->nsent; i++) {
+        const sim_sent *e = &s->sent[i];
+        sim_key k = sim_key_make(e->dev, &e->row, 0);
+        if (e->answered && e->outcome == FS_REJECTED &&
+            (e->reason == FS_REASON_SCOPE || e->reason == FS_REASON_INVALID))
+            (*sim_map_put(&rej, &k, 0, NULL))++;
+    }
+    for (size_t i = 0; i < rej.cap; i++) {
+        int32_t dev;
+        fs_id row;
+        int stored;
+        if (!rej.used[i])
+            continue;
+        memcpy(&dev, rej.keys[i].b, sizeof dev);
+        memcpy(row.b, rej.keys[i].b + 4, 16);
+        stored = rejections_for(x, &row, &s->dev[dev].id);
+        if ((size_t)stored != rej.vals[i])
+            sim_violation("exactly once: dev%d had %zu changes rejected by the server "
+                          "for one row, the store records %d", dev, rej.vals[i], stored);
+    }
+    sim_map_free(&rej);
+    /* Every answered batch is recorded (that is what a retry is answered from). */
+    for (size_t i = 0; i < s->nsent; i++) {
+        const sim_sent *e = &s->sent[i];
+        if (!e->answered)
+            continue;
+        sqlite3_reset(x->batch);
+        sqlite3_bind_blob(x->batch, 1, s->dev[e->dev].id.b, 16, SQLITE_STATIC);
+        sqlite3_bind_blob(x->batch, 2, e->batch.b, 16, SQLITE_STATIC);
+        if (sqlite3_step(x->batch) != SQLITE_ROW)
+            sim_violation("exactly once: an answered batch of dev%d is not recorded", e->dev);
+    }
+}
+
+static void check_store(sim *s)
+{
+    store_ctx x;
+    fs_error err = {0};
+
+    memset(&x, 0, sizeof x);
+    if (sqlite3_open_v2(s->srv.db, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        fs_store_open(x.db, "", &x.st, &err) != FS_STORE_OK ||
+        sqlite3_prepare_v2(x.db,
+                           "SELECT count(*) FROM fss_conflicts WHERE row = ?1 AND"
+                           " (yours_device = ?2 AND yours_hlc = ?3 OR"
+                           "  theirs_device = ?2 AND theirs_hlc = ?3)"
+                           " AND (?4 IS NULL OR field = ?4)", -1, &x.by_yours,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(x.db,
+                           "SELECT count(*) FROM fss_conflicts WHERE row = ?1 AND"
+                           " yours_device = ?2 AND rule IN ('scope', 'invalid')", -1,
+                           &x.rejections, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(x.db,
+                           "SELECT 1 FROM fss_batches WHERE device = ?1 AND batch_id = ?2",
+                           -1, &x.batch, NULL) != SQLITE_OK) {
+        sim_violation("cannot read the server store: %s %s", sqlite3_errmsg(x.db), err.text);
+        goto done;
+    }
+    for (size_t i = 0; i < s->nsent; i++) {
+        const sim_sent *e = &s->sent[i];
+        if (!e->answered) {
+            /* A revoked device may have sent changes whose answer it never
+             * got; everyone else's outbox is empty, so every change was
+             * answered. */
+            if (!s->dev[e->dev].revoked)
+                sim_violation("dev%d's change to %s was never answered", e->dev, e->e->name);
+            continue;
+        }
+        check_change(s, &x, e);
+    }
+    check_exactly_once(s, &x);
+done:
+    sqlite3_finalize(x.by_yours);
+    sqlite3_finalize(x.rejections);
+    sqlite3_finalize(x.batch);
+    fs_store_close(x.st);
+    sqlite3_close(x.db);
+}
+
+void sim_quiesce_and_check(sim *s)
+{
+    quiesce(s);
+    check_convergence(s);
+    check_writes_sent(s);
+    sim_server_stop(&s->srv);
+    check_store(s);
+}

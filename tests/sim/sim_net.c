@@ -1,0 +1,436 @@
+/*
+ * sim_net.c - the fault-injecting transport (an fc_options.post function)
+ * between libfieldclient and the real server, and what it observes.
+ *
+ * Every request really goes over HTTP (libcurl) to the sync-server process.
+ * Per sync request the device's own fault stream picks at most one fault:
+ * drop (never sent), lost response (sent, answered, answer thrown away: the
+ * server committed but the client does not know), duplicate (sent twice in
+ * a row, or twice at the same time from two threads), delay, or - at the
+ * request the run scheduled for it - a server SIGKILL while the request is
+ * in flight, followed by a restart on the same store and port.
+ *
+ * The transport decodes every request (fs_proto) to log each change a
+ * device sent, and every 200 answer to log the server's verdicts and to
+ * check, while the run goes on, that no pulled row is outside the rep's
+ * scope at that moment (the harness's own model of assignments) and that
+ * the server never sent a contract whose e-sign status went backwards.
+ */
+#include "sim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void id_text(const fs_id *id, char out[FS_ID_STRLEN + 1])
+{
+    fs_id_format(id, out);
+}
+
+/* The identity of a change: its device, row and highest stamp (the client
+ * stamps every write of one change with one fresh HLC tick). */
+static fs_hlc change_key(const fs_change *c)
+{
+    fs_hlc k = c->has_tomb ? c->tomb_hlc : 0;
+    for (size_t i = 0; i < c->nfields; i++)
+        if (c->fields[i].hlc > k)
+            k = c->fields[i].hlc;
+    return k;
+}
+
+static sim_sent *sent_find(sim *s, int dev, const fs_change *c)
+{
+    sim_key k = sim_key_make(dev, &c->row, change_key(c));
+    size_t *ix = sim_map_get(&s->sent_ix, &k);
+    return ix ? &s->sent[*ix] : NULL;
+}
+
+/* Logs every change of a request (new ones once) and checks that a change
+ * never travels under two batch ids (that would apply it twice). */
+static void observe_request(sim_dev *d, const fs_sync_request *rq)
+{
+    sim *s = d->sim;
+    char rid[FS_ID_STRLEN + 1];
+
+    if (rq->nerrors)
+        sim_violation("dev%d sent %zu changes its own codec calls invalid", d->index,
+                      rq->nerrors);
+    for (size_t i = 0; i < rq->nchanges; i++) {
+        const fs_change *c = &rq->changes[i];
+        sim_key k;
+        bool inserted;
+        size_t *ix;
+        sim_sent *e;
+
+        if (!c->entity)
+            continue;
+        k = sim_key_make(d->index, &c->row, change_key(c));
+        ix = sim_map_put(&s->sent_ix, &k, s->nsent, &inserted);
+        if (!inserted) {
+            e = &s->sent[*ix];
+            if (fs_id_cmp(&e->batch, &rq->batch_id) != 0) {
+                id_text(&c->row, rid);
+                sim_violation("dev%d resent change to %s %s under a new batch id",
+                              d->index, c->entity->name, rid);
+                e->batch = rq->batch_id;
+                e->nbatches++;
+            }
+            continue;
+        }
+        s->sent = sim_grow(s->sent, &s->capsent, s->nsent, sizeof *s->sent);
+        e = &s->sent[s->nsent++];
+        memset(e, 0, sizeof *e);
+        e->dev = d->index;
+        e->e = c->entity;
+        e->row = c->row;
+        e->key = change_key(c);
+        e->batch = rq->batch_id;
+        e->nbatches = 1;
+        for (size_t f = 0; f < c->nfields && e->nf < SIM_MAX_FIELDS; f++) {
+            e->slot[e->nf] = c->fields[f].slot;
+            e->hlc[e->nf++] = c->fields[f].hlc;
+        }
+        e->has_tomb = c->has_tomb;
+        e->deleted = c->deleted;
+        e->tomb_hlc = c->tomb_hlc;
+        k = sim_key_make(d->index, &c->row, 0);
+        (*sim_map_put(&s->sent_per_row, &k, 0, NULL))++;
+    }
+}
+
+void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
+                    const char *where)
+{
+    fs_esign r = status ? fs_esign_parse(status, strlen(status)) : FS_ESIGN_INVALID;
+    sim_key k = sim_key_make(dev, contract, 0);
+    size_t *mark;
+    char rid[FS_ID_STRLEN + 1];
+
+    if (r == FS_ESIGN_INVALID)
+        return;
+    mark = sim_map_put(dev < 0 ? &s->esign_srv : &s->esign_dev, &k, 0, NULL);
+    if (*mark && (size_t)r + 1 < *mark) {
+        id_text(contract, rid);
+        sim_violation("e-sign regressed on %s%d: contract %s went from %s to %s (%s)",
+                      dev < 0 ? "the server" : "dev", dev < 0 ? 0 : dev, rid,
+                      fs_esign_name((fs_esign)(*mark - 1)), fs_esign_name(r), where);
+    }
+    if ((size_t)r + 1 > *mark)
+        *mark = (size_t)r + 1;
+}
+
+/* The verdicts of one answer, hashed: a replayed batch must get the same. */
+static size_t results_digest(const fs_sync_response *r)
+{
+    uint64_t h = UINT64_C(1469598103934665603) ^ r->nresults;
+    for (size_t i = 0; i < r->nresults; i++) {
+        uint64_t v = (uint64_t)r->results[i].index << 16 |
+                     (uint64_t)r->results[i].outcome << 8 | (uint64_t)r->results[i].reason;
+        h = (h ^ v) * UINT64_C(1099511628211);
+    }
+    return (size_t)(h | 1); /* never 0 (0 = no entry) */
+}
+
+static void note_result(sim_dev *d, const fs_change *c, const fs_sync_result *res)
+{
+    sim *s = d->sim;
+    sim_sent *e = sent_find(s, d->index, c);
+    char rid[FS_ID_STRLEN + 1];
+
+    id_text(&c->row, rid);
+    if (!e) {
+        sim_violation("dev%d: answer for a change never logged (%s)", d->index, rid);
+        return;
+    }
+    if (e->answered && (e->outcome != res->outcome || e->reason != res->reason))
+        sim_violation("dev%d: change to %s %s answered %d/%s, earlier %d/%s", d->index,
+                      c->entity->name, rid, (int)res->outcome,
+                      fs_reason_name(res->reason), (int)e->outcome,
+                      fs_reason_name(e->reason));
+    e->answered = true;
+    e->outcome = res->outcome;
+    e->reason = res->reason;
+    if (strcmp(c->entity->name, "customer") == 0 && res->outcome != FS_REJECTED) {
+        int ci = sim_customer_index(s, &c->row);
+        if (ci >= 0) {
+            s->cust[ci].at_server = true;
+            /* Nobody restores a customer, so an accepted delete is final. */
+            if (c->has_tomb && c->deleted)
+                s->cust[ci].deleted = true;
+        }
+    }
+    /* A rejected local e-sign move disappears from the replica by design;
+     * from here on the device is only held to what the server has. */
+    if (res->outcome == FS_REJECTED && strcmp(c->entity->name, "contract") == 0) {
+        sim_key k = sim_key_make(d->index, &c->row, 0);
+        size_t *mark = sim_map_get(&s->esign_dev, &k);
+        if (mark)
+            *mark = 0;
+    }
+}
+
+static const char *row_text(const fs_row *row, const char *field)
+{
+    int slot = fs_entity_field_index(row->entity, field);
+    if (slot < 0 || row->cells[slot].v.kind != FS_VAL_TEXT)
+        return NULL;
+    return row->cells[slot].v.u.text.p;
+}
+
+/* Every pulled row must hang off a customer in the rep's scope now. */
+static void check_pulled(sim_dev *d, const fs_pulled_row *pr, bool ordered)
+{
+    sim *s = d->sim;
+    const fs_row *row = &pr->row;
+    fs_id root = row->id;
+    char rid[FS_ID_STRLEN + 1], cid[FS_ID_STRLEN + 1];
+
+    s->rows_pulled++;
+    if (row->entity->flags & FS_ENTITY_READONLY)
+        return; /* reference data goes to everyone */
+    id_text(&row->id, rid);
+    if (strcmp(row->entity->name, "customer") != 0) {
+        sim_key k = sim_key_make(0, &row->id, 0);
+        size_t *ci = sim_map_get(&s->roots, &k);
+        if (!ci) {
+            sim_violation("dev%d pulled %s %s that no device or import created",
+                          d->index, row->entity->name, rid);
+            return;
+        }
+        root = s->cust[*ci].id;
+    }
+    if (!sim_in_scope(s, d->rep, &root)) {
+        id_text(&root, cid);
+        sim_violation("scope leak: dev%d (rep%d) pulled %s %s of customer %s outside "
+                      "its scope", d->index, d->rep, row->entity->name, rid, cid);
+    }
+    if (ordered && strcmp(row->entity->name, "contract") == 0)
+        sim_esign_seen(s, -1, &row->id, row_text(row, "esign_status"), "pulled");
+}
+
+/* ordered: the answer was computed after every answer observed before it
+ * (false for the two halves of a concurrent duplicate). */
+static void observe_response(sim_dev *d, const fs_sync_request *rq,
+                             const sim_http *h, bool ordered)
+{
+    sim *s = d->sim;
+    fs_sync_response rs;
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    fs_error perr = {0};
+    sim_key bk;
+    size_t *dig, want;
+
+    if (h->status != 200) {
+        /* 401 is the revoked device; 503 is "busy, retry". Anything else
+         * means the server refused a well-behaved client. */
+        if (h->status != 401 && h->status != 503)
+            sim_violation("dev%d: sync answered HTTP %ld: %.200s", d->index, h->status,
+                          h->body ? (const char *)h->body : "");
+        else if (h->status == 401 && !d->revoked)
+            sim_violation("dev%d: 401 for a device that is not revoked", d->index);
+        return;
+    }
+    memset(&rs, 0, sizeof rs);
+    fs_proto_encoding_parse(h->enc, strlen(h->enc), &enc, NULL);
+    if (fs_proto_sync_response_decode(h->body, h->len, enc, NULL, &rs, NULL, &perr) !=
+        FS_PROTO_OK) {
+        sim_violation("dev%d: undecodable 200 answer: %s", d->index, perr.text);
+        return;
+    }
+    if (rs.nresults != rq->nchanges)
+        sim_violation("dev%d: %zu results for %zu changes", d->index, rs.nresults,
+                      rq->nchanges);
+    for (size_t i = 0; i < rs.nresults; i++)
+        if (rs.results[i].index < rq->nchanges)
+            note_result(d, &rq->changes[rs.results[i].index], &rs.results[i]);
+    bk = sim_key_make(d->index, &rq->batch_id, 0);
+    want = results_digest(&rs);
+    dig = sim_map_put(&s->batches, &bk, want, NULL);
+    if (*dig != want)
+        sim_violation("dev%d: a replayed batch got different results", d->index);
+    for (size_t i = 0; i < rs.nrows; i++)
+        check_pulled(d, &rs.rows[i], ordered);
+    fs_proto_sync_response_free(&rs);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct send_args {
+    const char *url;
+    const char *const *hdrs;
+    const uint8_t *body;
+    size_t len;
+    sim_killer *killer;
+    sim_http out;
+    int rc;
+    char err[300];
+} send_args;
+
+static void *send_thread(void *p)
+{
+    send_args *a = p;
+    a->rc = sim_http_do("POST", a->url, a->hdrs, a->body, a->len, &a->out, a->killer,
+                        a->err, sizeof a->err);
+    return NULL;
+}
+
+static int pick_fault(sim_dev *d)
+{
+    sim *s = d->sim;
+    unsigned r;
+
+    if (!d->faults_on || s->in_quiesce)
+        return -1;
+    if (s->requests == s->server_kill_at || sim_chance(&d->faults, 6))
+        return SIM_F_SERVER_KILL;
+    r = sim_below(&d->faults, 1000);
+    if (r < 60)
+        return SIM_F_DROP;
+    if (r < 120)
+        return SIM_F_LOST;
+    if (r < 150)
+        return SIM_F_DUP_SEQ;
+    if (r < 180)
+        return SIM_F_DUP_PAR;
+    if (r < 230)
+        return SIM_F_DELAY;
+    return -1;
+}
+
+static fc_status hand_over(const sim_http *h, fc_http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = h->status;
+    resp->body = h->body;
+    resp->len = h->len;
+    snprintf(resp->content_encoding, sizeof resp->content_encoding, "%s", h->enc);
+    return FC_OK;
+}
+
+fc_status sim_post(const char *url, const char *content_type,
+                   const char *content_encoding, const char *token,
+                   const uint8_t *body, size_t len, fc_http_response *resp,
+                   fs_error *err, void *payload)
+{
+    sim_dev *d = payload;
+    sim *s = d->sim;
+    char h_ct[128], h_ce[128], h_auth[256];
+    const char *hdrs[4] = {h_ct, NULL, NULL, NULL};
+    size_t nh = 1;
+    bool is_sync = strstr(url, "/v1/sync") != NULL;
+    fs_sync_request rq;
+    fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    send_args a[2];
+    sim_killer killer = {&s->srv, 0, false, false};
+    pthread_t th;
+    int fault = -1;
+    bool have_rq = false;
+    fc_status rc = FC_OK;
+
+    memset(&rq, 0, sizeof rq);
+    memset(a, 0, sizeof a);
+    snprintf(h_ct, sizeof h_ct, "Content-Type: %s", content_type);
+    if (content_encoding && *content_encoding) {
+        snprintf(h_ce, sizeof h_ce, "Content-Encoding: %s", content_encoding);
+        hdrs[nh++] = h_ce;
+    }
+    if (token) {
+        snprintf(h_auth, sizeof h_auth, "Authorization: Bearer %s", token);
+        hdrs[nh++] = h_auth;
+    }
+    if (is_sync) {
+        fs_proto_encoding_parse(content_encoding, strlen(content_encoding), &enc, NULL);
+        if (fs_proto_sync_request_decode(body, len, enc, NULL, &rq, NULL, NULL) != FS_PROTO_OK)
+            sim_violation("dev%d sent an undecodable sync request", d->index);
+        else
+            have_rq = true;
+        if (have_rq)
+            observe_request(d, &rq);
+        s->requests++;
+        fault = pick_fault(d);
+    }
+    for (int i = 0; i < 2; i++) {
+        a[i].url = url;
+        a[i].hdrs = hdrs;
+        a[i].body = body;
+        a[i].len = len;
+        a[i].rc = -1; /* not sent */
+    }
+    if (fault >= 0)
+        sim_sh->faults[fault]++;
+    if (s->verbose && fault >= 0)
+        fprintf(stderr, "sim:   dev%d request %u: %s\n", d->index, s->requests,
+                sim_fault_name(fault));
+    switch (fault) {
+    case SIM_F_DROP:
+        rc = (fc_status)fs_error_set(err, FC_ENETWORK, "sim: request dropped");
+        goto done;
+    case SIM_F_DELAY:
+        sleep_ms(1 + sim_below(&d->faults, 40));
+        break;
+    case SIM_F_SERVER_KILL:
+        killer.armed = true;
+        killer.delay_us = sim_below(&d->faults, 8000);
+        a[0].killer = &killer;
+        break;
+    default:
+        break;
+    }
+    if (fault == SIM_F_DUP_PAR &&
+        pthread_create(&th, NULL, send_thread, &a[1]) == 0) {
+        send_thread(&a[0]);
+        pthread_join(th, NULL);
+    } else {
+        send_thread(&a[0]);
+        if (fault == SIM_F_DUP_SEQ || fault == SIM_F_DUP_PAR)
+            send_thread(&a[1]);
+    }
+    if (killer.armed) {
+        /* The request was in flight when the server died (or it finished
+         * just before): start it again on the same store and port. */
+        if (!killer.done)
+            sim_server_kill(&s->srv);
+        if (sim_server_start(&s->srv) != 0) {
+            sim_violation("sync-server did not restart after SIGKILL");
+            s->srv.pid = 0;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (a[i].rc == 0 && have_rq)
+            observe_response(d, &rq, &a[i].out, fault != SIM_F_DUP_PAR);
+    if (fault == SIM_F_LOST && a[0].rc == 0) {
+        rc = (fc_status)fs_error_set(err, FC_ENETWORK, "sim: answer lost");
+        goto done;
+    }
+    {
+        /* For a duplicate, hand over either answer (the seed decides). */
+        int pick = (fault == SIM_F_DUP_SEQ || fault == SIM_F_DUP_PAR) &&
+                   a[1].rc == 0 && sim_below(&d->faults, 2) ? 1 : 0;
+        if (a[pick].rc != 0) {
+            rc = (fc_status)fs_error_set(err, FC_ENETWORK, "%s", a[pick].err);
+            goto done;
+        }
+        rc = hand_over(&a[pick].out, resp);
+        a[pick].out.body = NULL;
+        if (d->in_child && is_sync && resp->status == 200)
+            sim_crash_arm();
+    }
+done:
+    sim_http_free(&a[0].out);
+    sim_http_free(&a[1].out);
+    if (is_sync)
+        fs_proto_sync_request_free(&rq);
+    return rc;
+}
