@@ -565,6 +565,19 @@ static fc_status apply_response(fc_client *c, const batch *b,
     }
     sqlite3_finalize(st);
     st = NULL;
+    /* A row pulled before its parent (an earlier page when the parent
+     * changed later) was saved without a root; its parent may be here
+     * now. Done before the exits, which remove subtrees by root. */
+    {
+        fs_error serr = {0};
+        fs_store_status sst = fs_store_fix_roots(c->base, NULL, &serr);
+        if (!sst)
+            sst = fs_store_fix_roots(c->disp, NULL, &serr);
+        if (sst) {
+            rc = fc__from_store(sst, &serr, err);
+            goto done;
+        }
+    }
     /* 4. Scope exits, after the recompute so nothing re-creates them. */
     for (size_t i = 0; i < r->nexits; i++) {
         if (!r->exits[i].entity)

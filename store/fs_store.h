@@ -166,6 +166,17 @@ fs_store_status fs_store_delete_root(fs_store *s, const fs_id *root,
                                      int64_t *count, fs_error *err);
 
 /*
+ * Gives a root to rows that were saved without one because their parent row
+ * was not stored yet (a pull may deliver a quote_line before the quote it
+ * hangs off when the quote changed later: rows come in seq order), now that
+ * the parent is there. Without it such a row would survive the removal of
+ * its customer's subtree (fs_store_delete_root). *count (optional) gets the
+ * number of rows updated, including ones whose parent is still missing.
+ * Returns OK, EINVAL, ENOMEM, ESQL.
+ */
+fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err);
+
+/*
  * Called for each row by fs_store_since. `row` and `info` are borrowed and
  * only valid during the call. Return true to continue, false to stop.
  */

@@ -580,6 +580,47 @@ fs_store_status fs_store_delete_root(fs_store *s, const fs_id *root,
     return rc;
 }
 
+fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err)
+{
+    fs_store_status rc = FS_STORE_OK;
+    int64_t total = 0;
+
+    if (count)
+        *count = 0;
+    if (!s)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_fix_roots: NULL argument");
+    /* Schema order puts parents first, so a chain of any depth is fixed in
+     * one pass. Only rows below the second level can lack a root: the
+     * others take their parent's id without a lookup. */
+    for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
+        const fs_store_ent *ent = &s->ents[i], *pent;
+        const char *pfield;
+        char *sql;
+        sqlite3_stmt *st = NULL;
+
+        if (ent->parent < 0 || s->ents[ent->parent].parent < 0)
+            continue;
+        pent = &s->ents[ent->parent];
+        pfield = ent->e->fields[ent->e->parent].name;
+        sql = sqlite3_mprintf("UPDATE \"%w\" SET root = (SELECT p.root FROM \"%w\" p"
+                              " WHERE p.id = \"%w\".\"%w\") WHERE root IS NULL AND"
+                              " \"%w\" IS NOT NULL", ent->table, pent->table,
+                              ent->table, pfield, pfield);
+        if (!sql)
+            return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
+            rc = fs_store__sqlfail(s, err, ent->table);
+        else
+            total += sqlite3_changes64(s->db);
+        sqlite3_finalize(st);
+        sqlite3_free(sql);
+    }
+    if (count)
+        *count = total;
+    return rc;
+}
+
 fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
                                int64_t after_seq, int64_t limit,
                                fs_store_row_fn fn, void *payload,
