@@ -196,6 +196,7 @@ typedef struct sim_sent {
     size_t nf;
     uint16_t slot[SIM_MAX_FIELDS];
     fs_hlc hlc[SIM_MAX_FIELDS];
+    int8_t esign[SIM_MAX_FIELDS]; /* e-sign rank written, -1 = not e-sign */
     bool has_tomb, deleted;
     fs_hlc tomb_hlc;
     bool answered;

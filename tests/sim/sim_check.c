@@ -222,6 +222,17 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
         const char *name = e->e->fields[e->slot[f]].name;
         int rec = records_for(x, &e->row, name, dev, e->hlc[f]);
         bool kept = fs_stamp_cmp(cell->hlc, &cell->device, e->hlc[f], dev) >= 0;
+        if (e->esign[f] >= 0) {
+            /* The lattice: a write is kept while the state is at least as
+             * high (a higher state with an older stamp still contains it);
+             * a terminal state beaten by another terminal one is recorded. */
+            fs_esign now = cell->v.kind == FS_VAL_TEXT
+                               ? fs_esign_parse(cell->v.u.text.p, cell->v.u.text.n)
+                               : FS_ESIGN_INVALID;
+            kept = (int)now >= e->esign[f] &&
+                   ((int)now == e->esign[f] ||
+                    !fs_esign_is_terminal((fs_esign)e->esign[f]));
+        }
         against += rec;
         /* Applied: the write or a newer one is in the cell. Merged: that,
          * or a record saying why not. */

@@ -97,8 +97,13 @@ static void observe_request(sim_dev *d, const fs_sync_request *rq)
         e->batch = rq->batch_id;
         e->nbatches = 1;
         for (size_t f = 0; f < c->nfields && e->nf < SIM_MAX_FIELDS; f++) {
-            e->slot[e->nf] = c->fields[f].slot;
-            e->hlc[e->nf++] = c->fields[f].hlc;
+            const fs_field_change *fc = &c->fields[f];
+            e->slot[e->nf] = fc->slot;
+            e->esign[e->nf] = c->entity->fields[fc->slot].policy == FS_POLICY_ESIGN &&
+                                      fc->v.kind == FS_VAL_TEXT
+                                  ? (int8_t)fs_esign_parse(fc->v.u.text.p, fc->v.u.text.n)
+                                  : -1;
+            e->hlc[e->nf++] = fc->hlc;
         }
         e->has_tomb = c->has_tomb;
         e->deleted = c->deleted;
@@ -124,6 +129,7 @@ void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
         sim_violation("e-sign regressed on %s%d: contract %s went from %s to %s (%s)",
                       dev < 0 ? "the server" : "dev", dev < 0 ? 0 : dev, rid,
                       fs_esign_name((fs_esign)(*mark - 1)), fs_esign_name(r), where);
+        *mark = (size_t)r + 1; /* report each regression once */
     }
     if ((size_t)r + 1 > *mark)
         *mark = (size_t)r + 1;
@@ -218,6 +224,29 @@ static void check_pulled(sim_dev *d, const fs_pulled_row *pr, bool ordered)
         sim_esign_seen(s, -1, &row->id, row_text(row, "esign_status"), "pulled");
 }
 
+/* --verbose: one line per answer, enough to follow a row through a replay. */
+static void trace_response(const sim_dev *d, const fs_sync_request *rq,
+                           const fs_sync_response *rs)
+{
+    char t[FS_ID_STRLEN + 1];
+
+    fprintf(stderr, "sim:   dev%d answer: cursor %llu -> %llu%s, %zu results, rows:",
+            d->index, (unsigned long long)rq->cursor,
+            (unsigned long long)rs->next_cursor, rs->has_more ? " (more)" : "",
+            rs->nresults);
+    for (size_t i = 0; i < rs->nrows; i++) {
+        fs_id_format(&rs->rows[i].row.id, t);
+        fprintf(stderr, " %s/%.13s@%llu%s", rs->rows[i].row.entity->name, t,
+                (unsigned long long)rs->rows[i].seq, rs->rows[i].row.deleted ? "(del)" : "");
+    }
+    fprintf(stderr, "; exits:");
+    for (size_t i = 0; i < rs->nexits; i++) {
+        fs_id_format(&rs->exits[i].row, t);
+        fprintf(stderr, " %.13s(%s)", t, fs_exit_reason_name(rs->exits[i].reason));
+    }
+    fprintf(stderr, "\n");
+}
+
 /* ordered: the answer was computed after every answer observed before it
  * (false for the two halves of a concurrent duplicate). */
 static void observe_response(sim_dev *d, const fs_sync_request *rq,
@@ -260,6 +289,8 @@ static void observe_response(sim_dev *d, const fs_sync_request *rq,
         sim_violation("dev%d: a replayed batch got different results", d->index);
     for (size_t i = 0; i < rs.nrows; i++)
         check_pulled(d, &rs.rows[i], ordered);
+    if (s->verbose)
+        trace_response(d, rq, &rs);
     fs_proto_sync_response_free(&rs);
 }
 

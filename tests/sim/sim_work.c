@@ -301,6 +301,11 @@ int sim_setup(sim *s)
             return -1;
         s->dev[i].faults_on = true;
     }
+    /* Devices come online once (under faults) before the offline work. */
+    for (unsigned i = 0; i < s->ndev; i++) {
+        fs_error err = {0};
+        sim_sync(&s->dev[i], &err);
+    }
     /* The server dies mid-request at least once per run. */
     s->server_kill_at = 20 + sim_below(&s->sched, 40);
     return 0;
@@ -393,8 +398,10 @@ enum op {
     OP_QUOTE_SEND, OP_QUOTE_ACCEPT, OP_CONTRACT_NEW, OP_ESIGN, OP_TASK_ADD,
     OP_TASK_DONE, OP_DELETE, OP_CUST_DELETE, OP_COUNT
 };
-static const unsigned op_weight[OP_COUNT] = {3, 14, 3, 4, 6, 4, 4, 3, 1, 3, 6, 3, 2,
-                                             2, 3, 1, 3, 8, 2, 2, 3, 1};
+/* Weighted towards edits of shared rows and the quote -> contract -> e-sign
+ * path, where concurrent writes meet the interesting merge rules. */
+static const unsigned op_weight[OP_COUNT] = {3, 14, 3, 4, 6, 4, 4, 3, 1, 4, 6, 3, 2,
+                                             2, 5, 1, 5, 14, 2, 2, 3, 1};
 
 /* The outcome of one fc_* write: OK counts as a write, ordinary refusals
  * (state rules, a row gone meanwhile) are fine, anything else is a bug. */
