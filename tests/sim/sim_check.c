@@ -156,8 +156,22 @@ static void check_writes_sent(sim *s)
 typedef struct store_ctx {
     sqlite3 *db;
     fs_store *st;
-    sqlite3_stmt *by_yours, *rejections, *batch;
+    sqlite3_stmt *by_yours, *rejections, *batch, *by_value;
 } store_ctx;
+
+/* Records on (row, field) whose stored or incoming value is `json`. */
+static int records_with_value(store_ctx *x, const fs_id *row, const char *field,
+                              const char *json)
+{
+    int n = 0;
+    sqlite3_reset(x->by_value);
+    sqlite3_bind_blob(x->by_value, 1, row->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(x->by_value, 2, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(x->by_value, 3, json, -1, SQLITE_STATIC);
+    if (sqlite3_step(x->by_value) == SQLITE_ROW)
+        n = sqlite3_column_int(x->by_value, 0);
+    return n;
+}
 
 /* Conflict records naming (row, field, device, stamp) as the losing or
  * overwriting write; field NULL = any field. */
@@ -232,20 +246,29 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
             kept = (int)now >= e->esign[f] &&
                    ((int)now == e->esign[f] ||
                     !fs_esign_is_terminal((fs_esign)e->esign[f]));
+            /* Equal states from two devices stand as one: the record of a
+             * terminal clash names whichever stamp was stored. */
+            if (!kept && rec == 0) {
+                char json[32];
+                snprintf(json, sizeof json, "\"%s\"", fs_esign_name((fs_esign)e->esign[f]));
+                rec = records_with_value(x, &e->row, name, json);
+            }
         }
         against += rec;
-        /* Applied: the write or a newer one is in the cell. Merged: that,
-         * or a record saying why not. */
-        if (!kept && (e->outcome == FS_APPLIED || rec == 0))
+        /* The write (or one that contains it) is in the cell, or a record
+         * names it: lost, or overwritten later by a concurrent write. */
+        if (!kept && rec == 0)
             sim_violation("silent loss: dev%d's write of %s.%s on %s is neither in the "
-                          "store nor recorded (%s)", e->dev, e->e->name, name, t,
-                          e->outcome == FS_APPLIED ? "applied" : "merged");
+                          "store nor recorded (%s%s%s)", e->dev, e->e->name, name, t,
+                          e->outcome == FS_APPLIED ? "applied" : "merged",
+                          e->esign[f] >= 0 ? ", wrote " : "",
+                          e->esign[f] >= 0 ? fs_esign_name((fs_esign)e->esign[f]) : "");
     }
     if (e->has_tomb) {
         int rec = records_for(x, &e->row, "_deleted", dev, e->tomb_hlc);
         bool kept = fs_stamp_cmp(row.del_hlc, &row.del_device, e->tomb_hlc, dev) >= 0;
         against += rec;
-        if (!kept && (e->outcome == FS_APPLIED || rec == 0))
+        if (!kept && rec == 0)
             sim_violation("silent loss: dev%d's delete of %s %s is neither in the store "
                           "nor recorded", e->dev, e->e->name, t);
     }
@@ -328,7 +351,11 @@ static void check_store(sim *s)
                            &x.rejections, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(x.db,
                            "SELECT 1 FROM fss_batches WHERE device = ?1 AND batch_id = ?2",
-                           -1, &x.batch, NULL) != SQLITE_OK) {
+                           -1, &x.batch, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(x.db,
+                           "SELECT count(*) FROM fss_conflicts WHERE row = ?1 AND"
+                           " field = ?2 AND (theirs = ?3 OR yours = ?3)", -1, &x.by_value,
+                           NULL) != SQLITE_OK) {
         sim_violation("cannot read the server store: %s %s", sqlite3_errmsg(x.db), err.text);
         goto done;
     }
@@ -349,6 +376,7 @@ done:
     sqlite3_finalize(x.by_yours);
     sqlite3_finalize(x.rejections);
     sqlite3_finalize(x.batch);
+    sqlite3_finalize(x.by_value);
     fs_store_close(x.st);
     sqlite3_close(x.db);
 }

@@ -35,7 +35,7 @@
 #ifdef FS_SIM_SANITIZED
 #define DEFAULT_STEPS 160 /* ASan + UBSan are several times slower */
 #else
-#define DEFAULT_STEPS 300
+#define DEFAULT_STEPS 600
 #endif
 
 #define MAX_SEEDS 100000
