@@ -636,6 +636,40 @@ static void test_delete_and_delete_root(void **state)
     sqlite3_close(db);
 }
 
+/* A quote_line saved before its quote (pulled a page earlier) gets its root
+ * once the quote is stored, and then leaves with the customer's subtree. */
+static void test_fix_roots(void **state)
+{
+    sqlite3 *db = db_open();
+    fs_store *s = store_open(db, NULL);
+    fs_id cid = id_n(1), qid = id_n(2), lid = id_n(3), orphan = id_n(4), gone = id_n(5);
+    fs_row quote = {0}, line = {0};
+    int64_t n = -1;
+    (void)state;
+
+    assert_int_equal(fs_row_init(&line, entity("quote_line"), &lid, NULL), FS_OK);
+    set_val(&line, "quote_id", fs_value_idv(&qid), 1, 1);
+    save(s, &line, 1, NULL);
+    line.id = orphan; /* its quote never comes */
+    fs_value_clear(&line.cells[0].v);
+    line.cells[0].v = fs_value_idv(&gone);
+    save(s, &line, 2, NULL);
+    assert_int_equal(fs_store_fix_roots(s, &n, NULL), FS_STORE_OK);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM quote_line WHERE root IS NULL"), 2);
+    assert_int_equal(fs_row_init(&quote, entity("quote"), &qid, NULL), FS_OK);
+    set_val(&quote, "customer_id", fs_value_idv(&cid), 1, 1);
+    save(s, &quote, 3, &cid);
+    assert_int_equal(fs_store_fix_roots(s, &n, NULL), FS_STORE_OK);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM quote_line WHERE root IS NULL"), 1);
+    assert_int_equal(fs_store_delete_root(s, &cid, &n, NULL), FS_STORE_OK);
+    assert_int_equal(n, 2); /* the quote and the fixed line */
+    assert_int_equal(fs_store_fix_roots(NULL, NULL, NULL), FS_STORE_EINVAL);
+    fs_row_free(&quote);
+    fs_row_free(&line);
+    fs_store_close(s);
+    sqlite3_close(db);
+}
+
 static void test_decode_custom_query(void **state)
 {
     sqlite3 *db = db_open();
@@ -1018,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_since_paging),
         cmocka_unit_test(test_query_plans_do_not_sort),
         cmocka_unit_test(test_delete_and_delete_root),
+        cmocka_unit_test(test_fix_roots),
         cmocka_unit_test(test_decode_custom_query),
         cmocka_unit_test(test_export_golden),
         cmocka_unit_test(test_export_empty),
