@@ -469,6 +469,37 @@ done:
     return rc;
 }
 
+/* Removes rows left without a root (their parent never arrived) from both
+ * table sets, except rows the outbox still has changes for: those wait for
+ * the server's verdict and go at a later complete pull. Only rows below the
+ * second level can lack a root (fs_store_fix_roots). */
+static fc_status drop_orphans(fc_client *c, fs_error *err)
+{
+    size_t ne = 0;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+
+    for (size_t i = 0; i < ne; i++) {
+        const fs_entity *e = ents[i], *pe;
+        if (e->parent < 0 || !e->parent_entity)
+            continue;
+        pe = fs_schema_entity(e->parent_entity);
+        if (!pe || pe->parent < 0)
+            continue;
+        for (int set = 0; set < 2; set++) {
+            char *sql = sqlite3_mprintf(
+                "DELETE FROM \"%w\" WHERE root IS NULL AND id NOT IN"
+                " (SELECT row FROM fc_outbox WHERE entity = %u)",
+                fs_store_table(set ? c->disp : c->base, e), (unsigned)e->tag);
+            fc_status rc = sql ? fc__exec(c, sql, err)
+                               : fc__fail(err, FC_ENOMEM, "out of memory");
+            sqlite3_free(sql);
+            if (rc)
+                return rc;
+        }
+    }
+    return FC_OK;
+}
+
 static fc_status apply_response(fc_client *c, const batch *b,
                                 const fs_sync_response *r, fc_progress *prog,
                                 size_t *notices, fs_error *err)
@@ -583,6 +614,15 @@ static fc_status apply_response(fc_client *c, const batch *b,
         if (!r->exits[i].entity)
             continue;
         rc = apply_exit(c, &r->exits[i], notices, err);
+        if (rc)
+            goto done;
+    }
+    /* After a complete pull, a row still without a root is one whose parent
+     * the server never sent: the parent is outside the scope (the customer
+     * left before the parent's newer version could arrive). Without this
+     * the row would stay forever. */
+    if (!r->has_more) {
+        rc = drop_orphans(c, err);
         if (rc)
             goto done;
     }

@@ -147,6 +147,10 @@ static fc_status answer(fake_server *s, const fs_sync_request *rq,
         next = s->seqs[best];
         np++;
     }
+    /* Like the real server: a page that completes the pull has considered
+     * everything up to the current seq (rows that left included). */
+    if (np < limit)
+        next = s->seq > next ? s->seq : next;
     rs.version = FS_PROTO_VERSION;
     rs.results = results;
     rs.nresults = rq->nchanges;

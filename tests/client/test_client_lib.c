@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_server.h"
@@ -736,6 +737,67 @@ static void test_open_conflicts_and_progress(void **state)
     assert_int_equal(in.open_conflicts, 0);
 }
 
+/* Runs on the second request of a sync: the quote leaves the server's
+ * answers (out of scope) and its customer exits. */
+typedef struct orphan_ctx {
+    fake_server *srv;
+    fs_id cust, quote;
+    int calls;
+} orphan_ctx;
+
+static void customer_leaves(void *arg)
+{
+    orphan_ctx *o = arg;
+    fake_server *s = o->srv;
+
+    if (++o->calls < 2) {
+        s->during = customer_leaves; /* re-arm for the next request */
+        return;
+    }
+    for (size_t i = 0; i < s->nrows; i++)
+        if (fs_id_cmp(&s->rows[i].id, &o->quote) == 0) {
+            fs_row_free(&s->rows[i]);
+            s->rows[i] = s->rows[s->nrows - 1];
+            s->seqs[i] = s->seqs[s->nrows - 1];
+            s->nrows--;
+            break;
+        }
+    s->exits[0] = (fs_scope_exit){fs_schema_entity("customer"), o->cust, FS_EXIT_REASSIGNED};
+    s->nexits = 1;
+}
+
+/* A quote line pulled one page before its quote (the quote changed later),
+ * then the customer leaves before the quote arrives: the line has no root,
+ * so the subtree removal misses it; the complete pull drops it. */
+static void test_orphan_dropped_after_exit(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    orphan_ctx o = {&f->srv, {{0}}, {{0}}, 0};
+    fs_id line;
+    fs_row row = {0};
+
+    enroll(f);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &o.cust, NULL), FS_OK);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &o.quote, NULL), FS_OK);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &line, NULL), FS_OK);
+    fake_set_text(&f->srv, "customer", &o.cust, "name", "Leaving Ltd");
+    fake_set_id(&f->srv, "quote", &o.quote, "customer_id", &o.cust);
+    fake_set_id(&f->srv, "quote_line", &line, "quote_id", &o.quote);
+    fake_set_text(&f->srv, "quote", &o.quote, "currency", "EUR"); /* quote seq > line seq */
+    f->srv.page_size = 2; /* page 1: customer + line; page 2: the exit */
+    f->srv.during = customer_leaves;
+    f->srv.during_arg = &o;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(o.calls, 2);
+    assert_int_equal(fc_get(f->c, "customer", &o.cust, &row, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_get(f->c, "quote_line", &line, &row, &err), FC_ENOTFOUND);
+    char *exp = export_str(f), lid[FS_ID_STRLEN + 1];
+    fs_id_format(&line, lid);
+    assert_null(strstr(exp, lid));
+    free(exp);
+}
+
 static void test_wipe(void **state)
 {
     fixture *f = *state;
@@ -825,6 +887,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),
