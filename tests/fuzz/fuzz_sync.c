@@ -23,7 +23,8 @@
  * Oracle, besides the sanitizers and the leak check: the status is one a
  * client is documented to handle (never 500); a 200 answer decodes with the
  * codec (a SyncResponse with one result per pushed change, in order, or an
- * EnrollResponse with a token); every other answer decodes as an ErrorBody
+ * EnrollResponse with a token); a push answered 200 and sent again gets the
+ * same results (exactly-once); every other answer decodes as an ErrorBody
  * with a message.
  */
 #include "fs_proto.h"
@@ -170,35 +171,61 @@ static void check_error_body(const fss_response *resp)
 }
 
 /* A 200 sync answer: decodes, one result per pushed change, in order. The
- * request is decoded again here, the way the server did, to count them. */
-static void check_sync_ok(const fss_response *resp, const uint8_t *body, size_t len,
-                          const char *enc)
+ * request is decoded again here, the way the server did, to count them.
+ * *out is new (free with fs_proto_sync_response_free); returns the number
+ * of pushed changes. */
+static size_t check_sync_ok(const fss_response *resp, const uint8_t *body, size_t len,
+                            const char *enc, fs_sync_response *out)
 {
     fs_sync_request rq;
-    fs_sync_response out;
     fs_proto_encoding renc = FS_PROTO_IDENTITY;
+    size_t nchanges;
 
     if (fs_proto_sync_response_decode(resp->body, resp->body_len, answer_encoding(resp),
-                                      NULL, &out, NULL, NULL) != FS_PROTO_OK)
+                                      NULL, out, NULL, NULL) != FS_PROTO_OK)
         fz_die("sync 200", "SyncResponse does not decode");
     if (enc && fs_proto_encoding_parse(enc, strlen(enc), &renc, NULL) != FS_PROTO_OK)
         fz_die("sync 200", "for a Content-Encoding the server cannot read");
     if (fs_proto_sync_request_decode(body, len, renc, NULL, &rq, NULL, NULL) != FS_PROTO_OK)
         fz_die("sync 200", "for a request the codec refuses");
-    if (out.nresults != rq.nchanges)
+    nchanges = rq.nchanges;
+    fs_proto_sync_request_free(&rq);
+    if (out->nresults != nchanges)
         fz_die("sync 200", "result count differs from the change count");
-    for (size_t i = 0; i < out.nresults; i++) {
-        if (out.results[i].index != i)
+    for (size_t i = 0; i < out->nresults; i++) {
+        if (out->results[i].index != i)
             fz_die("sync 200", "results out of order");
         if (getenv("FZ_TRACE"))
             fprintf(stderr, "  result %zu: outcome %d reason %d %s\n", i,
-                    (int)out.results[i].outcome, (int)out.results[i].reason,
-                    out.results[i].detail);
+                    (int)out->results[i].outcome, (int)out->results[i].reason,
+                    out->results[i].detail);
     }
-    if (out.nrows > 200 || out.nexits > 200)
+    if (out->nrows > 200 || out->nexits > 200)
         fz_die("sync 200", "page larger than max_page_size");
-    fs_proto_sync_request_free(&rq);
-    fs_proto_sync_response_free(&out);
+    return nchanges;
+}
+
+/* Exactly-once: the same push again (a client retrying after a lost
+ * answer) must be answered from the stored results of the first, result
+ * for result, whatever the store did in between. */
+static void check_retry(const char *enc, const char *auth, const uint8_t *body, size_t len,
+                        const fs_sync_response *first)
+{
+    fss_response resp;
+    fs_sync_response again;
+
+    call("/v1/sync", enc, auth, body, len, &resp);
+    if (resp.status != 200)
+        fz_die("retry", "a push that was answered 200 is refused on retry");
+    if (check_sync_ok(&resp, body, len, enc, &again) != first->nresults)
+        fz_die("retry", "result count changed");
+    for (size_t i = 0; i < again.nresults; i++)
+        if (again.results[i].outcome != first->results[i].outcome ||
+            again.results[i].reason != first->results[i].reason ||
+            strcmp(again.results[i].detail, first->results[i].detail) != 0)
+            fz_die("retry", "results differ from the first answer");
+    fs_proto_sync_response_free(&again);
+    fss_response_free(&resp);
 }
 
 static void check_enroll_ok(const fss_response *resp)
@@ -274,8 +301,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_error_body(&resp);
     else if (is_enroll)
         check_enroll_ok(&resp);
-    else
-        check_sync_ok(&resp, body, len, enc);
+    else {
+        fs_sync_response out;
+        if (check_sync_ok(&resp, body, len, enc, &out) > 0)
+            check_retry(enc, auth, body, len, &out);
+        fs_proto_sync_response_free(&out);
+    }
 
     fss_response_free(&resp);
     fs_proto_buf_free(&framed);
