@@ -18,7 +18,7 @@ for t in $targets; do
   echo "== fuzzing $t for ${secs}s =="
   build-fuzz/tests/fuzz/$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/$t- "$scratch" 2>&1 |
-    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|Done)' || true
+    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|Done|fuzz: )' || true
   if ls build-fuzz/artifacts/$t-* >/dev/null 2>&1; then
     echo "fuzz: $t found a crash: $(ls build-fuzz/artifacts/$t-*)" >&2
     exit 1

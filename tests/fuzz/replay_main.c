@@ -2,7 +2,8 @@
  * replay_main.c - runs a fuzz target over the files of its committed corpus
  * (seeds and every crash ever found), so that the normal test suite, built
  * with any compiler, keeps them as regression cases. With libFuzzer builds
- * this file is not used.
+ * this file is not used. A target's LLVMFuzzerInitialize (optional, as in
+ * libFuzzer) runs once before the first file.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Weak: targets without one (fuzz_decode) leave it NULL. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int run_file(const char *path)
 {
@@ -37,6 +40,9 @@ done:
 int main(int argc, char **argv)
 {
     int files = 0, failed = 0;
+
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
 
     for (int i = 1; i < argc; i++) {
         DIR *d = opendir(argv[i]);
