@@ -58,6 +58,7 @@ typedef struct boot_result {
     double ms;
     long rss_before_kib;     /* VmHWM after enroll, before fc_sync */
     long rss_peak_kib;       /* ru_maxrss of the child */
+    double cpu_ms;           /* user + system CPU of the child, whole run */
 } boot_result;
 
 static void size_name(size_t n, char *out, size_t cap)
@@ -104,6 +105,8 @@ static void run_bootstrap_child(const bench_opts *o, const bc_tmp *tmp,
         bc_die("bootstrap child left no result");
     fclose(f);
     out->rss_peak_kib = ru.ru_maxrss; /* KiB on Linux */
+    out->cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -352,9 +355,10 @@ static long run_size(const bench_opts *o, size_t n, bool incremental)
     if (br.rows != raw_rows)
         bc_die("bootstrap pulled %zu rows, the scope has %zu", br.rows, raw_rows);
     rate = (double)br.rows / (br.ms / 1000.0);
-    fprintf(stderr, "bootstrap %s: %zu rows in %.0f ms; client RSS %.1f MiB before"
-            " sync, %.1f MiB peak; server peak %.1f MiB\n", cs, br.rows, br.ms,
-            br.rss_before_kib / 1024.0, br.rss_peak_kib / 1024.0, server_kib / 1024.0);
+    fprintf(stderr, "bootstrap %s: %zu rows in %.0f ms (client CPU %.0f ms); client"
+            " RSS %.1f MiB before sync, %.1f MiB peak; server peak %.1f MiB\n", cs,
+            br.rows, br.ms, br.cpu_ms, br.rss_before_kib / 1024.0,
+            br.rss_peak_kib / 1024.0, server_kib / 1024.0);
     bc_result("bootstrap", cs, "wall_ms", br.ms, "ms", 0, NULL);
     bc_result("bootstrap", cs, "rows_per_s", rate, "rows/s", raw_rate, ">=0.3x");
     bc_result("bootstrap", cs, "client_peak_rss_mib", br.rss_peak_kib / 1024.0,
