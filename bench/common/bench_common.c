@@ -250,24 +250,33 @@ void bc_server_start(bc_server *s, const char *bin, const char *db,
     bc_die("sync-server did not start listening within 15 s");
 }
 
+static double ru_cpu_ms(const struct rusage *ru)
+{
+    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
+           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
+}
+
 int bc_server_stop(bc_server *s)
 {
+    struct rusage ru;
     int status = 0;
 
     if (s->pid <= 0)
         return 0;
     kill(s->pid, SIGTERM);
     for (int i = 0; i < 600; i++) {  /* 30 s */
-        pid_t r = waitpid(s->pid, &status, WNOHANG);
+        pid_t r = wait4(s->pid, &status, WNOHANG, &ru);
         if (r == s->pid) {
             s->pid = 0;
+            s->cpu_ms = ru_cpu_ms(&ru);
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
         }
         bc_sleep_ms(50);
     }
     kill(s->pid, SIGKILL);
-    waitpid(s->pid, &status, 0);
+    wait4(s->pid, &status, 0, &ru);
     s->pid = 0;
+    s->cpu_ms = ru_cpu_ms(&ru);
     return -1;
 }
 

@@ -72,6 +72,7 @@ typedef struct bc_server {
     pid_t pid;
     char url[128];     /* http://127.0.0.1:PORT */
     char log[256];     /* its stdout/stderr */
+    double cpu_ms;     /* user + system CPU, set by bc_server_stop */
 } bc_server;
 
 /* Starts `bin --db db --listen 127.0.0.1 --port 0 --threads N serve` (extra:
