@@ -147,6 +147,38 @@ fc_status fc__prepare(fc_client *c, const char *sql, sqlite3_stmt **st,
     return FC_OK;
 }
 
+fc_status fc__cached(fc_client *c, sqlite3_stmt **slot, const char *sql,
+                     sqlite3_stmt **st, fs_error *err)
+{
+    *st = NULL;
+    if (!*slot) {
+        fc_status rc = fc__prepare(c, sql, slot, err);
+        if (rc)
+            return rc;
+    }
+    *st = *slot;
+    return FC_OK;
+}
+
+void fc__release(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static void finalize_cached(fc_client *c)
+{
+    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_fts_rid, &c->st_fts_del,
+                              &c->st_fts_map, &c->st_fts_ins, &c->st_fts_unmap};
+
+    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+        sqlite3_finalize(*slots[i]);
+        *slots[i] = NULL;
+    }
+}
+
 uint64_t fc__now_ms(fc_client *c)
 {
     struct timespec ts;
@@ -337,7 +369,8 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
     bool have = false;
     int s;
 
-    rc = fc__prepare(c, "SELECT rid FROM fc_search_map WHERE cid = ?1", &st, err);
+    rc = fc__cached(c, &c->st_fts_rid, "SELECT rid FROM fc_search_map WHERE cid = ?1",
+                    &st, err);
     if (rc)
         goto done;
     sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
@@ -349,10 +382,11 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
         rc = fc__sqlfail(c, err, "search index");
         goto done;
     }
-    sqlite3_finalize(st);
+    fc__release(st);
     st = NULL;
     if (have) {
-        rc = fc__prepare(c, "DELETE FROM fc_search WHERE rowid = ?1", &st, err);
+        rc = fc__cached(c, &c->st_fts_del, "DELETE FROM fc_search WHERE rowid = ?1",
+                        &st, err);
         if (rc)
             goto done;
         sqlite3_bind_int64(st, 1, rid);
@@ -360,10 +394,11 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
             rc = fc__sqlfail(c, err, "search index");
             goto done;
         }
-        sqlite3_finalize(st);
+        fc__release(st);
         st = NULL;
     } else {
-        rc = fc__prepare(c, "INSERT INTO fc_search_map(cid) VALUES(?1)", &st, err);
+        rc = fc__cached(c, &c->st_fts_map, "INSERT INTO fc_search_map(cid) VALUES(?1)",
+                        &st, err);
         if (rc)
             goto done;
         sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
@@ -372,11 +407,11 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
             goto done;
         }
         rid = sqlite3_last_insert_rowid(c->db);
-        sqlite3_finalize(st);
+        fc__release(st);
         st = NULL;
     }
     /* Inserts nothing when the customer is gone or deleted. */
-    rc = fc__prepare(c,
+    rc = fc__cached(c, &c->st_fts_ins,
         "INSERT INTO fc_search(rowid, name, address, tags, contacts) "
         "SELECT ?2, name, address, tags, "
         " (SELECT group_concat(coalesce(name, '') || ' ' || coalesce(email, '')"
@@ -392,9 +427,10 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
         goto done;
     }
     if (sqlite3_changes(c->db) == 0) {
-        sqlite3_finalize(st);
+        fc__release(st);
         st = NULL;
-        rc = fc__prepare(c, "DELETE FROM fc_search_map WHERE rid = ?1", &st, err);
+        rc = fc__cached(c, &c->st_fts_unmap, "DELETE FROM fc_search_map WHERE rid = ?1",
+                        &st, err);
         if (rc)
             goto done;
         sqlite3_bind_int64(st, 1, rid);
@@ -402,7 +438,7 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
             rc = fc__sqlfail(c, err, "search index");
     }
 done:
-    sqlite3_finalize(st);
+    fc__release(st);
     return rc;
 }
 
@@ -766,6 +802,7 @@ void fc_close(fc_client *c)
 {
     if (!c)
         return;
+    finalize_cached(c);
     fs_store_close(c->disp);
     fs_store_close(c->base);
     if (c->db)
@@ -825,6 +862,7 @@ fc_status fc__wipe(fc_client *c, fs_error *err)
         fc__rollback(c);
         return rc;
     }
+    finalize_cached(c);
     fs_store_close(c->disp);
     fs_store_close(c->base);
     c->disp = c->base = NULL;

@@ -27,6 +27,12 @@ struct fc_client {
     bool wiped;           /* replica deleted: only fc_close is valid */
     fs_id device;         /* cached from meta */
     bool enrolled;
+    /* Statements run for every row a sync page touches, prepared on first
+     * use (fc__cached) and finalized by fc_close / fc__wipe: preparing them
+     * per row was most of a bootstrap's client time (bench/sync). */
+    sqlite3_stmt *st_overlay;   /* fc__recompute: a row's pending changes */
+    sqlite3_stmt *st_fts_rid, *st_fts_del, *st_fts_map, *st_fts_ins,
+                 *st_fts_unmap; /* fc__fts_refresh */
 };
 
 /* fc_db.c */
@@ -41,6 +47,12 @@ fc_status fc__commit(fc_client *c, fs_error *err);
 void fc__rollback(fc_client *c);
 fc_status fc__prepare(fc_client *c, const char *sql, sqlite3_stmt **st,
                       fs_error *err);
+/* The statement cached in *slot (prepared from sql on first use) into *st.
+ * Borrowed: release it with fc__release, never finalize it. */
+fc_status fc__cached(fc_client *c, sqlite3_stmt **slot, const char *sql,
+                     sqlite3_stmt **st, fs_error *err);
+/* Resets a cached statement and clears its bindings; accepts NULL. */
+void fc__release(sqlite3_stmt *st);
 uint64_t fc__now_ms(fc_client *c);
 /* meta: integer and blob/text values by key */
 fc_status fc__meta_get_int(fc_client *c, const char *key, int64_t *out,
@@ -84,6 +96,11 @@ fc_status fc__outbox_append(fc_client *c, const fs_change *ch,
  * saves or removes it, and refreshes FTS when it is a customer or contact. */
 fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
                         fs_error *err);
+/* The same without the FTS refresh: *search (when *has_search) is the
+ * customer whose search entry the caller must refresh (fc__fts_refresh),
+ * so a sync page refreshes each customer once, not once per contact. */
+fc_status fc__recompute_row(fc_client *c, const fs_entity *e, const fs_id *id,
+                            fs_id *search, bool *has_search, fs_error *err);
 /* Re-stamps every outbox change with the device id `dev`. */
 fc_status fc__outbox_restamp(fc_client *c, const fs_id *dev, fs_error *err);
 

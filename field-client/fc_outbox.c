@@ -319,6 +319,18 @@ static bool parent_of(const fs_row *row, fs_id *out)
 fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
                         fs_error *err)
 {
+    fs_id cust;
+    bool has_cust = false;
+    fc_status rc = fc__recompute_row(c, e, id, &cust, &has_cust, err);
+
+    if (!rc && has_cust)
+        rc = fc__fts_refresh(c, &cust, err);
+    return rc;
+}
+
+fc_status fc__recompute_row(fc_client *c, const fs_entity *e, const fs_id *id,
+                            fs_id *search, bool *has_search, fs_error *err)
+{
     fs_row row = {0}, old = {0};
     fs_store_rowinfo info;
     fs_change ch = {0};
@@ -330,10 +342,11 @@ fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
     sqlite3_stmt *st = NULL;
     fc_status rc = FC_OK;
     bool found = false, old_found = false;
-    fs_id cust, root;
-    bool has_cust = false, has_root = false;
+    fs_id root;
+    bool has_root = false;
     int s;
 
+    *has_search = false;
     sst = fs_store_load(c->disp, e, id, &old, NULL, &old_found, &ferr);
     if (sst) {
         rc = fc__from_store(sst, &ferr, err);
@@ -344,8 +357,9 @@ fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
         rc = fc__from_store(sst, &ferr, err);
         goto done;
     }
-    rc = fc__prepare(c, "SELECT change FROM fc_outbox WHERE entity = ?1 AND row = ?2"
-                     " AND state IN (0, 1) ORDER BY id", &st, err);
+    rc = fc__cached(c, &c->st_overlay, "SELECT change FROM fc_outbox WHERE"
+                    " entity = ?1 AND row = ?2 AND state IN (0, 1) ORDER BY id",
+                    &st, err);
     if (rc)
         goto done;
     sqlite3_bind_int(st, 1, e->tag);
@@ -368,6 +382,8 @@ fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
         rc = fc__sqlfail(c, err, "read outbox");
         goto done;
     }
+    fc__release(st);
+    st = NULL;
     if (fs_row_exists(&row)) {
         sst = fs_store_root(c->disp, &row, &root, &has_root, &ferr);
         if (sst == FS_STORE_ENOPARENT) {
@@ -387,15 +403,13 @@ fc_status fc__recompute(fc_client *c, const fs_entity *e, const fs_id *id,
         goto done;
     }
     if (strcmp(e->name, "customer") == 0) {
-        cust = *id;
-        has_cust = true;
+        *search = *id;
+        *has_search = true;
     } else if (strcmp(e->name, "contact") == 0) {
-        has_cust = parent_of(&row, &cust) || (old_found && parent_of(&old, &cust));
+        *has_search = parent_of(&row, search) || (old_found && parent_of(&old, search));
     }
-    if (has_cust)
-        rc = fc__fts_refresh(c, &cust, err);
 done:
-    sqlite3_finalize(st);
+    fc__release(st);
     fs_change_free(&ch);
     fs_conflict_list_free(&confl);
     fs_row_free(&row);

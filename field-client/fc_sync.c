@@ -500,11 +500,32 @@ static fc_status drop_orphans(fc_client *c, fs_error *err)
     return FC_OK;
 }
 
+/* Refreshes the search entry of every customer in temp.fc_search_dirty. */
+static fc_status search_refresh(fc_client *c, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = fc__prepare(c, "SELECT cid FROM temp.fc_search_dirty", &st, err);
+    int s = SQLITE_DONE;
+
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        fs_id cust;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(cust.b, sqlite3_column_blob(st, 0), 16);
+        rc = fc__fts_refresh(c, &cust, err);
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "search refresh");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static fc_status apply_response(fc_client *c, const batch *b,
                                 const fs_sync_response *r, fc_progress *prog,
                                 size_t *notices, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
+    sqlite3_stmt *dirty = NULL;
     fc_status rc;
     size_t ne;
     const fs_entity *const *ents = fs_schema_entities(&ne);
@@ -515,7 +536,8 @@ static fc_status apply_response(fc_client *c, const batch *b,
         return rc;
     rc = fc__exec(c, "CREATE TEMP TABLE IF NOT EXISTS fc_touched(ent INTEGER NOT NULL,"
                   " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
-                  "DELETE FROM temp.fc_touched;", err);
+                  "CREATE TEMP TABLE IF NOT EXISTS fc_search_dirty(cid BLOB PRIMARY KEY);"
+                  "DELETE FROM temp.fc_touched; DELETE FROM temp.fc_search_dirty;", err);
     /* Each statement is prepared once here, not once per result or row. */
     if (!rc)
         rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_touched(ent, id)"
@@ -528,6 +550,9 @@ static fc_status apply_response(fc_client *c, const batch *b,
     if (!rc)
         rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1"
                          " AND row = ?2", &fixed, err);
+    if (!rc)
+        rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
+                         " VALUES(?1)", &dirty, err);
     if (rc)
         goto done;
     /* 1. Results, in request order. */
@@ -584,9 +609,16 @@ static fc_status apply_response(fc_client *c, const batch *b,
         goto done;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         const fs_entity *e = fs_schema_entity_by_tag((unsigned)sqlite3_column_int(st, 0));
-        fs_id id;
+        fs_id id, cust;
+        bool search = false;
         memcpy(id.b, sqlite3_column_blob(st, 1), 16);
-        rc = fc__recompute(c, e, &id, err);
+        rc = fc__recompute_row(c, e, &id, &cust, &search, err);
+        if (!rc && search) {
+            sqlite3_bind_blob(dirty, 1, cust.b, 16, SQLITE_TRANSIENT);
+            if (sqlite3_step(dirty) != SQLITE_DONE)
+                rc = fc__sqlfail(c, err, "search refresh");
+            sqlite3_reset(dirty);
+        }
         if (rc)
             goto done;
     }
@@ -609,6 +641,12 @@ static fc_status apply_response(fc_client *c, const batch *b,
             goto done;
         }
     }
+    /* Search entries: once per customer whose row or contacts changed (a
+     * customer and its contacts usually arrive on the same page), after the
+     * roots are fixed so that contacts are found by their customer. */
+    rc = search_refresh(c, err);
+    if (rc)
+        goto done;
     /* 4. Scope exits, after the recompute so nothing re-creates them. */
     for (size_t i = 0; i < r->nexits; i++) {
         if (!r->exits[i].entity)
@@ -654,6 +692,7 @@ done:
     sqlite3_finalize(rej);
     sqlite3_finalize(del);
     sqlite3_finalize(fixed);
+    sqlite3_finalize(dirty);
     if (rc)
         fc__rollback(c);
     return rc;
