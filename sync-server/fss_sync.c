@@ -358,7 +358,10 @@ static void set_result(fs_sync_result *r, size_t index, fs_outcome o,
     r->index = (uint32_t)index;
     r->outcome = o;
     r->reason = reason;
-    snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
+    /* Longer details (a validation message) are cut to the result's size
+     * on purpose; the precision says so to the compiler as well. */
+    snprintf(r->detail, sizeof r->detail, "%.*s", (int)(sizeof r->detail - 1),
+             detail ? detail : "");
 }
 
 static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
