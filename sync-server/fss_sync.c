@@ -175,7 +175,7 @@ bad:
 /* Scope answers already known in this request's transaction, so the two
  * checks per change (the stored row's root, the merged row's root) and the
  * many changes of one customer's subtree in a batch ask SQL once per
- * customer. Direct-mapped on the id's random tail bits; a collision just
+ * customer. Direct-mapped on a hash of the id; a collision just
  * replaces the slot. Valid only inside one transaction (IMMEDIATE: no other
  * writer interleaves) and cleared whenever this request saves a customer,
  * the only row whose change can move a subtree in or out of a scope. */
