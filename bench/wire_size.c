@@ -14,9 +14,14 @@
  *     writer in a "_meta" object, the server sequence as "seq"; no "_rev"
  *     hash, which would only make JSON larger), gzip-compressed at zlib's
  *     default level like ours.
- * Not a test: it prints a table. The target is protobuf <= 0.5 x JSON.
+ * Not a test: it prints a table on stderr and, on stdout, BENCH lines
+ * (bench/bench_report.h) for bench/run.sh: cases pull-N and push-N, metric
+ * bytes_per_row (gzip), baseline = the JSON's gzip bytes per row, target
+ * protobuf <= 0.5 x JSON; the -nonotes cases (the same rows without notes,
+ * no target) show what the encoding itself saves. The figures are deterministic (fixed
+ * seed), so repetitions only confirm them.
  *
- * Usage: wire_size [rows ...]   (default: 1000 50000)
+ * Usage: wire_size [--quick] [rows ...]   (default: 1000 50000; --quick: 1000)
  * WS_DUMP=file writes the uncompressed SyncResponse of the first run, for
  * protoc --decode=fieldsync.v1.SyncResponse.
  */
@@ -29,6 +34,7 @@
 
 #include <zlib.h>
 
+#include "bench_report.h"
 #include "fs_proto.h"
 
 #define T0_MS UINT64_C(1730419200000) /* 2024-11-01 */
@@ -353,6 +359,7 @@ static void measure(size_t n, bool with_notes)
     size_t json_gz;
     double t0, t_enc, t_dec;
     fs_sync_response back;
+    char name[64];
 
     make_sample(&sm, n, with_notes);
     lim.max_rows = n > lim.max_rows ? n : lim.max_rows;
@@ -404,12 +411,12 @@ static void measure(size_t n, bool with_notes)
         int slot = fs_entity_field_index(sm.rows[0].row.entity, "notes");
         for (size_t i = 0; i < n; i++)
             sb_printf(&t, "%s", sm.rows[i].row.cells[slot].v.u.text.p);
-        printf("%7s        notes alone (concatenated, gzip): %.1f B/row, the part both "
+        fprintf(stderr, "%7s        notes alone (concatenated, gzip): %.1f B/row, the part both "
                "formats pay alike\n", "", (double)gzip_size(t.p, t.len) / (double)n);
         free(t.p);
     }
 
-    printf("%7zu rows%s | pull: raw %6.1f  gzip %6.1f  deflate %6.1f B/row | "
+    fprintf(stderr, "%7zu rows%s | pull: raw %6.1f  gzip %6.1f  deflate %6.1f B/row | "
            "push gzip %6.1f B/row | JSON raw %7.1f  gzip %6.1f B/row | "
            "gzip ratio %.2f (push %.2f) | enc %.0f ms dec %.0f ms\n",
            n, with_notes ? "" : " (no notes)", (double)raw.len / (double)n, (double)gz.len / (double)n,
@@ -417,8 +424,14 @@ static void measure(size_t n, bool with_notes)
            (double)json.len / (double)n, (double)json_gz / (double)n,
            (double)gz.len / (double)json_gz, (double)rq.len / (double)json_gz,
            t_enc * 1e3, t_dec * 1e3);
-    printf("%7s        totals: pull gzip %zu B, push gzip %zu B, JSON gzip %zu B "
+    fprintf(stderr, "%7s        totals: pull gzip %zu B, push gzip %zu B, JSON gzip %zu B "
            "(JSON raw %zu B)\n", "", gz.len, rq.len, json_gz, json.len);
+    snprintf(name, sizeof name, "pull-%zu%s", n, with_notes ? "" : "-nonotes");
+    bench_result("wire", name, "bytes_per_row", (double)gz.len / (double)n, "B/row",
+                 (double)json_gz / (double)n, with_notes ? "<=0.5x" : NULL);
+    snprintf(name, sizeof name, "push-%zu%s", n, with_notes ? "" : "-nonotes");
+    bench_result("wire", name, "bytes_per_row", (double)rq.len / (double)n, "B/row",
+                 (double)json_gz / (double)n, with_notes ? "<=0.5x" : NULL);
 
     for (size_t i = 0; i < n; i++)
         fs_change_free(&req.changes[i]);
@@ -433,20 +446,28 @@ static void measure(size_t n, bool with_notes)
 
 int main(int argc, char **argv)
 {
-    printf("fieldsync wire size: visit rows (9 fields, ~200-byte notes, per-field "
-           "HLC + writer)\n");
-    printf("JSON = CouchDB _bulk_docs shape with the same data, gzip level 6 "
-           "(zlib default, as ours)\n");
-    if (argc < 2) {
+    bool quick = bench_quick(argc, argv);
+    int sized = 0;
+
+    fprintf(stderr, "fieldsync wire size: visit rows (9 fields, ~200-byte notes, per-field "
+                    "HLC + writer)\n");
+    fprintf(stderr, "JSON = CouchDB _bulk_docs shape with the same data, gzip level 6 "
+                    "(zlib default, as ours)\n");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            continue;
+        measure((size_t)strtoull(argv[i], NULL, 10), true);
+        sized++;
+    }
+    if (!sized) {
         measure(1000, true);
-        measure(50000, true);
-    } else {
-        for (int i = 1; i < argc; i++)
-            measure((size_t)strtoull(argv[i], NULL, 10), true);
+        if (!quick)
+            measure(50000, true);
     }
     /* The same rows without notes: what the encoding itself saves. */
-    printf("without notes (the fields the encoding can compact):\n");
+    fprintf(stderr, "without notes (the fields the encoding can compact):\n");
     measure(1000, false);
-    measure(50000, false);
+    if (!quick)
+        measure(50000, false);
     return 0;
 }

@@ -230,7 +230,8 @@ static void conn_close(fss_conn *c)
 {
     sqlite3_finalize(c->next_seq);
     sqlite3_finalize(c->in_scope);
-    c->next_seq = c->in_scope = NULL;
+    sqlite3_finalize(c->customer_reps);
+    c->next_seq = c->in_scope = c->customer_reps = NULL;
     fs_store_close(c->store);
     c->store = NULL;
     if (c->db)

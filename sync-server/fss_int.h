@@ -23,6 +23,7 @@ typedef struct fss_conn {
     fs_store *store;
     sqlite3_stmt *next_seq;  /* fss__next_seq */
     sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
+    sqlite3_stmt *customer_reps; /* fss__customer_reps */
     bool busy;
 } fss_conn;
 

@@ -111,20 +111,20 @@ static fss_status repset_add(fss_repset *r, const char *id, fs_error *err)
 fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
                               fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
+    /* Asked for every pushed customer change (before and after it is
+     * saved): prepared once per connection. */
+    fss_status rc = fss__conn_stmt(
+        c, &c->customer_reps,
+        "SELECT r.uuid FROM fss_reps r, customer c WHERE c.id = ?1 AND "
+        "c.deleted = 0 AND (c.owner_rep = r.uuid OR c.territory IN "
+        "(SELECT territory FROM fss_rep_territories WHERE rep = r.uuid))",
+        err);
+    sqlite3_stmt *st = c->customer_reps;
     int r;
 
     out->n = 0;
-    if (sqlite3_prepare_v2(
-            c->db,
-            "SELECT r.uuid FROM fss_reps r, customer c WHERE c.id = ?1 AND "
-            "c.deleted = 0 AND (c.owner_rep = r.uuid OR c.territory IN "
-            "(SELECT territory FROM fss_rep_territories WHERE rep = r.uuid))",
-            -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "customer reps");
-        goto done;
-    }
+    if (rc != FSS_OK)
+        return rc;
     sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -134,7 +134,8 @@ fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
     if (r != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "customer reps");
 done:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 

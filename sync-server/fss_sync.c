@@ -172,13 +172,59 @@ bad:
 /* Applying one change                                                     */
 /* ---------------------------------------------------------------------- */
 
+/* Scope answers already known in this request's transaction, so the two
+ * checks per change (the stored row's root, the merged row's root) and the
+ * many changes of one customer's subtree in a batch ask SQL once per
+ * customer. Direct-mapped on a hash of the id; a collision just
+ * replaces the slot. Valid only inside one transaction (IMMEDIATE: no other
+ * writer interleaves) and cleared whenever this request saves a customer,
+ * the only row whose change can move a subtree in or out of a scope. */
+#define SCOPE_MEMO_SLOTS 256
+typedef struct scope_memo {
+    fs_id id[SCOPE_MEMO_SLOTS];
+    bool known[SCOPE_MEMO_SLOTS];
+    bool in[SCOPE_MEMO_SLOTS];
+} scope_memo;
+
 typedef struct sync_ctx {
     fss_server *s;
     fss_conn *c;
     const fss_device *dev;
     fs_conflict_list conflicts; /* reused per change */
     fs_conflict_list server_conflicts;
+    scope_memo scope;
 } sync_ctx;
+
+static size_t memo_slot(const fs_id *cust)
+{
+    uint64_t h = 0;
+
+    /* All 16 bytes: UUIDv7 tails are random, but imported ids need not be. */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ cust->b[i]) * UINT64_C(0x100000001b3);
+    return (size_t)(h >> 32) % SCOPE_MEMO_SLOTS;
+}
+
+/* fss__customer_in_scope for the device's rep, answered from the memo when
+ * this request has asked before. */
+static fss_status in_scope(sync_ctx *x, const fs_id *cust, bool *in,
+                           fs_error *err)
+{
+    size_t k = memo_slot(cust);
+    fss_status rc;
+
+    if (x->scope.known[k] && fs_id_cmp(&x->scope.id[k], cust) == 0) {
+        *in = x->scope.in[k];
+        return FSS_OK;
+    }
+    rc = fss__customer_in_scope(x->c, x->dev->rep, cust, in, err);
+    if (rc == FSS_OK) {
+        x->scope.id[k] = *cust;
+        x->scope.in[k] = *in;
+        x->scope.known[k] = true;
+    }
+    return rc;
+}
 
 static const fs_value *cell_val(const fs_row *row, const char *field)
 {
@@ -358,7 +404,10 @@ static void set_result(fs_sync_result *r, size_t index, fs_outcome o,
     r->index = (uint32_t)index;
     r->outcome = o;
     r->reason = reason;
-    snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
+    /* Longer details (a validation message) are cut to the result's size
+     * on purpose; the precision says so to the compiler as well. */
+    snprintf(r->detail, sizeof r->detail, "%.*s", (int)(sizeof r->detail - 1),
+             detail ? detail : "");
 }
 
 static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
@@ -399,8 +448,7 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     if (found && !(chg->entity->flags & FS_ENTITY_READONLY)) {
         if (!info.has_root)
             in = false;
-        else if ((rc = fss__customer_in_scope(x->c, x->dev->rep, &info.root,
-                                              &in, err)) != FSS_OK)
+        else if ((rc = in_scope(x, &info.root, &in, err)) != FSS_OK)
             goto done;
         if (!in) {
             rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE,
@@ -452,8 +500,7 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
             rc = fss__fail(err, FSS_EDB, "root: %s", serr.text);
             goto done;
         }
-        if ((rc = fss__customer_in_scope(x->c, x->dev->rep, &root, &in, err)) !=
-            FSS_OK)
+        if ((rc = in_scope(x, &root, &in, err)) != FSS_OK)
             goto done;
         if (!in) {
             rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE,
@@ -467,6 +514,8 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
         if ((rc = fss__save_row(x->c, &row, NULL, err)) != FSS_OK)
             goto done;
         if (is_customer) {
+            /* Its tombstone (or a server stamp) may have moved it. */
+            memset(x->scope.known, 0, sizeof x->scope.known);
             int io = fs_entity_field_index(row.entity, "owner_rep");
             int it = fs_entity_field_index(row.entity, "territory");
             if (!found || orig.deleted != row.deleted ||

@@ -8,6 +8,7 @@
 #include "server_testkit.h"
 
 #include <string.h>
+#include <time.h>
 
 typedef struct world {
     tk_server t;
@@ -122,6 +123,50 @@ static void test_outside_scope_write_rejected(void **state)
     tk_stop(&w.t);
 }
 
+/* One batch: writes under a customer, its delete, then more writes under
+ * it. The server remembers scope answers within a request; the delete must
+ * make the later writes fail the scope check all the same. */
+static void test_delete_then_write_in_one_batch(void **state)
+{
+    world w;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c[5];
+    fs_id k1 = tk_new_id(), k2 = tk_new_id();
+    fs_hlc h;
+    size_t i;
+
+    (void)state;
+    make_world(&w);
+    tk_pull_all(&w.t, &w.da, NULL, NULL, NULL, NULL);
+    tk_change(&c[0], &w.da, "customer", &w.n1);
+    tk_set_text(&c[0], &w.da, "phone", "+44 1");
+    tk_change(&c[1], &w.da, "contact", &k1);
+    tk_set_id(&c[1], &w.da, "customer_id", &w.n1);
+    tk_set_text(&c[1], &w.da, "name", "Before");
+    tk_change(&c[2], &w.da, "customer", &w.n1);
+    assert_int_equal(fs_hlc_tick(&w.da.clock, (uint64_t)time(NULL) * 1000, &h, NULL), FS_OK);
+    fs_change_tombstone(&c[2], true, h);
+    tk_change(&c[3], &w.da, "contact", &k2);
+    tk_set_id(&c[3], &w.da, "customer_id", &w.n1);
+    tk_set_text(&c[3], &w.da, "name", "After");
+    tk_change(&c[4], &w.da, "contact", &k1);
+    tk_set_text(&c[4], &w.da, "title", "Buyer");
+    assert_int_equal(tk_sync(&w.t, &w.da, NULL, c, 5, w.da.cursor, 0, FS_PROTO_DEFLATE,
+                             &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    assert_int_equal(r.results[1].outcome, FS_APPLIED);
+    assert_int_equal(r.results[2].outcome, FS_APPLIED);
+    assert_int_equal(r.results[3].outcome, FS_REJECTED);
+    assert_int_equal(r.results[3].reason, FS_REASON_SCOPE);
+    assert_int_equal(r.results[4].outcome, FS_REJECTED);
+    assert_int_equal(r.results[4].reason, FS_REASON_SCOPE);
+    fs_proto_sync_response_free(&r);
+    for (i = 0; i < 5; i++)
+        fs_change_free(&c[i]);
+    tk_stop(&w.t);
+}
+
 static void test_enter_and_exit(void **state)
 {
     world w;
@@ -202,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap_only_scope),
         cmocka_unit_test(test_outside_scope_write_rejected),
+        cmocka_unit_test(test_delete_then_write_in_one_batch),
         cmocka_unit_test(test_enter_and_exit),
         cmocka_unit_test(test_export_scope),
     };
