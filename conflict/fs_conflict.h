@@ -19,6 +19,7 @@
 #ifndef FS_CONFLICT_H
 #define FS_CONFLICT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,10 @@ typedef struct fs_error {
  * code, so callers can write `return fs_error_set(err, FS_EINVAL, "...")`. */
 int fs_error_set(fs_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with a va_list: each module's own `*_fail(err, status, fmt, ...)`
+ * helper is a thin wrapper around it. */
+int fs_error_vset(fs_error *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* ------------------------------------------------------------------------ */
 /* Ids: 128-bit, time-ordered (RFC 9562 UUIDv7)                              */

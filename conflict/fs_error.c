@@ -29,14 +29,21 @@ const char *fs_strerror(fs_status st)
     return "unknown status";
 }
 
-int fs_error_set(fs_error *err, int code, const char *fmt, ...)
+int fs_error_vset(fs_error *err, int code, const char *fmt, va_list ap)
 {
     if (err) {
-        va_list ap;
         err->code = code;
-        va_start(ap, fmt);
         vsnprintf(err->text, sizeof err->text, fmt, ap);
-        va_end(ap);
     }
+    return code;
+}
+
+int fs_error_set(fs_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fs_error_vset(err, code, fmt, ap);
+    va_end(ap);
     return code;
 }

@@ -50,12 +50,9 @@ fc_status fc__fail(fs_error *err, fc_status st, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err) {
-        err->code = (int)st;
-        va_start(ap, fmt);
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    fs_error_vset(err, (int)st, fmt, ap);
+    va_end(ap);
     return st;
 }
 

@@ -469,35 +469,34 @@ done:
     return rc;
 }
 
-/* Removes rows left without a root (their parent never arrived) from both
- * table sets, except rows the outbox still has changes for: those wait for
- * the server's verdict and go at a later complete pull. Only rows below the
- * second level can lack a root (fs_store_fix_roots). */
+/* fs_store_keep_fn: an orphan the outbox still has changes for waits for
+ * the server's verdict and goes at a later complete pull. */
+static bool has_queued_change(const fs_entity *e, const fs_id *id, void *payload)
+{
+    fc_client *c = payload;
+    sqlite3_stmt *st = NULL;
+    bool queued = true; /* on a failed lookup, keep the row */
+
+    if (fc__prepare(c, "SELECT 1 FROM fc_outbox WHERE entity = ?1 AND row = ?2",
+                    &st, NULL) == FC_OK) {
+        sqlite3_bind_int(st, 1, e->tag);
+        sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
+        queued = sqlite3_step(st) != SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return queued;
+}
+
+/* Rows left without a root (their parent never arrived), from both table
+ * sets. */
 static fc_status drop_orphans(fc_client *c, fs_error *err)
 {
-    size_t ne = 0;
-    const fs_entity *const *ents = fs_schema_entities(&ne);
+    fs_error serr = {0};
+    fs_store_status sst = fs_store_drop_orphans(c->base, has_queued_change, c, NULL, &serr);
 
-    for (size_t i = 0; i < ne; i++) {
-        const fs_entity *e = ents[i], *pe;
-        if (e->parent < 0 || !e->parent_entity)
-            continue;
-        pe = fs_schema_entity(e->parent_entity);
-        if (!pe || pe->parent < 0)
-            continue;
-        for (int set = 0; set < 2; set++) {
-            char *sql = sqlite3_mprintf(
-                "DELETE FROM \"%w\" WHERE root IS NULL AND id NOT IN"
-                " (SELECT row FROM fc_outbox WHERE entity = %u)",
-                fs_store_table(set ? c->disp : c->base, e), (unsigned)e->tag);
-            fc_status rc = sql ? fc__exec(c, sql, err)
-                               : fc__fail(err, FC_ENOMEM, "out of memory");
-            sqlite3_free(sql);
-            if (rc)
-                return rc;
-        }
-    }
-    return FC_OK;
+    if (!sst)
+        sst = fs_store_drop_orphans(c->disp, has_queued_change, c, NULL, &serr);
+    return sst ? fc__from_store(sst, &serr, err) : FC_OK;
 }
 
 /* Refreshes the search entry of every customer in temp.fc_search_dirty. */

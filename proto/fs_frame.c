@@ -108,13 +108,11 @@ const char *fs_proto_error_code_name(fs_proto_error_code c)
 fs_proto_status fs_proto__fail(fs_error *err, fs_proto_status st,
                                const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        err->code = (int)st;
-        va_start(ap, fmt);
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+
+    va_start(ap, fmt);
+    fs_error_vset(err, (int)st, fmt, ap);
+    va_end(ap);
     return st;
 }
 

@@ -56,12 +56,9 @@ fs_store_status fs_store__fail(fs_error *err, fs_store_status code,
 {
     va_list ap;
 
-    if (err) {
-        err->code = (int)code;
-        va_start(ap, fmt);
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    fs_error_vset(err, (int)code, fmt, ap);
+    va_end(ap);
     return code;
 }
 

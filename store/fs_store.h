@@ -177,6 +177,19 @@ fs_store_status fs_store_delete_root(fs_store *s, const fs_id *root,
 fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err);
 
 /*
+ * Removes the rows fs_store_fix_roots could not give a root: their parent
+ * was never stored. Called after a complete pull, when every row of the
+ * scope has arrived, so such a parent is outside the scope (the customer
+ * left before the parent's newer version could come). keep (optional) is
+ * asked per orphan and may spare it (a row with queued local changes).
+ * *count (optional) gets the number of rows removed.
+ * Returns OK, EINVAL, ENOMEM, ESQL.
+ */
+typedef bool (*fs_store_keep_fn)(const fs_entity *e, const fs_id *id, void *payload);
+fs_store_status fs_store_drop_orphans(fs_store *s, fs_store_keep_fn keep,
+                                      void *payload, int64_t *count, fs_error *err);
+
+/*
  * Called for each row by fs_store_since. `row` and `info` are borrowed and
  * only valid during the call. Return true to continue, false to stop.
  */

@@ -580,6 +580,13 @@ fs_store_status fs_store_delete_root(fs_store *s, const fs_id *root,
     return rc;
 }
 
+/* Only rows below the second level can lack a root: the others take their
+ * parent's id (or their own) without a lookup. */
+static bool can_lack_root(const fs_store *s, const fs_store_ent *ent)
+{
+    return ent->parent >= 0 && s->ents[ent->parent].parent >= 0;
+}
+
 fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err)
 {
     fs_store_status rc = FS_STORE_OK;
@@ -590,15 +597,14 @@ fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err)
     if (!s)
         return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_fix_roots: NULL argument");
     /* Schema order puts parents first, so a chain of any depth is fixed in
-     * one pass. Only rows below the second level can lack a root: the
-     * others take their parent's id without a lookup. */
+     * one pass. */
     for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
         const fs_store_ent *ent = &s->ents[i], *pent;
         const char *pfield;
         char *sql;
         sqlite3_stmt *st = NULL;
 
-        if (ent->parent < 0 || s->ents[ent->parent].parent < 0)
+        if (!can_lack_root(s, ent))
             continue;
         pent = &s->ents[ent->parent];
         pfield = ent->e->fields[ent->e->parent].name;
@@ -615,6 +621,75 @@ fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err)
             total += sqlite3_changes64(s->db);
         sqlite3_finalize(st);
         sqlite3_free(sql);
+    }
+    if (count)
+        *count = total;
+    return rc;
+}
+
+/* The ids of ent's rows without a root, malloc'd into *ids. */
+static fs_store_status orphan_ids(fs_store *s, const fs_store_ent *ent, fs_id **ids,
+                                  size_t *n, fs_error *err)
+{
+    fs_store_status rc = FS_STORE_OK;
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    char *sql = sqlite3_mprintf("SELECT id FROM \"%w\" WHERE root IS NULL", ent->table);
+    int r = SQLITE_DONE;
+
+    *ids = NULL;
+    *n = 0;
+    if (!sql)
+        return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        rc = fs_store__sqlfail(s, err, ent->table);
+    while (rc == FS_STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            fs_id *p = realloc(*ids, (cap = cap ? cap * 2 : 16) * sizeof *p);
+            if (!p) {
+                rc = fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
+                break;
+            }
+            *ids = p;
+        }
+        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+    }
+    if (rc == FS_STORE_OK && r != SQLITE_DONE)
+        rc = fs_store__sqlfail(s, err, ent->table);
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return rc;
+}
+
+fs_store_status fs_store_drop_orphans(fs_store *s, fs_store_keep_fn keep,
+                                      void *payload, int64_t *count, fs_error *err)
+{
+    fs_store_status rc = FS_STORE_OK;
+    int64_t total = 0;
+
+    if (count)
+        *count = 0;
+    if (!s)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_drop_orphans: NULL argument");
+    for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
+        fs_id *ids = NULL;
+        size_t n = 0;
+
+        if (!can_lack_root(s, &s->ents[i]))
+            continue;
+        /* Collected before deleting, so no statement is stepping the table
+         * while rows leave it. Orphans are rare. */
+        rc = orphan_ids(s, &s->ents[i], &ids, &n, err);
+        for (size_t k = 0; k < n && rc == FS_STORE_OK; k++) {
+            bool removed = false;
+            if (keep && keep(s->ents[i].e, &ids[k], payload))
+                continue;
+            rc = fs_store_delete(s, s->ents[i].e, &ids[k], &removed, err);
+            total += removed;
+        }
+        free(ids);
     }
     if (count)
         *count = total;

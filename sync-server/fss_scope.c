@@ -383,41 +383,33 @@ fss_status fss__open_conflicts(fss_conn *c, const char *rep,
     fss_status rc = FSS_OK;
     int r;
 
+    /* One query on every last page: the window count is taken before the
+     * LIMIT, so it is the number of all open conflicts of the rep. */
     out->conflicts_listed = true;
-    if (sqlite3_prepare_v2(c->db, "SELECT count(*)" CONCERNS_REP, -1, &st, NULL) !=
-        SQLITE_OK)
-        return fss__dbfail(err, c->db, "open conflicts");
-    sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = fss__dbfail(err, c->db, "open conflicts");
-        goto done;
-    }
-    out->open_conflicts = (uint32_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (out->open_conflicts == 0)
-        goto done;
-    out->conflicts = calloc(FS_PROTO_MAX_CONFLICTS, sizeof *out->conflicts);
-    if (!out->conflicts) {
-        rc = fss__fail(err, FSS_ENOMEM, "open conflicts");
-        goto done;
-    }
     if (sqlite3_prepare_v2(
             c->db,
             "SELECT k.id, k.entity, k.row, k.field, k.rule, k.detail, k.created_at,"
             " CASE k.yours_won WHEN 0 THEN k.theirs_device ELSE k.yours_device END"
-            " IN " REP_DEVICES CONCERNS_REP " ORDER BY k.id DESC LIMIT ?2",
-            -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "open conflicts");
-        goto done;
-    }
+            " IN " REP_DEVICES ", count(*) OVER ()" CONCERNS_REP
+            " ORDER BY k.id DESC LIMIT ?2",
+            -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "open conflicts");
     sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, FS_PROTO_MAX_CONFLICTS);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        fs_open_conflict *k = &out->conflicts[out->nconflicts];
+        fs_open_conflict *k;
         const fs_entity *e = fs_schema_entity((const char *)sqlite3_column_text(st, 1));
+        if (!out->conflicts) {
+            out->open_conflicts = (uint32_t)sqlite3_column_int64(st, 8);
+            out->conflicts = calloc(FS_PROTO_MAX_CONFLICTS, sizeof *out->conflicts);
+            if (!out->conflicts) {
+                rc = fss__fail(err, FSS_ENOMEM, "open conflicts");
+                goto done;
+            }
+        }
         if (!e || sqlite3_column_bytes(st, 2) != 16)
             continue; /* a record of a rejected unknown entity: nothing to show */
+        k = &out->conflicts[out->nconflicts++];
         k->id = (uint64_t)sqlite3_column_int64(st, 0);
         k->entity = e;
         memcpy(k->row.b, sqlite3_column_blob(st, 2), 16);
@@ -428,7 +420,6 @@ fss_status fss__open_conflicts(fss_conn *c, const char *rep,
                  sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
         k->created_ms = (uint64_t)sqlite3_column_int64(st, 6);
         k->mine_kept = sqlite3_column_int(st, 7) != 0;
-        out->nconflicts++;
     }
     if (r != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "open conflicts");

@@ -43,12 +43,9 @@ fss_status fss__fail(fs_error *err, fss_status st, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err) {
-        err->code = (int)st;
-        va_start(ap, fmt);
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    fs_error_vset(err, (int)st, fmt, ap);
+    va_end(ap);
     return st;
 }
 

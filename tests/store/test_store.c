@@ -670,6 +670,51 @@ static void test_fix_roots(void **state)
     sqlite3_close(db);
 }
 
+static bool keep_id(const fs_entity *e, const fs_id *id, void *payload)
+{
+    (void)e;
+    return fs_id_cmp(id, payload) == 0;
+}
+
+/* Rows whose parent never came go; rooted rows and the ones keep spares
+ * stay. */
+static void test_drop_orphans(void **state)
+{
+    sqlite3 *db = db_open();
+    fs_store *s = store_open(db, NULL);
+    fs_id cid = id_n(1), qid = id_n(2), rooted = id_n(3), spared = id_n(4), lost = id_n(5),
+          gone = id_n(6);
+    fs_row quote = {0}, line = {0};
+    int64_t n = -1;
+    (void)state;
+
+    assert_int_equal(fs_row_init(&quote, entity("quote"), &qid, NULL), FS_OK);
+    set_val(&quote, "customer_id", fs_value_idv(&cid), 1, 1);
+    save(s, &quote, 1, &cid);
+    assert_int_equal(fs_row_init(&line, entity("quote_line"), &rooted, NULL), FS_OK);
+    set_val(&line, "quote_id", fs_value_idv(&qid), 1, 1);
+    save(s, &line, 2, NULL);
+    line.id = spared;
+    fs_value_clear(&line.cells[0].v);
+    line.cells[0].v = fs_value_idv(&gone);
+    save(s, &line, 3, NULL);
+    line.id = lost;
+    save(s, &line, 4, NULL);
+    assert_int_equal(fs_store_fix_roots(s, NULL, NULL), FS_STORE_OK);
+    assert_int_equal(fs_store_drop_orphans(s, keep_id, &spared, &n, NULL), FS_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM quote_line"), 2);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM quote"), 1);
+    assert_int_equal(fs_store_drop_orphans(s, NULL, NULL, &n, NULL), FS_STORE_OK);
+    assert_int_equal(n, 1); /* without keep, the spared one goes too */
+    assert_int_equal(db_int(db, "SELECT count(*) FROM quote_line WHERE root IS NULL"), 0);
+    assert_int_equal(fs_store_drop_orphans(NULL, NULL, NULL, NULL, NULL), FS_STORE_EINVAL);
+    fs_row_free(&quote);
+    fs_row_free(&line);
+    fs_store_close(s);
+    sqlite3_close(db);
+}
+
 static void test_decode_custom_query(void **state)
 {
     sqlite3 *db = db_open();
@@ -1053,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_query_plans_do_not_sort),
         cmocka_unit_test(test_delete_and_delete_root),
         cmocka_unit_test(test_fix_roots),
+        cmocka_unit_test(test_drop_orphans),
         cmocka_unit_test(test_decode_custom_query),
         cmocka_unit_test(test_export_golden),
         cmocka_unit_test(test_export_empty),
