@@ -22,22 +22,19 @@
 #include <sqlite3.h>
 
 #include "fs_store.h"
+#include "../bench_report.h"
 
 /* ------------------------------------------------------------------------ */
 /* Output, clocks, statistics                                                */
 /* ------------------------------------------------------------------------ */
 
+/* The one BENCH line format lives in bench/bench_report.h; here a
+ * baseline <= 0 means "none". */
 void bc_result(const char *bench, const char *cs, const char *metric,
                double value, const char *unit, double baseline,
                const char *target)
 {
-    printf("BENCH %s %s %s %.6g %s", bench, cs, metric, value, unit);
-    if (baseline > 0)
-        printf(" baseline=%.6g ratio=%.3f", baseline, value / baseline);
-    if (target)
-        printf(" target=%s", target);
-    printf("\n");
-    fflush(stdout);
+    bench_result(bench, cs, metric, value, unit, baseline > 0 ? baseline : NAN, target);
 }
 
 void bc_die(const char *fmt, ...)
