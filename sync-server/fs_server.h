@@ -59,6 +59,15 @@ void fss_buf_free(fss_buf *b);
 /* Configuration                                                             */
 /* ------------------------------------------------------------------------ */
 
+/* How a pull finds the rows of a device's scope (fss_sync.c explains both).
+ * AUTO chooses per request; the others force one plan, for tests that
+ * prove both give the same pages, and for diagnosis. */
+typedef enum fss_pull_plan {
+    FSS_PULL_AUTO = 0,
+    FSS_PULL_SEQ,              /* walk the changes since the cursor */
+    FSS_PULL_SCOPE             /* look up the scope's customers' rows */
+} fss_pull_plan;
+
 typedef struct fss_config {
     const char *db_path;       /* SQLite file; created on first start */
     const char *bind_addr;     /* IPv4/IPv6 literal; default "127.0.0.1" */
@@ -80,6 +89,7 @@ typedef struct fss_config {
     unsigned auth_fail_window_s; /* window of that count; 60 */
     unsigned drain_timeout_s;  /* graceful stop waits this long; 30 */
     FILE *log;                 /* JSON-lines request log; NULL = none */
+    fss_pull_plan pull_plan;   /* AUTO */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */

@@ -51,6 +51,11 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_scope_exits(seq INTEGER PRIMARY KEY, rep TEXT NOT NULL,"
     " customer BLOB NOT NULL, reason INTEGER NOT NULL);"
     "CREATE INDEX fss_scope_exits_rep ON fss_scope_exits(rep, seq);",
+    /* 2: a rep's customers by index, for the scope plan of the pull
+     * (fss_sync.c). The store's tables exist by now: conn_open opens the
+     * store before it migrates. */
+    "CREATE INDEX fss_customer_owner ON customer(owner_rep);"
+    "CREATE INDEX fss_customer_territory ON customer(territory);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -202,6 +207,8 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
             st = fss__fail(err, FSS_EDB,
                            "store schema version %lld is newer than this "
                            "server (%zu)", (long long)have, NMIGRATIONS);
+        if (st == FSS_OK && fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
+            st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
         for (i = (size_t)have; st == FSS_OK && i < NMIGRATIONS; i++) {
             char rec[128];
             st = fss__exec(c, migrations[i], err);
@@ -212,8 +219,6 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
                      (unsigned long long)fss_now_ms());
             st = fss__exec(c, rec, err);
         }
-        if (st == FSS_OK && fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
-            st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
         if (st == FSS_OK)
             st = fss__commit(c, err);
         if (st != FSS_OK)
@@ -232,6 +237,13 @@ static void conn_close(fss_conn *c)
     sqlite3_finalize(c->in_scope);
     sqlite3_finalize(c->customer_reps);
     c->next_seq = c->in_scope = c->customer_reps = NULL;
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < 2; j++) {
+            sqlite3_finalize(c->pull[i][j]);
+            c->pull[i][j] = NULL;
+        }
+    sqlite3_finalize(c->scope_size);
+    c->scope_size = NULL;
     fs_store_close(c->store);
     c->store = NULL;
     if (c->db)

@@ -24,8 +24,17 @@ typedef struct fss_conn {
     sqlite3_stmt *next_seq;  /* fss__next_seq */
     sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
     sqlite3_stmt *customer_reps; /* fss__customer_reps */
+    sqlite3_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
+    sqlite3_stmt *scope_size;    /* fss_sync.c: customers in a scope */
     bool busy;
 } fss_conn;
+
+/* The scope condition on a customer row aliased `c`, the rep's UUID bound
+ * at `rep` (an SQL parameter). The one definition of a rep's scope: the
+ * scope check, the pull and the export all use it. */
+#define FSS_SCOPE_COND(rep)                                                 \
+    "c.deleted = 0 AND (c.owner_rep = " rep " OR c.territory IN "          \
+    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
 
 /* Routes, for metrics. */
 enum {
@@ -41,6 +50,7 @@ typedef struct fss_metrics {
     uint64_t lat_bucket[FSS_ROUTE_COUNT][FSS_LAT_BUCKETS + 1];
     double lat_sum[FSS_ROUTE_COUNT];
     uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
+    uint64_t pulls[3];   /* by fss_pull_plan (AUTO unused) */
     uint64_t conflicts[FS_RULE_INVALID + 1];
     uint64_t rejects[FS_REASON_INVALID + 1];
     uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
@@ -219,5 +229,6 @@ void fss__metrics_conflicts(fss_metrics *m, const fs_conflict_list *l);
 void fss__metrics_reject(fss_metrics *m, fs_reason r);
 void fss__metrics_refusal(fss_metrics *m, fs_proto_error_code c);
 void fss__metrics_replay(fss_metrics *m);
+void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan);
 
 #endif /* FSS_INT_H */

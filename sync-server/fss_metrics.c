@@ -91,6 +91,14 @@ void fss__metrics_replay(fss_metrics *m)
     pthread_mutex_unlock(&m->mu);
 }
 
+void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan)
+{
+    pthread_mutex_lock(&m->mu);
+    if ((unsigned)plan < 3)
+        m->pulls[plan]++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void fss_metrics_render(fss_server *s, fss_buf *out)
 {
     fss_metrics snap;
@@ -140,6 +148,13 @@ void fss_metrics_render(fss_server *s, fss_buf *out)
                    (unsigned long long)snap.rows_pulled,
                    (unsigned long long)snap.exits_sent,
                    (unsigned long long)snap.batches_replayed);
+    fss_buf_printf(out, "# HELP fieldsync_pulls_total Pull queries by plan "
+                        "(docs/ARCHITECTURE.md, a sync round).\n"
+                        "# TYPE fieldsync_pulls_total counter\n"
+                        "fieldsync_pulls_total{plan=\"seq\"} %llu\n"
+                        "fieldsync_pulls_total{plan=\"scope\"} %llu\n",
+                   (unsigned long long)snap.pulls[FSS_PULL_SEQ],
+                   (unsigned long long)snap.pulls[FSS_PULL_SCOPE]);
     fss_buf_puts(out, "# HELP fieldsync_conflicts_total Conflict records by rule.\n"
                       "# TYPE fieldsync_conflicts_total counter\n");
     for (r = 0; r <= FS_RULE_INVALID; r++)

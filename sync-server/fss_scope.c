@@ -23,11 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The scope condition on a customer row aliased `c`, rep bound at ?REP. */
-#define SCOPE_COND(rep)                                                     \
-    "c.deleted = 0 AND (c.owner_rep = " rep " OR c.territory IN "          \
-    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
-
 fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
                                   const fs_id *cust, bool *in, fs_error *err)
 {
@@ -35,7 +30,7 @@ fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
      * per connection. */
     fss_status rc = fss__conn_stmt(c, &c->in_scope,
                                    "SELECT 1 FROM customer c WHERE c.id = ?1 AND "
-                                   SCOPE_COND("?2"), err);
+                                   FSS_SCOPE_COND("?2"), err);
     sqlite3_stmt *st = c->in_scope;
     int r;
 
@@ -116,8 +111,7 @@ fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
     fss_status rc = fss__conn_stmt(
         c, &c->customer_reps,
         "SELECT r.uuid FROM fss_reps r, customer c WHERE c.id = ?1 AND "
-        "c.deleted = 0 AND (c.owner_rep = r.uuid OR c.territory IN "
-        "(SELECT territory FROM fss_rep_territories WHERE rep = r.uuid))",
+        FSS_SCOPE_COND("r.uuid"),
         err);
     sqlite3_stmt *st = c->customer_reps;
     int r;

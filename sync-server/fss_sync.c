@@ -548,81 +548,188 @@ done:
 /* Pull                                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* SELECT kind (0 row, 1 exit), entity tag or exit reason, id, seq over every
- * table, filtered to rep ?2's scope, after cursor ?1, ordered by seq, at most
- * ?3; or, with `count`, how many there are. The table names come from the
- * static schema, never from input.
+/* A pull returns, in seq order, the rows of the rep's scope and the rep's
+ * scope exits after the cursor: a page of them, plus one to learn has_more.
+ * Two plans give the same answer at different costs (tests/server
+ * test_pull_plans proves they agree):
  *
- * Each arm walks its table's (seq, id) index from the cursor in seq order,
- * checks the row's root with a primary-key lookup of that one customer (the
- * outer table is aliased: a bare `root` inside the subquery would name the
- * customer's own root and silently make it uncorrelated) and stops after ?3
- * rows; the outer ORDER BY then sorts at most ?3 rows per arm. So one page
- * costs about (page x tables) index steps whatever the store or scope size,
- * and an incremental pull only touches rows changed since the cursor.
- * (Filtering with `root IN (<every customer in scope>)` instead made SQLite
- * build the whole scope, visit every row of it after the cursor and sort
- * them, per page: a bootstrap was quadratic in the scope size - bench/sync
- * measured 206 s for 200k rows.) The count has no limits: it walks every
- * row after the cursor once, and is asked once per sync. */
+ * SEQ walks each table's (seq, id) index from the cursor and tests each
+ * row's customer with a primary-key lookup, stopping after a page. When the
+ * scope holds most of what changed (a bootstrap), a page costs about page x
+ * tables steps whatever the scope size. But it visits every row anyone
+ * changed since the cursor: at 1,000 devices an incremental pull of a few
+ * dozen rows walked thousands of other reps' rows.
+ *
+ * SCOPE lists the scope's customers (indexes on customer owner_rep and
+ * territory, migration 2), probes each table's (root, seq) index per
+ * customer from the cursor and sorts what it finds. It costs customers x
+ * tables probes plus the scope's rows after the cursor, whatever others
+ * changed; but each page sorts all of those rows again, so a pull of many
+ * pages would be quadratic (filtering by "root in the scope" was the first
+ * pull query: 206 s for a 200k-row bootstrap).
+ *
+ * choose_plan() takes SCOPE only when both costs are bounded: the probes
+ * are fewer than the seqs handed out since the cursor (an upper bound of
+ * what SEQ visits), and the whole pull fits in PULL_SCOPE_MAX_PAGES pages.
+ * Both questions are counts with a LIMIT, so deciding never costs more than
+ * SEQ itself could.
+ *
+ * The outer table is always aliased: a bare `root` inside the scope
+ * subquery would name the customer's own root and silently make it
+ * uncorrelated. Table names come from the static schema, never from input.
+ * Parameters: ?1 cursor, ?2 rep, ?3 limit (-1 = none). */
+#define PULL_SCOPE_MAX_PAGES 4
 #define PULL_IN_SCOPE(col)                                                  \
-    "EXISTS (SELECT 1 FROM customer c WHERE c.id = " col " AND c.deleted = 0" \
-    " AND (c.owner_rep = ?2 OR c.territory IN (SELECT territory FROM"       \
-    " fss_rep_territories WHERE rep = ?2)))"
+    "EXISTS (SELECT 1 FROM customer c WHERE c.id = " col " AND "            \
+    FSS_SCOPE_COND("?2") ")"
+#define PULL_SCOPE_CUSTOMERS "SELECT c.id FROM customer c WHERE " FSS_SCOPE_COND("?2")
 
-static fss_status pull_sql(fss_conn *c, fss_buf *b, bool count, fs_error *err)
+/* Entities filtered by scope: customers and everything under them
+ * (products go to everyone). */
+static bool scoped_entity(const fs_entity *e)
 {
+    return e->parent >= 0 || strcmp(e->name, "customer") == 0;
+}
+
+/* The pull query of `plan`: SELECT kind (0 row, 1 exit), entity tag or exit
+ * reason, id, seq ORDER BY seq LIMIT ?3; or, with `count`, how many such
+ * rows there are, at most ?3. */
+static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
+                           fss_buf *b, fs_error *err)
+{
+    bool by_scope = plan == FSS_PULL_SCOPE;
     size_t ne = 0, i;
     const fs_entity *const *ents = fs_schema_entities(&ne);
 
+    if (by_scope)
+        fss_buf_puts(b, "WITH pull_scope(id) AS MATERIALIZED ("
+                        PULL_SCOPE_CUSTOMERS ") ");
     fss_buf_puts(b, count ? "SELECT count(*) FROM (" : "SELECT kind, ent, id, seq FROM (");
     for (i = 0; i < ne; i++) {
         const char *t = fs_store_table(c->store, ents[i]);
+        bool scoped = scoped_entity(ents[i]);
         if (!t)
             return fss__fail(err, FSS_EDB, "no table for %s", ents[i]->name);
-        fss_buf_printf(b, "SELECT * FROM (SELECT 0 AS kind, %u AS ent, r.id,"
-                          " r.seq FROM \"%s\" r WHERE r.seq > ?1",
-                       (unsigned)ents[i]->tag, t);
-        if (ents[i]->parent >= 0 || strcmp(ents[i]->name, "customer") == 0)
-            fss_buf_puts(b, " AND " PULL_IN_SCOPE("r.root"));
-        fss_buf_puts(b, count ? ") UNION ALL " : " ORDER BY r.seq LIMIT ?3) UNION ALL ");
+        if (count)
+            fss_buf_puts(b, "SELECT 1");
+        else
+            fss_buf_printf(b, "SELECT * FROM (SELECT 0 AS kind, %u AS ent, r.id,"
+                              " r.seq", (unsigned)ents[i]->tag);
+        fss_buf_printf(b, " FROM %s\"%s\" r WHERE r.seq > ?1",
+                       scoped && by_scope ? "pull_scope s CROSS JOIN " : "", t);
+        if (scoped)
+            fss_buf_puts(b, by_scope ? " AND r.root = s.id"
+                                     : " AND " PULL_IN_SCOPE("r.root"));
+        fss_buf_puts(b, count ? " UNION ALL " : " ORDER BY r.seq LIMIT ?3) UNION ALL ");
     }
-    fss_buf_puts(b, "SELECT * FROM (SELECT 1, x.reason, x.customer, x.seq FROM"
-                    " fss_scope_exits x WHERE x.rep = ?2 AND x.seq > ?1 AND NOT "
-                    PULL_IN_SCOPE("x.customer"));
-    fss_buf_puts(b, count ? "))" : " ORDER BY x.seq LIMIT ?3)) ORDER BY seq LIMIT ?3");
+    fss_buf_puts(b, count ? "SELECT 1" : "SELECT * FROM (SELECT 1, x.reason, x.customer, x.seq");
+    fss_buf_puts(b, " FROM fss_scope_exits x WHERE x.rep = ?2 AND x.seq > ?1"
+                    " AND NOT " PULL_IN_SCOPE("x.customer"));
+    fss_buf_puts(b, count ? " LIMIT ?3)" : " ORDER BY x.seq LIMIT ?3)) ORDER BY seq LIMIT ?3");
     return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
 }
 
-static fss_status pull(sync_ctx *x, uint64_t cursor, uint32_t page,
-                       fs_sync_response *out, fs_error *err)
+/* The connection's prepared statement for (plan, count), bound. The caller
+ * resets it (pull_done) before the request ends: a statement left mid-step
+ * would keep its read transaction open. */
+static fss_status pull_stmt(sync_ctx *x, fss_pull_plan plan, bool count,
+                            uint64_t cursor, int64_t limit, sqlite3_stmt **out,
+                            fs_error *err)
 {
-    fss_buf sql = {0};
+    sqlite3_stmt **slot = &x->c->pull[plan == FSS_PULL_SCOPE][count];
+    fss_status rc = FSS_OK;
+
+    if (!*slot) {
+        fss_buf sql = {0};
+        rc = pull_sql(x->c, plan, count, &sql, err);
+        if (rc == FSS_OK)
+            rc = fss__conn_stmt(x->c, slot, sql.data, err);
+        fss_buf_free(&sql);
+        if (rc != FSS_OK)
+            return rc;
+    }
+    sqlite3_bind_int64(*slot, 1, (int64_t)cursor);
+    sqlite3_bind_text(*slot, 2, x->dev->rep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*slot, 3, limit);
+    *out = *slot;
+    return FSS_OK;
+}
+
+static void pull_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Runs a bound count(*) statement. */
+static fss_status count_rows(fss_conn *c, sqlite3_stmt *st, int64_t *out,
+                             fs_error *err)
+{
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = fss__dbfail(err, c->db, "pull count");
+    pull_done(st);
+    return rc;
+}
+
+static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
+                              uint32_t page, fss_pull_plan *plan,
+                              fs_error *err)
+{
+    size_t ne = 0, i, tables = 0;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    int64_t changed = cur - (int64_t)cursor, customers = 0, rows = 0;
+    int64_t max_rows = (int64_t)PULL_SCOPE_MAX_PAGES * page;
+    sqlite3_stmt *st;
+    fss_status rc;
+
+    *plan = x->s->cfg.pull_plan;
+    if (*plan != FSS_PULL_AUTO)
+        return FSS_OK;
+    *plan = FSS_PULL_SEQ;
+    for (i = 0; i < ne; i++)
+        tables += scoped_entity(ents[i]);
+    if (changed <= (int64_t)page || tables == 0)
+        return FSS_OK; /* SEQ visits at most `changed` rows: cheap already */
+    rc = fss__conn_stmt(x->c, &x->c->scope_size,
+                        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3)",
+                        err);
+    if (rc != FSS_OK)
+        return rc;
+    st = x->c->scope_size;
+    sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, changed / (int64_t)tables + 1);
+    if ((rc = count_rows(x->c, st, &customers, err)) != FSS_OK)
+        return rc;
+    if (customers * (int64_t)tables >= changed)
+        return FSS_OK;
+    rc = pull_stmt(x, FSS_PULL_SCOPE, true, cursor, max_rows + 1, &st, err);
+    if (rc == FSS_OK)
+        rc = count_rows(x->c, st, &rows, err);
+    if (rc == FSS_OK && rows <= max_rows)
+        *plan = FSS_PULL_SCOPE;
+    return rc;
+}
+
+static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
+                       int64_t cur, uint32_t page, fs_sync_response *out,
+                       fs_error *err)
+{
     sqlite3_stmt *st = NULL;
     fss_status rc;
-    int64_t cur = 0;
     size_t n = 0;
-    int r;
+    int r = SQLITE_DONE;
     uint64_t last = cursor;
 
-    rc = fss__current_seq(x->c, &cur, err);
-    if (rc != FSS_OK)
-        goto done;
     out->rows = calloc(page ? page : 1, sizeof *out->rows);
     out->exits = calloc(page ? page : 1, sizeof *out->exits);
-    if (!out->rows || !out->exits) {
-        rc = fss__fail(err, FSS_ENOMEM, "pull page");
-        goto done;
-    }
-    if ((rc = pull_sql(x->c, &sql, false, err)) != FSS_OK)
-        goto done;
-    if (sqlite3_prepare_v2(x->c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, x->c->db, "pull");
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, (int64_t)cursor);
-    sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (int64_t)page + 1);
+    if (!out->rows || !out->exits)
+        return fss__fail(err, FSS_ENOMEM, "pull page");
+    if ((rc = pull_stmt(x, plan, false, cursor, (int64_t)page + 1, &st, err)) != FSS_OK)
+        return rc;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int kind = sqlite3_column_int(st, 0);
         int ent = sqlite3_column_int(st, 1);
@@ -660,7 +767,7 @@ static fss_status pull(sync_ctx *x, uint64_t cursor, uint32_t page,
         last = (uint64_t)seq;
         n++;
     }
-    if (!out->has_more && r != SQLITE_DONE && r != SQLITE_ROW) {
+    if (!out->has_more && r != SQLITE_DONE) {
         rc = fss__dbfail(err, x->c->db, "pull");
         goto done;
     }
@@ -670,35 +777,21 @@ static fss_status pull(sync_ctx *x, uint64_t cursor, uint32_t page,
     if (out->next_cursor < cursor)
         out->next_cursor = cursor;
 done:
-    sqlite3_finalize(st);
-    fss_buf_free(&sql);
+    pull_done(st);
     return rc;
 }
 
 /* What a whole pull from `cursor` would bring: the progress total. */
-static fss_status count_pending(sync_ctx *x, uint64_t cursor, uint64_t *out,
-                                fs_error *err)
+static fss_status count_pending(sync_ctx *x, fss_pull_plan plan,
+                                uint64_t cursor, uint64_t *out, fs_error *err)
 {
-    fss_buf sql = {0};
-    sqlite3_stmt *st = NULL;
-    fss_status rc;
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    fss_status rc = pull_stmt(x, plan, true, cursor, -1, &st, err);
 
-    if ((rc = pull_sql(x->c, &sql, true, err)) != FSS_OK)
-        goto done;
-    if (sqlite3_prepare_v2(x->c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, x->c->db, "count pending");
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, (int64_t)cursor);
-    sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = fss__dbfail(err, x->c->db, "count pending");
-        goto done;
-    }
-    *out = (uint64_t)sqlite3_column_int64(st, 0);
-done:
-    sqlite3_finalize(st);
-    fss_buf_free(&sql);
+    if (rc == FSS_OK)
+        rc = count_rows(x->c, st, &n, err);
+    *out = (uint64_t)n;
     return rc;
 }
 
@@ -839,6 +932,7 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     uint8_t digest[32];
     uint32_t page;
     int64_t cur = 0;
+    fss_pull_plan plan = FSS_PULL_SEQ;
     size_t i;
     bool seen = false, same = false;
     fss_auth_result ar;
@@ -973,13 +1067,25 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
             if (store_batch(&x, &rq.batch_id, digest, &out, &err) != FSS_OK)
                 goto internal;
         }
+        /* The push commits on its own: the pull below only reads, and
+         * holding the write lock through it would serialise every pushing
+         * device behind every other's pull. The pull's snapshot is newer
+         * and includes this batch; if it fails, the retried batch is
+         * answered from fss_batches. */
+        if (fss__commit(x.c, &err) != FSS_OK ||
+            fss__exec(x.c, "BEGIN", &err) != FSS_OK)
+            goto internal;
     }
+    if (fss__current_seq(x.c, &cur, &err) != FSS_OK ||
+        choose_plan(&x, rq.cursor, cur, page, &plan, &err) != FSS_OK)
+        goto internal;
+    fss__metrics_pull(&s->metrics, plan);
     if (rq.count_pending) {
-        if (count_pending(&x, rq.cursor, &out.pending, &err) != FSS_OK)
+        if (count_pending(&x, plan, rq.cursor, &out.pending, &err) != FSS_OK)
             goto internal;
         out.has_pending = true;
     }
-    if (pull(&x, rq.cursor, page, &out, &err) != FSS_OK)
+    if (pull(&x, plan, rq.cursor, cur, page, &out, &err) != FSS_OK)
         goto internal;
     /* Read in the same transaction as the page, so the list matches it. */
     if (!out.has_more && fss__open_conflicts(x.c, dev.rep, &out, &err) != FSS_OK)

@@ -7,6 +7,8 @@
  */
 #include "server_testkit.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -242,6 +244,171 @@ static void test_export_scope(void **state)
     tk_stop(&w.t);
 }
 
+/* One pull (no changes, count_pending) through fss_handle_sync of s. */
+static void plan_pull(fss_server *s, const tk_device *d, uint64_t cursor,
+                      uint32_t page, fs_sync_response *out)
+{
+    fs_sync_request rq;
+    fs_proto_buf b = {0};
+    fs_error err = {0};
+    fss_request req;
+    fss_response resp;
+    char auth[200];
+
+    memset(&rq, 0, sizeof rq);
+    rq.version = FS_PROTO_VERSION;
+    rq.device_id = d->id;
+    rq.batch_id = tk_new_id();
+    rq.cursor = cursor;
+    rq.page_size = page;
+    rq.count_pending = true;
+    assert_int_equal(fs_proto_sync_request_encode(&rq, FS_PROTO_IDENTITY, NULL,
+                                                  &b, &err), FS_PROTO_OK);
+    snprintf(auth, sizeof auth, "Bearer %s", d->token);
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    req.method = "POST";
+    req.path = "/v1/sync";
+    req.content_type = "application/x-protobuf";
+    req.authorization = auth;
+    req.body = b.data;
+    req.body_len = b.len;
+    fss_handle_sync(s, &req, &resp);
+    assert_int_equal(resp.status, 200);
+    memset(out, 0, sizeof *out);
+    if (fs_proto_sync_response_decode(resp.body, resp.body_len, FS_PROTO_IDENTITY,
+                                      NULL, out, NULL, &err) != FS_PROTO_OK)
+        fail_msg("sync response: %s", err.text);
+    fss_response_free(&resp);
+    fs_proto_buf_free(&b);
+}
+
+static void assert_same_page(const fs_sync_response *a, const fs_sync_response *b)
+{
+    assert_int_equal(a->nrows, b->nrows);
+    for (size_t i = 0; i < a->nrows; i++) {
+        assert_int_equal(a->rows[i].seq, b->rows[i].seq);
+        assert_ptr_equal(a->rows[i].row.entity, b->rows[i].row.entity);
+        assert_memory_equal(a->rows[i].row.id.b, b->rows[i].row.id.b, 16);
+    }
+    assert_int_equal(a->nexits, b->nexits);
+    for (size_t i = 0; i < a->nexits; i++) {
+        assert_memory_equal(a->exits[i].row.b, b->exits[i].row.b, 16);
+        assert_int_equal(a->exits[i].reason, b->exits[i].reason);
+    }
+    assert_int_equal(a->has_more, b->has_more);
+    assert_int_equal(a->next_cursor, b->next_cursor);
+    assert_true(a->has_pending && b->has_pending);
+    assert_int_equal(a->pending, b->pending);
+}
+
+/* A pull plan's count in /metrics (fieldsync_pulls_total). */
+static unsigned long pulls_by_plan(tk_server *t, const char *plan)
+{
+    tk_http r;
+    char key[80];
+    const char *p;
+    unsigned long n = 0;
+
+    tk_request(t, "GET", "/metrics", NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(key, sizeof key, "fieldsync_pulls_total{plan=\"%s\"} ", plan);
+    p = strstr((const char *)r.body, key);
+    assert_non_null(p);
+    n = strtoul(p + strlen(key), NULL, 10);
+    tk_http_free(&r);
+    return n;
+}
+
+/* The two pull plans (fss_sync.c) give the same pages: every cursor, page
+ * sizes from one row to all, both reps, in a store with both reps'
+ * customers and children, an owner outside the territory, a reassignment,
+ * a delete and a territory left (exits), and products. The server under
+ * test (AUTO) answers the same too, and chose each plan at least once. */
+static void test_pull_plans(void **state)
+{
+    static const uint32_t pages[] = {1, 2, 3, 7, 500};
+    world w;
+    fs_error err = {0};
+    fss_server *by_seq = NULL, *by_scope = NULL;
+    fss_config cfg;
+    fs_sync_response r0;
+    uint64_t cur;
+    tk_device *devs[2];
+
+    (void)state;
+    make_world(&w);
+    devs[0] = &w.da;
+    devs[1] = &w.db;
+    /* Bob's side grows large (many rows outside Alice's scope), Alice's
+     * stays small; one south customer is owned by Alice. */
+    for (int i = 0; i < 24; i++) {
+        char name[32];
+        bool alices = i % 8 == 3;
+        fs_id cust;
+        fs_change c[3];
+        fs_sync_response r;
+        fs_error_body eb;
+        tk_device *d = alices ? &w.da : &w.db;
+
+        snprintf(name, sizeof name, "South %d", i);
+        cust = tk_customer(&w.t, name, "south", alices ? &w.alice : NULL, 51, -2);
+        for (int k = 0; k < 3; k++) {
+            fs_id row = tk_new_id();
+            tk_change(&c[k], d, "contact", &row);
+            tk_set_id(&c[k], d, "customer_id", &cust);
+            tk_set_text(&c[k], d, "name", name);
+        }
+        assert_int_equal(tk_sync(&w.t, d, NULL, c, 3, 0, 1, FS_PROTO_DEFLATE,
+                                 &r, &eb), 200);
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(r.results[k].outcome, FS_APPLIED);
+            fs_change_free(&c[k]);
+        }
+        fs_proto_sync_response_free(&r);
+    }
+    assert_int_equal(fss_admin_customer_assign(w.t.s, &w.s1, NULL, "north", &err), FSS_OK);
+    assert_int_equal(fss_admin_customer_delete(w.t.s, &w.n2, &err), FSS_OK);
+    {
+        fs_id carol = tk_rep(&w.t, "Carol", "east");
+        fs_id east = tk_customer(&w.t, "East One", "east", NULL, 50, 0);
+        (void)east;
+        assert_int_equal(fss_admin_rep_territory(w.t.s, &w.alice, "east", true, &err), FSS_OK);
+        assert_int_equal(fss_admin_rep_territory(w.t.s, &w.alice, "east", false, &err), FSS_OK);
+        (void)carol;
+    }
+
+    cfg = w.t.cfg;
+    cfg.pull_plan = FSS_PULL_SEQ;
+    assert_int_equal(fss_server_open(&cfg, &by_seq, &err), FSS_OK);
+    cfg.pull_plan = FSS_PULL_SCOPE;
+    assert_int_equal(fss_server_open(&cfg, &by_scope, &err), FSS_OK);
+    plan_pull(by_seq, &w.da, 0, 5000, &r0);
+    cur = r0.next_cursor;
+    assert_false(r0.has_more);
+    fs_proto_sync_response_free(&r0);
+    assert_true(cur > 100);
+
+    for (size_t d = 0; d < 2; d++)
+        for (uint64_t cursor = 0; cursor <= cur; cursor++)
+            for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
+                fs_sync_response a, b, c;
+                plan_pull(by_seq, devs[d], cursor, pages[p], &a);
+                plan_pull(by_scope, devs[d], cursor, pages[p], &b);
+                plan_pull(w.t.s, devs[d], cursor, pages[p], &c);
+                assert_same_page(&a, &b);
+                assert_same_page(&a, &c);
+                fs_proto_sync_response_free(&a);
+                fs_proto_sync_response_free(&b);
+                fs_proto_sync_response_free(&c);
+            }
+    assert_true(pulls_by_plan(&w.t, "seq") > 0);
+    assert_true(pulls_by_plan(&w.t, "scope") > 0);
+    fss_server_close(by_seq);
+    fss_server_close(by_scope);
+    tk_stop(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_delete_then_write_in_one_batch),
         cmocka_unit_test(test_enter_and_exit),
         cmocka_unit_test(test_export_scope),
+        cmocka_unit_test(test_pull_plans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
