@@ -1,7 +1,8 @@
 # aggregate.awk - folds BENCH lines (bench/bench_report.h) from several runs
 # into one markdown table: per (bench, case, metric) the median, min and max
 # of the value, the median baseline, and the median, min and max of the
-# ratio, the target and whether the median ratio meets it.
+# ratio, the target and whether the median (of the ratio if there is one,
+# else of the value) meets it.
 #
 # Input: BENCH <bench> <case> <metric> <value> <unit> [baseline=V] [ratio=V]
 #        [target=T]; other lines are ignored. Keys keep their first-seen
@@ -45,19 +46,33 @@ function fmt(v) {
     return sprintf("%.3f", v)
 }
 
-# ">=0.5x" / "<=0.5x" against a ratio: yes / no; "" when not comparable.
-function meets(target, r,    op, lim) {
-    if (target == "" || r == "")
+# Whether a median meets its target: "yes" / "**no**", "" when the target
+# is not a comparison. Targets are ">=0.5x", "<=1.1x", "<250", ">10", or a
+# bare number (must equal it); a trailing "x" is a unit, not an operator.
+# The median compared is the ratio's when the line has one (ratios are what
+# the x-targets mean), else the value's (absolute targets: ms, MiB, count).
+function meets(target, r, v,    op, lim, x) {
+    x = (r != "") ? r : v
+    if (target == "" || x == "")
         return ""
-    op = substr(target, 1, 2)
-    lim = substr(target, 3)
+    op = target
+    sub(/[0-9.]+x?$/, "", op)
+    lim = substr(target, length(op) + 1)
     sub(/x$/, "", lim)
     if (lim !~ /^[0-9.]+$/)
         return ""
+    x += 0
+    lim += 0
     if (op == ">=")
-        return (r + 0 >= lim + 0) ? "yes" : "**no**"
+        return (x >= lim) ? "yes" : "**no**"
     if (op == "<=")
-        return (r + 0 <= lim + 0) ? "yes" : "**no**"
+        return (x <= lim) ? "yes" : "**no**"
+    if (op == "<")
+        return (x < lim) ? "yes" : "**no**"
+    if (op == ">")
+        return (x > lim) ? "yes" : "**no**"
+    if (op == "" || op == "=")
+        return (x == lim) ? "yes" : "**no**"
     return ""
 }
 
@@ -93,6 +108,6 @@ END {
             kb[key], kc[key], km[key], fmt(median(vals[key])), minmax(vals[key]),
             ku[key], fmt(median(base[key])), (r == "" ? "" : sprintf("%.3f", r)),
             (ratio[key] == "" ? "" : minmax(ratio[key])), target[key],
-            meets(target[key], r), runs[key]
+            meets(target[key], r, median(vals[key])), runs[key]
     }
 }
