@@ -439,7 +439,8 @@ static void test_tls(void **state)
     curl_easy_cleanup(c);
     tk_http_free(&r);
     /* Plain HTTP to the TLS port is not served. */
-    snprintf(url, sizeof url, "http://%s/healthz", p.url + strlen("https://"));
+    assert_true(snprintf(url, sizeof url, "http://%.200s/healthz",
+                         p.url + strlen("https://")) < (int)sizeof url);
     c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
