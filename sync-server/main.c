@@ -68,6 +68,8 @@ static const char usage[] =
     "  --threads N            HTTP worker threads [4]\n"
     "  --page-size N          rows per pull when the device asks 0 [500]\n"
     "  --max-page-size N      cap on the page size a device may ask [5000]\n"
+    "  --pull-plan P          auto, seq or scope: how pulls find the scope's rows\n"
+    "                         (docs/ARCHITECTURE.md; force one to diagnose) [auto]\n"
     "  --max-body BYTES       request body limit on the wire [8388608]\n"
     "  --max-inflated BYTES   request body limit after inflating [33554432]\n"
     "  --max-ahead-ms MS      device stamps further ahead are clamped [300000]\n"
@@ -176,6 +178,17 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "threads") == 0) NUM(threads, 256);
     if (strcmp(name, "page-size") == 0) NUM(page_size, 50000);
     if (strcmp(name, "max-page-size") == 0) NUM(max_page_size, 50000);
+    if (strcmp(name, "pull-plan") == 0) {
+        static const char *const plans[] = {"auto", "seq", "scope"};
+        NEED_VAL;
+        for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
+            if (strcmp(val, plans[i]) == 0) {
+                a->cfg.pull_plan = (fss_pull_plan)i;
+                return 1;
+            }
+        fprintf(stderr, "sync-server: --pull-plan: \"%s\" is not auto, seq or scope\n", val);
+        return -1;
+    }
     if (strcmp(name, "max-body") == 0) NUM(max_body, (uint64_t)1 << 30);
     if (strcmp(name, "max-inflated") == 0) NUM(max_inflated, (uint64_t)1 << 31);
     if (strcmp(name, "max-ahead-ms") == 0) NUM(max_ahead_ms, UINT64_C(1) << 40);

@@ -116,6 +116,7 @@ void sim_http_free(sim_http *h);
 
 typedef struct sim_server {
     const char *bin;
+    const char *pull_plan;   /* --pull-plan */
     char dir[256];
     char db[300];
     pid_t pid;

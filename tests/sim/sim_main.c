@@ -46,6 +46,7 @@ typedef struct opts {
     unsigned devices, steps;
     bool verbose, keep;
     const char *server;
+    const char *pull_plan;   /* the server's --pull-plan */
     const char *argv0;
 } opts;
 
@@ -105,6 +106,7 @@ static int usage(void)
             "usage: fieldsync_sim [--seed S | --seeds A-B | --seed-list S,S,... | --long]\n"
             "                     [--devices N (2..%d, default 8)] [--steps K]\n"
             "                     [--verbose] [--keep] [--server PATH]\n"
+            "                     [--pull-plan auto|seq|scope]\n"
             "env: FS_SIM_SEED, FS_SIM_SEEDS=A-B, FS_SIM_STEPS, FS_SIM_LONG=1\n",
             SIM_MAX_DEVICES);
     return 2;
@@ -117,6 +119,7 @@ static int parse(opts *o, int argc, char **argv)
     o->devices = 8;
     o->steps = (e = getenv("FS_SIM_STEPS")) ? (unsigned)atoi(e) : DEFAULT_STEPS;
     o->server = SYNC_SERVER_BIN;
+    o->pull_plan = "auto";
     o->argv0 = argv[0];
     if ((e = getenv("FS_SIM_SEED")) && !parse_range(o, e))
         return usage();
@@ -149,6 +152,9 @@ static int parse(opts *o, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--server") == 0) {
             o->server = v;
+            i++;
+        } else if (strcmp(a, "--pull-plan") == 0) {
+            o->pull_plan = v;
             i++;
         } else {
             return usage();
@@ -195,6 +201,7 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults)
     s->steps = o->steps;
     s->verbose = o->verbose;
     s->srv.bin = o->server;
+    s->srv.pull_plan = o->pull_plan;
     sim_rng_seed(&s->sched, seed, 0);
     snprintf(s->srv.dir, sizeof s->srv.dir, "/tmp/fs-sim-%llu-XXXXXX",
              (unsigned long long)seed);
@@ -226,8 +233,9 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults)
         printf("  %u violation(s); first ones:\n", nviol);
         for (unsigned i = 0; i < nviol && i < 8; i++)
             printf("  - %s\n", sim_sh->viol[i]);
-        printf("  replay: %s --seed %llu --devices %u --steps %u --server %s\n", o->argv0,
-               (unsigned long long)seed, o->devices, o->steps, o->server);
+        printf("  replay: %s --seed %llu --devices %u --steps %u --server %s"
+               " --pull-plan %s\n", o->argv0, (unsigned long long)seed, o->devices,
+               o->steps, o->server, o->pull_plan);
     }
     if (nviol && o->keep)
         printf("  kept %s\n", s->srv.dir);

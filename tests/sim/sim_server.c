@@ -68,7 +68,8 @@ int sim_server_start(sim_server *s)
          * into 429s that would hide the 401 + wipe under test. */
         execl(s->bin, s->bin, "--db", s->db, "--listen", "127.0.0.1", "--port", port,
               "--admin-token", SIM_ADMIN_TOKEN, "--threads", "4",
-              "--auth-fail-limit", "1000000", "--drain-timeout", "5", "serve",
+              "--auth-fail-limit", "1000000", "--drain-timeout", "5",
+              "--pull-plan", s->pull_plan, "serve",
               (char *)NULL);
         _exit(127);
     }
