@@ -51,11 +51,11 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_scope_exits(seq INTEGER PRIMARY KEY, rep TEXT NOT NULL,"
     " customer BLOB NOT NULL, reason INTEGER NOT NULL);"
     "CREATE INDEX fss_scope_exits_rep ON fss_scope_exits(rep, seq);",
-    /* 2: a rep's customers by index, for the scope plan of the pull
-     * (fss_sync.c). The store's tables exist by now: conn_open opens the
-     * store before it migrates. */
-    "CREATE INDEX fss_customer_owner ON customer(owner_rep);"
-    "CREATE INDEX fss_customer_territory ON customer(territory);",
+    /* 2: a rep's live customers from the index alone, for the scope plan
+     * of the pull (fss_sync.c). The store's tables exist by now: conn_open
+     * opens the store before it migrates. */
+    "CREATE INDEX fss_customer_owner ON customer(owner_rep, deleted);"
+    "CREATE INDEX fss_customer_territory ON customer(territory, deleted);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

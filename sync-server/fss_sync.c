@@ -570,15 +570,18 @@ done:
  *
  * choose_plan() takes SCOPE only when both costs are bounded: the probes
  * are fewer than the seqs handed out since the cursor (an upper bound of
- * what SEQ visits), and the whole pull fits in PULL_SCOPE_MAX_PAGES pages.
- * Both questions are counts with a LIMIT, so deciding never costs more than
- * SEQ itself could.
+ * what SEQ visits) and the scope has at most PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE
+ * x page customers, and the whole pull fits in PULL_SCOPE_MAX_PAGES pages.
+ * Both questions are counts with a LIMIT, so deciding costs at most a few
+ * thousand index steps (about 1 ms for a 25,000-customer scope's bootstrap
+ * page).
  *
  * The outer table is always aliased: a bare `root` inside the scope
  * subquery would name the customer's own root and silently make it
  * uncorrelated. Table names come from the static schema, never from input.
  * Parameters: ?1 cursor, ?2 rep, ?3 limit (-1 = none). */
 #define PULL_SCOPE_MAX_PAGES 4
+#define PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE 8
 #define PULL_IN_SCOPE(col)                                                  \
     "EXISTS (SELECT 1 FROM customer c WHERE c.id = " col " AND "            \
     FSS_SCOPE_COND("?2") ")"
@@ -683,6 +686,7 @@ static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
     const fs_entity *const *ents = fs_schema_entities(&ne);
     int64_t changed = cur - (int64_t)cursor, customers = 0, rows = 0;
     int64_t max_rows = (int64_t)PULL_SCOPE_MAX_PAGES * page;
+    int64_t max_customers;
     sqlite3_stmt *st;
     fss_status rc;
 
@@ -701,10 +705,13 @@ static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
         return rc;
     st = x->c->scope_size;
     sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, changed / (int64_t)tables + 1);
+    max_customers = changed / (int64_t)tables;
+    if (max_customers > (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page)
+        max_customers = (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page;
+    sqlite3_bind_int64(st, 3, max_customers + 1);
     if ((rc = count_rows(x->c, st, &customers, err)) != FSS_OK)
         return rc;
-    if (customers * (int64_t)tables >= changed)
+    if (customers > max_customers || customers * (int64_t)tables >= changed)
         return FSS_OK;
     rc = pull_stmt(x, FSS_PULL_SCOPE, true, cursor, max_rows + 1, &st, err);
     if (rc == FSS_OK)
