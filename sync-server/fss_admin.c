@@ -144,7 +144,7 @@ fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err)
     fss_status st = exists1(c, "SELECT 1 FROM fss_territories WHERE code = ?1",
                             code, &yes, err);
     if (st == FSS_OK && !yes)
-        st = fss__fail(err, FSS_ENOTFOUND, "no territory %s", code);
+        st = fss__fail(err, FSS_ENOTFOUND, "no territory \"%s\"", code);
     return st;
 }
 

@@ -214,6 +214,18 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
             row_error(x, rowno, verr.text);
             goto done;
         }
+        /* A CSV cell cannot say null, so an empty cell clears the field
+         * (fsj_text_to_value). JSON can: there "" for these two is a
+         * mistake to name, not a code to look up. */
+        if (v.kind == FS_VAL_TEXT && !v.u.text.p[0] &&
+            (strcmp(r->names[i], "owner_rep") == 0 ||
+             strcmp(r->names[i], "territory") == 0)) {
+            fs_value_clear(&v);
+            snprintf(msg, sizeof msg, "%s \"\" is empty: use null to clear it",
+                     r->names[i]);
+            row_error(x, rowno, msg);
+            goto done;
+        }
         if (v.kind == FS_VAL_TEXT && strcmp(r->names[i], "owner_rep") == 0 &&
             fss__rep_known(x->c, v.u.text.p, &verr) != FSS_OK) {
             fs_value_clear(&v);

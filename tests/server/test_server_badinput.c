@@ -354,6 +354,18 @@ static void test_admin_bad_input(void **state)
     assert_non_null(strstr((const char *)r.body, "\"row\":3"));
     assert_non_null(strstr((const char *)r.body, "\"row\":4"));
     tk_http_free(&r);
+    /* JSON can say null, so an empty territory or owner is a mistake,
+     * named as such (a CSV empty cell clears instead). */
+    admin(&f, "POST", "/admin/v1/import/customers", "application/json",
+          "[{\"name\":\"Empty territory\",\"territory\":\"\"},"
+          "{\"name\":\"Empty owner\",\"owner_rep\":\"\"},"
+          "{\"name\":\"Null territory\",\"territory\":null}]",
+          TK_ADMIN_TOKEN, &r);
+    assert_int_equal(r.status, 422);
+    assert_int_equal(tk_count((const char *)r.body, "\"row\":"), 2);
+    assert_non_null(strstr((const char *)r.body, "territory \\\"\\\" is empty: use null to clear it"));
+    assert_non_null(strstr((const char *)r.body, "owner_rep \\\"\\\" is empty"));
+    tk_http_free(&r);
     assert_int_equal(fss_admin_territories_list(f.t.s, &out, NULL), FSS_OK);
     assert_non_null(strstr(out.data, "\"customers\":1")); /* only Greenfield */
     fss_buf_free(&out);
