@@ -245,6 +245,14 @@ void fs_value_clear(fs_value *v); /* frees text; leaves FS_VAL_NULL */
  * order). Used only as the last tie-break. */
 int fs_value_cmp(const fs_value *a, const fs_value *b);
 bool fs_value_eq(const fs_value *a, const fs_value *b);
+/* The shortest of %.15g, %.16g and %.17g that reads back to the same bits
+ * ("53.48", not %.17g's "53.480000000000004"), with '.' as the decimal
+ * point whatever the locale; "0" for either zero. Non-finite d gives "NaN",
+ * "Infinity" or "-Infinity", which are not JSON numbers: JSON writers quote
+ * or replace them. Writes at most FS_REAL_STRLEN bytes plus a NUL into buf;
+ * returns the length. */
+#define FS_REAL_STRLEN 32
+size_t fs_real_format(double d, char buf[FS_REAL_STRLEN + 1]);
 /* Checks v against the field: kind, text length, enum membership, currency,
  * range. NULL is allowed for every field that is not FS_FIELD_REQUIRED. */
 fs_status fs_field_check(const fs_field *f, const fs_value *v, fs_error *err);

@@ -9,6 +9,7 @@
 #include "fs_conflict.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -455,4 +456,36 @@ fs_status fs_change_check(const fs_change *c, fs_error *err)
                                     c->entity->name, c->entity->fields[fc->slot].name);
     }
     return FS_OK;
+}
+
+size_t fs_real_format(double d, char buf[FS_REAL_STRLEN + 1])
+{
+    char b[40];
+    size_t k = 0;
+
+    if (!isfinite(d) || d == 0) {
+        const char *t = isnan(d) ? "NaN" : d == 0 ? "0" : d > 0 ? "Infinity" : "-Infinity";
+        k = strlen(t);
+        memcpy(buf, t, k + 1);
+        return k;
+    }
+    /* %.17g always reads back; shorter forms often do. */
+    for (int prec = 15; prec <= 17; prec++) {
+        double back;
+        snprintf(b, sizeof b, "%.*g", prec, d);
+        back = strtod(b, NULL);
+        if (memcmp(&back, &d, sizeof d) == 0)
+            break;
+    }
+    /* Keep digits, sign and exponent; whatever else is there is the
+     * locale's decimal point (maybe several bytes): write '.'. */
+    for (size_t i = 0; b[i] && k < FS_REAL_STRLEN; i++) {
+        char c = b[i];
+        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e')
+            buf[k++] = c;
+        else if (k == 0 || buf[k - 1] != '.')
+            buf[k++] = '.';
+    }
+    buf[k] = 0;
+    return k;
 }

@@ -74,9 +74,12 @@ static void json_value(FILE *o, const fs_field *f, const fs_value *v)
         else
             fprintf(o, "%lld", (long long)v->u.i);
         break;
-    case FS_VAL_REAL:
-        fprintf(o, "%.17g", v->u.r);
+    case FS_VAL_REAL: {
+        char r[FS_REAL_STRLEN + 1];
+        fs_real_format(v->u.r, r);
+        fprintf(o, isfinite(v->u.r) ? "%s" : "\"%s\"", r); /* as `export` */
         break;
+    }
     case FS_VAL_TEXT:
         json_str(o, v->u.text.p);
         break;

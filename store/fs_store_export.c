@@ -130,44 +130,20 @@ static void j_int(jout *o, int64_t v)
     j_put(o, b, (size_t)n);
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back to the same bits
- * (%.17g always does). The decimal point is written as '.' whatever the
- * locale, since a client may have called setlocale(). NaN and infinities
- * are not JSON numbers and are written as strings. */
+/* fs_real_format's shortest form; NaN and infinities are not JSON numbers
+ * and are written as strings. (SQLite drops the sign of a zero, and
+ * fs_real_format writes both as "0", so a row prints the same before and
+ * after a round trip through the store.) */
 static void j_real(jout *o, double d)
 {
-    char b[40], out[40];
-    size_t k = 0;
+    char b[FS_REAL_STRLEN + 1];
+    size_t n = fs_real_format(d, b);
 
-    if (isnan(d)) {
-        j_lit(o, "\"NaN\"");
-        return;
-    }
-    if (isinf(d)) {
-        j_lit(o, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        return;
-    }
-    if (d == 0) {
-        /* SQLite drops the sign of a zero, so a row printed before and after
-         * a round trip through the store must print the same. */
-        j_lit(o, "0");
-        return;
-    }
-    for (int prec = 15; prec <= 17; prec++) {
-        double back;
-        snprintf(b, sizeof b, "%.*g", prec, d);
-        back = strtod(b, NULL);
-        if (memcmp(&back, &d, sizeof d) == 0)
-            break;
-    }
-    for (size_t i = 0; b[i] && k < sizeof out - 1; i++) {
-        char c = b[i];
-        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e')
-            out[k++] = c;
-        else if (k == 0 || out[k - 1] != '.')
-            out[k++] = '.'; /* the locale's decimal point, maybe multibyte */
-    }
-    j_put(o, out, k);
+    if (!isfinite(d))
+        j_put(o, "\"", 1);
+    j_put(o, b, n);
+    if (!isfinite(d))
+        j_put(o, "\"", 1);
 }
 
 static void j_id(jout *o, const fs_id *id)

@@ -121,8 +121,11 @@ static void scalar_json(fss_buf *b, const fsj *v)
     case FSJ_NUM:
         if (v->is_int)
             fss_buf_printf(b, "%lld", (long long)v->i);
-        else
-            fss_buf_printf(b, "%.17g", v->num);
+        else {
+            char r[FS_REAL_STRLEN + 1];
+            fs_real_format(v->num, r);
+            fss_buf_puts(b, r);
+        }
         break;
     case FSJ_STR: fss_json_str(b, v->str, v->len); break;
     default: fss_buf_puts(b, "null"); break;

@@ -187,9 +187,11 @@ void fss_json_value(fss_buf *b, const fs_value *v)
     case FS_VAL_NULL: fss_buf_puts(b, "null"); break;
     case FS_VAL_INT: fss_buf_printf(b, "%lld", (long long)v->u.i); break;
     case FS_VAL_REAL:
-        if (isfinite(v->u.r))
-            fss_buf_printf(b, "%.17g", v->u.r);
-        else
+        if (isfinite(v->u.r)) {
+            char r[FS_REAL_STRLEN + 1];
+            fs_real_format(v->u.r, r);
+            fss_buf_puts(b, r);
+        } else
             fss_buf_puts(b, "null");
         break;
     case FS_VAL_TEXT: fss_json_str(b, v->u.text.p, v->u.text.n); break;

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conflict/fs_testkit.h"
@@ -636,6 +637,49 @@ static void test_conflict_list(void **state)
     fs_row_free(&row);
 }
 
+/* fs_real_format: the shortest text that reads back to the same bits. */
+static void test_real_format(void **state)
+{
+    static const struct {
+        double d;
+        const char *want;
+    } cases[] = {
+        {53.48, "53.48"},
+        {-2.2446, "-2.2446"},
+        {0.1, "0.1"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {1.0 / 3.0, "0.3333333333333333"},
+        {100, "100"},
+        {1e300, "1e+300"},
+        {5e-324, "4.94065645841247e-324"}, /* 15 digits read back */
+        {0.0, "0"},
+        {-0.0, "0"},
+        {NAN, "NaN"},
+        {INFINITY, "Infinity"},
+        {-INFINITY, "-Infinity"},
+    };
+    char b[FS_REAL_STRLEN + 1];
+    uint64_t x = 0x9e3779b97f4a7c15u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = fs_real_format(cases[i].d, b);
+        assert_string_equal(b, cases[i].want);
+        assert_int_equal(n, strlen(cases[i].want));
+    }
+    /* Random finite bit patterns all read back exactly. */
+    for (int i = 0; i < 20000; i++) {
+        double d, back;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        memcpy(&d, &x, sizeof d);
+        if (!isfinite(d) || d == 0)
+            continue;
+        assert_true(fs_real_format(d, b) <= FS_REAL_STRLEN);
+        back = strtod(b, NULL);
+        assert_memory_equal(&back, &d, sizeof d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_esign_helpers),
         cmocka_unit_test(test_currency),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_real_format),
         cmocka_unit_test(test_field_check),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_changes),
