@@ -3,16 +3,20 @@
  * protobuf messages of sync.proto, for every message of the protocol.
  *
  * Encoding builds the protobuf-c structs in a scratch arena that borrows
- * every string and id from the caller's domain structs, packs them, runs the
- * same limit scan a receiver will run (so a body we produce is never one the
- * peer refuses), and frames the bytes. Decoding unframes, scans, lets
+ * ids from the caller's domain structs, packs them, runs the same limit scan
+ * a receiver will run (so a body we produce is never one the peer refuses),
+ * and frames the bytes. Decoding unframes, checks the version, scans, lets
  * protobuf-c unpack (now bounded), converts to domain structs and validates
  * every value with the conflict library. Compactness tricks live only here
- * (docs/PROTOCOL.md section 4): stamps travel as millisecond deltas chained
- * message -> row/change -> cell, with counters only where they differ; TIME
- * values relative to their stamp; GPS-like reals as exact e7 integers; cell
- * tags implicit when consecutive; text values in one list at the end of the
- * message; and pulled cells name their writer through a device table.
+ * (docs/PROTOCOL.md section 4): the rows of a pull page and the changes of a
+ * push batch travel column-major (one Table: per-row arrays, then one Column
+ * per entity field, texts concatenated per column), so deflate sees runs of
+ * like values; ids split into a delta-coded time half and a random half;
+ * stamps are millisecond deltas chained row base -> cell -> next cell of
+ * the row; integers are absolute, delta-coded down the column or relative
+ * to the cell's stamp, whichever the encoder measures smaller; GPS-like
+ * reals travel as exact e7 integers; ID values as indexes into one sorted
+ * table; and pulled cells name their writer through a device table.
  */
 #include "fs_proto_int.h"
 
@@ -57,28 +61,14 @@ static uint64_t s64_to_u64(int64_t x)
     return (uint64_t)x; /* conversion to unsigned is defined: mod 2^64 */
 }
 
-/* A stamp on the wire: a signed ms delta from a reference stamp, and the
- * counter only when it differs from the reference's (counters are nearly
- * always 0, or equal within one edit). Both ms values are 48-bit, so the
- * delta always fits. */
-static void put_stamp(fs_hlc h, fs_hlc ref, protobuf_c_boolean *has_ms, int64_t *ms,
-                      protobuf_c_boolean *has_count, uint32_t *count)
+/* Rebuilds a stamp from a reference, a signed ms delta and a counter delta;
+ * false when the result leaves the 48-bit ms range or the counter its 16
+ * bits (only a broken or hostile encoder sends that). */
+static bool get_stamp(fs_hlc ref, int64_t d, int64_t dcount, fs_hlc *out)
 {
-    *ms = (int64_t)fs_hlc_ms(h) - (int64_t)fs_hlc_ms(ref);
-    *has_ms = *ms != 0;
-    *count = fs_hlc_count(h);
-    *has_count = *count != fs_hlc_count(ref);
-}
-
-/* Rebuilds a stamp; false when the result leaves the 48-bit ms range or the
- * counter its 16 bits (only a broken or hostile encoder sends that). */
-static bool get_stamp(fs_hlc ref, int64_t d, protobuf_c_boolean has_count, uint32_t count,
-                      fs_hlc *out)
-{
-    int64_t ms;
-    if (!has_count)
-        count = fs_hlc_count(ref);
-    if (count > FS_HLC_COUNT_MAX ||
+    int64_t ms, count;
+    if (__builtin_add_overflow((int64_t)fs_hlc_count(ref), dcount, &count) || count < 0 ||
+        count > FS_HLC_COUNT_MAX ||
         __builtin_add_overflow((int64_t)fs_hlc_ms(ref), d, &ms) || ms < 0 ||
         (uint64_t)ms > FS_HLC_MS_MAX)
         return false;
@@ -240,10 +230,12 @@ typedef struct decoding {
 
 /* The common start of every decode: resets the report, checks and zeroes
  * *out (out_size bytes; fn names the caller in the error), then unframes,
- * scans and unpacks the body into dc->msg. On failure dc->msg is NULL and
+ * checks the protocol version (sync messages), scans and unpacks the body
+ * into dc->msg. On failure dc->msg is NULL and
  * there is nothing to free; on success release it with decode_end. */
 static fs_proto_status decode_begin(decoding *dc, const ProtobufCMessageDescriptor *d,
-                                    const uint8_t *body, size_t n, fs_proto_encoding enc,
+                                    bool sync, const uint8_t *body, size_t n,
+                                    fs_proto_encoding enc,
                                     const fs_proto_limits *limits, fs_proto_report *report,
                                     void *out, size_t out_size, const char *fn,
                                     fs_error *err)
@@ -267,6 +259,11 @@ static fs_proto_status decode_begin(decoding *dc, const ProtobufCMessageDescript
     if (st != FS_PROTO_OK)
         goto done;
     dc->rep->inflated_bytes = len;
+    if (sync) {
+        st = fs_proto__check_version(d, data, len, err);
+        if (st != FS_PROTO_OK)
+            goto done;
+    }
     st = fs_proto__scan(d, data, len, &dc->lim, dc->rep, err);
     if (st != FS_PROTO_OK)
         goto done;
@@ -286,190 +283,6 @@ static void decode_end(decoding *dc)
     if (dc->msg)
         protobuf_c_message_free_unpacked(dc->msg, dc->pap);
     dc->msg = NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Values                                                                    */
-/* ------------------------------------------------------------------------ */
-
-/* Text values of a sync message's cells, collected on encode into the
- * message's `texts` (borrowed pointers), and read back in order on decode. */
-typedef struct text_sink {
-    char **items;
-    size_t n, cap;
-} text_sink;
-
-typedef struct text_src {
-    char *const *items;
-    size_t n, pos;
-} text_src;
-
-/* Number of cells that take their text from the texts list. */
-static size_t count_text_next(Fieldsync__V1__Cell *const *cells, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (cells[i]->value_case == FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT)
-            k++;
-    return k;
-}
-
-/* Puts v into a Cell's inlined oneof (borrowing text and id bytes). TIME
- * values are sent relative to the cell's stamp (cell_ms), REAL values as e7
- * integers when exact. */
-static void cell_put_value(Fieldsync__V1__Cell *c, const fs_field *f, const fs_value *v,
-                           uint64_t cell_ms, text_sink *ts)
-{
-    int64_t q;
-    switch (v->kind) {
-    case FS_VAL_NULL:
-        c->value_case = FIELDSYNC__V1__CELL__VALUE__NOT_SET;
-        break;
-    case FS_VAL_INT:
-        if (f->type == FS_TYPE_TIME && v->u.i >= 0 && (uint64_t)v->u.i <= FS_HLC_MS_MAX) {
-            c->value_case = FIELDSYNC__V1__CELL__VALUE_TIME_VALUE;
-            c->time_value = v->u.i - (int64_t)cell_ms;
-        } else {
-            c->value_case = FIELDSYNC__V1__CELL__VALUE_INT_VALUE;
-            c->int_value = v->u.i;
-        }
-        break;
-    case FS_VAL_REAL:
-        if (real_as_e7(v->u.r, &q)) {
-            c->value_case = FIELDSYNC__V1__CELL__VALUE_E7_VALUE;
-            c->e7_value = q;
-        } else {
-            c->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
-            c->real_value = v->u.r;
-        }
-        break;
-    case FS_VAL_TEXT:
-        if (ts && ts->n < ts->cap) {
-            c->value_case = FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT;
-            c->text_next = true;
-            ts->items[ts->n++] = v->u.text.p;
-        } else {
-            c->value_case = FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE;
-            c->text_value = v->u.text.p;
-        }
-        break;
-    case FS_VAL_ID:
-        c->value_case = FIELDSYNC__V1__CELL__VALUE_ID_VALUE;
-        c->id_value = id_bytes(&v->u.id);
-        break;
-    }
-}
-
-static void value_put(Fieldsync__V1__Value *m, const fs_value *v)
-{
-    switch (v->kind) {
-    case FS_VAL_NULL:
-        m->kind_case = FIELDSYNC__V1__VALUE__KIND__NOT_SET;
-        break;
-    case FS_VAL_INT:
-        m->kind_case = FIELDSYNC__V1__VALUE__KIND_INT_VALUE;
-        m->int_value = v->u.i;
-        break;
-    case FS_VAL_REAL:
-        m->kind_case = FIELDSYNC__V1__VALUE__KIND_REAL_VALUE;
-        m->real_value = v->u.r;
-        break;
-    case FS_VAL_TEXT:
-        m->kind_case = FIELDSYNC__V1__VALUE__KIND_TEXT_VALUE;
-        m->text_value = v->u.text.p;
-        break;
-    case FS_VAL_ID:
-        m->kind_case = FIELDSYNC__V1__VALUE__KIND_ID_VALUE;
-        m->id_value = id_bytes(&v->u.id);
-        break;
-    }
-}
-
-/* Text handed to protobuf-c must not contain NUL: it measures with strlen. */
-static bool value_packable(const fs_value *v)
-{
-    return v->kind != FS_VAL_TEXT ||
-           (v->u.text.p && strlen(v->u.text.p) == v->u.text.n);
-}
-
-/* A non-owning fs_value view of a Cell's value; text points into the
- * unpacked message. cell_ms is the cell's stamp, the reference of
- * time_value. FS_EBADID for an id that is not 16 bytes, FS_ERANGE for a
- * time_value that overflows. */
-static fs_status cell_view(const Fieldsync__V1__Cell *c, uint64_t cell_ms, text_src *ts,
-                           fs_value *out, fs_error *err)
-{
-    int64_t t;
-    memset(out, 0, sizeof *out);
-    switch (c->value_case) {
-    case FIELDSYNC__V1__CELL__VALUE_INT_VALUE:
-        *out = fs_value_int(c->int_value);
-        break;
-    case FIELDSYNC__V1__CELL__VALUE_TIME_VALUE:
-        if (__builtin_add_overflow(c->time_value, (int64_t)cell_ms, &t))
-            return fs_error_set(err, FS_ERANGE, "time value overflows");
-        *out = fs_value_int(t);
-        break;
-    case FIELDSYNC__V1__CELL__VALUE_REAL_VALUE:
-        *out = fs_value_real(c->real_value);
-        break;
-    case FIELDSYNC__V1__CELL__VALUE_E7_VALUE:
-        *out = fs_value_real((double)c->e7_value / 1e7);
-        break;
-    case FIELDSYNC__V1__CELL__VALUE_TEXT_VALUE:
-        out->kind = FS_VAL_TEXT;
-        out->u.text.p = c->text_value;
-        out->u.text.n = (uint32_t)strlen(c->text_value);
-        break;
-    case FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT:
-        /* Callers size ts from the same cells, so this cannot run dry. */
-        if (!ts || ts->pos >= ts->n)
-            return fs_error_set(err, FS_EINVAL, "texts list exhausted");
-        out->kind = FS_VAL_TEXT;
-        out->u.text.p = ts->items[ts->pos++];
-        out->u.text.n = (uint32_t)strlen(out->u.text.p);
-        break;
-    case FIELDSYNC__V1__CELL__VALUE_ID_VALUE:
-        if (c->id_value.len != 16)
-            return fs_error_set(err, FS_EBADID, "id value is %zu bytes; ids are 16",
-                                c->id_value.len);
-        out->kind = FS_VAL_ID;
-        memcpy(out->u.id.b, c->id_value.data, 16);
-        break;
-    default:
-        out->kind = FS_VAL_NULL;
-        break;
-    }
-    return FS_OK;
-}
-
-static fs_status value_view(const Fieldsync__V1__Value *m, fs_value *out, fs_error *err)
-{
-    memset(out, 0, sizeof *out);
-    switch (m->kind_case) {
-    case FIELDSYNC__V1__VALUE__KIND_INT_VALUE:
-        *out = fs_value_int(m->int_value);
-        break;
-    case FIELDSYNC__V1__VALUE__KIND_REAL_VALUE:
-        *out = fs_value_real(m->real_value);
-        break;
-    case FIELDSYNC__V1__VALUE__KIND_TEXT_VALUE:
-        out->kind = FS_VAL_TEXT;
-        out->u.text.p = m->text_value;
-        out->u.text.n = (uint32_t)strlen(m->text_value);
-        break;
-    case FIELDSYNC__V1__VALUE__KIND_ID_VALUE:
-        if (m->id_value.len != 16)
-            return fs_error_set(err, FS_EBADID, "base id value is %zu bytes; ids are 16",
-                                m->id_value.len);
-        out->kind = FS_VAL_ID;
-        memcpy(out->u.id.b, m->id_value.data, 16);
-        break;
-    default:
-        out->kind = FS_VAL_NULL;
-        break;
-    }
-    return FS_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -524,7 +337,7 @@ fs_proto_status fs_proto_enroll_request_decode(const uint8_t *body, size_t n,
     const Fieldsync__V1__EnrollRequest *m;
     fs_proto_status st;
 
-    st = decode_begin(&dc, &fieldsync__v1__enroll_request__descriptor, body, n, enc, limits,
+    st = decode_begin(&dc, &fieldsync__v1__enroll_request__descriptor, false, body, n, enc, limits,
                       report, out, sizeof *out, "enroll_request_decode", err);
     if (st != FS_PROTO_OK)
         return st;
@@ -597,7 +410,7 @@ fs_proto_status fs_proto_enroll_response_decode(const uint8_t *body, size_t n,
     const Fieldsync__V1__EnrollResponse *m;
     fs_proto_status st;
 
-    st = decode_begin(&dc, &fieldsync__v1__enroll_response__descriptor, body, n, enc, limits,
+    st = decode_begin(&dc, &fieldsync__v1__enroll_response__descriptor, false, body, n, enc, limits,
                       report, out, sizeof *out, "enroll_response_decode", err);
     if (st != FS_PROTO_OK)
         return st;
@@ -634,10 +447,1001 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Tables: the rows of a pull page, the changes of a push batch              */
+/* ------------------------------------------------------------------------ */
+
+/* Text handed to the peer must not contain NUL: the receiver refuses it. */
+static bool value_packable(const fs_value *v)
+{
+    return v->kind != FS_VAL_TEXT ||
+           (v->u.text.p && strlen(v->u.text.p) == v->u.text.n);
+}
+
+static bool field_is_text(const fs_field *f)
+{
+    return f->type == FS_TYPE_TEXT || f->type == FS_TYPE_ENUM || f->type == FS_TYPE_CURRENCY;
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* The first 48 bits of an id: a UUIDv7's creation milliseconds. */
+static uint64_t id_ms(const fs_id *id)
+{
+    return be64(id->b) >> 16;
+}
+
+/* Bytes of v as a protobuf varint (zigzag for signed): the encoder's cost
+ * measure when it picks a representation. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t svarint_len(int64_t v)
+{
+    return varint_len(((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* Cost of a stream for deflate, roughly: the bytes of every value that
+ * differs from the one before (a repeat is nearly free). */
+typedef struct cost {
+    size_t bytes;
+    int64_t prev;
+    bool any;
+} cost;
+
+static void cost_add(cost *c, int64_t v)
+{
+    if (!c->any || v != c->prev)
+        c->bytes += svarint_len(v);
+    c->prev = v;
+    c->any = true;
+}
+
+/* One written field of a table row, as the encoder sees it. */
+typedef struct tcell {
+    uint16_t slot;
+    const fs_value *v;
+    fs_hlc hlc;
+    uint32_t dev;            /* pull: 0 = the row's writer, else index + 1 */
+    const fs_value *base;    /* push: the value the writer saw, or NULL */
+    fs_hlc base_hlc;
+} tcell;
+
+/* One row (pull) or change (push) of a table, as the encoder sees it. */
+typedef struct trow {
+    const fs_entity *e;
+    const fs_id *id;
+    fs_hlc base;             /* the smallest stamp of the row */
+    uint64_t seq;            /* pull */
+    uint32_t dev;            /* pull: the row's writer (devices index) */
+    uint32_t tomb;           /* 0 none, 1 restore, 2 delete */
+    fs_hlc tomb_hlc;
+    uint32_t tomb_dev;       /* pull: 0 = the row's writer, else index + 1 */
+    tcell *cells;            /* in column order: binary fields, then text */
+    size_t ncells;
+} trow;
+
+/* A value kind with an entry in Column.ints. */
+static bool kind_in_ints(uint32_t k)
+{
+    return k == FIELDSYNC__V1__VALUE_KIND__INT || k == FIELDSYNC__V1__VALUE_KIND__INT_DELTA ||
+           k == FIELDSYNC__V1__VALUE_KIND__TIME || k == FIELDSYNC__V1__VALUE_KIND__E7 ||
+           k == FIELDSYNC__V1__VALUE_KIND__ID;
+}
+
+#define KIND_MAX FIELDSYNC__V1__VALUE_KIND__ID
+
+/* Sorted, distinct ID values of a table (Table.values). */
+typedef struct id_set {
+    fs_id *ids;
+    size_t n;
+} id_set;
+
+static int id_cmp_qsort(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(fs_id));
+}
+
+static uint32_t id_set_index(const id_set *s, const fs_id *id)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(s->ids[mid].b, id->b, 16);
+        if (c == 0)
+            return (uint32_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0; /* not reached: every ID value was added */
+}
+
+/* Fills an Ids message with n ids (hi delta-coded, lo raw). */
+static bool ids_put(arena *ar, Fieldsync__V1__Ids *m, const fs_id *const *ids,
+                    const fs_id *flat, size_t n)
+{
+    uint64_t prev = 0;
+    fieldsync__v1__ids__init(m);
+    m->hi = arena_calloc(ar, n, sizeof *m->hi);
+    m->lo = arena_calloc(ar, n, sizeof *m->lo);
+    if (n && (!m->hi || !m->lo))
+        return false;
+    m->n_hi = m->n_lo = n;
+    for (size_t i = 0; i < n; i++) {
+        const fs_id *id = ids ? ids[i] : &flat[i];
+        uint64_t hi = be64(id->b);
+        m->hi[i] = u64_to_s64(hi - prev);
+        m->lo[i] = be64(id->b + 8);
+        prev = hi;
+    }
+    return true;
+}
+
+/* Decodes an Ids message into out[n] (n already checked against it). */
+static void ids_get(const Fieldsync__V1__Ids *m, fs_id *out, size_t n)
+{
+    uint64_t hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        hi += s64_to_u64(m->hi[i]);
+        put_be64(out[i].b, hi);
+        put_be64(out[i].b + 8, m->lo[i]);
+    }
+}
+
+/* Per entity of an encoded table: which of its fields have a column, and
+ * each column's bit in Table.mask. */
+typedef struct tent {
+    const fs_entity *e;
+    int8_t *colpos;          /* per slot: the column's bit, or -1 */
+    unsigned ncols;
+} tent;
+
+/* Sets the value of one Column entry (cells: kind; bases: base kind - 1)
+ * and appends what it needs to ints / reals / texts. `mode` is the
+ * column's integer representation. */
+typedef struct colbuf {
+    Fieldsync__V1__Column *c;
+    size_t nints, nreals, ntexts, tpos;
+    int64_t prev;            /* the column's previous integer (INT_DELTA) */
+} colbuf;
+
+static uint32_t put_value(colbuf *cb, const fs_field *f, const fs_value *v, uint64_t cell_ms,
+                          uint32_t mode, bool base, const id_set *idv)
+{
+    Fieldsync__V1__Column *c = cb->c;
+    int64_t q;
+    switch (v->kind) {
+    case FS_VAL_NULL:
+        return FIELDSYNC__V1__VALUE_KIND__NULL_VALUE;
+    case FS_VAL_INT:
+        if (base) {
+            c->ints[cb->nints++] = v->u.i;
+            return FIELDSYNC__V1__VALUE_KIND__INT;
+        }
+        if (mode == FIELDSYNC__V1__VALUE_KIND__TIME && f->type == FS_TYPE_TIME &&
+            v->u.i >= 0 && (uint64_t)v->u.i <= FS_HLC_MS_MAX) {
+            c->ints[cb->nints++] = v->u.i - (int64_t)cell_ms;
+        } else if (mode == FIELDSYNC__V1__VALUE_KIND__INT_DELTA) {
+            c->ints[cb->nints++] = u64_to_s64(s64_to_u64(v->u.i) - s64_to_u64(cb->prev));
+        } else {
+            mode = FIELDSYNC__V1__VALUE_KIND__INT;
+            c->ints[cb->nints++] = v->u.i;
+        }
+        cb->prev = v->u.i;
+        return mode;
+    case FS_VAL_REAL:
+        if (real_as_e7(v->u.r, &q)) {
+            c->ints[cb->nints++] = q;
+            return FIELDSYNC__V1__VALUE_KIND__E7;
+        }
+        c->reals[cb->nreals++] = v->u.r;
+        return FIELDSYNC__V1__VALUE_KIND__REAL;
+    case FS_VAL_TEXT:
+        c->text_len[cb->ntexts++] = v->u.text.n;
+        memcpy(c->text.data + cb->tpos, v->u.text.p, v->u.text.n);
+        cb->tpos += v->u.text.n;
+        return FIELDSYNC__V1__VALUE_KIND__TEXT;
+    case FS_VAL_ID:
+        c->ints[cb->nints++] = (int64_t)id_set_index(idv, &v->u.id);
+        return FIELDSYNC__V1__VALUE_KIND__ID;
+    }
+    return FIELDSYNC__V1__VALUE_KIND__NULL_VALUE;
+}
+
+/* Drops an array whose entries are all 0 (the wire's "none = all 0"). */
+#define DROP_IF_ZERO(n, a)                                                    \
+    do {                                                                      \
+        size_t z_ = 0;                                                        \
+        while (z_ < (n) && (a)[z_] == 0)                                      \
+            z_++;                                                             \
+        if (z_ == (n))                                                        \
+            (n) = 0;                                                          \
+    } while (0)
+
+/*
+ * Lays rows[0..n) out as a Table (borrowing nothing from them: ids and
+ * texts are copied into the arena). pull: rows of a SyncResponse (seq,
+ * devices), else changes of a SyncRequest (bases).
+ */
+static fs_proto_status table_encode(arena *ar, const trow *rows, size_t n, bool pull,
+                                    const fs_proto_limits *lim,
+                                    Fieldsync__V1__Table *t, fs_error *err)
+{
+    size_t nent_max = 0, nent = 0, ncol = 0, ncells = 0;
+    tent *ents;
+    const fs_entity *const *all = fs_schema_entities(&nent_max);
+    Fieldsync__V1__Column **cols;
+    size_t *col_ent, *col_slot;
+    size_t *cur = NULL;
+    fs_hlc *chain = NULL;
+    id_set idv = {NULL, 0};
+    cost c_prev = {0, 0, false}, c_row = {0, 0, false};
+    uint64_t prev_ms = 0, prev_seq = 0;
+    fs_proto_status st = FS_PROTO_OK;
+
+    (void)all;
+    fieldsync__v1__table__init(t);
+    ents = arena_calloc(ar, nent_max ? nent_max : 1, sizeof *ents);
+    if (!ents)
+        goto nomem;
+
+    /* Entities and their columns; the ID values. */
+    for (size_t i = 0; i < n; i++) {
+        const trow *r = &rows[i];
+        size_t k;
+        for (k = 0; k < nent && ents[k].e != r->e; k++)
+            ;
+        if (k == nent) {
+            if (nent == nent_max)
+                return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu]: unknown entity", i);
+            ents[k].e = r->e;
+            ents[k].colpos = arena_calloc(ar, r->e->nfields, sizeof *ents[k].colpos);
+            if (!ents[k].colpos)
+                goto nomem;
+            nent++;
+        }
+        for (size_t j = 0; j < r->ncells; j++) {
+            ents[k].colpos[r->cells[j].slot] = 1; /* used; positions below */
+            if (r->cells[j].v->kind == FS_VAL_ID)
+                idv.n++;
+            if (r->cells[j].base && r->cells[j].base->kind == FS_VAL_ID)
+                idv.n++;
+        }
+        ncells += r->ncells;
+        if (r->ncells > lim->max_fields)
+            return fs_proto__fail(err, FS_PROTO_EFIELDS_LIMIT,
+                                  "rows[%zu] has %zu fields; limit max_fields = %zu", i,
+                                  r->ncells, lim->max_fields);
+    }
+    if (ncells > lim->max_cells)
+        return fs_proto__fail(err, FS_PROTO_ECELLS_LIMIT,
+                              "the table has %zu field values; limit max_cells = %zu", ncells,
+                              lim->max_cells);
+    if (idv.n) {
+        size_t k = 0;
+        idv.ids = arena_calloc(ar, idv.n, sizeof *idv.ids);
+        if (!idv.ids)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < rows[i].ncells; j++) {
+                if (rows[i].cells[j].v->kind == FS_VAL_ID)
+                    idv.ids[k++] = rows[i].cells[j].v->u.id;
+                if (rows[i].cells[j].base && rows[i].cells[j].base->kind == FS_VAL_ID)
+                    idv.ids[k++] = rows[i].cells[j].base->u.id;
+            }
+        qsort(idv.ids, idv.n, sizeof *idv.ids, id_cmp_qsort);
+        k = 0;
+        for (size_t i = 0; i < idv.n; i++)
+            if (k == 0 || memcmp(idv.ids[k - 1].b, idv.ids[i].b, 16) != 0)
+                idv.ids[k++] = idv.ids[i];
+        idv.n = k;
+        t->values = arena_calloc(ar, 1, sizeof *t->values);
+        if (!t->values || !ids_put(ar, t->values, NULL, idv.ids, idv.n))
+            goto nomem;
+    }
+
+    /* Column order: every entity's binary fields, then the text fields
+     * (texts last, so deflate codes them with their own statistics). */
+    for (size_t k = 0; k < nent; k++)
+        for (size_t s = 0; s < ents[k].e->nfields; s++)
+            if (ents[k].colpos[s])
+                ncol++;
+    cols = arena_calloc(ar, ncol ? ncol : 1, sizeof *cols);
+    col_ent = arena_calloc(ar, ncol ? ncol : 1, sizeof *col_ent);
+    col_slot = arena_calloc(ar, ncol ? ncol : 1, sizeof *col_slot);
+    if (!cols || !col_ent || !col_slot)
+        goto nomem;
+    ncol = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < nent; k++)
+            for (size_t s = 0; s < ents[k].e->nfields; s++) {
+                if (!ents[k].colpos[s] || field_is_text(&ents[k].e->fields[s]) != (pass == 1))
+                    continue;
+                if (ents[k].ncols == 64 || ents[k].ncols == lim->max_fields)
+                    return fs_proto__fail(err, FS_PROTO_EFIELDS_LIMIT,
+                                          "%s has more than %zu fields written in one "
+                                          "table; limit max_fields = %zu", ents[k].e->name,
+                                          lim->max_fields < 64 ? lim->max_fields : (size_t)64,
+                                          lim->max_fields);
+                col_ent[ncol] = k;
+                col_slot[ncol] = s;
+                ncol++;
+                ents[k].ncols++;
+            }
+    for (size_t k = 0; k < nent; k++) {
+        int8_t pos = 0;
+        for (size_t s = 0; s < ents[k].e->nfields; s++)
+            ents[k].colpos[s] = ents[k].colpos[s] ? INT8_MAX : -1; /* used / not */
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t s = 0; s < ents[k].e->nfields; s++)
+                if (ents[k].colpos[s] == INT8_MAX &&
+                    field_is_text(&ents[k].e->fields[s]) == (pass == 1))
+                    ents[k].colpos[s] = pos++;
+    }
+
+    /* Per-row arrays. */
+    t->n_entity = n;
+    t->entity = arena_calloc(ar, n, sizeof *t->entity);
+    t->ids = arena_calloc(ar, 1, sizeof *t->ids);
+    t->hlc_ms = arena_calloc(ar, n, sizeof *t->hlc_ms);
+    t->hlc_count = arena_calloc(ar, n, sizeof *t->hlc_count);
+    t->mask = arena_calloc(ar, n, sizeof *t->mask);
+    t->tomb = arena_calloc(ar, n, sizeof *t->tomb);
+    t->tomb_ms = arena_calloc(ar, n, sizeof *t->tomb_ms);
+    t->tomb_count = arena_calloc(ar, n, sizeof *t->tomb_count);
+    if (!t->ids || (n && (!t->entity || !t->hlc_ms || !t->hlc_count || !t->mask ||
+                          !t->tomb || !t->tomb_ms || !t->tomb_count)))
+        goto nomem;
+    {
+        const fs_id **ids = arena_calloc(ar, n, sizeof *ids);
+        if (n && !ids)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            ids[i] = rows[i].id;
+        if (!ids_put(ar, t->ids, ids, NULL, n))
+            goto nomem;
+    }
+    if (pull) {
+        t->seq_delta = arena_calloc(ar, n, sizeof *t->seq_delta);
+        t->device = arena_calloc(ar, n, sizeof *t->device);
+        t->tomb_device = arena_calloc(ar, n, sizeof *t->tomb_device);
+        if (n && (!t->seq_delta || !t->device || !t->tomb_device))
+            goto nomem;
+    }
+    /* The reference of the base stamps: the previous row's, or the row id's
+     * time (rows are usually written about when they were made). */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ms = fs_hlc_ms(rows[i].base);
+        cost_add(&c_prev, (int64_t)ms - (int64_t)prev_ms);
+        cost_add(&c_row, (int64_t)ms - (int64_t)id_ms(rows[i].id));
+        prev_ms = ms;
+    }
+    t->stamp_ref = c_row.bytes < c_prev.bytes ? FIELDSYNC__V1__STAMP_REF__ROW_ID
+                                              : FIELDSYNC__V1__STAMP_REF__PREVIOUS;
+    t->has_stamp_ref = t->stamp_ref != FIELDSYNC__V1__STAMP_REF__PREVIOUS;
+    prev_ms = 0;
+    t->n_tomb_ms = 0;
+    for (size_t i = 0; i < n; i++) {
+        const trow *r = &rows[i];
+        uint64_t ms = fs_hlc_ms(r->base);
+        uint64_t ref = t->has_stamp_ref ? id_ms(r->id) : prev_ms;
+        const tent *te = NULL;
+        for (size_t k = 0; k < nent; k++)
+            if (ents[k].e == r->e)
+                te = &ents[k];
+        t->entity[i] = r->e->tag;
+        t->hlc_ms[i] = (int64_t)ms - (int64_t)ref;
+        t->hlc_count[i] = fs_hlc_count(r->base);
+        prev_ms = ms;
+        for (size_t j = 0; j < r->ncells; j++)
+            t->mask[i] |= UINT64_C(1) << te->colpos[r->cells[j].slot];
+        t->tomb[i] = r->tomb;
+        if (r->tomb) {
+            t->tomb_ms[t->n_tomb_ms] =
+                (int64_t)fs_hlc_ms(r->tomb_hlc) - (int64_t)fs_hlc_ms(r->base);
+            t->tomb_count[t->n_tomb_ms] =
+                (int32_t)fs_hlc_count(r->tomb_hlc) - (int32_t)fs_hlc_count(r->base);
+            if (pull)
+                t->tomb_device[t->n_tomb_ms] = r->tomb_dev;
+            t->n_tomb_ms++;
+        }
+        if (pull) {
+            t->seq_delta[i] = u64_to_s64(r->seq - prev_seq);
+            prev_seq = r->seq;
+            t->device[i] = r->dev;
+        }
+    }
+    t->n_hlc_ms = t->n_hlc_count = t->n_mask = t->n_tomb = n;
+    t->n_tomb_count = t->n_tomb_ms;
+    DROP_IF_ZERO(t->n_hlc_ms, t->hlc_ms);
+    DROP_IF_ZERO(t->n_hlc_count, t->hlc_count);
+    DROP_IF_ZERO(t->n_mask, t->mask);
+    DROP_IF_ZERO(t->n_tomb, t->tomb);
+    DROP_IF_ZERO(t->n_tomb_ms, t->tomb_ms);
+    DROP_IF_ZERO(t->n_tomb_count, t->tomb_count);
+    if (pull) {
+        t->n_seq_delta = t->n_device = n;
+        t->n_tomb_device = t->n_tomb_count > t->n_tomb_ms ? t->n_tomb_count : t->n_tomb_ms;
+        t->n_tomb_device = 0;
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].tomb)
+                t->n_tomb_device++;
+        DROP_IF_ZERO(t->n_seq_delta, t->seq_delta);
+        DROP_IF_ZERO(t->n_device, t->device);
+        DROP_IF_ZERO(t->n_tomb_device, t->tomb_device);
+    }
+
+    /* Columns. cur[i] walks row i's cells, chain[i] is the stamp its next
+     * cell is relative to. */
+    cur = calloc(n ? n : 1, sizeof *cur);
+    chain = calloc(n ? n : 1, sizeof *chain);
+    if (!cur || !chain)
+        goto nomem;
+    for (size_t i = 0; i < n; i++)
+        chain[i] = rows[i].base;
+    t->n_columns = ncol;
+    t->columns = cols;
+    for (size_t ci = 0; ci < ncol; ci++) {
+        const tent *te = &ents[col_ent[ci]];
+        const fs_field *f = &te->e->fields[col_slot[ci]];
+        Fieldsync__V1__Column *c = arena_calloc(ar, 1, sizeof *c);
+        size_t nc = 0, nb = 0, ntext = 0, tbytes = 0;
+        cost m_int = {0, 0, false}, m_delta = {0, 0, false}, m_time = {0, 0, false};
+        int64_t prev = 0;
+        uint32_t mode;
+        colbuf cb;
+        if (!c)
+            goto nomem;
+        fieldsync__v1__column__init(c);
+        cols[ci] = c;
+        c->has_entity = true;
+        c->entity = te->e->tag;
+        c->has_tag = true;
+        c->tag = f->tag;
+        /* Sizes, and the integer representation that costs least. */
+        for (size_t i = 0; i < n; i++) {
+            const tcell *x;
+            if (rows[i].e != te->e || cur[i] >= rows[i].ncells ||
+                rows[i].cells[cur[i]].slot != col_slot[ci])
+                continue;
+            x = &rows[i].cells[cur[i]];
+            nc++;
+            if (x->base)
+                nb++;
+            if (x->v->kind == FS_VAL_TEXT) {
+                ntext++;
+                tbytes += x->v->u.text.n;
+            }
+            if (x->base && x->base->kind == FS_VAL_TEXT) {
+                ntext++;
+                tbytes += x->base->u.text.n;
+            }
+            if (x->v->kind == FS_VAL_INT) {
+                cost_add(&m_int, x->v->u.i);
+                cost_add(&m_delta, u64_to_s64(s64_to_u64(x->v->u.i) - s64_to_u64(prev)));
+                if (f->type == FS_TYPE_TIME && x->v->u.i >= 0 &&
+                    (uint64_t)x->v->u.i <= FS_HLC_MS_MAX)
+                    cost_add(&m_time, x->v->u.i - (int64_t)fs_hlc_ms(x->hlc));
+                else
+                    m_time.bytes += svarint_len(x->v->u.i);
+                prev = x->v->u.i;
+            }
+        }
+        mode = FIELDSYNC__V1__VALUE_KIND__INT;
+        if (m_delta.bytes < m_int.bytes)
+            mode = FIELDSYNC__V1__VALUE_KIND__INT_DELTA;
+        if (f->type == FS_TYPE_TIME &&
+            m_time.bytes < (mode == FIELDSYNC__V1__VALUE_KIND__INT ? m_int.bytes
+                                                                   : m_delta.bytes))
+            mode = FIELDSYNC__V1__VALUE_KIND__TIME;
+
+        c->kind = arena_calloc(ar, nc, sizeof *c->kind);
+        c->ints = arena_calloc(ar, nc + nb, sizeof *c->ints);
+        c->reals = arena_calloc(ar, nc + nb, sizeof *c->reals);
+        c->hlc_ms = arena_calloc(ar, nc, sizeof *c->hlc_ms);
+        c->hlc_count = arena_calloc(ar, nc, sizeof *c->hlc_count);
+        c->text_len = arena_calloc(ar, ntext, sizeof *c->text_len);
+        c->text.data = arena_calloc(ar, tbytes, 1);
+        if (nc && (!c->kind || !c->ints || !c->reals || !c->hlc_ms || !c->hlc_count))
+            goto nomem;
+        if ((ntext && !c->text_len) || !c->text.data)
+            goto nomem;
+        if (pull) {
+            c->device = arena_calloc(ar, nc, sizeof *c->device);
+            if (nc && !c->device)
+                goto nomem;
+        } else if (nb) {
+            c->base_kind = arena_calloc(ar, nc, sizeof *c->base_kind);
+            c->base_ms = arena_calloc(ar, nb, sizeof *c->base_ms);
+            c->base_count = arena_calloc(ar, nb, sizeof *c->base_count);
+            if (!c->base_kind || !c->base_ms || !c->base_count)
+                goto nomem;
+        }
+        memset(&cb, 0, sizeof cb);
+        cb.c = c;
+        /* Cells, then bases (ints / reals / texts in that order). */
+        for (int pass = 0; pass < 2; pass++) {
+            size_t k = 0, kb = 0;
+            for (size_t i = 0; i < n; i++) {
+                const tcell *x;
+                if (rows[i].e != te->e || cur[i] >= rows[i].ncells ||
+                    rows[i].cells[cur[i]].slot != col_slot[ci])
+                    continue;
+                x = &rows[i].cells[cur[i]];
+                if (pass == 0) {
+                    c->kind[k] = put_value(&cb, f, x->v, fs_hlc_ms(x->hlc), mode, false, &idv);
+                    c->hlc_ms[k] = (int64_t)fs_hlc_ms(x->hlc) - (int64_t)fs_hlc_ms(chain[i]);
+                    c->hlc_count[k] = (int32_t)fs_hlc_count(x->hlc) -
+                                      (int32_t)fs_hlc_count(chain[i]);
+                    if (pull)
+                        c->device[k] = x->dev;
+                } else {
+                    if (x->base) {
+                        c->base_kind[k] = 1 + put_value(&cb, f, x->base, 0, 0, true, &idv);
+                        c->base_ms[kb] = (int64_t)fs_hlc_ms(x->base_hlc) -
+                                         (int64_t)fs_hlc_ms(x->hlc);
+                        c->base_count[kb] = (int32_t)fs_hlc_count(x->base_hlc) -
+                                            (int32_t)fs_hlc_count(x->hlc);
+                        kb++;
+                    }
+                    chain[i] = x->hlc;
+                    cur[i]++;
+                }
+                k++;
+            }
+        }
+        c->n_kind = c->n_hlc_ms = c->n_hlc_count = nc;
+        c->n_ints = cb.nints;
+        c->n_reals = cb.nreals;
+        c->n_text_len = cb.ntexts;
+        c->has_text = tbytes > 0;
+        c->text.len = tbytes;
+        if (pull)
+            c->n_device = nc;
+        if (nb) {
+            c->n_base_kind = nc;
+            c->n_base_ms = c->n_base_count = nb;
+        }
+        DROP_IF_ZERO(c->n_kind, c->kind);
+        DROP_IF_ZERO(c->n_hlc_ms, c->hlc_ms);
+        DROP_IF_ZERO(c->n_hlc_count, c->hlc_count);
+        DROP_IF_ZERO(c->n_device, c->device);
+        DROP_IF_ZERO(c->n_base_ms, c->base_ms);
+        DROP_IF_ZERO(c->n_base_count, c->base_count);
+    }
+    goto done;
+
+nomem:
+    st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory building a table");
+done:
+    free(cur);
+    free(chain);
+    return st;
+}
+
+/* ---- decoding ---- */
+
+/* A column of a received table, after the structural checks. */
+typedef struct dcol {
+    const Fieldsync__V1__Column *m;
+    const fs_entity *e;      /* NULL: unknown entity */
+    int slot;                /* -1: unknown field */
+    size_t first, ncells;    /* its cells' row indexes: rowix[first..] */
+} dcol;
+
+/* Columns grouped by entity tag, in table order within a group. */
+typedef struct dgroup {
+    uint32_t entity;
+    size_t cols[64];
+    unsigned ncols;
+} dgroup;
+
+typedef struct dtable {
+    size_t n;                /* rows */
+    fs_id *ids;
+    fs_hlc *base;
+    const fs_entity **ents;  /* per row, NULL = unknown */
+    dcol *cols;
+    size_t ncols;
+    size_t *rowix;           /* per cell: its row, column by column */
+    fs_id *values;
+    size_t nvalues;
+    size_t ntomb;
+} dtable;
+
+static void dtable_free(dtable *d)
+{
+    free(d->ids);
+    free(d->base);
+    free(d->ents);
+    free(d->cols);
+    free(d->rowix);
+    free(d->values);
+    memset(d, 0, sizeof *d);
+}
+
+static int col_order(const void *a, const void *b)
+{
+    const dcol *x = *(const dcol *const *)a, *y = *(const dcol *const *)b;
+    if (x->m->entity != y->m->entity)
+        return x->m->entity < y->m->entity ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static const dgroup *find_group(const dgroup *g, size_t ng, uint32_t entity)
+{
+    size_t lo = 0, hi = ng;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g[mid].entity == entity)
+            return &g[mid];
+        if (g[mid].entity < entity)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* "Exactly one entry per item, or none (= all 0)." */
+static fs_proto_status want_len(size_t got, size_t want, const char *what, fs_error *err)
+{
+    if (got != 0 && got != want)
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "%s has %zu entries; expected %zu or 0",
+                              what, got, want);
+    return FS_PROTO_OK;
+}
+
+#define ARR(m, f, i) ((m)->n_##f ? (m)->f[i] : 0)
+
+/*
+ * The structural pass over a received table: array lengths, masks against
+ * the columns, limits (cells per row, cells in the message, text lengths),
+ * row ids and base stamps. Everything the value pass indexes is checked
+ * here, so that pass cannot misalign. max_items: max_rows / max_changes.
+ */
+static fs_proto_status table_check(const Fieldsync__V1__Table *t, bool pull,
+                                   const fs_proto_limits *lim, const char *what,
+                                   dtable *d, fs_error *err)
+{
+    size_t n = t ? t->n_entity : 0, total = 0;
+    dgroup *groups = NULL;
+    size_t ngroups = 0;
+    dcol **order = NULL;
+    size_t *fill = NULL;
+    fs_proto_status st = FS_PROTO_OK;
+    uint64_t prev_ms = 0;
+
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    if (!t || n == 0) {
+        if (t && (t->n_columns || t->ids || t->n_hlc_ms || t->n_mask))
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "%s: a table without rows has data",
+                                  what);
+        return FS_PROTO_OK;
+    }
+    if (!t->ids || t->ids->n_hi != n || t->ids->n_lo != n)
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "%s: %zu rows but %zu ids", what, n,
+                              t->ids ? t->ids->n_hi : (size_t)0);
+    if ((st = want_len(t->n_hlc_ms, n, "Table.hlc_ms", err)) ||
+        (st = want_len(t->n_hlc_count, n, "Table.hlc_count", err)) ||
+        (st = want_len(t->n_mask, n, "Table.mask", err)) ||
+        (st = want_len(t->n_tomb, n, "Table.tomb", err)))
+        return st;
+    if (pull) {
+        if ((st = want_len(t->n_seq_delta, n, "Table.seq_delta", err)) ||
+            (st = want_len(t->n_device, n, "Table.device", err)))
+            return st;
+    } else if (t->n_seq_delta || t->n_device || t->n_tomb_device) {
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "%s: pushed changes carry pull fields",
+                              what);
+    }
+    for (size_t i = 0; i < t->n_tomb; i++) {
+        if (t->tomb[i] > 2)
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "%s[%zu]: tomb %u is unknown", what,
+                                  i, (unsigned)t->tomb[i]);
+        if (t->tomb[i])
+            d->ntomb++;
+    }
+    if ((st = want_len(t->n_tomb_ms, d->ntomb, "Table.tomb_ms", err)) ||
+        (st = want_len(t->n_tomb_count, d->ntomb, "Table.tomb_count", err)) ||
+        (st = want_len(t->n_tomb_device, d->ntomb, "Table.tomb_device", err)))
+        return st;
+    if (t->values && t->values->n_hi != t->values->n_lo)
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "Table.values: %zu hi but %zu lo",
+                              t->values->n_hi, t->values->n_lo);
+    if ((unsigned)t->stamp_ref > (unsigned)FIELDSYNC__V1__STAMP_REF__ROW_ID)
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "Table.stamp_ref %d is unknown",
+                              (int)t->stamp_ref);
+
+    d->ids = calloc(n, sizeof *d->ids);
+    d->base = calloc(n, sizeof *d->base);
+    d->ents = calloc(n, sizeof *d->ents);
+    d->cols = calloc(t->n_columns ? t->n_columns : 1, sizeof *d->cols);
+    order = calloc(t->n_columns ? t->n_columns : 1, sizeof *order);
+    groups = calloc(t->n_columns ? t->n_columns : 1, sizeof *groups);
+    if (!d->ids || !d->base || !d->ents || !d->cols || !order || !groups)
+        goto nomem;
+    ids_get(t->ids, d->ids, n);
+    if (t->values) {
+        d->nvalues = t->values->n_hi;
+        d->values = calloc(d->nvalues ? d->nvalues : 1, sizeof *d->values);
+        if (!d->values)
+            goto nomem;
+        ids_get(t->values, d->values, d->nvalues);
+    }
+    /* Base stamps form a chain (stamp_ref PREVIOUS): a broken link breaks
+     * every later row, so it fails the message. */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ref = t->stamp_ref == FIELDSYNC__V1__STAMP_REF__ROW_ID ? id_ms(&d->ids[i])
+                                                                        : prev_ms;
+        uint32_t count = ARR(t, hlc_count, i);
+        if (count > FS_HLC_COUNT_MAX ||
+            !get_stamp(fs_hlc_make(ref, 0), ARR(t, hlc_ms, i), count, &d->base[i]))
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "%s[%zu]: base stamp out of range", what,
+                                i);
+        if (st != FS_PROTO_OK)
+            goto done;
+        prev_ms = fs_hlc_ms(d->base[i]);
+        d->ents[i] = fs_schema_entity_by_tag(t->entity[i]);
+    }
+
+    /* Columns, grouped by entity (a row's mask bit k = the k-th column of
+     * its entity). */
+    d->ncols = t->n_columns;
+    for (size_t c = 0; c < t->n_columns; c++) {
+        dcol *dc = &d->cols[c];
+        dc->m = t->columns[c];
+        dc->e = dc->m->has_entity ? fs_schema_entity_by_tag(dc->m->entity) : NULL;
+        dc->slot = dc->e ? fs_entity_field_index_by_tag(dc->e, dc->m->tag) : -1;
+        if (!dc->m->has_entity || !dc->m->has_tag) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "%s: columns[%zu] has no entity or tag",
+                                what, c);
+            goto done;
+        }
+        order[c] = dc;
+    }
+    qsort(order, t->n_columns, sizeof *order, col_order);
+    for (size_t c = 0; c < t->n_columns; c++) {
+        dgroup *g;
+        if (ngroups == 0 || groups[ngroups - 1].entity != order[c]->m->entity) {
+            groups[ngroups].entity = order[c]->m->entity;
+            groups[ngroups].ncols = 0;
+            ngroups++;
+        }
+        g = &groups[ngroups - 1];
+        if (g->ncols == 64) {
+            st = fs_proto__fail(err, FS_PROTO_EFIELDS_LIMIT,
+                                "%s: entity %u has more than 64 columns (Table.mask)", what,
+                                (unsigned)g->entity);
+            goto done;
+        }
+        for (unsigned k = 0; k < g->ncols; k++)
+            if (d->cols[g->cols[k]].m->tag == order[c]->m->tag) {
+                st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                    "%s: two columns for field %u of entity %u", what,
+                                    (unsigned)order[c]->m->tag, (unsigned)g->entity);
+                goto done;
+            }
+        g->cols[g->ncols++] = (size_t)(order[c] - d->cols);
+    }
+    /* A row has at most one cell per column of its entity, so this also
+     * holds every row to max_fields. */
+    for (size_t k = 0; k < ngroups; k++)
+        if (groups[k].ncols > lim->max_fields) {
+            st = fs_proto__fail(err, FS_PROTO_EFIELDS_LIMIT,
+                                "%s: entity %u has %u columns; limit max_fields = %zu", what,
+                                (unsigned)groups[k].entity, groups[k].ncols, lim->max_fields);
+            goto done;
+        }
+    /* Cells per column, from the masks. */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t mask = ARR(t, mask, i);
+        const dgroup *g = find_group(groups, ngroups, t->entity[i]);
+        size_t ncells = (size_t)__builtin_popcountll(mask);
+        unsigned have = g ? g->ncols : 0;
+        if (have < 64 && (mask >> have) != 0) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "%s[%zu] has a cell in a column its entity %u does not have",
+                                what, i, (unsigned)t->entity[i]);
+            goto done;
+        }
+        total += ncells;
+        if (total > lim->max_cells) {
+            st = fs_proto__fail(err, FS_PROTO_ECELLS_LIMIT,
+                                "%s has more than %zu field values; limit max_cells = %zu",
+                                what, lim->max_cells, lim->max_cells);
+            goto done;
+        }
+        for (unsigned k = 0; k < have; k++)
+            if (mask >> k & 1)
+                d->cols[g->cols[k]].ncells++;
+    }
+    d->rowix = calloc(total ? total : 1, sizeof *d->rowix);
+    fill = calloc(t->n_columns ? t->n_columns : 1, sizeof *fill);
+    if (!d->rowix || !fill)
+        goto nomem;
+    {
+        size_t off = 0;
+        for (size_t c = 0; c < t->n_columns; c++) {
+            d->cols[c].first = off;
+            off += d->cols[c].ncells;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t mask = ARR(t, mask, i);
+        const dgroup *g = mask ? find_group(groups, ngroups, t->entity[i]) : NULL;
+        for (unsigned k = 0; g && k < g->ncols; k++)
+            if (mask >> k & 1) {
+                size_t c = g->cols[k];
+                d->rowix[d->cols[c].first + fill[c]++] = i;
+            }
+    }
+    /* Every column's arrays against its cells. */
+    for (size_t c = 0; c < t->n_columns; c++) {
+        const Fieldsync__V1__Column *m = d->cols[c].m;
+        size_t nc = d->cols[c].ncells, nints = 0, nreals = 0, ntexts = 0, nb = 0;
+        size_t tbytes = 0;
+        if ((st = want_len(m->n_kind, nc, "Column.kind", err)) ||
+            (st = want_len(m->n_hlc_ms, nc, "Column.hlc_ms", err)) ||
+            (st = want_len(m->n_hlc_count, nc, "Column.hlc_count", err)) ||
+            (st = want_len(m->n_device, nc, "Column.device", err)) ||
+            (st = want_len(m->n_base_kind, nc, "Column.base_kind", err)))
+            goto done;
+        if (pull ? m->n_base_kind != 0 : m->n_device != 0) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "%s: columns[%zu] carries %s", what, c,
+                                pull ? "bases in a pull" : "devices in a push");
+            goto done;
+        }
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t k = 0; k < nc; k++) {
+                uint32_t kind;
+                if (pass == 0) {
+                    kind = ARR(m, kind, k);
+                } else {
+                    kind = ARR(m, base_kind, k);
+                    if (kind == 0)
+                        continue;
+                    nb++;
+                    kind--;
+                    if (kind == FIELDSYNC__V1__VALUE_KIND__INT_DELTA ||
+                        kind == FIELDSYNC__V1__VALUE_KIND__TIME)
+                        kind = KIND_MAX + 1; /* not allowed for a base */
+                }
+                if (kind > KIND_MAX) {
+                    st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                        "%s: columns[%zu] has value kind %u, unknown here",
+                                        what, c, (unsigned)kind);
+                    goto done;
+                }
+                if (kind_in_ints(kind))
+                    nints++;
+                else if (kind == FIELDSYNC__V1__VALUE_KIND__REAL)
+                    nreals++;
+                else if (kind == FIELDSYNC__V1__VALUE_KIND__TEXT)
+                    ntexts++;
+            }
+        if ((st = want_len(m->n_base_ms, nb, "Column.base_ms", err)) ||
+            (st = want_len(m->n_base_count, nb, "Column.base_count", err)))
+            goto done;
+        if (m->n_ints != nints || m->n_reals != nreals || m->n_text_len != ntexts) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "%s: columns[%zu] has %zu/%zu/%zu ints/reals/texts; its "
+                                "cells use %zu/%zu/%zu", what, c, m->n_ints, m->n_reals,
+                                m->n_text_len, nints, nreals, ntexts);
+            goto done;
+        }
+        for (size_t k = 0; k < ntexts; k++) {
+            if (m->text_len[k] > lim->max_string) {
+                st = fs_proto__fail(err, FS_PROTO_ESTRING_LIMIT,
+                                    "%s: a text of columns[%zu] is %u bytes; limit "
+                                    "max_string = %zu", what, c, (unsigned)m->text_len[k],
+                                    lim->max_string);
+                goto done;
+            }
+            tbytes += m->text_len[k];
+        }
+        if (tbytes != (m->has_text ? m->text.len : 0)) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "%s: columns[%zu] text is %zu bytes; its lengths add up to %zu",
+                                what, c, m->has_text ? m->text.len : (size_t)0, tbytes);
+            goto done;
+        }
+    }
+    goto done;
+
+nomem:
+    st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding %s", what);
+done:
+    free(order);
+    free(groups);
+    free(fill);
+    if (st != FS_PROTO_OK)
+        dtable_free(d);
+    return st;
+}
+
+/* Reads the columns' values in order. The checks of table_check make every
+ * index below safe. */
+typedef struct dreader {
+    size_t ints, reals, texts, tpos;
+    int64_t prev;
+} dreader;
+
+/* One value of kind `kind` (a cell's or a base's). cell_ms: the cell's
+ * stamp (TIME). Text is copied (owned by *out: fs_value_clear it). */
+static fs_status read_value(const Fieldsync__V1__Column *m, dreader *r, uint32_t kind,
+                            uint64_t cell_ms, const dtable *d, fs_value *out, fs_error *err)
+{
+    int64_t x;
+    memset(out, 0, sizeof *out);
+    switch (kind) {
+    case FIELDSYNC__V1__VALUE_KIND__INT:
+    case FIELDSYNC__V1__VALUE_KIND__INT_DELTA:
+    case FIELDSYNC__V1__VALUE_KIND__TIME:
+        x = m->ints[r->ints++];
+        if (kind == FIELDSYNC__V1__VALUE_KIND__INT_DELTA)
+            x = u64_to_s64(s64_to_u64(r->prev) + s64_to_u64(x));
+        else if (kind == FIELDSYNC__V1__VALUE_KIND__TIME &&
+                 __builtin_add_overflow(x, (int64_t)cell_ms, &x))
+            return fs_error_set(err, FS_ERANGE, "time value overflows");
+        r->prev = x;
+        *out = fs_value_int(x);
+        return FS_OK;
+    case FIELDSYNC__V1__VALUE_KIND__E7:
+        *out = fs_value_real((double)m->ints[r->ints++] / 1e7);
+        return FS_OK;
+    case FIELDSYNC__V1__VALUE_KIND__REAL:
+        *out = fs_value_real(m->reals[r->reals++]);
+        return FS_OK;
+    case FIELDSYNC__V1__VALUE_KIND__TEXT: {
+        uint32_t len = m->text_len[r->texts++];
+        const uint8_t *p = m->text.data + r->tpos;
+        r->tpos += len;
+        if (!fs_proto__utf8_valid(p, len))
+            return fs_error_set(err, FS_EINVAL, "text is not valid UTF-8 (or contains NUL)");
+        return fs_value_text(out, (const char *)p, len, err);
+    }
+    case FIELDSYNC__V1__VALUE_KIND__ID:
+        x = m->ints[r->ints++];
+        if (x < 0 || (uint64_t)x >= d->nvalues)
+            return fs_error_set(err, FS_EBADID, "ID value %lld is not in the table's %zu",
+                                (long long)x, d->nvalues);
+        out->kind = FS_VAL_ID;
+        out->u.id = d->values[x];
+        return FS_OK;
+    default:
+        out->kind = FS_VAL_NULL;
+        return FS_OK;
+    }
+}
+
+
+/* ------------------------------------------------------------------------ */
 /* Sync request                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* The smallest stamp a change carries: its HLC base on the wire. */
+/* The smallest stamp a change carries: its base on the wire. */
 static fs_hlc change_min_hlc(const fs_change *c)
 {
     fs_hlc m = UINT64_MAX;
@@ -649,18 +1453,53 @@ static fs_hlc change_min_hlc(const fs_change *c)
     return m == UINT64_MAX ? 0 : m;
 }
 
+/* Column order within a row: binary fields by slot, then text fields. */
+static int tcell_order(const fs_entity *e, const tcell *a, const tcell *b)
+{
+    bool ta = field_is_text(&e->fields[a->slot]), tb = field_is_text(&e->fields[b->slot]);
+    if (ta != tb)
+        return ta ? 1 : -1;
+    return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
+static void tcells_sort(const fs_entity *e, tcell *c, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        tcell x = c[i];
+        size_t j = i;
+        while (j > 0 && tcell_order(e, &c[j - 1], &x) > 0) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = x;
+    }
+}
+
+/* The checks every text value gets before it is laid into a column. */
+static fs_proto_status text_ok(const fs_value *v, const fs_proto_limits *lim,
+                               const char *what, size_t i, const char *field, fs_error *err)
+{
+    if (!value_packable(v))
+        return fs_proto__fail(err, FS_PROTO_EVALUE, "%s[%zu].%s: text contains a NUL byte",
+                              what, i, field);
+    if (v->kind == FS_VAL_TEXT && v->u.text.n > lim->max_string)
+        return fs_proto__fail(err, FS_PROTO_ESTRING_LIMIT,
+                              "%s[%zu].%s is %u bytes; limit max_string = %zu", what, i, field,
+                              (unsigned)v->u.text.n, lim->max_string);
+    return FS_PROTO_OK;
+}
+
 fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
         fs_proto_encoding enc, const fs_proto_limits *limits, fs_proto_buf *out,
         fs_error *err)
 {
     Fieldsync__V1__SyncRequest m = FIELDSYNC__V1__SYNC_REQUEST__INIT;
+    Fieldsync__V1__Table table;
     fs_proto_limits lim;
     arena ar = {NULL};
     fs_proto_status st = FS_PROTO_OK;
-    fs_hlc prev;
     fs_error cerr;
-    text_sink ts = {NULL, 0, 0};
-    uint32_t prev_tag;
+    trow *rows = NULL;
 
     if (!in || !out || (in->nchanges && !in->changes))
         return fs_proto__fail(err, FS_PROTO_EINVAL, "sync_request_encode: NULL argument");
@@ -695,8 +1534,12 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
     m.has_count_pending = in->count_pending;
     m.count_pending = in->count_pending;
 
+    rows = arena_calloc(&ar, in->nchanges, sizeof *rows);
+    if (in->nchanges && !rows)
+        goto nomem;
     for (size_t i = 0; i < in->nchanges; i++) {
         const fs_change *c = &in->changes[i];
+        trow *r = &rows[i];
         if (fs_change_check(c, &cerr) != FS_OK) {
             st = fs_proto__fail(err, FS_PROTO_EVALUE, "changes[%zu]: %s", i, cerr.text);
             goto done;
@@ -707,87 +1550,44 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
                                 "SyncRequest.device_id", i);
             goto done;
         }
-    }
-    {
-        size_t total = 0;
-        for (size_t i = 0; i < in->nchanges; i++)
-            total += in->changes[i].nfields;
-        ts.cap = total;
-        ts.items = arena_calloc(&ar, total, sizeof *ts.items);
-        if (total && !ts.items)
+        if (fs_schema_entity_by_tag(c->entity->tag) != c->entity) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "changes[%zu] has no known entity", i);
+            goto done;
+        }
+        r->e = c->entity;
+        r->id = &c->row;
+        r->base = change_min_hlc(c);
+        if (c->has_tomb) {
+            r->tomb = c->deleted ? 2 : 1;
+            r->tomb_hlc = c->tomb_hlc;
+        }
+        r->ncells = c->nfields;
+        r->cells = arena_calloc(&ar, c->nfields, sizeof *r->cells);
+        if (c->nfields && !r->cells)
             goto nomem;
-    }
-    /* The first change's base is the reference; each later change is sent
-     * relative to the one before (batches are roughly in time order). */
-    prev = fs_hlc_make(in->nchanges ? fs_hlc_ms(change_min_hlc(&in->changes[0])) : 0, 0);
-    m.base_ms = fs_hlc_ms(prev);
-    m.has_base_ms = m.base_ms != 0;
-
-    m.n_changes = in->nchanges;
-    m.changes = arena_calloc(&ar, in->nchanges, sizeof *m.changes);
-    if (in->nchanges && !m.changes)
-        goto nomem;
-    for (size_t i = 0; i < in->nchanges; i++) {
-        const fs_change *c = &in->changes[i];
-        Fieldsync__V1__Change *pc = arena_calloc(&ar, 1, sizeof *pc);
-        fs_hlc cb = change_min_hlc(c);
-        if (!pc)
-            goto nomem;
-        fieldsync__v1__change__init(pc);
-        m.changes[i] = pc;
-        pc->has_entity = true;
-        pc->entity = c->entity->tag;
-        pc->has_row = true;
-        pc->row = id_bytes(&c->row);
-        put_stamp(cb, prev, &pc->has_hlc_ms, &pc->hlc_ms, &pc->has_hlc_count,
-                  &pc->hlc_count);
-        prev = cb;
-        pc->n_fields = c->nfields;
-        pc->fields = arena_calloc(&ar, c->nfields, sizeof *pc->fields);
-        if (c->nfields && !pc->fields)
-            goto nomem;
-        prev_tag = 0;
         for (size_t k = 0; k < c->nfields; k++) {
             const fs_field_change *fc = &c->fields[k];
-            Fieldsync__V1__Cell *cell = arena_calloc(&ar, 1, sizeof *cell);
-            if (!cell)
-                goto nomem;
-            fieldsync__v1__cell__init(cell);
-            pc->fields[k] = cell;
-            cell->tag = c->entity->fields[fc->slot].tag;
-            cell->has_tag = cell->tag != prev_tag + 1;
-            prev_tag = cell->tag;
-            if (!value_packable(&fc->v) || (fc->has_base && !value_packable(&fc->base))) {
-                st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                                    "changes[%zu].%s: text contains a NUL byte", i,
-                                    c->entity->fields[fc->slot].name);
+            const char *name = c->entity->fields[fc->slot].name;
+            if ((st = text_ok(&fc->v, &lim, "changes", i, name, err)) != FS_PROTO_OK ||
+                (fc->has_base &&
+                 (st = text_ok(&fc->base, &lim, "changes", i, name, err)) != FS_PROTO_OK))
                 goto done;
-            }
-            cell_put_value(cell, &c->entity->fields[fc->slot], &fc->v, fs_hlc_ms(fc->hlc),
-                           &ts);
-            put_stamp(fc->hlc, cb, &cell->has_hlc_ms, &cell->hlc_ms,
-                      &cell->has_hlc_count, &cell->hlc_count);
+            r->cells[k].slot = fc->slot;
+            r->cells[k].v = &fc->v;
+            r->cells[k].hlc = fc->hlc;
             if (fc->has_base) {
-                Fieldsync__V1__Value *bv = arena_calloc(&ar, 1, sizeof *bv);
-                if (!bv)
-                    goto nomem;
-                fieldsync__v1__value__init(bv);
-                value_put(bv, &fc->base);
-                cell->base_value = bv;
-                put_stamp(fc->base_hlc, fc->hlc, &cell->has_base_ms,
-                          &cell->base_ms, &cell->has_base_count, &cell->base_count);
+                r->cells[k].base = &fc->base;
+                r->cells[k].base_hlc = fc->base_hlc;
             }
         }
-        if (c->has_tomb) {
-            pc->has_deleted = true;
-            pc->deleted = c->deleted;
-            put_stamp(c->tomb_hlc, cb, &pc->has_tomb_ms, &pc->tomb_ms,
-                      &pc->has_tomb_count, &pc->tomb_count);
-            pc->has_tomb_ms = true; /* presence = a tombstone write */
-        }
+        tcells_sort(c->entity, r->cells, r->ncells);
     }
-    m.n_texts = ts.n;
-    m.texts = ts.items;
+    if (in->nchanges) {
+        st = table_encode(&ar, rows, in->nchanges, false, &lim, &table, err);
+        if (st != FS_PROTO_OK)
+            goto done;
+        m.changes = &table;
+    }
     st = pack_and_frame(&m.base, enc, &lim, out, err);
     goto done;
 
@@ -798,91 +1598,136 @@ done:
     return st;
 }
 
-/* Converts one wire change into *c. Returns a conflict-library status with
- * cerr filled; on failure *c is freed and zeroed. */
-static fs_status decode_change(const Fieldsync__V1__Change *pc, fs_hlc cb,
-                               const fs_id *device, text_src *ts, fs_proto_report *rep,
-                               fs_change *c, fs_error *cerr)
+/* Per-change decode failures of a request, first one per change. */
+typedef struct change_errs {
+    fs_status *code;         /* FS_OK = fine so far */
+    fs_error *text;
+} change_errs;
+
+static void change_fail(change_errs *ce, size_t i, fs_status code, const fs_error *e)
 {
-    const fs_entity *e;
-    fs_id row;
-    fs_status st;
-    uint32_t prev_tag = 0;
+    if (ce->code[i] != FS_OK)
+        return;
+    ce->code[i] = code;
+    ce->text[i] = *e;
+}
 
-    memset(c, 0, sizeof *c);
-    e = pc->has_entity ? fs_schema_entity_by_tag(pc->entity) : NULL;
-    if (!e) {
-        rep->unknown_entities++;
-        return fs_error_set(cerr, FS_EUNKNOWN_ENTITY,
-                            "entity tag %u is unknown to this server",
-                            (unsigned)pc->entity);
+/* Sorts a decoded change's writes by slot (they arrive column by column). */
+static void fields_sort(fs_change *c)
+{
+    for (size_t i = 1; i < c->nfields; i++) {
+        fs_field_change x = c->fields[i];
+        size_t j = i;
+        while (j > 0 && c->fields[j - 1].slot > x.slot) {
+            c->fields[j] = c->fields[j - 1];
+            j--;
+        }
+        c->fields[j] = x;
     }
-    if (!pc->has_row || pc->row.len != 16)
-        return fs_error_set(cerr, FS_EBADID, "%s change: row id is %zu bytes; ids are 16",
-                            e->name, pc->has_row ? pc->row.len : (size_t)0);
-    memcpy(row.b, pc->row.data, 16);
-    st = fs_change_init(c, e, &row, device, cerr);
-    if (st != FS_OK)
-        goto done;
+}
 
-    for (size_t k = 0; k < pc->n_fields; k++) {
-        const Fieldsync__V1__Cell *cell = pc->fields[k];
-        /* An absent tag is the previous cell's tag + 1 (schema order). */
-        uint32_t tag = cell->has_tag ? cell->tag : prev_tag + 1;
-        int slot = fs_entity_field_index_by_tag(e, tag);
-        fs_hlc hlc, base_hlc;
-        fs_value v;
-        if (slot < 0) {
-            rep->unknown_tags++;
-            st = fs_error_set(cerr, FS_EUNKNOWN_FIELD,
-                              "%s has no field with tag %u on this server", e->name,
-                              (unsigned)tag);
-            goto done;
-        }
-        prev_tag = tag;
-        if (!get_stamp(cb, cell->hlc_ms, cell->has_hlc_count, cell->hlc_count, &hlc)) {
-            st = fs_error_set(cerr, FS_ERANGE, "%s.%s: stamp out of range", e->name,
-                              e->fields[slot].name);
-            goto done;
-        }
-        st = cell_view(cell, fs_hlc_ms(hlc), ts, &v, cerr);
-        if (st != FS_OK)
-            goto done;
-        st = fs_change_set(c, slot, &v, hlc, cerr);
-        if (st != FS_OK)
-            goto done;
-        if (cell->base_value) {
-            fs_value bv;
-            st = value_view(cell->base_value, &bv, cerr);
-            if (st != FS_OK)
-                goto done;
-            if (!get_stamp(hlc, cell->base_ms, cell->has_base_count, cell->base_count,
-                           &base_hlc)) {
-                st = fs_error_set(cerr, FS_ERANGE, "%s.%s: base stamp out of range",
-                                  e->name, e->fields[slot].name);
+/* The values of a request's table into req->changes (already initialised
+ * for the changes of known entities). Only structural faults fail the
+ * message; a bad value marks its change. */
+static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtable *d,
+                                      fs_sync_request *req, change_errs *ce,
+                                      fs_proto_report *rep, fs_error *err)
+{
+    fs_hlc *chain = calloc(d->n ? d->n : 1, sizeof *chain);
+    fs_hlc *cellhlc = NULL;
+    size_t maxc = 0, tk = 0;
+    fs_proto_status st = FS_PROTO_OK;
+    fs_error cerr;
+
+    for (size_t c = 0; c < d->ncols; c++)
+        if (d->cols[c].ncells > maxc)
+            maxc = d->cols[c].ncells;
+    cellhlc = calloc(maxc ? maxc : 1, sizeof *cellhlc);
+    if (!chain || !cellhlc) {
+        st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
+        goto done;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        chain[i] = d->base[i];
+    for (size_t c = 0; c < d->ncols; c++) {
+        const dcol *dc = &d->cols[c];
+        const Fieldsync__V1__Column *m = dc->m;
+        dreader r;
+        size_t kb = 0;
+        memset(&r, 0, sizeof r);
+        if (!dc->e)
+            continue; /* rows of an unknown entity are already marked */
+        for (size_t k = 0; k < dc->ncells; k++) {
+            size_t i = d->rowix[dc->first + k];
+            fs_value v;
+            fs_status vs;
+            bool ok = get_stamp(chain[i], ARR(m, hlc_ms, k), ARR(m, hlc_count, k), &cellhlc[k]);
+            vs = read_value(m, &r, ARR(m, kind, k), ok ? fs_hlc_ms(cellhlc[k]) : 0, d, &v,
+                            &cerr);
+            if (!ok) {
+                fs_error_set(&cerr, FS_ERANGE, "%s: a stamp is out of range", dc->e->name);
+                change_fail(ce, i, FS_ERANGE, &cerr);
+            } else {
+                chain[i] = cellhlc[k];
+            }
+            if (vs != FS_OK)
+                change_fail(ce, i, vs, &cerr);
+            if (dc->slot < 0) {
+                rep->unknown_tags++;
+                fs_error_set(&cerr, FS_EUNKNOWN_FIELD, "%s has no field with tag %u on this "
+                             "server", dc->e->name, (unsigned)m->tag);
+                change_fail(ce, i, FS_EUNKNOWN_FIELD, &cerr);
+            }
+            if (ce->code[i] == FS_OK) {
+                vs = fs_change_set(&req->changes[i], dc->slot, &v, cellhlc[k], &cerr);
+                if (vs != FS_OK)
+                    change_fail(ce, i, vs, &cerr);
+            }
+            fs_value_clear(&v);
+            if (vs == FS_ENOMEM) {
+                st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
                 goto done;
             }
-            st = fs_change_set_base(c, slot, &bv, base_hlc, cerr);
-            if (st != FS_OK)
-                goto done;
+        }
+        for (size_t k = 0; k < m->n_base_kind; k++) {
+            size_t i = d->rowix[dc->first + k];
+            fs_value bv;
+            fs_status vs;
+            fs_hlc bh = 0;
+            bool ok;
+            if (m->base_kind[k] == 0)
+                continue;
+            ok = get_stamp(cellhlc[k], ARR(m, base_ms, kb), ARR(m, base_count, kb), &bh);
+            kb++;
+            vs = read_value(m, &r, m->base_kind[k] - 1, 0, d, &bv, &cerr);
+            if (vs != FS_OK) {
+                change_fail(ce, i, vs, &cerr);
+            } else if (!ok) {
+                fs_error_set(&cerr, FS_ERANGE, "%s: a base stamp is out of range", dc->e->name);
+                change_fail(ce, i, FS_ERANGE, &cerr);
+            } else if (ce->code[i] == FS_OK) {
+                vs = fs_change_set_base(&req->changes[i], dc->slot, &bv, bh, &cerr);
+                if (vs != FS_OK)
+                    change_fail(ce, i, vs, &cerr);
+            }
+            fs_value_clear(&bv);
         }
     }
-    if (pc->has_tomb_ms) {
+    for (size_t i = 0; i < d->n; i++) {
         fs_hlc th;
-        if (!get_stamp(cb, pc->tomb_ms, pc->has_tomb_count, pc->tomb_count, &th)) {
-            st = fs_error_set(cerr, FS_ERANGE, "%s change: tombstone stamp out of range",
-                              e->name);
-            goto done;
+        if (!ARR(t, tomb, i))
+            continue;
+        if (!get_stamp(d->base[i], ARR(t, tomb_ms, tk), ARR(t, tomb_count, tk), &th)) {
+            fs_error_set(&cerr, FS_ERANGE, "tombstone stamp out of range");
+            change_fail(ce, i, FS_ERANGE, &cerr);
+        } else if (ce->code[i] == FS_OK) {
+            fs_change_tombstone(&req->changes[i], t->tomb[i] == 2, th);
         }
-        fs_change_tombstone(c, pc->deleted, th);
+        tk++;
     }
-    st = fs_change_check(c, cerr);
-
 done:
-    if (st != FS_OK) {
-        fs_change_free(c);
-        memset(c, 0, sizeof *c);
-    }
+    free(chain);
+    free(cellhlc);
     return st;
 }
 
@@ -894,13 +1739,13 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
     const Fieldsync__V1__SyncRequest *m;
     fs_sync_request req;
     fs_proto_status st;
-    fs_hlc prev;
-    size_t text_pos = 0;
-    text_src ts;
+    dtable d;
+    change_errs ce = {NULL, NULL};
 
     memset(&req, 0, sizeof req);
-    st = decode_begin(&dc, &fieldsync__v1__sync_request__descriptor, body, n, enc, limits,
-                      report, out, sizeof *out, "sync_request_decode", err);
+    memset(&d, 0, sizeof d);
+    st = decode_begin(&dc, &fieldsync__v1__sync_request__descriptor, true, body, n, enc,
+                      limits, report, out, sizeof *out, "sync_request_decode", err);
     if (st != FS_PROTO_OK)
         return st;
     m = (const Fieldsync__V1__SyncRequest *)dc.msg;
@@ -910,7 +1755,10 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
                 &req.device_id, err);
     if (st != FS_PROTO_OK)
         goto done;
-    st = get_id(m->has_batch_id, &m->batch_id, m->n_changes > 0, "SyncRequest.batch_id",
+    st = table_check(m->changes, false, &dc.lim, "SyncRequest.changes", &d, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    st = get_id(m->has_batch_id, &m->batch_id, d.n > 0, "SyncRequest.batch_id",
                 &req.batch_id, err);
     if (st != FS_PROTO_OK)
         goto done;
@@ -919,69 +1767,59 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
     req.client_time = m->client_time;
     req.count_pending = m->count_pending;
 
-    if (m->n_changes) {
-        req.changes = calloc(m->n_changes, sizeof *req.changes);
-        if (!req.changes)
+    if (d.n) {
+        req.changes = calloc(d.n, sizeof *req.changes);
+        ce.code = calloc(d.n, sizeof *ce.code);
+        ce.text = calloc(d.n, sizeof *ce.text);
+        if (!req.changes || !ce.code || !ce.text)
             goto nomem;
-        req.nchanges = m->n_changes;
+        req.nchanges = d.n;
     }
-    /* The base stamps form a chain from base_ms; a broken link breaks every
-     * later change, so it fails the message rather than one change. */
-    if (m->n_changes && m->base_ms > FS_HLC_MS_MAX) {
-        st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                            "SyncRequest.changes[0]: base stamp out of range");
-        goto done;
-    }
-    prev = fs_hlc_make(m->base_ms & FS_HLC_MS_MAX, 0);
-    for (size_t i = 0; i < m->n_changes; i++) {
-        const Fieldsync__V1__Change *pc = m->changes[i];
+    for (size_t i = 0; i < d.n; i++) {
         fs_error cerr;
         fs_status cs;
-        fs_hlc cb;
-        if (!get_stamp(prev, pc->hlc_ms, pc->has_hlc_count, pc->hlc_count, &cb)) {
-            st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                                "SyncRequest.changes[%zu]: base stamp out of range", i);
-            goto done;
-        }
-        prev = cb;
-        /* This change's slice of texts; consumed whether or not it decodes,
-         * so later changes stay aligned. */
-        ts.n = count_text_next(pc->fields, pc->n_fields);
-        ts.pos = 0;
-        if (ts.n > m->n_texts - text_pos) {
-            st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                                "SyncRequest.texts has %zu entries; the changes use more",
-                                m->n_texts);
-            goto done;
-        }
-        /* NULL + 0 is undefined when the message has no texts. */
-        ts.items = ts.n ? m->texts + text_pos : NULL;
-        text_pos += ts.n;
-        memset(&cerr, 0, sizeof cerr);
-        cs = decode_change(pc, cb, &req.device_id, &ts, dc.rep, &req.changes[i], &cerr);
-        if (cs == FS_OK)
+        if (!d.ents[i]) {
+            dc.rep->unknown_entities++;
+            fs_error_set(&cerr, FS_EUNKNOWN_ENTITY, "entity tag %u is unknown to this server",
+                         (unsigned)m->changes->entity[i]);
+            change_fail(&ce, i, FS_EUNKNOWN_ENTITY, &cerr);
             continue;
+        }
+        cs = fs_change_init(&req.changes[i], d.ents[i], &d.ids[i], &req.device_id, &cerr);
         if (cs == FS_ENOMEM)
             goto nomem;
+        if (cs != FS_OK)
+            change_fail(&ce, i, cs, &cerr);
+    }
+    if (d.n) {
+        st = decode_changes(m->changes, &d, &req, &ce, dc.rep, err);
+        if (st != FS_PROTO_OK)
+            goto done;
+    }
+    for (size_t i = 0; i < d.n; i++) {
+        fs_error cerr;
+        if (ce.code[i] == FS_OK) {
+            fields_sort(&req.changes[i]);
+            if (fs_change_check(&req.changes[i], &cerr) == FS_OK)
+                continue;
+            change_fail(&ce, i, FS_EINVAL, &cerr);
+            ce.code[i] = FS_EINVAL;
+        }
         /* One bad change must not sink the batch: record it, go on. */
+        fs_change_free(&req.changes[i]);
+        memset(&req.changes[i], 0, sizeof req.changes[i]);
         if (!req.errors) {
-            req.errors = calloc(m->n_changes, sizeof *req.errors);
+            req.errors = calloc(d.n, sizeof *req.errors);
             if (!req.errors)
                 goto nomem;
         }
         req.errors[req.nerrors].index = i;
-        req.errors[req.nerrors].code = (int)cs;
+        req.errors[req.nerrors].code = (int)ce.code[i];
         /* Long detail is cut; the index prefix always survives. */
         if (snprintf(req.errors[req.nerrors].text, sizeof req.errors[0].text,
-                     "change %zu: %s", i, cerr.text) < 0)
+                     "change %zu: %s", i, ce.text[i].text) < 0)
             req.errors[req.nerrors].text[0] = '\0';
         req.nerrors++;
-    }
-    if (text_pos != m->n_texts) {
-        st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                            "SyncRequest.texts has %zu entries; the changes use %zu",
-                            m->n_texts, text_pos);
-        goto done;
     }
     *out = req;
     memset(&req, 0, sizeof req);
@@ -990,6 +1828,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
 nomem:
     st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
 done:
+    free(ce.code);
+    free(ce.text);
+    dtable_free(&d);
     fs_proto_sync_request_free(&req);
     decode_end(&dc);
     return st;
@@ -1084,7 +1925,7 @@ static void dev_free(dev_table *t)
 }
 
 /* A cell is sent when it was written (stamp 0 = never). The decoder refuses
- * a sent cell or tombstone with stamp 0, so encode_row refuses to produce
+ * a sent cell or tombstone with stamp 0, so the encoder refuses to produce
  * one (a value or a deletion without a stamp). */
 static bool cell_sent(const fs_cell *c)
 {
@@ -1096,7 +1937,7 @@ static bool tomb_sent(const fs_row *r)
     return r->del_hlc != 0;
 }
 
-/* The smallest stamp of a row (its HLC base on the wire), 0 if none. */
+/* The smallest stamp of a row (its base on the wire), 0 if none. */
 static fs_hlc row_min_hlc(const fs_row *r)
 {
     fs_hlc m = UINT64_MAX;
@@ -1108,21 +1949,17 @@ static fs_hlc row_min_hlc(const fs_row *r)
     return m == UINT64_MAX ? 0 : m;
 }
 
-/* Encodes rows[idx]. *prev and *prev_seq carry the delta chain from the
- * previous row and are advanced. */
-static fs_proto_status encode_row(arena *ar, dev_table *dt, text_sink *ts,
-                                  const fs_pulled_row *pr, size_t idx, fs_hlc *prev,
-                                  uint64_t *prev_seq, Fieldsync__V1__Row **outp,
-                                  fs_error *err)
+/* rows[idx] as a table row; device indexes from dt. */
+static fs_proto_status row_prepare(arena *ar, dev_table *dt, const fs_proto_limits *lim,
+                                   const fs_pulled_row *pr, size_t idx, trow *t,
+                                   fs_error *err)
 {
     const fs_row *r = &pr->row;
     const fs_entity *e = r->entity;
-    Fieldsync__V1__Row *pm;
-    fs_hlc rb;
     size_t nsent = 0, k = 0;
     long rowdev = -1;
     fs_error ferr;
-    uint32_t prev_tag = 0;
+    fs_proto_status st;
 
     if (!e || !r->cells || fs_schema_entity_by_tag(e->tag) != e)
         return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] has no known entity", idx);
@@ -1132,29 +1969,18 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, text_sink *ts,
         return fs_proto__fail(err, FS_PROTO_EVALUE,
                               "rows[%zu] (%s) is deleted without a tombstone stamp", idx,
                               e->name);
-    for (size_t i = 0; i < e->nfields; i++)
+    for (size_t i = 0; i < e->nfields; i++) {
         if (r->cells[i].hlc == 0 && r->cells[i].v.kind != FS_VAL_NULL)
             return fs_proto__fail(err, FS_PROTO_EVALUE,
                                   "rows[%zu] (%s.%s) has a value without a stamp", idx,
                                   e->name, e->fields[i].name);
-    pm = arena_calloc(ar, 1, sizeof *pm);
-    if (!pm)
-        goto nomem;
-    fieldsync__v1__row__init(pm);
-    rb = row_min_hlc(r);
-    pm->has_entity = true;
-    pm->entity = e->tag;
-    pm->has_id = true;
-    pm->id = id_bytes(&r->id);
-    pm->seq_delta = u64_to_s64(pr->seq - *prev_seq);
-    pm->has_seq_delta = pm->seq_delta != 0;
-    *prev_seq = pr->seq;
-    put_stamp(rb, *prev, &pm->has_hlc_ms, &pm->hlc_ms, &pm->has_hlc_count, &pm->hlc_count);
-    *prev = rb;
-
-    for (size_t i = 0; i < e->nfields; i++)
         if (cell_sent(&r->cells[i]))
             nsent++;
+    }
+    t->e = e;
+    t->id = &r->id;
+    t->seq = pr->seq;
+    t->base = row_min_hlc(r);
     /* The row's default writer: the first sent cell's, else the tombstone's. */
     for (size_t i = 0; i < e->nfields && rowdev < 0; i++)
         if (cell_sent(&r->cells[i]))
@@ -1163,67 +1989,46 @@ static fs_proto_status encode_row(arena *ar, dev_table *dt, text_sink *ts,
         rowdev = dev_index(dt, &r->del_device);
     if (rowdev < 0 && (nsent || tomb_sent(r)))
         goto nomem;
-    pm->has_device = rowdev > 0;
-    pm->device = rowdev > 0 ? (uint32_t)rowdev : 0;
-
-    pm->n_cells = nsent;
-    pm->cells = arena_calloc(ar, nsent, sizeof *pm->cells);
-    if (nsent && !pm->cells)
+    t->dev = rowdev > 0 ? (uint32_t)rowdev : 0;
+    t->cells = arena_calloc(ar, nsent, sizeof *t->cells);
+    if (nsent && !t->cells)
         goto nomem;
     for (size_t i = 0; i < e->nfields; i++) {
         const fs_cell *c = &r->cells[i];
-        Fieldsync__V1__Cell *cm;
         long d;
         if (!cell_sent(c))
             continue;
         if (fs_field_check(&e->fields[i], &c->v, &ferr) != FS_OK)
-            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): %s", idx,
-                                  e->name, ferr.text);
-        if (!value_packable(&c->v))
-            return fs_proto__fail(err, FS_PROTO_EVALUE,
-                                  "rows[%zu] (%s.%s): text contains a NUL byte", idx,
-                                  e->name, e->fields[i].name);
-        cm = arena_calloc(ar, 1, sizeof *cm);
-        if (!cm)
-            goto nomem;
-        fieldsync__v1__cell__init(cm);
-        pm->cells[k++] = cm;
-        cm->tag = e->fields[i].tag;
-        cm->has_tag = cm->tag != prev_tag + 1;
-        prev_tag = cm->tag;
-        cell_put_value(cm, &e->fields[i], &c->v, fs_hlc_ms(c->hlc), ts);
-        put_stamp(c->hlc, rb, &cm->has_hlc_ms, &cm->hlc_ms, &cm->has_hlc_count,
-                  &cm->hlc_count);
+            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): %s", idx, e->name,
+                                  ferr.text);
+        st = text_ok(&c->v, lim, "rows", idx, e->fields[i].name, err);
+        if (st != FS_PROTO_OK)
+            return st;
         d = dev_index(dt, &c->device);
         if (d < 0)
             goto nomem;
-        if (d != rowdev) {
-            cm->has_device = true;
-            cm->device = (uint32_t)d;
-        }
+        t->cells[k].slot = (uint16_t)i;
+        t->cells[k].v = &c->v;
+        t->cells[k].hlc = c->hlc;
+        t->cells[k].dev = d == rowdev ? 0 : (uint32_t)d + 1;
+        k++;
     }
+    t->ncells = k;
+    tcells_sort(e, t->cells, t->ncells);
     if (tomb_sent(r)) {
         long d = dev_index(dt, &r->del_device);
         if (d < 0)
             goto nomem;
-        pm->has_deleted = r->deleted;
-        pm->deleted = r->deleted;
-        put_stamp(r->del_hlc, rb, &pm->has_del_ms, &pm->del_ms, &pm->has_del_count,
-                  &pm->del_count);
-        pm->has_del_ms = true; /* presence = the tombstone was written */
-        if (d != rowdev) {
-            pm->has_del_device = true;
-            pm->del_device = (uint32_t)d;
-        }
+        t->tomb = r->deleted ? 2 : 1;
+        t->tomb_hlc = r->del_hlc;
+        t->tomb_dev = d == rowdev ? 0 : (uint32_t)d + 1;
     }
-    *outp = pm;
     return FS_PROTO_OK;
 
 nomem:
     return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory encoding rows[%zu]", idx);
 }
 
-/* The strings are borrowed from *k: they live until the message is packed. */
 static fs_proto_status encode_conflict(arena *ar, const fs_open_conflict *k, size_t i,
                                        Fieldsync__V1__OpenConflict **out, fs_error *err)
 {
@@ -1263,9 +2068,8 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
     arena ar = {NULL};
     dev_table dt;
     fs_proto_status st = FS_PROTO_OK;
-    fs_hlc prev = 0;
-    uint64_t prev_seq = 0;
-    text_sink ts = {NULL, 0, 0};
+    Fieldsync__V1__Table table;
+    trow *rows = NULL;
 
     memset(&dt, 0, sizeof dt);
     if (!in || !out || (in->nresults && !in->results) || (in->nrows && !in->rows) ||
@@ -1341,33 +2145,20 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
             rm->detail = (char *)(uintptr_t)r->detail;
     }
 
-    /* The first row's base is the reference; later rows are sent relative
-     * to the row before (pages come in seq order, roughly time order). */
-    if (in->nrows && in->rows[0].row.entity && in->rows[0].row.cells)
-        prev = fs_hlc_make(fs_hlc_ms(row_min_hlc(&in->rows[0].row)), 0);
-    m.base_ms = fs_hlc_ms(prev);
-    m.has_base_ms = m.base_ms != 0;
-    {
-        size_t total = 0;
-        for (size_t i = 0; i < in->nrows; i++)
-            if (in->rows[i].row.entity)
-                total += in->rows[i].row.entity->nfields;
-        ts.cap = total;
-        ts.items = arena_calloc(&ar, total, sizeof *ts.items);
-        if (total && !ts.items)
-            goto nomem;
-    }
-    m.n_rows = in->nrows;
-    m.rows = arena_calloc(&ar, in->nrows, sizeof *m.rows);
-    if (in->nrows && !m.rows)
+    rows = arena_calloc(&ar, in->nrows, sizeof *rows);
+    if (in->nrows && !rows)
         goto nomem;
     for (size_t i = 0; i < in->nrows; i++) {
-        st = encode_row(&ar, &dt, &ts, &in->rows[i], i, &prev, &prev_seq, &m.rows[i], err);
+        st = row_prepare(&ar, &dt, &lim, &in->rows[i], i, &rows[i], err);
         if (st != FS_PROTO_OK)
             goto done;
     }
-    m.n_texts = ts.n;
-    m.texts = ts.items;
+    if (in->nrows) {
+        st = table_encode(&ar, rows, in->nrows, true, &lim, &table, err);
+        if (st != FS_PROTO_OK)
+            goto done;
+        m.rows = &table;
+    }
     m.n_devices = dt.n;
     m.devices = arena_calloc(&ar, dt.n, sizeof *m.devices);
     if (dt.n && !m.devices)
@@ -1420,110 +2211,95 @@ done:
     return st;
 }
 
-/* Resolves a device-table index. */
-static fs_proto_status dev_lookup(const fs_id *devs, size_t ndevs, uint32_t i,
-                                  size_t row, fs_id *out, fs_error *err)
+/* The values of a response's table into resp->rows; out[i] is the slot of
+ * table row i (NULL: an unknown entity, skipped). Any fault fails the
+ * message: a pull page is all or nothing. */
+static fs_proto_status decode_rows(const Fieldsync__V1__Table *t, const dtable *d,
+                                   fs_pulled_row **out, const fs_id *devs, size_t ndevs,
+                                   fs_proto_report *rep, fs_error *err)
 {
-    if (i >= ndevs)
-        return fs_proto__fail(err, FS_PROTO_EVALUE,
-                              "rows[%zu] refers to device %u; the table has %zu",
-                              row, (unsigned)i, ndevs);
-    *out = devs[i];
-    return FS_PROTO_OK;
-}
-
-/* Converts one wire row. *skipped is set (and *pr untouched) for an entity
- * this version does not know. *prev and *prev_seq carry the delta chain
- * and advance even for a skipped row, as the encoder's did. */
-static fs_proto_status decode_row(const Fieldsync__V1__Row *rm, size_t idx,
-                                  fs_hlc *prev, uint64_t *prev_seq, text_src *ts,
-                                  const fs_id *devs, size_t ndevs,
-                                  fs_proto_report *rep, fs_pulled_row *pr,
-                                  bool *skipped, fs_error *err)
-{
-    const fs_entity *e = fs_schema_entity_by_tag(rm->entity);
-    fs_hlc rb;
-    fs_id id;
+    fs_hlc *chain = calloc(d->n ? d->n : 1, sizeof *chain);
+    fs_proto_status st = FS_PROTO_OK;
     fs_error cerr;
-    fs_proto_status st;
-    uint32_t rowdev = rm->has_device ? rm->device : 0;
-    uint32_t prev_tag = 0;
+    size_t tk = 0;
 
-    *skipped = false;
-    if (!get_stamp(*prev, rm->hlc_ms, rm->has_hlc_count, rm->hlc_count, &rb))
-        return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu]: base stamp out of range",
-                              idx);
-    *prev = rb;
-    *prev_seq += s64_to_u64(rm->seq_delta);
-    if (!rm->has_entity || !e) {
-        rep->unknown_entities++;
-        *skipped = true;
-        return FS_PROTO_OK;
+    if (!chain)
+        return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncResponse");
+    for (size_t i = 0; i < d->n; i++)
+        chain[i] = d->base[i];
+    for (size_t c = 0; c < d->ncols && st == FS_PROTO_OK; c++) {
+        const dcol *dc = &d->cols[c];
+        const Fieldsync__V1__Column *m = dc->m;
+        dreader r;
+        memset(&r, 0, sizeof r);
+        if (!dc->e)
+            continue; /* rows of an unknown entity are skipped whole */
+        if (dc->slot < 0)
+            rep->unknown_tags += dc->ncells;
+        for (size_t k = 0; k < dc->ncells; k++) {
+            size_t i = d->rowix[dc->first + k];
+            const fs_entity *e = dc->e;
+            fs_hlc h;
+            fs_cell *cell;
+            fs_value v;
+            uint32_t dev;
+            if (!get_stamp(chain[i], ARR(m, hlc_ms, k), ARR(m, hlc_count, k), &h) || h == 0) {
+                /* Stamp 0 means "never written": such cells are never sent. */
+                st = fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): a stamp is out of "
+                                    "range or 0", i, e->name);
+                break;
+            }
+            chain[i] = h;
+            if (dc->slot < 0)
+                continue; /* a field this version does not know */
+            if (read_value(m, &r, ARR(m, kind, k), fs_hlc_ms(h), d, &v, &cerr) != FS_OK ||
+                fs_field_check(&e->fields[dc->slot], &v, &cerr) != FS_OK) {
+                fs_value_clear(&v);
+                st = fs_proto__fail(err, cerr.code == FS_ENOMEM ? FS_PROTO_ENOMEM
+                                                                 : FS_PROTO_EVALUE,
+                                    "rows[%zu] (%s): %s", i, e->name, cerr.text);
+                break;
+            }
+            cell = &out[i]->row.cells[dc->slot];
+            cell->v = v;
+            cell->hlc = h;
+            dev = ARR(m, device, k) ? m->device[k] - 1 : ARR(t, device, i);
+            if (dev >= ndevs) {
+                st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                    "rows[%zu] refers to device %u; the table has %zu", i,
+                                    (unsigned)dev, ndevs);
+                break;
+            }
+            cell->device = devs[dev];
+        }
     }
-    st = get_id(rm->has_id, &rm->id, true, "Row.id", &id, err);
-    if (st != FS_PROTO_OK)
-        return st;
-    if (fs_row_init(&pr->row, e, &id, &cerr) != FS_OK)
-        return fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
-    pr->seq = *prev_seq;
-
-    for (size_t k = 0; k < rm->n_cells; k++) {
-        const Fieldsync__V1__Cell *c = rm->cells[k];
-        uint32_t tag = c->has_tag ? c->tag : prev_tag + 1;
-        int slot = fs_entity_field_index_by_tag(e, tag);
-        fs_cell *cell;
-        fs_value v;
-        prev_tag = tag;
-        if (slot < 0) {
-            rep->unknown_tags++;
-            if (c->value_case == FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT)
-                ts->pos++; /* its text is skipped with it */
+    for (size_t i = 0; i < d->n && st == FS_PROTO_OK; i++) {
+        fs_hlc th;
+        uint32_t dev;
+        if (!ARR(t, tomb, i))
             continue;
+        if (!get_stamp(d->base[i], ARR(t, tomb_ms, tk), ARR(t, tomb_count, tk), &th) ||
+            th == 0) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu]: tombstone stamp out of range",
+                                i);
+            break;
         }
-        cell = &pr->row.cells[slot];
-        if (cell->hlc != 0 || cell->v.kind != FS_VAL_NULL) {
-            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s) carries field %s twice",
-                                  idx, e->name, e->fields[slot].name);
+        dev = ARR(t, tomb_device, tk) ? t->tomb_device[tk] - 1 : ARR(t, device, i);
+        tk++;
+        if (!out[i])
+            continue;
+        if (dev >= ndevs) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE,
+                                "rows[%zu] refers to device %u; the table has %zu", i,
+                                (unsigned)dev, ndevs);
+            break;
         }
-        if (!get_stamp(rb, c->hlc_ms, c->has_hlc_count, c->hlc_count, &cell->hlc))
-            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s.%s): stamp out of range",
-                                  idx, e->name, e->fields[slot].name);
-        /* Stamp 0 means "never written": such cells are never sent, and
-         * accepting one would also defeat the duplicate check above
-         * (found by fuzz_decode). */
-        if (cell->hlc == 0)
-            return fs_proto__fail(err, FS_PROTO_EVALUE,
-                                  "rows[%zu] (%s.%s): a sent cell needs a non-zero stamp",
-                                  idx, e->name, e->fields[slot].name);
-        if (cell_view(c, fs_hlc_ms(cell->hlc), ts, &v, &cerr) != FS_OK ||
-            fs_field_check(&e->fields[slot], &v, &cerr) != FS_OK) {
-            cell->hlc = 0;
-            return fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu] (%s): %s", idx, e->name,
-                                  cerr.text);
-        }
-        if (fs_value_copy(&cell->v, &v, &cerr) != FS_OK)
-            return fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
-        st = dev_lookup(devs, ndevs, c->has_device ? c->device : rowdev, idx,
-                        &cell->device, err);
-        if (st != FS_PROTO_OK)
-            return st;
+        out[i]->row.deleted = t->tomb[i] == 2;
+        out[i]->row.del_hlc = th;
+        out[i]->row.del_device = devs[dev];
     }
-    if (rm->has_del_ms) {
-        pr->row.deleted = rm->deleted;
-        if (!get_stamp(rb, rm->del_ms, rm->has_del_count, rm->del_count, &pr->row.del_hlc) ||
-            pr->row.del_hlc == 0)
-            return fs_proto__fail(err, FS_PROTO_EVALUE,
-                                  "rows[%zu] (%s): tombstone stamp out of range", idx, e->name);
-        st = dev_lookup(devs, ndevs, rm->has_del_device ? rm->del_device : rowdev, idx,
-                        &pr->row.del_device, err);
-        if (st != FS_PROTO_OK)
-            return st;
-    } else if (rm->deleted) {
-        return fs_proto__fail(err, FS_PROTO_EVALUE,
-                              "rows[%zu] (%s) is deleted without a tombstone stamp", idx,
-                              e->name);
-    }
-    return FS_PROTO_OK;
+    free(chain);
+    return st;
 }
 
 fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
@@ -1535,13 +2311,14 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
     fs_sync_response resp;
     fs_id *devs = NULL;
     fs_proto_status st;
-    fs_hlc prev;
-    uint64_t prev_seq = 0;
-    size_t text_pos = 0;
+    uint64_t seq = 0;
+    dtable d;
+    fs_pulled_row **slots = NULL;
 
     memset(&resp, 0, sizeof resp);
-    st = decode_begin(&dc, &fieldsync__v1__sync_response__descriptor, body, n, enc, limits,
-                      report, out, sizeof *out, "sync_response_decode", err);
+    memset(&d, 0, sizeof d);
+    st = decode_begin(&dc, &fieldsync__v1__sync_response__descriptor, true, body, n, enc,
+                      limits, report, out, sizeof *out, "sync_response_decode", err);
     if (st != FS_PROTO_OK)
         return st;
     m = (const Fieldsync__V1__SyncResponse *)dc.msg;
@@ -1599,48 +2376,39 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         memcpy(devs[i].b, m->devices[i].data, 16);
     }
 
-    if (m->n_rows) {
-        resp.rows = calloc(m->n_rows, sizeof *resp.rows);
-        if (!resp.rows)
+    st = table_check(m->rows, true, &dc.lim, "SyncResponse.rows", &d, err);
+    if (st != FS_PROTO_OK)
+        goto done;
+    if (d.n) {
+        resp.rows = calloc(d.n, sizeof *resp.rows);
+        slots = calloc(d.n, sizeof *slots);
+        if (!resp.rows || !slots)
             goto nomem;
     }
-    if (m->base_ms > FS_HLC_MS_MAX) {
-        st = fs_proto__fail(err, FS_PROTO_EVALUE, "SyncResponse.base_ms %llu is out of range",
-                            (unsigned long long)m->base_ms);
-        goto done;
-    }
-    prev = fs_hlc_make(m->base_ms, 0);
-    for (size_t i = 0; i < m->n_rows; i++) {
-        const Fieldsync__V1__Row *rm = m->rows[i];
-        text_src ts;
-        bool skipped;
-        /* This row's slice of texts, consumed even when the row is
-         * skipped, so later rows stay aligned. */
-        ts.n = count_text_next(rm->cells, rm->n_cells);
-        ts.pos = 0;
-        if (ts.n > m->n_texts - text_pos) {
-            st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                                "SyncResponse.texts has %zu entries; the rows use more",
-                                m->n_texts);
+    for (size_t i = 0; i < d.n; i++) {
+        fs_error cerr;
+        seq += s64_to_u64(ARR(m->rows, seq_delta, i));
+        if (!d.ents[i]) {
+            dc.rep->unknown_entities++;
+            continue;
+        }
+        slots[i] = &resp.rows[resp.nrows];
+        if (fs_row_init(&slots[i]->row, d.ents[i], &d.ids[i], &cerr) != FS_OK) {
+            st = fs_proto__fail(err, FS_PROTO_ENOMEM, "%s", cerr.text);
             goto done;
         }
-        /* A message without texts has m->texts == NULL; offsetting NULL,
-         * even by zero, is undefined (found by fuzz_decode). */
-        ts.items = ts.n ? m->texts + text_pos : NULL;
-        text_pos += ts.n;
-        st = decode_row(rm, i, &prev, &prev_seq, &ts, devs, m->n_devices, dc.rep,
-                        &resp.rows[resp.nrows], &skipped, err);
-        if (!skipped)
-            resp.nrows++; /* counted even on failure so it is freed */
+        if (fs_id_is_nil(&d.ids[i])) {
+            st = fs_proto__fail(err, FS_PROTO_EVALUE, "rows[%zu]: Row id is the nil id", i);
+            resp.nrows++;
+            goto done;
+        }
+        slots[i]->seq = seq;
+        resp.nrows++;
+    }
+    if (d.n) {
+        st = decode_rows(m->rows, &d, slots, devs, m->n_devices, dc.rep, err);
         if (st != FS_PROTO_OK)
             goto done;
-    }
-
-    if (text_pos != m->n_texts) {
-        st = fs_proto__fail(err, FS_PROTO_EVALUE,
-                            "SyncResponse.texts has %zu entries; the rows use %zu",
-                            m->n_texts, text_pos);
-        goto done;
     }
 
     if (m->n_exits) {
@@ -1702,6 +2470,8 @@ nomem:
     st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncResponse");
 done:
     free(devs);
+    free(slots);
+    dtable_free(&d);
     fs_proto_sync_response_free(&resp);
     decode_end(&dc);
     return st;
@@ -1756,7 +2526,7 @@ fs_proto_status fs_proto_error_body_decode(const uint8_t *body, size_t n,
     const Fieldsync__V1__ErrorBody *m;
     fs_proto_status st;
 
-    st = decode_begin(&dc, &fieldsync__v1__error_body__descriptor, body, n, enc, limits,
+    st = decode_begin(&dc, &fieldsync__v1__error_body__descriptor, false, body, n, enc, limits,
                       report, out, sizeof *out, "error_body_decode", err);
     if (st != FS_PROTO_OK)
         return st;

@@ -52,6 +52,7 @@ const char *fs_proto_strerror(fs_proto_status st)
     case FS_PROTO_EPROTOBUF: return "malformed protobuf";
     case FS_PROTO_EVALUE: return "invalid value";
     case FS_PROTO_ECELLS_LIMIT: return "too many field values";
+    case FS_PROTO_EVERSION: return "unsupported protocol version";
     }
     return "unknown status";
 }
@@ -81,6 +82,7 @@ fs_proto_error_code fs_proto_status_error_code(fs_proto_status st)
     case FS_PROTO_EDEVICES_LIMIT:
     case FS_PROTO_ECELLS_LIMIT: return FS_PROTO_ERR_TOO_LARGE;
     case FS_PROTO_EENCODING: return FS_PROTO_ERR_UNSUPPORTED_ENCODING;
+    case FS_PROTO_EVERSION: return FS_PROTO_ERR_UNSUPPORTED_VERSION;
     case FS_PROTO_ENOMEM: return FS_PROTO_ERR_INTERNAL;
     default: return FS_PROTO_ERR_BAD_REQUEST;
     }

@@ -37,8 +37,10 @@
 extern "C" {
 #endif
 
-/* The protocol version this codec speaks (SyncRequest.protocol_version). */
-#define FS_PROTO_VERSION 1u
+/* The protocol version this codec speaks (SyncRequest.protocol_version).
+ * 2: rows and changes travel column-major (sync.proto Table); a sync message
+ * of any other version is refused with FS_PROTO_EVERSION. */
+#define FS_PROTO_VERSION 2u
 
 /* ------------------------------------------------------------------------ */
 /* Status                                                                    */
@@ -61,7 +63,8 @@ typedef enum fs_proto_status {
     FS_PROTO_EPROTOBUF,       /* not a valid protobuf message of the expected type */
     FS_PROTO_EVALUE,          /* well-formed protobuf, invalid domain value
                                  (id not 16 bytes, unknown enum, bad type...) */
-    FS_PROTO_ECELLS_LIMIT     /* more field values in one message than max_cells */
+    FS_PROTO_ECELLS_LIMIT,    /* more field values in one message than max_cells */
+    FS_PROTO_EVERSION         /* a sync message of another protocol_version */
 } fs_proto_status;
 
 /* Static, never NULL: "ok", "body too large", ... */
@@ -69,7 +72,8 @@ const char *fs_proto_strerror(fs_proto_status st);
 
 /* The HTTP status a server answers for a decode failure: 413 for the body
  * and inflated limits, 415 for FS_PROTO_EENCODING, 500 for FS_PROTO_ENOMEM,
- * 400 for everything else (200 for FS_PROTO_OK). */
+ * 400 for everything else (200 for FS_PROTO_OK). FS_PROTO_EVERSION maps to
+ * FS_PROTO_ERR_UNSUPPORTED_VERSION in fs_proto_status_error_code(). */
 int fs_proto_http_status(fs_proto_status st);
 
 /* ------------------------------------------------------------------------ */

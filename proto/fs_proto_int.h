@@ -43,14 +43,26 @@ fs_proto_status fs_proto__unframe(fs_proto_encoding enc, const uint8_t *in,
 /*
  * Walks the protobuf wire bytes of a message of type d without allocating:
  * checks wire types, string lengths (max_string) and UTF-8, repeated counts
- * (max_changes, max_rows, max_fields, max_devices), the total number of
- * cells (max_cells) and the number of unknown fields per message
- * (max_fields), and counts unknown fields into *rep (may be NULL). Only when
+ * and packed element counts (max_changes, max_rows, max_devices; column
+ * arrays and ids summed over the message against max_cells) and the number
+ * of unknown fields per message (max_fields), and counts unknown fields into *rep (may be NULL). Only when
  * this passes does protobuf-c get to unpack, so its allocations are bounded.
  */
 fs_proto_status fs_proto__scan(const ProtobufCMessageDescriptor *d,
                                const uint8_t *p, size_t n,
                                const fs_proto_limits *lim,
                                fs_proto_report *rep, fs_error *err);
+
+/*
+ * For SyncRequest / SyncResponse bodies, before the scan: refuses a message
+ * whose protocol_version (absent = 0) is not FS_PROTO_VERSION with
+ * FS_PROTO_EVERSION. A peer of another version lays rows and changes out
+ * differently; its fields would otherwise be skipped as unknown, silently.
+ */
+fs_proto_status fs_proto__check_version(const ProtobufCMessageDescriptor *d,
+                                        const uint8_t *p, size_t n, fs_error *err);
+
+/* Strict UTF-8 without NUL (what the scan demands of strings). */
+bool fs_proto__utf8_valid(const uint8_t *p, size_t n);
 
 #endif /* FS_PROTO_INT_H */

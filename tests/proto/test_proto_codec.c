@@ -313,18 +313,34 @@ static void add_unknown(ProtobufCMessage *m, uint32_t num)
     free(u);
 }
 
-/* Cell tags may be implicit on the wire (previous + 1); a test that edits
- * one tag makes them all explicit first, as a newer encoder would have. */
-static void pin_tags(Fieldsync__V1__Cell **cells, size_t n)
+/* The column of ent.field in a table (fails the test if there is none). */
+static Fieldsync__V1__Column *column(const Fieldsync__V1__Table *t, const char *ent,
+                                     const char *field)
 {
-    uint32_t prev = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (!cells[k]->has_tag) {
-            cells[k]->has_tag = true;
-            cells[k]->tag = prev + 1;
-        }
-        prev = cells[k]->tag;
-    }
+    const fs_entity *e = fs_schema_entity(ent);
+    int slot = fs_entity_field_index(e, field);
+    assert_true(slot >= 0);
+    for (size_t c = 0; c < t->n_columns; c++)
+        if (t->columns[c]->entity == e->tag && t->columns[c]->tag == e->fields[slot].tag)
+            return t->columns[c];
+    fail_msg("the table has no column %s.%s", ent, field);
+    return NULL;
+}
+
+/* Where table row `row`'s cell sits in column c. */
+static size_t cell_index(const Fieldsync__V1__Table *t, const Fieldsync__V1__Column *c,
+                         size_t row)
+{
+    unsigned bit = 0;
+    size_t k = 0;
+    for (size_t j = 0; j < t->n_columns && t->columns[j] != c; j++)
+        if (t->columns[j]->entity == c->entity)
+            bit++;
+    assert_true(t->n_mask > row && (t->mask[row] >> bit & 1));
+    for (size_t i = 0; i < row; i++)
+        if (t->entity[i] == c->entity && (t->mask[i] >> bit & 1))
+            k++;
+    return k;
 }
 
 /* Packs a message into a malloc'd identity body. */
@@ -338,7 +354,7 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *n)
     return p;
 }
 
-/* A newer client adds fields to SyncRequest, Change and Cell: the server
+/* A newer client adds fields to SyncRequest, Table and Column: the server
  * decodes the batch unchanged and reports three skipped fields. */
 static void test_compat_unknown_fields_request(void **state)
 {
@@ -357,12 +373,12 @@ static void test_compat_unknown_fields_request(void **state)
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
     add_unknown(&m->base, 50);
-    add_unknown(&m->changes[0]->base, 60);
-    add_unknown(&m->changes[0]->fields[0]->base, 61);
+    add_unknown(&m->changes->base, 60);
+    add_unknown(&m->changes->columns[0]->base, 61);
     body = pack(&m->base, &n);
     drop_unknown(&m->base);
-    drop_unknown(&m->changes[0]->base);
-    drop_unknown(&m->changes[0]->fields[0]->base);
+    drop_unknown(&m->changes->base);
+    drop_unknown(&m->changes->columns[0]->base);
     fieldsync__v1__sync_request__free_unpacked(m, NULL);
 
     assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
@@ -381,7 +397,8 @@ static void test_compat_unknown_fields_request(void **state)
 
 /* A newer client pushes a change of an entity (tag 99) and a field (tag
  * 200) this server does not know: those changes are marked invalid, the
- * others decode, nothing is dropped silently. */
+ * others decode, nothing is dropped silently. In a table a field is a
+ * column: every change writing the unknown field is marked. */
 static void test_compat_unknown_tags_request(void **state)
 {
     fs_sync_request req, back;
@@ -389,24 +406,28 @@ static void test_compat_unknown_tags_request(void **state)
     fs_error err;
     fs_proto_report rep;
     Fieldsync__V1__SyncRequest *m;
+    Fieldsync__V1__Column *acc;
     uint8_t *body;
     size_t n;
     uint32_t saved_entity, saved_tag;
+    fs_value v = fs_value_real(4.5);
     (void)state;
 
-    fx_request(&req, 4, 30);
+    fx_request(&req, 4, 30); /* 3 visits, then a customer tombstone */
+    assert_int_equal(fs_change_set_named(&req.changes[2], "checkin_accuracy", &v,
+                                         fs_hlc_make(FX_MS, 9), &err), FS_OK);
     assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
                      FS_PROTO_OK);
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
-    saved_entity = m->changes[1]->entity;
-    saved_tag = m->changes[2]->fields[3]->tag;
-    pin_tags(m->changes[2]->fields, m->changes[2]->n_fields);
-    m->changes[1]->entity = 99;
-    m->changes[2]->fields[3]->tag = 200;
+    acc = column(m->changes, "visit", "checkin_accuracy");
+    saved_entity = m->changes->entity[3];
+    saved_tag = acc->tag;
+    m->changes->entity[3] = 99;
+    acc->tag = 200;
     body = pack(&m->base, &n);
-    m->changes[1]->entity = saved_entity;
-    m->changes[2]->fields[3]->tag = saved_tag;
+    m->changes->entity[3] = saved_entity;
+    acc->tag = saved_tag;
     fieldsync__v1__sync_request__free_unpacked(m, NULL);
 
     assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
@@ -414,16 +435,16 @@ static void test_compat_unknown_tags_request(void **state)
                      FS_PROTO_OK);
     assert_int_equal(back.nchanges, 4);
     assert_int_equal(back.nerrors, 2);
-    assert_int_equal(back.errors[0].index, 1);
-    assert_int_equal(back.errors[0].code, FS_EUNKNOWN_ENTITY);
-    assert_non_null(strstr(back.errors[0].text, "99"));
-    assert_int_equal(back.errors[1].index, 2);
-    assert_int_equal(back.errors[1].code, FS_EUNKNOWN_FIELD);
-    assert_non_null(strstr(back.errors[1].text, "200"));
-    assert_null(back.changes[1].entity);
+    assert_int_equal(back.errors[0].index, 2);
+    assert_int_equal(back.errors[0].code, FS_EUNKNOWN_FIELD);
+    assert_non_null(strstr(back.errors[0].text, "200"));
+    assert_int_equal(back.errors[1].index, 3);
+    assert_int_equal(back.errors[1].code, FS_EUNKNOWN_ENTITY);
+    assert_non_null(strstr(back.errors[1].text, "99"));
     assert_null(back.changes[2].entity);
+    assert_null(back.changes[3].entity);
     assert_true(fx_change_eq(&req.changes[0], &back.changes[0]));
-    assert_true(fx_change_eq(&req.changes[3], &back.changes[3]));
+    assert_true(fx_change_eq(&req.changes[1], &back.changes[1]));
     assert_int_equal(rep.unknown_entities, 1);
     assert_int_equal(rep.unknown_tags, 1);
     free(body);
@@ -433,54 +454,75 @@ static void test_compat_unknown_tags_request(void **state)
 }
 
 /* A change whose value breaks the schema (enum, type) is marked invalid with
- * the conflict library's own message. */
+ * the conflict library's own message; so is one naming an ID value the
+ * table does not have. */
 static void test_invalid_change_values(void **state)
 {
     fs_sync_request req, back;
     fs_proto_buf b;
     fs_error err;
     Fieldsync__V1__SyncRequest *m;
+    Fieldsync__V1__Column *status, *planned, *cust;
     uint8_t *body;
-    size_t n;
-    char *saved;
+    size_t n, k;
+    int64_t saved_ints[8];
+    double real = 1.5;
     (void)state;
 
-    fx_request(&req, 3, 30);
+    fx_request(&req, 4, 30);
     assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
                      FS_PROTO_OK);
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
-    /* fields[6] is status (enum), whose text is the second entry of the
-     * texts list (after rep_id); fields[2] planned_at (time) gets a real. */
-    assert_int_equal(m->changes[0]->fields[6]->value_case,
-                     FIELDSYNC__V1__CELL__VALUE_TEXT_NEXT);
-    assert_string_equal(m->texts[1], "completed");
-    saved = m->texts[1];
-    m->texts[1] = (char *)"teleported";
-    m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_REAL_VALUE;
-    m->changes[1]->fields[2]->real_value = 1.5;
+    /* Change 0: status (an enum) "completed" becomes "xompleted". */
+    status = column(m->changes, "visit", "status");
+    assert_int_equal(status->n_text_len, 3);
+    assert_memory_equal(status->text.data, "completed", 9);
+    status->text.data[0] = 'x';
+    /* Change 1: planned_at (a time) gets a real. */
+    planned = column(m->changes, "visit", "planned_at");
+    k = cell_index(m->changes, planned, 1);
+    assert_int_equal(planned->n_ints, 3);
+    memcpy(saved_ints, planned->ints, 3 * sizeof *saved_ints);
+    planned->kind[k] = FIELDSYNC__V1__VALUE_KIND__REAL;
+    planned->ints[1] = planned->ints[2];
+    planned->n_ints = 2;
+    planned->n_reals = 1;
+    planned->reals = &real;
+    /* Change 2: customer_id names ID value 7 of a table of 3. */
+    cust = column(m->changes, "visit", "customer_id");
+    k = cell_index(m->changes, cust, 2);
+    assert_int_equal(m->changes->values->n_hi, 3);
+    saved_ints[3] = cust->ints[k];
+    cust->ints[k] = 7;
     body = pack(&m->base, &n);
-    m->texts[1] = saved;
-    m->changes[1]->fields[2]->value_case = FIELDSYNC__V1__CELL__VALUE_TIME_VALUE;
+    cust->ints[k] = saved_ints[3];
+    planned->n_ints = 3;
+    memcpy(planned->ints, saved_ints, 3 * sizeof *saved_ints);
+    planned->n_reals = 0;
+    planned->reals = NULL;
     fieldsync__v1__sync_request__free_unpacked(m, NULL);
 
     assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
                                                   NULL, &err),
                      FS_PROTO_OK);
-    assert_int_equal(back.nerrors, 2);
+    assert_int_equal(back.nerrors, 3);
     assert_int_equal(back.errors[0].code, FS_ERANGE);
-    assert_non_null(strstr(back.errors[0].text, "teleported"));
+    assert_non_null(strstr(back.errors[0].text, "xompleted"));
     assert_int_equal(back.errors[1].code, FS_ETYPE);
-    assert_true(fx_change_eq(&req.changes[2], &back.changes[2]));
+    assert_int_equal(back.errors[2].index, 2);
+    assert_int_equal(back.errors[2].code, FS_EBADID);
+    assert_true(fx_change_eq(&req.changes[3], &back.changes[3]));
     free(body);
     fs_proto_buf_free(&b);
     fs_proto_sync_request_free(&back);
     fs_proto_sync_request_free(&req);
 }
 
-/* A newer server sends rows of an unknown entity, cells with an unknown
- * field tag, unknown reason and exit-reason values and an unknown field:
- * the client keeps everything it understands and reports the rest. */
+/* A newer server sends rows of an unknown entity (with their columns), a
+ * column of an unknown field, unknown reason and exit-reason values and an
+ * unknown field: the client keeps everything it understands and reports
+ * the rest. */
 static void test_compat_newer_server_response(void **state)
 {
     fs_sync_response resp, back;
@@ -492,14 +534,16 @@ static void test_compat_newer_server_response(void **state)
     size_t n;
     (void)state;
 
-    fx_response(&resp, 5, 2);
+    fx_response(&resp, 5, 2); /* row 3 is the only customer */
     assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
                      FS_PROTO_OK);
     m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
     assert_non_null(m);
-    m->rows[4]->entity = 99;                 /* row 4 is skipped */
-    pin_tags(m->rows[0]->cells, m->rows[0]->n_cells);
-    m->rows[0]->cells[1]->tag = 250;         /* rep_id of row 0 is skipped */
+    m->rows->entity[3] = 99;                 /* row 3 is skipped ... */
+    for (size_t c = 0; c < m->rows->n_columns; c++)
+        if (m->rows->columns[c]->entity == fs_schema_entity("customer")->tag)
+            m->rows->columns[c]->entity = 99; /* ... with its columns */
+    column(m->rows, "visit", "rep_id")->tag = 250; /* visits lose rep_id */
     m->results[1]->reason = (Fieldsync__V1__Reason)77;
     m->exits[0]->reason = (Fieldsync__V1__ExitReason)9;
     add_unknown(&m->base, 42);
@@ -513,20 +557,25 @@ static void test_compat_newer_server_response(void **state)
     assert_int_equal(rep.unknown_fields, 1);
     assert_int_equal(rep.first_unknown_field, 42);
     assert_int_equal(rep.unknown_entities, 1);
-    assert_int_equal(rep.unknown_tags, 1);
+    assert_int_equal(rep.unknown_tags, 4);
     assert_int_equal(rep.unknown_enums, 2);
     assert_int_equal(back.nrows, 4);
+    assert_int_equal(back.rows[3].seq, resp.rows[4].seq);
     assert_int_equal(back.results[1].reason, FS_REASON_NONE);
     assert_string_equal(back.results[1].detail, resp.results[1].detail);
     assert_int_equal(back.exits[0].reason, FS_EXIT_UNKNOWN);
     assert_int_equal(back.exits[1].reason, FS_EXIT_REVOKED);
-    for (size_t i = 1; i < 4; i++)
-        assert_true(fs_row_eq(&resp.rows[i].row, &back.rows[i].row));
-    {
-        /* Row 0 lost only its rep_id cell. */
-        int slot = fs_entity_field_index(back.rows[0].row.entity, "rep_id");
-        assert_int_equal(back.rows[0].row.cells[slot].v.kind, FS_VAL_NULL);
-        assert_int_equal(back.rows[0].row.cells[slot].hlc, 0);
+    for (size_t i = 0; i < 4; i++) {
+        /* Every visit lost only its rep_id cell. */
+        size_t from = i < 3 ? i : 4;
+        int slot = fs_entity_field_index(back.rows[i].row.entity, "rep_id");
+        assert_int_equal(back.rows[i].row.cells[slot].v.kind, FS_VAL_NULL);
+        assert_int_equal(back.rows[i].row.cells[slot].hlc, 0);
+        assert_int_equal(fs_value_text(&back.rows[i].row.cells[slot].v, "rep-7", 5, &err),
+                         FS_OK);
+        back.rows[i].row.cells[slot].hlc = resp.rows[from].row.cells[slot].hlc;
+        back.rows[i].row.cells[slot].device = resp.rows[from].row.cells[slot].device;
+        assert_true(fs_row_eq(&resp.rows[from].row, &back.rows[i].row));
     }
     free(body);
     fs_proto_buf_free(&b);
@@ -565,8 +614,9 @@ static void test_compat_unknown_outcome_refused(void **state)
     fs_proto_sync_response_free(&resp);
 }
 
-/* An old peer's message (fields this version added are absent) decodes with
- * the documented defaults. */
+/* A peer of this version that predates later additions (fields absent)
+ * decodes with the documented defaults; a peer of another version is
+ * refused (test_proto_limits: test_version_refused). */
 static void test_compat_older_peer(void **state)
 {
     Fieldsync__V1__SyncResponse m = FIELDSYNC__V1__SYNC_RESPONSE__INIT;
@@ -575,19 +625,28 @@ static void test_compat_older_peer(void **state)
     uint8_t *body;
     size_t n;
     (void)state;
+    m.has_protocol_version = true;
+    m.protocol_version = FS_PROTO_VERSION;
     m.has_next_cursor = true;
     m.next_cursor = 5;
     body = pack(&m.base, &n);
     assert_int_equal(fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
                                                    NULL, &err),
                      FS_PROTO_OK);
-    assert_int_equal(back.version, 0);
+    assert_int_equal(back.version, FS_PROTO_VERSION);
     assert_int_equal(back.next_cursor, 5);
     assert_false(back.has_more);
     assert_false(back.wipe);
+    assert_false(back.conflicts_listed);
     assert_int_equal(back.nrows, 0);
     free(body);
     fs_proto_sync_response_free(&back);
+    m.protocol_version = 1;
+    body = pack(&m.base, &n);
+    assert_int_equal(fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                   NULL, &err),
+                     FS_PROTO_EVERSION);
+    free(body);
 }
 
 /* Encoders refuse what a receiver would refuse. */
@@ -666,8 +725,15 @@ static void test_reals_exact(void **state)
         assert_int_equal(fs_proto_sync_request_decode(b.data, b.len, FS_PROTO_DEFLATE, NULL,
                                                       &back, NULL, &err),
                          FS_PROTO_OK);
+        assert_int_equal(back.changes[0].nfields, req.changes[0].nfields);
         for (size_t k = 0; k < back.changes[0].nfields; k++) {
-            const fs_field_change *x = &req.changes[0].fields[k], *y = &back.changes[0].fields[k];
+            /* Decoded writes come in slot order, the encoder's in the order
+             * they were set. */
+            const fs_field_change *y = &back.changes[0].fields[k], *x = NULL;
+            for (size_t j = 0; j < req.changes[0].nfields; j++)
+                if (req.changes[0].fields[j].slot == y->slot)
+                    x = &req.changes[0].fields[j];
+            assert_non_null(x);
             assert_int_equal(x->v.kind, y->v.kind);
             if (x->v.kind == FS_VAL_REAL)
                 assert_memory_equal(&x->v.u.r, &y->v.u.r, sizeof(double));
@@ -678,9 +744,9 @@ static void test_reals_exact(void **state)
     }
 }
 
-/* Stamps, times and the texts list from a hostile encoder are refused,
- * never wrapped into a plausible value. */
-static void test_hostile_stamps_and_texts(void **state)
+/* Stamps, times, texts and table structure from a hostile encoder are
+ * refused, never wrapped into a plausible value or read out of bounds. */
+static void test_hostile_tables(void **state)
 {
     fs_sync_response resp, back;
     fs_sync_request req, rback;
@@ -693,27 +759,86 @@ static void test_hostile_stamps_and_texts(void **state)
     fx_response(&resp, 3, 2);
     assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
                      FS_PROTO_OK);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 14; k++) {
         Fieldsync__V1__SyncResponse *m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
+        Fieldsync__V1__Table *t;
+        Fieldsync__V1__Column *c, *saved = NULL;
+        uint32_t kind_saved = 0;
         assert_non_null(m);
-        if (k == 0) { /* row base far beyond 48-bit ms */
-            m->rows[1]->has_hlc_ms = true;
-            m->rows[1]->hlc_ms = INT64_MAX;
-        } else if (k == 1) { /* counter above 16 bits */
-            m->rows[0]->cells[0]->has_hlc_count = true;
-            m->rows[0]->cells[0]->hlc_count = 70000;
-        } else if (k == 2) { /* a TIME value that overflows int64 */
-            m->rows[0]->cells[2]->time_value = INT64_MAX;
-        } else { /* one text too many */
-            m->n_texts--;
+        t = m->rows;
+        assert_int_equal(t->n_hlc_ms, 3);
+        assert_int_equal(t->n_hlc_count, 3);
+        assert_int_equal(t->n_device, 3);
+        switch (k) {
+        case 0: /* row base far beyond 48-bit ms */
+            t->hlc_ms[1] = INT64_MAX;
+            break;
+        case 1: /* counter above 16 bits */
+            t->hlc_count[0] = 70000;
+            break;
+        case 2: /* a TIME value that overflows int64 */
+            c = column(t, "visit", "checkin_at");
+            kind_saved = c->kind[0];
+            c->kind[0] = FIELDSYNC__V1__VALUE_KIND__TIME;
+            c->ints[0] = INT64_MAX;
+            break;
+        case 3: /* text lengths that do not add up */
+            column(t, "visit", "status")->text_len[0]++;
+            break;
+        case 4: /* an ID value the table does not have */
+            column(t, "visit", "customer_id")->ints[0] = 999;
+            break;
+        case 5: /* a value kind this version does not know */
+            column(t, "visit", "checkin_lat")->kind[0] = 42;
+            break;
+        case 6: /* a cell in a column that does not exist */
+            t->mask[0] |= UINT64_C(1) << 40;
+            break;
+        case 7: /* a writer past the device table */
+            t->device[0] = 99;
+            break;
+        case 8: /* a tombstone state that does not exist */
+            t->n_tomb = 3;
+            t->tomb = calloc(3, sizeof *t->tomb);
+            assert_non_null(t->tomb);
+            t->tomb[2] = 3;
+            break;
+        case 9: /* a text slice that is not UTF-8 */
+            column(t, "visit", "status")->text.data[0] = 0xFF;
+            break;
+        case 10: /* the same field twice */
+            saved = t->columns[1];
+            t->columns[1] = t->columns[0];
+            break;
+        case 11: /* a stamp reference this version does not know */
+            t->has_stamp_ref = true;
+            t->stamp_ref = (Fieldsync__V1__StampRef)7;
+            break;
+        case 12: /* a per-row array one short */
+            t->n_hlc_ms--;
+            break;
+        case 13: /* ids for fewer rows than the table has */
+            t->ids->n_lo--;
+            break;
         }
         body = pack(&m->base, &n);
-        if (k == 3)
-            m->n_texts++;
+        if (k == 2)
+            column(t, "visit", "checkin_at")->kind[0] = kind_saved;
+        if (k == 8) {
+            free(t->tomb);
+            t->tomb = NULL;
+            t->n_tomb = 0;
+        }
+        if (k == 10)
+            t->columns[1] = saved;
+        if (k == 12)
+            t->n_hlc_ms++;
+        if (k == 13)
+            t->ids->n_lo++;
         fieldsync__v1__sync_response__free_unpacked(m, NULL);
-        assert_int_equal(fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
-                                                       NULL, &err),
-                         FS_PROTO_EVALUE);
+        if (fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back, NULL,
+                                          &err) != FS_PROTO_EVALUE)
+            fail_msg("case %d: not refused with EVALUE (%s)", k, err.text);
         assert_int_equal(back.nrows, 0);
         free(body);
     }
@@ -726,10 +851,19 @@ static void test_hostile_stamps_and_texts(void **state)
                      FS_PROTO_OK);
     {
         Fieldsync__V1__SyncRequest *m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
+        Fieldsync__V1__Column *c;
+        int64_t ms[2] = {0, -INT64_MAX}, *saved_ms;
+        size_t saved_n;
         assert_non_null(m);
-        m->changes[1]->fields[0]->has_hlc_ms = true;
-        m->changes[1]->fields[0]->hlc_ms = -INT64_MAX;
+        c = column(m->changes, "visit", "customer_id");
+        assert_int_equal(cell_index(m->changes, c, 1), 1);
+        saved_ms = c->hlc_ms;
+        saved_n = c->n_hlc_ms;
+        c->hlc_ms = ms;
+        c->n_hlc_ms = 2;
         body = pack(&m->base, &n);
+        c->hlc_ms = saved_ms;
+        c->n_hlc_ms = saved_n;
         fieldsync__v1__sync_request__free_unpacked(m, NULL);
     }
     assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &rback, NULL,
@@ -738,11 +872,65 @@ static void test_hostile_stamps_and_texts(void **state)
     assert_int_equal(rback.nerrors, 1);
     assert_int_equal(rback.errors[0].index, 1);
     assert_int_equal(rback.errors[0].code, FS_ERANGE);
+    assert_true(fx_change_eq(&req.changes[0], &rback.changes[0]));
     assert_true(fx_change_eq(&req.changes[2], &rback.changes[2]));
     free(body);
     fs_proto_buf_free(&b);
     fs_proto_sync_request_free(&rback);
     fs_proto_sync_request_free(&req);
+}
+
+/* The encoder picks each integer column's representation (absolute, delta
+ * down the column, relative to the cell's stamp) and the base stamps'
+ * reference; every choice must decode to the same values. Columns built so
+ * that each choice wins once. */
+static void test_roundtrip_representations(void **state)
+{
+    (void)state;
+    for (int shape = 0; shape < 3; shape++) {
+        fs_sync_response resp, back;
+        fs_proto_buf b;
+        fs_error err;
+        Fieldsync__V1__SyncResponse *m;
+        Fieldsync__V1__Column *c;
+        fx_response(&resp, 30, 2);
+        for (size_t i = 0; i < resp.nrows; i++) {
+            fs_row *r = &resp.rows[i].row;
+            int slot = fs_entity_field_index(r->entity, "checkin_at");
+            fs_hlc h;
+            if (shape == 2) /* ids made when the rows were first written */
+                fx_id(&r->id, FX_MS + i * 977 - 3, 70000 + (uint32_t)i);
+            if (slot < 0)
+                continue;
+            h = r->cells[slot].hlc;
+            if (shape == 0) /* steps of a day: delta down the column */
+                r->cells[slot].v = fs_value_int((int64_t)(FX_MS + i * 86400000));
+            else if (shape == 1) /* just before the stamp: relative to it */
+                r->cells[slot].v = fs_value_int((int64_t)fs_hlc_ms(h) - (int64_t)((i * i * 37 + i * 11) % 61));
+            else /* runs of one value: absolute */
+                r->cells[slot].v = fs_value_int((int64_t)((i / 3) % 7 * 9));
+        }
+        assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                         FS_PROTO_OK);
+        m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
+        assert_non_null(m);
+        c = column(m->rows, "visit", "checkin_at");
+        assert_int_equal(c->kind[0], shape == 0   ? FIELDSYNC__V1__VALUE_KIND__INT_DELTA
+                                     : shape == 1 ? FIELDSYNC__V1__VALUE_KIND__TIME
+                                                  : FIELDSYNC__V1__VALUE_KIND__INT);
+        /* Base stamps: relative to the previous row's (evenly spaced in the
+         * fixture), or to the row id's time when that is closer. */
+        assert_int_equal(m->rows->stamp_ref, shape == 2 ? FIELDSYNC__V1__STAMP_REF__ROW_ID
+                                                        : FIELDSYNC__V1__STAMP_REF__PREVIOUS);
+        fieldsync__v1__sync_response__free_unpacked(m, NULL);
+        assert_int_equal(fs_proto_sync_response_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL,
+                                                       &back, NULL, &err),
+                         FS_PROTO_OK);
+        assert_true(fx_response_eq(&resp, &back));
+        fs_proto_buf_free(&b);
+        fs_proto_sync_response_free(&back);
+        fs_proto_sync_response_free(&resp);
+    }
 }
 
 int main(void)
@@ -765,7 +953,8 @@ int main(void)
         cmocka_unit_test(test_compat_older_peer),
         cmocka_unit_test(test_encode_validation),
         cmocka_unit_test(test_reals_exact),
-        cmocka_unit_test(test_hostile_stamps_and_texts),
+        cmocka_unit_test(test_hostile_tables),
+        cmocka_unit_test(test_roundtrip_representations),
     };
     return cmocka_run_group_tests_name("proto_codec", tests, NULL, NULL);
 }
