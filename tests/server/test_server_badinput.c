@@ -199,32 +199,76 @@ static size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-static size_t put_change(uint8_t *p, unsigned entity, const fs_id *row,
-                         unsigned tag, const char *text)
+/* A length-delimited field: key, length, bytes. */
+static size_t put_bytes(uint8_t *p, unsigned field, const void *data, size_t len)
 {
-    uint8_t body[128], cell[64];
-    size_t n = 0, cn = 0;
+    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
+    n += put_varint(p + n, len);
+    memcpy(p + n, data, len);
+    return n + len;
+}
 
-    cell[cn++] = 0x08;
-    cn += put_varint(cell + cn, tag);
-    cell[cn++] = 0x22;
-    cell[cn++] = (uint8_t)strlen(text);
-    memcpy(cell + cn, text, strlen(text));
-    cn += strlen(text);
-    body[n++] = 0x08;
-    n += put_varint(body + n, entity);
-    body[n++] = 0x12;
-    body[n++] = 16;
-    memcpy(body + n, row->b, 16);
-    n += 16;
-    body[n++] = 0x22;
-    body[n++] = (uint8_t)cn;
-    memcpy(body + n, cell, cn);
-    n += cn;
-    p[0] = 0x3a; /* SyncRequest.changes = 7 */
-    p[1] = (uint8_t)n;
-    memcpy(p + 2, body, n);
-    return n + 2;
+static uint64_t be64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+/* A one-cell text column (sync.proto Column): kind TEXT, one text. */
+static size_t put_text_column(uint8_t *p, unsigned entity, unsigned tag, const char *text)
+{
+    uint8_t col[64];
+    size_t n = 0;
+    col[n++] = 0x08;
+    n += put_varint(col + n, entity);
+    col[n++] = 0x10;
+    n += put_varint(col + n, tag);
+    col[n++] = 0x1A; /* kind: [TEXT] */
+    col[n++] = 1;
+    col[n++] = 6;
+    col[n++] = 0x62; /* text_len: [len] */
+    col[n++] = 1;
+    col[n++] = (uint8_t)strlen(text);
+    n += put_bytes(col + n, 15, text, strlen(text));
+    return put_bytes(p, 14, col, n);
+}
+
+/* SyncRequest.changes (sync.proto Table) of two one-cell changes:
+ * (entity0, row0, field tag0 = text0), (entity1, row1, tag1 = text1). */
+static size_t put_changes(uint8_t *p, unsigned entity0, const fs_id *row0, unsigned tag0,
+                          const char *text0, unsigned entity1, const fs_id *row1,
+                          unsigned tag1, const char *text1)
+{
+    uint8_t t[256], ids[64], arr[32];
+    size_t n = 0, k = 0, a = 0;
+    uint64_t hi0 = be64(row0->b), hi1 = be64(row1->b), lo[2];
+
+    a += put_varint(arr + a, entity0);
+    a += put_varint(arr + a, entity1);
+    n += put_bytes(t + n, 1, arr, a);                      /* entity */
+    a = 0;                                                 /* ids.hi: deltas, zigzag */
+    {
+        int64_t d0 = (int64_t)hi0, d1 = (int64_t)(hi1 - hi0);
+        a += put_varint(arr + a, ((uint64_t)d0 << 1) ^ (uint64_t)(d0 >> 63));
+        a += put_varint(arr + a, ((uint64_t)d1 << 1) ^ (uint64_t)(d1 >> 63));
+    }
+    k += put_bytes(ids + k, 1, arr, a);
+    lo[0] = be64(row0->b + 8);
+    lo[1] = be64(row1->b + 8);
+    k += put_bytes(ids + k, 2, lo, sizeof lo);             /* ids.lo (fixed64, LE host) */
+    n += put_bytes(t + n, 2, ids, k);
+    a = 0;                                                 /* hlc_ms: 1,000,000 ms, then +0 */
+    a += put_varint(arr + a, 2000000);
+    a += put_varint(arr + a, 0);
+    n += put_bytes(t + n, 4, arr, a);
+    arr[0] = 1;                                            /* mask: each its first column */
+    arr[1] = 1;
+    n += put_bytes(t + n, 6, arr, 2);
+    n += put_text_column(t + n, entity0, tag0, text0);
+    n += put_text_column(t + n, entity1, tag1, text1);
+    return put_bytes(p, 11, t, n);                         /* SyncRequest.changes = 11 */
 }
 
 static void test_unknown_entity_and_field(void **state)
@@ -253,8 +297,8 @@ static void test_unknown_entity_and_field(void **state)
     n += 16;
     msg[n++] = 0x20; /* cursor */
     n += put_varint(msg + n, f.d.cursor);
-    n += put_change(msg + n, 99, &row, 1, "x");         /* unknown entity */
-    n += put_change(msg + n, 1, &f.cust, 200, "y");     /* unknown field */
+    n += put_changes(msg + n, 99, &row, 1, "x",          /* unknown entity */
+                     1, &f.cust, 200, "y");              /* unknown field */
     tk_request(&f.t, "POST", "/v1/sync", h, msg, n, &r);
     assert_int_equal(r.status, 200);
     memset(&resp, 0, sizeof resp);
