@@ -1586,7 +1586,7 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
         st = table_encode(&ar, rows, in->nchanges, false, &lim, &table, err);
         if (st != FS_PROTO_OK)
             goto done;
-        m.changes = &table;
+        m.batch = &table;
     }
     st = pack_and_frame(&m.base, enc, &lim, out, err);
     goto done;
@@ -1755,7 +1755,7 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
                 &req.device_id, err);
     if (st != FS_PROTO_OK)
         goto done;
-    st = table_check(m->changes, false, &dc.lim, "SyncRequest.changes", &d, err);
+    st = table_check(m->batch, false, &dc.lim, "SyncRequest.batch", &d, err);
     if (st != FS_PROTO_OK)
         goto done;
     st = get_id(m->has_batch_id, &m->batch_id, d.n > 0, "SyncRequest.batch_id",
@@ -1781,7 +1781,7 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         if (!d.ents[i]) {
             dc.rep->unknown_entities++;
             fs_error_set(&cerr, FS_EUNKNOWN_ENTITY, "entity tag %u is unknown to this server",
-                         (unsigned)m->changes->entity[i]);
+                         (unsigned)m->batch->entity[i]);
             change_fail(&ce, i, FS_EUNKNOWN_ENTITY, &cerr);
             continue;
         }
@@ -1792,7 +1792,7 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
             change_fail(&ce, i, cs, &cerr);
     }
     if (d.n) {
-        st = decode_changes(m->changes, &d, &req, &ce, dc.rep, err);
+        st = decode_changes(m->batch, &d, &req, &ce, dc.rep, err);
         if (st != FS_PROTO_OK)
             goto done;
     }
@@ -2157,7 +2157,7 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         st = table_encode(&ar, rows, in->nrows, true, &lim, &table, err);
         if (st != FS_PROTO_OK)
             goto done;
-        m.rows = &table;
+        m.page = &table;
     }
     m.n_devices = dt.n;
     m.devices = arena_calloc(&ar, dt.n, sizeof *m.devices);
@@ -2376,7 +2376,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         memcpy(devs[i].b, m->devices[i].data, 16);
     }
 
-    st = table_check(m->rows, true, &dc.lim, "SyncResponse.rows", &d, err);
+    st = table_check(m->page, true, &dc.lim, "SyncResponse.page", &d, err);
     if (st != FS_PROTO_OK)
         goto done;
     if (d.n) {
@@ -2387,7 +2387,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
     }
     for (size_t i = 0; i < d.n; i++) {
         fs_error cerr;
-        seq += s64_to_u64(ARR(m->rows, seq_delta, i));
+        seq += s64_to_u64(ARR(m->page, seq_delta, i));
         if (!d.ents[i]) {
             dc.rep->unknown_entities++;
             continue;
@@ -2406,7 +2406,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         resp.nrows++;
     }
     if (d.n) {
-        st = decode_rows(m->rows, &d, slots, devs, m->n_devices, dc.rep, err);
+        st = decode_rows(m->page, &d, slots, devs, m->n_devices, dc.rep, err);
         if (st != FS_PROTO_OK)
             goto done;
     }

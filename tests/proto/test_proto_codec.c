@@ -373,12 +373,12 @@ static void test_compat_unknown_fields_request(void **state)
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
     add_unknown(&m->base, 50);
-    add_unknown(&m->changes->base, 60);
-    add_unknown(&m->changes->columns[0]->base, 61);
+    add_unknown(&m->batch->base, 60);
+    add_unknown(&m->batch->columns[0]->base, 61);
     body = pack(&m->base, &n);
     drop_unknown(&m->base);
-    drop_unknown(&m->changes->base);
-    drop_unknown(&m->changes->columns[0]->base);
+    drop_unknown(&m->batch->base);
+    drop_unknown(&m->batch->columns[0]->base);
     fieldsync__v1__sync_request__free_unpacked(m, NULL);
 
     assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
@@ -420,13 +420,13 @@ static void test_compat_unknown_tags_request(void **state)
                      FS_PROTO_OK);
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
-    acc = column(m->changes, "visit", "checkin_accuracy");
-    saved_entity = m->changes->entity[3];
+    acc = column(m->batch, "visit", "checkin_accuracy");
+    saved_entity = m->batch->entity[3];
     saved_tag = acc->tag;
-    m->changes->entity[3] = 99;
+    m->batch->entity[3] = 99;
     acc->tag = 200;
     body = pack(&m->base, &n);
-    m->changes->entity[3] = saved_entity;
+    m->batch->entity[3] = saved_entity;
     acc->tag = saved_tag;
     fieldsync__v1__sync_request__free_unpacked(m, NULL);
 
@@ -475,13 +475,13 @@ static void test_invalid_change_values(void **state)
     m = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
     assert_non_null(m);
     /* Change 0: status (an enum) "completed" becomes "xompleted". */
-    status = column(m->changes, "visit", "status");
+    status = column(m->batch, "visit", "status");
     assert_int_equal(status->n_text_len, 3);
     assert_memory_equal(status->text.data, "completed", 9);
     status->text.data[0] = 'x';
     /* Change 1: planned_at (a time) gets a real. */
-    planned = column(m->changes, "visit", "planned_at");
-    k = cell_index(m->changes, planned, 1);
+    planned = column(m->batch, "visit", "planned_at");
+    k = cell_index(m->batch, planned, 1);
     assert_int_equal(planned->n_ints, 3);
     memcpy(saved_ints, planned->ints, 3 * sizeof *saved_ints);
     planned->kind[k] = FIELDSYNC__V1__VALUE_KIND__REAL;
@@ -490,9 +490,9 @@ static void test_invalid_change_values(void **state)
     planned->n_reals = 1;
     planned->reals = &real;
     /* Change 2: customer_id names ID value 7 of a table of 3. */
-    cust = column(m->changes, "visit", "customer_id");
-    k = cell_index(m->changes, cust, 2);
-    assert_int_equal(m->changes->values->n_hi, 3);
+    cust = column(m->batch, "visit", "customer_id");
+    k = cell_index(m->batch, cust, 2);
+    assert_int_equal(m->batch->values->n_hi, 3);
     saved_ints[3] = cust->ints[k];
     cust->ints[k] = 7;
     body = pack(&m->base, &n);
@@ -539,11 +539,11 @@ static void test_compat_newer_server_response(void **state)
                      FS_PROTO_OK);
     m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
     assert_non_null(m);
-    m->rows->entity[3] = 99;                 /* row 3 is skipped ... */
-    for (size_t c = 0; c < m->rows->n_columns; c++)
-        if (m->rows->columns[c]->entity == fs_schema_entity("customer")->tag)
-            m->rows->columns[c]->entity = 99; /* ... with its columns */
-    column(m->rows, "visit", "rep_id")->tag = 250; /* visits lose rep_id */
+    m->page->entity[3] = 99;                 /* row 3 is skipped ... */
+    for (size_t c = 0; c < m->page->n_columns; c++)
+        if (m->page->columns[c]->entity == fs_schema_entity("customer")->tag)
+            m->page->columns[c]->entity = 99; /* ... with its columns */
+    column(m->page, "visit", "rep_id")->tag = 250; /* visits lose rep_id */
     m->results[1]->reason = (Fieldsync__V1__Reason)77;
     m->exits[0]->reason = (Fieldsync__V1__ExitReason)9;
     add_unknown(&m->base, 42);
@@ -765,7 +765,7 @@ static void test_hostile_tables(void **state)
         Fieldsync__V1__Column *c, *saved = NULL;
         uint32_t kind_saved = 0;
         assert_non_null(m);
-        t = m->rows;
+        t = m->page;
         assert_int_equal(t->n_hlc_ms, 3);
         assert_int_equal(t->n_hlc_count, 3);
         assert_int_equal(t->n_device, 3);
@@ -855,8 +855,8 @@ static void test_hostile_tables(void **state)
         int64_t ms[2] = {0, -INT64_MAX}, *saved_ms;
         size_t saved_n;
         assert_non_null(m);
-        c = column(m->changes, "visit", "customer_id");
-        assert_int_equal(cell_index(m->changes, c, 1), 1);
+        c = column(m->batch, "visit", "customer_id");
+        assert_int_equal(cell_index(m->batch, c, 1), 1);
         saved_ms = c->hlc_ms;
         saved_n = c->n_hlc_ms;
         c->hlc_ms = ms;
@@ -914,13 +914,13 @@ static void test_roundtrip_representations(void **state)
                          FS_PROTO_OK);
         m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
         assert_non_null(m);
-        c = column(m->rows, "visit", "checkin_at");
+        c = column(m->page, "visit", "checkin_at");
         assert_int_equal(c->kind[0], shape == 0   ? FIELDSYNC__V1__VALUE_KIND__INT_DELTA
                                      : shape == 1 ? FIELDSYNC__V1__VALUE_KIND__TIME
                                                   : FIELDSYNC__V1__VALUE_KIND__INT);
         /* Base stamps: relative to the previous row's (evenly spaced in the
          * fixture), or to the row id's time when that is closer. */
-        assert_int_equal(m->rows->stamp_ref, shape == 2 ? FIELDSYNC__V1__STAMP_REF__ROW_ID
+        assert_int_equal(m->page->stamp_ref, shape == 2 ? FIELDSYNC__V1__STAMP_REF__ROW_ID
                                                         : FIELDSYNC__V1__STAMP_REF__PREVIOUS);
         fieldsync__v1__sync_response__free_unpacked(m, NULL);
         assert_int_equal(fs_proto_sync_response_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL,

@@ -212,7 +212,7 @@ static void test_limit_fields(void **state)
     assert_int_equal(decode_resp(&b, FS_PROTO_GZIP, &lim, &err), FS_PROTO_OK);
     lim.max_fields = 5;
     assert_int_equal(decode_resp(&b, FS_PROTO_GZIP, &lim, &err), FS_PROTO_EFIELDS_LIMIT);
-    expect_msg(&err, "SyncResponse.rows", "max_fields = 5");
+    expect_msg(&err, "SyncResponse.page", "max_fields = 5");
     fs_proto_buf_free(&b);
     fs_proto_sync_response_free(&resp);
 }
