@@ -759,11 +759,13 @@ static void test_hostile_tables(void **state)
     fx_response(&resp, 3, 2);
     assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
                      FS_PROTO_OK);
-    for (int k = 0; k < 14; k++) {
+    for (int k = 0; k < 15; k++) {
         Fieldsync__V1__SyncResponse *m = fieldsync__v1__sync_response__unpack(NULL, b.len, b.data);
         Fieldsync__V1__Table *t;
         Fieldsync__V1__Column *c, *saved = NULL;
         uint32_t kind_saved = 0;
+        int64_t zero_ms[3] = {-(int64_t)FX_MS, 0, 0}, *ms_saved = NULL;
+        size_t n_ms_saved = 0;
         assert_non_null(m);
         t = m->page;
         assert_int_equal(t->n_hlc_ms, 3);
@@ -820,6 +822,16 @@ static void test_hostile_tables(void **state)
         case 13: /* ids for fewer rows than the table has */
             t->ids->n_lo--;
             break;
+        case 14: /* a cell stamp of 0, "never written" (was found by
+                  * fuzz_decode in v1: it defeated the duplicate check) */
+            c = column(t, "visit", "customer_id");
+            assert_int_equal(t->hlc_count[0], 0);
+            assert_int_equal(cell_index(t, c, 0), 0);
+            ms_saved = c->hlc_ms;
+            n_ms_saved = c->n_hlc_ms;
+            c->hlc_ms = zero_ms;
+            c->n_hlc_ms = 3;
+            break;
         }
         body = pack(&m->base, &n);
         if (k == 2)
@@ -835,6 +847,11 @@ static void test_hostile_tables(void **state)
             t->n_hlc_ms++;
         if (k == 13)
             t->ids->n_lo++;
+        if (k == 14) {
+            c = column(t, "visit", "customer_id");
+            c->hlc_ms = ms_saved;
+            c->n_hlc_ms = n_ms_saved;
+        }
         fieldsync__v1__sync_response__free_unpacked(m, NULL);
         if (fs_proto_sync_response_decode(body, n, FS_PROTO_IDENTITY, NULL, &back, NULL,
                                           &err) != FS_PROTO_EVALUE)
