@@ -689,7 +689,6 @@ static fs_proto_status table_encode(arena *ar, const trow *rows, size_t n, bool 
 {
     size_t nent_max = 0, nent = 0, ncol = 0, ncells = 0;
     tent *ents;
-    const fs_entity *const *all = fs_schema_entities(&nent_max);
     Fieldsync__V1__Column **cols;
     size_t *col_ent, *col_slot;
     size_t *cur = NULL;
@@ -699,7 +698,7 @@ static fs_proto_status table_encode(arena *ar, const trow *rows, size_t n, bool 
     uint64_t prev_ms = 0, prev_seq = 0;
     fs_proto_status st = FS_PROTO_OK;
 
-    (void)all;
+    (void)fs_schema_entities(&nent_max); /* entities in one table: at most all */
     fieldsync__v1__table__init(t);
     ents = arena_calloc(ar, nent_max ? nent_max : 1, sizeof *ents);
     if (!ents)
@@ -872,7 +871,9 @@ static fs_proto_status table_encode(arena *ar, const trow *rows, size_t n, bool 
         }
     }
     t->n_hlc_ms = t->n_hlc_count = t->n_mask = t->n_tomb = n;
-    t->n_tomb_count = t->n_tomb_ms;
+    t->n_tomb_count = t->n_tomb_ms; /* rows with a tombstone write */
+    if (pull)
+        t->n_tomb_device = t->n_tomb_ms;
     DROP_IF_ZERO(t->n_hlc_ms, t->hlc_ms);
     DROP_IF_ZERO(t->n_hlc_count, t->hlc_count);
     DROP_IF_ZERO(t->n_mask, t->mask);
@@ -881,11 +882,6 @@ static fs_proto_status table_encode(arena *ar, const trow *rows, size_t n, bool 
     DROP_IF_ZERO(t->n_tomb_count, t->tomb_count);
     if (pull) {
         t->n_seq_delta = t->n_device = n;
-        t->n_tomb_device = t->n_tomb_count > t->n_tomb_ms ? t->n_tomb_count : t->n_tomb_ms;
-        t->n_tomb_device = 0;
-        for (size_t i = 0; i < n; i++)
-            if (rows[i].tomb)
-                t->n_tomb_device++;
         DROP_IF_ZERO(t->n_seq_delta, t->seq_delta);
         DROP_IF_ZERO(t->n_device, t->device);
         DROP_IF_ZERO(t->n_tomb_device, t->tomb_device);

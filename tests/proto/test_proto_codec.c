@@ -923,7 +923,8 @@ static void test_roundtrip_representations(void **state)
             if (shape == 0) /* steps of a day: delta down the column */
                 r->cells[slot].v = fs_value_int((int64_t)(FX_MS + i * 86400000));
             else if (shape == 1) /* just before the stamp: relative to it */
-                r->cells[slot].v = fs_value_int((int64_t)fs_hlc_ms(h) - (int64_t)((i * i * 37 + i * 11) % 61));
+                r->cells[slot].v =
+                    fs_value_int((int64_t)fs_hlc_ms(h) - (int64_t)((i * i * 37 + i * 11) % 61));
             else /* runs of one value: absolute */
                 r->cells[slot].v = fs_value_int((int64_t)((i / 3) % 7 * 9));
         }
