@@ -227,6 +227,7 @@ static fc_status batch_prepare(fc_client *c, batch *b, fs_error *err)
     uint32_t max = c->opt.max_batch ? c->opt.max_batch : 500;
     fs_error ferr = {0};
     size_t cap = 0;
+    bool marked = false;
     int s;
 
     memset(b, 0, sizeof *b);
@@ -259,8 +260,17 @@ static fc_status batch_prepare(fc_client *c, batch *b, fs_error *err)
             rc = fc__sqlfail(c, err, "mark batch");
             goto done;
         }
+        marked = sqlite3_changes(c->db) > 0;
         sqlite3_finalize(st);
         st = NULL;
+        /* Nothing to send (every bootstrap page after the first): the id
+         * of an empty batch is never recorded by the server, so there is
+         * nothing to persist and this transaction writes nothing (no
+         * commit to sync per pull round). */
+        if (!marked) {
+            rc = fc__commit(c, err);
+            goto done;
+        }
         rc = fc__meta_set_blob(c, "batch_id", b->id.b, 16, err);
         if (rc)
             goto done;
