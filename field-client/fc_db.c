@@ -167,8 +167,9 @@ void fc__release(sqlite3_stmt *st)
 
 static void finalize_cached(fc_client *c)
 {
-    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_fts_rid, &c->st_fts_del,
-                              &c->st_fts_map, &c->st_fts_ins, &c->st_fts_unmap};
+    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_has_overlay, &c->st_fts_rid,
+                              &c->st_fts_del, &c->st_fts_map, &c->st_fts_ins,
+                              &c->st_fts_unmap};
 
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
         sqlite3_finalize(*slots[i]);

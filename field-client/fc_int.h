@@ -31,6 +31,7 @@ struct fc_client {
      * use (fc__cached) and finalized by fc_close / fc__wipe: preparing them
      * per row was most of a bootstrap's client time (bench/sync). */
     sqlite3_stmt *st_overlay;   /* fc__recompute: a row's pending changes */
+    sqlite3_stmt *st_has_overlay; /* fc__has_overlay */
     sqlite3_stmt *st_fts_rid, *st_fts_del, *st_fts_map, *st_fts_ins,
                  *st_fts_unmap; /* fc__fts_refresh */
 };
@@ -89,7 +90,15 @@ fc_status fc__change_encode(const fs_change *ch, uint8_t **out, size_t *len,
                             fs_error *err);
 fc_status fc__change_decode(const uint8_t *p, size_t n, fs_change *out,
                             fs_error *err);
-/* Appends ch to the outbox as pending (in the caller's transaction). */
+/* *out = the outbox holds a pending or in-flight change to (e, id). */
+fc_status fc__has_overlay(fc_client *c, const fs_entity *e, const fs_id *id,
+                          bool *out, fs_error *err);
+/* Saves row into base_ with seq; its root comes from base_ or, when the
+ * parent has no base_ copy, from the displayed tables. */
+fc_status fc__save_base(fc_client *c, const fs_row *row, int64_t seq, fs_error *err);
+/* Appends ch to the outbox as pending (in the caller's transaction); the
+ * row's first queued change first copies its displayed row into base_ when
+ * base_ has none (base_ is sparse: see fc_outbox.c). */
 fc_status fc__outbox_append(fc_client *c, const fs_change *ch,
                             const char *summary, fs_error *err);
 /* Recomputes the displayed row (e, id) = base + pending/in-flight overlay,

@@ -9,7 +9,15 @@
  *
  * so a pulled server row (which replaces the base_ row) and the rep's
  * not-yet-confirmed edits combine through the same merge function the server
- * uses, and a rejected change simply leaves the overlay. Changes are kept as
+ * uses, and a rejected change simply leaves the overlay.
+ *
+ * base_ is sparse: a row without pending/in-flight changes is displayed as
+ * the server confirmed it, so it needs no base_ copy (a bootstrap writes
+ * each row once). The copy is made from the displayed row when the row's
+ * first change is queued (ensure_base); fc_sync.c writes pulls of rows with
+ * queued changes into base_ and the others straight to the displayed table,
+ * deleting any stale copy. A queued row without a copy has no confirmed
+ * state (created locally), which is what fs_merge starts from. Changes are kept as
  * a small private binary format (below) rather than protobuf: the outbox is
  * local, must survive protocol upgrades of the wire format, and encoding it
  * must not depend on a network message's limits.
@@ -278,6 +286,84 @@ done:
 /* Append, overlay, recompute                                                */
 /* ------------------------------------------------------------------------ */
 
+fc_status fc__has_overlay(fc_client *c, const fs_entity *e, const fs_id *id,
+                          bool *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc;
+    int s;
+
+    *out = false;
+    rc = fc__cached(c, &c->st_has_overlay, "SELECT 1 FROM fc_outbox WHERE"
+                    " entity = ?1 AND row = ?2 AND state IN (0, 1) LIMIT 1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, e->tag);
+    sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        *out = true;
+    else if (s != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "read outbox");
+    fc__release(st);
+    return rc;
+}
+
+fc_status fc__save_base(fc_client *c, const fs_row *row, int64_t seq, fs_error *err)
+{
+    fs_error serr = {0};
+    fs_id root;
+    bool has_root = false;
+    fs_store_status sst = fs_store_root(c->base, row, &root, &has_root, &serr);
+
+    /* base_ is sparse, so the parent may only be in the displayed tables;
+     * the root (a customer id) is the same in both. */
+    if (sst == FS_STORE_ENOPARENT)
+        sst = fs_store_root(c->disp, row, &root, &has_root, &serr);
+    if (sst == FS_STORE_ENOPARENT)
+        has_root = false; /* parent not here yet; see ARCHITECTURE.md */
+    else if (sst)
+        return fc__from_store(sst, &serr, err);
+    sst = fs_store_save(c->base, row, seq, has_root ? &root : NULL, &serr);
+    return fc__from_store(sst, &serr, err);
+}
+
+/* Before a row's first queued change: a row without a base_ copy and
+ * without pending changes is displayed exactly as the server confirmed it,
+ * so that displayed row becomes its base_ copy (the overlay is about to
+ * start). A row with neither has no server state (a local create). */
+static fc_status ensure_base(fc_client *c, const fs_change *ch, fs_error *err)
+{
+    fs_row row = {0};
+    fs_store_rowinfo info;
+    fs_error serr = {0};
+    fs_store_status sst;
+    fc_status rc = FC_OK;
+    bool found = false, overlay = false;
+
+    sst = fs_store_load(c->base, ch->entity, &ch->row, &row, NULL, &found, &serr);
+    if (sst) {
+        rc = fc__from_store(sst, &serr, err);
+        goto done;
+    }
+    if (found)
+        goto done;
+    rc = fc__has_overlay(c, ch->entity, &ch->row, &overlay, err);
+    if (rc || overlay)
+        goto done;
+    fs_row_free(&row);
+    sst = fs_store_load(c->disp, ch->entity, &ch->row, &row, &info, &found, &serr);
+    if (sst) {
+        rc = fc__from_store(sst, &serr, err);
+        goto done;
+    }
+    if (found)
+        rc = fc__save_base(c, &row, info.seq, err);
+done:
+    fs_row_free(&row);
+    return rc;
+}
+
 fc_status fc__outbox_append(fc_client *c, const fs_change *ch,
                             const char *summary, fs_error *err)
 {
@@ -286,7 +372,9 @@ fc_status fc__outbox_append(fc_client *c, const fs_change *ch,
     sqlite3_stmt *st = NULL;
     fc_status rc;
 
-    rc = fc__change_encode(ch, &blob, &len, err);
+    rc = ensure_base(c, ch, err);
+    if (!rc)
+        rc = fc__change_encode(ch, &blob, &len, err);
     if (rc)
         goto done;
     rc = fc__prepare(c, "INSERT INTO fc_outbox(entity, row, change, state, summary,"

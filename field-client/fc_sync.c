@@ -3,8 +3,9 @@
  *
  * One round = one POST /v1/sync: the in-flight batch of outbox changes goes
  * up, results + a page of scope rows + scope exits come back, and the whole
- * answer is applied in ONE transaction (results, base_ rows, recomputed
- * displayed rows, exits, cursor, HLC). The batch id is chosen and written to
+ * answer is applied in ONE transaction (results, pulled rows - displayed
+ * directly, or into base_ and recomputed when the row has queued changes -,
+ * exits, cursor, HLC). The batch id is chosen and written to
  * the outbox (entries marked in flight) in its own transaction BEFORE the
  * request leaves, so whatever happens next - crash, timeout, lost answer,
  * garbage - the next attempt resends the very same batch with the same id and
@@ -339,22 +340,6 @@ static fc_status touch(fc_client *c, sqlite3_stmt *ins, const fs_entity *e,
     return rc;
 }
 
-static fc_status save_base(fc_client *c, const fs_row *row, int64_t seq,
-                           fs_error *err)
-{
-    fs_error serr = {0};
-    fs_id root;
-    bool has_root = false;
-    fs_store_status sst = fs_store_root(c->base, row, &root, &has_root, &serr);
-
-    if (sst == FS_STORE_ENOPARENT)
-        has_root = false; /* parent not here yet; see ARCHITECTURE.md */
-    else if (sst)
-        return fc__from_store(sst, &serr, err);
-    sst = fs_store_save(c->base, row, seq, has_root ? &root : NULL, &serr);
-    return fc__from_store(sst, &serr, err);
-}
-
 /* An applied change stands at the server exactly as sent, so it is folded
  * into base_ at once: the rep's edit stays visible even when the pulled page
  * that carries the row's new server version comes in a later round. */
@@ -381,7 +366,7 @@ static fc_status fold_into_base(fc_client *c, const fs_change *ch, fs_error *err
         rc = fc__from_fs(fst, &ferr, err);
         goto done;
     }
-    rc = save_base(c, &row, info.seq, err);
+    rc = fc__save_base(c, &row, info.seq, err);
 done:
     fs_conflict_list_free(&confl);
     fs_row_free(&row);
@@ -529,13 +514,109 @@ static fc_status search_refresh(fc_client *c, fs_error *err)
     return rc;
 }
 
+/* *direct = the pulled `row` can take the direct path (save_direct): the
+ * outbox holds no pending or in-flight change to it (`any`: it holds some
+ * at all) and no result of this answer touched it (`touched`, NULL when
+ * there were no results: such a row is recomputed in step 3, from base_). */
+static fc_status direct_ok(fc_client *c, bool any, sqlite3_stmt *touched,
+                           const fs_row *row, bool *direct, fs_error *err)
+{
+    fc_status rc = FC_OK;
+    bool overlay = false;
+    int s;
+
+    *direct = false;
+    if (any) {
+        rc = fc__has_overlay(c, row->entity, &row->id, &overlay, err);
+        if (rc || overlay)
+            return rc;
+    }
+    if (touched) {
+        sqlite3_bind_int(touched, 1, row->entity->tag);
+        sqlite3_bind_blob(touched, 2, row->id.b, 16, SQLITE_STATIC);
+        s = sqlite3_step(touched);
+        sqlite3_reset(touched);
+        if (s == SQLITE_ROW)
+            return FC_OK;
+        if (s != SQLITE_DONE)
+            return fc__sqlfail(c, err, "touched rows");
+    }
+    *direct = true;
+    return FC_OK;
+}
+
+static fc_status mark_search(fc_client *c, sqlite3_stmt *dirty, const fs_id *cust,
+                             fs_error *err)
+{
+    fc_status rc = FC_OK;
+
+    sqlite3_bind_blob(dirty, 1, cust->b, 16, SQLITE_TRANSIENT);
+    if (sqlite3_step(dirty) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "search refresh");
+    sqlite3_reset(dirty);
+    return rc;
+}
+
+/*
+ * A pulled row with no outbox change (direct_ok): displayed = base + an
+ * empty overlay = the row as pulled, so it is saved into the displayed
+ * table only (or removed from it, when it does not exist), as
+ * fc__recompute_row would, without reading either table back; a base_ copy
+ * left from an earlier overlay is now stale and is deleted (base_ is sparse:
+ * fc_outbox.c). *done = false (nothing written) for the one case that needs
+ * the displayed row's previous state: a contact without its customer
+ * reference (its search entry is found through the old row); the caller
+ * takes the base_ + recompute path instead.
+ */
+static fc_status save_direct(fc_client *c, sqlite3_stmt *dirty, const fs_row *row,
+                             int64_t seq, bool *done, fs_error *err)
+{
+    const fs_entity *e = row->entity;
+    bool is_customer = strcmp(e->name, "customer") == 0;
+    bool is_contact = strcmp(e->name, "contact") == 0;
+    fs_error serr = {0};
+    fs_store_status sst;
+    fs_id root, cust;
+    bool has_root = false, has_cust = false;
+
+    *done = false;
+    if (is_contact) {
+        int p = e->parent;
+        if (p < 0 || row->cells[p].v.kind != FS_VAL_ID)
+            return FC_OK;
+        cust = row->cells[p].v.u.id;
+        has_cust = true;
+    } else if (is_customer) {
+        cust = row->id;
+        has_cust = true;
+    }
+    sst = fs_store_delete(c->base, e, &row->id, NULL, &serr);
+    if (sst)
+        return fc__from_store(sst, &serr, err);
+    if (fs_row_exists(row)) {
+        sst = fs_store_root(c->disp, row, &root, &has_root, &serr);
+        if (sst == FS_STORE_ENOPARENT)
+            has_root = false; /* fixed by fs_store_fix_roots later */
+        else if (sst)
+            return fc__from_store(sst, &serr, err);
+        sst = fs_store_save(c->disp, row, seq, has_root ? &root : NULL, &serr);
+    } else {
+        sst = fs_store_delete(c->disp, e, &row->id, NULL, &serr);
+    }
+    if (sst)
+        return fc__from_store(sst, &serr, err);
+    *done = true;
+    return has_cust ? mark_search(c, dirty, &cust, err) : FC_OK;
+}
+
 static fc_status apply_response(fc_client *c, const batch *b,
                                 const fs_sync_response *r, fc_progress *prog,
                                 size_t *notices, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
-    sqlite3_stmt *dirty = NULL;
+    sqlite3_stmt *dirty = NULL, *tch = NULL;
     fc_status rc;
+    bool overlay = false;
     size_t ne;
     const fs_entity *const *ents = fs_schema_entities(&ne);
     int s;
@@ -598,16 +679,40 @@ static fc_status apply_response(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
-    /* 2. Pulled rows into base_, parents first (schema order) so that each
-     *    row's root can be computed from its already-saved parent. */
+    /* 2. Pulled rows, parents first (schema order) so that each row's root
+     *    can be computed from its already-saved parent. A row with nothing
+     *    in the outbox goes straight to the displayed table (save_direct);
+     *    the others into base_, to be recomputed with their overlay in 3. */
+    rc = fc__prepare(c, "SELECT EXISTS(SELECT 1 FROM fc_outbox WHERE state IN (0, 1))",
+                     &st, err);
+    if (rc)
+        goto done;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fc__sqlfail(c, err, "read outbox");
+        goto done;
+    }
+    overlay = sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (r->nresults)
+        rc = fc__prepare(c, "SELECT 1 FROM temp.fc_touched WHERE ent = ?1 AND id = ?2",
+                         &tch, err);
+    if (rc)
+        goto done;
     for (size_t k = 0; k < ne; k++) {
         for (size_t i = 0; i < r->nrows; i++) {
             const fs_pulled_row *pr = &r->rows[i];
+            bool direct = false;
             if (pr->row.entity != ents[k])
                 continue;
-            rc = save_base(c, &pr->row, (int64_t)pr->seq, err);
-            if (!rc)
-                rc = touch(c, ins, pr->row.entity, &pr->row.id, err);
+            rc = direct_ok(c, overlay, tch, &pr->row, &direct, err);
+            if (!rc && direct)
+                rc = save_direct(c, dirty, &pr->row, (int64_t)pr->seq, &direct, err);
+            if (!rc && !direct) {
+                rc = fc__save_base(c, &pr->row, (int64_t)pr->seq, err);
+                if (!rc)
+                    rc = touch(c, ins, pr->row.entity, &pr->row.id, err);
+            }
             if (rc)
                 goto done;
         }
@@ -622,12 +727,8 @@ static fc_status apply_response(fc_client *c, const batch *b,
         bool search = false;
         memcpy(id.b, sqlite3_column_blob(st, 1), 16);
         rc = fc__recompute_row(c, e, &id, &cust, &search, err);
-        if (!rc && search) {
-            sqlite3_bind_blob(dirty, 1, cust.b, 16, SQLITE_TRANSIENT);
-            if (sqlite3_step(dirty) != SQLITE_DONE)
-                rc = fc__sqlfail(c, err, "search refresh");
-            sqlite3_reset(dirty);
-        }
+        if (!rc && search)
+            rc = mark_search(c, dirty, &cust, err);
         if (rc)
             goto done;
     }
@@ -702,6 +803,7 @@ done:
     sqlite3_finalize(del);
     sqlite3_finalize(fixed);
     sqlite3_finalize(dirty);
+    sqlite3_finalize(tch);
     if (rc)
         fc__rollback(c);
     return rc;
