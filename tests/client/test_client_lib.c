@@ -547,6 +547,77 @@ static void test_rejected_does_not_block(void **state)
     assert_int_equal(info.rejected, 0);
 }
 
+/* A row that only ever came from the server is stored once (no base_
+ * copy); the rep's first edit of it copies it into base_, so a server edit
+ * pulled while the edit is pending merges under it, and a rejection of the
+ * edit returns the row to the server's version. Search entries follow the
+ * pulled rows (set-based refresh per page). */
+static void test_pulled_row_then_edit(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id s, k;
+    size_t n;
+    fc_query q = {0};
+
+    enroll(f);
+    assert_int_equal(fs_id_new(1700000000000ull, &s, NULL), FS_OK);
+    assert_int_equal(fs_id_new(1700000000001ull, &k, NULL), FS_OK);
+    fake_set_text(&f->srv, "customer", &s, "name", "Server Co");
+    fake_set_text(&f->srv, "customer", &s, "address", "9 Dock Rd");
+    fake_set_id(&f->srv, "contact", &k, "customer_id", &s);
+    fake_set_text(&f->srv, "contact", &k, "name", "Ingrid Holm");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &s, "name", "Server Co");
+    q.search = "ingrid";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1);
+
+    /* Pending local edit; the server changes another field and renames the
+     * contact; the pull merges under the edit. */
+    assert_int_equal(fc_customer_edit(f->c, &s, (fc_kv[]){{"phone", "+1 555 0199"}}, 1,
+                     &err), FC_OK);
+    fake_set_text(&f->srv, "customer", &s, "address", "10 Dock Rd");
+    fake_set_text(&f->srv, "contact", &k, "name", "Ingrid Berg");
+    f->srv.reject_set = true;
+    f->srv.reject_row = s;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    /* Rejected: back to the server's version, with its new address. */
+    assert_field(f, "customer", &s, "phone", "");
+    assert_field(f, "customer", &s, "address", "10 Dock Rd");
+    assert_field(f, "customer", &s, "name", "Server Co");
+    assert_field(f, "contact", &k, "name", "Ingrid Berg");
+    q.search = "holm";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 0);
+    q.search = "berg";
+    n = 0;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 1);
+
+    /* An accepted edit of it lands, and a later pull without local changes
+     * replaces the row (its stale base_ copy goes). */
+    f->srv.reject_set = false;
+    assert_int_equal(fc_customer_edit(f->c, &s, (fc_kv[]){{"phone", "+1 555 0142"}}, 1,
+                     &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &s, "phone", "+1 555 0142");
+    fake_set_text(&f->srv, "customer", &s, "name", "Server Company");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &s, "name", "Server Company");
+    assert_field(f, "customer", &s, "phone", "+1 555 0142");
+    /* The next edit starts from that version, not from a stale copy. */
+    assert_int_equal(fc_customer_edit(f->c, &s, (fc_kv[]){{"tags", "dock"}}, 1, &err),
+                     FC_OK);
+    f->srv.reject_set = true;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &s, "name", "Server Company");
+    assert_field(f, "customer", &s, "phone", "+1 555 0142");
+    assert_field(f, "customer", &s, "tags", "");
+}
+
 /* Bootstrap over several pages; the connection dies on page 3; the next
  * sync starts from the cursor of page 2, not from 0. */
 static void test_bootstrap_resume(void **state)
@@ -880,6 +951,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_flow_and_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pulled_row_then_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_from_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
