@@ -69,6 +69,9 @@ fc_status fc__hlc_tick(fc_client *c, fs_hlc *out, fs_error *err);
 fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err);
 /* Rebuilds the FTS entry of one customer from the displayed tables. */
 fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
+/* The same for every customer id in temp.fc_search_dirty(cid), in a few
+ * set-based statements (a sync page). */
+fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err);
 /* Replaces the stored open-conflict list with the server's (k[0..n)) and
  * records the server's total; inside the caller's transaction. */
 fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,

@@ -494,26 +494,6 @@ static fc_status drop_orphans(fc_client *c, fs_error *err)
     return sst ? fc__from_store(sst, &serr, err) : FC_OK;
 }
 
-/* Refreshes the search entry of every customer in temp.fc_search_dirty. */
-static fc_status search_refresh(fc_client *c, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    fc_status rc = fc__prepare(c, "SELECT cid FROM temp.fc_search_dirty", &st, err);
-    int s = SQLITE_DONE;
-
-    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        fs_id cust;
-        if (sqlite3_column_bytes(st, 0) != 16)
-            continue;
-        memcpy(cust.b, sqlite3_column_blob(st, 0), 16);
-        rc = fc__fts_refresh(c, &cust, err);
-    }
-    if (!rc && s != SQLITE_DONE)
-        rc = fc__sqlfail(c, err, "search refresh");
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* *direct = the pulled `row` can take the direct path (save_direct): the
  * outbox holds no pending or in-flight change to it (`any`: it holds some
  * at all) and no result of this answer touched it (`touched`, NULL when
@@ -754,7 +734,7 @@ static fc_status apply_response(fc_client *c, const batch *b,
     /* Search entries: once per customer whose row or contacts changed (a
      * customer and its contacts usually arrive on the same page), after the
      * roots are fixed so that contacts are found by their customer. */
-    rc = search_refresh(c, err);
+    rc = fc__fts_refresh_dirty(c, err);
     if (rc)
         goto done;
     /* 4. Scope exits, after the recompute so nothing re-creates them. */
