@@ -589,9 +589,9 @@ static fc_status save_direct(fc_client *c, sqlite3_stmt *dirty, const fs_row *ro
     return has_cust ? mark_search(c, dirty, &cust, err) : FC_OK;
 }
 
-static fc_status apply_response(fc_client *c, const batch *b,
-                                const fs_sync_response *r, fc_progress *prog,
-                                size_t *notices, fs_error *err)
+static fc_status apply_page(fc_client *c, const batch *b,
+                            const fs_sync_response *r, fc_progress *prog,
+                            size_t *notices, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
     sqlite3_stmt *dirty = NULL, *tch = NULL;
@@ -786,6 +786,40 @@ done:
     sqlite3_finalize(tch);
     if (rc)
         fc__rollback(c);
+    return rc;
+}
+
+/*
+ * Applies one answer in one transaction (apply_page). An answer that only
+ * pulls - no change was sent, so no result, and no scope exit - commits
+ * with synchronous=NORMAL: its WAL frames are written but not synced. A
+ * power loss can then only lose a suffix of such pull-only commits: WAL
+ * recovery keeps a prefix of the commits, and every FULL commit (batch
+ * marking, results, local edits from any process) syncs every frame
+ * before it. What such a commit holds is re-derivable: pulled rows with
+ * the cursor that covers them (lost together, so the next sync pulls them
+ * again; rows are states, applying twice is harmless), displayed rows
+ * recomputed from the durable outbox, search entries, the clock folded
+ * from the server's time (no stamp issued from it is durable before the
+ * commit itself is) and bookkeeping (last sync, bootstrapped). Nothing
+ * there is a user's write or decides exactly-once: outbox removal and the
+ * batch id are only ever committed with synchronous=FULL.
+ */
+static fc_status apply_response(fc_client *c, const batch *b,
+                                const fs_sync_response *r, fc_progress *prog,
+                                size_t *notices, fs_error *err)
+{
+    bool relaxed = b->n == 0 && r->nresults == 0 && r->nexits == 0;
+    fc_status rc;
+
+    if (relaxed && sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+                                NULL) != SQLITE_OK)
+        return fc__sqlfail(c, err, "pull page durability");
+    rc = apply_page(c, b, r, prog, notices, err);
+    /* Back to FULL for everything else on this connection. */
+    if (relaxed && sqlite3_exec(c->db, "PRAGMA synchronous=FULL", NULL, NULL,
+                                NULL) != SQLITE_OK && !rc)
+        rc = fc__sqlfail(c, err, "restore synchronous=FULL");
     return rc;
 }
 
