@@ -28,6 +28,10 @@
 #include <unistd.h>
 
 #define FC_MAX_ROUNDS 100000u
+/* WAL auto-checkpoint threshold in pages while a sync runs (16 MiB of 4 KiB
+ * pages) and otherwise (SQLite's default). */
+#define FC_SYNC_WAL_PAGES 4096
+#define FC_WAL_PAGES 1000
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
@@ -989,6 +993,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
     char url[600], token[FS_PROTO_TOKEN_MAX + 1], lockpath[4200];
     size_t notices = 0;
     int lockfd = -1;
+    bool wal_grown = false;
 
     memset(&prog, 0, sizeof prog);
     if (report)
@@ -1010,6 +1015,12 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
         rc = fc__fail(err, FC_EBUSY, "another sync is already running on this replica");
         goto done;
     }
+    /* A bootstrap commits a page after another: with SQLite's default a
+     * checkpoint (two fsyncs and a copy of every page written) ran after
+     * almost every page. The WAL may grow to FC_SYNC_WAL_PAGES while this
+     * sync runs; the default comes back, with one checkpoint, at the end. */
+    sqlite3_wal_autocheckpoint(c->db, FC_SYNC_WAL_PAGES);
+    wal_grown = true;
     for (unsigned round = 1; round <= FC_MAX_ROUNDS; round++) {
         bool more = false;
         int64_t pending = 0;
@@ -1027,6 +1038,10 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
             break;
     }
 done:
+    if (wal_grown && !c->wiped) {
+        sqlite3_wal_autocheckpoint(c->db, FC_WAL_PAGES);
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
     if (report) {
         report->totals = prog;
         report->notices = notices;
