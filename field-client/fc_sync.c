@@ -21,6 +21,7 @@
 #include "fs_proto.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -891,8 +892,119 @@ static fc_status count_pending(fc_client *c, int64_t *n, fs_error *err)
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Pipelined pull requests                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * While a pulled page is being applied, the request for the next page is
+ * already in flight from a second thread, so the server's query, encoding
+ * and the transfer overlap with the apply. Only a request that carries no
+ * change is sent ahead (a bootstrap, a long pull): nothing is pushed, so
+ * nothing about the outbox or the batch id depends on it, and if the page
+ * being applied fails, the answer is simply dropped (the cursor it started
+ * from was never committed; the next sync asks again from the committed
+ * one). The second thread only runs the transport (fc__post_retry, without
+ * progress calls); encoding, decoding and every database access stay on
+ * the caller's thread.
+ */
+typedef struct prefetch {
+    fc_client *c;
+    const char *url, *token;   /* borrowed from fc_sync */
+    fs_proto_buf body;
+    fs_id batch_id;            /* the (empty) batch's id, as sent */
+    fc_http_response resp;
+    fs_error err;
+    fc_status rc;
+    pthread_t th;
+    bool running;
+} prefetch;
+
+static void *prefetch_main(void *arg)
+{
+    prefetch *p = arg;
+
+    p->rc = fc__post_retry(p->c, p->url, p->token, p->body.data, p->body.len,
+                           &p->resp, NULL, NULL, NULL, &p->err);
+    return NULL;
+}
+
+static bool pipeline_on(const fc_client *c)
+{
+    if (c->opt.pipeline == FC_PIPELINE_AUTO)
+        return c->opt.post == NULL;
+    return c->opt.pipeline == FC_PIPELINE_ON;
+}
+
+/* Sends the request for the page after `cursor` (no changes) from a second
+ * thread. Failing to start one is not an error: the round then runs
+ * serially. */
+static void prefetch_start(prefetch *p, fc_client *c, const char *url,
+                           const char *token, uint64_t cursor)
+{
+    fs_sync_request rq;
+    int64_t hlc = 0;
+
+    memset(&rq, 0, sizeof rq);
+    memset(&p->resp, 0, sizeof p->resp);
+    memset(&p->err, 0, sizeof p->err);
+    p->c = c;
+    p->url = url;
+    p->token = token;
+    if (fc__meta_get_int(c, "hlc", &hlc, NULL, NULL) != FC_OK ||
+        fs_id_new(fc__now_ms(c), &p->batch_id, NULL) != FS_OK)
+        return;
+    rq.version = FS_PROTO_VERSION;
+    rq.device_id = c->device;
+    rq.batch_id = p->batch_id;
+    rq.cursor = cursor;
+    rq.page_size = c->opt.page_size;
+    rq.client_time = (fs_hlc)hlc;
+    if (fs_proto_sync_request_encode(&rq, FS_PROTO_DEFLATE, NULL, &p->body,
+                                     NULL) != FS_PROTO_OK)
+        goto fail;
+    if (pthread_create(&p->th, NULL, prefetch_main, p) != 0)
+        goto fail;
+    p->running = true;
+    return;
+fail:
+    fs_proto_buf_free(&p->body);
+}
+
+/* Waits for the request sent ahead; its answer goes to *resp (owned by the
+ * caller then) and its batch id to *batch_id. */
+static fc_status prefetch_finish(prefetch *p, fc_http_response *resp,
+                                 fs_id *batch_id, fs_error *err)
+{
+    pthread_join(p->th, NULL);
+    p->running = false;
+    fs_proto_buf_free(&p->body);
+    *resp = p->resp;
+    *batch_id = p->batch_id;
+    memset(&p->resp, 0, sizeof p->resp);
+    if (p->rc && err)
+        *err = p->err;
+    return p->rc;
+}
+
+/* Drops a request sent ahead (a round failed): waits for it, frees it. */
+static void prefetch_drop(prefetch *p)
+{
+    fc_http_response resp = {0};
+    fs_id id;
+
+    if (!p->running)
+        return;
+    prefetch_finish(p, &resp, &id, NULL);
+    free(resp.body);
+}
+
+/* One round: this round's request was sent ahead when pf->running (an
+ * empty batch), else it is prepared and sent here. When the answer says
+ * more is to come and nothing is queued, the next request is sent ahead
+ * (pf) before this answer is applied. */
 static fc_status one_round(fc_client *c, const char *url, const char *token,
-                           fc_progress *prog, fc_progress_fn progress,
+                           prefetch *pf, fc_progress *prog, fc_progress_fn progress,
                            void *payload, bool *has_more, size_t *notices,
                            fs_error *err)
 {
@@ -910,6 +1022,12 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     memset(&b, 0, sizeof b);
     memset(&rq, 0, sizeof rq);
     memset(&rs, 0, sizeof rs);
+    if (pf->running) {
+        rc = prefetch_finish(pf, &resp, &b.id, err);
+        if (rc)
+            goto done;
+        goto answered;
+    }
     rc = batch_prepare(c, &b, err);
     if (rc)
         goto done;
@@ -938,6 +1056,7 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
                         payload, err);
     if (rc)
         goto done;
+answered:
     if (resp.status != 200) {
         char why[200];
         bool wipe = false;
@@ -972,6 +1091,14 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     prog->pushed += b.n;
     if (rs.has_pending)
         prog->total = prog->rows + prog->exits + (size_t)rs.pending;
+    if (rs.has_more && b.n == 0 && pipeline_on(c)) {
+        int64_t queued = 0;
+        rc = count_pending(c, &queued, err);
+        if (rc)
+            goto done;
+        if (queued == 0)
+            prefetch_start(pf, c, url, token, rs.next_cursor);
+    }
     rc = apply_response(c, &b, &rs, prog, notices, err);
     if (rc)
         goto done;
@@ -994,8 +1121,10 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
     size_t notices = 0;
     int lockfd = -1;
     bool wal_grown = false;
+    prefetch pf;
 
     memset(&prog, 0, sizeof prog);
+    memset(&pf, 0, sizeof pf);
     if (report)
         memset(report, 0, sizeof *report);
     if (!c)
@@ -1026,7 +1155,8 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
         int64_t pending = 0;
 
         prog.round = round;
-        rc = one_round(c, url, token, &prog, progress, payload, &more, &notices, err);
+        rc = one_round(c, url, token, &pf, &prog, progress, payload, &more, &notices,
+                       err);
         if (rc)
             goto done;
         rc = count_pending(c, &pending, err);
@@ -1038,6 +1168,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
             break;
     }
 done:
+    prefetch_drop(&pf);
     if (wal_grown && !c->wiped) {
         sqlite3_wal_autocheckpoint(c->db, FC_WAL_PAGES);
         sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

@@ -104,12 +104,23 @@ typedef struct fc_options {
     unsigned backoff_max_ms;  /* cap of one delay; 0 = 30 s */
     uint32_t page_size;       /* rows per pull page; 0 = server default */
     uint32_t max_batch;       /* changes pushed per round; 0 = 500 */
+    /* Pull pipelining: while a pulled page is applied, the request for the
+     * next one (a request without changes) is already in flight from a
+     * second thread. FC_PIPELINE_AUTO (0): only with the built-in
+     * transport; FC_PIPELINE_ON: also with `post`, which must then be safe
+     * to call from another thread and must not use this replica;
+     * FC_PIPELINE_OFF: never. Retries of a request sent ahead are not
+     * reported to the progress callback. */
+    int pipeline;
     /* Wall clock in Unix ms for tests; NULL = the system clock. */
     uint64_t (*now_ms)(void *payload);
     void *now_payload;
 } fc_options;
 
 #define FC_NO_RETRY ((unsigned)-1)
+#define FC_PIPELINE_AUTO 0
+#define FC_PIPELINE_ON 1
+#define FC_PIPELINE_OFF (-1)
 
 /* ------------------------------------------------------------------------ */
 /* Handle                                                                    */

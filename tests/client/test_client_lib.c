@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "fake_server.h"
@@ -620,9 +621,25 @@ static void test_pulled_row_then_edit(void **state)
 
 /* Bootstrap over several pages; the connection dies on page 3; the next
  * sync starts from the cursor of page 2, not from 0. */
-static void test_bootstrap_resume(void **state)
+/* The fake transport, counting the calls made off the caller's thread
+ * (requests sent ahead by the pipelined pull). */
+static pthread_t main_thread;
+static size_t calls_off_main;
+
+static fc_status threaded_post(const char *url, const char *content_type,
+                               const char *content_encoding, const char *token,
+                               const uint8_t *body, size_t len, fc_http_response *resp,
+                               fs_error *err, void *payload)
 {
-    fixture *f = *state;
+    if (!pthread_equal(pthread_self(), main_thread))
+        calls_off_main++;
+    return fake_post(url, content_type, content_encoding, token, body, len, resp,
+                     err, payload);
+}
+
+static void bootstrap_resume(fixture *f, int pipeline, fake_fault fault,
+                             fc_status want)
+{
     fs_error err = {0};
     fc_info info;
     size_t n = 0;
@@ -638,14 +655,18 @@ static void test_bootstrap_resume(void **state)
         fake_set_text(&f->srv, "customer", &id, "name", name);
     }
     f->opt.page_size = 10;
+    f->opt.pipeline = pipeline;
+    f->opt.post = threaded_post;
+    main_thread = pthread_self();
+    calls_off_main = 0;
     fc_close(f->c);
     assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
     enroll(f);
     f->srv.faults[0] = FAKE_OK;
     f->srv.faults[1] = FAKE_OK;
-    f->srv.faults[2] = FAKE_NETWORK;
+    f->srv.faults[2] = fault;
     f->srv.nfaults = 3;
-    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), want);
     assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
     assert_int_equal(info.cursor, 20);
     assert_false(info.bootstrapped);
@@ -661,6 +682,27 @@ static void test_bootstrap_resume(void **state)
     assert_int_equal(n, 25);
     assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
     assert_true(info.bootstrapped);
+    /* Pipelined: pages 2 and 3 of the first sync were requested ahead
+     * (the second sync's one page is its first request, sent in line). */
+    assert_int_equal(calls_off_main, pipeline == FC_PIPELINE_ON ? 2 : 0);
+}
+
+static void test_bootstrap_resume(void **state)
+{
+    bootstrap_resume(*state, FC_PIPELINE_AUTO, FAKE_NETWORK, FC_ENETWORK);
+}
+
+/* The same with the next page's request sent ahead while a page is
+ * applied: the failed third request is reported after page 2 committed,
+ * and nothing of its answer is applied. */
+static void test_bootstrap_resume_pipelined(void **state)
+{
+    bootstrap_resume(*state, FC_PIPELINE_ON, FAKE_NETWORK, FC_ENETWORK);
+}
+
+static void test_bootstrap_garbage_pipelined(void **state)
+{
+    bootstrap_resume(*state, FC_PIPELINE_ON, FAKE_GARBAGE, FC_EPROTOCOL);
 }
 
 static void test_garbage_keeps_outbox(void **state)
@@ -958,6 +1000,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_resume_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_garbage_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
