@@ -819,7 +819,7 @@ fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
         sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL) != SQLITE_OK ||
         /* A sync lets the WAL grow (fc_sync.c); once checkpointed it is cut
          * back to this size when it is next reused. */
-        sqlite3_exec(c->db, "PRAGMA journal_size_limit=4194304", NULL, NULL,
+        sqlite3_exec(c->db, "PRAGMA journal_size_limit=" FC_WAL_LIMIT, NULL, NULL,
                      NULL) != SQLITE_OK) {
         rc = fc__fail(err, FC_EDB, "%s is not a usable SQLite database: %s",
                       db_path, sqlite3_errmsg(c->db));

@@ -18,6 +18,11 @@
 /* Version of the client's own tables (meta, outbox, notices, FTS). */
 #define FC_DB_FORMAT 1
 
+/* journal_size_limit in bytes, as SQL text (fc_open sets it; fc_sync lifts
+ * it while it runs): a WAL grown by a sync is cut back to this when it is
+ * next restarted. */
+#define FC_WAL_LIMIT "4194304"
+
 struct fc_client {
     sqlite3 *db;          /* owned */
     fs_store *disp;       /* prefix "": the displayed replica */

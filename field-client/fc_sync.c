@@ -1147,8 +1147,11 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
     /* A bootstrap commits a page after another: with SQLite's default a
      * checkpoint (two fsyncs and a copy of every page written) ran after
      * almost every page. The WAL may grow to FC_SYNC_WAL_PAGES while this
-     * sync runs; the default comes back, with one checkpoint, at the end. */
+     * sync runs, and is not cut back (an ftruncate and a re-extension of
+     * the file) each time it restarts; the defaults come back, with one
+     * checkpoint, at the end. */
     sqlite3_wal_autocheckpoint(c->db, FC_SYNC_WAL_PAGES);
+    sqlite3_exec(c->db, "PRAGMA journal_size_limit=-1", NULL, NULL, NULL);
     wal_grown = true;
     for (unsigned round = 1; round <= FC_MAX_ROUNDS; round++) {
         bool more = false;
@@ -1171,6 +1174,7 @@ done:
     prefetch_drop(&pf);
     if (wal_grown && !c->wiped) {
         sqlite3_wal_autocheckpoint(c->db, FC_WAL_PAGES);
+        sqlite3_exec(c->db, "PRAGMA journal_size_limit=" FC_WAL_LIMIT, NULL, NULL, NULL);
         sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
     if (report) {
