@@ -175,6 +175,10 @@ static void finalize_cached(fc_client *c)
         sqlite3_finalize(*slots[i]);
         *slots[i] = NULL;
     }
+    for (size_t i = 0; i < FC_SQL_COUNT; i++) {
+        sqlite3_finalize(c->st_page[i]);
+        c->st_page[i] = NULL;
+    }
 }
 
 uint64_t fc__now_ms(fc_client *c)
@@ -453,26 +457,40 @@ done:
  */
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 {
-    static const char sql[] =
-        "DELETE FROM fc_search WHERE rowid IN (SELECT m.rid"
-        " FROM temp.fc_search_dirty d CROSS JOIN fc_search_map m ON m.cid = d.cid);"
-        "DELETE FROM fc_search_map WHERE cid IN (SELECT cid FROM temp.fc_search_dirty)"
-        " AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = fc_search_map.cid"
-        "  AND c.deleted = 0);"
-        "INSERT OR IGNORE INTO fc_search_map(cid) SELECT d.cid"
-        " FROM temp.fc_search_dirty d CROSS JOIN customer c"
-        " ON c.id = d.cid AND c.deleted = 0;"
-        "INSERT INTO fc_search(rowid, name, address, tags, contacts)"
-        " SELECT m.rid, c.name, c.address, c.tags,"
-        "  (SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, '')"
-        "    || ' ' || coalesce(k.phone, ''), ' ') FROM contact k"
-        "   WHERE k.root = c.id AND k.deleted = 0)"
-        " FROM temp.fc_search_dirty d CROSS JOIN customer c"
-        " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid;";
+    static const struct {
+        int slot;
+        const char *sql;
+    } steps[] = {
+        {FC_SQL_FTS_DEL,
+         "DELETE FROM fc_search WHERE rowid IN (SELECT m.rid"
+         " FROM temp.fc_search_dirty d CROSS JOIN fc_search_map m ON m.cid = d.cid)"},
+        {FC_SQL_FTS_UNMAP,
+         "DELETE FROM fc_search_map WHERE cid IN (SELECT cid FROM temp.fc_search_dirty)"
+         " AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = fc_search_map.cid"
+         "  AND c.deleted = 0)"},
+        {FC_SQL_FTS_MAP,
+         "INSERT OR IGNORE INTO fc_search_map(cid) SELECT d.cid"
+         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
+         " ON c.id = d.cid AND c.deleted = 0"},
+        {FC_SQL_FTS_INS,
+         "INSERT INTO fc_search(rowid, name, address, tags, contacts)"
+         " SELECT m.rid, c.name, c.address, c.tags,"
+         "  (SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, '')"
+         "    || ' ' || coalesce(k.phone, ''), ' ') FROM contact k"
+         "   WHERE k.root = c.id AND k.deleted = 0)"
+         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
+         " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"},
+    };
+    fc_status rc = FC_OK;
 
-    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return fc__sqlfail(c, err, "search index");
-    return FC_OK;
+    for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++) {
+        sqlite3_stmt *st = NULL;
+        rc = fc__cached(c, &c->st_page[steps[i].slot], steps[i].sql, &st, err);
+        if (!rc && sqlite3_step(st) != SQLITE_DONE)
+            rc = fc__sqlfail(c, err, "search index");
+        fc__release(st);
+    }
+    return rc;
 }
 
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,

@@ -594,6 +594,28 @@ static fc_status save_direct(fc_client *c, sqlite3_stmt *dirty, const fs_row *ro
     return has_cust ? mark_search(c, dirty, &cust, err) : FC_OK;
 }
 
+/* The page statement `slot`, cached in the handle (release it with
+ * fc__release). The temp tables are created by apply_page first. */
+static fc_status page_sql(fc_client *c, int slot, sqlite3_stmt **st, fs_error *err)
+{
+    static const char *const sql[FC_SQL_COUNT] = {
+        [FC_SQL_TOUCH_ADD] = "INSERT OR IGNORE INTO temp.fc_touched(ent, id) VALUES(?1, ?2)",
+        [FC_SQL_TOUCH_HAS] = "SELECT 1 FROM temp.fc_touched WHERE ent = ?1 AND id = ?2",
+        [FC_SQL_TOUCH_ALL] = "SELECT ent, id FROM temp.fc_touched ORDER BY ent, id",
+        [FC_SQL_TOUCH_CLEAR] = "DELETE FROM temp.fc_touched",
+        [FC_SQL_DIRTY_ADD] = "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
+        [FC_SQL_DIRTY_CLEAR] = "DELETE FROM temp.fc_search_dirty",
+        [FC_SQL_REJECT] = "UPDATE fc_outbox SET state = 2, batch = NULL,"
+                          " reason = ?3, detail = ?4 WHERE id = ?1",
+        [FC_SQL_DROP] = "DELETE FROM fc_outbox WHERE id = ?1",
+        [FC_SQL_FIXED] = "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1 AND row = ?2",
+        [FC_SQL_ANY_QUEUED] = "SELECT EXISTS(SELECT 1 FROM fc_outbox WHERE state IN (0, 1))",
+        [FC_SQL_COUNT_QUEUED] = "SELECT count(*) FROM fc_outbox WHERE state IN (0, 1)",
+    };
+
+    return fc__cached(c, &c->st_page[slot], sql[slot], st, err);
+}
+
 static fc_status apply_page(fc_client *c, const batch *b,
                             const fs_sync_response *r, fc_progress *prog,
                             size_t *notices, fs_error *err)
@@ -609,25 +631,37 @@ static fc_status apply_page(fc_client *c, const batch *b,
     rc = fc__begin(c, err);
     if (rc)
         return rc;
-    rc = fc__exec(c, "CREATE TEMP TABLE IF NOT EXISTS fc_touched(ent INTEGER NOT NULL,"
-                  " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
-                  "CREATE TEMP TABLE IF NOT EXISTS fc_search_dirty(cid BLOB PRIMARY KEY);"
-                  "DELETE FROM temp.fc_touched; DELETE FROM temp.fc_search_dirty;", err);
-    /* Each statement is prepared once here, not once per result or row. */
+    if (!c->temp_ready) {
+        rc = fc__exec(c, "CREATE TEMP TABLE IF NOT EXISTS fc_touched(ent INTEGER NOT NULL,"
+                      " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
+                      "CREATE TEMP TABLE IF NOT EXISTS fc_search_dirty(cid BLOB PRIMARY KEY);",
+                      err);
+        c->temp_ready = !rc;
+    }
+    /* Each statement is cached in the handle (st_page), not prepared per
+     * result, row or page. */
     if (!rc)
-        rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_touched(ent, id)"
-                         " VALUES(?1, ?2)", &ins, err);
+        rc = page_sql(c, FC_SQL_TOUCH_CLEAR, &st, err);
+    if (!rc && sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "touched rows");
+    fc__release(st);
+    st = NULL;
     if (!rc)
-        rc = fc__prepare(c, "UPDATE fc_outbox SET state = 2, batch = NULL,"
-                         " reason = ?3, detail = ?4 WHERE id = ?1", &rej, err);
+        rc = page_sql(c, FC_SQL_DIRTY_CLEAR, &st, err);
+    if (!rc && sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "search refresh");
+    fc__release(st);
+    st = NULL;
     if (!rc)
-        rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE id = ?1", &del, err);
+        rc = page_sql(c, FC_SQL_TOUCH_ADD, &ins, err);
     if (!rc)
-        rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1"
-                         " AND row = ?2", &fixed, err);
+        rc = page_sql(c, FC_SQL_REJECT, &rej, err);
     if (!rc)
-        rc = fc__prepare(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
-                         " VALUES(?1)", &dirty, err);
+        rc = page_sql(c, FC_SQL_DROP, &del, err);
+    if (!rc)
+        rc = page_sql(c, FC_SQL_FIXED, &fixed, err);
+    if (!rc)
+        rc = page_sql(c, FC_SQL_DIRTY_ADD, &dirty, err);
     if (rc)
         goto done;
     /* 1. Results, in request order. */
@@ -668,8 +702,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
      *    can be computed from its already-saved parent. A row with nothing
      *    in the outbox goes straight to the displayed table (save_direct);
      *    the others into base_, to be recomputed with their overlay in 3. */
-    rc = fc__prepare(c, "SELECT EXISTS(SELECT 1 FROM fc_outbox WHERE state IN (0, 1))",
-                     &st, err);
+    rc = page_sql(c, FC_SQL_ANY_QUEUED, &st, err);
     if (rc)
         goto done;
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -677,11 +710,10 @@ static fc_status apply_page(fc_client *c, const batch *b,
         goto done;
     }
     overlay = sqlite3_column_int(st, 0) != 0;
-    sqlite3_finalize(st);
+    fc__release(st);
     st = NULL;
     if (r->nresults)
-        rc = fc__prepare(c, "SELECT 1 FROM temp.fc_touched WHERE ent = ?1 AND id = ?2",
-                         &tch, err);
+        rc = page_sql(c, FC_SQL_TOUCH_HAS, &tch, err);
     if (rc)
         goto done;
     for (size_t k = 0; k < ne; k++) {
@@ -703,7 +735,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
         }
     }
     /* 3. Displayed rows = base + what is still pending. */
-    rc = fc__prepare(c, "SELECT ent, id FROM temp.fc_touched ORDER BY ent, id", &st, err);
+    rc = page_sql(c, FC_SQL_TOUCH_ALL, &st, err);
     if (rc)
         goto done;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -721,7 +753,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
         rc = fc__sqlfail(c, err, "recompute");
         goto done;
     }
-    sqlite3_finalize(st);
+    fc__release(st);
     st = NULL;
     /* A row pulled before its parent (an earlier page when the parent
      * changed later) was saved without a root; its parent may be here
@@ -782,13 +814,13 @@ static fc_status apply_page(fc_client *c, const batch *b,
     prog->rows += r->nrows;
     prog->exits += r->nexits;
 done:
-    sqlite3_finalize(st);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(rej);
-    sqlite3_finalize(del);
-    sqlite3_finalize(fixed);
-    sqlite3_finalize(dirty);
-    sqlite3_finalize(tch);
+    fc__release(st);
+    fc__release(ins);
+    fc__release(rej);
+    fc__release(del);
+    fc__release(fixed);
+    fc__release(dirty);
+    fc__release(tch);
     if (rc)
         fc__rollback(c);
     return rc;
@@ -879,8 +911,8 @@ static fc_status do_wipe(fc_client *c, fs_error *err)
 static fc_status count_pending(fc_client *c, int64_t *n, fs_error *err)
 {
     sqlite3_stmt *st = NULL;
-    fc_status rc = fc__prepare(c, "SELECT count(*) FROM fc_outbox WHERE state IN (0, 1)",
-                               &st, err);
+    fc_status rc = page_sql(c, FC_SQL_COUNT_QUEUED, &st, err);
+
     *n = 0;
     if (rc)
         return rc;
@@ -888,7 +920,7 @@ static fc_status count_pending(fc_client *c, int64_t *n, fs_error *err)
         *n = sqlite3_column_int64(st, 0);
     else
         rc = fc__sqlfail(c, err, "count outbox");
-    sqlite3_finalize(st);
+    fc__release(st);
     return rc;
 }
 

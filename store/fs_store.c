@@ -257,7 +257,7 @@ fs_store_ent *fs_store__ent(const fs_store *s, const fs_entity *e)
     return NULL;
 }
 
-static char *build_stmt_sql(const fs_store_ent *ent, int which)
+static char *build_stmt_sql(const fs_store *s, const fs_store_ent *ent, int which)
 {
     sqlbuf b = {0};
     const fs_entity *e = ent->e;
@@ -303,6 +303,15 @@ static char *build_stmt_sql(const fs_store_ent *ent, int which)
     case FS_STORE_ST_DELETE_ROOT:
         sb_add(&b, "DELETE FROM \"%s\" WHERE root = ?1", ent->table);
         break;
+    case FS_STORE_ST_FIX_ROOTS:
+        /* Only for entities with a parent (fs_store_fix_roots checks). */
+        if (ent->parent < 0)
+            break;
+        sb_add(&b, "UPDATE \"%s\" SET root = (SELECT p.root FROM \"%s\" p"
+               " WHERE p.id = \"%s\".\"%s\") WHERE root IS NULL AND \"%s\" IS NOT NULL",
+               ent->table, s->ents[ent->parent].table, ent->table,
+               e->fields[e->parent].name, e->fields[e->parent].name);
+        break;
     default:
         break;
     }
@@ -319,7 +328,7 @@ fs_store_status fs_store__stmt(fs_store *s, fs_store_ent *ent, int which,
         *out = ent->st[which];
         return FS_STORE_OK;
     }
-    sql = build_stmt_sql(ent, which);
+    sql = build_stmt_sql(s, ent, which);
     if (!sql) {
         rc = fs_store__fail(err, FS_STORE_ENOMEM, "out of memory building SQL");
         goto done;

@@ -599,28 +599,19 @@ fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err)
     /* Schema order puts parents first, so a chain of any depth is fixed in
      * one pass. */
     for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
-        const fs_store_ent *ent = &s->ents[i], *pent;
-        const char *pfield;
-        char *sql;
+        fs_store_ent *ent = &s->ents[i];
         sqlite3_stmt *st = NULL;
 
         if (!can_lack_root(s, ent))
             continue;
-        pent = &s->ents[ent->parent];
-        pfield = ent->e->fields[ent->e->parent].name;
-        sql = sqlite3_mprintf("UPDATE \"%w\" SET root = (SELECT p.root FROM \"%w\" p"
-                              " WHERE p.id = \"%w\".\"%w\") WHERE root IS NULL AND"
-                              " \"%w\" IS NOT NULL", ent->table, pent->table,
-                              ent->table, pfield, pfield);
-        if (!sql)
-            return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
-        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_DONE)
+        rc = fs_store__stmt(s, ent, FS_STORE_ST_FIX_ROOTS, &st, err);
+        if (rc != FS_STORE_OK)
+            break;
+        if (sqlite3_step(st) != SQLITE_DONE)
             rc = fs_store__sqlfail(s, err, ent->table);
         else
             total += sqlite3_changes64(s->db);
-        sqlite3_finalize(st);
-        sqlite3_free(sql);
+        sqlite3_reset(st);
     }
     if (count)
         *count = total;
