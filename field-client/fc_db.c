@@ -167,9 +167,7 @@ void fc__release(sqlite3_stmt *st)
 
 static void finalize_cached(fc_client *c)
 {
-    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_has_overlay, &c->st_fts_rid,
-                              &c->st_fts_del, &c->st_fts_map, &c->st_fts_ins,
-                              &c->st_fts_unmap};
+    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_has_overlay};
 
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
         sqlite3_finalize(*slots[i]);
@@ -363,97 +361,40 @@ fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err)
  * into one string; contacts hang off the customer, so `root` finds them
  * through the store's (root, seq) index.
  */
-fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
+fc_status fc__fts_mark(fc_client *c, const fs_id *customer, fs_error *err)
 {
     sqlite3_stmt *st = NULL;
-    fc_status rc;
-    int64_t rid = 0;
-    bool have = false;
-    int s;
+    fc_status rc = fc__cached(c, &c->st_page[FC_SQL_DIRTY_ADD],
+                              "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
+                              &st, err);
 
-    rc = fc__cached(c, &c->st_fts_rid, "SELECT rid FROM fc_search_map WHERE cid = ?1",
-                    &st, err);
-    if (rc)
-        goto done;
-    sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
-    s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        rid = sqlite3_column_int64(st, 0);
-        have = true;
-    } else if (s != SQLITE_DONE) {
-        rc = fc__sqlfail(c, err, "search index");
-        goto done;
-    }
-    fc__release(st);
-    st = NULL;
-    if (have) {
-        rc = fc__cached(c, &c->st_fts_del, "DELETE FROM fc_search WHERE rowid = ?1",
-                        &st, err);
-        if (rc)
-            goto done;
-        sqlite3_bind_int64(st, 1, rid);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = fc__sqlfail(c, err, "search index");
-            goto done;
-        }
-        fc__release(st);
-        st = NULL;
-    } else {
-        rc = fc__cached(c, &c->st_fts_map, "INSERT INTO fc_search_map(cid) VALUES(?1)",
-                        &st, err);
-        if (rc)
-            goto done;
-        sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = fc__sqlfail(c, err, "search index");
-            goto done;
-        }
-        rid = sqlite3_last_insert_rowid(c->db);
-        fc__release(st);
-        st = NULL;
-    }
-    /* Inserts nothing when the customer is gone or deleted. */
-    rc = fc__cached(c, &c->st_fts_ins,
-        "INSERT INTO fc_search(rowid, name, address, tags, contacts) "
-        "SELECT ?2, name, address, tags, "
-        " (SELECT group_concat(coalesce(name, '') || ' ' || coalesce(email, '')"
-        "   || ' ' || coalesce(phone, ''), ' ') FROM contact"
-        "  WHERE root = ?1 AND deleted = 0) "
-        "FROM customer WHERE id = ?1 AND deleted = 0", &st, err);
-    if (rc)
-        goto done;
-    sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, rid);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = fc__sqlfail(c, err, "search index");
-        goto done;
-    }
-    if (sqlite3_changes(c->db) == 0) {
-        fc__release(st);
-        st = NULL;
-        rc = fc__cached(c, &c->st_fts_unmap, "DELETE FROM fc_search_map WHERE rid = ?1",
-                        &st, err);
-        if (rc)
-            goto done;
-        sqlite3_bind_int64(st, 1, rid);
+    if (!rc) {
+        sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
             rc = fc__sqlfail(c, err, "search index");
     }
-done:
     fc__release(st);
     return rc;
 }
 
+fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
+{
+    fc_status rc = fc__fts_mark(c, customer, err);
+
+    return rc ? rc : fc__fts_refresh_dirty(c, err);
+}
+
 /*
- * The same for every customer in temp.fc_search_dirty, set-based: one
- * statement per step for the whole set. FTS5 flushes its pending terms to
- * a new index segment at the start of every statement that writes it (the
- * statement savepoint), so a refresh per customer made one tiny segment,
- * and later merges, per customer; this makes two per page. Same result as
- * fc__fts_refresh for each customer: the old entry goes, a live customer
- * gets a new one, a gone or deleted one loses its map row. CROSS JOIN
- * keeps the dirty set as the outer loop (the planner would otherwise scan
- * the customer table).
+ * Rebuilds the entry of every customer in temp.fc_search_dirty and empties
+ * the set: the old entry goes, a live customer gets a new one, a gone or
+ * deleted one loses its map row. Set-based, one statement per step for the
+ * whole set: FTS5 flushes its pending terms to a new index segment at the
+ * start of every statement that writes it (the statement savepoint), so a
+ * refresh per customer made one tiny segment, and later merges, per
+ * customer; a sync page makes two. A local write refreshes its one
+ * customer through the same statements (fc__fts_refresh). CROSS JOIN keeps
+ * the dirty set as the outer loop (the planner would otherwise scan the
+ * customer table).
  */
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 {
@@ -480,6 +421,7 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
          "   WHERE k.root = c.id AND k.deleted = 0)"
          " FROM temp.fc_search_dirty d CROSS JOIN customer c"
          " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"},
+        {FC_SQL_DIRTY_CLEAR, "DELETE FROM temp.fc_search_dirty"},
     };
     fc_status rc = FC_OK;
 
@@ -838,7 +780,13 @@ fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
         /* A sync lets the WAL grow (fc_sync.c); once checkpointed it is cut
          * back to this size when it is next reused. */
         sqlite3_exec(c->db, "PRAGMA journal_size_limit=" FC_WAL_LIMIT, NULL, NULL,
-                     NULL) != SQLITE_OK) {
+                     NULL) != SQLITE_OK ||
+        /* Per-connection scratch sets: rows a sync page touched, customers
+         * whose search entry needs a refresh (fc__fts_refresh_dirty). */
+        sqlite3_exec(c->db, "CREATE TEMP TABLE fc_touched(ent INTEGER NOT NULL,"
+                     " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
+                     "CREATE TEMP TABLE fc_search_dirty(cid BLOB PRIMARY KEY)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         rc = fc__fail(err, FC_EDB, "%s is not a usable SQLite database: %s",
                       db_path, sqlite3_errmsg(c->db));
         goto done;

@@ -46,13 +46,10 @@ struct fc_client {
      * per row was most of a bootstrap's client time (bench/sync). */
     sqlite3_stmt *st_overlay;   /* fc__recompute: a row's pending changes */
     sqlite3_stmt *st_has_overlay; /* fc__has_overlay */
-    sqlite3_stmt *st_fts_rid, *st_fts_del, *st_fts_map, *st_fts_ins,
-                 *st_fts_unmap; /* fc__fts_refresh */
     /* Statements run once or a few times per sync page (fc_sync.c,
      * fc__fts_refresh_dirty), indexed by fc_page_sql: parsing them per page
      * was ~7% of a small bootstrap's client CPU. */
     sqlite3_stmt *st_page[FC_SQL_COUNT];
-    bool temp_ready;            /* the sync's temp tables exist */
 };
 
 /* fc_db.c */
@@ -86,11 +83,13 @@ fc_status fc__meta_del(fc_client *c, const char *key, fs_error *err);
 /* Ticks the persisted HLC (inside the caller's transaction). */
 fc_status fc__hlc_tick(fc_client *c, fs_hlc *out, fs_error *err);
 fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err);
-/* Rebuilds the FTS entry of one customer from the displayed tables. */
-fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
-/* The same for every customer id in temp.fc_search_dirty(cid), in a few
- * set-based statements (a sync page). */
+/* Adds a customer to temp.fc_search_dirty, the set fc__fts_refresh_dirty
+ * rebuilds from the displayed tables and then empties (a sync page marks
+ * every customer it touches and refreshes once). */
+fc_status fc__fts_mark(fc_client *c, const fs_id *customer, fs_error *err);
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err);
+/* Both, for one customer (a local write). */
+fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
 /* Replaces the stored open-conflict list with the server's (k[0..n)) and
  * records the server's total; inside the caller's transaction. */
 fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,

@@ -530,18 +530,6 @@ static fc_status direct_ok(fc_client *c, bool any, sqlite3_stmt *touched,
     return FC_OK;
 }
 
-static fc_status mark_search(fc_client *c, sqlite3_stmt *dirty, const fs_id *cust,
-                             fs_error *err)
-{
-    fc_status rc = FC_OK;
-
-    sqlite3_bind_blob(dirty, 1, cust->b, 16, SQLITE_TRANSIENT);
-    if (sqlite3_step(dirty) != SQLITE_DONE)
-        rc = fc__sqlfail(c, err, "search refresh");
-    sqlite3_reset(dirty);
-    return rc;
-}
-
 /*
  * A pulled row with no outbox change (direct_ok): displayed = base + an
  * empty overlay = the row as pulled, so it is saved into the displayed
@@ -553,7 +541,7 @@ static fc_status mark_search(fc_client *c, sqlite3_stmt *dirty, const fs_id *cus
  * reference (its search entry is found through the old row); the caller
  * takes the base_ + recompute path instead.
  */
-static fc_status save_direct(fc_client *c, sqlite3_stmt *dirty, const fs_row *row,
+static fc_status save_direct(fc_client *c, const fs_row *row,
                              int64_t seq, bool *done, fs_error *err)
 {
     const fs_entity *e = row->entity;
@@ -591,11 +579,11 @@ static fc_status save_direct(fc_client *c, sqlite3_stmt *dirty, const fs_row *ro
     if (sst)
         return fc__from_store(sst, &serr, err);
     *done = true;
-    return has_cust ? mark_search(c, dirty, &cust, err) : FC_OK;
+    return has_cust ? fc__fts_mark(c, &cust, err) : FC_OK;
 }
 
 /* The page statement `slot`, cached in the handle (release it with
- * fc__release). The temp tables are created by apply_page first. */
+ * fc__release); the search-refresh slots belong to fc_db.c. */
 static fc_status page_sql(fc_client *c, int slot, sqlite3_stmt **st, fs_error *err)
 {
     static const char *const sql[FC_SQL_COUNT] = {
@@ -603,8 +591,6 @@ static fc_status page_sql(fc_client *c, int slot, sqlite3_stmt **st, fs_error *e
         [FC_SQL_TOUCH_HAS] = "SELECT 1 FROM temp.fc_touched WHERE ent = ?1 AND id = ?2",
         [FC_SQL_TOUCH_ALL] = "SELECT ent, id FROM temp.fc_touched ORDER BY ent, id",
         [FC_SQL_TOUCH_CLEAR] = "DELETE FROM temp.fc_touched",
-        [FC_SQL_DIRTY_ADD] = "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
-        [FC_SQL_DIRTY_CLEAR] = "DELETE FROM temp.fc_search_dirty",
         [FC_SQL_REJECT] = "UPDATE fc_outbox SET state = 2, batch = NULL,"
                           " reason = ?3, detail = ?4 WHERE id = ?1",
         [FC_SQL_DROP] = "DELETE FROM fc_outbox WHERE id = ?1",
@@ -621,7 +607,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
                             size_t *notices, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
-    sqlite3_stmt *dirty = NULL, *tch = NULL;
+    sqlite3_stmt *tch = NULL;
     fc_status rc;
     bool overlay = false;
     size_t ne;
@@ -631,25 +617,13 @@ static fc_status apply_page(fc_client *c, const batch *b,
     rc = fc__begin(c, err);
     if (rc)
         return rc;
-    if (!c->temp_ready) {
-        rc = fc__exec(c, "CREATE TEMP TABLE IF NOT EXISTS fc_touched(ent INTEGER NOT NULL,"
-                      " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
-                      "CREATE TEMP TABLE IF NOT EXISTS fc_search_dirty(cid BLOB PRIMARY KEY);",
-                      err);
-        c->temp_ready = !rc;
-    }
     /* Each statement is cached in the handle (st_page), not prepared per
-     * result, row or page. */
+     * result, row or page. The search set is empty here: every refresh
+     * empties it, and a failed page's marks roll back with it. */
     if (!rc)
         rc = page_sql(c, FC_SQL_TOUCH_CLEAR, &st, err);
     if (!rc && sqlite3_step(st) != SQLITE_DONE)
         rc = fc__sqlfail(c, err, "touched rows");
-    fc__release(st);
-    st = NULL;
-    if (!rc)
-        rc = page_sql(c, FC_SQL_DIRTY_CLEAR, &st, err);
-    if (!rc && sqlite3_step(st) != SQLITE_DONE)
-        rc = fc__sqlfail(c, err, "search refresh");
     fc__release(st);
     st = NULL;
     if (!rc)
@@ -660,8 +634,6 @@ static fc_status apply_page(fc_client *c, const batch *b,
         rc = page_sql(c, FC_SQL_DROP, &del, err);
     if (!rc)
         rc = page_sql(c, FC_SQL_FIXED, &fixed, err);
-    if (!rc)
-        rc = page_sql(c, FC_SQL_DIRTY_ADD, &dirty, err);
     if (rc)
         goto done;
     /* 1. Results, in request order. */
@@ -724,7 +696,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
                 continue;
             rc = direct_ok(c, overlay, tch, &pr->row, &direct, err);
             if (!rc && direct)
-                rc = save_direct(c, dirty, &pr->row, (int64_t)pr->seq, &direct, err);
+                rc = save_direct(c, &pr->row, (int64_t)pr->seq, &direct, err);
             if (!rc && !direct) {
                 rc = fc__save_base(c, &pr->row, (int64_t)pr->seq, err);
                 if (!rc)
@@ -745,7 +717,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
         memcpy(id.b, sqlite3_column_blob(st, 1), 16);
         rc = fc__recompute_row(c, e, &id, &cust, &search, err);
         if (!rc && search)
-            rc = mark_search(c, dirty, &cust, err);
+            rc = fc__fts_mark(c, &cust, err);
         if (rc)
             goto done;
     }
@@ -819,7 +791,6 @@ done:
     fc__release(rej);
     fc__release(del);
     fc__release(fixed);
-    fc__release(dirty);
     fc__release(tch);
     if (rc)
         fc__rollback(c);
