@@ -123,8 +123,12 @@ static int setup(void **state)
     if (f->server == 0) {
         FILE *o = freopen(log, "w", stdout);
         (void)o;
+        /* Pages of 3 rows: every sync here spans several pages, so the
+         * client's pipelined pull (the next page requested while one is
+         * applied, over the real libcurl transport) is what the export
+         * comparisons check. */
         execl(SYNC_SERVER_BIN, SYNC_SERVER_BIN, "--db", f->sdb, "--listen", "127.0.0.1",
-              "--port", "0", "serve", (char *)NULL);
+              "--port", "0", "--page-size", "3", "serve", (char *)NULL);
         _exit(127);
     }
     /* Wait (at most 10 s) for "listening on http://127.0.0.1:PORT". */
