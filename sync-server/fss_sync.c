@@ -1084,11 +1084,11 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
          * and includes this batch; if it fails, the retried batch is
          * answered from fss_batches. */
         if (fss__commit(x.c, &err) != FSS_OK ||
-            fss__exec(x.c, "BEGIN", &err) != FSS_OK)
+            fss__exec(x.c, "BEGIN", &err) != FSS_OK ||
+            fss__current_seq(x.c, &cur, &err) != FSS_OK)
             goto internal;
     }
-    if (fss__current_seq(x.c, &cur, &err) != FSS_OK ||
-        choose_plan(&x, rq.cursor, cur, page, &plan, &err) != FSS_OK)
+    if (choose_plan(&x, rq.cursor, cur, page, &plan, &err) != FSS_OK)
         goto internal;
     fss__metrics_pull(&s->metrics, plan);
     if (rq.count_pending) {
