@@ -291,6 +291,8 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
         goto fail;
     }
     (void)fs_hlc_tick(&s->clock, fss_now_ms(), &h, NULL);
+    if ((st = fss_random(&s->rate.seed, sizeof s->rate.seed, err)) != FSS_OK)
+        goto fail;
     st = fss__db_open_pool(s, err);
     if (st != FSS_OK)
         goto fail;

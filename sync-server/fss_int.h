@@ -42,7 +42,6 @@ enum {
     FSS_ROUTE_ADMIN, FSS_ROUTE_OTHER, FSS_ROUTE_COUNT
 };
 #define FSS_LAT_BUCKETS 10
-#define FSS_RATE_SLOTS 256
 
 typedef struct fss_metrics {
     pthread_mutex_t mu;
@@ -56,13 +55,31 @@ typedef struct fss_metrics {
     uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
 } fss_metrics;
 
-/* Bad-token counter per client address (hash slot), for slowing down
- * guessing. Collisions only make the limit stricter. */
-typedef struct fss_rate_slot {
-    uint64_t addr_hash;
+/* Failed authentications per client address (fss_rate.c): an exact count
+ * per address (IPv6 per /64) in a fixed-size table, plus one shared
+ * overflow entry for addresses the table cannot hold. */
+#define FSS_RATE_CAP 4096
+#define FSS_RATE_PROBES 32
+typedef struct fss_rate_entry {
+    uint8_t key[16];
     uint64_t window_start_s;
     unsigned fails;
-} fss_rate_slot;
+    bool used;
+} fss_rate_entry;
+typedef struct fss_rate_table {
+    fss_rate_entry e[FSS_RATE_CAP];
+    fss_rate_entry overflow;
+    uint64_t seed; /* random per server: probe runs cannot be aimed at */
+} fss_rate_table;
+/* The 16-byte key of a textual address (IPv4 mapped, IPv6 cut to /64, not
+ * an address: all zero). */
+void fss_rate_key(const char *remote, uint8_t key[16]);
+/* Failures counted against remote's address in the current window. */
+unsigned fss_rate_fails(fss_rate_table *t, const char *remote, uint64_t now_s,
+                        unsigned window_s);
+/* Counts one failure against remote's address. */
+void fss_rate_add(fss_rate_table *t, const char *remote, uint64_t now_s,
+                  unsigned window_s);
 
 struct fss_server {
     fss_config cfg;
@@ -79,7 +96,7 @@ struct fss_server {
     fss_metrics metrics;
 
     pthread_mutex_t rate_mu;
-    fss_rate_slot rate[FSS_RATE_SLOTS];
+    fss_rate_table rate;
 
     pthread_mutex_t log_mu;
     uint64_t next_request_id;
