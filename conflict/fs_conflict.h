@@ -211,8 +211,39 @@ fs_esign fs_esign_join(fs_esign a, fs_esign b);
  * (e.g. "contract is voided (terminal); it cannot become sent"). */
 fs_status fs_esign_check_transition(fs_esign from, fs_esign to, fs_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Money (fs_money.c): ISO 4217 currencies, minor units <-> text             */
+/* ------------------------------------------------------------------------ */
+
 /* ISO 4217: true for a known alphabetic code (exactly three upper letters). */
 bool fs_currency_valid(const char *s, size_t len);
+/* The currency's minor-unit exponent (JPY 0, EUR 2, BHD 3); -1 when code
+ * (NUL-terminated) is not a known ISO 4217 code. */
+int fs_currency_exponent(const char *code);
+/* A code typed in any case ("eur") as stored ("EUR") in out; false (out
+ * unspecified) when it is not a known code. */
+bool fs_currency_normalise(const char *in, char out[4]);
+
+typedef enum fs_money_style {
+    FS_MONEY_CODE,   /* "EUR 1,256.29" */
+    FS_MONEY_SYMBOL  /* "\u20ac1,256.29" where a symbol is unambiguous, else as CODE */
+} fs_money_style;
+/* Writes `minor` minor units of currency as people read them: the
+ * currency's decimals, ',' between thousands, '.' before the decimals, a
+ * leading '-' for negative amounts; an unknown currency shows the integer.
+ * snprintf semantics: returns the length the whole text needs. */
+size_t fs_money_format(int64_t minor, const char *currency,
+                       fs_money_style style, char *out, size_t cap);
+/* Parses an amount typed in the currency's units ("39", "39.5", "39.00";
+ * '.' is the only decimal separator, whatever the locale) into minor
+ * units. FS_ERANGE (too many decimals, not a number, unknown currency) or
+ * FS_EOVERFLOW, with a message naming the text. */
+fs_status fs_money_parse(const char *text, const char *currency, int64_t *minor,
+                         fs_error *err);
+/* Percent <-> basis points: "2.5%" or "2.5" -> 250, at most two decimals,
+ * 0 to 100; 250 -> "2.5%", 1000 -> "10%", 1 -> "0.01%". */
+fs_status fs_percent_parse(const char *text, int64_t *bp, fs_error *err);
+size_t fs_percent_format(int64_t bp, char *out, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* Values                                                                    */
