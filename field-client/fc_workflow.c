@@ -1275,38 +1275,6 @@ fc_status fc_get(fc_client *c, const char *entity, const fs_id *id, fs_row *out,
     return rc;
 }
 
-/* Turns the rep's words into an FTS5 query of quoted prefix terms, so that
- * punctuation or FTS operators typed by the rep cannot make a syntax error:
- * `acme "north` -> `"acme"* "north"*` (quotes doubled inside a term). */
-static char *fts_query(const char *in)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n * 2 + 4 * (n + 1) + 1);
-    size_t o = 0;
-    const char *p = in;
-
-    if (!out)
-        return NULL;
-    while (*p) {
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        if (o)
-            out[o++] = ' ';
-        out[o++] = '"';
-        while (*p && !isspace((unsigned char)*p)) {
-            if (*p == '"')
-                out[o++] = '"';
-            out[o++] = *p++;
-        }
-        out[o++] = '"';
-        out[o++] = '*';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                   fc_row_fn fn, void *payload, size_t *count, fs_error *err)
 {
@@ -1314,8 +1282,9 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
     fc_query none = {0};
     sqlite3_stmt *st = NULL;
     fs_row row = {0};
-    char sql[2048];
-    char *match = NULL;
+    char sql[4096];
+    fc_search_plan sp = {0};
+    const char *rank = NULL;
     size_t got = 0;
     fc_status rc;
     const char *table;
@@ -1340,15 +1309,17 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
         return fc__fail(err, FC_EINVAL, "%s rows have no parent to filter by", e->name);
     table = fs_store_table(c->disp, e);
     /* Every identifier below comes from the static schema; values are bound. */
-    k = snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\"", fs_store_columns(c->disp, e),
-                 table);
-    if (q->search && *q->search)
-        k += snprintf(sql + k, sizeof sql - (size_t)k,
-                      " JOIN fc_search_map m ON m.cid = \"%s\".id"
-                      " JOIN fc_search ON fc_search.rowid = m.rid"
-                      " WHERE fc_search MATCH ?1 AND", table);
+    k = snprintf(sql, sizeof sql, "SELECT %s", fs_store_columns(c->disp, e));
+    if (q->search) {
+        rc = fc__search_plan_make(q->search, &sp, err);
+        if (rc)
+            return rc;
+    }
+    if (sp.any)
+        k += fc__search_sql(&sp, table, sql + k, sizeof sql - (size_t)k, &rank);
     else
-        k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE");
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " FROM \"%s\"", table);
+    k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE");
     k += snprintf(sql + k, sizeof sql - (size_t)k, " \"%s\".deleted = 0", table);
     if (q->parent)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND \"%s\".\"%s\" = ?2",
@@ -1358,8 +1329,10 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                       " AND due_at IS NOT NULL AND due_at < ?3");
     if (is_task && q->open_only)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(done, 0) = 0");
-    if (q->search && *q->search)
-        k += snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY rank");
+    if (sp.any)
+        k += snprintf(sql + k, sizeof sql - (size_t)k,
+                      " ORDER BY %s, \"%s\".name COLLATE NOCASE, \"%s\".id", rank,
+                      table, table);
     else if (is_cust)
         k += snprintf(sql + k, sizeof sql - (size_t)k,
                       " ORDER BY \"%s\".name COLLATE NOCASE, \"%s\".id", table, table);
@@ -1373,14 +1346,7 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
     rc = fc__prepare(c, sql, &st, err);
     if (rc)
         goto done;
-    if (q->search && *q->search) {
-        match = fts_query(q->search);
-        if (!match) {
-            rc = fc__fail(err, FC_ENOMEM, "out of memory");
-            goto done;
-        }
-        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-    }
+    fc__search_bind(&sp, st);
     if (q->parent)
         sqlite3_bind_blob(st, 2, q->parent->b, 16, SQLITE_STATIC);
     if (is_task && q->due_before_ms)
@@ -1403,6 +1369,6 @@ done:
         *count = got;
     sqlite3_finalize(st);
     fs_row_free(&row);
-    free(match);
+    fc__search_free(&sp);
     return rc;
 }
