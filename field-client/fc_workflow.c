@@ -44,53 +44,6 @@ static bool parse_i64(const char *s, int64_t *out)
     return true;
 }
 
-/* "now", Unix ms, "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC). */
-static bool parse_time(const char *s, uint64_t now, int64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
-    time_t t;
-
-    if (strcmp(s, "now") == 0) {
-        *out = (int64_t)now;
-        return true;
-    }
-    if (parse_i64(s, out))
-        return *out >= 0;
-    memset(&tm, 0, sizeof tm);
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
-        return false;
-    s += used;
-    if (*s == 'T' || *s == ' ') {
-        used = 0;
-        if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &used) != 2)
-            return false;
-        s += 1 + used;
-        if (*s == ':') {
-            used = 0;
-            if (sscanf(s + 1, "%2d%n", &sec, &used) != 1)
-                return false;
-            s += 1 + used;
-        }
-        if (*s == 'Z')
-            s++;
-    }
-    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
-        return false;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d)
-        return false; /* e.g. 2024-02-31 normalised into March */
-    *out = (int64_t)t * 1000;
-    return true;
-}
-
 static const char *type_hint(fs_type t)
 {
     switch (t) {
@@ -98,7 +51,8 @@ static const char *type_hint(fs_type t)
     case FS_TYPE_MONEY: return "an amount in minor units (cents), e.g. 1250";
     case FS_TYPE_REAL: return "a number";
     case FS_TYPE_BOOL: return "true or false";
-    case FS_TYPE_TIME: return "a time: now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z";
+    case FS_TYPE_TIME: return "a time: now, today, tomorrow, +3d, YYYY-MM-DD, "
+                              "YYYY-MM-DDTHH:MM (your time zone) or with Z/+01:00";
     case FS_TYPE_ID: return "an id (UUID)";
     default: return "text";
     }
@@ -139,7 +93,7 @@ static fc_status parse_with_now(const fs_field *f, const char *text, uint64_t no
                 goto bad;
             break;
         case FS_TYPE_TIME:
-            if (!parse_time(text, now, &i))
+            if (fc_time_parse(text, (int64_t)now, &i, NULL, NULL) != FC_OK)
                 goto bad;
             *out = fs_value_int(i);
             break;
