@@ -177,7 +177,7 @@ static void test_bad_input(void **state)
         "quote line-add %Q --qty -1 --price 100",                    /* negative qty */
         "quote line-add %Q --qty 1 --price -100",
         "quote discount %Q 20000",
-        "visit plan %C --at yesterday",
+        "visit plan %C --at someday",
         NULL};
 
     assert_int_equal(run(f, "--json customer add name=Acme"), 0);
