@@ -162,8 +162,11 @@ fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
 fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
 /* Re-sequence every row hanging off cust (so it sorts after every cursor). */
 fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
-/* Merges a server-origin change into the stored row and saves it (if it
- * changed), handling scope changes of customers. Conflicts are stored. */
+/* The one door for server-side writes (imports, admin edits, conflict
+ * resolutions, the demo loader): merges a server-origin change into the
+ * stored row, runs the row rules (fs_row_check) on the merged row - FSS_EINVAL
+ * with the rule's message, nothing saved - and saves it (if it changed),
+ * handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
 /* True for application/x-protobuf or application/protobuf (parameters
