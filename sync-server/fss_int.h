@@ -64,8 +64,23 @@ typedef struct fss_rate_slot {
     unsigned fails;
 } fss_rate_slot;
 
+/* The business calendar (fss_report.c): the UTC instant each local day of
+ * the business time zone begins, computed once when the server opens. No
+ * table (ndays 0) means UTC. */
+typedef struct fss_calendar {
+    char tz[72];
+    int64_t first_day;     /* days since 1970-01-01 of midnight_ms[0] */
+    int64_t *midnight_ms;  /* owned, ndays entries, ascending */
+    size_t ndays;
+} fss_calendar;
+fss_status fss__calendar_open(const char *tz, fss_calendar *cal, fs_error *err);
+void fss__calendar_close(fss_calendar *cal);
+/* The business day (days since 1970-01-01, local) of Unix ms. */
+int64_t fss__calendar_day(const fss_calendar *cal, int64_t ms);
+
 struct fss_server {
     fss_config cfg;
+    fss_calendar calendar; /* business_tz's days (fss_report.c) */
     char *db_path;       /* owned copy */
     char *admin_token;   /* owned copy or NULL */
     fss_conn *conns;     /* pool */
