@@ -30,6 +30,7 @@
 #define SRCH FS_FIELD_SEARCH
 #define PAR (FS_FIELD_PARENT | FS_FIELD_REQUIRED)
 #define RNG FS_FIELD_RANGE
+#define WIN FS_FIELD_WINDOW
 
 static const char *const visit_status[] = {
     "planned", "in_progress", "completed", "abandoned", NULL};
@@ -67,12 +68,12 @@ static const fs_field contact_fields[] = {
 static const fs_field visit_fields[] = {
     {"customer_id", 1, PARENT, PAR, 0, 0},
     {"rep_id", 2, STEXT(64), 0, 0, 0}, /* set by the server from the device */
-    {"planned_at", 3, TIME, 0, 0, 0},
-    {"checkin_at", 4, TIME, 0, 0, 0},
+    {"planned_at", 3, TIME, WIN, 0, 0},
+    {"checkin_at", 4, TIME, WIN, 0, 0},
     {"checkin_lat", 5, REAL, RNG, -90, 90},
     {"checkin_lon", 6, REAL, RNG, -180, 180},
     {"checkin_accuracy", 7, REAL, RNG, 0, 1e6},
-    {"checkout_at", 8, TIME, 0, 0, 0},
+    {"checkout_at", 8, TIME, WIN, 0, 0},
     {"checkout_lat", 9, REAL, RNG, -90, 90},
     {"checkout_lon", 10, REAL, RNG, -180, 180},
     {"status", 11, ENUM(visit_status), 0, 0, 0},

@@ -379,6 +379,29 @@ static fc_status check_frozen(fc_client *c, const fs_row *cur, fs_error *err)
     return rc;
 }
 
+/* The row rules (conflict/fs_rules.c) on the row this change would leave:
+ * the same check the server runs, before anything is queued, so a rep hears
+ * "check-out is before check-in" now, not as a rejection after a sync. */
+static fc_status row_rules_check(fc_client *c, const fs_row *cur,
+                                 const fs_change *ch, bool create, fs_error *err)
+{
+    fs_row after = {0};
+    fs_conflict_list list = {0};
+    fs_merge_result res;
+    fs_merge_ctx ctx = {.origin = FS_ORIGIN_DEVICE};
+    fs_error ferr = {0};
+    fs_status fst;
+
+    fst = fs_row_copy(&after, cur, &ferr);
+    if (!fst)
+        fst = fs_merge(&ctx, &after, ch, &res, &list, &ferr);
+    if (!fst)
+        fst = fs_row_check(&after, ch, create, fc__now_ms(c), &ferr);
+    fs_row_free(&after);
+    fs_conflict_list_free(&list);
+    return fst ? fc__from_fs(fst, &ferr, err) : FC_OK;
+}
+
 static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool create,
                               check_fn check, void *arg, fs_id *out_id,
                               fs_error *err)
@@ -403,16 +426,6 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
         if (fst) {
             rc = fc__from_fs(fst, &ferr, err);
             goto done;
-        }
-        /* Every required field must be present and not NULL on create. */
-        for (size_t i = 0; i < p->e->nfields; i++) {
-            int at = plan_find(p, (int)i);
-            if ((p->e->fields[i].flags & FS_FIELD_REQUIRED) &&
-                (at < 0 || p->v[at].kind == FS_VAL_NULL)) {
-                rc = fc__fail(err, FC_EVALUE, "a new %s needs a %s", p->e->name,
-                              p->e->fields[i].name);
-                goto done;
-            }
         }
     } else {
         rid = *id;
@@ -488,6 +501,9 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
         rc = fc__fail(err, FC_EINVAL, "nothing to change");
         goto done;
     }
+    rc = row_rules_check(c, &cur, &ch, create, err);
+    if (rc)
+        goto done;
     rc = fc__outbox_append(c, &ch, p->summary, err);
     if (rc)
         goto done;

@@ -204,6 +204,44 @@ static void test_bad_input_changes_nothing(void **state)
     free(after);
 }
 
+/* The row rules (conflict/fs_rules.c) at the client: refused before
+ * anything is queued, with the field named. */
+static void test_row_rules_before_queuing(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Acme"), v, plan;
+    int64_t t0 = INT64_C(1764892800000); /* 2025-12-05 00:00 UTC */
+    char *before, *after;
+    size_t n0;
+
+    assert_int_equal(fc_visit_plan(f->c, &cust, 0, &v, &err), FC_OK);
+    assert_int_equal(fc_visit_checkin(f->c, &v, 48.85, 2.35, 12.0, t0, &err), FC_OK);
+    before = export_str(f);
+    n0 = outbox_n(f);
+
+    assert_int_equal(fc_visit_checkout(f->c, &v, NAN, NAN, t0 - 60000, NULL, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "visit.checkout_at"));
+    assert_non_null(strstr(err.text, "before checkin_at"));
+    assert_int_equal(fc_visit_plan(f->c, &cust, 1, &plan, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "visit.planned_at: 1970-01-01"));
+    assert_int_equal(fc_customer_add(f->c, (fc_kv[]){{"name", "Half"}, {"lat", "48.1"}}, 2,
+                                     NULL, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "customer.lon"));
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"lat", "48.1"}}, 1, &err),
+                     FC_EVALUE);
+    assert_int_equal(fc_customer_add(f->c, (fc_kv[]){{"phone", "1"}}, 1, NULL, &err),
+                     FC_EVALUE);
+    assert_non_null(strstr(err.text, "a new customer needs a name"));
+
+    after = export_str(f);
+    assert_string_equal(before, after);
+    assert_int_equal(outbox_n(f), n0);
+    free(before);
+    free(after);
+    assert_int_equal(fc_visit_checkout(f->c, &v, NAN, NAN, t0 + 60000, NULL, &err), FC_OK);
+}
+
 static void test_visit_flow_and_totals(void **state)
 {
     fixture *f = *state;
@@ -1099,6 +1137,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_rules_before_queuing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_flow_and_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_substrings, setup, teardown),
