@@ -551,7 +551,11 @@ static fs_status plan_delete_wins(plan *p)
         bool rewritten = false;
         for (size_t i = 0; i < c->nfields; i++)
             rewritten |= c->fields[i].slot == s && p->win[i];
-        if (rewritten || cell->hlc <= p->tomb_stamp)
+        /* A server-owned cell is a stamp the server derived (rep_id,
+         * created_by, verification...), not a write anyone could lose: the
+         * server's clock may simply run ahead of the deleting device's. */
+        if (rewritten || cell->hlc <= p->tomb_stamp ||
+            c->entity->fields[s].policy == FS_POLICY_SERVER)
             continue;
         st = record(p, (int)s, NULL, &cell->v, cell->hlc, &cell->device, NULL, p->tomb_stamp,
                     FS_RULE_DELETE_WINS, true, FS_CONFLICT_OPEN);
