@@ -1025,6 +1025,8 @@ static int cmd_customer(cli *a, const char *sub)
                                               : opt(a, "search");
         if (strcmp(sub, "search") == 0 && !q.search)
             return usage_error(a, "customer search needs TEXT%s", NULL);
+        if (opt(a, "mine"))
+            return usage_error(a, "--mine works on visit, task and quote lists%s", NULL);
         if (opt(a, "limit")) {
             if (!parse_int(opt(a, "limit"), &lim) || lim < 0 || lim > 1000000)
                 return usage_error(a, "--limit takes a count, not '%s'", opt(a, "limit"));
