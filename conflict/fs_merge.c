@@ -6,8 +6,9 @@
  * the incoming write under the field's declared policy. The joins are
  * commutative, associative and idempotent, which is what lets replicas that
  * saw the same changes in different orders end up equal. Rules that depend on
- * where the merge happens (server-owned fields, frozen quotes, the clock
- * guard) apply to device changes only and are decided before the join.
+ * where the merge happens (server-owned fields and tombstones, frozen quotes,
+ * the clock guard) apply to device changes only and are decided before the
+ * join.
  *
  * The merge is atomic: a plan phase validates, decides every write, copies
  * the values it will store and builds the conflict records; only then does a

@@ -57,7 +57,8 @@ typedef enum fc_status {
     FC_EHTTP,         /* the server refused the request (status + reason) */
     FC_EPROTOCOL,     /* the server answered something undecodable */
     FC_EWIPED,        /* the device was revoked: the replica has been deleted */
-    FC_ESERVEROWNED,  /* a field only the back office / server may write */
+    FC_ESERVEROWNED,  /* a field only the back office / server may write,
+                         or a customer delete (the back office's) */
     FC_EBUSY,         /* another sync is running on this replica */
     FC_EDENIED        /* the rep may not do this on their device (delete
                          another rep's task...): the back office can */

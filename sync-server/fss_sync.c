@@ -7,8 +7,9 @@
  *   - a batch id seen before for this device returns the stored results and
  *     applies nothing (409 if the same id arrives with different changes);
  *   - otherwise every change is scope-checked, merged with fs_merge(),
- *     stamped with server-owned fields (rep_id, owner_rep of a rep-created
- *     customer, visit verification/time_check) through a second fs_merge
+ *     stamped with server-owned fields (rep_id, planned_by / created_by,
+ *     owner_rep of a rep-created customer, the rep of the check-in that
+ *     stands, visit verification/time_check) through a second fs_merge
  *     with FS_ORIGIN_SERVER, saved with the next seq if it changed, and its
  *     conflict records stored; the results are stored under the batch id;
  *   - the pull reads rows and scope exits after the cursor in seq order,
