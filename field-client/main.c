@@ -306,8 +306,20 @@ typedef struct list_ctx {
     cli *a;
     size_t n;
     char rep[FS_ID_STRLEN + 1]; /* this device's rep, "" before enrollment */
-    bool rep_known;
 } list_ctx;
+
+/* Before fc_list: the device's rep, read outside the listing's statement
+ * (fc_info_get runs its own read transaction). */
+static void list_ctx_init(list_ctx *lc, cli *a)
+{
+    fc_info in;
+    fs_error err = {0};
+
+    memset(lc, 0, sizeof *lc);
+    lc->a = a;
+    if (fc_info_get(a->c, &in, &err) == FC_OK && in.enrolled)
+        fs_id_format(&in.rep_id, lc->rep);
+}
 
 /* Whose row: "you", or the rep id the row names (rep names live at the
  * server, not on the device), or "-" when none is recorded. */
@@ -340,12 +352,6 @@ static void text_owner(list_ctx *lc, const fs_row *r)
 
     if (!f)
         return;
-    if (!lc->rep_known) {
-        fc_info in;
-        if (fc_info_get(lc->a->c, &in, &err) == FC_OK && in.enrolled)
-            fs_id_format(&in.rep_id, lc->rep);
-        lc->rep_known = true;
-    }
     if (fc_row_mine(lc->a->c, r, &mine, &err) != FC_OK)
         mine = false;
     printf("  %s=%s", strcmp(f, "rep_id") == 0 ? "rep" : f,
@@ -380,10 +386,11 @@ static bool print_row_cb(const fs_row *r, void *p)
 
 static int list_rows(cli *a, const char *entity, const fc_query *q)
 {
-    list_ctx lc = {a, 0, "", false};
+    list_ctx lc;
     fs_error err = {0};
     fc_status st;
 
+    list_ctx_init(&lc, a);
     if (a->json)
         printf("{\"ok\":true,\"%s\":[", entity);
     st = fc_list(a->c, entity, q, print_row_cb, &lc, NULL, &err);
@@ -456,7 +463,8 @@ static int show_customer(cli *a, const fs_id *id)
     }
     fs_row_free(&r);
     for (size_t k = 0; kids[k]; k++) {
-        list_ctx lc = {a, 0, "", false};
+        list_ctx lc;
+        list_ctx_init(&lc, a);
         if (a->json)
             printf(",\"%ss\":[", kids[k]);
         else
@@ -478,9 +486,10 @@ static int show_quote(cli *a, const fs_id *id)
     fs_error err = {0};
     fs_quote_totals t;
     fc_query q = {0};
-    list_ctx lc = {a, 0, "", false};
+    list_ctx lc;
     fc_status st = fc_get(a->c, "quote", id, &r, &err);
 
+    list_ctx_init(&lc, a);
     if (!st)
         st = fc_quote_totals(a->c, id, &t, &err);
     if (st) {
