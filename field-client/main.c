@@ -963,6 +963,43 @@ static fc_status restore_fn(fc_client *c, const fs_id *id, void *arg, fs_error *
     return fc_restore(c, id, err);
 }
 
+/* Commands that act on one row (or a fixed list of arguments): anything
+ * after those is refused rather than silently ignored, so `visit abandon A
+ * B` never abandons only A. Subcommands not listed take field=value pairs
+ * or several ids (run_ids) and check their own arguments. */
+static int check_arity(cli *a, const char *cmd, const char *sub)
+{
+    static const struct {
+        const char *cmd, *sub;
+        size_t max; /* positionals after the subcommand (or the command) */
+    } arity[] = {
+        {"customer", "list", 0}, {"customer", "search", 1}, {"customer", "show", 1},
+        {"contact", "list", 1}, {"contact", "show", 1},
+        {"visit", "list", 1}, {"visit", "show", 1}, {"visit", "plan", 1},
+        {"visit", "checkin", 1}, {"visit", "checkout", 1}, {"visit", "abandon", 1},
+        {"visit", "note", 2},
+        {"quote", "list", 1}, {"quote", "new", 2}, {"quote", "line-add", 1},
+        {"quote", "discount", 2}, {"quote", "send", 1}, {"quote", "show", 1},
+        {"contract", "list", 1}, {"contract", "new", 1}, {"contract", "show", 1},
+        {"contract", "esign", 2},
+        {"task", "list", 0}, {"task", "add", 2}, {"task", "show", 1},
+        {"enroll", NULL, 2}, {"dismiss", NULL, 1}, {"sync", NULL, 0},
+        {"status", NULL, 0}, {"export", NULL, 0},
+    };
+    size_t given = sub ? a->npos - 1 : a->npos;
+
+    for (size_t i = 0; i < sizeof arity / sizeof arity[0]; i++) {
+        if (strcmp(arity[i].cmd, cmd) != 0 || (arity[i].sub == NULL) != (sub == NULL) ||
+            (sub && strcmp(arity[i].sub, sub) != 0))
+            continue;
+        if (given > arity[i].max)
+            return usage_error(a, "too many arguments (from '%s'); nothing was done",
+                               a->pos[a->npos - given + arity[i].max]);
+        return 0;
+    }
+    return 0;
+}
+
 /* Runs fn on every id in pos[from..] in one transaction (fc_each_id) and
  * says, per id, what was done ("task deleted ID (label)"). A delete asks
  * first (confirm_delete). On any failure nothing is changed. */
@@ -1437,6 +1474,8 @@ int main(int argc, char **argv)
         }
         sub = a.pos[0];
     }
+    if ((rc = check_arity(&a, cmd, sub)) != 0)
+        goto done;
     if (!strcmp(cmd, "customer"))
         rc = cmd_customer(&a, sub);
     else if (!strcmp(cmd, "contact"))

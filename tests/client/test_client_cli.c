@@ -178,6 +178,9 @@ static void test_bad_input(void **state)
         "quote line-add %Q --qty 1 --price -100",
         "quote discount %Q 20000",
         "visit plan %C --at yesterday",
+        "visit abandon %V %V",                                       /* one id only */
+        "quote send %Q %Q",
+        "customer search Acme Tools",
         NULL};
 
     assert_int_equal(run(f, "--json customer add name=Acme"), 0);
