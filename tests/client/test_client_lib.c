@@ -1092,7 +1092,7 @@ static void test_delete_rules_and_restore(void **state)
     assert_int_equal(fc_restore(f->c, &t1, &err), FC_OK);
     assert_field(f, "task", &t1, "rep_id", ME);
     assert_int_equal(fc_restore(f->c, &tl, &err), FC_OK); /* back to the queued create */
-    assert_non_null(field_text(f, "task", &tl, "title"));
+    assert_field(f, "task", &tl, "title", "local");
     assert_int_equal(outbox_n(f), 3);
     assert_int_equal(fc_restore(f->c, &t1, &err), FC_ENOTFOUND);
     assert_int_equal(fc_restore(f->c, &t2, &err), FC_ENOTFOUND);
