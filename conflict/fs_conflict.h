@@ -179,6 +179,10 @@ typedef struct fs_field {
 
 /* fs_entity.flags */
 #define FS_ENTITY_READONLY 0x01u /* reference data: devices never write it */
+/* The row's tombstone is server-owned: a device's delete or restore is
+ * refused (rule SERVER_OWNED on the tombstone, reason server_owned); the
+ * server and the back office delete and restore. */
+#define FS_ENTITY_SERVER_DELETE 0x02u
 
 typedef struct fs_entity {
     const char *name;

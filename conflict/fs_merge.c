@@ -6,8 +6,9 @@
  * the incoming write under the field's declared policy. The joins are
  * commutative, associative and idempotent, which is what lets replicas that
  * saw the same changes in different orders end up equal. Rules that depend on
- * where the merge happens (server-owned fields, frozen quotes, the clock
- * guard) apply to device changes only and are decided before the join.
+ * where the merge happens (server-owned fields and tombstones, frozen quotes,
+ * the clock guard) apply to device changes only and are decided before the
+ * join.
  *
  * The merge is atomic: a plan phase validates, decides every write, copies
  * the values it will store and builds the conflict records; only then does a
@@ -221,7 +222,11 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap)
                      k->theirs.kind == FS_VAL_TEXT ? k->theirs.u.text.p : "unset");
         break;
     case FS_RULE_SERVER_OWNED:
-        snprintf(out, cap, "field %s is server-owned", f);
+        if (f)
+            snprintf(out, cap, "field %s is server-owned", f);
+        else
+            snprintf(out, cap, "a %s is deleted or restored only by the back office; "
+                     "a device cannot", ent);
         break;
     case FS_RULE_FROZEN:
         snprintf(out, cap, "the quote is accepted; %s can no longer be edited", ent);
@@ -355,6 +360,29 @@ static fs_status reject_all(plan *p, fs_rule rule, fs_conflict_status status)
     return FS_OK;
 }
 
+/* An entity whose tombstone is server-owned (FS_ENTITY_SERVER_DELETE): a
+ * device may neither delete nor restore its rows. The tombstone register is
+ * then treated exactly like a server-owned field: this write is refused and
+ * recorded, the change's other fields are decided as usual. */
+static bool device_may_not_delete(const plan *p)
+{
+    return p->ctx->origin == FS_ORIGIN_DEVICE &&
+           (p->c->entity->flags & FS_ENTITY_SERVER_DELETE);
+}
+
+static fs_status refuse_tombstone(plan *p)
+{
+    fs_value was = fs_value_int(p->row->deleted), want = fs_value_int(p->c->deleted);
+    fs_status st = record(p, -1, NULL, &was, p->row->del_hlc, &p->row->del_device, &want,
+                          p->c->tomb_hlc, FS_RULE_SERVER_OWNED, false, FS_CONFLICT_AUTO);
+
+    if (st != FS_OK)
+        return st;
+    p->decided++;
+    p->rejected++;
+    return FS_OK;
+}
+
 static fs_status plan_tombstone(plan *p)
 {
     const fs_change *c = p->c;
@@ -365,6 +393,8 @@ static fs_status plan_tombstone(plan *p)
     p->deleted_after = row->deleted;
     if (!c->has_tomb)
         return FS_OK;
+    if (device_may_not_delete(p))
+        return refuse_tombstone(p);
     p->tomb_stamp = guard_clock(p, c->tomb_hlc);
     if (p->tomb_stamp != c->tomb_hlc) {
         fs_value want = fs_value_int(c->deleted);
@@ -522,7 +552,11 @@ static fs_status plan_delete_wins(plan *p)
         bool rewritten = false;
         for (size_t i = 0; i < c->nfields; i++)
             rewritten |= c->fields[i].slot == s && p->win[i];
-        if (rewritten || cell->hlc <= p->tomb_stamp)
+        /* A server-owned cell is a stamp the server derived (rep_id,
+         * created_by, verification...), not a write anyone could lose: the
+         * server's clock may simply run ahead of the deleting device's. */
+        if (rewritten || cell->hlc <= p->tomb_stamp ||
+            c->entity->fields[s].policy == FS_POLICY_SERVER)
             continue;
         st = record(p, (int)s, NULL, &cell->v, cell->hlc, &cell->device, NULL, p->tomb_stamp,
                     FS_RULE_DELETE_WINS, true, FS_CONFLICT_OPEN);

@@ -63,6 +63,7 @@ static const fs_field contact_fields[] = {
     {"title", 3, TEXT(200), 0, 0, 0},
     {"phone", 4, TEXT(40), 0, 0, 0},
     {"email", 5, TEXT(254), SRCH, 0, 0},
+    {"created_by", 6, STEXT(64), 0, 0, 0}, /* the creating device's rep (server) */
 };
 
 static const fs_field visit_fields[] = {
@@ -82,6 +83,7 @@ static const fs_field visit_fields[] = {
     {"next_step", 14, TEXT(500), 0, 0, 0},
     {"verification", 15, SENUM(verification_values), 0, 0, 0},
     {"time_check", 16, SENUM(time_check_values), 0, 0, 0},
+    {"planned_by", 17, STEXT(64), 0, 0, 0}, /* the creating device's rep (server) */
 };
 
 static const fs_field quote_fields[] = {
@@ -142,7 +144,9 @@ static const fs_field purchase_fields[] = {
     {#name, tag, name##_fields, N(name##_fields), flags, parent, parent_entity}
 
 static const fs_entity entities[] = {
-    ENTITY(customer, 1, 0, -1, NULL),
+    /* Customers are shared by a territory: only the back office deletes or
+     * restores one (docs/ARCHITECTURE.md, "Who may delete"). */
+    ENTITY(customer, 1, FS_ENTITY_SERVER_DELETE, -1, NULL),
     ENTITY(contact, 2, 0, 0, "customer"),
     ENTITY(visit, 3, 0, 0, "customer"),
     ENTITY(quote, 4, 0, 0, "customer"),

@@ -42,6 +42,7 @@ const char *fc_strerror(fc_status st)
     case FC_EWIPED: return "device revoked; replica wiped";
     case FC_ESERVEROWNED: return "field is server-owned";
     case FC_EBUSY: return "replica busy";
+    case FC_EDENIED: return "not allowed on this device";
     }
     return "unknown client status";
 }
@@ -113,6 +114,8 @@ fc_status fc__begin(fc_client *c, fs_error *err)
     if (c->wiped)
         return fc__fail(err, FC_EWIPED, "this device was revoked and its "
                         "replica deleted; enroll again with a new code");
+    if (c->in_each)
+        return FC_OK; /* one step of fc_each_id's transaction */
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return fc__sqlfail(c, err, "begin transaction");
     return FC_OK;
@@ -120,6 +123,8 @@ fc_status fc__begin(fc_client *c, fs_error *err)
 
 fc_status fc__commit(fc_client *c, fs_error *err)
 {
+    if (c->in_each)
+        return FC_OK; /* fc_each_id commits every step at once */
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         fc_status st = fc__sqlfail(c, err, "commit");
         fc__rollback(c);
@@ -130,6 +135,8 @@ fc_status fc__commit(fc_client *c, fs_error *err)
 
 void fc__rollback(fc_client *c)
 {
+    if (c->in_each)
+        return; /* a failed step fails fc_each_id, which rolls back all */
     if (c->db && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }

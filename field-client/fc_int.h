@@ -42,6 +42,9 @@ struct fc_client {
     bool wiped;           /* replica deleted: only fc_close is valid */
     fs_id device;         /* cached from meta */
     bool enrolled;
+    /* Inside fc_each_id: fc__begin/commit/rollback are steps of its one
+     * transaction (all ids or none). */
+    bool in_each;
     /* Statements run for every row a sync page touches, prepared on first
      * use (fc__cached) and finalized by fc_close / fc__wipe: preparing them
      * per row was most of a bootstrap's client time (bench/sync). */

@@ -570,6 +570,91 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Restoring an unsent delete                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A delete is one outbox change (a tombstone, no fields: fc_row_delete).
+ * While it is pending nothing has left the device, so taking it back is
+ * removing it: the row's overlay no longer holds the delete and the row is
+ * displayed again, and the server never hears of it. Once it is in flight
+ * (or synced) the server may already have applied it, so it is not removed
+ * here. A deleted row cannot be changed further, so at most one delete is
+ * queued per row. */
+fc_status fc_restore(fc_client *c, const fs_id *id, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fs_change ch = {0};
+    const fs_entity *e = NULL;
+    int64_t oid = 0;
+    bool in_flight = false, in_txn = false;
+    char b[FS_ID_STRLEN + 1];
+    fc_status rc;
+    int s;
+
+    if (!c || !id)
+        return fc__fail(err, FC_EINVAL, "restore: NULL argument");
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    in_txn = true;
+    rc = fc__prepare(c, "SELECT id, entity, state, change FROM fc_outbox WHERE"
+                     " row = ?1 AND state IN (0, 1) ORDER BY id", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = fc__change_decode(sqlite3_column_blob(st, 3),
+                               (size_t)sqlite3_column_bytes(st, 3), &ch, err);
+        if (rc)
+            goto done;
+        if (ch.has_tomb && ch.deleted) {
+            if (sqlite3_column_int(st, 2) == 1) {
+                in_flight = true;
+            } else {
+                oid = sqlite3_column_int64(st, 0);
+                e = ch.entity;
+            }
+        }
+        fs_change_free(&ch);
+    }
+    if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "read outbox");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    fs_id_format(id, b);
+    if (in_flight) {
+        rc = fc__fail(err, FC_ENOTFOUND, "the delete of %s is being sent to the "
+                      "server; once synced only the back office can restore it", b);
+        goto done;
+    }
+    if (!e) {
+        rc = fc__fail(err, FC_ENOTFOUND, "no unsynced delete of %s to restore "
+                      "(a delete already synced is restored by the back office)", b);
+        goto done;
+    }
+    rc = fc__prepare(c, "DELETE FROM fc_outbox WHERE id = ?1 AND state = 0", &st, err);
+    if (rc)
+        goto done;
+    sqlite3_bind_int64(st, 1, oid);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "restore");
+        goto done;
+    }
+    rc = fc__recompute(c, e, id, err);
+    if (!rc)
+        rc = fc__commit(c, err);
+    in_txn = false;
+done:
+    if (in_txn)
+        fc__rollback(c);
+    sqlite3_finalize(st);
+    fs_change_free(&ch);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Listing and dismissing                                                    */
 /* ------------------------------------------------------------------------ */
 

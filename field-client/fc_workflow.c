@@ -421,6 +421,16 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
                       "change it", p->e->name);
         goto done;
     }
+    if (p->tomb >= 0 && (p->e->flags & FS_ENTITY_SERVER_DELETE)) {
+        /* The same rule the server applies (fs_merge refuses the tombstone),
+         * said here before anything is queued. */
+        rc = fc__fail(err, FC_ESERVEROWNED, "a %s is shared by everyone who "
+                      "works with it: only the back office deletes or restores "
+                      "one; ask the back office to %s %s %s", p->e->name,
+                      p->tomb ? "delete" : "restore", p->e->name,
+                      id ? id_str(id, b) : "");
+        goto done;
+    }
     if (create) {
         fst = fs_id_new(fc__now_ms(c), &rid, &ferr);
         if (fst) {
@@ -583,6 +593,136 @@ fc_status fc_row_edit(fc_client *c, const char *entity, const fs_id *id,
     return commit_write(c, &p, id, false, NULL, NULL, NULL, err);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Ownership and who may delete                                              */
+/* ------------------------------------------------------------------------ */
+
+/* The field that names a row's rep: rep_id (visits, quotes, tasks), else
+ * created_by (contacts); NULL for entities without one. */
+static const char *owner_field(const fs_entity *e)
+{
+    if (fs_entity_field_index(e, "rep_id") >= 0)
+        return "rep_id";
+    if (fs_entity_field_index(e, "created_by") >= 0)
+        return "created_by";
+    return NULL;
+}
+
+/* This device's rep id as text (what the server writes into rep_id);
+ * *has false before enrollment. */
+static fc_status my_rep(fc_client *c, char out[FS_ID_STRLEN + 1], bool *has,
+                        fs_error *err)
+{
+    fs_id rep;
+    size_t len = 0;
+    bool found = false;
+    fc_status rc = fc__meta_get_blob(c, "rep_id", rep.b, 16, &len, &found, err);
+
+    *has = !rc && found && len == 16 && !fs_id_is_nil(&rep);
+    out[0] = '\0';
+    if (*has)
+        fs_id_format(&rep, out);
+    return rc;
+}
+
+/* A row created on this device and not yet confirmed by the server: queued
+ * changes and no base_ copy (base_ is sparse; see fc_outbox.c). */
+static fc_status local_create(fc_client *c, const fs_row *row, bool *out,
+                              fs_error *err)
+{
+    fs_row b = {0};
+    fs_error serr = {0};
+    bool queued = false, found = false;
+    fc_status rc = fc__has_overlay(c, row->entity, &row->id, &queued, err);
+    fs_store_status sst;
+
+    *out = false;
+    if (rc || !queued)
+        return rc;
+    sst = fs_store_load(c->base, row->entity, &row->id, &b, NULL, &found, &serr);
+    fs_row_free(&b);
+    if (sst)
+        return fc__from_store(sst, &serr, err);
+    *out = !found;
+    return FC_OK;
+}
+
+static fc_status row_mine(fc_client *c, const char *rep, bool has_rep,
+                          const fs_row *row, bool *mine, fs_error *err)
+{
+    const char *f = owner_field(row->entity);
+    const char *owner;
+
+    *mine = false;
+    if (!f)
+        return FC_OK;
+    owner = cell_text(row, f);
+    if (owner) {
+        *mine = has_rep && strcmp(owner, rep) == 0;
+        return FC_OK;
+    }
+    return local_create(c, row, mine, err);
+}
+
+fc_status fc_row_mine(fc_client *c, const fs_row *row, bool *mine, fs_error *err)
+{
+    char rep[FS_ID_STRLEN + 1];
+    bool has = false;
+    fc_status rc;
+
+    if (!c || !row || !row->entity || !row->cells || !mine)
+        return fc__fail(err, FC_EINVAL, "fc_row_mine: NULL argument");
+    *mine = false;
+    rc = my_rep(c, rep, &has, err);
+    return rc ? rc : row_mine(c, rep, has, row, mine, err);
+}
+
+/* What a rep may delete on their device (docs/ARCHITECTURE.md, "Who may
+ * delete"): their own tasks, contacts they created, lines of a quote that is
+ * still a draft. Customers never reach here (commit_write refuses them by
+ * the schema's FS_ENTITY_SERVER_DELETE); everything else is the back
+ * office's. */
+static fc_status check_may_delete(fc_client *c, const fs_row *cur, plan *p,
+                                  void *arg, fs_error *err)
+{
+    const char *name = cur->entity->name;
+    char b[FS_ID_STRLEN + 1];
+    bool mine = false;
+    fc_status rc;
+
+    (void)p;
+    (void)arg;
+    if (strcmp(name, "task") == 0 || strcmp(name, "contact") == 0) {
+        rc = fc_row_mine(c, cur, &mine, err);
+        if (rc || mine)
+            return rc;
+        return fc__fail(err, FC_EDENIED, "%s %s is not yours (%s %s): only its own "
+                        "rep or the back office deletes it", name, id_str(&cur->id, b),
+                        owner_field(cur->entity),
+                        cell_text(cur, owner_field(cur->entity))
+                            ? cell_text(cur, owner_field(cur->entity)) : "not recorded");
+    }
+    if (strcmp(name, "quote_line") == 0) {
+        fs_row q = {0};
+        bool live = false;
+        const char *status = NULL;
+        rc = FC_OK;
+        if (cur->cells[cur->entity->parent].v.kind == FS_VAL_ID)
+            rc = load_disp(c, fs_schema_entity("quote"),
+                           &cur->cells[cur->entity->parent].v.u.id, &q, &live, err);
+        if (!rc && live)
+            status = cell_text(&q, "status");
+        /* A quote without a status has not been sent: it is a draft. */
+        if (!rc && status && strcmp(status, "draft") != 0)
+            rc = fc__fail(err, FC_EDENIED, "quote %s is %s: only lines of a draft "
+                          "quote can be removed", id_str(&q.id, b), status);
+        fs_row_free(&q);
+        return rc;
+    }
+    return fc__fail(err, FC_EDENIED, "a %s cannot be deleted on a device; ask the "
+                    "back office", name);
+}
+
 fc_status fc_row_delete(fc_client *c, const char *entity, const fs_id *id,
                         fs_error *err)
 {
@@ -597,7 +737,34 @@ fc_status fc_row_delete(fc_client *c, const char *entity, const fs_id *id,
     snprintf(summary, sizeof summary, "%s delete", e->name);
     plan_init(&p, e, summary);
     p.tomb = 1;
-    return commit_write(c, &p, id, false, NULL, NULL, NULL, err);
+    return commit_write(c, &p, id, false, check_may_delete, NULL, NULL, err);
+}
+
+fc_status fc_each_id(fc_client *c, const fs_id *ids, size_t n, fc_id_fn fn,
+                     void *arg, size_t *failed, fs_error *err)
+{
+    fc_status rc;
+    size_t i;
+
+    if (!c || (n && !ids) || !fn)
+        return fc__fail(err, FC_EINVAL, "fc_each_id: NULL argument");
+    if (c->in_each)
+        return fc__fail(err, FC_EINVAL, "fc_each_id cannot nest");
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    c->in_each = true;
+    for (i = 0; i < n && !rc; i++) {
+        rc = fn(c, &ids[i], arg, err);
+        if (rc && failed)
+            *failed = i;
+    }
+    c->in_each = false;
+    if (rc) {
+        fc__rollback(c);
+        return rc;
+    }
+    return fc__commit(c, err);
 }
 
 fc_status fc_customer_add(fc_client *c, const fc_kv *kv, size_t n,
@@ -1220,6 +1387,37 @@ fc_status fc_task_done(fc_client *c, const fs_id *task_id, fs_error *err)
     return commit_write(c, &p, task_id, false, NULL, NULL, NULL, err);
 }
 
+static fc_status check_done(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                            fs_error *err)
+{
+    int s = fs_entity_field_index(cur->entity, "done");
+    char b[FS_ID_STRLEN + 1];
+
+    (void)c;
+    (void)p;
+    (void)arg;
+    if (cur->cells[s].v.kind != FS_VAL_INT || cur->cells[s].v.u.i == 0)
+        return fc__fail(err, FC_ETRANSITION, "task %s is not done; only a done "
+                        "task can be reopened", id_str(&cur->id, b));
+    return FC_OK;
+}
+
+fc_status fc_task_reopen(fc_client *c, const fs_id *task_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !task_id)
+        return fc__fail(err, FC_EINVAL, "task reopen: a task id is required");
+    plan_init(&p, fs_schema_entity("task"), "task reopen");
+    rc = plan_int(&p, "done", 0, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, task_id, false, check_done, NULL, NULL, err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Reads                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -1259,7 +1457,8 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
     fc_status rc;
     const char *table;
     int s, k;
-    bool is_task, is_cust;
+    bool is_task, is_cust, has_rep = false;
+    char rep[FS_ID_STRLEN + 1] = "";
 
     if (count)
         *count = 0;
@@ -1311,8 +1510,16 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                       " ORDER BY due_at IS NULL, due_at, id");
     else
         k += snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY \"%s\".id", table);
-    if (q->limit)
+    /* --mine filters in the loop below, so the limit is counted there. */
+    if (q->limit && !q->mine)
         snprintf(sql + k, sizeof sql - (size_t)k, " LIMIT %u", q->limit);
+    if (q->mine) {
+        if (!owner_field(e))
+            return fc__fail(err, FC_EINVAL, "%s rows have no rep to filter by", e->name);
+        rc = my_rep(c, rep, &has_rep, err);
+        if (rc)
+            return rc;
+    }
     rc = fc__prepare(c, sql, &st, err);
     if (rc)
         goto done;
@@ -1328,8 +1535,16 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
             rc = fc__from_store(sst, &serr, err);
             goto done;
         }
+        if (q->mine) {
+            bool mine = false;
+            rc = row_mine(c, rep, has_rep, &row, &mine, err);
+            if (rc)
+                goto done;
+            if (!mine)
+                continue;
+        }
         got++;
-        if (!fn(&row, payload))
+        if (!fn(&row, payload) || (q->limit && got >= q->limit))
             break;
     }
     if (s != SQLITE_ROW && s != SQLITE_DONE)

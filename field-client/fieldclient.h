@@ -57,8 +57,11 @@ typedef enum fc_status {
     FC_EHTTP,         /* the server refused the request (status + reason) */
     FC_EPROTOCOL,     /* the server answered something undecodable */
     FC_EWIPED,        /* the device was revoked: the replica has been deleted */
-    FC_ESERVEROWNED,  /* a field only the back office / server may write */
-    FC_EBUSY          /* another sync is running on this replica */
+    FC_ESERVEROWNED,  /* a field only the back office / server may write,
+                         or a customer delete (the back office's) */
+    FC_EBUSY,         /* another sync is running on this replica */
+    FC_EDENIED        /* the rep may not do this on their device (delete
+                         another rep's task...): the back office can */
 } fc_status;
 
 /* Static, never NULL. */
@@ -191,8 +194,29 @@ fc_status fc_contact_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
 /* Generic edit/delete of any writable row (used by the specific calls). */
 fc_status fc_row_edit(fc_client *c, const char *entity, const fs_id *id,
                       const fc_kv *kv, size_t n, fs_error *err);
+/* Deleting, as a rep may (docs/ARCHITECTURE.md, "Who may delete"): their
+ * own tasks, contacts they created, lines of a draft quote. A customer is
+ * FC_ESERVEROWNED (only the back office deletes one, FS_ENTITY_SERVER_DELETE);
+ * anything else is FC_EDENIED with the reason. */
 fc_status fc_row_delete(fc_client *c, const char *entity, const fs_id *id,
                         fs_error *err);
+/* Takes back a delete that has not been sent yet: the queued delete of row
+ * `id` (any entity) leaves the outbox and the row is displayed again.
+ * FC_ENOTFOUND when no unsent delete of it is queued (a delete already sent,
+ * or being sent, is at the server: the back office can restore it). */
+fc_status fc_restore(fc_client *c, const fs_id *id, fs_error *err);
+/* Whose row it is: the row's rep (rep_id, or created_by for a contact) is
+ * this device's rep, or the row has no rep yet and was created on this
+ * device (a create not yet synced). *mine false for rows without an owner. */
+fc_status fc_row_mine(fc_client *c, const fs_row *row, bool *mine, fs_error *err);
+
+/* Calls fn for every id in one transaction: every call succeeds and all are
+ * committed, or the first failure undoes all of them (nothing is changed);
+ * *failed (optional) gets the index of the id that failed. */
+typedef fc_status (*fc_id_fn)(fc_client *c, const fs_id *id, void *arg,
+                              fs_error *err);
+fc_status fc_each_id(fc_client *c, const fs_id *ids, size_t n, fc_id_fn fn,
+                     void *arg, size_t *failed, fs_error *err);
 
 /* Visits. plan: status planned. checkin: planned -> in_progress with GPS
  * (lat in [-90,90], lon in [-180,180], accuracy >= 0 metres) and the time
@@ -250,6 +274,8 @@ fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,
                       const char *kind, int64_t due_at_ms, fs_id *out_id,
                       fs_error *err);
 fc_status fc_task_done(fc_client *c, const fs_id *task_id, fs_error *err);
+/* done -> open again; FC_ETRANSITION if the task is not done. */
+fc_status fc_task_reopen(fc_client *c, const fs_id *task_id, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Reads                                                                     */
@@ -267,6 +293,7 @@ typedef struct fc_query {
     int64_t due_before_ms;    /* tasks: due_at < this (0 = no bound) */
     bool open_only;           /* tasks: not done */
     uint32_t limit;           /* 0 = no limit */
+    bool mine;                /* only the rep's own rows (fc_row_mine) */
 } fc_query;
 
 /* Called per row; return false to stop. */

@@ -90,7 +90,15 @@ static void json_value(FILE *o, const fs_field *f, const fs_value *v)
     }
 }
 
+static void json_row_owned(FILE *o, const fs_row *r, int mine);
+
 static void json_row(FILE *o, const fs_row *r)
+{
+    json_row_owned(o, r, -1);
+}
+
+/* mine: -1 = not shown; else the row's "mine" member (fc_row_mine). */
+static void json_row_owned(FILE *o, const fs_row *r, int mine)
 {
     char id[FS_ID_STRLEN + 1];
 
@@ -105,6 +113,8 @@ static void json_row(FILE *o, const fs_row *r)
         fputc(':', o);
         json_value(o, &r->entity->fields[i], &r->cells[i].v);
     }
+    if (mine >= 0)
+        fprintf(o, ",\"mine\":%s", mine ? "true" : "false");
     fputc('}', o);
 }
 
@@ -122,7 +132,8 @@ static void text_row(FILE *o, const fs_row *r)
     }
 }
 
-/* One line per row in lists: id plus the fields that identify it. */
+/* One line per row in lists: id plus the fields that identify it (the
+ * caller adds whose row it is and ends the line). */
 static void text_line(FILE *o, const fs_row *r)
 {
     static const char *const keys[] = {"name", "status", "esign_status", "title",
@@ -140,7 +151,6 @@ static void text_line(FILE *o, const fs_row *r)
         fc_value_format(&r->entity->fields[s], &r->cells[s].v, buf, sizeof buf);
         fprintf(o, "  %s=%s", keys[k], buf);
     }
-    fputc('\n', o);
 }
 
 static int fail(cli *a, fc_status st, const fs_error *err)
@@ -295,17 +305,80 @@ static int kv_args(cli *a, size_t from, fc_kv *kv, char bufs[][512], size_t *n)
 typedef struct list_ctx {
     cli *a;
     size_t n;
+    char rep[FS_ID_STRLEN + 1]; /* this device's rep, "" before enrollment */
 } list_ctx;
+
+/* Before fc_list: the device's rep, read outside the listing's statement
+ * (fc_info_get runs its own read transaction). */
+static void list_ctx_init(list_ctx *lc, cli *a)
+{
+    fc_info in;
+    fs_error err = {0};
+
+    memset(lc, 0, sizeof *lc);
+    lc->a = a;
+    if (fc_info_get(a->c, &in, &err) == FC_OK && in.enrolled)
+        fs_id_format(&in.rep_id, lc->rep);
+}
+
+/* Whose row: "you", or the rep id the row names (rep names live at the
+ * server, not on the device), or "-" when none is recorded. */
+static const char *rep_label(const list_ctx *lc, const char *rep, bool mine)
+{
+    if (mine)
+        return "you";
+    if (rep && lc->rep[0] && strcmp(rep, lc->rep) == 0)
+        return "you";
+    return rep ? rep : "-";
+}
+
+static const char *row_text_field(const fs_row *r, const char *field)
+{
+    int s = fs_entity_field_index(r->entity, field);
+    return s >= 0 && r->cells[s].v.kind == FS_VAL_TEXT ? r->cells[s].v.u.text.p : NULL;
+}
+
+/* Rows that have a rep (visits, quotes, tasks) or a creator (contacts) say
+ * whose they are: `rep=you` / `rep=ID`, and a visit planned by someone else
+ * also `planned_by=...`. */
+static void text_owner(list_ctx *lc, const fs_row *r)
+{
+    fs_error err = {0};
+    bool mine = false;
+    const char *f = fs_entity_field_index(r->entity, "rep_id") >= 0 ? "rep_id"
+                    : fs_entity_field_index(r->entity, "created_by") >= 0 ? "created_by"
+                                                                          : NULL;
+    const char *planned = row_text_field(r, "planned_by");
+
+    if (!f)
+        return;
+    if (fc_row_mine(lc->a->c, r, &mine, &err) != FC_OK)
+        mine = false;
+    printf("  %s=%s", strcmp(f, "rep_id") == 0 ? "rep" : f,
+           rep_label(lc, row_text_field(r, f), mine));
+    if (planned && (!row_text_field(r, f) || strcmp(planned, row_text_field(r, f)) != 0))
+        printf("  planned_by=%s", rep_label(lc, planned, false));
+}
 
 static bool print_row_cb(const fs_row *r, void *p)
 {
     list_ctx *lc = p;
+    bool owned = fs_entity_field_index(r->entity, "rep_id") >= 0 ||
+                 fs_entity_field_index(r->entity, "created_by") >= 0;
+    bool mine = false;
+    fs_error err = {0};
+
     if (lc->a->json) {
         if (lc->n)
             fputc(',', stdout);
-        json_row(stdout, r);
+        if (owned && fc_row_mine(lc->a->c, r, &mine, &err) != FC_OK)
+            mine = false;
+        json_row_owned(stdout, r, owned ? mine : -1);
     } else {
         text_line(stdout, r);
+        if (owned)
+            text_owner(lc, r);
+        fputc('\n', stdout);
     }
     lc->n++;
     return true;
@@ -313,10 +386,11 @@ static bool print_row_cb(const fs_row *r, void *p)
 
 static int list_rows(cli *a, const char *entity, const fc_query *q)
 {
-    list_ctx lc = {a, 0};
+    list_ctx lc;
     fs_error err = {0};
     fc_status st;
 
+    list_ctx_init(&lc, a);
     if (a->json)
         printf("{\"ok\":true,\"%s\":[", entity);
     st = fc_list(a->c, entity, q, print_row_cb, &lc, NULL, &err);
@@ -329,13 +403,15 @@ static int list_rows(cli *a, const char *entity, const fc_query *q)
     return 0;
 }
 
-/* `ENTITY list [CUSTOMER_ID]`: every live row, or a customer's. */
+/* `ENTITY list [CUSTOMER_ID] [--mine]`: every live row, or a customer's;
+ * --mine only the rep's own. */
 static int list_for_customer(cli *a, const char *entity)
 {
     fc_query q = {0};
     fs_id id;
     int rc = 0;
 
+    q.mine = opt(a, "mine") != NULL;
     if (a->npos > 1) {
         if (!parse_id_arg(a, 1, "customer", &id, &rc))
             return rc;
@@ -387,7 +463,8 @@ static int show_customer(cli *a, const fs_id *id)
     }
     fs_row_free(&r);
     for (size_t k = 0; kids[k]; k++) {
-        list_ctx lc = {a, 0};
+        list_ctx lc;
+        list_ctx_init(&lc, a);
         if (a->json)
             printf(",\"%ss\":[", kids[k]);
         else
@@ -409,9 +486,10 @@ static int show_quote(cli *a, const fs_id *id)
     fs_error err = {0};
     fs_quote_totals t;
     fc_query q = {0};
-    list_ctx lc = {a, 0};
+    list_ctx lc;
     fc_status st = fc_get(a->c, "quote", id, &r, &err);
 
+    list_ctx_init(&lc, a);
     if (!st)
         st = fc_quote_totals(a->c, id, &t, &err);
     if (st) {
@@ -702,22 +780,30 @@ static const cmd_help helps[] = {
      "  customer edit ID field=value...\n  customer delete ID",
      "Customers in your scope. search is offline full-text over name, address,\n"
      "tags and contacts (prefix match). territory and owner_rep are set by the\n"
-     "back office and cannot be edited here."},
+     "back office and cannot be edited here. A customer is shared by everyone who\n"
+     "works with it: only the back office deletes one (customer delete refuses)."},
     {"contact", "contact add CUSTOMER_ID name=NAME [title=.. phone=.. email=..]\n"
-     "  contact edit ID field=value...\n  contact list CUSTOMER_ID\n  contact show ID",
-     "Contacts of a customer."},
+     "  contact edit ID field=value...\n  contact list CUSTOMER_ID\n  contact show ID\n"
+     "  contact delete ID... [--yes]",
+     "Contacts of a customer. You may delete contacts you created (created_by);\n"
+     "a delete asks first on a terminal (--yes skips the question) and can be\n"
+     "taken back with `restore ID` until it is synced."},
     {"visit", "visit plan CUSTOMER_ID [--at TIME]\n"
      "  visit checkin VISIT_ID --lat DEG --lon DEG --accuracy METRES [--at TIME]\n"
      "  visit note VISIT_ID TEXT [--replace] [--next-step TEXT]\n"
      "  visit checkout VISIT_ID [--lat DEG --lon DEG] [--at TIME] [--outcome TEXT]\n"
-     "  visit abandon VISIT_ID [--outcome TEXT]\n  visit list [CUSTOMER_ID]\n  visit show ID",
+     "  visit abandon VISIT_ID [--outcome TEXT]\n  visit list [CUSTOMER_ID] [--mine]\n"
+     "  visit show ID",
      "Visits: planned -> in_progress (checkin) -> completed (checkout), or\n"
-     "abandoned. TIME is now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z."},
+     "abandoned. TIME is now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z.\n"
+     "The rep who checks in is the visit's rep (rep_id, set by the server);\n"
+     "planned_by keeps who planned it. Lists show rep=you or the rep's id (rep\n"
+     "names are not on the device); --mine lists only your visits."},
     {"quote", "quote new CUSTOMER_ID CURRENCY\n"
      "  quote line-add QUOTE_ID --qty N --price MINOR_UNITS [--sku S] [--desc D] [--discount BP]\n"
-     "  quote line-edit LINE_ID field=value...\n  quote line-remove LINE_ID\n"
+     "  quote line-edit LINE_ID field=value...\n  quote line-remove LINE_ID... [--yes]\n"
      "  quote discount QUOTE_ID BP\n  quote send QUOTE_ID\n  quote show QUOTE_ID\n"
-     "  quote list [CUSTOMER_ID]",
+     "  quote list [CUSTOMER_ID] [--mine]",
      "Quotes in an ISO 4217 currency. Prices are integer minor units (cents);\n"
      "discounts are basis points (100 = 1%). Totals are computed by the shared\n"
      "fs_quote_totals function. An accepted quote is read-only."},
@@ -725,10 +811,19 @@ static const cmd_help helps[] = {
      "  contract list [CUSTOMER_ID]\n  contract esign ID STATUS",
      "E-sign status moves only upward: draft < sent < delivered < signed, then\n"
      "voided / declined / completed, which are final."},
-    {"task", "task add CUSTOMER_ID TITLE [--kind KIND] [--due TIME]\n  task done ID\n"
-     "  task list [--due TIME] [--overdue] [--all]",
+    {"task", "task add CUSTOMER_ID TITLE [--kind KIND] [--due TIME]\n"
+     "  task edit ID field=value...\n  task done ID...\n  task reopen ID...\n"
+     "  task delete ID... [--yes]\n  task show ID\n"
+     "  task list [--due TIME] [--overdue] [--all] [--mine]",
      "Tasks. KIND: follow_up, call, email, meeting, demo, other. list shows open\n"
-     "tasks; --overdue those due before now; --all includes done ones."},
+     "tasks; --overdue those due before now; --all includes done ones; --mine\n"
+     "only yours. You may delete your own tasks; a delete asks first on a\n"
+     "terminal (--yes skips it). Commands taking several ids change all of them\n"
+     "or, if one cannot be changed, none."},
+    {"restore", "restore ID...",
+     "Takes back deletes not synced yet: the queued delete leaves the outbox\n"
+     "and the row is shown again. A delete already synced is restored by the\n"
+     "back office."},
     {"enroll", "enroll SERVER_URL CODE [--name DEVICE_NAME]",
      "Trades a one-time enrollment code from the back office for this device's\n"
      "identity and token (stored in the replica, file mode 0600)."},
@@ -776,6 +871,186 @@ static int command_help(const char *cmd)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Commands that take ids: every id or none                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The ids in pos[from..], duplicates dropped; any malformed id refuses the
+ * whole command before anything is done. Returns 0 or an exit status. */
+static int ids_args(cli *a, size_t from, const char *what, fs_id *ids, size_t *n)
+{
+    int rc = 0;
+
+    *n = 0;
+    if (from >= a->npos)
+        return usage_error(a, "missing %s id", what);
+    for (size_t i = from; i < a->npos; i++) {
+        fs_id id;
+        bool dup = false;
+        if (!parse_id_arg(a, i, what, &id, &rc))
+            return rc;
+        for (size_t k = 0; k < *n; k++)
+            dup = dup || fs_id_cmp(&ids[k], &id) == 0;
+        if (!dup)
+            ids[(*n)++] = id;
+    }
+    return 0;
+}
+
+/* A short label for a row in messages: its name, title, sku or description. */
+static void row_label(cli *a, const char *entity, const fs_id *id, char *out, size_t cap)
+{
+    static const char *const keys[] = {"name", "title", "sku", "description", NULL};
+    fs_row r = {0};
+    fs_error err = {0};
+
+    out[0] = '\0';
+    if (entity && fc_get(a->c, entity, id, &r, &err) == FC_OK)
+        for (size_t k = 0; keys[k] && !out[0]; k++)
+            if (row_text_field(&r, keys[k]))
+                snprintf(out, cap, "%s", row_text_field(&r, keys[k]));
+    fs_row_free(&r);
+}
+
+/* A delete asks first on a terminal; --yes skips the question. Without a
+ * terminal and without --yes it is a usage error: a script must say so. */
+static int confirm_delete(cli *a, const char *entity, const fs_id *ids, size_t n)
+{
+    char line[16], id[FS_ID_STRLEN + 1], label[120];
+
+    if (opt(a, "yes"))
+        return 0;
+    if (!isatty(STDIN_FILENO))
+        return usage_error(a, "%s delete asks for confirmation on a terminal; add "
+                           "--yes to delete without asking (nothing was deleted)", entity);
+    for (size_t i = 0; i < n; i++) {
+        fs_id_format(&ids[i], id);
+        row_label(a, entity, &ids[i], label, sizeof label);
+        fprintf(stderr, "delete %s %s%s%s%s\n", entity, id, label[0] ? " (" : "", label,
+                label[0] ? ")" : "");
+    }
+    fprintf(stderr, "delete %s %s? [y/N] ", n == 1 ? "this" : "these", entity);
+    fflush(stderr);
+    if (!fgets(line, sizeof line, stdin) || (strcmp(line, "y\n") != 0 &&
+                                             strcmp(line, "yes\n") != 0)) {
+        fprintf(stderr, "field-client: nothing was deleted\n");
+        if (a->json)
+            printf("{\"ok\":false,\"error\":\"not confirmed\"}\n");
+        return 1;
+    }
+    return 0;
+}
+
+static fc_status delete_fn(fc_client *c, const fs_id *id, void *arg, fs_error *err)
+{
+    return fc_row_delete(c, (const char *)arg, id, err);
+}
+
+static fc_status done_fn(fc_client *c, const fs_id *id, void *arg, fs_error *err)
+{
+    (void)arg;
+    return fc_task_done(c, id, err);
+}
+
+static fc_status reopen_fn(fc_client *c, const fs_id *id, void *arg, fs_error *err)
+{
+    (void)arg;
+    return fc_task_reopen(c, id, err);
+}
+
+static fc_status restore_fn(fc_client *c, const fs_id *id, void *arg, fs_error *err)
+{
+    (void)arg;
+    return fc_restore(c, id, err);
+}
+
+/* Commands that act on one row (or a fixed list of arguments): anything
+ * after those is refused rather than silently ignored, so `visit abandon A
+ * B` never abandons only A. Subcommands not listed take field=value pairs
+ * or several ids (run_ids) and check their own arguments. */
+static int check_arity(cli *a, const char *cmd, const char *sub)
+{
+    static const struct {
+        const char *cmd, *sub;
+        size_t max; /* positionals after the subcommand (or the command) */
+    } arity[] = {
+        {"customer", "list", 0}, {"customer", "search", 1}, {"customer", "show", 1},
+        {"contact", "list", 1}, {"contact", "show", 1},
+        {"visit", "list", 1}, {"visit", "show", 1}, {"visit", "plan", 1},
+        {"visit", "checkin", 1}, {"visit", "checkout", 1}, {"visit", "abandon", 1},
+        {"visit", "note", 2},
+        {"quote", "list", 1}, {"quote", "new", 2}, {"quote", "line-add", 1},
+        {"quote", "discount", 2}, {"quote", "send", 1}, {"quote", "show", 1},
+        {"contract", "list", 1}, {"contract", "new", 1}, {"contract", "show", 1},
+        {"contract", "esign", 2},
+        {"task", "list", 0}, {"task", "add", 2}, {"task", "show", 1},
+        {"enroll", NULL, 2}, {"dismiss", NULL, 1}, {"sync", NULL, 0},
+        {"status", NULL, 0}, {"export", NULL, 0},
+    };
+    size_t given = sub ? a->npos - 1 : a->npos;
+
+    for (size_t i = 0; i < sizeof arity / sizeof arity[0]; i++) {
+        if (strcmp(arity[i].cmd, cmd) != 0 || (arity[i].sub == NULL) != (sub == NULL) ||
+            (sub && strcmp(arity[i].sub, sub) != 0))
+            continue;
+        if (given > arity[i].max)
+            return usage_error(a, "too many arguments (from '%s'); nothing was done",
+                               a->pos[a->npos - given + arity[i].max]);
+        return 0;
+    }
+    return 0;
+}
+
+/* Runs fn on every id in pos[from..] in one transaction (fc_each_id) and
+ * says, per id, what was done ("task deleted ID (label)"). A delete asks
+ * first (confirm_delete). On any failure nothing is changed. */
+static int run_ids(cli *a, size_t from, const char *entity, const char *what,
+                   const char *done_msg, fc_id_fn fn, void *arg, bool is_delete)
+{
+    fs_id ids[MAX_ARGS];
+    char labels[MAX_ARGS][120], id[FS_ID_STRLEN + 1];
+    size_t n = 0, failed = 0;
+    fs_error err = {0};
+    fc_status st;
+    int rc = ids_args(a, from, what, ids, &n);
+
+    if (rc)
+        return rc;
+    if (is_delete && (rc = confirm_delete(a, entity, ids, n)) != 0)
+        return rc;
+    /* Labels before the change: a deleted row is no longer displayed. */
+    for (size_t i = 0; i < n; i++)
+        row_label(a, entity, &ids[i], labels[i], sizeof labels[i]);
+    st = fc_each_id(a->c, ids, n, fn, arg, &failed, &err);
+    if (st) {
+        fs_error e2 = {0};
+        if (n > 1) {
+            snprintf(e2.text, sizeof e2.text, "%.*s (nothing was changed)",
+                     (int)(sizeof e2.text - 24), err.text[0] ? err.text : fc_strerror(st));
+            return fail(a, st, &e2);
+        }
+        return fail(a, st, &err);
+    }
+    /* A single id answers as every one-row command does ("id"), too. */
+    if (a->json && n == 1) {
+        fs_id_format(&ids[0], id);
+        printf("{\"ok\":true,\"id\":\"%s\",\"ids\":[", id);
+    } else if (a->json) {
+        printf("{\"ok\":true,\"ids\":[");
+    }
+    for (size_t i = 0; i < n; i++) {
+        fs_id_format(&ids[i], id);
+        if (a->json)
+            printf("%s\"%s\"", i ? "," : "", id);
+        else
+            printf("%s %s%s%s%s\n", done_msg, id, labels[i][0] ? " (" : "", labels[i],
+                   labels[i][0] ? ")" : "");
+    }
+    if (a->json)
+        printf("],\"message\":\"%s\"}\n", done_msg);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Commands                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -796,6 +1071,8 @@ static int cmd_customer(cli *a, const char *sub)
                                               : opt(a, "search");
         if (strcmp(sub, "search") == 0 && !q.search)
             return usage_error(a, "customer search needs TEXT%s", NULL);
+        if (opt(a, "mine"))
+            return usage_error(a, "--mine works on visit, task and quote lists%s", NULL);
         if (opt(a, "limit")) {
             if (!parse_int(opt(a, "limit"), &lim) || lim < 0 || lim > 1000000)
                 return usage_error(a, "--limit takes a count, not '%s'", opt(a, "limit"));
@@ -811,16 +1088,18 @@ static int cmd_customer(cli *a, const char *sub)
         st = fc_customer_add(a->c, kv, n, &id, &err);
         return st ? fail(a, st, &err) : ok_id(a, "customer added", &id);
     }
-    if (strcmp(sub, "edit") == 0 || strcmp(sub, "delete") == 0) {
+    if (strcmp(sub, "delete") == 0) {
+        /* The library refuses it (customers are deleted by the back office);
+         * no question is asked for a delete that cannot happen. */
+        return run_ids(a, 1, "customer", "customer", "customer deleted", delete_fn,
+                       (void *)"customer", false);
+    }
+    if (strcmp(sub, "edit") == 0) {
         if (!parse_id_arg(a, 1, "customer", &id, &rc))
             return rc;
-        if (strcmp(sub, "delete") == 0) {
-            st = fc_row_delete(a->c, "customer", &id, &err);
-        } else {
-            if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
-                return rc;
-            st = fc_customer_edit(a->c, &id, kv, n, &err);
-        }
+        if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
+            return rc;
+        st = fc_customer_edit(a->c, &id, kv, n, &err);
         return st ? fail(a, st, &err) : ok_id(a, "customer updated", &id);
     }
     return usage_error(a, "unknown customer command '%s'", sub);
@@ -845,6 +1124,9 @@ static int cmd_contact(cli *a, const char *sub)
     }
     if (strcmp(sub, "show") == 0)
         return parse_id_arg(a, 1, "contact", &id, &rc) ? show_row(a, "contact", &id) : rc;
+    if (strcmp(sub, "delete") == 0)
+        return run_ids(a, 1, "contact", "contact", "contact deleted", delete_fn,
+                       (void *)"contact", true);
     if (strcmp(sub, "add") == 0 || strcmp(sub, "edit") == 0) {
         bool add = strcmp(sub, "add") == 0;
         if (!parse_id_arg(a, 1, add ? "customer" : "contact", &id, &rc))
@@ -927,6 +1209,9 @@ static int cmd_quote(cli *a, const char *sub)
 
     if (strcmp(sub, "list") == 0)
         return list_for_customer(a, "quote");
+    if (strcmp(sub, "line-remove") == 0)
+        return run_ids(a, 1, "quote_line", "quote line", "line removed", delete_fn,
+                       (void *)"quote_line", true);
     if (!parse_id_arg(a, 1, strcmp(sub, "new") == 0 ? "customer"
                             : strncmp(sub, "line-", 5) == 0 && strcmp(sub, "line-add") != 0
                                 ? "quote line" : "quote", &id, &rc))
@@ -955,10 +1240,6 @@ static int cmd_quote(cli *a, const char *sub)
             return rc;
         st = fc_quote_line_edit(a->c, &id, kv, n, &err);
         return st ? fail(a, st, &err) : ok_id(a, "line updated", &id);
-    }
-    if (strcmp(sub, "line-remove") == 0) {
-        st = fc_quote_line_remove(a->c, &id, &err);
-        return st ? fail(a, st, &err) : ok_id(a, "line removed", &id);
     }
     if (strcmp(sub, "discount") == 0) {
         if (a->npos < 3 || !parse_int(a->pos[2], &disc))
@@ -1020,8 +1301,16 @@ static int cmd_task(cli *a, const char *sub)
             return 2;
         q.open_only = !opt(a, "all");
         q.due_before_ms = opt(a, "overdue") ? (int64_t)time(NULL) * 1000 : due;
+        q.mine = opt(a, "mine") != NULL;
         return list_rows(a, "task", &q);
     }
+    if (strcmp(sub, "done") == 0)
+        return run_ids(a, 1, "task", "task", "task done", done_fn, NULL, false);
+    if (strcmp(sub, "reopen") == 0)
+        return run_ids(a, 1, "task", "task", "task reopened", reopen_fn, NULL, false);
+    if (strcmp(sub, "delete") == 0)
+        return run_ids(a, 1, "task", "task", "task deleted", delete_fn, (void *)"task",
+                       true);
     if (!parse_id_arg(a, 1, strcmp(sub, "add") == 0 ? "customer" : "task", &id, &rc))
         return rc;
     if (strcmp(sub, "add") == 0) {
@@ -1033,9 +1322,14 @@ static int cmd_task(cli *a, const char *sub)
         st = fc_task_add(a->c, &id, a->pos[2], opt(a, "kind"), due, &nid, &err);
         return st ? fail(a, st, &err) : ok_id(a, "task added", &nid);
     }
-    if (strcmp(sub, "done") == 0) {
-        st = fc_task_done(a->c, &id, &err);
-        return st ? fail(a, st, &err) : ok_id(a, "task done", &id);
+    if (strcmp(sub, "edit") == 0) {
+        fc_kv kv[MAX_ARGS];
+        char names[MAX_ARGS][512];
+        size_t n = 0;
+        if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
+            return rc;
+        st = fc_row_edit(a->c, "task", &id, kv, n, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "task updated", &id);
     }
     if (strcmp(sub, "show") == 0)
         return show_row(a, "task", &id);
@@ -1153,7 +1447,8 @@ int main(int argc, char **argv)
         return command_help(cmd);
     for (size_t i = 0; i < a.nopt; i++) {
         if (takes_value(a.optk[i]) || !strcmp(a.optk[i], "replace") ||
-            !strcmp(a.optk[i], "overdue") || !strcmp(a.optk[i], "all"))
+            !strcmp(a.optk[i], "overdue") || !strcmp(a.optk[i], "all") ||
+            !strcmp(a.optk[i], "mine") || !strcmp(a.optk[i], "yes"))
             continue;
         return usage_error(&a, "unknown option --%s", a.optk[i]);
     }
@@ -1179,6 +1474,8 @@ int main(int argc, char **argv)
         }
         sub = a.pos[0];
     }
+    if ((rc = check_arity(&a, cmd, sub)) != 0)
+        goto done;
     if (!strcmp(cmd, "customer"))
         rc = cmd_customer(&a, sub);
     else if (!strcmp(cmd, "contact"))
@@ -1205,6 +1502,8 @@ int main(int argc, char **argv)
         }
         st = fc_enroll(a.c, a.pos[0], a.pos[1], opt(&a, "name"), &err);
         rc = st ? fail(&a, st, &err) : ok_msg(&a, "enrolled; run `field-client sync`");
+    } else if (!strcmp(cmd, "restore")) {
+        rc = run_ids(&a, 0, NULL, "row", "restored", restore_fn, NULL, false);
     } else if (!strcmp(cmd, "dismiss")) {
         int64_t id;
         const char *s = opt(&a, "notice") ? opt(&a, "notice") : a.npos ? a.pos[0] : NULL;

@@ -7,8 +7,9 @@
  *   - a batch id seen before for this device returns the stored results and
  *     applies nothing (409 if the same id arrives with different changes);
  *   - otherwise every change is scope-checked, merged with fs_merge(),
- *     stamped with server-owned fields (rep_id, owner_rep of a rep-created
- *     customer, visit verification/time_check) through a second fs_merge
+ *     stamped with server-owned fields (rep_id, planned_by / created_by,
+ *     owner_rep of a rep-created customer, the rep of the check-in that
+ *     stands, visit verification/time_check) through a second fs_merge
  *     with FS_ORIGIN_SERVER, saved with the next seq if it changed, and its
  *     conflict records stored; the results are stored under the batch id;
  *   - the pull reads rows and scope exits after the cursor in seq order,
@@ -305,8 +306,48 @@ static bool real_of(const fs_value *v, double *out)
     return true;
 }
 
+/* Queues a server write of the device's rep into field `name` of the row
+ * when `when` holds and the field does not already say so. */
+static fs_status stamp_rep(sync_ctx *x, fs_change *sc, const fs_row *row,
+                           const char *name, bool when, fs_hlc now, fs_error *serr)
+{
+    int slot = fs_entity_field_index(row->entity, name);
+    fs_value v = {0};
+    fs_status st;
+
+    if (slot < 0 || !when)
+        return FS_OK;
+    if (row->cells[slot].hlc != 0 && row->cells[slot].v.kind == FS_VAL_TEXT &&
+        strcmp(row->cells[slot].v.u.text.p, x->dev->rep) == 0)
+        return FS_OK;
+    st = fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), serr);
+    if (st == FS_OK)
+        st = fs_change_set(sc, slot, &v, now, serr);
+    fs_value_clear(&v);
+    return st;
+}
+
+/* Who did the visit: the rep whose check-in stands in the merged row. The
+ * check-in fields are written together in one change, so checkin_at's
+ * writer is the check-in's writer; when this device's check-in is the one
+ * the merge kept, its rep becomes the visit's rep_id. A check-in that lost
+ * to a concurrent one changes nothing, so whatever order two offline
+ * check-ins arrive in, rep_id ends as the rep of the winning one
+ * (docs/ARCHITECTURE.md, "Who did the visit"). */
+static bool checkin_is_this_devices(const sync_ctx *x, const fs_change *dchg,
+                                    const fs_row *row)
+{
+    int ci = fs_entity_field_index(row->entity, "checkin_at");
+
+    return strcmp(row->entity->name, "visit") == 0 && ci >= 0 &&
+           change_field(dchg, "checkin_at") && row->cells[ci].hlc != 0 &&
+           fs_id_cmp(&row->cells[ci].device, &x->dev->id) == 0;
+}
+
 /* Server-owned stamps on a row a device just wrote: rep_id on rows it
- * created, owner_rep on customers it created, and visit verification. */
+ * created (and on a visit it checked in at), planned_by / created_by on
+ * rows it created, owner_rep on customers it created, and visit
+ * verification. */
 static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
                                 fs_row *row, bool created, fs_error *err)
 {
@@ -324,12 +365,14 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
         return fss__fail(err, FSS_ENOMEM, "%s", serr.text);
 
     slot = fs_entity_field_index(e, "rep_id");
-    if (slot >= 0 && row->cells[slot].hlc == 0) {
-        if (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
-            fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
-            goto fail;
-        fs_value_clear(&v);
-    }
+    if (slot >= 0 &&
+        stamp_rep(x, &sc, row, "rep_id",
+                  row->cells[slot].hlc == 0 || checkin_is_this_devices(x, dchg, row),
+                  now, &serr) != FS_OK)
+        goto fail;
+    if (stamp_rep(x, &sc, row, "planned_by", created, now, &serr) != FS_OK ||
+        stamp_rep(x, &sc, row, "created_by", created, now, &serr) != FS_OK)
+        goto fail;
     slot = fs_entity_field_index(e, "owner_rep");
     if (created && slot >= 0 && row->cells[slot].hlc == 0 &&
         strcmp(e->name, "customer") == 0) {

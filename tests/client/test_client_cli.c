@@ -178,6 +178,9 @@ static void test_bad_input(void **state)
         "quote line-add %Q --qty 1 --price -100",
         "quote discount %Q 20000",
         "visit plan %C --at someday",
+        "visit abandon %V %V",                                       /* one id only */
+        "quote send %Q %Q",
+        "customer search Acme Tools",
         NULL};
 
     assert_int_equal(run(f, "--json customer add name=Acme"), 0);
@@ -262,6 +265,98 @@ static void test_sync_not_enrolled(void **state)
     assert_non_null(strstr(f->r.out, "\"enrolled\":false"));
 }
 
+/* Runs the binary on a pseudo-terminal (script(1)) with `answer` typed. */
+static int run_tty(fixture *f, const char *answer, const char *args)
+{
+    char cmd[4096], o[256];
+    int st;
+
+    snprintf(o, sizeof o, "%s/out", f->dir);
+    snprintf(cmd, sizeof cmd, "printf '%s\\n' | FIELDSYNC_DB='%s' timeout 30 script -qec "
+             "\"'%s' %s\" /dev/null >'%s' 2>&1", answer, f->db, FIELD_CLIENT_BIN, args, o);
+    st = system(cmd);
+    slurp(o, f->r.out, sizeof f->r.out);
+    f->r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    return f->r.status;
+}
+
+/* Issue 13: customers are the back office's to delete; a rep's own deletes
+ * ask first on a terminal (--yes skips), are refused without a terminal and
+ * without --yes, act on every id or none, say what was deleted, and can be
+ * taken back until synced. Lists say whose rows they are. */
+static void test_delete_confirm_restore(void **state)
+{
+    fixture *f = *state;
+    char cust[37], t1[37], t2[37], before[65536];
+    const char *unknown = "0190e7c2-1a2b-7c3d-8e4f-0123456789ab";
+
+    assert_int_equal(run(f, "--json customer add name=Acme"), 0);
+    json_id(f, cust);
+    assert_int_equal(run(f, "--json task add %s 'call back'", cust), 0);
+    json_id(f, t1);
+    assert_int_equal(run(f, "--json task add %s 'send deck'", cust), 0);
+    json_id(f, t2);
+    assert_int_equal(run(f, "export"), 0);
+    memcpy(before, f->r.out, sizeof before);
+
+    /* Refused: a customer; no terminal and no --yes; one unknown id. */
+    assert_int_equal(run(f, "customer delete %s --yes", cust), 1);
+    assert_non_null(strstr(f->r.err, "back office"));
+    assert_null(strstr(f->r.out, "customer updated"));
+    assert_int_equal(run(f, "task delete %s", t1), 2);
+    assert_non_null(strstr(f->r.err, "--yes"));
+    assert_int_equal(run(f, "task delete %s %s --yes", t1, unknown), 1);
+    assert_non_null(strstr(f->r.err, "nothing was changed"));
+    assert_int_equal(run(f, "task done %s %s", t1, unknown), 1);
+    assert_int_equal(run(f, "export"), 0);
+    assert_string_equal(before, f->r.out);
+
+    /* On a terminal: "n" keeps it, "y" deletes it. */
+    {
+        char args[200];
+        snprintf(args, sizeof args, "task delete %s", t1);
+        assert_int_equal(run_tty(f, "n", args), 1);
+        assert_non_null(strstr(f->r.out, "nothing was deleted"));
+        assert_int_equal(run(f, "task list"), 0);
+        assert_non_null(strstr(f->r.out, t1));
+        assert_int_equal(run_tty(f, "y", args), 0);
+        assert_non_null(strstr(f->r.out, "task deleted"));
+        assert_int_equal(run(f, "task list"), 0);
+        assert_null(strstr(f->r.out, t1));
+        assert_int_equal(run(f, "restore %s", t1), 0);
+    }
+
+    /* --yes, several ids: all deleted, each named. */
+    assert_int_equal(run(f, "task delete %s %s --yes", t1, t2), 0);
+    assert_non_null(strstr(f->r.out, "task deleted"));
+    assert_non_null(strstr(f->r.out, "(call back)"));
+    assert_non_null(strstr(f->r.out, "(send deck)"));
+    assert_int_equal(run(f, "task list"), 0);
+    assert_non_null(strstr(f->r.out, "(no task)"));
+    /* Restore while unsynced: the rows are back, the outbox as before. */
+    assert_int_equal(run(f, "restore %s %s", t1, t2), 0);
+    assert_int_equal(run(f, "export"), 0);
+    assert_string_equal(before, f->r.out);
+    assert_int_equal(run(f, "restore %s", t1), 1);
+    assert_non_null(strstr(f->r.err, "no unsynced delete"));
+
+    /* task edit, done of several, reopen. */
+    assert_int_equal(run(f, "task edit %s 'title=call Monday'", t1), 0);
+    assert_int_equal(run(f, "task done %s %s", t1, t2), 0);
+    assert_int_equal(run(f, "task reopen %s", t2), 0);
+    assert_int_equal(run(f, "task list"), 0);
+    assert_non_null(strstr(f->r.out, t2));
+    assert_null(strstr(f->r.out, t1));
+    assert_int_equal(run(f, "task reopen %s %s", t1, t2), 1); /* t2 is open */
+    assert_int_equal(run(f, "task list --all --mine"), 0);
+    assert_non_null(strstr(f->r.out, "title=call Monday"));
+    assert_non_null(strstr(f->r.out, "rep=you"));
+    assert_int_equal(run(f, "--json visit plan %s", cust), 0);
+    assert_int_equal(run(f, "--json visit list --mine"), 0);
+    assert_non_null(strstr(f->r.out, "\"mine\":true"));
+    assert_int_equal(run(f, "customer list --mine"), 2); /* customers have no rep */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_esign_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_and_db_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_not_enrolled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_confirm_restore, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

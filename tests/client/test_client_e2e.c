@@ -295,11 +295,74 @@ static void test_status_lists_open_conflicts(void **state)
     assert_non_null(strstr(f->out, "\"open_conflicts\":0,\"conflicts\":[]"));
 }
 
+/* Issue 13, end to end: Bob checks in at a visit Ann planned in their shared
+ * territory. After sync the visit is Bob's on both devices (rep=you for Bob,
+ * planned_by=you for Ann), `visit list --mine` tells them apart, and a
+ * rep's customer delete is refused before it is queued. */
+static void test_shared_territory_attribution(void **state)
+{
+    fixture *f = *state;
+    char ann[37], bob[37], cust[37], visit[37], db2[300], csv[300];
+    FILE *o;
+
+    snprintf(db2, sizeof db2, "%s/client2.db", f->dir);
+    snprintf(csv, sizeof csv, "%s/customers.csv", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' territory-add north", f->sdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Bob Road'", f->sdb), 0);
+    assert_true(find_uuid(f->out, bob));
+    assert_int_equal(SERVER(f, "--db '%s' rep-territory %s north", f->sdb, ann), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-territory %s north", f->sdb, bob), 0);
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fputs("name,territory,lat,lon\nShared Mill,north,53.48,-2.24\n", o);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import customers '%s'", f->sdb, csv), 0);
+    enroll_db(f, ann, f->cdb);
+    enroll_db(f, bob, db2);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' customer list", f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' --json visit plan %s", f->cdb, cust), 0);
+    assert_true(find_uuid(f->out, visit));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+
+    /* Bob's device sees Ann's plan as hers. */
+    assert_int_equal(CLIENT(f, "--db '%s' visit list", db2), 0);
+    assert_non_null(strstr(f->out, visit));
+    assert_non_null(strstr(f->out, ann));
+    assert_int_equal(CLIENT(f, "--db '%s' visit list --mine", db2), 0);
+    assert_null(strstr(f->out, visit));
+
+    assert_int_equal(CLIENT(f, "--db '%s' visit checkin %s --lat 53.48 --lon -2.24 "
+                            "--accuracy 10", db2, visit), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' visit list --mine", db2), 0);
+    assert_non_null(strstr(f->out, visit));
+    assert_non_null(strstr(f->out, "rep=you"));
+    assert_non_null(strstr(f->out, ann)); /* planned_by */
+    assert_int_equal(CLIENT(f, "--db '%s' visit list", f->cdb), 0);
+    assert_non_null(strstr(f->out, bob));
+    assert_non_null(strstr(f->out, "planned_by=you"));
+    assert_int_equal(CLIENT(f, "--db '%s' visit list --mine", f->cdb), 0);
+    assert_null(strstr(f->out, visit));
+
+    /* A rep cannot delete the shared customer; nothing is queued. */
+    assert_int_equal(CLIENT(f, "--db '%s' customer delete %s", db2, cust), 1);
+    assert_non_null(strstr(f->err, "back office"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json status", db2), 0);
+    assert_non_null(strstr(f->out, "\"pending\":0"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enroll_sync_export_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_lists_open_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_territory_attribution, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

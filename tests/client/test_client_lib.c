@@ -1114,6 +1114,182 @@ static void test_frozen_quote(void **state)
     assert_int_equal(outbox_n(f), n0);
 }
 
+/* ---- Issue 13: who may delete, restore, --mine, all-or-nothing ---------- */
+
+static fs_id new_id(unsigned n)
+{
+    fs_id id;
+    assert_int_equal(fs_id_new(1700000000000ull + n, &id, NULL), FS_OK);
+    return id;
+}
+
+#define ME "a1a1a1a1-a1a1-a1a1-a1a1-a1a1a1a1a1a1" /* the fake's rep id */
+#define OTHER "0190e7c2-1a2b-7c3d-8e4f-0123456789ab"
+
+/* A customer a rep's device may not delete: refused locally, nothing queued. */
+static void test_customer_delete_refused(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id s = new_id(1);
+
+    enroll(f);
+    fake_set_text(&f->srv, "customer", &s, "name", "Shared Co");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_not_equal(fc_row_delete(f->c, "customer", &s, &err), FC_OK);
+    assert_non_null(strstr(err.text, "back office"));
+    assert_int_equal(outbox_n(f), 0);
+    assert_field(f, "customer", &s, "name", "Shared Co");
+}
+
+static fc_status done_id(fc_client *c, const fs_id *id, void *arg, fs_error *err)
+{
+    (void)arg;
+    return fc_task_done(c, id, err);
+}
+
+static fc_status delete_task(fc_client *c, const fs_id *id, void *arg, fs_error *err)
+{
+    (void)arg;
+    return fc_row_delete(c, "task", id, err);
+}
+
+static size_t list_n(fixture *f, const char *entity, bool mine)
+{
+    fc_query q = {0};
+    size_t n = 0;
+    fs_error err = {0};
+
+    q.mine = mine;
+    assert_int_equal(fc_list(f->c, entity, &q, count_row, &n, NULL, &err), FC_OK);
+    return n;
+}
+
+static void test_delete_rules_and_restore(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id s = new_id(1), t1 = new_id(2), t2 = new_id(3), k1 = new_id(4), k2 = new_id(5),
+          v1 = new_id(6), v2 = new_id(7), q1 = new_id(8), l1 = new_id(9), q2 = new_id(10),
+          l2 = new_id(11), tl, both[2];
+    size_t failed = 99;
+
+    enroll(f);
+    fake_set_text(&f->srv, "customer", &s, "name", "Shared Co");
+    fake_set_id(&f->srv, "task", &t1, "customer_id", &s);
+    fake_set_text(&f->srv, "task", &t1, "rep_id", ME);
+    fake_set_id(&f->srv, "task", &t2, "customer_id", &s);
+    fake_set_text(&f->srv, "task", &t2, "rep_id", OTHER);
+    fake_set_id(&f->srv, "contact", &k1, "customer_id", &s);
+    fake_set_text(&f->srv, "contact", &k1, "name", "Mine");
+    fake_set_text(&f->srv, "contact", &k1, "created_by", ME);
+    fake_set_id(&f->srv, "contact", &k2, "customer_id", &s);
+    fake_set_text(&f->srv, "contact", &k2, "name", "Theirs");
+    fake_set_text(&f->srv, "contact", &k2, "created_by", OTHER);
+    fake_set_id(&f->srv, "visit", &v1, "customer_id", &s);
+    fake_set_text(&f->srv, "visit", &v1, "rep_id", ME);
+    fake_set_id(&f->srv, "visit", &v2, "customer_id", &s);
+    fake_set_text(&f->srv, "visit", &v2, "rep_id", OTHER);
+    fake_set_text(&f->srv, "visit", &v2, "planned_by", ME);
+    fake_set_id(&f->srv, "quote", &q1, "customer_id", &s);
+    fake_set_text(&f->srv, "quote", &q1, "status", "sent");
+    fake_set_id(&f->srv, "quote_line", &l1, "quote_id", &q1);
+    fake_set_id(&f->srv, "quote", &q2, "customer_id", &s);
+    fake_set_text(&f->srv, "quote", &q2, "status", "draft");
+    fake_set_id(&f->srv, "quote_line", &l2, "quote_id", &q2);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+
+    /* --mine: the rep's own rows only; a visit planned by the rep but done
+     * by another rep is the other rep's. */
+    assert_int_equal(list_n(f, "task", false), 2);
+    assert_int_equal(list_n(f, "task", true), 1);
+    assert_int_equal(list_n(f, "visit", false), 2);
+    assert_int_equal(list_n(f, "visit", true), 1);
+    /* A task created here and not yet synced is the rep's own. */
+    assert_int_equal(fc_task_add(f->c, &s, "local", NULL, 0, &tl, &err), FC_OK);
+    assert_int_equal(list_n(f, "task", true), 2);
+    assert_int_equal(outbox_n(f), 1);
+
+    /* Another rep's task and contact, a sent quote's line, a visit: refused,
+     * nothing queued. */
+    assert_int_equal(fc_row_delete(f->c, "task", &t2, &err), FC_EDENIED);
+    assert_int_equal(fc_row_delete(f->c, "contact", &k2, &err), FC_EDENIED);
+    assert_int_equal(fc_row_delete(f->c, "quote_line", &l1, &err), FC_EDENIED);
+    assert_non_null(strstr(err.text, "draft"));
+    assert_int_equal(fc_row_delete(f->c, "visit", &v1, &err), FC_EDENIED);
+    assert_int_equal(outbox_n(f), 1);
+
+    /* Several ids: one refused refuses all; nothing is queued. */
+    both[0] = t1;
+    both[1] = t2;
+    assert_int_equal(fc_each_id(f->c, both, 2, delete_task, NULL, &failed, &err),
+                     FC_EDENIED);
+    assert_int_equal(failed, 1);
+    assert_int_equal(outbox_n(f), 1);
+    assert_field(f, "task", &t1, "rep_id", ME);
+
+    /* The rep's own: deleted, then restored while unsynced. */
+    assert_int_equal(fc_row_delete(f->c, "task", &t1, &err), FC_OK);
+    assert_int_equal(fc_row_delete(f->c, "contact", &k1, &err), FC_OK);
+    assert_int_equal(fc_row_delete(f->c, "quote_line", &l2, &err), FC_OK);
+    assert_int_equal(fc_row_delete(f->c, "task", &tl, &err), FC_OK);
+    assert_int_equal(outbox_n(f), 5);
+    assert_null(field_text(f, "task", &t1, "rep_id"));
+    assert_int_equal(fc_restore(f->c, &t1, &err), FC_OK);
+    assert_field(f, "task", &t1, "rep_id", ME);
+    assert_int_equal(fc_restore(f->c, &tl, &err), FC_OK); /* back to the queued create */
+    assert_field(f, "task", &tl, "title", "local");
+    assert_int_equal(outbox_n(f), 3);
+    assert_int_equal(fc_restore(f->c, &t1, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_restore(f->c, &t2, &err), FC_ENOTFOUND);
+
+    /* Synced deletes are the server's: no restore from the device. */
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_null(field_text(f, "contact", &k1, "name"));
+    assert_int_equal(fc_restore(f->c, &k1, &err), FC_ENOTFOUND);
+}
+
+static void test_task_edit_reopen_and_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id s = add_customer(f, "Local Co"), t[3], gone = new_id(77);
+    size_t failed = 99;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fc_task_add(f->c, &s, "call", "call", 0, &t[i], &err), FC_OK);
+    assert_int_equal(outbox_n(f), 4);
+
+    /* reopen: only a done task. */
+    assert_int_equal(fc_task_reopen(f->c, &t[0], &err), FC_ETRANSITION);
+    assert_int_equal(fc_task_done(f->c, &t[0], &err), FC_OK);
+    assert_field(f, "task", &t[0], "done", "true");
+    assert_int_equal(fc_task_reopen(f->c, &t[0], &err), FC_OK);
+    assert_field(f, "task", &t[0], "done", "false");
+    assert_int_equal(fc_row_edit(f->c, "task", &t[1], (fc_kv[]){{"title", "visit"}}, 1,
+                                 &err), FC_OK);
+    assert_field(f, "task", &t[1], "title", "visit");
+    assert_int_equal(outbox_n(f), 7);
+
+    /* Three ids, the last unknown: none is done, nothing is queued. */
+    {
+        fs_id ids[3] = {t[1], t[2], gone};
+        assert_int_equal(fc_each_id(f->c, ids, 3, done_id, NULL, &failed, &err),
+                         FC_ENOTFOUND);
+        assert_int_equal(failed, 2);
+        assert_field(f, "task", &t[1], "done", "false");
+        assert_field(f, "task", &t[2], "done", "false");
+        assert_int_equal(outbox_n(f), 7);
+        /* The handle is usable after the rollback, and the known ids work. */
+        assert_int_equal(fc_each_id(f->c, ids, 2, done_id, NULL, &failed, &err), FC_OK);
+        assert_field(f, "task", &t[2], "done", "true");
+        assert_int_equal(outbox_n(f), 9);
+        assert_int_equal(fc_each_id(f->c, ids, 2, delete_task, NULL, &failed, &err), FC_OK);
+        assert_null(field_text(f, "task", &t[1], "title"));
+        assert_null(field_text(f, "task", &t[2], "title"));
+    }
+}
+
 static void test_retry_backoff(void **state)
 {
     fixture *f = *state;
@@ -1158,6 +1334,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_customer_delete_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_rules_and_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_edit_reopen_and_all_or_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,7 +106,7 @@ static fs_hlc gen_hlc(prng *r)
 
 static void gen_case(pcase *pc, uint64_t seed)
 {
-    static const char *const cust[] = {"name", "phone", "segment"};
+    static const char *const cust[] = {"name", "phone", "title"}; /* contact: a device may delete it */
     static const char *const contr[] = {"esign_status", "customer_id", "envelope_id", "amount"};
     prng r = {seed};
     fs_id row;
@@ -115,7 +115,7 @@ static void gen_case(pcase *pc, uint64_t seed)
     memset(pc, 0, sizeof *pc);
     pc->seed = seed;
     contract = below(&r, 2) == 0;
-    pc->e = fs_schema_entity(contract ? "contract" : "customer");
+    pc->e = fs_schema_entity(contract ? "contract" : "contact");
     assert_non_null(pc->e);
     tk_row_id(1, &row);
     pc->nch = 1 + below(&r, MAXCH);

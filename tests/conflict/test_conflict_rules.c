@@ -118,7 +118,7 @@ static const rule_case cases[] = {
     {"an update of an existing row needs no name", "customer",
      {.f = {{"phone", "T:1", H(5), DEV_A, NULL, 0}}},
      CH({"phone", "T:123", H(10), 0, NULL, 0}), FS_OK, NULL},
-    {"a delete of a never-seen row is not a create", "customer", {.f = {{0}}},
+    {"a delete of a never-seen row is not a create", "contact", {.f = {{0}}},
      {DEV_A, {{0}}, {1, 1, H(10), 0}}, FS_OK, NULL},
 };
 

@@ -122,6 +122,139 @@ static void test_children_and_stamps(void **state)
     tk_stop(&t);
 }
 
+/* A check-in by device d at visit v of customer cust, in one change. */
+static void checkin_change(fs_change *c, tk_device *d, const fs_id *v)
+{
+    tk_change(c, d, "visit", v);
+    tk_set_int(c, d, "checkin_at", (int64_t)fs_hlc_ms(d->clock));
+    tk_set_real(c, d, "checkin_lat", 53.4812);
+    tk_set_real(c, d, "checkin_lon", -2.2426);
+    tk_set_real(c, d, "checkin_accuracy", 10);
+    tk_set_text(c, d, "status", "in_progress");
+}
+
+/* The server's row of `id` as device d pulls it from the start. */
+static void visit_reps(tk_server *t, tk_device *d, const fs_id *id, char rep[64],
+                       char planned[64])
+{
+    fs_sync_response r;
+    fs_error_body eb;
+    const fs_pulled_row *pr;
+    const char *s;
+
+    assert_int_equal(tk_sync(t, d, NULL, NULL, 0, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+    pr = tk_find_row(&r, id);
+    assert_non_null(pr);
+    s = tk_row_text(&pr->row, "rep_id");
+    snprintf(rep, 64, "%s", s ? s : "");
+    s = tk_row_text(&pr->row, "planned_by");
+    snprintf(planned, 64, "%s", s ? s : "");
+    fs_proto_sync_response_free(&r);
+}
+
+/* Issue 13: the rep whose device checks in is the visit's rep; who planned
+ * it stays in planned_by. Two offline check-ins at one visit end with the
+ * rep of the check-in the merge keeps, whatever order they arrive in. */
+static void test_visit_attribution(void **state)
+{
+    tk_server t;
+    tk_device a, b;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c[2];
+    fs_id ra, rb, cust, v[3];
+    char ida[FS_ID_STRLEN + 1], idb[FS_ID_STRLEN + 1], rep[64], planned[64];
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Alice", "north");
+    rb = tk_rep(&t, "Bob", "north");
+    fs_id_format(&ra, ida);
+    fs_id_format(&rb, idb);
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 53.4808, -2.2426);
+    tk_enroll(&t, &ra, &a);
+    tk_enroll(&t, &rb, &b);
+
+    /* Alice plans three visits. */
+    for (int i = 0; i < 3; i++) {
+        v[i] = tk_new_id();
+        tk_change(&c[0], &a, "visit", &v[i]);
+        tk_set_id(&c[0], &a, "customer_id", &cust);
+        tk_set_int(&c[0], &a, "planned_at", (int64_t)fs_hlc_ms(a.clock) + 3600000);
+        tk_set_text(&c[0], &a, "status", "planned");
+        assert_int_equal(tk_sync(&t, &a, NULL, c, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+        assert_int_equal(r.results[0].outcome, FS_APPLIED);
+        fs_proto_sync_response_free(&r);
+        fs_change_free(&c[0]);
+    }
+    visit_reps(&t, &a, &v[0], rep, planned);
+    assert_string_equal(rep, ida);
+    assert_string_equal(planned, ida);
+
+    /* Bob checks in at Alice's plan: the visit is Bob's, planned by Alice. */
+    checkin_change(&c[0], &b, &v[0]);
+    assert_int_equal(tk_sync(&t, &b, NULL, c, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c[0]);
+    visit_reps(&t, &a, &v[0], rep, planned);
+    assert_string_equal(rep, idb);
+    assert_string_equal(planned, ida);
+
+    /* Both check in offline at v[1] and v[2]; Bob's clock is a second ahead,
+     * so his check-in is the one the merge keeps. v[1] hears Alice first,
+     * v[2] hears Bob first: both end as Bob's visit. */
+    b.clock = fs_hlc_make((uint64_t)time(NULL) * 1000 + 5000, 0);
+    for (int i = 1; i < 3; i++) {
+        tk_device *first = i == 1 ? &a : &b, *second = i == 1 ? &b : &a;
+        checkin_change(&c[0], first, &v[i]);
+        checkin_change(&c[1], second, &v[i]);
+        assert_int_equal(tk_sync(&t, first, NULL, &c[0], 1, 0, 0, FS_PROTO_IDENTITY, &r,
+                                 &eb), 200);
+        fs_proto_sync_response_free(&r);
+        assert_int_equal(tk_sync(&t, second, NULL, &c[1], 1, 0, 0, FS_PROTO_IDENTITY, &r,
+                                 &eb), 200);
+        fs_proto_sync_response_free(&r);
+        fs_change_free(&c[0]);
+        fs_change_free(&c[1]);
+        visit_reps(&t, &a, &v[i], rep, planned);
+        assert_string_equal(rep, idb);
+        assert_string_equal(planned, ida);
+    }
+    tk_stop(&t);
+}
+
+/* Issue 13: a device cannot delete (or restore) a customer; the server
+ * refuses the tombstone with reason server_owned and says why. */
+static void test_customer_delete_refused(void **state)
+{
+    tk_server t;
+    tk_device a;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c;
+    fs_id ra, cust;
+    const fs_pulled_row *pr;
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 53.4808, -2.2426);
+    tk_enroll(&t, &ra, &a);
+    tk_change(&c, &a, "customer", &cust);
+    fs_change_tombstone(&c, true, fs_hlc_make((uint64_t)time(NULL) * 1000, 0));
+    assert_int_equal(tk_sync(&t, &a, NULL, &c, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    assert_int_equal(r.results[0].reason, FS_REASON_SERVER_OWNED);
+    assert_non_null(strstr(r.results[0].detail, "back office"));
+    pr = tk_find_row(&r, &cust);
+    assert_non_null(pr);
+    assert_false(pr->row.deleted);
+    fs_proto_sync_response_free(&r);
+    fs_change_free(&c);
+    tk_stop(&t);
+}
+
 static void test_paging(void **state)
 {
     tk_server t;
@@ -677,6 +810,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enroll_push_pull),
         cmocka_unit_test(test_children_and_stamps),
+        cmocka_unit_test(test_visit_attribution),
+        cmocka_unit_test(test_customer_delete_refused),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_exactly_once),
         cmocka_unit_test(test_lww_conflict_recorded),

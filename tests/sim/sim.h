@@ -226,6 +226,7 @@ struct sim {
     sim_map esign_srv;    /* (-1, contract) -> highest rank the server sent + 1 */
     sim_rng sched;
     unsigned long ops_ok, ops_refused, syncs, syncs_failed, rows_pulled;
+    unsigned long checkins_other; /* visits done by a rep who did not plan them */
     unsigned server_kill_at;  /* request number that gets the server kill */
     unsigned requests;        /* sync requests so far (all devices) */
     bool in_quiesce;

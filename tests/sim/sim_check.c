@@ -335,6 +335,68 @@ static void check_exactly_once(sim *s, store_ctx *x)
     }
 }
 
+static int dev_of(const sim *s, const fs_id *id)
+{
+    for (unsigned d = 0; d < s->ndev; d++)
+        if (fs_id_cmp(&s->dev[d].id, id) == 0)
+            return (int)d;
+    return -1;
+}
+
+static const char *cell_text(const fs_row *row, const char *field)
+{
+    int i = fs_entity_field_index(row->entity, field);
+    return i >= 0 && row->cells[i].v.kind == FS_VAL_TEXT ? row->cells[i].v.u.text.p : NULL;
+}
+
+/* Who did the visit (issue 13): a visit someone checked in at is the rep's
+ * whose check-in the merge kept (the writer of checkin_at), whoever planned
+ * it and in whatever order concurrent check-ins arrived; planned_by is the
+ * rep whose device created it (the writer of the write-once customer_id). */
+static void check_attribution(sim *s, store_ctx *x)
+{
+    const fs_entity *e = fs_schema_entity("visit");
+    int ci = fs_entity_field_index(e, "checkin_at"), pi = fs_entity_field_index(e, "customer_id");
+    sqlite3_stmt *st = NULL;
+    char sql[128], t[FS_ID_STRLEN + 1];
+    fs_row row = {0};
+
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\"", fs_store_table(x->st, e));
+    if (sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sim_violation("cannot read visits: %s", sqlite3_errmsg(x->db));
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fs_id id;
+        bool found = false;
+        int by, planner;
+        const char *rep, *planned;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(id.b, sqlite3_column_blob(st, 0), 16);
+        fs_row_free(&row);
+        if (fs_store_load(x->st, e, &id, &row, NULL, &found, NULL) != FS_STORE_OK || !found)
+            continue;
+        fs_id_format(&id, t);
+        rep = cell_text(&row, "rep_id");
+        planned = cell_text(&row, "planned_by");
+        by = row.cells[ci].hlc ? dev_of(s, &row.cells[ci].device) : -1;
+        planner = row.cells[pi].hlc ? dev_of(s, &row.cells[pi].device) : -1;
+        if (by >= 0 && (!rep || strcmp(rep, s->reps[s->dev[by].rep].uuid) != 0))
+            sim_violation("attribution: visit %s was checked in by dev%d (rep %s) but "
+                          "rep_id is %s", t, by, s->reps[s->dev[by].rep].uuid,
+                          rep ? rep : "unset");
+        if (planner >= 0 && (!planned ||
+                             strcmp(planned, s->reps[s->dev[planner].rep].uuid) != 0))
+            sim_violation("attribution: visit %s was created by dev%d but planned_by is %s",
+                          t, planner, planned ? planned : "unset");
+        if (by >= 0 && planner >= 0 && s->dev[by].rep != s->dev[planner].rep)
+            s->checkins_other++;
+    }
+    fs_row_free(&row);
+    sqlite3_finalize(st);
+}
+
 static void check_store(sim *s)
 {
     store_ctx x;
@@ -376,6 +438,7 @@ static void check_store(sim *s)
         check_change(s, &x, e);
     }
     check_exactly_once(s, &x);
+    check_attribution(s, &x);
 done:
     sqlite3_finalize(x.by_yours);
     sqlite3_finalize(x.rejections);

@@ -184,7 +184,8 @@ static void sim_free(sim *s)
 }
 
 /* One seed from start to checks; returns the number of violations. */
-static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults)
+static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
+                         unsigned long *others)
 {
     sim *s = calloc(1, sizeof *s);
     double t0 = now_s();
@@ -223,9 +224,12 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults)
     for (int f = 0; f < SIM_F_COUNT; f++)
         faults[f] += sim_sh->faults[f];
     printf("seed %llu: %s in %.1fs: %lu writes (%lu refused by state rules), %lu syncs "
-           "(%lu failed under faults), %u requests, %lu rows pulled; faults:",
+           "(%lu failed under faults), %u requests, %lu rows pulled, %lu visits done by "
+           "a rep who did not plan them; faults:",
            (unsigned long long)seed, nviol ? "FAILED" : "ok", now_s() - t0, s->ops_ok,
-           s->ops_refused, s->syncs, s->syncs_failed, s->requests, s->rows_pulled);
+           s->ops_refused, s->syncs, s->syncs_failed, s->requests, s->rows_pulled,
+           s->checkins_other);
+    *others += s->checkins_other;
     for (int f = 0; f < SIM_F_COUNT; f++)
         printf(" %s=%lu", sim_fault_name(f), sim_sh->faults[f]);
     printf("\n");
@@ -249,7 +253,7 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults)
 int main(int argc, char **argv)
 {
     opts o;
-    unsigned long faults[SIM_F_COUNT] = {0};
+    unsigned long faults[SIM_F_COUNT] = {0}, others = 0;
     unsigned failed = 0;
     double t0 = now_s();
     int rc;
@@ -273,7 +277,7 @@ int main(int argc, char **argv)
     printf("fieldsync_sim: %zu seed(s), %u devices, %u steps each, server %s\n", o.nseeds,
            o.devices, o.steps, o.server);
     for (size_t i = 0; i < o.nseeds; i++)
-        if (run_seed(&o, o.seeds[i], faults))
+        if (run_seed(&o, o.seeds[i], faults, &others))
             failed++;
     /* A run that never injected some fault proved nothing about it. */
     for (int f = 0; f < SIM_F_COUNT && o.nseeds >= 5; f++)
@@ -281,6 +285,11 @@ int main(int argc, char **argv)
             printf("FAIL: fault '%s' was never injected in this run\n", sim_fault_name(f));
             failed++;
         }
+    /* Likewise for check-ins at another rep's plan (issue 13). */
+    if (o.nseeds >= 5 && others == 0) {
+        printf("FAIL: no visit was done by a rep who did not plan it in this run\n");
+        failed++;
+    }
     printf("fieldsync_sim: %zu seed(s), %u failed, %.1fs\n", o.nseeds, failed, now_s() - t0);
     curl_global_cleanup();
     munmap(sim_sh, sizeof *sim_sh);

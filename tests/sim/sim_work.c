@@ -321,6 +321,7 @@ typedef struct picker {
     fs_id *ids;
     char (*vals)[24];
     size_t n, cap;
+    fc_client *not_mine;      /* when set: only rows that are not this rep's */
 } picker;
 
 static bool pick_cb(const fs_row *row, void *payload)
@@ -328,6 +329,10 @@ static bool pick_cb(const fs_row *row, void *payload)
     picker *p = payload;
     const char *v = "";
     int slot = p->field ? fs_entity_field_index(row->entity, p->field) : -1;
+    bool mine = false;
+
+    if (p->not_mine && (fc_row_mine(p->not_mine, row, &mine, NULL) != FC_OK || mine))
+        return true;
 
     if (slot >= 0 && row->cells[slot].v.kind == FS_VAL_TEXT)
         v = row->cells[slot].v.u.text.p;
@@ -346,10 +351,10 @@ static bool pick_cb(const fs_row *row, void *payload)
 
 /* A random live row of `entity` in d's replica (optionally filtered); the
  * value of `field` goes to val. */
-static bool pick(sim_dev *d, const char *entity, const char *field, const char *want,
-                 bool want_not, fs_id *out, char val[24])
+static bool pick_from(sim_dev *d, const char *entity, const char *field, const char *want,
+                      bool want_not, bool not_mine, fs_id *out, char val[24])
 {
-    picker p = {field, want, want_not, NULL, NULL, 0, 0};
+    picker p = {field, want, want_not, NULL, NULL, 0, 0, not_mine ? d->c : NULL};
     bool ok = false;
 
     if (fc_list(d->c, entity, NULL, pick_cb, &p, NULL, NULL) == FC_OK && p.n) {
@@ -362,6 +367,12 @@ static bool pick(sim_dev *d, const char *entity, const char *field, const char *
     free(p.ids);
     free(p.vals);
     return ok;
+}
+
+static bool pick(sim_dev *d, const char *entity, const char *field, const char *want,
+                 bool want_not, fs_id *out, char val[24])
+{
+    return pick_from(d, entity, field, want, want_not, false, out, val);
 }
 
 typedef struct esign_scan {
@@ -413,7 +424,8 @@ static void judge(sim_dev *d, fc_status rc, const fs_error *err, const char *wha
         return;
     }
     d->sim->ops_refused++;
-    if (rc == FC_ETRANSITION || rc == FC_EFROZEN || rc == FC_ENOTFOUND)
+    /* EDENIED: a delete the rep may not make (another rep's task...). */
+    if (rc == FC_ETRANSITION || rc == FC_EFROZEN || rc == FC_ENOTFOUND || rc == FC_EDENIED)
         return;
     sim_violation("dev%d: %s failed: %s (%s)", d->index, what, fc_strerror(rc), err->text);
 }
@@ -440,8 +452,15 @@ static void op_customer(sim_dev *d, int op)
     if (!pick(d, "customer", NULL, NULL, false, &id, NULL))
         return;
     if (op == OP_CUST_DELETE) {
+        /* Only the back office deletes customers (admin_delete below): a
+         * rep's device must refuse it before anything is queued. */
         rc = fc_row_delete(d->c, "customer", &id, &err);
-        judge(d, rc, &err, "customer delete", &id);
+        if (rc == FC_ESERVEROWNED) {
+            s->ops_refused++;
+            return;
+        }
+        sim_violation("dev%d: customer delete was not refused: %s", d->index,
+                      rc ? err.text : "queued");
         return;
     }
     {
@@ -508,7 +527,11 @@ static void op_visit(sim_dev *d, int op)
         judge(d, rc, &err, "visit plan", &id);
         return;
     case OP_VISIT_CHECKIN:
-        if (!pick(d, "visit", "status", "planned", false, &id, NULL))
+        /* Half the time at a visit another rep planned (shared territory):
+         * who did the visit is then not who planned it. */
+        if (!(sim_below(&d->ops, 2) &&
+              pick_from(d, "visit", "status", "planned", false, true, &id, NULL)) &&
+            !pick(d, "visit", "status", "planned", false, &id, NULL))
             return;
         rc = fc_visit_checkin(d->c, &id, lat, 13.0, 5 + sim_below(&d->ops, 50), 0, &err);
         judge(d, rc, &err, "visit checkin", &id);
