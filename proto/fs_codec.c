@@ -101,15 +101,7 @@ static ProtobufCBinaryData id_bytes(const fs_id *id)
  * when it does not fit (human-readable text only). */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
+    fs_utf8_clean(dst, cap, src, src ? strlen(src) : 0);
 }
 
 /* Decodes a 16-byte id field. Absent: nil id, or an error when required. */
@@ -183,6 +175,25 @@ static void arena_free(arena *a)
         free(a->head);
         a->head = next;
     }
+}
+
+/* Human-readable text the caller built (a result detail, a conflict record)
+ * as the wire needs it: valid UTF-8 without NUL, cut at a character
+ * boundary within cap. The encoder repairs such text instead of refusing the
+ * message, because an answer the server built must always be producible.
+ * s is NUL-terminated within cap (checked by the caller); NULL when out of
+ * memory. */
+static const char *wire_text(arena *a, const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    char *t;
+
+    if (fs_utf8_valid(s, n))
+        return s;
+    t = arena_calloc(a, cap, 1);
+    if (t)
+        fs_utf8_clean(t, cap, s, n);
+    return t;
 }
 
 /* Packs m, checks it against the limits exactly as a receiver will, and
@@ -1812,9 +1823,8 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         req.errors[req.nerrors].index = i;
         req.errors[req.nerrors].code = (int)ce.code[i];
         /* Long detail is cut; the index prefix always survives. */
-        if (snprintf(req.errors[req.nerrors].text, sizeof req.errors[0].text,
-                     "change %zu: %s", i, ce.text[i].text) < 0)
-            req.errors[req.nerrors].text[0] = '\0';
+        fs_utf8_format(req.errors[req.nerrors].text, sizeof req.errors[0].text,
+                       "change %zu: %s", i, ce.text[i].text);
         req.nerrors++;
     }
     *out = req;
@@ -2043,10 +2053,12 @@ static fs_proto_status encode_conflict(arena *ar, const fs_open_conflict *k, siz
     km->entity = k->entity->tag;
     km->has_row = true;
     km->row = id_bytes(&k->row);
-    km->field = (char *)(uintptr_t)k->field;
-    km->rule = (char *)(uintptr_t)k->rule;
+    km->field = (char *)(uintptr_t)wire_text(ar, k->field, sizeof k->field);
+    km->rule = (char *)(uintptr_t)wire_text(ar, k->rule, sizeof k->rule);
     if (k->detail[0])
-        km->detail = (char *)(uintptr_t)k->detail;
+        km->detail = (char *)(uintptr_t)wire_text(ar, k->detail, sizeof k->detail);
+    if (!km->field || !km->rule || (k->detail[0] && !km->detail))
+        return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory building SyncResponse");
     km->has_mine_kept = k->mine_kept;
     km->mine_kept = k->mine_kept;
     km->has_created_ms = k->created_ms != 0;
@@ -2137,8 +2149,9 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         rm->outcome = (Fieldsync__V1__Outcome)r->outcome;
         rm->has_reason = r->reason != FS_REASON_NONE;
         rm->reason = (Fieldsync__V1__Reason)r->reason;
-        if (r->detail[0])
-            rm->detail = (char *)(uintptr_t)r->detail;
+        if (r->detail[0] &&
+            !(rm->detail = (char *)(uintptr_t)wire_text(&ar, r->detail, sizeof r->detail)))
+            goto nomem;
     }
 
     rows = arena_calloc(&ar, in->nrows, sizeof *rows);
@@ -2496,6 +2509,7 @@ fs_proto_status fs_proto_error_body_encode(const fs_error_body *in,
 {
     Fieldsync__V1__ErrorBody m = FIELDSYNC__V1__ERROR_BODY__INIT;
     fs_proto_limits lim;
+    char message[sizeof in->message];
 
     if (!in || !out)
         return fs_proto__fail(err, FS_PROTO_EINVAL, "error_body_encode: NULL argument");
@@ -2508,7 +2522,9 @@ fs_proto_status fs_proto_error_body_encode(const fs_error_body *in,
     fs_proto__limits(limits, &lim);
     m.has_code = true;
     m.code = (Fieldsync__V1__ErrorCode)in->code;
-    m.message = (char *)(uintptr_t)in->message;
+    /* The message often quotes request bytes: repaired, never refused. */
+    fs_utf8_clean(message, sizeof message, in->message, strlen(in->message));
+    m.message = message;
     m.has_wipe = in->wipe;
     m.wipe = in->wipe;
     return pack_and_frame(&m.base, enc, &lim, out, err);

@@ -404,10 +404,11 @@ static void set_result(fs_sync_result *r, size_t index, fs_outcome o,
     r->index = (uint32_t)index;
     r->outcome = o;
     r->reason = reason;
-    /* Longer details (a validation message) are cut to the result's size
-     * on purpose; the precision says so to the compiler as well. */
-    snprintf(r->detail, sizeof r->detail, "%.*s", (int)(sizeof r->detail - 1),
-             detail ? detail : "");
+    /* The one place results are set: a detail quoting client bytes (a
+     * validation message) is made valid UTF-8 and cut at a character
+     * boundary to the result's size, so the stored results of a batch can
+     * always be encoded, now and on every retry. */
+    fs_utf8_clean(r->detail, sizeof r->detail, detail, detail ? strlen(detail) : 0);
 }
 
 static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,

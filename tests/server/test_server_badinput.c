@@ -318,6 +318,72 @@ static void test_unknown_entity_and_field(void **state)
     tk_stop(&f.t);
 }
 
+/* Issue 12 finding 3: values holding multibyte characters, refused with a
+ * message that quotes them (a currency of 9 bytes quoted to 8, a visit
+ * status quoted to 32 bytes: both limits fall inside an é). The quote is
+ * cut at a character boundary, the batch is answered 200 with decodable
+ * results on the first try and on the retry (answered from the stored
+ * results), and the conflict audit the back office reads is valid UTF-8. */
+static void test_multibyte_refusal_answered(void **state)
+{
+    fixture f;
+    fs_sync_response resp;
+    fs_id batch = tk_new_id(), quote = tk_new_id(), visit = tk_new_id();
+    char status[64] = "a";
+    uint8_t msg[512];
+    size_t n = 0;
+    tk_http r;
+    const char *h[3] = {"Content-Type: application/x-protobuf", NULL, NULL};
+
+    (void)state;
+    for (int i = 0; i < 20; i++)
+        strcat(status, "\xC3\xA9"); /* é */
+    setup_fx(&f);
+    h[1] = f.auth;
+    msg[n++] = 0x08;
+    msg[n++] = FS_PROTO_VERSION;
+    msg[n++] = 0x12;
+    msg[n++] = 16;
+    memcpy(msg + n, f.d.id.b, 16);
+    n += 16;
+    msg[n++] = 0x1a;
+    msg[n++] = 16;
+    memcpy(msg + n, batch.b, 16);
+    n += 16;
+    msg[n++] = 0x20; /* cursor */
+    n += put_varint(msg + n, f.d.cursor);
+    n += put_changes(msg + n, 4, &quote, 3, "abcdefg\xC3\xA9", /* quote.currency */
+                     3, &visit, 11, status);                  /* visit.status */
+    for (int round = 0; round < 2; round++) {
+        tk_request(&f.t, "POST", "/v1/sync", h, msg, n, &r);
+        assert_int_equal(r.status, 200);
+        memset(&resp, 0, sizeof resp);
+        assert_int_equal(fs_proto_sync_response_decode(r.body, r.len, FS_PROTO_IDENTITY,
+                                                       NULL, &resp, NULL, NULL),
+                         FS_PROTO_OK);
+        assert_int_equal(resp.nresults, 2);
+        for (size_t i = 0; i < 2; i++) {
+            assert_int_equal(resp.results[i].outcome, FS_REJECTED);
+            assert_int_equal(resp.results[i].reason, FS_REASON_INVALID);
+            assert_true(fs_utf8_valid(resp.results[i].detail,
+                                      strlen(resp.results[i].detail)));
+        }
+        assert_non_null(strstr(resp.results[0].detail, "'abcdefg'"));
+        assert_non_null(strstr(resp.results[1].detail, "'a\xC3\xA9\xC3\xA9"));
+        fs_proto_sync_response_free(&resp);
+        tk_http_free(&r);
+    }
+    h[0] = "Authorization: Bearer " TK_ADMIN_TOKEN;
+    h[1] = NULL;
+    tk_request(&f.t, "GET", "/admin/v1/conflicts", h, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(fs_utf8_valid(r.body, r.len));
+    assert_int_equal(tk_count((const char *)r.body, "\"rule\":\"invalid\""), 2);
+    tk_http_free(&r);
+    assert_unchanged(&f);
+    tk_stop(&f.t);
+}
+
 static void admin(fixture *f, const char *method, const char *path,
                   const char *ctype, const char *body, const char *token,
                   tk_http *r)
@@ -423,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_http_level),
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_unknown_entity_and_field),
+        cmocka_unit_test(test_multibyte_refusal_answered),
         cmocka_unit_test(test_admin_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
