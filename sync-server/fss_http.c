@@ -89,7 +89,9 @@ void fss__error_proto(fss_server *s, fss_response *r, int http,
         memcpy(copy, buf.data, buf.len);
         set_body(r, http, "application/x-protobuf", copy, buf.len);
     } else {
-        /* Last resort: the status line alone still tells the client. */
+        /* Only when out of memory: the message is valid UTF-8 by
+         * construction (fs_utf8_vformat), so the encoder never refuses it.
+         * The status line alone still tells the client. */
         set_body(r, http, "text/plain", NULL, 0);
     }
     fs_proto_buf_free(&buf);

@@ -384,6 +384,89 @@ static void test_multibyte_refusal_answered(void **state)
     tk_stop(&f.t);
 }
 
+/* Issue 12 finding 4: refusals whose message quotes request bytes (a
+ * Content-Type with invalid UTF-8, Content-Encodings of 300 characters,
+ * ASCII or multibyte, a path that decodes to an invalid byte) still carry a
+ * decodable ErrorBody with a valid UTF-8 message on /v1/, and admin refusals
+ * are JSON in valid UTF-8. */
+static void test_refusals_quoting_request_bytes(void **state)
+{
+    fixture f;
+    tk_http r;
+    fs_error_body eb;
+    fs_proto_buf b = {0};
+    char ct[64], ce[1024], ascii[301], multi[601], straddle[80];
+    const char *h[4];
+    static const struct {
+        const char *path;
+        long status;
+    } paths[] = {{"/v1/%ff", 404}, {"/v1/%c3", 404}, {"/v1/x%ed%a0%80", 404}};
+
+    (void)state;
+    setup_fx(&f);
+    encode_req(&f, FS_PROTO_VERSION, &f.d.id, f.d.cursor, &b);
+    memset(ascii, 'x', 300);
+    ascii[300] = '\0';
+    multi[0] = '\0';
+    for (int i = 0; i < 300; i++)
+        strcat(multi, "\xC3\xA9");
+    memset(straddle, 'y', 63); /* the quote's 64-byte limit falls inside the é */
+    memcpy(straddle + 63, "\xC3\xA9", 3);
+    /* Content-Type with invalid UTF-8. */
+    snprintf(ct, sizeof ct, "Content-Type: application/\xFF\xFE%s", "x-protobuf");
+    h[0] = ct;
+    h[1] = f.auth;
+    h[2] = NULL;
+    tk_request(&f.t, "POST", "/v1/sync", h, b.data, b.len, &r);
+    assert_int_equal(r.status, 415);
+    tk_error_body(&r, &eb);
+    assert_int_equal(eb.code, FS_PROTO_ERR_BAD_REQUEST);
+    assert_true(fs_utf8_valid(eb.message, strlen(eb.message)));
+    assert_non_null(strstr(eb.message, "Content-Type"));
+    tk_http_free(&r);
+    /* Unsupported Content-Encodings quoted in the message. */
+    const char *encs[] = {ascii, multi, straddle, "\xFF\xFF"};
+    for (size_t i = 0; i < sizeof encs / sizeof encs[0]; i++) {
+        snprintf(ce, sizeof ce, "Content-Encoding: %s", encs[i]);
+        h[0] = "Content-Type: application/x-protobuf";
+        h[1] = f.auth;
+        h[2] = ce;
+        h[3] = NULL;
+        tk_request(&f.t, "POST", "/v1/sync", h, b.data, b.len, &r);
+        assert_int_equal(r.status, 415);
+        tk_error_body(&r, &eb);
+        assert_int_equal(eb.code, FS_PROTO_ERR_UNSUPPORTED_ENCODING);
+        assert_true(fs_utf8_valid(eb.message, strlen(eb.message)));
+        tk_http_free(&r);
+    }
+    /* Paths that decode to invalid UTF-8. */
+    h[0] = "Content-Type: application/x-protobuf";
+    h[1] = f.auth;
+    h[2] = NULL;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        tk_request(&f.t, "POST", paths[i].path, h, b.data, b.len, &r);
+        assert_int_equal(r.status, paths[i].status);
+        tk_error_body(&r, &eb);
+        assert_true(fs_utf8_valid(eb.message, strlen(eb.message)));
+        tk_http_free(&r);
+    }
+    /* Admin and other paths: JSON, valid UTF-8. */
+    h[0] = "Authorization: Bearer " TK_ADMIN_TOKEN;
+    h[1] = NULL;
+    const char *jpaths[] = {"/admin/v1/%ff", "/%ff", "/admin/v1/conflicts?status=%ff%c3"};
+    for (size_t i = 0; i < sizeof jpaths / sizeof jpaths[0]; i++) {
+        tk_request(&f.t, "GET", jpaths[i], h, NULL, 0, &r);
+        assert_true(r.status >= 400 && r.status < 500);
+        assert_non_null(strstr(r.content_type, "application/json"));
+        assert_true(r.len > 0 && fs_utf8_valid(r.body, r.len));
+        assert_non_null(strstr((const char *)r.body, "{\"error\":"));
+        tk_http_free(&r);
+    }
+    fs_proto_buf_free(&b);
+    assert_unchanged(&f);
+    tk_stop(&f.t);
+}
+
 static void admin(fixture *f, const char *method, const char *path,
                   const char *ctype, const char *body, const char *token,
                   tk_http *r)
@@ -490,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_unknown_entity_and_field),
         cmocka_unit_test(test_multibyte_refusal_answered),
+        cmocka_unit_test(test_refusals_quoting_request_bytes),
         cmocka_unit_test(test_admin_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
