@@ -427,7 +427,8 @@ typedef enum fs_conflict_status {
 
 /*
  * A losing or rejected write. "theirs" is what the store held, "yours" the
- * incoming write. `field` is a slot, or -1 for the row's tombstone.
+ * incoming write. `field` is a slot, or -1 for the row's tombstone
+ * (FS_CONFLICT_NO_FIELD: see fs_conflict_refused).
  */
 typedef struct fs_conflict {
     const fs_entity *entity;
@@ -455,6 +456,19 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap);
 
 void fs_conflict_list_free(fs_conflict_list *l);
 void fs_conflict_list_clear(fs_conflict_list *l); /* n = 0, keeps capacity */
+
+/* fs_conflict.field of a record that names no write: a refused change of
+ * which no field write or tombstone could be read. */
+#define FS_CONFLICT_NO_FIELD (-2)
+/* Appends the audit records of a change refused before any merge (scope,
+ * validation, undecodable): one FS_CONFLICT_AUTO record per field write and
+ * one for the tombstone write (field -1, yours 1 = delete, 0 = restore),
+ * each with the refused value as `yours`, its stamp and the writer; theirs
+ * is null (nothing was stored). A change with no write gets one record with
+ * field FS_CONFLICT_NO_FIELD. c->entity may be NULL (an entity unknown to
+ * this side); values are copied. FS_ENOMEM on allocation failure. */
+fs_status fs_conflict_refused(fs_conflict_list *l, const fs_change *c, fs_rule rule,
+                              fs_error *err);
 
 /*
  * Folds change `c` into `row` (in place: in = stored state, out = new state)

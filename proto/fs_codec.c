@@ -1619,6 +1619,35 @@ static void change_fail(change_errs *ce, size_t i, fs_status code, const fs_erro
     ce->text[i] = *e;
 }
 
+/* Keeps a write of a refused change for its audit record: appended without
+ * fs_change_set's checks (the value may be the reason for the refusal);
+ * v is moved. A second write of the same slot is not kept. Only FS_ENOMEM
+ * fails. The value was read under the limits, so this allocates at most a
+ * slot per column of the already bounded table. */
+static fs_status keep_write(fs_change *c, int slot, fs_value *v, fs_hlc hlc)
+{
+    fs_field_change *fc;
+
+    for (size_t i = 0; i < c->nfields; i++)
+        if (c->fields[i].slot == slot)
+            return FS_OK;
+    if (c->nfields == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        fs_field_change *p = realloc(c->fields, cap * sizeof *p);
+        if (!p)
+            return FS_ENOMEM;
+        c->fields = p;
+        c->cap = cap;
+    }
+    fc = &c->fields[c->nfields++];
+    memset(fc, 0, sizeof *fc);
+    fc->slot = (uint16_t)slot;
+    fc->v = *v;
+    fc->hlc = hlc;
+    memset(v, 0, sizeof *v);
+    return FS_OK;
+}
+
 /* Sorts a decoded change's writes by slot (they arrive column by column). */
 static void fields_sort(fs_change *c)
 {
@@ -1669,8 +1698,10 @@ static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtabl
             fs_value v;
             fs_status vs;
             bool ok = get_stamp(chain[i], ARR(m, hlc_ms, k), ARR(m, hlc_count, k), &cellhlc[k]);
+            bool read_ok;
             vs = read_value(m, &r, ARR(m, kind, k), ok ? fs_hlc_ms(cellhlc[k]) : 0, d, &v,
                             &cerr);
+            read_ok = vs == FS_OK;
             if (!ok) {
                 fs_error_set(&cerr, FS_ERANGE, "%s: a stamp is out of range", dc->e->name);
                 change_fail(ce, i, FS_ERANGE, &cerr);
@@ -1690,6 +1721,10 @@ static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtabl
                 if (vs != FS_OK)
                     change_fail(ce, i, vs, &cerr);
             }
+            /* A refused change keeps what it wrote for the audit: the
+             * refused value and every other write that could be read. */
+            if (ce->code[i] != FS_OK && vs != FS_ENOMEM && read_ok && ok && dc->slot >= 0)
+                vs = keep_write(&req->changes[i], dc->slot, &v, cellhlc[k]);
             fs_value_clear(&v);
             if (vs == FS_ENOMEM) {
                 st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
@@ -1727,7 +1762,8 @@ static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtabl
         if (!get_stamp(d->base[i], ARR(t, tomb_ms, tk), ARR(t, tomb_count, tk), &th)) {
             fs_error_set(&cerr, FS_ERANGE, "tombstone stamp out of range");
             change_fail(ce, i, FS_ERANGE, &cerr);
-        } else if (ce->code[i] == FS_OK) {
+        } else {
+            /* Kept on a refused change too: its audit names the delete. */
             fs_change_tombstone(&req->changes[i], t->tomb[i] == 2, th);
         }
         tk++;
@@ -1786,6 +1822,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         fs_error cerr;
         fs_status cs;
         if (!d.ents[i]) {
+            /* Still audited under the row and device it named. */
+            req.changes[i].row = d.ids[i];
+            req.changes[i].device = req.device_id;
             dc.rep->unknown_entities++;
             fs_error_set(&cerr, FS_EUNKNOWN_ENTITY, "entity tag %u is unknown to this server",
                          (unsigned)m->batch->entity[i]);
@@ -1812,9 +1851,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
             change_fail(&ce, i, FS_EINVAL, &cerr);
             ce.code[i] = FS_EINVAL;
         }
-        /* One bad change must not sink the batch: record it, go on. */
-        fs_change_free(&req.changes[i]);
-        memset(&req.changes[i], 0, sizeof req.changes[i]);
+        /* One bad change must not sink the batch: record it, go on. What it
+         * named moves to the error, for the audit; changes[i] is left
+         * empty (entity NULL). */
         if (!req.errors) {
             req.errors = calloc(d.n, sizeof *req.errors);
             if (!req.errors)
@@ -1825,6 +1864,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         /* Long detail is cut; the index prefix always survives. */
         fs_utf8_format(req.errors[req.nerrors].text, sizeof req.errors[0].text,
                        "change %zu: %s", i, ce.text[i].text);
+        req.errors[req.nerrors].change = req.changes[i];
+        memset(&req.changes[i], 0, sizeof req.changes[i]);
+        fields_sort(&req.errors[req.nerrors].change);
         req.nerrors++;
     }
     *out = req;
@@ -1849,6 +1891,8 @@ void fs_proto_sync_request_free(fs_sync_request *req)
     for (size_t i = 0; req->changes && i < req->nchanges; i++)
         fs_change_free(&req->changes[i]);
     free(req->changes);
+    for (size_t i = 0; req->errors && i < req->nerrors; i++)
+        fs_change_free(&req->errors[i].change);
     free(req->errors);
     memset(req, 0, sizeof *req);
 }

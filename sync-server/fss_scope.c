@@ -276,7 +276,7 @@ static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
 
     if (k->entity && k->field >= 0 && (size_t)k->field < k->entity->nfields)
         field = k->entity->fields[k->field].name;
-    else if (k->field < 0)
+    else if (k->field == -1)
         field = "_deleted";
     fss_json_value(&base, &k->base);
     fss_json_value(&theirs, &k->theirs);
@@ -347,24 +347,23 @@ fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
     return rc;
 }
 
-fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
-                                const fs_id *row, const fs_id *device,
-                                fs_rule rule, const char *rep,
-                                const char *detail, fs_error *err)
+fss_status fss__store_rejection(fss_conn *c, const fs_change *chg, fs_rule rule,
+                                const char *rep, const char *detail, fs_error *err)
 {
-    fs_conflict k;
+    fs_conflict_list l = {0};
+    fs_error serr = {0};
+    fss_status rc = FSS_OK;
 
-    memset(&k, 0, sizeof k);
-    k.entity = e;
-    k.row = *row;
-    k.field = -1;
-    k.yours_device = *device;
-    k.rule = rule;
     /* Scope and validation rejections are decided by the server's rules;
-     * they are kept for audit, not for a human to resolve. */
-    k.status = FS_CONFLICT_AUTO;
-    return conflict_insert(c, &k, e ? e->name : "unknown", row, rep, detail,
-                           err);
+     * they are kept for audit (FS_CONFLICT_AUTO), not for a human to
+     * resolve, with the refused values so the back office sees them. */
+    if (fs_conflict_refused(&l, chg, rule, &serr) != FS_OK)
+        rc = fss__fail(err, FSS_ENOMEM, "rejection records: %s", serr.text);
+    for (size_t i = 0; i < l.n && rc == FSS_OK; i++)
+        rc = conflict_insert(c, &l.items[i], chg->entity ? chg->entity->name : "unknown",
+                             &chg->row, rep, detail, err);
+    fs_conflict_list_free(&l);
+    return rc;
 }
 
 /* A text column into a fixed buffer as valid UTF-8 (NULL: empty). */

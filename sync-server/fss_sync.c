@@ -417,8 +417,7 @@ static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
 {
     set_result(r, index, FS_REJECTED, reason, detail);
     fss__metrics_reject(&x->s->metrics, reason);
-    return fss__store_rejection(x->c, chg->entity, &chg->row, &x->dev->id,
-                                rule, x->dev->rep, detail, err);
+    return fss__store_rejection(x->c, chg, rule, x->dev->rep, detail, err);
 }
 
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
@@ -1063,11 +1062,13 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
             for (i = 0; i < rq.nchanges; i++) {
                 const fs_proto_change_error *ce = find_error(&rq, i);
                 if (ce || !rq.changes[i].entity) {
+                    /* Audited under what the change named, as far as the
+                     * decoder could read it (entity, row, writes). */
                     fs_change z;
                     memset(&z, 0, sizeof z);
                     z.device = dev.id;
-                    if (reject(&x, &z, i, FS_REASON_INVALID, FS_RULE_INVALID,
-                               ce ? ce->text : "invalid change",
+                    if (reject(&x, ce ? &ce->change : &z, i, FS_REASON_INVALID,
+                               FS_RULE_INVALID, ce ? ce->text : "invalid change",
                                &out.results[i], &err) != FSS_OK)
                         goto internal;
                     continue;

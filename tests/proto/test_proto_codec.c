@@ -395,6 +395,17 @@ static void test_compat_unknown_fields_request(void **state)
     fs_proto_sync_request_free(&req);
 }
 
+/* The write of `field` in a change, or NULL. */
+static const fs_field_change *write_of(const fs_change *c, const char *field)
+{
+    int slot = c->entity ? fs_entity_field_index(c->entity, field) : -1;
+
+    for (size_t i = 0; slot >= 0 && i < c->nfields; i++)
+        if (c->fields[i].slot == slot)
+            return &c->fields[i];
+    return NULL;
+}
+
 /* A newer client pushes a change of an entity (tag 99) and a field (tag
  * 200) this server does not know: those changes are marked invalid, the
  * others decode, nothing is dropped silently. In a table a field is a
@@ -441,6 +452,21 @@ static void test_compat_unknown_tags_request(void **state)
     assert_int_equal(back.errors[1].index, 3);
     assert_int_equal(back.errors[1].code, FS_EUNKNOWN_ENTITY);
     assert_non_null(strstr(back.errors[1].text, "99"));
+    /* Issue 12 finding 7: each error names what could be read, for the
+     * audit: the entity and row, and every write but the unknown field's;
+     * an unknown entity still names its row, device and tombstone write. */
+    assert_ptr_equal(back.errors[0].change.entity, req.changes[2].entity);
+    assert_memory_equal(back.errors[0].change.row.b, req.changes[2].row.b, 16);
+    assert_memory_equal(back.errors[0].change.device.b, req.device_id.b, 16);
+    assert_int_equal(back.errors[0].change.nfields, req.changes[2].nfields - 1);
+    assert_null(write_of(&back.errors[0].change, "checkin_accuracy"));
+    assert_non_null(write_of(&back.errors[0].change, "status"));
+    assert_null(back.errors[1].change.entity);
+    assert_memory_equal(back.errors[1].change.row.b, req.changes[3].row.b, 16);
+    assert_memory_equal(back.errors[1].change.device.b, req.device_id.b, 16);
+    assert_true(back.errors[1].change.has_tomb);
+    assert_int_equal(back.errors[1].change.deleted, req.changes[3].deleted);
+    assert_int_equal(back.errors[1].change.tomb_hlc, req.changes[3].tomb_hlc);
     assert_null(back.changes[2].entity);
     assert_null(back.changes[3].entity);
     assert_true(fx_change_eq(&req.changes[0], &back.changes[0]));
@@ -512,6 +538,28 @@ static void test_invalid_change_values(void **state)
     assert_int_equal(back.errors[1].code, FS_ETYPE);
     assert_int_equal(back.errors[2].index, 2);
     assert_int_equal(back.errors[2].code, FS_EBADID);
+    /* Issue 12 finding 7: the refused value itself is kept for the audit
+     * (with its stamp), beside every other write of the change; a value
+     * that cannot be read (an ID not in the table) is not. */
+    {
+        const fs_change *e0 = &back.errors[0].change, *e1 = &back.errors[1].change;
+        const fs_field_change *w = write_of(e0, "status");
+        assert_ptr_equal(e0->entity, req.changes[0].entity);
+        assert_memory_equal(e0->row.b, req.changes[0].row.b, 16);
+        assert_int_equal(e0->nfields, req.changes[0].nfields);
+        assert_non_null(w);
+        assert_int_equal(w->v.kind, FS_VAL_TEXT);
+        assert_int_equal(w->v.u.text.n, 9);
+        assert_memory_equal(w->v.u.text.p, "xompleted", 9);
+        assert_int_equal(w->hlc, write_of(&req.changes[0], "status")->hlc);
+        w = write_of(e1, "planned_at");
+        assert_non_null(w);
+        assert_int_equal(w->v.kind, FS_VAL_REAL);
+        assert_true(w->v.u.r == 1.5);
+        assert_int_equal(e1->nfields, req.changes[1].nfields);
+        assert_int_equal(back.errors[2].change.nfields, req.changes[2].nfields - 1);
+        assert_null(write_of(&back.errors[2].change, "customer_id"));
+    }
     assert_true(fx_change_eq(&req.changes[3], &back.changes[3]));
     free(body);
     fs_proto_buf_free(&b);

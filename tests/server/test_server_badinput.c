@@ -314,6 +314,24 @@ static void test_unknown_entity_and_field(void **state)
     fs_proto_sync_response_free(&resp);
     tk_http_free(&r);
     (void)eb;
+    /* Issue 12 finding 7: the audit names what the undecodable changes
+     * named: the row of the unknown entity, the customer and its row (the
+     * unknown field's write cannot be named: field null); no nil row. */
+    {
+        fss_buf out = {0};
+        char rid[FS_ID_STRLEN + 1], cid[FS_ID_STRLEN + 1], pat[160];
+        fs_id_format(&row, rid);
+        fs_id_format(&f.cust, cid);
+        assert_int_equal(fss_admin_conflicts_list(f.t.s, NULL, 0, &out, NULL), FSS_OK);
+        snprintf(pat, sizeof pat, "\"entity\":\"unknown\",\"row\":\"%s\"", rid);
+        assert_int_equal(tk_count(out.data, pat), 1);
+        snprintf(pat, sizeof pat, "\"entity\":\"customer\",\"row\":\"%s\",\"field\":null",
+                 cid);
+        assert_int_equal(tk_count(out.data, pat), 1);
+        assert_int_equal(tk_count(out.data, "\"row\":\"00000000-0000-0000-0000-000000000000\""), 0);
+        assert_int_equal(tk_count(out.data, "\"_deleted\""), 0);
+        fss_buf_free(&out);
+    }
     assert_unchanged(&f);
     tk_stop(&f.t);
 }
@@ -379,6 +397,17 @@ static void test_multibyte_refusal_answered(void **state)
     assert_int_equal(r.status, 200);
     assert_true(fs_utf8_valid(r.body, r.len));
     assert_int_equal(tk_count((const char *)r.body, "\"rule\":\"invalid\""), 2);
+    /* ... naming the entity, row and field, with the refused values. */
+    {
+        char qid[FS_ID_STRLEN + 1], pat[200];
+        fs_id_format(&quote, qid);
+        snprintf(pat, sizeof pat, "\"entity\":\"quote\",\"row\":\"%s\",\"field\":\"currency\"",
+                 qid);
+        assert_int_equal(tk_count((const char *)r.body, pat), 1);
+        assert_int_equal(tk_count((const char *)r.body, "\"yours\":\"abcdefg\xC3\xA9\""), 1);
+        snprintf(pat, sizeof pat, "\"yours\":\"%s\"", status);
+        assert_int_equal(tk_count((const char *)r.body, pat), 1);
+    }
     tk_http_free(&r);
     assert_unchanged(&f);
     tk_stop(&f.t);
