@@ -129,6 +129,27 @@ static void test_outside_scope_write_rejected(void **state)
     assert_int_equal(tk_count(out.data, "\"_deleted\""), 0);
     assert_int_equal(tk_count(out.data, "\"yours\":null"), 0);
     assert_int_equal(tk_count(out.data, "\"yours_hlc\":0"), 0);
+    /* Resolving such a record ("yours") acknowledges it: the refused value
+     * is not written to Bob's customer. */
+    {
+        fs_error err = {0};
+        const fs_pulled_row *pr;
+        const char *hit = strstr(out.data, "\"yours\":\"hijack\""), *rec = hit;
+        while (rec > out.data && strncmp(rec, "{\"id\":", 6) != 0)
+            rec--;
+        assert_non_null(hit);
+        assert_int_equal(fss_admin_conflict_resolve(w.t.s, strtol(rec + 6, NULL, 10), "yours",
+                                                    NULL, "ops", &err),
+                         FSS_OK);
+        w.db.cursor = 0;
+        assert_int_equal(tk_sync(&w.t, &w.db, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb),
+                         200);
+        pr = tk_find_row(&r, &w.s1);
+        assert_non_null(pr);
+        assert_true(tk_row_text(&pr->row, "phone") == NULL ||
+                    strcmp(tk_row_text(&pr->row, "phone"), "hijack") != 0);
+        fs_proto_sync_response_free(&r);
+    }
     fss_buf_free(&out);
     fs_change_free(&c[0]);
     fs_change_free(&c[1]);
