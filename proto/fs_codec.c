@@ -669,7 +669,8 @@ static uint32_t put_value(colbuf *cb, const fs_field *f, const fs_value *v, uint
         return FIELDSYNC__V1__VALUE_KIND__REAL;
     case FS_VAL_TEXT:
         c->text_len[cb->ntexts++] = v->u.text.n;
-        memcpy(c->text.data + cb->tpos, v->u.text.p, v->u.text.n);
+        if (v->u.text.n) /* the column's text bytes may be NULL when all are empty */
+            memcpy(c->text.data + cb->tpos, v->u.text.p, v->u.text.n);
         cb->tpos += v->u.text.n;
         return FIELDSYNC__V1__VALUE_KIND__TEXT;
     case FS_VAL_ID:
@@ -1423,7 +1424,9 @@ static fs_status read_value(const Fieldsync__V1__Column *m, dreader *r, uint32_t
         return FS_OK;
     case FIELDSYNC__V1__VALUE_KIND__TEXT: {
         uint32_t len = m->text_len[r->texts++];
-        const uint8_t *p = m->text.data + r->tpos;
+        /* An empty text may come with no text bytes at all (data NULL):
+         * NULL + 0 is undefined, so empty texts point at "". */
+        const uint8_t *p = len ? m->text.data + r->tpos : (const uint8_t *)"";
         r->tpos += len;
         if (!fs_proto__utf8_valid(p, len))
             return fs_error_set(err, FS_EINVAL, "text is not valid UTF-8 (or contains NUL)");
