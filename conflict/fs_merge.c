@@ -181,6 +181,7 @@ fs_status fs_conflict_refused(fs_conflict_list *l, const fs_change *c, fs_rule r
         const fs_field_change *fc = i < c->nfields ? &c->fields[i] : NULL;
         fs_conflict *k = &l->items[l->n];
 
+        st = FS_OK;
         memset(k, 0, sizeof *k);
         k->entity = c->entity;
         k->row = c->row;
