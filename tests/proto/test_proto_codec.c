@@ -999,9 +999,71 @@ static void test_roundtrip_representations(void **state)
     }
 }
 
+/* Issue 12 finding 3: text the caller built (a result detail, a conflict's
+ * fields, an ErrorBody message) is repaired by the encoder, never a reason
+ * to refuse the answer: a detail cut inside a character or holding invalid
+ * bytes encodes, and decodes as valid UTF-8 with U+FFFD. */
+static void test_encoder_repairs_built_text(void **state)
+{
+    fs_sync_response resp, back;
+    fs_sync_result r[2];
+    fs_open_conflict k;
+    fs_error_body eb, ebb;
+    fs_proto_buf b = {0};
+    fs_error err = {0};
+    (void)state;
+
+    memset(&resp, 0, sizeof resp);
+    memset(r, 0, sizeof r);
+    memset(&k, 0, sizeof k);
+    resp.version = FS_PROTO_VERSION;
+    r[0].index = 0;
+    r[0].outcome = FS_REJECTED;
+    r[0].reason = FS_REASON_INVALID;
+    strcpy(r[0].detail, "field currency: 'abcdefg\xC3' is not an ISO 4217 currency code");
+    r[1].index = 1;
+    r[1].outcome = FS_REJECTED;
+    r[1].reason = FS_REASON_INVALID;
+    strcpy(r[1].detail, "\xFF\xED\xA0\x80");
+    resp.results = r;
+    resp.nresults = 2;
+    k.id = 1;
+    k.entity = fs_schema_entity("quote");
+    k.row.b[0] = 1;
+    strcpy(k.field, "currency\xC3");
+    strcpy(k.rule, "invalid");
+    strcpy(k.detail, "'abcdefg\xC3'");
+    resp.conflicts = &k;
+    resp.nconflicts = 1;
+    resp.conflicts_listed = true;
+    resp.open_conflicts = 1;
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(fs_proto_sync_response_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL,
+                                                   &back, NULL, &err), FS_PROTO_OK);
+    assert_string_equal(back.results[0].detail,
+                        "field currency: 'abcdefg\xEF\xBF\xBD' is not an ISO 4217 currency code");
+    assert_string_equal(back.results[1].detail, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_string_equal(back.conflicts[0].field, "currency\xEF\xBF\xBD");
+    assert_string_equal(back.conflicts[0].detail, "'abcdefg\xEF\xBF\xBD'");
+    fs_proto_sync_response_free(&back);
+    fs_proto_buf_free(&b);
+
+    memset(&eb, 0, sizeof eb);
+    eb.code = FS_PROTO_ERR_BAD_REQUEST;
+    strcpy(eb.message, "no such endpoint /v1/\xFF");
+    assert_int_equal(fs_proto_error_body_encode(&eb, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(fs_proto_error_body_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL, &ebb,
+                                                NULL, &err), FS_PROTO_OK);
+    assert_string_equal(ebb.message, "no such endpoint /v1/\xEF\xBF\xBD");
+    fs_proto_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encoder_repairs_built_text),
         cmocka_unit_test(test_roundtrip_bytes),
         cmocka_unit_test(test_roundtrip_enroll),
         cmocka_unit_test(test_roundtrip_sync_request),
