@@ -72,6 +72,36 @@ int fs_error_set(fs_error *err, int code, const char *fmt, ...)
 int fs_error_vset(fs_error *err, int code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/*
+ * UTF-8 (fs_utf8.c): the one definition every component uses. Valid means
+ * strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+ * Text the system builds from client bytes (messages, result details,
+ * conflict records, log lines) goes through fs_utf8_clean, so it is always
+ * valid and never cut inside a character.
+ */
+/* Length (1..4) of the valid sequence at the start of s[0..n), or 0 when
+ * s does not start with one (or n is 0). NUL counts as a valid 1-byte
+ * sequence here; callers that store C strings refuse it separately. */
+size_t fs_utf8_seq(const void *s, size_t n);
+/* True when s[0..n) is valid UTF-8 throughout (NUL allowed, see above). */
+bool fs_utf8_valid(const void *s, size_t n);
+/* The longest prefix of s[0..n) of at most max bytes that ends at a
+ * character boundary: where a message quotes "the first max bytes" of a
+ * value, it quotes this many. */
+size_t fs_utf8_cut(const void *s, size_t n, size_t max);
+/* Copies src[0..n) into dst (cap bytes, cap > 0) as a NUL-terminated valid
+ * UTF-8 string: each byte that does not start a valid sequence, and each
+ * NUL, becomes U+FFFD; when the text does not fit it is cut before the first
+ * character that would not fit whole. src may be NULL when n is 0; dst and
+ * src must not overlap. Returns the length written (without the NUL). */
+size_t fs_utf8_clean(char *dst, size_t cap, const void *src, size_t n);
+/* snprintf into dst (cap > 0 bytes), then fs_utf8_clean: the way to build a
+ * message that quotes client bytes (%s of a header, %.*s of a value). */
+size_t fs_utf8_vformat(char *dst, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+size_t fs_utf8_format(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ------------------------------------------------------------------------ */
 /* Ids: 128-bit, time-ordered (RFC 9562 UUIDv7)                              */
 /* ------------------------------------------------------------------------ */
@@ -295,10 +325,6 @@ size_t fs_real_format(double d, char buf[FS_REAL_STRLEN + 1]);
  * that is not FS_FIELD_REQUIRED. */
 fs_status fs_field_check(const fs_field *f, const fs_value *v, fs_error *err);
 
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF);
- * fs_field_check requires it of every text value, so every write path
- * refuses what a device could not decode. s may be NULL only when n is 0. */
-bool fs_utf8_valid(const char *s, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Rows and changes                                                          */
@@ -482,7 +508,8 @@ typedef enum fs_conflict_status {
 
 /*
  * A losing or rejected write. "theirs" is what the store held, "yours" the
- * incoming write. `field` is a slot, or -1 for the row's tombstone.
+ * incoming write. `field` is a slot, or -1 for the row's tombstone
+ * (FS_CONFLICT_NO_FIELD: see fs_conflict_refused).
  */
 typedef struct fs_conflict {
     const fs_entity *entity;
@@ -510,6 +537,19 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap);
 
 void fs_conflict_list_free(fs_conflict_list *l);
 void fs_conflict_list_clear(fs_conflict_list *l); /* n = 0, keeps capacity */
+
+/* fs_conflict.field of a record that names no write: a refused change of
+ * which no field write or tombstone could be read. */
+#define FS_CONFLICT_NO_FIELD (-2)
+/* Appends the audit records of a change refused before any merge (scope,
+ * validation, undecodable): one FS_CONFLICT_AUTO record per field write and
+ * one for the tombstone write (field -1, yours 1 = delete, 0 = restore),
+ * each with the refused value as `yours`, its stamp and the writer; theirs
+ * is null (nothing was stored). A change with no write gets one record with
+ * field FS_CONFLICT_NO_FIELD. c->entity may be NULL (an entity unknown to
+ * this side); values are copied. FS_ENOMEM on allocation failure. */
+fs_status fs_conflict_refused(fs_conflict_list *l, const fs_change *c, fs_rule rule,
+                              fs_error *err);
 
 /*
  * Folds change `c` into `row` (in place: in = stored state, out = new state)

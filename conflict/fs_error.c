@@ -2,12 +2,14 @@
  * fs_error.c - status strings and the caller-supplied error struct.
  *
  * Errors never allocate: the message is formatted into the fixed buffer of an
- * fs_error the caller owns (or dropped when the caller passed NULL).
+ * fs_error the caller owns (or dropped when the caller passed NULL). Messages
+ * quote client bytes (a refused value, a field name), and they travel on to
+ * result details, conflict records and ErrorBody texts, so the text is made
+ * valid UTF-8 here, once, and cut only at a character boundary.
  */
 #include "fs_conflict.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 
 const char *fs_strerror(fs_status st)
 {
@@ -33,7 +35,7 @@ int fs_error_vset(fs_error *err, int code, const char *fmt, va_list ap)
 {
     if (err) {
         err->code = code;
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
+        fs_utf8_vformat(err->text, sizeof err->text, fmt, ap);
     }
     return code;
 }

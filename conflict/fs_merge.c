@@ -164,6 +164,53 @@ static fs_status list_reserve(fs_conflict_list *l, size_t extra, fs_error *err)
     return FS_OK;
 }
 
+fs_status fs_conflict_refused(fs_conflict_list *l, const fs_change *c, fs_rule rule,
+                              fs_error *err)
+{
+    size_t need;
+    fs_status st;
+
+    if (!l || !c)
+        return fs_error_set(err, FS_EINVAL, "fs_conflict_refused: NULL argument");
+    need = c->nfields + (c->has_tomb ? 1 : 0);
+    if ((st = list_reserve(l, need ? need : 1, err)) != FS_OK)
+        return st;
+    /* One record per write, the refused value as "yours", so the audit
+     * keeps what the device asked for (issue 12): nothing a user wrote is
+     * dropped without a trace. Nothing was stored, so "theirs" is null. */
+    for (size_t i = 0; i < (need ? need : 1); i++) {
+        const fs_field_change *fc = i < c->nfields ? &c->fields[i] : NULL;
+        fs_conflict *k = &l->items[l->n];
+
+        st = FS_OK;
+        memset(k, 0, sizeof *k);
+        k->entity = c->entity;
+        k->row = c->row;
+        k->yours_device = c->device;
+        k->rule = rule;
+        k->status = FS_CONFLICT_AUTO;
+        if (fc) {
+            k->field = fc->slot;
+            k->yours_hlc = fc->hlc;
+            st = fs_value_copy(&k->yours, &fc->v, err);
+            if (st == FS_OK && fc->has_base) {
+                k->has_base = true;
+                st = fs_value_copy(&k->base, &fc->base, err);
+            }
+        } else if (c->has_tomb) {
+            k->field = -1;
+            k->yours_hlc = c->tomb_hlc;
+            k->yours = fs_value_int(c->deleted);
+        } else {
+            k->field = FS_CONFLICT_NO_FIELD; /* nothing of the change was readable */
+        }
+        l->n++; /* counted before a failed copy, so the list frees it */
+        if (st != FS_OK)
+            return st;
+    }
+    return FS_OK;
+}
+
 /* The reason a change reports for a record that went against it. */
 static fs_reason rule_reason(const fs_conflict *k)
 {

@@ -18,44 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-bool fs_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    if (!s)
-        return n == 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t len;
-        unsigned cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2; cp = c & 0x1F; min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3; cp = c & 0x0F; min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4; cp = c & 0x07; min = 0x10000;
-        } else {
-            return false; /* a continuation byte, C0/C1 or F5..FF lead */
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* "2026-12-05 10:30 UTC" for Unix milliseconds (proleptic Gregorian, the
  * days-to-civil conversion), so a message shows a date, not a number. */
 static void format_utc(int64_t ms, char *out, size_t cap)

@@ -190,13 +190,13 @@ fs_status fs_field_check(const fs_field *f, const fs_value *v, fs_error *err)
             if (strlen(*e) == v->u.text.n && memcmp(*e, v->u.text.p, v->u.text.n) == 0)
                 return FS_OK;
         return fs_error_set(err, FS_ERANGE, "field %s: '%.*s' is not one of its values",
-                            f->name, v->u.text.n > 32 ? 32 : (int)v->u.text.n,
+                            f->name, (int)fs_utf8_cut(v->u.text.p, v->u.text.n, 32),
                             v->u.text.p);
     case FS_TYPE_CURRENCY:
         if (!fs_currency_valid(v->u.text.p, v->u.text.n))
             return fs_error_set(err, FS_ERANGE,
                                 "field %s: '%.*s' is not an ISO 4217 currency code",
-                                f->name, v->u.text.n > 8 ? 8 : (int)v->u.text.n,
+                                f->name, (int)fs_utf8_cut(v->u.text.p, v->u.text.n, 8),
                                 v->u.text.p);
         break;
     case FS_TYPE_BOOL:
@@ -411,8 +411,9 @@ fs_status fs_change_set_named(fs_change *c, const char *field, const fs_value *v
         return fs_error_set(err, FS_EINVAL, "fs_change_set_named: NULL argument");
     slot = fs_entity_field_index(c->entity, field);
     if (slot < 0)
-        return fs_error_set(err, FS_EUNKNOWN_FIELD, "%s has no field '%.64s'",
-                            c->entity->name, field);
+        return fs_error_set(err, FS_EUNKNOWN_FIELD, "%s has no field '%.*s'",
+                            c->entity->name, (int)fs_utf8_cut(field, strlen(field), 64),
+                            field);
     return fs_change_set(c, slot, v, hlc, err);
 }
 

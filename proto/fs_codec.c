@@ -101,15 +101,7 @@ static ProtobufCBinaryData id_bytes(const fs_id *id)
  * when it does not fit (human-readable text only). */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
+    fs_utf8_clean(dst, cap, src, src ? strlen(src) : 0);
 }
 
 /* Decodes a 16-byte id field. Absent: nil id, or an error when required. */
@@ -183,6 +175,25 @@ static void arena_free(arena *a)
         free(a->head);
         a->head = next;
     }
+}
+
+/* Human-readable text the caller built (a result detail, a conflict record)
+ * as the wire needs it: valid UTF-8 without NUL, cut at a character
+ * boundary within cap. The encoder repairs such text instead of refusing the
+ * message, because an answer the server built must always be producible.
+ * s is NUL-terminated within cap (checked by the caller); NULL when out of
+ * memory. */
+static const char *wire_text(arena *a, const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    char *t;
+
+    if (fs_utf8_valid(s, n))
+        return s;
+    t = arena_calloc(a, cap, 1);
+    if (t)
+        fs_utf8_clean(t, cap, s, n);
+    return t;
 }
 
 /* Packs m, checks it against the limits exactly as a receiver will, and
@@ -658,7 +669,8 @@ static uint32_t put_value(colbuf *cb, const fs_field *f, const fs_value *v, uint
         return FIELDSYNC__V1__VALUE_KIND__REAL;
     case FS_VAL_TEXT:
         c->text_len[cb->ntexts++] = v->u.text.n;
-        memcpy(c->text.data + cb->tpos, v->u.text.p, v->u.text.n);
+        if (v->u.text.n) /* the column's text bytes may be NULL when all are empty */
+            memcpy(c->text.data + cb->tpos, v->u.text.p, v->u.text.n);
         cb->tpos += v->u.text.n;
         return FIELDSYNC__V1__VALUE_KIND__TEXT;
     case FS_VAL_ID:
@@ -1412,7 +1424,9 @@ static fs_status read_value(const Fieldsync__V1__Column *m, dreader *r, uint32_t
         return FS_OK;
     case FIELDSYNC__V1__VALUE_KIND__TEXT: {
         uint32_t len = m->text_len[r->texts++];
-        const uint8_t *p = m->text.data + r->tpos;
+        /* An empty text may come with no text bytes at all (data NULL):
+         * NULL + 0 is undefined, so empty texts point at "". */
+        const uint8_t *p = len ? m->text.data + r->tpos : (const uint8_t *)"";
         r->tpos += len;
         if (!fs_proto__utf8_valid(p, len))
             return fs_error_set(err, FS_EINVAL, "text is not valid UTF-8 (or contains NUL)");
@@ -1608,6 +1622,35 @@ static void change_fail(change_errs *ce, size_t i, fs_status code, const fs_erro
     ce->text[i] = *e;
 }
 
+/* Keeps a write of a refused change for its audit record: appended without
+ * fs_change_set's checks (the value may be the reason for the refusal);
+ * v is moved. A second write of the same slot is not kept. Only FS_ENOMEM
+ * fails. The value was read under the limits, so this allocates at most a
+ * slot per column of the already bounded table. */
+static fs_status keep_write(fs_change *c, int slot, fs_value *v, fs_hlc hlc)
+{
+    fs_field_change *fc;
+
+    for (size_t i = 0; i < c->nfields; i++)
+        if (c->fields[i].slot == slot)
+            return FS_OK;
+    if (c->nfields == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        fs_field_change *p = realloc(c->fields, cap * sizeof *p);
+        if (!p)
+            return FS_ENOMEM;
+        c->fields = p;
+        c->cap = cap;
+    }
+    fc = &c->fields[c->nfields++];
+    memset(fc, 0, sizeof *fc);
+    fc->slot = (uint16_t)slot;
+    fc->v = *v;
+    fc->hlc = hlc;
+    memset(v, 0, sizeof *v);
+    return FS_OK;
+}
+
 /* Sorts a decoded change's writes by slot (they arrive column by column). */
 static void fields_sort(fs_change *c)
 {
@@ -1658,8 +1701,10 @@ static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtabl
             fs_value v;
             fs_status vs;
             bool ok = get_stamp(chain[i], ARR(m, hlc_ms, k), ARR(m, hlc_count, k), &cellhlc[k]);
+            bool read_ok;
             vs = read_value(m, &r, ARR(m, kind, k), ok ? fs_hlc_ms(cellhlc[k]) : 0, d, &v,
                             &cerr);
+            read_ok = vs == FS_OK;
             if (!ok) {
                 fs_error_set(&cerr, FS_ERANGE, "%s: a stamp is out of range", dc->e->name);
                 change_fail(ce, i, FS_ERANGE, &cerr);
@@ -1679,6 +1724,10 @@ static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtabl
                 if (vs != FS_OK)
                     change_fail(ce, i, vs, &cerr);
             }
+            /* A refused change keeps what it wrote for the audit: the
+             * refused value and every other write that could be read. */
+            if (ce->code[i] != FS_OK && vs != FS_ENOMEM && read_ok && ok && dc->slot >= 0)
+                vs = keep_write(&req->changes[i], dc->slot, &v, cellhlc[k]);
             fs_value_clear(&v);
             if (vs == FS_ENOMEM) {
                 st = fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory decoding SyncRequest");
@@ -1716,7 +1765,8 @@ static fs_proto_status decode_changes(const Fieldsync__V1__Table *t, const dtabl
         if (!get_stamp(d->base[i], ARR(t, tomb_ms, tk), ARR(t, tomb_count, tk), &th)) {
             fs_error_set(&cerr, FS_ERANGE, "tombstone stamp out of range");
             change_fail(ce, i, FS_ERANGE, &cerr);
-        } else if (ce->code[i] == FS_OK) {
+        } else {
+            /* Kept on a refused change too: its audit names the delete. */
             fs_change_tombstone(&req->changes[i], t->tomb[i] == 2, th);
         }
         tk++;
@@ -1775,6 +1825,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         fs_error cerr;
         fs_status cs;
         if (!d.ents[i]) {
+            /* Still audited under the row and device it named. */
+            req.changes[i].row = d.ids[i];
+            req.changes[i].device = req.device_id;
             dc.rep->unknown_entities++;
             fs_error_set(&cerr, FS_EUNKNOWN_ENTITY, "entity tag %u is unknown to this server",
                          (unsigned)m->batch->entity[i]);
@@ -1801,9 +1854,9 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
             change_fail(&ce, i, FS_EINVAL, &cerr);
             ce.code[i] = FS_EINVAL;
         }
-        /* One bad change must not sink the batch: record it, go on. */
-        fs_change_free(&req.changes[i]);
-        memset(&req.changes[i], 0, sizeof req.changes[i]);
+        /* One bad change must not sink the batch: record it, go on. What it
+         * named moves to the error, for the audit; changes[i] is left
+         * empty (entity NULL). */
         if (!req.errors) {
             req.errors = calloc(d.n, sizeof *req.errors);
             if (!req.errors)
@@ -1812,9 +1865,11 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
         req.errors[req.nerrors].index = i;
         req.errors[req.nerrors].code = (int)ce.code[i];
         /* Long detail is cut; the index prefix always survives. */
-        if (snprintf(req.errors[req.nerrors].text, sizeof req.errors[0].text,
-                     "change %zu: %s", i, ce.text[i].text) < 0)
-            req.errors[req.nerrors].text[0] = '\0';
+        fs_utf8_format(req.errors[req.nerrors].text, sizeof req.errors[0].text,
+                       "change %zu: %s", i, ce.text[i].text);
+        req.errors[req.nerrors].change = req.changes[i];
+        memset(&req.changes[i], 0, sizeof req.changes[i]);
+        fields_sort(&req.errors[req.nerrors].change);
         req.nerrors++;
     }
     *out = req;
@@ -1839,6 +1894,8 @@ void fs_proto_sync_request_free(fs_sync_request *req)
     for (size_t i = 0; req->changes && i < req->nchanges; i++)
         fs_change_free(&req->changes[i]);
     free(req->changes);
+    for (size_t i = 0; req->errors && i < req->nerrors; i++)
+        fs_change_free(&req->errors[i].change);
     free(req->errors);
     memset(req, 0, sizeof *req);
 }
@@ -2043,10 +2100,12 @@ static fs_proto_status encode_conflict(arena *ar, const fs_open_conflict *k, siz
     km->entity = k->entity->tag;
     km->has_row = true;
     km->row = id_bytes(&k->row);
-    km->field = (char *)(uintptr_t)k->field;
-    km->rule = (char *)(uintptr_t)k->rule;
+    km->field = (char *)(uintptr_t)wire_text(ar, k->field, sizeof k->field);
+    km->rule = (char *)(uintptr_t)wire_text(ar, k->rule, sizeof k->rule);
     if (k->detail[0])
-        km->detail = (char *)(uintptr_t)k->detail;
+        km->detail = (char *)(uintptr_t)wire_text(ar, k->detail, sizeof k->detail);
+    if (!km->field || !km->rule || (k->detail[0] && !km->detail))
+        return fs_proto__fail(err, FS_PROTO_ENOMEM, "out of memory building SyncResponse");
     km->has_mine_kept = k->mine_kept;
     km->mine_kept = k->mine_kept;
     km->has_created_ms = k->created_ms != 0;
@@ -2137,8 +2196,9 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         rm->outcome = (Fieldsync__V1__Outcome)r->outcome;
         rm->has_reason = r->reason != FS_REASON_NONE;
         rm->reason = (Fieldsync__V1__Reason)r->reason;
-        if (r->detail[0])
-            rm->detail = (char *)(uintptr_t)r->detail;
+        if (r->detail[0] &&
+            !(rm->detail = (char *)(uintptr_t)wire_text(&ar, r->detail, sizeof r->detail)))
+            goto nomem;
     }
 
     rows = arena_calloc(&ar, in->nrows, sizeof *rows);
@@ -2496,6 +2556,7 @@ fs_proto_status fs_proto_error_body_encode(const fs_error_body *in,
 {
     Fieldsync__V1__ErrorBody m = FIELDSYNC__V1__ERROR_BODY__INIT;
     fs_proto_limits lim;
+    char message[sizeof in->message];
 
     if (!in || !out)
         return fs_proto__fail(err, FS_PROTO_EINVAL, "error_body_encode: NULL argument");
@@ -2508,7 +2569,9 @@ fs_proto_status fs_proto_error_body_encode(const fs_error_body *in,
     fs_proto__limits(limits, &lim);
     m.has_code = true;
     m.code = (Fieldsync__V1__ErrorCode)in->code;
-    m.message = (char *)(uintptr_t)in->message;
+    /* The message often quotes request bytes: repaired, never refused. */
+    fs_utf8_clean(message, sizeof message, in->message, strlen(in->message));
+    m.message = message;
     m.has_wipe = in->wipe;
     m.wipe = in->wipe;
     return pack_and_frame(&m.base, enc, &lim, out, err);

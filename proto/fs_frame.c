@@ -275,7 +275,7 @@ fs_proto_status fs_proto_encoding_parse(const char *value, size_t len,
         return fs_proto__fail(err, FS_PROTO_EENCODING,
                               "unsupported Content-Encoding \"%.*s\" "
                               "(supported: identity, deflate, gzip)",
-                              (int)(len > 64 ? 64 : len), value);
+                              (int)fs_utf8_cut(value, len, 64), value);
     return FS_PROTO_OK;
 }
 

@@ -241,7 +241,14 @@ typedef struct fs_sync_request {
 typedef struct fs_proto_change_error {
     size_t index;          /* into changes[] */
     int code;              /* fs_status of the conflict library */
-    char text[160];
+    char text[160];        /* valid UTF-8 */
+    /* What the change named, as far as it could be read, so the refusal is
+     * audited under it: entity (NULL when its tag is unknown here), row and
+     * device always; every field write that could be read, the refused value
+     * included (not checked: that is why it was refused), and the tombstone
+     * write. Owned; a text that is not valid UTF-8 is never read, so every
+     * value here is valid UTF-8. */
+    fs_change change;
 } fs_proto_change_error;
 
 /* The server's verdict on changes[index] of the request. */

@@ -171,43 +171,12 @@ static bool read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *out)
     return false;
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
- * NUL is refused too: protobuf-c hands strings over NUL-terminated, so an
- * embedded NUL would silently cut the value short. */
+/* Strict UTF-8 (fs_utf8_valid, the one definition in conflict/). NUL is
+ * refused too: protobuf-c hands strings over NUL-terminated, so an embedded
+ * NUL would silently cut the value short. */
 static bool utf8_valid(const uint8_t *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        size_t len;
-        uint32_t cp;
-        if (c == 0) {
-            return false;
-        } else if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2, cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3, cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        i += len;
-    }
-    return true;
+    return !memchr(p, '\0', n) && fs_utf8_valid(p, n);
 }
 
 /* The wire type a field of this protobuf type must arrive with. */

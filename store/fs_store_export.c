@@ -49,40 +49,6 @@ static void j_lit(jout *o, const char *s)
     j_put(o, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one
- * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 /* A JSON string: quote and backslash escaped, every byte below 0x20 as
  * \u00xx (lowercase hex), valid UTF-8 copied as is, and each byte that does
  * not start a valid sequence as \ufffd, so the output is always valid JSON
@@ -95,7 +61,7 @@ static void j_str(jout *o, const char *s, size_t n)
     j_put(o, "\"", 1);
     while (i < n) {
         unsigned c = p[i];
-        size_t len = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(p + i, n - i) : 0;
+        size_t len = c >= 0x20 && c != '"' && c != '\\' ? fs_utf8_seq(p + i, n - i) : 0;
 
         if (len) {
             i += len;

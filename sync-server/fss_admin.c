@@ -484,7 +484,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     char field[80] = "", status[16] = "", *chosen = NULL;
     fs_id row;
     fss_status rc;
-    bool chg_init = false;
+    bool chg_init = false, refused;
 
     memset(&chg, 0, sizeof chg);
     memset(&j, 0, sizeof j);
@@ -496,7 +496,8 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     if ((rc = tx_begin(s, &t, err)) != FSS_OK)
         return rc;
     if (sqlite3_prepare_v2(t.c->db,
-                           "SELECT entity, row, field, theirs, yours, status FROM"
+                           "SELECT entity, row, field, theirs, yours, status,"
+                           " rule IN ('scope', 'invalid') FROM"
                            " fss_conflicts WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, t.c->db, "conflict");
         goto done;
@@ -514,6 +515,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     if (sqlite3_column_text(st, 2))
         snprintf(field, sizeof field, "%s", sqlite3_column_text(st, 2));
     snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 5));
+    refused = sqlite3_column_int(st, 6) != 0;
     if (strcmp(status, "resolved") == 0) {
         rc = fss__fail(err, FSS_EEXISTS, "conflict %lld is already resolved",
                        (long long)id);
@@ -532,9 +534,11 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         rc = fss__fail(err, FSS_ENOMEM, "resolve");
         goto done;
     }
-    /* Scope/invalid rejections name no field: resolving them acknowledges
-     * the record; there is no value to write. */
-    if (e && field[0]) {
+    /* Scope/invalid rejections record the refused writes for audit; the
+     * server's rules refused them, so resolving acknowledges the record and
+     * writes nothing (the row may not even exist, or lie outside the
+     * writer's scope). */
+    if (e && field[0] && !refused) {
         if ((rc = fsj_parse(chosen, strlen(chosen), &j, err)) != FSS_OK)
             goto done;
         if (fs_change_init(&chg, e, &row, &fss_server_device, &ferr) != FS_OK) {

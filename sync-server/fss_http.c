@@ -79,7 +79,7 @@ void fss__error_proto(fss_server *s, fss_response *r, int http,
     eb.code = code;
     eb.wipe = wipe;
     va_start(ap, fmt);
-    vsnprintf(eb.message, sizeof eb.message, fmt, ap);
+    fs_utf8_vformat(eb.message, sizeof eb.message, fmt, ap);
     va_end(ap);
     if (s)
         fss__metrics_refusal(&s->metrics, code);
@@ -89,7 +89,9 @@ void fss__error_proto(fss_server *s, fss_response *r, int http,
         memcpy(copy, buf.data, buf.len);
         set_body(r, http, "application/x-protobuf", copy, buf.len);
     } else {
-        /* Last resort: the status line alone still tells the client. */
+        /* Only when out of memory: the message is valid UTF-8 by
+         * construction (fs_utf8_vformat), so the encoder never refuses it.
+         * The status line alone still tells the client. */
         set_body(r, http, "text/plain", NULL, 0);
     }
     fs_proto_buf_free(&buf);
@@ -102,7 +104,7 @@ void fss__error_json(fss_response *r, int http, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    fs_utf8_vformat(msg, sizeof msg, fmt, ap);
     va_end(ap);
     fss_buf_puts(&b, "{\"error\":");
     fss_json_cstr(&b, msg);

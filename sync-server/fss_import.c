@@ -196,8 +196,9 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
             continue;
         slot = fs_entity_field_index(x->e, r->names[i]);
         if (slot < 0) {
-            snprintf(msg, sizeof msg, "unknown column \"%.60s\" for %s",
-                     r->names[i], x->e->name);
+            fs_utf8_format(msg, sizeof msg, "unknown column \"%.*s\" for %s",
+                           (int)fs_utf8_cut(r->names[i], strlen(r->names[i]), 60),
+                           r->names[i], x->e->name);
             row_error(x, rowno, msg);
             goto done;
         }

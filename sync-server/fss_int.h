@@ -209,11 +209,12 @@ bool fss__ctype_is_protobuf(const char *ct);
  * detail from fs_conflict_describe. */
 fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
                                 const char *rep, fs_error *err);
-/* A conflict record for a change rejected before merge (scope, invalid). */
-fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
-                                const fs_id *row, const fs_id *device,
-                                fs_rule rule, const char *rep,
-                                const char *detail, fs_error *err);
+/* The audit records of a change rejected before merge (scope, invalid,
+ * undecodable): one per write, the refused value as `yours`
+ * (fs_conflict_refused), each with the same detail. chg->entity may be NULL
+ * (stored as entity "unknown"). */
+fss_status fss__store_rejection(fss_conn *c, const fs_change *chg, fs_rule rule,
+                                const char *rep, const char *detail, fs_error *err);
 
 /* Fills out->conflicts (newest first, at most FS_PROTO_MAX_CONFLICTS; plain
  * malloc) and out->open_conflicts with the open conflicts one of rep's

@@ -271,11 +271,12 @@ static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
     fss_buf base = {0}, theirs = {0}, yours = {0};
     fss_status rc = FSS_OK;
     const char *field = NULL;
+    char text[FS_ERROR_TEXT];
     bool open;
 
     if (k->entity && k->field >= 0 && (size_t)k->field < k->entity->nfields)
         field = k->entity->fields[k->field].name;
-    else if (k->field < 0)
+    else if (k->field == -1)
         field = "_deleted";
     fss_json_value(&base, &k->base);
     fss_json_value(&theirs, &k->theirs);
@@ -313,8 +314,11 @@ static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
     sqlite3_bind_text(st, 15, open ? "open" : "auto", -1, SQLITE_STATIC);
     if (rep)
         sqlite3_bind_text(st, 16, rep, -1, SQLITE_STATIC);
-    if (detail)
-        sqlite3_bind_text(st, 17, detail, -1, SQLITE_STATIC);
+    if (detail) {
+        /* Details quote client bytes (a refused value): stored valid. */
+        fs_utf8_clean(text, sizeof text, detail, strlen(detail));
+        sqlite3_bind_text(st, 17, text, -1, SQLITE_STATIC);
+    }
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "conflict insert");
 done:
@@ -343,24 +347,31 @@ fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
     return rc;
 }
 
-fss_status fss__store_rejection(fss_conn *c, const fs_entity *e,
-                                const fs_id *row, const fs_id *device,
-                                fs_rule rule, const char *rep,
-                                const char *detail, fs_error *err)
+fss_status fss__store_rejection(fss_conn *c, const fs_change *chg, fs_rule rule,
+                                const char *rep, const char *detail, fs_error *err)
 {
-    fs_conflict k;
+    fs_conflict_list l = {0};
+    fs_error serr = {0};
+    fss_status rc = FSS_OK;
 
-    memset(&k, 0, sizeof k);
-    k.entity = e;
-    k.row = *row;
-    k.field = -1;
-    k.yours_device = *device;
-    k.rule = rule;
     /* Scope and validation rejections are decided by the server's rules;
-     * they are kept for audit, not for a human to resolve. */
-    k.status = FS_CONFLICT_AUTO;
-    return conflict_insert(c, &k, e ? e->name : "unknown", row, rep, detail,
-                           err);
+     * they are kept for audit (FS_CONFLICT_AUTO), not for a human to
+     * resolve, with the refused values so the back office sees them. */
+    if (fs_conflict_refused(&l, chg, rule, &serr) != FS_OK)
+        rc = fss__fail(err, FSS_ENOMEM, "rejection records: %s", serr.text);
+    for (size_t i = 0; i < l.n && rc == FSS_OK; i++)
+        rc = conflict_insert(c, &l.items[i], chg->entity ? chg->entity->name : "unknown",
+                             &chg->row, rep, detail, err);
+    fs_conflict_list_free(&l);
+    return rc;
+}
+
+/* A text column into a fixed buffer as valid UTF-8 (NULL: empty). */
+static void column_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    fs_utf8_clean(dst, cap, t, t ? (size_t)sqlite3_column_bytes(st, col) : 0);
 }
 
 /* "Concerns the rep": the pushing device was the rep's (k.rep) or the write
@@ -407,11 +418,11 @@ fss_status fss__open_conflicts(fss_conn *c, const char *rep,
         k->id = (uint64_t)sqlite3_column_int64(st, 0);
         k->entity = e;
         memcpy(k->row.b, sqlite3_column_blob(st, 2), 16);
-        snprintf(k->field, sizeof k->field, "%s",
-                 sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
-        snprintf(k->rule, sizeof k->rule, "%s", (const char *)sqlite3_column_text(st, 4));
-        snprintf(k->detail, sizeof k->detail, "%s",
-                 sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
+        /* Cut at a character boundary (records written before text was
+         * cleaned may still hold invalid bytes: repaired on the way out). */
+        column_text(k->field, sizeof k->field, st, 3);
+        column_text(k->rule, sizeof k->rule, st, 4);
+        column_text(k->detail, sizeof k->detail, st, 5);
         k->created_ms = (uint64_t)sqlite3_column_int64(st, 6);
         k->mine_kept = sqlite3_column_int(st, 7) != 0;
     }

@@ -447,10 +447,11 @@ static void set_result(fs_sync_result *r, size_t index, fs_outcome o,
     r->index = (uint32_t)index;
     r->outcome = o;
     r->reason = reason;
-    /* Longer details (a validation message) are cut to the result's size
-     * on purpose; the precision says so to the compiler as well. */
-    snprintf(r->detail, sizeof r->detail, "%.*s", (int)(sizeof r->detail - 1),
-             detail ? detail : "");
+    /* The one place results are set: a detail quoting client bytes (a
+     * validation message) is made valid UTF-8 and cut at a character
+     * boundary to the result's size, so the stored results of a batch can
+     * always be encoded, now and on every retry. */
+    fs_utf8_clean(r->detail, sizeof r->detail, detail, detail ? strlen(detail) : 0);
 }
 
 static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
@@ -459,8 +460,7 @@ static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
 {
     set_result(r, index, FS_REJECTED, reason, detail);
     fss__metrics_reject(&x->s->metrics, reason);
-    return fss__store_rejection(x->c, chg->entity, &chg->row, &x->dev->id,
-                                rule, x->dev->rep, detail, err);
+    return fss__store_rejection(x->c, chg, rule, x->dev->rep, detail, err);
 }
 
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
@@ -1111,11 +1111,13 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
             for (i = 0; i < rq.nchanges; i++) {
                 const fs_proto_change_error *ce = find_error(&rq, i);
                 if (ce || !rq.changes[i].entity) {
+                    /* Audited under what the change named, as far as the
+                     * decoder could read it (entity, row, writes). */
                     fs_change z;
                     memset(&z, 0, sizeof z);
                     z.device = dev.id;
-                    if (reject(&x, &z, i, FS_REASON_INVALID, FS_RULE_INVALID,
-                               ce ? ce->text : "invalid change",
+                    if (reject(&x, ce ? &ce->change : &z, i, FS_REASON_INVALID,
+                               FS_RULE_INVALID, ce ? ce->text : "invalid change",
                                &out.results[i], &err) != FSS_OK)
                         goto internal;
                     continue;

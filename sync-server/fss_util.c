@@ -152,6 +152,19 @@ void fss_json_str(fss_buf *b, const char *s, size_t n)
             esc[4] = hex[ch >> 4];
             esc[5] = hex[ch & 15];
             elen = 6;
+        } else if (ch >= 0x80) {
+            /* Stored text may hold client bytes: a byte that does not start
+             * a valid UTF-8 sequence is written as U+FFFD, so every JSON
+             * answer and log line is valid UTF-8. */
+            size_t len = fs_utf8_seq(s + i, n - i);
+            if (!len) {
+                memcpy(esc, "\\ufffd", 6);
+                elen = 6;
+            } else {
+                run += len;
+                i += len - 1;
+                continue;
+            }
         }
         if (elen) {
             fss_buf_add(b, s + i - run, run);

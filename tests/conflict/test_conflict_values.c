@@ -680,6 +680,78 @@ static void test_real_format(void **state)
     }
 }
 
+/* fs_conflict_refused: the audit of a change refused before any merge keeps
+ * each write with the refused value as "yours", its stamp and the writer;
+ * the tombstone write as field -1 (1 = delete); a change with nothing
+ * readable as one record without a field (issue 12 findings 6 and 7). */
+static void test_conflict_refused(void **state)
+{
+    const fs_entity *e = fs_schema_entity("customer");
+    fs_change c;
+    fs_conflict_list l = {0};
+    fs_id id, dev;
+    fs_value v = {0};
+    fs_error err;
+    static const struct {
+        bool phone, tomb, entity;
+        size_t n;
+    } cases[] = {
+        {true, false, true, 1},
+        {true, true, true, 2},
+        {false, true, true, 1},
+        {false, false, true, 1},
+        {false, false, false, 1}, /* an entity unknown to this side */
+    };
+
+    (void)state;
+    tk_row_id(1, &id);
+    tk_dev(1, &dev);
+    assert_int_equal(fs_value_text(&v, "555", 3, NULL), FS_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(fs_change_init(&c, e, &id, &dev, NULL), FS_OK);
+        if (cases[i].phone)
+            assert_int_equal(fs_change_set_named(&c, "phone", &v, 7, NULL), FS_OK);
+        if (cases[i].tomb)
+            fs_change_tombstone(&c, true, 9);
+        if (!cases[i].entity)
+            c.entity = NULL;
+        fs_conflict_list_clear(&l);
+        assert_int_equal(fs_conflict_refused(&l, &c, FS_RULE_SCOPE, &err), FS_OK);
+        assert_int_equal(l.n, cases[i].n);
+        for (size_t k = 0; k < l.n; k++) {
+            const fs_conflict *r = &l.items[k];
+            assert_ptr_equal(r->entity, c.entity);
+            assert_memory_equal(r->row.b, id.b, 16);
+            assert_memory_equal(r->yours_device.b, dev.b, 16);
+            assert_int_equal(r->rule, FS_RULE_SCOPE);
+            assert_int_equal(r->status, FS_CONFLICT_AUTO);
+            assert_false(r->yours_won);
+            assert_int_equal(r->theirs.kind, FS_VAL_NULL);
+        }
+        if (cases[i].phone) {
+            assert_int_equal(l.items[0].field, fs_entity_field_index(e, "phone"));
+            assert_true(fs_value_eq(&l.items[0].yours, &v));
+            assert_int_equal(l.items[0].yours_hlc, 7);
+        }
+        if (cases[i].tomb) {
+            const fs_conflict *r = &l.items[l.n - 1];
+            assert_int_equal(r->field, -1);
+            assert_int_equal(r->yours.kind, FS_VAL_INT);
+            assert_int_equal(r->yours.u.i, 1);
+            assert_int_equal(r->yours_hlc, 9);
+        }
+        if (!cases[i].phone && !cases[i].tomb) {
+            assert_int_equal(l.items[0].field, FS_CONFLICT_NO_FIELD);
+            assert_int_equal(l.items[0].yours.kind, FS_VAL_NULL);
+        }
+        c.entity = e;
+        fs_change_free(&c);
+    }
+    assert_err(fs_conflict_refused(NULL, &c, FS_RULE_SCOPE, &err), FS_EINVAL, &err);
+    fs_value_clear(&v);
+    fs_conflict_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_merge_bad_input),
         cmocka_unit_test(test_conflict_list),
         cmocka_unit_test(test_conflict_describe),
+        cmocka_unit_test(test_conflict_refused),
     };
     return cmocka_run_group_tests_name("conflict_values", tests, NULL, NULL);
 }

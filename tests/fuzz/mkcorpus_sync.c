@@ -22,6 +22,13 @@
 #define SEL_RAW 8u
 #define SEL_NO_AUTH 0x20u
 #define SEL_REVOKED 0x30u
+#define SEL_HOSTILE_HEADER 0x40u
+#define SEL_HOSTILE_VALUE 0x80u
+/* Hostile header picks (the byte after the selector). */
+enum { H_V1_PATH, H_CTYPE, H_CENC, H_PATH };
+/* Hostile value picks: indexes of fuzz_sync.c's hostile_fields. */
+enum { V_CURRENCY, V_VISIT_STATUS, V_NAME, V_PHONE, V_OUT_OF_SCOPE, V_UNKNOWN_FIELD,
+       V_UNKNOWN_ENTITY, V_QUOTE_STATUS };
 
 static const char *out_dir;
 static int failures;
@@ -41,6 +48,37 @@ static void write_seed(const char *name, unsigned sel, const fs_proto_buf *b)
     }
     if (f)
         fclose(f);
+}
+
+/* A hostile seed (issue 12): the selector, then [pick, length, chunk] for
+ * a header and/or a value (see fuzz_sync.c), then the body if any. */
+static void write_hostile(const char *name, unsigned sel, int hpick, const char *hdr,
+                          size_t hlen, int vpick, const char *val, size_t vlen,
+                          const fs_proto_buf *body)
+{
+    fs_proto_buf b = {0};
+    uint8_t buf[1200];
+    size_t n = 0;
+
+    if (hpick >= 0) {
+        buf[n++] = (uint8_t)hpick;
+        buf[n++] = (uint8_t)hlen;
+        memcpy(buf + n, hdr, hlen);
+        n += hlen;
+    }
+    if (vpick >= 0) {
+        buf[n++] = (uint8_t)vpick;
+        buf[n++] = (uint8_t)vlen;
+        memcpy(buf + n, val, vlen);
+        n += vlen;
+    }
+    if (body && n + body->len <= sizeof buf) {
+        memcpy(buf + n, body->data, body->len);
+        n += body->len;
+    }
+    b.data = buf;
+    b.len = n;
+    write_seed(name, sel, &b);
 }
 
 /* The seed's stamps: seconds after the fixture epoch. */
@@ -381,6 +419,60 @@ static void enroll_seed(const char *name, unsigned sel, const char *code,
     fs_proto_buf_free(&b);
 }
 
+/* Issue 12 findings 3 and 4: multibyte values refused at the byte limit of
+ * their quote, invalid bytes, and request headers and paths that the
+ * refusal message quotes. */
+static void hostile(void)
+{
+    fs_sync_request boot = {.version = FS_PROTO_VERSION, .device_id = dev,
+                            .batch_id = row_id(BATCH_BASE), .client_time = at(10)};
+    fs_proto_buf body = {0};
+    char status[64] = "a", ascii[256], multi[256], phone[64];
+
+    for (int i = 0; i < 20; i++)
+        strcat(status, "\xC3\xA9");
+    memset(ascii, 'x', 255);
+    strcpy(multi, "x"); /* so the message's 64-byte quote ends inside an é */
+    for (int i = 0; i < 127; i++)
+        strcat(multi, "\xC3\xA9");
+    memset(phone, '5', 39); /* the 40-byte limit falls inside the é */
+    memcpy(phone + 39, "\xC3\xA9", 3);
+    if (fs_proto_sync_request_encode(&boot, FS_PROTO_IDENTITY, NULL, &body, NULL) !=
+        FS_PROTO_OK)
+        abort();
+#define V(name, pick, lit) \
+    write_hostile(name, SEL_HOSTILE_VALUE, -1, NULL, 0, pick, lit, strlen(lit), NULL)
+    V("hostile-value-currency-multibyte", V_CURRENCY, "abcdefg\xC3\xA9");
+    V("hostile-value-currency-4byte", V_CURRENCY, "abcdefg\xF0\x9F\x98\x80");
+    V("hostile-value-visit-status-multibyte", V_VISIT_STATUS, status);
+    V("hostile-value-quote-status-3byte", V_QUOTE_STATUS, "accepte\xE2\x82\xAC");
+    V("hostile-value-name-emoji", V_NAME, "Caf\xC3\xA9 \xF0\x9F\x98\x80 \xE2\x82\xAC");
+    V("hostile-value-name-invalid-utf8", V_NAME, "ab\xFF\xFE");
+    V("hostile-value-name-surrogate", V_NAME, "\xED\xA0\x80");
+    V("hostile-value-phone-too-long", V_PHONE, phone);
+    V("hostile-value-out-of-scope", V_OUT_OF_SCOPE, "\xC3\xA9t\xC3\xA9");
+    V("hostile-value-unknown-field", V_UNKNOWN_FIELD, "\xC3\xA9");
+    V("hostile-value-unknown-entity", V_UNKNOWN_ENTITY, "\xC3\xA9");
+#undef V
+    write_hostile("hostile-value-currency-deflate", SEL_HOSTILE_VALUE | SEL_DEFLATE, -1, NULL,
+                  0, V_CURRENCY, "abcdefg\xC3\xA9", 9, NULL);
+#define H(name, pick, lit, len) \
+    write_hostile(name, SEL_HOSTILE_HEADER, pick, lit, len, -1, NULL, 0, &body)
+    H("hostile-ctype-invalid-utf8", H_CTYPE, "application/\xFF\xFE", 14);
+    H("hostile-ctype-protobuf-params", H_CTYPE, "application/x-protobuf; v=\xC3\xA9", 30);
+    H("hostile-cenc-255-ascii", H_CENC, ascii, 255);
+    H("hostile-cenc-255-multibyte", H_CENC, multi, 255);
+    H("hostile-cenc-invalid", H_CENC, "\xFF\xFF", 2);
+    H("hostile-path-v1-ff", H_V1_PATH, "\xFF", 1);
+    H("hostile-path-v1-cut-2byte", H_V1_PATH, "sync\xC3", 5);
+    H("hostile-path-admin-ff", H_PATH, "admin/v1/\xFF", 10);
+    H("hostile-path-other-ff", H_PATH, "\xFF\xC3", 2);
+#undef H
+    write_hostile("hostile-cenc-and-value", SEL_HOSTILE_HEADER | SEL_HOSTILE_VALUE, H_CENC,
+                  "\xC3\xA9", 2, V_VISIT_STATUS, status, strlen(status), NULL);
+    fs_proto_buf_free(&body);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -394,6 +486,7 @@ int main(int argc, char **argv)
     visits();
     quotes();
     contracts_and_more();
+    hostile();
     enroll_seed("enroll", SEL_ENROLL, FZ_CODE_PLACEHOLDER, "Anna's tablet ✓");
     enroll_seed("enroll-gzip", SEL_ENROLL | SEL_GZIP, FZ_CODE_PLACEHOLDER, "phone");
     enroll_seed("enroll-raw-deflate-unknown-code", SEL_ENROLL | SEL_RAW | SEL_DEFLATE,

@@ -395,6 +395,17 @@ static void test_compat_unknown_fields_request(void **state)
     fs_proto_sync_request_free(&req);
 }
 
+/* The write of `field` in a change, or NULL. */
+static const fs_field_change *write_of(const fs_change *c, const char *field)
+{
+    int slot = c->entity ? fs_entity_field_index(c->entity, field) : -1;
+
+    for (size_t i = 0; slot >= 0 && i < c->nfields; i++)
+        if (c->fields[i].slot == slot)
+            return &c->fields[i];
+    return NULL;
+}
+
 /* A newer client pushes a change of an entity (tag 99) and a field (tag
  * 200) this server does not know: those changes are marked invalid, the
  * others decode, nothing is dropped silently. In a table a field is a
@@ -441,6 +452,21 @@ static void test_compat_unknown_tags_request(void **state)
     assert_int_equal(back.errors[1].index, 3);
     assert_int_equal(back.errors[1].code, FS_EUNKNOWN_ENTITY);
     assert_non_null(strstr(back.errors[1].text, "99"));
+    /* Issue 12 finding 7: each error names what could be read, for the
+     * audit: the entity and row, and every write but the unknown field's;
+     * an unknown entity still names its row, device and tombstone write. */
+    assert_ptr_equal(back.errors[0].change.entity, req.changes[2].entity);
+    assert_memory_equal(back.errors[0].change.row.b, req.changes[2].row.b, 16);
+    assert_memory_equal(back.errors[0].change.device.b, req.device_id.b, 16);
+    assert_int_equal(back.errors[0].change.nfields, req.changes[2].nfields - 1);
+    assert_null(write_of(&back.errors[0].change, "checkin_accuracy"));
+    assert_non_null(write_of(&back.errors[0].change, "status"));
+    assert_null(back.errors[1].change.entity);
+    assert_memory_equal(back.errors[1].change.row.b, req.changes[3].row.b, 16);
+    assert_memory_equal(back.errors[1].change.device.b, req.device_id.b, 16);
+    assert_true(back.errors[1].change.has_tomb);
+    assert_int_equal(back.errors[1].change.deleted, req.changes[3].deleted);
+    assert_int_equal(back.errors[1].change.tomb_hlc, req.changes[3].tomb_hlc);
     assert_null(back.changes[2].entity);
     assert_null(back.changes[3].entity);
     assert_true(fx_change_eq(&req.changes[0], &back.changes[0]));
@@ -512,6 +538,28 @@ static void test_invalid_change_values(void **state)
     assert_int_equal(back.errors[1].code, FS_ETYPE);
     assert_int_equal(back.errors[2].index, 2);
     assert_int_equal(back.errors[2].code, FS_EBADID);
+    /* Issue 12 finding 7: the refused value itself is kept for the audit
+     * (with its stamp), beside every other write of the change; a value
+     * that cannot be read (an ID not in the table) is not. */
+    {
+        const fs_change *e0 = &back.errors[0].change, *e1 = &back.errors[1].change;
+        const fs_field_change *w = write_of(e0, "status");
+        assert_ptr_equal(e0->entity, req.changes[0].entity);
+        assert_memory_equal(e0->row.b, req.changes[0].row.b, 16);
+        assert_int_equal(e0->nfields, req.changes[0].nfields);
+        assert_non_null(w);
+        assert_int_equal(w->v.kind, FS_VAL_TEXT);
+        assert_int_equal(w->v.u.text.n, 9);
+        assert_memory_equal(w->v.u.text.p, "xompleted", 9);
+        assert_int_equal(w->hlc, write_of(&req.changes[0], "status")->hlc);
+        w = write_of(e1, "planned_at");
+        assert_non_null(w);
+        assert_int_equal(w->v.kind, FS_VAL_REAL);
+        assert_true(w->v.u.r == 1.5);
+        assert_int_equal(e1->nfields, req.changes[1].nfields);
+        assert_int_equal(back.errors[2].change.nfields, req.changes[2].nfields - 1);
+        assert_null(write_of(&back.errors[2].change, "customer_id"));
+    }
     assert_true(fx_change_eq(&req.changes[3], &back.changes[3]));
     free(body);
     fs_proto_buf_free(&b);
@@ -951,9 +999,71 @@ static void test_roundtrip_representations(void **state)
     }
 }
 
+/* Issue 12 finding 3: text the caller built (a result detail, a conflict's
+ * fields, an ErrorBody message) is repaired by the encoder, never a reason
+ * to refuse the answer: a detail cut inside a character or holding invalid
+ * bytes encodes, and decodes as valid UTF-8 with U+FFFD. */
+static void test_encoder_repairs_built_text(void **state)
+{
+    fs_sync_response resp, back;
+    fs_sync_result r[2];
+    fs_open_conflict k;
+    fs_error_body eb, ebb;
+    fs_proto_buf b = {0};
+    fs_error err = {0};
+    (void)state;
+
+    memset(&resp, 0, sizeof resp);
+    memset(r, 0, sizeof r);
+    memset(&k, 0, sizeof k);
+    resp.version = FS_PROTO_VERSION;
+    r[0].index = 0;
+    r[0].outcome = FS_REJECTED;
+    r[0].reason = FS_REASON_INVALID;
+    strcpy(r[0].detail, "field currency: 'abcdefg\xC3' is not an ISO 4217 currency code");
+    r[1].index = 1;
+    r[1].outcome = FS_REJECTED;
+    r[1].reason = FS_REASON_INVALID;
+    strcpy(r[1].detail, "\xFF\xED\xA0\x80");
+    resp.results = r;
+    resp.nresults = 2;
+    k.id = 1;
+    k.entity = fs_schema_entity("quote");
+    k.row.b[0] = 1;
+    strcpy(k.field, "currency\xC3");
+    strcpy(k.rule, "invalid");
+    strcpy(k.detail, "'abcdefg\xC3'");
+    resp.conflicts = &k;
+    resp.nconflicts = 1;
+    resp.conflicts_listed = true;
+    resp.open_conflicts = 1;
+    assert_int_equal(fs_proto_sync_response_encode(&resp, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(fs_proto_sync_response_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL,
+                                                   &back, NULL, &err), FS_PROTO_OK);
+    assert_string_equal(back.results[0].detail,
+                        "field currency: 'abcdefg\xEF\xBF\xBD' is not an ISO 4217 currency code");
+    assert_string_equal(back.results[1].detail, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_string_equal(back.conflicts[0].field, "currency\xEF\xBF\xBD");
+    assert_string_equal(back.conflicts[0].detail, "'abcdefg\xEF\xBF\xBD'");
+    fs_proto_sync_response_free(&back);
+    fs_proto_buf_free(&b);
+
+    memset(&eb, 0, sizeof eb);
+    eb.code = FS_PROTO_ERR_BAD_REQUEST;
+    strcpy(eb.message, "no such endpoint /v1/\xFF");
+    assert_int_equal(fs_proto_error_body_encode(&eb, FS_PROTO_IDENTITY, NULL, &b, &err),
+                     FS_PROTO_OK);
+    assert_int_equal(fs_proto_error_body_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL, &ebb,
+                                                NULL, &err), FS_PROTO_OK);
+    assert_string_equal(ebb.message, "no such endpoint /v1/\xEF\xBF\xBD");
+    fs_proto_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encoder_repairs_built_text),
         cmocka_unit_test(test_roundtrip_bytes),
         cmocka_unit_test(test_roundtrip_enroll),
         cmocka_unit_test(test_roundtrip_sync_request),

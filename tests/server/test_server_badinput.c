@@ -314,6 +314,184 @@ static void test_unknown_entity_and_field(void **state)
     fs_proto_sync_response_free(&resp);
     tk_http_free(&r);
     (void)eb;
+    /* Issue 12 finding 7: the audit names what the undecodable changes
+     * named: the row of the unknown entity, the customer and its row (the
+     * unknown field's write cannot be named: field null); no nil row. */
+    {
+        fss_buf out = {0};
+        char rid[FS_ID_STRLEN + 1], cid[FS_ID_STRLEN + 1], pat[160];
+        fs_id_format(&row, rid);
+        fs_id_format(&f.cust, cid);
+        assert_int_equal(fss_admin_conflicts_list(f.t.s, NULL, 0, &out, NULL), FSS_OK);
+        snprintf(pat, sizeof pat, "\"entity\":\"unknown\",\"row\":\"%s\"", rid);
+        assert_int_equal(tk_count(out.data, pat), 1);
+        snprintf(pat, sizeof pat, "\"entity\":\"customer\",\"row\":\"%s\",\"field\":null",
+                 cid);
+        assert_int_equal(tk_count(out.data, pat), 1);
+        assert_int_equal(tk_count(out.data, "\"row\":\"00000000-0000-0000-0000-000000000000\""), 0);
+        assert_int_equal(tk_count(out.data, "\"_deleted\""), 0);
+        fss_buf_free(&out);
+    }
+    assert_unchanged(&f);
+    tk_stop(&f.t);
+}
+
+/* Issue 12 finding 3: values holding multibyte characters, refused with a
+ * message that quotes them (a currency of 9 bytes quoted to 8, a visit
+ * status quoted to 32 bytes: both limits fall inside an é). The quote is
+ * cut at a character boundary, the batch is answered 200 with decodable
+ * results on the first try and on the retry (answered from the stored
+ * results), and the conflict audit the back office reads is valid UTF-8. */
+static void test_multibyte_refusal_answered(void **state)
+{
+    fixture f;
+    fs_sync_response resp;
+    fs_id batch = tk_new_id(), quote = tk_new_id(), visit = tk_new_id();
+    char status[64] = "a";
+    uint8_t msg[512];
+    size_t n = 0;
+    tk_http r;
+    const char *h[3] = {"Content-Type: application/x-protobuf", NULL, NULL};
+
+    (void)state;
+    for (int i = 0; i < 20; i++)
+        strcat(status, "\xC3\xA9"); /* é */
+    setup_fx(&f);
+    h[1] = f.auth;
+    msg[n++] = 0x08;
+    msg[n++] = FS_PROTO_VERSION;
+    msg[n++] = 0x12;
+    msg[n++] = 16;
+    memcpy(msg + n, f.d.id.b, 16);
+    n += 16;
+    msg[n++] = 0x1a;
+    msg[n++] = 16;
+    memcpy(msg + n, batch.b, 16);
+    n += 16;
+    msg[n++] = 0x20; /* cursor */
+    n += put_varint(msg + n, f.d.cursor);
+    n += put_changes(msg + n, 4, &quote, 3, "abcdefg\xC3\xA9", /* quote.currency */
+                     3, &visit, 11, status);                  /* visit.status */
+    for (int round = 0; round < 2; round++) {
+        tk_request(&f.t, "POST", "/v1/sync", h, msg, n, &r);
+        assert_int_equal(r.status, 200);
+        memset(&resp, 0, sizeof resp);
+        assert_int_equal(fs_proto_sync_response_decode(r.body, r.len, FS_PROTO_IDENTITY,
+                                                       NULL, &resp, NULL, NULL),
+                         FS_PROTO_OK);
+        assert_int_equal(resp.nresults, 2);
+        for (size_t i = 0; i < 2; i++) {
+            assert_int_equal(resp.results[i].outcome, FS_REJECTED);
+            assert_int_equal(resp.results[i].reason, FS_REASON_INVALID);
+            assert_true(fs_utf8_valid(resp.results[i].detail,
+                                      strlen(resp.results[i].detail)));
+        }
+        assert_non_null(strstr(resp.results[0].detail, "'abcdefg'"));
+        assert_non_null(strstr(resp.results[1].detail, "'a\xC3\xA9\xC3\xA9"));
+        fs_proto_sync_response_free(&resp);
+        tk_http_free(&r);
+    }
+    h[0] = "Authorization: Bearer " TK_ADMIN_TOKEN;
+    h[1] = NULL;
+    tk_request(&f.t, "GET", "/admin/v1/conflicts", h, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(fs_utf8_valid(r.body, r.len));
+    assert_int_equal(tk_count((const char *)r.body, "\"rule\":\"invalid\""), 2);
+    /* ... naming the entity, row and field, with the refused values. */
+    {
+        char qid[FS_ID_STRLEN + 1], pat[200];
+        fs_id_format(&quote, qid);
+        snprintf(pat, sizeof pat, "\"entity\":\"quote\",\"row\":\"%s\",\"field\":\"currency\"",
+                 qid);
+        assert_int_equal(tk_count((const char *)r.body, pat), 1);
+        assert_int_equal(tk_count((const char *)r.body, "\"yours\":\"abcdefg\xC3\xA9\""), 1);
+        snprintf(pat, sizeof pat, "\"yours\":\"%s\"", status);
+        assert_int_equal(tk_count((const char *)r.body, pat), 1);
+    }
+    tk_http_free(&r);
+    assert_unchanged(&f);
+    tk_stop(&f.t);
+}
+
+/* Issue 12 finding 4: refusals whose message quotes request bytes (a
+ * Content-Type with invalid UTF-8, Content-Encodings of 300 characters,
+ * ASCII or multibyte, a path that decodes to an invalid byte) still carry a
+ * decodable ErrorBody with a valid UTF-8 message on /v1/, and admin refusals
+ * are JSON in valid UTF-8. */
+static void test_refusals_quoting_request_bytes(void **state)
+{
+    fixture f;
+    tk_http r;
+    fs_error_body eb;
+    fs_proto_buf b = {0};
+    char ct[64], ce[1024], ascii[301], multi[601], straddle[80];
+    const char *h[4];
+    static const struct {
+        const char *path;
+        long status;
+    } paths[] = {{"/v1/%ff", 404}, {"/v1/%c3", 404}, {"/v1/x%ed%a0%80", 404}};
+
+    (void)state;
+    setup_fx(&f);
+    encode_req(&f, FS_PROTO_VERSION, &f.d.id, f.d.cursor, &b);
+    memset(ascii, 'x', 300);
+    ascii[300] = '\0';
+    multi[0] = '\0';
+    for (int i = 0; i < 300; i++)
+        strcat(multi, "\xC3\xA9");
+    memset(straddle, 'y', 63); /* the quote's 64-byte limit falls inside the é */
+    memcpy(straddle + 63, "\xC3\xA9", 3);
+    /* Content-Type with invalid UTF-8. */
+    snprintf(ct, sizeof ct, "Content-Type: application/\xFF\xFE%s", "x-protobuf");
+    h[0] = ct;
+    h[1] = f.auth;
+    h[2] = NULL;
+    tk_request(&f.t, "POST", "/v1/sync", h, b.data, b.len, &r);
+    assert_int_equal(r.status, 415);
+    tk_error_body(&r, &eb);
+    assert_int_equal(eb.code, FS_PROTO_ERR_BAD_REQUEST);
+    assert_true(fs_utf8_valid(eb.message, strlen(eb.message)));
+    assert_non_null(strstr(eb.message, "Content-Type"));
+    tk_http_free(&r);
+    /* Unsupported Content-Encodings quoted in the message. */
+    const char *encs[] = {ascii, multi, straddle, "\xFF\xFF"};
+    for (size_t i = 0; i < sizeof encs / sizeof encs[0]; i++) {
+        snprintf(ce, sizeof ce, "Content-Encoding: %s", encs[i]);
+        h[0] = "Content-Type: application/x-protobuf";
+        h[1] = f.auth;
+        h[2] = ce;
+        h[3] = NULL;
+        tk_request(&f.t, "POST", "/v1/sync", h, b.data, b.len, &r);
+        assert_int_equal(r.status, 415);
+        tk_error_body(&r, &eb);
+        assert_int_equal(eb.code, FS_PROTO_ERR_UNSUPPORTED_ENCODING);
+        assert_true(fs_utf8_valid(eb.message, strlen(eb.message)));
+        tk_http_free(&r);
+    }
+    /* Paths that decode to invalid UTF-8. */
+    h[0] = "Content-Type: application/x-protobuf";
+    h[1] = f.auth;
+    h[2] = NULL;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        tk_request(&f.t, "POST", paths[i].path, h, b.data, b.len, &r);
+        assert_int_equal(r.status, paths[i].status);
+        tk_error_body(&r, &eb);
+        assert_true(fs_utf8_valid(eb.message, strlen(eb.message)));
+        tk_http_free(&r);
+    }
+    /* Admin and other paths: JSON, valid UTF-8. */
+    h[0] = "Authorization: Bearer " TK_ADMIN_TOKEN;
+    h[1] = NULL;
+    const char *jpaths[] = {"/admin/v1/%ff", "/%ff", "/admin/v1/conflicts?status=%ff%c3"};
+    for (size_t i = 0; i < sizeof jpaths / sizeof jpaths[0]; i++) {
+        tk_request(&f.t, "GET", jpaths[i], h, NULL, 0, &r);
+        assert_true(r.status >= 400 && r.status < 500);
+        assert_non_null(strstr(r.content_type, "application/json"));
+        assert_true(r.len > 0 && fs_utf8_valid(r.body, r.len));
+        assert_non_null(strstr((const char *)r.body, "{\"error\":"));
+        tk_http_free(&r);
+    }
+    fs_proto_buf_free(&b);
     assert_unchanged(&f);
     tk_stop(&f.t);
 }
@@ -425,6 +603,8 @@ int main(void)
         cmocka_unit_test(test_http_level),
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_unknown_entity_and_field),
+        cmocka_unit_test(test_multibyte_refusal_answered),
+        cmocka_unit_test(test_refusals_quoting_request_bytes),
         cmocka_unit_test(test_admin_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

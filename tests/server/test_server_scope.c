@@ -116,8 +116,40 @@ static void test_outside_scope_write_rejected(void **state)
     /* Bob's view is unchanged and the intruding contact does not exist. */
     tk_pull_all(&w.t, &w.db, &contact, &seen, NULL, NULL);
     assert_int_equal(seen, 0);
+    /* Issue 12 finding 6: the audit keeps what was refused, one record per
+     * write (the new contact wrote two fields), each with the refused value
+     * as "yours", its field and the writing device; never "_deleted". */
     assert_int_equal(fss_admin_conflicts_list(w.t.s, NULL, 0, &out, NULL), FSS_OK);
-    assert_int_equal(tk_count(out.data, "\"rule\":\"scope\""), 3);
+    assert_int_equal(tk_count(out.data, "\"rule\":\"scope\""), 4);
+    assert_int_equal(tk_count(out.data, "\"field\":\"phone\""), 1);
+    assert_int_equal(tk_count(out.data, "\"yours\":\"hijack\""), 1);
+    assert_int_equal(tk_count(out.data, "\"field\":\"customer_id\""), 1);
+    assert_int_equal(tk_count(out.data, "\"yours\":\"Intruder\""), 1);
+    assert_int_equal(tk_count(out.data, "\"yours\":\"Renamed\""), 1);
+    assert_int_equal(tk_count(out.data, "\"_deleted\""), 0);
+    assert_int_equal(tk_count(out.data, "\"yours\":null"), 0);
+    assert_int_equal(tk_count(out.data, "\"yours_hlc\":0"), 0);
+    /* Resolving such a record ("yours") acknowledges it: the refused value
+     * is not written to Bob's customer. */
+    {
+        fs_error err = {0};
+        const fs_pulled_row *pr;
+        const char *hit = strstr(out.data, "\"yours\":\"hijack\""), *rec = hit;
+        while (rec > out.data && strncmp(rec, "{\"id\":", 6) != 0)
+            rec--;
+        assert_non_null(hit);
+        assert_int_equal(fss_admin_conflict_resolve(w.t.s, strtol(rec + 6, NULL, 10), "yours",
+                                                    NULL, "ops", &err),
+                         FSS_OK);
+        w.db.cursor = 0;
+        assert_int_equal(tk_sync(&w.t, &w.db, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb),
+                         200);
+        pr = tk_find_row(&r, &w.s1);
+        assert_non_null(pr);
+        assert_true(tk_row_text(&pr->row, "phone") == NULL ||
+                    strcmp(tk_row_text(&pr->row, "phone"), "hijack") != 0);
+        fs_proto_sync_response_free(&r);
+    }
     fss_buf_free(&out);
     fs_change_free(&c[0]);
     fs_change_free(&c[1]);

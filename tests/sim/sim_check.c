@@ -296,13 +296,15 @@ static void check_exactly_once(sim *s, store_ctx *x)
                           sqlite3_column_int(st, 3), (const char *)sqlite3_column_text(st, 2));
     }
     sqlite3_finalize(st);
-    /* One stored server rejection per rejected change. */
+    /* One stored server rejection record per write of each rejected
+     * change (the refused values are kept: fs_conflict_refused). */
     for (size_t i = 0; i < s->nsent; i++) {
         const sim_sent *e = &s->sent[i];
         sim_key k = sim_key_make(e->dev, &e->row, 0);
+        size_t writes = e->nf + (e->has_tomb ? 1 : 0);
         if (e->answered && e->outcome == FS_REJECTED &&
             (e->reason == FS_REASON_SCOPE || e->reason == FS_REASON_INVALID))
-            (*sim_map_put(&rej, &k, 0, NULL))++;
+            *sim_map_put(&rej, &k, 0, NULL) += writes ? writes : 1;
     }
     for (size_t i = 0; i < rej.cap; i++) {
         int32_t dev;
@@ -314,7 +316,7 @@ static void check_exactly_once(sim *s, store_ctx *x)
         memcpy(row.b, rej.keys[i].b + 4, 16);
         stored = rejections_for(x, &row, &s->dev[dev].id);
         if ((size_t)stored != rej.vals[i])
-            sim_violation("exactly once: dev%d had %zu changes rejected by the server "
+            sim_violation("exactly once: dev%d had %zu writes rejected by the server "
                           "for one row, the store records %d", dev, rej.vals[i], stored);
     }
     sim_map_free(&rej);
