@@ -35,28 +35,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decodes one UTF-8 character at p (n bytes left); returns its length (1
- * for a stray byte) and the code point in *cp (0xFFFD for a stray byte). */
+/* Decodes one UTF-8 character at p (n bytes left; fs_utf8_seq judges it):
+ * returns its length, 1 for a byte that starts no valid character, and the
+ * code point in *cp (U+FFFD for such a byte). */
 static size_t utf8_next(const unsigned char *p, size_t n, unsigned *cp)
 {
-    size_t len = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
+    size_t len = fs_utf8_seq(p, n);
 
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    if (p[0] < 0xC2 || len > n) {
+    if (!len) {
         *cp = 0xFFFD;
         return 1;
     }
-    *cp = p[0] & (0x3F >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) {
-            *cp = 0xFFFD;
-            return 1;
-        }
+    *cp = len == 1 ? p[0] : p[0] & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++)
         *cp = (*cp << 6) | (p[i] & 0x3F);
-    }
     return len;
 }
 
