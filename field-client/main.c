@@ -449,30 +449,66 @@ typedef struct status_ctx {
     bool rejected_only;
 } status_ctx;
 
+/* The writes of an outbox change: "field = value" lines (text) or a
+ * "values" array (JSON). For a rejected change these are the refused
+ * values, which exist nowhere else on the device. */
+static void change_values(const cli *a, const fs_change *ch)
+{
+    char buf[512];
+
+    if (a->json)
+        printf(",\"values\":[");
+    for (size_t i = 0; ch && i < ch->nfields; i++) {
+        const fs_field *f = &ch->entity->fields[ch->fields[i].slot];
+        if (a->json) {
+            printf("%s{\"field\":", i ? "," : "");
+            json_str(stdout, f->name);
+            printf(",\"value\":");
+            json_value(stdout, f, &ch->fields[i].v);
+            printf("}");
+        } else {
+            fc_value_format(f, &ch->fields[i].v, buf, sizeof buf);
+            printf("      %s = %s\n", f->name, buf);
+        }
+    }
+    if (a->json)
+        printf("]");
+    if (ch && ch->has_tomb) {
+        if (a->json)
+            printf(",\"deleted\":%s", ch->deleted ? "true" : "false");
+        else
+            printf("      (%s)\n", ch->deleted ? "delete" : "restore");
+    }
+}
+
 static bool change_cb(const fc_change_info *ch, void *p)
 {
     status_ctx *sc = p;
     char id[FS_ID_STRLEN + 1];
-    static const char *const states[] = {"pending", "in_flight", "rejected"};
+    /* fc_change_state order; "awaiting": confirmed by the server (merged),
+     * still shown until the server's version of the row arrives. */
+    static const char *const states[] = {"pending", "in_flight", "rejected", "awaiting"};
+    const char *state = (unsigned)ch->state < 4 ? states[ch->state] : "unknown";
 
     fs_id_format(&ch->row, id);
     if (sc->a->json) {
         if (sc->n)
             fputc(',', stdout);
         printf("{\"outbox_id\":%lld,\"state\":\"%s\",\"entity\":\"%s\",\"row\":\"%s\","
-               "\"summary\":", (long long)ch->id, states[ch->state], ch->entity->name, id);
+               "\"summary\":", (long long)ch->id, state, ch->entity->name, id);
         json_str(stdout, ch->summary);
         printf(",\"reason\":");
         json_str(stdout, ch->reason);
         printf(",\"detail\":");
         json_str(stdout, ch->detail);
+        change_values(sc->a, ch->change);
         printf("}");
     } else if (ch->state == FC_CHANGE_REJECTED) {
-        printf("  rejected #%lld %s %s: %s (%s)\n", (long long)ch->id, ch->summary, id,
-               ch->detail[0] ? ch->detail : ch->reason, ch->reason);
+        printf("  rejected #%lld %s %s: %s (%s); refused:\n", (long long)ch->id,
+               ch->summary, id, ch->detail[0] ? ch->detail : ch->reason, ch->reason);
+        change_values(sc->a, ch->change);
     } else {
-        printf("  %-9s #%lld %s %s\n", states[ch->state], (long long)ch->id,
-               ch->summary, id);
+        printf("  %-9s #%lld %s %s\n", state, (long long)ch->id, ch->summary, id);
     }
     sc->n++;
     return true;
@@ -555,11 +591,11 @@ static int cmd_status(cli *a)
         json_str(stdout, in.server);
         printf(",\"device_id\":\"%s\",\"rep_id\":%s%s%s,\"cursor\":%llu,"
                "\"bootstrapped\":%s,\"last_sync_ms\":%lld,\"pending\":%zu,"
-               "\"in_flight\":%zu,\"rejected\":%zu,\"changes\":[", dev,
+               "\"in_flight\":%zu,\"rejected\":%zu,\"awaiting\":%zu,\"changes\":[", dev,
                in.enrolled ? "\"" : "", in.enrolled ? rep : "null",
                in.enrolled ? "\"" : "", (unsigned long long)in.cursor,
                in.bootstrapped ? "true" : "false", (long long)in.last_sync_ms,
-               in.pending, in.in_flight, in.rejected);
+               in.pending, in.in_flight, in.rejected, in.awaiting);
     } else {
         printf("server:       %s\n", in.enrolled ? in.server : "(not enrolled)");
         printf("device:       %s%s\n", dev, in.enrolled ? "" : " (provisional)");
@@ -570,7 +606,10 @@ static int cmd_status(cli *a)
         printf("pending:      %zu change(s)%s\n", in.pending,
                in.in_flight ? " (some sent, awaiting the answer)" : "");
         printf("rejected:     %zu change(s)\n", in.rejected);
-        if (in.pending || in.rejected)
+        if (in.awaiting)
+            printf("confirmed:    %zu change(s), awaiting the server's row\n",
+                   in.awaiting);
+        if (in.pending || in.rejected || in.awaiting)
             printf("changes:\n");
     }
     st = fc_outbox_list(a->c, change_cb, &sc, &err);

@@ -310,6 +310,97 @@ static void test_esign_lattice(void **state)
     assert_field(f, "contract", &k, "esign_status", "voided");
 }
 
+/* Issue 12, finding 2: a change the server answered "merged" stays shown
+ * until the server's row for it has been applied. The merged answer comes
+ * on a 1-row page that does not carry the contract; the next page fails.
+ * Before the fix the device dropped its `delivered` and showed its older
+ * confirmed `sent` (below both its own write and the server's `voided`),
+ * with nothing pending. Reopening the replica in between shows the state is
+ * durable (a crash there changes nothing). */
+static void test_merged_stays_shown(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Paged"), k, other[3];
+    fc_info info;
+
+    memset(k.b, 0x44, 16);
+    k.b[6] = 0x70;
+    fake_set_id(&f->srv, "contract", &k, "customer_id", &cust);
+    fake_set_text(&f->srv, "contract", &k, "esign_status", "sent");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "sent");
+
+    /* The office voids it and edits three other customers; the rep, offline,
+     * moves it to delivered. */
+    fake_set_text(&f->srv, "contract", &k, "esign_status", "voided");
+    for (int i = 0; i < 3; i++) {
+        memset(other[i].b, 0x50 + i, 16);
+        other[i].b[6] = 0x70;
+        fake_set_text(&f->srv, "customer", &other[i], "name", "Other");
+    }
+    assert_int_equal(fc_contract_esign(f->c, &k, "delivered", &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "delivered");
+
+    f->srv.page_size = 1;
+    f->srv.nfaults = 2;
+    f->srv.faults[0] = FAKE_OK;      /* push answered "merged", 1 row */
+    f->srv.faults[1] = FAKE_NETWORK; /* the next page never comes */
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    assert_field(f, "contract", &k, "esign_status", "delivered");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);  /* never resent */
+    assert_int_equal(info.awaiting, 1);
+    assert_int_equal(info.rejected, 0);
+
+    fc_close(f->c);
+    f->c = NULL;
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "delivered");
+
+    /* The rest of the pull brings the server's row: it settles the change. */
+    size_t r0 = f->srv.nreq;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    for (size_t i = r0; i < f->srv.nreq; i++)
+        assert_int_equal(f->srv.req_changes[i], 0);
+    assert_field(f, "contract", &k, "esign_status", "voided");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.awaiting, 0);
+    assert_int_equal(info.pending, 0);
+}
+
+/* Issue 12, finding 5: when a later round fails, the message says what the
+ * earlier rounds of the same sync applied (it used to say "nothing was
+ * applied" although the first page and its result were committed). */
+static void test_failed_sync_counts_applied(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust, other[3];
+
+    enroll(f);
+    cust = add_customer(f, "Counted");
+    for (int i = 0; i < 3; i++) {
+        memset(other[i].b, 0x60 + i, 16);
+        other[i].b[6] = 0x70;
+        fake_set_text(&f->srv, "customer", &other[i], "name", "Other");
+    }
+    f->srv.page_size = 1;
+    f->srv.nfaults = 2;
+    f->srv.faults[0] = FAKE_OK;
+    f->srv.faults[1] = FAKE_GARBAGE;
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_EPROTOCOL);
+    assert_null(strstr(err.text, "nothing was applied"));
+    assert_non_null(strstr(err.text, "1 earlier round(s) were applied: 1 change(s) "
+                                     "answered (0 rejected), 1 row(s) pulled"));
+    assert_non_null(field_text(f, "customer", &other[0], "name"));
+    free(field_text(f, "customer", &other[0], "name"));
+    (void)cust;
+}
+
 /* A contract is made from a sent quote: customer, currency and amount come
  * from the quote and the shared totals derivation; a draft quote is refused. */
 static void test_contract_from_quote(void **state)
@@ -995,6 +1086,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pulled_row_then_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merged_stays_shown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync_counts_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_from_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
