@@ -5,7 +5,8 @@
  * sync progress display live here; every rule about data is in the library,
  * which a handheld app links the same way. Errors are one line on stderr
  * ("field-client: ...") and a non-zero exit status: 2 for usage errors, 3
- * when the device was wiped, 1 for everything else.
+ * when the device was wiped, 1 for everything else; `sync` exits 4 when it
+ * completed but the server rejected changes in it (docs/CLI.md).
  */
 #include "fieldclient.h"
 
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 #define MAX_ARGS 64
+/* Exit statuses (docs/CLI.md): 0 ok, 1 error, 2 usage, 3 wiped, and for
+ * `sync` 4 = completed, but the server rejected changes in this sync. */
+#define EXIT_REJECTED 4
 
 /* The executable's configuration, in one struct (no globals). */
 typedef struct cli {
@@ -716,7 +720,9 @@ static int cmd_sync(cli *a)
         if (rep.totals.rejected || rep.notices)
             printf("see `field-client status` for rejected changes and notices\n");
     }
-    return 0;
+    /* The sync itself worked, but something the rep wrote did not take
+     * effect: scripts must not read that as plain success. */
+    return rep.totals.rejected ? EXIT_REJECTED : 0;
 }
 
 static int export_write(const char *buf, size_t n, void *payload)
@@ -773,12 +779,16 @@ static const cmd_help helps[] = {
      "identity and token (stored in the replica, file mode 0600)."},
     {"sync", "sync",
      "Pushes pending changes and pulls changes in your scope, repeating until\n"
-     "nothing is left. Network errors are retried with backoff; an interrupted\n"
-     "first download resumes where it stopped."},
+     "nothing is left. Network errors (a connection cut anywhere in an answer\n"
+     "included) are retried with backoff; an interrupted first download resumes\n"
+     "where it stopped. Exits 4 when the sync completed but the server rejected\n"
+     "some of its changes (listed by `status`), 1 on an error."},
     {"status", "status",
-     "Pending changes, rejected changes with reasons, notices (customers removed\n"
-     "from this device and why, conflicts), the back office's open conflicts that\n"
-     "involve your edits (as of the last sync), last sync time and server."},
+     "Pending changes, rejected changes with reasons and the values refused,\n"
+     "changes confirmed by the server but awaiting its version of the row,\n"
+     "notices (customers removed from this device and why, conflicts), the back\n"
+     "office's open conflicts that involve your edits (as of the last sync), last\n"
+     "sync time and server."},
     {"dismiss", "dismiss OUTBOX_ID\n  dismiss --notice NOTICE_ID",
      "Removes a rejected change (or a notice) from status once you have seen it."},
     {"export", "export",
@@ -799,7 +809,8 @@ static void print_help(FILE *o)
         "commands:\n");
     for (size_t i = 0; helps[i].name; i++)
         fprintf(o, "  %s\n", helps[i].usage);
-    fprintf(o, "\nExit status: 0 ok, 1 error, 2 usage error, 3 device wiped.\n");
+    fprintf(o, "\nExit status: 0 ok, 1 error, 2 usage error, 3 device wiped, 4 sync\n"
+               "completed but the server rejected changes (see `status`).\n");
 }
 
 static int command_help(const char *cmd)
