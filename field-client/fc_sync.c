@@ -10,7 +10,10 @@
  * request leaves, so whatever happens next - crash, timeout, lost answer,
  * garbage - the next attempt resends the very same batch with the same id and
  * the server answers it from its record (exactly once). A change leaves the
- * outbox only in the transaction that applies its result.
+ * outbox only in the transaction that applies its result, except a merged
+ * one: it stays shown (state awaiting, never resent) until a transaction
+ * applies the server's row for it (settle_row, settle_all, settle_gone),
+ * so what the device shows never goes back below what it showed.
  *
  * Bootstrap is just rounds from cursor 0 with has_more set; because every
  * page commits its rows and its next_cursor together, an interrupted
