@@ -310,6 +310,15 @@ static void test_esign_lattice(void **state)
     assert_field(f, "contract", &k, "esign_status", "voided");
 }
 
+static bool count_awaiting(const fc_change_info *ch, void *p)
+{
+    if (ch->state == FC_CHANGE_AWAITING) {
+        assert_non_null(ch->change);
+        (*(size_t *)p)++;
+    }
+    return true;
+}
+
 /* Issue 12, finding 2: a change the server answered "merged" stays shown
  * until the server's row for it has been applied. The merged answer comes
  * on a 1-row page that does not carry the contract; the next page fails.
@@ -354,6 +363,11 @@ static void test_merged_stays_shown(void **state)
     assert_int_equal(info.pending, 0);  /* never resent */
     assert_int_equal(info.awaiting, 1);
     assert_int_equal(info.rejected, 0);
+    {
+        size_t n = 0;
+        assert_int_equal(fc_outbox_list(f->c, count_awaiting, &n, &err), FC_OK);
+        assert_int_equal(n, 1);
+    }
 
     fc_close(f->c);
     f->c = NULL;
@@ -399,6 +413,50 @@ static void test_failed_sync_counts_applied(void **state)
     assert_non_null(field_text(f, "customer", &other[0], "name"));
     free(field_text(f, "customer", &other[0], "name"));
     (void)cust;
+}
+
+/* A merged change to a contact whose customer leaves the scope on the same
+ * page stops being shown with its row (it must not bring the contact back
+ * at a later recompute), although the pull is cut before it completes. */
+static void test_merged_settled_by_exit(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Leaving"), ct, other[3];
+    fc_info info;
+    size_t awaiting = 0;
+    fs_row row = {0};
+
+    memset(ct.b, 0x45, 16);
+    ct.b[6] = 0x70;
+    fake_set_id(&f->srv, "contact", &ct, "customer_id", &cust);
+    fake_set_text(&f->srv, "contact", &ct, "name", "Pat");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_contact_edit(f->c, &ct, (fc_kv[]){{"phone", "1"}}, 1, &err),
+                     FC_OK);
+    /* The office's newer phone wins: the rep's change is merged. */
+    fake_set_text(&f->srv, "contact", &ct, "phone", "2");
+    for (int i = 0; i < 3; i++) {
+        memset(other[i].b, 0x70 + i, 16);
+        other[i].b[6] = 0x70;
+        fake_set_text(&f->srv, "customer", &other[i], "name", "Other");
+    }
+    f->srv.page_size = 1;
+    f->srv.exits[0] = (fs_scope_exit){fs_schema_entity("customer"), cust,
+                                      FS_EXIT_REASSIGNED};
+    f->srv.nexits = 1;
+    f->srv.nfaults = 2;
+    f->srv.faults[0] = FAKE_OK;
+    f->srv.faults[1] = FAKE_NETWORK;
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    assert_int_equal(fc_outbox_list(f->c, count_awaiting, &awaiting, &err), FC_OK);
+    assert_int_equal(awaiting, 0);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.awaiting, 0);
+    assert_int_equal(fc_get(f->c, "contact", &ct, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
 }
 
 /* A contract is made from a sent quote: customer, currency and amount come
@@ -1088,6 +1146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merged_stays_shown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_counts_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merged_settled_by_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_from_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
