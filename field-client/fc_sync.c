@@ -650,24 +650,25 @@ static fc_status settle_all(fc_client *c, fs_error *err)
 
 /* After scope exits: an awaiting change whose row is in neither table set
  * was removed with its row (or its customer's subtree); it must not bring
- * the row back at a later recompute. */
+ * the row back at a later recompute. The ids are collected first and
+ * deleted after the scan (awaiting entries are few). */
 static fc_status settle_gone(fc_client *c, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *del = NULL;
     fs_row row = {0};
     fs_error serr = {0};
+    int64_t *gone = NULL;
+    size_t ngone = 0, cap = 0;
     fc_status rc;
     int s;
 
     rc = fc__prepare(c, "SELECT id, entity, row FROM fc_outbox WHERE state = 3", &st,
                      err);
-    if (!rc)
-        rc = page_sql(c, FC_SQL_DROP, &del, err);
     if (rc)
         goto done;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         const fs_entity *e = fs_schema_entity_by_tag((unsigned)sqlite3_column_int(st, 1));
-        fs_store_status sst = FS_STORE_OK;
+        fs_store_status sst;
         bool found = false;
         fs_id id;
 
@@ -684,17 +685,31 @@ static fc_status settle_gone(fc_client *c, fs_error *err)
             rc = fc__from_store(sst, &serr, err);
             goto done;
         }
-        if (!found) {
-            rc = exec_id(c, del, sqlite3_column_int64(st, 0), NULL, NULL, NULL, err);
-            if (rc)
+        if (found)
+            continue;
+        if (ngone == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            int64_t *ng = realloc(gone, ncap * sizeof *ng);
+            if (!ng) {
+                rc = fc__fail(err, FC_ENOMEM, "out of memory");
                 goto done;
+            }
+            gone = ng;
+            cap = ncap;
         }
+        gone[ngone++] = sqlite3_column_int64(st, 0);
     }
-    if (s != SQLITE_DONE)
+    if (s != SQLITE_DONE) {
         rc = fc__sqlfail(c, err, "settle outbox");
+        goto done;
+    }
+    rc = page_sql(c, FC_SQL_DROP, &del, err);
+    for (size_t i = 0; !rc && i < ngone; i++)
+        rc = exec_id(c, del, gone[i], NULL, NULL, NULL, err);
 done:
     sqlite3_finalize(st);
     fc__release(del);
+    free(gone);
     return rc;
 }
 
