@@ -474,15 +474,19 @@ done:
 }
 
 /* fs_store_keep_fn: an orphan the outbox still has changes for waits for
- * the server's verdict and goes at a later complete pull. */
+ * the server's verdict and goes at a later complete pull. Only changes
+ * still to be judged count (pending, in flight): a rejected one is out of
+ * the overlay and kept for `status` only, so it must not keep a row the
+ * server will never send again on the device forever (tests/sim
+ * --page-size 2 --cut-pages --pull-plan seq, seed 40, found one). */
 static bool has_queued_change(const fs_entity *e, const fs_id *id, void *payload)
 {
     fc_client *c = payload;
     sqlite3_stmt *st = NULL;
     bool queued = true; /* on a failed lookup, keep the row */
 
-    if (fc__prepare(c, "SELECT 1 FROM fc_outbox WHERE entity = ?1 AND row = ?2",
-                    &st, NULL) == FC_OK) {
+    if (fc__prepare(c, "SELECT 1 FROM fc_outbox WHERE entity = ?1 AND row = ?2"
+                    " AND state IN (0, 1)", &st, NULL) == FC_OK) {
         sqlite3_bind_int(st, 1, e->tag);
         sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
         queued = sqlite3_step(st) != SQLITE_DONE;

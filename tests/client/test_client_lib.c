@@ -1062,6 +1062,67 @@ static void test_orphan_dropped_after_exit(void **state)
     free(exp);
 }
 
+/* The same orphan, but the rep edits it while the customer is leaving and
+ * the server rejects the edit: a rejected change is out of the overlay and
+ * waits for no verdict, so it no longer keeps the row on the device for
+ * ever (found by tests/sim --page-size 2 --cut-pages, seed 40). */
+typedef struct orphan_edit_ctx {
+    orphan_ctx o;
+    fixture *f;
+    fs_id line;
+} orphan_edit_ctx;
+
+static void customer_leaves_during_edit(void *arg)
+{
+    orphan_edit_ctx *x = arg;
+    fs_error err = {0};
+
+    customer_leaves(&x->o);
+    if (x->o.calls == 2) {
+        x->f->srv.during_arg = x; /* customer_leaves re-arms with &o */
+        assert_int_equal(fc_quote_line_edit(x->f->c, &x->line,
+                                            (fc_kv[]){{"qty", "3"}}, 1, &err), FC_OK);
+        x->f->srv.reject_set = true;
+        x->f->srv.reject_row = x->line;
+    } else {
+        x->f->srv.during = customer_leaves_during_edit;
+        x->f->srv.during_arg = x;
+    }
+}
+
+static void test_orphan_with_rejected_change_dropped(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    orphan_edit_ctx x;
+    fs_row row = {0};
+    fc_info info;
+
+    memset(&x, 0, sizeof x);
+    x.o.srv = &f->srv;
+    x.f = f;
+    enroll(f);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &x.o.cust, NULL), FS_OK);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &x.o.quote, NULL), FS_OK);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &x.line, NULL), FS_OK);
+    fake_set_text(&f->srv, "customer", &x.o.cust, "name", "Leaving Ltd");
+    fake_set_id(&f->srv, "quote", &x.o.quote, "customer_id", &x.o.cust);
+    fake_set_id(&f->srv, "quote_line", &x.line, "quote_id", &x.o.quote);
+    fake_set_int(&f->srv, "quote_line", &x.line, "qty", 1);
+    fake_set_int(&f->srv, "quote_line", &x.line, "unit_price", 100);
+    fake_set_text(&f->srv, "quote", &x.o.quote, "currency", "EUR");
+    f->srv.page_size = 2; /* page 1: customer + line; page 2: the exit */
+    f->srv.during = customer_leaves_during_edit;
+    f->srv.during_arg = &x;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(x.o.calls, 2);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.rejected, 1);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(fc_get(f->c, "quote_line", &x.line, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
+}
+
 static void test_wipe(void **state)
 {
     fixture *f = *state;
@@ -1158,6 +1219,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_with_rejected_change_dropped, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),
