@@ -959,7 +959,10 @@ done:
  * again; rows are states, applying twice is harmless), displayed rows
  * recomputed from the durable outbox, search entries, the clock folded
  * from the server's time (no stamp issued from it is durable before the
- * commit itself is) and bookkeeping (last sync, bootstrapped). Nothing
+ * commit itself is), awaiting changes settled by the page (lost together
+ * with the rows that settled them, they are shown again and settle again
+ * when those rows are pulled again; they are never resent) and bookkeeping
+ * (last sync, bootstrapped). Nothing
  * there is a user's write or decides exactly-once: outbox removal and the
  * batch id are only ever committed with synchronous=FULL.
  */
