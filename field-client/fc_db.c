@@ -1002,6 +1002,8 @@ fc_status fc_info_get(fc_client *c, fc_info *out, fs_error *err)
         goto done;
     out->pending = n + out->in_flight;
     rc = count_state(c, FC_CHANGE_REJECTED, &out->rejected, err);
+    if (!rc)
+        rc = count_state(c, FC_CHANGE_AWAITING, &out->awaiting, err);
     if (rc)
         goto done;
     rc = fc__prepare(c, "SELECT count(*) FROM fc_notice", &st, err);

@@ -9,6 +9,9 @@
  * the answer size enforced while receiving, so a hostile or broken server
  * cannot make the client allocate without bound.
  *
+ * A connection cut anywhere in the answer, the header block included, is a
+ * network error like a refused connection (on_header, fc__curl_post).
+ *
  * fc__post_retry wraps any transport: network failures and 502/503/504 are
  * retried with exponential backoff (base * 2^attempt, capped) and full
  * jitter in [delay/2, delay], so many devices coming back online at once do
@@ -57,8 +60,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* complete: the header block's closing blank line arrived. libcurl hands
+ * over what it got when the connection closes inside the headers as an
+ * answer (status 200, no body), so only this tells a cut from an answer. */
 typedef struct hdr_state {
     char enc[32];
+    bool complete;
 } hdr_state;
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
@@ -66,6 +73,15 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
     hdr_state *h = userdata;
     size_t n = size * nitems;
     static const char name[] = "content-encoding:";
+
+    /* A status line starts a new block (an interim 1xx has its own). */
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        h->complete = false;
+        h->enc[0] = '\0';
+    } else if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
+               (n == 1 && data[0] == '\n')) {
+        h->complete = true;
+    }
 
     if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
         const char *v = data + sizeof name - 1;
@@ -93,9 +109,10 @@ fc_status fc__curl_post(const char *url, const char *content_type,
     CURL *h = NULL;
     struct curl_slist *hdrs = NULL;
     recv_buf rb = {0};
-    hdr_state hs = {{0}};
+    hdr_state hs = {{0}, false};
     char line[512];
     CURLcode cc;
+    curl_off_t clen = -1;
     fc_status rc = FC_OK;
     long timeout = opt && opt->timeout_ms ? opt->timeout_ms : 30000;
 
@@ -140,6 +157,20 @@ fc_status fc__curl_post(const char *url, const char *content_type,
                           "%zu bytes; refused", rb.max);
         else
             rc = fc__fail(err, FC_ENETWORK, "%s: %s", url, curl_easy_strerror(cc));
+        goto done;
+    }
+    /* A cut anywhere in the answer is a network error (retried), never
+     * an answer to decode: inside the headers (libcurl returns OK then),
+     * or inside a body shorter than its Content-Length. */
+    if (!hs.complete) {
+        rc = fc__fail(err, FC_ENETWORK, "%s: the connection was cut inside the "
+                      "answer's headers", url);
+        goto done;
+    }
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) == CURLE_OK &&
+        clen >= 0 && (uint64_t)clen != rb.n) {
+        rc = fc__fail(err, FC_ENETWORK, "%s: the connection was cut inside the "
+                      "answer (%zu of %lld bytes)", url, rb.n, (long long)clen);
         goto done;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

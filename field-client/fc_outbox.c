@@ -4,12 +4,16 @@
  * Every local write is one fs_change appended here (state pending). The
  * displayed row of (entity, id) is always recomputed, never edited in place:
  *
- *     displayed = fs_merge(base_ row, each pending/in-flight change in
- *                          outbox order)    (origin DEVICE, no clock bound)
+ *     displayed = fs_merge(base_ row, each pending/in-flight/awaiting
+ *                          change in outbox order)
+ *                                     (origin DEVICE, no clock bound)
  *
  * so a pulled server row (which replaces the base_ row) and the rep's
  * not-yet-confirmed edits combine through the same merge function the server
- * uses, and a rejected change simply leaves the overlay.
+ * uses, and a rejected change simply leaves the overlay. An awaiting change
+ * (the server answered "merged") stays in the overlay until the server's
+ * resulting row has been pulled (fc_sync.c): dropping it at the answer would
+ * show the older base_ copy until then, i.e. go back below what was shown.
  *
  * base_ is sparse: a row without pending/in-flight changes is displayed as
  * the server confirmed it, so it needs no base_ copy (a bootstrap writes
@@ -295,7 +299,7 @@ fc_status fc__has_overlay(fc_client *c, const fs_entity *e, const fs_id *id,
 
     *out = false;
     rc = fc__cached(c, &c->st_has_overlay, "SELECT 1 FROM fc_outbox WHERE"
-                    " entity = ?1 AND row = ?2 AND state IN (0, 1) LIMIT 1", &st, err);
+                    " entity = ?1 AND row = ?2 AND state IN (0, 1, 3) LIMIT 1", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, e->tag);
@@ -446,7 +450,7 @@ fc_status fc__recompute_row(fc_client *c, const fs_entity *e, const fs_id *id,
         goto done;
     }
     rc = fc__cached(c, &c->st_overlay, "SELECT change FROM fc_outbox WHERE"
-                    " entity = ?1 AND row = ?2 AND state IN (0, 1) ORDER BY id",
+                    " entity = ?1 AND row = ?2 AND state IN (0, 1, 3) ORDER BY id",
                     &st, err);
     if (rc)
         goto done;
@@ -670,11 +674,13 @@ fc_status fc_outbox_list(fc_client *c, fc_change_fn fn, void *payload,
     if (c->wiped)
         return fc__fail(err, FC_EWIPED, "replica deleted");
     rc = fc__prepare(c, "SELECT id, entity, row, state, summary, reason, detail,"
-                     " created_ms FROM fc_outbox ORDER BY id", &st, err);
+                     " created_ms, change FROM fc_outbox ORDER BY id", &st, err);
     if (rc)
         goto done;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         fc_change_info ci;
+        fs_change ch;
+        bool more;
         memset(&ci, 0, sizeof ci);
         ci.id = sqlite3_column_int64(st, 0);
         ci.entity = fs_schema_entity_by_tag((unsigned)sqlite3_column_int(st, 1));
@@ -687,7 +693,15 @@ fc_status fc_outbox_list(fc_client *c, fc_change_fn fn, void *payload,
         ci.created_ms = sqlite3_column_int64(st, 7);
         if (!ci.entity)
             continue;
-        if (!fn(&ci, payload))
+        /* A listing must not fail on one unreadable entry: it is shown
+         * without its values. */
+        if (fc__change_decode(sqlite3_column_blob(st, 8),
+                              (size_t)sqlite3_column_bytes(st, 8), &ch, NULL) == FC_OK)
+            ci.change = &ch;
+        more = fn(&ci, payload);
+        if (ci.change)
+            fs_change_free(&ch);
+        if (!more)
             break;
     }
     if (s != SQLITE_ROW && s != SQLITE_DONE)

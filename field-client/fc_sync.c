@@ -10,7 +10,10 @@
  * request leaves, so whatever happens next - crash, timeout, lost answer,
  * garbage - the next attempt resends the very same batch with the same id and
  * the server answers it from its record (exactly once). A change leaves the
- * outbox only in the transaction that applies its result.
+ * outbox only in the transaction that applies its result, except a merged
+ * one: it stays shown (state awaiting, never resent) until a transaction
+ * applies the server's row for it (settle_row, settle_all, settle_gone),
+ * so what the device shows never goes back below what it showed.
  *
  * Bootstrap is just rounds from cursor 0 with has_more set; because every
  * page commits its rows and its next_cursor together, an interrupted
@@ -22,6 +25,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,15 +474,19 @@ done:
 }
 
 /* fs_store_keep_fn: an orphan the outbox still has changes for waits for
- * the server's verdict and goes at a later complete pull. */
+ * the server's verdict and goes at a later complete pull. Only changes
+ * still to be judged count (pending, in flight): a rejected one is out of
+ * the overlay and kept for `status` only, so it must not keep a row the
+ * server will never send again on the device forever (tests/sim
+ * --page-size 2 --cut-pages --pull-plan seq, seed 40, found one). */
 static bool has_queued_change(const fs_entity *e, const fs_id *id, void *payload)
 {
     fc_client *c = payload;
     sqlite3_stmt *st = NULL;
     bool queued = true; /* on a failed lookup, keep the row */
 
-    if (fc__prepare(c, "SELECT 1 FROM fc_outbox WHERE entity = ?1 AND row = ?2",
-                    &st, NULL) == FC_OK) {
+    if (fc__prepare(c, "SELECT 1 FROM fc_outbox WHERE entity = ?1 AND row = ?2"
+                    " AND state IN (0, 1)", &st, NULL) == FC_OK) {
         sqlite3_bind_int(st, 1, e->tag);
         sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
         queued = sqlite3_step(st) != SQLITE_DONE;
@@ -595,11 +603,118 @@ static fc_status page_sql(fc_client *c, int slot, sqlite3_stmt **st, fs_error *e
                           " reason = ?3, detail = ?4 WHERE id = ?1",
         [FC_SQL_DROP] = "DELETE FROM fc_outbox WHERE id = ?1",
         [FC_SQL_FIXED] = "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1 AND row = ?2",
-        [FC_SQL_ANY_QUEUED] = "SELECT EXISTS(SELECT 1 FROM fc_outbox WHERE state IN (0, 1))",
+        [FC_SQL_ANY_QUEUED] = "SELECT EXISTS(SELECT 1 FROM fc_outbox WHERE state IN (0, 1, 3))",
         [FC_SQL_COUNT_QUEUED] = "SELECT count(*) FROM fc_outbox WHERE state IN (0, 1)",
+        /* Awaiting (state 3, fc_change_state): answered "merged", kept in
+         * the overlay until the server's row is here, never resent. */
+        [FC_SQL_AWAIT] = "UPDATE fc_outbox SET state = 3, batch = NULL WHERE id = ?1",
+        [FC_SQL_SETTLE_ROW] = "DELETE FROM fc_outbox WHERE state = 3 AND entity = ?1"
+                              " AND row = ?2",
+        [FC_SQL_SETTLE_TOUCH] = "INSERT OR IGNORE INTO temp.fc_touched(ent, id)"
+                                " SELECT entity, row FROM fc_outbox WHERE state = 3",
+        [FC_SQL_SETTLE_ALL] = "DELETE FROM fc_outbox WHERE state = 3",
     };
 
     return fc__cached(c, &c->st_page[slot], sql[slot], st, err);
+}
+
+/* A pulled version of `row` settles its awaiting changes (they leave the
+ * overlay); the row is recomputed because it is in base_ now (direct_ok
+ * saw an overlay) or saved directly. */
+static fc_status settle_row(fc_client *c, sqlite3_stmt *settle, const fs_row *row,
+                            fs_error *err)
+{
+    fc_status rc = FC_OK;
+
+    sqlite3_bind_int(settle, 1, row->entity->tag);
+    sqlite3_bind_blob(settle, 2, row->id.b, 16, SQLITE_STATIC);
+    if (sqlite3_step(settle) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "settle outbox");
+    sqlite3_reset(settle);
+    return rc;
+}
+
+/* Every awaiting change leaves the overlay; its row is recomputed (step 3). */
+static fc_status settle_all(fc_client *c, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = page_sql(c, FC_SQL_SETTLE_TOUCH, &st, err);
+
+    if (!rc && sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "settle outbox");
+    fc__release(st);
+    st = NULL;
+    if (!rc)
+        rc = page_sql(c, FC_SQL_SETTLE_ALL, &st, err);
+    if (!rc && sqlite3_step(st) != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "settle outbox");
+    fc__release(st);
+    return rc;
+}
+
+/* After scope exits: an awaiting change whose row is in neither table set
+ * was removed with its row (or its customer's subtree); it must not bring
+ * the row back at a later recompute. The ids are collected first and
+ * deleted after the scan (awaiting entries are few). */
+static fc_status settle_gone(fc_client *c, fs_error *err)
+{
+    sqlite3_stmt *st = NULL, *del = NULL;
+    fs_row row = {0};
+    fs_error serr = {0};
+    int64_t *gone = NULL;
+    size_t ngone = 0, cap = 0;
+    fc_status rc;
+    int s;
+
+    rc = fc__prepare(c, "SELECT id, entity, row FROM fc_outbox WHERE state = 3", &st,
+                     err);
+    if (rc)
+        goto done;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const fs_entity *e = fs_schema_entity_by_tag((unsigned)sqlite3_column_int(st, 1));
+        fs_store_status sst;
+        bool found = false;
+        fs_id id;
+
+        if (!e || sqlite3_column_bytes(st, 2) != 16)
+            continue;
+        memcpy(id.b, sqlite3_column_blob(st, 2), 16);
+        sst = fs_store_load(c->disp, e, &id, &row, NULL, &found, &serr);
+        fs_row_free(&row);
+        if (!sst && !found) {
+            sst = fs_store_load(c->base, e, &id, &row, NULL, &found, &serr);
+            fs_row_free(&row);
+        }
+        if (sst) {
+            rc = fc__from_store(sst, &serr, err);
+            goto done;
+        }
+        if (found)
+            continue;
+        if (ngone == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            int64_t *ng = realloc(gone, ncap * sizeof *ng);
+            if (!ng) {
+                rc = fc__fail(err, FC_ENOMEM, "out of memory");
+                goto done;
+            }
+            gone = ng;
+            cap = ncap;
+        }
+        gone[ngone++] = sqlite3_column_int64(st, 0);
+    }
+    if (s != SQLITE_DONE) {
+        rc = fc__sqlfail(c, err, "settle outbox");
+        goto done;
+    }
+    rc = page_sql(c, FC_SQL_DROP, &del, err);
+    for (size_t i = 0; !rc && i < ngone; i++)
+        rc = exec_id(c, del, gone[i], NULL, NULL, NULL, err);
+done:
+    sqlite3_finalize(st);
+    fc__release(del);
+    free(gone);
+    return rc;
 }
 
 static fc_status apply_page(fc_client *c, const batch *b,
@@ -607,7 +722,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
                             size_t *notices, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
-    sqlite3_stmt *tch = NULL;
+    sqlite3_stmt *tch = NULL, *await = NULL, *settle = NULL;
     fc_status rc;
     bool overlay = false;
     size_t ne;
@@ -634,6 +749,8 @@ static fc_status apply_page(fc_client *c, const batch *b,
         rc = page_sql(c, FC_SQL_DROP, &del, err);
     if (!rc)
         rc = page_sql(c, FC_SQL_FIXED, &fixed, err);
+    if (!rc)
+        rc = page_sql(c, FC_SQL_AWAIT, &await, err);
     if (rc)
         goto done;
     /* 1. Results, in request order. */
@@ -647,10 +764,18 @@ static fc_status apply_page(fc_client *c, const batch *b,
                          res->detail, err);
             prog->rejected++;
         } else {
-            if (res->outcome == FS_APPLIED)
+            /* Applied: it stands at the server exactly as sent, so it joins
+             * base_. Merged: the server's row differs from base_ + this
+             * change in ways only that row tells (writes lost or refused,
+             * a clamped stamp), so the change stays shown, awaiting the
+             * row (step 2 or the end of a complete pull settles it). */
+            if (res->outcome == FS_APPLIED) {
                 rc = fold_into_base(c, ch, err);
-            if (!rc)
-                rc = exec_id(c, del, oid, NULL, NULL, NULL, err);
+                if (!rc)
+                    rc = exec_id(c, del, oid, NULL, NULL, NULL, err);
+            } else {
+                rc = exec_id(c, await, oid, NULL, NULL, NULL, err);
+            }
             /* A later accepted change to the same row is the rep's fix for
              * an earlier rejection: the rejection has been dealt with. */
             if (!rc)
@@ -686,6 +811,8 @@ static fc_status apply_page(fc_client *c, const batch *b,
     st = NULL;
     if (r->nresults)
         rc = page_sql(c, FC_SQL_TOUCH_HAS, &tch, err);
+    if (!rc && overlay)
+        rc = page_sql(c, FC_SQL_SETTLE_ROW, &settle, err);
     if (rc)
         goto done;
     for (size_t k = 0; k < ne; k++) {
@@ -694,7 +821,14 @@ static fc_status apply_page(fc_client *c, const batch *b,
             bool direct = false;
             if (pr->row.entity != ents[k])
                 continue;
-            rc = direct_ok(c, overlay, tch, &pr->row, &direct, err);
+            /* Every answer applied after a merged answer was read by the
+             * server after that push committed (pushes are never sent
+             * ahead: see prefetch), so this version of the row already
+             * holds whatever the merge made of the awaiting change. */
+            if (settle)
+                rc = settle_row(c, settle, &pr->row, err);
+            if (!rc)
+                rc = direct_ok(c, overlay, tch, &pr->row, &direct, err);
             if (!rc && direct)
                 rc = save_direct(c, &pr->row, (int64_t)pr->seq, &direct, err);
             if (!rc && !direct) {
@@ -705,6 +839,15 @@ static fc_status apply_page(fc_client *c, const batch *b,
             if (rc)
                 goto done;
         }
+    }
+    /* A complete pull has brought every row version newer than the cursor
+     * the sync started from, so each awaiting change's row has been
+     * considered: one that was not sent either left the scope or was not
+     * changed by the merge (no new version), and base_ already holds it. */
+    if (!r->has_more) {
+        rc = settle_all(c, err);
+        if (rc)
+            goto done;
     }
     /* 3. Displayed rows = base + what is still pending. */
     rc = page_sql(c, FC_SQL_TOUCH_ALL, &st, err);
@@ -754,6 +897,11 @@ static fc_status apply_page(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
+    if (r->nexits) {
+        rc = settle_gone(c, err);
+        if (rc)
+            goto done;
+    }
     /* After a complete pull, a row still without a root is one whose parent
      * the server never sent: the parent is outside the scope (the customer
      * left before the parent's newer version could arrive). Without this
@@ -792,6 +940,8 @@ done:
     fc__release(del);
     fc__release(fixed);
     fc__release(tch);
+    fc__release(await);
+    fc__release(settle);
     if (rc)
         fc__rollback(c);
     return rc;
@@ -809,7 +959,10 @@ done:
  * again; rows are states, applying twice is harmless), displayed rows
  * recomputed from the durable outbox, search entries, the clock folded
  * from the server's time (no stamp issued from it is durable before the
- * commit itself is) and bookkeeping (last sync, bootstrapped). Nothing
+ * commit itself is), awaiting changes settled by the page (lost together
+ * with the rows that settled them, they are shown again and settle again
+ * when those rows are pulled again; they are never resent) and bookkeeping
+ * (last sync, bootstrapped). Nothing
  * there is a user's write or decides exactly-once: outbox removal and the
  * batch id are only ever committed with synchronous=FULL.
  */
@@ -1176,8 +1329,8 @@ answered:
         pst = FS_PROTO_EENCODING;
     if (pst) {
         rc = fc__fail(err, FC_EPROTOCOL, "the server's answer could not be decoded "
-                      "(%s); nothing was applied and the %zu sent changes will be "
-                      "resent", perr.text[0] ? perr.text : fs_proto_strerror(pst), b.n);
+                      "(%.80s); it was not applied and its %zu sent changes stay "
+                      "queued", perr.text[0] ? perr.text : fs_proto_strerror(pst), b.n);
         goto done;
     }
     if (rs.wipe) {
@@ -1212,10 +1365,23 @@ done:
     return rc;
 }
 
+/* Appends to an error's text (cut at its size). */
+static void appendf(fs_error *err, const char *fmt, ...)
+{
+    size_t n = strlen(err->text);
+    va_list ap;
+
+    if (n + 1 >= sizeof err->text)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err->text + n, sizeof err->text - n, fmt, ap);
+    va_end(ap);
+}
+
 fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
                   fc_sync_report *report, fs_error *err)
 {
-    fc_progress prog;
+    fc_progress prog, applied;
     fc_status rc;
     char url[600], token[FS_PROTO_TOKEN_MAX + 1], lockpath[4200];
     size_t notices = 0;
@@ -1225,6 +1391,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
     wal_flusher wf;
 
     memset(&prog, 0, sizeof prog);
+    memset(&applied, 0, sizeof applied);
     memset(&pf, 0, sizeof pf);
     memset(&wf, 0, sizeof wf);
     if (report)
@@ -1265,6 +1432,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
                        &notices, err);
         if (rc)
             goto done;
+        applied = prog;
         rc = count_pending(c, &pending, err);
         if (rc)
             goto done;
@@ -1274,6 +1442,15 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
             break;
     }
 done:
+    /* An error names what failed in its round; what the rounds before it
+     * in this sync committed stays applied, and the rep is told so. */
+    if (rc && rc != FC_EWIPED && rc != FC_EBUSY && err && !applied.round)
+        appendf(err, "; nothing was applied in this sync");
+    else if (rc && rc != FC_EWIPED && rc != FC_EBUSY && err)
+        appendf(err, "; %u earlier round(s) were applied: %zu change(s) answered "
+                "(%zu rejected), %zu row(s) pulled, %zu removed",
+                applied.round, applied.applied + applied.rejected, applied.rejected,
+                applied.rows, applied.exits);
     prefetch_drop(&pf);
     wal_flusher_stop(&wf);
     if (wal_grown && !c->wiped) {

@@ -319,6 +319,9 @@ typedef struct fc_info {
     size_t pending;            /* changes not yet confirmed (incl. in flight) */
     size_t in_flight;          /* sent in a batch whose answer is not applied */
     size_t rejected;           /* rejected, not dismissed */
+    size_t awaiting;           /* confirmed (merged), still shown until the
+                                  server's row arrives: neither pending nor
+                                  rejected, never resent */
     size_t notices;            /* scope exits / conflicts not dismissed */
     size_t open_conflicts;     /* open back-office conflicts concerning the
                                   rep, as of the last complete sync */
@@ -326,8 +329,12 @@ typedef struct fc_info {
 
 fc_status fc_info_get(fc_client *c, fc_info *out, fs_error *err);
 
+/* The outbox column `state` holds these values (stored: never renumber).
+ * AWAITING: the server answered "merged"; the change is never resent but
+ * stays in the overlay until a pulled version of its row is applied, its
+ * row leaves the scope, or a pull completes (ARCHITECTURE.md). */
 typedef enum fc_change_state {
-    FC_CHANGE_PENDING, FC_CHANGE_IN_FLIGHT, FC_CHANGE_REJECTED
+    FC_CHANGE_PENDING, FC_CHANGE_IN_FLIGHT, FC_CHANGE_REJECTED, FC_CHANGE_AWAITING
 } fc_change_state;
 
 typedef struct fc_change_info {
@@ -339,10 +346,13 @@ typedef struct fc_change_info {
     char reason[32];           /* rejected: fs_reason_name */
     char detail[160];          /* rejected: the server's explanation */
     int64_t created_ms;
+    const fs_change *change;   /* the writes (valid during the callback;
+                                  NULL if the entry cannot be decoded): a
+                                  rejected change's refused values */
 } fc_change_info;
 
 typedef bool (*fc_change_fn)(const fc_change_info *ch, void *payload);
-/* Outbox entries in order (pending, in flight and rejected). */
+/* Outbox entries in order (pending, in flight, rejected and awaiting). */
 fc_status fc_outbox_list(fc_client *c, fc_change_fn fn, void *payload,
                          fs_error *err);
 /* Drops a rejected change (the rep has seen it). FC_ENOTFOUND if there is no

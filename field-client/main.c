@@ -5,7 +5,8 @@
  * sync progress display live here; every rule about data is in the library,
  * which a handheld app links the same way. Errors are one line on stderr
  * ("field-client: ...") and a non-zero exit status: 2 for usage errors, 3
- * when the device was wiped, 1 for everything else.
+ * when the device was wiped, 1 for everything else; `sync` exits 4 when it
+ * completed but the server rejected changes in it (docs/CLI.md).
  */
 #include "fieldclient.h"
 
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 #define MAX_ARGS 64
+/* Exit statuses (docs/CLI.md): 0 ok, 1 error, 2 usage, 3 wiped, and for
+ * `sync` 4 = completed, but the server rejected changes in this sync. */
+#define EXIT_REJECTED 4
 
 /* The executable's configuration, in one struct (no globals). */
 typedef struct cli {
@@ -527,30 +531,66 @@ typedef struct status_ctx {
     bool rejected_only;
 } status_ctx;
 
+/* The writes of an outbox change: "field = value" lines (text) or a
+ * "values" array (JSON). For a rejected change these are the refused
+ * values, which exist nowhere else on the device. */
+static void change_values(const cli *a, const fs_change *ch)
+{
+    char buf[512];
+
+    if (a->json)
+        printf(",\"values\":[");
+    for (size_t i = 0; ch && i < ch->nfields; i++) {
+        const fs_field *f = &ch->entity->fields[ch->fields[i].slot];
+        if (a->json) {
+            printf("%s{\"field\":", i ? "," : "");
+            json_str(stdout, f->name);
+            printf(",\"value\":");
+            json_value(stdout, f, &ch->fields[i].v);
+            printf("}");
+        } else {
+            fc_value_format(f, &ch->fields[i].v, buf, sizeof buf);
+            printf("      %s = %s\n", f->name, buf);
+        }
+    }
+    if (a->json)
+        printf("]");
+    if (ch && ch->has_tomb) {
+        if (a->json)
+            printf(",\"deleted\":%s", ch->deleted ? "true" : "false");
+        else
+            printf("      (%s)\n", ch->deleted ? "delete" : "restore");
+    }
+}
+
 static bool change_cb(const fc_change_info *ch, void *p)
 {
     status_ctx *sc = p;
     char id[FS_ID_STRLEN + 1];
-    static const char *const states[] = {"pending", "in_flight", "rejected"};
+    /* fc_change_state order; "awaiting": confirmed by the server (merged),
+     * still shown until the server's version of the row arrives. */
+    static const char *const states[] = {"pending", "in_flight", "rejected", "awaiting"};
+    const char *state = (unsigned)ch->state < 4 ? states[ch->state] : "unknown";
 
     fs_id_format(&ch->row, id);
     if (sc->a->json) {
         if (sc->n)
             fputc(',', stdout);
         printf("{\"outbox_id\":%lld,\"state\":\"%s\",\"entity\":\"%s\",\"row\":\"%s\","
-               "\"summary\":", (long long)ch->id, states[ch->state], ch->entity->name, id);
+               "\"summary\":", (long long)ch->id, state, ch->entity->name, id);
         json_str(stdout, ch->summary);
         printf(",\"reason\":");
         json_str(stdout, ch->reason);
         printf(",\"detail\":");
         json_str(stdout, ch->detail);
+        change_values(sc->a, ch->change);
         printf("}");
     } else if (ch->state == FC_CHANGE_REJECTED) {
-        printf("  rejected #%lld %s %s: %s (%s)\n", (long long)ch->id, ch->summary, id,
-               ch->detail[0] ? ch->detail : ch->reason, ch->reason);
+        printf("  rejected #%lld %s %s: %s (%s); refused:\n", (long long)ch->id,
+               ch->summary, id, ch->detail[0] ? ch->detail : ch->reason, ch->reason);
+        change_values(sc->a, ch->change);
     } else {
-        printf("  %-9s #%lld %s %s\n", states[ch->state], (long long)ch->id,
-               ch->summary, id);
+        printf("  %-9s #%lld %s %s\n", state, (long long)ch->id, ch->summary, id);
     }
     sc->n++;
     return true;
@@ -633,11 +673,11 @@ static int cmd_status(cli *a)
         json_str(stdout, in.server);
         printf(",\"device_id\":\"%s\",\"rep_id\":%s%s%s,\"cursor\":%llu,"
                "\"bootstrapped\":%s,\"last_sync_ms\":%lld,\"pending\":%zu,"
-               "\"in_flight\":%zu,\"rejected\":%zu,\"changes\":[", dev,
+               "\"in_flight\":%zu,\"rejected\":%zu,\"awaiting\":%zu,\"changes\":[", dev,
                in.enrolled ? "\"" : "", in.enrolled ? rep : "null",
                in.enrolled ? "\"" : "", (unsigned long long)in.cursor,
                in.bootstrapped ? "true" : "false", (long long)in.last_sync_ms,
-               in.pending, in.in_flight, in.rejected);
+               in.pending, in.in_flight, in.rejected, in.awaiting);
     } else {
         printf("server:       %s\n", in.enrolled ? in.server : "(not enrolled)");
         printf("device:       %s%s\n", dev, in.enrolled ? "" : " (provisional)");
@@ -648,7 +688,10 @@ static int cmd_status(cli *a)
         printf("pending:      %zu change(s)%s\n", in.pending,
                in.in_flight ? " (some sent, awaiting the answer)" : "");
         printf("rejected:     %zu change(s)\n", in.rejected);
-        if (in.pending || in.rejected)
+        if (in.awaiting)
+            printf("confirmed:    %zu change(s), awaiting the server's row\n",
+                   in.awaiting);
+        if (in.pending || in.rejected || in.awaiting)
             printf("changes:\n");
     }
     st = fc_outbox_list(a->c, change_cb, &sc, &err);
@@ -755,7 +798,9 @@ static int cmd_sync(cli *a)
         if (rep.totals.rejected || rep.notices)
             printf("see `field-client status` for rejected changes and notices\n");
     }
-    return 0;
+    /* The sync itself worked, but something the rep wrote did not take
+     * effect: scripts must not read that as plain success. */
+    return rep.totals.rejected ? EXIT_REJECTED : 0;
 }
 
 static int export_write(const char *buf, size_t n, void *payload)
@@ -829,12 +874,16 @@ static const cmd_help helps[] = {
      "identity and token (stored in the replica, file mode 0600)."},
     {"sync", "sync",
      "Pushes pending changes and pulls changes in your scope, repeating until\n"
-     "nothing is left. Network errors are retried with backoff; an interrupted\n"
-     "first download resumes where it stopped."},
+     "nothing is left. Network errors (a connection cut anywhere in an answer\n"
+     "included) are retried with backoff; an interrupted first download resumes\n"
+     "where it stopped. Exits 4 when the sync completed but the server rejected\n"
+     "some of its changes (listed by `status`), 1 on an error."},
     {"status", "status",
-     "Pending changes, rejected changes with reasons, notices (customers removed\n"
-     "from this device and why, conflicts), the back office's open conflicts that\n"
-     "involve your edits (as of the last sync), last sync time and server."},
+     "Pending changes, rejected changes with reasons and the values refused,\n"
+     "changes confirmed by the server but awaiting its version of the row,\n"
+     "notices (customers removed from this device and why, conflicts), the back\n"
+     "office's open conflicts that involve your edits (as of the last sync), last\n"
+     "sync time and server."},
     {"dismiss", "dismiss OUTBOX_ID\n  dismiss --notice NOTICE_ID",
      "Removes a rejected change (or a notice) from status once you have seen it."},
     {"export", "export",
@@ -855,7 +904,8 @@ static void print_help(FILE *o)
         "commands:\n");
     for (size_t i = 0; helps[i].name; i++)
         fprintf(o, "  %s\n", helps[i].usage);
-    fprintf(o, "\nExit status: 0 ok, 1 error, 2 usage error, 3 device wiped.\n");
+    fprintf(o, "\nExit status: 0 ok, 1 error, 2 usage error, 3 device wiped, 4 sync\n"
+               "completed but the server rejected changes (see `status`).\n");
 }
 
 static int command_help(const char *cmd)

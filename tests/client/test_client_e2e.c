@@ -357,12 +357,45 @@ static void test_shared_territory_attribution(void **state)
     assert_non_null(strstr(f->out, "\"pending\":0"));
 }
 
+/* Issue 12, finding 6 (client side): a change the server rejects (here for
+ * scope: the customer was reassigned while the rep edited it offline)
+ * keeps its refused values in `status` and `status --json`, and `sync`
+ * exits 4 (documented), not 0. */
+static void test_rejected_values_and_exit_status(void **state)
+{
+    fixture *f = *state;
+    char rep[37], rep2[37], cust[37];
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, rep));
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Bob Other'", f->sdb), 0);
+    assert_true(find_uuid(f->out, rep2));
+    enroll_db(f, rep, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add name=Moving", f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' assign %s --owner %s", f->sdb, cust, rep2), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' customer edit %s phone=+1-555-0199", f->cdb,
+                            cust), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 4);
+    assert_non_null(strstr(f->out, "1 rejected"));
+    assert_int_equal(CLIENT(f, "--db '%s' status", f->cdb), 0);
+    assert_non_null(strstr(f->out, "rejected:     1 change(s)"));
+    assert_non_null(strstr(f->out, "phone = +1-555-0199"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json status", f->cdb), 0);
+    assert_non_null(strstr(f->out, "\"state\":\"rejected\""));
+    assert_non_null(strstr(f->out, "{\"field\":\"phone\",\"value\":\"+1-555-0199\"}"));
+    /* Nothing new rejected: the next sync exits 0 again. */
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enroll_sync_export_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_lists_open_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_territory_attribution, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_values_and_exit_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -456,6 +456,155 @@ static void test_esign_lattice(void **state)
     assert_field(f, "contract", &k, "esign_status", "voided");
 }
 
+static bool count_awaiting(const fc_change_info *ch, void *p)
+{
+    if (ch->state == FC_CHANGE_AWAITING) {
+        assert_non_null(ch->change);
+        (*(size_t *)p)++;
+    }
+    return true;
+}
+
+/* Issue 12, finding 2: a change the server answered "merged" stays shown
+ * until the server's row for it has been applied. The merged answer comes
+ * on a 1-row page that does not carry the contract; the next page fails.
+ * Before the fix the device dropped its `delivered` and showed its older
+ * confirmed `sent` (below both its own write and the server's `voided`),
+ * with nothing pending. Reopening the replica in between shows the state is
+ * durable (a crash there changes nothing). */
+static void test_merged_stays_shown(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Paged"), k, other[3];
+    fc_info info;
+
+    memset(k.b, 0x44, 16);
+    k.b[6] = 0x70;
+    fake_set_id(&f->srv, "contract", &k, "customer_id", &cust);
+    fake_set_text(&f->srv, "contract", &k, "esign_status", "sent");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "sent");
+
+    /* The office voids it and edits three other customers; the rep, offline,
+     * moves it to delivered. */
+    fake_set_text(&f->srv, "contract", &k, "esign_status", "voided");
+    for (int i = 0; i < 3; i++) {
+        memset(other[i].b, 0x50 + i, 16);
+        other[i].b[6] = 0x70;
+        fake_set_text(&f->srv, "customer", &other[i], "name", "Other");
+    }
+    assert_int_equal(fc_contract_esign(f->c, &k, "delivered", &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "delivered");
+
+    f->srv.page_size = 1;
+    f->srv.nfaults = 2;
+    f->srv.faults[0] = FAKE_OK;      /* push answered "merged", 1 row */
+    f->srv.faults[1] = FAKE_NETWORK; /* the next page never comes */
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    assert_field(f, "contract", &k, "esign_status", "delivered");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);  /* never resent */
+    assert_int_equal(info.awaiting, 1);
+    assert_int_equal(info.rejected, 0);
+    {
+        size_t n = 0;
+        assert_int_equal(fc_outbox_list(f->c, count_awaiting, &n, &err), FC_OK);
+        assert_int_equal(n, 1);
+    }
+
+    fc_close(f->c);
+    f->c = NULL;
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    assert_field(f, "contract", &k, "esign_status", "delivered");
+
+    /* The rest of the pull brings the server's row: it settles the change. */
+    size_t r0 = f->srv.nreq;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    for (size_t i = r0; i < f->srv.nreq; i++)
+        assert_int_equal(f->srv.req_changes[i], 0);
+    assert_field(f, "contract", &k, "esign_status", "voided");
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.awaiting, 0);
+    assert_int_equal(info.pending, 0);
+}
+
+/* Issue 12, finding 5: when a later round fails, the message says what the
+ * earlier rounds of the same sync applied (it used to say "nothing was
+ * applied" although the first page and its result were committed). */
+static void test_failed_sync_counts_applied(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust, other[3];
+
+    enroll(f);
+    cust = add_customer(f, "Counted");
+    for (int i = 0; i < 3; i++) {
+        memset(other[i].b, 0x60 + i, 16);
+        other[i].b[6] = 0x70;
+        fake_set_text(&f->srv, "customer", &other[i], "name", "Other");
+    }
+    f->srv.page_size = 1;
+    f->srv.nfaults = 2;
+    f->srv.faults[0] = FAKE_OK;
+    f->srv.faults[1] = FAKE_GARBAGE;
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_EPROTOCOL);
+    assert_null(strstr(err.text, "nothing was applied"));
+    assert_non_null(strstr(err.text, "1 earlier round(s) were applied: 1 change(s) "
+                                     "answered (0 rejected), 1 row(s) pulled"));
+    /* The first page stands. */
+    assert_field(f, "customer", &other[0], "name", "Other");
+    (void)cust;
+}
+
+/* A merged change to a contact whose customer leaves the scope on the same
+ * page stops being shown with its row (it must not bring the contact back
+ * at a later recompute), although the pull is cut before it completes. */
+static void test_merged_settled_by_exit(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Leaving"), ct, other[3];
+    fc_info info;
+    size_t awaiting = 0;
+    fs_row row = {0};
+
+    memset(ct.b, 0x45, 16);
+    ct.b[6] = 0x70;
+    fake_set_id(&f->srv, "contact", &ct, "customer_id", &cust);
+    fake_set_text(&f->srv, "contact", &ct, "name", "Pat");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_contact_edit(f->c, &ct, (fc_kv[]){{"phone", "1"}}, 1, &err),
+                     FC_OK);
+    /* The office's newer phone wins: the rep's change is merged. */
+    fake_set_text(&f->srv, "contact", &ct, "phone", "2");
+    for (int i = 0; i < 3; i++) {
+        memset(other[i].b, 0x70 + i, 16);
+        other[i].b[6] = 0x70;
+        fake_set_text(&f->srv, "customer", &other[i], "name", "Other");
+    }
+    f->srv.page_size = 1;
+    f->srv.exits[0] = (fs_scope_exit){fs_schema_entity("customer"), cust,
+                                      FS_EXIT_REASSIGNED};
+    f->srv.nexits = 1;
+    f->srv.nfaults = 2;
+    f->srv.faults[0] = FAKE_OK;
+    f->srv.faults[1] = FAKE_NETWORK;
+    f->srv.fault_at = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+    assert_int_equal(fc_outbox_list(f->c, count_awaiting, &awaiting, &err), FC_OK);
+    assert_int_equal(awaiting, 0);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.awaiting, 0);
+    assert_int_equal(fc_get(f->c, "contact", &ct, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
+}
+
 /* A contract is made from a sent quote: customer, currency and amount come
  * from the quote and the shared totals derivation; a draft quote is refused. */
 static void test_contract_from_quote(void **state)
@@ -1059,6 +1208,67 @@ static void test_orphan_dropped_after_exit(void **state)
     free(exp);
 }
 
+/* The same orphan, but the rep edits it while the customer is leaving and
+ * the server rejects the edit: a rejected change is out of the overlay and
+ * waits for no verdict, so it no longer keeps the row on the device for
+ * ever (found by tests/sim --page-size 2 --cut-pages, seed 40). */
+typedef struct orphan_edit_ctx {
+    orphan_ctx o;
+    fixture *f;
+    fs_id line;
+} orphan_edit_ctx;
+
+static void customer_leaves_during_edit(void *arg)
+{
+    orphan_edit_ctx *x = arg;
+    fs_error err = {0};
+
+    customer_leaves(&x->o);
+    if (x->o.calls == 2) {
+        x->f->srv.during_arg = x; /* customer_leaves re-arms with &o */
+        assert_int_equal(fc_quote_line_edit(x->f->c, &x->line,
+                                            (fc_kv[]){{"qty", "3"}}, 1, &err), FC_OK);
+        x->f->srv.reject_set = true;
+        x->f->srv.reject_row = x->line;
+    } else {
+        x->f->srv.during = customer_leaves_during_edit;
+        x->f->srv.during_arg = x;
+    }
+}
+
+static void test_orphan_with_rejected_change_dropped(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    orphan_edit_ctx x;
+    fs_row row = {0};
+    fc_info info;
+
+    memset(&x, 0, sizeof x);
+    x.o.srv = &f->srv;
+    x.f = f;
+    enroll(f);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &x.o.cust, NULL), FS_OK);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &x.o.quote, NULL), FS_OK);
+    assert_int_equal(fs_id_new((uint64_t)time(NULL) * 1000, &x.line, NULL), FS_OK);
+    fake_set_text(&f->srv, "customer", &x.o.cust, "name", "Leaving Ltd");
+    fake_set_id(&f->srv, "quote", &x.o.quote, "customer_id", &x.o.cust);
+    fake_set_id(&f->srv, "quote_line", &x.line, "quote_id", &x.o.quote);
+    fake_set_int(&f->srv, "quote_line", &x.line, "qty", 1);
+    fake_set_int(&f->srv, "quote_line", &x.line, "unit_price", 100);
+    fake_set_text(&f->srv, "quote", &x.o.quote, "currency", "EUR");
+    f->srv.page_size = 2; /* page 1: customer + line; page 2: the exit */
+    f->srv.during = customer_leaves_during_edit;
+    f->srv.during_arg = &x;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(x.o.calls, 2);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.rejected, 1);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(fc_get(f->c, "quote_line", &x.line, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
+}
+
 static void test_wipe(void **state)
 {
     fixture *f = *state;
@@ -1319,6 +1529,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_search_substrings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pulled_row_then_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merged_stays_shown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync_counts_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merged_settled_by_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_from_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
@@ -1330,6 +1543,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_with_rejected_change_dropped, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),

@@ -89,6 +89,8 @@ enum sim_fault {
     SIM_F_TERRITORY,   /* rep joins or leaves a territory mid-run */
     SIM_F_ADMIN_DELETE,/* customer tombstoned by the back office mid-run */
     SIM_F_REVOKE,      /* device revoked mid-run */
+    SIM_F_CUT_PAGE,    /* --cut-pages: the sync is cut after a page that
+                          has more to come (every later request fails) */
     SIM_F_COUNT
 };
 
@@ -183,6 +185,7 @@ typedef struct sim_dev {
     sim_rng ops, faults;
     bool faults_on;
     bool in_child;     /* this process is the crash child for this device */
+    bool cut;          /* this fc_sync was cut (SIM_F_CUT_PAGE) */
 } sim_dev;
 
 /* A change seen in a sync request (deduplicated by device, row and stamp). */
@@ -209,6 +212,8 @@ struct sim {
     uint64_t seed;
     unsigned ndev, nrep, steps;
     bool verbose;
+    bool cut_pages;       /* --cut-pages: inject SIM_F_CUT_PAGE */
+    uint32_t page_size;   /* --page-size: the devices' page size */
     sim_server srv;
     sim_rep reps[SIM_MAX_REPS];
     sim_dev dev[SIM_MAX_DEVICES];
@@ -240,6 +245,10 @@ fc_status sim_post(const char *url, const char *content_type,
 /* Checks one contract's e-sign rank against the device's high-water mark. */
 void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
                     const char *where);
+/* --cut-pages: before a sync request, true (and *err set) when d's sync was
+ * cut; after an answer is handed over, maybe cuts the rest of the sync. */
+bool sim_cut_blocks(sim_dev *d, fs_error *err);
+void sim_cut_after(sim_dev *d, const sim_http *answer);
 
 /* sim_work.c */
 int sim_setup(sim *s);

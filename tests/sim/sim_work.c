@@ -142,7 +142,7 @@ static void device_init(sim *s, sim_dev *d, int index)
     d->opt.backoff_ms = 2;
     d->opt.backoff_max_ms = 20;
     d->opt.timeout_ms = 60000;
-    d->opt.page_size = 25;
+    d->opt.page_size = s->page_size ? s->page_size : 25;
     d->opt.max_batch = 8;
     sim_rng_seed(&d->ops, s->seed, 100 + (uint64_t)index);
     sim_rng_seed(&d->faults, s->seed, 200 + (uint64_t)index);
@@ -724,13 +724,23 @@ static void check_wiped(sim_dev *d)
     }
 }
 
+/* fc_progress_fn: every committed page (and every retry) is a state the
+ * device shows; the e-sign check runs on each (sim_observe_replica). */
+static void observe_round(const fc_progress *p, void *payload)
+{
+    sim_dev *d = payload;
+
+    sim_observe_replica(d, p->retry ? "before a retry" : "after a page");
+}
+
 fc_status sim_sync(sim_dev *d, fs_error *err)
 {
     fc_status rc;
 
     if (sim_device_open(d) != 0)
         return FC_EDB;
-    rc = fc_sync(d->c, NULL, NULL, NULL, err);
+    d->cut = false;
+    rc = fc_sync(d->c, observe_round, d, NULL, err);
     d->sim->syncs++;
     if (rc == FC_EWIPED) {
         if (!d->revoked)
@@ -978,8 +988,10 @@ void sim_step(sim *s, unsigned step)
             sim_sync(d, &err);
     } else {
         unsigned n = 1 + sim_below(&s->sched, 3);
-        for (unsigned i = 0; i < n; i++)
+        for (unsigned i = 0; i < n; i++) {
             random_op(d);
+            sim_observe_replica(d, "after a local write");
+        }
     }
     sim_observe_replica(d, "after a step");
 }
