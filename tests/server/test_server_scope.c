@@ -127,7 +127,8 @@ static void test_outside_scope_write_rejected(void **state)
 
 /* One batch: writes under a customer, its delete, then more writes under
  * it. The server remembers scope answers within a request; the delete must
- * make the later writes fail the scope check all the same. */
+ * count for the later writes all the same: they are merged hidden under
+ * the deleted customer and recorded (delete_wins), not applied. */
 static void test_delete_then_write_in_one_batch(void **state)
 {
     world w;
@@ -159,10 +160,10 @@ static void test_delete_then_write_in_one_batch(void **state)
     assert_int_equal(r.results[0].outcome, FS_APPLIED);
     assert_int_equal(r.results[1].outcome, FS_APPLIED);
     assert_int_equal(r.results[2].outcome, FS_APPLIED);
-    assert_int_equal(r.results[3].outcome, FS_REJECTED);
-    assert_int_equal(r.results[3].reason, FS_REASON_SCOPE);
-    assert_int_equal(r.results[4].outcome, FS_REJECTED);
-    assert_int_equal(r.results[4].reason, FS_REASON_SCOPE);
+    assert_int_equal(r.results[3].outcome, FS_MERGED);
+    assert_int_equal(r.results[3].reason, FS_REASON_DELETED);
+    assert_int_equal(r.results[4].outcome, FS_MERGED);
+    assert_int_equal(r.results[4].reason, FS_REASON_DELETED);
     fs_proto_sync_response_free(&r);
     for (i = 0; i < 5; i++)
         fs_change_free(&c[i]);
