@@ -203,52 +203,6 @@ static int rejections_for(store_ctx *x, const fs_id *row, const fs_id *dev)
     return n;
 }
 
-/* (b) under deletes: a write hidden by a deleted ANCESTOR (a line of a
- * deleted quote, anything under a deleted customer) whose stamp is newer
- * than that delete cannot have been seen by it: it must have a stored
- * record, like a write the row's own delete hid (issue 12, finding 1). */
-static void check_hidden(sim *s, store_ctx *x, const sim_sent *e, const fs_row *row,
-                         size_t f)
-{
-    const fs_id *dev = &s->dev[e->dev].id;
-    const fs_entity *pe = e->e;
-    fs_row cur = {0}, up = {0};
-    char t[FS_ID_STRLEN + 1], pt[FS_ID_STRLEN + 1];
-    const char *name = e->e->fields[e->slot[f]].name;
-
-    if (fs_row_copy(&cur, row, NULL) != FS_OK)
-        return;
-    for (int depth = 0; depth < 4; depth++) {
-        bool found = false;
-        fs_id pid;
-        if (pe->parent < 0 || !pe->parent_entity ||
-            cur.cells[pe->parent].v.kind != FS_VAL_ID)
-            break;
-        pid = cur.cells[pe->parent].v.u.id;
-        pe = fs_schema_entity(pe->parent_entity);
-        fs_row_free(&up);
-        if (fs_store_load(x->st, pe, &pid, &up, NULL, &found, NULL) != FS_STORE_OK ||
-            !found)
-            break;
-        if (up.deleted) {
-            if (fs_stamp_cmp(e->hlc[f], dev, up.del_hlc, &up.del_device) > 0 &&
-                records_for(x, &e->row, name, dev, e->hlc[f]) == 0) {
-                fs_id_format(&e->row, t);
-                fs_id_format(&pid, pt);
-                sim_violation("silent loss: dev%d's write of %s.%s on %s is hidden by the "
-                              "older delete of %s %s without a record", e->dev,
-                              e->e->name, name, t, pe->name, pt);
-            }
-            break;
-        }
-        fs_row_free(&cur);
-        cur = up;
-        memset(&up, 0, sizeof up);
-    }
-    fs_row_free(&cur);
-    fs_row_free(&up);
-}
-
 /* One answered change against the store. */
 static void check_change(sim *s, store_ctx *x, const sim_sent *e)
 {
@@ -301,8 +255,6 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
             }
         }
         against += rec;
-        if (!row.deleted)
-            check_hidden(s, x, e, &row, f);
         /* The write (or one that contains it) is in the cell, or a record
          * names it: lost, or overwritten later by a concurrent write. */
         if (!kept && rec == 0)
