@@ -522,7 +522,16 @@ static fs_status plan_delete_wins(plan *p)
     if (!(c->has_tomb && c->deleted)) {
         for (size_t i = 0; i < c->nfields; i++) {
             const fs_field_change *fc = &c->fields[i];
-            if (!p->win[i])
+            const fs_cell *cell = &row->cells[fc->slot];
+            /* Hidden is every write whose value the row would show: one
+             * that wins its cell, and one that ties with the newer stored
+             * write of the same value (it stands as one with it, and would
+             * otherwise be answered APPLIED with no record naming it). A
+             * loser with another value is superseded, recorded by
+             * plan_field; a redelivered write is the stored one. */
+            if (!p->win[i] &&
+                (!fs_value_eq(&fc->v, &cell->v) ||
+                 (cell->hlc == p->stamp[i] && fs_id_cmp(&cell->device, &c->device) == 0)))
                 continue;
             st = record(p, fc->slot, fc, NULL, anc ? anc->hlc : row->del_hlc,
                         anc ? &anc->device : &row->del_device, &fc->v,
