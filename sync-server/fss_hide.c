@@ -11,8 +11,11 @@
  * column) and asks the one rule, fs_delete_saw via fs_hide_row, which
  * stored writes the delete had not seen; each becomes an open delete_wins
  * record naming the ancestor and attributed to the writer's rep
- * (fss__store_conflicts). Rows already hidden by a deleted row between them
- * and the new delete were recorded when that delete landed and are skipped.
+ * (fss__store_conflicts). Rows below that are deleted themselves are
+ * skipped: their own delete answers for what hangs off them. A delete that
+ * lands under a deleted ancestor still records what it had not seen below
+ * it - each delete for itself, so a write both had not seen has a record
+ * naming each (restoring one ancestor leaves the other in force).
  *
  * Restoring (the back office resolving such a record with "restore") is
  * the reverse walk: the row and each deleted ancestor get a tombstone write
@@ -224,19 +227,20 @@ static fss_status hide_below(fss_conn *c, const fs_hider *h, const fs_entity *e,
 fss_status fss__hide_subtree(fss_conn *c, const fs_row *deleted, int64_t horizon,
                              fs_error *err)
 {
-    fs_hider h, above;
+    fs_hider h;
     fs_conflict_list list = {0};
     fs_id root;
-    bool has_root = false, hidden = false;
+    bool has_root = false;
     fs_error serr = {0};
     fss_status rc;
 
     if (!deleted->deleted || (deleted->entity->flags & FS_ENTITY_READONLY))
         return FSS_OK;
-    /* Already hidden by a deleted ancestor: that delete recorded (or will
-     * record, on arrival) everything below. */
-    if ((rc = fss__row_hider(c, deleted, &above, &hidden, err)) != FSS_OK || hidden)
-        return rc;
+    /* A delete landing under a deleted ancestor records what it had not
+     * seen all the same: the ancestor's delete recorded only what IT had
+     * not seen, and restoring the ancestor leaves this delete in force
+     * (fieldsync_sim --seed 16: a line written after an offline quote
+     * delete, before the customer's delete that had seen it). */
     if (fs_store_root(c->store, deleted, &root, &has_root, &serr) != FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "root: %s", serr.text);
     if (!has_root)

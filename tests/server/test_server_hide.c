@@ -317,6 +317,41 @@ static void test_quote_delete_hides_lines(void **state)
     tk_stop(&w.t);
 }
 
+/* Each delete answers for itself (fieldsync_sim --seed 16): Alice deletes
+ * the quote offline; Bob then edits line 1 (newer than her delete) and
+ * syncs; the back office deletes the customer, having seen Bob's write (no
+ * record naming the customer). Alice's older quote delete arrives last,
+ * under the deleted customer: it had not seen Bob's write either, and a
+ * restore of the customer would leave the line hidden by it, so Bob's
+ * write is recorded naming the quote. */
+static void test_quote_delete_under_deleted_customer(void **state)
+{
+    world w;
+    fs_change c[1], del;
+    fs_outcome o[1];
+    wrote wr[4];
+    size_t n = 0;
+    fs_hlc h;
+
+    (void)state;
+    make_world(&w);
+    tk_change(&del, &w.da, "quote", &w.quote);
+    assert_int_equal(fs_hlc_tick(&w.da.clock, now_ms(), &h, NULL), FS_OK);
+    fs_change_tombstone(&del, true, h);
+    w.db.clock = fs_hlc_make(fs_hlc_ms(h) + 10000, 0); /* later than the delete */
+    tk_change(&c[0], &w.db, "quote_line", &w.line1);
+    tk_set_int(&c[0], &w.db, "qty", 6);
+    n = note(&c[0], wr, n);
+    push(&w, &w.db, c, 1, o, NULL);
+    assert_int_equal(o[0], FS_APPLIED);
+    assert_int_equal(fss_admin_customer_delete(w.t.s, &w.cust, NULL), FSS_OK);
+    assert_int_equal(hidden_records(&w, &w.line1, NULL, &w.db, 0, &w.cust, &w.bob), 0);
+    push(&w, &w.da, &del, 1, o, NULL);
+    assert_int_not_equal(o[0], FS_REJECTED);
+    assert_all_recorded(&w, wr, n, &w.db, &w.quote, &w.bob);
+    tk_stop(&w.t);
+}
+
 /* The id of an open delete_wins record of row (0 if none). */
 static int64_t record_id(world *w, const fs_id *row, const char *status)
 {
@@ -419,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_device_delete_after_newer_child_writes),
         cmocka_unit_test(test_admin_delete_and_later_writes),
         cmocka_unit_test(test_quote_delete_hides_lines),
+        cmocka_unit_test(test_quote_delete_under_deleted_customer),
         cmocka_unit_test(test_restore_and_accept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
