@@ -447,6 +447,34 @@ typedef enum fs_origin {
                          server-owned fields and frozen rows */
 } fs_origin;
 
+/*
+ * A deleted row that hides a subtree (docs/ARCHITECTURE.md, "Delete vs
+ * update"): its entity and id and its tombstone write.
+ */
+typedef struct fs_hider {
+    const fs_entity *entity;
+    fs_id row;
+    fs_hlc hlc;   /* the tombstone's stamp ... */
+    fs_id device; /* ... and writer */
+} fs_hider;
+
+/*
+ * THE rule for "had this delete seen this write?", at every depth: the row
+ * a delete lands on and every row below it. A write the deleter had seen
+ * happened before the delete, so (HLC) its stamp is lower, and it was
+ * already part of what the deleter had pulled. Hence the write was NOT seen
+ * when its (hlc, device) is higher than the delete's, or - for a write by
+ * another device - when the row holding it changed after the deleter's
+ * view (`changed_since_view`: the caller knows; the server compares the
+ * row's seq with the cursor of the request that carried the delete, and
+ * answers false for a back-office delete, which sees the whole store).
+ * A write that reaches a row after it was hidden is never seen by the
+ * delete (fs_merge records those itself). Returns true when the delete had
+ * seen the write (it is superseded; nothing to record).
+ */
+bool fs_delete_saw(fs_hlc w_hlc, const fs_id *w_dev, fs_hlc d_hlc,
+                   const fs_id *d_dev, bool changed_since_view);
+
 typedef struct fs_merge_ctx {
     fs_origin origin;
     /* Clock guard. When now != 0, any stamp of a device change whose
@@ -458,6 +486,15 @@ typedef struct fs_merge_ctx {
     /* Set by the caller when the row is frozen: a quote whose stored status
      * is accepted, or a line of such a quote. Device changes are rejected. */
     bool frozen;
+    /* Set by the caller when a deleted ancestor hides the row (NULL: none).
+     * The change's field writes merge into their cells as usual, hidden, and
+     * each one that stands is recorded (delete_wins, open, naming the
+     * ancestor), exactly like a write to a deleted row. */
+    const fs_hider *hidden_by;
+    /* The stored row changed after the writer's view (see fs_delete_saw):
+     * a delete in this change then counts other devices' stored writes as
+     * not seen. */
+    bool row_unseen;
 } fs_merge_ctx;
 
 typedef enum fs_outcome {
@@ -522,6 +559,11 @@ typedef struct fs_conflict {
     fs_rule rule;
     bool yours_won;          /* the incoming write is the one that stands */
     fs_conflict_status status;
+    /* delete_wins records of a write hidden by a deleted ANCESTOR (a line of
+     * a deleted quote, anything under a deleted customer): the ancestor.
+     * NULL when the row's own tombstone decided (or for any other rule). */
+    const fs_entity *anc_entity;
+    fs_id anc_row;
 } fs_conflict;
 
 typedef struct fs_conflict_list {
@@ -565,6 +607,16 @@ fs_status fs_conflict_refused(fs_conflict_list *l, const fs_change *c, fs_rule r
 fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
                    fs_merge_result *res, fs_conflict_list *conflicts,
                    fs_error *err);
+
+/*
+ * A live row that a delete of an ancestor (h) now hides: appends one
+ * delete_wins record (status open) per written cell the delete had not seen
+ * (fs_delete_saw): entity/row/field = the row's, `yours` = the hidden value
+ * with its stamp and writer, theirs_hlc/theirs_device = the tombstone's,
+ * anc_* = h. Nothing is appended on error.
+ */
+fs_status fs_hide_row(const fs_row *row, const fs_hider *h, bool changed_since_view,
+                      fs_conflict_list *conflicts, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Quote totals (fs_totals.c): derived, never synced                         */

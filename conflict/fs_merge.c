@@ -279,7 +279,12 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap)
         snprintf(out, cap, "the quote is accepted; %s can no longer be edited", ent);
         break;
     case FS_RULE_DELETE_WINS:
-        if (!f)
+        if (k->anc_entity) {
+            char id[FS_ID_STRLEN + 1];
+            fs_id_format(&k->anc_row, id);
+            snprintf(out, cap, "%s %s is deleted; the write to %s is kept hidden",
+                     k->anc_entity->name, id, f ? f : "the row");
+        } else if (!f)
             snprintf(out, cap, "a newer delete of the row stands");
         else if (k->yours_won)
             snprintf(out, cap, "a delete hid a newer write of %s", f);
@@ -569,30 +574,57 @@ static fs_status plan_field(plan *p, size_t i)
     return FS_OK;
 }
 
-/* A deleted row hides every write that lands in it; each is recorded, and so
- * is every stored write newer than a delete that lands on a live row. */
+bool fs_delete_saw(fs_hlc w_hlc, const fs_id *w_dev, fs_hlc d_hlc,
+                   const fs_id *d_dev, bool changed_since_view)
+{
+    if (fs_stamp_cmp(w_hlc, w_dev, d_hlc, d_dev) > 0)
+        return false;
+    return !changed_since_view || fs_id_cmp(w_dev, d_dev) == 0;
+}
+
+/* A deleted row, or a row under a deleted ancestor (ctx.hidden_by), hides
+ * every write that lands in it: the deleter cannot have seen a write that
+ * reached the row after the delete, so each is recorded. A delete that
+ * lands on a live row records every stored write it had not seen
+ * (fs_delete_saw); the rows below it are the caller's (fs_hide_row). */
 static fs_status plan_delete_wins(plan *p)
 {
     const fs_change *c = p->c;
     fs_row *row = p->row;
+    const fs_hider *anc = p->deleted_after ? NULL : p->ctx->hidden_by;
     fs_status st;
 
-    if (!p->deleted_after)
+    if (!p->deleted_after && !anc)
         return FS_OK;
     if (!(c->has_tomb && c->deleted)) {
         for (size_t i = 0; i < c->nfields; i++) {
             const fs_field_change *fc = &c->fields[i];
-            if (!p->win[i])
+            const fs_cell *cell = &row->cells[fc->slot];
+            /* Hidden is every write whose value the row would show: one
+             * that wins its cell, and one that ties with the newer stored
+             * write of the same value (it stands as one with it, and would
+             * otherwise be answered APPLIED with no record naming it). A
+             * loser with another value is superseded, recorded by
+             * plan_field; a redelivered write is the stored one. */
+            if (!p->win[i] &&
+                (!fs_value_eq(&fc->v, &cell->v) ||
+                 (cell->hlc == p->stamp[i] && fs_id_cmp(&cell->device, &c->device) == 0)))
                 continue;
-            st = record(p, fc->slot, fc, NULL, row->del_hlc, &row->del_device, &fc->v,
+            st = record(p, fc->slot, fc, NULL, anc ? anc->hlc : row->del_hlc,
+                        anc ? &anc->device : &row->del_device, &fc->v,
                         p->stamp[i], FS_RULE_DELETE_WINS, false, FS_CONFLICT_OPEN);
             if (st != FS_OK)
                 return st;
+            if (anc) {
+                fs_conflict *k = &p->list->items[p->list->n + p->nrec - 1];
+                k->anc_entity = anc->entity;
+                k->anc_row = anc->row;
+            }
             p->decided++;
         }
         return FS_OK;
     }
-    if (!p->tomb_win || row->deleted)
+    if (!p->tomb_win || row->deleted || anc)
         return FS_OK;
     for (size_t s = 0; s < c->entity->nfields; s++) {
         const fs_cell *cell = &row->cells[s];
@@ -602,8 +634,10 @@ static fs_status plan_delete_wins(plan *p)
         /* A server-owned cell is a stamp the server derived (rep_id,
          * created_by, verification...), not a write anyone could lose: the
          * server's clock may simply run ahead of the deleting device's. */
-        if (rewritten || cell->hlc <= p->tomb_stamp ||
-            c->entity->fields[s].policy == FS_POLICY_SERVER)
+        if (rewritten || cell->hlc == 0 ||
+            c->entity->fields[s].policy == FS_POLICY_SERVER ||
+            fs_delete_saw(cell->hlc, &cell->device, p->tomb_stamp, &c->device,
+                          p->ctx->row_unseen))
             continue;
         st = record(p, (int)s, NULL, &cell->v, cell->hlc, &cell->device, NULL, p->tomb_stamp,
                     FS_RULE_DELETE_WINS, true, FS_CONFLICT_OPEN);
@@ -720,4 +754,48 @@ fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
 done:
     free(p);
     return st;
+}
+
+fs_status fs_hide_row(const fs_row *row, const fs_hider *h, bool changed_since_view,
+                      fs_conflict_list *conflicts, fs_error *err)
+{
+    size_t first, nf;
+    fs_status st;
+
+    if (!row || !h || !conflicts || !row->entity || !h->entity)
+        return fs_error_set(err, FS_EINVAL, "fs_hide_row: NULL argument");
+    nf = row->entity->nfields;
+    st = list_reserve(conflicts, nf, err);
+    if (st != FS_OK)
+        return st;
+    first = conflicts->n;
+    for (size_t s = 0; s < nf; s++) {
+        const fs_cell *cell = &row->cells[s];
+        fs_conflict *k = &conflicts->items[conflicts->n];
+        /* Server-owned cells (rep_id, verification) are the server's
+         * stamps, not anybody's work. */
+        if (cell->hlc == 0 || row->entity->fields[s].policy == FS_POLICY_SERVER ||
+            fs_delete_saw(cell->hlc, &cell->device, h->hlc, &h->device,
+                          changed_since_view))
+            continue;
+        memset(k, 0, sizeof *k);
+        k->entity = row->entity;
+        k->row = row->id;
+        k->field = (int)s;
+        k->theirs_hlc = h->hlc;
+        k->theirs_device = h->device;
+        k->yours_hlc = cell->hlc;
+        k->yours_device = cell->device;
+        k->rule = FS_RULE_DELETE_WINS;
+        k->status = FS_CONFLICT_OPEN;
+        k->anc_entity = h->entity;
+        k->anc_row = h->row;
+        if ((st = fs_value_copy(&k->yours, &cell->v, err)) != FS_OK) {
+            while (conflicts->n > first)
+                conflict_clear(&conflicts->items[--conflicts->n]);
+            return st;
+        }
+        conflicts->n++;
+    }
+    return FS_OK;
 }

@@ -427,7 +427,7 @@ fc_status fc__recompute_row(fc_client *c, const fs_entity *e, const fs_id *id,
     fs_store_rowinfo info;
     fs_change ch = {0};
     fs_conflict_list confl = {0};
-    fs_merge_ctx ctx = {FS_ORIGIN_DEVICE, 0, 0, false};
+    fs_merge_ctx ctx = {.origin = FS_ORIGIN_DEVICE};
     fs_merge_result res;
     fs_error ferr = {0};
     fs_store_status sst;

@@ -357,7 +357,7 @@ static fc_status fold_into_base(fc_client *c, const fs_change *ch, fs_error *err
     fs_row row = {0};
     fs_store_rowinfo info;
     fs_conflict_list confl = {0};
-    fs_merge_ctx ctx = {FS_ORIGIN_DEVICE, 0, 0, false};
+    fs_merge_ctx ctx = {.origin = FS_ORIGIN_DEVICE};
     fs_merge_result res;
     fs_error ferr = {0};
     fs_store_status sst;

@@ -462,11 +462,42 @@ fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
         " 'yours_device', " UUID_SQL("k.yours_device") ", 'rule', k.rule,"
         " 'yours_won', json(CASE k.yours_won WHEN 0 THEN 'false' ELSE 'true' END),"
         " 'status', k.status, 'rep', k.rep, 'detail', k.detail,"
+        " 'hidden_by', CASE WHEN k.anc_row IS NULL THEN NULL ELSE json_object("
+        "   'entity', k.anc_entity, 'id', " UUID_SQL("k.anc_row") ") END,"
         " 'resolved_by', k.resolved_by, 'resolution', k.resolution,"
         " 'resolved_at', k.resolved_at))"
         " FROM (SELECT * FROM fss_conflicts WHERE (?1 IS NULL OR status = ?1)"
         " ORDER BY id LIMIT ?2) k",
         status, limit ? limit : 1000, out, err);
+}
+
+/* Resolves the other open records of writes hidden by the same delete (the
+ * hider's own row, or rows below it, and the same tombstone stamp): one
+ * decision of the back office about one delete answers all of them. */
+static fss_status resolve_siblings(fss_conn *c, const fs_id *hider, fs_hlc del_hlc,
+                                   const char *by, const char *resolution,
+                                   fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_conflicts SET status = 'resolved',"
+                           " resolved_by = ?3, resolution = ?4, resolved_at = ?5"
+                           " WHERE status = 'open' AND rule = 'delete_wins' AND"
+                           " yours_won = 0 AND theirs_hlc = ?2 AND (anc_row = ?1 OR"
+                           " (anc_row IS NULL AND row = ?1))", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "resolve siblings");
+    sqlite3_bind_blob(st, 1, hider->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)del_hlc);
+    sqlite3_bind_text(st, 3, by ? by : "admin", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, resolution, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)fss_now_ms());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "resolve siblings");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
@@ -482,22 +513,27 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     fs_error ferr = {0};
     const fs_entity *e = NULL;
     char field[80] = "", status[16] = "", *chosen = NULL;
-    fs_id row;
+    fs_id row, hider;
+    fs_hlc del_hlc = 0;
     fss_status rc;
-    bool chg_init = false, refused;
+    bool chg_init = false, hidden_write = false, refused, restore, accept;
 
     memset(&chg, 0, sizeof chg);
     memset(&j, 0, sizeof j);
     if (!choice || (strcmp(choice, "theirs") != 0 && strcmp(choice, "yours") != 0 &&
-                    strcmp(choice, "value") != 0))
-        return fss__fail(err, FSS_EINVAL, "choice must be theirs, yours or value");
+                    strcmp(choice, "value") != 0 && strcmp(choice, "restore") != 0 &&
+                    strcmp(choice, "accept") != 0))
+        return fss__fail(err, FSS_EINVAL,
+                         "choice must be theirs, yours, value, restore or accept");
+    restore = strcmp(choice, "restore") == 0;
+    accept = strcmp(choice, "accept") == 0;
     if (strcmp(choice, "value") == 0 && !value_json)
         return fss__fail(err, FSS_EINVAL, "choice value needs a value");
     if ((rc = tx_begin(s, &t, err)) != FSS_OK)
         return rc;
     if (sqlite3_prepare_v2(t.c->db,
-                           "SELECT entity, row, field, theirs, yours, status,"
-                           " rule IN ('scope', 'invalid') FROM"
+                           "SELECT entity, row, field, theirs, yours, status, rule,"
+                           " yours_won, theirs_hlc, anc_row FROM"
                            " fss_conflicts WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, t.c->db, "conflict");
         goto done;
@@ -515,14 +551,42 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     if (sqlite3_column_text(st, 2))
         snprintf(field, sizeof field, "%s", sqlite3_column_text(st, 2));
     snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 5));
-    refused = sqlite3_column_int(st, 6) != 0;
+    refused = sqlite3_column_text(st, 6) &&
+              (strcmp((const char *)sqlite3_column_text(st, 6), "scope") == 0 ||
+               strcmp((const char *)sqlite3_column_text(st, 6), "invalid") == 0);
     if (strcmp(status, "resolved") == 0) {
         rc = fss__fail(err, FSS_EEXISTS, "conflict %lld is already resolved",
                        (long long)id);
         goto done;
     }
+    /* A write hidden by a delete (of its row or of an ancestor): the choice
+     * is about the delete. restore (or yours: the write stands, visibly)
+     * un-tombstones the deleted row(s); accept (or theirs) keeps the
+     * delete and writes nothing. */
+    hidden_write = sqlite3_column_text(st, 6) &&
+                   strcmp((const char *)sqlite3_column_text(st, 6), "delete_wins") == 0 &&
+                   sqlite3_column_int(st, 7) == 0 && field[0] &&
+                   strcmp(field, "_deleted") != 0;
+    if ((restore || accept) && !hidden_write) {
+        rc = fss__fail(err, FSS_EINVAL, "conflict %lld is not a write hidden by a "
+                       "delete: choose theirs, yours or value", (long long)id);
+        goto done;
+    }
+    if (hidden_write) {
+        del_hlc = (fs_hlc)sqlite3_column_int64(st, 8);
+        if (sqlite3_column_bytes(st, 9) == 16)
+            memcpy(hider.b, sqlite3_column_blob(st, 9), 16);
+        else
+            hider = row;
+        if (strcmp(choice, "yours") == 0)
+            restore = true;
+        else if (strcmp(choice, "theirs") == 0)
+            accept = true;
+    }
     if (strcmp(choice, "value") == 0)
         chosen = strdup(value_json);
+    else if (restore || accept)
+        chosen = strdup("null");
     else
         chosen = strdup(sqlite3_column_text(st, strcmp(choice, "theirs") == 0 ? 3 : 4)
                             ? (const char *)sqlite3_column_text(
@@ -534,11 +598,30 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         rc = fss__fail(err, FSS_ENOMEM, "resolve");
         goto done;
     }
-    /* Scope/invalid rejections record the refused writes for audit; the
-     * server's rules refused them, so resolving acknowledges the record and
-     * writes nothing (the row may not even exist, or lie outside the
-     * writer's scope). */
-    if (e && field[0] && !refused) {
+    if (restore) {
+        fs_hider undone[FSS_HIDE_MAX_DEPTH];
+        size_t nundone = 0;
+        if (!e) {
+            rc = fss__fail(err, FSS_EINVAL, "conflict %lld names no known entity",
+                           (long long)id);
+            goto done;
+        }
+        rc = fss__restore_path(s, t.c, e, &row, undone, &nundone, err);
+        for (size_t k = 0; k < nundone && rc == FSS_OK; k++)
+            rc = resolve_siblings(t.c, &undone[k].row, undone[k].hlc, resolved_by,
+                                  "{\"choice\":\"restore\",\"value\":null}", err);
+        if (rc != FSS_OK)
+            goto done;
+    } else if (accept) {
+        if ((rc = resolve_siblings(t.c, &hider, del_hlc, resolved_by,
+                                   "{\"choice\":\"accept\",\"value\":null}", err)) !=
+            FSS_OK)
+            goto done;
+    } else if (e && field[0] && !refused) {
+        /* Scope/invalid rejections record the refused writes for audit;
+         * the server's rules refused them, so resolving acknowledges the
+         * record and writes nothing (the row may not even exist, or lie
+         * outside the writer's scope). */
         if ((rc = fsj_parse(chosen, strlen(chosen), &j, err)) != FSS_OK)
             goto done;
         if (fs_change_init(&chg, e, &row, &fss_server_device, &ferr) != FS_OK) {
@@ -574,7 +657,8 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     }
     {
         fss_buf res = {0};
-        fss_buf_printf(&res, "{\"choice\":\"%s\",\"value\":%s}", choice, chosen);
+        fss_buf_printf(&res, "{\"choice\":\"%s\",\"value\":%s}",
+                       restore ? "restore" : accept ? "accept" : choice, chosen);
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, resolved_by ? resolved_by : "admin", -1,
                           SQLITE_STATIC);

@@ -56,6 +56,12 @@ static const char *const migrations[] = {
      * opens the store before it migrates. */
     "CREATE INDEX fss_customer_owner ON customer(owner_rep, deleted);"
     "CREATE INDEX fss_customer_territory ON customer(territory, deleted);",
+    /* 3: a delete_wins record of a write hidden by a deleted ancestor names
+     * the ancestor, so the back office can restore it and resolve its
+     * siblings (fss_hide.c). */
+    "ALTER TABLE fss_conflicts ADD COLUMN anc_entity TEXT;"
+    "ALTER TABLE fss_conflicts ADD COLUMN anc_row BLOB;"
+    "CREATE INDEX fss_conflicts_anc ON fss_conflicts(anc_row) WHERE anc_row IS NOT NULL;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -32,8 +32,11 @@ typedef struct fss_conn {
 /* The scope condition on a customer row aliased `c`, the rep's UUID bound
  * at `rep` (an SQL parameter). The one definition of a rep's scope: the
  * scope check, the pull and the export all use it. */
-#define FSS_SCOPE_COND(rep)                                                 \
-    "c.deleted = 0 AND (c.owner_rep = " rep " OR c.territory IN "          \
+#define FSS_SCOPE_COND(rep) "c.deleted = 0 AND " FSS_SCOPE_PLACEMENT(rep)
+/* The placement half alone: the rep would see the customer were it not
+ * deleted (fss_hide.c: writes under a deleted customer). */
+#define FSS_SCOPE_PLACEMENT(rep)                                            \
+    "(c.owner_rep = " rep " OR c.territory IN "                            \
     "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
 
 /* Routes, for metrics. */
@@ -201,6 +204,33 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
  * handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
+/* ---- deletes that hide subtrees (fss_hide.c) ---- */
+/* The nearest deleted ancestor of a row whose parent is (pe, parent), if
+ * any: *hidden says whether there is one, *out names it. */
+fss_status fss__find_hider(fss_conn *c, const fs_entity *pe, const fs_id *parent,
+                           fs_hider *out, bool *hidden, fs_error *err);
+/* The nearest deleted ancestor of a stored or merged row. */
+fss_status fss__row_hider(fss_conn *c, const fs_row *row, fs_hider *out,
+                          bool *hidden, fs_error *err);
+/* A row's tombstone just went from live to deleted (and no ancestor hid it
+ * already): records every write below it the delete had not seen
+ * (fs_hide_row); rows saved after seq `horizon` changed after the deleter's
+ * view (INT64_MAX for back-office and server deletes). */
+fss_status fss__hide_subtree(fss_conn *c, const fs_row *deleted, int64_t horizon,
+                             fs_error *err);
+/* Would rep see customer `cust` were it not deleted? (false when it is not
+ * deleted: then fss__customer_in_scope answers) */
+fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
+                                         const fs_id *cust, bool *in,
+                                         fs_error *err);
+/* Un-tombstones row (e, id) if deleted and every deleted ancestor of it,
+ * each with a fresh server stamp through fss__server_write. The deletes it
+ * undid (at most FSS_HIDE_MAX_DEPTH) go to restored[], *n of them. */
+#define FSS_HIDE_MAX_DEPTH 8
+fss_status fss__restore_path(fss_server *s, fss_conn *c, const fs_entity *e,
+                             const fs_id *id, fs_hider restored[FSS_HIDE_MAX_DEPTH],
+                             size_t *n, fs_error *err);
+
 /* True for application/x-protobuf or application/protobuf (parameters
  * allowed); the one Content-Type check of /v1/enroll and /v1/sync. */
 bool fss__ctype_is_protobuf(const char *ct);

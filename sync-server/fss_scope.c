@@ -290,8 +290,8 @@ static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
             c->db,
             "INSERT INTO fss_conflicts(created_at, entity, row, field, has_base,"
             " base, theirs, yours, theirs_hlc, yours_hlc, theirs_device,"
-            " yours_device, rule, yours_won, status, rep, detail)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+            " yours_device, rule, yours_won, status, rep, detail, anc_entity, anc_row)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
             -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, c->db, "conflict insert");
         goto done;
@@ -319,6 +319,10 @@ static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
         fs_utf8_clean(text, sizeof text, detail, strlen(detail));
         sqlite3_bind_text(st, 17, text, -1, SQLITE_STATIC);
     }
+    if (k->anc_entity) {
+        sqlite3_bind_text(st, 18, k->anc_entity->name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 19, k->anc_row.b, 16, SQLITE_STATIC);
+    }
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "conflict insert");
 done:
@@ -326,6 +330,31 @@ done:
     fss_buf_free(&base);
     fss_buf_free(&theirs);
     fss_buf_free(&yours);
+    return rc;
+}
+
+/* The rep of an enrolled device (the server's own writer has none). */
+static fss_status device_rep(fss_conn *c, const fs_id *dev,
+                             char out[FS_ID_STRLEN + 1], bool *known,
+                             fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *known = false;
+    if (sqlite3_prepare_v2(c->db, "SELECT rep FROM fss_devices WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "device rep");
+    sqlite3_bind_blob(st, 1, dev->b, 16, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(out, FS_ID_STRLEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        *known = true;
+    } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = fss__dbfail(err, c->db, "device rep");
+    }
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -340,9 +369,20 @@ fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
      * and overwrite another, so the change's first reason fits only one. */
     for (i = 0; i < l->n && rc == FSS_OK; i++) {
         const fs_conflict *k = &l->items[i];
+        char writer[FS_ID_STRLEN + 1];
+        const char *who = rep;
         fs_conflict_describe(k, detail, sizeof detail);
-        rc = conflict_insert(c, k, k->entity ? k->entity->name : "?", &k->row,
-                             rep, detail, err);
+        /* A write hidden by an ancestor's delete belongs to the rep whose
+         * device wrote it (it is that rep's work the back office must
+         * restore or give up), whoever deleted. */
+        if (k->anc_entity) {
+            bool known = false;
+            rc = device_rep(c, &k->yours_device, writer, &known, err);
+            who = known ? writer : NULL;
+        }
+        if (rc == FSS_OK)
+            rc = conflict_insert(c, k, k->entity ? k->entity->name : "?", &k->row,
+                                 who, detail, err);
     }
     return rc;
 }
@@ -488,6 +528,11 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
     }
     if (!fs_row_eq(&orig, &row)) {
         if ((rc = fss__save_row(c, &row, NULL, err)) != FSS_OK)
+            goto done;
+        /* The back office (or the server) sees the whole store: only what
+         * is newer than its delete was not seen. */
+        if (row.deleted && !orig.deleted &&
+            (rc = fss__hide_subtree(c, &row, INT64_MAX, err)) != FSS_OK)
             goto done;
         if (is_customer && (!found || !customer_placement_eq(&orig, &row))) {
             rc = fss__scope_changed(c, &chg->row, &before,

@@ -194,6 +194,9 @@ typedef struct sync_ctx {
     fs_conflict_list conflicts; /* reused per change */
     fs_conflict_list server_conflicts;
     scope_memo scope;
+    /* The request's cursor: the pushing device had pulled nothing saved
+     * after it, which is what its deletes had seen (fs_delete_saw). */
+    uint64_t cursor;
 } sync_ctx;
 
 static size_t memo_slot(const fs_id *cust)
@@ -463,6 +466,41 @@ static fss_status reject(sync_ctx *x, const fs_change *chg, size_t index,
     return fss__store_rejection(x->c, chg, rule, x->dev->rep, detail, err);
 }
 
+/* Scope of a customer for a write: in scope, or - deleted - in the scope the
+ * rep would have were it not deleted. Such a write is kept, merged hidden
+ * and recorded (fs_merge, ctx.hidden_by), like a write to a deleted row;
+ * a write from outside the placement stays a scope rejection. */
+static fss_status write_scope(sync_ctx *x, const fs_id *cust, bool *in,
+                              fs_error *err)
+{
+    fss_status rc = in_scope(x, cust, in, err);
+
+    if (rc == FSS_OK && !*in)
+        rc = fss__customer_hidden_in_scope(x->c, x->dev->rep, cust, in, err);
+    return rc;
+}
+
+/* The nearest deleted ancestor of the row a change writes: from the stored
+ * row's parent, or for a new row from the parent the change sets. */
+static fss_status change_hider(sync_ctx *x, const fs_change *chg,
+                               const fs_row *stored, bool found, fs_hider *h,
+                               bool *hidden, fs_error *err)
+{
+    const fs_entity *e = chg->entity;
+    const fs_field_change *f;
+
+    *hidden = false;
+    if (found)
+        return fss__row_hider(x->c, stored, h, hidden, err);
+    if (e->parent < 0 || !e->parent_entity)
+        return FSS_OK;
+    f = change_field(chg, e->fields[e->parent].name);
+    if (!f || f->v.kind != FS_VAL_ID)
+        return FSS_OK;
+    return fss__find_hider(x->c, fs_schema_entity(e->parent_entity), &f->v.u.id, h,
+                           hidden, err);
+}
+
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
                                fs_sync_result *r, fs_error *err)
 {
@@ -471,7 +509,9 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     fs_merge_result res;
     fs_merge_ctx ctx;
     fss_repset before = {0};
+    fs_hider hider;
     bool found = false, in = false, frozen = false, is_customer, has_root;
+    bool hidden = false;
     fs_id root;
     fs_error serr = {0};
     fs_store_status sst;
@@ -491,7 +531,7 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     if (found && !(chg->entity->flags & FS_ENTITY_READONLY)) {
         if (!info.has_root)
             in = false;
-        else if ((rc = in_scope(x, &info.root, &in, err)) != FSS_OK)
+        else if ((rc = write_scope(x, &info.root, &in, err)) != FSS_OK)
             goto done;
         if (!in) {
             rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE,
@@ -503,7 +543,8 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
         rc = fss__fail(err, FSS_ENOMEM, "row copy");
         goto done;
     }
-    if ((rc = frozen_check(x, chg, &row, &frozen, err)) != FSS_OK)
+    if ((rc = frozen_check(x, chg, &row, &frozen, err)) != FSS_OK ||
+        (rc = change_hider(x, chg, &row, found, &hider, &hidden, err)) != FSS_OK)
         goto done;
     if (is_customer && found &&
         (rc = fss__customer_reps(x->c, &chg->row, &before, err)) != FSS_OK)
@@ -514,6 +555,8 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     ctx.now = fss__tick(x->s);
     ctx.max_ahead_ms = x->s->cfg.max_ahead_ms;
     ctx.frozen = frozen;
+    ctx.hidden_by = hidden ? &hider : NULL;
+    ctx.row_unseen = found && info.seq > (int64_t)x->cursor;
     if (fs_merge(&ctx, &row, chg, &res, &x->conflicts, &serr) != FS_OK) {
         rc = reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID,
                     serr.text, r, err);
@@ -549,7 +592,7 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
             rc = fss__fail(err, FSS_EDB, "root: %s", serr.text);
             goto done;
         }
-        if ((rc = in_scope(x, &root, &in, err)) != FSS_OK)
+        if ((rc = write_scope(x, &root, &in, err)) != FSS_OK)
             goto done;
         if (!in) {
             rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE,
@@ -561,6 +604,12 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
         goto done;
     if (!fs_row_eq(&orig, &row)) {
         if ((rc = fss__save_row(x->c, &row, NULL, err)) != FSS_OK)
+            goto done;
+        /* A delete that landed hides the rows below too: record what of
+         * them the device had not seen (anything saved after its cursor,
+         * anything newer than the delete). */
+        if (row.deleted && !orig.deleted &&
+            (rc = fss__hide_subtree(x->c, &row, (int64_t)x->cursor, err)) != FSS_OK)
             goto done;
         if (is_customer) {
             /* Its tombstone (or a server stamp) may have moved it. */
@@ -1108,6 +1157,7 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
             if (!out.results)
                 goto internal;
             out.nresults = rq.nchanges;
+            x.cursor = rq.cursor;
             for (i = 0; i < rq.nchanges; i++) {
                 const fs_proto_change_error *ce = find_error(&rq, i);
                 if (ce || !rq.changes[i].entity) {

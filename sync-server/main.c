@@ -56,7 +56,7 @@ static const char usage[] =
     "  devices                        list devices (JSON)\n"
     "  revoke DEVICE                  revoke a device (its next sync gets 401 + wipe)\n"
     "  conflicts [--status open|auto|resolved] [--limit N]  list conflicts (JSON)\n"
-    "  resolve ID theirs|yours|value [JSON-VALUE] [--by NAME]  resolve a conflict\n"
+    "  resolve ID theirs|yours|value|restore|accept [JSON-VALUE] [--by NAME]  resolve a conflict\n"
     "  import customers|products FILE [--format csv|json]  all-or-nothing import\n"
     "  activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]\n"
     "                                 completed/abandoned visits per performing rep per\n"

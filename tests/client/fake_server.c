@@ -51,7 +51,7 @@ static void server_write(fake_server *s, const char *entity, const fs_id *id,
     const fs_entity *e = fs_schema_entity(entity);
     size_t at = slot_for(s, e, id);
     fs_change ch = {0};
-    fs_merge_ctx ctx = {FS_ORIGIN_SERVER, 0, 0, false};
+    fs_merge_ctx ctx = {.origin = FS_ORIGIN_SERVER};
     fs_merge_result res;
     fs_conflict_list cl = {0};
     fs_hlc h;
@@ -111,7 +111,7 @@ static fc_status answer(fake_server *s, const fs_sync_request *rq,
     } else {
         for (size_t i = 0; i < rq->nchanges && i < 64; i++) {
             const fs_change *ch = &rq->changes[i];
-            fs_merge_ctx ctx = {FS_ORIGIN_DEVICE, 0, 0, false};
+            fs_merge_ctx ctx = {.origin = FS_ORIGIN_DEVICE};
             fs_merge_result mr;
             fs_conflict_list cl = {0};
             results[i].index = (uint32_t)i;

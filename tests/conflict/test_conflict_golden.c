@@ -476,6 +476,15 @@ static const gcase cases[] = {
      .ra = MERGED(DELETED),
      .want = {.f = {CELL("name", "T:Acme 2", H(300, 0), DEV_A)}, .tomb = TOMB(1, H(200, 0), DEV_B)},
      .conf = {CFV("name", DELETE_WINS, OPEN, 0, NULL, "T:Acme 2")}},
+    /* Seed 2 of the simulation (issue 12): a write landing in a hidden row
+     * that ties with the newer stored write of the same value is hidden too
+     * (the row would show it), so it is recorded and answered MERGED, not
+     * APPLIED with no record naming it. */
+    {.name = "update_on_deleted_row_tying_newer_same_value_recorded", .entity = "customer",
+     .base = {.f = {CELL("phone", "T:9", H(300, 0), DEV_B)}, .tomb = TOMB(1, H(200, 0), DEV_C)},
+     .a = {.dev = DEV_A, .f = {W("phone", "T:9", H(250, 0))}},
+     .ra = MERGED(DELETED), .same_as_base = 1,
+     .conf = {CFV("phone", DELETE_WINS, OPEN, 0, NULL, "T:9")}},
     {.name = "concurrent_delete_and_update", .entity = "contact",
      .base = {.f = {CELL("name", "T:Acme", H(100, 0), DEV_A)}},
      .a = {.dev = DEV_A, .tomb = TOMB(1, H(200, 0), DEV_A)},

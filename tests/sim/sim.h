@@ -186,6 +186,10 @@ typedef struct sim_dev {
     bool faults_on;
     bool in_child;     /* this process is the crash child for this device */
     bool cut;          /* this fc_sync was cut (SIM_F_CUT_PAGE) */
+    /* A crash child may have sent the in-flight batch before the parent saw
+     * it: until the parent sees an answer, new changes count as sent then. */
+    bool crash_pending;
+    unsigned long crash_tick;
 } sim_dev;
 
 /* A change seen in a sync request (deduplicated by device, row and stamp). */
@@ -206,6 +210,7 @@ typedef struct sim_sent {
     bool answered;
     fs_outcome outcome;
     fs_reason reason;
+    unsigned long sent_at;      /* sim.tick when first on the wire (or earlier) */
 } sim_sent;
 
 struct sim {
@@ -232,6 +237,11 @@ struct sim {
     sim_rng sched;
     unsigned long ops_ok, ops_refused, syncs, syncs_failed, rows_pulled;
     unsigned long checkins_other; /* visits done by a rep who did not plan them */
+    /* Order of events the harness saw: every sync request and every delete
+     * known to stand at the server takes the next tick. deleted_at maps a
+     * row to the tick at which its delete was known to stand (the first). */
+    unsigned long tick;
+    sim_map deleted_at;
     unsigned server_kill_at;  /* request number that gets the server kill */
     unsigned requests;        /* sync requests so far (all devices) */
     bool in_quiesce;
@@ -242,6 +252,8 @@ fc_status sim_post(const char *url, const char *content_type,
                    const char *content_encoding, const char *token,
                    const uint8_t *body, size_t len, fc_http_response *resp,
                    fs_error *err, void *payload);
+/* A delete of row stands at the server from now on (nobody restores). */
+void sim_note_deleted(sim *s, const fs_id *row);
 /* Checks one contract's e-sign rank against the device's high-water mark. */
 void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
                     const char *where);

@@ -8,7 +8,10 @@
  *      server (one distinct change per write, from the request log), and
  *      every change the server answered is, in the server's store, applied
  *      (the cell carries its stamp or a newer one), superseded with a stored
- *      conflict record naming it, or rejected with a stored record;
+ *      conflict record naming it, or rejected with a stored record; and
+ *      under deletes (check_hidden_writes): a write hidden by its row's or
+ *      an ancestor's tombstone that the delete had not seen (standing and
+ *      newer than it, or sent after the delete stood) is named by a record;
  *  (c) exactly once: no conflict record stored twice for one write, one
  *      stored rejection per rejected change, each device's newest answered
  *      batch recorded (the online checks add: one batch id per change, a
@@ -279,7 +282,168 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
     fs_row_free(&row);
 }
 
-/* (c): the store shows every write merged once. */
+/* (b) under deletes (issue 12, finding 1; ARCHITECTURE.md "Delete vs
+ * update"): a tombstone hides its row and every row below it, and a write it
+ * hides that it had not seen must have a stored record, whoever deleted (a
+ * device, the back office) and at whatever depth. The harness knows two
+ * kinds of such writes without the server's cursors:
+ *  - one that still stands in its cell (hlc and device) and whose stamp is
+ *    higher than the nearest hiding tombstone's: the deleter had not seen it;
+ *  - one first sent after the harness saw that delete stand at the server
+ *    (sim.deleted_at): it landed in a hidden row. Either its value is what
+ *    the row would show (recorded as hidden, answered MERGED) or a newer
+ *    write of another value superseded it (recorded as the loser).
+ * A write that was superseded while its row was still visible belongs to
+ * the write that superseded it, which is checked in turn. Clamped stamps
+ * (clock_bound) are followed to the stamp the server stored; the clamp
+ * record itself does not count. */
+typedef struct hide_ctx {
+    store_ctx *x;
+    sqlite3_stmt *clamp, *named;
+} hide_ctx;
+
+typedef struct hider {
+    const fs_entity *e;
+    fs_id row;
+    fs_hlc hlc;
+    fs_id dev;
+} hider;
+
+/* The nearest deleted row among `row` and its ancestors. */
+static bool nearest_hider(store_ctx *x, const fs_row *row, hider *h)
+{
+    fs_row cur = {0}, up = {0};
+    bool hit = false;
+
+    if (fs_row_copy(&cur, row, NULL) != FS_OK)
+        return false;
+    for (int depth = 0; depth < 4; depth++) {
+        const fs_entity *e = cur.entity;
+        bool found = false;
+        fs_id pid;
+        if (cur.deleted) {
+            h->e = e;
+            h->row = cur.id;
+            h->hlc = cur.del_hlc;
+            h->dev = cur.del_device;
+            hit = true;
+            break;
+        }
+        if (e->parent < 0 || !e->parent_entity || cur.cells[e->parent].v.kind != FS_VAL_ID)
+            break;
+        pid = cur.cells[e->parent].v.u.id;
+        fs_row_free(&up);
+        if (fs_store_load(x->st, fs_schema_entity(e->parent_entity), &pid, &up, NULL, &found,
+                          NULL) != FS_STORE_OK || !found)
+            break;
+        fs_row_free(&cur);
+        cur = up;
+        memset(&up, 0, sizeof up);
+    }
+    fs_row_free(&cur);
+    fs_row_free(&up);
+    return hit;
+}
+
+/* The stamp the server stored for a write: its own, or the clamp. */
+static fs_hlc stored_stamp(hide_ctx *hc, const fs_id *row, const char *field,
+                           const fs_id *dev, fs_hlc hlc)
+{
+    fs_hlc out = hlc;
+    sqlite3_reset(hc->clamp);
+    sqlite3_bind_blob(hc->clamp, 1, row->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(hc->clamp, 2, field, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(hc->clamp, 3, dev->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(hc->clamp, 4, (int64_t)hlc);
+    if (sqlite3_step(hc->clamp) == SQLITE_ROW)
+        out = (fs_hlc)sqlite3_column_int64(hc->clamp, 0);
+    return out;
+}
+
+/* Records other than clamps that name the write (as yours or theirs). */
+static int named_records(hide_ctx *hc, const fs_id *row, const char *field,
+                         const fs_id *dev, fs_hlc hlc, fs_hlc stored)
+{
+    int n = 0;
+    sqlite3_reset(hc->named);
+    sqlite3_bind_blob(hc->named, 1, row->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(hc->named, 2, field, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(hc->named, 3, dev->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(hc->named, 4, (int64_t)hlc);
+    sqlite3_bind_int64(hc->named, 5, (int64_t)stored);
+    if (sqlite3_step(hc->named) == SQLITE_ROW)
+        n = sqlite3_column_int(hc->named, 0);
+    return n;
+}
+
+static void check_hidden_change(sim *s, hide_ctx *hc, const sim_sent *e)
+{
+    const fs_id *dev = &s->dev[e->dev].id;
+    fs_row row = {0};
+    hider h;
+    bool found = false;
+    sim_key dk;
+    size_t *del_at;
+    char t[FS_ID_STRLEN + 1], ht[FS_ID_STRLEN + 1];
+
+    if (fs_store_load(hc->x->st, e->e, &e->row, &row, NULL, &found, NULL) != FS_STORE_OK ||
+        !found || !nearest_hider(hc->x, &row, &h))
+        goto done;
+    dk = sim_key_make(0, &h.row, 0);
+    del_at = sim_map_get(&s->deleted_at, &dk);
+    for (size_t f = 0; f < e->nf; f++) {
+        const fs_cell *cell = &row.cells[e->slot[f]];
+        const char *name = e->e->fields[e->slot[f]].name;
+        fs_hlc ws = stored_stamp(hc, &e->row, name, dev, e->hlc[f]);
+        bool standing = cell->hlc == ws && fs_id_cmp(&cell->device, dev) == 0;
+        bool unseen = fs_stamp_cmp(ws, dev, h.hlc, &h.dev) > 0;
+        bool landed_hidden = del_at && e->sent_at > *del_at;
+        if (!(standing && unseen) && !landed_hidden)
+            continue;
+        if (named_records(hc, &e->row, name, dev, e->hlc[f], ws) > 0)
+            continue;
+        fs_id_format(&e->row, t);
+        fs_id_format(&h.row, ht);
+        sim_violation("silent loss: dev%d's write of %s.%s on %s (%s, %s) is hidden by the "
+                      "delete of %s %s without a record", e->dev, e->e->name, name, t,
+                      e->outcome == FS_APPLIED ? "applied" : "merged",
+                      landed_hidden ? "sent after the delete stood"
+                                    : "standing, newer than the delete",
+                      h.e->name, ht);
+    }
+done:
+    fs_row_free(&row);
+}
+
+static void check_hidden_writes(sim *s, store_ctx *x)
+{
+    hide_ctx hc = {x, NULL, NULL};
+
+    if (sqlite3_prepare_v2(x->db,
+                           "SELECT theirs_hlc FROM fss_conflicts WHERE row = ?1 AND"
+                           " field = ?2 AND rule = 'clock_bound' AND yours_device = ?3"
+                           " AND yours_hlc = ?4", -1, &hc.clamp, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(x->db,
+                           "SELECT count(*) FROM fss_conflicts WHERE row = ?1 AND"
+                           " field = ?2 AND rule != 'clock_bound' AND"
+                           " (yours_device = ?3 AND yours_hlc IN (?4, ?5) OR"
+                           "  theirs_device = ?3 AND theirs_hlc IN (?4, ?5))", -1,
+                           &hc.named, NULL) != SQLITE_OK) {
+        sim_violation("cannot read the server store: %s", sqlite3_errmsg(x->db));
+        goto done;
+    }
+    for (size_t i = 0; i < s->nsent; i++) {
+        const sim_sent *e = &s->sent[i];
+        if (e->answered && e->outcome != FS_REJECTED)
+            check_hidden_change(s, &hc, e);
+    }
+done:
+    sqlite3_finalize(hc.clamp);
+    sqlite3_finalize(hc.named);
+}
+
+/* (c): the store shows every write merged once (a write hidden by two
+ * deletes that had not seen it has one record per delete: anc_row). */
 static void check_exactly_once(sim *s, store_ctx *x)
 {
     sqlite3_stmt *st = NULL;
@@ -288,7 +452,8 @@ static void check_exactly_once(sim *s, store_ctx *x)
     if (sqlite3_prepare_v2(x->db,
                            "SELECT entity, field, rule, count(*) FROM fss_conflicts"
                            " WHERE yours_hlc != 0 GROUP BY row, field, yours_device,"
-                           " yours_hlc, rule HAVING count(*) > 1", -1, &st, NULL) == SQLITE_OK) {
+                           " yours_hlc, rule, anc_row HAVING count(*) > 1", -1, &st,
+                           NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
             sim_violation("exactly once: a %s.%s write has %d '%s' records (merged twice)",
                           (const char *)sqlite3_column_text(st, 0),
@@ -439,6 +604,7 @@ static void check_store(sim *s)
         }
         check_change(s, &x, e);
     }
+    check_hidden_writes(s, &x);
     check_exactly_once(s, &x);
     check_attribution(s, &x);
 done:

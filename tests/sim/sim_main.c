@@ -187,6 +187,7 @@ static void sim_free(sim *s)
     sim_map_free(&s->batches);
     sim_map_free(&s->esign_dev);
     sim_map_free(&s->esign_srv);
+    sim_map_free(&s->deleted_at);
     free(s->sent);
     free(s);
 }

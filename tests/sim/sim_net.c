@@ -61,6 +61,7 @@ static void observe_request(sim_dev *d, const fs_sync_request *rq)
 {
     sim *s = d->sim;
     char rid[FS_ID_STRLEN + 1];
+    unsigned long now = d->crash_pending ? d->crash_tick : ++s->tick;
 
     if (rq->nerrors)
         sim_violation("dev%d sent %zu changes its own codec calls invalid", d->index,
@@ -108,9 +109,20 @@ static void observe_request(sim_dev *d, const fs_sync_request *rq)
         e->has_tomb = c->has_tomb;
         e->deleted = c->deleted;
         e->tomb_hlc = c->tomb_hlc;
+        e->sent_at = now;
         k = sim_key_make(d->index, &c->row, 0);
         (*sim_map_put(&s->sent_per_row, &k, 0, NULL))++;
     }
+}
+
+void sim_note_deleted(sim *s, const fs_id *row)
+{
+    sim_key k = sim_key_make(0, row, 0);
+    bool inserted = false;
+    size_t *at = sim_map_put(&s->deleted_at, &k, 0, &inserted);
+
+    if (inserted)
+        *at = ++s->tick;
 }
 
 void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
@@ -174,6 +186,8 @@ static void note_result(sim_dev *d, const fs_change *c, const fs_sync_result *re
     e->answered = true;
     e->outcome = res->outcome;
     e->reason = res->reason;
+    if (c->has_tomb && c->deleted && res->outcome != FS_REJECTED)
+        sim_note_deleted(s, &c->row);
     if (strcmp(c->entity->name, "customer") == 0 && res->outcome != FS_REJECTED) {
         int ci = sim_customer_index(s, &c->row);
         if (ci >= 0) {
@@ -291,6 +305,7 @@ static void observe_response(sim_dev *d, const fs_sync_request *rq,
         sim_violation("dev%d: undecodable 200 answer: %s", d->index, perr.text);
         return;
     }
+    d->crash_pending = false; /* the in-flight batch has been seen */
     if (rs.nresults != rq->nchanges)
         sim_violation("dev%d: %zu results for %zu changes", d->index, rs.nresults,
                       rq->nchanges);
