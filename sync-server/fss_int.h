@@ -51,7 +51,7 @@ typedef struct fss_metrics {
     double lat_sum[FSS_ROUTE_COUNT];
     uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
     uint64_t pulls[3];   /* by fss_pull_plan (AUTO unused) */
-    uint64_t conflicts[FS_RULE_INVALID + 1];
+    uint64_t conflicts[FS_RULE_LAST + 1];
     uint64_t rejects[FS_REASON_INVALID + 1];
     uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
 } fss_metrics;
