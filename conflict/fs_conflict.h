@@ -239,6 +239,8 @@ const char *fs_quote_state_name(fs_quote_state s); /* "invalid" if unknown */
 bool fs_quote_state_is_final(fs_quote_state s);
 /* May a quote in state s (and its lines) still be edited? Only a draft. */
 bool fs_quote_state_editable(fs_quote_state s);
+/* May a contract be made from a quote in state s? Sent or accepted. */
+bool fs_quote_state_contractable(fs_quote_state s);
 /* Is from -> to allowed, and for whom? Devices: draft -> sent, sent ->
  * accepted | rejected. The server / back office also: sent -> expired.
  * FS_OK, or FS_ETRANSITION with a readable reason. */
@@ -492,6 +494,9 @@ fs_quote_state fs_quote_row_state(const fs_row *quote);
  * no longer editable: its FS_FIELD_LOCKED fields, its tombstone and its
  * child rows are frozen for devices. False for every other entity. */
 bool fs_row_locked(const fs_row *row);
+/* Does entity e have a lifecycle (a FS_POLICY_LIFECYCLE field), so that its
+ * rows can lock and their children freeze? */
+bool fs_entity_has_lifecycle(const fs_entity *e);
 /* The server-owned expiry: true for a live sent quote whose valid_until is
  * set and earlier than now_ms. */
 bool fs_quote_row_expired(const fs_row *quote, int64_t now_ms);

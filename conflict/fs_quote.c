@@ -74,6 +74,11 @@ bool fs_quote_state_editable(fs_quote_state s)
     return s == FS_QUOTE_DRAFT;
 }
 
+bool fs_quote_state_contractable(fs_quote_state s)
+{
+    return s == FS_QUOTE_SENT || s == FS_QUOTE_ACCEPTED;
+}
+
 /* Rank of a stored or incoming status value; unset or unknown is -1. */
 int fs__lifecycle_rank(const fs_value *v)
 {
@@ -100,6 +105,11 @@ static int lifecycle_slot(const fs_entity *e)
         if (e->fields[i].policy == FS_POLICY_LIFECYCLE)
             return (int)i;
     return -1;
+}
+
+bool fs_entity_has_lifecycle(const fs_entity *e)
+{
+    return lifecycle_slot(e) >= 0;
 }
 
 fs_quote_state fs_quote_row_state(const fs_row *quote)

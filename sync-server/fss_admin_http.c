@@ -250,6 +250,12 @@ static void route(route_ctx *x)
             reply_buf(x, 422, &out);
             return;
         }
+    } else if (is(x, "POST", 3, "quotes", "status")) {
+        if (!parse_id_seg(x, 1, &id, "quote") || !need_json_body(x))
+            return;
+        st = fss_admin_quote_status(s, &id, fsj_str(&x->body, "status"), &err);
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "GET", 1, "devices", NULL)) {
         st = fss_admin_devices_list(s, &out, &err);
     } else if (is(x, "POST", 3, "devices", "revoke")) {

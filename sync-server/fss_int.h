@@ -170,6 +170,13 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
  * allowed); the one Content-Type check of /v1/enroll and /v1/sync. */
 bool fss__ctype_is_protobuf(const char *ct);
 
+/* fss_quote.c: a device change to a contract that writes amount, currency
+ * or quote_id must leave them equal to its quote's derived total and
+ * currency. *ok = false with a readable reason in why (cap bytes) if not. */
+fss_status fss__contract_quote_check(fss_conn *c, const fs_change *chg,
+                                     const fs_row *merged, bool *ok, char *why,
+                                     size_t cap, fs_error *err);
+
 /* Stores conflict records (rep may be NULL), each with its own readable
  * detail from fs_conflict_describe. */
 fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
