@@ -237,6 +237,9 @@ extern const char *const fs_quote_status_values[];
 fs_quote_state fs_quote_state_parse(const char *s, size_t len);
 const char *fs_quote_state_name(fs_quote_state s); /* "invalid" if unknown */
 bool fs_quote_state_is_final(fs_quote_state s);
+/* Join order of concurrent status writes: draft < sent < expired < rejected
+ * < accepted (-1 for an invalid state). A state contains every lower one. */
+int fs_quote_state_rank(fs_quote_state s);
 /* May a quote in state s (and its lines) still be edited? Only a draft. */
 bool fs_quote_state_editable(fs_quote_state s);
 /* May a contract be made from a quote in state s? Sent or accepted. */

@@ -69,6 +69,11 @@ bool fs_quote_state_is_final(fs_quote_state s)
     return s == FS_QUOTE_ACCEPTED || s == FS_QUOTE_REJECTED || s == FS_QUOTE_EXPIRED;
 }
 
+int fs_quote_state_rank(fs_quote_state s)
+{
+    return s >= FS_QUOTE_DRAFT && s <= FS_QUOTE_EXPIRED ? rank[s] : -1;
+}
+
 bool fs_quote_state_editable(fs_quote_state s)
 {
     return s == FS_QUOTE_DRAFT;
@@ -87,7 +92,7 @@ int fs__lifecycle_rank(const fs_value *v)
     if (v->kind != FS_VAL_TEXT)
         return -1;
     s = fs_quote_state_parse(v->u.text.p, v->u.text.n);
-    return s == FS_QUOTE_INVALID ? -1 : rank[s];
+    return fs_quote_state_rank(s);
 }
 
 bool fs__lifecycle_rank_final(int r)
