@@ -12,7 +12,7 @@
  * Two fields are ranked lattices rather than registers: a contract's
  * e-sign status and a quote's lifecycle status (fs_quote.c). Both are
  * described by the same data (a rank per value, which ranks are final, the
- * rules to record) and joined by the same code, lattice_join().
+ * rules to record, `lattice`) and joined by the same case of plan_field().
  *
  * The merge is atomic: a plan phase validates, decides every write, copies
  * the values it will store and builds the conflict records; only then does a
