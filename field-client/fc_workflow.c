@@ -904,7 +904,7 @@ fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
     if (!rc)
         rc = plan_text(&p, "currency", currency, err);
     if (!rc)
-        rc = plan_text(&p, "status", "draft", err);
+        rc = plan_text(&p, "status", fs_quote_state_name(FS_QUOTE_DRAFT), err);
     if (rc) {
         plan_free(&p);
         return rc;
@@ -1034,7 +1034,7 @@ fc_status fc_quote_send(fc_client *c, const fs_id *quote_id, fs_error *err)
     if (!c || !quote_id)
         return fc__fail(err, FC_EINVAL, "quote send: a quote id is required");
     plan_init(&p, fs_schema_entity("quote"), "quote send");
-    rc = plan_text(&p, "status", "sent", err);
+    rc = plan_text(&p, "status", fs_quote_state_name(FS_QUOTE_SENT), err);
     if (rc) {
         plan_free(&p);
         return rc;
