@@ -420,6 +420,12 @@ static fc_status check_lock(fc_client *c, const fs_row *cur, const plan *p,
                 if (fs_quote_check_transition(from, to, false, &ferr) != FS_OK)
                     return fc__fail(err, FC_ETRANSITION, "quote %s: %s",
                                     id_str(&cur->id, b), ferr.text);
+                /* The offer lapsed: the server expires it (fs_quote_row_expired). */
+                if (to == FS_QUOTE_ACCEPTED &&
+                    fs_quote_row_expired(cur, (int64_t)fc__now_ms(c)))
+                    return fc__fail(err, FC_ETRANSITION, "quote %s is past its "
+                                    "valid_until; it can no longer be accepted (revise "
+                                    "it into a new offer)", id_str(&cur->id, b));
             } else if ((f->flags & FS_FIELD_LOCKED) && fs_row_locked(cur)) {
                 return fc__fail(err, FC_EFROZEN, "quote %s is %s; its %s can no longer "
                                 "be changed (quote revise makes an editable copy)",
@@ -1042,22 +1048,6 @@ fc_status fc_quote_send(fc_client *c, const fs_id *quote_id, fs_error *err)
     return commit_write(c, &p, quote_id, false, check_send, NULL, NULL, err);
 }
 
-/* Accepting a quote past its valid_until is refused: the offer lapsed, and
- * the server expires it (fs_quote_row_expired). */
-static fc_status check_accept(fc_client *c, const fs_row *cur, plan *p, void *arg,
-                              fs_error *err)
-{
-    char b[FS_ID_STRLEN + 1];
-
-    (void)p;
-    (void)arg;
-    if (fs_quote_row_expired(cur, (int64_t)fc__now_ms(c)))
-        return fc__fail(err, FC_ETRANSITION, "quote %s is past its valid_until; it can "
-                        "no longer be accepted (revise it into a new offer)",
-                        id_str(&cur->id, b));
-    return FC_OK;
-}
-
 fc_status fc_quote_set_status(fc_client *c, const fs_id *quote_id, const char *status,
                               fs_error *err)
 {
@@ -1079,9 +1069,8 @@ fc_status fc_quote_set_status(fc_client *c, const fs_id *quote_id, const char *s
         plan_free(&p);
         return rc;
     }
-    /* The transition itself is checked by check_lock. */
-    return commit_write(c, &p, quote_id, false,
-                        to == FS_QUOTE_ACCEPTED ? check_accept : NULL, NULL, NULL, err);
+    /* The transition (and an accept's validity) is check_lock's. */
+    return commit_write(c, &p, quote_id, false, NULL, NULL, NULL, err);
 }
 
 /* Ids of a quote's live lines, in id order (so a revision lists them alike). */
