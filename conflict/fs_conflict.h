@@ -165,6 +165,8 @@ typedef enum fs_policy {
 #define FS_FIELD_SEARCH   0x02u /* indexed for offline full-text search */
 #define FS_FIELD_PARENT   0x04u /* the reference that places the row in scope */
 #define FS_FIELD_RANGE    0x08u /* numeric value must lie in [lo, hi] */
+#define FS_FIELD_WINDOW   0x10u /* FS_TYPE_TIME: an event time inside the time
+                                   window (fs_time_window_check) */
 #define FS_FIELD_LOCKED   0x40u /* frozen once the row's lifecycle leaves its
                                    editable state (fs_row_locked) */
 
@@ -250,8 +252,39 @@ bool fs_quote_state_contractable(fs_quote_state s);
 fs_status fs_quote_check_transition(fs_quote_state from, fs_quote_state to,
                                     bool by_server, fs_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Money (fs_money.c): ISO 4217 currencies, minor units <-> text             */
+/* ------------------------------------------------------------------------ */
+
 /* ISO 4217: true for a known alphabetic code (exactly three upper letters). */
 bool fs_currency_valid(const char *s, size_t len);
+/* The currency's minor-unit exponent (JPY 0, EUR 2, BHD 3); -1 when code
+ * (NUL-terminated) is not a known ISO 4217 code. */
+int fs_currency_exponent(const char *code);
+/* A code typed in any case ("eur") as stored ("EUR") in out; false (out
+ * unspecified) when it is not a known code. */
+bool fs_currency_normalise(const char *in, char out[4]);
+
+typedef enum fs_money_style {
+    FS_MONEY_CODE,   /* "EUR 1,256.29" */
+    FS_MONEY_SYMBOL  /* "\u20ac1,256.29" where a symbol is unambiguous, else as CODE */
+} fs_money_style;
+/* Writes `minor` minor units of currency as people read them: the
+ * currency's decimals, ',' between thousands, '.' before the decimals, a
+ * leading '-' for negative amounts; an unknown currency shows the integer.
+ * snprintf semantics: returns the length the whole text needs. */
+size_t fs_money_format(int64_t minor, const char *currency,
+                       fs_money_style style, char *out, size_t cap);
+/* Parses an amount typed in the currency's units ("39", "39.5", "39.00";
+ * '.' is the only decimal separator, whatever the locale) into minor
+ * units. FS_ERANGE (too many decimals, not a number, unknown currency) or
+ * FS_EOVERFLOW, with a message naming the text. */
+fs_status fs_money_parse(const char *text, const char *currency, int64_t *minor,
+                         fs_error *err);
+/* Percent <-> basis points: "2.5%" or "2.5" -> 250, at most two decimals,
+ * 0 to 100; 250 -> "2.5%", 1000 -> "10%", 1 -> "0.01%". */
+fs_status fs_percent_parse(const char *text, int64_t *bp, fs_error *err);
+size_t fs_percent_format(int64_t bp, char *out, size_t cap);
 
 /* ------------------------------------------------------------------------ */
 /* Values                                                                    */
@@ -293,8 +326,14 @@ bool fs_value_eq(const fs_value *a, const fs_value *b);
 #define FS_REAL_STRLEN 32
 size_t fs_real_format(double d, char buf[FS_REAL_STRLEN + 1]);
 /* Checks v against the field: kind, text length, enum membership, currency,
- * range. NULL is allowed for every field that is not FS_FIELD_REQUIRED. */
+ * range, valid UTF-8 without NUL for text. NULL is allowed for every field
+ * that is not FS_FIELD_REQUIRED. */
 fs_status fs_field_check(const fs_field *f, const fs_value *v, fs_error *err);
+
+/* Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF);
+ * fs_field_check requires it of every text value, so every write path
+ * refuses what a device could not decode. s may be NULL only when n is 0. */
+bool fs_utf8_valid(const char *s, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Rows and changes                                                          */
@@ -364,6 +403,48 @@ fs_status fs_change_set_named(fs_change *c, const char *field, const fs_value *v
 void fs_change_tombstone(fs_change *c, bool deleted, fs_hlc hlc);
 /* Whole-change validation (entity, slots, values, no duplicates, ids). */
 fs_status fs_change_check(const fs_change *c, fs_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Row rules (fs_rules.c): what must hold across the fields of one row       */
+/* ------------------------------------------------------------------------ */
+
+/* The time window for event times (FS_FIELD_WINDOW: planned, check-in and
+ * check-out): not before 2000-01-01T00:00:00Z, not more than two years
+ * (731 days) after "now". The library has no clock: now_ms is passed in,
+ * and 0 skips the upper bound. */
+#define FS_TIME_MIN_MS INT64_C(946684800000)
+#define FS_TIME_MAX_AHEAD_MS (INT64_C(731) * 86400000)
+
+/* FS_OK, or FS_ERANGE naming entity, field and date. Fields without
+ * FS_FIELD_WINDOW always pass. */
+fs_status fs_time_window_check(const fs_entity *e, const fs_field *f, int64_t ms,
+                               uint64_t now_ms, fs_error *err);
+
+/* Called per violation: `field` is the slot blamed (the one to fix), code
+ * FS_ERANGE (or fs_field_check's code), reason a readable sentence naming
+ * entity and field. Borrowed for the call. Return false to stop. */
+typedef bool (*fs_violation_fn)(const fs_row *row, int field, fs_status code,
+                                const char *reason, void *payload);
+
+/*
+ * Runs the row rules on `row`, the MERGED state a write would leave (or a
+ * stored row): FS_FIELD_WINDOW times in the window; visit checkout_at not
+ * before checkin_at; lat/lon pairs (customer; visit check-in and check-out)
+ * both set or both unset; on a live row that `created` (the write made it)
+ * every FS_FIELD_REQUIRED field set. Deleted rows pass the row rules.
+ *
+ * With change c (borrowed), only rules touching a field c writes are judged
+ * (plus the required fields when created), so an unrelated edit is not
+ * blamed for an old value. With c == NULL the whole row is audited: every
+ * rule, every required field, and every stored value through
+ * fs_field_check (`sync-server check`). Returns the number of violations
+ * (those reported before fn stopped the walk).
+ */
+size_t fs_row_violations(const fs_row *row, const fs_change *c, bool created,
+                         uint64_t now_ms, fs_violation_fn fn, void *payload);
+/* The first violation of fs_row_violations as a status and message. */
+fs_status fs_row_check(const fs_row *row, const fs_change *c, bool created,
+                       uint64_t now_ms, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Merge                                                                     */

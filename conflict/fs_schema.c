@@ -34,6 +34,7 @@
 #define PAR (FS_FIELD_PARENT | FS_FIELD_REQUIRED)
 #define RNG FS_FIELD_RANGE
 #define LCK FS_FIELD_LOCKED
+#define WIN FS_FIELD_WINDOW
 
 static const char *const visit_status[] = {
     "planned", "in_progress", "completed", "abandoned", NULL};
@@ -69,12 +70,12 @@ static const fs_field contact_fields[] = {
 static const fs_field visit_fields[] = {
     {"customer_id", 1, PARENT, PAR, 0, 0},
     {"rep_id", 2, STEXT(64), 0, 0, 0}, /* set by the server from the device */
-    {"planned_at", 3, TIME, 0, 0, 0},
-    {"checkin_at", 4, TIME, 0, 0, 0},
+    {"planned_at", 3, TIME, WIN, 0, 0},
+    {"checkin_at", 4, TIME, WIN, 0, 0},
     {"checkin_lat", 5, REAL, RNG, -90, 90},
     {"checkin_lon", 6, REAL, RNG, -180, 180},
     {"checkin_accuracy", 7, REAL, RNG, 0, 1e6},
-    {"checkout_at", 8, TIME, 0, 0, 0},
+    {"checkout_at", 8, TIME, WIN, 0, 0},
     {"checkout_lat", 9, REAL, RNG, -90, 90},
     {"checkout_lon", 10, REAL, RNG, -180, 180},
     {"status", 11, ENUM(visit_status), 0, 0, 0},
@@ -206,41 +207,3 @@ int fs_entity_field_index_by_tag(const fs_entity *e, unsigned tag)
     return -1;
 }
 
-/* ISO 4217 alphabetic codes in circulation (sorted, for bsearch). */
-static const char currencies[][4] = {
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN",
-    "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL",
-    "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
-    "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP",
-    "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD",
-    "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
-    "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF",
-    "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
-    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
-    "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR",
-    "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR",
-    "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
-    "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
-    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX",
-    "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF",
-    "XPF", "YER", "ZAR", "ZMW", "ZWL",
-};
-
-bool fs_currency_valid(const char *s, size_t len)
-{
-    size_t lo = 0, hi = N(currencies);
-
-    if (!s || len != 3)
-        return false;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = memcmp(s, currencies[mid], 3);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return false;
-}

@@ -182,6 +182,8 @@ fs_status fs_field_check(const fs_field *f, const fs_value *v, fs_error *err)
                                 (unsigned)v->u.text.n, (unsigned)f->max_len);
         if (memchr(v->u.text.p, '\0', v->u.text.n))
             return fs_error_set(err, FS_ETYPE, "field %s contains a NUL byte", f->name);
+        if (!fs_utf8_valid(v->u.text.p, v->u.text.n))
+            return fs_error_set(err, FS_ETYPE, "field %s is not valid UTF-8", f->name);
         break;
     case FS_TYPE_ENUM:
         for (const char *const *e = f->enum_values; e && *e; e++)

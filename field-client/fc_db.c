@@ -405,6 +405,9 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
         {FC_SQL_FTS_DEL,
          "DELETE FROM fc_search WHERE rowid IN (SELECT m.rid"
          " FROM temp.fc_search_dirty d CROSS JOIN fc_search_map m ON m.cid = d.cid)"},
+        {FC_SQL_SUB_DEL,
+         "DELETE FROM fc_sub WHERE rowid IN (SELECT m.rid"
+         " FROM temp.fc_search_dirty d CROSS JOIN fc_search_map m ON m.cid = d.cid)"},
         {FC_SQL_FTS_UNMAP,
          "DELETE FROM fc_search_map WHERE cid IN (SELECT cid FROM temp.fc_search_dirty)"
          " AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = fc_search_map.cid"
@@ -419,6 +422,16 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
          "  (SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, '')"
          "    || ' ' || coalesce(k.phone, ''), ' ') FROM contact k"
          "   WHERE k.root = c.id AND k.deleted = 0)"
+         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
+         " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"},
+        {FC_SQL_SUB_INS,
+         "INSERT INTO fc_sub(rowid, name, address, tags, contacts, phones)"
+         " SELECT m.rid, c.name, c.address, c.tags,"
+         "  (SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, ''),"
+         "    ' ') FROM contact k WHERE k.root = c.id AND k.deleted = 0),"
+         "  coalesce(fc_digits(c.phone), '') || ' ' || coalesce((SELECT"
+         "    group_concat(fc_digits(k.phone), ' ') FROM contact k"
+         "    WHERE k.root = c.id AND k.deleted = 0), '')"
          " FROM temp.fc_search_dirty d CROSS JOIN customer c"
          " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"},
         {FC_SQL_DIRTY_CLEAR, "DELETE FROM temp.fc_search_dirty"},
@@ -668,8 +681,29 @@ static const char client_ddl[] =
     " mine_kept INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS fc_search USING fts5("
     " name, address, tags, contacts, tokenize = 'unicode61 remove_diacritics 2');"
+    /* Substrings (CJK text, digits inside numbers), fc_search.c. */
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fc_sub USING fts5("
+    " name, address, tags, contacts, phones, tokenize = 'fc_ngram');"
     "CREATE TABLE IF NOT EXISTS fc_search_map("
     " rid INTEGER PRIMARY KEY, cid BLOB UNIQUE NOT NULL);";
+
+/* Replicas made before fc_sub existed have an empty one: index every live
+ * customer once (meta "search_sub" records that it was done). */
+static fc_status search_backfill(fc_client *c, fs_error *err)
+{
+    int64_t done = 0;
+    fc_status rc = fc__meta_get_int(c, "search_sub", &done, NULL, err);
+
+    if (rc || done)
+        return rc;
+    rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
+                  " SELECT id FROM customer WHERE deleted = 0", err);
+    if (!rc)
+        rc = fc__fts_refresh_dirty(c, err);
+    if (!rc)
+        rc = fc__meta_set_int(c, "search_sub", 1, err);
+    return rc;
+}
 
 static fc_status init_schema(fc_client *c, fs_error *err)
 {
@@ -732,6 +766,9 @@ static fc_status init_schema(fc_client *c, fs_error *err)
             goto done;
         c->enrolled = en != 0;
     }
+    rc = search_backfill(c, err);
+    if (rc)
+        goto done;
     rc = fc__commit(c, err);
 done:
     if (rc)
@@ -789,6 +826,10 @@ fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = fc__fail(err, FC_EDB, "%s is not a usable SQLite database: %s",
                       db_path, sqlite3_errmsg(c->db));
+        goto done;
+    }
+    if (fc__search_register(c->db) != SQLITE_OK) {
+        rc = fc__fail(err, FC_EDB, "cannot register the search tokenizer: %s", sqlite3_errmsg(c->db));
         goto done;
     }
     rc = init_schema(c, err);
@@ -857,7 +898,8 @@ fc_status fc__wipe(fc_client *c, fs_error *err)
     if (!rc)
         rc = fc__exec(c, "DELETE FROM fc_outbox; DELETE FROM fc_notice;"
                       "DELETE FROM fc_conflict;"
-                      "DELETE FROM fc_search; DELETE FROM fc_search_map;"
+                      "DELETE FROM fc_search; DELETE FROM fc_sub;"
+                      "DELETE FROM fc_search_map;"
                       "DELETE FROM fc_meta;", err);
     if (!rc)
         rc = fc__commit(c, err);

@@ -29,6 +29,7 @@ enum fc_page_sql {
     FC_SQL_DIRTY_ADD, FC_SQL_DIRTY_CLEAR, FC_SQL_REJECT, FC_SQL_DROP,
     FC_SQL_FIXED, FC_SQL_ANY_QUEUED, FC_SQL_COUNT_QUEUED,
     FC_SQL_FTS_DEL, FC_SQL_FTS_UNMAP, FC_SQL_FTS_MAP, FC_SQL_FTS_INS,
+    FC_SQL_SUB_DEL, FC_SQL_SUB_INS,
     FC_SQL_COUNT
 };
 
@@ -51,6 +52,30 @@ struct fc_client {
      * was ~7% of a small bootstrap's client CPU. */
     sqlite3_stmt *st_page[FC_SQL_COUNT];
 };
+
+/* fc_search.c: a customer search as SQL over fc_search and fc_sub. */
+typedef struct fc_sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} fc_sbuf;
+typedef struct fc_search_plan {
+    fc_sbuf words;   /* FTS5 query for fc_search (word prefixes), or empty */
+    fc_sbuf subs;    /* FTS5 query for fc_sub (fc_ngram phrases), or empty */
+    bool any;        /* false: the query had no term */
+} fc_search_plan;
+/* Splits q into terms and plans each (free with fc__search_free). */
+fc_status fc__search_plan_make(const char *q, fc_search_plan *p, fs_error *err);
+void fc__search_free(fc_search_plan *p);
+/* Writes the JOIN fragment matching `table`'s rows into out and points
+ * *order at the rank expression; returns the fragment's length. */
+int fc__search_sql(const fc_search_plan *p, const char *table, char *out,
+                   size_t cap, const char **order);
+/* Binds the plan's parameters (?1, ?4) to st. */
+void fc__search_bind(const fc_search_plan *p, sqlite3_stmt *st);
+/* Registers the fc_ngram tokenizer and the SQL function fc_digits on db,
+ * which every connection to a replica needs (SQLite status). */
+int fc__search_register(sqlite3 *db);
 
 /* fc_db.c */
 fc_status fc__fail(fs_error *err, fc_status st, const char *fmt, ...)

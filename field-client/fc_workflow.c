@@ -44,53 +44,6 @@ static bool parse_i64(const char *s, int64_t *out)
     return true;
 }
 
-/* "now", Unix ms, "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC). */
-static bool parse_time(const char *s, uint64_t now, int64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
-    time_t t;
-
-    if (strcmp(s, "now") == 0) {
-        *out = (int64_t)now;
-        return true;
-    }
-    if (parse_i64(s, out))
-        return *out >= 0;
-    memset(&tm, 0, sizeof tm);
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
-        return false;
-    s += used;
-    if (*s == 'T' || *s == ' ') {
-        used = 0;
-        if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &used) != 2)
-            return false;
-        s += 1 + used;
-        if (*s == ':') {
-            used = 0;
-            if (sscanf(s + 1, "%2d%n", &sec, &used) != 1)
-                return false;
-            s += 1 + used;
-        }
-        if (*s == 'Z')
-            s++;
-    }
-    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
-        return false;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d)
-        return false; /* e.g. 2024-02-31 normalised into March */
-    *out = (int64_t)t * 1000;
-    return true;
-}
-
 static const char *type_hint(fs_type t)
 {
     switch (t) {
@@ -98,7 +51,8 @@ static const char *type_hint(fs_type t)
     case FS_TYPE_MONEY: return "an amount in minor units (cents), e.g. 1250";
     case FS_TYPE_REAL: return "a number";
     case FS_TYPE_BOOL: return "true or false";
-    case FS_TYPE_TIME: return "a time: now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z";
+    case FS_TYPE_TIME: return "a time: now, today, tomorrow, +3d, YYYY-MM-DD, "
+                              "YYYY-MM-DDTHH:MM (your time zone) or with Z/+01:00";
     case FS_TYPE_ID: return "an id (UUID)";
     default: return "text";
     }
@@ -139,7 +93,7 @@ static fc_status parse_with_now(const fs_field *f, const char *text, uint64_t no
                 goto bad;
             break;
         case FS_TYPE_TIME:
-            if (!parse_time(text, now, &i))
+            if (fc_time_parse(text, (int64_t)now, &i, NULL, NULL) != FC_OK)
                 goto bad;
             *out = fs_value_int(i);
             break;
@@ -448,6 +402,29 @@ static fc_status check_lock(fc_client *c, const fs_row *cur, const plan *p,
     return rc;
 }
 
+/* The row rules (conflict/fs_rules.c) on the row this change would leave:
+ * the same check the server runs, before anything is queued, so a rep hears
+ * "check-out is before check-in" now, not as a rejection after a sync. */
+static fc_status row_rules_check(fc_client *c, const fs_row *cur,
+                                 const fs_change *ch, bool create, fs_error *err)
+{
+    fs_row after = {0};
+    fs_conflict_list list = {0};
+    fs_merge_result res;
+    fs_merge_ctx ctx = {.origin = FS_ORIGIN_DEVICE};
+    fs_error ferr = {0};
+    fs_status fst;
+
+    fst = fs_row_copy(&after, cur, &ferr);
+    if (!fst)
+        fst = fs_merge(&ctx, &after, ch, &res, &list, &ferr);
+    if (!fst)
+        fst = fs_row_check(&after, ch, create, fc__now_ms(c), &ferr);
+    fs_row_free(&after);
+    fs_conflict_list_free(&list);
+    return fst ? fc__from_fs(fst, &ferr, err) : FC_OK;
+}
+
 static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool create,
                               check_fn check, void *arg, fs_id *out_id,
                               fs_error *err)
@@ -472,16 +449,6 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
         if (fst) {
             rc = fc__from_fs(fst, &ferr, err);
             goto done;
-        }
-        /* Every required field must be present and not NULL on create. */
-        for (size_t i = 0; i < p->e->nfields; i++) {
-            int at = plan_find(p, (int)i);
-            if ((p->e->fields[i].flags & FS_FIELD_REQUIRED) &&
-                (at < 0 || p->v[at].kind == FS_VAL_NULL)) {
-                rc = fc__fail(err, FC_EVALUE, "a new %s needs a %s", p->e->name,
-                              p->e->fields[i].name);
-                goto done;
-            }
         }
     } else {
         rid = *id;
@@ -562,6 +529,9 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
         rc = fc__fail(err, FC_EINVAL, "nothing to change");
         goto done;
     }
+    rc = row_rules_check(c, &cur, &ch, create, err);
+    if (rc)
+        goto done;
     rc = fc__outbox_append(c, &ch, p->summary, err);
     if (rc)
         goto done;
@@ -1458,38 +1428,6 @@ fc_status fc_get(fc_client *c, const char *entity, const fs_id *id, fs_row *out,
     return rc;
 }
 
-/* Turns the rep's words into an FTS5 query of quoted prefix terms, so that
- * punctuation or FTS operators typed by the rep cannot make a syntax error:
- * `acme "north` -> `"acme"* "north"*` (quotes doubled inside a term). */
-static char *fts_query(const char *in)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n * 2 + 4 * (n + 1) + 1);
-    size_t o = 0;
-    const char *p = in;
-
-    if (!out)
-        return NULL;
-    while (*p) {
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        if (o)
-            out[o++] = ' ';
-        out[o++] = '"';
-        while (*p && !isspace((unsigned char)*p)) {
-            if (*p == '"')
-                out[o++] = '"';
-            out[o++] = *p++;
-        }
-        out[o++] = '"';
-        out[o++] = '*';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                   fc_row_fn fn, void *payload, size_t *count, fs_error *err)
 {
@@ -1497,8 +1435,9 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
     fc_query none = {0};
     sqlite3_stmt *st = NULL;
     fs_row row = {0};
-    char sql[2048];
-    char *match = NULL;
+    char sql[4096];
+    fc_search_plan sp = {0};
+    const char *rank = NULL;
     size_t got = 0;
     fc_status rc;
     const char *table;
@@ -1523,15 +1462,17 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
         return fc__fail(err, FC_EINVAL, "%s rows have no parent to filter by", e->name);
     table = fs_store_table(c->disp, e);
     /* Every identifier below comes from the static schema; values are bound. */
-    k = snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\"", fs_store_columns(c->disp, e),
-                 table);
-    if (q->search && *q->search)
-        k += snprintf(sql + k, sizeof sql - (size_t)k,
-                      " JOIN fc_search_map m ON m.cid = \"%s\".id"
-                      " JOIN fc_search ON fc_search.rowid = m.rid"
-                      " WHERE fc_search MATCH ?1 AND", table);
+    k = snprintf(sql, sizeof sql, "SELECT %s", fs_store_columns(c->disp, e));
+    if (q->search) {
+        rc = fc__search_plan_make(q->search, &sp, err);
+        if (rc)
+            return rc;
+    }
+    if (sp.any)
+        k += fc__search_sql(&sp, table, sql + k, sizeof sql - (size_t)k, &rank);
     else
-        k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE");
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " FROM \"%s\"", table);
+    k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE");
     k += snprintf(sql + k, sizeof sql - (size_t)k, " \"%s\".deleted = 0", table);
     if (q->parent)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND \"%s\".\"%s\" = ?2",
@@ -1541,8 +1482,10 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                       " AND due_at IS NOT NULL AND due_at < ?3");
     if (is_task && q->open_only)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(done, 0) = 0");
-    if (q->search && *q->search)
-        k += snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY rank");
+    if (sp.any)
+        k += snprintf(sql + k, sizeof sql - (size_t)k,
+                      " ORDER BY %s, \"%s\".name COLLATE NOCASE, \"%s\".id", rank,
+                      table, table);
     else if (is_cust)
         k += snprintf(sql + k, sizeof sql - (size_t)k,
                       " ORDER BY \"%s\".name COLLATE NOCASE, \"%s\".id", table, table);
@@ -1556,14 +1499,7 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
     rc = fc__prepare(c, sql, &st, err);
     if (rc)
         goto done;
-    if (q->search && *q->search) {
-        match = fts_query(q->search);
-        if (!match) {
-            rc = fc__fail(err, FC_ENOMEM, "out of memory");
-            goto done;
-        }
-        sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-    }
+    fc__search_bind(&sp, st);
     if (q->parent)
         sqlite3_bind_blob(st, 2, q->parent->b, 16, SQLITE_STATIC);
     if (is_task && q->due_before_ms)
@@ -1586,6 +1522,6 @@ done:
         *count = got;
     sqlite3_finalize(st);
     fs_row_free(&row);
-    free(match);
+    fc__search_free(&sp);
     return rc;
 }

@@ -160,6 +160,20 @@ typedef struct fc_kv {
  * fs_field_check. Returns OK, EINVAL, EVALUE, ENOMEM. */
 fc_status fc_value_parse(const fs_field *f, const char *text, fs_value *out,
                          fs_error *err);
+/* A time as a rep types it, in the rep's time zone (TZ, else the
+ * system's): now, today, tomorrow, yesterday, +3d/-2h/+30m/+1w, YYYY-MM-DD
+ * (local midnight), YYYY-MM-DDTHH:MM[:SS[.fff]] (local wall-clock time) or
+ * with Z/+01:00/-0500 (that offset), or Unix ms. *date_only (optional)
+ * tells whether it named a whole day. FC_EINVAL with the accepted forms. */
+fc_status fc_time_parse(const char *text, int64_t now_ms, int64_t *out_ms,
+                        bool *date_only, fs_error *err);
+/* Local midnight of the day holding ms and of the next day: the rep's day
+ * ("due today", "overdue" by the rep's calendar). */
+fc_status fc_day_bounds(int64_t ms, int64_t *start_ms, int64_t *end_ms, fs_error *err);
+/* "2026-12-08 09:00 +01:00" in the rep's zone, or with utc
+ * "2026-12-08T08:00:00Z"; returns the length written (0 on failure). */
+size_t fc_time_format(int64_t ms, bool utc, char *out, size_t cap);
+
 /* Formats v for display ("2024-05-01T09:30:00Z" for times, UUIDs for ids,
  * "" for NULL) into out (always NUL-terminated, truncated to cap). */
 void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap);

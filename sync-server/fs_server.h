@@ -90,6 +90,8 @@ typedef struct fss_config {
     unsigned drain_timeout_s;  /* graceful stop waits this long; 30 */
     FILE *log;                 /* JSON-lines request log; NULL = none */
     fss_pull_plan pull_plan;   /* AUTO */
+    const char *business_tz;   /* TZ database name reports count days in;
+                                  NULL = "UTC" (docs/ARCHITECTURE.md) */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -209,10 +211,28 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
 fss_status fss_admin_import(fss_server *s, const char *entity,
                             const char *format, const char *data, size_t len,
                             fss_buf *report, fs_error *err);
-/* Visits per rep per day (UTC) with outcome and verification. */
-fss_status fss_admin_activity(fss_server *s, fss_buf *out, fs_error *err);
-/* Quotes by status and contracts by e-sign status, with counts/amounts. */
+/* Filters of the activity report; every member optional (NULL). */
+typedef struct fss_activity_query {
+    const char *from, *to;  /* business days "YYYY-MM-DD", both inclusive */
+    const char *rep;        /* the performing rep's id (UUID text) */
+    const char *territory;  /* the visited customer's territory code */
+} fss_activity_query;
+/* Completed and abandoned visits (never plans) per performing rep per
+ * business day (cfg.business_tz), with outcomes and verification: a JSON
+ * array. q may be NULL. FSS_EINVAL for a bad date or id, FSS_ENOTFOUND for
+ * an unknown rep or territory. */
+fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q,
+                              fss_buf *out, fs_error *err);
+/* Quotes per status per currency (count, value = the sum of their derived
+ * totals) and contracts per e-sign status per currency (count, amount):
+ * no figure ever adds two currencies. */
 fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err);
+/* Audits the store against today's schema rules (fs_row_violations): one
+ * line per violation into out ("entity id field: reason", or a JSON object
+ * per line with json), *bad (optional) = how many. FSS_OK even when rows
+ * are bad: the caller decides what a finding means. */
+fss_status fss_admin_check(fss_server *s, bool json, fss_buf *out, size_t *bad,
+                           fs_error *err);
 /* The canonical JSON export of one rep's scope (fs_store_export format). */
 fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
                             fs_error *err);

@@ -590,43 +590,6 @@ done:
     return tx_end(&t, rc, err);
 }
 
-fss_status fss_admin_activity(fss_server *s, fss_buf *out, fs_error *err)
-{
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('rep', rep, 'rep_name',"
-        " (SELECT name FROM fss_reps WHERE uuid = rep), 'day', day,"
-        " 'visits', n, 'completed', completed, 'abandoned', abandoned,"
-        " 'verified', verified, 'outside_geofence', outside, 'unverified',"
-        " unverified, 'time_suspect', suspect, 'outcomes', json(outcomes)))"
-        " FROM (SELECT rep_id AS rep,"
-        " date(coalesce(checkin_at, planned_at) / 1000, 'unixepoch') AS day,"
-        " count(*) AS n, sum(status = 'completed') AS completed,"
-        " sum(status = 'abandoned') AS abandoned,"
-        " sum(verification = 'verified') AS verified,"
-        " sum(verification = 'outside_geofence') AS outside,"
-        " sum(coalesce(verification, 'unverified') = 'unverified') AS unverified,"
-        " sum(time_check = 'suspect') AS suspect,"
-        " json_group_array(outcome) FILTER (WHERE outcome IS NOT NULL) AS outcomes"
-        " FROM visit WHERE deleted = 0 GROUP BY rep, day ORDER BY day, rep)",
-        NULL, 0, out, err);
-}
-
-fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
-{
-    return json_query(
-        s,
-        "SELECT json_object("
-        "'quotes', (SELECT json_group_array(json_object('status', st, 'count', n))"
-        " FROM (SELECT coalesce(status, 'draft') AS st, count(*) AS n FROM quote"
-        " WHERE deleted = 0 GROUP BY st ORDER BY st)),"
-        "'contracts', (SELECT json_group_array(json_object('esign_status', st,"
-        " 'count', n, 'amount', amt)) FROM (SELECT coalesce(esign_status, 'draft')"
-        " AS st, count(*) AS n, sum(coalesce(amount, 0)) AS amt FROM contract"
-        " WHERE deleted = 0 GROUP BY st ORDER BY st)))",
-        NULL, 0, out, err);
-}
-
 typedef struct export_ctx {
     fss_conn *c;
     const char *rep;

@@ -132,6 +132,23 @@ static void scalar_json(fss_buf *b, const fsj *v)
     }
 }
 
+/* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
+static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
+{
+    char from[32], to[32], rep[64], terr[80];
+    fss_activity_query q = {0};
+
+    if (query_get(x->req->query, "from", from, sizeof from))
+        q.from = from;
+    if (query_get(x->req->query, "to", to, sizeof to))
+        q.to = to;
+    if (query_get(x->req->query, "rep", rep, sizeof rep))
+        q.rep = rep;
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        q.territory = terr;
+    return fss_admin_activity(x->s, &q, out, err);
+}
+
 static void route(route_ctx *x)
 {
     fss_server *s = x->s;
@@ -299,7 +316,7 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "GET", 1, "activity", NULL)) {
-        st = fss_admin_activity(s, &out, &err);
+        st = route_activity(x, &out, &err);
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
         st = fss_admin_pipeline(s, &out, &err);
     } else {

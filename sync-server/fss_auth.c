@@ -8,7 +8,7 @@
  * server stores SHA-256 of the whole token, finds the device by the id part
  * and compares hashes in constant time, so neither the database nor timing
  * reveals a usable token. Every failed token or code from one client address
- * counts against a small per-address window; past the limit the address gets
+ * counts against its address (fss_rate.c); past the limit the address gets
  * 429 with Retry-After until the window ends.
  */
 #include "fss_int.h"
@@ -20,30 +20,6 @@
 
 static const char code_alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-static uint64_t addr_hash(const char *remote)
-{
-    uint64_t h = 1469598103934665603ULL;
-    const char *p = remote ? remote : "";
-
-    for (; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    return h;
-}
-
-static fss_rate_slot *rate_slot(fss_server *s, const char *remote,
-                                uint64_t now_s)
-{
-    uint64_t h = addr_hash(remote);
-    fss_rate_slot *r = &s->rate[h % FSS_RATE_SLOTS];
-
-    if (r->addr_hash != h || now_s - r->window_start_s >= s->cfg.auth_fail_window_s) {
-        r->addr_hash = h;
-        r->window_start_s = now_s;
-        r->fails = 0;
-    }
-    return r;
-}
-
 bool fss__rate_limited(fss_server *s, const char *remote)
 {
     bool limited;
@@ -51,8 +27,8 @@ bool fss__rate_limited(fss_server *s, const char *remote)
     if (!s->cfg.auth_fail_limit)
         return false;
     pthread_mutex_lock(&s->rate_mu);
-    limited = rate_slot(s, remote, fss_now_ms() / 1000)->fails >=
-              s->cfg.auth_fail_limit;
+    limited = fss_rate_fails(&s->rate, remote, fss_now_ms() / 1000,
+                             s->cfg.auth_fail_window_s) >= s->cfg.auth_fail_limit;
     pthread_mutex_unlock(&s->rate_mu);
     return limited;
 }
@@ -60,7 +36,7 @@ bool fss__rate_limited(fss_server *s, const char *remote)
 void fss__rate_fail(fss_server *s, const char *remote)
 {
     pthread_mutex_lock(&s->rate_mu);
-    rate_slot(s, remote, fss_now_ms() / 1000)->fails++;
+    fss_rate_add(&s->rate, remote, fss_now_ms() / 1000, s->cfg.auth_fail_window_s);
     pthread_mutex_unlock(&s->rate_mu);
 }
 

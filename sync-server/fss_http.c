@@ -291,6 +291,12 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
         goto fail;
     }
     (void)fs_hlc_tick(&s->clock, fss_now_ms(), &h, NULL);
+    if ((st = fss_random(&s->rate.seed, sizeof s->rate.seed, err)) != FSS_OK)
+        goto fail;
+    st = fss__calendar_open(cfg->business_tz, &s->calendar, err);
+    if (st != FSS_OK)
+        goto fail;
+    s->cfg.business_tz = s->calendar.tz;
     st = fss__db_open_pool(s, err);
     if (st != FSS_OK)
         goto fail;
@@ -638,6 +644,7 @@ void fss_server_close(fss_server *s)
     pthread_mutex_destroy(&s->log_mu);
     pthread_mutex_destroy(&s->flight_mu);
     pthread_cond_destroy(&s->flight_cv);
+    fss__calendar_close(&s->calendar);
     free(s->db_path);
     free(s->admin_token);
     free(s);

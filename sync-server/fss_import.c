@@ -153,7 +153,7 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
 {
     fs_change chg;
     fs_id id;
-    bool have_id = false, found = false, *seen = NULL;
+    bool have_id = false, found = false;
     fs_row old = {0};
     fs_error ferr = {0}, verr = {0};
     fs_hlc now = fss__tick(x->s);
@@ -162,9 +162,6 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
     char msg[300];
 
     memset(&chg, 0, sizeof chg);
-    seen = calloc(x->e->nfields, sizeof *seen);
-    if (!seen)
-        return fss__fail(err, FSS_ENOMEM, "import");
     for (i = 0; i < r->n; i++) {
         if (strcmp(r->names[i], "id") != 0)
             continue;
@@ -244,19 +241,10 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
             row_error(x, rowno, msg);
             goto done;
         }
-        seen[slot] = true;
         fs_value_clear(&v);
     }
-    if (!found) {
-        for (i = 0; i < x->e->nfields; i++) {
-            if ((x->e->fields[i].flags & FS_FIELD_REQUIRED) && !seen[i]) {
-                snprintf(msg, sizeof msg, "missing required field %s",
-                         x->e->fields[i].name);
-                row_error(x, rowno, msg);
-                goto done;
-            }
-        }
-    }
+    /* Required fields, the time window and the other row rules are
+     * fss__server_write's (fs_row_check), the same as for a device write. */
     st = fss__server_write(x->s, x->c, &chg, &verr);
     if (st == FSS_EINVAL) {
         row_error(x, rowno, verr.text);
@@ -272,7 +260,6 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
     else
         x->created++;
 done:
-    free(seen);
     fs_row_free(&old);
     fs_change_free(&chg);
     return st;
@@ -282,7 +269,9 @@ static fss_status import_csv(import_ctx *x, const char *d, size_t len,
                              fs_error *err)
 {
     csv_row hdr, row;
-    size_t pos = 0, line = 1, rowno = 0, i;
+    /* Rows are numbered as a spreadsheet shows them: the header is row 1,
+     * the first record row 2 (a quoted cell spanning lines is one row). */
+    size_t pos = 0, line = 1, rowno = 1, i;
     bool got = false;
     fss_status st;
 

@@ -42,7 +42,6 @@ enum {
     FSS_ROUTE_ADMIN, FSS_ROUTE_OTHER, FSS_ROUTE_COUNT
 };
 #define FSS_LAT_BUCKETS 10
-#define FSS_RATE_SLOTS 256
 
 typedef struct fss_metrics {
     pthread_mutex_t mu;
@@ -56,16 +55,49 @@ typedef struct fss_metrics {
     uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
 } fss_metrics;
 
-/* Bad-token counter per client address (hash slot), for slowing down
- * guessing. Collisions only make the limit stricter. */
-typedef struct fss_rate_slot {
-    uint64_t addr_hash;
+/* Failed authentications per client address (fss_rate.c): an exact count
+ * per address (IPv6 per /64) in a fixed-size table, plus one shared
+ * overflow entry for addresses the table cannot hold. */
+#define FSS_RATE_CAP 4096
+#define FSS_RATE_PROBES 32
+typedef struct fss_rate_entry {
+    uint8_t key[16];
     uint64_t window_start_s;
     unsigned fails;
-} fss_rate_slot;
+    bool used;
+} fss_rate_entry;
+typedef struct fss_rate_table {
+    fss_rate_entry e[FSS_RATE_CAP];
+    fss_rate_entry overflow;
+    uint64_t seed; /* random per server: probe runs cannot be aimed at */
+} fss_rate_table;
+/* The 16-byte key of a textual address (IPv4 mapped, IPv6 cut to /64, not
+ * an address: all zero). */
+void fss_rate_key(const char *remote, uint8_t key[16]);
+/* Failures counted against remote's address in the current window. */
+unsigned fss_rate_fails(fss_rate_table *t, const char *remote, uint64_t now_s,
+                        unsigned window_s);
+/* Counts one failure against remote's address. */
+void fss_rate_add(fss_rate_table *t, const char *remote, uint64_t now_s,
+                  unsigned window_s);
+
+/* The business calendar (fss_report.c): the UTC instant each local day of
+ * the business time zone begins, computed once when the server opens. No
+ * table (ndays 0) means UTC. */
+typedef struct fss_calendar {
+    char tz[72];
+    int64_t first_day;     /* days since 1970-01-01 of midnight_ms[0] */
+    int64_t *midnight_ms;  /* owned, ndays entries, ascending */
+    size_t ndays;
+} fss_calendar;
+fss_status fss__calendar_open(const char *tz, fss_calendar *cal, fs_error *err);
+void fss__calendar_close(fss_calendar *cal);
+/* The business day (days since 1970-01-01, local) of Unix ms. */
+int64_t fss__calendar_day(const fss_calendar *cal, int64_t ms);
 
 struct fss_server {
     fss_config cfg;
+    fss_calendar calendar; /* business_tz's days (fss_report.c) */
     char *db_path;       /* owned copy */
     char *admin_token;   /* owned copy or NULL */
     fss_conn *conns;     /* pool */
@@ -79,7 +111,7 @@ struct fss_server {
     fss_metrics metrics;
 
     pthread_mutex_t rate_mu;
-    fss_rate_slot rate[FSS_RATE_SLOTS];
+    fss_rate_table rate;
 
     pthread_mutex_t log_mu;
     uint64_t next_request_id;
@@ -162,8 +194,11 @@ fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
 fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
 /* Re-sequence every row hanging off cust (so it sorts after every cursor). */
 fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
-/* Merges a server-origin change into the stored row and saves it (if it
- * changed), handling scope changes of customers. Conflicts are stored. */
+/* The one door for server-side writes (imports, admin edits, conflict
+ * resolutions, the demo loader): merges a server-origin change into the
+ * stored row, runs the row rules (fs_row_check) on the merged row - FSS_EINVAL
+ * with the rule's message, nothing saved - and saves it (if it changed),
+ * handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
 /* True for application/x-protobuf or application/protobuf (parameters

@@ -469,6 +469,12 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
         rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
         goto done;
     }
+    /* The same row rules as a device write, on the merged row: an import,
+     * an admin edit or a resolution cannot store what a device could not. */
+    if (fs_row_check(&row, chg, !found, fs_hlc_ms(ctx.now), &serr) != FS_OK) {
+        rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
+        goto done;
+    }
     if (!fs_row_eq(&orig, &row)) {
         if ((rc = fss__save_row(c, &row, NULL, err)) != FSS_OK)
             goto done;

@@ -502,6 +502,12 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
         fss__metrics_conflicts(&x->s->metrics, &x->conflicts);
         goto done;
     }
+    /* The row rules judge the merged row (a checkout against the stored
+     * check-in): a write that breaks one is refused whole, nothing stored. */
+    if (fs_row_check(&row, chg, !found, fs_hlc_ms(ctx.now), &serr) != FS_OK) {
+        rc = reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, serr.text, r, err);
+        goto done;
+    }
     /* Where does the merged row hang? A new row must hang off a customer in
      * scope; a write-once parent cannot move an existing row elsewhere, but
      * check the merged placement all the same. A new customer is in scope

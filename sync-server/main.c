@@ -25,6 +25,8 @@ typedef struct app {
     char *tls_cert, *tls_key; /* owned PEM text */
     const char *tls_cert_path, *tls_key_path, *log_path;
     const char *status, *by, *format, *owner, *territory;
+    const char *from, *to, *rep; /* activity filters */
+    bool json;                   /* check --json */
     uint32_t limit, ttl;
     bool remove;
     FILE *log;
@@ -56,8 +58,12 @@ static const char usage[] =
     "  conflicts [--status open|auto|resolved] [--limit N]  list conflicts (JSON)\n"
     "  resolve ID theirs|yours|value [JSON-VALUE] [--by NAME]  resolve a conflict\n"
     "  import customers|products FILE [--format csv|json]  all-or-nothing import\n"
-    "  activity                       visits per rep per day (JSON)\n"
-    "  pipeline                       quotes by status, contracts by e-sign status (JSON)\n"
+    "  activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]\n"
+    "                                 completed/abandoned visits per performing rep per\n"
+    "                                 business day (--business-tz), dates YYYY-MM-DD (JSON)\n"
+    "  pipeline                       quotes and contracts per status per currency (JSON)\n"
+    "  check [--json]                 list every stored row that breaks today's schema\n"
+    "                                 rules; exit 3 if there is one\n"
     "  export REP                     canonical JSON export of one rep's scope\n"
     "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
     "  expire-quotes                  expire every sent quote past its valid_until\n"
@@ -87,6 +93,8 @@ static const char usage[] =
     "  --log FILE|-           JSON-lines request log ('-' = stderr)\n"
     "  --auth-fail-limit N    bad tokens per address per minute before 429 [10]\n"
     "  --drain-timeout S      graceful stop waits at most S seconds [30]\n"
+    "  --business-tz TZ       time zone reports count days in, a TZ database name\n"
+    "                         such as Europe/London [UTC]\n"
     "  --demo                 (serve) load demo data, print URL, admin token, codes\n"
     "  --help                 this text\n";
 
@@ -232,6 +240,11 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "format") == 0) { NEED_VAL; a->format = val; return 1; }
     if (strcmp(name, "owner") == 0) { NEED_VAL; a->owner = val; return 1; }
     if (strcmp(name, "territory") == 0) { NEED_VAL; a->territory = val; return 1; }
+    if (strcmp(name, "business-tz") == 0) { NEED_VAL; a->cfg.business_tz = val; return 1; }
+    if (strcmp(name, "from") == 0) { NEED_VAL; a->from = val; return 1; }
+    if (strcmp(name, "to") == 0) { NEED_VAL; a->to = val; return 1; }
+    if (strcmp(name, "rep") == 0) { NEED_VAL; a->rep = val; return 1; }
+    if (strcmp(name, "json") == 0) { a->json = true; return 0; }
     if (strcmp(name, "limit") == 0) {
         NEED_VAL;
         if (!parse_u64(val, &u) || u > 100000) return -1;
@@ -455,6 +468,25 @@ static int serve(app *a, fss_server *s)
     return 0;
 }
 
+/* `check`: every violation on stdout, a count on stderr; exit 0 when the
+ * store is clean, 3 when a row breaks a rule (1/2: the check itself failed). */
+static int check(app *a, fss_server *s)
+{
+    fss_buf out = {0};
+    fs_error err = {0};
+    size_t bad = 0;
+    fss_status st = fss_admin_check(s, a->json, &out, &bad, &err);
+
+    if (st != FSS_OK) {
+        fss_buf_free(&out);
+        return fail("check", &err, st);
+    }
+    print_buf(&out);
+    fprintf(stderr, "sync-server: check: %zu violation%s in %s\n", bad,
+            bad == 1 ? "" : "s", a->cfg.db_path);
+    return bad ? 3 : 0;
+}
+
 int main(int argc, char **argv)
 {
     app a;
@@ -611,8 +643,11 @@ int main(int argc, char **argv)
         }
         free(data);
     } else if (strcmp(a.cmd, "activity") == 0) {
-        rc = (st = fss_admin_activity(s, &out, &err)) ? fail("activity", &err, st)
-                                                      : print_buf(&out);
+        fss_activity_query q = {a.from, a.to, a.rep, a.territory};
+        rc = (st = fss_admin_activity(s, &q, &out, &err)) ? fail("activity", &err, st)
+                                                          : print_buf(&out);
+    } else if (strcmp(a.cmd, "check") == 0) {
+        rc = check(&a, s);
     } else if (strcmp(a.cmd, "pipeline") == 0) {
         rc = (st = fss_admin_pipeline(s, &out, &err)) ? fail("pipeline", &err, st)
                                                       : print_buf(&out);

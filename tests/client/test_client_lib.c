@@ -20,7 +20,10 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "fake_server.h"
+#include "fs_store.h"
 #include "fieldclient.h"
 
 typedef struct fixture {
@@ -201,6 +204,44 @@ static void test_bad_input_changes_nothing(void **state)
     free(after);
 }
 
+/* The row rules (conflict/fs_rules.c) at the client: refused before
+ * anything is queued, with the field named. */
+static void test_row_rules_before_queuing(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Acme"), v, plan;
+    int64_t t0 = INT64_C(1764892800000); /* 2025-12-05 00:00 UTC */
+    char *before, *after;
+    size_t n0;
+
+    assert_int_equal(fc_visit_plan(f->c, &cust, 0, &v, &err), FC_OK);
+    assert_int_equal(fc_visit_checkin(f->c, &v, 48.85, 2.35, 12.0, t0, &err), FC_OK);
+    before = export_str(f);
+    n0 = outbox_n(f);
+
+    assert_int_equal(fc_visit_checkout(f->c, &v, NAN, NAN, t0 - 60000, NULL, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "visit.checkout_at"));
+    assert_non_null(strstr(err.text, "before checkin_at"));
+    assert_int_equal(fc_visit_plan(f->c, &cust, 1, &plan, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "visit.planned_at: 1970-01-01"));
+    assert_int_equal(fc_customer_add(f->c, (fc_kv[]){{"name", "Half"}, {"lat", "48.1"}}, 2,
+                                     NULL, &err), FC_EVALUE);
+    assert_non_null(strstr(err.text, "customer.lon"));
+    assert_int_equal(fc_customer_edit(f->c, &cust, (fc_kv[]){{"lat", "48.1"}}, 1, &err),
+                     FC_EVALUE);
+    assert_int_equal(fc_customer_add(f->c, (fc_kv[]){{"phone", "1"}}, 1, NULL, &err),
+                     FC_EVALUE);
+    assert_non_null(strstr(err.text, "a new customer needs a name"));
+
+    after = export_str(f);
+    assert_string_equal(before, after);
+    assert_int_equal(outbox_n(f), n0);
+    free(before);
+    free(after);
+    assert_int_equal(fc_visit_checkout(f->c, &v, NAN, NAN, t0 + 60000, NULL, &err), FC_OK);
+}
+
 static void test_visit_flow_and_totals(void **state)
 {
     fixture *f = *state;
@@ -284,6 +325,111 @@ static void test_search(void **state)
     n = 0;
     assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
     assert_int_equal(n, 1);
+}
+
+/* Appends each listed customer's name to the '|'-joined string at p. */
+static bool name_row(const fs_row *r, void *p)
+{
+    char *out = p;
+    int i = fs_entity_field_index(r->entity, "name");
+
+    if (*out)
+        strcat(out, "|");
+    strncat(out, r->cells[i].v.u.text.p, 200);
+    return true;
+}
+
+/* Substring search (fc_search.c): Chinese, Japanese and Korean text,
+ * digits inside addresses and phone numbers (typed with or without
+ * spaces), two-character queries, mixed terms, and ranking (a name match
+ * before an address match). Each case lists the names found, in order. */
+static void test_search_substrings(void **state)
+{
+    static const struct { const char *name, *address, *phone; } custs[] = {
+        {"上海浦东陆家嘴金融有限公司", "上海市浦东新区世纪大道1000号", "+86 21 5888 1000"},
+        {"张伟贸易有限公司", "北京市朝阳区建国路88号", "010-6500 1234"},
+        {"株式会社トヨタ販売", "東京都千代田区丸の内1-1", NULL},
+        {"삼성전자 대리점", "서울시 강남구 테헤란로 152", NULL},
+        {"Café Müller", "Hauptstraße 5, Berlin", "+49 30 1234567"},
+        {"Acme Tools", "1 Main St, Springfield", "+44 161 555 0000"},
+        {"Bright Trade", "张伟路 7号", NULL},
+    };
+    static const struct { const char *q, *want; } cases[] = {
+        {"浦东", "上海浦东陆家嘴金融有限公司"},
+        {"陆家嘴", "上海浦东陆家嘴金融有限公司"},
+        {"有限公司", "张伟贸易有限公司|上海浦东陆家嘴金融有限公司"}, /* shorter first (bm25) */
+        {"1000", "上海浦东陆家嘴金融有限公司"},
+        {"张伟", "张伟贸易有限公司|Bright Trade"},  /* the name first */
+        {"88号", "张伟贸易有限公司"},
+        {"トヨタ", "株式会社トヨタ販売"},
+        {"丸の内", "株式会社トヨタ販売"},
+        {"테헤란로", "삼성전자 대리점"},
+        {"삼성", "삼성전자 대리점"},
+        {"cafe", "Café Müller"},
+        {"MULL", "Café Müller"},
+        {"1615550000", "Acme Tools"},
+        {"+44 161 555", "Acme Tools"},
+        {"5550199", "Acme Tools"},              /* a contact's phone */
+        {"12345", "Café Müller"},
+        {"上海 1000", "上海浦东陆家嘴金融有限公司"},
+        {"张伟 acme", ""},
+        {"伟", "张伟贸易有限公司|Bright Trade"},   /* one character */
+        {"号", "Bright Trade|张伟贸易有限公司|上海浦东陆家嘴金融有限公司"},
+        {"7号", "Bright Trade"},
+        {"道1000号", "上海浦东陆家嘴金融有限公司"}, /* across digits and CJK */
+        {"0号", "上海浦东陆家嘴金融有限公司"},
+        {"陆家嘴 北京", ""},
+        {"152", "삼성전자 대리점"},
+    };
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id id;
+    char got[2048];
+    fc_query q = {0};
+
+    for (size_t i = 0; i < sizeof custs / sizeof custs[0]; i++) {
+        fc_kv kv[3] = {{"name", custs[i].name}, {"address", custs[i].address},
+                       {"phone", custs[i].phone}};
+        assert_int_equal(fc_customer_add(f->c, kv, custs[i].phone ? 3 : 2, &id, &err),
+                         FC_OK);
+        if (i == 5)
+            assert_int_equal(fc_contact_add(f->c, &id, (fc_kv[]){{"name", "Gretchen Weiss"},
+                             {"phone", "+44 161 555 0199"}}, 2, NULL, &err), FC_OK);
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        got[0] = '\0';
+        q.search = cases[i].q;
+        assert_int_equal(fc_list(f->c, "customer", &q, name_row, got, NULL, &err), FC_OK);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("search '%s': got '%s', want '%s'", cases[i].q, got, cases[i].want);
+    }
+    /* A replica from before the substring index: rows that are in no
+     * index yet (written as a bootstrap writes them) are indexed on open. */
+    sqlite3 *db = NULL;
+    fs_store *st = NULL;
+    fs_row row = {0};
+    fc_close(f->c);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(fs_store_open(db, "", &st, NULL), FS_STORE_OK);
+    assert_int_equal(fs_id_new(1700000000000LL, &id, NULL), FS_OK);
+    assert_int_equal(fs_row_init(&row, fs_schema_entity("customer"), &id, NULL), FS_OK);
+    assert_int_equal(fs_value_text(&row.cells[fs_entity_field_index(row.entity, "name")].v,
+                                   "广州天河五金店", strlen("广州天河五金店"), NULL), FS_OK);
+    assert_int_equal(fs_store_save(st, &row, 1, &id, NULL), FS_STORE_OK);
+    fs_row_free(&row);
+    fs_store_close(st);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM fc_meta WHERE key = 'search_sub'",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    got[0] = '\0';
+    q.search = "天河";
+    assert_int_equal(fc_list(f->c, "customer", &q, name_row, got, NULL, &err), FC_OK);
+    assert_string_equal(got, "广州天河五金店");
+    got[0] = '\0';
+    q.search = "陆家嘴"; /* and nothing was indexed twice */
+    assert_int_equal(fc_list(f->c, "customer", &q, name_row, got, NULL, &err), FC_OK);
+    assert_string_equal(got, "上海浦东陆家嘴金融有限公司");
 }
 
 static void test_esign_lattice(void **state)
@@ -1100,8 +1246,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_rules_before_queuing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_flow_and_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_substrings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pulled_row_then_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_from_quote, setup, teardown),

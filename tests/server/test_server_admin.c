@@ -117,7 +117,8 @@ static void test_admin_http_flow(void **state)
     tk_http_free(&r);
     admin(&t, "GET", "/admin/v1/pipeline", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr((const char *)r.body, "{\"status\":\"sent\",\"count\":1}"));
+    assert_non_null(strstr((const char *)r.body, "{\"status\":\"sent\",\"currency\":\"EUR\","
+                                                 "\"count\":1,\"value\":0,\"unpriced\":0}"));
     tk_http_free(&r);
 
     /* Devices: listed, then revoked over HTTP. */

@@ -4,6 +4,7 @@
  * devices (401 + wipe), and slowing down an address that keeps guessing.
  */
 #include "server_testkit.h"
+#include "fss_int.h"
 
 #include <string.h>
 #include <time.h>
@@ -147,12 +148,95 @@ static void test_bad_tokens_slowed_down(void **state)
     tk_stop(&t);
 }
 
+/* One in-process sync with a bad token from `remote`: its HTTP status. */
+static int guess_from(tk_server *t, const char *remote)
+{
+    fss_request rq = {0};
+    fss_response rs = {0};
+    int st;
+
+    rq.method = "POST";
+    rq.path = "/v1/sync";
+    rq.content_type = "application/x-protobuf";
+    rq.authorization = "Bearer guess";
+    rq.remote_addr = remote;
+    fss_handle(t->s, &rq, &rs);
+    st = rs.status;
+    fss_response_free(&rs);
+    return st;
+}
+
+/* Regression: failures were counted in 256 hash slots and a slot restarted
+ * whenever another address landed in it, so addresses taking turns were
+ * never limited. 300 addresses (more than the old slots, so some collide)
+ * take turns: each is limited after exactly its own 3 failures, and an
+ * address that never failed is not. IPv6 counts per /64. */
+static void test_rate_limit_per_address(void **state)
+{
+    tk_server t;
+    char a[64];
+    int round, i;
+
+    (void)state;
+    tk_start(&t, strict_limit);
+    for (round = 0; round < 3; round++)
+        for (i = 0; i < 300; i++) {
+            snprintf(a, sizeof a, "198.51.%d.%d", i / 200, i % 200);
+            assert_int_equal(guess_from(&t, a), 401);
+        }
+    for (i = 0; i < 300; i++) {
+        snprintf(a, sizeof a, "198.51.%d.%d", i / 200, i % 200);
+        assert_int_equal(guess_from(&t, a), 429);
+    }
+    assert_int_equal(guess_from(&t, "203.0.113.7"), 401);
+
+    /* Two addresses of one /64 share a count; the next /64 does not. */
+    assert_int_equal(guess_from(&t, "2001:db8:1:2::1"), 401);
+    assert_int_equal(guess_from(&t, "2001:db8:1:2:ffff::9"), 401);
+    assert_int_equal(guess_from(&t, "2001:db8:1:2::abcd"), 401);
+    assert_int_equal(guess_from(&t, "2001:db8:1:2::1"), 429);
+    assert_int_equal(guess_from(&t, "2001:db8:1:3::1"), 401);
+    tk_stop(&t);
+}
+
+/* More live addresses than the table holds: the ones it cannot hold share
+ * the overflow count, so the limit gets stricter for them, never looser,
+ * and the table's own addresses keep their exact counts. */
+static void test_rate_table_overflow(void **state)
+{
+    static fss_rate_table rt;
+    char a[64];
+    unsigned i, limited = 0;
+
+    (void)state;
+    memset(&rt, 0, sizeof rt);
+    for (i = 0; i < FSS_RATE_CAP + 500; i++) {
+        snprintf(a, sizeof a, "198.18.%u.%u", i / 256, i % 256);
+        fss_rate_add(&rt, a, 1000, 60);
+    }
+    for (i = 0; i < FSS_RATE_CAP + 500; i++) {
+        snprintf(a, sizeof a, "198.18.%u.%u", i / 256, i % 256);
+        unsigned n = fss_rate_fails(&rt, a, 1000, 60);
+        assert_true(n >= 1); /* every failure is counted somewhere */
+        if (n > 1)
+            limited++;
+    }
+    assert_true(limited > 0); /* the overflow is shared */
+    assert_true(limited <= 600);
+    /* The window ends: every count restarts. */
+    assert_int_equal(fss_rate_fails(&rt, "198.18.0.0", 1060, 60), 0);
+    fss_rate_add(&rt, "198.18.0.0", 1060, 60);
+    assert_int_equal(fss_rate_fails(&rt, "198.18.0.0", 1060, 60), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enrollment_codes),
         cmocka_unit_test(test_tokens_and_revoke),
         cmocka_unit_test(test_bad_tokens_slowed_down),
+        cmocka_unit_test(test_rate_limit_per_address),
+        cmocka_unit_test(test_rate_table_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

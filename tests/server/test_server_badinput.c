@@ -386,17 +386,19 @@ static void test_admin_bad_input(void **state)
     assert_int_equal(tk_count((const char *)r.body, "\"row\":"), 4);
     tk_http_free(&r);
     admin(&f, "POST", "/admin/v1/import/customers", "text/csv",
-          "name,territory,lat\n"
-          "Good,north,50\n"
-          "Bad lat,north,abc\n"
-          ",north,50\n"
-          "Bad territory,atlantis,50\n",
+          "name,territory,lat,lon\n"
+          "Good,north,50,1\n"
+          "Bad lat,north,abc,1\n"
+          ",north,50,1\n"
+          "Bad territory,atlantis,50,1\n",
           TK_ADMIN_TOKEN, &r);
     assert_int_equal(r.status, 422);
     assert_int_equal(tk_count((const char *)r.body, "\"row\":"), 3);
-    assert_non_null(strstr((const char *)r.body, "\"row\":2"));
+    /* Rows as a spreadsheet numbers them: the header is row 1. */
+    assert_null(strstr((const char *)r.body, "\"row\":2"));
     assert_non_null(strstr((const char *)r.body, "\"row\":3"));
     assert_non_null(strstr((const char *)r.body, "\"row\":4"));
+    assert_non_null(strstr((const char *)r.body, "\"row\":5"));
     tk_http_free(&r);
     /* JSON can say null, so an empty territory or owner is a mistake,
      * named as such (a CSV empty cell clears instead). */

@@ -7,6 +7,8 @@
  */
 #include "server_testkit.h"
 
+#include <sqlite3.h>
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
@@ -172,7 +174,8 @@ static void test_help_and_cli(void **state)
         "--max-page-size", "--max-body", "--max-inflated", "--max-ahead-ms",
         "--geofence-m", "--time-check-ms", "--enroll-ttl", "--admin-token",
         "--admin-token-file", "--tls-cert", "--tls-key", "--no-wal", "--log",
-        "--auth-fail-limit", "--drain-timeout", "--demo", "--help", NULL};
+        "--auth-fail-limit", "--drain-timeout", "--demo", "--help", "--business-tz",
+        "--from", "--rep", "check", NULL};
     size_t i;
 
     (void)state;
@@ -209,6 +212,38 @@ static void test_help_and_cli(void **state)
     assert_non_null(strstr(out, "\"customers\":1"));
     cli(out, sizeof out, "pipeline");
     assert_non_null(strstr(out, "\"quotes\""));
+    /* check: a clean store exits 0; a row an older version let in (raw
+     * SQL here) is listed and the exit status is 3. */
+    cli(out, sizeof out, "check");
+    assert_string_equal(out, "");
+    {
+        char cmd[1200], db[400];
+        sqlite3 *h = NULL;
+        snprintf(db, sizeof db, "%s/central.db", tmpdir);
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(h, "UPDATE customer SET address = "
+                                         "CAST(X'436166E9' AS TEXT)", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(h);
+        snprintf(cmd, sizeof cmd, "%s --db %s check --json 2>/dev/null", SYNC_SERVER_BIN, db);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_int_equal(WEXITSTATUS(status), 3);
+        assert_non_null(strstr(out, "\"field\":\"address\",\"reason\":\"customer: field "
+                                    "address is not valid UTF-8\"}"));
+        assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(h, "UPDATE customer SET address = '1 Mill Lane'",
+                                      NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(h);
+        cli(out, sizeof out, "check");
+        /* An unknown business time zone is refused, not read as UTC. */
+        snprintf(cmd, sizeof cmd, "%s --db %s --business-tz Nowhere/City activity 2>&1",
+                 SYNC_SERVER_BIN, db);
+        run_capture(cmd, out, sizeof out, &status);
+        assert_int_equal(WEXITSTATUS(status), 2);
+        assert_non_null(strstr(out, "Nowhere/City"));
+        cli(out, sizeof out, "--business-tz Europe/London activity --from 2026-01-01");
+        assert_string_equal(out, "[]");
+    }
     /* A config file supplies options; a flag overrides it. */
     {
         char conf[400], cmd[1200];
