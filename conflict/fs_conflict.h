@@ -185,7 +185,9 @@ typedef enum fs_policy {
     FS_POLICY_LWW,    /* last writer wins by (hlc, device) */
     FS_POLICY_ONCE,   /* write-once: first writer wins; later different writes rejected */
     FS_POLICY_ESIGN,  /* e-sign join-semilattice, never regresses */
-    FS_POLICY_SERVER  /* server-owned: writes from rep devices rejected */
+    FS_POLICY_SERVER, /* server-owned: writes from rep devices rejected */
+    FS_POLICY_LIFECYCLE /* a record's lifecycle status (fs_quote.c): a
+                           join-semilattice like e-sign, with terminal states */
 } fs_policy;
 
 /* fs_field.flags */
@@ -195,6 +197,8 @@ typedef enum fs_policy {
 #define FS_FIELD_RANGE    0x08u /* numeric value must lie in [lo, hi] */
 #define FS_FIELD_WINDOW   0x10u /* FS_TYPE_TIME: an event time inside the time
                                    window (fs_time_window_check) */
+#define FS_FIELD_LOCKED   0x40u /* frozen once the row's lifecycle leaves its
+                                   editable state (fs_row_locked) */
 
 typedef struct fs_field {
     const char *name;
@@ -246,6 +250,41 @@ fs_esign fs_esign_join(fs_esign a, fs_esign b);
 /* A rep's local transition: FS_OK, or FS_ETRANSITION with a readable reason
  * (e.g. "contract is voided (terminal); it cannot become sent"). */
 fs_status fs_esign_check_transition(fs_esign from, fs_esign to, fs_error *err);
+
+/*
+ * The quote lifecycle (fs_quote.c), the one place that knows its states:
+ *
+ *   draft (editable) -> sent -> accepted | rejected | expired (final)
+ *
+ * Once a quote leaves draft its FS_FIELD_LOCKED fields (currency,
+ * valid_until, discount) and its lines are frozen for devices; a sent quote
+ * is changed by revising it (a new draft whose `supersedes` names it).
+ * Merging, the status is a join-semilattice ranked draft < sent < expired <
+ * rejected < accepted: it never goes back, and two different final states
+ * end in the higher one plus an open conflict record (as e-sign does).
+ */
+typedef enum fs_quote_state {
+    FS_QUOTE_DRAFT, FS_QUOTE_SENT, FS_QUOTE_ACCEPTED, FS_QUOTE_REJECTED,
+    FS_QUOTE_EXPIRED,
+    FS_QUOTE_INVALID = -1
+} fs_quote_state;
+/* The status names in enum order, NULL-terminated: the schema's enum. */
+extern const char *const fs_quote_status_values[];
+fs_quote_state fs_quote_state_parse(const char *s, size_t len);
+const char *fs_quote_state_name(fs_quote_state s); /* "invalid" if unknown */
+bool fs_quote_state_is_final(fs_quote_state s);
+/* Join order of concurrent status writes: draft < sent < expired < rejected
+ * < accepted (-1 for an invalid state). A state contains every lower one. */
+int fs_quote_state_rank(fs_quote_state s);
+/* May a quote in state s (and its lines) still be edited? Only a draft. */
+bool fs_quote_state_editable(fs_quote_state s);
+/* May a contract be made from a quote in state s? Sent or accepted. */
+bool fs_quote_state_contractable(fs_quote_state s);
+/* Is from -> to allowed, and for whom? Devices: draft -> sent, sent ->
+ * accepted | rejected. The server / back office also: sent -> expired.
+ * FS_OK, or FS_ETRANSITION with a readable reason. */
+fs_status fs_quote_check_transition(fs_quote_state from, fs_quote_state to,
+                                    bool by_server, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Money (fs_money.c): ISO 4217 currencies, minor units <-> text             */
@@ -483,8 +522,10 @@ typedef struct fs_merge_ctx {
      * device with a clock in the future competes as if it wrote now. */
     fs_hlc now;
     uint64_t max_ahead_ms;
-    /* Set by the caller when the row is frozen: a quote whose stored status
-     * is accepted, or a line of such a quote. Device changes are rejected. */
+    /* Set by the caller when the row hangs off a locked row (fs_row_locked
+     * of its parent: a line of a quote that is no longer a draft). Device
+     * changes are rejected. A locked row's own fields need no flag: the
+     * merge reads the lock from the stored row. */
     bool frozen;
     /* Set by the caller when a deleted ancestor hides the row (NULL: none).
      * The change's field writes merge into their cells as usual, hidden, and
@@ -511,7 +552,8 @@ typedef enum fs_reason {
     FS_REASON_NONE,
     FS_REASON_STALE,        /* lost last-writer-wins to a newer write */
     FS_REASON_SERVER_OWNED, /* field is server-owned */
-    FS_REASON_FROZEN,       /* quote accepted: no more device edits */
+    FS_REASON_FROZEN,       /* quote no longer a draft: no more device edits
+                               (also a status the lifecycle keeps) */
     FS_REASON_DELETED,      /* the row is deleted; the write is hidden */
     FS_REASON_ESIGN,        /* e-sign lattice kept a higher/terminal state */
     FS_REASON_CLOCK,        /* stamp too far in the future, clamped */
@@ -534,13 +576,17 @@ typedef enum fs_rule {
     FS_RULE_SERVER_OWNED, FS_RULE_FROZEN, FS_RULE_DELETE_WINS,
     FS_RULE_CLOCK_BOUND, FS_RULE_READONLY,
     FS_RULE_SCOPE,   /* server: the row is outside the writer's scope */
-    FS_RULE_INVALID  /* server: the change failed validation */
+    FS_RULE_INVALID, /* server: the change failed validation */
+    FS_RULE_LIFECYCLE,         /* a lifecycle status never goes back */
+    FS_RULE_LIFECYCLE_TERMINAL /* two different final states met */
 } fs_rule;
+#define FS_RULE_LAST FS_RULE_LIFECYCLE_TERMINAL /* for arrays indexed by rule */
 const char *fs_rule_name(fs_rule r);
 
 typedef enum fs_conflict_status {
     FS_CONFLICT_AUTO, /* decided by the rule; kept for audit */
-    FS_CONFLICT_OPEN  /* needs a human (terminal e-sign clash, frozen edit, delete vs update) */
+    FS_CONFLICT_OPEN  /* needs a human (terminal e-sign or quote clash, frozen
+                         edit, delete vs update) */
 } fs_conflict_status;
 
 /*
@@ -619,6 +665,23 @@ fs_status fs_hide_row(const fs_row *row, const fs_hider *h, bool changed_since_v
                       fs_conflict_list *conflicts, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* The quote lifecycle on rows (fs_quote.c)                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The stored state of a quote row; an unset status is a draft. */
+fs_quote_state fs_quote_row_state(const fs_row *quote);
+/* True when a row of an entity with a FS_POLICY_LIFECYCLE field is live and
+ * no longer editable: its FS_FIELD_LOCKED fields, its tombstone and its
+ * child rows are frozen for devices. False for every other entity. */
+bool fs_row_locked(const fs_row *row);
+/* Does entity e have a lifecycle (a FS_POLICY_LIFECYCLE field), so that its
+ * rows can lock and their children freeze? */
+bool fs_entity_has_lifecycle(const fs_entity *e);
+/* The server-owned expiry: true for a live sent quote whose valid_until is
+ * set and earlier than now_ms. */
+bool fs_quote_row_expired(const fs_row *quote, int64_t now_ms);
+
+/* ------------------------------------------------------------------------ */
 /* Quote totals (fs_totals.c): derived, never synced                         */
 /* ------------------------------------------------------------------------ */
 
@@ -649,6 +712,11 @@ fs_status fs_quote_totals_compute(const fs_quote_line_amount *lines, size_t n,
  * lines of other quotes are skipped; unset numbers count as 0). */
 fs_status fs_quote_totals_rows(const fs_row *quote, const fs_row *lines, size_t n,
                                fs_quote_totals *out, fs_error *err);
+/* A contract made from a quote carries the quote's total and currency:
+ * FS_OK when the contract row's amount and currency equal t->total and the
+ * quote row's currency, FS_ERANGE with both values in the message if not. */
+fs_status fs_contract_quote_check(const fs_row *contract, const fs_row *quote,
+                                  const fs_quote_totals *t, fs_error *err);
 
 #ifdef __cplusplus
 }

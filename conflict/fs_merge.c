@@ -10,11 +10,16 @@
  * the clock guard) apply to device changes only and are decided before the
  * join.
  *
+ * Two fields are ranked lattices rather than registers: a contract's
+ * e-sign status and a quote's lifecycle status (fs_quote.c). Both are
+ * described by the same data (a rank per value, which ranks are final, the
+ * rules to record, `lattice`) and joined by the same case of plan_field().
+ *
  * The merge is atomic: a plan phase validates, decides every write, copies
  * the values it will store and builds the conflict records; only then does a
  * commit phase, which cannot fail, move them into the row and the list.
  */
-#include "fs_conflict.h"
+#include "fs_conflict_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +60,8 @@ const char *fs_rule_name(fs_rule r)
     case FS_RULE_READONLY: return "readonly";
     case FS_RULE_SCOPE: return "scope";
     case FS_RULE_INVALID: return "invalid";
+    case FS_RULE_LIFECYCLE: return "lifecycle";
+    case FS_RULE_LIFECYCLE_TERMINAL: return "lifecycle_terminal";
     }
     return "unknown";
 }
@@ -116,6 +123,25 @@ static int esign_rank(const fs_value *v)
         return -1;
     return (int)fs_esign_parse(v->u.text.p, v->u.text.n);
 }
+
+static bool esign_rank_final(int r)
+{
+    return r >= 0 && fs_esign_is_terminal((fs_esign)r);
+}
+
+/* A ranked status field, as data: how to rank a value, which ranks are
+ * final, and the rules a loss and a clash of final states are recorded
+ * under. */
+typedef struct lattice {
+    int (*rank)(const fs_value *v); /* -1 = unset or unknown */
+    bool (*final)(int rank);
+    fs_rule order_rule, terminal_rule;
+} lattice;
+
+static const lattice esign_lattice = {esign_rank, esign_rank_final,
+                                      FS_RULE_ESIGN_LATTICE, FS_RULE_ESIGN_TERMINAL};
+static const lattice lifecycle_lattice = {fs__lifecycle_rank, fs__lifecycle_rank_final,
+                                          FS_RULE_LIFECYCLE, FS_RULE_LIFECYCLE_TERMINAL};
 
 /* ------------------------------------------------------------------------ */
 /* Conflict lists                                                            */
@@ -226,6 +252,9 @@ static fs_reason rule_reason(const fs_conflict *k)
     case FS_RULE_READONLY: return FS_REASON_READONLY;
     case FS_RULE_SCOPE: return FS_REASON_SCOPE;
     case FS_RULE_INVALID: return FS_REASON_INVALID;
+    /* A status the lifecycle keeps is, to the writer, a frozen quote. */
+    case FS_RULE_LIFECYCLE:
+    case FS_RULE_LIFECYCLE_TERMINAL: return FS_REASON_FROZEN;
     }
     return FS_REASON_NONE;
 }
@@ -261,6 +290,8 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap)
         break;
     case FS_RULE_ESIGN_LATTICE:
     case FS_RULE_ESIGN_TERMINAL:
+    case FS_RULE_LIFECYCLE:
+    case FS_RULE_LIFECYCLE_TERMINAL:
         if (k->yours_won && k->theirs.kind == FS_VAL_TEXT && k->yours.kind == FS_VAL_TEXT)
             snprintf(out, cap, "%s: final states %s and %s met; %s stands", f,
                      k->theirs.u.text.p, k->yours.u.text.p, k->yours.u.text.p);
@@ -276,7 +307,14 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap)
                      "a device cannot", ent);
         break;
     case FS_RULE_FROZEN:
-        snprintf(out, cap, "the quote is accepted; %s can no longer be edited", ent);
+        if (f && strcmp(ent, "quote") == 0)
+            snprintf(out, cap, "the quote is no longer a draft; its %s cannot change "
+                     "(revise the quote)", f);
+        else if (strcmp(ent, "quote") == 0)
+            snprintf(out, cap, "the quote is no longer a draft; it cannot be deleted");
+        else
+            snprintf(out, cap, "the quote is no longer a draft; its %s rows cannot "
+                     "change (revise the quote)", ent);
         break;
     case FS_RULE_DELETE_WINS:
         if (k->anc_entity) {
@@ -333,6 +371,10 @@ typedef struct plan {
     bool deleted_after;
     /* Outcome bookkeeping: */
     size_t decided, rejected;
+    /* A device change to a row whose lifecycle left its editable state
+     * (fs_row_locked of the stored row): its locked fields and tombstone
+     * are frozen. */
+    bool locked;
 } plan;
 
 
@@ -447,6 +489,16 @@ static fs_status plan_tombstone(plan *p)
         return FS_OK;
     if (device_may_not_delete(p))
         return refuse_tombstone(p);
+    if (p->locked) {
+        fs_value was = fs_value_int(row->deleted), want = fs_value_int(c->deleted);
+        fs_status st = record(p, -1, NULL, &was, row->del_hlc, &row->del_device, &want,
+                              c->tomb_hlc, FS_RULE_FROZEN, false, FS_CONFLICT_OPEN);
+        if (st != FS_OK)
+            return st;
+        p->decided++;
+        p->rejected++;
+        return FS_OK;
+    }
     p->tomb_stamp = guard_clock(p, c->tomb_hlc);
     if (p->tomb_stamp != c->tomb_hlc) {
         fs_value want = fs_value_int(c->deleted);
@@ -504,6 +556,15 @@ static fs_status plan_field(plan *p, size_t i)
         p->rejected++;
         return FS_OK;
     }
+    if ((f->flags & FS_FIELD_LOCKED) && p->locked) {
+        st = record(p, fc->slot, fc, &cell->v, cell->hlc, &cell->device, &fc->v, fc->hlc,
+                    FS_RULE_FROZEN, false, FS_CONFLICT_OPEN);
+        if (st != FS_OK)
+            return st;
+        p->decided++;
+        p->rejected++;
+        return FS_OK;
+    }
     if (stamp != fc->hlc) {
         clock_at = p->nrec;
         st = record(p, fc->slot, fc, &cell->v, p->ctx->now, NULL, &fc->v, fc->hlc,
@@ -525,14 +586,18 @@ static fs_status plan_field(plan *p, size_t i)
         else
             cmp = -cmp;
         break;
-    case FS_POLICY_ESIGN: {
-        int a = esign_rank(&fc->v), b = cell->hlc ? esign_rank(&cell->v) : -2;
+    case FS_POLICY_ESIGN:
+    case FS_POLICY_LIFECYCLE: {
+        /* The higher rank wins whatever the stamps; two different final
+         * states end in the higher one and a record left open. */
+        const lattice *l = f->policy == FS_POLICY_ESIGN ? &esign_lattice
+                                                        : &lifecycle_lattice;
+        int a = l->rank(&fc->v), b = cell->hlc ? l->rank(&cell->v) : -2;
         if (a != b)
             cmp = a > b ? 1 : -1;
-        rule = FS_RULE_ESIGN_LATTICE;
-        if (a != b && fs_esign_is_terminal((fs_esign)a) &&
-            b >= 0 && fs_esign_is_terminal((fs_esign)b)) {
-            rule = FS_RULE_ESIGN_TERMINAL;
+        rule = l->order_rule;
+        if (a != b && l->final(a) && b >= 0 && l->final(b)) {
+            rule = l->terminal_rule;
             status = FS_CONFLICT_OPEN;
             record_loser = cmp < 0;
             record_overwrite = cmp > 0;
@@ -712,6 +777,7 @@ fs_status fs_merge(const fs_merge_ctx *ctx, fs_row *row, const fs_change *c,
     p->row = row;
     p->list = conflicts;
     p->err = err;
+    p->locked = ctx->origin == FS_ORIGIN_DEVICE && fs_row_locked(row);
 
     if (ctx->origin == FS_ORIGIN_DEVICE && (c->entity->flags & FS_ENTITY_READONLY)) {
         st = reject_all(p, FS_RULE_READONLY, FS_CONFLICT_AUTO);

@@ -25,11 +25,15 @@
 #define ENUM(v) FS_TYPE_ENUM, FS_POLICY_LWW, 32, (v)
 #define SENUM(v) FS_TYPE_ENUM, FS_POLICY_SERVER, 32, (v)
 #define ESIGN FS_TYPE_ENUM, FS_POLICY_ESIGN, 32, esign_values
+/* The quote lifecycle: states and rules live in fs_quote.c. */
+#define LIFECYCLE FS_TYPE_ENUM, FS_POLICY_LIFECYCLE, 32, fs_quote_status_values
+#define REF FS_TYPE_ID, FS_POLICY_ONCE, 0, NULL /* write-once, not the parent */
 
 #define REQ FS_FIELD_REQUIRED
 #define SRCH FS_FIELD_SEARCH
 #define PAR (FS_FIELD_PARENT | FS_FIELD_REQUIRED)
 #define RNG FS_FIELD_RANGE
+#define LCK FS_FIELD_LOCKED
 #define WIN FS_FIELD_WINDOW
 
 static const char *const visit_status[] = {
@@ -37,8 +41,6 @@ static const char *const visit_status[] = {
 static const char *const verification_values[] = {
     "verified", "outside_geofence", "unverified", NULL};
 static const char *const time_check_values[] = {"ok", "suspect", NULL};
-static const char *const quote_status[] = {
-    "draft", "sent", "accepted", "rejected", "expired", NULL};
 static const char *const esign_values[] = {
     "draft", "sent", "delivered", "signed", "voided", "declined", "completed", NULL};
 static const char *const task_kinds[] = {
@@ -89,10 +91,11 @@ static const fs_field visit_fields[] = {
 static const fs_field quote_fields[] = {
     {"customer_id", 1, PARENT, PAR, 0, 0},
     {"rep_id", 2, STEXT(64), 0, 0, 0}, /* set by the server from the device */
-    {"currency", 3, CURRENCY, REQ, 0, 0},
-    {"status", 4, ENUM(quote_status), 0, 0, 0},
-    {"valid_until", 5, TIME, 0, 0, 0},
-    {"discount", 6, INT, RNG, 0, 10000}, /* basis points */
+    {"currency", 3, CURRENCY, REQ | LCK, 0, 0},
+    {"status", 4, LIFECYCLE, 0, 0, 0},
+    {"valid_until", 5, TIME, LCK, 0, 0},
+    {"discount", 6, INT, RNG | LCK, 0, 10000}, /* basis points */
+    {"supersedes", 7, REF, 0, 0, 0}, /* the quote this revision replaces */
 };
 
 static const fs_field quote_line_fields[] = {

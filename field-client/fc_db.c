@@ -33,7 +33,7 @@ const char *fc_strerror(fc_status st)
     case FC_ENOTFOUND: return "not found";
     case FC_EVALUE: return "invalid value";
     case FC_ETRANSITION: return "status change not allowed";
-    case FC_EFROZEN: return "quote is accepted (read-only)";
+    case FC_EFROZEN: return "quote is no longer a draft (read-only; revise it)";
     case FC_ENOTENROLLED: return "device not enrolled";
     case FC_EENROLLED: return "device already enrolled";
     case FC_ENETWORK: return "network error";

@@ -347,34 +347,57 @@ static const char *id_str(const fs_id *id, char buf[FS_ID_STRLEN + 1])
     return buf;
 }
 
-/* A quote (or a line's quote) accepted at the server is read-only. */
-static fc_status check_frozen(fc_client *c, const fs_row *cur, fs_error *err)
+/* The quote lifecycle (conflict/fs_quote.c) on a local write: a status
+ * write must be a transition the rule allows a device; once a quote is no
+ * longer a draft its locked fields (FS_FIELD_LOCKED), its tombstone and its
+ * lines are read-only; a sent quote is changed by revising it. */
+static fc_status check_lock(fc_client *c, const fs_row *cur, const plan *p,
+                            fs_error *err)
 {
     fs_row q = {0};
     bool live = false;
     fc_status rc = FC_OK;
-    const char *status;
-    const fs_entity *qe = fs_schema_entity("quote");
+    fs_error ferr = {0};
+    const fs_entity *e = cur->entity;
+    const fs_entity *pe = e->parent >= 0 ? fs_schema_entity(e->parent_entity) : NULL;
     char b[FS_ID_STRLEN + 1];
 
-    if (cur->entity == qe) {
-        status = cell_text(cur, "status");
-        if (status && strcmp(status, "accepted") == 0)
-            rc = fc__fail(err, FC_EFROZEN, "quote %s is accepted; it and its "
-                          "lines can no longer be changed", id_str(&cur->id, b));
-        return rc;
-    }
-    if (strcmp(cur->entity->name, "quote_line") != 0)
+    if (fs_entity_has_lifecycle(e) && fs_row_exists(cur)) {
+        fs_quote_state from = fs_quote_row_state(cur);
+        for (size_t i = 0; i < p->n; i++) {
+            const fs_field *f = &e->fields[p->slot[i]];
+            if (f->policy == FS_POLICY_LIFECYCLE) {
+                const fs_value *v = &p->v[i];
+                fs_quote_state to = v->kind == FS_VAL_TEXT
+                                        ? fs_quote_state_parse(v->u.text.p, v->u.text.n)
+                                        : FS_QUOTE_INVALID;
+                if (fs_quote_check_transition(from, to, false, &ferr) != FS_OK)
+                    return fc__fail(err, FC_ETRANSITION, "quote %s: %s",
+                                    id_str(&cur->id, b), ferr.text);
+                /* The offer lapsed: the server expires it (fs_quote_row_expired). */
+                if (to == FS_QUOTE_ACCEPTED &&
+                    fs_quote_row_expired(cur, (int64_t)fc__now_ms(c)))
+                    return fc__fail(err, FC_ETRANSITION, "quote %s is past its "
+                                    "valid_until; it can no longer be accepted (revise "
+                                    "it into a new offer)", id_str(&cur->id, b));
+            } else if ((f->flags & FS_FIELD_LOCKED) && fs_row_locked(cur)) {
+                return fc__fail(err, FC_EFROZEN, "quote %s is %s; its %s can no longer "
+                                "be changed (quote revise makes an editable copy)",
+                                id_str(&cur->id, b), fs_quote_state_name(from), f->name);
+            }
+        }
+        if (p->tomb >= 0 && fs_row_locked(cur))
+            return fc__fail(err, FC_EFROZEN, "quote %s is %s; it can no longer be "
+                            "deleted", id_str(&cur->id, b), fs_quote_state_name(from));
         return FC_OK;
-    if (cur->cells[cur->entity->parent].v.kind != FS_VAL_ID)
-        return FC_OK;
-    rc = load_disp(c, qe, &cur->cells[cur->entity->parent].v.u.id, &q, &live, err);
-    if (!rc && live) {
-        status = cell_text(&q, "status");
-        if (status && strcmp(status, "accepted") == 0)
-            rc = fc__fail(err, FC_EFROZEN, "quote %s is accepted; its lines can "
-                          "no longer be changed", id_str(&q.id, b));
     }
+    if (!pe || !fs_entity_has_lifecycle(pe) || cur->cells[e->parent].v.kind != FS_VAL_ID)
+        return FC_OK;
+    rc = load_disp(c, pe, &cur->cells[e->parent].v.u.id, &q, &live, err);
+    if (!rc && live && fs_row_locked(&q))
+        rc = fc__fail(err, FC_EFROZEN, "quote %s is %s; its lines can no longer be "
+                      "changed (quote revise makes an editable copy)", id_str(&q.id, b),
+                      fs_quote_state_name(fs_quote_row_state(&q)));
     fs_row_free(&q);
     return rc;
 }
@@ -413,7 +436,7 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
     fc_status rc;
     fs_id rid;
     fs_hlc hlc;
-    bool live = false, in_txn = false;
+    bool live = false, in_txn = false, outer = false;
     char b[FS_ID_STRLEN + 1];
 
     if (p->e->flags & FS_ENTITY_READONLY) {
@@ -440,9 +463,14 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
     } else {
         rid = *id;
     }
-    rc = fc__begin(c, err);
-    if (rc)
-        goto done;
+    /* Inside a caller's transaction (quote revise writes several rows as
+     * one step) this write joins it; any failure rolls the whole step back. */
+    outer = !c->wiped && c->db && !sqlite3_get_autocommit(c->db);
+    if (!outer) {
+        rc = fc__begin(c, err);
+        if (rc)
+            goto done;
+    }
     in_txn = true;
     rc = load_disp(c, p->e, &rid, &cur, &live, err);
     if (rc)
@@ -474,10 +502,10 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
                           id_str(&p->v[at].u.id, b));
             goto done;
         }
-        /* Seed the parent cell so check_frozen sees it on create. */
+        /* Seed the parent cell so check_lock sees it on create. */
         fs_value_copy(&cur.cells[p->e->parent].v, &p->v[at], NULL);
     }
-    rc = check_frozen(c, &cur, err);
+    rc = check_lock(c, &cur, p, err);
     if (rc)
         goto done;
     if (check) {
@@ -520,7 +548,8 @@ static fc_status commit_write(fc_client *c, plan *p, const fs_id *id, bool creat
     rc = fc__recompute(c, p->e, &rid, err);
     if (rc)
         goto done;
-    rc = fc__commit(c, err);
+    if (!outer)
+        rc = fc__commit(c, err);
     in_txn = false;
     if (!rc && out_id)
         *out_id = rid;
@@ -1018,7 +1047,7 @@ fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
     if (!rc)
         rc = plan_text(&p, "currency", currency, err);
     if (!rc)
-        rc = plan_text(&p, "status", "draft", err);
+        rc = plan_text(&p, "status", fs_quote_state_name(FS_QUOTE_DRAFT), err);
     if (rc) {
         plan_free(&p);
         return rc;
@@ -1126,14 +1155,11 @@ static fc_status count_lines(fc_client *c, const fs_id *quote_id, int64_t *n,
 static fc_status check_send(fc_client *c, const fs_row *cur, plan *p, void *arg,
                             fs_error *err)
 {
-    const char *status = cell_text(cur, "status");
     int64_t lines = 0;
     fc_status rc;
     char b[FS_ID_STRLEN + 1];
 
-    if (status && strcmp(status, "draft") != 0)
-        return fc__fail(err, FC_ETRANSITION, "quote %s is %s; only a draft can be "
-                        "sent", id_str(&cur->id, b), status);
+    /* Whether draft -> sent is allowed is check_lock's question. */
     rc = count_lines(c, &cur->id, &lines, err);
     if (rc)
         return rc;
@@ -1151,12 +1177,168 @@ fc_status fc_quote_send(fc_client *c, const fs_id *quote_id, fs_error *err)
     if (!c || !quote_id)
         return fc__fail(err, FC_EINVAL, "quote send: a quote id is required");
     plan_init(&p, fs_schema_entity("quote"), "quote send");
-    rc = plan_text(&p, "status", "sent", err);
+    rc = plan_text(&p, "status", fs_quote_state_name(FS_QUOTE_SENT), err);
     if (rc) {
         plan_free(&p);
         return rc;
     }
     return commit_write(c, &p, quote_id, false, check_send, NULL, NULL, err);
+}
+
+fc_status fc_quote_set_status(fc_client *c, const fs_id *quote_id, const char *status,
+                              fs_error *err)
+{
+    plan p;
+    fc_status rc;
+    fs_quote_state to;
+    char summary[48];
+
+    if (!c || !quote_id || !status)
+        return fc__fail(err, FC_EINVAL, "quote status: a quote id and a status are "
+                        "required");
+    to = fs_quote_state_parse(status, strlen(status));
+    if (to == FS_QUOTE_INVALID)
+        return fc__fail(err, FC_EVALUE, "unknown quote status '%.32s'", status);
+    snprintf(summary, sizeof summary, "quote %s", fs_quote_state_name(to));
+    plan_init(&p, fs_schema_entity("quote"), summary);
+    rc = plan_text(&p, "status", fs_quote_state_name(to), err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    /* The transition (and an accept's validity) is check_lock's. */
+    return commit_write(c, &p, quote_id, false, NULL, NULL, NULL, err);
+}
+
+/* Ids of a quote's live lines, in id order (so a revision lists them alike). */
+static fc_status line_ids(fc_client *c, const fs_id *quote_id, fs_id **out, size_t *n,
+                          fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    fc_status rc;
+    int s;
+
+    *out = NULL;
+    *n = 0;
+    rc = fc__prepare(c, "SELECT id FROM quote_line WHERE quote_id = ?1 AND deleted = 0 "
+                     "ORDER BY id", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, quote_id->b, 16, SQLITE_STATIC);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            fs_id *ni = realloc(*out, ncap * sizeof *ni);
+            if (!ni) {
+                rc = fc__fail(err, FC_ENOMEM, "out of memory");
+                goto done;
+            }
+            *out = ni;
+            cap = ncap;
+        }
+        memcpy((*out)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+    }
+    if (s != SQLITE_DONE)
+        rc = fc__sqlfail(c, err, "read quote lines");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Copies field `name` of row r into the plan if it is set. */
+static fc_status plan_copy(plan *p, const fs_row *r, const char *name, fs_error *err)
+{
+    int s = slot_of(r->entity, name);
+    fs_value v = {0};
+    fs_error ferr = {0};
+
+    if (s < 0 || r->cells[s].v.kind == FS_VAL_NULL)
+        return FC_OK;
+    if (fs_value_copy(&v, &r->cells[s].v, &ferr))
+        return fc__from_fs(FS_ENOMEM, &ferr, err);
+    return plan_put(p, slot_of(p->e, name), &v, err);
+}
+
+fc_status fc_quote_revise(fc_client *c, const fs_id *quote_id, fs_id *out_id,
+                          fs_error *err)
+{
+    static const char *const quote_copy[] = {"customer_id", "currency", "discount", NULL};
+    static const char *const line_copy[] = {"sku", "description", "qty", "unit_price",
+                                            "discount", NULL};
+    const fs_entity *qe = fs_schema_entity("quote"), *le = fs_schema_entity("quote_line");
+    fs_row q = {0}, l = {0};
+    fs_id *lines = NULL, nid;
+    size_t n = 0;
+    bool live = false;
+    plan p;
+    fc_status rc;
+    char b[FS_ID_STRLEN + 1];
+    int vu;
+
+    if (!c || !quote_id)
+        return fc__fail(err, FC_EINVAL, "quote revise: a quote id is required");
+    rc = fc__begin(c, err);
+    if (rc)
+        return rc;
+    rc = load_disp(c, qe, quote_id, &q, &live, err);
+    if (!rc && !live)
+        rc = fc__fail(err, FC_ENOTFOUND, "no quote with id %s in this replica",
+                      id_str(quote_id, b));
+    if (!rc && !fs_row_locked(&q))
+        rc = fc__fail(err, FC_ETRANSITION, "quote %s is a draft; edit it directly "
+                      "(only a sent, accepted, rejected or expired quote is revised)",
+                      id_str(quote_id, b));
+    if (rc)
+        goto done;
+    /* The revision: a new draft with the quote's terms and lines, naming the
+     * quote it supersedes. A validity already past is left for the rep to
+     * set again. */
+    plan_init(&p, qe, "quote revise");
+    for (size_t i = 0; !rc && quote_copy[i]; i++)
+        rc = plan_copy(&p, &q, quote_copy[i], err);
+    vu = slot_of(qe, "valid_until");
+    if (!rc && q.cells[vu].v.kind == FS_VAL_INT &&
+        q.cells[vu].v.u.i >= (int64_t)fc__now_ms(c))
+        rc = plan_copy(&p, &q, "valid_until", err);
+    if (!rc)
+        rc = plan_text(&p, "status", fs_quote_state_name(FS_QUOTE_DRAFT), err);
+    if (!rc)
+        rc = plan_id(&p, "supersedes", quote_id, err);
+    if (rc) {
+        plan_free(&p);
+        goto done;
+    }
+    rc = commit_write(c, &p, NULL, true, NULL, NULL, &nid, err);
+    if (!rc)
+        rc = line_ids(c, quote_id, &lines, &n, err);
+    for (size_t k = 0; !rc && k < n; k++) {
+        fs_row_free(&l);
+        rc = load_disp(c, le, &lines[k], &l, &live, err);
+        if (rc || !live)
+            continue;
+        plan_init(&p, le, "quote revise line");
+        rc = plan_id(&p, "quote_id", &nid, err);
+        for (size_t i = 0; !rc && line_copy[i]; i++)
+            rc = plan_copy(&p, &l, line_copy[i], err);
+        if (rc) {
+            plan_free(&p);
+            break;
+        }
+        rc = commit_write(c, &p, NULL, true, NULL, NULL, NULL, err);
+    }
+    if (!rc)
+        rc = fc__commit(c, err);
+    if (!rc && out_id)
+        *out_id = nid;
+done:
+    fc__rollback(c);
+    free(lines);
+    fs_row_free(&l);
+    fs_row_free(&q);
+    return rc;
 }
 
 fc_status fc_quote_totals(fc_client *c, const fs_id *quote_id,
@@ -1290,7 +1472,8 @@ fc_status fc_contract_new(fc_client *c, const fs_id *quote_id,
 {
     fs_row q = {0};
     fs_quote_totals t;
-    const char *status, *currency;
+    fs_quote_state state;
+    const char *currency;
     fs_id customer;
     int slot;
     plan p;
@@ -1301,12 +1484,12 @@ fc_status fc_contract_new(fc_client *c, const fs_id *quote_id,
     rc = fc_get(c, "quote", quote_id, &q, err);
     if (rc)
         goto done;
-    status = cell_text(&q, "status");
+    state = fs_quote_row_state(&q);
     currency = cell_text(&q, "currency");
     slot = fs_entity_field_index(q.entity, "customer_id");
-    if (!status || (strcmp(status, "sent") != 0 && strcmp(status, "accepted") != 0)) {
-        rc = fc__fail(err, FC_ETRANSITION, "contract new: the quote is %s; send it first",
-                      status ? status : "without a status");
+    if (!fs_quote_state_contractable(state)) {
+        rc = fc__fail(err, FC_ETRANSITION, "contract new: the quote is %s; only a sent "
+                      "or accepted quote becomes a contract", fs_quote_state_name(state));
         goto done;
     }
     if (!currency) {

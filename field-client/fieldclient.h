@@ -50,7 +50,8 @@ typedef enum fc_status {
     FC_EVALUE,        /* a value failed the schema's checks (type, length,
                          enum, currency, range) */
     FC_ETRANSITION,   /* e-sign or visit status change that is not allowed */
-    FC_EFROZEN,       /* the quote is accepted: it and its lines are read-only */
+    FC_EFROZEN,       /* the quote is no longer a draft: its terms and lines
+                         are read-only (revise it) */
     FC_ENOTENROLLED,  /* sync/enroll state missing: run enroll first */
     FC_EENROLLED,     /* enroll on a replica that is already enrolled */
     FC_ENETWORK,      /* could not reach the server (after retries) */
@@ -239,8 +240,10 @@ fc_status fc_visit_abandon(fc_client *c, const fs_id *visit_id,
 
 /* Quotes. new: status draft in `currency` (ISO 4217). Lines: qty >= 0,
  * unit price in minor units >= 0, discount in basis points 0..10000.
- * Every quote or line write on an accepted quote is FC_EFROZEN; send moves
- * draft -> sent (otherwise FC_ETRANSITION). */
+ * The lifecycle is conflict/fs_quote.c's: once a quote is no longer a draft,
+ * writes to its currency, valid_until, discount, tombstone or lines are
+ * FC_EFROZEN; a status move the lifecycle does not allow a device is
+ * FC_ETRANSITION with its reason. send moves draft -> sent. */
 fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
                        const char *currency, fs_id *out_id, fs_error *err);
 fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku,
@@ -253,6 +256,18 @@ fc_status fc_quote_line_remove(fc_client *c, const fs_id *line_id, fs_error *err
 fc_status fc_quote_discount(fc_client *c, const fs_id *quote_id,
                             int64_t discount_bp, fs_error *err);
 fc_status fc_quote_send(fc_client *c, const fs_id *quote_id, fs_error *err);
+/* accept | reject a sent quote: status "accepted" or "rejected" (any
+ * status name, checked by fs_quote_check_transition). A sent quote past its
+ * valid_until cannot be accepted (FC_ETRANSITION). */
+fc_status fc_quote_set_status(fc_client *c, const fs_id *quote_id,
+                              const char *status, fs_error *err);
+/* Revises a quote that is no longer a draft: in one transaction, a new draft
+ * with the same customer, currency, discount, valid_until (when still in the
+ * future) and copies of its live lines, whose write-once `supersedes` names
+ * quote_id. *out_id (optional) gets the new quote's id. A draft is
+ * FC_ETRANSITION (edit it directly). */
+fc_status fc_quote_revise(fc_client *c, const fs_id *quote_id, fs_id *out_id,
+                          fs_error *err);
 /* Totals from the displayed quote and its live lines (fs_quote_totals_rows). */
 fc_status fc_quote_totals(fc_client *c, const fs_id *quote_id,
                           fs_quote_totals *out, fs_error *err);

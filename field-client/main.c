@@ -847,11 +847,18 @@ static const cmd_help helps[] = {
     {"quote", "quote new CUSTOMER_ID CURRENCY\n"
      "  quote line-add QUOTE_ID --qty N --price MINOR_UNITS [--sku S] [--desc D] [--discount BP]\n"
      "  quote line-edit LINE_ID field=value...\n  quote line-remove LINE_ID... [--yes]\n"
-     "  quote discount QUOTE_ID BP\n  quote send QUOTE_ID\n  quote show QUOTE_ID\n"
-     "  quote list [CUSTOMER_ID] [--mine]",
+     "  quote discount QUOTE_ID BP\n  quote send QUOTE_ID\n"
+     "  quote accept QUOTE_ID\n  quote reject QUOTE_ID\n  quote revise QUOTE_ID\n"
+     "  quote show QUOTE_ID\n  quote list [CUSTOMER_ID] [--mine]",
      "Quotes in an ISO 4217 currency. Prices are integer minor units (cents);\n"
      "discounts are basis points (100 = 1%). Totals are computed by the shared\n"
-     "fs_quote_totals function. An accepted quote is read-only."},
+     "fs_quote_totals function.\n"
+     "Lifecycle: draft (editable) -> sent -> accepted | rejected | expired.\n"
+     "A sent quote is locked: its lines, discount, currency and valid_until no\n"
+     "longer change. revise makes a new draft with copies of its lines that\n"
+     "records which quote it supersedes. accept / reject apply to a sent quote\n"
+     "(not one past its valid_until); the server expires sent quotes past\n"
+     "valid_until, and the back office may accept or reject them too."},
     {"contract", "contract new QUOTE_ID [--envelope ID]\n  contract show ID\n"
      "  contract list [CUSTOMER_ID]\n  contract esign ID STATUS",
      "E-sign status moves only upward: draft < sent < delivered < signed, then\n"
@@ -1300,6 +1307,17 @@ static int cmd_quote(cli *a, const char *sub)
     if (strcmp(sub, "send") == 0) {
         st = fc_quote_send(a->c, &id, &err);
         return st ? fail(a, st, &err) : ok_id(a, "quote sent", &id);
+    }
+    if (strcmp(sub, "accept") == 0 || strcmp(sub, "reject") == 0) {
+        bool acc = strcmp(sub, "accept") == 0;
+        st = fc_quote_set_status(a->c, &id, fs_quote_state_name(acc ? FS_QUOTE_ACCEPTED
+                                                                    : FS_QUOTE_REJECTED),
+                                 &err);
+        return st ? fail(a, st, &err) : ok_id(a, acc ? "quote accepted" : "quote rejected", &id);
+    }
+    if (strcmp(sub, "revise") == 0) {
+        st = fc_quote_revise(a->c, &id, &nid, &err);
+        return st ? fail(a, st, &err) : ok_id(a, "quote revised; new draft", &nid);
     }
     return usage_error(a, "unknown quote command '%s'", sub);
 }

@@ -75,6 +75,8 @@ alice quote discount "$Q" 250
 alice quote send "$Q"
 alice quote show "$Q"
 K=$(json_id alice contract new "$Q" --envelope ENV-2026-0042)
+alice quote line-add "$Q" --qty 100 --price 100000 ||
+  echo "(refused locally: a sent quote is locked; quote revise makes a new draft)"
 alice contract esign "$K" sent
 
 say "Offline: Bob checks in at Greenfield Farms from 12 km away"

@@ -242,6 +242,19 @@ fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
 fss_status fss_demo_load(fss_server *s, fss_buf *summary, fss_buf *text,
                          fs_error *err);
 
+/* The quote lifecycle's server-owned moves (conflict/fs_quote.c decides):
+ * every sent quote whose valid_until is before now_ms becomes expired, as a
+ * server change; *count (optional) = how many. Idempotent: a second run
+ * changes nothing and hands out no sequence number. `serve` runs it every
+ * minute. */
+fss_status fss_quotes_expire(fss_server *s, int64_t now_ms, int64_t *count,
+                             fs_error *err);
+/* The back office accepts or rejects a sent quote: status "accepted" or
+ * "rejected"; EINVAL with the lifecycle's reason if the move is not allowed,
+ * ENOTFOUND for an unknown quote. */
+fss_status fss_admin_quote_status(fss_server *s, const fs_id *quote,
+                                  const char *status, fs_error *err);
+
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);
 

@@ -267,6 +267,19 @@ static void route(route_ctx *x)
             reply_buf(x, 422, &out);
             return;
         }
+    } else if (is(x, "POST", 3, "quotes", "status")) {
+        if (!parse_id_seg(x, 1, &id, "quote") || !need_json_body(x))
+            return;
+        st = fss_admin_quote_status(s, &id, fsj_str(&x->body, "status"), &err);
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (strcmp(x->req->method, "POST") == 0 && x->nsegs == 2 &&
+               strcmp(x->segs[0], "quotes") == 0 && strcmp(x->segs[1], "expire") == 0) {
+        /* What `serve` runs every minute, on demand (operators, tests). */
+        int64_t n = 0;
+        st = fss_quotes_expire(s, (int64_t)fss_now_ms(), &n, &err);
+        if (st == FSS_OK)
+            fss_buf_printf(&out, "{\"expired\":%lld}\n", (long long)n);
     } else if (is(x, "GET", 1, "devices", NULL)) {
         st = fss_admin_devices_list(s, &out, &err);
     } else if (is(x, "POST", 3, "devices", "revoke")) {

@@ -53,7 +53,7 @@ typedef struct fss_metrics {
     double lat_sum[FSS_ROUTE_COUNT];
     uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
     uint64_t pulls[3];   /* by fss_pull_plan (AUTO unused) */
-    uint64_t conflicts[FS_RULE_INVALID + 1];
+    uint64_t conflicts[FS_RULE_LAST + 1];
     uint64_t rejects[FS_REASON_INVALID + 1];
     uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
 } fss_metrics;
@@ -234,6 +234,13 @@ fss_status fss__restore_path(fss_server *s, fss_conn *c, const fs_entity *e,
 /* True for application/x-protobuf or application/protobuf (parameters
  * allowed); the one Content-Type check of /v1/enroll and /v1/sync. */
 bool fss__ctype_is_protobuf(const char *ct);
+
+/* fss_quote.c: a device change to a contract that writes amount, currency
+ * or quote_id must leave them equal to its quote's derived total and
+ * currency. *ok = false with a readable reason in why (cap bytes) if not. */
+fss_status fss__contract_quote_check(fss_conn *c, const fs_change *chg,
+                                     const fs_row *merged, bool *ok, char *why,
+                                     size_t cap, fs_error *err);
 
 /* Stores conflict records (rep may be NULL), each with its own readable
  * detail from fs_conflict_describe. */

@@ -59,7 +59,7 @@ void fss__metrics_conflicts(fss_metrics *m, const fs_conflict_list *l)
 
     pthread_mutex_lock(&m->mu);
     for (i = 0; i < l->n; i++)
-        if ((unsigned)l->items[i].rule <= FS_RULE_INVALID)
+        if ((unsigned)l->items[i].rule <= FS_RULE_LAST)
             m->conflicts[l->items[i].rule]++;
     pthread_mutex_unlock(&m->mu);
 }
@@ -157,7 +157,7 @@ void fss_metrics_render(fss_server *s, fss_buf *out)
                    (unsigned long long)snap.pulls[FSS_PULL_SCOPE]);
     fss_buf_puts(out, "# HELP fieldsync_conflicts_total Conflict records by rule.\n"
                       "# TYPE fieldsync_conflicts_total counter\n");
-    for (r = 0; r <= FS_RULE_INVALID; r++)
+    for (r = 0; r <= FS_RULE_LAST; r++)
         fss_buf_printf(out, "fieldsync_conflicts_total{rule=\"%s\"} %llu\n",
                        fs_rule_name((fs_rule)r),
                        (unsigned long long)snap.conflicts[r]);

@@ -484,8 +484,9 @@ static fss_status pipeline_quotes(fss_conn *c, fss_buf *out, fs_error *err)
         return fss__dbfail(err, c->db, "pipeline");
     fss_buf_puts(out, "\"quotes\":[");
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        /* An unset status reads as draft, as on the device. */
-        const char *status = col_text(st, 1) ? col_text(st, 1) : "draft";
+        /* An unset status reads as draft, as on the device (fs_quote.c). */
+        const char *status = col_text(st, 1) ? col_text(st, 1)
+                                             : fs_quote_state_name(FS_QUOTE_DRAFT);
         const char *currency = col_text(st, 2);
         const void *id = sqlite3_column_blob(st, 0);
         bool same_quote = have_quote && sqlite3_column_bytes(st, 0) == 16 &&

@@ -236,26 +236,21 @@ static const fs_value *cell_val(const fs_row *row, const char *field)
     return i < 0 ? NULL : &row->cells[i].v;
 }
 
-static bool text_is(const fs_value *v, const char *s)
-{
-    return v && v->kind == FS_VAL_TEXT && strcmp(v->u.text.p, s) == 0;
-}
-
-/* Is the quote `id` stored with status accepted? */
-static fss_status quote_accepted(sync_ctx *x, const fs_id *id, bool *acc,
-                                 fs_error *err)
+/* Is the row `id` of entity `e` stored and locked (fs_row_locked: a quote
+ * that is no longer a draft)? */
+static fss_status parent_locked(sync_ctx *x, const fs_entity *e, const fs_id *id,
+                                bool *locked, fs_error *err)
 {
     fs_row q = {0};
     bool found = false;
     fs_error serr = {0};
     fss_status rc = FSS_OK;
 
-    *acc = false;
-    if (fs_store_load(x->c->store, fs_schema_entity("quote"), id, &q, NULL,
-                      &found, &serr) != FS_STORE_OK)
-        rc = fss__fail(err, FSS_EDB, "load quote: %s", serr.text);
+    *locked = false;
+    if (fs_store_load(x->c->store, e, id, &q, NULL, &found, &serr) != FS_STORE_OK)
+        rc = fss__fail(err, FSS_EDB, "load %s: %s", e->name, serr.text);
     else if (found)
-        *acc = !q.deleted && text_is(cell_val(&q, "status"), "accepted");
+        *locked = fs_row_locked(&q);
     fs_row_free(&q);
     return rc;
 }
@@ -271,24 +266,28 @@ static const fs_field_change *change_field(const fs_change *c, const char *name)
     return NULL;
 }
 
+/* ctx.frozen for a change: does its row hang off a locked row (a line of a
+ * quote that is no longer a draft)? The parent is the stored one, or for a
+ * new row the one the change names. A locked row's own fields need no flag:
+ * fs_merge reads the lock from the stored row. */
 static fss_status frozen_check(sync_ctx *x, const fs_change *chg,
                                const fs_row *stored, bool *frozen,
                                fs_error *err)
 {
+    const fs_entity *e = chg->entity;
+    const fs_entity *pe = e->parent >= 0 ? fs_schema_entity(e->parent_entity) : NULL;
+    const fs_value *pv;
+    const fs_field_change *f;
+
     *frozen = false;
-    if (strcmp(chg->entity->name, "quote") == 0) {
-        *frozen = !stored->deleted &&
-                  text_is(cell_val(stored, "status"), "accepted");
+    if (!pe || !fs_entity_has_lifecycle(pe))
         return FSS_OK;
-    }
-    if (strcmp(chg->entity->name, "quote_line") == 0) {
-        const fs_value *pv = cell_val(stored, "quote_id");
-        const fs_field_change *f = change_field(chg, "quote_id");
-        if (pv && pv->kind == FS_VAL_ID)
-            return quote_accepted(x, &pv->u.id, frozen, err);
-        if (f && f->v.kind == FS_VAL_ID)
-            return quote_accepted(x, &f->v.u.id, frozen, err);
-    }
+    pv = &stored->cells[e->parent].v;
+    f = change_field(chg, e->fields[e->parent].name);
+    if (pv->kind == FS_VAL_ID)
+        return parent_locked(x, pe, &pv->u.id, frozen, err);
+    if (f && f->v.kind == FS_VAL_ID)
+        return parent_locked(x, pe, &f->v.u.id, frozen, err);
     return FSS_OK;
 }
 
@@ -501,6 +500,25 @@ static fss_status change_hider(sync_ctx *x, const fs_change *chg,
                            hidden, err);
 }
 
+/* A contract made from a quote carries the quote's derived total and
+ * currency (fss_quote.c): a device change that leaves them different is
+ * refused with both numbers in the reason, nothing stored. */
+static fss_status contract_check(sync_ctx *x, const fs_change *chg,
+                                 const fs_row *merged, size_t index,
+                                 fs_sync_result *r, bool *refused, fs_error *err)
+{
+    char why[160];
+    bool ok = true;
+    fss_status rc = fss__contract_quote_check(x->c, chg, merged, &ok, why,
+                                              sizeof why, err);
+
+    *refused = false;
+    if (rc != FSS_OK || ok)
+        return rc;
+    *refused = true;
+    return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, why, r, err);
+}
+
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
                                fs_sync_result *r, fs_error *err)
 {
@@ -511,7 +529,7 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     fss_repset before = {0};
     fs_hider hider;
     bool found = false, in = false, frozen = false, is_customer, has_root;
-    bool hidden = false;
+    bool hidden = false, refused = false;
     fs_id root;
     fs_error serr = {0};
     fs_store_status sst;
@@ -600,6 +618,9 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
             goto done;
         }
     }
+    if ((rc = contract_check(x, chg, &row, index, r, &refused, err)) != FSS_OK ||
+        refused)
+        goto done;
     if ((rc = server_stamps(x, chg, &row, !found, err)) != FSS_OK)
         goto done;
     if (!fs_row_eq(&orig, &row)) {

@@ -65,6 +65,9 @@ static const char usage[] =
     "  check [--json]                 list every stored row that breaks today's schema\n"
     "                                 rules; exit 3 if there is one\n"
     "  export REP                     canonical JSON export of one rep's scope\n"
+    "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
+    "  expire-quotes                  expire every sent quote past its valid_until\n"
+    "                                 (serve does this every minute; a rerun changes nothing)\n"
     "\n"
     "options (also accepted as `name = value` lines in --config FILE; flags win):\n"
     "  --config FILE          read options from FILE ('#' starts a comment)\n"
@@ -387,8 +390,18 @@ static int print_buf(fss_buf *b)
     return 0;
 }
 
+#define EXPIRE_EVERY_MS 60000u
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int serve(app *a, fss_server *s)
 {
+    uint64_t last_expiry = 0;
     fs_error err = {0};
     fss_buf summary = {0}, text = {0};
     fss_status st;
@@ -438,7 +451,17 @@ static int serve(app *a, fss_server *s)
     fss_buf_free(&text);
     while (!got_signal) {
         struct timespec ts = {0, 100 * 1000 * 1000};
+        uint64_t now = wall_ms();
         nanosleep(&ts, NULL);
+        /* The server-owned quote expiry (fss_quotes_expire), once a minute;
+         * a failure is logged and retried at the next tick. */
+        if (now - last_expiry >= EXPIRE_EVERY_MS) {
+            int64_t n = 0;
+            fs_error xerr = {0};
+            last_expiry = now;
+            if (fss_quotes_expire(s, (int64_t)now, &n, &xerr) != FSS_OK)
+                fprintf(stderr, "sync-server: expire quotes: %s\n", xerr.text);
+        }
     }
     fprintf(stderr, "sync-server: signal %d, draining\n", (int)got_signal);
     fss_server_stop(s);
@@ -628,6 +651,17 @@ int main(int argc, char **argv)
     } else if (strcmp(a.cmd, "pipeline") == 0) {
         rc = (st = fss_admin_pipeline(s, &out, &err)) ? fail("pipeline", &err, st)
                                                       : print_buf(&out);
+    } else if (strcmp(a.cmd, "quote-status") == 0 && a.nargs >= 2) {
+        if (!need_id(a.args[0], &id, "QUOTE"))
+            rc = 2;
+        else if ((st = fss_admin_quote_status(s, &id, a.args[1], &err)) != FSS_OK)
+            rc = fail("quote-status", &err, st);
+    } else if (strcmp(a.cmd, "expire-quotes") == 0) {
+        int64_t n = 0;
+        if ((st = fss_quotes_expire(s, (int64_t)wall_ms(), &n, &err)) != FSS_OK)
+            rc = fail("expire-quotes", &err, st);
+        else
+            printf("%lld quote(s) expired\n", (long long)n);
     } else if (strcmp(a.cmd, "export") == 0 && a.nargs >= 1) {
         if (!need_id(a.args[0], &id, "REP"))
             rc = 2;

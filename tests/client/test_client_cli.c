@@ -159,6 +159,42 @@ static void test_workflow_json(void **state)
     assert_non_null(strstr(f->r.out, "Acme Tools"));
 }
 
+/* Finding 1 of issue 13, as a rep types it: after `quote send` (and a
+ * contract from it) `quote line-add` is refused and the total stays; the
+ * quote is changed through `quote revise`, and accept / reject work. */
+static void test_quote_lifecycle_cli(void **state)
+{
+    fixture *f = *state;
+    char cust[37], quote[37], rev[37];
+
+    assert_int_equal(run(f, "--json customer add name=Acme"), 0);
+    json_id(f, cust);
+    assert_int_equal(run(f, "--json quote new %s EUR", cust), 0);
+    json_id(f, quote);
+    assert_int_equal(run(f, "--json quote line-add %s --qty 2 --price 1000", quote), 0);
+    assert_int_equal(run(f, "--json quote send %s", quote), 0);
+    assert_int_equal(run(f, "--json contract new %s", quote), 0);
+    assert_int_equal(run(f, "quote line-add %s --qty 100 --price 100000", quote), 1);
+    assert_null(strstr(f->r.out, "line added"));
+    assert_non_null(strstr(f->r.err, "revise"));
+    assert_int_equal(run(f, "quote discount %s 500", quote), 1);
+    assert_int_equal(run(f, "--json quote show %s", quote), 0);
+    assert_non_null(strstr(f->r.out, "\"total\":2000"));
+    assert_int_equal(run(f, "--json quote revise %s", quote), 0);
+    json_id(f, rev);
+    assert_int_equal(run(f, "--json quote line-add %s --qty 1 --price 500", rev), 0);
+    assert_int_equal(run(f, "--json quote show %s", rev), 0);
+    assert_non_null(strstr(f->r.out, "\"total\":2500"));
+    assert_non_null(strstr(f->r.out, quote)); /* supersedes */
+    assert_int_equal(run(f, "quote accept %s", rev), 1); /* a draft */
+    assert_int_equal(run(f, "quote send %s", rev), 0);
+    assert_int_equal(run(f, "quote reject %s", rev), 0);
+    assert_non_null(strstr(f->r.out, "quote rejected"));
+    assert_int_equal(run(f, "quote accept %s", quote), 0);
+    assert_int_equal(run(f, "quote reject %s", quote), 1);
+    assert_non_null(strstr(f->r.err, "final"));
+}
+
 static void test_bad_input(void **state)
 {
     fixture *f = *state;
@@ -362,6 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workflow_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quote_lifecycle_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_and_db_flag, setup, teardown),

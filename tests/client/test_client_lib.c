@@ -1424,8 +1424,9 @@ static void test_delete_rules_and_restore(void **state)
      * nothing queued. */
     assert_int_equal(fc_row_delete(f->c, "task", &t2, &err), FC_EDENIED);
     assert_int_equal(fc_row_delete(f->c, "contact", &k2, &err), FC_EDENIED);
-    assert_int_equal(fc_row_delete(f->c, "quote_line", &l1, &err), FC_EDENIED);
-    assert_non_null(strstr(err.text, "draft"));
+    /* (a sent quote is locked by the lifecycle rule first: revise it) */
+    assert_int_equal(fc_row_delete(f->c, "quote_line", &l1, &err), FC_EFROZEN);
+    assert_non_null(strstr(err.text, "revise"));
     assert_int_equal(fc_row_delete(f->c, "visit", &v1, &err), FC_EDENIED);
     assert_int_equal(outbox_n(f), 1);
 
@@ -1500,6 +1501,115 @@ static void test_task_edit_reopen_and_all_or_nothing(void **state)
     }
 }
 
+/* Finding 1 of issue 13: once sent, a quote's lines and terms are locked on
+ * the device (nothing reaches the outbox); it is changed by revising it. */
+static void test_sent_quote_locked(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Locked"), q, line, k;
+    fc_kv cur[] = {{"currency", "GBP"}}, vu[] = {{"valid_until", "2099-01-01"}};
+    fc_kv qty[] = {{"qty", "7"}};
+    fs_quote_totals t;
+    size_t n0;
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "EUR", &q, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "S", "d", 2, 500, 0, &line, &err), FC_OK);
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_OK);
+    assert_int_equal(fc_contract_new(f->c, &q, NULL, &k, &err), FC_OK);
+    n0 = outbox_n(f);
+    assert_int_equal(fc_quote_line_add(f->c, &q, NULL, NULL, 100, 100000, 0, NULL, &err),
+                     FC_EFROZEN);
+    assert_non_null(strstr(err.text, "sent"));
+    assert_non_null(strstr(err.text, "revise"));
+    assert_int_equal(fc_quote_line_edit(f->c, &line, qty, 1, &err), FC_EFROZEN);
+    assert_int_equal(fc_quote_line_remove(f->c, &line, &err), FC_EFROZEN);
+    assert_int_equal(fc_quote_discount(f->c, &q, 100, &err), FC_EFROZEN);
+    assert_int_equal(fc_row_edit(f->c, "quote", &q, cur, 1, &err), FC_EFROZEN);
+    assert_non_null(strstr(err.text, "currency"));
+    assert_int_equal(fc_row_edit(f->c, "quote", &q, vu, 1, &err), FC_EFROZEN);
+    assert_int_equal(fc_row_delete(f->c, "quote", &q, &err), FC_EFROZEN);
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_ETRANSITION);
+    assert_int_equal(outbox_n(f), n0);
+    assert_int_equal(fc_quote_totals(f->c, &q, &t, &err), FC_OK);
+    assert_int_equal(t.total, 1000);
+}
+
+static void test_quote_revise(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Revised"), q, r, r2;
+    fs_quote_totals t1, t2;
+    fs_row row = {0};
+    int slot;
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "EUR", &q, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "A", "a", 2, 500, 1000, NULL, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "B", "b", 1, 990, 0, NULL, &err), FC_OK);
+    assert_int_equal(fc_quote_discount(f->c, &q, 250, &err), FC_OK);
+    /* A draft is edited, not revised. */
+    assert_int_equal(fc_quote_revise(f->c, &q, &r, &err), FC_ETRANSITION);
+    assert_non_null(strstr(err.text, "draft"));
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_OK);
+    assert_int_equal(fc_quote_revise(f->c, &q, &r, &err), FC_OK);
+    assert_int_equal(fc_quote_totals(f->c, &q, &t1, &err), FC_OK);
+    assert_int_equal(fc_quote_totals(f->c, &r, &t2, &err), FC_OK);
+    assert_int_equal(t2.lines, 2);
+    assert_int_equal(t2.total, t1.total);
+    assert_field(f, "quote", &r, "status", "draft");
+    assert_field(f, "quote", &r, "currency", "EUR");
+    assert_int_equal(fc_get(f->c, "quote", &r, &row, &err), FC_OK);
+    slot = fs_entity_field_index(row.entity, "supersedes");
+    assert_int_equal(row.cells[slot].v.kind, FS_VAL_ID);
+    assert_memory_equal(row.cells[slot].v.u.id.b, q.b, 16);
+    fs_row_free(&row);
+    /* The revision is editable; the original keeps its lines and status. */
+    assert_int_equal(fc_quote_line_add(f->c, &r, "C", "c", 1, 100, 0, NULL, &err), FC_OK);
+    assert_int_equal(fc_quote_totals(f->c, &q, &t2, &err), FC_OK);
+    assert_int_equal(t2.lines, 2);
+    assert_field(f, "quote", &q, "status", "sent");
+    /* Unknown ids are a clear error. */
+    memset(r2.b, 0x55, 16);
+    assert_int_equal(fc_quote_revise(f->c, &r2, NULL, &err), FC_ENOTFOUND);
+}
+
+static void test_quote_accept_reject(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Decided"), q, q2, q3;
+    fc_kv past[] = {{"valid_until", "2001-01-01"}};
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "USD", &q, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q, "S", "d", 1, 100, 0, NULL, &err), FC_OK);
+    /* Only a sent quote is accepted or rejected. */
+    assert_int_equal(fc_quote_set_status(f->c, &q, "accepted", &err), FC_ETRANSITION);
+    assert_int_equal(fc_quote_set_status(f->c, &q, "bogus", &err), FC_EVALUE);
+    assert_int_equal(fc_quote_send(f->c, &q, &err), FC_OK);
+    /* Expiry is the server's. */
+    assert_int_equal(fc_quote_set_status(f->c, &q, "expired", &err), FC_ETRANSITION);
+    assert_int_equal(fc_quote_set_status(f->c, &q, "accepted", &err), FC_OK);
+    assert_field(f, "quote", &q, "status", "accepted");
+    assert_int_equal(fc_quote_set_status(f->c, &q, "rejected", &err), FC_ETRANSITION);
+    assert_non_null(strstr(err.text, "final"));
+
+    assert_int_equal(fc_quote_new(f->c, &cust, "USD", &q2, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q2, "S", "d", 1, 100, 0, NULL, &err), FC_OK);
+    assert_int_equal(fc_quote_send(f->c, &q2, &err), FC_OK);
+    assert_int_equal(fc_quote_set_status(f->c, &q2, "rejected", &err), FC_OK);
+    assert_int_equal(fc_quote_set_status(f->c, &q2, "sent", &err), FC_ETRANSITION);
+
+    /* A quote past its valid_until cannot be accepted, only rejected. */
+    assert_int_equal(fc_quote_new(f->c, &cust, "USD", &q3, &err), FC_OK);
+    assert_int_equal(fc_quote_line_add(f->c, &q3, "S", "d", 1, 100, 0, NULL, &err), FC_OK);
+    assert_int_equal(fc_row_edit(f->c, "quote", &q3, past, 1, &err), FC_OK);
+    assert_int_equal(fc_quote_send(f->c, &q3, &err), FC_OK);
+    assert_int_equal(fc_quote_set_status(f->c, &q3, "accepted", &err), FC_ETRANSITION);
+    assert_non_null(strstr(err.text, "valid_until"));
+    assert_int_equal(fc_quote_set_status(f->c, &q3, "rejected", &err), FC_OK);
+}
+
 static void test_retry_backoff(void **state)
 {
     fixture *f = *state;
@@ -1548,6 +1658,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_401_wipes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_quote, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sent_quote_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quote_revise, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quote_accept_reject, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_customer_delete_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_rules_and_restore, setup, teardown),

@@ -50,6 +50,11 @@ typedef struct gcase {
     tk_chspec a, b;
     gres ra, rb;
     int same_as_base; /* expected row = base row */
+    /* The outcome depends on which change the server merged first (a rule
+     * that reads the stored state, e.g. a send locking the quote): the
+     * "B before A ends in the same row" check does not apply. Replicas
+     * still converge, since they take the server's row. */
+    int server_order;
     tk_rowspec want;
     gconf conf[TK_MAXCONF];
 } gcase;
@@ -369,9 +374,106 @@ static const gcase cases[] = {
      .conf = {CFV("qty", FROZEN, OPEN, 0, "I:4", "I:5")}},
     {.name = "frozen_server_may_write", .entity = "quote", .frozen = 1, .origin = FS_ORIGIN_SERVER,
      .base = {.f = {CELL("status", "T:accepted", H(100, 0), DEV_S)}},
+     .a = {.dev = DEV_S, .f = {W("discount", "I:100", H(200, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("status", "T:accepted", H(100, 0), DEV_S),
+                    CELL("discount", "I:100", H(200, 0), DEV_S)}}},
+
+    /* ---- The quote lifecycle (fs_quote.c) -------------------------------- */
+    {.name = "quote_send_draft_applied", .entity = "quote",
+     .base = {.f = {CELL("status", "T:draft", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_A, .f = {W("status", "T:sent", H(200, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("status", "T:sent", H(200, 0), DEV_A)}}},
+    {.name = "quote_draft_edits_applied", .entity = "quote",
+     .base = {.f = {CELL("status", "T:draft", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_B, .f = {W("discount", "I:250", H(200, 0)),
+                               W("valid_until", "I:99000", H(200, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("status", "T:draft", H(100, 0), DEV_A),
+                    CELL("discount", "I:250", H(200, 0), DEV_B),
+                    CELL("valid_until", "I:99000", H(200, 0), DEV_B)}}},
+    {.name = "quote_last_edit_and_send_in_one_change", .entity = "quote",
+     .base = {.f = {CELL("status", "T:draft", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_A, .f = {W("discount", "I:300", H(200, 0)), W("status", "T:sent", H(200, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("status", "T:sent", H(200, 0), DEV_A),
+                    CELL("discount", "I:300", H(200, 0), DEV_A)}}},
+    {.name = "quote_sent_locked_fields_rejected", .entity = "quote",
+     .base = {.f = {CELL("status", "T:sent", H(100, 0), DEV_A),
+                    CELL("currency", "T:EUR", H(90, 0), DEV_A)}},
+     .a = {.dev = DEV_A, .f = {W("currency", "T:GBP", H(200, 0)), W("valid_until", "I:5000", H(200, 0)),
+                               W("discount", "I:100", H(200, 0))}},
+     .ra = REJECTED(FROZEN), .same_as_base = 1,
+     .conf = {CFV("currency", FROZEN, OPEN, 0, "T:EUR", "T:GBP"),
+              CFV("valid_until", FROZEN, OPEN, 0, "N", "I:5000"),
+              CFV("discount", FROZEN, OPEN, 0, "N", "I:100")}},
+    {.name = "quote_sent_delete_rejected", .entity = "quote",
+     .base = {.f = {CELL("status", "T:sent", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_A, .tomb = TOMB(1, H(200, 0), DEV_A)},
+     .ra = REJECTED(FROZEN), .same_as_base = 1,
+     .conf = {CF("-", FROZEN, OPEN, 0)}},
+    {.name = "quote_edit_races_send_rejected", .entity = "quote", .server_order = 1,
+     .base = {.f = {CELL("status", "T:draft", H(100, 0), DEV_A),
+                    CELL("discount", "I:0", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_B, .f = {W("status", "T:sent", H(200, 0))}},
+     .b = {.dev = DEV_A, .f = {WB("discount", "I:500", H(150, 0), "I:0", H(100, 0))}},
+     .ra = APPLIED, .rb = REJECTED(FROZEN),
+     .want = {.f = {CELL("status", "T:sent", H(200, 0), DEV_B),
+                    CELL("discount", "I:0", H(100, 0), DEV_A)}},
+     .conf = {CFV("discount", FROZEN, OPEN, 0, "I:0", "I:500")}},
+    {.name = "quote_line_races_send_rejected", .entity = "quote_line", .frozen = 1,
+     .a = {.dev = DEV_A, .f = {W("quote_id", "U:3", H(150, 0)), W("qty", "I:100", H(150, 0)),
+                               W("unit_price", "I:100000", H(150, 0))}},
+     .ra = REJECTED(FROZEN), .same_as_base = 1,
+     .conf = {CF("quote_id", FROZEN, OPEN, 0), CF("qty", FROZEN, OPEN, 0),
+              CF("unit_price", FROZEN, OPEN, 0)}},
+    {.name = "quote_status_never_goes_back", .entity = "quote",
+     .base = {.f = {CELL("status", "T:sent", H(200, 0), DEV_A)}},
+     .a = {.dev = DEV_B, .f = {W("status", "T:draft", H(300, 0))}},
+     .ra = MERGED(FROZEN), .same_as_base = 1,
+     .conf = {CFV("status", LIFECYCLE, AUTO, 0, "T:sent", "T:draft")}},
+    {.name = "quote_accept_vs_reject_accept_wins", .entity = "quote",
+     .base = {.f = {CELL("status", "T:sent", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_A, .f = {W("status", "T:accepted", H(200, 0))}},
+     .b = {.dev = DEV_B, .f = {W("status", "T:rejected", H(210, 0))}},
+     .ra = APPLIED, .rb = MERGED(FROZEN),
+     .want = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
+     .conf = {CFV("status", LIFECYCLE_TERMINAL, OPEN, 0, "T:accepted", "T:rejected")}},
+    {.name = "quote_reject_then_offline_accept_wins", .entity = "quote",
+     .base = {.f = {CELL("status", "T:sent", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_B, .f = {W("status", "T:rejected", H(300, 0))}},
+     .b = {.dev = DEV_A, .f = {W("status", "T:accepted", H(200, 0))}},
+     .ra = APPLIED, .rb = APPLIED,
+     .want = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
+     .conf = {CFV("status", LIFECYCLE_TERMINAL, OPEN, 1, "T:rejected", "T:accepted")}},
+    {.name = "quote_expiry_vs_offline_accept", .entity = "quote",
+     .base = {.f = {CELL("status", "T:expired", H(300, 0), DEV_S)}},
+     .a = {.dev = DEV_A, .f = {W("status", "T:accepted", H(200, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
+     .conf = {CFV("status", LIFECYCLE_TERMINAL, OPEN, 1, "T:expired", "T:accepted")}},
+    {.name = "quote_server_expires_sent", .entity = "quote", .origin = FS_ORIGIN_SERVER,
+     .base = {.f = {CELL("status", "T:sent", H(100, 0), DEV_A)}},
      .a = {.dev = DEV_S, .f = {W("status", "T:expired", H(200, 0))}},
      .ra = APPLIED,
      .want = {.f = {CELL("status", "T:expired", H(200, 0), DEV_S)}}},
+    {.name = "quote_revision_is_an_editable_draft", .entity = "quote",
+     .a = {.dev = DEV_A, .f = {W("customer_id", "U:5", H(200, 0)), W("currency", "T:EUR", H(200, 0)),
+                               W("status", "T:draft", H(200, 0)), W("supersedes", "U:3", H(200, 0))}},
+     .b = {.dev = DEV_A, .f = {W("discount", "I:700", H(210, 0))}},
+     .ra = APPLIED, .rb = APPLIED,
+     .want = {.f = {CELL("customer_id", "U:5", H(200, 0), DEV_A),
+                    CELL("currency", "T:EUR", H(200, 0), DEV_A),
+                    CELL("status", "T:draft", H(200, 0), DEV_A),
+                    CELL("supersedes", "U:3", H(200, 0), DEV_A),
+                    CELL("discount", "I:700", H(210, 0), DEV_A)}}},
+    {.name = "quote_supersedes_is_write_once", .entity = "quote",
+     .base = {.f = {CELL("status", "T:draft", H(100, 0), DEV_A),
+                    CELL("supersedes", "U:3", H(100, 0), DEV_A)}},
+     .a = {.dev = DEV_B, .f = {W("supersedes", "U:4", H(200, 0))}},
+     .ra = MERGED(ONCE), .same_as_base = 1,
+     .conf = {CFV("supersedes", ONCE, AUTO, 0, "U:3", "U:4")}},
 
     /* ---- Read-only reference data ---------------------------------------- */
     {.name = "readonly_product_from_device_rejected", .entity = "product",
@@ -778,7 +880,7 @@ static void run_case(void **state)
     }
 
     /* B before A ends in the same row. */
-    if (gc->b.dev) {
+    if (gc->b.dev && !gc->server_order) {
         fs_row rev = {0};
         fs_conflict_list l2 = {0};
         run_changes(gc, e, &rev, &l2, true);

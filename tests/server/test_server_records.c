@@ -329,7 +329,7 @@ static void test_pipeline_per_currency(void **state)
 {
     tk_server t;
     tk_device d;
-    fs_change c[8];
+    fs_change c[10];
     fs_sync_response resp;
     fs_error_body eb;
     fss_buf out = {0};
@@ -343,11 +343,11 @@ static void test_pipeline_per_currency(void **state)
     tk_enroll(&t, &rep, &d);
     tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
 
-    /* q1 GBP sent: 2 x 10000 with 10% quote discount = 18000. */
+    /* q1 GBP sent: 2 x 10000 with 10% quote discount = 18000. Lines are
+     * added while a quote is a draft; the sends come after them. */
     tk_change(&c[n], &d, "quote", &q1);
     tk_set_id(&c[n], &d, "customer_id", &cust);
     tk_set_text(&c[n], &d, "currency", "GBP");
-    tk_set_text(&c[n], &d, "status", "sent");
     tk_set_int(&c[n++], &d, "discount", 1000);
     id = tk_new_id();
     tk_change(&c[n], &d, "quote_line", &id);
@@ -357,14 +357,17 @@ static void test_pipeline_per_currency(void **state)
     /* q2 EUR sent: 3 x 5000 at 20% line discount = 12000. */
     tk_change(&c[n], &d, "quote", &q2);
     tk_set_id(&c[n], &d, "customer_id", &cust);
-    tk_set_text(&c[n], &d, "currency", "EUR");
-    tk_set_text(&c[n++], &d, "status", "sent");
+    tk_set_text(&c[n++], &d, "currency", "EUR");
     id = tk_new_id();
     tk_change(&c[n], &d, "quote_line", &id);
     tk_set_id(&c[n], &d, "quote_id", &q2);
     tk_set_int(&c[n], &d, "qty", 3);
     tk_set_int(&c[n], &d, "unit_price", 5000);
     tk_set_int(&c[n++], &d, "discount", 2000);
+    tk_change(&c[n], &d, "quote", &q1);
+    tk_set_text(&c[n++], &d, "status", "sent");
+    tk_change(&c[n], &d, "quote", &q2);
+    tk_set_text(&c[n++], &d, "status", "sent");
     /* q3 GBP draft without lines = 0. */
     tk_change(&c[n], &d, "quote", &q3);
     tk_set_id(&c[n], &d, "customer_id", &cust);

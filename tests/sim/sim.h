@@ -89,6 +89,8 @@ enum sim_fault {
     SIM_F_TERRITORY,   /* rep joins or leaves a territory mid-run */
     SIM_F_ADMIN_DELETE,/* customer tombstoned by the back office mid-run */
     SIM_F_REVOKE,      /* device revoked mid-run */
+    SIM_F_QUOTE_DECIDE,/* the back office accepts or rejects a sent quote */
+    SIM_F_QUOTE_EXPIRE,/* the server's expiry run expired a quote */
     SIM_F_CUT_PAGE,    /* --cut-pages: the sync is cut after a page that
                           has more to come (every later request fails) */
     SIM_F_COUNT
@@ -205,6 +207,7 @@ typedef struct sim_sent {
     uint16_t slot[SIM_MAX_FIELDS];
     fs_hlc hlc[SIM_MAX_FIELDS];
     int8_t esign[SIM_MAX_FIELDS]; /* e-sign rank written, -1 = not e-sign */
+    int8_t life[SIM_MAX_FIELDS];  /* quote state written, -1 = not a lifecycle field */
     bool has_tomb, deleted;
     fs_hlc tomb_hlc;
     bool answered;

@@ -257,6 +257,22 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
                 rec = records_with_value(x, &e->row, name, json);
             }
         }
+        if (e->life[f] >= 0) {
+            /* The quote lifecycle is a lattice too (fs_quote_state_rank): a
+             * higher state contains a lower one, a final state beaten by
+             * another final one is recorded. */
+            fs_quote_state w = (fs_quote_state)e->life[f];
+            fs_quote_state now = cell->v.kind == FS_VAL_TEXT
+                                     ? fs_quote_state_parse(cell->v.u.text.p, cell->v.u.text.n)
+                                     : FS_QUOTE_INVALID;
+            kept = now == w || (fs_quote_state_rank(now) > fs_quote_state_rank(w) &&
+                                !fs_quote_state_is_final(w));
+            if (!kept && rec == 0) {
+                char json[32];
+                snprintf(json, sizeof json, "\"%s\"", fs_quote_state_name(w));
+                rec = records_with_value(x, &e->row, name, json);
+            }
+        }
         against += rec;
         /* The write (or one that contains it) is in the cell, or a record
          * names it: lost, or overwritten later by a concurrent write. */

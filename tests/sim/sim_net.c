@@ -104,6 +104,10 @@ static void observe_request(sim_dev *d, const fs_sync_request *rq)
                                       fc->v.kind == FS_VAL_TEXT
                                   ? (int8_t)fs_esign_parse(fc->v.u.text.p, fc->v.u.text.n)
                                   : -1;
+            e->life[e->nf] = c->entity->fields[fc->slot].policy == FS_POLICY_LIFECYCLE &&
+                                     fc->v.kind == FS_VAL_TEXT
+                                 ? (int8_t)fs_quote_state_parse(fc->v.u.text.p, fc->v.u.text.n)
+                                 : -1;
             e->hlc[e->nf++] = fc->hlc;
         }
         e->has_tomb = c->has_tomb;

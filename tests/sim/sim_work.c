@@ -406,13 +406,14 @@ enum op {
     OP_CUST_ADD, OP_CUST_EDIT, OP_CONTACT_ADD, OP_CONTACT_EDIT, OP_VISIT_PLAN,
     OP_VISIT_CHECKIN, OP_VISIT_NOTE, OP_VISIT_CHECKOUT, OP_VISIT_ABANDON,
     OP_QUOTE_NEW, OP_LINE_ADD, OP_LINE_EDIT, OP_LINE_REMOVE, OP_QUOTE_DISCOUNT,
-    OP_QUOTE_SEND, OP_QUOTE_ACCEPT, OP_CONTRACT_NEW, OP_ESIGN, OP_TASK_ADD,
-    OP_TASK_DONE, OP_DELETE, OP_CUST_DELETE, OP_QUOTE_DELETE, OP_COUNT
+    OP_QUOTE_SEND, OP_QUOTE_VALIDITY, OP_QUOTE_REVISE, OP_QUOTE_ACCEPT, OP_CONTRACT_NEW,
+    OP_ESIGN, OP_TASK_ADD, OP_TASK_DONE, OP_DELETE, OP_CUST_DELETE, OP_QUOTE_DELETE,
+    OP_COUNT
 };
 /* Weighted towards edits of shared rows and the quote -> contract -> e-sign
  * path, where concurrent writes meet the interesting merge rules. */
 static const unsigned op_weight[OP_COUNT] = {3, 14, 3, 4, 6, 4, 4, 3, 1, 4, 6, 3, 2,
-                                             2, 5, 1, 5, 14, 2, 2, 3, 1, 2};
+                                             2, 5, 2, 2, 3, 5, 14, 2, 2, 3, 1, 2};
 
 /* The outcome of one fc_* write: OK counts as a write, ordinary refusals
  * (state rules, a row gone meanwhile) are fine, anything else is a bug. */
@@ -563,6 +564,32 @@ static void op_visit(sim_dev *d, int op)
     }
 }
 
+typedef struct revision_scan {
+    sim_dev *d;
+    const fs_id *quote;
+} revision_scan;
+
+static bool revision_line_cb(const fs_row *row, void *payload)
+{
+    revision_scan *r = payload;
+    note_root(r->d->sim, &row->id, r->quote);
+    note_write(r->d, &row->id);
+    return true;
+}
+
+/* A revision's quote hangs off the original's customer and its copied
+ * lines off the revision (for the scope check of pulled rows); each copied
+ * line is a write of its own. */
+static void note_revision(sim_dev *d, const fs_id *orig, const fs_id *rev)
+{
+    fc_query q = {0};
+    revision_scan r = {d, rev};
+
+    note_root(d->sim, rev, orig);
+    q.parent = rev;
+    fc_list(d->c, "quote_line", &q, revision_line_cb, &r, NULL, NULL);
+}
+
 static void op_quote(sim_dev *d, int op)
 {
     fs_id cust, q, id;
@@ -616,12 +643,35 @@ static void op_quote(sim_dev *d, int op)
         rc = fc_quote_send(d->c, &id, &err);
         judge(d, rc, &err, "quote send", &id);
         return;
-    default: { /* the customer accepts: the quote freezes at the server */
-        fc_kv kv[1] = {{"status", "accepted"}};
+    case OP_QUOTE_VALIDITY: {
+        /* A validity from a few seconds behind to a few seconds ahead of
+         * the device's clock: the expiry runs meet it, and so do devices
+         * whose clocks are hours behind or ahead. */
+        fc_kv kv[1] = {{"valid_until", v}};
+        if (!pick(d, "quote", "status", "draft", false, &id, NULL))
+            return;
+        snprintf(v, sizeof v, "%llu",
+                 (unsigned long long)(skewed_now(d) - 5000 + sim_below(&d->ops, 20000)));
+        rc = fc_row_edit(d->c, "quote", &id, kv, 1, &err);
+        judge(d, rc, &err, "quote validity", &id);
+        return;
+    }
+    case OP_QUOTE_REVISE:
+        if (!pick(d, "quote", "status", "draft", true, &q, NULL))
+            return;
+        rc = fc_quote_revise(d->c, &q, &id, &err);
+        if (rc == FC_OK)
+            note_revision(d, &q, &id);
+        judge(d, rc, &err, "quote revise", &id);
+        return;
+    default: { /* the customer decides: the quote freezes at the server */
+        bool yes = sim_below(&d->ops, 3) != 0;
         if (!pick(d, "quote", "status", "sent", false, &id, NULL))
             return;
-        rc = fc_row_edit(d->c, "quote", &id, kv, 1, &err);
-        judge(d, rc, &err, "quote accept", &id);
+        rc = fc_quote_set_status(d->c, &id, fs_quote_state_name(yes ? FS_QUOTE_ACCEPTED
+                                                                    : FS_QUOTE_REJECTED),
+                                 &err);
+        judge(d, rc, &err, yes ? "quote accept" : "quote reject", &id);
         return;
     }
     }
@@ -969,6 +1019,48 @@ static void revoke_device(sim *s)
     sim_http_free(&h);
 }
 
+/* The back office accepts or rejects a quote some device shows as sent.
+ * The server may know it differently by now: 200 (decided), 400 (the
+ * lifecycle refused, e.g. already final) and 404 (not synced yet) are all
+ * answers the rule allows; anything else is a bug. */
+static void quote_decide(sim *s)
+{
+    sim_dev *d = &s->dev[sim_below(&s->sched, s->ndev)];
+    char path[128], idt[FS_ID_STRLEN + 1];
+    bool yes = sim_below(&s->sched, 2) != 0;
+    sim_http h = {0};
+    fs_id q;
+    long st;
+
+    if (d->wiped || !d->c || !pick(d, "quote", "status", "sent", false, &q, NULL))
+        return;
+    fs_id_format(&q, idt);
+    snprintf(path, sizeof path, "quotes/%s/status", idt);
+    st = sim_admin(&s->srv, "POST", path, yes ? "{\"status\":\"accepted\"}"
+                                             : "{\"status\":\"rejected\"}", &h);
+    if (st == 200)
+        sim_sh->faults[SIM_F_QUOTE_DECIDE]++;
+    else if (st != 400 && st != 404)
+        sim_violation("admin quote status %s: HTTP %ld %.200s", idt, st,
+                      h.body ? (const char *)h.body : "");
+    sim_http_free(&h);
+}
+
+/* The server's expiry run (what `serve` does every minute), on demand. */
+static void quote_expire(sim *s)
+{
+    sim_http h = {0};
+    const char *n;
+
+    if (sim_admin(&s->srv, "POST", "quotes/expire", "{}", &h) != 200 || !h.body ||
+        !(n = strstr((const char *)h.body, "\"expired\":"))) {
+        sim_violation("admin quotes/expire: HTTP %ld", h.status);
+    } else {
+        sim_sh->faults[SIM_F_QUOTE_EXPIRE] += strtoul(n + 10, NULL, 10);
+    }
+    sim_http_free(&h);
+}
+
 /* ------------------------------------------------------------------------ */
 /* One step                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -987,6 +1079,10 @@ void sim_step(sim *s, unsigned step)
         admin_delete(s);
     if (step == s->steps / 2)
         revoke_device(s);
+    if (sim_chance(&s->sched, 8))
+        quote_decide(s);
+    if (sim_chance(&s->sched, 20))
+        quote_expire(s);
     d = &s->dev[sim_below(&s->sched, s->ndev)];
     if (step == s->steps / 4 || step == 3 * s->steps / 4) {
         /* A client kill during apply, at least twice per run. */
