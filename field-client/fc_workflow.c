@@ -144,10 +144,8 @@ void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap
         break;
     case FS_VAL_INT:
         if (f && f->type == FS_TYPE_TIME) {
-            time_t t = (time_t)(v->u.i / 1000);
-            struct tm tm;
-            if (gmtime_r(&t, &tm))
-                strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            /* In the rep's zone with its offset, as every time shown. */
+            fc_time_format(v->u.i, false, out, cap);
         } else if (f && f->type == FS_TYPE_BOOL) {
             snprintf(out, cap, "%s", v->u.i ? "true" : "false");
         } else {
@@ -1035,13 +1033,16 @@ fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
 {
     plan p;
     fc_status rc;
+    char code[4];
 
     if (!c || !customer_id || !currency)
         return fc__fail(err, FC_EINVAL, "quote new: a customer id and a currency "
                         "are required");
-    if (!fs_currency_valid(currency, strlen(currency)))
+    /* Typed in any case ("eur"), stored as ISO 4217 writes it ("EUR"). */
+    if (!fs_currency_normalise(currency, code))
         return fc__fail(err, FC_EVALUE, "unknown currency '%.16s' (use an ISO "
                         "4217 code such as EUR or USD)", currency);
+    currency = code;
     plan_init(&p, fs_schema_entity("quote"), "quote new");
     rc = plan_id(&p, "customer_id", customer_id, err);
     if (!rc)

@@ -177,8 +177,8 @@ fc_status fc_day_bounds(int64_t ms, int64_t *start_ms, int64_t *end_ms, fs_error
  * "2026-12-08T08:00:00Z"; returns the length written (0 on failure). */
 size_t fc_time_format(int64_t ms, bool utc, char *out, size_t cap);
 
-/* Formats v for display ("2024-05-01T09:30:00Z" for times, UUIDs for ids,
- * "" for NULL) into out (always NUL-terminated, truncated to cap). */
+/* Formats v for display (times in the rep's zone with its offset as
+ * fc_time_format: "2024-05-01 11:30 +02:00"; UUIDs for ids; "" for NULL) into out (always NUL-terminated, truncated to cap). */
 void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap);
 
 /* Customers and contacts. Server-owned fields (territory, owner_rep) are

@@ -9,6 +9,7 @@
  * completed but the server rejected changes in it (docs/CLI.md).
  */
 #include "fieldclient.h"
+#include "fs_proto.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,14 +22,21 @@
 
 #define MAX_ARGS 64
 /* Exit statuses (docs/CLI.md): 0 ok, 1 error, 2 usage, 3 wiped, and for
- * `sync` 4 = completed, but the server rejected changes in this sync. */
+ * `sync` 4 = completed, but the server rejected changes in this sync, 5 =
+ * offline. */
+#define EXIT_USAGE 2
+#define EXIT_WIPED 3
 #define EXIT_REJECTED 4
+/* `sync` only: the server could not be reached; nothing is lost, the
+ * changes stay saved on the device for the next sync. */
+#define EXIT_OFFLINE 5
 
 /* The executable's configuration, in one struct (no globals). */
 typedef struct cli {
     const char *db;
     bool json;
     bool help;
+    bool version;
     const char *pos[MAX_ARGS];   /* positional arguments after the command */
     size_t npos;
     const char *optk[MAX_ARGS];  /* --key value / --flag (value "") */
@@ -122,7 +130,29 @@ static void json_row_owned(FILE *o, const fs_row *r, int mine)
     fputc('}', o);
 }
 
-static void text_row(FILE *o, const fs_row *r)
+/* A field as people read it: money in its currency ("EUR 1,256.29", the
+ * documented default; currency is the row's own or, for a quote line, its
+ * quote's), discounts (basis points) as percentages ("2.5%"), times in the
+ * rep's zone (fc_value_format); everything else as fc_value_format. */
+static void field_text(const fs_row *r, size_t slot, const char *currency, char *buf,
+                       size_t cap)
+{
+    const fs_field *f = &r->entity->fields[slot];
+    const fs_value *v = &r->cells[slot].v;
+    int cs = fs_entity_field_index(r->entity, "currency");
+
+    if (cs >= 0 && r->cells[cs].v.kind == FS_VAL_TEXT)
+        currency = r->cells[cs].v.u.text.p;
+    if (v->kind == FS_VAL_INT && f->type == FS_TYPE_MONEY && currency &&
+        fs_currency_exponent(currency) >= 0)
+        fs_money_format(v->u.i, currency, FS_MONEY_CODE, buf, cap);
+    else if (v->kind == FS_VAL_INT && strcmp(f->name, "discount") == 0)
+        fs_percent_format(v->u.i, buf, cap);
+    else
+        fc_value_format(f, v, buf, cap);
+}
+
+static void text_row(FILE *o, const fs_row *r, const char *currency)
 {
     char id[FS_ID_STRLEN + 1], buf[8192];
 
@@ -131,18 +161,19 @@ static void text_row(FILE *o, const fs_row *r)
     for (size_t i = 0; i < r->entity->nfields; i++) {
         if (r->cells[i].v.kind == FS_VAL_NULL)
             continue;
-        fc_value_format(&r->entity->fields[i], &r->cells[i].v, buf, sizeof buf);
+        field_text(r, i, currency, buf, sizeof buf);
         fprintf(o, "  %-18s %s\n", r->entity->fields[i].name, buf);
     }
 }
 
 /* One line per row in lists: id plus the fields that identify it (the
  * caller adds whose row it is and ends the line). */
-static void text_line(FILE *o, const fs_row *r)
+static void text_line(FILE *o, const fs_row *r, const char *currency)
 {
     static const char *const keys[] = {"name", "status", "esign_status", "title",
                                        "kind", "due_at", "planned_at", "currency",
-                                       "sku", "qty", "unit_price", "done", "email",
+                                       "sku", "description", "qty", "unit_price",
+                                       "price", "amount", "discount", "done", "email",
                                        "address", NULL};
     char id[FS_ID_STRLEN + 1], buf[256];
 
@@ -152,35 +183,52 @@ static void text_line(FILE *o, const fs_row *r)
         int s = fs_entity_field_index(r->entity, keys[k]);
         if (s < 0 || r->cells[s].v.kind == FS_VAL_NULL)
             continue;
-        fc_value_format(&r->entity->fields[s], &r->cells[s].v, buf, sizeof buf);
+        field_text(r, (size_t)s, currency, buf, sizeof buf);
         fprintf(o, "  %s=%s", keys[k], buf);
     }
+}
+
+/* The machine code of a failure in --json output (docs/CLI.md): stable
+ * names, one per fc_status, plus "usage", "offline" and "not_confirmed". */
+static const char *error_code(fc_status st)
+{
+    static const char *const codes[] = {
+        "ok", "invalid", "no_memory", "database", "not_found", "value", "transition",
+        "frozen", "not_enrolled", "already_enrolled", "network", "http", "protocol",
+        "wiped", "server_owned", "busy", "denied"};
+    return (unsigned)st < sizeof codes / sizeof codes[0] ? codes[st] : "error";
+}
+
+/* Every failure ends here: one line on stderr and, with --json, the one
+ * failure shape {"ok":false,"error":{"code":...,"message":...}} on stdout. */
+static int fail_code(cli *a, const char *code, const char *msg, int status)
+{
+    fprintf(stderr, "field-client: %s\n", msg);
+    if (a->json) {
+        printf("{\"ok\":false,\"error\":{\"code\":");
+        json_str(stdout, code);
+        printf(",\"message\":");
+        json_str(stdout, msg);
+        printf("}}\n");
+    }
+    return status;
 }
 
 static int fail(cli *a, fc_status st, const fs_error *err)
 {
     const char *msg = err && err->text[0] ? err->text : fc_strerror(st);
 
-    fprintf(stderr, "field-client: %s\n", msg);
-    if (a->json) {
-        printf("{\"ok\":false,\"error\":");
-        json_str(stdout, msg);
-        printf(",\"status\":");
-        json_str(stdout, fc_strerror(st));
-        printf("}\n");
-    }
-    return st == FC_EWIPED ? 3 : 1;
+    return fail_code(a, error_code(st), msg, st == FC_EWIPED ? EXIT_WIPED : 1);
 }
 
 static int usage_error(cli *a, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "field-client: ");
-    fprintf(stderr, fmt, arg ? arg : "");
-    fprintf(stderr, " (see field-client --help)\n");
-    if (a->json) {
-        printf("{\"ok\":false,\"error\":\"usage\"}\n");
-    }
-    return 2;
+    char msg[600];
+    int k = snprintf(msg, sizeof msg, fmt, arg ? arg : "");
+
+    if (k >= 0 && (size_t)k < sizeof msg)
+        snprintf(msg + k, sizeof msg - (size_t)k, " (see field-client --help)");
+    return fail_code(a, "usage", msg, EXIT_USAGE);
 }
 
 static int ok_id(cli *a, const char *what, const fs_id *id)
@@ -228,11 +276,10 @@ static bool parse_id_arg(cli *a, size_t i, const char *what, fs_id *out, int *rc
         return false;
     }
     if (fs_id_parse(a->pos[i], strlen(a->pos[i]), out, &err) != FS_OK) {
-        fprintf(stderr, "field-client: '%s' is not a %s id (expected a UUID such "
-                "as 0190e7c2-1a2b-7c3d-8e4f-0123456789ab)\n", a->pos[i], what);
-        if (a->json)
-            printf("{\"ok\":false,\"error\":\"malformed id\"}\n");
-        *rc = 1;
+        char msg[300];
+        snprintf(msg, sizeof msg, "'%.60s' is not a %s id (expected a UUID such "
+                 "as 0190e7c2-1a2b-7c3d-8e4f-0123456789ab)", a->pos[i], what);
+        *rc = fail_code(a, "invalid", msg, 1);
         return false;
     }
     return true;
@@ -271,8 +318,11 @@ static int64_t time_opt(cli *a, const char *key, bool *bad)
     if (!s)
         return 0;
     if (fc_value_parse(f, s, &v, NULL) != FC_OK || v.kind != FS_VAL_INT) {
-        fprintf(stderr, "field-client: --%s: '%s' is not a time (now, Unix ms, "
-                "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z)\n", key, s);
+        char msg[300];
+        snprintf(msg, sizeof msg, "--%s: '%.60s' is not a time (now, today, tomorrow, "
+                 "+3d, YYYY-MM-DD, YYYY-MM-DDTHH:MM in your time zone, or with Z or "
+                 "an offset such as +01:00)", key, s);
+        fail_code(a, "usage", msg, EXIT_USAGE);
         *bad = true;
     } else {
         t = v.u.i;
@@ -309,6 +359,7 @@ static int kv_args(cli *a, size_t from, fc_kv *kv, char bufs[][512], size_t *n)
 typedef struct list_ctx {
     cli *a;
     size_t n;
+    const char *currency; /* quote lines: their quote's currency */
     char rep[FS_ID_STRLEN + 1]; /* this device's rep, "" before enrollment */
 } list_ctx;
 
@@ -379,7 +430,7 @@ static bool print_row_cb(const fs_row *r, void *p)
             mine = false;
         json_row_owned(stdout, r, owned ? mine : -1);
     } else {
-        text_line(stdout, r);
+        text_line(stdout, r, lc->currency);
         if (owned)
             text_owner(lc, r);
         fputc('\n', stdout);
@@ -396,7 +447,7 @@ static int list_rows(cli *a, const char *entity, const fc_query *q)
 
     list_ctx_init(&lc, a);
     if (a->json)
-        printf("{\"ok\":true,\"%s\":[", entity);
+        printf("{\"ok\":true,\"rows\":[");
     st = fc_list(a->c, entity, q, print_row_cb, &lc, NULL, &err);
     if (a->json)
         printf("]}\n");
@@ -438,7 +489,7 @@ static int show_row(cli *a, const char *entity, const fs_id *id)
         json_row(stdout, &r);
         printf("}\n");
     } else {
-        text_row(stdout, &r);
+        text_row(stdout, &r, NULL);
     }
     fs_row_free(&r);
     return rc;
@@ -463,7 +514,7 @@ static int show_customer(cli *a, const fs_id *id)
         printf("{\"ok\":true,\"row\":");
         json_row(stdout, &r);
     } else {
-        text_row(stdout, &r);
+        text_row(stdout, &r, NULL);
     }
     fs_row_free(&r);
     for (size_t k = 0; kids[k]; k++) {
@@ -491,6 +542,7 @@ static int show_quote(cli *a, const fs_id *id)
     fs_quote_totals t;
     fc_query q = {0};
     list_ctx lc;
+    char cur[4] = "", sub[64], dis[64], tot[64];
     fc_status st = fc_get(a->c, "quote", id, &r, &err);
 
     list_ctx_init(&lc, a);
@@ -500,6 +552,9 @@ static int show_quote(cli *a, const fs_id *id)
         fs_row_free(&r);
         return fail(a, st, &err);
     }
+    if (row_text_field(&r, "currency"))
+        snprintf(cur, sizeof cur, "%s", row_text_field(&r, "currency"));
+    lc.currency = cur;
     q.parent = id;
     if (a->json) {
         printf("{\"ok\":true,\"row\":");
@@ -508,16 +563,19 @@ static int show_quote(cli *a, const fs_id *id)
                "\"lines\":%zu},\"lines\":[", (long long)t.subtotal,
                (long long)t.discount, (long long)t.total, t.lines);
     } else {
-        text_row(stdout, &r);
+        text_row(stdout, &r, NULL);
         printf("lines:\n");
     }
     fs_row_free(&r);
     st = fc_list(a->c, "quote_line", &q, print_row_cb, &lc, NULL, &err);
-    if (a->json)
+    if (a->json) {
         printf("]}\n");
-    else
-        printf("totals (minor units): subtotal %lld  discount %lld  total %lld\n",
-               (long long)t.subtotal, (long long)t.discount, (long long)t.total);
+    } else {
+        fs_money_format(t.subtotal, cur, FS_MONEY_CODE, sub, sizeof sub);
+        fs_money_format(t.discount, cur, FS_MONEY_CODE, dis, sizeof dis);
+        fs_money_format(t.total, cur, FS_MONEY_CODE, tot, sizeof tot);
+        printf("totals: subtotal %s  discount %s  total %s\n", sub, dis, tot);
+    }
     return st ? fail(a, st, &err) : 0;
 }
 
@@ -570,7 +628,10 @@ static bool change_cb(const fc_change_info *ch, void *p)
     /* fc_change_state order; "awaiting": confirmed by the server (merged),
      * still shown until the server's version of the row arrives. */
     static const char *const states[] = {"pending", "in_flight", "rejected", "awaiting"};
+    /* The same states in the rep's words (text output). */
+    static const char *const words[] = {"waiting", "sent", "rejected", "confirmed"};
     const char *state = (unsigned)ch->state < 4 ? states[ch->state] : "unknown";
+    const char *word = (unsigned)ch->state < 4 ? words[ch->state] : "unknown";
 
     fs_id_format(&ch->row, id);
     if (sc->a->json) {
@@ -590,7 +651,7 @@ static bool change_cb(const fc_change_info *ch, void *p)
                ch->summary, id, ch->detail[0] ? ch->detail : ch->reason, ch->reason);
         change_values(sc->a, ch->change);
     } else {
-        printf("  %-9s #%lld %s %s\n", state, (long long)ch->id, ch->summary, id);
+        printf("  %-9s #%lld %s %s\n", word, (long long)ch->id, ch->summary, id);
     }
     sc->n++;
     return true;
@@ -685,8 +746,12 @@ static int cmd_status(cli *a)
             printf("rep:          %s\n", rep);
         printf("last sync:    %s%s\n", when,
                in.enrolled && !in.bootstrapped ? " (initial download not finished)" : "");
-        printf("pending:      %zu change(s)%s\n", in.pending,
-               in.in_flight ? " (some sent, awaiting the answer)" : "");
+        /* Two different things for a rep: still on the device, or sent
+         * but the answer was lost (resent as the same batch). */
+        printf("waiting:      %zu change(s) waiting to send\n", in.pending - in.in_flight);
+        if (in.in_flight)
+            printf("sent:         %zu change(s) sent, answer not yet received\n",
+                   in.in_flight);
         printf("rejected:     %zu change(s)\n", in.rejected);
         if (in.awaiting)
             printf("confirmed:    %zu change(s), awaiting the server's row\n",
@@ -730,6 +795,15 @@ typedef struct prog_ctx {
     unsigned spin;
 } prog_ctx;
 
+/* Rows and exits pulled so far, never more than the server's count: the
+ * count is taken at the first round, and rows written meanwhile (or a row
+ * pulled twice after a resumed page) may add to what is pulled. */
+static size_t progress_done(const fc_progress *p)
+{
+    size_t done = p->rows + p->exits;
+    return p->total && done > p->total ? p->total : done;
+}
+
 static void on_progress(const fc_progress *p, void *payload)
 {
     prog_ctx *pc = payload;
@@ -745,7 +819,7 @@ static void on_progress(const fc_progress *p, void *payload)
         /* The server counts what this sync pulls at the first round; an
          * older server does not, and the bar then only shows activity. */
         char bar[21], pct[8] = "";
-        size_t done = p->rows + p->exits;
+        size_t done = progress_done(p);
         unsigned fill = p->has_more ? (pc->spin++ % 20) + 1 : 20;
         if (p->total && p->has_more) {
             unsigned percent = (unsigned)(done >= p->total ? 99 : done * 100 / p->total);
@@ -758,13 +832,13 @@ static void on_progress(const fc_progress *p, void *payload)
             bar[i] = i < fill ? '#' : '.';
         bar[20] = '\0';
         fprintf(stderr, "\r\033[K[%s]%s round %u  pushed %zu  pulled %zu rows", bar, pct,
-                p->round, p->pushed, p->rows);
+                p->round, p->pushed, p->total ? progress_done(p) : p->rows);
         if (p->total)
             fprintf(stderr, " of %zu", p->total);
     } else {
         char of[40] = "";
         if (p->total)
-            snprintf(of, sizeof of, " (%zu of %zu)", p->rows + p->exits, p->total);
+            snprintf(of, sizeof of, " (%zu of %zu)", progress_done(p), p->total);
         fprintf(stderr, "sync: round %u pushed %zu (applied %zu, rejected %zu) pulled "
                 "%zu rows, %zu exits%s%s\n", p->round, p->pushed, p->applied, p->rejected,
                 p->rows, p->exits, of, p->has_more ? ", more to come" : "");
@@ -781,10 +855,19 @@ static int cmd_sync(cli *a)
 
     if (pc.tty && !pc.quiet)
         fputc('\n', stderr);
+    if (fc_info_get(a->c, &in, NULL))
+        memset(&in, 0, sizeof in);
+    if (st == FC_ENETWORK) {
+        /* No network is the field's normal state, not an error: one line,
+         * what is kept, and its own status for scripts. */
+        char msg[700];
+        snprintf(msg, sizeof msg, "offline: could not reach %s; %zu change(s) saved on "
+                 "this device, sent at the next sync (%.120s)",
+                 in.server[0] ? in.server : "the server", in.pending, err.text);
+        return fail_code(a, "offline", msg, EXIT_OFFLINE);
+    }
     if (st)
         return fail(a, st, &err);
-    if (fc_info_get(a->c, &in, &err))
-        memset(&in, 0, sizeof in);
     if (a->json) {
         printf("{\"ok\":true,\"rounds\":%u,\"pushed\":%zu,\"applied\":%zu,\"rejected\":%zu,"
                "\"rows\":%zu,\"exits\":%zu,\"notices\":%zu,\"pending\":%zu}\n",
@@ -912,10 +995,24 @@ static void print_help(FILE *o)
     for (size_t i = 0; helps[i].name; i++)
         fprintf(o, "  %s\n", helps[i].usage);
     fprintf(o, "\nExit status: 0 ok, 1 error, 2 usage error, 3 device wiped, 4 sync\n"
-               "completed but the server rejected changes (see `status`).\n");
+               "completed but the server rejected changes (see `status`), 5 sync found\n"
+               "no network (the changes stay saved for the next sync).\n");
 }
 
-static int command_help(const char *cmd)
+/* The project's version (CMake's project(VERSION)) and the sync protocol
+ * version this client speaks (FS_PROTO_VERSION). */
+static int print_version(cli *a)
+{
+    if (a->json)
+        printf("{\"ok\":true,\"version\":\"%s\",\"protocol\":%u}\n", FIELDSYNC_VERSION,
+               (unsigned)FS_PROTO_VERSION);
+    else
+        printf("field-client (fieldsync) %s, sync protocol %u\n", FIELDSYNC_VERSION,
+               (unsigned)FS_PROTO_VERSION);
+    return 0;
+}
+
+static int command_help(cli *a, const char *cmd)
 {
     for (size_t i = 0; helps[i].name; i++)
         if (strcmp(helps[i].name, cmd) == 0) {
@@ -923,8 +1020,7 @@ static int command_help(const char *cmd)
                    helps[i].text);
             return 0;
         }
-    fprintf(stderr, "field-client: unknown command '%s' (see field-client --help)\n", cmd);
-    return 2;
+    return usage_error(a, "unknown command '%s'", cmd);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -989,10 +1085,7 @@ static int confirm_delete(cli *a, const char *entity, const fs_id *ids, size_t n
     fflush(stderr);
     if (!fgets(line, sizeof line, stdin) || (strcmp(line, "y\n") != 0 &&
                                              strcmp(line, "yes\n") != 0)) {
-        fprintf(stderr, "field-client: nothing was deleted\n");
-        if (a->json)
-            printf("{\"ok\":false,\"error\":\"not confirmed\"}\n");
-        return 1;
+        return fail_code(a, "not_confirmed", "nothing was deleted", 1);
     }
     return 0;
 }
@@ -1253,6 +1346,60 @@ static int cmd_visit(cli *a, const char *sub)
     return usage_error(a, "unknown visit command '%s'", sub);
 }
 
+/* The currency of a quote (or, for a line, of its quote): amounts are typed
+ * in its units. "" when the row is not found (the write then reports it). */
+static void quote_currency(cli *a, const char *entity, const fs_id *id, char cur[4])
+{
+    fs_row r = {0};
+    fs_error err = {0};
+
+    cur[0] = '\0';
+    if (strcmp(entity, "quote_line") == 0 && fc_get(a->c, entity, id, &r, &err) == FC_OK) {
+        int s = fs_entity_field_index(r.entity, "quote_id");
+        fs_id qid;
+        if (s < 0 || r.cells[s].v.kind != FS_VAL_ID) {
+            fs_row_free(&r);
+            return;
+        }
+        qid = r.cells[s].v.u.id;
+        fs_row_free(&r);
+        quote_currency(a, "quote", &qid, cur);
+        return;
+    }
+    if (strcmp(entity, "quote") == 0 && fc_get(a->c, entity, id, &r, &err) == FC_OK &&
+        row_text_field(&r, "currency"))
+        snprintf(cur, 4, "%s", row_text_field(&r, "currency"));
+    fs_row_free(&r);
+}
+
+/* An amount typed in the currency's units ("39", "39.5", "39.00") into
+ * minor units; a failure is reported (exit 1) and false returned. */
+static bool money_arg(cli *a, const char *what, const char *text, const char *cur,
+                      int64_t *minor, int *rc)
+{
+    fs_error e = {0};
+    char msg[400];
+
+    if (fs_money_parse(text, cur, minor, &e) == FS_OK)
+        return true;
+    snprintf(msg, sizeof msg, "%s: %s", what, e.text[0] ? e.text : "not an amount");
+    *rc = fail_code(a, "value", msg, 1);
+    return false;
+}
+
+/* A discount typed as a percentage ("2.5%" or "2.5") into basis points. */
+static bool percent_arg(cli *a, const char *what, const char *text, int64_t *bp, int *rc)
+{
+    fs_error e = {0};
+    char msg[400];
+
+    if (fs_percent_parse(text, bp, &e) == FS_OK)
+        return true;
+    snprintf(msg, sizeof msg, "%s: %s", what, e.text[0] ? e.text : "not a percentage");
+    *rc = fail_code(a, "value", msg, 1);
+    return false;
+}
+
 static int cmd_quote(cli *a, const char *sub)
 {
     fc_kv kv[MAX_ARGS];
@@ -1263,6 +1410,7 @@ static int cmd_quote(cli *a, const char *sub)
     fc_status st;
     int rc = 0;
     int64_t qty = 0, price = 0, disc = 0;
+    char cur[4] = "", conv[MAX_ARGS][24];
 
     if (strcmp(sub, "list") == 0)
         return list_for_customer(a, "quote");
@@ -1284,10 +1432,17 @@ static int cmd_quote(cli *a, const char *sub)
     if (strcmp(sub, "line-add") == 0) {
         if (!parse_int(opt(a, "qty"), &qty))
             return usage_error(a, "line-add needs --qty N (a whole number)%s", NULL);
-        if (!parse_int(opt(a, "price"), &price))
-            return usage_error(a, "line-add needs --price MINOR_UNITS (a whole number)%s", NULL);
-        if (opt(a, "discount") && !parse_int(opt(a, "discount"), &disc))
-            return usage_error(a, "--discount takes basis points, not '%s'", opt(a, "discount"));
+        if (!opt(a, "price") || !*opt(a, "price"))
+            return usage_error(a, "line-add needs --price AMOUNT (in the quote's "
+                               "currency, e.g. 39.50)%s", NULL);
+        quote_currency(a, "quote", &id, cur);
+        if (!cur[0])
+            return show_quote(a, &id); /* reports the missing quote */
+        if (!money_arg(a, "--price", opt(a, "price"), cur, &price, &rc))
+            return rc;
+        if (opt(a, "discount") && !percent_arg(a, "--discount", opt(a, "discount"), &disc,
+                                               &rc))
+            return rc;
         st = fc_quote_line_add(a->c, &id, opt(a, "sku"), opt(a, "desc"), qty, price, disc,
                                &nid, &err);
         return st ? fail(a, st, &err) : ok_id(a, "line added", &nid);
@@ -1295,12 +1450,29 @@ static int cmd_quote(cli *a, const char *sub)
     if (strcmp(sub, "line-edit") == 0) {
         if ((rc = kv_args(a, 2, kv, names, &n)) != 0)
             return rc;
+        /* unit_price and discount as typed by people: amounts in the
+         * quote's currency, percentages; handed on as the stored units. */
+        quote_currency(a, "quote_line", &id, cur);
+        for (size_t i = 0; i < n && cur[0]; i++) {
+            int64_t v;
+            bool price_f = strcmp(kv[i].field, "unit_price") == 0;
+            if ((!price_f && strcmp(kv[i].field, "discount") != 0) || !*kv[i].value)
+                continue;
+            if (price_f ? !money_arg(a, "unit_price", kv[i].value, cur, &v, &rc)
+                        : !percent_arg(a, "discount", kv[i].value, &v, &rc))
+                return rc;
+            snprintf(conv[i], sizeof conv[i], "%lld", (long long)v);
+            kv[i].value = conv[i];
+        }
         st = fc_quote_line_edit(a->c, &id, kv, n, &err);
         return st ? fail(a, st, &err) : ok_id(a, "line updated", &id);
     }
     if (strcmp(sub, "discount") == 0) {
-        if (a->npos < 3 || !parse_int(a->pos[2], &disc))
-            return usage_error(a, "quote discount needs QUOTE_ID BASIS_POINTS%s", NULL);
+        if (a->npos < 3)
+            return usage_error(a, "quote discount needs QUOTE_ID PERCENT (e.g. 2.5%%)%s",
+                               NULL);
+        if (!percent_arg(a, "discount", a->pos[2], &disc, &rc))
+            return rc;
         st = fc_quote_discount(a->c, &id, disc, &err);
         return st ? fail(a, st, &err) : ok_id(a, "discount set", &id);
     }
@@ -1465,6 +1637,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
             a.help = true;
+        } else if (strcmp(s, "--version") == 0 || strcmp(s, "-V") == 0) {
+            a.version = true;
         } else if (strcmp(s, "--json") == 0) {
             a.json = true;
         } else if (strncmp(s, "--", 2) == 0 && s[2]) {
@@ -1497,22 +1671,25 @@ int main(int argc, char **argv)
             return usage_error(&a, "too many arguments%s", NULL);
         }
     }
+    if (a.version)
+        return print_version(&a);
     if (!cmd) {
         if (a.help) {
             print_help(stdout);
             return 0;
         }
         print_help(stderr);
-        return 2;
+        return a.json ? fail_code(&a, "usage", "a command is needed", EXIT_USAGE)
+                      : EXIT_USAGE;
     }
     if (strcmp(cmd, "help") == 0) {
         if (a.npos)
-            return command_help(a.pos[0]);
+            return command_help(&a, a.pos[0]);
         print_help(stdout);
         return 0;
     }
     if (a.help)
-        return command_help(cmd);
+        return command_help(&a, cmd);
     for (size_t i = 0; i < a.nopt; i++) {
         if (takes_value(a.optk[i]) || !strcmp(a.optk[i], "replace") ||
             !strcmp(a.optk[i], "overdue") || !strcmp(a.optk[i], "all") ||
@@ -1575,6 +1752,8 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd, "dismiss")) {
         int64_t id;
         const char *s = opt(&a, "notice") ? opt(&a, "notice") : a.npos ? a.pos[0] : NULL;
+        if (s && s[0] == '#') /* as `status` prints it */
+            s++;
         if (!parse_int(s, &id)) {
             rc = usage_error(&a, "dismiss needs a numeric id from `status`%s", NULL);
             goto done;

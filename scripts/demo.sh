@@ -69,13 +69,13 @@ alice visit checkin "$V" --lat 53.5003 --lon -2.2099 --accuracy 12
 alice visit note "$V" "Orchard manager wants drip irrigation for two fields." --next-step "Send quote"
 alice visit checkout "$V" --outcome "quote requested"
 Q=$(json_id alice quote new "$HILL" EUR)
-alice quote line-add "$Q" --sku IRR-220 --desc "Drip irrigation set" --qty 2 --price 45900
-alice quote line-add "$Q" --sku SEN-010 --desc "Soil moisture sensor" --qty 10 --price 3900 --discount 500
-alice quote discount "$Q" 250
+alice quote line-add "$Q" --sku IRR-220 --desc "Drip irrigation set" --qty 2 --price 459.00
+alice quote line-add "$Q" --sku SEN-010 --desc "Soil moisture sensor" --qty 10 --price 39 --discount 5%
+alice quote discount "$Q" 2.5%
 alice quote send "$Q"
 alice quote show "$Q"
 K=$(json_id alice contract new "$Q" --envelope ENV-2026-0042)
-alice quote line-add "$Q" --qty 100 --price 100000 ||
+alice quote line-add "$Q" --qty 100 --price 1000 ||
   echo "(refused locally: a sent quote is locked; quote revise makes a new draft)"
 alice contract esign "$K" sent
 
