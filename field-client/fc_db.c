@@ -43,6 +43,7 @@ const char *fc_strerror(fc_status st)
     case FC_ESERVEROWNED: return "field is server-owned";
     case FC_EBUSY: return "replica busy";
     case FC_EDENIED: return "not allowed on this device";
+    case FC_EAMBIGUOUS: return "ambiguous reference";
     }
     return "unknown client status";
 }

@@ -61,8 +61,10 @@ typedef enum fc_status {
     FC_ESERVEROWNED,  /* a field only the back office / server may write,
                          or a customer delete (the back office's) */
     FC_EBUSY,         /* another sync is running on this replica */
-    FC_EDENIED        /* the rep may not do this on their device (delete
+    FC_EDENIED,       /* the rep may not do this on their device (delete
                          another rep's task...): the back office can */
+    FC_EAMBIGUOUS     /* a short id or name matches several rows (the
+                         message lists them); nothing was done */
 } fc_status;
 
 /* Static, never NULL. */
@@ -310,6 +312,27 @@ typedef struct fc_query {
     uint32_t limit;           /* 0 = no limit */
     bool mine;                /* only the rep's own rows (fc_row_mine) */
 } fc_query;
+
+/* Rows people can name (fc_names.c). A row's short id is the tail of its
+ * id's hex digits (UUIDv7 ids share their leading, time-ordered digits):
+ * the last 8, extended while another live row of the same entity shares
+ * them. Load the entity's ids once per listing (fc_short_ids_load, outside
+ * any fc_list callback), format each row (out: up to 32 hex digits + NUL),
+ * free. fc_short_ids_format with s NULL gives the last 8 digits. */
+typedef struct fc_short_ids fc_short_ids;
+fc_status fc_short_ids_load(fc_client *c, const char *entity, fc_short_ids **out,
+                            fs_error *err);
+void fc_short_ids_format(const fc_short_ids *s, const fs_id *id, char out[33]);
+void fc_short_ids_free(fc_short_ids *s);
+
+/* What a rep typed for a row of `entity` (NULL = any entity) to its id: a
+ * full id (returned as is, not looked up), a short id (any tail of at least
+ * 4 hex digits of a live row's id, any case), for customers a name (exact,
+ * any case; else a unique part of one) and for products a SKU likewise.
+ * FC_EAMBIGUOUS when several rows match (the message names up to five with
+ * their short ids), FC_ENOTFOUND when none does. */
+fc_status fc_resolve(fc_client *c, const char *entity, const char *ref, fs_id *out,
+                     fs_error *err);
 
 /* Called per row; return false to stop. */
 typedef bool (*fc_row_fn)(const fs_row *row, void *payload);

@@ -102,15 +102,17 @@ static void json_value(FILE *o, const fs_field *f, const fs_value *v)
     }
 }
 
-static void json_row_owned(FILE *o, const fs_row *r, int mine);
+static void json_row_owned(FILE *o, const fs_row *r, int mine, const char *sid);
 
 static void json_row(FILE *o, const fs_row *r)
 {
-    json_row_owned(o, r, -1);
+    json_row_owned(o, r, -1, NULL);
 }
 
-/* mine: -1 = not shown; else the row's "mine" member (fc_row_mine). */
-static void json_row_owned(FILE *o, const fs_row *r, int mine)
+/* mine: -1 = not shown; else the row's "mine" member (fc_row_mine). sid:
+ * the row's short id in a list (NULL: not shown). A time field is its UTC
+ * RFC 3339 string, with the Unix ms in "<field>_ms" (docs/CLI.md). */
+static void json_row_owned(FILE *o, const fs_row *r, int mine, const char *sid)
 {
     char id[FS_ID_STRLEN + 1];
 
@@ -119,11 +121,24 @@ static void json_row_owned(FILE *o, const fs_row *r, int mine)
     json_str(o, r->entity->name);
     fprintf(o, ",\"id\":");
     json_str(o, id);
+    if (sid) {
+        fprintf(o, ",\"short_id\":");
+        json_str(o, sid);
+    }
     for (size_t i = 0; i < r->entity->nfields; i++) {
+        const fs_field *f = &r->entity->fields[i];
+        const fs_value *v = &r->cells[i].v;
         fputc(',', o);
-        json_str(o, r->entity->fields[i].name);
+        json_str(o, f->name);
         fputc(':', o);
-        json_value(o, &r->entity->fields[i], &r->cells[i].v);
+        if (f->type == FS_TYPE_TIME && v->kind == FS_VAL_INT) {
+            char t[64];
+            fc_time_format(v->u.i, true, t, sizeof t);
+            json_str(o, t);
+            fprintf(o, ",\"%s_ms\":%lld", f->name, (long long)v->u.i);
+        } else {
+            json_value(o, f, v);
+        }
     }
     if (mine >= 0)
         fprintf(o, ",\"mine\":%s", mine ? "true" : "false");
@@ -168,17 +183,16 @@ static void text_row(FILE *o, const fs_row *r, const char *currency)
 
 /* One line per row in lists: id plus the fields that identify it (the
  * caller adds whose row it is and ends the line). */
-static void text_line(FILE *o, const fs_row *r, const char *currency)
+static void text_line(FILE *o, const fs_row *r, const char *sid, const char *currency)
 {
     static const char *const keys[] = {"name", "status", "esign_status", "title",
                                        "kind", "due_at", "planned_at", "currency",
                                        "sku", "description", "qty", "unit_price",
                                        "price", "amount", "discount", "done", "email",
                                        "address", NULL};
-    char id[FS_ID_STRLEN + 1], buf[256];
+    char buf[256];
 
-    fs_id_format(&r->id, id);
-    fprintf(o, "%s", id);
+    fprintf(o, "%s", sid);
     for (size_t k = 0; keys[k]; k++) {
         int s = fs_entity_field_index(r->entity, keys[k]);
         if (s < 0 || r->cells[s].v.kind == FS_VAL_NULL)
@@ -195,7 +209,7 @@ static const char *error_code(fc_status st)
     static const char *const codes[] = {
         "ok", "invalid", "no_memory", "database", "not_found", "value", "transition",
         "frozen", "not_enrolled", "already_enrolled", "network", "http", "protocol",
-        "wiped", "server_owned", "busy", "denied"};
+        "wiped", "server_owned", "busy", "denied", "ambiguous"};
     return (unsigned)st < sizeof codes / sizeof codes[0] ? codes[st] : "error";
 }
 
@@ -267,19 +281,27 @@ static const char *opt(const cli *a, const char *key)
     return NULL;
 }
 
+/* The row a rep named at pos[i]: a full id, a short id from a list, or for
+ * customers a name (fc_resolve). `what` is the entity in words ("quote
+ * line"; "row" for any entity). An unknown or ambiguous reference is
+ * reported (exit 1, the candidates listed) and nothing is done. */
 static bool parse_id_arg(cli *a, size_t i, const char *what, fs_id *out, int *rc)
 {
     fs_error err = {0};
+    char entity[32];
+    fc_status st;
 
     if (i >= a->npos) {
         *rc = usage_error(a, "missing %s id", what);
         return false;
     }
-    if (fs_id_parse(a->pos[i], strlen(a->pos[i]), out, &err) != FS_OK) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "'%.60s' is not a %s id (expected a UUID such "
-                 "as 0190e7c2-1a2b-7c3d-8e4f-0123456789ab)", a->pos[i], what);
-        *rc = fail_code(a, "invalid", msg, 1);
+    snprintf(entity, sizeof entity, "%s", what);
+    for (char *p = entity; *p; p++)
+        if (*p == ' ')
+            *p = '_';
+    st = fc_resolve(a->c, strcmp(entity, "row") == 0 ? NULL : entity, a->pos[i], out, &err);
+    if (st) {
+        *rc = fail(a, st, &err);
         return false;
     }
     return true;
@@ -356,16 +378,25 @@ static int kv_args(cli *a, size_t from, fc_kv *kv, char bufs[][512], size_t *n)
 /* Listing                                                                   */
 /* ------------------------------------------------------------------------ */
 
+static const char *row_text_field(const fs_row *r, const char *field)
+{
+    int s = fs_entity_field_index(r->entity, field);
+    return s >= 0 && r->cells[s].v.kind == FS_VAL_TEXT ? r->cells[s].v.u.text.p : NULL;
+}
+
 typedef struct list_ctx {
     cli *a;
     size_t n;
     const char *currency; /* quote lines: their quote's currency */
+    fc_short_ids *sids;   /* the listed entity's short ids */
+    fs_id cust;           /* the customer whose name is in cust_name */
+    char cust_name[128];
     char rep[FS_ID_STRLEN + 1]; /* this device's rep, "" before enrollment */
 } list_ctx;
 
 /* Before fc_list: the device's rep, read outside the listing's statement
  * (fc_info_get runs its own read transaction). */
-static void list_ctx_init(list_ctx *lc, cli *a)
+static void list_ctx_init(list_ctx *lc, cli *a, const char *entity)
 {
     fc_info in;
     fs_error err = {0};
@@ -374,6 +405,36 @@ static void list_ctx_init(list_ctx *lc, cli *a)
     lc->a = a;
     if (fc_info_get(a->c, &in, &err) == FC_OK && in.enrolled)
         fs_id_format(&in.rep_id, lc->rep);
+    /* Without them (an error) rows show the last 8 digits of their id. */
+    if (fc_short_ids_load(a->c, entity, &lc->sids, &err) != FC_OK)
+        lc->sids = NULL;
+}
+
+static void list_ctx_done(list_ctx *lc)
+{
+    fc_short_ids_free(lc->sids);
+    lc->sids = NULL;
+}
+
+/* The name of the customer a row belongs to (lists say whose it is),
+ * remembered for the next row, which is often the same customer's. */
+static const char *customer_name(list_ctx *lc, const fs_row *r)
+{
+    int s = fs_entity_field_index(r->entity, "customer_id");
+    fs_row c = {0};
+    fs_error err = {0};
+
+    if (s < 0 || r->cells[s].v.kind != FS_VAL_ID)
+        return NULL;
+    if (lc->cust_name[0] && fs_id_cmp(&lc->cust, &r->cells[s].v.u.id) == 0)
+        return lc->cust_name;
+    lc->cust = r->cells[s].v.u.id;
+    lc->cust_name[0] = '\0';
+    if (fc_get(lc->a->c, "customer", &lc->cust, &c, &err) == FC_OK &&
+        row_text_field(&c, "name"))
+        snprintf(lc->cust_name, sizeof lc->cust_name, "%s", row_text_field(&c, "name"));
+    fs_row_free(&c);
+    return lc->cust_name[0] ? lc->cust_name : NULL;
 }
 
 /* Whose row: "you", or the rep id the row names (rep names live at the
@@ -385,12 +446,6 @@ static const char *rep_label(const list_ctx *lc, const char *rep, bool mine)
     if (rep && lc->rep[0] && strcmp(rep, lc->rep) == 0)
         return "you";
     return rep ? rep : "-";
-}
-
-static const char *row_text_field(const fs_row *r, const char *field)
-{
-    int s = fs_entity_field_index(r->entity, field);
-    return s >= 0 && r->cells[s].v.kind == FS_VAL_TEXT ? r->cells[s].v.u.text.p : NULL;
 }
 
 /* Rows that have a rep (visits, quotes, tasks) or a creator (contacts) say
@@ -422,15 +477,20 @@ static bool print_row_cb(const fs_row *r, void *p)
                  fs_entity_field_index(r->entity, "created_by") >= 0;
     bool mine = false;
     fs_error err = {0};
+    char sid[33];
 
+    fc_short_ids_format(lc->sids, &r->id, sid);
     if (lc->a->json) {
         if (lc->n)
             fputc(',', stdout);
         if (owned && fc_row_mine(lc->a->c, r, &mine, &err) != FC_OK)
             mine = false;
-        json_row_owned(stdout, r, owned ? mine : -1);
+        json_row_owned(stdout, r, owned ? mine : -1, sid);
     } else {
-        text_line(stdout, r, lc->currency);
+        const char *cust = customer_name(lc, r);
+        text_line(stdout, r, sid, lc->currency);
+        if (cust)
+            printf("  customer=%s", cust);
         if (owned)
             text_owner(lc, r);
         fputc('\n', stdout);
@@ -445,10 +505,11 @@ static int list_rows(cli *a, const char *entity, const fc_query *q)
     fs_error err = {0};
     fc_status st;
 
-    list_ctx_init(&lc, a);
+    list_ctx_init(&lc, a, entity);
     if (a->json)
         printf("{\"ok\":true,\"rows\":[");
     st = fc_list(a->c, entity, q, print_row_cb, &lc, NULL, &err);
+    list_ctx_done(&lc);
     if (a->json)
         printf("]}\n");
     if (st)
@@ -519,12 +580,13 @@ static int show_customer(cli *a, const fs_id *id)
     fs_row_free(&r);
     for (size_t k = 0; kids[k]; k++) {
         list_ctx lc;
-        list_ctx_init(&lc, a);
+        list_ctx_init(&lc, a, kids[k]);
         if (a->json)
             printf(",\"%ss\":[", kids[k]);
         else
             printf("%ss:\n", kids[k]);
         st = fc_list(a->c, kids[k], &q, print_row_cb, &lc, NULL, &err);
+        list_ctx_done(&lc);
         if (a->json)
             printf("]");
         if (st)
@@ -545,11 +607,12 @@ static int show_quote(cli *a, const fs_id *id)
     char cur[4] = "", sub[64], dis[64], tot[64];
     fc_status st = fc_get(a->c, "quote", id, &r, &err);
 
-    list_ctx_init(&lc, a);
+    list_ctx_init(&lc, a, "quote_line");
     if (!st)
         st = fc_quote_totals(a->c, id, &t, &err);
     if (st) {
         fs_row_free(&r);
+        list_ctx_done(&lc);
         return fail(a, st, &err);
     }
     if (row_text_field(&r, "currency"))
@@ -568,6 +631,7 @@ static int show_quote(cli *a, const fs_id *id)
     }
     fs_row_free(&r);
     st = fc_list(a->c, "quote_line", &q, print_row_cb, &lc, NULL, &err);
+    list_ctx_done(&lc);
     if (a->json) {
         printf("]}\n");
     } else {
@@ -1536,11 +1600,24 @@ static int cmd_task(cli *a, const char *sub)
     int64_t due;
 
     if (strcmp(sub, "list") == 0) {
+        int64_t now = (int64_t)time(NULL) * 1000, start = 0, end = 0;
+        bool day = false;
         due = time_opt(a, "due", &bad);
         if (bad)
             return 2;
+        /* A day (`--due today`, `--due 2026-12-05`) means everything due by
+         * the end of that day in the rep's zone, that day's tasks included;
+         * overdue means due before the rep's today began. */
+        if (opt(a, "due") && fc_time_parse(opt(a, "due"), now, &due, &day, NULL) == FC_OK &&
+            day && fc_day_bounds(due, &start, &end, NULL) == FC_OK)
+            due = end;
+        if (opt(a, "overdue")) {
+            if (fc_day_bounds(now, &start, &end, &err) != FC_OK)
+                return fail(a, FC_EINVAL, &err);
+            due = start;
+        }
         q.open_only = !opt(a, "all");
-        q.due_before_ms = opt(a, "overdue") ? (int64_t)time(NULL) * 1000 : due;
+        q.due_before_ms = due;
         q.mine = opt(a, "mine") != NULL;
         return list_rows(a, "task", &q);
     }

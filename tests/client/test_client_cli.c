@@ -354,11 +354,11 @@ static void test_delete_confirm_restore(void **state)
         assert_int_equal(run_tty(f, "n", args), 1);
         assert_non_null(strstr(f->r.out, "nothing was deleted"));
         assert_int_equal(run(f, "task list"), 0);
-        assert_non_null(strstr(f->r.out, t1));
+        assert_non_null(strstr(f->r.out, t1 + 28)); /* short id */
         assert_int_equal(run_tty(f, "y", args), 0);
         assert_non_null(strstr(f->r.out, "task deleted"));
         assert_int_equal(run(f, "task list"), 0);
-        assert_null(strstr(f->r.out, t1));
+        assert_null(strstr(f->r.out, t1 + 28));
         assert_int_equal(run(f, "restore %s", t1), 0);
     }
 
@@ -381,8 +381,8 @@ static void test_delete_confirm_restore(void **state)
     assert_int_equal(run(f, "task done %s %s", t1, t2), 0);
     assert_int_equal(run(f, "task reopen %s", t2), 0);
     assert_int_equal(run(f, "task list"), 0);
-    assert_non_null(strstr(f->r.out, t2));
-    assert_null(strstr(f->r.out, t1));
+    assert_non_null(strstr(f->r.out, t2 + 28));
+    assert_null(strstr(f->r.out, t1 + 28));
     assert_int_equal(run(f, "task reopen %s %s", t1, t2), 1); /* t2 is open */
     assert_int_equal(run(f, "task list --all --mine"), 0);
     assert_non_null(strstr(f->r.out, "title=call Monday"));

@@ -322,7 +322,7 @@ static void test_shared_territory_attribution(void **state)
     enroll_db(f, ann, f->cdb);
     enroll_db(f, bob, db2);
     assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
-    assert_int_equal(CLIENT(f, "--db '%s' customer list", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer list", f->cdb), 0);
     assert_true(find_uuid(f->out, cust));
     assert_int_equal(CLIENT(f, "--db '%s' --json visit plan %s", f->cdb, cust), 0);
     assert_true(find_uuid(f->out, visit));
@@ -331,24 +331,24 @@ static void test_shared_territory_attribution(void **state)
 
     /* Bob's device sees Ann's plan as hers. */
     assert_int_equal(CLIENT(f, "--db '%s' visit list", db2), 0);
-    assert_non_null(strstr(f->out, visit));
+    assert_non_null(strstr(f->out, visit + 28));
     assert_non_null(strstr(f->out, ann));
     assert_int_equal(CLIENT(f, "--db '%s' visit list --mine", db2), 0);
-    assert_null(strstr(f->out, visit));
+    assert_null(strstr(f->out, visit + 28));
 
     assert_int_equal(CLIENT(f, "--db '%s' visit checkin %s --lat 53.48 --lon -2.24 "
                             "--accuracy 10", db2, visit), 0);
     assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
     assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
     assert_int_equal(CLIENT(f, "--db '%s' visit list --mine", db2), 0);
-    assert_non_null(strstr(f->out, visit));
+    assert_non_null(strstr(f->out, visit + 28));
     assert_non_null(strstr(f->out, "rep=you"));
     assert_non_null(strstr(f->out, ann)); /* planned_by */
     assert_int_equal(CLIENT(f, "--db '%s' visit list", f->cdb), 0);
     assert_non_null(strstr(f->out, bob));
     assert_non_null(strstr(f->out, "planned_by=you"));
     assert_int_equal(CLIENT(f, "--db '%s' visit list --mine", f->cdb), 0);
-    assert_null(strstr(f->out, visit));
+    assert_null(strstr(f->out, visit + 28));
 
     /* A rep cannot delete the shared customer; nothing is queued. */
     assert_int_equal(CLIENT(f, "--db '%s' customer delete %s", db2, cust), 1);
