@@ -1071,6 +1071,94 @@ static fc_status amounts_check(int64_t qty, int64_t unit_price, int64_t discount
     return FC_OK;
 }
 
+fc_status fc_product_by_sku(fc_client *c, const char *sku, fs_row *out, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity("product");
+    sqlite3_stmt *st = NULL;
+    char sql[160];
+    fs_id id;
+    bool found = false;
+    fc_status rc;
+
+    if (!c || !sku || !out)
+        return fc__fail(err, FC_EINVAL, "product: NULL argument");
+    if (c->wiped)
+        return fc__fail(err, FC_EWIPED, "replica deleted");
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" WHERE deleted = 0 AND sku = ?1 "
+             "ORDER BY id LIMIT 1", fs_store_table(c->disp, e));
+    rc = fc__prepare(c, sql, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, sku, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+        memcpy(id.b, sqlite3_column_blob(st, 0), 16);
+        found = true;
+    }
+    sqlite3_finalize(st);
+    if (!found)
+        return fc__fail(err, FC_ENOTFOUND, "no product with SKU '%.64s' in the catalog", sku);
+    return fc_get(c, "product", &id, out, err);
+}
+
+/* The catalog's word on a new line: its name and price when the line gives
+ * none, and a refusal when the catalog prices the SKU in another currency
+ * than the quote's (a price in the wrong currency is a wrong price). A SKU
+ * the catalog does not know is the rep's own (a free-text line). */
+static fc_status catalog_fill(fc_client *c, const fs_id *quote_id, const char *sku,
+                              const char **description, int64_t *unit_price,
+                              fs_row *prod, fs_error *err)
+{
+    fs_row q = {0};
+    const char *qcur, *pcur, *name;
+    int s;
+    fc_status rc;
+
+    if (!sku || !*sku) {
+        if (*unit_price == FC_CATALOG_PRICE)
+            return fc__fail(err, FC_EINVAL, "a line needs a unit price, or a SKU from "
+                            "the catalog to take its price from");
+        return FC_OK;
+    }
+    rc = fc_product_by_sku(c, sku, prod, NULL);
+    if (rc == FC_ENOTFOUND) {
+        if (*unit_price == FC_CATALOG_PRICE)
+            return fc__fail(err, FC_ENOTFOUND, "SKU '%.64s' is not in the catalog on "
+                            "this device: give the price (--price)", sku);
+        return FC_OK;
+    }
+    if (rc)
+        return fc__fail(err, rc, "catalog lookup of SKU '%.64s' failed", sku);
+    rc = fc_get(c, "quote", quote_id, &q, err);
+    if (rc)
+        goto done;
+    s = fs_entity_field_index(q.entity, "currency");
+    qcur = q.cells[s].v.kind == FS_VAL_TEXT ? q.cells[s].v.u.text.p : "";
+    s = fs_entity_field_index(prod->entity, "currency");
+    pcur = prod->cells[s].v.kind == FS_VAL_TEXT ? prod->cells[s].v.u.text.p : NULL;
+    if (pcur && strcmp(pcur, qcur) != 0) {
+        rc = fc__fail(err, FC_EVALUE, "SKU '%.64s' is priced in %s in the catalog but "
+                      "this quote is in %s: a line cannot mix currencies (make a "
+                      "quote in %s for it)", sku, pcur, qcur, pcur);
+        goto done;
+    }
+    if (*unit_price == FC_CATALOG_PRICE) {
+        s = fs_entity_field_index(prod->entity, "price");
+        if (prod->cells[s].v.kind != FS_VAL_INT) {
+            rc = fc__fail(err, FC_EVALUE, "SKU '%.64s' has no price in the catalog: "
+                          "give the price (--price)", sku);
+            goto done;
+        }
+        *unit_price = prod->cells[s].v.u.i;
+    }
+    s = fs_entity_field_index(prod->entity, "name");
+    name = prod->cells[s].v.kind == FS_VAL_TEXT ? prod->cells[s].v.u.text.p : NULL;
+    if (!*description && name)
+        *description = name;
+done:
+    fs_row_free(&q);
+    return rc;
+}
+
 fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku,
                             const char *description, int64_t qty,
                             int64_t unit_price, int64_t discount_bp,
@@ -1078,10 +1166,17 @@ fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku
 {
     plan p;
     fc_status rc;
+    fs_row prod = {0};
 
     if (!c || !quote_id)
         return fc__fail(err, FC_EINVAL, "quote line add: a quote id is required");
-    rc = amounts_check(qty, unit_price, discount_bp, err);
+    rc = catalog_fill(c, quote_id, sku, &description, &unit_price, &prod, err);
+    if (!rc)
+        rc = amounts_check(qty, unit_price, discount_bp, err);
+    if (rc) {
+        fs_row_free(&prod);
+        return rc;
+    }
     if (rc)
         return rc;
     plan_init(&p, fs_schema_entity("quote_line"), "quote line add");
@@ -1096,6 +1191,7 @@ fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku
         rc = plan_int(&p, "unit_price", unit_price, err);
     if (!rc)
         rc = plan_int(&p, "discount", discount_bp, err);
+    fs_row_free(&prod); /* description may point into it: planned (copied) now */
     if (rc) {
         plan_free(&p);
         return rc;

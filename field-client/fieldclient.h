@@ -248,6 +248,12 @@ fc_status fc_visit_abandon(fc_client *c, const fs_id *visit_id,
  * FC_ETRANSITION with its reason. send moves draft -> sent. */
 fc_status fc_quote_new(fc_client *c, const fs_id *customer_id,
                        const char *currency, fs_id *out_id, fs_error *err);
+/* line_add and the catalog (the synced product rows): when `sku` is a
+ * catalog SKU, description NULL takes the product's name and unit_price
+ * FC_CATALOG_PRICE its price; a product priced in another currency than
+ * the quote's is refused (FC_EVALUE, saying so). A SKU not in the catalog
+ * is a free-text line and needs its price (FC_ENOTFOUND otherwise). */
+#define FC_CATALOG_PRICE INT64_MIN
 fc_status fc_quote_line_add(fc_client *c, const fs_id *quote_id, const char *sku,
                             const char *description, int64_t qty,
                             int64_t unit_price, int64_t discount_bp,
@@ -333,6 +339,9 @@ void fc_short_ids_free(fc_short_ids *s);
  * their short ids), FC_ENOTFOUND when none does. */
 fc_status fc_resolve(fc_client *c, const char *entity, const char *ref, fs_id *out,
                      fs_error *err);
+
+/* The catalog's product with this SKU (exact). FC_ENOTFOUND if none. */
+fc_status fc_product_by_sku(fc_client *c, const char *sku, fs_row *out, fs_error *err);
 
 /* Called per row; return false to stop. */
 typedef bool (*fc_row_fn)(const fs_row *row, void *payload);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -970,7 +971,10 @@ static const cmd_help helps[] = {
      "  customer search TEXT\n  customer show ID\n"
      "  customer add name=NAME [address=.. phone=.. tags=.. segment=.. lat=.. lon=..]\n"
      "  customer edit ID field=value...\n  customer delete ID",
-     "Customers in your scope. search is offline full-text over name, address,\n"
+     "Customers in your scope. Wherever a command takes an ID it also takes the\n"
+     "short id a list shows (the last digits of the id) and, for customers, the\n"
+     "name or a unique part of it; a reference matching several rows lists them\n"
+     "and changes nothing. search is offline full-text over name, address,\n"
      "tags and contacts (prefix match). territory and owner_rep are set by the\n"
      "back office and cannot be edited here. A customer is shared by everyone who\n"
      "works with it: only the back office deletes one (customer delete refuses)."},
@@ -987,19 +991,25 @@ static const cmd_help helps[] = {
      "  visit abandon VISIT_ID [--outcome TEXT]\n  visit list [CUSTOMER_ID] [--mine]\n"
      "  visit show ID",
      "Visits: planned -> in_progress (checkin) -> completed (checkout), or\n"
-     "abandoned. TIME is now, Unix ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z.\n"
+     "abandoned. TIME is now, today, tomorrow, +3d, +2h, YYYY-MM-DD, or\n"
+     "YYYY-MM-DDTHH:MM in your time zone (TZ), or with Z or an offset (+01:00).\n"
+     "Times are shown in your time zone with its offset.\n"
      "The rep who checks in is the visit's rep (rep_id, set by the server);\n"
-     "planned_by keeps who planned it. Lists show rep=you or the rep's id (rep\n"
+     "planned_by keeps who planned it. Lists show the customer, rep=you or the rep's id (rep\n"
      "names are not on the device); --mine lists only your visits."},
     {"quote", "quote new CUSTOMER_ID CURRENCY\n"
-     "  quote line-add QUOTE_ID --qty N --price MINOR_UNITS [--sku S] [--desc D] [--discount BP]\n"
+     "  quote line-add QUOTE_ID --qty N --price AMOUNT [--sku S] [--desc D] [--discount PCT]\n"
+     "  quote line-add QUOTE_ID --qty N --sku CATALOG_SKU\n"
      "  quote line-edit LINE_ID field=value...\n  quote line-remove LINE_ID... [--yes]\n"
-     "  quote discount QUOTE_ID BP\n  quote send QUOTE_ID\n"
+     "  quote discount QUOTE_ID PCT\n  quote send QUOTE_ID\n"
      "  quote accept QUOTE_ID\n  quote reject QUOTE_ID\n  quote revise QUOTE_ID\n"
      "  quote show QUOTE_ID\n  quote list [CUSTOMER_ID] [--mine]",
-     "Quotes in an ISO 4217 currency. Prices are integer minor units (cents);\n"
-     "discounts are basis points (100 = 1%). Totals are computed by the shared\n"
-     "fs_quote_totals function.\n"
+     "Quotes in an ISO 4217 currency (any case: eur). AMOUNT is in the currency's\n"
+     "units: 39, 39.5, 39.00 (always '.' for decimals); PCT a percentage: 2.5%\n"
+     "or 2.5. Amounts are shown as EUR 1,256.29, discounts as 2.5%; --json keeps\n"
+     "integer minor units and basis points (100 = 1%). line-edit takes\n"
+     "unit_price=AMOUNT and discount=PCT the same way. Totals are computed by the\n"
+     "shared fs_quote_totals function.\n"
      "Lifecycle: draft (editable) -> sent -> accepted | rejected | expired.\n"
      "A sent quote is locked: its lines, discount, currency and valid_until no\n"
      "longer change. revise makes a new draft with copies of its lines that\n"
@@ -1015,10 +1025,18 @@ static const cmd_help helps[] = {
      "  task delete ID... [--yes]\n  task show ID\n"
      "  task list [--due TIME] [--overdue] [--all] [--mine]",
      "Tasks. KIND: follow_up, call, email, meeting, demo, other. list shows open\n"
-     "tasks; --overdue those due before now; --all includes done ones; --mine\n"
+     "tasks; --due today (or a date) those due by the end of that day in your\n"
+     "time zone, --due with a time those due before it; --overdue those due\n"
+     "before your today began; --all includes done ones; --mine\n"
      "only yours. You may delete your own tasks; a delete asks first on a\n"
      "terminal (--yes skips it). Commands taking several ids change all of them\n"
      "or, if one cannot be changed, none."},
+    {"product", "product list [--search TEXT]\n  product search TEXT\n"
+     "  product show SKU|ID",
+     "The product catalog, synced from the back office (read-only here). search\n"
+     "matches part of the SKU or name, in any case. `quote line-add --sku SKU`\n"
+     "takes the product's name and price when --desc / --price are not given,\n"
+     "and refuses a SKU the catalog prices in another currency than the quote's."},
     {"restore", "restore ID...",
      "Takes back deletes not synced yet: the queued delete leaves the outbox\n"
      "and the row is shown again. A delete already synced is restored by the\n"
@@ -1031,7 +1049,8 @@ static const cmd_help helps[] = {
      "nothing is left. Network errors (a connection cut anywhere in an answer\n"
      "included) are retried with backoff; an interrupted first download resumes\n"
      "where it stopped. Exits 4 when the sync completed but the server rejected\n"
-     "some of its changes (listed by `status`), 1 on an error."},
+     "some of its changes (listed by `status`), 5 when the server cannot be\n"
+     "reached (offline: your changes stay saved for the next sync), 1 on an error."},
     {"status", "status",
      "Pending changes, rejected changes with reasons and the values refused,\n"
      "changes confirmed by the server but awaiting its version of the row,\n"
@@ -1039,7 +1058,8 @@ static const cmd_help helps[] = {
      "office's open conflicts that involve your edits (as of the last sync), last\n"
      "sync time and server."},
     {"dismiss", "dismiss OUTBOX_ID\n  dismiss --notice NOTICE_ID",
-     "Removes a rejected change (or a notice) from status once you have seen it."},
+     "Removes a rejected change (or a notice) from status once you have seen it.\n"
+     "The id may be written as status prints it: dismiss '#9'."},
     {"export", "export",
      "Prints the replica as canonical JSON (the format of the server's per-rep\n"
      "export), for comparing with cmp."},
@@ -1197,6 +1217,7 @@ static int check_arity(cli *a, const char *cmd, const char *sub)
         {"contract", "list", 1}, {"contract", "new", 1}, {"contract", "show", 1},
         {"contract", "esign", 2},
         {"task", "list", 0}, {"task", "add", 2}, {"task", "show", 1},
+        {"product", "list", 0}, {"product", "search", 1}, {"product", "show", 1},
         {"enroll", NULL, 2}, {"dismiss", NULL, 1}, {"sync", NULL, 0},
         {"status", NULL, 0}, {"export", NULL, 0},
     };
@@ -1496,13 +1517,15 @@ static int cmd_quote(cli *a, const char *sub)
     if (strcmp(sub, "line-add") == 0) {
         if (!parse_int(opt(a, "qty"), &qty))
             return usage_error(a, "line-add needs --qty N (a whole number)%s", NULL);
-        if (!opt(a, "price") || !*opt(a, "price"))
+        if ((!opt(a, "price") || !*opt(a, "price")) && (!opt(a, "sku") || !*opt(a, "sku")))
             return usage_error(a, "line-add needs --price AMOUNT (in the quote's "
-                               "currency, e.g. 39.50)%s", NULL);
+                               "currency, e.g. 39.50) or a catalog --sku%s", NULL);
         quote_currency(a, "quote", &id, cur);
         if (!cur[0])
             return show_quote(a, &id); /* reports the missing quote */
-        if (!money_arg(a, "--price", opt(a, "price"), cur, &price, &rc))
+        price = FC_CATALOG_PRICE; /* the catalog's, for a --sku without --price */
+        if (opt(a, "price") && *opt(a, "price") &&
+            !money_arg(a, "--price", opt(a, "price"), cur, &price, &rc))
             return rc;
         if (opt(a, "discount") && !percent_arg(a, "--discount", opt(a, "discount"), &disc,
                                                &rc))
@@ -1587,6 +1610,61 @@ static int cmd_contract(cli *a, const char *sub)
         return ok_msg(a, msg);
     }
     return usage_error(a, "unknown contract command '%s'", sub);
+}
+
+typedef struct product_ctx {
+    list_ctx lc;
+    const char *text;     /* search: part of the SKU or name, any case */
+} product_ctx;
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (; hay && *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return !*needle;
+}
+
+static bool product_cb(const fs_row *r, void *p)
+{
+    product_ctx *pc = p;
+
+    if (pc->text && !contains_nocase(row_text_field(r, "sku"), pc->text) &&
+        !contains_nocase(row_text_field(r, "name"), pc->text))
+        return true;
+    return print_row_cb(r, &pc->lc);
+}
+
+/* The catalog (products synced from the back office; read-only here). */
+static int cmd_product(cli *a, const char *sub)
+{
+    product_ctx pc;
+    fs_error err = {0};
+    fc_status st;
+    fs_id id;
+    int rc = 0;
+
+    if (strcmp(sub, "show") == 0)
+        return parse_id_arg(a, 1, "product", &id, &rc) ? show_row(a, "product", &id) : rc;
+    if (strcmp(sub, "list") != 0 && strcmp(sub, "search") != 0)
+        return usage_error(a, "unknown product command '%s'", sub);
+    if (strcmp(sub, "search") == 0 && a->npos < 2)
+        return usage_error(a, "product search needs TEXT%s", NULL);
+    list_ctx_init(&pc.lc, a, "product");
+    pc.text = strcmp(sub, "search") == 0 ? a->pos[1] : opt(a, "search");
+    if (a->json)
+        printf("{\"ok\":true,\"rows\":[");
+    st = fc_list(a->c, "product", NULL, product_cb, &pc, NULL, &err);
+    list_ctx_done(&pc.lc);
+    if (a->json)
+        printf("]}\n");
+    if (st)
+        return fail(a, st, &err);
+    if (!a->json && pc.lc.n == 0)
+        printf("(no product)\n");
+    return 0;
 }
 
 static int cmd_task(cli *a, const char *sub)
@@ -1789,7 +1867,8 @@ int main(int argc, char **argv)
 
     /* Commands with a subcommand take it from the first positional. */
     if (!strcmp(cmd, "customer") || !strcmp(cmd, "contact") || !strcmp(cmd, "visit") ||
-        !strcmp(cmd, "quote") || !strcmp(cmd, "contract") || !strcmp(cmd, "task")) {
+        !strcmp(cmd, "quote") || !strcmp(cmd, "contract") || !strcmp(cmd, "task") ||
+        !strcmp(cmd, "product")) {
         if (a.npos == 0) {
             rc = usage_error(&a, "%s needs a subcommand", cmd);
             goto done;
@@ -1810,6 +1889,8 @@ int main(int argc, char **argv)
         rc = cmd_contract(&a, sub);
     else if (!strcmp(cmd, "task"))
         rc = cmd_task(&a, sub);
+    else if (!strcmp(cmd, "product"))
+        rc = cmd_product(&a, sub);
     else if (!strcmp(cmd, "status"))
         rc = cmd_status(&a);
     else if (!strcmp(cmd, "sync"))
