@@ -296,7 +296,8 @@ void fs_conflict_describe(const fs_conflict *k, char *out, size_t cap)
             snprintf(out, cap, "%s: final states %s and %s met; %s stands", f,
                      k->theirs.u.text.p, k->yours.u.text.p, k->yours.u.text.p);
         else
-            snprintf(out, cap, "%s stays %s: the lattice never goes back", f,
+            snprintf(out, cap, "%s stays %s: it was already further along, and a "
+                     "status never moves back", f,
                      k->theirs.kind == FS_VAL_TEXT ? k->theirs.u.text.p : "unset");
         break;
     case FS_RULE_SERVER_OWNED:

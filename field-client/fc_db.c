@@ -481,6 +481,9 @@ done:
     return rc;
 }
 
+static void row_label(fc_client *c, const char *entity, const fs_id *row,
+                      char *out, size_t cap);
+
 fc_status fc_notice_list(fc_client *c, fc_notice_fn fn, void *payload,
                          fs_error *err)
 {
@@ -505,6 +508,10 @@ fc_status fc_notice_list(fc_client *c, fc_notice_fn fn, void *payload,
         if (sqlite3_column_bytes(st, 3) == 16)
             memcpy(n.row.b, sqlite3_column_blob(st, 3), 16);
         snprintf(n.label, sizeof n.label, "%s", (const char *)sqlite3_column_text(st, 4));
+        /* A conflict notice names the row as people know it: its name or
+         * its customer's (a rep has to know WHICH customer). */
+        if (!n.label[0])
+            row_label(c, n.entity, &n.row, n.label, sizeof n.label);
         snprintf(n.reason, sizeof n.reason, "%s", (const char *)sqlite3_column_text(st, 5));
         snprintf(n.detail, sizeof n.detail, "%s", (const char *)sqlite3_column_text(st, 6));
         n.at_ms = sqlite3_column_int64(st, 7);

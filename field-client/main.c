@@ -686,6 +686,8 @@ static void change_values(const cli *a, const fs_change *ch)
     }
 }
 
+static void row_label(cli *a, const char *entity, const fs_id *id, char *out, size_t cap);
+
 static bool change_cb(const fc_change_info *ch, void *p)
 {
     status_ctx *sc = p;
@@ -711,12 +713,19 @@ static bool change_cb(const fc_change_info *ch, void *p)
         json_str(stdout, ch->detail);
         change_values(sc->a, ch->change);
         printf("}");
-    } else if (ch->state == FC_CHANGE_REJECTED) {
-        printf("  rejected #%lld %s %s: %s (%s); refused:\n", (long long)ch->id,
-               ch->summary, id, ch->detail[0] ? ch->detail : ch->reason, ch->reason);
-        change_values(sc->a, ch->change);
     } else {
-        printf("  %-9s #%lld %s %s\n", word, (long long)ch->id, ch->summary, id);
+        /* The row as the rep knows it: its name (or title...), else its id. */
+        char label[120];
+        row_label(sc->a, ch->entity->name, &ch->row, label, sizeof label);
+        if (ch->state == FC_CHANGE_REJECTED) {
+            printf("  rejected #%lld %s %s: %s (%s); refused:\n", (long long)ch->id,
+                   ch->summary, label[0] ? label : id,
+                   ch->detail[0] ? ch->detail : ch->reason, ch->reason);
+            change_values(sc->a, ch->change);
+        } else {
+            printf("  %-9s #%lld %s %s\n", word, (long long)ch->id, ch->summary,
+                   label[0] ? label : id);
+        }
     }
     sc->n++;
     return true;
@@ -739,9 +748,15 @@ static bool notice_cb(const fc_notice *n, void *p)
         printf(",\"detail\":");
         json_str(stdout, n->detail);
         printf(",\"at_ms\":%lld}", (long long)n->at_ms);
+    } else if (strcmp(n->kind, "conflict") == 0) {
+        /* Which row (by name), what happened, what to do. */
+        printf("  #%lld %s %s: %s; your edit was not kept (edit it again if it still "
+               "matters, then dismiss --notice '#%lld')\n", (long long)n->id, n->entity,
+               n->label[0] ? n->label : id, n->detail[0] ? n->detail : n->reason,
+               (long long)n->id);
     } else {
-        printf("  #%lld %s %s: %s\n", (long long)n->id, n->kind, n->reason,
-               n->detail[0] ? n->detail : id);
+        printf("  #%lld %s (dismiss --notice '#%lld' once seen)\n", (long long)n->id,
+               n->detail[0] ? n->detail : id, (long long)n->id);
     }
     sc->n++;
     return true;
@@ -788,12 +803,8 @@ static int cmd_status(cli *a)
         return fail(a, st, &err);
     fs_id_format(&in.device_id, dev);
     fs_id_format(&in.rep_id, rep);
-    if (in.last_sync_ms) {
-        time_t t = (time_t)(in.last_sync_ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
+    if (in.last_sync_ms)
+        fc_time_format(in.last_sync_ms, false, when, sizeof when);
     if (a->json) {
         printf("{\"ok\":true,\"enrolled\":%s,\"server\":", in.enrolled ? "true" : "false");
         json_str(stdout, in.server);
