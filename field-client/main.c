@@ -1844,9 +1844,10 @@ int main(int argc, char **argv)
             print_help(stdout);
             return 0;
         }
+        if (a.json)
+            return usage_error(&a, "a command is needed%s", NULL);
         print_help(stderr);
-        return a.json ? fail_code(&a, "usage", "a command is needed", EXIT_USAGE)
-                      : EXIT_USAGE;
+        return EXIT_USAGE;
     }
     if (strcmp(cmd, "help") == 0) {
         if (a.npos)
