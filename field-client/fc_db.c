@@ -44,6 +44,7 @@ const char *fc_strerror(fc_status st)
     case FC_EBUSY: return "replica busy";
     case FC_EDENIED: return "not allowed on this device";
     case FC_EAMBIGUOUS: return "ambiguous reference";
+    case FC_EOFFLINE: return "offline (no connection to the server)";
     }
     return "unknown client status";
 }

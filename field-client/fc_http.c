@@ -156,7 +156,11 @@ fc_status fc__curl_post(const char *url, const char *content_type,
             rc = fc__fail(err, FC_ENETWORK, "the server's answer is larger than "
                           "%zu bytes; refused", rb.max);
         else
-            rc = fc__fail(err, FC_ENETWORK, "%s: %s", url, curl_easy_strerror(cc));
+            /* No connection at all: the request certainly never left. */
+            rc = fc__fail(err, cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+                                   cc == CURLE_COULDNT_RESOLVE_PROXY
+                              ? FC_EOFFLINE : FC_ENETWORK,
+                          "%s: %s", url, curl_easy_strerror(cc));
         goto done;
     }
     /* A cut anywhere in the answer is a network error (retried), never
@@ -215,6 +219,7 @@ fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
     unsigned base = c->opt.backoff_ms ? c->opt.backoff_ms : 500;
     unsigned cap = c->opt.backoff_max_ms ? c->opt.backoff_max_ms : 30000;
     fc_status rc = FC_OK;
+    bool maybe_sent = false; /* an attempt may have reached the server */
 
     for (unsigned attempt = 0;; attempt++) {
         uint64_t delay;
@@ -223,7 +228,8 @@ fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
         memset(resp, 0, sizeof *resp);
         rc = post(url, "application/x-protobuf", "deflate", token, body, len,
                   resp, err, pp);
-        retryable = rc == FC_ENETWORK ||
+        maybe_sent = maybe_sent || rc != FC_EOFFLINE;
+        retryable = rc == FC_ENETWORK || rc == FC_EOFFLINE ||
                     (rc == FC_OK && (resp->status == 502 || resp->status == 503 ||
                                      resp->status == 504));
         if (!retryable || attempt >= retries)
@@ -245,6 +251,12 @@ fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
     }
     if (prog)
         prog->retry = 0;
+    /* Offline only if no attempt at all may have been delivered. */
+    if (rc == FC_EOFFLINE && maybe_sent) {
+        rc = FC_ENETWORK;
+        if (err)
+            err->code = FC_ENETWORK;
+    }
     if (rc == FC_OK && (resp->status == 502 || resp->status == 503 ||
                         resp->status == 504) && err)
         snprintf(err->text, sizeof err->text, "server busy (HTTP %ld)", resp->status);

@@ -207,6 +207,7 @@ done:
 
 typedef struct batch {
     fs_id id;
+    bool fresh;          /* marked in flight by this round (never sent) */
     int64_t *ids;        /* outbox ids, request order */
     fs_change *changes;  /* decoded, same order */
     size_t n;
@@ -284,6 +285,7 @@ static fc_status batch_prepare(fc_client *c, batch *b, fs_error *err)
         rc = fc__meta_set_blob(c, "batch_id", b->id.b, 16, err);
         if (rc)
             goto done;
+        b->fresh = true;
     }
     rc = fc__prepare(c, "SELECT id, change FROM fc_outbox WHERE state = 1 ORDER BY id",
                      &st, err);
@@ -1306,6 +1308,16 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     }
     rc = fc__post_retry(c, url, token, body.data, body.len, &resp, prog, progress,
                         payload, err);
+    /* Offline: this batch never left the device, so its changes are still
+     * waiting to send, not "sent, answer not yet received"; the next sync
+     * sends them under a new batch id (the server never saw this one). A
+     * batch from an earlier round or sync may have arrived: it stays in
+     * flight and is resent as it is. */
+    if (rc == FC_EOFFLINE && b.fresh) {
+        fs_error e2 = {0};
+        if (fc__exec(c, "UPDATE fc_outbox SET state = 0 WHERE state = 1", &e2) != FC_OK)
+            rc = fc__fail(err, e2.code ? (fc_status)e2.code : FC_EDB, "%s", e2.text);
+    }
     if (rc)
         goto done;
 answered:

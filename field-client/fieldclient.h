@@ -63,8 +63,11 @@ typedef enum fc_status {
     FC_EBUSY,         /* another sync is running on this replica */
     FC_EDENIED,       /* the rep may not do this on their device (delete
                          another rep's task...): the back office can */
-    FC_EAMBIGUOUS     /* a short id or name matches several rows (the
+    FC_EAMBIGUOUS,    /* a short id or name matches several rows (the
                          message lists them); nothing was done */
+    FC_EOFFLINE       /* no connection to the server could be made (refused,
+                         no route, name not resolved): nothing was sent, the
+                         changes stay waiting to send */
 } fc_status;
 
 /* Static, never NULL. */
@@ -87,7 +90,8 @@ typedef struct fc_http_response {
  * POST `len` bytes of `body` to `url` with Content-Type `content_type`,
  * Content-Encoding `content_encoding` and, when `token` is non-NULL,
  * "Authorization: Bearer <token>". Fills *resp (zeroed by the caller) and
- * returns FC_OK whenever an HTTP answer arrived (any status), FC_ENETWORK
+ * returns FC_OK whenever an HTTP answer arrived (any status), FC_EOFFLINE
+ * when it knows the request never left the device (no connection made),
  * when it did not (connect failure, timeout, connection dropped mid-answer,
  * answer larger than the cap), with a readable err. payload comes last.
  */

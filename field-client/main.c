@@ -210,7 +210,7 @@ static const char *error_code(fc_status st)
     static const char *const codes[] = {
         "ok", "invalid", "no_memory", "database", "not_found", "value", "transition",
         "frozen", "not_enrolled", "already_enrolled", "network", "http", "protocol",
-        "wiped", "server_owned", "busy", "denied", "ambiguous"};
+        "wiped", "server_owned", "busy", "denied", "ambiguous", "offline"};
     return (unsigned)st < sizeof codes / sizeof codes[0] ? codes[st] : "error";
 }
 
@@ -933,7 +933,7 @@ static int cmd_sync(cli *a)
         fputc('\n', stderr);
     if (fc_info_get(a->c, &in, NULL))
         memset(&in, 0, sizeof in);
-    if (st == FC_ENETWORK) {
+    if (st == FC_ENETWORK || st == FC_EOFFLINE) {
         /* No network is the field's normal state, not an error: one line,
          * what is kept, and its own status for scripts. */
         char msg[700];

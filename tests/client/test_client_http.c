@@ -180,7 +180,14 @@ static void on_progress(const fc_progress *p, void *payload)
 
 /* Enrolls against the fake (URL of the socket server), then reopens the
  * replica with the real transport and `retries`. */
+static void open_enrolled_port(fixture *f, unsigned port, unsigned retries);
+
 static void open_enrolled(fixture *f, unsigned retries)
+{
+    open_enrolled_port(f, (unsigned)f->srv.port, retries);
+}
+
+static void open_enrolled_port(fixture *f, unsigned port, unsigned retries)
 {
     fake_server fake;
     fc_options opt;
@@ -192,7 +199,7 @@ static void open_enrolled(fixture *f, unsigned retries)
     opt.post = fake_post;
     opt.post_payload = &fake;
     assert_int_equal(fc_open(f->path, &opt, &f->c, &err), FC_OK);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)f->srv.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
     assert_int_equal(fc_enroll(f->c, url, "CODE", "test", &err), FC_OK);
     fc_close(f->c);
     fake_free(&fake);
@@ -276,11 +283,46 @@ static void test_cut_is_retried(void **state)
     assert_true(f->note[0] != '\0');
 }
 
+/* Issue 14, item 4: with no server to connect to, the sync is FC_EOFFLINE
+ * (not a generic network error) and the changes it tried to send are still
+ * "waiting to send", not "sent, answer not yet received": nothing left the
+ * device. A later sync with the server back sends them. */
+static void test_offline_changes_stay_waiting(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fc_info in;
+    fc_kv kv = {"name", "Offline Farm"};
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port;
+
+    /* A port on which nothing listens: bound, then closed. */
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+
+    open_enrolled_port(f, port, 2);
+    assert_int_equal(fc_customer_add(f->c, &kv, 1, NULL, &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, on_progress, f, NULL, &err), FC_EOFFLINE);
+    assert_int_equal(f->retries_seen, 2);
+    assert_int_equal(fc_info_get(f->c, &in, &err), FC_OK);
+    assert_int_equal(in.pending, 1);
+    assert_int_equal(in.in_flight, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cut_is_network_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_changes_stay_waiting, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
