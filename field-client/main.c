@@ -937,9 +937,12 @@ static int cmd_sync(cli *a)
         /* No network is the field's normal state, not an error: one line,
          * what is kept, and its own status for scripts. */
         char msg[700];
-        snprintf(msg, sizeof msg, "offline: could not reach %s; %zu change(s) saved on "
-                 "this device, sent at the next sync (%.120s)",
-                 in.server[0] ? in.server : "the server", in.pending, err.text);
+        char why[200] = "";
+        if (st == FC_ENETWORK) /* reached, maybe: say what broke */
+            snprintf(why, sizeof why, " (%.180s)", err.text);
+        snprintf(msg, sizeof msg, "offline: cannot reach %s%s; %zu change(s) saved on "
+                 "this device, to be sent at the next sync",
+                 in.server[0] ? in.server : "the server", why, in.pending);
         return fail_code(a, "offline", msg, EXIT_OFFLINE);
     }
     if (st)

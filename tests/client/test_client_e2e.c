@@ -389,6 +389,73 @@ static void test_rejected_values_and_exit_status(void **state)
     assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
 }
 
+/* Issue 14, items 4 and 7 end to end: the catalog from the back office is
+ * listed, searched and shown on the device; line-add --sku takes the
+ * product's name and price, a SKU priced in another currency is refused
+ * saying so; with the server gone, sync says in one line that the device is
+ * offline and how many changes are saved, exits 5, and status shows them as
+ * waiting to send. */
+static void test_catalog_and_offline(void **state)
+{
+    fixture *f = *state;
+    char rep[37], cust[37], quote[37], usdq[37], csv[300];
+    FILE *o;
+    int st;
+
+    snprintf(csv, sizeof csv, "%s/products.csv", f->dir);
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fputs("sku,name,price,currency\nSEN-010,Soil moisture sensor,3900,EUR\n"
+          "IRR-220,Drip irrigation set,45900,EUR\n", o);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import products '%s'", f->sdb, csv), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, rep));
+    enroll_db(f, rep, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+
+    assert_int_equal(CLIENT(f, "--db '%s' product list", f->cdb), 0);
+    assert_non_null(strstr(f->out, "SEN-010"));
+    assert_non_null(strstr(f->out, "price=EUR 39.00"));
+    assert_int_equal(CLIENT(f, "--db '%s' product search moisture", f->cdb), 0);
+    assert_non_null(strstr(f->out, "SEN-010"));
+    assert_null(strstr(f->out, "IRR-220"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json product show SEN-010", f->cdb), 0);
+    assert_non_null(strstr(f->out, "\"price\":3900"));
+
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add name=Orchard", f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' --json quote new Orchard eur", f->cdb), 0);
+    assert_true(find_uuid(f->out, quote));
+    assert_int_equal(CLIENT(f, "--db '%s' quote line-add %s --qty 10 --sku SEN-010 "
+                            "--discount 5%%", f->cdb, quote), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' quote show %s", f->cdb, quote), 0);
+    assert_non_null(strstr(f->out, "description=Soil moisture sensor"));
+    assert_non_null(strstr(f->out, "unit_price=EUR 39.00"));
+    assert_non_null(strstr(f->out, "discount=5%"));
+    assert_non_null(strstr(f->out, "total EUR 370.50"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json quote new %s USD", f->cdb, cust), 0);
+    assert_true(find_uuid(f->out, usdq));
+    assert_int_equal(CLIENT(f, "--db '%s' quote line-add %s --qty 1 --sku SEN-010 "
+                            "--price 40", f->cdb, usdq), 1);
+    assert_non_null(strstr(f->err, "priced in EUR in the catalog but this quote is in USD"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json quote show %s", f->cdb, usdq), 0);
+    assert_non_null(strstr(f->out, "\"lines\":[]"));
+
+    /* The server goes away: offline is a state, not an error. */
+    kill(f->server, SIGTERM);
+    waitpid(f->server, &st, 0);
+    f->server = 0;
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 5);
+    assert_non_null(strstr(f->err, "offline"));
+    assert_non_null(strstr(f->err, "4 change(s) saved on this device"));
+    assert_int_equal(CLIENT(f, "--db '%s' status", f->cdb), 0);
+    assert_non_null(strstr(f->out, "waiting:      4 change(s) waiting to send"));
+    assert_null(strstr(f->out, "answer not yet received"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json sync", f->cdb), 5);
+    assert_non_null(strstr(f->out, "{\"ok\":false,\"error\":{\"code\":\"offline\","));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_lists_open_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_territory_attribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_values_and_exit_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog_and_offline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
