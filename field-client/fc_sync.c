@@ -1444,6 +1444,11 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
                        &notices, err);
         if (rc)
             goto done;
+        /* The server counted at the first round; rows written since then
+         * arrive in this sync too: the total grows with them, so a count
+         * never exceeds its total ("5 of 4"). */
+        if (prog.total && prog.rows + prog.exits > prog.total)
+            prog.total = prog.rows + prog.exits;
         applied = prog;
         rc = count_pending(c, &pending, err);
         if (rc)

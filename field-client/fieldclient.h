@@ -473,8 +473,10 @@ typedef struct fc_progress {
     unsigned retry;            /* >0 while waiting to retry */
     char note[160];            /* last retry reason */
     size_t total;              /* rows + exits this sync pulls, counted by
-                                  the server at the first round; 0 = unknown
-                                  (an older server) */
+                                  the server at the first round and raised
+                                  when rows written since arrive too (never
+                                  below rows + exits); 0 = unknown (an
+                                  older server) */
 } fc_progress;
 
 /* Called after each round and before each retry; payload last. */

@@ -1083,6 +1083,51 @@ static void last_progress(const fc_progress *p, void *payload)
     *(fc_progress *)payload = *p;
 }
 
+/* Issue 14, item 4: rows written at the server during a sync (after its
+ * first round counted what there was to pull) are pulled by the same sync;
+ * the progress never shows more pulled than its total ("5 of 4"). */
+typedef struct grow_ctx {
+    fake_server *srv;
+    unsigned rounds;
+    bool over;                 /* a report with rows + exits > total */
+} grow_ctx;
+
+static void grow_progress(const fc_progress *p, void *payload)
+{
+    grow_ctx *g = payload;
+
+    if (p->retry)
+        return;
+    g->over = g->over || (p->total && p->rows + p->exits > p->total);
+    if (g->rounds++ == 0)
+        for (int i = 0; i < 5; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "Late %d", i);
+            fake_set_text(g->srv, "customer", &(fs_id){{(uint8_t)(i + 1), 9}}, "name", name);
+        }
+}
+
+static void test_progress_never_past_total(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    grow_ctx g = {&f->srv, 0, false};
+    fc_sync_report rep;
+
+    enroll(f);
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Early %d", i);
+        fake_set_text(&f->srv, "customer", &(fs_id){{(uint8_t)(i + 1), 8}}, "name", name);
+    }
+    f->srv.page_size = 2;
+    assert_int_equal(fc_sync(f->c, grow_progress, &g, &rep, &err), FC_OK);
+    assert_true(g.rounds >= 3);
+    assert_int_equal(rep.totals.rows, 9); /* the late rows came in this sync */
+    assert_false(g.over);
+    assert_int_equal(rep.totals.total, 9);
+}
+
 /* The server's open-conflict list is stored on the last page, replaced
  * whole by the next list, kept by pages that carry none, and labelled from
  * the replica; the first round asks for the pull count (progress total). */
@@ -1652,6 +1697,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_never_past_total, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_with_rejected_change_dropped, setup,
                                         teardown),
