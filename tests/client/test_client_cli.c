@@ -393,6 +393,234 @@ static void test_delete_confirm_restore(void **state)
     assert_int_equal(run(f, "customer list --mine"), 2); /* customers have no rep */
 }
 
+/* The value of a "key":<number> in the output (-1 if absent). */
+static long long json_num(const fixture *f, const char *key)
+{
+    char k[64];
+    const char *p;
+
+    snprintf(k, sizeof k, "\"%s\":", key);
+    p = strstr(f->r.out, k);
+    return p ? strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
+/* Issue 14, item 1: amounts typed in the currency's units (0, 2 and 3
+ * decimals), codes in any case, percentages; shown as people read them;
+ * stored (and --json) as minor units and basis points. Too many decimals
+ * are refused and change nothing. */
+static void test_money_round_trip(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *cur, *typed, *shown;
+        long long minor;
+    } cases[] = {
+        {"jpy", "1256", "JPY 1,256", 1256},
+        {"JPY", "1256.", NULL, -1},
+        {"JPY", "1.5", NULL, -1},
+        {"eur", "1256.29", "EUR 1,256.29", 125629},
+        {"Eur", "39", "EUR 39.00", 3900},
+        {"EUR", "39.5", "EUR 39.50", 3950},
+        {"EUR", "39.001", NULL, -1},
+        {"bhd", "1.5", "BHD 1.500", 1500},
+        {"BHD", "1234.567", "BHD 1,234.567", 1234567},
+        {"BHD", "1.2345", NULL, -1},
+    };
+    char cust[37], quote[37], line[37], before[65536];
+
+    assert_int_equal(run(f, "--json customer add name=Acme"), 0);
+    json_id(f, cust);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(run(f, "--json quote new %s %s", cust, cases[i].cur), 0);
+        json_id(f, quote);
+        if (!cases[i].shown) {
+            assert_int_equal(run(f, "export"), 0);
+            memcpy(before, f->r.out, sizeof before);
+            assert_int_equal(run(f, "quote line-add %s --qty 1 --price %s", quote,
+                                 cases[i].typed), 1);
+            assert_non_null(strstr(f->r.err, cases[i].typed));
+            assert_int_equal(run(f, "export"), 0);
+            assert_string_equal(before, f->r.out);
+            continue;
+        }
+        assert_int_equal(run(f, "--json quote line-add %s --qty 1 --price %s --discount 2.5%%"
+                             " --desc 'Soil sensor'", quote, cases[i].typed), 0);
+        assert_int_equal(run(f, "--json quote show %s", quote), 0);
+        if (json_num(f, "unit_price") != cases[i].minor)
+            fail_msg("%s %s: stored %lld, want %lld", cases[i].cur, cases[i].typed,
+                     json_num(f, "unit_price"), cases[i].minor);
+        assert_int_equal(json_num(f, "discount"), 0); /* the quote's */
+        assert_non_null(strstr(f->r.out, "\"discount\":250"));  /* the line's */
+        assert_int_equal(run(f, "quote show %s", quote), 0);
+        if (!strstr(f->r.out, cases[i].shown))
+            fail_msg("%s %s: '%s' not in %s", cases[i].cur, cases[i].typed, cases[i].shown,
+                     f->r.out);
+        assert_non_null(strstr(f->r.out, "description=Soil sensor"));
+        assert_non_null(strstr(f->r.out, "discount=2.5%"));
+        assert_non_null(strstr(f->r.out, "totals: subtotal "));
+    }
+    /* line-edit and the quote discount take the same units. */
+    assert_int_equal(run(f, "--json quote new %s EUR", cust), 0);
+    json_id(f, quote);
+    assert_int_equal(run(f, "--json quote line-add %s --qty 2 --price 10", quote), 0);
+    json_id(f, line);
+    assert_int_equal(run(f, "quote line-edit %s unit_price=12.34 discount=10%%", line), 0);
+    assert_int_equal(run(f, "quote discount %s 0.5", quote), 0);
+    assert_int_equal(run(f, "--json quote show %s", quote), 0);
+    assert_int_equal(json_num(f, "unit_price"), 1234);
+    assert_non_null(strstr(f->r.out, "\"discount\":50,"));
+    assert_non_null(strstr(f->r.out, "\"discount\":1000}"));
+    /* 2 x 12.34 = 24.68, -10% = 22.21 (half up), -0.5% = 22.10 */
+    assert_int_equal(json_num(f, "total"), 2210);
+    assert_int_equal(run(f, "quote show %s", quote), 0);
+    assert_non_null(strstr(f->r.out, "total EUR 22.10"));
+    assert_int_equal(run(f, "quote discount %s 101%%", quote), 1);
+    assert_int_equal(run(f, "quote new %s EURO", cust), 1);
+}
+
+/* Issue 14, item 2: times typed and shown in the rep's zone (TZ) with its
+ * offset, in winter and summer (daylight saving) and in a zone without
+ * it; JSON keeps UTC RFC 3339 plus the milliseconds. */
+static void test_time_zones(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *tz, *typed, *utc, *shown;
+    } cases[] = {
+        {"Europe/Berlin", "2026-12-08T09:00", "2026-12-08T08:00:00Z", "2026-12-08 09:00 +01:00"},
+        {"Europe/Berlin", "2026-07-08T09:00", "2026-07-08T07:00:00Z", "2026-07-08 09:00 +02:00"},
+        {"Europe/Berlin", "2026-12-08T09:00+05:30", "2026-12-08T03:30:00Z",
+         "2026-12-08 04:30 +01:00"},
+        {"Asia/Tokyo", "2026-07-08T09:00", "2026-07-08T00:00:00Z", "2026-07-08 09:00 +09:00"},
+        {"America/New_York", "2026-03-08T12:00", "2026-03-08T16:00:00Z",
+         "2026-03-08 12:00 -04:00"},
+        {"UTC", "2026-12-08", "2026-12-08T00:00:00Z", "2026-12-08 00:00 +00:00"},
+    };
+    char cust[37], visit[37];
+
+    assert_int_equal(run(f, "--json customer add name=Acme"), 0);
+    json_id(f, cust);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("TZ", cases[i].tz, 1);
+        assert_int_equal(run(f, "--json visit plan Acme --at %s", cases[i].typed), 0);
+        json_id(f, visit);
+        assert_int_equal(run(f, "--json visit show %s", visit), 0);
+        char want[80];
+        snprintf(want, sizeof want, "\"planned_at\":\"%s\",\"planned_at_ms\":",
+                 cases[i].utc);
+        if (!strstr(f->r.out, want))
+            fail_msg("%s %s: want %s in %s", cases[i].tz, cases[i].typed, want, f->r.out);
+        assert_int_equal(run(f, "visit show %s", visit), 0);
+        if (!strstr(f->r.out, cases[i].shown))
+            fail_msg("%s %s: want '%s' in %s", cases[i].tz, cases[i].typed, cases[i].shown,
+                     f->r.out);
+    }
+    unsetenv("TZ");
+}
+
+/* Issue 14, item 2: `task list --due today` lists what is due by the end
+ * of the rep's today (that day's tasks included); --overdue is judged by
+ * the rep's local day, not UTC's: a task due today is not overdue, even
+ * where today began hours before or after UTC's. */
+static void test_due_today_local_day(void **state)
+{
+    fixture *f = *state;
+    static const char *const zones[] = {"Pacific/Kiritimati", "Pacific/Pago_Pago",
+                                        "Europe/Berlin", NULL};
+
+    assert_int_equal(run(f, "--json customer add name=Acme"), 0);
+    for (size_t z = 0; zones[z]; z++) {
+        setenv("TZ", zones[z], 1);
+        assert_int_equal(run(f, "task add Acme 'due-yesterday-%zu' --due yesterday", z), 0);
+        assert_int_equal(run(f, "task add Acme 'due-today-%zu' --due today", z), 0);
+        assert_int_equal(run(f, "task add Acme 'due-tomorrow-%zu' --due tomorrow", z), 0);
+        assert_int_equal(run(f, "task list --due today"), 0);
+        char t[40];
+        snprintf(t, sizeof t, "due-today-%zu", z);
+        if (!strstr(f->r.out, t))
+            fail_msg("%s: --due today misses today's task: %s", zones[z], f->r.out);
+        snprintf(t, sizeof t, "due-yesterday-%zu", z);
+        assert_non_null(strstr(f->r.out, t));
+        snprintf(t, sizeof t, "due-tomorrow-%zu", z);
+        assert_null(strstr(f->r.out, t));
+        assert_int_equal(run(f, "task list --overdue"), 0);
+        snprintf(t, sizeof t, "due-yesterday-%zu", z);
+        assert_non_null(strstr(f->r.out, t));
+        snprintf(t, sizeof t, "due-today-%zu", z);
+        if (strstr(f->r.out, t))
+            fail_msg("%s: a task due today is listed as overdue: %s", zones[z], f->r.out);
+        assert_int_equal(run(f, "task list --all --mine"), 0);
+        assert_non_null(strstr(f->r.out, "customer=Acme"));
+    }
+    unsetenv("TZ");
+}
+
+/* Issue 14, item 3: lists show short ids and customer names; commands take
+ * a short id, the full id or a customer's name; an ambiguous reference
+ * lists the candidates and changes nothing. */
+static void test_short_ids_and_names_cli(void **state)
+{
+    fixture *f = *state;
+    char a[37], b[37], task[37], before[65536];
+
+    assert_int_equal(run(f, "--json customer add 'name=Acme Tools'"), 0);
+    json_id(f, a);
+    assert_int_equal(run(f, "--json customer add 'name=Acme Farm'"), 0);
+    json_id(f, b);
+    assert_int_equal(run(f, "customer list"), 0);
+    assert_non_null(strstr(f->r.out, a + 28));     /* the last 8 hex digits */
+    assert_null(strstr(f->r.out, a));              /* not the whole id */
+    assert_int_equal(run(f, "--json customer list"), 0);
+    assert_non_null(strstr(f->r.out, "\"short_id\":\""));
+    /* By short id, by full id, by name (any case), by a unique part. */
+    assert_int_equal(run(f, "customer show %s", a + 28), 0);
+    assert_non_null(strstr(f->r.out, "Acme Tools"));
+    assert_int_equal(run(f, "customer show %s", b), 0);
+    assert_non_null(strstr(f->r.out, "Acme Farm"));
+    assert_int_equal(run(f, "customer show 'acme tools'"), 0);
+    assert_non_null(strstr(f->r.out, "Acme Tools"));
+    assert_int_equal(run(f, "--json task add farm 'call back'"), 0);
+    json_id(f, task);
+    assert_int_equal(run(f, "task list"), 0);
+    assert_non_null(strstr(f->r.out, "customer=Acme Farm"));
+    assert_int_equal(run(f, "task done %s", task + 28), 0);
+    /* Ambiguous: the candidates, exit 1, nothing changed. */
+    assert_int_equal(run(f, "export"), 0);
+    memcpy(before, f->r.out, sizeof before);
+    assert_int_equal(run(f, "customer edit acme phone=123"), 1);
+    assert_non_null(strstr(f->r.err, "matches 2 customers"));
+    assert_non_null(strstr(f->r.err, a + 28));
+    assert_non_null(strstr(f->r.err, "Acme Farm"));
+    assert_int_equal(run(f, "--json task add acme 'x'"), 1);
+    assert_non_null(strstr(f->r.out, "\"code\":\"ambiguous\""));
+    assert_int_equal(run(f, "customer show nobody"), 1);
+    assert_non_null(strstr(f->r.err, "no customer 'nobody'"));
+    assert_int_equal(run(f, "export"), 0);
+    assert_string_equal(before, f->r.out);
+}
+
+/* Issue 14, item 4: `dismiss '#9'` takes the id as status prints it (here
+ * there is no such rejected change: not found, not a usage error); the
+ * status says what waits to be sent; --version names both versions. */
+static void test_dismiss_hash_status_version(void **state)
+{
+    fixture *f = *state;
+
+    assert_int_equal(run(f, "dismiss '#9'"), 1);
+    assert_non_null(strstr(f->r.err, "no rejected change with id 9"));
+    assert_int_equal(run(f, "dismiss --notice '#9'"), 1);
+    assert_int_equal(run(f, "dismiss '#x'"), 2);
+    assert_int_equal(run(f, "customer add name=Acme"), 0);
+    assert_int_equal(run(f, "status"), 0);
+    assert_non_null(strstr(f->r.out, "waiting:      1 change(s) waiting to send"));
+    assert_non_null(strstr(f->r.out, "waiting   #1 customer add Acme"));
+    assert_int_equal(run(f, "--version"), 0);
+    assert_non_null(strstr(f->r.out, "field-client (fieldsync) "));
+    assert_non_null(strstr(f->r.out, ", sync protocol "));
+    assert_int_equal(run(f, "--json --version"), 0);
+    assert_non_null(strstr(f->r.out, "{\"ok\":true,\"version\":\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +632,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_and_db_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_not_enrolled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_confirm_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_money_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_zones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_due_today_local_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_ids_and_names_cli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dismiss_hash_status_version, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

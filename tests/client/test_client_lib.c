@@ -1083,6 +1083,76 @@ static void last_progress(const fc_progress *p, void *payload)
     *(fc_progress *)payload = *p;
 }
 
+/* Issue 14, item 3: short ids are the tail of the id, extended while
+ * another live row of the entity shares it; fc_resolve takes a full id, a
+ * short id (any tail of 4+ hex digits), a customer's name (exact in any
+ * case, else a unique part) or a product's SKU; several matches are
+ * FC_EAMBIGUOUS naming the candidates, none FC_ENOTFOUND. */
+static void test_short_ids_and_names(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fc_short_ids *s = NULL;
+    char sid[33];
+    fs_id out;
+    /* a and b share their last 5 bytes (10 hex digits); c is apart. */
+    fs_id a = {{0x01, 0x90, 1, 2, 3, 4, 0x70, 5, 0x80, 6, 0x11, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}};
+    fs_id b = {{0x01, 0x90, 1, 2, 3, 4, 0x70, 5, 0x80, 6, 0x22, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}};
+    fs_id c = {{0x01, 0x90, 1, 2, 3, 4, 0x70, 5, 0x80, 6, 0x33, 0x12, 0x34, 0x56, 0x78, 0x9a}};
+    fs_id p = {{0x01, 0x90, 9, 9, 9, 9, 0x70, 9, 0x80, 9, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99}};
+
+    enroll(f);
+    fake_set_text(&f->srv, "customer", &a, "name", "Acme Tools");
+    fake_set_text(&f->srv, "customer", &b, "name", "Acme Farm");
+    fake_set_text(&f->srv, "customer", &c, "name", "Beta");
+    fake_set_text(&f->srv, "product", &p, "sku", "SEN-010");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+
+    assert_int_equal(fc_short_ids_load(f->c, "customer", &s, &err), FC_OK);
+    fc_short_ids_format(s, &c, sid);
+    assert_string_equal(sid, "3456789a"); /* the last 8 hex digits */
+    fc_short_ids_format(s, &a, sid);
+    assert_string_equal(sid, "1aabbccddee"); /* 10 shared digits: 11 shown */
+    fc_short_ids_format(s, &b, sid);
+    assert_string_equal(sid, "2aabbccddee");
+    fc_short_ids_free(s);
+    fc_short_ids_format(NULL, &c, sid);
+    assert_int_equal(strlen(sid), 8);
+
+    /* Full id, short id, a shorter tail, any case. */
+    char full[FS_ID_STRLEN + 1];
+    fs_id_format(&c, full);
+    assert_int_equal(fc_resolve(f->c, "customer", full, &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &c) == 0);
+    assert_int_equal(fc_resolve(f->c, "customer", "3456789A", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &c) == 0);
+    assert_int_equal(fc_resolve(f->c, "customer", "789a", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &c) == 0);
+    assert_int_equal(fc_resolve(f->c, "customer", "11aabbccddee", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &a) == 0);
+    /* A shared tail is ambiguous: both named, nothing chosen. */
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fc_resolve(f->c, "customer", "ccddee", &out, &err), FC_EAMBIGUOUS);
+    assert_non_null(strstr(err.text, "Acme Tools"));
+    assert_non_null(strstr(err.text, "Acme Farm"));
+    assert_non_null(strstr(err.text, "1aabbccddee (Acme"));
+    /* Names: exact in any case, a unique part, an ambiguous part. */
+    assert_int_equal(fc_resolve(f->c, "customer", "acme farm", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &b) == 0);
+    assert_int_equal(fc_resolve(f->c, "customer", "tools", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &a) == 0);
+    assert_int_equal(fc_resolve(f->c, "customer", "acme", &out, &err), FC_EAMBIGUOUS);
+    assert_int_equal(fc_resolve(f->c, "customer", "gamma", &out, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_resolve(f->c, "customer", "10%", &out, &err), FC_ENOTFOUND);
+    /* Another entity's tail does not name a customer; any entity does. */
+    assert_int_equal(fc_resolve(f->c, "customer", "778899", &out, &err), FC_ENOTFOUND);
+    assert_int_equal(fc_resolve(f->c, NULL, "778899", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &p) == 0);
+    /* Products by SKU. */
+    assert_int_equal(fc_resolve(f->c, "product", "sen-010", &out, &err), FC_OK);
+    assert_true(fs_id_cmp(&out, &p) == 0);
+}
+
 /* Issue 14, item 4: rows written at the server during a sync (after its
  * first round counted what there was to pull) are pulled by the same sync;
  * the progress never shows more pulled than its total ("5 of 4"). */
@@ -1698,6 +1768,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_never_past_total, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_ids_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_with_rejected_change_dropped, setup,
                                         teardown),
