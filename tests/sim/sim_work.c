@@ -606,16 +606,30 @@ static void op_quote(sim_dev *d, int op)
             note_root(d->sim, &id, &cust);
         judge(d, rc, &err, "quote new", &id);
         return;
-    case OP_LINE_ADD:
+    case OP_LINE_ADD: {
+        /* The catalog prices SKU-1/-2 in EUR and the device refuses them on
+         * a quote in another currency (issue 14): lines of a USD quote are
+         * free-text SKUs. Same random draws either way. */
+        fs_row qr = {0};
+        bool eur = true;
         if (!pick(d, "quote", NULL, NULL, false, &q, NULL))
             return;
-        rc = fc_quote_line_add(d->c, &q, sim_below(&d->ops, 2) ? "SKU-1" : "SKU-2", "line",
+        if (fc_get(d->c, "quote", &q, &qr, NULL) == FC_OK) {
+            int cs = fs_entity_field_index(qr.entity, "currency");
+            eur = cs < 0 || qr.cells[cs].v.kind != FS_VAL_TEXT ||
+                  strcmp(qr.cells[cs].v.u.text.p, "EUR") == 0;
+        }
+        fs_row_free(&qr);
+        rc = fc_quote_line_add(d->c, &q, sim_below(&d->ops, 2) ? (eur ? "SKU-1" : "FREE-1")
+                                                                : (eur ? "SKU-2" : "FREE-2"),
+                               "line",
                                1 + sim_below(&d->ops, 9), 100 + sim_below(&d->ops, 20000),
                                sim_below(&d->ops, 3) * 500, &id, &err);
         if (rc == FC_OK)
             note_root(d->sim, &id, &q);
         judge(d, rc, &err, "quote line add", &id);
         return;
+    }
     case OP_LINE_EDIT: {
         fc_kv kv[1] = {{"qty", v}};
         if (!pick(d, "quote_line", NULL, NULL, false, &id, NULL))
