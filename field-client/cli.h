@@ -53,6 +53,9 @@ int cli_ok_id(cli *a, const char *what, const fs_id *id);
 int cli_ok_msg(cli *a, const char *msg);
 
 void cli_json_str(FILE *o, const char *s);
+/* ,"key":"<UTC RFC 3339>","key_ms":ms (null and 0 when ms is 0 and
+ * zero_is_null): every time in JSON, as docs/CLI.md says. */
+void cli_json_time(FILE *o, const char *key, int64_t ms, bool zero_is_null);
 void cli_json_value(FILE *o, const fs_field *f, const fs_value *v);
 void cli_json_row(FILE *o, const fs_row *r);
 /* mine: -1 = not shown, else the "mine" member; sid: the short id (lists)

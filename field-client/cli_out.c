@@ -36,6 +36,20 @@ void cli_json_str(FILE *o, const char *s)
     fputc('"', o);
 }
 
+void cli_json_time(FILE *o, const char *key, int64_t ms, bool zero_is_null)
+{
+    char t[64];
+
+    fprintf(o, ",\"%s\":", key);
+    if (ms == 0 && zero_is_null) {
+        fprintf(o, "null");
+    } else {
+        fc_time_format(ms, true, t, sizeof t);
+        cli_json_str(o, t);
+    }
+    fprintf(o, ",\"%s_ms\":%lld", key, (long long)ms);
+}
+
 void cli_json_value(FILE *o, const fs_field *f, const fs_value *v)
 {
     char buf[FS_ID_STRLEN + 1];
@@ -98,6 +112,8 @@ void cli_json_row_owned(FILE *o, const fs_row *r, int mine, const char *sid)
             fc_time_format(v->u.i, true, t, sizeof t);
             cli_json_str(o, t);
             fprintf(o, ",\"%s_ms\":%lld", f->name, (long long)v->u.i);
+        } else if (f->type == FS_TYPE_TIME) {
+            fprintf(o, "null,\"%s_ms\":null", f->name); /* the key is always there */
         } else {
             cli_json_value(o, f, v);
         }

@@ -112,7 +112,8 @@ static bool notice_cb(const fc_notice *n, void *p)
         cli_json_str(stdout, n->reason);
         printf(",\"detail\":");
         cli_json_str(stdout, n->detail);
-        printf(",\"at_ms\":%lld}", (long long)n->at_ms);
+        cli_json_time(stdout, "at", n->at_ms, false);
+        printf("}");
     } else if (strcmp(n->kind, "conflict") == 0) {
         /* Which row (by name), what happened, what to do. */
         printf("  #%lld %s %s: %s; your edit was not kept (edit it again if it still "
@@ -145,7 +146,8 @@ static bool conflict_cb(const fc_conflict *k, void *p)
         cli_json_str(stdout, k->rule);
         printf(",\"mine_kept\":%s,\"detail\":", k->mine_kept ? "true" : "false");
         cli_json_str(stdout, k->detail);
-        printf(",\"created_ms\":%lld}", (long long)k->created_ms);
+        cli_json_time(stdout, "created", k->created_ms, false);
+        printf("}");
     } else {
         printf("  #%llu %s %s, %s: %s (%s)\n", (unsigned long long)k->id, k->entity,
                k->label[0] ? k->label : id, k->field,
@@ -174,12 +176,14 @@ int cli_cmd_status(cli *a)
         printf("{\"ok\":true,\"enrolled\":%s,\"server\":", in.enrolled ? "true" : "false");
         cli_json_str(stdout, in.server);
         printf(",\"device_id\":\"%s\",\"rep_id\":%s%s%s,\"cursor\":%llu,"
-               "\"bootstrapped\":%s,\"last_sync_ms\":%lld,\"pending\":%zu,"
-               "\"in_flight\":%zu,\"rejected\":%zu,\"awaiting\":%zu,\"changes\":[", dev,
+               "\"bootstrapped\":%s", dev,
                in.enrolled ? "\"" : "", in.enrolled ? rep : "null",
                in.enrolled ? "\"" : "", (unsigned long long)in.cursor,
-               in.bootstrapped ? "true" : "false", (long long)in.last_sync_ms,
-               in.pending, in.in_flight, in.rejected, in.awaiting);
+               in.bootstrapped ? "true" : "false");
+        cli_json_time(stdout, "last_sync", in.last_sync_ms, true);
+        printf(",\"pending\":%zu,\"waiting\":%zu,\"in_flight\":%zu,\"rejected\":%zu,"
+               "\"awaiting\":%zu,\"changes\":[", in.pending, in.pending - in.in_flight,
+               in.in_flight, in.rejected, in.awaiting);
     } else {
         printf("server:       %s\n", in.enrolled ? in.server : "(not enrolled)");
         printf("device:       %s%s\n", dev, in.enrolled ? "" : " (provisional)");

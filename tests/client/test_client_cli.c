@@ -614,6 +614,9 @@ static void test_dismiss_hash_status_version(void **state)
     assert_int_equal(run(f, "status"), 0);
     assert_non_null(strstr(f->r.out, "waiting:      1 change(s) waiting to send"));
     assert_non_null(strstr(f->r.out, "waiting   #1 customer add Acme"));
+    assert_int_equal(run(f, "--json status"), 0);
+    assert_non_null(strstr(f->r.out, "\"last_sync\":null,\"last_sync_ms\":0,"));
+    assert_non_null(strstr(f->r.out, "\"waiting\":1,\"in_flight\":0,"));
     assert_int_equal(run(f, "--version"), 0);
     assert_non_null(strstr(f->r.out, "field-client (fieldsync) "));
     assert_non_null(strstr(f->r.out, ", sync protocol "));
