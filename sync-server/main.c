@@ -462,6 +462,14 @@ static const command commands[] = {
     {"expire-quotes", 0, 0, "expire-quotes"},
 };
 
+static const char *usage_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].usage;
+    return name;
+}
+
 static int usage_error(const char *usage_line, const char *why)
 {
     fs_error err = {0};
@@ -758,7 +766,7 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         const char *value = a->nargs > 2 ? a->args[2] : NULL;
         char *quoted = NULL;
         if (!parse_u64(a->args[0], &cid) || cid == 0 || cid > INT64_MAX)
-            return usage_error(commands[13].usage,
+            return usage_error(usage_of("resolve"),
                                "conflict ID must be a positive integer (see `conflicts`)");
         if (value && !a->json_value) {
             /* Plain text is a JSON string literal; --json-value takes the
@@ -888,8 +896,8 @@ int main(int argc, char **argv)
         if (strcmp(commands[i].name, a.cmd) == 0)
             cmd = &commands[i];
     if (!cmd) {
-        fprintf(stderr, "sync-server: unknown command \"%s\" (see --help)\n", a.cmd);
-        rc = 2;
+        rc = usage_error("[options] <command> [args] (see --help)", "unknown command");
+        fprintf(stderr, "sync-server: no command \"%s\"\n", a.cmd);
         goto done;
     }
     /* Arguments are checked before the store is opened: a wrong call
