@@ -15,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The only global: set by the signal handler, read by the serve loop. */
+/* Set by the signal handler, read by the serve loop. (The other global,
+ * json_mode below, is set once from the options before any output.) */
 static volatile sig_atomic_t got_signal;
 
 typedef struct app {
@@ -785,6 +786,9 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
                                         a->by ? a->by : "cli", &err);
         if (st != FSS_OK) {
             rc = fail("resolve", &err, st);
+            if (st == FSS_EINVAL && quoted)
+                fprintf(stderr, "sync-server: (VALUE was sent as text; a number, "
+                                "true/false or null needs --json-value)\n");
             free(quoted);
             return rc;
         }
