@@ -870,8 +870,9 @@ fss_status fss_admin_find(fss_server *s, fss_ref_kind kind, const char *ref,
     } else if (found == 0) {
         rc = fss__fail(err, FSS_ENOTFOUND, "no %s matches \"%s\"", find_noun[kind], ref);
     } else if (found > 1) {
-        rc = fss__fail(err, FSS_EINVAL, "\"%s\" matches %zu %ss; nothing changed "
-                       "(name one by its id)", ref, found, find_noun[kind]);
+        rc = fss__fail(err, FSS_EINVAL, "\"%s\" matches %s%zu %ss; nothing changed "
+                       "(name one by its id)", ref, found == 20 ? "at least " : "", found,
+                       find_noun[kind]);
     } else if (candidates) {
         fss_buf_free(candidates);
     }

@@ -698,11 +698,18 @@ static void test_cli_for_people(void **state)
                         "SELECT count(*) FROM fss_enroll_codes", codes);
     miss += expect_cli(db, "unknown name", 2, "no rep matches \"Nobody Here\"",
                        "enroll-code 'Nobody Here'");
+    miss += expect_cli(db, "--json failure", 2,
+                       "{\"ok\":false,\"error\":{\"code\":\"not_found\",\"message\":"
+                       "\"no rep matches \\\"Nobody Here\\\"\"}}",
+                       "--json enroll-code 'Nobody Here'");
+    miss += expect_cli(db, "--json usage error", 2, "{\"ok\":false,\"error\":{\"code\":"
+                       "\"usage\"", "--json customer-delete");
 
     /* `resolve 1 value '+44 161 555 0000'` failed unless JSON-quoted. */
     assert_int_equal(sh(db, out, sizeof out, "conflicts --status auto"), 0);
     p = strstr(out, "\"id\":");
-    assert_non_null(p);
+    if (!p)
+        fail_msg("no auto conflict listed: %s", out);
     conflict = strtol(p + 5, NULL, 10);
     miss += expect_cli(db, "--json-value takes a JSON literal", 2, NULL,
                        "resolve %ld value '+44 161 555 0000' --json-value", conflict);
