@@ -742,3 +742,142 @@ done:
     fss__conn_put(s, x.c);
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Naming rows for people (the CLI's references; issue 14 item 8)           */
+/* ------------------------------------------------------------------------ */
+/*
+ * A back-office operator names a rep by name or email, a customer by name,
+ * and any row by its full UUID or a short id: the last 8 or more hex digits
+ * of the id (time-ordered ids share their first characters, so a prefix
+ * would not tell them apart). Matches are ranked (0 exact id, 1 email,
+ * 2 name, 3 short id) and only the best rank counts: one row there is the
+ * answer, several are an ambiguity that lists the candidates and resolves
+ * nothing. Names compare case-insensitively (ASCII), whole.
+ *
+ * Kept in its own block so the storage refactor can move it behind the
+ * repository interface unchanged.
+ */
+
+static const char *const find_sql[] = {
+    [FSS_REF_REP] =
+        "SELECT uuid, name || coalesce(' <' || email || '>', ''), r FROM ("
+        " SELECT uuid, name, email, CASE"
+        "  WHEN replace(uuid, '-', '') = ?3 THEN 0"
+        "  WHEN lower(email) = lower(?1) THEN 1"
+        "  WHEN lower(name) = lower(?1) THEN 2"
+        "  WHEN ?2 AND replace(uuid, '-', '') LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM fss_reps) WHERE r IS NOT NULL ORDER BY r, name, uuid LIMIT 20",
+    [FSS_REF_CUSTOMER] =
+        "SELECT " UUID_SQL("id") ", coalesce(name, ''), r FROM ("
+        " SELECT id, name, CASE"
+        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN deleted = 0 AND lower(name) = lower(?1) THEN 2"
+        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM customer) WHERE r IS NOT NULL ORDER BY r, name, id LIMIT 20",
+    [FSS_REF_DEVICE] =
+        "SELECT " UUID_SQL("id") ", coalesce(name, '') || ' (rep ' ||"
+        " coalesce((SELECT name FROM fss_reps WHERE uuid = d.rep), d.rep) || ')', r"
+        " FROM (SELECT id, name, rep, CASE"
+        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM fss_devices) d WHERE r IS NOT NULL ORDER BY r, id LIMIT 20",
+    [FSS_REF_QUOTE] =
+        "SELECT " UUID_SQL("q.id") ", 'quote for ' || coalesce((SELECT name FROM"
+        " customer c WHERE c.id = q.customer_id), '?'), r FROM (SELECT id,"
+        " customer_id, CASE"
+        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM quote) q WHERE r IS NOT NULL ORDER BY r, id LIMIT 20",
+};
+
+static const char *const find_noun[] = {
+    [FSS_REF_REP] = "rep", [FSS_REF_CUSTOMER] = "customer",
+    [FSS_REF_DEVICE] = "device", [FSS_REF_QUOTE] = "quote",
+};
+
+fss_status fss_admin_find(fss_server *s, fss_ref_kind kind, const char *ref,
+                          char id_out[FS_ID_STRLEN + 1], char *label,
+                          size_t label_cap, fss_buf *candidates, fs_error *err)
+{
+    fss_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    fss_status rc = FSS_OK;
+    char hex[33] = "", lref[64];
+    size_t n, i, h = 0, found = 0;
+    int best = -1, r;
+    bool is_hex = true;
+    fs_id id;
+
+    if (!ref || !ref[0] || (unsigned)kind >= sizeof find_sql / sizeof find_sql[0])
+        return fss__fail(err, FSS_EINVAL, "empty %s reference",
+                         (unsigned)kind < 4 ? find_noun[kind] : "row");
+    n = strlen(ref);
+    /* A full UUID compares as its 32 hex digits; a short id is 8..32 hex
+     * digits (lowercased; the LIKE pattern then holds no wildcard). */
+    if (fs_id_parse(ref, n, &id, NULL) == FS_OK) {
+        char t[FS_ID_STRLEN + 1];
+        fs_id_format(&id, t);
+        for (i = 0; t[i]; i++)
+            if (t[i] != '-')
+                hex[h++] = t[i];
+        hex[h] = '\0';
+    }
+    for (i = 0; i < n && i < sizeof lref - 1; i++) {
+        char ch = ref[i];
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            is_hex = false;
+        lref[i] = ch;
+    }
+    lref[i] = '\0';
+    is_hex = is_hex && n >= 8 && n <= 32;
+
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (sqlite3_prepare_v2(c->db, find_sql[kind], -1, &q, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "find");
+        goto done;
+    }
+    sqlite3_bind_text(q, 1, is_hex ? lref : ref, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, is_hex);
+    sqlite3_bind_text(q, 3, hex, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *uid = (const char *)sqlite3_column_text(q, 0);
+        const char *lab = (const char *)sqlite3_column_text(q, 1);
+        int rank = sqlite3_column_int(q, 2);
+        if (best >= 0 && rank != best)
+            break;
+        best = rank;
+        if (found++ == 0) {
+            snprintf(id_out, FS_ID_STRLEN + 1, "%s", uid ? uid : "");
+            if (label && label_cap)
+                snprintf(label, label_cap, "%s", lab ? lab : "");
+        }
+        if (candidates)
+            fss_buf_printf(candidates, "  %s  %s\n", uid ? uid : "", lab ? lab : "");
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = fss__dbfail(err, c->db, "find");
+        goto done;
+    }
+    if (found == 0 && hex[0]) {
+        /* A well-formed id nobody has: the operation itself says "no such". */
+        fs_id_format(&id, id_out);
+        if (label && label_cap)
+            snprintf(label, label_cap, "%s", id_out);
+    } else if (found == 0) {
+        rc = fss__fail(err, FSS_ENOTFOUND, "no %s matches \"%s\"", find_noun[kind], ref);
+    } else if (found > 1) {
+        rc = fss__fail(err, FSS_EINVAL, "\"%s\" matches %s%zu %ss; nothing changed "
+                       "(name one by its id)", ref, found == 20 ? "at least " : "", found,
+                       find_noun[kind]);
+    } else if (candidates) {
+        fss_buf_free(candidates);
+    }
+done:
+    sqlite3_finalize(q);
+    fss__conn_put(s, c);
+    return rc;
+}

@@ -11,6 +11,8 @@
 #include "fss_int.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -331,14 +333,37 @@ static void log_request(fss_server *s, const fss_request *rq,
         return;
     pthread_mutex_lock(&s->log_mu);
     id = ++s->next_request_id;
+    if (!s->request_prefix[0]) {
+        /* request_id = "<8 random hex digits>-<counter>": the prefix is
+         * drawn once per process, so ids stay unique across restarts
+         * (a counter alone restarts at 1). The random part of a new id is
+         * the random source; the clock is the fallback. */
+        fs_id rid;
+        char t[FS_ID_STRLEN + 1];
+        if (fs_id_new(fss_now_ms(), &rid, NULL) == FS_OK) {
+            fs_id_format(&rid, t);
+            memcpy(s->request_prefix, t + FS_ID_STRLEN - 8, 8);
+            s->request_prefix[8] = '\0';
+        } else {
+            snprintf(s->request_prefix, sizeof s->request_prefix, "%08llx",
+                     (unsigned long long)(fss_now_ms() & 0xffffffffu));
+        }
+    }
     pthread_mutex_unlock(&s->log_mu);
-    fss_buf_printf(&b, "{\"ts\":%llu,\"request_id\":%llu,\"remote\":",
-                   (unsigned long long)fss_now_ms(), (unsigned long long)id);
+    fss_buf_printf(&b, "{\"ts\":%llu,\"request_id\":\"%s-%llu\",\"remote\":",
+                   (unsigned long long)fss_now_ms(), s->request_prefix,
+                   (unsigned long long)id);
     fss_json_cstr(&b, rq->remote_addr);
     fss_buf_puts(&b, ",\"method\":");
     fss_json_cstr(&b, rq->method);
     fss_buf_puts(&b, ",\"path\":");
     fss_json_cstr(&b, rq->path);
+    /* The actor of an admin request that passed the bearer check: "token"
+     * (the shared admin token; named users when accounts exist). */
+    fss_buf_puts(&b, ",\"actor\":");
+    fss_json_cstr(&b, rq->path && strncmp(rq->path, "/admin/", 7) == 0 &&
+                              rs->status != 401 && rs->status != 403 &&
+                              rs->status != 429 ? "token" : NULL);
     fss_buf_printf(&b, ",\"status\":%d,\"device\":", rs->status);
     fss_json_cstr(&b, rs->device[0] ? rs->device : NULL);
     fss_buf_printf(&b, ",\"rows_in\":%zu,\"rows_out\":%zu,\"bytes_in\":%zu,"
@@ -555,6 +580,7 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
     const union MHD_DaemonInfo *di;
     const char *addr = s->cfg.bind_addr ? s->cfg.bind_addr : "127.0.0.1";
     bool tls = s->cfg.tls_cert_pem || s->cfg.tls_key_pem;
+    int fd, one = 1;
 
     if (s->daemon)
         return FSS_OK;
@@ -580,9 +606,26 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
             return fss__fail(err, FSS_ETLS, "libmicrohttpd was built without TLS");
         flags |= MHD_USE_TLS;
     }
+    /* The listening socket is made here rather than by the daemon, so a
+     * failure names the address, the port asked for and the reason
+     * ("cannot listen on 127.0.0.1:8080: address already in use"). */
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, sa, sa->sa_family == AF_INET6 ? sizeof a6 : sizeof a4) != 0 ||
+        listen(fd, 128) != 0) {
+        char why[128];
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        why[0] = (char)tolower((unsigned char)why[0]);
+        if (fd >= 0)
+            close(fd);
+        return fss__fail(err, FSS_EHTTP, "cannot listen on %s%s%s:%u: %s",
+                         sa->sa_family == AF_INET6 ? "[" : "", addr,
+                         sa->sa_family == AF_INET6 ? "]" : "", (unsigned)s->cfg.port, why);
+    }
     if (tls)
         s->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
@@ -591,16 +634,17 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
             MHD_OPTION_HTTPS_MEM_CERT, s->cfg.tls_cert_pem, MHD_OPTION_END);
     else
         s->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
-    if (!s->daemon)
+    if (!s->daemon) {
+        close(fd);
         return fss__fail(err, tls ? FSS_ETLS : FSS_EHTTP,
-                         "cannot start HTTP%s daemon on %s:%u (address in use,"
-                         " or bad certificate/key)", tls ? "S" : "", addr,
-                         (unsigned)s->cfg.port);
+                         "cannot start HTTP%s daemon on %s:%u%s", tls ? "S" : "", addr,
+                         (unsigned)s->cfg.port, tls ? " (bad certificate or key?)" : "");
+    }
     di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : s->cfg.port;
     return FSS_OK;

@@ -118,6 +118,8 @@ struct fss_server {
 
     pthread_mutex_t log_mu;
     uint64_t next_request_id;
+    char request_prefix[9];    /* random per process: request_id unique
+                                  across restarts (fss_http.c) */
 
     struct MHD_Daemon *daemon;
     uint16_t port;
