@@ -10,6 +10,7 @@
  * escape correctly and keep this file short.
  */
 #include "fss_json.h"
+#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>

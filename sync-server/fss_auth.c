@@ -11,7 +11,7 @@
  * counts against its address (fss_rate.c); past the limit the address gets
  * 429 with Retry-After until the window ends.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  * transaction, so sequence numbers are handed out in commit order: a reader
  * can never see seq n+1 committed while n is still in flight.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -66,6 +66,12 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
+fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what)
+{
+    return fss__fail(err, FSS_EDB, "%s: %s", what,
+                     db ? sqlite3_errmsg(db) : "no connection");
+}
+
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err)
 {
     char *msg = NULL;
@@ -103,6 +109,11 @@ void fss__rollback(fss_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db))
         (void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool fss__repo_ping(fss_conn *c)
+{
+    return sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
 }
 
 static fss_status get_int(fss_conn *c, const char *sql, int64_t *out,

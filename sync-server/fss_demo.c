@@ -7,6 +7,7 @@
  * has reps nothing is added; fresh enrollment codes are issued either way.
  */
 #include "fss_json.h"
+#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>

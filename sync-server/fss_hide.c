@@ -23,7 +23,7 @@
  * scope-change machinery re-sequences a restored customer's subtree for the
  * reps that regain it.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -169,7 +169,7 @@ static void handle_health(fss_server *s, const fss_request *req,
     }
     c = fss__conn_get(s, 2000);
     if (c) {
-        ok = sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
+        ok = fss__repo_ping(c);
         fss__conn_put(s, c);
     }
     fss_buf_puts(&b, ok ? "{\"status\":\"ok\"}\n"

@@ -12,6 +12,7 @@
  * they get sequence numbers and sync out to devices in scope.
  */
 #include "fss_json.h"
+#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>

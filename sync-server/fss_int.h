@@ -9,35 +9,10 @@
 #define FSS_INT_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include "fs_proto.h"
 #include "fs_server.h"
-#include "fs_store.h"
-
-/* One SQLite connection with its row store; used by one thread at a time.
- * The statements run for every saved row or checked change are prepared
- * once per connection (fss__conn_stmt) and finalized when the pool closes. */
-typedef struct fss_conn {
-    sqlite3 *db;
-    fs_store *store;
-    sqlite3_stmt *next_seq;  /* fss__next_seq */
-    sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
-    sqlite3_stmt *customer_reps; /* fss__customer_reps */
-    sqlite3_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
-    sqlite3_stmt *scope_size;    /* fss_sync.c: customers in a scope */
-    bool busy;
-} fss_conn;
-
-/* The scope condition on a customer row aliased `c`, the rep's UUID bound
- * at `rep` (an SQL parameter). The one definition of a rep's scope: the
- * scope check, the pull and the export all use it. */
-#define FSS_SCOPE_COND(rep) "c.deleted = 0 AND " FSS_SCOPE_PLACEMENT(rep)
-/* The placement half alone: the rep would see the customer were it not
- * deleted (fss_hide.c: writes under a deleted customer). */
-#define FSS_SCOPE_PLACEMENT(rep)                                            \
-    "(c.owner_rep = " rep " OR c.territory IN "                            \
-    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
+#include "fss_repo.h"
 
 /* Routes, for metrics. */
 enum {
@@ -143,30 +118,13 @@ void fss_json_value(fss_buf *b, const fs_value *v);
 uint64_t fss_now_ms(void);
 fss_status fss__fail(fs_error *err, fss_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what);
 /* SHA-256 via GnuTLS. */
 void fss_sha256(const void *p, size_t n, uint8_t out[32]);
 bool fss_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 fss_status fss_random(void *out, size_t n, fs_error *err);
 void fss_hex(const uint8_t *p, size_t n, char *out); /* 2n chars + NUL */
 
-/* ---- db (fss_db.c) ---- */
-fss_status fss__db_open_pool(fss_server *s, fs_error *err);
-void fss__db_close_pool(fss_server *s);
-/* Borrow a connection (waits up to timeout_ms); NULL when none came free. */
-fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms);
-void fss__conn_put(fss_server *s, fss_conn *c);
-fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
-/* The statement cached in *slot, prepared from sql on first use (borrowed:
- * the caller resets it after use and never finalizes it). */
-fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
-                          fs_error *err);
-fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
-fss_status fss__commit(fss_conn *c, fs_error *err);
-void fss__rollback(fss_conn *c);
-/* Next global sequence number (inside a write transaction). */
-fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err);
-fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err);
+/* ---- server clock (fss_db.c); the store itself: fss_repo.h ---- */
 fs_hlc fss__tick(fss_server *s);
 void fss__clock_recv(fss_server *s, fs_hlc remote);
 
@@ -193,8 +151,6 @@ fss_status fss__scope_changed(fss_conn *c, const fs_id *cust,
                               fs_error *err);
 fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
                          fs_exit_reason why, fs_error *err);
-fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
-fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
 /* Re-sequence every row hanging off cust (so it sorts after every cursor). */
 fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
 /* The one door for server-side writes (imports, admin edits, conflict

@@ -11,7 +11,7 @@
  *     function, fs_quote_totals_rows), which a device's contract made from a
  *     quote must carry (fss__contract_quote_check, called by the sync).
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

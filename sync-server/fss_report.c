@@ -20,6 +20,7 @@
  * looks days up in that table, with no time zone calls at all.
  */
 #include "fss_json.h"
+#include "fss_sqlite.h"
 
 #include <pthread.h>
 #include <stdlib.h>

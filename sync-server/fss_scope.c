@@ -18,7 +18,7 @@
  * resolutions) are ordinary fs_change's merged with FS_ORIGIN_SERVER, so the
  * merge engine decides them too.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>

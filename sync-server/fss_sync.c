@@ -17,7 +17,7 @@
  * The response carries the server's HLC so the device can advance its own.
  * The server holds no merge logic of its own: every decision is fs_merge's.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <math.h>
 #include <stdlib.h>
