@@ -6,21 +6,15 @@
  * Every write is one IMMEDIATE transaction; edits to synced rows are
  * fs_change's merged with FS_ORIGIN_SERVER (fss__server_write), so they get
  * sequence numbers and reach devices like any other change. List outputs are
- * built by SQLite's JSON functions (json_object / json_group_array), which
- * escape correctly and keep this file short.
+ * built here in C from the plain rows the repository returns
+ * (fss__repo_*_list), as fss_report.c does: no JSON is assembled in SQL, so
+ * every backend only has to return the same rows.
  */
 #include "fss_json.h"
 #include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Canonical lowercase UUID text of a 16-byte blob column. */
-#define UUID_SQL(col)                                                        \
-    "(CASE WHEN " col " IS NULL THEN NULL ELSE "                             \
-    "substr(lower(hex(" col ")),1,8)||'-'||substr(lower(hex(" col ")),9,4)"  \
-    "||'-'||substr(lower(hex(" col ")),13,4)||'-'||"                         \
-    "substr(lower(hex(" col ")),17,4)||'-'||substr(lower(hex(" col ")),21) END)"
 
 typedef struct admin_tx {
     fss_server *s;
@@ -54,39 +48,106 @@ static fss_status tx_end(admin_tx *t, fss_status st, fs_error *err)
     return st;
 }
 
-/* Runs one SELECT returning one text cell (a JSON document) into out. */
-static fss_status json_query(fss_server *s, const char *sql, const char *a1,
-                             int64_t a2, fss_buf *out, fs_error *err)
+/* Runs one list query on a borrowed connection; the rows' callback writes
+ * the JSON array into out, closed here with "]\n". */
+typedef fss_status (*list_fn)(fss_conn *c, void *arg, fs_error *err);
+static fss_status json_list(fss_server *s, list_fn list, void *arg,
+                            fss_buf *out, fs_error *err)
 {
     fss_conn *c = fss__conn_get(s, 10000);
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
+    fss_status rc;
 
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "query");
-        goto done;
-    }
-    if (sqlite3_bind_parameter_count(st) >= 1 && a1)
-        sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(st) >= 2)
-        sqlite3_bind_int64(st, 2, a2);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = fss__dbfail(err, c->db, "query");
-        goto done;
-    }
-    fss_buf_puts(out, sqlite3_column_text(st, 0)
-                          ? (const char *)sqlite3_column_text(st, 0) : "null");
-    fss_buf_puts(out, "\n");
-    if (out->oom)
+    fss_buf_puts(out, "[");
+    rc = list(c, arg, err);
+    fss_buf_puts(out, "]\n");
+    if (rc == FSS_OK && out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "output");
-done:
-    sqlite3_finalize(st);
     fss__conn_put(s, c);
     return rc;
 }
 
+static void json_int_or_null(fss_buf *b, bool has, int64_t v)
+{
+    if (has)
+        fss_buf_printf(b, "%lld", (long long)v);
+    else
+        fss_buf_puts(b, "null");
+}
+
+static void json_id_or_null(fss_buf *b, bool has, const fs_id *id)
+{
+    if (has)
+        fss_json_id(b, id);
+    else
+        fss_buf_puts(b, "null");
+}
+
+/* A stored JSON text embedded as a value (NULL -> null). */
+static void json_raw_or_null(fss_buf *b, const char *json)
+{
+    fss_buf_puts(b, json ? json : "null");
+}
+
+/* Grouping state of the lists whose rows repeat the parent for each child
+ * (reps with their territories, territories with their reps). */
+typedef struct group_out {
+    fss_buf *out;
+    char key[256];   /* the open parent's key; "" before the first row */
+    bool open;
+    int64_t count;   /* the open parent's trailing number */
+    const char *count_name;
+} group_out;
+
+static bool group_next(group_out *g, const char *key)
+{
+    if (g->open && strcmp(g->key, key) == 0)
+        return false;
+    if (g->open)
+        fss_buf_printf(g->out, "],\"%s\":%lld},", g->count_name,
+                       (long long)g->count);
+    snprintf(g->key, sizeof g->key, "%s", key);
+    g->open = true;
+    return true;
+}
+
+static void group_close(group_out *g)
+{
+    if (g->open) {
+        fss_buf_printf(g->out, "],\"%s\":%lld}", g->count_name,
+                       (long long)g->count);
+        g->open = false;
+    }
+}
+
+static void rep_item(const fss_rep_item *r, void *arg)
+{
+    group_out *g = arg;
+
+    if (group_next(g, r->id)) {
+        fss_buf_puts(g->out, "{\"id\":");
+        fss_json_cstr(g->out, r->id);
+        fss_buf_puts(g->out, ",\"name\":");
+        fss_json_cstr(g->out, r->name);
+        fss_buf_puts(g->out, ",\"email\":");
+        fss_json_cstr(g->out, r->email);
+        fss_buf_puts(g->out, ",\"territories\":[");
+        g->count = r->devices;
+    } else
+        fss_buf_puts(g->out, ",");
+    if (r->territory)
+        fss_json_cstr(g->out, r->territory);
+}
+
+static fss_status reps_list(fss_conn *c, void *arg, fs_error *err)
+{
+    group_out *g = arg;
+    fss_status rc = fss__repo_reps_list(c, rep_item, g, err);
+
+    group_close(g);
+    return rc;
+}
 static fss_status exec1(fss_conn *c, const char *sql, const char *t1,
                         const char *t2, const char *t3, int *changes,
                         fs_error *err)
@@ -180,14 +241,9 @@ fss_status fss_admin_rep_add(fss_server *s, const char *name,
 
 fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err)
 {
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('id', r.uuid, 'name', r.name,"
-        " 'email', r.email, 'territories', json((SELECT json_group_array(territory)"
-        " FROM fss_rep_territories WHERE rep = r.uuid)), 'devices',"
-        " (SELECT count(*) FROM fss_devices d WHERE d.rep = r.uuid AND d.revoked = 0)))"
-        " FROM (SELECT * FROM fss_reps ORDER BY name, uuid) r",
-        NULL, 0, out, err);
+    group_out g = {.out = out, .count_name = "devices"};
+
+    return json_list(s, reps_list, &g, out, err);
 }
 
 fss_status fss_admin_territory_add(fss_server *s, const char *code,
@@ -212,17 +268,38 @@ fss_status fss_admin_territory_add(fss_server *s, const char *code,
     return tx_end(&t, st, err);
 }
 
+static void territory_item(const fss_territory_item *t, void *arg)
+{
+    group_out *g = arg;
+
+    if (group_next(g, t->code)) {
+        fss_buf_puts(g->out, "{\"code\":");
+        fss_json_cstr(g->out, t->code);
+        fss_buf_puts(g->out, ",\"name\":");
+        fss_json_cstr(g->out, t->name);
+        fss_buf_puts(g->out, ",\"reps\":[");
+        g->count = t->customers;
+    } else
+        fss_buf_puts(g->out, ",");
+    if (t->rep)
+        fss_json_cstr(g->out, t->rep);
+}
+
+static fss_status territories_list(fss_conn *c, void *arg, fs_error *err)
+{
+    group_out *g = arg;
+    fss_status rc = fss__repo_territories_list(c, territory_item, g, err);
+
+    group_close(g);
+    return rc;
+}
+
 fss_status fss_admin_territories_list(fss_server *s, fss_buf *out,
                                       fs_error *err)
 {
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('code', t.code, 'name', t.name,"
-        " 'reps', json((SELECT json_group_array(rep) FROM fss_rep_territories"
-        " WHERE territory = t.code)), 'customers', (SELECT count(*) FROM customer"
-        " c WHERE c.territory = t.code AND c.deleted = 0)))"
-        " FROM (SELECT * FROM fss_territories ORDER BY code) t",
-        NULL, 0, out, err);
+    group_out g = {.out = out, .count_name = "customers"};
+
+    return json_list(s, territories_list, &g, out, err);
 }
 
 /* Customers of a territory (live), collected before the membership change. */
@@ -405,17 +482,45 @@ done:
     return tx_end(&t, st, err);
 }
 
+/* A list's output and whether a row was written yet (for the commas). */
+typedef struct items_out {
+    fss_buf *out;
+    bool any;
+} items_out;
+
+static void device_item(const fss_device_item *d, void *arg)
+{
+    items_out *x = arg;
+    fss_buf *b = x->out;
+
+    fss_buf_puts(b, x->any ? ",{\"id\":" : "{\"id\":");
+    x->any = true;
+    fss_json_id(b, &d->id);
+    fss_buf_puts(b, ",\"rep\":");
+    fss_json_cstr(b, d->rep);
+    fss_buf_puts(b, ",\"rep_name\":");
+    fss_json_cstr(b, d->rep_name);
+    fss_buf_puts(b, ",\"name\":");
+    fss_json_cstr(b, d->name);
+    fss_buf_printf(b, ",\"created_at\":%lld,\"last_seen\":",
+                   (long long)d->created_at);
+    json_int_or_null(b, d->has_last_seen, d->last_seen);
+    fss_buf_puts(b, d->revoked ? ",\"revoked\":true,\"revoked_at\":"
+                               : ",\"revoked\":false,\"revoked_at\":");
+    json_int_or_null(b, d->has_revoked_at, d->revoked_at);
+    fss_buf_puts(b, "}");
+}
+
+static fss_status devices_list(fss_conn *c, void *arg, fs_error *err)
+{
+    return fss__repo_devices_list(c, device_item, arg, err);
+}
+
 fss_status fss_admin_devices_list(fss_server *s, fss_buf *out, fs_error *err)
 {
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('id', " UUID_SQL("d.id") ","
-        " 'rep', d.rep, 'rep_name', (SELECT name FROM fss_reps WHERE uuid = d.rep),"
-        " 'name', d.name, 'created_at', d.created_at, 'last_seen', d.last_seen,"
-        " 'revoked', json(CASE d.revoked WHEN 0 THEN 'false' ELSE 'true' END),"
-        " 'revoked_at', d.revoked_at))"
-        " FROM (SELECT * FROM fss_devices ORDER BY created_at, id) d",
-        NULL, 0, out, err);
+    items_out x = {.out = out};
+
+    return json_list(s, devices_list, &x, out, err);
 }
 
 fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
@@ -445,31 +550,86 @@ done:
     return tx_end(&t, rc, err);
 }
 
+typedef struct conflicts_out {
+    items_out items;
+    const char *status;
+    int64_t limit;
+} conflicts_out;
+
+static void conflict_item(const fss_conflict_item *k, void *arg)
+{
+    items_out *x = arg;
+    fss_buf *b = x->out;
+
+    fss_buf_printf(b, "%s{\"id\":%lld,\"created_at\":%lld,\"entity\":",
+                   x->any ? "," : "", (long long)k->id, (long long)k->created_at);
+    x->any = true;
+    fss_json_cstr(b, k->entity);
+    fss_buf_puts(b, ",\"row\":");
+    json_id_or_null(b, k->has_row, &k->row);
+    fss_buf_puts(b, ",\"field\":");
+    fss_json_cstr(b, k->field);
+    fss_buf_puts(b, ",\"base\":");
+    json_raw_or_null(b, k->base);
+    fss_buf_puts(b, ",\"theirs\":");
+    json_raw_or_null(b, k->theirs);
+    fss_buf_puts(b, ",\"yours\":");
+    json_raw_or_null(b, k->yours);
+    fss_buf_puts(b, ",\"theirs_hlc\":");
+    json_int_or_null(b, k->has_theirs_hlc, k->theirs_hlc);
+    fss_buf_puts(b, ",\"yours_hlc\":");
+    json_int_or_null(b, k->has_yours_hlc, k->yours_hlc);
+    fss_buf_puts(b, ",\"theirs_device\":");
+    json_id_or_null(b, k->has_theirs_device, &k->theirs_device);
+    fss_buf_puts(b, ",\"yours_device\":");
+    json_id_or_null(b, k->has_yours_device, &k->yours_device);
+    fss_buf_puts(b, ",\"rule\":");
+    fss_json_cstr(b, k->rule);
+    fss_buf_puts(b, k->yours_won ? ",\"yours_won\":true,\"status\":"
+                                 : ",\"yours_won\":false,\"status\":");
+    fss_json_cstr(b, k->status);
+    fss_buf_puts(b, ",\"rep\":");
+    fss_json_cstr(b, k->rep);
+    fss_buf_puts(b, ",\"detail\":");
+    fss_json_cstr(b, k->detail);
+    fss_buf_puts(b, ",\"hidden_by\":");
+    if (k->has_anc_row) {
+        fss_buf_puts(b, "{\"entity\":");
+        fss_json_cstr(b, k->anc_entity);
+        fss_buf_puts(b, ",\"id\":");
+        fss_json_id(b, &k->anc_row);
+        fss_buf_puts(b, "}");
+    } else
+        fss_buf_puts(b, "null");
+    fss_buf_puts(b, ",\"resolved_by\":");
+    fss_json_cstr(b, k->resolved_by);
+    fss_buf_puts(b, ",\"resolution\":");
+    fss_json_cstr(b, k->resolution);
+    fss_buf_puts(b, ",\"resolved_at\":");
+    json_int_or_null(b, k->has_resolved_at, k->resolved_at);
+    fss_buf_puts(b, "}");
+}
+
+static fss_status conflicts_list(fss_conn *c, void *arg, fs_error *err)
+{
+    conflicts_out *x = arg;
+
+    return fss__repo_conflicts_list(c, x->status, x->limit, conflict_item,
+                                    &x->items, err);
+}
+
 fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
                                     uint32_t limit, fss_buf *out, fs_error *err)
 {
+    conflicts_out x = {.items = {.out = out}};
+
     if (status && strcmp(status, "open") != 0 && strcmp(status, "auto") != 0 &&
         strcmp(status, "resolved") != 0)
         return fss__fail(err, FSS_EINVAL,
                          "status must be open, auto or resolved (got \"%s\")", status);
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('id', k.id, 'created_at', k.created_at,"
-        " 'entity', k.entity, 'row', " UUID_SQL("k.row") ", 'field', k.field,"
-        " 'base', CASE k.has_base WHEN 0 THEN NULL ELSE json(k.base) END,"
-        " 'theirs', json(k.theirs), 'yours', json(k.yours),"
-        " 'theirs_hlc', k.theirs_hlc, 'yours_hlc', k.yours_hlc,"
-        " 'theirs_device', " UUID_SQL("k.theirs_device") ","
-        " 'yours_device', " UUID_SQL("k.yours_device") ", 'rule', k.rule,"
-        " 'yours_won', json(CASE k.yours_won WHEN 0 THEN 'false' ELSE 'true' END),"
-        " 'status', k.status, 'rep', k.rep, 'detail', k.detail,"
-        " 'hidden_by', CASE WHEN k.anc_row IS NULL THEN NULL ELSE json_object("
-        "   'entity', k.anc_entity, 'id', " UUID_SQL("k.anc_row") ") END,"
-        " 'resolved_by', k.resolved_by, 'resolution', k.resolution,"
-        " 'resolved_at', k.resolved_at))"
-        " FROM (SELECT * FROM fss_conflicts WHERE (?1 IS NULL OR status = ?1)"
-        " ORDER BY id LIMIT ?2) k",
-        status, limit ? limit : 1000, out, err);
+    x.status = status;
+    x.limit = limit ? limit : 1000;
+    return json_list(s, conflicts_list, &x, out, err);
 }
 
 /* Resolves the other open records of writes hidden by the same delete (the

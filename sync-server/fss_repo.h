@@ -87,4 +87,58 @@ fss_status fss__repo_code_redeem(fss_conn *c, const uint8_t code_hash[32],
 fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
 fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
 
+/* ---- admin lists (SQLite: fss_sqlite_admin.c) ----
+ * Each list calls fn once per row, in the list's order; the row's strings
+ * are borrowed for the call only. NULL pointers and has_* = false are SQL
+ * NULLs. The caller builds JSON (fss_admin.c); no JSON is built in SQL. */
+
+/* Reps by name, uuid; one row per (rep, territory) in territory order, or
+ * one row with territory NULL for a rep with none. */
+typedef struct fss_rep_item {
+    const char *id, *name, *email;
+    int64_t devices;         /* devices not revoked */
+    const char *territory;
+} fss_rep_item;
+typedef void (*fss_rep_item_fn)(const fss_rep_item *r, void *arg);
+fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
+                               fs_error *err);
+
+/* Territories by code; one row per (territory, rep) in assignment order, or
+ * one row with rep NULL. */
+typedef struct fss_territory_item {
+    const char *code, *name;
+    int64_t customers;       /* live customers in it */
+    const char *rep;
+} fss_territory_item;
+typedef void (*fss_territory_item_fn)(const fss_territory_item *t, void *arg);
+fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
+                                      void *arg, fs_error *err);
+
+/* Devices by created_at, id. */
+typedef struct fss_device_item {
+    fs_id id;
+    const char *rep, *rep_name, *name;
+    int64_t created_at, last_seen, revoked_at;
+    bool has_last_seen, has_revoked_at, revoked;
+} fss_device_item;
+typedef void (*fss_device_item_fn)(const fss_device_item *d, void *arg);
+fss_status fss__repo_devices_list(fss_conn *c, fss_device_item_fn fn,
+                                  void *arg, fs_error *err);
+
+/* Conflict records by id, status NULL for all, at most limit. base, theirs
+ * and yours are the stored JSON texts of the values (base NULL when the
+ * record has none). */
+typedef struct fss_conflict_item {
+    int64_t id, created_at, theirs_hlc, yours_hlc, resolved_at;
+    bool has_theirs_hlc, has_yours_hlc, has_resolved_at;
+    const char *entity, *field, *base, *theirs, *yours, *rule, *status, *rep,
+        *detail, *anc_entity, *resolved_by, *resolution;
+    fs_id row, theirs_device, yours_device, anc_row;
+    bool has_row, has_theirs_device, has_yours_device, has_anc_row, yours_won;
+} fss_conflict_item;
+typedef void (*fss_conflict_item_fn)(const fss_conflict_item *k, void *arg);
+fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
+                                    int64_t limit, fss_conflict_item_fn fn,
+                                    void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */
