@@ -100,6 +100,12 @@ fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
     return fss__exec(c, "BEGIN IMMEDIATE", err);
 }
 
+fss_status fss__begin_read(fss_conn *c, fs_error *err)
+{
+    /* DEFERRED: the snapshot starts at the first read. */
+    return fss__exec(c, "BEGIN", err);
+}
+
 fss_status fss__commit(fss_conn *c, fs_error *err)
 {
     return fss__exec(c, "COMMIT", err);
@@ -161,6 +167,38 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
     return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+}
+
+fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
+                              fs_row *row, fss_rowinfo *info, bool *found,
+                              fs_error *err)
+{
+    fs_store_rowinfo si;
+    fs_error serr = {0};
+
+    if (fs_store_load(c->store, e, id, row, info ? &si : NULL, found, &serr) !=
+        FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "load %s: %s", e ? e->name : "?",
+                         serr.text);
+    if (info) {
+        info->seq = si.seq;
+        info->has_root = si.has_root;
+        info->root = si.root;
+    }
+    return FSS_OK;
+}
+
+fss_status fss__repo_row_root(fss_conn *c, const fs_row *row, fs_id *root,
+                              bool *has_root, fs_error *err)
+{
+    fs_error serr = {0};
+    fs_store_status sst = fs_store_root(c->store, row, root, has_root, &serr);
+
+    if (sst == FS_STORE_ENOPARENT)
+        return fss__fail(err, FSS_ENOTFOUND, "parent row is not stored");
+    if (sst != FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "root: %s", serr.text);
+    return FSS_OK;
 }
 
 fs_hlc fss__tick(fss_server *s)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "fs_conflict.h"
+#include "fs_proto.h"
 #include "fs_server.h"
 
 /* One store connection, used by one thread at a time (borrowed from the
@@ -40,6 +41,9 @@ void fss__conn_put(fss_server *s, fss_conn *c);
 /* A write transaction: from begin to commit no other writer can take a
  * sequence number (see fss__next_seq). */
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
+/* A read transaction: every read until commit or rollback sees one
+ * snapshot (the current seq and the pull agree). */
+fss_status fss__begin_read(fss_conn *c, fs_error *err);
 fss_status fss__commit(fss_conn *c, fs_error *err);
 /* No-op outside a transaction. */
 void fss__rollback(fss_conn *c);
@@ -92,6 +96,9 @@ fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
  * are borrowed for the call only. NULL pointers and has_* = false are SQL
  * NULLs. The caller builds JSON (fss_admin.c); no JSON is built in SQL. */
 
+/* How many reps there are. */
+fss_status fss__repo_reps_count(fss_conn *c, int64_t *out, fs_error *err);
+
 /* Reps by name, uuid; one row per (rep, territory) in territory order, or
  * one row with territory NULL for a rep with none. */
 typedef struct fss_rep_item {
@@ -140,5 +147,132 @@ typedef void (*fss_conflict_item_fn)(const fss_conflict_item *k, void *arg);
 fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
                                     int64_t limit, fss_conflict_item_fn fn,
                                     void *arg, fs_error *err);
+
+/* ---- rows (SQLite: fss_db.c, over the shared fs_store) ---- */
+typedef struct fss_rowinfo {
+    int64_t seq;    /* seq of the last saved change */
+    bool has_root;  /* false for reference data and rows with no parent */
+    fs_id root;     /* the customer the row hangs off */
+} fss_rowinfo;
+/* Loads row (e, id) into *row (initialised for e) and, if info is not
+ * NULL, its bookkeeping; *found false when it is not stored. */
+fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
+                              fs_row *row, fss_rowinfo *info, bool *found,
+                              fs_error *err);
+/* The customer a (merged, maybe unsaved) row hangs off. FSS_ENOTFOUND when
+ * an intermediate parent is not stored; *has_root false when the row has
+ * no customer (reference data, unset parent). */
+fss_status fss__repo_row_root(fss_conn *c, const fs_row *row, fs_id *root,
+                              bool *has_root, fs_error *err);
+
+/* ---- batches: exactly-once per (device, batch id) (SQLite: fss_sqlite_sync.c) */
+/* *found says whether the batch was stored; then digest and the packed
+ * results (appended to results) are its stored ones. */
+fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
+                               const fs_id *batch, bool *found,
+                               uint8_t digest[32], fss_buf *results,
+                               fs_error *err);
+/* Stores a batch's digest and packed results and keeps only the device's
+ * newest `keep` batches. Inside the request's write transaction. */
+fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
+                               const fs_id *batch, const uint8_t digest[32],
+                               const void *results, size_t len, int64_t now_ms,
+                               int keep, fs_error *err);
+
+/* ---- pulls and counts (SQLite: fss_sqlite_pull.c) ----
+ * Both plans return the same items (rows of the rep's scope and the rep's
+ * scope exits after the cursor, in seq order) at different costs; which one
+ * runs is fss_sync.c's choice (choose_plan). */
+typedef struct fss_pull_item {
+    bool is_exit;
+    unsigned tag;          /* entity tag of a row, fs_exit_reason of an exit */
+    fs_id id;              /* the row, or the exited customer */
+    int64_t seq;
+} fss_pull_item;
+/* Called per item; set *stop to end the page early (nothing more read). */
+typedef fss_status (*fss_pull_fn)(const fss_pull_item *it, void *arg,
+                                  bool *stop, fs_error *err);
+fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
+                          uint64_t cursor, int64_t limit, fss_pull_fn fn,
+                          void *arg, fs_error *err);
+/* How many items a pull from cursor would return, counting at most limit
+ * (-1: no limit). */
+fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
+                                const char *rep, uint64_t cursor,
+                                int64_t limit, int64_t *out, fs_error *err);
+/* Customers in rep's scope, counting at most limit. */
+fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
+                                int64_t *out, fs_error *err);
+
+/* ---- scopes, saved rows, re-sequencing, exits, conflict records
+ * (SQLite: fss_scope.c) ---- */
+/* Is customer `cust` in the scope of rep (canonical UUID text)? */
+fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
+                                  const fs_id *cust, bool *in, fs_error *err);
+/* Saves a merged row with a fresh seq and its root. */
+fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
+                         fs_error *err);
+/* Records the reps that can see customer `cust` right now (owner or
+ * territory) into reps[] (UUID strings); *n in/out. */
+typedef struct fss_repset {
+    char (*ids)[FS_ID_STRLEN + 1];
+    size_t n, cap;
+} fss_repset;
+void fss_repset_free(fss_repset *r);
+fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
+                              fs_error *err);
+/* Rep set helpers (fss_write.c): membership, add if absent. */
+bool fss__repset_has(const fss_repset *r, const char *id);
+fss_status fss__repset_add(fss_repset *r, const char *id, fs_error *err);
+fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
+                         fs_exit_reason why, fs_error *err);
+/* Re-sequence every row hanging off cust (so it sorts after every cursor). */
+fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
+/* One conflict record as stored; strings borrowed for the call. base,
+ * theirs and yours are JSON literals ("null" for none). */
+typedef struct fss_conflict_rec {
+    int64_t created_at, theirs_hlc, yours_hlc;
+    const char *entity, *field, *base, *theirs, *yours, *rule, *status,
+        *rep, *detail, *anc_entity;
+    fs_id row, theirs_device, yours_device, anc_row;
+    bool has_base, yours_won;
+} fss_conflict_rec;
+fss_status fss__repo_conflict_insert(fss_conn *c, const fss_conflict_rec *k,
+                                     fs_error *err);
+/* Fills out->conflicts (newest first, at most FS_PROTO_MAX_CONFLICTS; plain
+ * malloc) and out->open_conflicts with the open conflicts one of rep's
+ * devices took part in, and sets out->conflicts_listed. */
+fss_status fss__open_conflicts(fss_conn *c, const char *rep,
+                               fs_sync_response *out, fs_error *err);
+
+
+/* Would rep see customer `cust` were it not deleted? (false when it is not
+ * deleted: then fss__customer_in_scope answers) */
+fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
+                                         const fs_id *cust, bool *in,
+                                         fs_error *err);
+/* The rows of entity ce whose parent is `parent` (all under customer
+ * `root`), by id, with their seqs; *out plain malloc (free it). */
+typedef struct fss_child {
+    fs_id id;
+    int64_t seq;
+} fss_child;
+fss_status fss__repo_children(fss_conn *c, const fs_entity *ce,
+                              const fs_id *parent, const fs_id *root,
+                              fss_child **out, size_t *n, fs_error *err);
+
+/* ---- quote lookups (SQLite: fss_sqlite_quote.c) ---- */
+/* A quote's live lines by id; *out plain malloc, each row freed with
+ * fs_row_free. */
+fss_status fss__repo_quote_lines(fss_conn *c, const fs_id *quote, fs_row **out,
+                                 size_t *n, fs_error *err);
+/* Called per row; the row is freed after the call. */
+typedef fss_status (*fss_row_fn)(const fs_row *row, void *arg, fs_error *err);
+/* Live quotes in `status` whose valid_until is before before_ms, by id: the
+ * candidates the expiry rule decides on. No write may happen inside fn (the
+ * walk is still open). */
+fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
+                                int64_t before_ms, fss_row_fn fn, void *arg,
+                                fs_error *err);
 
 #endif /* FSS_REPO_H */

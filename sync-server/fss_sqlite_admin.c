@@ -65,6 +65,21 @@ typedef struct list_ctx {
     void *arg;
 } list_ctx;
 
+fss_status fss__repo_reps_count(fss_conn *c, int64_t *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fss_reps", -1, &st,
+                           NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "count reps");
+    else
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static void rep_row(sqlite3_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
