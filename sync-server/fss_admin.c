@@ -11,7 +11,6 @@
  * every backend only has to return the same rows.
  */
 #include "fss_json.h"
-#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,68 +147,6 @@ static fss_status reps_list(fss_conn *c, void *arg, fs_error *err)
     group_close(g);
     return rc;
 }
-static fss_status exec1(fss_conn *c, const char *sql, const char *t1,
-                        const char *t2, const char *t3, int *changes,
-                        fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-    int r;
-
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "prepare");
-    if (t1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    if (t2) sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-    if (t3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT)
-        rc = fss__fail(err, FSS_EEXISTS, "%s", sqlite3_errmsg(c->db));
-    else if (r != SQLITE_DONE && r != SQLITE_ROW)
-        rc = fss__dbfail(err, c->db, "exec");
-    if (changes)
-        *changes = sqlite3_changes(c->db);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static fss_status exists1(fss_conn *c, const char *sql, const char *t1,
-                          bool *yes, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    int r;
-
-    *yes = false;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "prepare");
-    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    *yes = r == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return fss__dbfail(err, c->db, "lookup");
-    return FSS_OK;
-}
-
-fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err)
-{
-    bool yes;
-    fss_status st = exists1(c, "SELECT 1 FROM fss_reps WHERE uuid = ?1", rep,
-                            &yes, err);
-    if (st == FSS_OK && !yes)
-        st = fss__fail(err, FSS_ENOTFOUND, "no rep %s", rep);
-    return st;
-}
-
-fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err)
-{
-    bool yes;
-    fss_status st = exists1(c, "SELECT 1 FROM fss_territories WHERE code = ?1",
-                            code, &yes, err);
-    if (st == FSS_OK && !yes)
-        st = fss__fail(err, FSS_ENOTFOUND, "no territory \"%s\"", code);
-    return st;
-}
-
 fss_status fss_admin_rep_add(fss_server *s, const char *name,
                              const char *email, fs_id *rep_out, fs_error *err)
 {
@@ -227,10 +164,8 @@ fss_status fss_admin_rep_add(fss_server *s, const char *name,
     fs_id_format(&id, txt);
     if ((st = tx_begin(s, &t, err)) != FSS_OK)
         return st;
-    st = exec1(t.c, "INSERT INTO fss_reps(uuid, name, email, created_at) "
-                    "VALUES(?1, ?2, ?3, CAST((julianday('now') - 2440587.5)"
-                    " * 86400000 AS INTEGER))",
-               txt, name, (email && email[0]) ? email : NULL, NULL, err);
+    st = fss__repo_rep_add(t.c, txt, name, (email && email[0]) ? email : NULL,
+                           (int64_t)fss_now_ms(), err);
     if (st == FSS_EEXISTS)
         fss__fail(err, FSS_EEXISTS, "a rep with email %s exists", email);
     st = tx_end(&t, st, err);
@@ -262,9 +197,7 @@ fss_status fss_admin_territory_add(fss_server *s, const char *code,
                              "territory code must be [a-z0-9_-] (got \"%s\")", code);
     if ((st = tx_begin(s, &t, err)) != FSS_OK)
         return st;
-    st = exec1(t.c, "INSERT INTO fss_territories(code, name) VALUES(?1, ?2) "
-                    "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
-               code, name && name[0] ? name : code, NULL, NULL, err);
+    st = fss__repo_territory_put(t.c, code, name && name[0] ? name : code, err);
     return tx_end(&t, st, err);
 }
 
@@ -302,39 +235,6 @@ fss_status fss_admin_territories_list(fss_server *s, fss_buf *out,
     return json_list(s, territories_list, &g, out, err);
 }
 
-/* Customers of a territory (live), collected before the membership change. */
-static fss_status territory_customers(fss_conn *c, const char *code, fs_id **ids,
-                                      size_t *n, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    size_t cap = 0;
-    int r;
-
-    *ids = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT id FROM customer WHERE territory = ?1"
-                                  " AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "territory customers");
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
-            continue;
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            void *p = realloc(*ids, nc * sizeof **ids);
-            if (!p) {
-                sqlite3_finalize(st);
-                return fss__fail(err, FSS_ENOMEM, "territory customers");
-            }
-            *ids = p;
-            cap = nc;
-        }
-        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
-    }
-    sqlite3_finalize(st);
-    return r == SQLITE_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
-}
-
 fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
                                    const char *territory, bool member,
                                    fs_error *err)
@@ -344,7 +244,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
     fs_id *ids = NULL;
     bool *had = NULL;
     size_t n = 0, i;
-    int changed = 0;
+    bool changed = false;
     fss_status st;
 
     fs_id_format(rep, rid);
@@ -352,7 +252,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
         return st;
     if ((st = fss__rep_known(t.c, rid, err)) != FSS_OK ||
         (st = fss__territory_known(t.c, territory, err)) != FSS_OK ||
-        (st = territory_customers(t.c, territory, &ids, &n, err)) != FSS_OK)
+        (st = fss__repo_territory_customers(t.c, territory, &ids, &n, err)) != FSS_OK)
         goto done;
     had = calloc(n ? n : 1, sizeof *had);
     if (!had) {
@@ -362,12 +262,10 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
     for (i = 0; i < n; i++)
         if ((st = fss__customer_in_scope(t.c, rid, &ids[i], &had[i], err)) != FSS_OK)
             goto done;
-    st = exec1(t.c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
-                             " VALUES(?1, ?2)"
-                           : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
-                             " territory = ?2",
-               rid, territory, NULL, &changed, err);
-    if (st != FSS_OK || changed == 0)
+    /* Customers of the territory were collected (and their visibility to
+     * the rep noted) before the membership change. */
+    st = fss__repo_rep_territory_set(t.c, rid, territory, member, &changed, err);
+    if (st != FSS_OK || !changed)
         goto done;
     for (i = 0; i < n; i++) {
         bool now = false;
@@ -409,13 +307,11 @@ static fss_status customer_exists(fss_conn *c, const fs_id *id, fs_error *err)
 {
     fs_row row = {0};
     bool found = false;
-    fs_error serr = {0};
-    fss_status st = FSS_OK;
+    fss_status st;
 
-    if (fs_store_load(c->store, fs_schema_entity("customer"), id, &row, NULL,
-                      &found, &serr) != FS_STORE_OK)
-        st = fss__fail(err, FSS_EDB, "%s", serr.text);
-    else if (!found)
+    st = fss__repo_row_load(c, fs_schema_entity("customer"), id, &row, NULL, &found,
+                            err);
+    if (st == FSS_OK && !found)
         st = fss__fail(err, FSS_ENOTFOUND, "no such customer");
     fs_row_free(&row);
     return st;
@@ -527,26 +423,14 @@ fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
                                    fs_error *err)
 {
     admin_tx t;
-    sqlite3_stmt *st = NULL;
+    bool found = false;
     fss_status rc;
 
     if ((rc = tx_begin(s, &t, err)) != FSS_OK)
         return rc;
-    if (sqlite3_prepare_v2(t.c->db,
-                           "UPDATE fss_devices SET revoked = 1, revoked_at ="
-                           " coalesce(revoked_at, ?2) WHERE id = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, t.c->db, "revoke");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)fss_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = fss__dbfail(err, t.c->db, "revoke");
-    else if (sqlite3_changes(t.c->db) == 0)
+    rc = fss__repo_device_revoke(t.c, device, (int64_t)fss_now_ms(), &found, err);
+    if (rc == FSS_OK && !found)
         rc = fss__fail(err, FSS_ENOTFOUND, "no such device");
-done:
-    sqlite3_finalize(st);
     return tx_end(&t, rc, err);
 }
 
@@ -632,6 +516,35 @@ fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
     return json_list(s, conflicts_list, &x, out, err);
 }
 
+/* What resolving needs of a stored conflict record (copied out of the
+ * repository's borrowed row). */
+typedef struct picked {
+    char entity[64], field[80], status[16], rule[32];
+    fs_id row, anc_row;
+    bool has_anc_row, yours_won, oom;
+    int64_t theirs_hlc;
+    char *theirs, *yours;  /* stored JSON literals, malloc; NULL for NULL */
+} picked;
+
+static void pick(const fss_conflict_item *it, void *arg)
+{
+    picked *k = arg;
+
+    snprintf(k->entity, sizeof k->entity, "%s", it->entity ? it->entity : "");
+    snprintf(k->field, sizeof k->field, "%s", it->field ? it->field : "");
+    snprintf(k->status, sizeof k->status, "%s", it->status ? it->status : "");
+    snprintf(k->rule, sizeof k->rule, "%s", it->rule ? it->rule : "");
+    if (it->has_row)
+        k->row = it->row;
+    k->has_anc_row = it->has_anc_row;
+    k->anc_row = it->anc_row;
+    k->yours_won = it->yours_won;
+    k->theirs_hlc = it->theirs_hlc;
+    k->theirs = it->theirs ? strdup(it->theirs) : NULL;
+    k->yours = it->yours ? strdup(it->yours) : NULL;
+    k->oom = (it->theirs && !k->theirs) || (it->yours && !k->yours);
+}
+
 /* Resolves the other open records of writes hidden by the same delete (the
  * hider's own row, or rows below it, and the same tombstone stamp): one
  * decision of the back office about one delete answers all of them. */
@@ -639,26 +552,9 @@ static fss_status resolve_siblings(fss_conn *c, const fs_id *hider, fs_hlc del_h
                                    const char *by, const char *resolution,
                                    fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-
-    if (sqlite3_prepare_v2(c->db,
-                           "UPDATE fss_conflicts SET status = 'resolved',"
-                           " resolved_by = ?3, resolution = ?4, resolved_at = ?5"
-                           " WHERE status = 'open' AND rule = 'delete_wins' AND"
-                           " yours_won = 0 AND theirs_hlc = ?2 AND (anc_row = ?1 OR"
-                           " (anc_row IS NULL AND row = ?1))", -1, &st,
-                           NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "resolve siblings");
-    sqlite3_bind_blob(st, 1, hider->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)del_hlc);
-    sqlite3_bind_text(st, 3, by ? by : "admin", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, resolution, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (int64_t)fss_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = fss__dbfail(err, c->db, "resolve siblings");
-    sqlite3_finalize(st);
-    return rc;
+    return fss__repo_conflicts_resolve_hidden(c, hider, (int64_t)del_hlc,
+                                              by ? by : "admin", resolution,
+                                              (int64_t)fss_now_ms(), err);
 }
 
 fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
@@ -667,7 +563,8 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
                                       const char *resolved_by, fs_error *err)
 {
     admin_tx t;
-    sqlite3_stmt *st = NULL;
+    picked rec;
+    bool found = false;
     fs_change chg;
     fsj j;
     fs_value v = {0};
@@ -692,29 +589,22 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         return fss__fail(err, FSS_EINVAL, "choice value needs a value");
     if ((rc = tx_begin(s, &t, err)) != FSS_OK)
         return rc;
-    if (sqlite3_prepare_v2(t.c->db,
-                           "SELECT entity, row, field, theirs, yours, status, rule,"
-                           " yours_won, theirs_hlc, anc_row FROM"
-                           " fss_conflicts WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, t.c->db, "conflict");
+    memset(&rec, 0, sizeof rec);
+    if ((rc = fss__repo_conflict_get(t.c, id, pick, &rec, &found, err)) != FSS_OK)
         goto done;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (!found) {
         rc = fss__fail(err, FSS_ENOTFOUND, "no conflict %lld", (long long)id);
         goto done;
     }
-    e = fs_schema_entity((const char *)sqlite3_column_text(st, 0));
-    if (sqlite3_column_bytes(st, 1) == 16)
-        memcpy(row.b, sqlite3_column_blob(st, 1), 16);
-    else
-        memset(row.b, 0, 16);
-    if (sqlite3_column_text(st, 2))
-        snprintf(field, sizeof field, "%s", sqlite3_column_text(st, 2));
-    snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 5));
-    refused = sqlite3_column_text(st, 6) &&
-              (strcmp((const char *)sqlite3_column_text(st, 6), "scope") == 0 ||
-               strcmp((const char *)sqlite3_column_text(st, 6), "invalid") == 0);
+    if (rec.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "resolve");
+        goto done;
+    }
+    e = fs_schema_entity(rec.entity);
+    row = rec.row;
+    snprintf(field, sizeof field, "%s", rec.field);
+    snprintf(status, sizeof status, "%s", rec.status);
+    refused = strcmp(rec.rule, "scope") == 0 || strcmp(rec.rule, "invalid") == 0;
     if (strcmp(status, "resolved") == 0) {
         rc = fss__fail(err, FSS_EEXISTS, "conflict %lld is already resolved",
                        (long long)id);
@@ -724,9 +614,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
      * is about the delete. restore (or yours: the write stands, visibly)
      * un-tombstones the deleted row(s); accept (or theirs) keeps the
      * delete and writes nothing. */
-    hidden_write = sqlite3_column_text(st, 6) &&
-                   strcmp((const char *)sqlite3_column_text(st, 6), "delete_wins") == 0 &&
-                   sqlite3_column_int(st, 7) == 0 && field[0] &&
+    hidden_write = strcmp(rec.rule, "delete_wins") == 0 && !rec.yours_won && field[0] &&
                    strcmp(field, "_deleted") != 0;
     if ((restore || accept) && !hidden_write) {
         rc = fss__fail(err, FSS_EINVAL, "conflict %lld is not a write hidden by a "
@@ -734,11 +622,8 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         goto done;
     }
     if (hidden_write) {
-        del_hlc = (fs_hlc)sqlite3_column_int64(st, 8);
-        if (sqlite3_column_bytes(st, 9) == 16)
-            memcpy(hider.b, sqlite3_column_blob(st, 9), 16);
-        else
-            hider = row;
+        del_hlc = (fs_hlc)rec.theirs_hlc;
+        hider = rec.has_anc_row ? rec.anc_row : row;
         if (strcmp(choice, "yours") == 0)
             restore = true;
         else if (strcmp(choice, "theirs") == 0)
@@ -748,13 +633,10 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         chosen = strdup(value_json);
     else if (restore || accept)
         chosen = strdup("null");
-    else
-        chosen = strdup(sqlite3_column_text(st, strcmp(choice, "theirs") == 0 ? 3 : 4)
-                            ? (const char *)sqlite3_column_text(
-                                  st, strcmp(choice, "theirs") == 0 ? 3 : 4)
-                            : "null");
-    sqlite3_finalize(st);
-    st = NULL;
+    else {
+        const char *pv = strcmp(choice, "theirs") == 0 ? rec.theirs : rec.yours;
+        chosen = strdup(pv ? pv : "null");
+    }
     if (!chosen) {
         rc = fss__fail(err, FSS_ENOMEM, "resolve");
         goto done;
@@ -809,28 +691,21 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         if ((rc = fss__server_write(s, t.c, &chg, err)) != FSS_OK)
             goto done;
     }
-    if (sqlite3_prepare_v2(t.c->db,
-                           "UPDATE fss_conflicts SET status = 'resolved',"
-                           " resolved_by = ?2, resolution = ?3, resolved_at = ?4"
-                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, t.c->db, "resolve");
-        goto done;
-    }
     {
         fss_buf res = {0};
         fss_buf_printf(&res, "{\"choice\":\"%s\",\"value\":%s}",
                        restore ? "restore" : accept ? "accept" : choice, chosen);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, resolved_by ? resolved_by : "admin", -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, res.data ? res.data : "", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, (int64_t)fss_now_ms());
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = fss__dbfail(err, t.c->db, "resolve");
+        if (res.oom)
+            rc = fss__fail(err, FSS_ENOMEM, "resolve");
+        else
+            rc = fss__repo_conflict_resolve(t.c, id, resolved_by ? resolved_by : "admin",
+                                            res.data ? res.data : "",
+                                            (int64_t)fss_now_ms(), err);
         fss_buf_free(&res);
     }
 done:
-    sqlite3_finalize(st);
+    free(rec.theirs);
+    free(rec.yours);
     if (chg_init)
         fs_change_free(&chg);
     fs_value_clear(&v);
@@ -890,13 +765,13 @@ fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
     x.out = out;
     x.err = err;
     /* One read transaction: the export is a consistent snapshot. */
-    if ((st = fss__exec(x.c, "BEGIN", err)) != FSS_OK)
+    if ((st = fss__begin_read(x.c, err)) != FSS_OK)
         goto done;
     if ((st = fss__rep_known(x.c, rid, err)) != FSS_OK)
         goto done;
-    if (fs_store_export(x.c->store, export_filter, &x, export_write, &x, &serr) !=
-        FS_STORE_OK)
-        st = x.st != FSS_OK ? x.st : fss__fail(err, FSS_EDB, "export: %s", serr.text);
+    /* A failed scope check inside the filter keeps its own message. */
+    if (fss__repo_export(x.c, export_filter, &x, export_write, &x, &serr) != FSS_OK)
+        st = x.st != FSS_OK ? x.st : fss__fail(err, FSS_EDB, "%s", serr.text);
     else
         st = x.st;
 done:

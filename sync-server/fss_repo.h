@@ -5,11 +5,10 @@
  * Everything above this line (HTTP, auth, sync steps, the merge, admin
  * handlers) sees an opaque connection and the functions below; nothing
  * above it includes sqlite3.h (or, later, libpq-fe.h). The SQLite
- * implementation lives in the files that include fss_sqlite.h (fss_db.c
- * for the pool, transactions and sequence numbers, fss_sqlite_auth.c for
- * devices and codes); a second backend provides the same functions over
- * its own connection type. docs/ARCHITECTURE.md ("Central store") lists
- * which concerns are behind the seam so far and what a backend must
+ * implementation lives in the files that include fss_sqlite.h (fss_db.c,
+ * fss_scope.c, fss_sqlite_*.c); a second backend provides the same
+ * functions over its own connection type. docs/ARCHITECTURE.md ("Central
+ * store") maps each concern to its functions and says what a backend must
  * guarantee, above all for sequence numbers.
  *
  * Conventions: every function returns fss_status (FSS_EDB with the
@@ -274,5 +273,93 @@ typedef fss_status (*fss_row_fn)(const fs_row *row, void *arg, fs_error *err);
 fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
                                 int64_t before_ms, fss_row_fn fn, void *arg,
                                 fs_error *err);
+
+/* ---- back-office writes and lookups (SQLite: fss_sqlite_admin.c) ---- */
+/* FSS_EEXISTS when the email is taken. */
+fss_status fss__repo_rep_add(fss_conn *c, const char *uuid, const char *name,
+                             const char *email, int64_t now_ms, fs_error *err);
+/* Adds the territory or renames it. */
+fss_status fss__repo_territory_put(fss_conn *c, const char *code,
+                                   const char *name, fs_error *err);
+/* Adds or removes a rep's membership; *changed false when it already was. */
+fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
+                                       const char *code, bool member,
+                                       bool *changed, fs_error *err);
+/* The live customers of a territory; *ids plain malloc. */
+fss_status fss__repo_territory_customers(fss_conn *c, const char *code,
+                                         fs_id **ids, size_t *n, fs_error *err);
+/* Marks a device revoked (keeps the first revocation time); *found false
+ * when there is no such device. */
+fss_status fss__repo_device_revoke(fss_conn *c, const fs_id *device,
+                                   int64_t now_ms, bool *found, fs_error *err);
+/* One conflict record through fn (as in the list), *found false if none. */
+fss_status fss__repo_conflict_get(fss_conn *c, int64_t id,
+                                  fss_conflict_item_fn fn, void *arg,
+                                  bool *found, fs_error *err);
+/* Marks a record resolved with the back office's resolution (JSON). */
+fss_status fss__repo_conflict_resolve(fss_conn *c, int64_t id, const char *by,
+                                      const char *resolution, int64_t now_ms,
+                                      fs_error *err);
+/* Resolves the open records of writes hidden by one delete: the hider's row
+ * (or rows below it, anc_row) and the delete's stamp del_hlc. */
+fss_status fss__repo_conflicts_resolve_hidden(fss_conn *c, const fs_id *hider,
+                                              int64_t del_hlc, const char *by,
+                                              const char *resolution,
+                                              int64_t now_ms, fs_error *err);
+/* The canonical JSON export (docs/ARCHITECTURE.md "Store") of the rows the
+ * filter keeps, written through write (nonzero return aborts). The same
+ * shapes as the store library's export callbacks. */
+typedef bool (*fss_export_filter_fn)(const fs_entity *e, const fs_row *row,
+                                     const fs_id *root, void *arg);
+typedef int (*fss_export_write_fn)(const char *buf, size_t n, void *arg);
+fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
+                            void *filter_arg, fss_export_write_fn write,
+                            void *write_arg, fs_error *err);
+
+/* ---- reports (SQLite: fss_sqlite_report.c) ----
+ * Callbacks get borrowed rows; a status other than FSS_OK stops the walk
+ * and is returned. */
+typedef struct fss_visit_item {
+    const char *rep, *rep_name, *status, *verification, *time_check, *outcome;
+    int64_t t;       /* check-in, else check-out, else planned time (Unix ms) */
+    bool has_t;
+} fss_visit_item;
+typedef fss_status (*fss_visit_item_fn)(const fss_visit_item *v, void *arg,
+                                        fs_error *err);
+/* Live visits, optionally of one rep, of customers in one territory, with
+ * t in [*from_ms, *to_ms) (NULL: unbounded), by rep, t, id. */
+fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
+                              const int64_t *from_ms, const int64_t *to_ms,
+                              fss_visit_item_fn fn, void *arg, fs_error *err);
+
+typedef struct fss_quote_line_item {
+    fs_id id;                 /* the quote */
+    bool has_id;
+    const char *status, *currency;
+    int64_t discount_bp;      /* the quote's (NULL reads 0) */
+    bool has_line;            /* false: a quote without live lines */
+    int64_t qty, unit_price, line_discount_bp;
+} fss_quote_line_item;
+typedef fss_status (*fss_quote_line_item_fn)(const fss_quote_line_item *q,
+                                             void *arg, fs_error *err);
+/* Live quotes, one row per live line (or one for a quote without), by
+ * status, currency, quote id. */
+fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
+                                     void *arg, fs_error *err);
+
+typedef struct fss_contract_item {
+    const char *status, *currency;
+    int64_t amount;
+    bool has_amount;
+} fss_contract_item;
+typedef fss_status (*fss_contract_item_fn)(const fss_contract_item *k,
+                                           void *arg, fs_error *err);
+/* Live contracts by e-sign status, currency. */
+fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
+                                        void *arg, fs_error *err);
+
+/* Every stored row of entity e (tombstones included). */
+fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
+                               void *arg, fs_error *err);
 
 #endif /* FSS_REPO_H */

@@ -3,10 +3,9 @@
  * (fss_repo.h): the connection layout, the cached statements, the scope
  * condition in SQL, and the helpers that turn SQLite errors into fss_status.
  *
- * Only files that implement the store include this header. Those still
- * listed in docs/ARCHITECTURE.md as "not yet behind the seam" include it
- * too, until their queries move behind fss_repo.h; every other server file
- * (HTTP, auth, rate limits, metrics, JSON) must not.
+ * Only the files that implement the store include this header (fss_db.c,
+ * fss_scope.c, fss_sqlite_*.c); every other server file sees fss_repo.h
+ * alone.
  */
 #ifndef FSS_SQLITE_H
 #define FSS_SQLITE_H

@@ -7,6 +7,7 @@
  */
 #include "fss_sqlite.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -199,4 +200,257 @@ fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
         " resolution, resolved_at FROM fss_conflicts"
         " WHERE (?1 IS NULL OR status = ?1) ORDER BY id LIMIT ?2",
         status, limit, conflict_row, &x, err);
+}
+
+/* ---- back-office writes and lookups ---- */
+
+/* Runs one statement with up to three text parameters. A constraint
+ * violation is FSS_EEXISTS; *changes (optional) gets the rows changed. */
+static fss_status exec_text(fss_conn *c, const char *sql, const char *t1,
+                            const char *t2, const char *t3, int64_t i4,
+                            int *changes, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    if (t1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    if (t2) sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
+    if (t3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 4)
+        sqlite3_bind_int64(st, 4, i4);
+    r = sqlite3_step(st);
+    if (r == SQLITE_CONSTRAINT)
+        rc = fss__fail(err, FSS_EEXISTS, "%s", sqlite3_errmsg(c->db));
+    else if (r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "exec");
+    if (changes)
+        *changes = sqlite3_changes(c->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fss_status exists_text(fss_conn *c, const char *sql, const char *t1,
+                              bool *yes, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    *yes = false;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    *yes = r == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return fss__dbfail(err, c->db, "lookup");
+    return FSS_OK;
+}
+
+fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err)
+{
+    bool yes;
+    fss_status st = exists_text(c, "SELECT 1 FROM fss_reps WHERE uuid = ?1", rep,
+                                &yes, err);
+    if (st == FSS_OK && !yes)
+        st = fss__fail(err, FSS_ENOTFOUND, "no rep %s", rep);
+    return st;
+}
+
+fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err)
+{
+    bool yes;
+    fss_status st = exists_text(c, "SELECT 1 FROM fss_territories WHERE code = ?1",
+                                code, &yes, err);
+    if (st == FSS_OK && !yes)
+        st = fss__fail(err, FSS_ENOTFOUND, "no territory \"%s\"", code);
+    return st;
+}
+
+fss_status fss__repo_rep_add(fss_conn *c, const char *uuid, const char *name,
+                             const char *email, int64_t now_ms, fs_error *err)
+{
+    return exec_text(c, "INSERT INTO fss_reps(uuid, name, email, created_at) "
+                        "VALUES(?1, ?2, ?3, ?4)",
+                     uuid, name, email, now_ms, NULL, err);
+}
+
+fss_status fss__repo_territory_put(fss_conn *c, const char *code,
+                                   const char *name, fs_error *err)
+{
+    return exec_text(c, "INSERT INTO fss_territories(code, name) VALUES(?1, ?2) "
+                        "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
+                     code, name, NULL, 0, NULL, err);
+}
+
+fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
+                                       const char *code, bool member,
+                                       bool *changed, fs_error *err)
+{
+    int n = 0;
+    fss_status rc = exec_text(
+        c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
+                    " VALUES(?1, ?2)"
+                  : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
+                    " territory = ?2",
+        rep, code, NULL, 0, &n, err);
+
+    *changed = rc == FSS_OK && n > 0;
+    return rc;
+}
+
+fss_status fss__repo_territory_customers(fss_conn *c, const char *code,
+                                         fs_id **ids, size_t *n, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int r;
+
+    *ids = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT id FROM customer WHERE territory = ?1"
+                                  " AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "territory customers");
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            void *p = realloc(*ids, nc * sizeof **ids);
+            if (!p) {
+                sqlite3_finalize(st);
+                return fss__fail(err, FSS_ENOMEM, "territory customers");
+            }
+            *ids = p;
+            cap = nc;
+        }
+        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+    }
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
+}
+
+fss_status fss__repo_device_revoke(fss_conn *c, const fs_id *device,
+                                   int64_t now_ms, bool *found, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *found = false;
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_devices SET revoked = 1, revoked_at ="
+                           " coalesce(revoked_at, ?2) WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "revoke");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "revoke");
+    else
+        *found = sqlite3_changes(c->db) != 0;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_conflict_get(fss_conn *c, int64_t id,
+                                  fss_conflict_item_fn fn, void *arg,
+                                  bool *found, fs_error *err)
+{
+    list_ctx x = {.conflict = fn, .arg = arg};
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *found = false;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, created_at, entity, row, field, has_base,"
+                           " base, theirs, yours, theirs_hlc, yours_hlc,"
+                           " theirs_device, yours_device, rule, yours_won, status,"
+                           " rep, detail, anc_entity, anc_row, resolved_by,"
+                           " resolution, resolved_at FROM fss_conflicts"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "conflict");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        conflict_row(st, &x);
+    } else if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "conflict");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_conflict_resolve(fss_conn *c, int64_t id, const char *by,
+                                      const char *resolution, int64_t now_ms,
+                                      fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_conflicts SET status = 'resolved',"
+                           " resolved_by = ?2, resolution = ?3, resolved_at = ?4"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "resolve");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, resolution, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "resolve");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_conflicts_resolve_hidden(fss_conn *c, const fs_id *hider,
+                                              int64_t del_hlc, const char *by,
+                                              const char *resolution,
+                                              int64_t now_ms, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_conflicts SET status = 'resolved',"
+                           " resolved_by = ?3, resolution = ?4, resolved_at = ?5"
+                           " WHERE status = 'open' AND rule = 'delete_wins' AND"
+                           " yours_won = 0 AND theirs_hlc = ?2 AND (anc_row = ?1 OR"
+                           " (anc_row IS NULL AND row = ?1))", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "resolve siblings");
+    sqlite3_bind_blob(st, 1, hider->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, del_hlc);
+    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, resolution, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "resolve siblings");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
+                            void *filter_arg, fss_export_write_fn write,
+                            void *write_arg, fs_error *err)
+{
+    fs_error serr = {0};
+
+    if (fs_store_export(c->store, filter, filter_arg, write, write_arg, &serr) !=
+        FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "export: %s", serr.text);
+    return FSS_OK;
 }
