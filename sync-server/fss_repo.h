@@ -188,7 +188,9 @@ typedef struct fss_pull_item {
     fs_id id;              /* the row, or the exited customer */
     int64_t seq;
 } fss_pull_item;
-/* Called per item; set *stop to end the page early (nothing more read). */
+/* Called per item; set *stop to end the page early (nothing more read).
+ * A stored id that is not 16 bytes cannot name a row: such an item is
+ * skipped, never passed on. */
 typedef fss_status (*fss_pull_fn)(const fss_pull_item *it, void *arg,
                                   bool *stop, fs_error *err);
 fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
