@@ -320,6 +320,12 @@ fs_status fs_money_parse(const char *text, const char *currency, int64_t *minor,
 fs_status fs_percent_parse(const char *text, int64_t *bp, fs_error *err);
 size_t fs_percent_format(int64_t bp, char *out, size_t cap);
 
+/* Durations (fs_duration.c): "30m", "12h", "1d", "2w", "90s", "1h30m", or
+ * a bare number of seconds, into *seconds. FS_ERANGE (no number, unknown
+ * unit) or FS_EOVERFLOW, with a message naming the text. 0 is a valid
+ * duration; the caller decides what range it accepts. */
+fs_status fs_duration_parse(const char *text, uint64_t *seconds, fs_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Values                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -71,10 +71,11 @@ typedef struct fc_search_plan {
 /* Splits q into terms and plans each (free with fc__search_free). */
 fc_status fc__search_plan_make(const char *q, fc_search_plan *p, fs_error *err);
 void fc__search_free(fc_search_plan *p);
-/* Writes the JOIN fragment matching `table`'s rows into out and points
- * *order at the rank expression; returns the fragment's length. */
-int fc__search_sql(const fc_search_plan *p, const char *table, char *out,
-                   size_t cap, const char **order);
+/* Writes the FROM clause matching `table`'s rows into out and points
+ * *order at the rank expression; returns the clause's length. limit (0 =
+ * none) may be applied inside when nothing after the index filters rows. */
+int fc__search_sql(const fc_search_plan *p, const char *table, uint32_t limit,
+                   char *out, size_t cap, const char **order);
 /* Binds the plan's parameters (?1, ?4) to st. */
 void fc__search_bind(const fc_search_plan *p, sqlite3_stmt *st);
 /* Registers the fc_ngram tokenizer and the SQL function fc_digits on db,

@@ -27,7 +27,7 @@
  * one character is a prefix of a pair); any other is a word prefix. A
  * query of only digits and phone punctuation is one number. Rank: the sum
  * of the two indexes' bm25 scores with the name weighted above the address
- * and both above contacts, then the name for ties.
+ * and both above contacts, ties in index order.
  */
 #include "fc_int.h"
 
@@ -202,8 +202,8 @@ fc_status fc__search_plan_make(const char *q, fc_search_plan *p, fs_error *err)
  * table and probe the matches per row). Parameters: ?1 the word query, ?4
  * the substring query (fc__search_bind).
  */
-int fc__search_sql(const fc_search_plan *p, const char *table, char *out,
-                   size_t cap, const char **order)
+int fc__search_sql(const fc_search_plan *p, const char *table, uint32_t limit,
+                   char *out, size_t cap, const char **order)
 {
     static const char words[] =
         "(SELECT rowid AS rid, bm25(fc_search, 20.0, 2.0, 1.0, 1.0) AS r"
@@ -213,14 +213,27 @@ int fc__search_sql(const fc_search_plan *p, const char *table, char *out,
         " FROM fc_sub WHERE fc_sub MATCH ?4) t";
     int k;
 
-    if (p->words.len && p->subs.len)
+    char top[96];
+
+    if (p->words.len && p->subs.len) {
         k = snprintf(out, cap, " FROM %s CROSS JOIN %s ON t.rid = w.rid", words, subs);
-    else
+    } else if (limit) {
+        /* One index decides alone: it ranks and cuts before the joins (it
+         * holds live customers only, so nothing after it filters rows out),
+         * instead of joining every match to the customer table first. */
+        snprintf(top, sizeof top, " ORDER BY r, rowid LIMIT %u", limit);
+        k = snprintf(out, cap, " FROM %.*s%s) %c", (int)strlen(p->words.len ? words : subs) - 3,
+                     p->words.len ? words : subs, top, p->words.len ? 'w' : 't');
+    } else {
         k = snprintf(out, cap, " FROM %s", p->words.len ? words : subs);
+    }
     k += snprintf(out + k, cap - (size_t)k,
                   " CROSS JOIN fc_search_map m ON m.rid = %s.rid"
                   " CROSS JOIN \"%s\" ON \"%s\".id = m.cid",
                   p->words.len ? "w" : "t", table, table);
+    /* Ties by index rowid (reading each match's name to break ties cost
+     * more than the ranking): the same order the index's own cut uses, so
+     * a limit never changes which rows come first. */
     *order = p->words.len && p->subs.len ? "w.r + t.r" : p->words.len ? "w.r" : "t.r";
     return k;
 }

@@ -1765,7 +1765,8 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
             return rc;
     }
     if (sp.any)
-        k += fc__search_sql(&sp, table, sql + k, sizeof sql - (size_t)k, &rank);
+        k += fc__search_sql(&sp, table, q->mine ? 0 : q->limit, sql + k,
+                            sizeof sql - (size_t)k, &rank);
     else
         k += snprintf(sql + k, sizeof sql - (size_t)k, " FROM \"%s\"", table);
     k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE");
@@ -1780,8 +1781,7 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(done, 0) = 0");
     if (sp.any)
         k += snprintf(sql + k, sizeof sql - (size_t)k,
-                      " ORDER BY %s, \"%s\".name COLLATE NOCASE, \"%s\".id", rank,
-                      table, table);
+                      " ORDER BY %s, m.rid", rank);
     else if (is_cust)
         k += snprintf(sql + k, sizeof sql - (size_t)k,
                       " ORDER BY \"%s\".name COLLATE NOCASE, \"%s\".id", table, table);

@@ -10,6 +10,9 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libcurl4-openssl-dev libcmocka-dev
   clang libclang-rt-14-dev openssl curl ca-certificates
+  tzdata                  # time zones: the client's local times, report days
+  man-db groff-base       # tests render the man pages (man -l --warnings)
+  systemd                 # tests check the unit (systemd-analyze verify)
 )
 
 missing=()

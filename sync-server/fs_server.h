@@ -236,6 +236,22 @@ fss_status fss_admin_check(fss_server *s, bool json, fss_buf *out, size_t *bad,
 /* The canonical JSON export of one rep's scope (fs_store_export format). */
 fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
                             fs_error *err);
+/* Names a row the way a person does (fss_admin.c explains the rules): a
+ * full UUID, a short id (the last 8+ hex digits of the id, unique), a rep's
+ * name or email, a customer's name. On success id_out gets the canonical
+ * UUID and label (optional) a readable name. A well-formed UUID is returned
+ * even when no row has it (the operation then reports "no such"). No match:
+ * FSS_ENOTFOUND; several at the best rank: FSS_EINVAL, and candidates
+ * (optional) gets one line per candidate ("  <uuid>  <label>"). */
+typedef enum fss_ref_kind {
+    FSS_REF_REP = 0,
+    FSS_REF_CUSTOMER,
+    FSS_REF_DEVICE,
+    FSS_REF_QUOTE
+} fss_ref_kind;
+fss_status fss_admin_find(fss_server *s, fss_ref_kind kind, const char *ref,
+                          char id_out[FS_ID_STRLEN + 1], char *label,
+                          size_t label_cap, fss_buf *candidates, fs_error *err);
 /* Loads demo data (territories, reps, customers, products) and issues one
  * enrollment code per rep; *summary gets a JSON description and *text
  * (optional) one readable line per rep: name, territories, code. */

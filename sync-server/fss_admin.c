@@ -6,20 +6,14 @@
  * Every write is one IMMEDIATE transaction; edits to synced rows are
  * fs_change's merged with FS_ORIGIN_SERVER (fss__server_write), so they get
  * sequence numbers and reach devices like any other change. List outputs are
- * built by SQLite's JSON functions (json_object / json_group_array), which
- * escape correctly and keep this file short.
+ * built here in C from the plain rows the repository returns
+ * (fss__repo_*_list), as fss_report.c does: no JSON is assembled in SQL, so
+ * every backend only has to return the same rows.
  */
 #include "fss_json.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Canonical lowercase UUID text of a 16-byte blob column. */
-#define UUID_SQL(col)                                                        \
-    "(CASE WHEN " col " IS NULL THEN NULL ELSE "                             \
-    "substr(lower(hex(" col ")),1,8)||'-'||substr(lower(hex(" col ")),9,4)"  \
-    "||'-'||substr(lower(hex(" col ")),13,4)||'-'||"                         \
-    "substr(lower(hex(" col ")),17,4)||'-'||substr(lower(hex(" col ")),21) END)"
 
 typedef struct admin_tx {
     fss_server *s;
@@ -53,101 +47,106 @@ static fss_status tx_end(admin_tx *t, fss_status st, fs_error *err)
     return st;
 }
 
-/* Runs one SELECT returning one text cell (a JSON document) into out. */
-static fss_status json_query(fss_server *s, const char *sql, const char *a1,
-                             int64_t a2, fss_buf *out, fs_error *err)
+/* Runs one list query on a borrowed connection; the rows' callback writes
+ * the JSON array into out, closed here with "]\n". */
+typedef fss_status (*list_fn)(fss_conn *c, void *arg, fs_error *err);
+static fss_status json_list(fss_server *s, list_fn list, void *arg,
+                            fss_buf *out, fs_error *err)
 {
     fss_conn *c = fss__conn_get(s, 10000);
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
+    fss_status rc;
 
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "query");
-        goto done;
-    }
-    if (sqlite3_bind_parameter_count(st) >= 1 && a1)
-        sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(st) >= 2)
-        sqlite3_bind_int64(st, 2, a2);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = fss__dbfail(err, c->db, "query");
-        goto done;
-    }
-    fss_buf_puts(out, sqlite3_column_text(st, 0)
-                          ? (const char *)sqlite3_column_text(st, 0) : "null");
-    fss_buf_puts(out, "\n");
-    if (out->oom)
+    fss_buf_puts(out, "[");
+    rc = list(c, arg, err);
+    fss_buf_puts(out, "]\n");
+    if (rc == FSS_OK && out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "output");
-done:
-    sqlite3_finalize(st);
     fss__conn_put(s, c);
     return rc;
 }
 
-static fss_status exec1(fss_conn *c, const char *sql, const char *t1,
-                        const char *t2, const char *t3, int *changes,
-                        fs_error *err)
+static void json_int_or_null(fss_buf *b, bool has, int64_t v)
 {
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-    int r;
+    if (has)
+        fss_buf_printf(b, "%lld", (long long)v);
+    else
+        fss_buf_puts(b, "null");
+}
 
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "prepare");
-    if (t1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    if (t2) sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-    if (t3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT)
-        rc = fss__fail(err, FSS_EEXISTS, "%s", sqlite3_errmsg(c->db));
-    else if (r != SQLITE_DONE && r != SQLITE_ROW)
-        rc = fss__dbfail(err, c->db, "exec");
-    if (changes)
-        *changes = sqlite3_changes(c->db);
-    sqlite3_finalize(st);
+static void json_id_or_null(fss_buf *b, bool has, const fs_id *id)
+{
+    if (has)
+        fss_json_id(b, id);
+    else
+        fss_buf_puts(b, "null");
+}
+
+/* A stored JSON text embedded as a value (NULL -> null). */
+static void json_raw_or_null(fss_buf *b, const char *json)
+{
+    fss_buf_puts(b, json ? json : "null");
+}
+
+/* Grouping state of the lists whose rows repeat the parent for each child
+ * (reps with their territories, territories with their reps). */
+typedef struct group_out {
+    fss_buf *out;
+    char key[256];   /* the open parent's key; "" before the first row */
+    bool open;
+    int64_t count;   /* the open parent's trailing number */
+    const char *count_name;
+} group_out;
+
+static bool group_next(group_out *g, const char *key)
+{
+    if (g->open && strcmp(g->key, key) == 0)
+        return false;
+    if (g->open)
+        fss_buf_printf(g->out, "],\"%s\":%lld},", g->count_name,
+                       (long long)g->count);
+    snprintf(g->key, sizeof g->key, "%s", key);
+    g->open = true;
+    return true;
+}
+
+static void group_close(group_out *g)
+{
+    if (g->open) {
+        fss_buf_printf(g->out, "],\"%s\":%lld}", g->count_name,
+                       (long long)g->count);
+        g->open = false;
+    }
+}
+
+static void rep_item(const fss_rep_item *r, void *arg)
+{
+    group_out *g = arg;
+
+    if (group_next(g, r->id)) {
+        fss_buf_puts(g->out, "{\"id\":");
+        fss_json_cstr(g->out, r->id);
+        fss_buf_puts(g->out, ",\"name\":");
+        fss_json_cstr(g->out, r->name);
+        fss_buf_puts(g->out, ",\"email\":");
+        fss_json_cstr(g->out, r->email);
+        fss_buf_puts(g->out, ",\"territories\":[");
+        g->count = r->devices;
+    } else
+        fss_buf_puts(g->out, ",");
+    if (r->territory)
+        fss_json_cstr(g->out, r->territory);
+}
+
+static fss_status reps_list(fss_conn *c, void *arg, fs_error *err)
+{
+    group_out *g = arg;
+    fss_status rc = fss__repo_reps_list(c, rep_item, g, err);
+
+    group_close(g);
     return rc;
 }
-
-static fss_status exists1(fss_conn *c, const char *sql, const char *t1,
-                          bool *yes, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    int r;
-
-    *yes = false;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "prepare");
-    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    *yes = r == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return fss__dbfail(err, c->db, "lookup");
-    return FSS_OK;
-}
-
-fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err)
-{
-    bool yes;
-    fss_status st = exists1(c, "SELECT 1 FROM fss_reps WHERE uuid = ?1", rep,
-                            &yes, err);
-    if (st == FSS_OK && !yes)
-        st = fss__fail(err, FSS_ENOTFOUND, "no rep %s", rep);
-    return st;
-}
-
-fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err)
-{
-    bool yes;
-    fss_status st = exists1(c, "SELECT 1 FROM fss_territories WHERE code = ?1",
-                            code, &yes, err);
-    if (st == FSS_OK && !yes)
-        st = fss__fail(err, FSS_ENOTFOUND, "no territory \"%s\"", code);
-    return st;
-}
-
 fss_status fss_admin_rep_add(fss_server *s, const char *name,
                              const char *email, fs_id *rep_out, fs_error *err)
 {
@@ -165,10 +164,8 @@ fss_status fss_admin_rep_add(fss_server *s, const char *name,
     fs_id_format(&id, txt);
     if ((st = tx_begin(s, &t, err)) != FSS_OK)
         return st;
-    st = exec1(t.c, "INSERT INTO fss_reps(uuid, name, email, created_at) "
-                    "VALUES(?1, ?2, ?3, CAST((julianday('now') - 2440587.5)"
-                    " * 86400000 AS INTEGER))",
-               txt, name, (email && email[0]) ? email : NULL, NULL, err);
+    st = fss__repo_rep_add(t.c, txt, name, (email && email[0]) ? email : NULL,
+                           (int64_t)fss_now_ms(), err);
     if (st == FSS_EEXISTS)
         fss__fail(err, FSS_EEXISTS, "a rep with email %s exists", email);
     st = tx_end(&t, st, err);
@@ -179,14 +176,9 @@ fss_status fss_admin_rep_add(fss_server *s, const char *name,
 
 fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err)
 {
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('id', r.uuid, 'name', r.name,"
-        " 'email', r.email, 'territories', json((SELECT json_group_array(territory)"
-        " FROM fss_rep_territories WHERE rep = r.uuid)), 'devices',"
-        " (SELECT count(*) FROM fss_devices d WHERE d.rep = r.uuid AND d.revoked = 0)))"
-        " FROM (SELECT * FROM fss_reps ORDER BY name, uuid) r",
-        NULL, 0, out, err);
+    group_out g = {.out = out, .count_name = "devices"};
+
+    return json_list(s, reps_list, &g, out, err);
 }
 
 fss_status fss_admin_territory_add(fss_server *s, const char *code,
@@ -205,56 +197,42 @@ fss_status fss_admin_territory_add(fss_server *s, const char *code,
                              "territory code must be [a-z0-9_-] (got \"%s\")", code);
     if ((st = tx_begin(s, &t, err)) != FSS_OK)
         return st;
-    st = exec1(t.c, "INSERT INTO fss_territories(code, name) VALUES(?1, ?2) "
-                    "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
-               code, name && name[0] ? name : code, NULL, NULL, err);
+    st = fss__repo_territory_put(t.c, code, name && name[0] ? name : code, err);
     return tx_end(&t, st, err);
+}
+
+static void territory_item(const fss_territory_item *t, void *arg)
+{
+    group_out *g = arg;
+
+    if (group_next(g, t->code)) {
+        fss_buf_puts(g->out, "{\"code\":");
+        fss_json_cstr(g->out, t->code);
+        fss_buf_puts(g->out, ",\"name\":");
+        fss_json_cstr(g->out, t->name);
+        fss_buf_puts(g->out, ",\"reps\":[");
+        g->count = t->customers;
+    } else
+        fss_buf_puts(g->out, ",");
+    if (t->rep)
+        fss_json_cstr(g->out, t->rep);
+}
+
+static fss_status territories_list(fss_conn *c, void *arg, fs_error *err)
+{
+    group_out *g = arg;
+    fss_status rc = fss__repo_territories_list(c, territory_item, g, err);
+
+    group_close(g);
+    return rc;
 }
 
 fss_status fss_admin_territories_list(fss_server *s, fss_buf *out,
                                       fs_error *err)
 {
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('code', t.code, 'name', t.name,"
-        " 'reps', json((SELECT json_group_array(rep) FROM fss_rep_territories"
-        " WHERE territory = t.code)), 'customers', (SELECT count(*) FROM customer"
-        " c WHERE c.territory = t.code AND c.deleted = 0)))"
-        " FROM (SELECT * FROM fss_territories ORDER BY code) t",
-        NULL, 0, out, err);
-}
+    group_out g = {.out = out, .count_name = "customers"};
 
-/* Customers of a territory (live), collected before the membership change. */
-static fss_status territory_customers(fss_conn *c, const char *code, fs_id **ids,
-                                      size_t *n, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    size_t cap = 0;
-    int r;
-
-    *ids = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT id FROM customer WHERE territory = ?1"
-                                  " AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "territory customers");
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
-            continue;
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            void *p = realloc(*ids, nc * sizeof **ids);
-            if (!p) {
-                sqlite3_finalize(st);
-                return fss__fail(err, FSS_ENOMEM, "territory customers");
-            }
-            *ids = p;
-            cap = nc;
-        }
-        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
-    }
-    sqlite3_finalize(st);
-    return r == SQLITE_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
+    return json_list(s, territories_list, &g, out, err);
 }
 
 fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
@@ -266,7 +244,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
     fs_id *ids = NULL;
     bool *had = NULL;
     size_t n = 0, i;
-    int changed = 0;
+    bool changed = false;
     fss_status st;
 
     fs_id_format(rep, rid);
@@ -274,7 +252,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
         return st;
     if ((st = fss__rep_known(t.c, rid, err)) != FSS_OK ||
         (st = fss__territory_known(t.c, territory, err)) != FSS_OK ||
-        (st = territory_customers(t.c, territory, &ids, &n, err)) != FSS_OK)
+        (st = fss__repo_territory_customers(t.c, territory, &ids, &n, err)) != FSS_OK)
         goto done;
     had = calloc(n ? n : 1, sizeof *had);
     if (!had) {
@@ -284,12 +262,10 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
     for (i = 0; i < n; i++)
         if ((st = fss__customer_in_scope(t.c, rid, &ids[i], &had[i], err)) != FSS_OK)
             goto done;
-    st = exec1(t.c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
-                             " VALUES(?1, ?2)"
-                           : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
-                             " territory = ?2",
-               rid, territory, NULL, &changed, err);
-    if (st != FSS_OK || changed == 0)
+    /* Customers of the territory were collected (and their visibility to
+     * the rep noted) before the membership change. */
+    st = fss__repo_rep_territory_set(t.c, rid, territory, member, &changed, err);
+    if (st != FSS_OK || !changed)
         goto done;
     for (i = 0; i < n; i++) {
         bool now = false;
@@ -331,13 +307,11 @@ static fss_status customer_exists(fss_conn *c, const fs_id *id, fs_error *err)
 {
     fs_row row = {0};
     bool found = false;
-    fs_error serr = {0};
-    fss_status st = FSS_OK;
+    fss_status st;
 
-    if (fs_store_load(c->store, fs_schema_entity("customer"), id, &row, NULL,
-                      &found, &serr) != FS_STORE_OK)
-        st = fss__fail(err, FSS_EDB, "%s", serr.text);
-    else if (!found)
+    st = fss__repo_row_load(c, fs_schema_entity("customer"), id, &row, NULL, &found,
+                            err);
+    if (st == FSS_OK && !found)
         st = fss__fail(err, FSS_ENOTFOUND, "no such customer");
     fs_row_free(&row);
     return st;
@@ -404,71 +378,171 @@ done:
     return tx_end(&t, st, err);
 }
 
+/* A list's output and whether a row was written yet (for the commas). */
+typedef struct items_out {
+    fss_buf *out;
+    bool any;
+} items_out;
+
+static void device_item(const fss_device_item *d, void *arg)
+{
+    items_out *x = arg;
+    fss_buf *b = x->out;
+
+    fss_buf_puts(b, x->any ? ",{\"id\":" : "{\"id\":");
+    x->any = true;
+    fss_json_id(b, &d->id);
+    fss_buf_puts(b, ",\"rep\":");
+    fss_json_cstr(b, d->rep);
+    fss_buf_puts(b, ",\"rep_name\":");
+    fss_json_cstr(b, d->rep_name);
+    fss_buf_puts(b, ",\"name\":");
+    fss_json_cstr(b, d->name);
+    fss_buf_printf(b, ",\"created_at\":%lld,\"last_seen\":",
+                   (long long)d->created_at);
+    json_int_or_null(b, d->has_last_seen, d->last_seen);
+    fss_buf_puts(b, d->revoked ? ",\"revoked\":true,\"revoked_at\":"
+                               : ",\"revoked\":false,\"revoked_at\":");
+    json_int_or_null(b, d->has_revoked_at, d->revoked_at);
+    fss_buf_puts(b, "}");
+}
+
+static fss_status devices_list(fss_conn *c, void *arg, fs_error *err)
+{
+    return fss__repo_devices_list(c, device_item, arg, err);
+}
+
 fss_status fss_admin_devices_list(fss_server *s, fss_buf *out, fs_error *err)
 {
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('id', " UUID_SQL("d.id") ","
-        " 'rep', d.rep, 'rep_name', (SELECT name FROM fss_reps WHERE uuid = d.rep),"
-        " 'name', d.name, 'created_at', d.created_at, 'last_seen', d.last_seen,"
-        " 'revoked', json(CASE d.revoked WHEN 0 THEN 'false' ELSE 'true' END),"
-        " 'revoked_at', d.revoked_at))"
-        " FROM (SELECT * FROM fss_devices ORDER BY created_at, id) d",
-        NULL, 0, out, err);
+    items_out x = {.out = out};
+
+    return json_list(s, devices_list, &x, out, err);
 }
 
 fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
                                    fs_error *err)
 {
     admin_tx t;
-    sqlite3_stmt *st = NULL;
+    bool found = false;
     fss_status rc;
 
     if ((rc = tx_begin(s, &t, err)) != FSS_OK)
         return rc;
-    if (sqlite3_prepare_v2(t.c->db,
-                           "UPDATE fss_devices SET revoked = 1, revoked_at ="
-                           " coalesce(revoked_at, ?2) WHERE id = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, t.c->db, "revoke");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)fss_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = fss__dbfail(err, t.c->db, "revoke");
-    else if (sqlite3_changes(t.c->db) == 0)
+    rc = fss__repo_device_revoke(t.c, device, (int64_t)fss_now_ms(), &found, err);
+    if (rc == FSS_OK && !found)
         rc = fss__fail(err, FSS_ENOTFOUND, "no such device");
-done:
-    sqlite3_finalize(st);
     return tx_end(&t, rc, err);
+}
+
+typedef struct conflicts_out {
+    items_out items;
+    const char *status;
+    int64_t limit;
+} conflicts_out;
+
+static void conflict_item(const fss_conflict_item *k, void *arg)
+{
+    items_out *x = arg;
+    fss_buf *b = x->out;
+
+    fss_buf_printf(b, "%s{\"id\":%lld,\"created_at\":%lld,\"entity\":",
+                   x->any ? "," : "", (long long)k->id, (long long)k->created_at);
+    x->any = true;
+    fss_json_cstr(b, k->entity);
+    fss_buf_puts(b, ",\"row\":");
+    json_id_or_null(b, k->has_row, &k->row);
+    fss_buf_puts(b, ",\"field\":");
+    fss_json_cstr(b, k->field);
+    fss_buf_puts(b, ",\"base\":");
+    json_raw_or_null(b, k->base);
+    fss_buf_puts(b, ",\"theirs\":");
+    json_raw_or_null(b, k->theirs);
+    fss_buf_puts(b, ",\"yours\":");
+    json_raw_or_null(b, k->yours);
+    fss_buf_puts(b, ",\"theirs_hlc\":");
+    json_int_or_null(b, k->has_theirs_hlc, k->theirs_hlc);
+    fss_buf_puts(b, ",\"yours_hlc\":");
+    json_int_or_null(b, k->has_yours_hlc, k->yours_hlc);
+    fss_buf_puts(b, ",\"theirs_device\":");
+    json_id_or_null(b, k->has_theirs_device, &k->theirs_device);
+    fss_buf_puts(b, ",\"yours_device\":");
+    json_id_or_null(b, k->has_yours_device, &k->yours_device);
+    fss_buf_puts(b, ",\"rule\":");
+    fss_json_cstr(b, k->rule);
+    fss_buf_puts(b, k->yours_won ? ",\"yours_won\":true,\"status\":"
+                                 : ",\"yours_won\":false,\"status\":");
+    fss_json_cstr(b, k->status);
+    fss_buf_puts(b, ",\"rep\":");
+    fss_json_cstr(b, k->rep);
+    fss_buf_puts(b, ",\"detail\":");
+    fss_json_cstr(b, k->detail);
+    fss_buf_puts(b, ",\"hidden_by\":");
+    if (k->has_anc_row) {
+        fss_buf_puts(b, "{\"entity\":");
+        fss_json_cstr(b, k->anc_entity);
+        fss_buf_puts(b, ",\"id\":");
+        fss_json_id(b, &k->anc_row);
+        fss_buf_puts(b, "}");
+    } else
+        fss_buf_puts(b, "null");
+    fss_buf_puts(b, ",\"resolved_by\":");
+    fss_json_cstr(b, k->resolved_by);
+    fss_buf_puts(b, ",\"resolution\":");
+    fss_json_cstr(b, k->resolution);
+    fss_buf_puts(b, ",\"resolved_at\":");
+    json_int_or_null(b, k->has_resolved_at, k->resolved_at);
+    fss_buf_puts(b, "}");
+}
+
+static fss_status conflicts_list(fss_conn *c, void *arg, fs_error *err)
+{
+    conflicts_out *x = arg;
+
+    return fss__repo_conflicts_list(c, x->status, x->limit, conflict_item,
+                                    &x->items, err);
 }
 
 fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
                                     uint32_t limit, fss_buf *out, fs_error *err)
 {
+    conflicts_out x = {.items = {.out = out}};
+
     if (status && strcmp(status, "open") != 0 && strcmp(status, "auto") != 0 &&
         strcmp(status, "resolved") != 0)
         return fss__fail(err, FSS_EINVAL,
                          "status must be open, auto or resolved (got \"%s\")", status);
-    return json_query(
-        s,
-        "SELECT json_group_array(json_object('id', k.id, 'created_at', k.created_at,"
-        " 'entity', k.entity, 'row', " UUID_SQL("k.row") ", 'field', k.field,"
-        " 'base', CASE k.has_base WHEN 0 THEN NULL ELSE json(k.base) END,"
-        " 'theirs', json(k.theirs), 'yours', json(k.yours),"
-        " 'theirs_hlc', k.theirs_hlc, 'yours_hlc', k.yours_hlc,"
-        " 'theirs_device', " UUID_SQL("k.theirs_device") ","
-        " 'yours_device', " UUID_SQL("k.yours_device") ", 'rule', k.rule,"
-        " 'yours_won', json(CASE k.yours_won WHEN 0 THEN 'false' ELSE 'true' END),"
-        " 'status', k.status, 'rep', k.rep, 'detail', k.detail,"
-        " 'hidden_by', CASE WHEN k.anc_row IS NULL THEN NULL ELSE json_object("
-        "   'entity', k.anc_entity, 'id', " UUID_SQL("k.anc_row") ") END,"
-        " 'resolved_by', k.resolved_by, 'resolution', k.resolution,"
-        " 'resolved_at', k.resolved_at))"
-        " FROM (SELECT * FROM fss_conflicts WHERE (?1 IS NULL OR status = ?1)"
-        " ORDER BY id LIMIT ?2) k",
-        status, limit ? limit : 1000, out, err);
+    x.status = status;
+    x.limit = limit ? limit : 1000;
+    return json_list(s, conflicts_list, &x, out, err);
+}
+
+/* What resolving needs of a stored conflict record (copied out of the
+ * repository's borrowed row). */
+typedef struct picked {
+    char entity[64], field[80], status[16], rule[32];
+    fs_id row, anc_row;
+    bool has_anc_row, yours_won, oom;
+    int64_t theirs_hlc;
+    char *theirs, *yours;  /* stored JSON literals, malloc; NULL for NULL */
+} picked;
+
+static void pick(const fss_conflict_item *it, void *arg)
+{
+    picked *k = arg;
+
+    snprintf(k->entity, sizeof k->entity, "%s", it->entity ? it->entity : "");
+    snprintf(k->field, sizeof k->field, "%s", it->field ? it->field : "");
+    snprintf(k->status, sizeof k->status, "%s", it->status ? it->status : "");
+    snprintf(k->rule, sizeof k->rule, "%s", it->rule ? it->rule : "");
+    if (it->has_row)
+        k->row = it->row;
+    k->has_anc_row = it->has_anc_row;
+    k->anc_row = it->anc_row;
+    k->yours_won = it->yours_won;
+    k->theirs_hlc = it->theirs_hlc;
+    k->theirs = it->theirs ? strdup(it->theirs) : NULL;
+    k->yours = it->yours ? strdup(it->yours) : NULL;
+    k->oom = (it->theirs && !k->theirs) || (it->yours && !k->yours);
 }
 
 /* Resolves the other open records of writes hidden by the same delete (the
@@ -478,26 +552,9 @@ static fss_status resolve_siblings(fss_conn *c, const fs_id *hider, fs_hlc del_h
                                    const char *by, const char *resolution,
                                    fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-
-    if (sqlite3_prepare_v2(c->db,
-                           "UPDATE fss_conflicts SET status = 'resolved',"
-                           " resolved_by = ?3, resolution = ?4, resolved_at = ?5"
-                           " WHERE status = 'open' AND rule = 'delete_wins' AND"
-                           " yours_won = 0 AND theirs_hlc = ?2 AND (anc_row = ?1 OR"
-                           " (anc_row IS NULL AND row = ?1))", -1, &st,
-                           NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "resolve siblings");
-    sqlite3_bind_blob(st, 1, hider->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)del_hlc);
-    sqlite3_bind_text(st, 3, by ? by : "admin", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, resolution, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (int64_t)fss_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = fss__dbfail(err, c->db, "resolve siblings");
-    sqlite3_finalize(st);
-    return rc;
+    return fss__repo_conflicts_resolve_hidden(c, hider, (int64_t)del_hlc,
+                                              by ? by : "admin", resolution,
+                                              (int64_t)fss_now_ms(), err);
 }
 
 fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
@@ -506,7 +563,8 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
                                       const char *resolved_by, fs_error *err)
 {
     admin_tx t;
-    sqlite3_stmt *st = NULL;
+    picked rec;
+    bool found = false;
     fs_change chg;
     fsj j;
     fs_value v = {0};
@@ -531,29 +589,22 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         return fss__fail(err, FSS_EINVAL, "choice value needs a value");
     if ((rc = tx_begin(s, &t, err)) != FSS_OK)
         return rc;
-    if (sqlite3_prepare_v2(t.c->db,
-                           "SELECT entity, row, field, theirs, yours, status, rule,"
-                           " yours_won, theirs_hlc, anc_row FROM"
-                           " fss_conflicts WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, t.c->db, "conflict");
+    memset(&rec, 0, sizeof rec);
+    if ((rc = fss__repo_conflict_get(t.c, id, pick, &rec, &found, err)) != FSS_OK)
         goto done;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (!found) {
         rc = fss__fail(err, FSS_ENOTFOUND, "no conflict %lld", (long long)id);
         goto done;
     }
-    e = fs_schema_entity((const char *)sqlite3_column_text(st, 0));
-    if (sqlite3_column_bytes(st, 1) == 16)
-        memcpy(row.b, sqlite3_column_blob(st, 1), 16);
-    else
-        memset(row.b, 0, 16);
-    if (sqlite3_column_text(st, 2))
-        snprintf(field, sizeof field, "%s", sqlite3_column_text(st, 2));
-    snprintf(status, sizeof status, "%s", sqlite3_column_text(st, 5));
-    refused = sqlite3_column_text(st, 6) &&
-              (strcmp((const char *)sqlite3_column_text(st, 6), "scope") == 0 ||
-               strcmp((const char *)sqlite3_column_text(st, 6), "invalid") == 0);
+    if (rec.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "resolve");
+        goto done;
+    }
+    e = fs_schema_entity(rec.entity);
+    row = rec.row;
+    snprintf(field, sizeof field, "%s", rec.field);
+    snprintf(status, sizeof status, "%s", rec.status);
+    refused = strcmp(rec.rule, "scope") == 0 || strcmp(rec.rule, "invalid") == 0;
     if (strcmp(status, "resolved") == 0) {
         rc = fss__fail(err, FSS_EEXISTS, "conflict %lld is already resolved",
                        (long long)id);
@@ -563,9 +614,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
      * is about the delete. restore (or yours: the write stands, visibly)
      * un-tombstones the deleted row(s); accept (or theirs) keeps the
      * delete and writes nothing. */
-    hidden_write = sqlite3_column_text(st, 6) &&
-                   strcmp((const char *)sqlite3_column_text(st, 6), "delete_wins") == 0 &&
-                   sqlite3_column_int(st, 7) == 0 && field[0] &&
+    hidden_write = strcmp(rec.rule, "delete_wins") == 0 && !rec.yours_won && field[0] &&
                    strcmp(field, "_deleted") != 0;
     if ((restore || accept) && !hidden_write) {
         rc = fss__fail(err, FSS_EINVAL, "conflict %lld is not a write hidden by a "
@@ -573,11 +622,8 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         goto done;
     }
     if (hidden_write) {
-        del_hlc = (fs_hlc)sqlite3_column_int64(st, 8);
-        if (sqlite3_column_bytes(st, 9) == 16)
-            memcpy(hider.b, sqlite3_column_blob(st, 9), 16);
-        else
-            hider = row;
+        del_hlc = (fs_hlc)rec.theirs_hlc;
+        hider = rec.has_anc_row ? rec.anc_row : row;
         if (strcmp(choice, "yours") == 0)
             restore = true;
         else if (strcmp(choice, "theirs") == 0)
@@ -587,13 +633,10 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         chosen = strdup(value_json);
     else if (restore || accept)
         chosen = strdup("null");
-    else
-        chosen = strdup(sqlite3_column_text(st, strcmp(choice, "theirs") == 0 ? 3 : 4)
-                            ? (const char *)sqlite3_column_text(
-                                  st, strcmp(choice, "theirs") == 0 ? 3 : 4)
-                            : "null");
-    sqlite3_finalize(st);
-    st = NULL;
+    else {
+        const char *pv = strcmp(choice, "theirs") == 0 ? rec.theirs : rec.yours;
+        chosen = strdup(pv ? pv : "null");
+    }
     if (!chosen) {
         rc = fss__fail(err, FSS_ENOMEM, "resolve");
         goto done;
@@ -648,28 +691,21 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
         if ((rc = fss__server_write(s, t.c, &chg, err)) != FSS_OK)
             goto done;
     }
-    if (sqlite3_prepare_v2(t.c->db,
-                           "UPDATE fss_conflicts SET status = 'resolved',"
-                           " resolved_by = ?2, resolution = ?3, resolved_at = ?4"
-                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, t.c->db, "resolve");
-        goto done;
-    }
     {
         fss_buf res = {0};
         fss_buf_printf(&res, "{\"choice\":\"%s\",\"value\":%s}",
                        restore ? "restore" : accept ? "accept" : choice, chosen);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, resolved_by ? resolved_by : "admin", -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, res.data ? res.data : "", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, (int64_t)fss_now_ms());
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = fss__dbfail(err, t.c->db, "resolve");
+        if (res.oom)
+            rc = fss__fail(err, FSS_ENOMEM, "resolve");
+        else
+            rc = fss__repo_conflict_resolve(t.c, id, resolved_by ? resolved_by : "admin",
+                                            res.data ? res.data : "",
+                                            (int64_t)fss_now_ms(), err);
         fss_buf_free(&res);
     }
 done:
-    sqlite3_finalize(st);
+    free(rec.theirs);
+    free(rec.yours);
     if (chg_init)
         fs_change_free(&chg);
     fs_value_clear(&v);
@@ -729,16 +765,123 @@ fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
     x.out = out;
     x.err = err;
     /* One read transaction: the export is a consistent snapshot. */
-    if ((st = fss__exec(x.c, "BEGIN", err)) != FSS_OK)
+    if ((st = fss__begin_read(x.c, err)) != FSS_OK)
         goto done;
     if ((st = fss__rep_known(x.c, rid, err)) != FSS_OK)
         goto done;
-    if (fs_store_export(x.c->store, export_filter, &x, export_write, &x, &serr) !=
-        FS_STORE_OK)
-        st = x.st != FSS_OK ? x.st : fss__fail(err, FSS_EDB, "export: %s", serr.text);
+    /* A failed scope check inside the filter keeps its own message. */
+    if (fss__repo_export(x.c, export_filter, &x, export_write, &x, &serr) != FSS_OK)
+        st = x.st != FSS_OK ? x.st : fss__fail(err, FSS_EDB, "%s", serr.text);
     else
         st = x.st;
 done:
     fss__conn_put(s, x.c);
     return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Naming rows for people (the CLI's references; issue 14 item 8)           */
+/* ------------------------------------------------------------------------ */
+/*
+ * A back-office operator names a rep by name or email, a customer by name,
+ * and any row by its full UUID or a short id: the last 8 or more hex digits
+ * of the id (time-ordered ids share their first characters, so a prefix
+ * would not tell them apart). Matches are ranked (0 exact id, 1 email,
+ * 2 name, 3 short id) and only the best rank counts: one row there is the
+ * answer, several are an ambiguity that lists the candidates and resolves
+ * nothing. Names compare case-insensitively (ASCII), whole.
+ *
+ * Kept in its own block so the storage refactor can move it behind the
+ * repository interface unchanged.
+ */
+
+static const char *const find_noun[] = {
+    [FSS_REF_REP] = "rep", [FSS_REF_CUSTOMER] = "customer",
+    [FSS_REF_DEVICE] = "device", [FSS_REF_QUOTE] = "quote",
+};
+
+/* Collects the best-ranked matches (the repository gives them best first). */
+typedef struct find_ctx {
+    int best;
+    size_t found;
+    char *id_out, *label;
+    size_t label_cap;
+    fss_buf *candidates;
+} find_ctx;
+
+static void find_row(const fss_find_item *f, void *arg)
+{
+    find_ctx *x = arg;
+
+    if (x->best >= 0 && f->rank != x->best)
+        return;
+    x->best = f->rank;
+    if (x->found++ == 0) {
+        snprintf(x->id_out, FS_ID_STRLEN + 1, "%s", f->id);
+        if (x->label && x->label_cap)
+            snprintf(x->label, x->label_cap, "%s", f->label);
+    }
+    if (x->candidates)
+        fss_buf_printf(x->candidates, "  %s  %s\n", f->id, f->label);
+}
+
+fss_status fss_admin_find(fss_server *s, fss_ref_kind kind, const char *ref,
+                          char id_out[FS_ID_STRLEN + 1], char *label,
+                          size_t label_cap, fss_buf *candidates, fs_error *err)
+{
+    fss_conn *c = NULL;
+    fss_status rc = FSS_OK;
+    char hex[33] = "", lref[64];
+    size_t n, i, h = 0;
+    bool is_hex = true;
+    find_ctx x = {-1, 0, id_out, label, label_cap, candidates};
+    fs_id id;
+
+    if (!ref || !ref[0] || (unsigned)kind >= sizeof find_noun / sizeof find_noun[0])
+        return fss__fail(err, FSS_EINVAL, "empty %s reference",
+                         (unsigned)kind < 4 ? find_noun[kind] : "row");
+    n = strlen(ref);
+    /* A full UUID compares as its 32 hex digits; a short id is 8..32 hex
+     * digits (lowercased, so a pattern built from it holds no wildcard). */
+    if (fs_id_parse(ref, n, &id, NULL) == FS_OK) {
+        char t[FS_ID_STRLEN + 1];
+        fs_id_format(&id, t);
+        for (i = 0; t[i]; i++)
+            if (t[i] != '-')
+                hex[h++] = t[i];
+        hex[h] = '\0';
+    }
+    for (i = 0; i < n && i < sizeof lref - 1; i++) {
+        char ch = ref[i];
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            is_hex = false;
+        lref[i] = ch;
+    }
+    lref[i] = '\0';
+    is_hex = is_hex && n >= 8 && n <= 32;
+
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((rc = fss__repo_find(c, kind, is_hex ? lref : ref, is_hex, hex, find_row, &x,
+                             err)) != FSS_OK)
+        goto done;
+    if (x.found == 0 && hex[0]) {
+        /* A well-formed id nobody has: the operation itself says "no such". */
+        fs_id_format(&id, id_out);
+        if (label && label_cap)
+            snprintf(label, label_cap, "%s", id_out);
+    } else if (x.found == 0) {
+        rc = fss__fail(err, FSS_ENOTFOUND, "no %s matches \"%s\"", find_noun[kind], ref);
+    } else if (x.found > 1) {
+        rc = fss__fail(err, FSS_EINVAL, "\"%s\" matches %s%zu %ss; nothing changed "
+                       "(name one by its id)", ref, x.found == FSS_FIND_MAX ? "at least " : "",
+                       x.found, find_noun[kind]);
+    } else if (candidates) {
+        fss_buf_free(candidates);
+    }
+done:
+    fss__conn_put(s, c);
+    return rc;
 }

@@ -44,12 +44,12 @@ fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
                                   const char *authorization,
                                   const char *remote, fss_device *dev)
 {
-    sqlite3_stmt *st = NULL;
+    fss_device_row row;
     const char *tok;
     uint8_t hash[32];
     fss_auth_result ar = FSS_AUTH_BAD;
-    bool match = false;
-    int r;
+    bool found = false;
+    fs_error err = {0};
 
     memset(dev, 0, sizeof *dev);
     if (fss__rate_limited(s, remote))
@@ -65,36 +65,20 @@ fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
         fs_id_parse(tok, FS_ID_STRLEN, &dev->id, NULL) != FS_OK)
         goto done;
     fss_sha256(tok, strlen(tok), hash);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, token_hash, revoked FROM fss_devices "
-                           "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+    /* A store failure counts as a bad token, as it always has: the request
+     * is refused and nothing is learned from the difference. */
+    if (fss__repo_device_get(c, &dev->id, &row, &found, &err) != FSS_OK ||
+        !found || !row.has_hash || !fss_ct_equal(row.token_hash, hash, 32))
         goto done;
-    sqlite3_bind_blob(st, 1, dev->id.b, 16, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r != SQLITE_ROW || sqlite3_column_bytes(st, 1) != 32)
-        goto done;
-    match = fss_ct_equal(sqlite3_column_blob(st, 1), hash, 32);
-    if (!match)
-        goto done;
-    snprintf(dev->rep, sizeof dev->rep, "%s",
-             (const char *)sqlite3_column_text(st, 0));
-    dev->revoked = sqlite3_column_int(st, 2) != 0;
+    snprintf(dev->rep, sizeof dev->rep, "%s", row.rep);
+    dev->revoked = row.revoked;
     ar = dev->revoked ? FSS_AUTH_REVOKED : FSS_AUTH_OK;
 done:
-    sqlite3_finalize(st);
     if (ar == FSS_AUTH_BAD || ar == FSS_AUTH_MISSING)
         fss__rate_fail(s, remote);
-    if (ar == FSS_AUTH_OK) {
-        /* Best effort: last_seen is informational for the back office. */
-        if (sqlite3_prepare_v2(c->db,
-                               "UPDATE fss_devices SET last_seen = ?1 WHERE id = ?2",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, (int64_t)fss_now_ms());
-            sqlite3_bind_blob(st, 2, dev->id.b, 16, SQLITE_STATIC);
-            (void)sqlite3_step(st);
-        }
-        sqlite3_finalize(st);
-    }
+    /* Best effort: last_seen is informational for the back office. */
+    if (ar == FSS_AUTH_OK)
+        fss__repo_device_seen(c, &dev->id, (int64_t)fss_now_ms());
     return ar;
 }
 
@@ -123,7 +107,6 @@ fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
                                  fs_error *err)
 {
     fss_conn *c = NULL;
-    sqlite3_stmt *st = NULL;
     char repid[FS_ID_STRLEN + 1], raw[13];
     uint8_t hash[32], rnd[64];
     size_t n = 0, i = 0;
@@ -146,22 +129,11 @@ fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
         return fss__fail(err, FSS_EDB, "no database connection free");
     if ((rc = fss__rep_known(c, repid, err)) != FSS_OK)
         goto done;
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT INTO fss_enroll_codes(hash, rep, created_at,"
-                           " expires_at) VALUES(?1, ?2, ?3, ?4)", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "enroll code");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, repid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (int64_t)now);
-    sqlite3_bind_int64(st, 4, (int64_t)(now + 1000ull * (ttl_s ? ttl_s
-                                                              : s->cfg.enroll_ttl_s)));
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = fss__dbfail(err, c->db, "enroll code");
+    rc = fss__repo_code_add(c, hash, repid, (int64_t)now,
+                            (int64_t)(now + 1000ull * (ttl_s ? ttl_s
+                                                            : s->cfg.enroll_ttl_s)),
+                            err);
 done:
-    sqlite3_finalize(st);
     fss__conn_put(s, c);
     if (rc != FSS_OK)
         memset(code_out, 0, FSS_CODE_LEN + 1);
@@ -174,50 +146,35 @@ static fss_status enroll_tx(fss_server *s, fss_conn *c, const char *code,
                             const char *devname, fs_enroll_response *out,
                             enroll_verdict *v, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    uint8_t hash[32], secret[32];
+    fss_code_row row;
+    uint8_t chash[32], thash[32], secret[32];
     char hex[65], idtxt[FS_ID_STRLEN + 1];
-    int64_t expires;
+    bool found = false;
     fss_status rc;
-    int r;
 
+    (void)s;
     *v = EV_OK;
-    fss_sha256(code, FSS_CODE_LEN, hash);
+    fss_sha256(code, FSS_CODE_LEN, chash);
     if ((rc = fss__begin_immediate(c, err)) != FSS_OK)
         return rc;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, expires_at, used_at FROM fss_enroll_codes "
-                           "WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "enroll");
+    if ((rc = fss__repo_code_get(c, chash, &row, &found, err)) != FSS_OK)
         goto done;
-    }
-    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_DONE) {
+    if (!found) {
         *v = EV_UNKNOWN;
         goto done;
     }
-    if (r != SQLITE_ROW) {
-        rc = fss__dbfail(err, c->db, "enroll");
-        goto done;
-    }
-    expires = sqlite3_column_int64(st, 1);
-    if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+    if (row.used) {
         *v = EV_USED;
         goto done;
     }
-    if ((uint64_t)expires <= fss_now_ms()) {
+    if ((uint64_t)row.expires_at <= fss_now_ms()) {
         *v = EV_EXPIRED;
         goto done;
     }
-    if (fs_id_parse((const char *)sqlite3_column_text(st, 0), FS_ID_STRLEN,
-                    &out->rep_id, NULL) != FS_OK) {
+    if (fs_id_parse(row.rep, FS_ID_STRLEN, &out->rep_id, NULL) != FS_OK) {
         rc = fss__fail(err, FSS_EDB, "stored rep id is malformed");
         goto done;
     }
-    sqlite3_finalize(st);
-    st = NULL;
-
     if (fs_id_new(fss_now_ms(), &out->device_id, err) != FS_OK ||
         (rc = fss_random(secret, sizeof secret, err)) != FSS_OK) {
         rc = FSS_ERANDOM;
@@ -226,48 +183,12 @@ static fss_status enroll_tx(fss_server *s, fss_conn *c, const char *code,
     fs_id_format(&out->device_id, idtxt);
     fss_hex(secret, sizeof secret, hex);
     snprintf(out->token, sizeof out->token, "%s.%s", idtxt, hex);
-    fss_sha256(out->token, strlen(out->token), hash);
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT INTO fss_devices(id, rep, name, token_hash,"
-                           " created_at) SELECT ?1, rep, ?2, ?3, ?4 FROM"
-                           " fss_enroll_codes WHERE hash = ?5", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "enroll");
-        goto done;
-    }
-    {
-        uint8_t chash[32];
-        fss_sha256(code, FSS_CODE_LEN, chash);
-        sqlite3_bind_blob(st, 1, out->device_id.b, 16, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, devname, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (int64_t)fss_now_ms());
-        sqlite3_bind_blob(st, 5, chash, 32, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = fss__dbfail(err, c->db, "enroll");
-            goto done;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
-        if (sqlite3_prepare_v2(c->db,
-                               "UPDATE fss_enroll_codes SET used_at = ?1, device = ?2"
-                               " WHERE hash = ?3", -1, &st, NULL) != SQLITE_OK) {
-            rc = fss__dbfail(err, c->db, "enroll");
-            goto done;
-        }
-        sqlite3_bind_int64(st, 1, (int64_t)fss_now_ms());
-        sqlite3_bind_blob(st, 2, out->device_id.b, 16, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, chash, 32, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = fss__dbfail(err, c->db, "enroll");
-            goto done;
-        }
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = fss__commit(c, err);
+    fss_sha256(out->token, strlen(out->token), thash);
+    rc = fss__repo_code_redeem(c, chash, &out->device_id, devname, thash,
+                               (int64_t)fss_now_ms(), err);
+    if (rc == FSS_OK)
+        rc = fss__commit(c, err);
 done:
-    sqlite3_finalize(st);
     if (rc != FSS_OK || *v != EV_OK)
         fss__rollback(c);
     return rc;

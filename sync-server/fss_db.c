@@ -15,7 +15,7 @@
  * transaction, so sequence numbers are handed out in commit order: a reader
  * can never see seq n+1 committed while n is still in flight.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -66,6 +66,12 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
+fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what)
+{
+    return fss__fail(err, FSS_EDB, "%s: %s", what,
+                     db ? sqlite3_errmsg(db) : "no connection");
+}
+
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err)
 {
     char *msg = NULL;
@@ -94,6 +100,12 @@ fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
     return fss__exec(c, "BEGIN IMMEDIATE", err);
 }
 
+fss_status fss__begin_read(fss_conn *c, fs_error *err)
+{
+    /* DEFERRED: the snapshot starts at the first read. */
+    return fss__exec(c, "BEGIN", err);
+}
+
 fss_status fss__commit(fss_conn *c, fs_error *err)
 {
     return fss__exec(c, "COMMIT", err);
@@ -103,6 +115,11 @@ void fss__rollback(fss_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db))
         (void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool fss__repo_ping(fss_conn *c)
+{
+    return sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
 }
 
 static fss_status get_int(fss_conn *c, const char *sql, int64_t *out,
@@ -150,6 +167,38 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
     return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+}
+
+fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
+                              fs_row *row, fss_rowinfo *info, bool *found,
+                              fs_error *err)
+{
+    fs_store_rowinfo si;
+    fs_error serr = {0};
+
+    if (fs_store_load(c->store, e, id, row, info ? &si : NULL, found, &serr) !=
+        FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "load %s: %s", e ? e->name : "?",
+                         serr.text);
+    if (info) {
+        info->seq = si.seq;
+        info->has_root = si.has_root;
+        info->root = si.root;
+    }
+    return FSS_OK;
+}
+
+fss_status fss__repo_row_root(fss_conn *c, const fs_row *row, fs_id *root,
+                              bool *has_root, fs_error *err)
+{
+    fs_error serr = {0};
+    fs_store_status sst = fs_store_root(c->store, row, root, has_root, &serr);
+
+    if (sst == FS_STORE_ENOPARENT)
+        return fss__fail(err, FSS_ENOTFOUND, "parent row is not stored");
+    if (sst != FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "root: %s", serr.text);
+    return FSS_OK;
 }
 
 fs_hlc fss__tick(fss_server *s)

@@ -51,16 +51,13 @@ fss_status fss__find_hider(fss_conn *c, const fs_entity *pe, const fs_id *parent
 
     *hidden = false;
     for (int depth = 0; pe && depth < MAX_DEPTH; depth++) {
-        fs_error serr = {0};
         bool found = false;
         const fs_value *up;
 
         fs_row_free(&row);
-        if (fs_store_load(c->store, pe, &id, &row, NULL, &found, &serr) !=
-            FS_STORE_OK) {
-            rc = fss__fail(err, FSS_EDB, "load %s: %s", pe->name, serr.text);
+        if ((rc = fss__repo_row_load(c, pe, &id, &row, NULL, &found, err)) !=
+            FSS_OK)
             break;
-        }
         if (!found)
             break;
         if (row.deleted) {
@@ -92,89 +89,6 @@ fss_status fss__row_hider(fss_conn *c, const fs_row *row, fs_hider *out,
                            &up->u.id, out, hidden, err);
 }
 
-fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
-                                         const fs_id *cust, bool *in,
-                                         fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-    int r;
-
-    *in = false;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT 1 FROM customer c WHERE c.id = ?1 AND c.deleted != 0"
-                           " AND " FSS_SCOPE_PLACEMENT("?2"), -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "hidden scope");
-    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        *in = true;
-    else if (r != SQLITE_DONE)
-        rc = fss__dbfail(err, c->db, "hidden scope");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-typedef struct child_ref {
-    fs_id id;
-    int64_t seq;
-} child_ref;
-
-/* The rows of entity `ce` whose parent is `parent` (all under `root`). */
-static fss_status children_of(fss_conn *c, const fs_entity *ce, const fs_id *parent,
-                              const fs_id *root, child_ref **out, size_t *n,
-                              fs_error *err)
-{
-    const char *table = fs_store_table(c->store, ce);
-    sqlite3_stmt *st = NULL;
-    child_ref *v = NULL;
-    size_t cap = 0;
-    fss_status rc = FSS_OK;
-    char sql[256];
-    int r;
-
-    *out = NULL;
-    *n = 0;
-    if (!table)
-        return fss__fail(err, FSS_EDB, "no table for %s", ce->name);
-    snprintf(sql, sizeof sql,
-             "SELECT id, seq FROM \"%s\" WHERE root = ?1 AND \"%s\" = ?2 ORDER BY id",
-             table, ce->fields[ce->parent].name);
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "subtree");
-    sqlite3_bind_blob(st, 1, root->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, parent->b, 16, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
-            continue;
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            void *p = realloc(v, nc * sizeof *v);
-            if (!p) {
-                rc = fss__fail(err, FSS_ENOMEM, "subtree");
-                goto done;
-            }
-            v = p;
-            cap = nc;
-        }
-        memcpy(v[*n].id.b, sqlite3_column_blob(st, 0), 16);
-        v[*n].seq = sqlite3_column_int64(st, 1);
-        (*n)++;
-    }
-    if (r != SQLITE_DONE)
-        rc = fss__dbfail(err, c->db, "subtree");
-done:
-    sqlite3_finalize(st);
-    if (rc != FSS_OK) {
-        free(v);
-        v = NULL;
-        *n = 0;
-    }
-    *out = v;
-    return rc;
-}
-
 /* Records the unseen writes of every live row below (e, id). */
 static fss_status hide_below(fss_conn *c, const fs_hider *h, const fs_entity *e,
                              const fs_id *id, const fs_id *root, int64_t horizon,
@@ -188,7 +102,7 @@ static fss_status hide_below(fss_conn *c, const fs_hider *h, const fs_entity *e,
         return FSS_OK;
     for (size_t i = 0; i < ne && rc == FSS_OK; i++) {
         const fs_entity *ce = ents[i];
-        child_ref *kids = NULL;
+        fss_child *kids = NULL;
         size_t nk = 0;
 
         /* Reference data (purchases) is the server's own import, never a
@@ -196,16 +110,14 @@ static fss_status hide_below(fss_conn *c, const fs_hider *h, const fs_entity *e,
         if (ce->parent < 0 || !ce->parent_entity || (ce->flags & FS_ENTITY_READONLY) ||
             strcmp(ce->parent_entity, e->name) != 0)
             continue;
-        if ((rc = children_of(c, ce, id, root, &kids, &nk, err)) != FSS_OK)
+        if ((rc = fss__repo_children(c, ce, id, root, &kids, &nk, err)) != FSS_OK)
             break;
         for (size_t k = 0; k < nk && rc == FSS_OK; k++) {
             fs_row row = {0};
             fs_error serr = {0};
             bool found = false;
-            if (fs_store_load(c->store, ce, &kids[k].id, &row, NULL, &found, &serr) !=
-                FS_STORE_OK) {
-                rc = fss__fail(err, FSS_EDB, "load %s: %s", ce->name, serr.text);
-            } else if (found && !row.deleted) {
+            rc = fss__repo_row_load(c, ce, &kids[k].id, &row, NULL, &found, err);
+            if (rc == FSS_OK && found && !row.deleted) {
                 /* A deleted row's own tombstone already hides it and what
                  * hangs off it. */
                 fs_conflict_list_clear(list);
@@ -231,7 +143,6 @@ fss_status fss__hide_subtree(fss_conn *c, const fs_row *deleted, int64_t horizon
     fs_conflict_list list = {0};
     fs_id root;
     bool has_root = false;
-    fs_error serr = {0};
     fss_status rc;
 
     if (!deleted->deleted || (deleted->entity->flags & FS_ENTITY_READONLY))
@@ -241,8 +152,8 @@ fss_status fss__hide_subtree(fss_conn *c, const fs_row *deleted, int64_t horizon
      * not seen, and restoring the ancestor leaves this delete in force
      * (fieldsync_sim --seed 16: a line written after an offline quote
      * delete, before the customer's delete that had seen it). */
-    if (fs_store_root(c->store, deleted, &root, &has_root, &serr) != FS_STORE_OK)
-        return fss__fail(err, FSS_EDB, "root: %s", serr.text);
+    if ((rc = fss__repo_row_root(c, deleted, &root, &has_root, err)) != FSS_OK)
+        return rc == FSS_ENOTFOUND ? FSS_EDB : rc;
     if (!has_root)
         return FSS_OK;
     h.entity = deleted->entity;
@@ -269,9 +180,10 @@ fss_status fss__restore_path(fss_server *s, fss_conn *c, const fs_entity *e,
         bool found = false;
         const fs_value *up;
 
-        if (fs_store_load(c->store, e, &cur, &row, NULL, &found, &serr) != FS_STORE_OK) {
+        if ((rc = fss__repo_row_load(c, e, &cur, &row, NULL, &found, err)) !=
+            FSS_OK) {
             fs_row_free(&row);
-            return fss__fail(err, FSS_EDB, "load %s: %s", e->name, serr.text);
+            return rc;
         }
         if (found && row.deleted) {
             restored[*n].entity = e;

@@ -11,6 +11,8 @@
 #include "fss_int.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,102 +45,6 @@ void fss_config_default(fss_config *cfg)
     cfg->drain_timeout_s = 30;
 }
 
-void fss_response_free(fss_response *r)
-{
-    if (!r)
-        return;
-    free(r->body);
-    r->body = NULL;
-    r->body_len = 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Error bodies                                                            */
-/* ---------------------------------------------------------------------- */
-
-static void set_body(fss_response *r, int http, const char *ctype,
-                     uint8_t *body, size_t len)
-{
-    free(r->body);
-    r->status = http;
-    r->content_type = ctype;
-    r->content_encoding = NULL;
-    r->body = body;
-    r->body_len = len;
-}
-
-void fss__error_proto(fss_server *s, fss_response *r, int http,
-                      fs_proto_error_code code, bool wipe, const char *fmt, ...)
-{
-    fs_error_body eb;
-    fs_proto_buf buf = {0};
-    uint8_t *copy;
-    va_list ap;
-
-    memset(&eb, 0, sizeof eb);
-    eb.code = code;
-    eb.wipe = wipe;
-    va_start(ap, fmt);
-    fs_utf8_vformat(eb.message, sizeof eb.message, fmt, ap);
-    va_end(ap);
-    if (s)
-        fss__metrics_refusal(&s->metrics, code);
-    if (fs_proto_error_body_encode(&eb, FS_PROTO_IDENTITY, NULL, &buf, NULL) ==
-            FS_PROTO_OK &&
-        (copy = malloc(buf.len ? buf.len : 1)) != NULL) {
-        memcpy(copy, buf.data, buf.len);
-        set_body(r, http, "application/x-protobuf", copy, buf.len);
-    } else {
-        /* Only when out of memory: the message is valid UTF-8 by
-         * construction (fs_utf8_vformat), so the encoder never refuses it.
-         * The status line alone still tells the client. */
-        set_body(r, http, "text/plain", NULL, 0);
-    }
-    fs_proto_buf_free(&buf);
-}
-
-void fss__error_json(fss_response *r, int http, const char *fmt, ...)
-{
-    fss_buf b = {0};
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    fs_utf8_vformat(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fss_buf_puts(&b, "{\"error\":");
-    fss_json_cstr(&b, msg);
-    fss_buf_puts(&b, "}\n");
-    fss__respond_buf(r, http, "application/json", &b);
-}
-
-void fss__respond_buf(fss_response *r, int http, const char *ctype, fss_buf *b)
-{
-    if (b->oom) {
-        fss_buf_free(b);
-        set_body(r, 500, "text/plain", NULL, 0);
-        return;
-    }
-    set_body(r, http, ctype, (uint8_t *)b->data, b->len);
-    memset(b, 0, sizeof *b);
-}
-
-int fss__status_http(fss_status st)
-{
-    switch (st) {
-    case FSS_OK: return 200;
-    case FSS_EINVAL: return 400;
-    case FSS_ENOTFOUND: return 404;
-    case FSS_EEXISTS: return 409;
-    case FSS_EIMPORT: return 422;
-    default: return 500;
-    }
-}
-
-/* ---------------------------------------------------------------------- */
-/* Routing                                                                 */
-/* ---------------------------------------------------------------------- */
-
 static int route_of(const char *path)
 {
     if (!path)
@@ -169,7 +75,7 @@ static void handle_health(fss_server *s, const fss_request *req,
     }
     c = fss__conn_get(s, 2000);
     if (c) {
-        ok = sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
+        ok = fss__repo_ping(c);
         fss__conn_put(s, c);
     }
     fss_buf_puts(&b, ok ? "{\"status\":\"ok\"}\n"
@@ -331,14 +237,37 @@ static void log_request(fss_server *s, const fss_request *rq,
         return;
     pthread_mutex_lock(&s->log_mu);
     id = ++s->next_request_id;
+    if (!s->request_prefix[0]) {
+        /* request_id = "<8 random hex digits>-<counter>": the prefix is
+         * drawn once per process, so ids stay unique across restarts
+         * (a counter alone restarts at 1). The random part of a new id is
+         * the random source; the clock is the fallback. */
+        fs_id rid;
+        char t[FS_ID_STRLEN + 1];
+        if (fs_id_new(fss_now_ms(), &rid, NULL) == FS_OK) {
+            fs_id_format(&rid, t);
+            memcpy(s->request_prefix, t + FS_ID_STRLEN - 8, 8);
+            s->request_prefix[8] = '\0';
+        } else {
+            snprintf(s->request_prefix, sizeof s->request_prefix, "%08llx",
+                     (unsigned long long)(fss_now_ms() & 0xffffffffu));
+        }
+    }
     pthread_mutex_unlock(&s->log_mu);
-    fss_buf_printf(&b, "{\"ts\":%llu,\"request_id\":%llu,\"remote\":",
-                   (unsigned long long)fss_now_ms(), (unsigned long long)id);
+    fss_buf_printf(&b, "{\"ts\":%llu,\"request_id\":\"%s-%llu\",\"remote\":",
+                   (unsigned long long)fss_now_ms(), s->request_prefix,
+                   (unsigned long long)id);
     fss_json_cstr(&b, rq->remote_addr);
     fss_buf_puts(&b, ",\"method\":");
     fss_json_cstr(&b, rq->method);
     fss_buf_puts(&b, ",\"path\":");
     fss_json_cstr(&b, rq->path);
+    /* The actor of an admin request that passed the bearer check: "token"
+     * (the shared admin token; named users when accounts exist). */
+    fss_buf_puts(&b, ",\"actor\":");
+    fss_json_cstr(&b, rq->path && strncmp(rq->path, "/admin/", 7) == 0 &&
+                              rs->status != 401 && rs->status != 403 &&
+                              rs->status != 429 ? "token" : NULL);
     fss_buf_printf(&b, ",\"status\":%d,\"device\":", rs->status);
     fss_json_cstr(&b, rs->device[0] ? rs->device : NULL);
     fss_buf_printf(&b, ",\"rows_in\":%zu,\"rows_out\":%zu,\"bytes_in\":%zu,"
@@ -555,6 +484,7 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
     const union MHD_DaemonInfo *di;
     const char *addr = s->cfg.bind_addr ? s->cfg.bind_addr : "127.0.0.1";
     bool tls = s->cfg.tls_cert_pem || s->cfg.tls_key_pem;
+    int fd, one = 1;
 
     if (s->daemon)
         return FSS_OK;
@@ -580,9 +510,26 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
             return fss__fail(err, FSS_ETLS, "libmicrohttpd was built without TLS");
         flags |= MHD_USE_TLS;
     }
+    /* The listening socket is made here rather than by the daemon, so a
+     * failure names the address, the port asked for and the reason
+     * ("cannot listen on 127.0.0.1:8080: address already in use"). */
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, sa, sa->sa_family == AF_INET6 ? sizeof a6 : sizeof a4) != 0 ||
+        listen(fd, 128) != 0) {
+        char why[128];
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        why[0] = (char)tolower((unsigned char)why[0]);
+        if (fd >= 0)
+            close(fd);
+        return fss__fail(err, FSS_EHTTP, "cannot listen on %s%s%s:%u: %s",
+                         sa->sa_family == AF_INET6 ? "[" : "", addr,
+                         sa->sa_family == AF_INET6 ? "]" : "", (unsigned)s->cfg.port, why);
+    }
     if (tls)
         s->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
@@ -591,16 +538,17 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
             MHD_OPTION_HTTPS_MEM_CERT, s->cfg.tls_cert_pem, MHD_OPTION_END);
     else
         s->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
-    if (!s->daemon)
+    if (!s->daemon) {
+        close(fd);
         return fss__fail(err, tls ? FSS_ETLS : FSS_EHTTP,
-                         "cannot start HTTP%s daemon on %s:%u (address in use,"
-                         " or bad certificate/key)", tls ? "S" : "", addr,
-                         (unsigned)s->cfg.port);
+                         "cannot start HTTP%s daemon on %s:%u%s", tls ? "S" : "", addr,
+                         (unsigned)s->cfg.port, tls ? " (bad certificate or key?)" : "");
+    }
     di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : s->cfg.port;
     return FSS_OK;
@@ -650,19 +598,4 @@ void fss_server_close(fss_server *s)
     free(s->db_path);
     free(s->admin_token);
     free(s);
-}
-
-bool fss__ctype_is_protobuf(const char *ct)
-{
-    size_t n;
-
-    /* The media type, parameters (";charset=...") and trailing blanks aside;
-     * anything else after it ("application/x-protobuf junk") is refused. */
-    if (!ct)
-        return false;
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    return (n == 22 && strncasecmp(ct, "application/x-protobuf", 22) == 0) ||
-           (n == 20 && strncasecmp(ct, "application/protobuf", 20) == 0);
 }

@@ -180,10 +180,9 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
         st = fss__fail(err, FSS_ERANDOM, "%s", ferr.text);
         goto done;
     }
-    if (fs_store_load(x->c->store, x->e, &id, &old, NULL, &found, &ferr) != FS_STORE_OK) {
-        st = fss__fail(err, FSS_EDB, "%s", ferr.text);
+    if ((st = fss__repo_row_load(x->c, x->e, &id, &old, NULL, &found, err)) !=
+        FSS_OK)
         goto done;
-    }
     if (fs_change_init(&chg, x->e, &id, &fss_server_device, &ferr) != FS_OK) {
         st = fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
         goto done;

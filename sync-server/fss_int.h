@@ -9,35 +9,11 @@
 #define FSS_INT_H
 
 #include <pthread.h>
-#include <sqlite3.h>
+#include <string.h>
 
 #include "fs_proto.h"
 #include "fs_server.h"
-#include "fs_store.h"
-
-/* One SQLite connection with its row store; used by one thread at a time.
- * The statements run for every saved row or checked change are prepared
- * once per connection (fss__conn_stmt) and finalized when the pool closes. */
-typedef struct fss_conn {
-    sqlite3 *db;
-    fs_store *store;
-    sqlite3_stmt *next_seq;  /* fss__next_seq */
-    sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
-    sqlite3_stmt *customer_reps; /* fss__customer_reps */
-    sqlite3_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
-    sqlite3_stmt *scope_size;    /* fss_sync.c: customers in a scope */
-    bool busy;
-} fss_conn;
-
-/* The scope condition on a customer row aliased `c`, the rep's UUID bound
- * at `rep` (an SQL parameter). The one definition of a rep's scope: the
- * scope check, the pull and the export all use it. */
-#define FSS_SCOPE_COND(rep) "c.deleted = 0 AND " FSS_SCOPE_PLACEMENT(rep)
-/* The placement half alone: the rep would see the customer were it not
- * deleted (fss_hide.c: writes under a deleted customer). */
-#define FSS_SCOPE_PLACEMENT(rep)                                            \
-    "(c.owner_rep = " rep " OR c.territory IN "                            \
-    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
+#include "fss_repo.h"
 
 /* Routes, for metrics. */
 enum {
@@ -118,6 +94,8 @@ struct fss_server {
 
     pthread_mutex_t log_mu;
     uint64_t next_request_id;
+    char request_prefix[9];    /* random per process: request_id unique
+                                  across restarts (fss_http.c) */
 
     struct MHD_Daemon *daemon;
     uint16_t port;
@@ -126,6 +104,14 @@ struct fss_server {
     unsigned in_flight;
     bool stopping;
 };
+
+/* Entities filtered by scope: customers and everything under them
+ * (products go to everyone). The pull (fss_sync.c and its repository)
+ * uses it. */
+static inline bool fss__scoped_entity(const fs_entity *e)
+{
+    return e->parent >= 0 || strcmp(e->name, "customer") == 0;
+}
 
 /* The fixed device id of server-side writes (admin edits, stamps). */
 extern const fs_id fss_server_device;
@@ -143,60 +129,30 @@ void fss_json_value(fss_buf *b, const fs_value *v);
 uint64_t fss_now_ms(void);
 fss_status fss__fail(fs_error *err, fss_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what);
 /* SHA-256 via GnuTLS. */
 void fss_sha256(const void *p, size_t n, uint8_t out[32]);
 bool fss_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 fss_status fss_random(void *out, size_t n, fs_error *err);
 void fss_hex(const uint8_t *p, size_t n, char *out); /* 2n chars + NUL */
 
-/* ---- db (fss_db.c) ---- */
-fss_status fss__db_open_pool(fss_server *s, fs_error *err);
-void fss__db_close_pool(fss_server *s);
-/* Borrow a connection (waits up to timeout_ms); NULL when none came free. */
-fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms);
-void fss__conn_put(fss_server *s, fss_conn *c);
-fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
-/* The statement cached in *slot, prepared from sql on first use (borrowed:
- * the caller resets it after use and never finalizes it). */
-fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
-                          fs_error *err);
-fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
-fss_status fss__commit(fss_conn *c, fs_error *err);
-void fss__rollback(fss_conn *c);
-/* Next global sequence number (inside a write transaction). */
-fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err);
-fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err);
+/* ---- server clock (fss_db.c); the store itself: fss_repo.h ---- */
 fs_hlc fss__tick(fss_server *s);
 void fss__clock_recv(fss_server *s, fs_hlc remote);
 
-/* ---- scope and server writes (fss_scope.c) ---- */
-/* Is customer `cust` in the scope of rep (canonical UUID text)? */
-fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
-                                  const fs_id *cust, bool *in, fs_error *err);
-/* Saves a merged row with a fresh seq and its root. */
-fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
-                         fs_error *err);
-/* Records the reps that can see customer `cust` right now (owner or
- * territory) into reps[] (UUID strings); *n in/out. */
-typedef struct fss_repset {
-    char (*ids)[FS_ID_STRLEN + 1];
-    size_t n, cap;
-} fss_repset;
-void fss_repset_free(fss_repset *r);
-fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
-                              fs_error *err);
+/* ---- scope changes, conflict records and server writes (fss_write.c) ---- */
 /* After a customer's owner/territory/tombstone changed: re-sequence its
  * subtree for reps that gained it and write exits for reps that lost it. */
 fss_status fss__scope_changed(fss_conn *c, const fs_id *cust,
                               const fss_repset *before, fs_exit_reason why,
                               fs_error *err);
-fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
-                         fs_exit_reason why, fs_error *err);
-fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
-fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
-/* Re-sequence every row hanging off cust (so it sorts after every cursor). */
-fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
+/* The save half of every write (fss_write.c), device or server: saves the
+ * merged row with a fresh seq if it differs from orig (*saved), records
+ * what a new tombstone hides from writes saved after `horizon`, and re-scopes
+ * a customer whose placement moved (before: its reps before the write).
+ * Inside the caller's write transaction. */
+fss_status fss__save_merged(fss_conn *c, const fs_row *orig, const fs_row *row,
+                            bool found, const fss_repset *before,
+                            int64_t horizon, bool *saved, fs_error *err);
 /* The one door for server-side writes (imports, admin edits, conflict
  * resolutions, the demo loader): merges a server-origin change into the
  * stored row, runs the row rules (fs_row_check) on the merged row - FSS_EINVAL
@@ -218,11 +174,6 @@ fss_status fss__row_hider(fss_conn *c, const fs_row *row, fs_hider *out,
  * view (INT64_MAX for back-office and server deletes). */
 fss_status fss__hide_subtree(fss_conn *c, const fs_row *deleted, int64_t horizon,
                              fs_error *err);
-/* Would rep see customer `cust` were it not deleted? (false when it is not
- * deleted: then fss__customer_in_scope answers) */
-fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
-                                         const fs_id *cust, bool *in,
-                                         fs_error *err);
 /* Un-tombstones row (e, id) if deleted and every deleted ancestor of it,
  * each with a fresh server stamp through fss__server_write. The deletes it
  * undid (at most FSS_HIDE_MAX_DEPTH) go to restored[], *n of them. */
@@ -253,12 +204,6 @@ fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
 fss_status fss__store_rejection(fss_conn *c, const fs_change *chg, fs_rule rule,
                                 const char *rep, const char *detail, fs_error *err);
 
-/* Fills out->conflicts (newest first, at most FS_PROTO_MAX_CONFLICTS; plain
- * malloc) and out->open_conflicts with the open conflicts one of rep's
- * devices took part in, and sets out->conflicts_listed. */
-fss_status fss__open_conflicts(fss_conn *c, const char *rep,
-                               fs_sync_response *out, fs_error *err);
-
 /* ---- auth (fss_auth.c) ---- */
 typedef struct fss_device {
     fs_id id;
@@ -278,7 +223,7 @@ void fss_handle_enroll(fss_server *s, const fss_request *req,
 bool fss__rate_limited(fss_server *s, const char *remote);
 void fss__rate_fail(fss_server *s, const char *remote);
 
-/* ---- responses (fss_http.c) ---- */
+/* ---- responses (fss_reply.c) ---- */
 void fss__error_proto(fss_server *s, fss_response *r, int http,
                       fs_proto_error_code code, bool wipe, const char *fmt,
                       ...) __attribute__((format(printf, 6, 7)));

@@ -21,54 +21,21 @@
 static fss_status quote_totals(fss_conn *c, const fs_id *id, fs_row *q, bool *found,
                                fs_quote_totals *t, fs_error *err)
 {
-    const fs_entity *le = fs_schema_entity("quote_line");
     fs_row *lines = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *st = NULL;
+    size_t n = 0;
     fs_error serr = {0};
-    fss_status rc = FSS_OK;
-    char sql[1024];
-    int s;
+    fss_status rc;
 
     *found = false;
-    if (fs_store_load(c->store, fs_schema_entity("quote"), id, q, NULL, found,
-                      &serr) != FS_STORE_OK)
-        return fss__fail(err, FSS_EDB, "load quote: %s", serr.text);
+    if ((rc = fss__repo_row_load(c, fs_schema_entity("quote"), id, q, NULL, found,
+                                 err)) != FSS_OK)
+        return rc;
     if (!*found || q->deleted)
         return FSS_OK;
-    /* Table and column names come from the schema, never from input. */
-    snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE quote_id = ?1 AND deleted = 0 "
-             "ORDER BY id", fs_store_columns(c->store, le), fs_store_table(c->store, le));
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "quote lines");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            fs_row *nl = realloc(lines, ncap * sizeof *nl);
-            if (!nl) {
-                rc = fss__fail(err, FSS_ENOMEM, "quote lines");
-                goto done;
-            }
-            memset(nl + cap, 0, (ncap - cap) * sizeof *nl);
-            lines = nl;
-            cap = ncap;
-        }
-        if (fs_store_decode(c->store, le, st, 0, &lines[n++], NULL, &serr) != FS_STORE_OK) {
-            rc = fss__fail(err, FSS_EDB, "decode quote line: %s", serr.text);
-            goto done;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "quote lines");
-        goto done;
-    }
+    if ((rc = fss__repo_quote_lines(c, id, &lines, &n, err)) != FSS_OK)
+        return rc;
     if (fs_quote_totals_rows(q, lines, n, t, &serr) != FS_OK)
         rc = fss__fail(err, FSS_EINVAL, "quote totals: %s", serr.text);
-done:
-    sqlite3_finalize(st);
     for (size_t i = 0; i < n; i++)
         fs_row_free(&lines[i]);
     free(lines);
@@ -137,19 +104,37 @@ static fss_status write_status(fss_server *s, fss_conn *c, const fs_id *id,
     return rc;
 }
 
+/* The ids of the candidates fs_quote_row_expired says are due. */
+typedef struct due_ids {
+    int64_t now_ms;
+    fs_id *ids;
+    size_t n, cap;
+} due_ids;
+
+static fss_status collect_due(const fs_row *q, void *arg, fs_error *err)
+{
+    due_ids *d = arg;
+
+    if (!fs_quote_row_expired(q, d->now_ms))
+        return FSS_OK;
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 16;
+        fs_id *ni = realloc(d->ids, ncap * sizeof *ni);
+        if (!ni)
+            return fss__fail(err, FSS_ENOMEM, "expire quotes");
+        d->ids = ni;
+        d->cap = ncap;
+    }
+    d->ids[d->n++] = q->id;
+    return FSS_OK;
+}
+
 fss_status fss_quotes_expire(fss_server *s, int64_t now_ms, int64_t *count,
                              fs_error *err)
 {
-    const fs_entity *qe = fs_schema_entity("quote");
     fss_conn *c = fss__conn_get(s, 10000);
-    sqlite3_stmt *st = NULL;
-    fs_id *ids = NULL;
-    size_t n = 0, cap = 0;
-    fs_error serr = {0};
-    fss_status rc = FSS_OK;
-    const char *sent = fs_quote_state_name(FS_QUOTE_SENT);
-    char sql[1024];
-    int r;
+    due_ids d = {.now_ms = now_ms};
+    fss_status rc;
 
     if (count)
         *count = 0;
@@ -159,61 +144,22 @@ fss_status fss_quotes_expire(fss_server *s, int64_t now_ms, int64_t *count,
         fss__conn_put(s, c);
         return rc;
     }
-    /* The SQL only narrows the candidates (the state name is bound from
+    /* The query only narrows the candidates (the state name is bound from
      * fs_quote.c); fs_quote_row_expired decides each one. */
-    snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0 AND status = ?1 "
-             "AND valid_until < ?2 ORDER BY id", fs_store_columns(c->store, qe),
-             fs_store_table(c->store, qe));
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "expire quotes");
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, sent, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        fs_row q = {0};
-        bool due;
-        if (fs_store_decode(c->store, qe, st, 0, &q, NULL, &serr) != FS_STORE_OK) {
-            fs_row_free(&q);
-            rc = fss__fail(err, FSS_EDB, "decode quote: %s", serr.text);
-            goto done;
-        }
-        due = fs_quote_row_expired(&q, now_ms);
-        if (due && n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            fs_id *ni = realloc(ids, ncap * sizeof *ni);
-            if (!ni) {
-                fs_row_free(&q);
-                rc = fss__fail(err, FSS_ENOMEM, "expire quotes");
-                goto done;
-            }
-            ids = ni;
-            cap = ncap;
-        }
-        if (due)
-            ids[n++] = q.id;
-        fs_row_free(&q);
-    }
-    if (r != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "expire quotes");
-        goto done;
-    }
-    /* Write after the read is finished: a save inside the SELECT's loop
-     * would change the table it walks. */
-    sqlite3_finalize(st);
-    st = NULL;
-    for (size_t i = 0; rc == FSS_OK && i < n; i++)
-        rc = write_status(s, c, &ids[i], FS_QUOTE_EXPIRED, err);
+    rc = fss__repo_quotes_due(c, fs_quote_state_name(FS_QUOTE_SENT), now_ms,
+                              collect_due, &d, err);
+    /* Write after the read is finished: a save inside the walk would change
+     * the table it walks. */
+    for (size_t i = 0; rc == FSS_OK && i < d.n; i++)
+        rc = write_status(s, c, &d.ids[i], FS_QUOTE_EXPIRED, err);
     if (rc == FSS_OK && count)
-        *count = (int64_t)n;
-done:
-    sqlite3_finalize(st);
+        *count = (int64_t)d.n;
     if (rc == FSS_OK)
         rc = fss__commit(c, err);
     if (rc != FSS_OK)
         fss__rollback(c);
     fss__conn_put(s, c);
-    free(ids);
+    free(d.ids);
     return rc;
 }
 
@@ -238,14 +184,14 @@ fss_status fss_admin_quote_status(fss_server *s, const fs_id *quote,
         fss__conn_put(s, c);
         return rc;
     }
-    if (fs_store_load(c->store, fs_schema_entity("quote"), quote, &q, NULL, &found,
-                      &ferr) != FS_STORE_OK)
-        rc = fss__fail(err, FSS_EDB, "load quote: %s", ferr.text);
-    else if (!found || q.deleted)
+    rc = fss__repo_row_load(c, fs_schema_entity("quote"), quote, &q, NULL, &found,
+                            err);
+    if (rc == FSS_OK && (!found || q.deleted))
         rc = fss__fail(err, FSS_ENOTFOUND, "no such quote");
-    else if (fs_quote_check_transition(fs_quote_row_state(&q), to, true, &ferr) != FS_OK)
+    else if (rc == FSS_OK &&
+             fs_quote_check_transition(fs_quote_row_state(&q), to, true, &ferr) != FS_OK)
         rc = fss__fail(err, FSS_EINVAL, "%s", ferr.text);
-    else
+    else if (rc == FSS_OK)
         rc = write_status(s, c, quote, to, err);
     fs_row_free(&q);
     if (rc == FSS_OK)

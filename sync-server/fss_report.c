@@ -226,11 +226,6 @@ static int64_t calendar_start(const fss_calendar *cal, int64_t day)
 /* Small helpers                                                           */
 /* ---------------------------------------------------------------------- */
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
 static bool same_text(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -296,30 +291,61 @@ static void group_flush(act_group *g, fss_buf *out, bool *first)
     memset(g, 0, sizeof *g);
 }
 
+/* The activity report being written: the open group and the output. */
+typedef struct act_ctx {
+    fss_server *s;
+    act_group g;
+    fss_buf *out;
+    bool first;
+} act_ctx;
+
+static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
+{
+    act_ctx *x = arg;
+    act_group *g = &x->g;
+    int64_t day = v->has_t ? fss__calendar_day(&x->s->calendar, v->t) : 0;
+
+    if (!is_done(v->status))
+        return FSS_OK;
+    if (g->open && (!same_text(g->rep, v->rep) || g->has_day != v->has_t || g->day != day))
+        group_flush(g, x->out, &x->first);
+    if (!g->open) {
+        g->open = true;
+        g->rep = dup_or_null(v->rep);
+        g->rep_name = dup_or_null(v->rep_name);
+        g->has_day = v->has_t;
+        g->day = day;
+        if ((v->rep && !g->rep) || (v->rep_name && !g->rep_name))
+            return fss__fail(err, FSS_ENOMEM, "activity");
+    }
+    g->visits++;
+    g->completed += strcmp(v->status, "completed") == 0;
+    g->abandoned += strcmp(v->status, "abandoned") == 0;
+    g->verified += same_text(v->verification, "verified");
+    g->outside += same_text(v->verification, "outside_geofence");
+    g->unverified += !v->verification || strcmp(v->verification, "unverified") == 0;
+    g->suspect += same_text(v->time_check, "suspect");
+    if (v->outcome) {
+        if (g->outcomes.len)
+            fss_buf_puts(&g->outcomes, ",");
+        fss_json_cstr(&g->outcomes, v->outcome);
+    }
+    return FSS_OK;
+}
+
 fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_buf *out,
                               fs_error *err)
 {
     fss_conn *c = NULL;
-    sqlite3_stmt *st = NULL;
     fss_status rc = FSS_OK;
-    int64_t from_day = 0, to_day = 0;
-    bool has_from = false, has_to = false, first = true;
-    act_group g;
-    int r;
-    /* One row per live visit in the range; ordered by rep, then time, so
-     * the days of one rep come in order and a group is a run of rows. */
-    static const char sql[] =
-        "SELECT v.rep_id, (SELECT name FROM fss_reps WHERE uuid = v.rep_id),"
-        " coalesce(v.checkin_at, v.checkout_at, v.planned_at) AS t, v.status,"
-        " v.verification, v.time_check, v.outcome"
-        " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
-        " WHERE v.deleted = 0 AND (?1 IS NULL OR v.rep_id = ?1)"
-        " AND (?2 IS NULL OR k.territory = ?2)"
-        " AND (?3 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3)"
-        " AND (?4 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4)"
-        " ORDER BY v.rep_id, t, v.id";
+    int64_t from_day = 0, to_day = 0, from_ms = 0, to_ms = 0;
+    bool has_from = false, has_to = false;
+    act_ctx x;
 
-    memset(&g, 0, sizeof g);
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.out = out;
+    x.first = true;
     if (q && q->from && !(has_from = parse_date(q->from, &from_day)))
         return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", q->from);
     if (q && q->to && !(has_to = parse_date(q->to, &to_day)))
@@ -338,66 +364,24 @@ fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_bu
         goto done;
     if (q && q->territory && (rc = fss__territory_known(c, q->territory, err)) != FSS_OK)
         goto done;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "activity");
-        goto done;
-    }
-    if (q && q->rep)
-        sqlite3_bind_text(st, 1, q->rep, -1, SQLITE_STATIC);
-    if (q && q->territory)
-        sqlite3_bind_text(st, 2, q->territory, -1, SQLITE_STATIC);
     if (has_from)
-        sqlite3_bind_int64(st, 3, calendar_start(&s->calendar, from_day));
+        from_ms = calendar_start(&s->calendar, from_day);
     if (has_to)
-        sqlite3_bind_int64(st, 4, calendar_start(&s->calendar, to_day + 1));
+        to_ms = calendar_start(&s->calendar, to_day + 1);
     fss_buf_puts(out, "[");
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *rep = col_text(st, 0), *status = col_text(st, 3);
-        const char *ver = col_text(st, 4), *tc = col_text(st, 5), *outcome = col_text(st, 6);
-        bool has_day = sqlite3_column_type(st, 2) != SQLITE_NULL;
-        int64_t day = has_day ? fss__calendar_day(&s->calendar, sqlite3_column_int64(st, 2)) : 0;
-
-        if (!is_done(status))
-            continue;
-        if (g.open && (!same_text(g.rep, rep) || g.has_day != has_day || g.day != day))
-            group_flush(&g, out, &first);
-        if (!g.open) {
-            g.open = true;
-            g.rep = dup_or_null(rep);
-            g.rep_name = dup_or_null(col_text(st, 1));
-            g.has_day = has_day;
-            g.day = day;
-            if ((rep && !g.rep) || (col_text(st, 1) && !g.rep_name)) {
-                rc = fss__fail(err, FSS_ENOMEM, "activity");
-                goto done;
-            }
-        }
-        g.visits++;
-        g.completed += strcmp(status, "completed") == 0;
-        g.abandoned += strcmp(status, "abandoned") == 0;
-        g.verified += same_text(ver, "verified");
-        g.outside += same_text(ver, "outside_geofence");
-        g.unverified += !ver || strcmp(ver, "unverified") == 0;
-        g.suspect += same_text(tc, "suspect");
-        if (outcome) {
-            if (g.outcomes.len)
-                fss_buf_puts(&g.outcomes, ",");
-            fss_json_cstr(&g.outcomes, outcome);
-        }
-    }
-    if (r != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "activity");
+    rc = fss__repo_activity(c, q ? q->rep : NULL, q ? q->territory : NULL,
+                            has_from ? &from_ms : NULL, has_to ? &to_ms : NULL,
+                            act_visit, &x, err);
+    if (rc != FSS_OK)
         goto done;
-    }
-    group_flush(&g, out, &first);
+    group_flush(&x.g, out, &x.first);
     fss_buf_puts(out, "]\n");
     if (out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "activity");
 done:
-    free(g.rep);
-    free(g.rep_name);
-    fss_buf_free(&g.outcomes);
-    sqlite3_finalize(st);
+    free(x.g.rep);
+    free(x.g.rep_name);
+    fss_buf_free(&x.g.outcomes);
     fss__conn_put(s, c);
     return rc;
 }
@@ -460,126 +444,124 @@ static fss_status quote_add(money_group *g, const fs_quote_line_amount *lines, s
     return FSS_OK;
 }
 
+/* The quotes half of the pipeline being written. */
+typedef struct quotes_ctx {
+    money_group g;
+    fs_quote_line_amount *lines;
+    size_t n, cap;
+    int64_t discount;
+    bool first, have_quote;
+    fs_id cur;
+    fss_buf *out;
+} quotes_ctx;
+
+static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
+                                 fs_error *err)
+{
+    quotes_ctx *x = arg;
+    /* An unset status reads as draft, as on the device (fs_quote.c). */
+    const char *status = q->status ? q->status : fs_quote_state_name(FS_QUOTE_DRAFT);
+    bool same_quote = x->have_quote && q->has_id && fs_id_cmp(&q->id, &x->cur) == 0;
+    fss_status rc;
+
+    if (!same_quote) {
+        if (x->have_quote &&
+            (rc = quote_add(&x->g, x->lines, x->n, x->discount, err)) != FSS_OK)
+            return rc;
+        if (x->g.open && (!same_text(x->g.status, status) ||
+                          !same_text(x->g.currency, q->currency)))
+            money_flush(&x->g, "status", "value", "unpriced", x->out, &x->first);
+        if (!x->g.open && (rc = money_open(&x->g, status, q->currency, err)) != FSS_OK)
+            return rc;
+        memset(&x->cur, 0, sizeof x->cur);
+        if (q->has_id)
+            x->cur = q->id;
+        x->have_quote = true;
+        x->n = 0;
+        x->discount = q->discount_bp;
+    }
+    if (q->has_line) {
+        if (x->n == x->cap) {
+            size_t nc = x->cap ? x->cap * 2 : 16;
+            fs_quote_line_amount *p = realloc(x->lines, nc * sizeof *p);
+            if (!p)
+                return fss__fail(err, FSS_ENOMEM, "pipeline");
+            x->lines = p;
+            x->cap = nc;
+        }
+        x->lines[x->n].qty = q->qty;
+        x->lines[x->n].unit_price = q->unit_price;
+        x->lines[x->n].discount_bp = q->line_discount_bp;
+        x->n++;
+    }
+    return FSS_OK;
+}
+
 static fss_status pipeline_quotes(fss_conn *c, fss_buf *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    money_group g;
-    fs_quote_line_amount *lines = NULL;
-    size_t n = 0, cap = 0;
-    int64_t discount = 0;
-    bool first = true, have_quote = false;
-    uint8_t cur[16];
-    fss_status rc = FSS_OK;
-    int r;
-    /* A quote row per line (or one with NULL line columns), grouped by
-     * status and currency, a quote's lines together. */
-    static const char sql[] =
-        "SELECT q.id, q.status, q.currency, q.discount, l.id, l.qty, l.unit_price,"
-        " l.discount FROM quote q LEFT JOIN quote_line l ON l.quote_id = q.id"
-        " AND l.deleted = 0 WHERE q.deleted = 0"
-        " ORDER BY q.status, q.currency, q.id";
+    quotes_ctx x;
+    fss_status rc;
 
-    memset(&g, 0, sizeof g);
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "pipeline");
+    memset(&x, 0, sizeof x);
+    x.first = true;
+    x.out = out;
     fss_buf_puts(out, "\"quotes\":[");
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        /* An unset status reads as draft, as on the device (fs_quote.c). */
-        const char *status = col_text(st, 1) ? col_text(st, 1)
-                                             : fs_quote_state_name(FS_QUOTE_DRAFT);
-        const char *currency = col_text(st, 2);
-        const void *id = sqlite3_column_blob(st, 0);
-        bool same_quote = have_quote && sqlite3_column_bytes(st, 0) == 16 &&
-                          memcmp(id, cur, 16) == 0;
-
-        if (!same_quote) {
-            if (have_quote && (rc = quote_add(&g, lines, n, discount, err)) != FSS_OK)
-                goto done;
-            if (g.open && (!same_text(g.status, status) || !same_text(g.currency, currency)))
-                money_flush(&g, "status", "value", "unpriced", out, &first);
-            if (!g.open && (rc = money_open(&g, status, currency, err)) != FSS_OK)
-                goto done;
-            memset(cur, 0, sizeof cur);
-            if (sqlite3_column_bytes(st, 0) == 16)
-                memcpy(cur, id, 16);
-            have_quote = true;
-            n = 0;
-            discount = sqlite3_column_int64(st, 3); /* NULL reads 0 */
-        }
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                fs_quote_line_amount *p = realloc(lines, nc * sizeof *p);
-                if (!p) {
-                    rc = fss__fail(err, FSS_ENOMEM, "pipeline");
-                    goto done;
-                }
-                lines = p;
-                cap = nc;
-            }
-            lines[n].qty = sqlite3_column_int64(st, 5);
-            lines[n].unit_price = sqlite3_column_int64(st, 6);
-            lines[n].discount_bp = sqlite3_column_int64(st, 7);
-            n++;
-        }
+    rc = fss__repo_pipeline_quotes(c, quote_line_row, &x, err);
+    if (rc == FSS_OK && x.have_quote)
+        rc = quote_add(&x.g, x.lines, x.n, x.discount, err);
+    if (rc == FSS_OK) {
+        money_flush(&x.g, "status", "value", "unpriced", out, &x.first);
+        fss_buf_puts(out, "]");
     }
-    if (r != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "pipeline");
-        goto done;
-    }
-    if (have_quote && (rc = quote_add(&g, lines, n, discount, err)) != FSS_OK)
-        goto done;
-    money_flush(&g, "status", "value", "unpriced", out, &first);
-    fss_buf_puts(out, "]");
-done:
-    free(g.status);
-    free(g.currency);
-    free(lines);
-    sqlite3_finalize(st);
+    free(x.g.status);
+    free(x.g.currency);
+    free(x.lines);
     return rc;
+}
+
+/* The contracts half of the pipeline being written. */
+typedef struct contracts_ctx {
+    money_group g;
+    bool first;
+    fss_buf *out;
+} contracts_ctx;
+
+static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *err)
+{
+    contracts_ctx *x = arg;
+    const char *status = k->status ? k->status : "draft";
+    fss_status rc;
+
+    if (x->g.open && (!same_text(x->g.status, status) ||
+                      !same_text(x->g.currency, k->currency)))
+        money_flush(&x->g, "esign_status", "amount", "no_amount", x->out, &x->first);
+    if (!x->g.open && (rc = money_open(&x->g, status, k->currency, err)) != FSS_OK)
+        return rc;
+    x->g.count++;
+    if (!k->has_amount)
+        x->g.unpriced++;
+    else if (__builtin_add_overflow(x->g.value, k->amount, &x->g.value))
+        return fss__fail(err, FSS_EINVAL, "pipeline: the %s contract amount overflows",
+                         k->currency ? k->currency : "(no currency)");
+    return FSS_OK;
 }
 
 static fss_status pipeline_contracts(fss_conn *c, fss_buf *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    money_group g;
-    bool first = true;
-    fss_status rc = FSS_OK;
-    int r;
-    static const char sql[] =
-        "SELECT esign_status, currency, amount FROM contract WHERE deleted = 0"
-        " ORDER BY esign_status, currency";
+    contracts_ctx x;
+    fss_status rc;
 
-    memset(&g, 0, sizeof g);
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "pipeline");
+    memset(&x, 0, sizeof x);
+    x.first = true;
+    x.out = out;
     fss_buf_puts(out, "\"contracts\":[");
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *status = col_text(st, 0) ? col_text(st, 0) : "draft";
-        const char *currency = col_text(st, 1);
-        if (g.open && (!same_text(g.status, status) || !same_text(g.currency, currency)))
-            money_flush(&g, "esign_status", "amount", "no_amount", out, &first);
-        if (!g.open && (rc = money_open(&g, status, currency, err)) != FSS_OK)
-            goto done;
-        g.count++;
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
-            g.unpriced++;
-        else if (__builtin_add_overflow(g.value, sqlite3_column_int64(st, 2), &g.value)) {
-            rc = fss__fail(err, FSS_EINVAL, "pipeline: the %s contract amount overflows",
-                           currency ? currency : "(no currency)");
-            goto done;
-        }
+    rc = fss__repo_pipeline_contracts(c, contract_row, &x, err);
+    if (rc == FSS_OK) {
+        money_flush(&x.g, "esign_status", "amount", "no_amount", out, &x.first);
+        fss_buf_puts(out, "]");
     }
-    if (r != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "pipeline");
-        goto done;
-    }
-    money_flush(&g, "esign_status", "amount", "no_amount", out, &first);
-    fss_buf_puts(out, "]");
-done:
-    free(g.status);
-    free(g.currency);
-    sqlite3_finalize(st);
+    free(x.g.status);
+    free(x.g.currency);
     return rc;
 }
 
@@ -591,7 +573,7 @@ fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
     /* One read transaction: quotes and contracts from the same snapshot. */
-    if ((rc = fss__exec(c, "BEGIN", err)) != FSS_OK)
+    if ((rc = fss__begin_read(c, err)) != FSS_OK)
         goto done;
     fss_buf_puts(out, "{");
     if ((rc = pipeline_quotes(c, out, err)) == FSS_OK) {
@@ -599,7 +581,7 @@ fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
         rc = pipeline_contracts(c, out, err);
     }
     fss_buf_puts(out, "}\n");
-    (void)fss__exec(c, "COMMIT", NULL);
+    (void)fss__commit(c, NULL);
     if (rc == FSS_OK && out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "pipeline");
 done:
@@ -639,13 +621,12 @@ static bool check_violation(const fs_row *row, int field, fs_status code,
     return true;
 }
 
-static bool check_row(const fs_row *row, const fs_store_rowinfo *info, void *payload)
+static fss_status check_row(const fs_row *row, void *payload, fs_error *err)
 {
     check_ctx *x = payload;
 
-    (void)info;
     fs_row_violations(row, NULL, false, x->now_ms, check_violation, x);
-    return !x->out->oom;
+    return x->out->oom ? FSS_ENOMEM : FSS_OK;
 }
 
 fss_status fss_admin_check(fss_server *s, bool json, fss_buf *out, size_t *bad,
@@ -662,14 +643,16 @@ fss_status fss_admin_check(fss_server *s, bool json, fss_buf *out, size_t *bad,
         *bad = 0;
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
-    if ((rc = fss__exec(c, "BEGIN", err)) != FSS_OK)
+    if ((rc = fss__begin_read(c, err)) != FSS_OK)
         goto done;
     all = fs_schema_entities(&n);
+    /* Out of memory stops the walk; the check below reports it. */
     for (size_t i = 0; i < n && rc == FSS_OK; i++)
-        if (fs_store_since(c->store, all[i], -1, 0, check_row, &x, NULL, &serr) !=
-            FS_STORE_OK)
-            rc = fss__fail(err, FSS_EDB, "check %s: %s", all[i]->name, serr.text);
-    (void)fss__exec(c, "COMMIT", NULL);
+        if ((rc = fss__repo_rows_each(c, all[i], check_row, &x, &serr)) == FSS_ENOMEM)
+            rc = FSS_OK;
+        else if (rc != FSS_OK)
+            rc = fss__fail(err, FSS_EDB, "check %s", serr.text);
+    (void)fss__commit(c, NULL);
     if (rc == FSS_OK && out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "check");
     if (bad)

@@ -1,5 +1,6 @@
 /*
- * fss_scope.c - who may see which rows, and the server's own writes.
+ * fss_scope.c - the SQLite repository for scopes, saved rows, re-sequenced
+ * subtrees, scope exits and conflict records (fss_repo.h).
  *
  * A rep's scope is every live (not tombstoned) customer whose owner_rep is
  * the rep's UUID or whose territory is one of the rep's territories, every
@@ -12,13 +13,11 @@
  * even though its rows are older than their cursors: the subtree is
  * re-sequenced (every row gets a fresh seq), which puts it after every
  * cursor. Reps that lost it get a row in fss_scope_exits (numbered from the
- * same sequence), from which their devices' pulls derive scope exits.
- *
- * Server-side writes (admin edits, stamps on device rows, conflict
- * resolutions) are ordinary fs_change's merged with FS_ORIGIN_SERVER, so the
- * merge engine decides them too.
+ * same sequence), from which their devices' pulls derive scope exits. Which
+ * reps gained or lost it is decided in fss_write.c (fss__scope_changed);
+ * this file reads and writes the rows.
  */
-#include "fss_int.h"
+#include "fss_sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -71,38 +70,6 @@ fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
     return FSS_OK;
 }
 
-void fss_repset_free(fss_repset *r)
-{
-    free(r->ids);
-    memset(r, 0, sizeof *r);
-}
-
-static bool repset_has(const fss_repset *r, const char *id)
-{
-    size_t i;
-
-    for (i = 0; i < r->n; i++)
-        if (strcmp(r->ids[i], id) == 0)
-            return true;
-    return false;
-}
-
-static fss_status repset_add(fss_repset *r, const char *id, fs_error *err)
-{
-    if (repset_has(r, id) || strlen(id) != FS_ID_STRLEN)
-        return FSS_OK;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        void *p = realloc(r->ids, cap * sizeof *r->ids);
-        if (!p)
-            return fss__fail(err, FSS_ENOMEM, "rep set");
-        r->ids = p;
-        r->cap = cap;
-    }
-    memcpy(r->ids[r->n++], id, FS_ID_STRLEN + 1);
-    return FSS_OK;
-}
-
 fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
                               fs_error *err)
 {
@@ -122,7 +89,7 @@ fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
     sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
-        if (id && (rc = repset_add(out, id, err)) != FSS_OK)
+        if (id && (rc = fss__repset_add(out, id, err)) != FSS_OK)
             goto done;
     }
     if (r != SQLITE_DONE)
@@ -233,59 +200,12 @@ done:
     return rc;
 }
 
-fss_status fss__scope_changed(fss_conn *c, const fs_id *cust,
-                              const fss_repset *before, fs_exit_reason why,
-                              fs_error *err)
-{
-    fss_repset after = {0};
-    fss_status rc;
-    bool gained = false;
-    size_t i;
-
-    rc = fss__customer_reps(c, cust, &after, err);
-    if (rc != FSS_OK)
-        goto done;
-    for (i = 0; i < after.n; i++)
-        if (!repset_has(before, after.ids[i]))
-            gained = true;
-    if (gained && (rc = fss__restamp_subtree(c, cust, err)) != FSS_OK)
-        goto done;
-    for (i = 0; i < before->n; i++) {
-        if (repset_has(&after, before->ids[i]))
-            continue;
-        rc = fss__add_exit(c, before->ids[i], cust, why, err);
-        if (rc != FSS_OK)
-            goto done;
-    }
-done:
-    fss_repset_free(&after);
-    return rc;
-}
-
-static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
-                                  const char *entity, const fs_id *row,
-                                  const char *rep, const char *detail,
-                                  fs_error *err)
+fss_status fss__repo_conflict_insert(fss_conn *c, const fss_conflict_rec *k,
+                                     fs_error *err)
 {
     sqlite3_stmt *st = NULL;
-    fss_buf base = {0}, theirs = {0}, yours = {0};
     fss_status rc = FSS_OK;
-    const char *field = NULL;
-    char text[FS_ERROR_TEXT];
-    bool open;
 
-    if (k->entity && k->field >= 0 && (size_t)k->field < k->entity->nfields)
-        field = k->entity->fields[k->field].name;
-    else if (k->field == -1)
-        field = "_deleted";
-    fss_json_value(&base, &k->base);
-    fss_json_value(&theirs, &k->theirs);
-    fss_json_value(&yours, &k->yours);
-    if (base.oom || theirs.oom || yours.oom) {
-        rc = fss__fail(err, FSS_ENOMEM, "conflict values");
-        goto done;
-    }
-    open = k->status == FS_CONFLICT_OPEN;
     if (sqlite3_prepare_v2(
             c->db,
             "INSERT INTO fss_conflicts(created_at, entity, row, field, has_base,"
@@ -296,113 +216,34 @@ static fss_status conflict_insert(fss_conn *c, const fs_conflict *k,
         rc = fss__dbfail(err, c->db, "conflict insert");
         goto done;
     }
-    sqlite3_bind_int64(st, 1, (int64_t)fss_now_ms());
-    sqlite3_bind_text(st, 2, entity, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, row->b, 16, SQLITE_STATIC);
-    if (field)
-        sqlite3_bind_text(st, 4, field, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, k->created_at);
+    sqlite3_bind_text(st, 2, k->entity, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, k->row.b, 16, SQLITE_STATIC);
+    if (k->field)
+        sqlite3_bind_text(st, 4, k->field, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 5, k->has_base);
-    sqlite3_bind_text(st, 6, base.data ? base.data : "null", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, theirs.data ? theirs.data : "null", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, yours.data ? yours.data : "null", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, (int64_t)k->theirs_hlc);
-    sqlite3_bind_int64(st, 10, (int64_t)k->yours_hlc);
+    sqlite3_bind_text(st, 6, k->base, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, k->theirs, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, k->yours, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, k->theirs_hlc);
+    sqlite3_bind_int64(st, 10, k->yours_hlc);
     sqlite3_bind_blob(st, 11, k->theirs_device.b, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 12, k->yours_device.b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, fs_rule_name(k->rule), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, k->rule, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 14, k->yours_won);
-    sqlite3_bind_text(st, 15, open ? "open" : "auto", -1, SQLITE_STATIC);
-    if (rep)
-        sqlite3_bind_text(st, 16, rep, -1, SQLITE_STATIC);
-    if (detail) {
-        /* Details quote client bytes (a refused value): stored valid. */
-        fs_utf8_clean(text, sizeof text, detail, strlen(detail));
-        sqlite3_bind_text(st, 17, text, -1, SQLITE_STATIC);
-    }
+    sqlite3_bind_text(st, 15, k->status, -1, SQLITE_STATIC);
+    if (k->rep)
+        sqlite3_bind_text(st, 16, k->rep, -1, SQLITE_STATIC);
+    if (k->detail)
+        sqlite3_bind_text(st, 17, k->detail, -1, SQLITE_STATIC);
     if (k->anc_entity) {
-        sqlite3_bind_text(st, 18, k->anc_entity->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 18, k->anc_entity, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 19, k->anc_row.b, 16, SQLITE_STATIC);
     }
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "conflict insert");
 done:
     sqlite3_finalize(st);
-    fss_buf_free(&base);
-    fss_buf_free(&theirs);
-    fss_buf_free(&yours);
-    return rc;
-}
-
-/* The rep of an enrolled device (the server's own writer has none). */
-static fss_status device_rep(fss_conn *c, const fs_id *dev,
-                             char out[FS_ID_STRLEN + 1], bool *known,
-                             fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-    int r;
-
-    *known = false;
-    if (sqlite3_prepare_v2(c->db, "SELECT rep FROM fss_devices WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "device rep");
-    sqlite3_bind_blob(st, 1, dev->b, 16, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        snprintf(out, FS_ID_STRLEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        *known = true;
-    } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "device rep");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-fss_status fss__store_conflicts(fss_conn *c, const fs_conflict_list *l,
-                                const char *rep, fs_error *err)
-{
-    size_t i;
-    fss_status rc = FSS_OK;
-    char detail[160];
-
-    /* Each record says why in its own words: one change can lose one field
-     * and overwrite another, so the change's first reason fits only one. */
-    for (i = 0; i < l->n && rc == FSS_OK; i++) {
-        const fs_conflict *k = &l->items[i];
-        char writer[FS_ID_STRLEN + 1];
-        const char *who = rep;
-        fs_conflict_describe(k, detail, sizeof detail);
-        /* A write hidden by an ancestor's delete belongs to the rep whose
-         * device wrote it (it is that rep's work the back office must
-         * restore or give up), whoever deleted. */
-        if (k->anc_entity) {
-            bool known = false;
-            rc = device_rep(c, &k->yours_device, writer, &known, err);
-            who = known ? writer : NULL;
-        }
-        if (rc == FSS_OK)
-            rc = conflict_insert(c, k, k->entity ? k->entity->name : "?", &k->row,
-                                 who, detail, err);
-    }
-    return rc;
-}
-
-fss_status fss__store_rejection(fss_conn *c, const fs_change *chg, fs_rule rule,
-                                const char *rep, const char *detail, fs_error *err)
-{
-    fs_conflict_list l = {0};
-    fs_error serr = {0};
-    fss_status rc = FSS_OK;
-
-    /* Scope and validation rejections are decided by the server's rules;
-     * they are kept for audit (FS_CONFLICT_AUTO), not for a human to
-     * resolve, with the refused values so the back office sees them. */
-    if (fs_conflict_refused(&l, chg, rule, &serr) != FS_OK)
-        rc = fss__fail(err, FSS_ENOMEM, "rejection records: %s", serr.text);
-    for (size_t i = 0; i < l.n && rc == FSS_OK; i++)
-        rc = conflict_insert(c, &l.items[i], chg->entity ? chg->entity->name : "unknown",
-                             &chg->row, rep, detail, err);
-    fs_conflict_list_free(&l);
     return rc;
 }
 
@@ -473,81 +314,79 @@ done:
     return rc;
 }
 
-/* Reads (owner_rep, territory, deleted) of a customer row. */
-static bool customer_placement_eq(const fs_row *a, const fs_row *b)
+fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
+                                         const fs_id *cust, bool *in,
+                                         fs_error *err)
 {
-    int io = fs_entity_field_index(a->entity, "owner_rep");
-    int it = fs_entity_field_index(a->entity, "territory");
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
 
-    if (a->deleted != b->deleted)
-        return false;
-    if (!fs_value_eq(&a->cells[io].v, &b->cells[io].v))
-        return false;
-    return fs_value_eq(&a->cells[it].v, &b->cells[it].v);
+    *in = false;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM customer c WHERE c.id = ?1 AND c.deleted != 0"
+                           " AND " FSS_SCOPE_PLACEMENT("?2"), -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "hidden scope");
+    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *in = true;
+    else if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "hidden scope");
+    sqlite3_finalize(st);
+    return rc;
 }
 
-fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
-                             fs_error *err)
+fss_status fss__repo_children(fss_conn *c, const fs_entity *ce, const fs_id *parent,
+                              const fs_id *root, fss_child **out, size_t *n,
+                              fs_error *err)
 {
-    fs_row row = {0}, orig = {0};
-    fs_store_rowinfo info;
-    fs_conflict_list conflicts = {0};
-    fs_merge_result res;
-    fs_merge_ctx ctx;
-    fss_repset before = {0};
-    bool found = false, is_customer;
-    fs_error serr = {0};
+    const char *table = fs_store_table(c->store, ce);
+    sqlite3_stmt *st = NULL;
+    fss_child *v = NULL;
+    size_t cap = 0;
     fss_status rc = FSS_OK;
+    char sql[256];
+    int r;
 
-    is_customer = strcmp(chg->entity->name, "customer") == 0;
-    if (fs_store_load(c->store, chg->entity, &chg->row, &row, &info, &found,
-                      &serr) != FS_STORE_OK) {
-        rc = fss__fail(err, FSS_EDB, "load: %s", serr.text);
-        goto done;
-    }
-    if (fs_row_copy(&orig, &row, &serr) != FS_OK) {
-        rc = fss__fail(err, FSS_ENOMEM, "row copy");
-        goto done;
-    }
-    if (is_customer && found &&
-        (rc = fss__customer_reps(c, &chg->row, &before, err)) != FSS_OK)
-        goto done;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.origin = FS_ORIGIN_SERVER;
-    ctx.now = fss__tick(s);
-    ctx.max_ahead_ms = s->cfg.max_ahead_ms;
-    if (fs_merge(&ctx, &row, chg, &res, &conflicts, &serr) != FS_OK) {
-        rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
-        goto done;
-    }
-    /* The same row rules as a device write, on the merged row: an import,
-     * an admin edit or a resolution cannot store what a device could not. */
-    if (fs_row_check(&row, chg, !found, fs_hlc_ms(ctx.now), &serr) != FS_OK) {
-        rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
-        goto done;
-    }
-    if (!fs_row_eq(&orig, &row)) {
-        if ((rc = fss__save_row(c, &row, NULL, err)) != FSS_OK)
-            goto done;
-        /* The back office (or the server) sees the whole store: only what
-         * is newer than its delete was not seen. */
-        if (row.deleted && !orig.deleted &&
-            (rc = fss__hide_subtree(c, &row, INT64_MAX, err)) != FSS_OK)
-            goto done;
-        if (is_customer && (!found || !customer_placement_eq(&orig, &row))) {
-            rc = fss__scope_changed(c, &chg->row, &before,
-                                    row.deleted ? FS_EXIT_DELETED
-                                                : FS_EXIT_REASSIGNED,
-                                    err);
-            if (rc != FSS_OK)
+    *out = NULL;
+    *n = 0;
+    if (!table)
+        return fss__fail(err, FSS_EDB, "no table for %s", ce->name);
+    snprintf(sql, sizeof sql,
+             "SELECT id, seq FROM \"%s\" WHERE root = ?1 AND \"%s\" = ?2 ORDER BY id",
+             table, ce->fields[ce->parent].name);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "subtree");
+    sqlite3_bind_blob(st, 1, root->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, parent->b, 16, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            void *p = realloc(v, nc * sizeof *v);
+            if (!p) {
+                rc = fss__fail(err, FSS_ENOMEM, "subtree");
                 goto done;
+            }
+            v = p;
+            cap = nc;
         }
+        memcpy(v[*n].id.b, sqlite3_column_blob(st, 0), 16);
+        v[*n].seq = sqlite3_column_int64(st, 1);
+        (*n)++;
     }
-    rc = fss__store_conflicts(c, &conflicts, NULL, err);
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "subtree");
 done:
-    fs_row_free(&row);
-    fs_row_free(&orig);
-    fs_conflict_list_free(&conflicts);
-    fss_repset_free(&before);
+    sqlite3_finalize(st);
+    if (rc != FSS_OK) {
+        free(v);
+        v = NULL;
+        *n = 0;
+    }
+    *out = v;
     return rc;
 }

@@ -243,13 +243,11 @@ static fss_status parent_locked(sync_ctx *x, const fs_entity *e, const fs_id *id
 {
     fs_row q = {0};
     bool found = false;
-    fs_error serr = {0};
-    fss_status rc = FSS_OK;
+    fss_status rc;
 
     *locked = false;
-    if (fs_store_load(x->c->store, e, id, &q, NULL, &found, &serr) != FS_STORE_OK)
-        rc = fss__fail(err, FSS_EDB, "load %s: %s", e->name, serr.text);
-    else if (found)
+    rc = fss__repo_row_load(x->c, e, id, &q, NULL, &found, err);
+    if (rc == FSS_OK && found)
         *locked = fs_row_locked(&q);
     fs_row_free(&q);
     return rc;
@@ -398,8 +396,9 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
             real_of(cell_val(row, "checkin_lon"), &vlon)) {
             fs_row cust = {0};
             bool found = false;
-            if (fs_store_load(x->c->store, fs_schema_entity("customer"),
-                              &pv->u.id, &cust, NULL, &found, &serr) == FS_STORE_OK &&
+            fs_error lerr = {0};
+            if (fss__repo_row_load(x->c, fs_schema_entity("customer"), &pv->u.id,
+                                   &cust, NULL, &found, &lerr) == FSS_OK &&
                 found && real_of(cell_val(&cust, "lat"), &clat) &&
                 real_of(cell_val(&cust, "lon"), &clon))
                 verdict = haversine_m(vlat, vlon, clat, clon) <= x->s->cfg.geofence_m
@@ -523,27 +522,24 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
                                fs_sync_result *r, fs_error *err)
 {
     fs_row row = {0}, orig = {0};
-    fs_store_rowinfo info;
+    fss_rowinfo info;
     fs_merge_result res;
     fs_merge_ctx ctx;
     fss_repset before = {0};
     fs_hider hider;
     bool found = false, in = false, frozen = false, is_customer, has_root;
-    bool hidden = false, refused = false;
+    bool hidden = false, refused = false, saved = false;
     fs_id root;
     fs_error serr = {0};
-    fs_store_status sst;
     fss_status rc = FSS_OK;
     char detail[200];
 
     fs_conflict_list_clear(&x->conflicts);
     fs_conflict_list_clear(&x->server_conflicts);
     is_customer = strcmp(chg->entity->name, "customer") == 0;
-    if (fs_store_load(x->c->store, chg->entity, &chg->row, &row, &info, &found,
-                      &serr) != FS_STORE_OK) {
-        rc = fss__fail(err, FSS_EDB, "load: %s", serr.text);
+    if ((rc = fss__repo_row_load(x->c, chg->entity, &chg->row, &row, &info,
+                                 &found, err)) != FSS_OK)
         goto done;
-    }
     /* An existing row must already be in the rep's scope (products are
      * reference data: fs_merge rejects device writes to them). */
     if (found && !(chg->entity->flags & FS_ENTITY_READONLY)) {
@@ -598,16 +594,17 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
      * check the merged placement all the same. A new customer is in scope
      * by construction (its creator becomes owner_rep below). */
     if (!(chg->entity->flags & FS_ENTITY_READONLY) && !(is_customer && !found)) {
-        sst = fs_store_root(x->c->store, &row, &root, &has_root, &serr);
-        if (sst == FS_STORE_ENOPARENT || (sst == FS_STORE_OK && !has_root)) {
+        fs_error rerr = {0};
+        fss_status rst = fss__repo_row_root(x->c, &row, &root, &has_root, &rerr);
+        if (rst == FSS_ENOTFOUND || (rst == FSS_OK && !has_root)) {
             snprintf(detail, sizeof detail, "parent row of this %s is unknown",
                      chg->entity->name);
             rc = reject(x, chg, index, FS_REASON_SCOPE, FS_RULE_SCOPE, detail,
                         r, err);
             goto done;
         }
-        if (sst != FS_STORE_OK) {
-            rc = fss__fail(err, FSS_EDB, "root: %s", serr.text);
+        if (rst != FSS_OK) {
+            rc = fss__fail(err, FSS_EDB, "%s", rerr.text);
             goto done;
         }
         if ((rc = write_scope(x, &root, &in, err)) != FSS_OK)
@@ -623,32 +620,14 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
         goto done;
     if ((rc = server_stamps(x, chg, &row, !found, err)) != FSS_OK)
         goto done;
-    if (!fs_row_eq(&orig, &row)) {
-        if ((rc = fss__save_row(x->c, &row, NULL, err)) != FSS_OK)
-            goto done;
-        /* A delete that landed hides the rows below too: record what of
-         * them the device had not seen (anything saved after its cursor,
-         * anything newer than the delete). */
-        if (row.deleted && !orig.deleted &&
-            (rc = fss__hide_subtree(x->c, &row, (int64_t)x->cursor, err)) != FSS_OK)
-            goto done;
-        if (is_customer) {
-            /* Its tombstone (or a server stamp) may have moved it. */
-            memset(x->scope.known, 0, sizeof x->scope.known);
-            int io = fs_entity_field_index(row.entity, "owner_rep");
-            int it = fs_entity_field_index(row.entity, "territory");
-            if (!found || orig.deleted != row.deleted ||
-                !fs_value_eq(&orig.cells[io].v, &row.cells[io].v) ||
-                !fs_value_eq(&orig.cells[it].v, &row.cells[it].v)) {
-                rc = fss__scope_changed(x->c, &chg->row, &before,
-                                        row.deleted ? FS_EXIT_DELETED
-                                                    : FS_EXIT_REASSIGNED,
-                                        err);
-                if (rc != FSS_OK)
-                    goto done;
-            }
-        }
-    }
+    /* The device had seen nothing saved after its cursor. */
+    rc = fss__save_merged(x->c, &orig, &row, found, &before,
+                          (int64_t)x->cursor, &saved, err);
+    /* A saved customer's tombstone (or a server stamp) may have moved it. */
+    if (saved && is_customer)
+        memset(x->scope.known, 0, sizeof x->scope.known);
+    if (rc != FSS_OK)
+        goto done;
     set_result(r, index, res.outcome, res.reason, res.detail);
     if (res.outcome != FS_APPLIED)
         fss__metrics_reject(&x->s->metrics, res.reason);
@@ -669,137 +648,18 @@ done:
 
 /* A pull returns, in seq order, the rows of the rep's scope and the rep's
  * scope exits after the cursor: a page of them, plus one to learn has_more.
- * Two plans give the same answer at different costs (tests/server
- * test_pull_plans proves they agree):
- *
- * SEQ walks each table's (seq, id) index from the cursor and tests each
- * row's customer with a primary-key lookup, stopping after a page. When the
- * scope holds most of what changed (a bootstrap), a page costs about page x
- * tables steps whatever the scope size. But it visits every row anyone
- * changed since the cursor: at 1,000 devices an incremental pull of a few
- * dozen rows walked thousands of other reps' rows.
- *
- * SCOPE lists the scope's customers (indexes on customer owner_rep and
- * territory, migration 2), probes each table's (root, seq) index per
- * customer from the cursor and sorts what it finds. It costs customers x
- * tables probes plus the scope's rows after the cursor, whatever others
- * changed; but each page sorts all of those rows again, so a pull of many
- * pages would be quadratic (filtering by "root in the scope" was the first
- * pull query: 206 s for a 200k-row bootstrap).
- *
- * choose_plan() takes SCOPE only when both costs are bounded: the probes
- * are fewer than the seqs handed out since the cursor (an upper bound of
- * what SEQ visits) and the scope has at most PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE
- * x page customers, and the whole pull fits in PULL_SCOPE_MAX_PAGES pages.
- * Both questions are counts with a LIMIT, so deciding costs at most a few
- * thousand index steps (about 1 ms for a 25,000-customer scope's bootstrap
- * page).
- *
- * The outer table is always aliased: a bare `root` inside the scope
- * subquery would name the customer's own root and silently make it
- * uncorrelated. Table names come from the static schema, never from input.
- * Parameters: ?1 cursor, ?2 rep, ?3 limit (-1 = none). */
+ * The repository runs it by one of two plans that give the same answer at
+ * different costs (tests/server test_pull_plans proves they agree; the
+ * plans and their costs are described with the SQL, fss_sqlite_sync.c):
+ * SEQ walks everything changed since the cursor, SCOPE probes the scope's
+ * customers. choose_plan() takes SCOPE only when both costs are bounded:
+ * the probes are fewer than the seqs handed out since the cursor (an upper
+ * bound of what SEQ visits) and the scope has at most
+ * PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE x page customers, and the whole pull
+ * fits in PULL_SCOPE_MAX_PAGES pages. Both questions are counts with a
+ * LIMIT, so deciding costs at most a few thousand index steps. */
 #define PULL_SCOPE_MAX_PAGES 4
 #define PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE 8
-#define PULL_IN_SCOPE(col)                                                  \
-    "EXISTS (SELECT 1 FROM customer c WHERE c.id = " col " AND "            \
-    FSS_SCOPE_COND("?2") ")"
-#define PULL_SCOPE_CUSTOMERS "SELECT c.id FROM customer c WHERE " FSS_SCOPE_COND("?2")
-
-/* Entities filtered by scope: customers and everything under them
- * (products go to everyone). */
-static bool scoped_entity(const fs_entity *e)
-{
-    return e->parent >= 0 || strcmp(e->name, "customer") == 0;
-}
-
-/* The pull query of `plan`: SELECT kind (0 row, 1 exit), entity tag or exit
- * reason, id, seq ORDER BY seq LIMIT ?3; or, with `count`, how many such
- * rows there are, at most ?3. */
-static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
-                           fss_buf *b, fs_error *err)
-{
-    bool by_scope = plan == FSS_PULL_SCOPE;
-    size_t ne = 0, i;
-    const fs_entity *const *ents = fs_schema_entities(&ne);
-
-    if (by_scope)
-        fss_buf_puts(b, "WITH pull_scope(id) AS MATERIALIZED ("
-                        PULL_SCOPE_CUSTOMERS ") ");
-    if (count)
-        fss_buf_puts(b, "SELECT count(*) FROM (");
-    for (i = 0; i < ne; i++) {
-        const char *t = fs_store_table(c->store, ents[i]);
-        bool scoped = scoped_entity(ents[i]);
-        if (!t)
-            return fss__fail(err, FSS_EDB, "no table for %s", ents[i]->name);
-        if (count)
-            fss_buf_puts(b, "SELECT 1");
-        else
-            fss_buf_printf(b, "SELECT 0 AS kind, %u AS ent, r.id, r.seq",
-                           (unsigned)ents[i]->tag);
-        fss_buf_printf(b, " FROM %s\"%s\" r WHERE r.seq > ?1",
-                       scoped && by_scope ? "pull_scope s CROSS JOIN " : "", t);
-        if (scoped)
-            fss_buf_puts(b, by_scope ? " AND r.root = s.id"
-                                     : " AND " PULL_IN_SCOPE("r.root"));
-        fss_buf_puts(b, " UNION ALL ");
-    }
-    fss_buf_puts(b, count ? "SELECT 1" : "SELECT 1, x.reason, x.customer, x.seq");
-    fss_buf_puts(b, " FROM fss_scope_exits x WHERE x.rep = ?2 AND x.seq > ?1"
-                    " AND NOT " PULL_IN_SCOPE("x.customer"));
-    /* A compound SELECT with ORDER BY is a merge of its arms (EXPLAIN QUERY
-     * PLAN: MERGE (UNION ALL)), each read lazily in seq order: a seq-plan
-     * page visits about page rows in all, not a page per table. */
-    fss_buf_puts(b, count ? " LIMIT ?3)" : " ORDER BY 4 LIMIT ?3");
-    return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
-}
-
-/* The connection's prepared statement for (plan, count), bound. The caller
- * resets it (pull_done) before the request ends: a statement left mid-step
- * would keep its read transaction open. */
-static fss_status pull_stmt(sync_ctx *x, fss_pull_plan plan, bool count,
-                            uint64_t cursor, int64_t limit, sqlite3_stmt **out,
-                            fs_error *err)
-{
-    sqlite3_stmt **slot = &x->c->pull[plan == FSS_PULL_SCOPE][count];
-    fss_status rc = FSS_OK;
-
-    if (!*slot) {
-        fss_buf sql = {0};
-        rc = pull_sql(x->c, plan, count, &sql, err);
-        if (rc == FSS_OK)
-            rc = fss__conn_stmt(x->c, slot, sql.data, err);
-        fss_buf_free(&sql);
-        if (rc != FSS_OK)
-            return rc;
-    }
-    sqlite3_bind_int64(*slot, 1, (int64_t)cursor);
-    sqlite3_bind_text(*slot, 2, x->dev->rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(*slot, 3, limit);
-    *out = *slot;
-    return FSS_OK;
-}
-
-static void pull_done(sqlite3_stmt *st)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
-
-/* Runs a bound count(*) statement. */
-static fss_status count_rows(fss_conn *c, sqlite3_stmt *st, int64_t *out,
-                             fs_error *err)
-{
-    fss_status rc = FSS_OK;
-
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    else
-        rc = fss__dbfail(err, c->db, "pull count");
-    pull_done(st);
-    return rc;
-}
 
 static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
                               uint32_t page, fss_pull_plan *plan,
@@ -810,7 +670,6 @@ static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
     int64_t changed = cur - (int64_t)cursor, customers = 0, rows = 0;
     int64_t max_rows = (int64_t)PULL_SCOPE_MAX_PAGES * page;
     int64_t max_customers;
-    sqlite3_stmt *st;
     fss_status rc;
 
     *plan = x->s->cfg.pull_plan;
@@ -818,109 +677,101 @@ static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
         return FSS_OK;
     *plan = FSS_PULL_SEQ;
     for (i = 0; i < ne; i++)
-        tables += scoped_entity(ents[i]);
+        tables += fss__scoped_entity(ents[i]);
     if (changed <= (int64_t)page || tables == 0)
         return FSS_OK; /* SEQ visits at most `changed` rows: cheap already */
-    rc = fss__conn_stmt(x->c, &x->c->scope_size,
-                        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3)",
-                        err);
-    if (rc != FSS_OK)
-        return rc;
-    st = x->c->scope_size;
-    sqlite3_bind_text(st, 2, x->dev->rep, -1, SQLITE_STATIC);
     max_customers = changed / (int64_t)tables;
     if (max_customers > (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page)
         max_customers = (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page;
-    sqlite3_bind_int64(st, 3, max_customers + 1);
-    if ((rc = count_rows(x->c, st, &customers, err)) != FSS_OK)
+    rc = fss__repo_scope_size(x->c, x->dev->rep, max_customers + 1,
+                              &customers, err);
+    if (rc != FSS_OK)
         return rc;
     if (customers > max_customers || customers * (int64_t)tables >= changed)
         return FSS_OK;
-    rc = pull_stmt(x, FSS_PULL_SCOPE, true, cursor, max_rows + 1, &st, err);
-    if (rc == FSS_OK)
-        rc = count_rows(x->c, st, &rows, err);
+    rc = fss__repo_pull_count(x->c, FSS_PULL_SCOPE, x->dev->rep, cursor,
+                              max_rows + 1, &rows, err);
     if (rc == FSS_OK && rows <= max_rows)
         *plan = FSS_PULL_SCOPE;
     return rc;
+}
+
+/* One page being filled from the repository's pull items. */
+typedef struct pull_page {
+    sync_ctx *x;
+    fs_sync_response *out;
+    uint32_t page;
+    size_t n;
+    uint64_t last;
+} pull_page;
+
+static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
+                            fs_error *err)
+{
+    pull_page *p = arg;
+    fs_sync_response *out = p->out;
+
+    if (p->n == p->page) {
+        out->has_more = true;
+        *stop = true;
+        return FSS_OK;
+    }
+    if (!it->is_exit) {
+        const fs_entity *e = fs_schema_entity_by_tag(it->tag);
+        fs_pulled_row *pr = &out->rows[out->nrows];
+        bool found = false;
+        fss_status rc;
+        if (!e)
+            return FSS_OK;
+        rc = fss__repo_row_load(p->x->c, e, &it->id, &pr->row, NULL, &found, err);
+        if (rc != FSS_OK) {
+            fs_row_free(&pr->row);
+            return rc;
+        }
+        pr->seq = (uint64_t)it->seq;
+        out->nrows++;
+    } else {
+        fs_scope_exit *ex = &out->exits[out->nexits++];
+        ex->entity = fs_schema_entity("customer");
+        ex->row = it->id;
+        ex->reason = (fs_exit_reason)it->tag;
+    }
+    p->last = (uint64_t)it->seq;
+    p->n++;
+    return FSS_OK;
 }
 
 static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
                        int64_t cur, uint32_t page, fs_sync_response *out,
                        fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    pull_page p = {.x = x, .out = out, .page = page, .last = cursor};
     fss_status rc;
-    size_t n = 0;
-    int r = SQLITE_DONE;
-    uint64_t last = cursor;
 
     out->rows = calloc(page ? page : 1, sizeof *out->rows);
     out->exits = calloc(page ? page : 1, sizeof *out->exits);
     if (!out->rows || !out->exits)
         return fss__fail(err, FSS_ENOMEM, "pull page");
-    if ((rc = pull_stmt(x, plan, false, cursor, (int64_t)page + 1, &st, err)) != FSS_OK)
+    rc = fss__repo_pull(x->c, plan, x->dev->rep, cursor, (int64_t)page + 1,
+                        pull_item, &p, err);
+    if (rc != FSS_OK)
         return rc;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        int kind = sqlite3_column_int(st, 0);
-        int ent = sqlite3_column_int(st, 1);
-        int64_t seq = sqlite3_column_int64(st, 3);
-        fs_id id;
-
-        if (n == page) {
-            out->has_more = true;
-            break;
-        }
-        if (sqlite3_column_bytes(st, 2) != 16)
-            continue;
-        memcpy(id.b, sqlite3_column_blob(st, 2), 16);
-        if (kind == 0) {
-            const fs_entity *e = fs_schema_entity_by_tag((unsigned)ent);
-            fs_pulled_row *pr = &out->rows[out->nrows];
-            bool found = false;
-            fs_error serr = {0};
-            if (!e)
-                continue;
-            if (fs_store_load(x->c->store, e, &id, &pr->row, NULL, &found,
-                              &serr) != FS_STORE_OK) {
-                fs_row_free(&pr->row);
-                rc = fss__fail(err, FSS_EDB, "pull load: %s", serr.text);
-                goto done;
-            }
-            pr->seq = (uint64_t)seq;
-            out->nrows++;
-        } else {
-            fs_scope_exit *ex = &out->exits[out->nexits++];
-            ex->entity = fs_schema_entity("customer");
-            ex->row = id;
-            ex->reason = (fs_exit_reason)ent;
-        }
-        last = (uint64_t)seq;
-        n++;
-    }
-    if (!out->has_more && r != SQLITE_DONE) {
-        rc = fss__dbfail(err, x->c->db, "pull");
-        goto done;
-    }
     /* A complete pull has seen everything up to the current seq, including
      * rows outside the scope it skipped: the next cursor jumps there. */
-    out->next_cursor = out->has_more ? last : (uint64_t)cur;
+    out->next_cursor = out->has_more ? p.last : (uint64_t)cur;
     if (out->next_cursor < cursor)
         out->next_cursor = cursor;
-done:
-    pull_done(st);
-    return rc;
+    return FSS_OK;
 }
 
 /* What a whole pull from `cursor` would bring: the progress total. */
 static fss_status count_pending(sync_ctx *x, fss_pull_plan plan,
                                 uint64_t cursor, uint64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st;
     int64_t n = 0;
-    fss_status rc = pull_stmt(x, plan, true, cursor, -1, &st, err);
+    fss_status rc = fss__repo_pull_count(x->c, plan, x->dev->rep, cursor, -1,
+                                         &n, err);
 
-    if (rc == FSS_OK)
-        rc = count_rows(x->c, st, &n, err);
     *out = (uint64_t)n;
     return rc;
 }
@@ -950,37 +801,20 @@ static fss_status lookup_batch(sync_ctx *x, const fs_id *batch,
                                bool *same, fs_sync_response *out,
                                fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fss_status rc = FSS_OK;
-    int r;
+    uint8_t stored[32];
+    fss_buf results = {0};
+    fss_status rc;
 
     *seen = *same = false;
-    if (sqlite3_prepare_v2(x->c->db,
-                           "SELECT digest, results FROM fss_batches WHERE "
-                           "device = ?1 AND batch_id = ?2", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, x->c->db, "batch lookup");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, x->dev->id.b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_DONE)
-        goto done;
-    if (r != SQLITE_ROW) {
-        rc = fss__dbfail(err, x->c->db, "batch lookup");
-        goto done;
-    }
-    *seen = true;
-    if (sqlite3_column_bytes(st, 0) != 32 ||
-        !fss_ct_equal(sqlite3_column_blob(st, 0), digest, 32))
+    rc = fss__repo_batch_get(x->c, &x->dev->id, batch, seen, stored, &results,
+                             err);
+    if (rc != FSS_OK || !*seen || !fss_ct_equal(stored, digest, 32))
         goto done;
     *same = true;
-    rc = results_unpack(sqlite3_column_blob(st, 1),
-                        (size_t)sqlite3_column_bytes(st, 1), &out->results,
+    rc = results_unpack((const uint8_t *)results.data, results.len, &out->results,
                         &out->nresults, err);
 done:
-    sqlite3_finalize(st);
+    fss_buf_free(&results);
     return rc;
 }
 
@@ -990,48 +824,13 @@ static fss_status store_batch(sync_ctx *x, const fs_id *batch,
                               const uint8_t digest[32],
                               const fs_sync_response *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
     fss_buf b = {0};
     fss_status rc = results_pack(out->results, out->nresults, &b, err);
 
-    if (rc != FSS_OK)
-        goto done;
-    if (sqlite3_prepare_v2(x->c->db,
-                           "INSERT INTO fss_batches(device, batch_id, digest,"
-                           " results, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, x->c->db, "batch store");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, x->dev->id.b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, b.data, (int)b.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (int64_t)fss_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = fss__dbfail(err, x->c->db, "batch store");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    /* Retention. A client sends a new batch only after it has durably
-     * applied the answer to the previous one (PROTOCOL.md section 6), so only
-     * a device's newest batch can ever be retried; the few before it are
-     * kept as a margin. The table stays at most FSS_BATCHES_KEPT rows per
-     * device instead of growing with every sync. */
-    if (sqlite3_prepare_v2(x->c->db,
-                           "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
-                           " (SELECT rowid FROM fss_batches WHERE device = ?1"
-                           " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, x->c->db, "batch retention");
-        goto done;
-    }
-    sqlite3_bind_blob(st, 1, x->dev->id.b, 16, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, FSS_BATCHES_KEPT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = fss__dbfail(err, x->c->db, "batch retention");
-done:
-    sqlite3_finalize(st);
+    if (rc == FSS_OK)
+        rc = fss__repo_batch_put(x->c, &x->dev->id, batch, digest, b.data,
+                                 b.len, (int64_t)fss_now_ms(), FSS_BATCHES_KEPT,
+                                 err);
     fss_buf_free(&b);
     return rc;
 }
@@ -1047,6 +846,250 @@ static const fs_proto_change_error *find_error(const fs_sync_request *rq,
     return NULL;
 }
 
+/* The steps of one request below return: go on, stop with the error body
+ * already in the response, or stop with an internal error (err says why;
+ * the handler rolls back and answers 500). */
+typedef enum step {
+    STEP_OK, STEP_REFUSED, STEP_INTERNAL
+} step;
+
+/* Method, content type, a pooled connection (x->c) and the bearer token. */
+static step sync_admit(sync_ctx *x, const fss_request *req, fss_device *dev,
+                       fss_response *resp)
+{
+    fss_server *s = x->s;
+    fss_auth_result ar;
+
+    if (!req->method || strcmp(req->method, "POST") != 0) {
+        fss__error_proto(s, resp, 405, FS_PROTO_ERR_BAD_REQUEST, false,
+                         "method %s not allowed on /v1/sync (use POST)",
+                         req->method ? req->method : "?");
+        return STEP_REFUSED;
+    }
+    if (!fss__ctype_is_protobuf(req->content_type)) {
+        fss__error_proto(s, resp, 415, FS_PROTO_ERR_BAD_REQUEST, false,
+                         "Content-Type must be application/x-protobuf, not %s",
+                         req->content_type ? req->content_type : "(none)");
+        return STEP_REFUSED;
+    }
+    x->c = fss__conn_get(s, 10000);
+    if (!x->c) {
+        fss__error_proto(s, resp, 503, FS_PROTO_ERR_BUSY, false,
+                         "server busy, retry later");
+        resp->retry_after_s = 1;
+        return STEP_REFUSED;
+    }
+    ar = fss__authenticate(s, x->c, req->authorization, req->remote_addr, dev);
+    if (ar == FSS_AUTH_OK) {
+        fs_id_format(&dev->id, resp->device);
+        return STEP_OK;
+    }
+    if (ar == FSS_AUTH_REVOKED)
+        fss__error_proto(s, resp, 401, FS_PROTO_ERR_REVOKED, true,
+                         "device revoked: delete the local replica and "
+                         "enroll again");
+    else if (ar == FSS_AUTH_LIMITED) {
+        fss__error_proto(s, resp, 429, FS_PROTO_ERR_BUSY, false,
+                         "too many failed authentications from this "
+                         "address; retry later");
+        resp->retry_after_s = s->cfg.auth_fail_window_s;
+    } else
+        fss__error_proto(s, resp, 401, FS_PROTO_ERR_UNAUTHORIZED, false,
+                         ar == FSS_AUTH_MISSING
+                             ? "missing \"Authorization: Bearer <token>\""
+                             : "invalid device token");
+    return STEP_REFUSED;
+}
+
+/* Framing and decode (bounded by lim), protocol version, the request's
+ * device against the token's; folds a plausible device clock into ours and
+ * settles the page size. */
+static step sync_decode(sync_ctx *x, const fss_request *req,
+                        const fs_proto_limits *lim, fs_proto_encoding *enc,
+                        fs_sync_request *rq, uint32_t *page,
+                        fss_response *resp, fs_error *err)
+{
+    fss_server *s = x->s;
+    fs_proto_status pst;
+
+    pst = fs_proto_encoding_parse(req->content_encoding,
+                                  req->content_encoding ? strlen(req->content_encoding) : 0,
+                                  enc, err);
+    if (pst == FS_PROTO_OK)
+        pst = fs_proto_sync_request_decode(req->body, req->body_len, *enc, lim,
+                                           rq, NULL, err);
+    if (pst != FS_PROTO_OK) {
+        fss__error_proto(s, resp, fs_proto_http_status(pst),
+                         fs_proto_status_error_code(pst), false, "%s",
+                         err->text[0] ? err->text : fs_proto_strerror(pst));
+        return STEP_REFUSED;
+    }
+    resp->rows_in = rq->nchanges;
+    if (rq->version != FS_PROTO_VERSION) {
+        fss__error_proto(s, resp, 400, FS_PROTO_ERR_UNSUPPORTED_VERSION, false,
+                         "protocol_version %u not supported (server speaks %u)",
+                         rq->version, FS_PROTO_VERSION);
+        return STEP_REFUSED;
+    }
+    if (fs_id_cmp(&rq->device_id, &x->dev->id) != 0) {
+        fss__error_proto(s, resp, 403, FS_PROTO_ERR_UNAUTHORIZED, false,
+                         "device_id does not match the token's device");
+        return STEP_REFUSED;
+    }
+    /* Fold the device's clock into ours only when it is plausible: a device
+     * clock far in the future must not drag the server's HLC (and with it
+     * the clock guard) forward. */
+    if (rq->client_time &&
+        fs_hlc_ms(rq->client_time) <= fss_now_ms() + s->cfg.max_ahead_ms)
+        fss__clock_recv(s, rq->client_time);
+    *page = rq->page_size ? rq->page_size : s->cfg.page_size;
+    if (*page > s->cfg.max_page_size)
+        *page = s->cfg.max_page_size;
+    if (*page > lim->max_rows)
+        *page = (uint32_t)lim->max_rows;
+    return STEP_OK;
+}
+
+/* Opens the request's transaction (a write transaction when it pushes) and
+ * checks the cursor against the current seq (*cur). */
+static step sync_begin(sync_ctx *x, const fs_sync_request *rq, int64_t *cur,
+                       fss_response *resp, fs_error *err)
+{
+    if ((rq->nchanges ? fss__begin_immediate(x->c, err)
+                      : fss__begin_read(x->c, err)) != FSS_OK ||
+        fss__current_seq(x->c, cur, err) != FSS_OK)
+        return STEP_INTERNAL;
+    if (rq->cursor > (uint64_t)*cur) {
+        fss__error_proto(x->s, resp, 400, FS_PROTO_ERR_BAD_CURSOR, false,
+                         "cursor %llu is ahead of the server (%lld): "
+                         "bootstrap again with cursor 0",
+                         (unsigned long long)rq->cursor, (long long)*cur);
+        return STEP_REFUSED;
+    }
+    return STEP_OK;
+}
+
+/* Every change of a new batch, in order, each with its result. */
+static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
+                              fs_sync_response *out, fs_error *err)
+{
+    size_t i;
+
+    out->results = calloc(rq->nchanges, sizeof *out->results);
+    if (!out->results)
+        return fss__fail(err, FSS_ENOMEM, "results");
+    out->nresults = rq->nchanges;
+    x->cursor = rq->cursor;
+    for (i = 0; i < rq->nchanges; i++) {
+        const fs_proto_change_error *ce = find_error(rq, i);
+        fss_status rc;
+        if (ce || !rq->changes[i].entity) {
+            /* Audited under what the change named, as far as the decoder
+             * could read it (entity, row, writes). */
+            fs_change z;
+            memset(&z, 0, sizeof z);
+            z.device = x->dev->id;
+            rc = reject(x, ce ? &ce->change : &z, i, FS_REASON_INVALID,
+                        FS_RULE_INVALID, ce ? ce->text : "invalid change",
+                        &out->results[i], err);
+        } else
+            rc = apply_change(x, &rq->changes[i], i, &out->results[i], err);
+        if (rc != FSS_OK)
+            return rc;
+    }
+    return FSS_OK;
+}
+
+/* The push, inside the write transaction: a batch id seen before answers
+ * with its stored results (409 if its changes differ), a new one is applied
+ * and stored. Commits, then opens the pull's read transaction (*cur anew). */
+static step sync_push(sync_ctx *x, const fs_sync_request *rq,
+                      fs_sync_response *out, bool *seen, int64_t *cur,
+                      fss_response *resp, fs_error *err)
+{
+    uint8_t digest[32];
+    bool same = false;
+
+    if (batch_digest(rq, digest, err) != FSS_OK ||
+        lookup_batch(x, &rq->batch_id, digest, seen, &same, out, err) != FSS_OK)
+        return STEP_INTERNAL;
+    if (*seen && !same) {
+        fss__error_proto(x->s, resp, 409, FS_PROTO_ERR_BATCH_CONFLICT, false,
+                         "batch id already used with different changes");
+        return STEP_REFUSED;
+    }
+    if (*seen)
+        fss__metrics_replay(&x->s->metrics);
+    else if (apply_batch(x, rq, out, err) != FSS_OK ||
+             store_batch(x, &rq->batch_id, digest, out, err) != FSS_OK)
+        return STEP_INTERNAL;
+    /* The push commits on its own: the pull below only reads, and holding
+     * the write lock through it would serialise every pushing device behind
+     * every other's pull. The pull's snapshot is newer and includes this
+     * batch; if it fails, the retried batch is answered from fss_batches. */
+    if (fss__commit(x->c, err) != FSS_OK ||
+        fss__begin_read(x->c, err) != FSS_OK ||
+        fss__current_seq(x->c, cur, err) != FSS_OK)
+        return STEP_INTERNAL;
+    return STEP_OK;
+}
+
+/* The pull page (with the pending count when asked, and the rep's open
+ * conflicts on the last page), then the end of the read transaction. */
+static fss_status sync_pull(sync_ctx *x, const fs_sync_request *rq,
+                            int64_t cur, uint32_t page, fs_sync_response *out,
+                            fs_error *err)
+{
+    fss_pull_plan plan = FSS_PULL_SEQ;
+    fss_status rc;
+
+    if ((rc = choose_plan(x, rq->cursor, cur, page, &plan, err)) != FSS_OK)
+        return rc;
+    fss__metrics_pull(&x->s->metrics, plan);
+    if (rq->count_pending) {
+        if ((rc = count_pending(x, plan, rq->cursor, &out->pending, err)) != FSS_OK)
+            return rc;
+        out->has_pending = true;
+    }
+    if ((rc = pull(x, plan, rq->cursor, cur, page, out, err)) != FSS_OK)
+        return rc;
+    /* Read in the same transaction as the page, so the list matches it. */
+    if (!out->has_more &&
+        (rc = fss__open_conflicts(x->c, x->dev->rep, out, err)) != FSS_OK)
+        return rc;
+    return fss__commit(x->c, err);
+}
+
+/* Encodes the response in the request's framing into resp. */
+static fss_status sync_reply(fss_server *s, fs_sync_response *out,
+                             fs_proto_encoding enc, fss_response *resp,
+                             fs_error *err)
+{
+    fs_proto_buf body = {0};
+    fss_status rc = FSS_OK;
+
+    out->version = FS_PROTO_VERSION;
+    out->server_time = fss__tick(s);
+    if (fs_proto_sync_response_encode(out, enc, NULL, &body, err) != FS_PROTO_OK) {
+        rc = FSS_EINVAL;
+        goto done;
+    }
+    resp->body = malloc(body.len ? body.len : 1);
+    if (!resp->body) {
+        rc = fss__fail(err, FSS_ENOMEM, "response body");
+        goto done;
+    }
+    memcpy(resp->body, body.data, body.len);
+    resp->body_len = body.len;
+    resp->status = 200;
+    resp->content_type = "application/x-protobuf";
+    resp->content_encoding = enc == FS_PROTO_IDENTITY ? NULL
+                                                      : fs_proto_encoding_name(enc);
+done:
+    fs_proto_buf_free(&body);
+    return rc;
+}
+
 void fss_handle_sync(fss_server *s, const fss_request *req,
                      fss_response *resp)
 {
@@ -1056,16 +1099,11 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     fs_sync_response out;
     fs_proto_limits lim = fs_proto_limits_default();
     fs_proto_encoding enc = FS_PROTO_IDENTITY;
-    fs_proto_status pst;
-    fs_proto_buf body = {0};
     fs_error err = {0};
-    uint8_t digest[32];
-    uint32_t page;
+    uint32_t page = 0;
     int64_t cur = 0;
-    fss_pull_plan plan = FSS_PULL_SEQ;
-    size_t i;
-    bool seen = false, same = false;
-    fss_auth_result ar;
+    bool seen = false;
+    step st;
 
     memset(&x, 0, sizeof x);
     memset(&rq, 0, sizeof rq);
@@ -1075,185 +1113,31 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     lim.max_body = s->cfg.max_body;
     lim.max_inflated = s->cfg.max_inflated;
 
-    if (!req->method || strcmp(req->method, "POST") != 0) {
-        fss__error_proto(s, resp, 405, FS_PROTO_ERR_BAD_REQUEST, false,
-                         "method %s not allowed on /v1/sync (use POST)",
-                         req->method ? req->method : "?");
-        goto done;
+    st = sync_admit(&x, req, &dev, resp);
+    if (st == STEP_OK)
+        st = sync_decode(&x, req, &lim, &enc, &rq, &page, resp, &err);
+    if (st == STEP_OK)
+        st = sync_begin(&x, &rq, &cur, resp, &err);
+    if (st == STEP_OK && rq.nchanges)
+        st = sync_push(&x, &rq, &out, &seen, &cur, resp, &err);
+    if (st == STEP_OK && sync_pull(&x, &rq, cur, page, &out, &err) != FSS_OK)
+        st = STEP_INTERNAL;
+    if (st == STEP_OK) {
+        if (!seen)
+            fss__metrics_add(&s->metrics, rq.nchanges, 0, 0);
+        fss__metrics_add(&s->metrics, 0, out.nrows, out.nexits);
+        resp->rows_out = out.nrows;
+        if (sync_reply(s, &out, enc, resp, &err) != FSS_OK)
+            st = STEP_INTERNAL;
     }
-    if (!fss__ctype_is_protobuf(req->content_type)) {
-        fss__error_proto(s, resp, 415, FS_PROTO_ERR_BAD_REQUEST, false,
-                         "Content-Type must be application/x-protobuf, not %s",
-                         req->content_type ? req->content_type : "(none)");
-        goto done;
+    if (st == STEP_INTERNAL) {
+        if (x.c)
+            fss__rollback(x.c);
+        fss__error_proto(s, resp, 500, FS_PROTO_ERR_INTERNAL, false,
+                         "internal error: %s", err.text);
     }
-    x.c = fss__conn_get(s, 10000);
-    if (!x.c) {
-        fss__error_proto(s, resp, 503, FS_PROTO_ERR_BUSY, false,
-                         "server busy, retry later");
-        resp->retry_after_s = 1;
-        goto done;
-    }
-    ar = fss__authenticate(s, x.c, req->authorization, req->remote_addr, &dev);
-    if (ar != FSS_AUTH_OK) {
-        if (ar == FSS_AUTH_REVOKED)
-            fss__error_proto(s, resp, 401, FS_PROTO_ERR_REVOKED, true,
-                             "device revoked: delete the local replica and "
-                             "enroll again");
-        else if (ar == FSS_AUTH_LIMITED) {
-            fss__error_proto(s, resp, 429, FS_PROTO_ERR_BUSY, false,
-                             "too many failed authentications from this "
-                             "address; retry later");
-            resp->retry_after_s = s->cfg.auth_fail_window_s;
-        } else
-            fss__error_proto(s, resp, 401, FS_PROTO_ERR_UNAUTHORIZED, false,
-                             ar == FSS_AUTH_MISSING
-                                 ? "missing \"Authorization: Bearer <token>\""
-                                 : "invalid device token");
-        goto done;
-    }
-    fs_id_format(&dev.id, resp->device);
-    pst = fs_proto_encoding_parse(req->content_encoding,
-                                  req->content_encoding ? strlen(req->content_encoding) : 0,
-                                  &enc, &err);
-    if (pst == FS_PROTO_OK)
-        pst = fs_proto_sync_request_decode(req->body, req->body_len, enc, &lim,
-                                           &rq, NULL, &err);
-    if (pst != FS_PROTO_OK) {
-        fss__error_proto(s, resp, fs_proto_http_status(pst),
-                         fs_proto_status_error_code(pst), false, "%s",
-                         err.text[0] ? err.text : fs_proto_strerror(pst));
-        goto done;
-    }
-    resp->rows_in = rq.nchanges;
-    if (rq.version != FS_PROTO_VERSION) {
-        fss__error_proto(s, resp, 400, FS_PROTO_ERR_UNSUPPORTED_VERSION, false,
-                         "protocol_version %u not supported (server speaks %u)",
-                         rq.version, FS_PROTO_VERSION);
-        goto done;
-    }
-    if (fs_id_cmp(&rq.device_id, &dev.id) != 0) {
-        fss__error_proto(s, resp, 403, FS_PROTO_ERR_UNAUTHORIZED, false,
-                         "device_id does not match the token's device");
-        goto done;
-    }
-    /* Fold the device's clock into ours only when it is plausible: a device
-     * clock far in the future must not drag the server's HLC (and with it
-     * the clock guard) forward. */
-    if (rq.client_time &&
-        fs_hlc_ms(rq.client_time) <= fss_now_ms() + s->cfg.max_ahead_ms)
-        fss__clock_recv(s, rq.client_time);
-    page = rq.page_size ? rq.page_size : s->cfg.page_size;
-    if (page > s->cfg.max_page_size)
-        page = s->cfg.max_page_size;
-    if (page > lim.max_rows)
-        page = (uint32_t)lim.max_rows;
-
-    if ((rq.nchanges ? fss__begin_immediate(x.c, &err)
-                     : fss__exec(x.c, "BEGIN", &err)) != FSS_OK)
-        goto internal;
-    if (fss__current_seq(x.c, &cur, &err) != FSS_OK)
-        goto internal;
-    if (rq.cursor > (uint64_t)cur) {
-        fss__error_proto(s, resp, 400, FS_PROTO_ERR_BAD_CURSOR, false,
-                         "cursor %llu is ahead of the server (%lld): "
-                         "bootstrap again with cursor 0",
-                         (unsigned long long)rq.cursor, (long long)cur);
-        goto done;
-    }
-    if (rq.nchanges) {
-        if (batch_digest(&rq, digest, &err) != FSS_OK ||
-            lookup_batch(&x, &rq.batch_id, digest, &seen, &same, &out, &err) !=
-                FSS_OK)
-            goto internal;
-        if (seen && !same) {
-            fss__error_proto(s, resp, 409, FS_PROTO_ERR_BATCH_CONFLICT, false,
-                             "batch id already used with different changes");
-            goto done;
-        }
-        if (seen) {
-            fss__metrics_replay(&s->metrics);
-        } else {
-            out.results = calloc(rq.nchanges, sizeof *out.results);
-            if (!out.results)
-                goto internal;
-            out.nresults = rq.nchanges;
-            x.cursor = rq.cursor;
-            for (i = 0; i < rq.nchanges; i++) {
-                const fs_proto_change_error *ce = find_error(&rq, i);
-                if (ce || !rq.changes[i].entity) {
-                    /* Audited under what the change named, as far as the
-                     * decoder could read it (entity, row, writes). */
-                    fs_change z;
-                    memset(&z, 0, sizeof z);
-                    z.device = dev.id;
-                    if (reject(&x, ce ? &ce->change : &z, i, FS_REASON_INVALID,
-                               FS_RULE_INVALID, ce ? ce->text : "invalid change",
-                               &out.results[i], &err) != FSS_OK)
-                        goto internal;
-                    continue;
-                }
-                if (apply_change(&x, &rq.changes[i], i, &out.results[i],
-                                 &err) != FSS_OK)
-                    goto internal;
-            }
-            if (store_batch(&x, &rq.batch_id, digest, &out, &err) != FSS_OK)
-                goto internal;
-        }
-        /* The push commits on its own: the pull below only reads, and
-         * holding the write lock through it would serialise every pushing
-         * device behind every other's pull. The pull's snapshot is newer
-         * and includes this batch; if it fails, the retried batch is
-         * answered from fss_batches. */
-        if (fss__commit(x.c, &err) != FSS_OK ||
-            fss__exec(x.c, "BEGIN", &err) != FSS_OK ||
-            fss__current_seq(x.c, &cur, &err) != FSS_OK)
-            goto internal;
-    }
-    if (choose_plan(&x, rq.cursor, cur, page, &plan, &err) != FSS_OK)
-        goto internal;
-    fss__metrics_pull(&s->metrics, plan);
-    if (rq.count_pending) {
-        if (count_pending(&x, plan, rq.cursor, &out.pending, &err) != FSS_OK)
-            goto internal;
-        out.has_pending = true;
-    }
-    if (pull(&x, plan, rq.cursor, cur, page, &out, &err) != FSS_OK)
-        goto internal;
-    /* Read in the same transaction as the page, so the list matches it. */
-    if (!out.has_more && fss__open_conflicts(x.c, dev.rep, &out, &err) != FSS_OK)
-        goto internal;
-    if (fss__commit(x.c, &err) != FSS_OK)
-        goto internal;
-    if (!seen)
-        fss__metrics_add(&s->metrics, rq.nchanges, 0, 0);
-    fss__metrics_add(&s->metrics, 0, out.nrows, out.nexits);
-    resp->rows_out = out.nrows;
-
-    out.version = FS_PROTO_VERSION;
-    out.server_time = fss__tick(s);
-    pst = fs_proto_sync_response_encode(&out, enc, NULL, &body, &err);
-    if (pst != FS_PROTO_OK)
-        goto internal;
-    resp->status = 200;
-    resp->content_type = "application/x-protobuf";
-    resp->content_encoding = enc == FS_PROTO_IDENTITY ? NULL
-                                                      : fs_proto_encoding_name(enc);
-    resp->body = malloc(body.len ? body.len : 1);
-    if (!resp->body)
-        goto internal;
-    memcpy(resp->body, body.data, body.len);
-    resp->body_len = body.len;
-    goto done;
-internal:
-    if (x.c)
-        fss__rollback(x.c);
-    fss__error_proto(s, resp, 500, FS_PROTO_ERR_INTERNAL, false,
-                     "internal error: %s", err.text);
-done:
     if (x.c)
         fss__conn_put(s, x.c);
-    fs_proto_buf_free(&body);
     fs_proto_sync_request_free(&rq);
     response_free(&out);
     fs_conflict_list_free(&x.conflicts);

@@ -49,12 +49,6 @@ fss_status fss__fail(fs_error *err, fss_status st, const char *fmt, ...)
     return st;
 }
 
-fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what)
-{
-    return fss__fail(err, FSS_EDB, "%s: %s", what,
-                     db ? sqlite3_errmsg(db) : "no connection");
-}
-
 void fss_buf_free(fss_buf *b)
 {
     if (!b)

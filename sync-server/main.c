@@ -4,6 +4,7 @@
  * runs the HTTP server, and every operator subcommand calls the same
  * fss_admin_* function the admin API calls.
  */
+#include "fs_proto.h"
 #include "fs_server.h"
 
 #include <errno.h>
@@ -14,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The only global: set by the signal handler, read by the serve loop. */
+/* Set by the signal handler, read by the serve loop. (The other global,
+ * json_mode below, is set once from the options before any output.) */
 static volatile sig_atomic_t got_signal;
 
 typedef struct app {
@@ -26,13 +28,16 @@ typedef struct app {
     const char *tls_cert_path, *tls_key_path, *log_path;
     const char *status, *by, *format, *owner, *territory;
     const char *from, *to, *rep; /* activity filters */
-    bool json;                   /* check --json */
-    uint32_t limit, ttl;
+    bool json;                   /* --json: one JSON object on stdout */
+    bool json_value;             /* resolve: VALUE is a JSON literal */
+    bool token_generated;        /* the admin token was made here (demo) */
+    const char *ttl_text;        /* enroll-code --ttl, a duration */
+    uint32_t limit;
     bool remove;
     FILE *log;
     /* Positional arguments after the subcommand. */
     const char *cmd;
-    const char *args[4];
+    const char *args[8];
     int nargs;
     /* Owned copies of config-file values (kept until exit). */
     char *file_vals[64];
@@ -51,12 +56,16 @@ static const char usage[] =
     "  territories                    list territories (JSON)\n"
     "  rep-territory REP CODE [--remove]  add/remove a rep's territory\n"
     "  assign CUSTOMER [--owner REP|''] [--territory CODE|'']  reassign a customer\n"
+    "                                 (at least one of the two)\n"
     "  customer-delete CUSTOMER       tombstone a customer (devices get a scope exit)\n"
-    "  enroll-code REP [--ttl SECONDS]  issue a single-use enrollment code\n"
+    "  enroll-code REP [--ttl DURATION]  issue a single-use enrollment code; prints it\n"
+    "                                 (DURATION: 30m, 12h, 1d, 2w or seconds)\n"
     "  devices                        list devices (JSON)\n"
     "  revoke DEVICE                  revoke a device (its next sync gets 401 + wipe)\n"
     "  conflicts [--status open|auto|resolved] [--limit N]  list conflicts (JSON)\n"
-    "  resolve ID theirs|yours|value|restore|accept [JSON-VALUE] [--by NAME]  resolve a conflict\n"
+    "  resolve ID theirs|yours|value|restore|accept [VALUE] [--by NAME] [--json-value]\n"
+    "                                 resolve a conflict; VALUE is plain text, or a\n"
+    "                                 JSON literal (42, true, null) with --json-value\n"
     "  import customers|products FILE [--format csv|json]  all-or-nothing import\n"
     "  activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]\n"
     "                                 completed/abandoned visits per performing rep per\n"
@@ -68,6 +77,14 @@ static const char usage[] =
     "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
     "  expire-quotes                  expire every sent quote past its valid_until\n"
     "                                 (serve does this every minute; a rerun changes nothing)\n"
+    "\n";
+
+/* Split in two: ISO C caps a string literal's length. */
+static const char usage_more[] =
+    "REP is a rep's id, short id (last 8+ hex digits), name or email; CUSTOMER an\n"
+    "id, short id or name; DEVICE and QUOTE an id or short id. A reference that\n"
+    "matches several rows lists them and changes nothing. Every command that\n"
+    "changes something confirms it in one line (--json: one JSON object).\n"
     "\n"
     "options (also accepted as `name = value` lines in --config FILE; flags win):\n"
     "  --config FILE          read options from FILE ('#' starts a comment)\n"
@@ -96,6 +113,8 @@ static const char usage[] =
     "  --business-tz TZ       time zone reports count days in, a TZ database name\n"
     "                         such as Europe/London [UTC]\n"
     "  --demo                 (serve) load demo data, print URL, admin token, codes\n"
+    "  --json                 machine-readable confirmation (and check output)\n"
+    "  --version              print the version and protocol version\n"
     "  --help                 this text\n";
 
 static void on_signal(int sig)
@@ -245,18 +264,17 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "to") == 0) { NEED_VAL; a->to = val; return 1; }
     if (strcmp(name, "rep") == 0) { NEED_VAL; a->rep = val; return 1; }
     if (strcmp(name, "json") == 0) { a->json = true; return 0; }
+    if (strcmp(name, "json-value") == 0) { a->json_value = true; return 0; }
     if (strcmp(name, "limit") == 0) {
         NEED_VAL;
-        if (!parse_u64(val, &u) || u > 100000) return -1;
+        if (!parse_u64(val, &u) || u > 100000) {
+            fprintf(stderr, "sync-server: --limit: bad number \"%s\"\n", val);
+            return -1;
+        }
         a->limit = (uint32_t)u;
         return 1;
     }
-    if (strcmp(name, "ttl") == 0) {
-        NEED_VAL;
-        if (!parse_u64(val, &u) || u == 0 || u > 90u * 86400u) return -1;
-        a->ttl = (uint32_t)u;
-        return 1;
-    }
+    if (strcmp(name, "ttl") == 0) { NEED_VAL; a->ttl_text = val; return 1; }
     fprintf(stderr, "sync-server: unknown option --%s (see --help)\n", name);
     return -1;
 #undef NUM
@@ -331,6 +349,12 @@ static int parse_args(app *a, int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(usage, stdout);
+            fputs(usage_more, stdout);
+            exit(0);
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("sync-server (fieldsync) %s, sync protocol %u\n", FS_VERSION,
+                   (unsigned)FS_PROTO_VERSION);
             exit(0);
         }
         if (strncmp(arg, "--", 2) == 0) {
@@ -354,10 +378,10 @@ static int parse_args(app *a, int argc, char **argv)
         }
         if (!a->cmd)
             a->cmd = arg;
-        else if (a->nargs < 4)
+        else if (a->nargs < 8)
             a->args[a->nargs++] = arg;
         else {
-            fprintf(stderr, "sync-server: too many arguments\n");
+            fprintf(stderr, "sync-server: %s: too many arguments (see --help)\n", a->cmd);
             return -1;
         }
     }
@@ -366,20 +390,143 @@ static int parse_args(app *a, int argc, char **argv)
     return 0;
 }
 
-static int fail(const char *what, const fs_error *err, fss_status st)
+/* With --json a failure is also one JSON object on stdout, so a script
+ * reading stdout always gets an answer; the message stays on stderr. */
+static bool json_mode;
+
+static void json_str(FILE *f, const char *v)
 {
-    fprintf(stderr, "sync-server: %s: %s\n", what,
-            err->text[0] ? err->text : fss_strerror(st));
-    return st == FSS_ENOTFOUND || st == FSS_EINVAL || st == FSS_EIMPORT ? 2 : 1;
+    if (!v) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
 }
 
-static bool need_id(const char *s, fs_id *id, const char *what)
+static int fail(const char *what, const fs_error *err, fss_status st)
 {
-    if (!s || fs_id_parse(s, strlen(s), id, NULL) != FS_OK) {
-        fprintf(stderr, "sync-server: %s must be a UUID\n", what);
-        return false;
+    const char *msg = err->text[0] ? err->text : fss_strerror(st);
+    int rc = st == FSS_ENOTFOUND || st == FSS_EINVAL || st == FSS_EIMPORT ? 2 : 1;
+
+    fprintf(stderr, "sync-server: %s: %s\n", what, msg);
+    if (json_mode) {
+        printf("{\"ok\":false,\"error\":{\"code\":");
+        json_str(stdout, st == FSS_ENOTFOUND ? "not_found" : st == FSS_EINVAL ? "invalid"
+                         : st == FSS_EEXISTS ? "exists" : st == FSS_EIMPORT ? "import"
+                         : "internal");
+        printf(",\"message\":");
+        json_str(stdout, msg);
+        printf("}}\n");
     }
-    return true;
+    return rc;
+}
+
+/* One subcommand's shape: how many positional arguments it takes, and the
+ * usage line printed when it gets fewer or more. */
+typedef struct command {
+    const char *name;
+    int min_args, max_args;
+    const char *usage;
+} command;
+
+static const command commands[] = {
+    {"serve", 0, 0, "serve [--demo]"},
+    {"migrate", 0, 0, "migrate"},
+    {"rep-add", 1, 2, "rep-add NAME [EMAIL]"},
+    {"reps", 0, 0, "reps"},
+    {"territory-add", 1, 2, "territory-add CODE [NAME]"},
+    {"territories", 0, 0, "territories"},
+    {"rep-territory", 2, 2, "rep-territory REP CODE [--remove]"},
+    {"assign", 1, 1, "assign CUSTOMER [--owner REP|''] [--territory CODE|'']"},
+    {"customer-delete", 1, 1, "customer-delete CUSTOMER"},
+    {"enroll-code", 1, 1, "enroll-code REP [--ttl DURATION]"},
+    {"devices", 0, 0, "devices"},
+    {"revoke", 1, 1, "revoke DEVICE"},
+    {"conflicts", 0, 0, "conflicts [--status open|auto|resolved] [--limit N]"},
+    {"resolve", 2, 3, "resolve ID theirs|yours|value|restore|accept [VALUE] [--by NAME] "
+                      "[--json-value]"},
+    {"import", 2, 2, "import customers|products FILE [--format csv|json]"},
+    {"activity", 0, 0, "activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]"},
+    {"pipeline", 0, 0, "pipeline"},
+    {"check", 0, 0, "check [--json]"},
+    {"export", 1, 1, "export REP"},
+    {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
+    {"expire-quotes", 0, 0, "expire-quotes"},
+};
+
+static const char *usage_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].usage;
+    return name;
+}
+
+static int usage_error(const char *usage_line, const char *why)
+{
+    fs_error err = {0};
+    snprintf(err.text, sizeof err.text, "%s; usage: sync-server %s", why, usage_line);
+    fprintf(stderr, "sync-server: %s\nusage: sync-server %s\n", why, usage_line);
+    if (json_mode) {
+        printf("{\"ok\":false,\"error\":{\"code\":\"usage\",\"message\":");
+        json_str(stdout, err.text);
+        printf("}}\n");
+    }
+    return 2;
+}
+
+/* Resolves a person's reference to a row (fss_admin_find); on ambiguity
+ * the candidates go to stderr and nothing is done. */
+static int find_ref(fss_server *s, fss_ref_kind kind, const char *ref, const char *what,
+                    char id[FS_ID_STRLEN + 1], char *label, size_t label_cap)
+{
+    fss_buf cand = {0};
+    fs_error err = {0};
+    fss_status st = fss_admin_find(s, kind, ref, id, label, label_cap, &cand, &err);
+    int rc = 0;
+
+    if (st != FSS_OK) {
+        rc = fail(what, &err, st);
+        if (cand.data)
+            fprintf(stderr, "%s", cand.data);
+    }
+    fss_buf_free(&cand);
+    return rc;
+}
+
+static int parse_ref_id(const char *text, fs_id *id)
+{
+    return fs_id_parse(text, strlen(text), id, NULL) == FS_OK ? 0 : 1;
+}
+
+/* The confirmation of a change: one line for people, or with --json one
+ * object {"ok":true,"command":..., then the given key/value string pairs}. */
+static void confirm(const char *cmd, const char *line, const char *const *kv)
+{
+    if (!json_mode) {
+        printf("%s\n", line);
+        return;
+    }
+    printf("{\"ok\":true,\"command\":");
+    json_str(stdout, cmd);
+    for (; kv && kv[0]; kv += 2) {
+        printf(",");
+        json_str(stdout, kv[0]);
+        printf(":");
+        json_str(stdout, kv[1]);
+    }
+    printf(",\"message\":");
+    json_str(stdout, line);
+    printf("}\n");
 }
 
 static int print_buf(fss_buf *b)
@@ -388,6 +535,21 @@ static int print_buf(fss_buf *b)
         fwrite(b->data, 1, b->len, stdout);
     fss_buf_free(b);
     return 0;
+}
+
+/* "1 day", "12 hours", "90 seconds": a ttl said back to the operator. */
+static void say_duration(uint64_t s, char *out, size_t cap)
+{
+    static const struct { uint64_t secs; const char *unit; } units[] = {
+        {7 * 86400, "week"}, {86400, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (s % units[i].secs == 0 && s >= units[i].secs) {
+            uint64_t n = s / units[i].secs;
+            snprintf(out, cap, "%llu %s%s", (unsigned long long)n, units[i].unit,
+                     n == 1 ? "" : "s");
+            return;
+        }
+    snprintf(out, cap, "%llu seconds", (unsigned long long)s);
 }
 
 #define EXPIRE_EVERY_MS 60000u
@@ -431,9 +593,14 @@ static int serve(app *a, fss_server *s)
              (unsigned)fss_server_port(s));
     printf("fieldsync sync server listening on %s\n", url);
     printf("  store: %s (SQLite%s)\n", a->cfg.db_path, a->cfg.wal ? ", WAL" : "");
-    if (a->cfg.admin_token)
+    /* A token the operator supplied (flag, file, environment, config) is
+     * theirs already and never echoed: stdout often ends up in a journal. */
+    if (a->cfg.admin_token && a->token_generated)
         printf("  admin API: %s/admin/v1/  (Authorization: Bearer %s)\n", url,
                a->cfg.admin_token);
+    else if (a->cfg.admin_token)
+        printf("  admin API: %s/admin/v1/  (Authorization: Bearer <the configured token>)\n",
+               url);
     printf("  health: %s/healthz  metrics: %s/metrics\n", url, url);
     if (a->demo) {
         printf("  demo data loaded; enrollment codes (single use, valid %u days):\n",
@@ -443,7 +610,7 @@ static int serve(app *a, fss_server *s)
         printf("  enroll a field client with one of the codes against %s\n", url);
         printf("  demo json: %s", summary.data ? summary.data : "{}\n");
         printf("  try: curl -H 'Authorization: Bearer %s' %s/admin/v1/reps\n",
-               a->cfg.admin_token, url);
+               a->token_generated ? a->cfg.admin_token : "$TOKEN", url);
     }
     printf("  stop with Ctrl-C or SIGTERM\n");
     fflush(stdout);
@@ -487,14 +654,233 @@ static int check(app *a, fss_server *s)
     return bad ? 3 : 0;
 }
 
+/* One write subcommand: resolve the references, do it, confirm it. */
+static int run_command(app *a, fss_server *s, uint64_t ttl_s)
+{
+    fs_error err = {0};
+    fss_buf out = {0};
+    fss_status st;
+    fs_id id;
+    char idt[FS_ID_STRLEN + 1], label[300], line[1024];
+    int rc = 0;
+
+    if (strcmp(a->cmd, "migrate") == 0) {
+        snprintf(line, sizeof line, "store %s is up to date", a->cfg.db_path);
+        confirm(a->cmd, line, (const char *const[]){"db", a->cfg.db_path, NULL});
+    } else if (strcmp(a->cmd, "rep-add") == 0) {
+        const char *email = a->nargs > 1 ? a->args[1] : NULL;
+        if ((st = fss_admin_rep_add(s, a->args[0], email, &id, &err)) != FSS_OK)
+            return fail("rep-add", &err, st);
+        fs_id_format(&id, idt);
+        /* The id alone on stdout (scripts: REP=$(sync-server rep-add ...));
+         * the sentence for people on stderr. */
+        if (json_mode) {
+            snprintf(line, sizeof line, "added rep %s%s%s%s (%s)", a->args[0],
+                     email ? " <" : "", email ? email : "", email ? ">" : "", idt);
+            confirm(a->cmd, line, (const char *const[]){"id", idt, "name", a->args[0],
+                                                        "email", email, NULL});
+        } else {
+            printf("%s\n", idt);
+            fprintf(stderr, "sync-server: added rep %s%s%s%s\n", a->args[0],
+                    email ? " <" : "", email ? email : "", email ? ">" : "");
+        }
+    } else if (strcmp(a->cmd, "territory-add") == 0) {
+        const char *name = a->nargs > 1 ? a->args[1] : NULL;
+        if ((st = fss_admin_territory_add(s, a->args[0], name, &err)) != FSS_OK)
+            return fail("territory-add", &err, st);
+        snprintf(line, sizeof line, "territory %s%s%s%s saved", a->args[0],
+                 name ? " (" : "", name ? name : "", name ? ")" : "");
+        confirm(a->cmd, line, (const char *const[]){"territory", a->args[0], NULL});
+    } else if (strcmp(a->cmd, "rep-territory") == 0) {
+        if ((rc = find_ref(s, FSS_REF_REP, a->args[0], "rep-territory", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_rep_territory(s, &id, a->args[1], !a->remove, &err)) != FSS_OK)
+            return fail("rep-territory", &err, st);
+        snprintf(line, sizeof line, "%s %s territory %s", label,
+                 a->remove ? "no longer covers" : "now covers", a->args[1]);
+        confirm(a->cmd, line, (const char *const[]){"rep", idt, "territory", a->args[1],
+                                                    "member", a->remove ? "false" : "true",
+                                                    NULL});
+    } else if (strcmp(a->cmd, "assign") == 0) {
+        char owner[FS_ID_STRLEN + 1] = "", olabel[300] = "";
+        if ((rc = find_ref(s, FSS_REF_CUSTOMER, a->args[0], "assign", idt, label,
+                           sizeof label)))
+            return rc;
+        if (a->owner && a->owner[0] &&
+            (rc = find_ref(s, FSS_REF_REP, a->owner, "assign --owner", owner, olabel,
+                           sizeof olabel)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_customer_assign(s, &id, a->owner ? owner : NULL, a->territory,
+                                            &err)) != FSS_OK)
+            return fail("assign", &err, st);
+        snprintf(line, sizeof line, "customer %s:%s%s%s%s%s", label,
+                 a->owner ? " owner " : "", a->owner ? (owner[0] ? olabel : "(none)") : "",
+                 a->owner && a->territory ? "," : "",
+                 a->territory ? " territory " : "",
+                 a->territory ? (a->territory[0] ? a->territory : "(none)") : "");
+        confirm(a->cmd, line, (const char *const[]){"customer", idt,
+                                                    "owner", a->owner ? owner : NULL,
+                                                    "territory", a->territory, NULL});
+    } else if (strcmp(a->cmd, "customer-delete") == 0) {
+        if ((rc = find_ref(s, FSS_REF_CUSTOMER, a->args[0], "customer-delete", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_customer_delete(s, &id, &err)) != FSS_OK)
+            return fail("customer-delete", &err, st);
+        snprintf(line, sizeof line, "customer %s (%s) deleted", label, idt);
+        confirm(a->cmd, line, (const char *const[]){"customer", idt, NULL});
+    } else if (strcmp(a->cmd, "enroll-code") == 0) {
+        char code[FSS_CODE_LEN + 1], human[64];
+        if ((rc = find_ref(s, FSS_REF_REP, a->args[0], "enroll-code", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_enroll_code(s, &id, (uint32_t)ttl_s, code, &err)) != FSS_OK)
+            return fail("enroll-code", &err, st);
+        say_duration(ttl_s ? ttl_s : a->cfg.enroll_ttl_s, human, sizeof human);
+        snprintf(line, sizeof line, "enrollment code for %s, single use, valid %s",
+                 label, human);
+        /* Like rep-add: the code alone on stdout, the sentence on stderr. */
+        if (json_mode) {
+            confirm(a->cmd, line, (const char *const[]){"code", code, "rep", idt,
+                                                        "valid", human, NULL});
+        } else {
+            printf("%s\n", code);
+            fprintf(stderr, "sync-server: %s\n", line);
+        }
+    } else if (strcmp(a->cmd, "revoke") == 0) {
+        if ((rc = find_ref(s, FSS_REF_DEVICE, a->args[0], "revoke", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_device_revoke(s, &id, &err)) != FSS_OK)
+            return fail("revoke", &err, st);
+        snprintf(line, sizeof line, "device %s %s revoked; its next sync wipes it", idt,
+                 label);
+        confirm(a->cmd, line, (const char *const[]){"device", idt, NULL});
+    } else if (strcmp(a->cmd, "resolve") == 0) {
+        uint64_t cid = 0;
+        const char *value = a->nargs > 2 ? a->args[2] : NULL;
+        char *quoted = NULL;
+        if (!parse_u64(a->args[0], &cid) || cid == 0 || cid > INT64_MAX)
+            return usage_error(usage_of("resolve"),
+                               "conflict ID must be a positive integer (see `conflicts`)");
+        if (value && !a->json_value) {
+            /* Plain text is a JSON string literal; --json-value takes the
+             * literal as typed (numbers, booleans, null). */
+            FILE *m;
+            size_t n = 0;
+            if (!(m = open_memstream(&quoted, &n))) {
+                fprintf(stderr, "sync-server: out of memory\n");
+                return 1;
+            }
+            json_str(m, value);
+            fclose(m);
+            value = quoted;
+        }
+        st = fss_admin_conflict_resolve(s, (int64_t)cid, a->args[1], value,
+                                        a->by ? a->by : "cli", &err);
+        if (st != FSS_OK) {
+            rc = fail("resolve", &err, st);
+            if (st == FSS_EINVAL && quoted)
+                fprintf(stderr, "sync-server: (VALUE was sent as text; a number, "
+                                "true/false or null needs --json-value)\n");
+            free(quoted);
+            return rc;
+        }
+        snprintf(line, sizeof line, "conflict %llu resolved: %s%s%s (by %s)",
+                 (unsigned long long)cid, a->args[1], value ? " " : "", value ? value : "",
+                 a->by ? a->by : "cli");
+        snprintf(idt, sizeof idt, "%llu", (unsigned long long)cid);
+        confirm(a->cmd, line, (const char *const[]){"conflict", idt, "choice", a->args[1],
+                                                    "value", value, NULL});
+        free(quoted);
+    } else if (strcmp(a->cmd, "quote-status") == 0) {
+        if ((rc = find_ref(s, FSS_REF_QUOTE, a->args[0], "quote-status", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_quote_status(s, &id, a->args[1], &err)) != FSS_OK)
+            return fail("quote-status", &err, st);
+        snprintf(line, sizeof line, "%s (%s) is now %s", label, idt, a->args[1]);
+        confirm(a->cmd, line, (const char *const[]){"quote", idt, "status", a->args[1],
+                                                    NULL});
+    } else if (strcmp(a->cmd, "expire-quotes") == 0) {
+        int64_t n = 0;
+        char cnt[32];
+        if ((st = fss_quotes_expire(s, (int64_t)wall_ms(), &n, &err)) != FSS_OK)
+            return fail("expire-quotes", &err, st);
+        snprintf(line, sizeof line, "%lld quote(s) expired", (long long)n);
+        snprintf(cnt, sizeof cnt, "%lld", (long long)n);
+        confirm(a->cmd, line, (const char *const[]){"expired", cnt, NULL});
+    } else if (strcmp(a->cmd, "export") == 0) {
+        if ((rc = find_ref(s, FSS_REF_REP, a->args[0], "export", idt, NULL, 0)))
+            return rc;
+        parse_ref_id(idt, &id);
+        rc = (st = fss_admin_export(s, &id, &out, &err)) ? fail("export", &err, st)
+                                                         : print_buf(&out);
+    } else if (strcmp(a->cmd, "import") == 0) {
+        const char *ent = strcmp(a->args[0], "customers") == 0  ? "customer"
+                          : strcmp(a->args[0], "products") == 0 ? "product" : a->args[0];
+        const char *fmt = a->format;
+        size_t len = 0;
+        char *data = read_file(a->args[1], a->cfg.max_body, &len);
+        if (!fmt) {
+            size_t n = strlen(a->args[1]);
+            fmt = n > 5 && strcmp(a->args[1] + n - 5, ".json") == 0 ? "json" : "csv";
+        }
+        if (!data) {
+            fprintf(stderr, "sync-server: cannot read %s: %s\n", a->args[1], strerror(errno));
+            return 1;
+        }
+        st = fss_admin_import(s, ent, fmt, data, len, &out, &err);
+        if (st == FSS_OK || st == FSS_EIMPORT)
+            print_buf(&out);
+        if (st != FSS_OK)
+            rc = fail("import", &err, st);
+        free(data);
+    } else if (strcmp(a->cmd, "activity") == 0) {
+        fss_activity_query q = {a->from, a->to, a->rep, a->territory};
+        if (a->rep) {
+            if ((rc = find_ref(s, FSS_REF_REP, a->rep, "activity --rep", idt, NULL, 0)))
+                return rc;
+            q.rep = idt;
+        }
+        rc = (st = fss_admin_activity(s, &q, &out, &err)) ? fail("activity", &err, st)
+                                                          : print_buf(&out);
+    } else if (strcmp(a->cmd, "reps") == 0) {
+        rc = (st = fss_admin_reps_list(s, &out, &err)) ? fail("reps", &err, st) : print_buf(&out);
+    } else if (strcmp(a->cmd, "territories") == 0) {
+        rc = (st = fss_admin_territories_list(s, &out, &err)) ? fail("territories", &err, st)
+                                                              : print_buf(&out);
+    } else if (strcmp(a->cmd, "devices") == 0) {
+        rc = (st = fss_admin_devices_list(s, &out, &err)) ? fail("devices", &err, st)
+                                                          : print_buf(&out);
+    } else if (strcmp(a->cmd, "conflicts") == 0) {
+        rc = (st = fss_admin_conflicts_list(s, a->status, a->limit, &out, &err))
+                 ? fail("conflicts", &err, st) : print_buf(&out);
+    } else if (strcmp(a->cmd, "pipeline") == 0) {
+        rc = (st = fss_admin_pipeline(s, &out, &err)) ? fail("pipeline", &err, st)
+                                                      : print_buf(&out);
+    } else if (strcmp(a->cmd, "check") == 0) {
+        rc = check(a, s);
+    }
+    fss_buf_free(&out);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     app a;
     fss_server *s = NULL;
     fs_error err = {0};
-    fss_buf out = {0};
     fss_status st;
-    fs_id id;
+    const command *cmd = NULL;
+    uint64_t ttl_s = 0;
     int rc = 0, i;
 
     memset(&a, 0, sizeof a);
@@ -503,10 +889,46 @@ int main(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    json_mode = a.json;
     if (!a.cmd) {
         fputs(usage, stderr);
+        fputs(usage_more, stderr);
         rc = 2;
         goto done;
+    }
+    for (i = 0; i < (int)(sizeof commands / sizeof commands[0]); i++)
+        if (strcmp(commands[i].name, a.cmd) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        rc = usage_error("[options] <command> [args] (see --help)", "unknown command");
+        fprintf(stderr, "sync-server: no command \"%s\"\n", a.cmd);
+        goto done;
+    }
+    /* Arguments are checked before the store is opened: a wrong call
+     * changes nothing, says how to call, and exits 2. */
+    if (a.nargs < cmd->min_args) {
+        rc = usage_error(cmd->usage, "missing arguments");
+        goto done;
+    }
+    if (a.nargs > cmd->max_args) {
+        char why[160];
+        snprintf(why, sizeof why, "unexpected argument \"%s\"", a.args[cmd->max_args]);
+        rc = usage_error(cmd->usage, why);
+        goto done;
+    }
+    if (strcmp(a.cmd, "assign") == 0 && !a.owner && !a.territory) {
+        rc = usage_error(cmd->usage, "nothing to change: give --owner and/or --territory");
+        goto done;
+    }
+    if (a.ttl_text) {
+        fs_error derr = {0};
+        if (fs_duration_parse(a.ttl_text, &ttl_s, &derr) != FS_OK ||
+            ttl_s == 0 || ttl_s > 90u * 86400u) {
+            fprintf(stderr, "sync-server: --ttl: %s\n",
+                    derr.text[0] ? derr.text : "must be between 1 second and 90 days");
+            rc = usage_error(cmd->usage, "bad --ttl");
+            goto done;
+        }
     }
     if (strcmp(a.cmd, "serve") == 0) {
         if (a.tls_cert_path || a.tls_key_path) {
@@ -541,6 +963,7 @@ int main(int argc, char **argv)
             for (i = 0; i < 16; i++)
                 sprintf(a.admin_token_buf + 5 + 2 * i, "%02x", r[i]);
             a.cfg.admin_token = a.admin_token_buf;
+            a.token_generated = true;
         }
     }
     if (a.log_path) {
@@ -556,125 +979,11 @@ int main(int argc, char **argv)
         rc = fail("open store", &err, st);
         goto done;
     }
-    if (strcmp(a.cmd, "serve") == 0) {
+    if (strcmp(a.cmd, "serve") == 0)
         rc = serve(&a, s);
-    } else if (strcmp(a.cmd, "migrate") == 0) {
-        printf("store %s is up to date\n", a.cfg.db_path);
-    } else if (strcmp(a.cmd, "rep-add") == 0 && a.nargs >= 1) {
-        if ((st = fss_admin_rep_add(s, a.args[0], a.nargs > 1 ? a.args[1] : NULL, &id,
-                                    &err)) != FSS_OK)
-            rc = fail("rep-add", &err, st);
-        else {
-            char t[FS_ID_STRLEN + 1];
-            fs_id_format(&id, t);
-            printf("%s\n", t);
-        }
-    } else if (strcmp(a.cmd, "reps") == 0) {
-        rc = (st = fss_admin_reps_list(s, &out, &err)) ? fail("reps", &err, st) : print_buf(&out);
-    } else if (strcmp(a.cmd, "territory-add") == 0 && a.nargs >= 1) {
-        if ((st = fss_admin_territory_add(s, a.args[0], a.nargs > 1 ? a.args[1] : NULL,
-                                          &err)) != FSS_OK)
-            rc = fail("territory-add", &err, st);
-    } else if (strcmp(a.cmd, "territories") == 0) {
-        rc = (st = fss_admin_territories_list(s, &out, &err)) ? fail("territories", &err, st)
-                                                              : print_buf(&out);
-    } else if (strcmp(a.cmd, "rep-territory") == 0 && a.nargs >= 2) {
-        if (!need_id(a.args[0], &id, "REP"))
-            rc = 2;
-        else if ((st = fss_admin_rep_territory(s, &id, a.args[1], !a.remove, &err)) != FSS_OK)
-            rc = fail("rep-territory", &err, st);
-    } else if (strcmp(a.cmd, "assign") == 0 && a.nargs >= 1) {
-        if (!need_id(a.args[0], &id, "CUSTOMER"))
-            rc = 2;
-        else if ((st = fss_admin_customer_assign(s, &id, a.owner, a.territory, &err)) != FSS_OK)
-            rc = fail("assign", &err, st);
-    } else if (strcmp(a.cmd, "customer-delete") == 0 && a.nargs >= 1) {
-        if (!need_id(a.args[0], &id, "CUSTOMER"))
-            rc = 2;
-        else if ((st = fss_admin_customer_delete(s, &id, &err)) != FSS_OK)
-            rc = fail("customer-delete", &err, st);
-    } else if (strcmp(a.cmd, "enroll-code") == 0 && a.nargs >= 1) {
-        char code[FSS_CODE_LEN + 1];
-        if (!need_id(a.args[0], &id, "REP"))
-            rc = 2;
-        else if ((st = fss_admin_enroll_code(s, &id, a.ttl, code, &err)) != FSS_OK)
-            rc = fail("enroll-code", &err, st);
-        else
-            printf("%s\n", code);
-    } else if (strcmp(a.cmd, "devices") == 0) {
-        rc = (st = fss_admin_devices_list(s, &out, &err)) ? fail("devices", &err, st)
-                                                          : print_buf(&out);
-    } else if (strcmp(a.cmd, "revoke") == 0 && a.nargs >= 1) {
-        if (!need_id(a.args[0], &id, "DEVICE"))
-            rc = 2;
-        else if ((st = fss_admin_device_revoke(s, &id, &err)) != FSS_OK)
-            rc = fail("revoke", &err, st);
-    } else if (strcmp(a.cmd, "conflicts") == 0) {
-        rc = (st = fss_admin_conflicts_list(s, a.status, a.limit, &out, &err))
-                 ? fail("conflicts", &err, st) : print_buf(&out);
-    } else if (strcmp(a.cmd, "resolve") == 0 && a.nargs >= 2) {
-        uint64_t cid = 0;
-        if (!parse_u64(a.args[0], &cid) || cid == 0 || cid > INT64_MAX) {
-            fprintf(stderr, "sync-server: conflict id must be a positive integer\n");
-            rc = 2;
-        } else if ((st = fss_admin_conflict_resolve(s, (int64_t)cid, a.args[1],
-                                                    a.nargs > 2 ? a.args[2] : NULL,
-                                                    a.by ? a.by : "cli", &err)) != FSS_OK)
-            rc = fail("resolve", &err, st);
-    } else if (strcmp(a.cmd, "import") == 0 && a.nargs >= 2) {
-        const char *ent = strcmp(a.args[0], "customers") == 0  ? "customer"
-                          : strcmp(a.args[0], "products") == 0 ? "product" : a.args[0];
-        const char *fmt = a.format;
-        size_t len = 0;
-        char *data = read_file(a.args[1], a.cfg.max_body, &len);
-        if (!fmt) {
-            size_t n = strlen(a.args[1]);
-            fmt = n > 5 && strcmp(a.args[1] + n - 5, ".json") == 0 ? "json" : "csv";
-        }
-        if (!data) {
-            fprintf(stderr, "sync-server: cannot read %s: %s\n", a.args[1], strerror(errno));
-            rc = 1;
-        } else {
-            st = fss_admin_import(s, ent, fmt, data, len, &out, &err);
-            if (st == FSS_OK || st == FSS_EIMPORT)
-                print_buf(&out);
-            if (st != FSS_OK)
-                rc = fail("import", &err, st);
-        }
-        free(data);
-    } else if (strcmp(a.cmd, "activity") == 0) {
-        fss_activity_query q = {a.from, a.to, a.rep, a.territory};
-        rc = (st = fss_admin_activity(s, &q, &out, &err)) ? fail("activity", &err, st)
-                                                          : print_buf(&out);
-    } else if (strcmp(a.cmd, "check") == 0) {
-        rc = check(&a, s);
-    } else if (strcmp(a.cmd, "pipeline") == 0) {
-        rc = (st = fss_admin_pipeline(s, &out, &err)) ? fail("pipeline", &err, st)
-                                                      : print_buf(&out);
-    } else if (strcmp(a.cmd, "quote-status") == 0 && a.nargs >= 2) {
-        if (!need_id(a.args[0], &id, "QUOTE"))
-            rc = 2;
-        else if ((st = fss_admin_quote_status(s, &id, a.args[1], &err)) != FSS_OK)
-            rc = fail("quote-status", &err, st);
-    } else if (strcmp(a.cmd, "expire-quotes") == 0) {
-        int64_t n = 0;
-        if ((st = fss_quotes_expire(s, (int64_t)wall_ms(), &n, &err)) != FSS_OK)
-            rc = fail("expire-quotes", &err, st);
-        else
-            printf("%lld quote(s) expired\n", (long long)n);
-    } else if (strcmp(a.cmd, "export") == 0 && a.nargs >= 1) {
-        if (!need_id(a.args[0], &id, "REP"))
-            rc = 2;
-        else
-            rc = (st = fss_admin_export(s, &id, &out, &err)) ? fail("export", &err, st)
-                                                             : print_buf(&out);
-    } else {
-        fprintf(stderr, "sync-server: unknown command or missing arguments: %s "
-                        "(see --help)\n", a.cmd);
-        rc = 2;
-    }
+    else
+        rc = run_command(&a, s, ttl_s);
 done:
-    fss_buf_free(&out);
     fss_server_close(s);
     if (a.log && a.log != stderr)
         fclose(a.log);

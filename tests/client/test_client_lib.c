@@ -403,6 +403,25 @@ static void test_search_substrings(void **state)
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("search '%s': got '%s', want '%s'", cases[i].q, got, cases[i].want);
     }
+    /* A limit cuts the same order (the index ranks and cuts first when it
+     * decides alone). */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *bar = strchr(cases[i].want, '|');
+        char first[256];
+        if (!*cases[i].want)
+            continue;
+        snprintf(first, sizeof first, "%.*s",
+                 (int)(bar ? (size_t)(bar - cases[i].want) : strlen(cases[i].want)),
+                 cases[i].want);
+        got[0] = '\0';
+        q.search = cases[i].q;
+        q.limit = 1;
+        assert_int_equal(fc_list(f->c, "customer", &q, name_row, got, NULL, &err), FC_OK);
+        if (strcmp(got, first) != 0)
+            fail_msg("search '%s' limit 1: got '%s', want '%s'", cases[i].q, got, first);
+    }
+    q.limit = 0;
+
     /* A replica from before the substring index: rows that are in no
      * index yet (written as a bootstrap writes them) are indexed on open. */
     sqlite3 *db = NULL;

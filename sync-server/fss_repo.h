@@ -1,0 +1,384 @@
+/*
+ * fss_repo.h - the repository seam: the one interface through which the
+ * server reaches its central store.
+ *
+ * Everything above this line (HTTP, auth, sync steps, the merge, admin
+ * handlers) sees an opaque connection and the functions below; nothing
+ * above it includes sqlite3.h (or, later, libpq-fe.h). The SQLite
+ * implementation lives in the files that include fss_sqlite.h (fss_db.c,
+ * fss_scope.c, fss_sqlite_*.c); a second backend provides the same
+ * functions over its own connection type. docs/ARCHITECTURE.md ("Central
+ * store") maps each concern to its functions and says what a backend must
+ * guarantee, above all for sequence numbers.
+ *
+ * Conventions: every function returns fss_status (FSS_EDB with the
+ * backend's message in err for store failures); lookups that may find
+ * nothing say so through a bool *found rather than a status; rows come back
+ * as plain structs the caller owns (no pointers into backend buffers).
+ */
+#ifndef FSS_REPO_H
+#define FSS_REPO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs_conflict.h"
+#include "fs_proto.h"
+#include "fs_server.h"
+
+/* One store connection, used by one thread at a time (borrowed from the
+ * pool for one request). Its layout belongs to the backend. */
+typedef struct fss_conn fss_conn;
+
+/* ---- pool and transactions (SQLite: fss_db.c) ---- */
+fss_status fss__db_open_pool(fss_server *s, fs_error *err);
+void fss__db_close_pool(fss_server *s);
+/* Borrow a connection (waits up to timeout_ms); NULL when none came free.
+ * fss__conn_put rolls back any transaction the borrower left open. */
+fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms);
+void fss__conn_put(fss_server *s, fss_conn *c);
+/* A write transaction: from begin to commit no other writer can take a
+ * sequence number (see fss__next_seq). */
+fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
+/* A read transaction: every read until commit or rollback sees one
+ * snapshot (the current seq and the pull agree). */
+fss_status fss__begin_read(fss_conn *c, fs_error *err);
+fss_status fss__commit(fss_conn *c, fs_error *err);
+/* No-op outside a transaction. */
+void fss__rollback(fss_conn *c);
+/* Next global sequence number (inside a write transaction). The backend
+ * guarantees that numbers become visible to readers in increasing order:
+ * a reader that sees n never later sees a newly committed m < n. */
+fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err);
+fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err);
+/* Is the store answering? (/healthz) */
+bool fss__repo_ping(fss_conn *c);
+
+/* ---- devices and enrollment codes (SQLite: fss_sqlite_auth.c) ---- */
+typedef struct fss_device_row {
+    char rep[FS_ID_STRLEN + 1];
+    uint8_t token_hash[32];
+    bool has_hash;   /* false when the stored hash is not 32 bytes */
+    bool revoked;
+} fss_device_row;
+fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
+                                fss_device_row *out, bool *found,
+                                fs_error *err);
+/* Records the device's last request time (best effort: no error). */
+void fss__repo_device_seen(fss_conn *c, const fs_id *id, int64_t now_ms);
+
+typedef struct fss_code_row {
+    char rep[FS_ID_STRLEN + 1];
+    int64_t expires_at;
+    bool used;
+} fss_code_row;
+/* Stores a new code by its SHA-256. */
+fss_status fss__repo_code_add(fss_conn *c, const uint8_t hash[32],
+                              const char *rep, int64_t created_ms,
+                              int64_t expires_ms, fs_error *err);
+fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
+                              fss_code_row *out, bool *found, fs_error *err);
+/* Inside a write transaction: creates the device for the code's rep and
+ * marks the code used by it. */
+fss_status fss__repo_code_redeem(fss_conn *c, const uint8_t code_hash[32],
+                                 const fs_id *device, const char *name,
+                                 const uint8_t token_hash[32], int64_t now_ms,
+                                 fs_error *err);
+
+/* ---- reps and territories (SQLite: fss_admin.c) ---- */
+/* FSS_OK if the rep (canonical UUID text) exists, else FSS_ENOTFOUND. */
+fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
+fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
+
+/* ---- admin lists (SQLite: fss_sqlite_admin.c) ----
+ * Each list calls fn once per row, in the list's order; the row's strings
+ * are borrowed for the call only. NULL pointers and has_* = false are SQL
+ * NULLs. The caller builds JSON (fss_admin.c); no JSON is built in SQL. */
+
+/* How many reps there are. */
+fss_status fss__repo_reps_count(fss_conn *c, int64_t *out, fs_error *err);
+
+/* The rows a back-office reference may name (fss_admin_find), best rank
+ * first, at most FSS_FIND_MAX: rank 0 the id itself (hex = its 32
+ * lowercase hex digits), 1 a rep's email, 2 a rep's or live customer's
+ * name (text, compared case-insensitively, whole), 3 an id ending in the
+ * short id `text` (when short_id: 8..32 lowercase hex digits). Devices and
+ * quotes are named by id only. */
+#define FSS_FIND_MAX 20
+typedef struct fss_find_item {
+    const char *id;     /* canonical UUID text */
+    const char *label;  /* what a person reads: "Ann <ann@x>", a customer's name */
+    int rank;
+} fss_find_item;
+typedef void (*fss_find_item_fn)(const fss_find_item *f, void *arg);
+fss_status fss__repo_find(fss_conn *c, fss_ref_kind kind, const char *text,
+                          bool short_id, const char *hex, fss_find_item_fn fn,
+                          void *arg, fs_error *err);
+
+/* Reps by name, uuid; one row per (rep, territory) in territory order, or
+ * one row with territory NULL for a rep with none. */
+typedef struct fss_rep_item {
+    const char *id, *name, *email;
+    int64_t devices;         /* devices not revoked */
+    const char *territory;
+} fss_rep_item;
+typedef void (*fss_rep_item_fn)(const fss_rep_item *r, void *arg);
+fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
+                               fs_error *err);
+
+/* Territories by code; one row per (territory, rep) in assignment order, or
+ * one row with rep NULL. */
+typedef struct fss_territory_item {
+    const char *code, *name;
+    int64_t customers;       /* live customers in it */
+    const char *rep;
+} fss_territory_item;
+typedef void (*fss_territory_item_fn)(const fss_territory_item *t, void *arg);
+fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
+                                      void *arg, fs_error *err);
+
+/* Devices by created_at, id. */
+typedef struct fss_device_item {
+    fs_id id;
+    const char *rep, *rep_name, *name;
+    int64_t created_at, last_seen, revoked_at;
+    bool has_last_seen, has_revoked_at, revoked;
+} fss_device_item;
+typedef void (*fss_device_item_fn)(const fss_device_item *d, void *arg);
+fss_status fss__repo_devices_list(fss_conn *c, fss_device_item_fn fn,
+                                  void *arg, fs_error *err);
+
+/* Conflict records by id, status NULL for all, at most limit. base, theirs
+ * and yours are the stored JSON texts of the values (base NULL when the
+ * record has none). */
+typedef struct fss_conflict_item {
+    int64_t id, created_at, theirs_hlc, yours_hlc, resolved_at;
+    bool has_theirs_hlc, has_yours_hlc, has_resolved_at;
+    const char *entity, *field, *base, *theirs, *yours, *rule, *status, *rep,
+        *detail, *anc_entity, *resolved_by, *resolution;
+    fs_id row, theirs_device, yours_device, anc_row;
+    bool has_row, has_theirs_device, has_yours_device, has_anc_row, yours_won;
+} fss_conflict_item;
+typedef void (*fss_conflict_item_fn)(const fss_conflict_item *k, void *arg);
+fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
+                                    int64_t limit, fss_conflict_item_fn fn,
+                                    void *arg, fs_error *err);
+
+/* ---- rows (SQLite: fss_db.c, over the shared fs_store) ---- */
+typedef struct fss_rowinfo {
+    int64_t seq;    /* seq of the last saved change */
+    bool has_root;  /* false for reference data and rows with no parent */
+    fs_id root;     /* the customer the row hangs off */
+} fss_rowinfo;
+/* Loads row (e, id) into *row (initialised for e) and, if info is not
+ * NULL, its bookkeeping; *found false when it is not stored. */
+fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
+                              fs_row *row, fss_rowinfo *info, bool *found,
+                              fs_error *err);
+/* The customer a (merged, maybe unsaved) row hangs off. FSS_ENOTFOUND when
+ * an intermediate parent is not stored; *has_root false when the row has
+ * no customer (reference data, unset parent). */
+fss_status fss__repo_row_root(fss_conn *c, const fs_row *row, fs_id *root,
+                              bool *has_root, fs_error *err);
+
+/* ---- batches: exactly-once per (device, batch id) (SQLite: fss_sqlite_sync.c) */
+/* *found says whether the batch was stored; then digest and the packed
+ * results (appended to results) are its stored ones. */
+fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
+                               const fs_id *batch, bool *found,
+                               uint8_t digest[32], fss_buf *results,
+                               fs_error *err);
+/* Stores a batch's digest and packed results and keeps only the device's
+ * newest `keep` batches. Inside the request's write transaction. */
+fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
+                               const fs_id *batch, const uint8_t digest[32],
+                               const void *results, size_t len, int64_t now_ms,
+                               int keep, fs_error *err);
+
+/* ---- pulls and counts (SQLite: fss_sqlite_pull.c) ----
+ * Both plans return the same items (rows of the rep's scope and the rep's
+ * scope exits after the cursor, in seq order) at different costs; which one
+ * runs is fss_sync.c's choice (choose_plan). */
+typedef struct fss_pull_item {
+    bool is_exit;
+    unsigned tag;          /* entity tag of a row, fs_exit_reason of an exit */
+    fs_id id;              /* the row, or the exited customer */
+    int64_t seq;
+} fss_pull_item;
+/* Called per item; set *stop to end the page early (nothing more read).
+ * A stored id that is not 16 bytes cannot name a row: such an item is
+ * skipped, never passed on. */
+typedef fss_status (*fss_pull_fn)(const fss_pull_item *it, void *arg,
+                                  bool *stop, fs_error *err);
+fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
+                          uint64_t cursor, int64_t limit, fss_pull_fn fn,
+                          void *arg, fs_error *err);
+/* How many items a pull from cursor would return, counting at most limit
+ * (-1: no limit). */
+fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
+                                const char *rep, uint64_t cursor,
+                                int64_t limit, int64_t *out, fs_error *err);
+/* Customers in rep's scope, counting at most limit. */
+fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
+                                int64_t *out, fs_error *err);
+
+/* ---- scopes, saved rows, re-sequencing, exits, conflict records
+ * (SQLite: fss_scope.c) ---- */
+/* Is customer `cust` in the scope of rep (canonical UUID text)? */
+fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
+                                  const fs_id *cust, bool *in, fs_error *err);
+/* Saves a merged row with a fresh seq and its root. */
+fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
+                         fs_error *err);
+/* Records the reps that can see customer `cust` right now (owner or
+ * territory) into reps[] (UUID strings); *n in/out. */
+typedef struct fss_repset {
+    char (*ids)[FS_ID_STRLEN + 1];
+    size_t n, cap;
+} fss_repset;
+void fss_repset_free(fss_repset *r);
+fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
+                              fs_error *err);
+/* Rep set helpers (fss_write.c): membership, add if absent. */
+bool fss__repset_has(const fss_repset *r, const char *id);
+fss_status fss__repset_add(fss_repset *r, const char *id, fs_error *err);
+fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
+                         fs_exit_reason why, fs_error *err);
+/* Re-sequence every row hanging off cust (so it sorts after every cursor). */
+fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err);
+/* One conflict record as stored; strings borrowed for the call. base,
+ * theirs and yours are JSON literals ("null" for none). */
+typedef struct fss_conflict_rec {
+    int64_t created_at, theirs_hlc, yours_hlc;
+    const char *entity, *field, *base, *theirs, *yours, *rule, *status,
+        *rep, *detail, *anc_entity;
+    fs_id row, theirs_device, yours_device, anc_row;
+    bool has_base, yours_won;
+} fss_conflict_rec;
+fss_status fss__repo_conflict_insert(fss_conn *c, const fss_conflict_rec *k,
+                                     fs_error *err);
+/* Fills out->conflicts (newest first, at most FS_PROTO_MAX_CONFLICTS; plain
+ * malloc) and out->open_conflicts with the open conflicts one of rep's
+ * devices took part in, and sets out->conflicts_listed. */
+fss_status fss__open_conflicts(fss_conn *c, const char *rep,
+                               fs_sync_response *out, fs_error *err);
+
+
+/* Would rep see customer `cust` were it not deleted? (false when it is not
+ * deleted: then fss__customer_in_scope answers) */
+fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
+                                         const fs_id *cust, bool *in,
+                                         fs_error *err);
+/* The rows of entity ce whose parent is `parent` (all under customer
+ * `root`), by id, with their seqs; *out plain malloc (free it). */
+typedef struct fss_child {
+    fs_id id;
+    int64_t seq;
+} fss_child;
+fss_status fss__repo_children(fss_conn *c, const fs_entity *ce,
+                              const fs_id *parent, const fs_id *root,
+                              fss_child **out, size_t *n, fs_error *err);
+
+/* ---- quote lookups (SQLite: fss_sqlite_quote.c) ---- */
+/* A quote's live lines by id; *out plain malloc, each row freed with
+ * fs_row_free. */
+fss_status fss__repo_quote_lines(fss_conn *c, const fs_id *quote, fs_row **out,
+                                 size_t *n, fs_error *err);
+/* Called per row; the row is freed after the call. */
+typedef fss_status (*fss_row_fn)(const fs_row *row, void *arg, fs_error *err);
+/* Live quotes in `status` whose valid_until is before before_ms, by id: the
+ * candidates the expiry rule decides on. No write may happen inside fn (the
+ * walk is still open). */
+fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
+                                int64_t before_ms, fss_row_fn fn, void *arg,
+                                fs_error *err);
+
+/* ---- back-office writes and lookups (SQLite: fss_sqlite_admin.c) ---- */
+/* FSS_EEXISTS when the email is taken. */
+fss_status fss__repo_rep_add(fss_conn *c, const char *uuid, const char *name,
+                             const char *email, int64_t now_ms, fs_error *err);
+/* Adds the territory or renames it. */
+fss_status fss__repo_territory_put(fss_conn *c, const char *code,
+                                   const char *name, fs_error *err);
+/* Adds or removes a rep's membership; *changed false when it already was. */
+fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
+                                       const char *code, bool member,
+                                       bool *changed, fs_error *err);
+/* The live customers of a territory; *ids plain malloc. */
+fss_status fss__repo_territory_customers(fss_conn *c, const char *code,
+                                         fs_id **ids, size_t *n, fs_error *err);
+/* Marks a device revoked (keeps the first revocation time); *found false
+ * when there is no such device. */
+fss_status fss__repo_device_revoke(fss_conn *c, const fs_id *device,
+                                   int64_t now_ms, bool *found, fs_error *err);
+/* One conflict record through fn (as in the list), *found false if none. */
+fss_status fss__repo_conflict_get(fss_conn *c, int64_t id,
+                                  fss_conflict_item_fn fn, void *arg,
+                                  bool *found, fs_error *err);
+/* Marks a record resolved with the back office's resolution (JSON). */
+fss_status fss__repo_conflict_resolve(fss_conn *c, int64_t id, const char *by,
+                                      const char *resolution, int64_t now_ms,
+                                      fs_error *err);
+/* Resolves the open records of writes hidden by one delete: the hider's row
+ * (or rows below it, anc_row) and the delete's stamp del_hlc. */
+fss_status fss__repo_conflicts_resolve_hidden(fss_conn *c, const fs_id *hider,
+                                              int64_t del_hlc, const char *by,
+                                              const char *resolution,
+                                              int64_t now_ms, fs_error *err);
+/* The canonical JSON export (docs/ARCHITECTURE.md "Store") of the rows the
+ * filter keeps, written through write (nonzero return aborts). The same
+ * shapes as the store library's export callbacks. */
+typedef bool (*fss_export_filter_fn)(const fs_entity *e, const fs_row *row,
+                                     const fs_id *root, void *arg);
+typedef int (*fss_export_write_fn)(const char *buf, size_t n, void *arg);
+fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
+                            void *filter_arg, fss_export_write_fn write,
+                            void *write_arg, fs_error *err);
+
+/* ---- reports (SQLite: fss_sqlite_report.c) ----
+ * Callbacks get borrowed rows; a status other than FSS_OK stops the walk
+ * and is returned. */
+typedef struct fss_visit_item {
+    const char *rep, *rep_name, *status, *verification, *time_check, *outcome;
+    int64_t t;       /* check-in, else check-out, else planned time (Unix ms) */
+    bool has_t;
+} fss_visit_item;
+typedef fss_status (*fss_visit_item_fn)(const fss_visit_item *v, void *arg,
+                                        fs_error *err);
+/* Live visits, optionally of one rep, of customers in one territory, with
+ * t in [*from_ms, *to_ms) (NULL: unbounded), by rep, t, id. */
+fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
+                              const int64_t *from_ms, const int64_t *to_ms,
+                              fss_visit_item_fn fn, void *arg, fs_error *err);
+
+typedef struct fss_quote_line_item {
+    fs_id id;                 /* the quote */
+    bool has_id;
+    const char *status, *currency;
+    int64_t discount_bp;      /* the quote's (NULL reads 0) */
+    bool has_line;            /* false: a quote without live lines */
+    int64_t qty, unit_price, line_discount_bp;
+} fss_quote_line_item;
+typedef fss_status (*fss_quote_line_item_fn)(const fss_quote_line_item *q,
+                                             void *arg, fs_error *err);
+/* Live quotes, one row per live line (or one for a quote without), by
+ * status, currency, quote id. */
+fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
+                                     void *arg, fs_error *err);
+
+typedef struct fss_contract_item {
+    const char *status, *currency;
+    int64_t amount;
+    bool has_amount;
+} fss_contract_item;
+typedef fss_status (*fss_contract_item_fn)(const fss_contract_item *k,
+                                           void *arg, fs_error *err);
+/* Live contracts by e-sign status, currency. */
+fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
+                                        void *arg, fs_error *err);
+
+/* Every stored row of entity e (tombstones included). */
+fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
+                               void *arg, fs_error *err);
+
+#endif /* FSS_REPO_H */

@@ -1,0 +1,49 @@
+/*
+ * fss_sqlite.h - private to the SQLite implementation of the repository
+ * (fss_repo.h): the connection layout, the cached statements, the scope
+ * condition in SQL, and the helpers that turn SQLite errors into fss_status.
+ *
+ * Only the files that implement the store include this header (fss_db.c,
+ * fss_scope.c, fss_sqlite_*.c); every other server file sees fss_repo.h
+ * alone.
+ */
+#ifndef FSS_SQLITE_H
+#define FSS_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "fs_store.h"
+#include "fss_int.h"
+
+/* One SQLite connection with its row store; used by one thread at a time.
+ * The statements run for every saved row or checked change are prepared
+ * once per connection (fss__conn_stmt) and finalized when the pool closes. */
+struct fss_conn {
+    sqlite3 *db;
+    fs_store *store;
+    sqlite3_stmt *next_seq;  /* fss__next_seq */
+    sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
+    sqlite3_stmt *customer_reps; /* fss__customer_reps */
+    sqlite3_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
+    sqlite3_stmt *scope_size;    /* fss_sync.c: customers in a scope */
+    bool busy;
+};
+
+/* The scope condition on a customer row aliased `c`, the rep's UUID bound
+ * at `rep` (an SQL parameter). The one definition of a rep's scope: the
+ * scope check, the pull and the export all use it. */
+#define FSS_SCOPE_COND(rep) "c.deleted = 0 AND " FSS_SCOPE_PLACEMENT(rep)
+/* The placement half alone: the rep would see the customer were it not
+ * deleted (fss_hide.c: writes under a deleted customer). */
+#define FSS_SCOPE_PLACEMENT(rep)                                            \
+    "(c.owner_rep = " rep " OR c.territory IN "                            \
+    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
+
+fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what);
+fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
+/* The statement cached in *slot, prepared from sql on first use (borrowed:
+ * the caller resets it after use and never finalizes it). */
+fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
+                          fs_error *err);
+
+#endif /* FSS_SQLITE_H */

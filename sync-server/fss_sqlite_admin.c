@@ -1,0 +1,528 @@
+/*
+ * fss_sqlite_admin.c - the SQLite repository for the back office's lists
+ * (reps, territories, devices, conflict records; fss_repo.h). Queries
+ * return plain rows through a callback; fss_admin.c turns them into JSON,
+ * so the SQL stays portable (no json_*, hex or date functions) and a second
+ * backend only has to produce the same rows in the same order.
+ */
+#include "fss_sqlite.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL
+               ? NULL : (const char *)sqlite3_column_text(st, i);
+}
+
+static bool col_int(sqlite3_stmt *st, int i, int64_t *out)
+{
+    *out = sqlite3_column_int64(st, i);
+    return sqlite3_column_type(st, i) != SQLITE_NULL;
+}
+
+static bool col_id(sqlite3_stmt *st, int i, fs_id *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sqlite3_column_type(st, i) == SQLITE_NULL ||
+        sqlite3_column_bytes(st, i) != 16)
+        return false;
+    memcpy(out->b, sqlite3_column_blob(st, i), 16);
+    return true;
+}
+
+/* Prepares sql, lets bind set parameters, calls row for every result row. */
+typedef void (*row_fn)(sqlite3_stmt *st, void *ctx);
+static fss_status each_row(fss_conn *c, const char *sql, const char *t1,
+                           int64_t i2, row_fn row, void *ctx, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "query");
+        goto done;
+    }
+    if (sqlite3_bind_parameter_count(st) >= 1 && t1)
+        sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, i2);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        row(st, ctx);
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "query");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct list_ctx {
+    fss_rep_item_fn rep;
+    fss_territory_item_fn territory;
+    fss_device_item_fn device;
+    fss_conflict_item_fn conflict;
+    void *arg;
+} list_ctx;
+
+fss_status fss__repo_reps_count(fss_conn *c, int64_t *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fss_reps", -1, &st,
+                           NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "count reps");
+    else
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void rep_row(sqlite3_stmt *st, void *ctx)
+{
+    list_ctx *x = ctx;
+    fss_rep_item r = {
+        .id = col_text(st, 0), .name = col_text(st, 1),
+        .email = col_text(st, 2), .devices = sqlite3_column_int64(st, 3),
+        .territory = col_text(st, 4),
+    };
+    x->rep(&r, x->arg);
+}
+
+fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
+                               fs_error *err)
+{
+    list_ctx x = {.rep = fn, .arg = arg};
+
+    return each_row(
+        c,
+        "SELECT r.uuid, r.name, r.email, (SELECT count(*) FROM fss_devices d"
+        " WHERE d.rep = r.uuid AND d.revoked = 0), rt.territory"
+        " FROM fss_reps r LEFT JOIN fss_rep_territories rt ON rt.rep = r.uuid"
+        " ORDER BY r.name, r.uuid, rt.territory",
+        NULL, 0, rep_row, &x, err);
+}
+
+static void territory_row(sqlite3_stmt *st, void *ctx)
+{
+    list_ctx *x = ctx;
+    fss_territory_item t = {
+        .code = col_text(st, 0), .name = col_text(st, 1),
+        .customers = sqlite3_column_int64(st, 2), .rep = col_text(st, 3),
+    };
+    x->territory(&t, x->arg);
+}
+
+fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
+                                      void *arg, fs_error *err)
+{
+    list_ctx x = {.territory = fn, .arg = arg};
+
+    /* Reps of a territory in assignment order (the rowid), as the list has
+     * always shown them. */
+    return each_row(
+        c,
+        "SELECT t.code, t.name, (SELECT count(*) FROM customer c"
+        " WHERE c.territory = t.code AND c.deleted = 0), rt.rep"
+        " FROM fss_territories t LEFT JOIN fss_rep_territories rt"
+        " ON rt.territory = t.code ORDER BY t.code, rt.rowid",
+        NULL, 0, territory_row, &x, err);
+}
+
+static void device_row(sqlite3_stmt *st, void *ctx)
+{
+    list_ctx *x = ctx;
+    fss_device_item d = {
+        .rep = col_text(st, 1), .rep_name = col_text(st, 2),
+        .name = col_text(st, 3), .created_at = sqlite3_column_int64(st, 4),
+        .revoked = sqlite3_column_int(st, 6) != 0,
+    };
+
+    (void)col_id(st, 0, &d.id);
+    d.has_last_seen = col_int(st, 5, &d.last_seen);
+    d.has_revoked_at = col_int(st, 7, &d.revoked_at);
+    x->device(&d, x->arg);
+}
+
+fss_status fss__repo_devices_list(fss_conn *c, fss_device_item_fn fn,
+                                  void *arg, fs_error *err)
+{
+    list_ctx x = {.device = fn, .arg = arg};
+
+    return each_row(
+        c,
+        "SELECT d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep),"
+        " d.name, d.created_at, d.last_seen, d.revoked, d.revoked_at"
+        " FROM fss_devices d ORDER BY d.created_at, d.id",
+        NULL, 0, device_row, &x, err);
+}
+
+static void conflict_row(sqlite3_stmt *st, void *ctx)
+{
+    list_ctx *x = ctx;
+    fss_conflict_item k = {
+        .id = sqlite3_column_int64(st, 0),
+        .created_at = sqlite3_column_int64(st, 1),
+        .entity = col_text(st, 2), .field = col_text(st, 4),
+        .base = sqlite3_column_int(st, 5) ? col_text(st, 6) : NULL,
+        .theirs = col_text(st, 7), .yours = col_text(st, 8),
+        .rule = col_text(st, 13),
+        .yours_won = sqlite3_column_int(st, 14) != 0,
+        .status = col_text(st, 15), .rep = col_text(st, 16),
+        .detail = col_text(st, 17), .anc_entity = col_text(st, 18),
+        .resolved_by = col_text(st, 20), .resolution = col_text(st, 21),
+    };
+
+    k.has_row = col_id(st, 3, &k.row);
+    k.has_theirs_hlc = col_int(st, 9, &k.theirs_hlc);
+    k.has_yours_hlc = col_int(st, 10, &k.yours_hlc);
+    k.has_theirs_device = col_id(st, 11, &k.theirs_device);
+    k.has_yours_device = col_id(st, 12, &k.yours_device);
+    k.has_anc_row = col_id(st, 19, &k.anc_row);
+    k.has_resolved_at = col_int(st, 22, &k.resolved_at);
+    x->conflict(&k, x->arg);
+}
+
+fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
+                                    int64_t limit, fss_conflict_item_fn fn,
+                                    void *arg, fs_error *err)
+{
+    list_ctx x = {.conflict = fn, .arg = arg};
+
+    return each_row(
+        c,
+        "SELECT id, created_at, entity, row, field, has_base, base, theirs,"
+        " yours, theirs_hlc, yours_hlc, theirs_device, yours_device, rule,"
+        " yours_won, status, rep, detail, anc_entity, anc_row, resolved_by,"
+        " resolution, resolved_at FROM fss_conflicts"
+        " WHERE (?1 IS NULL OR status = ?1) ORDER BY id LIMIT ?2",
+        status, limit, conflict_row, &x, err);
+}
+
+/* ---- back-office writes and lookups ---- */
+
+/* Runs one statement with up to three text parameters. A constraint
+ * violation is FSS_EEXISTS; *changes (optional) gets the rows changed. */
+static fss_status exec_text(fss_conn *c, const char *sql, const char *t1,
+                            const char *t2, const char *t3, int64_t i4,
+                            int *changes, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    if (t1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    if (t2) sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
+    if (t3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 4)
+        sqlite3_bind_int64(st, 4, i4);
+    r = sqlite3_step(st);
+    if (r == SQLITE_CONSTRAINT)
+        rc = fss__fail(err, FSS_EEXISTS, "%s", sqlite3_errmsg(c->db));
+    else if (r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "exec");
+    if (changes)
+        *changes = sqlite3_changes(c->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static fss_status exists_text(fss_conn *c, const char *sql, const char *t1,
+                              bool *yes, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    *yes = false;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    *yes = r == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return fss__dbfail(err, c->db, "lookup");
+    return FSS_OK;
+}
+
+fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err)
+{
+    bool yes;
+    fss_status st = exists_text(c, "SELECT 1 FROM fss_reps WHERE uuid = ?1", rep,
+                                &yes, err);
+    if (st == FSS_OK && !yes)
+        st = fss__fail(err, FSS_ENOTFOUND, "no rep %s", rep);
+    return st;
+}
+
+fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err)
+{
+    bool yes;
+    fss_status st = exists_text(c, "SELECT 1 FROM fss_territories WHERE code = ?1",
+                                code, &yes, err);
+    if (st == FSS_OK && !yes)
+        st = fss__fail(err, FSS_ENOTFOUND, "no territory \"%s\"", code);
+    return st;
+}
+
+fss_status fss__repo_rep_add(fss_conn *c, const char *uuid, const char *name,
+                             const char *email, int64_t now_ms, fs_error *err)
+{
+    return exec_text(c, "INSERT INTO fss_reps(uuid, name, email, created_at) "
+                        "VALUES(?1, ?2, ?3, ?4)",
+                     uuid, name, email, now_ms, NULL, err);
+}
+
+fss_status fss__repo_territory_put(fss_conn *c, const char *code,
+                                   const char *name, fs_error *err)
+{
+    return exec_text(c, "INSERT INTO fss_territories(code, name) VALUES(?1, ?2) "
+                        "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
+                     code, name, NULL, 0, NULL, err);
+}
+
+fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
+                                       const char *code, bool member,
+                                       bool *changed, fs_error *err)
+{
+    int n = 0;
+    fss_status rc = exec_text(
+        c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
+                    " VALUES(?1, ?2)"
+                  : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
+                    " territory = ?2",
+        rep, code, NULL, 0, &n, err);
+
+    *changed = rc == FSS_OK && n > 0;
+    return rc;
+}
+
+fss_status fss__repo_territory_customers(fss_conn *c, const char *code,
+                                         fs_id **ids, size_t *n, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int r;
+
+    *ids = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT id FROM customer WHERE territory = ?1"
+                                  " AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "territory customers");
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            void *p = realloc(*ids, nc * sizeof **ids);
+            if (!p) {
+                sqlite3_finalize(st);
+                return fss__fail(err, FSS_ENOMEM, "territory customers");
+            }
+            *ids = p;
+            cap = nc;
+        }
+        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+    }
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
+}
+
+fss_status fss__repo_device_revoke(fss_conn *c, const fs_id *device,
+                                   int64_t now_ms, bool *found, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *found = false;
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_devices SET revoked = 1, revoked_at ="
+                           " coalesce(revoked_at, ?2) WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "revoke");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "revoke");
+    else
+        *found = sqlite3_changes(c->db) != 0;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_conflict_get(fss_conn *c, int64_t id,
+                                  fss_conflict_item_fn fn, void *arg,
+                                  bool *found, fs_error *err)
+{
+    list_ctx x = {.conflict = fn, .arg = arg};
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *found = false;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, created_at, entity, row, field, has_base,"
+                           " base, theirs, yours, theirs_hlc, yours_hlc,"
+                           " theirs_device, yours_device, rule, yours_won, status,"
+                           " rep, detail, anc_entity, anc_row, resolved_by,"
+                           " resolution, resolved_at FROM fss_conflicts"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "conflict");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        conflict_row(st, &x);
+    } else if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "conflict");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_conflict_resolve(fss_conn *c, int64_t id, const char *by,
+                                      const char *resolution, int64_t now_ms,
+                                      fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_conflicts SET status = 'resolved',"
+                           " resolved_by = ?2, resolution = ?3, resolved_at = ?4"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "resolve");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, resolution, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "resolve");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_conflicts_resolve_hidden(fss_conn *c, const fs_id *hider,
+                                              int64_t del_hlc, const char *by,
+                                              const char *resolution,
+                                              int64_t now_ms, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE fss_conflicts SET status = 'resolved',"
+                           " resolved_by = ?3, resolution = ?4, resolved_at = ?5"
+                           " WHERE status = 'open' AND rule = 'delete_wins' AND"
+                           " yours_won = 0 AND theirs_hlc = ?2 AND (anc_row = ?1 OR"
+                           " (anc_row IS NULL AND row = ?1))", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "resolve siblings");
+    sqlite3_bind_blob(st, 1, hider->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, del_hlc);
+    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, resolution, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "resolve siblings");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
+                            void *filter_arg, fss_export_write_fn write,
+                            void *write_arg, fs_error *err)
+{
+    fs_error serr = {0};
+
+    if (fs_store_export(c->store, filter, filter_arg, write, write_arg, &serr) !=
+        FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "export: %s", serr.text);
+    return FSS_OK;
+}
+
+/* ---- naming rows for people (fss_admin_find) ---- */
+
+#define FIND_MAX "20" /* FSS_FIND_MAX */
+/* Ids come back as 16-byte blobs (reps: their uuid text); lower(hex(id))
+ * compares them with the typed digits. */
+static const char *const find_sql[] = {
+    [FSS_REF_REP] =
+        "SELECT uuid, name || coalesce(' <' || email || '>', ''), r FROM ("
+        " SELECT uuid, name, email, CASE"
+        "  WHEN replace(uuid, '-', '') = ?3 THEN 0"
+        "  WHEN lower(email) = lower(?1) THEN 1"
+        "  WHEN lower(name) = lower(?1) THEN 2"
+        "  WHEN ?2 AND replace(uuid, '-', '') LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM fss_reps) WHERE r IS NOT NULL ORDER BY r, name, uuid LIMIT " FIND_MAX "",
+    [FSS_REF_CUSTOMER] =
+        "SELECT id, coalesce(name, ''), r FROM ("
+        " SELECT id, name, CASE"
+        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN deleted = 0 AND lower(name) = lower(?1) THEN 2"
+        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM customer) WHERE r IS NOT NULL ORDER BY r, name, id LIMIT " FIND_MAX "",
+    [FSS_REF_DEVICE] =
+        "SELECT id, coalesce(name, '') || ' (rep ' ||"
+        " coalesce((SELECT name FROM fss_reps WHERE uuid = d.rep), d.rep) || ')', r"
+        " FROM (SELECT id, name, rep, CASE"
+        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM fss_devices) d WHERE r IS NOT NULL ORDER BY r, id LIMIT " FIND_MAX "",
+    [FSS_REF_QUOTE] =
+        "SELECT q.id, 'quote for ' || coalesce((SELECT name FROM"
+        " customer c WHERE c.id = q.customer_id), '?'), r FROM (SELECT id,"
+        " customer_id, CASE"
+        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM quote) q WHERE r IS NOT NULL ORDER BY r, id LIMIT " FIND_MAX "",
+};
+
+fss_status fss__repo_find(fss_conn *c, fss_ref_kind kind, const char *text,
+                          bool short_id, const char *hex, fss_find_item_fn fn,
+                          void *arg, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    char uuid[FS_ID_STRLEN + 1];
+    int r;
+
+    if ((unsigned)kind >= sizeof find_sql / sizeof find_sql[0])
+        return fss__fail(err, FSS_EINVAL, "find: unknown kind");
+    if (sqlite3_prepare_v2(c->db, find_sql[kind], -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "find");
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, short_id);
+    sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_find_item f;
+        fs_id id;
+        if (col_id(st, 0, &id)) {
+            fs_id_format(&id, uuid);
+            f.id = uuid;
+        } else {
+            f.id = col_text(st, 0) ? col_text(st, 0) : "";
+        }
+        f.label = col_text(st, 1) ? col_text(st, 1) : "";
+        f.rank = sqlite3_column_int(st, 2);
+        fn(&f, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "find");
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,160 @@
+/*
+ * fss_sqlite_report.c - the SQLite repository for the back office's reports
+ * (fss_repo.h): the visits of the activity report, the quotes with their
+ * lines and the contracts of the pipeline, and every stored row for the
+ * store audit. Plain rows in a stated order; fss_report.c groups them,
+ * applies the business calendar and writes the JSON.
+ */
+#include "fss_sqlite.h"
+
+#include <string.h>
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
+                              const int64_t *from_ms, const int64_t *to_ms,
+                              fss_visit_item_fn fn, void *arg, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+    /* One row per live visit in the range; ordered by rep, then time, so
+     * the days of one rep come in order and a group is a run of rows. */
+    static const char sql[] =
+        "SELECT v.rep_id, (SELECT name FROM fss_reps WHERE uuid = v.rep_id),"
+        " coalesce(v.checkin_at, v.checkout_at, v.planned_at) AS t, v.status,"
+        " v.verification, v.time_check, v.outcome"
+        " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
+        " WHERE v.deleted = 0 AND (?1 IS NULL OR v.rep_id = ?1)"
+        " AND (?2 IS NULL OR k.territory = ?2)"
+        " AND (?3 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3)"
+        " AND (?4 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4)"
+        " ORDER BY v.rep_id, t, v.id";
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "activity");
+        goto done;
+    }
+    if (rep)
+        sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
+    if (territory)
+        sqlite3_bind_text(st, 2, territory, -1, SQLITE_STATIC);
+    if (from_ms)
+        sqlite3_bind_int64(st, 3, *from_ms);
+    if (to_ms)
+        sqlite3_bind_int64(st, 4, *to_ms);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_visit_item v = {
+            .rep = col_text(st, 0), .rep_name = col_text(st, 1),
+            .has_t = sqlite3_column_type(st, 2) != SQLITE_NULL,
+            .t = sqlite3_column_int64(st, 2), .status = col_text(st, 3),
+            .verification = col_text(st, 4), .time_check = col_text(st, 5),
+            .outcome = col_text(st, 6),
+        };
+        if ((rc = fn(&v, arg, err)) != FSS_OK)
+            goto done;
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "activity");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
+                                     void *arg, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+    /* A quote row per line (or one with NULL line columns), grouped by
+     * status and currency, a quote's lines together. */
+    static const char sql[] =
+        "SELECT q.id, q.status, q.currency, q.discount, l.id, l.qty, l.unit_price,"
+        " l.discount FROM quote q LEFT JOIN quote_line l ON l.quote_id = q.id"
+        " AND l.deleted = 0 WHERE q.deleted = 0"
+        " ORDER BY q.status, q.currency, q.id";
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "pipeline");
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_quote_line_item q = {
+            .status = col_text(st, 1), .currency = col_text(st, 2),
+            .discount_bp = sqlite3_column_int64(st, 3), /* NULL reads 0 */
+            .has_line = sqlite3_column_type(st, 4) != SQLITE_NULL,
+            .qty = sqlite3_column_int64(st, 5),
+            .unit_price = sqlite3_column_int64(st, 6),
+            .line_discount_bp = sqlite3_column_int64(st, 7),
+        };
+        q.has_id = sqlite3_column_bytes(st, 0) == 16;
+        if (q.has_id)
+            memcpy(q.id.b, sqlite3_column_blob(st, 0), 16);
+        if ((rc = fn(&q, arg, err)) != FSS_OK)
+            goto done;
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "pipeline");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
+                                        void *arg, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+    static const char sql[] =
+        "SELECT esign_status, currency, amount FROM contract WHERE deleted = 0"
+        " ORDER BY esign_status, currency";
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "pipeline");
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_contract_item k = {
+            .status = col_text(st, 0), .currency = col_text(st, 1),
+            .has_amount = sqlite3_column_type(st, 2) != SQLITE_NULL,
+            .amount = sqlite3_column_int64(st, 2),
+        };
+        if ((rc = fn(&k, arg, err)) != FSS_OK)
+            goto done;
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "pipeline");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct each_ctx {
+    fss_row_fn fn;
+    void *arg;
+    fs_error *err;
+    fss_status rc;
+} each_ctx;
+
+static bool each_stored(const fs_row *row, const fs_store_rowinfo *info,
+                        void *payload)
+{
+    each_ctx *x = payload;
+
+    (void)info;
+    x->rc = x->fn(row, x->arg, x->err);
+    return x->rc == FSS_OK;
+}
+
+fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
+                               void *arg, fs_error *err)
+{
+    each_ctx x = {fn, arg, err, FSS_OK};
+    fs_error serr = {0};
+
+    if (fs_store_since(c->store, e, -1, 0, each_stored, &x, NULL, &serr) !=
+        FS_STORE_OK)
+        return fss__fail(err, FSS_EDB, "%s: %s", e->name, serr.text);
+    return x.rc;
+}

@@ -1,0 +1,281 @@
+/*
+ * fss_sqlite_sync.c - the SQLite repository for a sync request's own store
+ * access (fss_repo.h): the stored batches that make a push exactly-once per
+ * (device, batch id), and the pull's two query plans with their counts.
+ * Which plan runs, and the cost argument for it, is fss_sync.c's
+ * choose_plan(); this file only runs the plan it is given.
+ */
+#include "fss_sqlite.h"
+
+#include <string.h>
+
+fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
+                               const fs_id *batch, bool *found,
+                               uint8_t digest[32], fss_buf *results,
+                               fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *found = false;
+    memset(digest, 0, 32);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT digest, results FROM fss_batches WHERE "
+                           "device = ?1 AND batch_id = ?2", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "batch lookup");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_DONE)
+        goto done;
+    if (r != SQLITE_ROW) {
+        rc = fss__dbfail(err, c->db, "batch lookup");
+        goto done;
+    }
+    *found = true;
+    /* A digest of another length matches nothing (left all zero: a real
+     * SHA-256 of a batch is never that). */
+    if (sqlite3_column_bytes(st, 0) == 32)
+        memcpy(digest, sqlite3_column_blob(st, 0), 32);
+    fss_buf_add(results, sqlite3_column_blob(st, 1),
+                (size_t)sqlite3_column_bytes(st, 1));
+    if (results->oom)
+        rc = fss__fail(err, FSS_ENOMEM, "batch results");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
+                               const fs_id *batch, const uint8_t digest[32],
+                               const void *results, size_t len, int64_t now_ms,
+                               int keep, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO fss_batches(device, batch_id, digest,"
+                           " results, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "batch store");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, results ? results : "", (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = fss__dbfail(err, c->db, "batch store");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    /* Retention. A client sends a new batch only after it has durably
+     * applied the answer to the previous one (PROTOCOL.md section 6), so only
+     * a device's newest batch can ever be retried; the few before it are
+     * kept as a margin. The table stays at most `keep` rows per device
+     * instead of growing with every sync. */
+    if (sqlite3_prepare_v2(c->db,
+                           "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
+                           " (SELECT rowid FROM fss_batches WHERE device = ?1"
+                           " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "batch retention");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, keep);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "batch retention");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A pull returns, in seq order, the rows of the rep's scope and the rep's
+ * scope exits after the cursor: a page of them, plus one to learn has_more.
+ * Two plans give the same answer at different costs (tests/server
+ * test_pull_plans proves they agree):
+ *
+ * SEQ walks each table's (seq, id) index from the cursor and tests each
+ * row's customer with a primary-key lookup, stopping after a page. When the
+ * scope holds most of what changed (a bootstrap), a page costs about page x
+ * tables steps whatever the scope size. But it visits every row anyone
+ * changed since the cursor: at 1,000 devices an incremental pull of a few
+ * dozen rows walked thousands of other reps' rows.
+ *
+ * SCOPE lists the scope's customers (indexes on customer owner_rep and
+ * territory, migration 2), probes each table's (root, seq) index per
+ * customer from the cursor and sorts what it finds. It costs customers x
+ * tables probes plus the scope's rows after the cursor, whatever others
+ * changed; but each page sorts all of those rows again, so a pull of many
+ * pages would be quadratic (filtering by "root in the scope" was the first
+ * pull query: 206 s for a 200k-row bootstrap).
+ *
+ * choose_plan() takes SCOPE only when both costs are bounded: the probes
+ * are fewer than the seqs handed out since the cursor (an upper bound of
+ * what SEQ visits) and the scope has at most PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE
+ * x page customers, and the whole pull fits in PULL_SCOPE_MAX_PAGES pages.
+ * Both questions are counts with a LIMIT, so deciding costs at most a few
+ * thousand index steps (about 1 ms for a 25,000-customer scope's bootstrap
+ * page).
+ *
+ * The outer table is always aliased: a bare `root` inside the scope
+ * subquery would name the customer's own root and silently make it
+ * uncorrelated. Table names come from the static schema, never from input.
+ * Parameters: ?1 cursor, ?2 rep, ?3 limit (-1 = none). */
+#define PULL_IN_SCOPE(col)                                                  \
+    "EXISTS (SELECT 1 FROM customer c WHERE c.id = " col " AND "            \
+    FSS_SCOPE_COND("?2") ")"
+#define PULL_SCOPE_CUSTOMERS "SELECT c.id FROM customer c WHERE " FSS_SCOPE_COND("?2")
+
+/* The pull query of `plan`: SELECT kind (0 row, 1 exit), entity tag or exit
+ * reason, id, seq ORDER BY seq LIMIT ?3; or, with `count`, how many such
+ * rows there are, at most ?3. */
+static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
+                           fss_buf *b, fs_error *err)
+{
+    bool by_scope = plan == FSS_PULL_SCOPE;
+    size_t ne = 0, i;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+
+    if (by_scope)
+        fss_buf_puts(b, "WITH pull_scope(id) AS MATERIALIZED ("
+                        PULL_SCOPE_CUSTOMERS ") ");
+    if (count)
+        fss_buf_puts(b, "SELECT count(*) FROM (");
+    for (i = 0; i < ne; i++) {
+        const char *t = fs_store_table(c->store, ents[i]);
+        bool scoped = fss__scoped_entity(ents[i]);
+        if (!t)
+            return fss__fail(err, FSS_EDB, "no table for %s", ents[i]->name);
+        if (count)
+            fss_buf_puts(b, "SELECT 1");
+        else
+            fss_buf_printf(b, "SELECT 0 AS kind, %u AS ent, r.id, r.seq",
+                           (unsigned)ents[i]->tag);
+        fss_buf_printf(b, " FROM %s\"%s\" r WHERE r.seq > ?1",
+                       scoped && by_scope ? "pull_scope s CROSS JOIN " : "", t);
+        if (scoped)
+            fss_buf_puts(b, by_scope ? " AND r.root = s.id"
+                                     : " AND " PULL_IN_SCOPE("r.root"));
+        fss_buf_puts(b, " UNION ALL ");
+    }
+    fss_buf_puts(b, count ? "SELECT 1" : "SELECT 1, x.reason, x.customer, x.seq");
+    fss_buf_puts(b, " FROM fss_scope_exits x WHERE x.rep = ?2 AND x.seq > ?1"
+                    " AND NOT " PULL_IN_SCOPE("x.customer"));
+    /* A compound SELECT with ORDER BY is a merge of its arms (EXPLAIN QUERY
+     * PLAN: MERGE (UNION ALL)), each read lazily in seq order: a seq-plan
+     * page visits about page rows in all, not a page per table. */
+    fss_buf_puts(b, count ? " LIMIT ?3)" : " ORDER BY 4 LIMIT ?3");
+    return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
+}
+
+/* The connection's prepared statement for (plan, count), bound. The caller
+ * resets it (pull_done) before the request ends: a statement left mid-step
+ * would keep its read transaction open. */
+static fss_status pull_stmt(fss_conn *c, fss_pull_plan plan, bool count,
+                            const char *rep, uint64_t cursor, int64_t limit,
+                            sqlite3_stmt **out, fs_error *err)
+{
+    sqlite3_stmt **slot = &c->pull[plan == FSS_PULL_SCOPE][count];
+    fss_status rc = FSS_OK;
+
+    if (!*slot) {
+        fss_buf sql = {0};
+        rc = pull_sql(c, plan, count, &sql, err);
+        if (rc == FSS_OK)
+            rc = fss__conn_stmt(c, slot, sql.data, err);
+        fss_buf_free(&sql);
+        if (rc != FSS_OK)
+            return rc;
+    }
+    sqlite3_bind_int64(*slot, 1, (int64_t)cursor);
+    sqlite3_bind_text(*slot, 2, rep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*slot, 3, limit);
+    *out = *slot;
+    return FSS_OK;
+}
+
+static void pull_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Runs a bound count(*) statement. */
+static fss_status count_rows(fss_conn *c, sqlite3_stmt *st, int64_t *out,
+                             fs_error *err)
+{
+    fss_status rc = FSS_OK;
+
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = fss__dbfail(err, c->db, "pull count");
+    pull_done(st);
+    return rc;
+}
+
+fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
+                                int64_t *out, fs_error *err)
+{
+    fss_status rc = fss__conn_stmt(
+        c, &c->scope_size,
+        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3)", err);
+
+    *out = 0;
+    if (rc != FSS_OK)
+        return rc;
+    sqlite3_bind_text(c->scope_size, 2, rep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(c->scope_size, 3, limit);
+    return count_rows(c, c->scope_size, out, err);
+}
+
+fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
+                                const char *rep, uint64_t cursor,
+                                int64_t limit, int64_t *out, fs_error *err)
+{
+    sqlite3_stmt *st;
+    fss_status rc = pull_stmt(c, plan, true, rep, cursor, limit, &st, err);
+
+    *out = 0;
+    if (rc == FSS_OK)
+        rc = count_rows(c, st, out, err);
+    return rc;
+}
+
+fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
+                          uint64_t cursor, int64_t limit, fss_pull_fn fn,
+                          void *arg, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc;
+    bool stop = false;
+    int r = SQLITE_DONE;
+
+    if ((rc = pull_stmt(c, plan, false, rep, cursor, limit, &st, err)) != FSS_OK)
+        return rc;
+    while (!stop && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_pull_item it;
+
+        if (sqlite3_column_bytes(st, 2) != 16)
+            continue;
+        it.is_exit = sqlite3_column_int(st, 0) != 0;
+        it.tag = (unsigned)sqlite3_column_int(st, 1);
+        memcpy(it.id.b, sqlite3_column_blob(st, 2), 16);
+        it.seq = sqlite3_column_int64(st, 3);
+        if ((rc = fn(&it, arg, &stop, err)) != FSS_OK)
+            goto done;
+    }
+    if (!stop && r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "pull");
+done:
+    pull_done(st);
+    return rc;
+}
