@@ -10,6 +10,7 @@ cmake --install "$build" --prefix "$tmp/usr" >"$tmp/log" 2>&1 || {
     cat "$tmp/log"; exit 1; }
 status=0
 for f in bin/sync-server bin/field-client share/man/man8/sync-server.8 \
+         share/man/man1/field-client.1 \
          share/doc/fieldsync/examples/sync-server.conf.example \
          lib/systemd/system/sync-server.service lib/sysusers.d/fieldsync.conf; do
     if [ ! -e "$tmp/usr/$f" ]; then
