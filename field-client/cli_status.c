@@ -115,11 +115,15 @@ static bool notice_cb(const fc_notice *n, void *p)
         cli_json_time(stdout, "at", n->at_ms, false);
         printf("}");
     } else if (strcmp(n->kind, "conflict") == 0) {
-        /* Which row (by name), what happened, what to do. */
-        printf("  #%lld %s %s: %s; your edit was not kept (edit it again if it still "
-               "matters, then dismiss --notice '#%lld')\n", (long long)n->id, n->entity,
-               n->label[0] ? n->label : id, n->detail[0] ? n->detail : n->reason,
-               (long long)n->id);
+        /* Which row (by name), what happened, what to do: a value that a
+         * newer write replaced can be typed again; a status that is
+         * already further along cannot go back. */
+        bool stale = strcmp(n->reason, "stale") == 0;
+        printf("  #%lld %s %s: %s; your edit was not kept (%sdismiss --notice '#%lld'"
+               "%s)\n", (long long)n->id, n->entity, n->label[0] ? n->label : id,
+               n->detail[0] ? n->detail : n->reason,
+               stale ? "edit it again if it still matters, then " : "", (long long)n->id,
+               stale ? "" : " once seen");
     } else {
         printf("  #%lld %s (dismiss --notice '#%lld' once seen)\n", (long long)n->id,
                n->detail[0] ? n->detail : id, (long long)n->id);

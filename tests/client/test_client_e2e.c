@@ -285,6 +285,13 @@ static void test_status_lists_open_conflicts(void **state)
         assert_non_null(strstr(f->out, "contract Orchard, esign_status:"));
     }
 
+    /* The device whose void lost has a notice naming the customer, in
+     * words (issue 14: no "lattice"), and what to do. */
+    assert_int_equal(CLIENT(f, "--db '%s' status", db2), 0);
+    assert_non_null(strstr(f->out, "contract Orchard: esign_status stays completed"));
+    assert_null(strstr(f->out, "lattice"));
+    assert_non_null(strstr(f->out, "dismiss --notice '#"));
+
     assert_int_equal(SERVER(f, "--db '%s' conflicts --status open", f->sdb), 0);
     p = strstr(f->out, "\"id\":");
     assert_non_null(p);
