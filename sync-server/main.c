@@ -508,8 +508,13 @@ static int parse_ref_id(const char *text, fs_id *id)
     return fs_id_parse(text, strlen(text), id, NULL) == FS_OK ? 0 : 1;
 }
 
+/* Booleans for confirm(): these two objects (by address, not by text, so
+ * a territory named "true" stays a string) are written as JSON literals. */
+static const char json_true[] = "true", json_false[] = "false";
+
 /* The confirmation of a change: one line for people, or with --json one
- * object {"ok":true,"command":..., then the given key/value string pairs}. */
+ * object {"ok":true,"command":..., then the given key/value pairs: strings,
+ * or json_true / json_false}. */
 static void confirm(const char *cmd, const char *line, const char *const *kv)
 {
     if (!json_mode) {
@@ -522,7 +527,10 @@ static void confirm(const char *cmd, const char *line, const char *const *kv)
         printf(",");
         json_str(stdout, kv[0]);
         printf(":");
-        json_str(stdout, kv[1]);
+        if (kv[1] == json_true || kv[1] == json_false)
+            printf("%s", kv[1]);
+        else
+            json_str(stdout, kv[1]);
     }
     printf(",\"message\":");
     json_str(stdout, line);
@@ -701,7 +709,7 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         snprintf(line, sizeof line, "%s %s territory %s", label,
                  a->remove ? "no longer covers" : "now covers", a->args[1]);
         confirm(a->cmd, line, (const char *const[]){"rep", idt, "territory", a->args[1],
-                                                    "member", a->remove ? "false" : "true",
+                                                    "member", a->remove ? json_false : json_true,
                                                     NULL});
     } else if (strcmp(a->cmd, "assign") == 0) {
         char owner[FS_ID_STRLEN + 1] = "", olabel[300] = "";

@@ -684,6 +684,10 @@ static void test_cli_for_people(void **state)
     miss += expect_cli(db, "rep-territory confirms", 0,
                        "Carol Diaz <carol@example.com> now covers territory north",
                        "rep-territory %s north", carol);
+    miss += expect_cli(db, "rep-territory --json: member is a JSON boolean", 0,
+                       "\"member\":false", "--json rep-territory %s north --remove", carol);
+    miss += expect_cli(db, "rep-territory back", 0, "now covers", "rep-territory %s north",
+                       carol);
     miss += expect_cli(db, "revoke confirms", 0, "revoked", "revoke %s", dev);
     miss += expect_cli(db, "device by short id", 0, devb, "revoke %s",
                        devb + FS_ID_STRLEN - 8);
