@@ -478,6 +478,13 @@ typedef bool (*fs_violation_fn)(const fs_row *row, int field, fs_status code,
  */
 size_t fs_row_violations(const fs_row *row, const fs_change *c, bool created,
                          uint64_t now_ms, fs_violation_fn fn, void *payload);
+
+/* True when every FS_FIELD_REQUIRED field of the row is set: a row that a
+ * create made (a customer's name, a child's parent, a quote's currency).
+ * A replica uses it to tell a row its queued changes create from the
+ * remains of one whose create it no longer holds (refused, or gone with a
+ * scope exit), which it must not show. */
+bool fs_row_complete(const fs_row *row);
 /* The first violation of fs_row_violations as a status and message. */
 fs_status fs_row_check(const fs_row *row, const fs_change *c, bool created,
                        uint64_t now_ms, fs_error *err);

@@ -220,3 +220,15 @@ fs_status fs_row_check(const fs_row *row, const fs_change *c, bool created,
     fs_row_violations(row, c, created, now_ms, take_first, &x);
     return x.st;
 }
+
+bool fs_row_complete(const fs_row *row)
+{
+    const fs_entity *e = row ? row->entity : NULL;
+
+    if (!e || !row->cells)
+        return false;
+    for (size_t s = 0; s < e->nfields; s++)
+        if ((e->fields[s].flags & FS_FIELD_REQUIRED) && row->cells[s].v.kind == FS_VAL_NULL)
+            return false;
+    return true;
+}

@@ -476,7 +476,11 @@ fc_status fc__recompute_row(fc_client *c, const fs_entity *e, const fs_id *id,
     }
     fc__release(st);
     st = NULL;
-    if (fs_row_exists(&row)) {
+    /* With no confirmed copy, the row is shown only if its queued changes
+     * create it. Edits whose create is gone (refused by the server, or the
+     * row left with a scope exit) stay queued to be judged, but would show
+     * a partial row (a quote with a status and no currency). */
+    if (fs_row_exists(&row) && (found || row.deleted || fs_row_complete(&row))) {
         sst = fs_store_root(c->disp, &row, &root, &has_root, &ferr);
         if (sst == FS_STORE_ENOPARENT) {
             /* The parent is not here (yet): keep the row without a root
