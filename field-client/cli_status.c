@@ -260,8 +260,12 @@ static void on_progress(const fc_progress *p, void *payload)
     if (pc->quiet)
         return;
     if (p->retry) {
-        fprintf(stderr, "%ssync: network problem (%s); retry %u...%s", pc->tty ? "\r\033[K" : "",
-                p->note, p->retry, pc->tty ? "" : "\n");
+        /* On a terminal the retry shows in place of the bar; elsewhere the
+         * outcome's one line says it all ("offline: ..."), so a script or
+         * log reading a sync that could not connect gets one line. */
+        if (pc->tty)
+            fprintf(stderr, "\r\033[Ksync: network problem (%s); retry %u...", p->note,
+                    p->retry);
         return;
     }
     if (pc->tty) {

@@ -456,6 +456,13 @@ static void test_catalog_and_offline(void **state)
     assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 5);
     assert_non_null(strstr(f->err, "offline"));
     assert_non_null(strstr(f->err, "4 change(s) saved on this device"));
+    {   /* ... in one line, the retries before it included */
+        size_t lines = 0;
+        for (const char *p = f->err; *p; p++)
+            lines += *p == '\n';
+        if (lines != 1)
+            fail_msg("offline sync printed %zu lines:\n%s", lines, f->err);
+    }
     assert_int_equal(CLIENT(f, "--db '%s' status", f->cdb), 0);
     assert_non_null(strstr(f->out, "waiting:      4 change(s) waiting to send"));
     assert_null(strstr(f->out, "answer not yet received"));
