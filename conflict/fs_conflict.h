@@ -122,6 +122,11 @@ void fs_id_format(const fs_id *id, char out[FS_ID_STRLEN + 1]);
 /* Parses the canonical 8-4-4-4-12 hex form (either case) of exactly len
  * bytes; anything else is FS_EBADID. Any UUID version is accepted. */
 fs_status fs_id_parse(const char *s, size_t len, fs_id *out, fs_error *err);
+/* A short id as a person types it: the id's TAIL (time-ordered ids share
+ * their leading digits, so a prefix would not tell them apart), min..32
+ * hex digits in either case. Writes them lowercased into out (33 bytes)
+ * and returns true, or false (out unspecified) for anything else. */
+bool fs_id_tail(const char *s, size_t min, char out[33]);
 int fs_id_cmp(const fs_id *a, const fs_id *b); /* memcmp order */
 bool fs_id_is_nil(const fs_id *id);
 uint64_t fs_id_time_ms(const fs_id *id); /* the v7 timestamp */

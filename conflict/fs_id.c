@@ -112,3 +112,23 @@ uint64_t fs_id_time_ms(const fs_id *id)
         ms = ms << 8 | id->b[i];
     return ms;
 }
+
+bool fs_id_tail(const char *s, size_t min, char out[33])
+{
+    size_t n = 0;
+
+    if (!s)
+        return false;
+    for (; *s; s++, n++) {
+        char ch = *s;
+        if (n == 32)
+            return false;
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return false;
+        out[n] = ch;
+    }
+    out[n] = '\0';
+    return n >= min;
+}

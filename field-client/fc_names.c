@@ -224,19 +224,6 @@ static fc_status ambiguous(fc_client *c, const char *what, const char *ref,
                     f->n > CANDIDATES ? ", ..." : "");
 }
 
-static bool is_hex_tail(const char *s, char *lower, size_t cap)
-{
-    size_t n = 0;
-
-    for (; *s; s++) {
-        if (!isxdigit((unsigned char)*s) || n + 1 >= cap)
-            return false;
-        lower[n++] = (char)tolower((unsigned char)*s);
-    }
-    lower[n] = '\0';
-    return n >= TAIL_MIN && n <= 32;
-}
-
 fc_status fc_resolve(fc_client *c, const char *entity, const char *ref, fs_id *out,
                      fs_error *err)
 {
@@ -257,7 +244,7 @@ fc_status fc_resolve(fc_client *c, const char *entity, const char *ref, fs_id *o
         return FC_OK;
     all = fs_schema_entities(&nall);
     /* A short id: a tail of the hex digits. */
-    if (is_hex_tail(ref, tail, sizeof tail)) {
+    if (fs_id_tail(ref, TAIL_MIN, tail)) {
         for (size_t i = 0; i < nall && !rc; i++)
             if (!only || all[i] == only)
                 rc = collect(c, all[i], "lower(hex(id)) LIKE '%' || ?1", tail, &f, err);

@@ -831,9 +831,9 @@ fss_status fss_admin_find(fss_server *s, fss_ref_kind kind, const char *ref,
 {
     fss_conn *c = NULL;
     fss_status rc = FSS_OK;
-    char hex[33] = "", lref[64];
+    char hex[33] = "", lref[33];
     size_t n, i, h = 0;
-    bool is_hex = true;
+    bool is_hex;
     find_ctx x = {-1, 0, id_out, label, label_cap, candidates};
     fs_id id;
 
@@ -851,16 +851,7 @@ fss_status fss_admin_find(fss_server *s, fss_ref_kind kind, const char *ref,
                 hex[h++] = t[i];
         hex[h] = '\0';
     }
-    for (i = 0; i < n && i < sizeof lref - 1; i++) {
-        char ch = ref[i];
-        if (ch >= 'A' && ch <= 'F')
-            ch = (char)(ch - 'A' + 'a');
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-            is_hex = false;
-        lref[i] = ch;
-    }
-    lref[i] = '\0';
-    is_hex = is_hex && n >= 8 && n <= 32;
+    is_hex = fs_id_tail(ref, 8, lref);
 
     if (!(c = fss__conn_get(s, 10000)))
         return fss__fail(err, FSS_EDB, "no database connection free");

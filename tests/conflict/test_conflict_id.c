@@ -237,9 +237,33 @@ static void test_cmp_nil_time(void **state)
     assert_int_equal(fs_id_time_ms(&b), fs_id_time_ms(&a));
 }
 
+/* Short ids as people type them: a tail of min..32 hex digits, either case. */
+static void test_id_tail(void **state)
+{
+    static const struct { const char *in; size_t min; const char *want; } cases[] = {
+        {"ca669297", 8, "ca669297"}, {"CA669297", 8, "ca669297"},
+        {"669297", 8, NULL},          {"669297", 4, "669297"},
+        {"1436dbd1x", 4, NULL},       {"01a2-4760", 4, NULL},
+        {"", 0, ""},                  {"0123456789abcdef0123456789abcdef", 8,
+                                       "0123456789abcdef0123456789abcdef"},
+        {"0123456789abcdef0123456789abcdef0", 8, NULL},
+    };
+    char out[33];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool ok = fs_id_tail(cases[i].in, cases[i].min, out);
+        assert_int_equal(ok, cases[i].want != NULL);
+        if (ok)
+            assert_string_equal(out, cases[i].want);
+    }
+    assert_false(fs_id_tail(NULL, 0, out));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_id_tail),
         cmocka_unit_test(test_new_layout),
         cmocka_unit_test(test_new_unique_and_ordered),
         cmocka_unit_test(test_new_null),
