@@ -13,6 +13,10 @@ PACKAGES=(
   tzdata                  # time zones: the client's local times, report days
   man-db groff-base       # tests render the man pages (man -l --warnings)
   systemd                 # tests check the unit (systemd-analyze verify)
+  postgresql libpq-dev    # the central store when one machine is not enough
+  libsodium-dev           # back-office passwords (Argon2id), session ids
+  chromium chromium-driver python3-selenium   # the console's browser tests
+  libjs-leaflet libjs-chart.js fonts-noto-cjk # the console's map, charts, CJK text
 )
 
 missing=()
