@@ -1,0 +1,317 @@
+/*
+ * test_server_multi.c - two servers on one store, as two `sync-server serve`
+ * processes behind one address would be (docs/ARCHITECTURE.md, "Several
+ * processes"): a device's requests go to either, in any order, and every
+ * decision that must hold across them is made from the store, not from one
+ * server's memory.
+ *
+ * Both servers run in this process (two fss_server handles, each with its
+ * own connection pool, clock, rate table and metrics: everything a second
+ * process has of its own); the store file and its locks are shared exactly
+ * as between processes. tests/sim runs the real executable twice
+ * (test_sim_multi) with kills on top.
+ *
+ * Covered: exactly-once per batch id when the retry of a lost answer lands
+ * on the other server; enrollment codes used on one refused on the other;
+ * revocation through one refused (with a wipe) by the other; a conflict
+ * resolved through one is resolved for the other; the auth-failure limit
+ * and the metrics are per server (documented, not shared).
+ */
+#include "server_testkit.h"
+#include "fss_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A second server on first's store (a second process on the same file).
+ * Stopped with peer_stop, which leaves the store to tk_stop(first). */
+static void peer_start(tk_server *peer, const tk_server *first,
+                       void (*cfg_edit)(fss_config *cfg))
+{
+    fs_error err = {0};
+
+    memset(peer, 0, sizeof *peer);
+    snprintf(peer->dir, sizeof peer->dir, "%s", first->dir);
+    snprintf(peer->db, sizeof peer->db, "%s", first->db);
+    peer->cfg = first->cfg;
+    peer->cfg.db_path = peer->db;
+    peer->cfg.port = 0;
+    if (cfg_edit)
+        cfg_edit(&peer->cfg);
+    if (fss_server_open(&peer->cfg, &peer->s, &err) != FSS_OK)
+        fail_msg("open peer: %s", err.text);
+    if (fss_server_start(peer->s, &err) != FSS_OK)
+        fail_msg("start peer: %s", err.text);
+    assert_true(fss_server_port(peer->s) > 0);
+    assert_int_not_equal(fss_server_port(peer->s), fss_server_port(first->s));
+    snprintf(peer->base, sizeof peer->base, "http://127.0.0.1:%u",
+             (unsigned)fss_server_port(peer->s));
+}
+
+static void peer_stop(tk_server *peer)
+{
+    fss_server_close(peer->s);
+    peer->s = NULL;
+}
+
+/* A lost answer on server a, the retry on server b: the batch is applied
+ * once (same results, the row keeps the seq a gave it, nothing new to
+ * pull), and the same batch id with other content is refused by b too. */
+static void test_batch_once_across_servers(void **state)
+{
+    tk_server a, b;
+    tk_device d;
+    fs_sync_response r1, r2, r3;
+    fs_error_body eb;
+    fs_change c1[2], c2;
+    fs_id rep, cust, batch = tk_new_id(), visit = tk_new_id();
+
+    (void)state;
+    tk_start(&a, NULL);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    cust = tk_customer(&a, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&a, &rep, &d);
+    tk_pull_all(&b, &d, NULL, NULL, NULL, NULL);
+
+    tk_change(&c1[0], &d, "customer", &cust);
+    tk_set_text(&c1[0], &d, "phone", "111");
+    tk_change(&c1[1], &d, "visit", &visit);
+    tk_set_id(&c1[1], &d, "customer_id", &cust);
+    tk_set_text(&c1[1], &d, "status", "planned");
+    tk_set_int(&c1[1], &d, "planned_at", (int64_t)fs_hlc_ms(d.clock));
+    assert_int_equal(tk_sync(&a, &d, &batch, c1, 2, d.cursor, 0, FS_PROTO_DEFLATE, &r1, &eb),
+                     200);
+    assert_int_equal(r1.nresults, 2);
+    assert_int_equal(r1.results[0].outcome, FS_APPLIED);
+    assert_int_equal(r1.results[1].outcome, FS_APPLIED);
+    assert_int_equal(r1.nrows, 2);
+    /* a's answer is lost; the retry reaches b. */
+    assert_int_equal(tk_sync(&b, &d, &batch, c1, 2, d.cursor, 0, FS_PROTO_GZIP, &r2, &eb), 200);
+    assert_int_equal(r2.nresults, r1.nresults);
+    for (size_t i = 0; i < r1.nresults; i++) {
+        assert_int_equal(r2.results[i].outcome, r1.results[i].outcome);
+        assert_int_equal(r2.results[i].reason, r1.results[i].reason);
+        assert_string_equal(r2.results[i].detail, r1.results[i].detail);
+    }
+    assert_int_equal(r2.nrows, r1.nrows);
+    for (size_t i = 0; i < r1.nrows; i++)
+        assert_int_equal(r2.rows[i].seq, r1.rows[i].seq); /* not applied again */
+    assert_int_equal(r2.next_cursor, r1.next_cursor);
+    d.cursor = r2.next_cursor;
+    assert_int_equal(tk_pull_all(&a, &d, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(tk_pull_all(&b, &d, NULL, NULL, NULL, NULL), 0);
+
+    /* Reusing the id with other content: refused by either server. */
+    tk_change(&c2, &d, "customer", &cust);
+    tk_set_text(&c2, &d, "phone", "222");
+    assert_int_equal(tk_sync(&b, &d, &batch, &c2, 1, d.cursor, 0, FS_PROTO_DEFLATE, &r3, &eb),
+                     409);
+    assert_int_equal(eb.code, FS_PROTO_ERR_BATCH_CONFLICT);
+    assert_int_equal(tk_sync(&a, &d, &batch, &c2, 1, d.cursor, 0, FS_PROTO_DEFLATE, &r3, &eb),
+                     409);
+    assert_int_equal(tk_pull_all(&b, &d, NULL, NULL, NULL, NULL), 0); /* unchanged */
+
+    fs_proto_sync_response_free(&r1);
+    fs_proto_sync_response_free(&r2);
+    fs_change_free(&c1[0]);
+    fs_change_free(&c1[1]);
+    fs_change_free(&c2);
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
+/* A code is single-use across servers, whichever issued it. */
+static void test_enroll_code_once_across_servers(void **state)
+{
+    tk_server a, b;
+    tk_device d1, d2;
+    fs_error_body eb;
+    fs_id rep;
+    char code[FSS_CODE_LEN + 1];
+
+    (void)state;
+    tk_start(&a, NULL);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    /* Issued through a, used on a, refused by b. */
+    assert_int_equal(fss_admin_enroll_code(a.s, &rep, 0, code, NULL), FSS_OK);
+    assert_int_equal(tk_enroll_code(&a, code, &d1, &eb), 200);
+    assert_int_equal(tk_enroll_code(&b, code, &d2, &eb), 403);
+    assert_int_equal(eb.code, FS_PROTO_ERR_ENROLL_CODE);
+    assert_non_null(strstr(eb.message, "already used"));
+    /* Issued through b, used on a, refused by b and by a. */
+    assert_int_equal(fss_admin_enroll_code(b.s, &rep, 0, code, NULL), FSS_OK);
+    assert_int_equal(tk_enroll_code(&a, code, &d2, &eb), 200);
+    assert_int_equal(tk_enroll_code(&b, code, &d1, &eb), 403);
+    assert_int_equal(tk_enroll_code(&a, code, &d1, &eb), 403);
+    /* The device a enrolled is known to b: its token works there. */
+    {
+        fs_sync_response r;
+        assert_int_equal(tk_sync(&b, &d2, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+        fs_proto_sync_response_free(&r);
+    }
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
+/* Revoked through a: b refuses the device at once, with the wipe. */
+static void test_revoke_across_servers(void **state)
+{
+    tk_server a, b;
+    tk_device d;
+    fs_error_body eb;
+    fs_sync_response r;
+    fs_id rep;
+
+    (void)state;
+    tk_start(&a, NULL);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    tk_enroll(&b, &rep, &d);
+    /* b has served this device (anything it kept of it is warm now). */
+    assert_int_equal(tk_sync(&b, &d, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&b, &d, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(fss_admin_device_revoke(a.s, &d.id, NULL), FSS_OK);
+    assert_int_equal(tk_sync(&b, &d, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 401);
+    assert_int_equal(eb.code, FS_PROTO_ERR_REVOKED);
+    assert_true(eb.wipe);
+    assert_int_equal(tk_sync(&a, &d, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 401);
+    assert_int_equal(eb.code, FS_PROTO_ERR_REVOKED);
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
+/* The id of the first conflict record in a list (JSON from the admin API). */
+static int64_t first_conflict_id(fss_server *s, const char *status)
+{
+    fss_buf out = {0};
+    const char *p;
+    int64_t id = 0;
+
+    assert_int_equal(fss_admin_conflicts_list(s, status, 100, &out, NULL), FSS_OK);
+    fss_buf_add(&out, "", 1);
+    p = strstr((const char *)out.data, "{\"id\":");
+    if (p)
+        id = strtoll(p + 6, NULL, 10);
+    fss_buf_free(&out);
+    return id;
+}
+
+/* A conflict recorded through b and resolved through b is resolved for a:
+ * a lists it as resolved and cannot resolve it a second time. */
+static void test_conflict_resolved_across_servers(void **state)
+{
+    tk_server a, b;
+    tk_device da, db;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change ca, cb;
+    fs_id cust;
+    int64_t id;
+
+    (void)state;
+    tk_start(&a, NULL);
+    tk_stale_phone_writes(&a, &da, &db, &cust, &ca, &cb);
+    peer_start(&b, &a, NULL);
+    assert_int_equal(tk_sync(&a, &da, NULL, &ca, 1, da.cursor, 0, FS_PROTO_DEFLATE, &r, &eb),
+                     200);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&b, &db, NULL, &cb, 1, db.cursor, 0, FS_PROTO_DEFLATE, &r, &eb),
+                     200);
+    fs_proto_sync_response_free(&r);
+    /* The stale write lost on b (recorded, decided by the rule: "auto"). */
+    id = first_conflict_id(a.s, "auto");
+    assert_true(id > 0);
+    assert_int_equal(first_conflict_id(b.s, "auto"), id);
+    assert_int_equal(fss_admin_conflict_resolve(b.s, id, "yours", NULL, "ops", NULL), FSS_OK);
+    assert_int_equal(first_conflict_id(a.s, "auto"), 0);
+    assert_int_equal(first_conflict_id(a.s, "resolved"), id);
+    assert_int_equal(fss_admin_conflict_resolve(a.s, id, "theirs", NULL, "ops", NULL),
+                     FSS_EEXISTS);
+    fs_change_free(&ca);
+    fs_change_free(&cb);
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
+static void strict_limit(fss_config *cfg)
+{
+    cfg->auth_fail_limit = 3;
+}
+
+/* One sync with a bad token; its HTTP status. */
+static long guess(tk_server *t, const tk_device *d)
+{
+    fs_sync_request rq;
+    fs_proto_buf buf = {0};
+    tk_http r;
+    const char *h[3] = {"Content-Type: application/x-protobuf", "Authorization: Bearer guess",
+                        NULL};
+    long st;
+
+    memset(&rq, 0, sizeof rq);
+    rq.version = FS_PROTO_VERSION;
+    rq.device_id = d->id;
+    rq.batch_id = tk_new_id();
+    assert_int_equal(fs_proto_sync_request_encode(&rq, FS_PROTO_IDENTITY, NULL, &buf, NULL),
+                     FS_PROTO_OK);
+    tk_request(t, "POST", "/v1/sync", h, buf.data, buf.len, &r);
+    fs_proto_buf_free(&buf);
+    st = r.status;
+    tk_http_free(&r);
+    return st;
+}
+
+/* Documented per process (ARCHITECTURE.md): the failed-auth count lives in
+ * each server's memory, so an address limited by a is still answered by b
+ * until it fails there too. With N processes an attacker gets at most N
+ * times the limit per window; the limit holds on each. Metrics are each
+ * server's own, too (Prometheus scrapes every process). */
+static void test_rate_limit_and_metrics_per_server(void **state)
+{
+    tk_server a, b;
+    tk_device d;
+    fs_id rep;
+    fss_buf ma = {0}, mb = {0};
+
+    (void)state;
+    tk_start(&a, strict_limit);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    tk_enroll(&a, &rep, &d);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(guess(&a, &d), 401);
+    assert_int_equal(guess(&a, &d), 429);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(guess(&b, &d), 401);
+    assert_int_equal(guess(&b, &d), 429);
+    assert_int_equal(guess(&a, &d), 429);
+
+    fss_metrics_render(a.s, &ma);
+    fss_metrics_render(b.s, &mb);
+    fss_buf_add(&ma, "", 1);
+    fss_buf_add(&mb, "", 1);
+    /* a served the enrollment, b did not. */
+    assert_non_null(strstr((const char *)ma.data, "route=\"enroll\",code=\"2xx\"} 1\n"));
+    assert_non_null(strstr((const char *)mb.data, "route=\"enroll\",code=\"2xx\"} 0\n"));
+    fss_buf_free(&ma);
+    fss_buf_free(&mb);
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_once_across_servers),
+        cmocka_unit_test(test_enroll_code_once_across_servers),
+        cmocka_unit_test(test_revoke_across_servers),
+        cmocka_unit_test(test_conflict_resolved_across_servers),
+        cmocka_unit_test(test_rate_limit_and_metrics_per_server),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
