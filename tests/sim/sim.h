@@ -288,6 +288,9 @@ sim_server *sim_route(sim_dev *d, const char *url, char *out, size_t cap);
  * file itself, or with --store a copy made by `sync-server copy-store`;
  * false (said loudly) when no copy can be made. */
 bool sim_store_for_checks(sim *s, char *path, size_t cap);
+/* The second copy of a duplicated request: to any process (drawn apart from
+ * the first copy's); url names process 0 as in sim_route. */
+void sim_route_copy(sim_dev *d, const char *url, char *out, size_t cap);
 
 /* sim_net.c */
 fc_status sim_post(const char *url, const char *content_type,

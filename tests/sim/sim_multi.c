@@ -11,7 +11,9 @@
  * request in flight (and restarts it at once), and SIM_F_PROC_DOWN kills a
  * random process between requests and leaves it down for 1-6 requests, so
  * a device's retry may land on a dead port (connection refused) or on a
- * live peer. While the devices' faults are off (the crash child,
+ * live peer. The second copy of a duplicated request goes to a process of
+ * its own draw, so the same batch often reaches two processes at once.
+ * While the devices' faults are off (the crash child,
  * quiescence) only live processes are picked and nothing is killed.
  *
  * With --store the processes share that store (a PostgreSQL connection
@@ -105,6 +107,20 @@ sim_server *sim_route(sim_dev *d, const char *url, char *out, size_t cap)
         snprintf(out, cap, "%s%s", to->base, url + n0);
     to->routed++;
     return to;
+}
+
+void sim_route_copy(sim_dev *d, const char *url, char *out, size_t cap)
+{
+    sim *s = d->sim;
+    size_t n0 = strlen(s->srv.base);
+    sim_server *to;
+
+    snprintf(out, cap, "%s", url);
+    if (s->nservers < 2 || strncmp(url, s->srv.base, n0) != 0)
+        return;
+    to = s->all[sim_below(&s->route, s->nservers)];
+    snprintf(out, cap, "%s%s", to->base, url + n0);
+    to->routed++;
 }
 
 bool sim_store_for_checks(sim *s, char *path, size_t cap)
