@@ -14,15 +14,19 @@
  * Covered: exactly-once per batch id when the retry of a lost answer lands
  * on the other server; enrollment codes used on one refused on the other;
  * revocation through one refused (with a wipe) by the other; a conflict
- * resolved through one is resolved for the other; the auth-failure limit
+ * resolved through one is resolved for the other; the quote expiry that
+ * every process runs expires a quote once when two run at the same
+ * moment; the auth-failure limit
  * and the metrics are per server (documented, not shared).
  */
 #include "server_testkit.h"
 #include "fss_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A second server on first's store (a second process on the same file).
  * Stopped with peer_stop, which leaves the store to tk_stop(first). */
@@ -238,6 +242,81 @@ static void test_conflict_resolved_across_servers(void **state)
     tk_stop(&a);
 }
 
+/* One expiry run of a server in a thread: what every process's once-a-minute
+ * timer does (sync-server/main.c). */
+typedef struct expiry_run {
+    fss_server *s;
+    int64_t now, n;
+    fss_status st;
+} expiry_run;
+
+static void *expire_thread(void *p)
+{
+    expiry_run *x = p;
+    x->st = fss_quotes_expire(x->s, x->now, &x->n, NULL);
+    return NULL;
+}
+
+/* Both servers run the expiry at the same moment: the due quote is expired
+ * once (the counts add up to 1 and the device pulls one new version). */
+static void test_expiry_once_across_servers(void **state)
+{
+    tk_server a, b;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change c[3];
+    fs_id rep, cust, quote = tk_new_id(), line = tk_new_id();
+    struct timespec ts;
+    int64_t now;
+    expiry_run xa, xb;
+    pthread_t ta, tb;
+
+    (void)state;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    tk_start(&a, NULL);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    cust = tk_customer(&a, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&a, &rep, &d);
+    tk_change(&c[0], &d, "quote", &quote);
+    tk_set_id(&c[0], &d, "customer_id", &cust);
+    tk_set_text(&c[0], &d, "currency", "EUR");
+    tk_set_text(&c[0], &d, "status", "draft");
+    tk_set_int(&c[0], &d, "valid_until", now - 60000);
+    tk_change(&c[1], &d, "quote_line", &line);
+    tk_set_id(&c[1], &d, "quote_id", &quote);
+    tk_set_int(&c[1], &d, "qty", 1);
+    tk_set_int(&c[1], &d, "unit_price", 100);
+    tk_change(&c[2], &d, "quote", &quote);
+    tk_set_text(&c[2], &d, "status", "sent");
+    assert_int_equal(tk_sync(&b, &d, NULL, c, 3, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(r.results[i].outcome, FS_APPLIED);
+        fs_change_free(&c[i]);
+    }
+    fs_proto_sync_response_free(&r);
+    tk_pull_all(&a, &d, NULL, NULL, NULL, NULL);
+
+    xa = (expiry_run){a.s, now, -1, FSS_OK};
+    xb = (expiry_run){b.s, now, -1, FSS_OK};
+    assert_int_equal(pthread_create(&ta, NULL, expire_thread, &xa), 0);
+    assert_int_equal(pthread_create(&tb, NULL, expire_thread, &xb), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(xa.st, FSS_OK);
+    assert_int_equal(xb.st, FSS_OK);
+    assert_int_equal(xa.n + xb.n, 1);
+    assert_int_equal(tk_sync(&b, &d, NULL, NULL, 0, d.cursor, 0, FS_PROTO_DEFLATE, &r, &eb),
+                     200);
+    assert_int_equal(r.nrows, 1);
+    assert_string_equal(tk_row_text(&tk_find_row(&r, &quote)->row, "status"), "expired");
+    fs_proto_sync_response_free(&r);
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
 static void strict_limit(fss_config *cfg)
 {
     cfg->auth_fail_limit = 3;
@@ -311,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_enroll_code_once_across_servers),
         cmocka_unit_test(test_revoke_across_servers),
         cmocka_unit_test(test_conflict_resolved_across_servers),
+        cmocka_unit_test(test_expiry_once_across_servers),
         cmocka_unit_test(test_rate_limit_and_metrics_per_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
