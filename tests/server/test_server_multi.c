@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A second server on first's store (a second process on the same file).
  * Stopped with peer_stop, which leaves the store to tk_stop(first). */
@@ -317,6 +318,68 @@ static void test_expiry_once_across_servers(void **state)
     tk_stop(&a);
 }
 
+/* Two servers opening a store that does not exist yet at the same moment
+ * (two processes started together on a fresh store): both open, the
+ * schema is created once (the migrations run in the write transaction),
+ * and both serve it. */
+typedef struct open_run {
+    fss_config cfg;
+    fss_server *s;
+    fss_status st;
+    fs_error err;
+} open_run;
+
+static void *open_thread(void *p)
+{
+    open_run *o = p;
+    o->st = fss_server_open(&o->cfg, &o->s, &o->err);
+    return NULL;
+}
+
+static void test_first_start_together(void **state)
+{
+    tk_server a, b;
+    open_run o[2];
+    pthread_t th[2];
+    char path[400];
+    tk_device d;
+    fs_id rep;
+
+    (void)state;
+    tk_start(&a, NULL); /* only for its folder, config and cleanup */
+    fss_server_close(a.s);
+    snprintf(a.db, sizeof a.db, "%s/fresh.db", a.dir);
+    a.cfg.db_path = a.db;
+    memset(o, 0, sizeof o);
+    for (int i = 0; i < 2; i++) {
+        o[i].cfg = a.cfg;
+        assert_int_equal(pthread_create(&th[i], NULL, open_thread, &o[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++)
+        if (o[i].st != FSS_OK)
+            fail_msg("server %d: %s", i, o[i].err.text);
+    for (int i = 0; i < 2; i++)
+        fss_server_close(o[i].s);
+    /* Both opened the same schema: serve it from two servers again. */
+    assert_int_equal(fss_server_open(&a.cfg, &a.s, NULL), FSS_OK);
+    assert_int_equal(fss_server_start(a.s, NULL), FSS_OK);
+    snprintf(a.base, sizeof a.base, "http://127.0.0.1:%u", (unsigned)fss_server_port(a.s));
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    tk_enroll(&b, &rep, &d);
+    peer_stop(&b);
+    fss_server_close(a.s);
+    for (int i = 0; i < 4; i++) {
+        static const char *const names[] = {"fresh.db", "fresh.db-wal", "fresh.db-shm",
+                                            "central.db"};
+        snprintf(path, sizeof path, "%s/%s", a.dir, names[i]);
+        unlink(path);
+    }
+    rmdir(a.dir);
+}
+
 static void strict_limit(fss_config *cfg)
 {
     cfg->auth_fail_limit = 3;
@@ -386,6 +449,7 @@ static void test_rate_limit_and_metrics_per_server(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_start_together),
         cmocka_unit_test(test_batch_once_across_servers),
         cmocka_unit_test(test_enroll_code_once_across_servers),
         cmocka_unit_test(test_revoke_across_servers),
