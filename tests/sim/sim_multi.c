@@ -9,10 +9,11 @@
  * way every time), rewriting the address. Faults on top of the usual ones:
  * the server kill of SIM_F_SERVER_KILL hits the process that has the
  * request in flight (and restarts it at once), and SIM_F_PROC_DOWN kills a
- * random process between requests and leaves it down for 1-6 requests, so
- * a device's retry may land on a dead port (connection refused) or on a
- * live peer. The second copy of a duplicated request goes to a process of
- * its own draw, so the same batch often reaches two processes at once.
+ * random process between requests (never the last one up) and leaves it
+ * down for 1-6 requests, so a device's retry may land on a dead port
+ * (connection refused) or on a live peer. The second copy of a duplicated
+ * request goes to a process of its own draw, so the same batch often
+ * reaches two processes at once.
  * While the devices' faults are off (the crash child,
  * quiescence) only live processes are picked and nothing is killed.
  *
@@ -91,7 +92,12 @@ sim_server *sim_route(sim_dev *d, const char *url, char *out, size_t cap)
         }
     if (faults && sim_chance(&s->route, 15)) {
         sim_server *p = s->all[sim_below(&s->route, s->nservers)];
-        if (p->pid > 0) {
+        unsigned live = 0;
+        for (unsigned i = 0; i < s->nservers; i++)
+            live += s->all[i]->pid > 0;
+        /* Never the last live one: the crash child, which sends with its
+         * faults off, must find a process to answer it. */
+        if (p->pid > 0 && live > 1) {
             sim_server_kill(p);
             p->up_at = s->requests + 1 + sim_below(&s->route, 6);
             sim_sh->faults[SIM_F_PROC_DOWN]++;
