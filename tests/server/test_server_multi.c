@@ -161,6 +161,82 @@ static void test_enroll_code_once_across_servers(void **state)
     tk_stop(&a);
 }
 
+/* One enrollment with `code` handled by a server in a thread (in-process,
+ * fss_handle: no cmocka assertion runs off the main thread). */
+typedef struct enroll_run {
+    fss_server *s;
+    const fs_proto_buf *body;
+    int status;
+} enroll_run;
+
+static void *enroll_thread(void *p)
+{
+    enroll_run *x = p;
+    fss_request rq = {0};
+    fss_response rs = {0};
+
+    rq.method = "POST";
+    rq.path = "/v1/enroll";
+    rq.content_type = "application/x-protobuf";
+    rq.remote_addr = "127.0.0.1";
+    rq.body = x->body->data;
+    rq.body_len = x->body->len;
+    fss_handle(x->s, &rq, &rs);
+    x->status = rs.status;
+    fss_response_free(&rs);
+    return NULL;
+}
+
+/* The same code typed on two laptops at once, each reaching another server:
+ * one enrollment, the other "already used"; the rep has one device. Run a
+ * few rounds, each with a new code, so the two often truly overlap. */
+static void test_enroll_code_race_across_servers(void **state)
+{
+    tk_server a, b;
+    fs_id rep;
+    char code[FSS_CODE_LEN + 1];
+    fs_enroll_request rq;
+    fs_proto_buf body = {0};
+    enroll_run x[2];
+    pthread_t th[2];
+    int ok = 0;
+
+    (void)state;
+    tk_start(&a, NULL);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    for (int round = 0; round < 8; round++) {
+        assert_int_equal(fss_admin_enroll_code(round % 2 ? a.s : b.s, &rep, 0, code, NULL),
+                         FSS_OK);
+        memset(&rq, 0, sizeof rq);
+        rq.version = FS_PROTO_VERSION;
+        snprintf(rq.code, sizeof rq.code, "%s", code);
+        snprintf(rq.device_name, sizeof rq.device_name, "laptop");
+        assert_int_equal(fs_proto_enroll_request_encode(&rq, FS_PROTO_IDENTITY, NULL, &body,
+                                                        NULL), FS_PROTO_OK);
+        x[0] = (enroll_run){a.s, &body, 0};
+        x[1] = (enroll_run){b.s, &body, 0};
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, enroll_thread, &x[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        fs_proto_buf_free(&body);
+        assert_true((x[0].status == 200 && x[1].status == 403) ||
+                    (x[0].status == 403 && x[1].status == 200));
+        ok++;
+    }
+    assert_int_equal(ok, 8);
+    {
+        fss_buf out = {0};
+        assert_int_equal(fss_admin_devices_list(b.s, &out, NULL), FSS_OK);
+        fss_buf_add(&out, "", 1);
+        assert_int_equal(tk_count((const char *)out.data, "\"revoked\":false"), 8);
+        fss_buf_free(&out);
+    }
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
 /* Revoked through a: b refuses the device at once, with the wipe. */
 static void test_revoke_across_servers(void **state)
 {
@@ -452,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_first_start_together),
         cmocka_unit_test(test_batch_once_across_servers),
         cmocka_unit_test(test_enroll_code_once_across_servers),
+        cmocka_unit_test(test_enroll_code_race_across_servers),
         cmocka_unit_test(test_revoke_across_servers),
         cmocka_unit_test(test_conflict_resolved_across_servers),
         cmocka_unit_test(test_expiry_once_across_servers),
