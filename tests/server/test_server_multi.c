@@ -127,6 +127,109 @@ static void test_batch_once_across_servers(void **state)
     tk_stop(&a);
 }
 
+/* One sync request handled by a server in a thread (fss_handle). */
+typedef struct sync_run {
+    fss_server *s;
+    const fs_proto_buf *body;
+    const char *auth;
+    fss_response rs;
+} sync_run;
+
+static void *sync_thread(void *p)
+{
+    sync_run *x = p;
+    fss_request rq = {0};
+
+    rq.method = "POST";
+    rq.path = "/v1/sync";
+    rq.content_type = "application/x-protobuf";
+    rq.authorization = x->auth;
+    rq.remote_addr = "127.0.0.1";
+    rq.body = x->body->data;
+    rq.body_len = x->body->len;
+    fss_handle(x->s, &rq, &x->rs);
+    return NULL;
+}
+
+/* The same batch reaching both servers at the same moment (a retry racing
+ * the original through a load balancer): both answer 200 with the same
+ * verdict, and the change is applied once (the device pulls one version).
+ * A few rounds, each a new batch, so the two often truly overlap. */
+static void test_batch_race_across_servers(void **state)
+{
+    tk_server a, b;
+    tk_device d;
+    fs_id rep, cust;
+    char auth[200];
+
+    (void)state;
+    tk_start(&a, NULL);
+    peer_start(&b, &a, NULL);
+    rep = tk_rep(&a, "Alice", "north");
+    cust = tk_customer(&a, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&a, &rep, &d);
+    tk_pull_all(&a, &d, NULL, NULL, NULL, NULL);
+    snprintf(auth, sizeof auth, "Bearer %s", d.token);
+    for (int round = 0; round < 8; round++) {
+        fs_sync_request rq;
+        fs_sync_response out[2];
+        fs_proto_buf body = {0};
+        fs_change c;
+        sync_run x[2];
+        pthread_t th[2];
+        char phone[32];
+
+        snprintf(phone, sizeof phone, "+49 30 %d", round);
+        tk_change(&c, &d, "customer", &cust);
+        tk_set_text(&c, &d, "phone", phone);
+        memset(&rq, 0, sizeof rq);
+        rq.version = FS_PROTO_VERSION;
+        rq.device_id = d.id;
+        rq.batch_id = tk_new_id();
+        rq.cursor = d.cursor;
+        rq.client_time = d.clock;
+        rq.changes = &c;
+        rq.nchanges = 1;
+        assert_int_equal(fs_proto_sync_request_encode(&rq, FS_PROTO_IDENTITY, NULL, &body,
+                                                      NULL), FS_PROTO_OK);
+        x[0] = (sync_run){a.s, &body, auth, {0}};
+        x[1] = (sync_run){b.s, &body, auth, {0}};
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, sync_thread, &x[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        fs_proto_buf_free(&body);
+        fs_change_free(&c);
+        for (int i = 0; i < 2; i++) {
+            fs_proto_encoding enc = FS_PROTO_IDENTITY;
+            assert_int_equal(x[i].rs.status, 200);
+            if (x[i].rs.content_encoding)
+                assert_int_equal(fs_proto_encoding_parse(x[i].rs.content_encoding,
+                                                         strlen(x[i].rs.content_encoding),
+                                                         &enc, NULL), FS_PROTO_OK);
+            memset(&out[i], 0, sizeof out[i]);
+            assert_int_equal(fs_proto_sync_response_decode(x[i].rs.body, x[i].rs.body_len, enc,
+                                                           NULL, &out[i], NULL, NULL),
+                             FS_PROTO_OK);
+            fss_response_free(&x[i].rs);
+        }
+        assert_int_equal(out[0].nresults, 1);
+        assert_int_equal(out[1].nresults, 1);
+        assert_int_equal(out[0].results[0].outcome, FS_APPLIED);
+        assert_int_equal(out[1].results[0].outcome, FS_APPLIED);
+        assert_int_equal(out[0].nrows, 1);
+        assert_int_equal(out[1].nrows, 1);
+        assert_int_equal(out[0].rows[0].seq, out[1].rows[0].seq); /* one version */
+        d.cursor = out[0].next_cursor > out[1].next_cursor ? out[0].next_cursor
+                                                           : out[1].next_cursor;
+        fs_proto_sync_response_free(&out[0]);
+        fs_proto_sync_response_free(&out[1]);
+        assert_int_equal(tk_pull_all(&b, &d, NULL, NULL, NULL, NULL), 0);
+    }
+    peer_stop(&b);
+    tk_stop(&a);
+}
+
 /* A code is single-use across servers, whichever issued it. */
 static void test_enroll_code_once_across_servers(void **state)
 {
@@ -527,6 +630,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_start_together),
         cmocka_unit_test(test_batch_once_across_servers),
+        cmocka_unit_test(test_batch_race_across_servers),
         cmocka_unit_test(test_enroll_code_once_across_servers),
         cmocka_unit_test(test_enroll_code_race_across_servers),
         cmocka_unit_test(test_revoke_across_servers),
