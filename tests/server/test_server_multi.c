@@ -11,13 +11,17 @@
  * as between processes. tests/sim runs the real executable twice
  * (test_sim_multi) with kills on top.
  *
- * Covered: exactly-once per batch id when the retry of a lost answer lands
- * on the other server; enrollment codes used on one refused on the other;
- * revocation through one refused (with a wipe) by the other; a conflict
- * resolved through one is resolved for the other; the quote expiry that
- * every process runs expires a quote once when two run at the same
- * moment; the auth-failure limit
- * and the metrics are per server (documented, not shared).
+ * Covered: two servers creating a fresh store together; exactly-once per
+ * batch id when the retry of a lost answer lands on the other server, and
+ * when one batch reaches both at the same moment; enrollment codes used on
+ * one refused on the other, and one code sent to both at once enrolling
+ * one device; revocation through one refused (with a wipe) by the other; a
+ * conflict resolved through one is resolved for the other; the quote
+ * expiry that every process runs expires a quote once when two run at the
+ * same moment; the auth-failure limit and the metrics are per server
+ * (documented, not shared). The races run in threads through fss_handle
+ * (no cmocka assertion off the main thread), eight rounds each so the two
+ * requests often truly overlap; nothing is timed.
  */
 #include "server_testkit.h"
 #include "fss_int.h"
