@@ -20,6 +20,7 @@
  *     higher (recency "inverted").
  */
 #include "fs_score.h"
+#include "fs_conflict_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -390,9 +391,15 @@ const char *fs_churn_rule_name(fs_churn_rule r)
     return (unsigned)r < FS_CHURN_NRULES ? rule_names[r] : "?";
 }
 
-static int64_t days_of(int64_t ms)
+/* "2026-10-25": reasons name the date of the last contact or purchase, not
+ * a number of days, so the text changes only when the facts change and a
+ * nightly run over an unchanged store re-sequences nothing. */
+static void date_of(int64_t ms, char out[16])
 {
-    return ms / FS_SCORE_MS_PER_DAY;
+    char full[48];
+    fs__format_utc(ms, full, sizeof full);
+    memcpy(out, full, 10);
+    out[10] = '\0';
 }
 
 static bool rule_quiet(const fs_score_churn_in *in, const fs_score_params *p,
@@ -413,14 +420,14 @@ static bool rule_quiet(const fs_score_churn_in *in, const fs_score_params *p,
     int64_t limit = (int64_t)(valued ? p->quiet_days_valued : p->quiet_days_other);
     if (last > 0 && in->now_ms - last < limit * FS_SCORE_MS_PER_DAY)
         return false;
+    char day[16];
+    date_of(last, day);
     if (last <= 0)
         snprintf(why, cap, "no visit or follow-up on record");
     else if (contacted)
-        snprintf(why, cap, "no visit or follow-up for %" PRId64 " days",
-                 days_of(in->now_ms - last));
+        snprintf(why, cap, "no visit or follow-up since %s", day);
     else
-        snprintf(why, cap, "no visit or follow-up in %" PRId64 " days as a customer",
-                 days_of(in->now_ms - last));
+        snprintf(why, cap, "no visit or follow-up ever (customer since %s)", day);
     return true;
 }
 
@@ -471,8 +478,10 @@ static bool rule_overdue(const fs_score_churn_in *in, const fs_score_params *p,
     if ((wide)since * 100 <= (wide)avg * p->overdue_pct)
         return false;
     int64_t every = (avg + FS_SCORE_MS_PER_DAY / 2) / FS_SCORE_MS_PER_DAY;
-    snprintf(why, cap, "no purchase for %" PRId64 " days (usually every %" PRId64 " day%s)",
-             days_of(since), every < 1 ? 1 : every, every > 1 ? "s" : "");
+    char day[16];
+    date_of(last, day);
+    snprintf(why, cap, "no purchase since %s (usually every %" PRId64 " day%s)",
+             day, every < 1 ? 1 : every, every > 1 ? "s" : "");
     return true;
 }
 

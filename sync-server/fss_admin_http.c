@@ -248,13 +248,14 @@ static void route(route_ctx *x)
                strcmp(x->segs[0], "import") == 0) {
         const char *ent = strcmp(x->segs[1], "customers") == 0  ? "customer"
                           : strcmp(x->segs[1], "products") == 0 ? "product"
+                          : strcmp(x->segs[1], "purchases") == 0 ? "purchase"
                                                                 : NULL;
         const char *fmt = ctype_json(x->req->content_type) ? "json"
                           : (x->req->content_type &&
                              strncasecmp(x->req->content_type, "text/csv", 8) == 0)
                               ? "csv" : NULL;
         if (!ent) {
-            fss__error_json(x->resp, 404, "import customers or products");
+            fss__error_json(x->resp, 404, "import customers, products or purchases");
             return;
         }
         if (!fmt) {
@@ -280,6 +281,13 @@ static void route(route_ctx *x)
         st = fss_quotes_expire(s, (int64_t)fss_now_ms(), &n, &err);
         if (st == FSS_OK)
             fss_buf_printf(&out, "{\"expired\":%lld}\n", (long long)n);
+    } else if (strcmp(x->req->method, "POST") == 0 && x->nsegs == 1 &&
+               strcmp(x->segs[0], "analyze") == 0) {
+        /* What `serve` runs nightly, on demand: the report as JSON. */
+        fss_analyze_result r;
+        st = fss_analyze(s, (int64_t)fss_now_ms(), &r, &err);
+        if (st == FSS_OK)
+            fss_analyze_json(s, &r, &out);
     } else if (is(x, "GET", 1, "devices", NULL)) {
         st = fss_admin_devices_list(s, &out, &err);
     } else if (is(x, "POST", 3, "devices", "revoke")) {
