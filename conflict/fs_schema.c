@@ -20,6 +20,7 @@
 #define BOOL FS_TYPE_BOOL, FS_POLICY_LWW, 0, NULL
 #define SBOOL FS_TYPE_BOOL, FS_POLICY_SERVER, 0, NULL
 #define TIME FS_TYPE_TIME, FS_POLICY_LWW, 0, NULL
+#define STIME FS_TYPE_TIME, FS_POLICY_SERVER, 0, NULL
 #define MONEY FS_TYPE_MONEY, FS_POLICY_LWW, 0, NULL
 #define CURRENCY FS_TYPE_CURRENCY, FS_POLICY_LWW, 3, NULL
 #define PARENT FS_TYPE_ID, FS_POLICY_ONCE, 0, NULL
@@ -69,6 +70,8 @@ static const fs_field customer_fields[] = {
     {"rfm", 13, STEXT(3), 0, 0, 0},               /* "545" (analyze) */
     {"risk", 14, SENUM(risk_values), 0, 0, 0},    /* churn level (analyze) */
     {"risk_reason", 15, STEXT(256), 0, 0, 0},     /* the rules' words (analyze) */
+    {"lost_reason", 20, STEXT(200), 0, 0, 0},     /* why it left (back office) */
+    {"lost_at", 21, STIME, 0, 0, 0},              /* when it was marked lost */
 };
 
 static const fs_field contact_fields[] = {

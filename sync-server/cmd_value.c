@@ -16,7 +16,10 @@
 const char cmd_value_usage[] =
     "  analyze [--json]               recompute grades, core, RFM and churn risk; open\n"
     "                                 and close generated follow-up tasks; report\n"
-    "                                 movements and the Pareto share (serve: nightly)\n";
+    "                                 movements and the Pareto share (serve: nightly)\n"
+    "  customer-lost CUSTOMER REASON  mark a customer lost with a reason ('' = won back)\n"
+    "  at-risk [--territory CODE]     customers at risk with their reasons (JSON)\n"
+    "  lost [--territory CODE]        lost customers grouped by reason (JSON)\n";
 
 const char cmd_value_options[] =
     "  --analyze-every DURATION  serve runs analyze this often, 0 = never [1d]\n"
@@ -141,6 +144,25 @@ int cmd_value_analyze(fss_server *s, bool json, int64_t now_ms)
         fss_buf_free(&out);
         fprintf(stderr, "sync-server: analyze: out of memory writing the report\n");
         return 1;
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    fss_buf_free(&out);
+    return 0;
+}
+
+int cmd_value_report(fss_server *s, const char *which, const char *territory)
+{
+    fss_buf out = {0};
+    fs_error err = {0};
+    const char *one[1] = {territory};
+    fss_status st = strcmp(which, "lost") == 0
+                        ? fss_report_lost(s, territory ? one : NULL, 1, &out, &err)
+                        : fss_report_at_risk(s, territory ? one : NULL, 1, &out, &err);
+
+    if (st != FSS_OK) {
+        fss_buf_free(&out);
+        fprintf(stderr, "sync-server: %s: %s\n", which, err.text);
+        return st == FSS_EINVAL ? 2 : 1;
     }
     fwrite(out.data, 1, out.len, stdout);
     fss_buf_free(&out);

@@ -287,6 +287,7 @@ typedef struct fss_analyze_result {
     int64_t tasks_opened;   /* generated follow-up tasks created */
     int64_t tasks_closed;   /* generated tasks closed: their cause went away */
     int64_t no_owner;       /* risky customers with no owner rep: no task */
+    int64_t lost;           /* customers marked lost: no risk, no tasks */
     int64_t risk[3];        /* customers per fs_risk */
     int64_t grades[5];      /* customers per grade A..E */
     /* Grade movements since the previous run: moves[from][to], from 0 =
@@ -308,6 +309,20 @@ fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
 /* The run's report as JSON (parameters included) or as text for people. */
 void fss_analyze_json(const fss_server *s, const fss_analyze_result *r, fss_buf *out);
 void fss_analyze_text(const fss_server *s, const fss_analyze_result *r, fss_buf *out);
+
+/* Marks a customer lost with a reason (the back office's "exit
+ * management"), or won back with reason "" (clears it). A lost customer
+ * keeps its grade but gets no churn risk and no generated tasks at the
+ * next analyze. ENOTFOUND for an unknown customer. */
+fss_status fss_admin_customer_lost(fss_server *s, const fs_id *customer,
+                                   const char *reason, fs_error *err);
+/* Reports, each restricted to the territory codes given (NULL = all; a
+ * manager's territories): customers at risk (risk watch or at_risk) with
+ * their reasons, and lost customers grouped by reason. JSON arrays. */
+fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
+                              size_t nterr, fss_buf *out, fs_error *err);
+fss_status fss_report_lost(fss_server *s, const char *const *territories,
+                           size_t nterr, fss_buf *out, fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

@@ -238,6 +238,25 @@ static void route(route_ctx *x)
                                        fsj_str(&x->body, "territory"), &err);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (is(x, "POST", 3, "customers", "lost")) {
+        const char *reason;
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+            return;
+        reason = fsj_str(&x->body, "reason");
+        st = reason ? fss_admin_customer_lost(s, &id, reason, &err)
+                    : fss__fail(&err, FSS_EINVAL, "reason is required (\"\" = won back)");
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
+               strcmp(x->segs[0], "reports") == 0 &&
+               (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0)) {
+        /* ?territory=CODE restricts the report (a manager's territories). */
+        char terr[80];
+        const char *one[1] = {terr};
+        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        st = strcmp(x->segs[1], "lost") == 0
+                 ? fss_report_lost(s, restricted ? one : NULL, 1, &out, &err)
+                 : fss_report_at_risk(s, restricted ? one : NULL, 1, &out, &err);
     } else if (is(x, "DELETE", 2, "customers", NULL)) {
         if (!parse_id_seg(x, 1, &id, "customer"))
             return;

@@ -393,5 +393,11 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
 fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
                                 bool *has, fs_error *err);
 void fss__repo_value_close(fss_value_cursor *cur); /* accepts NULL */
+/* Live customers whose `field` (a customer field name: "risk",
+ * "lost_reason") is set, in id order, restricted to the given territory
+ * codes (NULL = all; an empty list = none). */
+fss_status fss__repo_customers_where(fss_conn *c, const char *field,
+                                     const char *const *territories, size_t nterr,
+                                     fss_row_fn fn, void *arg, fs_error *err);
 
 #endif /* FSS_REPO_H */

@@ -81,3 +81,51 @@ void fss__repo_value_close(fss_value_cursor *cur)
     sqlite3_finalize(cur->st);
     free(cur);
 }
+
+fss_status fss__repo_customers_where(fss_conn *c, const char *field,
+                                     const char *const *territories, size_t nterr,
+                                     fss_row_fn fn, void *arg, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity("customer");
+    sqlite3_stmt *st = NULL;
+    fs_row row = {0};
+    fs_error serr = {0};
+    fss_status rc = FSS_OK;
+    char sql[4096];
+    int k, s;
+
+    /* The field is a schema name (an identifier we own), never input. */
+    if (fs_entity_field_index(e, field) < 0 || nterr > 256)
+        return fss__fail(err, FSS_EINVAL, "customers where: bad field or restriction");
+    k = snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0 AND \"%s\" IS NOT NULL",
+                 fs_store_columns(c->store, e), fs_store_table(c->store, e), field);
+    if (territories) {
+        /* One placeholder per code: a manager's territories (NULL = all). */
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " AND territory IN (");
+        for (size_t i = 0; i < nterr; i++)
+            k += snprintf(sql + k, sizeof sql - (size_t)k, "%s?", i ? "," : "");
+        if (!nterr)
+            k += snprintf(sql + k, sizeof sql - (size_t)k, "NULL");
+        k += snprintf(sql + k, sizeof sql - (size_t)k, ")");
+    }
+    snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY id");
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "customers where");
+        goto done;
+    }
+    for (size_t i = 0; territories && i < nterr; i++)
+        sqlite3_bind_text(st, (int)i + 1, territories[i], -1, SQLITE_STATIC);
+    while (rc == FSS_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fs_store_decode(c->store, e, st, 0, &row, NULL, &serr) != FS_STORE_OK) {
+            rc = fss__fail(err, FSS_EDB, "decode customer: %s", serr.text);
+            goto done;
+        }
+        rc = fn(&row, arg, err);
+    }
+    if (rc == FSS_OK && s != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "customers where");
+done:
+    sqlite3_finalize(st);
+    fs_row_free(&row);
+    return rc;
+}

@@ -519,6 +519,12 @@ static fss_status pass_churn(run *r, fs_error *err)
             .tasks = r->b.ta, .ntasks = r->b.nta,
             .tickets = r->b.ti, .ntickets = r->b.nti};
         fs_score_churn_eval(&in, r->p, &ch);
+        /* A lost customer is past warning: no risk, no tasks (its open
+         * generated tasks close below). Its grade still shows its history. */
+        if (cell_text(&cu.row, "lost_reason")) {
+            memset(&ch, 0, sizeof ch);
+            o->lost++;
+        }
 
         int from = grade_index(cell_text(&cu.row, "grade"));
         o->moves[from + 1][val.grade - 'A']++;
@@ -725,4 +731,197 @@ void fss_analyze_text(const fss_server *s, const fss_analyze_result *r, fss_buf 
                    p->window_days, p->core_share_pct, p->rfm_bins, p->quiet_days_valued,
                    p->quiet_days_other, p->complaint_count, p->complaint_window_days,
                    p->overdue_pct);
+}
+
+/* ---- lost customers and the value reports ------------------------------- */
+
+fss_status fss_admin_customer_lost(fss_server *s, const fs_id *customer,
+                                   const char *reason, fs_error *err)
+{
+    fss_conn *c = NULL;
+    fs_change chg;
+    fs_row row = {0};
+    fs_error ferr = {0};
+    bool found = false, added = false;
+    fss_status rc;
+
+    memset(&chg, 0, sizeof chg);
+    if (!reason)
+        return fss__fail(err, FSS_EINVAL, "a lost customer needs a reason (\"\" = won back)");
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((rc = fss__begin_immediate(c, err)) != FSS_OK)
+        goto done;
+    if ((rc = fss__repo_row_load(c, fs_schema_entity("customer"), customer, &row, NULL,
+                                 &found, err)) != FSS_OK)
+        goto done;
+    if (!found || row.deleted) {
+        rc = fss__fail(err, FSS_ENOTFOUND, "no such customer");
+        goto done;
+    }
+    if (fs_change_init(&chg, row.entity, customer, &fss_server_device, &ferr) != FS_OK) {
+        rc = fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+        goto done;
+    }
+    if ((rc = set_text_if(s, &chg, &row, "lost_reason", reason, &added, err)) != FSS_OK)
+        goto done;
+    if (reason[0] && !cell_text(&row, "lost_reason"))
+        rc = set_int_if(s, &chg, &row, "lost_at", (int64_t)fss_now_ms(), &added, err);
+    else if (!reason[0]) {
+        fs_value v = {0};
+        rc = set_if_changed(s, &chg, &row, "lost_at", &v, &added, err);
+    }
+    if (rc == FSS_OK && added)
+        rc = fss__server_write(s, c, &chg, err);
+done:
+    if (c) {
+        if (rc == FSS_OK)
+            rc = fss__commit(c, err);
+        if (rc != FSS_OK)
+            fss__rollback(c);
+        fss__conn_put(s, c);
+    }
+    fs_change_free(&chg);
+    fs_row_free(&row);
+    return rc;
+}
+
+typedef struct report_ctx {
+    fss_buf *out;
+    size_t n;
+    /* lost: (reason, id, name) collected, grouped after sorting */
+    struct lost_item { char *reason, *name; char id[FS_ID_STRLEN + 1]; } *items;
+    size_t nitems, cap;
+} report_ctx;
+
+static void json_field(fss_buf *out, const char *key, const char *val, bool comma)
+{
+    fss_buf_printf(out, "%s\"%s\":", comma ? "," : "", key);
+    if (val)
+        fss_json_str(out, val, strlen(val));
+    else
+        fss_buf_puts(out, "null");
+}
+
+static fss_status at_risk_row(const fs_row *row, void *arg, fs_error *err)
+{
+    report_ctx *x = arg;
+    const char *risk = cell_text(row, "risk");
+    char id[FS_ID_STRLEN + 1];
+
+    (void)err;
+    if (!risk || strcmp(risk, "none") == 0)
+        return FSS_OK;
+    fs_id_format(&row->id, id);
+    fss_buf_printf(x->out, "%s{\"id\":\"%s\"", x->n++ ? ",\n" : "", id);
+    json_field(x->out, "name", cell_text(row, "name"), true);
+    json_field(x->out, "owner_rep", cell_text(row, "owner_rep"), true);
+    json_field(x->out, "territory", cell_text(row, "territory"), true);
+    json_field(x->out, "grade", cell_text(row, "grade"), true);
+    json_field(x->out, "risk", risk, true);
+    json_field(x->out, "risk_reason", cell_text(row, "risk_reason"), true);
+    fss_buf_puts(x->out, "}");
+    return FSS_OK;
+}
+
+static fss_status report_run(fss_server *s, const char *field,
+                             const char *const *territories, size_t nterr,
+                             fss_row_fn fn, report_ctx *x, fs_error *err)
+{
+    fss_conn *c = fss__conn_get(s, 10000);
+    fss_status rc;
+
+    if (!c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((rc = fss__begin_read(c, err)) == FSS_OK) {
+        rc = fss__repo_customers_where(c, field, territories, nterr, fn, x, err);
+        fss__rollback(c);
+    }
+    fss__conn_put(s, c);
+    return rc;
+}
+
+fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
+                              size_t nterr, fss_buf *out, fs_error *err)
+{
+    report_ctx x = {.out = out};
+    fss_status rc;
+
+    fss_buf_puts(out, "[");
+    rc = report_run(s, "risk", territories, nterr, at_risk_row, &x, err);
+    fss_buf_puts(out, "]\n");
+    if (rc == FSS_OK && out->oom)
+        rc = fss__fail(err, FSS_ENOMEM, "at-risk report");
+    return rc;
+}
+
+static fss_status lost_row(const fs_row *row, void *arg, fs_error *err)
+{
+    report_ctx *x = arg;
+    const char *reason = cell_text(row, "lost_reason");
+    const char *name = cell_text(row, "name");
+
+    if (x->nitems == x->cap) {
+        size_t ncap = x->cap ? x->cap * 2 : 32;
+        void *p = realloc(x->items, ncap * sizeof *x->items);
+        if (!p)
+            return fss__fail(err, FSS_ENOMEM, "lost report");
+        x->items = p;
+        x->cap = ncap;
+    }
+    struct lost_item *it = &x->items[x->nitems];
+    it->reason = strdup(reason ? reason : "");
+    it->name = strdup(name ? name : "");
+    if (!it->reason || !it->name) {
+        free(it->reason);
+        free(it->name);
+        return fss__fail(err, FSS_ENOMEM, "lost report");
+    }
+    fs_id_format(&row->id, it->id);
+    x->nitems++;
+    return FSS_OK;
+}
+
+static int lost_cmp(const void *a, const void *b)
+{
+    const struct lost_item *x = a, *y = b;
+    int c = strcmp(x->reason, y->reason);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+fss_status fss_report_lost(fss_server *s, const char *const *territories,
+                           size_t nterr, fss_buf *out, fs_error *err)
+{
+    report_ctx x = {.out = out};
+    fss_status rc = report_run(s, "lost_reason", territories, nterr, lost_row, &x, err);
+
+    if (rc == FSS_OK) {
+        /* Grouped by reason in C (no aggregation in SQL), reasons in order. */
+        qsort(x.items, x.nitems, sizeof *x.items, lost_cmp);
+        fss_buf_puts(out, "[");
+        for (size_t i = 0; i < x.nitems;) {
+            size_t j = i;
+            while (j < x.nitems && strcmp(x.items[j].reason, x.items[i].reason) == 0)
+                j++;
+            fss_buf_puts(out, i ? ",\n{" : "{");
+            json_field(out, "reason", x.items[i].reason, false);
+            fss_buf_printf(out, ",\"customers\":%zu,\"list\":[", j - i);
+            for (size_t k = i; k < j; k++) {
+                fss_buf_printf(out, "%s{\"id\":\"%s\"", k > i ? "," : "", x.items[k].id);
+                json_field(out, "name", x.items[k].name, true);
+                fss_buf_puts(out, "}");
+            }
+            fss_buf_puts(out, "]}");
+            i = j;
+        }
+        fss_buf_puts(out, "]\n");
+        if (out->oom)
+            rc = fss__fail(err, FSS_ENOMEM, "lost report");
+    }
+    for (size_t i = 0; i < x.nitems; i++) {
+        free(x.items[i].reason);
+        free(x.items[i].name);
+    }
+    free(x.items);
+    return rc;
 }

@@ -470,6 +470,9 @@ static const command commands[] = {
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
     {"analyze", 0, 0, "analyze [--json]"},
+    {"customer-lost", 2, 2, "customer-lost CUSTOMER REASON  (REASON '' = won back)"},
+    {"at-risk", 0, 0, "at-risk [--territory CODE]"},
+    {"lost", 0, 0, "lost [--territory CODE]"},
 };
 
 static const char *usage_of(const char *name)
@@ -827,6 +830,21 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         snprintf(line, sizeof line, "%s (%s) is now %s", label, idt, a->args[1]);
         confirm(a->cmd, line, (const char *const[]){"quote", idt, "status", a->args[1],
                                                     NULL});
+    } else if (strcmp(a->cmd, "customer-lost") == 0) {
+        if ((rc = find_ref(s, FSS_REF_CUSTOMER, a->args[0], "customer-lost", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_customer_lost(s, &id, a->args[1], &err)) != FSS_OK)
+            return fail("customer-lost", &err, st);
+        if (a->args[1][0])
+            snprintf(line, sizeof line, "%s (%s) marked lost: %s", label, idt, a->args[1]);
+        else
+            snprintf(line, sizeof line, "%s (%s) is no longer lost", label, idt);
+        confirm(a->cmd, line, (const char *const[]){"customer", idt, "reason", a->args[1],
+                                                    NULL});
+    } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0) {
+        rc = cmd_value_report(s, a->cmd, a->territory);
     } else if (strcmp(a->cmd, "analyze") == 0) {
         rc = cmd_value_analyze(s, a->json, (int64_t)wall_ms());
     } else if (strcmp(a->cmd, "expire-quotes") == 0) {

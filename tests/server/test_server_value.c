@@ -269,6 +269,66 @@ static void test_generated_tasks(void **state)
     tk_stop(&t);
 }
 
+/* A lost customer: no risk, its generated task closed, listed by reason;
+ * both reports honour a territory restriction; won back clears it. */
+static void test_lost_and_reports(void **state)
+{
+    tk_server t;
+    fs_id rep, north, south;
+    fss_analyze_result a;
+    fss_buf out = {0};
+    fs_error err = {0};
+    int64_t later = now_ms() + 100 * DAY;
+    const char *const only_north[] = {"north"}, *const only_south[] = {"south"};
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    tk_rep(&t, "Bob", "south");
+    north = tk_customer(&t, "Greenfield", "north", &rep, 50, 0);
+    south = tk_customer(&t, "Southmill", "south", NULL, 50, 0);
+    assert_int_equal(fss_analyze(t.s, later, &a, NULL), FSS_OK);
+    assert_int_equal(a.tasks_opened, 1);
+    assert_int_equal(a.risk[FS_RISK_WATCH], 2);
+
+    assert_int_equal(fss_report_at_risk(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_int_equal(tk_count(out.data, "\"risk\":\"watch\""), 2);
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_at_risk(t.s, only_south, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "Southmill"));
+    assert_null(strstr(out.data, "Greenfield"));
+    fss_buf_free(&out);
+
+    assert_int_equal(fss_admin_customer_lost(t.s, &north, "price", NULL), FSS_OK);
+    assert_int_equal(fss_admin_customer_lost(t.s, &south, "moved away", NULL), FSS_OK);
+    assert_int_equal(fss_admin_customer_lost(t.s, &south, NULL, &err), FSS_EINVAL);
+    assert_int_equal(fss_analyze(t.s, later, &a, NULL), FSS_OK);
+    assert_int_equal(a.tasks_closed, 1);
+    assert_int_equal(a.lost, 2);
+    assert_int_equal(a.risk[FS_RISK_NONE], 2);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_lost(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "{\"reason\":\"moved away\",\"customers\":1"));
+    assert_non_null(strstr(out.data, "{\"reason\":\"price\",\"customers\":1"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_lost(t.s, only_north, 1, &out, NULL), FSS_OK);
+    assert_null(strstr(out.data, "moved away"));
+    assert_non_null(strstr(out.data, "Greenfield"));
+    fss_buf_free(&out);
+
+    /* Won back: off the report, and the rules apply again. */
+    assert_int_equal(fss_admin_customer_lost(t.s, &north, "", NULL), FSS_OK);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_lost(t.s, only_north, 1, &out, NULL), FSS_OK);
+    assert_string_equal(out.data, "[]\n");
+    fss_buf_free(&out);
+    assert_int_equal(fss_analyze(t.s, later, &a, NULL), FSS_OK);
+    assert_int_equal(a.tasks_opened, 1);
+    tk_stop(&t);
+}
+
 static void bad_bins(fss_config *cfg)
 {
     cfg->score.rfm_bins = 1;
@@ -301,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_grades_reach_device),
         cmocka_unit_test(test_device_write_refused),
         cmocka_unit_test(test_generated_tasks),
+        cmocka_unit_test(test_lost_and_reports),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
