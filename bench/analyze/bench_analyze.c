@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs_server.h"
@@ -40,17 +41,23 @@ static uint64_t rnd(uint64_t *s)
     return *s = x;
 }
 
-static long vmhwm_kib(void)
+static long status_kib(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long kib = 0;
+    size_t n = strlen(key);
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, n) == 0)
+            kib = strtol(line + n, NULL, 10);
     if (f)
         fclose(f);
     return kib;
+}
+
+static long vmhwm_kib(void)
+{
+    return status_kib("VmHWM:");
 }
 
 typedef struct gen {
@@ -192,6 +199,7 @@ int main(int argc, char **argv)
     int64_t now;
     double t0, t1, t2;
     long rss0, rss1;
+    (void)a2;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     now = (int64_t)ts.tv_sec * 1000;
@@ -219,21 +227,40 @@ int main(int argc, char **argv)
     if (fss_analyze(s, now, &a1, &err) != FSS_OK)
         die("analyze", err.text);
     t1 = bench_now_s();
-    if (fss_analyze(s, now, &a2, &err) != FSS_OK)
-        die("analyze again", err.text);
-    t2 = bench_now_s();
     rss1 = vmhwm_kib();
-    fprintf(stderr, "first run: %lld changed, %lld tasks opened; second: %lld changed\n",
-            (long long)a1.changed, (long long)a1.tasks_opened, (long long)a2.changed);
-
+    fprintf(stderr, "first run: %lld changed, %lld tasks opened\n", (long long)a1.changed,
+            (long long)a1.tasks_opened);
     bench_result("analyze", bcase, "first_run_s", t1 - t0, "s", NAN, NULL);
-    bench_result("analyze", bcase, "rerun_s", t2 - t1, "s", NAN, "<10s");
-    bench_result("analyze", bcase, "rerun_resequenced", (double)(a2.changed + a2.tasks_opened +
-                                                                 a2.tasks_closed),
-                 "rows", NAN, "0");
-    bench_result("analyze", bcase, "peak_rss_added", (double)(rss1 - rss0) / 1024.0, "MiB",
-                 NAN, NULL);
-    bench_result("analyze", bcase, "peak_rss", (double)rss1 / 1024.0, "MiB", NAN, NULL);
+    bench_result("analyze", bcase, "first_run_rss_added", (double)(rss1 - rss0) / 1024.0,
+                 "MiB", NAN, NULL);
+
+    /* The nightly case, a rerun over the unchanged store, in a child: a
+     * fresh process's VmHWM starts at its resident size, so the memory the
+     * rerun adds is measured alone (the first run's write set does not
+     * hide it). The parent does nothing with the store meanwhile. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork", "failed");
+    if (pid == 0) {
+        long base = status_kib("VmRSS:");
+        t1 = bench_now_s();
+        if (fss_analyze(s, now, &a2, &err) != FSS_OK)
+            die("analyze again", err.text);
+        t2 = bench_now_s();
+        fprintf(stderr, "rerun: %lld changed\n", (long long)a2.changed);
+        bench_result("analyze", bcase, "rerun_s", t2 - t1, "s", NAN, "<10s");
+        bench_result("analyze", bcase, "rerun_resequenced",
+                     (double)(a2.changed + a2.tasks_opened + a2.tasks_closed), "rows", NAN,
+                     "0");
+        bench_result("analyze", bcase, "rerun_rss_added",
+                     (double)(vmhwm_kib() - base) / 1024.0, "MiB", NAN, NULL);
+        fflush(NULL);
+        _exit(0);
+    }
+    int wst = 0;
+    if (waitpid(pid, &wst, 0) != pid || !WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+        die("rerun", "the child failed");
     fss_server_close(s);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
