@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char cmd_value_usage[] =
     "  analyze [--json]               recompute grades, core, RFM and churn risk; open\n"
@@ -19,7 +20,9 @@ const char cmd_value_usage[] =
     "                                 movements and the Pareto share (serve: nightly)\n"
     "  customer-lost CUSTOMER REASON  mark a customer lost with a reason ('' = won back)\n"
     "  at-risk [--territory CODE]     customers at risk with their reasons (JSON)\n"
-    "  lost [--territory CODE]        lost customers grouped by reason (JSON)\n";
+    "  lost [--territory CODE]        lost customers grouped by reason (JSON)\n"
+    "  value-report [--territory CODE]  the A-E matrix (unit x count per customer)\n"
+    "                                 and the Pareto curve, per currency (JSON)\n";
 
 const char cmd_value_options[] =
     "  --analyze-every DURATION  serve runs analyze this often, 0 = never [1d]\n"
@@ -155,9 +158,11 @@ int cmd_value_report(fss_server *s, const char *which, const char *territory)
     fss_buf out = {0};
     fs_error err = {0};
     const char *one[1] = {territory};
-    fss_status st = strcmp(which, "lost") == 0
-                        ? fss_report_lost(s, territory ? one : NULL, 1, &out, &err)
-                        : fss_report_at_risk(s, territory ? one : NULL, 1, &out, &err);
+    const char *const *terr = territory ? one : NULL;
+    fss_status st = strcmp(which, "lost") == 0 ? fss_report_lost(s, terr, 1, &out, &err)
+                    : strcmp(which, "value-report") == 0
+                        ? fss_report_value(s, terr, 1, (int64_t)time(NULL) * 1000, &out, &err)
+                        : fss_report_at_risk(s, terr, 1, &out, &err);
 
     if (st != FSS_OK) {
         fss_buf_free(&out);

@@ -24,7 +24,7 @@ int cmd_value_option(fss_config *cfg, const char *name, const char *val);
 /* `sync-server analyze [--json]`: exit code. */
 int cmd_value_analyze(fss_server *s, bool json, int64_t now_ms);
 
-/* `at-risk` / `lost` [--territory CODE]: the JSON report on stdout. */
+/* `at-risk` / `lost` / `value-report` [--territory CODE]: the JSON report on stdout. */
 int cmd_value_report(fss_server *s, const char *which, const char *territory);
 
 /* serve's schedule: runs analyze when cfg.analyze_every_s has passed since

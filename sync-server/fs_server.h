@@ -323,6 +323,13 @@ fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
                               size_t nterr, fss_buf *out, fs_error *err);
 fss_status fss_report_lost(fss_server *s, const char *const *territories,
                            size_t nterr, fss_buf *out, fs_error *err);
+/* The A-E matrix and the Pareto curve as of now_ms, per currency: every
+ * buying customer of the territories (NULL = all) with its unit price,
+ * purchase count, revenue, grade, core flag and RFM (thresholds and grades
+ * from the whole store), and the curve as 101 points [p, share]: the
+ * revenue share of the top p% of those customers. */
+fss_status fss_report_value(fss_server *s, const char *const *territories, size_t nterr,
+                            int64_t now_ms, fss_buf *out, fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

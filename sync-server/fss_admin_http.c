@@ -249,14 +249,17 @@ static void route(route_ctx *x)
             fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
                strcmp(x->segs[0], "reports") == 0 &&
-               (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0)) {
+               (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0 ||
+                strcmp(x->segs[1], "value") == 0)) {
         /* ?territory=CODE restricts the report (a manager's territories). */
         char terr[80];
         const char *one[1] = {terr};
         bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
-        st = strcmp(x->segs[1], "lost") == 0
-                 ? fss_report_lost(s, restricted ? one : NULL, 1, &out, &err)
-                 : fss_report_at_risk(s, restricted ? one : NULL, 1, &out, &err);
+        const char *const *codes = restricted ? one : NULL;
+        st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, codes, 1, &out, &err)
+             : strcmp(x->segs[1], "value") == 0
+                 ? fss_report_value(s, codes, 1, (int64_t)fss_now_ms(), &out, &err)
+                 : fss_report_at_risk(s, codes, 1, &out, &err);
     } else if (is(x, "DELETE", 2, "customers", NULL)) {
         if (!parse_id_seg(x, 1, &id, "customer"))
             return;

@@ -441,7 +441,26 @@ typedef struct run {
     bundle b;
     writes w;
     fss_analyze_result *out;
+    /* fss_report_value only: which customers the report shows (NULL
+     * territories = all), and their ids. */
+    bool report;
+    const char *const *terr;
+    size_t nterr;
+    bool *shown;
+    fs_id *ids;
+    size_t capshown, capids, nshown_ids;
 } run;
+
+static bool in_territories(const run *r, const fs_row *cust)
+{
+    const char *t = cell_text(cust, "territory");
+    if (!r->terr)
+        return true;
+    for (size_t i = 0; t && i < r->nterr; i++)
+        if (strcmp(r->terr[i], t) == 0)
+            return true;
+    return false;
+}
 
 static fss_status pass_summarize(run *r, fs_error *err)
 {
@@ -473,6 +492,14 @@ static fss_status pass_summarize(run *r, fs_error *err)
         }
         GROW_OR_DONE(r->spans, r->nspans, r->capspans, err, "customers");
         r->spans[r->nspans++] = (span){(uint32_t)(r->nlines - k), (uint32_t)k};
+        if (r->report) {
+            size_t n = r->nshown_ids;
+            GROW_OR_DONE(r->shown, n, r->capshown, err, "report");
+            GROW_OR_DONE(r->ids, n, r->capids, err, "report");
+            r->shown[n] = in_territories(r, &cu.row);
+            r->ids[n] = cu.row.id;
+            r->nshown_ids++;
+        }
         if ((rc = stream_next(&cu, err)) != FSS_OK)
             goto done;
     }
@@ -923,5 +950,112 @@ fss_status fss_report_lost(fss_server *s, const char *const *territories,
         free(x.items[i].name);
     }
     free(x.items);
+    return rc;
+}
+
+/* ---- the value report: A-E matrix and Pareto curve ---------------------- */
+
+static int cmp_rev_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* One currency: its shown customers as matrix points, then the Pareto
+ * curve over them (101 points: the revenue share of the top p% of them). */
+static fss_status value_currency(const run *r, const fs_score_currency *cur, fss_buf *out,
+                                 fs_error *err)
+{
+    int64_t *rev = NULL, total = 0;
+    size_t n = 0, idx = 0;
+    char id[FS_ID_STRLEN + 1];
+
+    fss_buf_printf(out, "{\"currency\":\"%s\",\"unit_threshold\":%lld,"
+                   "\"count_threshold\":%lld,\"customers\":[",
+                   cur->currency, (long long)cur->unit_threshold,
+                   (long long)cur->count_threshold);
+    if (!(rev = malloc((r->nlines ? r->nlines : 1) * sizeof *rev)))
+        return fss__fail(err, FSS_ENOMEM, "value report");
+    for (size_t c = 0; c < r->nspans; c++) {
+        for (uint32_t k = 0; k < r->spans[c].n; k++) {
+            const fs_score_line *l = &r->lines[r->spans[c].first + k];
+            if (!r->shown[c] || strcmp(l->currency, cur->currency) != 0)
+                continue;
+            fs_id_format(&r->ids[c], id);
+            fss_buf_printf(out, "%s{\"id\":\"%s\",\"unit\":%lld,\"count\":%lld,"
+                           "\"revenue\":%lld,\"grade\":\"%c\",\"core\":%s,"
+                           "\"rfm\":\"%u%u%u\"}",
+                           n ? "," : "", id, (long long)l->unit, (long long)l->count,
+                           (long long)l->revenue, l->grade, l->core ? "true" : "false",
+                           (unsigned)l->r, (unsigned)l->f, (unsigned)l->m);
+            rev[n++] = l->revenue;
+            total += l->revenue;
+        }
+    }
+    qsort(rev, n, sizeof *rev, cmp_rev_desc);
+    fss_buf_puts(out, "],\"pareto\":[");
+    int64_t acc = 0;
+    for (int p = 0; p <= 100; p++) {
+        size_t k = (n * (size_t)p + 99) / 100;
+        while (idx < k)
+            acc += rev[idx++];
+        double share = total > 0 ? 100.0 * (double)acc / (double)total : 0.0;
+        fss_buf_printf(out, "%s[%d,%.1f]", p ? "," : "", p, share);
+    }
+    fss_buf_puts(out, "]}");
+    free(rev);
+    return FSS_OK;
+}
+
+fss_status fss_report_value(fss_server *s, const char *const *territories, size_t nterr,
+                            int64_t now_ms, fss_buf *out, fs_error *err)
+{
+    fs_score_currency cur[8];
+    size_t ncur = 0;
+    run r;
+    fss_status rc;
+    fs_error serr = {0};
+
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.now = now_ms;
+    r.p = &s->cfg.score;
+    r.report = true;
+    r.terr = territories;
+    r.nterr = nterr;
+    if (!(r.c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((rc = fss__begin_read(r.c, err)) != FSS_OK)
+        goto done;
+    if ((rc = pass_summarize(&r, err)) != FSS_OK)
+        goto done;
+    /* Grades and thresholds come from the whole store (the medians are the
+     * organisation's); the restriction chooses which customers are shown. */
+    if (fs_score_grade(r.lines, r.nlines, r.p, cur, 8, &ncur, &serr) != FS_OK) {
+        rc = fss__fail(err, FSS_EINVAL, "value report: %s", serr.text);
+        goto done;
+    }
+    size_t prospects = 0;
+    for (size_t c = 0; c < r.nspans; c++)
+        if (r.shown[c] && r.spans[c].n == 0)
+            prospects++;
+    fss_buf_printf(out, "{\"now_ms\":%lld,\"window_days\":%d,\"prospects\":%zu,"
+                   "\"currencies\":[", (long long)now_ms, r.p->window_days, prospects);
+    for (size_t i = 0; i < ncur && i < 8 && rc == FSS_OK; i++) {
+        if (i)
+            fss_buf_puts(out, ",");
+        rc = value_currency(&r, &cur[i], out, err);
+    }
+    fss_buf_puts(out, "]}\n");
+    if (rc == FSS_OK && out->oom)
+        rc = fss__fail(err, FSS_ENOMEM, "value report");
+done:
+    fss__rollback(r.c);
+    fss__conn_put(s, r.c);
+    free(r.lines);
+    free(r.spans);
+    free(r.shown);
+    free(r.ids);
+    bundle_free(&r.b);
     return rc;
 }

@@ -473,6 +473,7 @@ static const command commands[] = {
     {"customer-lost", 2, 2, "customer-lost CUSTOMER REASON  (REASON '' = won back)"},
     {"at-risk", 0, 0, "at-risk [--territory CODE]"},
     {"lost", 0, 0, "lost [--territory CODE]"},
+    {"value-report", 0, 0, "value-report [--territory CODE]"},
 };
 
 static const char *usage_of(const char *name)
@@ -843,7 +844,8 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
             snprintf(line, sizeof line, "%s (%s) is no longer lost", label, idt);
         confirm(a->cmd, line, (const char *const[]){"customer", idt, "reason", a->args[1],
                                                     NULL});
-    } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0) {
+    } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0 ||
+               strcmp(a->cmd, "value-report") == 0) {
         rc = cmd_value_report(s, a->cmd, a->territory);
     } else if (strcmp(a->cmd, "analyze") == 0) {
         rc = cmd_value_analyze(s, a->json, (int64_t)wall_ms());

@@ -329,6 +329,44 @@ static void test_lost_and_reports(void **state)
     tk_stop(&t);
 }
 
+/* The A-E matrix and the Pareto curve: grades and thresholds from the
+ * whole store, customers shown only for the territories asked. */
+static void test_value_report(void **state)
+{
+    tk_server t;
+    fs_id rep, c[3];
+    fss_buf out = {0};
+    int64_t now = now_ms();
+    const char *const only_south[] = {"south"};
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    tk_rep(&t, "Bob", "south");
+    c[0] = tk_customer(&t, "Big", "north", &rep, 50, 0);
+    c[1] = tk_customer(&t, "Small", "south", NULL, 50, 0);
+    c[2] = tk_customer(&t, "Prospect", "south", NULL, 50, 0);
+    buy(&t, &c[0], 900, "EUR", now - DAY);
+    buy(&t, &c[1], 100, "EUR", now - DAY);
+    assert_int_equal(fss_report_value(t.s, NULL, 0, now, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"prospects\":1"));
+    assert_non_null(strstr(out.data, "\"unit\":900,\"count\":1,\"revenue\":900,"
+                                     "\"grade\":\"E\",\"core\":true"));
+    assert_non_null(strstr(out.data, "\"grade\":\"D\",\"core\":false"));
+    /* Top half of two customers (one) brings 90% of the revenue. */
+    assert_non_null(strstr(out.data, "[50,90.0]"));
+    assert_non_null(strstr(out.data, "[100,100.0]"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_value(t.s, only_south, 1, now, &out, NULL), FSS_OK);
+    assert_null(strstr(out.data, "\"unit\":900"));
+    assert_non_null(strstr(out.data, "\"unit\":100,\"count\":1,\"revenue\":100,"
+                                     "\"grade\":\"D\""));
+    assert_non_null(strstr(out.data, "\"unit_threshold\":900")); /* the store's median */
+    fss_buf_free(&out);
+    tk_stop(&t);
+}
+
 static void bad_bins(fss_config *cfg)
 {
     cfg->score.rfm_bins = 1;
@@ -362,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_device_write_refused),
         cmocka_unit_test(test_generated_tasks),
         cmocka_unit_test(test_lost_and_reports),
+        cmocka_unit_test(test_value_report),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
