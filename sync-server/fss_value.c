@@ -924,7 +924,8 @@ fss_status fss_report_lost(fss_server *s, const char *const *territories,
 
     if (rc == FSS_OK) {
         /* Grouped by reason in C (no aggregation in SQL), reasons in order. */
-        qsort(x.items, x.nitems, sizeof *x.items, lost_cmp);
+        if (x.nitems)
+            qsort(x.items, x.nitems, sizeof *x.items, lost_cmp);
         fss_buf_puts(out, "[");
         for (size_t i = 0; i < x.nitems;) {
             size_t j = i;
