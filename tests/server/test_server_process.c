@@ -871,12 +871,12 @@ static void test_value_options(void **state)
         {"--value-unit-threshold JPY:1200 analyze --json", "\"unit_thresholds\":{\"JPY\":1200}", 0},
         {"analyze", "grade movements since the previous run: none", 0},
         {"customer-lost", "usage: sync-server customer-lost CUSTOMER REASON", 2},
-        {"customer-lost nobody price", "nobody", 1},
+        {"customer-lost nobody price", "no customer matches \"nobody\"", 2},
         {"lost", "[]", 0},
         {"at-risk --territory north", "[]", 0},
         {"value-report", "\"prospects\":0", 0},
     };
-    char out[8192], db[400], conf[400];
+    char db[400], conf[400];
     int misses = 0;
     FILE *f;
 
