@@ -321,6 +321,10 @@ typedef struct fc_query {
     bool open_only;           /* tasks: not done */
     uint32_t limit;           /* 0 = no limit */
     bool mine;                /* only the rep's own rows (fc_row_mine) */
+    const char *grade;        /* customers: this value grade (A-E), as the
+                                 server's analyze computed it */
+    const char *risk;         /* customers: this churn risk (none, watch,
+                                 at_risk) */
 } fc_query;
 
 /* Rows people can name (fc_names.c). A row's short id is the tail of its

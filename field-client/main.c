@@ -145,7 +145,7 @@ typedef struct cmd_help {
 } cmd_help;
 
 static const cmd_help helps[] = {
-    {"customer", "customer list [--search TEXT] [--limit N]\n"
+    {"customer", "customer list [--search TEXT] [--limit N] [--grade A-E] [--risk R]\n"
      "  customer search TEXT\n  customer show ID\n"
      "  customer add name=NAME [address=.. phone=.. tags=.. segment=.. lat=.. lon=..]\n"
      "  customer edit ID field=value...\n  customer delete ID",
@@ -154,7 +154,8 @@ static const cmd_help helps[] = {
      "name or a unique part of it; a reference matching several rows lists them\n"
      "and changes nothing. search is offline full-text over name, address,\n"
      "tags and contacts (prefix match). territory and owner_rep are set by the\n"
-     "back office and cannot be edited here. A customer is shared by everyone who\n"
+     "back office and cannot be edited here; nor can grade, core, rfm, risk and\n"
+     "risk_reason, which the server computes (--grade E, --risk at_risk filter). A customer is shared by everyone who\n"
      "works with it: only the back office deletes one (customer delete refuses)."},
     {"contact", "contact add CUSTOMER_ID name=NAME [title=.. phone=.. email=..]\n"
      "  contact edit ID field=value...\n  contact list CUSTOMER_ID\n  contact show ID\n"
@@ -508,6 +509,8 @@ static int cmd_customer(cli *a, const char *sub)
                 return cli_usage(a, "--limit takes a count, not '%s'", opt(a, "limit"));
             q.limit = (uint32_t)lim;
         }
+        q.grade = opt(a, "grade");
+        q.risk = opt(a, "risk");
         return cli_list_rows(a, "customer", &q);
     }
     if (strcmp(sub, "show") == 0)
@@ -936,7 +939,7 @@ static bool takes_value(const char *k)
     static const char *const v[] = {"db", "search", "limit", "at", "lat", "lon",
                                     "accuracy", "next-step", "outcome", "qty", "price",
                                     "sku", "desc", "discount", "kind", "due", "name",
-                                    "notice", "envelope", NULL};
+                                    "notice", "envelope", "grade", "risk", NULL};
     for (size_t i = 0; v[i]; i++)
         if (strcmp(v[i], k) == 0)
             return true;

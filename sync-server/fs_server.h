@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "fs_conflict.h"
+#include "fs_score.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,6 +93,10 @@ typedef struct fss_config {
     fss_pull_plan pull_plan;   /* AUTO */
     const char *business_tz;   /* TZ database name reports count days in;
                                   NULL = "UTC" (docs/ARCHITECTURE.md) */
+    fs_score_params score;     /* customer value and churn rules
+                                  (fs_score_params_default) */
+    uint64_t analyze_every_s;  /* `serve` runs analyze this often; 1 day;
+                                  0 = never (run `sync-server analyze`) */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -270,6 +275,61 @@ fss_status fss_quotes_expire(fss_server *s, int64_t now_ms, int64_t *count,
  * ENOTFOUND for an unknown quote. */
 fss_status fss_admin_quote_status(fss_server *s, const fs_id *quote,
                                   const char *status, fs_error *err);
+
+/* ---- Customer value and churn (fss_value.c; rules in fs_score.c) ---- */
+
+/* What one analyze run did. */
+typedef struct fss_analyze_result {
+    int64_t now_ms;
+    int64_t customers;      /* live customers */
+    int64_t buyers;         /* of them with a purchase in the window */
+    int64_t changed;        /* customer rows re-sequenced (values changed) */
+    int64_t tasks_opened;   /* generated follow-up tasks created */
+    int64_t tasks_closed;   /* generated tasks closed: their cause went away */
+    int64_t no_owner;       /* risky customers with no owner rep: no task */
+    int64_t lost;           /* customers marked lost: no risk, no tasks */
+    int64_t risk[3];        /* customers per fs_risk */
+    int64_t grades[5];      /* customers per grade A..E */
+    /* Grade movements since the previous run: moves[from][to], from 0 =
+     * never graded, 1..5 = A..E; to 0..4 = A..E. */
+    int64_t moves[6][5];
+    size_t ncur;            /* per currency (at most 8 kept in cur) */
+    fs_score_currency cur[8];
+} fss_analyze_result;
+
+/* Recomputes every customer's grade, core flag, RFM, risk and reason with
+ * the configured parameters (cfg.score) as of now_ms, writes only the
+ * values that changed (a run over an unchanged store hands out no sequence
+ * number), opens a generated follow-up task for the owner rep per churn
+ * rule that fires (at most one open per customer and rule) and closes the
+ * ones whose cause went away. One IMMEDIATE transaction, so two runs never
+ * interleave. out is optional. */
+fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
+                       fs_error *err);
+/* The run's report as JSON (parameters included) or as text for people. */
+void fss_analyze_json(const fss_server *s, const fss_analyze_result *r, fss_buf *out);
+void fss_analyze_text(const fss_server *s, const fss_analyze_result *r, fss_buf *out);
+
+/* Marks a customer lost with a reason (the back office's "exit
+ * management"), or won back with reason "" (clears it). A lost customer
+ * keeps its grade but gets no churn risk and no generated tasks at the
+ * next analyze. ENOTFOUND for an unknown customer. */
+fss_status fss_admin_customer_lost(fss_server *s, const fs_id *customer,
+                                   const char *reason, fs_error *err);
+/* Reports, each restricted to the territory codes given (NULL = all; a
+ * manager's territories): customers at risk (risk watch or at_risk) with
+ * their reasons, and lost customers grouped by reason. JSON arrays. */
+fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
+                              size_t nterr, fss_buf *out, fs_error *err);
+fss_status fss_report_lost(fss_server *s, const char *const *territories,
+                           size_t nterr, fss_buf *out, fs_error *err);
+/* The A-E matrix and the Pareto curve as of now_ms, per currency: every
+ * buying customer of the territories (NULL = all) with its unit price,
+ * purchase count, revenue, grade, core flag and RFM (thresholds and grades
+ * from the whole store), and the curve as 101 points [p, share]: the
+ * revenue share of the top p% of those customers. */
+fss_status fss_report_value(fss_server *s, const char *const *territories, size_t nterr,
+                            int64_t now_ms, fss_buf *out, fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

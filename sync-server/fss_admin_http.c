@@ -238,6 +238,28 @@ static void route(route_ctx *x)
                                        fsj_str(&x->body, "territory"), &err);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (is(x, "POST", 3, "customers", "lost")) {
+        const char *reason;
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+            return;
+        reason = fsj_str(&x->body, "reason");
+        st = reason ? fss_admin_customer_lost(s, &id, reason, &err)
+                    : fss__fail(&err, FSS_EINVAL, "reason is required (\"\" = won back)");
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
+               strcmp(x->segs[0], "reports") == 0 &&
+               (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0 ||
+                strcmp(x->segs[1], "value") == 0)) {
+        /* ?territory=CODE restricts the report (a manager's territories). */
+        char terr[80];
+        const char *one[1] = {terr};
+        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        const char *const *codes = restricted ? one : NULL;
+        st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, codes, 1, &out, &err)
+             : strcmp(x->segs[1], "value") == 0
+                 ? fss_report_value(s, codes, 1, (int64_t)fss_now_ms(), &out, &err)
+                 : fss_report_at_risk(s, codes, 1, &out, &err);
     } else if (is(x, "DELETE", 2, "customers", NULL)) {
         if (!parse_id_seg(x, 1, &id, "customer"))
             return;
@@ -248,13 +270,14 @@ static void route(route_ctx *x)
                strcmp(x->segs[0], "import") == 0) {
         const char *ent = strcmp(x->segs[1], "customers") == 0  ? "customer"
                           : strcmp(x->segs[1], "products") == 0 ? "product"
+                          : strcmp(x->segs[1], "purchases") == 0 ? "purchase"
                                                                 : NULL;
         const char *fmt = ctype_json(x->req->content_type) ? "json"
                           : (x->req->content_type &&
                              strncasecmp(x->req->content_type, "text/csv", 8) == 0)
                               ? "csv" : NULL;
         if (!ent) {
-            fss__error_json(x->resp, 404, "import customers or products");
+            fss__error_json(x->resp, 404, "import customers, products or purchases");
             return;
         }
         if (!fmt) {
@@ -280,6 +303,13 @@ static void route(route_ctx *x)
         st = fss_quotes_expire(s, (int64_t)fss_now_ms(), &n, &err);
         if (st == FSS_OK)
             fss_buf_printf(&out, "{\"expired\":%lld}\n", (long long)n);
+    } else if (strcmp(x->req->method, "POST") == 0 && x->nsegs == 1 &&
+               strcmp(x->segs[0], "analyze") == 0) {
+        /* What `serve` runs nightly, on demand: the report as JSON. */
+        fss_analyze_result r;
+        st = fss_analyze(s, (int64_t)fss_now_ms(), &r, &err);
+        if (st == FSS_OK)
+            fss_analyze_json(s, &r, &out);
     } else if (is(x, "GET", 1, "devices", NULL)) {
         st = fss_admin_devices_list(s, &out, &err);
     } else if (is(x, "POST", 3, "devices", "revoke")) {

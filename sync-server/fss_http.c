@@ -43,6 +43,8 @@ void fss_config_default(fss_config *cfg)
     cfg->auth_fail_limit = 10;
     cfg->auth_fail_window_s = 60;
     cfg->drain_timeout_s = 30;
+    fs_score_params_default(&cfg->score);
+    cfg->analyze_every_s = 86400;
 }
 
 static int route_of(const char *path)

@@ -381,4 +381,23 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
                                void *arg, fs_error *err);
 
+/* ---- customer value and churn (SQLite: fss_sqlite_value.c) ----
+ * A cursor over the live rows of one entity in customer order: customers
+ * by id; rows below a customer (purchases, visits, tasks, tickets) by their
+ * customer, then id. analyze (fss_value.c) walks several side by side. */
+typedef struct fss_value_cursor fss_value_cursor;
+fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
+                                fss_value_cursor **out, fs_error *err);
+/* The next row into *row (re-initialised for the entity) and its customer
+ * into *cust; *has false past the end. */
+fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
+                                bool *has, fs_error *err);
+void fss__repo_value_close(fss_value_cursor *cur); /* accepts NULL */
+/* Live customers whose `field` (a customer field name: "risk",
+ * "lost_reason") is set, in id order, restricted to the given territory
+ * codes (NULL = all; an empty list = none). */
+fss_status fss__repo_customers_where(fss_conn *c, const char *field,
+                                     const char *const *territories, size_t nterr,
+                                     fss_row_fn fn, void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

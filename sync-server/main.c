@@ -6,6 +6,7 @@
  */
 #include "fs_proto.h"
 #include "fs_server.h"
+#include "cmd_value.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -66,7 +67,7 @@ static const char usage[] =
     "  resolve ID theirs|yours|value|restore|accept [VALUE] [--by NAME] [--json-value]\n"
     "                                 resolve a conflict; VALUE is plain text, or a\n"
     "                                 JSON literal (42, true, null) with --json-value\n"
-    "  import customers|products FILE [--format csv|json]  all-or-nothing import\n"
+    "  import customers|products|purchases FILE [--format csv|json]  all-or-nothing\n"
     "  activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]\n"
     "                                 completed/abandoned visits per performing rep per\n"
     "                                 business day (--business-tz), dates YYYY-MM-DD (JSON)\n"
@@ -275,6 +276,11 @@ static int set_option(app *a, const char *name, const char *val)
         return 1;
     }
     if (strcmp(name, "ttl") == 0) { NEED_VAL; a->ttl_text = val; return 1; }
+    {
+        int vr = cmd_value_option(&a->cfg, name, val); /* value and churn */
+        if (vr != -2)
+            return vr;
+    }
     fprintf(stderr, "sync-server: unknown option --%s (see --help)\n", name);
     return -1;
 #undef NUM
@@ -349,7 +355,9 @@ static int parse_args(app *a, int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(usage, stdout);
+            fputs(cmd_value_usage, stdout);
             fputs(usage_more, stdout);
+            fputs(cmd_value_options, stdout);
             exit(0);
         }
         if (strcmp(arg, "--version") == 0) {
@@ -454,13 +462,18 @@ static const command commands[] = {
     {"conflicts", 0, 0, "conflicts [--status open|auto|resolved] [--limit N]"},
     {"resolve", 2, 3, "resolve ID theirs|yours|value|restore|accept [VALUE] [--by NAME] "
                       "[--json-value]"},
-    {"import", 2, 2, "import customers|products FILE [--format csv|json]"},
+    {"import", 2, 2, "import customers|products|purchases FILE [--format csv|json]"},
     {"activity", 0, 0, "activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]"},
     {"pipeline", 0, 0, "pipeline"},
     {"check", 0, 0, "check [--json]"},
     {"export", 1, 1, "export REP"},
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
+    {"analyze", 0, 0, "analyze [--json]"},
+    {"customer-lost", 2, 2, "customer-lost CUSTOMER REASON  (REASON '' = won back)"},
+    {"at-risk", 0, 0, "at-risk [--territory CODE]"},
+    {"lost", 0, 0, "lost [--territory CODE]"},
+    {"value-report", 0, 0, "value-report [--territory CODE]"},
 };
 
 static const char *usage_of(const char *name)
@@ -571,7 +584,7 @@ static uint64_t wall_ms(void)
 
 static int serve(app *a, fss_server *s)
 {
-    uint64_t last_expiry = 0;
+    uint64_t last_expiry = 0, last_analyze = 0;
     fs_error err = {0};
     fss_buf summary = {0}, text = {0};
     fss_status st;
@@ -637,6 +650,7 @@ static int serve(app *a, fss_server *s)
             if (fss_quotes_expire(s, (int64_t)now, &n, &xerr) != FSS_OK)
                 fprintf(stderr, "sync-server: expire quotes: %s\n", xerr.text);
         }
+        cmd_value_tick(s, &a->cfg, now, &last_analyze); /* nightly analyze */
     }
     fprintf(stderr, "sync-server: signal %d, draining\n", (int)got_signal);
     fss_server_stop(s);
@@ -817,6 +831,24 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         snprintf(line, sizeof line, "%s (%s) is now %s", label, idt, a->args[1]);
         confirm(a->cmd, line, (const char *const[]){"quote", idt, "status", a->args[1],
                                                     NULL});
+    } else if (strcmp(a->cmd, "customer-lost") == 0) {
+        if ((rc = find_ref(s, FSS_REF_CUSTOMER, a->args[0], "customer-lost", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_customer_lost(s, &id, a->args[1], &err)) != FSS_OK)
+            return fail("customer-lost", &err, st);
+        if (a->args[1][0])
+            snprintf(line, sizeof line, "%s (%s) marked lost: %s", label, idt, a->args[1]);
+        else
+            snprintf(line, sizeof line, "%s (%s) is no longer lost", label, idt);
+        confirm(a->cmd, line, (const char *const[]){"customer", idt, "reason", a->args[1],
+                                                    NULL});
+    } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0 ||
+               strcmp(a->cmd, "value-report") == 0) {
+        rc = cmd_value_report(s, a->cmd, a->territory);
+    } else if (strcmp(a->cmd, "analyze") == 0) {
+        rc = cmd_value_analyze(s, a->json, (int64_t)wall_ms());
     } else if (strcmp(a->cmd, "expire-quotes") == 0) {
         int64_t n = 0;
         char cnt[32];
@@ -833,7 +865,8 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
                                                          : print_buf(&out);
     } else if (strcmp(a->cmd, "import") == 0) {
         const char *ent = strcmp(a->args[0], "customers") == 0  ? "customer"
-                          : strcmp(a->args[0], "products") == 0 ? "product" : a->args[0];
+                          : strcmp(a->args[0], "products") == 0 ? "product"
+                          : strcmp(a->args[0], "purchases") == 0 ? "purchase" : a->args[0];
         const char *fmt = a->format;
         size_t len = 0;
         char *data = read_file(a->args[1], a->cfg.max_body, &len);
@@ -900,7 +933,9 @@ int main(int argc, char **argv)
     json_mode = a.json;
     if (!a.cmd) {
         fputs(usage, stderr);
+        fputs(cmd_value_usage, stderr);
         fputs(usage_more, stderr);
+        fputs(cmd_value_options, stderr);
         rc = 2;
         goto done;
     }

@@ -470,6 +470,63 @@ static void test_catalog_and_offline(void **state)
     assert_non_null(strstr(f->out, "{\"ok\":false,\"error\":{\"code\":\"offline\","));
 }
 
+/* Customer value reaches the rep's device (issue 16): the server's analyze
+ * grades two owned customers from imported purchases; after a sync the
+ * device lists them by --grade and --risk, shows the reason, and lists the
+ * generated follow-up task marked as such; a bad grade is refused. */
+static void test_value_reaches_device(void **state)
+{
+    fixture *f = *state;
+    char ann[37], csv[300], json[300];
+    long long now = (long long)time(NULL) * 1000, day = 86400000LL;
+    FILE *o;
+
+    snprintf(csv, sizeof csv, "%s/customers.csv", f->dir);
+    snprintf(json, sizeof json, "%s/purchases.json", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' territory-add north", f->sdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fprintf(o, "id,name,territory,owner_rep\n"
+               "019a0000-0000-7000-8000-000000000001,Big Mill,north,%s\n"
+               "019a0000-0000-7000-8000-000000000002,Small Shop,north,%s\n", ann, ann);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import customers '%s'", f->sdb, csv), 0);
+    o = fopen(json, "w");
+    assert_non_null(o);
+    fputs("[", o);
+    for (int d = 70; d <= 130; d += 30)
+        fprintf(o, "{\"customer_id\":\"019a0000-0000-7000-8000-000000000001\","
+                   "\"amount\":50000,\"currency\":\"EUR\",\"purchased_at\":%lld},",
+                now - d * day);
+    fprintf(o, "{\"customer_id\":\"019a0000-0000-7000-8000-000000000002\","
+               "\"amount\":1000,\"currency\":\"EUR\",\"purchased_at\":%lld}]", now - 10 * day);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import purchases '%s'", f->sdb, json), 0);
+    assert_int_equal(SERVER(f, "--db '%s' analyze", f->sdb), 0);
+    assert_non_null(strstr(f->out, "50.0% of buying customers (1 of 2)"));
+    assert_int_equal(SERVER(f, "--db '%s' analyze --json", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"changed\":0"));
+
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' customer list --grade E", f->cdb), 0);
+    assert_non_null(strstr(f->out, "Big Mill"));
+    assert_non_null(strstr(f->out, "grade=E"));
+    assert_null(strstr(f->out, "Small Shop"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer list --risk watch", f->cdb), 0);
+    assert_non_null(strstr(f->out, "Big Mill"));
+    assert_null(strstr(f->out, "Small Shop"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer show 'Big Mill'", f->cdb), 0);
+    assert_non_null(strstr(f->out, "no purchase since"));
+    assert_int_equal(CLIENT(f, "--db '%s' task list", f->cdb), 0);
+    assert_non_null(strstr(f->out, "generated=overdue"));
+    assert_non_null(strstr(f->out, "Follow up: no purchase since"));
+    assert_int_not_equal(CLIENT(f, "--db '%s' customer list --grade Z", f->cdb), 0);
+    assert_non_null(strstr(f->err, "--grade"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_territory_attribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_values_and_exit_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_and_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_reaches_device, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
