@@ -606,6 +606,7 @@ static void run_case(const load_params *p, const server_set *ss)
 {
     bc_tmp tmp;
     bc_server srv[MAX_SERVERS];
+    bc_tmp stmp[MAX_SERVERS];
     bc_scope *scopes = calloc(p->nreps, sizeof *scopes);
     load_run run;
     device_ctx *devs = calloc(p->devices, sizeof *devs);
@@ -647,9 +648,13 @@ static void run_case(const load_params *p, const server_set *ss)
         wait_for_servers(ss);
     } else {
         for (unsigned i = 0; i < ss->nspawn; i++) {
-            bc_server_start(&srv[i], ss->bin, db, p->threads, NULL, &tmp);
+            /* Each server its own dir: its log holds its "listening" line. */
+            bc_tmp_make(&stmp[i], "bench-load-server");
+            bc_server_start(&srv[i], ss->bin, db, p->threads, NULL, &stmp[i]);
             urls[i] = srv[i].url;
             run.pids[i] = srv[i].pid;
+            fprintf(stderr, "load: server %u (pid %d) at %s\n", i, (int)srv[i].pid,
+                    srv[i].url);
         }
         run.nurls = ss->nspawn;
         run.npids = ss->nspawn;
@@ -729,6 +734,7 @@ static void run_case(const load_params *p, const server_set *ss)
                     srv[i].log);
         fprintf(stderr, "load %zu devices: server %zu CPU %.1f s over its whole run"
                 " (setup, catch-up and phase)\n", p->devices, i, srv[i].cpu_ms / 1000);
+        bc_tmp_remove(&stmp[i]);
     }
     for (size_t r = 0; r < p->nreps; r++)
         bc_scope_free(&scopes[r]);
