@@ -95,6 +95,48 @@ fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
     return FSS_OK;
 }
 
+fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
+                     fs_error *err)
+{
+    size_t i;
+
+    *out = NULL;
+    for (i = 0; i < FSS_STMT_CACHE && c->cached[i].sql; i++)
+        if (c->cached[i].sql == sql) {
+            *out = c->cached[i].st;
+            return FSS_OK;
+        }
+    if (i == FSS_STMT_CACHE) {
+        if (sqlite3_prepare_v2(c->db, sql, -1, out, NULL) != SQLITE_OK) {
+            sqlite3_finalize(*out);
+            *out = NULL;
+            return fss__dbfail(err, c->db, "prepare");
+        }
+        return FSS_OK;
+    }
+    if (fss__conn_stmt(c, &c->cached[i].st, sql, err) != FSS_OK)
+        return FSS_EDB;
+    c->cached[i].sql = sql;
+    *out = c->cached[i].st;
+    return FSS_OK;
+}
+
+void fss__stmt_done(fss_conn *c, sqlite3_stmt *st)
+{
+    size_t i;
+
+    if (!st)
+        return;
+    for (i = 0; i < FSS_STMT_CACHE && c->cached[i].sql; i++)
+        if (c->cached[i].st == st) {
+            /* A statement left stepping would keep its read snapshot. */
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 {
     return fss__exec(c, "BEGIN IMMEDIATE", err);
@@ -166,7 +208,20 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
-    return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+    sqlite3_stmt *st = NULL;
+    fss_status rc = fss__stmt(c, "SELECT value FROM fss_meta WHERE key = 'seq'",
+                              &st, err);
+
+    *out = 0;
+    if (rc != FSS_OK)
+        return rc;
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW: *out = sqlite3_column_int64(st, 0); break;
+    case SQLITE_DONE: break;
+    default: rc = fss__dbfail(err, c->db, "current seq"); break;
+    }
+    fss__stmt_done(c, st);
+    return rc;
 }
 
 fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
@@ -299,6 +354,11 @@ static void conn_close(fss_conn *c)
         }
     sqlite3_finalize(c->scope_size);
     c->scope_size = NULL;
+    for (size_t i = 0; i < FSS_STMT_CACHE; i++) {
+        sqlite3_finalize(c->cached[i].st);
+        c->cached[i].st = NULL;
+        c->cached[i].sql = NULL;
+    }
     fs_store_close(c->store);
     c->store = NULL;
     if (c->db)
