@@ -271,6 +271,35 @@ fss_status fss_quotes_expire(fss_server *s, int64_t now_ms, int64_t *count,
 fss_status fss_admin_quote_status(fss_server *s, const fs_id *quote,
                                   const char *status, fs_error *err);
 
+/* ---- ownership lifecycle (fss_owner.c; docs/ARCHITECTURE.md) ---- */
+/* What one offboarding did. changes drained are counted later, as the
+ * draining devices push (fss_admin_offboards_list). */
+typedef struct fss_offboard_result {
+    int64_t customers;    /* live customers moved to the heir or the pool */
+    int64_t territories;  /* memberships removed */
+    int64_t devices;      /* devices revoked (draining when drain) */
+    int64_t codes;        /* unused enrollment codes voided */
+    bool drain;
+} fss_offboard_result;
+/* A rep leaves, in one transaction: its customers go to `to` (NULL = the
+ * public pool), its territories are removed, its unused codes voided, its
+ * devices revoked (drain: each may push its outbox once, then is wiped),
+ * the rep deactivated. by (optional) names who did it. EINVAL when the rep
+ * is already offboarded, `to` is the rep or is offboarded; ENOTFOUND for an
+ * unknown rep. */
+fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
+                              bool drain, const char *by,
+                              fss_offboard_result *out, fs_error *err);
+/* Makes an offboarded rep active again (it may get enrollment codes); its
+ * old devices stay revoked. EINVAL when the rep is active. */
+fss_status fss_admin_rep_reactivate(fss_server *s, const fs_id *rep,
+                                    fs_error *err);
+/* Offboardings, oldest first, as a JSON array. territories: the caller's
+ * territory restriction (NULL = all). */
+fss_status fss_admin_offboards_list(fss_server *s,
+                                    const char *const *territories,
+                                    fss_buf *out, fs_error *err);
+
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);
 

@@ -149,6 +149,38 @@ static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
     return fss_admin_activity(x->s, &q, out, err);
 }
 
+/* POST reps/{id}/offboard {"to": "<rep uuid>"|"pool", "drain": bool,
+ * "by": "name"}: the counts of fss_admin_offboard. */
+static fss_status route_offboard(route_ctx *x, const fs_id *rep, fss_buf *out,
+                                 fs_error *err)
+{
+    const char *to = fsj_str(&x->body, "to");
+    const fsj *drain = fsj_get(&x->body, "drain");
+    fss_offboard_result r;
+    fs_id heir;
+    fss_status st;
+
+    if (!to)
+        return fss__fail(err, FSS_EINVAL,
+                         "missing \"to\": a rep id or \"pool\"");
+    if (strcmp(to, "pool") != 0 &&
+        fs_id_parse(to, strlen(to), &heir, NULL) != FS_OK)
+        return fss__fail(err, FSS_EINVAL, "\"to\" is neither a rep id nor \"pool\"");
+    if (drain && drain->kind != FSJ_BOOL)
+        return fss__fail(err, FSS_EINVAL, "\"drain\" must be true or false");
+    st = fss_admin_offboard(x->s, rep, strcmp(to, "pool") == 0 ? NULL : &heir,
+                            drain && drain->b, fsj_str(&x->body, "by"), &r, err);
+    if (st == FSS_OK)
+        fss_buf_printf(out,
+                       "{\"customers_moved\":%lld,\"territories_removed\":%lld,"
+                       "\"devices_revoked\":%lld,\"codes_voided\":%lld,"
+                       "\"drain\":%s,\"changes_drained\":0}\n",
+                       (long long)r.customers, (long long)r.territories,
+                       (long long)r.devices, (long long)r.codes,
+                       r.drain ? "true" : "false");
+    return st;
+}
+
 static void route(route_ctx *x)
 {
     fss_server *s = x->s;
@@ -218,6 +250,18 @@ static void route(route_ctx *x)
             reply_buf(x, 201, &out);
             return;
         }
+    } else if (is(x, "POST", 3, "reps", "offboard")) {
+        if (!parse_id_seg(x, 1, &id, "rep") || !need_json_body(x))
+            return;
+        st = route_offboard(x, &id, &out, &err);
+    } else if (is(x, "POST", 3, "reps", "reactivate")) {
+        if (!parse_id_seg(x, 1, &id, "rep"))
+            return;
+        st = fss_admin_rep_reactivate(s, &id, &err);
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "offboards", NULL)) {
+        st = fss_admin_offboards_list(s, NULL, &out, &err);
     } else if (is(x, "GET", 3, "reps", "export")) {
         if (!parse_id_seg(x, 1, &id, "rep"))
             return;

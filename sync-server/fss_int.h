@@ -209,10 +209,16 @@ typedef struct fss_device {
     fs_id id;
     char rep[FS_ID_STRLEN + 1];
     bool revoked;
+    /* Offboarded with --drain and not drained yet: its pushes are judged
+     * against the drain scope, nothing is pulled, then it is wiped. A
+     * customer it creates goes to heir ("" = the pool). */
+    bool draining;
+    char heir[FS_ID_STRLEN + 1];
 } fss_device;
 typedef enum fss_auth_result {
     FSS_AUTH_OK, FSS_AUTH_MISSING, FSS_AUTH_BAD, FSS_AUTH_REVOKED,
-    FSS_AUTH_LIMITED
+    FSS_AUTH_LIMITED,
+    FSS_AUTH_DRAIN     /* revoked, one drain of the outbox left */
 } fss_auth_result;
 fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
                                   const char *authorization,

@@ -60,6 +60,7 @@ typedef struct fss_device_row {
     uint8_t token_hash[32];
     bool has_hash;   /* false when the stored hash is not 32 bytes */
     bool revoked;
+    bool drain;      /* revoked, but may push its outbox once (offboard --drain) */
 } fss_device_row;
 fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
                                 fss_device_row *out, bool *found,
@@ -71,6 +72,7 @@ typedef struct fss_code_row {
     char rep[FS_ID_STRLEN + 1];
     int64_t expires_at;
     bool used;
+    bool voided;     /* its rep was offboarded before it was used */
 } fss_code_row;
 /* Stores a new code by its SHA-256. */
 fss_status fss__repo_code_add(fss_conn *c, const uint8_t hash[32],
@@ -380,5 +382,69 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
 /* Every stored row of entity e (tombstones included). */
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
                                void *arg, fs_error *err);
+
+/* ---- ownership lifecycle: offboarding (SQLite: fss_sqlite_owner.c) ---- */
+typedef struct fss_rep_state {
+    bool active;
+    char heir[FS_ID_STRLEN + 1];  /* offboarded to this rep; "" = the pool */
+    int64_t deactivated_at;
+} fss_rep_state;
+fss_status fss__repo_rep_state(fss_conn *c, const char *rep,
+                               fss_rep_state *out, bool *found, fs_error *err);
+/* Deactivates (heir: the rep the customers went to, NULL = the pool) or
+ * reactivates a rep. */
+fss_status fss__repo_rep_set_active(fss_conn *c, const char *rep, bool active,
+                                    const char *heir, int64_t now_ms,
+                                    fs_error *err);
+/* The live customers rep owns / has in scope, by id; *ids plain malloc. */
+fss_status fss__repo_rep_owned(fss_conn *c, const char *rep, fs_id **ids,
+                               size_t *n, fs_error *err);
+fss_status fss__repo_rep_scope(fss_conn *c, const char *rep, fs_id **ids,
+                               size_t *n, fs_error *err);
+/* Removes every territory membership of rep; *n = how many. */
+fss_status fss__repo_rep_territories_clear(fss_conn *c, const char *rep,
+                                           int64_t *n, fs_error *err);
+/* Voids rep's unused enrollment codes; *n = how many. */
+fss_status fss__repo_rep_codes_void(fss_conn *c, const char *rep,
+                                    int64_t now_ms, int64_t *n, fs_error *err);
+/* Revokes every device of rep not yet revoked, marking them draining when
+ * drain; *n = how many. */
+fss_status fss__repo_rep_devices_revoke(fss_conn *c, const char *rep,
+                                        int64_t now_ms, bool drain, int64_t *n,
+                                        fs_error *err);
+/* Ends every drain of rep's devices and forgets its drain scope. */
+fss_status fss__repo_rep_drain_end(fss_conn *c, const char *rep, fs_error *err);
+/* The drain scope: the customers rep had in scope when offboarded with
+ * --drain (plus those its draining devices created); a draining device's
+ * writes are judged against it. */
+fss_status fss__repo_drain_scope_fill(fss_conn *c, const char *rep,
+                                      fs_error *err);
+fss_status fss__repo_drain_scope_add(fss_conn *c, const char *rep,
+                                     const fs_id *cust, fs_error *err);
+fss_status fss__repo_drain_in_scope(fss_conn *c, const char *rep,
+                                    const fs_id *cust, bool *in, fs_error *err);
+/* The device's drain is over (its next request: 401 + wipe). */
+fss_status fss__repo_device_drained(fss_conn *c, const fs_id *device,
+                                    fs_error *err);
+/* Adds changes drained to rep's latest offboarding record. */
+fss_status fss__repo_device_drain_add(fss_conn *c, const char *rep,
+                                      int64_t changes, fs_error *err);
+/* One offboarding as recorded (strings borrowed for the call). */
+typedef struct fss_offboard_item {
+    int64_t id, at, customers, territories, devices, codes, drained,
+        reactivated_at;
+    const char *rep, *rep_name, *to_rep, *by;  /* to_rep NULL = the pool */
+    bool drain, has_reactivated_at;
+} fss_offboard_item;
+typedef void (*fss_offboard_item_fn)(const fss_offboard_item *o, void *arg);
+fss_status fss__repo_offboard_record(fss_conn *c, const fss_offboard_item *o,
+                                     fs_error *err);
+fss_status fss__repo_offboard_reactivated(fss_conn *c, const char *rep,
+                                          int64_t now_ms, fs_error *err);
+/* Offboardings by id. territories: the caller's territory restriction
+ * (NULL = all); offboardings are shown to every caller (see the SQL). */
+fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
+                                    fss_offboard_item_fn fn, void *arg,
+                                    fs_error *err);
 
 #endif /* FSS_REPO_H */

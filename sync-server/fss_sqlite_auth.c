@@ -19,7 +19,7 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
     memset(out, 0, sizeof *out);
     *found = false;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, token_hash, revoked FROM fss_devices "
+                           "SELECT rep, token_hash, revoked, drain FROM fss_devices "
                            "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, c->db, "device");
         goto done;
@@ -39,6 +39,7 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
     if (out->has_hash)
         memcpy(out->token_hash, sqlite3_column_blob(st, 1), 32);
     out->revoked = sqlite3_column_int(st, 2) != 0;
+    out->drain = sqlite3_column_int(st, 3) != 0;
 done:
     sqlite3_finalize(st);
     return rc;
@@ -93,7 +94,7 @@ fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
     memset(out, 0, sizeof *out);
     *found = false;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, expires_at, used_at FROM fss_enroll_codes "
+                           "SELECT rep, expires_at, used_at, voided_at FROM fss_enroll_codes "
                            "WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, c->db, "enroll");
         goto done;
@@ -112,6 +113,7 @@ fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
                  ? "" : (const char *)sqlite3_column_text(st, 0));
     out->expires_at = sqlite3_column_int64(st, 1);
     out->used = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    out->voided = sqlite3_column_type(st, 3) != SQLITE_NULL;
 done:
     sqlite3_finalize(st);
     return rc;

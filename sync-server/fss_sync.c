@@ -221,7 +221,11 @@ static fss_status in_scope(sync_ctx *x, const fs_id *cust, bool *in,
         *in = x->scope.in[k];
         return FSS_OK;
     }
-    rc = fss__customer_in_scope(x->c, x->dev->rep, cust, in, err);
+    /* A draining device (offboard --drain) is judged against the scope its
+     * rep had when it was offboarded: that is what it was working on. */
+    rc = x->dev->draining
+             ? fss__repo_drain_in_scope(x->c, x->dev->rep, cust, in, err)
+             : fss__customer_in_scope(x->c, x->dev->rep, cust, in, err);
     if (rc == FSS_OK) {
         x->scope.id[k] = *cust;
         x->scope.in[k] = *in;
@@ -377,9 +381,13 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
     if (created && slot >= 0 && row->cells[slot].hlc == 0 &&
         strcmp(e->name, "customer") == 0) {
         /* A customer a rep creates belongs to that rep until the back office
-         * assigns it (docs/ARCHITECTURE.md, "Sync server"). */
-        if (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
-            fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
+         * assigns it (docs/ARCHITECTURE.md, "Sync server"); one a draining
+         * device created goes where its rep's customers went (the heir, or
+         * the pool: no owner). */
+        const char *owner = x->dev->draining ? x->dev->heir : x->dev->rep;
+        if (owner[0] &&
+            (fs_value_text(&v, owner, strlen(owner), &serr) != FS_OK ||
+             fs_change_set(&sc, slot, &v, now, &serr) != FS_OK))
             goto fail;
         fs_value_clear(&v);
     }
@@ -626,6 +634,10 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     /* A saved customer's tombstone (or a server stamp) may have moved it. */
     if (saved && is_customer)
         memset(x->scope.known, 0, sizeof x->scope.known);
+    /* A customer a draining device creates joins its drain scope, so the
+     * rows it hangs below it in the same outbox are judged in scope. */
+    if (rc == FSS_OK && saved && is_customer && !found && x->dev->draining)
+        rc = fss__repo_drain_scope_add(x->c, x->dev->rep, &row.id, err);
     if (rc != FSS_OK)
         goto done;
     set_result(r, index, res.outcome, res.reason, res.detail);
@@ -880,7 +892,7 @@ static step sync_admit(sync_ctx *x, const fss_request *req, fss_device *dev,
         return STEP_REFUSED;
     }
     ar = fss__authenticate(s, x->c, req->authorization, req->remote_addr, dev);
-    if (ar == FSS_AUTH_OK) {
+    if (ar == FSS_AUTH_OK || ar == FSS_AUTH_DRAIN) {
         fs_id_format(&dev->id, resp->device);
         return STEP_OK;
     }
@@ -1060,6 +1072,33 @@ static fss_status sync_pull(sync_ctx *x, const fs_sync_request *rq,
     return fss__commit(x->c, err);
 }
 
+/* The answer to a draining device (offboard --drain; docs/PROTOCOL.md,
+ * "Offboarding"): nothing is pulled. While its requests carry changes the
+ * drain stays open and has_more asks for the next batch of its outbox; the
+ * first request without changes (outbox empty) ends the drain and answers
+ * wipe, so every queued change is pushed and judged once before the wipe.
+ * A replayed batch adds nothing to the drained count. */
+static fss_status sync_drain(sync_ctx *x, const fs_sync_request *rq, bool seen,
+                             fs_sync_response *out, fs_error *err)
+{
+    fss_status rc;
+
+    fss__rollback(x->c); /* the push committed; this was a read */
+    if ((rc = fss__begin_immediate(x->c, err)) != FSS_OK)
+        return rc;
+    if (rq->nchanges && !seen)
+        rc = fss__repo_device_drain_add(x->c, x->dev->rep,
+                                        (int64_t)rq->nchanges, err);
+    if (rc == FSS_OK && !rq->nchanges)
+        rc = fss__repo_device_drained(x->c, &x->dev->id, err);
+    if (rc == FSS_OK)
+        rc = fss__commit(x->c, err);
+    out->next_cursor = rq->cursor;
+    out->has_more = rq->nchanges > 0;
+    out->wipe = rq->nchanges == 0;
+    return rc;
+}
+
 /* Encodes the response in the request's framing into resp. */
 static fss_status sync_reply(fss_server *s, fs_sync_response *out,
                              fs_proto_encoding enc, fss_response *resp,
@@ -1120,7 +1159,11 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
         st = sync_begin(&x, &rq, &cur, resp, &err);
     if (st == STEP_OK && rq.nchanges)
         st = sync_push(&x, &rq, &out, &seen, &cur, resp, &err);
-    if (st == STEP_OK && sync_pull(&x, &rq, cur, page, &out, &err) != FSS_OK)
+    if (st == STEP_OK && dev.draining) {
+        if (sync_drain(&x, &rq, seen, &out, &err) != FSS_OK)
+            st = STEP_INTERNAL;
+    } else if (st == STEP_OK &&
+               sync_pull(&x, &rq, cur, page, &out, &err) != FSS_OK)
         st = STEP_INTERNAL;
     if (st == STEP_OK) {
         if (!seen)

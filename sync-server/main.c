@@ -5,6 +5,7 @@
  * fss_admin_* function the admin API calls.
  */
 #include "fs_proto.h"
+#include "cmd_owner.h"
 #include "fs_server.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ typedef struct app {
     const char *ttl_text;        /* enroll-code --ttl, a duration */
     uint32_t limit;
     bool remove;
+    bool drain;                  /* offboard --drain */
     FILE *log;
     /* Positional arguments after the subcommand. */
     const char *cmd;
@@ -77,6 +79,12 @@ static const char usage[] =
     "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
     "  expire-quotes                  expire every sent quote past its valid_until\n"
     "                                 (serve does this every minute; a rerun changes nothing)\n"
+    "  offboard REP --to REP2|pool [--drain]  a rep leaves, in one transaction: customers\n"
+    "                                 to REP2 or the pool, territories removed, codes\n"
+    "                                 voided, devices revoked (--drain: each pushes its\n"
+    "                                 outbox once first), the rep deactivated\n"
+    "  reactivate REP                 an offboarded rep may enroll devices again\n"
+    "  offboards                      list offboardings and changes drained (JSON)\n"
     "\n";
 
 /* Split in two: ISO C caps a string literal's length. */
@@ -202,6 +210,7 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "demo") == 0) { a->demo = true; return 0; }
     if (strcmp(name, "no-wal") == 0) { a->cfg.wal = false; return 0; }
     if (strcmp(name, "remove") == 0) { a->remove = true; return 0; }
+    if (strcmp(name, "drain") == 0) { a->drain = true; return 0; }
     if (strcmp(name, "db") == 0) { NEED_VAL; a->cfg.db_path = val; return 1; }
     if (strcmp(name, "listen") == 0) { NEED_VAL; a->cfg.bind_addr = val; return 1; }
     if (strcmp(name, "port") == 0) NUM(port, 65535);
@@ -461,6 +470,9 @@ static const command commands[] = {
     {"export", 1, 1, "export REP"},
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
+    {"offboard", 1, 1, "offboard REP --to REP2|pool [--drain]"},
+    {"reactivate", 1, 1, "reactivate REP"},
+    {"offboards", 0, 0, "offboards"},
 };
 
 static const char *usage_of(const char *name)
@@ -876,6 +888,12 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
                                                       : print_buf(&out);
     } else if (strcmp(a->cmd, "check") == 0) {
         rc = check(a, s);
+    } else {
+        /* The ownership lifecycle's subcommands (cmd_owner.c). */
+        bool handled = false;
+        cmd_ctx x = {s, a->cmd, a->args, a->nargs, a->to, a->drain, a->by,
+                     a->json, find_ref, confirm, fail, usage_error, print_buf};
+        rc = cmd_owner(&x, &handled);
     }
     fss_buf_free(&out);
     return rc;

@@ -302,6 +302,45 @@ static void test_status_lists_open_conflicts(void **state)
     assert_non_null(strstr(f->out, "\"open_conflicts\":0,\"conflicts\":[]"));
 }
 
+/* Issue 17, end to end: Ann leaves with work queued offline. `offboard
+ * --drain` from the CLI says what it moved; her next sync pushes every
+ * queued change (judged at the server), then wipes the replica and says
+ * the changes were sent first; Bob owns what she created. */
+static void test_offboard_drain(void **state)
+{
+    fixture *f = *state;
+    char ann[37], bob[37], cust[37];
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Bob Road'", f->sdb), 0);
+    assert_true(find_uuid(f->out, bob));
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add name=Drained "
+                            "'address=2 Exit Rd'", f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' --json visit plan %s", f->cdb, cust), 0);
+
+    assert_int_equal(SERVER(f, "--db '%s' offboard 'Ann Field' --drain", f->sdb),
+                     2); /* where the customers go must be said */
+    assert_non_null(strstr(f->err, "--to"));
+    assert_int_equal(SERVER(f, "--db '%s' offboard 'Ann Field' --to 'Bob Road' "
+                            "--drain", f->sdb), 0);
+    assert_non_null(strstr(f->out, "1 device(s) revoked"));
+    assert_int_equal(SERVER(f, "--db '%s' enroll-code 'Ann Field'", f->sdb), 2);
+    assert_non_null(strstr(f->err, "deactivated"));
+
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 3);
+    assert_non_null(strstr(f->err, "offboarded"));
+    assert_non_null(strstr(f->err, "sent and judged"));
+    assert_int_not_equal(access(f->cdb, F_OK), 0);
+    assert_int_equal(SERVER(f, "--db '%s' offboards", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"changes_drained\":2"));
+    assert_int_equal(SERVER(f, "--db '%s' export %s", f->sdb, bob), 0);
+    assert_non_null(strstr(f->out, cust));
+}
+
 /* Issue 13, end to end: Bob checks in at a visit Ann planned in their shared
  * territory. After sync the visit is Bob's on both devices (rep=you for Bob,
  * planned_by=you for Ann), `visit list --mine` tells them apart, and a
@@ -478,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_territory_attribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_values_and_exit_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_and_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offboard_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,105 @@
+/*
+ * cmd_owner.c - `sync-server offboard REP --to REP2|pool [--drain]`,
+ * `reactivate REP` and `offboards`: the CLI face of fss_owner.c. The
+ * operator names reps as everywhere else (id, short id, name, email); the
+ * confirmation says what moved in one line (or one JSON object).
+ */
+#include "cmd_owner.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int offboard(const cmd_ctx *x)
+{
+    char rid[FS_ID_STRLEN + 1], tid[FS_ID_STRLEN + 1], label[300],
+        tlabel[300] = "the public pool", line[1024];
+    char n_c[24], n_t[24], n_d[24], n_k[24];
+    fss_offboard_result r;
+    fs_error err = {0};
+    fs_id rep, to;
+    bool pool;
+    fss_status st;
+    int rc;
+
+    if (!x->to)
+        return x->usage_error("offboard REP --to REP2|pool [--drain]",
+                              "say where the customers go: --to REP2 or --to pool");
+    pool = strcmp(x->to, "pool") == 0;
+    if ((rc = x->find_ref(x->s, FSS_REF_REP, x->args[0], "offboard", rid, label,
+                          sizeof label)))
+        return rc;
+    if (!pool && (rc = x->find_ref(x->s, FSS_REF_REP, x->to, "offboard --to", tid,
+                                   tlabel, sizeof tlabel)))
+        return rc;
+    fs_id_parse(rid, FS_ID_STRLEN, &rep, NULL);
+    if (!pool)
+        fs_id_parse(tid, FS_ID_STRLEN, &to, NULL);
+    st = fss_admin_offboard(x->s, &rep, pool ? NULL : &to, x->drain,
+                            x->by ? x->by : "cli", &r, &err);
+    if (st != FSS_OK)
+        return x->fail("offboard", &err, st);
+    snprintf(n_c, sizeof n_c, "%lld", (long long)r.customers);
+    snprintf(n_t, sizeof n_t, "%lld", (long long)r.territories);
+    snprintf(n_d, sizeof n_d, "%lld", (long long)r.devices);
+    snprintf(n_k, sizeof n_k, "%lld", (long long)r.codes);
+    snprintf(line, sizeof line,
+             "%s offboarded: %lld customer(s) moved to %s, %lld territory "
+             "membership(s) removed, %lld device(s) revoked%s, %lld unused "
+             "enrollment code(s) voided; changes drained: 0 so far%s",
+             label, (long long)r.customers, tlabel, (long long)r.territories,
+             (long long)r.devices,
+             r.drain ? " (each may push its outbox once, then is wiped)" : "",
+             (long long)r.codes,
+             r.drain ? " (see `sync-server offboards`)" : " (no --drain)");
+    x->confirm(x->cmd, line,
+               (const char *const[]){"rep", rid, "to", pool ? "pool" : tid,
+                                     "customers_moved", n_c,
+                                     "territories_removed", n_t,
+                                     "devices_revoked", n_d, "codes_voided", n_k,
+                                     NULL});
+    return 0;
+}
+
+static int reactivate(const cmd_ctx *x)
+{
+    char rid[FS_ID_STRLEN + 1], label[300], line[600];
+    fs_error err = {0};
+    fs_id rep;
+    fss_status st;
+    int rc;
+
+    if ((rc = x->find_ref(x->s, FSS_REF_REP, x->args[0], "reactivate", rid, label,
+                          sizeof label)))
+        return rc;
+    fs_id_parse(rid, FS_ID_STRLEN, &rep, NULL);
+    if ((st = fss_admin_rep_reactivate(x->s, &rep, &err)) != FSS_OK)
+        return x->fail("reactivate", &err, st);
+    snprintf(line, sizeof line,
+             "%s is active again: it may be issued enrollment codes; its old "
+             "devices stay revoked, customers and territories are assigned anew",
+             label);
+    x->confirm(x->cmd, line, (const char *const[]){"rep", rid, NULL});
+    return 0;
+}
+
+int cmd_owner(const cmd_ctx *x, bool *handled)
+{
+    fss_buf out = {0};
+    fs_error err = {0};
+    fss_status st;
+
+    *handled = true;
+    if (strcmp(x->cmd, "offboard") == 0)
+        return offboard(x);
+    if (strcmp(x->cmd, "reactivate") == 0)
+        return reactivate(x);
+    if (strcmp(x->cmd, "offboards") == 0) {
+        if ((st = fss_admin_offboards_list(x->s, NULL, &out, &err)) != FSS_OK) {
+            fss_buf_free(&out);
+            return x->fail("offboards", &err, st);
+        }
+        return x->print_buf(&out);
+    }
+    *handled = false;
+    return 0;
+}

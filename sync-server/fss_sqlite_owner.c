@@ -1,0 +1,339 @@
+/*
+ * fss_sqlite_owner.c - the SQLite repository for the ownership lifecycle
+ * (issue 17; fss_repo.h, "ownership lifecycle"): a rep's active flag and
+ * heir, the customers and territories an offboarding takes away, voiding
+ * enrollment codes, revoking (or draining) a rep's devices, the drain scope
+ * and the offboarding records. The rules (what an offboarding does, in
+ * which order) live in fss_owner.c; this file only reads and writes rows,
+ * in portable SQL (`?` placeholders, no SQLite-only functions).
+ */
+#include "fss_sqlite.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Binds the values of one statement: 't' text (NULL = SQL NULL), 'i'
+ * int64, 'b' a 16-byte id. */
+typedef struct bindv {
+    char kind;
+    const char *t;
+    int64_t i;
+    const fs_id *id;
+} bindv;
+
+static fss_status prep(fss_conn *c, const char *sql, const bindv *v, size_t n,
+                       sqlite3_stmt **st, fs_error *err)
+{
+    size_t k;
+
+    *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
+        return fss__dbfail(err, c->db, "prepare");
+    for (k = 0; k < n; k++) {
+        int at = (int)k + 1;
+        if (v[k].kind == 'i')
+            sqlite3_bind_int64(*st, at, v[k].i);
+        else if (v[k].kind == 'b')
+            sqlite3_bind_blob(*st, at, v[k].id->b, 16, SQLITE_STATIC);
+        else if (v[k].t)
+            sqlite3_bind_text(*st, at, v[k].t, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(*st, at);
+    }
+    return FSS_OK;
+}
+
+/* Runs a statement that returns no rows; *changes (optional) = rows hit. */
+static fss_status run(fss_conn *c, const char *sql, const bindv *v, size_t n,
+                      int64_t *changes, fs_error *err)
+{
+    sqlite3_stmt *st;
+    fss_status rc = prep(c, sql, v, n, &st, err);
+
+    if (rc == FSS_OK && sqlite3_step(st) != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "owner write");
+    if (rc == FSS_OK && changes)
+        *changes = sqlite3_changes(c->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Collects the 16-byte ids of column 0 into *ids (plain malloc). */
+static fss_status ids_of(fss_conn *c, const char *sql, const bindv *v, size_t n,
+                         fs_id **ids, size_t *count, fs_error *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int r;
+    fss_status rc = prep(c, sql, v, n, &st, err);
+
+    *ids = NULL;
+    *count = 0;
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*count == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            void *p = realloc(*ids, nc * sizeof **ids);
+            if (!p) {
+                rc = fss__fail(err, FSS_ENOMEM, "customer list");
+                goto done;
+            }
+            *ids = p;
+            cap = nc;
+        }
+        memcpy((*ids)[(*count)++].b, sqlite3_column_blob(st, 0), 16);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "customer list");
+done:
+    sqlite3_finalize(st);
+    if (rc != FSS_OK) {
+        free(*ids);
+        *ids = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+fss_status fss__repo_rep_state(fss_conn *c, const char *rep,
+                               fss_rep_state *out, bool *found, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}};
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    *found = false;
+    rc = prep(c, "SELECT active, offboarded_to, deactivated_at FROM fss_reps"
+                 " WHERE uuid = ?", v, 1, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        out->active = sqlite3_column_int(st, 0) != 0;
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+            snprintf(out->heir, sizeof out->heir, "%s",
+                     (const char *)sqlite3_column_text(st, 1));
+        out->deactivated_at = sqlite3_column_int64(st, 2);
+    } else if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "rep state");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_rep_set_active(fss_conn *c, const char *rep, bool active,
+                                    const char *heir, int64_t now_ms,
+                                    fs_error *err)
+{
+    bindv off[] = {{'t', heir, 0, NULL}, {'i', NULL, now_ms, NULL},
+                   {'t', rep, 0, NULL}};
+    bindv on[] = {{'t', rep, 0, NULL}};
+
+    if (!active)
+        return run(c, "UPDATE fss_reps SET active = 0, offboarded_to = ?,"
+                      " deactivated_at = ? WHERE uuid = ?", off, 3, NULL, err);
+    return run(c, "UPDATE fss_reps SET active = 1, offboarded_to = NULL,"
+                  " deactivated_at = NULL WHERE uuid = ?", on, 1, NULL, err);
+}
+
+fss_status fss__repo_rep_owned(fss_conn *c, const char *rep, fs_id **ids,
+                               size_t *n, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}};
+
+    return ids_of(c, "SELECT id FROM customer WHERE owner_rep = ? AND"
+                     " deleted = 0 ORDER BY id", v, 1, ids, n, err);
+}
+
+fss_status fss__repo_rep_scope(fss_conn *c, const char *rep, fs_id **ids,
+                               size_t *n, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}, {'t', rep, 0, NULL}};
+
+    return ids_of(c, "SELECT c.id FROM customer c WHERE "
+                     FSS_SCOPE_COND("?") " ORDER BY c.id", v, 2, ids, n, err);
+}
+
+fss_status fss__repo_rep_territories_clear(fss_conn *c, const char *rep,
+                                           int64_t *n, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}};
+
+    return run(c, "DELETE FROM fss_rep_territories WHERE rep = ?", v, 1, n, err);
+}
+
+fss_status fss__repo_rep_codes_void(fss_conn *c, const char *rep,
+                                    int64_t now_ms, int64_t *n, fs_error *err)
+{
+    bindv v[] = {{'i', NULL, now_ms, NULL}, {'t', rep, 0, NULL}};
+
+    return run(c, "UPDATE fss_enroll_codes SET voided_at = ? WHERE rep = ? AND"
+                  " used_at IS NULL AND voided_at IS NULL", v, 2, n, err);
+}
+
+fss_status fss__repo_rep_devices_revoke(fss_conn *c, const char *rep,
+                                        int64_t now_ms, bool drain, int64_t *n,
+                                        fs_error *err)
+{
+    bindv v[] = {{'i', NULL, drain ? 1 : 0, NULL},
+                 {'i', NULL, now_ms, NULL},
+                 {'t', rep, 0, NULL}};
+
+    /* Only devices still in use: a device revoked before keeps its state
+     * (it is wiped already, or will be) and is not counted again. */
+    return run(c, "UPDATE fss_devices SET revoked = 1, drain = ?,"
+                  " revoked_at = COALESCE(revoked_at, ?)"
+                  " WHERE rep = ? AND revoked = 0", v, 3, n, err);
+}
+
+fss_status fss__repo_rep_drain_end(fss_conn *c, const char *rep, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}};
+    fss_status rc = run(c, "UPDATE fss_devices SET drain = 0 WHERE rep = ?", v,
+                        1, NULL, err);
+
+    if (rc == FSS_OK)
+        rc = run(c, "DELETE FROM fss_drain_scope WHERE rep = ?", v, 1, NULL, err);
+    return rc;
+}
+
+fss_status fss__repo_drain_scope_fill(fss_conn *c, const char *rep,
+                                      fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}, {'t', rep, 0, NULL}, {'t', rep, 0, NULL}};
+
+    return run(c, "INSERT INTO fss_drain_scope(rep, customer) SELECT ?, c.id"
+                  " FROM customer c WHERE " FSS_SCOPE_COND("?")
+                  " ON CONFLICT(rep, customer) DO NOTHING", v, 3, NULL, err);
+}
+
+fss_status fss__repo_drain_scope_add(fss_conn *c, const char *rep,
+                                     const fs_id *cust, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}, {'b', NULL, 0, cust}};
+
+    return run(c, "INSERT INTO fss_drain_scope(rep, customer) VALUES(?, ?)"
+                  " ON CONFLICT(rep, customer) DO NOTHING", v, 2, NULL, err);
+}
+
+fss_status fss__repo_drain_in_scope(fss_conn *c, const char *rep,
+                                    const fs_id *cust, bool *in, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}, {'b', NULL, 0, cust}};
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    *in = false;
+    rc = prep(c, "SELECT 1 FROM fss_drain_scope WHERE rep = ? AND customer = ?",
+              v, 2, &st, err);
+    if (rc == FSS_OK) {
+        r = sqlite3_step(st);
+        *in = r == SQLITE_ROW;
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            rc = fss__dbfail(err, c->db, "drain scope");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_device_drained(fss_conn *c, const fs_id *device,
+                                    fs_error *err)
+{
+    bindv d[] = {{'b', NULL, 0, device}};
+
+    return run(c, "UPDATE fss_devices SET drain = 0 WHERE id = ?", d, 1, NULL,
+               err);
+}
+
+fss_status fss__repo_device_drain_add(fss_conn *c, const char *rep,
+                                      int64_t changes, fs_error *err)
+{
+    bindv o[] = {{'i', NULL, changes, NULL}, {'t', rep, 0, NULL},
+                 {'t', rep, 0, NULL}};
+
+    if (changes <= 0)
+        return FSS_OK;
+    return run(c, "UPDATE fss_offboards SET drained = drained + ? WHERE"
+                  " rep = ? AND id = (SELECT max(id) FROM fss_offboards"
+                  " WHERE rep = ?)", o, 3, NULL, err);
+}
+
+fss_status fss__repo_offboard_record(fss_conn *c, const fss_offboard_item *o,
+                                     fs_error *err)
+{
+    bindv v[] = {{'t', o->rep, 0, NULL},       {'t', o->to_rep, 0, NULL},
+                 {'i', NULL, o->at, NULL},       {'t', o->by, 0, NULL},
+                 {'i', NULL, o->customers, NULL}, {'i', NULL, o->territories, NULL},
+                 {'i', NULL, o->devices, NULL},   {'i', NULL, o->codes, NULL},
+                 {'i', NULL, o->drain ? 1 : 0, NULL}};
+
+    return run(c, "INSERT INTO fss_offboards(rep, to_rep, at, by_whom,"
+                  " customers, territories, devices, codes, drain, drained)"
+                  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, 0)", v, 9, NULL, err);
+}
+
+fss_status fss__repo_offboard_reactivated(fss_conn *c, const char *rep,
+                                          int64_t now_ms, fs_error *err)
+{
+    bindv v[] = {{'i', NULL, now_ms, NULL}, {'t', rep, 0, NULL},
+                 {'t', rep, 0, NULL}};
+
+    return run(c, "UPDATE fss_offboards SET reactivated_at = ? WHERE rep = ?"
+                  " AND id = (SELECT max(id) FROM fss_offboards WHERE rep = ?)",
+               v, 3, NULL, err);
+}
+
+fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
+                                    fss_offboard_item_fn fn, void *arg,
+                                    fs_error *err)
+{
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    /* An offboarding is a rep's event, not a territory's: a manager bound
+     * to territories sees every one (the rep's territories are gone by
+     * then). The parameter is kept for the shared list shape. */
+    (void)territories;
+    rc = prep(c, "SELECT o.id, o.rep, r.name, o.to_rep, o.at, o.by_whom,"
+                 " o.customers, o.territories, o.devices, o.codes, o.drain,"
+                 " o.drained, o.reactivated_at FROM fss_offboards o"
+                 " LEFT JOIN fss_reps r ON r.uuid = o.rep ORDER BY o.id",
+              NULL, 0, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_offboard_item o;
+        memset(&o, 0, sizeof o);
+#define TXT(i) (sqlite3_column_type(st, i) == SQLITE_NULL \
+                    ? NULL : (const char *)sqlite3_column_text(st, i))
+        o.id = sqlite3_column_int64(st, 0);
+        o.rep = TXT(1);
+        o.rep_name = TXT(2);
+        o.to_rep = TXT(3);
+        o.at = sqlite3_column_int64(st, 4);
+        o.by = TXT(5);
+        o.customers = sqlite3_column_int64(st, 6);
+        o.territories = sqlite3_column_int64(st, 7);
+        o.devices = sqlite3_column_int64(st, 8);
+        o.codes = sqlite3_column_int64(st, 9);
+        o.drain = sqlite3_column_int(st, 10) != 0;
+        o.drained = sqlite3_column_int64(st, 11);
+        o.has_reactivated_at = sqlite3_column_type(st, 12) != SQLITE_NULL;
+        o.reactivated_at = sqlite3_column_int64(st, 12);
+#undef TXT
+        fn(&o, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "offboards");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,295 @@
+/*
+ * test_server_owner.c - the ownership lifecycle (issue 17) over HTTP: a rep
+ * offboarded in one step (customers to a rep or the pool, territories
+ * removed, codes voided, enrollment refused, devices revoked: 401 + wipe),
+ * with --drain (every queued change pushed and judged once, nothing
+ * pulled, then wiped; the drained count recorded), reactivation, the
+ * refusals, and the admin API's offboard and reactivate.
+ */
+#include "server_testkit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void admin(tk_server *t, const char *method, const char *path,
+                  const char *body, tk_http *r)
+{
+    const char *h[] = {"Authorization: Bearer " TK_ADMIN_TOKEN,
+                       "Content-Type: application/json", NULL};
+
+    tk_request(t, method, path, h, body, body ? strlen(body) : 0, r);
+}
+
+/* The owner_rep of customer `cust` as device d (which must see it) pulls
+ * it from scratch; "" when it has none. */
+static void owner_seen(tk_server *t, tk_device *d, const fs_id *cust,
+                       char out[FS_ID_STRLEN + 1])
+{
+    fs_sync_response r;
+    fs_error_body eb;
+    const fs_pulled_row *pr;
+    const char *o;
+
+    assert_int_equal(tk_sync(t, d, NULL, NULL, 0, 0, 5000, FS_PROTO_IDENTITY,
+                             &r, &eb), 200);
+    pr = tk_find_row(&r, cust);
+    assert_non_null(pr);
+    o = tk_row_text(&pr->row, "owner_rep");
+    snprintf(out, FS_ID_STRLEN + 1, "%s", o ? o : "");
+    fs_proto_sync_response_free(&r);
+}
+
+static void test_offboard_to_rep(void **state)
+{
+    tk_server t;
+    tk_device a, b, late;
+    fs_error err = {0};
+    fs_error_body eb;
+    fs_sync_response r;
+    fss_offboard_result res;
+    char code[FSS_CODE_LEN + 1], owner[FS_ID_STRLEN + 1], bid[FS_ID_STRLEN + 1];
+    fs_id ra, rb, own, terr;
+    fss_buf list = {0};
+    size_t seen = 0, exits = 0;
+    fs_exit_reason why = 0;
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Ann", "north");
+    rb = tk_rep(&t, "Bob", "south");
+    own = tk_customer(&t, "Owned Ltd", "south", &ra, 53.4, -2.2);
+    terr = tk_customer(&t, "Northern Co", "north", NULL, 53.5, -2.3);
+    tk_enroll(&t, &ra, &a);
+    tk_enroll(&t, &rb, &b);
+    tk_pull_all(&t, &a, NULL, NULL, NULL, NULL);
+    tk_pull_all(&t, &b, NULL, NULL, NULL, NULL);
+    /* An unused code issued before the offboarding. */
+    assert_int_equal(fss_admin_enroll_code(t.s, &ra, 0, code, &err), FSS_OK);
+
+    assert_int_equal(fss_admin_offboard(t.s, &ra, &rb, false, "test", &res, &err),
+                     FSS_OK);
+    assert_int_equal(res.customers, 1);
+    assert_int_equal(res.territories, 1);
+    assert_int_equal(res.devices, 1);
+    assert_int_equal(res.codes, 1);
+    assert_false(res.drain);
+
+    /* The device: 401 + wipe. */
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, a.cursor, 0,
+                             FS_PROTO_IDENTITY, &r, &eb), 401);
+    assert_true(eb.wipe);
+    assert_int_equal(eb.code, FS_PROTO_ERR_REVOKED);
+    /* The heir pulls the customer (in a territory it does not cover) and
+     * owns it; the territory customer is not its. */
+    tk_pull_all(&t, &b, &own, &seen, &exits, &why);
+    assert_int_equal(seen, 1);
+    owner_seen(&t, &b, &own, owner);
+    fs_id_format(&rb, bid);
+    assert_string_equal(owner, bid);
+    (void)terr;
+    /* The old code is void; no new code until reactivated. */
+    assert_int_equal(tk_enroll_code(&t, code, &late, &eb), 403);
+    assert_non_null(strstr(eb.message, "offboarded"));
+    assert_int_equal(fss_admin_enroll_code(t.s, &ra, 0, code, &err), FSS_EINVAL);
+    assert_non_null(strstr(err.text, "deactivated"));
+    /* Offboarding twice, to oneself, to an offboarded rep: refused. */
+    assert_int_equal(fss_admin_offboard(t.s, &ra, NULL, false, NULL, &res, &err),
+                     FSS_EINVAL);
+    assert_int_equal(fss_admin_offboard(t.s, &rb, &rb, false, NULL, &res, &err),
+                     FSS_EINVAL);
+    assert_int_equal(fss_admin_offboard(t.s, &rb, &ra, false, NULL, &res, &err),
+                     FSS_EINVAL);
+    assert_int_equal(fss_admin_rep_reactivate(t.s, &rb, &err), FSS_EINVAL);
+    /* Reactivation is explicit: then a new code enrolls; the old device
+     * stays revoked. */
+    assert_int_equal(fss_admin_rep_reactivate(t.s, &ra, &err), FSS_OK);
+    tk_enroll(&t, &ra, &late);
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, 0, 0, FS_PROTO_IDENTITY, &r,
+                             &eb), 401);
+    assert_int_equal(fss_admin_offboards_list(t.s, NULL, &list, &err), FSS_OK);
+    assert_non_null(strstr(list.data, "\"customers_moved\":1"));
+    assert_null(strstr(list.data, "\"reactivated_at\":null"));
+    fss_buf_free(&list);
+    tk_stop(&t);
+}
+
+static void test_offboard_drain_to_pool(void **state)
+{
+    tk_server t;
+    tk_device a, c;
+    fs_error err = {0};
+    fs_error_body eb;
+    fs_sync_response r;
+    fss_offboard_result res;
+    fs_change ch[3], more[1];
+    fs_id ra, rc, cust, visit = tk_new_id(), fresh = tk_new_id();
+    char owner[FS_ID_STRLEN + 1];
+    fss_buf list = {0};
+    const char *phone;
+    const fs_pulled_row *pr;
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Ann", NULL);
+    rc = tk_rep(&t, "Cid", "north");
+    cust = tk_customer(&t, "Greenfield", "north", &ra, 53.4812, -2.2426);
+    tk_enroll(&t, &ra, &a);
+    tk_enroll(&t, &rc, &c);
+    tk_pull_all(&t, &a, NULL, NULL, NULL, NULL);
+    /* Offline work on Ann's device: an edit, a visit under the customer,
+     * a new customer; one more edit in a second batch. */
+    tk_change(&ch[0], &a, "customer", &cust);
+    tk_set_text(&ch[0], &a, "phone", "+44 161 555 0100");
+    tk_change(&ch[1], &a, "visit", &visit);
+    tk_set_id(&ch[1], &a, "customer_id", &cust);
+    tk_set_int(&ch[1], &a, "planned_at", (int64_t)fs_hlc_ms(a.clock) + 3600000);
+    tk_set_text(&ch[1], &a, "status", "planned");
+    tk_change(&ch[2], &a, "customer", &fresh);
+    tk_set_text(&ch[2], &a, "name", "Met at the fair");
+    tk_change(&more[0], &a, "customer", &cust);
+    tk_set_text(&more[0], &a, "address", "1 Mill Lane");
+
+    assert_int_equal(fss_admin_offboard(t.s, &ra, NULL, true, "test", &res, &err),
+                     FSS_OK);
+    assert_int_equal(res.customers, 1);
+    assert_int_equal(res.devices, 1);
+    assert_true(res.drain);
+
+    /* Each batch is judged against what Ann had; nothing is pulled and the
+     * device is asked for more while it pushes. */
+    assert_int_equal(tk_sync(&t, &a, NULL, ch, 3, a.cursor, 0, FS_PROTO_IDENTITY,
+                             &r, &eb), 200);
+    assert_int_equal(r.nresults, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(r.results[i].outcome, FS_APPLIED);
+    assert_int_equal(r.nrows, 0);
+    assert_int_equal(r.nexits, 0);
+    assert_false(r.wipe);
+    assert_true(r.has_more);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&t, &a, NULL, more, 1, a.cursor, 0,
+                             FS_PROTO_IDENTITY, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    /* The outbox is empty: the drain ends with a wipe, then 401 + wipe. */
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, a.cursor, 0,
+                             FS_PROTO_IDENTITY, &r, &eb), 200);
+    assert_true(r.wipe);
+    assert_int_equal(r.nrows, 0);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, a.cursor, 0,
+                             FS_PROTO_IDENTITY, &r, &eb), 401);
+    assert_true(eb.wipe);
+
+    /* The pool: no owner; Cid (territory north) sees the drained edits. */
+    owner_seen(&t, &c, &cust, owner);
+    assert_string_equal(owner, "");
+    assert_int_equal(tk_sync(&t, &c, NULL, NULL, 0, 0, 5000, FS_PROTO_IDENTITY,
+                             &r, &eb), 200);
+    pr = tk_find_row(&r, &cust);
+    assert_non_null(pr);
+    phone = tk_row_text(&pr->row, "phone");
+    assert_non_null(phone);
+    assert_string_equal(phone, "+44 161 555 0100");
+    assert_string_equal(tk_row_text(&pr->row, "address"), "1 Mill Lane");
+    assert_non_null(tk_find_row(&r, &visit));
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(fss_admin_offboards_list(t.s, NULL, &list, &err), FSS_OK);
+    assert_non_null(strstr(list.data, "\"changes_drained\":4"));
+    assert_non_null(strstr(list.data, "\"to\":\"pool\""));
+    fss_buf_free(&list);
+    tk_stop(&t);
+}
+
+/* A drain is judged as usual: a write to a customer Ann never had is a
+ * scope rejection, recorded; a replayed batch is not counted twice. */
+static void test_drain_judged(void **state)
+{
+    tk_server t;
+    tk_device a;
+    fs_error err = {0};
+    fs_error_body eb;
+    fs_sync_response r;
+    fss_offboard_result res;
+    fs_change ch[1];
+    fs_id ra, rb, other, batch = tk_new_id();
+    fss_buf list = {0}, conf = {0};
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Ann", NULL);
+    rb = tk_rep(&t, "Bob", "south");
+    other = tk_customer(&t, "Not Ann's", "south", NULL, 53.4, -2.2);
+    tk_enroll(&t, &ra, &a);
+    tk_change(&ch[0], &a, "customer", &other);
+    tk_set_text(&ch[0], &a, "phone", "1");
+    assert_int_equal(fss_admin_offboard(t.s, &ra, &rb, true, NULL, &res, &err),
+                     FSS_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(tk_sync(&t, &a, &batch, ch, 1, 0, 0, FS_PROTO_IDENTITY,
+                                 &r, &eb), 200);
+        assert_int_equal(r.results[0].outcome, FS_REJECTED);
+        assert_int_equal(r.results[0].reason, FS_REASON_SCOPE);
+        fs_proto_sync_response_free(&r);
+    }
+    assert_int_equal(fss_admin_offboards_list(t.s, NULL, &list, &err), FSS_OK);
+    assert_non_null(strstr(list.data, "\"changes_drained\":1"));
+    assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 100, &conf, &err), FSS_OK);
+    assert_non_null(strstr(conf.data, "\"rule\":\"scope\""));
+    fss_buf_free(&list);
+    fss_buf_free(&conf);
+    tk_stop(&t);
+}
+
+static void test_offboard_admin_api(void **state)
+{
+    tk_server t;
+    tk_http h;
+    fs_id ra, rb;
+    char path[200], body[200], rid[FS_ID_STRLEN + 1], bid[FS_ID_STRLEN + 1];
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Ann", "north");
+    rb = tk_rep(&t, "Bob", NULL);
+    tk_customer(&t, "A1", NULL, &ra, 1, 1);
+    tk_customer(&t, "A2", NULL, &ra, 1, 1);
+    fs_id_format(&ra, rid);
+    fs_id_format(&rb, bid);
+    snprintf(path, sizeof path, "/admin/v1/reps/%s/offboard", rid);
+    admin(&t, "POST", path, "{\"to\":\"nobody\"}", &h);
+    assert_int_equal(h.status, 400);
+    tk_http_free(&h);
+    admin(&t, "POST", path, "{}", &h);
+    assert_int_equal(h.status, 400);
+    tk_http_free(&h);
+    snprintf(body, sizeof body, "{\"to\":\"%s\",\"drain\":false}", bid);
+    admin(&t, "POST", path, body, &h);
+    assert_int_equal(h.status, 200);
+    assert_non_null(strstr((const char *)h.body, "\"customers_moved\":2"));
+    assert_non_null(strstr((const char *)h.body, "\"territories_removed\":1"));
+    tk_http_free(&h);
+    admin(&t, "GET", "/admin/v1/offboards", NULL, &h);
+    assert_int_equal(h.status, 200);
+    assert_non_null(strstr((const char *)h.body, bid));
+    tk_http_free(&h);
+    snprintf(path, sizeof path, "/admin/v1/reps/%s/reactivate", rid);
+    admin(&t, "POST", path, NULL, &h);
+    assert_int_equal(h.status, 200);
+    tk_http_free(&h);
+    admin(&t, "POST", path, NULL, &h);
+    assert_int_equal(h.status, 400); /* active already */
+    tk_http_free(&h);
+    tk_stop(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_offboard_to_rep),
+        cmocka_unit_test(test_offboard_drain_to_pool),
+        cmocka_unit_test(test_drain_judged),
+        cmocka_unit_test(test_offboard_admin_api),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
