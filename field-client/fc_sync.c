@@ -464,7 +464,9 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
                  x->reason == FS_EXIT_REASSIGNED ? "it was reassigned to another rep"
                  : x->reason == FS_EXIT_DELETED ? "it was deleted at the office"
                  : x->reason == FS_EXIT_REVOKED ? "your access to it was revoked"
-                                                : "it left your scope");
+                 : x->reason == FS_EXIT_RECLAIMED
+                     ? "it was reclaimed to the public pool (no follow-up in time)"
+                     : "it left your scope");
         rc = fc__notice_add(c, "exit", x->entity, &x->row, label,
                             fs_exit_reason_name(x->reason), detail, err);
         if (!rc)

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int offboard(const cmd_ctx *x)
 {
@@ -82,6 +83,43 @@ static int reactivate(const cmd_ctx *x)
     return 0;
 }
 
+static int reclaim(const cmd_ctx *x)
+{
+    fss_reclaim_result r;
+    fss_buf report = {0};
+    fs_error err = {0};
+    char line[300], n_r[24], n_w[24];
+    fss_status st;
+    struct timespec ts;
+
+    if (x->dry_run == x->now)
+        return x->usage_error("reclaim --dry-run|--now",
+                              "say --dry-run (show what would happen) or --now");
+    clock_gettime(CLOCK_REALTIME, &ts);
+    st = fss_pool_reclaim(x->s, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                          x->dry_run, &r, &report, &err);
+    if (st != FSS_OK) {
+        fss_buf_free(&report);
+        return x->fail("reclaim", &err, st);
+    }
+    /* What moves, one JSON line per customer, on stderr for people and
+     * inside the confirmation for scripts. */
+    if (!x->json && report.data)
+        fprintf(stderr, "%s", report.data);
+    snprintf(line, sizeof line,
+             "%s%lld customer(s) %s to the public pool, %lld owner(s) %s "
+             "(%lld owned customer(s) checked)",
+             x->dry_run ? "dry run: " : "", (long long)r.reclaimed,
+             x->dry_run ? "would go back" : "went back", (long long)r.warned,
+             x->dry_run ? "would be warned" : "warned", (long long)r.checked);
+    snprintf(n_r, sizeof n_r, "%lld", (long long)r.reclaimed);
+    snprintf(n_w, sizeof n_w, "%lld", (long long)r.warned);
+    x->confirm(x->cmd, line, (const char *const[]){"reclaimed", n_r, "warned", n_w,
+                                                   NULL});
+    fss_buf_free(&report);
+    return 0;
+}
+
 int cmd_owner(const cmd_ctx *x, bool *handled)
 {
     fss_buf out = {0};
@@ -93,6 +131,18 @@ int cmd_owner(const cmd_ctx *x, bool *handled)
         return offboard(x);
     if (strcmp(x->cmd, "reactivate") == 0)
         return reactivate(x);
+    if (strcmp(x->cmd, "reclaim") == 0)
+        return reclaim(x);
+    if (strcmp(x->cmd, "pool") == 0 || strcmp(x->cmd, "claims") == 0) {
+        st = strcmp(x->cmd, "pool") == 0
+                 ? fss_admin_pool_list(x->s, NULL, &out, &err)
+                 : fss_admin_claims_list(x->s, NULL, x->limit, &out, &err);
+        if (st != FSS_OK) {
+            fss_buf_free(&out);
+            return x->fail(x->cmd, &err, st);
+        }
+        return x->print_buf(&out);
+    }
     if (strcmp(x->cmd, "offboards") == 0) {
         if ((st = fss_admin_offboards_list(x->s, NULL, &out, &err)) != FSS_OK) {
             fss_buf_free(&out);

@@ -8,6 +8,7 @@
 #define CMD_OWNER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fs_server.h"
 
@@ -20,6 +21,8 @@ typedef struct cmd_ctx {
     bool drain;          /* --drain */
     const char *by;      /* --by NAME */
     bool json;
+    bool dry_run, now;   /* reclaim --dry-run / --now */
+    uint32_t limit;      /* claims --limit */
     int (*find_ref)(fss_server *s, fss_ref_kind kind, const char *ref,
                     const char *what, char id[FS_ID_STRLEN + 1], char *label,
                     size_t label_cap);

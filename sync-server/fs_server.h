@@ -92,6 +92,11 @@ typedef struct fss_config {
     fss_pull_plan pull_plan;   /* AUTO */
     const char *business_tz;   /* TZ database name reports count days in;
                                   NULL = "UTC" (docs/ARCHITECTURE.md) */
+    /* The public pool (CRM.md section 5, conflict/fs_pool.h). */
+    unsigned pool_reclaim_days; /* no follow-up this long: reclaimed; 60 */
+    unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
+    unsigned pool_bar_days;     /* the former owner may not re-claim; 30 */
+    unsigned pool_daily_quota;  /* claims per rep per 24 hours; 5 */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -299,6 +304,26 @@ fss_status fss_admin_rep_reactivate(fss_server *s, const fs_id *rep,
 fss_status fss_admin_offboards_list(fss_server *s,
                                     const char *const *territories,
                                     fss_buf *out, fs_error *err);
+
+/* The public pool (fss_pool.c). One reclaim run at now_ms: every owned
+ * customer whose owner has not followed it up for pool_reclaim_days (and
+ * has no open quote) goes back to the pool (owner cleared; its owner's
+ * devices get the exit "reclaimed" unless a territory still covers it);
+ * owners of customers pool_warn_days from that get one warning task.
+ * dry_run: nothing changes, the counts and report say what would. report
+ * (optional) gets a JSON array of {customer, name, owner, action}. */
+typedef struct fss_reclaim_result {
+    int64_t reclaimed, warned, checked;
+} fss_reclaim_result;
+fss_status fss_pool_reclaim(fss_server *s, int64_t now_ms, bool dry_run,
+                            fss_reclaim_result *out, fss_buf *report,
+                            fs_error *err);
+/* The pool (live customers without an owner) and the judged claims, as
+ * JSON arrays; territories: the caller's restriction (NULL = all). */
+fss_status fss_admin_pool_list(fss_server *s, const char *const *territories,
+                               fss_buf *out, fs_error *err);
+fss_status fss_admin_claims_list(fss_server *s, const char *const *territories,
+                                 uint32_t limit, fss_buf *out, fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

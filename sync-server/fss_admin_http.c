@@ -260,6 +260,40 @@ static void route(route_ctx *x)
         st = fss_admin_rep_reactivate(s, &id, &err);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "pool", NULL)) {
+        st = fss_admin_pool_list(s, NULL, &out, &err);
+    } else if (is(x, "GET", 1, "claims", NULL)) {
+        char lim[16];
+        long long n = 0;
+        if (query_get(x->req->query, "limit", lim, sizeof lim))
+            n = strtoll(lim, NULL, 10);
+        if (n < 0 || n > 100000) {
+            fss__error_json(x->resp, 400, "limit must be 0..100000");
+            return;
+        }
+        st = fss_admin_claims_list(s, NULL, (uint32_t)n, &out, &err);
+    } else if (is(x, "POST", 2, "pool", NULL) && strcmp(x->segs[1], "reclaim") == 0) {
+        const fsj *dry = NULL;
+        fss_reclaim_result rr;
+        if (x->req->body_len) {
+            if (!need_json_body(x))
+                return;
+            dry = fsj_get(&x->body, "dry_run");
+            if (dry && dry->kind != FSJ_BOOL) {
+                fss__error_json(x->resp, 400, "\"dry_run\" must be true or false");
+                return;
+            }
+        }
+        fss_buf_puts(&out, "{\"customers\":");
+        st = fss_pool_reclaim(s, (int64_t)fss_now_ms(), dry && dry->b, &rr, &out, &err);
+        if (st == FSS_OK) {
+            if (out.len && out.data[out.len - 1] == '\n')
+                out.data[--out.len] = '\0';
+            fss_buf_printf(&out, ",\"reclaimed\":%lld,\"warned\":%lld,"
+                           "\"checked\":%lld,\"dry_run\":%s}\n",
+                           (long long)rr.reclaimed, (long long)rr.warned,
+                           (long long)rr.checked, dry && dry->b ? "true" : "false");
+        }
     } else if (is(x, "GET", 1, "offboards", NULL)) {
         st = fss_admin_offboards_list(s, NULL, &out, &err);
     } else if (is(x, "GET", 3, "reps", "export")) {

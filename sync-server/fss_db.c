@@ -79,7 +79,16 @@ static const char *const migrations[] = {
     " territories INTEGER NOT NULL, devices INTEGER NOT NULL,"
     " codes INTEGER NOT NULL, drain INTEGER NOT NULL, drained INTEGER NOT NULL,"
     " reactivated_at INTEGER);"
-    "CREATE INDEX fss_offboards_rep ON fss_offboards(rep, id);",
+    "CREATE INDEX fss_offboards_rep ON fss_offboards(rep, id);"
+    /* the public pool's clock and bar per customer, and every judged claim
+     * (fss_pool.c) */
+    "CREATE TABLE fss_pool_state(customer BLOB PRIMARY KEY NOT NULL,"
+    " since INTEGER NOT NULL, warned_at INTEGER, pooled_at INTEGER,"
+    " former_owner TEXT, claimed_at INTEGER, claimed_by TEXT);"
+    "CREATE TABLE fss_claims(id INTEGER PRIMARY KEY, customer BLOB NOT NULL,"
+    " rep TEXT NOT NULL, device BLOB, at INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX fss_claims_rep ON fss_claims(rep, outcome, at);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

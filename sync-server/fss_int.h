@@ -160,6 +160,21 @@ fss_status fss__save_merged(fss_conn *c, const fs_row *orig, const fs_row *row,
  * handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
+/* The same, with the exit reason devices get when a customer leaves their
+ * scope (FS_EXIT_UNKNOWN: reassigned / deleted as usual), e.g. reclaimed. */
+fss_status fss__server_write_why(fss_server *s, fss_conn *c, fs_change *chg,
+                                 fs_exit_reason why, fs_error *err);
+fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
+                                const fs_row *row, bool found,
+                                const fss_repset *before, int64_t horizon,
+                                fs_exit_reason why, bool *saved, fs_error *err);
+/* ---- the public pool (fss_pool.c) ---- */
+/* Judges rep's claim on the stored customer by fs_pool_claim and records
+ * it (unless the rep owns it already); *won: the claim stands (the caller
+ * makes the rep the owner), else why says why not in plain words. */
+fss_status fss__claim_judge(fss_server *s, fss_conn *c, const char *rep,
+                            const fs_id *device, const fs_row *stored,
+                            bool *won, char *why, size_t cap, fs_error *err);
 /* ---- deletes that hide subtrees (fss_hide.c) ---- */
 /* The nearest deleted ancestor of a row whose parent is (pe, parent), if
  * any: *hidden says whether there is one, *out names it. */

@@ -447,4 +447,70 @@ fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
                                     fss_offboard_item_fn fn, void *arg,
                                     fs_error *err);
 
+/* ---- ownership lifecycle: the public pool and claims
+ * (SQLite: fss_sqlite_owner.c; rules: conflict/fs_pool.h) ---- */
+/* One owned live customer with the facts the reclaim rule needs. */
+typedef struct fss_reclaim_item {
+    fs_id id;
+    char owner[FS_ID_STRLEN + 1];
+    char name[201];
+    int64_t followup, since, warned_at, claimed_at;
+    bool has_followup, has_since, has_warned, open_quote;
+    bool claimed_by_owner;   /* claimed_at is the owner's claim */
+} fss_reclaim_item;
+/* Every live customer with an owner, by id; *out plain malloc. */
+fss_status fss__repo_reclaim_candidates(fss_conn *c, fss_reclaim_item **out,
+                                        size_t *n, fs_error *err);
+/* The pool's bookkeeping per customer (fss_pool_state): first seen owned
+ * (the clock's start), warned, reclaimed (by whom, when), claimed. */
+fss_status fss__repo_pool_seen(fss_conn *c, const fs_id *cust, int64_t now_ms,
+                               fs_error *err);
+fss_status fss__repo_pool_warned(fss_conn *c, const fs_id *cust,
+                                 int64_t now_ms, fs_error *err);
+fss_status fss__repo_pool_reclaimed(fss_conn *c, const fs_id *cust,
+                                    const char *former, int64_t now_ms,
+                                    fs_error *err);
+fss_status fss__repo_pool_claimed(fss_conn *c, const fs_id *cust,
+                                  const char *rep, int64_t now_ms, fs_error *err);
+typedef struct fss_pool_row {
+    int64_t pooled_at;                    /* 0: never reclaimed */
+    char former_owner[FS_ID_STRLEN + 1];  /* "" if none */
+} fss_pool_row;
+fss_status fss__repo_pool_get(fss_conn *c, const fs_id *cust,
+                              fss_pool_row *out, fs_error *err);
+fss_status fss__repo_claims_won_since(fss_conn *c, const char *rep,
+                                      int64_t since_ms, int64_t *n,
+                                      fs_error *err);
+fss_status fss__repo_rep_in_territory(fss_conn *c, const char *rep,
+                                      const char *territory, bool *yes,
+                                      fs_error *err);
+/* The rep's name ("" when unknown). */
+fss_status fss__repo_rep_name(fss_conn *c, const char *rep, char *out,
+                              size_t cap, fs_error *err);
+/* One judged claim (strings borrowed). outcome: fs_claim_verdict_name. */
+typedef struct fss_claim_item {
+    int64_t id, at;
+    fs_id customer, device;
+    const char *customer_name, *rep, *rep_name, *outcome, *detail;
+} fss_claim_item;
+typedef void (*fss_claim_item_fn)(const fss_claim_item *k, void *arg);
+fss_status fss__repo_claim_record(fss_conn *c, const fss_claim_item *k,
+                                  fs_error *err);
+/* Claims by id, at most limit (<= 0: all), of customers in territories
+ * (NULL: all). */
+fss_status fss__repo_claims_list(fss_conn *c, const char *const *territories,
+                                 int64_t limit, fss_claim_item_fn fn, void *arg,
+                                 fs_error *err);
+/* The pool: live customers without an owner, by territory, name; of
+ * territories (NULL: all). */
+typedef struct fss_pool_item {
+    fs_id id;
+    const char *name, *territory, *former_owner;
+    int64_t pooled_at;
+    bool has_pooled_at;
+} fss_pool_item;
+typedef void (*fss_pool_item_fn)(const fss_pool_item *p, void *arg);
+fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
+                               fss_pool_item_fn fn, void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

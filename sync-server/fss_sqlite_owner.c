@@ -337,3 +337,340 @@ done:
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- the public pool and claims ---- */
+
+fss_status fss__repo_reclaim_candidates(fss_conn *c, fss_reclaim_item **out,
+                                        size_t *n, fs_error *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    int r;
+    fss_status rc;
+
+    *out = NULL;
+    *n = 0;
+    /* Follow-ups are the owner's visits checked in or out; an open quote is
+     * a live one in draft (or no status yet) or sent. */
+    rc = prep(c, "SELECT c.id, c.owner_rep, c.name,"
+                 " (SELECT max(COALESCE(v.checkout_at, v.checkin_at)) FROM visit v"
+                 "  WHERE v.customer_id = c.id AND v.deleted = 0"
+                 "  AND v.rep_id = c.owner_rep),"
+                 " (SELECT count(*) FROM quote q WHERE q.customer_id = c.id"
+                 "  AND q.deleted = 0 AND COALESCE(q.status, 'draft') IN"
+                 "  ('draft', 'sent')),"
+                 " p.since, p.warned_at, p.claimed_at, p.claimed_by"
+                 " FROM customer c LEFT JOIN fss_pool_state p ON p.customer = c.id"
+                 " WHERE c.deleted = 0 AND c.owner_rep IS NOT NULL"
+                 " AND c.owner_rep <> '' ORDER BY c.id",
+              NULL, 0, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_reclaim_item *it;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            void *p = realloc(*out, nc * sizeof **out);
+            if (!p) {
+                rc = fss__fail(err, FSS_ENOMEM, "reclaim candidates");
+                goto done;
+            }
+            *out = p;
+            cap = nc;
+        }
+        it = &(*out)[(*n)++];
+        memset(it, 0, sizeof *it);
+        memcpy(it->id.b, sqlite3_column_blob(st, 0), 16);
+        snprintf(it->owner, sizeof it->owner, "%s",
+                 (const char *)sqlite3_column_text(st, 1));
+        snprintf(it->name, sizeof it->name, "%s",
+                 sqlite3_column_type(st, 2) == SQLITE_NULL
+                     ? "" : (const char *)sqlite3_column_text(st, 2));
+        it->has_followup = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        it->followup = sqlite3_column_int64(st, 3);
+        it->open_quote = sqlite3_column_int64(st, 4) > 0;
+        it->has_since = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        it->since = sqlite3_column_int64(st, 5);
+        it->has_warned = sqlite3_column_type(st, 6) != SQLITE_NULL;
+        it->warned_at = sqlite3_column_int64(st, 6);
+        it->claimed_at = sqlite3_column_int64(st, 7);
+        it->claimed_by_owner =
+            sqlite3_column_type(st, 8) != SQLITE_NULL &&
+            strcmp((const char *)sqlite3_column_text(st, 8), it->owner) == 0;
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "reclaim candidates");
+done:
+    sqlite3_finalize(st);
+    if (rc != FSS_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+fss_status fss__repo_pool_seen(fss_conn *c, const fs_id *cust, int64_t now_ms,
+                               fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, cust}, {'i', NULL, now_ms, NULL}};
+
+    return run(c, "INSERT INTO fss_pool_state(customer, since) VALUES(?, ?)"
+                  " ON CONFLICT(customer) DO NOTHING", v, 2, NULL, err);
+}
+
+fss_status fss__repo_pool_warned(fss_conn *c, const fs_id *cust,
+                                 int64_t now_ms, fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, cust}, {'i', NULL, now_ms, NULL},
+                 {'i', NULL, now_ms, NULL}, {'i', NULL, now_ms, NULL}};
+
+    return run(c, "INSERT INTO fss_pool_state(customer, since, warned_at)"
+                  " VALUES(?, ?, ?) ON CONFLICT(customer) DO UPDATE SET"
+                  " warned_at = ?", v, 4, NULL, err);
+}
+
+fss_status fss__repo_pool_reclaimed(fss_conn *c, const fs_id *cust,
+                                    const char *former, int64_t now_ms,
+                                    fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, cust},        {'i', NULL, now_ms, NULL},
+                 {'i', NULL, now_ms, NULL},    {'t', former, 0, NULL},
+                 {'i', NULL, now_ms, NULL},    {'i', NULL, now_ms, NULL},
+                 {'t', former, 0, NULL}};
+
+    return run(c, "INSERT INTO fss_pool_state(customer, since, pooled_at,"
+                  " former_owner) VALUES(?, ?, ?, ?) ON CONFLICT(customer) DO"
+                  " UPDATE SET since = ?, pooled_at = ?, former_owner = ?,"
+                  " warned_at = NULL, claimed_at = NULL, claimed_by = NULL",
+               v, 7, NULL, err);
+}
+
+fss_status fss__repo_pool_claimed(fss_conn *c, const fs_id *cust,
+                                  const char *rep, int64_t now_ms, fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, cust}, {'i', NULL, now_ms, NULL},
+                 {'i', NULL, now_ms, NULL}, {'t', rep, 0, NULL},
+                 {'i', NULL, now_ms, NULL}, {'t', rep, 0, NULL}};
+
+    /* The bar (former_owner, pooled_at) is kept for the record; it only
+     * matters while the customer is in the pool. */
+    return run(c, "INSERT INTO fss_pool_state(customer, since, claimed_at,"
+                  " claimed_by) VALUES(?, ?, ?, ?) ON CONFLICT(customer) DO"
+                  " UPDATE SET claimed_at = ?, claimed_by = ?, warned_at = NULL",
+               v, 6, NULL, err);
+}
+
+fss_status fss__repo_pool_get(fss_conn *c, const fs_id *cust,
+                              fss_pool_row *out, fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, cust}};
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    rc = prep(c, "SELECT pooled_at, former_owner FROM fss_pool_state WHERE"
+                 " customer = ?", v, 1, &st, err);
+    if (rc == FSS_OK) {
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            out->pooled_at = sqlite3_column_int64(st, 0);
+            if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+                snprintf(out->former_owner, sizeof out->former_owner, "%s",
+                         (const char *)sqlite3_column_text(st, 1));
+        } else if (r != SQLITE_DONE)
+            rc = fss__dbfail(err, c->db, "pool state");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* One integer from a query (0 when it returns no row). */
+static fss_status one_int(fss_conn *c, const char *sql, const bindv *v, size_t n,
+                          int64_t *out, fs_error *err)
+{
+    sqlite3_stmt *st;
+    fss_status rc = prep(c, sql, v, n, &st, err);
+    int r;
+
+    *out = 0;
+    if (rc == FSS_OK) {
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            *out = sqlite3_column_int64(st, 0);
+        else if (r != SQLITE_DONE)
+            rc = fss__dbfail(err, c->db, "count");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_claims_won_since(fss_conn *c, const char *rep,
+                                      int64_t since_ms, int64_t *n,
+                                      fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}, {'i', NULL, since_ms, NULL}};
+
+    return one_int(c, "SELECT count(*) FROM fss_claims WHERE rep = ? AND"
+                      " outcome = 'won' AND at >= ?", v, 2, n, err);
+}
+
+fss_status fss__repo_rep_in_territory(fss_conn *c, const char *rep,
+                                      const char *territory, bool *yes,
+                                      fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}, {'t', territory, 0, NULL}};
+    int64_t n = 0;
+    fss_status rc = one_int(c, "SELECT count(*) FROM fss_rep_territories WHERE"
+                               " rep = ? AND territory = ?", v, 2, &n, err);
+
+    *yes = n > 0;
+    return rc;
+}
+
+fss_status fss__repo_rep_name(fss_conn *c, const char *rep, char *out,
+                              size_t cap, fs_error *err)
+{
+    bindv v[] = {{'t', rep, 0, NULL}};
+    sqlite3_stmt *st;
+    fss_status rc = prep(c, "SELECT name FROM fss_reps WHERE uuid = ?", v, 1,
+                         &st, err);
+
+    if (cap)
+        out[0] = '\0';
+    if (rc == FSS_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_claim_record(fss_conn *c, const fss_claim_item *k,
+                                  fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, &k->customer}, {'t', k->rep, 0, NULL},
+                 {'b', NULL, 0, &k->device},   {'i', NULL, k->at, NULL},
+                 {'t', k->outcome, 0, NULL},   {'t', k->detail, 0, NULL}};
+
+    return run(c, "INSERT INTO fss_claims(customer, rep, device, at, outcome,"
+                  " detail) VALUES(?, ?, ?, ?, ?, ?)", v, 6, NULL, err);
+}
+
+/* " AND <col> IN (?, ?, ...)" for a territory restriction (NULL: ""). */
+static void territory_cond(char *buf, size_t cap, const char *col,
+                           const char *const *territories, size_t *n)
+{
+    size_t k, used;
+
+    *n = 0;
+    buf[0] = '\0';
+    if (!territories)
+        return;
+    for (k = 0; territories[k]; k++)
+        ;
+    *n = k;
+    used = (size_t)snprintf(buf, cap, " AND %s IN (", col);
+    for (k = 0; k < *n && used + 4 < cap; k++)
+        used += (size_t)snprintf(buf + used, cap - used, k ? ", ?" : "?");
+    if (*n == 0)
+        snprintf(buf, cap, " AND 0 = 1"); /* bound to no territory: nothing */
+    else
+        snprintf(buf + used, cap - used, ")");
+}
+
+#define MAX_TERRITORY_BINDS 64
+
+fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
+                               fss_pool_item_fn fn, void *arg, fs_error *err)
+{
+    char cond[MAX_TERRITORY_BINDS * 4 + 64], sql[1024];
+    bindv v[MAX_TERRITORY_BINDS];
+    size_t n, k;
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    territory_cond(cond, sizeof cond, "c.territory", territories, &n);
+    if (n > MAX_TERRITORY_BINDS)
+        return fss__fail(err, FSS_EINVAL, "too many territories");
+    for (k = 0; k < n; k++)
+        v[k] = (bindv){'t', territories[k], 0, NULL};
+    snprintf(sql, sizeof sql,
+             "SELECT c.id, c.name, c.territory, p.pooled_at, p.former_owner"
+             " FROM customer c LEFT JOIN fss_pool_state p ON p.customer = c.id"
+             " WHERE c.deleted = 0 AND (c.owner_rep IS NULL OR c.owner_rep = '')"
+             "%s ORDER BY c.territory, c.name, c.id", cond);
+    rc = prep(c, sql, v, n, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_pool_item it;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memset(&it, 0, sizeof it);
+        memcpy(it.id.b, sqlite3_column_blob(st, 0), 16);
+        it.name = (const char *)sqlite3_column_text(st, 1);
+        it.territory = (const char *)sqlite3_column_text(st, 2);
+        it.has_pooled_at = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        it.pooled_at = sqlite3_column_int64(st, 3);
+        it.former_owner = (const char *)sqlite3_column_text(st, 4);
+        fn(&it, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "pool");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_claims_list(fss_conn *c, const char *const *territories,
+                                 int64_t limit, fss_claim_item_fn fn, void *arg,
+                                 fs_error *err)
+{
+    char cond[MAX_TERRITORY_BINDS * 4 + 64], sql[1024];
+    bindv v[MAX_TERRITORY_BINDS + 1];
+    size_t n, k;
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    territory_cond(cond, sizeof cond, "cu.territory", territories, &n);
+    if (n > MAX_TERRITORY_BINDS)
+        return fss__fail(err, FSS_EINVAL, "too many territories");
+    for (k = 0; k < n; k++)
+        v[k] = (bindv){'t', territories[k], 0, NULL};
+    v[n] = (bindv){'i', NULL, limit > 0 ? limit : INT64_MAX, NULL};
+    snprintf(sql, sizeof sql,
+             "SELECT k.id, k.customer, cu.name, k.rep, r.name, k.device, k.at,"
+             " k.outcome, k.detail FROM fss_claims k"
+             " LEFT JOIN customer cu ON cu.id = k.customer"
+             " LEFT JOIN fss_reps r ON r.uuid = k.rep WHERE 1 = 1%s"
+             " ORDER BY k.id LIMIT ?", cond);
+    rc = prep(c, sql, v, n + 1, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_claim_item it;
+        memset(&it, 0, sizeof it);
+        it.id = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == 16)
+            memcpy(it.customer.b, sqlite3_column_blob(st, 1), 16);
+        it.customer_name = (const char *)sqlite3_column_text(st, 2);
+        it.rep = (const char *)sqlite3_column_text(st, 3);
+        it.rep_name = (const char *)sqlite3_column_text(st, 4);
+        if (sqlite3_column_bytes(st, 5) == 16)
+            memcpy(it.device.b, sqlite3_column_blob(st, 5), 16);
+        it.at = sqlite3_column_int64(st, 6);
+        it.outcome = (const char *)sqlite3_column_text(st, 7);
+        it.detail = (const char *)sqlite3_column_text(st, 8);
+        fn(&it, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "claims");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -197,6 +197,9 @@ typedef struct sync_ctx {
     /* The request's cursor: the pushing device had pulled nothing saved
      * after it, which is what its deletes had seen (fs_delete_saw). */
     uint64_t cursor;
+    /* The change being applied claims a pool customer and the claim
+     * stands: server_stamps makes the rep its owner. */
+    bool claim_won;
 } sync_ctx;
 
 static size_t memo_slot(const fs_id *cust)
@@ -391,6 +394,12 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
             goto fail;
         fs_value_clear(&v);
     }
+    /* A claim that stood (claim_check): the claimer owns the customer. */
+    if (x->claim_won && slot >= 0 &&
+        (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
+         fs_change_set(&sc, slot, &v, now, &serr) != FS_OK))
+        goto fail;
+    fs_value_clear(&v);
     if (strcmp(e->name, "visit") == 0 &&
         (change_field(dchg, "checkin_lat") || change_field(dchg, "checkin_lon") ||
          change_field(dchg, "checkin_at"))) {
@@ -526,6 +535,37 @@ static fss_status contract_check(sync_ctx *x, const fs_change *chg,
     return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, why, r, err);
 }
 
+/* A device change to an existing customer that writes claimed_by claims it
+ * from the public pool (docs/PROTOCOL.md, "Claims"): the value must be the
+ * device's own rep; the claim is judged now, at arrival (fss__claim_judge:
+ * the first to arrive wins), and refused whole with reason CLAIM and the
+ * rule's words when it does not stand. */
+static fss_status claim_check(sync_ctx *x, const fs_change *chg,
+                              const fs_row *stored, size_t index,
+                              fs_sync_result *r, bool *refused, fs_error *err)
+{
+    const fs_field_change *f = change_field(chg, "claimed_by");
+    char why[160] = "";
+    fss_status rc;
+
+    *refused = false;
+    x->claim_won = false;
+    if (!f)
+        return FSS_OK;
+    if (f->v.kind != FS_VAL_TEXT || strcmp(f->v.u.text.p, x->dev->rep) != 0) {
+        *refused = true;
+        return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID,
+                      "claimed_by can only name your own rep (claim the "
+                      "customer, or leave the field alone)", r, err);
+    }
+    rc = fss__claim_judge(x->s, x->c, x->dev->rep, &x->dev->id, stored,
+                          &x->claim_won, why, sizeof why, err);
+    if (rc != FSS_OK || x->claim_won)
+        return rc;
+    *refused = true;
+    return reject(x, chg, index, FS_REASON_CLAIM, FS_RULE_CLAIM, why, r, err);
+}
+
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
                                fs_sync_result *r, fs_error *err)
 {
@@ -561,6 +601,11 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
             goto done;
         }
     }
+    x->claim_won = false;
+    if (is_customer && found &&
+        ((rc = claim_check(x, chg, &row, index, r, &refused, err)) != FSS_OK ||
+         refused))
+        goto done;
     if (fs_row_copy(&orig, &row, &serr) != FS_OK) {
         rc = fss__fail(err, FSS_ENOMEM, "row copy");
         goto done;

@@ -341,6 +341,52 @@ static void test_offboard_drain(void **state)
     assert_non_null(strstr(f->out, cust));
 }
 
+/* Issue 17, end to end: two reps of a territory claim the same pool
+ * customer offline; Ann's claim arrives first and she owns it; Bob's sync
+ * exits 4 and his status says in words who claimed it. */
+static void test_claim_race(void **state)
+{
+    fixture *f = *state;
+    char ann[37], bob[37], cust[37], db2[300], csv[300];
+    FILE *o;
+
+    snprintf(db2, sizeof db2, "%s/client2.db", f->dir);
+    snprintf(csv, sizeof csv, "%s/pool.csv", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' territory-add south", f->sdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Bob Road'", f->sdb), 0);
+    assert_true(find_uuid(f->out, bob));
+    assert_int_equal(SERVER(f, "--db '%s' rep-territory %s south", f->sdb, ann), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-territory %s south", f->sdb, bob), 0);
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fputs("name,territory\nPool Mill,south\n", o);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import customers '%s'", f->sdb, csv), 0);
+    enroll_db(f, ann, f->cdb);
+    enroll_db(f, bob, db2);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+    assert_int_equal(SERVER(f, "--db '%s' pool", f->sdb), 0);
+    assert_non_null(strstr(f->out, "Pool Mill"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer claim 'Pool Mill'", f->cdb), 0);
+    assert_non_null(strstr(f->out, "claim queued"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer claim 'Pool Mill'", db2), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 4);
+    assert_int_equal(CLIENT(f, "--db '%s' status", db2), 0);
+    assert_non_null(strstr(f->out, "already claimed by Ann Field"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer show 'Pool Mill'", f->cdb), 0);
+    assert_non_null(strstr(f->out, ann));
+    assert_true(find_uuid(strstr(f->out, "\"id\""), cust));
+    assert_int_equal(SERVER(f, "--db '%s' claims", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"outcome\":\"taken\""));
+    /* Ann owns it now: claiming again is refused on the device. */
+    assert_int_equal(CLIENT(f, "--db '%s' customer claim %s", f->cdb, cust), 1);
+    assert_non_null(strstr(f->err, "own this customer already"));
+}
+
 /* Issue 13, end to end: Bob checks in at a visit Ann planned in their shared
  * territory. After sync the visit is Bob's on both devices (rep=you for Bob,
  * planned_by=you for Ann), `visit list --mine` tells them apart, and a
@@ -518,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejected_values_and_exit_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_and_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offboard_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void admin(tk_server *t, const char *method, const char *path,
                   const char *body, tk_http *r)
@@ -283,6 +284,217 @@ static void test_offboard_admin_api(void **state)
     tk_stop(&t);
 }
 
+#define DAY_MS INT64_C(86400000)
+
+static void claim_change(fs_change *c, tk_device *d, const fs_id *cust)
+{
+    char rep[FS_ID_STRLEN + 1];
+
+    fs_id_format(&d->rep, rep);
+    tk_change(c, d, "customer", cust);
+    tk_set_text(c, d, "claimed_by", rep);
+}
+
+/* Reclaim boundaries at the server: the clock starts when the pool first
+ * sees a customer owned; the warning task once, N - M days on; nothing a
+ * millisecond before N days, reclaimed at N (an open quote keeps one); the
+ * former owner's device gets the exit "reclaimed" only for the customer no
+ * territory of hers covers; a dry run changes nothing. */
+static void test_reclaim(void **state)
+{
+    tk_server t;
+    tk_device a;
+    fs_error err = {0};
+    fs_error_body eb;
+    fs_sync_response r;
+    fss_reclaim_result rr;
+    fs_change q[1], late[1];
+    fs_id ra, x, y, z, quote = tk_new_id();
+    fss_buf rep = {0}, pool = {0}, conf = {0};
+    int64_t t0 = (int64_t)time(NULL) * 1000 - 70 * DAY_MS;
+    size_t seen = 0, exits = 0, tasks = 0;
+    fs_exit_reason why = 0;
+    char owner[FS_ID_STRLEN + 1];
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Ann", "north");
+    assert_int_equal(fss_admin_territory_add(t.s, "south", NULL, &err), FSS_OK);
+    x = tk_customer(&t, "Southside", "south", &ra, 1, 1);
+    y = tk_customer(&t, "Northside", "north", &ra, 1, 1);
+    z = tk_customer(&t, "Quoted", "south", &ra, 1, 1);
+    tk_enroll(&t, &ra, &a);
+    tk_pull_all(&t, &a, NULL, NULL, NULL, NULL);
+    tk_change(&q[0], &a, "quote", &quote);
+    tk_set_id(&q[0], &a, "customer_id", &z);
+    tk_set_text(&q[0], &a, "currency", "EUR");
+    assert_int_equal(tk_sync(&t, &a, NULL, q, 1, a.cursor, 0, FS_PROTO_IDENTITY,
+                             &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    tk_pull_all(&t, &a, NULL, NULL, NULL, NULL);
+
+    assert_int_equal(fss_pool_reclaim(t.s, t0, false, &rr, NULL, &err), FSS_OK);
+    assert_int_equal(rr.checked, 3);
+    assert_int_equal(rr.reclaimed + rr.warned, 0);
+    assert_int_equal(fss_pool_reclaim(t.s, t0 + 53 * DAY_MS - 1, false, &rr, NULL,
+                                      &err), FSS_OK);
+    assert_int_equal(rr.warned, 0);
+    assert_int_equal(fss_pool_reclaim(t.s, t0 + 53 * DAY_MS, true, &rr, &rep, &err),
+                     FSS_OK);
+    assert_int_equal(rr.warned, 2); /* dry run: says so, changes nothing */
+    assert_non_null(strstr(rep.data, "\"action\":\"warn\""));
+    assert_int_equal(fss_pool_reclaim(t.s, t0 + 53 * DAY_MS, false, &rr, NULL, &err),
+                     FSS_OK);
+    assert_int_equal(rr.warned, 2);
+    assert_int_equal(fss_pool_reclaim(t.s, t0 + 54 * DAY_MS, false, &rr, NULL, &err),
+                     FSS_OK);
+    assert_int_equal(rr.warned, 0); /* once */
+    /* Ann's device gets the two warning tasks. */
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, a.cursor, 5000,
+                             FS_PROTO_IDENTITY, &r, &eb), 200);
+    for (size_t i = 0; i < r.nrows; i++) {
+        const char *title = tk_row_text(&r.rows[i].row, "title");
+        if (strcmp(r.rows[i].row.entity->name, "task") == 0 && title &&
+            strstr(title, "public pool"))
+            tasks++;
+    }
+    assert_int_equal(tasks, 2);
+    a.cursor = r.next_cursor;
+    fs_proto_sync_response_free(&r);
+
+    /* Ann edits Southside offline; it is reclaimed before she syncs. */
+    tk_change(&late[0], &a, "customer", &x);
+    tk_set_text(&late[0], &a, "phone", "+44 1 late");
+    assert_int_equal(fss_pool_reclaim(t.s, t0 + 60 * DAY_MS - 1, false, &rr, NULL,
+                                      &err), FSS_OK);
+    assert_int_equal(rr.reclaimed, 0);
+    assert_int_equal(fss_pool_reclaim(t.s, t0 + 60 * DAY_MS, false, &rr, NULL, &err),
+                     FSS_OK);
+    assert_int_equal(rr.reclaimed, 2);
+    /* Her pending edit is pushed and judged (outside her scope now),
+     * recorded for the back office, never dropped silently. */
+    assert_int_equal(tk_sync(&t, &a, NULL, late, 1, a.cursor, 0,
+                             FS_PROTO_IDENTITY, &r, &eb), 200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    assert_int_equal(r.results[0].reason, FS_REASON_SCOPE);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 0, &conf, &err), FSS_OK);
+    assert_non_null(strstr(conf.data, "+44 1 late"));
+    fss_buf_free(&conf);
+    tk_pull_all(&t, &a, &x, &seen, &exits, &why);
+    assert_int_equal(exits, 1);
+    assert_int_equal(why, FS_EXIT_RECLAIMED);
+    owner_seen(&t, &a, &y, owner); /* north still covers it: no exit */
+    assert_string_equal(owner, "");
+    owner_seen(&t, &a, &z, owner); /* the open quote kept it */
+    assert_true(owner[0] != '\0');
+    assert_int_equal(fss_admin_pool_list(t.s, NULL, &pool, &err), FSS_OK);
+    assert_non_null(strstr(pool.data, "Southside"));
+    assert_non_null(strstr(pool.data, "Northside"));
+    assert_null(strstr(pool.data, "Quoted"));
+    fss_buf_free(&pool);
+    {
+        const char *only_south[] = {"south", NULL};
+        assert_int_equal(fss_admin_pool_list(t.s, only_south, &pool, &err), FSS_OK);
+        assert_null(strstr(pool.data, "Northside"));
+        fss_buf_free(&pool);
+    }
+    fss_buf_free(&rep);
+    tk_stop(&t);
+}
+
+static void quota_one(fss_config *cfg)
+{
+    cfg->pool_daily_quota = 1;
+}
+
+/* Claims: two reps of the territory claim one pool customer offline; the
+ * first to arrive wins and owns it, the second is refused "already claimed
+ * by <name>" and recorded; a rep outside the territory is refused; the
+ * quota (here 1 a day); the former owner barred after a reclaim. */
+static void test_claims(void **state)
+{
+    tk_server t;
+    tk_device a, b, c;
+    fs_error err = {0};
+    fs_error_body eb;
+    fs_sync_response r;
+    fss_reclaim_result rr;
+    fs_change cb[1], cc[1], c2[1], ca[1], out[1];
+    fs_id ra, rb, rc, x, w, y;
+    fss_buf claims = {0};
+    char owner[FS_ID_STRLEN + 1], cid[FS_ID_STRLEN + 1];
+    int64_t t0 = (int64_t)time(NULL) * 1000 - 61 * DAY_MS;
+
+    (void)state;
+    tk_start(&t, quota_one);
+    ra = tk_rep(&t, "Ann", "north");
+    rb = tk_rep(&t, "Bob", "south");
+    rc = tk_rep(&t, "Cid", NULL);
+    assert_int_equal(fss_admin_rep_territory(t.s, &rc, "south", true, &err), FSS_OK);
+    x = tk_customer(&t, "Pool One", "south", NULL, 1, 1);
+    w = tk_customer(&t, "Pool Two", "south", NULL, 1, 1);
+    y = tk_customer(&t, "Ann's", "north", &ra, 1, 1);
+    tk_enroll(&t, &ra, &a);
+    tk_enroll(&t, &rb, &b);
+    tk_enroll(&t, &rc, &c);
+    /* Both claim offline; Cid's arrives first. */
+    claim_change(&cb[0], &b, &x);
+    claim_change(&cc[0], &c, &x);
+    assert_int_equal(tk_sync(&t, &c, NULL, cc, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    assert_int_equal(r.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&t, &b, NULL, cb, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    assert_int_equal(r.results[0].reason, FS_REASON_CLAIM);
+    assert_non_null(strstr(r.results[0].detail, "already claimed by Cid"));
+    fs_proto_sync_response_free(&r);
+    owner_seen(&t, &c, &x, owner);
+    fs_id_format(&rc, cid);
+    assert_string_equal(owner, cid);
+    /* Quota: Cid's second claim today is refused. */
+    claim_change(&c2[0], &c, &w);
+    assert_int_equal(tk_sync(&t, &c, NULL, c2, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    assert_int_equal(r.results[0].reason, FS_REASON_CLAIM);
+    assert_non_null(strstr(r.results[0].detail, "quota"));
+    fs_proto_sync_response_free(&r);
+    /* Outside the territory: Ann cannot claim a south customer. */
+    claim_change(&out[0], &a, &w);
+    assert_int_equal(tk_sync(&t, &a, NULL, out, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    assert_int_equal(r.results[0].outcome, FS_REJECTED);
+    fs_proto_sync_response_free(&r);
+    /* A claim naming someone else is invalid. */
+    tk_change(&out[0], &b, "customer", &w);
+    tk_set_text(&out[0], &b, "claimed_by", cid);
+    assert_int_equal(tk_sync(&t, &b, NULL, out, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    assert_int_equal(r.results[0].reason, FS_REASON_INVALID);
+    fs_proto_sync_response_free(&r);
+    /* The former owner: Ann's customer reclaimed, her claim barred. */
+    assert_int_equal(fss_pool_reclaim(t.s, t0, false, &rr, NULL, &err), FSS_OK);
+    assert_int_equal(fss_pool_reclaim(t.s, (int64_t)time(NULL) * 1000, false, &rr,
+                                      NULL, &err), FSS_OK);
+    assert_int_equal(rr.reclaimed, 1); /* Ann's; Cid's claim restarted its clock */
+    claim_change(&ca[0], &a, &y);
+    assert_int_equal(tk_sync(&t, &a, NULL, ca, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    assert_int_equal(r.results[0].reason, FS_REASON_CLAIM);
+    assert_non_null(strstr(r.results[0].detail, "released"));
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(fss_admin_claims_list(t.s, NULL, 0, &claims, &err), FSS_OK);
+    assert_non_null(strstr(claims.data, "\"outcome\":\"won\""));
+    assert_non_null(strstr(claims.data, "\"outcome\":\"taken\""));
+    assert_non_null(strstr(claims.data, "\"outcome\":\"quota\""));
+    assert_non_null(strstr(claims.data, "\"outcome\":\"barred\""));
+    fss_buf_free(&claims);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_offboard_drain_to_pool),
         cmocka_unit_test(test_drain_judged),
         cmocka_unit_test(test_offboard_admin_api),
+        cmocka_unit_test(test_reclaim),
+        cmocka_unit_test(test_claims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
