@@ -581,8 +581,10 @@ typedef enum fs_reason {
     FS_REASON_INVALID,      /* the change failed validation (server) */
     /* 11..20 are B's (issue 16); the ownership lifecycle's (issue 17)
      * start at 21 (docs/PROTOCOL.md). */
-    FS_REASON_CLAIM = 21    /* a claim on a pool customer did not stand
+    FS_REASON_CLAIM = 21,   /* a claim on a pool customer did not stand
                                (already claimed, quota, bar, territory) */
+    FS_REASON_REDIRECTED    /* (22) the row's customer was merged into
+                               another; the write was applied there */
 } fs_reason;
 const char *fs_reason_name(fs_reason r); /* "stale", "server_owned", ... */
 

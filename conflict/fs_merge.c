@@ -43,6 +43,7 @@ const char *fs_reason_name(fs_reason r)
     case FS_REASON_SCOPE: return "scope";
     case FS_REASON_INVALID: return "invalid";
     case FS_REASON_CLAIM: return "claim";
+    case FS_REASON_REDIRECTED: return "redirected";
     }
     return "unknown";
 }

@@ -57,6 +57,7 @@ static const fs_field customer_fields[] = {
     {"segment", 7, TEXT(64), 0, 0, 0},
     {"territory", 8, STEXT(64), 0, 0, 0},
     {"owner_rep", 9, STEXT(64), 0, 0, 0},
+    {"tax_id", 10, TEXT(64), 0, 0, 0}, /* issue 17: duplicate detection */
     /* issue 17: a rep's claim on a pool customer, written by the device
      * (its rep's id), judged by the server (fs_pool.h). */
     {"claimed_by", 16, TEXT(64), 0, 0, 0},

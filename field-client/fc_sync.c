@@ -466,6 +466,9 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
                  : x->reason == FS_EXIT_REVOKED ? "your access to it was revoked"
                  : x->reason == FS_EXIT_RECLAIMED
                      ? "it was reclaimed to the public pool (no follow-up in time)"
+                 : x->reason == FS_EXIT_MERGED
+                     ? "it was merged into another customer (a duplicate); its "
+                       "rows and your changes to it moved there"
                      : "it left your scope");
         rc = fc__notice_add(c, "exit", x->entity, &x->row, label,
                             fs_exit_reason_name(x->reason), detail, err);

@@ -41,19 +41,23 @@ _Static_assert(FIELDSYNC__V1__ERROR_CODE__ERR_INTERNAL == (int)FS_PROTO_ERR_INTE
                "ErrorCode numbering follows fs_proto_error_code");
 
 _Static_assert(FIELDSYNC__V1__REASON__CLAIM == (int)FS_REASON_CLAIM &&
-                   FIELDSYNC__V1__EXIT_REASON__RECLAIMED == (int)FS_EXIT_RECLAIMED,
+                   FIELDSYNC__V1__REASON__REDIRECTED == (int)FS_REASON_REDIRECTED &&
+                   FIELDSYNC__V1__EXIT_REASON__RECLAIMED == (int)FS_EXIT_RECLAIMED &&
+                   FIELDSYNC__V1__EXIT_REASON__MERGED_INTO == (int)FS_EXIT_MERGED,
                "issue 17's wire values follow the domain enums");
 
 /* Known values: the numbering has gaps reserved for other work (issue 16's
  * 11..20 and 4..13), which this codec reads as unknown. */
 static bool reason_known(unsigned r)
 {
-    return r <= (unsigned)FS_REASON_INVALID || r == (unsigned)FS_REASON_CLAIM;
+    return r <= (unsigned)FS_REASON_INVALID ||
+           (r >= (unsigned)FS_REASON_CLAIM && r <= (unsigned)FS_REASON_REDIRECTED);
 }
 
 static bool exit_known(unsigned r)
 {
-    return r <= (unsigned)FS_EXIT_REVOKED || r == (unsigned)FS_EXIT_RECLAIMED;
+    return r <= (unsigned)FS_EXIT_REVOKED ||
+           (r >= (unsigned)FS_EXIT_RECLAIMED && r <= (unsigned)FS_EXIT_MERGED);
 }
 #define MAX_ERROR_CODE FS_PROTO_ERR_INTERNAL
 
@@ -321,6 +325,7 @@ const char *fs_exit_reason_name(fs_exit_reason r)
     case FS_EXIT_DELETED: return "deleted";
     case FS_EXIT_REVOKED: return "revoked";
     case FS_EXIT_RECLAIMED: return "reclaimed";
+    case FS_EXIT_MERGED: return "merged";
     }
     return "unknown";
 }

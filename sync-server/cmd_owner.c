@@ -120,6 +120,42 @@ static int reclaim(const cmd_ctx *x)
     return 0;
 }
 
+static int merge(const cmd_ctx *x)
+{
+    char sid[FS_ID_STRLEN + 1], slabel[300], did[FS_ID_STRLEN + 1], dlabel[300],
+        line[1024], n_c[24], n_f[24];
+    fs_id survivor, dups[8];
+    fss_merge_result r;
+    fs_error err = {0};
+    size_t nd = 0;
+    fss_status st;
+    int rc, i;
+
+    if ((rc = x->find_ref(x->s, FSS_REF_CUSTOMER, x->args[0], "merge", sid, slabel,
+                          sizeof slabel)))
+        return rc;
+    fs_id_parse(sid, FS_ID_STRLEN, &survivor, NULL);
+    for (i = 1; i < x->nargs; i++) {
+        if ((rc = x->find_ref(x->s, FSS_REF_CUSTOMER, x->args[i], "merge", did,
+                              dlabel, sizeof dlabel)))
+            return rc;
+        fs_id_parse(did, FS_ID_STRLEN, &dups[nd++], NULL);
+    }
+    st = fss_admin_merge(x->s, &survivor, dups, nd, x->by ? x->by : "cli", &r, &err);
+    if (st != FSS_OK)
+        return x->fail("merge", &err, st);
+    snprintf(line, sizeof line,
+             "merged %lld duplicate(s) into %s (%s): %lld row(s) moved under it, "
+             "%lld empty field(s) filled; later writes to the duplicates go to it",
+             (long long)r.duplicates, slabel, sid, (long long)r.children,
+             (long long)r.fields);
+    snprintf(n_c, sizeof n_c, "%lld", (long long)r.children);
+    snprintf(n_f, sizeof n_f, "%lld", (long long)r.fields);
+    x->confirm(x->cmd, line, (const char *const[]){"survivor", sid, "children_moved",
+                                                   n_c, "fields_filled", n_f, NULL});
+    return 0;
+}
+
 int cmd_owner(const cmd_ctx *x, bool *handled)
 {
     fss_buf out = {0};
@@ -133,6 +169,29 @@ int cmd_owner(const cmd_ctx *x, bool *handled)
         return reactivate(x);
     if (strcmp(x->cmd, "reclaim") == 0)
         return reclaim(x);
+    if (strcmp(x->cmd, "merge") == 0)
+        return merge(x);
+    if (strcmp(x->cmd, "duplicates") == 0 || strcmp(x->cmd, "merges") == 0) {
+        fs_id one;
+        char sid[FS_ID_STRLEN + 1];
+        int rc;
+        if (strcmp(x->cmd, "duplicates") == 0)
+            st = fss_admin_duplicates(x->s, NULL, &out, &err);
+        else {
+            if (x->nargs &&
+                (rc = x->find_ref(x->s, FSS_REF_CUSTOMER, x->args[0], "merges", sid,
+                                  NULL, 0)))
+                return rc;
+            if (x->nargs)
+                fs_id_parse(sid, FS_ID_STRLEN, &one, NULL);
+            st = fss_admin_merges_list(x->s, x->nargs ? &one : NULL, &out, &err);
+        }
+        if (st != FSS_OK) {
+            fss_buf_free(&out);
+            return x->fail(x->cmd, &err, st);
+        }
+        return x->print_buf(&out);
+    }
     if (strcmp(x->cmd, "pool") == 0 || strcmp(x->cmd, "claims") == 0) {
         st = strcmp(x->cmd, "pool") == 0
                  ? fss_admin_pool_list(x->s, NULL, &out, &err)

@@ -325,6 +325,28 @@ fss_status fss_admin_pool_list(fss_server *s, const char *const *territories,
 fss_status fss_admin_claims_list(fss_server *s, const char *const *territories,
                                  uint32_t limit, fss_buf *out, fs_error *err);
 
+/* Duplicate customers (fss_dedup.c; rules: conflict/fs_dedup.h). Likely
+ * duplicates of territories (NULL: all) as a JSON array of {a, a_name, b,
+ * b_name, score, reasons: ["tax_id"|"name"|"phone"...]}. */
+fss_status fss_admin_duplicates(fss_server *s, const char *const *territories,
+                                fss_buf *out, fs_error *err);
+typedef struct fss_merge_result {
+    int64_t merge_id, duplicates, children, fields;
+} fss_merge_result;
+/* Merges dups into survivor in one transaction: empty fields of the
+ * survivor take the duplicates' values (first named first), every row
+ * below a duplicate moves under the survivor, each duplicate becomes a
+ * tombstone that redirects later device writes to the survivor (devices
+ * get the exit "merged"), and the merge is recorded (by: who). EINVAL: no
+ * duplicate, the survivor among them, one named twice, a customer deleted
+ * or merged already; ENOTFOUND: an unknown customer. */
+fss_status fss_admin_merge(fss_server *s, const fs_id *survivor,
+                           const fs_id *dups, size_t ndups, const char *by,
+                           fss_merge_result *out, fs_error *err);
+/* Recorded merges (of one survivor; NULL: all) as a JSON array. */
+fss_status fss_admin_merges_list(fss_server *s, const fs_id *survivor,
+                                 fss_buf *out, fs_error *err);
+
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);
 

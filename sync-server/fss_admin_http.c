@@ -181,6 +181,32 @@ static fss_status route_offboard(route_ctx *x, const fs_id *rep, fss_buf *out,
     return st;
 }
 
+/* POST customers/{id}/merge {"duplicates": ["<uuid>", ...], "by": "name"} */
+static fss_status route_merge(route_ctx *x, const fs_id *survivor, fss_buf *out,
+                              fs_error *err)
+{
+    const fsj *d = fsj_get(&x->body, "duplicates");
+    fs_id ids[64];
+    fss_merge_result r;
+    fss_status st;
+    size_t i;
+
+    if (!d || d->kind != FSJ_ARR || d->n == 0 || d->n > 64)
+        return fss__fail(err, FSS_EINVAL,
+                         "\"duplicates\" must be an array of 1..64 customer ids");
+    for (i = 0; i < d->n; i++)
+        if (d->items[i].kind != FSJ_STR ||
+            fs_id_parse(d->items[i].str, d->items[i].len, &ids[i], NULL) != FS_OK)
+            return fss__fail(err, FSS_EINVAL, "duplicates[%zu] is not a UUID", i);
+    st = fss_admin_merge(x->s, survivor, ids, d->n, fsj_str(&x->body, "by"), &r, err);
+    if (st == FSS_OK)
+        fss_buf_printf(out, "{\"merge_id\":%lld,\"duplicates_merged\":%lld,"
+                            "\"children_moved\":%lld,\"fields_filled\":%lld}\n",
+                       (long long)r.merge_id, (long long)r.duplicates,
+                       (long long)r.children, (long long)r.fields);
+    return st;
+}
+
 static void route(route_ctx *x)
 {
     fss_server *s = x->s;
@@ -294,6 +320,20 @@ static void route(route_ctx *x)
                            (long long)rr.reclaimed, (long long)rr.warned,
                            (long long)rr.checked, dry && dry->b ? "true" : "false");
         }
+    } else if (is(x, "GET", 1, "duplicates", NULL)) {
+        st = fss_admin_duplicates(s, NULL, &out, &err);
+    } else if (is(x, "POST", 3, "customers", "merge")) {
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+            return;
+        st = route_merge(x, &id, &out, &err);
+    } else if (is(x, "GET", 1, "merges", NULL)) {
+        char sv[64];
+        bool one = query_get(x->req->query, "survivor", sv, sizeof sv);
+        if (one && fs_id_parse(sv, strlen(sv), &id, NULL) != FS_OK) {
+            fss__error_json(x->resp, 400, "survivor is not a UUID");
+            return;
+        }
+        st = fss_admin_merges_list(s, one ? &id : NULL, &out, &err);
     } else if (is(x, "GET", 1, "offboards", NULL)) {
         st = fss_admin_offboards_list(s, NULL, &out, &err);
     } else if (is(x, "GET", 3, "reps", "export")) {

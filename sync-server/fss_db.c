@@ -88,7 +88,16 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_claims(id INTEGER PRIMARY KEY, customer BLOB NOT NULL,"
     " rep TEXT NOT NULL, device BLOB, at INTEGER NOT NULL, outcome TEXT NOT NULL,"
     " detail TEXT);"
-    "CREATE INDEX fss_claims_rep ON fss_claims(rep, outcome, at);",
+    "CREATE INDEX fss_claims_rep ON fss_claims(rep, outcome, at);"
+    /* merges of duplicate customers: each merged id redirects to its
+     * survivor (with its placement then, for the scope of late writes);
+     * the merge record (fss_dedup.c) */
+    "CREATE TABLE fss_merged(dup BLOB PRIMARY KEY NOT NULL, survivor BLOB NOT NULL,"
+    " merge_id INTEGER NOT NULL, owner_rep TEXT, territory TEXT);"
+    "CREATE TABLE fss_merges(id INTEGER PRIMARY KEY, survivor BLOB NOT NULL,"
+    " at INTEGER NOT NULL, by_whom TEXT, duplicates INTEGER NOT NULL,"
+    " children INTEGER NOT NULL, fields INTEGER NOT NULL, detail TEXT);"
+    "CREATE INDEX fss_merges_survivor ON fss_merges(survivor, id);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -175,6 +175,13 @@ fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
 fss_status fss__claim_judge(fss_server *s, fss_conn *c, const char *rep,
                             const fs_id *device, const fs_row *stored,
                             bool *won, char *why, size_t cap, fs_error *err);
+/* ---- merges of duplicates (fss_dedup.c) ---- */
+/* Where a write to customer id goes: *to = id, or the survivor it was
+ * merged into (following later merges); *first (optional) gets the first
+ * redirect's row (the duplicate's placement when merged). */
+fss_status fss__redirect_of(fss_conn *c, const fs_id *id, fs_id *to,
+                            fss_merged_row *first, bool *redirected,
+                            fs_error *err);
 /* ---- deletes that hide subtrees (fss_hide.c) ---- */
 /* The nearest deleted ancestor of a row whose parent is (pe, parent), if
  * any: *hidden says whether there is one, *out names it. */

@@ -513,4 +513,46 @@ typedef void (*fss_pool_item_fn)(const fss_pool_item *p, void *arg);
 fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
                                fss_pool_item_fn fn, void *arg, fs_error *err);
 
+/* ---- ownership lifecycle: duplicates and merges (SQLite:
+ * fss_sqlite_owner.c; rules: conflict/fs_dedup.h) ---- */
+/* Every live customer of territories (NULL: all) with what duplicate
+ * detection compares; a status other than FSS_OK from fn stops the walk. */
+typedef fss_status (*fss_dedup_row_fn)(const fs_id *id, const char *name,
+                                       const char *phone, const char *tax_id,
+                                       void *arg, fs_error *err);
+fss_status fss__repo_dedup_rows(fss_conn *c, const char *const *territories,
+                                fss_dedup_row_fn fn, void *arg, fs_error *err);
+/* A merged customer's redirect: its survivor and its placement when it
+ * was merged. */
+typedef struct fss_merged_row {
+    fs_id survivor;
+    char owner_rep[FS_ID_STRLEN + 1];
+    char territory[65];
+} fss_merged_row;
+fss_status fss__repo_merged_get(fss_conn *c, const fs_id *dup,
+                                fss_merged_row *out, bool *found, fs_error *err);
+fss_status fss__repo_merged_add(fss_conn *c, const fs_id *dup,
+                                const fs_id *survivor, int64_t merge_id,
+                                const char *owner_rep, const char *territory,
+                                fs_error *err);
+/* One merge as recorded (strings borrowed). */
+typedef struct fss_merge_item {
+    int64_t id, at, duplicates, children, fields;
+    fs_id survivor;
+    const char *by, *detail;
+} fss_merge_item;
+typedef void (*fss_merge_item_fn)(const fss_merge_item *m, void *arg);
+fss_status fss__repo_merge_record(fss_conn *c, const fss_merge_item *m,
+                                  int64_t *id, fs_error *err);
+/* Had rep a duplicate merged into survivor in its scope when it was
+ * merged (owner, or one of rep's territories)? */
+fss_status fss__repo_merged_in_scope(fss_conn *c, const char *rep,
+                                     const fs_id *survivor, bool *in,
+                                     fs_error *err);
+fss_status fss__repo_merge_children(fss_conn *c, int64_t merge_id,
+                                    int64_t children, fs_error *err);
+/* Merges by id, of one survivor (NULL: all). */
+fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
+                                 fss_merge_item_fn fn, void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

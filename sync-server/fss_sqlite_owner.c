@@ -674,3 +674,165 @@ done:
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- duplicates and merges ---- */
+
+fss_status fss__repo_dedup_rows(fss_conn *c, const char *const *territories,
+                                fss_dedup_row_fn fn, void *arg, fs_error *err)
+{
+    char cond[MAX_TERRITORY_BINDS * 4 + 64], sql[512];
+    bindv v[MAX_TERRITORY_BINDS];
+    size_t n, k;
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    territory_cond(cond, sizeof cond, "territory", territories, &n);
+    if (n > MAX_TERRITORY_BINDS)
+        return fss__fail(err, FSS_EINVAL, "too many territories");
+    for (k = 0; k < n; k++)
+        v[k] = (bindv){'t', territories[k], 0, NULL};
+    snprintf(sql, sizeof sql,
+             "SELECT id, name, phone, tax_id FROM customer WHERE deleted = 0%s"
+             " ORDER BY id", cond);
+    rc = prep(c, sql, v, n, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW && rc == FSS_OK) {
+        fs_id id;
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(id.b, sqlite3_column_blob(st, 0), 16);
+        rc = fn(&id, (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 2),
+                (const char *)sqlite3_column_text(st, 3), arg, err);
+    }
+    if (rc == FSS_OK && r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "duplicates");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_merged_get(fss_conn *c, const fs_id *dup,
+                                fss_merged_row *out, bool *found, fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, dup}};
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    *found = false;
+    memset(out, 0, sizeof *out);
+    rc = prep(c, "SELECT survivor, owner_rep, territory FROM fss_merged WHERE"
+                 " dup = ?", v, 1, &st, err);
+    if (rc == FSS_OK) {
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+            *found = true;
+            memcpy(out->survivor.b, sqlite3_column_blob(st, 0), 16);
+            if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+                snprintf(out->owner_rep, sizeof out->owner_rep, "%s",
+                         (const char *)sqlite3_column_text(st, 1));
+            if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+                snprintf(out->territory, sizeof out->territory, "%s",
+                         (const char *)sqlite3_column_text(st, 2));
+        } else if (r != SQLITE_DONE && r != SQLITE_ROW)
+            rc = fss__dbfail(err, c->db, "merged");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_merge_record(fss_conn *c, const fss_merge_item *m,
+                                  int64_t *id, fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, &m->survivor}, {'i', NULL, m->at, NULL},
+                 {'t', m->by, 0, NULL},        {'i', NULL, m->duplicates, NULL},
+                 {'i', NULL, m->children, NULL}, {'i', NULL, m->fields, NULL},
+                 {'t', m->detail, 0, NULL}};
+    fss_status rc = run(c, "INSERT INTO fss_merges(survivor, at, by_whom,"
+                           " duplicates, children, fields, detail)"
+                           " VALUES(?, ?, ?, ?, ?, ?, ?)", v, 7, NULL, err);
+
+    if (rc == FSS_OK)
+        rc = one_int(c, "SELECT max(id) FROM fss_merges", NULL, 0, id, err);
+    return rc;
+}
+
+fss_status fss__repo_merged_add(fss_conn *c, const fs_id *dup,
+                                const fs_id *survivor, int64_t merge_id,
+                                const char *owner_rep, const char *territory,
+                                fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, dup}, {'b', NULL, 0, survivor},
+                 {'i', NULL, merge_id, NULL}, {'t', owner_rep, 0, NULL},
+                 {'t', territory, 0, NULL}};
+
+    return run(c, "INSERT INTO fss_merged(dup, survivor, merge_id, owner_rep,"
+                  " territory) VALUES(?, ?, ?, ?, ?)", v, 5, NULL, err);
+}
+
+fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
+                                 fss_merge_item_fn fn, void *arg, fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, survivor}};
+    sqlite3_stmt *st;
+    fss_status rc;
+    int r;
+
+    rc = prep(c, survivor
+                     ? "SELECT id, survivor, at, by_whom, duplicates, children,"
+                       " fields, detail FROM fss_merges WHERE survivor = ?"
+                       " ORDER BY id"
+                     : "SELECT id, survivor, at, by_whom, duplicates, children,"
+                       " fields, detail FROM fss_merges ORDER BY id",
+              v, survivor ? 1 : 0, &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_merge_item m;
+        memset(&m, 0, sizeof m);
+        m.id = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == 16)
+            memcpy(m.survivor.b, sqlite3_column_blob(st, 1), 16);
+        m.at = sqlite3_column_int64(st, 2);
+        m.by = (const char *)sqlite3_column_text(st, 3);
+        m.duplicates = sqlite3_column_int64(st, 4);
+        m.children = sqlite3_column_int64(st, 5);
+        m.fields = sqlite3_column_int64(st, 6);
+        m.detail = (const char *)sqlite3_column_text(st, 7);
+        fn(&m, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "merges");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_merge_children(fss_conn *c, int64_t merge_id,
+                                    int64_t children, fs_error *err)
+{
+    bindv v[] = {{'i', NULL, children, NULL}, {'i', NULL, merge_id, NULL}};
+
+    return run(c, "UPDATE fss_merges SET children = ? WHERE id = ?", v, 2, NULL,
+               err);
+}
+
+fss_status fss__repo_merged_in_scope(fss_conn *c, const char *rep,
+                                     const fs_id *survivor, bool *in,
+                                     fs_error *err)
+{
+    bindv v[] = {{'b', NULL, 0, survivor}, {'t', rep, 0, NULL},
+                 {'t', rep, 0, NULL}};
+    int64_t n = 0;
+    fss_status rc = one_int(c, "SELECT count(*) FROM fss_merged m WHERE"
+                               " m.survivor = ? AND (m.owner_rep = ? OR"
+                               " m.territory IN (SELECT territory FROM"
+                               " fss_rep_territories WHERE rep = ?))",
+                            v, 3, &n, err);
+
+    *in = n > 0;
+    return rc;
+}

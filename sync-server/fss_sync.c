@@ -229,6 +229,11 @@ static fss_status in_scope(sync_ctx *x, const fs_id *cust, bool *in,
     rc = x->dev->draining
              ? fss__repo_drain_in_scope(x->c, x->dev->rep, cust, in, err)
              : fss__customer_in_scope(x->c, x->dev->rep, cust, in, err);
+    /* A rep who could see a duplicate merged into cust may still write
+     * there: its late writes to the duplicate are redirected to cust
+     * (fss_dedup.c) and must not be lost to the scope check. */
+    if (rc == FSS_OK && !*in)
+        rc = fss__repo_merged_in_scope(x->c, x->dev->rep, cust, in, err);
     if (rc == FSS_OK) {
         x->scope.id[k] = *cust;
         x->scope.in[k] = *in;
@@ -1026,6 +1031,40 @@ static step sync_begin(sync_ctx *x, const fs_sync_request *rq, int64_t *cur,
     return STEP_OK;
 }
 
+/* A change addressed to a merged customer - the customer itself, or a new
+ * row naming it as parent - goes to the survivor instead (docs/
+ * ARCHITECTURE.md, "merges"): the change is rewritten in place before it is
+ * judged. *from gets the merged id. */
+static fss_status redirect_change(sync_ctx *x, fs_change *chg, bool *redirected,
+                                  fs_id *from, fs_error *err)
+{
+    const fs_entity *e = chg->entity;
+    fs_id to;
+    fss_status rc;
+
+    *redirected = false;
+    if (strcmp(e->name, "customer") == 0) {
+        *from = chg->row;
+        rc = fss__redirect_of(x->c, &chg->row, &to, NULL, redirected, err);
+        if (rc == FSS_OK && *redirected)
+            chg->row = to;
+        return rc;
+    }
+    if (e->parent < 0 || !e->parent_entity || strcmp(e->parent_entity, "customer") != 0)
+        return FSS_OK;
+    for (size_t k = 0; k < chg->nfields; k++) {
+        fs_field_change *f = &chg->fields[k];
+        if ((int)f->slot != e->parent || f->v.kind != FS_VAL_ID)
+            continue;
+        *from = f->v.u.id;
+        rc = fss__redirect_of(x->c, &f->v.u.id, &to, NULL, redirected, err);
+        if (rc == FSS_OK && *redirected)
+            f->v.u.id = to;
+        return rc;
+    }
+    return FSS_OK;
+}
+
 /* Every change of a new batch, in order, each with its result. */
 static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
                               fs_sync_response *out, fs_error *err)
@@ -1049,8 +1088,24 @@ static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
             rc = reject(x, ce ? &ce->change : &z, i, FS_REASON_INVALID,
                         FS_RULE_INVALID, ce ? ce->text : "invalid change",
                         &out->results[i], err);
-        } else
-            rc = apply_change(x, &rq->changes[i], i, &out->results[i], err);
+        } else {
+            bool redirected = false;
+            fs_id from;
+            rc = redirect_change(x, &rq->changes[i], &redirected, &from, err);
+            if (rc == FSS_OK)
+                rc = apply_change(x, &rq->changes[i], i, &out->results[i], err);
+            /* Tell the device where its write went (it learns the new
+             * parent from the rows it pulls). */
+            if (rc == FSS_OK && redirected && out->results[i].outcome != FS_REJECTED) {
+                char from_t[FS_ID_STRLEN + 1], detail[160];
+                fs_id_format(&from, from_t);
+                snprintf(detail, sizeof detail,
+                         "customer %.8s... was merged into another customer; "
+                         "this change was applied there", from_t);
+                set_result(&out->results[i], i, FS_MERGED, FS_REASON_REDIRECTED,
+                           detail);
+            }
+        }
         if (rc != FSS_OK)
             return rc;
     }

@@ -243,9 +243,9 @@ fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
     if (strcmp(row->entity->name, "customer") == 0 &&
         (!found || !customer_placement_eq(orig, row)))
         rc = fss__scope_changed(c, &row->id, before,
-                                row->deleted ? FS_EXIT_DELETED
-                                : why != FS_EXIT_UNKNOWN ? why
-                                                         : FS_EXIT_REASSIGNED,
+                                why != FS_EXIT_UNKNOWN ? why
+                                : row->deleted         ? FS_EXIT_DELETED
+                                                       : FS_EXIT_REASSIGNED,
                                 err);
     return rc;
 }

@@ -91,6 +91,9 @@ static const char usage[] =
     "  pool                           list the public pool (JSON)\n"
     "  claims [--limit N]             list claims on pool customers and how they were\n"
     "                                 judged (JSON)\n"
+    "  duplicates                     likely duplicate customers with reasons, score (JSON)\n"
+    "  merge SURVIVOR DUP...          merge duplicates into SURVIVOR (up to 7 at once)\n"
+    "  merges [CUSTOMER]              list merges (of one survivor) (JSON)\n"
     "\n";
 
 /* Split in two: ISO C caps a string literal's length. */
@@ -484,6 +487,9 @@ static const command commands[] = {
     {"reclaim", 0, 0, "reclaim --dry-run|--now"},
     {"pool", 0, 0, "pool"},
     {"claims", 0, 0, "claims [--limit N]"},
+    {"duplicates", 0, 0, "duplicates"},
+    {"merge", 2, 8, "merge SURVIVOR DUP... [--by NAME]"},
+    {"merges", 0, 1, "merges [CUSTOMER]"},
 };
 
 static const char *usage_of(const char *name)

@@ -495,6 +495,111 @@ static void test_claims(void **state)
     tk_stop(&t);
 }
 
+/* Two reps create the same company offline; detection pairs them (name and
+ * phone, in Chinese and in two notations); the merge fills the survivor's
+ * empty fields only, re-parents the duplicate's rows, and a late write to
+ * the duplicate and a contact created offline under it are applied to the
+ * survivor (MERGED / REDIRECTED), never lost; the device gets the exit
+ * "merged" and the survivor's subtree with the new parent. */
+static void test_duplicates_and_merge(void **state)
+{
+    tk_server t;
+    tk_device a, b;
+    fs_error err = {0};
+    fs_error_body eb;
+    fs_sync_response r;
+    fss_merge_result mr;
+    fs_change ca[2], cb[2], late[2];
+    fs_id ra, rb, sa = tk_new_id(), sb = tk_new_id(), kb = tk_new_id(),
+        knew = tk_new_id();
+    fss_buf dups = {0}, merges = {0};
+    const fs_pulled_row *pr;
+    size_t exits = 0, seen = 0;
+    fs_exit_reason why = 0;
+    char sat[FS_ID_STRLEN + 1];
+
+    (void)state;
+    tk_start(&t, NULL);
+    ra = tk_rep(&t, "Ann", "north");
+    rb = tk_rep(&t, "Bob", NULL);
+    (void)rb;
+    tk_enroll(&t, &ra, &a);
+    tk_enroll(&t, &rb, &b);
+    tk_change(&ca[0], &a, "customer", &sa);
+    tk_set_text(&ca[0], &a, "name", "深圳市腾达科技有限公司");
+    tk_set_text(&ca[0], &a, "phone", "0755-88881234");
+    tk_set_text(&ca[0], &a, "tax_id", "91440300MA5F");
+    tk_change(&cb[0], &b, "customer", &sb);
+    tk_set_text(&cb[0], &b, "name", "深圳市腾达科技");
+    tk_set_text(&cb[0], &b, "phone", "+86 755 8888 1234");
+    tk_set_text(&cb[0], &b, "address", "南山区");
+    tk_set_text(&cb[0], &b, "tax_id", "");
+    tk_change(&cb[1], &b, "contact", &kb);
+    tk_set_id(&cb[1], &b, "customer_id", &sb);
+    tk_set_text(&cb[1], &b, "name", "Li Wei");
+    assert_int_equal(tk_sync(&t, &a, NULL, ca, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tk_sync(&t, &b, NULL, cb, 2, 0, 0, FS_PROTO_IDENTITY, &r, &eb), 200);
+    assert_int_equal(r.results[1].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&r);
+    tk_pull_all(&t, &b, NULL, NULL, NULL, NULL);
+
+    assert_int_equal(fss_admin_duplicates(t.s, NULL, &dups, &err), FSS_OK);
+    assert_non_null(strstr(dups.data, "\"score\":100,\"reasons\":[\"name\",\"phone\"]"));
+    fss_buf_free(&dups);
+
+    /* Bob keeps working offline on his copy. */
+    tk_change(&late[0], &b, "customer", &sb);
+    tk_set_text(&late[0], &b, "segment", "vip");
+    tk_change(&late[1], &b, "contact", &knew);
+    tk_set_id(&late[1], &b, "customer_id", &sb);
+    tk_set_text(&late[1], &b, "name", "Zhang Min");
+
+    assert_int_equal(fss_admin_merge(t.s, &sa, &sa, 1, "test", &mr, &err), FSS_EINVAL);
+    assert_int_equal(fss_admin_merge(t.s, &sa, &sb, 1, "test", &mr, &err), FSS_OK);
+    assert_int_equal(mr.duplicates, 1);
+    assert_int_equal(mr.children, 1);
+    assert_int_equal(mr.fields, 1); /* the address; phone and tax id kept */
+    assert_int_equal(fss_admin_merge(t.s, &sa, &sb, 1, "test", &mr, &err), FSS_EINVAL);
+    assert_non_null(strstr(err.text, "merged already"));
+
+    assert_int_equal(tk_sync(&t, &b, NULL, late, 2, b.cursor, 0, FS_PROTO_IDENTITY,
+                             &r, &eb), 200);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(r.results[i].outcome, FS_MERGED);
+        assert_int_equal(r.results[i].reason, FS_REASON_REDIRECTED);
+    }
+    fs_proto_sync_response_free(&r);
+    tk_pull_all(&t, &b, &sb, &seen, &exits, &why);
+    assert_int_equal(exits, 1);
+    assert_int_equal(why, FS_EXIT_MERGED);
+    /* Ann's device: the survivor with the filled field and Bob's late
+     * write, both contacts under it. */
+    fs_id_format(&sa, sat);
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, 0, 5000, FS_PROTO_IDENTITY, &r,
+                             &eb), 200);
+    pr = tk_find_row(&r, &sa);
+    assert_non_null(pr);
+    assert_string_equal(tk_row_text(&pr->row, "address"), "南山区");
+    assert_string_equal(tk_row_text(&pr->row, "phone"), "0755-88881234");
+    assert_string_equal(tk_row_text(&pr->row, "segment"), "vip");
+    assert_null(tk_find_row(&r, &sb));
+    for (size_t i = 0; i < 2; i++) {
+        const fs_id *k = i ? &knew : &kb;
+        int slot;
+        pr = tk_find_row(&r, k);
+        assert_non_null(pr);
+        slot = fs_entity_field_index(pr->row.entity, "customer_id");
+        assert_int_equal(fs_id_cmp(&pr->row.cells[slot].v.u.id, &sa), 0);
+    }
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(fss_admin_merges_list(t.s, &sa, &merges, &err), FSS_OK);
+    assert_non_null(strstr(merges.data, "\"children_moved\":1"));
+    assert_non_null(strstr(merges.data, "\"by\":\"test\""));
+    fss_buf_free(&merges);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_offboard_admin_api),
         cmocka_unit_test(test_reclaim),
         cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_duplicates_and_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
