@@ -286,12 +286,14 @@ typedef struct fss_offboard_result {
     int64_t codes;        /* unused enrollment codes voided */
     bool drain;
 } fss_offboard_result;
-/* A rep leaves, in one transaction: its customers go to `to` (NULL = the
- * public pool), its territories are removed, its unused codes voided, its
- * devices revoked (drain: each may push its outbox once, then is wiped),
- * the rep deactivated. by (optional) names who did it. EINVAL when the rep
- * is already offboarded, `to` is the rep or is offboarded; ENOTFOUND for an
- * unknown rep. */
+/* A rep leaves: in one transaction its territories are removed, its unused
+ * codes voided, its devices revoked (drain: each may push its outbox once,
+ * then is wiped) and the rep deactivated; then its customers go to `to`
+ * (NULL = the public pool) in short transactions. Called again for a rep
+ * whose offboarding was cut short, it moves what is left to the recorded
+ * heir. by (optional) names who did it. EINVAL when the rep is offboarded
+ * with nothing left to move, or `to` is the rep or is offboarded;
+ * ENOTFOUND for an unknown rep. */
 fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
                               bool drain, const char *by,
                               fss_offboard_result *out, fs_error *err);

@@ -3,16 +3,18 @@
  * docs/ARCHITECTURE.md, "Ownership lifecycle"): a rep leaving in one step
  * (offboard), reactivating a rep, and the list of offboardings.
  *
- * An offboarding is one IMMEDIATE transaction, so either all of it happened
- * or none: (1) with --drain, the rep's scope is remembered as its drain
- * scope (a draining device's pushes are judged against it, fss_sync.c);
- * (2) every live customer the rep owns gets the new owner (or none: the
- * pool) as an ordinary server change, so the heir's devices pull it and
- * the rep's devices get an exit; (3) the rep's territory memberships go,
- * with an exit for every customer that leaves its scope; (4) its unused
- * enrollment codes are voided; (5) its devices are revoked (draining with
- * --drain); (6) the rep is deactivated (no new codes, enrolling with an old
- * one is refused) and the offboarding recorded. Reactivation is explicit
+ * An offboarding's first IMMEDIATE transaction makes the rep harmless, all
+ * of it or none: (1) with --drain, the rep's scope is remembered as its
+ * drain scope (a draining device's pushes are judged against it,
+ * fss_sync.c); (3) the rep's territory memberships go, with an exit for
+ * every customer that leaves its scope; (4) its unused enrollment codes
+ * are voided; (5) its devices are revoked (draining with --drain); (6) the
+ * rep is deactivated (no new codes, enrolling with an old one is refused)
+ * and the offboarding recorded. Then (2) every live customer the rep owns
+ * gets the new owner (or none: the pool) as an ordinary server change, so
+ * the heir's devices pull it and the rep's devices get an exit, in short
+ * transactions so that no device's push waits long behind a large book;
+ * an offboarding cut short is finished by running it again. Reactivation is explicit
  * and restores only the right to enroll: customers and territories are
  * given back by ordinary assignments.
  */
@@ -20,6 +22,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static fss_status owner_begin(fss_server *s, fss_conn **c, fs_error *err)
 {
@@ -83,6 +86,66 @@ done:
     return st;
 }
 
+/* Customers moved per transaction, and the pause between two: a device's
+ * push waiting for the write lock polls at most every 100 ms (SQLite's busy
+ * handler), so a pause longer than that lets it in between batches instead
+ * of starving behind back-to-back transactions; with a batch of ~0.2 s no
+ * push waits much more than 0.3 s (docs/BENCHMARKS.md, offboard). */
+#define OFFBOARD_BATCH 100
+#define OFFBOARD_PAUSE_MS 110
+
+/* Step (2): every live customer rep still owns goes to heir ("" = the
+ * pool), OFFBOARD_BATCH per transaction, each an ordinary server change.
+ * A customer the back office assigned elsewhere meanwhile is left alone.
+ * The offboarding's record counts them as they go. */
+static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
+                             int64_t *moved, fs_error *err)
+{
+    const fs_entity *ce = fs_schema_entity("customer");
+    int io = fs_entity_field_index(ce, "owner_rep");
+    fss_conn *c = NULL;
+    fs_id *ids = NULL;
+    size_t n = 0, i, k;
+    fss_status st;
+
+    c = fss__conn_get(s, 10000);
+    if (!c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    st = fss__repo_rep_owned(c, rid, &ids, &n, err);
+    fss__conn_put(s, c);
+    c = NULL;
+    for (i = 0; st == FSS_OK && i < n; i += OFFBOARD_BATCH) {
+        int64_t batch = 0;
+        if ((st = owner_begin(s, &c, err)) != FSS_OK)
+            break;
+        for (k = i; st == FSS_OK && k < n && k < i + OFFBOARD_BATCH; k++) {
+            fs_row row = {0};
+            bool found = false;
+            const fs_value *ov;
+            st = fss__repo_row_load(c, ce, &ids[k], &row, NULL, &found, err);
+            ov = st == FSS_OK && found ? &row.cells[io].v : NULL;
+            if (ov && !row.deleted && ov->kind == FS_VAL_TEXT &&
+                strcmp(ov->u.text.p, rid) == 0) {
+                st = move_customer(s, c, &ids[k], heir, err);
+                batch++;
+            }
+            fs_row_free(&row);
+        }
+        if (st == FSS_OK)
+            st = fss__repo_offboard_moved(c, rid, batch, err);
+        st = owner_end(s, c, st, err);
+        c = NULL;
+        if (st == FSS_OK)
+            *moved += batch;
+        if (st == FSS_OK && i + OFFBOARD_BATCH < n) {
+            struct timespec ts = {0, OFFBOARD_PAUSE_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    free(ids);
+    return st;
+}
+
 fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
                               bool drain, const char *by,
                               fss_offboard_result *out, fs_error *err)
@@ -108,7 +171,20 @@ fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
     if ((st = rep_state(c, rid, &rs, err)) != FSS_OK)
         goto done;
     if (!rs.active) {
-        st = fss__fail(err, FSS_EINVAL, "rep %s is already offboarded", rid);
+        /* An offboarding cut short (a crash between batches) is finished by
+         * running it again: the customers still owned go to the heir
+         * recorded then. */
+        if ((st = fss__repo_rep_owned(c, rid, &ids, &n, err)) != FSS_OK)
+            goto done;
+        if (n == 0) {
+            st = fss__fail(err, FSS_EINVAL, "rep %s is already offboarded", rid);
+            goto done;
+        }
+        snprintf(tid, sizeof tid, "%s", rs.heir);
+        st = owner_end(s, c, FSS_OK, err);
+        c = NULL;
+        if (st == FSS_OK)
+            st = move_owned(s, rid, tid, &out->customers, err);
         goto done;
     }
     if (to) {
@@ -120,28 +196,24 @@ fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
             goto done;
         }
     }
-    /* (1) What the rep's devices were working on, before anything moves. */
+    /* The first transaction makes the rep harmless at once: (1) what its
+     * devices were working on is kept for a drain; (3) its territories go,
+     * with an exit for what only they kept in scope (owned customers leave
+     * with their move); (4)-(6) codes void, devices revoked, rep
+     * deactivated, the offboarding recorded. */
     if (drain && (st = fss__repo_drain_scope_fill(c, rid, err)) != FSS_OK)
         goto done;
-    /* (2) Its customers, one server change each (exits and re-sequencing
-     * for the heir come from the one save path). */
-    if ((st = fss__repo_rep_owned(c, rid, &ids, &n, err)) != FSS_OK)
-        goto done;
-    for (i = 0; i < n; i++)
-        if ((st = move_customer(s, c, &ids[i], tid, err)) != FSS_OK)
-            goto done;
-    out->customers = (int64_t)n;
-    free(ids);
-    ids = NULL;
-    /* (3) Its territories: what they alone kept in scope leaves it. */
     if ((st = fss__repo_rep_scope(c, rid, &ids, &n, err)) != FSS_OK ||
         (st = fss__repo_rep_territories_clear(c, rid, &out->territories, err)) !=
             FSS_OK)
         goto done;
-    for (i = 0; i < n; i++)
-        if ((st = fss__add_exit(c, rid, &ids[i], FS_EXIT_REVOKED, err)) != FSS_OK)
+    for (i = 0; i < n; i++) {
+        bool still = false;
+        if ((st = fss__customer_in_scope(c, rid, &ids[i], &still, err)) != FSS_OK ||
+            (!still &&
+             (st = fss__add_exit(c, rid, &ids[i], FS_EXIT_REVOKED, err)) != FSS_OK))
             goto done;
-    /* (4)-(6) */
+    }
     if ((st = fss__repo_rep_codes_void(c, rid, now, &out->codes, err)) != FSS_OK ||
         (st = fss__repo_rep_devices_revoke(c, rid, now, drain, &out->devices,
                                            err)) != FSS_OK ||
@@ -154,12 +226,17 @@ fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
     rec.to_rep = to ? tid : NULL;
     rec.at = now;
     rec.by = by;
-    rec.customers = out->customers;
     rec.territories = out->territories;
     rec.devices = out->devices;
     rec.codes = out->codes;
     rec.drain = drain;
-    st = fss__repo_offboard_record(c, &rec, err);
+    if ((st = fss__repo_offboard_record(c, &rec, err)) != FSS_OK)
+        goto done;
+    st = owner_end(s, c, st, err);
+    c = NULL;
+    /* (2) Then its customers, in short transactions. */
+    if (st == FSS_OK)
+        st = move_owned(s, rid, tid, &out->customers, err);
 done:
     free(ids);
     return owner_end(s, c, st, err);

@@ -439,6 +439,9 @@ typedef struct fss_offboard_item {
 typedef void (*fss_offboard_item_fn)(const fss_offboard_item *o, void *arg);
 fss_status fss__repo_offboard_record(fss_conn *c, const fss_offboard_item *o,
                                      fs_error *err);
+/* Adds n customers moved to rep's latest offboarding record. */
+fss_status fss__repo_offboard_moved(fss_conn *c, const char *rep, int64_t n,
+                                    fs_error *err);
 fss_status fss__repo_offboard_reactivated(fss_conn *c, const char *rep,
                                           int64_t now_ms, fs_error *err);
 /* Offboardings by id. territories: the caller's territory restriction

@@ -836,3 +836,15 @@ fss_status fss__repo_merged_in_scope(fss_conn *c, const char *rep,
     *in = n > 0;
     return rc;
 }
+
+fss_status fss__repo_offboard_moved(fss_conn *c, const char *rep, int64_t n,
+                                    fs_error *err)
+{
+    bindv v[] = {{'i', NULL, n, NULL}, {'t', rep, 0, NULL}, {'t', rep, 0, NULL}};
+
+    if (n <= 0)
+        return FSS_OK;
+    return run(c, "UPDATE fss_offboards SET customers = customers + ? WHERE"
+                  " rep = ? AND id = (SELECT max(id) FROM fss_offboards"
+                  " WHERE rep = ?)", v, 3, NULL, err);
+}

@@ -40,6 +40,18 @@ static void owner_seen(tk_server *t, tk_device *d, const fs_id *cust,
     fs_proto_sync_response_free(&r);
 }
 
+static void free_changes(fs_change *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fs_change_free(&c[i]);
+}
+
+static const char *rid_of(const fs_id *id, char out[FS_ID_STRLEN + 1])
+{
+    fs_id_format(id, out);
+    return out;
+}
+
 static void test_offboard_to_rep(void **state)
 {
     tk_server t;
@@ -87,7 +99,6 @@ static void test_offboard_to_rep(void **state)
     owner_seen(&t, &b, &own, owner);
     fs_id_format(&rb, bid);
     assert_string_equal(owner, bid);
-    (void)terr;
     /* The old code is void; no new code until reactivated. */
     assert_int_equal(tk_enroll_code(&t, code, &late, &eb), 403);
     assert_non_null(strstr(eb.message, "offboarded"));
@@ -101,6 +112,15 @@ static void test_offboard_to_rep(void **state)
     assert_int_equal(fss_admin_offboard(t.s, &rb, &ra, false, NULL, &res, &err),
                      FSS_EINVAL);
     assert_int_equal(fss_admin_rep_reactivate(t.s, &rb, &err), FSS_EINVAL);
+    /* An offboarding cut short (here: a customer given back to the rep
+     * afterwards) is finished by running it again, to the recorded heir. */
+    assert_int_equal(fss_admin_customer_assign(t.s, &terr, rid_of(&ra, owner), NULL,
+                                               &err), FSS_OK);
+    assert_int_equal(fss_admin_offboard(t.s, &ra, NULL, false, NULL, &res, &err),
+                     FSS_OK);
+    assert_int_equal(res.customers, 1);
+    owner_seen(&t, &b, &terr, owner);
+    assert_string_equal(owner, bid);
     /* Reactivation is explicit: then a new code enrolls; the old device
      * stays revoked. */
     assert_int_equal(fss_admin_rep_reactivate(t.s, &ra, &err), FSS_OK);
@@ -108,7 +128,7 @@ static void test_offboard_to_rep(void **state)
     assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, 0, 0, FS_PROTO_IDENTITY, &r,
                              &eb), 401);
     assert_int_equal(fss_admin_offboards_list(t.s, NULL, &list, &err), FSS_OK);
-    assert_non_null(strstr(list.data, "\"customers_moved\":1"));
+    assert_non_null(strstr(list.data, "\"customers_moved\":2")); /* with the resume */
     assert_null(strstr(list.data, "\"reactivated_at\":null"));
     fss_buf_free(&list);
     tk_stop(&t);
@@ -199,6 +219,8 @@ static void test_offboard_drain_to_pool(void **state)
     assert_non_null(strstr(list.data, "\"changes_drained\":4"));
     assert_non_null(strstr(list.data, "\"to\":\"pool\""));
     fss_buf_free(&list);
+    free_changes(ch, 3);
+    free_changes(more, 1);
     tk_stop(&t);
 }
 
@@ -239,6 +261,7 @@ static void test_drain_judged(void **state)
     assert_non_null(strstr(conf.data, "\"rule\":\"scope\""));
     fss_buf_free(&list);
     fss_buf_free(&conf);
+    free_changes(ch, 1);
     tk_stop(&t);
 }
 
@@ -401,6 +424,8 @@ static void test_reclaim(void **state)
         fss_buf_free(&pool);
     }
     fss_buf_free(&rep);
+    free_changes(q, 1);
+    free_changes(late, 1);
     tk_stop(&t);
 }
 
@@ -469,6 +494,7 @@ static void test_claims(void **state)
     assert_int_equal(r.results[0].outcome, FS_REJECTED);
     fs_proto_sync_response_free(&r);
     /* A claim naming someone else is invalid. */
+    free_changes(out, 1);
     tk_change(&out[0], &b, "customer", &w);
     tk_set_text(&out[0], &b, "claimed_by", cid);
     assert_int_equal(tk_sync(&t, &b, NULL, out, 1, 0, 0, FS_PROTO_IDENTITY, &r, &eb),
@@ -492,6 +518,11 @@ static void test_claims(void **state)
     assert_non_null(strstr(claims.data, "\"outcome\":\"quota\""));
     assert_non_null(strstr(claims.data, "\"outcome\":\"barred\""));
     fss_buf_free(&claims);
+    free_changes(cb, 1);
+    free_changes(cc, 1);
+    free_changes(c2, 1);
+    free_changes(ca, 1);
+    free_changes(out, 1);
     tk_stop(&t);
 }
 
@@ -597,6 +628,9 @@ static void test_duplicates_and_merge(void **state)
     assert_non_null(strstr(merges.data, "\"children_moved\":1"));
     assert_non_null(strstr(merges.data, "\"by\":\"test\""));
     fss_buf_free(&merges);
+    free_changes(ca, 1);
+    free_changes(cb, 2);
+    free_changes(late, 2);
     tk_stop(&t);
 }
 
