@@ -358,10 +358,8 @@ fss_status fss_admin_merge(fss_server *s, const fs_id *survivor,
         fs_change_tombstone(&tomb, true, fss__tick(s));
         if ((st = fss__server_write_why(s, c, &tomb, FS_EXIT_MERGED, err)) != FSS_OK)
             goto done;
-        if (i == 0) {
-            rec.children = 0; /* filled in below, after every move */
-        }
-        /* The redirect needs the merge's id: recorded with the first. */
+        /* The redirect needs the merge's id: recorded with the first
+         * duplicate, its count of moved rows set once all have moved. */
         if (!merge_id) {
             fss_buf_printf(&detail, "],\"fields_filled\":%lld}", (long long)out->fields);
             rec.detail = detail.data;

@@ -387,6 +387,39 @@ static void test_claim_race(void **state)
     assert_non_null(strstr(f->err, "own this customer already"));
 }
 
+/* Issue 17, end to end: a rep creates the same customer twice; the office
+ * lists the pair and merges it while the rep adds a contact to the
+ * duplicate offline. The sync applies the contact to the survivor, and
+ * `status` says both things in words: the duplicate was merged, the change
+ * was applied there. */
+static void test_merge_redirect(void **state)
+{
+    fixture *f = *state;
+    char ann[37], keep[37], dup[37];
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add 'name=Mill Works Ltd' "
+                            "phone=0161-555-0100", f->cdb), 0);
+    assert_true(find_uuid(f->out, keep));
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add 'name=MILL WORKS "
+                            "Limited' 'phone=+44 161 555 0100'", f->cdb), 0);
+    assert_true(find_uuid(f->out, dup));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' duplicates", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"reasons\":[\"name\",\"phone\"]"));
+    assert_int_equal(CLIENT(f, "--db '%s' contact add %s name=Late", f->cdb, dup), 0);
+    assert_int_equal(SERVER(f, "--db '%s' merge %s %s", f->sdb, keep, dup), 0);
+    assert_non_null(strstr(f->out, "merged 1 duplicate(s)"));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' status", f->cdb), 0);
+    assert_non_null(strstr(f->out, "merged into another customer (a duplicate)"));
+    assert_non_null(strstr(f->out, "this change was applied there"));
+    assert_int_equal(CLIENT(f, "--db '%s' contact list %s", f->cdb, keep), 0);
+    assert_non_null(strstr(f->out, "Late"));
+}
+
 /* Issue 13, end to end: Bob checks in at a visit Ann planned in their shared
  * territory. After sync the visit is Bob's on both devices (rep=you for Bob,
  * planned_by=you for Ann), `visit list --mine` tells them apart, and a
@@ -565,6 +598,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_catalog_and_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offboard_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_redirect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
