@@ -65,11 +65,15 @@ static const fs_field customer_fields[] = {
     {"segment", 7, TEXT(64), 0, 0, 0},
     {"territory", 8, STEXT(64), 0, 0, 0},
     {"owner_rep", 9, STEXT(64), 0, 0, 0},
+    {"tax_id", 10, TEXT(64), 0, 0, 0}, /* issue 17: duplicate detection */
     {"grade", 11, SENUM(grade_values), 0, 0, 0},  /* A-E (analyze) */
     {"core", 12, SBOOL, 0, 0, 0},                 /* in the 80% set (analyze) */
     {"rfm", 13, STEXT(3), 0, 0, 0},               /* "545" (analyze) */
     {"risk", 14, SENUM(risk_values), 0, 0, 0},    /* churn level (analyze) */
     {"risk_reason", 15, STEXT(256), 0, 0, 0},     /* the rules' words (analyze) */
+    /* issue 17: a rep's claim on a pool customer, written by the device
+     * (its rep's id), judged by the server (fs_pool.h). */
+    {"claimed_by", 16, TEXT(64), 0, 0, 0},
     {"lost_reason", 20, STEXT(200), 0, 0, 0},     /* why it left (back office) */
     {"lost_at", 21, STIME, 0, 0, 0},              /* when it was marked lost */
 };

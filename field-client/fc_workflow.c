@@ -652,6 +652,43 @@ static fc_status my_rep(fc_client *c, char out[FS_ID_STRLEN + 1], bool *has,
     return rc;
 }
 
+/* Claims a pool customer (issue 17): a queued write of claimed_by = this
+ * device's rep, judged by the server at sync (the first claim to arrive
+ * wins; docs/PROTOCOL.md "Claims"). Refused here, nothing queued, when the
+ * device is not enrolled or the customer already has an owner as far as
+ * this replica knows. */
+fc_status fc_customer_claim(fc_client *c, const fs_id *id, fs_error *err)
+{
+    char rep[FS_ID_STRLEN + 1];
+    fs_row row = {0};
+    bool has = false;
+    fc_kv kv;
+    fc_status rc = my_rep(c, rep, &has, err);
+    int io;
+
+    if (rc)
+        return rc;
+    if (!has)
+        return fc__fail(err, FC_ENOTENROLLED, "claim: enroll this device first "
+                        "(the claim names its rep)");
+    if ((rc = fc_get(c, "customer", id, &row, err)) != FC_OK)
+        return rc;
+    io = fs_entity_field_index(row.entity, "owner_rep");
+    if (row.cells[io].v.kind == FS_VAL_TEXT && row.cells[io].v.u.text.n) {
+        rc = strcmp(row.cells[io].v.u.text.p, rep) == 0
+                 ? fc__fail(err, FC_EINVAL, "claim: you own this customer already")
+                 : fc__fail(err, FC_EINVAL, "claim: this customer is not in the "
+                            "public pool (it is owned by %s)",
+                            row.cells[io].v.u.text.p);
+        fs_row_free(&row);
+        return rc;
+    }
+    fs_row_free(&row);
+    kv.field = "claimed_by";
+    kv.value = rep;
+    return fc_row_edit(c, "customer", id, &kv, 1, err);
+}
+
 /* A row created on this device and not yet confirmed by the server: queued
  * changes and no base_ copy (base_ is sparse; see fc_outbox.c). */
 static fc_status local_create(fc_client *c, const fs_row *row, bool *out,

@@ -191,6 +191,9 @@ void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap
  * refused with FC_ESERVEROWNED. On create, *out_id (optional) gets the id. */
 fc_status fc_customer_add(fc_client *c, const fc_kv *kv, size_t n,
                           fs_id *out_id, fs_error *err);
+/* Claims a customer of the public pool: queued like any write, judged by the
+ * server at sync (docs/PROTOCOL.md "Claims"). */
+fc_status fc_customer_claim(fc_client *c, const fs_id *id, fs_error *err);
 fc_status fc_customer_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
                            size_t n, fs_error *err);
 fc_status fc_contact_add(fc_client *c, const fs_id *customer_id,

@@ -97,6 +97,11 @@ typedef struct fss_config {
                                   (fs_score_params_default) */
     uint64_t analyze_every_s;  /* `serve` runs analyze this often; 1 day;
                                   0 = never (run `sync-server analyze`) */
+    /* The public pool (CRM.md section 5, conflict/fs_pool.h). */
+    unsigned pool_reclaim_days; /* no follow-up this long: reclaimed; 60 */
+    unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
+    unsigned pool_bar_days;     /* the former owner may not re-claim; 30 */
+    unsigned pool_daily_quota;  /* claims per rep per 24 hours; 5 */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -330,6 +335,78 @@ fss_status fss_report_lost(fss_server *s, const char *const *territories,
  * revenue share of the top p% of those customers. */
 fss_status fss_report_value(fss_server *s, const char *const *territories, size_t nterr,
                             int64_t now_ms, fss_buf *out, fs_error *err);
+/* ---- ownership lifecycle (fss_owner.c; docs/ARCHITECTURE.md) ---- */
+/* What one offboarding did. changes drained are counted later, as the
+ * draining devices push (fss_admin_offboards_list). */
+typedef struct fss_offboard_result {
+    int64_t customers;    /* live customers moved to the heir or the pool */
+    int64_t territories;  /* memberships removed */
+    int64_t devices;      /* devices revoked (draining when drain) */
+    int64_t codes;        /* unused enrollment codes voided */
+    bool drain;
+} fss_offboard_result;
+/* A rep leaves: in one transaction its territories are removed, its unused
+ * codes voided, its devices revoked (drain: each may push its outbox once,
+ * then is wiped) and the rep deactivated; then its customers go to `to`
+ * (NULL = the public pool) in short transactions. Called again for a rep
+ * whose offboarding was cut short, it moves what is left to the recorded
+ * heir. by (optional) names who did it. EINVAL when the rep is offboarded
+ * with nothing left to move, or `to` is the rep or is offboarded;
+ * ENOTFOUND for an unknown rep. */
+fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
+                              bool drain, const char *by,
+                              fss_offboard_result *out, fs_error *err);
+/* Makes an offboarded rep active again (it may get enrollment codes); its
+ * old devices stay revoked. EINVAL when the rep is active. */
+fss_status fss_admin_rep_reactivate(fss_server *s, const fs_id *rep,
+                                    fs_error *err);
+/* Offboardings, oldest first, as a JSON array. territories: the caller's
+ * territory restriction (NULL = all). */
+fss_status fss_admin_offboards_list(fss_server *s,
+                                    const char *const *territories,
+                                    fss_buf *out, fs_error *err);
+
+/* The public pool (fss_pool.c). One reclaim run at now_ms: every owned
+ * customer whose owner has not followed it up for pool_reclaim_days (and
+ * has no open quote) goes back to the pool (owner cleared; its owner's
+ * devices get the exit "reclaimed" unless a territory still covers it);
+ * owners of customers pool_warn_days from that get one warning task.
+ * dry_run: nothing changes, the counts and report say what would. report
+ * (optional) gets a JSON array of {customer, name, owner, action}. */
+typedef struct fss_reclaim_result {
+    int64_t reclaimed, warned, checked;
+} fss_reclaim_result;
+fss_status fss_pool_reclaim(fss_server *s, int64_t now_ms, bool dry_run,
+                            fss_reclaim_result *out, fss_buf *report,
+                            fs_error *err);
+/* The pool (live customers without an owner) and the judged claims, as
+ * JSON arrays; territories: the caller's restriction (NULL = all). */
+fss_status fss_admin_pool_list(fss_server *s, const char *const *territories,
+                               fss_buf *out, fs_error *err);
+fss_status fss_admin_claims_list(fss_server *s, const char *const *territories,
+                                 uint32_t limit, fss_buf *out, fs_error *err);
+
+/* Duplicate customers (fss_dedup.c; rules: conflict/fs_dedup.h). Likely
+ * duplicates of territories (NULL: all) as a JSON array of {a, a_name, b,
+ * b_name, score, reasons: ["tax_id"|"name"|"phone"...]}. */
+fss_status fss_admin_duplicates(fss_server *s, const char *const *territories,
+                                fss_buf *out, fs_error *err);
+typedef struct fss_merge_result {
+    int64_t merge_id, duplicates, children, fields;
+} fss_merge_result;
+/* Merges dups into survivor in one transaction: empty fields of the
+ * survivor take the duplicates' values (first named first), every row
+ * below a duplicate moves under the survivor, each duplicate becomes a
+ * tombstone that redirects later device writes to the survivor (devices
+ * get the exit "merged"), and the merge is recorded (by: who). EINVAL: no
+ * duplicate, the survivor among them, one named twice, a customer deleted
+ * or merged already; ENOTFOUND: an unknown customer. */
+fss_status fss_admin_merge(fss_server *s, const fs_id *survivor,
+                           const fs_id *dups, size_t ndups, const char *by,
+                           fss_merge_result *out, fs_error *err);
+/* Recorded merges (of one survivor; NULL: all) as a JSON array. */
+fss_status fss_admin_merges_list(fss_server *s, const fs_id *survivor,
+                                 fss_buf *out, fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

@@ -62,6 +62,42 @@ static const char *const migrations[] = {
     "ALTER TABLE fss_conflicts ADD COLUMN anc_entity TEXT;"
     "ALTER TABLE fss_conflicts ADD COLUMN anc_row BLOB;"
     "CREATE INDEX fss_conflicts_anc ON fss_conflicts(anc_row) WHERE anc_row IS NOT NULL;",
+    /* owner (issue 17, offboarding): a rep can be deactivated (and its
+     * heir noted), a device can drain its outbox once after revocation,
+     * an unused code can be voided; the drain scope and the offboarding
+     * records (fss_owner.c). */
+    "ALTER TABLE fss_reps ADD COLUMN active INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE fss_reps ADD COLUMN offboarded_to TEXT;"
+    "ALTER TABLE fss_reps ADD COLUMN deactivated_at INTEGER;"
+    "ALTER TABLE fss_devices ADD COLUMN drain INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE fss_enroll_codes ADD COLUMN voided_at INTEGER;"
+    "CREATE INDEX fss_devices_rep ON fss_devices(rep);"
+    "CREATE TABLE fss_drain_scope(rep TEXT NOT NULL, customer BLOB NOT NULL,"
+    " PRIMARY KEY(rep, customer));"
+    "CREATE TABLE fss_offboards(id INTEGER PRIMARY KEY, rep TEXT NOT NULL,"
+    " to_rep TEXT, at INTEGER NOT NULL, by_whom TEXT, customers INTEGER NOT NULL,"
+    " territories INTEGER NOT NULL, devices INTEGER NOT NULL,"
+    " codes INTEGER NOT NULL, drain INTEGER NOT NULL, drained INTEGER NOT NULL,"
+    " reactivated_at INTEGER);"
+    "CREATE INDEX fss_offboards_rep ON fss_offboards(rep, id);"
+    /* the public pool's clock and bar per customer, and every judged claim
+     * (fss_pool.c) */
+    "CREATE TABLE fss_pool_state(customer BLOB PRIMARY KEY NOT NULL,"
+    " since INTEGER NOT NULL, warned_at INTEGER, pooled_at INTEGER,"
+    " former_owner TEXT, claimed_at INTEGER, claimed_by TEXT);"
+    "CREATE TABLE fss_claims(id INTEGER PRIMARY KEY, customer BLOB NOT NULL,"
+    " rep TEXT NOT NULL, device BLOB, at INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX fss_claims_rep ON fss_claims(rep, outcome, at);"
+    /* merges of duplicate customers: each merged id redirects to its
+     * survivor (with its placement then, for the scope of late writes);
+     * the merge record (fss_dedup.c) */
+    "CREATE TABLE fss_merged(dup BLOB PRIMARY KEY NOT NULL, survivor BLOB NOT NULL,"
+    " merge_id INTEGER NOT NULL, owner_rep TEXT, territory TEXT);"
+    "CREATE TABLE fss_merges(id INTEGER PRIMARY KEY, survivor BLOB NOT NULL,"
+    " at INTEGER NOT NULL, by_whom TEXT, duplicates INTEGER NOT NULL,"
+    " children INTEGER NOT NULL, fields INTEGER NOT NULL, detail TEXT);"
+    "CREATE INDEX fss_merges_survivor ON fss_merges(survivor, id);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -18,7 +18,7 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
 
     memset(out, 0, sizeof *out);
     *found = false;
-    if ((rc = fss__stmt(c, "SELECT rep, token_hash, revoked FROM fss_devices "
+    if ((rc = fss__stmt(c, "SELECT rep, token_hash, revoked, drain FROM fss_devices "
                            "WHERE id = ?1", &st, err)) != FSS_OK)
         goto done;
     sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC);
@@ -36,6 +36,7 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
     if (out->has_hash)
         memcpy(out->token_hash, sqlite3_column_blob(st, 1), 32);
     out->revoked = sqlite3_column_int(st, 2) != 0;
+    out->drain = sqlite3_column_int(st, 3) != 0;
 done:
     fss__stmt_done(c, st);
     return rc;
@@ -89,7 +90,7 @@ fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
     memset(out, 0, sizeof *out);
     *found = false;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, expires_at, used_at FROM fss_enroll_codes "
+                           "SELECT rep, expires_at, used_at, voided_at FROM fss_enroll_codes "
                            "WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, c->db, "enroll");
         goto done;
@@ -108,6 +109,7 @@ fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
                  ? "" : (const char *)sqlite3_column_text(st, 0));
     out->expires_at = sqlite3_column_int64(st, 1);
     out->used = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    out->voided = sqlite3_column_type(st, 3) != SQLITE_NULL;
 done:
     sqlite3_finalize(st);
     return rc;

@@ -5,6 +5,7 @@
  * fss_admin_* function the admin API calls.
  */
 #include "fs_proto.h"
+#include "cmd_owner.h"
 #include "fs_server.h"
 #include "cmd_value.h"
 
@@ -35,6 +36,8 @@ typedef struct app {
     const char *ttl_text;        /* enroll-code --ttl, a duration */
     uint32_t limit;
     bool remove;
+    bool drain;                  /* offboard --drain */
+    bool dry_run, now;           /* reclaim --dry-run / --now */
     FILE *log;
     /* Positional arguments after the subcommand. */
     const char *cmd;
@@ -78,6 +81,20 @@ static const char usage[] =
     "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
     "  expire-quotes                  expire every sent quote past its valid_until\n"
     "                                 (serve does this every minute; a rerun changes nothing)\n"
+    "  offboard REP --to REP2|pool [--drain]  a rep leaves, in one step: territories\n"
+    "                                 removed, codes voided, devices revoked (--drain:\n"
+    "                                 each pushes its outbox once first), the rep\n"
+    "                                 deactivated, customers to REP2 or the pool\n"
+    "  reactivate REP                 an offboarded rep may enroll devices again\n"
+    "  offboards                      list offboardings and changes drained (JSON)\n"
+    "  reclaim --dry-run|--now        return customers nobody followed up to the public\n"
+    "                                 pool, warning owners first (serve runs it hourly)\n"
+    "  pool                           list the public pool (JSON)\n"
+    "  claims [--limit N]             list claims on pool customers and how they were\n"
+    "                                 judged (JSON)\n"
+    "  duplicates                     likely duplicate customers with reasons, score (JSON)\n"
+    "  merge SURVIVOR DUP...          merge duplicates into SURVIVOR (up to 7 at once)\n"
+    "  merges [CUSTOMER]              list merges (of one survivor) (JSON)\n"
     "\n";
 
 /* Split in two: ISO C caps a string literal's length. */
@@ -203,6 +220,9 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "demo") == 0) { a->demo = true; return 0; }
     if (strcmp(name, "no-wal") == 0) { a->cfg.wal = false; return 0; }
     if (strcmp(name, "remove") == 0) { a->remove = true; return 0; }
+    if (strcmp(name, "drain") == 0) { a->drain = true; return 0; }
+    if (strcmp(name, "dry-run") == 0) { a->dry_run = true; return 0; }
+    if (strcmp(name, "now") == 0) { a->now = true; return 0; }
     if (strcmp(name, "db") == 0) { NEED_VAL; a->cfg.db_path = val; return 1; }
     if (strcmp(name, "listen") == 0) { NEED_VAL; a->cfg.bind_addr = val; return 1; }
     if (strcmp(name, "port") == 0) NUM(port, 65535);
@@ -474,6 +494,15 @@ static const command commands[] = {
     {"at-risk", 0, 0, "at-risk [--territory CODE]"},
     {"lost", 0, 0, "lost [--territory CODE]"},
     {"value-report", 0, 0, "value-report [--territory CODE]"},
+    {"offboard", 1, 1, "offboard REP --to REP2|pool [--drain]"},
+    {"reactivate", 1, 1, "reactivate REP"},
+    {"offboards", 0, 0, "offboards"},
+    {"reclaim", 0, 0, "reclaim --dry-run|--now"},
+    {"pool", 0, 0, "pool"},
+    {"claims", 0, 0, "claims [--limit N]"},
+    {"duplicates", 0, 0, "duplicates"},
+    {"merge", 2, 8, "merge SURVIVOR DUP... [--by NAME]"},
+    {"merges", 0, 1, "merges [CUSTOMER]"},
 };
 
 static const char *usage_of(const char *name)
@@ -574,6 +603,7 @@ static void say_duration(uint64_t s, char *out, size_t cap)
 }
 
 #define EXPIRE_EVERY_MS 60000u
+#define RECLAIM_EVERY_MS 3600000u /* the public pool's reclaim run */
 
 static uint64_t wall_ms(void)
 {
@@ -584,7 +614,7 @@ static uint64_t wall_ms(void)
 
 static int serve(app *a, fss_server *s)
 {
-    uint64_t last_expiry = 0, last_analyze = 0;
+    uint64_t last_expiry = 0, last_analyze = 0, last_reclaim = 0;
     fs_error err = {0};
     fss_buf summary = {0}, text = {0};
     fss_status st;
@@ -651,6 +681,19 @@ static int serve(app *a, fss_server *s)
                 fprintf(stderr, "sync-server: expire quotes: %s\n", xerr.text);
         }
         cmd_value_tick(s, &a->cfg, now, &last_analyze); /* nightly analyze */
+        /* The public pool's reclaim (fss_pool_reclaim), hourly from start:
+         * its rules count days, an hour late is on time. */
+        if (!last_reclaim || now - last_reclaim >= RECLAIM_EVERY_MS) {
+            fss_reclaim_result rr;
+            fs_error xerr = {0};
+            last_reclaim = now;
+            if (fss_pool_reclaim(s, (int64_t)now, false, &rr, NULL, &xerr) != FSS_OK)
+                fprintf(stderr, "sync-server: reclaim: %s\n", xerr.text);
+            else if (rr.reclaimed || rr.warned)
+                fprintf(stderr, "sync-server: reclaim: %lld customer(s) back to "
+                        "the pool, %lld owner(s) warned\n", (long long)rr.reclaimed,
+                        (long long)rr.warned);
+        }
     }
     fprintf(stderr, "sync-server: signal %d, draining\n", (int)got_signal);
     fss_server_stop(s);
@@ -909,6 +952,13 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
                                                       : print_buf(&out);
     } else if (strcmp(a->cmd, "check") == 0) {
         rc = check(a, s);
+    } else {
+        /* The ownership lifecycle's subcommands (cmd_owner.c). */
+        bool handled = false;
+        cmd_ctx x = {s, a->cmd, a->args, a->nargs, a->to, a->drain, a->by,
+                     a->json, a->dry_run, a->now, a->limit,
+                     find_ref, confirm, fail, usage_error, print_buf};
+        rc = cmd_owner(&x, &handled);
     }
     fss_buf_free(&out);
     return rc;
