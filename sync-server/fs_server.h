@@ -70,6 +70,9 @@ typedef enum fss_pull_plan {
 
 typedef struct fss_config {
     const char *db_path;       /* SQLite file; created on first start */
+    const char *store;         /* PostgreSQL: a libpq connection string or
+                                  postgresql:// URI (PG* variables fill the
+                                  rest); when set, used instead of db_path */
     const char *bind_addr;     /* IPv4/IPv6 literal; default "127.0.0.1" */
     uint16_t port;             /* 0 = ephemeral (read back fss_server_port) */
     unsigned threads;          /* HTTP worker threads; default 4 */

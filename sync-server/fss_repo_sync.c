@@ -5,7 +5,7 @@
  * Which plan runs, and the cost argument for it, is fss_sync.c's
  * choose_plan(); this file only runs the plan it is given.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <string.h>
 
@@ -14,39 +14,39 @@ fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
                                uint8_t digest[32], fss_buf *results,
                                fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
     *found = false;
     memset(digest, 0, 32);
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "SELECT digest, results FROM fss_batches WHERE "
                            "device = ?1 AND batch_id = ?2", -1, &st,
-                           NULL) != SQLITE_OK) {
+                           NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "batch lookup");
         goto done;
     }
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_DONE)
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 2, batch->b, 16, FSS_SQL_STATIC);
+    r = fss_step(st);
+    if (r == FSS_SQL_DONE)
         goto done;
-    if (r != SQLITE_ROW) {
+    if (r != FSS_SQL_ROW) {
         rc = fss__dbfail(err, c->db, "batch lookup");
         goto done;
     }
     *found = true;
     /* A digest of another length matches nothing (left all zero: a real
      * SHA-256 of a batch is never that). */
-    if (sqlite3_column_bytes(st, 0) == 32)
-        memcpy(digest, sqlite3_column_blob(st, 0), 32);
-    fss_buf_add(results, sqlite3_column_blob(st, 1),
-                (size_t)sqlite3_column_bytes(st, 1));
+    if (fss_column_bytes(st, 0) == 32)
+        memcpy(digest, fss_column_blob(st, 0), 32);
+    fss_buf_add(results, fss_column_blob(st, 1),
+                (size_t)fss_column_bytes(st, 1));
     if (results->oom)
         rc = fss__fail(err, FSS_ENOMEM, "batch results");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -55,45 +55,45 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
                                const void *results, size_t len, int64_t now_ms,
                                int keep, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "INSERT INTO fss_batches(device, batch_id, digest,"
                            " results, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "batch store");
         goto done;
     }
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, results ? results : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, now_ms);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 2, batch->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 3, digest, 32, FSS_SQL_STATIC);
+    fss_bind_blob(st, 4, results ? results : "", (int)len, FSS_SQL_STATIC);
+    fss_bind_int64(st, 5, now_ms);
+    if (fss_step(st) != FSS_SQL_DONE) {
         rc = fss__dbfail(err, c->db, "batch store");
         goto done;
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     /* Retention. A client sends a new batch only after it has durably
      * applied the answer to the previous one (PROTOCOL.md section 6), so only
      * a device's newest batch can ever be retried; the few before it are
      * kept as a margin. The table stays at most `keep` rows per device
      * instead of growing with every sync. */
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
                            " (SELECT rowid FROM fss_batches WHERE device = ?1"
                            " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "batch retention");
         goto done;
     }
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, keep);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_int(st, 2, keep);
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "batch retention");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -181,9 +181,9 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
  * would keep its read transaction open. */
 static fss_status pull_stmt(fss_conn *c, fss_pull_plan plan, bool count,
                             const char *rep, uint64_t cursor, int64_t limit,
-                            sqlite3_stmt **out, fs_error *err)
+                            fss_stmt **out, fs_error *err)
 {
-    sqlite3_stmt **slot = &c->pull[plan == FSS_PULL_SCOPE][count];
+    fss_stmt **slot = &c->pull[plan == FSS_PULL_SCOPE][count];
     fss_status rc = FSS_OK;
 
     if (!*slot) {
@@ -195,27 +195,27 @@ static fss_status pull_stmt(fss_conn *c, fss_pull_plan plan, bool count,
         if (rc != FSS_OK)
             return rc;
     }
-    sqlite3_bind_int64(*slot, 1, (int64_t)cursor);
-    sqlite3_bind_text(*slot, 2, rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(*slot, 3, limit);
+    fss_bind_int64(*slot, 1, (int64_t)cursor);
+    fss_bind_text(*slot, 2, rep, -1, FSS_SQL_STATIC);
+    fss_bind_int64(*slot, 3, limit);
     *out = *slot;
     return FSS_OK;
 }
 
-static void pull_done(sqlite3_stmt *st)
+static void pull_done(fss_stmt *st)
 {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    fss_reset(st);
+    fss_clear_bindings(st);
 }
 
 /* Runs a bound count(*) statement. */
-static fss_status count_rows(fss_conn *c, sqlite3_stmt *st, int64_t *out,
+static fss_status count_rows(fss_conn *c, fss_stmt *st, int64_t *out,
                              fs_error *err)
 {
     fss_status rc = FSS_OK;
 
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
+    if (fss_step(st) == FSS_SQL_ROW)
+        *out = fss_column_int64(st, 0);
     else
         rc = fss__dbfail(err, c->db, "pull count");
     pull_done(st);
@@ -232,8 +232,8 @@ fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
     *out = 0;
     if (rc != FSS_OK)
         return rc;
-    sqlite3_bind_text(c->scope_size, 2, rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(c->scope_size, 3, limit);
+    fss_bind_text(c->scope_size, 2, rep, -1, FSS_SQL_STATIC);
+    fss_bind_int64(c->scope_size, 3, limit);
     return count_rows(c, c->scope_size, out, err);
 }
 
@@ -241,7 +241,7 @@ fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
                                 const char *rep, uint64_t cursor,
                                 int64_t limit, int64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc = pull_stmt(c, plan, true, rep, cursor, limit, &st, err);
 
     *out = 0;
@@ -254,26 +254,26 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
                           uint64_t cursor, int64_t limit, fss_pull_fn fn,
                           void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     bool stop = false;
-    int r = SQLITE_DONE;
+    int r = FSS_SQL_DONE;
 
     if ((rc = pull_stmt(c, plan, false, rep, cursor, limit, &st, err)) != FSS_OK)
         return rc;
-    while (!stop && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    while (!stop && (r = fss_step(st)) == FSS_SQL_ROW) {
         fss_pull_item it;
 
-        if (sqlite3_column_bytes(st, 2) != 16)
+        if (fss_column_bytes(st, 2) != 16)
             continue;
-        it.is_exit = sqlite3_column_int(st, 0) != 0;
-        it.tag = (unsigned)sqlite3_column_int(st, 1);
-        memcpy(it.id.b, sqlite3_column_blob(st, 2), 16);
-        it.seq = sqlite3_column_int64(st, 3);
+        it.is_exit = fss_column_int(st, 0) != 0;
+        it.tag = (unsigned)fss_column_int(st, 1);
+        memcpy(it.id.b, fss_column_blob(st, 2), 16);
+        it.seq = fss_column_int64(st, 3);
         if ((rc = fn(&it, arg, &stop, err)) != FSS_OK)
             goto done;
     }
-    if (!stop && r != SQLITE_DONE)
+    if (!stop && r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pull");
 done:
     pull_done(st);

@@ -1,0 +1,58 @@
+/*
+ * fss_store.h - private to the implementation of the repository
+ * (fss_repo.h) over the SQL driver (fss_sql.h): the connection layout, the
+ * cached statements, the scope condition in SQL, and the helpers that turn
+ * driver errors into fss_status. The same code and SQL text serve SQLite
+ * and PostgreSQL.
+ *
+ * Only the files that implement the store include this header (fss_db.c,
+ * fss_scope.c, fss_repo_*.c); every other server file sees fss_repo.h
+ * alone.
+ */
+#ifndef FSS_STORE_H
+#define FSS_STORE_H
+
+#include "fss_sql.h"
+
+#include "fs_store.h"
+#include "fss_int.h"
+
+/* The statement_timeout and idle_in_transaction_session_timeout every
+ * PostgreSQL connection sets: how long one statement, and one transaction
+ * left idle, may hold locks (above all the sequence counter's row lock,
+ * docs/ARCHITECTURE.md "Sequence numbers") before PostgreSQL ends it. */
+#define FSS_PG_STATEMENT_TIMEOUT "30s"
+#define FSS_PG_IDLE_TX_TIMEOUT "10s"
+
+/* One store connection with its row store; used by one thread at a time.
+ * The statements run for every saved row or checked change are prepared
+ * once per connection (fss__conn_stmt) and finalized when the pool closes. */
+struct fss_conn {
+    fss_sql *db;
+    fs_store *store;
+    fss_stmt *next_seq;  /* fss__next_seq */
+    fss_stmt *in_scope;  /* fss__customer_in_scope */
+    fss_stmt *customer_reps; /* fss__customer_reps */
+    fss_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
+    fss_stmt *scope_size;    /* fss_sync.c: customers in a scope */
+    bool busy;
+};
+
+/* The scope condition on a customer row aliased `c`, the rep's UUID bound
+ * at `rep` (an SQL parameter). The one definition of a rep's scope: the
+ * scope check, the pull and the export all use it. */
+#define FSS_SCOPE_COND(rep) "c.deleted = 0 AND " FSS_SCOPE_PLACEMENT(rep)
+/* The placement half alone: the rep would see the customer were it not
+ * deleted (fss_hide.c: writes under a deleted customer). */
+#define FSS_SCOPE_PLACEMENT(rep)                                            \
+    "(c.owner_rep = " rep " OR c.territory IN "                            \
+    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
+
+fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
+fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
+/* The statement cached in *slot, prepared from sql on first use (borrowed:
+ * the caller resets it after use and never finalizes it). */
+fss_status fss__conn_stmt(fss_conn *c, fss_stmt **slot, const char *sql,
+                          fs_error *err);
+
+#endif /* FSS_STORE_H */
