@@ -226,25 +226,15 @@ static int64_t schema_fingerprint(void)
 /* ------------------------------------------------------------------------ */
 
 /* Runs one statement without parameters (DDL assembled from schema names). */
+/* Runs DDL or a savepoint statement. Through exec, not prepare: the
+ * PostgreSQL driver maps the portable column types there (fss_sql_ddl). */
 static fs_store_status run(fs_store *s, const char *sql, fs_error *err)
 {
-    fss_stmt *st = NULL;
-    fs_store_status rc = FS_STORE_OK;
-    int r;
-
     if (!sql)
         return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory building SQL");
-    if (fss_prepare(s->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fs_store__sqlfail(s, err, "preparing store DDL");
-        goto done;
-    }
-    while ((r = fss_step(st)) == FSS_SQL_ROW)
-        ;
-    if (r != FSS_SQL_DONE)
-        rc = fs_store__sqlfail(s, err, "running store DDL");
-done:
-    fss_finalize(st);
-    return rc;
+    if (fss_exec(s->db, sql, NULL, NULL, NULL) != FSS_SQL_OK)
+        return fs_store__sqlfail(s, err, "running store DDL");
+    return FS_STORE_OK;
 }
 
 fs_store_ent *fs_store__ent(const fs_store *s, const fs_entity *e)

@@ -710,7 +710,7 @@ fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
     if (rc != FS_STORE_OK)
         return rc;
     if (fss_bind_int64(st, 1, after_seq) != FSS_SQL_OK ||
-        fss_bind_int64(st, 2, limit ? limit : -1) != FSS_SQL_OK) {
+        fss_bind_int64(st, 2, limit ? limit : INT64_MAX) != FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, ent->table);
         goto done;
     }

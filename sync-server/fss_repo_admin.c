@@ -102,7 +102,7 @@ fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
         "SELECT r.uuid, r.name, r.email, (SELECT count(*) FROM fss_devices d"
         " WHERE d.rep = r.uuid AND d.revoked = 0), rt.territory"
         " FROM fss_reps r LEFT JOIN fss_rep_territories rt ON rt.rep = r.uuid"
-        " ORDER BY r.name, r.uuid, rt.territory",
+        " ORDER BY r.name, r.uuid, rt.territory NULLS FIRST",
         NULL, 0, rep_row, &x, err);
 }
 
@@ -121,14 +121,13 @@ fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
 {
     list_ctx x = {.territory = fn, .arg = arg};
 
-    /* Reps of a territory in assignment order (the rowid), as the list has
-     * always shown them. */
+    /* Reps of a territory by uuid (a stable order on both backends). */
     return each_row(
         c,
         "SELECT t.code, t.name, (SELECT count(*) FROM customer c"
         " WHERE c.territory = t.code AND c.deleted = 0), rt.rep"
         " FROM fss_territories t LEFT JOIN fss_rep_territories rt"
-        " ON rt.territory = t.code ORDER BY t.code, rt.rowid",
+        " ON rt.territory = t.code ORDER BY t.code, rt.rep NULLS FIRST",
         NULL, 0, territory_row, &x, err);
 }
 
@@ -198,7 +197,7 @@ fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
         " yours, theirs_hlc, yours_hlc, theirs_device, yours_device, rule,"
         " yours_won, status, rep, detail, anc_entity, anc_row, resolved_by,"
         " resolution, resolved_at FROM fss_conflicts"
-        " WHERE (?1 IS NULL OR status = ?1) ORDER BY id LIMIT ?2",
+        " WHERE (status = ?1 OR ?1 IS NULL) ORDER BY id LIMIT ?2",
         status, limit, conflict_row, &x, err);
 }
 
@@ -292,8 +291,8 @@ fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
 {
     int n = 0;
     fss_status rc = exec_text(
-        c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
-                    " VALUES(?1, ?2)"
+        c, member ? "INSERT INTO fss_rep_territories(rep, territory)"
+                    " VALUES(?1, ?2) ON CONFLICT DO NOTHING"
                   : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
                     " territory = ?2",
         rep, code, NULL, 0, &n, err);
@@ -458,8 +457,9 @@ fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
 /* ---- naming rows for people (fss_admin_find) ---- */
 
 #define FIND_MAX "20" /* FSS_FIND_MAX */
-/* Ids come back as 16-byte blobs (reps: their uuid text); lower(hex(id))
- * compares them with the typed digits. */
+/* Ids come back as 16-byte blobs (reps: their uuid text); encode(id, 'hex')
+ * (PostgreSQL's, and the SQLite driver's own function of that name) gives
+ * their lowercase hex digits to compare with the typed ones. */
 static const char *const find_sql[] = {
     [FSS_REF_REP] =
         "SELECT uuid, name || coalesce(' <' || email || '>', ''), r FROM ("
@@ -467,28 +467,28 @@ static const char *const find_sql[] = {
         "  WHEN replace(uuid, '-', '') = ?3 THEN 0"
         "  WHEN lower(email) = lower(?1) THEN 1"
         "  WHEN lower(name) = lower(?1) THEN 2"
-        "  WHEN ?2 AND replace(uuid, '-', '') LIKE '%' || ?1 THEN 3 END AS r"
-        " FROM fss_reps) WHERE r IS NOT NULL ORDER BY r, name, uuid LIMIT " FIND_MAX "",
+        "  WHEN ?2 = 1 AND replace(uuid, '-', '') LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM fss_reps) x WHERE r IS NOT NULL ORDER BY r, name, uuid LIMIT " FIND_MAX "",
     [FSS_REF_CUSTOMER] =
         "SELECT id, coalesce(name, ''), r FROM ("
         " SELECT id, name, CASE"
-        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN encode(id, 'hex') = ?3 THEN 0"
         "  WHEN deleted = 0 AND lower(name) = lower(?1) THEN 2"
-        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
-        " FROM customer) WHERE r IS NOT NULL ORDER BY r, name, id LIMIT " FIND_MAX "",
+        "  WHEN deleted = 0 AND ?2 = 1 AND encode(id, 'hex') LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM customer) x WHERE r IS NOT NULL ORDER BY r, name NULLS FIRST, id LIMIT " FIND_MAX "",
     [FSS_REF_DEVICE] =
         "SELECT id, coalesce(name, '') || ' (rep ' ||"
         " coalesce((SELECT name FROM fss_reps WHERE uuid = d.rep), d.rep) || ')', r"
         " FROM (SELECT id, name, rep, CASE"
-        "  WHEN lower(hex(id)) = ?3 THEN 0"
-        "  WHEN ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        "  WHEN encode(id, 'hex') = ?3 THEN 0"
+        "  WHEN ?2 = 1 AND encode(id, 'hex') LIKE '%' || ?1 THEN 3 END AS r"
         " FROM fss_devices) d WHERE r IS NOT NULL ORDER BY r, id LIMIT " FIND_MAX "",
     [FSS_REF_QUOTE] =
         "SELECT q.id, 'quote for ' || coalesce((SELECT name FROM"
         " customer c WHERE c.id = q.customer_id), '?'), r FROM (SELECT id,"
         " customer_id, CASE"
-        "  WHEN lower(hex(id)) = ?3 THEN 0"
-        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        "  WHEN encode(id, 'hex') = ?3 THEN 0"
+        "  WHEN deleted = 0 AND ?2 = 1 AND encode(id, 'hex') LIKE '%' || ?1 THEN 3 END AS r"
         " FROM quote) q WHERE r IS NOT NULL ORDER BY r, id LIMIT " FIND_MAX "",
 };
 

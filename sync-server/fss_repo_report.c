@@ -28,11 +28,11 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
         " coalesce(v.checkin_at, v.checkout_at, v.planned_at) AS t, v.status,"
         " v.verification, v.time_check, v.outcome"
         " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
-        " WHERE v.deleted = 0 AND (?1 IS NULL OR v.rep_id = ?1)"
-        " AND (?2 IS NULL OR k.territory = ?2)"
-        " AND (?3 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3)"
-        " AND (?4 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4)"
-        " ORDER BY v.rep_id, t, v.id";
+        " WHERE v.deleted = 0 AND (v.rep_id = ?1 OR ?1 IS NULL)"
+        " AND (k.territory = ?2 OR ?2 IS NULL)"
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3 OR ?3 IS NULL)"
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4 OR ?4 IS NULL)"
+        " ORDER BY v.rep_id NULLS FIRST, t NULLS FIRST, v.id";
 
     if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "activity");
@@ -76,7 +76,7 @@ fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
         "SELECT q.id, q.status, q.currency, q.discount, l.id, l.qty, l.unit_price,"
         " l.discount FROM quote q LEFT JOIN quote_line l ON l.quote_id = q.id"
         " AND l.deleted = 0 WHERE q.deleted = 0"
-        " ORDER BY q.status, q.currency, q.id";
+        " ORDER BY q.status NULLS FIRST, q.currency NULLS FIRST, q.id";
 
     if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "pipeline");
@@ -110,7 +110,7 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
     int r;
     static const char sql[] =
         "SELECT esign_status, currency, amount FROM contract WHERE deleted = 0"
-        " ORDER BY esign_status, currency";
+        " ORDER BY esign_status NULLS FIRST, currency NULLS FIRST";
 
     if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "pipeline");

@@ -79,17 +79,21 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
      * applied the answer to the previous one (PROTOCOL.md section 6), so only
      * a device's newest batch can ever be retried; the few before it are
      * kept as a margin. The table stays at most `keep` rows per device
-     * instead of growing with every sync. */
+     * instead of growing with every sync. Newest first by arrival time,
+     * not SQLite's rowid (PostgreSQL has none); the batch just stored
+     * first of all, so a tie in the millisecond can never drop it. */
     if (fss_prepare(c->db,
-                           "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
-                           " (SELECT rowid FROM fss_batches WHERE device = ?1"
-                           " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
+                           "DELETE FROM fss_batches WHERE device = ?1 AND batch_id NOT IN"
+                           " (SELECT batch_id FROM fss_batches WHERE device = ?1"
+                           " ORDER BY batch_id = ?3 DESC, created_at DESC, batch_id"
+                           " LIMIT ?2)",
                            -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "batch retention");
         goto done;
     }
     fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
     fss_bind_int(st, 2, keep);
+    fss_bind_blob(st, 3, batch->b, 16, FSS_SQL_STATIC);
     if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "batch retention");
 done:
@@ -172,7 +176,7 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
     /* A compound SELECT with ORDER BY is a merge of its arms (EXPLAIN QUERY
      * PLAN: MERGE (UNION ALL)), each read lazily in seq order: a seq-plan
      * page visits about page rows in all, not a page per table. */
-    fss_buf_puts(b, count ? " LIMIT ?3)" : " ORDER BY 4 LIMIT ?3");
+    fss_buf_puts(b, count ? " LIMIT ?3) n" : " ORDER BY 4 LIMIT ?3");
     return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
 }
 
@@ -197,7 +201,8 @@ static fss_status pull_stmt(fss_conn *c, fss_pull_plan plan, bool count,
     }
     fss_bind_int64(*slot, 1, (int64_t)cursor);
     fss_bind_text(*slot, 2, rep, -1, FSS_SQL_STATIC);
-    fss_bind_int64(*slot, 3, limit);
+    /* no limit as the largest one: PostgreSQL refuses a negative LIMIT */
+    fss_bind_int64(*slot, 3, limit < 0 ? INT64_MAX : limit);
     *out = *slot;
     return FSS_OK;
 }
@@ -227,7 +232,7 @@ fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
 {
     fss_status rc = fss__conn_stmt(
         c, &c->scope_size,
-        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3)", err);
+        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3) n", err);
 
     *out = 0;
     if (rc != FSS_OK)

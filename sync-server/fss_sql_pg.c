@@ -31,13 +31,16 @@ typedef struct pg_cached {
     char name[24];
 } pg_cached;
 
+/* Placeholders a text may number (?1 .. ?MAX_PARAMS). */
+#define MAX_PARAMS 999
+
 typedef struct pg_db {
     fss_sql base;
     PGconn *h;
     char *err;
     int errcode;
     int64_t changes;
-    pg_cached *cache;
+    pg_cached **cache; /* entries never move: statements point at them */
     size_t ncache, capcache;
 } pg_db;
 
@@ -142,8 +145,10 @@ static int p_close(fss_sql *d)
 {
     pg_db *db = DB(d);
 
-    for (size_t i = 0; i < db->ncache; i++)
-        free(db->cache[i].sql);
+    for (size_t i = 0; i < db->ncache; i++) {
+        free(db->cache[i]->sql);
+        free(db->cache[i]);
+    }
     free(db->cache);
     if (db->h)
         PQfinish(db->h);
@@ -200,9 +205,9 @@ static int p_autocommit(fss_sql *d)
 }
 
 /* sql with ? / ?N as $n (outside quotes and comments), malloc'd; *nparams
- * gets the highest number. SQLite's rule: a bare ? is one more than the
- * highest number so far. */
-static char *translate(const char *sql, int *nparams)
+ * gets the highest number, used[k-1] says whether $k occurs. SQLite's
+ * rule: a bare ? is one more than the highest number so far. */
+static char *translate(const char *sql, int *nparams, bool *used)
 {
     size_t n = strlen(sql);
     char *out = malloc(n * 4 + 1);
@@ -231,6 +236,11 @@ static char *translate(const char *sql, int *nparams)
             } else {
                 k = max + 1;
             }
+            if (k < 1 || k > MAX_PARAMS) {
+                free(out);
+                return NULL;
+            }
+            used[k - 1] = true;
             if (k > max)
                 max = k;
             o += (size_t)sprintf(out + o, "$%d", k);
@@ -260,9 +270,11 @@ static int cached(pg_db *db, const char *sql, size_t n, const pg_cached **out)
     char *text, *pg;
     PGresult *r;
     int np = 0;
+    bool used[MAX_PARAMS] = {false};
+    Oid types[MAX_PARAMS];
 
     for (size_t i = 0; i < db->ncache; i++) {
-        c = &db->cache[i];
+        c = db->cache[i];
         if (c->hash == h && strlen(c->sql) == n && memcmp(c->sql, sql, n) == 0) {
             *out = c;
             return FSS_SQL_OK;
@@ -270,34 +282,41 @@ static int cached(pg_db *db, const char *sql, size_t n, const pg_cached **out)
     }
     if (db->ncache == db->capcache) {
         size_t cap = db->capcache ? db->capcache * 2 : 32;
-        pg_cached *nc = realloc(db->cache, cap * sizeof *nc);
+        pg_cached **nc = realloc(db->cache, cap * sizeof *nc);
         if (!nc)
             return set_err(db, FSS_SQL_NOMEM, "out of memory");
         db->cache = nc;
         db->capcache = cap;
     }
     text = strndup(sql, n);
-    pg = text ? translate(text, &np) : NULL;
-    if (!pg) {
+    pg = text ? translate(text, &np, used) : NULL;
+    c = calloc(1, sizeof *c);
+    if (!pg || !c) {
         free(text);
+        free(pg);
+        free(c);
         return set_err(db, FSS_SQL_NOMEM, "out of memory");
     }
-    c = &db->cache[db->ncache];
     snprintf(c->name, sizeof c->name, "s%zu", db->ncache);
-    r = PQprepare(db->h, c->name, pg, 0, NULL);
+    /* PostgreSQL infers each parameter's type from where it is used; one
+     * the text never uses (SQLite allows gaps) gets text. */
+    for (int k = 0; k < np; k++)
+        types[k] = used[k] ? 0 : 25 /* text */;
+    r = PQprepare(db->h, c->name, pg, np, types);
     db->base.round_trips++;
     free(pg);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         int rc = result_err(db, r);
         PQclear(r);
         free(text);
+        free(c);
         return rc;
     }
     PQclear(r);
     c->sql = text;
     c->hash = h;
     c->nparams = np;
-    db->ncache++;
+    db->cache[db->ncache++] = c;
     *out = c;
     return FSS_SQL_OK;
 }

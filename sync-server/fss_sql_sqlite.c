@@ -27,9 +27,44 @@ static sqlite3_destructor_type destructor(fss_sql_destructor d)
     return d == FSS_SQL_STATIC ? SQLITE_STATIC : SQLITE_TRANSIENT;
 }
 
+/* encode(blob, 'hex'): PostgreSQL's built-in, so portable SQL can name a
+ * blob's lowercase hex digits on both backends. */
+static void encode_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p, *fmt;
+    int n;
+    char *out;
+
+    (void)argc;
+    fmt = sqlite3_value_text(argv[1]);
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (!fmt || strcmp((const char *)fmt, "hex") != 0) {
+        sqlite3_result_error(ctx, "encode: only 'hex' is supported", -1);
+        return;
+    }
+    p = sqlite3_value_blob(argv[0]);
+    n = sqlite3_value_bytes(argv[0]);
+    out = sqlite3_malloc(2 * n + 1);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+    sqlite3_result_text(ctx, out, 2 * n, sqlite3_free);
+}
+
 int fss_sql_open_sqlite(const char *path, fss_sql **out, int flags)
 {
     lite_db *db = calloc(1, sizeof *db);
+    int rc;
 
     *out = NULL;
     if (!db)
@@ -37,7 +72,12 @@ int fss_sql_open_sqlite(const char *path, fss_sql **out, int flags)
     db->base.ops = &fss__sql_sqlite_ops;
     db->base.backend = FSS_SQL_SQLITE;
     *out = &db->base;
-    return sqlite3_open_v2(path, &db->h, flags, NULL);
+    rc = sqlite3_open_v2(path, &db->h, flags, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(db->h, "encode", 2,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                        encode_fn, NULL, NULL, NULL);
+    return rc;
 }
 
 void fss_sql_busy_timeout(fss_sql *db, int ms)

@@ -44,6 +44,13 @@ typedef struct app {
     int nfile_vals;
 } app;
 
+/* What messages call the store: the SQLite path, or "PostgreSQL" (a
+ * connection string may carry a password, so it is never echoed). */
+static const char *store_name(const app *a)
+{
+    return a->cfg.store ? "PostgreSQL" : a->cfg.db_path;
+}
+
 static const char usage[] =
     "usage: sync-server [options] <command> [args]\n"
     "\n"
@@ -89,6 +96,8 @@ static const char usage_more[] =
     "options (also accepted as `name = value` lines in --config FILE; flags win):\n"
     "  --config FILE          read options from FILE ('#' starts a comment)\n"
     "  --db PATH              SQLite store, created on first start [fieldsync.db]\n"
+    "  --store CONNINFO       PostgreSQL store instead: a libpq connection string\n"
+    "                         or postgresql:// URI (PG* environment honoured)\n"
     "  --listen ADDR          IPv4/IPv6 address to bind [127.0.0.1]\n"
     "  --port N               TCP port, 0 = any free port [8080]\n"
     "  --threads N            HTTP worker threads [4]\n"
@@ -203,6 +212,7 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "no-wal") == 0) { a->cfg.wal = false; return 0; }
     if (strcmp(name, "remove") == 0) { a->remove = true; return 0; }
     if (strcmp(name, "db") == 0) { NEED_VAL; a->cfg.db_path = val; return 1; }
+    if (strcmp(name, "store") == 0) { NEED_VAL; a->cfg.store = val; return 1; }
     if (strcmp(name, "listen") == 0) { NEED_VAL; a->cfg.bind_addr = val; return 1; }
     if (strcmp(name, "port") == 0) NUM(port, 65535);
     if (strcmp(name, "threads") == 0) NUM(threads, 256);
@@ -600,7 +610,10 @@ static int serve(app *a, fss_server *s)
              strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
              (unsigned)fss_server_port(s));
     printf("fieldsync sync server listening on %s\n", url);
-    printf("  store: %s (SQLite%s)\n", a->cfg.db_path, a->cfg.wal ? ", WAL" : "");
+    if (a->cfg.store)
+        printf("  store: PostgreSQL (--store)\n");
+    else
+        printf("  store: %s (SQLite%s)\n", a->cfg.db_path, a->cfg.wal ? ", WAL" : "");
     /* A token the operator supplied (flag, file, environment, config) is
      * theirs already and never echoed: stdout often ends up in a journal. */
     if (a->cfg.admin_token && a->token_generated)
@@ -658,7 +671,7 @@ static int check(app *a, fss_server *s)
     }
     print_buf(&out);
     fprintf(stderr, "sync-server: check: %zu violation%s in %s\n", bad,
-            bad == 1 ? "" : "s", a->cfg.db_path);
+            bad == 1 ? "" : "s", store_name(a));
     return bad ? 3 : 0;
 }
 
@@ -673,8 +686,9 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
     int rc = 0;
 
     if (strcmp(a->cmd, "migrate") == 0) {
-        snprintf(line, sizeof line, "store %s is up to date", a->cfg.db_path);
-        confirm(a->cmd, line, (const char *const[]){"db", a->cfg.db_path, NULL});
+        snprintf(line, sizeof line, "store %s is up to date", store_name(a));
+        confirm(a->cmd, line, (const char *const[]){a->cfg.store ? "store" : "db",
+                                                    store_name(a), NULL});
     } else if (strcmp(a->cmd, "rep-add") == 0) {
         const char *email = a->nargs > 1 ? a->args[1] : NULL;
         if ((st = fss_admin_rep_add(s, a->args[0], email, &id, &err)) != FSS_OK)
