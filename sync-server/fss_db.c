@@ -102,13 +102,30 @@ fss_status fss__conn_stmt(fss_conn *c, fss_stmt **slot, const char *sql,
 
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 {
-    return fss__exec(c, "BEGIN IMMEDIATE", err);
+    fss_status st = fss__exec(c, "BEGIN IMMEDIATE", err);
+
+    /* PostgreSQL: the same one-writer-at-a-time rule as SQLite's IMMEDIATE,
+     * across every process on the database, by locking the sequence
+     * counter's row until commit. Writers then merge against rows no one
+     * else is changing, and take their numbers in commit order (the
+     * argument is in docs/ARCHITECTURE.md, "Sequence numbers"). */
+    if (st == FSS_OK && fss_sql_backend_of(c->db) == FSS_SQL_PG) {
+        st = fss__exec(c, "SELECT value FROM fss_meta WHERE key = 'seq' FOR UPDATE",
+                       err);
+        if (st != FSS_OK)
+            fss__rollback(c);
+    }
+    return st;
 }
 
 fss_status fss__begin_read(fss_conn *c, fs_error *err)
 {
-    /* DEFERRED: the snapshot starts at the first read. */
-    return fss__exec(c, "BEGIN", err);
+    /* SQLite: DEFERRED, the snapshot starts at the first read.
+     * PostgreSQL: REPEATABLE READ, one snapshot for every statement. */
+    return fss__exec(c, fss_sql_backend_of(c->db) == FSS_SQL_PG
+                            ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                            : "BEGIN",
+                     err);
 }
 
 fss_status fss__commit(fss_conn *c, fs_error *err)
@@ -230,7 +247,8 @@ void fss__clock_recv(fss_server *s, fs_hlc remote)
  * the row store's tables, in one write transaction. */
 static fss_status migrate(fss_conn *c, fs_error *err)
 {
-    fss_status st = fss__begin_immediate(c, err);
+    /* not fss__begin_immediate: the counter it locks may not exist yet */
+    fss_status st = fss__exec(c, "BEGIN IMMEDIATE", err);
     int64_t have = 0;
     fs_error serr = {0};
 
