@@ -69,6 +69,7 @@ int fss_bind_blob(fss_stmt *st, int i, const void *p, int n, fss_sql_destructor 
 }
 int fss_step(fss_stmt *st) { return SOPS(st)->step(st); }
 int fss_column_count(fss_stmt *st) { return SOPS(st)->ncols(st); }
+const char *fss_column_name(fss_stmt *st, int i) { return SOPS(st)->cname(st, i); }
 int fss_column_type(fss_stmt *st, int i) { return SOPS(st)->ctype(st, i); }
 int fss_column_int(fss_stmt *st, int i) { return (int)SOPS(st)->cint64(st, i); }
 int64_t fss_column_int64(fss_stmt *st, int i) { return SOPS(st)->cint64(st, i); }

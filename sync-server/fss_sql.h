@@ -112,6 +112,8 @@ int fss_bind_blob(fss_stmt *st, int i, const void *p, int n,
                   fss_sql_destructor d);
 int fss_step(fss_stmt *st);
 int fss_column_count(fss_stmt *st);
+/* The result column's name (valid until finalize). */
+const char *fss_column_name(fss_stmt *st, int i);
 int fss_column_type(fss_stmt *st, int i);
 int fss_column_int(fss_stmt *st, int i);
 int64_t fss_column_int64(fss_stmt *st, int i);

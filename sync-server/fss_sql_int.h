@@ -27,6 +27,7 @@ typedef struct fss_sql_ops {
                      fss_sql_destructor d);
     int (*step)(fss_stmt *st);
     int (*ncols)(fss_stmt *st);
+    const char *(*cname)(fss_stmt *st, int i);
     int (*ctype)(fss_stmt *st, int i);
     int64_t (*cint64)(fss_stmt *st, int i);
     double (*cdouble)(fss_stmt *st, int i);

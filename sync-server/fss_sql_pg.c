@@ -476,6 +476,11 @@ static int p_ncols(fss_stmt *s)
     return ST(s)->res ? PQnfields(ST(s)->res) : 0;
 }
 
+static const char *p_cname(fss_stmt *s, int i)
+{
+    return ST(s)->res ? PQfname(ST(s)->res, i) : NULL;
+}
+
 static int p_ctype(fss_stmt *s, int i)
 {
     pg_stmt *st = ST(s);
@@ -635,7 +640,7 @@ static int p_finalize(fss_stmt *s)
 const fss_sql_ops fss__sql_pg_ops = {
     p_close,    p_errmsg,  p_errcode,     p_exec,      p_changes,
     p_autocommit, p_prepare, p_nparams,   p_bind_int64, p_bind_double,
-    p_bind_null, p_bind_text, p_bind_blob, p_step,     p_ncols,
+    p_bind_null, p_bind_text, p_bind_blob, p_step,     p_ncols,      p_cname,
     p_ctype,    p_cint64,  p_cdouble,     p_ctext,     p_cblob,
     p_cbytes,   p_reset,   p_clear,       p_finalize,
 };

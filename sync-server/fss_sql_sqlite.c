@@ -156,6 +156,7 @@ static int l_bind_blob(fss_stmt *st, int i, const void *p, int n, fss_sql_destru
 }
 static int l_step(fss_stmt *st) { return sqlite3_step(S(st)) & 0xff; }
 static int l_ncols(fss_stmt *st) { return sqlite3_column_count(S(st)); }
+static const char *l_cname(fss_stmt *st, int i) { return sqlite3_column_name(S(st), i); }
 static int l_ctype(fss_stmt *st, int i) { return sqlite3_column_type(S(st), i); }
 static int64_t l_cint64(fss_stmt *st, int i) { return sqlite3_column_int64(S(st), i); }
 static double l_cdouble(fss_stmt *st, int i) { return sqlite3_column_double(S(st), i); }
@@ -174,7 +175,7 @@ static int l_finalize(fss_stmt *st)
 const fss_sql_ops fss__sql_sqlite_ops = {
     l_close,    l_errmsg,  l_errcode,     l_exec,      l_changes,
     l_autocommit, l_prepare, l_nparams,   l_bind_int64, l_bind_double,
-    l_bind_null, l_bind_text, l_bind_blob, l_step,     l_ncols,
+    l_bind_null, l_bind_text, l_bind_blob, l_step,     l_ncols,      l_cname,
     l_ctype,    l_cint64,  l_cdouble,     l_ctext,     l_cblob,
     l_cbytes,   l_reset,   l_clear,       l_finalize,
 };

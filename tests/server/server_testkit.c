@@ -69,7 +69,7 @@ void tk_pg_drop(const char *name)
 struct fss_sql *tk_sql(tk_server *t)
 {
     fss_sql *db = NULL;
-    int rc = t->pg_db[0] ? fss_sql_open_pg(t->store, &db)
+    int rc = t->cfg.store ? fss_sql_open_pg(t->cfg.store, &db)
                          : fss_sql_open_sqlite(t->db, &db, FSS_SQL_OPEN_READWRITE);
 
     if (rc != FSS_SQL_OK)
