@@ -80,6 +80,8 @@ static void test_copy_store(void **state)
     assert_int_equal(tk_sync(&src, &b, NULL, &cb, 1, 0, 0, FS_PROTO_DEFLATE,
                              &resp, &eb), 200);
     fs_proto_sync_response_free(&resp);
+    fs_change_free(&ca);
+    fs_change_free(&cb);
     tk_rep(&src, "Bob", "south");
     tk_customer(&src, "Southfield", "south", NULL, 50.1, -1.2);
 
