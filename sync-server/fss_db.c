@@ -139,6 +139,18 @@ void fss__rollback(fss_conn *c)
         (void)fss_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+uint64_t fss__repo_round_trips(fss_server *s)
+{
+    uint64_t n = 0;
+
+    pthread_mutex_lock(&s->pool_mu);
+    for (unsigned i = 0; i < s->nconns; i++)
+        if (s->conns[i].db)
+            n += fss_sql_round_trips(s->conns[i].db);
+    pthread_mutex_unlock(&s->pool_mu);
+    return n;
+}
+
 bool fss__repo_ping(fss_conn *c)
 {
     return fss_exec(c->db, "SELECT 1", NULL, NULL, NULL) == FSS_SQL_OK;

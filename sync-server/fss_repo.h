@@ -53,6 +53,9 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err);
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err);
 /* Is the store answering? (/healthz) */
 bool fss__repo_ping(fss_conn *c);
+/* Database round trips of every pooled connection since open (PostgreSQL;
+ * 0 on SQLite): what bench/roundtrips counts per sync request. */
+uint64_t fss__repo_round_trips(fss_server *s);
 
 /* ---- devices and enrollment codes (SQLite: fss_sqlite_auth.c) ---- */
 typedef struct fss_device_row {
