@@ -552,16 +552,11 @@ static const unsigned char *bytea(pg_stmt *st, int i, size_t *n)
 static const unsigned char *p_ctext(fss_stmt *s, int i)
 {
     pg_stmt *st = ST(s);
-    size_t n;
 
     if (!has_value(st, i))
         return NULL;
-    if (PQftype(st->res, i) == OID_BYTEA) {
-        /* bytea has no NUL after it; the text view of a blob is not
-         * used by the store, so give the hex form libpq returns */
-        (void)bytea(st, i, &n);
-        return (const unsigned char *)PQgetvalue(st->res, st->row, i);
-    }
+    /* A bytea column read as text gives PostgreSQL's hex form (\x...);
+     * the store reads blobs with fss_column_blob only. */
     if (PQftype(st->res, i) == OID_BOOL)
         return (const unsigned char *)(PQgetvalue(st->res, st->row, i)[0] == 't'
                                            ? "1" : "0");
@@ -576,7 +571,7 @@ static const void *p_cblob(fss_stmt *s, int i)
     if (!has_value(st, i))
         return NULL;
     if (PQftype(st->res, i) == OID_BYTEA)
-        return n = 0, bytea(st, i, &n);
+        return bytea(st, i, &n);
     return PQgetvalue(st->res, st->row, i);
 }
 
