@@ -1,24 +1,24 @@
 /*
- * fss_sqlite_report.c - the SQLite repository for the back office's reports
+ * fss_repo_report.c - the repository for the back office's reports
  * (fss_repo.h): the visits of the activity report, the quotes with their
  * lines and the contracts of the pipeline, and every stored row for the
  * store audit. Plain rows in a stated order; fss_report.c groups them,
  * applies the business calendar and writes the JSON.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <string.h>
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(fss_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return (const char *)fss_column_text(st, i);
 }
 
 fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
                               const int64_t *from_ms, const int64_t *to_ms,
                               fss_visit_item_fn fn, void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
     /* One row per live visit in the range; ordered by rep, then time, so
@@ -28,46 +28,46 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
         " coalesce(v.checkin_at, v.checkout_at, v.planned_at) AS t, v.status,"
         " v.verification, v.time_check, v.outcome"
         " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
-        " WHERE v.deleted = 0 AND (?1 IS NULL OR v.rep_id = ?1)"
-        " AND (?2 IS NULL OR k.territory = ?2)"
-        " AND (?3 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3)"
-        " AND (?4 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4)"
-        " ORDER BY v.rep_id, t, v.id";
+        " WHERE v.deleted = 0 AND (v.rep_id = ?1 OR ?1 IS NULL)"
+        " AND (k.territory = ?2 OR ?2 IS NULL)"
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3 OR ?3 IS NULL)"
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4 OR ?4 IS NULL)"
+        " ORDER BY v.rep_id NULLS FIRST, t NULLS FIRST, v.id";
 
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "activity");
         goto done;
     }
     if (rep)
-        sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
+        fss_bind_text(st, 1, rep, -1, FSS_SQL_STATIC);
     if (territory)
-        sqlite3_bind_text(st, 2, territory, -1, SQLITE_STATIC);
+        fss_bind_text(st, 2, territory, -1, FSS_SQL_STATIC);
     if (from_ms)
-        sqlite3_bind_int64(st, 3, *from_ms);
+        fss_bind_int64(st, 3, *from_ms);
     if (to_ms)
-        sqlite3_bind_int64(st, 4, *to_ms);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_bind_int64(st, 4, *to_ms);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_visit_item v = {
             .rep = col_text(st, 0), .rep_name = col_text(st, 1),
-            .has_t = sqlite3_column_type(st, 2) != SQLITE_NULL,
-            .t = sqlite3_column_int64(st, 2), .status = col_text(st, 3),
+            .has_t = fss_column_type(st, 2) != FSS_SQL_NULL,
+            .t = fss_column_int64(st, 2), .status = col_text(st, 3),
             .verification = col_text(st, 4), .time_check = col_text(st, 5),
             .outcome = col_text(st, 6),
         };
         if ((rc = fn(&v, arg, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "activity");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
                                      void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
     /* A quote row per line (or one with NULL line columns), grouped by
@@ -76,57 +76,57 @@ fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
         "SELECT q.id, q.status, q.currency, q.discount, l.id, l.qty, l.unit_price,"
         " l.discount FROM quote q LEFT JOIN quote_line l ON l.quote_id = q.id"
         " AND l.deleted = 0 WHERE q.deleted = 0"
-        " ORDER BY q.status, q.currency, q.id";
+        " ORDER BY q.status NULLS FIRST, q.currency NULLS FIRST, q.id";
 
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "pipeline");
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_quote_line_item q = {
             .status = col_text(st, 1), .currency = col_text(st, 2),
-            .discount_bp = sqlite3_column_int64(st, 3), /* NULL reads 0 */
-            .has_line = sqlite3_column_type(st, 4) != SQLITE_NULL,
-            .qty = sqlite3_column_int64(st, 5),
-            .unit_price = sqlite3_column_int64(st, 6),
-            .line_discount_bp = sqlite3_column_int64(st, 7),
+            .discount_bp = fss_column_int64(st, 3), /* NULL reads 0 */
+            .has_line = fss_column_type(st, 4) != FSS_SQL_NULL,
+            .qty = fss_column_int64(st, 5),
+            .unit_price = fss_column_int64(st, 6),
+            .line_discount_bp = fss_column_int64(st, 7),
         };
-        q.has_id = sqlite3_column_bytes(st, 0) == 16;
+        q.has_id = fss_column_bytes(st, 0) == 16;
         if (q.has_id)
-            memcpy(q.id.b, sqlite3_column_blob(st, 0), 16);
+            memcpy(q.id.b, fss_column_blob(st, 0), 16);
         if ((rc = fn(&q, arg, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pipeline");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
                                         void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
     static const char sql[] =
         "SELECT esign_status, currency, amount FROM contract WHERE deleted = 0"
-        " ORDER BY esign_status, currency";
+        " ORDER BY esign_status NULLS FIRST, currency NULLS FIRST";
 
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "pipeline");
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_contract_item k = {
             .status = col_text(st, 0), .currency = col_text(st, 1),
-            .has_amount = sqlite3_column_type(st, 2) != SQLITE_NULL,
-            .amount = sqlite3_column_int64(st, 2),
+            .has_amount = fss_column_type(st, 2) != FSS_SQL_NULL,
+            .amount = fss_column_int64(st, 2),
         };
         if ((rc = fn(&k, arg, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pipeline");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
