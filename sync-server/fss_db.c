@@ -359,8 +359,12 @@ static fss_status migrate(fss_conn *c, fs_error *err)
         return st;
     /* Two PostgreSQL processes starting at once migrate one after the
      * other (SQLite's IMMEDIATE already serialises them). */
-    if (fss_sql_backend_of(c->db) == FSS_SQL_PG)
+    if (fss_sql_backend_of(c->db) == FSS_SQL_PG) {
         st = fss__exec(c, "SELECT pg_advisory_xact_lock(1718580000)", err);
+        /* an index on a big table may take longer than a request's bound */
+        if (st == FSS_OK)
+            st = fss__exec(c, "SET LOCAL statement_timeout = 0", err);
+    }
     if (st == FSS_OK)
         st = fss__exec(c, "CREATE TABLE IF NOT EXISTS fss_migrations("
                           "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",

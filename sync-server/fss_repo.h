@@ -5,9 +5,9 @@
  * Everything above this line (HTTP, auth, sync steps, the merge, admin
  * handlers) sees an opaque connection and the functions below; nothing
  * above it includes sqlite3.h or libpq-fe.h. The implementation lives in
- * the files that include fss_store.h (fss_db.c, fss_scope.c, fss_repo_*.c),
- * written once over the SQL driver (fss_sql.h) whose two drivers serve
- * SQLite and PostgreSQL. docs/ARCHITECTURE.md ("Central
+ * the files that include fss_store.h (fss_db.c, fss_scope.c,
+ * fss_repo_*.c), written once against the SQL driver (fss_sql.h), which
+ * runs it on SQLite or PostgreSQL. docs/ARCHITECTURE.md ("Central
  * store") maps each concern to its functions and says what a backend must
  * guarantee, above all for sequence numbers.
  *
@@ -90,7 +90,7 @@ fss_status fss__repo_code_redeem(fss_conn *c, const uint8_t code_hash[32],
                                  const uint8_t token_hash[32], int64_t now_ms,
                                  fs_error *err);
 
-/* ---- reps and territories (fss_admin.c) ---- */
+/* ---- reps and territories (fss_repo_admin.c) ---- */
 /* FSS_OK if the rep (canonical UUID text) exists, else FSS_ENOTFOUND. */
 fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
 fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);

@@ -1,5 +1,5 @@
 /*
- * fss_repo_admin.c - the repository for the back office's lists
+ * fss_repo_admin.c - the repository (both backends) for the back office's lists
  * (reps, territories, devices, conflict records; fss_repo.h). Queries
  * return plain rows through a callback; fss_admin.c turns them into JSON,
  * so the SQL stays portable (no json_*, hex or date functions) and a second

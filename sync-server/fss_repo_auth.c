@@ -1,5 +1,5 @@
 /*
- * fss_repo_auth.c - the repository for device identity: devices
+ * fss_repo_auth.c - the repository (both backends) for device identity: devices
  * by id, their last-seen time, enrollment codes and redeeming a code into a
  * device (fss_repo.h). The rules (hashing, expiry, constant-time compare,
  * rate limits) stay in fss_auth.c; this file only reads and writes rows.

@@ -1,5 +1,5 @@
 /*
- * fss_repo_quote.c - the repository for the quote rules' lookups
+ * fss_repo_quote.c - the repository (both backends) for the quote rules' lookups
  * (fss_repo.h): a quote's live lines, and the sent quotes whose validity
  * may have ended. The rules themselves (totals, transitions, expiry) are
  * fs_quote.c's; fss_quote.c applies them.

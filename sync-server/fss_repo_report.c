@@ -1,5 +1,5 @@
 /*
- * fss_repo_report.c - the repository for the back office's reports
+ * fss_repo_report.c - the repository (both backends) for the back office's reports
  * (fss_repo.h): the visits of the activity report, the quotes with their
  * lines and the contracts of the pipeline, and every stored row for the
  * store audit. Plain rows in a stated order; fss_report.c groups them,

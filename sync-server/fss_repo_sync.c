@@ -1,5 +1,5 @@
 /*
- * fss_repo_sync.c - the repository for a sync request's own store
+ * fss_repo_sync.c - the repository (both backends) for a sync request's own store
  * access (fss_repo.h): the stored batches that make a push exactly-once per
  * (device, batch id), and the pull's two query plans with their counts.
  * Which plan runs, and the cost argument for it, is fss_sync.c's

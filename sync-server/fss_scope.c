@@ -1,5 +1,5 @@
 /*
- * fss_scope.c - the SQLite repository for scopes, saved rows, re-sequenced
+ * fss_scope.c - the repository for scopes, saved rows, re-sequenced
  * subtrees, scope exits and conflict records (fss_repo.h).
  *
  * A rep's scope is every live (not tombstoned) customer whose owner_rep is
