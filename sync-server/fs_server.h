@@ -246,8 +246,8 @@ fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err);
  * are bad: the caller decides what a finding means. */
 fss_status fss_admin_check(fss_server *s, bool json, fss_buf *out, size_t *bad,
                            fs_error *err);
-/* Copies every table of the SQLite store `from` into the new, empty store
- * `to` (PostgreSQL, typically) in one transaction, then compares every
+/* Copies every table of the store `from` (SQLite or PostgreSQL) into the
+ * new, empty store `to` (either kind) in one transaction, then compares every
  * rep's canonical export on both sides: FSS_OK only when all are identical
  * byte for byte (fss_repo_copy.c). FSS_EEXISTS when `to` is not empty. */
 typedef struct fss_copy_report {
@@ -257,6 +257,10 @@ typedef struct fss_copy_report {
 } fss_copy_report;
 fss_status fss_copy_store(fss_server *from, fss_server *to, fss_copy_report *rep,
                           fs_error *err);
+/* Does target (a --store / --from / --to value) name a PostgreSQL server
+ * (a postgres:// URI or a key=value connection string) rather than a
+ * SQLite file? */
+bool fss_store_is_postgres(const char *target);
 /* The canonical JSON export of one rep's scope (fs_store_export format). */
 fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
                             fs_error *err);

@@ -1,6 +1,6 @@
 /*
- * fss_repo_copy.c - `sync-server copy-store`: moves everything a SQLite
- * store holds into an empty PostgreSQL store (or any empty store), then
+ * fss_repo_copy.c - `sync-server copy-store`: moves everything a store
+ * holds (SQLite or PostgreSQL) into an empty store of either kind, then
  * proves the move by comparing every rep's canonical export on both sides.
  *
  * Both stores are opened as servers (so both are migrated to this build's
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The source's table names (SQLite catalogue), malloc'd. */
+/* The source's table names (its backend's catalogue), malloc'd. */
 static fss_status source_tables(fss_conn *c, char ***out, size_t *n,
                                 fs_error *err)
 {
@@ -29,10 +29,12 @@ static fss_status source_tables(fss_conn *c, char ***out, size_t *n,
 
     *out = NULL;
     *n = 0;
-    if (fss_sql_backend_of(c->db) != FSS_SQL_SQLITE)
-        return fss__fail(err, FSS_EINVAL, "copy-store: the source must be a SQLite store");
-    if (fss_prepare(c->db, "SELECT name FROM sqlite_master WHERE type = 'table'"
-                           " AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    if (fss_prepare(c->db,
+                    fss_sql_backend_of(c->db) == FSS_SQL_PG
+                        ? "SELECT tablename FROM pg_tables WHERE schemaname ="
+                          " current_schema() ORDER BY tablename"
+                        : "SELECT name FROM sqlite_master WHERE type = 'table'"
+                          " AND name NOT LIKE 'sqlite_%' ORDER BY name",
                     -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "source tables");
     while ((r = fss_step(st)) == FSS_SQL_ROW) {
@@ -293,4 +295,9 @@ done:
     fss_buf_free(&ea);
     fss_buf_free(&eb);
     return rc;
+}
+
+bool fss_store_is_postgres(const char *target)
+{
+    return fss_sql_is_pg_target(target);
 }

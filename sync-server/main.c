@@ -61,7 +61,7 @@ static const char usage[] =
     "commands:\n"
     "  serve [--demo]                 run the HTTP server (SIGTERM/SIGINT: drain and exit 0)\n"
     "  migrate                        create/upgrade the store and exit\n"
-    "  copy-store --from PATH --to CONNINFO\n"
+    "  copy-store --from STORE --to STORE   (SQLite file or PostgreSQL)\n"
     "                                 copy a SQLite store into a new PostgreSQL one,\n"
     "                                 verified rep by rep\n"
     "  rep-add NAME [EMAIL]           add a rep; prints its id\n"
@@ -499,7 +499,7 @@ static const command commands[] = {
     {"activity", 0, 0, "activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]"},
     {"pipeline", 0, 0, "pipeline"},
     {"check", 0, 0, "check [--json]"},
-    {"copy-store", 0, 0, "copy-store --from PATH --to CONNINFO"},
+    {"copy-store", 0, 0, "copy-store --from STORE --to STORE"},
     {"export", 1, 1, "export REP"},
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
@@ -736,8 +736,21 @@ static int check(app *a, fss_server *s)
     return bad ? 3 : 0;
 }
 
-/* copy-store: the SQLite store --from into the empty store --to (a
- * PostgreSQL connection string), verified rep by rep (fss_copy_store). */
+/* copy-store: the store --from into the empty store --to, verified rep by
+ * rep (fss_copy_store). Either may be a SQLite file or a PostgreSQL
+ * connection string: a team moves to PostgreSQL, and a PostgreSQL store
+ * can be copied back into a file (the simulation reads one). */
+static void store_target(fss_config *c, const char *target)
+{
+    if (fss_store_is_postgres(target)) {
+        c->store = target;
+        c->db_path = NULL;
+    } else {
+        c->store = NULL;
+        c->db_path = target;
+    }
+}
+
 static int copy_store(app *a)
 {
     fss_config from = a->cfg, to = a->cfg;
@@ -749,13 +762,13 @@ static int copy_store(app *a)
     int rc = 0;
 
     if (!a->from || !a->to) {
-        fprintf(stderr, "sync-server: copy-store needs --from PATH and --to CONNINFO\n");
+        fprintf(stderr, "sync-server: copy-store needs --from STORE and --to STORE"
+                        " (a SQLite file or a PostgreSQL connection string)\n");
         return 2;
     }
-    from.db_path = a->from;
-    from.store = NULL;
+    store_target(&from, a->from);
+    store_target(&to, a->to);
     from.threads = to.threads = 1;
-    to.store = a->to;
     if ((st = fss_server_open(&from, &src, &err)) != FSS_OK) {
         rc = fail("open --from", &err, st);
         goto done;
@@ -769,9 +782,10 @@ static int copy_store(app *a)
         goto done;
     }
     snprintf(line, sizeof line,
-             "copied %lld rows in %lld tables from %s to PostgreSQL; verified:"
+             "copied %lld rows in %lld tables from %s to %s; verified:"
              " the exports of all %lld reps are identical (%lld bytes)",
              (long long)r.rows, (long long)r.tables, a->from,
+             fss_store_is_postgres(a->to) ? "PostgreSQL" : a->to,
              (long long)r.reps_verified, (long long)r.export_bytes);
     confirm(a->cmd, line, (const char *const[]){"from", a->from, NULL});
 done:

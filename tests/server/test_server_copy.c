@@ -5,8 +5,10 @@
  * SQLite file in test_server_copy - and comes out whole: every rep's export
  * identical (the copy checks that itself), the same sequence number, the
  * same devices, batches and conflicts, and a device enrolled on the old
- * store syncs on the new one with its old token. A destination that is
- * not empty is refused and left as it was.
+ * store syncs on the new one with its old token. The new store copies
+ * back into a SQLite file whole (PostgreSQL as the source in the _pg
+ * variant: the simulation reads its PostgreSQL store that way). A
+ * destination that is not empty is refused and left as it was.
  */
 #include "server_testkit.h"
 
@@ -48,7 +50,7 @@ static int64_t seq_of(fss_server *s)
 
 static void test_copy_store(void **state)
 {
-    tk_server src, dst;
+    tk_server src, dst, back;
     tk_device a, b;
     fs_id cust, rep;
     fs_change ca, cb;
@@ -56,7 +58,7 @@ static void test_copy_store(void **state)
     fs_error_body eb;
     fss_copy_report r;
     fs_error err = {0};
-    fss_sql *x, *y;
+    fss_sql *x, *y, *z;
     static const char *const tables[] = {"fss_reps", "fss_territories",
                                          "fss_rep_territories", "fss_devices",
                                          "fss_enroll_codes", "fss_batches",
@@ -105,6 +107,19 @@ static void test_copy_store(void **state)
                              &resp, &eb), 200);
     assert_true(resp.nrows > 0);
     fs_proto_sync_response_free(&resp);
+
+    /* And back again, into a SQLite file. */
+    tk_start(&back, source_on_sqlite);
+    assert_int_equal(fss_copy_store(dst.s, back.s, &r, &err), FSS_OK);
+    assert_int_equal(r.reps_verified, 2);
+    assert_int_equal(seq_of(back.s), seq_of(dst.s));
+    y = tk_sql(&dst);
+    z = tk_sql(&back);
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        assert_int_equal(count(z, tables[i]), count(y, tables[i]));
+    fss_sql_close(y);
+    fss_sql_close(z);
+    tk_stop(&back);
 
     /* A second copy into the filled store is refused. */
     assert_int_equal(fss_copy_store(src.s, dst.s, &r, &err), FSS_EEXISTS);
