@@ -45,23 +45,32 @@ void fs_score_params_default(fs_score_params *p)
     p->overdue_pct = 150;
 }
 
+static const fs_score_int_param int_params[] = {
+    {"window_days", "value-window-days", offsetof(fs_score_params, window_days), 1, 36500},
+    {"core_share_pct", "value-core-share", offsetof(fs_score_params, core_share_pct), 1, 100},
+    {"rfm_bins", "value-rfm-bins", offsetof(fs_score_params, rfm_bins), 2, 9},
+    {"quiet_days_valued", "churn-quiet-days", offsetof(fs_score_params, quiet_days_valued), 1, 36500},
+    {"quiet_days_other", "churn-quiet-days-other", offsetof(fs_score_params, quiet_days_other), 1, 36500},
+    {"complaint_window_days", "churn-complaint-days", offsetof(fs_score_params, complaint_window_days), 1, 36500},
+    {"complaint_count", "churn-complaints", offsetof(fs_score_params, complaint_count), 1, 1000},
+    {"overdue_pct", "churn-overdue-pct", offsetof(fs_score_params, overdue_pct), 100, 10000},
+};
+
+const fs_score_int_param *fs_score_int_params(size_t *n)
+{
+    *n = sizeof int_params / sizeof int_params[0];
+    return int_params;
+}
+
 fs_status fs_score_params_check(const fs_score_params *p, fs_error *err)
 {
     if (!p) {
         fs_error_set(err, FS_EINVAL, "no parameters");
         return FS_EINVAL;
     }
-    static const struct { const char *name; size_t off; int lo, hi; } ints[] = {
-        {"window_days", offsetof(fs_score_params, window_days), 1, 36500},
-        {"core_share_pct", offsetof(fs_score_params, core_share_pct), 1, 100},
-        {"rfm_bins", offsetof(fs_score_params, rfm_bins), 2, 9},
-        {"quiet_days_valued", offsetof(fs_score_params, quiet_days_valued), 1, 36500},
-        {"quiet_days_other", offsetof(fs_score_params, quiet_days_other), 1, 36500},
-        {"complaint_window_days", offsetof(fs_score_params, complaint_window_days), 1, 36500},
-        {"complaint_count", offsetof(fs_score_params, complaint_count), 1, 1000},
-        {"overdue_pct", offsetof(fs_score_params, overdue_pct), 100, 10000},
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    size_t nints;
+    const fs_score_int_param *ints = fs_score_int_params(&nints);
+    for (size_t i = 0; i < nints; i++) {
         int v;
         memcpy(&v, (const char *)p + ints[i].off, sizeof v);
         if (v < ints[i].lo || v > ints[i].hi) {

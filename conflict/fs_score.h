@@ -65,6 +65,16 @@ void fs_score_params_default(fs_score_params *p);
 
 /* FS_OK, or FS_ERANGE with the first parameter out of range named in err. */
 fs_status fs_score_params_check(const fs_score_params *p, fs_error *err);
+/* The integer parameters as data, the one place their ranges live: name
+ * (as reports show it), the server option that sets it, its place in
+ * fs_score_params and its range. fs_score_params_check and the server's
+ * option parser both walk it. */
+typedef struct fs_score_int_param {
+    const char *name, *option;
+    size_t off;
+    int lo, hi;
+} fs_score_int_param;
+const fs_score_int_param *fs_score_int_params(size_t *n);
 
 /* The unit threshold fixed for a currency, or -1 when it uses the median. */
 int64_t fs_score_unit_fixed_for(const fs_score_params *p, const char *currency);

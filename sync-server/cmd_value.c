@@ -61,20 +61,12 @@ static int num(const char *name, const char *val, long lo, long hi, long *out)
 
 int cmd_value_option(fss_config *cfg, const char *name, const char *val)
 {
-    static const struct { const char *name; size_t off; long lo, hi; } ints[] = {
-        {"value-window-days", offsetof(fs_score_params, window_days), 1, 36500},
-        {"value-core-share", offsetof(fs_score_params, core_share_pct), 1, 100},
-        {"value-rfm-bins", offsetof(fs_score_params, rfm_bins), 2, 9},
-        {"churn-quiet-days", offsetof(fs_score_params, quiet_days_valued), 1, 36500},
-        {"churn-quiet-days-other", offsetof(fs_score_params, quiet_days_other), 1, 36500},
-        {"churn-complaint-days", offsetof(fs_score_params, complaint_window_days), 1, 36500},
-        {"churn-complaints", offsetof(fs_score_params, complaint_count), 1, 1000},
-        {"churn-overdue-pct", offsetof(fs_score_params, overdue_pct), 100, 10000},
-    };
+    size_t nints;
+    const fs_score_int_param *ints = fs_score_int_params(&nints);
     long n;
 
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        if (strcmp(name, ints[i].name) != 0)
+    for (size_t i = 0; i < nints; i++) {
+        if (strcmp(name, ints[i].option) != 0)
             continue;
         if (num(name, val, ints[i].lo, ints[i].hi, &n) < 0)
             return -1;
