@@ -1,9 +1,13 @@
 /*
  * fss_admin_http.c - the admin API: JSON over HTTP under /admin/v1/, behind
- * a bearer admin token (compared as SHA-256 digests in constant time). Each
- * route parses its small JSON body or query and calls one fss_admin_*
- * function; every refusal is a 4xx with {"error": "..."}. The route table is
- * documented in docs/ARCHITECTURE.md ("Sync server").
+ * a bearer admin token (compared as SHA-256 digests in constant time) or a
+ * console session (cookie plus X-CSRF-Token on every state change; see
+ * fss_account.c). Each route parses its small JSON body or query and calls
+ * one fss_admin_* function; every refusal is a 4xx with {"error": "..."}.
+ * Who may call a route is decided here once (route_allowed), before the
+ * route runs; every state-changing request is written to the audit log
+ * with its actor and outcome. The route table is documented in
+ * docs/ARCHITECTURE.md ("Sync server") and docs/ADMIN-API.md.
  */
 #include "fss_json.h"
 
@@ -21,6 +25,8 @@ typedef struct route_ctx {
     size_t nsegs;
     char pathbuf[512];
     fsj body;
+    fss_actor *actor;
+    char actor_label[FSS_USER_NAME_MAX + 8];
 } route_ctx;
 
 static bool admin_authorised(fss_server *s, const char *auth)
@@ -147,6 +153,136 @@ static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
     if (query_get(x->req->query, "territory", terr, sizeof terr))
         q.territory = terr;
     return fss_admin_activity(x->s, &q, out, err);
+}
+
+/* {"user":..,"role":..,"territories":[..],"csrf":..,"expires_at":..} or,
+ * for the token, {"user":null,"role":"admin","token":true}. */
+static void actor_json(fss_buf *b, const fss_actor *a)
+{
+    if (a->token) {
+        fss_buf_puts(b, "{\"user\":null,\"role\":\"admin\",\"token\":true,"
+                        "\"territories\":null}\n");
+        return;
+    }
+    fss_buf_puts(b, "{\"user\":");
+    fss_json_cstr(b, a->name);
+    fss_buf_puts(b, ",\"role\":");
+    fss_json_cstr(b, fss__role_name(a->role));
+    fss_buf_puts(b, ",\"token\":false,\"territories\":");
+    if (a->role == FSS_ROLE_ADMIN) {
+        fss_buf_puts(b, "null");
+    } else {
+        fss_buf_puts(b, "[");
+        for (size_t i = 0; i < a->nterr; i++) {
+            if (i)
+                fss_buf_puts(b, ",");
+            fss_json_cstr(b, a->terr[i]);
+        }
+        fss_buf_puts(b, "]");
+    }
+    fss_buf_puts(b, ",\"csrf\":");
+    fss_json_cstr(b, a->csrf);
+    fss_buf_printf(b, ",\"expires_at\":%lld}\n", (long long)a->expires_ms);
+}
+
+/* The strings of a JSON array of strings into list (NULL-terminated, at
+ * most cap - 1); false (and a 400) when it is something else. */
+static bool string_list(route_ctx *x, const fsj *arr, const char **list, size_t cap)
+{
+    size_t n = 0;
+
+    list[0] = NULL;
+    if (!arr)
+        return true;
+    if (arr->kind != FSJ_ARR || arr->n >= cap) {
+        fss__error_json(x->resp, 400, "territories must be an array of at most %zu codes",
+                        cap - 1);
+        return false;
+    }
+    for (size_t i = 0; i < arr->n; i++) {
+        if (arr->items[i].kind != FSJ_STR) {
+            fss__error_json(x->resp, 400, "territories must be strings");
+            return false;
+        }
+        list[n++] = arr->items[i].str;
+    }
+    list[n] = NULL;
+    return true;
+}
+
+/* me, logout, users, audit. false when the reply is already made. */
+static bool route_accounts(route_ctx *x, fss_buf *out, fss_status *st, fs_error *err)
+{
+    fss_server *s = x->s;
+    char q[32];
+
+    if (is(x, "GET", 1, "me", NULL)) {
+        actor_json(out, x->actor);
+        *st = FSS_OK;
+    } else if (is(x, "POST", 1, "logout", NULL)) {
+        if ((*st = fss__logout(s, x->actor, err)) == FSS_OK) {
+            snprintf(x->resp->set_cookie, sizeof x->resp->set_cookie,
+                     FSS_SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
+                                        "SameSite=Strict%s",
+                     s->cfg.tls_cert_pem ? "; Secure" : "");
+            fss_buf_puts(out, "{\"ok\":true}\n");
+        }
+    } else if (is(x, "POST", 2, "me", NULL) && strcmp(x->segs[1], "password") == 0) {
+        bool ok = false;
+        if (x->actor->token) {
+            fss__error_json(x->resp, 400, "the admin token has no password");
+            return false;
+        }
+        if (!need_json_body(x))
+            return false;
+        *st = fss__own_password(s, x->actor, fsj_str(&x->body, "current"),
+                                fsj_str(&x->body, "password"), &ok, err);
+        if (*st == FSS_OK && !ok) {
+            fss__error_json(x->resp, 403, "the current password is wrong");
+            return false;
+        }
+        if (*st == FSS_OK)
+            fss_buf_puts(out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "users", NULL)) {
+        *st = fss_users_list(s, out, err);
+    } else if (is(x, "POST", 1, "users", NULL)) {
+        const char *terr[FSS_ACTOR_MAX_TERR + 1];
+        if (!need_json_body(x) ||
+            !string_list(x, fsj_get(&x->body, "territories"), terr, FSS_ACTOR_MAX_TERR + 1))
+            return false;
+        *st = fss_user_add(s, fsj_str(&x->body, "name"), fsj_str(&x->body, "role"), terr,
+                           fsj_str(&x->body, "password"), x->actor_label, err);
+        if (*st == FSS_OK) {
+            fss_buf_puts(out, "{\"ok\":true}\n");
+            reply_buf(x, 201, out);
+            return false;
+        }
+    } else if (is(x, "POST", 3, "users", "disable") || is(x, "POST", 3, "users", "enable")) {
+        *st = fss_user_disable(s, x->segs[1], strcmp(x->segs[2], "disable") == 0,
+                               x->actor_label, err);
+        if (*st == FSS_OK)
+            fss_buf_puts(out, "{\"ok\":true}\n");
+    } else if (is(x, "POST", 3, "users", "password")) {
+        if (!need_json_body(x))
+            return false;
+        *st = fss_user_password(s, x->segs[1], fsj_str(&x->body, "password"),
+                                x->actor_label, err);
+        if (*st == FSS_OK)
+            fss_buf_puts(out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "audit", NULL)) {
+        uint32_t limit = 100;
+        int64_t before = 0;
+        if (query_get(x->req->query, "limit", q, sizeof q))
+            limit = (uint32_t)strtoul(q, NULL, 10);
+        if (query_get(x->req->query, "before", q, sizeof q))
+            before = strtoll(q, NULL, 10);
+        *st = fss_audit_list(s, before, limit, out, err);
+    } else {
+        fss__error_json(x->resp, 404, "no such admin endpoint: %s %s", x->req->method,
+                        x->req->path);
+        return false;
+    }
+    return true;
 }
 
 static void route(route_ctx *x)
@@ -309,12 +445,22 @@ static void route(route_ctx *x)
         val = fsj_get(&x->body, "value");
         if (val)
             scalar_json(&vj, val);
+        /* A console user resolves under their own name; "by" is the
+         * bearer token's automation only. */
         st = fss_admin_conflict_resolve(s, cid, fsj_str(&x->body, "choice"),
-                                        val ? vj.data : NULL, fsj_str(&x->body, "by"),
+                                        val ? vj.data : NULL,
+                                        x->actor->token ? fsj_str(&x->body, "by")
+                                                        : x->actor_label,
                                         &err);
         fss_buf_free(&vj);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (x->nsegs >= 1 && (strcmp(x->segs[0], "me") == 0 ||
+                                  strcmp(x->segs[0], "logout") == 0 ||
+                                  strcmp(x->segs[0], "users") == 0 ||
+                                  strcmp(x->segs[0], "audit") == 0)) {
+        if (!route_accounts(x, &out, &st, &err))
+            return;
     } else if (is(x, "GET", 1, "activity", NULL)) {
         st = route_activity(x, &out, &err);
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
@@ -332,43 +478,207 @@ static void route(route_ctx *x)
     reply_buf(x, 200, &out);
 }
 
+/* Who may call which route. The token and admins: everything. Managers
+ * and viewers: only routes listed here, each of which applies the actor's
+ * territory restriction (fss__actor_territories); a route not listed is
+ * refused, so a new endpoint is closed to them until it is scoped.
+ * Viewers never change anything. `write` marks what a viewer may not do. */
+typedef struct route_rule {
+    const char *method, *seg0, *seg2; /* seg2 NULL: any or none */
+    size_t nsegs;
+    bool write;
+} route_rule;
+static const route_rule scoped_routes[] = {
+    {"GET", "me", NULL, 1, false},
+    {"POST", "logout", NULL, 1, false},
+    {"POST", "me", NULL, 2, false}, /* me/password: one's own */
+};
+
+static bool route_allowed(const route_ctx *x)
+{
+    const fss_actor *a = x->actor;
+
+    if (a->token || a->role == FSS_ROLE_ADMIN)
+        return true;
+    for (size_t i = 0; i < sizeof scoped_routes / sizeof scoped_routes[0]; i++) {
+        const route_rule *r = &scoped_routes[i];
+        if (strcmp(x->req->method, r->method) == 0 && x->nsegs == r->nsegs &&
+            strcmp(x->segs[0], r->seg0) == 0 && (!r->seg2 || strcmp(x->segs[2], r->seg2) == 0))
+            return !r->write || a->role == FSS_ROLE_MANAGER;
+    }
+    return false;
+}
+
+static bool state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* POST /admin/v1/login {name, password}: no credentials needed. */
+static void handle_login(fss_server *s, const fss_request *req, fss_response *resp)
+{
+    fss_actor *a = NULL;
+    fss_login_result res = FSS_LOGIN_BAD;
+    fs_error err = {0};
+    fsj body = {0};
+    char sid[FSS_CSRF_LEN + 1] = "", label[FSS_USER_NAME_MAX + 8];
+    const char *name;
+    fss_buf out = {0};
+    fss_status st;
+
+    if (strcmp(req->method, "POST") != 0) {
+        fss__error_json(resp, 405, "use POST");
+        return;
+    }
+    if (!ctype_json(req->content_type)) {
+        fss__error_json(resp, 415, "Content-Type must be application/json");
+        return;
+    }
+    if (fsj_parse((const char *)req->body, req->body_len, &body, &err) != FSS_OK ||
+        body.kind != FSJ_OBJ) {
+        fss__error_json(resp, 400, "%s", err.text[0] ? err.text : "body must be a JSON object");
+        goto done;
+    }
+    name = fsj_str(&body, "name");
+    if (!(a = calloc(1, sizeof *a))) {
+        fss__error_json(resp, 500, "out of memory");
+        goto done;
+    }
+    st = fss__login(s, name, fsj_str(&body, "password"), req->remote_addr, a, sid, &res,
+                    &err);
+    if (st != FSS_OK) {
+        fss__error_json(resp, fss__status_http(st), "%s", err.text);
+        goto done;
+    }
+    snprintf(label, sizeof label, "user:%s", name && strlen(name) <= FSS_USER_NAME_MAX
+                                                 ? name : "?");
+    if (res == FSS_LOGIN_LIMITED) {
+        fss__error_json(resp, 429, "too many failed logins; try again later");
+        resp->retry_after_s = s->cfg.login_fail_window_s ? s->cfg.login_fail_window_s : 900;
+        fss__audit(s, label, "login", NULL, 429, req->remote_addr);
+        goto done;
+    }
+    if (res == FSS_LOGIN_BAD) {
+        /* One answer for a wrong password, an unknown name and a disabled
+         * account: the reply does not tell which names exist. */
+        fss__error_json(resp, 401, "wrong name or password");
+        fss__audit(s, label, "login", NULL, 401, req->remote_addr);
+        goto done;
+    }
+    snprintf(resp->set_cookie, sizeof resp->set_cookie,
+             FSS_SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; SameSite=Strict%s", sid,
+             s->cfg.session_ttl_s ? s->cfg.session_ttl_s : 8 * 3600,
+             s->cfg.tls_cert_pem ? "; Secure" : "");
+    snprintf(resp->actor, sizeof resp->actor, "%s", label);
+    actor_json(&out, a);
+    fss__respond_buf(resp, 200, "application/json", &out);
+    fss__audit(s, label, "login", NULL, 200, req->remote_addr);
+done:
+    memset(sid, 0, sizeof sid);
+    free(a);
+    fsj_free(&body);
+}
+
+/* Authenticates x: the bearer token, else the session cookie (with the
+ * CSRF token on state changes). false when the refusal is made. */
+static bool authenticate(route_ctx *x)
+{
+    fss_server *s = x->s;
+    const fss_request *req = x->req;
+    fs_error err = {0};
+    bool found = false;
+
+    if (fss__rate_limited(s, req->remote_addr)) {
+        fss__error_json(x->resp, 429, "too many failed attempts from this address");
+        x->resp->retry_after_s = s->cfg.auth_fail_window_s;
+        return false;
+    }
+    if (req->authorization || !req->cookie) {
+        if (!s->admin_token) {
+            fss__error_json(x->resp, 403, "admin API token disabled (start with "
+                                          "--admin-token), or log in (POST /admin/v1/login)");
+            return false;
+        }
+        if (!admin_authorised(s, req->authorization)) {
+            /* Admin guesses count against the same per-address limit. */
+            fss__rate_fail(s, req->remote_addr);
+            fss__error_json(x->resp, 401, "missing or wrong admin token");
+            return false;
+        }
+        x->actor->token = true;
+        return true;
+    }
+    if (fss__session_actor(s, req->cookie, x->actor, &found, &err) != FSS_OK) {
+        fss__error_json(x->resp, 500, "%s", err.text);
+        return false;
+    }
+    if (!found) {
+        /* An expired or ended session is not a guess: not counted. */
+        fss__error_json(x->resp, 401, "not logged in (or the session ended)");
+        return false;
+    }
+    if (state_changing(req->method)) {
+        size_t n = req->csrf_token ? strlen(req->csrf_token) : 0;
+        if (n != FSS_CSRF_LEN ||
+            !fss_ct_equal((const uint8_t *)req->csrf_token, (const uint8_t *)x->actor->csrf,
+                          FSS_CSRF_LEN)) {
+            char label[FSS_USER_NAME_MAX + 8], action[600];
+            fss__error_json(x->resp, 403, "missing or wrong X-CSRF-Token");
+            fss__actor_label(x->actor, label, sizeof label);
+            snprintf(action, sizeof action, "%s %s", req->method, req->path + 9);
+            fss__audit(s, label, action, "no CSRF token", 403, req->remote_addr);
+            return false;
+        }
+    }
+    return true;
+}
+
 void fss_handle_admin(fss_server *s, const fss_request *req,
                       fss_response *resp)
 {
     route_ctx x;
-    char *p, *save = NULL;
+    char *p, *save = NULL, action[600];
 
+    if (strcmp(req->path, "/admin/v1/login") == 0) {
+        handle_login(s, req, resp);
+        return;
+    }
     memset(&x, 0, sizeof x);
     x.s = s;
     x.req = req;
     x.resp = resp;
-    if (!s->admin_token) {
-        fss__error_json(resp, 403, "admin API disabled (start with --admin-token)");
+    if (!(x.actor = calloc(1, sizeof *x.actor))) {
+        fss__error_json(resp, 500, "out of memory");
         return;
     }
-    if (fss__rate_limited(s, req->remote_addr)) {
-        fss__error_json(resp, 429, "too many failed attempts from this address");
-        resp->retry_after_s = s->cfg.auth_fail_window_s;
-        return;
-    }
-    if (!admin_authorised(s, req->authorization)) {
-        /* Admin guesses count against the same per-address limit. */
-        fss__rate_fail(s, req->remote_addr);
-        fss__error_json(resp, 401, "missing or wrong admin token");
-        return;
-    }
+    if (!authenticate(&x))
+        goto done;
+    fss__actor_label(x.actor, x.actor_label, sizeof x.actor_label);
+    snprintf(resp->actor, sizeof resp->actor, "%s", x.actor_label);
     if (strlen(req->path) >= sizeof x.pathbuf) {
         fss__error_json(resp, 414, "path too long");
-        return;
+        goto done;
     }
     snprintf(x.pathbuf, sizeof x.pathbuf, "%s", req->path + 10); /* after /admin/v1/ */
     for (p = strtok_r(x.pathbuf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
         if (x.nsegs == MAX_SEGS) {
             fss__error_json(resp, 404, "no such admin endpoint");
-            return;
+            goto done;
         }
         x.segs[x.nsegs++] = p;
     }
-    route(&x);
+    if (x.nsegs == 0 || route_allowed(&x))
+        route(&x);
+    else
+        fss__error_json(resp, 403, "a %s cannot %s %s", fss__role_name(x.actor->role),
+                        req->method, req->path);
+    /* Every state change, done or refused, with its actor (never a body:
+     * it may hold a password). */
+    if (state_changing(req->method)) {
+        snprintf(action, sizeof action, "%s %s", req->method, req->path + 9);
+        fss__audit(s, x.actor_label, action, NULL, resp->status, req->remote_addr);
+    }
+done:
     fsj_free(&x.body);
+    free(x.actor);
 }

@@ -223,6 +223,59 @@ void fss_handle_enroll(fss_server *s, const fss_request *req,
 bool fss__rate_limited(fss_server *s, const char *remote);
 void fss__rate_fail(fss_server *s, const char *remote);
 
+/* ---- back-office accounts, sessions, audit (fss_account.c) ---- */
+typedef enum fss_role {
+    FSS_ROLE_ADMIN, FSS_ROLE_MANAGER, FSS_ROLE_VIEWER
+} fss_role;
+#define FSS_ACTOR_MAX_TERR 64
+#define FSS_SESSION_COOKIE "fss_session"
+/* Who makes an admin request: the bearer token (an admin) or a logged-in
+ * user. terr_list points into terr: an actor is never copied. */
+typedef struct fss_actor {
+    bool token;
+    int64_t user_id;
+    char name[FSS_USER_NAME_MAX + 1];
+    fss_role role;
+    char terr[FSS_ACTOR_MAX_TERR][80];
+    const char *terr_list[FSS_ACTOR_MAX_TERR + 1]; /* NULL-terminated */
+    size_t nterr;
+    char csrf[FSS_CSRF_LEN + 1];
+    uint8_t session[32];     /* SHA-256 of the session id */
+    int64_t expires_ms;
+} fss_actor;
+/* THE territory restriction of an actor, passed to every repository query
+ * that lists, counts or changes customer-bound rows: NULL for an admin
+ * (everything), else the NULL-terminated list of the actor's territory
+ * codes. docs/ARCHITECTURE.md ("Back-office accounts and scope"). */
+const char *const *fss__actor_territories(const fss_actor *a);
+/* "token" or "user:NAME": the actor in the audit and request logs. */
+void fss__actor_label(const fss_actor *a, char *out, size_t cap);
+const char *fss__role_name(fss_role r);
+/* The user behind the session cookie in `cookie` (a Cookie header), if it
+ * names a live session. */
+fss_status fss__session_actor(fss_server *s, const char *cookie, fss_actor *a,
+                              bool *found, fs_error *err);
+typedef enum fss_login_result {
+    FSS_LOGIN_OK, FSS_LOGIN_BAD, FSS_LOGIN_LIMITED
+} fss_login_result;
+/* Checks a name and password under the per-address and per-account limits
+ * and on success opens a session: sid gets the session id (hex) for the
+ * cookie, *a the user. */
+fss_status fss__login(fss_server *s, const char *name, const char *password,
+                      const char *remote, fss_actor *a,
+                      char sid[FSS_CSRF_LEN + 1], fss_login_result *res,
+                      fs_error *err);
+fss_status fss__logout(fss_server *s, const fss_actor *a, fs_error *err);
+/* A user changes their own password (current one checked). *ok false
+ * when current is wrong. */
+fss_status fss__own_password(fss_server *s, const fss_actor *a,
+                             const char *current, const char *password,
+                             bool *ok, fs_error *err);
+/* One audit entry (failures are reported on stderr, never block the
+ * action, which has happened already). */
+void fss__audit(fss_server *s, const char *actor, const char *action,
+                const char *target, int status, const char *remote);
+
 /* ---- responses (fss_reply.c) ---- */
 void fss__error_proto(fss_server *s, fss_response *r, int http,
                       fs_proto_error_code code, bool wipe, const char *fmt,

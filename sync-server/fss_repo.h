@@ -381,4 +381,84 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
                                void *arg, fs_error *err);
 
+/* ---- back-office accounts, sessions, login failures, audit log
+ * (console, issue #15; SQLite: fss_sqlite_console.c) ----
+ * The rules (hashing, expiry, rate limits, roles) live in fss_account.c;
+ * these functions only read and write rows. */
+typedef struct fss_user_row {
+    int64_t id;
+    char name[FSS_USER_NAME_MAX + 1];
+    char role[16];
+    char pw_hash[FSS_PWHASH_MAX];
+    bool disabled;
+    int64_t created_at;
+} fss_user_row;
+/* FSS_EEXISTS when the name is taken; *id_out the new user's id. */
+fss_status fss__repo_user_add(fss_conn *c, const char *name, const char *role,
+                              const char *pw_hash, int64_t now_ms,
+                              int64_t *id_out, fs_error *err);
+fss_status fss__repo_user_get(fss_conn *c, const char *name, fss_user_row *out,
+                              bool *found, fs_error *err);
+fss_status fss__repo_user_territory_add(fss_conn *c, int64_t user,
+                                        const char *code, fs_error *err);
+/* A user's territories by code, through fn. */
+typedef fss_status (*fss_text_fn)(const char *text, void *arg, fs_error *err);
+fss_status fss__repo_user_territories(fss_conn *c, int64_t user, fss_text_fn fn,
+                                      void *arg, fs_error *err);
+/* Users by name; territories one row each (NULL for none), name order. */
+typedef struct fss_user_item {
+    const char *name, *role, *territory;
+    bool disabled;
+    int64_t created_at;
+} fss_user_item;
+typedef void (*fss_user_item_fn)(const fss_user_item *u, void *arg);
+fss_status fss__repo_users_list(fss_conn *c, fss_user_item_fn fn, void *arg,
+                                fs_error *err);
+fss_status fss__repo_user_set_disabled(fss_conn *c, int64_t user, bool disabled,
+                                       fs_error *err);
+fss_status fss__repo_user_set_password(fss_conn *c, int64_t user,
+                                       const char *pw_hash, fs_error *err);
+/* Does territory `code` exist? */
+fss_status fss__repo_territory_exists(fss_conn *c, const char *code, bool *found,
+                                      fs_error *err);
+
+fss_status fss__repo_session_add(fss_conn *c, const uint8_t id_hash[32],
+                                 int64_t user, const char *csrf, int64_t now_ms,
+                                 int64_t expires_ms, fs_error *err);
+/* A live session (not revoked, not expired at now_ms, its user enabled):
+ * *found, and its user's row and CSRF token. */
+fss_status fss__repo_session_get(fss_conn *c, const uint8_t id_hash[32],
+                                 int64_t now_ms, fss_user_row *user,
+                                 char csrf[FSS_CSRF_LEN + 1], int64_t *expires_ms,
+                                 bool *found, fs_error *err);
+fss_status fss__repo_session_revoke(fss_conn *c, const uint8_t id_hash[32],
+                                    fs_error *err);
+/* Revokes every session of a user (disable, password change). */
+fss_status fss__repo_sessions_revoke_user(fss_conn *c, int64_t user,
+                                          fs_error *err);
+
+/* Failed logins of an account name in the window that began at
+ * *window_start (0 fails when none is recorded since since_ms). */
+fss_status fss__repo_login_fails(fss_conn *c, const char *name, int64_t since_ms,
+                                 int64_t *fails, int64_t *window_start,
+                                 fs_error *err);
+/* Counts one failure (a window older than since_ms restarts at now_ms);
+ * forgets other names' windows that ended before since_ms. */
+fss_status fss__repo_login_fail_add(fss_conn *c, const char *name,
+                                    int64_t since_ms, int64_t now_ms,
+                                    fs_error *err);
+fss_status fss__repo_login_fails_clear(fss_conn *c, const char *name,
+                                       fs_error *err);
+
+typedef struct fss_audit_item {
+    int64_t id, at, status;
+    const char *actor, *action, *target, *remote;
+} fss_audit_item;
+fss_status fss__repo_audit_add(fss_conn *c, const fss_audit_item *a,
+                               fs_error *err);
+typedef void (*fss_audit_item_fn)(const fss_audit_item *a, void *arg);
+/* Newest first, ids below before_id (0: from the newest), at most limit. */
+fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
+                                fss_audit_item_fn fn, void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

@@ -4,6 +4,7 @@
  * runs the HTTP server, and every operator subcommand calls the same
  * fss_admin_* function the admin API calls.
  */
+#include "cmd_users.h"
 #include "fs_proto.h"
 #include "fs_server.h"
 
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define FSS_ACTOR_TERR_ARGS 64
 
 /* Set by the signal handler, read by the serve loop. (The other global,
  * json_mode below, is set once from the options before any output.) */
@@ -28,6 +31,10 @@ typedef struct app {
     const char *tls_cert_path, *tls_key_path, *log_path;
     const char *status, *by, *format, *owner, *territory;
     const char *from, *to, *rep; /* activity filters */
+    const char *role;            /* user-add */
+    const char *territories[FSS_ACTOR_TERR_ARGS + 1]; /* every --territory */
+    int nterritories;
+    bool enable;                 /* user-disable --enable */
     bool json;                   /* --json: one JSON object on stdout */
     bool json_value;             /* resolve: VALUE is a JSON literal */
     bool token_generated;        /* the admin token was made here (demo) */
@@ -77,6 +84,13 @@ static const char usage[] =
     "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
     "  expire-quotes                  expire every sent quote past its valid_until\n"
     "                                 (serve does this every minute; a rerun changes nothing)\n"
+    "  user-add NAME --role admin|manager|viewer [--territory CODE ...]\n"
+    "                                 add a back-office account (a manager or viewer\n"
+    "                                 sees only its territories); password asked twice\n"
+    "                                 (no echo), or two lines on standard input\n"
+    "  users                          list back-office accounts (JSON)\n"
+    "  user-disable NAME [--enable]   disable an account (ends its sessions) or enable it\n"
+    "  passwd NAME                    set an account's password (ends its sessions)\n"
     "\n";
 
 /* Split in two: ISO C caps a string literal's length. */
@@ -109,6 +123,8 @@ static const char usage_more[] =
     "  --no-wal               rollback journal instead of WAL\n"
     "  --log FILE|-           JSON-lines request log ('-' = stderr)\n"
     "  --auth-fail-limit N    bad tokens per address per minute before 429 [10]\n"
+    "  --session-ttl SECONDS  a console login lasts this long [28800]\n"
+    "  --login-fail-limit N   failed logins per account per 15 minutes before 429 [5]\n"
     "  --drain-timeout S      graceful stop waits at most S seconds [30]\n"
     "  --business-tz TZ       time zone reports count days in, a TZ database name\n"
     "                         such as Europe/London [UTC]\n"
@@ -225,6 +241,8 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "time-check-ms") == 0) NUM(time_check_ms, UINT64_C(1) << 40);
     if (strcmp(name, "enroll-ttl") == 0) NUM(enroll_ttl_s, 90u * 86400u);
     if (strcmp(name, "auth-fail-limit") == 0) NUM(auth_fail_limit, 1000000);
+    if (strcmp(name, "session-ttl") == 0) NUM(session_ttl_s, 30u * 86400u);
+    if (strcmp(name, "login-fail-limit") == 0) NUM(login_fail_limit, 1000000);
     if (strcmp(name, "drain-timeout") == 0) NUM(drain_timeout_s, 3600);
     if (strcmp(name, "geofence-m") == 0) {
         NEED_VAL;
@@ -258,7 +276,19 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "by") == 0) { NEED_VAL; a->by = val; return 1; }
     if (strcmp(name, "format") == 0) { NEED_VAL; a->format = val; return 1; }
     if (strcmp(name, "owner") == 0) { NEED_VAL; a->owner = val; return 1; }
-    if (strcmp(name, "territory") == 0) { NEED_VAL; a->territory = val; return 1; }
+    if (strcmp(name, "role") == 0) { NEED_VAL; a->role = val; return 1; }
+    if (strcmp(name, "enable") == 0) { a->enable = true; return 0; }
+    if (strcmp(name, "territory") == 0) {
+        NEED_VAL;
+        /* assign and activity take one (the last); user-add every one. */
+        a->territory = val;
+        if (a->nterritories == FSS_ACTOR_TERR_ARGS) {
+            fprintf(stderr, "sync-server: at most %d --territory\n", FSS_ACTOR_TERR_ARGS);
+            return -1;
+        }
+        a->territories[a->nterritories++] = val;
+        return 1;
+    }
     if (strcmp(name, "business-tz") == 0) { NEED_VAL; a->cfg.business_tz = val; return 1; }
     if (strcmp(name, "from") == 0) { NEED_VAL; a->from = val; return 1; }
     if (strcmp(name, "to") == 0) { NEED_VAL; a->to = val; return 1; }
@@ -461,6 +491,10 @@ static const command commands[] = {
     {"export", 1, 1, "export REP"},
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
+    {"user-add", 1, 1, "user-add NAME --role admin|manager|viewer [--territory CODE ...]"},
+    {"users", 0, 0, "users"},
+    {"user-disable", 1, 1, "user-disable NAME [--enable]"},
+    {"passwd", 1, 1, "passwd NAME"},
 };
 
 static const char *usage_of(const char *name)
@@ -987,9 +1021,14 @@ int main(int argc, char **argv)
         rc = fail("open store", &err, st);
         goto done;
     }
-    if (strcmp(a.cmd, "serve") == 0)
+    if (strcmp(a.cmd, "serve") == 0) {
         rc = serve(&a, s);
-    else
+    } else if (strcmp(a.cmd, "user-add") == 0 || strcmp(a.cmd, "users") == 0 ||
+               strcmp(a.cmd, "user-disable") == 0 || strcmp(a.cmd, "passwd") == 0) {
+        cmd_users_args ua = {a.cmd, a.nargs ? a.args[0] : NULL, a.role, a.territories,
+                             a.enable, a.json};
+        rc = cmd_users(s, &ua);
+    } else
         rc = run_command(&a, s, ttl_s);
 done:
     fss_server_close(s);

@@ -1,0 +1,23 @@
+/*
+ * cmd_users.h - the account subcommands of `sync-server` (cmd_users.c).
+ */
+#ifndef CMD_USERS_H
+#define CMD_USERS_H
+
+#include <stdbool.h>
+
+#include "fs_server.h"
+
+typedef struct cmd_users_args {
+    const char *cmd;                 /* user-add, users, user-disable, passwd */
+    const char *name;                /* the user (not for `users`) */
+    const char *role;                /* user-add */
+    const char *const *territories;  /* user-add: NULL-terminated */
+    bool enable;                     /* user-disable --enable */
+    bool json;
+} cmd_users_args;
+
+/* Runs one account subcommand; returns the exit code. */
+int cmd_users(fss_server *s, const cmd_users_args *a);
+
+#endif /* CMD_USERS_H */
