@@ -560,3 +560,42 @@ fss_status fss_audit_list(fss_server *s, int64_t before_id, uint32_t limit,
     fss_buf_free(&b);
     return st;
 }
+
+fss_status fss__in_territories(fss_server *s, const char *const *terr,
+                               const fs_entity *e, const fs_id *row,
+                               const fs_id *device, int64_t conflict, bool *in,
+                               fs_error *err)
+{
+    fss_conn *c;
+    fss_status st;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (e && row)
+        st = fss__repo_row_in_territories(c, e, row, terr, in, err);
+    else if (device)
+        st = fss__repo_device_in_territories(c, device, terr, in, err);
+    else
+        st = fss__repo_conflict_in_territories(c, conflict, terr, in, err);
+    fss__conn_put(s, c);
+    return st;
+}
+
+fss_status fss__rep_in_territories(fss_server *s, const char *const *terr,
+                                   const char *rep, bool *in, fs_error *err)
+{
+    fss_conn *c;
+    fss_status st;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    st = fss__repo_rep_in_territories(c, rep, terr, in, err);
+    fss__conn_put(s, c);
+    return st;
+}

@@ -118,6 +118,58 @@ static bool is(route_ctx *x, const char *method, size_t nsegs, const char *s0,
            strcmp(x->segs[0], s0) == 0 && (!s2 || strcmp(x->segs[2], s2) == 0);
 }
 
+/* The actor's territory restriction (fss__actor_territories), for every
+ * list, report and scoped change below. */
+#define TERR(x) fss__actor_territories((x)->actor)
+
+/* A scoped change names something outside the actor's territories: the
+ * answer is the same 404 as for something that does not exist, so a
+ * manager learns nothing about other territories. false = refused. */
+static bool in_scope(route_ctx *x, const fs_entity *e, const fs_id *row,
+                     const fs_id *device, int64_t conflict, const char *what)
+{
+    fs_error err = {0};
+    bool in = false;
+
+    if (fss__in_territories(x->s, TERR(x), e, row, device, conflict, &in, &err) != FSS_OK) {
+        fss__error_json(x->resp, 500, "%s", err.text);
+        return false;
+    }
+    if (!in)
+        fss__error_json(x->resp, 404, "no such %s", what);
+    return in;
+}
+
+/* A territory a manager moves a customer into must be one of theirs (and
+ * a manager cannot take a customer out of every territory). */
+static bool territory_allowed(route_ctx *x, const char *code)
+{
+    const char *const *terr = TERR(x);
+
+    if (!terr || !code)
+        return true;
+    for (size_t i = 0; terr[i]; i++)
+        if (strcmp(terr[i], code) == 0)
+            return true;
+    fss__error_json(x->resp, 403, "territory %s is not one of yours", code[0] ? code : "(none)");
+    return false;
+}
+
+/* The rep a manager makes a customer's owner works in their territories. */
+static bool rep_in_territories_ok(route_ctx *x, const char *rep)
+{
+    fs_error err = {0};
+    bool in = false;
+
+    if (fss__rep_in_territories(x->s, TERR(x), rep, &in, &err) != FSS_OK) {
+        fss__error_json(x->resp, 500, "%s", err.text);
+        return false;
+    }
+    if (!in)
+        fss__error_json(x->resp, 404, "no such rep");
+    return in;
+}
+
 /* A scalar JSON value back to text (conflict "value"). */
 static void scalar_json(fss_buf *b, const fsj *v)
 {
@@ -138,6 +190,40 @@ static void scalar_json(fss_buf *b, const fsj *v)
     }
 }
 
+/* GET customers?limit=&offset=&territory=&owner=&segment=&q=&sort=&format= */
+static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    char terr[80], owner[80], seg[80], text[256], sort[32], num[32], fmt[16];
+    fss_customer_query q = {.limit = 50};
+    char *end;
+
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        q.territory = terr;
+    if (query_get(x->req->query, "owner", owner, sizeof owner))
+        q.owner = owner;
+    if (query_get(x->req->query, "segment", seg, sizeof seg))
+        q.segment = seg;
+    if (query_get(x->req->query, "q", text, sizeof text) && text[0])
+        q.text = text;
+    if (query_get(x->req->query, "sort", sort, sizeof sort))
+        q.sort = sort;
+    if (query_get(x->req->query, "limit", num, sizeof num)) {
+        q.limit = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "limit must be a number");
+    }
+    if (query_get(x->req->query, "offset", num, sizeof num)) {
+        q.offset = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "offset must be a number");
+    }
+    *csv = query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+    if (!*csv && query_get(x->req->query, "format", fmt, sizeof fmt) &&
+        strcmp(fmt, "json") != 0)
+        return fss__fail(err, FSS_EINVAL, "format must be json or csv");
+    return fss__admin_customers(x->s, &q, TERR(x), *csv, out, err);
+}
+
 /* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
 static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
 {
@@ -152,7 +238,7 @@ static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
         q.rep = rep;
     if (query_get(x->req->query, "territory", terr, sizeof terr))
         q.territory = terr;
-    return fss_admin_activity(x->s, &q, out, err);
+    return fss__admin_activity(x->s, &q, TERR(x), out, err);
 }
 
 /* {"user":..,"role":..,"territories":[..],"csrf":..,"expires_at":..} or,
@@ -299,7 +385,7 @@ static void route(route_ctx *x)
         return;
     }
     if (is(x, "GET", 1, "reps", NULL)) {
-        st = fss_admin_reps_list(s, &out, &err);
+        st = fss__admin_reps_list(s, TERR(x), &out, &err);
     } else if (is(x, "POST", 1, "reps", NULL)) {
         if (!need_json_body(x))
             return;
@@ -359,7 +445,7 @@ static void route(route_ctx *x)
             return;
         st = fss_admin_export(s, &id, &out, &err);
     } else if (is(x, "GET", 1, "territories", NULL)) {
-        st = fss_admin_territories_list(s, &out, &err);
+        st = fss__admin_territories_list(s, TERR(x), &out, &err);
     } else if (is(x, "POST", 1, "territories", NULL)) {
         if (!need_json_body(x))
             return;
@@ -368,8 +454,17 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "POST", 3, "customers", "assign")) {
-        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+        const char *owner;
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x) ||
+            !in_scope(x, fs_schema_entity("customer"), &id, NULL, 0, "customer") ||
+            !territory_allowed(x, fsj_str(&x->body, "territory")))
             return;
+        owner = fsj_str(&x->body, "owner_rep");
+        if (TERR(x) && owner && owner[0]) {
+            /* The new owner must work in one of the manager's territories. */
+            if (!rep_in_territories_ok(x, owner))
+                return;
+        }
         st = fss_admin_customer_assign(s, &id, fsj_str(&x->body, "owner_rep"),
                                        fsj_str(&x->body, "territory"), &err);
         if (st == FSS_OK)
@@ -406,6 +501,8 @@ static void route(route_ctx *x)
     } else if (is(x, "POST", 3, "quotes", "status")) {
         if (!parse_id_seg(x, 1, &id, "quote") || !need_json_body(x))
             return;
+        if (!in_scope(x, fs_schema_entity("quote"), &id, NULL, 0, "quote"))
+            return;
         st = fss_admin_quote_status(s, &id, fsj_str(&x->body, "status"), &err);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
@@ -417,9 +514,11 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_printf(&out, "{\"expired\":%lld}\n", (long long)n);
     } else if (is(x, "GET", 1, "devices", NULL)) {
-        st = fss_admin_devices_list(s, &out, &err);
+        st = fss__admin_devices_list(s, TERR(x), &out, &err);
     } else if (is(x, "POST", 3, "devices", "revoke")) {
         if (!parse_id_seg(x, 1, &id, "device"))
+            return;
+        if (!in_scope(x, NULL, NULL, &id, 0, "device"))
             return;
         st = fss_admin_device_revoke(s, &id, &err);
         if (st == FSS_OK)
@@ -430,7 +529,8 @@ static void route(route_ctx *x)
         uint32_t limit = 0;
         if (query_get(x->req->query, "limit", q, sizeof q))
             limit = (uint32_t)strtoul(q, NULL, 10);
-        st = fss_admin_conflicts_list(s, has_status ? status : NULL, limit, &out, &err);
+        st = fss__admin_conflicts_list(s, has_status ? status : NULL, limit, TERR(x), &out,
+                                       &err);
     } else if (is(x, "POST", 3, "conflicts", "resolve")) {
         char *endp;
         long long cid = strtoll(x->segs[1], &endp, 10);
@@ -440,7 +540,7 @@ static void route(route_ctx *x)
             fss__error_json(x->resp, 400, "conflict id must be a positive integer");
             return;
         }
-        if (!need_json_body(x))
+        if (!need_json_body(x) || !in_scope(x, NULL, NULL, NULL, cid, "conflict"))
             return;
         val = fsj_get(&x->body, "value");
         if (val)
@@ -461,10 +561,19 @@ static void route(route_ctx *x)
                                   strcmp(x->segs[0], "audit") == 0)) {
         if (!route_accounts(x, &out, &st, &err))
             return;
+    } else if (is(x, "GET", 1, "today", NULL)) {
+        st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
+    } else if (is(x, "GET", 1, "customers", NULL)) {
+        bool csv = false;
+        st = route_customers(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else if (is(x, "GET", 1, "activity", NULL)) {
         st = route_activity(x, &out, &err);
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
-        st = fss_admin_pipeline(s, &out, &err);
+        st = fss__admin_pipeline(s, TERR(x), &out, &err);
     } else {
         fss__error_json(x->resp, 404, "no such admin endpoint: %s %s",
                         x->req->method, x->req->path);
@@ -492,6 +601,18 @@ static const route_rule scoped_routes[] = {
     {"GET", "me", NULL, 1, false},
     {"POST", "logout", NULL, 1, false},
     {"POST", "me", NULL, 2, false}, /* me/password: one's own */
+    {"GET", "reps", NULL, 1, false},
+    {"GET", "customers", NULL, 1, false},
+    {"GET", "today", NULL, 1, false},
+    {"GET", "territories", NULL, 1, false},
+    {"GET", "devices", NULL, 1, false},
+    {"GET", "conflicts", NULL, 1, false},
+    {"GET", "activity", NULL, 1, false},
+    {"GET", "pipeline", NULL, 1, false},
+    {"POST", "conflicts", "resolve", 3, true},
+    {"POST", "devices", "revoke", 3, true},
+    {"POST", "customers", "assign", 3, true},
+    {"POST", "quotes", "status", 3, true},
 };
 
 static bool route_allowed(const route_ctx *x)

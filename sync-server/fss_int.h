@@ -73,6 +73,8 @@ fss_status fss__calendar_open(const char *tz, fss_calendar *cal, fs_error *err);
 void fss__calendar_close(fss_calendar *cal);
 /* The business day (days since 1970-01-01, local) of Unix ms. */
 int64_t fss__calendar_day(const fss_calendar *cal, int64_t ms);
+/* The UTC instant (Unix ms) local day `day` begins. */
+int64_t fss__calendar_start(const fss_calendar *cal, int64_t day);
 
 struct fss_server {
     fss_config cfg;
@@ -271,6 +273,47 @@ fss_status fss__logout(fss_server *s, const fss_actor *a, fs_error *err);
 fss_status fss__own_password(fss_server *s, const fss_actor *a,
                              const char *current, const char *password,
                              bool *ok, fs_error *err);
+/* The admin lists and reports under a territory restriction (terr from
+ * fss__actor_territories; NULL = all). The public fss_admin_* lists are
+ * these with NULL. */
+fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
+                               const char *const *terr, fss_buf *out,
+                               fs_error *err);
+fss_status fss__admin_reps_list(fss_server *s, const char *const *terr,
+                                fss_buf *out, fs_error *err);
+fss_status fss__admin_territories_list(fss_server *s, const char *const *terr,
+                                       fss_buf *out, fs_error *err);
+fss_status fss__admin_devices_list(fss_server *s, const char *const *terr,
+                                   fss_buf *out, fs_error *err);
+fss_status fss__admin_conflicts_list(fss_server *s, const char *status,
+                                     uint32_t limit, const char *const *terr,
+                                     fss_buf *out, fs_error *err);
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr,
+                               fss_buf *out, fs_error *err);
+/* Is the thing a scoped change names inside terr? (NULL: yes) A row of
+ * entity e (its customer's territory), a device (its rep's territories),
+ * a conflict record (its row's customer). FSS_OK with *in false when not,
+ * or when there is no such thing. */
+fss_status fss__in_territories(fss_server *s, const char *const *terr,
+                               const fs_entity *e, const fs_id *row,
+                               const fs_id *device, int64_t conflict, bool *in,
+                               fs_error *err);
+/* The console's lists (fss_console.c): a page of customers as
+ * {"items":[...],"total":N,"limit":L,"offset":O} or as CSV (header line,
+ * RFC 4180, formula-safe cells). EINVAL for a bad limit, offset or sort. */
+fss_status fss__admin_customers(fss_server *s, const fss_customer_query *q,
+                                const char *const *terr, bool csv, fss_buf *out,
+                                fs_error *err);
+/* The Today numbers at now_ms (the business day of cfg.business_tz;
+ * silent = not seen for 3 days) as one JSON object. */
+fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,
+                            fss_buf *out, fs_error *err);
+/* One CSV cell (a comma before it unless first; NULL = empty). */
+void fss__csv_cell(fss_buf *b, const char *v, bool first);
+/* Is the rep (UUID text) a member of one of terr? (NULL: yes) */
+fss_status fss__rep_in_territories(fss_server *s, const char *const *terr,
+                                   const char *rep, bool *in, fs_error *err);
+
 /* One audit entry (failures are reported on stderr, never block the
  * action, which has happened already). */
 void fss__audit(fss_server *s, const char *actor, const char *action,

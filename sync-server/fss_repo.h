@@ -115,6 +115,10 @@ fss_status fss__repo_find(fss_conn *c, fss_ref_kind kind, const char *text,
                           bool short_id, const char *hex, fss_find_item_fn fn,
                           void *arg, fs_error *err);
 
+/* Every list and report below takes `terr`, the actor's territory
+ * restriction (fss__actor_territories: NULL = all, else a NULL-terminated
+ * list of codes); rows outside it never leave the store. */
+
 /* Reps by name, uuid; one row per (rep, territory) in territory order, or
  * one row with territory NULL for a rep with none. */
 typedef struct fss_rep_item {
@@ -123,8 +127,8 @@ typedef struct fss_rep_item {
     const char *territory;
 } fss_rep_item;
 typedef void (*fss_rep_item_fn)(const fss_rep_item *r, void *arg);
-fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
-                               fs_error *err);
+fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,
+                               fss_rep_item_fn fn, void *arg, fs_error *err);
 
 /* Territories by code; one row per (territory, rep) in assignment order, or
  * one row with rep NULL. */
@@ -134,8 +138,9 @@ typedef struct fss_territory_item {
     const char *rep;
 } fss_territory_item;
 typedef void (*fss_territory_item_fn)(const fss_territory_item *t, void *arg);
-fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
-                                      void *arg, fs_error *err);
+fss_status fss__repo_territories_list(fss_conn *c, const char *const *terr,
+                                      fss_territory_item_fn fn, void *arg,
+                                      fs_error *err);
 
 /* Devices by created_at, id. */
 typedef struct fss_device_item {
@@ -145,8 +150,9 @@ typedef struct fss_device_item {
     bool has_last_seen, has_revoked_at, revoked;
 } fss_device_item;
 typedef void (*fss_device_item_fn)(const fss_device_item *d, void *arg);
-fss_status fss__repo_devices_list(fss_conn *c, fss_device_item_fn fn,
-                                  void *arg, fs_error *err);
+fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,
+                                  fss_device_item_fn fn, void *arg,
+                                  fs_error *err);
 
 /* Conflict records by id, status NULL for all, at most limit. base, theirs
  * and yours are the stored JSON texts of the values (base NULL when the
@@ -161,8 +167,9 @@ typedef struct fss_conflict_item {
 } fss_conflict_item;
 typedef void (*fss_conflict_item_fn)(const fss_conflict_item *k, void *arg);
 fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
-                                    int64_t limit, fss_conflict_item_fn fn,
-                                    void *arg, fs_error *err);
+                                    int64_t limit, const char *const *terr,
+                                    fss_conflict_item_fn fn, void *arg,
+                                    fs_error *err);
 
 /* ---- rows (SQLite: fss_db.c, over the shared fs_store) ---- */
 typedef struct fss_rowinfo {
@@ -349,7 +356,8 @@ typedef fss_status (*fss_visit_item_fn)(const fss_visit_item *v, void *arg,
  * t in [*from_ms, *to_ms) (NULL: unbounded), by rep, t, id. */
 fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
                               const int64_t *from_ms, const int64_t *to_ms,
-                              fss_visit_item_fn fn, void *arg, fs_error *err);
+                              const char *const *terr, fss_visit_item_fn fn,
+                              void *arg, fs_error *err);
 
 typedef struct fss_quote_line_item {
     fs_id id;                 /* the quote */
@@ -363,8 +371,9 @@ typedef fss_status (*fss_quote_line_item_fn)(const fss_quote_line_item *q,
                                              void *arg, fs_error *err);
 /* Live quotes, one row per live line (or one for a quote without), by
  * status, currency, quote id. */
-fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
-                                     void *arg, fs_error *err);
+fss_status fss__repo_pipeline_quotes(fss_conn *c, const char *const *terr,
+                                     fss_quote_line_item_fn fn, void *arg,
+                                     fs_error *err);
 
 typedef struct fss_contract_item {
     const char *status, *currency;
@@ -374,8 +383,9 @@ typedef struct fss_contract_item {
 typedef fss_status (*fss_contract_item_fn)(const fss_contract_item *k,
                                            void *arg, fs_error *err);
 /* Live contracts by e-sign status, currency. */
-fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
-                                        void *arg, fs_error *err);
+fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
+                                        fss_contract_item_fn fn, void *arg,
+                                        fs_error *err);
 
 /* Every stored row of entity e (tombstones included). */
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
@@ -460,5 +470,59 @@ typedef void (*fss_audit_item_fn)(const fss_audit_item *a, void *arg);
 /* Newest first, ids below before_id (0: from the newest), at most limit. */
 fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
                                 fss_audit_item_fn fn, void *arg, fs_error *err);
+
+/* Territory checks before a scoped change (terr NULL: always *in). Is the
+ * customer row (e, id) hangs off in one of terr? Is the device's rep a
+ * member of one? Is the conflict record's customer in one? */
+fss_status fss__repo_row_in_territories(fss_conn *c, const fs_entity *e,
+                                        const fs_id *id,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err);
+fss_status fss__repo_device_in_territories(fss_conn *c, const fs_id *device,
+                                           const char *const *terr, bool *in,
+                                           fs_error *err);
+fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
+                                             const char *const *terr, bool *in,
+                                             fs_error *err);
+/* The customers list of the console (GET /admin/v1/customers): live
+ * customers matching every given filter (NULL = any), in one of terr,
+ * sorted by sort ("name", "territory", "segment"; "-" before it for
+ * descending; ties by id), the page [offset, offset + limit); *total the
+ * count of all matches. text matches name, address and tags as a
+ * case-insensitive substring (ASCII case; any script). */
+typedef struct fss_customer_query {
+    const char *territory, *owner, *segment, *text, *sort;
+    int64_t limit, offset;
+} fss_customer_query;
+typedef struct fss_customer_item {
+    fs_id id;
+    const char *name, *address, *phone, *segment, *territory, *owner,
+        *owner_name;
+    double lat, lon;
+    bool has_lat, has_lon;
+} fss_customer_item;
+typedef void (*fss_customer_item_fn)(const fss_customer_item *c, void *arg);
+fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_customer_item_fn fn, void *arg,
+                                    fs_error *err);
+/* The Today numbers (GET /admin/v1/today) within terr: visits completed
+ * (checked in) and planned in [day_start, day_end), devices not revoked
+ * seen since day_start and those silent since before silent_before (never
+ * seen: enrolled before it), open conflict records, and open records of
+ * changes the server refused (rules scope and invalid) that devices still
+ * show. */
+typedef struct fss_today {
+    int64_t visits_done, visits_planned, devices_synced, devices_silent,
+        open_conflicts, rejected_waiting;
+} fss_today;
+fss_status fss__repo_today(fss_conn *c, const char *const *terr,
+                           int64_t day_start, int64_t day_end,
+                           int64_t silent_before, fss_today *out,
+                           fs_error *err);
+/* Is the rep (UUID text) a member of one of terr? */
+fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err);
 
 #endif /* FSS_REPO_H */

@@ -9,6 +9,7 @@
 #include "fss_sqlite.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -421,4 +422,399 @@ fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
 done:
     sqlite3_finalize(st);
     return rc;
+}
+
+/* ---- territory restrictions (fss__actor_territories) in SQL ---- */
+
+void fss__sql_terr_in(fss_buf *sql, const char *col, const char *const *terr,
+                      int first)
+{
+    size_t n = 0;
+
+    if (!terr)
+        return;
+    while (terr[n])
+        n++;
+    if (n == 0) {
+        fss_buf_puts(sql, " AND 0 = 1"); /* bound to no territory: nothing */
+        return;
+    }
+    fss_buf_printf(sql, " AND %s IN (", col);
+    for (size_t i = 0; i < n; i++)
+        fss_buf_printf(sql, "%s?%d", i ? ", " : "", first + (int)i);
+    fss_buf_puts(sql, ")");
+}
+
+int fss__sql_terr_bind(sqlite3_stmt *st, const char *const *terr, int first)
+{
+    int i = 0;
+
+    for (; terr && terr[i]; i++)
+        sqlite3_bind_text(st, first + i, terr[i], -1, SQLITE_STATIC);
+    return first + i;
+}
+
+void fss__sql_conflict_customer(fss_buf *sql, const char *alias)
+{
+    size_t n = 0;
+    const fs_entity *const *ents = fs_schema_entities(&n);
+
+    /* The customer a conflict record's row hangs off: the row itself for a
+     * customer, its stored root otherwise (NULL for reference data and
+     * rows never stored: such records are an admin's only). */
+    fss_buf_printf(sql, "(CASE %s.entity", alias);
+    for (size_t i = 0; i < n; i++) {
+        if (!fss__scoped_entity(ents[i]))
+            continue;
+        if (strcmp(ents[i]->name, "customer") == 0)
+            fss_buf_printf(sql, " WHEN 'customer' THEN %s.row", alias);
+        else
+            fss_buf_printf(sql, " WHEN '%s' THEN (SELECT x.root FROM %s x WHERE x.id = %s.row)",
+                           ents[i]->name, ents[i]->name, alias);
+    }
+    fss_buf_puts(sql, " END)");
+}
+
+/* Runs sql (params: ?1 = the id as bound by bind_id, then the territory
+ * list from ?2) and says whether it returned a row. */
+static fss_status in_terr(fss_conn *c, fss_buf *sql, const void *blob, int blob_len,
+                          int64_t num, const char *const *terr, bool *in,
+                          fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *in = false;
+    if (sql->oom)
+        return fss__fail(err, FSS_ENOMEM, "query");
+    if (sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "territory check");
+        goto done;
+    }
+    if (blob && blob_len < 0)
+        sqlite3_bind_text(st, 1, blob, -1, SQLITE_STATIC);
+    else if (blob)
+        sqlite3_bind_blob(st, 1, blob, blob_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, num);
+    fss__sql_terr_bind(st, terr, 2);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *in = true;
+    else if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "territory check");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_row_in_territories(fss_conn *c, const fs_entity *e,
+                                        const fs_id *id,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    *in = false;
+    if (!fss__scoped_entity(e))
+        return FSS_OK;
+    if (strcmp(e->name, "customer") == 0)
+        fss_buf_puts(&sql, "SELECT 1 FROM customer k WHERE k.id = ?1");
+    else
+        fss_buf_printf(&sql, "SELECT 1 FROM %s x JOIN customer k ON k.id = x.root"
+                             " WHERE x.id = ?1", e->name);
+    fss__sql_terr_in(&sql, "k.territory", terr, 2);
+    rc = in_terr(c, &sql, id->b, 16, 0, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+fss_status fss__repo_device_in_territories(fss_conn *c, const fs_id *device,
+                                           const char *const *terr, bool *in,
+                                           fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT 1 FROM fss_devices d JOIN fss_rep_territories rt"
+                       " ON rt.rep = d.rep WHERE d.id = ?1");
+    fss__sql_terr_in(&sql, "rt.territory", terr, 2);
+    rc = in_terr(c, &sql, device->b, 16, 0, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
+                                             const char *const *terr, bool *in,
+                                             fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT 1 FROM fss_conflicts k JOIN customer c ON c.id = ");
+    fss__sql_conflict_customer(&sql, "k");
+    fss_buf_puts(&sql, " WHERE k.id = ?1");
+    fss__sql_terr_in(&sql, "c.territory", terr, 2);
+    rc = in_terr(c, &sql, NULL, 0, id, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT 1 FROM fss_rep_territories rt WHERE rt.rep = ?1");
+    fss__sql_terr_in(&sql, "rt.territory", terr, 2);
+    rc = in_terr(c, &sql, rep, -1, 0, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+/* ---- the console's customers list ---- */
+
+/* " AND ..." for each filter of q, parameters from ?first in the order
+ * territory, owner, segment, text (x3); returns the next parameter. */
+static int customer_filters(fss_buf *sql, const fss_customer_query *q, int first)
+{
+    int p = first;
+
+    if (q->territory)
+        fss_buf_printf(sql, " AND c.territory = ?%d", p++);
+    if (q->owner)
+        fss_buf_printf(sql, " AND c.owner_rep = ?%d", p++);
+    if (q->segment)
+        fss_buf_printf(sql, " AND c.segment = ?%d", p++);
+    if (q->text) {
+        fss_buf_printf(sql, " AND (lower(c.name) LIKE ?%d ESCAPE '\\'"
+                            " OR lower(COALESCE(c.address, '')) LIKE ?%d ESCAPE '\\'"
+                            " OR lower(COALESCE(c.tags, '')) LIKE ?%d ESCAPE '\\')",
+                       p, p, p);
+        p++;
+    }
+    return p;
+}
+
+static int bind_filters(sqlite3_stmt *st, const fss_customer_query *q, const char *like,
+                        int first)
+{
+    int p = first;
+
+    if (q->territory)
+        sqlite3_bind_text(st, p++, q->territory, -1, SQLITE_STATIC);
+    if (q->owner)
+        sqlite3_bind_text(st, p++, q->owner, -1, SQLITE_STATIC);
+    if (q->segment)
+        sqlite3_bind_text(st, p++, q->segment, -1, SQLITE_STATIC);
+    if (q->text)
+        sqlite3_bind_text(st, p++, like, -1, SQLITE_STATIC);
+    return p;
+}
+
+/* "%text%" in ASCII lower case with LIKE's wildcards escaped. */
+static char *like_pattern(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = malloc(2 * n + 3), *o = out;
+
+    if (!out)
+        return NULL;
+    *o++ = '%';
+    for (const char *p = text; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_customer_item_fn fn, void *arg,
+                                    fs_error *err)
+{
+    static const char *const sorts[][2] = {
+        {"name", "c.name"}, {"territory", "c.territory"}, {"segment", "c.segment"}};
+    const char *sort = q->sort ? q->sort : "name", *col = NULL;
+    bool desc = sort[0] == '-';
+    sqlite3_stmt *st = NULL;
+    fss_buf where = {0}, sql = {0};
+    char *like = NULL;
+    fss_status rc = FSS_OK;
+    int next, r;
+
+    *total = 0;
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
+        if (strcmp(sort + desc, sorts[i][0]) == 0)
+            col = sorts[i][1];
+    if (!col)
+        return fss__fail(err, FSS_EINVAL, "sort must be name, territory or segment "
+                                          "(\"-\" before it: descending)");
+    if (q->text && !(like = like_pattern(q->text)))
+        return fss__fail(err, FSS_ENOMEM, "customers");
+    fss_buf_puts(&where, " FROM customer c WHERE c.deleted = 0");
+    next = customer_filters(&where, q, 1);
+    fss__sql_terr_in(&where, "c.territory", terr, next);
+    if (where.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "customers");
+        goto done;
+    }
+    /* The count of every match, then the page. */
+    fss_buf_printf(&sql, "SELECT count(*)%s", where.data);
+    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "customers");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__dbfail(err, c->db, "customers");
+        goto done;
+    }
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    fss_buf_free(&sql);
+    fss_buf_printf(&sql, "SELECT c.id, c.name, c.address, c.phone, c.segment, c.territory,"
+                         " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
+                         " c.owner_rep), c.lat, c.lon%s ORDER BY %s %s, c.id LIMIT %lld"
+                         " OFFSET %lld",
+                   where.data, col, desc ? "DESC" : "ASC", (long long)q->limit,
+                   (long long)q->offset);
+    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "customers");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_customer_item it = {
+            .name = col_text(st, 1), .address = col_text(st, 2), .phone = col_text(st, 3),
+            .segment = col_text(st, 4), .territory = col_text(st, 5),
+            .owner = col_text(st, 6), .owner_name = col_text(st, 7),
+            .has_lat = sqlite3_column_type(st, 8) != SQLITE_NULL,
+            .lat = sqlite3_column_double(st, 8),
+            .has_lon = sqlite3_column_type(st, 9) != SQLITE_NULL,
+            .lon = sqlite3_column_double(st, 9)};
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue; /* not a row id: cannot be named */
+        memcpy(it.id.b, sqlite3_column_blob(st, 0), 16);
+        fn(&it, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "customers");
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&sql);
+    fss_buf_free(&where);
+    free(like);
+    return rc;
+}
+
+/* ---- the Today numbers ---- */
+
+/* One count(*) query: ?1..?3 the int64 params given, codes from ?4. */
+static fss_status count_of(fss_conn *c, fss_buf *sql, const int64_t *p, int np,
+                           const char *const *terr, int64_t *out, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *out = 0;
+    if (sql->oom || sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "today");
+        goto done;
+    }
+    for (int i = 0; i < np; i++)
+        sqlite3_bind_int64(st, i + 1, p[i]);
+    fss__sql_terr_bind(st, terr, 4);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = fss__dbfail(err, c->db, "today");
+    else
+        *out = sqlite3_column_int64(st, 0);
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(sql);
+    return rc;
+}
+
+fss_status fss__repo_today(fss_conn *c, const char *const *terr,
+                           int64_t day_start, int64_t day_end,
+                           int64_t silent_before, fss_today *out,
+                           fs_error *err)
+{
+    const int64_t day[2] = {day_start, day_end}, silent[1] = {silent_before},
+                  since[1] = {day_start};
+    fss_buf sql = {0};
+    fss_status rc;
+
+    memset(out, 0, sizeof *out);
+    /* Visits by the visited customer's territory. */
+    fss_buf_puts(&sql, "SELECT count(*) FROM visit v JOIN customer k ON k.id = v.customer_id"
+                       " WHERE v.deleted = 0 AND v.status = 'completed'"
+                       " AND v.checkin_at >= ?1 AND v.checkin_at < ?2");
+    fss__sql_terr_in(&sql, "k.territory", terr, 4);
+    if ((rc = count_of(c, &sql, day, 2, terr, &out->visits_done, err)) != FSS_OK)
+        return rc;
+    fss_buf_puts(&sql, "SELECT count(*) FROM visit v JOIN customer k ON k.id = v.customer_id"
+                       " WHERE v.deleted = 0 AND v.planned_at >= ?1 AND v.planned_at < ?2");
+    fss__sql_terr_in(&sql, "k.territory", terr, 4);
+    if ((rc = count_of(c, &sql, day, 2, terr, &out->visits_planned, err)) != FSS_OK)
+        return rc;
+    /* Devices by their rep's territories. */
+    fss_buf_puts(&sql, "SELECT count(*) FROM fss_devices d WHERE d.revoked = 0"
+                       " AND d.last_seen >= ?1");
+    if (terr) {
+        fss_buf_puts(&sql, " AND d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
+                           " WHERE 1 = 1");
+        fss__sql_terr_in(&sql, "rt.territory", terr, 4);
+        fss_buf_puts(&sql, ")");
+    }
+    if ((rc = count_of(c, &sql, since, 1, terr, &out->devices_synced, err)) != FSS_OK)
+        return rc;
+    fss_buf_puts(&sql, "SELECT count(*) FROM fss_devices d WHERE d.revoked = 0"
+                       " AND COALESCE(d.last_seen, d.created_at) < ?1");
+    if (terr) {
+        fss_buf_puts(&sql, " AND d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
+                           " WHERE 1 = 1");
+        fss__sql_terr_in(&sql, "rt.territory", terr, 4);
+        fss_buf_puts(&sql, ")");
+    }
+    if ((rc = count_of(c, &sql, silent, 1, terr, &out->devices_silent, err)) != FSS_OK)
+        return rc;
+    /* Conflict records by their row's customer. */
+    for (int rejected = 0; rejected < 2; rejected++) {
+        fss_buf_puts(&sql, "SELECT count(*) FROM fss_conflicts k WHERE k.status = 'open'");
+        if (rejected)
+            fss_buf_puts(&sql, " AND k.rule IN ('scope', 'invalid')");
+        if (terr) {
+            fss_buf_puts(&sql, " AND ");
+            fss__sql_conflict_customer(&sql, "k");
+            fss_buf_puts(&sql, " IN (SELECT c.id FROM customer c WHERE 1 = 1");
+            fss__sql_terr_in(&sql, "c.territory", terr, 4);
+            fss_buf_puts(&sql, ")");
+        }
+        rc = count_of(c, &sql, NULL, 0, terr,
+                      rejected ? &out->rejected_waiting : &out->open_conflicts, err);
+        if (rc != FSS_OK)
+            return rc;
+    }
+    return FSS_OK;
 }

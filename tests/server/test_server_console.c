@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define PW "correct horse"
+#define ZERO_ID "00000000-0000-7000-8000-000000000000"
 
 typedef struct sess {
     char cookie[128]; /* "fss_session=<hex>" */
@@ -328,13 +329,26 @@ static void test_roles(void **state)
         {"POST", "/admin/v1/reps", "{\"name\":\"R\"}", 201, 403, 403},
         {"POST", "/admin/v1/import/customers", "[]", 200, 403, 403},
         {"POST", "/admin/v1/quotes/expire", NULL, 200, 403, 403},
-        /* Not yet scoped to territories: closed to managers and viewers. */
-        {"GET", "/admin/v1/reps", NULL, 200, 403, 403},
-        {"GET", "/admin/v1/devices", NULL, 200, 403, 403},
-        {"GET", "/admin/v1/conflicts", NULL, 200, 403, 403},
-        {"GET", "/admin/v1/pipeline", NULL, 200, 403, 403},
-        {"GET", "/admin/v1/activity", NULL, 200, 403, 403},
-        {"POST", "/admin/v1/conflicts/1/resolve", "{\"choice\":\"theirs\"}", 404, 403, 403},
+        {"POST", "/admin/v1/reps/" ZERO_ID "/enrollment-codes", NULL, 404, 403, 403},
+        {"POST", "/admin/v1/reps/" ZERO_ID "/territories", "{\"territory\":\"north\"}",
+         404, 403, 403},
+        {"DELETE", "/admin/v1/customers/" ZERO_ID, NULL, 404, 403, 403},
+        {"GET", "/admin/v1/reps/" ZERO_ID "/export", NULL, 404, 403, 403},
+        /* Scoped to the territories (test_scope_by_territory checks what). */
+        {"GET", "/admin/v1/reps", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/customers", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/today", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/territories", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/devices", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/conflicts", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/pipeline", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/activity", NULL, 200, 200, 200},
+        {"POST", "/admin/v1/conflicts/1/resolve", "{\"choice\":\"theirs\"}", 404, 404, 403},
+        {"POST", "/admin/v1/devices/" ZERO_ID "/revoke", NULL, 404, 404, 403},
+        {"POST", "/admin/v1/customers/" ZERO_ID "/assign", "{\"territory\":\"north\"}",
+         404, 404, 403},
+        {"POST", "/admin/v1/quotes/" ZERO_ID "/status", "{\"status\":\"accepted\"}",
+         404, 404, 403},
     };
     tk_server t;
     sess s[3];
@@ -536,6 +550,330 @@ static void test_sessions_without_token(void **state)
     tk_stop(&t);
 }
 
+/* ---- role scope: a manager or viewer never sees or changes another
+ * territory's rows ---- */
+
+typedef struct side {
+    fs_id rep, cust, visit, quote, contract;
+    tk_device a, b;
+    char rep_s[FS_ID_STRLEN + 1], cust_s[FS_ID_STRLEN + 1], dev_a[FS_ID_STRLEN + 1],
+        dev_b[FS_ID_STRLEN + 1], quote_s[FS_ID_STRLEN + 1];
+    long long conflict;
+} side;
+
+/* A territory's rep (two devices), customer, completed visit, sent quote in
+ * currency, a contract in contract_currency, and a stale-write conflict on
+ * the customer's phone. */
+static void make_side(tk_server *t, side *x, const char *terr, const char *rep_name,
+                      const char *cust_name, const char *currency,
+                      const char *contract_currency)
+{
+    fs_change c[3];
+    fs_sync_response resp;
+    fs_error_body eb;
+
+    x->rep = tk_rep(t, rep_name, terr);
+    x->cust = tk_customer(t, cust_name, terr, NULL, 50, 0);
+    tk_enroll(t, &x->rep, &x->a);
+    tk_enroll(t, &x->rep, &x->b);
+    tk_pull_all(t, &x->a, NULL, NULL, NULL, NULL);
+    fs_id_format(&x->rep, x->rep_s);
+    fs_id_format(&x->cust, x->cust_s);
+    fs_id_format(&x->a.id, x->dev_a);
+    fs_id_format(&x->b.id, x->dev_b);
+    x->visit = tk_new_id();
+    x->quote = tk_new_id();
+    x->contract = tk_new_id();
+    fs_id_format(&x->quote, x->quote_s);
+    tk_change(&c[0], &x->a, "visit", &x->visit);
+    tk_set_id(&c[0], &x->a, "customer_id", &x->cust);
+    tk_set_text(&c[0], &x->a, "status", "completed");
+    tk_set_int(&c[0], &x->a, "checkin_at", (int64_t)fs_hlc_ms(x->a.clock));
+    tk_change(&c[1], &x->a, "quote", &x->quote);
+    tk_set_id(&c[1], &x->a, "customer_id", &x->cust);
+    tk_set_text(&c[1], &x->a, "currency", currency);
+    tk_set_text(&c[1], &x->a, "status", "sent");
+    tk_change(&c[2], &x->a, "contract", &x->contract);
+    tk_set_id(&c[2], &x->a, "customer_id", &x->cust);
+    tk_set_text(&c[2], &x->a, "currency", contract_currency);
+    tk_set_int(&c[2], &x->a, "amount", 1000);
+    assert_int_equal(tk_sync(t, &x->a, NULL, c, 3, x->a.cursor, 0, FS_PROTO_DEFLATE, &resp,
+                             &eb), 200);
+    for (int i = 0; i < 3; i++) {
+        if (resp.results[i].outcome != FS_APPLIED)
+            fail_msg("%s change %d not applied", terr, i);
+        fs_change_free(&c[i]);
+    }
+    fs_proto_sync_response_free(&resp);
+    /* The conflict: a newer phone from a, then an older one from b. */
+    tk_change(&c[0], &x->a, "customer", &x->cust);
+    tk_set_text(&c[0], &x->a, "phone", "new");
+    x->b.clock -= UINT64_C(60000) << 16;
+    tk_change(&c[1], &x->b, "customer", &x->cust);
+    tk_set_text(&c[1], &x->b, "phone", "old");
+    assert_int_equal(tk_sync(t, &x->a, NULL, &c[0], 1, 0, 0, FS_PROTO_DEFLATE, &resp, &eb),
+                     200);
+    fs_proto_sync_response_free(&resp);
+    assert_int_equal(tk_sync(t, &x->b, NULL, &c[1], 1, 0, 0, FS_PROTO_DEFLATE, &resp, &eb),
+                     200);
+    fs_proto_sync_response_free(&resp);
+    fs_change_free(&c[0]);
+    fs_change_free(&c[1]);
+}
+
+/* The id of the (auto-resolved) conflict record about row (from the admin list). */
+static long long conflict_of(tk_server *t, const char *row)
+{
+    reply r;
+    char pat[80];
+    const char *at, *obj;
+
+    call(t, "GET", "/admin/v1/conflicts?status=auto", NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL,
+         &r);
+    snprintf(pat, sizeof pat, "\"row\":\"%s\"", row);
+    if (!(at = strstr(r.body, pat)))
+        fail_msg("no conflict on %s in %s", row, r.body);
+    for (obj = at; obj > r.body && strncmp(obj, "{\"id\":", 6) != 0; obj--)
+        ;
+    return atoll(obj + 6);
+}
+
+static void test_scope_by_territory(void **state)
+{
+    tk_server t;
+    side n, so;
+    sess se[3];
+    const char *who[3] = {"ada", "max", "vic"};
+    reply r;
+    char path[256], body[256];
+
+    (void)state;
+    tk_start(&t, NULL);
+    make_side(&t, &n, "north", "Nina North", "North Co", "EUR", "EUR");
+    make_side(&t, &so, "south", "Sam South", "South Co", "USD", "GBP");
+    n.conflict = conflict_of(&t, n.cust_s);
+    so.conflict = conflict_of(&t, so.cust_s);
+    add_user(&t, "ada", "admin", NULL);
+    add_user(&t, "max", "manager", "north");
+    add_user(&t, "vic", "viewer", "north");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login(&t, who[i], PW, &se[i]), 200);
+
+    /* Every list and report: what the north shows, what the south shows.
+     * An admin sees both; the north's manager and viewer the north only,
+     * whatever filter they ask for. */
+    {
+        char north_conf[64], south_conf[64];
+        const struct {
+            const char *path, *north, *south;
+        } reads[] = {
+            {"/admin/v1/reps", n.rep_s, so.rep_s},
+            {"/admin/v1/customers", n.cust_s, so.cust_s},
+            {"/admin/v1/customers?format=csv", "North Co", "South Co"},
+            {"/admin/v1/customers?territory=south", "\"total\":", so.cust_s},
+            {"/admin/v1/reps", "Nina North", "Sam South"},
+            {"/admin/v1/territories", "\"code\":\"north\"", "\"code\":\"south\""},
+            {"/admin/v1/devices", n.dev_a, so.dev_a},
+            {"/admin/v1/devices", n.dev_b, so.dev_b},
+            {"/admin/v1/conflicts", n.cust_s, so.cust_s},
+            {"/admin/v1/conflicts?status=auto", north_conf, south_conf},
+            {"/admin/v1/activity", n.rep_s, so.rep_s},
+            {"/admin/v1/activity", "Nina North", "Sam South"},
+            {"/admin/v1/pipeline", "\"currency\":\"EUR\"", "\"currency\":\"USD\""},
+            {"/admin/v1/pipeline", "\"currency\":\"EUR\"", "\"currency\":\"GBP\""},
+        };
+        snprintf(north_conf, sizeof north_conf, "{\"id\":%lld,", n.conflict);
+        snprintf(south_conf, sizeof south_conf, "{\"id\":%lld,", so.conflict);
+        for (int role = 0; role < 3; role++)
+            for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+                call(&t, "GET", reads[i].path, NULL, NULL, &se[role], NULL, NULL, &r);
+                if (r.status != 200)
+                    fail_msg("%s GET %s: HTTP %d %s", who[role], reads[i].path, r.status,
+                             r.body);
+                if (!strstr(r.body, reads[i].north))
+                    fail_msg("%s GET %s lacks %s: %s", who[role], reads[i].path,
+                             reads[i].north, r.body);
+                if ((strstr(r.body, reads[i].south) != NULL) != (role == 0))
+                    fail_msg("%s GET %s: %s %s", who[role], reads[i].path, reads[i].south,
+                             role == 0 ? "missing" : "leaked");
+            }
+        /* The Today numbers count the north only for its manager and
+         * viewer: a visit checked in and two devices seen today each. */
+        for (int role = 0; role < 3; role++) {
+            call(&t, "GET", "/admin/v1/today", NULL, NULL, &se[role], NULL, NULL, &r);
+            assert_int_equal(r.status, 200);
+            if (!strstr(r.body, role ? "\"visits_done\":1," : "\"visits_done\":2,") ||
+                !strstr(r.body, role ? "\"devices_synced\":2," : "\"devices_synced\":4,") ||
+                !strstr(r.body, "\"devices_silent\":0,"))
+                fail_msg("%s today: %s", who[role], r.body);
+        }
+        /* Asking for the other territory by filter gives nothing. */
+        call(&t, "GET", "/admin/v1/activity?territory=south", NULL, NULL, &se[1], NULL, NULL,
+             &r);
+        assert_int_equal(r.status, 200);
+        assert_null(strstr(r.body, so.rep_s));
+        assert_null(strstr(r.body, "Sam South"));
+    }
+
+    /* Changes: the other territory's rows are "no such" (404) to the
+     * manager, nothing changes; the viewer changes nothing at all. */
+    {
+        char conf_n[64], conf_s[64], rev_n[128], rev_s[128], asg_n[128], asg_s[128],
+            qs_n[128], qs_s[128], own_s[128], own_n[128];
+        const struct {
+            const char *path, *body;
+            int manager; /* the viewer always gets 403 */
+        } writes[] = {
+            {conf_s, "{\"choice\":\"yours\"}", 404},
+            {rev_s, NULL, 404},
+            {asg_s, "{\"territory\":\"north\"}", 404},
+            {asg_n, "{\"territory\":\"south\"}", 403},
+            {asg_n, "{\"territory\":\"\"}", 403},
+            {asg_n, own_s, 404},
+            {qs_s, "{\"status\":\"accepted\"}", 404},
+            /* Within the north: done. */
+            {conf_n, "{\"choice\":\"yours\"}", 200},
+            {rev_n, NULL, 200},
+            {asg_n, own_n, 200},
+            {qs_n, "{\"status\":\"accepted\"}", 200},
+        };
+        snprintf(conf_n, sizeof conf_n, "/admin/v1/conflicts/%lld/resolve", n.conflict);
+        snprintf(conf_s, sizeof conf_s, "/admin/v1/conflicts/%lld/resolve", so.conflict);
+        snprintf(rev_n, sizeof rev_n, "/admin/v1/devices/%s/revoke", n.dev_b);
+        snprintf(rev_s, sizeof rev_s, "/admin/v1/devices/%s/revoke", so.dev_b);
+        snprintf(asg_n, sizeof asg_n, "/admin/v1/customers/%s/assign", n.cust_s);
+        snprintf(asg_s, sizeof asg_s, "/admin/v1/customers/%s/assign", so.cust_s);
+        snprintf(qs_n, sizeof qs_n, "/admin/v1/quotes/%s/status", n.quote_s);
+        snprintf(qs_s, sizeof qs_s, "/admin/v1/quotes/%s/status", so.quote_s);
+        snprintf(own_s, sizeof own_s, "{\"owner_rep\":\"%s\"}", so.rep_s);
+        snprintf(own_n, sizeof own_n, "{\"owner_rep\":\"%s\"}", n.rep_s);
+        for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+            call(&t, "POST", writes[i].path, NULL, NULL, &se[2], se[2].csrf,
+                 writes[i].body ? writes[i].body : "{}", &r);
+            if (r.status != 403)
+                fail_msg("viewer POST %s: HTTP %d, want 403", writes[i].path, r.status);
+            call(&t, "POST", writes[i].path, NULL, NULL, &se[1], se[1].csrf,
+                 writes[i].body ? writes[i].body : "{}", &r);
+            if (r.status != writes[i].manager)
+                fail_msg("manager POST %s %s: HTTP %d, want %d (%s)", writes[i].path,
+                         writes[i].body ? writes[i].body : "", r.status, writes[i].manager,
+                         r.body);
+        }
+        /* Nothing of the south changed: its conflict open, device live,
+         * customer in the south, quote still sent. */
+        call(&t, "GET", "/admin/v1/conflicts?status=auto", NULL, TK_ADMIN_TOKEN, NULL, NULL,
+             NULL, &r);
+        assert_non_null(strstr(r.body, so.cust_s));
+        call(&t, "GET", "/admin/v1/devices", NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL, &r);
+        snprintf(body, sizeof body, "\"id\":\"%s\"", so.dev_b);
+        assert_non_null(strstr(r.body, body));
+        assert_non_null(strstr(strstr(r.body, body), "\"revoked\":false"));
+        call(&t, "GET", "/admin/v1/territories", NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL, &r);
+        assert_non_null(strstr(r.body, "{\"code\":\"south\""));
+        call(&t, "GET", "/admin/v1/pipeline", NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL, &r);
+        assert_non_null(strstr(r.body, "{\"status\":\"sent\",\"currency\":\"USD\""));
+        assert_non_null(strstr(r.body, "{\"status\":\"accepted\",\"currency\":\"EUR\""));
+        /* The north's conflict was resolved in the manager's name. */
+        call(&t, "GET", "/admin/v1/conflicts?status=resolved", NULL, TK_ADMIN_TOKEN, NULL,
+             NULL, NULL, &r);
+        assert_non_null(strstr(r.body, "\"resolved_by\":\"user:max\""));
+        assert_null(strstr(r.body, so.cust_s));
+    }
+    (void)path;
+    tk_stop(&t);
+}
+
+/* ---- the console's lists ---- */
+
+static void test_customers_list(void **state)
+{
+    tk_server t;
+    reply r;
+    const char *p;
+
+    (void)state;
+    tk_start(&t, NULL);
+    assert_int_equal(admin_call(&t, "POST", "/admin/v1/territories", "{\"code\":\"north\"}"),
+                     200);
+    assert_int_equal(admin_call(&t, "POST", "/admin/v1/territories", "{\"code\":\"south\"}"),
+                     200);
+    tk_import(&t, "customer",
+              "[{\"name\":\"=HYPERLINK(\\\"http://x\\\")\",\"territory\":\"north\"},"
+              " {\"name\":\"Comma, Inc\",\"territory\":\"north\",\"segment\":\"retail\"},"
+              " {\"name\":\"Quote \\\"Q\\\" Ltd\",\"territory\":\"south\"},"
+              " {\"name\":\"Line\\nbreak\",\"territory\":\"south\",\"segment\":\"retail\"},"
+              " {\"name\":\"<img src=x onerror=alert(1)>\",\"territory\":\"north\"},"
+              " {\"name\":\"\\u5317\\u4eac\\u70e4\\u9e2d\\u5e97\",\"territory\":\"south\","
+              "  \"address\":\"Wangfujing 1\"},"
+              " {\"name\":\"@risk 100%_off\",\"territory\":\"north\",\"tags\":\"vip\"}]");
+    /* A page, the total, the order by name. */
+    call(&t, "GET", "/admin/v1/customers?limit=2", NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"total\":7,\"limit\":2,\"offset\":0}"));
+    assert_int_equal(tk_count(r.body, "\"id\":"), 2);
+    p = strstr(r.body, "<img");
+    assert_non_null(p);
+    assert_non_null(strstr(p, "=HYPERLINK")); /* '<' 0x3c sorts before '=' 0x3d */
+    call(&t, "GET", "/admin/v1/customers?limit=2&offset=6", NULL, TK_ADMIN_TOKEN, NULL, NULL,
+         NULL, &r);
+    assert_int_equal(tk_count(r.body, "\"id\":"), 1);
+    assert_non_null(strstr(r.body, "\\u5317") ? "" : strstr(r.body, "\xe5\x8c\x97"));
+    /* Filters: territory, segment, text (ASCII case, LIKE wildcards as
+     * text, Chinese substrings, addresses and tags). */
+    static const struct {
+        const char *query;
+        int count;
+        const char *has;
+    } filters[] = {
+        {"territory=north", 4, "Comma, Inc"},
+        {"territory=south&segment=retail", 1, "Line\\nbreak"},
+        {"segment=retail", 2, "Comma, Inc"},
+        {"q=COMMA", 1, "Comma, Inc"},
+        {"q=%_", 1, "@risk 100%_off"},
+        {"q=_", 1, "@risk 100%_off"},
+        {"q=\xe7\x83\xa4\xe9\xb8\xad", 1, "Wangfujing 1"}, /* in-process: decoded */
+        {"q=wangfujing", 1, "Wangfujing 1"},
+        {"q=VIP", 1, "@risk"},
+        {"q=nothing-like-this", 0, "\"total\":0"},
+        {"sort=-name&limit=1", 1, "\\u5317"},
+        {"sort=territory&limit=1", 1, "\"territory\":\"north\""},
+        {"sort=-territory&limit=1", 1, "\"territory\":\"south\""},
+    };
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/admin/v1/customers?%s", filters[i].query);
+        call(&t, "GET", path, NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL, &r);
+        if (r.status != 200 || (int)tk_count(r.body, "{\"id\":") != filters[i].count ||
+            (!strstr(r.body, filters[i].has) &&
+             !(strcmp(filters[i].has, "\\u5317") == 0 && strstr(r.body, "\xe5\x8c\x97"))))
+            fail_msg("customers?%s: HTTP %d, want %d rows with %s: %s", filters[i].query,
+                     r.status, filters[i].count, filters[i].has, r.body);
+    }
+    /* Bad parameters: refused with a reason. */
+    static const char *const bad[] = {"limit=0", "limit=1001", "limit=x", "offset=-1",
+                                      "sort=id", "sort=-", "format=xml"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/admin/v1/customers?%s", bad[i]);
+        if (call(&t, "GET", path, NULL, TK_ADMIN_TOKEN, NULL, NULL, NULL, &r) != 400)
+            fail_msg("customers?%s: HTTP %d, want 400", bad[i], r.status);
+    }
+    /* CSV: RFC 4180 quoting, CRLF, formula cells neutralised. */
+    call(&t, "GET", "/admin/v1/customers?format=csv&limit=1000", NULL, TK_ADMIN_TOKEN, NULL,
+         NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "id,name,address,phone,segment,territory,owner_rep,"
+                                "owner_name,lat,lon\r\n", 64);
+    assert_non_null(strstr(r.body, ",\"'=HYPERLINK(\"\"http://x\"\")\",,,,north,,,,\r\n"));
+    assert_non_null(strstr(r.body, ",\"Comma, Inc\",,,retail,north,,,,\r\n"));
+    assert_non_null(strstr(r.body, ",\"Quote \"\"Q\"\" Ltd\",,,,south,,,,\r\n"));
+    assert_non_null(strstr(r.body, ",\"Line\nbreak\",,,retail,south,,,,\r\n"));
+    assert_non_null(strstr(r.body, ",\"'@risk 100%_off\",,,,north,,,,\r\n"));
+    assert_non_null(strstr(r.body, ",<img src=x onerror=alert(1)>,,,,north,,,,\r\n"));
+    assert_int_equal(tk_count(r.body, "\r\n"), 8);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +888,8 @@ int main(void)
         cmocka_unit_test(test_cookie_over_http),
         cmocka_unit_test(test_cookie_secure_under_tls),
         cmocka_unit_test(test_sessions_without_token),
+        cmocka_unit_test(test_scope_by_territory),
+        cmocka_unit_test(test_customers_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

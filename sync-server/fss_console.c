@@ -1,0 +1,173 @@
+/*
+ * fss_console.c - the console's list endpoints (docs/ADMIN-API.md, "Lists
+ * for the console"): rows from the repository under the actor's territory
+ * restriction, written as JSON or as CSV in C (never in SQL).
+ *
+ * CSV follows RFC 4180 (CRLF lines, a field holding a comma, a quote, CR
+ * or LF is quoted, a quote doubled) and is safe to open in a spreadsheet:
+ * a cell that begins with = + - @, a tab or a CR is prefixed with a single
+ * quote, so a customer named "=HYPERLINK(...)" is shown as text, never run
+ * as a formula (the OWASP "CSV injection" advice). Numbers we write
+ * ourselves (coordinates) are not prefixed.
+ */
+#include "fss_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void fss__csv_cell(fss_buf *b, const char *v, bool first)
+{
+    bool quote;
+
+    if (!first)
+        fss_buf_puts(b, ",");
+    if (!v)
+        return;
+    quote = strpbrk(v, ",\"\r\n") != NULL || strchr("=+-@\t\r", v[0]) != NULL;
+    if (!quote) {
+        fss_buf_puts(b, v);
+        return;
+    }
+    fss_buf_puts(b, "\"");
+    if (v[0] && strchr("=+-@\t\r", v[0]))
+        fss_buf_puts(b, "'");
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            fss_buf_puts(b, "\"\"");
+        else
+            fss_buf_add(b, p, 1);
+    }
+    fss_buf_puts(b, "\"");
+}
+
+typedef struct customers_out {
+    fss_buf *out;
+    bool csv, any;
+} customers_out;
+
+static void real_or_null(fss_buf *b, bool has, double v, bool csv)
+{
+    char r[FS_REAL_STRLEN + 1];
+
+    if (!has) {
+        if (!csv)
+            fss_buf_puts(b, "null");
+        return;
+    }
+    fs_real_format(v, r);
+    fss_buf_puts(b, r);
+}
+
+static void customer_row(const fss_customer_item *c, void *arg)
+{
+    customers_out *x = arg;
+    fss_buf *b = x->out;
+    char id[FS_ID_STRLEN + 1];
+
+    fs_id_format(&c->id, id);
+    if (x->csv) {
+        fss__csv_cell(b, id, true);
+        fss__csv_cell(b, c->name, false);
+        fss__csv_cell(b, c->address, false);
+        fss__csv_cell(b, c->phone, false);
+        fss__csv_cell(b, c->segment, false);
+        fss__csv_cell(b, c->territory, false);
+        fss__csv_cell(b, c->owner, false);
+        fss__csv_cell(b, c->owner_name, false);
+        fss_buf_puts(b, ",");
+        real_or_null(b, c->has_lat, c->lat, true);
+        fss_buf_puts(b, ",");
+        real_or_null(b, c->has_lon, c->lon, true);
+        fss_buf_puts(b, "\r\n");
+        return;
+    }
+    fss_buf_puts(b, x->any ? ",{\"id\":" : "{\"id\":");
+    x->any = true;
+    fss_json_cstr(b, id);
+    fss_buf_puts(b, ",\"name\":");
+    fss_json_cstr(b, c->name);
+    fss_buf_puts(b, ",\"address\":");
+    fss_json_cstr(b, c->address);
+    fss_buf_puts(b, ",\"phone\":");
+    fss_json_cstr(b, c->phone);
+    fss_buf_puts(b, ",\"segment\":");
+    fss_json_cstr(b, c->segment);
+    fss_buf_puts(b, ",\"territory\":");
+    fss_json_cstr(b, c->territory);
+    fss_buf_puts(b, ",\"owner_rep\":");
+    fss_json_cstr(b, c->owner);
+    fss_buf_puts(b, ",\"owner_name\":");
+    fss_json_cstr(b, c->owner_name);
+    fss_buf_puts(b, ",\"lat\":");
+    real_or_null(b, c->has_lat, c->lat, false);
+    fss_buf_puts(b, ",\"lon\":");
+    real_or_null(b, c->has_lon, c->lon, false);
+    fss_buf_puts(b, "}");
+}
+
+fss_status fss__admin_customers(fss_server *s, const fss_customer_query *q,
+                                const char *const *terr, bool csv, fss_buf *out,
+                                fs_error *err)
+{
+    customers_out x = {.out = out, .csv = csv};
+    fss_conn *c;
+    int64_t total = 0;
+    fss_status st;
+
+    if (q->limit < 1 || q->limit > 1000)
+        return fss__fail(err, FSS_EINVAL, "limit must be 1..1000");
+    if (q->offset < 0)
+        return fss__fail(err, FSS_EINVAL, "offset must be 0 or more");
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (csv)
+        fss_buf_puts(out, "id,name,address,phone,segment,territory,owner_rep,owner_name,"
+                          "lat,lon\r\n");
+    else
+        fss_buf_puts(out, "{\"items\":[");
+    /* One read transaction: the count and the page agree. */
+    if ((st = fss__begin_read(c, err)) == FSS_OK) {
+        st = fss__repo_customers_list(c, q, terr, &total, customer_row, &x, err);
+        (void)fss__commit(c, NULL);
+    }
+    fss__conn_put(s, c);
+    if (!csv)
+        fss_buf_printf(out, "],\"total\":%lld,\"limit\":%lld,\"offset\":%lld}\n",
+                       (long long)total, (long long)q->limit, (long long)q->offset);
+    if (st == FSS_OK && out->oom)
+        st = fss__fail(err, FSS_ENOMEM, "customers");
+    return st;
+}
+
+#define DAY_MS INT64_C(86400000)
+
+fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,
+                            fss_buf *out, fs_error *err)
+{
+    int64_t day = fss__calendar_day(&s->calendar, now_ms);
+    int64_t start = fss__calendar_start(&s->calendar, day),
+            end = fss__calendar_start(&s->calendar, day + 1);
+    fss_today t;
+    fss_conn *c;
+    fss_status st;
+
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((st = fss__begin_read(c, err)) == FSS_OK) {
+        st = fss__repo_today(c, terr, start, end, now_ms - 3 * DAY_MS, &t, err);
+        (void)fss__commit(c, NULL);
+    }
+    fss__conn_put(s, c);
+    if (st != FSS_OK)
+        return st;
+    fss_buf_printf(out, "{\"day_start\":%lld,\"day_end\":%lld,\"tz\":", (long long)start,
+                   (long long)end);
+    fss_json_cstr(out, s->calendar.tz);
+    fss_buf_printf(out, ",\"visits_done\":%lld,\"visits_planned\":%lld,"
+                        "\"devices_synced\":%lld,\"devices_silent\":%lld,"
+                        "\"open_conflicts\":%lld,\"rejected_waiting\":%lld}\n",
+                   (long long)t.visits_done, (long long)t.visits_planned,
+                   (long long)t.devices_synced, (long long)t.devices_silent,
+                   (long long)t.open_conflicts, (long long)t.rejected_waiting);
+    return out->oom ? fss__fail(err, FSS_ENOMEM, "today") : FSS_OK;
+}
