@@ -190,6 +190,59 @@ static void scalar_json(fss_buf *b, const fsj *v)
     }
 }
 
+/* limit (default 50), offset and format of a list; false with a 400 in
+ * err when one is not a number or format is neither json nor csv. */
+static fss_status page_args(route_ctx *x, int64_t *limit, int64_t *offset, bool *csv,
+                            fs_error *err)
+{
+    char num[32], fmt[16];
+    char *end;
+
+    *limit = 50;
+    *offset = 0;
+    if (query_get(x->req->query, "limit", num, sizeof num)) {
+        *limit = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "limit must be a number");
+    }
+    if (query_get(x->req->query, "offset", num, sizeof num)) {
+        *offset = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "offset must be a number");
+    }
+    *csv = false;
+    if (query_get(x->req->query, "format", fmt, sizeof fmt)) {
+        if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
+            return fss__fail(err, FSS_EINVAL, "format must be json or csv");
+        *csv = strcmp(fmt, "csv") == 0;
+    }
+    return FSS_OK;
+}
+
+/* GET visits?from=&to=&rep=&territory=&status=&sort=&limit=&offset=&format= */
+static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    char from[32], to[32], rep[64], terr[80], status[32], sort[16];
+    fss_visits_args a = {0};
+    fss_status st;
+
+    if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
+        return st;
+    if (query_get(x->req->query, "from", from, sizeof from))
+        a.from = from;
+    if (query_get(x->req->query, "to", to, sizeof to))
+        a.to = to;
+    if (query_get(x->req->query, "rep", rep, sizeof rep))
+        a.rep = rep;
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        a.territory = terr;
+    if (query_get(x->req->query, "status", status, sizeof status))
+        a.status = status;
+    if (query_get(x->req->query, "sort", sort, sizeof sort))
+        a.sort = sort;
+    return fss__admin_visits(x->s, &a, TERR(x), *csv, out, err);
+}
+
 /* GET customers?limit=&offset=&territory=&owner=&segment=&q=&sort=&format= */
 static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
@@ -561,6 +614,13 @@ static void route(route_ctx *x)
                                   strcmp(x->segs[0], "audit") == 0)) {
         if (!route_accounts(x, &out, &st, &err))
             return;
+    } else if (is(x, "GET", 1, "visits", NULL)) {
+        bool csv = false;
+        st = route_visits(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else if (is(x, "GET", 1, "today", NULL)) {
         st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
     } else if (is(x, "GET", 1, "customers", NULL)) {
@@ -604,6 +664,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "reps", NULL, 1, false},
     {"GET", "customers", NULL, 1, false},
     {"GET", "today", NULL, 1, false},
+    {"GET", "visits", NULL, 1, false},
     {"GET", "territories", NULL, 1, false},
     {"GET", "devices", NULL, 1, false},
     {"GET", "conflicts", NULL, 1, false},

@@ -171,3 +171,123 @@ fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_
                    (long long)t.open_conflicts, (long long)t.rejected_waiting);
     return out->oom ? fss__fail(err, FSS_ENOMEM, "today") : FSS_OK;
 }
+
+typedef struct visits_out {
+    fss_buf *out;
+    bool csv, any;
+} visits_out;
+
+static void int_or_null(fss_buf *b, bool has, int64_t v, bool csv)
+{
+    if (has)
+        fss_buf_printf(b, "%lld", (long long)v);
+    else if (!csv)
+        fss_buf_puts(b, "null");
+}
+
+static void visit_row(const fss_visit_row *v, void *arg)
+{
+    visits_out *x = arg;
+    fss_buf *b = x->out;
+    char id[FS_ID_STRLEN + 1], cust[FS_ID_STRLEN + 1];
+    struct { const char *key, *val; } texts[] = {
+        {"customer_name", v->customer_name}, {"territory", v->territory},
+        {"rep_id", v->rep}, {"rep_name", v->rep_name}, {"status", v->status},
+        {"outcome", v->outcome}, {"verification", v->verification},
+        {"time_check", v->time_check}};
+    struct { const char *key; bool has; int64_t val; } times[] = {
+        {"planned_at", v->has_planned_at, v->planned_at},
+        {"checkin_at", v->has_checkin_at, v->checkin_at},
+        {"checkout_at", v->has_checkout_at, v->checkout_at}};
+    struct { const char *key; bool has; double val; } reals[] = {
+        {"checkin_lat", v->has_checkin, v->checkin_lat},
+        {"checkin_lon", v->has_checkin, v->checkin_lon},
+        {"customer_lat", v->has_customer_pos, v->lat},
+        {"customer_lon", v->has_customer_pos, v->lon}};
+
+    fs_id_format(&v->id, id);
+    fs_id_format(&v->customer, cust);
+    if (x->csv) {
+        fss__csv_cell(b, id, true);
+        fss__csv_cell(b, cust, false);
+    } else {
+        fss_buf_puts(b, x->any ? ",{\"id\":" : "{\"id\":");
+        x->any = true;
+        fss_json_cstr(b, id);
+        fss_buf_puts(b, ",\"customer_id\":");
+        fss_json_cstr(b, cust);
+    }
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        if (x->csv) {
+            fss__csv_cell(b, texts[i].val, false);
+            continue;
+        }
+        fss_buf_printf(b, ",\"%s\":", texts[i].key);
+        fss_json_cstr(b, texts[i].val);
+    }
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        fss_buf_puts(b, ",");
+        if (!x->csv)
+            fss_buf_printf(b, "\"%s\":", times[i].key);
+        int_or_null(b, times[i].has, times[i].val, x->csv);
+    }
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        fss_buf_puts(b, ",");
+        if (!x->csv)
+            fss_buf_printf(b, "\"%s\":", reals[i].key);
+        real_or_null(b, reals[i].has, reals[i].val, x->csv);
+    }
+    fss_buf_puts(b, x->csv ? "\r\n" : "}");
+}
+
+fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
+                             const char *const *terr, bool csv, fss_buf *out,
+                             fs_error *err)
+{
+    visits_out x = {.out = out, .csv = csv};
+    fss_visit_query q = {.rep = a->rep, .territory = a->territory, .status = a->status,
+                         .sort = a->sort, .limit = a->limit, .offset = a->offset};
+    int64_t from_day, to_day, from_ms, to_ms, total = 0;
+    fss_conn *c;
+    fss_status st;
+    fs_id rid;
+
+    if (a->limit < 1 || a->limit > 1000)
+        return fss__fail(err, FSS_EINVAL, "limit must be 1..1000");
+    if (a->offset < 0)
+        return fss__fail(err, FSS_EINVAL, "offset must be 0 or more");
+    if (a->from && !fss__parse_date(a->from, &from_day))
+        return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", a->from);
+    if (a->to && !fss__parse_date(a->to, &to_day))
+        return fss__fail(err, FSS_EINVAL, "to \"%.32s\" is not a date (YYYY-MM-DD)", a->to);
+    if (a->rep && fs_id_parse(a->rep, strlen(a->rep), &rid, NULL) != FS_OK)
+        return fss__fail(err, FSS_EINVAL, "rep \"%.40s\" is not a UUID", a->rep);
+    if (a->from) {
+        from_ms = fss__calendar_start(&s->calendar, from_day);
+        q.from_ms = &from_ms;
+    }
+    if (a->to) {
+        to_ms = fss__calendar_start(&s->calendar, to_day + 1);
+        q.to_ms = &to_ms;
+    }
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (csv)
+        fss_buf_puts(out, "id,customer_id,customer_name,territory,rep_id,rep_name,status,"
+                          "outcome,verification,time_check,planned_at,checkin_at,"
+                          "checkout_at,checkin_lat,checkin_lon,customer_lat,"
+                          "customer_lon\r\n");
+    else
+        fss_buf_puts(out, "{\"items\":[");
+    if ((st = fss__begin_read(c, err)) == FSS_OK) {
+        st = fss__repo_visits_list(c, &q, terr, &total, visit_row, &x, err);
+        (void)fss__commit(c, NULL);
+    }
+    fss__conn_put(s, c);
+    if (!csv)
+        fss_buf_printf(out, "],\"total\":%lld,\"limit\":%lld,\"offset\":%lld}\n",
+                       (long long)total, (long long)a->limit, (long long)a->offset);
+    if (st == FSS_OK && out->oom)
+        st = fss__fail(err, FSS_ENOMEM, "visits");
+    return st;
+}

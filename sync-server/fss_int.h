@@ -73,6 +73,8 @@ fss_status fss__calendar_open(const char *tz, fss_calendar *cal, fs_error *err);
 void fss__calendar_close(fss_calendar *cal);
 /* The business day (days since 1970-01-01, local) of Unix ms. */
 int64_t fss__calendar_day(const fss_calendar *cal, int64_t ms);
+/* "YYYY-MM-DD" to days since 1970-01-01 (false when it is not a date). */
+bool fss__parse_date(const char *s, int64_t *day);
 /* The UTC instant (Unix ms) local day `day` begins. */
 int64_t fss__calendar_start(const fss_calendar *cal, int64_t day);
 
@@ -304,6 +306,15 @@ fss_status fss__in_territories(fss_server *s, const char *const *terr,
 fss_status fss__admin_customers(fss_server *s, const fss_customer_query *q,
                                 const char *const *terr, bool csv, fss_buf *out,
                                 fs_error *err);
+/* A page of visits (from/to: business days "YYYY-MM-DD", inclusive) as
+ * {"items":[...],"total":N,"limit":L,"offset":O} or CSV. */
+typedef struct fss_visits_args {
+    const char *from, *to, *rep, *territory, *status, *sort;
+    int64_t limit, offset;
+} fss_visits_args;
+fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
+                             const char *const *terr, bool csv, fss_buf *out,
+                             fs_error *err);
 /* The Today numbers at now_ms (the business day of cfg.business_tz;
  * silent = not seen for 3 days) as one JSON object. */
 fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,

@@ -506,6 +506,29 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
                                     const char *const *terr, int64_t *total,
                                     fss_customer_item_fn fn, void *arg,
                                     fs_error *err);
+/* The visits list (GET /admin/v1/visits): live visits whose time t =
+ * COALESCE(checkin_at, checkout_at, planned_at) is in [*from_ms, *to_ms)
+ * (NULL: open), of rep, of customers of territory, with status (each NULL
+ * = any), of customers in terr; by t ("time", "-time" the default), ties
+ * by id; the page [offset, offset + limit); *total every match. */
+typedef struct fss_visit_query {
+    const int64_t *from_ms, *to_ms;
+    const char *rep, *territory, *status, *sort;
+    int64_t limit, offset;
+} fss_visit_query;
+typedef struct fss_visit_row {
+    fs_id id, customer;
+    const char *customer_name, *territory, *rep, *rep_name, *status, *outcome,
+        *verification, *time_check;
+    int64_t planned_at, checkin_at, checkout_at;
+    bool has_planned_at, has_checkin_at, has_checkout_at;
+    double checkin_lat, checkin_lon, lat, lon; /* lat/lon: the customer's */
+    bool has_checkin, has_customer_pos;
+} fss_visit_row;
+typedef void (*fss_visit_row_fn)(const fss_visit_row *v, void *arg);
+fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_visit_row_fn fn, void *arg, fs_error *err);
 /* The Today numbers (GET /admin/v1/today) within terr: visits completed
  * (checked in) and planned in [day_start, day_end), devices not revoked
  * seen since day_start and those silent since before silent_before (never

@@ -68,7 +68,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* "YYYY-MM-DD" (a real date) into days since 1970-01-01. */
-static bool parse_date(const char *s, int64_t *day)
+bool fss__parse_date(const char *s, int64_t *day)
 {
     int y, m, d, yy, mm, dd;
     char tail;
@@ -353,9 +353,9 @@ fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
     x.s = s;
     x.out = out;
     x.first = true;
-    if (q && q->from && !(has_from = parse_date(q->from, &from_day)))
+    if (q && q->from && !(has_from = fss__parse_date(q->from, &from_day)))
         return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", q->from);
-    if (q && q->to && !(has_to = parse_date(q->to, &to_day)))
+    if (q && q->to && !(has_to = fss__parse_date(q->to, &to_day)))
         return fss__fail(err, FSS_EINVAL, "to \"%.32s\" is not a date (YYYY-MM-DD)", q->to);
     if (has_from && has_to && to_day < from_day)
         return fss__fail(err, FSS_EINVAL, "to %s is before from %s", q->to, q->from);

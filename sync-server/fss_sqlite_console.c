@@ -818,3 +818,121 @@ fss_status fss__repo_today(fss_conn *c, const char *const *terr,
     }
     return FSS_OK;
 }
+
+/* ---- the console's visits list ---- */
+
+#define VISIT_T "COALESCE(v.checkin_at, v.checkout_at, v.planned_at)"
+
+static int visit_filters(fss_buf *sql, const fss_visit_query *q)
+{
+    int p = 1;
+
+    if (q->from_ms)
+        fss_buf_printf(sql, " AND " VISIT_T " >= ?%d", p++);
+    if (q->to_ms)
+        fss_buf_printf(sql, " AND " VISIT_T " < ?%d", p++);
+    if (q->rep)
+        fss_buf_printf(sql, " AND v.rep_id = ?%d", p++);
+    if (q->territory)
+        fss_buf_printf(sql, " AND k.territory = ?%d", p++);
+    if (q->status)
+        fss_buf_printf(sql, " AND v.status = ?%d", p++);
+    return p;
+}
+
+static int bind_visit_filters(sqlite3_stmt *st, const fss_visit_query *q)
+{
+    int p = 1;
+
+    if (q->from_ms)
+        sqlite3_bind_int64(st, p++, *q->from_ms);
+    if (q->to_ms)
+        sqlite3_bind_int64(st, p++, *q->to_ms);
+    if (q->rep)
+        sqlite3_bind_text(st, p++, q->rep, -1, SQLITE_STATIC);
+    if (q->territory)
+        sqlite3_bind_text(st, p++, q->territory, -1, SQLITE_STATIC);
+    if (q->status)
+        sqlite3_bind_text(st, p++, q->status, -1, SQLITE_STATIC);
+    return p;
+}
+
+fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_visit_row_fn fn, void *arg, fs_error *err)
+{
+    const char *sort = q->sort ? q->sort : "-time";
+    sqlite3_stmt *st = NULL;
+    fss_buf where = {0}, sql = {0};
+    fss_status rc = FSS_OK;
+    int next, r;
+
+    *total = 0;
+    if (strcmp(sort, "time") != 0 && strcmp(sort, "-time") != 0)
+        return fss__fail(err, FSS_EINVAL, "sort must be time or -time");
+    fss_buf_puts(&where, " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
+                         " WHERE v.deleted = 0");
+    next = visit_filters(&where, q);
+    fss__sql_terr_in(&where, "k.territory", terr, next);
+    fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
+    if (where.oom || sql.oom ||
+        sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "visits");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__dbfail(err, c->db, "visits");
+        goto done;
+    }
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    fss_buf_free(&sql);
+    fss_buf_printf(&sql,
+                   "SELECT v.id, v.customer_id, k.name, k.territory, v.rep_id,"
+                   " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
+                   " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
+                   " v.checkout_at, v.checkin_lat, v.checkin_lon, k.lat, k.lon%s"
+                   " ORDER BY " VISIT_T " %s, v.id LIMIT %lld OFFSET %lld",
+                   where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
+                   (long long)q->offset);
+    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "visits");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_visit_row v = {
+            .customer_name = col_text(st, 2), .territory = col_text(st, 3),
+            .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
+            .outcome = col_text(st, 7), .verification = col_text(st, 8),
+            .time_check = col_text(st, 9),
+            .has_planned_at = sqlite3_column_type(st, 10) != SQLITE_NULL,
+            .planned_at = sqlite3_column_int64(st, 10),
+            .has_checkin_at = sqlite3_column_type(st, 11) != SQLITE_NULL,
+            .checkin_at = sqlite3_column_int64(st, 11),
+            .has_checkout_at = sqlite3_column_type(st, 12) != SQLITE_NULL,
+            .checkout_at = sqlite3_column_int64(st, 12),
+            .has_checkin = sqlite3_column_type(st, 13) != SQLITE_NULL &&
+                           sqlite3_column_type(st, 14) != SQLITE_NULL,
+            .checkin_lat = sqlite3_column_double(st, 13),
+            .checkin_lon = sqlite3_column_double(st, 14),
+            .has_customer_pos = sqlite3_column_type(st, 15) != SQLITE_NULL &&
+                                sqlite3_column_type(st, 16) != SQLITE_NULL,
+            .lat = sqlite3_column_double(st, 15), .lon = sqlite3_column_double(st, 16)};
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(v.id.b, sqlite3_column_blob(st, 0), 16);
+        if (sqlite3_column_bytes(st, 1) == 16)
+            memcpy(v.customer.b, sqlite3_column_blob(st, 1), 16);
+        fn(&v, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "visits");
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&sql);
+    fss_buf_free(&where);
+    return rc;
+}

@@ -338,6 +338,7 @@ static void test_roles(void **state)
         {"GET", "/admin/v1/reps", NULL, 200, 200, 200},
         {"GET", "/admin/v1/customers", NULL, 200, 200, 200},
         {"GET", "/admin/v1/today", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/visits", NULL, 200, 200, 200},
         {"GET", "/admin/v1/territories", NULL, 200, 200, 200},
         {"GET", "/admin/v1/devices", NULL, 200, 200, 200},
         {"GET", "/admin/v1/conflicts", NULL, 200, 200, 200},
@@ -669,6 +670,9 @@ static void test_scope_by_territory(void **state)
         } reads[] = {
             {"/admin/v1/reps", n.rep_s, so.rep_s},
             {"/admin/v1/customers", n.cust_s, so.cust_s},
+            {"/admin/v1/visits", n.cust_s, so.cust_s},
+            {"/admin/v1/visits?format=csv", "Nina North", "Sam South"},
+            {"/admin/v1/visits?territory=south", "\"total\":", so.cust_s},
             {"/admin/v1/customers?format=csv", "North Co", "South Co"},
             {"/admin/v1/customers?territory=south", "\"total\":", so.cust_s},
             {"/admin/v1/reps", "Nina North", "Sam South"},
@@ -706,6 +710,35 @@ static void test_scope_by_territory(void **state)
                 !strstr(r.body, role ? "\"devices_synced\":2," : "\"devices_synced\":4,") ||
                 !strstr(r.body, "\"devices_silent\":0,"))
                 fail_msg("%s today: %s", who[role], r.body);
+        }
+        /* The visits list names people and customers beside the ids,
+         * filters and refuses bad parameters. */
+        {
+            static const struct {
+                const char *query;
+                int status;
+                const char *has;
+            } v[] = {
+                {"", 200, "\"customer_name\":\"North Co\",\"territory\":\"north\""},
+                {"", 200, "\"rep_name\":\"Nina North\",\"status\":\"completed\""},
+                {"", 200, "\"total\":2,"},
+                {"?status=planned", 200, "\"total\":0,"},
+                {"?from=2000-01-01&to=2000-01-02", 200, "\"total\":0,"},
+                {"?territory=north&limit=1", 200, "\"total\":1,\"limit\":1,"},
+                {"?sort=time", 200, "\"total\":2,"},
+                {"?from=yesterday", 400, "not a date"},
+                {"?rep=nope", 400, "not a UUID"},
+                {"?sort=name", 400, "sort"},
+                {"?limit=0", 400, "limit"},
+                {"?format=pdf", 400, "format"},
+            };
+            for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+                snprintf(path, sizeof path, "/admin/v1/visits%s", v[i].query);
+                call(&t, "GET", path, NULL, NULL, &se[0], NULL, NULL, &r);
+                if (r.status != v[i].status || !strstr(r.body, v[i].has))
+                    fail_msg("visits%s: HTTP %d, want %d with %s: %s", v[i].query, r.status,
+                             v[i].status, v[i].has, r.body);
+            }
         }
         /* Asking for the other territory by filter gives nothing. */
         call(&t, "GET", "/admin/v1/activity?territory=south", NULL, NULL, &se[1], NULL, NULL,
