@@ -621,6 +621,10 @@ static void route(route_ctx *x)
             fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
             return;
         }
+    } else if (is(x, "GET", 2, "customers", NULL)) {
+        if (!parse_id_seg(x, 1, &id, "customer"))
+            return;
+        st = fss__admin_customer(s, &id, TERR(x), &out, &err);
     } else if (is(x, "GET", 1, "today", NULL)) {
         st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
     } else if (is(x, "GET", 1, "customers", NULL)) {
@@ -663,6 +667,7 @@ static const route_rule scoped_routes[] = {
     {"POST", "me", NULL, 2, false}, /* me/password: one's own */
     {"GET", "reps", NULL, 1, false},
     {"GET", "customers", NULL, 1, false},
+    {"GET", "customers", NULL, 2, false}, /* customers/{id} */
     {"GET", "today", NULL, 1, false},
     {"GET", "visits", NULL, 1, false},
     {"GET", "territories", NULL, 1, false},

@@ -13,6 +13,7 @@
 #include "fss_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void fss__csv_cell(fss_buf *b, const char *v, bool first)
@@ -289,5 +290,145 @@ fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
                        (long long)total, (long long)a->limit, (long long)a->offset);
     if (st == FSS_OK && out->oom)
         st = fss__fail(err, FSS_ENOMEM, "visits");
+    return st;
+}
+
+/* ---- one customer with its contacts and timeline ---- */
+
+/* A live row as a JSON object: id and every set field by name. */
+static void row_json(fss_buf *b, const fs_row *row)
+{
+    char id[FS_ID_STRLEN + 1];
+
+    fs_id_format(&row->id, id);
+    fss_buf_puts(b, "{\"id\":");
+    fss_json_cstr(b, id);
+    for (size_t i = 0; i < row->entity->nfields; i++) {
+        fss_buf_printf(b, ",\"%s\":", row->entity->fields[i].name);
+        fss_json_value(b, &row->cells[i].v);
+    }
+}
+
+/* The live children of entity `name` under the customer, one object each
+ * (a quote with its derived totals). */
+static fss_status children_json(fss_conn *c, const char *name, const fs_id *cust,
+                                fss_buf *b, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity(name);
+    fss_child *kids = NULL;
+    size_t n = 0;
+    bool any = false;
+    fss_status st;
+
+    fss_buf_printf(b, ",\"%ss\":[", name);
+    if ((st = fss__repo_children(c, e, cust, cust, &kids, &n, err)) != FSS_OK)
+        goto done;
+    for (size_t i = 0; i < n && st == FSS_OK; i++) {
+        fs_row row = {0};
+        bool found = false;
+        st = fss__repo_row_load(c, e, &kids[i].id, &row, NULL, &found, err);
+        if (st == FSS_OK && found && !row.deleted) {
+            if (any)
+                fss_buf_puts(b, ",");
+            any = true;
+            row_json(b, &row);
+            if (strcmp(name, "quote") == 0) {
+                fs_row *lines = NULL;
+                size_t nl = 0;
+                fs_quote_totals t = {0};
+                fs_error serr = {0};
+                st = fss__repo_quote_lines(c, &row.id, &lines, &nl, err);
+                if (st == FSS_OK && fs_quote_totals_rows(&row, lines, nl, &t, &serr) == FS_OK)
+                    fss_buf_printf(b, ",\"lines\":%zu,\"subtotal\":%lld,\"discount_amount\":"
+                                      "%lld,\"total\":%lld",
+                                   t.lines, (long long)t.subtotal, (long long)t.discount,
+                                   (long long)t.total);
+                for (size_t k = 0; k < nl; k++)
+                    fs_row_free(&lines[k]);
+                free(lines);
+            }
+            fss_buf_puts(b, "}");
+        }
+        fs_row_free(&row);
+    }
+done:
+    fss_buf_puts(b, "]");
+    free(kids);
+    return st;
+}
+
+static void customer_conflict(const fss_conflict_item *k, void *arg)
+{
+    fss_buf *b = arg;
+    char row[FS_ID_STRLEN + 1] = "";
+
+    if (b->data && b->data[b->len - 1] == '}')
+        fss_buf_puts(b, ",");
+    if (k->has_row)
+        fs_id_format(&k->row, row);
+    fss_buf_printf(b, "{\"id\":%lld,\"created_at\":%lld,\"entity\":", (long long)k->id,
+                   (long long)k->created_at);
+    fss_json_cstr(b, k->entity);
+    fss_buf_puts(b, ",\"row\":");
+    fss_json_cstr(b, k->has_row ? row : NULL);
+    fss_buf_puts(b, ",\"field\":");
+    fss_json_cstr(b, k->field);
+    fss_buf_puts(b, ",\"status\":");
+    fss_json_cstr(b, k->status);
+    fss_buf_puts(b, ",\"rule\":");
+    fss_json_cstr(b, k->rule);
+    fss_buf_puts(b, ",\"detail\":");
+    fss_json_cstr(b, k->detail);
+    fss_buf_puts(b, ",\"resolved_by\":");
+    fss_json_cstr(b, k->resolved_by);
+    fss_buf_puts(b, "}");
+}
+
+fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const *terr,
+                               fss_buf *out, fs_error *err)
+{
+    static const char *const kids[] = {"contact", "visit", "quote", "contract", "task"};
+    fss_conn *c;
+    fs_row cust = {0};
+    fss_buf b = {0};
+    bool found = false, in = false, began = false;
+    fss_status st;
+
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((st = fss__begin_read(c, err)) != FSS_OK)
+        goto done;
+    began = true;
+    st = fss__repo_row_load(c, fs_schema_entity("customer"), id, &cust, NULL, &found, err);
+    if (st == FSS_OK && found && !cust.deleted)
+        st = fss__repo_row_in_territories(c, cust.entity, id, terr, &in, err);
+    if (st == FSS_OK && !in) {
+        /* Not there, deleted, or outside the asker's territories: one
+         * answer for all three. */
+        st = fss__fail(err, FSS_ENOTFOUND, "no such customer");
+        goto done;
+    }
+    if (st != FSS_OK)
+        goto done;
+    fss_buf_puts(&b, "{\"customer\":");
+    row_json(&b, &cust);
+    fss_buf_puts(&b, "}");
+    for (size_t i = 0; i < sizeof kids / sizeof kids[0] && st == FSS_OK; i++)
+        st = children_json(c, kids[i], id, &b, err);
+    if (st == FSS_OK) {
+        fss_buf_puts(&b, ",\"conflicts\":[");
+        st = fss__repo_customer_conflicts(c, id, 200, customer_conflict, &b, err);
+        fss_buf_puts(&b, "]}\n");
+    }
+    if (st == FSS_OK && b.oom)
+        st = fss__fail(err, FSS_ENOMEM, "customer");
+    if (st == FSS_OK)
+        fss_buf_add(out, b.data, b.len);
+done:
+    if (began)
+        (void)fss__commit(c, NULL);
+    fss__conn_put(s, c);
+    fs_row_free(&cust);
+    fss_buf_free(&b);
     return st;
 }

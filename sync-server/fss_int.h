@@ -315,6 +315,10 @@ typedef struct fss_visits_args {
 fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
                              const char *const *terr, bool csv, fss_buf *out,
                              fs_error *err);
+/* One customer (in terr, else ENOTFOUND) with its live contacts, visits,
+ * quotes (with derived totals), contracts, tasks and conflict records. */
+fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const *terr,
+                               fss_buf *out, fs_error *err);
 /* The Today numbers at now_ms (the business day of cfg.business_tz;
  * silent = not seen for 3 days) as one JSON object. */
 fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,

@@ -529,6 +529,11 @@ typedef void (*fss_visit_row_fn)(const fss_visit_row *v, void *arg);
 fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
                                  const char *const *terr, int64_t *total,
                                  fss_visit_row_fn fn, void *arg, fs_error *err);
+/* The conflict records about rows under customer `cust`, newest first, at
+ * most limit. */
+fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,
+                                        int64_t limit, fss_conflict_item_fn fn,
+                                        void *arg, fs_error *err);
 /* The Today numbers (GET /admin/v1/today) within terr: visits completed
  * (checked in) and planned in [day_start, day_end), devices not revoked
  * seen since day_start and those silent since before silent_before (never

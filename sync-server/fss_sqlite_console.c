@@ -936,3 +936,44 @@ done:
     fss_buf_free(&where);
     return rc;
 }
+
+fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,
+                                        int64_t limit, fss_conflict_item_fn fn,
+                                        void *arg, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fss_buf sql = {0};
+    fss_status rc = FSS_OK;
+    int r;
+
+    fss_buf_puts(&sql, "SELECT k.id, k.created_at, k.entity, k.row, k.field, k.status,"
+                       " k.rule, k.detail, k.resolved_by, k.resolved_at, k.rep"
+                       " FROM fss_conflicts k WHERE ");
+    fss__sql_conflict_customer(&sql, "k");
+    fss_buf_puts(&sql, " = ?1 ORDER BY k.id DESC LIMIT ?2");
+    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "customer conflicts");
+        goto done;
+    }
+    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_conflict_item k = {
+            .id = sqlite3_column_int64(st, 0), .created_at = sqlite3_column_int64(st, 1),
+            .entity = col_text(st, 2), .field = col_text(st, 4), .status = col_text(st, 5),
+            .rule = col_text(st, 6), .detail = col_text(st, 7),
+            .resolved_by = col_text(st, 8), .rep = col_text(st, 10)};
+        k.has_row = sqlite3_column_bytes(st, 3) == 16;
+        if (k.has_row)
+            memcpy(k.row.b, sqlite3_column_blob(st, 3), 16);
+        k.has_resolved_at = sqlite3_column_type(st, 9) != SQLITE_NULL;
+        k.resolved_at = sqlite3_column_int64(st, 9);
+        fn(&k, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "customer conflicts");
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&sql);
+    return rc;
+}

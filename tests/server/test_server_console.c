@@ -606,10 +606,12 @@ static void make_side(tk_server *t, side *x, const char *terr, const char *rep_n
         fs_change_free(&c[i]);
     }
     fs_proto_sync_response_free(&resp);
-    /* The conflict: a newer phone from a, then an older one from b. */
+    /* The conflict: a newer phone from a (a minute ahead, within the
+     * clock guard, so a slow run cannot make b's later stamp newer), then
+     * an older one from b. */
+    x->a.clock += UINT64_C(60000) << 16;
     tk_change(&c[0], &x->a, "customer", &x->cust);
     tk_set_text(&c[0], &x->a, "phone", "new");
-    x->b.clock -= UINT64_C(60000) << 16;
     tk_change(&c[1], &x->b, "customer", &x->cust);
     tk_set_text(&c[1], &x->b, "phone", "old");
     assert_int_equal(tk_sync(t, &x->a, NULL, &c[0], 1, 0, 0, FS_PROTO_DEFLATE, &resp, &eb),
@@ -740,6 +742,25 @@ static void test_scope_by_territory(void **state)
                              v[i].status, v[i].has, r.body);
             }
         }
+        /* A customer's page: contacts and timeline, the quote with its
+         * total; the other territory's customer is "no such" to the
+         * manager and viewer. */
+        for (int role = 0; role < 3; role++) {
+            snprintf(path, sizeof path, "/admin/v1/customers/%s", n.cust_s);
+            call(&t, "GET", path, NULL, NULL, &se[role], NULL, NULL, &r);
+            if (r.status != 200 || !strstr(r.body, "\"name\":\"North Co\"") ||
+                !strstr(r.body, "\"visits\":[{") || !strstr(r.body, "\"quotes\":[{") ||
+                !strstr(r.body, "\"total\":0") || !strstr(r.body, "\"contracts\":[{") ||
+                !strstr(r.body, "\"contacts\":[]") || !strstr(r.body, "\"conflicts\":[{") ||
+                strstr(r.body, so.cust_s))
+                fail_msg("%s customer page: HTTP %d %s", who[role], r.status, r.body);
+            snprintf(path, sizeof path, "/admin/v1/customers/%s", so.cust_s);
+            call(&t, "GET", path, NULL, NULL, &se[role], NULL, NULL, &r);
+            if (r.status != (role == 0 ? 200 : 404) || (role && strstr(r.body, "South")))
+                fail_msg("%s south customer page: HTTP %d %s", who[role], r.status, r.body);
+        }
+        assert_int_equal(call(&t, "GET", "/admin/v1/customers/" ZERO_ID, NULL, NULL, &se[0],
+                              NULL, NULL, &r), 404);
         /* Asking for the other territory by filter gives nothing. */
         call(&t, "GET", "/admin/v1/activity?territory=south", NULL, NULL, &se[1], NULL, NULL,
              &r);
