@@ -46,6 +46,15 @@ static bool admin_authorised(fss_server *s, const char *auth)
     return fss_ct_equal(want, got, 32);
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The value of key in a query string (key=value&...), %XX decoded (the
+ * HTTP layer re-escapes a value's '%', '&' and '='; anything else after a
+ * '%' stays as it is), cut to cap - 1 bytes. */
 static bool query_get(const char *q, const char *key, char *out, size_t cap)
 {
     size_t kl = strlen(key);
@@ -54,11 +63,17 @@ static bool query_get(const char *q, const char *key, char *out, size_t cap)
         const char *amp = strchr(q, '&');
         size_t n = amp ? (size_t)(amp - q) : strlen(q);
         if (n > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
-            size_t vl = n - kl - 1;
-            if (vl >= cap)
-                vl = cap - 1;
-            memcpy(out, q + kl + 1, vl);
-            out[vl] = '\0';
+            const char *v = q + kl + 1, *end = q + n;
+            size_t o = 0;
+            while (v < end && o + 1 < cap) {
+                if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+                    out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+                    v += 3;
+                } else {
+                    out[o++] = *v++;
+                }
+            }
+            out[o] = '\0';
             return true;
         }
         q = amp ? amp + 1 : NULL;

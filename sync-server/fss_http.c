@@ -293,13 +293,19 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
     query_acc *a = cls;
 
     (void)kind;
-    /* Admin query values are simple tokens (status names, numbers); '&'
-     * and '=' inside them are not supported and simply split. */
+    /* The decoded values are joined again as key=value&...; a value's own
+     * '%', '&' and '=' are re-escaped (a search text may hold them), and
+     * the admin routes' query_get decodes them. */
     if (a->q.len)
         fss_buf_add(&a->q, "&", 1);
     fss_buf_puts(&a->q, key);
     fss_buf_add(&a->q, "=", 1);
-    fss_buf_puts(&a->q, value ? value : "");
+    for (const char *p = value ? value : ""; *p; p++) {
+        if (*p == '%' || *p == '&' || *p == '=')
+            fss_buf_printf(&a->q, "%%%02X", (unsigned char)*p);
+        else
+            fss_buf_add(&a->q, p, 1);
+    }
     return MHD_YES;
 }
 

@@ -925,6 +925,32 @@ static void test_customers_list(void **state)
     assert_non_null(strstr(r.body, ",\"'@risk 100%_off\",,,,north,,,,\r\n"));
     assert_non_null(strstr(r.body, ",<img src=x onerror=alert(1)>,,,,north,,,,\r\n"));
     assert_int_equal(tk_count(r.body, "\r\n"), 8);
+    /* Over HTTP the query is percent-decoded once: a search text may hold
+     * '&', '=' and '%' of its own. */
+    tk_import(&t, "customer", "[{\"name\":\"Smith & Sons=Co\",\"territory\":\"south\"}]");
+    {
+        static const struct {
+            const char *query;
+            const char *has;
+        } over_http[] = {
+            {"q=%26%20sons%3Dco", "Smith & Sons=Co"},
+            {"q=%3Dco", "Smith & Sons=Co"},
+            {"q=%25_", "@risk 100%_off"},
+            {"q=%E7%83%A4%E9%B8%AD", "Wangfujing 1"},
+        };
+        const char *h[] = {"Authorization: Bearer " TK_ADMIN_TOKEN, NULL};
+        for (size_t i = 0; i < sizeof over_http / sizeof over_http[0]; i++) {
+            char path[128];
+            tk_http hr;
+            snprintf(path, sizeof path, "/admin/v1/customers?%s", over_http[i].query);
+            tk_request(&t, "GET", path, h, NULL, 0, &hr);
+            if (hr.status != 200 || !strstr((const char *)hr.body, over_http[i].has) ||
+                !strstr((const char *)hr.body, "\"total\":1,"))
+                fail_msg("HTTP customers?%s: %ld %.*s", over_http[i].query, hr.status,
+                         (int)hr.len, (const char *)hr.body);
+            tk_http_free(&hr);
+        }
+    }
     tk_stop(&t);
 }
 
