@@ -258,6 +258,28 @@ static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *
     return fss__admin_visits(x->s, &a, TERR(x), *csv, out, err);
 }
 
+/* GET quotes?status=&currency=&rep=&territory=&sort=&limit=&offset=&format= */
+static fss_status route_quotes(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    char status[32], cur[8], rep[64], terr[80], sort[8];
+    fss_quote_query q = {0};
+    fss_status st;
+
+    if ((st = page_args(x, &q.limit, &q.offset, csv, err)) != FSS_OK)
+        return st;
+    if (query_get(x->req->query, "status", status, sizeof status))
+        q.status = status;
+    if (query_get(x->req->query, "currency", cur, sizeof cur))
+        q.currency = cur;
+    if (query_get(x->req->query, "rep", rep, sizeof rep))
+        q.rep = rep;
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        q.territory = terr;
+    if (query_get(x->req->query, "sort", sort, sizeof sort))
+        q.sort = sort;
+    return fss__admin_quotes(x->s, &q, TERR(x), *csv, out, err);
+}
+
 /* GET customers?limit=&offset=&territory=&owner=&segment=&q=&sort=&format= */
 static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
@@ -640,6 +662,13 @@ static void route(route_ctx *x)
         if (!parse_id_seg(x, 1, &id, "customer"))
             return;
         st = fss__admin_customer(s, &id, TERR(x), &out, &err);
+    } else if (is(x, "GET", 1, "quotes", NULL)) {
+        bool csv = false;
+        st = route_quotes(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else if (is(x, "GET", 1, "today", NULL)) {
         st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
     } else if (is(x, "GET", 1, "customers", NULL)) {
@@ -685,6 +714,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "customers", NULL, 2, false}, /* customers/{id} */
     {"GET", "today", NULL, 1, false},
     {"GET", "visits", NULL, 1, false},
+    {"GET", "quotes", NULL, 1, false},
     {"GET", "territories", NULL, 1, false},
     {"GET", "devices", NULL, 1, false},
     {"GET", "conflicts", NULL, 1, false},

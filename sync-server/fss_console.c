@@ -432,3 +432,132 @@ done:
     fss_buf_free(&b);
     return st;
 }
+
+/* ---- the quotes list ---- */
+
+/* A quote's derived totals (conflict/ rules over its live lines); *ok
+ * false when the quote or a line is not readable as money. */
+static fss_status totals_of(fss_conn *c, const fs_id *id, fs_quote_totals *t, bool *ok,
+                            fs_error *err)
+{
+    fs_row q = {0}, *lines = NULL;
+    size_t n = 0;
+    bool found = false;
+    fs_error serr = {0};
+    fss_status st;
+
+    *ok = false;
+    memset(t, 0, sizeof *t);
+    st = fss__repo_row_load(c, fs_schema_entity("quote"), id, &q, NULL, &found, err);
+    if (st == FSS_OK && found)
+        st = fss__repo_quote_lines(c, id, &lines, &n, err);
+    if (st == FSS_OK && found)
+        *ok = fs_quote_totals_rows(&q, lines, n, t, &serr) == FS_OK;
+    for (size_t i = 0; i < n; i++)
+        fs_row_free(&lines[i]);
+    free(lines);
+    fs_row_free(&q);
+    return st;
+}
+
+typedef struct quotes_out {
+    fss_conn *c;
+    fss_buf *out;
+    bool csv, any;
+    fss_status st;
+    fs_error *err;
+} quotes_out;
+
+static void quote_row(const fss_quote_row *q, void *arg)
+{
+    quotes_out *x = arg;
+    fss_buf *b = x->out;
+    char id[FS_ID_STRLEN + 1], cust[FS_ID_STRLEN + 1];
+    fs_quote_totals t;
+    bool ok = false;
+    const char *keys[] = {"customer_name", "territory", "rep_id", "rep_name", "status",
+                          "currency"};
+    const char *vals[] = {q->customer_name, q->territory, q->rep, q->rep_name, q->status,
+                          q->currency};
+
+    if (x->st != FSS_OK)
+        return;
+    x->st = totals_of(x->c, &q->id, &t, &ok, x->err);
+    fs_id_format(&q->id, id);
+    fs_id_format(&q->customer, cust);
+    if (x->csv) {
+        fss__csv_cell(b, id, true);
+        fss__csv_cell(b, cust, false);
+        for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+            fss__csv_cell(b, vals[i], false);
+        fss_buf_puts(b, ",");
+        int_or_null(b, q->has_valid_until, q->valid_until, true);
+        fss_buf_puts(b, ",");
+        int_or_null(b, ok, (int64_t)t.lines, true);
+        fss_buf_puts(b, ",");
+        int_or_null(b, ok, t.subtotal, true);
+        fss_buf_puts(b, ",");
+        int_or_null(b, ok, t.discount, true);
+        fss_buf_puts(b, ",");
+        int_or_null(b, ok, t.total, true);
+        fss_buf_puts(b, "\r\n");
+        return;
+    }
+    fss_buf_puts(b, x->any ? ",{\"id\":" : "{\"id\":");
+    x->any = true;
+    fss_json_cstr(b, id);
+    fss_buf_puts(b, ",\"customer_id\":");
+    fss_json_cstr(b, cust);
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        fss_buf_printf(b, ",\"%s\":", keys[i]);
+        fss_json_cstr(b, vals[i]);
+    }
+    fss_buf_puts(b, ",\"valid_until\":");
+    int_or_null(b, q->has_valid_until, q->valid_until, false);
+    fss_buf_puts(b, ",\"lines\":");
+    int_or_null(b, ok, (int64_t)t.lines, false);
+    fss_buf_puts(b, ",\"subtotal\":");
+    int_or_null(b, ok, t.subtotal, false);
+    fss_buf_puts(b, ",\"discount_amount\":");
+    int_or_null(b, ok, t.discount, false);
+    fss_buf_puts(b, ",\"total\":");
+    int_or_null(b, ok, t.total, false);
+    fss_buf_puts(b, "}");
+}
+
+fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
+                             const char *const *terr, bool csv, fss_buf *out,
+                             fs_error *err)
+{
+    quotes_out x = {.out = out, .csv = csv, .err = err};
+    int64_t total = 0;
+    fss_status st;
+    fs_id rid;
+
+    if (q->limit < 1 || q->limit > 1000)
+        return fss__fail(err, FSS_EINVAL, "limit must be 1..1000");
+    if (q->offset < 0)
+        return fss__fail(err, FSS_EINVAL, "offset must be 0 or more");
+    if (q->rep && fs_id_parse(q->rep, strlen(q->rep), &rid, NULL) != FS_OK)
+        return fss__fail(err, FSS_EINVAL, "rep \"%.40s\" is not a UUID", q->rep);
+    if (!(x.c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (csv)
+        fss_buf_puts(out, "id,customer_id,customer_name,territory,rep_id,rep_name,status,"
+                          "currency,valid_until,lines,subtotal,discount_amount,total\r\n");
+    else
+        fss_buf_puts(out, "{\"items\":[");
+    if ((st = fss__begin_read(x.c, err)) == FSS_OK) {
+        st = fss__repo_quotes_list(x.c, q, terr, &total, quote_row, &x, err);
+        if (st == FSS_OK)
+            st = x.st;
+        (void)fss__commit(x.c, NULL);
+    }
+    fss__conn_put(s, x.c);
+    if (!csv)
+        fss_buf_printf(out, "],\"total\":%lld,\"limit\":%lld,\"offset\":%lld}\n",
+                       (long long)total, (long long)q->limit, (long long)q->offset);
+    if (st == FSS_OK && out->oom)
+        st = fss__fail(err, FSS_ENOMEM, "quotes");
+    return st;
+}

@@ -319,6 +319,10 @@ fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
  * quotes (with derived totals), contracts, tasks and conflict records. */
 fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const *terr,
                                fss_buf *out, fs_error *err);
+/* A page of quotes with their derived totals, as JSON or CSV. */
+fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
+                             const char *const *terr, bool csv, fss_buf *out,
+                             fs_error *err);
 /* The Today numbers at now_ms (the business day of cfg.business_tz;
  * silent = not seen for 3 days) as one JSON object. */
 fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,

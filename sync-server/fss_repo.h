@@ -529,6 +529,24 @@ typedef void (*fss_visit_row_fn)(const fss_visit_row *v, void *arg);
 fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
                                  const char *const *terr, int64_t *total,
                                  fss_visit_row_fn fn, void *arg, fs_error *err);
+/* The quotes list (GET /admin/v1/quotes): live quotes with status,
+ * currency, rep, customer territory (each NULL = any) of customers in
+ * terr, newest id first ("-id", default) or "id"; the page; *total every
+ * match. fn may read (not write) through c. */
+typedef struct fss_quote_query {
+    const char *status, *currency, *rep, *territory, *sort;
+    int64_t limit, offset;
+} fss_quote_query;
+typedef struct fss_quote_row {
+    fs_id id, customer;
+    const char *customer_name, *territory, *rep, *rep_name, *status, *currency;
+    int64_t valid_until;
+    bool has_valid_until;
+} fss_quote_row;
+typedef void (*fss_quote_row_fn)(const fss_quote_row *q, void *arg);
+fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_quote_row_fn fn, void *arg, fs_error *err);
 /* The conflict records about rows under customer `cust`, newest first, at
  * most limit. */
 fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,

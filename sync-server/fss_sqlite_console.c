@@ -977,3 +977,97 @@ done:
     fss_buf_free(&sql);
     return rc;
 }
+
+/* ---- the console's quotes list ---- */
+
+static int quote_filters(fss_buf *sql, const fss_quote_query *q)
+{
+    int p = 1;
+
+    if (q->status)
+        fss_buf_printf(sql, " AND q.status = ?%d", p++);
+    if (q->currency)
+        fss_buf_printf(sql, " AND q.currency = ?%d", p++);
+    if (q->rep)
+        fss_buf_printf(sql, " AND q.rep_id = ?%d", p++);
+    if (q->territory)
+        fss_buf_printf(sql, " AND k.territory = ?%d", p++);
+    return p;
+}
+
+static int bind_quote_filters(sqlite3_stmt *st, const fss_quote_query *q)
+{
+    const char *v[] = {q->status, q->currency, q->rep, q->territory};
+    int p = 1;
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i])
+            sqlite3_bind_text(st, p++, v[i], -1, SQLITE_STATIC);
+    return p;
+}
+
+fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_quote_row_fn fn, void *arg, fs_error *err)
+{
+    const char *sort = q->sort ? q->sort : "-id";
+    sqlite3_stmt *st = NULL;
+    fss_buf where = {0}, sql = {0};
+    fss_status rc = FSS_OK;
+    int next, r;
+
+    *total = 0;
+    if (strcmp(sort, "id") != 0 && strcmp(sort, "-id") != 0)
+        return fss__fail(err, FSS_EINVAL, "sort must be id or -id (newest first)");
+    fss_buf_puts(&where, " FROM quote q LEFT JOIN customer k ON k.id = q.customer_id"
+                         " WHERE q.deleted = 0");
+    next = quote_filters(&where, q);
+    fss__sql_terr_in(&where, "k.territory", terr, next);
+    fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
+    if (where.oom || sql.oom ||
+        sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "quotes");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fss__dbfail(err, c->db, "quotes");
+        goto done;
+    }
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    fss_buf_free(&sql);
+    fss_buf_printf(&sql,
+                   "SELECT q.id, q.customer_id, k.name, k.territory, q.rep_id,"
+                   " (SELECT r.name FROM fss_reps r WHERE r.uuid = q.rep_id), q.status,"
+                   " q.currency, q.valid_until%s ORDER BY q.id %s LIMIT %lld OFFSET %lld",
+                   where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
+                   (long long)q->offset);
+    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        rc = fss__dbfail(err, c->db, "quotes");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_quote_row v = {
+            .customer_name = col_text(st, 2), .territory = col_text(st, 3),
+            .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
+            .currency = col_text(st, 7),
+            .has_valid_until = sqlite3_column_type(st, 8) != SQLITE_NULL,
+            .valid_until = sqlite3_column_int64(st, 8)};
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(v.id.b, sqlite3_column_blob(st, 0), 16);
+        if (sqlite3_column_bytes(st, 1) == 16)
+            memcpy(v.customer.b, sqlite3_column_blob(st, 1), 16);
+        fn(&v, arg);
+    }
+    if (r != SQLITE_DONE)
+        rc = fss__dbfail(err, c->db, "quotes");
+done:
+    sqlite3_finalize(st);
+    fss_buf_free(&sql);
+    fss_buf_free(&where);
+    return rc;
+}

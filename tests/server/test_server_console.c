@@ -339,6 +339,7 @@ static void test_roles(void **state)
         {"GET", "/admin/v1/customers", NULL, 200, 200, 200},
         {"GET", "/admin/v1/today", NULL, 200, 200, 200},
         {"GET", "/admin/v1/visits", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/quotes", NULL, 200, 200, 200},
         {"GET", "/admin/v1/territories", NULL, 200, 200, 200},
         {"GET", "/admin/v1/devices", NULL, 200, 200, 200},
         {"GET", "/admin/v1/conflicts", NULL, 200, 200, 200},
@@ -673,6 +674,9 @@ static void test_scope_by_territory(void **state)
             {"/admin/v1/reps", n.rep_s, so.rep_s},
             {"/admin/v1/customers", n.cust_s, so.cust_s},
             {"/admin/v1/visits", n.cust_s, so.cust_s},
+            {"/admin/v1/quotes", n.quote_s, so.quote_s},
+            {"/admin/v1/quotes?format=csv", "North Co", "South Co"},
+            {"/admin/v1/quotes?currency=USD", "\"total\":", so.quote_s},
             {"/admin/v1/visits?format=csv", "Nina North", "Sam South"},
             {"/admin/v1/visits?territory=south", "\"total\":", so.cust_s},
             {"/admin/v1/customers?format=csv", "North Co", "South Co"},
@@ -734,6 +738,29 @@ static void test_scope_by_territory(void **state)
                 {"?limit=0", 400, "limit"},
                 {"?format=pdf", 400, "format"},
             };
+            static const struct {
+                const char *query;
+                int status;
+                const char *has;
+            } qv[] = {
+                {"", 200, "\"customer_name\":\"North Co\",\"territory\":\"north\""},
+                {"", 200, "\"status\":\"sent\",\"currency\":\"EUR\""},
+                {"", 200, "\"lines\":0,\"subtotal\":0,\"discount_amount\":0,\"total\":0}"},
+                {"", 200, "\"rep_name\":\"Nina North\""},
+                {"?status=sent&currency=USD", 200, "\"total\":1,"},
+                {"?status=draft", 200, "\"total\":0,"},
+                {"?sort=id&limit=1", 200, "\"total\":2,\"limit\":1,"},
+                {"?sort=name", 400, "sort"},
+                {"?rep=x", 400, "not a UUID"},
+                {"?offset=-1", 400, "offset"},
+            };
+            for (size_t i = 0; i < sizeof qv / sizeof qv[0]; i++) {
+                snprintf(path, sizeof path, "/admin/v1/quotes%s", qv[i].query);
+                call(&t, "GET", path, NULL, NULL, &se[0], NULL, NULL, &r);
+                if (r.status != qv[i].status || !strstr(r.body, qv[i].has))
+                    fail_msg("quotes%s: HTTP %d, want %d with %s: %s", qv[i].query, r.status,
+                             qv[i].status, qv[i].has, r.body);
+            }
             for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
                 snprintf(path, sizeof path, "/admin/v1/visits%s", v[i].query);
                 call(&t, "GET", path, NULL, NULL, &se[0], NULL, NULL, &r);
