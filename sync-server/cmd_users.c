@@ -150,3 +150,29 @@ int cmd_users(fss_server *s, const cmd_users_args *a)
     say_ok(a->json, a->cmd, a->name, line);
     return 0;
 }
+
+int cmd_demo_admin(fss_server *s, char *pw, size_t cap)
+{
+    fs_error err = {0};
+    fss_status st;
+    unsigned char r[12];
+    FILE *ur = fopen("/dev/urandom", "rb");
+
+    if (cap < 2 * sizeof r + 1 || !ur || fread(r, 1, sizeof r, ur) != sizeof r) {
+        if (ur)
+            fclose(ur);
+        fprintf(stderr, "sync-server: cannot make a demo password\n");
+        return 1;
+    }
+    fclose(ur);
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(pw + 2 * i, 3, "%02x", r[i]);
+    st = fss_user_add(s, "demo-admin", "admin", NULL, pw, "demo", &err);
+    if (st == FSS_EEXISTS) /* a second demo on the same store: a new password */
+        st = fss_user_password(s, "demo-admin", pw, "demo", &err);
+    if (st != FSS_OK) {
+        fprintf(stderr, "sync-server: demo admin: %s\n", err.text);
+        return 1;
+    }
+    return 0;
+}

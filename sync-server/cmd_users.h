@@ -17,6 +17,11 @@ typedef struct cmd_users_args {
     bool json;
 } cmd_users_args;
 
+/* `serve --demo`: makes (or resets) the admin account "demo-admin" with a
+ * new random password written to pw (cap >= 33). Returns 0, or 1 with the
+ * reason on stderr. */
+int cmd_demo_admin(fss_server *s, char *pw, size_t cap);
+
 /* Runs one account subcommand; returns the exit code. */
 int cmd_users(fss_server *s, const cmd_users_args *a);
 

@@ -613,11 +613,17 @@ static int serve(app *a, fss_server *s)
     char url[128];
     const char *host = a->cfg.bind_addr;
     bool tls = a->cfg.tls_cert_pem != NULL;
+    char demo_pw[40] = "";
 
     if (a->demo && (st = fss_demo_load(s, &summary, &text, &err)) != FSS_OK) {
         fss_buf_free(&summary);
         fss_buf_free(&text);
         return fail("demo data", &err, st);
+    }
+    if (a->demo && cmd_demo_admin(s, demo_pw, sizeof demo_pw) != 0) {
+        fss_buf_free(&summary);
+        fss_buf_free(&text);
+        return 1;
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -653,6 +659,10 @@ static int serve(app *a, fss_server *s)
         printf("  demo json: %s", summary.data ? summary.data : "{}\n");
         printf("  try: curl -H 'Authorization: Bearer %s' %s/admin/v1/reps\n",
                a->token_generated ? a->cfg.admin_token : "$TOKEN", url);
+        printf("  back-office login (made for this demo): demo-admin / %s\n"
+               "    curl -c jar -H 'Content-Type: application/json' -d '{\"name\":"
+               "\"demo-admin\",\"password\":\"%s\"}' %s/admin/v1/login\n",
+               demo_pw, demo_pw, url);
     }
     printf("  stop with Ctrl-C or SIGTERM\n");
     fflush(stdout);
