@@ -234,6 +234,14 @@ static fss_status page_args(route_ctx *x, int64_t *limit, int64_t *offset, bool 
     return FSS_OK;
 }
 
+/* format=csv asked for (the lists that keep their JSON array shape). */
+static bool want_csv(route_ctx *x)
+{
+    char fmt[16];
+
+    return query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+}
+
 /* GET visits?from=&to=&rep=&territory=&status=&sort=&limit=&offset=&format= */
 static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
@@ -604,7 +612,15 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_printf(&out, "{\"expired\":%lld}\n", (long long)n);
     } else if (is(x, "GET", 1, "devices", NULL)) {
-        st = fss__admin_devices_list(s, TERR(x), &out, &err);
+        if (want_csv(x)) {
+            if ((st = fss__admin_list_csv(s, "devices", NULL, 0, TERR(x), &out, &err)) ==
+                FSS_OK) {
+                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+                return;
+            }
+        } else {
+            st = fss__admin_devices_list(s, TERR(x), &out, &err);
+        }
     } else if (is(x, "POST", 3, "devices", "revoke")) {
         if (!parse_id_seg(x, 1, &id, "device"))
             return;
@@ -619,8 +635,17 @@ static void route(route_ctx *x)
         uint32_t limit = 0;
         if (query_get(x->req->query, "limit", q, sizeof q))
             limit = (uint32_t)strtoul(q, NULL, 10);
-        st = fss__admin_conflicts_list(s, has_status ? status : NULL, limit, TERR(x), &out,
-                                       &err);
+        if (want_csv(x)) {
+            st = fss__admin_list_csv(s, "conflicts", has_status ? status : NULL, limit,
+                                     TERR(x), &out, &err);
+            if (st == FSS_OK) {
+                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+                return;
+            }
+        } else {
+            st = fss__admin_conflicts_list(s, has_status ? status : NULL, limit, TERR(x),
+                                           &out, &err);
+        }
     } else if (is(x, "POST", 3, "conflicts", "resolve")) {
         char *endp;
         long long cid = strtoll(x->segs[1], &endp, 10);

@@ -561,3 +561,76 @@ fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
         st = fss__fail(err, FSS_ENOMEM, "quotes");
     return st;
 }
+
+/* ---- CSV of the devices and conflicts lists ---- */
+
+static void device_csv(const fss_device_item *d, void *arg)
+{
+    fss_buf *b = arg;
+    char id[FS_ID_STRLEN + 1];
+
+    fs_id_format(&d->id, id);
+    fss__csv_cell(b, id, true);
+    fss__csv_cell(b, d->name, false);
+    fss__csv_cell(b, d->rep, false);
+    fss__csv_cell(b, d->rep_name, false);
+    fss_buf_printf(b, ",%lld,", (long long)d->created_at);
+    int_or_null(b, d->has_last_seen, d->last_seen, true);
+    fss_buf_puts(b, d->revoked ? ",true," : ",false,");
+    int_or_null(b, d->has_revoked_at, d->revoked_at, true);
+    fss_buf_puts(b, "\r\n");
+}
+
+static void conflict_csv(const fss_conflict_item *k, void *arg)
+{
+    fss_buf *b = arg;
+    char row[FS_ID_STRLEN + 1] = "";
+
+    if (k->has_row)
+        fs_id_format(&k->row, row);
+    fss_buf_printf(b, "%lld,%lld", (long long)k->id, (long long)k->created_at);
+    fss__csv_cell(b, k->entity, false);
+    fss__csv_cell(b, k->has_row ? row : NULL, false);
+    fss__csv_cell(b, k->field, false);
+    fss__csv_cell(b, k->base, false);
+    fss__csv_cell(b, k->theirs, false);
+    fss__csv_cell(b, k->yours, false);
+    fss__csv_cell(b, k->rule, false);
+    fss__csv_cell(b, k->status, false);
+    fss__csv_cell(b, k->rep, false);
+    fss__csv_cell(b, k->detail, false);
+    fss__csv_cell(b, k->resolved_by, false);
+    fss_buf_puts(b, ",");
+    int_or_null(b, k->has_resolved_at, k->resolved_at, true);
+    fss_buf_puts(b, "\r\n");
+}
+
+fss_status fss__admin_list_csv(fss_server *s, const char *what, const char *status,
+                               uint32_t limit, const char *const *terr, fss_buf *out,
+                               fs_error *err)
+{
+    fss_conn *c;
+    fss_status st;
+
+    if (status && strcmp(status, "open") != 0 && strcmp(status, "auto") != 0 &&
+        strcmp(status, "resolved") != 0)
+        return fss__fail(err, FSS_EINVAL, "status must be open, auto or resolved (got \"%s\")",
+                         status);
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if (strcmp(what, "devices") == 0) {
+        fss_buf_puts(out, "id,name,rep_id,rep_name,created_at,last_seen,revoked,"
+                          "revoked_at\r\n");
+        st = fss__repo_devices_list(c, terr, device_csv, out, err);
+    } else {
+        /* base, theirs and yours are the stored JSON literals. */
+        fss_buf_puts(out, "id,created_at,entity,row,field,base,theirs,yours,rule,status,"
+                          "rep,detail,resolved_by,resolved_at\r\n");
+        st = fss__repo_conflicts_list(c, status, limit ? limit : 1000, terr, conflict_csv,
+                                      out, err);
+    }
+    fss__conn_put(s, c);
+    if (st == FSS_OK && out->oom)
+        st = fss__fail(err, FSS_ENOMEM, "%s", what);
+    return st;
+}

@@ -323,6 +323,12 @@ fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const
 fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
                              const char *const *terr, bool csv, fss_buf *out,
                              fs_error *err);
+/* GET devices / conflicts with format=csv: the same rows as the JSON
+ * lists (what: "devices" or "conflicts"; status and limit for conflicts),
+ * RFC 4180 and formula-safe. */
+fss_status fss__admin_list_csv(fss_server *s, const char *what, const char *status,
+                               uint32_t limit, const char *const *terr, fss_buf *out,
+                               fs_error *err);
 /* The Today numbers at now_ms (the business day of cfg.business_tz;
  * silent = not seen for 3 days) as one JSON object. */
 fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,

@@ -685,6 +685,9 @@ static void test_scope_by_territory(void **state)
             {"/admin/v1/territories", "\"code\":\"north\"", "\"code\":\"south\""},
             {"/admin/v1/devices", n.dev_a, so.dev_a},
             {"/admin/v1/devices", n.dev_b, so.dev_b},
+            {"/admin/v1/devices?format=csv", n.dev_a, so.dev_a},
+            {"/admin/v1/devices?format=csv", "id,name,rep_id,rep_name,created_at", so.dev_b},
+            {"/admin/v1/conflicts?format=csv", n.cust_s, so.cust_s},
             {"/admin/v1/conflicts", n.cust_s, so.cust_s},
             {"/admin/v1/conflicts?status=auto", north_conf, south_conf},
             {"/admin/v1/activity", n.rep_s, so.rep_s},
@@ -707,6 +710,11 @@ static void test_scope_by_territory(void **state)
                     fail_msg("%s GET %s: %s %s", who[role], reads[i].path, reads[i].south,
                              role == 0 ? "missing" : "leaked");
             }
+        /* CSV rows of the conflicts list: the stored JSON values quoted. */
+        call(&t, "GET", "/admin/v1/conflicts?format=csv", NULL, NULL, &se[0], NULL, NULL, &r);
+        assert_non_null(strstr(r.body, ",phone,,\"\"\"new\"\"\",\"\"\"old\"\"\",lww,auto,"));
+        assert_int_equal(call(&t, "GET", "/admin/v1/conflicts?format=csv&status=x", NULL,
+                              NULL, &se[0], NULL, NULL, &r), 400);
         /* The Today numbers count the north only for its manager and
          * viewer: a visit checked in and two devices seen today each. */
         for (int role = 0; role < 3; role++) {
