@@ -578,7 +578,13 @@ typedef enum fs_reason {
     FS_REASON_READONLY,     /* reference data */
     FS_REASON_ONCE,         /* write-once field already set */
     FS_REASON_SCOPE,        /* row outside the writer's scope (server) */
-    FS_REASON_INVALID       /* the change failed validation (server) */
+    FS_REASON_INVALID,      /* the change failed validation (server) */
+    /* 11..20 are B's (issue 16); the ownership lifecycle's (issue 17)
+     * start at 21 (docs/PROTOCOL.md). */
+    FS_REASON_CLAIM = 21,   /* a claim on a pool customer did not stand
+                               (already claimed, quota, bar, territory) */
+    FS_REASON_REDIRECTED    /* (22) the row's customer was merged into
+                               another; the write was applied there */
 } fs_reason;
 const char *fs_reason_name(fs_reason r); /* "stale", "server_owned", ... */
 
@@ -596,7 +602,8 @@ typedef enum fs_rule {
     FS_RULE_SCOPE,   /* server: the row is outside the writer's scope */
     FS_RULE_INVALID, /* server: the change failed validation */
     FS_RULE_LIFECYCLE,         /* a lifecycle status never goes back */
-    FS_RULE_LIFECYCLE_TERMINAL /* two different final states met */
+    FS_RULE_LIFECYCLE_TERMINAL, /* two different final states met */
+    FS_RULE_CLAIM    /* server: a pool claim judged (fs_pool.h) */
 } fs_rule;
 #define FS_RULE_LAST FS_RULE_LIFECYCLE_TERMINAL /* for arrays indexed by rule */
 const char *fs_rule_name(fs_rule r);

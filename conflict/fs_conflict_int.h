@@ -12,4 +12,8 @@
 int fs__lifecycle_rank(const fs_value *v);
 bool fs__lifecycle_rank_final(int rank);
 
+/* fs_rules.c: "2026-12-05 10:30 UTC" for Unix milliseconds (fs_score.c
+ * keeps the first 10 bytes, the date). */
+void fs__format_utc(int64_t ms, char *out, size_t cap);
+
 #endif /* FS_CONFLICT_INT_H */

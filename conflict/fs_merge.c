@@ -42,6 +42,8 @@ const char *fs_reason_name(fs_reason r)
     case FS_REASON_ONCE: return "once";
     case FS_REASON_SCOPE: return "scope";
     case FS_REASON_INVALID: return "invalid";
+    case FS_REASON_CLAIM: return "claim";
+    case FS_REASON_REDIRECTED: return "redirected";
     }
     return "unknown";
 }
@@ -62,6 +64,7 @@ const char *fs_rule_name(fs_rule r)
     case FS_RULE_INVALID: return "invalid";
     case FS_RULE_LIFECYCLE: return "lifecycle";
     case FS_RULE_LIFECYCLE_TERMINAL: return "lifecycle_terminal";
+    case FS_RULE_CLAIM: return "claim";
     }
     return "unknown";
 }
@@ -252,6 +255,7 @@ static fs_reason rule_reason(const fs_conflict *k)
     case FS_RULE_READONLY: return FS_REASON_READONLY;
     case FS_RULE_SCOPE: return FS_REASON_SCOPE;
     case FS_RULE_INVALID: return FS_REASON_INVALID;
+    case FS_RULE_CLAIM: return FS_REASON_CLAIM;
     /* A status the lifecycle keeps is, to the writer, a frozen quote. */
     case FS_RULE_LIFECYCLE:
     case FS_RULE_LIFECYCLE_TERMINAL: return FS_REASON_FROZEN;

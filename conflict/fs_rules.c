@@ -13,14 +13,14 @@
  * `sync-server check` over a whole store. "Now" is a parameter: this
  * library has no clock.
  */
-#include "fs_conflict.h"
+#include "fs_conflict_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* "2026-12-05 10:30 UTC" for Unix milliseconds (proleptic Gregorian, the
  * days-to-civil conversion), so a message shows a date, not a number. */
-static void format_utc(int64_t ms, char *out, size_t cap)
+void fs__format_utc(int64_t ms, char *out, size_t cap)
 {
     int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
@@ -50,14 +50,14 @@ fs_status fs_time_window_check(const fs_entity *e, const fs_field *f, int64_t ms
     if (!(f->flags & FS_FIELD_WINDOW))
         return FS_OK;
     if (ms < FS_TIME_MIN_MS) {
-        format_utc(ms, at, sizeof at);
+        fs__format_utc(ms, at, sizeof at);
         return fs_error_set(err, FS_ERANGE, "%s.%s: %s is before 2000-01-01",
                             e->name, f->name, at);
     }
     if (now_ms && now_ms <= (uint64_t)INT64_MAX - FS_TIME_MAX_AHEAD_MS &&
         ms > (int64_t)now_ms + FS_TIME_MAX_AHEAD_MS) {
-        format_utc(ms, at, sizeof at);
-        format_utc((int64_t)now_ms + FS_TIME_MAX_AHEAD_MS, lim, sizeof lim);
+        fs__format_utc(ms, at, sizeof at);
+        fs__format_utc((int64_t)now_ms + FS_TIME_MAX_AHEAD_MS, lim, sizeof lim);
         return fs_error_set(err, FS_ERANGE,
                             "%s.%s: %s is more than two years ahead (latest %s)",
                             e->name, f->name, at, lim);
@@ -187,8 +187,8 @@ size_t fs_row_violations(const fs_row *row, const fs_change *c, bool created,
         } else if (rr->kind == RULE_ORDER && va->kind == FS_VAL_INT &&
                    vb->kind == FS_VAL_INT && vb->u.i < va->u.i) {
             char ta[40], tb[40];
-            format_utc(va->u.i, ta, sizeof ta);
-            format_utc(vb->u.i, tb, sizeof tb);
+            fs__format_utc(va->u.i, ta, sizeof ta);
+            fs__format_utc(vb->u.i, tb, sizeof tb);
             n++;
             if (!report(fn, payload, row, b, FS_ERANGE, "%s.%s: %s is before %s %s (%s)",
                         e->name, rr->b, tb, rr->a, ta, rr->what))

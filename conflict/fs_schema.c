@@ -18,7 +18,9 @@
 #define INT FS_TYPE_INT, FS_POLICY_LWW, 0, NULL
 #define REAL FS_TYPE_REAL, FS_POLICY_LWW, 0, NULL
 #define BOOL FS_TYPE_BOOL, FS_POLICY_LWW, 0, NULL
+#define SBOOL FS_TYPE_BOOL, FS_POLICY_SERVER, 0, NULL
 #define TIME FS_TYPE_TIME, FS_POLICY_LWW, 0, NULL
+#define STIME FS_TYPE_TIME, FS_POLICY_SERVER, 0, NULL
 #define MONEY FS_TYPE_MONEY, FS_POLICY_LWW, 0, NULL
 #define CURRENCY FS_TYPE_CURRENCY, FS_POLICY_LWW, 3, NULL
 #define PARENT FS_TYPE_ID, FS_POLICY_ONCE, 0, NULL
@@ -43,6 +45,12 @@ static const char *const verification_values[] = {
 static const char *const time_check_values[] = {"ok", "suspect", NULL};
 static const char *const esign_values[] = {
     "draft", "sent", "delivered", "signed", "voided", "declined", "completed", NULL};
+/* Customer value and churn (fs_score.c computes them; sync-server analyze
+ * writes them; devices read them). */
+static const char *const grade_values[] = {"A", "B", "C", "D", "E", NULL};
+static const char *const risk_values[] = {"none", "watch", "at_risk", NULL};
+/* Why the server generated a task: a churn rule (fs_churn_rule_name). */
+static const char *const generated_values[] = {"quiet", "complaint", "overdue", NULL};
 static const char *const task_kinds[] = {
     "follow_up", "call", "email", "meeting", "demo", "other", NULL};
 
@@ -57,6 +65,17 @@ static const fs_field customer_fields[] = {
     {"segment", 7, TEXT(64), 0, 0, 0},
     {"territory", 8, STEXT(64), 0, 0, 0},
     {"owner_rep", 9, STEXT(64), 0, 0, 0},
+    {"tax_id", 10, TEXT(64), 0, 0, 0}, /* issue 17: duplicate detection */
+    {"grade", 11, SENUM(grade_values), 0, 0, 0},  /* A-E (analyze) */
+    {"core", 12, SBOOL, 0, 0, 0},                 /* in the 80% set (analyze) */
+    {"rfm", 13, STEXT(3), 0, 0, 0},               /* "545" (analyze) */
+    {"risk", 14, SENUM(risk_values), 0, 0, 0},    /* churn level (analyze) */
+    {"risk_reason", 15, STEXT(256), 0, 0, 0},     /* the rules' words (analyze) */
+    /* issue 17: a rep's claim on a pool customer, written by the device
+     * (its rep's id), judged by the server (fs_pool.h). */
+    {"claimed_by", 16, TEXT(64), 0, 0, 0},
+    {"lost_reason", 20, STEXT(200), 0, 0, 0},     /* why it left (back office) */
+    {"lost_at", 21, STIME, 0, 0, 0},              /* when it was marked lost */
 };
 
 static const fs_field contact_fields[] = {
@@ -125,6 +144,7 @@ static const fs_field task_fields[] = {
     {"kind", 4, ENUM(task_kinds), 0, 0, 0},
     {"done", 5, BOOL, 0, 0, 0},
     {"title", 6, TEXT(200), 0, 0, 0},
+    {"generated", 7, SENUM(generated_values), 0, 0, 0}, /* the rule that raised it */
 };
 
 static const fs_field product_fields[] = {

@@ -114,6 +114,13 @@ static bool notice_cb(const fc_notice *n, void *p)
         cli_json_str(stdout, n->detail);
         cli_json_time(stdout, "at", n->at_ms, false);
         printf("}");
+    } else if (strcmp(n->kind, "conflict") == 0 &&
+               strcmp(n->reason, "redirected") == 0) {
+        /* A write to a customer the office merged into another: it was
+         * applied there, nothing to redo. */
+        printf("  #%lld %s %s: %s (dismiss --notice '#%lld' once seen)\n",
+               (long long)n->id, n->entity, n->label[0] ? n->label : id, n->detail,
+               (long long)n->id);
     } else if (strcmp(n->kind, "conflict") == 0) {
         /* Which row (by name), what happened, what to do: a value that a
          * newer write replaced can be typed again; a status that is

@@ -464,7 +464,12 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
                  x->reason == FS_EXIT_REASSIGNED ? "it was reassigned to another rep"
                  : x->reason == FS_EXIT_DELETED ? "it was deleted at the office"
                  : x->reason == FS_EXIT_REVOKED ? "your access to it was revoked"
-                                                : "it left your scope");
+                 : x->reason == FS_EXIT_RECLAIMED
+                     ? "it was reclaimed to the public pool (no follow-up in time)"
+                 : x->reason == FS_EXIT_MERGED
+                     ? "it was merged into another customer (a duplicate); its "
+                       "rows and your changes to it moved there"
+                     : "it left your scope");
         rc = fc__notice_add(c, "exit", x->entity, &x->row, label,
                             fs_exit_reason_name(x->reason), detail, err);
         if (!rc)
@@ -1018,20 +1023,31 @@ static fc_status check_results(const batch *b, const fs_sync_response *r,
 /* Sync                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static fc_status do_wipe(fc_client *c, fs_error *err)
+/* drained: the wipe ends an offboarding's drain (a 200 answer with wipe,
+ * docs/PROTOCOL.md "Offboarding"): the outbox was pushed and judged before
+ * it, so the message says so instead of counting the changes as lost. */
+static fc_status do_wipe(fc_client *c, bool drained, fs_error *err)
 {
     fc_info info;
     fc_status rc;
-    size_t pending = 0;
+    size_t pending = 0, rejected = 0;
 
-    if (fc_info_get(c, &info, NULL) == FC_OK)
-        pending = info.pending + info.rejected;
+    if (fc_info_get(c, &info, NULL) == FC_OK) {
+        pending = info.pending;
+        rejected = info.rejected;
+    }
     rc = fc__wipe(c, err);
     if (rc)
         return rc;
+    if (drained && pending == 0)
+        return fc__fail(err, FC_EWIPED,
+                        "your account was offboarded: every queued change was "
+                        "sent and judged by the server first (%zu refused, kept "
+                        "on record at the server for the back office); the "
+                        "local replica has been deleted", rejected);
     return fc__fail(err, FC_EWIPED, "this device was revoked by the back office: "
                     "the local replica and its outbox (%zu unsent changes) have "
-                    "been deleted", pending);
+                    "been deleted", pending + rejected);
 }
 
 static fc_status count_pending(fc_client *c, int64_t *n, fs_error *err)
@@ -1326,7 +1342,7 @@ answered:
         bool wipe = false;
         refusal_text(&resp, why, sizeof why, &wipe);
         if (wipe || (resp.status == 401 && strstr(why, "revoked"))) {
-            rc = do_wipe(c, err);
+            rc = do_wipe(c, false, err);
             goto done;
         }
         rc = fc__fail(err, FC_EHTTP, "the server refused the sync (HTTP %ld): %s; "
@@ -1346,7 +1362,7 @@ answered:
         goto done;
     }
     if (rs.wipe) {
-        rc = do_wipe(c, err);
+        rc = do_wipe(c, true, err);
         goto done;
     }
     rc = check_results(&b, &rs, err);

@@ -652,6 +652,43 @@ static fc_status my_rep(fc_client *c, char out[FS_ID_STRLEN + 1], bool *has,
     return rc;
 }
 
+/* Claims a pool customer (issue 17): a queued write of claimed_by = this
+ * device's rep, judged by the server at sync (the first claim to arrive
+ * wins; docs/PROTOCOL.md "Claims"). Refused here, nothing queued, when the
+ * device is not enrolled or the customer already has an owner as far as
+ * this replica knows. */
+fc_status fc_customer_claim(fc_client *c, const fs_id *id, fs_error *err)
+{
+    char rep[FS_ID_STRLEN + 1];
+    fs_row row = {0};
+    bool has = false;
+    fc_kv kv;
+    fc_status rc = my_rep(c, rep, &has, err);
+    int io;
+
+    if (rc)
+        return rc;
+    if (!has)
+        return fc__fail(err, FC_ENOTENROLLED, "claim: enroll this device first "
+                        "(the claim names its rep)");
+    if ((rc = fc_get(c, "customer", id, &row, err)) != FC_OK)
+        return rc;
+    io = fs_entity_field_index(row.entity, "owner_rep");
+    if (row.cells[io].v.kind == FS_VAL_TEXT && row.cells[io].v.u.text.n) {
+        rc = strcmp(row.cells[io].v.u.text.p, rep) == 0
+                 ? fc__fail(err, FC_EINVAL, "claim: you own this customer already")
+                 : fc__fail(err, FC_EINVAL, "claim: this customer is not in the "
+                            "public pool (it is owned by %s)",
+                            row.cells[io].v.u.text.p);
+        fs_row_free(&row);
+        return rc;
+    }
+    fs_row_free(&row);
+    kv.field = "claimed_by";
+    kv.value = rep;
+    return fc_row_edit(c, "customer", id, &kv, 1, err);
+}
+
 /* A row created on this device and not yet confirmed by the server: queued
  * changes and no base_ copy (base_ is sparse; see fc_outbox.c). */
 static fc_status local_create(fc_client *c, const fs_row *row, bool *out,
@@ -1756,6 +1793,26 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
         return fc__fail(err, FC_EINVAL, "search works on customers only");
     if (q->parent && e->parent < 0)
         return fc__fail(err, FC_EINVAL, "%s rows have no parent to filter by", e->name);
+    /* The computed customer fields filter by a value the field can hold
+     * (its enum), so a typo is an error, not an empty list. */
+    static const char *const filters[] = {"grade", "risk"};
+    const char *fval[2] = {q->grade, q->risk};
+    for (int f = 0; f < 2; f++) {
+        fs_value v = {0};
+        fs_error verr = {0};
+        int slot;
+        if (!fval[f])
+            continue;
+        if (!is_cust)
+            return fc__fail(err, FC_EINVAL, "--%s works on customers only", filters[f]);
+        slot = fs_entity_field_index(e, filters[f]);
+        if (slot < 0 || fs_value_text(&v, fval[f], strlen(fval[f]), &verr) != FS_OK)
+            return fc__fail(err, FC_EINVAL, "--%s: %s", filters[f], verr.text);
+        fs_status fst = fs_field_check(&e->fields[slot], &v, &verr);
+        fs_value_clear(&v);
+        if (fst != FS_OK)
+            return fc__fail(err, FC_EINVAL, "--%s: %s", filters[f], verr.text);
+    }
     table = fs_store_table(c->disp, e);
     /* Every identifier below comes from the static schema; values are bound. */
     k = snprintf(sql, sizeof sql, "SELECT %s", fs_store_columns(c->disp, e));
@@ -1779,6 +1836,10 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                       " AND due_at IS NOT NULL AND due_at < ?3");
     if (is_task && q->open_only)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(done, 0) = 0");
+    if (is_cust && q->grade)
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " AND \"%s\".grade = ?4", table);
+    if (is_cust && q->risk)
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " AND \"%s\".risk = ?5", table);
     if (sp.any)
         k += snprintf(sql + k, sizeof sql - (size_t)k,
                       " ORDER BY %s, m.rid", rank);
@@ -1808,6 +1869,10 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
         sqlite3_bind_blob(st, 2, q->parent->b, 16, SQLITE_STATIC);
     if (is_task && q->due_before_ms)
         sqlite3_bind_int64(st, 3, q->due_before_ms);
+    if (is_cust && q->grade)
+        sqlite3_bind_text(st, 4, q->grade, -1, SQLITE_STATIC);
+    if (is_cust && q->risk)
+        sqlite3_bind_text(st, 5, q->risk, -1, SQLITE_STATIC);
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         fs_error serr = {0};
         fs_store_status sst = fs_store_decode(c->disp, e, st, 0, &row, NULL, &serr);

@@ -191,6 +191,9 @@ void fc_value_format(const fs_field *f, const fs_value *v, char *out, size_t cap
  * refused with FC_ESERVEROWNED. On create, *out_id (optional) gets the id. */
 fc_status fc_customer_add(fc_client *c, const fc_kv *kv, size_t n,
                           fs_id *out_id, fs_error *err);
+/* Claims a customer of the public pool: queued like any write, judged by the
+ * server at sync (docs/PROTOCOL.md "Claims"). */
+fc_status fc_customer_claim(fc_client *c, const fs_id *id, fs_error *err);
 fc_status fc_customer_edit(fc_client *c, const fs_id *id, const fc_kv *kv,
                            size_t n, fs_error *err);
 fc_status fc_contact_add(fc_client *c, const fs_id *customer_id,
@@ -321,6 +324,10 @@ typedef struct fc_query {
     bool open_only;           /* tasks: not done */
     uint32_t limit;           /* 0 = no limit */
     bool mine;                /* only the rep's own rows (fc_row_mine) */
+    const char *grade;        /* customers: this value grade (A-E), as the
+                                 server's analyze computed it */
+    const char *risk;         /* customers: this churn risk (none, watch,
+                                 at_risk) */
 } fc_query;
 
 /* Rows people can name (fc_names.c). A row's short id is the tail of its

@@ -145,17 +145,22 @@ typedef struct cmd_help {
 } cmd_help;
 
 static const cmd_help helps[] = {
-    {"customer", "customer list [--search TEXT] [--limit N]\n"
+    {"customer", "customer list [--search TEXT] [--limit N] [--grade A-E] [--risk R]\n"
      "  customer search TEXT\n  customer show ID\n"
      "  customer add name=NAME [address=.. phone=.. tags=.. segment=.. lat=.. lon=..]\n"
-     "  customer edit ID field=value...\n  customer delete ID",
+     "  customer edit ID field=value...\n  customer delete ID\n  customer claim ID",
      "Customers in your scope. Wherever a command takes an ID it also takes the\n"
      "short id a list shows (the last digits of the id) and, for customers, the\n"
      "name or a unique part of it; a reference matching several rows lists them\n"
      "and changes nothing. search is offline full-text over name, address,\n"
      "tags and contacts (prefix match). territory and owner_rep are set by the\n"
-     "back office and cannot be edited here. A customer is shared by everyone who\n"
-     "works with it: only the back office deletes one (customer delete refuses)."},
+     "back office and cannot be edited here; nor can grade, core, rfm, risk and\n"
+     "risk_reason, which the server computes (--grade E, --risk at_risk filter). A customer is shared by everyone who\n"
+     "works with it: only the back office deletes one (customer delete refuses).\n"
+     "claim takes a customer of the public pool (no owner) in your territory:\n"
+     "it is queued like any change and judged at sync, where the first claim to\n"
+     "arrive wins; a claim that does not stand shows in status with the reason\n"
+     "(already claimed by someone, daily quota, the bar on the former owner)."},
     {"contact", "contact add CUSTOMER_ID name=NAME [title=.. phone=.. email=..]\n"
      "  contact edit ID field=value...\n  contact list CUSTOMER_ID\n  contact show ID\n"
      "  contact delete ID... [--yes]",
@@ -403,6 +408,7 @@ static int check_arity(cli *a, const char *cmd, const char *sub)
         size_t max; /* positionals after the subcommand (or the command) */
     } arity[] = {
         {"customer", "list", 0}, {"customer", "search", 1}, {"customer", "show", 1},
+        {"customer", "claim", 1},
         {"contact", "list", 1}, {"contact", "show", 1},
         {"visit", "list", 1}, {"visit", "show", 1}, {"visit", "plan", 1},
         {"visit", "checkin", 1}, {"visit", "checkout", 1}, {"visit", "abandon", 1},
@@ -508,6 +514,8 @@ static int cmd_customer(cli *a, const char *sub)
                 return cli_usage(a, "--limit takes a count, not '%s'", opt(a, "limit"));
             q.limit = (uint32_t)lim;
         }
+        q.grade = opt(a, "grade");
+        q.risk = opt(a, "risk");
         return cli_list_rows(a, "customer", &q);
     }
     if (strcmp(sub, "show") == 0)
@@ -531,6 +539,14 @@ static int cmd_customer(cli *a, const char *sub)
             return rc;
         st = fc_customer_edit(a->c, &id, kv, n, &err);
         return st ? cli_fail(a, st, &err) : cli_ok_id(a, "customer updated", &id);
+    }
+    if (strcmp(sub, "claim") == 0) {
+        if (!parse_id_arg(a, 1, "customer", &id, &rc))
+            return rc;
+        st = fc_customer_claim(a->c, &id, &err);
+        return st ? cli_fail(a, st, &err)
+                  : cli_ok_id(a, "claim queued; the server judges it at the next "
+                                 "sync (the first claim to arrive wins)", &id);
     }
     return cli_usage(a, "unknown customer command '%s'", sub);
 }
@@ -936,7 +952,7 @@ static bool takes_value(const char *k)
     static const char *const v[] = {"db", "search", "limit", "at", "lat", "lon",
                                     "accuracy", "next-step", "outcome", "qty", "price",
                                     "sku", "desc", "discount", "kind", "due", "name",
-                                    "notice", "envelope", NULL};
+                                    "notice", "envelope", "grade", "risk", NULL};
     for (size_t i = 0; v[i]; i++)
         if (strcmp(v[i], k) == 0)
             return true;

@@ -40,8 +40,25 @@ _Static_assert(FIELDSYNC__V1__EXIT_REASON__PURGED == (int)FS_EXIT_DELETED &&
 _Static_assert(FIELDSYNC__V1__ERROR_CODE__ERR_INTERNAL == (int)FS_PROTO_ERR_INTERNAL,
                "ErrorCode numbering follows fs_proto_error_code");
 
-#define MAX_REASON FS_REASON_INVALID
-#define MAX_EXIT FS_EXIT_REVOKED
+_Static_assert(FIELDSYNC__V1__REASON__CLAIM == (int)FS_REASON_CLAIM &&
+                   FIELDSYNC__V1__REASON__REDIRECTED == (int)FS_REASON_REDIRECTED &&
+                   FIELDSYNC__V1__EXIT_REASON__RECLAIMED == (int)FS_EXIT_RECLAIMED &&
+                   FIELDSYNC__V1__EXIT_REASON__MERGED_INTO == (int)FS_EXIT_MERGED,
+               "issue 17's wire values follow the domain enums");
+
+/* Known values: the numbering has gaps reserved for other work (issue 16's
+ * 11..20 and 4..13), which this codec reads as unknown. */
+static bool reason_known(unsigned r)
+{
+    return r <= (unsigned)FS_REASON_INVALID ||
+           (r >= (unsigned)FS_REASON_CLAIM && r <= (unsigned)FS_REASON_REDIRECTED);
+}
+
+static bool exit_known(unsigned r)
+{
+    return r <= (unsigned)FS_EXIT_REVOKED ||
+           (r >= (unsigned)FS_EXIT_RECLAIMED && r <= (unsigned)FS_EXIT_MERGED);
+}
 #define MAX_ERROR_CODE FS_PROTO_ERR_INTERNAL
 
 /* ------------------------------------------------------------------------ */
@@ -307,6 +324,8 @@ const char *fs_exit_reason_name(fs_exit_reason r)
     case FS_EXIT_REASSIGNED: return "reassigned";
     case FS_EXIT_DELETED: return "deleted";
     case FS_EXIT_REVOKED: return "revoked";
+    case FS_EXIT_RECLAIMED: return "reclaimed";
+    case FS_EXIT_MERGED: return "merged";
     }
     return "unknown";
 }
@@ -2177,7 +2196,7 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         if (!rm)
             goto nomem;
         if ((unsigned)r->outcome > (unsigned)FS_REJECTED ||
-            (unsigned)r->reason > (unsigned)MAX_REASON) {
+            !reason_known((unsigned)r->reason)) {
             st = fs_proto__fail(err, FS_PROTO_EVALUE,
                                 "results[%zu]: outcome %d / reason %d out of range", i,
                                 (int)r->outcome, (int)r->reason);
@@ -2231,7 +2250,7 @@ fs_proto_status fs_proto_sync_response_encode(const fs_sync_response *in,
         Fieldsync__V1__ScopeExit *xm = arena_calloc(&ar, 1, sizeof *xm);
         if (!xm)
             goto nomem;
-        if (!x->entity || fs_id_is_nil(&x->row) || (unsigned)x->reason > MAX_EXIT) {
+        if (!x->entity || fs_id_is_nil(&x->row) || !exit_known((unsigned)x->reason)) {
             st = fs_proto__fail(err, FS_PROTO_EVALUE,
                                 "exits[%zu]: needs an entity, a row id and a reason", i);
             goto done;
@@ -2408,7 +2427,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         }
         r->index = rm->index;
         r->outcome = (fs_outcome)rm->outcome;
-        if ((unsigned)rm->reason > (unsigned)MAX_REASON) {
+        if (!reason_known((unsigned)rm->reason)) {
             dc.rep->unknown_enums++;
             r->reason = FS_REASON_NONE;
         } else {
@@ -2484,7 +2503,7 @@ fs_proto_status fs_proto_sync_response_decode(const uint8_t *body, size_t n,
         if (st != FS_PROTO_OK)
             goto done;
         x->entity = e;
-        if ((unsigned)xm->reason > (unsigned)MAX_EXIT) {
+        if (!exit_known((unsigned)xm->reason)) {
             dc.rep->unknown_enums++;
             x->reason = FS_EXIT_UNKNOWN;
         } else {

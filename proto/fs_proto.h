@@ -270,7 +270,10 @@ typedef enum fs_exit_reason {
     FS_EXIT_UNKNOWN = 0,   /* a reason newer than this codec; still remove */
     FS_EXIT_REASSIGNED,    /* customer moved to another rep / territory */
     FS_EXIT_DELETED,       /* row purged at the server */
-    FS_EXIT_REVOKED        /* the rep lost access (e.g. left the territory) */
+    FS_EXIT_REVOKED,       /* the rep lost access (e.g. left the territory) */
+    /* 4..13 are issue 16's; the ownership lifecycle's (issue 17) from 14. */
+    FS_EXIT_RECLAIMED = 14,/* reclaimed to the public pool (no follow-up) */
+    FS_EXIT_MERGED         /* (15) merged into another customer (duplicate) */
 } fs_exit_reason;
 const char *fs_exit_reason_name(fs_exit_reason r);
 

@@ -60,6 +60,12 @@ bob sync
 HILL=$(json_id alice customer search Hillside)
 GREEN=$(json_id bob customer search Greenfield)
 
+say "Customer value, computed by the server and read offline: grades, a churn warning, its task"
+alice customer list --grade E
+alice customer list --risk watch
+alice customer show "$GREEN" | grep -E '^  (name|grade|core|rfm|risk|risk_reason) '
+alice task list
+
 say "Offline: both edit Hillside Orchards; Alice visits it and quotes"
 alice customer edit "$HILL" phone="+44 161 555 0101"
 bob customer edit "$HILL" phone="+44 161 555 0199" tags="organic,irrigation"
@@ -110,6 +116,9 @@ say "Back office: activity (visits per rep per day, with GPS verification)"
 run "$S" --db "$DB" activity
 say "Back office: pipeline"
 run "$S" --db "$DB" pipeline
+say "Back office: customer value (grades, Pareto share, movements) and who is at risk"
+run "$S" --db "$DB" analyze
+run "$S" --db "$DB" at-risk
 say "Back office: conflicts that need a human"
 run "$S" --db "$DB" conflicts --status open
 say "Back office: conflicts decided by rule (audit trail)"

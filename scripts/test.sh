@@ -2,6 +2,9 @@
 # The one command that sets up and runs the whole test suite, twice: a normal
 # build and an AddressSanitizer + UndefinedBehaviorSanitizer build; then every
 # libFuzzer target for a bounded time (FUZZ_SECONDS each, default 30; 0 skips).
+# A throw-away PostgreSQL cluster (scripts/pg-cluster.sh) runs for the whole
+# script: FS_TEST_PG names it to the tests that need PostgreSQL; without
+# PostgreSQL installed those tests say SKIPPED and everything else still runs.
 # Usage: scripts/test.sh   (CI sets CI=true, which turns warnings into errors)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +31,24 @@ run_suite() {  # $1 = build dir, $2 = sanitize ON/OFF
   [ "$rc" -eq 0 ] && [ -n "$total" ] || { echo "tests: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit 1; }
 }
 
+# One cluster for both suites, stopped at exit whatever happens.
+pg_dir=$(mktemp -d /tmp/fs-pg.XXXXXX)
+trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+pg_rc=0
+pg_env=$(scripts/pg-cluster.sh start "$pg_dir") || pg_rc=$?
+if [ "$pg_rc" -eq 0 ]; then
+  eval "$pg_env"
+  echo "== PostgreSQL test cluster: $FS_TEST_PG =="
+elif [ "$pg_rc" -eq 77 ]; then
+  unset FS_TEST_PG
+  echo "################################################################"
+  echo "SKIPPED: PostgreSQL tests (not installed)"
+  echo "################################################################"
+else
+  echo "tests: the PostgreSQL test cluster did not start (see above)"
+  exit 1
+fi
+
 echo "== normal build =="
 run_suite build-test OFF
 echo "== address,undefined sanitizer build =="
@@ -36,4 +57,5 @@ if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
   echo "== libFuzzer targets, ${FUZZ_SECONDS:-30}s each =="
   scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 fi
+[ "$pg_rc" -eq 77 ] && echo "SKIPPED: PostgreSQL tests (not installed)"
 echo "tests: $passed passed, $failed failed"

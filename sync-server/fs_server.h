@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "fs_conflict.h"
+#include "fs_score.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,6 +93,15 @@ typedef struct fss_config {
     fss_pull_plan pull_plan;   /* AUTO */
     const char *business_tz;   /* TZ database name reports count days in;
                                   NULL = "UTC" (docs/ARCHITECTURE.md) */
+    fs_score_params score;     /* customer value and churn rules
+                                  (fs_score_params_default) */
+    uint64_t analyze_every_s;  /* `serve` runs analyze this often; 1 day;
+                                  0 = never (run `sync-server analyze`) */
+    /* The public pool (CRM.md section 5, conflict/fs_pool.h). */
+    unsigned pool_reclaim_days; /* no follow-up this long: reclaimed; 60 */
+    unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
+    unsigned pool_bar_days;     /* the former owner may not re-claim; 30 */
+    unsigned pool_daily_quota;  /* claims per rep per 24 hours; 5 */
     /* Back-office accounts (fss_account.c): */
     uint32_t session_ttl_s;    /* a console login lasts this long; 8 h */
     unsigned login_fail_limit; /* failed logins per account name before
@@ -280,6 +290,132 @@ fss_status fss_quotes_expire(fss_server *s, int64_t now_ms, int64_t *count,
 fss_status fss_admin_quote_status(fss_server *s, const fs_id *quote,
                                   const char *status, fs_error *err);
 
+/* ---- Customer value and churn (fss_value.c; rules in fs_score.c) ---- */
+
+/* What one analyze run did. */
+typedef struct fss_analyze_result {
+    int64_t now_ms;
+    int64_t customers;      /* live customers */
+    int64_t buyers;         /* of them with a purchase in the window */
+    int64_t changed;        /* customer rows re-sequenced (values changed) */
+    int64_t tasks_opened;   /* generated follow-up tasks created */
+    int64_t tasks_closed;   /* generated tasks closed: their cause went away */
+    int64_t no_owner;       /* risky customers with no owner rep: no task */
+    int64_t lost;           /* customers marked lost: no risk, no tasks */
+    int64_t risk[3];        /* customers per fs_risk */
+    int64_t grades[5];      /* customers per grade A..E */
+    /* Grade movements since the previous run: moves[from][to], from 0 =
+     * never graded, 1..5 = A..E; to 0..4 = A..E. */
+    int64_t moves[6][5];
+    size_t ncur;            /* per currency (at most 8 kept in cur) */
+    fs_score_currency cur[8];
+} fss_analyze_result;
+
+/* Recomputes every customer's grade, core flag, RFM, risk and reason with
+ * the configured parameters (cfg.score) as of now_ms, writes only the
+ * values that changed (a run over an unchanged store hands out no sequence
+ * number), opens a generated follow-up task for the owner rep per churn
+ * rule that fires (at most one open per customer and rule) and closes the
+ * ones whose cause went away. One IMMEDIATE transaction, so two runs never
+ * interleave. out is optional. */
+fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
+                       fs_error *err);
+/* The run's report as JSON (parameters included) or as text for people. */
+void fss_analyze_json(const fss_server *s, const fss_analyze_result *r, fss_buf *out);
+void fss_analyze_text(const fss_server *s, const fss_analyze_result *r, fss_buf *out);
+
+/* Marks a customer lost with a reason (the back office's "exit
+ * management"), or won back with reason "" (clears it). A lost customer
+ * keeps its grade but gets no churn risk and no generated tasks at the
+ * next analyze. ENOTFOUND for an unknown customer. */
+fss_status fss_admin_customer_lost(fss_server *s, const fs_id *customer,
+                                   const char *reason, fs_error *err);
+/* Reports, each restricted to the territory codes given (NULL = all; a
+ * manager's territories): customers at risk (risk watch or at_risk) with
+ * their reasons, and lost customers grouped by reason. JSON arrays. */
+fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
+                              size_t nterr, fss_buf *out, fs_error *err);
+fss_status fss_report_lost(fss_server *s, const char *const *territories,
+                           size_t nterr, fss_buf *out, fs_error *err);
+/* The A-E matrix and the Pareto curve as of now_ms, per currency: every
+ * buying customer of the territories (NULL = all) with its unit price,
+ * purchase count, revenue, grade, core flag and RFM (thresholds and grades
+ * from the whole store), and the curve as 101 points [p, share]: the
+ * revenue share of the top p% of those customers. */
+fss_status fss_report_value(fss_server *s, const char *const *territories, size_t nterr,
+                            int64_t now_ms, fss_buf *out, fs_error *err);
+/* ---- ownership lifecycle (fss_owner.c; docs/ARCHITECTURE.md) ---- */
+/* What one offboarding did. changes drained are counted later, as the
+ * draining devices push (fss_admin_offboards_list). */
+typedef struct fss_offboard_result {
+    int64_t customers;    /* live customers moved to the heir or the pool */
+    int64_t territories;  /* memberships removed */
+    int64_t devices;      /* devices revoked (draining when drain) */
+    int64_t codes;        /* unused enrollment codes voided */
+    bool drain;
+} fss_offboard_result;
+/* A rep leaves: in one transaction its territories are removed, its unused
+ * codes voided, its devices revoked (drain: each may push its outbox once,
+ * then is wiped) and the rep deactivated; then its customers go to `to`
+ * (NULL = the public pool) in short transactions. Called again for a rep
+ * whose offboarding was cut short, it moves what is left to the recorded
+ * heir. by (optional) names who did it. EINVAL when the rep is offboarded
+ * with nothing left to move, or `to` is the rep or is offboarded;
+ * ENOTFOUND for an unknown rep. */
+fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
+                              bool drain, const char *by,
+                              fss_offboard_result *out, fs_error *err);
+/* Makes an offboarded rep active again (it may get enrollment codes); its
+ * old devices stay revoked. EINVAL when the rep is active. */
+fss_status fss_admin_rep_reactivate(fss_server *s, const fs_id *rep,
+                                    fs_error *err);
+/* Offboardings, oldest first, as a JSON array. territories: the caller's
+ * territory restriction (NULL = all). */
+fss_status fss_admin_offboards_list(fss_server *s,
+                                    const char *const *territories,
+                                    fss_buf *out, fs_error *err);
+
+/* The public pool (fss_pool.c). One reclaim run at now_ms: every owned
+ * customer whose owner has not followed it up for pool_reclaim_days (and
+ * has no open quote) goes back to the pool (owner cleared; its owner's
+ * devices get the exit "reclaimed" unless a territory still covers it);
+ * owners of customers pool_warn_days from that get one warning task.
+ * dry_run: nothing changes, the counts and report say what would. report
+ * (optional) gets a JSON array of {customer, name, owner, action}. */
+typedef struct fss_reclaim_result {
+    int64_t reclaimed, warned, checked;
+} fss_reclaim_result;
+fss_status fss_pool_reclaim(fss_server *s, int64_t now_ms, bool dry_run,
+                            fss_reclaim_result *out, fss_buf *report,
+                            fs_error *err);
+/* The pool (live customers without an owner) and the judged claims, as
+ * JSON arrays; territories: the caller's restriction (NULL = all). */
+fss_status fss_admin_pool_list(fss_server *s, const char *const *territories,
+                               fss_buf *out, fs_error *err);
+fss_status fss_admin_claims_list(fss_server *s, const char *const *territories,
+                                 uint32_t limit, fss_buf *out, fs_error *err);
+
+/* Duplicate customers (fss_dedup.c; rules: conflict/fs_dedup.h). Likely
+ * duplicates of territories (NULL: all) as a JSON array of {a, a_name, b,
+ * b_name, score, reasons: ["tax_id"|"name"|"phone"...]}. */
+fss_status fss_admin_duplicates(fss_server *s, const char *const *territories,
+                                fss_buf *out, fs_error *err);
+typedef struct fss_merge_result {
+    int64_t merge_id, duplicates, children, fields;
+} fss_merge_result;
+/* Merges dups into survivor in one transaction: empty fields of the
+ * survivor take the duplicates' values (first named first), every row
+ * below a duplicate moves under the survivor, each duplicate becomes a
+ * tombstone that redirects later device writes to the survivor (devices
+ * get the exit "merged"), and the merge is recorded (by: who). EINVAL: no
+ * duplicate, the survivor among them, one named twice, a customer deleted
+ * or merged already; ENOTFOUND: an unknown customer. */
+fss_status fss_admin_merge(fss_server *s, const fs_id *survivor,
+                           const fs_id *dups, size_t ndups, const char *by,
+                           fss_merge_result *out, fs_error *err);
+/* Recorded merges (of one survivor; NULL: all) as a JSON array. */
+fss_status fss_admin_merges_list(fss_server *s, const fs_id *survivor,
+                                 fss_buf *out, fs_error *err);
 /* Back-office accounts (fss_account.c; docs/ADMIN-API.md "Accounts"):
  * role "admin" sees and does everything; "manager" and "viewer" are bound
  * to one or more territories (a viewer changes nothing). Passwords are

@@ -469,6 +469,64 @@ static bool route_accounts(route_ctx *x, fss_buf *out, fss_status *st, fs_error 
     return true;
 }
 
+/* POST reps/{id}/offboard {"to": "<rep uuid>"|"pool", "drain": bool,
+ * "by": "name"}: the counts of fss_admin_offboard. */
+static fss_status route_offboard(route_ctx *x, const fs_id *rep, fss_buf *out,
+                                 fs_error *err)
+{
+    const char *to = fsj_str(&x->body, "to");
+    const fsj *drain = fsj_get(&x->body, "drain");
+    fss_offboard_result r;
+    fs_id heir;
+    fss_status st;
+
+    if (!to)
+        return fss__fail(err, FSS_EINVAL,
+                         "missing \"to\": a rep id or \"pool\"");
+    if (strcmp(to, "pool") != 0 &&
+        fs_id_parse(to, strlen(to), &heir, NULL) != FS_OK)
+        return fss__fail(err, FSS_EINVAL, "\"to\" is neither a rep id nor \"pool\"");
+    if (drain && drain->kind != FSJ_BOOL)
+        return fss__fail(err, FSS_EINVAL, "\"drain\" must be true or false");
+    st = fss_admin_offboard(x->s, rep, strcmp(to, "pool") == 0 ? NULL : &heir,
+                            drain && drain->b, fsj_str(&x->body, "by"), &r, err);
+    if (st == FSS_OK)
+        fss_buf_printf(out,
+                       "{\"customers_moved\":%lld,\"territories_removed\":%lld,"
+                       "\"devices_revoked\":%lld,\"codes_voided\":%lld,"
+                       "\"drain\":%s,\"changes_drained\":0}\n",
+                       (long long)r.customers, (long long)r.territories,
+                       (long long)r.devices, (long long)r.codes,
+                       r.drain ? "true" : "false");
+    return st;
+}
+
+/* POST customers/{id}/merge {"duplicates": ["<uuid>", ...], "by": "name"} */
+static fss_status route_merge(route_ctx *x, const fs_id *survivor, fss_buf *out,
+                              fs_error *err)
+{
+    const fsj *d = fsj_get(&x->body, "duplicates");
+    fs_id ids[64];
+    fss_merge_result r;
+    fss_status st;
+    size_t i;
+
+    if (!d || d->kind != FSJ_ARR || d->n == 0 || d->n > 64)
+        return fss__fail(err, FSS_EINVAL,
+                         "\"duplicates\" must be an array of 1..64 customer ids");
+    for (i = 0; i < d->n; i++)
+        if (d->items[i].kind != FSJ_STR ||
+            fs_id_parse(d->items[i].str, d->items[i].len, &ids[i], NULL) != FS_OK)
+            return fss__fail(err, FSS_EINVAL, "duplicates[%zu] is not a UUID", i);
+    st = fss_admin_merge(x->s, survivor, ids, d->n, fsj_str(&x->body, "by"), &r, err);
+    if (st == FSS_OK)
+        fss_buf_printf(out, "{\"merge_id\":%lld,\"duplicates_merged\":%lld,"
+                            "\"children_moved\":%lld,\"fields_filled\":%lld}\n",
+                       (long long)r.merge_id, (long long)r.duplicates,
+                       (long long)r.children, (long long)r.fields);
+    return st;
+}
+
 static void route(route_ctx *x)
 {
     fss_server *s = x->s;
@@ -538,6 +596,66 @@ static void route(route_ctx *x)
             reply_buf(x, 201, &out);
             return;
         }
+    } else if (is(x, "POST", 3, "reps", "offboard")) {
+        if (!parse_id_seg(x, 1, &id, "rep") || !need_json_body(x))
+            return;
+        st = route_offboard(x, &id, &out, &err);
+    } else if (is(x, "POST", 3, "reps", "reactivate")) {
+        if (!parse_id_seg(x, 1, &id, "rep"))
+            return;
+        st = fss_admin_rep_reactivate(s, &id, &err);
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "pool", NULL)) {
+        st = fss_admin_pool_list(s, NULL, &out, &err);
+    } else if (is(x, "GET", 1, "claims", NULL)) {
+        char lim[16];
+        long long n = 0;
+        if (query_get(x->req->query, "limit", lim, sizeof lim))
+            n = strtoll(lim, NULL, 10);
+        if (n < 0 || n > 100000) {
+            fss__error_json(x->resp, 400, "limit must be 0..100000");
+            return;
+        }
+        st = fss_admin_claims_list(s, NULL, (uint32_t)n, &out, &err);
+    } else if (is(x, "POST", 2, "pool", NULL) && strcmp(x->segs[1], "reclaim") == 0) {
+        const fsj *dry = NULL;
+        fss_reclaim_result rr;
+        if (x->req->body_len) {
+            if (!need_json_body(x))
+                return;
+            dry = fsj_get(&x->body, "dry_run");
+            if (dry && dry->kind != FSJ_BOOL) {
+                fss__error_json(x->resp, 400, "\"dry_run\" must be true or false");
+                return;
+            }
+        }
+        fss_buf_puts(&out, "{\"customers\":");
+        st = fss_pool_reclaim(s, (int64_t)fss_now_ms(), dry && dry->b, &rr, &out, &err);
+        if (st == FSS_OK) {
+            if (out.len && out.data[out.len - 1] == '\n')
+                out.data[--out.len] = '\0';
+            fss_buf_printf(&out, ",\"reclaimed\":%lld,\"warned\":%lld,"
+                           "\"checked\":%lld,\"dry_run\":%s}\n",
+                           (long long)rr.reclaimed, (long long)rr.warned,
+                           (long long)rr.checked, dry && dry->b ? "true" : "false");
+        }
+    } else if (is(x, "GET", 1, "duplicates", NULL)) {
+        st = fss_admin_duplicates(s, NULL, &out, &err);
+    } else if (is(x, "POST", 3, "customers", "merge")) {
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+            return;
+        st = route_merge(x, &id, &out, &err);
+    } else if (is(x, "GET", 1, "merges", NULL)) {
+        char sv[64];
+        bool one = query_get(x->req->query, "survivor", sv, sizeof sv);
+        if (one && fs_id_parse(sv, strlen(sv), &id, NULL) != FS_OK) {
+            fss__error_json(x->resp, 400, "survivor is not a UUID");
+            return;
+        }
+        st = fss_admin_merges_list(s, one ? &id : NULL, &out, &err);
+    } else if (is(x, "GET", 1, "offboards", NULL)) {
+        st = fss_admin_offboards_list(s, NULL, &out, &err);
     } else if (is(x, "GET", 3, "reps", "export")) {
         if (!parse_id_seg(x, 1, &id, "rep"))
             return;
@@ -567,6 +685,28 @@ static void route(route_ctx *x)
                                        fsj_str(&x->body, "territory"), &err);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (is(x, "POST", 3, "customers", "lost")) {
+        const char *reason;
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+            return;
+        reason = fsj_str(&x->body, "reason");
+        st = reason ? fss_admin_customer_lost(s, &id, reason, &err)
+                    : fss__fail(&err, FSS_EINVAL, "reason is required (\"\" = won back)");
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
+               strcmp(x->segs[0], "reports") == 0 &&
+               (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0 ||
+                strcmp(x->segs[1], "value") == 0)) {
+        /* ?territory=CODE restricts the report (a manager's territories). */
+        char terr[80];
+        const char *one[1] = {terr};
+        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        const char *const *codes = restricted ? one : NULL;
+        st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, codes, 1, &out, &err)
+             : strcmp(x->segs[1], "value") == 0
+                 ? fss_report_value(s, codes, 1, (int64_t)fss_now_ms(), &out, &err)
+                 : fss_report_at_risk(s, codes, 1, &out, &err);
     } else if (is(x, "DELETE", 2, "customers", NULL)) {
         if (!parse_id_seg(x, 1, &id, "customer"))
             return;
@@ -577,13 +717,14 @@ static void route(route_ctx *x)
                strcmp(x->segs[0], "import") == 0) {
         const char *ent = strcmp(x->segs[1], "customers") == 0  ? "customer"
                           : strcmp(x->segs[1], "products") == 0 ? "product"
+                          : strcmp(x->segs[1], "purchases") == 0 ? "purchase"
                                                                 : NULL;
         const char *fmt = ctype_json(x->req->content_type) ? "json"
                           : (x->req->content_type &&
                              strncasecmp(x->req->content_type, "text/csv", 8) == 0)
                               ? "csv" : NULL;
         if (!ent) {
-            fss__error_json(x->resp, 404, "import customers or products");
+            fss__error_json(x->resp, 404, "import customers, products or purchases");
             return;
         }
         if (!fmt) {
@@ -611,6 +752,13 @@ static void route(route_ctx *x)
         st = fss_quotes_expire(s, (int64_t)fss_now_ms(), &n, &err);
         if (st == FSS_OK)
             fss_buf_printf(&out, "{\"expired\":%lld}\n", (long long)n);
+    } else if (strcmp(x->req->method, "POST") == 0 && x->nsegs == 1 &&
+               strcmp(x->segs[0], "analyze") == 0) {
+        /* What `serve` runs nightly, on demand: the report as JSON. */
+        fss_analyze_result r;
+        st = fss_analyze(s, (int64_t)fss_now_ms(), &r, &err);
+        if (st == FSS_OK)
+            fss_analyze_json(s, &r, &out);
     } else if (is(x, "GET", 1, "devices", NULL)) {
         if (want_csv(x)) {
             if ((st = fss__admin_list_csv(s, "devices", NULL, 0, TERR(x), &out, &err)) ==

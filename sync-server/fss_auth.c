@@ -73,11 +73,20 @@ fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
     snprintf(dev->rep, sizeof dev->rep, "%s", row.rep);
     dev->revoked = row.revoked;
     ar = dev->revoked ? FSS_AUTH_REVOKED : FSS_AUTH_OK;
+    if (dev->revoked && row.drain) {
+        fss_rep_state rs;
+        bool known = false;
+        if (fss__repo_rep_state(c, dev->rep, &rs, &known, &err) != FSS_OK)
+            goto done; /* refused as revoked: the drain waits for a retry */
+        dev->draining = true;
+        snprintf(dev->heir, sizeof dev->heir, "%s", known ? rs.heir : "");
+        ar = FSS_AUTH_DRAIN;
+    }
 done:
     if (ar == FSS_AUTH_BAD || ar == FSS_AUTH_MISSING)
         fss__rate_fail(s, remote);
     /* Best effort: last_seen is informational for the back office. */
-    if (ar == FSS_AUTH_OK)
+    if (ar == FSS_AUTH_OK || ar == FSS_AUTH_DRAIN)
         fss__repo_device_seen(c, &dev->id, (int64_t)fss_now_ms());
     return ar;
 }
@@ -100,6 +109,21 @@ static bool code_normalise(const char *in, char out[FSS_CODE_LEN + 1])
         return false;
     snprintf(out, FSS_CODE_LEN + 1, "%.4s-%.4s-%.4s", raw, raw + 4, raw + 8);
     return true;
+}
+
+/* FSS_EINVAL when the rep was offboarded (fss_owner.c): a deactivated rep
+ * gets no enrollment code until it is reactivated. */
+static fss_status rep_active(fss_conn *c, const char *rep, fs_error *err)
+{
+    fss_rep_state rs;
+    bool found = false;
+    fss_status rc = fss__repo_rep_state(c, rep, &rs, &found, err);
+
+    if (rc == FSS_OK && found && !rs.active)
+        rc = fss__fail(err, FSS_EINVAL,
+                       "rep %s is deactivated (offboarded): reactivate it "
+                       "before issuing an enrollment code", rep);
+    return rc;
 }
 
 fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
@@ -127,7 +151,8 @@ fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
     c = fss__conn_get(s, 10000);
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
-    if ((rc = fss__rep_known(c, repid, err)) != FSS_OK)
+    if ((rc = fss__rep_known(c, repid, err)) != FSS_OK ||
+        (rc = rep_active(c, repid, err)) != FSS_OK)
         goto done;
     rc = fss__repo_code_add(c, hash, repid, (int64_t)now,
                             (int64_t)(now + 1000ull * (ttl_s ? ttl_s
@@ -140,7 +165,9 @@ done:
     return rc;
 }
 
-typedef enum enroll_verdict { EV_OK, EV_UNKNOWN, EV_USED, EV_EXPIRED } enroll_verdict;
+typedef enum enroll_verdict {
+    EV_OK, EV_UNKNOWN, EV_USED, EV_EXPIRED, EV_VOID
+} enroll_verdict;
 
 static fss_status enroll_tx(fss_server *s, fss_conn *c, const char *code,
                             const char *devname, fs_enroll_response *out,
@@ -166,6 +193,22 @@ static fss_status enroll_tx(fss_server *s, fss_conn *c, const char *code,
     if (row.used) {
         *v = EV_USED;
         goto done;
+    }
+    /* A code voided by an offboarding stays void after a reactivation;
+     * a code of a deactivated rep is refused even if it escaped voiding. */
+    if (row.voided) {
+        *v = EV_VOID;
+        goto done;
+    }
+    {
+        fss_rep_state rs;
+        bool known = false;
+        if ((rc = fss__repo_rep_state(c, row.rep, &rs, &known, err)) != FSS_OK)
+            goto done;
+        if (known && !rs.active) {
+            *v = EV_VOID;
+            goto done;
+        }
     }
     if ((uint64_t)row.expires_at <= fss_now_ms()) {
         *v = EV_EXPIRED;
@@ -268,6 +311,8 @@ void fss_handle_enroll(fss_server *s, const fss_request *req,
         fss__error_proto(s, resp, 403, FS_PROTO_ERR_ENROLL_CODE, false, "%s",
                          v == EV_USED      ? "enrollment code already used"
                          : v == EV_EXPIRED ? "enrollment code expired"
+                         : v == EV_VOID    ? "enrollment code void: its rep "
+                                             "was offboarded"
                                            : "unknown enrollment code");
         goto done;
     }

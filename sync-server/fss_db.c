@@ -62,6 +62,42 @@ static const char *const migrations[] = {
     "ALTER TABLE fss_conflicts ADD COLUMN anc_entity TEXT;"
     "ALTER TABLE fss_conflicts ADD COLUMN anc_row BLOB;"
     "CREATE INDEX fss_conflicts_anc ON fss_conflicts(anc_row) WHERE anc_row IS NOT NULL;",
+    /* owner (issue 17, offboarding): a rep can be deactivated (and its
+     * heir noted), a device can drain its outbox once after revocation,
+     * an unused code can be voided; the drain scope and the offboarding
+     * records (fss_owner.c). */
+    "ALTER TABLE fss_reps ADD COLUMN active INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE fss_reps ADD COLUMN offboarded_to TEXT;"
+    "ALTER TABLE fss_reps ADD COLUMN deactivated_at INTEGER;"
+    "ALTER TABLE fss_devices ADD COLUMN drain INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE fss_enroll_codes ADD COLUMN voided_at INTEGER;"
+    "CREATE INDEX fss_devices_rep ON fss_devices(rep);"
+    "CREATE TABLE fss_drain_scope(rep TEXT NOT NULL, customer BLOB NOT NULL,"
+    " PRIMARY KEY(rep, customer));"
+    "CREATE TABLE fss_offboards(id INTEGER PRIMARY KEY, rep TEXT NOT NULL,"
+    " to_rep TEXT, at INTEGER NOT NULL, by_whom TEXT, customers INTEGER NOT NULL,"
+    " territories INTEGER NOT NULL, devices INTEGER NOT NULL,"
+    " codes INTEGER NOT NULL, drain INTEGER NOT NULL, drained INTEGER NOT NULL,"
+    " reactivated_at INTEGER);"
+    "CREATE INDEX fss_offboards_rep ON fss_offboards(rep, id);"
+    /* the public pool's clock and bar per customer, and every judged claim
+     * (fss_pool.c) */
+    "CREATE TABLE fss_pool_state(customer BLOB PRIMARY KEY NOT NULL,"
+    " since INTEGER NOT NULL, warned_at INTEGER, pooled_at INTEGER,"
+    " former_owner TEXT, claimed_at INTEGER, claimed_by TEXT);"
+    "CREATE TABLE fss_claims(id INTEGER PRIMARY KEY, customer BLOB NOT NULL,"
+    " rep TEXT NOT NULL, device BLOB, at INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX fss_claims_rep ON fss_claims(rep, outcome, at);"
+    /* merges of duplicate customers: each merged id redirects to its
+     * survivor (with its placement then, for the scope of late writes);
+     * the merge record (fss_dedup.c) */
+    "CREATE TABLE fss_merged(dup BLOB PRIMARY KEY NOT NULL, survivor BLOB NOT NULL,"
+    " merge_id INTEGER NOT NULL, owner_rep TEXT, territory TEXT);"
+    "CREATE TABLE fss_merges(id INTEGER PRIMARY KEY, survivor BLOB NOT NULL,"
+    " at INTEGER NOT NULL, by_whom TEXT, duplicates INTEGER NOT NULL,"
+    " children INTEGER NOT NULL, fields INTEGER NOT NULL, detail TEXT);"
+    "CREATE INDEX fss_merges_survivor ON fss_merges(survivor, id);",
     /* console (issue #15): back-office accounts bound to territories, login
      * sessions (the id's SHA-256, never the id), failed logins per account
      * name, and the audit log of every back-office action
@@ -112,6 +148,48 @@ fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
         return fss__dbfail(err, c->db, "prepare");
     }
     return FSS_OK;
+}
+
+fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
+                     fs_error *err)
+{
+    size_t i;
+
+    *out = NULL;
+    for (i = 0; i < FSS_STMT_CACHE && c->cached[i].sql; i++)
+        if (c->cached[i].sql == sql) {
+            *out = c->cached[i].st;
+            return FSS_OK;
+        }
+    if (i == FSS_STMT_CACHE) {
+        if (sqlite3_prepare_v2(c->db, sql, -1, out, NULL) != SQLITE_OK) {
+            sqlite3_finalize(*out);
+            *out = NULL;
+            return fss__dbfail(err, c->db, "prepare");
+        }
+        return FSS_OK;
+    }
+    if (fss__conn_stmt(c, &c->cached[i].st, sql, err) != FSS_OK)
+        return FSS_EDB;
+    c->cached[i].sql = sql;
+    *out = c->cached[i].st;
+    return FSS_OK;
+}
+
+void fss__stmt_done(fss_conn *c, sqlite3_stmt *st)
+{
+    size_t i;
+
+    if (!st)
+        return;
+    for (i = 0; i < FSS_STMT_CACHE && c->cached[i].sql; i++)
+        if (c->cached[i].st == st) {
+            /* A statement left stepping would keep its read snapshot. */
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    sqlite3_finalize(st);
 }
 
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
@@ -185,7 +263,20 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
-    return get_int(c, "SELECT value FROM fss_meta WHERE key = 'seq'", out, err);
+    sqlite3_stmt *st = NULL;
+    fss_status rc = fss__stmt(c, "SELECT value FROM fss_meta WHERE key = 'seq'",
+                              &st, err);
+
+    *out = 0;
+    if (rc != FSS_OK)
+        return rc;
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW: *out = sqlite3_column_int64(st, 0); break;
+    case SQLITE_DONE: break;
+    default: rc = fss__dbfail(err, c->db, "current seq"); break;
+    }
+    fss__stmt_done(c, st);
+    return rc;
 }
 
 fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
@@ -318,6 +409,11 @@ static void conn_close(fss_conn *c)
         }
     sqlite3_finalize(c->scope_size);
     c->scope_size = NULL;
+    for (size_t i = 0; i < FSS_STMT_CACHE; i++) {
+        sqlite3_finalize(c->cached[i].st);
+        c->cached[i].st = NULL;
+        c->cached[i].sql = NULL;
+    }
     fs_store_close(c->store);
     c->store = NULL;
     if (c->db)

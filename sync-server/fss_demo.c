@@ -2,8 +2,10 @@
  * fss_demo.c - demo data for `sync-server serve --demo`: two territories,
  * three reps (two by territory, one owning a customer directly), a handful
  * of customers with coordinates (so visit verification has something to
- * measure) and a small product list, loaded through the same admin
- * operations and import code the back office uses. On a store that already
+ * measure), a small product list and a purchase history (so `analyze`
+ * grades the customers and warns about one whose orders stopped), loaded
+ * through the same admin operations and import code the back office uses,
+ * then analyzed once. On a store that already
  * has reps nothing is added; fresh enrollment codes are issued either way.
  */
 #include "fss_json.h"
@@ -26,6 +28,41 @@ static const char demo_products[] =
     "{\"sku\":\"IRR-220\",\"name\":\"Drip irrigation set\",\"price\":45900,\"currency\":\"EUR\"},"
     "{\"sku\":\"SEN-010\",\"name\":\"Soil moisture sensor\",\"price\":3900,\"currency\":\"EUR\"},"
     "{\"sku\":\"SUP-001\",\"name\":\"Support plan (1 year)\",\"price\":99000,\"currency\":\"EUR\"}]";
+
+/* Fixed ids, so the purchase history can name its customers. */
+#define DEMO_GREEN "019a0000-0000-7000-8000-00000000d001"
+#define DEMO_HILL "019a0000-0000-7000-8000-00000000d002"
+#define DEMO_OAK "019a0000-0000-7000-8000-00000000d003"
+
+/* Purchases relative to now: Greenfield ordered big every month until
+ * 75 days ago (overdue: a churn warning and a follow-up task for Alice),
+ * Oakridge orders big and often (grade E), Hillside once, small. */
+static fss_status demo_purchases(fss_server *s, fs_error *err)
+{
+    static const struct { const char *cust; int days; int64_t amount; } buys[] = {
+        {DEMO_GREEN, 165, 240000}, {DEMO_GREEN, 135, 180000}, {DEMO_GREEN, 105, 210000},
+        {DEMO_GREEN, 75, 195000},  {DEMO_OAK, 40, 320000},    {DEMO_OAK, 25, 290000},
+        {DEMO_OAK, 12, 350000},    {DEMO_OAK, 3, 310000},     {DEMO_HILL, 20, 45900},
+    };
+    int64_t now = (int64_t)fss_now_ms();
+    fss_buf json = {0}, rep = {0};
+    fss_status st;
+
+    fss_buf_puts(&json, "[");
+    for (size_t i = 0; i < sizeof buys / sizeof buys[0]; i++)
+        fss_buf_printf(&json, "%s{\"customer_id\":\"%s\",\"amount\":%lld,"
+                       "\"currency\":\"EUR\",\"purchased_at\":%lld}", i ? "," : "",
+                       buys[i].cust, (long long)buys[i].amount,
+                       (long long)(now - buys[i].days * INT64_C(86400000)));
+    fss_buf_puts(&json, "]");
+    st = json.oom ? fss__fail(err, FSS_ENOMEM, "demo purchases")
+                  : fss_admin_import(s, "purchase", "json", json.data, json.len, &rep, err);
+    fss_buf_free(&json);
+    fss_buf_free(&rep);
+    if (st == FSS_OK)
+        st = fss_analyze(s, now, NULL, err);
+    return st;
+}
 
 static fss_status count_reps(fss_server *s, int64_t *n, fs_error *err)
 {
@@ -71,9 +108,10 @@ fss_status fss_demo_load(fss_server *s, fss_buf *summary, fss_buf *text,
                 goto done;
         }
         fss_buf_printf(&cust,
-            "[{\"name\":\"Greenfield Farms\",\"address\":\"12 Mill Lane, Northby\","
+            "[{\"id\":\"" DEMO_GREEN "\",\"name\":\"Greenfield Farms\","
+            "\"address\":\"12 Mill Lane, Northby\",\"owner_rep\":\"%s\","
             "\"lat\":53.4808,\"lon\":-2.2426,\"segment\":\"large\",\"territory\":\"north\"},"
-            "{\"name\":\"Hillside Orchards\",\"address\":\"3 Apple Row, Northby\","
+            "{\"id\":\"" DEMO_HILL "\",\"name\":\"Hillside Orchards\",\"address\":\"3 Apple Row, Northby\","
             "\"lat\":53.5001,\"lon\":-2.2101,\"segment\":\"medium\",\"territory\":\"north\"},"
             "{\"name\":\"Riverbend Co-op\",\"address\":\"88 Quay St, Northby\","
             "\"lat\":53.4700,\"lon\":-2.3000,\"segment\":\"small\",\"territory\":\"north\"},"
@@ -81,9 +119,9 @@ fss_status fss_demo_load(fss_server *s, fss_buf *summary, fss_buf *text,
             "\"lat\":51.4545,\"lon\":-2.5879,\"segment\":\"large\",\"territory\":\"south\"},"
             "{\"name\":\"Coastal Greens\",\"address\":\"42 Harbour Way, Southam\","
             "\"lat\":51.4300,\"lon\":-2.6200,\"segment\":\"medium\",\"territory\":\"south\"},"
-            "{\"name\":\"Oakridge Estate\",\"address\":\"7 Forest Dr, Midfield\","
+            "{\"id\":\"" DEMO_OAK "\",\"name\":\"Oakridge Estate\",\"address\":\"7 Forest Dr, Midfield\","
             "\"lat\":52.4862,\"lon\":-1.8904,\"segment\":\"key_account\",\"owner_rep\":\"%s\"}]",
-            rid[2]);
+            rid[0], rid[2]);
         if (cust.oom) {
             st = fss__fail(err, FSS_ENOMEM, "demo");
             goto done;
@@ -97,7 +135,7 @@ fss_status fss_demo_load(fss_server *s, fss_buf *summary, fss_buf *text,
             st = fss_admin_import(s, "product", "json", demo_products,
                                   sizeof demo_products - 1, &rep1, err);
             fss_buf_free(&rep1);
-            if (st != FSS_OK)
+            if (st != FSS_OK || (st = demo_purchases(s, err)) != FSS_OK)
                 goto done;
         }
     }

@@ -43,6 +43,12 @@ void fss_config_default(fss_config *cfg)
     cfg->auth_fail_limit = 10;
     cfg->auth_fail_window_s = 60;
     cfg->drain_timeout_s = 30;
+    fs_score_params_default(&cfg->score);
+    cfg->analyze_every_s = 86400;
+    cfg->pool_reclaim_days = 60; /* CRM.md section 5 */
+    cfg->pool_warn_days = 7;
+    cfg->pool_bar_days = 30;
+    cfg->pool_daily_quota = 5;
     cfg->session_ttl_s = 8 * 3600;
     cfg->login_fail_limit = 5;
     cfg->login_fail_window_s = 900;

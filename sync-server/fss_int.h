@@ -164,6 +164,28 @@ fss_status fss__save_merged(fss_conn *c, const fs_row *orig, const fs_row *row,
  * handling scope changes of customers. Conflicts are stored. */
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err);
+/* The same, with the exit reason devices get when a customer leaves their
+ * scope (FS_EXIT_UNKNOWN: reassigned / deleted as usual), e.g. reclaimed. */
+fss_status fss__server_write_why(fss_server *s, fss_conn *c, fs_change *chg,
+                                 fs_exit_reason why, fs_error *err);
+fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
+                                const fs_row *row, bool found,
+                                const fss_repset *before, int64_t horizon,
+                                fs_exit_reason why, bool *saved, fs_error *err);
+/* ---- the public pool (fss_pool.c) ---- */
+/* Judges rep's claim on the stored customer by fs_pool_claim and records
+ * it (unless the rep owns it already); *won: the claim stands (the caller
+ * makes the rep the owner), else why says why not in plain words. */
+fss_status fss__claim_judge(fss_server *s, fss_conn *c, const char *rep,
+                            const fs_id *device, const fs_row *stored,
+                            bool *won, char *why, size_t cap, fs_error *err);
+/* ---- merges of duplicates (fss_dedup.c) ---- */
+/* Where a write to customer id goes: *to = id, or the survivor it was
+ * merged into (following later merges); *first (optional) gets the first
+ * redirect's row (the duplicate's placement when merged). */
+fss_status fss__redirect_of(fss_conn *c, const fs_id *id, fs_id *to,
+                            fss_merged_row *first, bool *redirected,
+                            fs_error *err);
 /* ---- deletes that hide subtrees (fss_hide.c) ---- */
 /* The nearest deleted ancestor of a row whose parent is (pe, parent), if
  * any: *hidden says whether there is one, *out names it. */
@@ -213,10 +235,16 @@ typedef struct fss_device {
     fs_id id;
     char rep[FS_ID_STRLEN + 1];
     bool revoked;
+    /* Offboarded with --drain and not drained yet: its pushes are judged
+     * against the drain scope, nothing is pulled, then it is wiped. A
+     * customer it creates goes to heir ("" = the pool). */
+    bool draining;
+    char heir[FS_ID_STRLEN + 1];
 } fss_device;
 typedef enum fss_auth_result {
     FSS_AUTH_OK, FSS_AUTH_MISSING, FSS_AUTH_BAD, FSS_AUTH_REVOKED,
-    FSS_AUTH_LIMITED
+    FSS_AUTH_LIMITED,
+    FSS_AUTH_DRAIN     /* revoked, one drain of the outbox left */
 } fss_auth_result;
 fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
                                   const char *authorization,

@@ -60,6 +60,7 @@ typedef struct fss_device_row {
     uint8_t token_hash[32];
     bool has_hash;   /* false when the stored hash is not 32 bytes */
     bool revoked;
+    bool drain;      /* revoked, but may push its outbox once (offboard --drain) */
 } fss_device_row;
 fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
                                 fss_device_row *out, bool *found,
@@ -71,6 +72,7 @@ typedef struct fss_code_row {
     char rep[FS_ID_STRLEN + 1];
     int64_t expires_at;
     bool used;
+    bool voided;     /* its rep was offboarded before it was used */
 } fss_code_row;
 /* Stores a new code by its SHA-256. */
 fss_status fss__repo_code_add(fss_conn *c, const uint8_t hash[32],
@@ -391,6 +393,198 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
                                void *arg, fs_error *err);
 
+/* ---- customer value and churn (SQLite: fss_sqlite_value.c) ----
+ * A cursor over the live rows of one entity in customer order: customers
+ * by id; rows below a customer (purchases, visits, tasks, tickets) by their
+ * customer, then id. analyze (fss_value.c) walks several side by side. */
+typedef struct fss_value_cursor fss_value_cursor;
+fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
+                                fss_value_cursor **out, fs_error *err);
+/* The next row into *row (re-initialised for the entity) and its customer
+ * into *cust; *has false past the end. */
+fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
+                                bool *has, fs_error *err);
+void fss__repo_value_close(fss_value_cursor *cur); /* accepts NULL */
+/* Live customers whose `field` (a customer field name: "risk",
+ * "lost_reason") is set, in id order, restricted to the given territory
+ * codes (NULL = all; an empty list = none). */
+fss_status fss__repo_customers_where(fss_conn *c, const char *field,
+                                     const char *const *territories, size_t nterr,
+                                     fss_row_fn fn, void *arg, fs_error *err);
+/* ---- ownership lifecycle: offboarding (SQLite: fss_sqlite_owner.c) ---- */
+typedef struct fss_rep_state {
+    bool active;
+    char heir[FS_ID_STRLEN + 1];  /* offboarded to this rep; "" = the pool */
+    int64_t deactivated_at;
+} fss_rep_state;
+fss_status fss__repo_rep_state(fss_conn *c, const char *rep,
+                               fss_rep_state *out, bool *found, fs_error *err);
+/* Deactivates (heir: the rep the customers went to, NULL = the pool) or
+ * reactivates a rep. */
+fss_status fss__repo_rep_set_active(fss_conn *c, const char *rep, bool active,
+                                    const char *heir, int64_t now_ms,
+                                    fs_error *err);
+/* The live customers rep owns / has in scope, by id; *ids plain malloc. */
+fss_status fss__repo_rep_owned(fss_conn *c, const char *rep, fs_id **ids,
+                               size_t *n, fs_error *err);
+fss_status fss__repo_rep_scope(fss_conn *c, const char *rep, fs_id **ids,
+                               size_t *n, fs_error *err);
+/* Removes every territory membership of rep; *n = how many. */
+fss_status fss__repo_rep_territories_clear(fss_conn *c, const char *rep,
+                                           int64_t *n, fs_error *err);
+/* Voids rep's unused enrollment codes; *n = how many. */
+fss_status fss__repo_rep_codes_void(fss_conn *c, const char *rep,
+                                    int64_t now_ms, int64_t *n, fs_error *err);
+/* Revokes every device of rep not yet revoked, marking them draining when
+ * drain; *n = how many. */
+fss_status fss__repo_rep_devices_revoke(fss_conn *c, const char *rep,
+                                        int64_t now_ms, bool drain, int64_t *n,
+                                        fs_error *err);
+/* Ends every drain of rep's devices and forgets its drain scope. */
+fss_status fss__repo_rep_drain_end(fss_conn *c, const char *rep, fs_error *err);
+/* The drain scope: the customers rep had in scope when offboarded with
+ * --drain (plus those its draining devices created); a draining device's
+ * writes are judged against it. */
+fss_status fss__repo_drain_scope_fill(fss_conn *c, const char *rep,
+                                      fs_error *err);
+fss_status fss__repo_drain_scope_add(fss_conn *c, const char *rep,
+                                     const fs_id *cust, fs_error *err);
+fss_status fss__repo_drain_in_scope(fss_conn *c, const char *rep,
+                                    const fs_id *cust, bool *in, fs_error *err);
+/* The device's drain is over (its next request: 401 + wipe). */
+fss_status fss__repo_device_drained(fss_conn *c, const fs_id *device,
+                                    fs_error *err);
+/* Adds changes drained to rep's latest offboarding record. */
+fss_status fss__repo_device_drain_add(fss_conn *c, const char *rep,
+                                      int64_t changes, fs_error *err);
+/* One offboarding as recorded (strings borrowed for the call). */
+typedef struct fss_offboard_item {
+    int64_t id, at, customers, territories, devices, codes, drained,
+        reactivated_at;
+    const char *rep, *rep_name, *to_rep, *by;  /* to_rep NULL = the pool */
+    bool drain, has_reactivated_at;
+} fss_offboard_item;
+typedef void (*fss_offboard_item_fn)(const fss_offboard_item *o, void *arg);
+fss_status fss__repo_offboard_record(fss_conn *c, const fss_offboard_item *o,
+                                     fs_error *err);
+/* Adds n customers moved to rep's latest offboarding record. */
+fss_status fss__repo_offboard_moved(fss_conn *c, const char *rep, int64_t n,
+                                    fs_error *err);
+fss_status fss__repo_offboard_reactivated(fss_conn *c, const char *rep,
+                                          int64_t now_ms, fs_error *err);
+/* Offboardings by id. territories: the caller's territory restriction
+ * (NULL = all); offboardings are shown to every caller (see the SQL). */
+fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
+                                    fss_offboard_item_fn fn, void *arg,
+                                    fs_error *err);
+
+/* ---- ownership lifecycle: the public pool and claims
+ * (SQLite: fss_sqlite_owner.c; rules: conflict/fs_pool.h) ---- */
+/* One owned live customer with the facts the reclaim rule needs. */
+typedef struct fss_reclaim_item {
+    fs_id id;
+    char owner[FS_ID_STRLEN + 1];
+    char name[201];
+    int64_t followup, since, warned_at, claimed_at;
+    bool has_followup, has_since, has_warned, open_quote;
+    bool claimed_by_owner;   /* claimed_at is the owner's claim */
+} fss_reclaim_item;
+/* Every live customer with an owner, by id; *out plain malloc. */
+fss_status fss__repo_reclaim_candidates(fss_conn *c, fss_reclaim_item **out,
+                                        size_t *n, fs_error *err);
+/* The pool's bookkeeping per customer (fss_pool_state): first seen owned
+ * (the clock's start), warned, reclaimed (by whom, when), claimed. */
+fss_status fss__repo_pool_seen(fss_conn *c, const fs_id *cust, int64_t now_ms,
+                               fs_error *err);
+fss_status fss__repo_pool_warned(fss_conn *c, const fs_id *cust,
+                                 int64_t now_ms, fs_error *err);
+fss_status fss__repo_pool_reclaimed(fss_conn *c, const fs_id *cust,
+                                    const char *former, int64_t now_ms,
+                                    fs_error *err);
+fss_status fss__repo_pool_claimed(fss_conn *c, const fs_id *cust,
+                                  const char *rep, int64_t now_ms, fs_error *err);
+typedef struct fss_pool_row {
+    int64_t pooled_at;                    /* 0: never reclaimed */
+    char former_owner[FS_ID_STRLEN + 1];  /* "" if none */
+} fss_pool_row;
+fss_status fss__repo_pool_get(fss_conn *c, const fs_id *cust,
+                              fss_pool_row *out, fs_error *err);
+fss_status fss__repo_claims_won_since(fss_conn *c, const char *rep,
+                                      int64_t since_ms, int64_t *n,
+                                      fs_error *err);
+fss_status fss__repo_rep_in_territory(fss_conn *c, const char *rep,
+                                      const char *territory, bool *yes,
+                                      fs_error *err);
+/* The rep's name ("" when unknown). */
+fss_status fss__repo_rep_name(fss_conn *c, const char *rep, char *out,
+                              size_t cap, fs_error *err);
+/* One judged claim (strings borrowed). outcome: fs_claim_verdict_name. */
+typedef struct fss_claim_item {
+    int64_t id, at;
+    fs_id customer, device;
+    const char *customer_name, *rep, *rep_name, *outcome, *detail;
+} fss_claim_item;
+typedef void (*fss_claim_item_fn)(const fss_claim_item *k, void *arg);
+fss_status fss__repo_claim_record(fss_conn *c, const fss_claim_item *k,
+                                  fs_error *err);
+/* Claims by id, at most limit (<= 0: all), of customers in territories
+ * (NULL: all). */
+fss_status fss__repo_claims_list(fss_conn *c, const char *const *territories,
+                                 int64_t limit, fss_claim_item_fn fn, void *arg,
+                                 fs_error *err);
+/* The pool: live customers without an owner, by territory, name; of
+ * territories (NULL: all). */
+typedef struct fss_pool_item {
+    fs_id id;
+    const char *name, *territory, *former_owner;
+    int64_t pooled_at;
+    bool has_pooled_at;
+} fss_pool_item;
+typedef void (*fss_pool_item_fn)(const fss_pool_item *p, void *arg);
+fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
+                               fss_pool_item_fn fn, void *arg, fs_error *err);
+
+/* ---- ownership lifecycle: duplicates and merges (SQLite:
+ * fss_sqlite_owner.c; rules: conflict/fs_dedup.h) ---- */
+/* Every live customer of territories (NULL: all) with what duplicate
+ * detection compares; a status other than FSS_OK from fn stops the walk. */
+typedef fss_status (*fss_dedup_row_fn)(const fs_id *id, const char *name,
+                                       const char *phone, const char *tax_id,
+                                       void *arg, fs_error *err);
+fss_status fss__repo_dedup_rows(fss_conn *c, const char *const *territories,
+                                fss_dedup_row_fn fn, void *arg, fs_error *err);
+/* A merged customer's redirect: its survivor and its placement when it
+ * was merged. */
+typedef struct fss_merged_row {
+    fs_id survivor;
+    char owner_rep[FS_ID_STRLEN + 1];
+    char territory[65];
+} fss_merged_row;
+fss_status fss__repo_merged_get(fss_conn *c, const fs_id *dup,
+                                fss_merged_row *out, bool *found, fs_error *err);
+fss_status fss__repo_merged_add(fss_conn *c, const fs_id *dup,
+                                const fs_id *survivor, int64_t merge_id,
+                                const char *owner_rep, const char *territory,
+                                fs_error *err);
+/* One merge as recorded (strings borrowed). */
+typedef struct fss_merge_item {
+    int64_t id, at, duplicates, children, fields;
+    fs_id survivor;
+    const char *by, *detail;
+} fss_merge_item;
+typedef void (*fss_merge_item_fn)(const fss_merge_item *m, void *arg);
+fss_status fss__repo_merge_record(fss_conn *c, const fss_merge_item *m,
+                                  int64_t *id, fs_error *err);
+/* Had rep a duplicate merged into survivor in its scope when it was
+ * merged (owner, or one of rep's territories)? */
+fss_status fss__repo_merged_in_scope(fss_conn *c, const char *rep,
+                                     const fs_id *survivor, bool *in,
+                                     fs_error *err);
+fss_status fss__repo_merge_children(fss_conn *c, int64_t merge_id,
+                                    int64_t children, fs_error *err);
+/* Merges by id, of one survivor (NULL: all). */
+fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
+                                 fss_merge_item_fn fn, void *arg, fs_error *err);
 /* ---- back-office accounts, sessions, login failures, audit log
  * (console, issue #15; SQLite: fss_sqlite_console.c) ----
  * The rules (hashing, expiry, rate limits, roles) live in fss_account.c;

@@ -272,14 +272,13 @@ fss_status fss__open_conflicts(fss_conn *c, const char *rep,
     /* One query on every last page: the window count is taken before the
      * LIMIT, so it is the number of all open conflicts of the rep. */
     out->conflicts_listed = true;
-    if (sqlite3_prepare_v2(
-            c->db,
-            "SELECT k.id, k.entity, k.row, k.field, k.rule, k.detail, k.created_at,"
-            " CASE k.yours_won WHEN 0 THEN k.theirs_device ELSE k.yours_device END"
-            " IN " REP_DEVICES ", count(*) OVER ()" CONCERNS_REP
-            " ORDER BY k.id DESC LIMIT ?2",
-            -1, &st, NULL) != SQLITE_OK)
-        return fss__dbfail(err, c->db, "open conflicts");
+    if (fss__stmt(c,
+                  "SELECT k.id, k.entity, k.row, k.field, k.rule, k.detail,"
+                  " k.created_at, CASE k.yours_won WHEN 0 THEN k.theirs_device"
+                  " ELSE k.yours_device END IN " REP_DEVICES ", count(*) OVER ()"
+                  CONCERNS_REP " ORDER BY k.id DESC LIMIT ?2",
+                  &st, err) != FSS_OK)
+        return FSS_EDB;
     sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, FS_PROTO_MAX_CONFLICTS);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -310,7 +309,7 @@ fss_status fss__open_conflicts(fss_conn *c, const char *rep,
     if (r != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "open conflicts");
 done:
-    sqlite3_finalize(st);
+    fss__stmt_done(c, st);
     return rc;
 }
 

@@ -15,6 +15,8 @@
 #include "fs_store.h"
 #include "fss_int.h"
 
+#define FSS_STMT_CACHE 16
+
 /* One SQLite connection with its row store; used by one thread at a time.
  * The statements run for every saved row or checked change are prepared
  * once per connection (fss__conn_stmt) and finalized when the pool closes. */
@@ -26,6 +28,12 @@ struct fss_conn {
     sqlite3_stmt *customer_reps; /* fss__customer_reps */
     sqlite3_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
     sqlite3_stmt *scope_size;    /* fss_sync.c: customers in a scope */
+    /* fss__stmt: statements run on every request, keyed by their SQL
+     * literal's address. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cached[FSS_STMT_CACHE];
     bool busy;
 };
 
@@ -57,5 +65,16 @@ fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
  * the caller resets it after use and never finalizes it). */
 fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
                           fs_error *err);
+/* The statement for `sql`, prepared on its first use by this connection
+ * and kept: for queries every sync request runs (authentication, the
+ * batch, the open conflicts), whose parsing was a fifth of a saturated
+ * server's CPU (docs/BENCHMARKS.md, "The server's ceiling"). `sql` must be
+ * a string literal: its address is the key. Give it back with
+ * fss__stmt_done (reset, bindings cleared), never sqlite3_finalize. Past
+ * FSS_STMT_CACHE literals a statement is prepared for the one use and
+ * fss__stmt_done finalizes it. */
+fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
+                     fs_error *err);
+void fss__stmt_done(fss_conn *c, sqlite3_stmt *st);
 
 #endif /* FSS_SQLITE_H */

@@ -18,12 +18,9 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
 
     memset(out, 0, sizeof *out);
     *found = false;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, token_hash, revoked FROM fss_devices "
-                           "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "device");
+    if ((rc = fss__stmt(c, "SELECT rep, token_hash, revoked, drain FROM fss_devices "
+                           "WHERE id = ?1", &st, err)) != FSS_OK)
         goto done;
-    }
     sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC);
     r = sqlite3_step(st);
     if (r == SQLITE_DONE)
@@ -39,8 +36,9 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
     if (out->has_hash)
         memcpy(out->token_hash, sqlite3_column_blob(st, 1), 32);
     out->revoked = sqlite3_column_int(st, 2) != 0;
+    out->drain = sqlite3_column_int(st, 3) != 0;
 done:
-    sqlite3_finalize(st);
+    fss__stmt_done(c, st);
     return rc;
 }
 
@@ -48,14 +46,13 @@ void fss__repo_device_seen(fss_conn *c, const fs_id *id, int64_t now_ms)
 {
     sqlite3_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(c->db,
-                           "UPDATE fss_devices SET last_seen = ?1 WHERE id = ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (fss__stmt(c, "UPDATE fss_devices SET last_seen = ?1 WHERE id = ?2", &st,
+                  NULL) == FSS_OK) {
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_blob(st, 2, id->b, 16, SQLITE_STATIC);
         (void)sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    fss__stmt_done(c, st);
 }
 
 fss_status fss__repo_code_add(fss_conn *c, const uint8_t hash[32],
@@ -93,7 +90,7 @@ fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
     memset(out, 0, sizeof *out);
     *found = false;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT rep, expires_at, used_at FROM fss_enroll_codes "
+                           "SELECT rep, expires_at, used_at, voided_at FROM fss_enroll_codes "
                            "WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK) {
         rc = fss__dbfail(err, c->db, "enroll");
         goto done;
@@ -112,6 +109,7 @@ fss_status fss__repo_code_get(fss_conn *c, const uint8_t hash[32],
                  ? "" : (const char *)sqlite3_column_text(st, 0));
     out->expires_at = sqlite3_column_int64(st, 1);
     out->used = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    out->voided = sqlite3_column_type(st, 3) != SQLITE_NULL;
 done:
     sqlite3_finalize(st);
     return rc;

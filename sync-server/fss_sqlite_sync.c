@@ -20,13 +20,9 @@ fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
 
     *found = false;
     memset(digest, 0, 32);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT digest, results FROM fss_batches WHERE "
-                           "device = ?1 AND batch_id = ?2", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "batch lookup");
+    if ((rc = fss__stmt(c, "SELECT digest, results FROM fss_batches WHERE "
+                           "device = ?1 AND batch_id = ?2", &st, err)) != FSS_OK)
         goto done;
-    }
     sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
     r = sqlite3_step(st);
@@ -46,7 +42,7 @@ fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
     if (results->oom)
         rc = fss__fail(err, FSS_ENOMEM, "batch results");
 done:
-    sqlite3_finalize(st);
+    fss__stmt_done(c, st);
     return rc;
 }
 
@@ -58,13 +54,10 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
     sqlite3_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT INTO fss_batches(device, batch_id, digest,"
+    if ((rc = fss__stmt(c, "INSERT INTO fss_batches(device, batch_id, digest,"
                            " results, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "batch store");
+                        &st, err)) != FSS_OK)
         goto done;
-    }
     sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
@@ -74,26 +67,24 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
         rc = fss__dbfail(err, c->db, "batch store");
         goto done;
     }
-    sqlite3_finalize(st);
+    fss__stmt_done(c, st);
+    st = NULL;
     /* Retention. A client sends a new batch only after it has durably
      * applied the answer to the previous one (PROTOCOL.md section 6), so only
      * a device's newest batch can ever be retried; the few before it are
      * kept as a margin. The table stays at most `keep` rows per device
      * instead of growing with every sync. */
-    if (sqlite3_prepare_v2(c->db,
-                           "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
+    if ((rc = fss__stmt(c, "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
                            " (SELECT rowid FROM fss_batches WHERE device = ?1"
                            " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = fss__dbfail(err, c->db, "batch retention");
+                        &st, err)) != FSS_OK)
         goto done;
-    }
     sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, keep);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fss__dbfail(err, c->db, "batch retention");
 done:
-    sqlite3_finalize(st);
+    fss__stmt_done(c, st);
     return rc;
 }
 

@@ -197,6 +197,9 @@ typedef struct sync_ctx {
     /* The request's cursor: the pushing device had pulled nothing saved
      * after it, which is what its deletes had seen (fs_delete_saw). */
     uint64_t cursor;
+    /* The change being applied claims a pool customer and the claim
+     * stands: server_stamps makes the rep its owner. */
+    bool claim_won;
 } sync_ctx;
 
 static size_t memo_slot(const fs_id *cust)
@@ -221,7 +224,16 @@ static fss_status in_scope(sync_ctx *x, const fs_id *cust, bool *in,
         *in = x->scope.in[k];
         return FSS_OK;
     }
-    rc = fss__customer_in_scope(x->c, x->dev->rep, cust, in, err);
+    /* A draining device (offboard --drain) is judged against the scope its
+     * rep had when it was offboarded: that is what it was working on. */
+    rc = x->dev->draining
+             ? fss__repo_drain_in_scope(x->c, x->dev->rep, cust, in, err)
+             : fss__customer_in_scope(x->c, x->dev->rep, cust, in, err);
+    /* A rep who could see a duplicate merged into cust may still write
+     * there: its late writes to the duplicate are redirected to cust
+     * (fss_dedup.c) and must not be lost to the scope check. */
+    if (rc == FSS_OK && !*in)
+        rc = fss__repo_merged_in_scope(x->c, x->dev->rep, cust, in, err);
     if (rc == FSS_OK) {
         x->scope.id[k] = *cust;
         x->scope.in[k] = *in;
@@ -377,12 +389,22 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
     if (created && slot >= 0 && row->cells[slot].hlc == 0 &&
         strcmp(e->name, "customer") == 0) {
         /* A customer a rep creates belongs to that rep until the back office
-         * assigns it (docs/ARCHITECTURE.md, "Sync server"). */
-        if (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
-            fs_change_set(&sc, slot, &v, now, &serr) != FS_OK)
+         * assigns it (docs/ARCHITECTURE.md, "Sync server"); one a draining
+         * device created goes where its rep's customers went (the heir, or
+         * the pool: no owner). */
+        const char *owner = x->dev->draining ? x->dev->heir : x->dev->rep;
+        if (owner[0] &&
+            (fs_value_text(&v, owner, strlen(owner), &serr) != FS_OK ||
+             fs_change_set(&sc, slot, &v, now, &serr) != FS_OK))
             goto fail;
         fs_value_clear(&v);
     }
+    /* A claim that stood (claim_check): the claimer owns the customer. */
+    if (x->claim_won && slot >= 0 &&
+        (fs_value_text(&v, x->dev->rep, strlen(x->dev->rep), &serr) != FS_OK ||
+         fs_change_set(&sc, slot, &v, now, &serr) != FS_OK))
+        goto fail;
+    fs_value_clear(&v);
     if (strcmp(e->name, "visit") == 0 &&
         (change_field(dchg, "checkin_lat") || change_field(dchg, "checkin_lon") ||
          change_field(dchg, "checkin_at"))) {
@@ -518,6 +540,37 @@ static fss_status contract_check(sync_ctx *x, const fs_change *chg,
     return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, why, r, err);
 }
 
+/* A device change to an existing customer that writes claimed_by claims it
+ * from the public pool (docs/PROTOCOL.md, "Claims"): the value must be the
+ * device's own rep; the claim is judged now, at arrival (fss__claim_judge:
+ * the first to arrive wins), and refused whole with reason CLAIM and the
+ * rule's words when it does not stand. */
+static fss_status claim_check(sync_ctx *x, const fs_change *chg,
+                              const fs_row *stored, size_t index,
+                              fs_sync_result *r, bool *refused, fs_error *err)
+{
+    const fs_field_change *f = change_field(chg, "claimed_by");
+    char why[160] = "";
+    fss_status rc;
+
+    *refused = false;
+    x->claim_won = false;
+    if (!f)
+        return FSS_OK;
+    if (f->v.kind != FS_VAL_TEXT || strcmp(f->v.u.text.p, x->dev->rep) != 0) {
+        *refused = true;
+        return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID,
+                      "claimed_by can only name your own rep (claim the "
+                      "customer, or leave the field alone)", r, err);
+    }
+    rc = fss__claim_judge(x->s, x->c, x->dev->rep, &x->dev->id, stored,
+                          &x->claim_won, why, sizeof why, err);
+    if (rc != FSS_OK || x->claim_won)
+        return rc;
+    *refused = true;
+    return reject(x, chg, index, FS_REASON_CLAIM, FS_RULE_CLAIM, why, r, err);
+}
+
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
                                fs_sync_result *r, fs_error *err)
 {
@@ -553,6 +606,11 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
             goto done;
         }
     }
+    x->claim_won = false;
+    if (is_customer && found &&
+        ((rc = claim_check(x, chg, &row, index, r, &refused, err)) != FSS_OK ||
+         refused))
+        goto done;
     if (fs_row_copy(&orig, &row, &serr) != FS_OK) {
         rc = fss__fail(err, FSS_ENOMEM, "row copy");
         goto done;
@@ -626,6 +684,10 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     /* A saved customer's tombstone (or a server stamp) may have moved it. */
     if (saved && is_customer)
         memset(x->scope.known, 0, sizeof x->scope.known);
+    /* A customer a draining device creates joins its drain scope, so the
+     * rows it hangs below it in the same outbox are judged in scope. */
+    if (rc == FSS_OK && saved && is_customer && !found && x->dev->draining)
+        rc = fss__repo_drain_scope_add(x->c, x->dev->rep, &row.id, err);
     if (rc != FSS_OK)
         goto done;
     set_result(r, index, res.outcome, res.reason, res.detail);
@@ -880,7 +942,7 @@ static step sync_admit(sync_ctx *x, const fss_request *req, fss_device *dev,
         return STEP_REFUSED;
     }
     ar = fss__authenticate(s, x->c, req->authorization, req->remote_addr, dev);
-    if (ar == FSS_AUTH_OK) {
+    if (ar == FSS_AUTH_OK || ar == FSS_AUTH_DRAIN) {
         fs_id_format(&dev->id, resp->device);
         return STEP_OK;
     }
@@ -969,6 +1031,40 @@ static step sync_begin(sync_ctx *x, const fs_sync_request *rq, int64_t *cur,
     return STEP_OK;
 }
 
+/* A change addressed to a merged customer - the customer itself, or a new
+ * row naming it as parent - goes to the survivor instead (docs/
+ * ARCHITECTURE.md, "merges"): the change is rewritten in place before it is
+ * judged. *from gets the merged id. */
+static fss_status redirect_change(sync_ctx *x, fs_change *chg, bool *redirected,
+                                  fs_id *from, fs_error *err)
+{
+    const fs_entity *e = chg->entity;
+    fs_id to;
+    fss_status rc;
+
+    *redirected = false;
+    if (strcmp(e->name, "customer") == 0) {
+        *from = chg->row;
+        rc = fss__redirect_of(x->c, &chg->row, &to, NULL, redirected, err);
+        if (rc == FSS_OK && *redirected)
+            chg->row = to;
+        return rc;
+    }
+    if (e->parent < 0 || !e->parent_entity || strcmp(e->parent_entity, "customer") != 0)
+        return FSS_OK;
+    for (size_t k = 0; k < chg->nfields; k++) {
+        fs_field_change *f = &chg->fields[k];
+        if ((int)f->slot != e->parent || f->v.kind != FS_VAL_ID)
+            continue;
+        *from = f->v.u.id;
+        rc = fss__redirect_of(x->c, &f->v.u.id, &to, NULL, redirected, err);
+        if (rc == FSS_OK && *redirected)
+            f->v.u.id = to;
+        return rc;
+    }
+    return FSS_OK;
+}
+
 /* Every change of a new batch, in order, each with its result. */
 static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
                               fs_sync_response *out, fs_error *err)
@@ -992,8 +1088,24 @@ static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
             rc = reject(x, ce ? &ce->change : &z, i, FS_REASON_INVALID,
                         FS_RULE_INVALID, ce ? ce->text : "invalid change",
                         &out->results[i], err);
-        } else
-            rc = apply_change(x, &rq->changes[i], i, &out->results[i], err);
+        } else {
+            bool redirected = false;
+            fs_id from;
+            rc = redirect_change(x, &rq->changes[i], &redirected, &from, err);
+            if (rc == FSS_OK)
+                rc = apply_change(x, &rq->changes[i], i, &out->results[i], err);
+            /* Tell the device where its write went (it learns the new
+             * parent from the rows it pulls). */
+            if (rc == FSS_OK && redirected && out->results[i].outcome != FS_REJECTED) {
+                char from_t[FS_ID_STRLEN + 1], detail[160];
+                fs_id_format(&from, from_t);
+                snprintf(detail, sizeof detail,
+                         "customer %.8s... was merged into another customer; "
+                         "this change was applied there", from_t);
+                set_result(&out->results[i], i, FS_MERGED, FS_REASON_REDIRECTED,
+                           detail);
+            }
+        }
         if (rc != FSS_OK)
             return rc;
     }
@@ -1060,6 +1172,33 @@ static fss_status sync_pull(sync_ctx *x, const fs_sync_request *rq,
     return fss__commit(x->c, err);
 }
 
+/* The answer to a draining device (offboard --drain; docs/PROTOCOL.md,
+ * "Offboarding"): nothing is pulled. While its requests carry changes the
+ * drain stays open and has_more asks for the next batch of its outbox; the
+ * first request without changes (outbox empty) ends the drain and answers
+ * wipe, so every queued change is pushed and judged once before the wipe.
+ * A replayed batch adds nothing to the drained count. */
+static fss_status sync_drain(sync_ctx *x, const fs_sync_request *rq, bool seen,
+                             fs_sync_response *out, fs_error *err)
+{
+    fss_status rc;
+
+    fss__rollback(x->c); /* the push committed; this was a read */
+    if ((rc = fss__begin_immediate(x->c, err)) != FSS_OK)
+        return rc;
+    if (rq->nchanges && !seen)
+        rc = fss__repo_device_drain_add(x->c, x->dev->rep,
+                                        (int64_t)rq->nchanges, err);
+    if (rc == FSS_OK && !rq->nchanges)
+        rc = fss__repo_device_drained(x->c, &x->dev->id, err);
+    if (rc == FSS_OK)
+        rc = fss__commit(x->c, err);
+    out->next_cursor = rq->cursor;
+    out->has_more = rq->nchanges > 0;
+    out->wipe = rq->nchanges == 0;
+    return rc;
+}
+
 /* Encodes the response in the request's framing into resp. */
 static fss_status sync_reply(fss_server *s, fs_sync_response *out,
                              fs_proto_encoding enc, fss_response *resp,
@@ -1120,7 +1259,11 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
         st = sync_begin(&x, &rq, &cur, resp, &err);
     if (st == STEP_OK && rq.nchanges)
         st = sync_push(&x, &rq, &out, &seen, &cur, resp, &err);
-    if (st == STEP_OK && sync_pull(&x, &rq, cur, page, &out, &err) != FSS_OK)
+    if (st == STEP_OK && dev.draining) {
+        if (sync_drain(&x, &rq, seen, &out, &err) != FSS_OK)
+            st = STEP_INTERNAL;
+    } else if (st == STEP_OK &&
+               sync_pull(&x, &rq, cur, page, &out, &err) != FSS_OK)
         st = STEP_INTERNAL;
     if (st == STEP_OK) {
         if (!seen)

@@ -217,6 +217,15 @@ fss_status fss__save_merged(fss_conn *c, const fs_row *orig, const fs_row *row,
                             bool found, const fss_repset *before,
                             int64_t horizon, bool *saved, fs_error *err)
 {
+    return fss__save_merged_why(c, orig, row, found, before, horizon,
+                                FS_EXIT_UNKNOWN, saved, err);
+}
+
+fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
+                                const fs_row *row, bool found,
+                                const fss_repset *before, int64_t horizon,
+                                fs_exit_reason why, bool *saved, fs_error *err)
+{
     fss_status rc;
 
     *saved = false;
@@ -234,14 +243,21 @@ fss_status fss__save_merged(fss_conn *c, const fs_row *orig, const fs_row *row,
     if (strcmp(row->entity->name, "customer") == 0 &&
         (!found || !customer_placement_eq(orig, row)))
         rc = fss__scope_changed(c, &row->id, before,
-                                row->deleted ? FS_EXIT_DELETED
-                                             : FS_EXIT_REASSIGNED,
+                                why != FS_EXIT_UNKNOWN ? why
+                                : row->deleted         ? FS_EXIT_DELETED
+                                                       : FS_EXIT_REASSIGNED,
                                 err);
     return rc;
 }
 
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err)
+{
+    return fss__server_write_why(s, c, chg, FS_EXIT_UNKNOWN, err);
+}
+
+fss_status fss__server_write_why(fss_server *s, fss_conn *c, fs_change *chg,
+                                 fs_exit_reason why, fs_error *err)
 {
     fs_row row = {0}, orig = {0};
     fs_conflict_list conflicts = {0};
@@ -279,8 +295,8 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
     }
     /* The back office (or the server) sees the whole store: only what is
      * newer than its delete was not seen. */
-    if ((rc = fss__save_merged(c, &orig, &row, found, &before, INT64_MAX,
-                               &saved, err)) != FSS_OK)
+    if ((rc = fss__save_merged_why(c, &orig, &row, found, &before, INT64_MAX,
+                                   why, &saved, err)) != FSS_OK)
         goto done;
     rc = fss__store_conflicts(c, &conflicts, NULL, err);
 done:

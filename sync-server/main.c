@@ -6,7 +6,9 @@
  */
 #include "cmd_users.h"
 #include "fs_proto.h"
+#include "cmd_owner.h"
 #include "fs_server.h"
+#include "cmd_value.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -41,6 +43,8 @@ typedef struct app {
     const char *ttl_text;        /* enroll-code --ttl, a duration */
     uint32_t limit;
     bool remove;
+    bool drain;                  /* offboard --drain */
+    bool dry_run, now;           /* reclaim --dry-run / --now */
     FILE *log;
     /* Positional arguments after the subcommand. */
     const char *cmd;
@@ -73,7 +77,7 @@ static const char usage[] =
     "  resolve ID theirs|yours|value|restore|accept [VALUE] [--by NAME] [--json-value]\n"
     "                                 resolve a conflict; VALUE is plain text, or a\n"
     "                                 JSON literal (42, true, null) with --json-value\n"
-    "  import customers|products FILE [--format csv|json]  all-or-nothing import\n"
+    "  import customers|products|purchases FILE [--format csv|json]  all-or-nothing\n"
     "  activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]\n"
     "                                 completed/abandoned visits per performing rep per\n"
     "                                 business day (--business-tz), dates YYYY-MM-DD (JSON)\n"
@@ -84,6 +88,20 @@ static const char usage[] =
     "  quote-status QUOTE accepted|rejected  the back office accepts or rejects a sent quote\n"
     "  expire-quotes                  expire every sent quote past its valid_until\n"
     "                                 (serve does this every minute; a rerun changes nothing)\n"
+    "  offboard REP --to REP2|pool [--drain]  a rep leaves, in one step: territories\n"
+    "                                 removed, codes voided, devices revoked (--drain:\n"
+    "                                 each pushes its outbox once first), the rep\n"
+    "                                 deactivated, customers to REP2 or the pool\n"
+    "  reactivate REP                 an offboarded rep may enroll devices again\n"
+    "  offboards                      list offboardings and changes drained (JSON)\n"
+    "  reclaim --dry-run|--now        return customers nobody followed up to the public\n"
+    "                                 pool, warning owners first (serve runs it hourly)\n"
+    "  pool                           list the public pool (JSON)\n"
+    "  claims [--limit N]             list claims on pool customers and how they were\n"
+    "                                 judged (JSON)\n"
+    "  duplicates                     likely duplicate customers with reasons, score (JSON)\n"
+    "  merge SURVIVOR DUP...          merge duplicates into SURVIVOR (up to 7 at once)\n"
+    "  merges [CUSTOMER]              list merges (of one survivor) (JSON)\n"
     "  user-add NAME --role admin|manager|viewer [--territory CODE ...]\n"
     "                                 add a back-office account (a manager or viewer\n"
     "                                 sees only its territories); password asked twice\n"
@@ -218,6 +236,9 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "demo") == 0) { a->demo = true; return 0; }
     if (strcmp(name, "no-wal") == 0) { a->cfg.wal = false; return 0; }
     if (strcmp(name, "remove") == 0) { a->remove = true; return 0; }
+    if (strcmp(name, "drain") == 0) { a->drain = true; return 0; }
+    if (strcmp(name, "dry-run") == 0) { a->dry_run = true; return 0; }
+    if (strcmp(name, "now") == 0) { a->now = true; return 0; }
     if (strcmp(name, "db") == 0) { NEED_VAL; a->cfg.db_path = val; return 1; }
     if (strcmp(name, "listen") == 0) { NEED_VAL; a->cfg.bind_addr = val; return 1; }
     if (strcmp(name, "port") == 0) NUM(port, 65535);
@@ -305,6 +326,11 @@ static int set_option(app *a, const char *name, const char *val)
         return 1;
     }
     if (strcmp(name, "ttl") == 0) { NEED_VAL; a->ttl_text = val; return 1; }
+    {
+        int vr = cmd_value_option(&a->cfg, name, val); /* value and churn */
+        if (vr != -2)
+            return vr;
+    }
     fprintf(stderr, "sync-server: unknown option --%s (see --help)\n", name);
     return -1;
 #undef NUM
@@ -379,7 +405,9 @@ static int parse_args(app *a, int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(usage, stdout);
+            fputs(cmd_value_usage, stdout);
             fputs(usage_more, stdout);
+            fputs(cmd_value_options, stdout);
             exit(0);
         }
         if (strcmp(arg, "--version") == 0) {
@@ -484,13 +512,27 @@ static const command commands[] = {
     {"conflicts", 0, 0, "conflicts [--status open|auto|resolved] [--limit N]"},
     {"resolve", 2, 3, "resolve ID theirs|yours|value|restore|accept [VALUE] [--by NAME] "
                       "[--json-value]"},
-    {"import", 2, 2, "import customers|products FILE [--format csv|json]"},
+    {"import", 2, 2, "import customers|products|purchases FILE [--format csv|json]"},
     {"activity", 0, 0, "activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]"},
     {"pipeline", 0, 0, "pipeline"},
     {"check", 0, 0, "check [--json]"},
     {"export", 1, 1, "export REP"},
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
+    {"analyze", 0, 0, "analyze [--json]"},
+    {"customer-lost", 2, 2, "customer-lost CUSTOMER REASON  (REASON '' = won back)"},
+    {"at-risk", 0, 0, "at-risk [--territory CODE]"},
+    {"lost", 0, 0, "lost [--territory CODE]"},
+    {"value-report", 0, 0, "value-report [--territory CODE]"},
+    {"offboard", 1, 1, "offboard REP --to REP2|pool [--drain]"},
+    {"reactivate", 1, 1, "reactivate REP"},
+    {"offboards", 0, 0, "offboards"},
+    {"reclaim", 0, 0, "reclaim --dry-run|--now"},
+    {"pool", 0, 0, "pool"},
+    {"claims", 0, 0, "claims [--limit N]"},
+    {"duplicates", 0, 0, "duplicates"},
+    {"merge", 2, 8, "merge SURVIVOR DUP... [--by NAME]"},
+    {"merges", 0, 1, "merges [CUSTOMER]"},
     {"user-add", 1, 1, "user-add NAME --role admin|manager|viewer [--territory CODE ...]"},
     {"users", 0, 0, "users"},
     {"user-disable", 1, 1, "user-disable NAME [--enable]"},
@@ -595,6 +637,7 @@ static void say_duration(uint64_t s, char *out, size_t cap)
 }
 
 #define EXPIRE_EVERY_MS 60000u
+#define RECLAIM_EVERY_MS 3600000u /* the public pool's reclaim run */
 
 static uint64_t wall_ms(void)
 {
@@ -605,7 +648,7 @@ static uint64_t wall_ms(void)
 
 static int serve(app *a, fss_server *s)
 {
-    uint64_t last_expiry = 0;
+    uint64_t last_expiry = 0, last_analyze = 0, last_reclaim = 0;
     fs_error err = {0};
     fss_buf summary = {0}, text = {0};
     fss_status st;
@@ -680,6 +723,20 @@ static int serve(app *a, fss_server *s)
             last_expiry = now;
             if (fss_quotes_expire(s, (int64_t)now, &n, &xerr) != FSS_OK)
                 fprintf(stderr, "sync-server: expire quotes: %s\n", xerr.text);
+        }
+        cmd_value_tick(s, &a->cfg, now, &last_analyze); /* nightly analyze */
+        /* The public pool's reclaim (fss_pool_reclaim), hourly from start:
+         * its rules count days, an hour late is on time. */
+        if (!last_reclaim || now - last_reclaim >= RECLAIM_EVERY_MS) {
+            fss_reclaim_result rr;
+            fs_error xerr = {0};
+            last_reclaim = now;
+            if (fss_pool_reclaim(s, (int64_t)now, false, &rr, NULL, &xerr) != FSS_OK)
+                fprintf(stderr, "sync-server: reclaim: %s\n", xerr.text);
+            else if (rr.reclaimed || rr.warned)
+                fprintf(stderr, "sync-server: reclaim: %lld customer(s) back to "
+                        "the pool, %lld owner(s) warned\n", (long long)rr.reclaimed,
+                        (long long)rr.warned);
         }
     }
     fprintf(stderr, "sync-server: signal %d, draining\n", (int)got_signal);
@@ -861,6 +918,24 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         snprintf(line, sizeof line, "%s (%s) is now %s", label, idt, a->args[1]);
         confirm(a->cmd, line, (const char *const[]){"quote", idt, "status", a->args[1],
                                                     NULL});
+    } else if (strcmp(a->cmd, "customer-lost") == 0) {
+        if ((rc = find_ref(s, FSS_REF_CUSTOMER, a->args[0], "customer-lost", idt, label,
+                           sizeof label)))
+            return rc;
+        parse_ref_id(idt, &id);
+        if ((st = fss_admin_customer_lost(s, &id, a->args[1], &err)) != FSS_OK)
+            return fail("customer-lost", &err, st);
+        if (a->args[1][0])
+            snprintf(line, sizeof line, "%s (%s) marked lost: %s", label, idt, a->args[1]);
+        else
+            snprintf(line, sizeof line, "%s (%s) is no longer lost", label, idt);
+        confirm(a->cmd, line, (const char *const[]){"customer", idt, "reason", a->args[1],
+                                                    NULL});
+    } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0 ||
+               strcmp(a->cmd, "value-report") == 0) {
+        rc = cmd_value_report(s, a->cmd, a->territory);
+    } else if (strcmp(a->cmd, "analyze") == 0) {
+        rc = cmd_value_analyze(s, a->json, (int64_t)wall_ms());
     } else if (strcmp(a->cmd, "expire-quotes") == 0) {
         int64_t n = 0;
         char cnt[32];
@@ -877,7 +952,8 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
                                                          : print_buf(&out);
     } else if (strcmp(a->cmd, "import") == 0) {
         const char *ent = strcmp(a->args[0], "customers") == 0  ? "customer"
-                          : strcmp(a->args[0], "products") == 0 ? "product" : a->args[0];
+                          : strcmp(a->args[0], "products") == 0 ? "product"
+                          : strcmp(a->args[0], "purchases") == 0 ? "purchase" : a->args[0];
         const char *fmt = a->format;
         size_t len = 0;
         char *data = read_file(a->args[1], a->cfg.max_body, &len);
@@ -920,6 +996,13 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
                                                       : print_buf(&out);
     } else if (strcmp(a->cmd, "check") == 0) {
         rc = check(a, s);
+    } else {
+        /* The ownership lifecycle's subcommands (cmd_owner.c). */
+        bool handled = false;
+        cmd_ctx x = {s, a->cmd, a->args, a->nargs, a->to, a->drain, a->by,
+                     a->json, a->dry_run, a->now, a->limit,
+                     find_ref, confirm, fail, usage_error, print_buf};
+        rc = cmd_owner(&x, &handled);
     }
     fss_buf_free(&out);
     return rc;
@@ -944,7 +1027,9 @@ int main(int argc, char **argv)
     json_mode = a.json;
     if (!a.cmd) {
         fputs(usage, stderr);
+        fputs(cmd_value_usage, stderr);
         fputs(usage_more, stderr);
+        fputs(cmd_value_options, stderr);
         rc = 2;
         goto done;
     }

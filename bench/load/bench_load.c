@@ -20,26 +20,51 @@
  *    server, receive); encode/decode on the generator side is excluded.
  *    Errors: any non-200 answer or network error; the first few are printed.
  *
+ *  - "Closed loop" (--closed): the server's ceiling. C devices each sync
+ *    again as soon as the answer arrives (no think time), C = 1, 2, 4, ...
+ *    doubling for a fixed step time each, until p99 passes 250 ms; the
+ *    saturation figure is the best requests/s (and its rows/s) of a step
+ *    whose p99 stayed under 250 ms.
+ *  - "Morning" (--morning): N devices (10,000) each come online once at a
+ *    uniformly random moment in a 60 s window, on a fresh connection, do
+ *    one incremental sync and go offline. A pool of generator threads runs
+ *    the arrivals in order; how late an arrival started is reported, so a
+ *    generator that could not keep up is seen, not hidden.
+ *  - The devices are spread round-robin over one or more servers: N
+ *    processes of the binary on the same store (--servers N), or running
+ *    servers named with --url (repeatable) on a store the bench populates
+ *    at --store before they are started.
+ *
  * Output: BENCH lines on stdout, progress and the first errors on stderr.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_common.h"
 
 #define NREPS 50
 #define ROWS_PER_REP 240
+#define MAX_SERVERS 16
+#define P99_LIMIT_MS 250.0
 #define MAX_PUSH 5            /* edits per sync: 1..MAX_PUSH */
 #define MAX_REQ_PER_SYNC 10   /* has_more rounds within one sync */
 #define CATCHUP_ROUNDS 100    /* bound on the untimed catch-up pull */
 #define MAX_ERRORS_SHOWN 5
 #define DEVICE_STACK (256 * 1024)
 
+typedef enum load_mode { LOAD_EVENING, LOAD_CLOSED, LOAD_MORNING } load_mode;
+
 typedef struct load_params {
-    size_t devices;
+    load_mode mode;
+    size_t devices;           /* closed loop: the most devices of a step */
+    size_t nreps, rows_per_rep;
+    unsigned workers;         /* morning: generator threads */
+    double step_ms;           /* closed loop: duration of one step */
     unsigned syncs;           /* K per device */
     double ramp_ms;           /* arrivals spread over this window */
     double think_min_ms, think_max_ms;
@@ -50,7 +75,10 @@ typedef struct load_params {
 /* Shared by all device threads of one case. */
 typedef struct load_run {
     const load_params *p;
-    const char *url;
+    const char *const *urls;  /* device i talks to urls[i % nurls] */
+    size_t nurls;
+    pid_t pids[MAX_SERVERS];  /* spawned servers (none with --url) */
+    size_t npids;
     char (*codes)[FSS_CODE_LEN + 1];
     size_t codes_per_rep;
     const bc_scope *scopes;
@@ -68,7 +96,7 @@ typedef struct device_ctx {
     size_t index;
     bc_device dev;
     uint64_t rnd;
-    double *lat_ms;           /* one per request of the phase */
+    double *lat_ms;           /* one per request of the phase (grows) */
     size_t nlat, cap;
     size_t rows_pushed, rows_pulled, syncs_done;
     bool ready;               /* enrolled and caught up */
@@ -94,9 +122,9 @@ static double uniform(uint64_t *rnd, double lo, double hi)
 static bool device_setup(device_ctx *d)
 {
     load_run *run = d->run;
-    size_t rep = d->index % NREPS, k = d->index / NREPS;
+    size_t rep = d->index % run->p->nreps, k = d->index / run->p->nreps;
     char err[200];
-    long st = bc_device_enroll(&d->dev, run->url,
+    long st = bc_device_enroll(&d->dev, run->urls[d->index % run->nurls],
                                run->codes[rep * run->codes_per_rep + k], err,
                                sizeof err);
 
@@ -124,7 +152,7 @@ static bool device_setup(device_ctx *d)
 /* Builds 1..MAX_PUSH edits of rows in the device's rep scope. */
 static size_t build_edits(device_ctx *d, fs_change *ch)
 {
-    const bc_scope *sc = &d->run->scopes[d->index % NREPS];
+    const bc_scope *sc = &d->run->scopes[d->index % d->run->p->nreps];
     size_t n = 1 + bc_rnd(&d->rnd) % MAX_PUSH;
     char text[96];
 
@@ -149,8 +177,14 @@ static void add_latency(device_ctx *d)
 {
     curl_off_t us = 0;
 
-    if (d->nlat == d->cap)
-        return;
+    if (d->nlat == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 16;
+        double *g = realloc(d->lat_ms, cap * sizeof *g);
+        if (!g)
+            bc_die("out of memory");
+        d->lat_ms = g;
+        d->cap = cap;
+    }
     curl_easy_getinfo(d->dev.h, CURLINFO_TOTAL_TIME_T, &us);
     d->lat_ms[d->nlat++] = (double)us / 1000.0;
 }
@@ -216,170 +250,590 @@ static void *device_main(void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Closed loop and morning                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A pool of threads working through devices[next..n): setup, or one morning
+ * sync each. */
+typedef struct pool {
+    load_run *run;
+    device_ctx *devs;
+    size_t *order;            /* morning: device indexes by arrival time */
+    double *arrival_ms;       /* morning: per device, from t0 */
+    size_t n;
+    atomic_size_t next;
+    bool morning;
+    double late_max_ms;       /* morning: worst start after its arrival */
+    pthread_mutex_t mu;       /* guards late_max_ms */
+} pool;
+
+static void *pool_main(void *arg)
+{
+    pool *pl = arg;
+
+    for (;;) {
+        size_t k = atomic_fetch_add(&pl->next, 1), i;
+        device_ctx *d;
+
+        if (k >= pl->n)
+            return NULL;
+        i = pl->order ? pl->order[k] : k;
+        d = &pl->devs[i];
+        if (!pl->morning) {
+            d->ready = device_setup(d);
+            /* Offline until its phase: the next request opens a fresh
+             * connection, as a device waking up would. */
+            bc_device_close(&d->dev);
+            continue;
+        }
+        if (!d->ready)
+            continue;
+        {
+            double due = pl->run->t0 + pl->arrival_ms[i], late;
+            bc_sleep_ms(due - bc_now_ms());
+            late = bc_now_ms() - due;
+            pthread_mutex_lock(&pl->mu);
+            if (late > pl->late_max_ms)
+                pl->late_max_ms = late;
+            pthread_mutex_unlock(&pl->mu);
+        }
+        if (device_sync(d))
+            d->syncs_done++;
+        bc_device_close(&d->dev);
+    }
+}
+
+static void run_pool(pool *pl, unsigned nthreads)
+{
+    pthread_t th[512];
+    pthread_attr_t attr;
+    unsigned started = 0;
+
+    if (nthreads > 512)
+        nthreads = 512;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, DEVICE_STACK);
+    atomic_store(&pl->next, 0);
+    for (unsigned t = 0; t < nthreads; t++) {
+        if (pthread_create(&th[t], &attr, pool_main, pl) != 0)
+            bc_die("pthread_create pool: %s", strerror(errno));
+        started++;
+    }
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_attr_destroy(&attr);
+}
+
+/* Totals of devs[0..n) since their counters were last reset. */
+typedef struct totals {
+    size_t nreq, rows, syncs, ready;
+    double *all;              /* every latency, owned */
+} totals;
+
+static totals collect(device_ctx *devs, size_t n)
+{
+    totals t;
+    size_t k = 0;
+
+    memset(&t, 0, sizeof t);
+    for (size_t i = 0; i < n; i++) {
+        t.nreq += devs[i].nlat;
+        t.rows += devs[i].rows_pushed + devs[i].rows_pulled;
+        t.syncs += devs[i].syncs_done;
+        t.ready += devs[i].ready;
+    }
+    t.all = calloc(t.nreq ? t.nreq : 1, sizeof *t.all);
+    if (!t.all)
+        bc_die("out of memory");
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < devs[i].nlat; j++)
+            t.all[k++] = devs[i].lat_ms[j];
+    return t;
+}
+
+static void reset_counters(device_ctx *devs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        devs[i].nlat = 0;
+        devs[i].rows_pushed = devs[i].rows_pulled = devs[i].syncs_done = 0;
+    }
+}
+
+/* CPU time (user + system, ms) the spawned servers have used so far: per
+ * request it is a figure the neighbours on a shared box disturb far less
+ * than throughput. 0 when the servers are not ours. */
+static double servers_cpu_ms(const load_run *run)
+{
+    double ms = 0;
+    long tick = sysconf(_SC_CLK_TCK);
+
+    for (size_t i = 0; i < run->npids; i++) {
+        char path[64], buf[1024], *p;
+        unsigned long ut = 0, st = 0;
+        FILE *f;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)run->pids[i]);
+        if (!(f = fopen(path, "r")))
+            continue;
+        p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+        /* After "(comm)": state is field 3, utime 14 and stime 15. */
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                        &ut, &st) == 2)
+            ms += (double)(ut + st) * 1000.0 / (double)(tick > 0 ? tick : 100);
+        fclose(f);
+    }
+    return ms;
+}
+
+/* One closed-loop device: sync, sync, sync... until the step ends. */
+typedef struct closed_arg {
+    device_ctx *d;
+    double end_ms;
+} closed_arg;
+
+static void *closed_main(void *arg)
+{
+    closed_arg *a = arg;
+
+    while (bc_now_ms() < a->end_ms) {
+        if (!device_sync(a->d))
+            break;
+        a->d->syncs_done++;
+    }
+    return NULL;
+}
+
+/* The ladder: C = 1, 2, 4, ... devices, each step p->step_ms long, until a
+ * step's p99 passes P99_LIMIT_MS or C reaches p->devices. */
+static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
+{
+    size_t best_c = 0;
+    double best_rps = 0, best_rows = 0, best_p99 = 0;
+    closed_arg *args = calloc(p->devices, sizeof *args);
+    pthread_t *th = calloc(p->devices, sizeof *th);
+    pthread_attr_t attr;
+
+    if (!args || !th)
+        bc_die("out of memory");
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, DEVICE_STACK);
+    for (size_t c = 1; c <= p->devices; c *= 2) {
+        double t0, ms, p50, p99, rps, cpu0, cpu;
+        size_t started = 0;
+        char cs[48];
+        totals t;
+
+        reset_counters(devs, c);
+        cpu0 = servers_cpu_ms(run);
+        t0 = bc_now_ms();
+        for (size_t i = 0; i < c; i++) {
+            args[i].d = &devs[i];
+            args[i].end_ms = t0 + p->step_ms;
+            if (pthread_create(&th[i], &attr, closed_main, &args[i]) != 0)
+                bc_die("pthread_create: %s", strerror(errno));
+            started++;
+        }
+        for (size_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        ms = bc_now_ms() - t0;
+        cpu = servers_cpu_ms(run) - cpu0;
+        t = collect(devs, c);
+        rps = (double)t.nreq / (ms / 1000);
+        p50 = bc_percentile(t.all, t.nreq, 50);
+        p99 = bc_percentile(t.all, t.nreq, 99);
+        snprintf(cs, sizeof cs, "closed_c%zu", c);
+        fprintf(stderr, "load %s: %zu requests in %.1f s, %.0f req/s, %.0f rows/s,"
+                " p50 %.1f ms, p99 %.1f ms, max %.1f ms, %zu errors so far\n", cs,
+                t.nreq, ms / 1000, rps, (double)t.rows / (ms / 1000), p50, p99,
+                bc_percentile(t.all, t.nreq, 100), run->errors);
+        bc_result("load", cs, "requests_per_s", rps, "req/s", 0, NULL);
+        bc_result("load", cs, "rows_per_s", (double)t.rows / (ms / 1000), "rows/s", 0,
+                  NULL);
+        bc_result("load", cs, "p99_ms", p99, "ms", 0, NULL);
+        if (run->npids && t.nreq)
+            bc_result("load", cs, "server_cpu_us_per_request",
+                      cpu * 1000.0 / (double)t.nreq, "us", 0, NULL);
+        if (p99 < P99_LIMIT_MS && rps > best_rps) {
+            best_c = c;
+            best_rps = rps;
+            best_rows = (double)t.rows / (ms / 1000);
+            best_p99 = p99;
+        }
+        free(t.all);
+        if (p99 >= P99_LIMIT_MS)
+            break;
+    }
+    bc_result("load", "closed", "saturation_requests_per_s", best_rps, "req/s", 0,
+              NULL);
+    bc_result("load", "closed", "saturation_rows_per_s", best_rows, "rows/s", 0,
+              NULL);
+    bc_result("load", "closed", "saturation_devices", (double)best_c, "count", 0,
+              NULL);
+    bc_result("load", "closed", "saturation_p99_ms", best_p99, "ms", 0, "<250");
+    bc_result("load", "closed", "errors", (double)run->errors, "count", 0, "0");
+    pthread_attr_destroy(&attr);
+    free(args);
+    free(th);
+}
+
+static int cmp_arrival(const void *a, const void *b, void *ctx)
+{
+    const double *arr = ctx;
+    double x = arr[*(const size_t *)a], y = arr[*(const size_t *)b];
+    return (x > y) - (x < y);
+}
+
+/* Every device once, at a random moment of the window, on a fresh
+ * connection. */
+static void run_morning(const load_params *p, load_run *run, device_ctx *devs,
+                        pool *pl)
+{
+    double ms, cpu0, cpu;
+    uint64_t rnd = 0x6d6f726eull;
+    char cs[48];
+    totals t;
+
+    pl->order = calloc(p->devices, sizeof *pl->order);
+    pl->arrival_ms = calloc(p->devices, sizeof *pl->arrival_ms);
+    if (!pl->order || !pl->arrival_ms)
+        bc_die("out of memory");
+    for (size_t i = 0; i < p->devices; i++) {
+        pl->order[i] = i;
+        pl->arrival_ms[i] = uniform(&rnd, 0, p->ramp_ms);
+    }
+    qsort_r(pl->order, p->devices, sizeof *pl->order, cmp_arrival, pl->arrival_ms);
+    reset_counters(devs, p->devices);
+    pl->morning = true;
+    pl->late_max_ms = 0;
+    cpu0 = servers_cpu_ms(run);
+    run->t0 = bc_now_ms();
+    run_pool(pl, p->workers);
+    ms = bc_now_ms() - run->t0;
+    cpu = servers_cpu_ms(run) - cpu0;
+    t = collect(devs, p->devices);
+    snprintf(cs, sizeof cs, "morning_%zu", p->devices);
+    fprintf(stderr, "load %s: %zu/%zu devices synced, %zu requests in %.1f s,"
+            " %zu rows, %zu errors, latest start %.0f ms after its arrival\n", cs,
+            t.syncs, p->devices, t.nreq, ms / 1000, t.rows, run->errors,
+            pl->late_max_ms);
+    for (size_t i = 0; i < run->errors && i < MAX_ERRORS_SHOWN; i++)
+        fprintf(stderr, "  error: %s\n", run->first_errors[i]);
+    bc_result("load", cs, "devices_synced", (double)t.syncs, "count", 0, NULL);
+    bc_result("load", cs, "phase_s", ms / 1000, "s", 0, NULL);
+    bc_result("load", cs, "requests_per_s", (double)t.nreq / (ms / 1000), "req/s", 0,
+              NULL);
+    bc_result("load", cs, "rows_per_s", (double)t.rows / (ms / 1000), "rows/s", 0,
+              NULL);
+    bc_result("load", cs, "p50_ms", bc_percentile(t.all, t.nreq, 50), "ms", 0, NULL);
+    bc_result("load", cs, "p99_ms", bc_percentile(t.all, t.nreq, 99), "ms", 0, "<250");
+    bc_result("load", cs, "max_ms", bc_percentile(t.all, t.nreq, 100), "ms", 0, NULL);
+    bc_result("load", cs, "errors", (double)run->errors, "count", 0, "0");
+    bc_result("load", cs, "generator_late_max_ms", pl->late_max_ms, "ms", 0, NULL);
+    if (run->npids && t.nreq)
+        bc_result("load", cs, "server_cpu_us_per_request", cpu * 1000.0 / (double)t.nreq,
+                  "us", 0, NULL);
+    free(t.all);
+    free(pl->order);
+    free(pl->arrival_ms);
+    pl->order = NULL;
+    pl->arrival_ms = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
 /* One case                                                                  */
 /* ------------------------------------------------------------------------ */
 
 static void report(const load_params *p, load_run *run, device_ctx *devs,
                    double phase_ms, long server_kib)
 {
-    size_t nreq = 0, pushed = 0, pulled = 0, syncs = 0, ready = 0, k = 0;
-    double *all;
     char cs[32];
+    totals t = collect(devs, p->devices);
 
-    for (size_t i = 0; i < p->devices; i++) {
-        nreq += devs[i].nlat;
-        pushed += devs[i].rows_pushed;
-        pulled += devs[i].rows_pulled;
-        syncs += devs[i].syncs_done;
-        ready += devs[i].ready;
-    }
-    all = calloc(nreq ? nreq : 1, sizeof *all);
-    if (!all)
-        bc_die("out of memory");
-    for (size_t i = 0; i < p->devices; i++)
-        for (size_t j = 0; j < devs[i].nlat; j++)
-            all[k++] = devs[i].lat_ms[j];
     snprintf(cs, sizeof cs, "%zu_devices", p->devices);
     fprintf(stderr, "load %s: %zu/%zu devices ready, %zu syncs, %zu requests in"
-            " %.1f s, %zu rows pushed, %zu pulled, %zu errors\n", cs, ready,
-            p->devices, syncs, nreq, phase_ms / 1000, pushed, pulled, run->errors);
+            " %.1f s, %zu rows, %zu errors\n", cs, t.ready, p->devices, t.syncs,
+            t.nreq, phase_ms / 1000, t.rows, run->errors);
     for (size_t i = 0; i < run->errors && i < MAX_ERRORS_SHOWN; i++)
         fprintf(stderr, "  error: %s\n", run->first_errors[i]);
-    bc_result("load", cs, "requests_per_s", (double)nreq / (phase_ms / 1000), "req/s",
+    bc_result("load", cs, "requests_per_s", (double)t.nreq / (phase_ms / 1000), "req/s",
               0, NULL);
-    bc_result("load", cs, "rows_per_s", (double)(pushed + pulled) / (phase_ms / 1000),
+    bc_result("load", cs, "rows_per_s", (double)t.rows / (phase_ms / 1000),
               "rows/s", 0, NULL);
-    bc_result("load", cs, "p50_ms", bc_percentile(all, nreq, 50), "ms", 0, NULL);
-    bc_result("load", cs, "p99_ms", bc_percentile(all, nreq, 99), "ms", 0,
+    bc_result("load", cs, "p50_ms", bc_percentile(t.all, t.nreq, 50), "ms", 0, NULL);
+    bc_result("load", cs, "p99_ms", bc_percentile(t.all, t.nreq, 99), "ms", 0,
               p->devices >= 1000 ? "<250" : NULL);
-    bc_result("load", cs, "max_ms", bc_percentile(all, nreq, 100), "ms", 0, NULL);
+    bc_result("load", cs, "max_ms", bc_percentile(t.all, t.nreq, 100), "ms", 0, NULL);
     bc_result("load", cs, "errors", (double)run->errors, "count", 0, "0");
-    bc_result("load", cs, "server_peak_rss_mib", server_kib / 1024.0, "MiB", 0, NULL);
-    free(all);
+    if (server_kib > 0)
+        bc_result("load", cs, "server_peak_rss_mib", server_kib / 1024.0, "MiB", 0,
+                  NULL);
+    free(t.all);
 }
 
-static void run_case(const load_params *p, const char *server_bin)
+/* Where the servers are: spawned by the bench (n processes of bin on the
+ * store) or running already (urls given, on a store populated at `store`). */
+typedef struct server_set {
+    const char *bin;
+    unsigned nspawn;
+    const char *urls[MAX_SERVERS];
+    size_t nurls;
+    const char *store;        /* --store: populate here (external servers) */
+} server_set;
+
+/* Waits (at most 10 minutes) until every external server answers HTTP. */
+static void wait_for_servers(const server_set *ss)
+{
+    CURL *h = curl_easy_init();
+
+    if (!h)
+        bc_die("curl_easy_init");
+    for (size_t i = 0; i < ss->nurls; i++) {
+        for (int tries = 0;; tries++) {
+            curl_easy_reset(h);
+            curl_easy_setopt(h, CURLOPT_URL, ss->urls[i]);
+            curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+            if (curl_easy_perform(h) == CURLE_OK)
+                break;
+            if (tries == 1200)
+                bc_die("server %s did not answer within 10 minutes", ss->urls[i]);
+            bc_sleep_ms(500);
+        }
+    }
+    curl_easy_cleanup(h);
+}
+
+static void run_case(const load_params *p, const server_set *ss)
 {
     bc_tmp tmp;
-    bc_server srv;
-    bc_scope scopes[NREPS];
+    bc_server srv[MAX_SERVERS];
+    bc_tmp stmp[MAX_SERVERS];
+    bc_scope *scopes = calloc(p->nreps, sizeof *scopes);
     load_run run;
     device_ctx *devs = calloc(p->devices, sizeof *devs);
-    pthread_t *th = calloc(p->devices, sizeof *th);
+    pthread_t *th = NULL;
     pthread_attr_t attr;
-    size_t codes_per_rep = (p->devices + NREPS - 1) / NREPS, started = 0;
+    size_t codes_per_rep = (p->devices + p->nreps - 1) / p->nreps, started = 0;
+    const char *urls[MAX_SERVERS];
     char db[256];
-    double phase_ms, setup_t0;
-    long server_kib;
+    double phase_ms = 0, setup_t0;
+    long server_kib = 0;
+    pool pl;
 
-    if (!devs || !th)
+    if (!devs || !scopes)
         bc_die("out of memory");
     memset(&run, 0, sizeof run);
+    memset(&pl, 0, sizeof pl);
     run.p = p;
     run.codes_per_rep = codes_per_rep;
-    run.codes = calloc(NREPS * codes_per_rep, sizeof *run.codes);
+    run.codes = calloc(p->nreps * codes_per_rep, sizeof *run.codes);
     if (!run.codes)
         bc_die("out of memory");
     bc_tmp_make(&tmp, "bench-load");
-    bc_tmp_path(&tmp, "central.db", db, sizeof db);
-    bc_populate(db, NREPS, ROWS_PER_REP, codes_per_rep, run.codes, scopes, 0x10ad);
-    bc_server_start(&srv, server_bin, db, p->threads, NULL, &tmp);
-    run.url = srv.url;
+    if (ss->nurls)
+        snprintf(db, sizeof db, "%s", ss->store);
+    else
+        bc_tmp_path(&tmp, "central.db", db, sizeof db);
+    fprintf(stderr, "load: populating %zu reps x %zu rows, %zu codes...\n", p->nreps,
+            p->rows_per_rep, p->nreps * codes_per_rep);
+    setup_t0 = bc_now_ms();
+    bc_populate(db, p->nreps, p->rows_per_rep, codes_per_rep, run.codes, scopes,
+                0x10ad);
+    fprintf(stderr, "load: store ready at %s after %.1f s\n", db,
+            (bc_now_ms() - setup_t0) / 1000);
+    if (ss->nurls) {
+        for (size_t i = 0; i < ss->nurls; i++)
+            urls[i] = ss->urls[i];
+        run.nurls = ss->nurls;
+        fprintf(stderr, "load: waiting for the servers at --url to answer\n");
+        wait_for_servers(ss);
+    } else {
+        for (unsigned i = 0; i < ss->nspawn; i++) {
+            /* Each server its own dir: its log holds its "listening" line. */
+            bc_tmp_make(&stmp[i], "bench-load-server");
+            bc_server_start(&srv[i], ss->bin, db, p->threads, NULL, &stmp[i]);
+            urls[i] = srv[i].url;
+            run.pids[i] = srv[i].pid;
+            fprintf(stderr, "load: server %u (pid %d) at %s\n", i, (int)srv[i].pid,
+                    srv[i].url);
+        }
+        run.nurls = ss->nspawn;
+        run.npids = ss->nspawn;
+    }
+    run.urls = urls;
     run.scopes = scopes;
     pthread_mutex_init(&run.mu, NULL);
-    pthread_barrier_init(&run.ready, NULL, (unsigned)p->devices + 1);
-    pthread_barrier_init(&run.go, NULL, (unsigned)p->devices + 1);
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, DEVICE_STACK);
-    fprintf(stderr, "load %zu devices: enrolling and catching up...\n", p->devices);
-    setup_t0 = bc_now_ms();
+    pthread_mutex_init(&pl.mu, NULL);
     for (size_t i = 0; i < p->devices; i++) {
         devs[i].run = &run;
         devs[i].index = i;
         devs[i].rnd = 0x9e3779b97f4a7c15ull ^ (i + 1) * 0x100000001b3ull;
-        devs[i].cap = (size_t)p->syncs * MAX_REQ_PER_SYNC;
-        devs[i].lat_ms = calloc(devs[i].cap, sizeof *devs[i].lat_ms);
-        if (!devs[i].lat_ms)
-            bc_die("out of memory");
-        if (pthread_create(&th[i], &attr, device_main, &devs[i]) != 0)
-            bc_die("pthread_create device %zu: %s", i, strerror(errno));
-        started++;
     }
-    /* Every device is enrolled and caught up once `ready` opens; the phase
-     * clock starts then, and `go` publishes it to the devices. */
-    pthread_barrier_wait(&run.ready);
-    fprintf(stderr, "load %zu devices: ready after %.1f s; phase starts\n",
-            p->devices, (bc_now_ms() - setup_t0) / 1000);
-    run.t0 = bc_now_ms();
-    pthread_barrier_wait(&run.go);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    phase_ms = bc_now_ms() - run.t0;
-    server_kib = bc_vmhwm_kib(srv.pid);
-    report(p, &run, devs, phase_ms, server_kib);
+    fprintf(stderr, "load %zu devices: enrolling and catching up...\n", p->devices);
+    setup_t0 = bc_now_ms();
+    if (p->mode == LOAD_EVENING) {
+        th = calloc(p->devices, sizeof *th);
+        if (!th)
+            bc_die("out of memory");
+        pthread_barrier_init(&run.ready, NULL, (unsigned)p->devices + 1);
+        pthread_barrier_init(&run.go, NULL, (unsigned)p->devices + 1);
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, DEVICE_STACK);
+        for (size_t i = 0; i < p->devices; i++) {
+            if (pthread_create(&th[i], &attr, device_main, &devs[i]) != 0)
+                bc_die("pthread_create device %zu: %s", i, strerror(errno));
+            started++;
+        }
+        /* Every device is enrolled and caught up once `ready` opens; the
+         * phase clock starts then, and `go` publishes it to the devices. */
+        pthread_barrier_wait(&run.ready);
+        fprintf(stderr, "load %zu devices: ready after %.1f s; phase starts\n",
+                p->devices, (bc_now_ms() - setup_t0) / 1000);
+        run.t0 = bc_now_ms();
+        pthread_barrier_wait(&run.go);
+        for (size_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        phase_ms = bc_now_ms() - run.t0;
+        pthread_attr_destroy(&attr);
+        pthread_barrier_destroy(&run.ready);
+        pthread_barrier_destroy(&run.go);
+    } else {
+        size_t ready = 0;
+        pl.run = &run;
+        pl.devs = devs;
+        pl.n = p->devices;
+        run_pool(&pl, 32);
+        for (size_t i = 0; i < p->devices; i++)
+            ready += devs[i].ready;
+        fprintf(stderr, "load %zu devices: %zu ready after %.1f s; phase starts\n",
+                p->devices, ready, (bc_now_ms() - setup_t0) / 1000);
+        if (run.errors)
+            bc_die("setup failed (%zu errors; first: %s)", run.errors,
+                   run.first_errors[0]);
+    }
+    if (p->mode == LOAD_CLOSED)
+        run_closed(p, &run, devs);
+    else if (p->mode == LOAD_MORNING)
+        run_morning(p, &run, devs, &pl);
+    for (size_t i = 0; i < run.nurls && !ss->nurls; i++) {
+        long k = bc_vmhwm_kib(srv[i].pid);
+        if (k > server_kib)
+            server_kib = k;
+    }
+    if (p->mode == LOAD_EVENING)
+        report(p, &run, devs, phase_ms, server_kib);
+    else if (server_kib > 0)
+        bc_result("load", p->mode == LOAD_CLOSED ? "closed" : "morning",
+                  "server_peak_rss_mib", server_kib / 1024.0, "MiB", 0, NULL);
     for (size_t i = 0; i < p->devices; i++) {
         bc_device_close(&devs[i].dev);
         free(devs[i].lat_ms);
     }
-    if (bc_server_stop(&srv) != 0)
-        fprintf(stderr, "bench_load: sync-server did not exit cleanly (%s)\n", srv.log);
-    fprintf(stderr, "load %zu_devices: server CPU %.1f s over its whole run"
-            " (setup, catch-up and phase)\n", p->devices, srv.cpu_ms / 1000);
-    for (size_t r = 0; r < NREPS; r++)
+    for (size_t i = 0; i < run.nurls && !ss->nurls; i++) {
+        if (bc_server_stop(&srv[i]) != 0)
+            fprintf(stderr, "bench_load: sync-server did not exit cleanly (%s)\n",
+                    srv[i].log);
+        fprintf(stderr, "load %zu devices: server %zu CPU %.1f s over its whole run"
+                " (setup, catch-up and phase)\n", p->devices, i, srv[i].cpu_ms / 1000);
+        bc_tmp_remove(&stmp[i]);
+    }
+    for (size_t r = 0; r < p->nreps; r++)
         bc_scope_free(&scopes[r]);
-    pthread_attr_destroy(&attr);
-    pthread_barrier_destroy(&run.ready);
-    pthread_barrier_destroy(&run.go);
     pthread_mutex_destroy(&run.mu);
+    pthread_mutex_destroy(&pl.mu);
     bc_tmp_remove(&tmp);
     free(run.codes);
+    free(scopes);
     free(devs);
     free(th);
 }
 
+static void usage(void)
+{
+    bc_die("usage: bench_load [--quick] [--server PATH] [--threads N]\n"
+           "         [--devices N (one evening case only)]\n"
+           "         [--closed [MAX_DEVICES]] [--morning [DEVICES]]\n"
+           "         [--servers N (processes on one store)]\n"
+           "         [--url URL ... --store PATH (running servers)]");
+}
+
 int main(int argc, char **argv)
 {
-    const char *server_bin = SYNC_SERVER_BIN;
+    server_set ss;
     bool quick = false;
     unsigned threads = 4;
+    load_mode mode = LOAD_EVENING;
     load_params p;
     size_t full[] = {100, 500, 1000}, small[] = {20, 50, 100}, only = 0;
 
+    memset(&ss, 0, sizeof ss);
+    ss.bin = SYNC_SERVER_BIN;
+    ss.nspawn = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = true;
         else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
-            server_bin = argv[++i];
+            ss.bin = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--devices") == 0 && i + 1 < argc)
             only = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--closed") == 0 || strcmp(argv[i], "--morning") == 0) {
+            mode = argv[i][2] == 'c' ? LOAD_CLOSED : LOAD_MORNING;
+            if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
+                only = (size_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--servers") == 0 && i + 1 < argc)
+            ss.nspawn = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc && ss.nurls < MAX_SERVERS)
+            ss.urls[ss.nurls++] = argv[++i];
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            ss.store = argv[++i];
         else
-            bc_die("usage: bench_load [--quick] [--server PATH] [--threads N]"
-                   " [--devices N (one case only)]");
+            usage();
     }
+    if (ss.nspawn == 0 || ss.nspawn > MAX_SERVERS || (ss.nurls && !ss.store) ||
+        (ss.store && !ss.nurls))
+        usage();
     /* D device sockets here, D connections at the server (it inherits). */
-    bc_raise_nofile(8192);
+    bc_raise_nofile(65536);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    for (size_t c = 0; c < 3; c++) {
-        memset(&p, 0, sizeof p);
-        p.threads = threads ? threads : 4;
-        if (only && c > 0)
-            break;
-        if (quick) {
-            p.devices = only ? only : small[c];
-            p.syncs = 3;
-            p.ramp_ms = 1000;
-            p.think_min_ms = 200, p.think_max_ms = 600;
-            p.cap_ms = 8000;
-        } else {
-            p.devices = only ? only : full[c];
-            p.syncs = 4;
-            p.ramp_ms = 10000;
-            p.think_min_ms = 2000, p.think_max_ms = 6000;
-            p.cap_ms = 40000;
+    memset(&p, 0, sizeof p);
+    p.mode = mode;
+    p.threads = threads ? threads : 4;
+    p.nreps = NREPS;
+    p.rows_per_rep = ROWS_PER_REP;
+    if (mode == LOAD_CLOSED) {
+        /* 256 devices over 50 reps: each push reaches ~4 other devices. */
+        p.devices = only ? only : quick ? 16 : 256;
+        p.step_ms = quick ? 1000 : 5000;
+        run_case(&p, &ss);
+    } else if (mode == LOAD_MORNING) {
+        /* A team's devices: 4 per rep, each rep with its own territory of
+         * 80 rows (10 customers). */
+        p.devices = only ? only : quick ? 400 : 10000;
+        p.nreps = (p.devices + 3) / 4;
+        p.rows_per_rep = 80;
+        p.ramp_ms = quick ? 5000 : 60000;
+        p.workers = 128;
+        run_case(&p, &ss);
+    } else {
+        for (size_t c = 0; c < 3; c++) {
+            if ((only || ss.nurls) && c > 0)
+                break;
+            if (quick) {
+                p.devices = only ? only : small[c];
+                p.syncs = 3;
+                p.ramp_ms = 1000;
+                p.think_min_ms = 200, p.think_max_ms = 600;
+                p.cap_ms = 8000;
+            } else {
+                p.devices = only ? only : full[c];
+                p.syncs = 4;
+                p.ramp_ms = 10000;
+                p.think_min_ms = 2000, p.think_max_ms = 6000;
+                p.cap_ms = 40000;
+            }
+            run_case(&p, &ss);
         }
-        run_case(&p, server_bin);
     }
     curl_global_cleanup();
     return 0;

@@ -302,6 +302,124 @@ static void test_status_lists_open_conflicts(void **state)
     assert_non_null(strstr(f->out, "\"open_conflicts\":0,\"conflicts\":[]"));
 }
 
+/* Issue 17, end to end: Ann leaves with work queued offline. `offboard
+ * --drain` from the CLI says what it moved; her next sync pushes every
+ * queued change (judged at the server), then wipes the replica and says
+ * the changes were sent first; Bob owns what she created. */
+static void test_offboard_drain(void **state)
+{
+    fixture *f = *state;
+    char ann[37], bob[37], cust[37];
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Bob Road'", f->sdb), 0);
+    assert_true(find_uuid(f->out, bob));
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add name=Drained "
+                            "'address=2 Exit Rd'", f->cdb), 0);
+    assert_true(find_uuid(f->out, cust));
+    assert_int_equal(CLIENT(f, "--db '%s' --json visit plan %s", f->cdb, cust), 0);
+
+    assert_int_equal(SERVER(f, "--db '%s' offboard 'Ann Field' --drain", f->sdb),
+                     2); /* where the customers go must be said */
+    assert_non_null(strstr(f->err, "--to"));
+    assert_int_equal(SERVER(f, "--db '%s' offboard 'Ann Field' --to 'Bob Road' "
+                            "--drain", f->sdb), 0);
+    assert_non_null(strstr(f->out, "1 device(s) revoked"));
+    assert_int_equal(SERVER(f, "--db '%s' enroll-code 'Ann Field'", f->sdb), 2);
+    assert_non_null(strstr(f->err, "deactivated"));
+
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 3);
+    assert_non_null(strstr(f->err, "offboarded"));
+    assert_non_null(strstr(f->err, "sent and judged"));
+    assert_int_not_equal(access(f->cdb, F_OK), 0);
+    assert_int_equal(SERVER(f, "--db '%s' offboards", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"changes_drained\":2"));
+    assert_int_equal(SERVER(f, "--db '%s' export %s", f->sdb, bob), 0);
+    assert_non_null(strstr(f->out, cust));
+}
+
+/* Issue 17, end to end: two reps of a territory claim the same pool
+ * customer offline; Ann's claim arrives first and she owns it; Bob's sync
+ * exits 4 and his status says in words who claimed it. */
+static void test_claim_race(void **state)
+{
+    fixture *f = *state;
+    char ann[37], bob[37], cust[37], db2[300], csv[300];
+    FILE *o;
+
+    snprintf(db2, sizeof db2, "%s/client2.db", f->dir);
+    snprintf(csv, sizeof csv, "%s/pool.csv", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' territory-add south", f->sdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Bob Road'", f->sdb), 0);
+    assert_true(find_uuid(f->out, bob));
+    assert_int_equal(SERVER(f, "--db '%s' rep-territory %s south", f->sdb, ann), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-territory %s south", f->sdb, bob), 0);
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fputs("name,territory\nPool Mill,south\n", o);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import customers '%s'", f->sdb, csv), 0);
+    enroll_db(f, ann, f->cdb);
+    enroll_db(f, bob, db2);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+    assert_int_equal(SERVER(f, "--db '%s' pool", f->sdb), 0);
+    assert_non_null(strstr(f->out, "Pool Mill"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer claim 'Pool Mill'", f->cdb), 0);
+    assert_non_null(strstr(f->out, "claim queued"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer claim 'Pool Mill'", db2), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 4);
+    assert_int_equal(CLIENT(f, "--db '%s' status", db2), 0);
+    assert_non_null(strstr(f->out, "already claimed by Ann Field"));
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer show 'Pool Mill'", f->cdb), 0);
+    assert_non_null(strstr(f->out, ann));
+    assert_true(find_uuid(strstr(f->out, "\"id\""), cust));
+    assert_int_equal(SERVER(f, "--db '%s' claims", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"outcome\":\"taken\""));
+    /* Ann owns it now: claiming again is refused on the device. */
+    assert_int_equal(CLIENT(f, "--db '%s' customer claim %s", f->cdb, cust), 1);
+    assert_non_null(strstr(f->err, "own this customer already"));
+}
+
+/* Issue 17, end to end: a rep creates the same customer twice; the office
+ * lists the pair and merges it while the rep adds a contact to the
+ * duplicate offline. The sync applies the contact to the survivor, and
+ * `status` says both things in words: the duplicate was merged, the change
+ * was applied there. */
+static void test_merge_redirect(void **state)
+{
+    fixture *f = *state;
+    char ann[37], keep[37], dup[37];
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add 'name=Mill Works Ltd' "
+                            "phone=0161-555-0100", f->cdb), 0);
+    assert_true(find_uuid(f->out, keep));
+    assert_int_equal(CLIENT(f, "--db '%s' --json customer add 'name=MILL WORKS "
+                            "Limited' 'phone=+44 161 555 0100'", f->cdb), 0);
+    assert_true(find_uuid(f->out, dup));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' duplicates", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"reasons\":[\"name\",\"phone\"]"));
+    assert_int_equal(CLIENT(f, "--db '%s' contact add %s name=Late", f->cdb, dup), 0);
+    assert_int_equal(SERVER(f, "--db '%s' merge %s %s", f->sdb, keep, dup), 0);
+    assert_non_null(strstr(f->out, "merged 1 duplicate(s)"));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' status", f->cdb), 0);
+    assert_non_null(strstr(f->out, "merged into another customer (a duplicate)"));
+    assert_non_null(strstr(f->out, "this change was applied there"));
+    assert_int_equal(CLIENT(f, "--db '%s' contact list %s", f->cdb, keep), 0);
+    assert_non_null(strstr(f->out, "Late"));
+}
+
 /* Issue 13, end to end: Bob checks in at a visit Ann planned in their shared
  * territory. After sync the visit is Bob's on both devices (rep=you for Bob,
  * planned_by=you for Ann), `visit list --mine` tells them apart, and a
@@ -470,6 +588,63 @@ static void test_catalog_and_offline(void **state)
     assert_non_null(strstr(f->out, "{\"ok\":false,\"error\":{\"code\":\"offline\","));
 }
 
+/* Customer value reaches the rep's device (issue 16): the server's analyze
+ * grades two owned customers from imported purchases; after a sync the
+ * device lists them by --grade and --risk, shows the reason, and lists the
+ * generated follow-up task marked as such; a bad grade is refused. */
+static void test_value_reaches_device(void **state)
+{
+    fixture *f = *state;
+    char ann[37], csv[300], json[300];
+    long long now = (long long)time(NULL) * 1000, day = 86400000LL;
+    FILE *o;
+
+    snprintf(csv, sizeof csv, "%s/customers.csv", f->dir);
+    snprintf(json, sizeof json, "%s/purchases.json", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' territory-add north", f->sdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fprintf(o, "id,name,territory,owner_rep\n"
+               "019a0000-0000-7000-8000-000000000001,Big Mill,north,%s\n"
+               "019a0000-0000-7000-8000-000000000002,Small Shop,north,%s\n", ann, ann);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import customers '%s'", f->sdb, csv), 0);
+    o = fopen(json, "w");
+    assert_non_null(o);
+    fputs("[", o);
+    for (int d = 70; d <= 130; d += 30)
+        fprintf(o, "{\"customer_id\":\"019a0000-0000-7000-8000-000000000001\","
+                   "\"amount\":50000,\"currency\":\"EUR\",\"purchased_at\":%lld},",
+                now - d * day);
+    fprintf(o, "{\"customer_id\":\"019a0000-0000-7000-8000-000000000002\","
+               "\"amount\":1000,\"currency\":\"EUR\",\"purchased_at\":%lld}]", now - 10 * day);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import purchases '%s'", f->sdb, json), 0);
+    assert_int_equal(SERVER(f, "--db '%s' analyze", f->sdb), 0);
+    assert_non_null(strstr(f->out, "50.0% of buying customers (1 of 2)"));
+    assert_int_equal(SERVER(f, "--db '%s' analyze --json", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"changed\":0"));
+
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' customer list --grade E", f->cdb), 0);
+    assert_non_null(strstr(f->out, "Big Mill"));
+    assert_non_null(strstr(f->out, "grade=E"));
+    assert_null(strstr(f->out, "Small Shop"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer list --risk watch", f->cdb), 0);
+    assert_non_null(strstr(f->out, "Big Mill"));
+    assert_null(strstr(f->out, "Small Shop"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer show 'Big Mill'", f->cdb), 0);
+    assert_non_null(strstr(f->out, "no purchase since"));
+    assert_int_equal(CLIENT(f, "--db '%s' task list", f->cdb), 0);
+    assert_non_null(strstr(f->out, "generated=overdue"));
+    assert_non_null(strstr(f->out, "Follow up: no purchase since"));
+    assert_int_not_equal(CLIENT(f, "--db '%s' customer list --grade Z", f->cdb), 0);
+    assert_non_null(strstr(f->err, "--grade"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +653,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_territory_attribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_values_and_exit_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_and_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_reaches_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offboard_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_redirect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

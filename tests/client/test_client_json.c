@@ -244,6 +244,8 @@ static const struct cmd_case {
      "customer edit %C territory=x", "server_owned", NULL},
     {"customer delete", NULL, NULL, "customer delete %C", "server_owned",
      "only the back office deletes customers"},
+    {"customer claim", NULL, NULL, "customer claim %C", "not_enrolled",
+     "a claim names the device's rep: needs enrollment (test_server_owner, e2e)"},
     {"contact add", "contact add %C name=Bob", "{\"ok\":true,\"id\":\"",
      "contact add 00000000-0000-7000-8000-000000000000 name=X", "not_found", NULL},
     {"contact edit", "contact edit %K title=Buyer", "{\"ok\":true,\"id\":\"",

@@ -872,6 +872,51 @@ static void test_example_config(void **state)
     remove_tmpdir();
 }
 
+/* Issue 16: the value and churn options as flags and config lines (shown
+ * in analyze's report), bad values refused naming the option, and the
+ * subcommands as people type them. */
+static void test_value_options(void **state)
+{
+    static const struct { const char *args, *want; int rc; } cases[] = {
+        {"--value-rfm-bins 12 analyze", "--value-rfm-bins: \"12\" is not a number in 2..9", 2},
+        {"--value-core-share 0 analyze", "--value-core-share", 2},
+        {"--value-unit-threshold EURO:5 analyze", "is not CUR:AMOUNT", 2},
+        {"--value-unit-threshold XYZ:5 analyze", "names no ISO 4217 currency", 2},
+        {"--analyze-every 10s analyze", "shorter than a minute", 2},
+        {"--analyze-every 1w --churn-quiet-days 21 --value-unit-threshold eur:250 analyze --json",
+         "\"quiet_days_valued\":21", 0},
+        {"--value-unit-threshold JPY:1200 analyze --json", "\"unit_thresholds\":{\"JPY\":1200}", 0},
+        {"analyze", "grade movements since the previous run: none", 0},
+        {"customer-lost", "usage: sync-server customer-lost CUSTOMER REASON", 2},
+        {"customer-lost nobody price", "no customer matches \"nobody\"", 2},
+        {"lost", "[]", 0},
+        {"at-risk --territory north", "[]", 0},
+        {"value-report", "\"prospects\":0", 0},
+    };
+    char db[400], conf[400];
+    int misses = 0;
+    FILE *f;
+
+    (void)state;
+    make_tmpdir();
+    snprintf(db, sizeof db, "%s/central.db", tmpdir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        misses += expect_cli(db, "value options", cases[i].rc, cases[i].want, "%s",
+                             cases[i].args);
+    snprintf(conf, sizeof conf, "%s/value.conf", tmpdir);
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs("value-window-days = 90\nchurn-overdue-pct = 200\n", f);
+    fclose(f);
+    misses += expect_cli(db, "value options in --config", 0, "\"window_days\":90",
+                         "--config '%s' analyze --json", conf);
+    misses += expect_cli(db, "value options in --config", 0, "\"overdue_pct\":200",
+                         "--config '%s' analyze --json", conf);
+    (void)sh;
+    remove_tmpdir();
+    assert_int_equal(misses, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -883,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_version_token_bind),
         cmocka_unit_test(test_request_ids_across_restarts),
         cmocka_unit_test(test_example_config),
+        cmocka_unit_test(test_value_options),
     };
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_ALL);

@@ -30,6 +30,7 @@
 #define SIM_MAX_REPS 16
 #define SIM_NTERR 3
 #define SIM_MAX_CUSTOMERS 4096
+#define SIM_MAX_SERVERS 4  /* --servers: sync-server processes on one store */
 #define SIM_ADMIN_TOKEN "sim-admin-token"
 
 /* ------------------------------------------------------------------------ */
@@ -93,6 +94,8 @@ enum sim_fault {
     SIM_F_QUOTE_EXPIRE,/* the server's expiry run expired a quote */
     SIM_F_CUT_PAGE,    /* --cut-pages: the sync is cut after a page that
                           has more to come (every later request fails) */
+    SIM_F_PROC_DOWN,   /* --servers N > 1: one process SIGKILLed between
+                          requests and left down for a few requests */
     SIM_F_COUNT
 };
 
@@ -127,6 +130,18 @@ typedef struct sim_server {
     uint16_t port;
     char base[64];   /* http://127.0.0.1:PORT */
     unsigned starts;
+    /* Several processes (sim_multi.c): this one's number (0 = the first,
+     * whose address the devices enrolled with), the store they share when
+     * it is not the SQLite file db (--store, passed through to the server
+     * as is), the request count at which a downed process comes back, and
+     * on process 0 the ring of all processes the admin calls rotate over. */
+    unsigned index;
+    const char *store;
+    char store_buf[512];   /* --store with {seed} replaced */
+    unsigned long up_at;
+    unsigned long routed;  /* requests the harness sent to this process */
+    struct sim_server *const *ring;
+    unsigned nring, rr;
 } sim_server;
 
 /* Starts (or restarts, on the same port) the server; 0 on success. */
@@ -246,9 +261,36 @@ struct sim {
     unsigned long tick;
     sim_map deleted_at;
     unsigned server_kill_at;  /* request number that gets the server kill */
+    /* --servers N: s->srv is process 0, more[] the others, all[] all of
+     * them; route picks the process of each request and the downed one. */
+    unsigned nservers;
+    sim_server more[SIM_MAX_SERVERS - 1];
+    sim_server *all[SIM_MAX_SERVERS];
+    sim_rng route;
     unsigned requests;        /* sync requests so far (all devices) */
     bool in_quiesce;
 };
+
+/* sim_multi.c: several server processes on one store */
+/* Starts process 0 (s->srv, configured by the caller) and the others on
+ * the same store; 0 on success. */
+int sim_servers_start(sim *s);
+/* SIGTERM every process (bounded), as sim_server_stop. */
+void sim_servers_stop(sim *s);
+/* Restarts every process that is down (before quiescence). */
+void sim_servers_up(sim *s);
+/* Before a request of d: brings back processes whose down time is over,
+ * maybe takes one down (SIM_F_PROC_DOWN), and picks the process that gets
+ * the request (any when faults are on: a down one refuses the connection;
+ * a live one otherwise). Rewrites url (which names process 0) into out. */
+sim_server *sim_route(sim_dev *d, const char *url, char *out, size_t cap);
+/* The path of a SQLite copy of the server store for the final checks: the
+ * file itself, or with --store a copy made by `sync-server copy-store`;
+ * false (said loudly) when no copy can be made. */
+bool sim_store_for_checks(sim *s, char *path, size_t cap);
+/* The second copy of a duplicated request: to any process (drawn apart from
+ * the first copy's); url names process 0 as in sim_route. */
+void sim_route_copy(sim_dev *d, const char *url, char *out, size_t cap);
 
 /* sim_net.c */
 fc_status sim_post(const char *url, const char *content_type,

@@ -584,9 +584,12 @@ static void check_store(sim *s)
 {
     store_ctx x;
     fs_error err = {0};
+    char path[400];
 
     memset(&x, 0, sizeof x);
-    if (sqlite3_open_v2(s->srv.db, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+    if (!sim_store_for_checks(s, path, sizeof path))
+        return;
+    if (sqlite3_open_v2(path, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         fs_store_open(x.db, "", &x.st, &err) != FS_STORE_OK ||
         sqlite3_prepare_v2(x.db,
                            "SELECT count(*) FROM fss_conflicts WHERE row = ?1 AND"
@@ -637,6 +640,6 @@ void sim_quiesce_and_check(sim *s)
     quiesce(s);
     check_convergence(s);
     check_writes_sent(s);
-    sim_server_stop(&s->srv);
+    sim_servers_stop(s);
     check_store(s);
 }

@@ -6,6 +6,7 @@
  *   fieldsync_sim [--seed S | --seeds A-B | --seed-list S,S,...] [--long]
  *                 [--devices N] [--steps K] [--verbose] [--keep]
  *                 [--server PATH] [--page-size N] [--cut-pages]
+ *                 [--servers N] [--store CONNINFO]
  *
  * Environment (overridden by flags): FS_SIM_SEED (one seed), FS_SIM_SEEDS
  * ("A-B"), FS_SIM_STEPS, FS_SIM_LONG=1 (seeds 1-300). A seed fixes every
@@ -47,6 +48,8 @@ typedef struct opts {
     bool verbose, keep, cut_pages;
     const char *server;
     const char *pull_plan;   /* the server's --pull-plan */
+    unsigned servers;        /* sync-server processes on the one store */
+    const char *store;       /* the server's --store, or NULL: a SQLite file */
     const char *argv0;
 } opts;
 
@@ -108,8 +111,11 @@ static int usage(void)
             "                     [--verbose] [--keep] [--server PATH]\n"
             "                     [--pull-plan auto|seq|scope]\n"
             "                     [--page-size N (devices' page, default 25)] [--cut-pages]\n"
+            "                     [--servers N (1..%d processes on one store, default 1)]\n"
+            "                     [--store CONNINFO (passed to sync-server --store;\n"
+            "                      {seed} in it becomes the seed)]\n"
             "env: FS_SIM_SEED, FS_SIM_SEEDS=A-B, FS_SIM_STEPS, FS_SIM_LONG=1\n",
-            SIM_MAX_DEVICES);
+            SIM_MAX_DEVICES, SIM_MAX_SERVERS);
     return 2;
 }
 
@@ -121,6 +127,7 @@ static int parse(opts *o, int argc, char **argv)
     o->steps = (e = getenv("FS_SIM_STEPS")) ? (unsigned)atoi(e) : DEFAULT_STEPS;
     o->server = SYNC_SERVER_BIN;
     o->pull_plan = "auto";
+    o->servers = 1;
     o->argv0 = argv[0];
     if ((e = getenv("FS_SIM_SEED")) && !parse_range(o, e))
         return usage();
@@ -163,6 +170,14 @@ static int parse(opts *o, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--pull-plan") == 0) {
             o->pull_plan = v;
+            i++;
+        } else if (strcmp(a, "--servers") == 0) {
+            o->servers = (unsigned)atoi(v);
+            if (o->servers < 1 || o->servers > SIM_MAX_SERVERS)
+                return usage();
+            i++;
+        } else if (strcmp(a, "--store") == 0) {
+            o->store = v;
             i++;
         } else {
             return usage();
@@ -214,6 +229,19 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
     s->page_size = o->page_size;
     s->srv.bin = o->server;
     s->srv.pull_plan = o->pull_plan;
+    if (o->store) {
+        /* A fresh store per seed: "{seed}" in --store becomes the seed
+         * (tests/sim/sim_pg.sh creates one PostgreSQL database each). */
+        const char *ph = strstr(o->store, "{seed}");
+        if (ph)
+            snprintf(s->srv.store_buf, sizeof s->srv.store_buf, "%.*s%llu%s",
+                     (int)(ph - o->store), o->store, (unsigned long long)seed,
+                     ph + strlen("{seed}"));
+        else
+            snprintf(s->srv.store_buf, sizeof s->srv.store_buf, "%s", o->store);
+        s->srv.store = s->srv.store_buf;
+    }
+    s->nservers = o->servers;
     sim_rng_seed(&s->sched, seed, 0);
     snprintf(s->srv.dir, sizeof s->srv.dir, "/tmp/fs-sim-%llu-XXXXXX",
              (unsigned long long)seed);
@@ -223,14 +251,14 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
         return 1;
     }
     snprintf(s->srv.db, sizeof s->srv.db, "%s/server.db", s->srv.dir);
-    if (sim_server_start(&s->srv) != 0 || sim_setup(s) != 0) {
+    if (sim_servers_start(s) != 0 || sim_setup(s) != 0) {
         sim_violation("setup failed (server, admin API or enrollment)");
     } else {
         for (unsigned step = 0; step < s->steps; step++)
             sim_step(s, step);
         sim_quiesce_and_check(s);
     }
-    sim_server_stop(&s->srv);
+    sim_servers_stop(s);
     nviol = sim_sh->nviol;
     for (int f = 0; f < SIM_F_COUNT; f++)
         faults[f] += sim_sh->faults[f];
@@ -243,15 +271,19 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
     *others += s->checkins_other;
     for (int f = 0; f < SIM_F_COUNT; f++)
         printf(" %s=%lu", sim_fault_name(f), sim_sh->faults[f]);
+    for (unsigned i = 0; i < s->nservers && s->nservers > 1; i++)
+        printf("%s%lu", i ? "/" : "; requests per process: ", s->all[i]->routed);
     printf("\n");
     if (nviol) {
         printf("  %u violation(s); first ones:\n", nviol);
         for (unsigned i = 0; i < nviol && i < 8; i++)
             printf("  - %s\n", sim_sh->viol[i]);
         printf("  replay: %s --seed %llu --devices %u --steps %u --server %s"
-               " --pull-plan %s --page-size %u%s\n", o->argv0, (unsigned long long)seed,
-               o->devices, o->steps, o->server, o->pull_plan,
-               o->page_size ? o->page_size : 25, o->cut_pages ? " --cut-pages" : "");
+               " --pull-plan %s --page-size %u%s --servers %u%s%s%s\n", o->argv0,
+               (unsigned long long)seed, o->devices, o->steps, o->server, o->pull_plan,
+               o->page_size ? o->page_size : 25, o->cut_pages ? " --cut-pages" : "",
+               o->servers, o->store ? " --store '" : "", o->store ? o->store : "",
+               o->store ? "'" : "");
     }
     if (nviol && o->keep)
         printf("  kept %s\n", s->srv.dir);
@@ -286,14 +318,18 @@ int main(int argc, char **argv)
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("fieldsync_sim: %zu seed(s), %u devices, %u steps each, server %s\n", o.nseeds,
+    printf("fieldsync_sim: %zu seed(s), %u devices, %u steps each, server %s", o.nseeds,
            o.devices, o.steps, o.server);
+    if (o.servers > 1 || o.store)
+        printf(" x %u process(es) on %s", o.servers, o.store ? o.store : "one SQLite file");
+    printf("\n");
     for (size_t i = 0; i < o.nseeds; i++)
         if (run_seed(&o, o.seeds[i], faults, &others))
             failed++;
     /* A run that never injected some fault proved nothing about it. */
     for (int f = 0; f < SIM_F_COUNT && o.nseeds >= 5; f++)
-        if (faults[f] == 0 && (f != SIM_F_CUT_PAGE || o.cut_pages)) {
+        if (faults[f] == 0 && (f != SIM_F_CUT_PAGE || o.cut_pages) &&
+            (f != SIM_F_PROC_DOWN || o.servers > 1)) {
             printf("FAIL: fault '%s' was never injected in this run\n", sim_fault_name(f));
             failed++;
         }

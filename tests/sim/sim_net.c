@@ -399,6 +399,7 @@ fc_status sim_post(const char *url, const char *content_type,
     fs_proto_encoding enc = FS_PROTO_IDENTITY;
     send_args a[2];
     sim_killer killer = {&s->srv, 0, false, false};
+    char routed[512], routed2[512];
     pthread_t th;
     int fault = -1;
     bool have_rq = false;
@@ -430,8 +431,13 @@ fc_status sim_post(const char *url, const char *content_type,
         }
         fault = pick_fault(d);
     }
+    /* --servers N: this request's process (process 0 otherwise). */
+    if (fault == SIM_F_DUP_SEQ || fault == SIM_F_DUP_PAR)
+        sim_route_copy(d, url, routed2, sizeof routed2);
+    killer.srv = sim_route(d, url, routed, sizeof routed);
     for (int i = 0; i < 2; i++) {
-        a[i].url = url;
+        a[i].url = i == 1 && (fault == SIM_F_DUP_SEQ || fault == SIM_F_DUP_PAR) ? routed2
+                                                                                 : routed;
         a[i].hdrs = hdrs;
         a[i].body = body;
         a[i].len = len;
@@ -470,10 +476,10 @@ fc_status sim_post(const char *url, const char *content_type,
         /* The request was in flight when the server died (or it finished
          * just before): start it again on the same store and port. */
         if (!killer.done)
-            sim_server_kill(&s->srv);
-        if (sim_server_start(&s->srv) != 0) {
+            sim_server_kill(killer.srv);
+        if (sim_server_start(killer.srv) != 0) {
             sim_violation("sync-server did not restart after SIGKILL");
-            s->srv.pid = 0;
+            killer.srv->pid = 0;
         }
     }
     for (int i = 0; i < 2; i++)

@@ -52,7 +52,10 @@ int sim_server_start(sim_server *s)
     char out[400], port[16];
     pid_t pid;
 
-    snprintf(out, sizeof out, "%s/server-%u.out", s->dir, ++s->starts);
+    if (s->index)
+        snprintf(out, sizeof out, "%s/server%u-%u.out", s->dir, s->index, ++s->starts);
+    else
+        snprintf(out, sizeof out, "%s/server-%u.out", s->dir, ++s->starts);
     snprintf(port, sizeof port, "%u", (unsigned)s->port);
     pid = fork();
     if (pid < 0)
@@ -66,7 +69,8 @@ int sim_server_start(sim_server *s)
         }
         /* A high auth-fail limit: the revoked device's retries must not turn
          * into 429s that would hide the 401 + wipe under test. */
-        execl(s->bin, s->bin, "--db", s->db, "--listen", "127.0.0.1", "--port", port,
+        execl(s->bin, s->bin, s->store ? "--store" : "--db", s->store ? s->store : s->db,
+              "--listen", "127.0.0.1", "--port", port,
               "--admin-token", SIM_ADMIN_TOKEN, "--threads", "4",
               "--auth-fail-limit", "1000000", "--drain-timeout", "5",
               "--pull-plan", s->pull_plan, "serve",
@@ -265,6 +269,16 @@ long sim_admin(sim_server *s, const char *method, const char *path,
     const char *hdrs[] = {"Authorization: Bearer " SIM_ADMIN_TOKEN,
                           "Content-Type: application/json", NULL};
 
+    /* With several processes the back office's calls rotate over the live
+     * ones: a revocation, a move or a delete made through one process must
+     * hold in all the others. */
+    for (unsigned i = 0; s->nring > 1 && i < s->nring; i++) {
+        sim_server *p = s->ring[s->rr++ % s->nring];
+        if (p->pid > 0) {
+            s = p;
+            break;
+        }
+    }
     snprintf(url, sizeof url, "%s/admin/v1/%s", s->base, path);
     if (sim_http_do(method, url, hdrs, json, json ? strlen(json) : 0, out, NULL, err,
                     sizeof err) != 0) {

@@ -155,6 +155,7 @@ const char *sim_fault_name(int f)
     static const char *const names[SIM_F_COUNT] = {
         "dropped", "lost-response", "duplicated", "duplicated-concurrent",
         "delayed", "server-kill", "client-kill", "reassign", "territory",
-        "admin-delete", "revoke", "quote-decide", "quote-expire", "cut-after-page"};
+        "admin-delete", "revoke", "quote-decide", "quote-expire", "cut-after-page",
+        "process-down"};
     return f >= 0 && f < SIM_F_COUNT ? names[f] : "?";
 }

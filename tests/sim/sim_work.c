@@ -1075,6 +1075,19 @@ static void quote_expire(sim *s)
     sim_http_free(&h);
 }
 
+/* The server's analyze (customer value and churn, issue 16), on demand:
+ * it writes server-owned fields of every customer mid-run, next to the
+ * devices' own writes. Every check after quiescence must still hold. */
+static void value_analyze(sim *s)
+{
+    sim_http h = {0};
+
+    if (sim_admin(&s->srv, "POST", "analyze", "{}", &h) != 200 || !h.body ||
+        !strstr((const char *)h.body, "\"changed\":"))
+        sim_violation("admin analyze: HTTP %ld", h.status);
+    sim_http_free(&h);
+}
+
 /* ------------------------------------------------------------------------ */
 /* One step                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -1097,6 +1110,8 @@ void sim_step(sim *s, unsigned step)
         quote_decide(s);
     if (sim_chance(&s->sched, 20))
         quote_expire(s);
+    if (step == s->steps / 2 + 1 || step == 4 * s->steps / 5)
+        value_analyze(s);
     d = &s->dev[sim_below(&s->sched, s->ndev)];
     if (step == s->steps / 4 || step == 3 * s->steps / 4) {
         /* A client kill during apply, at least twice per run. */
