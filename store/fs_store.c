@@ -64,10 +64,10 @@ fs_store_status fs_store__fail(fs_error *err, fs_store_status code,
 
 fs_store_status fs_store__sqlfail(fs_store *s, fs_error *err, const char *what)
 {
-    int rc = sqlite3_errcode(s->db);
-    fs_store_status st = rc == SQLITE_NOMEM ? FS_STORE_ENOMEM : FS_STORE_ESQL;
+    int rc = fss_errcode(s->db);
+    fs_store_status st = rc == FSS_SQL_NOMEM ? FS_STORE_ENOMEM : FS_STORE_ESQL;
 
-    return fs_store__fail(err, st, "%s: %s", what, sqlite3_errmsg(s->db));
+    return fs_store__fail(err, st, "%s: %s", what, fss_errmsg(s->db));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -226,25 +226,15 @@ static int64_t schema_fingerprint(void)
 /* ------------------------------------------------------------------------ */
 
 /* Runs one statement without parameters (DDL assembled from schema names). */
+/* Runs DDL or a savepoint statement. Through exec, not prepare: the
+ * PostgreSQL driver maps the portable column types there (fss_sql_ddl). */
 static fs_store_status run(fs_store *s, const char *sql, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    fs_store_status rc = FS_STORE_OK;
-    int r;
-
     if (!sql)
         return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory building SQL");
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = fs_store__sqlfail(s, err, "preparing store DDL");
-        goto done;
-    }
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        ;
-    if (r != SQLITE_DONE)
-        rc = fs_store__sqlfail(s, err, "running store DDL");
-done:
-    sqlite3_finalize(st);
-    return rc;
+    if (fss_exec(s->db, sql, NULL, NULL, NULL) != FSS_SQL_OK)
+        return fs_store__sqlfail(s, err, "running store DDL");
+    return FS_STORE_OK;
 }
 
 fs_store_ent *fs_store__ent(const fs_store *s, const fs_entity *e)
@@ -319,7 +309,7 @@ static char *build_stmt_sql(const fs_store *s, const fs_store_ent *ent, int whic
 }
 
 fs_store_status fs_store__stmt(fs_store *s, fs_store_ent *ent, int which,
-                               sqlite3_stmt **out, fs_error *err)
+                               fss_stmt **out, fs_error *err)
 {
     char *sql = NULL;
     fs_store_status rc = FS_STORE_OK;
@@ -334,8 +324,8 @@ fs_store_status fs_store__stmt(fs_store *s, fs_store_ent *ent, int which,
         goto done;
     }
     /* PERSISTENT: these statements live as long as the handle. */
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                           &ent->st[which], NULL) != SQLITE_OK) {
+    if (fss_prepare_persistent(s->db, sql, -1, &ent->st[which], NULL) !=
+        FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, ent->table);
         goto done;
     }
@@ -354,7 +344,7 @@ static fs_store_status meta_get(fs_store *s, const char *mtable, const char *key
 {
     sqlbuf b = {0};
     char *sql = NULL;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc = FS_STORE_OK;
     int r;
 
@@ -365,20 +355,20 @@ static fs_store_status meta_get(fs_store *s, const char *mtable, const char *key
         rc = fs_store__fail(err, FS_STORE_ENOMEM, "out of memory building SQL");
         goto done;
     }
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+    if (fss_prepare(s->db, sql, -1, &st, NULL) != FSS_SQL_OK ||
+        fss_bind_text(st, 1, key, -1, FSS_SQL_STATIC) != FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, mtable);
         goto done;
     }
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
         *found = true;
-        *value = sqlite3_column_int64(st, 0);
-    } else if (r != SQLITE_DONE) {
+        *value = fss_column_int64(st, 0);
+    } else if (r != FSS_SQL_DONE) {
         rc = fs_store__sqlfail(s, err, mtable);
     }
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     free(sql);
     return rc;
 }
@@ -388,7 +378,7 @@ static fs_store_status meta_put(fs_store *s, const char *mtable, const char *key
 {
     sqlbuf b = {0};
     char *sql = NULL;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc = FS_STORE_OK;
 
     sb_add(&b, "INSERT INTO \"%s\"(key, value) VALUES(?1, ?2) "
@@ -398,13 +388,13 @@ static fs_store_status meta_put(fs_store *s, const char *mtable, const char *key
         rc = fs_store__fail(err, FS_STORE_ENOMEM, "out of memory building SQL");
         goto done;
     }
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, value) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_DONE)
+    if (fss_prepare(s->db, sql, -1, &st, NULL) != FSS_SQL_OK ||
+        fss_bind_text(st, 1, key, -1, FSS_SQL_STATIC) != FSS_SQL_OK ||
+        fss_bind_int64(st, 2, value) != FSS_SQL_OK ||
+        fss_step(st) != FSS_SQL_DONE)
         rc = fs_store__sqlfail(s, err, mtable);
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     free(sql);
     return rc;
 }
@@ -427,7 +417,7 @@ static fs_store_status migrate_table(fs_store *s, const fs_store_ent *ent,
     const fs_entity *e = ent->e;
     size_t ncols = FS_STORE_NFIXED + e->nfields;
     bool *have = NULL;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     sqlbuf b = {0};
     fs_store_status rc = FS_STORE_OK;
     size_t existing = 0;
@@ -438,15 +428,21 @@ static fs_store_status migrate_table(fs_store *s, const fs_store_ent *ent,
         rc = fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
         goto done;
     }
-    /* The table-valued pragma takes the table name as a bound parameter. */
-    if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info(?1)", -1,
-                           &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_text(st, 1, ent->table, -1, SQLITE_STATIC) != SQLITE_OK) {
+    /* The table-valued pragma takes the table name as a bound parameter;
+     * PostgreSQL lists columns in its catalog. */
+    if (fss_prepare(s->db,
+                    FS_STORE_PG(s->db)
+                        ? "SELECT column_name FROM information_schema.columns"
+                          " WHERE table_schema = current_schema()"
+                          " AND table_name = ?1"
+                        : "SELECT name FROM pragma_table_info(?1)",
+                    -1, &st, NULL) != FSS_SQL_OK ||
+        fss_bind_text(st, 1, ent->table, -1, FSS_SQL_STATIC) != FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, "reading table columns");
         goto done;
     }
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        const char *name = (const char *)fss_column_text(st, 0);
         existing++;
         if (!name)
             continue;
@@ -458,7 +454,7 @@ static fs_store_status migrate_table(fs_store *s, const fs_store_ent *ent,
                 have[i] = true;
         }
     }
-    if (r != SQLITE_DONE) {
+    if (r != FSS_SQL_DONE) {
         rc = fs_store__sqlfail(s, err, "reading table columns");
         goto done;
     }
@@ -511,7 +507,7 @@ static fs_store_status migrate_table(fs_store *s, const fs_store_ent *ent,
            ent->table, ent->table);
     rc = run_buf(s, &b, err);
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     free(have);
     free(b.p);
     return rc;
@@ -532,7 +528,8 @@ static fs_store_status migrate(fs_store *s, fs_error *err)
         goto done;
     }
     sb_add(&b, "CREATE TABLE IF NOT EXISTS \"%s\"(key TEXT PRIMARY KEY NOT NULL, "
-               "value INTEGER NOT NULL) WITHOUT ROWID", mtable);
+               "value INTEGER NOT NULL)%s", mtable,
+           FS_STORE_PG(s->db) ? "" : " WITHOUT ROWID");
     rc = run_buf(s, &b, err);
     if (rc != FS_STORE_OK)
         goto done;
@@ -640,7 +637,7 @@ static fs_store_status build_entities(fs_store *s, fs_error *err)
     return FS_STORE_OK;
 }
 
-fs_store_status fs_store_open(sqlite3 *db, const char *prefix, fs_store **out,
+fs_store_status fs_store_open(fss_sql *db, const char *prefix, fs_store **out,
                               fs_error *err)
 {
     fs_store *s = NULL;
@@ -695,7 +692,7 @@ void fs_store_close(fs_store *s)
         return;
     for (size_t i = 0; i < s->nent; i++) {
         for (int k = 0; k < FS_STORE_ST_COUNT; k++)
-            sqlite3_finalize(s->ents[i].st[k]);
+            fss_finalize(s->ents[i].st[k]);
         free(s->ents[i].table);
         free(s->ents[i].columns);
     }

@@ -17,7 +17,7 @@
  * for the meta blob format and the export layout.
  *
  * Ownership and threading:
- *  - The sqlite3 connection is borrowed: the caller opens and closes it and
+ *  - The fss_sql connection is borrowed: the caller opens and closes it and
  *    owns every transaction. The store never BEGINs or COMMITs (it only uses a
  *    SAVEPOINT inside fs_store_open, which nests in any caller transaction).
  *  - An fs_store caches prepared statements, so one handle serves one thread
@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <sqlite3.h>
+#include "fs_store_sql.h"
 
 #include "fs_conflict.h"
 
@@ -88,7 +88,7 @@ typedef struct fs_store_rowinfo {
  * FS_STORE_ESCHEMA. On success *out is new and freed with fs_store_close().
  * Returns OK, EINVAL, ENOMEM, ESQL, ESCHEMA.
  */
-fs_store_status fs_store_open(sqlite3 *db, const char *prefix, fs_store **out,
+fs_store_status fs_store_open(fss_sql *db, const char *prefix, fs_store **out,
                               fs_error *err);
 
 /* Finalises the cached statements and frees the handle. Accepts NULL. */
@@ -111,12 +111,12 @@ int fs_store_ncolumns(const fs_entity *e);
 /*
  * Decodes the current result row of `stmt` (borrowed; the caller prepared it
  * with fs_store_columns(s, e) starting at result column `first_col` and has
- * just had SQLITE_ROW from sqlite3_step) into `row` (zeroed or initialised;
+ * just had FSS_SQL_ROW from fss_step) into `row` (zeroed or initialised;
  * re-initialised for e) and, if non-NULL, `info`.
  * Returns OK, EINVAL, EUNKNOWN_ENTITY, ENOMEM, ECORRUPT.
  */
 fs_store_status fs_store_decode(fs_store *s, const fs_entity *e,
-                                sqlite3_stmt *stmt, int first_col, fs_row *row,
+                                fss_stmt *stmt, int first_col, fs_row *row,
                                 fs_store_rowinfo *info, fs_error *err);
 
 /*

@@ -163,7 +163,7 @@ fs_store_status fs_store_export(fs_store *s, fs_store_filter_fn filter,
     jout *o = NULL;
     fs_row row = {0};
     fs_store_rowinfo info;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc = FS_STORE_OK;
     int r;
 
@@ -192,7 +192,7 @@ fs_store_status fs_store_export(fs_store *s, fs_store_filter_fn filter,
         rc = fs_store__stmt(s, ent, FS_STORE_ST_EXPORT, &st, err);
         if (rc != FS_STORE_OK)
             goto done;
-        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((r = fss_step(st)) == FSS_SQL_ROW) {
             rc = fs_store__decode(ent, st, 0, &row, &info, err);
             if (rc != FS_STORE_OK)
                 goto done;
@@ -205,11 +205,11 @@ fs_store_status fs_store_export(fs_store *s, fs_store_filter_fn filter,
             if (o->failed)
                 break;
         }
-        if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        if (r != FSS_SQL_ROW && r != FSS_SQL_DONE) {
             rc = fs_store__sqlfail(s, err, ent->table);
             goto done;
         }
-        sqlite3_reset(st);
+        fss_reset(st);
         st = NULL;
         j_lit(o, "]");
         if (o->failed)
@@ -221,7 +221,7 @@ fs_store_status fs_store_export(fs_store *s, fs_store_filter_fn filter,
         rc = fs_store__fail(err, FS_STORE_EWRITE, "export: the writer failed");
 done:
     if (st)
-        sqlite3_reset(st);
+        fss_reset(st);
     fs_row_free(&row);
     free(o);
     return rc;

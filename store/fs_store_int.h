@@ -49,11 +49,11 @@ typedef struct fs_store_ent {
     int parent;             /* index in fs_store.ents of the parent entity, or -1 */
     char *table;            /* "<prefix><name>", owned */
     char *columns;          /* qualified column list, owned */
-    sqlite3_stmt *st[FS_STORE_ST_COUNT];
+    fss_stmt *st[FS_STORE_ST_COUNT];
 } fs_store_ent;
 
 struct fs_store {
-    sqlite3 *db;            /* borrowed */
+    fss_sql *db;            /* borrowed */
     char prefix[33];
     size_t nent;
     fs_store_ent *ents;     /* one per schema entity, schema order, owned */
@@ -66,7 +66,7 @@ fs_store_status fs_store__fail(fs_error *err, fs_store_status code,
                                const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* ESQL (or ENOMEM for SQLITE_NOMEM) with SQLite's message for `what`. */
+/* ESQL (or ENOMEM for FSS_SQL_NOMEM) with SQLite's message for `what`. */
 fs_store_status fs_store__sqlfail(fs_store *s, fs_error *err, const char *what);
 
 /* The store's slot for e (pointer comparison, no name lookups), or NULL. */
@@ -75,11 +75,11 @@ fs_store_ent *fs_store__ent(const fs_store *s, const fs_entity *e);
 /* The cached statement `which` of entity slot `ent`, preparing it on first
  * use. Borrowed; the caller resets it after use. */
 fs_store_status fs_store__stmt(fs_store *s, fs_store_ent *ent, int which,
-                               sqlite3_stmt **out, fs_error *err);
+                               fss_stmt **out, fs_error *err);
 
 /* Decodes the current row of st (store columns of ent from result column
  * c0) into row (zeroed or initialised) and info (optional). */
-fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
+fs_store_status fs_store__decode(const fs_store_ent *ent, fss_stmt *st,
                                  int c0, fs_row *row, fs_store_rowinfo *info,
                                  fs_error *err);
 

@@ -21,7 +21,7 @@
  * index out of range or a tag listed twice is FS_STORE_ECORRUPT.
  *
  * The hot paths (save and decode) use the statements cached per entity,
- * bind text and blobs without copying (SQLITE_STATIC: the row outlives the
+ * bind text and blobs without copying (FSS_SQL_STATIC: the row outlives the
  * step), encode the blob into one scratch buffer owned by the handle, and
  * reuse the caller's cell array, so a save allocates nothing and a decode
  * allocates only the text values it returns.
@@ -194,34 +194,34 @@ static fs_store_status row_reset(fs_row *row, const fs_entity *e, const fs_id *i
 
 /* Reads an optional 16-byte id column: false if it is neither NULL nor 16
  * bytes. */
-static bool column_id(sqlite3_stmt *st, int col, bool *has, fs_id *out)
+static bool column_id(fss_stmt *st, int col, bool *has, fs_id *out)
 {
-    int t = sqlite3_column_type(st, col);
+    int t = fss_column_type(st, col);
 
     *has = false;
-    if (t == SQLITE_NULL)
+    if (t == FSS_SQL_NULL)
         return true;
-    if (t != SQLITE_BLOB || sqlite3_column_bytes(st, col) != 16)
+    if (t != FSS_SQL_BLOB || fss_column_bytes(st, col) != 16)
         return false;
-    memcpy(out->b, sqlite3_column_blob(st, col), 16);
+    memcpy(out->b, fss_column_blob(st, col), 16);
     *has = true;
     return true;
 }
 
-static bool column_int(sqlite3_stmt *st, int col, int64_t *out)
+static bool column_int(fss_stmt *st, int col, int64_t *out)
 {
-    int t = sqlite3_column_type(st, col);
+    int t = fss_column_type(st, col);
 
     *out = 0;
-    if (t == SQLITE_NULL)
+    if (t == FSS_SQL_NULL)
         return true;
-    if (t != SQLITE_INTEGER)
+    if (t != FSS_SQL_INTEGER)
         return false;
-    *out = sqlite3_column_int64(st, col);
+    *out = fss_column_int64(st, col);
     return true;
 }
 
-fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
+fs_store_status fs_store__decode(const fs_store_ent *ent, fss_stmt *st,
                                  int c0, fs_row *row, fs_store_rowinfo *info,
                                  fs_error *err)
 {
@@ -232,7 +232,7 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
     int64_t deleted, del_hlc;
     fs_store_status rc;
 
-    if (sqlite3_column_count(st) < c0 + FS_STORE_NFIXED + (int)e->nfields)
+    if (fss_column_count(st) < c0 + FS_STORE_NFIXED + (int)e->nfields)
         return fs_store__fail(err, FS_STORE_EINVAL,
                               "statement has too few columns for %s", e->name);
     if (!column_id(st, c0 + FS_STORE_COL_ID, &has, &id) || !has)
@@ -252,12 +252,12 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
     row->del_hlc = hlc_from_sql(del_hlc);
     row->del_device = del_dev;
 
-    switch (sqlite3_column_type(st, c0 + FS_STORE_COL_META)) {
-    case SQLITE_NULL:
+    switch (fss_column_type(st, c0 + FS_STORE_COL_META)) {
+    case FSS_SQL_NULL:
         break;
-    case SQLITE_BLOB:
-        rc = meta_decode(e, sqlite3_column_blob(st, c0 + FS_STORE_COL_META),
-                         (size_t)sqlite3_column_bytes(st, c0 + FS_STORE_COL_META),
+    case FSS_SQL_BLOB:
+        rc = meta_decode(e, fss_column_blob(st, c0 + FS_STORE_COL_META),
+                         (size_t)fss_column_bytes(st, c0 + FS_STORE_COL_META),
                          row, err);
         if (rc != FS_STORE_OK)
             return rc;
@@ -270,30 +270,30 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
     for (size_t j = 0; j < e->nfields; j++) {
         const fs_field *f = &e->fields[j];
         int col = c0 + FS_STORE_NFIXED + (int)j;
-        int t = sqlite3_column_type(st, col);
+        int t = fss_column_type(st, col);
         fs_value *v = &row->cells[j].v;
         bool ok = true;
 
-        if (t == SQLITE_NULL)
+        if (t == FSS_SQL_NULL)
             continue;
         switch (fs_type_kind(f->type)) {
         case FS_VAL_INT:
-            ok = t == SQLITE_INTEGER;
+            ok = t == FSS_SQL_INTEGER;
             if (ok)
-                *v = fs_value_int(sqlite3_column_int64(st, col));
+                *v = fs_value_int(fss_column_int64(st, col));
             break;
         case FS_VAL_REAL:
             /* REAL affinity reads back as float; an integer written by
              * back-office SQL is still a number. */
-            ok = t == SQLITE_FLOAT || t == SQLITE_INTEGER;
+            ok = t == FSS_SQL_FLOAT || t == FSS_SQL_INTEGER;
             if (ok)
-                *v = fs_value_real(sqlite3_column_double(st, col));
+                *v = fs_value_real(fss_column_double(st, col));
             break;
         case FS_VAL_TEXT:
-            ok = t == SQLITE_TEXT;
+            ok = t == FSS_SQL_TEXT;
             if (ok) {
-                const char *p = (const char *)sqlite3_column_text(st, col);
-                size_t n = (size_t)sqlite3_column_bytes(st, col);
+                const char *p = (const char *)fss_column_text(st, col);
+                size_t n = (size_t)fss_column_bytes(st, col);
                 fs_status cs;
 
                 if (!p)
@@ -325,7 +325,7 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, sqlite3_stmt *st,
 }
 
 fs_store_status fs_store_decode(fs_store *s, const fs_entity *e,
-                                sqlite3_stmt *stmt, int first_col, fs_row *row,
+                                fss_stmt *stmt, int first_col, fs_row *row,
                                 fs_store_rowinfo *info, fs_error *err)
 {
     const fs_store_ent *ent;
@@ -344,7 +344,7 @@ fs_store_status fs_store_load(fs_store *s, const fs_entity *e, const fs_id *id,
                               fs_error *err)
 {
     fs_store_ent *ent;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc;
     int r;
 
@@ -359,16 +359,16 @@ fs_store_status fs_store_load(fs_store *s, const fs_entity *e, const fs_id *id,
     rc = fs_store__stmt(s, ent, FS_STORE_ST_LOAD, &st, err);
     if (rc != FS_STORE_OK)
         return rc;
-    if (sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC) != SQLITE_OK) {
+    if (fss_bind_blob(st, 1, id->b, 16, FSS_SQL_STATIC) != FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, ent->table);
         goto done;
     }
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
         rc = fs_store__decode(ent, st, 0, row, info, err);
         if (rc == FS_STORE_OK)
             *found = true;
-    } else if (r == SQLITE_DONE) {
+    } else if (r == FSS_SQL_DONE) {
         rc = row_reset(row, e, id, err);
         if (info)
             memset(info, 0, sizeof *info);
@@ -376,7 +376,7 @@ fs_store_status fs_store_load(fs_store *s, const fs_entity *e, const fs_id *id,
         rc = fs_store__sqlfail(s, err, ent->table);
     }
 done:
-    sqlite3_reset(st);
+    fss_reset(st);
     return rc;
 }
 
@@ -385,10 +385,10 @@ fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
 {
     fs_store_ent *ent;
     const fs_entity *e;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc;
     size_t mlen;
-    int b = SQLITE_OK;
+    int b = FSS_SQL_OK;
 
     if (!s || !row || !row->entity || !row->cells)
         return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_save: NULL argument");
@@ -411,47 +411,47 @@ fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
         return rc;
 
     mlen = meta_encode(s, row);
-    b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_ID, row->id.b, 16, SQLITE_STATIC);
-    b |= sqlite3_bind_int64(st, 1 + FS_STORE_COL_SEQ, seq);
+    b |= fss_bind_blob(st, 1 + FS_STORE_COL_ID, row->id.b, 16, FSS_SQL_STATIC);
+    b |= fss_bind_int64(st, 1 + FS_STORE_COL_SEQ, seq);
     if (root)
-        b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_ROOT, root->b, 16, SQLITE_STATIC);
+        b |= fss_bind_blob(st, 1 + FS_STORE_COL_ROOT, root->b, 16, FSS_SQL_STATIC);
     else
-        b |= sqlite3_bind_null(st, 1 + FS_STORE_COL_ROOT);
-    b |= sqlite3_bind_int(st, 1 + FS_STORE_COL_DELETED, row->deleted ? 1 : 0);
-    b |= sqlite3_bind_int64(st, 1 + FS_STORE_COL_DEL_HLC, hlc_to_sql(row->del_hlc));
+        b |= fss_bind_null(st, 1 + FS_STORE_COL_ROOT);
+    b |= fss_bind_int(st, 1 + FS_STORE_COL_DELETED, row->deleted ? 1 : 0);
+    b |= fss_bind_int64(st, 1 + FS_STORE_COL_DEL_HLC, hlc_to_sql(row->del_hlc));
     if (id_nil(&row->del_device))
-        b |= sqlite3_bind_null(st, 1 + FS_STORE_COL_DEL_DEV);
+        b |= fss_bind_null(st, 1 + FS_STORE_COL_DEL_DEV);
     else
-        b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_DEL_DEV, row->del_device.b, 16,
-                               SQLITE_STATIC);
-    b |= sqlite3_bind_blob(st, 1 + FS_STORE_COL_META, s->meta, (int)mlen,
-                           SQLITE_STATIC);
+        b |= fss_bind_blob(st, 1 + FS_STORE_COL_DEL_DEV, row->del_device.b, 16,
+                               FSS_SQL_STATIC);
+    b |= fss_bind_blob(st, 1 + FS_STORE_COL_META, s->meta, (int)mlen,
+                           FSS_SQL_STATIC);
     for (size_t j = 0; j < e->nfields; j++) {
         const fs_value *v = &row->cells[j].v;
         int p = 1 + FS_STORE_NFIXED + (int)j;
 
         switch (v->kind) {
         case FS_VAL_NULL:
-            b |= sqlite3_bind_null(st, p);
+            b |= fss_bind_null(st, p);
             break;
         case FS_VAL_INT:
-            b |= sqlite3_bind_int64(st, p, v->u.i);
+            b |= fss_bind_int64(st, p, v->u.i);
             break;
         case FS_VAL_REAL:
-            b |= sqlite3_bind_double(st, p, v->u.r);
+            b |= fss_bind_double(st, p, v->u.r);
             break;
         case FS_VAL_TEXT:
-            b |= sqlite3_bind_text(st, p, v->u.text.p ? v->u.text.p : "",
-                                   (int)v->u.text.n, SQLITE_STATIC);
+            b |= fss_bind_text(st, p, v->u.text.p ? v->u.text.p : "",
+                                   (int)v->u.text.n, FSS_SQL_STATIC);
             break;
         case FS_VAL_ID:
-            b |= sqlite3_bind_blob(st, p, v->u.id.b, 16, SQLITE_STATIC);
+            b |= fss_bind_blob(st, p, v->u.id.b, 16, FSS_SQL_STATIC);
             break;
         }
     }
-    if (b != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+    if (b != FSS_SQL_OK || fss_step(st) != FSS_SQL_DONE)
         rc = fs_store__sqlfail(s, err, ent->table);
-    sqlite3_reset(st);
+    fss_reset(st);
     return rc;
 }
 
@@ -460,7 +460,7 @@ fs_store_status fs_store_root(fs_store *s, const fs_row *row, fs_id *root,
 {
     const fs_store_ent *ent, *pent;
     const fs_value *pv;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc = FS_STORE_OK;
     int r;
 
@@ -501,16 +501,16 @@ fs_store_status fs_store_root(fs_store *s, const fs_row *row, fs_id *root,
     rc = fs_store__stmt(s, (fs_store_ent *)pent, FS_STORE_ST_ROOT, &st, err);
     if (rc != FS_STORE_OK)
         return rc;
-    if (sqlite3_bind_blob(st, 1, pv->u.id.b, 16, SQLITE_STATIC) != SQLITE_OK) {
+    if (fss_bind_blob(st, 1, pv->u.id.b, 16, FSS_SQL_STATIC) != FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, pent->table);
         goto done;
     }
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
         if (!column_id(st, 0, has_root, root))
             rc = fs_store__fail(err, FS_STORE_ECORRUPT, "%s row: root is not 16 bytes",
                                 pent->e->name);
-    } else if (r == SQLITE_DONE) {
+    } else if (r == FSS_SQL_DONE) {
         char idtext[FS_ID_STRLEN + 1];
         fs_id_format(&pv->u.id, idtext);
         rc = fs_store__fail(err, FS_STORE_ENOPARENT, "%s row: parent %s %s is not stored",
@@ -519,7 +519,7 @@ fs_store_status fs_store_root(fs_store *s, const fs_row *row, fs_id *root,
         rc = fs_store__sqlfail(s, err, pent->table);
     }
 done:
-    sqlite3_reset(st);
+    fss_reset(st);
     return rc;
 }
 
@@ -527,7 +527,7 @@ fs_store_status fs_store_delete(fs_store *s, const fs_entity *e,
                                 const fs_id *id, bool *removed, fs_error *err)
 {
     fs_store_ent *ent;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_store_status rc;
 
     if (removed)
@@ -541,12 +541,12 @@ fs_store_status fs_store_delete(fs_store *s, const fs_entity *e,
     rc = fs_store__stmt(s, ent, FS_STORE_ST_DELETE, &st, err);
     if (rc != FS_STORE_OK)
         return rc;
-    if (sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_DONE)
+    if (fss_bind_blob(st, 1, id->b, 16, FSS_SQL_STATIC) != FSS_SQL_OK ||
+        fss_step(st) != FSS_SQL_DONE)
         rc = fs_store__sqlfail(s, err, ent->table);
     else if (removed)
-        *removed = sqlite3_changes(s->db) > 0;
-    sqlite3_reset(st);
+        *removed = fss_changes(s->db) > 0;
+    fss_reset(st);
     return rc;
 }
 
@@ -563,17 +563,17 @@ fs_store_status fs_store_delete_root(fs_store *s, const fs_id *root,
                               "fs_store_delete_root: NULL argument");
     for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
         fs_store_ent *ent = &s->ents[i];
-        sqlite3_stmt *st = NULL;
+        fss_stmt *st = NULL;
 
         rc = fs_store__stmt(s, ent, FS_STORE_ST_DELETE_ROOT, &st, err);
         if (rc != FS_STORE_OK)
             break;
-        if (sqlite3_bind_blob(st, 1, root->b, 16, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_DONE)
+        if (fss_bind_blob(st, 1, root->b, 16, FSS_SQL_STATIC) != FSS_SQL_OK ||
+            fss_step(st) != FSS_SQL_DONE)
             rc = fs_store__sqlfail(s, err, ent->table);
         else
-            total += sqlite3_changes64(s->db);
-        sqlite3_reset(st);
+            total += fss_changes64(s->db);
+        fss_reset(st);
     }
     if (count)
         *count = total;
@@ -600,18 +600,18 @@ fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err)
      * one pass. */
     for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
         fs_store_ent *ent = &s->ents[i];
-        sqlite3_stmt *st = NULL;
+        fss_stmt *st = NULL;
 
         if (!can_lack_root(s, ent))
             continue;
         rc = fs_store__stmt(s, ent, FS_STORE_ST_FIX_ROOTS, &st, err);
         if (rc != FS_STORE_OK)
             break;
-        if (sqlite3_step(st) != SQLITE_DONE)
+        if (fss_step(st) != FSS_SQL_DONE)
             rc = fs_store__sqlfail(s, err, ent->table);
         else
-            total += sqlite3_changes64(s->db);
-        sqlite3_reset(st);
+            total += fss_changes64(s->db);
+        fss_reset(st);
     }
     if (count)
         *count = total;
@@ -623,19 +623,18 @@ static fs_store_status orphan_ids(fs_store *s, const fs_store_ent *ent, fs_id **
                                   size_t *n, fs_error *err)
 {
     fs_store_status rc = FS_STORE_OK;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     size_t cap = 0;
-    char *sql = sqlite3_mprintf("SELECT id FROM \"%w\" WHERE root IS NULL", ent->table);
-    int r = SQLITE_DONE;
+    char sql[160]; /* table names are checked identifiers (fs_store_open) */
+    int r = FSS_SQL_DONE;
 
     *ids = NULL;
     *n = 0;
-    if (!sql)
-        return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" WHERE root IS NULL", ent->table);
+    if (fss_prepare(s->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         rc = fs_store__sqlfail(s, err, ent->table);
-    while (rc == FS_STORE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
+    while (rc == FS_STORE_OK && (r = fss_step(st)) == FSS_SQL_ROW) {
+        if (fss_column_bytes(st, 0) != 16)
             continue;
         if (*n == cap) {
             fs_id *p = realloc(*ids, (cap = cap ? cap * 2 : 16) * sizeof *p);
@@ -645,12 +644,11 @@ static fs_store_status orphan_ids(fs_store *s, const fs_store_ent *ent, fs_id **
             }
             *ids = p;
         }
-        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+        memcpy((*ids)[(*n)++].b, fss_column_blob(st, 0), 16);
     }
-    if (rc == FS_STORE_OK && r != SQLITE_DONE)
+    if (rc == FS_STORE_OK && r != FSS_SQL_DONE)
         rc = fs_store__sqlfail(s, err, ent->table);
-    sqlite3_finalize(st);
-    sqlite3_free(sql);
+    fss_finalize(st);
     return rc;
 }
 
@@ -693,7 +691,7 @@ fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
                                int64_t *count, fs_error *err)
 {
     fs_store_ent *ent;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_row row = {0};
     fs_store_rowinfo info;
     fs_store_status rc;
@@ -711,12 +709,12 @@ fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
     rc = fs_store__stmt(s, ent, FS_STORE_ST_SINCE, &st, err);
     if (rc != FS_STORE_OK)
         return rc;
-    if (sqlite3_bind_int64(st, 1, after_seq) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, limit ? limit : -1) != SQLITE_OK) {
+    if (fss_bind_int64(st, 1, after_seq) != FSS_SQL_OK ||
+        fss_bind_int64(st, 2, limit ? limit : INT64_MAX) != FSS_SQL_OK) {
         rc = fs_store__sqlfail(s, err, ent->table);
         goto done;
     }
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         rc = fs_store__decode(ent, st, 0, &row, &info, err);
         if (rc != FS_STORE_OK)
             goto done;
@@ -724,10 +722,10 @@ fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
         if (!fn(&row, &info, payload))
             break;
     }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
+    if (r != FSS_SQL_ROW && r != FSS_SQL_DONE)
         rc = fs_store__sqlfail(s, err, ent->table);
 done:
-    sqlite3_reset(st);
+    fss_reset(st);
     fs_row_free(&row);
     if (count)
         *count = n;

@@ -71,6 +71,9 @@ typedef enum fss_pull_plan {
 
 typedef struct fss_config {
     const char *db_path;       /* SQLite file; created on first start */
+    const char *store;         /* PostgreSQL: a libpq connection string or
+                                  postgresql:// URI (PG* variables fill the
+                                  rest); when set, used instead of db_path */
     const char *bind_addr;     /* IPv4/IPv6 literal; default "127.0.0.1" */
     uint16_t port;             /* 0 = ephemeral (read back fss_server_port) */
     unsigned threads;          /* HTTP worker threads; default 4 */
@@ -252,6 +255,17 @@ fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err);
  * are bad: the caller decides what a finding means. */
 fss_status fss_admin_check(fss_server *s, bool json, fss_buf *out, size_t *bad,
                            fs_error *err);
+/* Copies every table of the SQLite store `from` into the new, empty store
+ * `to` (PostgreSQL, typically) in one transaction, then compares every
+ * rep's canonical export on both sides: FSS_OK only when all are identical
+ * byte for byte (fss_repo_copy.c). FSS_EEXISTS when `to` is not empty. */
+typedef struct fss_copy_report {
+    int64_t tables, rows;         /* copied */
+    int64_t reps_verified;        /* reps whose exports were compared */
+    int64_t export_bytes;         /* their total size */
+} fss_copy_report;
+fss_status fss_copy_store(fss_server *from, fss_server *to, fss_copy_report *rep,
+                          fs_error *err);
 /* The canonical JSON export of one rep's scope (fs_store_export format). */
 fss_status fss_admin_export(fss_server *s, const fs_id *rep, fss_buf *out,
                             fs_error *err);

@@ -1,21 +1,27 @@
 /*
- * fss_db.c - the central store: opening the SQLite file, the server's own
- * schema and its migrations, the connection pool, the global sequence
- * number and the server clock.
+ * fss_db.c - the central store: opening it (a SQLite file or a PostgreSQL
+ * database, through the SQL driver fss_sql.h), the server's own schema and
+ * its migrations, the connection pool, the global sequence number and the
+ * server clock.
  *
  * Synced rows live in the fs_store tables (prefix ""); everything else the
  * server needs (reps, territories, devices, enrollment codes, batches,
  * conflicts, scope exits) lives in fss_* tables created by the numbered
- * migrations below. Each migration runs once, inside the same IMMEDIATE
- * transaction that records it in fss_migrations, so a crash mid-migration
- * leaves the previous version intact.
+ * migrations below. The migrations are one list for both backends, written
+ * with SQLite's INTEGER / TEXT / BLOB / REAL (the PostgreSQL driver maps
+ * them, fss_sql_ddl). Each runs once, inside the same write transaction
+ * that records it in fss_migrations, so a crash mid-migration leaves the
+ * previous version intact.
  *
- * Concurrency: every HTTP worker borrows one connection from the pool. SQLite
- * serialises writers, and every write path is one BEGIN IMMEDIATE
- * transaction, so sequence numbers are handed out in commit order: a reader
- * can never see seq n+1 committed while n is still in flight.
+ * Concurrency: every HTTP worker borrows one connection from the pool, and
+ * every write path is one write transaction. Sequence numbers come from one
+ * counter row (fss__next_seq) whose row lock a writer holds from its first
+ * number until it commits, on either backend, so numbers become visible in
+ * the order they were taken: a reader can never see seq n+1 committed while
+ * n is still in flight (docs/ARCHITECTURE.md, "Sequence numbers"). SQLite
+ * gets this from its single writer; PostgreSQL from the row lock.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -121,10 +127,10 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what)
+fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what)
 {
     return fss__fail(err, FSS_EDB, "%s: %s", what,
-                     db ? sqlite3_errmsg(db) : "no connection");
+                     db ? fss_errmsg(db) : "no connection");
 }
 
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err)
@@ -132,25 +138,24 @@ fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err)
     char *msg = NULL;
     fss_status st = FSS_OK;
 
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        st = fss__fail(err, FSS_EDB, "%s", msg ? msg : "sqlite3_exec failed");
-    sqlite3_free(msg);
+    if (fss_exec(c->db, sql, NULL, NULL, &msg) != FSS_SQL_OK)
+        st = fss__fail(err, FSS_EDB, "%s", msg ? msg : "fss_exec failed");
+    fss_free(msg);
     return st;
 }
 
-fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
+fss_status fss__conn_stmt(fss_conn *c, fss_stmt **slot, const char *sql,
                           fs_error *err)
 {
-    if (!*slot && sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                     slot, NULL) != SQLITE_OK) {
-        sqlite3_finalize(*slot);
+    if (!*slot && fss_prepare(c->db, sql, -1, slot, NULL) != FSS_SQL_OK) {
+        fss_finalize(*slot);
         *slot = NULL;
         return fss__dbfail(err, c->db, "prepare");
     }
     return FSS_OK;
 }
 
-fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
+fss_status fss__stmt(fss_conn *c, const char *sql, fss_stmt **out,
                      fs_error *err)
 {
     size_t i;
@@ -162,8 +167,8 @@ fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
             return FSS_OK;
         }
     if (i == FSS_STMT_CACHE) {
-        if (sqlite3_prepare_v2(c->db, sql, -1, out, NULL) != SQLITE_OK) {
-            sqlite3_finalize(*out);
+        if (fss_prepare(c->db, sql, -1, out, NULL) != FSS_SQL_OK) {
+            fss_finalize(*out);
             *out = NULL;
             return fss__dbfail(err, c->db, "prepare");
         }
@@ -176,7 +181,7 @@ fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
     return FSS_OK;
 }
 
-void fss__stmt_done(fss_conn *c, sqlite3_stmt *st)
+void fss__stmt_done(fss_conn *c, fss_stmt *st)
 {
     size_t i;
 
@@ -185,22 +190,39 @@ void fss__stmt_done(fss_conn *c, sqlite3_stmt *st)
     for (i = 0; i < FSS_STMT_CACHE && c->cached[i].sql; i++)
         if (c->cached[i].st == st) {
             /* A statement left stepping would keep its read snapshot. */
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
+            fss_reset(st);
+            fss_clear_bindings(st);
             return;
         }
-    sqlite3_finalize(st);
+    fss_finalize(st);
 }
 
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 {
-    return fss__exec(c, "BEGIN IMMEDIATE", err);
+    fss_status st = fss__exec(c, "BEGIN IMMEDIATE", err);
+
+    /* PostgreSQL: the same one-writer-at-a-time rule as SQLite's IMMEDIATE,
+     * across every process on the database, by locking the sequence
+     * counter's row until commit. Writers then merge against rows no one
+     * else is changing, and take their numbers in commit order (the
+     * argument is in docs/ARCHITECTURE.md, "Sequence numbers"). */
+    if (st == FSS_OK && fss_sql_backend_of(c->db) == FSS_SQL_PG) {
+        st = fss__exec(c, "SELECT value FROM fss_meta WHERE key = 'seq' FOR UPDATE",
+                       err);
+        if (st != FSS_OK)
+            fss__rollback(c);
+    }
+    return st;
 }
 
 fss_status fss__begin_read(fss_conn *c, fs_error *err)
 {
-    /* DEFERRED: the snapshot starts at the first read. */
-    return fss__exec(c, "BEGIN", err);
+    /* SQLite: DEFERRED, the snapshot starts at the first read.
+     * PostgreSQL: REPEATABLE READ, one snapshot for every statement. */
+    return fss__exec(c, fss_sql_backend_of(c->db) == FSS_SQL_PG
+                            ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                            : "BEGIN",
+                     err);
 }
 
 fss_status fss__commit(fss_conn *c, fs_error *err)
@@ -210,33 +232,45 @@ fss_status fss__commit(fss_conn *c, fs_error *err)
 
 void fss__rollback(fss_conn *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
-        (void)sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!fss_get_autocommit(c->db))
+        (void)fss_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+uint64_t fss__repo_round_trips(fss_server *s)
+{
+    uint64_t n = 0;
+
+    pthread_mutex_lock(&s->pool_mu);
+    for (unsigned i = 0; i < s->nconns; i++)
+        if (s->conns[i].db)
+            n += fss_sql_round_trips(s->conns[i].db);
+    pthread_mutex_unlock(&s->pool_mu);
+    return n;
 }
 
 bool fss__repo_ping(fss_conn *c)
 {
-    return sqlite3_exec(c->db, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
+    return fss_exec(c->db, "SELECT 1", NULL, NULL, NULL) == FSS_SQL_OK;
 }
 
 static fss_status get_int(fss_conn *c, const char *sql, int64_t *out,
                           fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
     *out = 0;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "prepare");
         goto done;
     }
-    switch (sqlite3_step(st)) {
-    case SQLITE_ROW: *out = sqlite3_column_int64(st, 0); break;
-    case SQLITE_DONE: break;
+    switch (fss_step(st)) {
+    case FSS_SQL_ROW: *out = fss_column_int64(st, 0); break;
+    case FSS_SQL_DONE: break;
     default: rc = fss__dbfail(err, c->db, "step"); break;
     }
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -253,26 +287,26 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
     *out = 0;
     if (rc != FSS_OK)
         return rc;
-    if (sqlite3_step(c->next_seq) == SQLITE_ROW)
-        *out = sqlite3_column_int64(c->next_seq, 0);
+    if (fss_step(c->next_seq) == FSS_SQL_ROW)
+        *out = fss_column_int64(c->next_seq, 0);
     else
         rc = fss__dbfail(err, c->db, "next seq");
-    sqlite3_reset(c->next_seq);
+    fss_reset(c->next_seq);
     return rc;
 }
 
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = fss__stmt(c, "SELECT value FROM fss_meta WHERE key = 'seq'",
                               &st, err);
 
     *out = 0;
     if (rc != FSS_OK)
         return rc;
-    switch (sqlite3_step(st)) {
-    case SQLITE_ROW: *out = sqlite3_column_int64(st, 0); break;
-    case SQLITE_DONE: break;
+    switch (fss_step(st)) {
+    case FSS_SQL_ROW: *out = fss_column_int64(st, 0); break;
+    case FSS_SQL_DONE: break;
     default: rc = fss__dbfail(err, c->db, "current seq"); break;
     }
     fss__stmt_done(c, st);
@@ -331,93 +365,135 @@ void fss__clock_recv(fss_server *s, fs_hlc remote)
     pthread_mutex_unlock(&s->clock_mu);
 }
 
+/* Runs the migrations the store lacks, and opens (creating or upgrading)
+ * the row store's tables, in one write transaction. */
+static fss_status migrate(fss_conn *c, fs_error *err)
+{
+    /* not fss__begin_immediate: the counter it locks may not exist yet */
+    fss_status st = fss__exec(c, "BEGIN IMMEDIATE", err);
+    int64_t have = 0;
+    fs_error serr = {0};
+
+    if (st != FSS_OK)
+        return st;
+    /* Two PostgreSQL processes starting at once migrate one after the
+     * other (SQLite's IMMEDIATE already serialises them). */
+    if (fss_sql_backend_of(c->db) == FSS_SQL_PG)
+        st = fss__exec(c, "SELECT pg_advisory_xact_lock(1718580000)", err);
+    if (st == FSS_OK)
+        st = fss__exec(c, "CREATE TABLE IF NOT EXISTS fss_migrations("
+                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                       err);
+    if (st == FSS_OK)
+        st = get_int(c, "SELECT COALESCE(max(version), 0) FROM fss_migrations",
+                     &have, err);
+    if (st == FSS_OK && have > (int64_t)NMIGRATIONS)
+        st = fss__fail(err, FSS_EDB,
+                       "store schema version %lld is newer than this "
+                       "server (%zu)", (long long)have, NMIGRATIONS);
+    if (st == FSS_OK && fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
+        st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
+    for (size_t i = (size_t)have; st == FSS_OK && i < NMIGRATIONS; i++) {
+        char rec[128];
+        /* fss__exec maps the portable column types (fss_sql_ddl) */
+        st = fss__exec(c, migrations[i], err);
+        if (st != FSS_OK)
+            break;
+        snprintf(rec, sizeof rec,
+                 "INSERT INTO fss_migrations VALUES(%zu, %llu)", i + 1,
+                 (unsigned long long)fss_now_ms());
+        st = fss__exec(c, rec, err);
+    }
+    if (st == FSS_OK)
+        st = fss__commit(c, err);
+    if (st != FSS_OK)
+        fss__rollback(c);
+    return st;
+}
+
 static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
                             fs_error *err)
 {
     fss_status st = FSS_OK;
-    int64_t have = 0;
-    size_t i;
     fs_error serr = {0};
+    bool pg = s->store && s->store[0];
+    int rc;
 
-    if (sqlite3_open_v2(s->db_path, &c->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                            SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        st = fss__dbfail(err, c->db, s->db_path);
+    if (pg) {
+        rc = fss_sql_open_pg(s->store, &c->db);
+    } else {
+        rc = fss_sql_open_sqlite(s->db_path, &c->db,
+                                 FSS_SQL_OPEN_READWRITE | FSS_SQL_OPEN_CREATE |
+                                     FSS_SQL_OPEN_NOMUTEX);
+    }
+    if (rc != FSS_SQL_OK) {
+        st = fss__dbfail(err, c->db, pg ? "PostgreSQL" : s->db_path);
         goto done;
     }
-    sqlite3_busy_timeout(c->db, 10000);
-    if (first && s->cfg.wal) {
-        st = fss__exec(c, "PRAGMA journal_mode=WAL", err);
-        if (st != FSS_OK)
-            goto done;
-    }
-    /* NORMAL is durable against process crashes in WAL mode (only a power
-     * loss can drop the last commits), and much cheaper than FULL. */
-    st = fss__exec(c, s->cfg.wal ? "PRAGMA synchronous=NORMAL"
-                                 : "PRAGMA synchronous=FULL", err);
-    if (st != FSS_OK)
-        goto done;
-    if (first) {
-        st = fss__begin_immediate(c, err);
-        if (st != FSS_OK)
-            goto done;
-        st = fss__exec(c, "CREATE TABLE IF NOT EXISTS fss_migrations("
-                          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-                       err);
+    if (pg) {
+        /* The bound on what one stuck transaction costs everybody else:
+         * a writer holds the sequence counter's row lock until it ends
+         * (docs/ARCHITECTURE.md, "Sequence numbers"). */
+        st = fss__exec(c, "SET idle_in_transaction_session_timeout = '"
+                          FSS_PG_IDLE_TX_TIMEOUT "'", err);
         if (st == FSS_OK)
-            st = get_int(c, "SELECT COALESCE(max(version), 0) FROM fss_migrations",
-                         &have, err);
-        if (st == FSS_OK && have > (int64_t)NMIGRATIONS)
-            st = fss__fail(err, FSS_EDB,
-                           "store schema version %lld is newer than this "
-                           "server (%zu)", (long long)have, NMIGRATIONS);
-        if (st == FSS_OK && fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
-            st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
-        for (i = (size_t)have; st == FSS_OK && i < NMIGRATIONS; i++) {
-            char rec[128];
-            st = fss__exec(c, migrations[i], err);
+            st = fss__exec(c, "SET statement_timeout = '"
+                              FSS_PG_STATEMENT_TIMEOUT "'", err);
+        if (st != FSS_OK)
+            goto done;
+    } else {
+        fss_sql_busy_timeout(c->db, 10000);
+        if (first && s->cfg.wal) {
+            st = fss__exec(c, "PRAGMA journal_mode=WAL", err);
             if (st != FSS_OK)
-                break;
-            snprintf(rec, sizeof rec,
-                     "INSERT INTO fss_migrations VALUES(%zu, %llu)", i + 1,
-                     (unsigned long long)fss_now_ms());
-            st = fss__exec(c, rec, err);
+                goto done;
         }
-        if (st == FSS_OK)
-            st = fss__commit(c, err);
+        /* NORMAL is durable against process crashes in WAL mode (only a
+         * power loss can drop the last commits), and much cheaper than
+         * FULL. */
+        st = fss__exec(c, s->cfg.wal ? "PRAGMA synchronous=NORMAL"
+                                     : "PRAGMA synchronous=FULL", err);
         if (st != FSS_OK)
-            fss__rollback(c);
+            goto done;
+    }
+    if (first) {
+        st = migrate(c, err);
         goto done;
     }
-    if (fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
+    /* The row store's open checks its tables inside a savepoint, which
+     * PostgreSQL allows only inside a transaction. */
+    st = fss__begin_read(c, err);
+    if (st == FSS_OK && fs_store_open(c->db, "", &c->store, &serr) != FS_STORE_OK)
         st = fss__fail(err, FSS_EDB, "store: %s", serr.text);
+    if (st == FSS_OK)
+        st = fss__commit(c, err);
+    if (st != FSS_OK)
+        fss__rollback(c);
 done:
     return st;
 }
 
 static void conn_close(fss_conn *c)
 {
-    sqlite3_finalize(c->next_seq);
-    sqlite3_finalize(c->in_scope);
-    sqlite3_finalize(c->customer_reps);
+    fss_finalize(c->next_seq);
+    fss_finalize(c->in_scope);
+    fss_finalize(c->customer_reps);
     c->next_seq = c->in_scope = c->customer_reps = NULL;
     for (size_t i = 0; i < 2; i++)
         for (size_t j = 0; j < 2; j++) {
-            sqlite3_finalize(c->pull[i][j]);
+            fss_finalize(c->pull[i][j]);
             c->pull[i][j] = NULL;
         }
-    sqlite3_finalize(c->scope_size);
+    fss_finalize(c->scope_size);
     c->scope_size = NULL;
     for (size_t i = 0; i < FSS_STMT_CACHE; i++) {
-        sqlite3_finalize(c->cached[i].st);
+        fss_finalize(c->cached[i].st);
         c->cached[i].st = NULL;
         c->cached[i].sql = NULL;
     }
     fs_store_close(c->store);
     c->store = NULL;
-    if (c->db)
-        sqlite3_close(c->db);
+    fss_sql_close(c->db);
     c->db = NULL;
 }
 
@@ -449,8 +525,7 @@ void fss__db_close_pool(fss_server *s)
     if (!s->conns)
         return;
     if (s->conns[0].db && s->cfg.wal)
-        (void)sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL,
-                                        SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        fss_sql_checkpoint(s->conns[0].db);
     for (i = 0; i < s->nconns; i++)
         conn_close(&s->conns[i]);
     free(s->conns);

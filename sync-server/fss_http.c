@@ -177,8 +177,9 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
     fs_hlc h;
 
     *out = NULL;
-    if (!cfg || !cfg->db_path || !cfg->db_path[0])
-        return fss__fail(err, FSS_EINVAL, "db_path is required");
+    if (!cfg || ((!cfg->db_path || !cfg->db_path[0]) &&
+                 (!cfg->store || !cfg->store[0])))
+        return fss__fail(err, FSS_EINVAL, "db_path or store is required");
     if (cfg->threads == 0 || cfg->threads > 256)
         return fss__fail(err, FSS_EINVAL, "threads must be 1..256");
     s = calloc(1, sizeof *s);
@@ -199,11 +200,14 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
         s->cfg.page_size = 500;
     if (s->cfg.max_page_size < s->cfg.page_size)
         s->cfg.max_page_size = s->cfg.page_size;
-    s->db_path = strdup(cfg->db_path);
+    s->db_path = strdup(cfg->db_path ? cfg->db_path : "");
+    s->store = dup_or_null(cfg->store);
     s->admin_token = dup_or_null(cfg->admin_token);
     s->cfg.db_path = s->db_path;
+    s->cfg.store = s->store;
     s->cfg.admin_token = s->admin_token;
-    if (!s->db_path || (cfg->admin_token && !s->admin_token)) {
+    if (!s->db_path || (cfg->store && !s->store) ||
+        (cfg->admin_token && !s->admin_token)) {
         st = fss__fail(err, FSS_ENOMEM, "server");
         goto fail;
     }
@@ -616,6 +620,7 @@ void fss_server_close(fss_server *s)
     pthread_cond_destroy(&s->flight_cv);
     fss__calendar_close(&s->calendar);
     free(s->db_path);
+    free(s->store);
     free(s->admin_token);
     free(s);
 }

@@ -82,6 +82,7 @@ struct fss_server {
     fss_config cfg;
     fss_calendar calendar; /* business_tz's days (fss_report.c) */
     char *db_path;       /* owned copy */
+    char *store;         /* owned copy or NULL (PostgreSQL conninfo) */
     char *admin_token;   /* owned copy or NULL */
     fss_conn *conns;     /* pool */
     unsigned nconns;

@@ -4,10 +4,10 @@
  *
  * Everything above this line (HTTP, auth, sync steps, the merge, admin
  * handlers) sees an opaque connection and the functions below; nothing
- * above it includes sqlite3.h (or, later, libpq-fe.h). The SQLite
- * implementation lives in the files that include fss_sqlite.h (fss_db.c,
- * fss_scope.c, fss_sqlite_*.c); a second backend provides the same
- * functions over its own connection type. docs/ARCHITECTURE.md ("Central
+ * above it includes sqlite3.h or libpq-fe.h. The implementation lives in
+ * the files that include fss_store.h (fss_db.c, fss_scope.c, fss_repo_*.c),
+ * written once over the SQL driver (fss_sql.h) whose two drivers serve
+ * SQLite and PostgreSQL. docs/ARCHITECTURE.md ("Central
  * store") maps each concern to its functions and says what a backend must
  * guarantee, above all for sequence numbers.
  *
@@ -30,7 +30,7 @@
  * pool for one request). Its layout belongs to the backend. */
 typedef struct fss_conn fss_conn;
 
-/* ---- pool and transactions (SQLite: fss_db.c) ---- */
+/* ---- pool and transactions (fss_db.c) ---- */
 fss_status fss__db_open_pool(fss_server *s, fs_error *err);
 void fss__db_close_pool(fss_server *s);
 /* Borrow a connection (waits up to timeout_ms); NULL when none came free.
@@ -53,8 +53,11 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err);
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err);
 /* Is the store answering? (/healthz) */
 bool fss__repo_ping(fss_conn *c);
+/* Database round trips of every pooled connection since open (PostgreSQL;
+ * 0 on SQLite): what bench/roundtrips counts per sync request. */
+uint64_t fss__repo_round_trips(fss_server *s);
 
-/* ---- devices and enrollment codes (SQLite: fss_sqlite_auth.c) ---- */
+/* ---- devices and enrollment codes (fss_repo_auth.c) ---- */
 typedef struct fss_device_row {
     char rep[FS_ID_STRLEN + 1];
     uint8_t token_hash[32];
@@ -87,12 +90,12 @@ fss_status fss__repo_code_redeem(fss_conn *c, const uint8_t code_hash[32],
                                  const uint8_t token_hash[32], int64_t now_ms,
                                  fs_error *err);
 
-/* ---- reps and territories (SQLite: fss_admin.c) ---- */
+/* ---- reps and territories (fss_admin.c) ---- */
 /* FSS_OK if the rep (canonical UUID text) exists, else FSS_ENOTFOUND. */
 fss_status fss__rep_known(fss_conn *c, const char *rep, fs_error *err);
 fss_status fss__territory_known(fss_conn *c, const char *code, fs_error *err);
 
-/* ---- admin lists (SQLite: fss_sqlite_admin.c) ----
+/* ---- admin lists (fss_repo_admin.c) ----
  * Each list calls fn once per row, in the list's order; the row's strings
  * are borrowed for the call only. NULL pointers and has_* = false are SQL
  * NULLs. The caller builds JSON (fss_admin.c); no JSON is built in SQL. */
@@ -173,7 +176,7 @@ fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
                                     fss_conflict_item_fn fn, void *arg,
                                     fs_error *err);
 
-/* ---- rows (SQLite: fss_db.c, over the shared fs_store) ---- */
+/* ---- rows (fss_db.c, over the shared fs_store) ---- */
 typedef struct fss_rowinfo {
     int64_t seq;    /* seq of the last saved change */
     bool has_root;  /* false for reference data and rows with no parent */
@@ -190,7 +193,7 @@ fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
 fss_status fss__repo_row_root(fss_conn *c, const fs_row *row, fs_id *root,
                               bool *has_root, fs_error *err);
 
-/* ---- batches: exactly-once per (device, batch id) (SQLite: fss_sqlite_sync.c) */
+/* ---- batches: exactly-once per (device, batch id) (fss_repo_sync.c) */
 /* *found says whether the batch was stored; then digest and the packed
  * results (appended to results) are its stored ones. */
 fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
@@ -204,7 +207,7 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
                                const void *results, size_t len, int64_t now_ms,
                                int keep, fs_error *err);
 
-/* ---- pulls and counts (SQLite: fss_sqlite_pull.c) ----
+/* ---- pulls and counts (fss_repo_sync.c) ----
  * Both plans return the same items (rows of the rep's scope and the rep's
  * scope exits after the cursor, in seq order) at different costs; which one
  * runs is fss_sync.c's choice (choose_plan). */
@@ -232,7 +235,7 @@ fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
                                 int64_t *out, fs_error *err);
 
 /* ---- scopes, saved rows, re-sequencing, exits, conflict records
- * (SQLite: fss_scope.c) ---- */
+ * (fss_scope.c) ---- */
 /* Is customer `cust` in the scope of rep (canonical UUID text)? */
 fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
                                   const fs_id *cust, bool *in, fs_error *err);
@@ -288,7 +291,7 @@ fss_status fss__repo_children(fss_conn *c, const fs_entity *ce,
                               const fs_id *parent, const fs_id *root,
                               fss_child **out, size_t *n, fs_error *err);
 
-/* ---- quote lookups (SQLite: fss_sqlite_quote.c) ---- */
+/* ---- quote lookups (fss_repo_quote.c) ---- */
 /* A quote's live lines by id; *out plain malloc, each row freed with
  * fs_row_free. */
 fss_status fss__repo_quote_lines(fss_conn *c, const fs_id *quote, fs_row **out,
@@ -302,7 +305,7 @@ fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
                                 int64_t before_ms, fss_row_fn fn, void *arg,
                                 fs_error *err);
 
-/* ---- back-office writes and lookups (SQLite: fss_sqlite_admin.c) ---- */
+/* ---- back-office writes and lookups (fss_repo_admin.c) ---- */
 /* FSS_EEXISTS when the email is taken. */
 fss_status fss__repo_rep_add(fss_conn *c, const char *uuid, const char *name,
                              const char *email, int64_t now_ms, fs_error *err);
@@ -344,7 +347,7 @@ fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
                             void *filter_arg, fss_export_write_fn write,
                             void *write_arg, fs_error *err);
 
-/* ---- reports (SQLite: fss_sqlite_report.c) ----
+/* ---- reports (fss_repo_report.c) ----
  * Callbacks get borrowed rows; a status other than FSS_OK stops the walk
  * and is returned. */
 typedef struct fss_visit_item {
@@ -393,7 +396,7 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
                                void *arg, fs_error *err);
 
-/* ---- customer value and churn (SQLite: fss_sqlite_value.c) ----
+/* ---- customer value and churn (fss_repo_value.c) ----
  * A cursor over the live rows of one entity in customer order: customers
  * by id; rows below a customer (purchases, visits, tasks, tickets) by their
  * customer, then id. analyze (fss_value.c) walks several side by side. */
@@ -411,7 +414,7 @@ void fss__repo_value_close(fss_value_cursor *cur); /* accepts NULL */
 fss_status fss__repo_customers_where(fss_conn *c, const char *field,
                                      const char *const *territories, size_t nterr,
                                      fss_row_fn fn, void *arg, fs_error *err);
-/* ---- ownership lifecycle: offboarding (SQLite: fss_sqlite_owner.c) ---- */
+/* ---- ownership lifecycle: offboarding (fss_repo_owner.c) ---- */
 typedef struct fss_rep_state {
     bool active;
     char heir[FS_ID_STRLEN + 1];  /* offboarded to this rep; "" = the pool */
@@ -479,7 +482,7 @@ fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
                                     fs_error *err);
 
 /* ---- ownership lifecycle: the public pool and claims
- * (SQLite: fss_sqlite_owner.c; rules: conflict/fs_pool.h) ---- */
+ * (fss_repo_owner.c; rules: conflict/fs_pool.h) ---- */
 /* One owned live customer with the facts the reclaim rule needs. */
 typedef struct fss_reclaim_item {
     fs_id id;
@@ -544,8 +547,8 @@ typedef void (*fss_pool_item_fn)(const fss_pool_item *p, void *arg);
 fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
                                fss_pool_item_fn fn, void *arg, fs_error *err);
 
-/* ---- ownership lifecycle: duplicates and merges (SQLite:
- * fss_sqlite_owner.c; rules: conflict/fs_dedup.h) ---- */
+/* ---- ownership lifecycle: duplicates and merges
+ * (fss_repo_owner.c; rules: conflict/fs_dedup.h) ---- */
 /* Every live customer of territories (NULL: all) with what duplicate
  * detection compares; a status other than FSS_OK from fn stops the walk. */
 typedef fss_status (*fss_dedup_row_fn)(const fs_id *id, const char *name,

@@ -17,7 +17,7 @@
  * reps gained or lost it is decided in fss_write.c (fss__scope_changed);
  * this file reads and writes the rows.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +30,21 @@ fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
     fss_status rc = fss__conn_stmt(c, &c->in_scope,
                                    "SELECT 1 FROM customer c WHERE c.id = ?1 AND "
                                    FSS_SCOPE_COND("?2"), err);
-    sqlite3_stmt *st = c->in_scope;
+    fss_stmt *st = c->in_scope;
     int r;
 
     *in = false;
     if (rc != FSS_OK)
         return rc;
-    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
+    fss_bind_blob(st, 1, cust->b, 16, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, rep, -1, FSS_SQL_STATIC);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW)
         *in = true;
-    else if (r != SQLITE_DONE)
+    else if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "scope");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    fss_reset(st);
+    fss_clear_bindings(st);
     return rc;
 }
 
@@ -80,23 +80,23 @@ fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
         "SELECT r.uuid FROM fss_reps r, customer c WHERE c.id = ?1 AND "
         FSS_SCOPE_COND("r.uuid"),
         err);
-    sqlite3_stmt *st = c->customer_reps;
+    fss_stmt *st = c->customer_reps;
     int r;
 
     out->n = 0;
     if (rc != FSS_OK)
         return rc;
-    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
+    fss_bind_blob(st, 1, cust->b, 16, FSS_SQL_STATIC);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        const char *id = (const char *)fss_column_text(st, 0);
         if (id && (rc = fss__repset_add(out, id, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "customer reps");
 done:
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    fss_reset(st);
+    fss_clear_bindings(st);
     return rc;
 }
 
@@ -104,7 +104,7 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
 {
     size_t ne = 0, i, k;
     const fs_entity *const *ents = fs_schema_entities(&ne);
-    sqlite3_stmt *sel = NULL, *upd = NULL;
+    fss_stmt *sel = NULL, *upd = NULL;
     fs_id *ids = NULL;
     size_t nids = 0, cap = 0;
     fss_status rc = FSS_OK;
@@ -120,13 +120,13 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
          * index could visit a row twice. */
         snprintf(sql, sizeof sql,
                  "SELECT id FROM \"%s\" WHERE root = ?1 ORDER BY seq, id", table);
-        if (sqlite3_prepare_v2(c->db, sql, -1, &sel, NULL) != SQLITE_OK) {
+        if (fss_prepare(c->db, sql, -1, &sel, NULL) != FSS_SQL_OK) {
             rc = fss__dbfail(err, c->db, "restamp");
             goto done;
         }
-        sqlite3_bind_blob(sel, 1, cust->b, 16, SQLITE_STATIC);
-        while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
-            if (sqlite3_column_bytes(sel, 0) != 16)
+        fss_bind_blob(sel, 1, cust->b, 16, FSS_SQL_STATIC);
+        while ((r = fss_step(sel)) == FSS_SQL_ROW) {
+            if (fss_column_bytes(sel, 0) != 16)
                 continue;
             if (nids == cap) {
                 size_t nc = cap ? cap * 2 : 16;
@@ -138,17 +138,17 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
                 ids = p;
                 cap = nc;
             }
-            memcpy(ids[nids++].b, sqlite3_column_blob(sel, 0), 16);
+            memcpy(ids[nids++].b, fss_column_blob(sel, 0), 16);
         }
-        if (r != SQLITE_DONE) {
+        if (r != FSS_SQL_DONE) {
             rc = fss__dbfail(err, c->db, "restamp");
             goto done;
         }
-        sqlite3_finalize(sel);
+        fss_finalize(sel);
         sel = NULL;
         snprintf(sql, sizeof sql, "UPDATE \"%s\" SET seq = ?1 WHERE id = ?2",
                  table);
-        if (sqlite3_prepare_v2(c->db, sql, -1, &upd, NULL) != SQLITE_OK) {
+        if (fss_prepare(c->db, sql, -1, &upd, NULL) != FSS_SQL_OK) {
             rc = fss__dbfail(err, c->db, "restamp");
             goto done;
         }
@@ -156,20 +156,20 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
             int64_t seq;
             if ((rc = fss__next_seq(c, &seq, err)) != FSS_OK)
                 goto done;
-            sqlite3_reset(upd);
-            sqlite3_bind_int64(upd, 1, seq);
-            sqlite3_bind_blob(upd, 2, ids[k].b, 16, SQLITE_STATIC);
-            if (sqlite3_step(upd) != SQLITE_DONE) {
+            fss_reset(upd);
+            fss_bind_int64(upd, 1, seq);
+            fss_bind_blob(upd, 2, ids[k].b, 16, FSS_SQL_STATIC);
+            if (fss_step(upd) != FSS_SQL_DONE) {
                 rc = fss__dbfail(err, c->db, "restamp");
                 goto done;
             }
         }
-        sqlite3_finalize(upd);
+        fss_finalize(upd);
         upd = NULL;
     }
 done:
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
+    fss_finalize(sel);
+    fss_finalize(upd);
     free(ids);
     return rc;
 }
@@ -177,82 +177,82 @@ done:
 fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
                            fs_exit_reason why, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     int64_t seq;
     fss_status rc = fss__next_seq(c, &seq, err);
 
     if (rc != FSS_OK)
         return rc;
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "INSERT INTO fss_scope_exits(seq, rep, customer, reason)"
-                           " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+                           " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "scope exit");
         goto done;
     }
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, cust->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, (int)why);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fss_bind_int64(st, 1, seq);
+    fss_bind_text(st, 2, rep, -1, FSS_SQL_STATIC);
+    fss_bind_blob(st, 3, cust->b, 16, FSS_SQL_STATIC);
+    fss_bind_int(st, 4, (int)why);
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "scope exit");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_conflict_insert(fss_conn *c, const fss_conflict_rec *k,
                                      fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if (sqlite3_prepare_v2(
+    if (fss_prepare(
             c->db,
             "INSERT INTO fss_conflicts(created_at, entity, row, field, has_base,"
             " base, theirs, yours, theirs_hlc, yours_hlc, theirs_device,"
             " yours_device, rule, yours_won, status, rep, detail, anc_entity, anc_row)"
             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
-            -1, &st, NULL) != SQLITE_OK) {
+            -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "conflict insert");
         goto done;
     }
-    sqlite3_bind_int64(st, 1, k->created_at);
-    sqlite3_bind_text(st, 2, k->entity, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, k->row.b, 16, SQLITE_STATIC);
+    fss_bind_int64(st, 1, k->created_at);
+    fss_bind_text(st, 2, k->entity, -1, FSS_SQL_STATIC);
+    fss_bind_blob(st, 3, k->row.b, 16, FSS_SQL_STATIC);
     if (k->field)
-        sqlite3_bind_text(st, 4, k->field, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, k->has_base);
-    sqlite3_bind_text(st, 6, k->base, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, k->theirs, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, k->yours, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, k->theirs_hlc);
-    sqlite3_bind_int64(st, 10, k->yours_hlc);
-    sqlite3_bind_blob(st, 11, k->theirs_device.b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 12, k->yours_device.b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, k->rule, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 14, k->yours_won);
-    sqlite3_bind_text(st, 15, k->status, -1, SQLITE_STATIC);
+        fss_bind_text(st, 4, k->field, -1, FSS_SQL_STATIC);
+    fss_bind_int(st, 5, k->has_base);
+    fss_bind_text(st, 6, k->base, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 7, k->theirs, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 8, k->yours, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 9, k->theirs_hlc);
+    fss_bind_int64(st, 10, k->yours_hlc);
+    fss_bind_blob(st, 11, k->theirs_device.b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 12, k->yours_device.b, 16, FSS_SQL_STATIC);
+    fss_bind_text(st, 13, k->rule, -1, FSS_SQL_STATIC);
+    fss_bind_int(st, 14, k->yours_won);
+    fss_bind_text(st, 15, k->status, -1, FSS_SQL_STATIC);
     if (k->rep)
-        sqlite3_bind_text(st, 16, k->rep, -1, SQLITE_STATIC);
+        fss_bind_text(st, 16, k->rep, -1, FSS_SQL_STATIC);
     if (k->detail)
-        sqlite3_bind_text(st, 17, k->detail, -1, SQLITE_STATIC);
+        fss_bind_text(st, 17, k->detail, -1, FSS_SQL_STATIC);
     if (k->anc_entity) {
-        sqlite3_bind_text(st, 18, k->anc_entity, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 19, k->anc_row.b, 16, SQLITE_STATIC);
+        fss_bind_text(st, 18, k->anc_entity, -1, FSS_SQL_STATIC);
+        fss_bind_blob(st, 19, k->anc_row.b, 16, FSS_SQL_STATIC);
     }
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "conflict insert");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 /* A text column into a fixed buffer as valid UTF-8 (NULL: empty). */
-static void column_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+static void column_text(char *dst, size_t cap, fss_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const unsigned char *t = fss_column_text(st, col);
 
-    fs_utf8_clean(dst, cap, t, t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+    fs_utf8_clean(dst, cap, t, t ? (size_t)fss_column_bytes(st, col) : 0);
 }
 
 /* "Concerns the rep": the pushing device was the rep's (k.rep) or the write
@@ -265,7 +265,7 @@ static void column_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 fss_status fss__open_conflicts(fss_conn *c, const char *rep,
                                fs_sync_response *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
@@ -279,34 +279,34 @@ fss_status fss__open_conflicts(fss_conn *c, const char *rep,
                   CONCERNS_REP " ORDER BY k.id DESC LIMIT ?2",
                   &st, err) != FSS_OK)
         return FSS_EDB;
-    sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, FS_PROTO_MAX_CONFLICTS);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    fss_bind_text(st, 1, rep, -1, FSS_SQL_STATIC);
+    fss_bind_int(st, 2, FS_PROTO_MAX_CONFLICTS);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fs_open_conflict *k;
-        const fs_entity *e = fs_schema_entity((const char *)sqlite3_column_text(st, 1));
+        const fs_entity *e = fs_schema_entity((const char *)fss_column_text(st, 1));
         if (!out->conflicts) {
-            out->open_conflicts = (uint32_t)sqlite3_column_int64(st, 8);
+            out->open_conflicts = (uint32_t)fss_column_int64(st, 8);
             out->conflicts = calloc(FS_PROTO_MAX_CONFLICTS, sizeof *out->conflicts);
             if (!out->conflicts) {
                 rc = fss__fail(err, FSS_ENOMEM, "open conflicts");
                 goto done;
             }
         }
-        if (!e || sqlite3_column_bytes(st, 2) != 16)
+        if (!e || fss_column_bytes(st, 2) != 16)
             continue; /* a record of a rejected unknown entity: nothing to show */
         k = &out->conflicts[out->nconflicts++];
-        k->id = (uint64_t)sqlite3_column_int64(st, 0);
+        k->id = (uint64_t)fss_column_int64(st, 0);
         k->entity = e;
-        memcpy(k->row.b, sqlite3_column_blob(st, 2), 16);
+        memcpy(k->row.b, fss_column_blob(st, 2), 16);
         /* Cut at a character boundary (records written before text was
          * cleaned may still hold invalid bytes: repaired on the way out). */
         column_text(k->field, sizeof k->field, st, 3);
         column_text(k->rule, sizeof k->rule, st, 4);
         column_text(k->detail, sizeof k->detail, st, 5);
-        k->created_ms = (uint64_t)sqlite3_column_int64(st, 6);
-        k->mine_kept = sqlite3_column_int(st, 7) != 0;
+        k->created_ms = (uint64_t)fss_column_int64(st, 6);
+        k->mine_kept = fss_column_int(st, 7) != 0;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "open conflicts");
 done:
     fss__stmt_done(c, st);
@@ -317,23 +317,23 @@ fss_status fss__customer_hidden_in_scope(fss_conn *c, const char *rep,
                                          const fs_id *cust, bool *in,
                                          fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
     *in = false;
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "SELECT 1 FROM customer c WHERE c.id = ?1 AND c.deleted != 0"
-                           " AND " FSS_SCOPE_PLACEMENT("?2"), -1, &st, NULL) != SQLITE_OK)
+                           " AND " FSS_SCOPE_PLACEMENT("?2"), -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "hidden scope");
-    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rep, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
+    fss_bind_blob(st, 1, cust->b, 16, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, rep, -1, FSS_SQL_STATIC);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW)
         *in = true;
-    else if (r != SQLITE_DONE)
+    else if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "hidden scope");
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -342,7 +342,7 @@ fss_status fss__repo_children(fss_conn *c, const fs_entity *ce, const fs_id *par
                               fs_error *err)
 {
     const char *table = fs_store_table(c->store, ce);
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_child *v = NULL;
     size_t cap = 0;
     fss_status rc = FSS_OK;
@@ -356,12 +356,12 @@ fss_status fss__repo_children(fss_conn *c, const fs_entity *ce, const fs_id *par
     snprintf(sql, sizeof sql,
              "SELECT id, seq FROM \"%s\" WHERE root = ?1 AND \"%s\" = ?2 ORDER BY id",
              table, ce->fields[ce->parent].name);
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "subtree");
-    sqlite3_bind_blob(st, 1, root->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, parent->b, 16, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
+    fss_bind_blob(st, 1, root->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 2, parent->b, 16, FSS_SQL_STATIC);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        if (fss_column_bytes(st, 0) != 16)
             continue;
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 16;
@@ -373,14 +373,14 @@ fss_status fss__repo_children(fss_conn *c, const fs_entity *ce, const fs_id *par
             v = p;
             cap = nc;
         }
-        memcpy(v[*n].id.b, sqlite3_column_blob(st, 0), 16);
-        v[*n].seq = sqlite3_column_int64(st, 1);
+        memcpy(v[*n].id.b, fss_column_blob(st, 0), 16);
+        v[*n].seq = fss_column_int64(st, 1);
         (*n)++;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "subtree");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     if (rc != FSS_OK) {
         free(v);
         v = NULL;

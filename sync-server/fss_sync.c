@@ -712,7 +712,7 @@ done:
  * scope exits after the cursor: a page of them, plus one to learn has_more.
  * The repository runs it by one of two plans that give the same answer at
  * different costs (tests/server test_pull_plans proves they agree; the
- * plans and their costs are described with the SQL, fss_sqlite_sync.c):
+ * plans and their costs are described with the SQL, fss_repo_sync.c):
  * SEQ walks everything changed since the cursor, SCOPE probes the scope's
  * customers. choose_plan() takes SCOPE only when both costs are bounded:
  * the probes are fewer than the seqs handed out since the cursor (an upper

@@ -6,7 +6,7 @@
  * store and writes back what they return. One IMMEDIATE transaction:
  *
  *   1. walk customers and their purchases in customer order (repository
- *      cursors, fss_sqlite_value.c) and summarise each into per-currency
+ *      cursors, fss_repo_value.c) and summarise each into per-currency
  *      lines (memory: one line per buying customer and currency, needed for
  *      the medians, plus 8 bytes per customer);
  *   2. grade every line (fs_score_grade);

@@ -55,12 +55,22 @@ typedef struct app {
     int nfile_vals;
 } app;
 
+/* What messages call the store: the SQLite path, or "PostgreSQL" (a
+ * connection string may carry a password, so it is never echoed). */
+static const char *store_name(const app *a)
+{
+    return a->cfg.store ? "PostgreSQL" : a->cfg.db_path;
+}
+
 static const char usage[] =
     "usage: sync-server [options] <command> [args]\n"
     "\n"
     "commands:\n"
     "  serve [--demo]                 run the HTTP server (SIGTERM/SIGINT: drain and exit 0)\n"
     "  migrate                        create/upgrade the store and exit\n"
+    "  copy-store --from PATH --to CONNINFO\n"
+    "                                 copy a SQLite store into a new PostgreSQL one,\n"
+    "                                 verified rep by rep\n"
     "  rep-add NAME [EMAIL]           add a rep; prints its id\n"
     "  reps                           list reps (JSON)\n"
     "  territory-add CODE [NAME]      add or rename a territory\n"
@@ -121,6 +131,8 @@ static const char usage_more[] =
     "options (also accepted as `name = value` lines in --config FILE; flags win):\n"
     "  --config FILE          read options from FILE ('#' starts a comment)\n"
     "  --db PATH              SQLite store, created on first start [fieldsync.db]\n"
+    "  --store CONNINFO       PostgreSQL store instead: a libpq connection string\n"
+    "                         or postgresql:// URI (PG* environment honoured)\n"
     "  --listen ADDR          IPv4/IPv6 address to bind [127.0.0.1]\n"
     "  --port N               TCP port, 0 = any free port [8080]\n"
     "  --threads N            HTTP worker threads [4]\n"
@@ -240,6 +252,7 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "dry-run") == 0) { a->dry_run = true; return 0; }
     if (strcmp(name, "now") == 0) { a->now = true; return 0; }
     if (strcmp(name, "db") == 0) { NEED_VAL; a->cfg.db_path = val; return 1; }
+    if (strcmp(name, "store") == 0) { NEED_VAL; a->cfg.store = val; return 1; }
     if (strcmp(name, "listen") == 0) { NEED_VAL; a->cfg.bind_addr = val; return 1; }
     if (strcmp(name, "port") == 0) NUM(port, 65535);
     if (strcmp(name, "threads") == 0) NUM(threads, 256);
@@ -516,6 +529,7 @@ static const command commands[] = {
     {"activity", 0, 0, "activity [--from DATE] [--to DATE] [--rep REP] [--territory CODE]"},
     {"pipeline", 0, 0, "pipeline"},
     {"check", 0, 0, "check [--json]"},
+    {"copy-store", 0, 0, "copy-store --from PATH --to CONNINFO"},
     {"export", 1, 1, "export REP"},
     {"quote-status", 2, 2, "quote-status QUOTE accepted|rejected"},
     {"expire-quotes", 0, 0, "expire-quotes"},
@@ -683,7 +697,10 @@ static int serve(app *a, fss_server *s)
              strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
              (unsigned)fss_server_port(s));
     printf("fieldsync sync server listening on %s\n", url);
-    printf("  store: %s (SQLite%s)\n", a->cfg.db_path, a->cfg.wal ? ", WAL" : "");
+    if (a->cfg.store)
+        printf("  store: PostgreSQL (--store)\n");
+    else
+        printf("  store: %s (SQLite%s)\n", a->cfg.db_path, a->cfg.wal ? ", WAL" : "");
     /* A token the operator supplied (flag, file, environment, config) is
      * theirs already and never echoed: stdout often ends up in a journal. */
     if (a->cfg.admin_token && a->token_generated)
@@ -759,8 +776,52 @@ static int check(app *a, fss_server *s)
     }
     print_buf(&out);
     fprintf(stderr, "sync-server: check: %zu violation%s in %s\n", bad,
-            bad == 1 ? "" : "s", a->cfg.db_path);
+            bad == 1 ? "" : "s", store_name(a));
     return bad ? 3 : 0;
+}
+
+/* copy-store: the SQLite store --from into the empty store --to (a
+ * PostgreSQL connection string), verified rep by rep (fss_copy_store). */
+static int copy_store(app *a)
+{
+    fss_config from = a->cfg, to = a->cfg;
+    fss_server *src = NULL, *dst = NULL;
+    fss_copy_report r;
+    fs_error err = {0};
+    fss_status st;
+    char line[512];
+    int rc = 0;
+
+    if (!a->from || !a->to) {
+        fprintf(stderr, "sync-server: copy-store needs --from PATH and --to CONNINFO\n");
+        return 2;
+    }
+    from.db_path = a->from;
+    from.store = NULL;
+    from.threads = to.threads = 1;
+    to.store = a->to;
+    if ((st = fss_server_open(&from, &src, &err)) != FSS_OK) {
+        rc = fail("open --from", &err, st);
+        goto done;
+    }
+    if ((st = fss_server_open(&to, &dst, &err)) != FSS_OK) {
+        rc = fail("open --to", &err, st);
+        goto done;
+    }
+    if ((st = fss_copy_store(src, dst, &r, &err)) != FSS_OK) {
+        rc = fail("copy-store", &err, st);
+        goto done;
+    }
+    snprintf(line, sizeof line,
+             "copied %lld rows in %lld tables from %s to PostgreSQL; verified:"
+             " the exports of all %lld reps are identical (%lld bytes)",
+             (long long)r.rows, (long long)r.tables, a->from,
+             (long long)r.reps_verified, (long long)r.export_bytes);
+    confirm(a->cmd, line, (const char *const[]){"from", a->from, NULL});
+done:
+    fss_server_close(dst);
+    fss_server_close(src);
+    return rc;
 }
 
 /* One write subcommand: resolve the references, do it, confirm it. */
@@ -774,8 +835,9 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
     int rc = 0;
 
     if (strcmp(a->cmd, "migrate") == 0) {
-        snprintf(line, sizeof line, "store %s is up to date", a->cfg.db_path);
-        confirm(a->cmd, line, (const char *const[]){"db", a->cfg.db_path, NULL});
+        snprintf(line, sizeof line, "store %s is up to date", store_name(a));
+        confirm(a->cmd, line, (const char *const[]){a->cfg.store ? "store" : "db",
+                                                    store_name(a), NULL});
     } else if (strcmp(a->cmd, "rep-add") == 0) {
         const char *email = a->nargs > 1 ? a->args[1] : NULL;
         if ((st = fss_admin_rep_add(s, a->args[0], email, &id, &err)) != FSS_OK)
@@ -1111,6 +1173,10 @@ int main(int argc, char **argv)
             goto done;
         }
         a.cfg.log = a.log;
+    }
+    if (strcmp(a.cmd, "copy-store") == 0) {
+        rc = copy_store(&a);
+        goto done;
     }
     if ((st = fss_server_open(&a.cfg, &s, &err)) != FSS_OK) {
         rc = fail("open store", &err, st);

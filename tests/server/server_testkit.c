@@ -5,6 +5,8 @@
  */
 #include "server_testkit.h"
 
+#include "fss_sql.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,68 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+bool tk_pg(void)
+{
+    const char *v = getenv("FS_TEST_STORE");
+    return v && strcmp(v, "pg") == 0;
+}
+
+/* Before main: a PostgreSQL variant without a cluster passes, loudly. */
+__attribute__((constructor)) static void tk_pg_gate(void)
+{
+    if (tk_pg() && !getenv("FS_TEST_PG")) {
+        printf("SKIPPED: PostgreSQL (FS_TEST_PG unset)\n");
+        fflush(stdout);
+        _exit(0);
+    }
+}
+
+/* Runs one statement on the FS_TEST_PG cluster's own database. */
+static void pg_admin(const char *sql)
+{
+    fss_sql *db = NULL;
+
+    if (fss_sql_open_pg(getenv("FS_TEST_PG"), &db) != FSS_SQL_OK)
+        fail_msg("FS_TEST_PG: %s", fss_errmsg(db));
+    if (fss_exec(db, sql, NULL, NULL, NULL) != FSS_SQL_OK)
+        fail_msg("%s: %s", sql, fss_errmsg(db));
+    fss_sql_close(db);
+}
+
+void tk_pg_create(char *name, size_t name_cap, char *out, size_t cap)
+{
+    static unsigned counter;
+    char sql[128];
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(name, name_cap, "fss_test_%ld_%u_%ld", (long)getpid(), counter++,
+             (long)(now.tv_nsec / 1000));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    pg_admin(sql);
+    /* a later keyword wins in a libpq connection string */
+    snprintf(out, cap, "%s dbname=%s", getenv("FS_TEST_PG"), name);
+}
+
+void tk_pg_drop(const char *name)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
+    pg_admin(sql);
+}
+
+struct fss_sql *tk_sql(tk_server *t)
+{
+    fss_sql *db = NULL;
+    int rc = t->cfg.store ? fss_sql_open_pg(t->cfg.store, &db)
+                         : fss_sql_open_sqlite(t->db, &db, FSS_SQL_OPEN_READWRITE);
+
+    if (rc != FSS_SQL_OK)
+        fail_msg("open the store: %s", fss_errmsg(db));
+    return db;
+}
 
 void tk_start(tk_server *t, void (*cfg_edit)(fss_config *cfg))
 {
@@ -24,11 +88,17 @@ void tk_start(tk_server *t, void (*cfg_edit)(fss_config *cfg))
     snprintf(t->db, sizeof t->db, "%s/central.db", t->dir);
     fss_config_default(&t->cfg);
     t->cfg.db_path = t->db;
+    if (tk_pg()) {
+        tk_pg_create(t->pg_db, sizeof t->pg_db, t->store, sizeof t->store);
+        t->cfg.store = t->store;
+    }
     t->cfg.bind_addr = "127.0.0.1";
     t->cfg.port = 0;
     t->cfg.threads = 4;
     t->cfg.admin_token = TK_ADMIN_TOKEN;
     t->cfg.drain_timeout_s = 5;
+    if (getenv("FS_TEST_LOG"))
+        t->cfg.log = stderr;
     if (cfg_edit)
         cfg_edit(&t->cfg);
     if (fss_server_open(&t->cfg, &t->s, &err) != FSS_OK)
@@ -46,6 +116,9 @@ void tk_stop(tk_server *t)
 
     fss_server_close(t->s);
     t->s = NULL;
+    if (t->pg_db[0])
+        tk_pg_drop(t->pg_db);
+    t->pg_db[0] = '\0';
     snprintf(path, sizeof path, "%s/central.db", t->dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/central.db-wal", t->dir);

@@ -23,10 +23,28 @@
 typedef struct tk_server {
     char dir[256];
     char db[300];
+    char pg_db[64];     /* the test's own PostgreSQL database, or "" */
+    char store[1024];   /* its conninfo (cfg.store) */
     fss_config cfg;
     fss_server *s;
     char base[160]; /* http://127.0.0.1:PORT */
 } tk_server;
+
+/* The PostgreSQL variant of a test (ctest runs it with FS_TEST_STORE=pg):
+ * every server the test starts keeps its store in a database of its own,
+ * created on the cluster FS_TEST_PG names (a libpq key=value connection
+ * string) and dropped by tk_stop, so tests run in parallel. Without
+ * FS_TEST_PG the variant says so loudly and passes (the test kit checks
+ * this before main). */
+bool tk_pg(void);
+/* Creates a fresh database on FS_TEST_PG; its conninfo into out. */
+void tk_pg_create(char *name, size_t name_cap, char *out, size_t cap);
+void tk_pg_drop(const char *name);
+
+/* A second connection to the store t's server uses (SQLite file or the
+ * test's PostgreSQL database), through the SQL driver (fss_sql.h), for
+ * checks that read the tables directly. The caller closes it. */
+struct fss_sql *tk_sql(tk_server *t);
 
 /* Opens and starts a server; cfg_edit (optional) adjusts the config. */
 void tk_start(tk_server *t, void (*cfg_edit)(fss_config *cfg));

@@ -10,7 +10,7 @@
  */
 #include "server_testkit.h"
 
-#include <sqlite3.h>
+#include "fss_sql.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,32 +91,32 @@ static int hidden_records(world *w, const fs_id *row, const char *field,
                           const tk_device *dev, fs_hlc hlc, const fs_id *anc,
                           const fs_id *rep)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
+    fss_sql *db = NULL;
+    fss_stmt *st = NULL;
     char repu[FS_ID_STRLEN + 1];
     int n = -1;
 
     fs_id_format(rep, repu);
-    assert_int_equal(sqlite3_open_v2(w->t.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    db = tk_sql(&w->t);
     assert_int_equal(
-        sqlite3_prepare_v2(db,
+        fss_prepare(db,
                            "SELECT count(*) FROM fss_conflicts WHERE rule = 'delete_wins'"
                            " AND status = 'open' AND yours_won = 0 AND row = ?1 AND"
-                           " (?2 IS NULL OR field = ?2) AND yours_device = ?3 AND"
-                           " (?4 = 0 OR yours_hlc = ?4) AND anc_row = ?5 AND rep = ?6",
+                           " (field = ?2 OR ?2 IS NULL) AND yours_device = ?3 AND"
+                           " (yours_hlc = ?4 OR ?4 = 0) AND anc_row = ?5 AND rep = ?6",
                            -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_blob(st, 1, row->b, 16, SQLITE_STATIC);
+        FSS_SQL_OK);
+    fss_bind_blob(st, 1, row->b, 16, FSS_SQL_STATIC);
     if (field)
-        sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, dev->id.b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (int64_t)hlc);
-    sqlite3_bind_blob(st, 5, anc->b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, repu, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+        fss_bind_text(st, 2, field, -1, FSS_SQL_STATIC);
+    fss_bind_blob(st, 3, dev->id.b, 16, FSS_SQL_STATIC);
+    fss_bind_int64(st, 4, (int64_t)hlc);
+    fss_bind_blob(st, 5, anc->b, 16, FSS_SQL_STATIC);
+    fss_bind_text(st, 6, repu, -1, FSS_SQL_STATIC);
+    if (fss_step(st) == FSS_SQL_ROW)
+        n = fss_column_int(st, 0);
+    fss_finalize(st);
+    fss_sql_close(db);
     return n;
 }
 
@@ -350,22 +350,22 @@ static void test_quote_delete_under_deleted_customer(void **state)
 /* The id of an open delete_wins record of row (0 if none). */
 static int64_t record_id(world *w, const fs_id *row, const char *status)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
+    fss_sql *db = NULL;
+    fss_stmt *st = NULL;
     int64_t id = 0;
 
-    assert_int_equal(sqlite3_open_v2(w->t.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
+    db = tk_sql(&w->t);
+    assert_int_equal(fss_prepare(db,
                                         "SELECT min(id) FROM fss_conflicts WHERE row = ?1"
                                         " AND rule = 'delete_wins' AND status = ?2",
                                         -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_blob(st, 1, row->b, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+                     FSS_SQL_OK);
+    fss_bind_blob(st, 1, row->b, 16, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, status, -1, FSS_SQL_STATIC);
+    if (fss_step(st) == FSS_SQL_ROW)
+        id = fss_column_int64(st, 0);
+    fss_finalize(st);
+    fss_sql_close(db);
     return id;
 }
 

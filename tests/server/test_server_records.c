@@ -422,6 +422,10 @@ static void test_check_finds_old_rows(void **state)
     size_t bad = 99;
 
     (void)state;
+    /* The broken row is invalid UTF-8 in a text column, which PostgreSQL
+     * refuses to store at all: on it, the rows check has nothing to find. */
+    if (tk_pg())
+        skip();
     tk_start(&t, NULL);
     tk_rep(&t, "Alice", "north");
     cust = tk_customer(&t, "Greenfield", "north", NULL, 53.48, -2.24);

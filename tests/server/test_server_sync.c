@@ -7,7 +7,7 @@
 #include "server_testkit.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
+#include "fss_sql.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -737,18 +737,18 @@ static void test_count_pending(void **state)
 /* Rows of fss_batches for device d, read straight from the store file. */
 static int stored_batches(tk_server *t, const tk_device *d)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
+    fss_sql *db = NULL;
+    fss_stmt *st = NULL;
     int n = -1;
 
-    assert_int_equal(sqlite3_open_v2(t->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fss_batches WHERE device = ?1",
-                                        -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_blob(st, 1, d->id.b, 16, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    db = tk_sql(t);
+    assert_int_equal(fss_prepare(db, "SELECT count(*) FROM fss_batches WHERE device = ?1",
+                                        -1, &st, NULL), FSS_SQL_OK);
+    fss_bind_blob(st, 1, d->id.b, 16, FSS_SQL_STATIC);
+    if (fss_step(st) == FSS_SQL_ROW)
+        n = fss_column_int(st, 0);
+    fss_finalize(st);
+    fss_sql_close(db);
     return n;
 }
 

@@ -1,5 +1,5 @@
 /*
- * fss_sqlite_owner.c - the SQLite repository for the ownership lifecycle
+ * fss_repo_owner.c - the repository for the ownership lifecycle
  * (issue 17; fss_repo.h, "ownership lifecycle"): a rep's active flag and
  * heir, the customers and territories an offboarding takes away, voiding
  * enrollment codes, revoking (or draining) a rep's devices, the drain scope
@@ -7,7 +7,7 @@
  * which order) live in fss_owner.c; this file only reads and writes rows,
  * in portable SQL (`?` placeholders, no SQLite-only functions).
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +22,23 @@ typedef struct bindv {
 } bindv;
 
 static fss_status prep(fss_conn *c, const char *sql, const bindv *v, size_t n,
-                       sqlite3_stmt **st, fs_error *err)
+                       fss_stmt **st, fs_error *err)
 {
     size_t k;
 
     *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "prepare");
     for (k = 0; k < n; k++) {
         int at = (int)k + 1;
         if (v[k].kind == 'i')
-            sqlite3_bind_int64(*st, at, v[k].i);
+            fss_bind_int64(*st, at, v[k].i);
         else if (v[k].kind == 'b')
-            sqlite3_bind_blob(*st, at, v[k].id->b, 16, SQLITE_STATIC);
+            fss_bind_blob(*st, at, v[k].id->b, 16, FSS_SQL_STATIC);
         else if (v[k].t)
-            sqlite3_bind_text(*st, at, v[k].t, -1, SQLITE_STATIC);
+            fss_bind_text(*st, at, v[k].t, -1, FSS_SQL_STATIC);
         else
-            sqlite3_bind_null(*st, at);
+            fss_bind_null(*st, at);
     }
     return FSS_OK;
 }
@@ -47,14 +47,14 @@ static fss_status prep(fss_conn *c, const char *sql, const bindv *v, size_t n,
 static fss_status run(fss_conn *c, const char *sql, const bindv *v, size_t n,
                       int64_t *changes, fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc = prep(c, sql, v, n, &st, err);
 
-    if (rc == FSS_OK && sqlite3_step(st) != SQLITE_DONE)
+    if (rc == FSS_OK && fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "owner write");
     if (rc == FSS_OK && changes)
-        *changes = sqlite3_changes(c->db);
-    sqlite3_finalize(st);
+        *changes = fss_changes(c->db);
+    fss_finalize(st);
     return rc;
 }
 
@@ -62,7 +62,7 @@ static fss_status run(fss_conn *c, const char *sql, const bindv *v, size_t n,
 static fss_status ids_of(fss_conn *c, const char *sql, const bindv *v, size_t n,
                          fs_id **ids, size_t *count, fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     size_t cap = 0;
     int r;
     fss_status rc = prep(c, sql, v, n, &st, err);
@@ -71,8 +71,8 @@ static fss_status ids_of(fss_conn *c, const char *sql, const bindv *v, size_t n,
     *count = 0;
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        if (fss_column_bytes(st, 0) != 16)
             continue;
         if (*count == cap) {
             size_t nc = cap ? cap * 2 : 64;
@@ -84,12 +84,12 @@ static fss_status ids_of(fss_conn *c, const char *sql, const bindv *v, size_t n,
             *ids = p;
             cap = nc;
         }
-        memcpy((*ids)[(*count)++].b, sqlite3_column_blob(st, 0), 16);
+        memcpy((*ids)[(*count)++].b, fss_column_blob(st, 0), 16);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "customer list");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     if (rc != FSS_OK) {
         free(*ids);
         *ids = NULL;
@@ -102,7 +102,7 @@ fss_status fss__repo_rep_state(fss_conn *c, const char *rep,
                                fss_rep_state *out, bool *found, fs_error *err)
 {
     bindv v[] = {{'t', rep, 0, NULL}};
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -112,18 +112,18 @@ fss_status fss__repo_rep_state(fss_conn *c, const char *rep,
                  " WHERE uuid = ?", v, 1, &st, err);
     if (rc != FSS_OK)
         goto done;
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
         *found = true;
-        out->active = sqlite3_column_int(st, 0) != 0;
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+        out->active = fss_column_int(st, 0) != 0;
+        if (fss_column_type(st, 1) != FSS_SQL_NULL)
             snprintf(out->heir, sizeof out->heir, "%s",
-                     (const char *)sqlite3_column_text(st, 1));
-        out->deactivated_at = sqlite3_column_int64(st, 2);
-    } else if (r != SQLITE_DONE)
+                     (const char *)fss_column_text(st, 1));
+        out->deactivated_at = fss_column_int64(st, 2);
+    } else if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "rep state");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -226,7 +226,7 @@ fss_status fss__repo_drain_in_scope(fss_conn *c, const char *rep,
                                     const fs_id *cust, bool *in, fs_error *err)
 {
     bindv v[] = {{'t', rep, 0, NULL}, {'b', NULL, 0, cust}};
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -234,12 +234,12 @@ fss_status fss__repo_drain_in_scope(fss_conn *c, const char *rep,
     rc = prep(c, "SELECT 1 FROM fss_drain_scope WHERE rep = ? AND customer = ?",
               v, 2, &st, err);
     if (rc == FSS_OK) {
-        r = sqlite3_step(st);
-        *in = r == SQLITE_ROW;
-        if (r != SQLITE_ROW && r != SQLITE_DONE)
+        r = fss_step(st);
+        *in = r == FSS_SQL_ROW;
+        if (r != FSS_SQL_ROW && r != FSS_SQL_DONE)
             rc = fss__dbfail(err, c->db, "drain scope");
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -294,7 +294,7 @@ fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
                                     fss_offboard_item_fn fn, void *arg,
                                     fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -309,32 +309,32 @@ fss_status fss__repo_offboards_list(fss_conn *c, const char *const *territories,
               NULL, 0, &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_offboard_item o;
         memset(&o, 0, sizeof o);
-#define TXT(i) (sqlite3_column_type(st, i) == SQLITE_NULL \
-                    ? NULL : (const char *)sqlite3_column_text(st, i))
-        o.id = sqlite3_column_int64(st, 0);
+#define TXT(i) (fss_column_type(st, i) == FSS_SQL_NULL \
+                    ? NULL : (const char *)fss_column_text(st, i))
+        o.id = fss_column_int64(st, 0);
         o.rep = TXT(1);
         o.rep_name = TXT(2);
         o.to_rep = TXT(3);
-        o.at = sqlite3_column_int64(st, 4);
+        o.at = fss_column_int64(st, 4);
         o.by = TXT(5);
-        o.customers = sqlite3_column_int64(st, 6);
-        o.territories = sqlite3_column_int64(st, 7);
-        o.devices = sqlite3_column_int64(st, 8);
-        o.codes = sqlite3_column_int64(st, 9);
-        o.drain = sqlite3_column_int(st, 10) != 0;
-        o.drained = sqlite3_column_int64(st, 11);
-        o.has_reactivated_at = sqlite3_column_type(st, 12) != SQLITE_NULL;
-        o.reactivated_at = sqlite3_column_int64(st, 12);
+        o.customers = fss_column_int64(st, 6);
+        o.territories = fss_column_int64(st, 7);
+        o.devices = fss_column_int64(st, 8);
+        o.codes = fss_column_int64(st, 9);
+        o.drain = fss_column_int(st, 10) != 0;
+        o.drained = fss_column_int64(st, 11);
+        o.has_reactivated_at = fss_column_type(st, 12) != FSS_SQL_NULL;
+        o.reactivated_at = fss_column_int64(st, 12);
 #undef TXT
         fn(&o, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "offboards");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -343,7 +343,7 @@ done:
 fss_status fss__repo_reclaim_candidates(fss_conn *c, fss_reclaim_item **out,
                                         size_t *n, fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     size_t cap = 0;
     int r;
     fss_status rc;
@@ -366,9 +366,9 @@ fss_status fss__repo_reclaim_candidates(fss_conn *c, fss_reclaim_item **out,
               NULL, 0, &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_reclaim_item *it;
-        if (sqlite3_column_bytes(st, 0) != 16)
+        if (fss_column_bytes(st, 0) != 16)
             continue;
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 64;
@@ -382,28 +382,28 @@ fss_status fss__repo_reclaim_candidates(fss_conn *c, fss_reclaim_item **out,
         }
         it = &(*out)[(*n)++];
         memset(it, 0, sizeof *it);
-        memcpy(it->id.b, sqlite3_column_blob(st, 0), 16);
+        memcpy(it->id.b, fss_column_blob(st, 0), 16);
         snprintf(it->owner, sizeof it->owner, "%s",
-                 (const char *)sqlite3_column_text(st, 1));
+                 (const char *)fss_column_text(st, 1));
         snprintf(it->name, sizeof it->name, "%s",
-                 sqlite3_column_type(st, 2) == SQLITE_NULL
-                     ? "" : (const char *)sqlite3_column_text(st, 2));
-        it->has_followup = sqlite3_column_type(st, 3) != SQLITE_NULL;
-        it->followup = sqlite3_column_int64(st, 3);
-        it->open_quote = sqlite3_column_int64(st, 4) > 0;
-        it->has_since = sqlite3_column_type(st, 5) != SQLITE_NULL;
-        it->since = sqlite3_column_int64(st, 5);
-        it->has_warned = sqlite3_column_type(st, 6) != SQLITE_NULL;
-        it->warned_at = sqlite3_column_int64(st, 6);
-        it->claimed_at = sqlite3_column_int64(st, 7);
+                 fss_column_type(st, 2) == FSS_SQL_NULL
+                     ? "" : (const char *)fss_column_text(st, 2));
+        it->has_followup = fss_column_type(st, 3) != FSS_SQL_NULL;
+        it->followup = fss_column_int64(st, 3);
+        it->open_quote = fss_column_int64(st, 4) > 0;
+        it->has_since = fss_column_type(st, 5) != FSS_SQL_NULL;
+        it->since = fss_column_int64(st, 5);
+        it->has_warned = fss_column_type(st, 6) != FSS_SQL_NULL;
+        it->warned_at = fss_column_int64(st, 6);
+        it->claimed_at = fss_column_int64(st, 7);
         it->claimed_by_owner =
-            sqlite3_column_type(st, 8) != SQLITE_NULL &&
-            strcmp((const char *)sqlite3_column_text(st, 8), it->owner) == 0;
+            fss_column_type(st, 8) != FSS_SQL_NULL &&
+            strcmp((const char *)fss_column_text(st, 8), it->owner) == 0;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "reclaim candidates");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     if (rc != FSS_OK) {
         free(*out);
         *out = NULL;
@@ -467,7 +467,7 @@ fss_status fss__repo_pool_get(fss_conn *c, const fs_id *cust,
                               fss_pool_row *out, fs_error *err)
 {
     bindv v[] = {{'b', NULL, 0, cust}};
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -475,16 +475,16 @@ fss_status fss__repo_pool_get(fss_conn *c, const fs_id *cust,
     rc = prep(c, "SELECT pooled_at, former_owner FROM fss_pool_state WHERE"
                  " customer = ?", v, 1, &st, err);
     if (rc == FSS_OK) {
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW) {
-            out->pooled_at = sqlite3_column_int64(st, 0);
-            if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW) {
+            out->pooled_at = fss_column_int64(st, 0);
+            if (fss_column_type(st, 1) != FSS_SQL_NULL)
                 snprintf(out->former_owner, sizeof out->former_owner, "%s",
-                         (const char *)sqlite3_column_text(st, 1));
-        } else if (r != SQLITE_DONE)
+                         (const char *)fss_column_text(st, 1));
+        } else if (r != FSS_SQL_DONE)
             rc = fss__dbfail(err, c->db, "pool state");
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -492,19 +492,19 @@ fss_status fss__repo_pool_get(fss_conn *c, const fs_id *cust,
 static fss_status one_int(fss_conn *c, const char *sql, const bindv *v, size_t n,
                           int64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc = prep(c, sql, v, n, &st, err);
     int r;
 
     *out = 0;
     if (rc == FSS_OK) {
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW)
-            *out = sqlite3_column_int64(st, 0);
-        else if (r != SQLITE_DONE)
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW)
+            *out = fss_column_int64(st, 0);
+        else if (r != FSS_SQL_DONE)
             rc = fss__dbfail(err, c->db, "count");
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -535,16 +535,16 @@ fss_status fss__repo_rep_name(fss_conn *c, const char *rep, char *out,
                               size_t cap, fs_error *err)
 {
     bindv v[] = {{'t', rep, 0, NULL}};
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc = prep(c, "SELECT name FROM fss_reps WHERE uuid = ?", v, 1,
                          &st, err);
 
     if (cap)
         out[0] = '\0';
-    if (rc == FSS_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    if (rc == FSS_OK && fss_step(st) == FSS_SQL_ROW &&
+        fss_column_type(st, 0) != FSS_SQL_NULL)
+        snprintf(out, cap, "%s", (const char *)fss_column_text(st, 0));
+    fss_finalize(st);
     return rc;
 }
 
@@ -589,7 +589,7 @@ fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
     char cond[MAX_TERRITORY_BINDS * 4 + 64], sql[1024];
     bindv v[MAX_TERRITORY_BINDS];
     size_t n, k;
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -606,23 +606,23 @@ fss_status fss__repo_pool_list(fss_conn *c, const char *const *territories,
     rc = prep(c, sql, v, n, &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_pool_item it;
-        if (sqlite3_column_bytes(st, 0) != 16)
+        if (fss_column_bytes(st, 0) != 16)
             continue;
         memset(&it, 0, sizeof it);
-        memcpy(it.id.b, sqlite3_column_blob(st, 0), 16);
-        it.name = (const char *)sqlite3_column_text(st, 1);
-        it.territory = (const char *)sqlite3_column_text(st, 2);
-        it.has_pooled_at = sqlite3_column_type(st, 3) != SQLITE_NULL;
-        it.pooled_at = sqlite3_column_int64(st, 3);
-        it.former_owner = (const char *)sqlite3_column_text(st, 4);
+        memcpy(it.id.b, fss_column_blob(st, 0), 16);
+        it.name = (const char *)fss_column_text(st, 1);
+        it.territory = (const char *)fss_column_text(st, 2);
+        it.has_pooled_at = fss_column_type(st, 3) != FSS_SQL_NULL;
+        it.pooled_at = fss_column_int64(st, 3);
+        it.former_owner = (const char *)fss_column_text(st, 4);
         fn(&it, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pool");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -633,7 +633,7 @@ fss_status fss__repo_claims_list(fss_conn *c, const char *const *territories,
     char cond[MAX_TERRITORY_BINDS * 4 + 64], sql[1024];
     bindv v[MAX_TERRITORY_BINDS + 1];
     size_t n, k;
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -652,26 +652,26 @@ fss_status fss__repo_claims_list(fss_conn *c, const char *const *territories,
     rc = prep(c, sql, v, n + 1, &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_claim_item it;
         memset(&it, 0, sizeof it);
-        it.id = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_bytes(st, 1) == 16)
-            memcpy(it.customer.b, sqlite3_column_blob(st, 1), 16);
-        it.customer_name = (const char *)sqlite3_column_text(st, 2);
-        it.rep = (const char *)sqlite3_column_text(st, 3);
-        it.rep_name = (const char *)sqlite3_column_text(st, 4);
-        if (sqlite3_column_bytes(st, 5) == 16)
-            memcpy(it.device.b, sqlite3_column_blob(st, 5), 16);
-        it.at = sqlite3_column_int64(st, 6);
-        it.outcome = (const char *)sqlite3_column_text(st, 7);
-        it.detail = (const char *)sqlite3_column_text(st, 8);
+        it.id = fss_column_int64(st, 0);
+        if (fss_column_bytes(st, 1) == 16)
+            memcpy(it.customer.b, fss_column_blob(st, 1), 16);
+        it.customer_name = (const char *)fss_column_text(st, 2);
+        it.rep = (const char *)fss_column_text(st, 3);
+        it.rep_name = (const char *)fss_column_text(st, 4);
+        if (fss_column_bytes(st, 5) == 16)
+            memcpy(it.device.b, fss_column_blob(st, 5), 16);
+        it.at = fss_column_int64(st, 6);
+        it.outcome = (const char *)fss_column_text(st, 7);
+        it.detail = (const char *)fss_column_text(st, 8);
         fn(&it, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "claims");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -683,7 +683,7 @@ fss_status fss__repo_dedup_rows(fss_conn *c, const char *const *territories,
     char cond[MAX_TERRITORY_BINDS * 4 + 64], sql[512];
     bindv v[MAX_TERRITORY_BINDS];
     size_t n, k;
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -698,19 +698,19 @@ fss_status fss__repo_dedup_rows(fss_conn *c, const char *const *territories,
     rc = prep(c, sql, v, n, &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW && rc == FSS_OK) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW && rc == FSS_OK) {
         fs_id id;
-        if (sqlite3_column_bytes(st, 0) != 16)
+        if (fss_column_bytes(st, 0) != 16)
             continue;
-        memcpy(id.b, sqlite3_column_blob(st, 0), 16);
-        rc = fn(&id, (const char *)sqlite3_column_text(st, 1),
-                (const char *)sqlite3_column_text(st, 2),
-                (const char *)sqlite3_column_text(st, 3), arg, err);
+        memcpy(id.b, fss_column_blob(st, 0), 16);
+        rc = fn(&id, (const char *)fss_column_text(st, 1),
+                (const char *)fss_column_text(st, 2),
+                (const char *)fss_column_text(st, 3), arg, err);
     }
-    if (rc == FSS_OK && r != SQLITE_DONE && r != SQLITE_ROW)
+    if (rc == FSS_OK && r != FSS_SQL_DONE && r != FSS_SQL_ROW)
         rc = fss__dbfail(err, c->db, "duplicates");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -718,7 +718,7 @@ fss_status fss__repo_merged_get(fss_conn *c, const fs_id *dup,
                                 fss_merged_row *out, bool *found, fs_error *err)
 {
     bindv v[] = {{'b', NULL, 0, dup}};
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -727,20 +727,20 @@ fss_status fss__repo_merged_get(fss_conn *c, const fs_id *dup,
     rc = prep(c, "SELECT survivor, owner_rep, territory FROM fss_merged WHERE"
                  " dup = ?", v, 1, &st, err);
     if (rc == FSS_OK) {
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW && fss_column_bytes(st, 0) == 16) {
             *found = true;
-            memcpy(out->survivor.b, sqlite3_column_blob(st, 0), 16);
-            if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+            memcpy(out->survivor.b, fss_column_blob(st, 0), 16);
+            if (fss_column_type(st, 1) != FSS_SQL_NULL)
                 snprintf(out->owner_rep, sizeof out->owner_rep, "%s",
-                         (const char *)sqlite3_column_text(st, 1));
-            if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+                         (const char *)fss_column_text(st, 1));
+            if (fss_column_type(st, 2) != FSS_SQL_NULL)
                 snprintf(out->territory, sizeof out->territory, "%s",
-                         (const char *)sqlite3_column_text(st, 2));
-        } else if (r != SQLITE_DONE && r != SQLITE_ROW)
+                         (const char *)fss_column_text(st, 2));
+        } else if (r != FSS_SQL_DONE && r != FSS_SQL_ROW)
             rc = fss__dbfail(err, c->db, "merged");
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -777,7 +777,7 @@ fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
                                  fss_merge_item_fn fn, void *arg, fs_error *err)
 {
     bindv v[] = {{'b', NULL, 0, survivor}};
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc;
     int r;
 
@@ -790,24 +790,24 @@ fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
               v, survivor ? 1 : 0, &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_merge_item m;
         memset(&m, 0, sizeof m);
-        m.id = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_bytes(st, 1) == 16)
-            memcpy(m.survivor.b, sqlite3_column_blob(st, 1), 16);
-        m.at = sqlite3_column_int64(st, 2);
-        m.by = (const char *)sqlite3_column_text(st, 3);
-        m.duplicates = sqlite3_column_int64(st, 4);
-        m.children = sqlite3_column_int64(st, 5);
-        m.fields = sqlite3_column_int64(st, 6);
-        m.detail = (const char *)sqlite3_column_text(st, 7);
+        m.id = fss_column_int64(st, 0);
+        if (fss_column_bytes(st, 1) == 16)
+            memcpy(m.survivor.b, fss_column_blob(st, 1), 16);
+        m.at = fss_column_int64(st, 2);
+        m.by = (const char *)fss_column_text(st, 3);
+        m.duplicates = fss_column_int64(st, 4);
+        m.children = fss_column_int64(st, 5);
+        m.fields = fss_column_int64(st, 6);
+        m.detail = (const char *)fss_column_text(st, 7);
         fn(&m, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "merges");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 

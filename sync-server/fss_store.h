@@ -1,38 +1,47 @@
 /*
- * fss_sqlite.h - private to the SQLite implementation of the repository
- * (fss_repo.h): the connection layout, the cached statements, the scope
- * condition in SQL, and the helpers that turn SQLite errors into fss_status.
+ * fss_store.h - private to the implementation of the repository
+ * (fss_repo.h) over the SQL driver (fss_sql.h): the connection layout, the
+ * cached statements, the scope condition in SQL, and the helpers that turn
+ * driver errors into fss_status. The same code and SQL text serve SQLite
+ * and PostgreSQL.
  *
  * Only the files that implement the store include this header (fss_db.c,
- * fss_scope.c, fss_sqlite_*.c); every other server file sees fss_repo.h
+ * fss_scope.c, fss_repo_*.c); every other server file sees fss_repo.h
  * alone.
  */
-#ifndef FSS_SQLITE_H
-#define FSS_SQLITE_H
+#ifndef FSS_STORE_H
+#define FSS_STORE_H
 
-#include <sqlite3.h>
+#include "fss_sql.h"
 
 #include "fs_store.h"
 #include "fss_int.h"
 
 #define FSS_STMT_CACHE 16
 
-/* One SQLite connection with its row store; used by one thread at a time.
+/* The statement_timeout and idle_in_transaction_session_timeout every
+ * PostgreSQL connection sets: how long one statement, and one transaction
+ * left idle, may hold locks (above all the sequence counter's row lock,
+ * docs/ARCHITECTURE.md "Sequence numbers") before PostgreSQL ends it. */
+#define FSS_PG_STATEMENT_TIMEOUT "30s"
+#define FSS_PG_IDLE_TX_TIMEOUT "10s"
+
+/* One store connection with its row store; used by one thread at a time.
  * The statements run for every saved row or checked change are prepared
  * once per connection (fss__conn_stmt) and finalized when the pool closes. */
 struct fss_conn {
-    sqlite3 *db;
+    fss_sql *db;
     fs_store *store;
-    sqlite3_stmt *next_seq;  /* fss__next_seq */
-    sqlite3_stmt *in_scope;  /* fss__customer_in_scope */
-    sqlite3_stmt *customer_reps; /* fss__customer_reps */
-    sqlite3_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
-    sqlite3_stmt *scope_size;    /* fss_sync.c: customers in a scope */
+    fss_stmt *next_seq;  /* fss__next_seq */
+    fss_stmt *in_scope;  /* fss__customer_in_scope */
+    fss_stmt *customer_reps; /* fss__customer_reps */
+    fss_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
+    fss_stmt *scope_size;    /* fss_sync.c: customers in a scope */
     /* fss__stmt: statements run on every request, keyed by their SQL
      * literal's address. */
     struct {
         const char *sql;
-        sqlite3_stmt *st;
+        fss_stmt *st;
     } cached[FSS_STMT_CACHE];
     bool busy;
 };
@@ -48,33 +57,33 @@ struct fss_conn {
     "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
 
 /* A territory restriction (NULL-terminated codes, NULL = all; see
- * fss__actor_territories) in SQL (fss_sqlite_console.c): appends
+ * fss__actor_territories) in SQL (fss_repo_console.c): appends
  * " AND col IN (?first, ?first+1, ...)" (nothing for NULL, a false
  * condition for an empty list); _bind binds the codes from ?first and
  * returns the next free parameter number. */
 void fss__sql_terr_in(fss_buf *sql, const char *col, const char *const *terr,
                       int first);
-int fss__sql_terr_bind(sqlite3_stmt *st, const char *const *terr, int first);
+int fss__sql_terr_bind(fss_stmt *st, const char *const *terr, int first);
 /* The customer id a conflict record (aliased `alias`) belongs to, as an
  * SQL expression over the entity tables' root column. */
 void fss__sql_conflict_customer(fss_buf *sql, const char *alias);
 
-fss_status fss__dbfail(fs_error *err, sqlite3 *db, const char *what);
+fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
 /* The statement cached in *slot, prepared from sql on first use (borrowed:
  * the caller resets it after use and never finalizes it). */
-fss_status fss__conn_stmt(fss_conn *c, sqlite3_stmt **slot, const char *sql,
+fss_status fss__conn_stmt(fss_conn *c, fss_stmt **slot, const char *sql,
                           fs_error *err);
 /* The statement for `sql`, prepared on its first use by this connection
  * and kept: for queries every sync request runs (authentication, the
  * batch, the open conflicts), whose parsing was a fifth of a saturated
  * server's CPU (docs/BENCHMARKS.md, "The server's ceiling"). `sql` must be
  * a string literal: its address is the key. Give it back with
- * fss__stmt_done (reset, bindings cleared), never sqlite3_finalize. Past
+ * fss__stmt_done (reset, bindings cleared), never fss_finalize. Past
  * FSS_STMT_CACHE literals a statement is prepared for the one use and
  * fss__stmt_done finalizes it. */
-fss_status fss__stmt(fss_conn *c, const char *sql, sqlite3_stmt **out,
+fss_status fss__stmt(fss_conn *c, const char *sql, fss_stmt **out,
                      fs_error *err);
-void fss__stmt_done(fss_conn *c, sqlite3_stmt *st);
+void fss__stmt_done(fss_conn *c, fss_stmt *st);
 
-#endif /* FSS_SQLITE_H */
+#endif /* FSS_STORE_H */

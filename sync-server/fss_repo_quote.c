@@ -1,10 +1,10 @@
 /*
- * fss_sqlite_quote.c - the SQLite repository for the quote rules' lookups
+ * fss_repo_quote.c - the repository for the quote rules' lookups
  * (fss_repo.h): a quote's live lines, and the sent quotes whose validity
  * may have ended. The rules themselves (totals, transitions, expiry) are
  * fs_quote.c's; fss_quote.c applies them.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@ fss_status fss__repo_quote_lines(fss_conn *c, const fs_id *quote, fs_row **out,
     const fs_entity *le = fs_schema_entity("quote_line");
     fs_row *lines = NULL;
     size_t cap = 0;
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_error serr = {0};
     fss_status rc = FSS_OK;
     char sql[1024];
@@ -26,12 +26,12 @@ fss_status fss__repo_quote_lines(fss_conn *c, const fs_id *quote, fs_row **out,
     /* Table and column names come from the schema, never from input. */
     snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE quote_id = ?1 AND deleted = 0 "
              "ORDER BY id", fs_store_columns(c->store, le), fs_store_table(c->store, le));
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "quote lines");
         goto done;
     }
-    sqlite3_bind_blob(st, 1, quote->b, 16, SQLITE_STATIC);
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    fss_bind_blob(st, 1, quote->b, 16, FSS_SQL_STATIC);
+    while ((s = fss_step(st)) == FSS_SQL_ROW) {
         if (*n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             fs_row *nl = realloc(lines, ncap * sizeof *nl);
@@ -49,10 +49,10 @@ fss_status fss__repo_quote_lines(fss_conn *c, const fs_id *quote, fs_row **out,
             goto done;
         }
     }
-    if (s != SQLITE_DONE)
+    if (s != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "quote lines");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     if (rc != FSS_OK) {
         for (size_t i = 0; i < *n; i++)
             fs_row_free(&lines[i]);
@@ -69,7 +69,7 @@ fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
                                 fs_error *err)
 {
     const fs_entity *qe = fs_schema_entity("quote");
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_error serr = {0};
     fss_status rc = FSS_OK;
     char sql[1024];
@@ -78,13 +78,13 @@ fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
     snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0 AND status = ?1 "
              "AND valid_until < ?2 ORDER BY id", fs_store_columns(c->store, qe),
              fs_store_table(c->store, qe));
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "expire quotes");
         goto done;
     }
-    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, before_ms);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    fss_bind_text(st, 1, status, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, before_ms);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fs_row q = {0};
         if (fs_store_decode(c->store, qe, st, 0, &q, NULL, &serr) != FS_STORE_OK) {
             fs_row_free(&q);
@@ -96,9 +96,9 @@ fss_status fss__repo_quotes_due(fss_conn *c, const char *status,
         if (rc != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "expire quotes");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }

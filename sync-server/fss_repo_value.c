@@ -1,5 +1,5 @@
 /*
- * fss_sqlite_value.c - the SQLite repository for customer value and churn
+ * fss_repo_value.c - the repository for customer value and churn
  * (fss_repo.h, "customer value"): cursors over the live rows of one entity
  * in customer order, so that `analyze` (fss_value.c) can walk customers,
  * purchases, visits, tasks and tickets side by side, one customer at a time,
@@ -10,7 +10,7 @@
  * root (the customer) and id. Ids are 16-byte blobs compared bytewise by
  * both SQLite and PostgreSQL (bytea), the same order as memcmp.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@
 struct fss_value_cursor {
     fss_conn *c;
     const fs_entity *e;
-    sqlite3_stmt *st;
+    fss_stmt *st;
     bool is_customer;
 };
 
@@ -44,7 +44,7 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
                  "SELECT %s FROM \"%s\" WHERE deleted = 0 AND root IS NOT NULL"
                  " ORDER BY root, id",
                  fs_store_columns(c->store, e), fs_store_table(c->store, e));
-    if (sqlite3_prepare_v2(c->db, sql, -1, &cur->st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, e->name);
         fss__repo_value_close(cur);
         return rc;
@@ -61,10 +61,10 @@ fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
     int s;
 
     *has = false;
-    s = sqlite3_step(cur->st);
-    if (s == SQLITE_DONE)
+    s = fss_step(cur->st);
+    if (s == FSS_SQL_DONE)
         return FSS_OK;
-    if (s != SQLITE_ROW)
+    if (s != FSS_SQL_ROW)
         return fss__dbfail(err, cur->c->db, cur->e->name);
     if (fs_store_decode(cur->c->store, cur->e, cur->st, 0, row, &info, &serr) !=
         FS_STORE_OK)
@@ -78,7 +78,7 @@ void fss__repo_value_close(fss_value_cursor *cur)
 {
     if (!cur)
         return;
-    sqlite3_finalize(cur->st);
+    fss_finalize(cur->st);
     free(cur);
 }
 
@@ -87,7 +87,7 @@ fss_status fss__repo_customers_where(fss_conn *c, const char *field,
                                      fss_row_fn fn, void *arg, fs_error *err)
 {
     const fs_entity *e = fs_schema_entity("customer");
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fs_row row = {0};
     fs_error serr = {0};
     fss_status rc = FSS_OK;
@@ -109,23 +109,23 @@ fss_status fss__repo_customers_where(fss_conn *c, const char *field,
         k += snprintf(sql + k, sizeof sql - (size_t)k, ")");
     }
     snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY id");
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "customers where");
         goto done;
     }
     for (size_t i = 0; territories && i < nterr; i++)
-        sqlite3_bind_text(st, (int)i + 1, territories[i], -1, SQLITE_STATIC);
-    while (rc == FSS_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        fss_bind_text(st, (int)i + 1, territories[i], -1, FSS_SQL_STATIC);
+    while (rc == FSS_OK && (s = fss_step(st)) == FSS_SQL_ROW) {
         if (fs_store_decode(c->store, e, st, 0, &row, NULL, &serr) != FS_STORE_OK) {
             rc = fss__fail(err, FSS_EDB, "decode customer: %s", serr.text);
             goto done;
         }
         rc = fn(&row, arg, err);
     }
-    if (rc == FSS_OK && s != SQLITE_DONE)
+    if (rc == FSS_OK && s != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "customers where");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fs_row_free(&row);
     return rc;
 }

@@ -1,11 +1,11 @@
 /*
- * fss_sqlite_sync.c - the SQLite repository for a sync request's own store
+ * fss_repo_sync.c - the repository for a sync request's own store
  * access (fss_repo.h): the stored batches that make a push exactly-once per
  * (device, batch id), and the pull's two query plans with their counts.
  * Which plan runs, and the cost argument for it, is fss_sync.c's
  * choose_plan(); this file only runs the plan it is given.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <string.h>
 
@@ -14,7 +14,7 @@ fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
                                uint8_t digest[32], fss_buf *results,
                                fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
@@ -23,22 +23,22 @@ fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
     if ((rc = fss__stmt(c, "SELECT digest, results FROM fss_batches WHERE "
                            "device = ?1 AND batch_id = ?2", &st, err)) != FSS_OK)
         goto done;
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_DONE)
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 2, batch->b, 16, FSS_SQL_STATIC);
+    r = fss_step(st);
+    if (r == FSS_SQL_DONE)
         goto done;
-    if (r != SQLITE_ROW) {
+    if (r != FSS_SQL_ROW) {
         rc = fss__dbfail(err, c->db, "batch lookup");
         goto done;
     }
     *found = true;
     /* A digest of another length matches nothing (left all zero: a real
      * SHA-256 of a batch is never that). */
-    if (sqlite3_column_bytes(st, 0) == 32)
-        memcpy(digest, sqlite3_column_blob(st, 0), 32);
-    fss_buf_add(results, sqlite3_column_blob(st, 1),
-                (size_t)sqlite3_column_bytes(st, 1));
+    if (fss_column_bytes(st, 0) == 32)
+        memcpy(digest, fss_column_blob(st, 0), 32);
+    fss_buf_add(results, fss_column_blob(st, 1),
+                (size_t)fss_column_bytes(st, 1));
     if (results->oom)
         rc = fss__fail(err, FSS_ENOMEM, "batch results");
 done:
@@ -51,19 +51,19 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
                                const void *results, size_t len, int64_t now_ms,
                                int keep, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
     if ((rc = fss__stmt(c, "INSERT INTO fss_batches(device, batch_id, digest,"
                            " results, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
                         &st, err)) != FSS_OK)
         goto done;
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, batch->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, digest, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, results ? results : "", (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, now_ms);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 2, batch->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 3, digest, 32, FSS_SQL_STATIC);
+    fss_bind_blob(st, 4, results ? results : "", (int)len, FSS_SQL_STATIC);
+    fss_bind_int64(st, 5, now_ms);
+    if (fss_step(st) != FSS_SQL_DONE) {
         rc = fss__dbfail(err, c->db, "batch store");
         goto done;
     }
@@ -73,15 +73,19 @@ fss_status fss__repo_batch_put(fss_conn *c, const fs_id *device,
      * applied the answer to the previous one (PROTOCOL.md section 6), so only
      * a device's newest batch can ever be retried; the few before it are
      * kept as a margin. The table stays at most `keep` rows per device
-     * instead of growing with every sync. */
-    if ((rc = fss__stmt(c, "DELETE FROM fss_batches WHERE device = ?1 AND rowid <="
-                           " (SELECT rowid FROM fss_batches WHERE device = ?1"
-                           " ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
+     * instead of growing with every sync. Newest first by arrival time,
+     * not SQLite's rowid (PostgreSQL has none); the batch just stored
+     * first of all, so a tie in the millisecond can never drop it. */
+    if ((rc = fss__stmt(c, "DELETE FROM fss_batches WHERE device = ?1 AND batch_id NOT IN"
+                           " (SELECT batch_id FROM fss_batches WHERE device = ?1"
+                           " ORDER BY batch_id = ?3 DESC, created_at DESC, batch_id"
+                           " LIMIT ?2)",
                         &st, err)) != FSS_OK)
         goto done;
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, keep);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_int(st, 2, keep);
+    fss_bind_blob(st, 3, batch->b, 16, FSS_SQL_STATIC);
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "batch retention");
 done:
     fss__stmt_done(c, st);
@@ -163,7 +167,7 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
     /* A compound SELECT with ORDER BY is a merge of its arms (EXPLAIN QUERY
      * PLAN: MERGE (UNION ALL)), each read lazily in seq order: a seq-plan
      * page visits about page rows in all, not a page per table. */
-    fss_buf_puts(b, count ? " LIMIT ?3)" : " ORDER BY 4 LIMIT ?3");
+    fss_buf_puts(b, count ? " LIMIT ?3) n" : " ORDER BY 4 LIMIT ?3");
     return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
 }
 
@@ -172,9 +176,9 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
  * would keep its read transaction open. */
 static fss_status pull_stmt(fss_conn *c, fss_pull_plan plan, bool count,
                             const char *rep, uint64_t cursor, int64_t limit,
-                            sqlite3_stmt **out, fs_error *err)
+                            fss_stmt **out, fs_error *err)
 {
-    sqlite3_stmt **slot = &c->pull[plan == FSS_PULL_SCOPE][count];
+    fss_stmt **slot = &c->pull[plan == FSS_PULL_SCOPE][count];
     fss_status rc = FSS_OK;
 
     if (!*slot) {
@@ -186,27 +190,28 @@ static fss_status pull_stmt(fss_conn *c, fss_pull_plan plan, bool count,
         if (rc != FSS_OK)
             return rc;
     }
-    sqlite3_bind_int64(*slot, 1, (int64_t)cursor);
-    sqlite3_bind_text(*slot, 2, rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(*slot, 3, limit);
+    fss_bind_int64(*slot, 1, (int64_t)cursor);
+    fss_bind_text(*slot, 2, rep, -1, FSS_SQL_STATIC);
+    /* no limit as the largest one: PostgreSQL refuses a negative LIMIT */
+    fss_bind_int64(*slot, 3, limit < 0 ? INT64_MAX : limit);
     *out = *slot;
     return FSS_OK;
 }
 
-static void pull_done(sqlite3_stmt *st)
+static void pull_done(fss_stmt *st)
 {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    fss_reset(st);
+    fss_clear_bindings(st);
 }
 
 /* Runs a bound count(*) statement. */
-static fss_status count_rows(fss_conn *c, sqlite3_stmt *st, int64_t *out,
+static fss_status count_rows(fss_conn *c, fss_stmt *st, int64_t *out,
                              fs_error *err)
 {
     fss_status rc = FSS_OK;
 
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
+    if (fss_step(st) == FSS_SQL_ROW)
+        *out = fss_column_int64(st, 0);
     else
         rc = fss__dbfail(err, c->db, "pull count");
     pull_done(st);
@@ -218,13 +223,13 @@ fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
 {
     fss_status rc = fss__conn_stmt(
         c, &c->scope_size,
-        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3)", err);
+        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3) n", err);
 
     *out = 0;
     if (rc != FSS_OK)
         return rc;
-    sqlite3_bind_text(c->scope_size, 2, rep, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(c->scope_size, 3, limit);
+    fss_bind_text(c->scope_size, 2, rep, -1, FSS_SQL_STATIC);
+    fss_bind_int64(c->scope_size, 3, limit);
     return count_rows(c, c->scope_size, out, err);
 }
 
@@ -232,7 +237,7 @@ fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
                                 const char *rep, uint64_t cursor,
                                 int64_t limit, int64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st;
+    fss_stmt *st;
     fss_status rc = pull_stmt(c, plan, true, rep, cursor, limit, &st, err);
 
     *out = 0;
@@ -245,26 +250,26 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
                           uint64_t cursor, int64_t limit, fss_pull_fn fn,
                           void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     bool stop = false;
-    int r = SQLITE_DONE;
+    int r = FSS_SQL_DONE;
 
     if ((rc = pull_stmt(c, plan, false, rep, cursor, limit, &st, err)) != FSS_OK)
         return rc;
-    while (!stop && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    while (!stop && (r = fss_step(st)) == FSS_SQL_ROW) {
         fss_pull_item it;
 
-        if (sqlite3_column_bytes(st, 2) != 16)
+        if (fss_column_bytes(st, 2) != 16)
             continue;
-        it.is_exit = sqlite3_column_int(st, 0) != 0;
-        it.tag = (unsigned)sqlite3_column_int(st, 1);
-        memcpy(it.id.b, sqlite3_column_blob(st, 2), 16);
-        it.seq = sqlite3_column_int64(st, 3);
+        it.is_exit = fss_column_int(st, 0) != 0;
+        it.tag = (unsigned)fss_column_int(st, 1);
+        memcpy(it.id.b, fss_column_blob(st, 2), 16);
+        it.seq = fss_column_int64(st, 3);
         if ((rc = fn(&it, arg, &stop, err)) != FSS_OK)
             goto done;
     }
-    if (!stop && r != SQLITE_DONE)
+    if (!stop && r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pull");
 done:
     pull_done(st);

@@ -1,38 +1,38 @@
 /*
- * fss_sqlite_admin.c - the SQLite repository for the back office's lists
+ * fss_repo_admin.c - the repository for the back office's lists
  * (reps, territories, devices, conflict records; fss_repo.h). Queries
  * return plain rows through a callback; fss_admin.c turns them into JSON,
  * so the SQL stays portable (no json_*, hex or date functions) and a second
  * backend only has to produce the same rows in the same order.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(fss_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-               ? NULL : (const char *)sqlite3_column_text(st, i);
+    return fss_column_type(st, i) == FSS_SQL_NULL
+               ? NULL : (const char *)fss_column_text(st, i);
 }
 
-static bool col_int(sqlite3_stmt *st, int i, int64_t *out)
+static bool col_int(fss_stmt *st, int i, int64_t *out)
 {
-    *out = sqlite3_column_int64(st, i);
-    return sqlite3_column_type(st, i) != SQLITE_NULL;
+    *out = fss_column_int64(st, i);
+    return fss_column_type(st, i) != FSS_SQL_NULL;
 }
 
-static bool col_id(sqlite3_stmt *st, int i, fs_id *out)
+static bool col_id(fss_stmt *st, int i, fs_id *out)
 {
     memset(out, 0, sizeof *out);
-    if (sqlite3_column_type(st, i) == SQLITE_NULL ||
-        sqlite3_column_bytes(st, i) != 16)
+    if (fss_column_type(st, i) == FSS_SQL_NULL ||
+        fss_column_bytes(st, i) != 16)
         return false;
-    memcpy(out->b, sqlite3_column_blob(st, i), 16);
+    memcpy(out->b, fss_column_blob(st, i), 16);
     return true;
 }
 
-typedef void (*row_fn)(sqlite3_stmt *st, void *ctx);
+typedef void (*row_fn)(fss_stmt *st, void *ctx);
 /* Runs sql (built with a territory restriction; freed here) and calls row
  * for every result row: ?1 = t1 (when
  * given), ?2 = i2 (when has_i2), the codes from ?first. */
@@ -41,7 +41,7 @@ static fss_status each_row_terr(fss_conn *c, fss_buf *sql, const char *t1,
                                 const char *const *terr, int first,
                                 row_fn row, void *ctx, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
@@ -49,21 +49,21 @@ static fss_status each_row_terr(fss_conn *c, fss_buf *sql, const char *t1,
         rc = fss__fail(err, FSS_ENOMEM, "query");
         goto done;
     }
-    if (sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "query");
         goto done;
     }
     if (t1)
-        sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+        fss_bind_text(st, 1, t1, -1, FSS_SQL_STATIC);
     if (has_i2)
-        sqlite3_bind_int64(st, 2, i2);
+        fss_bind_int64(st, 2, i2);
     fss__sql_terr_bind(st, terr, first);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+    while ((r = fss_step(st)) == FSS_SQL_ROW)
         row(st, ctx);
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "query");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fss_buf_free(sql);
     return rc;
 }
@@ -78,25 +78,25 @@ typedef struct list_ctx {
 
 fss_status fss__repo_reps_count(fss_conn *c, int64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
     *out = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM fss_reps", -1, &st,
-                           NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+    if (fss_prepare(c->db, "SELECT count(*) FROM fss_reps", -1, &st,
+                           NULL) != FSS_SQL_OK || fss_step(st) != FSS_SQL_ROW)
         rc = fss__dbfail(err, c->db, "count reps");
     else
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+        *out = fss_column_int64(st, 0);
+    fss_finalize(st);
     return rc;
 }
 
-static void rep_row(sqlite3_stmt *st, void *ctx)
+static void rep_row(fss_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
     fss_rep_item r = {
         .id = col_text(st, 0), .name = col_text(st, 1),
-        .email = col_text(st, 2), .devices = sqlite3_column_int64(st, 3),
+        .email = col_text(st, 2), .devices = fss_column_int64(st, 3),
         .territory = col_text(st, 4),
     };
     x->rep(&r, x->arg);
@@ -119,12 +119,12 @@ fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, rep_row, &x, err);
 }
 
-static void territory_row(sqlite3_stmt *st, void *ctx)
+static void territory_row(fss_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
     fss_territory_item t = {
         .code = col_text(st, 0), .name = col_text(st, 1),
-        .customers = sqlite3_column_int64(st, 2), .rep = col_text(st, 3),
+        .customers = fss_column_int64(st, 2), .rep = col_text(st, 3),
     };
     x->territory(&t, x->arg);
 }
@@ -147,13 +147,13 @@ fss_status fss__repo_territories_list(fss_conn *c, const char *const *terr,
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, territory_row, &x, err);
 }
 
-static void device_row(sqlite3_stmt *st, void *ctx)
+static void device_row(fss_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
     fss_device_item d = {
         .rep = col_text(st, 1), .rep_name = col_text(st, 2),
-        .name = col_text(st, 3), .created_at = sqlite3_column_int64(st, 4),
-        .revoked = sqlite3_column_int(st, 6) != 0,
+        .name = col_text(st, 3), .created_at = fss_column_int64(st, 4),
+        .revoked = fss_column_int(st, 6) != 0,
     };
 
     (void)col_id(st, 0, &d.id);
@@ -183,17 +183,17 @@ fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, device_row, &x, err);
 }
 
-static void conflict_row(sqlite3_stmt *st, void *ctx)
+static void conflict_row(fss_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
     fss_conflict_item k = {
-        .id = sqlite3_column_int64(st, 0),
-        .created_at = sqlite3_column_int64(st, 1),
+        .id = fss_column_int64(st, 0),
+        .created_at = fss_column_int64(st, 1),
         .entity = col_text(st, 2), .field = col_text(st, 4),
-        .base = sqlite3_column_int(st, 5) ? col_text(st, 6) : NULL,
+        .base = fss_column_int(st, 5) ? col_text(st, 6) : NULL,
         .theirs = col_text(st, 7), .yours = col_text(st, 8),
         .rule = col_text(st, 13),
-        .yours_won = sqlite3_column_int(st, 14) != 0,
+        .yours_won = fss_column_int(st, 14) != 0,
         .status = col_text(st, 15), .rep = col_text(st, 16),
         .detail = col_text(st, 17), .anc_entity = col_text(st, 18),
         .resolved_by = col_text(st, 20), .resolution = col_text(st, 21),
@@ -243,42 +243,42 @@ static fss_status exec_text(fss_conn *c, const char *sql, const char *t1,
                             const char *t2, const char *t3, int64_t i4,
                             int *changes, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "prepare");
-    if (t1) sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    if (t2) sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-    if (t3) sqlite3_bind_text(st, 3, t3, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(st) >= 4)
-        sqlite3_bind_int64(st, 4, i4);
-    r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT)
-        rc = fss__fail(err, FSS_EEXISTS, "%s", sqlite3_errmsg(c->db));
-    else if (r != SQLITE_DONE && r != SQLITE_ROW)
+    if (t1) fss_bind_text(st, 1, t1, -1, FSS_SQL_STATIC);
+    if (t2) fss_bind_text(st, 2, t2, -1, FSS_SQL_STATIC);
+    if (t3) fss_bind_text(st, 3, t3, -1, FSS_SQL_STATIC);
+    if (fss_bind_parameter_count(st) >= 4)
+        fss_bind_int64(st, 4, i4);
+    r = fss_step(st);
+    if (r == FSS_SQL_CONSTRAINT)
+        rc = fss__fail(err, FSS_EEXISTS, "%s", fss_errmsg(c->db));
+    else if (r != FSS_SQL_DONE && r != FSS_SQL_ROW)
         rc = fss__dbfail(err, c->db, "exec");
     if (changes)
-        *changes = sqlite3_changes(c->db);
-    sqlite3_finalize(st);
+        *changes = fss_changes(c->db);
+    fss_finalize(st);
     return rc;
 }
 
 static fss_status exists_text(fss_conn *c, const char *sql, const char *t1,
                               bool *yes, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     int r;
 
     *yes = false;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "prepare");
-    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    *yes = r == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
+    fss_bind_text(st, 1, t1, -1, FSS_SQL_STATIC);
+    r = fss_step(st);
+    *yes = r == FSS_SQL_ROW;
+    fss_finalize(st);
+    if (r != FSS_SQL_ROW && r != FSS_SQL_DONE)
         return fss__dbfail(err, c->db, "lookup");
     return FSS_OK;
 }
@@ -325,8 +325,8 @@ fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
 {
     int n = 0;
     fss_status rc = exec_text(
-        c, member ? "INSERT OR IGNORE INTO fss_rep_territories(rep, territory)"
-                    " VALUES(?1, ?2)"
+        c, member ? "INSERT INTO fss_rep_territories(rep, territory)"
+                    " VALUES(?1, ?2) ON CONFLICT DO NOTHING"
                   : "DELETE FROM fss_rep_territories WHERE rep = ?1 AND"
                     " territory = ?2",
         rep, code, NULL, 0, &n, err);
@@ -338,57 +338,57 @@ fss_status fss__repo_rep_territory_set(fss_conn *c, const char *rep,
 fss_status fss__repo_territory_customers(fss_conn *c, const char *code,
                                          fs_id **ids, size_t *n, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     size_t cap = 0;
     int r;
 
     *ids = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT id FROM customer WHERE territory = ?1"
-                                  " AND deleted = 0", -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, "SELECT id FROM customer WHERE territory = ?1"
+                                  " AND deleted = 0", -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "territory customers");
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
+    fss_bind_text(st, 1, code, -1, FSS_SQL_STATIC);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        if (fss_column_bytes(st, 0) != 16)
             continue;
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 32;
             void *p = realloc(*ids, nc * sizeof **ids);
             if (!p) {
-                sqlite3_finalize(st);
+                fss_finalize(st);
                 return fss__fail(err, FSS_ENOMEM, "territory customers");
             }
             *ids = p;
             cap = nc;
         }
-        memcpy((*ids)[(*n)++].b, sqlite3_column_blob(st, 0), 16);
+        memcpy((*ids)[(*n)++].b, fss_column_blob(st, 0), 16);
     }
-    sqlite3_finalize(st);
-    return r == SQLITE_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
+    fss_finalize(st);
+    return r == FSS_SQL_DONE ? FSS_OK : fss__dbfail(err, c->db, "territory customers");
 }
 
 fss_status fss__repo_device_revoke(fss_conn *c, const fs_id *device,
                                    int64_t now_ms, bool *found, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
     *found = false;
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "UPDATE fss_devices SET revoked = 1, revoked_at ="
                            " coalesce(revoked_at, ?2) WHERE id = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
+                           NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "revoke");
         goto done;
     }
-    sqlite3_bind_blob(st, 1, device->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, now_ms);
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "revoke");
     else
-        *found = sqlite3_changes(c->db) != 0;
+        *found = fss_changes(c->db) != 0;
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -397,30 +397,30 @@ fss_status fss__repo_conflict_get(fss_conn *c, int64_t id,
                                   bool *found, fs_error *err)
 {
     list_ctx x = {.conflict = fn, .arg = arg};
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
     *found = false;
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "SELECT id, created_at, entity, row, field, has_base,"
                            " base, theirs, yours, theirs_hlc, yours_hlc,"
                            " theirs_device, yours_device, rule, yours_won, status,"
                            " rep, detail, anc_entity, anc_row, resolved_by,"
                            " resolution, resolved_at FROM fss_conflicts"
-                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+                           " WHERE id = ?1", -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "conflict");
         goto done;
     }
-    sqlite3_bind_int64(st, 1, id);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    fss_bind_int64(st, 1, id);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
         *found = true;
         conflict_row(st, &x);
-    } else if (r != SQLITE_DONE)
+    } else if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "conflict");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -428,24 +428,24 @@ fss_status fss__repo_conflict_resolve(fss_conn *c, int64_t id, const char *by,
                                       const char *resolution, int64_t now_ms,
                                       fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "UPDATE fss_conflicts SET status = 'resolved',"
                            " resolved_by = ?2, resolution = ?3, resolved_at = ?4"
-                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+                           " WHERE id = ?1", -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "resolve");
         goto done;
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, resolution, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now_ms);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fss_bind_int64(st, 1, id);
+    fss_bind_text(st, 2, by, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 3, resolution, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 4, now_ms);
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "resolve");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -454,25 +454,25 @@ fss_status fss__repo_conflicts_resolve_hidden(fss_conn *c, const fs_id *hider,
                                               const char *resolution,
                                               int64_t now_ms, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if (sqlite3_prepare_v2(c->db,
+    if (fss_prepare(c->db,
                            "UPDATE fss_conflicts SET status = 'resolved',"
                            " resolved_by = ?3, resolution = ?4, resolved_at = ?5"
                            " WHERE status = 'open' AND rule = 'delete_wins' AND"
                            " yours_won = 0 AND theirs_hlc = ?2 AND (anc_row = ?1 OR"
                            " (anc_row IS NULL AND row = ?1))", -1, &st,
-                           NULL) != SQLITE_OK)
+                           NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "resolve siblings");
-    sqlite3_bind_blob(st, 1, hider->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, del_hlc);
-    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, resolution, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, now_ms);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    fss_bind_blob(st, 1, hider->b, 16, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, del_hlc);
+    fss_bind_text(st, 3, by, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 4, resolution, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 5, now_ms);
+    if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "resolve siblings");
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -491,8 +491,9 @@ fss_status fss__repo_export(fss_conn *c, fss_export_filter_fn filter,
 /* ---- naming rows for people (fss_admin_find) ---- */
 
 #define FIND_MAX "20" /* FSS_FIND_MAX */
-/* Ids come back as 16-byte blobs (reps: their uuid text); lower(hex(id))
- * compares them with the typed digits. */
+/* Ids come back as 16-byte blobs (reps: their uuid text); encode(id, 'hex')
+ * (PostgreSQL's, and the SQLite driver's own function of that name) gives
+ * their lowercase hex digits to compare with the typed ones. */
 static const char *const find_sql[] = {
     [FSS_REF_REP] =
         "SELECT uuid, name || coalesce(' <' || email || '>', ''), r FROM ("
@@ -500,28 +501,28 @@ static const char *const find_sql[] = {
         "  WHEN replace(uuid, '-', '') = ?3 THEN 0"
         "  WHEN lower(email) = lower(?1) THEN 1"
         "  WHEN lower(name) = lower(?1) THEN 2"
-        "  WHEN ?2 AND replace(uuid, '-', '') LIKE '%' || ?1 THEN 3 END AS r"
-        " FROM fss_reps) WHERE r IS NOT NULL ORDER BY r, name, uuid LIMIT " FIND_MAX "",
+        "  WHEN ?2 = 1 AND replace(uuid, '-', '') LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM fss_reps) x WHERE r IS NOT NULL ORDER BY r, name, uuid LIMIT " FIND_MAX "",
     [FSS_REF_CUSTOMER] =
         "SELECT id, coalesce(name, ''), r FROM ("
         " SELECT id, name, CASE"
-        "  WHEN lower(hex(id)) = ?3 THEN 0"
+        "  WHEN encode(id, 'hex') = ?3 THEN 0"
         "  WHEN deleted = 0 AND lower(name) = lower(?1) THEN 2"
-        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
-        " FROM customer) WHERE r IS NOT NULL ORDER BY r, name, id LIMIT " FIND_MAX "",
+        "  WHEN deleted = 0 AND ?2 = 1 AND encode(id, 'hex') LIKE '%' || ?1 THEN 3 END AS r"
+        " FROM customer) x WHERE r IS NOT NULL ORDER BY r, name NULLS FIRST, id LIMIT " FIND_MAX "",
     [FSS_REF_DEVICE] =
         "SELECT id, coalesce(name, '') || ' (rep ' ||"
         " coalesce((SELECT name FROM fss_reps WHERE uuid = d.rep), d.rep) || ')', r"
         " FROM (SELECT id, name, rep, CASE"
-        "  WHEN lower(hex(id)) = ?3 THEN 0"
-        "  WHEN ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        "  WHEN encode(id, 'hex') = ?3 THEN 0"
+        "  WHEN ?2 = 1 AND encode(id, 'hex') LIKE '%' || ?1 THEN 3 END AS r"
         " FROM fss_devices) d WHERE r IS NOT NULL ORDER BY r, id LIMIT " FIND_MAX "",
     [FSS_REF_QUOTE] =
         "SELECT q.id, 'quote for ' || coalesce((SELECT name FROM"
         " customer c WHERE c.id = q.customer_id), '?'), r FROM (SELECT id,"
         " customer_id, CASE"
-        "  WHEN lower(hex(id)) = ?3 THEN 0"
-        "  WHEN deleted = 0 AND ?2 AND lower(hex(id)) LIKE '%' || ?1 THEN 3 END AS r"
+        "  WHEN encode(id, 'hex') = ?3 THEN 0"
+        "  WHEN deleted = 0 AND ?2 = 1 AND encode(id, 'hex') LIKE '%' || ?1 THEN 3 END AS r"
         " FROM quote) q WHERE r IS NOT NULL ORDER BY r, id LIMIT " FIND_MAX "",
 };
 
@@ -529,19 +530,19 @@ fss_status fss__repo_find(fss_conn *c, fss_ref_kind kind, const char *text,
                           bool short_id, const char *hex, fss_find_item_fn fn,
                           void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     char uuid[FS_ID_STRLEN + 1];
     int r;
 
     if ((unsigned)kind >= sizeof find_sql / sizeof find_sql[0])
         return fss__fail(err, FSS_EINVAL, "find: unknown kind");
-    if (sqlite3_prepare_v2(c->db, find_sql[kind], -1, &st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, find_sql[kind], -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "find");
-    sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, short_id);
-    sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    fss_bind_text(st, 1, text, -1, FSS_SQL_STATIC);
+    fss_bind_int(st, 2, short_id);
+    fss_bind_text(st, 3, hex, -1, FSS_SQL_STATIC);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_find_item f;
         fs_id id;
         if (col_id(st, 0, &id)) {
@@ -551,11 +552,11 @@ fss_status fss__repo_find(fss_conn *c, fss_ref_kind kind, const char *text,
             f.id = col_text(st, 0) ? col_text(st, 0) : "";
         }
         f.label = col_text(st, 1) ? col_text(st, 1) : "";
-        f.rank = sqlite3_column_int(st, 2);
+        f.rank = fss_column_int(st, 2);
         fn(&f, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "find");
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }

@@ -1,17 +1,17 @@
 /*
- * fss_sqlite_report.c - the SQLite repository for the back office's reports
+ * fss_repo_report.c - the repository for the back office's reports
  * (fss_repo.h): the visits of the activity report, the quotes with their
  * lines and the contracts of the pipeline, and every stored row for the
  * store audit. Plain rows in a stated order; fss_report.c groups them,
  * applies the business calendar and writes the JSON.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <string.h>
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(fss_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return (const char *)fss_column_text(st, i);
 }
 
 fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
@@ -19,7 +19,7 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
                               const char *const *terr, fss_visit_item_fn fn,
                               void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     fss_buf sql = {0};
     int r;
@@ -41,35 +41,35 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
         rc = fss__fail(err, FSS_ENOMEM, "activity");
         goto done;
     }
-    if (sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "activity");
         goto done;
     }
     if (rep)
-        sqlite3_bind_text(st, 1, rep, -1, SQLITE_STATIC);
+        fss_bind_text(st, 1, rep, -1, FSS_SQL_STATIC);
     if (territory)
-        sqlite3_bind_text(st, 2, territory, -1, SQLITE_STATIC);
+        fss_bind_text(st, 2, territory, -1, FSS_SQL_STATIC);
     if (from_ms)
-        sqlite3_bind_int64(st, 3, *from_ms);
+        fss_bind_int64(st, 3, *from_ms);
     if (to_ms)
-        sqlite3_bind_int64(st, 4, *to_ms);
+        fss_bind_int64(st, 4, *to_ms);
     fss__sql_terr_bind(st, terr, 5);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_visit_item v = {
             .rep = col_text(st, 0), .rep_name = col_text(st, 1),
-            .has_t = sqlite3_column_type(st, 2) != SQLITE_NULL,
-            .t = sqlite3_column_int64(st, 2), .status = col_text(st, 3),
+            .has_t = fss_column_type(st, 2) != FSS_SQL_NULL,
+            .t = fss_column_int64(st, 2), .status = col_text(st, 3),
             .verification = col_text(st, 4), .time_check = col_text(st, 5),
             .outcome = col_text(st, 6),
         };
         if ((rc = fn(&v, arg, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "activity");
 done:
     fss_buf_free(&sql);
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -88,7 +88,7 @@ fss_status fss__repo_pipeline_quotes(fss_conn *c, const char *const *terr,
                                      fss_quote_line_item_fn fn, void *arg,
                                      fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     fss_buf sql = {0};
     int r;
@@ -101,31 +101,31 @@ fss_status fss__repo_pipeline_quotes(fss_conn *c, const char *const *terr,
         " AND l.deleted = 0 WHERE q.deleted = 0");
     customer_in_terr(&sql, "q", terr);
     fss_buf_puts(&sql, " ORDER BY q.status, q.currency, q.id");
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "pipeline");
         goto done;
     }
     fss__sql_terr_bind(st, terr, 1);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_quote_line_item q = {
             .status = col_text(st, 1), .currency = col_text(st, 2),
-            .discount_bp = sqlite3_column_int64(st, 3), /* NULL reads 0 */
-            .has_line = sqlite3_column_type(st, 4) != SQLITE_NULL,
-            .qty = sqlite3_column_int64(st, 5),
-            .unit_price = sqlite3_column_int64(st, 6),
-            .line_discount_bp = sqlite3_column_int64(st, 7),
+            .discount_bp = fss_column_int64(st, 3), /* NULL reads 0 */
+            .has_line = fss_column_type(st, 4) != FSS_SQL_NULL,
+            .qty = fss_column_int64(st, 5),
+            .unit_price = fss_column_int64(st, 6),
+            .line_discount_bp = fss_column_int64(st, 7),
         };
-        q.has_id = sqlite3_column_bytes(st, 0) == 16;
+        q.has_id = fss_column_bytes(st, 0) == 16;
         if (q.has_id)
-            memcpy(q.id.b, sqlite3_column_blob(st, 0), 16);
+            memcpy(q.id.b, fss_column_blob(st, 0), 16);
         if ((rc = fn(&q, arg, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pipeline");
 done:
     fss_buf_free(&sql);
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -133,7 +133,7 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
                                         fss_contract_item_fn fn, void *arg,
                                         fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     fss_buf sql = {0};
     int r;
@@ -142,25 +142,25 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
                        " WHERE t.deleted = 0");
     customer_in_terr(&sql, "t", terr);
     fss_buf_puts(&sql, " ORDER BY t.esign_status, t.currency");
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "pipeline");
         goto done;
     }
     fss__sql_terr_bind(st, terr, 1);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_contract_item k = {
             .status = col_text(st, 0), .currency = col_text(st, 1),
-            .has_amount = sqlite3_column_type(st, 2) != SQLITE_NULL,
-            .amount = sqlite3_column_int64(st, 2),
+            .has_amount = fss_column_type(st, 2) != FSS_SQL_NULL,
+            .amount = fss_column_int64(st, 2),
         };
         if ((rc = fn(&k, arg, err)) != FSS_OK)
             goto done;
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pipeline");
 done:
     fss_buf_free(&sql);
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 

@@ -1,35 +1,36 @@
 /*
- * fss_sqlite_console.c - the SQLite repository for the back office's own
+ * fss_repo_console.c - the repository (over the SQL driver, fss_sql.h) for
+ * the back office's own
  * people (console, issue #15): accounts and their territories, login
  * sessions, failed-login counts per account name, and the audit log
  * (fss_repo.h). Rules - hashing, expiry, limits, roles - stay in
  * fss_account.c; this file only reads and writes rows, in SQL that runs
  * unchanged on PostgreSQL.
  */
-#include "fss_sqlite.h"
+#include "fss_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(fss_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-               ? NULL : (const char *)sqlite3_column_text(st, i);
+    return fss_column_type(st, i) == FSS_SQL_NULL
+               ? NULL : (const char *)fss_column_text(st, i);
 }
 
-static fss_status prep(fss_conn *c, const char *sql, sqlite3_stmt **st,
+static fss_status prep(fss_conn *c, const char *sql, fss_stmt **st,
                        fs_error *err)
 {
-    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
+    if (fss_prepare(c->db, sql, -1, st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, c->db, "accounts");
     return FSS_OK;
 }
 
 /* Steps a statement that returns no rows. */
-static fss_status run(fss_conn *c, sqlite3_stmt *st, fs_error *err)
+static fss_status run(fss_conn *c, fss_stmt *st, fs_error *err)
 {
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (fss_step(st) != FSS_SQL_DONE)
         return fss__dbfail(err, c->db, "accounts");
     return FSS_OK;
 }
@@ -38,42 +39,43 @@ fss_status fss__repo_user_add(fss_conn *c, const char *name, const char *role,
                               const char *pw_hash, int64_t now_ms,
                               int64_t *id_out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     int r;
 
     rc = prep(c, "INSERT INTO fss_users(name, role, pw_hash, disabled, created_at)"
-                 " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(name) DO NOTHING",
+                 " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(name) DO NOTHING RETURNING id",
               &st, err);
     if (rc != FSS_OK)
         goto done;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, pw_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now_ms);
-    if ((r = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = fss__dbfail(err, c->db, "user");
-        goto done;
-    }
-    if (sqlite3_changes(c->db) == 0) {
+    fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, role, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 3, pw_hash, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 4, now_ms);
+    /* RETURNING gives the new id; no row: the name is taken. */
+    if ((r = fss_step(st)) == FSS_SQL_DONE) {
         rc = fss__fail(err, FSS_EEXISTS, "a user named %s already exists", name);
         goto done;
     }
-    *id_out = sqlite3_last_insert_rowid(c->db);
+    if (r != FSS_SQL_ROW) {
+        rc = fss__dbfail(err, c->db, "user");
+        goto done;
+    }
+    *id_out = fss_column_int64(st, 0);
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
-static void user_of(sqlite3_stmt *st, int at, fss_user_row *out)
+static void user_of(fss_stmt *st, int at, fss_user_row *out)
 {
-    out->id = sqlite3_column_int64(st, at);
-    snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, at + 1));
-    snprintf(out->role, sizeof out->role, "%s", (const char *)sqlite3_column_text(st, at + 2));
+    out->id = fss_column_int64(st, at);
+    snprintf(out->name, sizeof out->name, "%s", (const char *)fss_column_text(st, at + 1));
+    snprintf(out->role, sizeof out->role, "%s", (const char *)fss_column_text(st, at + 2));
     snprintf(out->pw_hash, sizeof out->pw_hash, "%s",
-             (const char *)sqlite3_column_text(st, at + 3));
-    out->disabled = sqlite3_column_int(st, at + 4) != 0;
-    out->created_at = sqlite3_column_int64(st, at + 5);
+             (const char *)fss_column_text(st, at + 3));
+    out->disabled = fss_column_int(st, at + 4) != 0;
+    out->created_at = fss_column_int64(st, at + 5);
 }
 
 #define USER_COLS "u.id, u.name, u.role, u.pw_hash, u.disabled, u.created_at"
@@ -81,7 +83,7 @@ static void user_of(sqlite3_stmt *st, int at, fss_user_row *out)
 fss_status fss__repo_user_get(fss_conn *c, const char *name, fss_user_row *out,
                               bool *found, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     int r;
 
@@ -90,40 +92,40 @@ fss_status fss__repo_user_get(fss_conn *c, const char *name, fss_user_row *out,
     rc = prep(c, "SELECT " USER_COLS " FROM fss_users u WHERE u.name = ?1", &st, err);
     if (rc != FSS_OK)
         goto done;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
+    fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
         user_of(st, 0, out);
         *found = true;
-    } else if (r != SQLITE_DONE) {
+    } else if (r != FSS_SQL_DONE) {
         rc = fss__dbfail(err, c->db, "user");
     }
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_user_territory_add(fss_conn *c, int64_t user,
                                         const char *code, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
 
     rc = prep(c, "INSERT INTO fss_user_territories(user_id, territory) VALUES(?1, ?2)"
                  " ON CONFLICT(user_id, territory) DO NOTHING", &st, err);
     if (rc == FSS_OK) {
-        sqlite3_bind_int64(st, 1, user);
-        sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+        fss_bind_int64(st, 1, user);
+        fss_bind_text(st, 2, code, -1, FSS_SQL_STATIC);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_user_territories(fss_conn *c, int64_t user, fss_text_fn fn,
                                       void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     int r;
 
@@ -131,21 +133,21 @@ fss_status fss__repo_user_territories(fss_conn *c, int64_t user, fss_text_fn fn,
                  " ORDER BY territory", &st, err);
     if (rc != FSS_OK)
         goto done;
-    sqlite3_bind_int64(st, 1, user);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = fn((const char *)sqlite3_column_text(st, 0), arg, err)) != FSS_OK)
+    fss_bind_int64(st, 1, user);
+    while ((r = fss_step(st)) == FSS_SQL_ROW)
+        if ((rc = fn((const char *)fss_column_text(st, 0), arg, err)) != FSS_OK)
             goto done;
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "user territories");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_users_list(fss_conn *c, fss_user_item_fn fn, void *arg,
                                 fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     int r;
 
@@ -154,67 +156,67 @@ fss_status fss__repo_users_list(fss_conn *c, fss_user_item_fn fn, void *arg,
                  " ON t.user_id = u.id ORDER BY u.name, t.territory", &st, err);
     if (rc != FSS_OK)
         goto done;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_user_item u = {
             .name = col_text(st, 0), .role = col_text(st, 1),
-            .disabled = sqlite3_column_int(st, 2) != 0,
-            .created_at = sqlite3_column_int64(st, 3), .territory = col_text(st, 4)};
+            .disabled = fss_column_int(st, 2) != 0,
+            .created_at = fss_column_int64(st, 3), .territory = col_text(st, 4)};
         fn(&u, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "users");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_user_set_disabled(fss_conn *c, int64_t user, bool disabled,
                                        fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "UPDATE fss_users SET disabled = ?1 WHERE id = ?2", &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_int(st, 1, disabled ? 1 : 0);
-        sqlite3_bind_int64(st, 2, user);
+        fss_bind_int(st, 1, disabled ? 1 : 0);
+        fss_bind_int64(st, 2, user);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_user_set_password(fss_conn *c, int64_t user,
                                        const char *pw_hash, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "UPDATE fss_users SET pw_hash = ?1 WHERE id = ?2", &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_text(st, 1, pw_hash, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, user);
+        fss_bind_text(st, 1, pw_hash, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 2, user);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_territory_exists(fss_conn *c, const char *code, bool *found,
                                       fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "SELECT 1 FROM fss_territories WHERE code = ?1", &st, err);
     int r;
 
     *found = false;
     if (rc == FSS_OK) {
-        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW)
+        fss_bind_text(st, 1, code, -1, FSS_SQL_STATIC);
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW)
             *found = true;
-        else if (r != SQLITE_DONE)
+        else if (r != FSS_SQL_DONE)
             rc = fss__dbfail(err, c->db, "territory");
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -222,20 +224,20 @@ fss_status fss__repo_session_add(fss_conn *c, const uint8_t id_hash[32],
                                  int64_t user, const char *csrf, int64_t now_ms,
                                  int64_t expires_ms, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "INSERT INTO fss_sessions(id_hash, user_id, csrf, created_at,"
                             " expires_at, revoked) VALUES(?1, ?2, ?3, ?4, ?5, 0)",
                          &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_blob(st, 1, id_hash, 32, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, user);
-        sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now_ms);
-        sqlite3_bind_int64(st, 5, expires_ms);
+        fss_bind_blob(st, 1, id_hash, 32, FSS_SQL_STATIC);
+        fss_bind_int64(st, 2, user);
+        fss_bind_text(st, 3, csrf, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 4, now_ms);
+        fss_bind_int64(st, 5, expires_ms);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -244,7 +246,7 @@ fss_status fss__repo_session_get(fss_conn *c, const uint8_t id_hash[32],
                                  char csrf[FSS_CSRF_LEN + 1], int64_t *expires_ms,
                                  bool *found, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     int r;
 
@@ -256,49 +258,49 @@ fss_status fss__repo_session_get(fss_conn *c, const uint8_t id_hash[32],
                  " AND u.disabled = 0", &st, err);
     if (rc != FSS_OK)
         goto done;
-    sqlite3_bind_blob(st, 1, id_hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        snprintf(csrf, FSS_CSRF_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        *expires_ms = sqlite3_column_int64(st, 1);
+    fss_bind_blob(st, 1, id_hash, 32, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, now_ms);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
+        snprintf(csrf, FSS_CSRF_LEN + 1, "%s", (const char *)fss_column_text(st, 0));
+        *expires_ms = fss_column_int64(st, 1);
         user_of(st, 2, user);
         *found = true;
-    } else if (r != SQLITE_DONE) {
+    } else if (r != FSS_SQL_DONE) {
         rc = fss__dbfail(err, c->db, "session");
     }
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_session_revoke(fss_conn *c, const uint8_t id_hash[32],
                                     fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "UPDATE fss_sessions SET revoked = 1 WHERE id_hash = ?1",
                          &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_blob(st, 1, id_hash, 32, SQLITE_STATIC);
+        fss_bind_blob(st, 1, id_hash, 32, FSS_SQL_STATIC);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_sessions_revoke_user(fss_conn *c, int64_t user,
                                           fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "UPDATE fss_sessions SET revoked = 1 WHERE user_id = ?1",
                          &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_int64(st, 1, user);
+        fss_bind_int64(st, 1, user);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -306,7 +308,7 @@ fss_status fss__repo_login_fails(fss_conn *c, const char *name, int64_t since_ms
                                  int64_t *fails, int64_t *window_start,
                                  fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "SELECT fails, window_start FROM fss_login_fails"
                             " WHERE name = ?1 AND window_start >= ?2", &st, err);
     int r;
@@ -314,17 +316,17 @@ fss_status fss__repo_login_fails(fss_conn *c, const char *name, int64_t since_ms
     *fails = 0;
     *window_start = 0;
     if (rc == FSS_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, since_ms);
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW) {
-            *fails = sqlite3_column_int64(st, 0);
-            *window_start = sqlite3_column_int64(st, 1);
-        } else if (r != SQLITE_DONE) {
+        fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 2, since_ms);
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW) {
+            *fails = fss_column_int64(st, 0);
+            *window_start = fss_column_int64(st, 1);
+        } else if (r != FSS_SQL_DONE) {
             rc = fss__dbfail(err, c->db, "login failures");
         }
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -332,7 +334,7 @@ fss_status fss__repo_login_fail_add(fss_conn *c, const char *name,
                                     int64_t since_ms, int64_t now_ms,
                                     fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
 
     /* A window that began before since_ms has ended: the count restarts. */
@@ -344,62 +346,62 @@ fss_status fss__repo_login_fail_add(fss_conn *c, const char *name,
                  " THEN fss_login_fails.window_start ELSE ?3 END", &st, err);
     if (rc != FSS_OK)
         goto done;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since_ms);
-    sqlite3_bind_int64(st, 3, now_ms);
+    fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, since_ms);
+    fss_bind_int64(st, 3, now_ms);
     if ((rc = run(c, st, err)) != FSS_OK)
         goto done;
-    sqlite3_finalize(st);
+    fss_finalize(st);
     st = NULL;
     /* Names guessed once are not kept forever. */
     rc = prep(c, "DELETE FROM fss_login_fails WHERE window_start < ?1", &st, err);
     if (rc == FSS_OK) {
-        sqlite3_bind_int64(st, 1, since_ms);
+        fss_bind_int64(st, 1, since_ms);
         rc = run(c, st, err);
     }
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_login_fails_clear(fss_conn *c, const char *name,
                                        fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "DELETE FROM fss_login_fails WHERE name = ?1", &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_audit_add(fss_conn *c, const fss_audit_item *a,
                                fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = prep(c, "INSERT INTO fss_audit(at, actor, action, target, status,"
                             " remote) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st, err);
 
     if (rc == FSS_OK) {
-        sqlite3_bind_int64(st, 1, a->at);
-        sqlite3_bind_text(st, 2, a->actor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, a->action, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, a->target, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, a->status);
-        sqlite3_bind_text(st, 6, a->remote, -1, SQLITE_STATIC);
+        fss_bind_int64(st, 1, a->at);
+        fss_bind_text(st, 2, a->actor, -1, FSS_SQL_STATIC);
+        fss_bind_text(st, 3, a->action, -1, FSS_SQL_STATIC);
+        fss_bind_text(st, 4, a->target, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 5, a->status);
+        fss_bind_text(st, 6, a->remote, -1, FSS_SQL_STATIC);
         rc = run(c, st, err);
     }
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
 fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
                                 fss_audit_item_fn fn, void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc;
     int r;
 
@@ -407,20 +409,20 @@ fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
                  " WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2", &st, err);
     if (rc != FSS_OK)
         goto done;
-    sqlite3_bind_int64(st, 1, before_id);
-    sqlite3_bind_int64(st, 2, limit);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    fss_bind_int64(st, 1, before_id);
+    fss_bind_int64(st, 2, limit);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_audit_item a = {
-            .id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1),
+            .id = fss_column_int64(st, 0), .at = fss_column_int64(st, 1),
             .actor = col_text(st, 2), .action = col_text(st, 3),
-            .target = col_text(st, 4), .status = sqlite3_column_int64(st, 5),
+            .target = col_text(st, 4), .status = fss_column_int64(st, 5),
             .remote = col_text(st, 6)};
         fn(&a, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "audit log");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -445,12 +447,12 @@ void fss__sql_terr_in(fss_buf *sql, const char *col, const char *const *terr,
     fss_buf_puts(sql, ")");
 }
 
-int fss__sql_terr_bind(sqlite3_stmt *st, const char *const *terr, int first)
+int fss__sql_terr_bind(fss_stmt *st, const char *const *terr, int first)
 {
     int i = 0;
 
     for (; terr && terr[i]; i++)
-        sqlite3_bind_text(st, first + i, terr[i], -1, SQLITE_STATIC);
+        fss_bind_text(st, first + i, terr[i], -1, FSS_SQL_STATIC);
     return first + i;
 }
 
@@ -481,31 +483,31 @@ static fss_status in_terr(fss_conn *c, fss_buf *sql, const void *blob, int blob_
                           int64_t num, const char *const *terr, bool *in,
                           fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
     *in = false;
     if (sql->oom)
         return fss__fail(err, FSS_ENOMEM, "query");
-    if (sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL) != SQLITE_OK) {
+    if (fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "territory check");
         goto done;
     }
     if (blob && blob_len < 0)
-        sqlite3_bind_text(st, 1, blob, -1, SQLITE_STATIC);
+        fss_bind_text(st, 1, blob, -1, FSS_SQL_STATIC);
     else if (blob)
-        sqlite3_bind_blob(st, 1, blob, blob_len, SQLITE_STATIC);
+        fss_bind_blob(st, 1, blob, blob_len, FSS_SQL_STATIC);
     else
-        sqlite3_bind_int64(st, 1, num);
+        fss_bind_int64(st, 1, num);
     fss__sql_terr_bind(st, terr, 2);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW)
         *in = true;
-    else if (r != SQLITE_DONE)
+    else if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "territory check");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     return rc;
 }
 
@@ -612,19 +614,19 @@ static int customer_filters(fss_buf *sql, const fss_customer_query *q, int first
     return p;
 }
 
-static int bind_filters(sqlite3_stmt *st, const fss_customer_query *q, const char *like,
+static int bind_filters(fss_stmt *st, const fss_customer_query *q, const char *like,
                         int first)
 {
     int p = first;
 
     if (q->territory)
-        sqlite3_bind_text(st, p++, q->territory, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, q->territory, -1, FSS_SQL_STATIC);
     if (q->owner)
-        sqlite3_bind_text(st, p++, q->owner, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, q->owner, -1, FSS_SQL_STATIC);
     if (q->segment)
-        sqlite3_bind_text(st, p++, q->segment, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, q->segment, -1, FSS_SQL_STATIC);
     if (q->text)
-        sqlite3_bind_text(st, p++, like, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, like, -1, FSS_SQL_STATIC);
     return p;
 }
 
@@ -656,7 +658,7 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
         {"name", "c.name"}, {"territory", "c.territory"}, {"segment", "c.segment"}};
     const char *sort = q->sort ? q->sort : "name", *col = NULL;
     bool desc = sort[0] == '-';
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_buf where = {0}, sql = {0};
     char *like = NULL;
     fss_status rc = FSS_OK;
@@ -680,17 +682,17 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
     }
     /* The count of every match, then the page. */
     fss_buf_printf(&sql, "SELECT count(*)%s", where.data);
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "customers");
         goto done;
     }
     fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (fss_step(st) != FSS_SQL_ROW) {
         rc = fss__dbfail(err, c->db, "customers");
         goto done;
     }
-    *total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    *total = fss_column_int64(st, 0);
+    fss_finalize(st);
     st = NULL;
     fss_buf_free(&sql);
     fss_buf_printf(&sql, "SELECT c.id, c.name, c.address, c.phone, c.segment, c.territory,"
@@ -699,29 +701,29 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
                          " OFFSET %lld",
                    where.data, col, desc ? "DESC" : "ASC", (long long)q->limit,
                    (long long)q->offset);
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "customers");
         goto done;
     }
     fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_customer_item it = {
             .name = col_text(st, 1), .address = col_text(st, 2), .phone = col_text(st, 3),
             .segment = col_text(st, 4), .territory = col_text(st, 5),
             .owner = col_text(st, 6), .owner_name = col_text(st, 7),
-            .has_lat = sqlite3_column_type(st, 8) != SQLITE_NULL,
-            .lat = sqlite3_column_double(st, 8),
-            .has_lon = sqlite3_column_type(st, 9) != SQLITE_NULL,
-            .lon = sqlite3_column_double(st, 9)};
-        if (sqlite3_column_bytes(st, 0) != 16)
+            .has_lat = fss_column_type(st, 8) != FSS_SQL_NULL,
+            .lat = fss_column_double(st, 8),
+            .has_lon = fss_column_type(st, 9) != FSS_SQL_NULL,
+            .lon = fss_column_double(st, 9)};
+        if (fss_column_bytes(st, 0) != 16)
             continue; /* not a row id: cannot be named */
-        memcpy(it.id.b, sqlite3_column_blob(st, 0), 16);
+        memcpy(it.id.b, fss_column_blob(st, 0), 16);
         fn(&it, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "customers");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fss_buf_free(&sql);
     fss_buf_free(&where);
     free(like);
@@ -734,23 +736,23 @@ done:
 static fss_status count_of(fss_conn *c, fss_buf *sql, const int64_t *p, int np,
                            const char *const *terr, int64_t *out, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
     *out = 0;
-    if (sql->oom || sqlite3_prepare_v2(c->db, sql->data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql->oom || fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "today");
         goto done;
     }
     for (int i = 0; i < np; i++)
-        sqlite3_bind_int64(st, i + 1, p[i]);
+        fss_bind_int64(st, i + 1, p[i]);
     fss__sql_terr_bind(st, terr, 4);
-    if (sqlite3_step(st) != SQLITE_ROW)
+    if (fss_step(st) != FSS_SQL_ROW)
         rc = fss__dbfail(err, c->db, "today");
     else
-        *out = sqlite3_column_int64(st, 0);
+        *out = fss_column_int64(st, 0);
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fss_buf_free(sql);
     return rc;
 }
@@ -840,20 +842,20 @@ static int visit_filters(fss_buf *sql, const fss_visit_query *q)
     return p;
 }
 
-static int bind_visit_filters(sqlite3_stmt *st, const fss_visit_query *q)
+static int bind_visit_filters(fss_stmt *st, const fss_visit_query *q)
 {
     int p = 1;
 
     if (q->from_ms)
-        sqlite3_bind_int64(st, p++, *q->from_ms);
+        fss_bind_int64(st, p++, *q->from_ms);
     if (q->to_ms)
-        sqlite3_bind_int64(st, p++, *q->to_ms);
+        fss_bind_int64(st, p++, *q->to_ms);
     if (q->rep)
-        sqlite3_bind_text(st, p++, q->rep, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, q->rep, -1, FSS_SQL_STATIC);
     if (q->territory)
-        sqlite3_bind_text(st, p++, q->territory, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, q->territory, -1, FSS_SQL_STATIC);
     if (q->status)
-        sqlite3_bind_text(st, p++, q->status, -1, SQLITE_STATIC);
+        fss_bind_text(st, p++, q->status, -1, FSS_SQL_STATIC);
     return p;
 }
 
@@ -862,7 +864,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
                                  fss_visit_row_fn fn, void *arg, fs_error *err)
 {
     const char *sort = q->sort ? q->sort : "-time";
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_buf where = {0}, sql = {0};
     fss_status rc = FSS_OK;
     int next, r;
@@ -876,17 +878,17 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
     fss__sql_terr_in(&where, "k.territory", terr, next);
     fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
     if (where.oom || sql.oom ||
-        sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "visits");
         goto done;
     }
     fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (fss_step(st) != FSS_SQL_ROW) {
         rc = fss__dbfail(err, c->db, "visits");
         goto done;
     }
-    *total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    *total = fss_column_int64(st, 0);
+    fss_finalize(st);
     st = NULL;
     fss_buf_free(&sql);
     fss_buf_printf(&sql,
@@ -897,41 +899,41 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
                    " ORDER BY " VISIT_T " %s, v.id LIMIT %lld OFFSET %lld",
                    where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
                    (long long)q->offset);
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "visits");
         goto done;
     }
     fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_visit_row v = {
             .customer_name = col_text(st, 2), .territory = col_text(st, 3),
             .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
             .outcome = col_text(st, 7), .verification = col_text(st, 8),
             .time_check = col_text(st, 9),
-            .has_planned_at = sqlite3_column_type(st, 10) != SQLITE_NULL,
-            .planned_at = sqlite3_column_int64(st, 10),
-            .has_checkin_at = sqlite3_column_type(st, 11) != SQLITE_NULL,
-            .checkin_at = sqlite3_column_int64(st, 11),
-            .has_checkout_at = sqlite3_column_type(st, 12) != SQLITE_NULL,
-            .checkout_at = sqlite3_column_int64(st, 12),
-            .has_checkin = sqlite3_column_type(st, 13) != SQLITE_NULL &&
-                           sqlite3_column_type(st, 14) != SQLITE_NULL,
-            .checkin_lat = sqlite3_column_double(st, 13),
-            .checkin_lon = sqlite3_column_double(st, 14),
-            .has_customer_pos = sqlite3_column_type(st, 15) != SQLITE_NULL &&
-                                sqlite3_column_type(st, 16) != SQLITE_NULL,
-            .lat = sqlite3_column_double(st, 15), .lon = sqlite3_column_double(st, 16)};
-        if (sqlite3_column_bytes(st, 0) != 16)
+            .has_planned_at = fss_column_type(st, 10) != FSS_SQL_NULL,
+            .planned_at = fss_column_int64(st, 10),
+            .has_checkin_at = fss_column_type(st, 11) != FSS_SQL_NULL,
+            .checkin_at = fss_column_int64(st, 11),
+            .has_checkout_at = fss_column_type(st, 12) != FSS_SQL_NULL,
+            .checkout_at = fss_column_int64(st, 12),
+            .has_checkin = fss_column_type(st, 13) != FSS_SQL_NULL &&
+                           fss_column_type(st, 14) != FSS_SQL_NULL,
+            .checkin_lat = fss_column_double(st, 13),
+            .checkin_lon = fss_column_double(st, 14),
+            .has_customer_pos = fss_column_type(st, 15) != FSS_SQL_NULL &&
+                                fss_column_type(st, 16) != FSS_SQL_NULL,
+            .lat = fss_column_double(st, 15), .lon = fss_column_double(st, 16)};
+        if (fss_column_bytes(st, 0) != 16)
             continue;
-        memcpy(v.id.b, sqlite3_column_blob(st, 0), 16);
-        if (sqlite3_column_bytes(st, 1) == 16)
-            memcpy(v.customer.b, sqlite3_column_blob(st, 1), 16);
+        memcpy(v.id.b, fss_column_blob(st, 0), 16);
+        if (fss_column_bytes(st, 1) == 16)
+            memcpy(v.customer.b, fss_column_blob(st, 1), 16);
         fn(&v, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "visits");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fss_buf_free(&sql);
     fss_buf_free(&where);
     return rc;
@@ -941,7 +943,7 @@ fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,
                                         int64_t limit, fss_conflict_item_fn fn,
                                         void *arg, fs_error *err)
 {
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_buf sql = {0};
     fss_status rc = FSS_OK;
     int r;
@@ -951,29 +953,29 @@ fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,
                        " FROM fss_conflicts k WHERE ");
     fss__sql_conflict_customer(&sql, "k");
     fss_buf_puts(&sql, " = ?1 ORDER BY k.id DESC LIMIT ?2");
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "customer conflicts");
         goto done;
     }
-    sqlite3_bind_blob(st, 1, cust->b, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, limit);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    fss_bind_blob(st, 1, cust->b, 16, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, limit);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_conflict_item k = {
-            .id = sqlite3_column_int64(st, 0), .created_at = sqlite3_column_int64(st, 1),
+            .id = fss_column_int64(st, 0), .created_at = fss_column_int64(st, 1),
             .entity = col_text(st, 2), .field = col_text(st, 4), .status = col_text(st, 5),
             .rule = col_text(st, 6), .detail = col_text(st, 7),
             .resolved_by = col_text(st, 8), .rep = col_text(st, 10)};
-        k.has_row = sqlite3_column_bytes(st, 3) == 16;
+        k.has_row = fss_column_bytes(st, 3) == 16;
         if (k.has_row)
-            memcpy(k.row.b, sqlite3_column_blob(st, 3), 16);
-        k.has_resolved_at = sqlite3_column_type(st, 9) != SQLITE_NULL;
-        k.resolved_at = sqlite3_column_int64(st, 9);
+            memcpy(k.row.b, fss_column_blob(st, 3), 16);
+        k.has_resolved_at = fss_column_type(st, 9) != FSS_SQL_NULL;
+        k.resolved_at = fss_column_int64(st, 9);
         fn(&k, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "customer conflicts");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fss_buf_free(&sql);
     return rc;
 }
@@ -995,14 +997,14 @@ static int quote_filters(fss_buf *sql, const fss_quote_query *q)
     return p;
 }
 
-static int bind_quote_filters(sqlite3_stmt *st, const fss_quote_query *q)
+static int bind_quote_filters(fss_stmt *st, const fss_quote_query *q)
 {
     const char *v[] = {q->status, q->currency, q->rep, q->territory};
     int p = 1;
 
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i])
-            sqlite3_bind_text(st, p++, v[i], -1, SQLITE_STATIC);
+            fss_bind_text(st, p++, v[i], -1, FSS_SQL_STATIC);
     return p;
 }
 
@@ -1011,7 +1013,7 @@ fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
                                  fss_quote_row_fn fn, void *arg, fs_error *err)
 {
     const char *sort = q->sort ? q->sort : "-id";
-    sqlite3_stmt *st = NULL;
+    fss_stmt *st = NULL;
     fss_buf where = {0}, sql = {0};
     fss_status rc = FSS_OK;
     int next, r;
@@ -1025,17 +1027,17 @@ fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
     fss__sql_terr_in(&where, "k.territory", terr, next);
     fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
     if (where.oom || sql.oom ||
-        sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+        fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "quotes");
         goto done;
     }
     fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (fss_step(st) != FSS_SQL_ROW) {
         rc = fss__dbfail(err, c->db, "quotes");
         goto done;
     }
-    *total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    *total = fss_column_int64(st, 0);
+    fss_finalize(st);
     st = NULL;
     fss_buf_free(&sql);
     fss_buf_printf(&sql,
@@ -1044,29 +1046,29 @@ fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
                    " q.currency, q.valid_until%s ORDER BY q.id %s LIMIT %lld OFFSET %lld",
                    where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
                    (long long)q->offset);
-    if (sql.oom || sqlite3_prepare_v2(c->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "quotes");
         goto done;
     }
     fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_quote_row v = {
             .customer_name = col_text(st, 2), .territory = col_text(st, 3),
             .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
             .currency = col_text(st, 7),
-            .has_valid_until = sqlite3_column_type(st, 8) != SQLITE_NULL,
-            .valid_until = sqlite3_column_int64(st, 8)};
-        if (sqlite3_column_bytes(st, 0) != 16)
+            .has_valid_until = fss_column_type(st, 8) != FSS_SQL_NULL,
+            .valid_until = fss_column_int64(st, 8)};
+        if (fss_column_bytes(st, 0) != 16)
             continue;
-        memcpy(v.id.b, sqlite3_column_blob(st, 0), 16);
-        if (sqlite3_column_bytes(st, 1) == 16)
-            memcpy(v.customer.b, sqlite3_column_blob(st, 1), 16);
+        memcpy(v.id.b, fss_column_blob(st, 0), 16);
+        if (fss_column_bytes(st, 1) == 16)
+            memcpy(v.customer.b, fss_column_blob(st, 1), 16);
         fn(&v, arg);
     }
-    if (r != SQLITE_DONE)
+    if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "quotes");
 done:
-    sqlite3_finalize(st);
+    fss_finalize(st);
     fss_buf_free(&sql);
     fss_buf_free(&where);
     return rc;
