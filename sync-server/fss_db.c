@@ -107,7 +107,7 @@ static const char *const migrations[] = {
     /* console (issue #15): back-office accounts bound to territories, login
      * sessions (the id's SHA-256, never the id), failed logins per account
      * name, and the audit log of every back-office action
-     * (fss_account.c, fss_sqlite_console.c). */
+     * (fss_account.c, fss_repo_console.c). */
     "CREATE TABLE fss_users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " role TEXT NOT NULL, pw_hash TEXT NOT NULL, disabled INTEGER NOT NULL,"
     " created_at INTEGER NOT NULL);"

@@ -589,7 +589,7 @@ fss_status fss__repo_merge_children(fss_conn *c, int64_t merge_id,
 fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
                                  fss_merge_item_fn fn, void *arg, fs_error *err);
 /* ---- back-office accounts, sessions, login failures, audit log
- * (console, issue #15; SQLite: fss_sqlite_console.c) ----
+ * (console, issue #15; fss_repo_console.c) ----
  * The rules (hashing, expiry, rate limits, roles) live in fss_account.c;
  * these functions only read and write rows. */
 typedef struct fss_user_row {
