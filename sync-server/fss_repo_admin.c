@@ -115,7 +115,7 @@ fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,
     fss__sql_terr_in(&sql, "rt.territory", terr, 1);
     if (terr)
         fss_buf_puts(&sql, " WHERE rt.territory IS NOT NULL");
-    fss_buf_puts(&sql, " ORDER BY r.name, r.uuid, rt.territory");
+    fss_buf_puts(&sql, " ORDER BY r.name, r.uuid, rt.territory NULLS FIRST");
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, rep_row, &x, err);
 }
 
@@ -136,14 +136,13 @@ fss_status fss__repo_territories_list(fss_conn *c, const char *const *terr,
     list_ctx x = {.territory = fn, .arg = arg};
     fss_buf sql = {0};
 
-    /* Reps of a territory in assignment order (the rowid), as the list has
-     * always shown them. */
+    /* Reps of a territory by uuid (a stable order on both backends). */
     fss_buf_puts(&sql, "SELECT t.code, t.name, (SELECT count(*) FROM customer c"
                        " WHERE c.territory = t.code AND c.deleted = 0), rt.rep"
                        " FROM fss_territories t LEFT JOIN fss_rep_territories rt"
                        " ON rt.territory = t.code WHERE 1 = 1");
     fss__sql_terr_in(&sql, "t.code", terr, 1);
-    fss_buf_puts(&sql, " ORDER BY t.code, rt.rowid");
+    fss_buf_puts(&sql, " ORDER BY t.code, rt.rep NULLS FIRST");
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, territory_row, &x, err);
 }
 
@@ -222,7 +221,7 @@ fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
                        " k.theirs_device, k.yours_device, k.rule, k.yours_won, k.status,"
                        " k.rep, k.detail, k.anc_entity, k.anc_row, k.resolved_by,"
                        " k.resolution, k.resolved_at FROM fss_conflicts k"
-                       " WHERE (?1 IS NULL OR k.status = ?1)");
+                       " WHERE (k.status = ?1 OR ?1 IS NULL)");
     if (terr) {
         /* Records of rows under the territories' customers. */
         fss_buf_puts(&sql, " AND ");

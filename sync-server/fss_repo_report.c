@@ -31,12 +31,12 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
         " coalesce(v.checkin_at, v.checkout_at, v.planned_at) AS t, v.status,"
         " v.verification, v.time_check, v.outcome"
         " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
-        " WHERE v.deleted = 0 AND (?1 IS NULL OR v.rep_id = ?1)"
-        " AND (?2 IS NULL OR k.territory = ?2)"
-        " AND (?3 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3)"
-        " AND (?4 IS NULL OR coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4)");
+        " WHERE v.deleted = 0 AND (v.rep_id = ?1 OR ?1 IS NULL)"
+        " AND (k.territory = ?2 OR ?2 IS NULL)"
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3 OR ?3 IS NULL)"
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4 OR ?4 IS NULL)");
     fss__sql_terr_in(&sql, "k.territory", terr, 5);
-    fss_buf_puts(&sql, " ORDER BY v.rep_id, t, v.id");
+    fss_buf_puts(&sql, " ORDER BY v.rep_id NULLS FIRST, t NULLS FIRST, v.id");
     if (sql.oom) {
         rc = fss__fail(err, FSS_ENOMEM, "activity");
         goto done;
@@ -100,7 +100,7 @@ fss_status fss__repo_pipeline_quotes(fss_conn *c, const char *const *terr,
         " l.discount FROM quote q LEFT JOIN quote_line l ON l.quote_id = q.id"
         " AND l.deleted = 0 WHERE q.deleted = 0");
     customer_in_terr(&sql, "q", terr);
-    fss_buf_puts(&sql, " ORDER BY q.status, q.currency, q.id");
+    fss_buf_puts(&sql, " ORDER BY q.status NULLS FIRST, q.currency NULLS FIRST, q.id");
     if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "pipeline");
         goto done;
@@ -141,7 +141,7 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
     fss_buf_puts(&sql, "SELECT t.esign_status, t.currency, t.amount FROM contract t"
                        " WHERE t.deleted = 0");
     customer_in_terr(&sql, "t", terr);
-    fss_buf_puts(&sql, " ORDER BY t.esign_status, t.currency");
+    fss_buf_puts(&sql, " ORDER BY t.esign_status NULLS FIRST, t.currency NULLS FIRST");
     if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "pipeline");
         goto done;
