@@ -105,6 +105,11 @@ typedef struct fss_config {
     unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
     unsigned pool_bar_days;     /* the former owner may not re-claim; 30 */
     unsigned pool_daily_quota;  /* claims per rep per 24 hours; 5 */
+    /* Back-office accounts (fss_account.c): */
+    uint32_t session_ttl_s;    /* a console login lasts this long; 8 h */
+    unsigned login_fail_limit; /* failed logins per account name before
+                                  429; 5 */
+    unsigned login_fail_window_s; /* window of that count; 900 */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -142,6 +147,8 @@ typedef struct fss_request {
     const char *content_encoding;
     const char *authorization;
     const char *remote_addr;      /* for rate limiting and logs; may be NULL */
+    const char *cookie;           /* Cookie header (console session) or NULL */
+    const char *csrf_token;       /* X-CSRF-Token header or NULL */
     const uint8_t *body;          /* borrowed */
     size_t body_len;
 } fss_request;
@@ -153,8 +160,10 @@ typedef struct fss_response {
     uint8_t *body;                /* owned (malloc); free with fss_response_free */
     size_t body_len;
     unsigned retry_after_s;       /* > 0: send Retry-After */
+    char set_cookie[192];         /* Set-Cookie value, "" for none */
     /* Log fields. */
     char device[FS_ID_STRLEN + 1];
+    char actor[80];               /* admin routes: who acted, "" for nobody */
     size_t rows_in, rows_out;
 } fss_response;
 
@@ -425,6 +434,36 @@ fss_status fss_admin_merge(fss_server *s, const fs_id *survivor,
 /* Recorded merges (of one survivor; NULL: all) as a JSON array. */
 fss_status fss_admin_merges_list(fss_server *s, const fs_id *survivor,
                                  fss_buf *out, fs_error *err);
+/* Back-office accounts (fss_account.c; docs/ADMIN-API.md "Accounts"):
+ * role "admin" sees and does everything; "manager" and "viewer" are bound
+ * to one or more territories (a viewer changes nothing). Passwords are
+ * hashed with Argon2id (libsodium) and never stored or logged in clear.
+ * `actor` names who did it in the audit log ("cli", "token", "user:NAME"). */
+#define FSS_USER_NAME_MAX 64
+#define FSS_PWHASH_MAX 128  /* crypto_pwhash_STRBYTES */
+#define FSS_CSRF_LEN 64
+#define FSS_PASSWORD_MIN 8
+#define FSS_PASSWORD_MAX 1024
+/* territories: NULL-terminated list (none for an admin, one or more for a
+ * manager or viewer, each an existing territory). EEXISTS for a taken
+ * name, EINVAL for a bad name, role, password, ENOTFOUND for an unknown
+ * territory. */
+fss_status fss_user_add(fss_server *s, const char *name, const char *role,
+                        const char *const *territories, const char *password,
+                        const char *actor, fs_error *err);
+/* Users by name with role, territories, disabled (JSON array). */
+fss_status fss_users_list(fss_server *s, fss_buf *out, fs_error *err);
+/* Disables (or enables again) a user; disabling ends their sessions. */
+fss_status fss_user_disable(fss_server *s, const char *name, bool disabled,
+                            const char *actor, fs_error *err);
+/* Sets a user's password and ends every session of theirs. */
+fss_status fss_user_password(fss_server *s, const char *name,
+                             const char *password, const char *actor,
+                             fs_error *err);
+/* The audit log, newest first: ids below before_id (0 = newest), at most
+ * limit (1..1000) entries, as a JSON array. */
+fss_status fss_audit_list(fss_server *s, int64_t before_id, uint32_t limit,
+                          fss_buf *out, fs_error *err);
 
 /* Prometheus text exposition of the server's counters. */
 void fss_metrics_render(fss_server *s, fss_buf *out);

@@ -97,6 +97,7 @@ typedef struct group_out {
     bool open;
     int64_t count;   /* the open parent's trailing number */
     const char *count_name;
+    const char *const *terr; /* the territory restriction (NULL = all) */
 } group_out;
 
 static bool group_next(group_out *g, const char *key)
@@ -142,7 +143,7 @@ static void rep_item(const fss_rep_item *r, void *arg)
 static fss_status reps_list(fss_conn *c, void *arg, fs_error *err)
 {
     group_out *g = arg;
-    fss_status rc = fss__repo_reps_list(c, rep_item, g, err);
+    fss_status rc = fss__repo_reps_list(c, g->terr, rep_item, g, err);
 
     group_close(g);
     return rc;
@@ -174,11 +175,17 @@ fss_status fss_admin_rep_add(fss_server *s, const char *name,
     return st;
 }
 
-fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err)
+fss_status fss__admin_reps_list(fss_server *s, const char *const *terr,
+                                fss_buf *out, fs_error *err)
 {
-    group_out g = {.out = out, .count_name = "devices"};
+    group_out g = {.out = out, .count_name = "devices", .terr = terr};
 
     return json_list(s, reps_list, &g, out, err);
+}
+
+fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err)
+{
+    return fss__admin_reps_list(s, NULL, out, err);
 }
 
 fss_status fss_admin_territory_add(fss_server *s, const char *code,
@@ -221,18 +228,24 @@ static void territory_item(const fss_territory_item *t, void *arg)
 static fss_status territories_list(fss_conn *c, void *arg, fs_error *err)
 {
     group_out *g = arg;
-    fss_status rc = fss__repo_territories_list(c, territory_item, g, err);
+    fss_status rc = fss__repo_territories_list(c, g->terr, territory_item, g, err);
 
     group_close(g);
     return rc;
 }
 
+fss_status fss__admin_territories_list(fss_server *s, const char *const *terr,
+                                       fss_buf *out, fs_error *err)
+{
+    group_out g = {.out = out, .count_name = "customers", .terr = terr};
+
+    return json_list(s, territories_list, &g, out, err);
+}
+
 fss_status fss_admin_territories_list(fss_server *s, fss_buf *out,
                                       fs_error *err)
 {
-    group_out g = {.out = out, .count_name = "customers"};
-
-    return json_list(s, territories_list, &g, out, err);
+    return fss__admin_territories_list(s, NULL, out, err);
 }
 
 fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
@@ -382,6 +395,7 @@ done:
 typedef struct items_out {
     fss_buf *out;
     bool any;
+    const char *const *terr; /* the territory restriction (NULL = all) */
 } items_out;
 
 static void device_item(const fss_device_item *d, void *arg)
@@ -409,14 +423,20 @@ static void device_item(const fss_device_item *d, void *arg)
 
 static fss_status devices_list(fss_conn *c, void *arg, fs_error *err)
 {
-    return fss__repo_devices_list(c, device_item, arg, err);
+    return fss__repo_devices_list(c, ((items_out *)arg)->terr, device_item, arg, err);
+}
+
+fss_status fss__admin_devices_list(fss_server *s, const char *const *terr,
+                                   fss_buf *out, fs_error *err)
+{
+    items_out x = {.out = out, .terr = terr};
+
+    return json_list(s, devices_list, &x, out, err);
 }
 
 fss_status fss_admin_devices_list(fss_server *s, fss_buf *out, fs_error *err)
 {
-    items_out x = {.out = out};
-
-    return json_list(s, devices_list, &x, out, err);
+    return fss__admin_devices_list(s, NULL, out, err);
 }
 
 fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
@@ -498,14 +518,21 @@ static fss_status conflicts_list(fss_conn *c, void *arg, fs_error *err)
 {
     conflicts_out *x = arg;
 
-    return fss__repo_conflicts_list(c, x->status, x->limit, conflict_item,
+    return fss__repo_conflicts_list(c, x->status, x->limit, x->items.terr, conflict_item,
                                     &x->items, err);
 }
 
 fss_status fss_admin_conflicts_list(fss_server *s, const char *status,
                                     uint32_t limit, fss_buf *out, fs_error *err)
 {
-    conflicts_out x = {.items = {.out = out}};
+    return fss__admin_conflicts_list(s, status, limit, NULL, out, err);
+}
+
+fss_status fss__admin_conflicts_list(fss_server *s, const char *status,
+                                     uint32_t limit, const char *const *terr,
+                                     fss_buf *out, fs_error *err)
+{
+    conflicts_out x = {.items = {.out = out, .terr = terr}};
 
     if (status && strcmp(status, "open") != 0 && strcmp(status, "auto") != 0 &&
         strcmp(status, "resolved") != 0)

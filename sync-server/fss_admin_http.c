@@ -1,9 +1,13 @@
 /*
  * fss_admin_http.c - the admin API: JSON over HTTP under /admin/v1/, behind
- * a bearer admin token (compared as SHA-256 digests in constant time). Each
- * route parses its small JSON body or query and calls one fss_admin_*
- * function; every refusal is a 4xx with {"error": "..."}. The route table is
- * documented in docs/ARCHITECTURE.md ("Sync server").
+ * a bearer admin token (compared as SHA-256 digests in constant time) or a
+ * console session (cookie plus X-CSRF-Token on every state change; see
+ * fss_account.c). Each route parses its small JSON body or query and calls
+ * one fss_admin_* function; every refusal is a 4xx with {"error": "..."}.
+ * Who may call a route is decided here once (route_allowed), before the
+ * route runs; every state-changing request is written to the audit log
+ * with its actor and outcome. The route table is documented in
+ * docs/ARCHITECTURE.md ("Sync server") and docs/ADMIN-API.md.
  */
 #include "fss_json.h"
 
@@ -21,6 +25,8 @@ typedef struct route_ctx {
     size_t nsegs;
     char pathbuf[512];
     fsj body;
+    fss_actor *actor;
+    char actor_label[FSS_USER_NAME_MAX + 8];
 } route_ctx;
 
 static bool admin_authorised(fss_server *s, const char *auth)
@@ -40,6 +46,15 @@ static bool admin_authorised(fss_server *s, const char *auth)
     return fss_ct_equal(want, got, 32);
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The value of key in a query string (key=value&...), %XX decoded (the
+ * HTTP layer re-escapes a value's '%', '&' and '='; anything else after a
+ * '%' stays as it is), cut to cap - 1 bytes. */
 static bool query_get(const char *q, const char *key, char *out, size_t cap)
 {
     size_t kl = strlen(key);
@@ -48,11 +63,17 @@ static bool query_get(const char *q, const char *key, char *out, size_t cap)
         const char *amp = strchr(q, '&');
         size_t n = amp ? (size_t)(amp - q) : strlen(q);
         if (n > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
-            size_t vl = n - kl - 1;
-            if (vl >= cap)
-                vl = cap - 1;
-            memcpy(out, q + kl + 1, vl);
-            out[vl] = '\0';
+            const char *v = q + kl + 1, *end = q + n;
+            size_t o = 0;
+            while (v < end && o + 1 < cap) {
+                if (*v == '%' && end - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+                    out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+                    v += 3;
+                } else {
+                    out[o++] = *v++;
+                }
+            }
+            out[o] = '\0';
             return true;
         }
         q = amp ? amp + 1 : NULL;
@@ -112,6 +133,58 @@ static bool is(route_ctx *x, const char *method, size_t nsegs, const char *s0,
            strcmp(x->segs[0], s0) == 0 && (!s2 || strcmp(x->segs[2], s2) == 0);
 }
 
+/* The actor's territory restriction (fss__actor_territories), for every
+ * list, report and scoped change below. */
+#define TERR(x) fss__actor_territories((x)->actor)
+
+/* A scoped change names something outside the actor's territories: the
+ * answer is the same 404 as for something that does not exist, so a
+ * manager learns nothing about other territories. false = refused. */
+static bool in_scope(route_ctx *x, const fs_entity *e, const fs_id *row,
+                     const fs_id *device, int64_t conflict, const char *what)
+{
+    fs_error err = {0};
+    bool in = false;
+
+    if (fss__in_territories(x->s, TERR(x), e, row, device, conflict, &in, &err) != FSS_OK) {
+        fss__error_json(x->resp, 500, "%s", err.text);
+        return false;
+    }
+    if (!in)
+        fss__error_json(x->resp, 404, "no such %s", what);
+    return in;
+}
+
+/* A territory a manager moves a customer into must be one of theirs (and
+ * a manager cannot take a customer out of every territory). */
+static bool territory_allowed(route_ctx *x, const char *code)
+{
+    const char *const *terr = TERR(x);
+
+    if (!terr || !code)
+        return true;
+    for (size_t i = 0; terr[i]; i++)
+        if (strcmp(terr[i], code) == 0)
+            return true;
+    fss__error_json(x->resp, 403, "territory %s is not one of yours", code[0] ? code : "(none)");
+    return false;
+}
+
+/* The rep a manager makes a customer's owner works in their territories. */
+static bool rep_in_territories_ok(route_ctx *x, const char *rep)
+{
+    fs_error err = {0};
+    bool in = false;
+
+    if (fss__rep_in_territories(x->s, TERR(x), rep, &in, &err) != FSS_OK) {
+        fss__error_json(x->resp, 500, "%s", err.text);
+        return false;
+    }
+    if (!in)
+        fss__error_json(x->resp, 404, "no such rep");
+    return in;
+}
+
 /* A scalar JSON value back to text (conflict "value"). */
 static void scalar_json(fss_buf *b, const fsj *v)
 {
@@ -132,6 +205,123 @@ static void scalar_json(fss_buf *b, const fsj *v)
     }
 }
 
+/* limit (default 50), offset and format of a list; false with a 400 in
+ * err when one is not a number or format is neither json nor csv. */
+static fss_status page_args(route_ctx *x, int64_t *limit, int64_t *offset, bool *csv,
+                            fs_error *err)
+{
+    char num[32], fmt[16];
+    char *end;
+
+    *limit = 50;
+    *offset = 0;
+    if (query_get(x->req->query, "limit", num, sizeof num)) {
+        *limit = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "limit must be a number");
+    }
+    if (query_get(x->req->query, "offset", num, sizeof num)) {
+        *offset = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "offset must be a number");
+    }
+    *csv = false;
+    if (query_get(x->req->query, "format", fmt, sizeof fmt)) {
+        if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
+            return fss__fail(err, FSS_EINVAL, "format must be json or csv");
+        *csv = strcmp(fmt, "csv") == 0;
+    }
+    return FSS_OK;
+}
+
+/* format=csv asked for (the lists that keep their JSON array shape). */
+static bool want_csv(route_ctx *x)
+{
+    char fmt[16];
+
+    return query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+}
+
+/* GET visits?from=&to=&rep=&territory=&status=&sort=&limit=&offset=&format= */
+static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    char from[32], to[32], rep[64], terr[80], status[32], sort[16];
+    fss_visits_args a = {0};
+    fss_status st;
+
+    if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
+        return st;
+    if (query_get(x->req->query, "from", from, sizeof from))
+        a.from = from;
+    if (query_get(x->req->query, "to", to, sizeof to))
+        a.to = to;
+    if (query_get(x->req->query, "rep", rep, sizeof rep))
+        a.rep = rep;
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        a.territory = terr;
+    if (query_get(x->req->query, "status", status, sizeof status))
+        a.status = status;
+    if (query_get(x->req->query, "sort", sort, sizeof sort))
+        a.sort = sort;
+    return fss__admin_visits(x->s, &a, TERR(x), *csv, out, err);
+}
+
+/* GET quotes?status=&currency=&rep=&territory=&sort=&limit=&offset=&format= */
+static fss_status route_quotes(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    char status[32], cur[8], rep[64], terr[80], sort[8];
+    fss_quote_query q = {0};
+    fss_status st;
+
+    if ((st = page_args(x, &q.limit, &q.offset, csv, err)) != FSS_OK)
+        return st;
+    if (query_get(x->req->query, "status", status, sizeof status))
+        q.status = status;
+    if (query_get(x->req->query, "currency", cur, sizeof cur))
+        q.currency = cur;
+    if (query_get(x->req->query, "rep", rep, sizeof rep))
+        q.rep = rep;
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        q.territory = terr;
+    if (query_get(x->req->query, "sort", sort, sizeof sort))
+        q.sort = sort;
+    return fss__admin_quotes(x->s, &q, TERR(x), *csv, out, err);
+}
+
+/* GET customers?limit=&offset=&territory=&owner=&segment=&q=&sort=&format= */
+static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    char terr[80], owner[80], seg[80], text[256], sort[32], num[32], fmt[16];
+    fss_customer_query q = {.limit = 50};
+    char *end;
+
+    if (query_get(x->req->query, "territory", terr, sizeof terr))
+        q.territory = terr;
+    if (query_get(x->req->query, "owner", owner, sizeof owner))
+        q.owner = owner;
+    if (query_get(x->req->query, "segment", seg, sizeof seg))
+        q.segment = seg;
+    if (query_get(x->req->query, "q", text, sizeof text) && text[0])
+        q.text = text;
+    if (query_get(x->req->query, "sort", sort, sizeof sort))
+        q.sort = sort;
+    if (query_get(x->req->query, "limit", num, sizeof num)) {
+        q.limit = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "limit must be a number");
+    }
+    if (query_get(x->req->query, "offset", num, sizeof num)) {
+        q.offset = strtoll(num, &end, 10);
+        if (*end || !num[0])
+            return fss__fail(err, FSS_EINVAL, "offset must be a number");
+    }
+    *csv = query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+    if (!*csv && query_get(x->req->query, "format", fmt, sizeof fmt) &&
+        strcmp(fmt, "json") != 0)
+        return fss__fail(err, FSS_EINVAL, "format must be json or csv");
+    return fss__admin_customers(x->s, &q, TERR(x), *csv, out, err);
+}
+
 /* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
 static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
 {
@@ -146,7 +336,137 @@ static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
         q.rep = rep;
     if (query_get(x->req->query, "territory", terr, sizeof terr))
         q.territory = terr;
-    return fss_admin_activity(x->s, &q, out, err);
+    return fss__admin_activity(x->s, &q, TERR(x), out, err);
+}
+
+/* {"user":..,"role":..,"territories":[..],"csrf":..,"expires_at":..} or,
+ * for the token, {"user":null,"role":"admin","token":true}. */
+static void actor_json(fss_buf *b, const fss_actor *a)
+{
+    if (a->token) {
+        fss_buf_puts(b, "{\"user\":null,\"role\":\"admin\",\"token\":true,"
+                        "\"territories\":null}\n");
+        return;
+    }
+    fss_buf_puts(b, "{\"user\":");
+    fss_json_cstr(b, a->name);
+    fss_buf_puts(b, ",\"role\":");
+    fss_json_cstr(b, fss__role_name(a->role));
+    fss_buf_puts(b, ",\"token\":false,\"territories\":");
+    if (a->role == FSS_ROLE_ADMIN) {
+        fss_buf_puts(b, "null");
+    } else {
+        fss_buf_puts(b, "[");
+        for (size_t i = 0; i < a->nterr; i++) {
+            if (i)
+                fss_buf_puts(b, ",");
+            fss_json_cstr(b, a->terr[i]);
+        }
+        fss_buf_puts(b, "]");
+    }
+    fss_buf_puts(b, ",\"csrf\":");
+    fss_json_cstr(b, a->csrf);
+    fss_buf_printf(b, ",\"expires_at\":%lld}\n", (long long)a->expires_ms);
+}
+
+/* The strings of a JSON array of strings into list (NULL-terminated, at
+ * most cap - 1); false (and a 400) when it is something else. */
+static bool string_list(route_ctx *x, const fsj *arr, const char **list, size_t cap)
+{
+    size_t n = 0;
+
+    list[0] = NULL;
+    if (!arr)
+        return true;
+    if (arr->kind != FSJ_ARR || arr->n >= cap) {
+        fss__error_json(x->resp, 400, "territories must be an array of at most %zu codes",
+                        cap - 1);
+        return false;
+    }
+    for (size_t i = 0; i < arr->n; i++) {
+        if (arr->items[i].kind != FSJ_STR) {
+            fss__error_json(x->resp, 400, "territories must be strings");
+            return false;
+        }
+        list[n++] = arr->items[i].str;
+    }
+    list[n] = NULL;
+    return true;
+}
+
+/* me, logout, users, audit. false when the reply is already made. */
+static bool route_accounts(route_ctx *x, fss_buf *out, fss_status *st, fs_error *err)
+{
+    fss_server *s = x->s;
+    char q[32];
+
+    if (is(x, "GET", 1, "me", NULL)) {
+        actor_json(out, x->actor);
+        *st = FSS_OK;
+    } else if (is(x, "POST", 1, "logout", NULL)) {
+        if ((*st = fss__logout(s, x->actor, err)) == FSS_OK) {
+            snprintf(x->resp->set_cookie, sizeof x->resp->set_cookie,
+                     FSS_SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
+                                        "SameSite=Strict%s",
+                     s->cfg.tls_cert_pem ? "; Secure" : "");
+            fss_buf_puts(out, "{\"ok\":true}\n");
+        }
+    } else if (is(x, "POST", 2, "me", NULL) && strcmp(x->segs[1], "password") == 0) {
+        bool ok = false;
+        if (x->actor->token) {
+            fss__error_json(x->resp, 400, "the admin token has no password");
+            return false;
+        }
+        if (!need_json_body(x))
+            return false;
+        *st = fss__own_password(s, x->actor, fsj_str(&x->body, "current"),
+                                fsj_str(&x->body, "password"), &ok, err);
+        if (*st == FSS_OK && !ok) {
+            fss__error_json(x->resp, 403, "the current password is wrong");
+            return false;
+        }
+        if (*st == FSS_OK)
+            fss_buf_puts(out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "users", NULL)) {
+        *st = fss_users_list(s, out, err);
+    } else if (is(x, "POST", 1, "users", NULL)) {
+        const char *terr[FSS_ACTOR_MAX_TERR + 1];
+        if (!need_json_body(x) ||
+            !string_list(x, fsj_get(&x->body, "territories"), terr, FSS_ACTOR_MAX_TERR + 1))
+            return false;
+        *st = fss_user_add(s, fsj_str(&x->body, "name"), fsj_str(&x->body, "role"), terr,
+                           fsj_str(&x->body, "password"), x->actor_label, err);
+        if (*st == FSS_OK) {
+            fss_buf_puts(out, "{\"ok\":true}\n");
+            reply_buf(x, 201, out);
+            return false;
+        }
+    } else if (is(x, "POST", 3, "users", "disable") || is(x, "POST", 3, "users", "enable")) {
+        *st = fss_user_disable(s, x->segs[1], strcmp(x->segs[2], "disable") == 0,
+                               x->actor_label, err);
+        if (*st == FSS_OK)
+            fss_buf_puts(out, "{\"ok\":true}\n");
+    } else if (is(x, "POST", 3, "users", "password")) {
+        if (!need_json_body(x))
+            return false;
+        *st = fss_user_password(s, x->segs[1], fsj_str(&x->body, "password"),
+                                x->actor_label, err);
+        if (*st == FSS_OK)
+            fss_buf_puts(out, "{\"ok\":true}\n");
+    } else if (is(x, "GET", 1, "audit", NULL)) {
+        uint32_t limit = 100;
+        int64_t before = 0;
+        if (query_get(x->req->query, "limit", q, sizeof q))
+            limit = (uint32_t)strtoul(q, NULL, 10);
+        if (query_get(x->req->query, "before", q, sizeof q))
+            before = strtoll(q, NULL, 10);
+        *st = fss_audit_list(s, before, limit, out, err);
+    } else {
+        fss__error_json(x->resp, 404, "no such admin endpoint: %s %s", x->req->method,
+                        x->req->path);
+        return false;
+    }
+    return true;
 }
 
 /* POST reps/{id}/offboard {"to": "<rep uuid>"|"pool", "drain": bool,
@@ -221,7 +541,7 @@ static void route(route_ctx *x)
         return;
     }
     if (is(x, "GET", 1, "reps", NULL)) {
-        st = fss_admin_reps_list(s, &out, &err);
+        st = fss__admin_reps_list(s, TERR(x), &out, &err);
     } else if (is(x, "POST", 1, "reps", NULL)) {
         if (!need_json_body(x))
             return;
@@ -341,7 +661,7 @@ static void route(route_ctx *x)
             return;
         st = fss_admin_export(s, &id, &out, &err);
     } else if (is(x, "GET", 1, "territories", NULL)) {
-        st = fss_admin_territories_list(s, &out, &err);
+        st = fss__admin_territories_list(s, TERR(x), &out, &err);
     } else if (is(x, "POST", 1, "territories", NULL)) {
         if (!need_json_body(x))
             return;
@@ -350,8 +670,17 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "POST", 3, "customers", "assign")) {
-        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x))
+        const char *owner;
+        if (!parse_id_seg(x, 1, &id, "customer") || !need_json_body(x) ||
+            !in_scope(x, fs_schema_entity("customer"), &id, NULL, 0, "customer") ||
+            !territory_allowed(x, fsj_str(&x->body, "territory")))
             return;
+        owner = fsj_str(&x->body, "owner_rep");
+        if (TERR(x) && owner && owner[0]) {
+            /* The new owner must work in one of the manager's territories. */
+            if (!rep_in_territories_ok(x, owner))
+                return;
+        }
         st = fss_admin_customer_assign(s, &id, fsj_str(&x->body, "owner_rep"),
                                        fsj_str(&x->body, "territory"), &err);
         if (st == FSS_OK)
@@ -411,6 +740,8 @@ static void route(route_ctx *x)
     } else if (is(x, "POST", 3, "quotes", "status")) {
         if (!parse_id_seg(x, 1, &id, "quote") || !need_json_body(x))
             return;
+        if (!in_scope(x, fs_schema_entity("quote"), &id, NULL, 0, "quote"))
+            return;
         st = fss_admin_quote_status(s, &id, fsj_str(&x->body, "status"), &err);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
@@ -429,9 +760,19 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_analyze_json(s, &r, &out);
     } else if (is(x, "GET", 1, "devices", NULL)) {
-        st = fss_admin_devices_list(s, &out, &err);
+        if (want_csv(x)) {
+            if ((st = fss__admin_list_csv(s, "devices", NULL, 0, TERR(x), &out, &err)) ==
+                FSS_OK) {
+                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+                return;
+            }
+        } else {
+            st = fss__admin_devices_list(s, TERR(x), &out, &err);
+        }
     } else if (is(x, "POST", 3, "devices", "revoke")) {
         if (!parse_id_seg(x, 1, &id, "device"))
+            return;
+        if (!in_scope(x, NULL, NULL, &id, 0, "device"))
             return;
         st = fss_admin_device_revoke(s, &id, &err);
         if (st == FSS_OK)
@@ -442,7 +783,17 @@ static void route(route_ctx *x)
         uint32_t limit = 0;
         if (query_get(x->req->query, "limit", q, sizeof q))
             limit = (uint32_t)strtoul(q, NULL, 10);
-        st = fss_admin_conflicts_list(s, has_status ? status : NULL, limit, &out, &err);
+        if (want_csv(x)) {
+            st = fss__admin_list_csv(s, "conflicts", has_status ? status : NULL, limit,
+                                     TERR(x), &out, &err);
+            if (st == FSS_OK) {
+                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+                return;
+            }
+        } else {
+            st = fss__admin_conflicts_list(s, has_status ? status : NULL, limit, TERR(x),
+                                           &out, &err);
+        }
     } else if (is(x, "POST", 3, "conflicts", "resolve")) {
         char *endp;
         long long cid = strtoll(x->segs[1], &endp, 10);
@@ -452,21 +803,58 @@ static void route(route_ctx *x)
             fss__error_json(x->resp, 400, "conflict id must be a positive integer");
             return;
         }
-        if (!need_json_body(x))
+        if (!need_json_body(x) || !in_scope(x, NULL, NULL, NULL, cid, "conflict"))
             return;
         val = fsj_get(&x->body, "value");
         if (val)
             scalar_json(&vj, val);
+        /* A console user resolves under their own name; "by" is the
+         * bearer token's automation only. */
         st = fss_admin_conflict_resolve(s, cid, fsj_str(&x->body, "choice"),
-                                        val ? vj.data : NULL, fsj_str(&x->body, "by"),
+                                        val ? vj.data : NULL,
+                                        x->actor->token ? fsj_str(&x->body, "by")
+                                                        : x->actor_label,
                                         &err);
         fss_buf_free(&vj);
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
+    } else if (x->nsegs >= 1 && (strcmp(x->segs[0], "me") == 0 ||
+                                  strcmp(x->segs[0], "logout") == 0 ||
+                                  strcmp(x->segs[0], "users") == 0 ||
+                                  strcmp(x->segs[0], "audit") == 0)) {
+        if (!route_accounts(x, &out, &st, &err))
+            return;
+    } else if (is(x, "GET", 1, "visits", NULL)) {
+        bool csv = false;
+        st = route_visits(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
+    } else if (is(x, "GET", 2, "customers", NULL)) {
+        if (!parse_id_seg(x, 1, &id, "customer"))
+            return;
+        st = fss__admin_customer(s, &id, TERR(x), &out, &err);
+    } else if (is(x, "GET", 1, "quotes", NULL)) {
+        bool csv = false;
+        st = route_quotes(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
+    } else if (is(x, "GET", 1, "today", NULL)) {
+        st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
+    } else if (is(x, "GET", 1, "customers", NULL)) {
+        bool csv = false;
+        st = route_customers(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else if (is(x, "GET", 1, "activity", NULL)) {
         st = route_activity(x, &out, &err);
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
-        st = fss_admin_pipeline(s, &out, &err);
+        st = fss__admin_pipeline(s, TERR(x), &out, &err);
     } else {
         fss__error_json(x->resp, 404, "no such admin endpoint: %s %s",
                         x->req->method, x->req->path);
@@ -480,43 +868,222 @@ static void route(route_ctx *x)
     reply_buf(x, 200, &out);
 }
 
+/* Who may call which route. The token and admins: everything. Managers
+ * and viewers: only routes listed here, each of which applies the actor's
+ * territory restriction (fss__actor_territories); a route not listed is
+ * refused, so a new endpoint is closed to them until it is scoped.
+ * Viewers never change anything. `write` marks what a viewer may not do. */
+typedef struct route_rule {
+    const char *method, *seg0, *seg2; /* seg2 NULL: any or none */
+    size_t nsegs;
+    bool write;
+} route_rule;
+static const route_rule scoped_routes[] = {
+    {"GET", "me", NULL, 1, false},
+    {"POST", "logout", NULL, 1, false},
+    {"POST", "me", NULL, 2, false}, /* me/password: one's own */
+    {"GET", "reps", NULL, 1, false},
+    {"GET", "customers", NULL, 1, false},
+    {"GET", "customers", NULL, 2, false}, /* customers/{id} */
+    {"GET", "today", NULL, 1, false},
+    {"GET", "visits", NULL, 1, false},
+    {"GET", "quotes", NULL, 1, false},
+    {"GET", "territories", NULL, 1, false},
+    {"GET", "devices", NULL, 1, false},
+    {"GET", "conflicts", NULL, 1, false},
+    {"GET", "activity", NULL, 1, false},
+    {"GET", "pipeline", NULL, 1, false},
+    {"POST", "conflicts", "resolve", 3, true},
+    {"POST", "devices", "revoke", 3, true},
+    {"POST", "customers", "assign", 3, true},
+    {"POST", "quotes", "status", 3, true},
+};
+
+static bool route_allowed(const route_ctx *x)
+{
+    const fss_actor *a = x->actor;
+
+    if (a->token || a->role == FSS_ROLE_ADMIN)
+        return true;
+    for (size_t i = 0; i < sizeof scoped_routes / sizeof scoped_routes[0]; i++) {
+        const route_rule *r = &scoped_routes[i];
+        if (strcmp(x->req->method, r->method) == 0 && x->nsegs == r->nsegs &&
+            strcmp(x->segs[0], r->seg0) == 0 && (!r->seg2 || strcmp(x->segs[2], r->seg2) == 0))
+            return !r->write || a->role == FSS_ROLE_MANAGER;
+    }
+    return false;
+}
+
+static bool state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* POST /admin/v1/login {name, password}: no credentials needed. */
+static void handle_login(fss_server *s, const fss_request *req, fss_response *resp)
+{
+    fss_actor *a = NULL;
+    fss_login_result res = FSS_LOGIN_BAD;
+    fs_error err = {0};
+    fsj body = {0};
+    char sid[FSS_CSRF_LEN + 1] = "", label[FSS_USER_NAME_MAX + 8];
+    const char *name;
+    fss_buf out = {0};
+    fss_status st;
+
+    if (strcmp(req->method, "POST") != 0) {
+        fss__error_json(resp, 405, "use POST");
+        return;
+    }
+    if (!ctype_json(req->content_type)) {
+        fss__error_json(resp, 415, "Content-Type must be application/json");
+        return;
+    }
+    if (fsj_parse((const char *)req->body, req->body_len, &body, &err) != FSS_OK ||
+        body.kind != FSJ_OBJ) {
+        fss__error_json(resp, 400, "%s", err.text[0] ? err.text : "body must be a JSON object");
+        goto done;
+    }
+    name = fsj_str(&body, "name");
+    if (!(a = calloc(1, sizeof *a))) {
+        fss__error_json(resp, 500, "out of memory");
+        goto done;
+    }
+    st = fss__login(s, name, fsj_str(&body, "password"), req->remote_addr, a, sid, &res,
+                    &err);
+    if (st != FSS_OK) {
+        fss__error_json(resp, fss__status_http(st), "%s", err.text);
+        goto done;
+    }
+    snprintf(label, sizeof label, "user:%s", name && strlen(name) <= FSS_USER_NAME_MAX
+                                                 ? name : "?");
+    if (res == FSS_LOGIN_LIMITED) {
+        fss__error_json(resp, 429, "too many failed logins; try again later");
+        resp->retry_after_s = s->cfg.login_fail_window_s ? s->cfg.login_fail_window_s : 900;
+        fss__audit(s, label, "login", NULL, 429, req->remote_addr);
+        goto done;
+    }
+    if (res == FSS_LOGIN_BAD) {
+        /* One answer for a wrong password, an unknown name and a disabled
+         * account: the reply does not tell which names exist. */
+        fss__error_json(resp, 401, "wrong name or password");
+        fss__audit(s, label, "login", NULL, 401, req->remote_addr);
+        goto done;
+    }
+    snprintf(resp->set_cookie, sizeof resp->set_cookie,
+             FSS_SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; SameSite=Strict%s", sid,
+             s->cfg.session_ttl_s ? s->cfg.session_ttl_s : 8 * 3600,
+             s->cfg.tls_cert_pem ? "; Secure" : "");
+    snprintf(resp->actor, sizeof resp->actor, "%s", label);
+    actor_json(&out, a);
+    fss__respond_buf(resp, 200, "application/json", &out);
+    fss__audit(s, label, "login", NULL, 200, req->remote_addr);
+done:
+    memset(sid, 0, sizeof sid);
+    free(a);
+    fsj_free(&body);
+}
+
+/* Authenticates x: the bearer token, else the session cookie (with the
+ * CSRF token on state changes). false when the refusal is made. */
+static bool authenticate(route_ctx *x)
+{
+    fss_server *s = x->s;
+    const fss_request *req = x->req;
+    fs_error err = {0};
+    bool found = false;
+
+    if (fss__rate_limited(s, req->remote_addr)) {
+        fss__error_json(x->resp, 429, "too many failed attempts from this address");
+        x->resp->retry_after_s = s->cfg.auth_fail_window_s;
+        return false;
+    }
+    if (req->authorization || !req->cookie) {
+        if (!s->admin_token) {
+            fss__error_json(x->resp, 403, "admin API token disabled (start with "
+                                          "--admin-token), or log in (POST /admin/v1/login)");
+            return false;
+        }
+        if (!admin_authorised(s, req->authorization)) {
+            /* Admin guesses count against the same per-address limit. */
+            fss__rate_fail(s, req->remote_addr);
+            fss__error_json(x->resp, 401, "missing or wrong admin token");
+            return false;
+        }
+        x->actor->token = true;
+        return true;
+    }
+    if (fss__session_actor(s, req->cookie, x->actor, &found, &err) != FSS_OK) {
+        fss__error_json(x->resp, 500, "%s", err.text);
+        return false;
+    }
+    if (!found) {
+        /* An expired or ended session is not a guess: not counted. */
+        fss__error_json(x->resp, 401, "not logged in (or the session ended)");
+        return false;
+    }
+    if (state_changing(req->method)) {
+        size_t n = req->csrf_token ? strlen(req->csrf_token) : 0;
+        if (n != FSS_CSRF_LEN ||
+            !fss_ct_equal((const uint8_t *)req->csrf_token, (const uint8_t *)x->actor->csrf,
+                          FSS_CSRF_LEN)) {
+            char label[FSS_USER_NAME_MAX + 8], action[600];
+            fss__error_json(x->resp, 403, "missing or wrong X-CSRF-Token");
+            fss__actor_label(x->actor, label, sizeof label);
+            snprintf(action, sizeof action, "%s %s", req->method, req->path + 9);
+            fss__audit(s, label, action, "no CSRF token", 403, req->remote_addr);
+            return false;
+        }
+    }
+    return true;
+}
+
 void fss_handle_admin(fss_server *s, const fss_request *req,
                       fss_response *resp)
 {
     route_ctx x;
-    char *p, *save = NULL;
+    char *p, *save = NULL, action[600];
 
+    if (strcmp(req->path, "/admin/v1/login") == 0) {
+        handle_login(s, req, resp);
+        return;
+    }
     memset(&x, 0, sizeof x);
     x.s = s;
     x.req = req;
     x.resp = resp;
-    if (!s->admin_token) {
-        fss__error_json(resp, 403, "admin API disabled (start with --admin-token)");
+    if (!(x.actor = calloc(1, sizeof *x.actor))) {
+        fss__error_json(resp, 500, "out of memory");
         return;
     }
-    if (fss__rate_limited(s, req->remote_addr)) {
-        fss__error_json(resp, 429, "too many failed attempts from this address");
-        resp->retry_after_s = s->cfg.auth_fail_window_s;
-        return;
-    }
-    if (!admin_authorised(s, req->authorization)) {
-        /* Admin guesses count against the same per-address limit. */
-        fss__rate_fail(s, req->remote_addr);
-        fss__error_json(resp, 401, "missing or wrong admin token");
-        return;
-    }
+    if (!authenticate(&x))
+        goto done;
+    fss__actor_label(x.actor, x.actor_label, sizeof x.actor_label);
+    snprintf(resp->actor, sizeof resp->actor, "%s", x.actor_label);
     if (strlen(req->path) >= sizeof x.pathbuf) {
         fss__error_json(resp, 414, "path too long");
-        return;
+        goto done;
     }
     snprintf(x.pathbuf, sizeof x.pathbuf, "%s", req->path + 10); /* after /admin/v1/ */
     for (p = strtok_r(x.pathbuf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
         if (x.nsegs == MAX_SEGS) {
             fss__error_json(resp, 404, "no such admin endpoint");
-            return;
+            goto done;
         }
         x.segs[x.nsegs++] = p;
     }
-    route(&x);
+    if (x.nsegs == 0 || route_allowed(&x))
+        route(&x);
+    else
+        fss__error_json(resp, 403, "a %s cannot %s %s", fss__role_name(x.actor->role),
+                        req->method, req->path);
+    /* Every state change, done or refused, with its actor (never a body:
+     * it may hold a password). */
+    if (state_changing(req->method)) {
+        snprintf(action, sizeof action, "%s %s", req->method, req->path + 9);
+        fss__audit(s, x.actor_label, action, NULL, resp->status, req->remote_addr);
+    }
+done:
     fsj_free(&x.body);
+    free(x.actor);
 }

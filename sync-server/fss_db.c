@@ -104,6 +104,25 @@ static const char *const migrations[] = {
     " at INTEGER NOT NULL, by_whom TEXT, duplicates INTEGER NOT NULL,"
     " children INTEGER NOT NULL, fields INTEGER NOT NULL, detail TEXT);"
     "CREATE INDEX fss_merges_survivor ON fss_merges(survivor, id);",
+    /* console (issue #15): back-office accounts bound to territories, login
+     * sessions (the id's SHA-256, never the id), failed logins per account
+     * name, and the audit log of every back-office action
+     * (fss_account.c, fss_repo_console.c). */
+    "CREATE TABLE fss_users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL, pw_hash TEXT NOT NULL, disabled INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE fss_user_territories(user_id INTEGER NOT NULL,"
+    " territory TEXT NOT NULL, PRIMARY KEY(user_id, territory));"
+    "CREATE TABLE fss_sessions(id_hash BLOB PRIMARY KEY NOT NULL,"
+    " user_id INTEGER NOT NULL, csrf TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL);"
+    "CREATE INDEX fss_sessions_user ON fss_sessions(user_id);"
+    "CREATE TABLE fss_login_fails(name TEXT PRIMARY KEY NOT NULL,"
+    " window_start INTEGER NOT NULL, fails INTEGER NOT NULL);"
+    "CREATE INDEX fss_login_fails_window ON fss_login_fails(window_start);"
+    "CREATE TABLE fss_audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT,"
+    " status INTEGER NOT NULL, remote TEXT);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -49,6 +49,9 @@ void fss_config_default(fss_config *cfg)
     cfg->pool_warn_days = 7;
     cfg->pool_bar_days = 30;
     cfg->pool_daily_quota = 5;
+    cfg->session_ttl_s = 8 * 3600;
+    cfg->login_fail_limit = 5;
+    cfg->login_fail_window_s = 900;
 }
 
 static int route_of(const char *path)
@@ -272,12 +275,10 @@ static void log_request(fss_server *s, const fss_request *rq,
     fss_json_cstr(&b, rq->method);
     fss_buf_puts(&b, ",\"path\":");
     fss_json_cstr(&b, rq->path);
-    /* The actor of an admin request that passed the bearer check: "token"
-     * (the shared admin token; named users when accounts exist). */
+    /* The actor of an admin request that passed authentication: "token"
+     * (the shared admin token) or "user:NAME" (a console session). */
     fss_buf_puts(&b, ",\"actor\":");
-    fss_json_cstr(&b, rq->path && strncmp(rq->path, "/admin/", 7) == 0 &&
-                              rs->status != 401 && rs->status != 403 &&
-                              rs->status != 429 ? "token" : NULL);
+    fss_json_cstr(&b, rs->actor[0] ? rs->actor : NULL);
     fss_buf_printf(&b, ",\"status\":%d,\"device\":", rs->status);
     fss_json_cstr(&b, rs->device[0] ? rs->device : NULL);
     fss_buf_printf(&b, ",\"rows_in\":%zu,\"rows_out\":%zu,\"bytes_in\":%zu,"
@@ -302,13 +303,19 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
     query_acc *a = cls;
 
     (void)kind;
-    /* Admin query values are simple tokens (status names, numbers); '&'
-     * and '=' inside them are not supported and simply split. */
+    /* The decoded values are joined again as key=value&...; a value's own
+     * '%', '&' and '=' are re-escaped (a search text may hold them), and
+     * the admin routes' query_get decodes them. */
     if (a->q.len)
         fss_buf_add(&a->q, "&", 1);
     fss_buf_puts(&a->q, key);
     fss_buf_add(&a->q, "=", 1);
-    fss_buf_puts(&a->q, value ? value : "");
+    for (const char *p = value ? value : ""; *p; p++) {
+        if (*p == '%' || *p == '&' || *p == '=')
+            fss_buf_printf(&a->q, "%%%02X", (unsigned char)*p);
+        else
+            fss_buf_add(&a->q, p, 1);
+    }
     return MHD_YES;
 }
 
@@ -335,6 +342,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
     }
     if (rs->status == 401)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (rs->set_cookie[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rs->set_cookie);
+    if (rs->actor[0] || rs->set_cookie[0])
+        /* Back-office answers name people and customers: never cached. */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     ret = MHD_queue_response(conn, (unsigned)rs->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -437,6 +449,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     rq.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_AUTHORIZATION);
     rq.remote_addr = remote;
+    rq.cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+    rq.csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token");
     rq.body = cs->body;
     rq.body_len = cs->len;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &qa);

@@ -73,6 +73,10 @@ fss_status fss__calendar_open(const char *tz, fss_calendar *cal, fs_error *err);
 void fss__calendar_close(fss_calendar *cal);
 /* The business day (days since 1970-01-01, local) of Unix ms. */
 int64_t fss__calendar_day(const fss_calendar *cal, int64_t ms);
+/* "YYYY-MM-DD" to days since 1970-01-01 (false when it is not a date). */
+bool fss__parse_date(const char *s, int64_t *day);
+/* The UTC instant (Unix ms) local day `day` begins. */
+int64_t fss__calendar_start(const fss_calendar *cal, int64_t day);
 
 struct fss_server {
     fss_config cfg;
@@ -251,6 +255,123 @@ void fss_handle_enroll(fss_server *s, const fss_request *req,
 /* Rate-limit bookkeeping. */
 bool fss__rate_limited(fss_server *s, const char *remote);
 void fss__rate_fail(fss_server *s, const char *remote);
+
+/* ---- back-office accounts, sessions, audit (fss_account.c) ---- */
+typedef enum fss_role {
+    FSS_ROLE_ADMIN, FSS_ROLE_MANAGER, FSS_ROLE_VIEWER
+} fss_role;
+#define FSS_ACTOR_MAX_TERR 64
+#define FSS_SESSION_COOKIE "fss_session"
+/* Who makes an admin request: the bearer token (an admin) or a logged-in
+ * user. terr_list points into terr: an actor is never copied. */
+typedef struct fss_actor {
+    bool token;
+    int64_t user_id;
+    char name[FSS_USER_NAME_MAX + 1];
+    fss_role role;
+    char terr[FSS_ACTOR_MAX_TERR][80];
+    const char *terr_list[FSS_ACTOR_MAX_TERR + 1]; /* NULL-terminated */
+    size_t nterr;
+    char csrf[FSS_CSRF_LEN + 1];
+    uint8_t session[32];     /* SHA-256 of the session id */
+    int64_t expires_ms;
+} fss_actor;
+/* THE territory restriction of an actor, passed to every repository query
+ * that lists, counts or changes customer-bound rows: NULL for an admin
+ * (everything), else the NULL-terminated list of the actor's territory
+ * codes. docs/ARCHITECTURE.md ("Back-office accounts and scope"). */
+const char *const *fss__actor_territories(const fss_actor *a);
+/* "token" or "user:NAME": the actor in the audit and request logs. */
+void fss__actor_label(const fss_actor *a, char *out, size_t cap);
+const char *fss__role_name(fss_role r);
+/* The user behind the session cookie in `cookie` (a Cookie header), if it
+ * names a live session. */
+fss_status fss__session_actor(fss_server *s, const char *cookie, fss_actor *a,
+                              bool *found, fs_error *err);
+typedef enum fss_login_result {
+    FSS_LOGIN_OK, FSS_LOGIN_BAD, FSS_LOGIN_LIMITED
+} fss_login_result;
+/* Checks a name and password under the per-address and per-account limits
+ * and on success opens a session: sid gets the session id (hex) for the
+ * cookie, *a the user. */
+fss_status fss__login(fss_server *s, const char *name, const char *password,
+                      const char *remote, fss_actor *a,
+                      char sid[FSS_CSRF_LEN + 1], fss_login_result *res,
+                      fs_error *err);
+fss_status fss__logout(fss_server *s, const fss_actor *a, fs_error *err);
+/* A user changes their own password (current one checked). *ok false
+ * when current is wrong. */
+fss_status fss__own_password(fss_server *s, const fss_actor *a,
+                             const char *current, const char *password,
+                             bool *ok, fs_error *err);
+/* The admin lists and reports under a territory restriction (terr from
+ * fss__actor_territories; NULL = all). The public fss_admin_* lists are
+ * these with NULL. */
+fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
+                               const char *const *terr, fss_buf *out,
+                               fs_error *err);
+fss_status fss__admin_reps_list(fss_server *s, const char *const *terr,
+                                fss_buf *out, fs_error *err);
+fss_status fss__admin_territories_list(fss_server *s, const char *const *terr,
+                                       fss_buf *out, fs_error *err);
+fss_status fss__admin_devices_list(fss_server *s, const char *const *terr,
+                                   fss_buf *out, fs_error *err);
+fss_status fss__admin_conflicts_list(fss_server *s, const char *status,
+                                     uint32_t limit, const char *const *terr,
+                                     fss_buf *out, fs_error *err);
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr,
+                               fss_buf *out, fs_error *err);
+/* Is the thing a scoped change names inside terr? (NULL: yes) A row of
+ * entity e (its customer's territory), a device (its rep's territories),
+ * a conflict record (its row's customer). FSS_OK with *in false when not,
+ * or when there is no such thing. */
+fss_status fss__in_territories(fss_server *s, const char *const *terr,
+                               const fs_entity *e, const fs_id *row,
+                               const fs_id *device, int64_t conflict, bool *in,
+                               fs_error *err);
+/* The console's lists (fss_console.c): a page of customers as
+ * {"items":[...],"total":N,"limit":L,"offset":O} or as CSV (header line,
+ * RFC 4180, formula-safe cells). EINVAL for a bad limit, offset or sort. */
+fss_status fss__admin_customers(fss_server *s, const fss_customer_query *q,
+                                const char *const *terr, bool csv, fss_buf *out,
+                                fs_error *err);
+/* A page of visits (from/to: business days "YYYY-MM-DD", inclusive) as
+ * {"items":[...],"total":N,"limit":L,"offset":O} or CSV. */
+typedef struct fss_visits_args {
+    const char *from, *to, *rep, *territory, *status, *sort;
+    int64_t limit, offset;
+} fss_visits_args;
+fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
+                             const char *const *terr, bool csv, fss_buf *out,
+                             fs_error *err);
+/* One customer (in terr, else ENOTFOUND) with its live contacts, visits,
+ * quotes (with derived totals), contracts, tasks and conflict records. */
+fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const *terr,
+                               fss_buf *out, fs_error *err);
+/* A page of quotes with their derived totals, as JSON or CSV. */
+fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
+                             const char *const *terr, bool csv, fss_buf *out,
+                             fs_error *err);
+/* GET devices / conflicts with format=csv: the same rows as the JSON
+ * lists (what: "devices" or "conflicts"; status and limit for conflicts),
+ * RFC 4180 and formula-safe. */
+fss_status fss__admin_list_csv(fss_server *s, const char *what, const char *status,
+                               uint32_t limit, const char *const *terr, fss_buf *out,
+                               fs_error *err);
+/* The Today numbers at now_ms (the business day of cfg.business_tz;
+ * silent = not seen for 3 days) as one JSON object. */
+fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,
+                            fss_buf *out, fs_error *err);
+/* One CSV cell (a comma before it unless first; NULL = empty). */
+void fss__csv_cell(fss_buf *b, const char *v, bool first);
+/* Is the rep (UUID text) a member of one of terr? (NULL: yes) */
+fss_status fss__rep_in_territories(fss_server *s, const char *const *terr,
+                                   const char *rep, bool *in, fs_error *err);
+
+/* One audit entry (failures are reported on stderr, never block the
+ * action, which has happened already). */
+void fss__audit(fss_server *s, const char *actor, const char *action,
+                const char *target, int status, const char *remote);
 
 /* ---- responses (fss_reply.c) ---- */
 void fss__error_proto(fss_server *s, fss_response *r, int http,

@@ -120,6 +120,10 @@ fss_status fss__repo_find(fss_conn *c, fss_ref_kind kind, const char *text,
                           bool short_id, const char *hex, fss_find_item_fn fn,
                           void *arg, fs_error *err);
 
+/* Every list and report below takes `terr`, the actor's territory
+ * restriction (fss__actor_territories: NULL = all, else a NULL-terminated
+ * list of codes); rows outside it never leave the store. */
+
 /* Reps by name, uuid; one row per (rep, territory) in territory order, or
  * one row with territory NULL for a rep with none. */
 typedef struct fss_rep_item {
@@ -128,8 +132,8 @@ typedef struct fss_rep_item {
     const char *territory;
 } fss_rep_item;
 typedef void (*fss_rep_item_fn)(const fss_rep_item *r, void *arg);
-fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
-                               fs_error *err);
+fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,
+                               fss_rep_item_fn fn, void *arg, fs_error *err);
 
 /* Territories by code; one row per (territory, rep) in assignment order, or
  * one row with rep NULL. */
@@ -139,8 +143,9 @@ typedef struct fss_territory_item {
     const char *rep;
 } fss_territory_item;
 typedef void (*fss_territory_item_fn)(const fss_territory_item *t, void *arg);
-fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
-                                      void *arg, fs_error *err);
+fss_status fss__repo_territories_list(fss_conn *c, const char *const *terr,
+                                      fss_territory_item_fn fn, void *arg,
+                                      fs_error *err);
 
 /* Devices by created_at, id. */
 typedef struct fss_device_item {
@@ -150,8 +155,9 @@ typedef struct fss_device_item {
     bool has_last_seen, has_revoked_at, revoked;
 } fss_device_item;
 typedef void (*fss_device_item_fn)(const fss_device_item *d, void *arg);
-fss_status fss__repo_devices_list(fss_conn *c, fss_device_item_fn fn,
-                                  void *arg, fs_error *err);
+fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,
+                                  fss_device_item_fn fn, void *arg,
+                                  fs_error *err);
 
 /* Conflict records by id, status NULL for all, at most limit. base, theirs
  * and yours are the stored JSON texts of the values (base NULL when the
@@ -166,8 +172,9 @@ typedef struct fss_conflict_item {
 } fss_conflict_item;
 typedef void (*fss_conflict_item_fn)(const fss_conflict_item *k, void *arg);
 fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
-                                    int64_t limit, fss_conflict_item_fn fn,
-                                    void *arg, fs_error *err);
+                                    int64_t limit, const char *const *terr,
+                                    fss_conflict_item_fn fn, void *arg,
+                                    fs_error *err);
 
 /* ---- rows (fss_db.c, over the shared fs_store) ---- */
 typedef struct fss_rowinfo {
@@ -354,7 +361,8 @@ typedef fss_status (*fss_visit_item_fn)(const fss_visit_item *v, void *arg,
  * t in [*from_ms, *to_ms) (NULL: unbounded), by rep, t, id. */
 fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
                               const int64_t *from_ms, const int64_t *to_ms,
-                              fss_visit_item_fn fn, void *arg, fs_error *err);
+                              const char *const *terr, fss_visit_item_fn fn,
+                              void *arg, fs_error *err);
 
 typedef struct fss_quote_line_item {
     fs_id id;                 /* the quote */
@@ -368,8 +376,9 @@ typedef fss_status (*fss_quote_line_item_fn)(const fss_quote_line_item *q,
                                              void *arg, fs_error *err);
 /* Live quotes, one row per live line (or one for a quote without), by
  * status, currency, quote id. */
-fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
-                                     void *arg, fs_error *err);
+fss_status fss__repo_pipeline_quotes(fss_conn *c, const char *const *terr,
+                                     fss_quote_line_item_fn fn, void *arg,
+                                     fs_error *err);
 
 typedef struct fss_contract_item {
     const char *status, *currency;
@@ -379,8 +388,9 @@ typedef struct fss_contract_item {
 typedef fss_status (*fss_contract_item_fn)(const fss_contract_item *k,
                                            void *arg, fs_error *err);
 /* Live contracts by e-sign status, currency. */
-fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
-                                        void *arg, fs_error *err);
+fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
+                                        fss_contract_item_fn fn, void *arg,
+                                        fs_error *err);
 
 /* Every stored row of entity e (tombstones included). */
 fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
@@ -578,5 +588,184 @@ fss_status fss__repo_merge_children(fss_conn *c, int64_t merge_id,
 /* Merges by id, of one survivor (NULL: all). */
 fss_status fss__repo_merges_list(fss_conn *c, const fs_id *survivor,
                                  fss_merge_item_fn fn, void *arg, fs_error *err);
+/* ---- back-office accounts, sessions, login failures, audit log
+ * (console, issue #15; fss_repo_console.c) ----
+ * The rules (hashing, expiry, rate limits, roles) live in fss_account.c;
+ * these functions only read and write rows. */
+typedef struct fss_user_row {
+    int64_t id;
+    char name[FSS_USER_NAME_MAX + 1];
+    char role[16];
+    char pw_hash[FSS_PWHASH_MAX];
+    bool disabled;
+    int64_t created_at;
+} fss_user_row;
+/* FSS_EEXISTS when the name is taken; *id_out the new user's id. */
+fss_status fss__repo_user_add(fss_conn *c, const char *name, const char *role,
+                              const char *pw_hash, int64_t now_ms,
+                              int64_t *id_out, fs_error *err);
+fss_status fss__repo_user_get(fss_conn *c, const char *name, fss_user_row *out,
+                              bool *found, fs_error *err);
+fss_status fss__repo_user_territory_add(fss_conn *c, int64_t user,
+                                        const char *code, fs_error *err);
+/* A user's territories by code, through fn. */
+typedef fss_status (*fss_text_fn)(const char *text, void *arg, fs_error *err);
+fss_status fss__repo_user_territories(fss_conn *c, int64_t user, fss_text_fn fn,
+                                      void *arg, fs_error *err);
+/* Users by name; territories one row each (NULL for none), name order. */
+typedef struct fss_user_item {
+    const char *name, *role, *territory;
+    bool disabled;
+    int64_t created_at;
+} fss_user_item;
+typedef void (*fss_user_item_fn)(const fss_user_item *u, void *arg);
+fss_status fss__repo_users_list(fss_conn *c, fss_user_item_fn fn, void *arg,
+                                fs_error *err);
+fss_status fss__repo_user_set_disabled(fss_conn *c, int64_t user, bool disabled,
+                                       fs_error *err);
+fss_status fss__repo_user_set_password(fss_conn *c, int64_t user,
+                                       const char *pw_hash, fs_error *err);
+/* Does territory `code` exist? */
+fss_status fss__repo_territory_exists(fss_conn *c, const char *code, bool *found,
+                                      fs_error *err);
+
+fss_status fss__repo_session_add(fss_conn *c, const uint8_t id_hash[32],
+                                 int64_t user, const char *csrf, int64_t now_ms,
+                                 int64_t expires_ms, fs_error *err);
+/* A live session (not revoked, not expired at now_ms, its user enabled):
+ * *found, and its user's row and CSRF token. */
+fss_status fss__repo_session_get(fss_conn *c, const uint8_t id_hash[32],
+                                 int64_t now_ms, fss_user_row *user,
+                                 char csrf[FSS_CSRF_LEN + 1], int64_t *expires_ms,
+                                 bool *found, fs_error *err);
+fss_status fss__repo_session_revoke(fss_conn *c, const uint8_t id_hash[32],
+                                    fs_error *err);
+/* Revokes every session of a user (disable, password change). */
+fss_status fss__repo_sessions_revoke_user(fss_conn *c, int64_t user,
+                                          fs_error *err);
+
+/* Failed logins of an account name in the window that began at
+ * *window_start (0 fails when none is recorded since since_ms). */
+fss_status fss__repo_login_fails(fss_conn *c, const char *name, int64_t since_ms,
+                                 int64_t *fails, int64_t *window_start,
+                                 fs_error *err);
+/* Counts one failure (a window older than since_ms restarts at now_ms);
+ * forgets other names' windows that ended before since_ms. */
+fss_status fss__repo_login_fail_add(fss_conn *c, const char *name,
+                                    int64_t since_ms, int64_t now_ms,
+                                    fs_error *err);
+fss_status fss__repo_login_fails_clear(fss_conn *c, const char *name,
+                                       fs_error *err);
+
+typedef struct fss_audit_item {
+    int64_t id, at, status;
+    const char *actor, *action, *target, *remote;
+} fss_audit_item;
+fss_status fss__repo_audit_add(fss_conn *c, const fss_audit_item *a,
+                               fs_error *err);
+typedef void (*fss_audit_item_fn)(const fss_audit_item *a, void *arg);
+/* Newest first, ids below before_id (0: from the newest), at most limit. */
+fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
+                                fss_audit_item_fn fn, void *arg, fs_error *err);
+
+/* Territory checks before a scoped change (terr NULL: always *in). Is the
+ * customer row (e, id) hangs off in one of terr? Is the device's rep a
+ * member of one? Is the conflict record's customer in one? */
+fss_status fss__repo_row_in_territories(fss_conn *c, const fs_entity *e,
+                                        const fs_id *id,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err);
+fss_status fss__repo_device_in_territories(fss_conn *c, const fs_id *device,
+                                           const char *const *terr, bool *in,
+                                           fs_error *err);
+fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
+                                             const char *const *terr, bool *in,
+                                             fs_error *err);
+/* The customers list of the console (GET /admin/v1/customers): live
+ * customers matching every given filter (NULL = any), in one of terr,
+ * sorted by sort ("name", "territory", "segment"; "-" before it for
+ * descending; ties by id), the page [offset, offset + limit); *total the
+ * count of all matches. text matches name, address and tags as a
+ * case-insensitive substring (ASCII case; any script). */
+typedef struct fss_customer_query {
+    const char *territory, *owner, *segment, *text, *sort;
+    int64_t limit, offset;
+} fss_customer_query;
+typedef struct fss_customer_item {
+    fs_id id;
+    const char *name, *address, *phone, *segment, *territory, *owner,
+        *owner_name;
+    double lat, lon;
+    bool has_lat, has_lon;
+} fss_customer_item;
+typedef void (*fss_customer_item_fn)(const fss_customer_item *c, void *arg);
+fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_customer_item_fn fn, void *arg,
+                                    fs_error *err);
+/* The visits list (GET /admin/v1/visits): live visits whose time t =
+ * COALESCE(checkin_at, checkout_at, planned_at) is in [*from_ms, *to_ms)
+ * (NULL: open), of rep, of customers of territory, with status (each NULL
+ * = any), of customers in terr; by t ("time", "-time" the default), ties
+ * by id; the page [offset, offset + limit); *total every match. */
+typedef struct fss_visit_query {
+    const int64_t *from_ms, *to_ms;
+    const char *rep, *territory, *status, *sort;
+    int64_t limit, offset;
+} fss_visit_query;
+typedef struct fss_visit_row {
+    fs_id id, customer;
+    const char *customer_name, *territory, *rep, *rep_name, *status, *outcome,
+        *verification, *time_check;
+    int64_t planned_at, checkin_at, checkout_at;
+    bool has_planned_at, has_checkin_at, has_checkout_at;
+    double checkin_lat, checkin_lon, lat, lon; /* lat/lon: the customer's */
+    bool has_checkin, has_customer_pos;
+} fss_visit_row;
+typedef void (*fss_visit_row_fn)(const fss_visit_row *v, void *arg);
+fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_visit_row_fn fn, void *arg, fs_error *err);
+/* The quotes list (GET /admin/v1/quotes): live quotes with status,
+ * currency, rep, customer territory (each NULL = any) of customers in
+ * terr, newest id first ("-id", default) or "id"; the page; *total every
+ * match. fn may read (not write) through c. */
+typedef struct fss_quote_query {
+    const char *status, *currency, *rep, *territory, *sort;
+    int64_t limit, offset;
+} fss_quote_query;
+typedef struct fss_quote_row {
+    fs_id id, customer;
+    const char *customer_name, *territory, *rep, *rep_name, *status, *currency;
+    int64_t valid_until;
+    bool has_valid_until;
+} fss_quote_row;
+typedef void (*fss_quote_row_fn)(const fss_quote_row *q, void *arg);
+fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_quote_row_fn fn, void *arg, fs_error *err);
+/* The conflict records about rows under customer `cust`, newest first, at
+ * most limit. */
+fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,
+                                        int64_t limit, fss_conflict_item_fn fn,
+                                        void *arg, fs_error *err);
+/* The Today numbers (GET /admin/v1/today) within terr: visits completed
+ * (checked in) and planned in [day_start, day_end), devices not revoked
+ * seen since day_start and those silent since before silent_before (never
+ * seen: enrolled before it), open conflict records, and open records of
+ * changes the server refused (rules scope and invalid) that devices still
+ * show. */
+typedef struct fss_today {
+    int64_t visits_done, visits_planned, devices_synced, devices_silent,
+        open_conflicts, rejected_waiting;
+} fss_today;
+fss_status fss__repo_today(fss_conn *c, const char *const *terr,
+                           int64_t day_start, int64_t day_end,
+                           int64_t silent_before, fss_today *out,
+                           fs_error *err);
+/* Is the rep (UUID text) a member of one of terr? */
+fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err);
 
 #endif /* FSS_REPO_H */

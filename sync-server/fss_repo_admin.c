@@ -32,29 +32,39 @@ static bool col_id(fss_stmt *st, int i, fs_id *out)
     return true;
 }
 
-/* Prepares sql, lets bind set parameters, calls row for every result row. */
 typedef void (*row_fn)(fss_stmt *st, void *ctx);
-static fss_status each_row(fss_conn *c, const char *sql, const char *t1,
-                           int64_t i2, row_fn row, void *ctx, fs_error *err)
+/* Runs sql (built with a territory restriction; freed here) and calls row
+ * for every result row: ?1 = t1 (when
+ * given), ?2 = i2 (when has_i2), the codes from ?first. */
+static fss_status each_row_terr(fss_conn *c, fss_buf *sql, const char *t1,
+                                bool has_i2, int64_t i2,
+                                const char *const *terr, int first,
+                                row_fn row, void *ctx, fs_error *err)
 {
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
     int r;
 
-    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
+    if (sql->oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "query");
+        goto done;
+    }
+    if (fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "query");
         goto done;
     }
-    if (fss_bind_parameter_count(st) >= 1 && t1)
+    if (t1)
         fss_bind_text(st, 1, t1, -1, FSS_SQL_STATIC);
-    if (fss_bind_parameter_count(st) >= 2)
+    if (has_i2)
         fss_bind_int64(st, 2, i2);
+    fss__sql_terr_bind(st, terr, first);
     while ((r = fss_step(st)) == FSS_SQL_ROW)
         row(st, ctx);
     if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "query");
 done:
     fss_finalize(st);
+    fss_buf_free(sql);
     return rc;
 }
 
@@ -92,18 +102,21 @@ static void rep_row(fss_stmt *st, void *ctx)
     x->rep(&r, x->arg);
 }
 
-fss_status fss__repo_reps_list(fss_conn *c, fss_rep_item_fn fn, void *arg,
-                               fs_error *err)
+fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,
+                               fss_rep_item_fn fn, void *arg, fs_error *err)
 {
     list_ctx x = {.rep = fn, .arg = arg};
+    fss_buf sql = {0};
 
-    return each_row(
-        c,
-        "SELECT r.uuid, r.name, r.email, (SELECT count(*) FROM fss_devices d"
-        " WHERE d.rep = r.uuid AND d.revoked = 0), rt.territory"
-        " FROM fss_reps r LEFT JOIN fss_rep_territories rt ON rt.rep = r.uuid"
-        " ORDER BY r.name, r.uuid, rt.territory NULLS FIRST",
-        NULL, 0, rep_row, &x, err);
+    /* Restricted: the reps of the territories, with those memberships. */
+    fss_buf_puts(&sql, "SELECT r.uuid, r.name, r.email, (SELECT count(*) FROM fss_devices d"
+                       " WHERE d.rep = r.uuid AND d.revoked = 0), rt.territory"
+                       " FROM fss_reps r LEFT JOIN fss_rep_territories rt ON rt.rep = r.uuid");
+    fss__sql_terr_in(&sql, "rt.territory", terr, 1);
+    if (terr)
+        fss_buf_puts(&sql, " WHERE rt.territory IS NOT NULL");
+    fss_buf_puts(&sql, " ORDER BY r.name, r.uuid, rt.territory NULLS FIRST");
+    return each_row_terr(c, &sql, NULL, false, 0, terr, 1, rep_row, &x, err);
 }
 
 static void territory_row(fss_stmt *st, void *ctx)
@@ -116,19 +129,21 @@ static void territory_row(fss_stmt *st, void *ctx)
     x->territory(&t, x->arg);
 }
 
-fss_status fss__repo_territories_list(fss_conn *c, fss_territory_item_fn fn,
-                                      void *arg, fs_error *err)
+fss_status fss__repo_territories_list(fss_conn *c, const char *const *terr,
+                                      fss_territory_item_fn fn, void *arg,
+                                      fs_error *err)
 {
     list_ctx x = {.territory = fn, .arg = arg};
+    fss_buf sql = {0};
 
     /* Reps of a territory by uuid (a stable order on both backends). */
-    return each_row(
-        c,
-        "SELECT t.code, t.name, (SELECT count(*) FROM customer c"
-        " WHERE c.territory = t.code AND c.deleted = 0), rt.rep"
-        " FROM fss_territories t LEFT JOIN fss_rep_territories rt"
-        " ON rt.territory = t.code ORDER BY t.code, rt.rep NULLS FIRST",
-        NULL, 0, territory_row, &x, err);
+    fss_buf_puts(&sql, "SELECT t.code, t.name, (SELECT count(*) FROM customer c"
+                       " WHERE c.territory = t.code AND c.deleted = 0), rt.rep"
+                       " FROM fss_territories t LEFT JOIN fss_rep_territories rt"
+                       " ON rt.territory = t.code WHERE 1 = 1");
+    fss__sql_terr_in(&sql, "t.code", terr, 1);
+    fss_buf_puts(&sql, " ORDER BY t.code, rt.rep NULLS FIRST");
+    return each_row_terr(c, &sql, NULL, false, 0, terr, 1, territory_row, &x, err);
 }
 
 static void device_row(fss_stmt *st, void *ctx)
@@ -146,17 +161,25 @@ static void device_row(fss_stmt *st, void *ctx)
     x->device(&d, x->arg);
 }
 
-fss_status fss__repo_devices_list(fss_conn *c, fss_device_item_fn fn,
-                                  void *arg, fs_error *err)
+fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,
+                                  fss_device_item_fn fn, void *arg,
+                                  fs_error *err)
 {
     list_ctx x = {.device = fn, .arg = arg};
+    fss_buf sql = {0};
 
-    return each_row(
-        c,
-        "SELECT d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep),"
-        " d.name, d.created_at, d.last_seen, d.revoked, d.revoked_at"
-        " FROM fss_devices d ORDER BY d.created_at, d.id",
-        NULL, 0, device_row, &x, err);
+    fss_buf_puts(&sql, "SELECT d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep),"
+                       " d.name, d.created_at, d.last_seen, d.revoked, d.revoked_at"
+                       " FROM fss_devices d");
+    if (terr) {
+        /* The devices of reps who work in one of the territories. */
+        fss_buf_puts(&sql, " WHERE d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
+                           " WHERE 1 = 1");
+        fss__sql_terr_in(&sql, "rt.territory", terr, 1);
+        fss_buf_puts(&sql, ")");
+    }
+    fss_buf_puts(&sql, " ORDER BY d.created_at, d.id");
+    return each_row_terr(c, &sql, NULL, false, 0, terr, 1, device_row, &x, err);
 }
 
 static void conflict_row(fss_stmt *st, void *ctx)
@@ -186,19 +209,29 @@ static void conflict_row(fss_stmt *st, void *ctx)
 }
 
 fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
-                                    int64_t limit, fss_conflict_item_fn fn,
-                                    void *arg, fs_error *err)
+                                    int64_t limit, const char *const *terr,
+                                    fss_conflict_item_fn fn, void *arg,
+                                    fs_error *err)
 {
     list_ctx x = {.conflict = fn, .arg = arg};
+    fss_buf sql = {0};
 
-    return each_row(
-        c,
-        "SELECT id, created_at, entity, row, field, has_base, base, theirs,"
-        " yours, theirs_hlc, yours_hlc, theirs_device, yours_device, rule,"
-        " yours_won, status, rep, detail, anc_entity, anc_row, resolved_by,"
-        " resolution, resolved_at FROM fss_conflicts"
-        " WHERE (status = ?1 OR ?1 IS NULL) ORDER BY id LIMIT ?2",
-        status, limit, conflict_row, &x, err);
+    fss_buf_puts(&sql, "SELECT k.id, k.created_at, k.entity, k.row, k.field, k.has_base,"
+                       " k.base, k.theirs, k.yours, k.theirs_hlc, k.yours_hlc,"
+                       " k.theirs_device, k.yours_device, k.rule, k.yours_won, k.status,"
+                       " k.rep, k.detail, k.anc_entity, k.anc_row, k.resolved_by,"
+                       " k.resolution, k.resolved_at FROM fss_conflicts k"
+                       " WHERE (k.status = ?1 OR ?1 IS NULL)");
+    if (terr) {
+        /* Records of rows under the territories' customers. */
+        fss_buf_puts(&sql, " AND ");
+        fss__sql_conflict_customer(&sql, "k");
+        fss_buf_puts(&sql, " IN (SELECT c.id FROM customer c WHERE 1 = 1");
+        fss__sql_terr_in(&sql, "c.territory", terr, 3);
+        fss_buf_puts(&sql, ")");
+    }
+    fss_buf_puts(&sql, " ORDER BY k.id LIMIT ?2");
+    return each_row_terr(c, &sql, status, true, limit, terr, 3, conflict_row, &x, err);
 }
 
 /* ---- back-office writes and lookups ---- */

@@ -16,14 +16,17 @@ static const char *col_text(fss_stmt *st, int i)
 
 fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territory,
                               const int64_t *from_ms, const int64_t *to_ms,
-                              fss_visit_item_fn fn, void *arg, fs_error *err)
+                              const char *const *terr, fss_visit_item_fn fn,
+                              void *arg, fs_error *err)
 {
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
+    fss_buf sql = {0};
     int r;
+
     /* One row per live visit in the range; ordered by rep, then time, so
      * the days of one rep come in order and a group is a run of rows. */
-    static const char sql[] =
+    fss_buf_puts(&sql,
         "SELECT v.rep_id, (SELECT name FROM fss_reps WHERE uuid = v.rep_id),"
         " coalesce(v.checkin_at, v.checkout_at, v.planned_at) AS t, v.status,"
         " v.verification, v.time_check, v.outcome"
@@ -31,10 +34,14 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
         " WHERE v.deleted = 0 AND (v.rep_id = ?1 OR ?1 IS NULL)"
         " AND (k.territory = ?2 OR ?2 IS NULL)"
         " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) >= ?3 OR ?3 IS NULL)"
-        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4 OR ?4 IS NULL)"
-        " ORDER BY v.rep_id NULLS FIRST, t NULLS FIRST, v.id";
-
-    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
+        " AND (coalesce(v.checkin_at, v.checkout_at, v.planned_at) < ?4 OR ?4 IS NULL)");
+    fss__sql_terr_in(&sql, "k.territory", terr, 5);
+    fss_buf_puts(&sql, " ORDER BY v.rep_id NULLS FIRST, t NULLS FIRST, v.id");
+    if (sql.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "activity");
+        goto done;
+    }
+    if (fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, "activity");
         goto done;
     }
@@ -46,6 +53,7 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
         fss_bind_int64(st, 3, *from_ms);
     if (to_ms)
         fss_bind_int64(st, 4, *to_ms);
+    fss__sql_terr_bind(st, terr, 5);
     while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_visit_item v = {
             .rep = col_text(st, 0), .rep_name = col_text(st, 1),
@@ -60,26 +68,44 @@ fss_status fss__repo_activity(fss_conn *c, const char *rep, const char *territor
     if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "activity");
 done:
+    fss_buf_free(&sql);
     fss_finalize(st);
     return rc;
 }
 
-fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
-                                     void *arg, fs_error *err)
+/* " AND <alias>.customer_id IN (customers of terr)" from ?1. */
+static void customer_in_terr(fss_buf *sql, const char *alias, const char *const *terr)
+{
+    if (!terr)
+        return;
+    fss_buf_printf(sql, " AND %s.customer_id IN (SELECT k.id FROM customer k WHERE 1 = 1",
+                   alias);
+    fss__sql_terr_in(sql, "k.territory", terr, 1);
+    fss_buf_puts(sql, ")");
+}
+
+fss_status fss__repo_pipeline_quotes(fss_conn *c, const char *const *terr,
+                                     fss_quote_line_item_fn fn, void *arg,
+                                     fs_error *err)
 {
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
+    fss_buf sql = {0};
     int r;
+
     /* A quote row per line (or one with NULL line columns), grouped by
      * status and currency, a quote's lines together. */
-    static const char sql[] =
+    fss_buf_puts(&sql,
         "SELECT q.id, q.status, q.currency, q.discount, l.id, l.qty, l.unit_price,"
         " l.discount FROM quote q LEFT JOIN quote_line l ON l.quote_id = q.id"
-        " AND l.deleted = 0 WHERE q.deleted = 0"
-        " ORDER BY q.status NULLS FIRST, q.currency NULLS FIRST, q.id";
-
-    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
-        return fss__dbfail(err, c->db, "pipeline");
+        " AND l.deleted = 0 WHERE q.deleted = 0");
+    customer_in_terr(&sql, "q", terr);
+    fss_buf_puts(&sql, " ORDER BY q.status NULLS FIRST, q.currency NULLS FIRST, q.id");
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "pipeline");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, 1);
     while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_quote_line_item q = {
             .status = col_text(st, 1), .currency = col_text(st, 2),
@@ -98,22 +124,29 @@ fss_status fss__repo_pipeline_quotes(fss_conn *c, fss_quote_line_item_fn fn,
     if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pipeline");
 done:
+    fss_buf_free(&sql);
     fss_finalize(st);
     return rc;
 }
 
-fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
-                                        void *arg, fs_error *err)
+fss_status fss__repo_pipeline_contracts(fss_conn *c, const char *const *terr,
+                                        fss_contract_item_fn fn, void *arg,
+                                        fs_error *err)
 {
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
+    fss_buf sql = {0};
     int r;
-    static const char sql[] =
-        "SELECT esign_status, currency, amount FROM contract WHERE deleted = 0"
-        " ORDER BY esign_status NULLS FIRST, currency NULLS FIRST";
 
-    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
-        return fss__dbfail(err, c->db, "pipeline");
+    fss_buf_puts(&sql, "SELECT t.esign_status, t.currency, t.amount FROM contract t"
+                       " WHERE t.deleted = 0");
+    customer_in_terr(&sql, "t", terr);
+    fss_buf_puts(&sql, " ORDER BY t.esign_status NULLS FIRST, t.currency NULLS FIRST");
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "pipeline");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, 1);
     while ((r = fss_step(st)) == FSS_SQL_ROW) {
         fss_contract_item k = {
             .status = col_text(st, 0), .currency = col_text(st, 1),
@@ -126,6 +159,7 @@ fss_status fss__repo_pipeline_contracts(fss_conn *c, fss_contract_item_fn fn,
     if (r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pipeline");
 done:
+    fss_buf_free(&sql);
     fss_finalize(st);
     return rc;
 }

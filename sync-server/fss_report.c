@@ -68,7 +68,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* "YYYY-MM-DD" (a real date) into days since 1970-01-01. */
-static bool parse_date(const char *s, int64_t *day)
+bool fss__parse_date(const char *s, int64_t *day)
 {
     int y, m, d, yy, mm, dd;
     char tail;
@@ -209,7 +209,7 @@ int64_t fss__calendar_day(const fss_calendar *cal, int64_t ms)
 }
 
 /* The UTC instant local day `day` begins. */
-static int64_t calendar_start(const fss_calendar *cal, int64_t day)
+int64_t fss__calendar_start(const fss_calendar *cal, int64_t day)
 {
     int64_t i = day - cal->first_day;
 
@@ -336,6 +336,13 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
 fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_buf *out,
                               fs_error *err)
 {
+    return fss__admin_activity(s, q, NULL, out, err);
+}
+
+fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
+                               const char *const *terr, fss_buf *out,
+                               fs_error *err)
+{
     fss_conn *c = NULL;
     fss_status rc = FSS_OK;
     int64_t from_day = 0, to_day = 0, from_ms = 0, to_ms = 0;
@@ -346,9 +353,9 @@ fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_bu
     x.s = s;
     x.out = out;
     x.first = true;
-    if (q && q->from && !(has_from = parse_date(q->from, &from_day)))
+    if (q && q->from && !(has_from = fss__parse_date(q->from, &from_day)))
         return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", q->from);
-    if (q && q->to && !(has_to = parse_date(q->to, &to_day)))
+    if (q && q->to && !(has_to = fss__parse_date(q->to, &to_day)))
         return fss__fail(err, FSS_EINVAL, "to \"%.32s\" is not a date (YYYY-MM-DD)", q->to);
     if (has_from && has_to && to_day < from_day)
         return fss__fail(err, FSS_EINVAL, "to %s is before from %s", q->to, q->from);
@@ -365,13 +372,13 @@ fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_bu
     if (q && q->territory && (rc = fss__territory_known(c, q->territory, err)) != FSS_OK)
         goto done;
     if (has_from)
-        from_ms = calendar_start(&s->calendar, from_day);
+        from_ms = fss__calendar_start(&s->calendar, from_day);
     if (has_to)
-        to_ms = calendar_start(&s->calendar, to_day + 1);
+        to_ms = fss__calendar_start(&s->calendar, to_day + 1);
     fss_buf_puts(out, "[");
     rc = fss__repo_activity(c, q ? q->rep : NULL, q ? q->territory : NULL,
                             has_from ? &from_ms : NULL, has_to ? &to_ms : NULL,
-                            act_visit, &x, err);
+                            terr, act_visit, &x, err);
     if (rc != FSS_OK)
         goto done;
     group_flush(&x.g, out, &x.first);
@@ -497,7 +504,8 @@ static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
     return FSS_OK;
 }
 
-static fss_status pipeline_quotes(fss_conn *c, fss_buf *out, fs_error *err)
+static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, fss_buf *out,
+                                  fs_error *err)
 {
     quotes_ctx x;
     fss_status rc;
@@ -506,7 +514,7 @@ static fss_status pipeline_quotes(fss_conn *c, fss_buf *out, fs_error *err)
     x.first = true;
     x.out = out;
     fss_buf_puts(out, "\"quotes\":[");
-    rc = fss__repo_pipeline_quotes(c, quote_line_row, &x, err);
+    rc = fss__repo_pipeline_quotes(c, terr, quote_line_row, &x, err);
     if (rc == FSS_OK && x.have_quote)
         rc = quote_add(&x.g, x.lines, x.n, x.discount, err);
     if (rc == FSS_OK) {
@@ -546,7 +554,8 @@ static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *
     return FSS_OK;
 }
 
-static fss_status pipeline_contracts(fss_conn *c, fss_buf *out, fs_error *err)
+static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
+                                     fss_buf *out, fs_error *err)
 {
     contracts_ctx x;
     fss_status rc;
@@ -555,7 +564,7 @@ static fss_status pipeline_contracts(fss_conn *c, fss_buf *out, fs_error *err)
     x.first = true;
     x.out = out;
     fss_buf_puts(out, "\"contracts\":[");
-    rc = fss__repo_pipeline_contracts(c, contract_row, &x, err);
+    rc = fss__repo_pipeline_contracts(c, terr, contract_row, &x, err);
     if (rc == FSS_OK) {
         money_flush(&x.g, "esign_status", "amount", "no_amount", out, &x.first);
         fss_buf_puts(out, "]");
@@ -567,6 +576,12 @@ static fss_status pipeline_contracts(fss_conn *c, fss_buf *out, fs_error *err)
 
 fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
 {
+    return fss__admin_pipeline(s, NULL, out, err);
+}
+
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, fss_buf *out,
+                               fs_error *err)
+{
     fss_conn *c = fss__conn_get(s, 10000);
     fss_status rc;
 
@@ -576,9 +591,9 @@ fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
     if ((rc = fss__begin_read(c, err)) != FSS_OK)
         goto done;
     fss_buf_puts(out, "{");
-    if ((rc = pipeline_quotes(c, out, err)) == FSS_OK) {
+    if ((rc = pipeline_quotes(c, terr, out, err)) == FSS_OK) {
         fss_buf_puts(out, ",");
-        rc = pipeline_contracts(c, out, err);
+        rc = pipeline_contracts(c, terr, out, err);
     }
     fss_buf_puts(out, "}\n");
     (void)fss__commit(c, NULL);

@@ -56,6 +56,18 @@ struct fss_conn {
     "(c.owner_rep = " rep " OR c.territory IN "                            \
     "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
 
+/* A territory restriction (NULL-terminated codes, NULL = all; see
+ * fss__actor_territories) in SQL (fss_repo_console.c): appends
+ * " AND col IN (?first, ?first+1, ...)" (nothing for NULL, a false
+ * condition for an empty list); _bind binds the codes from ?first and
+ * returns the next free parameter number. */
+void fss__sql_terr_in(fss_buf *sql, const char *col, const char *const *terr,
+                      int first);
+int fss__sql_terr_bind(fss_stmt *st, const char *const *terr, int first);
+/* The customer id a conflict record (aliased `alias`) belongs to, as an
+ * SQL expression over the entity tables' root column. */
+void fss__sql_conflict_customer(fss_buf *sql, const char *alias);
+
 fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
 /* The statement cached in *slot, prepared from sql on first use (borrowed:

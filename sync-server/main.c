@@ -4,6 +4,7 @@
  * runs the HTTP server, and every operator subcommand calls the same
  * fss_admin_* function the admin API calls.
  */
+#include "cmd_users.h"
 #include "fs_proto.h"
 #include "cmd_owner.h"
 #include "fs_server.h"
@@ -16,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define FSS_ACTOR_TERR_ARGS 64
 
 /* Set by the signal handler, read by the serve loop. (The other global,
  * json_mode below, is set once from the options before any output.) */
@@ -30,6 +33,10 @@ typedef struct app {
     const char *tls_cert_path, *tls_key_path, *log_path;
     const char *status, *by, *format, *owner, *territory;
     const char *from, *to, *rep; /* activity filters */
+    const char *role;            /* user-add */
+    const char *territories[FSS_ACTOR_TERR_ARGS + 1]; /* every --territory */
+    int nterritories;
+    bool enable;                 /* user-disable --enable */
     bool json;                   /* --json: one JSON object on stdout */
     bool json_value;             /* resolve: VALUE is a JSON literal */
     bool token_generated;        /* the admin token was made here (demo) */
@@ -105,6 +112,13 @@ static const char usage[] =
     "  duplicates                     likely duplicate customers with reasons, score (JSON)\n"
     "  merge SURVIVOR DUP...          merge duplicates into SURVIVOR (up to 7 at once)\n"
     "  merges [CUSTOMER]              list merges (of one survivor) (JSON)\n"
+    "  user-add NAME --role admin|manager|viewer [--territory CODE ...]\n"
+    "                                 add a back-office account (a manager or viewer\n"
+    "                                 sees only its territories); password asked twice\n"
+    "                                 (no echo), or two lines on standard input\n"
+    "  users                          list back-office accounts (JSON)\n"
+    "  user-disable NAME [--enable]   disable an account (ends its sessions) or enable it\n"
+    "  passwd NAME                    set an account's password (ends its sessions)\n"
     "\n";
 
 /* Split in two: ISO C caps a string literal's length. */
@@ -139,6 +153,8 @@ static const char usage_more[] =
     "  --no-wal               rollback journal instead of WAL\n"
     "  --log FILE|-           JSON-lines request log ('-' = stderr)\n"
     "  --auth-fail-limit N    bad tokens per address per minute before 429 [10]\n"
+    "  --session-ttl SECONDS  a console login lasts this long [28800]\n"
+    "  --login-fail-limit N   failed logins per account per 15 minutes before 429 [5]\n"
     "  --drain-timeout S      graceful stop waits at most S seconds [30]\n"
     "  --business-tz TZ       time zone reports count days in, a TZ database name\n"
     "                         such as Europe/London [UTC]\n"
@@ -259,6 +275,8 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "time-check-ms") == 0) NUM(time_check_ms, UINT64_C(1) << 40);
     if (strcmp(name, "enroll-ttl") == 0) NUM(enroll_ttl_s, 90u * 86400u);
     if (strcmp(name, "auth-fail-limit") == 0) NUM(auth_fail_limit, 1000000);
+    if (strcmp(name, "session-ttl") == 0) NUM(session_ttl_s, 30u * 86400u);
+    if (strcmp(name, "login-fail-limit") == 0) NUM(login_fail_limit, 1000000);
     if (strcmp(name, "drain-timeout") == 0) NUM(drain_timeout_s, 3600);
     if (strcmp(name, "geofence-m") == 0) {
         NEED_VAL;
@@ -292,7 +310,19 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "by") == 0) { NEED_VAL; a->by = val; return 1; }
     if (strcmp(name, "format") == 0) { NEED_VAL; a->format = val; return 1; }
     if (strcmp(name, "owner") == 0) { NEED_VAL; a->owner = val; return 1; }
-    if (strcmp(name, "territory") == 0) { NEED_VAL; a->territory = val; return 1; }
+    if (strcmp(name, "role") == 0) { NEED_VAL; a->role = val; return 1; }
+    if (strcmp(name, "enable") == 0) { a->enable = true; return 0; }
+    if (strcmp(name, "territory") == 0) {
+        NEED_VAL;
+        /* assign and activity take one (the last); user-add every one. */
+        a->territory = val;
+        if (a->nterritories == FSS_ACTOR_TERR_ARGS) {
+            fprintf(stderr, "sync-server: at most %d --territory\n", FSS_ACTOR_TERR_ARGS);
+            return -1;
+        }
+        a->territories[a->nterritories++] = val;
+        return 1;
+    }
     if (strcmp(name, "business-tz") == 0) { NEED_VAL; a->cfg.business_tz = val; return 1; }
     if (strcmp(name, "from") == 0) { NEED_VAL; a->from = val; return 1; }
     if (strcmp(name, "to") == 0) { NEED_VAL; a->to = val; return 1; }
@@ -517,6 +547,10 @@ static const command commands[] = {
     {"duplicates", 0, 0, "duplicates"},
     {"merge", 2, 8, "merge SURVIVOR DUP... [--by NAME]"},
     {"merges", 0, 1, "merges [CUSTOMER]"},
+    {"user-add", 1, 1, "user-add NAME --role admin|manager|viewer [--territory CODE ...]"},
+    {"users", 0, 0, "users"},
+    {"user-disable", 1, 1, "user-disable NAME [--enable]"},
+    {"passwd", 1, 1, "passwd NAME"},
 };
 
 static const char *usage_of(const char *name)
@@ -636,11 +670,17 @@ static int serve(app *a, fss_server *s)
     char url[128];
     const char *host = a->cfg.bind_addr;
     bool tls = a->cfg.tls_cert_pem != NULL;
+    char demo_pw[40] = "";
 
     if (a->demo && (st = fss_demo_load(s, &summary, &text, &err)) != FSS_OK) {
         fss_buf_free(&summary);
         fss_buf_free(&text);
         return fail("demo data", &err, st);
+    }
+    if (a->demo && cmd_demo_admin(s, demo_pw, sizeof demo_pw) != 0) {
+        fss_buf_free(&summary);
+        fss_buf_free(&text);
+        return 1;
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -679,6 +719,10 @@ static int serve(app *a, fss_server *s)
         printf("  demo json: %s", summary.data ? summary.data : "{}\n");
         printf("  try: curl -H 'Authorization: Bearer %s' %s/admin/v1/reps\n",
                a->token_generated ? a->cfg.admin_token : "$TOKEN", url);
+        printf("  back-office login (made for this demo): demo-admin / %s\n"
+               "    curl -c jar -H 'Content-Type: application/json' -d '{\"name\":"
+               "\"demo-admin\",\"password\":\"%s\"}' %s/admin/v1/login\n",
+               demo_pw, demo_pw, url);
     }
     printf("  stop with Ctrl-C or SIGTERM\n");
     fflush(stdout);
@@ -1152,9 +1196,14 @@ int main(int argc, char **argv)
         rc = fail("open store", &err, st);
         goto done;
     }
-    if (strcmp(a.cmd, "serve") == 0)
+    if (strcmp(a.cmd, "serve") == 0) {
         rc = serve(&a, s);
-    else
+    } else if (strcmp(a.cmd, "user-add") == 0 || strcmp(a.cmd, "users") == 0 ||
+               strcmp(a.cmd, "user-disable") == 0 || strcmp(a.cmd, "passwd") == 0) {
+        cmd_users_args ua = {a.cmd, a.nargs ? a.args[0] : NULL, a.role, a.territories,
+                             a.enable, a.json};
+        rc = cmd_users(s, &ua);
+    } else
         rc = run_command(&a, s, ttl_s);
 done:
     fss_server_close(s);

@@ -176,6 +176,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     header_val(p, sz * n, "Content-Encoding", r->content_encoding,
                sizeof r->content_encoding);
     header_val(p, sz * n, "Retry-After", r->retry_after, sizeof r->retry_after);
+    header_val(p, sz * n, "Set-Cookie", r->set_cookie, sizeof r->set_cookie);
+    header_val(p, sz * n, "Cache-Control", r->cache_control, sizeof r->cache_control);
     return sz * n;
 }
 

@@ -57,6 +57,8 @@ typedef struct tk_http {
     char content_type[128];
     char content_encoding[32];
     char retry_after[16];
+    char set_cookie[256];
+    char cache_control[64];
 } tk_http;
 void tk_http_free(tk_http *r);
 

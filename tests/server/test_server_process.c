@@ -182,6 +182,7 @@ static void test_help_and_cli(void **state)
         "--geofence-m", "--time-check-ms", "--enroll-ttl", "--admin-token",
         "--admin-token-file", "--tls-cert", "--tls-key", "--no-wal", "--log",
         "--auth-fail-limit", "--drain-timeout", "--demo", "--help", "--business-tz",
+        "--session-ttl", "--login-fail-limit", "user-add", "users", "user-disable", "passwd",
         "--from", "--rep", "check", NULL};
     size_t i;
 
@@ -510,7 +511,7 @@ static void test_demo(void **state)
     tk_server t;
     tk_device d;
     fs_error_body eb;
-    char *code;
+    char *code, demo_pw[32];
     size_t rows;
 
     (void)state;
@@ -530,6 +531,10 @@ static void test_demo(void **state)
         }
     }
     assert_non_null(strstr(buf, "Bearer demo-"));
+    /* The demo's back-office login (issue 15), read before the code is cut
+     * out of buf below. */
+    assert_non_null(strstr(buf, "demo-admin / "));
+    snprintf(demo_pw, sizeof demo_pw, "%.24s", strstr(buf, "demo-admin / ") + 13);
     code = strstr(buf, "\"enrollment_code\":\"");
     assert_non_null(code);
     code += strlen("\"enrollment_code\":\"");
@@ -539,6 +544,18 @@ static void test_demo(void **state)
     assert_int_equal(tk_enroll_code(&t, code, &d, &eb), 200);
     rows = tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
     assert_true(rows >= 3 + 4); /* Alice's 3 north customers + 4 products */
+    /* The demo's back-office login opens a session. */
+    {
+        char body[160];
+        const char *h[] = {"Content-Type: application/json", NULL};
+        tk_http r;
+        snprintf(body, sizeof body, "{\"name\":\"demo-admin\",\"password\":\"%s\"}",
+                 demo_pw);
+        tk_request(&t, "POST", "/admin/v1/login", h, body, strlen(body), &r);
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.set_cookie, "fss_session="));
+        tk_http_free(&r);
+    }
     kill(p.pid, SIGTERM);
     status = wait_exit(&p, 15);
     assert_int_equal(WEXITSTATUS(status), 0);

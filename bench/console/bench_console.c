@@ -1,0 +1,137 @@
+/*
+ * bench_console.c - the console's list endpoints on a big store: 10
+ * territories of 12,500 customers (125,000 customers, each with 4
+ * completed visits: 500,000 visits, plus contacts and quotes; written
+ * straight into the store by bc_populate), the queries run in process
+ * through fss_handle (the admin routing, the repository, the JSON or CSV
+ * writing; no sockets), each 15 times, median reported. One page of 50
+ * rows with a filter, as an admin (bearer token) and as a manager of one
+ * territory (a session: the territory restriction in every query).
+ * Target (issue #15): median under 100 ms per list endpoint.
+ * --quick: 2 territories (25,000 customers, 100,000 visits).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bench_report.h"
+#include "bench_common.h"
+
+#define RUNS 15
+#define TOKEN "bench-token"
+
+static int call(fss_server *s, const char *method, const char *path, const char *query,
+                const char *cookie, const char *body)
+{
+    char authz[64];
+    fss_request rq = {0};
+    fss_response rs;
+    int status;
+
+    snprintf(authz, sizeof authz, "Bearer %s", TOKEN);
+    rq.method = method;
+    rq.path = path;
+    rq.query = query;
+    rq.remote_addr = "192.0.2.7";
+    if (cookie)
+        rq.cookie = cookie;
+    else
+        rq.authorization = authz;
+    if (body) {
+        rq.content_type = "application/json";
+        rq.body = (const uint8_t *)body;
+        rq.body_len = strlen(body);
+    }
+    fss_handle(s, &rq, &rs);
+    status = rs.status;
+    if (status != 200)
+        bc_die("%s %s?%s: HTTP %d %.*s", method, path, query ? query : "", status,
+               (int)rs.body_len, (const char *)rs.body);
+    fss_response_free(&rs);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    size_t nreps = quick ? 2 : 10, rows = 100000;
+    bc_tmp tmp;
+    char db[512], cookie[128] = "";
+    bc_scope *scopes = calloc(nreps, sizeof *scopes);
+    fss_config cfg;
+    fss_server *s = NULL;
+    fs_error err = {0};
+    const char *terr[] = {"t0", NULL};
+    static const struct {
+        const char *name, *path, *query;
+    } lists[] = {
+        {"customers_territory", "/admin/v1/customers", "territory=t1&limit=50"},
+        {"customers_search", "/admin/v1/customers", "q=market street 1&limit=50"},
+        {"customers_csv", "/admin/v1/customers", "territory=t1&limit=50&format=csv"},
+        {"visits_territory", "/admin/v1/visits", "territory=t1&limit=50"},
+        {"visits_date", "/admin/v1/visits", "from=2020-01-01&to=2030-12-31&limit=50"},
+        {"quotes_status", "/admin/v1/quotes", "status=draft&limit=50"},
+        {"devices", "/admin/v1/devices", NULL},
+        {"conflicts_open", "/admin/v1/conflicts", "status=open&limit=50"},
+        {"today", "/admin/v1/today", NULL},
+    };
+
+    if (!scopes)
+        bc_die("out of memory");
+    bc_tmp_make(&tmp, "console");
+    bc_tmp_path(&tmp, "central.db", db, sizeof db);
+    {
+        double t0 = bc_now_ms();
+        bc_populate(db, nreps, rows, 0, NULL, scopes, 0xc0501e);
+        bc_result("console", "populate", "ms", bc_now_ms() - t0, "ms", 0, NULL);
+    }
+    fss_config_default(&cfg);
+    cfg.db_path = db;
+    cfg.admin_token = TOKEN;
+    if (fss_server_open(&cfg, &s, &err) != FSS_OK)
+        bc_die("open: %s", err.text);
+    if (fss_user_add(s, "bench-manager", "manager", terr, "bench password", "bench", &err) !=
+        FSS_OK)
+        bc_die("user: %s", err.text);
+    {
+        fss_request rq = {0};
+        fss_response rs;
+        const char *body = "{\"name\":\"bench-manager\",\"password\":\"bench password\"}";
+        const char *semi;
+        rq.method = "POST";
+        rq.path = "/admin/v1/login";
+        rq.content_type = "application/json";
+        rq.body = (const uint8_t *)body;
+        rq.body_len = strlen(body);
+        fss_handle(s, &rq, &rs);
+        semi = strchr(rs.set_cookie, ';');
+        if (rs.status != 200 || !semi)
+            bc_die("login: HTTP %d", rs.status);
+        snprintf(cookie, sizeof cookie, "%.*s", (int)(semi - rs.set_cookie), rs.set_cookie);
+        fss_response_free(&rs);
+    }
+    for (int who = 0; who < 2; who++) {
+        for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+            double ms[RUNS];
+            char name[96], q[160];
+            /* The manager of t0 asks about t0 (t1 would be empty). */
+            snprintf(q, sizeof q, "%s", lists[i].query ? lists[i].query : "");
+            if (who == 1 && strstr(q, "territory=t1"))
+                strstr(q, "territory=t1")[11] = '0';
+            for (int r = 0; r < RUNS; r++) {
+                double t0 = bc_now_ms();
+                call(s, "GET", lists[i].path, q[0] ? q : NULL, who ? cookie : NULL, NULL);
+                ms[r] = bc_now_ms() - t0;
+            }
+            snprintf(name, sizeof name, "%s_%s", who ? "manager" : "admin", lists[i].name);
+            bc_result("console", name, "median_ms", bc_percentile(ms, RUNS, 50), "ms", 0,
+                      "<100");
+        }
+    }
+    fss_server_close(s);
+    for (size_t i = 0; i < nreps; i++)
+        bc_scope_free(&scopes[i]);
+    free(scopes);
+    bc_tmp_remove(&tmp);
+    return 0;
+}

@@ -1,0 +1,1075 @@
+/*
+ * fss_repo_console.c - the repository (over the SQL driver, fss_sql.h) for
+ * the back office's own
+ * people (console, issue #15): accounts and their territories, login
+ * sessions, failed-login counts per account name, and the audit log
+ * (fss_repo.h). Rules - hashing, expiry, limits, roles - stay in
+ * fss_account.c; this file only reads and writes rows, in SQL that runs
+ * unchanged on PostgreSQL.
+ */
+#include "fss_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *col_text(fss_stmt *st, int i)
+{
+    return fss_column_type(st, i) == FSS_SQL_NULL
+               ? NULL : (const char *)fss_column_text(st, i);
+}
+
+static fss_status prep(fss_conn *c, const char *sql, fss_stmt **st,
+                       fs_error *err)
+{
+    if (fss_prepare(c->db, sql, -1, st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, c->db, "accounts");
+    return FSS_OK;
+}
+
+/* Steps a statement that returns no rows. */
+static fss_status run(fss_conn *c, fss_stmt *st, fs_error *err)
+{
+    if (fss_step(st) != FSS_SQL_DONE)
+        return fss__dbfail(err, c->db, "accounts");
+    return FSS_OK;
+}
+
+fss_status fss__repo_user_add(fss_conn *c, const char *name, const char *role,
+                              const char *pw_hash, int64_t now_ms,
+                              int64_t *id_out, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    int r;
+
+    rc = prep(c, "INSERT INTO fss_users(name, role, pw_hash, disabled, created_at)"
+                 " VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(name) DO NOTHING RETURNING id",
+              &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, role, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 3, pw_hash, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 4, now_ms);
+    /* RETURNING gives the new id; no row: the name is taken. */
+    if ((r = fss_step(st)) == FSS_SQL_DONE) {
+        rc = fss__fail(err, FSS_EEXISTS, "a user named %s already exists", name);
+        goto done;
+    }
+    if (r != FSS_SQL_ROW) {
+        rc = fss__dbfail(err, c->db, "user");
+        goto done;
+    }
+    *id_out = fss_column_int64(st, 0);
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+static void user_of(fss_stmt *st, int at, fss_user_row *out)
+{
+    out->id = fss_column_int64(st, at);
+    snprintf(out->name, sizeof out->name, "%s", (const char *)fss_column_text(st, at + 1));
+    snprintf(out->role, sizeof out->role, "%s", (const char *)fss_column_text(st, at + 2));
+    snprintf(out->pw_hash, sizeof out->pw_hash, "%s",
+             (const char *)fss_column_text(st, at + 3));
+    out->disabled = fss_column_int(st, at + 4) != 0;
+    out->created_at = fss_column_int64(st, at + 5);
+}
+
+#define USER_COLS "u.id, u.name, u.role, u.pw_hash, u.disabled, u.created_at"
+
+fss_status fss__repo_user_get(fss_conn *c, const char *name, fss_user_row *out,
+                              bool *found, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    *found = false;
+    rc = prep(c, "SELECT " USER_COLS " FROM fss_users u WHERE u.name = ?1", &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
+        user_of(st, 0, out);
+        *found = true;
+    } else if (r != FSS_SQL_DONE) {
+        rc = fss__dbfail(err, c->db, "user");
+    }
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_user_territory_add(fss_conn *c, int64_t user,
+                                        const char *code, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+
+    rc = prep(c, "INSERT INTO fss_user_territories(user_id, territory) VALUES(?1, ?2)"
+                 " ON CONFLICT(user_id, territory) DO NOTHING", &st, err);
+    if (rc == FSS_OK) {
+        fss_bind_int64(st, 1, user);
+        fss_bind_text(st, 2, code, -1, FSS_SQL_STATIC);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_user_territories(fss_conn *c, int64_t user, fss_text_fn fn,
+                                      void *arg, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    int r;
+
+    rc = prep(c, "SELECT territory FROM fss_user_territories WHERE user_id = ?1"
+                 " ORDER BY territory", &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_int64(st, 1, user);
+    while ((r = fss_step(st)) == FSS_SQL_ROW)
+        if ((rc = fn((const char *)fss_column_text(st, 0), arg, err)) != FSS_OK)
+            goto done;
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "user territories");
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_users_list(fss_conn *c, fss_user_item_fn fn, void *arg,
+                                fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    int r;
+
+    rc = prep(c, "SELECT u.name, u.role, u.disabled, u.created_at, t.territory"
+                 " FROM fss_users u LEFT JOIN fss_user_territories t"
+                 " ON t.user_id = u.id ORDER BY u.name, t.territory", &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        fss_user_item u = {
+            .name = col_text(st, 0), .role = col_text(st, 1),
+            .disabled = fss_column_int(st, 2) != 0,
+            .created_at = fss_column_int64(st, 3), .territory = col_text(st, 4)};
+        fn(&u, arg);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "users");
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_user_set_disabled(fss_conn *c, int64_t user, bool disabled,
+                                       fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "UPDATE fss_users SET disabled = ?1 WHERE id = ?2", &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_int(st, 1, disabled ? 1 : 0);
+        fss_bind_int64(st, 2, user);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_user_set_password(fss_conn *c, int64_t user,
+                                       const char *pw_hash, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "UPDATE fss_users SET pw_hash = ?1 WHERE id = ?2", &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_text(st, 1, pw_hash, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 2, user);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_territory_exists(fss_conn *c, const char *code, bool *found,
+                                      fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "SELECT 1 FROM fss_territories WHERE code = ?1", &st, err);
+    int r;
+
+    *found = false;
+    if (rc == FSS_OK) {
+        fss_bind_text(st, 1, code, -1, FSS_SQL_STATIC);
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW)
+            *found = true;
+        else if (r != FSS_SQL_DONE)
+            rc = fss__dbfail(err, c->db, "territory");
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_session_add(fss_conn *c, const uint8_t id_hash[32],
+                                 int64_t user, const char *csrf, int64_t now_ms,
+                                 int64_t expires_ms, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "INSERT INTO fss_sessions(id_hash, user_id, csrf, created_at,"
+                            " expires_at, revoked) VALUES(?1, ?2, ?3, ?4, ?5, 0)",
+                         &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_blob(st, 1, id_hash, 32, FSS_SQL_STATIC);
+        fss_bind_int64(st, 2, user);
+        fss_bind_text(st, 3, csrf, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 4, now_ms);
+        fss_bind_int64(st, 5, expires_ms);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_session_get(fss_conn *c, const uint8_t id_hash[32],
+                                 int64_t now_ms, fss_user_row *user,
+                                 char csrf[FSS_CSRF_LEN + 1], int64_t *expires_ms,
+                                 bool *found, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    int r;
+
+    memset(user, 0, sizeof *user);
+    *found = false;
+    rc = prep(c, "SELECT s.csrf, s.expires_at, " USER_COLS
+                 " FROM fss_sessions s JOIN fss_users u ON u.id = s.user_id"
+                 " WHERE s.id_hash = ?1 AND s.revoked = 0 AND s.expires_at > ?2"
+                 " AND u.disabled = 0", &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_blob(st, 1, id_hash, 32, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, now_ms);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW) {
+        snprintf(csrf, FSS_CSRF_LEN + 1, "%s", (const char *)fss_column_text(st, 0));
+        *expires_ms = fss_column_int64(st, 1);
+        user_of(st, 2, user);
+        *found = true;
+    } else if (r != FSS_SQL_DONE) {
+        rc = fss__dbfail(err, c->db, "session");
+    }
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_session_revoke(fss_conn *c, const uint8_t id_hash[32],
+                                    fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "UPDATE fss_sessions SET revoked = 1 WHERE id_hash = ?1",
+                         &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_blob(st, 1, id_hash, 32, FSS_SQL_STATIC);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_sessions_revoke_user(fss_conn *c, int64_t user,
+                                          fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "UPDATE fss_sessions SET revoked = 1 WHERE user_id = ?1",
+                         &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_int64(st, 1, user);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_login_fails(fss_conn *c, const char *name, int64_t since_ms,
+                                 int64_t *fails, int64_t *window_start,
+                                 fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "SELECT fails, window_start FROM fss_login_fails"
+                            " WHERE name = ?1 AND window_start >= ?2", &st, err);
+    int r;
+
+    *fails = 0;
+    *window_start = 0;
+    if (rc == FSS_OK) {
+        fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 2, since_ms);
+        r = fss_step(st);
+        if (r == FSS_SQL_ROW) {
+            *fails = fss_column_int64(st, 0);
+            *window_start = fss_column_int64(st, 1);
+        } else if (r != FSS_SQL_DONE) {
+            rc = fss__dbfail(err, c->db, "login failures");
+        }
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_login_fail_add(fss_conn *c, const char *name,
+                                    int64_t since_ms, int64_t now_ms,
+                                    fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+
+    /* A window that began before since_ms has ended: the count restarts. */
+    rc = prep(c, "INSERT INTO fss_login_fails(name, window_start, fails)"
+                 " VALUES(?1, ?3, 1) ON CONFLICT(name) DO UPDATE SET"
+                 " fails = CASE WHEN fss_login_fails.window_start >= ?2"
+                 " THEN fss_login_fails.fails + 1 ELSE 1 END,"
+                 " window_start = CASE WHEN fss_login_fails.window_start >= ?2"
+                 " THEN fss_login_fails.window_start ELSE ?3 END", &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, since_ms);
+    fss_bind_int64(st, 3, now_ms);
+    if ((rc = run(c, st, err)) != FSS_OK)
+        goto done;
+    fss_finalize(st);
+    st = NULL;
+    /* Names guessed once are not kept forever. */
+    rc = prep(c, "DELETE FROM fss_login_fails WHERE window_start < ?1", &st, err);
+    if (rc == FSS_OK) {
+        fss_bind_int64(st, 1, since_ms);
+        rc = run(c, st, err);
+    }
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_login_fails_clear(fss_conn *c, const char *name,
+                                       fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "DELETE FROM fss_login_fails WHERE name = ?1", &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_text(st, 1, name, -1, FSS_SQL_STATIC);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_audit_add(fss_conn *c, const fss_audit_item *a,
+                               fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = prep(c, "INSERT INTO fss_audit(at, actor, action, target, status,"
+                            " remote) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st, err);
+
+    if (rc == FSS_OK) {
+        fss_bind_int64(st, 1, a->at);
+        fss_bind_text(st, 2, a->actor, -1, FSS_SQL_STATIC);
+        fss_bind_text(st, 3, a->action, -1, FSS_SQL_STATIC);
+        fss_bind_text(st, 4, a->target, -1, FSS_SQL_STATIC);
+        fss_bind_int64(st, 5, a->status);
+        fss_bind_text(st, 6, a->remote, -1, FSS_SQL_STATIC);
+        rc = run(c, st, err);
+    }
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_audit_list(fss_conn *c, int64_t before_id, int64_t limit,
+                                fss_audit_item_fn fn, void *arg, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    int r;
+
+    rc = prep(c, "SELECT id, at, actor, action, target, status, remote FROM fss_audit"
+                 " WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2", &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_int64(st, 1, before_id);
+    fss_bind_int64(st, 2, limit);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        fss_audit_item a = {
+            .id = fss_column_int64(st, 0), .at = fss_column_int64(st, 1),
+            .actor = col_text(st, 2), .action = col_text(st, 3),
+            .target = col_text(st, 4), .status = fss_column_int64(st, 5),
+            .remote = col_text(st, 6)};
+        fn(&a, arg);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "audit log");
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+/* ---- territory restrictions (fss__actor_territories) in SQL ---- */
+
+void fss__sql_terr_in(fss_buf *sql, const char *col, const char *const *terr,
+                      int first)
+{
+    size_t n = 0;
+
+    if (!terr)
+        return;
+    while (terr[n])
+        n++;
+    if (n == 0) {
+        fss_buf_puts(sql, " AND 0 = 1"); /* bound to no territory: nothing */
+        return;
+    }
+    fss_buf_printf(sql, " AND %s IN (", col);
+    for (size_t i = 0; i < n; i++)
+        fss_buf_printf(sql, "%s?%d", i ? ", " : "", first + (int)i);
+    fss_buf_puts(sql, ")");
+}
+
+int fss__sql_terr_bind(fss_stmt *st, const char *const *terr, int first)
+{
+    int i = 0;
+
+    for (; terr && terr[i]; i++)
+        fss_bind_text(st, first + i, terr[i], -1, FSS_SQL_STATIC);
+    return first + i;
+}
+
+void fss__sql_conflict_customer(fss_buf *sql, const char *alias)
+{
+    size_t n = 0;
+    const fs_entity *const *ents = fs_schema_entities(&n);
+
+    /* The customer a conflict record's row hangs off: the row itself for a
+     * customer, its stored root otherwise (NULL for reference data and
+     * rows never stored: such records are an admin's only). */
+    fss_buf_printf(sql, "(CASE %s.entity", alias);
+    for (size_t i = 0; i < n; i++) {
+        if (!fss__scoped_entity(ents[i]))
+            continue;
+        if (strcmp(ents[i]->name, "customer") == 0)
+            fss_buf_printf(sql, " WHEN 'customer' THEN %s.row", alias);
+        else
+            fss_buf_printf(sql, " WHEN '%s' THEN (SELECT x.root FROM %s x WHERE x.id = %s.row)",
+                           ents[i]->name, ents[i]->name, alias);
+    }
+    fss_buf_puts(sql, " END)");
+}
+
+/* Runs sql (params: ?1 = the id as bound by bind_id, then the territory
+ * list from ?2) and says whether it returned a row. */
+static fss_status in_terr(fss_conn *c, fss_buf *sql, const void *blob, int blob_len,
+                          int64_t num, const char *const *terr, bool *in,
+                          fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r;
+
+    *in = false;
+    if (sql->oom)
+        return fss__fail(err, FSS_ENOMEM, "query");
+    if (fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "territory check");
+        goto done;
+    }
+    if (blob && blob_len < 0)
+        fss_bind_text(st, 1, blob, -1, FSS_SQL_STATIC);
+    else if (blob)
+        fss_bind_blob(st, 1, blob, blob_len, FSS_SQL_STATIC);
+    else
+        fss_bind_int64(st, 1, num);
+    fss__sql_terr_bind(st, terr, 2);
+    r = fss_step(st);
+    if (r == FSS_SQL_ROW)
+        *in = true;
+    else if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "territory check");
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_row_in_territories(fss_conn *c, const fs_entity *e,
+                                        const fs_id *id,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    *in = false;
+    if (!fss__scoped_entity(e))
+        return FSS_OK;
+    if (strcmp(e->name, "customer") == 0)
+        fss_buf_puts(&sql, "SELECT 1 FROM customer k WHERE k.id = ?1");
+    else
+        fss_buf_printf(&sql, "SELECT 1 FROM %s x JOIN customer k ON k.id = x.root"
+                             " WHERE x.id = ?1", e->name);
+    fss__sql_terr_in(&sql, "k.territory", terr, 2);
+    rc = in_terr(c, &sql, id->b, 16, 0, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+fss_status fss__repo_device_in_territories(fss_conn *c, const fs_id *device,
+                                           const char *const *terr, bool *in,
+                                           fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT 1 FROM fss_devices d JOIN fss_rep_territories rt"
+                       " ON rt.rep = d.rep WHERE d.id = ?1");
+    fss__sql_terr_in(&sql, "rt.territory", terr, 2);
+    rc = in_terr(c, &sql, device->b, 16, 0, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
+                                             const char *const *terr, bool *in,
+                                             fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT 1 FROM fss_conflicts k JOIN customer c ON c.id = ");
+    fss__sql_conflict_customer(&sql, "k");
+    fss_buf_puts(&sql, " WHERE k.id = ?1");
+    fss__sql_terr_in(&sql, "c.territory", terr, 2);
+    rc = in_terr(c, &sql, NULL, 0, id, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
+                                        const char *const *terr, bool *in,
+                                        fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_status rc;
+
+    *in = true;
+    if (!terr)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT 1 FROM fss_rep_territories rt WHERE rt.rep = ?1");
+    fss__sql_terr_in(&sql, "rt.territory", terr, 2);
+    rc = in_terr(c, &sql, rep, -1, 0, terr, in, err);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+/* ---- the console's customers list ---- */
+
+/* " AND ..." for each filter of q, parameters from ?first in the order
+ * territory, owner, segment, text (x3); returns the next parameter. */
+static int customer_filters(fss_buf *sql, const fss_customer_query *q, int first)
+{
+    int p = first;
+
+    if (q->territory)
+        fss_buf_printf(sql, " AND c.territory = ?%d", p++);
+    if (q->owner)
+        fss_buf_printf(sql, " AND c.owner_rep = ?%d", p++);
+    if (q->segment)
+        fss_buf_printf(sql, " AND c.segment = ?%d", p++);
+    if (q->text) {
+        fss_buf_printf(sql, " AND (lower(c.name) LIKE ?%d ESCAPE '\\'"
+                            " OR lower(COALESCE(c.address, '')) LIKE ?%d ESCAPE '\\'"
+                            " OR lower(COALESCE(c.tags, '')) LIKE ?%d ESCAPE '\\')",
+                       p, p, p);
+        p++;
+    }
+    return p;
+}
+
+static int bind_filters(fss_stmt *st, const fss_customer_query *q, const char *like,
+                        int first)
+{
+    int p = first;
+
+    if (q->territory)
+        fss_bind_text(st, p++, q->territory, -1, FSS_SQL_STATIC);
+    if (q->owner)
+        fss_bind_text(st, p++, q->owner, -1, FSS_SQL_STATIC);
+    if (q->segment)
+        fss_bind_text(st, p++, q->segment, -1, FSS_SQL_STATIC);
+    if (q->text)
+        fss_bind_text(st, p++, like, -1, FSS_SQL_STATIC);
+    return p;
+}
+
+/* "%text%" in ASCII lower case with LIKE's wildcards escaped. */
+static char *like_pattern(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = malloc(2 * n + 3), *o = out;
+
+    if (!out)
+        return NULL;
+    *o++ = '%';
+    for (const char *p = text; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_customer_item_fn fn, void *arg,
+                                    fs_error *err)
+{
+    static const char *const sorts[][2] = {
+        {"name", "c.name"}, {"territory", "c.territory"}, {"segment", "c.segment"}};
+    const char *sort = q->sort ? q->sort : "name", *col = NULL;
+    bool desc = sort[0] == '-';
+    fss_stmt *st = NULL;
+    fss_buf where = {0}, sql = {0};
+    char *like = NULL;
+    fss_status rc = FSS_OK;
+    int next, r;
+
+    *total = 0;
+    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
+        if (strcmp(sort + desc, sorts[i][0]) == 0)
+            col = sorts[i][1];
+    if (!col)
+        return fss__fail(err, FSS_EINVAL, "sort must be name, territory or segment "
+                                          "(\"-\" before it: descending)");
+    if (q->text && !(like = like_pattern(q->text)))
+        return fss__fail(err, FSS_ENOMEM, "customers");
+    fss_buf_puts(&where, " FROM customer c WHERE c.deleted = 0");
+    next = customer_filters(&where, q, 1);
+    fss__sql_terr_in(&where, "c.territory", terr, next);
+    if (where.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "customers");
+        goto done;
+    }
+    /* The count of every match, then the page. */
+    fss_buf_printf(&sql, "SELECT count(*)%s", where.data);
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "customers");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
+    if (fss_step(st) != FSS_SQL_ROW) {
+        rc = fss__dbfail(err, c->db, "customers");
+        goto done;
+    }
+    *total = fss_column_int64(st, 0);
+    fss_finalize(st);
+    st = NULL;
+    fss_buf_free(&sql);
+    fss_buf_printf(&sql, "SELECT c.id, c.name, c.address, c.phone, c.segment, c.territory,"
+                         " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
+                         " c.owner_rep), c.lat, c.lon%s ORDER BY %s %s, c.id LIMIT %lld"
+                         " OFFSET %lld",
+                   where.data, col, desc ? "DESC" : "ASC", (long long)q->limit,
+                   (long long)q->offset);
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "customers");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        fss_customer_item it = {
+            .name = col_text(st, 1), .address = col_text(st, 2), .phone = col_text(st, 3),
+            .segment = col_text(st, 4), .territory = col_text(st, 5),
+            .owner = col_text(st, 6), .owner_name = col_text(st, 7),
+            .has_lat = fss_column_type(st, 8) != FSS_SQL_NULL,
+            .lat = fss_column_double(st, 8),
+            .has_lon = fss_column_type(st, 9) != FSS_SQL_NULL,
+            .lon = fss_column_double(st, 9)};
+        if (fss_column_bytes(st, 0) != 16)
+            continue; /* not a row id: cannot be named */
+        memcpy(it.id.b, fss_column_blob(st, 0), 16);
+        fn(&it, arg);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "customers");
+done:
+    fss_finalize(st);
+    fss_buf_free(&sql);
+    fss_buf_free(&where);
+    free(like);
+    return rc;
+}
+
+/* ---- the Today numbers ---- */
+
+/* One count(*) query: ?1..?3 the int64 params given, codes from ?4. */
+static fss_status count_of(fss_conn *c, fss_buf *sql, const int64_t *p, int np,
+                           const char *const *terr, int64_t *out, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    *out = 0;
+    if (sql->oom || fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "today");
+        goto done;
+    }
+    for (int i = 0; i < np; i++)
+        fss_bind_int64(st, i + 1, p[i]);
+    fss__sql_terr_bind(st, terr, 4);
+    if (fss_step(st) != FSS_SQL_ROW)
+        rc = fss__dbfail(err, c->db, "today");
+    else
+        *out = fss_column_int64(st, 0);
+done:
+    fss_finalize(st);
+    fss_buf_free(sql);
+    return rc;
+}
+
+fss_status fss__repo_today(fss_conn *c, const char *const *terr,
+                           int64_t day_start, int64_t day_end,
+                           int64_t silent_before, fss_today *out,
+                           fs_error *err)
+{
+    const int64_t day[2] = {day_start, day_end}, silent[1] = {silent_before},
+                  since[1] = {day_start};
+    fss_buf sql = {0};
+    fss_status rc;
+
+    memset(out, 0, sizeof *out);
+    /* Visits by the visited customer's territory. */
+    fss_buf_puts(&sql, "SELECT count(*) FROM visit v JOIN customer k ON k.id = v.customer_id"
+                       " WHERE v.deleted = 0 AND v.status = 'completed'"
+                       " AND v.checkin_at >= ?1 AND v.checkin_at < ?2");
+    fss__sql_terr_in(&sql, "k.territory", terr, 4);
+    if ((rc = count_of(c, &sql, day, 2, terr, &out->visits_done, err)) != FSS_OK)
+        return rc;
+    fss_buf_puts(&sql, "SELECT count(*) FROM visit v JOIN customer k ON k.id = v.customer_id"
+                       " WHERE v.deleted = 0 AND v.planned_at >= ?1 AND v.planned_at < ?2");
+    fss__sql_terr_in(&sql, "k.territory", terr, 4);
+    if ((rc = count_of(c, &sql, day, 2, terr, &out->visits_planned, err)) != FSS_OK)
+        return rc;
+    /* Devices by their rep's territories. */
+    fss_buf_puts(&sql, "SELECT count(*) FROM fss_devices d WHERE d.revoked = 0"
+                       " AND d.last_seen >= ?1");
+    if (terr) {
+        fss_buf_puts(&sql, " AND d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
+                           " WHERE 1 = 1");
+        fss__sql_terr_in(&sql, "rt.territory", terr, 4);
+        fss_buf_puts(&sql, ")");
+    }
+    if ((rc = count_of(c, &sql, since, 1, terr, &out->devices_synced, err)) != FSS_OK)
+        return rc;
+    fss_buf_puts(&sql, "SELECT count(*) FROM fss_devices d WHERE d.revoked = 0"
+                       " AND COALESCE(d.last_seen, d.created_at) < ?1");
+    if (terr) {
+        fss_buf_puts(&sql, " AND d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
+                           " WHERE 1 = 1");
+        fss__sql_terr_in(&sql, "rt.territory", terr, 4);
+        fss_buf_puts(&sql, ")");
+    }
+    if ((rc = count_of(c, &sql, silent, 1, terr, &out->devices_silent, err)) != FSS_OK)
+        return rc;
+    /* Conflict records by their row's customer. */
+    for (int rejected = 0; rejected < 2; rejected++) {
+        fss_buf_puts(&sql, "SELECT count(*) FROM fss_conflicts k WHERE k.status = 'open'");
+        if (rejected)
+            fss_buf_puts(&sql, " AND k.rule IN ('scope', 'invalid')");
+        if (terr) {
+            fss_buf_puts(&sql, " AND ");
+            fss__sql_conflict_customer(&sql, "k");
+            fss_buf_puts(&sql, " IN (SELECT c.id FROM customer c WHERE 1 = 1");
+            fss__sql_terr_in(&sql, "c.territory", terr, 4);
+            fss_buf_puts(&sql, ")");
+        }
+        rc = count_of(c, &sql, NULL, 0, terr,
+                      rejected ? &out->rejected_waiting : &out->open_conflicts, err);
+        if (rc != FSS_OK)
+            return rc;
+    }
+    return FSS_OK;
+}
+
+/* ---- the console's visits list ---- */
+
+#define VISIT_T "COALESCE(v.checkin_at, v.checkout_at, v.planned_at)"
+
+static int visit_filters(fss_buf *sql, const fss_visit_query *q)
+{
+    int p = 1;
+
+    if (q->from_ms)
+        fss_buf_printf(sql, " AND " VISIT_T " >= ?%d", p++);
+    if (q->to_ms)
+        fss_buf_printf(sql, " AND " VISIT_T " < ?%d", p++);
+    if (q->rep)
+        fss_buf_printf(sql, " AND v.rep_id = ?%d", p++);
+    if (q->territory)
+        fss_buf_printf(sql, " AND k.territory = ?%d", p++);
+    if (q->status)
+        fss_buf_printf(sql, " AND v.status = ?%d", p++);
+    return p;
+}
+
+static int bind_visit_filters(fss_stmt *st, const fss_visit_query *q)
+{
+    int p = 1;
+
+    if (q->from_ms)
+        fss_bind_int64(st, p++, *q->from_ms);
+    if (q->to_ms)
+        fss_bind_int64(st, p++, *q->to_ms);
+    if (q->rep)
+        fss_bind_text(st, p++, q->rep, -1, FSS_SQL_STATIC);
+    if (q->territory)
+        fss_bind_text(st, p++, q->territory, -1, FSS_SQL_STATIC);
+    if (q->status)
+        fss_bind_text(st, p++, q->status, -1, FSS_SQL_STATIC);
+    return p;
+}
+
+fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_visit_row_fn fn, void *arg, fs_error *err)
+{
+    const char *sort = q->sort ? q->sort : "-time";
+    fss_stmt *st = NULL;
+    fss_buf where = {0}, sql = {0};
+    fss_status rc = FSS_OK;
+    int next, r;
+
+    *total = 0;
+    if (strcmp(sort, "time") != 0 && strcmp(sort, "-time") != 0)
+        return fss__fail(err, FSS_EINVAL, "sort must be time or -time");
+    fss_buf_puts(&where, " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
+                         " WHERE v.deleted = 0");
+    next = visit_filters(&where, q);
+    fss__sql_terr_in(&where, "k.territory", terr, next);
+    fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
+    if (where.oom || sql.oom ||
+        fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "visits");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
+    if (fss_step(st) != FSS_SQL_ROW) {
+        rc = fss__dbfail(err, c->db, "visits");
+        goto done;
+    }
+    *total = fss_column_int64(st, 0);
+    fss_finalize(st);
+    st = NULL;
+    fss_buf_free(&sql);
+    fss_buf_printf(&sql,
+                   "SELECT v.id, v.customer_id, k.name, k.territory, v.rep_id,"
+                   " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
+                   " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
+                   " v.checkout_at, v.checkin_lat, v.checkin_lon, k.lat, k.lon%s"
+                   " ORDER BY " VISIT_T " %s, v.id LIMIT %lld OFFSET %lld",
+                   where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
+                   (long long)q->offset);
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "visits");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        fss_visit_row v = {
+            .customer_name = col_text(st, 2), .territory = col_text(st, 3),
+            .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
+            .outcome = col_text(st, 7), .verification = col_text(st, 8),
+            .time_check = col_text(st, 9),
+            .has_planned_at = fss_column_type(st, 10) != FSS_SQL_NULL,
+            .planned_at = fss_column_int64(st, 10),
+            .has_checkin_at = fss_column_type(st, 11) != FSS_SQL_NULL,
+            .checkin_at = fss_column_int64(st, 11),
+            .has_checkout_at = fss_column_type(st, 12) != FSS_SQL_NULL,
+            .checkout_at = fss_column_int64(st, 12),
+            .has_checkin = fss_column_type(st, 13) != FSS_SQL_NULL &&
+                           fss_column_type(st, 14) != FSS_SQL_NULL,
+            .checkin_lat = fss_column_double(st, 13),
+            .checkin_lon = fss_column_double(st, 14),
+            .has_customer_pos = fss_column_type(st, 15) != FSS_SQL_NULL &&
+                                fss_column_type(st, 16) != FSS_SQL_NULL,
+            .lat = fss_column_double(st, 15), .lon = fss_column_double(st, 16)};
+        if (fss_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(v.id.b, fss_column_blob(st, 0), 16);
+        if (fss_column_bytes(st, 1) == 16)
+            memcpy(v.customer.b, fss_column_blob(st, 1), 16);
+        fn(&v, arg);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "visits");
+done:
+    fss_finalize(st);
+    fss_buf_free(&sql);
+    fss_buf_free(&where);
+    return rc;
+}
+
+fss_status fss__repo_customer_conflicts(fss_conn *c, const fs_id *cust,
+                                        int64_t limit, fss_conflict_item_fn fn,
+                                        void *arg, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_buf sql = {0};
+    fss_status rc = FSS_OK;
+    int r;
+
+    fss_buf_puts(&sql, "SELECT k.id, k.created_at, k.entity, k.row, k.field, k.status,"
+                       " k.rule, k.detail, k.resolved_by, k.resolved_at, k.rep"
+                       " FROM fss_conflicts k WHERE ");
+    fss__sql_conflict_customer(&sql, "k");
+    fss_buf_puts(&sql, " = ?1 ORDER BY k.id DESC LIMIT ?2");
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "customer conflicts");
+        goto done;
+    }
+    fss_bind_blob(st, 1, cust->b, 16, FSS_SQL_STATIC);
+    fss_bind_int64(st, 2, limit);
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        fss_conflict_item k = {
+            .id = fss_column_int64(st, 0), .created_at = fss_column_int64(st, 1),
+            .entity = col_text(st, 2), .field = col_text(st, 4), .status = col_text(st, 5),
+            .rule = col_text(st, 6), .detail = col_text(st, 7),
+            .resolved_by = col_text(st, 8), .rep = col_text(st, 10)};
+        k.has_row = fss_column_bytes(st, 3) == 16;
+        if (k.has_row)
+            memcpy(k.row.b, fss_column_blob(st, 3), 16);
+        k.has_resolved_at = fss_column_type(st, 9) != FSS_SQL_NULL;
+        k.resolved_at = fss_column_int64(st, 9);
+        fn(&k, arg);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "customer conflicts");
+done:
+    fss_finalize(st);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+/* ---- the console's quotes list ---- */
+
+static int quote_filters(fss_buf *sql, const fss_quote_query *q)
+{
+    int p = 1;
+
+    if (q->status)
+        fss_buf_printf(sql, " AND q.status = ?%d", p++);
+    if (q->currency)
+        fss_buf_printf(sql, " AND q.currency = ?%d", p++);
+    if (q->rep)
+        fss_buf_printf(sql, " AND q.rep_id = ?%d", p++);
+    if (q->territory)
+        fss_buf_printf(sql, " AND k.territory = ?%d", p++);
+    return p;
+}
+
+static int bind_quote_filters(fss_stmt *st, const fss_quote_query *q)
+{
+    const char *v[] = {q->status, q->currency, q->rep, q->territory};
+    int p = 1;
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i])
+            fss_bind_text(st, p++, v[i], -1, FSS_SQL_STATIC);
+    return p;
+}
+
+fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
+                                 const char *const *terr, int64_t *total,
+                                 fss_quote_row_fn fn, void *arg, fs_error *err)
+{
+    const char *sort = q->sort ? q->sort : "-id";
+    fss_stmt *st = NULL;
+    fss_buf where = {0}, sql = {0};
+    fss_status rc = FSS_OK;
+    int next, r;
+
+    *total = 0;
+    if (strcmp(sort, "id") != 0 && strcmp(sort, "-id") != 0)
+        return fss__fail(err, FSS_EINVAL, "sort must be id or -id (newest first)");
+    fss_buf_puts(&where, " FROM quote q LEFT JOIN customer k ON k.id = q.customer_id"
+                         " WHERE q.deleted = 0");
+    next = quote_filters(&where, q);
+    fss__sql_terr_in(&where, "k.territory", terr, next);
+    fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
+    if (where.oom || sql.oom ||
+        fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "quotes");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
+    if (fss_step(st) != FSS_SQL_ROW) {
+        rc = fss__dbfail(err, c->db, "quotes");
+        goto done;
+    }
+    *total = fss_column_int64(st, 0);
+    fss_finalize(st);
+    st = NULL;
+    fss_buf_free(&sql);
+    fss_buf_printf(&sql,
+                   "SELECT q.id, q.customer_id, k.name, k.territory, q.rep_id,"
+                   " (SELECT r.name FROM fss_reps r WHERE r.uuid = q.rep_id), q.status,"
+                   " q.currency, q.valid_until%s ORDER BY q.id %s LIMIT %lld OFFSET %lld",
+                   where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
+                   (long long)q->offset);
+    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "quotes");
+        goto done;
+    }
+    fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        fss_quote_row v = {
+            .customer_name = col_text(st, 2), .territory = col_text(st, 3),
+            .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
+            .currency = col_text(st, 7),
+            .has_valid_until = fss_column_type(st, 8) != FSS_SQL_NULL,
+            .valid_until = fss_column_int64(st, 8)};
+        if (fss_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(v.id.b, fss_column_blob(st, 0), 16);
+        if (fss_column_bytes(st, 1) == 16)
+            memcpy(v.customer.b, fss_column_blob(st, 1), 16);
+        fn(&v, arg);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "quotes");
+done:
+    fss_finalize(st);
+    fss_buf_free(&sql);
+    fss_buf_free(&where);
+    return rc;
+}
