@@ -1,0 +1,127 @@
+/*
+ * test_server_ticket.c - service tickets at the server (CRM.md section 4):
+ * a rep's ticket syncs to the other devices of its customer with opened_by
+ * stamped by the server; a device's status moves are judged by
+ * conflict/fs_ticket.c against the stored status, and a move that is the
+ * back office's (resolving) is rejected with the rule's reason and recorded,
+ * nothing stored; closing and reopening from a device pass.
+ */
+#include "server_testkit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Syncs one change and checks its outcome and reason. */
+static void push1(tk_server *t, tk_device *d, fs_change *c, fs_outcome out,
+                  fs_reason reason, fs_sync_response *r)
+{
+    fs_error_body eb;
+
+    assert_int_equal(tk_sync(t, d, NULL, c, 1, 0, 0, FS_PROTO_DEFLATE, r, &eb), 200);
+    if (r->results[0].outcome != out || r->results[0].reason != reason)
+        fail_msg("outcome %d reason %s (%s), want %d %s", (int)r->results[0].outcome,
+                 fs_reason_name(r->results[0].reason), r->results[0].detail, (int)out,
+                 fs_reason_name(reason));
+    fs_change_free(c);
+}
+
+static void open_ticket(tk_server *t, tk_device *d, const fs_id *cust, const fs_id *tk,
+                        const char *status, fs_outcome out)
+{
+    fs_change c;
+    fs_sync_response r;
+
+    tk_change(&c, d, "ticket", tk);
+    tk_set_id(&c, d, "customer_id", cust);
+    tk_set_text(&c, d, "kind", "complaint");
+    tk_set_text(&c, d, "subject", "late delivery");
+    tk_set_text(&c, d, "status", status);
+    push1(t, d, &c, out, out == FS_APPLIED ? FS_REASON_NONE : FS_REASON_INVALID, &r);
+    fs_proto_sync_response_free(&r);
+}
+
+static void set_status(tk_server *t, tk_device *d, const fs_id *tk, const char *status,
+                       fs_outcome out, const char *says)
+{
+    fs_change c;
+    fs_sync_response r;
+
+    tk_change(&c, d, "ticket", tk);
+    tk_set_text(&c, d, "status", status);
+    push1(t, d, &c, out, out == FS_APPLIED ? FS_REASON_NONE : FS_REASON_INVALID, &r);
+    if (says && !strstr(r.results[0].detail, says))
+        fail_msg("-> %s: \"%s\" does not say \"%s\"", status, r.results[0].detail, says);
+    fs_proto_sync_response_free(&r);
+}
+
+/* The stored status as another device of the territory pulls it. */
+static void pulled(tk_server *t, tk_device *d, const fs_id *tk, const char *field,
+                   const char *want)
+{
+    fs_sync_response r;
+    fs_error_body eb;
+    const fs_pulled_row *p;
+    const char *v;
+
+    assert_int_equal(tk_sync(t, d, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    p = tk_find_row(&r, tk);
+    assert_non_null(p);
+    v = tk_row_text(&p->row, field);
+    if (want && (!v || strcmp(v, want) != 0))
+        fail_msg("%s: got %s, want %s", field, v ? v : "(null)", want);
+    if (!want && !v)
+        fail_msg("%s is not set", field);
+    fs_proto_sync_response_free(&r);
+}
+
+static void test_device_transitions(void **state)
+{
+    tk_server t;
+    tk_device a, b;
+    fs_id alice, bob, cust, tk = tk_new_id(), bad = tk_new_id();
+    fss_buf out = {0};
+
+    (void)state;
+    tk_start(&t, NULL);
+    alice = tk_rep(&t, "Alice", "north");
+    bob = tk_rep(&t, "Bob", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    tk_enroll(&t, &alice, &a);
+    tk_enroll(&t, &bob, &b);
+
+    /* A new ticket starts open. */
+    open_ticket(&t, &a, &cust, &bad, "resolved", FS_REJECTED);
+    open_ticket(&t, &a, &cust, &tk, "open", FS_APPLIED);
+    pulled(&t, &b, &tk, "status", "open");
+    pulled(&t, &b, &tk, "opened_by", NULL); /* stamped by the server */
+
+    /* Working and resolving are the back office's. */
+    set_status(&t, &a, &tk, "in_progress", FS_REJECTED, "only at the back office");
+    set_status(&t, &b, &tk, "resolved", FS_REJECTED,
+               "a ticket moves from open to resolved only at the back office");
+    pulled(&t, &b, &tk, "status", "open");
+
+    /* A rep closes it, and reopens it. */
+    b.clock = a.clock;
+    set_status(&t, &b, &tk, "closed", FS_APPLIED, NULL);
+    pulled(&t, &a, &tk, "status", "closed");
+    a.clock = b.clock; /* a has seen b's close (clients fold the server's clock) */
+    set_status(&t, &a, &tk, "open", FS_APPLIED, NULL);
+    pulled(&t, &b, &tk, "status", "open");
+
+    /* Every refusal is recorded with its reason, one record per written
+     * field (the refused create wrote four). */
+    assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_int_equal(tk_count(out.data, "only at the back office"), 2);
+    assert_int_equal(tk_count(out.data, "a new ticket starts open"), 4);
+    fss_buf_free(&out);
+    tk_stop(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_transitions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
