@@ -400,4 +400,13 @@ fss_status fss__repo_customers_where(fss_conn *c, const char *field,
                                      const char *const *territories, size_t nterr,
                                      fss_row_fn fn, void *arg, fs_error *err);
 
+/* ---- service tickets (SQLite: fss_sqlite_ticket.c) ----
+ * Live tickets, oldest opened first (then id), of the customers of the
+ * given territory codes (NULL = all; an empty list = none), in one of the
+ * given statuses (NULL = any; a ticket without a status counts as open).
+ * No write may happen inside fn. */
+fss_status fss__repo_tickets(fss_conn *c, const char *const *territories, size_t nterr,
+                             const char *const *statuses, size_t nstat,
+                             fss_row_fn fn, void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

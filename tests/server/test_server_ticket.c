@@ -11,6 +11,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void admin(tk_server *t, const char *method, const char *path,
+                  const char *body, tk_http *r)
+{
+    const char *h[] = {"Authorization: Bearer " TK_ADMIN_TOKEN,
+                       "Content-Type: application/json", NULL};
+
+    tk_request(t, method, path, h, body, body ? strlen(body) : 0, r);
+}
+
+/* POST /admin/v1/tickets/{id} with body; checks the HTTP status and, when
+ * says is given, that the answer says it. */
+static void work(tk_server *t, const fs_id *tk, const char *body, long want,
+                 const char *says)
+{
+    char path[128], id[FS_ID_STRLEN + 1];
+    tk_http r;
+
+    fs_id_format(tk, id);
+    snprintf(path, sizeof path, "/admin/v1/tickets/%s", id);
+    admin(t, "POST", path, body, &r);
+    if (r.status != want || (says && !memmem(r.body, r.len, says, strlen(says))))
+        fail_msg("%s: %ld %.*s, want %ld %s", body, r.status, (int)r.len,
+                 (const char *)r.body, want, says ? says : "");
+    tk_http_free(&r);
+}
+
 /* Syncs one change and checks its outcome and reason. */
 static void push1(tk_server *t, tk_device *d, fs_change *c, fs_outcome out,
                   fs_reason reason, fs_sync_response *r)
@@ -118,10 +144,85 @@ static void test_device_transitions(void **state)
     tk_stop(&t);
 }
 
+/* The round trip at the server: a rep opens a ticket, the back office
+ * assigns and resolves it through the admin API, the rep's device pulls the
+ * status, assignee and resolution; the list by age respects territories. */
+static void test_back_office(void **state)
+{
+    tk_server t;
+    tk_device a;
+    fs_id alice, cust, south, tk = tk_new_id(), t2 = tk_new_id(), nosuch = tk_new_id();
+    fs_sync_response r;
+    fs_error_body eb;
+    const fs_pulled_row *p;
+    tk_http h;
+    fss_buf out = {0};
+    int ra;
+
+    (void)state;
+    tk_start(&t, NULL);
+    alice = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 50, 0);
+    (void)tk_rep(&t, "Sam", "south");
+    south = tk_customer(&t, "Southwind", "south", &alice, 40, 0);
+    tk_enroll(&t, &alice, &a);
+    open_ticket(&t, &a, &cust, &tk, "open", FS_APPLIED);
+    open_ticket(&t, &a, &south, &t2, "open", FS_APPLIED);
+
+    work(&t, &tk, "{\"status\":\"in_progress\",\"assignee\":\"Dana\"}", 200, NULL);
+    pulled(&t, &a, &tk, "status", "in_progress");
+    pulled(&t, &a, &tk, "assignee", "Dana");
+    /* The rep still cannot resolve it. */
+    set_status(&t, &a, &tk, "resolved", FS_REJECTED, "only at the back office");
+    work(&t, &tk, "{\"status\":\"resolved\",\"resolution\":\"replaced the pump\"}",
+         200, NULL);
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    p = tk_find_row(&r, &tk);
+    assert_non_null(p);
+    assert_string_equal(tk_row_text(&p->row, "status"), "resolved");
+    assert_string_equal(tk_row_text(&p->row, "resolution"), "replaced the pump");
+    ra = fs_entity_field_index(p->row.entity, "resolved_at");
+    assert_int_equal(p->row.cells[ra].v.kind, FS_VAL_INT);
+    /* The device folds the server's stamp, as the client does on a pull. */
+    a.clock = p->row.cells[fs_entity_field_index(p->row.entity, "status")].hlc;
+    fs_proto_sync_response_free(&r);
+
+    /* The rep closes it; the back office cannot resolve a closed ticket
+     * (it reopens it first), nor name an unknown status or ticket. */
+    set_status(&t, &a, &tk, "closed", FS_APPLIED, NULL);
+    work(&t, &tk, "{\"status\":\"resolved\"}", 400,
+         "a ticket cannot move from closed to resolved");
+    work(&t, &tk, "{\"status\":\"done\"}", 400, "status must be");
+    work(&t, &tk, "{}", 400, "give a status");
+    work(&t, &nosuch, "{\"status\":\"open\"}", 404, NULL);
+    work(&t, &tk, "{\"status\":\"open\"}", 200, NULL); /* reopened */
+
+    /* The list: waiting tickets, restricted to a territory. */
+    admin(&t, "GET", "/admin/v1/tickets?territory=north", NULL, &h);
+    assert_int_equal(h.status, 200);
+    assert_non_null(memmem(h.body, h.len, "Greenfield", 10));
+    assert_null(memmem(h.body, h.len, "Southwind", 9));
+    assert_non_null(memmem(h.body, h.len, "\"age_days\":0", 12));
+    tk_http_free(&h);
+    admin(&t, "GET", "/admin/v1/tickets?territory=east", NULL, &h);
+    assert_int_equal(h.status, 200);
+    assert_int_equal(h.len, 3); /* "[]\n" */
+    tk_http_free(&h);
+    work(&t, &t2, "{\"status\":\"resolved\"}", 200, NULL);
+    assert_int_equal(fss_report_tickets(t.s, NULL, 0, true, 0, &out, NULL), FSS_OK);
+    assert_int_equal(tk_count(out.data, "\"id\":"), 1);   /* t2 is no longer waiting */
+    fss_buf_free(&out);
+    assert_int_equal(fss_report_tickets(t.s, NULL, 0, false, 0, &out, NULL), FSS_OK);
+    assert_int_equal(tk_count(out.data, "\"id\":"), 2);
+    fss_buf_free(&out);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_device_transitions),
+        cmocka_unit_test(test_back_office),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
