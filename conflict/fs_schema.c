@@ -49,8 +49,10 @@ static const char *const esign_values[] = {
  * writes them; devices read them). */
 static const char *const grade_values[] = {"A", "B", "C", "D", "E", NULL};
 static const char *const risk_values[] = {"none", "watch", "at_risk", NULL};
-/* Why the server generated a task: a churn rule (fs_churn_rule_name). */
-static const char *const generated_values[] = {"quiet", "complaint", "overdue", NULL};
+/* Why the server generated a task: a churn rule (fs_churn_rule_name), or
+ * the satisfaction survey after a ticket was resolved (fss_ticket.c). */
+static const char *const generated_values[] = {"quiet", "complaint", "overdue",
+                                               "satisfaction", NULL};
 /* Service tickets (CRM.md section 4); the status rule is fs_ticket.c. */
 static const char *const ticket_kinds[] = {
     "complaint", "repair", "question", "request", NULL};
@@ -164,6 +166,12 @@ static const fs_field ticket_fields[] = {
     {"resolution", 10, STEXT(2000), 0, 0, 0}, /* what was done (back office) */
     {"resolved_at", 11, STIME, 0, 0, 0},    /* when it was last resolved (server) */
     {"notes", 12, TEXT(8000), 0, 0, 0},     /* the rep's notes, appended */
+    /* The satisfaction survey: one per ticket, so the first score stands
+     * (write-once) and a second is a recorded loser. */
+    {"rating", 13, FS_TYPE_INT, FS_POLICY_ONCE, 0, NULL, RNG, 1, 5},
+    {"rating_note", 14, FS_TYPE_TEXT, FS_POLICY_ONCE, 1000, NULL, 0, 0, 0},
+    {"rated_at", 15, FS_TYPE_TIME, FS_POLICY_ONCE, 0, NULL, 0, 0, 0},
+    {"survey_task", 16, FS_TYPE_ID, FS_POLICY_SERVER, 0, NULL, 0, 0, 0}, /* generated task */
 };
 
 static const fs_field product_fields[] = {

@@ -1,12 +1,15 @@
 /*
  * cli_ticket.c - the field-client `ticket` commands (CRM.md section 4): a
  * rep opens a service ticket at a customer offline, adds notes, closes or
- * reopens it, and sees the status the back office set after a sync. Each
+ * reopens it, sees the status the back office set after a sync, and
+ * records the customer's satisfaction score once it is resolved. Each
  * subcommand is a call into libfieldclient (fc_ticket_*); which status moves
  * a device may make is fs_ticket.c's, checked by the library.
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int set_status(cli *a, const fs_id *id, const char *status, const char *done)
@@ -55,6 +58,18 @@ int cli_cmd_ticket(cli *a, const char *sub)
             return cli_usage(a, "ticket note needs TICKET TEXT%s", "");
         st = fc_ticket_note(a->c, &id, a->pos[2], &err);
         return st ? cli_fail(a, st, &err) : cli_ok_id(a, "ticket noted", &id);
+    }
+    if (strcmp(sub, "rate") == 0) {
+        char *end = NULL;
+        long long score;
+        if (a->npos < 3)
+            return cli_usage(a, "ticket rate needs TICKET SCORE (1-5)%s", "");
+        errno = 0;
+        score = strtoll(a->pos[2], &end, 10);
+        if (errno || !*a->pos[2] || *end)
+            return cli_usage(a, "SCORE must be a whole number 1-5, not '%s'", a->pos[2]);
+        st = fc_ticket_rate(a->c, &id, score, cli_opt(a, "note"), &err);
+        return st ? cli_fail(a, st, &err) : cli_ok_id(a, "ticket rated", &id);
     }
     if (strcmp(sub, "close") == 0)
         return set_status(a, &id, fs_ticket_state_name(FS_TICKET_CLOSED), "ticket closed");

@@ -1804,6 +1804,51 @@ fc_status fc_ticket_set_status(fc_client *c, const fs_id *ticket_id, const char 
                         NULL, err);
 }
 
+/* One survey per ticket, taken once the back office resolved it. The
+ * server keeps the first score too (write-once), so a second from another
+ * device is a recorded loser, never a silent overwrite. */
+static fc_status check_rate(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                            fs_error *err)
+{
+    fs_ticket_state st = fs_ticket_row_state(cur);
+    int ri = slot_of(cur->entity, "rating");
+    char b[FS_ID_STRLEN + 1];
+
+    (void)c;
+    (void)p;
+    (void)arg;
+    if (cur->cells[ri].v.kind == FS_VAL_INT)
+        return fc__fail(err, FC_ETRANSITION, "ticket %s was already rated %lld; one "
+                        "score per ticket", id_str(&cur->id, b),
+                        (long long)cur->cells[ri].v.u.i);
+    if (st != FS_TICKET_RESOLVED && st != FS_TICKET_CLOSED)
+        return fc__fail(err, FC_ETRANSITION, "ticket %s is %s; the customer rates it "
+                        "once the back office has resolved it", id_str(&cur->id, b),
+                        fs_ticket_state_name(st));
+    return FC_OK;
+}
+
+fc_status fc_ticket_rate(fc_client *c, const fs_id *ticket_id, int64_t score,
+                         const char *note, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !ticket_id)
+        return fc__fail(err, FC_EINVAL, "ticket rate: a ticket id is required");
+    plan_init(&p, fs_schema_entity("ticket"), "ticket rate");
+    rc = plan_int(&p, "rating", score, err);
+    if (!rc && note)
+        rc = plan_text(&p, "rating_note", note, err);
+    if (!rc)
+        rc = plan_int(&p, "rated_at", (int64_t)fc__now_ms(c), err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, ticket_id, false, check_rate, NULL, NULL, err);
+}
+
 fc_status fc_get(fc_client *c, const char *entity, const fs_id *id, fs_row *out,
                  fs_error *err)
 {

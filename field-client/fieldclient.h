@@ -310,6 +310,11 @@ fc_status fc_ticket_note(fc_client *c, const fs_id *ticket_id, const char *note,
                          fs_error *err);
 fc_status fc_ticket_set_status(fc_client *c, const fs_id *ticket_id, const char *status,
                                fs_error *err);
+/* The customer's satisfaction score 1-5 (FC_EVALUE outside) and an
+ * optional note, recorded offline once the ticket is resolved or closed;
+ * one score per ticket: a second is FC_ETRANSITION with the reason. */
+fc_status fc_ticket_rate(fc_client *c, const fs_id *ticket_id, int64_t score,
+                         const char *note, fs_error *err);
 
 fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,
                       const char *kind, int64_t due_at_ms, fs_id *out_id,

@@ -222,13 +222,17 @@ static const cmd_help helps[] = {
      "or, if one cannot be changed, none."},
     {"ticket", "ticket open CUSTOMER --kind KIND --subject TEXT [--priority P] [--desc TEXT]\n"
      "  ticket list [CUSTOMER] [--all]\n  ticket show TICKET\n  ticket note TICKET TEXT\n"
-     "  ticket close TICKET\n  ticket reopen TICKET",
+     "  ticket close TICKET\n  ticket reopen TICKET\n"
+     "  ticket rate TICKET SCORE [--note TEXT]",
      "Service tickets. KIND: complaint, repair, question, request; P: low, normal\n"
      "(default), high, urgent. A ticket is open, in_progress, resolved or closed:\n"
      "you open, close and reopen (a resolved or closed ticket) on the device;\n"
      "the back office works it (in_progress), assigns it and resolves it, and\n"
      "you see its status, assignee and resolution after a sync. note appends a\n"
      "line to its notes. list shows tickets not closed; --all includes closed.\n"
+     "When the back office resolves a ticket the server gives the customer's\n"
+     "owner rep a satisfaction task (generated=satisfaction); rate records the\n"
+     "customer's score 1-5 and a note, once per ticket (a second is refused).\n"
      "Open complaints count in the churn warning (customer show: risk)."},
     {"product", "product list [--search TEXT]\n  product search TEXT\n"
      "  product show SKU|ID",
@@ -435,6 +439,7 @@ static int check_arity(cli *a, const char *cmd, const char *sub)
         {"task", "list", 0}, {"task", "add", 2}, {"task", "show", 1},
         {"ticket", "list", 1}, {"ticket", "open", 1}, {"ticket", "show", 1},
         {"ticket", "note", 2}, {"ticket", "close", 1}, {"ticket", "reopen", 1},
+        {"ticket", "rate", 2},
         {"product", "list", 0}, {"product", "search", 1}, {"product", "show", 1},
         {"enroll", NULL, 2}, {"dismiss", NULL, 1}, {"sync", NULL, 0},
         {"status", NULL, 0}, {"export", NULL, 0},
@@ -962,7 +967,7 @@ static bool takes_value(const char *k)
                                     "accuracy", "next-step", "outcome", "qty", "price",
                                     "sku", "desc", "discount", "kind", "due", "name",
                                     "notice", "envelope", "grade", "risk", "subject",
-                                    "priority", NULL};
+                                    "priority", "note", NULL};
     for (size_t i = 0; v[i]; i++)
         if (strcmp(v[i], k) == 0)
             return true;

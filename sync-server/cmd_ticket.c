@@ -15,7 +15,12 @@ const char cmd_ticket_usage[] =
     "                                 the back office works a ticket (S: open,\n"
     "                                 in_progress, resolved, closed); it syncs out\n"
     "  tickets [--territory CODE] [--all]  tickets waiting (open, in_progress),\n"
-    "                                 oldest first, with their age; --all every one (JSON)\n";
+    "                                 oldest first, with their age; --all every one (JSON)\n"
+    "  satisfaction [--territory CODE]  survey scores by rep, territory and month (JSON)\n";
+
+const char cmd_ticket_options[] =
+    "  --survey-delay DURATION  a resolved ticket's satisfaction task is due this\n"
+    "                         long after resolving (0 = at once, up to 90d) [2d]\n";
 
 /* A JSON string: quotes, backslashes and control bytes escaped (the text
  * comes from the command line and from the server's messages). */
@@ -34,8 +39,20 @@ static void json_str(FILE *o, const char *s)
     fputc('"', o);
 }
 
-int cmd_ticket_option(cmd_ticket_args *t, const char *name, const char *val)
+int cmd_ticket_option(fss_config *cfg, cmd_ticket_args *t, const char *name,
+                      const char *val)
 {
+    if (strcmp(name, "survey-delay") == 0) {
+        uint64_t secs = 0;
+        fs_error err = {0};
+        if (!val || fs_duration_parse(val, &secs, &err) != FS_OK || secs > 90u * 86400u) {
+            fprintf(stderr, "sync-server: --survey-delay: \"%s\" %s\n", val ? val : "",
+                    err.text[0] ? err.text : "is not a duration up to 90d");
+            return -1;
+        }
+        cfg->survey_delay_s = secs;
+        return 1;
+    }
     if (strcmp(name, "all") == 0) {
         t->all = true;
         return 0;
@@ -105,6 +122,23 @@ int cmd_ticket_list(fss_server *s, const char *territory, const cmd_ticket_args 
     if (st != FSS_OK) {
         fss_buf_free(&out);
         fprintf(stderr, "sync-server: tickets: %s\n", err.text);
+        return 1;
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    fss_buf_free(&out);
+    return 0;
+}
+
+int cmd_ticket_satisfaction(fss_server *s, const char *territory)
+{
+    fss_buf out = {0};
+    fs_error err = {0};
+    const char *one[1] = {territory};
+    fss_status st = fss_report_satisfaction(s, territory ? one : NULL, 1, &out, &err);
+
+    if (st != FSS_OK) {
+        fss_buf_free(&out);
+        fprintf(stderr, "sync-server: satisfaction: %s\n", err.text);
         return 1;
     }
     fwrite(out.data, 1, out.len, stdout);

@@ -21,9 +21,15 @@ typedef struct cmd_ticket_args {
     bool all;
 } cmd_ticket_args;
 
-/* One option if it is a ticket option: -2 when the name is not one of
- * them, 0 for a flag, 1 when the value was used, -1 on a missing value. */
-int cmd_ticket_option(cmd_ticket_args *t, const char *name, const char *val);
+/* Help lines for the server option (--survey-delay). */
+extern const char cmd_ticket_options[];
+
+/* One option if it is a ticket option (a command's, or the server's
+ * --survey-delay into cfg): -2 when the name is not one of them, 0 for a
+ * flag, 1 when the value was used, -1 on a missing or bad value (message
+ * printed). */
+int cmd_ticket_option(fss_config *cfg, cmd_ticket_args *t, const char *name,
+                      const char *val);
 
 /* `ticket-update TICKET [--status S] [--assignee NAME] [--resolution TEXT]`:
  * exit code (2 for a usage error or a refused move, 1 otherwise). */
@@ -33,5 +39,8 @@ int cmd_ticket_update(fss_server *s, const char *ref, const char *status,
 /* `tickets [--territory CODE] [--all]`: the JSON list on stdout. */
 int cmd_ticket_list(fss_server *s, const char *territory, const cmd_ticket_args *t,
                     int64_t now_ms);
+
+/* `satisfaction [--territory CODE]`: the JSON report on stdout. */
+int cmd_ticket_satisfaction(fss_server *s, const char *territory);
 
 #endif /* CMD_TICKET_H */

@@ -97,6 +97,8 @@ typedef struct fss_config {
                                   (fs_score_params_default) */
     uint64_t analyze_every_s;  /* `serve` runs analyze this often; 1 day;
                                   0 = never (run `sync-server analyze`) */
+    uint64_t survey_delay_s;   /* a resolved ticket's satisfaction task is
+                                  due this long after resolving; 2 days */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -338,6 +340,12 @@ fss_status fss_admin_ticket_update(fss_server *s, const fs_id *ticket, const cha
  * open_only: only those waiting (open, in_progress). A JSON array. */
 fss_status fss_report_tickets(fss_server *s, const char *const *territories, size_t nterr,
                               bool open_only, int64_t now_ms, fss_buf *out, fs_error *err);
+/* Satisfaction scores (the ticket's rating, 1-5) of the territories given
+ * (NULL = all), grouped by the customer's owner rep, its territory and the
+ * month of rated_at (UTC): {"by_rep":[{"rep","surveys","sum","average"}],
+ * "by_territory":[...],"by_month":[...]}, keys in order. */
+fss_status fss_report_satisfaction(fss_server *s, const char *const *territories,
+                                   size_t nterr, fss_buf *out, fs_error *err);
 /* The A-E matrix and the Pareto curve as of now_ms, per currency: every
  * buying customer of the territories (NULL = all) with its unit price,
  * purchase count, revenue, grade, core flag and RFM (thresholds and grades

@@ -269,6 +269,13 @@ static void route(route_ctx *x)
         bool every = query_get(x->req->query, "all", all, sizeof all) && strcmp(all, "0");
         st = fss_report_tickets(s, restricted ? one : NULL, 1, !every,
                                 (int64_t)fss_now_ms(), &out, &err);
+    } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
+               strcmp(x->segs[0], "reports") == 0 &&
+               strcmp(x->segs[1], "satisfaction") == 0) {
+        char terr[80];
+        const char *one[1] = {terr};
+        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        st = fss_report_satisfaction(s, restricted ? one : NULL, 1, &out, &err);
     } else if (is(x, "POST", 2, "tickets", NULL)) {
         /* {"status":..., "assignee":..., "resolution":...}, any of them. */
         if (!parse_id_seg(x, 1, &id, "ticket") || !need_json_body(x))

@@ -45,6 +45,7 @@ void fss_config_default(fss_config *cfg)
     cfg->drain_timeout_s = 30;
     fs_score_params_default(&cfg->score);
     cfg->analyze_every_s = 86400;
+    cfg->survey_delay_s = 2 * 86400;
 }
 
 static int route_of(const char *path)

@@ -282,7 +282,7 @@ static int set_option(app *a, const char *name, const char *val)
         int vr = cmd_value_option(&a->cfg, name, val); /* value and churn */
         if (vr != -2)
             return vr;
-        vr = cmd_ticket_option(&a->ticket, name, val); /* tickets */
+        vr = cmd_ticket_option(&a->cfg, &a->ticket, name, val); /* tickets */
         if (vr != -2)
             return vr;
     }
@@ -364,6 +364,7 @@ static int parse_args(app *a, int argc, char **argv)
             fputs(cmd_ticket_usage, stdout);
             fputs(usage_more, stdout);
             fputs(cmd_value_options, stdout);
+            fputs(cmd_ticket_options, stdout);
             exit(0);
         }
         if (strcmp(arg, "--version") == 0) {
@@ -483,6 +484,7 @@ static const command commands[] = {
     {"ticket-update", 1, 1, "ticket-update TICKET [--status S] [--assignee NAME] "
                             "[--resolution TEXT]"},
     {"tickets", 0, 0, "tickets [--territory CODE] [--all]"},
+    {"satisfaction", 0, 0, "satisfaction [--territory CODE]"},
 };
 
 static const char *usage_of(const char *name)
@@ -858,6 +860,8 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         rc = cmd_value_report(s, a->cmd, a->territory);
     } else if (strcmp(a->cmd, "ticket-update") == 0) {
         rc = cmd_ticket_update(s, a->args[0], a->status, &a->ticket, a->json);
+    } else if (strcmp(a->cmd, "satisfaction") == 0) {
+        rc = cmd_ticket_satisfaction(s, a->territory);
     } else if (strcmp(a->cmd, "tickets") == 0) {
         rc = cmd_ticket_list(s, a->territory, &a->ticket, (int64_t)wall_ms());
     } else if (strcmp(a->cmd, "analyze") == 0) {
@@ -950,6 +954,7 @@ int main(int argc, char **argv)
         fputs(cmd_ticket_usage, stderr);
         fputs(usage_more, stderr);
         fputs(cmd_value_options, stderr);
+        fputs(cmd_ticket_options, stderr);
         rc = 2;
         goto done;
     }

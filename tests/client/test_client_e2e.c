@@ -575,6 +575,16 @@ static void test_ticket_round_trip(void **state)
     assert_non_null(strstr(f->out, "\"assignee\":\"Dana\""));
     assert_non_null(strstr(f->out, "replaced the pump"));
 
+    /* The owner rep got the satisfaction task; a rating is taken once. */
+    assert_int_equal(CLIENT(f, "--db '%s' task list", f->cdb), 0);
+    assert_non_null(strstr(f->out, "generated=satisfaction"));
+    assert_non_null(strstr(f->out, "Satisfaction survey: late delivery"));
+    assert_int_equal(CLIENT(f, "--db '%s' ticket rate %s 7", f->cdb, tk), 1);
+    assert_int_equal(CLIENT(f, "--db '%s' ticket rate %s 4 --note 'quick fix'", f->cdb,
+                            tk), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' ticket rate %s 5", f->cdb, tk), 1);
+    assert_non_null(strstr(f->err, "one score per ticket"));
+
     /* The rep closes it; it leaves the list of waiting tickets. */
     assert_int_equal(CLIENT(f, "--db '%s' ticket close %s", f->cdb, tk), 0);
     assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
@@ -582,6 +592,8 @@ static void test_ticket_round_trip(void **state)
     assert_non_null(strstr(f->out, "(no ticket)"));
     assert_int_equal(SERVER(f, "--db '%s' tickets --all", f->sdb), 0);
     assert_non_null(strstr(f->out, "\"status\":\"closed\""));
+    assert_int_equal(SERVER(f, "--db '%s' satisfaction --territory north", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"surveys\":1,\"sum\":4,\"average\":\"4.00\""));
 }
 
 int main(void)

@@ -304,6 +304,8 @@ static const struct cmd_case {
      "transition", NULL},
     {"ticket reopen", "ticket reopen %I", "{\"ok\":true,\"id\":\"", "ticket reopen %O",
      "transition", NULL},
+    {"ticket rate", NULL, NULL, "ticket rate %O 5", "transition",
+     "a ticket is rated once resolved, by the back office (test_client_e2e)"},
     {"product list", "product list", "{\"ok\":true,\"rows\":[", NULL, NULL, NULL},
     {"product search", "product search sensor", "{\"ok\":true,\"rows\":[", NULL, NULL, NULL},
     {"product show", NULL, NULL, "product show SEN-010", "not_found",

@@ -218,11 +218,109 @@ static void test_back_office(void **state)
     tk_stop(&t);
 }
 
+static void survey_delay_1d(fss_config *cfg)
+{
+    cfg->survey_delay_s = 86400;
+}
+
+static void rate(tk_server *t, tk_device *d, const fs_id *tk, int64_t score,
+                 fs_outcome out, fs_reason reason)
+{
+    fs_change c;
+    fs_sync_response r;
+
+    tk_change(&c, d, "ticket", tk);
+    tk_set_int(&c, d, "rating", score);
+    tk_set_text(&c, d, "rating_note", score > 3 ? "happy" : "meh");
+    tk_set_int(&c, d, "rated_at", 1796500000000LL); /* 2026-12 */
+    push1(t, d, &c, out, reason, &r);
+    fs_proto_sync_response_free(&r);
+}
+
+/* Resolving gives the owner rep one satisfaction task, due the configured
+ * delay later, and only once per ticket; the first score stands (a second
+ * from another device is a recorded loser); the report groups scores by
+ * rep, territory and month. */
+static void test_survey_and_rating(void **state)
+{
+    tk_server t;
+    tk_device a, a2;
+    fs_id alice, cust, tk = tk_new_id(), tk2 = tk_new_id();
+    fs_sync_response r;
+    fs_error_body eb;
+    const fs_pulled_row *p;
+    fss_buf out = {0};
+    char rep[FS_ID_STRLEN + 1];
+    size_t tasks = 0;
+    int64_t resolved = 0, due = 0;
+
+    (void)state;
+    tk_start(&t, survey_delay_1d);
+    alice = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", &alice, 50, 0);
+    tk_enroll(&t, &alice, &a);
+    tk_enroll(&t, &alice, &a2);
+    fs_id_format(&alice, rep);
+    open_ticket(&t, &a, &cust, &tk, "open", FS_APPLIED);
+    open_ticket(&t, &a, &cust, &tk2, "open", FS_APPLIED);
+    work(&t, &tk, "{\"status\":\"resolved\"}", 200, NULL);
+    work(&t, &tk, "{\"status\":\"open\"}", 200, NULL);
+    work(&t, &tk, "{\"status\":\"resolved\"}", 200, NULL); /* no second survey */
+
+    assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
+    for (size_t i = 0; i < r.nrows; i++) {
+        const fs_row *row = &r.rows[i].row;
+        const char *g;
+        if (strcmp(row->entity->name, "task") != 0)
+            continue;
+        g = tk_row_text(row, "generated");
+        assert_non_null(g);
+        assert_string_equal(g, "satisfaction");
+        assert_string_equal(tk_row_text(row, "rep_id"), rep);
+        due = row->cells[fs_entity_field_index(row->entity, "due_at")].v.u.i;
+        tasks++;
+    }
+    p = tk_find_row(&r, &tk);
+    assert_non_null(p);
+    resolved = p->row.cells[fs_entity_field_index(p->row.entity, "resolved_at")].v.u.i;
+    a.clock = a2.clock = p->row.cells[fs_entity_field_index(p->row.entity, "status")].hlc;
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(tasks, 1);
+    /* Due a day after the first resolve (the re-resolve is later still). */
+    assert_true(due > 0 && resolved > 0);
+    assert_true(due - 86400000LL <= resolved && due - 86400000LL > resolved - 60000);
+
+    rate(&t, &a, &tk, 4, FS_APPLIED, FS_REASON_NONE);
+    a2.clock = a.clock + 10;
+    rate(&t, &a2, &tk, 1, FS_MERGED, FS_REASON_ONCE); /* the first score stands */
+    pulled(&t, &a2, &tk, "rating_note", "happy");
+    assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_true(tk_count(out.data, "\"field\":\"rating\"") >= 1);
+    fss_buf_free(&out);
+
+    work(&t, &tk2, "{\"status\":\"resolved\"}", 200, NULL);
+    a.clock += 100;
+    rate(&t, &a, &tk2, 5, FS_APPLIED, FS_REASON_NONE);
+    assert_int_equal(fss_report_satisfaction(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"surveys\":2,\"sum\":9,\"average\":\"4.50\""));
+    assert_non_null(strstr(out.data, "{\"territory\":\"north\",\"surveys\":2"));
+    assert_non_null(strstr(out.data, "{\"month\":\"2026-12\",\"surveys\":2"));
+    fss_buf_free(&out);
+    {
+        const char *south[1] = {"south"};
+        assert_int_equal(fss_report_satisfaction(t.s, south, 1, &out, NULL), FSS_OK);
+        assert_string_equal(out.data, "{\"by_rep\":[],\n\"by_territory\":[],\n\"by_month\":[]}\n");
+        fss_buf_free(&out);
+    }
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_device_transitions),
         cmocka_unit_test(test_back_office),
+        cmocka_unit_test(test_survey_and_rating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
