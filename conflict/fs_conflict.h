@@ -734,6 +734,10 @@ fs_ticket_state fs_ticket_row_state(const fs_row *row);
  * of `stored` (borrowed; a never-written row for a create). */
 fs_status fs_ticket_check_write(const fs_row *stored, const fs_value *to,
                                 bool by_server, fs_error *err);
+/* One satisfaction score per ticket: FS_ETRANSITION ("the ticket was
+ * already rated 4; one score per ticket") when `stored` (borrowed) has a
+ * rating. A write of rating, rating_note or rated_at is judged by it. */
+fs_status fs_ticket_check_rate(const fs_row *stored, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Quote totals (fs_totals.c): derived, never synced                         */

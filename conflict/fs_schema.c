@@ -166,11 +166,11 @@ static const fs_field ticket_fields[] = {
     {"resolution", 10, STEXT(2000), 0, 0, 0}, /* what was done (back office) */
     {"resolved_at", 11, STIME, 0, 0, 0},    /* when it was last resolved (server) */
     {"notes", 12, TEXT(8000), 0, 0, 0},     /* the rep's notes, appended */
-    /* The satisfaction survey: one per ticket, so the first score stands
-     * (write-once) and a second is a recorded loser. */
-    {"rating", 13, FS_TYPE_INT, FS_POLICY_ONCE, 0, NULL, RNG, 1, 5},
-    {"rating_note", 14, FS_TYPE_TEXT, FS_POLICY_ONCE, 1000, NULL, 0, 0, 0},
-    {"rated_at", 15, FS_TYPE_TIME, FS_POLICY_ONCE, 0, NULL, 0, 0, 0},
+    /* The satisfaction survey, one per ticket: the first score to reach
+     * the server stands and a later one is refused (fs_ticket_check_rate). */
+    {"rating", 13, INT, RNG, 1, 5},
+    {"rating_note", 14, TEXT(1000), 0, 0, 0},
+    {"rated_at", 15, TIME, 0, 0, 0},
     {"survey_task", 16, FS_TYPE_ID, FS_POLICY_SERVER, 0, NULL, 0, 0, 0}, /* generated task */
 };
 

@@ -126,3 +126,16 @@ fs_status fs_ticket_check_write(const fs_row *stored, const fs_value *to,
         from = FS_TICKET_OPEN; /* cannot happen for a validated store */
     return fs_ticket_check_transition(from, t, by_server, err);
 }
+
+fs_status fs_ticket_check_rate(const fs_row *stored, fs_error *err)
+{
+    int slot = stored ? fs_entity_field_index(stored->entity, "rating") : -1;
+
+    if (slot < 0 || !stored->cells || !fs_row_exists(stored))
+        return FS_OK;
+    if (stored->cells[slot].v.kind == FS_VAL_INT)
+        return fs_error_set(err, FS_ETRANSITION, "the ticket was already rated %lld; "
+                            "one score per ticket",
+                            (long long)stored->cells[slot].v.u.i);
+    return FS_OK;
+}

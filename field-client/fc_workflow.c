@@ -1804,23 +1804,23 @@ fc_status fc_ticket_set_status(fc_client *c, const fs_id *ticket_id, const char 
                         NULL, err);
 }
 
-/* One survey per ticket, taken once the back office resolved it. The
- * server keeps the first score too (write-once), so a second from another
- * device is a recorded loser, never a silent overwrite. */
+/* One survey per ticket (fs_ticket_check_rate), taken once the back office
+ * resolved it. The server applies the same rule to what arrives, so a
+ * second score from another device is refused there and recorded. */
 static fc_status check_rate(fc_client *c, const fs_row *cur, plan *p, void *arg,
                             fs_error *err)
 {
     fs_ticket_state st = fs_ticket_row_state(cur);
-    int ri = slot_of(cur->entity, "rating");
     char b[FS_ID_STRLEN + 1];
 
     (void)c;
     (void)p;
     (void)arg;
-    if (cur->cells[ri].v.kind == FS_VAL_INT)
-        return fc__fail(err, FC_ETRANSITION, "ticket %s was already rated %lld; one "
-                        "score per ticket", id_str(&cur->id, b),
-                        (long long)cur->cells[ri].v.u.i);
+    fs_error ferr = {0};
+
+    if (fs_ticket_check_rate(cur, &ferr) != FS_OK)
+        return fc__fail(err, FC_ETRANSITION, "ticket %s: %s", id_str(&cur->id, b),
+                        ferr.text);
     if (st != FS_TICKET_RESOLVED && st != FS_TICKET_CLOSED)
         return fc__fail(err, FC_ETRANSITION, "ticket %s is %s; the customer rates it "
                         "once the back office has resolved it", id_str(&cur->id, b),

@@ -522,7 +522,7 @@ static fss_status contract_check(sync_ctx *x, const fs_change *chg,
 /* A ticket's status moves only as fs_ticket.c allows a device, judged
  * against the stored status before anything merges: a refused move (a rep
  * "resolving" a ticket, which is the back office's) rejects the change
- * whole with the rule's reason and is recorded. */
+ * whole with the rule's reason and is recorded; so does a second rating. */
 static fss_status ticket_check(sync_ctx *x, const fs_change *chg,
                                const fs_row *stored, size_t index,
                                fs_sync_result *r, bool *refused, fs_error *err)
@@ -534,6 +534,15 @@ static fss_status ticket_check(sync_ctx *x, const fs_change *chg,
     *refused = false;
     if (strcmp(chg->entity->name, "ticket") != 0)
         return FSS_OK;
+    /* One score per ticket: the first to arrive stands, a later one (from
+     * any device, same value or not) is refused and recorded. */
+    if ((change_field(chg, "rating") || change_field(chg, "rating_note") ||
+         change_field(chg, "rated_at")) &&
+        fs_ticket_check_rate(stored, &terr) != FS_OK) {
+        *refused = true;
+        snprintf(why, sizeof why, "ticket rating: %.180s", terr.text);
+        return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, why, r, err);
+    }
     f = change_field(chg, "status");
     if (!f && fs_row_exists(stored))
         return FSS_OK;

@@ -148,6 +148,27 @@ static void test_check_write(void **state)
     }
 }
 
+/* One score per ticket: a stored rating refuses another. */
+static void test_check_rate(void **state)
+{
+    const fs_entity *e = fs_schema_entity("ticket");
+    int rating = fs_entity_field_index(e, "rating"), subj = fs_entity_field_index(e, "subject");
+    fs_id id = {{2}};
+    fs_row row = {0};
+    fs_error err = {0};
+    (void)state;
+    assert_int_equal(fs_row_init(&row, e, &id, NULL), FS_OK);
+    assert_int_equal(fs_ticket_check_rate(&row, NULL), FS_OK); /* no ticket yet */
+    assert_int_equal(fs_value_text(&row.cells[subj].v, "x", 1, NULL), FS_OK);
+    row.cells[subj].hlc = 1;
+    assert_int_equal(fs_ticket_check_rate(&row, NULL), FS_OK);
+    row.cells[rating].v = fs_value_int(4);
+    row.cells[rating].hlc = 2;
+    assert_int_equal(fs_ticket_check_rate(&row, &err), FS_ETRANSITION);
+    assert_string_equal(err.text, "the ticket was already rated 4; one score per ticket");
+    fs_row_free(&row);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_check_write),
+        cmocka_unit_test(test_check_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

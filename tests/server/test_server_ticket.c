@@ -238,8 +238,9 @@ static void rate(tk_server *t, tk_device *d, const fs_id *tk, int64_t score,
 }
 
 /* Resolving gives the owner rep one satisfaction task, due the configured
- * delay later, and only once per ticket; the first score stands (a second
- * from another device is a recorded loser); the report groups scores by
+ * delay later, and only once per ticket; the first score to arrive stands
+ * (a later one from another device is refused and recorded); the report
+ * groups scores by
  * rep, territory and month. */
 static void test_survey_and_rating(void **state)
 {
@@ -292,10 +293,15 @@ static void test_survey_and_rating(void **state)
 
     rate(&t, &a, &tk, 4, FS_APPLIED, FS_REASON_NONE);
     a2.clock = a.clock + 10;
-    rate(&t, &a2, &tk, 1, FS_MERGED, FS_REASON_ONCE); /* the first score stands */
+    /* The first score to arrive stands; a later one, whatever its stamp or
+     * value, is refused and recorded. */
+    rate(&t, &a2, &tk, 1, FS_REJECTED, FS_REASON_INVALID);
+    a2.clock = a.clock - 1000;
+    rate(&t, &a2, &tk, 4, FS_REJECTED, FS_REASON_INVALID);
     pulled(&t, &a2, &tk, "rating_note", "happy");
     assert_int_equal(fss_admin_conflicts_list(t.s, NULL, 0, &out, NULL), FSS_OK);
-    assert_true(tk_count(out.data, "\"field\":\"rating\"") >= 1);
+    assert_int_equal(tk_count(out.data, "\"field\":\"rating\""), 2);
+    assert_true(tk_count(out.data, "one score per ticket") >= 2);
     fss_buf_free(&out);
 
     work(&t, &tk2, "{\"status\":\"resolved\"}", 200, NULL);
