@@ -291,6 +291,34 @@ bool fs_quote_state_contractable(fs_quote_state s);
 fs_status fs_quote_check_transition(fs_quote_state from, fs_quote_state to,
                                     bool by_server, fs_error *err);
 
+/*
+ * The service ticket's status rule (fs_ticket.c, CRM.md section 4), the one
+ * place that knows its states and who moves them:
+ *
+ *   (new) -> open -> in_progress -> resolved -> closed, reopen allowed
+ *
+ * Devices open, close (from open, in_progress or resolved) and reopen
+ * (resolved or closed -> open); in_progress and resolved are the back
+ * office's. The field merges last-writer-wins; the rule judges each write
+ * against the stored status, on the client before queuing and on the server
+ * before merging.
+ */
+typedef enum fs_ticket_state {
+    FS_TICKET_NONE = -2, /* the ticket does not exist yet */
+    FS_TICKET_INVALID = -1,
+    FS_TICKET_OPEN = 0, FS_TICKET_IN_PROGRESS, FS_TICKET_RESOLVED, FS_TICKET_CLOSED
+} fs_ticket_state;
+/* The status names in enum order, NULL-terminated: the schema's enum. */
+extern const char *const fs_ticket_status_values[];
+fs_ticket_state fs_ticket_state_parse(const char *s, size_t len);
+const char *fs_ticket_state_name(fs_ticket_state s); /* "new" for NONE */
+/* Is from -> to allowed for a device (by_server false) or the server and
+ * back office? The same state is always allowed (nothing moves). FS_OK, or
+ * FS_ETRANSITION with a readable reason ("a ticket moves from open to
+ * resolved only at the back office; a device cannot"). */
+fs_status fs_ticket_check_transition(fs_ticket_state from, fs_ticket_state to,
+                                     bool by_server, fs_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Money (fs_money.c): ISO 4217 currencies, minor units <-> text             */
 /* ------------------------------------------------------------------------ */
@@ -705,6 +733,18 @@ bool fs_entity_has_lifecycle(const fs_entity *e);
 /* The server-owned expiry: true for a live sent quote whose valid_until is
  * set and earlier than now_ms. */
 bool fs_quote_row_expired(const fs_row *quote, int64_t now_ms);
+
+/* The state of a stored ticket row (borrowed): NONE when it does not exist,
+ * open when it has no status yet. */
+fs_ticket_state fs_ticket_row_state(const fs_row *row);
+/* A write of `to` (borrowed; NULL or a null value = clearing) to the status
+ * of `stored` (borrowed; a never-written row for a create). */
+fs_status fs_ticket_check_write(const fs_row *stored, const fs_value *to,
+                                bool by_server, fs_error *err);
+/* One satisfaction score per ticket: FS_ETRANSITION ("the ticket was
+ * already rated 4; one score per ticket") when `stored` (borrowed) has a
+ * rating. A write of rating, rating_note or rated_at is judged by it. */
+fs_status fs_ticket_check_rate(const fs_row *stored, fs_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Quote totals (fs_totals.c): derived, never synced                         */

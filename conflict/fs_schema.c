@@ -49,8 +49,14 @@ static const char *const esign_values[] = {
  * writes them; devices read them). */
 static const char *const grade_values[] = {"A", "B", "C", "D", "E", NULL};
 static const char *const risk_values[] = {"none", "watch", "at_risk", NULL};
-/* Why the server generated a task: a churn rule (fs_churn_rule_name). */
-static const char *const generated_values[] = {"quiet", "complaint", "overdue", NULL};
+/* Why the server generated a task: a churn rule (fs_churn_rule_name), or
+ * the satisfaction survey after a ticket was resolved (fss_ticket.c). */
+static const char *const generated_values[] = {"quiet", "complaint", "overdue",
+                                               "satisfaction", NULL};
+/* Service tickets (CRM.md section 4); the status rule is fs_ticket.c. */
+static const char *const ticket_kinds[] = {
+    "complaint", "repair", "question", "request", NULL};
+static const char *const ticket_priorities[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const task_kinds[] = {
     "follow_up", "call", "email", "meeting", "demo", "other", NULL};
 
@@ -147,6 +153,31 @@ static const fs_field task_fields[] = {
     {"generated", 7, SENUM(generated_values), 0, 0, 0}, /* the rule that raised it */
 };
 
+/* A service ticket, opened by a rep on the device and worked by the back
+ * office. status merges last-writer-wins (reopening is allowed, so it is no
+ * lattice); who may make which move is fs_ticket.c, checked by the client
+ * and the server against the stored status. */
+static const fs_field ticket_fields[] = {
+    {"customer_id", 1, PARENT, PAR, 0, 0},
+    {"kind", 2, ENUM(ticket_kinds), REQ, 0, 0},
+    {"priority", 3, ENUM(ticket_priorities), 0, 0, 0},
+    {"subject", 4, TEXT(200), REQ, 0, 0},
+    {"description", 5, TEXT(4000), 0, 0, 0},
+    {"status", 6, ENUM(fs_ticket_status_values), 0, 0, 0},
+    {"opened_by", 7, STEXT(64), 0, 0, 0},   /* the opening device's rep (server) */
+    {"opened_at", 8, TIME, WIN, 0, 0},      /* when the rep opened it */
+    {"assignee", 9, STEXT(64), 0, 0, 0},    /* a back-office user (back office) */
+    {"resolution", 10, STEXT(2000), 0, 0, 0}, /* what was done (back office) */
+    {"resolved_at", 11, STIME, 0, 0, 0},    /* when it was last resolved (server) */
+    {"notes", 12, TEXT(8000), 0, 0, 0},     /* the rep's notes, appended */
+    /* The satisfaction survey, one per ticket: the first score to reach
+     * the server stands and a later one is refused (fs_ticket_check_rate). */
+    {"rating", 13, INT, RNG, 1, 5},
+    {"rating_note", 14, TEXT(1000), 0, 0, 0},
+    {"rated_at", 15, TIME, 0, 0, 0},
+    {"survey_task", 16, FS_TYPE_ID, FS_POLICY_SERVER, 0, NULL, 0, 0, 0}, /* generated task */
+};
+
 static const fs_field product_fields[] = {
     {"sku", 1, TEXT(64), REQ, 0, 0},
     {"name", 2, TEXT(200), 0, 0, 0},
@@ -178,11 +209,12 @@ static const fs_entity entities[] = {
     ENTITY(task, 7, 0, 0, "customer"),
     ENTITY(product, 8, FS_ENTITY_READONLY, -1, NULL),
     ENTITY(purchase, 9, FS_ENTITY_READONLY, 0, "customer"),
+    ENTITY(ticket, 10, 0, 0, "customer"),
 };
 
 static const fs_entity *const entity_list[] = {
     &entities[0], &entities[1], &entities[2], &entities[3], &entities[4],
-    &entities[5], &entities[6], &entities[7], &entities[8],
+    &entities[5], &entities[6], &entities[7], &entities[8], &entities[9],
 };
 _Static_assert(N(entity_list) == N(entities), "entity_list must list every entity");
 

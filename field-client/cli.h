@@ -92,6 +92,13 @@ int cli_show_row(cli *a, const char *entity, const fs_id *id);
 int cli_show_customer(cli *a, const fs_id *id);
 int cli_show_quote(cli *a, const fs_id *id);
 
+/* main.c: an option's value ("" for a flag) or NULL; the row a rep named
+ * at pos[i] (full id, short id, customer name), reporting a failure into
+ * *rc (fc_resolve). */
+const char *cli_opt(const cli *a, const char *key);
+bool cli_parse_id(cli *a, size_t i, const char *what, fs_id *out, int *rc);
+/* cli_ticket.c: `ticket open|list|show|note|close|reopen`. */
+int cli_cmd_ticket(cli *a, const char *sub);
 /* cli_status.c */
 int cli_cmd_status(cli *a);
 int cli_cmd_sync(cli *a);

@@ -167,7 +167,8 @@ void cli_text_line(FILE *o, const fs_row *r, const char *sid, const char *curren
                                        "kind", "due_at", "planned_at", "currency",
                                        "sku", "description", "qty", "unit_price",
                                        "price", "amount", "discount", "done", "email",
-                                       "address", "grade", "risk", "generated", NULL};
+                                       "address", "grade", "risk", "generated",
+                                       "priority", "subject", NULL};
     char buf[256];
 
     fprintf(o, "%s", sid);

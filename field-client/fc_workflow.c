@@ -360,6 +360,17 @@ static fc_status check_lock(fc_client *c, const fs_row *cur, const plan *p,
     const fs_entity *pe = e->parent >= 0 ? fs_schema_entity(e->parent_entity) : NULL;
     char b[FS_ID_STRLEN + 1];
 
+    /* A ticket's status moves as fs_ticket.c allows a device, the same rule
+     * the server applies, so a refused move is heard now, not after a sync. */
+    if (strcmp(e->name, "ticket") == 0) {
+        int ss = slot_of(e, "status");
+        for (size_t i = 0; i < p->n; i++)
+            if (p->slot[i] == ss &&
+                fs_ticket_check_write(cur, &p->v[i], false, &ferr) != FS_OK)
+                return fc__fail(err, FC_ETRANSITION, "ticket %s: %s",
+                                id_str(&cur->id, b), ferr.text);
+        return FC_OK;
+    }
     if (fs_entity_has_lifecycle(e) && fs_row_exists(cur)) {
         fs_quote_state from = fs_quote_row_state(cur);
         for (size_t i = 0; i < p->n; i++) {
@@ -1739,6 +1750,142 @@ fc_status fc_task_reopen(fc_client *c, const fs_id *task_id, fs_error *err)
 /* Reads                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------ */
+/* Service tickets (CRM.md section 4; the status rule is fs_ticket.c)         */
+/* ------------------------------------------------------------------------ */
+
+fc_status fc_ticket_open(fc_client *c, const fs_id *customer_id, const char *kind,
+                         const char *subject, const char *priority,
+                         const char *description, fs_id *out_id, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !customer_id || !kind || !subject)
+        return fc__fail(err, FC_EINVAL, "ticket open: a customer, a kind and a "
+                        "subject are required");
+    plan_init(&p, fs_schema_entity("ticket"), "ticket open");
+    rc = plan_id(&p, "customer_id", customer_id, err);
+    if (!rc)
+        rc = plan_text(&p, "kind", kind, err);
+    if (!rc)
+        rc = plan_text(&p, "subject", subject, err);
+    if (!rc)
+        rc = plan_text(&p, "priority", priority ? priority : "normal", err);
+    if (!rc && description)
+        rc = plan_text(&p, "description", description, err);
+    if (!rc)
+        rc = plan_text(&p, "status", fs_ticket_state_name(FS_TICKET_OPEN), err);
+    if (!rc)
+        rc = plan_int(&p, "opened_at", (int64_t)fc__now_ms(c), err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, NULL, true, NULL, NULL, out_id, err);
+}
+
+fc_status fc_ticket_note(fc_client *c, const fs_id *ticket_id, const char *note,
+                         fs_error *err)
+{
+    plan p;
+    fc_status rc;
+    note_arg na = {note, true};
+    fs_value v = {0};
+
+    if (!c || !ticket_id || !note || !*note)
+        return fc__fail(err, FC_EINVAL, "ticket note: a ticket id and a note are required");
+    plan_init(&p, fs_schema_entity("ticket"), "ticket note");
+    /* Check the note alone against the limit before the transaction. */
+    rc = parse_with_now(&p.e->fields[slot_of(p.e, "notes")], note, 0, &v, err);
+    fs_value_clear(&v);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, ticket_id, false, check_note, &na, NULL, err);
+}
+
+/* A rep's status command that would move nothing is refused, so "ticket
+ * close" twice says so (the rule itself lets a write repeat the status). */
+static fc_status check_ticket_moves(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                                    fs_error *err)
+{
+    const char *to = arg, *now = cell_text(cur, "status");
+    char b[FS_ID_STRLEN + 1];
+
+    (void)c;
+    (void)p;
+    if (strcmp(now ? now : fs_ticket_state_name(FS_TICKET_OPEN), to) == 0)
+        return fc__fail(err, FC_ETRANSITION, "ticket %s is already %s",
+                        id_str(&cur->id, b), to);
+    return FC_OK;
+}
+
+fc_status fc_ticket_set_status(fc_client *c, const fs_id *ticket_id, const char *status,
+                               fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !ticket_id || !status)
+        return fc__fail(err, FC_EINVAL, "ticket status: a ticket id and a status are "
+                        "required");
+    plan_init(&p, fs_schema_entity("ticket"), "ticket status");
+    rc = plan_text(&p, "status", status, err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, ticket_id, false, check_ticket_moves, (void *)status,
+                        NULL, err);
+}
+
+/* One survey per ticket (fs_ticket_check_rate), taken once the back office
+ * resolved it. The server applies the same rule to what arrives, so a
+ * second score from another device is refused there and recorded. */
+static fc_status check_rate(fc_client *c, const fs_row *cur, plan *p, void *arg,
+                            fs_error *err)
+{
+    fs_ticket_state st = fs_ticket_row_state(cur);
+    char b[FS_ID_STRLEN + 1];
+
+    (void)c;
+    (void)p;
+    (void)arg;
+    fs_error ferr = {0};
+
+    if (fs_ticket_check_rate(cur, &ferr) != FS_OK)
+        return fc__fail(err, FC_ETRANSITION, "ticket %s: %s", id_str(&cur->id, b),
+                        ferr.text);
+    if (st != FS_TICKET_RESOLVED && st != FS_TICKET_CLOSED)
+        return fc__fail(err, FC_ETRANSITION, "ticket %s is %s; the customer rates it "
+                        "once the back office has resolved it", id_str(&cur->id, b),
+                        fs_ticket_state_name(st));
+    return FC_OK;
+}
+
+fc_status fc_ticket_rate(fc_client *c, const fs_id *ticket_id, int64_t score,
+                         const char *note, fs_error *err)
+{
+    plan p;
+    fc_status rc;
+
+    if (!c || !ticket_id)
+        return fc__fail(err, FC_EINVAL, "ticket rate: a ticket id is required");
+    plan_init(&p, fs_schema_entity("ticket"), "ticket rate");
+    rc = plan_int(&p, "rating", score, err);
+    if (!rc && note)
+        rc = plan_text(&p, "rating_note", note, err);
+    if (!rc)
+        rc = plan_int(&p, "rated_at", (int64_t)fc__now_ms(c), err);
+    if (rc) {
+        plan_free(&p);
+        return rc;
+    }
+    return commit_write(c, &p, ticket_id, false, check_rate, NULL, NULL, err);
+}
+
 fc_status fc_get(fc_client *c, const char *entity, const fs_id *id, fs_row *out,
                  fs_error *err)
 {
@@ -1774,7 +1921,7 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
     fc_status rc;
     const char *table;
     int s, k;
-    bool is_task, is_cust, has_rep = false;
+    bool is_task, is_cust, is_ticket, has_rep = false;
     char rep[FS_ID_STRLEN + 1] = "";
 
     if (count)
@@ -1789,6 +1936,7 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
         q = &none;
     is_task = strcmp(e->name, "task") == 0;
     is_cust = strcmp(e->name, "customer") == 0;
+    is_ticket = strcmp(e->name, "ticket") == 0;
     if (q->search && !is_cust)
         return fc__fail(err, FC_EINVAL, "search works on customers only");
     if (q->parent && e->parent < 0)
@@ -1836,6 +1984,9 @@ fc_status fc_list(fc_client *c, const char *entity, const fc_query *q,
                       " AND due_at IS NOT NULL AND due_at < ?3");
     if (is_task && q->open_only)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(done, 0) = 0");
+    if (is_ticket && q->open_only)
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " AND coalesce(status, '') <> '%s'",
+                      fs_ticket_state_name(FS_TICKET_CLOSED));
     if (is_cust && q->grade)
         k += snprintf(sql + k, sizeof sql - (size_t)k, " AND \"%s\".grade = ?4", table);
     if (is_cust && q->risk)

@@ -300,6 +300,25 @@ fc_status fc_contract_new(fc_client *c, const fs_id *quote_id,
                           const char *envelope_id, fs_id *out_id, fs_error *err);
 
 /* Tasks. kind: follow_up, call, email, meeting, demo, other. */
+/* Service tickets (CRM.md section 4). open queues a new ticket (status open,
+ * opened_at now; the server stamps opened_by with the device's rep): kind
+ * complaint | repair | question | request, priority low | normal (default) |
+ * high | urgent. note appends a line to the ticket's notes. set_status moves
+ * it as fs_ticket.c allows a device (closed, or open to reopen): anything
+ * else is FC_ETRANSITION with the reason, nothing queued. */
+fc_status fc_ticket_open(fc_client *c, const fs_id *customer_id, const char *kind,
+                         const char *subject, const char *priority,
+                         const char *description, fs_id *out_id, fs_error *err);
+fc_status fc_ticket_note(fc_client *c, const fs_id *ticket_id, const char *note,
+                         fs_error *err);
+fc_status fc_ticket_set_status(fc_client *c, const fs_id *ticket_id, const char *status,
+                               fs_error *err);
+/* The customer's satisfaction score 1-5 (FC_EVALUE outside) and an
+ * optional note, recorded offline once the ticket is resolved or closed;
+ * one score per ticket: a second is FC_ETRANSITION with the reason. */
+fc_status fc_ticket_rate(fc_client *c, const fs_id *ticket_id, int64_t score,
+                         const char *note, fs_error *err);
+
 fc_status fc_task_add(fc_client *c, const fs_id *customer_id, const char *title,
                       const char *kind, int64_t due_at_ms, fs_id *out_id,
                       fs_error *err);
@@ -321,7 +340,7 @@ typedef struct fc_query {
     const char *search;       /* customers: FTS5 match over name, address,
                                  tags and contacts (plain words, prefix *) */
     int64_t due_before_ms;    /* tasks: due_at < this (0 = no bound) */
-    bool open_only;           /* tasks: not done */
+    bool open_only;           /* tasks: not done; tickets: not closed */
     uint32_t limit;           /* 0 = no limit */
     bool mine;                /* only the rep's own rows (fc_row_mine) */
     const char *grade;        /* customers: this value grade (A-E), as the

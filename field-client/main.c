@@ -62,6 +62,16 @@ static bool parse_id_arg(cli *a, size_t i, const char *what, fs_id *out, int *rc
     return true;
 }
 
+const char *cli_opt(const cli *a, const char *key)
+{
+    return opt(a, key);
+}
+
+bool cli_parse_id(cli *a, size_t i, const char *what, fs_id *out, int *rc)
+{
+    return parse_id_arg(a, i, what, out, rc);
+}
+
 static bool parse_num(const char *s, double *out)
 {
     char *end;
@@ -214,6 +224,20 @@ static const cmd_help helps[] = {
      "only yours. You may delete your own tasks; a delete asks first on a\n"
      "terminal (--yes skips it). Commands taking several ids change all of them\n"
      "or, if one cannot be changed, none."},
+    {"ticket", "ticket open CUSTOMER --kind KIND --subject TEXT [--priority P] [--desc TEXT]\n"
+     "  ticket list [CUSTOMER] [--all]\n  ticket show TICKET\n  ticket note TICKET TEXT\n"
+     "  ticket close TICKET\n  ticket reopen TICKET\n"
+     "  ticket rate TICKET SCORE [--note TEXT]",
+     "Service tickets. KIND: complaint, repair, question, request; P: low, normal\n"
+     "(default), high, urgent. A ticket is open, in_progress, resolved or closed:\n"
+     "you open, close and reopen (a resolved or closed ticket) on the device;\n"
+     "the back office works it (in_progress), assigns it and resolves it, and\n"
+     "you see its status, assignee and resolution after a sync. note appends a\n"
+     "line to its notes. list shows tickets not closed; --all includes closed.\n"
+     "When the back office resolves a ticket the server gives the customer's\n"
+     "owner rep a satisfaction task (generated=satisfaction); rate records the\n"
+     "customer's score 1-5 and a note, once per ticket (a second is refused).\n"
+     "Open complaints count in the churn warning (customer show: risk)."},
     {"product", "product list [--search TEXT]\n  product search TEXT\n"
      "  product show SKU|ID",
      "The product catalog, synced from the back office (read-only here). search\n"
@@ -418,6 +442,9 @@ static int check_arity(cli *a, const char *cmd, const char *sub)
         {"contract", "list", 1}, {"contract", "new", 1}, {"contract", "show", 1},
         {"contract", "esign", 2},
         {"task", "list", 0}, {"task", "add", 2}, {"task", "show", 1},
+        {"ticket", "list", 1}, {"ticket", "open", 1}, {"ticket", "show", 1},
+        {"ticket", "note", 2}, {"ticket", "close", 1}, {"ticket", "reopen", 1},
+        {"ticket", "rate", 2},
         {"product", "list", 0}, {"product", "search", 1}, {"product", "show", 1},
         {"enroll", NULL, 2}, {"dismiss", NULL, 1}, {"sync", NULL, 0},
         {"status", NULL, 0}, {"export", NULL, 0},
@@ -952,7 +979,8 @@ static bool takes_value(const char *k)
     static const char *const v[] = {"db", "search", "limit", "at", "lat", "lon",
                                     "accuracy", "next-step", "outcome", "qty", "price",
                                     "sku", "desc", "discount", "kind", "due", "name",
-                                    "notice", "envelope", "grade", "risk", NULL};
+                                    "notice", "envelope", "grade", "risk", "subject",
+                                    "priority", "note", NULL};
     for (size_t i = 0; v[i]; i++)
         if (strcmp(v[i], k) == 0)
             return true;
@@ -1080,7 +1108,7 @@ int main(int argc, char **argv)
     /* Commands with a subcommand take it from the first positional. */
     if (!strcmp(cmd, "customer") || !strcmp(cmd, "contact") || !strcmp(cmd, "visit") ||
         !strcmp(cmd, "quote") || !strcmp(cmd, "contract") || !strcmp(cmd, "task") ||
-        !strcmp(cmd, "product")) {
+        !strcmp(cmd, "product") || !strcmp(cmd, "ticket")) {
         if (a.npos == 0) {
             rc = cli_usage(&a, "%s needs a subcommand", cmd);
             goto done;
@@ -1103,6 +1131,8 @@ int main(int argc, char **argv)
         rc = cmd_task(&a, sub);
     else if (!strcmp(cmd, "product"))
         rc = cmd_product(&a, sub);
+    else if (!strcmp(cmd, "ticket"))
+        rc = cli_cmd_ticket(&a, sub);
     else if (!strcmp(cmd, "status"))
         rc = cli_cmd_status(&a);
     else if (!strcmp(cmd, "sync"))

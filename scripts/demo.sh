@@ -90,6 +90,12 @@ VB=$(json_id bob visit plan "$GREEN")
 bob visit checkin "$VB" --lat 53.5900 --lon -2.2400 --accuracy 30
 bob visit checkout "$VB" --outcome "left a brochure"
 
+say "Offline: Bob opens a service ticket at Greenfield Farms"
+TK=$(json_id bob ticket open "$GREEN" --kind complaint --subject "Irrigation pump failed twice" \
+     --priority high --desc "Second failure this month; the farm manager is unhappy")
+bob ticket list
+bob ticket show "$TK" | grep -E '^  (status|kind|priority|subject) '
+
 say "Alice syncs; Bob syncs and gets the contract"
 alice sync
 bob sync
@@ -104,6 +110,22 @@ say "Everyone syncs until nothing is left"
 bob sync
 alice sync
 bob sync
+
+say "Back office: the ticket Bob opened offline, worked and resolved"
+run "$S" --db "$DB" tickets --territory north
+run "$S" --db "$DB" ticket-update "$TK" --status in_progress --assignee "Dana (service desk)"
+run "$S" --db "$DB" ticket-update "$TK" --status resolved --resolution "Pump replaced under warranty"
+bob sync
+alice sync
+
+say "Bob sees the resolution; Alice, Greenfield's owner, gets the satisfaction task and records the answer"
+bob ticket show "$TK" | grep -E '^  (status|assignee|resolution) '
+alice task list
+alice ticket rate "$TK" 4 --note "Fixed within a day; wants a spare pump quote"
+alice ticket rate "$TK" 5 || echo "(refused locally: one score per ticket)"
+alice sync
+bob sync
+run "$S" --db "$DB" satisfaction
 
 say "Alice's replica after the merge"
 alice customer show "$HILL"

@@ -110,6 +110,8 @@ typedef struct fss_config {
     unsigned login_fail_limit; /* failed logins per account name before
                                   429; 5 */
     unsigned login_fail_window_s; /* window of that count; 900 */
+    uint64_t survey_delay_s;   /* a resolved ticket's satisfaction task is
+                                  due this long after resolving; 2 days */
 } fss_config;
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
@@ -355,6 +357,27 @@ fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
                               size_t nterr, fss_buf *out, fs_error *err);
 fss_status fss_report_lost(fss_server *s, const char *const *territories,
                            size_t nterr, fss_buf *out, fs_error *err);
+
+/* Service tickets (fss_ticket.c). The back office works a ticket: any of
+ * status (as conflict/fs_ticket.c allows the back office), assignee and
+ * resolution (NULL = leave, "" = clear), written as one server change that
+ * syncs to the customer's devices; resolving stamps resolved_at. FSS_EINVAL
+ * with the rule's sentence for a refused move, FSS_ENOTFOUND for an unknown
+ * or deleted ticket. */
+fss_status fss_admin_ticket_update(fss_server *s, const fs_id *ticket, const char *status,
+                                   const char *assignee, const char *resolution,
+                                   fs_error *err);
+/* Tickets of the territories given (NULL = all), oldest opened first, each
+ * with its customer, territory, owner rep and age in whole days at now_ms;
+ * open_only: only those waiting (open, in_progress). A JSON array. */
+fss_status fss_report_tickets(fss_server *s, const char *const *territories, size_t nterr,
+                              bool open_only, int64_t now_ms, fss_buf *out, fs_error *err);
+/* Satisfaction scores (the ticket's rating, 1-5) of the territories given
+ * (NULL = all), grouped by the customer's owner rep, its territory and the
+ * month of rated_at (UTC): {"by_rep":[{"rep","surveys","sum","average"}],
+ * "by_territory":[...],"by_month":[...]}, keys in order. */
+fss_status fss_report_satisfaction(fss_server *s, const char *const *territories,
+                                   size_t nterr, fss_buf *out, fs_error *err);
 /* The A-E matrix and the Pareto curve as of now_ms, per currency: every
  * buying customer of the territories (NULL = all) with its unit price,
  * purchase count, revenue, grade, core flag and RFM (thresholds and grades

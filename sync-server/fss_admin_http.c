@@ -707,6 +707,31 @@ static void route(route_ctx *x)
              : strcmp(x->segs[1], "value") == 0
                  ? fss_report_value(s, codes, 1, (int64_t)fss_now_ms(), &out, &err)
                  : fss_report_at_risk(s, codes, 1, &out, &err);
+    } else if (is(x, "GET", 1, "tickets", NULL)) {
+        /* ?territory=CODE restricts the list; ?all=1 includes resolved and
+         * closed tickets (default: those waiting, oldest first). */
+        char terr[80], all[8];
+        const char *one[1] = {terr};
+        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        bool every = query_get(x->req->query, "all", all, sizeof all) && strcmp(all, "0");
+        st = fss_report_tickets(s, restricted ? one : NULL, 1, !every,
+                                (int64_t)fss_now_ms(), &out, &err);
+    } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
+               strcmp(x->segs[0], "reports") == 0 &&
+               strcmp(x->segs[1], "satisfaction") == 0) {
+        char terr[80];
+        const char *one[1] = {terr};
+        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        st = fss_report_satisfaction(s, restricted ? one : NULL, 1, &out, &err);
+    } else if (is(x, "POST", 2, "tickets", NULL)) {
+        /* {"status":..., "assignee":..., "resolution":...}, any of them. */
+        if (!parse_id_seg(x, 1, &id, "ticket") || !need_json_body(x))
+            return;
+        st = fss_admin_ticket_update(s, &id, fsj_str(&x->body, "status"),
+                                     fsj_str(&x->body, "assignee"),
+                                     fsj_str(&x->body, "resolution"), &err);
+        if (st == FSS_OK)
+            fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "DELETE", 2, "customers", NULL)) {
         if (!parse_id_seg(x, 1, &id, "customer"))
             return;

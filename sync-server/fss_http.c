@@ -52,6 +52,7 @@ void fss_config_default(fss_config *cfg)
     cfg->session_ttl_s = 8 * 3600;
     cfg->login_fail_limit = 5;
     cfg->login_fail_window_s = 900;
+    cfg->survey_delay_s = 2 * 86400;
 }
 
 static int route_of(const char *path)

@@ -768,4 +768,13 @@ fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
                                         const char *const *terr, bool *in,
                                         fs_error *err);
 
+/* ---- service tickets (SQLite: fss_repo_ticket.c) ----
+ * Live tickets, oldest opened first (then id), of the customers of the
+ * given territory codes (NULL = all; an empty list = none), in one of the
+ * given statuses (NULL = any; a ticket without a status counts as open).
+ * No write may happen inside fn. */
+fss_status fss__repo_tickets(fss_conn *c, const char *const *territories, size_t nterr,
+                             const char *const *statuses, size_t nstat,
+                             fss_row_fn fn, void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

@@ -383,7 +383,8 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
                   now, &serr) != FS_OK)
         goto fail;
     if (stamp_rep(x, &sc, row, "planned_by", created, now, &serr) != FS_OK ||
-        stamp_rep(x, &sc, row, "created_by", created, now, &serr) != FS_OK)
+        stamp_rep(x, &sc, row, "created_by", created, now, &serr) != FS_OK ||
+        stamp_rep(x, &sc, row, "opened_by", created, now, &serr) != FS_OK)
         goto fail;
     slot = fs_entity_field_index(e, "owner_rep");
     if (created && slot >= 0 && row->cells[slot].hlc == 0 &&
@@ -571,6 +572,40 @@ static fss_status claim_check(sync_ctx *x, const fs_change *chg,
     return reject(x, chg, index, FS_REASON_CLAIM, FS_RULE_CLAIM, why, r, err);
 }
 
+/* A ticket's status moves only as fs_ticket.c allows a device, judged
+ * against the stored status before anything merges: a refused move (a rep
+ * "resolving" a ticket, which is the back office's) rejects the change
+ * whole with the rule's reason and is recorded; so does a second rating. */
+static fss_status ticket_check(sync_ctx *x, const fs_change *chg,
+                               const fs_row *stored, size_t index,
+                               fs_sync_result *r, bool *refused, fs_error *err)
+{
+    const fs_field_change *f;
+    fs_error terr = {0};
+    char why[200];
+
+    *refused = false;
+    if (strcmp(chg->entity->name, "ticket") != 0)
+        return FSS_OK;
+    /* One score per ticket: the first to arrive stands, a later one (from
+     * any device, same value or not) is refused and recorded. */
+    if ((change_field(chg, "rating") || change_field(chg, "rating_note") ||
+         change_field(chg, "rated_at")) &&
+        fs_ticket_check_rate(stored, &terr) != FS_OK) {
+        *refused = true;
+        snprintf(why, sizeof why, "ticket rating: %.180s", terr.text);
+        return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, why, r, err);
+    }
+    f = change_field(chg, "status");
+    if (!f && fs_row_exists(stored))
+        return FSS_OK;
+    if (fs_ticket_check_write(stored, f ? &f->v : NULL, false, &terr) == FS_OK)
+        return FSS_OK;
+    *refused = true;
+    snprintf(why, sizeof why, "ticket status: %.180s", terr.text);
+    return reject(x, chg, index, FS_REASON_INVALID, FS_RULE_INVALID, why, r, err);
+}
+
 static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
                                fs_sync_result *r, fs_error *err)
 {
@@ -615,6 +650,8 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
         rc = fss__fail(err, FSS_ENOMEM, "row copy");
         goto done;
     }
+    if ((rc = ticket_check(x, chg, &row, index, r, &refused, err)) != FSS_OK || refused)
+        goto done;
     if ((rc = frozen_check(x, chg, &row, &frozen, err)) != FSS_OK ||
         (rc = change_hider(x, chg, &row, found, &hider, &hidden, err)) != FSS_OK)
         goto done;

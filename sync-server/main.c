@@ -9,6 +9,7 @@
 #include "cmd_owner.h"
 #include "fs_server.h"
 #include "cmd_value.h"
+#include "cmd_ticket.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -41,6 +42,7 @@ typedef struct app {
     bool json_value;             /* resolve: VALUE is a JSON literal */
     bool token_generated;        /* the admin token was made here (demo) */
     const char *ttl_text;        /* enroll-code --ttl, a duration */
+    cmd_ticket_args ticket;      /* ticket-update / tickets options */
     uint32_t limit;
     bool remove;
     bool drain;                  /* offboard --drain */
@@ -343,6 +345,9 @@ static int set_option(app *a, const char *name, const char *val)
         int vr = cmd_value_option(&a->cfg, name, val); /* value and churn */
         if (vr != -2)
             return vr;
+        vr = cmd_ticket_option(&a->cfg, &a->ticket, name, val); /* tickets */
+        if (vr != -2)
+            return vr;
     }
     fprintf(stderr, "sync-server: unknown option --%s (see --help)\n", name);
     return -1;
@@ -419,8 +424,10 @@ static int parse_args(app *a, int argc, char **argv)
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(usage, stdout);
             fputs(cmd_value_usage, stdout);
+            fputs(cmd_ticket_usage, stdout);
             fputs(usage_more, stdout);
             fputs(cmd_value_options, stdout);
+            fputs(cmd_ticket_options, stdout);
             exit(0);
         }
         if (strcmp(arg, "--version") == 0) {
@@ -551,6 +558,10 @@ static const command commands[] = {
     {"users", 0, 0, "users"},
     {"user-disable", 1, 1, "user-disable NAME [--enable]"},
     {"passwd", 1, 1, "passwd NAME"},
+    {"ticket-update", 1, 1, "ticket-update TICKET [--status S] [--assignee NAME] "
+                            "[--resolution TEXT]"},
+    {"tickets", 0, 0, "tickets [--territory CODE] [--all]"},
+    {"satisfaction", 0, 0, "satisfaction [--territory CODE]"},
 };
 
 static const char *usage_of(const char *name)
@@ -1010,6 +1021,12 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
     } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0 ||
                strcmp(a->cmd, "value-report") == 0) {
         rc = cmd_value_report(s, a->cmd, a->territory);
+    } else if (strcmp(a->cmd, "ticket-update") == 0) {
+        rc = cmd_ticket_update(s, a->args[0], a->status, &a->ticket, a->json);
+    } else if (strcmp(a->cmd, "satisfaction") == 0) {
+        rc = cmd_ticket_satisfaction(s, a->territory);
+    } else if (strcmp(a->cmd, "tickets") == 0) {
+        rc = cmd_ticket_list(s, a->territory, &a->ticket, (int64_t)wall_ms());
     } else if (strcmp(a->cmd, "analyze") == 0) {
         rc = cmd_value_analyze(s, a->json, (int64_t)wall_ms());
     } else if (strcmp(a->cmd, "expire-quotes") == 0) {
@@ -1104,8 +1121,10 @@ int main(int argc, char **argv)
     if (!a.cmd) {
         fputs(usage, stderr);
         fputs(cmd_value_usage, stderr);
+        fputs(cmd_ticket_usage, stderr);
         fputs(usage_more, stderr);
         fputs(cmd_value_options, stderr);
+        fputs(cmd_ticket_options, stderr);
         rc = 2;
         goto done;
     }

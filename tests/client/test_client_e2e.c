@@ -645,6 +645,75 @@ static void test_value_reaches_device(void **state)
     assert_non_null(strstr(f->err, "--grade"));
 }
 
+/* A ticket's round trip through the real binaries: opened offline on the
+ * rep's device, synced, worked and resolved by the back office
+ * (`sync-server ticket-update`), and the rep's device shows the status,
+ * assignee and resolution after the next sync; the rep closes it. */
+static void test_ticket_round_trip(void **state)
+{
+    fixture *f = *state;
+    char ann[37], tk[37], csv[300];
+    FILE *o;
+
+    snprintf(csv, sizeof csv, "%s/customers.csv", f->dir);
+    assert_int_equal(SERVER(f, "--db '%s' territory-add north", f->sdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Ann Field'", f->sdb), 0);
+    assert_true(find_uuid(f->out, ann));
+    o = fopen(csv, "w");
+    assert_non_null(o);
+    fprintf(o, "id,name,territory,owner_rep\n"
+               "019a0000-0000-7000-8000-000000000001,Big Mill,north,%s\n", ann);
+    fclose(o);
+    assert_int_equal(SERVER(f, "--db '%s' import customers '%s'", f->sdb, csv), 0);
+    enroll_db(f, ann, f->cdb);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+
+    /* Offline: nothing reaches the server until the sync. */
+    assert_int_equal(CLIENT(f, "--db '%s' --json ticket open 'Big Mill' --kind complaint "
+                               "--subject 'late delivery' --priority high", f->cdb), 0);
+    assert_true(find_uuid(f->out, tk));
+    assert_int_equal(SERVER(f, "--db '%s' tickets", f->sdb), 0);
+    assert_null(strstr(f->out, tk));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(SERVER(f, "--db '%s' tickets --territory north", f->sdb), 0);
+    assert_non_null(strstr(f->out, tk));
+    assert_non_null(strstr(f->out, "\"opened_by\":\""));
+
+    /* The back office works it; a move it may not make is refused. */
+    assert_int_equal(SERVER(f, "--db '%s' ticket-update %s --status in_progress "
+                               "--assignee Dana", f->sdb, tk), 0);
+    assert_int_equal(SERVER(f, "--db '%s' ticket-update %s --status resolved "
+                               "--resolution 'replaced the pump'", f->sdb, tk), 0);
+    assert_int_equal(SERVER(f, "--db '%s' ticket-update %s --status in_progress", f->sdb,
+                            tk), 2);
+    assert_non_null(strstr(f->err, "cannot move from resolved to in_progress"));
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json ticket show %s", f->cdb, tk), 0);
+    assert_non_null(strstr(f->out, "\"status\":\"resolved\""));
+    assert_non_null(strstr(f->out, "\"assignee\":\"Dana\""));
+    assert_non_null(strstr(f->out, "replaced the pump"));
+
+    /* The owner rep got the satisfaction task; a rating is taken once. */
+    assert_int_equal(CLIENT(f, "--db '%s' task list", f->cdb), 0);
+    assert_non_null(strstr(f->out, "generated=satisfaction"));
+    assert_non_null(strstr(f->out, "Satisfaction survey: late delivery"));
+    assert_int_equal(CLIENT(f, "--db '%s' ticket rate %s 7", f->cdb, tk), 1);
+    assert_int_equal(CLIENT(f, "--db '%s' ticket rate %s 4 --note 'quick fix'", f->cdb,
+                            tk), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' ticket rate %s 5", f->cdb, tk), 1);
+    assert_non_null(strstr(f->err, "one score per ticket"));
+
+    /* The rep closes it; it leaves the list of waiting tickets. */
+    assert_int_equal(CLIENT(f, "--db '%s' ticket close %s", f->cdb, tk), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' ticket list", f->cdb), 0);
+    assert_non_null(strstr(f->out, "(no ticket)"));
+    assert_int_equal(SERVER(f, "--db '%s' tickets --all", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"status\":\"closed\""));
+    assert_int_equal(SERVER(f, "--db '%s' satisfaction --territory north", f->sdb), 0);
+    assert_non_null(strstr(f->out, "\"surveys\":1,\"sum\":4,\"average\":\"4.00\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offboard_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_redirect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ticket_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

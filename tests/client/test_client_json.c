@@ -295,6 +295,19 @@ static const struct cmd_case {
     {"task delete", "task delete %D --yes", "{\"ok\":true,\"id\":\"", NULL, NULL, NULL},
     {"task show", "task show %T", "{\"ok\":true,\"row\":{", NULL, NULL, NULL},
     {"task list", "task list --due today", "{\"ok\":true,\"rows\":[{", NULL, NULL, NULL},
+    {"ticket open", "ticket open %C --kind complaint --subject late --priority high",
+     "{\"ok\":true,\"id\":\"", "ticket open %C --kind gripe --subject x", "value", NULL},
+    {"ticket list", "ticket list %C", "{\"ok\":true,\"rows\":[{", NULL, NULL, NULL},
+    {"ticket show", "ticket show %I", "{\"ok\":true,\"row\":{", "ticket show ffffffff",
+     "not_found", NULL},
+    {"ticket note", "ticket note %I 'called back'", "{\"ok\":true,\"id\":\"", NULL, NULL,
+     NULL},
+    {"ticket close", "ticket close %I", "{\"ok\":true,\"id\":\"", "ticket close %I",
+     "transition", NULL},
+    {"ticket reopen", "ticket reopen %I", "{\"ok\":true,\"id\":\"", "ticket reopen %O",
+     "transition", NULL},
+    {"ticket rate", NULL, NULL, "ticket rate %O 5", "transition",
+     "a ticket is rated once resolved, by the back office (test_client_e2e)"},
     {"product list", "product list", "{\"ok\":true,\"rows\":[", NULL, NULL, NULL},
     {"product search", "product search sensor", "{\"ok\":true,\"rows\":[", NULL, NULL, NULL},
     {"product show", NULL, NULL, "product show SEN-010", "not_found",
@@ -425,6 +438,8 @@ static void test_every_command(void **state)
     make(f, 'R', "quote new %C EUR");
     make(f, 'T', "task add %C first");
     make(f, 'D', "task add %C second");
+    make(f, 'I', "ticket open %C --kind repair --subject broken");
+    make(f, 'O', "ticket open %C --kind question --subject how");
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct cmd_case *k = &cases[i];

@@ -74,9 +74,9 @@ static void test_schema(void **state)
     const fs_entity *const *all = fs_schema_entities(&n);
     static const char *const expected[] = {"customer", "contact", "visit", "quote",
                                            "quote_line", "contract", "task", "product",
-                                           "purchase"};
+                                           "purchase", "ticket"};
 
-    assert_int_equal(n, 9);
+    assert_int_equal(n, 10);
     for (size_t i = 0; i < n; i++) {
         const fs_entity *e = all[i];
         assert_string_equal(e->name, expected[i]);

@@ -408,12 +408,13 @@ enum op {
     OP_QUOTE_NEW, OP_LINE_ADD, OP_LINE_EDIT, OP_LINE_REMOVE, OP_QUOTE_DISCOUNT,
     OP_QUOTE_SEND, OP_QUOTE_VALIDITY, OP_QUOTE_REVISE, OP_QUOTE_ACCEPT, OP_CONTRACT_NEW,
     OP_ESIGN, OP_TASK_ADD, OP_TASK_DONE, OP_DELETE, OP_CUST_DELETE, OP_QUOTE_DELETE,
+    OP_TICKET,
     OP_COUNT
 };
 /* Weighted towards edits of shared rows and the quote -> contract -> e-sign
  * path, where concurrent writes meet the interesting merge rules. */
 static const unsigned op_weight[OP_COUNT] = {3, 14, 3, 4, 6, 4, 4, 3, 1, 4, 6, 3, 2,
-                                             2, 5, 2, 2, 3, 5, 14, 2, 2, 3, 1, 2};
+                                             2, 5, 2, 2, 3, 5, 14, 2, 2, 3, 1, 2, 4};
 
 /* The outcome of one fc_* write: OK counts as a write, ordinary refusals
  * (state rules, a row gone meanwhile) are fine, anything else is a bug. */
@@ -755,6 +756,50 @@ static void op_quote_delete(sim_dev *d)
     judge(d, fc_row_delete(d->c, "quote", &id, &err), &err, "quote delete", &id);
 }
 
+/* Service tickets (issue 16): a rep opens one, adds a note, closes or
+ * reopens it, or rates a resolved/closed one (the back office resolves
+ * them: ticket_resolve). Refused moves (a rating twice, a close of a closed
+ * ticket) are the device's state rules; two devices rating one ticket meet
+ * the write-once rule at the server, which records the loser. */
+static void op_ticket(sim_dev *d)
+{
+    static const char *const kinds[] = {"complaint", "repair", "question", "request"};
+    fs_id cust, id;
+    fs_error err = {0};
+    char st[24];
+    fc_status rc;
+
+    switch (sim_below(&d->ops, 4)) {
+    case 0:
+        if (!pick(d, "customer", NULL, NULL, false, &cust, NULL))
+            return;
+        rc = fc_ticket_open(d->c, &cust, kinds[sim_below(&d->ops, 4)], "pump failed",
+                            NULL, NULL, &id, &err);
+        if (rc == FC_OK)
+            note_root(d->sim, &id, &cust);
+        judge(d, rc, &err, "ticket open", &id);
+        break;
+    case 1:
+        if (!pick(d, "ticket", NULL, NULL, false, &id, NULL))
+            return;
+        judge(d, fc_ticket_note(d->c, &id, "called back", &err), &err, "ticket note", &id);
+        break;
+    case 2:
+        if (!pick(d, "ticket", "status", NULL, false, &id, st))
+            return;
+        rc = fc_ticket_set_status(d->c, &id, strcmp(st, "closed") == 0 ? "open" : "closed",
+                                  &err);
+        judge(d, rc, &err, "ticket close/reopen", &id);
+        break;
+    default:
+        if (!pick(d, "ticket", NULL, NULL, false, &id, NULL))
+            return;
+        rc = fc_ticket_rate(d->c, &id, 1 + sim_below(&d->ops, 5), NULL, &err);
+        judge(d, rc, &err, "ticket rate", &id);
+        break;
+    }
+}
+
 static void random_op(sim_dev *d)
 {
     unsigned total = 0, r;
@@ -765,7 +810,9 @@ static void random_op(sim_dev *d)
     r = sim_below(&d->ops, total);
     while (r >= op_weight[op])
         r -= op_weight[op++];
-    if (op == OP_QUOTE_DELETE)
+    if (op == OP_TICKET)
+        op_ticket(d);
+    else if (op == OP_QUOTE_DELETE)
         op_quote_delete(d);
     else if (op <= OP_CUST_EDIT || op == OP_CUST_DELETE)
         op_customer(d, op);
@@ -1060,6 +1107,31 @@ static void quote_decide(sim *s)
     sim_http_free(&h);
 }
 
+/* The back office works a ticket a device has: resolves an open one (the
+ * owner rep gets a satisfaction task) or puts it in progress. A move the
+ * rule refuses (the ticket was closed meanwhile) is a 400, never a 5xx. */
+static void ticket_resolve(sim *s)
+{
+    sim_dev *d = &s->dev[sim_below(&s->sched, s->ndev)];
+    char path[128], idt[FS_ID_STRLEN + 1];
+    bool resolve = sim_below(&s->sched, 3) != 0;
+    sim_http h = {0};
+    fs_id t;
+    long st;
+
+    if (d->wiped || !d->c || !pick(d, "ticket", "status", "open", false, &t, NULL))
+        return;
+    fs_id_format(&t, idt);
+    snprintf(path, sizeof path, "tickets/%s", idt);
+    st = sim_admin(&s->srv, "POST", path,
+                   resolve ? "{\"status\":\"resolved\",\"resolution\":\"fixed\"}"
+                           : "{\"status\":\"in_progress\",\"assignee\":\"desk\"}", &h);
+    if (st != 200 && st != 400 && st != 404)
+        sim_violation("admin ticket %s: HTTP %ld %.200s", idt, st,
+                      h.body ? (const char *)h.body : "");
+    sim_http_free(&h);
+}
+
 /* The server's expiry run (what `serve` does every minute), on demand. */
 static void quote_expire(sim *s)
 {
@@ -1110,6 +1182,8 @@ void sim_step(sim *s, unsigned step)
         quote_decide(s);
     if (sim_chance(&s->sched, 20))
         quote_expire(s);
+    if (sim_chance(&s->sched, 30))
+        ticket_resolve(s);
     if (step == s->steps / 2 + 1 || step == 4 * s->steps / 5)
         value_analyze(s);
     d = &s->dev[sim_below(&s->sched, s->ndev)];

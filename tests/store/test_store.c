@@ -874,7 +874,7 @@ static const char golden[] =
     "\"product\":[\n"
     "{\"id\":\"01000000-0000-0000-0000-000000000041\",\"sku\":\"SKU-1\",\"name\":null,"
     "\"price\":1999,\"currency\":\"EUR\"}],\n"
-    "\"purchase\":[]}\n";
+    "\"purchase\":[],\n\"ticket\":[]}\n";
 
 static void test_export_golden(void **state)
 {
@@ -917,7 +917,7 @@ static void test_export_empty(void **state)
     assert_int_equal(fs_store_export(s, NULL, NULL, sink_write, &k, NULL), FS_STORE_OK);
     assert_string_equal(k.p, "{\"customer\":[],\n\"contact\":[],\n\"visit\":[],\n"
                              "\"quote\":[],\n\"quote_line\":[],\n\"contract\":[],\n"
-                             "\"task\":[],\n\"product\":[],\n\"purchase\":[]}\n");
+                             "\"task\":[],\n\"product\":[],\n\"purchase\":[],\n\"ticket\":[]}\n");
     free(k.p);
     fs_store_close(s);
     sqlite3_close(db);
