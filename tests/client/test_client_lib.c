@@ -624,6 +624,63 @@ static void test_merged_settled_by_exit(void **state)
     fs_row_free(&row);
 }
 
+/* Issue 17 (found by tests/sim with merges mid-run): the rep edits a
+ * contact while the answer that takes its customer out of the scope is on
+ * its way; the edit is pushed at the next sync and applied (a rep who could
+ * see a customer merged away may still write there), but the server never
+ * sends the contact again. It must not come back on the device as a row
+ * made of that edit alone (it did: the applied change was folded into an
+ * empty base row). */
+typedef struct exit_edit_ctx {
+    fixture *f;
+    fs_id contact;
+} exit_edit_ctx;
+
+static void edit_contact_during(void *arg)
+{
+    exit_edit_ctx *x = arg;
+    fs_error err = {0};
+
+    assert_int_equal(fc_contact_edit(x->f->c, &x->contact, (fc_kv[]){{"phone", "555"}}, 1,
+                                     &err), FC_OK);
+}
+
+static void test_applied_change_after_exit_not_shown(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Leaving"), ct;
+    exit_edit_ctx x = {f, {{0}}};
+    fs_row row = {0};
+    fc_info info;
+
+    memset(ct.b, 0x46, 16);
+    ct.b[6] = 0x70;
+    x.contact = ct;
+    fake_set_id(&f->srv, "contact", &ct, "customer_id", &cust);
+    fake_set_text(&f->srv, "contact", &ct, "name", "Pat");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_get(f->c, "contact", &ct, &row, &err), FC_OK);
+    fs_row_free(&row);
+    f->srv.exits[0] = (fs_scope_exit){fs_schema_entity("customer"), cust,
+                                      FS_EXIT_MERGED};
+    f->srv.nexits = 1;
+    f->srv.during = edit_contact_during;
+    f->srv.during_arg = &x;
+    f->srv.hidden_set = true;
+    f->srv.hidden_row = ct;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(fc_get(f->c, "contact", &ct, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
+    char *exp = export_str(f);
+    assert_null(strstr(exp, "555"));
+    free(exp);
+}
+
 /* A contract is made from a sent quote: customer, currency and amount come
  * from the quote and the shared totals derivation; a draft quote is refused. */
 static void test_contract_from_quote(void **state)
@@ -1827,6 +1884,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_progress_never_past_total, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_ids_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_applied_change_after_exit_not_shown, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_orphan_with_rejected_change_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
