@@ -13,7 +13,8 @@
  * Files: sim_main.c (options, seed loop, replay line), sim_server.c (server
  * process, admin HTTP API, HTTP client), sim_net.c (fault transport and
  * online observations), sim_work.c (the model, random work, client kills),
- * sim_check.c (quiescence and final checks), sim_util.c (rng, map, report).
+ * sim_check.c (quiescence and final checks), sim_util.c (rng, map, report),
+ * sim_multi.c (several server processes), sim_owner.c (--merges, issue 17).
  */
 #ifndef SIM_H
 #define SIM_H
