@@ -368,6 +368,24 @@ static fc_status fold_into_base(fc_client *c, const fs_change *ch, fs_error *err
     bool found;
 
     sst = fs_store_load(c->base, ch->entity, &ch->row, &row, &info, &found, &ferr);
+    if (!sst && !found) {
+        /* In neither table set: a scope exit removed the row (its customer
+         * left, was merged away) while this change was queued. The server
+         * has it now; folding it would bring back a row made of this change
+         * alone, which the server never sends again (issue 17, found by
+         * tests/sim with merges). A row the rep created is displayed until
+         * the server's copy arrives, so it is still found there. */
+        bool shown = false;
+        sst = fs_store_load(c->disp, ch->entity, &ch->row, &row, NULL, &shown, &ferr);
+        fs_row_free(&row);
+        memset(&row, 0, sizeof row);
+        if (!sst && !shown) {
+            rc = FC_OK;
+            goto done;
+        }
+        if (!sst)
+            sst = fs_store_load(c->base, ch->entity, &ch->row, &row, &info, &found, &ferr);
+    }
     if (sst) {
         rc = fc__from_store(sst, &ferr, err);
         goto done;
@@ -405,6 +423,43 @@ static fc_status exec_id(fc_client *c, sqlite3_stmt *st, int64_t a, const void *
     return rc;
 }
 
+/* A duplicate's exit: the server moved its rows to the survivor, each with
+ * a fresh seq, but a row further down (a quote's line) may have been pulled
+ * while its parent here still named the duplicate, and the parent's new
+ * version may come pages later. Such rows lose their root instead of going
+ * with the duplicate: the parent's arrival gives them the survivor's
+ * (fs_store_fix_roots), and a complete pull drops those whose parent never
+ * comes (drop_orphans); one whose parent came earlier in this answer gets
+ * its root again right after the exits. Found by tests/sim --merges. */
+static fc_status unroot_below_merged(fc_client *c, const fs_id *dup, fs_error *err)
+{
+    const fs_entity *const *ents;
+    size_t ne = 0;
+    fc_status rc = FC_OK;
+
+    ents = fs_schema_entities(&ne);
+    for (size_t i = 0; i < ne && !rc; i++) {
+        const fs_entity *e = ents[i], *pe;
+        if (e->parent < 0 || !e->parent_entity ||
+            !(pe = fs_schema_entity(e->parent_entity)) || pe->parent < 0)
+            continue;
+        for (int set = 0; set < 2 && !rc; set++) {
+            char sql[200];
+            sqlite3_stmt *st = NULL;
+            snprintf(sql, sizeof sql, "UPDATE \"%s\" SET root = NULL WHERE root = ?1",
+                     fs_store_table(set ? c->base : c->disp, e));
+            rc = fc__prepare(c, sql, &st, err);
+            if (rc)
+                break;
+            sqlite3_bind_blob(st, 1, dup->b, 16, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = fc__sqlfail(c, err, "unroot");
+            sqlite3_finalize(st);
+        }
+    }
+    return rc;
+}
+
 static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notices,
                             fs_error *err)
 {
@@ -435,6 +490,9 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
     }
     /* The row from both table sets; for a customer, first everything
      * hanging off it. */
+    if (is_customer && x->reason == FS_EXIT_MERGED &&
+        (rc = unroot_below_merged(c, &x->row, err)) != FC_OK)
+        goto done;
     if (is_customer) {
         sst = fs_store_delete_root(c->disp, &x->row, NULL, &serr);
         if (!sst)
@@ -843,6 +901,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
                 if (!rc)
                     rc = touch(c, ins, pr->row.entity, &pr->row.id, err);
             }
+
             if (rc)
                 goto done;
         }
@@ -908,6 +967,16 @@ static fc_status apply_page(fc_client *c, const batch *b,
         rc = settle_gone(c, err);
         if (rc)
             goto done;
+        /* Rows a duplicate's exit left without a root whose parent is
+         * here, moved to the survivor (unroot_below_merged). */
+        fs_error serr = {0};
+        fs_store_status sst = fs_store_fix_roots(c->base, NULL, &serr);
+        if (!sst)
+            sst = fs_store_fix_roots(c->disp, NULL, &serr);
+        if (sst) {
+            rc = fc__from_store(sst, &serr, err);
+            goto done;
+        }
     }
     /* After a complete pull, a row still without a root is one whose parent
      * the server never sent: the parent is outside the scope (the customer

@@ -138,7 +138,8 @@ static fc_status answer(fake_server *s, const fs_sync_request *rq,
     for (;;) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < s->nrows; i++)
-            if (s->seqs[i] > next && (best == SIZE_MAX || s->seqs[i] < s->seqs[best]))
+            if (s->seqs[i] > next && (best == SIZE_MAX || s->seqs[i] < s->seqs[best]) &&
+                !(s->hidden_set && fs_id_cmp(&s->rows[i].id, &s->hidden_row) == 0))
                 best = i;
         if (best == SIZE_MAX || np == limit)
             break;

@@ -41,6 +41,10 @@ typedef struct fake_server {
     /* Changes to this row are rejected (FS_REASON_FROZEN). */
     bool reject_set;
     fs_id reject_row;
+    /* This row is outside the device's scope: never sent (its changes are
+     * still judged and applied). */
+    bool hidden_set;
+    fs_id hidden_row;
     /* Exits sent with the next answer. */
     fs_scope_exit exits[8];
     size_t nexits;

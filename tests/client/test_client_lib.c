@@ -624,6 +624,141 @@ static void test_merged_settled_by_exit(void **state)
     fs_row_free(&row);
 }
 
+/* Issue 17 (found by tests/sim with merges mid-run): the rep edits a
+ * contact while the answer that takes its customer out of the scope is on
+ * its way; the edit is pushed at the next sync and applied (a rep who could
+ * see a customer merged away may still write there), but the server never
+ * sends the contact again. It must not come back on the device as a row
+ * made of that edit alone (it did: the applied change was folded into an
+ * empty base row). */
+typedef struct exit_edit_ctx {
+    fixture *f;
+    fs_id contact;
+} exit_edit_ctx;
+
+static void edit_contact_during(void *arg)
+{
+    exit_edit_ctx *x = arg;
+    fs_error err = {0};
+
+    assert_int_equal(fc_contact_edit(x->f->c, &x->contact, (fc_kv[]){{"phone", "555"}}, 1,
+                                     &err), FC_OK);
+}
+
+static void test_applied_change_after_exit_not_shown(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id cust = add_customer(f, "Leaving"), ct;
+    exit_edit_ctx x = {f, {{0}}};
+    fs_row row = {0};
+    fc_info info;
+
+    memset(ct.b, 0x46, 16);
+    ct.b[6] = 0x70;
+    x.contact = ct;
+    fake_set_id(&f->srv, "contact", &ct, "customer_id", &cust);
+    fake_set_text(&f->srv, "contact", &ct, "name", "Pat");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_get(f->c, "contact", &ct, &row, &err), FC_OK);
+    fs_row_free(&row);
+    f->srv.exits[0] = (fs_scope_exit){fs_schema_entity("customer"), cust,
+                                      FS_EXIT_MERGED};
+    f->srv.nexits = 1;
+    f->srv.during = edit_contact_during;
+    f->srv.during_arg = &x;
+    f->srv.hidden_set = true;
+    f->srv.hidden_row = ct;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(fc_get(f->c, "contact", &ct, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
+    char *exp = export_str(f);
+    assert_null(strstr(exp, "555"));
+    free(exp);
+}
+
+/* Issue 17 (found by tests/sim --merges): the back office merges the
+ * customer of a quote into another; the quote and its line move there with
+ * fresh seqs, but the quote changes again, so the line comes a page before
+ * the quote, and the duplicate's exit comes with the line, or with the
+ * quote. The line here still hangs off the quote, whose old version names
+ * the duplicate: it must not leave with the duplicate. */
+static void merge_moves_line(void **state, bool exit_with_quote)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id dup, surv, q, line;
+    fs_row row = {0}, *qr;
+    int ps = fs_schema_entity("quote")->parent;
+
+    memset(dup.b, 0x51, 16);
+    memset(surv.b, 0x52, 16);
+    memset(q.b, 0x53, 16);
+    memset(line.b, 0x54, 16);
+    dup.b[6] = surv.b[6] = q.b[6] = line.b[6] = 0x70;
+    fake_set_text(&f->srv, "customer", &dup, "name", "Dup Ltd");
+    fake_set_id(&f->srv, "quote", &q, "customer_id", &dup);
+    fake_set_text(&f->srv, "quote", &q, "currency", "EUR");
+    fake_set_id(&f->srv, "quote_line", &line, "quote_id", &q);
+    fake_set_text(&f->srv, "quote_line", &line, "sku", "SKU-1");
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_get(f->c, "quote_line", &line, &row, &err), FC_OK);
+    fs_row_free(&row);
+    /* The merge, as the server re-parents (the value changes, the stamp
+     * stays), then a later edit of the quote. */
+    fake_set_text(&f->srv, "customer", &surv, "name", "Survivor Ltd");
+    fake_set_text(&f->srv, "quote_line", &line, "description", "moved");
+    qr = fake_find(&f->srv, fs_schema_entity("quote"), &q);
+    assert_non_null(qr);
+    fs_value_clear(&qr->cells[ps].v);
+    qr->cells[ps].v = fs_value_idv(&surv);
+    fake_set_text(&f->srv, "quote", &q, "currency", "USD");
+    f->srv.exits[0] = (fs_scope_exit){fs_schema_entity("customer"), dup, FS_EXIT_MERGED};
+    f->srv.nexits = 1;
+    /* Page 1: survivor + line (+ the exit, or nothing: an exit-less page
+     * first when the exit comes with the quote). */
+    f->srv.page_size = 2;
+    if (exit_with_quote) {
+        f->srv.nexits = 0;
+        /* One sync pulling the first page only (cut), then the exit with
+         * the quote's page. */
+        f->srv.nfaults = 2;
+        f->srv.faults[0] = FAKE_OK;
+        f->srv.faults[1] = FAKE_NETWORK;
+        f->srv.fault_at = 0;
+        assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_ENETWORK);
+        f->srv.nfaults = 0;
+        f->srv.exits[0] = (fs_scope_exit){fs_schema_entity("customer"), dup,
+                                          FS_EXIT_MERGED};
+        f->srv.nexits = 1;
+    }
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_get(f->c, "customer", &dup, &row, &err), FC_ENOTFOUND);
+    fs_row_free(&row);
+    assert_int_equal(fc_get(f->c, "quote", &q, &row, &err), FC_OK);
+    fs_row_free(&row);
+    assert_int_equal(fc_get(f->c, "quote_line", &line, &row, &err), FC_OK);
+    fs_row_free(&row);
+    char *exp = export_str(f);
+    assert_non_null(strstr(exp, "moved"));
+    free(exp);
+}
+
+static void test_merge_exit_with_moved_line(void **state)
+{
+    merge_moves_line(state, false);
+}
+
+static void test_merge_exit_with_moved_quote(void **state)
+{
+    merge_moves_line(state, true);
+}
+
 /* A contract is made from a sent quote: customer, currency and amount come
  * from the quote and the shared totals derivation; a draft quote is refused. */
 static void test_contract_from_quote(void **state)
@@ -1827,6 +1962,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_progress_never_past_total, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_ids_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_dropped_after_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_applied_change_after_exit_not_shown, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_merge_exit_with_moved_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_exit_with_moved_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_with_rejected_change_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),

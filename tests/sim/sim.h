@@ -13,7 +13,8 @@
  * Files: sim_main.c (options, seed loop, replay line), sim_server.c (server
  * process, admin HTTP API, HTTP client), sim_net.c (fault transport and
  * online observations), sim_work.c (the model, random work, client kills),
- * sim_check.c (quiescence and final checks), sim_util.c (rng, map, report).
+ * sim_check.c (quiescence and final checks), sim_util.c (rng, map, report),
+ * sim_multi.c (several server processes), sim_owner.c (--merges, issue 17).
  */
 #ifndef SIM_H
 #define SIM_H
@@ -96,6 +97,9 @@ enum sim_fault {
                           has more to come (every later request fails) */
     SIM_F_PROC_DOWN,   /* --servers N > 1: one process SIGKILLed between
                           requests and left down for a few requests */
+    SIM_F_MERGE,       /* the back office merged a duplicate customer (issue 17) */
+    SIM_F_REDIRECT,    /* a device write to a merged customer (or a new row
+                          under one) was redirected to the survivor */
     SIM_F_COUNT
 };
 
@@ -181,6 +185,12 @@ typedef struct sim_customer {
     int territory;  /* territory index, -1 = none */
     bool deleted;   /* known tombstoned at the server (monotonic: no restores) */
     bool at_server; /* imported, or a device's create was answered */
+    /* Issue 17: merged into cust[survivor] by the back office (then also
+     * deleted: a tombstone that redirects); survived = it took a duplicate
+     * in (the sim never merges such a customer away, so no redirect has to
+     * be followed through a chain). */
+    bool merged, survived;
+    int survivor;
 } sim_customer;
 
 typedef struct sim_rep {
@@ -236,6 +246,8 @@ struct sim {
     unsigned ndev, nrep, steps;
     bool verbose;
     bool cut_pages;       /* --cut-pages: inject SIM_F_CUT_PAGE */
+    bool merges;          /* --merges: the back office merges duplicates
+                             mid-run (sim_owner.c, issue 17) */
     uint32_t page_size;   /* --page-size: the devices' page size */
     sim_server srv;
     sim_rep reps[SIM_MAX_REPS];
@@ -269,6 +281,9 @@ struct sim {
     sim_rng route;
     unsigned requests;        /* sync requests so far (all devices) */
     bool in_quiesce;
+    /* Ownership lifecycle events (sim_owner.c, issue 17): a stream of their
+     * own, so the draws of every other stream stay what they were. */
+    sim_rng owner;
 };
 
 /* sim_multi.c: several server processes on one store */
@@ -320,6 +335,12 @@ void sim_observe_replica(sim_dev *d, const char *where);
 void sim_crash_arm(void);
 int sim_customer_index(sim *s, const fs_id *id);
 bool sim_in_scope(sim *s, int rep, const fs_id *customer);
+
+/* sim_owner.c: issue 17's back-office events mid-run */
+void sim_owner_init(sim *s);
+void sim_owner_step(sim *s, unsigned step);
+/* The customer a merged one now lives in (itself if not merged). */
+int sim_customer_final(sim *s, int ci);
 
 /* sim_check.c */
 void sim_quiesce_and_check(sim *s);

@@ -206,27 +206,62 @@ static int rejections_for(store_ctx *x, const fs_id *row, const fs_id *dev)
     return n;
 }
 
+/* Issue 17: the customer a change to a merged customer went to (the
+ * survivor), or NULL when the change's row is no merged customer. */
+static const fs_id *survivor_of(sim *s, const sim_sent *e)
+{
+    int ci, fi;
+
+    if (strcmp(e->e->name, "customer") != 0 || (ci = sim_customer_index(s, &e->row)) < 0 ||
+        !s->cust[ci].merged)
+        return NULL;
+    fi = sim_customer_final(s, ci);
+    return fi >= 0 ? &s->cust[fi].id : NULL;
+}
+
+/* A change answered REDIRECTED must have been addressed to a customer the
+ * back office merged: the customer itself, or (a new row) its parent. */
+static bool redirect_expected(sim *s, const sim_sent *e)
+{
+    sim_key k = sim_key_make(0, &e->row, 0);
+    size_t *root;
+
+    if (strcmp(e->e->name, "customer") == 0)
+        return survivor_of(s, e) != NULL;
+    root = sim_map_get(&s->roots, &k);
+    return root && s->cust[*root].merged;
+}
+
 /* One answered change against the store. */
 static void check_change(sim *s, store_ctx *x, const sim_sent *e)
 {
-    const fs_id *dev = &s->dev[e->dev].id;
+    const fs_id *dev = &s->dev[e->dev].id, *surv = survivor_of(s, e);
+    /* A change to a merged customer judged after the merge was applied to
+     * (and recorded on) the survivor: the row to look at. */
+    const fs_id *at = surv && e->reason == FS_REASON_REDIRECTED ? surv : &e->row;
     fs_row row = {0};
     bool found = false;
     char t[FS_ID_STRLEN + 1];
     int against = 0;
 
     fs_id_format(&e->row, t);
+    if (e->reason == FS_REASON_REDIRECTED && !redirect_expected(s, e))
+        sim_violation("dev%d's change to %s %s was answered redirected, but it names no "
+                      "merged customer", e->dev, e->e->name, t);
     if (e->outcome == FS_REJECTED) {
         /* Server rejections (scope, invalid) carry no stamp; the merge
-         * engine's (frozen, server-owned, read-only) carry the write's. */
+         * engine's (frozen, server-owned, read-only) carry the write's.
+         * One judged after a merge is recorded on the survivor. */
         if (rejections_for(x, &e->row, dev) == 0 &&
-            records_for(x, &e->row, NULL, dev, e->key) == 0)
+            records_for(x, &e->row, NULL, dev, e->key) == 0 &&
+            !(surv && (rejections_for(x, surv, dev) > 0 ||
+                       records_for(x, surv, NULL, dev, e->key) > 0)))
             sim_violation("silent loss: dev%d's change to %s %s was rejected (%s) "
                           "without a stored record", e->dev, e->e->name, t,
                           fs_reason_name(e->reason));
         return;
     }
-    if (fs_store_load(x->st, e->e, &e->row, &row, NULL, &found, NULL) != FS_STORE_OK ||
+    if (fs_store_load(x->st, e->e, at, &row, NULL, &found, NULL) != FS_STORE_OK ||
         !found) {
         sim_violation("silent loss: %s %s answered %s for dev%d is not in the store",
                       e->e->name, t, e->outcome == FS_APPLIED ? "applied" : "merged",
@@ -237,7 +272,7 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
     for (size_t f = 0; f < e->nf; f++) {
         const fs_cell *cell = &row.cells[e->slot[f]];
         const char *name = e->e->fields[e->slot[f]].name;
-        int rec = records_for(x, &e->row, name, dev, e->hlc[f]);
+        int rec = records_for(x, at, name, dev, e->hlc[f]);
         bool kept = fs_stamp_cmp(cell->hlc, &cell->device, e->hlc[f], dev) >= 0;
         if (e->esign[f] >= 0) {
             /* The lattice: a write is kept while the state is at least as
@@ -284,15 +319,16 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
                           e->esign[f] >= 0 ? fs_esign_name((fs_esign)e->esign[f]) : "");
     }
     if (e->has_tomb) {
-        int rec = records_for(x, &e->row, "_deleted", dev, e->tomb_hlc);
+        int rec = records_for(x, at, "_deleted", dev, e->tomb_hlc);
         bool kept = fs_stamp_cmp(row.del_hlc, &row.del_device, e->tomb_hlc, dev) >= 0;
         against += rec;
         if (!kept && rec == 0)
             sim_violation("silent loss: dev%d's delete of %s %s is neither in the store "
                           "nor recorded", e->dev, e->e->name, t);
     }
-    if (e->outcome == FS_MERGED && against == 0 &&
-        records_for(x, &e->row, NULL, dev, e->key) == 0)
+    /* A redirect is recorded by the merge (fss_merged), checked above. */
+    if (e->outcome == FS_MERGED && e->reason != FS_REASON_REDIRECTED && against == 0 &&
+        records_for(x, at, NULL, dev, e->key) == 0)
         sim_violation("dev%d's change to %s %s was merged against it (%s) without any "
                       "stored record", e->dev, e->e->name, t, fs_reason_name(e->reason));
     fs_row_free(&row);
@@ -315,7 +351,7 @@ static void check_change(sim *s, store_ctx *x, const sim_sent *e)
  * record itself does not count. */
 typedef struct hide_ctx {
     store_ctx *x;
-    sqlite3_stmt *clamp, *named;
+    sqlite3_stmt *clamp, *named, *merged;
 } hide_ctx;
 
 typedef struct hider {
@@ -405,6 +441,24 @@ static void check_hidden_change(sim *s, hide_ctx *hc, const sim_sent *e)
     if (fs_store_load(hc->x->st, e->e, &e->row, &row, NULL, &found, NULL) != FS_STORE_OK ||
         !found || !nearest_hider(hc->x, &row, &h))
         goto done;
+    /* A customer merged away (issue 17) is a tombstone too, but not a
+     * delete: what it held when it was merged is superseded by the merge
+     * (the survivor keeps its values, takes the duplicate's only for its
+     * empty fields), which is recorded (fss_merged, fss_merges); what came
+     * later was redirected (check_change). The record must be there. */
+    if (strcmp(h.e->name, "customer") == 0) {
+        int ci = sim_customer_index(s, &h.row);
+        if (ci >= 0 && s->cust[ci].merged) {
+            sqlite3_reset(hc->merged);
+            sqlite3_bind_blob(hc->merged, 1, h.row.b, 16, SQLITE_STATIC);
+            if (sqlite3_step(hc->merged) != SQLITE_ROW ||
+                sqlite3_column_int(hc->merged, 0) != 1) {
+                fs_id_format(&h.row, ht);
+                sim_violation("merge: customer %s was merged but no redirect is stored", ht);
+            }
+            goto done;
+        }
+    }
     dk = sim_key_make(0, &h.row, 0);
     del_at = sim_map_get(&s->deleted_at, &dk);
     for (size_t f = 0; f < e->nf; f++) {
@@ -433,7 +487,7 @@ done:
 
 static void check_hidden_writes(sim *s, store_ctx *x)
 {
-    hide_ctx hc = {x, NULL, NULL};
+    hide_ctx hc = {x, NULL, NULL, NULL};
 
     if (sqlite3_prepare_v2(x->db,
                            "SELECT theirs_hlc FROM fss_conflicts WHERE row = ?1 AND"
@@ -444,7 +498,9 @@ static void check_hidden_writes(sim *s, store_ctx *x)
                            " field = ?2 AND rule != 'clock_bound' AND"
                            " (yours_device = ?3 AND yours_hlc IN (?4, ?5) OR"
                            "  theirs_device = ?3 AND theirs_hlc IN (?4, ?5))", -1,
-                           &hc.named, NULL) != SQLITE_OK) {
+                           &hc.named, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(x->db, "SELECT count(*) FROM fss_merged WHERE dup = ?1", -1,
+                           &hc.merged, NULL) != SQLITE_OK) {
         sim_violation("cannot read the server store: %s", sqlite3_errmsg(x->db));
         goto done;
     }
@@ -456,6 +512,7 @@ static void check_hidden_writes(sim *s, store_ctx *x)
 done:
     sqlite3_finalize(hc.clamp);
     sqlite3_finalize(hc.named);
+    sqlite3_finalize(hc.merged);
 }
 
 /* (c): the store shows every write merged once (a write hidden by two
@@ -483,6 +540,11 @@ static void check_exactly_once(sim *s, store_ctx *x)
         const sim_sent *e = &s->sent[i];
         sim_key k = sim_key_make(e->dev, &e->row, 0);
         size_t writes = e->nf + (e->has_tomb ? 1 : 0);
+        /* Before or after a merge, a rejected change to the duplicate is
+         * recorded on it or on the survivor: counted with the survivor's. */
+        const fs_id *surv = survivor_of(s, e);
+        if (surv)
+            k = sim_key_make(e->dev, surv, 0);
         if (e->answered && e->outcome == FS_REJECTED &&
             (e->reason == FS_REASON_SCOPE || e->reason == FS_REASON_INVALID))
             *sim_map_put(&rej, &k, 0, NULL) += writes ? writes : 1;
@@ -496,6 +558,10 @@ static void check_exactly_once(sim *s, store_ctx *x)
         memcpy(&dev, rej.keys[i].b, sizeof dev);
         memcpy(row.b, rej.keys[i].b + 4, 16);
         stored = rejections_for(x, &row, &s->dev[dev].id);
+        for (size_t c = 0; c < s->ncust; c++) /* the duplicates merged into it */
+            if (s->cust[c].merged && fs_id_cmp(&s->cust[sim_customer_final(s, (int)c)].id,
+                                               &row) == 0)
+                stored += rejections_for(x, &s->cust[c].id, &s->dev[dev].id);
         if ((size_t)stored != rej.vals[i])
             sim_violation("exactly once: dev%d had %zu writes rejected by the server "
                           "for one row, the store records %d", dev, rej.vals[i], stored);

@@ -6,7 +6,7 @@
  *   fieldsync_sim [--seed S | --seeds A-B | --seed-list S,S,...] [--long]
  *                 [--devices N] [--steps K] [--verbose] [--keep]
  *                 [--server PATH] [--page-size N] [--cut-pages]
- *                 [--servers N] [--store CONNINFO]
+ *                 [--servers N] [--store CONNINFO] [--merges]
  *
  * Environment (overridden by flags): FS_SIM_SEED (one seed), FS_SIM_SEEDS
  * ("A-B"), FS_SIM_STEPS, FS_SIM_LONG=1 (seeds 1-300). A seed fixes every
@@ -45,7 +45,7 @@ typedef struct opts {
     uint64_t *seeds;
     size_t nseeds;
     unsigned devices, steps, page_size;
-    bool verbose, keep, cut_pages;
+    bool verbose, keep, cut_pages, merges;
     const char *server;
     const char *pull_plan;   /* the server's --pull-plan */
     unsigned servers;        /* sync-server processes on the one store */
@@ -111,6 +111,7 @@ static int usage(void)
             "                     [--verbose] [--keep] [--server PATH]\n"
             "                     [--pull-plan auto|seq|scope]\n"
             "                     [--page-size N (devices' page, default 25)] [--cut-pages]\n"
+            "                     [--merges (the back office merges duplicates mid-run)]\n"
             "                     [--servers N (1..%d processes on one store, default 1)]\n"
             "                     [--store CONNINFO (passed to sync-server --store;\n"
             "                      {seed} in it becomes the seed)]\n"
@@ -143,6 +144,8 @@ static int parse(opts *o, int argc, char **argv)
             o->keep = true;
         } else if (strcmp(a, "--cut-pages") == 0) {
             o->cut_pages = true;
+        } else if (strcmp(a, "--merges") == 0) {
+            o->merges = true;
         } else if (strcmp(a, "--long") == 0) {
             o->nseeds = 0;
             parse_range(o, "1-300");
@@ -226,6 +229,7 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
     s->steps = o->steps;
     s->verbose = o->verbose;
     s->cut_pages = o->cut_pages;
+    s->merges = o->merges;
     s->page_size = o->page_size;
     s->srv.bin = o->server;
     s->srv.pull_plan = o->pull_plan;
@@ -243,6 +247,7 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
     }
     s->nservers = o->servers;
     sim_rng_seed(&s->sched, seed, 0);
+    sim_owner_init(s);
     snprintf(s->srv.dir, sizeof s->srv.dir, "/tmp/fs-sim-%llu-XXXXXX",
              (unsigned long long)seed);
     if (!mkdtemp(s->srv.dir)) {
@@ -279,9 +284,10 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
         for (unsigned i = 0; i < nviol && i < 8; i++)
             printf("  - %s\n", sim_sh->viol[i]);
         printf("  replay: %s --seed %llu --devices %u --steps %u --server %s"
-               " --pull-plan %s --page-size %u%s --servers %u%s%s%s\n", o->argv0,
+               " --pull-plan %s --page-size %u%s%s --servers %u%s%s%s\n", o->argv0,
                (unsigned long long)seed, o->devices, o->steps, o->server, o->pull_plan,
                o->page_size ? o->page_size : 25, o->cut_pages ? " --cut-pages" : "",
+               o->merges ? " --merges" : "",
                o->servers, o->store ? " --store '" : "", o->store ? o->store : "",
                o->store ? "'" : "");
     }
@@ -329,7 +335,8 @@ int main(int argc, char **argv)
     /* A run that never injected some fault proved nothing about it. */
     for (int f = 0; f < SIM_F_COUNT && o.nseeds >= 5; f++)
         if (faults[f] == 0 && (f != SIM_F_CUT_PAGE || o.cut_pages) &&
-            (f != SIM_F_PROC_DOWN || o.servers > 1)) {
+            (f != SIM_F_PROC_DOWN || o.servers > 1) &&
+            ((f != SIM_F_MERGE && f != SIM_F_REDIRECT) || o.merges)) {
             printf("FAIL: fault '%s' was never injected in this run\n", sim_fault_name(f));
             failed++;
         }

@@ -187,6 +187,8 @@ static void note_result(sim_dev *d, const fs_change *c, const fs_sync_result *re
                       c->entity->name, rid, (int)res->outcome,
                       fs_reason_name(res->reason), (int)e->outcome,
                       fs_reason_name(e->reason));
+    if (!e->answered && res->reason == FS_REASON_REDIRECTED)
+        sim_sh->faults[SIM_F_REDIRECT]++;
     e->answered = true;
     e->outcome = res->outcome;
     e->reason = res->reason;

@@ -156,6 +156,6 @@ const char *sim_fault_name(int f)
         "dropped", "lost-response", "duplicated", "duplicated-concurrent",
         "delayed", "server-kill", "client-kill", "reassign", "territory",
         "admin-delete", "revoke", "quote-decide", "quote-expire", "cut-after-page",
-        "process-down"};
+        "process-down", "merge", "redirected-write"};
     return f >= 0 && f < SIM_F_COUNT ? names[f] : "?";
 }

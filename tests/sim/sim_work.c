@@ -60,6 +60,8 @@ bool sim_in_scope(sim *s, int rep, const fs_id *customer)
     int ci = sim_customer_index(s, customer);
     const sim_customer *c;
 
+    /* A merged customer's rows live on under its survivor (sim_owner.c). */
+    ci = sim_customer_final(s, ci);
     if (ci < 0)
         return false;
     c = &s->cust[ci];
@@ -1186,6 +1188,7 @@ void sim_step(sim *s, unsigned step)
         ticket_resolve(s);
     if (step == s->steps / 2 + 1 || step == 4 * s->steps / 5)
         value_analyze(s);
+    sim_owner_step(s, step);
     d = &s->dev[sim_below(&s->sched, s->ndev)];
     if (step == s->steps / 4 || step == 3 * s->steps / 4) {
         /* A client kill during apply, at least twice per run. */
