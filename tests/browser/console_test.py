@@ -72,6 +72,9 @@ def start_server(binary, tmp):
             m = re.search(r"listening on (http://\S+)", line)
             if m:
                 found["url"] = m.group(1)
+            m = re.search(r"console: (http://\S+)/ ", line)
+            if m:
+                found["console"] = m.group(1)
             m = re.search(r"Authorization: Bearer (\S+)\)", line)
             if m:
                 found["token"] = m.group(1)
@@ -85,6 +88,8 @@ def start_server(binary, tmp):
     threading.Thread(target=read, daemon=True).start()
     if not ready.wait(WAIT_S) or "password" not in found or "url" not in found:
         raise RuntimeError("the demo server did not start:\n" + "".join(lines))
+    if found.get("console") != found["url"]:
+        raise RuntimeError("the banner names no console URL:\n" + "".join(lines))
     return proc, found["url"], found["password"], found.get("token")
 
 
