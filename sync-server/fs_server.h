@@ -112,7 +112,17 @@ typedef struct fss_config {
     unsigned login_fail_window_s; /* window of that count; 900 */
     uint64_t survey_delay_s;   /* a resolved ticket's satisfaction task is
                                   due this long after resolving; 2 days */
+    /* The console (fss_static.c): third-party scripts from Debian's
+     * libjs-* packages under this folder ("leaflet/", "chart.js/"). */
+    const char *vendor_root;   /* default "/usr/share/javascript" */
 } fss_config;
+
+/* The console's Content-Security-Policy (fss_static.c): only the server's own files, no inline
+ * script or style, no framing, no request anywhere else. */
+#define FSS_CONSOLE_CSP                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; "            \
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; "       \
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /* Fills *cfg with the defaults documented above (db_path "fieldsync.db"). */
 void fss_config_default(fss_config *cfg);
@@ -163,6 +173,8 @@ typedef struct fss_response {
     size_t body_len;
     unsigned retry_after_s;       /* > 0: send Retry-After */
     char set_cookie[192];         /* Set-Cookie value, "" for none */
+    const char *cache_control;    /* static string or NULL (the default) */
+    bool console_headers;         /* the console's CSP and hardening headers */
     /* Log fields. */
     char device[FS_ID_STRLEN + 1];
     char actor[80];               /* admin routes: who acted, "" for nobody */

@@ -53,6 +53,7 @@ void fss_config_default(fss_config *cfg)
     cfg->login_fail_limit = 5;
     cfg->login_fail_window_s = 900;
     cfg->survey_delay_s = 2 * 86400;
+    cfg->vendor_root = "/usr/share/javascript";
 }
 
 static int route_of(const char *path)
@@ -148,7 +149,9 @@ void fss_handle(fss_server *s, const fss_request *req, fss_response *resp)
     }
     case FSS_ROUTE_ADMIN: fss_handle_admin(s, req, resp); break;
     default:
-        if (req->path && strncmp(req->path, "/v1/", 4) == 0)
+        if (fss__static_path(req->path))
+            fss__handle_static(s, req, resp);
+        else if (req->path && strncmp(req->path, "/v1/", 4) == 0)
             fss__error_proto(s, resp, 404, FS_PROTO_ERR_BAD_REQUEST, false,
                              "no such endpoint %s", req->path);
         else
@@ -345,9 +348,17 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (rs->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rs->set_cookie);
-    if (rs->actor[0] || rs->set_cookie[0])
+    if (rs->cache_control)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, rs->cache_control);
+    else if (rs->actor[0] || rs->set_cookie[0])
         /* Back-office answers name people and customers: never cached. */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (rs->console_headers) {
+        MHD_add_response_header(r, "Content-Security-Policy", FSS_CONSOLE_CSP);
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    }
     ret = MHD_queue_response(conn, (unsigned)rs->status, r);
     MHD_destroy_response(r);
     return ret;

@@ -377,6 +377,11 @@ void fss__audit(fss_server *s, const char *actor, const char *action,
 void fss__error_proto(fss_server *s, fss_response *r, int http,
                       fs_proto_error_code code, bool wipe, const char *fmt,
                       ...) __attribute__((format(printf, 6, 7)));
+/* The console (fss_static.c): paths it serves ("/", "/console/...",
+ * "/vendor/..."), and the handler (GET and HEAD only). */
+bool fss__static_path(const char *path);
+void fss__handle_static(fss_server *s, const fss_request *req,
+                        fss_response *resp);
 void fss__error_json(fss_response *r, int http, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fss__respond_buf(fss_response *r, int http, const char *ctype,

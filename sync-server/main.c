@@ -721,6 +721,8 @@ static int serve(app *a, fss_server *s)
         printf("  admin API: %s/admin/v1/  (Authorization: Bearer <the configured token>)\n",
                url);
     printf("  health: %s/healthz  metrics: %s/metrics\n", url, url);
+    printf("  console: %s/  (%s)\n", url,
+           a->demo ? "log in as demo-admin, below" : "a back-office login; see user-add");
     if (a->demo) {
         printf("  demo data loaded; enrollment codes (single use, valid %u days):\n",
                a->cfg.enroll_ttl_s / 86400);
