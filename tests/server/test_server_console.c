@@ -12,6 +12,7 @@
 #include "server_testkit.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #define PW "correct horse"
@@ -650,9 +651,13 @@ static void test_scope_by_territory(void **state)
     const char *who[3] = {"ada", "max", "vic"};
     reply r;
     char path[256], body[256];
+    struct timespec ts;
+    long long set_up_ms;
 
     (void)state;
     tk_start(&t, NULL);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    set_up_ms = (long long)ts.tv_sec * 1000 - 1000; /* before the first check-in */
     make_side(&t, &n, "north", "Nina North", "North Co", "EUR", "EUR");
     make_side(&t, &so, "south", "Sam South", "South Co", "USD", "GBP");
     n.conflict = conflict_of(&t, n.cust_s);
@@ -718,8 +723,18 @@ static void test_scope_by_territory(void **state)
         /* The Today numbers count the north only for its manager and
          * viewer: a visit checked in and two devices seen today each. */
         for (int role = 0; role < 3; role++) {
+            const char *ds;
             call(&t, "GET", "/admin/v1/today", NULL, NULL, &se[role], NULL, NULL, &r);
             assert_int_equal(r.status, 200);
+            /* The visits were checked in, and the devices seen, at set-up:
+             * when the day turned since (a run across midnight), today
+             * rightly counts none of them, so there is nothing to compare. */
+            ds = strstr(r.body, "\"day_start\":");
+            assert_non_null(ds);
+            if (strtoll(ds + 12, NULL, 10) > set_up_ms) {
+                print_message("the day turned during the test: Today's counts not compared\n");
+                break;
+            }
             if (!strstr(r.body, role ? "\"visits_done\":1," : "\"visits_done\":2,") ||
                 !strstr(r.body, role ? "\"devices_synced\":2," : "\"devices_synced\":4,") ||
                 !strstr(r.body, "\"devices_silent\":0,"))
