@@ -37,6 +37,7 @@ typedef struct fss_sql_ops {
     int (*reset)(fss_stmt *st);
     int (*clear)(fss_stmt *st);
     int (*finalize)(fss_stmt *st);
+    bool (*lost)(fss_sql *db);
 } fss_sql_ops;
 
 /* The head of every driver's connection. */
