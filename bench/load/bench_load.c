@@ -33,7 +33,9 @@
  *  - The devices are spread round-robin over one or more servers: N
  *    processes of the binary on the same store (--servers N), or running
  *    servers named with --url (repeatable) on a store the bench populates
- *    at --store before they are started.
+ *    at --store before they are started. --pg CONNINFO: the spawned
+ *    servers use that empty PostgreSQL database, which gets the populated
+ *    store through `sync-server copy-store` (not timed).
  *
  * Output: BENCH lines on stdout, progress and the first errors on stderr.
  */
@@ -44,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "bench_common.h"
 
@@ -577,7 +580,30 @@ typedef struct server_set {
     const char *urls[MAX_SERVERS];
     size_t nurls;
     const char *store;        /* --store: populate here (external servers) */
+    const char *pg;           /* --pg: spawned servers on this PostgreSQL */
 } server_set;
+
+/* Copies the populated SQLite store at db into the empty PostgreSQL
+ * database pg with the binary's own copy-store (verified rep by rep). */
+static void copy_to_pg(const char *bin, const char *db, const char *pg)
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        bc_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execl(bin, bin, "copy-store", "--from", db, "--to", pg, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        bc_die("%s copy-store --from %s --to %s failed", bin, db, pg);
+}
 
 /* Waits (at most 10 minutes) until every external server answers HTTP. */
 static void wait_for_servers(const server_set *ss)
@@ -640,6 +666,12 @@ static void run_case(const load_params *p, const server_set *ss)
                 0x10ad);
     fprintf(stderr, "load: store ready at %s after %.1f s\n", db,
             (bc_now_ms() - setup_t0) / 1000);
+    if (ss->pg) {
+        setup_t0 = bc_now_ms();
+        copy_to_pg(ss->bin, db, ss->pg);
+        fprintf(stderr, "load: copied to PostgreSQL after %.1f s\n",
+                (bc_now_ms() - setup_t0) / 1000);
+    }
     if (ss->nurls) {
         for (size_t i = 0; i < ss->nurls; i++)
             urls[i] = ss->urls[i];
@@ -650,7 +682,8 @@ static void run_case(const load_params *p, const server_set *ss)
         for (unsigned i = 0; i < ss->nspawn; i++) {
             /* Each server its own dir: its log holds its "listening" line. */
             bc_tmp_make(&stmp[i], "bench-load-server");
-            bc_server_start(&srv[i], ss->bin, db, p->threads, NULL, &stmp[i]);
+            bc_server_start(&srv[i], ss->bin, ss->pg ? ss->pg : db, p->threads, NULL,
+                            &stmp[i]);
             urls[i] = srv[i].url;
             run.pids[i] = srv[i].pid;
             fprintf(stderr, "load: server %u (pid %d) at %s\n", i, (int)srv[i].pid,
@@ -753,7 +786,8 @@ static void usage(void)
            "         [--devices N (one evening case only)]\n"
            "         [--closed [MAX_DEVICES]] [--morning [DEVICES]]\n"
            "         [--servers N (processes on one store)]\n"
-           "         [--url URL ... --store PATH (running servers)]");
+           "         [--url URL ... --store PATH (running servers)]\n"
+           "         [--pg CONNINFO (spawned servers on PostgreSQL)]");
 }
 
 int main(int argc, char **argv)
@@ -787,6 +821,8 @@ int main(int argc, char **argv)
             ss.urls[ss.nurls++] = argv[++i];
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             ss.store = argv[++i];
+        else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc)
+            ss.pg = argv[++i];
         else
             usage();
     }
