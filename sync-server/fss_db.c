@@ -230,6 +230,17 @@ uint64_t fss__repo_round_trips(fss_server *s)
     return n;
 }
 
+void fss__repo_trace(fss_server *s,
+                     void (*fn)(void *arg, const char *what, const char *sql),
+                     void *arg)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    for (unsigned i = 0; i < s->nconns; i++)
+        if (s->conns[i].db)
+            fss_sql_trace(s->conns[i].db, fn, arg);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
 bool fss__repo_ping(fss_conn *c)
 {
     return fss_exec(c->db, "SELECT 1", NULL, NULL, NULL) == FSS_SQL_OK;

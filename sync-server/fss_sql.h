@@ -84,6 +84,11 @@ bool fss_sql_connection_lost(fss_sql *db);
 /* Round trips to the database server since open (PostgreSQL; 0 for
  * SQLite): every prepare, execute and exec counts one. */
 uint64_t fss_sql_round_trips(const fss_sql *db);
+/* Calls fn(arg, what, sql) for every round trip from now on (what is
+ * "prepare", "execute" or "exec"; sql the statement's portable text, or
+ * the exec'd text): the profile of bench/roundtrips. fn NULL stops. */
+typedef void (*fss_sql_trace_fn)(void *arg, const char *what, const char *sql);
+void fss_sql_trace(fss_sql *db, fss_sql_trace_fn fn, void *arg);
 
 const char *fss_errmsg(fss_sql *db);
 int fss_errcode(fss_sql *db);

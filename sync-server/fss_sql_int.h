@@ -45,7 +45,13 @@ struct fss_sql {
     const fss_sql_ops *ops;
     fss_sql_backend backend;
     uint64_t round_trips;
+    fss_sql_trace_fn trace; /* fss_sql_trace */
+    void *trace_arg;
 };
+
+/* Counts one round trip to the database server and reports it to the
+ * trace, if any (the drivers call it for every one). */
+void fss__sql_trip(fss_sql *db, const char *what, const char *sql);
 
 /* The head of every driver's statement. */
 struct fss_stmt {

@@ -146,7 +146,7 @@ int fss_sql_open_pg(const char *conninfo, fss_sql **out)
     if (PQstatus(db->h) != CONNECTION_OK)
         return set_err(db, FSS_SQL_ERROR, PQerrorMessage(db->h));
     PQsetNoticeReceiver(db->h, on_notice, db);
-    db->base.round_trips++;
+    fss__sql_trip(&db->base, "connect", "");
     return FSS_SQL_OK;
 }
 
@@ -195,7 +195,7 @@ static int p_exec(fss_sql *d, const char *sql, char **errmsg)
     if (!b && !ddl)
         return set_err(db, FSS_SQL_NOMEM, "out of memory");
     r = PQexec(db->h, b ? b : ddl);
-    db->base.round_trips++;
+    fss__sql_trip(&db->base, "exec", sql);
     free(ddl);
     if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK &&
                PQresultStatus(r) != PGRES_TUPLES_OK)) {
@@ -312,7 +312,7 @@ static int cached(pg_db *db, const char *sql, size_t n, const pg_cached **out)
     for (int k = 0; k < np; k++)
         types[k] = used[k] ? 0 : 25 /* text */;
     r = PQprepare(db->h, c->name, pg, np, types);
-    db->base.round_trips++;
+    fss__sql_trip(&db->base, "prepare", text);
     free(pg);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         int rc = result_err(db, r);
@@ -444,7 +444,7 @@ static int p_step(fss_stmt *s)
         st->res = PQexecPrepared(db->h, st->prep->name, st->prep->nparams,
                                  (const char *const *)st->vals, st->lens,
                                  st->fmts, 0);
-        db->base.round_trips++;
+        fss__sql_trip(&db->base, "execute", st->prep->sql);
         es = st->res ? PQresultStatus(st->res) : PGRES_FATAL_ERROR;
         if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
             int rc = result_err(db, st->res);

@@ -60,6 +60,10 @@
 #define MAX_ERRORS_SHOWN 5
 #define DEVICE_STACK (256 * 1024)
 
+/* The closed loop's case name: "closed", or "closed_pg<N>" for N spawned
+ * servers on PostgreSQL (--pg), so one run.sh table holds both. */
+static char closed_label[24] = "closed";
+
 typedef enum load_mode { LOAD_EVENING, LOAD_CLOSED, LOAD_MORNING } load_mode;
 
 typedef struct load_params {
@@ -422,7 +426,7 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
     for (size_t c = 1; c <= p->devices; c *= 2) {
         double t0, ms, p50, p99, rps, cpu0, cpu;
         size_t started = 0;
-        char cs[48];
+        char cs[64];
         totals t;
 
         reset_counters(devs, c);
@@ -443,7 +447,7 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         rps = (double)t.nreq / (ms / 1000);
         p50 = bc_percentile(t.all, t.nreq, 50);
         p99 = bc_percentile(t.all, t.nreq, 99);
-        snprintf(cs, sizeof cs, "closed_c%zu", c);
+        snprintf(cs, sizeof cs, "%s_c%zu", closed_label, c);
         fprintf(stderr, "load %s: %zu requests in %.1f s, %.0f req/s, %.0f rows/s,"
                 " p50 %.1f ms, p99 %.1f ms, max %.1f ms, %zu errors so far\n", cs,
                 t.nreq, ms / 1000, rps, (double)t.rows / (ms / 1000), p50, p99,
@@ -465,14 +469,14 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         if (p99 >= P99_LIMIT_MS)
             break;
     }
-    bc_result("load", "closed", "saturation_requests_per_s", best_rps, "req/s", 0,
+    bc_result("load", closed_label, "saturation_requests_per_s", best_rps, "req/s", 0,
               NULL);
-    bc_result("load", "closed", "saturation_rows_per_s", best_rows, "rows/s", 0,
+    bc_result("load", closed_label, "saturation_rows_per_s", best_rows, "rows/s", 0,
               NULL);
-    bc_result("load", "closed", "saturation_devices", (double)best_c, "count", 0,
+    bc_result("load", closed_label, "saturation_devices", (double)best_c, "count", 0,
               NULL);
-    bc_result("load", "closed", "saturation_p99_ms", best_p99, "ms", 0, "<250");
-    bc_result("load", "closed", "errors", (double)run->errors, "count", 0, "0");
+    bc_result("load", closed_label, "saturation_p99_ms", best_p99, "ms", 0, "<250");
+    bc_result("load", closed_label, "errors", (double)run->errors, "count", 0, "0");
     pthread_attr_destroy(&attr);
     free(args);
     free(th);
@@ -755,7 +759,7 @@ static void run_case(const load_params *p, const server_set *ss)
     if (p->mode == LOAD_EVENING)
         report(p, &run, devs, phase_ms, server_kib);
     else if (server_kib > 0)
-        bc_result("load", p->mode == LOAD_CLOSED ? "closed" : "morning",
+        bc_result("load", p->mode == LOAD_CLOSED ? closed_label : "morning",
                   "server_peak_rss_mib", server_kib / 1024.0, "MiB", 0, NULL);
     for (size_t i = 0; i < p->devices; i++) {
         bc_device_close(&devs[i].dev);
@@ -829,6 +833,8 @@ int main(int argc, char **argv)
     if (ss.nspawn == 0 || ss.nspawn > MAX_SERVERS || (ss.nurls && !ss.store) ||
         (ss.store && !ss.nurls))
         usage();
+    if (ss.pg)
+        snprintf(closed_label, sizeof closed_label, "closed_pg%u", ss.nspawn);
     /* D device sockets here, D connections at the server (it inherits). */
     bc_raise_nofile(65536);
     curl_global_init(CURL_GLOBAL_DEFAULT);
