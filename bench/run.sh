@@ -14,6 +14,7 @@
 #                    build-bench/BENCHMARKS-quick.md, never docs/
 #   BENCH_REPS=N     repetitions (default 5; 1 with --quick)
 #   BENCH_BUILD=DIR  build directory (default build-bench)
+#   BENCH_LIST=FILE  the benches to run (default bench/benches.list)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,7 +33,7 @@ done
 if [ "$quick" = 1 ]; then reps=${BENCH_REPS:-1}; else reps=${BENCH_REPS:-5}; fi
 case "$reps" in ''|*[!0-9]*|0) echo "run.sh: BENCH_REPS must be a positive integer" >&2; exit 2 ;; esac
 build=${BENCH_BUILD:-$root/build-bench}
-list=$root/bench/benches.list
+list=${BENCH_LIST:-$root/bench/benches.list}
 if [ "$quick" = 1 ]; then out_md=$build/BENCHMARKS-quick.md; else out_md=$root/docs/BENCHMARKS.md; fi
 
 # The commit is read before anything is built or written, so "dirty" means
@@ -106,11 +107,11 @@ pg_start() {
     echo "run.sh: SKIPPED: PostgreSQL benches (no cluster)" >&2
   fi
 }
-# A fresh database on the cluster; its connection string on stdout.
+# A fresh database fsbench_N on the cluster; its connection string on
+# stdout. N is counted by the caller (this runs in a command substitution).
 pg_newdb() {
-  pg_ndb=$((pg_ndb + 1))
-  local name="fsbench_${pg_ndb}"
-  psql "$FS_TEST_PG" -qAt -c "CREATE DATABASE $name" >/dev/null
+  local name="fsbench_$1"
+  psql "$FS_TEST_PG" -qAt -c "CREATE DATABASE $name" >/dev/null 2>>"$log" || return 1
   echo "${FS_TEST_PG/dbname=postgres/dbname=$name}"
 }
 
@@ -126,7 +127,12 @@ for ((rep = 1; rep <= reps; rep++)); do
       pg_start
       [ "$pg_state" = up ] || continue
       if [[ "$cmd" == *@PG* ]]; then
-        conn=$(pg_newdb)
+        pg_ndb=$((pg_ndb + 1))
+        if ! conn=$(pg_newdb "$pg_ndb"); then
+          failed=1
+          notes+=("\`$cmd\`: could not create database fsbench_$pg_ndb in rep $rep")
+          continue
+        fi
         words=("${words[@]//@PG/$conn}")
       fi
     fi
