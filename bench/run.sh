@@ -14,6 +14,7 @@
 #                    build-bench/BENCHMARKS-quick.md, never docs/
 #   BENCH_REPS=N     repetitions (default 5; 1 with --quick)
 #   BENCH_BUILD=DIR  build directory (default build-bench)
+#   BENCH_LIST=FILE  the benches to run (default bench/benches.list)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,7 +33,7 @@ done
 if [ "$quick" = 1 ]; then reps=${BENCH_REPS:-1}; else reps=${BENCH_REPS:-5}; fi
 case "$reps" in ''|*[!0-9]*|0) echo "run.sh: BENCH_REPS must be a positive integer" >&2; exit 2 ;; esac
 build=${BENCH_BUILD:-$root/build-bench}
-list=$root/bench/benches.list
+list=${BENCH_LIST:-$root/bench/benches.list}
 if [ "$quick" = 1 ]; then out_md=$build/BENCHMARKS-quick.md; else out_md=$root/docs/BENCHMARKS.md; fi
 
 # The commit is read before anything is built or written, so "dirty" means
@@ -70,11 +71,49 @@ log=$build/bench-log.txt
 notes=()
 for cmd in "${cmds[@]}"; do
   read -r -a words <<<"$cmd"
+  [ "${words[0]}" = pg ] && words=("${words[@]:1}")
   if [ ! -x "$build/${words[0]}" ]; then
     notes+=("skipped \`$cmd\`: $build/${words[0]} was not built")
     echo "run.sh: skipping $cmd (not built)" >&2
   fi
 done
+
+# PostgreSQL benches (a benches.list line starting with `pg`): one
+# throw-away cluster for the whole run (scripts/pg-cluster.sh), a fresh
+# database per launch, its connection string in place of @PG and in
+# FS_TEST_PG. Without PostgreSQL those lines are SKIPPED, said in the notes.
+pg_dir=""
+pg_state=none
+pg_ndb=0
+pg_stop() { [ -n "$pg_dir" ] && "$root/scripts/pg-cluster.sh" stop "$pg_dir" >/dev/null 2>&1 || true; }
+trap pg_stop EXIT
+pg_start() {
+  [ "$pg_state" = none ] || return 0
+  pg_dir=$(mktemp -d /tmp/fs-bench-pg.XXXXXX)
+  local env_line rc=0
+  env_line=$("$root/scripts/pg-cluster.sh" start "$pg_dir" 2>>"$log") || rc=$?
+  if [ "$rc" = 0 ]; then
+    eval "$env_line"
+    pg_state=up
+  else
+    rmdir "$pg_dir" 2>/dev/null || true
+    pg_dir=""
+    pg_state=absent
+    if [ "$rc" = 77 ]; then
+      notes+=("SKIPPED: the PostgreSQL benches (PostgreSQL's server is not installed)")
+    else
+      notes+=("SKIPPED: the PostgreSQL benches (the throw-away cluster did not start; see $log)")
+    fi
+    echo "run.sh: SKIPPED: PostgreSQL benches (no cluster)" >&2
+  fi
+}
+# A fresh database fsbench_N on the cluster; its connection string on
+# stdout. N is counted by the caller (this runs in a command substitution).
+pg_newdb() {
+  local name="fsbench_$1"
+  psql "$FS_TEST_PG" -qAt -c "CREATE DATABASE $name" >/dev/null 2>>"$log" || return 1
+  echo "${FS_TEST_PG/dbname=postgres/dbname=$name}"
+}
 
 extra=()
 [ "$quick" = 1 ] && extra=(--quick)
@@ -82,6 +121,21 @@ failed=0
 for ((rep = 1; rep <= reps; rep++)); do
   for cmd in "${cmds[@]}"; do
     read -r -a words <<<"$cmd"
+    if [ "${words[0]}" = pg ]; then
+      words=("${words[@]:1}")
+      [ -x "$build/${words[0]}" ] || continue
+      pg_start
+      [ "$pg_state" = up ] || continue
+      if [[ "$cmd" == *@PG* ]]; then
+        pg_ndb=$((pg_ndb + 1))
+        if ! conn=$(pg_newdb "$pg_ndb"); then
+          failed=1
+          notes+=("\`$cmd\`: could not create database fsbench_$pg_ndb in rep $rep")
+          continue
+        fi
+        words=("${words[@]//@PG/$conn}")
+      fi
+    fi
     exe=$build/${words[0]}
     [ -x "$exe" ] || continue
     t0=$(date +%s)

@@ -24,6 +24,7 @@
 #include "fss_store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -246,6 +247,17 @@ uint64_t fss__repo_round_trips(fss_server *s)
             n += fss_sql_round_trips(s->conns[i].db);
     pthread_mutex_unlock(&s->pool_mu);
     return n;
+}
+
+void fss__repo_trace(fss_server *s,
+                     void (*fn)(void *arg, const char *what, const char *sql),
+                     void *arg)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    for (unsigned i = 0; i < s->nconns; i++)
+        if (s->conns[i].db)
+            fss_sql_trace(s->conns[i].db, fn, arg);
+    pthread_mutex_unlock(&s->pool_mu);
 }
 
 bool fss__repo_ping(fss_conn *c)
@@ -537,6 +549,41 @@ void fss__db_close_pool(fss_server *s)
     s->nconns = 0;
 }
 
+static void release(fss_server *s, fss_conn *c)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    c->busy = false;
+    pthread_cond_signal(&s->pool_cv);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+/* A pooled connection whose database server ended the session
+ * (PostgreSQL restarted, an administrator terminated the backend, the
+ * network dropped) is closed and opened afresh when it is next borrowed,
+ * instead of failing every request it serves. Closing drops everything
+ * tied to the old session: the fss_stmt pointers the connection caches
+ * (fss__stmt, fss__conn_stmt, the row store's), and with the driver's
+ * connection its server-side prepared statements, which are prepared again
+ * on first use. The request that met the dead connection has already
+ * failed (500/503, nothing acknowledged; the device retries). When the
+ * database is still unreachable the connection stays closed (db NULL) and
+ * the borrower gets none, as when the pool is exhausted. */
+static bool conn_reopen(fss_server *s, fss_conn *c)
+{
+    fs_error err = {0};
+
+    conn_close(c);
+    if (conn_open(s, c, false, &err) == FSS_OK) {
+        fprintf(stderr, "sync-server: database connection was lost; "
+                        "reconnected\n");
+        return true;
+    }
+    fprintf(stderr, "sync-server: database connection lost; reconnect "
+                    "failed: %s\n", err.text);
+    conn_close(c);
+    return false;
+}
+
 fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms)
 {
     struct timespec until;
@@ -566,6 +613,10 @@ fss_conn *fss__conn_get(fss_server *s, unsigned timeout_ms)
             break;
     }
     pthread_mutex_unlock(&s->pool_mu);
+    if (got && fss_sql_connection_lost(got->db) && !conn_reopen(s, got)) {
+        release(s, got);
+        got = NULL;
+    }
     return got;
 }
 
@@ -573,9 +624,7 @@ void fss__conn_put(fss_server *s, fss_conn *c)
 {
     if (!c)
         return;
-    fss__rollback(c); /* never hand on an open transaction */
-    pthread_mutex_lock(&s->pool_mu);
-    c->busy = false;
-    pthread_cond_signal(&s->pool_cv);
-    pthread_mutex_unlock(&s->pool_mu);
+    if (c->db)
+        fss__rollback(c); /* never hand on an open transaction */
+    release(s, c);
 }

@@ -56,6 +56,13 @@ bool fss__repo_ping(fss_conn *c);
 /* Database round trips of every pooled connection since open (PostgreSQL;
  * 0 on SQLite): what bench/roundtrips counts per sync request. */
 uint64_t fss__repo_round_trips(fss_server *s);
+/* Traces every round trip of every pooled connection (fss_sql_trace;
+ * bench/roundtrips' profile): fn(arg, what, sql), called from the request's
+ * thread. A connection reopened after a loss (fss__conn_get) is not
+ * traced. fn NULL stops. */
+void fss__repo_trace(fss_server *s,
+                     void (*fn)(void *arg, const char *what, const char *sql),
+                     void *arg);
 
 /* ---- devices and enrollment codes (fss_repo_auth.c) ---- */
 typedef struct fss_device_row {

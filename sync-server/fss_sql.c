@@ -24,6 +24,18 @@ bool fss_sql_is_pg_target(const char *t)
 int fss_sql_close(fss_sql *db) { return db ? OPS(db)->close(db) : FSS_SQL_OK; }
 fss_sql_backend fss_sql_backend_of(const fss_sql *db) { return db->backend; }
 uint64_t fss_sql_round_trips(const fss_sql *db) { return db->round_trips; }
+void fss_sql_trace(fss_sql *db, fss_sql_trace_fn fn, void *arg)
+{
+    db->trace = fn;
+    db->trace_arg = arg;
+}
+void fss__sql_trip(fss_sql *db, const char *what, const char *sql)
+{
+    db->round_trips++;
+    if (db->trace)
+        db->trace(db->trace_arg, what, sql);
+}
+bool fss_sql_connection_lost(fss_sql *db) { return !db || OPS(db)->lost(db); }
 const char *fss_errmsg(fss_sql *db)
 {
     return db ? OPS(db)->errmsg(db) : "out of memory";

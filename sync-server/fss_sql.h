@@ -75,9 +75,20 @@ int fss_sql_open_pg(const char *conninfo, fss_sql **out);
 bool fss_sql_is_pg_target(const char *target);
 int fss_sql_close(fss_sql *db);
 fss_sql_backend fss_sql_backend_of(const fss_sql *db);
+/* True when the connection to the database server is gone (PostgreSQL:
+ * the server ended the session, restarted, or the network dropped); the
+ * owner then closes it and opens a new one. Reads what the server may have
+ * sent an idle connection without waiting and without a round trip. Always
+ * false for SQLite; true for NULL. */
+bool fss_sql_connection_lost(fss_sql *db);
 /* Round trips to the database server since open (PostgreSQL; 0 for
  * SQLite): every prepare, execute and exec counts one. */
 uint64_t fss_sql_round_trips(const fss_sql *db);
+/* Calls fn(arg, what, sql) for every round trip from now on (what is
+ * "prepare", "execute" or "exec"; sql the statement's portable text, or
+ * the exec'd text): the profile of bench/roundtrips. fn NULL stops. */
+typedef void (*fss_sql_trace_fn)(void *arg, const char *what, const char *sql);
+void fss_sql_trace(fss_sql *db, fss_sql_trace_fn fn, void *arg);
 
 const char *fss_errmsg(fss_sql *db);
 int fss_errcode(fss_sql *db);

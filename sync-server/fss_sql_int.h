@@ -37,6 +37,7 @@ typedef struct fss_sql_ops {
     int (*reset)(fss_stmt *st);
     int (*clear)(fss_stmt *st);
     int (*finalize)(fss_stmt *st);
+    bool (*lost)(fss_sql *db);
 } fss_sql_ops;
 
 /* The head of every driver's connection. */
@@ -44,7 +45,13 @@ struct fss_sql {
     const fss_sql_ops *ops;
     fss_sql_backend backend;
     uint64_t round_trips;
+    fss_sql_trace_fn trace; /* fss_sql_trace */
+    void *trace_arg;
 };
+
+/* Counts one round trip to the database server and reports it to the
+ * trace, if any (the drivers call it for every one). */
+void fss__sql_trip(fss_sql *db, const char *what, const char *sql);
 
 /* The head of every driver's statement. */
 struct fss_stmt {

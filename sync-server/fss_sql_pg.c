@@ -19,6 +19,7 @@
 #include "fss_sql_int.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ typedef struct pg_db {
     char *err;
     int errcode;
     int64_t changes;
+    bool ending; /* the server said it is ending the session (on_notice) */
     pg_cached **cache; /* entries never move: statements point at them */
     size_t ncache, capcache;
 } pg_db;
@@ -114,11 +116,18 @@ static int result_err(pg_db *db, PGresult *r)
     return set_err(db, code_of(r), msg);
 }
 
-static void quiet(void *arg, const char *msg)
+static void on_notice(void *arg, const PGresult *r)
 {
-    /* NOTICEs ("relation exists, skipping") are not errors; drop them. */
-    (void)arg;
-    (void)msg;
+    pg_db *db = arg;
+    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+    /* NOTICEs ("relation exists, skipping") are not errors; drop them.
+     * A FATAL or PANIC that reaches an idle connection (the server is
+     * ending the session: pg_terminate_backend, shutdown) arrives here
+     * too, before the socket's end-of-file may be visible: it marks the
+     * connection lost (p_lost). */
+    if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        db->ending = true;
 }
 
 int fss_sql_open_pg(const char *conninfo, fss_sql **out)
@@ -136,8 +145,8 @@ int fss_sql_open_pg(const char *conninfo, fss_sql **out)
         return set_err(db, FSS_SQL_NOMEM, "out of memory");
     if (PQstatus(db->h) != CONNECTION_OK)
         return set_err(db, FSS_SQL_ERROR, PQerrorMessage(db->h));
-    PQsetNoticeProcessor(db->h, quiet, NULL);
-    db->base.round_trips++;
+    PQsetNoticeReceiver(db->h, on_notice, db);
+    fss__sql_trip(&db->base, "connect", "");
     return FSS_SQL_OK;
 }
 
@@ -186,7 +195,7 @@ static int p_exec(fss_sql *d, const char *sql, char **errmsg)
     if (!b && !ddl)
         return set_err(db, FSS_SQL_NOMEM, "out of memory");
     r = PQexec(db->h, b ? b : ddl);
-    db->base.round_trips++;
+    fss__sql_trip(&db->base, "exec", sql);
     free(ddl);
     if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK &&
                PQresultStatus(r) != PGRES_TUPLES_OK)) {
@@ -303,7 +312,7 @@ static int cached(pg_db *db, const char *sql, size_t n, const pg_cached **out)
     for (int k = 0; k < np; k++)
         types[k] = used[k] ? 0 : 25 /* text */;
     r = PQprepare(db->h, c->name, pg, np, types);
-    db->base.round_trips++;
+    fss__sql_trip(&db->base, "prepare", text);
     free(pg);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         int rc = result_err(db, r);
@@ -435,7 +444,7 @@ static int p_step(fss_stmt *s)
         st->res = PQexecPrepared(db->h, st->prep->name, st->prep->nparams,
                                  (const char *const *)st->vals, st->lens,
                                  st->fmts, 0);
-        db->base.round_trips++;
+        fss__sql_trip(&db->base, "execute", st->prep->sql);
         es = st->res ? PQresultStatus(st->res) : PGRES_FATAL_ERROR;
         if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
             int rc = result_err(db, st->res);
@@ -632,10 +641,42 @@ static int p_finalize(fss_stmt *s)
     return FSS_SQL_OK;
 }
 
+/* libpq learns that the server ended a session only when it next reads
+ * the socket: a backend terminated by an administrator or a server restart
+ * leaves a FATAL message (and, a moment later, end-of-file) unread on an
+ * idle connection, and PQstatus stays CONNECTION_OK until then. libpq's
+ * socket is always non-blocking: when poll says something is waiting,
+ * PQconsumeInput reads it without waiting and PQisBusy parses it, which
+ * hands an idle connection's FATAL to on_notice, or sets CONNECTION_BAD on
+ * end-of-file. Only an idle connection is read: one inside a transaction
+ * has results libpq must hand out in order, and a statement that found the
+ * connection gone has already set CONNECTION_BAD. */
+static bool p_lost(fss_sql *d)
+{
+    pg_db *db = DB(d);
+
+    if (!db->h || db->ending || PQstatus(db->h) == CONNECTION_BAD)
+        return true;
+    if (PQtransactionStatus(db->h) != PQTRANS_IDLE)
+        return false;
+    /* The FATAL message and the end-of-file can come as two reads:
+     * read while the socket says something is waiting, a few times. */
+    for (int i = 0; i < 4 && PQstatus(db->h) == CONNECTION_OK; i++) {
+        struct pollfd p = {.fd = PQsocket(db->h), .events = POLLIN};
+
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+            break;
+        if (!PQconsumeInput(db->h))
+            break;
+        (void)PQisBusy(db->h); /* parses what was read: on_notice */
+    }
+    return db->ending || PQstatus(db->h) == CONNECTION_BAD;
+}
+
 const fss_sql_ops fss__sql_pg_ops = {
     p_close,    p_errmsg,  p_errcode,     p_exec,      p_changes,
     p_autocommit, p_prepare, p_nparams,   p_bind_int64, p_bind_double,
     p_bind_null, p_bind_text, p_bind_blob, p_step,     p_ncols,      p_cname,
     p_ctype,    p_cint64,  p_cdouble,     p_ctext,     p_cblob,
-    p_cbytes,   p_reset,   p_clear,       p_finalize,
+    p_cbytes,   p_reset,   p_clear,       p_finalize,  p_lost,
 };

@@ -172,10 +172,17 @@ static int l_finalize(fss_stmt *st)
     return rc;
 }
 
+/* A file has no connection to lose. */
+static bool l_lost(fss_sql *d)
+{
+    (void)d;
+    return false;
+}
+
 const fss_sql_ops fss__sql_sqlite_ops = {
     l_close,    l_errmsg,  l_errcode,     l_exec,      l_changes,
     l_autocommit, l_prepare, l_nparams,   l_bind_int64, l_bind_double,
     l_bind_null, l_bind_text, l_bind_blob, l_step,     l_ncols,      l_cname,
     l_ctype,    l_cint64,  l_cdouble,     l_ctext,     l_cblob,
-    l_cbytes,   l_reset,   l_clear,       l_finalize,
+    l_cbytes,   l_reset,   l_clear,       l_finalize,  l_lost,
 };

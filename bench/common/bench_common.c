@@ -210,7 +210,9 @@ void bc_server_start(bc_server *s, const char *bin, const char *db,
     bc_tmp_path(tmp, "server.log", s->log, sizeof s->log);
     snprintf(th, sizeof th, "%u", threads);
     argv[argc++] = bin;
-    argv[argc++] = "--db";
+    /* A PostgreSQL connection string (key=value or URI) is a --store. */
+    argv[argc++] = strchr(db, '=') || strncmp(db, "postgres", 8) == 0 ? "--store"
+                                                                      : "--db";
     argv[argc++] = db;
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1";

@@ -77,7 +77,8 @@ typedef struct bc_server {
 
 /* Starts `bin --db db --listen 127.0.0.1 --port 0 --threads N serve` (extra:
  * NULL-terminated further options, may be NULL) and waits (at most 15 s)
- * for its "listening on" line. */
+ * for its "listening on" line. A db that is a PostgreSQL connection string
+ * (key=value or postgres:// URI) is passed as --store instead. */
 void bc_server_start(bc_server *s, const char *bin, const char *db,
                      unsigned threads, const char *const *extra,
                      const bc_tmp *tmp);

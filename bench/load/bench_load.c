@@ -33,7 +33,9 @@
  *  - The devices are spread round-robin over one or more servers: N
  *    processes of the binary on the same store (--servers N), or running
  *    servers named with --url (repeatable) on a store the bench populates
- *    at --store before they are started.
+ *    at --store before they are started. --pg CONNINFO: the spawned
+ *    servers use that empty PostgreSQL database, which gets the populated
+ *    store through `sync-server copy-store` (not timed).
  *
  * Output: BENCH lines on stdout, progress and the first errors on stderr.
  */
@@ -44,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "bench_common.h"
 
@@ -56,6 +59,10 @@
 #define CATCHUP_ROUNDS 100    /* bound on the untimed catch-up pull */
 #define MAX_ERRORS_SHOWN 5
 #define DEVICE_STACK (256 * 1024)
+
+/* The closed loop's case name: "closed", or "closed_pg<N>" for N spawned
+ * servers on PostgreSQL (--pg), so one run.sh table holds both. */
+static char closed_label[24] = "closed";
 
 typedef enum load_mode { LOAD_EVENING, LOAD_CLOSED, LOAD_MORNING } load_mode;
 
@@ -419,7 +426,7 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
     for (size_t c = 1; c <= p->devices; c *= 2) {
         double t0, ms, p50, p99, rps, cpu0, cpu;
         size_t started = 0;
-        char cs[48];
+        char cs[64];
         totals t;
 
         reset_counters(devs, c);
@@ -440,7 +447,7 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         rps = (double)t.nreq / (ms / 1000);
         p50 = bc_percentile(t.all, t.nreq, 50);
         p99 = bc_percentile(t.all, t.nreq, 99);
-        snprintf(cs, sizeof cs, "closed_c%zu", c);
+        snprintf(cs, sizeof cs, "%s_c%zu", closed_label, c);
         fprintf(stderr, "load %s: %zu requests in %.1f s, %.0f req/s, %.0f rows/s,"
                 " p50 %.1f ms, p99 %.1f ms, max %.1f ms, %zu errors so far\n", cs,
                 t.nreq, ms / 1000, rps, (double)t.rows / (ms / 1000), p50, p99,
@@ -462,14 +469,14 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         if (p99 >= P99_LIMIT_MS)
             break;
     }
-    bc_result("load", "closed", "saturation_requests_per_s", best_rps, "req/s", 0,
+    bc_result("load", closed_label, "saturation_requests_per_s", best_rps, "req/s", 0,
               NULL);
-    bc_result("load", "closed", "saturation_rows_per_s", best_rows, "rows/s", 0,
+    bc_result("load", closed_label, "saturation_rows_per_s", best_rows, "rows/s", 0,
               NULL);
-    bc_result("load", "closed", "saturation_devices", (double)best_c, "count", 0,
+    bc_result("load", closed_label, "saturation_devices", (double)best_c, "count", 0,
               NULL);
-    bc_result("load", "closed", "saturation_p99_ms", best_p99, "ms", 0, "<250");
-    bc_result("load", "closed", "errors", (double)run->errors, "count", 0, "0");
+    bc_result("load", closed_label, "saturation_p99_ms", best_p99, "ms", 0, "<250");
+    bc_result("load", closed_label, "errors", (double)run->errors, "count", 0, "0");
     pthread_attr_destroy(&attr);
     free(args);
     free(th);
@@ -577,7 +584,30 @@ typedef struct server_set {
     const char *urls[MAX_SERVERS];
     size_t nurls;
     const char *store;        /* --store: populate here (external servers) */
+    const char *pg;           /* --pg: spawned servers on this PostgreSQL */
 } server_set;
+
+/* Copies the populated SQLite store at db into the empty PostgreSQL
+ * database pg with the binary's own copy-store (verified rep by rep). */
+static void copy_to_pg(const char *bin, const char *db, const char *pg)
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        bc_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execl(bin, bin, "copy-store", "--from", db, "--to", pg, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        bc_die("%s copy-store --from %s --to %s failed", bin, db, pg);
+}
 
 /* Waits (at most 10 minutes) until every external server answers HTTP. */
 static void wait_for_servers(const server_set *ss)
@@ -640,6 +670,12 @@ static void run_case(const load_params *p, const server_set *ss)
                 0x10ad);
     fprintf(stderr, "load: store ready at %s after %.1f s\n", db,
             (bc_now_ms() - setup_t0) / 1000);
+    if (ss->pg) {
+        setup_t0 = bc_now_ms();
+        copy_to_pg(ss->bin, db, ss->pg);
+        fprintf(stderr, "load: copied to PostgreSQL after %.1f s\n",
+                (bc_now_ms() - setup_t0) / 1000);
+    }
     if (ss->nurls) {
         for (size_t i = 0; i < ss->nurls; i++)
             urls[i] = ss->urls[i];
@@ -650,7 +686,8 @@ static void run_case(const load_params *p, const server_set *ss)
         for (unsigned i = 0; i < ss->nspawn; i++) {
             /* Each server its own dir: its log holds its "listening" line. */
             bc_tmp_make(&stmp[i], "bench-load-server");
-            bc_server_start(&srv[i], ss->bin, db, p->threads, NULL, &stmp[i]);
+            bc_server_start(&srv[i], ss->bin, ss->pg ? ss->pg : db, p->threads, NULL,
+                            &stmp[i]);
             urls[i] = srv[i].url;
             run.pids[i] = srv[i].pid;
             fprintf(stderr, "load: server %u (pid %d) at %s\n", i, (int)srv[i].pid,
@@ -722,7 +759,7 @@ static void run_case(const load_params *p, const server_set *ss)
     if (p->mode == LOAD_EVENING)
         report(p, &run, devs, phase_ms, server_kib);
     else if (server_kib > 0)
-        bc_result("load", p->mode == LOAD_CLOSED ? "closed" : "morning",
+        bc_result("load", p->mode == LOAD_CLOSED ? closed_label : "morning",
                   "server_peak_rss_mib", server_kib / 1024.0, "MiB", 0, NULL);
     for (size_t i = 0; i < p->devices; i++) {
         bc_device_close(&devs[i].dev);
@@ -753,7 +790,8 @@ static void usage(void)
            "         [--devices N (one evening case only)]\n"
            "         [--closed [MAX_DEVICES]] [--morning [DEVICES]]\n"
            "         [--servers N (processes on one store)]\n"
-           "         [--url URL ... --store PATH (running servers)]");
+           "         [--url URL ... --store PATH (running servers)]\n"
+           "         [--pg CONNINFO (spawned servers on PostgreSQL)]");
 }
 
 int main(int argc, char **argv)
@@ -787,12 +825,16 @@ int main(int argc, char **argv)
             ss.urls[ss.nurls++] = argv[++i];
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             ss.store = argv[++i];
+        else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc)
+            ss.pg = argv[++i];
         else
             usage();
     }
     if (ss.nspawn == 0 || ss.nspawn > MAX_SERVERS || (ss.nurls && !ss.store) ||
         (ss.store && !ss.nurls))
         usage();
+    if (ss.pg)
+        snprintf(closed_label, sizeof closed_label, "closed_pg%u", ss.nspawn);
     /* D device sockets here, D connections at the server (it inherits). */
     bc_raise_nofile(65536);
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -37,8 +37,13 @@
  * the information a merging store must keep; raw rows without stamps would
  * compare the server against a store that cannot merge.
  *
+ * PostgreSQL (--store CONNINFO, an empty database): after the SQLite cases,
+ * the same launch repeats them with the server's store on PostgreSQL (same
+ * rows, same pushes) and reports them as pg_<case>, with the SQLite
+ * server's rate of the same case as the baseline (target >= 0.5x).
+ *
  * Output: BENCH merge <case> rows_per_s (see bench_report.h). Usage:
- * bench_merge [--quick]; BENCH_KEEP=1 keeps the temporary directory (both
+ * bench_merge [--quick] [--store CONNINFO]; BENCH_KEEP=1 keeps the temporary directory (both
  * databases) for a look with the sqlite3 shell.
  */
 #include <errno.h>
@@ -793,7 +798,12 @@ static double raw_upsert(rawdb *r, const cap_row *rows, size_t n)
 /* Cases                                                                   */
 /* ---------------------------------------------------------------------- */
 
-static void run_case(bench *b, rawdb *r, const char *name, size_t n)
+/* One case: n changed rows pushed through the server. With r, the raw
+ * SQLite upsert baseline follows; without (the PostgreSQL pass), the
+ * baseline is base_rate, the SQLite server's rate of the same case in this
+ * launch. Returns the server's rows/s. */
+static double run_case(bench *b, rawdb *r, const char *name, size_t n,
+                       double base_rate)
 {
     size_t *idx = xcalloc(n, sizeof *idx);
     fs_change *ch = xcalloc(BATCH, sizeof *ch);
@@ -812,6 +822,13 @@ static void run_case(bench *b, rawdb *r, const char *name, size_t n)
         for (size_t j = 0; j < m; j++)
             fs_change_free(&ch[j]);
     }
+    if (!r) {
+        fprintf(stderr, "bench_merge: %s: server on PostgreSQL %.2f s (%.0f rows/s)\n",
+                name, t_srv, (double)n / t_srv);
+        bench_result("merge", name, "rows_per_s", (double)n / t_srv, "rows/s",
+                     base_rate, ">=0.5x");
+        goto done;
+    }
     rows = capture(b, r, idx, n);
     t_raw = raw_upsert(r, rows, n);
     fprintf(stderr, "bench_merge: %s: server %.2f s (%.0f rows/s), raw upsert %.2f s "
@@ -820,8 +837,10 @@ static void run_case(bench *b, rawdb *r, const char *name, size_t n)
     bench_result("merge", name, "rows_per_s", (double)n / t_srv, "rows/s",
                  (double)n / t_raw, ">=0.5x");
     capture_free(rows, n);
+done:
     free(ch);
     free(idx);
+    return (double)n / t_srv;
 }
 
 static void cleanup(bench *b)
@@ -839,14 +858,44 @@ static void cleanup(bench *b)
         fprintf(stderr, "bench_merge: rmdir %s: %s\n", b->dir, strerror(errno));
 }
 
+/* Opens the server on the configured store (b->cfg) and writes the
+ * rows every case edits. */
+static void setup(bench *b)
+{
+    fs_error err = {0};
+
+    b->cfg.threads = 1;
+    if (fss_server_open(&b->cfg, &b->s, &err) != FSS_OK)
+        die("open: %s", err.text);
+    if (fss_admin_rep_add(b->s, "Bench Rep", "bench@example.com", &b->rep, &err) != FSS_OK ||
+        fss_admin_territory_add(b->s, "bench", "Bench", &err) != FSS_OK ||
+        fss_admin_rep_territory(b->s, &b->rep, "bench", true, &err) != FSS_OK)
+        die("rep: %s", err.text);
+    build_rows(b);
+    populate(b);
+}
+
 int main(int argc, char **argv)
 {
     static bench b;
     rawdb r;
-    fs_error err = {0};
     const char *tmp = getenv("TMPDIR");
+    const char *pg = NULL;
+    const char *names[2];
+    size_t sizes[2];
+    double rate[2];
 
     b.quick = bench_quick(argc, argv);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            pg = argv[++i];
+        else if (strcmp(argv[i], "--quick") != 0)
+            die("usage: bench_merge [--quick] [--store POSTGRESQL-CONNINFO]");
+    }
+    names[0] = b.quick ? "1k" : "10k";
+    names[1] = b.quick ? "10k" : "100k";
+    sizes[0] = b.quick ? 1000 : 10000;
+    sizes[1] = b.quick ? 10000 : 100000;
     b.ncust = b.quick ? 100 : 1000;
     b.seed = 0x9E3779B97F4A7C15ULL;
     snprintf(b.dir, sizeof b.dir, "%s/fs-bench-merge-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -857,26 +906,38 @@ int main(int argc, char **argv)
 
     fss_config_default(&b.cfg);
     b.cfg.db_path = b.db;
-    b.cfg.threads = 1;
-    if (fss_server_open(&b.cfg, &b.s, &err) != FSS_OK)
-        die("open: %s", err.text);
-    if (fss_admin_rep_add(b.s, "Bench Rep", "bench@example.com", &b.rep, &err) != FSS_OK ||
-        fss_admin_territory_add(b.s, "bench", "Bench", &err) != FSS_OK ||
-        fss_admin_rep_territory(b.s, &b.rep, "bench", true, &err) != FSS_OK)
-        die("rep: %s", err.text);
-    build_rows(&b);
-    populate(&b);
+    setup(&b);
     raw_open(&b, &r);
-    if (b.quick) {
-        run_case(&b, &r, "1k", 1000);
-        run_case(&b, &r, "10k", 10000);
-    } else {
-        run_case(&b, &r, "10k", 10000);
-        run_case(&b, &r, "100k", 100000);
-    }
+    for (int c = 0; c < 2; c++)
+        rate[c] = run_case(&b, &r, names[c], sizes[c], 0);
     raw_close(&r);
     fss_server_close(b.s);
     free(b.rows);
+
+    if (pg) {
+        /* The same workload on PostgreSQL (an empty database), in this
+         * launch: the same rows (same seed), the same pushes; the baseline
+         * is the SQLite server's rate just measured. */
+        bench keep = b;
+        char pname[2][16];
+
+        memset(&b, 0, sizeof b);
+        b.quick = keep.quick;
+        b.ncust = keep.ncust;
+        b.seed = keep.seed;
+        memcpy(b.dir, keep.dir, sizeof b.dir);
+        memcpy(b.db, keep.db, sizeof b.db);
+        memcpy(b.rawdb, keep.rawdb, sizeof b.rawdb);
+        fss_config_default(&b.cfg);
+        b.cfg.store = pg;
+        setup(&b);
+        for (int c = 0; c < 2; c++) {
+            snprintf(pname[c], sizeof pname[c], "pg_%s", names[c]);
+            (void)run_case(&b, NULL, pname[c], sizes[c], rate[c]);
+        }
+        fss_server_close(b.s);
+        free(b.rows);
+    }
     if (getenv("BENCH_KEEP"))
         fprintf(stderr, "bench_merge: kept %s (BENCH_KEEP)\n", b.dir);
     else
