@@ -115,38 +115,6 @@ static bool password_ok(const char *hash, const char *pw)
     return crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0;
 }
 
-/* A write transaction on a borrowed connection, as fss_admin.c does. */
-typedef struct acct_tx {
-    fss_server *s;
-    fss_conn *c;
-} acct_tx;
-
-static fss_status tx_begin(fss_server *s, acct_tx *t, fs_error *err)
-{
-    t->s = s;
-    t->c = fss__conn_get(s, 10000);
-    if (!t->c)
-        return fss__fail(err, FSS_EDB, "no database connection free");
-    if (fss__begin_immediate(t->c, err) != FSS_OK) {
-        fss__conn_put(s, t->c);
-        t->c = NULL;
-        return FSS_EDB;
-    }
-    return FSS_OK;
-}
-
-static fss_status tx_end(acct_tx *t, fss_status st, fs_error *err)
-{
-    if (!t->c)
-        return st;
-    if (st == FSS_OK)
-        st = fss__commit(t->c, err);
-    if (st != FSS_OK)
-        fss__rollback(t->c);
-    fss__conn_put(t->s, t->c);
-    t->c = NULL;
-    return st;
-}
 
 void fss__audit(fss_server *s, const char *actor, const char *action,
                 const char *target, int status, const char *remote)
@@ -155,11 +123,11 @@ void fss__audit(fss_server *s, const char *actor, const char *action,
                         .target = target, .status = status,
                         .remote = remote && remote[0] ? remote : NULL};
     fs_error err = {0};
-    acct_tx t;
+    fss_tx t;
     fss_status st;
 
-    if ((st = tx_begin(s, &t, &err)) == FSS_OK)
-        st = tx_end(&t, fss__repo_audit_add(t.c, &a, &err), &err);
+    if ((st = fss__tx_begin(s, &t, &err)) == FSS_OK)
+        st = fss__tx_end(&t, fss__repo_audit_add(t.c, &a, &err), &err);
     if (st != FSS_OK)
         fprintf(stderr, "sync-server: audit log: %s (%s by %s)\n", err.text, action, actor);
 }
@@ -170,7 +138,7 @@ fss_status fss_user_add(fss_server *s, const char *name, const char *role,
 {
     char hash[FSS_PWHASH_MAX];
     fss_role r;
-    acct_tx t;
+    fss_tx t;
     fss_status st;
     int64_t id = 0;
     size_t n = 0;
@@ -192,7 +160,7 @@ fss_status fss_user_add(fss_server *s, const char *name, const char *role,
         return fss__fail(err, FSS_EINVAL, "at most %d territories", FSS_ACTOR_MAX_TERR);
     if ((st = hash_password(password, hash, err)) != FSS_OK)
         return st;
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = fss__repo_user_add(t.c, name, fss__role_name(r), hash, (int64_t)fss_now_ms(),
                             &id, err);
@@ -206,7 +174,7 @@ fss_status fss_user_add(fss_server *s, const char *name, const char *role,
             st = fss__repo_user_territory_add(t.c, id, territories[i], err);
     }
     sodium_memzero(hash, sizeof hash);
-    st = tx_end(&t, st, err);
+    st = fss__tx_end(&t, st, err);
     if (st == FSS_OK)
         fss__audit(s, actor ? actor : "cli", "user-add", name, 200, NULL);
     return st;
@@ -270,7 +238,7 @@ fss_status fss_users_list(fss_server *s, fss_buf *out, fs_error *err)
 }
 
 /* Loads user `name` inside t; ENOTFOUND when there is none. */
-static fss_status user_find(acct_tx *t, const char *name, fss_user_row *u,
+static fss_status user_find(fss_tx *t, const char *name, fss_user_row *u,
                             fs_error *err)
 {
     bool found;
@@ -285,17 +253,17 @@ fss_status fss_user_disable(fss_server *s, const char *name, bool disabled,
                             const char *actor, fs_error *err)
 {
     fss_user_row u;
-    acct_tx t;
+    fss_tx t;
     fss_status st;
 
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = user_find(&t, name, &u, err);
     if (st == FSS_OK)
         st = fss__repo_user_set_disabled(t.c, u.id, disabled, err);
     if (st == FSS_OK && disabled)
         st = fss__repo_sessions_revoke_user(t.c, u.id, err);
-    st = tx_end(&t, st, err);
+    st = fss__tx_end(&t, st, err);
     if (st == FSS_OK)
         fss__audit(s, actor ? actor : "cli", disabled ? "user-disable" : "user-enable",
                    name, 200, NULL);
@@ -308,12 +276,12 @@ fss_status fss_user_password(fss_server *s, const char *name,
 {
     char hash[FSS_PWHASH_MAX];
     fss_user_row u;
-    acct_tx t;
+    fss_tx t;
     fss_status st;
 
     if ((st = hash_password(password, hash, err)) != FSS_OK)
         return st;
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = user_find(&t, name, &u, err);
     if (st == FSS_OK)
@@ -321,7 +289,7 @@ fss_status fss_user_password(fss_server *s, const char *name,
     if (st == FSS_OK)
         st = fss__repo_sessions_revoke_user(t.c, u.id, err);
     sodium_memzero(hash, sizeof hash);
-    st = tx_end(&t, st, err);
+    st = fss__tx_end(&t, st, err);
     if (st == FSS_OK)
         fss__audit(s, actor ? actor : "cli", "passwd", name, 200, NULL);
     return st;
@@ -332,19 +300,19 @@ fss_status fss__own_password(fss_server *s, const fss_actor *a,
                              bool *ok, fs_error *err)
 {
     fss_user_row u;
-    acct_tx t;
+    fss_tx t;
     fss_status st;
     char label[FSS_USER_NAME_MAX + 8];
 
     *ok = false;
     if ((st = need_sodium(err)) != FSS_OK)
         return st;
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = user_find(&t, a->name, &u, err);
     if (st == FSS_OK)
         *ok = current && password_ok(u.pw_hash, current);
-    st = tx_end(&t, st, err);
+    st = fss__tx_end(&t, st, err);
     if (st != FSS_OK || !*ok)
         return st;
     fss__actor_label(a, label, sizeof label);
@@ -452,7 +420,7 @@ fss_status fss__login(fss_server *s, const char *name, const char *password,
     uint32_t ttl = s->cfg.session_ttl_s ? s->cfg.session_ttl_s : 8 * 3600;
     int64_t now = (int64_t)fss_now_ms(), fails = 0, wstart = 0;
     fss_user_row u;
-    acct_tx t;
+    fss_tx t;
     fss_status st;
     bool found = false, good;
 
@@ -467,26 +435,26 @@ fss_status fss__login(fss_server *s, const char *name, const char *password,
         *res = FSS_LOGIN_LIMITED;
         return FSS_OK;
     }
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = fss__repo_login_fails(t.c, name, now - window, &fails, &wstart, err);
     if (st == FSS_OK && fails >= (int64_t)limit) {
         *res = FSS_LOGIN_LIMITED;
-        return tx_end(&t, st, err);
+        return fss__tx_end(&t, st, err);
     }
     if (st == FSS_OK)
         st = fss__repo_user_get(t.c, name, &u, &found, err);
     /* Commit before the slow hash: the store is not held for it. */
-    if ((st = tx_end(&t, st, err)) != FSS_OK)
+    if ((st = fss__tx_end(&t, st, err)) != FSS_OK)
         return st;
     good = found ? password_ok(u.pw_hash, password) : (password_ok(dummy_hash, password), false);
     good = good && !u.disabled;
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     if (!good) {
         fss__rate_fail(s, remote);
         st = fss__repo_login_fail_add(t.c, name, now - window, now, err);
-        return tx_end(&t, st, err);
+        return fss__tx_end(&t, st, err);
     }
     st = fss__repo_login_fails_clear(t.c, name, err);
     if (st == FSS_OK)
@@ -501,21 +469,21 @@ fss_status fss__login(fss_server *s, const char *name, const char *password,
     }
     if (st == FSS_OK)
         st = actor_of(t.c, &u, a, err);
-    if ((st = tx_end(&t, st, err)) == FSS_OK)
+    if ((st = fss__tx_end(&t, st, err)) == FSS_OK)
         *res = FSS_LOGIN_OK;
     return st;
 }
 
 fss_status fss__logout(fss_server *s, const fss_actor *a, fs_error *err)
 {
-    acct_tx t;
+    fss_tx t;
     fss_status st;
 
     if (a->token)
         return FSS_OK;
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
-    return tx_end(&t, fss__repo_session_revoke(t.c, a->session, err), err);
+    return fss__tx_end(&t, fss__repo_session_revoke(t.c, a->session, err), err);
 }
 
 /* ---- the audit log ---- */

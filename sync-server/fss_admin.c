@@ -15,12 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct admin_tx {
-    fss_server *s;
-    fss_conn *c;
-} admin_tx;
-
-static fss_status tx_begin(fss_server *s, admin_tx *t, fs_error *err)
+fss_status fss__tx_begin(fss_server *s, fss_tx *t, fs_error *err)
 {
     t->s = s;
     t->c = fss__conn_get(s, 10000);
@@ -34,7 +29,7 @@ static fss_status tx_begin(fss_server *s, admin_tx *t, fs_error *err)
     return FSS_OK;
 }
 
-static fss_status tx_end(admin_tx *t, fss_status st, fs_error *err)
+fss_status fss__tx_end(fss_tx *t, fss_status st, fs_error *err)
 {
     if (!t->c)
         return st;
@@ -151,7 +146,7 @@ static fss_status reps_list(fss_conn *c, void *arg, fs_error *err)
 fss_status fss_admin_rep_add(fss_server *s, const char *name,
                              const char *email, fs_id *rep_out, fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     fs_id id;
     char txt[FS_ID_STRLEN + 1];
     fss_status st;
@@ -163,13 +158,13 @@ fss_status fss_admin_rep_add(fss_server *s, const char *name,
     if (fs_id_new(fss_now_ms(), &id, err) != FS_OK)
         return FSS_ERANDOM;
     fs_id_format(&id, txt);
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = fss__repo_rep_add(t.c, txt, name, (email && email[0]) ? email : NULL,
                            (int64_t)fss_now_ms(), err);
     if (st == FSS_EEXISTS)
         fss__fail(err, FSS_EEXISTS, "a rep with email %s exists", email);
-    st = tx_end(&t, st, err);
+    st = fss__tx_end(&t, st, err);
     if (st == FSS_OK && rep_out)
         *rep_out = id;
     return st;
@@ -191,7 +186,7 @@ fss_status fss_admin_reps_list(fss_server *s, fss_buf *out, fs_error *err)
 fss_status fss_admin_territory_add(fss_server *s, const char *code,
                                    const char *name, fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     fss_status st;
     size_t i, n = code ? strlen(code) : 0;
 
@@ -202,10 +197,10 @@ fss_status fss_admin_territory_add(fss_server *s, const char *code,
               code[i] == '-' || code[i] == '_'))
             return fss__fail(err, FSS_EINVAL,
                              "territory code must be [a-z0-9_-] (got \"%s\")", code);
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     st = fss__repo_territory_put(t.c, code, name && name[0] ? name : code, err);
-    return tx_end(&t, st, err);
+    return fss__tx_end(&t, st, err);
 }
 
 static void territory_item(const fss_territory_item *t, void *arg)
@@ -252,7 +247,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
                                    const char *territory, bool member,
                                    fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     char rid[FS_ID_STRLEN + 1];
     fs_id *ids = NULL;
     bool *had = NULL;
@@ -261,7 +256,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
     fss_status st;
 
     fs_id_format(rep, rid);
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     if ((st = fss__rep_known(t.c, rid, err)) != FSS_OK ||
         (st = fss__territory_known(t.c, territory, err)) != FSS_OK ||
@@ -294,7 +289,7 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
 done:
     free(ids);
     free(had);
-    return tx_end(&t, st, err);
+    return fss__tx_end(&t, st, err);
 }
 
 /* A server change setting text fields (NULL value = leave, "" = clear). */
@@ -334,14 +329,14 @@ fss_status fss_admin_customer_assign(fss_server *s, const fs_id *customer,
                                      const char *owner_rep,
                                      const char *territory, fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     fs_change chg;
     fss_status st;
     fs_hlc now;
     fs_error ferr = {0};
 
     memset(&chg, 0, sizeof chg);
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     if ((st = customer_exists(t.c, customer, err)) != FSS_OK)
         goto done;
@@ -363,19 +358,19 @@ fss_status fss_admin_customer_assign(fss_server *s, const fs_id *customer,
         st = fss__server_write(s, t.c, &chg, err);
 done:
     fs_change_free(&chg);
-    return tx_end(&t, st, err);
+    return fss__tx_end(&t, st, err);
 }
 
 fss_status fss_admin_customer_delete(fss_server *s, const fs_id *customer,
                                      fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     fs_change chg;
     fss_status st;
     fs_error ferr = {0};
 
     memset(&chg, 0, sizeof chg);
-    if ((st = tx_begin(s, &t, err)) != FSS_OK)
+    if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
     if ((st = customer_exists(t.c, customer, err)) != FSS_OK)
         goto done;
@@ -388,7 +383,7 @@ fss_status fss_admin_customer_delete(fss_server *s, const fs_id *customer,
     st = fss__server_write(s, t.c, &chg, err);
 done:
     fs_change_free(&chg);
-    return tx_end(&t, st, err);
+    return fss__tx_end(&t, st, err);
 }
 
 /* A list's output and whether a row was written yet (for the commas). */
@@ -442,16 +437,16 @@ fss_status fss_admin_devices_list(fss_server *s, fss_buf *out, fs_error *err)
 fss_status fss_admin_device_revoke(fss_server *s, const fs_id *device,
                                    fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     bool found = false;
     fss_status rc;
 
-    if ((rc = tx_begin(s, &t, err)) != FSS_OK)
+    if ((rc = fss__tx_begin(s, &t, err)) != FSS_OK)
         return rc;
     rc = fss__repo_device_revoke(t.c, device, (int64_t)fss_now_ms(), &found, err);
     if (rc == FSS_OK && !found)
         rc = fss__fail(err, FSS_ENOTFOUND, "no such device");
-    return tx_end(&t, rc, err);
+    return fss__tx_end(&t, rc, err);
 }
 
 typedef struct conflicts_out {
@@ -589,7 +584,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
                                       const char *value_json,
                                       const char *resolved_by, fs_error *err)
 {
-    admin_tx t;
+    fss_tx t;
     picked rec;
     bool found = false;
     fs_change chg;
@@ -614,7 +609,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
     accept = strcmp(choice, "accept") == 0;
     if (strcmp(choice, "value") == 0 && !value_json)
         return fss__fail(err, FSS_EINVAL, "choice value needs a value");
-    if ((rc = tx_begin(s, &t, err)) != FSS_OK)
+    if ((rc = fss__tx_begin(s, &t, err)) != FSS_OK)
         return rc;
     memset(&rec, 0, sizeof rec);
     if ((rc = fss__repo_conflict_get(t.c, id, pick, &rec, &found, err)) != FSS_OK)
@@ -738,7 +733,7 @@ done:
     fs_value_clear(&v);
     fsj_free(&j);
     free(chosen);
-    return tx_end(&t, rc, err);
+    return fss__tx_end(&t, rc, err);
 }
 
 typedef struct export_ctx {

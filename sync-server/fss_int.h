@@ -404,4 +404,15 @@ void fss__metrics_refusal(fss_metrics *m, fs_proto_error_code c);
 void fss__metrics_replay(fss_metrics *m);
 void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan);
 
+/* ---- a back-office write transaction (fss_admin.c) ----
+ * A connection borrowed for one IMMEDIATE transaction: fss__tx_end commits
+ * when st is FSS_OK (else rolls back), gives the connection back and
+ * returns the final status. */
+typedef struct fss_tx {
+    fss_server *s;
+    fss_conn *c;
+} fss_tx;
+fss_status fss__tx_begin(fss_server *s, fss_tx *t, fs_error *err);
+fss_status fss__tx_end(fss_tx *t, fss_status st, fs_error *err);
+
 #endif /* FSS_INT_H */
