@@ -185,6 +185,36 @@ static bool rep_in_territories_ok(route_ctx *x, const char *rep)
     return in;
 }
 
+/* The territories a report covers: the ?territory=CODE filter, within the
+ * actor's own territories (a manager asking for another territory gets
+ * 403), else the actor's territories (NULL = all). *n counts the codes;
+ * one[0] holds the filter. false = refused (answered). */
+typedef struct report_terr {
+    char one_buf[80];
+    const char *one[1];
+    const char *const *codes;
+    size_t n;
+} report_terr;
+
+static bool report_territories(route_ctx *x, report_terr *r)
+{
+    const char *const *terr = TERR(x);
+
+    r->codes = terr;
+    r->n = 0;
+    if (query_get(x->req->query, "territory", r->one_buf, sizeof r->one_buf)) {
+        if (!territory_allowed(x, r->one_buf))
+            return false;
+        r->one[0] = r->one_buf;
+        r->codes = r->one;
+        r->n = 1;
+        return true;
+    }
+    for (size_t i = 0; terr && terr[i]; i++)
+        r->n++;
+    return true;
+}
+
 /* A scalar JSON value back to text (conflict "value"). */
 static void scalar_json(fss_buf *b, const fsj *v)
 {
@@ -698,31 +728,31 @@ static void route(route_ctx *x)
                strcmp(x->segs[0], "reports") == 0 &&
                (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0 ||
                 strcmp(x->segs[1], "value") == 0)) {
-        /* ?territory=CODE restricts the report (a manager's territories). */
-        char terr[80];
-        const char *one[1] = {terr};
-        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
-        const char *const *codes = restricted ? one : NULL;
-        st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, codes, 1, &out, &err)
+        /* ?territory=CODE restricts the report, within the actor's. */
+        report_terr rt;
+        if (!report_territories(x, &rt))
+            return;
+        st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, rt.codes, rt.n, &out, &err)
              : strcmp(x->segs[1], "value") == 0
-                 ? fss_report_value(s, codes, 1, (int64_t)fss_now_ms(), &out, &err)
-                 : fss_report_at_risk(s, codes, 1, &out, &err);
+                 ? fss_report_value(s, rt.codes, rt.n, (int64_t)fss_now_ms(), &out, &err)
+                 : fss_report_at_risk(s, rt.codes, rt.n, &out, &err);
     } else if (is(x, "GET", 1, "tickets", NULL)) {
         /* ?territory=CODE restricts the list; ?all=1 includes resolved and
          * closed tickets (default: those waiting, oldest first). */
-        char terr[80], all[8];
-        const char *one[1] = {terr};
-        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
+        char all[8];
+        report_terr rt;
         bool every = query_get(x->req->query, "all", all, sizeof all) && strcmp(all, "0");
-        st = fss_report_tickets(s, restricted ? one : NULL, 1, !every,
-                                (int64_t)fss_now_ms(), &out, &err);
+        if (!report_territories(x, &rt))
+            return;
+        st = fss_report_tickets(s, rt.codes, rt.n, !every, (int64_t)fss_now_ms(), &out,
+                                &err);
     } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
                strcmp(x->segs[0], "reports") == 0 &&
                strcmp(x->segs[1], "satisfaction") == 0) {
-        char terr[80];
-        const char *one[1] = {terr};
-        bool restricted = query_get(x->req->query, "territory", terr, sizeof terr);
-        st = fss_report_satisfaction(s, restricted ? one : NULL, 1, &out, &err);
+        report_terr rt;
+        if (!report_territories(x, &rt))
+            return;
+        st = fss_report_satisfaction(s, rt.codes, rt.n, &out, &err);
     } else if (is(x, "POST", 2, "tickets", NULL)) {
         /* {"status":..., "assignee":..., "resolution":...}, any of them. */
         if (!parse_id_seg(x, 1, &id, "ticket") || !need_json_body(x))
@@ -918,6 +948,8 @@ static const route_rule scoped_routes[] = {
     {"GET", "conflicts", NULL, 1, false},
     {"GET", "activity", NULL, 1, false},
     {"GET", "pipeline", NULL, 1, false},
+    {"GET", "reports", NULL, 2, false}, /* at-risk, lost, value, satisfaction */
+    {"GET", "tickets", NULL, 1, false},
     {"POST", "conflicts", "resolve", 3, true},
     {"POST", "devices", "revoke", 3, true},
     {"POST", "customers", "assign", 3, true},

@@ -335,6 +335,22 @@ static void test_roles(void **state)
          404, 403, 403},
         {"DELETE", "/admin/v1/customers/" ZERO_ID, NULL, 404, 403, 403},
         {"GET", "/admin/v1/reps/" ZERO_ID "/export", NULL, 404, 403, 403},
+        {"GET", "/admin/v1/pool", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/claims", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/duplicates", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/offboards", NULL, 200, 403, 403},
+        /* The value and ticket reports, within one's territories: another
+         * territory asked for by name is refused. */
+        {"GET", "/admin/v1/reports/at-risk", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/reports/lost", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/reports/value", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/reports/satisfaction", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/tickets", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/reports/at-risk?territory=north", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/reports/at-risk?territory=south", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/reports/value?territory=south", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/tickets?territory=south", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/reports/satisfaction?territory=south", NULL, 200, 403, 403},
         /* Scoped to the territories (test_scope_by_territory checks what). */
         {"GET", "/admin/v1/reps", NULL, 200, 200, 200},
         {"GET", "/admin/v1/customers", NULL, 200, 200, 200},
