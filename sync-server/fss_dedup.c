@@ -63,8 +63,13 @@ typedef struct dpair {
     uint32_t a, b;
 } dpair;
 
-static const dlist *g_sort_list; /* qsort has no argument: set per sort */
-static int g_sort_key;
+/* A customer's key of the kind being sorted, beside its index: qsort's
+ * comparator needs no state outside its arguments, so concurrent requests
+ * never share one. */
+typedef struct dkeyed {
+    const char *key;
+    uint32_t i;
+} dkeyed;
 
 static const char *key_of(const dcust *d, int which)
 {
@@ -73,9 +78,7 @@ static const char *key_of(const dcust *d, int which)
 
 static int by_key(const void *x, const void *y)
 {
-    const dcust *a = &g_sort_list->v[*(const uint32_t *)x];
-    const dcust *b = &g_sort_list->v[*(const uint32_t *)y];
-    return strcmp(key_of(a, g_sort_key), key_of(b, g_sort_key));
+    return strcmp(((const dkeyed *)x)->key, ((const dkeyed *)y)->key);
 }
 
 static int by_pair(const void *x, const void *y)
@@ -94,7 +97,7 @@ fss_status fss_admin_duplicates(fss_server *s, const char *const *territories,
                                 fss_buf *out, fs_error *err)
 {
     dlist l = {0};
-    uint32_t *idx = NULL;
+    dkeyed *idx = NULL;
     dpair *pairs = NULL;
     size_t np = 0, capp = 0, i, j, k;
     bool any = false;
@@ -111,19 +114,16 @@ fss_status fss_admin_duplicates(fss_server *s, const char *const *territories,
         st = fss__fail(err, FSS_ENOMEM, "duplicates");
         goto done;
     }
-    /* One sort per key; every pair inside a run of equal keys. Not
-     * thread-safe by the globals: the caller holds a connection, and
-     * duplicates runs are rare back-office calls. */
-    for (int which = 0; which < 3; which++) {
-        for (i = 0; i < l.n; i++)
-            idx[i] = (uint32_t)i;
-        g_sort_list = &l;
-        g_sort_key = which;
+    /* One sort per key; every pair inside a run of equal keys. */
+    for (int which = 0; which < 3 && l.n; which++) {
+        for (i = 0; i < l.n; i++) {
+            idx[i].key = key_of(&l.v[i], which);
+            idx[i].i = (uint32_t)i;
+        }
         qsort(idx, l.n, sizeof *idx, by_key);
         for (i = 0; i < l.n; i = j) {
-            const char *key = key_of(&l.v[idx[i]], which);
-            for (j = i + 1; j < l.n && strcmp(key, key_of(&l.v[idx[j]], which)) == 0;
-                 j++)
+            const char *key = idx[i].key;
+            for (j = i + 1; j < l.n && strcmp(key, idx[j].key) == 0; j++)
                 ;
             if (!key[0] || j - i < 2 || j - i > DEDUP_BUCKET_MAX)
                 continue;
@@ -139,13 +139,14 @@ fss_status fss_admin_duplicates(fss_server *s, const char *const *territories,
                         pairs = m;
                         capp = nc;
                     }
-                    pairs[np].a = idx[p] < idx[q] ? idx[p] : idx[q];
-                    pairs[np].b = idx[p] < idx[q] ? idx[q] : idx[p];
+                    pairs[np].a = idx[p].i < idx[q].i ? idx[p].i : idx[q].i;
+                    pairs[np].b = idx[p].i < idx[q].i ? idx[q].i : idx[p].i;
                     np++;
                 }
         }
     }
-    qsort(pairs, np, sizeof *pairs, by_pair);
+    if (np)
+        qsort(pairs, np, sizeof *pairs, by_pair);
     fss_buf_puts(out, "[");
     for (k = 0; k < np; k++) {
         unsigned why = 0;
