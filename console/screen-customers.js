@@ -1,0 +1,33 @@
+/* Customers: search and filter the live customers (GET customers). */
+'use strict';
+
+(function () {
+  let list = null;
+
+  FS.register('customers', {
+    title: 'Customers',
+    build: function (sec) {
+      list = FS.list({
+        id: 'customer',
+        path: 'customers',
+        sort: 'name',
+        empty: 'No customers match.',
+        filters: [
+          { name: 'q', label: 'Search', type: 'search', placeholder: 'name, address or tag' },
+          { name: 'territory', label: 'Territory', type: 'text' },
+          { name: 'segment', label: 'Segment', type: 'text' },
+        ],
+        columns: [
+          { title: 'Name', sort: 'name', value: function (c) { return FS.el('span', { title: 'id ' + c.id }, c.name); } },
+          { title: 'Territory', sort: 'territory', value: function (c) { return c.territory; } },
+          { title: 'Owner', value: function (c) { return c.owner_name; } },
+          { title: 'Segment', sort: 'segment', value: function (c) { return c.segment; } },
+          { title: 'Phone', value: function (c) { return c.phone; } },
+          { title: 'Address', value: function (c) { return c.address; } },
+        ],
+      });
+      sec.append(FS.el('h1', {}, 'Customers'), list.node);
+    },
+    load: function () { return list.load(); },
+  });
+})();
