@@ -582,6 +582,13 @@ typedef struct fs_merge_ctx {
      * a delete in this change then counts other devices' stored writes as
      * not seen. */
     bool row_unseen;
+    /* A person's decision on an open record (the back office resolving a
+     * terminal clash, FS_ORIGIN_SERVER only): in an e-sign or lifecycle
+     * field the chosen state stands even where the lattice ranks the
+     * stored one higher (accepted -> rejected), and nothing is recorded:
+     * the resolution is the record. A device that later pushes the higher
+     * state meets the rules again and opens a new record. */
+    bool decision;
 } fs_merge_ctx;
 
 typedef enum fs_outcome {

@@ -598,6 +598,10 @@ static fs_status plan_field(plan *p, size_t i)
         const lattice *l = f->policy == FS_POLICY_ESIGN ? &esign_lattice
                                                         : &lifecycle_lattice;
         int a = l->rank(&fc->v), b = cell->hlc ? l->rank(&cell->v) : -2;
+        if (p->ctx->decision && p->ctx->origin == FS_ORIGIN_SERVER) {
+            cmp = fs_value_eq(&fc->v, &cell->v) ? 0 : 1;
+            break;
+        }
         if (a != b)
             cmp = a > b ? 1 : -1;
         rule = l->order_rule;

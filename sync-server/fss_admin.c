@@ -710,7 +710,7 @@ fss_status fss_admin_conflict_resolve(fss_server *s, int64_t id,
                 goto done;
             }
         }
-        if ((rc = fss__server_write(s, t.c, &chg, err)) != FSS_OK)
+        if ((rc = fss__server_decide(s, t.c, &chg, err)) != FSS_OK)
             goto done;
     }
     {

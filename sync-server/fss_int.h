@@ -169,6 +169,11 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
  * scope (FS_EXIT_UNKNOWN: reassigned / deleted as usual), e.g. reclaimed. */
 fss_status fss__server_write_why(fss_server *s, fss_conn *c, fs_change *chg,
                                  fs_exit_reason why, fs_error *err);
+/* A person's decision on an open conflict record: the same, except that an
+ * e-sign or lifecycle field takes the chosen state even where the lattice
+ * ranks the stored one higher (fs_merge_ctx.decision). */
+fss_status fss__server_decide(fss_server *s, fss_conn *c, fs_change *chg,
+                              fs_error *err);
 fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
                                 const fs_row *row, bool found,
                                 const fss_repset *before, int64_t horizon,

@@ -250,6 +250,9 @@ fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
     return rc;
 }
 
+static fss_status server_write(fss_server *s, fss_conn *c, fs_change *chg,
+                               fs_exit_reason why, bool decision, fs_error *err);
+
 fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
                              fs_error *err)
 {
@@ -258,6 +261,18 @@ fss_status fss__server_write(fss_server *s, fss_conn *c, fs_change *chg,
 
 fss_status fss__server_write_why(fss_server *s, fss_conn *c, fs_change *chg,
                                  fs_exit_reason why, fs_error *err)
+{
+    return server_write(s, c, chg, why, false, err);
+}
+
+fss_status fss__server_decide(fss_server *s, fss_conn *c, fs_change *chg,
+                              fs_error *err)
+{
+    return server_write(s, c, chg, FS_EXIT_UNKNOWN, true, err);
+}
+
+static fss_status server_write(fss_server *s, fss_conn *c, fs_change *chg,
+                               fs_exit_reason why, bool decision, fs_error *err)
 {
     fs_row row = {0}, orig = {0};
     fs_conflict_list conflicts = {0};
@@ -283,6 +298,7 @@ fss_status fss__server_write_why(fss_server *s, fss_conn *c, fs_change *chg,
     ctx.origin = FS_ORIGIN_SERVER;
     ctx.now = fss__tick(s);
     ctx.max_ahead_ms = s->cfg.max_ahead_ms;
+    ctx.decision = decision;
     if (fs_merge(&ctx, &row, chg, &res, &conflicts, &serr) != FS_OK) {
         rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
         goto done;

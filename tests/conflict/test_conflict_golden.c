@@ -44,6 +44,7 @@ typedef struct gcase {
     const char *entity;
     fs_origin origin;
     int frozen;
+    int decision; /* fs_merge_ctx.decision: a back-office resolution */
     uint64_t now;
     uint64_t max_ahead;
     tk_rowspec base;
@@ -453,6 +454,32 @@ static const gcase cases[] = {
      .ra = APPLIED,
      .want = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
      .conf = {CFV("status", LIFECYCLE_TERMINAL, OPEN, 1, "T:expired", "T:accepted")}},
+    /* Resolving a lifecycle_terminal / esign_terminal record towards the
+     * lower state: the person's decision moves the row (and records
+     * nothing new); without the flag the lattice keeps the higher state. */
+    {.name = "decision_moves_accepted_to_rejected", .entity = "quote", .origin = FS_ORIGIN_SERVER,
+     .decision = 1,
+     .base = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
+     .a = {.dev = DEV_S, .f = {W("status", "T:rejected", H(300, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("status", "T:rejected", H(300, 0), DEV_S)}}},
+    {.name = "server_write_without_decision_keeps_accepted", .entity = "quote",
+     .origin = FS_ORIGIN_SERVER,
+     .base = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
+     .a = {.dev = DEV_S, .f = {W("status", "T:rejected", H(300, 0))}},
+     .ra = MERGED(FROZEN), .same_as_base = 1,
+     .conf = {CFV("status", LIFECYCLE_TERMINAL, OPEN, 0, "T:accepted", "T:rejected")}},
+    {.name = "decision_from_a_device_is_ignored", .entity = "quote", .decision = 1,
+     .base = {.f = {CELL("status", "T:accepted", H(200, 0), DEV_A)}},
+     .a = {.dev = DEV_B, .f = {W("status", "T:rejected", H(300, 0))}},
+     .ra = MERGED(FROZEN), .same_as_base = 1,
+     .conf = {CFV("status", LIFECYCLE_TERMINAL, OPEN, 0, "T:accepted", "T:rejected")}},
+    {.name = "decision_moves_completed_to_voided", .entity = "contract", .origin = FS_ORIGIN_SERVER,
+     .decision = 1,
+     .base = {.f = {CELL("esign_status", "T:completed", H(200, 0), DEV_A)}},
+     .a = {.dev = DEV_S, .f = {W("esign_status", "T:voided", H(300, 0))}},
+     .ra = APPLIED,
+     .want = {.f = {CELL("esign_status", "T:voided", H(300, 0), DEV_S)}}},
     {.name = "quote_server_expires_sent", .entity = "quote", .origin = FS_ORIGIN_SERVER,
      .base = {.f = {CELL("status", "T:sent", H(100, 0), DEV_A)}},
      .a = {.dev = DEV_S, .f = {W("status", "T:expired", H(200, 0))}},
@@ -770,6 +797,7 @@ static void build_ctx(const gcase *gc, fs_merge_ctx *ctx)
     memset(ctx, 0, sizeof *ctx);
     ctx->origin = gc->origin;
     ctx->frozen = gc->frozen != 0;
+    ctx->decision = gc->decision != 0;
     ctx->now = gc->now;
     ctx->max_ahead_ms = gc->max_ahead;
 }

@@ -167,7 +167,31 @@ static void test_accept_vs_reject(void **state)
         fs_proto_sync_response_free(&r);
         assert_int_equal(fss_admin_conflicts_list(t.s, "open", 0, &out, NULL), FSS_OK);
         assert_int_equal(tk_count(out.data, "\"rule\":\"lifecycle_terminal\""), 1);
+        /* The back office decides for the lower state (rejected: "yours"
+         * when reject arrived second, "theirs" when it was stored first):
+         * the quote moves to rejected and a device pulls it so, although
+         * the lattice ranks accepted higher. */
+        {
+            const char *idp = strstr(out.data, "\"id\":");
+            int64_t kid;
+            assert_non_null(idp);
+            kid = strtoll(idp + 5, NULL, 10);
+            assert_int_equal(fss_admin_conflict_resolve(t.s, kid, order == 0 ? "yours" : "theirs",
+                                                        NULL, "ops", NULL), FSS_OK);
+        }
         fss_buf_free(&out);
+        assert_int_equal(fss_admin_conflicts_list(t.s, "open", 0, &out, NULL), FSS_OK);
+        assert_int_equal(tk_count(out.data, "\"rule\":\"lifecycle_terminal\""), 0);
+        fss_buf_free(&out);
+        {
+            fs_error_body eb;
+            assert_int_equal(tk_sync(&t, &a, NULL, NULL, 0, 0, 0, FS_PROTO_DEFLATE, &r, &eb),
+                             200);
+            assert_non_null(tk_find_row(&r, &quote));
+            assert_string_equal(tk_row_text(&tk_find_row(&r, &quote)->row, "status"),
+                                "rejected");
+            fs_proto_sync_response_free(&r);
+        }
         tk_stop(&t);
     }
 }
