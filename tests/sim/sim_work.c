@@ -1162,6 +1162,77 @@ static void value_analyze(sim *s)
     sim_http_free(&h);
 }
 
+/* One sent quote, built and synced by device d: with valid_until an hour
+ * behind the server's clock when `stale`. true when the server has it. */
+static bool staged_quote(sim_dev *d, bool stale, fs_id *q)
+{
+    fs_id cust, line;
+    fs_error err = {0};
+    char v[32];
+    fc_kv kv[1] = {{"valid_until", v}};
+    fc_status rc;
+
+    if (!pick(d, "customer", NULL, NULL, false, &cust, NULL))
+        return false;
+    if ((rc = fc_quote_new(d->c, &cust, "EUR", q, &err)) != FC_OK) {
+        judge(d, rc, &err, "staged quote new", q);
+        return false;
+    }
+    note_root(d->sim, q, &cust);
+    note_write(d, q);
+    rc = fc_quote_line_add(d->c, q, "SKU-1", "line", 2, 1500, 0, &line, &err);
+    if (rc == FC_OK)
+        note_root(d->sim, &line, q);
+    judge(d, rc, &err, "staged quote line", &line);
+    if (stale) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)((int64_t)skewed_now(d) - d->skew_ms - 3600000));
+        rc = fc_row_edit(d->c, "quote", q, kv, 1, &err);
+        judge(d, rc, &err, "staged quote validity", q);
+    }
+    rc = fc_quote_send(d->c, q, &err);
+    judge(d, rc, &err, "staged quote send", q);
+    for (int i = 0; i < 3; i++)
+        if (sim_sync(d, &err) == FC_OK)
+            return rc == FC_OK;
+    return false;
+}
+
+/*
+ * Once per run, the quote faults on purpose: the random schedule draws
+ * them only when some device happens to hold a sent quote at that moment,
+ * which depends on timing (two CI runs once drew neither in a whole seed
+ * range). A device sends one quote that is already past its validity and
+ * one that is valid; the expiry run then has one to expire and the back
+ * office one to decide. Both are ordinary operations, judged like any.
+ */
+static void staged_quote_faults(sim *s)
+{
+    sim_dev *d = NULL;
+    char path[128], idt[FS_ID_STRLEN + 1];
+    sim_http h = {0};
+    fs_id q;
+    long st;
+
+    for (unsigned i = 0; i < s->ndev && !d; i++)
+        if (!s->dev[i].wiped && !s->dev[i].revoked && sim_device_open(&s->dev[i]) == 0)
+            d = &s->dev[i];
+    if (!d)
+        return;
+    if (staged_quote(d, true, &q))
+        quote_expire(s);
+    if (!staged_quote(d, false, &q))
+        return;
+    fs_id_format(&q, idt);
+    snprintf(path, sizeof path, "quotes/%s/status", idt);
+    st = sim_admin(&s->srv, "POST", path, "{\"status\":\"accepted\"}", &h);
+    if (st == 200)
+        sim_sh->faults[SIM_F_QUOTE_DECIDE]++;
+    else if (st != 400 && st != 404)
+        sim_violation("admin quote status %s: HTTP %ld %.200s", idt, st,
+                      h.body ? (const char *)h.body : "");
+    sim_http_free(&h);
+}
+
 /* ------------------------------------------------------------------------ */
 /* One step                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -1180,6 +1251,8 @@ void sim_step(sim *s, unsigned step)
         admin_delete(s);
     if (step == s->steps / 2)
         revoke_device(s);
+    if (step == s->steps / 6)
+        staged_quote_faults(s);
     if (sim_chance(&s->sched, 8))
         quote_decide(s);
     if (sim_chance(&s->sched, 20))
