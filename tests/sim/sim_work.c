@@ -1082,22 +1082,17 @@ static void revoke_device(sim *s)
     sim_http_free(&h);
 }
 
-/* The back office accepts or rejects a quote some device shows as sent.
- * The server may know it differently by now: 200 (decided), 400 (the
- * lifecycle refused, e.g. already final) and 404 (not synced yet) are all
- * answers the rule allows; anything else is a bug. */
-static void quote_decide(sim *s)
+/* The back office accepts or rejects quote q. The server may know it
+ * differently by now: 200 (decided), 400 (the lifecycle refused, e.g.
+ * already final) and 404 (not synced yet) are all answers the rule allows;
+ * anything else is a bug. */
+static void decide_quote(sim *s, const fs_id *q, bool yes)
 {
-    sim_dev *d = &s->dev[sim_below(&s->sched, s->ndev)];
     char path[128], idt[FS_ID_STRLEN + 1];
-    bool yes = sim_below(&s->sched, 2) != 0;
     sim_http h = {0};
-    fs_id q;
     long st;
 
-    if (d->wiped || !d->c || !pick(d, "quote", "status", "sent", false, &q, NULL))
-        return;
-    fs_id_format(&q, idt);
+    fs_id_format(q, idt);
     snprintf(path, sizeof path, "quotes/%s/status", idt);
     st = sim_admin(&s->srv, "POST", path, yes ? "{\"status\":\"accepted\"}"
                                              : "{\"status\":\"rejected\"}", &h);
@@ -1107,6 +1102,18 @@ static void quote_decide(sim *s)
         sim_violation("admin quote status %s: HTTP %ld %.200s", idt, st,
                       h.body ? (const char *)h.body : "");
     sim_http_free(&h);
+}
+
+/* ... a quote some device shows as sent. */
+static void quote_decide(sim *s)
+{
+    sim_dev *d = &s->dev[sim_below(&s->sched, s->ndev)];
+    bool yes = sim_below(&s->sched, 2) != 0;
+    fs_id q;
+
+    if (d->wiped || !d->c || !pick(d, "quote", "status", "sent", false, &q, NULL))
+        return;
+    decide_quote(s, &q, yes);
 }
 
 /* The back office works a ticket a device has: resolves an open one (the
@@ -1208,10 +1215,7 @@ static bool staged_quote(sim_dev *d, bool stale, fs_id *q)
 static void staged_quote_faults(sim *s)
 {
     sim_dev *d = NULL;
-    char path[128], idt[FS_ID_STRLEN + 1];
-    sim_http h = {0};
     fs_id q;
-    long st;
 
     for (unsigned i = 0; i < s->ndev && !d; i++)
         if (!s->dev[i].wiped && !s->dev[i].revoked && sim_device_open(&s->dev[i]) == 0)
@@ -1220,17 +1224,8 @@ static void staged_quote_faults(sim *s)
         return;
     if (staged_quote(d, true, &q))
         quote_expire(s);
-    if (!staged_quote(d, false, &q))
-        return;
-    fs_id_format(&q, idt);
-    snprintf(path, sizeof path, "quotes/%s/status", idt);
-    st = sim_admin(&s->srv, "POST", path, "{\"status\":\"accepted\"}", &h);
-    if (st == 200)
-        sim_sh->faults[SIM_F_QUOTE_DECIDE]++;
-    else if (st != 400 && st != 404)
-        sim_violation("admin quote status %s: HTTP %ld %.200s", idt, st,
-                      h.body ? (const char *)h.body : "");
-    sim_http_free(&h);
+    if (staged_quote(d, false, &q))
+        decide_quote(s, &q, true);
 }
 
 /* ------------------------------------------------------------------------ */
