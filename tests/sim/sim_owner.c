@@ -25,7 +25,8 @@
  * device write (fc_customer_claim); the model learns that one stood from
  * its answer (sim_owner_result) and makes the claimer the owner. Once per
  * run two devices of different reps of the customer's territory claim one
- * pool customer offline and sync one after the other (faults off for these
+ * pool customer offline (a reclaimed one if any, else any, else one the back
+ * office makes: race_make) and sync one after the other (faults off for these
  * syncs, so the order of arrival is the harness's): the admin API's claim
  * list must show the first as `won` and the second as `taken` "already
  * claimed by" the first's rep, and the second's change REJECTED / CLAIM
@@ -322,62 +323,125 @@ static bool claim_record(const char *json, const char *cid, const sim_dev *d, ch
     return found;
 }
 
+/* Two live devices of different reps that may both claim customer ci. */
+static bool race_pair(sim *s, int ci, int start, sim_dev **a, sim_dev **b)
+{
+    *a = *b = NULL;
+    for (unsigned i = 0; i < s->ndev && !*b; i++) {
+        sim_dev *d = &s->dev[(i + (unsigned)start) % s->ndev];
+        if (!claimable(s, ci, d->rep) || !device_live(d))
+            continue;
+        if (!*a)
+            *a = d;
+        else if (d->rep != (*a)->rep)
+            *b = d;
+    }
+    return *b != NULL;
+}
+
+/* When no pool customer has two claimants (a seed where memberships
+ * drifted), the back office makes one: both reps of two live devices in
+ * one territory, a new customer of it without an owner. */
+static int race_make(sim *s, int start, sim_dev **pa, sim_dev **pb)
+{
+    static const char *const codes[SIM_NTERR] = {"north", "south", "east"};
+    sim_dev *a = NULL, *b = NULL;
+    char path[160], body[300], idt[FS_ID_STRLEN + 1];
+    sim_http h = {0};
+    int t = 0, ci;
+    fs_id id;
+
+    for (unsigned i = 0; i < s->ndev && !b; i++) {
+        sim_dev *d = &s->dev[(i + (unsigned)start) % s->ndev];
+        if (s->reps[d->rep].off || !device_live(d))
+            continue;
+        if (!a)
+            a = d;
+        else if (d->rep != a->rep)
+            b = d;
+    }
+    if (!b)
+        return -1;
+    while (t < SIM_NTERR - 1 && !(s->reps[a->rep].terr & (1u << t)))
+        t++;
+    for (int k = 0; k < 2; k++) {
+        sim_rep *r = &s->reps[(k ? b : a)->rep];
+        if (r->terr & (1u << t))
+            continue;
+        snprintf(path, sizeof path, "reps/%s/territories", r->uuid);
+        snprintf(body, sizeof body, "{\"territory\":\"%s\"}", codes[t]);
+        if (sim_admin(&s->srv, "POST", path, body, &h) != 200) {
+            sim_violation("claim race: territory for a claimant: HTTP %ld", h.status);
+            sim_http_free(&h);
+            return -1;
+        }
+        sim_http_free(&h);
+        r->terr |= 1u << t;
+    }
+    if (fs_id_new(1700000000000, &id, NULL) != FS_OK ||
+        (ci = sim_add_customer(s, &id, -1, t)) < 0)
+        return -1;
+    fs_id_format(&id, idt);
+    snprintf(body, sizeof body, "[{\"id\":\"%s\",\"name\":\"Race Co %d\","
+             "\"territory\":\"%s\"}]", idt, ci, codes[t]);
+    if (sim_admin(&s->srv, "POST", "import/customers", body, &h) != 200) {
+        sim_violation("claim race: import: HTTP %ld", h.status);
+        sim_http_free(&h);
+        return -1;
+    }
+    sim_http_free(&h);
+    s->cust[ci].at_server = true;
+    *pa = a;
+    *pb = b;
+    return ci;
+}
+
 /* Two devices of different reps claim one pool customer offline (each
  * synced first, so both show it); the first syncs, then the second. */
 static void claim_race(sim *s)
 {
-    int start = s->ncust ? (int)sim_below(&s->owner, (uint32_t)s->ncust) : 0;
+    int start = s->ncust ? (int)sim_below(&s->owner, (uint32_t)s->ncust) : 0, ci = -1;
     char cid[FS_ID_STRLEN + 1], o1[16], o2[16], d1t[200], d2t[200], want[80];
+    sim_dev *a = NULL, *b = NULL;
     sim_http h = {0};
 
-    /* Reclaimed customers first, then any pool customer. */
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t k = 0; k < s->ncust; k++) {
-            int ci = (int)((start + k) % s->ncust);
-            sim_dev *a = NULL, *b = NULL;
-            if ((pass == 0 && !s->cust[ci].pooled) || s->cust[ci].owner >= 0)
-                continue;
-            for (unsigned i = 0; i < s->ndev && !b; i++) {
-                sim_dev *d = &s->dev[(i + (unsigned)start) % s->ndev];
-                if (!claimable(s, ci, d->rep) || !device_live(d))
-                    continue;
-                if (!a)
-                    a = d;
-                else if (d->rep != a->rep)
-                    b = d;
-            }
-            if (!b)
-                continue;
-            if (!sync_quiet(a) || !sync_quiet(b) || !claimable(s, ci, a->rep) ||
-                !claimable(s, ci, b->rep) || !claim_on(a, &s->cust[ci].id, true) ||
-                !claim_on(b, &s->cust[ci].id, true) || !sync_quiet(a) || !sync_quiet(b))
-                return;
-            fs_id_format(&s->cust[ci].id, cid);
-            if (sim_admin(&s->srv, "GET", "claims", NULL, &h) != 200 ||
-                !claim_record((const char *)h.body, cid, a, o1, sizeof o1, d1t, sizeof d1t) ||
-                !claim_record((const char *)h.body, cid, b, o2, sizeof o2, d2t, sizeof d2t)) {
-                sim_violation("claim race on %s: both claims not in the claim list (HTTP %ld)",
-                              cid, h.status);
-            } else {
-                snprintf(want, sizeof want, "already claimed by Rep %d", a->rep);
-                if (strcmp(o1, "won") != 0 || strcmp(o2, "taken") != 0 ||
-                    strcmp(d2t, want) != 0)
-                    sim_violation("claim race on %s: first dev%d %s, second dev%d %s (%s); "
-                                  "want won, then taken (%s)", cid, a->index, o1, b->index,
-                                  o2, d2t, want);
-                else
-                    sim_sh->faults[SIM_F_CLAIM_RACE]++;
-                if (s->cust[ci].owner != a->rep)
-                    sim_violation("claim race on %s: the winner's answer was not seen", cid);
-            }
-            if (s->verbose)
-                fprintf(stderr, "sim: claim race on %s: dev%d won, dev%d refused\n", cid,
-                        a->index, b->index);
-            sim_http_free(&h);
-            return;
+    /* Reclaimed customers first, then any pool customer, else a new one. */
+    for (int pass = 0; pass < 2 && ci < 0; pass++)
+        for (size_t k = 0; k < s->ncust && ci < 0; k++) {
+            int c = (int)((start + k) % s->ncust);
+            if ((pass == 1 || s->cust[c].pooled) && s->cust[c].owner < 0 &&
+                race_pair(s, c, start, &a, &b))
+                ci = c;
         }
+    if (ci < 0 && (ci = race_make(s, start, &a, &b)) < 0) {
+        sim_violation("claim race: no two reps' devices to race");
+        return;
     }
-    sim_violation("claim race: no pool customer two reps' devices could claim");
+    if (!sync_quiet(a) || !sync_quiet(b) || !claimable(s, ci, a->rep) ||
+        !claimable(s, ci, b->rep) || !claim_on(a, &s->cust[ci].id, true) ||
+        !claim_on(b, &s->cust[ci].id, true) || !sync_quiet(a) || !sync_quiet(b))
+        return;
+    fs_id_format(&s->cust[ci].id, cid);
+    if (sim_admin(&s->srv, "GET", "claims", NULL, &h) != 200 ||
+        !claim_record((const char *)h.body, cid, a, o1, sizeof o1, d1t, sizeof d1t) ||
+        !claim_record((const char *)h.body, cid, b, o2, sizeof o2, d2t, sizeof d2t)) {
+        sim_violation("claim race on %s: both claims not in the claim list (HTTP %ld)",
+                      cid, h.status);
+    } else {
+        snprintf(want, sizeof want, "already claimed by Rep %d", a->rep);
+        if (strcmp(o1, "won") != 0 || strcmp(o2, "taken") != 0 || strcmp(d2t, want) != 0)
+            sim_violation("claim race on %s: first dev%d %s, second dev%d %s (%s); "
+                          "want won, then taken (%s)", cid, a->index, o1, b->index,
+                          o2, d2t, want);
+        else
+            sim_sh->faults[SIM_F_CLAIM_RACE]++;
+        if (s->cust[ci].owner != a->rep)
+            sim_violation("claim race on %s: the winner's answer was not seen", cid);
+    }
+    if (s->verbose)
+        fprintf(stderr, "sim: claim race on %s: dev%d won, dev%d refused\n", cid,
+                a->index, b->index);
+    sim_http_free(&h);
 }
 
 void sim_owner_result(sim_dev *d, const sim_sent *e)
