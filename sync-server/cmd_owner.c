@@ -7,8 +7,52 @@
 #include "cmd_owner.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+const char cmd_owner_options[] =
+    "  --pool-reclaim-days N  no follow-up this long: back to the pool [60]\n"
+    "  --pool-warn-days N     the owner is warned this long before [7]\n"
+    "  --pool-bar-days N      the former owner may not re-claim for N days [30]\n"
+    "  --pool-quota N         claims a rep may win per 24 hours, 0 = no limit [5]\n"
+    "  --reclaim-every DURATION  serve runs the reclaim this often, 0 = never\n"
+    "                         (run `reclaim --now` yourself) [1h]\n";
+
+/* The public pool's policy (CRM.md section 5) and the reclaim schedule. */
+int cmd_owner_option(fss_config *cfg, const char *name, const char *val)
+{
+    unsigned *days = strcmp(name, "pool-reclaim-days") == 0 ? &cfg->pool_reclaim_days
+                     : strcmp(name, "pool-warn-days") == 0  ? &cfg->pool_warn_days
+                     : strcmp(name, "pool-bar-days") == 0   ? &cfg->pool_bar_days
+                     : strcmp(name, "pool-quota") == 0      ? &cfg->pool_daily_quota
+                                                            : NULL;
+    unsigned long long u;
+    char *end;
+
+    if (days) {
+        if (!val || !*val || *val == '-' ||
+            (u = strtoull(val, &end, 10), *end) || u > 3660) {
+            fprintf(stderr, "sync-server: --%s: \"%s\" is not a number "
+                    "(0 to 3660)\n", name, val ? val : "");
+            return -1;
+        }
+        *days = (unsigned)u;
+        return 1;
+    }
+    if (strcmp(name, "reclaim-every") == 0) {
+        uint64_t secs = 0;
+        fs_error err = {0};
+        if (!val || fs_duration_parse(val, &secs, &err) != FS_OK || secs > 366u * 86400u) {
+            fprintf(stderr, "sync-server: --%s: \"%s\" %s\n", name, val ? val : "",
+                    err.text[0] ? err.text : "is not a duration up to 366d");
+            return -1;
+        }
+        cfg->reclaim_every_s = secs;
+        return 1;
+    }
+    return -2;
+}
 
 static int offboard(const cmd_ctx *x)
 {

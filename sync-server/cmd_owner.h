@@ -32,6 +32,12 @@ typedef struct cmd_ctx {
     int (*print_buf)(fss_buf *b);
 } cmd_ctx;
 
+/* The public pool's options (--pool-reclaim-days, --pool-warn-days,
+ * --pool-bar-days, --pool-quota, --reclaim-every): 1 when val was taken,
+ * -1 on a bad value (said on stderr), -2 when name is none of them. */
+int cmd_owner_option(fss_config *cfg, const char *name, const char *val);
+extern const char cmd_owner_options[]; /* their --help lines */
+
 /* Runs x->cmd if it is one of these subcommands (*handled true) and returns
  * the exit status. */
 int cmd_owner(const cmd_ctx *x, bool *handled);

@@ -105,6 +105,8 @@ typedef struct fss_config {
     unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
     unsigned pool_bar_days;     /* the former owner may not re-claim; 30 */
     unsigned pool_daily_quota;  /* claims per rep per 24 hours; 5 */
+    uint64_t reclaim_every_s;   /* `serve` runs the reclaim this often; 1 hour;
+                                   0 = never (`reclaim --now` from cron) */
     /* Back-office accounts (fss_account.c): */
     uint32_t session_ttl_s;    /* a console login lasts this long; 8 h */
     unsigned login_fail_limit; /* failed logins per account name before

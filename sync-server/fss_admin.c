@@ -127,7 +127,8 @@ static void rep_item(const fss_rep_item *r, void *arg)
         fss_json_cstr(g->out, r->name);
         fss_buf_puts(g->out, ",\"email\":");
         fss_json_cstr(g->out, r->email);
-        fss_buf_puts(g->out, ",\"territories\":[");
+        fss_buf_printf(g->out, ",\"active\":%s,\"territories\":[",
+                       r->active ? "true" : "false");
         g->count = r->devices;
     } else
         fss_buf_puts(g->out, ",");
@@ -258,7 +259,9 @@ fss_status fss_admin_rep_territory(fss_server *s, const fs_id *rep,
     fs_id_format(rep, rid);
     if ((st = fss__tx_begin(s, &t, err)) != FSS_OK)
         return st;
-    if ((st = fss__rep_known(t.c, rid, err)) != FSS_OK ||
+    /* A territory for an offboarded rep would hand it customers again. */
+    if ((st = member ? fss__rep_active(t.c, rid, "adding a territory", err)
+                     : fss__rep_known(t.c, rid, err)) != FSS_OK ||
         (st = fss__territory_known(t.c, territory, err)) != FSS_OK ||
         (st = fss__repo_territory_customers(t.c, territory, &ids, &n, err)) != FSS_OK)
         goto done;
@@ -340,7 +343,8 @@ fss_status fss_admin_customer_assign(fss_server *s, const fs_id *customer,
         return st;
     if ((st = customer_exists(t.c, customer, err)) != FSS_OK)
         goto done;
-    if (owner_rep && owner_rep[0] && (st = fss__rep_known(t.c, owner_rep, err)) != FSS_OK)
+    if (owner_rep && owner_rep[0] &&
+        (st = fss__rep_active(t.c, owner_rep, "assigning it customers", err)) != FSS_OK)
         goto done;
     if (territory && territory[0] &&
         (st = fss__territory_known(t.c, territory, err)) != FSS_OK)

@@ -111,21 +111,6 @@ static bool code_normalise(const char *in, char out[FSS_CODE_LEN + 1])
     return true;
 }
 
-/* FSS_EINVAL when the rep was offboarded (fss_owner.c): a deactivated rep
- * gets no enrollment code until it is reactivated. */
-static fss_status rep_active(fss_conn *c, const char *rep, fs_error *err)
-{
-    fss_rep_state rs;
-    bool found = false;
-    fss_status rc = fss__repo_rep_state(c, rep, &rs, &found, err);
-
-    if (rc == FSS_OK && found && !rs.active)
-        rc = fss__fail(err, FSS_EINVAL,
-                       "rep %s is deactivated (offboarded): reactivate it "
-                       "before issuing an enrollment code", rep);
-    return rc;
-}
-
 fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
                                  uint32_t ttl_s, char code_out[FSS_CODE_LEN + 1],
                                  fs_error *err)
@@ -152,7 +137,7 @@ fss_status fss_admin_enroll_code(fss_server *s, const fs_id *rep,
     if (!c)
         return fss__fail(err, FSS_EDB, "no database connection free");
     if ((rc = fss__rep_known(c, repid, err)) != FSS_OK ||
-        (rc = rep_active(c, repid, err)) != FSS_OK)
+        (rc = fss__rep_active(c, repid, "issuing an enrollment code", err)) != FSS_OK)
         goto done;
     rc = fss__repo_code_add(c, hash, repid, (int64_t)now,
                             (int64_t)(now + 1000ull * (ttl_s ? ttl_s

@@ -49,6 +49,7 @@ void fss_config_default(fss_config *cfg)
     cfg->pool_warn_days = 7;
     cfg->pool_bar_days = 30;
     cfg->pool_daily_quota = 5;
+    cfg->reclaim_every_s = 3600;
     cfg->session_ttl_s = 8 * 3600;
     cfg->login_fail_limit = 5;
     cfg->login_fail_window_s = 900;

@@ -224,7 +224,8 @@ static fss_status import_record(import_ctx *x, size_t rowno, const record *r,
             goto done;
         }
         if (v.kind == FS_VAL_TEXT && strcmp(r->names[i], "owner_rep") == 0 &&
-            fss__rep_known(x->c, v.u.text.p, &verr) != FSS_OK) {
+            fss__rep_active(x->c, v.u.text.p, "importing customers it owns", &verr) !=
+                FSS_OK) {
             fs_value_clear(&v);
             row_error(x, rowno, verr.text);
             goto done;

@@ -178,6 +178,12 @@ fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
                                 const fs_row *row, bool found,
                                 const fss_repset *before, int64_t horizon,
                                 fs_exit_reason why, bool *saved, fs_error *err);
+/* ---- offboarding (fss_owner.c) ---- */
+/* FSS_ENOTFOUND for an unknown rep, FSS_EINVAL (saying so, and what was
+ * refused: `doing`) for a deactivated one: an offboarded rep gets no
+ * customer, territory or enrollment code until it is reactivated. */
+fss_status fss__rep_active(fss_conn *c, const char *rep, const char *doing,
+                           fs_error *err);
 /* ---- the public pool (fss_pool.c) ---- */
 /* Judges rep's claim on the stored customer by fs_pool_claim and records
  * it (unless the rep owns it already); *won: the claim stands (the caller

@@ -62,6 +62,18 @@ static fss_status rep_state(fss_conn *c, const char *rep, fss_rep_state *rs,
     return st;
 }
 
+fss_status fss__rep_active(fss_conn *c, const char *rep, const char *doing,
+                           fs_error *err)
+{
+    fss_rep_state rs;
+    fss_status st = rep_state(c, rep, &rs, err);
+
+    if (st == FSS_OK && !rs.active)
+        st = fss__fail(err, FSS_EINVAL, "rep %s is deactivated (offboarded): "
+                       "reactivate it before %s", rep, doing);
+    return st;
+}
+
 /* A server change giving customer `cust` the owner `to` ("" = none). */
 static fss_status move_customer(fss_server *s, fss_conn *c, const fs_id *cust,
                                 const char *to, fs_error *err)

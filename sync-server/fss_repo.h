@@ -137,6 +137,7 @@ typedef struct fss_rep_item {
     const char *id, *name, *email;
     int64_t devices;         /* devices not revoked */
     const char *territory;
+    bool active;             /* false: offboarded (fss_owner.c) */
 } fss_rep_item;
 typedef void (*fss_rep_item_fn)(const fss_rep_item *r, void *arg);
 fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,

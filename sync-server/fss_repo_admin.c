@@ -97,7 +97,7 @@ static void rep_row(fss_stmt *st, void *ctx)
     fss_rep_item r = {
         .id = col_text(st, 0), .name = col_text(st, 1),
         .email = col_text(st, 2), .devices = fss_column_int64(st, 3),
-        .territory = col_text(st, 4),
+        .territory = col_text(st, 4), .active = fss_column_int64(st, 5) != 0,
     };
     x->rep(&r, x->arg);
 }
@@ -110,7 +110,7 @@ fss_status fss__repo_reps_list(fss_conn *c, const char *const *terr,
 
     /* Restricted: the reps of the territories, with those memberships. */
     fss_buf_puts(&sql, "SELECT r.uuid, r.name, r.email, (SELECT count(*) FROM fss_devices d"
-                       " WHERE d.rep = r.uuid AND d.revoked = 0), rt.territory"
+                       " WHERE d.rep = r.uuid AND d.revoked = 0), rt.territory, r.active"
                        " FROM fss_reps r LEFT JOIN fss_rep_territories rt ON rt.rep = r.uuid");
     fss__sql_terr_in(&sql, "rt.territory", terr, 1);
     if (terr)

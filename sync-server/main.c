@@ -348,6 +348,9 @@ static int set_option(app *a, const char *name, const char *val)
         vr = cmd_ticket_option(&a->cfg, &a->ticket, name, val); /* tickets */
         if (vr != -2)
             return vr;
+        vr = cmd_owner_option(&a->cfg, name, val); /* the public pool */
+        if (vr != -2)
+            return vr;
     }
     fprintf(stderr, "sync-server: unknown option --%s (see --help)\n", name);
     return -1;
@@ -428,6 +431,7 @@ static int parse_args(app *a, int argc, char **argv)
             fputs(usage_more, stdout);
             fputs(cmd_value_options, stdout);
             fputs(cmd_ticket_options, stdout);
+            fputs(cmd_owner_options, stdout);
             exit(0);
         }
         if (strcmp(arg, "--version") == 0) {
@@ -662,7 +666,6 @@ static void say_duration(uint64_t s, char *out, size_t cap)
 }
 
 #define EXPIRE_EVERY_MS 60000u
-#define RECLAIM_EVERY_MS 3600000u /* the public pool's reclaim run */
 
 static uint64_t wall_ms(void)
 {
@@ -755,9 +758,10 @@ static int serve(app *a, fss_server *s)
                 fprintf(stderr, "sync-server: expire quotes: %s\n", xerr.text);
         }
         cmd_value_tick(s, &a->cfg, now, &last_analyze); /* nightly analyze */
-        /* The public pool's reclaim (fss_pool_reclaim), hourly from start:
-         * its rules count days, an hour late is on time. */
-        if (!last_reclaim || now - last_reclaim >= RECLAIM_EVERY_MS) {
+        /* The public pool's reclaim (fss_pool_reclaim), hourly from start
+         * (--reclaim-every): its rules count days, an hour late is on time. */
+        if (a->cfg.reclaim_every_s &&
+            (!last_reclaim || now - last_reclaim >= a->cfg.reclaim_every_s * 1000u)) {
             fss_reclaim_result rr;
             fs_error xerr = {0};
             last_reclaim = now;
@@ -1127,6 +1131,7 @@ int main(int argc, char **argv)
         fputs(usage_more, stderr);
         fputs(cmd_value_options, stderr);
         fputs(cmd_ticket_options, stderr);
+        fputs(cmd_owner_options, stderr);
         rc = 2;
         goto done;
     }

@@ -8,6 +8,8 @@
  */
 #include "server_testkit.h"
 
+#include "fss_sql.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -112,10 +114,63 @@ static void test_offboard_to_rep(void **state)
     assert_int_equal(fss_admin_offboard(t.s, &rb, &ra, false, NULL, &res, &err),
                      FSS_EINVAL);
     assert_int_equal(fss_admin_rep_reactivate(t.s, &rb, &err), FSS_EINVAL);
-    /* An offboarding cut short (here: a customer given back to the rep
-     * afterwards) is finished by running it again, to the recorded heir. */
+    /* A deactivated rep is shown so, and gets no customer, territory or
+     * customer import until reactivated; each refusal changes nothing. */
+    assert_int_equal(fss_admin_reps_list(t.s, &list, &err), FSS_OK);
+    assert_non_null(strstr(list.data, "\"name\":\"Ann\",\"email\":null,\"active\":false,"
+                                      "\"territories\":[]"));
+    assert_non_null(strstr(list.data, "\"name\":\"Bob\",\"email\":null,\"active\":true,"));
+    fss_buf_free(&list);
     assert_int_equal(fss_admin_customer_assign(t.s, &terr, rid_of(&ra, owner), NULL,
-                                               &err), FSS_OK);
+                                               &err), FSS_EINVAL);
+    assert_non_null(strstr(err.text, "deactivated (offboarded): reactivate it before "
+                                     "assigning it customers"));
+    owner_seen(&t, &b, &own, owner);
+    assert_string_equal(owner, bid);
+    assert_int_equal(fss_admin_rep_territory(t.s, &ra, "north", true, &err), FSS_EINVAL);
+    assert_non_null(strstr(err.text, "before adding a territory"));
+    assert_int_equal(fss_admin_reps_list(t.s, &list, &err), FSS_OK);
+    assert_non_null(strstr(list.data, "\"active\":false,\"territories\":[]"));
+    fss_buf_free(&list);
+    {
+        char json[300], path[200], aid[FS_ID_STRLEN + 1], cid[FS_ID_STRLEN + 1];
+        tk_http h;
+        rid_of(&ra, aid);
+        snprintf(json, sizeof json, "[{\"name\":\"Late Ltd\",\"owner_rep\":\"%s\"}]", aid);
+        admin(&t, "POST", "/admin/v1/import/customers", json, &h);
+        assert_int_equal(h.status, 422);
+        assert_non_null(strstr((const char *)h.body, "deactivated"));
+        tk_http_free(&h);
+        snprintf(path, sizeof path, "/admin/v1/customers/%s/assign", rid_of(&terr, cid));
+        snprintf(json, sizeof json, "{\"owner_rep\":\"%s\"}", aid);
+        admin(&t, "POST", path, json, &h);
+        assert_int_equal(h.status, 400);
+        assert_non_null(strstr((const char *)h.body, "deactivated"));
+        tk_http_free(&h);
+        snprintf(path, sizeof path, "/admin/v1/reps/%s/territories", aid);
+        admin(&t, "POST", path, "{\"territory\":\"north\"}", &h);
+        assert_int_equal(h.status, 400);
+        tk_http_free(&h);
+        snprintf(path, sizeof path, "/admin/v1/reps/%s/enrollment-codes", aid);
+        admin(&t, "POST", path, "{}", &h);
+        assert_int_equal(h.status, 400);
+        assert_non_null(strstr((const char *)h.body, "before issuing an enrollment code"));
+        tk_http_free(&h);
+    }
+    /* An offboarding cut short (here: a customer left with the rep, as a
+     * crash between two of its batches leaves it) is finished by running
+     * it again, to the recorded heir. */
+    {
+        fss_sql *db = tk_sql(&t);
+        fss_stmt *st = NULL;
+        assert_int_equal(fss_prepare(db, "UPDATE customer SET owner_rep = ? WHERE id = ?",
+                                     -1, &st, NULL), FSS_SQL_OK);
+        fss_bind_text(st, 1, rid_of(&ra, owner), -1, FSS_SQL_TRANSIENT);
+        fss_bind_blob(st, 2, terr.b, 16, FSS_SQL_TRANSIENT);
+        assert_int_equal(fss_step(st), FSS_SQL_DONE);
+        fss_finalize(st);
+        fss_sql_close(db);
+    }
     assert_int_equal(fss_admin_offboard(t.s, &ra, NULL, false, NULL, &res, &err),
                      FSS_OK);
     assert_int_equal(res.customers, 1);

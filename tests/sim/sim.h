@@ -100,6 +100,13 @@ enum sim_fault {
     SIM_F_MERGE,       /* the back office merged a duplicate customer (issue 17) */
     SIM_F_REDIRECT,    /* a device write to a merged customer (or a new row
                           under one) was redirected to the survivor */
+    /* The public pool and offboarding (issue 17, --merges, sim_owner.c): */
+    SIM_F_RECLAIM,     /* a customer the reclaim run put back in the pool */
+    SIM_F_CLAIM_WON,   /* a device's claim of a pool customer stood */
+    SIM_F_CLAIM_RACE,  /* two devices claimed one pool customer: the first
+                          to arrive won, the second was refused and recorded */
+    SIM_F_OFFBOARD,    /* a rep offboarded while its devices held pending work */
+    SIM_F_DRAIN,       /* ... with --drain: its devices' outboxes were judged */
     SIM_F_COUNT
 };
 
@@ -191,12 +198,19 @@ typedef struct sim_customer {
      * be followed through a chain). */
     bool merged, survived;
     int survivor;
+    /* Issue 17: put back in the pool by a reclaim run (former = the owner
+     * it had then; the server bars that rep from claiming it back). */
+    bool pooled;
+    int former;
 } sim_customer;
 
 typedef struct sim_rep {
     fs_id id;
     char uuid[FS_ID_STRLEN + 1];
     unsigned terr;  /* bit i = member of territory i */
+    bool off;       /* offboarded (issue 17): deactivated, no territories */
+    int heir;       /* ... its customers went to reps[heir] (-1: the pool) */
+    unsigned claims_won; /* claims of this rep that stood (the daily quota) */
 } sim_rep;
 
 typedef struct sim_dev {
@@ -208,6 +222,8 @@ typedef struct sim_dev {
     int64_t skew_ms;   /* clock skew of this device */
     fs_id id;          /* enrolled device id */
     bool revoked;      /* revoked at the server */
+    bool drain;        /* ... by an offboarding with --drain: its whole outbox
+                          is pushed and judged before it is wiped */
     bool wiped;        /* the client deleted its replica (after revoke) */
     sim_rng ops, faults;
     bool faults_on;
@@ -284,6 +300,8 @@ struct sim {
     /* Ownership lifecycle events (sim_owner.c, issue 17): a stream of their
      * own, so the draws of every other stream stay what they were. */
     sim_rng owner;
+    unsigned long offboard_tick; /* s->tick when a rep was offboarded */
+    int offboarded;              /* that rep, -1 before */
 };
 
 /* sim_multi.c: several server processes on one store */
@@ -334,6 +352,12 @@ void sim_observe_replica(sim_dev *d, const char *where);
 /* In the crash child: the next row write of the apply kills the process. */
 void sim_crash_arm(void);
 int sim_customer_index(sim *s, const fs_id *id);
+/* A customer the model learns of (owner, territory: indexes or -1). */
+int sim_add_customer(sim *s, const fs_id *id, int owner, int territory);
+/* One random offline operation of d, and the bookkeeping of a write made
+ * outside it (what every successful fc_* write must be counted as). */
+void sim_random_op(sim_dev *d);
+void sim_note_write(sim_dev *d, const fs_id *row);
 bool sim_in_scope(sim *s, int rep, const fs_id *customer);
 
 /* sim_owner.c: issue 17's back-office events mid-run */
@@ -341,6 +365,12 @@ void sim_owner_init(sim *s);
 void sim_owner_step(sim *s, unsigned step);
 /* The customer a merged one now lives in (itself if not merged). */
 int sim_customer_final(sim *s, int ci);
+/* What a judged change of d tells the model: a claim that stood makes its
+ * rep the owner; a customer an offboarded rep's device created went to the
+ * heir. Called once per change, at its first answer. */
+void sim_owner_result(sim_dev *d, const sim_sent *e);
+/* After quiescence, the server still up: the offboarding's record. */
+void sim_owner_check(sim *s);
 
 /* sim_check.c */
 void sim_quiesce_and_check(sim *s);

@@ -146,7 +146,8 @@ static void check_writes_sent(sim *s)
         made = s->writes.vals[i];
         sent = sim_map_get(&s->sent_per_row, &s->writes.keys[i]);
         fs_id_format(&row, t);
-        if ((!s->dev[dev].revoked && (sent ? *sent : 0) != made) ||
+        /* An offboarding with --drain (issue 17) loses nothing either. */
+        if (((!s->dev[dev].revoked || s->dev[dev].drain) && (sent ? *sent : 0) != made) ||
             (sent ? *sent : 0) > made)
             sim_violation("silent loss: dev%d made %zu writes to %s but sent %zu changes",
                           dev, made, t, sent ? *sent : 0);
@@ -546,7 +547,8 @@ static void check_exactly_once(sim *s, store_ctx *x)
         if (surv)
             k = sim_key_make(e->dev, surv, 0);
         if (e->answered && e->outcome == FS_REJECTED &&
-            (e->reason == FS_REASON_SCOPE || e->reason == FS_REASON_INVALID))
+            (e->reason == FS_REASON_SCOPE || e->reason == FS_REASON_INVALID ||
+             e->reason == FS_REASON_CLAIM))
             *sim_map_put(&rej, &k, 0, NULL) += writes ? writes : 1;
     }
     for (size_t i = 0; i < rej.cap; i++) {
@@ -665,7 +667,7 @@ static void check_store(sim *s)
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(x.db,
                            "SELECT count(*) FROM fss_conflicts WHERE row = ?1 AND"
-                           " yours_device = ?2 AND rule IN ('scope', 'invalid')", -1,
+                           " yours_device = ?2 AND rule IN ('scope', 'invalid', 'claim')", -1,
                            &x.rejections, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(x.db,
                            "SELECT 1 FROM fss_batches WHERE device = ?1 AND batch_id = ?2",
@@ -683,7 +685,7 @@ static void check_store(sim *s)
             /* A revoked device may have sent changes whose answer it never
              * got; everyone else's outbox is empty, so every change was
              * answered. */
-            if (!s->dev[e->dev].revoked)
+            if (!s->dev[e->dev].revoked || s->dev[e->dev].drain)
                 sim_violation("dev%d's change to %s was never answered", e->dev, e->e->name);
             continue;
         }
@@ -705,6 +707,7 @@ void sim_quiesce_and_check(sim *s)
 {
     quiesce(s);
     check_convergence(s);
+    sim_owner_check(s);
     check_writes_sent(s);
     sim_servers_stop(s);
     check_store(s);

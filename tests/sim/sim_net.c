@@ -176,6 +176,7 @@ static void note_result(sim_dev *d, const fs_change *c, const fs_sync_result *re
     sim *s = d->sim;
     sim_sent *e = sent_find(s, d->index, c);
     char rid[FS_ID_STRLEN + 1];
+    bool first;
 
     id_text(&c->row, rid);
     if (!e) {
@@ -189,9 +190,12 @@ static void note_result(sim_dev *d, const fs_change *c, const fs_sync_result *re
                       fs_reason_name(e->reason));
     if (!e->answered && res->reason == FS_REASON_REDIRECTED)
         sim_sh->faults[SIM_F_REDIRECT]++;
+    first = !e->answered;
     e->answered = true;
     e->outcome = res->outcome;
     e->reason = res->reason;
+    if (first)
+        sim_owner_result(d, e);
     if (c->has_tomb && c->deleted && res->outcome != FS_REJECTED)
         sim_note_deleted(s, &c->row);
     if (strcmp(c->entity->name, "customer") == 0 && res->outcome != FS_REJECTED) {

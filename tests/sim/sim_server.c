@@ -73,7 +73,13 @@ int sim_server_start(sim_server *s)
               "--listen", "127.0.0.1", "--port", port,
               "--admin-token", SIM_ADMIN_TOKEN, "--threads", "4",
               "--auth-fail-limit", "1000000", "--drain-timeout", "5",
-              "--pull-plan", s->pull_plan, "serve",
+              "--pull-plan", s->pull_plan,
+              /* The pool (issue 17): reclaim only when the harness asks
+               * (a restart must not move customers behind the model's
+               * back), then every owned customer without an open quote;
+               * a quota the harness's claims never reach. */
+              "--reclaim-every", "0", "--pool-reclaim-days", "0",
+              "--pool-quota", "1000", "serve",
               (char *)NULL);
         _exit(127);
     }

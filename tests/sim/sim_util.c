@@ -156,6 +156,7 @@ const char *sim_fault_name(int f)
         "dropped", "lost-response", "duplicated", "duplicated-concurrent",
         "delayed", "server-kill", "client-kill", "reassign", "territory",
         "admin-delete", "revoke", "quote-decide", "quote-expire", "cut-after-page",
-        "process-down", "merge", "redirected-write"};
+        "process-down", "merge", "redirected-write", "reclaim", "claim-won",
+        "claim-race", "offboard", "offboard-drain"};
     return f >= 0 && f < SIM_F_COUNT ? names[f] : "?";
 }

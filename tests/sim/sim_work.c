@@ -39,7 +39,7 @@ int sim_customer_index(sim *s, const fs_id *id)
     return ix ? (int)*ix : -1;
 }
 
-static int add_customer(sim *s, const fs_id *id, int owner, int territory)
+int sim_add_customer(sim *s, const fs_id *id, int owner, int territory)
 {
     sim_key k = sim_key_make(0, id, 0);
     sim_customer *c;
@@ -51,6 +51,7 @@ static int add_customer(sim *s, const fs_id *id, int owner, int territory)
     c->id = *id;
     c->owner = owner;
     c->territory = territory;
+    c->former = -1;
     *sim_map_put(&s->cust_ix, &k, s->ncust, NULL) = s->ncust;
     return (int)s->ncust++;
 }
@@ -87,7 +88,7 @@ static void note_root(sim *s, const fs_id *row, const fs_id *parent)
     *sim_map_put(&s->roots, &rk, 0, NULL) = cust >= 0 ? (size_t)cust : *ci;
 }
 
-static void note_write(sim_dev *d, const fs_id *row)
+void sim_note_write(sim_dev *d, const fs_id *row)
 {
     sim_key k = sim_key_make(d->index, row, 0);
     (*sim_map_put(&d->sim->writes, &k, 0, NULL))++;
@@ -259,7 +260,7 @@ static int setup_data(sim *s)
         int terr = sim_chance(&s->sched, 700) ? (int)sim_below(&s->sched, SIM_NTERR) : -1;
         int owner = sim_chance(&s->sched, 400) ? (int)sim_below(&s->sched, s->nrep) : -1;
         if (fs_id_new((uint64_t)time(NULL) * 1000, &id, NULL) != FS_OK ||
-            add_customer(s, &id, owner, terr) < 0) {
+            sim_add_customer(s, &id, owner, terr) < 0) {
             free(json);
             return -1;
         }
@@ -424,7 +425,7 @@ static void judge(sim_dev *d, fc_status rc, const fs_error *err, const char *wha
                   const fs_id *row)
 {
     if (rc == FC_OK) {
-        note_write(d, row);
+        sim_note_write(d, row);
         return;
     }
     d->sim->ops_refused++;
@@ -448,7 +449,7 @@ static void op_customer(sim_dev *d, int op)
         snprintf(v1, sizeof v1, "New customer d%d-%u", d->index, sim_below(&d->ops, 10000));
         snprintf(v2, sizeof v2, "%u Side Rd", sim_below(&d->ops, 500));
         rc = fc_customer_add(d->c, kv, 3, &id, &err);
-        if (rc == FC_OK && add_customer(s, &id, d->rep, -1) < 0)
+        if (rc == FC_OK && sim_add_customer(s, &id, d->rep, -1) < 0)
             sim_violation("harness: too many customers");
         judge(d, rc, &err, "customer add", &id);
         return;
@@ -576,7 +577,7 @@ static bool revision_line_cb(const fs_row *row, void *payload)
 {
     revision_scan *r = payload;
     note_root(r->d->sim, &row->id, r->quote);
-    note_write(r->d, &row->id);
+    sim_note_write(r->d, &row->id);
     return true;
 }
 
@@ -802,7 +803,7 @@ static void op_ticket(sim_dev *d)
     }
 }
 
-static void random_op(sim_dev *d)
+void sim_random_op(sim_dev *d)
 {
     unsigned total = 0, r;
     int op = 0;
@@ -1002,6 +1003,9 @@ static void reassign(sim *s)
 
     if (ci < 0)
         return;
+    /* An offboarded rep cannot be given customers (issue 17): the pool. */
+    if (owner >= 0 && s->reps[owner].off)
+        owner = -1;
     fs_id_format(&s->cust[ci].id, idt);
     snprintf(path, sizeof path, "customers/%s/assign", idt);
     snprintf(body, sizeof body, "{\"owner_rep\":\"%s\",\"territory\":\"%s\"}",
@@ -1025,6 +1029,8 @@ static void territory_change(sim *s)
     sim_http h = {0};
     long st;
 
+    if (s->reps[r].off) /* no territory for an offboarded rep (issue 17) */
+        return;
     if (member) {
         snprintf(path, sizeof path, "reps/%s/territories/%s", s->reps[r].uuid, terr_codes[t]);
         st = sim_admin(&s->srv, "DELETE", path, NULL, &h);
@@ -1265,7 +1271,14 @@ void sim_step(sim *s, unsigned step)
             return;
         if (s->verbose)
             fprintf(stderr, "sim: step %u dev%d sync (client kill)\n", step, d->index);
-        crash_sync(d);
+        /* An offboarded rep's device (--merges) is wiped by this sync: a
+         * child doing it would leave the parent a replica it cannot tell
+         * from a fresh one. */
+        if (d->revoked) {
+            if (!d->wiped)
+                sim_sync(d, &err);
+        } else
+            crash_sync(d);
     } else if (d->wiped || sim_device_open(d) != 0) {
         return;
     } else if (sim_below(&s->sched, 100) < 22) {
@@ -1280,7 +1293,7 @@ void sim_step(sim *s, unsigned step)
     } else {
         unsigned n = 1 + sim_below(&s->sched, 3);
         for (unsigned i = 0; i < n; i++) {
-            random_op(d);
+            sim_random_op(d);
             sim_observe_replica(d, "after a local write");
         }
     }
