@@ -1192,7 +1192,7 @@ static bool staged_quote(sim_dev *d, bool stale, fs_id *q)
         return false;
     }
     note_root(d->sim, q, &cust);
-    note_write(d, q);
+    sim_note_write(d, q);
     rc = fc_quote_line_add(d->c, q, "SKU-1", "line", 2, 1500, 0, &line, &err);
     if (rc == FC_OK)
         note_root(d->sim, &line, q);
