@@ -13,6 +13,21 @@
   let stack = []; /* the `before` of each page shown, the current last */
   let lastIds = [];
   let show = null;
+  let names = {}; /* rep and device ids -> names, for the paths */
+
+  /* "POST /reps/<uuid>/offboard" as "POST /reps/Carol Diaz/offboard" for
+   * the reps and devices it knows (the id stays in the title). */
+  function named(action) {
+    return String(action || '').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g,
+                                          function (id) { return names[id] || id; });
+  }
+
+  async function loadNames() {
+    names = {};
+    const [r, d] = await Promise.all([FS.api('GET', 'reps'), FS.api('GET', 'devices')]);
+    for (const x of r.status === 200 ? FS.items(r.data) : []) names[x.id] = x.name;
+    for (const x of d.status === 200 ? FS.items(d.data) : []) names[x.id] = x.name;
+  }
 
   FS.register('audit', {
     title: 'Audit',
@@ -29,7 +44,7 @@
         columns: [
           { title: 'When', value: function (a) { return FS.fmtTime(a.at); } },
           { title: 'Who', value: function (a) { return a.actor || ''; } },
-          { title: 'What', value: function (a) { return a.action || ''; } },
+          { title: 'What', value: function (a) { return FS.el('span', { title: a.action || '' }, named(a.action)); } },
           { title: 'On', value: function (a) { return a.target || ''; } },
           { title: 'Result', value: function (a) { return a.status === null || a.status === undefined ? '' : String(a.status); } },
           { title: 'From', value: function (a) { return a.remote || ''; } },
@@ -52,8 +67,9 @@
       };
       sec.append(FS.el('h1', {}, 'Audit log'), list.node, FS.el('div', { className: 'pager' }, newer, older));
     },
-    load: function () {
+    load: async function () {
       stack = [];
+      await loadNames();
       return show();
     },
   });
