@@ -96,6 +96,7 @@
       FS.el('h2', {}, 'Conflict ' + k.id + ': ' + k.entity + (k.field ? '.' + k.field : '')),
       FS.el('p', { className: 'muted' }, STATUS_TEXT[k.status] || k.status, ' \u00b7 rule ', k.rule,
         ' \u00b7 recorded ', FS.fmtTime(k.created_at), ' \u00b7 row ', FS.idText('', k.row)),
+      FS.el('p', { id: 'conflict-customer' }),
       FS.el('p', { id: 'conflict-detail-text' }, k.detail || ''),
       FS.el('div', { className: 'sides' },
         side('Base (before both)', k.base, undefined, null, false, 'conflict-base'),
@@ -126,6 +127,15 @@
     detail.append(FS.el('button', { type: 'button', id: 'conflict-close', onclick: close }, 'Close'));
     detail.dataset.conflict = String(k.id);
     detail.focus();
+    if (k.entity === 'customer' && k.row) customerName(k);
+  }
+
+  /* The customer's name beside its id (a customer row's record). */
+  async function customerName(k) {
+    const r = await FS.api('GET', 'customers/' + k.row);
+    if (r.status !== 200 || !r.data || !r.data.customer || current !== k) return;
+    const p = FS.$('conflict-customer');
+    if (p) p.replaceChildren('Customer ', FS.idText(r.data.customer.name, k.row));
   }
 
   FS.register('conflicts', {

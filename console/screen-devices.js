@@ -49,7 +49,8 @@
       list = FS.list({
         id: 'device',
         path: 'devices',
-        paged: false,
+        /* paged: the array the route answers today is shown whole, and a
+         * {items,total} page (the list API's shape) pages. */
         empty: 'No device has enrolled.',
         columns: [
           { title: 'Device', value: function (d) { return FS.idText(d.name, d.id); } },

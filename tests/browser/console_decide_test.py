@@ -75,6 +75,7 @@ def test(server, browser, outdir):
     assert b.find("conflict-theirs-device").text == "alice-laptop (Alice Martin)"
     assert b.find("conflict-yours-device").text == "bob-handheld (Bob Okafor)"
     assert b.find("conflict-base-value").text == "(empty)"
+    b.wait.until(EC.text_to_be_present_in_element((By.ID, "conflict-customer"), "Hillside Orchards"))
     b.shot("conflict-detail")
 
     b.find("conflict-keep-theirs").click()
