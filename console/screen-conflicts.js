@@ -63,7 +63,11 @@
       FS.say(FS.$('conflict-said'), 'Conflict ' + k.id + ' resolved (' +
         (choice === 'value' ? 'set to ' + shown(value) : 'kept ' + choice) + '); devices get it at their next sync.');
       const data = await list.load();
-      const again = FS.items(data).find(function (x) { return x.id === k.id; });
+      let again = FS.items(data).find(function (x) { return x.id === k.id; });
+      if (!again) { /* filtered out (open only): read it among the resolved */
+        const r = await FS.api('GET', 'conflicts?status=resolved&limit=1000');
+        if (r.status === 200) again = FS.items(r.data).find(function (x) { return x.id === k.id; });
+      }
       if (again) open(again);
       else close();
     });

@@ -14,19 +14,19 @@
   let dups = null;
   let said = null;
 
+  /* A select and a button (a select acting on change would act at every
+   * arrow key). */
   function assignCell(c) {
-    const s = FS.el('select', { attrs: { 'aria-label': 'Assign ' + c.name + ' to' } },
-                    FS.el('option', { value: '' }, 'assign to\u2026'));
+    const s = FS.el('select', { attrs: { 'aria-label': 'New owner of ' + c.name } });
     for (const r of reps) s.appendChild(FS.el('option', { value: r.id }, r.name));
-    s.addEventListener('change', function () {
-      if (!s.value) return;
+    const go = FS.el('button', { type: 'button', className: 'pool-assign', onclick: function () {
       const who = s.options[s.selectedIndex].textContent;
       FS.act('POST', 'customers/' + c.id + '/assign', { owner_rep: s.value }, async function () {
         FS.say(said, c.name + ' now belongs to ' + who + '.');
         await pool.load();
       });
-    });
-    return s;
+    } }, 'Assign');
+    return FS.el('span', { className: 'inline' }, s, go);
   }
 
   function mergeCell(d) {

@@ -115,12 +115,13 @@
     if (offboarded[r.id]) return span;
     const free = territories.filter(function (t) { return (r.territories || []).indexOf(t.code) < 0; });
     if (free.length) {
-      const s = select('', [['', 'add\u2026']].concat(free.map(function (t) { return [t.code, t.code]; })),
-                       'Add ' + r.name + ' to a territory');
-      s.addEventListener('change', function () {
-        if (s.value) FS.act('POST', 'reps/' + r.id + '/territories', { territory: s.value }, done(r.name + ' joined ' + s.value + '.'));
-      });
-      span.appendChild(s);
+      /* A select and a button, not a select that acts on change: arrowing
+       * through a closed select fires change at every step. */
+      const s = select('', free.map(function (t) { return [t.code, t.code]; }), 'Territory to add ' + r.name + ' to');
+      const add = FS.el('button', { type: 'button', className: 'terr-add', onclick: function () {
+        FS.act('POST', 'reps/' + r.id + '/territories', { territory: s.value }, done(r.name + ' joined ' + s.value + '.'));
+      } }, 'Add');
+      span.append(s, add);
     }
     return span;
   }

@@ -83,8 +83,10 @@ def test(server, browser, outdir):
 
     # Territories: add north through the row's select, then remove it.
     before = b.find("rep-rows").get_attribute("data-loaded")
-    on_row(b, "rep-rows", "'Erin Yamada'",
-           lambda row: Select(row.find_element(By.TAG_NAME, "select")).select_by_value("north"))
+    def add_north(row):
+        Select(row.find_element(By.TAG_NAME, "select")).select_by_value("north")
+        row.find_element(By.CSS_SELECTOR, "button.terr-add").click()
+    on_row(b, "rep-rows", "'Erin Yamada'", add_north)
     b.wait_loaded("rep-rows", before)
     assert reps_by_name(server)["Erin Yamada"]["territories"] == ["north"]
     before = b.find("rep-rows").get_attribute("data-loaded")
@@ -138,8 +140,10 @@ def test(server, browser, outdir):
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "pool-rows"), pool[0]["name"]))
     b.shot("pool")
     target = [c for c in pool if c["name"] == "Twin Farms"][0]
-    on_row(b, "pool-rows", "'Twin Farms') and not(contains(., 'Ltd')",
-           lambda row: Select(row.find_element(By.TAG_NAME, "select")).select_by_visible_text("Bob Okafor"))
+    def to_bob(row):
+        Select(row.find_element(By.TAG_NAME, "select")).select_by_visible_text("Bob Okafor")
+        row.find_element(By.CSS_SELECTOR, "button.pool-assign").click()
+    on_row(b, "pool-rows", "'Twin Farms') and not(contains(., 'Ltd')", to_bob)
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "pool-said"), "now belongs to Bob Okafor"))
     assert target["id"] not in [c["id"] for c in server.api("GET", "pool")]
 
