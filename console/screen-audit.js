@@ -16,7 +16,8 @@
   let names = {}; /* rep and device ids -> names, for the paths */
 
   /* "POST /reps/<uuid>/offboard" as "POST /reps/Carol Diaz/offboard" for
-   * the reps and devices it knows (the id stays in the title). */
+   * the reps, devices and customers it knows (the path with its ids is
+   * the title). */
   function named(action) {
     return String(action || '').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g,
                                           function (id) { return names[id] || id; });
@@ -24,7 +25,11 @@
 
   async function loadNames() {
     names = {};
-    const [r, d] = await Promise.all([FS.api('GET', 'reps'), FS.api('GET', 'devices')]);
+    /* Customers: the first 1000 by name, one request (a deleted or merged
+     * one keeps its id). */
+    const [r, d, c] = await Promise.all([FS.api('GET', 'reps'), FS.api('GET', 'devices'),
+                                         FS.api('GET', 'customers?limit=1000')]);
+    for (const x of c.status === 200 ? FS.items(c.data) : []) names[x.id] = x.name;
     for (const x of r.status === 200 ? FS.items(r.data) : []) names[x.id] = x.name;
     for (const x of d.status === 200 ? FS.items(d.data) : []) names[x.id] = x.name;
   }

@@ -180,7 +180,7 @@ def test(server, browser, outdir):
     b.wait_loaded("audit-rows")
     rows = b.find("audit-rows").text
     for what in ("POST /reps/Erin Yamada/enrollment-codes", "POST /users", "user:demo-admin",
-                 "POST /reps/Carol Diaz/offboard"):
+                 "POST /reps/Carol Diaz/offboard", "POST /customers/Hillside Orchards/assign"):
         assert what in rows, (what, rows)
     top = server.api("GET", "audit?limit=1")[0]
     assert top["action"] in rows, (top, rows)
