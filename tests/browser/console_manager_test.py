@@ -14,7 +14,9 @@ north, is made through the API with the bearer token (docs/ADMIN-API.md
   - Devices shows Alice's two devices and none of Bob's or Carol's;
   - Conflicts (all) shows Hillside's record and not Coastal Greens';
   - she resolves her record through the page (resolved under user:nora);
-  - no JavaScript error; screenshots of what she sees.
+  - the viewer "vic" of north sees Alice's devices and the record, with no
+    revoke button and no decision buttons;
+  - no JavaScript error; screenshots of what they see.
 """
 import json
 import os
@@ -120,6 +122,29 @@ def test(server, browser, outdir):
         json.loads(e.read().decode())
 
     b.assert_no_js_errors()
+
+    # A viewer of north sees the same rows and is offered no change (an
+    # undecided record, so only the role hides its buttons).
+    conflict_on(laptop, tablet, "Hillside", "+44 5", "+44 6")
+    server.api("POST", "users", {"name": "vic", "role": "viewer", "territories": ["north"],
+                                 "password": PASSWORD})
+    v = browser()
+    v.login(server.url, "vic", PASSWORD)
+    v.open("devices")
+    v.wait_loaded("device-rows")
+    assert "alice-laptop" in v.find("device-rows").text
+    assert v.driver.find_elements(By.CSS_SELECTOR, "#device-rows button") == []
+    v.open("conflicts")
+    before = v.wait_loaded("conflict-rows")
+    Select(v.find("conflict-status")).select_by_value("")
+    v.wait_loaded("conflict-rows", before)
+    v.driver.find_element(By.XPATH, "//tbody[@id='conflict-rows']/tr[contains(., '+44 6')]").click()
+    v.wait.until(EC.visibility_of_element_located((By.ID, "conflict-detail")))
+    assert v.find("conflict-yours-value").text == "+44 6"
+    assert v.driver.find_elements(By.ID, "conflict-keep-theirs") == []
+    assert v.driver.find_elements(By.ID, "conflict-decision") == []
+    v.shot("viewer-conflict")
+    v.assert_no_js_errors()
 
 
 if __name__ == "__main__":
