@@ -127,6 +127,7 @@ def test(server, browser, outdir):
     Select(b.find("assign-owner")).select_by_value(alice["id"])
     b.find("assign-go").click()
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "no such customer"))
+    b.shot("reps-refused")
     expect_refusals(b, "/assign", 404)
 
     # --- Pool ---
