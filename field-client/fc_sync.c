@@ -373,18 +373,27 @@ static fc_status fold_into_base(fc_client *c, const fs_change *ch, fs_error *err
          * left, was merged away) while this change was queued. The server
          * has it now; folding it would bring back a row made of this change
          * alone, which the server never sends again (issue 17, found by
-         * tests/sim with merges). A row the rep created is displayed until
-         * the server's copy arrives, so it is still found there. */
+         * tests/sim with merges). */
         bool shown = false;
-        sst = fs_store_load(c->disp, ch->entity, &ch->row, &row, NULL, &shown, &ferr);
         fs_row_free(&row);
         memset(&row, 0, sizeof row);
+        sst = fs_store_load(c->disp, ch->entity, &ch->row, &row, &info, &shown, &ferr);
         if (!sst && !shown) {
             rc = FC_OK;
             goto done;
         }
-        if (!sst)
-            sst = fs_store_load(c->base, ch->entity, &ch->row, &row, &info, &found, &ferr);
+        /* Shown but not confirmed: a row the rep created, whose create the
+         * server has (this change could not have applied without it) but
+         * whose confirmed copy has not come yet. Fold onto the row as shown,
+         * never onto nothing: a base row made of this change alone showed a
+         * quote with a discount and no currency until the server's copy
+         * came (tests/sim --merges, seed 52). Later queued edits in the
+         * shown row stay queued; the server's copy, newer than the cursor
+         * since this change applied, replaces the base when it is pulled. */
+        if (!sst && !fs_row_complete(&row)) {
+            rc = FC_OK;
+            goto done;
+        }
     }
     if (sst) {
         rc = fc__from_store(sst, &ferr, err);
