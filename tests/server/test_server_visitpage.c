@@ -1,0 +1,190 @@
+/*
+ * test_server_visitpage.c - what the console's visit and customer pages
+ * read (issue #15): GET visits and GET customers/{id} give each visit the
+ * distance_m between its check-in and the customer (the geofence rule's
+ * own number, conflict/fs_geo.c) beside the verification the server
+ * stamped with the same rule, null without a check-in position; the CSV
+ * carries the column; the customer page lists the customer's tickets.
+ * Runs on both stores (test_server_visitpage_pg).
+ */
+#include "server_testkit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const AUTH[] = {"Authorization: Bearer " TK_ADMIN_TOKEN, NULL};
+
+/* GET path with the admin token; the body as a NUL-terminated string
+ * (the caller frees it). */
+static char *get(tk_server *t, const char *path, long want)
+{
+    tk_http r;
+    char *s;
+
+    tk_request(t, "GET", path, AUTH, NULL, 0, &r);
+    if (r.status != want)
+        fail_msg("GET %s: HTTP %ld, want %ld: %.*s", path, r.status, want, (int)r.len,
+                 (const char *)r.body);
+    s = malloc(r.len + 1);
+    assert_non_null(s);
+    memcpy(s, r.body, r.len);
+    s[r.len] = 0;
+    tk_http_free(&r);
+    return s;
+}
+
+/* The JSON object in body that starts with {"id":"ID": its text up to the
+ * next "id" object or the end, enough for the strstr checks below. */
+static const char *object_of(const char *body, const char *id)
+{
+    char pat[80];
+    const char *p;
+
+    snprintf(pat, sizeof pat, "{\"id\":\"%s\"", id);
+    if (!(p = strstr(body, pat)))
+        fail_msg("no object %s in %s", id, body);
+    return p;
+}
+
+/* The number after "key": within the object at obj (before the next
+ * object); NAN for null. */
+static double number_in(const char *obj, const char *key)
+{
+    char pat[64];
+    const char *p, *end = strstr(obj + 1, "{\"id\":");
+
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(obj, pat);
+    if (!p || (end && p > end))
+        fail_msg("no %s in %.300s", key, obj);
+    p += strlen(pat);
+    if (strncmp(p, "null", 4) == 0)
+        return NAN;
+    return strtod(p, NULL);
+}
+
+static void text_in(const char *obj, const char *key, const char *want)
+{
+    char pat[128];
+    const char *p, *end = strstr(obj + 1, "{\"id\":");
+
+    snprintf(pat, sizeof pat, "\"%s\":\"%s\"", key, want);
+    p = strstr(obj, pat);
+    if (!p || (end && p > end))
+        fail_msg("no %s in %.400s", pat, obj);
+}
+
+static void checkin(tk_server *t, tk_device *d, const fs_id *cust, const fs_id *visit,
+                    bool with_pos, double lat, double lon)
+{
+    fs_change c;
+    fs_sync_response resp;
+    fs_error_body eb;
+
+    tk_change(&c, d, "visit", visit);
+    tk_set_id(&c, d, "customer_id", cust);
+    tk_set_text(&c, d, "status", "completed");
+    tk_set_int(&c, d, "checkin_at", (int64_t)fs_hlc_ms(d->clock));
+    if (with_pos) {
+        tk_set_real(&c, d, "checkin_lat", lat);
+        tk_set_real(&c, d, "checkin_lon", lon);
+    }
+    assert_int_equal(tk_sync(t, d, NULL, &c, 1, d->cursor, 0, FS_PROTO_DEFLATE, &resp, &eb),
+                     200);
+    assert_int_equal(resp.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&resp);
+    fs_change_free(&c);
+}
+
+static void test_distance_and_tickets(void **state)
+{
+    /* Check-ins around a customer at 50N 0E (geofence 200 m): 111.195 m
+     * north (inside), 714.747 m east (outside), and one without a
+     * position. Distances from an independent haversine. */
+    static const struct {
+        bool pos;
+        double lat, lon, dist;
+        const char *verification;
+    } visits[] = {
+        {true, 50.001, 0.0, 111.1949266, "verified"},
+        {true, 50.0, 0.01, 714.7472105, "outside_geofence"},
+        {false, 0, 0, NAN, "unverified"},
+    };
+    tk_server t;
+    tk_device d;
+    fs_id rep, cust, ids[3], ticket;
+    char cust_s[FS_ID_STRLEN + 1], ids_s[3][FS_ID_STRLEN + 1], path[160];
+    char *body;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Mill", "north", &rep, 50.0, 0.0);
+    fs_id_format(&cust, cust_s);
+    tk_enroll(&t, &rep, &d);
+    tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    for (size_t i = 0; i < 3; i++) {
+        ids[i] = tk_new_id();
+        fs_id_format(&ids[i], ids_s[i]);
+        checkin(&t, &d, &cust, &ids[i], visits[i].pos, visits[i].lat, visits[i].lon);
+    }
+    {
+        fs_change c;
+        fs_sync_response resp;
+        fs_error_body eb;
+        ticket = tk_new_id();
+        tk_change(&c, &d, "ticket", &ticket);
+        tk_set_id(&c, &d, "customer_id", &cust);
+        tk_set_text(&c, &d, "kind", "complaint");
+        tk_set_text(&c, &d, "subject", "late delivery");
+        tk_set_text(&c, &d, "status", "open");
+        assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, d.cursor, 0, FS_PROTO_DEFLATE, &resp,
+                                 &eb), 200);
+        assert_int_equal(resp.results[0].outcome, FS_APPLIED);
+        fs_proto_sync_response_free(&resp);
+        fs_change_free(&c);
+    }
+
+    /* The visits list and the customer page agree with the rule. */
+    for (int page = 0; page < 2; page++) {
+        if (page == 0)
+            body = get(&t, "/admin/v1/visits", 200);
+        else {
+            snprintf(path, sizeof path, "/admin/v1/customers/%s", cust_s);
+            body = get(&t, path, 200);
+        }
+        for (size_t i = 0; i < 3; i++) {
+            const char *obj = object_of(body, ids_s[i]);
+            double m = number_in(obj, "distance_m");
+            if (isnan(visits[i].dist) ? !isnan(m) : fabs(m - visits[i].dist) > 0.001)
+                fail_msg("%s visit %zu: distance_m %f, want %f", page ? "customer page" : "list",
+                         i, m, visits[i].dist);
+            text_in(obj, "verification", visits[i].verification);
+        }
+        if (page == 1) {
+            char tid[FS_ID_STRLEN + 1];
+            fs_id_format(&ticket, tid);
+            if (!strstr(body, "\"tickets\":[{"))
+                fail_msg("customer page without tickets: %s", body);
+            text_in(object_of(body, tid), "subject", "late delivery");
+            text_in(object_of(body, tid), "status", "open");
+        }
+        free(body);
+    }
+    /* CSV: the column in the header and a number in the row. */
+    body = get(&t, "/admin/v1/visits?format=csv&sort=time", 200);
+    if (!strstr(body, ",customer_lat,customer_lon,distance_m\r\n") ||
+        !strstr(body, ",50,0,111.19"))
+        fail_msg("visits CSV: %s", body);
+    free(body);
+    tk_stop(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_distance_and_tickets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
