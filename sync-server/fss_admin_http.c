@@ -366,7 +366,7 @@ static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
         q.rep = rep;
     if (query_get(x->req->query, "territory", terr, sizeof terr))
         q.territory = terr;
-    return fss__admin_activity(x->s, &q, TERR(x), out, err);
+    return fss__admin_activity(x->s, &q, TERR(x), want_csv(x), out, err);
 }
 
 /* {"user":..,"role":..,"territories":[..],"csrf":..,"expires_at":..} or,
@@ -908,6 +908,10 @@ static void route(route_ctx *x)
         }
     } else if (is(x, "GET", 1, "activity", NULL)) {
         st = route_activity(x, &out, &err);
+        if (st == FSS_OK && want_csv(x)) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
         st = fss__admin_pipeline(s, TERR(x), &out, &err);
     } else {

@@ -307,8 +307,9 @@ fss_status fss__own_password(fss_server *s, const fss_actor *a,
 /* The admin lists and reports under a territory restriction (terr from
  * fss__actor_territories; NULL = all). The public fss_admin_* lists are
  * these with NULL. */
+/* activity: csv writes CSV (a header line, one line per rep and day). */
 fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
-                               const char *const *terr, fss_buf *out,
+                               const char *const *terr, bool csv, fss_buf *out,
                                fs_error *err);
 fss_status fss__admin_reps_list(fss_server *s, const char *const *terr,
                                 fss_buf *out, fs_error *err);

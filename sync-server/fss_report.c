@@ -257,37 +257,57 @@ typedef struct act_group {
     bool has_day;
     int64_t day;
     int64_t visits, completed, abandoned, verified, outside, unverified, suspect;
-    fss_buf outcomes;
+    fss_buf outcomes;     /* JSON strings, comma-separated */
+    fss_buf outcomes_csv; /* the same as plain text, "; "-separated */
     bool open;
 } act_group;
 
-static void group_flush(act_group *g, fss_buf *out, bool *first)
+/* CSV: one line per group; outcomes joined with "; " in one cell. */
+static void group_csv(const act_group *g, const char *day, fss_buf *out)
+{
+    fss__csv_cell(out, g->rep, true);
+    fss__csv_cell(out, g->rep_name, false);
+    fss__csv_cell(out, g->has_day ? day : NULL, false);
+    fss_buf_printf(out, ",%lld,%lld,%lld,%lld,%lld,%lld,%lld,", (long long)g->visits,
+                   (long long)g->completed, (long long)g->abandoned, (long long)g->verified,
+                   (long long)g->outside, (long long)g->unverified, (long long)g->suspect);
+    fss__csv_cell(out, g->outcomes_csv.len ? g->outcomes_csv.data : NULL, true);
+    fss_buf_puts(out, "\r\n");
+}
+
+static void group_flush(act_group *g, fss_buf *out, bool *first, bool csv)
 {
     char day[DATE_LEN];
 
     if (!g->open)
         return;
+    if (g->has_day)
+        format_date(g->day, day);
+    if (csv) {
+        group_csv(g, day, out);
+        goto reset;
+    }
     fss_buf_puts(out, *first ? "{\"rep\":" : ",{\"rep\":");
     *first = false;
     fss_json_cstr(out, g->rep);
     fss_buf_puts(out, ",\"rep_name\":");
     fss_json_cstr(out, g->rep_name);
     fss_buf_puts(out, ",\"day\":");
-    if (g->has_day) {
-        format_date(g->day, day);
+    if (g->has_day)
         fss_json_cstr(out, day);
-    } else {
+    else
         fss_buf_puts(out, "null");
-    }
     fss_buf_printf(out, ",\"visits\":%lld,\"completed\":%lld,\"abandoned\":%lld,"
                         "\"verified\":%lld,\"outside_geofence\":%lld,\"unverified\":%lld,"
                         "\"time_suspect\":%lld,\"outcomes\":[%s]}",
                    (long long)g->visits, (long long)g->completed, (long long)g->abandoned,
                    (long long)g->verified, (long long)g->outside, (long long)g->unverified,
                    (long long)g->suspect, g->outcomes.data ? g->outcomes.data : "");
+reset:
     free(g->rep);
     free(g->rep_name);
     fss_buf_free(&g->outcomes);
+    fss_buf_free(&g->outcomes_csv);
     memset(g, 0, sizeof *g);
 }
 
@@ -296,6 +316,7 @@ typedef struct act_ctx {
     fss_server *s;
     act_group g;
     fss_buf *out;
+    bool csv;
     bool first;
 } act_ctx;
 
@@ -308,7 +329,7 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
     if (!is_done(v->status))
         return FSS_OK;
     if (g->open && (!same_text(g->rep, v->rep) || g->has_day != v->has_t || g->day != day))
-        group_flush(g, x->out, &x->first);
+        group_flush(g, x->out, &x->first, x->csv);
     if (!g->open) {
         g->open = true;
         g->rep = dup_or_null(v->rep);
@@ -329,6 +350,9 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
         if (g->outcomes.len)
             fss_buf_puts(&g->outcomes, ",");
         fss_json_cstr(&g->outcomes, v->outcome);
+        if (g->outcomes_csv.len)
+            fss_buf_puts(&g->outcomes_csv, "; ");
+        fss_buf_puts(&g->outcomes_csv, v->outcome);
     }
     return FSS_OK;
 }
@@ -336,11 +360,11 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
 fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_buf *out,
                               fs_error *err)
 {
-    return fss__admin_activity(s, q, NULL, out, err);
+    return fss__admin_activity(s, q, NULL, false, out, err);
 }
 
 fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
-                               const char *const *terr, fss_buf *out,
+                               const char *const *terr, bool csv, fss_buf *out,
                                fs_error *err)
 {
     fss_conn *c = NULL;
@@ -353,6 +377,7 @@ fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
     x.s = s;
     x.out = out;
     x.first = true;
+    x.csv = csv;
     if (q && q->from && !(has_from = fss__parse_date(q->from, &from_day)))
         return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", q->from);
     if (q && q->to && !(has_to = fss__parse_date(q->to, &to_day)))
@@ -375,20 +400,24 @@ fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
         from_ms = fss__calendar_start(&s->calendar, from_day);
     if (has_to)
         to_ms = fss__calendar_start(&s->calendar, to_day + 1);
-    fss_buf_puts(out, "[");
+    fss_buf_puts(out, x.csv ? "rep_id,rep_name,day,visits,completed,abandoned,verified,"
+                              "outside_geofence,unverified,time_suspect,outcomes\r\n"
+                            : "[");
     rc = fss__repo_activity(c, q ? q->rep : NULL, q ? q->territory : NULL,
                             has_from ? &from_ms : NULL, has_to ? &to_ms : NULL,
                             terr, act_visit, &x, err);
     if (rc != FSS_OK)
         goto done;
-    group_flush(&x.g, out, &x.first);
-    fss_buf_puts(out, "]\n");
+    group_flush(&x.g, out, &x.first, x.csv);
+    if (!x.csv)
+        fss_buf_puts(out, "]\n");
     if (out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "activity");
 done:
     free(x.g.rep);
     free(x.g.rep_name);
     fss_buf_free(&x.g.outcomes);
+    fss_buf_free(&x.g.outcomes_csv);
     fss__conn_put(s, c);
     return rc;
 }

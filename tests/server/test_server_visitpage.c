@@ -4,7 +4,8 @@
  * distance_m between its check-in and the customer (the geofence rule's
  * own number, conflict/fs_geo.c) beside the verification the server
  * stamped with the same rule, null without a check-in position; the CSV
- * carries the column; the customer page lists the customer's tickets.
+ * carries the column; the customer page lists the customer's tickets;
+ * the activity report comes as CSV too.
  * Runs on both stores (test_server_visitpage_pg).
  */
 #include "server_testkit.h"
@@ -12,6 +13,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define ACT_HEAD                                                              \
+    "rep_id,rep_name,day,visits,completed,abandoned,verified,outside_geofence," \
+    "unverified,time_suspect,outcomes\r\n"
 
 static const char *const AUTH[] = {"Authorization: Bearer " TK_ADMIN_TOKEN, NULL};
 
@@ -177,6 +182,13 @@ static void test_distance_and_tickets(void **state)
     if (!strstr(body, ",customer_lat,customer_lon,distance_m\r\n") ||
         !strstr(body, ",50,0,111.19"))
         fail_msg("visits CSV: %s", body);
+    free(body);
+    /* The activity report as CSV: one line per rep and day, the three
+     * check-ins counted by verdict. */
+    body = get(&t, "/admin/v1/activity?format=csv", 200);
+    if (strncmp(body, ACT_HEAD, strlen(ACT_HEAD)) != 0 ||
+        !strstr(body, ",Alice,") || !strstr(body, ",3,3,0,1,1,1,0,\r\n"))
+        fail_msg("activity CSV: %s", body);
     free(body);
     tk_stop(&t);
 }
