@@ -164,8 +164,8 @@
   };
 
   /* The check-in and the customer's position on a Leaflet map (no tiles
-   * unless the operator configured a tile URL: points on a plain
-   * background with a scale), or a table of the two positions when
+   * unless the operator configured a tile URL, GET settings' map_tiles:
+   * points on a plain background with a scale), or a table of the two positions when
    * Leaflet is not installed or a position is missing. */
   async function visitMap(box, v) {
     const both = v.checkin_lat !== null && v.checkin_lat !== undefined &&
@@ -178,6 +178,11 @@
       box.dataset.map = 'table';
       box.replaceChildren(points);
       return;
+    }
+    if (FS.state.mapTiles === undefined) {
+      /* The operator's tile URL (--map-tiles), asked once; none = no tiles. */
+      const r = await FS.api('GET', 'settings');
+      FS.state.mapTiles = r.status === 200 ? r.data.map_tiles : null;
     }
     const div = FS.el('div', { className: 'map', id: 'visit-map',
                                 attrs: { role: 'img', 'aria-label': 'Map of the check-in and the customer' } });

@@ -912,6 +912,11 @@ static void route(route_ctx *x)
             fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
             return;
         }
+    } else if (is(x, "GET", 1, "settings", NULL)) {
+        /* What the console needs to know of the server's configuration. */
+        fss_buf_puts(&out, "{\"map_tiles\":");
+        fss_json_cstr(&out, s->cfg.map_tiles);
+        fss_buf_puts(&out, "}\n");
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
         st = fss__admin_pipeline(s, TERR(x), &out, &err);
     } else {
@@ -952,6 +957,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "conflicts", NULL, 1, false},
     {"GET", "activity", NULL, 1, false},
     {"GET", "pipeline", NULL, 1, false},
+    {"GET", "settings", NULL, 1, false},
     {"GET", "reports", NULL, 2, false}, /* at-risk, lost, value, satisfaction */
     {"GET", "tickets", NULL, 1, false},
     {"POST", "conflicts", "resolve", 3, true},

@@ -80,6 +80,7 @@ int64_t fss__calendar_start(const fss_calendar *cal, int64_t day);
 
 struct fss_server {
     fss_config cfg;
+    char *console_csp;   /* FSS_CONSOLE_CSP with the map tiles' origin, or NULL */
     fss_calendar calendar; /* business_tz's days (fss_report.c) */
     char *db_path;       /* owned copy */
     char *store;         /* owned copy or NULL (PostgreSQL conninfo) */
@@ -307,6 +308,10 @@ fss_status fss__own_password(fss_server *s, const fss_actor *a,
 /* The admin lists and reports under a territory restriction (terr from
  * fss__actor_territories; NULL = all). The public fss_admin_* lists are
  * these with NULL. */
+/* The console's CSP with the origin of the tile URL template `url` added
+ * to img-src (malloc'd into *csp); FSS_EINVAL naming what is wrong with a
+ * URL that is not http(s)://host/path with {z}, {x} and {y} (fss_tiles.c). */
+fss_status fss__tiles_csp(const char *url, char **csp, fs_error *err);
 /* activity: csv writes CSV (a header line, one line per rep and day). */
 fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
                                const char *const *terr, bool csv, fss_buf *out,

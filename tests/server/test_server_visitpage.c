@@ -5,10 +5,13 @@
  * own number, conflict/fs_geo.c) beside the verification the server
  * stamped with the same rule, null without a check-in position; the CSV
  * carries the column; the customer page lists the customer's tickets;
- * the activity report comes as CSV too.
+ * the activity report comes as CSV too. --map-tiles: a good tile URL
+ * is served to the page (GET settings) and its origin, only it, joins the
+ * console's img-src; a bad one is refused with the reason.
  * Runs on both stores (test_server_visitpage_pg).
  */
 #include "server_testkit.h"
+#include "fss_int.h" /* fss__tiles_csp */
 
 #include <math.h>
 #include <stdlib.h>
@@ -193,10 +196,99 @@ static void test_distance_and_tickets(void **state)
     tk_stop(&t);
 }
 
+#define TILES "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png?key=abc"
+
+static void tiles_cfg(fss_config *cfg)
+{
+    cfg->map_tiles = TILES;
+}
+
+/* GET path in process; *csp the answer's CSP when it is not the default. */
+static void handle(tk_server *t, const char *path, const char *auth, fss_response *rs)
+{
+    fss_request rq = {0};
+
+    rq.method = "GET";
+    rq.path = path;
+    rq.remote_addr = "192.0.2.1";
+    rq.authorization = auth;
+    fss_handle(t->s, &rq, rs);
+}
+
+static void test_map_tiles(void **state)
+{
+    static const struct { const char *url, *says; } bad[] = {
+        {"ftp://tiles.example.org/{z}/{x}/{y}.png", "must start with http"},
+        {"tiles.example.org/{z}/{x}/{y}.png", "must start with http"},
+        {"https:///{z}/{x}/{y}.png", "no host"},
+        {"https://tiles.example.org", "no host and path"},
+        {"https://tiles.example.org/{z}/{x}.png", "needs {z}, {x} and {y}"},
+        {"https://tiles.example.org/{z}/{x}/{y}.png; script-src *", "the path holds ';'"},
+        {"https://tiles.example.org/{z}/{x}/{y}.png 'unsafe-inline'", "the path holds ' '"},
+        {"https://evil.org,https://x/{z}/{x}/{y}", "the host holds ','"},
+        {"https://tiles.example.org/{z}/{x}/{y}.png\r\nX-Evil: 1", "the path holds"},
+    };
+    tk_server t;
+    fss_response rs;
+    char *csp = NULL;
+    char *body;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fs_error err = {0};
+        if (fss__tiles_csp(bad[i].url, &csp, &err) != FSS_EINVAL || csp)
+            fail_msg("%s accepted", bad[i].url);
+        if (!strstr(err.text, bad[i].says))
+            fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].url, err.text, bad[i].says);
+    }
+    /* A server opened with a bad URL does not start. */
+    {
+        fss_config cfg;
+        fss_server *s = NULL;
+        fs_error err = {0};
+        fss_config_default(&cfg);
+        cfg.db_path = "/nonexistent/never-opened.db";
+        cfg.map_tiles = "gopher://x/{z}/{x}/{y}";
+        assert_int_equal(fss_server_open(&cfg, &s, &err), FSS_EINVAL);
+        assert_null(s);
+        assert_non_null(strstr(err.text, "map-tiles"));
+    }
+
+    /* Without tiles: the default CSP, settings say null. */
+    tk_start(&t, NULL);
+    handle(&t, "/", NULL, &rs);
+    assert_int_equal(rs.status, 200);
+    assert_true(rs.console_headers);
+    assert_null(rs.csp);
+    fss_response_free(&rs);
+    body = get(&t, "/admin/v1/settings", 200);
+    assert_string_equal(body, "{\"map_tiles\":null}\n");
+    free(body);
+    tk_stop(&t);
+
+    /* With tiles: the page learns the URL, the CSP allows that origin's
+     * images and nothing more. */
+    tk_start(&t, tiles_cfg);
+    body = get(&t, "/admin/v1/settings", 200);
+    assert_non_null(strstr(body, "\"map_tiles\":\"https://tiles.example.org:8443/osm/{z}/{x}/{y}.png?key=abc\""));
+    free(body);
+    for (int i = 0; i < 2; i++) {
+        handle(&t, i ? "/console/app.js" : "/", NULL, &rs);
+        assert_int_equal(rs.status, 200);
+        assert_non_null(rs.csp);
+        if (!strstr(rs.csp, "img-src 'self' data: https://tiles.example.org:8443; connect-src 'self';") ||
+            !strstr(rs.csp, "default-src 'self'; script-src 'self';") || strstr(rs.csp, "/osm"))
+            fail_msg("CSP: %s", rs.csp);
+        fss_response_free(&rs);
+    }
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_distance_and_tickets),
+        cmocka_unit_test(test_map_tiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
