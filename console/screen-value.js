@@ -32,7 +32,8 @@
       }) },
       options: { animation: false, maintainAspectRatio: false, scales: {
         x: { title: { display: true, text: 'purchases in the window' }, beginAtZero: true },
-        y: { title: { display: true, text: 'unit price (' + cur.currency + ', minor units)' }, beginAtZero: true } } },
+        y: { title: { display: true, text: 'unit price' }, beginAtZero: true,
+             ticks: { callback: function (v) { return FS.fmtMoney(v, cur.currency); } } } } },
     });
   }
 

@@ -22,7 +22,9 @@ away, and sends a USD quote. Then, as demo-admin:
     quotes list;
   - Customer value: each currency of GET reports/value, the at-risk
     customers with their reasons, the waiting ticket;
-  - no JavaScript error; a screenshot of each.
+  - no JavaScript error; a screenshot of each;
+  - with /vendor/ blocked (as without the Debian packages): the visit's
+    two positions as a table, Pipeline and Customer value as tables.
 
 And as a manager of the north (made through POST users): the south's
 visit, rep, quote and currency do not show on Activity or Pipeline.
@@ -202,7 +204,38 @@ def test(server, browser, outdir):
     b.shot("value")
     b.assert_no_js_errors()
 
-    # 6. A manager of the north sees none of the south.
+    # 6. Without Leaflet and Chart.js (the browser refuses /vendor/, as if
+    # the Debian packages were not installed): tables instead.
+    nv = browser()
+    nv.driver.execute_cdp_cmd("Network.enable", {})
+    nv.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/vendor/*"]})
+    nv.login(server.url, "demo-admin", server.password)
+    nv.open("activity")
+    nv.wait_loaded("visit-rows")
+    row_with(nv, "visit-rows", "Greenfield Farms").click()
+    nv.wait.until(lambda d: d.find_element(By.ID, "visit-map-box").get_attribute("data-loaded") == "1")
+    assert nv.find("visit-map-box").get_attribute("data-map") == "table"
+    points = nv.find("visit-points-rows").text
+    assert "%.5f, %.5f" % (gf["lat"] + 0.001, gf["lon"]) in points, points
+    assert "%.5f, %.5f" % (gf["lat"], gf["lon"]) in points, points
+    assert fact(nv, "visit-facts", "distance") == fmt_distance(v["distance_m"])
+    nv.shot("visit-without-leaflet")
+    nv.open("pipeline")
+    nv.wait_loaded("pipeline-summary")
+    assert nv.find("pipeline-summary").get_attribute("data-chart") == "none"
+    assert not nv.find("pipeline-quotes-chart").is_displayed()
+    assert "EUR" in nv.find("pipeline-quotes-rows").text
+    nv.open("value")
+    nv.wait_loaded("value-reports")
+    assert nv.find("value-reports").get_attribute("data-chart") == "none"
+    assert nv.driver.find_elements(By.CSS_SELECTOR, "#value-reports canvas") == []
+    nv.shot("pipeline-without-chartjs")
+    errors = [e for e in nv.driver.get_log("browser")
+              if e.get("level") == "SEVERE" and "/vendor/" not in e.get("message", "")
+              and "/admin/v1/me " not in e.get("message", "")]
+    assert not errors, errors
+
+    # 7. A manager of the north sees none of the south.
     server.api("POST", "users", {"name": "north-manager", "role": "manager",
                                  "territories": ["north"], "password": "manager-pass-1"})
     m = browser()

@@ -713,6 +713,7 @@ static void test_scope_by_territory(void **state)
             {"/admin/v1/conflicts?status=auto", north_conf, south_conf},
             {"/admin/v1/activity", n.rep_s, so.rep_s},
             {"/admin/v1/activity", "Nina North", "Sam South"},
+            {"/admin/v1/activity?format=csv", "Nina North", "Sam South"},
             {"/admin/v1/pipeline", "\"currency\":\"EUR\"", "\"currency\":\"USD\""},
             {"/admin/v1/pipeline", "\"currency\":\"EUR\"", "\"currency\":\"GBP\""},
         };
