@@ -917,6 +917,7 @@ static void route(route_ctx *x)
         fss_buf_puts(&out, "{\"map_tiles\":");
         fss_json_cstr(&out, s->cfg.map_tiles);
         fss_buf_puts(&out, "}\n");
+        st = out.oom ? fss__fail(&err, FSS_ENOMEM, "settings") : FSS_OK;
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
         st = fss__admin_pipeline(s, TERR(x), &out, &err);
     } else {
