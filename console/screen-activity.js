@@ -2,7 +2,8 @@
  * Activity: completed visits per rep per business day (GET activity) and
  * the visits themselves (GET visits, paged on the server), under one
  * filter form (date range, rep, territory, and the visits' status); a
- * visit opens its page with the check-in beside the customer on a map.
+ * rep's day narrows the visits to it, and a visit opens its page with the
+ * check-in beside the customer on a map.
  */
 'use strict';
 
@@ -71,6 +72,14 @@
           { title: 'Time suspect', value: function (a) { return a.time_suspect; } },
           { title: 'Outcomes', value: function (a) { return a.outcomes.join('; '); } },
         ],
+        /* A rep's day: the visits list narrows to that rep and day. */
+        rowClick: function (a) {
+          if (!a.day) return;
+          visits.inputs.from.value = a.day;
+          visits.inputs.to.value = a.day;
+          if (a.rep) visits.inputs.rep.value = a.rep;
+          visits.inputs.rep.form.requestSubmit();
+        },
       });
       /* One filter form above both lists: the visits list's own, moved up;
        * applying it (or changing a choice) reloads both. Its CSV link

@@ -60,6 +60,9 @@
     const qChart = FS.el('div', { className: 'chart' }, qCanvas);
     const kChart = FS.el('div', { className: 'chart' }, kCanvas);
     box.replaceChildren(
+      FS.el('div', { className: 'filters' },
+            FS.el('a', { id: 'pipeline-csv', href: '/admin/v1/pipeline?format=csv',
+                         attrs: { download: 'pipeline.csv' } }, 'Download CSV')),
       FS.el('div', { className: 'halves' },
         FS.el('div', {}, FS.el('h2', {}, 'Quotes by status'), qChart, quoteTable),
         FS.el('div', {}, FS.el('h2', {}, 'Contracts by e-sign status'), kChart, contractTable)));

@@ -919,7 +919,11 @@ static void route(route_ctx *x)
         fss_buf_puts(&out, "}\n");
         st = out.oom ? fss__fail(&err, FSS_ENOMEM, "settings") : FSS_OK;
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
-        st = fss__admin_pipeline(s, TERR(x), &out, &err);
+        st = fss__admin_pipeline(s, TERR(x), want_csv(x), &out, &err);
+        if (st == FSS_OK && want_csv(x)) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else {
         fss__error_json(x->resp, 404, "no such admin endpoint: %s %s",
                         x->req->method, x->req->path);

@@ -325,7 +325,10 @@ fss_status fss__admin_devices_list(fss_server *s, const char *const *terr,
 fss_status fss__admin_conflicts_list(fss_server *s, const char *status,
                                      uint32_t limit, const char *const *terr,
                                      fss_buf *out, fs_error *err);
-fss_status fss__admin_pipeline(fss_server *s, const char *const *terr,
+/* pipeline: csv writes "kind,status,currency,count,value,unpriced" lines
+ * (kind quote or contract; a contract's value is its amount, unpriced its
+ * no_amount). */
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, bool csv,
                                fss_buf *out, fs_error *err);
 /* Is the thing a scoped change names inside terr? (NULL: yes) A row of
  * entity e (its customer's territory), a device (its rep's territories),

@@ -432,11 +432,22 @@ typedef struct money_group {
     bool open;
 } money_group;
 
+/* Writes the open group as a JSON object, or, when csv_kind is set, as a
+ * CSV line "kind,status,currency,count,value,unpriced". */
 static fss_status money_flush(money_group *g, const char *status_key, const char *value_key,
-                              const char *unpriced_key, fss_buf *out, bool *first)
+                              const char *unpriced_key, fss_buf *out, bool *first,
+                              const char *csv_kind)
 {
     if (!g->open)
         return FSS_OK;
+    if (csv_kind) {
+        fss__csv_cell(out, csv_kind, true);
+        fss__csv_cell(out, g->status, false);
+        fss__csv_cell(out, g->currency, false);
+        fss_buf_printf(out, ",%lld,%lld,%lld\r\n", (long long)g->count, (long long)g->value,
+                       (long long)g->unpriced);
+        goto reset;
+    }
     fss_buf_printf(out, "%s{\"%s\":", *first ? "" : ",", status_key);
     *first = false;
     fss_json_cstr(out, g->status);
@@ -444,6 +455,7 @@ static fss_status money_flush(money_group *g, const char *status_key, const char
     fss_json_cstr(out, g->currency);
     fss_buf_printf(out, ",\"count\":%lld,\"%s\":%lld,\"%s\":%lld}", (long long)g->count,
                    value_key, (long long)g->value, unpriced_key, (long long)g->unpriced);
+reset:
     free(g->status);
     free(g->currency);
     memset(g, 0, sizeof *g);
@@ -489,6 +501,7 @@ typedef struct quotes_ctx {
     bool first, have_quote;
     fs_id cur;
     fss_buf *out;
+    const char *csv_kind; /* "quote" for CSV, NULL for JSON */
 } quotes_ctx;
 
 static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
@@ -506,7 +519,7 @@ static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
             return rc;
         if (x->g.open && (!same_text(x->g.status, status) ||
                           !same_text(x->g.currency, q->currency)))
-            money_flush(&x->g, "status", "value", "unpriced", x->out, &x->first);
+            money_flush(&x->g, "status", "value", "unpriced", x->out, &x->first, x->csv_kind);
         if (!x->g.open && (rc = money_open(&x->g, status, q->currency, err)) != FSS_OK)
             return rc;
         memset(&x->cur, 0, sizeof x->cur);
@@ -533,8 +546,8 @@ static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
     return FSS_OK;
 }
 
-static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, fss_buf *out,
-                                  fs_error *err)
+static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, bool csv,
+                                  fss_buf *out, fs_error *err)
 {
     quotes_ctx x;
     fss_status rc;
@@ -542,13 +555,16 @@ static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, fss_buf 
     memset(&x, 0, sizeof x);
     x.first = true;
     x.out = out;
-    fss_buf_puts(out, "\"quotes\":[");
+    x.csv_kind = csv ? "quote" : NULL;
+    if (!csv)
+        fss_buf_puts(out, "\"quotes\":[");
     rc = fss__repo_pipeline_quotes(c, terr, quote_line_row, &x, err);
     if (rc == FSS_OK && x.have_quote)
         rc = quote_add(&x.g, x.lines, x.n, x.discount, err);
     if (rc == FSS_OK) {
-        money_flush(&x.g, "status", "value", "unpriced", out, &x.first);
-        fss_buf_puts(out, "]");
+        money_flush(&x.g, "status", "value", "unpriced", out, &x.first, x.csv_kind);
+        if (!csv)
+            fss_buf_puts(out, "]");
     }
     free(x.g.status);
     free(x.g.currency);
@@ -561,6 +577,7 @@ typedef struct contracts_ctx {
     money_group g;
     bool first;
     fss_buf *out;
+    const char *csv_kind; /* "contract" for CSV, NULL for JSON */
 } contracts_ctx;
 
 static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *err)
@@ -571,7 +588,8 @@ static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *
 
     if (x->g.open && (!same_text(x->g.status, status) ||
                       !same_text(x->g.currency, k->currency)))
-        money_flush(&x->g, "esign_status", "amount", "no_amount", x->out, &x->first);
+        money_flush(&x->g, "esign_status", "amount", "no_amount", x->out, &x->first,
+                    x->csv_kind);
     if (!x->g.open && (rc = money_open(&x->g, status, k->currency, err)) != FSS_OK)
         return rc;
     x->g.count++;
@@ -583,7 +601,7 @@ static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *
     return FSS_OK;
 }
 
-static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
+static fss_status pipeline_contracts(fss_conn *c, const char *const *terr, bool csv,
                                      fss_buf *out, fs_error *err)
 {
     contracts_ctx x;
@@ -592,11 +610,14 @@ static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
     memset(&x, 0, sizeof x);
     x.first = true;
     x.out = out;
-    fss_buf_puts(out, "\"contracts\":[");
+    x.csv_kind = csv ? "contract" : NULL;
+    if (!csv)
+        fss_buf_puts(out, "\"contracts\":[");
     rc = fss__repo_pipeline_contracts(c, terr, contract_row, &x, err);
     if (rc == FSS_OK) {
-        money_flush(&x.g, "esign_status", "amount", "no_amount", out, &x.first);
-        fss_buf_puts(out, "]");
+        money_flush(&x.g, "esign_status", "amount", "no_amount", out, &x.first, x.csv_kind);
+        if (!csv)
+            fss_buf_puts(out, "]");
     }
     free(x.g.status);
     free(x.g.currency);
@@ -605,11 +626,11 @@ static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
 
 fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
 {
-    return fss__admin_pipeline(s, NULL, out, err);
+    return fss__admin_pipeline(s, NULL, false, out, err);
 }
 
-fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, fss_buf *out,
-                               fs_error *err)
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, bool csv,
+                               fss_buf *out, fs_error *err)
 {
     fss_conn *c = fss__conn_get(s, 10000);
     fss_status rc;
@@ -619,12 +640,14 @@ fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, fss_buf *
     /* One read transaction: quotes and contracts from the same snapshot. */
     if ((rc = fss__begin_read(c, err)) != FSS_OK)
         goto done;
-    fss_buf_puts(out, "{");
-    if ((rc = pipeline_quotes(c, terr, out, err)) == FSS_OK) {
-        fss_buf_puts(out, ",");
-        rc = pipeline_contracts(c, terr, out, err);
+    fss_buf_puts(out, csv ? "kind,status,currency,count,value,unpriced\r\n" : "{");
+    if ((rc = pipeline_quotes(c, terr, csv, out, err)) == FSS_OK) {
+        if (!csv)
+            fss_buf_puts(out, ",");
+        rc = pipeline_contracts(c, terr, csv, out, err);
     }
-    fss_buf_puts(out, "}\n");
+    if (!csv)
+        fss_buf_puts(out, "}\n");
     (void)fss__commit(c, NULL);
     if (rc == FSS_OK && out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "pipeline");

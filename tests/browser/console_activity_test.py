@@ -130,6 +130,25 @@ def test(server, browser, outdir):
     assert b.find("visit-rows").find_elements(By.TAG_NAME, "b") == []
     assert "format=csv" in b.find("activity-csv").get_attribute("href")
     b.shot("activity")
+    # A rep's day narrows the visits to that rep and day (keyboard: Enter).
+    before = b.find("visit-rows").get_attribute("data-loaded")
+    row_with(b, "activity-rows", "Alice Martin").send_keys(Keys.ENTER)
+    b.wait_loaded("visit-rows", before)
+    assert b.find("visit-page").text == "1-1 of 1"
+    assert "Sunvale" not in b.find("visit-rows").text
+    alice_day = next(a for a in activity if a["rep_name"] == "Alice Martin")
+    narrowed = server.api("GET", "visits?rep=%s&from=%s&to=%s" % (alice_day["rep"], alice_day["day"],
+                                                                  alice_day["day"]))
+    assert narrowed["total"] == 1 and narrowed["items"][0]["id"] == a_visit
+    assert "rep=" + alice_day["rep"] in b.find("visit-csv").get_attribute("href")
+    # Back to every visit.
+    for name in ("from", "to"):
+        b.find("visit-" + name).send_keys(Keys.BACKSPACE * 3)  # clears a date field
+    b.driver.execute_script("document.getElementById('visit-rep').value = '';")
+    before = b.find("visit-rows").get_attribute("data-loaded")
+    b.find("activity-filters").submit()
+    b.wait_loaded("visit-rows", before)
+    assert b.find("visit-page").text == "1-2 of 2", b.find("visit-page").text
 
     # 2. A visit's page, from the list; Escape goes back.
     v = next(x for x in visits["items"] if x["id"] == a_visit)
@@ -186,6 +205,7 @@ def test(server, browser, outdir):
     if CHARTJS:
         assert b.find("pipeline-quotes-chart").is_displayed()
     assert "Greenfield Farms" in b.find("quote-rows").text
+    assert b.find("pipeline-csv").get_attribute("href").endswith("/admin/v1/pipeline?format=csv")
     b.shot("pipeline")
 
     # 5. Customer value.
