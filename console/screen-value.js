@@ -49,8 +49,23 @@
     });
   }
 
+  function topOf(cur) {
+    return cur.customers.slice().sort(function (a, b) { return b.revenue - a.revenue; }).slice(0, SHOWN);
+  }
+
+  /* Fills names[id] for the ids not named yet (GET customer-names, at
+   * most 100 ids a request). */
+  async function nameThem(ids, names) {
+    const want = ids.filter(function (id) { return !(id in names); });
+    for (let i = 0; i < want.length; i += 100) {
+      const r = await FS.api('GET', 'customer-names?ids=' + want.slice(i, i + 100).join(','));
+      if (r.status !== 200) return FS.failed(r);
+      for (const c of r.data) names[c.id] = c.name;
+    }
+  }
+
   function currencySection(cur, names, haveChart) {
-    const top = cur.customers.slice().sort(function (a, b) { return b.revenue - a.revenue; }).slice(0, SHOWN);
+    const top = topOf(cur);
     const mCanvas = FS.el('canvas', { attrs: { role: 'img', 'aria-label': 'A-E matrix, ' + cur.currency } });
     const pCanvas = FS.el('canvas', { attrs: { role: 'img', 'aria-label': 'Pareto curve, ' + cur.currency } });
     const id = 'value-' + cur.currency;
@@ -95,6 +110,9 @@
     const names = {};
     for (const c of risk.data) names[c.id] = c.name;
     for (const g of lost.data) for (const c of g.list) names[c.id] = c.name;
+    const shown = [];
+    for (const cur of value.data.currencies) for (const c of topOf(cur)) shown.push(c.id);
+    await nameThem(shown, names);
     while (charts.length) charts.pop().destroy();
     const haveChart = await FS.vendor('chart');
     const rep = function (id) { return id ? FS.named(reps[id] || id, id) : ''; };

@@ -912,6 +912,11 @@ static void route(route_ctx *x)
             fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
             return;
         }
+    } else if (is(x, "GET", 1, "customer-names", NULL)) {
+        char ids[(FS_ID_STRLEN + 1) * FSS_NAMES_MAX + 64];
+        if (!query_get(x->req->query, "ids", ids, sizeof ids))
+            ids[0] = '\0';
+        st = fss__admin_customer_names(s, ids, TERR(x), &out, &err);
     } else if (is(x, "GET", 1, "settings", NULL)) {
         /* What the console needs to know of the server's configuration. */
         fss_buf_puts(&out, "{\"map_tiles\":");
@@ -963,6 +968,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "activity", NULL, 1, false},
     {"GET", "pipeline", NULL, 1, false},
     {"GET", "settings", NULL, 1, false},
+    {"GET", "customer-names", NULL, 1, false},
     {"GET", "reports", NULL, 2, false}, /* at-risk, lost, value, satisfaction */
     {"GET", "tickets", NULL, 1, false},
     {"POST", "conflicts", "resolve", 3, true},

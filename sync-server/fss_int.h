@@ -308,6 +308,13 @@ fss_status fss__own_password(fss_server *s, const fss_actor *a,
 /* The admin lists and reports under a territory restriction (terr from
  * fss__actor_territories; NULL = all). The public fss_admin_* lists are
  * these with NULL. */
+/* GET customer-names?ids=ID,...: [{id, name}] of those live customers
+ * within terr (fss_names.c); FSS_EINVAL for a bad id or more than
+ * FSS_NAMES_MAX (a page's worth; the console asks in chunks). */
+#define FSS_NAMES_MAX 100
+fss_status fss__admin_customer_names(fss_server *s, const char *ids_text,
+                                     const char *const *terr, fss_buf *out,
+                                     fs_error *err);
 /* The console's CSP with the origin of the tile URL template `url` added
  * to img-src (malloc'd into *csp); FSS_EINVAL naming what is wrong with a
  * URL that is not http(s)://host/path with {z}, {x} and {y} (fss_tiles.c). */

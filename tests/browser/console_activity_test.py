@@ -217,6 +217,13 @@ def test(server, browser, outdir):
         assert b.find("value-" + cur["currency"]).is_displayed()
         assert len(b.find("value-%s-matrix-rows" % cur["currency"]).find_elements(By.TAG_NAME, "tr")) == \
             max(1, min(100, len(cur["customers"])))
+    # Every matrix row by name (GET customer-names for those the reports
+    # do not name), never a bare id.
+    names = {c["id"]: c["name"] for c in server.api("GET", "customers?limit=1000")["items"]}
+    for cur in value["currencies"]:
+        shown = b.find("value-%s-matrix-rows" % cur["currency"]).text
+        for c in cur["customers"]:
+            assert names[c["id"]] in shown, (names[c["id"]], shown)
     for r in risk:
         tr = row_with(b, "value-at-risk-rows", r["name"])
         assert r["risk_reason"] in tr.text

@@ -7,7 +7,9 @@
  * carries the column; the customer page lists the customer's tickets;
  * the activity report comes as CSV too. --map-tiles: a good tile URL
  * is served to the page (GET settings) and its origin, only it, joins the
- * console's img-src; a bad one is refused with the reason.
+ * console's img-src; a bad one is refused with the reason. GET
+ * customer-names names the ids the value report gives, within the
+ * asker's territories.
  * Runs on both stores (test_server_visitpage_pg).
  */
 #include "server_testkit.h"
@@ -203,16 +205,23 @@ static void tiles_cfg(fss_config *cfg)
     cfg->map_tiles = TILES;
 }
 
-/* GET path in process; *csp the answer's CSP when it is not the default. */
+/* GET path (with its ?query) in process, for what the HTTP test client
+ * cannot send (a long query) or see (the CSP chosen, rs->csp). */
 static void handle(tk_server *t, const char *path, const char *auth, fss_response *rs)
 {
     fss_request rq = {0};
+    char *copy = strdup(path), *q;
 
+    assert_non_null(copy);
+    if ((q = strchr(copy, '?')))
+        *q++ = '\0';
     rq.method = "GET";
-    rq.path = path;
+    rq.path = copy;
+    rq.query = q;
     rq.remote_addr = "192.0.2.1";
     rq.authorization = auth;
     fss_handle(t->s, &rq, rs);
+    free(copy);
 }
 
 static void test_map_tiles(void **state)
@@ -284,11 +293,93 @@ static void test_map_tiles(void **state)
     tk_stop(&t);
 }
 
+/* Logs in over HTTP; the "Cookie: fss_session=..." header into hdr. */
+static void login_cookie(tk_server *t, const char *name, const char *pw, char *hdr, size_t cap)
+{
+    char body[160];
+    tk_http r;
+    const char *semi;
+
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, pw);
+    {
+        const char *const h[] = {"Content-Type: application/json", NULL};
+        tk_request(t, "POST", "/admin/v1/login", h, body, strlen(body), &r);
+    }
+    assert_int_equal(r.status, 200);
+    semi = strchr(r.set_cookie, ';');
+    assert_non_null(semi);
+    snprintf(hdr, cap, "Cookie: %.*s", (int)(semi - r.set_cookie), r.set_cookie);
+    tk_http_free(&r);
+}
+
+static void test_customer_names(void **state)
+{
+    tk_server t;
+    fs_id north, south;
+    char n_s[FS_ID_STRLEN + 1], s_s[FS_ID_STRLEN + 1], path[600], cookie[200];
+    const char *list[] = {"north", NULL};
+    fs_error err = {0};
+    tk_http r;
+    char *body;
+
+    (void)state;
+    tk_start(&t, NULL);
+    tk_rep(&t, "Nina", "north");
+    tk_rep(&t, "Sam", "south");
+    north = tk_customer(&t, "North Mill", "north", NULL, 50, 0);
+    south = tk_customer(&t, "South Farm", "south", NULL, 51, 0);
+    fs_id_format(&north, n_s);
+    fs_id_format(&south, s_s);
+    if (fss_user_add(t.s, "max", "manager", list, "correct horse", "test", &err) != FSS_OK)
+        fail_msg("user-add: %s", err.text);
+
+    /* The admin: both, by name; an unknown id is left out. */
+    snprintf(path, sizeof path, "/admin/v1/customer-names?ids=%s,%s,%s", s_s, n_s,
+             "00000000-0000-7000-8000-000000000000");
+    body = get(&t, path, 200);
+    snprintf(path, sizeof path, "[{\"id\":\"%s\",\"name\":\"North Mill\"},"
+                                "{\"id\":\"%s\",\"name\":\"South Farm\"}]\n", n_s, s_s);
+    assert_string_equal(body, path);
+    free(body);
+    body = get(&t, "/admin/v1/customer-names?ids=", 200);
+    assert_string_equal(body, "[]\n");
+    free(body);
+    body = get(&t, "/admin/v1/customer-names?ids=nope", 400);
+    assert_non_null(strstr(body, "not a UUID"));
+    free(body);
+    {
+        fss_buf many = {0};
+        fss_buf_puts(&many, "/admin/v1/customer-names?ids=");
+        for (int i = 0; i < FSS_NAMES_MAX + 1; i++)
+            fss_buf_printf(&many, "%s%s", i ? "," : "", n_s);
+        fss_response rs;
+        handle(&t, many.data, "Bearer " TK_ADMIN_TOKEN, &rs);
+        if (rs.status != 400 || !memmem(rs.body, rs.body_len, "at most 100 ids", 15))
+            fail_msg("101 ids: HTTP %d %.*s", rs.status, (int)rs.body_len, (const char *)rs.body);
+        fss_response_free(&rs);
+        fss_buf_free(&many);
+    }
+
+    /* The north's manager: the south's customer is left out. */
+    login_cookie(&t, "max", "correct horse", cookie, sizeof cookie);
+    snprintf(path, sizeof path, "/admin/v1/customer-names?ids=%s,%s", s_s, n_s);
+    {
+        const char *const h[] = {cookie, NULL};
+        tk_request(&t, "GET", path, h, NULL, 0, &r);
+    }
+    assert_int_equal(r.status, 200);
+    if (!memmem(r.body, r.len, "North Mill", 10) || memmem(r.body, r.len, "South", 5))
+        fail_msg("manager: %.*s", (int)r.len, (const char *)r.body);
+    tk_http_free(&r);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_distance_and_tickets),
         cmocka_unit_test(test_map_tiles),
+        cmocka_unit_test(test_customer_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
