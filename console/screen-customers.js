@@ -1,12 +1,14 @@
-/* Customers: search and filter the live customers (GET customers). */
+/* Customers: search and filter the live customers (GET customers); a
+ * customer opens its page (page-customer.js). */
 'use strict';
 
 (function () {
-  let list = null;
+  let list = null, pages = null;
 
   FS.register('customers', {
     title: 'Customers',
     build: function (sec) {
+      pages = FS.pages(sec);
       list = FS.list({
         id: 'customer',
         path: 'customers',
@@ -25,9 +27,10 @@
           { title: 'Phone', value: function (c) { return c.phone; } },
           { title: 'Address', value: function (c) { return c.address; } },
         ],
+        rowClick: function (c) { FS.openCustomer(c.id, pages); },
       });
-      sec.append(FS.el('h1', {}, 'Customers'), list.node);
+      pages.main.append(FS.el('h1', {}, 'Customers'), list.node);
     },
-    load: function () { return list.load(); },
+    load: function () { pages.back(); return list.load(); },
   });
 })();

@@ -117,6 +117,10 @@ typedef struct fss_config {
     /* The console (fss_static.c): third-party scripts from Debian's
      * libjs-* packages under this folder ("leaflet/", "chart.js/"). */
     const char *vendor_root;   /* default "/usr/share/javascript" */
+    /* The visit map's tiles: an http(s) URL template with {z}, {x}, {y}
+     * (fss_tiles.c); its origin joins the console's img-src. NULL = no
+     * tiles (points on a plain background). Must outlive the server. */
+    const char *map_tiles;
 } fss_config;
 
 /* The console's Content-Security-Policy (fss_static.c): only the server's own files, no inline
@@ -177,6 +181,7 @@ typedef struct fss_response {
     char set_cookie[192];         /* Set-Cookie value, "" for none */
     const char *cache_control;    /* static string or NULL (the default) */
     bool console_headers;         /* the console's CSP and hardening headers */
+    const char *csp;              /* that CSP when not FSS_CONSOLE_CSP (--map-tiles) */
     /* Log fields. */
     char device[FS_ID_STRLEN + 1];
     char actor[80];               /* admin routes: who acted, "" for nobody */

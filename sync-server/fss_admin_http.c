@@ -366,7 +366,7 @@ static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
         q.rep = rep;
     if (query_get(x->req->query, "territory", terr, sizeof terr))
         q.territory = terr;
-    return fss__admin_activity(x->s, &q, TERR(x), out, err);
+    return fss__admin_activity(x->s, &q, TERR(x), want_csv(x), out, err);
 }
 
 /* {"user":..,"role":..,"territories":[..],"csrf":..,"expires_at":..} or,
@@ -908,8 +908,27 @@ static void route(route_ctx *x)
         }
     } else if (is(x, "GET", 1, "activity", NULL)) {
         st = route_activity(x, &out, &err);
+        if (st == FSS_OK && want_csv(x)) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
+    } else if (is(x, "GET", 1, "customer-names", NULL)) {
+        char ids[(FS_ID_STRLEN + 1) * FSS_NAMES_MAX + 64];
+        if (!query_get(x->req->query, "ids", ids, sizeof ids))
+            ids[0] = '\0';
+        st = fss__admin_customer_names(s, ids, TERR(x), &out, &err);
+    } else if (is(x, "GET", 1, "settings", NULL)) {
+        /* What the console needs to know of the server's configuration. */
+        fss_buf_puts(&out, "{\"map_tiles\":");
+        fss_json_cstr(&out, s->cfg.map_tiles);
+        fss_buf_puts(&out, "}\n");
+        st = out.oom ? fss__fail(&err, FSS_ENOMEM, "settings") : FSS_OK;
     } else if (is(x, "GET", 1, "pipeline", NULL)) {
-        st = fss__admin_pipeline(s, TERR(x), &out, &err);
+        st = fss__admin_pipeline(s, TERR(x), want_csv(x), &out, &err);
+        if (st == FSS_OK && want_csv(x)) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
+        }
     } else {
         fss__error_json(x->resp, 404, "no such admin endpoint: %s %s",
                         x->req->method, x->req->path);
@@ -948,6 +967,8 @@ static const route_rule scoped_routes[] = {
     {"GET", "conflicts", NULL, 1, false},
     {"GET", "activity", NULL, 1, false},
     {"GET", "pipeline", NULL, 1, false},
+    {"GET", "settings", NULL, 1, false},
+    {"GET", "customer-names", NULL, 1, false},
     {"GET", "reports", NULL, 2, false}, /* at-risk, lost, value, satisfaction */
     {"GET", "tickets", NULL, 1, false},
     {"POST", "conflicts", "resolve", 3, true},

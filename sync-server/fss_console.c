@@ -11,6 +11,7 @@
  * ourselves (coordinates) are not prefixed.
  */
 #include "fss_int.h"
+#include "fs_geo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,7 +205,11 @@ static void visit_row(const fss_visit_row *v, void *arg)
         {"checkin_lat", v->has_checkin, v->checkin_lat},
         {"checkin_lon", v->has_checkin, v->checkin_lon},
         {"customer_lat", v->has_customer_pos, v->lat},
-        {"customer_lon", v->has_customer_pos, v->lon}};
+        {"customer_lon", v->has_customer_pos, v->lon},
+        /* The geofence rule's own distance (fs_geo.h), so the page shows
+         * the number the verification was decided on. */
+        {"distance_m", v->has_checkin && v->has_customer_pos,
+         fs_geo_distance_m(v->checkin_lat, v->checkin_lon, v->lat, v->lon)}};
 
     fs_id_format(&v->id, id);
     fs_id_format(&v->customer, cust);
@@ -277,7 +282,7 @@ fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
         fss_buf_puts(out, "id,customer_id,customer_name,territory,rep_id,rep_name,status,"
                           "outcome,verification,time_check,planned_at,checkin_at,"
                           "checkout_at,checkin_lat,checkin_lon,customer_lat,"
-                          "customer_lon\r\n");
+                          "customer_lon,distance_m\r\n");
     else
         fss_buf_puts(out, "{\"items\":[");
     if ((st = fss__begin_read(c, err)) == FSS_OK) {
@@ -309,11 +314,35 @@ static void row_json(fss_buf *b, const fs_row *row)
     }
 }
 
-/* The live children of entity `name` under the customer, one object each
- * (a quote with its derived totals). */
-static fss_status children_json(fss_conn *c, const char *name, const fs_id *cust,
+static bool real_cell(const fs_row *row, const char *field, double *out)
+{
+    int i = fs_entity_field_index(row->entity, field);
+
+    if (i < 0 || row->cells[i].v.kind != FS_VAL_REAL)
+        return false;
+    *out = row->cells[i].v.u.r;
+    return true;
+}
+
+/* A visit's distance_m from the customer (fs_geo.h), null without both
+ * positions: the number the geofence verdict is decided on. */
+static void visit_distance_json(fss_buf *b, const fs_row *visit, const fs_row *cust)
+{
+    double vlat, vlon, clat, clon;
+    bool both = real_cell(visit, "checkin_lat", &vlat) &&
+                real_cell(visit, "checkin_lon", &vlon) && real_cell(cust, "lat", &clat) &&
+                real_cell(cust, "lon", &clon);
+
+    fss_buf_puts(b, ",\"distance_m\":");
+    real_or_null(b, both, both ? fs_geo_distance_m(vlat, vlon, clat, clon) : 0, false);
+}
+
+/* The live children of entity `name` under the customer `cust`, one object
+ * each (a quote with its derived totals, a visit with its distance). */
+static fss_status children_json(fss_conn *c, const char *name, const fs_row *custrow,
                                 fss_buf *b, fs_error *err)
 {
+    const fs_id *cust = &custrow->id;
     const fs_entity *e = fs_schema_entity(name);
     fss_child *kids = NULL;
     size_t n = 0;
@@ -332,6 +361,8 @@ static fss_status children_json(fss_conn *c, const char *name, const fs_id *cust
                 fss_buf_puts(b, ",");
             any = true;
             row_json(b, &row);
+            if (strcmp(name, "visit") == 0)
+                visit_distance_json(b, &row, custrow);
             if (strcmp(name, "quote") == 0) {
                 fs_row *lines = NULL;
                 size_t nl = 0;
@@ -387,7 +418,8 @@ static void customer_conflict(const fss_conflict_item *k, void *arg)
 fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const *terr,
                                fss_buf *out, fs_error *err)
 {
-    static const char *const kids[] = {"contact", "visit", "quote", "contract", "task"};
+    static const char *const kids[] = {"contact", "visit", "quote", "contract", "task",
+                                       "ticket"};
     fss_conn *c;
     fs_row cust = {0};
     fss_buf b = {0};
@@ -414,7 +446,7 @@ fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const
     row_json(&b, &cust);
     fss_buf_puts(&b, "}");
     for (size_t i = 0; i < sizeof kids / sizeof kids[0] && st == FSS_OK; i++)
-        st = children_json(c, kids[i], id, &b, err);
+        st = children_json(c, kids[i], &cust, &b, err);
     if (st == FSS_OK) {
         fss_buf_puts(&b, ",\"conflicts\":[");
         st = fss__repo_customer_conflicts(c, id, 200, customer_conflict, &b, err);

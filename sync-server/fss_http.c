@@ -150,8 +150,10 @@ void fss_handle(fss_server *s, const fss_request *req, fss_response *resp)
     }
     case FSS_ROUTE_ADMIN: fss_handle_admin(s, req, resp); break;
     default:
-        if (fss__static_path(req->path))
+        if (fss__static_path(req->path)) {
             fss__handle_static(s, req, resp);
+            resp->csp = s->console_csp; /* NULL: FSS_CONSOLE_CSP */
+        }
         else if (req->path && strncmp(req->path, "/v1/", 4) == 0)
             fss__error_proto(s, resp, 404, FS_PROTO_ERR_BAD_REQUEST, false,
                              "no such endpoint %s", req->path);
@@ -223,6 +225,12 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
     if (st != FSS_OK)
         goto fail;
     s->cfg.business_tz = s->calendar.tz;
+    if (cfg->map_tiles && cfg->map_tiles[0]) {
+        if ((st = fss__tiles_csp(cfg->map_tiles, &s->console_csp, err)) != FSS_OK)
+            goto fail;
+    } else {
+        s->cfg.map_tiles = NULL;
+    }
     st = fss__db_open_pool(s, err);
     if (st != FSS_OK)
         goto fail;
@@ -355,7 +363,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
         /* Back-office answers name people and customers: never cached. */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rs->console_headers) {
-        MHD_add_response_header(r, "Content-Security-Policy", FSS_CONSOLE_CSP);
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                rs->csp ? rs->csp : FSS_CONSOLE_CSP);
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
         MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -635,5 +644,6 @@ void fss_server_close(fss_server *s)
     free(s->db_path);
     free(s->store);
     free(s->admin_token);
+    free(s->console_csp);
     free(s);
 }

@@ -80,6 +80,7 @@ int64_t fss__calendar_start(const fss_calendar *cal, int64_t day);
 
 struct fss_server {
     fss_config cfg;
+    char *console_csp;   /* FSS_CONSOLE_CSP with the map tiles' origin, or NULL */
     fss_calendar calendar; /* business_tz's days (fss_report.c) */
     char *db_path;       /* owned copy */
     char *store;         /* owned copy or NULL (PostgreSQL conninfo) */
@@ -318,8 +319,20 @@ fss_status fss__own_password(fss_server *s, const fss_actor *a,
 /* The admin lists and reports under a territory restriction (terr from
  * fss__actor_territories; NULL = all). The public fss_admin_* lists are
  * these with NULL. */
+/* GET customer-names?ids=ID,...: [{id, name}] of those live customers
+ * within terr (fss_names.c); FSS_EINVAL for a bad id or more than
+ * FSS_NAMES_MAX (a page's worth; the console asks in chunks). */
+#define FSS_NAMES_MAX 100
+fss_status fss__admin_customer_names(fss_server *s, const char *ids_text,
+                                     const char *const *terr, fss_buf *out,
+                                     fs_error *err);
+/* The console's CSP with the origin of the tile URL template `url` added
+ * to img-src (malloc'd into *csp); FSS_EINVAL naming what is wrong with a
+ * URL that is not http(s)://host/path with {z}, {x} and {y} (fss_tiles.c). */
+fss_status fss__tiles_csp(const char *url, char **csp, fs_error *err);
+/* activity: csv writes CSV (a header line, one line per rep and day). */
 fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
-                               const char *const *terr, fss_buf *out,
+                               const char *const *terr, bool csv, fss_buf *out,
                                fs_error *err);
 fss_status fss__admin_reps_list(fss_server *s, const char *const *terr,
                                 fss_buf *out, fs_error *err);
@@ -330,7 +343,10 @@ fss_status fss__admin_devices_list(fss_server *s, const char *const *terr,
 fss_status fss__admin_conflicts_list(fss_server *s, const char *status,
                                      uint32_t limit, const char *const *terr,
                                      fss_buf *out, fs_error *err);
-fss_status fss__admin_pipeline(fss_server *s, const char *const *terr,
+/* pipeline: csv writes "kind,status,currency,count,value,unpriced" lines
+ * (kind quote or contract; a contract's value is its amount, unpriced its
+ * no_amount). */
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, bool csv,
                                fss_buf *out, fs_error *err);
 /* Is the thing a scoped change names inside terr? (NULL: yes) A row of
  * entity e (its customer's territory), a device (its rep's territories),

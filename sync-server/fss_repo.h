@@ -785,4 +785,13 @@ fss_status fss__repo_tickets(fss_conn *c, const char *const *territories, size_t
                              const char *const *statuses, size_t nstat,
                              fss_row_fn fn, void *arg, fs_error *err);
 
+/* ---- customer names for the console (issue #15; fss_repo_names.c) ----
+ * The names of the live customers among ids[0..n) that lie in terr (NULL =
+ * all), by name then id; ids not there (unknown, deleted, another
+ * territory) are left out. fn gets each (id, name). */
+typedef void (*fss_name_fn)(const fs_id *id, const char *name, void *arg);
+fss_status fss__repo_customer_names(fss_conn *c, const fs_id *ids, size_t n,
+                                    const char *const *terr, fss_name_fn fn,
+                                    void *arg, fs_error *err);
+
 #endif /* FSS_REPO_H */

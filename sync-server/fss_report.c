@@ -257,37 +257,57 @@ typedef struct act_group {
     bool has_day;
     int64_t day;
     int64_t visits, completed, abandoned, verified, outside, unverified, suspect;
-    fss_buf outcomes;
+    fss_buf outcomes;     /* JSON strings, comma-separated */
+    fss_buf outcomes_csv; /* the same as plain text, "; "-separated */
     bool open;
 } act_group;
 
-static void group_flush(act_group *g, fss_buf *out, bool *first)
+/* CSV: one line per group; outcomes joined with "; " in one cell. */
+static void group_csv(const act_group *g, const char *day, fss_buf *out)
+{
+    fss__csv_cell(out, g->rep, true);
+    fss__csv_cell(out, g->rep_name, false);
+    fss__csv_cell(out, g->has_day ? day : NULL, false);
+    fss_buf_printf(out, ",%lld,%lld,%lld,%lld,%lld,%lld,%lld,", (long long)g->visits,
+                   (long long)g->completed, (long long)g->abandoned, (long long)g->verified,
+                   (long long)g->outside, (long long)g->unverified, (long long)g->suspect);
+    fss__csv_cell(out, g->outcomes_csv.len ? g->outcomes_csv.data : NULL, true);
+    fss_buf_puts(out, "\r\n");
+}
+
+static void group_flush(act_group *g, fss_buf *out, bool *first, bool csv)
 {
     char day[DATE_LEN];
 
     if (!g->open)
         return;
+    if (g->has_day)
+        format_date(g->day, day);
+    if (csv) {
+        group_csv(g, day, out);
+        goto reset;
+    }
     fss_buf_puts(out, *first ? "{\"rep\":" : ",{\"rep\":");
     *first = false;
     fss_json_cstr(out, g->rep);
     fss_buf_puts(out, ",\"rep_name\":");
     fss_json_cstr(out, g->rep_name);
     fss_buf_puts(out, ",\"day\":");
-    if (g->has_day) {
-        format_date(g->day, day);
+    if (g->has_day)
         fss_json_cstr(out, day);
-    } else {
+    else
         fss_buf_puts(out, "null");
-    }
     fss_buf_printf(out, ",\"visits\":%lld,\"completed\":%lld,\"abandoned\":%lld,"
                         "\"verified\":%lld,\"outside_geofence\":%lld,\"unverified\":%lld,"
                         "\"time_suspect\":%lld,\"outcomes\":[%s]}",
                    (long long)g->visits, (long long)g->completed, (long long)g->abandoned,
                    (long long)g->verified, (long long)g->outside, (long long)g->unverified,
                    (long long)g->suspect, g->outcomes.data ? g->outcomes.data : "");
+reset:
     free(g->rep);
     free(g->rep_name);
     fss_buf_free(&g->outcomes);
+    fss_buf_free(&g->outcomes_csv);
     memset(g, 0, sizeof *g);
 }
 
@@ -296,6 +316,7 @@ typedef struct act_ctx {
     fss_server *s;
     act_group g;
     fss_buf *out;
+    bool csv;
     bool first;
 } act_ctx;
 
@@ -308,7 +329,7 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
     if (!is_done(v->status))
         return FSS_OK;
     if (g->open && (!same_text(g->rep, v->rep) || g->has_day != v->has_t || g->day != day))
-        group_flush(g, x->out, &x->first);
+        group_flush(g, x->out, &x->first, x->csv);
     if (!g->open) {
         g->open = true;
         g->rep = dup_or_null(v->rep);
@@ -329,6 +350,9 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
         if (g->outcomes.len)
             fss_buf_puts(&g->outcomes, ",");
         fss_json_cstr(&g->outcomes, v->outcome);
+        if (g->outcomes_csv.len)
+            fss_buf_puts(&g->outcomes_csv, "; ");
+        fss_buf_puts(&g->outcomes_csv, v->outcome);
     }
     return FSS_OK;
 }
@@ -336,11 +360,11 @@ static fss_status act_visit(const fss_visit_item *v, void *arg, fs_error *err)
 fss_status fss_admin_activity(fss_server *s, const fss_activity_query *q, fss_buf *out,
                               fs_error *err)
 {
-    return fss__admin_activity(s, q, NULL, out, err);
+    return fss__admin_activity(s, q, NULL, false, out, err);
 }
 
 fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
-                               const char *const *terr, fss_buf *out,
+                               const char *const *terr, bool csv, fss_buf *out,
                                fs_error *err)
 {
     fss_conn *c = NULL;
@@ -353,6 +377,7 @@ fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
     x.s = s;
     x.out = out;
     x.first = true;
+    x.csv = csv;
     if (q && q->from && !(has_from = fss__parse_date(q->from, &from_day)))
         return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", q->from);
     if (q && q->to && !(has_to = fss__parse_date(q->to, &to_day)))
@@ -375,20 +400,24 @@ fss_status fss__admin_activity(fss_server *s, const fss_activity_query *q,
         from_ms = fss__calendar_start(&s->calendar, from_day);
     if (has_to)
         to_ms = fss__calendar_start(&s->calendar, to_day + 1);
-    fss_buf_puts(out, "[");
+    fss_buf_puts(out, x.csv ? "rep_id,rep_name,day,visits,completed,abandoned,verified,"
+                              "outside_geofence,unverified,time_suspect,outcomes\r\n"
+                            : "[");
     rc = fss__repo_activity(c, q ? q->rep : NULL, q ? q->territory : NULL,
                             has_from ? &from_ms : NULL, has_to ? &to_ms : NULL,
                             terr, act_visit, &x, err);
     if (rc != FSS_OK)
         goto done;
-    group_flush(&x.g, out, &x.first);
-    fss_buf_puts(out, "]\n");
+    group_flush(&x.g, out, &x.first, x.csv);
+    if (!x.csv)
+        fss_buf_puts(out, "]\n");
     if (out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "activity");
 done:
     free(x.g.rep);
     free(x.g.rep_name);
     fss_buf_free(&x.g.outcomes);
+    fss_buf_free(&x.g.outcomes_csv);
     fss__conn_put(s, c);
     return rc;
 }
@@ -403,11 +432,22 @@ typedef struct money_group {
     bool open;
 } money_group;
 
+/* Writes the open group as a JSON object, or, when csv_kind is set, as a
+ * CSV line "kind,status,currency,count,value,unpriced". */
 static fss_status money_flush(money_group *g, const char *status_key, const char *value_key,
-                              const char *unpriced_key, fss_buf *out, bool *first)
+                              const char *unpriced_key, fss_buf *out, bool *first,
+                              const char *csv_kind)
 {
     if (!g->open)
         return FSS_OK;
+    if (csv_kind) {
+        fss__csv_cell(out, csv_kind, true);
+        fss__csv_cell(out, g->status, false);
+        fss__csv_cell(out, g->currency, false);
+        fss_buf_printf(out, ",%lld,%lld,%lld\r\n", (long long)g->count, (long long)g->value,
+                       (long long)g->unpriced);
+        goto reset;
+    }
     fss_buf_printf(out, "%s{\"%s\":", *first ? "" : ",", status_key);
     *first = false;
     fss_json_cstr(out, g->status);
@@ -415,6 +455,7 @@ static fss_status money_flush(money_group *g, const char *status_key, const char
     fss_json_cstr(out, g->currency);
     fss_buf_printf(out, ",\"count\":%lld,\"%s\":%lld,\"%s\":%lld}", (long long)g->count,
                    value_key, (long long)g->value, unpriced_key, (long long)g->unpriced);
+reset:
     free(g->status);
     free(g->currency);
     memset(g, 0, sizeof *g);
@@ -460,6 +501,7 @@ typedef struct quotes_ctx {
     bool first, have_quote;
     fs_id cur;
     fss_buf *out;
+    const char *csv_kind; /* "quote" for CSV, NULL for JSON */
 } quotes_ctx;
 
 static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
@@ -477,7 +519,7 @@ static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
             return rc;
         if (x->g.open && (!same_text(x->g.status, status) ||
                           !same_text(x->g.currency, q->currency)))
-            money_flush(&x->g, "status", "value", "unpriced", x->out, &x->first);
+            money_flush(&x->g, "status", "value", "unpriced", x->out, &x->first, x->csv_kind);
         if (!x->g.open && (rc = money_open(&x->g, status, q->currency, err)) != FSS_OK)
             return rc;
         memset(&x->cur, 0, sizeof x->cur);
@@ -504,8 +546,8 @@ static fss_status quote_line_row(const fss_quote_line_item *q, void *arg,
     return FSS_OK;
 }
 
-static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, fss_buf *out,
-                                  fs_error *err)
+static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, bool csv,
+                                  fss_buf *out, fs_error *err)
 {
     quotes_ctx x;
     fss_status rc;
@@ -513,13 +555,16 @@ static fss_status pipeline_quotes(fss_conn *c, const char *const *terr, fss_buf 
     memset(&x, 0, sizeof x);
     x.first = true;
     x.out = out;
-    fss_buf_puts(out, "\"quotes\":[");
+    x.csv_kind = csv ? "quote" : NULL;
+    if (!csv)
+        fss_buf_puts(out, "\"quotes\":[");
     rc = fss__repo_pipeline_quotes(c, terr, quote_line_row, &x, err);
     if (rc == FSS_OK && x.have_quote)
         rc = quote_add(&x.g, x.lines, x.n, x.discount, err);
     if (rc == FSS_OK) {
-        money_flush(&x.g, "status", "value", "unpriced", out, &x.first);
-        fss_buf_puts(out, "]");
+        money_flush(&x.g, "status", "value", "unpriced", out, &x.first, x.csv_kind);
+        if (!csv)
+            fss_buf_puts(out, "]");
     }
     free(x.g.status);
     free(x.g.currency);
@@ -532,6 +577,7 @@ typedef struct contracts_ctx {
     money_group g;
     bool first;
     fss_buf *out;
+    const char *csv_kind; /* "contract" for CSV, NULL for JSON */
 } contracts_ctx;
 
 static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *err)
@@ -542,7 +588,8 @@ static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *
 
     if (x->g.open && (!same_text(x->g.status, status) ||
                       !same_text(x->g.currency, k->currency)))
-        money_flush(&x->g, "esign_status", "amount", "no_amount", x->out, &x->first);
+        money_flush(&x->g, "esign_status", "amount", "no_amount", x->out, &x->first,
+                    x->csv_kind);
     if (!x->g.open && (rc = money_open(&x->g, status, k->currency, err)) != FSS_OK)
         return rc;
     x->g.count++;
@@ -554,7 +601,7 @@ static fss_status contract_row(const fss_contract_item *k, void *arg, fs_error *
     return FSS_OK;
 }
 
-static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
+static fss_status pipeline_contracts(fss_conn *c, const char *const *terr, bool csv,
                                      fss_buf *out, fs_error *err)
 {
     contracts_ctx x;
@@ -563,11 +610,14 @@ static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
     memset(&x, 0, sizeof x);
     x.first = true;
     x.out = out;
-    fss_buf_puts(out, "\"contracts\":[");
+    x.csv_kind = csv ? "contract" : NULL;
+    if (!csv)
+        fss_buf_puts(out, "\"contracts\":[");
     rc = fss__repo_pipeline_contracts(c, terr, contract_row, &x, err);
     if (rc == FSS_OK) {
-        money_flush(&x.g, "esign_status", "amount", "no_amount", out, &x.first);
-        fss_buf_puts(out, "]");
+        money_flush(&x.g, "esign_status", "amount", "no_amount", out, &x.first, x.csv_kind);
+        if (!csv)
+            fss_buf_puts(out, "]");
     }
     free(x.g.status);
     free(x.g.currency);
@@ -576,11 +626,11 @@ static fss_status pipeline_contracts(fss_conn *c, const char *const *terr,
 
 fss_status fss_admin_pipeline(fss_server *s, fss_buf *out, fs_error *err)
 {
-    return fss__admin_pipeline(s, NULL, out, err);
+    return fss__admin_pipeline(s, NULL, false, out, err);
 }
 
-fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, fss_buf *out,
-                               fs_error *err)
+fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, bool csv,
+                               fss_buf *out, fs_error *err)
 {
     fss_conn *c = fss__conn_get(s, 10000);
     fss_status rc;
@@ -590,12 +640,14 @@ fss_status fss__admin_pipeline(fss_server *s, const char *const *terr, fss_buf *
     /* One read transaction: quotes and contracts from the same snapshot. */
     if ((rc = fss__begin_read(c, err)) != FSS_OK)
         goto done;
-    fss_buf_puts(out, "{");
-    if ((rc = pipeline_quotes(c, terr, out, err)) == FSS_OK) {
-        fss_buf_puts(out, ",");
-        rc = pipeline_contracts(c, terr, out, err);
+    fss_buf_puts(out, csv ? "kind,status,currency,count,value,unpriced\r\n" : "{");
+    if ((rc = pipeline_quotes(c, terr, csv, out, err)) == FSS_OK) {
+        if (!csv)
+            fss_buf_puts(out, ",");
+        rc = pipeline_contracts(c, terr, csv, out, err);
     }
-    fss_buf_puts(out, "}\n");
+    if (!csv)
+        fss_buf_puts(out, "}\n");
     (void)fss__commit(c, NULL);
     if (rc == FSS_OK && out->oom)
         rc = fss__fail(err, FSS_ENOMEM, "pipeline");

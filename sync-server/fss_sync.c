@@ -18,6 +18,7 @@
  * The server holds no merge logic of its own: every decision is fs_merge's.
  */
 #include "fss_int.h"
+#include "fs_geo.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -301,15 +302,6 @@ static fss_status frozen_check(sync_ctx *x, const fs_change *chg,
     return FSS_OK;
 }
 
-static double haversine_m(double lat1, double lon1, double lat2, double lon2)
-{
-    const double r = 6371000.0, d2r = M_PI / 180.0;
-    double dlat = (lat2 - lat1) * d2r, dlon = (lon2 - lon1) * d2r;
-    double a = sin(dlat / 2) * sin(dlat / 2) +
-               cos(lat1 * d2r) * cos(lat2 * d2r) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * r * atan2(sqrt(a), sqrt(1 - a));
-}
-
 static bool real_of(const fs_value *v, double *out)
 {
     if (!v || v->kind != FS_VAL_REAL)
@@ -409,7 +401,7 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
     if (strcmp(e->name, "visit") == 0 &&
         (change_field(dchg, "checkin_lat") || change_field(dchg, "checkin_lon") ||
          change_field(dchg, "checkin_at"))) {
-        const char *verdict = "unverified";
+        const char *verdict = fs_geo_verdict(false, 0, 0);
         double vlat, vlon, clat, clon;
         const fs_value *pv = cell_val(row, "customer_id");
         int ci = fs_entity_field_index(e, "checkin_at");
@@ -424,8 +416,8 @@ static fss_status server_stamps(sync_ctx *x, const fs_change *dchg,
                                    &cust, NULL, &found, &lerr) == FSS_OK &&
                 found && real_of(cell_val(&cust, "lat"), &clat) &&
                 real_of(cell_val(&cust, "lon"), &clon))
-                verdict = haversine_m(vlat, vlon, clat, clon) <= x->s->cfg.geofence_m
-                              ? "verified" : "outside_geofence";
+                verdict = fs_geo_verdict(true, fs_geo_distance_m(vlat, vlon, clat, clon),
+                                         x->s->cfg.geofence_m);
             fs_row_free(&cust);
         }
         slot = fs_entity_field_index(e, "verification");

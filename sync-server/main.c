@@ -160,6 +160,8 @@ static const char usage_more[] =
     "  --drain-timeout S      graceful stop waits at most S seconds [30]\n"
     "  --business-tz TZ       time zone reports count days in, a TZ database name\n"
     "                         such as Europe/London [UTC]\n"
+    "  --map-tiles URL        the console's visit map tiles, http(s)://HOST/...{z}/{x}/{y}...\n"
+    "                         [none: points on a plain background]\n"
     "  --demo                 (serve) load demo data, print URL, admin token, codes\n"
     "  --json                 machine-readable confirmation (and check output)\n"
     "  --version              print the version and protocol version\n"
@@ -326,6 +328,7 @@ static int set_option(app *a, const char *name, const char *val)
         return 1;
     }
     if (strcmp(name, "business-tz") == 0) { NEED_VAL; a->cfg.business_tz = val; return 1; }
+    if (strcmp(name, "map-tiles") == 0) { NEED_VAL; a->cfg.map_tiles = val; return 1; }
     if (strcmp(name, "from") == 0) { NEED_VAL; a->from = val; return 1; }
     if (strcmp(name, "to") == 0) { NEED_VAL; a->to = val; return 1; }
     if (strcmp(name, "rep") == 0) { NEED_VAL; a->rep = val; return 1; }

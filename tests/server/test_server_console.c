@@ -713,8 +713,13 @@ static void test_scope_by_territory(void **state)
             {"/admin/v1/conflicts?status=auto", north_conf, south_conf},
             {"/admin/v1/activity", n.rep_s, so.rep_s},
             {"/admin/v1/activity", "Nina North", "Sam South"},
+            {"/admin/v1/activity?format=csv", "Nina North", "Sam South"},
             {"/admin/v1/pipeline", "\"currency\":\"EUR\"", "\"currency\":\"USD\""},
             {"/admin/v1/pipeline", "\"currency\":\"EUR\"", "\"currency\":\"GBP\""},
+            {"/admin/v1/pipeline?format=csv", "quote,sent,EUR,1,0,0\r\n",
+             "quote,sent,USD,1,0,0\r\n"},
+            {"/admin/v1/pipeline?format=csv", "contract,draft,EUR,1,1000,0\r\n",
+             "contract,draft,GBP,1,1000,0\r\n"},
         };
         snprintf(north_conf, sizeof north_conf, "{\"id\":%lld,", n.conflict);
         snprintf(south_conf, sizeof south_conf, "{\"id\":%lld,", so.conflict);

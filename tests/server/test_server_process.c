@@ -182,7 +182,7 @@ static void test_help_and_cli(void **state)
         "--geofence-m", "--time-check-ms", "--enroll-ttl", "--admin-token",
         "--admin-token-file", "--tls-cert", "--tls-key", "--no-wal", "--log",
         "--auth-fail-limit", "--drain-timeout", "--demo", "--help", "--business-tz",
-        "--session-ttl", "--login-fail-limit", "user-add", "users", "user-disable", "passwd",
+        "--session-ttl", "--login-fail-limit", "--map-tiles", "user-add", "users", "user-disable", "passwd",
         "--from", "--rep", "check", NULL};
     size_t i;
 
