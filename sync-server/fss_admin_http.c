@@ -264,14 +264,6 @@ static fss_status page_args(route_ctx *x, int64_t *limit, int64_t *offset, bool 
     return FSS_OK;
 }
 
-/* format=csv asked for (the lists that keep their JSON array shape). */
-static bool want_csv(route_ctx *x)
-{
-    char fmt[16];
-
-    return query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
-}
-
 /* A list's text arguments: each query name, the most bytes kept of its
  * value (it is cut there) and where the value goes; `nonempty`: an empty
  * value counts as absent. */
@@ -305,9 +297,12 @@ static void query_args(route_ctx *x, const query_arg *args, size_t n, query_vals
 static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
     fss_visits_args a = {0};
-    const query_arg args[] = {{"from", 32, &a.from, false},          {"to", 32, &a.to, false},
-                              {"rep", 64, &a.rep, false},            {"territory", 80, &a.territory, false},
-                              {"status", 32, &a.status, false},      {"sort", 16, &a.sort, false}};
+    const query_arg args[] = {{"from", 32, &a.from, false},
+                              {"to", 32, &a.to, false},
+                              {"rep", 64, &a.rep, false},
+                              {"territory", 80, &a.territory, false},
+                              {"status", 32, &a.status, false},
+                              {"sort", 16, &a.sort, false}};
     query_vals v;
     fss_status st;
 
@@ -321,8 +316,10 @@ static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *
 static fss_status route_quotes(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
     fss_quote_query q = {0};
-    const query_arg args[] = {{"status", 32, &q.status, false}, {"currency", 8, &q.currency, false},
-                              {"rep", 64, &q.rep, false},       {"territory", 80, &q.territory, false},
+    const query_arg args[] = {{"status", 32, &q.status, false},
+                              {"currency", 8, &q.currency, false},
+                              {"rep", 64, &q.rep, false},
+                              {"territory", 80, &q.territory, false},
                               {"sort", 8, &q.sort, false}};
     query_vals v;
     fss_status st;
@@ -337,8 +334,10 @@ static fss_status route_quotes(route_ctx *x, fss_buf *out, bool *csv, fs_error *
 static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
     fss_customer_query q = {0};
-    const query_arg args[] = {{"territory", 80, &q.territory, false}, {"owner", 80, &q.owner, false},
-                              {"segment", 80, &q.segment, false},     {"q", 256, &q.text, true},
+    const query_arg args[] = {{"territory", 80, &q.territory, false},
+                              {"owner", 80, &q.owner, false},
+                              {"segment", 80, &q.segment, false},
+                              {"q", 256, &q.text, true},
                               {"sort", 32, &q.sort, false}};
     query_vals v;
     fss_status st;
@@ -347,6 +346,42 @@ static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_erro
         return st;
     query_args(x, args, NARGS(args), &v);
     return fss__admin_customers(x->s, &q, TERR(x), *csv, out, err);
+}
+
+/* GET devices?rep=&territory=&revoked=&sort=&limit=&offset=&format= */
+static fss_status route_devices(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    fss_devices_args a = {0};
+    const query_arg args[] = {{"rep", 64, &a.rep, false},
+                              {"territory", 80, &a.territory, false},
+                              {"revoked", 16, &a.revoked, false},
+                              {"sort", 16, &a.sort, false}};
+    query_vals v;
+    fss_status st;
+
+    if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
+        return st;
+    query_args(x, args, NARGS(args), &v);
+    return fss__admin_devices(x->s, &a, TERR(x), *csv, out, err);
+}
+
+/* GET conflicts?status=&rep=&territory=&from=&to=&sort=&limit=&offset=&format= */
+static fss_status route_conflicts(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    fss_conflicts_args a = {0};
+    const query_arg args[] = {{"status", 16, &a.status, false},
+                              {"rep", 64, &a.rep, false},
+                              {"territory", 80, &a.territory, false},
+                              {"from", 32, &a.from, false},
+                              {"to", 32, &a.to, false},
+                              {"sort", 16, &a.sort, false}};
+    query_vals v;
+    fss_status st;
+
+    if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
+        return st;
+    query_args(x, args, NARGS(args), &v);
+    return fss__admin_conflicts(x->s, &a, TERR(x), *csv, out, err);
 }
 
 /* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
@@ -561,7 +596,6 @@ static void route(route_ctx *x)
     fs_error err = {0};
     fss_status st;
     fs_id id;
-    char q[64];
 
     if (x->nsegs == 0) {
         fss__error_json(x->resp, 404, "no such admin endpoint");
@@ -812,14 +846,11 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_analyze_json(s, &r, &out);
     } else if (is(x, "GET", 1, "devices", NULL)) {
-        if (want_csv(x)) {
-            if ((st = fss__admin_list_csv(s, "devices", NULL, 0, TERR(x), &out, &err)) ==
-                FSS_OK) {
-                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
-                return;
-            }
-        } else {
-            st = fss__admin_devices_list(s, TERR(x), &out, &err);
+        bool csv = false;
+        st = route_devices(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
         }
     } else if (is(x, "POST", 3, "devices", "revoke")) {
         if (!parse_id_seg(x, 1, &id, "device"))
@@ -830,21 +861,11 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "GET", 1, "conflicts", NULL)) {
-        char status[16];
-        bool has_status = query_get(x->req->query, "status", status, sizeof status);
-        uint32_t limit = 0;
-        if (query_get(x->req->query, "limit", q, sizeof q))
-            limit = (uint32_t)strtoul(q, NULL, 10);
-        if (want_csv(x)) {
-            st = fss__admin_list_csv(s, "conflicts", has_status ? status : NULL, limit,
-                                     TERR(x), &out, &err);
-            if (st == FSS_OK) {
-                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
-                return;
-            }
-        } else {
-            st = fss__admin_conflicts_list(s, has_status ? status : NULL, limit, TERR(x),
-                                           &out, &err);
+        bool csv = false;
+        st = route_conflicts(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
         }
     } else if (is(x, "POST", 3, "conflicts", "resolve")) {
         char *endp;

@@ -675,7 +675,7 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
                      " OR lower(COALESCE(c.tags, '')) LIKE ? ESCAPE '\\')", like);
     fss__lq_terr(&l, "c.territory", terr);
     /* The count of every match, then the page. */
-    if ((rc = fss__lq_count(c, &l, 0, total, err)) == FSS_OK)
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
         rc = LQ_ROWS(c, &l, "c.id, c.name, c.address, c.phone, c.segment, c.territory,"
                             " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
                             " c.owner_rep), c.lat, c.lon",
@@ -822,7 +822,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
     fss__lq_text(&l, " AND k.territory = ?", q->territory);
     fss__lq_text(&l, " AND v.status = ?", q->status);
     fss__lq_terr(&l, "k.territory", terr);
-    if ((rc = fss__lq_count(c, &l, 0, total, err)) == FSS_OK)
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
         rc = LQ_ROWS(c, &l, "v.id, v.customer_id, k.name, k.territory, v.rep_id,"
                             " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
                             " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
@@ -915,11 +915,98 @@ fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
     fss__lq_text(&l, " AND q.rep_id = ?", q->rep);
     fss__lq_text(&l, " AND k.territory = ?", q->territory);
     fss__lq_terr(&l, "k.territory", terr);
-    if ((rc = fss__lq_count(c, &l, 0, total, err)) == FSS_OK)
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
         rc = LQ_ROWS(c, &l, "q.id, q.customer_id, k.name, k.territory, q.rep_id,"
                             " (SELECT r.name FROM fss_reps r WHERE r.uuid = q.rep_id), q.status,"
                             " q.currency, q.valid_until",
                      col, desc, NULL, q, quote_of, &e, err);
+    fss__lq_free(&l);
+    return rc;
+}
+
+/* ---- the console's devices and conflicts lists ---- */
+
+static void device_of(fss_stmt *st, void *ctx)
+{
+    const each *e = ctx;
+    fss_device_item d;
+
+    fss__device_of(st, &d);
+    e->device(&d, e->arg);
+}
+
+fss_status fss__repo_devices_page(fss_conn *c, const fss_device_query *q,
+                                  const char *const *terr, int64_t *total,
+                                  fss_device_item_fn fn, void *arg,
+                                  fs_error *err)
+{
+    static const fss_lq_sort sorts[] = {{"created_at", "d.created_at"},
+                                        {"last_seen", "COALESCE(d.last_seen, 0)"},
+                                        {"name", "d.name"}};
+    each e = {.device = fn, .arg = arg};
+    const int64_t revoked = q->revoked && *q->revoked ? 1 : 0;
+    const char *col;
+    fss_lq l;
+    bool desc;
+    fss_status rc;
+
+    *total = 0;
+    col = fss__lq_sort(sorts, sizeof sorts / sizeof sorts[0],
+                       q->sort ? q->sort : "created_at", &desc);
+    if (!col)
+        return fss__fail(err, FSS_EINVAL, "sort must be created_at, last_seen or name "
+                                          "(\"-\" before it: descending)");
+    fss__lq_init(&l, "devices", " FROM fss_devices d WHERE 1 = 1");
+    fss__lq_text(&l, " AND d.rep = ?", q->rep);
+    fss__lq_text(&l, " AND d.rep IN (SELECT t.rep FROM fss_rep_territories t"
+                     " WHERE t.territory = ?)", q->territory);
+    fss__lq_int(&l, " AND d.revoked = ?", q->revoked ? &revoked : NULL);
+    reps_in_terr(&l, "d.rep", terr);
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
+        rc = LQ_ROWS(c, &l, FSS_DEVICE_COLS, col, desc, "d.id", q, device_of, &e, err);
+    fss__lq_free(&l);
+    return rc;
+}
+
+static void conflict_of(fss_stmt *st, void *ctx)
+{
+    const each *e = ctx;
+    fss_conflict_item k;
+
+    fss__conflict_of(st, &k);
+    e->conflict(&k, e->arg);
+}
+
+fss_status fss__repo_conflicts_page(fss_conn *c, const fss_conflict_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_conflict_item_fn fn, void *arg,
+                                    fs_error *err)
+{
+    static const fss_lq_sort sorts[] = {{"id", "k.id"}};
+    each e = {.conflict = fn, .arg = arg};
+    const char *col;
+    fss_lq l;
+    bool desc;
+    fss_status rc;
+
+    *total = 0;
+    col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-id", &desc);
+    if (!col)
+        return fss__fail(err, FSS_EINVAL, "sort must be id or -id (newest first)");
+    fss__lq_init(&l, "conflicts", " FROM fss_conflicts k WHERE 1 = 1");
+    fss__lq_text(&l, " AND k.status = ?", q->status);
+    fss__lq_text(&l, " AND k.rep = ?", q->rep);
+    fss__lq_int(&l, " AND k.created_at >= ?", q->from_ms);
+    fss__lq_int(&l, " AND k.created_at < ?", q->to_ms);
+    if (q->territory) {
+        fss__lq_raw(&l, " AND ");
+        fss__sql_conflict_customer(&l.sql, "k");
+        fss__lq_text(&l, " IN (SELECT c.id FROM customer c WHERE c.territory = ?)",
+                     q->territory);
+    }
+    conflicts_in_terr(&l, terr);
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
+        rc = LQ_ROWS(c, &l, FSS_CONFLICT_COLS, col, desc, NULL, q, conflict_of, &e, err);
     fss__lq_free(&l);
     return rc;
 }

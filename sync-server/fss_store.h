@@ -68,6 +68,20 @@ int fss__sql_terr_bind(fss_stmt *st, const char *const *terr, int first);
  * SQL expression over the entity tables' root column. */
 void fss__sql_conflict_customer(fss_buf *sql, const char *alias);
 
+/* A device row (aliased d) and a conflict record (aliased k) as the lists
+ * select them, and their conversion (fss_repo_admin.c; the strings are
+ * the statement's until its next step). */
+#define FSS_DEVICE_COLS                                                     \
+    "d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep), d.name,"  \
+    " d.created_at, d.last_seen, d.revoked, d.revoked_at"
+#define FSS_CONFLICT_COLS                                                   \
+    "k.id, k.created_at, k.entity, k.row, k.field, k.has_base, k.base,"     \
+    " k.theirs, k.yours, k.theirs_hlc, k.yours_hlc, k.theirs_device,"       \
+    " k.yours_device, k.rule, k.yours_won, k.status, k.rep, k.detail,"      \
+    " k.anc_entity, k.anc_row, k.resolved_by, k.resolution, k.resolved_at"
+void fss__device_of(fss_stmt *st, fss_device_item *d);
+void fss__conflict_of(fss_stmt *st, fss_conflict_item *k);
+
 /* ---- one list query (fss_repo_list.c) ----
  * A list's " FROM ... WHERE ..." and the parameters its filters bound, in
  * order: _init with the FROM and the fixed WHERE; _text / _int append a

@@ -808,6 +808,58 @@ static void test_scope_by_territory(void **state)
                              v[i].status, v[i].has, r.body);
             }
         }
+        /* The devices and conflicts lists page, filter and sort like the
+         * others ({items,total,limit,offset}), and refuse bad parameters. */
+        {
+            char nrep[96], srep[96], nconf[64];
+            const struct {
+                const char *list, *query;
+                int status;
+                const char *has, *lacks;
+            } dk[] = {
+                {"devices", "", 200, "\"total\":4,\"limit\":50,\"offset\":0}", NULL},
+                {"devices", "", 200, "\"rep_name\":\"Nina North\"", NULL},
+                {"devices", "?territory=north", 200, "\"total\":2,", so.dev_a},
+                {"devices", "?territory=north", 200, n.dev_b, so.dev_b},
+                {"devices", srep, 200, so.dev_a, n.dev_a},
+                {"devices", "?revoked=true", 200, "\"items\":[],\"total\":0,", NULL},
+                {"devices", "?revoked=false&limit=1&offset=3", 200,
+                 "\"total\":4,\"limit\":1,\"offset\":3}", NULL},
+                {"devices", "?sort=-name&format=csv&territory=south", 200,
+                 "id,name,rep_id,rep_name,", n.dev_a},
+                {"devices", "?sort=-last_seen", 200, "\"total\":4,", NULL},
+                {"devices", "?revoked=maybe", 400, "revoked must be true or false", NULL},
+                {"devices", "?rep=x", 400, "not a UUID", NULL},
+                {"devices", "?sort=rep", 400, "sort must be", NULL},
+                {"devices", "?limit=0", 400, "limit", NULL},
+                {"devices", "?offset=-1", 400, "offset", NULL},
+                {"conflicts", "?status=auto", 200, "\"total\":2,\"limit\":50,\"offset\":0}",
+                 NULL},
+                {"conflicts", "?territory=south", 200, so.cust_s, n.cust_s},
+                {"conflicts", nrep, 200, n.cust_s, so.cust_s},
+                {"conflicts", "?status=auto&sort=-id&limit=1&offset=1", 200, nconf, so.cust_s},
+                {"conflicts", "?status=auto&sort=id&limit=1", 200, nconf, so.cust_s},
+                {"conflicts", "?from=2000-01-01&to=2000-01-02", 200, "\"total\":0,", NULL},
+                {"conflicts", "?format=csv&territory=north", 200, n.cust_s, so.cust_s},
+                {"conflicts", "?status=x", 400, "status must be", NULL},
+                {"conflicts", "?from=yesterday", 400, "not a date", NULL},
+                {"conflicts", "?rep=x", 400, "not a UUID", NULL},
+                {"conflicts", "?sort=time", 400, "sort must be", NULL},
+                {"conflicts", "?limit=1001", 400, "limit", NULL},
+            };
+            snprintf(nrep, sizeof nrep, "?rep=%s", n.rep_s);
+            snprintf(srep, sizeof srep, "?rep=%s", so.rep_s);
+            snprintf(nconf, sizeof nconf, "{\"id\":%lld,", n.conflict);
+            for (size_t i = 0; i < sizeof dk / sizeof dk[0]; i++) {
+                snprintf(path, sizeof path, "/admin/v1/%s%s", dk[i].list, dk[i].query);
+                call(&t, "GET", path, NULL, NULL, &se[0], NULL, NULL, &r);
+                if (r.status != dk[i].status || !strstr(r.body, dk[i].has) ||
+                    (dk[i].lacks && strstr(r.body, dk[i].lacks)))
+                    fail_msg("%s: HTTP %d, want %d with %s%s%s: %s", path, r.status,
+                             dk[i].status, dk[i].has, dk[i].lacks ? " without " : "",
+                             dk[i].lacks ? dk[i].lacks : "", r.body);
+            }
+        }
         /* A customer's page: contacts and timeline, the quote with its
          * total; the other territory's customer is "no such" to the
          * manager and viewer. */
