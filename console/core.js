@@ -196,9 +196,11 @@ FS.list = function (opts) {
     if (items.length === 0) FS.emptyRow(tbody, opts.columns.length, opts.empty || 'Nothing matches.');
     st.total = Array.isArray(r.data) ? items.length : r.data.total;
     const first = st.total === 0 ? 0 : st.offset + 1;
-    pageText.textContent = first + '-' + (st.offset + items.length) + ' of ' + st.total;
+    /* total_capped: the server stopped counting at total (ADMIN-API.md). */
+    const capped = !Array.isArray(r.data) && r.data.total_capped;
+    pageText.textContent = first + '-' + (st.offset + items.length) + ' of ' + st.total + (capped ? '+' : '');
     prev.disabled = st.offset === 0;
-    next.disabled = st.offset + FS.PAGE >= st.total;
+    next.disabled = st.offset + FS.PAGE >= st.total && !capped;
     for (const th of headRow.children) {
       if (!th.dataset.sort) continue;
       th.setAttribute('aria-sort', st.sort === th.dataset.sort ? 'ascending' : st.sort === '-' + th.dataset.sort ? 'descending' : 'none');

@@ -10,15 +10,17 @@
       list = FS.list({
         id: 'conflict',
         path: 'conflicts',
-        paged: false,
-        params: function () { return { limit: '200' }; },
+        sort: '-id',
         empty: 'No conflicts.',
         filters: [
           { name: 'status', label: 'Status', type: 'select',
             options: [['', 'all'], ['open', 'open'], ['auto', 'decided by a rule'], ['resolved', 'resolved']] },
+          { name: 'territory', label: 'Territory', type: 'text' },
+          { name: 'from', label: 'From', type: 'date' },
+          { name: 'to', label: 'To', type: 'date' },
         ],
         columns: [
-          { title: 'When', value: function (k) { return FS.fmtTime(k.created_at); } },
+          { title: 'When', sort: 'id', value: function (k) { return FS.fmtTime(k.created_at); } },
           { title: 'Status', value: function (k) { return k.status; } },
           { title: 'Entity', value: function (k) { return k.entity; } },
           { title: 'Field', value: function (k) { return k.field; } },
