@@ -799,6 +799,31 @@ static void visit_of(fss_stmt *st, void *ctx)
     e->visit(&v, e->arg);
 }
 
+/* The visits matching q in terr. walk: the page's form - the visit
+ * drives (CROSS JOIN: SQLite keeps that order) so the page is read off the
+ * time index newest first, checking each visit's customer; for a filter
+ * on the customer's territory that matches many visits, this stops after
+ * about a page instead of sorting every match. Otherwise the LEFT JOIN
+ * (a visit whose customer is not stored still lists), which lets the
+ * planner go through the territory's customers: right for the count and
+ * for a rare territory. Same rows either way: the territory conditions
+ * already drop a visit without a customer. */
+static void visits_lq(fss_lq *l, const fss_visit_query *q, const char *const *terr,
+                      bool walk)
+{
+    fss__lq_init(l, "visits",
+                 walk ? " FROM visit v CROSS JOIN customer k WHERE k.id = v.customer_id"
+                        " AND v.deleted = 0"
+                      : " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
+                        " WHERE v.deleted = 0");
+    fss__lq_int(l, " AND " VISIT_T " >= ?", q->from_ms);
+    fss__lq_int(l, " AND " VISIT_T " < ?", q->to_ms);
+    fss__lq_text(l, " AND v.rep_id = ?", q->rep);
+    fss__lq_text(l, " AND k.territory = ?", q->territory);
+    fss__lq_text(l, " AND v.status = ?", q->status);
+    fss__lq_terr(l, "k.territory", terr);
+}
+
 fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
                                  const char *const *terr, int64_t *total,
                                  fss_visit_row_fn fn, void *arg, fs_error *err)
@@ -807,27 +832,28 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
     each e = {.visit = fn, .arg = arg};
     const char *col;
     fss_lq l;
-    bool desc;
+    bool desc, walk;
     fss_status rc;
 
     *total = 0;
     col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-time", &desc);
     if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be time or -time");
-    fss__lq_init(&l, "visits", " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
-                               " WHERE v.deleted = 0");
-    fss__lq_int(&l, " AND " VISIT_T " >= ?", q->from_ms);
-    fss__lq_int(&l, " AND " VISIT_T " < ?", q->to_ms);
-    fss__lq_text(&l, " AND v.rep_id = ?", q->rep);
-    fss__lq_text(&l, " AND k.territory = ?", q->territory);
-    fss__lq_text(&l, " AND v.status = ?", q->status);
-    fss__lq_terr(&l, "k.territory", terr);
-    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
-        rc = LQ_ROWS(c, &l, "v.id, v.customer_id, k.name, k.territory, v.rep_id,"
-                            " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
-                            " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
-                            " v.checkout_at, v.checkin_lat, v.checkin_lon, k.lat, k.lon",
-                     col, desc, "v.id", q, visit_of, &e, err);
+    visits_lq(&l, q, terr, false);
+    rc = fss__lq_count(c, &l, q->count_cap, total, err);
+    fss__lq_free(&l);
+    if (rc != FSS_OK)
+        return rc;
+    /* Walk the time order when a territory condition matches at least
+     * the count's cap (dense: a page is near); a count under the cap
+     * means few enough matches to sort. */
+    walk = (q->territory || terr) && q->count_cap > 0 && *total >= q->count_cap;
+    visits_lq(&l, q, terr, walk);
+    rc = LQ_ROWS(c, &l, "v.id, v.customer_id, k.name, k.territory, v.rep_id,"
+                        " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
+                        " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
+                        " v.checkout_at, v.checkin_lat, v.checkin_lon, k.lat, k.lon",
+                 col, desc, "v.id", q, visit_of, &e, err);
     fss__lq_free(&l);
     return rc;
 }

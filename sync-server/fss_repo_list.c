@@ -7,9 +7,9 @@
  * Parameters are numbered as they are added (?1, ?2, ...): the SQL runs
  * unchanged on SQLite and, through the driver's rewrite, PostgreSQL.
  *
- * Counting: a list's total is exact up to FSS_LQ_COUNT_CAP matches and the
- * count stops there (the console shows "10000+"); counting every one of
- * 500,000 visits to show a page of 50 is what made the lists slow
+ * Counting: fss__lq_count can stop at a cap (the console's lists count up
+ * to 1,000 and say "1000+", fss_console.c); counting every one of 500,000
+ * visits to show a page of 50 is what made the lists slow
  * (docs/BENCHMARKS.md, "Console lists").
  */
 #include "fss_store.h"

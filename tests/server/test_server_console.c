@@ -1069,6 +1069,33 @@ static void test_customers_list(void **state)
             tk_http_free(&hr);
         }
     }
+    /* A count stops at 1,000 matches: exactly 1,000 is exact, one more
+     * says total_capped (ADMIN-API.md); the page itself is unaffected. */
+    {
+        size_t cap = 64 * 1000, o = 0;
+        char *many = malloc(cap);
+        assert_non_null(many);
+        for (int n = 0; n < 1000 - 8; n++) /* 8 so far */
+            o += (size_t)snprintf(many + o, cap - o,
+                                  "%s{\"name\":\"many %04d\",\"territory\":\"north\"}",
+                                  n ? "," : "[", n);
+        snprintf(many + o, cap - o, "]");
+        tk_import(&t, "customer", many);
+        free(many);
+        call(&t, "GET", "/admin/v1/customers?limit=1&offset=999", NULL, TK_ADMIN_TOKEN, NULL,
+             NULL, NULL, &r);
+        assert_non_null(strstr(r.body, "\"total\":1000,\"limit\":1,\"offset\":999}"));
+        assert_null(strstr(r.body, "total_capped"));
+        tk_import(&t, "customer", "[{\"name\":\"one more\",\"territory\":\"south\"}]");
+        call(&t, "GET", "/admin/v1/customers?limit=1&offset=1000", NULL, TK_ADMIN_TOKEN, NULL,
+             NULL, NULL, &r);
+        assert_non_null(
+            strstr(r.body, "\"total\":1000,\"limit\":1,\"offset\":1000,\"total_capped\":true}"));
+        assert_int_equal(tk_count(r.body, "{\"id\":"), 1);
+        call(&t, "GET", "/admin/v1/customers?territory=south", NULL, TK_ADMIN_TOKEN, NULL, NULL,
+             NULL, &r);
+        assert_null(strstr(r.body, "total_capped"));
+    }
     tk_stop(&t);
 }
 
