@@ -6,6 +6,7 @@
 
   FS.register('conflicts', {
     title: 'Conflicts',
+    live: true, /* the shown page reloads when GET changes moves (core.js) */
     build: function (sec) {
       list = FS.list({
         id: 'conflict',

@@ -915,6 +915,8 @@ static void route(route_ctx *x)
             fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
             return;
         }
+    } else if (is(x, "GET", 1, "changes", NULL)) {
+        st = fss__admin_changes(s, &out, &err);
     } else if (is(x, "GET", 1, "today", NULL)) {
         st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
     } else if (is(x, "GET", 1, "customers", NULL)) {
@@ -959,6 +961,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "customers", NULL, 1, false},
     {"GET", "customers", NULL, 2, false}, /* customers/{id} */
     {"GET", "today", NULL, 1, false},
+    {"GET", "changes", NULL, 1, false}, /* an opaque digest, nothing of a territory */
     {"GET", "visits", NULL, 1, false},
     {"GET", "quotes", NULL, 1, false},
     {"GET", "territories", NULL, 1, false},

@@ -785,3 +785,31 @@ fss_status fss__admin_conflicts(fss_server *s, const fss_conflicts_args *a,
     }
     return run_page(s, &p, conflicts_query, &y, out, err);
 }
+
+/* ---- what changed: the live screens' poll ---- */
+
+fss_status fss__admin_changes(fss_server *s, fss_buf *out, fs_error *err)
+{
+    int64_t v[4];
+    uint8_t h[32];
+    fss_conn *c;
+    fss_status st;
+
+    if (!(c = fss__conn_get(s, 10000)))
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    if ((st = fss__begin_read(c, err)) == FSS_OK) {
+        st = fss__repo_changes(c, v, err);
+        (void)fss__commit(c, NULL);
+    }
+    fss__conn_put(s, c);
+    if (st != FSS_OK)
+        return st;
+    /* Opaque: a digest of store-wide numbers, so a manager learns that
+     * something changed, never a count of another territory's rows. */
+    fss_sha256(v, sizeof v, h);
+    fss_buf_puts(out, "{\"version\":\"");
+    for (int i = 0; i < 8; i++)
+        fss_buf_printf(out, "%02x", h[i]);
+    fss_buf_puts(out, "\"}\n");
+    return out->oom ? fss__fail(err, FSS_ENOMEM, "changes") : FSS_OK;
+}

@@ -370,6 +370,10 @@ typedef struct fss_conflicts_args {
 fss_status fss__admin_conflicts(fss_server *s, const fss_conflicts_args *a,
                                 const char *const *terr, bool csv, fss_buf *out,
                                 fs_error *err);
+/* GET changes: {"version":"<16 hex>"}, a digest that moves whenever a row
+ * is saved, a conflict record opens or closes, or a device syncs; the
+ * console's live screens poll it and reload when it moves. */
+fss_status fss__admin_changes(fss_server *s, fss_buf *out, fs_error *err);
 /* One device / conflict record as the JSON object the lists give
  * (fss_admin.c). */
 void fss__device_json(fss_buf *b, const fss_device_item *d);

@@ -798,6 +798,10 @@ fss_status fss__repo_conflicts_page(fss_conn *c, const fss_conflict_query *q,
                                     const char *const *terr, int64_t *total,
                                     fss_conflict_item_fn fn, void *arg,
                                     fs_error *err);
+/* What the console's live screens watch (GET changes): the sequence
+ * counter, the number of open conflict records, the newest record's id and
+ * the latest device sync; any change of these is a reason to reload. */
+fss_status fss__repo_changes(fss_conn *c, int64_t out[4], fs_error *err);
 /* Is the rep (UUID text) a member of one of terr? */
 fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
                                         const char *const *terr, bool *in,

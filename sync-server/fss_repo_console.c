@@ -1036,3 +1036,31 @@ fss_status fss__repo_conflicts_page(fss_conn *c, const fss_conflict_query *q,
     fss__lq_free(&l);
     return rc;
 }
+
+/* ---- what changed (the console's live refresh) ---- */
+
+fss_status fss__repo_changes(fss_conn *c, int64_t out[4], fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+
+    memset(out, 0, 4 * sizeof out[0]);
+    /* Four small reads: the counter every saved row takes, the open
+     * records (by the status index), the newest record, the latest sync. */
+    rc = prep(c, "SELECT (SELECT value FROM fss_meta WHERE key = 'seq'),"
+                 " (SELECT count(*) FROM fss_conflicts WHERE status = 'open'),"
+                 " (SELECT COALESCE(max(id), 0) FROM fss_conflicts),"
+                 " (SELECT COALESCE(max(last_seen), 0) FROM fss_devices)",
+              &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    if (fss_step(st) != FSS_SQL_ROW) {
+        rc = fss__dbfail(err, c->db, "changes");
+        goto done;
+    }
+    for (int i = 0; i < 4; i++)
+        out[i] = fss_column_int64(st, i);
+done:
+    fss_finalize(st);
+    return rc;
+}

@@ -11,6 +11,7 @@
  */
 #include "server_testkit.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -1099,6 +1100,104 @@ static void test_customers_list(void **state)
     tk_stop(&t);
 }
 
+/* ---- live refresh: GET changes, and 20 consoles polling it ---- */
+
+#define CONSOLES 20
+#define POLLS 10
+
+typedef struct poller {
+    tk_server *t;
+    const sess *se;
+    long status[POLLS];
+} poller;
+
+static void *poll_changes(void *arg)
+{
+    poller *p = arg;
+    char cookie[160];
+    const char *h[] = {cookie, NULL};
+
+    snprintf(cookie, sizeof cookie, "Cookie: %s", p->se->cookie);
+    for (int i = 0; i < POLLS; i++) {
+        tk_http r;
+        tk_request(p->t, "GET", "/admin/v1/changes", h, NULL, 0, &r);
+        p->status[i] = r.status;
+        tk_http_free(&r);
+    }
+    return NULL;
+}
+
+static void version_of(tk_server *t, const sess *se, char out[32])
+{
+    reply r;
+
+    assert_int_equal(call(t, "GET", "/admin/v1/changes", NULL, NULL, se, NULL, NULL, &r), 200);
+    json_field(r.body, "version", out, 32);
+    assert_int_equal(strlen(out), 16);
+}
+
+static void test_live_changes(void **state)
+{
+    tk_server t;
+    sess se[CONSOLES];
+    poller p[CONSOLES];
+    pthread_t th[CONSOLES];
+    char v0[32], v1[32], v2[32], v3[32];
+    fs_change c;
+    fs_sync_response resp;
+    fs_error_body eb;
+    tk_device d;
+    fs_id rep, cust, visit;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Lena Live", "north");
+    cust = tk_customer(&t, "Live Co", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &d);
+    add_user(&t, "ada", "admin", NULL);
+    add_user(&t, "max", "manager", "north");
+    for (int i = 0; i < CONSOLES; i++)
+        assert_int_equal(login(&t, i % 2 ? "max" : "ada", PW, &se[i]), 200);
+    /* Nothing happens: the version stays; a device syncs (a pull only:
+     * Today's "devices synced" may move), a device pushes a visit, the
+     * back office writes: it moves each time. A manager gets the same
+     * opaque digest as an admin (nothing of another territory). */
+    version_of(&t, &se[0], v0);
+    version_of(&t, &se[1], v1);
+    assert_string_equal(v0, v1);
+    tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    version_of(&t, &se[0], v1);
+    assert_string_not_equal(v0, v1);
+    visit = tk_new_id();
+    tk_change(&c, &d, "visit", &visit);
+    tk_set_id(&c, &d, "customer_id", &cust);
+    tk_set_text(&c, &d, "status", "completed");
+    tk_set_int(&c, &d, "checkin_at", (int64_t)fs_hlc_ms(d.clock));
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, d.cursor, 0, FS_PROTO_DEFLATE, &resp, &eb),
+                     200);
+    fs_proto_sync_response_free(&resp);
+    fs_change_free(&c);
+    version_of(&t, &se[1], v2);
+    assert_string_not_equal(v1, v2);
+    tk_import(&t, "customer", "[{\"name\":\"Another\",\"territory\":\"north\"}]");
+    version_of(&t, &se[0], v3);
+    assert_string_not_equal(v2, v3);
+    /* 20 consoles polling at once over HTTP, from one office address:
+     * every poll answered, none refused by a limit (429) or for want of
+     * a connection (503). */
+    for (int i = 0; i < CONSOLES; i++) {
+        p[i] = (poller){.t = &t, .se = &se[i]};
+        assert_int_equal(pthread_create(&th[i], NULL, poll_changes, &p[i]), 0);
+    }
+    for (int i = 0; i < CONSOLES; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < CONSOLES; i++)
+        for (int k = 0; k < POLLS; k++)
+            if (p[i].status[k] != 200)
+                fail_msg("console %d poll %d: HTTP %ld", i, k, p[i].status[k]);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1115,6 +1214,7 @@ int main(void)
         cmocka_unit_test(test_sessions_without_token),
         cmocka_unit_test(test_scope_by_territory),
         cmocka_unit_test(test_customers_list),
+        cmocka_unit_test(test_live_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
