@@ -137,7 +137,7 @@ static const char *const migrations[] = {
     " deleted, customer_id, id);"
     "CREATE INDEX fss_visit_checkin ON visit(checkin_at);"
     "CREATE INDEX fss_visit_planned ON visit(planned_at);"
-    "CREATE INDEX fss_quote_status ON quote(status, deleted, customer_id, id);"
+    "CREATE INDEX fss_quote_status ON quote(status, deleted, id);"
     "CREATE INDEX fss_quote_customer ON quote(customer_id, deleted, status, id);"
     "CREATE INDEX fss_customer_name ON customer(name, id);",
 };
