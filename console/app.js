@@ -67,6 +67,7 @@ async function start() {
     FS.state.csrf = null;
     show(null);
   });
+  FS.startLive(); /* Today and Conflicts follow syncs (core.js) */
   /* A visitor without a session gets the login page; GET me says which. */
   const r = await FS.api('GET', 'me');
   if (r.status === 200) signedIn(r.data);

@@ -116,6 +116,39 @@ FS.register = function (name, def) {
 };
 
 /*
+ * Live screens (a screen registered with live: true, e.g. Today and
+ * Conflicts): while one is shown and the browser tab is visible, GET
+ * changes every FS.LIVE_MS; when its opaque version differs from the last
+ * one seen on this screen (the first poll after showing counts as a
+ * difference), the screen loads again, so a sync shows up within a few
+ * seconds without a reload. Polling, not server-sent events: an open
+ * event stream would hold one of the server's few HTTP workers per
+ * console (docs/ARCHITECTURE.md, "Console: live refresh").
+ */
+FS.LIVE_MS = 3000;
+FS.startLive = function () {
+  let seen = null, screen = null, busy = false;
+  setInterval(async function () {
+    if (busy || !FS.state.me || document.hidden) return;
+    const def = FS.screens.find(function (s) { return s.name === FS.state.screen; });
+    if (!def || !def.live) { screen = null; return; }
+    if (screen !== def.name) { screen = def.name; seen = null; }
+    busy = true;
+    try {
+      const r = await FS.api('GET', 'changes');
+      if (r.status === 200 && r.data.version !== seen && screen === FS.state.screen) {
+        seen = r.data.version;
+        await def.load();
+      }
+    } catch (e) {
+      /* the server is away for a moment: the next poll asks again */
+    } finally {
+      busy = false;
+    }
+  }, FS.LIVE_MS);
+};
+
+/*
  * FS.list(opts) builds a list view and returns {node, load}:
  *   id       prefix of the element ids: ID-rows (tbody, data-loaded set
  *            after each load), ID-page (the "1-50 of N" text), ID-FILTER
@@ -196,9 +229,11 @@ FS.list = function (opts) {
     if (items.length === 0) FS.emptyRow(tbody, opts.columns.length, opts.empty || 'Nothing matches.');
     st.total = Array.isArray(r.data) ? items.length : r.data.total;
     const first = st.total === 0 ? 0 : st.offset + 1;
-    pageText.textContent = first + '-' + (st.offset + items.length) + ' of ' + st.total;
+    /* total_capped: the server stopped counting at total (ADMIN-API.md). */
+    const capped = !Array.isArray(r.data) && r.data.total_capped;
+    pageText.textContent = first + '-' + (st.offset + items.length) + ' of ' + st.total + (capped ? '+' : '');
     prev.disabled = st.offset === 0;
-    next.disabled = st.offset + FS.PAGE >= st.total;
+    next.disabled = st.offset + FS.PAGE >= st.total && !capped;
     for (const th of headRow.children) {
       if (!th.dataset.sort) continue;
       th.setAttribute('aria-sort', st.sort === th.dataset.sort ? 'ascending' : st.sort === '-' + th.dataset.sort ? 'descending' : 'none');

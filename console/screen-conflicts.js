@@ -144,19 +144,22 @@
 
   FS.register('conflicts', {
     title: 'Conflicts',
+    live: true, /* the shown page reloads when GET changes moves (core.js) */
     build: function (sec) {
       list = FS.list({
         id: 'conflict',
         path: 'conflicts',
-        paged: false,
-        params: function () { return { limit: '200' }; },
+        sort: '-id',
         empty: 'No conflicts.',
         filters: [
           { name: 'status', label: 'Status', type: 'select',
             options: [['open', 'open'], ['', 'all'], ['auto', 'decided by a rule'], ['resolved', 'resolved']] },
+          { name: 'territory', label: 'Territory', type: 'text' },
+          { name: 'from', label: 'From', type: 'date' },
+          { name: 'to', label: 'To', type: 'date' },
         ],
         columns: [
-          { title: 'When', value: function (k) { return FS.fmtTime(k.created_at); } },
+          { title: 'When', sort: 'id', value: function (k) { return FS.fmtTime(k.created_at); } },
           { title: 'Status', value: function (k) { return k.status; } },
           { title: 'Row', value: function (k) { return k.entity + (k.field ? '.' + k.field : ''); } },
           { title: 'Theirs', value: function (k) { return shown(k.theirs); } },

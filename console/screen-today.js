@@ -3,6 +3,7 @@
 
 FS.register('today', {
   title: 'Today',
+  live: true, /* reloads when GET changes moves (core.js, FS.startLive) */
   build: function (sec) {
     const dl = FS.el('dl', { id: 'today-numbers', className: 'numbers' });
     for (const k of [['visits_done', 'Visits done'], ['visits_planned', 'Visits planned'],

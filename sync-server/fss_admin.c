@@ -397,13 +397,9 @@ typedef struct items_out {
     const char *const *terr; /* the territory restriction (NULL = all) */
 } items_out;
 
-static void device_item(const fss_device_item *d, void *arg)
+void fss__device_json(fss_buf *b, const fss_device_item *d)
 {
-    items_out *x = arg;
-    fss_buf *b = x->out;
-
-    fss_buf_puts(b, x->any ? ",{\"id\":" : "{\"id\":");
-    x->any = true;
+    fss_buf_puts(b, "{\"id\":");
     fss_json_id(b, &d->id);
     fss_buf_puts(b, ",\"rep\":");
     fss_json_cstr(b, d->rep);
@@ -418,6 +414,16 @@ static void device_item(const fss_device_item *d, void *arg)
                                : ",\"revoked\":false,\"revoked_at\":");
     json_int_or_null(b, d->has_revoked_at, d->revoked_at);
     fss_buf_puts(b, "}");
+}
+
+static void device_item(const fss_device_item *d, void *arg)
+{
+    items_out *x = arg;
+
+    if (x->any)
+        fss_buf_puts(x->out, ",");
+    x->any = true;
+    fss__device_json(x->out, d);
 }
 
 static fss_status devices_list(fss_conn *c, void *arg, fs_error *err)
@@ -459,14 +465,10 @@ typedef struct conflicts_out {
     int64_t limit;
 } conflicts_out;
 
-static void conflict_item(const fss_conflict_item *k, void *arg)
+void fss__conflict_json(fss_buf *b, const fss_conflict_item *k)
 {
-    items_out *x = arg;
-    fss_buf *b = x->out;
-
-    fss_buf_printf(b, "%s{\"id\":%lld,\"created_at\":%lld,\"entity\":",
-                   x->any ? "," : "", (long long)k->id, (long long)k->created_at);
-    x->any = true;
+    fss_buf_printf(b, "{\"id\":%lld,\"created_at\":%lld,\"entity\":", (long long)k->id,
+                   (long long)k->created_at);
     fss_json_cstr(b, k->entity);
     fss_buf_puts(b, ",\"row\":");
     json_id_or_null(b, k->has_row, &k->row);
@@ -511,6 +513,16 @@ static void conflict_item(const fss_conflict_item *k, void *arg)
     fss_buf_puts(b, ",\"resolved_at\":");
     json_int_or_null(b, k->has_resolved_at, k->resolved_at);
     fss_buf_puts(b, "}");
+}
+
+static void conflict_item(const fss_conflict_item *k, void *arg)
+{
+    items_out *x = arg;
+
+    if (x->any)
+        fss_buf_puts(x->out, ",");
+    x->any = true;
+    fss__conflict_json(x->out, k);
 }
 
 static fss_status conflicts_list(fss_conn *c, void *arg, fs_error *err)

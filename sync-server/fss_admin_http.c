@@ -264,92 +264,124 @@ static fss_status page_args(route_ctx *x, int64_t *limit, int64_t *offset, bool 
     return FSS_OK;
 }
 
-/* format=csv asked for (the lists that keep their JSON array shape). */
-static bool want_csv(route_ctx *x)
-{
-    char fmt[16];
+/* A list's text arguments: each query name, the most bytes kept of its
+ * value (it is cut there) and where the value goes; `nonempty`: an empty
+ * value counts as absent. */
+typedef struct query_arg {
+    const char *name;
+    size_t cap;
+    const char **dst;
+    bool nonempty;
+} query_arg;
 
-    return query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+#define QUERY_ARGS_MAX 8
+typedef struct query_vals {
+    char buf[QUERY_ARGS_MAX][256];
+} query_vals;
+
+/* Reads every argument of args from the query into vals, pointing its
+ * dst at the value when it is present. */
+static void query_args(route_ctx *x, const query_arg *args, size_t n, query_vals *vals)
+{
+    for (size_t i = 0; i < n && i < QUERY_ARGS_MAX; i++) {
+        size_t cap = args[i].cap < sizeof vals->buf[i] ? args[i].cap : sizeof vals->buf[i];
+        if (query_get(x->req->query, args[i].name, vals->buf[i], cap) &&
+            (!args[i].nonempty || vals->buf[i][0]))
+            *args[i].dst = vals->buf[i];
+    }
 }
+
+#define NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* GET visits?from=&to=&rep=&territory=&status=&sort=&limit=&offset=&format= */
 static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
-    char from[32], to[32], rep[64], terr[80], status[32], sort[16];
     fss_visits_args a = {0};
+    const query_arg args[] = {{"from", 32, &a.from, false},
+                              {"to", 32, &a.to, false},
+                              {"rep", 64, &a.rep, false},
+                              {"territory", 80, &a.territory, false},
+                              {"status", 32, &a.status, false},
+                              {"sort", 16, &a.sort, false}};
+    query_vals v;
     fss_status st;
 
     if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
         return st;
-    if (query_get(x->req->query, "from", from, sizeof from))
-        a.from = from;
-    if (query_get(x->req->query, "to", to, sizeof to))
-        a.to = to;
-    if (query_get(x->req->query, "rep", rep, sizeof rep))
-        a.rep = rep;
-    if (query_get(x->req->query, "territory", terr, sizeof terr))
-        a.territory = terr;
-    if (query_get(x->req->query, "status", status, sizeof status))
-        a.status = status;
-    if (query_get(x->req->query, "sort", sort, sizeof sort))
-        a.sort = sort;
+    query_args(x, args, NARGS(args), &v);
     return fss__admin_visits(x->s, &a, TERR(x), *csv, out, err);
 }
 
 /* GET quotes?status=&currency=&rep=&territory=&sort=&limit=&offset=&format= */
 static fss_status route_quotes(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
-    char status[32], cur[8], rep[64], terr[80], sort[8];
     fss_quote_query q = {0};
+    const query_arg args[] = {{"status", 32, &q.status, false},
+                              {"currency", 8, &q.currency, false},
+                              {"rep", 64, &q.rep, false},
+                              {"territory", 80, &q.territory, false},
+                              {"sort", 8, &q.sort, false}};
+    query_vals v;
     fss_status st;
 
     if ((st = page_args(x, &q.limit, &q.offset, csv, err)) != FSS_OK)
         return st;
-    if (query_get(x->req->query, "status", status, sizeof status))
-        q.status = status;
-    if (query_get(x->req->query, "currency", cur, sizeof cur))
-        q.currency = cur;
-    if (query_get(x->req->query, "rep", rep, sizeof rep))
-        q.rep = rep;
-    if (query_get(x->req->query, "territory", terr, sizeof terr))
-        q.territory = terr;
-    if (query_get(x->req->query, "sort", sort, sizeof sort))
-        q.sort = sort;
+    query_args(x, args, NARGS(args), &v);
     return fss__admin_quotes(x->s, &q, TERR(x), *csv, out, err);
 }
 
 /* GET customers?limit=&offset=&territory=&owner=&segment=&q=&sort=&format= */
 static fss_status route_customers(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
-    char terr[80], owner[80], seg[80], text[256], sort[32], num[32], fmt[16];
-    fss_customer_query q = {.limit = 50};
-    char *end;
+    fss_customer_query q = {0};
+    const query_arg args[] = {{"territory", 80, &q.territory, false},
+                              {"owner", 80, &q.owner, false},
+                              {"segment", 80, &q.segment, false},
+                              {"q", 256, &q.text, true},
+                              {"sort", 32, &q.sort, false}};
+    query_vals v;
+    fss_status st;
 
-    if (query_get(x->req->query, "territory", terr, sizeof terr))
-        q.territory = terr;
-    if (query_get(x->req->query, "owner", owner, sizeof owner))
-        q.owner = owner;
-    if (query_get(x->req->query, "segment", seg, sizeof seg))
-        q.segment = seg;
-    if (query_get(x->req->query, "q", text, sizeof text) && text[0])
-        q.text = text;
-    if (query_get(x->req->query, "sort", sort, sizeof sort))
-        q.sort = sort;
-    if (query_get(x->req->query, "limit", num, sizeof num)) {
-        q.limit = strtoll(num, &end, 10);
-        if (*end || !num[0])
-            return fss__fail(err, FSS_EINVAL, "limit must be a number");
-    }
-    if (query_get(x->req->query, "offset", num, sizeof num)) {
-        q.offset = strtoll(num, &end, 10);
-        if (*end || !num[0])
-            return fss__fail(err, FSS_EINVAL, "offset must be a number");
-    }
-    *csv = query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
-    if (!*csv && query_get(x->req->query, "format", fmt, sizeof fmt) &&
-        strcmp(fmt, "json") != 0)
-        return fss__fail(err, FSS_EINVAL, "format must be json or csv");
+    if ((st = page_args(x, &q.limit, &q.offset, csv, err)) != FSS_OK)
+        return st;
+    query_args(x, args, NARGS(args), &v);
     return fss__admin_customers(x->s, &q, TERR(x), *csv, out, err);
+}
+
+/* GET devices?rep=&territory=&revoked=&sort=&limit=&offset=&format= */
+static fss_status route_devices(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    fss_devices_args a = {0};
+    const query_arg args[] = {{"rep", 64, &a.rep, false},
+                              {"territory", 80, &a.territory, false},
+                              {"revoked", 16, &a.revoked, false},
+                              {"sort", 16, &a.sort, false}};
+    query_vals v;
+    fss_status st;
+
+    if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
+        return st;
+    query_args(x, args, NARGS(args), &v);
+    return fss__admin_devices(x->s, &a, TERR(x), *csv, out, err);
+}
+
+/* GET conflicts?status=&rep=&territory=&from=&to=&sort=&limit=&offset=&format= */
+static fss_status route_conflicts(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
+{
+    fss_conflicts_args a = {0};
+    const query_arg args[] = {{"status", 16, &a.status, false},
+                              {"rep", 64, &a.rep, false},
+                              {"territory", 80, &a.territory, false},
+                              {"from", 32, &a.from, false},
+                              {"to", 32, &a.to, false},
+                              {"sort", 16, &a.sort, false}};
+    query_vals v;
+    fss_status st;
+
+    if ((st = page_args(x, &a.limit, &a.offset, csv, err)) != FSS_OK)
+        return st;
+    query_args(x, args, NARGS(args), &v);
+    return fss__admin_conflicts(x->s, &a, TERR(x), *csv, out, err);
 }
 
 /* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
@@ -564,7 +596,6 @@ static void route(route_ctx *x)
     fs_error err = {0};
     fss_status st;
     fs_id id;
-    char q[64];
 
     if (x->nsegs == 0) {
         fss__error_json(x->resp, 404, "no such admin endpoint");
@@ -815,14 +846,11 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_analyze_json(s, &r, &out);
     } else if (is(x, "GET", 1, "devices", NULL)) {
-        if (want_csv(x)) {
-            if ((st = fss__admin_list_csv(s, "devices", NULL, 0, TERR(x), &out, &err)) ==
-                FSS_OK) {
-                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
-                return;
-            }
-        } else {
-            st = fss__admin_devices_list(s, TERR(x), &out, &err);
+        bool csv = false;
+        st = route_devices(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
         }
     } else if (is(x, "POST", 3, "devices", "revoke")) {
         if (!parse_id_seg(x, 1, &id, "device"))
@@ -833,21 +861,11 @@ static void route(route_ctx *x)
         if (st == FSS_OK)
             fss_buf_puts(&out, "{\"ok\":true}\n");
     } else if (is(x, "GET", 1, "conflicts", NULL)) {
-        char status[16];
-        bool has_status = query_get(x->req->query, "status", status, sizeof status);
-        uint32_t limit = 0;
-        if (query_get(x->req->query, "limit", q, sizeof q))
-            limit = (uint32_t)strtoul(q, NULL, 10);
-        if (want_csv(x)) {
-            st = fss__admin_list_csv(s, "conflicts", has_status ? status : NULL, limit,
-                                     TERR(x), &out, &err);
-            if (st == FSS_OK) {
-                fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
-                return;
-            }
-        } else {
-            st = fss__admin_conflicts_list(s, has_status ? status : NULL, limit, TERR(x),
-                                           &out, &err);
+        bool csv = false;
+        st = route_conflicts(x, &out, &csv, &err);
+        if (st == FSS_OK && csv) {
+            fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
+            return;
         }
     } else if (is(x, "POST", 3, "conflicts", "resolve")) {
         char *endp;
@@ -897,6 +915,8 @@ static void route(route_ctx *x)
             fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &out);
             return;
         }
+    } else if (is(x, "GET", 1, "changes", NULL)) {
+        st = fss__admin_changes(s, &out, &err);
     } else if (is(x, "GET", 1, "today", NULL)) {
         st = fss__admin_today(s, TERR(x), (int64_t)fss_now_ms(), &out, &err);
     } else if (is(x, "GET", 1, "customers", NULL)) {
@@ -960,6 +980,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "customers", NULL, 1, false},
     {"GET", "customers", NULL, 2, false}, /* customers/{id} */
     {"GET", "today", NULL, 1, false},
+    {"GET", "changes", NULL, 1, false}, /* an opaque digest, nothing of a territory */
     {"GET", "visits", NULL, 1, false},
     {"GET", "quotes", NULL, 1, false},
     {"GET", "territories", NULL, 1, false},

@@ -124,6 +124,22 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT,"
     " status INTEGER NOT NULL, remote TEXT);",
+    /* list API (issue #15, the console's lists on a big store): visits
+     * by customer (a territory's visits go through its customers) and by
+     * the list's time, each holding what a capped count and the page's
+     * order need without reading the row; the Today counts' day ranges;
+     * quotes by status newest first; customers by name. A page of 50 is
+     * then read off an index instead of sorting every match
+     * (docs/BENCHMARKS.md, "Console lists"). */
+    "CREATE INDEX fss_visit_customer ON visit(customer_id, deleted,"
+    " (COALESCE(checkin_at, checkout_at, planned_at)), id);"
+    "CREATE INDEX fss_visit_time ON visit((COALESCE(checkin_at, checkout_at, planned_at)),"
+    " deleted, customer_id, id);"
+    "CREATE INDEX fss_visit_checkin ON visit(checkin_at);"
+    "CREATE INDEX fss_visit_planned ON visit(planned_at);"
+    "CREATE INDEX fss_quote_status ON quote(status, deleted, id);"
+    "CREATE INDEX fss_quote_customer ON quote(customer_id, deleted, status, id);"
+    "CREATE INDEX fss_customer_name ON customer(name, id);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -469,11 +485,20 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
          * FULL. */
         st = fss__exec(c, s->cfg.wal ? "PRAGMA synchronous=NORMAL"
                                      : "PRAGMA synchronous=FULL", err);
+        /* ANALYZE reads at most about this many rows of each index, so
+         * fss_store_analyze stays a few milliseconds on a big store. */
+        if (st == FSS_OK)
+            st = fss__exec(c, "PRAGMA analysis_limit=1000", err);
         if (st != FSS_OK)
             goto done;
     }
     if (first) {
         st = migrate(c, err);
+        /* The planner's statistics, so a list is read off the index that
+         * suits its filter (docs/BENCHMARKS.md, "Console lists"); serve
+         * refreshes them hourly (fss_store_analyze). */
+        if (st == FSS_OK)
+            st = fss__exec(c, "ANALYZE", err);
         goto done;
     }
     /* The row store's open checks its tables inside a savepoint, which

@@ -379,12 +379,32 @@ fss_status fss__admin_customer(fss_server *s, const fs_id *id, const char *const
 fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
                              const char *const *terr, bool csv, fss_buf *out,
                              fs_error *err);
-/* GET devices / conflicts with format=csv: the same rows as the JSON
- * lists (what: "devices" or "conflicts"; status and limit for conflicts),
- * RFC 4180 and formula-safe. */
-fss_status fss__admin_list_csv(fss_server *s, const char *what, const char *status,
-                               uint32_t limit, const char *const *terr, fss_buf *out,
-                               fs_error *err);
+/* A page of devices (rep: UUID; territory: the devices of its reps;
+ * revoked: "true" or "false") and of conflict records (status open, auto
+ * or resolved; rep; territory: of the records' customers; from/to:
+ * business days, inclusive, of created_at), as JSON pages or CSV. */
+typedef struct fss_devices_args {
+    const char *rep, *territory, *revoked, *sort;
+    int64_t limit, offset;
+} fss_devices_args;
+fss_status fss__admin_devices(fss_server *s, const fss_devices_args *a,
+                              const char *const *terr, bool csv, fss_buf *out,
+                              fs_error *err);
+typedef struct fss_conflicts_args {
+    const char *status, *rep, *territory, *from, *to, *sort;
+    int64_t limit, offset;
+} fss_conflicts_args;
+fss_status fss__admin_conflicts(fss_server *s, const fss_conflicts_args *a,
+                                const char *const *terr, bool csv, fss_buf *out,
+                                fs_error *err);
+/* GET changes: {"version":"<16 hex>"}, a digest that moves whenever a row
+ * is saved, a conflict record opens or closes, or a device syncs; the
+ * console's live screens poll it and reload when it moves. */
+fss_status fss__admin_changes(fss_server *s, fss_buf *out, fs_error *err);
+/* One device / conflict record as the JSON object the lists give
+ * (fss_admin.c). */
+void fss__device_json(fss_buf *b, const fss_device_item *d);
+void fss__conflict_json(fss_buf *b, const fss_conflict_item *k);
 /* The Today numbers at now_ms (the business day of cfg.business_tz;
  * silent = not seen for 3 days) as one JSON object. */
 fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_ms,

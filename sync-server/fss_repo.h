@@ -697,7 +697,7 @@ fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
  * case-insensitive substring (ASCII case; any script). */
 typedef struct fss_customer_query {
     const char *territory, *owner, *segment, *text, *sort;
-    int64_t limit, offset;
+    int64_t limit, offset, count_cap; /* count_cap: *total counts at most this (0: all) */
 } fss_customer_query;
 typedef struct fss_customer_item {
     fs_id id;
@@ -719,7 +719,7 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
 typedef struct fss_visit_query {
     const int64_t *from_ms, *to_ms;
     const char *rep, *territory, *status, *sort;
-    int64_t limit, offset;
+    int64_t limit, offset, count_cap; /* as fss_customer_query */
 } fss_visit_query;
 typedef struct fss_visit_row {
     fs_id id, customer;
@@ -740,7 +740,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
  * match. fn may read (not write) through c. */
 typedef struct fss_quote_query {
     const char *status, *currency, *rep, *territory, *sort;
-    int64_t limit, offset;
+    int64_t limit, offset, count_cap; /* as fss_customer_query */
 } fss_quote_query;
 typedef struct fss_quote_row {
     fs_id id, customer;
@@ -771,6 +771,38 @@ fss_status fss__repo_today(fss_conn *c, const char *const *terr,
                            int64_t day_start, int64_t day_end,
                            int64_t silent_before, fss_today *out,
                            fs_error *err);
+/* The paged devices list (GET /admin/v1/devices): devices of rep, of the
+ * reps of territory, revoked or not (each NULL = any), of the reps of
+ * terr; by sort ("created_at", the default, "last_seen" (never: first),
+ * "name"; "-" before it: descending), ties by id; the page; *total every
+ * match up to count_cap (0: all). */
+typedef struct fss_device_query {
+    const char *rep, *territory, *sort;
+    const bool *revoked;
+    int64_t limit, offset, count_cap;
+} fss_device_query;
+fss_status fss__repo_devices_page(fss_conn *c, const fss_device_query *q,
+                                  const char *const *terr, int64_t *total,
+                                  fss_device_item_fn fn, void *arg,
+                                  fs_error *err);
+/* The paged conflicts list (GET /admin/v1/conflicts): records with status,
+ * about a rep (the record's rep), about rows of customers of territory,
+ * created in [*from_ms, *to_ms) (each NULL = any), of the customers of
+ * terr (as fss__repo_conflicts_list); by id ("id" or "-id", the default:
+ * newest first); the page; *total every match up to count_cap (0: all). */
+typedef struct fss_conflict_query {
+    const char *status, *rep, *territory, *sort;
+    const int64_t *from_ms, *to_ms;
+    int64_t limit, offset, count_cap;
+} fss_conflict_query;
+fss_status fss__repo_conflicts_page(fss_conn *c, const fss_conflict_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_conflict_item_fn fn, void *arg,
+                                    fs_error *err);
+/* What the console's live screens watch (GET changes): the sequence
+ * counter, the number of open conflict records, the newest record's id and
+ * the latest device sync; any change of these is a reason to reload. */
+fss_status fss__repo_changes(fss_conn *c, int64_t out[4], fs_error *err);
 /* Is the rep (UUID text) a member of one of terr? */
 fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
                                         const char *const *terr, bool *in,

@@ -146,18 +146,25 @@ fss_status fss__repo_territories_list(fss_conn *c, const char *const *terr,
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, territory_row, &x, err);
 }
 
+void fss__device_of(fss_stmt *st, fss_device_item *d)
+{
+    memset(d, 0, sizeof *d);
+    d->rep = col_text(st, 1);
+    d->rep_name = col_text(st, 2);
+    d->name = col_text(st, 3);
+    d->created_at = fss_column_int64(st, 4);
+    d->revoked = fss_column_int(st, 6) != 0;
+    (void)col_id(st, 0, &d->id);
+    d->has_last_seen = col_int(st, 5, &d->last_seen);
+    d->has_revoked_at = col_int(st, 7, &d->revoked_at);
+}
+
 static void device_row(fss_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
-    fss_device_item d = {
-        .rep = col_text(st, 1), .rep_name = col_text(st, 2),
-        .name = col_text(st, 3), .created_at = fss_column_int64(st, 4),
-        .revoked = fss_column_int(st, 6) != 0,
-    };
+    fss_device_item d;
 
-    (void)col_id(st, 0, &d.id);
-    d.has_last_seen = col_int(st, 5, &d.last_seen);
-    d.has_revoked_at = col_int(st, 7, &d.revoked_at);
+    fss__device_of(st, &d);
     x->device(&d, x->arg);
 }
 
@@ -168,9 +175,7 @@ fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,
     list_ctx x = {.device = fn, .arg = arg};
     fss_buf sql = {0};
 
-    fss_buf_puts(&sql, "SELECT d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep),"
-                       " d.name, d.created_at, d.last_seen, d.revoked, d.revoked_at"
-                       " FROM fss_devices d");
+    fss_buf_puts(&sql, "SELECT " FSS_DEVICE_COLS " FROM fss_devices d");
     if (terr) {
         /* The devices of reps who work in one of the territories. */
         fss_buf_puts(&sql, " WHERE d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
@@ -182,29 +187,39 @@ fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,
     return each_row_terr(c, &sql, NULL, false, 0, terr, 1, device_row, &x, err);
 }
 
+void fss__conflict_of(fss_stmt *st, fss_conflict_item *k)
+{
+    memset(k, 0, sizeof *k);
+    k->id = fss_column_int64(st, 0);
+    k->created_at = fss_column_int64(st, 1);
+    k->entity = col_text(st, 2);
+    k->field = col_text(st, 4);
+    k->base = fss_column_int(st, 5) ? col_text(st, 6) : NULL;
+    k->theirs = col_text(st, 7);
+    k->yours = col_text(st, 8);
+    k->rule = col_text(st, 13);
+    k->yours_won = fss_column_int(st, 14) != 0;
+    k->status = col_text(st, 15);
+    k->rep = col_text(st, 16);
+    k->detail = col_text(st, 17);
+    k->anc_entity = col_text(st, 18);
+    k->resolved_by = col_text(st, 20);
+    k->resolution = col_text(st, 21);
+    k->has_row = col_id(st, 3, &k->row);
+    k->has_theirs_hlc = col_int(st, 9, &k->theirs_hlc);
+    k->has_yours_hlc = col_int(st, 10, &k->yours_hlc);
+    k->has_theirs_device = col_id(st, 11, &k->theirs_device);
+    k->has_yours_device = col_id(st, 12, &k->yours_device);
+    k->has_anc_row = col_id(st, 19, &k->anc_row);
+    k->has_resolved_at = col_int(st, 22, &k->resolved_at);
+}
+
 static void conflict_row(fss_stmt *st, void *ctx)
 {
     list_ctx *x = ctx;
-    fss_conflict_item k = {
-        .id = fss_column_int64(st, 0),
-        .created_at = fss_column_int64(st, 1),
-        .entity = col_text(st, 2), .field = col_text(st, 4),
-        .base = fss_column_int(st, 5) ? col_text(st, 6) : NULL,
-        .theirs = col_text(st, 7), .yours = col_text(st, 8),
-        .rule = col_text(st, 13),
-        .yours_won = fss_column_int(st, 14) != 0,
-        .status = col_text(st, 15), .rep = col_text(st, 16),
-        .detail = col_text(st, 17), .anc_entity = col_text(st, 18),
-        .resolved_by = col_text(st, 20), .resolution = col_text(st, 21),
-    };
+    fss_conflict_item k;
 
-    k.has_row = col_id(st, 3, &k.row);
-    k.has_theirs_hlc = col_int(st, 9, &k.theirs_hlc);
-    k.has_yours_hlc = col_int(st, 10, &k.yours_hlc);
-    k.has_theirs_device = col_id(st, 11, &k.theirs_device);
-    k.has_yours_device = col_id(st, 12, &k.yours_device);
-    k.has_anc_row = col_id(st, 19, &k.anc_row);
-    k.has_resolved_at = col_int(st, 22, &k.resolved_at);
+    fss__conflict_of(st, &k);
     x->conflict(&k, x->arg);
 }
 
@@ -216,11 +231,7 @@ fss_status fss__repo_conflicts_list(fss_conn *c, const char *status,
     list_ctx x = {.conflict = fn, .arg = arg};
     fss_buf sql = {0};
 
-    fss_buf_puts(&sql, "SELECT k.id, k.created_at, k.entity, k.row, k.field, k.has_base,"
-                       " k.base, k.theirs, k.yours, k.theirs_hlc, k.yours_hlc,"
-                       " k.theirs_device, k.yours_device, k.rule, k.yours_won, k.status,"
-                       " k.rep, k.detail, k.anc_entity, k.anc_row, k.resolved_by,"
-                       " k.resolution, k.resolved_at FROM fss_conflicts k"
+    fss_buf_puts(&sql, "SELECT " FSS_CONFLICT_COLS " FROM fss_conflicts k"
                        " WHERE (k.status = ?1 OR ?1 IS NULL)");
     if (terr) {
         /* Records of rows under the territories' customers. */

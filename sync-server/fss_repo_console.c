@@ -590,45 +590,22 @@ fss_status fss__repo_rep_in_territories(fss_conn *c, const char *rep,
     return rc;
 }
 
+/* Runs the list's page query, calling `row` per result row; keeps nothing. */
+#define LQ_ROWS(c, q, sel, order, desc, tie, qq, row, ctx, err)                       \
+    fss__lq_rows(c, q, sel, order, desc, tie, (qq)->limit, (qq)->offset, row, ctx, err)
+
+/* The caller's callback (one per list) and its argument, for the row
+ * converters below. */
+typedef struct each {
+    fss_customer_item_fn customer;
+    fss_visit_row_fn visit;
+    fss_quote_row_fn quote;
+    fss_device_item_fn device;
+    fss_conflict_item_fn conflict;
+    void *arg;
+} each;
+
 /* ---- the console's customers list ---- */
-
-/* " AND ..." for each filter of q, parameters from ?first in the order
- * territory, owner, segment, text (x3); returns the next parameter. */
-static int customer_filters(fss_buf *sql, const fss_customer_query *q, int first)
-{
-    int p = first;
-
-    if (q->territory)
-        fss_buf_printf(sql, " AND c.territory = ?%d", p++);
-    if (q->owner)
-        fss_buf_printf(sql, " AND c.owner_rep = ?%d", p++);
-    if (q->segment)
-        fss_buf_printf(sql, " AND c.segment = ?%d", p++);
-    if (q->text) {
-        fss_buf_printf(sql, " AND (lower(c.name) LIKE ?%d ESCAPE '\\'"
-                            " OR lower(COALESCE(c.address, '')) LIKE ?%d ESCAPE '\\'"
-                            " OR lower(COALESCE(c.tags, '')) LIKE ?%d ESCAPE '\\')",
-                       p, p, p);
-        p++;
-    }
-    return p;
-}
-
-static int bind_filters(fss_stmt *st, const fss_customer_query *q, const char *like,
-                        int first)
-{
-    int p = first;
-
-    if (q->territory)
-        fss_bind_text(st, p++, q->territory, -1, FSS_SQL_STATIC);
-    if (q->owner)
-        fss_bind_text(st, p++, q->owner, -1, FSS_SQL_STATIC);
-    if (q->segment)
-        fss_bind_text(st, p++, q->segment, -1, FSS_SQL_STATIC);
-    if (q->text)
-        fss_bind_text(st, p++, like, -1, FSS_SQL_STATIC);
-    return p;
-}
 
 /* "%text%" in ASCII lower case with LIKE's wildcards escaped. */
 static char *like_pattern(const char *text)
@@ -649,111 +626,105 @@ static char *like_pattern(const char *text)
     return out;
 }
 
+static void customer_of(fss_stmt *st, void *ctx)
+{
+    const each *e = ctx;
+    fss_customer_item it = {
+        .name = col_text(st, 1), .address = col_text(st, 2), .phone = col_text(st, 3),
+        .segment = col_text(st, 4), .territory = col_text(st, 5),
+        .owner = col_text(st, 6), .owner_name = col_text(st, 7),
+        .has_lat = fss_column_type(st, 8) != FSS_SQL_NULL,
+        .lat = fss_column_double(st, 8),
+        .has_lon = fss_column_type(st, 9) != FSS_SQL_NULL,
+        .lon = fss_column_double(st, 9)};
+
+    if (fss_column_bytes(st, 0) != 16)
+        return; /* not a row id: cannot be named */
+    memcpy(it.id.b, fss_column_blob(st, 0), 16);
+    e->customer(&it, e->arg);
+}
+
 fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
                                     const char *const *terr, int64_t *total,
                                     fss_customer_item_fn fn, void *arg,
                                     fs_error *err)
 {
-    static const char *const sorts[][2] = {
+    static const fss_lq_sort sorts[] = {
         {"name", "c.name"}, {"territory", "c.territory"}, {"segment", "c.segment"}};
-    const char *sort = q->sort ? q->sort : "name", *col = NULL;
-    bool desc = sort[0] == '-';
-    fss_stmt *st = NULL;
-    fss_buf where = {0}, sql = {0};
+    const char *col;
+    each e = {.customer = fn, .arg = arg};
     char *like = NULL;
-    fss_status rc = FSS_OK;
-    int next, r;
+    fss_lq l;
+    bool desc;
+    fss_status rc;
 
     *total = 0;
-    for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
-        if (strcmp(sort + desc, sorts[i][0]) == 0)
-            col = sorts[i][1];
+    col = fss__lq_sort(sorts, sizeof sorts / sizeof sorts[0], q->sort ? q->sort : "name",
+                       &desc);
     if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be name, territory or segment "
                                           "(\"-\" before it: descending)");
     if (q->text && !(like = like_pattern(q->text)))
         return fss__fail(err, FSS_ENOMEM, "customers");
-    fss_buf_puts(&where, " FROM customer c WHERE c.deleted = 0");
-    next = customer_filters(&where, q, 1);
-    fss__sql_terr_in(&where, "c.territory", terr, next);
-    if (where.oom) {
-        rc = fss__fail(err, FSS_ENOMEM, "customers");
-        goto done;
+    fss__lq_init(&l, "customers", " FROM customer c WHERE c.deleted = 0");
+    fss__lq_text(&l, " AND c.territory = ?", q->territory);
+    fss__lq_text(&l, " AND c.owner_rep = ?", q->owner);
+    fss__lq_text(&l, " AND c.segment = ?", q->segment);
+    fss__lq_text(&l, " AND (lower(c.name) LIKE ? ESCAPE '\\'"
+                     " OR lower(COALESCE(c.address, '')) LIKE ? ESCAPE '\\'"
+                     " OR lower(COALESCE(c.tags, '')) LIKE ? ESCAPE '\\')", like);
+    fss__lq_terr(&l, "c.territory", terr);
+    /* The count (up to the cap), then the page. A text search that
+     * matches fewer than the cap is sorted after one pass over the table
+     * (`col || ''` is the same order, but no index's: walking the name
+     * index row by row to find a rare match reads the table in random
+     * order, ten times slower than the pass); a common one is read off
+     * the name index, stopping after the page. */
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK) {
+        char order[48];
+        bool rare = q->text && !(q->count_cap > 0 && *total >= q->count_cap);
+        snprintf(order, sizeof order, rare ? "%s || ''" : "%s", col);
+        rc = LQ_ROWS(c, &l, "c.id, c.name, c.address, c.phone, c.segment, c.territory,"
+                            " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
+                            " c.owner_rep), c.lat, c.lon",
+                     order, desc, "c.id", q, customer_of, &e, err);
     }
-    /* The count of every match, then the page. */
-    fss_buf_printf(&sql, "SELECT count(*)%s", where.data);
-    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "customers");
-        goto done;
-    }
-    fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
-    if (fss_step(st) != FSS_SQL_ROW) {
-        rc = fss__dbfail(err, c->db, "customers");
-        goto done;
-    }
-    *total = fss_column_int64(st, 0);
-    fss_finalize(st);
-    st = NULL;
-    fss_buf_free(&sql);
-    fss_buf_printf(&sql, "SELECT c.id, c.name, c.address, c.phone, c.segment, c.territory,"
-                         " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
-                         " c.owner_rep), c.lat, c.lon%s ORDER BY %s %s, c.id LIMIT %lld"
-                         " OFFSET %lld",
-                   where.data, col, desc ? "DESC" : "ASC", (long long)q->limit,
-                   (long long)q->offset);
-    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "customers");
-        goto done;
-    }
-    fss__sql_terr_bind(st, terr, bind_filters(st, q, like, 1));
-    while ((r = fss_step(st)) == FSS_SQL_ROW) {
-        fss_customer_item it = {
-            .name = col_text(st, 1), .address = col_text(st, 2), .phone = col_text(st, 3),
-            .segment = col_text(st, 4), .territory = col_text(st, 5),
-            .owner = col_text(st, 6), .owner_name = col_text(st, 7),
-            .has_lat = fss_column_type(st, 8) != FSS_SQL_NULL,
-            .lat = fss_column_double(st, 8),
-            .has_lon = fss_column_type(st, 9) != FSS_SQL_NULL,
-            .lon = fss_column_double(st, 9)};
-        if (fss_column_bytes(st, 0) != 16)
-            continue; /* not a row id: cannot be named */
-        memcpy(it.id.b, fss_column_blob(st, 0), 16);
-        fn(&it, arg);
-    }
-    if (r != FSS_SQL_DONE)
-        rc = fss__dbfail(err, c->db, "customers");
-done:
-    fss_finalize(st);
-    fss_buf_free(&sql);
-    fss_buf_free(&where);
+    fss__lq_free(&l);
     free(like);
     return rc;
 }
 
 /* ---- the Today numbers ---- */
 
-/* One count(*) query: ?1..?3 the int64 params given, codes from ?4. */
-static fss_status count_of(fss_conn *c, fss_buf *sql, const int64_t *p, int np,
-                           const char *const *terr, int64_t *out, fs_error *err)
+/* " AND <rep column> IN (the reps of terr)" (nothing for NULL). */
+static void reps_in_terr(fss_lq *l, const char *rep_col, const char *const *terr)
 {
-    fss_stmt *st = NULL;
-    fss_status rc = FSS_OK;
+    if (!terr)
+        return;
+    fss_buf_printf(&l->sql, " AND %s IN (SELECT rt.rep FROM fss_rep_territories rt"
+                            " WHERE 1 = 1", rep_col);
+    fss__lq_terr(l, "rt.territory", terr);
+    fss__lq_raw(l, ")");
+}
 
-    *out = 0;
-    if (sql->oom || fss_prepare(c->db, sql->data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "today");
-        goto done;
-    }
-    for (int i = 0; i < np; i++)
-        fss_bind_int64(st, i + 1, p[i]);
-    fss__sql_terr_bind(st, terr, 4);
-    if (fss_step(st) != FSS_SQL_ROW)
-        rc = fss__dbfail(err, c->db, "today");
-    else
-        *out = fss_column_int64(st, 0);
-done:
-    fss_finalize(st);
-    fss_buf_free(sql);
+/* " AND <conflict's customer> IN (the customers of terr)". */
+static void conflicts_in_terr(fss_lq *l, const char *const *terr)
+{
+    if (!terr)
+        return;
+    fss__lq_raw(l, " AND ");
+    fss__sql_conflict_customer(&l->sql, "k");
+    fss__lq_raw(l, " IN (SELECT c.id FROM customer c WHERE 1 = 1");
+    fss__lq_terr(l, "c.territory", terr);
+    fss__lq_raw(l, ")");
+}
+
+/* Counts the list l (freed here). */
+static fss_status count_free(fss_conn *c, fss_lq *l, int64_t *out, fs_error *err)
+{
+    fss_status rc = fss__lq_count(c, l, 0, out, err);
+
+    fss__lq_free(l);
     return rc;
 }
 
@@ -762,180 +733,137 @@ fss_status fss__repo_today(fss_conn *c, const char *const *terr,
                            int64_t silent_before, fss_today *out,
                            fs_error *err)
 {
-    const int64_t day[2] = {day_start, day_end}, silent[1] = {silent_before},
-                  since[1] = {day_start};
-    fss_buf sql = {0};
+    fss_lq l;
     fss_status rc;
 
     memset(out, 0, sizeof *out);
     /* Visits by the visited customer's territory. */
-    fss_buf_puts(&sql, "SELECT count(*) FROM visit v JOIN customer k ON k.id = v.customer_id"
-                       " WHERE v.deleted = 0 AND v.status = 'completed'"
-                       " AND v.checkin_at >= ?1 AND v.checkin_at < ?2");
-    fss__sql_terr_in(&sql, "k.territory", terr, 4);
-    if ((rc = count_of(c, &sql, day, 2, terr, &out->visits_done, err)) != FSS_OK)
+    fss__lq_init(&l, "today", " FROM visit v JOIN customer k ON k.id = v.customer_id"
+                              " WHERE v.deleted = 0 AND v.status = 'completed'");
+    fss__lq_int(&l, " AND v.checkin_at >= ?", &day_start);
+    fss__lq_int(&l, " AND v.checkin_at < ?", &day_end);
+    fss__lq_terr(&l, "k.territory", terr);
+    if ((rc = count_free(c, &l, &out->visits_done, err)) != FSS_OK)
         return rc;
-    fss_buf_puts(&sql, "SELECT count(*) FROM visit v JOIN customer k ON k.id = v.customer_id"
-                       " WHERE v.deleted = 0 AND v.planned_at >= ?1 AND v.planned_at < ?2");
-    fss__sql_terr_in(&sql, "k.territory", terr, 4);
-    if ((rc = count_of(c, &sql, day, 2, terr, &out->visits_planned, err)) != FSS_OK)
+    fss__lq_init(&l, "today", " FROM visit v JOIN customer k ON k.id = v.customer_id"
+                              " WHERE v.deleted = 0");
+    fss__lq_int(&l, " AND v.planned_at >= ?", &day_start);
+    fss__lq_int(&l, " AND v.planned_at < ?", &day_end);
+    fss__lq_terr(&l, "k.territory", terr);
+    if ((rc = count_free(c, &l, &out->visits_planned, err)) != FSS_OK)
         return rc;
     /* Devices by their rep's territories. */
-    fss_buf_puts(&sql, "SELECT count(*) FROM fss_devices d WHERE d.revoked = 0"
-                       " AND d.last_seen >= ?1");
-    if (terr) {
-        fss_buf_puts(&sql, " AND d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
-                           " WHERE 1 = 1");
-        fss__sql_terr_in(&sql, "rt.territory", terr, 4);
-        fss_buf_puts(&sql, ")");
-    }
-    if ((rc = count_of(c, &sql, since, 1, terr, &out->devices_synced, err)) != FSS_OK)
+    fss__lq_init(&l, "today", " FROM fss_devices d WHERE d.revoked = 0");
+    fss__lq_int(&l, " AND d.last_seen >= ?", &day_start);
+    reps_in_terr(&l, "d.rep", terr);
+    if ((rc = count_free(c, &l, &out->devices_synced, err)) != FSS_OK)
         return rc;
-    fss_buf_puts(&sql, "SELECT count(*) FROM fss_devices d WHERE d.revoked = 0"
-                       " AND COALESCE(d.last_seen, d.created_at) < ?1");
-    if (terr) {
-        fss_buf_puts(&sql, " AND d.rep IN (SELECT rt.rep FROM fss_rep_territories rt"
-                           " WHERE 1 = 1");
-        fss__sql_terr_in(&sql, "rt.territory", terr, 4);
-        fss_buf_puts(&sql, ")");
-    }
-    if ((rc = count_of(c, &sql, silent, 1, terr, &out->devices_silent, err)) != FSS_OK)
+    fss__lq_init(&l, "today", " FROM fss_devices d WHERE d.revoked = 0");
+    fss__lq_int(&l, " AND COALESCE(d.last_seen, d.created_at) < ?", &silent_before);
+    reps_in_terr(&l, "d.rep", terr);
+    if ((rc = count_free(c, &l, &out->devices_silent, err)) != FSS_OK)
         return rc;
     /* Conflict records by their row's customer. */
-    for (int rejected = 0; rejected < 2; rejected++) {
-        fss_buf_puts(&sql, "SELECT count(*) FROM fss_conflicts k WHERE k.status = 'open'");
-        if (rejected)
-            fss_buf_puts(&sql, " AND k.rule IN ('scope', 'invalid')");
-        if (terr) {
-            fss_buf_puts(&sql, " AND ");
-            fss__sql_conflict_customer(&sql, "k");
-            fss_buf_puts(&sql, " IN (SELECT c.id FROM customer c WHERE 1 = 1");
-            fss__sql_terr_in(&sql, "c.territory", terr, 4);
-            fss_buf_puts(&sql, ")");
-        }
-        rc = count_of(c, &sql, NULL, 0, terr,
-                      rejected ? &out->rejected_waiting : &out->open_conflicts, err);
-        if (rc != FSS_OK)
-            return rc;
-    }
-    return FSS_OK;
+    fss__lq_init(&l, "today", " FROM fss_conflicts k WHERE k.status = 'open'");
+    conflicts_in_terr(&l, terr);
+    if ((rc = count_free(c, &l, &out->open_conflicts, err)) != FSS_OK)
+        return rc;
+    fss__lq_init(&l, "today", " FROM fss_conflicts k WHERE k.status = 'open'"
+                              " AND k.rule IN ('scope', 'invalid')");
+    conflicts_in_terr(&l, terr);
+    return count_free(c, &l, &out->rejected_waiting, err);
 }
 
 /* ---- the console's visits list ---- */
 
 #define VISIT_T "COALESCE(v.checkin_at, v.checkout_at, v.planned_at)"
 
-static int visit_filters(fss_buf *sql, const fss_visit_query *q)
+static void visit_of(fss_stmt *st, void *ctx)
 {
-    int p = 1;
+    const each *e = ctx;
+    fss_visit_row v = {
+        .customer_name = col_text(st, 2), .territory = col_text(st, 3),
+        .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
+        .outcome = col_text(st, 7), .verification = col_text(st, 8),
+        .time_check = col_text(st, 9),
+        .has_planned_at = fss_column_type(st, 10) != FSS_SQL_NULL,
+        .planned_at = fss_column_int64(st, 10),
+        .has_checkin_at = fss_column_type(st, 11) != FSS_SQL_NULL,
+        .checkin_at = fss_column_int64(st, 11),
+        .has_checkout_at = fss_column_type(st, 12) != FSS_SQL_NULL,
+        .checkout_at = fss_column_int64(st, 12),
+        .has_checkin = fss_column_type(st, 13) != FSS_SQL_NULL &&
+                       fss_column_type(st, 14) != FSS_SQL_NULL,
+        .checkin_lat = fss_column_double(st, 13),
+        .checkin_lon = fss_column_double(st, 14),
+        .has_customer_pos = fss_column_type(st, 15) != FSS_SQL_NULL &&
+                            fss_column_type(st, 16) != FSS_SQL_NULL,
+        .lat = fss_column_double(st, 15), .lon = fss_column_double(st, 16)};
 
-    if (q->from_ms)
-        fss_buf_printf(sql, " AND " VISIT_T " >= ?%d", p++);
-    if (q->to_ms)
-        fss_buf_printf(sql, " AND " VISIT_T " < ?%d", p++);
-    if (q->rep)
-        fss_buf_printf(sql, " AND v.rep_id = ?%d", p++);
-    if (q->territory)
-        fss_buf_printf(sql, " AND k.territory = ?%d", p++);
-    if (q->status)
-        fss_buf_printf(sql, " AND v.status = ?%d", p++);
-    return p;
+    if (fss_column_bytes(st, 0) != 16)
+        return;
+    memcpy(v.id.b, fss_column_blob(st, 0), 16);
+    if (fss_column_bytes(st, 1) == 16)
+        memcpy(v.customer.b, fss_column_blob(st, 1), 16);
+    e->visit(&v, e->arg);
 }
 
-static int bind_visit_filters(fss_stmt *st, const fss_visit_query *q)
+/* The visits matching q in terr. walk: the page's form - the visit
+ * drives (CROSS JOIN: SQLite keeps that order) so the page is read off the
+ * time index newest first, checking each visit's customer; for a filter
+ * on the customer's territory that matches many visits, this stops after
+ * about a page instead of sorting every match. Otherwise the LEFT JOIN
+ * (a visit whose customer is not stored still lists), which lets the
+ * planner go through the territory's customers: right for the count and
+ * for a rare territory. Same rows either way: the territory conditions
+ * already drop a visit without a customer. */
+static void visits_lq(fss_lq *l, const fss_visit_query *q, const char *const *terr,
+                      bool walk)
 {
-    int p = 1;
-
-    if (q->from_ms)
-        fss_bind_int64(st, p++, *q->from_ms);
-    if (q->to_ms)
-        fss_bind_int64(st, p++, *q->to_ms);
-    if (q->rep)
-        fss_bind_text(st, p++, q->rep, -1, FSS_SQL_STATIC);
-    if (q->territory)
-        fss_bind_text(st, p++, q->territory, -1, FSS_SQL_STATIC);
-    if (q->status)
-        fss_bind_text(st, p++, q->status, -1, FSS_SQL_STATIC);
-    return p;
+    fss__lq_init(l, "visits",
+                 walk ? " FROM visit v CROSS JOIN customer k WHERE k.id = v.customer_id"
+                        " AND v.deleted = 0"
+                      : " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
+                        " WHERE v.deleted = 0");
+    fss__lq_int(l, " AND " VISIT_T " >= ?", q->from_ms);
+    fss__lq_int(l, " AND " VISIT_T " < ?", q->to_ms);
+    fss__lq_text(l, " AND v.rep_id = ?", q->rep);
+    fss__lq_text(l, " AND k.territory = ?", q->territory);
+    fss__lq_text(l, " AND v.status = ?", q->status);
+    fss__lq_terr(l, "k.territory", terr);
 }
 
 fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
                                  const char *const *terr, int64_t *total,
                                  fss_visit_row_fn fn, void *arg, fs_error *err)
 {
-    const char *sort = q->sort ? q->sort : "-time";
-    fss_stmt *st = NULL;
-    fss_buf where = {0}, sql = {0};
-    fss_status rc = FSS_OK;
-    int next, r;
+    static const fss_lq_sort sorts[] = {{"time", VISIT_T}};
+    each e = {.visit = fn, .arg = arg};
+    const char *col;
+    fss_lq l;
+    bool desc, walk;
+    fss_status rc;
 
     *total = 0;
-    if (strcmp(sort, "time") != 0 && strcmp(sort, "-time") != 0)
+    col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-time", &desc);
+    if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be time or -time");
-    fss_buf_puts(&where, " FROM visit v LEFT JOIN customer k ON k.id = v.customer_id"
-                         " WHERE v.deleted = 0");
-    next = visit_filters(&where, q);
-    fss__sql_terr_in(&where, "k.territory", terr, next);
-    fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
-    if (where.oom || sql.oom ||
-        fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "visits");
-        goto done;
-    }
-    fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
-    if (fss_step(st) != FSS_SQL_ROW) {
-        rc = fss__dbfail(err, c->db, "visits");
-        goto done;
-    }
-    *total = fss_column_int64(st, 0);
-    fss_finalize(st);
-    st = NULL;
-    fss_buf_free(&sql);
-    fss_buf_printf(&sql,
-                   "SELECT v.id, v.customer_id, k.name, k.territory, v.rep_id,"
-                   " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
-                   " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
-                   " v.checkout_at, v.checkin_lat, v.checkin_lon, k.lat, k.lon%s"
-                   " ORDER BY " VISIT_T " %s, v.id LIMIT %lld OFFSET %lld",
-                   where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
-                   (long long)q->offset);
-    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "visits");
-        goto done;
-    }
-    fss__sql_terr_bind(st, terr, bind_visit_filters(st, q));
-    while ((r = fss_step(st)) == FSS_SQL_ROW) {
-        fss_visit_row v = {
-            .customer_name = col_text(st, 2), .territory = col_text(st, 3),
-            .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
-            .outcome = col_text(st, 7), .verification = col_text(st, 8),
-            .time_check = col_text(st, 9),
-            .has_planned_at = fss_column_type(st, 10) != FSS_SQL_NULL,
-            .planned_at = fss_column_int64(st, 10),
-            .has_checkin_at = fss_column_type(st, 11) != FSS_SQL_NULL,
-            .checkin_at = fss_column_int64(st, 11),
-            .has_checkout_at = fss_column_type(st, 12) != FSS_SQL_NULL,
-            .checkout_at = fss_column_int64(st, 12),
-            .has_checkin = fss_column_type(st, 13) != FSS_SQL_NULL &&
-                           fss_column_type(st, 14) != FSS_SQL_NULL,
-            .checkin_lat = fss_column_double(st, 13),
-            .checkin_lon = fss_column_double(st, 14),
-            .has_customer_pos = fss_column_type(st, 15) != FSS_SQL_NULL &&
-                                fss_column_type(st, 16) != FSS_SQL_NULL,
-            .lat = fss_column_double(st, 15), .lon = fss_column_double(st, 16)};
-        if (fss_column_bytes(st, 0) != 16)
-            continue;
-        memcpy(v.id.b, fss_column_blob(st, 0), 16);
-        if (fss_column_bytes(st, 1) == 16)
-            memcpy(v.customer.b, fss_column_blob(st, 1), 16);
-        fn(&v, arg);
-    }
-    if (r != FSS_SQL_DONE)
-        rc = fss__dbfail(err, c->db, "visits");
-done:
-    fss_finalize(st);
-    fss_buf_free(&sql);
-    fss_buf_free(&where);
+    visits_lq(&l, q, terr, false);
+    rc = fss__lq_count(c, &l, q->count_cap, total, err);
+    fss__lq_free(&l);
+    if (rc != FSS_OK)
+        return rc;
+    /* Walk the time order when a territory condition matches at least
+     * the count's cap (dense: a page is near); a count under the cap
+     * means few enough matches to sort. */
+    walk = (q->territory || terr) && q->count_cap > 0 && *total >= q->count_cap;
+    visits_lq(&l, q, terr, walk);
+    rc = LQ_ROWS(c, &l, "v.id, v.customer_id, k.name, k.territory, v.rep_id,"
+                        " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
+                        " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
+                        " v.checkout_at, v.checkin_lat, v.checkin_lon, k.lat, k.lon",
+                 col, desc, "v.id", q, visit_of, &e, err);
+    fss__lq_free(&l);
     return rc;
 }
 
@@ -982,94 +910,166 @@ done:
 
 /* ---- the console's quotes list ---- */
 
-static int quote_filters(fss_buf *sql, const fss_quote_query *q)
+static void quote_of(fss_stmt *st, void *ctx)
 {
-    int p = 1;
+    const each *e = ctx;
+    fss_quote_row v = {
+        .customer_name = col_text(st, 2), .territory = col_text(st, 3),
+        .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
+        .currency = col_text(st, 7),
+        .has_valid_until = fss_column_type(st, 8) != FSS_SQL_NULL,
+        .valid_until = fss_column_int64(st, 8)};
 
-    if (q->status)
-        fss_buf_printf(sql, " AND q.status = ?%d", p++);
-    if (q->currency)
-        fss_buf_printf(sql, " AND q.currency = ?%d", p++);
-    if (q->rep)
-        fss_buf_printf(sql, " AND q.rep_id = ?%d", p++);
-    if (q->territory)
-        fss_buf_printf(sql, " AND k.territory = ?%d", p++);
-    return p;
-}
-
-static int bind_quote_filters(fss_stmt *st, const fss_quote_query *q)
-{
-    const char *v[] = {q->status, q->currency, q->rep, q->territory};
-    int p = 1;
-
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        if (v[i])
-            fss_bind_text(st, p++, v[i], -1, FSS_SQL_STATIC);
-    return p;
+    if (fss_column_bytes(st, 0) != 16)
+        return;
+    memcpy(v.id.b, fss_column_blob(st, 0), 16);
+    if (fss_column_bytes(st, 1) == 16)
+        memcpy(v.customer.b, fss_column_blob(st, 1), 16);
+    e->quote(&v, e->arg);
 }
 
 fss_status fss__repo_quotes_list(fss_conn *c, const fss_quote_query *q,
                                  const char *const *terr, int64_t *total,
                                  fss_quote_row_fn fn, void *arg, fs_error *err)
 {
-    const char *sort = q->sort ? q->sort : "-id";
-    fss_stmt *st = NULL;
-    fss_buf where = {0}, sql = {0};
-    fss_status rc = FSS_OK;
-    int next, r;
+    static const fss_lq_sort sorts[] = {{"id", "q.id"}};
+    each e = {.quote = fn, .arg = arg};
+    const char *col;
+    fss_lq l;
+    bool desc;
+    fss_status rc;
 
     *total = 0;
-    if (strcmp(sort, "id") != 0 && strcmp(sort, "-id") != 0)
+    col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-id", &desc);
+    if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be id or -id (newest first)");
-    fss_buf_puts(&where, " FROM quote q LEFT JOIN customer k ON k.id = q.customer_id"
-                         " WHERE q.deleted = 0");
-    next = quote_filters(&where, q);
-    fss__sql_terr_in(&where, "k.territory", terr, next);
-    fss_buf_printf(&sql, "SELECT count(*)%s", where.data ? where.data : "");
-    if (where.oom || sql.oom ||
-        fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "quotes");
-        goto done;
+    fss__lq_init(&l, "quotes", " FROM quote q LEFT JOIN customer k ON k.id = q.customer_id"
+                               " WHERE q.deleted = 0");
+    fss__lq_text(&l, " AND q.status = ?", q->status);
+    fss__lq_text(&l, " AND q.currency = ?", q->currency);
+    fss__lq_text(&l, " AND q.rep_id = ?", q->rep);
+    fss__lq_text(&l, " AND k.territory = ?", q->territory);
+    fss__lq_terr(&l, "k.territory", terr);
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
+        rc = LQ_ROWS(c, &l, "q.id, q.customer_id, k.name, k.territory, q.rep_id,"
+                            " (SELECT r.name FROM fss_reps r WHERE r.uuid = q.rep_id), q.status,"
+                            " q.currency, q.valid_until",
+                     col, desc, NULL, q, quote_of, &e, err);
+    fss__lq_free(&l);
+    return rc;
+}
+
+/* ---- the console's devices and conflicts lists ---- */
+
+static void device_of(fss_stmt *st, void *ctx)
+{
+    const each *e = ctx;
+    fss_device_item d;
+
+    fss__device_of(st, &d);
+    e->device(&d, e->arg);
+}
+
+fss_status fss__repo_devices_page(fss_conn *c, const fss_device_query *q,
+                                  const char *const *terr, int64_t *total,
+                                  fss_device_item_fn fn, void *arg,
+                                  fs_error *err)
+{
+    static const fss_lq_sort sorts[] = {{"created_at", "d.created_at"},
+                                        {"last_seen", "COALESCE(d.last_seen, 0)"},
+                                        {"name", "d.name"}};
+    each e = {.device = fn, .arg = arg};
+    const int64_t revoked = q->revoked && *q->revoked ? 1 : 0;
+    const char *col;
+    fss_lq l;
+    bool desc;
+    fss_status rc;
+
+    *total = 0;
+    col = fss__lq_sort(sorts, sizeof sorts / sizeof sorts[0],
+                       q->sort ? q->sort : "created_at", &desc);
+    if (!col)
+        return fss__fail(err, FSS_EINVAL, "sort must be created_at, last_seen or name "
+                                          "(\"-\" before it: descending)");
+    fss__lq_init(&l, "devices", " FROM fss_devices d WHERE 1 = 1");
+    fss__lq_text(&l, " AND d.rep = ?", q->rep);
+    fss__lq_text(&l, " AND d.rep IN (SELECT t.rep FROM fss_rep_territories t"
+                     " WHERE t.territory = ?)", q->territory);
+    fss__lq_int(&l, " AND d.revoked = ?", q->revoked ? &revoked : NULL);
+    reps_in_terr(&l, "d.rep", terr);
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
+        rc = LQ_ROWS(c, &l, FSS_DEVICE_COLS, col, desc, "d.id", q, device_of, &e, err);
+    fss__lq_free(&l);
+    return rc;
+}
+
+static void conflict_of(fss_stmt *st, void *ctx)
+{
+    const each *e = ctx;
+    fss_conflict_item k;
+
+    fss__conflict_of(st, &k);
+    e->conflict(&k, e->arg);
+}
+
+fss_status fss__repo_conflicts_page(fss_conn *c, const fss_conflict_query *q,
+                                    const char *const *terr, int64_t *total,
+                                    fss_conflict_item_fn fn, void *arg,
+                                    fs_error *err)
+{
+    static const fss_lq_sort sorts[] = {{"id", "k.id"}};
+    each e = {.conflict = fn, .arg = arg};
+    const char *col;
+    fss_lq l;
+    bool desc;
+    fss_status rc;
+
+    *total = 0;
+    col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-id", &desc);
+    if (!col)
+        return fss__fail(err, FSS_EINVAL, "sort must be id or -id (newest first)");
+    fss__lq_init(&l, "conflicts", " FROM fss_conflicts k WHERE 1 = 1");
+    fss__lq_text(&l, " AND k.status = ?", q->status);
+    fss__lq_text(&l, " AND k.rep = ?", q->rep);
+    fss__lq_int(&l, " AND k.created_at >= ?", q->from_ms);
+    fss__lq_int(&l, " AND k.created_at < ?", q->to_ms);
+    if (q->territory) {
+        fss__lq_raw(&l, " AND ");
+        fss__sql_conflict_customer(&l.sql, "k");
+        fss__lq_text(&l, " IN (SELECT c.id FROM customer c WHERE c.territory = ?)",
+                     q->territory);
     }
-    fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
+    conflicts_in_terr(&l, terr);
+    if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK)
+        rc = LQ_ROWS(c, &l, FSS_CONFLICT_COLS, col, desc, NULL, q, conflict_of, &e, err);
+    fss__lq_free(&l);
+    return rc;
+}
+
+/* ---- what changed (the console's live refresh) ---- */
+
+fss_status fss__repo_changes(fss_conn *c, int64_t out[4], fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+
+    memset(out, 0, 4 * sizeof out[0]);
+    /* Four small reads: the counter every saved row takes, the open
+     * records (by the status index), the newest record, the latest sync. */
+    rc = prep(c, "SELECT (SELECT value FROM fss_meta WHERE key = 'seq'),"
+                 " (SELECT count(*) FROM fss_conflicts WHERE status = 'open'),"
+                 " (SELECT COALESCE(max(id), 0) FROM fss_conflicts),"
+                 " (SELECT COALESCE(max(last_seen), 0) FROM fss_devices)",
+              &st, err);
+    if (rc != FSS_OK)
+        goto done;
     if (fss_step(st) != FSS_SQL_ROW) {
-        rc = fss__dbfail(err, c->db, "quotes");
+        rc = fss__dbfail(err, c->db, "changes");
         goto done;
     }
-    *total = fss_column_int64(st, 0);
-    fss_finalize(st);
-    st = NULL;
-    fss_buf_free(&sql);
-    fss_buf_printf(&sql,
-                   "SELECT q.id, q.customer_id, k.name, k.territory, q.rep_id,"
-                   " (SELECT r.name FROM fss_reps r WHERE r.uuid = q.rep_id), q.status,"
-                   " q.currency, q.valid_until%s ORDER BY q.id %s LIMIT %lld OFFSET %lld",
-                   where.data, sort[0] == '-' ? "DESC" : "ASC", (long long)q->limit,
-                   (long long)q->offset);
-    if (sql.oom || fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "quotes");
-        goto done;
-    }
-    fss__sql_terr_bind(st, terr, bind_quote_filters(st, q));
-    while ((r = fss_step(st)) == FSS_SQL_ROW) {
-        fss_quote_row v = {
-            .customer_name = col_text(st, 2), .territory = col_text(st, 3),
-            .rep = col_text(st, 4), .rep_name = col_text(st, 5), .status = col_text(st, 6),
-            .currency = col_text(st, 7),
-            .has_valid_until = fss_column_type(st, 8) != FSS_SQL_NULL,
-            .valid_until = fss_column_int64(st, 8)};
-        if (fss_column_bytes(st, 0) != 16)
-            continue;
-        memcpy(v.id.b, fss_column_blob(st, 0), 16);
-        if (fss_column_bytes(st, 1) == 16)
-            memcpy(v.customer.b, fss_column_blob(st, 1), 16);
-        fn(&v, arg);
-    }
-    if (r != FSS_SQL_DONE)
-        rc = fss__dbfail(err, c->db, "quotes");
+    for (int i = 0; i < 4; i++)
+        out[i] = fss_column_int64(st, i);
 done:
     fss_finalize(st);
-    fss_buf_free(&sql);
-    fss_buf_free(&where);
     return rc;
 }

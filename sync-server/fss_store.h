@@ -68,6 +68,61 @@ int fss__sql_terr_bind(fss_stmt *st, const char *const *terr, int first);
  * SQL expression over the entity tables' root column. */
 void fss__sql_conflict_customer(fss_buf *sql, const char *alias);
 
+/* A device row (aliased d) and a conflict record (aliased k) as the lists
+ * select them, and their conversion (fss_repo_admin.c; the strings are
+ * the statement's until its next step). */
+#define FSS_DEVICE_COLS                                                     \
+    "d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep), d.name,"  \
+    " d.created_at, d.last_seen, d.revoked, d.revoked_at"
+#define FSS_CONFLICT_COLS                                                   \
+    "k.id, k.created_at, k.entity, k.row, k.field, k.has_base, k.base,"     \
+    " k.theirs, k.yours, k.theirs_hlc, k.yours_hlc, k.theirs_device,"       \
+    " k.yours_device, k.rule, k.yours_won, k.status, k.rep, k.detail,"      \
+    " k.anc_entity, k.anc_row, k.resolved_by, k.resolution, k.resolved_at"
+void fss__device_of(fss_stmt *st, fss_device_item *d);
+void fss__conflict_of(fss_stmt *st, fss_conflict_item *k);
+
+/* ---- one list query (fss_repo_list.c) ----
+ * A list's " FROM ... WHERE ..." and the parameters its filters bound, in
+ * order: _init with the FROM and the fixed WHERE; _text / _int append a
+ * condition whose every '?' is one new parameter (skipped when the value
+ * is NULL; the value is borrowed until _free); _terr the territory
+ * restriction; _raw plain SQL. Then _count (at most cap matches, 0 = all)
+ * and _rows (a page, ORDER BY order ASC|DESC, then tie) run the same
+ * text. Errors name the list (`what`). */
+#define FSS_LQ_PARAMS 48
+typedef struct fss_lq {
+    const char *what;
+    fss_buf sql;
+    int np;
+    bool full;
+    struct {
+        const char *text;
+        int64_t num;
+        bool is_text;
+    } p[FSS_LQ_PARAMS];
+} fss_lq;
+typedef void (*fss_lq_row_fn)(fss_stmt *st, void *ctx);
+typedef struct fss_lq_sort {
+    const char *name, *expr; /* ?sort=name (or -name) orders by expr */
+} fss_lq_sort;
+void fss__lq_init(fss_lq *q, const char *what, const char *from_where);
+void fss__lq_raw(fss_lq *q, const char *sql);
+void fss__lq_text(fss_lq *q, const char *cond, const char *v);
+void fss__lq_int(fss_lq *q, const char *cond, const int64_t *v);
+void fss__lq_terr(fss_lq *q, const char *col, const char *const *terr);
+fss_status fss__lq_count(fss_conn *c, fss_lq *q, int64_t cap, int64_t *out,
+                         fs_error *err);
+fss_status fss__lq_rows(fss_conn *c, fss_lq *q, const char *select,
+                        const char *order, bool desc, const char *tie,
+                        int64_t limit, int64_t offset, fss_lq_row_fn row,
+                        void *ctx, fs_error *err);
+void fss__lq_free(fss_lq *q);
+/* The expression sort names in tab ("-" before the name: *desc); NULL
+ * when it names none. */
+const char *fss__lq_sort(const fss_lq_sort *tab, size_t n, const char *sort,
+                         bool *desc);
+
 fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
 /* The statement cached in *slot, prepared from sql on first use (borrowed:

@@ -9,6 +9,9 @@
  * territory (a session: the territory restriction in every query).
  * Target (issue #15): median under 100 ms per list endpoint.
  * --quick: 2 territories (25,000 customers, 100,000 visits).
+ * --store CONNINFO: the same lists again on PostgreSQL, the populated
+ * store copied there first with the server's own copy-store (cases
+ * prefixed pg_).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,47 +54,33 @@ static int call(fss_server *s, const char *method, const char *path, const char 
     return status;
 }
 
-int main(int argc, char **argv)
-{
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    size_t nreps = quick ? 2 : 10, rows = 100000;
-    bc_tmp tmp;
-    char db[512], cookie[128] = "";
-    bc_scope *scopes = calloc(nreps, sizeof *scopes);
-    fss_config cfg;
-    fss_server *s = NULL;
-    fs_error err = {0};
-    const char *terr[] = {"t0", NULL};
-    static const struct {
-        const char *name, *path, *query;
-    } lists[] = {
-        {"customers_territory", "/admin/v1/customers", "territory=t1&limit=50"},
-        {"customers_search", "/admin/v1/customers", "q=market street 1&limit=50"},
-        {"customers_csv", "/admin/v1/customers", "territory=t1&limit=50&format=csv"},
-        {"visits_territory", "/admin/v1/visits", "territory=t1&limit=50"},
-        {"visits_date", "/admin/v1/visits", "from=2020-01-01&to=2030-12-31&limit=50"},
-        {"quotes_status", "/admin/v1/quotes", "status=draft&limit=50"},
-        {"devices", "/admin/v1/devices", NULL},
-        {"conflicts_open", "/admin/v1/conflicts", "status=open&limit=50"},
-        {"today", "/admin/v1/today", NULL},
-    };
+static const struct {
+    const char *name, *path, *query;
+} lists[] = {
+    {"customers_territory", "/admin/v1/customers", "territory=t1&limit=50"},
+    {"customers_search", "/admin/v1/customers", "q=market street 1&limit=50"},
+    {"customers_csv", "/admin/v1/customers", "territory=t1&limit=50&format=csv"},
+    {"visits_territory", "/admin/v1/visits", "territory=t1&limit=50"},
+    {"visits_date", "/admin/v1/visits", "from=2020-01-01&to=2030-12-31&limit=50"},
+    {"visits_territory_page20", "/admin/v1/visits", "territory=t1&limit=50&offset=1000"},
+    {"quotes_status", "/admin/v1/quotes", "status=sent&limit=50"},
+    {"customers_search_all", "/admin/v1/customers", "q=market street&limit=50"},
+    {"devices", "/admin/v1/devices", "limit=50"},
+    {"conflicts_open", "/admin/v1/conflicts", "status=open&limit=50"},
+    {"today", "/admin/v1/today", NULL},
+};
 
-    if (!scopes)
-        bc_die("out of memory");
-    bc_tmp_make(&tmp, "console");
-    bc_tmp_path(&tmp, "central.db", db, sizeof db);
-    {
-        double t0 = bc_now_ms();
-        bc_populate(db, nreps, rows, 0, NULL, scopes, 0xc0501e);
-        bc_result("console", "populate", "ms", bc_now_ms() - t0, "ms", 0, NULL);
-    }
-    fss_config_default(&cfg);
-    cfg.db_path = db;
-    cfg.admin_token = TOKEN;
-    if (fss_server_open(&cfg, &s, &err) != FSS_OK)
-        bc_die("open: %s", err.text);
-    if (fss_user_add(s, "bench-manager", "manager", terr, "bench password", "bench", &err) !=
-        FSS_OK)
+/* Logs in the manager of t0 (made on the first store) and runs every list
+ * as the admin and as that manager; cases prefixed with `prefix`. */
+static void run_lists(fss_server *s, const char *prefix, bool add_user)
+{
+    const char *terr[] = {"t0", NULL};
+    char cookie[128] = "";
+    fs_error err = {0};
+
+    if (add_user &&
+        fss_user_add(s, "bench-manager", "manager", terr, "bench password", "bench", &err) !=
+            FSS_OK)
         bc_die("user: %s", err.text);
     {
         fss_request rq = {0};
@@ -113,7 +102,7 @@ int main(int argc, char **argv)
     for (int who = 0; who < 2; who++) {
         for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
             double ms[RUNS];
-            char name[96], q[160];
+            char name[128], q[160];
             /* The manager of t0 asks about t0 (t1 would be empty). */
             snprintf(q, sizeof q, "%s", lists[i].query ? lists[i].query : "");
             if (who == 1 && strstr(q, "territory=t1"))
@@ -123,15 +112,75 @@ int main(int argc, char **argv)
                 call(s, "GET", lists[i].path, q[0] ? q : NULL, who ? cookie : NULL, NULL);
                 ms[r] = bc_now_ms() - t0;
             }
-            snprintf(name, sizeof name, "%s_%s", who ? "manager" : "admin", lists[i].name);
+            snprintf(name, sizeof name, "%s%s_%s", prefix, who ? "manager" : "admin",
+                     lists[i].name);
             bc_result("console", name, "median_ms", bc_percentile(ms, RUNS, 50), "ms", 0,
                       "<100");
         }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = false;
+    const char *pg = NULL;
+    size_t nreps, rows = 100000;
+    bc_tmp tmp;
+    char db[512];
+    bc_scope *scopes;
+    fss_config cfg;
+    fss_server *s = NULL, *p = NULL;
+    fs_error err = {0};
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            pg = argv[++i];
+        else
+            bc_die("usage: bench_console [--quick] [--store POSTGRES-CONNINFO]");
+    }
+    nreps = quick ? 2 : 10;
+    if (!(scopes = calloc(nreps, sizeof *scopes)))
+        bc_die("out of memory");
+    bc_tmp_make(&tmp, "console");
+    bc_tmp_path(&tmp, "central.db", db, sizeof db);
+    {
+        double t0 = bc_now_ms();
+        bc_populate(db, nreps, rows, 0, NULL, scopes, 0xc0501e);
+        bc_result("console", "populate", "ms", bc_now_ms() - t0, "ms", 0, NULL);
+    }
+    fss_config_default(&cfg);
+    cfg.db_path = db;
+    cfg.admin_token = TOKEN;
+    {
+        /* Opening migrates: the list indexes are built here. */
+        double t0 = bc_now_ms();
+        if (fss_server_open(&cfg, &s, &err) != FSS_OK)
+            bc_die("open: %s", err.text);
+        bc_result("console", "open_migrate", "ms", bc_now_ms() - t0, "ms", 0, NULL);
+    }
+    run_lists(s, "", true);
+    if (pg) {
+        fss_config pcfg = cfg;
+        fss_copy_report rep;
+        double t0 = bc_now_ms();
+        pcfg.store = pg;
+        if (fss_server_open(&pcfg, &p, &err) != FSS_OK)
+            bc_die("open %s: %s", pg, err.text);
+        if (fss_copy_store(s, p, &rep, &err) != FSS_OK)
+            bc_die("copy-store: %s", err.text);
+        bc_result("console", "pg_copy", "ms", bc_now_ms() - t0, "ms", 0, NULL);
+        run_lists(p, "pg_", false);
+        fss_server_close(p);
     }
     fss_server_close(s);
     for (size_t i = 0; i < nreps; i++)
         bc_scope_free(&scopes[i]);
     free(scopes);
-    bc_tmp_remove(&tmp);
+    if (getenv("BENCH_CONSOLE_KEEP"))
+        fprintf(stderr, "kept %s\n", db); /* for EXPLAIN QUERY PLAN by hand */
+    else
+        bc_tmp_remove(&tmp);
     return 0;
 }

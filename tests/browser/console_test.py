@@ -10,7 +10,7 @@ synced (harness.py), checks what the page shows against the admin API:
   - the Customers list shows a demo customer and the total of the API;
   - a customer named `<img src=x onerror=alert(1)>` (imported through the
     admin API) shows as text: no alert, no img element;
-  - the Conflicts screen loads;
+  - the Conflicts screen loads a page with the API's total;
   - the browser console holds no JavaScript error;
   - logging out shows the login form again, and a reload too.
 
@@ -77,9 +77,12 @@ def test(server, browser, outdir):
         pass
     b.shot("customers-html-name")
 
-    # 5. Conflicts.
+    # 5. Conflicts: a page of the server's paged list, with its total.
+    conflicts = server.api("GET", "conflicts?limit=5")
     b.open("conflicts")
     b.wait_loaded("conflict-rows")
+    b.wait.until(EC.text_to_be_present_in_element((By.ID, "conflict-page"),
+                                                  "of %d" % conflicts["total"]))
     b.shot("conflicts")
 
     # 6. No JavaScript error in the console.

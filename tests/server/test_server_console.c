@@ -11,6 +11,7 @@
  */
 #include "server_testkit.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -813,6 +814,58 @@ static void test_scope_by_territory(void **state)
                              v[i].status, v[i].has, r.body);
             }
         }
+        /* The devices and conflicts lists page, filter and sort like the
+         * others ({items,total,limit,offset}), and refuse bad parameters. */
+        {
+            char nrep[96], srep[96], nconf[64];
+            const struct {
+                const char *list, *query;
+                int status;
+                const char *has, *lacks;
+            } dk[] = {
+                {"devices", "", 200, "\"total\":4,\"limit\":50,\"offset\":0}", NULL},
+                {"devices", "", 200, "\"rep_name\":\"Nina North\"", NULL},
+                {"devices", "?territory=north", 200, "\"total\":2,", so.dev_a},
+                {"devices", "?territory=north", 200, n.dev_b, so.dev_b},
+                {"devices", srep, 200, so.dev_a, n.dev_a},
+                {"devices", "?revoked=true", 200, "\"items\":[],\"total\":0,", NULL},
+                {"devices", "?revoked=false&limit=1&offset=3", 200,
+                 "\"total\":4,\"limit\":1,\"offset\":3}", NULL},
+                {"devices", "?sort=-name&format=csv&territory=south", 200,
+                 "id,name,rep_id,rep_name,", n.dev_a},
+                {"devices", "?sort=-last_seen", 200, "\"total\":4,", NULL},
+                {"devices", "?revoked=maybe", 400, "revoked must be true or false", NULL},
+                {"devices", "?rep=x", 400, "not a UUID", NULL},
+                {"devices", "?sort=rep", 400, "sort must be", NULL},
+                {"devices", "?limit=0", 400, "limit", NULL},
+                {"devices", "?offset=-1", 400, "offset", NULL},
+                {"conflicts", "?status=auto", 200, "\"total\":2,\"limit\":50,\"offset\":0}",
+                 NULL},
+                {"conflicts", "?territory=south", 200, so.cust_s, n.cust_s},
+                {"conflicts", nrep, 200, n.cust_s, so.cust_s},
+                {"conflicts", "?status=auto&sort=-id&limit=1&offset=1", 200, nconf, so.cust_s},
+                {"conflicts", "?status=auto&sort=id&limit=1", 200, nconf, so.cust_s},
+                {"conflicts", "?from=2000-01-01&to=2000-01-02", 200, "\"total\":0,", NULL},
+                {"conflicts", "?format=csv&territory=north", 200, n.cust_s, so.cust_s},
+                {"conflicts", "?status=x", 400, "status must be", NULL},
+                {"conflicts", "?from=yesterday", 400, "not a date", NULL},
+                {"conflicts", "?rep=x", 400, "not a UUID", NULL},
+                {"conflicts", "?sort=time", 400, "sort must be", NULL},
+                {"conflicts", "?limit=1001", 400, "limit", NULL},
+            };
+            snprintf(nrep, sizeof nrep, "?rep=%s", n.rep_s);
+            snprintf(srep, sizeof srep, "?rep=%s", so.rep_s);
+            snprintf(nconf, sizeof nconf, "{\"id\":%lld,", n.conflict);
+            for (size_t i = 0; i < sizeof dk / sizeof dk[0]; i++) {
+                snprintf(path, sizeof path, "/admin/v1/%s%s", dk[i].list, dk[i].query);
+                call(&t, "GET", path, NULL, NULL, &se[0], NULL, NULL, &r);
+                if (r.status != dk[i].status || !strstr(r.body, dk[i].has) ||
+                    (dk[i].lacks && strstr(r.body, dk[i].lacks)))
+                    fail_msg("%s: HTTP %d, want %d with %s%s%s: %s", path, r.status,
+                             dk[i].status, dk[i].has, dk[i].lacks ? " without " : "",
+                             dk[i].lacks ? dk[i].lacks : "", r.body);
+            }
+        }
         /* A customer's page: contacts and timeline, the quote with its
          * total; the other territory's customer is "no such" to the
          * manager and viewer. */
@@ -1022,6 +1075,131 @@ static void test_customers_list(void **state)
             tk_http_free(&hr);
         }
     }
+    /* A count stops at 1,000 matches: exactly 1,000 is exact, one more
+     * says total_capped (ADMIN-API.md); the page itself is unaffected. */
+    {
+        size_t cap = 64 * 1000, o = 0;
+        char *many = malloc(cap);
+        assert_non_null(many);
+        for (int n = 0; n < 1000 - 8; n++) /* 8 so far */
+            o += (size_t)snprintf(many + o, cap - o,
+                                  "%s{\"name\":\"many %04d\",\"territory\":\"north\"}",
+                                  n ? "," : "[", n);
+        snprintf(many + o, cap - o, "]");
+        tk_import(&t, "customer", many);
+        free(many);
+        call(&t, "GET", "/admin/v1/customers?limit=1&offset=999", NULL, TK_ADMIN_TOKEN, NULL,
+             NULL, NULL, &r);
+        assert_non_null(strstr(r.body, "\"total\":1000,\"limit\":1,\"offset\":999}"));
+        assert_null(strstr(r.body, "total_capped"));
+        tk_import(&t, "customer", "[{\"name\":\"one more\",\"territory\":\"south\"}]");
+        call(&t, "GET", "/admin/v1/customers?limit=1&offset=1000", NULL, TK_ADMIN_TOKEN, NULL,
+             NULL, NULL, &r);
+        assert_non_null(
+            strstr(r.body, "\"total\":1000,\"limit\":1,\"offset\":1000,\"total_capped\":true}"));
+        assert_int_equal(tk_count(r.body, "{\"id\":"), 1);
+        call(&t, "GET", "/admin/v1/customers?territory=south", NULL, TK_ADMIN_TOKEN, NULL, NULL,
+             NULL, &r);
+        assert_null(strstr(r.body, "total_capped"));
+    }
+    tk_stop(&t);
+}
+
+/* ---- live refresh: GET changes, and 20 consoles polling it ---- */
+
+#define CONSOLES 20
+#define POLLS 10
+
+typedef struct poller {
+    tk_server *t;
+    const sess *se;
+    long status[POLLS];
+} poller;
+
+static void *poll_changes(void *arg)
+{
+    poller *p = arg;
+    char cookie[160];
+    const char *h[] = {cookie, NULL};
+
+    snprintf(cookie, sizeof cookie, "Cookie: %s", p->se->cookie);
+    for (int i = 0; i < POLLS; i++) {
+        tk_http r;
+        tk_request(p->t, "GET", "/admin/v1/changes", h, NULL, 0, &r);
+        p->status[i] = r.status;
+        tk_http_free(&r);
+    }
+    return NULL;
+}
+
+static void version_of(tk_server *t, const sess *se, char out[32])
+{
+    reply r;
+
+    assert_int_equal(call(t, "GET", "/admin/v1/changes", NULL, NULL, se, NULL, NULL, &r), 200);
+    json_field(r.body, "version", out, 32);
+    assert_int_equal(strlen(out), 16);
+}
+
+static void test_live_changes(void **state)
+{
+    tk_server t;
+    sess se[CONSOLES];
+    poller p[CONSOLES];
+    pthread_t th[CONSOLES];
+    char v0[32], v1[32], v2[32], v3[32];
+    fs_change c;
+    fs_sync_response resp;
+    fs_error_body eb;
+    tk_device d;
+    fs_id rep, cust, visit;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Lena Live", "north");
+    cust = tk_customer(&t, "Live Co", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &d);
+    add_user(&t, "ada", "admin", NULL);
+    add_user(&t, "max", "manager", "north");
+    for (int i = 0; i < CONSOLES; i++)
+        assert_int_equal(login(&t, i % 2 ? "max" : "ada", PW, &se[i]), 200);
+    /* Nothing happens: the version stays; a device syncs (a pull only:
+     * Today's "devices synced" may move), a device pushes a visit, the
+     * back office writes: it moves each time. A manager gets the same
+     * opaque digest as an admin (nothing of another territory). */
+    version_of(&t, &se[0], v0);
+    version_of(&t, &se[1], v1);
+    assert_string_equal(v0, v1);
+    tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    version_of(&t, &se[0], v1);
+    assert_string_not_equal(v0, v1);
+    visit = tk_new_id();
+    tk_change(&c, &d, "visit", &visit);
+    tk_set_id(&c, &d, "customer_id", &cust);
+    tk_set_text(&c, &d, "status", "completed");
+    tk_set_int(&c, &d, "checkin_at", (int64_t)fs_hlc_ms(d.clock));
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, d.cursor, 0, FS_PROTO_DEFLATE, &resp, &eb),
+                     200);
+    fs_proto_sync_response_free(&resp);
+    fs_change_free(&c);
+    version_of(&t, &se[1], v2);
+    assert_string_not_equal(v1, v2);
+    tk_import(&t, "customer", "[{\"name\":\"Another\",\"territory\":\"north\"}]");
+    version_of(&t, &se[0], v3);
+    assert_string_not_equal(v2, v3);
+    /* 20 consoles polling at once over HTTP, from one office address:
+     * every poll answered, none refused by a limit (429) or for want of
+     * a connection (503). */
+    for (int i = 0; i < CONSOLES; i++) {
+        p[i] = (poller){.t = &t, .se = &se[i]};
+        assert_int_equal(pthread_create(&th[i], NULL, poll_changes, &p[i]), 0);
+    }
+    for (int i = 0; i < CONSOLES; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < CONSOLES; i++)
+        for (int k = 0; k < POLLS; k++)
+            if (p[i].status[k] != 200)
+                fail_msg("console %d poll %d: HTTP %ld", i, k, p[i].status[k]);
     tk_stop(&t);
 }
 
@@ -1041,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_sessions_without_token),
         cmocka_unit_test(test_scope_by_territory),
         cmocka_unit_test(test_customers_list),
+        cmocka_unit_test(test_live_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
