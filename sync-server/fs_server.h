@@ -100,6 +100,9 @@ typedef struct fss_config {
                                   (fs_score_params_default) */
     uint64_t analyze_every_s;  /* `serve` runs analyze this often; 1 day;
                                   0 = never (run `sync-server analyze`) */
+    unsigned analyze_batch;    /* customers per analyze transaction; 500
+                                  (bounds its memory and how long it holds
+                                  the store's writer lock) */
     /* The public pool (CRM.md section 5, conflict/fs_pool.h). */
     unsigned pool_reclaim_days; /* no follow-up this long: reclaimed; 60 */
     unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
@@ -348,8 +351,11 @@ typedef struct fss_analyze_result {
  * values that changed (a run over an unchanged store hands out no sequence
  * number), opens a generated follow-up task for the owner rep per churn
  * rule that fires (at most one open per customer and rule) and closes the
- * ones whose cause went away. One IMMEDIATE transaction, so two runs never
- * interleave. out is optional. */
+ * ones whose cause went away. Memory does not grow with the customers; the
+ * results are written in short transactions of cfg.analyze_batch
+ * customers, each reading what it decides on, so two runs at once never
+ * open a task twice. On an error the batches before it stay written (a
+ * rerun completes them). out is optional. */
 fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
                        fs_error *err);
 /* The run's report as JSON (parameters included) or as text for people. */
