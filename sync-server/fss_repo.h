@@ -40,6 +40,9 @@ void fss__conn_put(fss_server *s, fss_conn *c);
 /* A write transaction: from begin to commit no other writer can take a
  * sequence number (see fss__next_seq). */
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
+/* Waits (up to 250 ms) while this process has writers waiting in
+ * fss__begin_immediate: a job writing in batches calls it between them. */
+void fss__yield_to_writers(fss_server *s);
 /* A read transaction: every read until commit or rollback sees one
  * snapshot (the current seq and the pull agree). */
 fss_status fss__begin_read(fss_conn *c, fs_error *err);

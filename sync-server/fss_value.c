@@ -565,6 +565,8 @@ static fss_status each_batch(run *r, bool write, batch_fn fn, fs_error *err)
             rc = fss__commit(r->c, err);
         if (rc != FSS_OK)
             fss__rollback(r->c);
+        if (write)
+            fss__yield_to_writers(r->s);
         after = end;
         first = false;
     }
