@@ -375,6 +375,11 @@ fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
                               size_t nterr, fss_buf *out, fs_error *err);
 fss_status fss_report_lost(fss_server *s, const char *const *territories,
                            size_t nterr, fss_buf *out, fs_error *err);
+/* The last analyze run's grade movements in the territories given (NULL =
+ * all): {"run_at":ms|null,"movements":[{"from":"B"|null,"to":"E",
+ * "customers":n}],"territories":[{"territory":"north",...}]}. */
+fss_status fss_report_movements(fss_server *s, const char *const *territories,
+                                size_t nterr, fss_buf *out, fs_error *err);
 
 /* Service tickets (fss_ticket.c). The back office works a ticket: any of
  * status (as conflict/fs_ticket.c allows the back office), assignee and

@@ -124,6 +124,13 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT,"
     " status INTEGER NOT NULL, remote TEXT);",
+    /* customer value (issue #16): the last analyze run's grade movements
+     * per territory ('' = none; from_grade '' = never graded), so a
+     * manager sees those of their territories; the run's time is
+     * fss_meta's 'value_run_at' (fss_repo_value.c) */
+    "CREATE TABLE fss_value_moves(territory TEXT NOT NULL, from_grade TEXT NOT NULL,"
+    " to_grade TEXT NOT NULL, customers INTEGER NOT NULL,"
+    " PRIMARY KEY(territory, from_grade, to_grade));",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -226,9 +233,9 @@ void fss__yield_to_writers(fss_server *s)
 {
     /* SQLite wakes a waiting writer by polling (the busy handler sleeps up
      * to 100 ms between tries): a job that takes the lock again right after
-     * its commit would starve it. Bounded, so a writer stuck elsewhere
-     * cannot stall the job. */
-    for (int i = 0; i < 250 && atomic_load(&s->writers_waiting) > 0; i++) {
+     * its commit would starve it. 120 ms covers one such sleep; bounded,
+     * so a writer stuck elsewhere cannot stall the job. */
+    for (int i = 0; i < 120 && atomic_load(&s->writers_waiting) > 0; i++) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }

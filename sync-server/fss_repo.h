@@ -40,8 +40,8 @@ void fss__conn_put(fss_server *s, fss_conn *c);
 /* A write transaction: from begin to commit no other writer can take a
  * sequence number (see fss__next_seq). */
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
-/* Waits (up to 250 ms) while this process has writers waiting in
- * fss__begin_immediate: a job writing in batches calls it between them. */
+/* Waits (up to 120 ms) while this process has writers waiting in
+ * fss__begin_immediate (or a request's last_seen update): a job writing in batches calls it between them. */
 void fss__yield_to_writers(fss_server *s);
 /* A read transaction: every read until commit or rollback sees one
  * snapshot (the current seq and the pull agree). */
@@ -446,6 +446,20 @@ fss_status fss__repo_work_by_revenue(fss_value_work *w, const char *currency,
                                      const fss_work_line *after, fss_work_line *out,
                                      size_t cap, size_t *n, fs_error *err);
 void fss__repo_work_close(fss_value_work *w); /* accepts NULL */
+/* The last run's grade movements per territory: replaced all at once with
+ * the run's time (inside a write transaction), or read (restricted to the
+ * territory codes given, NULL = all) in territory, from, to order, with
+ * the run's time (*run_at 0: never). from "" = never graded, territory
+ * "" = none. */
+typedef struct fss_value_move {
+    const char *territory, *from, *to;
+    int64_t customers;
+} fss_value_move;
+fss_status fss__repo_moves_clear(fss_conn *c, int64_t run_at, fs_error *err);
+fss_status fss__repo_moves_add(fss_conn *c, const fss_value_move *m, fs_error *err);
+typedef fss_status (*fss_move_fn)(const fss_value_move *m, void *arg, fs_error *err);
+fss_status fss__repo_moves_each(fss_conn *c, const char *const *territories, size_t nterr,
+                                int64_t *run_at, fss_move_fn fn, void *arg, fs_error *err);
 /* Live customers whose `field` (a customer field name: "risk",
  * "lost_reason") is set, in id order, restricted to the given territory
  * codes (NULL = all; an empty list = none). */

@@ -348,3 +348,90 @@ void fss__repo_work_close(fss_value_work *w)
     (void)fss__exec(w->c, "DELETE FROM fss_value_work", NULL);
     free(w);
 }
+
+/* ---- grade movements per territory ------------------------------------- */
+
+fss_status fss__repo_moves_clear(fss_conn *c, int64_t run_at, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = fss__exec(c, "DELETE FROM fss_value_moves", err);
+
+    if (rc == FSS_OK &&
+        (rc = fss__stmt(c, "INSERT INTO fss_meta(key, value) VALUES('value_run_at', ?1)"
+                           " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        &st, err)) == FSS_OK) {
+        fss_bind_int64(st, 1, run_at);
+        if (fss_step(st) != FSS_SQL_DONE)
+            rc = fss__dbfail(err, c->db, "grade movements");
+        fss__stmt_done(c, st);
+    }
+    return rc;
+}
+
+fss_status fss__repo_moves_add(fss_conn *c, const fss_value_move *m, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+
+    if ((rc = fss__stmt(c, "INSERT INTO fss_value_moves(territory, from_grade, to_grade,"
+                           " customers) VALUES(?1, ?2, ?3, ?4)",
+                        &st, err)) != FSS_OK)
+        return rc;
+    fss_bind_text(st, 1, m->territory, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, m->from, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 3, m->to, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 4, m->customers);
+    if (fss_step(st) != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "grade movements");
+    fss__stmt_done(c, st);
+    return rc;
+}
+
+fss_status fss__repo_moves_each(fss_conn *c, const char *const *territories, size_t nterr,
+                                int64_t *run_at, fss_move_fn fn, void *arg, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    char sql[4096];
+    int k, s;
+
+    *run_at = 0;
+    if (nterr > 256)
+        return fss__fail(err, FSS_EINVAL, "grade movements: too many territories");
+    if (fss_prepare(c->db, "SELECT value FROM fss_meta WHERE key = 'value_run_at'", -1, &st,
+                    NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, c->db, "grade movements");
+    if ((s = fss_step(st)) == FSS_SQL_ROW)
+        *run_at = fss_column_int64(st, 0);
+    fss_finalize(st);
+    st = NULL;
+    if (s != FSS_SQL_ROW && s != FSS_SQL_DONE)
+        return fss__dbfail(err, c->db, "grade movements");
+    k = snprintf(sql, sizeof sql, "SELECT territory, from_grade, to_grade, customers"
+                                  " FROM fss_value_moves");
+    if (territories) {
+        /* One placeholder per code: a manager's territories. */
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE territory IN (");
+        for (size_t i = 0; i < nterr; i++)
+            k += snprintf(sql + k, sizeof sql - (size_t)k, "%s?", i ? "," : "");
+        if (!nterr)
+            k += snprintf(sql + k, sizeof sql - (size_t)k, "NULL");
+        k += snprintf(sql + k, sizeof sql - (size_t)k, ")");
+    }
+    snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY territory, from_grade, to_grade");
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, c->db, "grade movements");
+    for (size_t i = 0; territories && i < nterr; i++)
+        fss_bind_text(st, (int)i + 1, territories[i], -1, FSS_SQL_STATIC);
+    while (rc == FSS_OK && (s = fss_step(st)) == FSS_SQL_ROW) {
+        const char *t = (const char *)fss_column_text(st, 0);
+        const char *f = (const char *)fss_column_text(st, 1);
+        const char *to = (const char *)fss_column_text(st, 2);
+        fss_value_move m = {t ? t : "", f ? f : "", to ? to : "", fss_column_int64(st, 3)};
+        rc = fn(&m, arg, err);
+    }
+    if (rc == FSS_OK && s != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "grade movements");
+    fss_finalize(st);
+    return rc;
+}

@@ -438,6 +438,12 @@ typedef struct run {
     fs_score_currency *cur;
     size_t ncur, capcur;
     fss_value_work *work;
+    /* the grade movements per territory (code order; "" = none) */
+    struct terr_moves {
+        char *code;
+        int64_t moves[6][5];
+    } *tm;
+    size_t ntm, captm;
     /* fss_report_value only: every line in memory (the report lists every
      * customer anyway), which customers it shows (NULL territories = all),
      * and their ids. */
@@ -504,6 +510,67 @@ static const fs_score_currency *currency_find(const run *r, const char *code)
     return NULL;
 }
 
+/* A movement from (0 = never graded, 1..5 = A..E) to (0..4) in the
+ * customer's territory. */
+static fss_status move_count(run *r, const char *territory, int from, int to, fs_error *err)
+{
+    const char *code = territory ? territory : "";
+    size_t lo = 0, hi = r->ntm;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->tm[mid].code, code) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == r->ntm || strcmp(r->tm[lo].code, code) != 0) {
+        char *dup = strdup(code);
+        if (!dup)
+            return fss__fail(err, FSS_ENOMEM, "analyze: territories");
+        if (r->ntm == r->captm) {
+            size_t ncap = r->captm ? r->captm * 2 : 16;
+            void *p = realloc(r->tm, ncap * sizeof *r->tm);
+            if (!p) {
+                free(dup);
+                return fss__fail(err, FSS_ENOMEM, "analyze: territories");
+            }
+            r->tm = p;
+            r->captm = ncap;
+        }
+        memmove(&r->tm[lo + 1], &r->tm[lo], (r->ntm - lo) * sizeof r->tm[0]);
+        memset(&r->tm[lo], 0, sizeof r->tm[lo]);
+        r->tm[lo].code = dup;
+        r->ntm++;
+    }
+    r->tm[lo].moves[from][to]++;
+    return FSS_OK;
+}
+
+/* The run's movements per territory replace the previous run's, in one
+ * short transaction (a grade staying is not a movement). */
+static fss_status moves_save(run *r, fs_error *err)
+{
+    static const char *const from_names[6] = {"", "A", "B", "C", "D", "E"};
+    fss_status rc = fss__begin_immediate(r->c, err);
+
+    if (rc == FSS_OK)
+        rc = fss__repo_moves_clear(r->c, r->now, err);
+    for (size_t i = 0; rc == FSS_OK && i < r->ntm; i++)
+        for (int f = 0; rc == FSS_OK && f < 6; f++)
+            for (int t = 0; rc == FSS_OK && t < 5; t++) {
+                if (!r->tm[i].moves[f][t] || f == t + 1)
+                    continue;
+                fss_value_move m = {r->tm[i].code, from_names[f], from_names[t + 1],
+                                    r->tm[i].moves[f][t]};
+                rc = fss__repo_moves_add(r->c, &m, err);
+            }
+    if (rc == FSS_OK)
+        rc = fss__commit(r->c, err);
+    if (rc != FSS_OK)
+        fss__rollback(r->c);
+    return rc;
+}
+
 /* Pass 1, one batch of customers in a read transaction: their lines into
  * the work table, each currency's buyers and revenue counted. */
 static fss_status summarize_batch(run *r, const fs_id *after, const fs_id *upto,
@@ -524,7 +591,7 @@ static fss_status summarize_batch(run *r, const fs_id *after, const fs_id *upto,
             (rc = summarize(r, &cu.row.id, lines, &k, err)) != FSS_OK)
             goto done;
         for (size_t i = 0; i < k; i++) {
-            fs_score_currency *c;
+            fs_score_currency *c = NULL;
             if ((rc = currency_of(r, lines[i].currency, &c, err)) != FSS_OK)
                 goto done;
             fs_score_currency_add(c, &lines[i]);
@@ -673,6 +740,9 @@ static fss_status churn_batch(run *r, const fs_id *after, const fs_id *upto, fs_
 
         int from = grade_index(cell_text(&cu.row, "grade"));
         o->moves[from + 1][val.grade - 'A']++;
+        if ((rc = move_count(r, cell_text(&cu.row, "territory"), from + 1,
+                             val.grade - 'A', err)) != FSS_OK)
+            goto done;
         o->grades[val.grade - 'A']++;
         o->risk[ch.risk]++;
         o->customers++;
@@ -729,7 +799,8 @@ done:
  *      evaluated, and only what differs written.
  *
  * What is held: one batch's rows, the writes of one batch, a page of the
- * Pareto walk and the currencies' cut points.
+ * Pareto walk, the currencies' cut points and the grade movements per
+ * territory (saved at the end for the managers' report).
  */
 fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
                        fs_error *err)
@@ -760,7 +831,8 @@ fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
         (rc = each_batch(&r, false, summarize_batch, err)) != FSS_OK ||
         (rc = cut_points(&r, err)) != FSS_OK)
         goto done;
-    if ((rc = each_batch(&r, true, churn_batch, err)) != FSS_OK)
+    if ((rc = each_batch(&r, true, churn_batch, err)) != FSS_OK ||
+        (rc = moves_save(&r, err)) != FSS_OK)
         goto done;
     out->ncur = r.ncur;
     for (size_t i = 0; i < r.ncur && i < sizeof out->cur / sizeof out->cur[0]; i++)
@@ -770,6 +842,9 @@ done:
     fss__repo_work_close(r.work);
     fss__conn_put(s, r.c);
     free(r.cur);
+    for (size_t i = 0; i < r.ntm; i++)
+        free(r.tm[i].code);
+    free(r.tm);
     bundle_free(&r.b);
     writes_free(&r.w);
     return rc;

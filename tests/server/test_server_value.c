@@ -514,6 +514,60 @@ static void test_batches_match_grade(void **state)
     tk_stop(&t);
 }
 
+/* The last run's grade movements per territory: a manager's report sums
+ * those of their territories only; a rerun replaces them. */
+static void test_movements_by_territory(void **state)
+{
+    tk_server t;
+    fs_id rep, n1;
+    fss_analyze_result a;
+    fss_buf out = {0};
+    int64_t now = now_ms();
+    const char *const only_north[] = {"north"}, *const only_south[] = {"south"};
+
+    (void)state;
+    tk_start(&t, cfg_batch);
+    rep = tk_rep(&t, "Alice", "north");
+    tk_rep(&t, "Bob", "south");
+    n1 = tk_customer(&t, "North one", "north", &rep, 50, 0);
+    tk_customer(&t, "North two", "north", &rep, 50, 0);
+    tk_customer(&t, "South one", "south", NULL, 50, 0);
+    assert_int_equal(fss_report_movements(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_string_equal(out.data, "{\"run_at\":null,\"movements\":[],\"territories\":[]}\n");
+    fss_buf_free(&out);
+
+    assert_int_equal(fss_analyze(t.s, now, &a, NULL), FSS_OK);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[{\"from\":null,\"to\":\"A\",\"customers\":3}]"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_south, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[{\"from\":null,\"to\":\"A\",\"customers\":1}]"));
+    assert_non_null(strstr(out.data, "{\"territory\":\"south\",\"from\":null,\"to\":\"A\","
+                                     "\"customers\":1}"));
+    assert_null(strstr(out.data, "north"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_north, 0, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[]")); /* no territory: nothing */
+    fss_buf_free(&out);
+
+    /* North one buys: A -> E in north; south's A stays A, not a movement. */
+    buy(&t, &n1, 500, "EUR", now - DAY);
+    assert_int_equal(fss_analyze(t.s, now, &a, NULL), FSS_OK);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_north, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[{\"from\":\"A\",\"to\":\"E\",\"customers\":1}]"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_south, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[]"));
+    assert_null(strstr(out.data, "\"run_at\":null"));
+    fss_buf_free(&out);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_value_report),
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_batches_match_grade),
+        cmocka_unit_test(test_movements_by_territory),
     };
     /* every test with the default batch, then with one customer per batch */
     int failed = cmocka_run_group_tests_name("analyze_batch_default", tests, group_default, NULL);
