@@ -41,7 +41,8 @@ void fss__conn_put(fss_server *s, fss_conn *c);
  * sequence number (see fss__next_seq). */
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
 /* Waits (up to 120 ms) while this process has writers waiting in
- * fss__begin_immediate (or a request's last_seen update): a job writing in batches calls it between them. */
+ * fss__begin_immediate (or a request's last_seen update): a job writing
+ * in batches calls it between them. */
 void fss__yield_to_writers(fss_server *s);
 /* A read transaction: every read until commit or rollback sees one
  * snapshot (the current seq and the pull agree). */
