@@ -644,7 +644,9 @@ static fss_status each_batch(run *r, bool write, batch_fn fn, fs_error *err)
  * (medians, RFM cuts by position; the Pareto set by descending revenue). */
 static fss_status cut_points(run *r, fs_error *err)
 {
-    enum { PAGE = 1024 };
+    /* pages of a batch's size (the tests' one-customer batches walk the
+     * Pareto set line by line) */
+    const size_t PAGE = r->s->cfg.analyze_batch ? r->s->cfg.analyze_batch : 500;
     fss_work_line *page = NULL;
     fss_status rc = FSS_OK;
 
