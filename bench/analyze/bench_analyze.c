@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -243,15 +242,15 @@ static void *probe(void *arg)
     return NULL;
 }
 
-/* CPU time of this process (every thread: analyze's, and the server's
- * answering the pushes), seconds. On a machine shared with other work the
- * wall time says how long users wait, the CPU time what the run costs. */
+/* CPU time of the calling thread, the one running analyze (not the
+ * server's threads answering the pushes), seconds. On a machine shared
+ * with other work the wall time says how long users wait, the CPU time
+ * what the run costs. */
 static double cpu_s(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* What one run measured, written by the child into shared memory. */
