@@ -185,107 +185,156 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Number of sorted values <= v. */
-static size_t count_le(const int64_t *sorted, size_t n, int64_t v)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sorted[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* ceil(bins x le / n), in 1..bins for le >= 1. */
-static uint8_t bin_of(size_t le, size_t n, int bins)
-{
-    size_t s = ((size_t)bins * le + n - 1) / n;
-    return (uint8_t)(s < 1 ? 1 : s);
-}
-
-typedef enum { KEY_UNIT, KEY_COUNT, KEY_RECENT, KEY_REVENUE } key_kind;
-
-static int64_t key_of(const fs_score_line *l, key_kind k)
+int64_t fs_score_key_of(const fs_score_line *l, fs_score_key k)
 {
     switch (k) {
-    case KEY_UNIT: return l->unit;
-    case KEY_COUNT: return l->count;
-    case KEY_RECENT: return l->last_ms;
-    case KEY_REVENUE: return l->revenue;
+    case FS_SCORE_KEY_UNIT: return l->unit;
+    case FS_SCORE_KEY_COUNT: return l->count;
+    case FS_SCORE_KEY_RECENT: return l->last_ms;
+    case FS_SCORE_KEY_REVENUE: return l->revenue;
+    case FS_SCORE_NKEYS: break;
     }
     return 0;
 }
 
-/* Sorted values of one key over a group (refs[0..n)) into scratch. */
-static void sorted_keys(const ref *refs, size_t n, key_kind k, int64_t *scratch)
+void fs_score_currency_start(fs_score_currency *c, const char *currency,
+                             const fs_score_params *p)
 {
-    for (size_t i = 0; i < n; i++)
-        scratch[i] = key_of(refs[i].l, k);
-    qsort(scratch, n, sizeof *scratch, cmp_i64);
+    memset(c, 0, sizeof *c);
+    memcpy(c->currency, currency, 3);
+    c->currency[3] = '\0';
+    c->unit_threshold = fs_score_unit_fixed_for(p, c->currency);
+    c->unit_fixed = c->unit_threshold >= 0;
+    c->count_fixed = p->count_threshold > 0;
+    c->count_threshold = p->count_threshold;
+}
+
+void fs_score_currency_add(fs_score_currency *c, fs_score_line *l)
+{
+    l->unit = l->count > 0 ? l->revenue / l->count : 0;
+    c->buyers++;
+    c->revenue = add_sat(c->revenue, l->revenue);
+}
+
+/*
+ * The cut points. A threshold is the (upper) median, the value at position
+ * n/2. The RFM score of v is ceil(bins x le(v) / n), le(v) = values <= v;
+ * it is s or more exactly when le(v) > (s-1)n/bins, i.e. when v is at
+ * least the value at position floor((s-1)n/bins): that value is the cut.
+ */
+size_t fs_score_cuts(fs_score_currency *c, const fs_score_params *p,
+                     fs_score_cut out[FS_SCORE_MAX_CUTS])
+{
+    static const fs_score_key rfm_keys[3] = {FS_SCORE_KEY_RECENT, FS_SCORE_KEY_COUNT,
+                                             FS_SCORE_KEY_REVENUE};
+    size_t n = c->buyers, k = 0;
+    int bins = p->rfm_bins < 2 ? 2 : p->rfm_bins > FS_SCORE_MAX_BINS ? FS_SCORE_MAX_BINS
+                                                                     : p->rfm_bins;
+    if (!n)
+        return 0;
+    if (!c->unit_fixed)
+        out[k++] = (fs_score_cut){FS_SCORE_KEY_UNIT, n / 2, &c->unit_threshold};
+    if (!c->count_fixed)
+        out[k++] = (fs_score_cut){FS_SCORE_KEY_COUNT, n / 2, &c->count_threshold};
+    for (int r = 0; r < 3; r++)
+        for (int sc = 2; sc <= bins; sc++)
+            out[k++] = (fs_score_cut){rfm_keys[r], (size_t)(((wide)(sc - 1) * n) / bins),
+                                      &c->rfm_cut[r][sc - 2]};
+    /* in key order, so a caller sorts by each key once */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && out[j].key < out[j - 1].key; j--) {
+            fs_score_cut t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return k;
+}
+
+/* The smallest prefix by descending revenue covering core_share_pct of the
+ * currency's revenue: a line is core while the revenue before it falls
+ * short of the share. A currency with no revenue has no core. */
+bool fs_score_core_take(fs_score_currency *c, const fs_score_params *p, int64_t revenue,
+                        const fs_id *key)
+{
+    if ((wide)c->core_revenue * 100 >= (wide)c->revenue * p->core_share_pct)
+        return false;
+    c->core++;
+    c->core_revenue = add_sat(c->core_revenue, revenue);
+    c->core_min = revenue;
+    c->core_last = *key;
+    return true;
+}
+
+void fs_score_line_grade(const fs_score_currency *c, const fs_score_params *p,
+                         const fs_id *key, fs_score_line *l)
+{
+    int bins = p->rfm_bins < 2 ? 2 : p->rfm_bins > FS_SCORE_MAX_BINS ? FS_SCORE_MAX_BINS
+                                                                     : p->rfm_bins;
+    static const fs_score_key rfm_keys[3] = {FS_SCORE_KEY_RECENT, FS_SCORE_KEY_COUNT,
+                                             FS_SCORE_KEY_REVENUE};
+    uint8_t sc[3];
+
+    l->unit = l->count > 0 ? l->revenue / l->count : 0;
+    bool hu = l->unit >= c->unit_threshold, hc = l->count >= c->count_threshold;
+    l->grade = hc ? (hu ? 'E' : 'D') : (hu ? 'C' : 'B');
+    for (int r = 0; r < 3; r++) {
+        int64_t v = fs_score_key_of(l, rfm_keys[r]);
+        sc[r] = 1;
+        for (int s = 2; s <= bins; s++)
+            if (v >= c->rfm_cut[r][s - 2])
+                sc[r] = (uint8_t)s;
+    }
+    l->r = sc[0];
+    l->f = sc[1];
+    l->m = sc[2];
+    l->core = c->core > 0 &&
+              (l->revenue > c->core_min ||
+               (l->revenue == c->core_min && memcmp(key->b, c->core_last.b, 16) <= 0));
+}
+
+/* fs_score_grade's key for a line: the customer index, then the line's
+ * own index (a customer has one line per currency, so never needed). */
+static fs_id key_of_ref(const ref *r)
+{
+    fs_id k;
+    memset(&k, 0, sizeof k);
+    for (int i = 0; i < 4; i++) {
+        k.b[i] = (uint8_t)(r->l->customer >> (24 - 8 * i));
+        k.b[4 + i] = (uint8_t)(r->i >> (24 - 8 * i));
+    }
+    return k;
 }
 
 static void grade_group(fs_score_line *lines, ref *refs, size_t n,
                         const fs_score_params *p, int64_t *scratch,
                         fs_score_currency *cur)
 {
-    memset(cur, 0, sizeof *cur);
-    memcpy(cur->currency, refs[0].l->currency, 4);
-    cur->buyers = n;
+    fs_score_cut cuts[FS_SCORE_MAX_CUTS];
+    size_t ncuts;
+    int sorted = -1;
 
-    /* Thresholds: fixed in the configuration, else the (upper) median. */
-    int64_t ut = fs_score_unit_fixed_for(p, cur->currency);
-    cur->unit_fixed = ut >= 0;
-    if (!cur->unit_fixed) {
-        sorted_keys(refs, n, KEY_UNIT, scratch);
-        ut = scratch[n / 2];
-    }
-    int64_t ct = p->count_threshold;
-    cur->count_fixed = ct > 0;
-    if (!cur->count_fixed) {
-        sorted_keys(refs, n, KEY_COUNT, scratch);
-        ct = scratch[n / 2];
-    }
-    cur->unit_threshold = ut;
-    cur->count_threshold = ct;
-
-    for (size_t i = 0; i < n; i++) {
-        fs_score_line *l = &lines[refs[i].i];
-        bool hu = l->unit >= ut, hc = l->count >= ct;
-        l->grade = hc ? (hu ? 'E' : 'D') : (hu ? 'C' : 'B');
-        cur->revenue = add_sat(cur->revenue, l->revenue);
-    }
-
-    /* RFM by the empirical distribution of each key. */
-    static const key_kind keys[3] = {KEY_RECENT, KEY_COUNT, KEY_REVENUE};
-    for (int k = 0; k < 3; k++) {
-        sorted_keys(refs, n, keys[k], scratch);
-        for (size_t i = 0; i < n; i++) {
-            fs_score_line *l = &lines[refs[i].i];
-            uint8_t s = bin_of(count_le(scratch, n, key_of(l, keys[k])), n, p->rfm_bins);
-            if (k == 0)
-                l->r = s;
-            else if (k == 1)
-                l->f = s;
-            else
-                l->m = s;
+    fs_score_currency_start(cur, refs[0].l->currency, p);
+    for (size_t i = 0; i < n; i++)
+        fs_score_currency_add(cur, &lines[refs[i].i]);
+    ncuts = fs_score_cuts(cur, p, cuts);
+    for (size_t c = 0; c < ncuts; c++) {
+        if ((int)cuts[c].key != sorted) {
+            for (size_t i = 0; i < n; i++)
+                scratch[i] = fs_score_key_of(refs[i].l, cuts[c].key);
+            qsort(scratch, n, sizeof *scratch, cmp_i64);
+            sorted = (int)cuts[c].key;
         }
+        *cuts[c].value = scratch[cuts[c].pos];
     }
-
-    /* Pareto: the smallest prefix by descending revenue covering the share. */
     qsort(refs, n, sizeof *refs, cmp_revenue_desc);
-    wide goal = (wide)cur->revenue * p->core_share_pct;
-    wide acc = 0;
     for (size_t i = 0; i < n; i++) {
-        fs_score_line *l = &lines[refs[i].i];
-        l->core = acc * 100 < goal;
-        if (l->core) {
-            acc += l->revenue;
-            cur->core++;
-            cur->core_revenue = add_sat(cur->core_revenue, l->revenue);
-        }
+        fs_id k = key_of_ref(&refs[i]);
+        if (!fs_score_core_take(cur, p, refs[i].l->revenue, &k))
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        fs_id k = key_of_ref(&refs[i]);
+        fs_score_line_grade(cur, p, &k, &lines[refs[i].i]);
     }
 }
 

@@ -117,7 +117,10 @@ size_t fs_score_summarize(const fs_score_purchase *purchases, size_t n,
                           int64_t now_ms, const fs_score_params *p,
                           uint32_t customer, fs_score_line *out, size_t cap);
 
-/* What fs_score_grade found for one currency, for the report. */
+#define FS_SCORE_MAX_BINS 9 /* rfm_bins' upper bound */
+
+/* One currency's population: what fs_score_grade found, for the report,
+ * and the cut points that grade any line of it (fs_score_line_grade). */
 typedef struct fs_score_currency {
     char currency[4];
     size_t buyers;          /* lines of this currency */
@@ -127,6 +130,13 @@ typedef struct fs_score_currency {
     int64_t unit_threshold; /* the threshold used */
     int64_t count_threshold;
     bool unit_fixed, count_fixed; /* fixed in the configuration, not medians */
+    /* RFM: rfm_cut[k][s - 2] is the lowest value of key k (recency, count,
+     * revenue) that scores s or more, s = 2..bins. */
+    int64_t rfm_cut[3][FS_SCORE_MAX_BINS - 1];
+    /* Pareto: the last core line by descending revenue, ties by ascending
+     * key (the caller's customer order); core = at or before it. */
+    int64_t core_min;
+    fs_id core_last;
 } fs_score_currency;
 
 /*
@@ -138,6 +148,51 @@ typedef struct fs_score_currency {
 fs_status fs_score_grade(fs_score_line *lines, size_t n, const fs_score_params *p,
                          fs_score_currency *cur, size_t cap, size_t *ncur,
                          fs_error *err);
+
+/*
+ * Grading in steps, for a population too large to hold (the server's
+ * analyze): the same rules as fs_score_grade, which is built on them.
+ *
+ *   1. fs_score_currency_start, then fs_score_currency_add for every line
+ *      of the currency (sets the line's unit; counts buyers and revenue);
+ *   2. fs_score_cuts lists the cut points: for each, a key and a position
+ *      in that key's ascending order over the lines; the caller stores the
+ *      value found there through cut.value (a sorted read: count first,
+ *      then positions);
+ *   3. fs_score_core_take for the lines by descending revenue, ties by
+ *      ascending key, until it returns false (the Pareto set);
+ *   4. fs_score_line_grade grades any line against the result.
+ *
+ * A key is the caller's customer order as 16 bytes compared with memcmp
+ * (fs_score_grade uses the line's index, big-endian; the server the
+ * customer's id, which is its store order).
+ */
+typedef enum fs_score_key {
+    FS_SCORE_KEY_UNIT = 0, FS_SCORE_KEY_COUNT, FS_SCORE_KEY_RECENT, FS_SCORE_KEY_REVENUE,
+    FS_SCORE_NKEYS
+} fs_score_key;
+int64_t fs_score_key_of(const fs_score_line *l, fs_score_key k);
+
+#define FS_SCORE_MAX_CUTS (2 + 3 * (FS_SCORE_MAX_BINS - 1))
+typedef struct fs_score_cut {
+    fs_score_key key;
+    size_t pos;     /* 0-based, in ascending order of key, < buyers */
+    int64_t *value; /* where the value at pos goes (inside the currency) */
+} fs_score_cut;
+
+void fs_score_currency_start(fs_score_currency *c, const char *currency,
+                             const fs_score_params *p);
+void fs_score_currency_add(fs_score_currency *c, fs_score_line *l);
+/* The cut points of a currency with buyers >= 1, into out; their number
+ * (at most FS_SCORE_MAX_CUTS), in key order. */
+size_t fs_score_cuts(fs_score_currency *c, const fs_score_params *p,
+                     fs_score_cut out[FS_SCORE_MAX_CUTS]);
+bool fs_score_core_take(fs_score_currency *c, const fs_score_params *p, int64_t revenue,
+                        const fs_id *key);
+/* Grades l (a line of c's currency; key its customer's) against c: unit,
+ * grade, core, r, f, m. */
+void fs_score_line_grade(const fs_score_currency *c, const fs_score_params *p,
+                         const fs_id *key, fs_score_line *l);
 
 /* The synced, customer-level result of grading. */
 typedef struct fs_score_value {

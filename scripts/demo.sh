@@ -140,6 +140,7 @@ say "Back office: pipeline"
 run "$S" --db "$DB" pipeline
 say "Back office: customer value (grades, Pareto share, movements) and who is at risk"
 run "$S" --db "$DB" analyze
+run "$S" --db "$DB" movements --territory north
 run "$S" --db "$DB" at-risk
 say "Back office: conflicts that need a human"
 run "$S" --db "$DB" conflicts --status open

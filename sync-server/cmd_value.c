@@ -22,7 +22,8 @@ const char cmd_value_usage[] =
     "  at-risk [--territory CODE]     customers at risk with their reasons (JSON)\n"
     "  lost [--territory CODE]        lost customers grouped by reason (JSON)\n"
     "  value-report [--territory CODE]  the A-E matrix (unit x count per customer)\n"
-    "                                 and the Pareto curve, per currency (JSON)\n";
+    "                                 and the Pareto curve, per currency (JSON)\n"
+    "  movements [--territory CODE]   the last analyze run's grade movements (JSON)\n";
 
 const char cmd_value_options[] =
     "  --analyze-every DURATION  serve runs analyze this often, 0 = never [1d]\n"
@@ -152,6 +153,8 @@ int cmd_value_report(fss_server *s, const char *which, const char *territory)
     const char *one[1] = {territory};
     const char *const *terr = territory ? one : NULL;
     fss_status st = strcmp(which, "lost") == 0 ? fss_report_lost(s, terr, 1, &out, &err)
+                    : strcmp(which, "movements") == 0
+                        ? fss_report_movements(s, terr, 1, &out, &err)
                     : strcmp(which, "value-report") == 0
                         ? fss_report_value(s, terr, 1, (int64_t)time(NULL) * 1000, &out, &err)
                         : fss_report_at_risk(s, terr, 1, &out, &err);

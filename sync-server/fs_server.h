@@ -100,6 +100,9 @@ typedef struct fss_config {
                                   (fs_score_params_default) */
     uint64_t analyze_every_s;  /* `serve` runs analyze this often; 1 day;
                                   0 = never (run `sync-server analyze`) */
+    unsigned analyze_batch;    /* customers per analyze transaction; 500
+                                  (bounds its memory and how long it holds
+                                  the store's writer lock) */
     /* The public pool (CRM.md section 5, conflict/fs_pool.h). */
     unsigned pool_reclaim_days; /* no follow-up this long: reclaimed; 60 */
     unsigned pool_warn_days;    /* the owner is warned this long before; 7 */
@@ -355,8 +358,11 @@ typedef struct fss_analyze_result {
  * values that changed (a run over an unchanged store hands out no sequence
  * number), opens a generated follow-up task for the owner rep per churn
  * rule that fires (at most one open per customer and rule) and closes the
- * ones whose cause went away. One IMMEDIATE transaction, so two runs never
- * interleave. out is optional. */
+ * ones whose cause went away. Memory does not grow with the customers; the
+ * results are written in short transactions of cfg.analyze_batch
+ * customers, each reading what it decides on, so two runs at once never
+ * open a task twice. On an error the batches before it stay written (a
+ * rerun completes them). out is optional. */
 fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
                        fs_error *err);
 /* The run's report as JSON (parameters included) or as text for people. */
@@ -376,6 +382,11 @@ fss_status fss_report_at_risk(fss_server *s, const char *const *territories,
                               size_t nterr, fss_buf *out, fs_error *err);
 fss_status fss_report_lost(fss_server *s, const char *const *territories,
                            size_t nterr, fss_buf *out, fs_error *err);
+/* The last analyze run's grade movements in the territories given (NULL =
+ * all): {"run_at":ms|null,"movements":[{"from":"B"|null,"to":"E",
+ * "customers":n}],"territories":[{"territory":"north",...}]}. */
+fss_status fss_report_movements(fss_server *s, const char *const *territories,
+                                size_t nterr, fss_buf *out, fs_error *err);
 
 /* Service tickets (fss_ticket.c). The back office works a ticket: any of
  * status (as conflict/fs_ticket.c allows the back office), assignee and

@@ -758,12 +758,14 @@ static void route(route_ctx *x)
     } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
                strcmp(x->segs[0], "reports") == 0 &&
                (strcmp(x->segs[1], "at-risk") == 0 || strcmp(x->segs[1], "lost") == 0 ||
-                strcmp(x->segs[1], "value") == 0)) {
+                strcmp(x->segs[1], "value") == 0 || strcmp(x->segs[1], "movements") == 0)) {
         /* ?territory=CODE restricts the report, within the actor's. */
         report_terr rt;
         if (!report_territories(x, &rt))
             return;
         st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, rt.codes, rt.n, &out, &err)
+             : strcmp(x->segs[1], "movements") == 0
+                 ? fss_report_movements(s, rt.codes, rt.n, &out, &err)
              : strcmp(x->segs[1], "value") == 0
                  ? fss_report_value(s, rt.codes, rt.n, (int64_t)fss_now_ms(), &out, &err)
                  : fss_report_at_risk(s, rt.codes, rt.n, &out, &err);
@@ -990,7 +992,7 @@ static const route_rule scoped_routes[] = {
     {"GET", "pipeline", NULL, 1, false},
     {"GET", "settings", NULL, 1, false},
     {"GET", "customer-names", NULL, 1, false},
-    {"GET", "reports", NULL, 2, false}, /* at-risk, lost, value, satisfaction */
+    {"GET", "reports", NULL, 2, false}, /* at-risk, lost, value, movements, satisfaction */
     {"GET", "tickets", NULL, 1, false},
     {"POST", "conflicts", "resolve", 3, true},
     {"POST", "devices", "revoke", 3, true},

@@ -140,6 +140,13 @@ static const char *const migrations[] = {
     "CREATE INDEX fss_quote_status ON quote(status, deleted, id);"
     "CREATE INDEX fss_quote_customer ON quote(customer_id, deleted, status, id);"
     "CREATE INDEX fss_customer_name ON customer(name, id);",
+    /* customer value (issue #16): the last analyze run's grade movements
+     * per territory ('' = none; from_grade '' = never graded), so a
+     * manager sees those of their territories; the run's time is
+     * fss_meta's 'value_run_at' (fss_repo_value.c) */
+    "CREATE TABLE fss_value_moves(territory TEXT NOT NULL, from_grade TEXT NOT NULL,"
+    " to_grade TEXT NOT NULL, customers INTEGER NOT NULL,"
+    " PRIMARY KEY(territory, from_grade, to_grade));",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -216,7 +223,11 @@ void fss__stmt_done(fss_conn *c, fss_stmt *st)
 
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 {
-    fss_status st = fss__exec(c, "BEGIN IMMEDIATE", err);
+    fss_status st;
+
+    if (c->writers_waiting)
+        atomic_fetch_add(c->writers_waiting, 1);
+    st = fss__exec(c, "BEGIN IMMEDIATE", err);
 
     /* PostgreSQL: the same one-writer-at-a-time rule as SQLite's IMMEDIATE,
      * across every process on the database, by locking the sequence
@@ -229,7 +240,21 @@ fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
         if (st != FSS_OK)
             fss__rollback(c);
     }
+    if (c->writers_waiting)
+        atomic_fetch_sub(c->writers_waiting, 1);
     return st;
+}
+
+void fss__yield_to_writers(fss_server *s)
+{
+    /* SQLite wakes a waiting writer by polling (the busy handler sleeps up
+     * to 100 ms between tries): a job that takes the lock again right after
+     * its commit would starve it. 120 ms covers one such sleep; bounded,
+     * so a writer stuck elsewhere cannot stall the job. */
+    for (int i = 0; i < 120 && atomic_load(&s->writers_waiting) > 0; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 fss_status fss__begin_read(fss_conn *c, fs_error *err)
@@ -450,6 +475,8 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
     fs_error serr = {0};
     bool pg = s->store && s->store[0];
     int rc;
+
+    c->writers_waiting = &s->writers_waiting;
 
     if (pg) {
         rc = fss_sql_open_pg(s->store, &c->db);

@@ -45,6 +45,7 @@ void fss_config_default(fss_config *cfg)
     cfg->drain_timeout_s = 30;
     fs_score_params_default(&cfg->score);
     cfg->analyze_every_s = 86400;
+    cfg->analyze_batch = 500;
     cfg->pool_reclaim_days = 60; /* CRM.md section 5 */
     cfg->pool_warn_days = 7;
     cfg->pool_bar_days = 30;

@@ -9,6 +9,7 @@
 #define FSS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "fs_proto.h"
@@ -89,6 +90,10 @@ struct fss_server {
     unsigned nconns;
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
+    /* Connections inside fss__begin_immediate, waiting for the write lock:
+     * a long job writing in batches (analyze) lets them in between its
+     * batches (fss__yield_to_writers). */
+    atomic_uint writers_waiting;
 
     pthread_mutex_t clock_mu;
     fs_hlc clock;        /* the server's HLC */

@@ -40,6 +40,10 @@ void fss__conn_put(fss_server *s, fss_conn *c);
 /* A write transaction: from begin to commit no other writer can take a
  * sequence number (see fss__next_seq). */
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
+/* Waits (up to 120 ms) while this process has writers waiting in
+ * fss__begin_immediate (or a request's last_seen update): a job writing
+ * in batches calls it between them. */
+void fss__yield_to_writers(fss_server *s);
 /* A read transaction: every read until commit or rollback sees one
  * snapshot (the current seq and the pull agree). */
 fss_status fss__begin_read(fss_conn *c, fs_error *err);
@@ -405,17 +409,59 @@ fss_status fss__repo_rows_each(fss_conn *c, const fs_entity *e, fss_row_fn fn,
                                void *arg, fs_error *err);
 
 /* ---- customer value and churn (fss_repo_value.c) ----
- * A cursor over the live rows of one entity in customer order: customers
- * by id; rows below a customer (purchases, visits, tasks, tickets) by their
- * customer, then id. analyze (fss_value.c) walks several side by side. */
+ * analyze walks the customers in batches by id. The id of the limit-th live
+ * customer after `after` (NULL = from the first) ends a batch; *found is
+ * false when fewer are left (the last batch runs to the end). */
+fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t limit,
+                                     fs_id *end, bool *found, fs_error *err);
+/* A cursor over the live rows of one entity whose customer lies in
+ * (after, upto] (either bound NULL = open): customers by id, rows below a
+ * customer (purchases, visits, tasks, tickets) by their customer, then
+ * id. analyze (fss_value.c) walks several side by side. */
 typedef struct fss_value_cursor fss_value_cursor;
-fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
-                                fss_value_cursor **out, fs_error *err);
+fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
+                                const fs_id *upto, fss_value_cursor **out, fs_error *err);
 /* The next row into *row (re-initialised for the entity) and its customer
  * into *cust; *has false past the end. */
 fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
                                 bool *has, fs_error *err);
 void fss__repo_value_close(fss_value_cursor *cur); /* accepts NULL */
+/* The work table: each buying customer's summary line per currency, in a
+ * temporary table of the connection (emptied by open and close), read back
+ * sorted. Writing it needs no write transaction on the store. */
+typedef struct fss_value_work fss_value_work;
+typedef struct fss_work_line {
+    int64_t revenue;
+    fs_id cust;
+} fss_work_line;
+fss_status fss__repo_work_open(fss_conn *c, fss_value_work **out, fs_error *err);
+fss_status fss__repo_work_add(fss_value_work *w, const fs_id *cust, const fs_score_line *l,
+                              fs_error *err);
+fss_status fss__repo_work_flush(fss_value_work *w, fs_error *err); /* before reading */
+/* The value at 0-based position pos of key's ascending order over the
+ * currency's lines. */
+fss_status fss__repo_work_value_at(fss_value_work *w, const char *currency, fs_score_key key,
+                                   size_t pos, int64_t *out, fs_error *err);
+/* Up to cap lines of the currency by descending revenue, ties by ascending
+ * customer id, after the line `after` (NULL = from the first). */
+fss_status fss__repo_work_by_revenue(fss_value_work *w, const char *currency,
+                                     const fss_work_line *after, fss_work_line *out,
+                                     size_t cap, size_t *n, fs_error *err);
+void fss__repo_work_close(fss_value_work *w); /* accepts NULL */
+/* The last run's grade movements per territory: replaced all at once with
+ * the run's time (inside a write transaction), or read (restricted to the
+ * territory codes given, NULL = all) in territory, from, to order, with
+ * the run's time (*run_at 0: never). from "" = never graded, territory
+ * "" = none. */
+typedef struct fss_value_move {
+    const char *territory, *from, *to;
+    int64_t customers;
+} fss_value_move;
+fss_status fss__repo_moves_clear(fss_conn *c, int64_t run_at, fs_error *err);
+fss_status fss__repo_moves_add(fss_conn *c, const fss_value_move *m, fs_error *err);
+typedef fss_status (*fss_move_fn)(const fss_value_move *m, void *arg, fs_error *err);
+fss_status fss__repo_moves_each(fss_conn *c, const char *const *territories, size_t nterr,
+                                int64_t *run_at, fss_move_fn fn, void *arg, fs_error *err);
 /* Live customers whose `field` (a customer field name: "risk",
  * "lost_reason") is set, in id order, restricted to the given territory
  * codes (NULL = all; an empty list = none). */

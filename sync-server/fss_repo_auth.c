@@ -50,7 +50,13 @@ void fss__repo_device_seen(fss_conn *c, const fs_id *id, int64_t now_ms)
                   NULL) == FSS_OK) {
         fss_bind_int64(st, 1, now_ms);
         fss_bind_blob(st, 2, id->b, 16, FSS_SQL_STATIC);
+        /* a write: it waits for the write lock like a push does, and a
+         * job writing in batches lets it in (fss__yield_to_writers) */
+        if (c->writers_waiting)
+            atomic_fetch_add(c->writers_waiting, 1);
         (void)fss_step(st);
+        if (c->writers_waiting)
+            atomic_fetch_sub(c->writers_waiting, 1);
     }
     fss__stmt_done(c, st);
 }

@@ -1,14 +1,23 @@
 /*
  * fss_repo_value.c - the repository for customer value and churn
- * (fss_repo.h, "customer value"): cursors over the live rows of one entity
- * in customer order, so that `analyze` (fss_value.c) can walk customers,
- * purchases, visits, tasks and tickets side by side, one customer at a time,
- * with memory that does not grow with the rows. The rules themselves are
- * conflict/fs_score.c's; nothing here decides a grade or a risk.
+ * (fss_repo.h, "customer value"): what `analyze` (fss_value.c) reads and
+ * sorts, so that its memory does not grow with the customers.
  *
- * Portable SQL: customers ordered by id, rows below a customer by their
- * root (the customer) and id. Ids are 16-byte blobs compared bytewise by
- * both SQLite and PostgreSQL (bytea), the same order as memcmp.
+ *   - batches of customers by id (fss__repo_value_batch_end) and cursors
+ *     over the live rows of one entity whose customer lies in a batch, so
+ *     analyze walks customers, purchases, visits, tasks and tickets side by
+ *     side, one batch at a time (PostgreSQL's driver holds a statement's
+ *     whole result: a batch bounds it);
+ *   - the work table: every buying customer's per-currency summary line,
+ *     in a TEMP table of the connection (no other connection sees it, no
+ *     migration, nothing left behind), read back sorted: the value at a
+ *     position of one key's order, and the lines by descending revenue in
+ *     pages.
+ *
+ * The rules themselves are conflict/fs_score.c's; nothing here decides a
+ * grade or a risk, sums money or computes a share. Portable SQL: ids are
+ * 16-byte blobs compared bytewise by both SQLite and PostgreSQL (bytea),
+ * the same order as memcmp.
  */
 #include "fss_store.h"
 
@@ -22,8 +31,55 @@ struct fss_value_cursor {
     bool is_customer;
 };
 
-fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
-                                fss_value_cursor **out, fs_error *err)
+/* " AND col > ?1" / " AND col <= ?2" for the bounds given. */
+static void range(char *sql, size_t cap, const char *col, const fs_id *after,
+                  const fs_id *upto)
+{
+    size_t k = strlen(sql);
+    if (after)
+        k += (size_t)snprintf(sql + k, cap - k, " AND %s > ?1", col);
+    if (upto)
+        snprintf(sql + k, cap - k, " AND %s <= ?2", col);
+}
+
+static void bind_range(fss_stmt *st, const fs_id *after, const fs_id *upto)
+{
+    if (after)
+        fss_bind_blob(st, 1, after->b, 16, FSS_SQL_TRANSIENT);
+    if (upto)
+        fss_bind_blob(st, 2, upto->b, 16, FSS_SQL_TRANSIENT);
+}
+
+fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t limit,
+                                     fs_id *end, bool *found, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity("customer");
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    char sql[512];
+    int s;
+
+    *found = false;
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" WHERE deleted = 0",
+             fs_store_table(c->store, e));
+    range(sql, sizeof sql, "id", after, NULL);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " ORDER BY id LIMIT 1 OFFSET %zu",
+             limit ? limit - 1 : 0);
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, c->db, "customer batch");
+    bind_range(st, after, NULL);
+    s = fss_step(st);
+    if (s == FSS_SQL_ROW && fss_column_bytes(st, 0) == 16) {
+        memcpy(end->b, fss_column_blob(st, 0), 16);
+        *found = true;
+    } else if (s != FSS_SQL_DONE && s != FSS_SQL_ROW)
+        rc = fss__dbfail(err, c->db, "customer batch");
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
+                                const fs_id *upto, fss_value_cursor **out, fs_error *err)
 {
     fss_value_cursor *cur = NULL;
     fss_status rc = FSS_OK;
@@ -36,19 +92,18 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e,
     cur->e = e;
     cur->is_customer = strcmp(e->name, "customer") == 0;
     /* Table and column names come from the schema, never from input. */
-    if (cur->is_customer)
-        snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0 ORDER BY id",
-                 fs_store_columns(c->store, e), fs_store_table(c->store, e));
-    else
-        snprintf(sql, sizeof sql,
-                 "SELECT %s FROM \"%s\" WHERE deleted = 0 AND root IS NOT NULL"
-                 " ORDER BY root, id",
-                 fs_store_columns(c->store, e), fs_store_table(c->store, e));
+    snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0%s",
+             fs_store_columns(c->store, e), fs_store_table(c->store, e),
+             cur->is_customer ? "" : " AND root IS NOT NULL");
+    range(sql, sizeof sql, cur->is_customer ? "id" : "root", after, upto);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s",
+             cur->is_customer ? " ORDER BY id" : " ORDER BY root, id");
     if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, e->name);
         fss__repo_value_close(cur);
         return rc;
     }
+    bind_range(cur->st, after, upto);
     *out = cur;
     return FSS_OK;
 }
@@ -127,5 +182,256 @@ fss_status fss__repo_customers_where(fss_conn *c, const char *field,
 done:
     fss_finalize(st);
     fs_row_free(&row);
+    return rc;
+}
+
+/* ---- the work table ------------------------------------------------------ */
+
+/* Lines buffered per INSERT: one round trip for many on PostgreSQL. */
+#define WORK_ROWS 64
+#define WORK_COLS 7
+
+struct fss_value_work {
+    fss_conn *c;
+    size_t n;
+    struct {
+        fs_id cust;
+        char currency[4];
+        int64_t v[5]; /* unit, cnt, recent, revenue, nrev */
+    } buf[WORK_ROWS];
+};
+
+/* Column of each fs_score_key, the one map from key to SQL. */
+static const char *const key_col[FS_SCORE_NKEYS] = {"unit", "cnt", "recent", "revenue"};
+
+fss_status fss__repo_work_open(fss_conn *c, fss_value_work **out, fs_error *err)
+{
+    static const char *const ddl[] = {
+        "CREATE TEMP TABLE IF NOT EXISTS fss_value_work(currency TEXT NOT NULL,"
+        " cust BLOB NOT NULL, unit INTEGER NOT NULL, cnt INTEGER NOT NULL,"
+        " recent INTEGER NOT NULL, revenue INTEGER NOT NULL, nrev INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS fss_value_work_unit ON fss_value_work(currency, unit)",
+        "CREATE INDEX IF NOT EXISTS fss_value_work_cnt ON fss_value_work(currency, cnt)",
+        "CREATE INDEX IF NOT EXISTS fss_value_work_recent ON fss_value_work(currency, recent)",
+        "CREATE INDEX IF NOT EXISTS fss_value_work_rev"
+        " ON fss_value_work(currency, nrev, cust)",
+        "DELETE FROM fss_value_work",
+    };
+    fss_status rc = FSS_OK;
+
+    *out = NULL;
+    for (size_t i = 0; rc == FSS_OK && i < sizeof ddl / sizeof ddl[0]; i++)
+        rc = fss__exec(c, ddl[i], err);
+    if (rc != FSS_OK)
+        return rc;
+    if (!(*out = calloc(1, sizeof **out)))
+        return fss__fail(err, FSS_ENOMEM, "work table");
+    (*out)->c = c;
+    return FSS_OK;
+}
+
+fss_status fss__repo_work_flush(fss_value_work *w, fs_error *err)
+{
+    char sql[WORK_ROWS * 24 + 160];
+    size_t k;
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if (!w->n)
+        return FSS_OK;
+    k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO fss_value_work(currency, cust, unit,"
+                                          " cnt, recent, revenue, nrev) VALUES ");
+    for (size_t i = 0; i < w->n; i++)
+        k += (size_t)snprintf(sql + k, sizeof sql - k, "%s(?,?,?,?,?,?,?)", i ? "," : "");
+    if (fss_prepare(w->c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, w->c->db, "work table");
+    for (size_t i = 0; i < w->n; i++) {
+        int b = (int)i * WORK_COLS;
+        fss_bind_text(st, b + 1, w->buf[i].currency, -1, FSS_SQL_STATIC);
+        fss_bind_blob(st, b + 2, w->buf[i].cust.b, 16, FSS_SQL_STATIC);
+        for (int j = 0; j < 5; j++)
+            fss_bind_int64(st, b + 3 + j, w->buf[i].v[j]);
+    }
+    if (fss_step(st) != FSS_SQL_DONE)
+        rc = fss__dbfail(err, w->c->db, "work table");
+    fss_finalize(st);
+    w->n = 0;
+    return rc;
+}
+
+fss_status fss__repo_work_add(fss_value_work *w, const fs_id *cust, const fs_score_line *l,
+                              fs_error *err)
+{
+    if (w->n == WORK_ROWS) {
+        fss_status rc = fss__repo_work_flush(w, err);
+        if (rc != FSS_OK)
+            return rc;
+    }
+    w->buf[w->n].cust = *cust;
+    memcpy(w->buf[w->n].currency, l->currency, 3);
+    w->buf[w->n].currency[3] = '\0';
+    for (int j = 0; j < FS_SCORE_NKEYS; j++)
+        w->buf[w->n].v[j] = fs_score_key_of(l, (fs_score_key)j);
+    /* descending revenue as an ascending index (INT64_MIN has no negation:
+     * it sorts with INT64_MIN + 1, a sum no store reaches) */
+    w->buf[w->n].v[4] = l->revenue == INT64_MIN ? INT64_MAX : -l->revenue;
+    w->n++;
+    return FSS_OK;
+}
+
+fss_status fss__repo_work_value_at(fss_value_work *w, const char *currency, fs_score_key key,
+                                   size_t pos, int64_t *out, fs_error *err)
+{
+    char sql[256];
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+
+    if ((unsigned)key >= FS_SCORE_NKEYS)
+        return fss__fail(err, FSS_EINVAL, "work table: no such key");
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM fss_value_work WHERE currency = ? ORDER BY %s LIMIT 1 OFFSET %zu",
+             key_col[key], key_col[key], pos);
+    if (fss_prepare(w->c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, w->c->db, "work table");
+    fss_bind_text(st, 1, currency, -1, FSS_SQL_STATIC);
+    if (fss_step(st) == FSS_SQL_ROW)
+        *out = fss_column_int64(st, 0);
+    else
+        rc = fss__fail(err, FSS_EDB, "work table: no line %zu of %s", pos, currency);
+    fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_work_by_revenue(fss_value_work *w, const char *currency,
+                                     const fss_work_line *after, fss_work_line *out,
+                                     size_t cap, size_t *n, fs_error *err)
+{
+    char sql[320];
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int s;
+
+    *n = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT revenue, cust FROM fss_value_work WHERE currency = ?1%s"
+             " ORDER BY nrev, cust LIMIT %zu",
+             after ? " AND (nrev, cust) > (?2, ?3)" : "", cap);
+    if (fss_prepare(w->c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, w->c->db, "work table");
+    fss_bind_text(st, 1, currency, -1, FSS_SQL_STATIC);
+    if (after) {
+        fss_bind_int64(st, 2, after->revenue == INT64_MIN ? INT64_MAX : -after->revenue);
+        fss_bind_blob(st, 3, after->cust.b, 16, FSS_SQL_STATIC);
+    }
+    while (*n < cap && (s = fss_step(st)) == FSS_SQL_ROW) {
+        out[*n].revenue = fss_column_int64(st, 0);
+        if (fss_column_bytes(st, 1) != 16) {
+            rc = fss__fail(err, FSS_EDB, "work table: a customer id of the wrong size");
+            goto done;
+        }
+        memcpy(out[*n].cust.b, fss_column_blob(st, 1), 16);
+        (*n)++;
+    }
+    if (*n < cap && s != FSS_SQL_DONE)
+        rc = fss__dbfail(err, w->c->db, "work table");
+done:
+    fss_finalize(st);
+    return rc;
+}
+
+void fss__repo_work_close(fss_value_work *w)
+{
+    if (!w)
+        return;
+    /* Empty, so the connection's temporary storage holds nothing between
+     * runs; a failure leaves rows the next open deletes. */
+    (void)fss__exec(w->c, "DELETE FROM fss_value_work", NULL);
+    free(w);
+}
+
+/* ---- grade movements per territory ------------------------------------- */
+
+fss_status fss__repo_moves_clear(fss_conn *c, int64_t run_at, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = fss__exec(c, "DELETE FROM fss_value_moves", err);
+
+    if (rc == FSS_OK &&
+        (rc = fss__stmt(c, "INSERT INTO fss_meta(key, value) VALUES('value_run_at', ?1)"
+                           " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        &st, err)) == FSS_OK) {
+        fss_bind_int64(st, 1, run_at);
+        if (fss_step(st) != FSS_SQL_DONE)
+            rc = fss__dbfail(err, c->db, "grade movements");
+        fss__stmt_done(c, st);
+    }
+    return rc;
+}
+
+fss_status fss__repo_moves_add(fss_conn *c, const fss_value_move *m, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+
+    if ((rc = fss__stmt(c, "INSERT INTO fss_value_moves(territory, from_grade, to_grade,"
+                           " customers) VALUES(?1, ?2, ?3, ?4)",
+                        &st, err)) != FSS_OK)
+        return rc;
+    fss_bind_text(st, 1, m->territory, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 2, m->from, -1, FSS_SQL_STATIC);
+    fss_bind_text(st, 3, m->to, -1, FSS_SQL_STATIC);
+    fss_bind_int64(st, 4, m->customers);
+    if (fss_step(st) != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "grade movements");
+    fss__stmt_done(c, st);
+    return rc;
+}
+
+fss_status fss__repo_moves_each(fss_conn *c, const char *const *territories, size_t nterr,
+                                int64_t *run_at, fss_move_fn fn, void *arg, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    char sql[4096];
+    int k, s;
+
+    *run_at = 0;
+    if (nterr > 256)
+        return fss__fail(err, FSS_EINVAL, "grade movements: too many territories");
+    if (fss_prepare(c->db, "SELECT value FROM fss_meta WHERE key = 'value_run_at'", -1, &st,
+                    NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, c->db, "grade movements");
+    if ((s = fss_step(st)) == FSS_SQL_ROW)
+        *run_at = fss_column_int64(st, 0);
+    fss_finalize(st);
+    st = NULL;
+    if (s != FSS_SQL_ROW && s != FSS_SQL_DONE)
+        return fss__dbfail(err, c->db, "grade movements");
+    k = snprintf(sql, sizeof sql, "SELECT territory, from_grade, to_grade, customers"
+                                  " FROM fss_value_moves");
+    if (territories) {
+        /* One placeholder per code: a manager's territories. */
+        k += snprintf(sql + k, sizeof sql - (size_t)k, " WHERE territory IN (");
+        for (size_t i = 0; i < nterr; i++)
+            k += snprintf(sql + k, sizeof sql - (size_t)k, "%s?", i ? "," : "");
+        if (!nterr)
+            k += snprintf(sql + k, sizeof sql - (size_t)k, "NULL");
+        k += snprintf(sql + k, sizeof sql - (size_t)k, ")");
+    }
+    snprintf(sql + k, sizeof sql - (size_t)k, " ORDER BY territory, from_grade, to_grade");
+    if (fss_prepare(c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+        return fss__dbfail(err, c->db, "grade movements");
+    for (size_t i = 0; territories && i < nterr; i++)
+        fss_bind_text(st, (int)i + 1, territories[i], -1, FSS_SQL_STATIC);
+    while (rc == FSS_OK && (s = fss_step(st)) == FSS_SQL_ROW) {
+        const char *t = (const char *)fss_column_text(st, 0);
+        const char *f = (const char *)fss_column_text(st, 1);
+        const char *to = (const char *)fss_column_text(st, 2);
+        fss_value_move m = {t ? t : "", f ? f : "", to ? to : "", fss_column_int64(st, 3)};
+        rc = fn(&m, arg, err);
+    }
+    if (rc == FSS_OK && s != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "grade movements");
+    fss_finalize(st);
     return rc;
 }

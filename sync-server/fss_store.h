@@ -31,6 +31,7 @@
  * once per connection (fss__conn_stmt) and finalized when the pool closes. */
 struct fss_conn {
     fss_sql *db;
+    atomic_uint *writers_waiting; /* the server's (fss__begin_immediate) */
     fs_store *store;
     fss_stmt *next_seq;  /* fss__next_seq */
     fss_stmt *in_scope;  /* fss__customer_in_scope */

@@ -3,25 +3,21 @@
  * written as server-owned customer fields that sync to every rep's device.
  *
  * The rules are conflict/fs_score.c's; this file only feeds them from the
- * store and writes back what they return. One IMMEDIATE transaction:
- *
- *   1. walk customers and their purchases in customer order (repository
- *      cursors, fss_repo_value.c) and summarise each into per-currency
- *      lines (memory: one line per buying customer and currency, needed for
- *      the medians, plus 8 bytes per customer);
- *   2. grade every line (fs_score_grade);
- *   3. walk customers again with their purchases, visits, tasks and
- *      tickets, evaluate the churn rules, and collect a server change for
- *      every customer whose grade, core, rfm, risk or risk_reason differ
- *      from what is stored, plus the generated tasks to open or close;
- *   4. apply the collected changes through the one save path
- *      (fss__server_write), after the cursors are closed.
+ * store and writes back what they return. Three passes over the customers
+ * in id order (fss_analyze below says what each does), the first and the
+ * last in batches of cfg.analyze_batch customers, each batch its own short
+ * transaction: memory holds one batch, never every customer, and a
+ * device's push waits for at most one batch.
  *
  * Only differing values are written, so a run over an unchanged store hands
- * out no sequence number. Being one IMMEDIATE transaction, two runs (the
- * schedule in `serve` and an operator's `sync-server analyze`) never
- * interleave: the second sees the first's generated tasks and opens none
- * twice.
+ * out no sequence number. A batch reads its customers' generated tasks in
+ * the IMMEDIATE transaction that writes them, so two runs (the schedule in
+ * `serve` and an operator's `sync-server analyze`) never open a task twice:
+ * the second waits for the first's batch and sees its tasks.
+ *
+ * The value report (fss_report_value) lists every customer's point, so it
+ * holds every line in memory and grades them with fs_score_grade, which
+ * is built on the same steps.
  */
 #include "fss_json.h"
 
@@ -72,8 +68,8 @@ static fss_status stream_next(stream *st, fs_error *err)
     return fss__repo_value_next(st->cur, &st->row, &st->cust, &st->has, err);
 }
 
-static fss_status stream_open(fss_conn *c, const char *entity, stream *st,
-                              fs_error *err)
+static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *after,
+                              const fs_id *upto, stream *st, fs_error *err)
 {
     const fs_entity *e = fs_schema_entity(entity);
     fss_status rc;
@@ -81,7 +77,7 @@ static fss_status stream_open(fss_conn *c, const char *entity, stream *st,
     memset(st, 0, sizeof *st);
     if (!e)
         return FSS_OK; /* an entity this build does not have: no rows */
-    if ((rc = fss__repo_value_open(c, e, &st->cur, err)) != FSS_OK)
+    if ((rc = fss__repo_value_open(c, e, after, upto, &st->cur, err)) != FSS_OK)
         return rc;
     if ((rc = stream_next(st, err)) != FSS_OK) {
         fss__repo_value_close(st->cur);
@@ -423,7 +419,7 @@ static int grade_index(const char *g)
     return g && g[0] >= 'A' && g[0] <= 'E' && !g[1] ? g[0] - 'A' : -1;
 }
 
-/* ---- the two passes ------------------------------------------------------ */
+/* ---- the passes ---------------------------------------------------------- */
 
 typedef struct span {
     uint32_t first, n;
@@ -434,15 +430,27 @@ typedef struct run {
     fss_conn *c;
     int64_t now;
     const fs_score_params *p;
+    bundle b;
+    writes w;
+    fss_analyze_result *out;
+    /* analyze: the currencies (in code order) with their cut points, and
+     * the work table holding the buying customers' lines */
+    fs_score_currency *cur;
+    size_t ncur, capcur;
+    fss_value_work *work;
+    /* the grade movements per territory (code order; "" = none) */
+    struct terr_moves {
+        char *code;
+        int64_t moves[6][5];
+    } *tm;
+    size_t ntm, captm;
+    /* fss_report_value only: every line in memory (the report lists every
+     * customer anyway), which customers it shows (NULL territories = all),
+     * and their ids. */
     fs_score_line *lines;
     size_t nlines, caplines;
     span *spans;
     size_t nspans, capspans;
-    bundle b;
-    writes w;
-    fss_analyze_result *out;
-    /* fss_report_value only: which customers the report shows (NULL
-     * territories = all), and their ids. */
     bool report;
     const char *const *terr;
     size_t nterr;
@@ -462,83 +470,262 @@ static bool in_territories(const run *r, const fs_row *cust)
     return false;
 }
 
-static fss_status pass_summarize(run *r, fs_error *err)
+/* One customer's purchases summarised into lines, one per currency. */
+static fss_status summarize(run *r, const fs_id *id, fs_score_line *out, size_t *k,
+                            fs_error *err)
+{
+    *k = fs_score_summarize(r->b.pu, r->b.npu, r->now, r->p, 0, out, FS_SCORE_MAX_FIXED);
+    if (*k > FS_SCORE_MAX_FIXED) {
+        char ids[FS_ID_STRLEN + 1];
+        fs_id_format(id, ids);
+        return fss__fail(err, FSS_EINVAL,
+                         "analyze: customer %s bought in more than %d currencies", ids,
+                         FS_SCORE_MAX_FIXED);
+    }
+    return FSS_OK;
+}
+
+/* The currency's population, created (in code order) when missing. */
+static fss_status currency_of(run *r, const char *code, fs_score_currency **out,
+                              fs_error *err)
+{
+    size_t i = 0;
+    while (i < r->ncur && strcmp(r->cur[i].currency, code) < 0)
+        i++;
+    if (i == r->ncur || strcmp(r->cur[i].currency, code) != 0) {
+        GROW(r->cur, r->ncur, r->capcur, err, "currencies");
+        memmove(&r->cur[i + 1], &r->cur[i], (r->ncur - i) * sizeof r->cur[0]);
+        fs_score_currency_start(&r->cur[i], code, r->p);
+        r->ncur++;
+    }
+    *out = &r->cur[i];
+    return FSS_OK;
+}
+
+static const fs_score_currency *currency_find(const run *r, const char *code)
+{
+    for (size_t i = 0; i < r->ncur; i++)
+        if (strcmp(r->cur[i].currency, code) == 0)
+            return &r->cur[i];
+    return NULL;
+}
+
+/* A movement from (0 = never graded, 1..5 = A..E) to (0..4) in the
+ * customer's territory. */
+static fss_status move_count(run *r, const char *territory, int from, int to, fs_error *err)
+{
+    const char *code = territory ? territory : "";
+    size_t lo = 0, hi = r->ntm;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->tm[mid].code, code) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == r->ntm || strcmp(r->tm[lo].code, code) != 0) {
+        char *dup = strdup(code);
+        if (!dup)
+            return fss__fail(err, FSS_ENOMEM, "analyze: territories");
+        if (r->ntm == r->captm) {
+            size_t ncap = r->captm ? r->captm * 2 : 16;
+            void *p = realloc(r->tm, ncap * sizeof *r->tm);
+            if (!p) {
+                free(dup);
+                return fss__fail(err, FSS_ENOMEM, "analyze: territories");
+            }
+            r->tm = p;
+            r->captm = ncap;
+        }
+        memmove(&r->tm[lo + 1], &r->tm[lo], (r->ntm - lo) * sizeof r->tm[0]);
+        memset(&r->tm[lo], 0, sizeof r->tm[lo]);
+        r->tm[lo].code = dup;
+        r->ntm++;
+    }
+    r->tm[lo].moves[from][to]++;
+    return FSS_OK;
+}
+
+/* The run's movements per territory replace the previous run's, in one
+ * short transaction (a grade staying is not a movement). */
+static fss_status moves_save(run *r, fs_error *err)
+{
+    static const char *const from_names[6] = {"", "A", "B", "C", "D", "E"};
+    fss_status rc = fss__begin_immediate(r->c, err);
+
+    if (rc == FSS_OK)
+        rc = fss__repo_moves_clear(r->c, r->now, err);
+    for (size_t i = 0; rc == FSS_OK && i < r->ntm; i++)
+        for (int f = 0; rc == FSS_OK && f < 6; f++)
+            for (int t = 0; rc == FSS_OK && t < 5; t++) {
+                if (!r->tm[i].moves[f][t] || f == t + 1)
+                    continue;
+                fss_value_move m = {r->tm[i].code, from_names[f], from_names[t + 1],
+                                    r->tm[i].moves[f][t]};
+                rc = fss__repo_moves_add(r->c, &m, err);
+            }
+    if (rc == FSS_OK)
+        rc = fss__commit(r->c, err);
+    if (rc != FSS_OK)
+        fss__rollback(r->c);
+    return rc;
+}
+
+/* Pass 1, one batch of customers in a read transaction: their lines into
+ * the work table, each currency's buyers and revenue counted. */
+static fss_status summarize_batch(run *r, const fs_id *after, const fs_id *upto,
+                                  fs_error *err)
 {
     stream cu, pu;
     fss_status rc;
 
-    if ((rc = stream_open(r->c, "customer", &cu, err)) != FSS_OK)
+    memset(&pu, 0, sizeof pu);
+    if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
         return rc;
-    if ((rc = stream_open(r->c, "purchase", &pu, err)) != FSS_OK)
+    if ((rc = stream_open(r->c, "purchase", after, upto, &pu, err)) != FSS_OK)
         goto done;
     while (cu.has) {
-        fs_score_line tmp[FS_SCORE_MAX_FIXED];
+        fs_score_line lines[FS_SCORE_MAX_FIXED];
         size_t k;
-        if ((rc = take_purchases(&pu, &cu.row.id, &r->b, err)) != FSS_OK)
+        if ((rc = take_purchases(&pu, &cu.row.id, &r->b, err)) != FSS_OK ||
+            (rc = summarize(r, &cu.row.id, lines, &k, err)) != FSS_OK)
             goto done;
-        k = fs_score_summarize(r->b.pu, r->b.npu, r->now, r->p, (uint32_t)r->nspans, tmp,
-                               FS_SCORE_MAX_FIXED);
-        if (k > FS_SCORE_MAX_FIXED) {
-            char id[FS_ID_STRLEN + 1];
-            fs_id_format(&cu.row.id, id);
-            rc = fss__fail(err, FSS_EINVAL,
-                           "analyze: customer %s bought in more than %d currencies",
-                           id, FS_SCORE_MAX_FIXED);
-            goto done;
-        }
         for (size_t i = 0; i < k; i++) {
-            GROW_OR_DONE(r->lines, r->nlines, r->caplines, err, "lines");
-            r->lines[r->nlines++] = tmp[i];
-        }
-        GROW_OR_DONE(r->spans, r->nspans, r->capspans, err, "customers");
-        r->spans[r->nspans++] = (span){(uint32_t)(r->nlines - k), (uint32_t)k};
-        if (r->report) {
-            size_t n = r->nshown_ids;
-            GROW_OR_DONE(r->shown, n, r->capshown, err, "report");
-            GROW_OR_DONE(r->ids, n, r->capids, err, "report");
-            r->shown[n] = in_territories(r, &cu.row);
-            r->ids[n] = cu.row.id;
-            r->nshown_ids++;
+            fs_score_currency *c = NULL;
+            if ((rc = currency_of(r, lines[i].currency, &c, err)) != FSS_OK)
+                goto done;
+            fs_score_currency_add(c, &lines[i]);
+            if ((rc = fss__repo_work_add(r->work, &cu.row.id, &lines[i], err)) != FSS_OK)
+                goto done;
         }
         if ((rc = stream_next(&cu, err)) != FSS_OK)
             goto done;
     }
+    rc = fss__repo_work_flush(r->work, err);
 done:
     stream_close(&cu);
     stream_close(&pu);
     return rc;
 }
 
-static fss_status pass_churn(run *r, fs_error *err)
+/* Runs fn over the customers in batches of cfg.analyze_batch, each inside
+ * its own transaction (write: IMMEDIATE, else a read snapshot): short, so
+ * a device's push waits for one batch at most, never for the whole run. */
+typedef fss_status (*batch_fn)(run *r, const fs_id *after, const fs_id *upto,
+                               fs_error *err);
+
+static fss_status each_batch(run *r, bool write, batch_fn fn, fs_error *err)
+{
+    fs_id after, end;
+    bool first = true, more = true;
+    unsigned n = r->s->cfg.analyze_batch ? r->s->cfg.analyze_batch : 500;
+    fss_status rc = FSS_OK;
+
+    while (rc == FSS_OK && more) {
+        rc = write ? fss__begin_immediate(r->c, err) : fss__begin_read(r->c, err);
+        if (rc != FSS_OK)
+            break;
+        rc = fss__repo_value_batch_end(r->c, first ? NULL : &after, n, &end, &more, err);
+        if (rc == FSS_OK)
+            rc = fn(r, first ? NULL : &after, more ? &end : NULL, err);
+        if (rc == FSS_OK)
+            rc = fss__commit(r->c, err);
+        if (rc != FSS_OK)
+            fss__rollback(r->c);
+        if (write)
+            fss__yield_to_writers(r->s);
+        after = end;
+        first = false;
+    }
+    return rc;
+}
+
+/* Pass 2: each currency's cut points, read from the sorted work table
+ * (medians, RFM cuts by position; the Pareto set by descending revenue). */
+static fss_status cut_points(run *r, fs_error *err)
+{
+    /* pages of a batch's size (the tests' one-customer batches walk the
+     * Pareto set line by line) */
+    const size_t PAGE = r->s->cfg.analyze_batch ? r->s->cfg.analyze_batch : 500;
+    fss_work_line *page = NULL;
+    fss_status rc = FSS_OK;
+
+    if (!(page = malloc(PAGE * sizeof *page)))
+        return fss__fail(err, FSS_ENOMEM, "analyze: cut points");
+    for (size_t i = 0; rc == FSS_OK && i < r->ncur; i++) {
+        fs_score_currency *c = &r->cur[i];
+        fs_score_cut cuts[FS_SCORE_MAX_CUTS];
+        size_t k = fs_score_cuts(c, r->p, cuts), n = 0;
+        bool taking = true;
+        for (size_t j = 0; rc == FSS_OK && j < k; j++)
+            rc = fss__repo_work_value_at(r->work, c->currency, cuts[j].key, cuts[j].pos,
+                                         cuts[j].value, err);
+        for (bool first = true; rc == FSS_OK && taking; first = false) {
+            fss_work_line last = n ? page[n - 1] : (fss_work_line){0};
+            rc = fss__repo_work_by_revenue(r->work, c->currency, first ? NULL : &last, page,
+                                           PAGE, &n, err);
+            for (size_t j = 0; rc == FSS_OK && taking && j < n; j++)
+                taking = fs_score_core_take(c, r->p, page[j].revenue, &page[j].cust);
+            if (n < PAGE)
+                break;
+        }
+    }
+    free(page);
+    return rc;
+}
+
+/* A customer's lines graded against the cut points. A currency the first
+ * pass did not see (bought in while the run went on) is graded alone. */
+static fss_status grade_lines(run *r, const fs_id *id, fs_score_line *lines, size_t k,
+                              fs_error *err)
+{
+    for (size_t i = 0; i < k; i++) {
+        const fs_score_currency *c = currency_find(r, lines[i].currency);
+        if (c) {
+            fs_score_line_grade(c, r->p, id, &lines[i]);
+            continue;
+        }
+        fs_error serr = {0};
+        if (fs_score_grade(&lines[i], 1, r->p, NULL, 0, NULL, &serr) != FS_OK)
+            return fss__fail(err, FSS_EINVAL, "analyze: %s", serr.text);
+    }
+    return FSS_OK;
+}
+
+/* Pass 3, one batch in a write transaction: evaluate the churn rules,
+ * collect the customer fields that differ and the generated tasks to open
+ * or close, then write them (after the cursors are closed). The tasks are
+ * read inside the same transaction as they are written: a second run
+ * waits for the batch and sees them. */
+static fss_status churn_batch(run *r, const fs_id *after, const fs_id *upto, fs_error *err)
 {
     static const char *const kids[] = {"purchase", "visit", "task", "ticket"};
     stream cu, st[4];
     fss_status rc;
-    size_t idx = 0;
     fss_analyze_result *o = r->out;
 
     memset(st, 0, sizeof st);
-    if ((rc = stream_open(r->c, "customer", &cu, err)) != FSS_OK)
+    if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
         return rc;
     for (int i = 0; i < 4; i++)
-        if ((rc = stream_open(r->c, kids[i], &st[i], err)) != FSS_OK)
+        if ((rc = stream_open(r->c, kids[i], after, upto, &st[i], err)) != FSS_OK)
             goto done;
-    for (; cu.has; idx++) {
+    while (cu.has) {
         const fs_id *id = &cu.row.id;
+        fs_score_line lines[FS_SCORE_MAX_FIXED];
+        size_t k;
         fs_score_value val;
         fs_score_churn ch;
         bool changed = false;
 
-        if (idx >= r->nspans) {
-            rc = fss__fail(err, FSS_EDB, "analyze: the customers changed under the run");
-            goto done;
-        }
         if ((rc = take_purchases(&st[0], id, &r->b, err)) != FSS_OK ||
             (rc = take_visits(&st[1], id, &r->b, err)) != FSS_OK ||
             (rc = take_tasks(&st[2], id, &r->b, err)) != FSS_OK ||
-            (rc = take_tickets(&st[3], id, &r->b, err)) != FSS_OK)
+            (rc = take_tickets(&st[3], id, &r->b, err)) != FSS_OK ||
+            (rc = summarize(r, id, lines, &k, err)) != FSS_OK ||
+            (rc = grade_lines(r, id, lines, k, err)) != FSS_OK)
             goto done;
-        fs_score_value_of(r->lines + r->spans[idx].first, r->spans[idx].n, &val);
+        fs_score_value_of(lines, k, &val);
         fs_score_churn_in in = {
             .now_ms = r->now, .known_since_ms = known_since(&cu.row), .value = val,
             .purchases = r->b.pu, .npurchases = r->b.npu,
@@ -555,10 +742,13 @@ static fss_status pass_churn(run *r, fs_error *err)
 
         int from = grade_index(cell_text(&cu.row, "grade"));
         o->moves[from + 1][val.grade - 'A']++;
+        if ((rc = move_count(r, cell_text(&cu.row, "territory"), from + 1,
+                             val.grade - 'A', err)) != FSS_OK)
+            goto done;
         o->grades[val.grade - 'A']++;
         o->risk[ch.risk]++;
         o->customers++;
-        if (r->spans[idx].n)
+        if (k)
             o->buyers++;
         if ((rc = customer_write(r->s, &r->w, &cu.row, &val, &ch, &changed, err)) != FSS_OK)
             goto done;
@@ -591,9 +781,29 @@ done:
     stream_close(&cu);
     for (int i = 0; i < 4; i++)
         stream_close(&st[i]);
+    for (size_t i = 0; i < r->w.n && rc == FSS_OK; i++)
+        rc = fss__server_write(r->s, r->c, &r->w.chg[i], err);
+    writes_free(&r->w);
     return rc;
 }
 
+/*
+ * analyze in memory that does not grow with the customers:
+ *
+ *   1. customers in batches (read transactions): each customer's purchases
+ *      summarised into per-currency lines (fs_score_summarize), written to
+ *      the work table, each currency's buyers and revenue counted;
+ *   2. the cut points from sorted reads of the work table: medians and RFM
+ *      cuts at positions fs_score_cuts names, the Pareto set walked by
+ *      descending revenue in pages (fs_score_core_take);
+ *   3. customers in batches again (write transactions): lines recomputed,
+ *      graded against the cut points (fs_score_line_grade), the churn rules
+ *      evaluated, and only what differs written.
+ *
+ * What is held: one batch's rows, the writes of one batch, a page of the
+ * Pareto walk, the currencies' cut points and the grade movements per
+ * territory (saved at the end for the managers' report).
+ */
 fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
                        fs_error *err)
 {
@@ -612,33 +822,72 @@ fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
     r.out = out;
     if (!(r.c = fss__conn_get(s, 10000)))
         return fss__fail(err, FSS_EDB, "no database connection free");
-    if ((rc = fss__begin_immediate(r.c, err)) != FSS_OK)
-        goto done;
-    if ((rc = pass_summarize(&r, err)) != FSS_OK)
-        goto done;
     {
-        fs_error serr = {0};
-        if (fs_score_grade(r.lines, r.nlines, r.p, out->cur,
-                           sizeof out->cur / sizeof out->cur[0], &out->ncur,
-                           &serr) != FS_OK) {
-            rc = fss__fail(err, FSS_EINVAL, "analyze: %s", serr.text);
+        fs_error perr = {0};
+        if (fs_score_params_check(r.p, &perr) != FS_OK) {
+            rc = fss__fail(err, FSS_EINVAL, "analyze: %s", perr.text);
             goto done;
         }
     }
-    if ((rc = pass_churn(&r, err)) != FSS_OK)
+    if ((rc = fss__repo_work_open(r.c, &r.work, err)) != FSS_OK ||
+        (rc = each_batch(&r, false, summarize_batch, err)) != FSS_OK ||
+        (rc = cut_points(&r, err)) != FSS_OK)
         goto done;
-    for (size_t i = 0; i < r.w.n && rc == FSS_OK; i++)
-        rc = fss__server_write(s, r.c, &r.w.chg[i], err);
+    if ((rc = each_batch(&r, true, churn_batch, err)) != FSS_OK ||
+        (rc = moves_save(&r, err)) != FSS_OK)
+        goto done;
+    out->ncur = r.ncur;
+    for (size_t i = 0; i < r.ncur && i < sizeof out->cur / sizeof out->cur[0]; i++)
+        out->cur[i] = r.cur[i];
 done:
-    if (rc == FSS_OK)
-        rc = fss__commit(r.c, err);
-    if (rc != FSS_OK)
-        fss__rollback(r.c);
+    fss__rollback(r.c);
+    fss__repo_work_close(r.work);
     fss__conn_put(s, r.c);
-    free(r.lines);
-    free(r.spans);
+    free(r.cur);
+    for (size_t i = 0; i < r.ntm; i++)
+        free(r.tm[i].code);
+    free(r.tm);
     bundle_free(&r.b);
     writes_free(&r.w);
+    return rc;
+}
+
+/* The value report's pass: every line in memory, graded by fs_score_grade. */
+static fss_status report_summarize(run *r, fs_error *err)
+{
+    stream cu, pu;
+    fss_status rc;
+
+    memset(&pu, 0, sizeof pu);
+    if ((rc = stream_open(r->c, "customer", NULL, NULL, &cu, err)) != FSS_OK)
+        return rc;
+    if ((rc = stream_open(r->c, "purchase", NULL, NULL, &pu, err)) != FSS_OK)
+        goto done;
+    while (cu.has) {
+        fs_score_line tmp[FS_SCORE_MAX_FIXED];
+        size_t k;
+        if ((rc = take_purchases(&pu, &cu.row.id, &r->b, err)) != FSS_OK ||
+            (rc = summarize(r, &cu.row.id, tmp, &k, err)) != FSS_OK)
+            goto done;
+        for (size_t i = 0; i < k; i++) {
+            tmp[i].customer = (uint32_t)r->nspans;
+            GROW_OR_DONE(r->lines, r->nlines, r->caplines, err, "lines");
+            r->lines[r->nlines++] = tmp[i];
+        }
+        GROW_OR_DONE(r->spans, r->nspans, r->capspans, err, "customers");
+        r->spans[r->nspans++] = (span){(uint32_t)(r->nlines - k), (uint32_t)k};
+        size_t n = r->nshown_ids;
+        GROW_OR_DONE(r->shown, n, r->capshown, err, "report");
+        GROW_OR_DONE(r->ids, n, r->capids, err, "report");
+        r->shown[n] = in_territories(r, &cu.row);
+        r->ids[n] = cu.row.id;
+        r->nshown_ids++;
+        if ((rc = stream_next(&cu, err)) != FSS_OK)
+            goto done;
+    }
+done:
+    stream_close(&cu);
+    stream_close(&pu);
     return rc;
 }
 
@@ -769,7 +1018,7 @@ fss_status fss_report_value(fss_server *s, const char *const *territories, size_
         return fss__fail(err, FSS_EDB, "no database connection free");
     if ((rc = fss__begin_read(r.c, err)) != FSS_OK)
         goto done;
-    if ((rc = pass_summarize(&r, err)) != FSS_OK)
+    if ((rc = report_summarize(&r, err)) != FSS_OK)
         goto done;
     /* Grades and thresholds come from the whole store (the medians are the
      * organisation's); the restriction chooses which customers are shown. */

@@ -276,3 +276,78 @@ fss_status fss_report_lost(fss_server *s, const char *const *territories,
     return rc;
 }
 
+
+/* ---- grade movements, within territories -------------------------------- */
+
+typedef struct moves_ctx {
+    int64_t run_at;
+    int64_t moves[6][5]; /* summed over the territories shown */
+    fss_buf terr;        /* the per-territory rows, as JSON */
+    size_t nterr;
+} moves_ctx;
+
+static int grade_slot(const char *g)
+{
+    return g && g[0] >= 'A' && g[0] <= 'E' && !g[1] ? g[0] - 'A' + 1 : 0;
+}
+
+static void json_grade(fss_buf *out, const char *key, const char *g, bool comma)
+{
+    json_field(out, key, g && g[0] ? g : NULL, comma);
+}
+
+static fss_status move_row(const fss_value_move *m, void *arg, fs_error *err)
+{
+    moves_ctx *x = arg;
+    int f = grade_slot(m->from), t = grade_slot(m->to);
+
+    (void)err;
+    if (t < 1)
+        return FSS_OK; /* not a grade this build knows */
+    x->moves[f][t - 1] += m->customers;
+    fss_buf_printf(&x->terr, "%s{", x->nterr++ ? "," : "");
+    json_field(&x->terr, "territory", m->territory[0] ? m->territory : NULL, false);
+    json_grade(&x->terr, "from", m->from, true);
+    json_grade(&x->terr, "to", m->to, true);
+    fss_buf_printf(&x->terr, ",\"customers\":%lld}", (long long)m->customers);
+    return FSS_OK;
+}
+
+fss_status fss_report_movements(fss_server *s, const char *const *territories,
+                                size_t nterr, fss_buf *out, fs_error *err)
+{
+    moves_ctx x;
+    fss_conn *c = fss__conn_get(s, 10000);
+    fss_status rc;
+    bool first = true;
+
+    memset(&x, 0, sizeof x);
+    if (!c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    rc = fss__repo_moves_each(c, territories, nterr, &x.run_at, move_row, &x, err);
+    fss__conn_put(s, c);
+    if (rc == FSS_OK) {
+        if (x.run_at)
+            fss_buf_printf(out, "{\"run_at\":%lld,\"movements\":[", (long long)x.run_at);
+        else
+            fss_buf_puts(out, "{\"run_at\":null,\"movements\":[");
+        for (int f = 0; f < 6; f++)
+            for (int t = 0; t < 5; t++) {
+                if (!x.moves[f][t])
+                    continue;
+                fss_buf_puts(out, first ? "{" : ",{");
+                json_grade(out, "from", f ? grade_names[f - 1] : NULL, false);
+                json_grade(out, "to", grade_names[t], true);
+                fss_buf_printf(out, ",\"customers\":%lld}", (long long)x.moves[f][t]);
+                first = false;
+            }
+        fss_buf_puts(out, "],\"territories\":[");
+        if (x.terr.len)
+            fss_buf_puts(out, x.terr.data);
+        fss_buf_puts(out, "]}\n");
+        if (out->oom || x.terr.oom)
+            rc = fss__fail(err, FSS_ENOMEM, "grade movements");
+    }
+    fss_buf_free(&x.terr);
+    return rc;
+}

@@ -552,6 +552,7 @@ static const command commands[] = {
     {"at-risk", 0, 0, "at-risk [--territory CODE]"},
     {"lost", 0, 0, "lost [--territory CODE]"},
     {"value-report", 0, 0, "value-report [--territory CODE]"},
+    {"movements", 0, 0, "movements [--territory CODE]"},
     {"offboard", 1, 1, "offboard REP --to REP2|pool [--drain]"},
     {"reactivate", 1, 1, "reactivate REP"},
     {"offboards", 0, 0, "offboards"},
@@ -1028,7 +1029,7 @@ static int run_command(app *a, fss_server *s, uint64_t ttl_s)
         confirm(a->cmd, line, (const char *const[]){"customer", idt, "reason", a->args[1],
                                                     NULL});
     } else if (strcmp(a->cmd, "at-risk") == 0 || strcmp(a->cmd, "lost") == 0 ||
-               strcmp(a->cmd, "value-report") == 0) {
+               strcmp(a->cmd, "value-report") == 0 || strcmp(a->cmd, "movements") == 0) {
         rc = cmd_value_report(s, a->cmd, a->territory);
     } else if (strcmp(a->cmd, "ticket-update") == 0) {
         rc = cmd_ticket_update(s, a->args[0], a->status, &a->ticket, a->json);

@@ -1,11 +1,18 @@
 /*
  * bench_analyze.c - `analyze` (sync-server/fss_value.c over conflict/
  * fs_score.c) on a large store, issue #16's measure: 100,000 customers with
- * 1,000,000 purchases and 500,000 visits (--quick: a tenth). Prints the
- * wall time of the first run (which writes every customer's values and the
- * generated tasks), of a second run over the unchanged store, the rows the
- * second run re-sequenced (target 0), and the peak resident memory the runs
- * added over the populated process (VmHWM before and after).
+ * 1,000,000 purchases and 500,000 visits, and the same at 25,000 customers
+ * in the same launch (--quick: a tenth of each), so that the memory a run
+ * adds can be compared across sizes: it must not grow with the customers.
+ * For each size it prints the wall time of the first run (which writes
+ * every customer's values and the generated tasks), of a second run over
+ * the unchanged store, the rows the second run re-sequenced (target 0), the
+ * peak resident memory each run added over the process before it (VmHWM
+ * after minus VmRSS before), and the longest a device's push waited while
+ * the run went on (a device pushing a new contact every 10 ms over HTTP to
+ * the same server: analyze writes in short batches, so a push waits for
+ * one batch, not for the run), beside the longest the same pushes took in
+ * the second before the run (idle).
  *
  * The store is written directly with fs_store_save (one transaction, one
  * seq per row, fss_meta.seq advanced), as bench/common does: populating
@@ -13,14 +20,18 @@
  */
 #include "bench_report.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "fs_server.h"
 #include "fs_store.h"
 
@@ -184,34 +195,171 @@ static void populate(const char *path, const char *rep, size_t ncust, size_t buy
     sqlite3_close(db);
 }
 
-int main(int argc, char **argv)
+/* The device that pushes while analyze runs: a rep of its own with one
+ * customer, each request one new contact of it (analyze reads no contact,
+ * so the pushes change none of its results). */
+typedef struct prober {
+    bc_device d;
+    fs_id cust;
+    atomic_bool stop;
+    double max_ms;
+    size_t n, errors;
+    pthread_mutex_t mu;
+} prober;
+
+static void *probe(void *arg)
 {
-    bool quick = bench_quick(argc, argv);
-    size_t ncust = quick ? 10000 : 100000;
-    const char *bcase = quick ? "10k" : "100k";
+    prober *p = arg;
+
+    while (!atomic_load(&p->stop)) {
+        fs_change c;
+        fs_sync_response r;
+        fs_id id;
+        fs_value v = fs_value_idv(&p->cust);
+        char err[160];
+        double t0, ms;
+        long st;
+        if (fs_id_new((uint64_t)bc_now_ms(), &id, NULL) != FS_OK)
+            bc_die("id");
+        bc_change_text(&p->d, &c, "contact", &id, "name", "probe contact");
+        if (fs_change_set_named(&c, "customer_id", &v, bc_device_stamp(&p->d), NULL) != FS_OK)
+            bc_die("probe change");
+        t0 = bc_now_ms();
+        st = bc_device_sync(&p->d, &c, 1, 100, &r, err, sizeof err);
+        ms = bc_now_ms() - t0;
+        fs_change_free(&c);
+        if (st == 200)
+            fs_proto_sync_response_free(&r);
+        pthread_mutex_lock(&p->mu);
+        if (ms > p->max_ms)
+            p->max_ms = ms;
+        p->n++;
+        if (st != 200)
+            p->errors++;
+        pthread_mutex_unlock(&p->mu);
+        bc_sleep_ms(10);
+    }
+    return NULL;
+}
+
+/* CPU time of the calling thread, the one running analyze (not the
+ * server's threads answering the pushes), seconds. On a machine shared
+ * with other work the wall time says how long users wait, the CPU time
+ * what the run costs. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What one run measured, written by the child into shared memory. */
+typedef struct measured {
+    double wall_s, cpu_s, rss_added_mib, max_push_ms, idle_push_ms;
+    size_t pushes, push_errors;
+    int64_t changed, tasks_opened, tasks_closed, customers;
+    int ok;
+} measured;
+
+/* One analyze run in this (child) process, with the prober pushing. */
+static void child_run(fss_server *s, const char *code, const fs_id *cust, int64_t now,
+                      measured *m)
+{
+    prober p;
+    pthread_t th;
+    fs_error err = {0};
+    fss_analyze_result a;
+    char url[64], e[160];
+    long rss0;
+    double t0, cpu0;
+
+    memset(&p, 0, sizeof p);
+    pthread_mutex_init(&p.mu, NULL);
+    if (fss_server_start(s, &err) != FSS_OK)
+        die("start", err.text);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)fss_server_port(s));
+    if (bc_device_enroll(&p.d, url, code, e, sizeof e) != 200)
+        die("prober enroll", e);
+    p.cust = *cust;
+    {
+        fs_sync_response r;
+        if (bc_device_sync(&p.d, NULL, 0, 100, &r, e, sizeof e) != 200)
+            die("prober pull", e);
+        fs_proto_sync_response_free(&r);
+    }
+    if (pthread_create(&th, NULL, probe, &p) != 0)
+        die("thread", "create");
+    bc_sleep_ms(500); /* warm up, then count from zero */
+    pthread_mutex_lock(&p.mu);
+    p.max_ms = 0;
+    p.n = 0;
+    pthread_mutex_unlock(&p.mu);
+    bc_sleep_ms(1000);
+    pthread_mutex_lock(&p.mu);
+    m->idle_push_ms = p.max_ms; /* the same pushes with no analyze running */
+    p.max_ms = 0;
+    p.n = p.errors = 0;
+    pthread_mutex_unlock(&p.mu);
+
+    rss0 = status_kib("VmRSS:");
+    cpu0 = cpu_s();
+    t0 = bench_now_s();
+    if (fss_analyze(s, now, &a, &err) != FSS_OK)
+        die("analyze", err.text);
+    m->wall_s = bench_now_s() - t0;
+    m->cpu_s = cpu_s() - cpu0;
+    m->rss_added_mib = (double)(vmhwm_kib() - rss0) / 1024.0;
+    atomic_store(&p.stop, true);
+    pthread_join(th, NULL);
+    m->max_push_ms = p.max_ms;
+    m->pushes = p.n;
+    m->push_errors = p.errors;
+    m->changed = a.changed;
+    m->tasks_opened = a.tasks_opened;
+    m->tasks_closed = a.tasks_closed;
+    m->customers = a.customers;
+    m->ok = 1;
+    bc_device_close(&p.d);
+}
+
+/* One size: a fresh store, then two runs, each in a fresh child. */
+static void measure(size_t ncust, int64_t now, measured out[2])
+{
     char dir[] = "/tmp/bench-analyze-XXXXXX", path[128], rep[FS_ID_STRLEN + 1], cmd[200];
+    char codes[2][FSS_CODE_LEN + 1], json[300], pid_s[FS_ID_STRLEN + 1];
     fss_config cfg;
     fss_server *s = NULL;
     fs_error err = {0};
-    fs_id rid;
-    fss_analyze_result a1, a2;
-    struct timespec ts;
-    int64_t now;
-    double t0, t1;
-    long rss0, rss1;
+    fs_id rid, prid, pcust;
+    fss_buf report = {0};
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now = (int64_t)ts.tv_sec * 1000;
     if (!mkdtemp(dir))
         die("mkdtemp", dir);
     snprintf(path, sizeof path, "%s/store.db", dir);
     fss_config_default(&cfg);
     cfg.db_path = path;
+    cfg.port = 0;
+    cfg.threads = 2;
     if (fss_server_open(&cfg, &s, &err) != FSS_OK ||
         fss_admin_territory_add(s, "t0", NULL, &err) != FSS_OK ||
+        fss_admin_territory_add(s, "tp", NULL, &err) != FSS_OK ||
         fss_admin_rep_add(s, "Rep", NULL, &rid, &err) != FSS_OK ||
-        fss_admin_rep_territory(s, &rid, "t0", true, &err) != FSS_OK)
+        fss_admin_rep_territory(s, &rid, "t0", true, &err) != FSS_OK ||
+        fss_admin_rep_add(s, "Prober", NULL, &prid, &err) != FSS_OK ||
+        fss_admin_rep_territory(s, &prid, "tp", true, &err) != FSS_OK ||
+        fss_admin_enroll_code(s, &prid, 0, codes[0], &err) != FSS_OK ||
+        fss_admin_enroll_code(s, &prid, 0, codes[1], &err) != FSS_OK)
         die("setup", err.text);
+    if (fs_id_new((uint64_t)now, &pcust, NULL) != FS_OK)
+        die("id", "random");
+    fs_id_format(&pcust, pid_s);
+    fs_id_format(&prid, rep);
+    snprintf(json, sizeof json,
+             "[{\"id\":\"%s\",\"name\":\"Probe\",\"territory\":\"tp\",\"owner_rep\":\"%s\"}]",
+             pid_s, rep);
+    if (fss_admin_import(s, "customer", "json", json, strlen(json), &report, &err) != FSS_OK)
+        die("probe customer", err.text);
+    fss_buf_free(&report);
     fss_server_close(s);
     s = NULL;
     fs_id_format(&rid, rep);
@@ -231,37 +379,72 @@ int main(int argc, char **argv)
         if (pid < 0)
             die("fork", "failed");
         if (pid == 0) {
-            fss_analyze_result *a = run ? &a2 : &a1;
-            rss0 = status_kib("VmRSS:");
-            t0 = bench_now_s();
-            if (fss_analyze(s, now, a, &err) != FSS_OK)
-                die("analyze", err.text);
-            t1 = bench_now_s();
-            rss1 = vmhwm_kib();
-            fprintf(stderr, "%s: %lld changed, %lld tasks opened\n", run ? "rerun" : "first run",
-                    (long long)a->changed, (long long)a->tasks_opened);
-            if (!run) {
-                bench_result("analyze", bcase, "first_run_s", t1 - t0, "s", NAN, NULL);
-                bench_result("analyze", bcase, "first_run_rss_added",
-                             (double)(rss1 - rss0) / 1024.0, "MiB", NAN, NULL);
-            } else {
-                bench_result("analyze", bcase, "rerun_s", t1 - t0, "s", NAN, "<10s");
-                bench_result("analyze", bcase, "rerun_resequenced",
-                             (double)(a->changed + a->tasks_opened + a->tasks_closed), "rows",
-                             NAN, "0");
-                bench_result("analyze", bcase, "rerun_rss_added",
-                             (double)(rss1 - rss0) / 1024.0, "MiB", NAN, NULL);
-            }
+            child_run(s, codes[run], &pcust, now, &out[run]);
+            fprintf(stderr, "%s: %.2f s (cpu %.2f s), %lld changed, %lld tasks opened, %.1f MiB added, "
+                    "%zu pushes, longest %.0f ms\n", run ? "rerun" : "first run",
+                    out[run].wall_s, out[run].cpu_s, (long long)out[run].changed,
+                    (long long)out[run].tasks_opened, out[run].rss_added_mib,
+                    out[run].pushes, out[run].max_push_ms);
             fflush(NULL);
             _exit(0);
         }
         int wst = 0;
-        if (waitpid(pid, &wst, 0) != pid || !WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+        if (waitpid(pid, &wst, 0) != pid || !WIFEXITED(wst) || WEXITSTATUS(wst) != 0 ||
+            !out[run].ok)
             die("analyze run", "the child failed");
     }
     fss_server_close(s);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_analyze: could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = bench_quick(argc, argv);
+    const size_t sizes[2] = {quick ? 2500 : 25000, quick ? 10000 : 100000};
+    const char *names[2] = {quick ? "2.5k" : "25k", quick ? "10k" : "100k"};
+    struct timespec ts;
+    int64_t now;
+    measured *m;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t)ts.tv_sec * 1000;
+    /* [size][run], shared with the children */
+    m = mmap(NULL, 4 * sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        die("mmap", "failed");
+    memset(m, 0, 4 * sizeof *m);
+    for (int z = 0; z < 2; z++) {
+        measured *r = &m[2 * z];
+        const char *c = names[z];
+        measure(sizes[z], now, r);
+        bench_result("analyze", c, "first_run_s", r[0].wall_s, "s", NAN, NULL);
+        bench_result("analyze", c, "first_run_cpu_s", r[0].cpu_s, "s", NAN, NULL);
+        bench_result("analyze", c, "first_run_rss_added", r[0].rss_added_mib, "MiB", NAN,
+                     NULL);
+        bench_result("analyze", c, "first_run_max_push_ms", r[0].max_push_ms, "ms", NAN,
+                     NULL);
+        bench_result("analyze", c, "rerun_s", r[1].wall_s, "s", NAN,
+                     z == 1 && !quick ? "<10s" : NULL);
+        bench_result("analyze", c, "rerun_cpu_s", r[1].cpu_s, "s", NAN, NULL);
+        bench_result("analyze", c, "rerun_resequenced",
+                     (double)(r[1].changed + r[1].tasks_opened + r[1].tasks_closed), "rows",
+                     NAN, "0");
+        bench_result("analyze", c, "rerun_rss_added", r[1].rss_added_mib, "MiB", NAN, NULL);
+        bench_result("analyze", c, "rerun_max_push_ms", r[1].max_push_ms, "ms", NAN, NULL);
+        bench_result("analyze", c, "idle_max_push_ms", r[1].idle_push_ms, "ms", NAN, NULL);
+        bench_result("analyze", c, "push_errors",
+                     (double)(r[0].push_errors + r[1].push_errors), "count", NAN, "0");
+    }
+    /* Flat memory: what the larger store adds per extra customer. */
+    double extra = (double)(sizes[1] - sizes[0]);
+    bench_result("analyze", "growth", "first_run_rss_bytes_per_customer",
+                 (m[2].rss_added_mib - m[0].rss_added_mib) * 1048576.0 / extra, "B", NAN,
+                 NULL);
+    bench_result("analyze", "growth", "rerun_rss_bytes_per_customer",
+                 (m[3].rss_added_mib - m[1].rss_added_mib) * 1048576.0 / extra, "B", NAN,
+                 "~0");
+    munmap(m, 4 * sizeof *m);
     return 0;
 }

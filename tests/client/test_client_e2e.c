@@ -636,8 +636,16 @@ static void test_value_reaches_device(void **state)
     assert_int_equal(CLIENT(f, "--db '%s' customer list --risk watch", f->cdb), 0);
     assert_non_null(strstr(f->out, "Big Mill"));
     assert_null(strstr(f->out, "Small Shop"));
+    /* both filters at once: a watched E is not an at-risk E */
+    assert_int_equal(CLIENT(f, "--db '%s' customer list --risk watch --grade E", f->cdb), 0);
+    assert_non_null(strstr(f->out, "Big Mill"));
+    assert_int_equal(CLIENT(f, "--db '%s' customer list --risk at_risk --grade E", f->cdb), 0);
+    assert_null(strstr(f->out, "Big Mill"));
     assert_int_equal(CLIENT(f, "--db '%s' customer show 'Big Mill'", f->cdb), 0);
-    assert_non_null(strstr(f->out, "no purchase since"));
+    assert_non_null(strstr(f->out, "  grade              E\n"));
+    assert_non_null(strstr(f->out, "  core               "));
+    assert_non_null(strstr(f->out, "  risk               watch\n"));
+    assert_non_null(strstr(f->out, "  risk_reason        no purchase since"));
     assert_int_equal(CLIENT(f, "--db '%s' task list", f->cdb), 0);
     assert_non_null(strstr(f->out, "generated=overdue"));
     assert_non_null(strstr(f->out, "Follow up: no purchase since"));

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -427,6 +428,174 @@ static void test_names(void **state)
     assert_string_equal(fs_churn_rule_name(FS_CHURN_OVERDUE), "overdue");
 }
 
+/* The cut points' positions: the median at n/2, the RFM cuts at
+ * floor((s-1)n/bins), listed in key order. */
+static void test_cut_positions(void **state)
+{
+    static const struct {
+        size_t n;
+        int bins;
+        size_t median;
+        size_t rfm[4]; /* the positions of the cuts for scores 2..bins */
+    } cases[] = {
+        {1, 5, 0, {0, 0, 0, 0}},
+        {5, 5, 2, {1, 2, 3, 4}},
+        {7, 5, 3, {1, 2, 4, 5}},
+        {10, 5, 5, {2, 4, 6, 8}},
+        {4, 4, 2, {1, 2, 3}},
+        {100000, 5, 50000, {20000, 40000, 60000, 80000}},
+    };
+    (void)state;
+    for (size_t i = 0; i < N(cases); i++) {
+        fs_score_params p;
+        fs_score_currency c;
+        fs_score_cut cuts[FS_SCORE_MAX_CUTS];
+        fs_score_params_default(&p);
+        p.rfm_bins = cases[i].bins;
+        fs_score_currency_start(&c, "EUR", &p);
+        c.buyers = cases[i].n;
+        size_t k = fs_score_cuts(&c, &p, cuts), want = 2 + 3 * (size_t)(cases[i].bins - 1);
+        assert_int_equal(k, want);
+        for (size_t j = 0; j < k; j++) {
+            if (j)
+                assert_true(cuts[j - 1].key <= cuts[j].key);
+            if (cuts[j].value == &c.unit_threshold || cuts[j].value == &c.count_threshold) {
+                assert_int_equal(cuts[j].pos, cases[i].median);
+                continue;
+            }
+            for (int r = 0; r < 3; r++)
+                for (int sc = 2; sc <= cases[i].bins; sc++)
+                    if (cuts[j].value == &c.rfm_cut[r][sc - 2])
+                        assert_int_equal(cuts[j].pos, cases[i].rfm[sc - 2]);
+        }
+    }
+    /* Fixed thresholds need no median. */
+    fs_score_params p;
+    fs_score_currency c;
+    fs_score_cut cuts[FS_SCORE_MAX_CUTS];
+    fs_score_params_default(&p);
+    p.count_threshold = 3;
+    p.n_unit_fixed = 1;
+    p.unit_fixed[0] = (fs_score_unit_fixed){"EUR", 5000};
+    fs_score_currency_start(&c, "EUR", &p);
+    c.buyers = 3;
+    assert_int_equal(fs_score_cuts(&c, &p, cuts), 12);
+    assert_int_equal(c.unit_threshold, 5000);
+    assert_int_equal(c.count_threshold, 3);
+    c.buyers = 0;
+    assert_int_equal(fs_score_cuts(&c, &p, cuts), 0);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Grading in steps (what analyze does over a sorted store) gives exactly
+ * fs_score_grade's lines: populations with ties everywhere, one buyer,
+ * skewed revenue; keys are the customers' order as ids. */
+static void test_steps_match_grade(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        fs_score_params p;
+        fs_score_line a[50], b[50];
+        int64_t sorted[50];
+        fs_id key[50];
+        uint64_t x = seed * 2654435761u;
+        size_t n = 1 + seed % 50;
+        fs_score_params_default(&p);
+        p.rfm_bins = 2 + (int)(seed % 8);
+        p.core_share_pct = 50 + (int)(seed % 51);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            memset(&a[i], 0, sizeof a[i]);
+            a[i].customer = (uint32_t)i;
+            memcpy(a[i].currency, "EUR", 4);
+            /* few distinct values: ties at every cut */
+            a[i].count = 1 + (int64_t)((x >> 33) % (seed % 3 ? 4 : 40));
+            a[i].revenue = a[i].count * (100 + (int64_t)((x >> 45) % (seed % 2 ? 3 : 500)) * 50);
+            a[i].last_ms = NOW - (int64_t)((x >> 20) % 5) * DAY;
+            memset(&key[i], 0, sizeof key[i]);
+            key[i].b[2] = (uint8_t)(i >> 8);
+            key[i].b[3] = (uint8_t)i;
+        }
+        memcpy(b, a, sizeof a);
+        fs_score_currency want, got;
+        size_t ncur = 0;
+        assert_int_equal(fs_score_grade(a, n, &p, &want, 1, &ncur, NULL), FS_OK);
+
+        fs_score_currency_start(&got, "EUR", &p);
+        for (size_t i = 0; i < n; i++)
+            fs_score_currency_add(&got, &b[i]);
+        fs_score_cut cuts[FS_SCORE_MAX_CUTS];
+        size_t k = fs_score_cuts(&got, &p, cuts);
+        for (size_t c = 0; c < k; c++) {
+            for (size_t i = 0; i < n; i++)
+                sorted[i] = fs_score_key_of(&b[i], cuts[c].key);
+            qsort(sorted, n, sizeof sorted[0], cmp_i64);
+            *cuts[c].value = sorted[cuts[c].pos];
+        }
+        /* descending revenue, ties by key: a selection each step */
+        bool taken[50] = {false};
+        for (size_t step = 0; step < n; step++) {
+            size_t best = n;
+            for (size_t i = 0; i < n; i++)
+                if (!taken[i] && (best == n || b[i].revenue > b[best].revenue))
+                    best = i; /* the first of equal revenue: the lower key */
+            taken[best] = true;
+            if (!fs_score_core_take(&got, &p, b[best].revenue, &key[best]))
+                break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            fs_score_line_grade(&got, &p, &key[i], &b[i]);
+            if (a[i].grade != b[i].grade || a[i].core != b[i].core || a[i].r != b[i].r ||
+                a[i].f != b[i].f || a[i].m != b[i].m || a[i].unit != b[i].unit)
+                fail_msg("seed %u line %zu: grade %c/%c core %d/%d rfm %u%u%u/%u%u%u", seed,
+                         i, a[i].grade, b[i].grade, a[i].core, b[i].core, a[i].r, a[i].f,
+                         a[i].m, b[i].r, b[i].f, b[i].m);
+        }
+        assert_int_equal(got.core, want.core);
+        assert_int_equal(got.core_revenue, want.core_revenue);
+        assert_int_equal(got.unit_threshold, want.unit_threshold);
+        assert_int_equal(got.count_threshold, want.count_threshold);
+    }
+}
+
+/* A line the population did not have (the store moved between analyze's
+ * passes) still grades sensibly: below every cut scores 1, above every cut
+ * scores bins; beyond the last core revenue is core. */
+static void test_line_outside(void **state)
+{
+    fs_score_params p;
+    fs_score_line l[3];
+    fs_score_currency c;
+    fs_id k = {{0}};
+    (void)state;
+    fs_score_params_default(&p);
+    memset(l, 0, sizeof l);
+    for (int i = 0; i < 3; i++) {
+        l[i].customer = (uint32_t)i;
+        memcpy(l[i].currency, "EUR", 4);
+        l[i].count = 2 + i;
+        l[i].revenue = 1000 * (i + 1);
+        l[i].last_ms = NOW - (3 - i) * DAY;
+    }
+    assert_int_equal(fs_score_grade(l, 3, &p, &c, 1, NULL, NULL), FS_OK);
+    fs_score_line lo = {.count = 1, .revenue = 10, .last_ms = NOW - 30 * DAY};
+    fs_score_line hi = {.count = 9, .revenue = 90000, .last_ms = NOW};
+    k.b[0] = 0xff;
+    fs_score_line_grade(&c, &p, &k, &lo);
+    fs_score_line_grade(&c, &p, &k, &hi);
+    assert_int_equal(lo.grade, 'B');
+    assert_int_equal(lo.r * 100 + lo.f * 10 + lo.m, 111);
+    assert_false(lo.core);
+    assert_int_equal(hi.grade, 'E');
+    assert_int_equal(hi.r * 100 + hi.f * 10 + hi.m, 555);
+    assert_true(hi.core);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +608,9 @@ int main(void)
         cmocka_unit_test(test_summarize_overflow),
         cmocka_unit_test(test_churn),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_cut_positions),
+        cmocka_unit_test(test_steps_match_grade),
+        cmocka_unit_test(test_line_outside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -350,6 +350,8 @@ static void test_roles(void **state)
         {"GET", "/admin/v1/reports/at-risk?territory=north", NULL, 200, 200, 200},
         {"GET", "/admin/v1/reports/at-risk?territory=south", NULL, 200, 403, 403},
         {"GET", "/admin/v1/reports/value?territory=south", NULL, 200, 403, 403},
+        {"GET", "/admin/v1/reports/movements", NULL, 200, 200, 200},
+        {"GET", "/admin/v1/reports/movements?territory=south", NULL, 200, 403, 403},
         {"GET", "/admin/v1/tickets?territory=south", NULL, 200, 403, 403},
         {"GET", "/admin/v1/reports/satisfaction?territory=south", NULL, 200, 403, 403},
         /* Scoped to the territories (test_scope_by_territory checks what). */

@@ -6,7 +6,10 @@
  * no row and hands out no sequence number; grade movements are reported; a
  * device's write to a computed field is refused and recorded; a churn rule
  * gives the owner rep one generated follow-up task, never two (also when two
- * runs race), closed when the cause goes away.
+ * runs race), closed when the cause goes away; analyze's batched, sorted
+ * grading agrees with fs_score_grade's in memory. Every test runs with the
+ * default batch, and those whose runs span customers again with one
+ * customer per batch.
  */
 #include "server_testkit.h"
 
@@ -61,6 +64,30 @@ static void export_of(tk_server *t, const fs_id *rep, fss_buf *out)
     assert_int_equal(fss_admin_export(t->s, rep, out, NULL), FSS_OK);
 }
 
+/* analyze's batch size for this group of tests (0 = the default), so each
+ * test runs with every customer in one batch and with one per batch. */
+static unsigned batch_size;
+
+static void cfg_batch(fss_config *cfg)
+{
+    if (batch_size)
+        cfg->analyze_batch = batch_size;
+}
+
+static int group_default(void **state)
+{
+    (void)state;
+    batch_size = 0;
+    return 0;
+}
+
+static int group_one(void **state)
+{
+    (void)state;
+    batch_size = 1;
+    return 0;
+}
+
 /* Four owned customers in the four quadrants of unit x count: the device
  * receives B, C, D, E; a rerun re-sequences nothing; a new purchase moves
  * one grade and the report says so. */
@@ -75,7 +102,7 @@ static void test_grades_reach_device(void **state)
     uint64_t cursor, next;
 
     (void)state;
-    tk_start(&t, NULL);
+    tk_start(&t, cfg_batch);
     rep = tk_rep(&t, "Alice", "north");
     for (int i = 0; i < 4; i++) {
         char name[16];
@@ -153,7 +180,7 @@ static void test_device_write_refused(void **state)
     fss_buf out = {0};
 
     (void)state;
-    tk_start(&t, NULL);
+    tk_start(&t, cfg_batch);
     rep = tk_rep(&t, "Alice", "north");
     cust = tk_customer(&t, "Greenfield", "north", &rep, 50, 0);
     tk_enroll(&t, &rep, &d);
@@ -211,7 +238,7 @@ static void test_generated_tasks(void **state)
     race x[2];
 
     (void)state;
-    tk_start(&t, NULL);
+    tk_start(&t, cfg_batch);
     rep = tk_rep(&t, "Alice", "north");
     cust = tk_customer(&t, "Greenfield", "north", &rep, 50, 0);
     tk_rep(&t, "Bob", "south");
@@ -282,7 +309,7 @@ static void test_lost_and_reports(void **state)
     const char *const only_north[] = {"north"}, *const only_south[] = {"south"};
 
     (void)state;
-    tk_start(&t, NULL);
+    tk_start(&t, cfg_batch);
     rep = tk_rep(&t, "Alice", "north");
     tk_rep(&t, "Bob", "south");
     north = tk_customer(&t, "Greenfield", "north", &rep, 50, 0);
@@ -340,7 +367,7 @@ static void test_value_report(void **state)
     const char *const only_south[] = {"south"};
 
     (void)state;
-    tk_start(&t, NULL);
+    tk_start(&t, cfg_batch);
     rep = tk_rep(&t, "Alice", "north");
     tk_rep(&t, "Bob", "south");
     c[0] = tk_customer(&t, "Big", "north", &rep, 50, 0);
@@ -393,6 +420,155 @@ static void test_bad_params(void **state)
     tk_stop(&t);
 }
 
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(fs_id));
+}
+
+static int64_t row_int(const fs_row *row, const char *field)
+{
+    int i = fs_entity_field_index(row->entity, field);
+    assert_true(i >= 0);
+    return row->cells[i].v.kind == FS_VAL_INT ? row->cells[i].v.u.i : -1;
+}
+
+/* analyze grades in batches from a sorted work table; fs_score_grade holds
+ * every line in memory. Both must agree on every customer, with ties at
+ * the medians, the quintile cuts and the Pareto cut, two currencies, a
+ * prospect; in the one-customer batches too (batch edges everywhere). */
+static void test_batches_match_grade(void **state)
+{
+    enum { NC = 40 };
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fss_analyze_result a;
+    fs_id rep, c[NC], sorted[NC];
+    fs_score_line lines[NC];
+    size_t nlines = 0;
+    int64_t now = now_ms();
+    uint64_t next;
+
+    (void)state;
+    tk_start(&t, cfg_batch);
+    rep = tk_rep(&t, "Alice", "north");
+    for (int i = 0; i < NC; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "Cust %d", i);
+        c[i] = tk_customer(&t, name, "north", &rep, 50, 0);
+        sorted[i] = c[i];
+    }
+    /* fs_score_grade breaks Pareto ties by the customer index: the store's
+     * order is by id. */
+    qsort(sorted, NC, sizeof sorted[0], cmp_id);
+    for (int k = 0; k < NC; k++) {
+        int i = 0;
+        while (memcmp(&c[i], &sorted[k], sizeof c[i]) != 0)
+            i++;
+        if (i == 7)
+            continue; /* a prospect */
+        const char *cur = i % 5 == 0 ? "USD" : "EUR";
+        fs_score_purchase pu[4];
+        int n = 1 + (i * 7) % 4;
+        for (int j = 0; j < n; j++) {
+            pu[j].amount = 100 * (1 + (i % 3)); /* few distinct: ties */
+            pu[j].at_ms = now - (int64_t)(1 + (i + j) % 3) * DAY;
+            memcpy(pu[j].currency, cur, 4);
+            buy(&t, &c[i], pu[j].amount, cur, pu[j].at_ms);
+        }
+        nlines += fs_score_summarize(pu, (size_t)n, now, &t.cfg.score, (uint32_t)k,
+                                     lines + nlines, 1);
+    }
+    assert_int_equal(fs_score_grade(lines, nlines, &t.cfg.score, NULL, 0, NULL, NULL), FS_OK);
+
+    assert_int_equal(fss_analyze(t.s, now, &a, NULL), FSS_OK);
+    assert_int_equal(a.customers, NC);
+    assert_int_equal(a.buyers, NC - 1);
+    assert_int_equal(a.changed, NC);
+    assert_int_equal(a.ncur, 2);
+    tk_enroll(&t, &rep, &d);
+    pull_from(&t, &d, 0, &next, &r);
+    for (size_t l = 0; l < nlines; l++) {
+        const fs_pulled_row *pr = tk_find_row(&r, &sorted[lines[l].customer]);
+        char rfm[4] = {(char)('0' + lines[l].r % 10), (char)('0' + lines[l].f % 10),
+                       (char)('0' + lines[l].m % 10), '\0'};
+        assert_non_null(pr);
+        const char *g = tk_row_text(&pr->row, "grade"), *got_rfm = tk_row_text(&pr->row, "rfm");
+        if (!g || g[0] != lines[l].grade || !got_rfm || strcmp(got_rfm, rfm) != 0 ||
+            row_int(&pr->row, "core") != (lines[l].core ? 1 : 0))
+            fail_msg("line %zu (%s): grade %s rfm %s core %lld, want %c %s %d", l,
+                     lines[l].currency, g ? g : "-", got_rfm ? got_rfm : "-",
+                     (long long)row_int(&pr->row, "core"), lines[l].grade, rfm,
+                     lines[l].core);
+    }
+    {
+        int i7 = 7;
+        assert_string_equal(field_of(&r, &c[i7], "grade"), "A");
+    }
+    fs_proto_sync_response_free(&r);
+
+    /* and a rerun, batch by batch, changes nothing */
+    assert_int_equal(fss_analyze(t.s, now, &a, NULL), FSS_OK);
+    assert_int_equal(a.changed, 0);
+    assert_int_equal(a.customers, NC);
+    tk_stop(&t);
+}
+
+/* The last run's grade movements per territory: a manager's report sums
+ * those of their territories only; a rerun replaces them. */
+static void test_movements_by_territory(void **state)
+{
+    tk_server t;
+    fs_id rep, n1;
+    fss_analyze_result a;
+    fss_buf out = {0};
+    int64_t now = now_ms();
+    const char *const only_north[] = {"north"}, *const only_south[] = {"south"};
+
+    (void)state;
+    tk_start(&t, cfg_batch);
+    rep = tk_rep(&t, "Alice", "north");
+    tk_rep(&t, "Bob", "south");
+    n1 = tk_customer(&t, "North one", "north", &rep, 50, 0);
+    tk_customer(&t, "North two", "north", &rep, 50, 0);
+    tk_customer(&t, "South one", "south", NULL, 50, 0);
+    assert_int_equal(fss_report_movements(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_string_equal(out.data, "{\"run_at\":null,\"movements\":[],\"territories\":[]}\n");
+    fss_buf_free(&out);
+
+    assert_int_equal(fss_analyze(t.s, now, &a, NULL), FSS_OK);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, NULL, 0, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[{\"from\":null,\"to\":\"A\",\"customers\":3}]"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_south, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[{\"from\":null,\"to\":\"A\",\"customers\":1}]"));
+    assert_non_null(strstr(out.data, "{\"territory\":\"south\",\"from\":null,\"to\":\"A\","
+                                     "\"customers\":1}"));
+    assert_null(strstr(out.data, "north"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_north, 0, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[]")); /* no territory: nothing */
+    fss_buf_free(&out);
+
+    /* North one buys: A -> E in north; south's A stays A, not a movement. */
+    buy(&t, &n1, 500, "EUR", now - DAY);
+    assert_int_equal(fss_analyze(t.s, now, &a, NULL), FSS_OK);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_north, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[{\"from\":\"A\",\"to\":\"E\",\"customers\":1}]"));
+    fss_buf_free(&out);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(fss_report_movements(t.s, only_south, 1, &out, NULL), FSS_OK);
+    assert_non_null(strstr(out.data, "\"movements\":[]"));
+    assert_null(strstr(out.data, "\"run_at\":null"));
+    fss_buf_free(&out);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +578,18 @@ int main(void)
         cmocka_unit_test(test_lost_and_reports),
         cmocka_unit_test(test_value_report),
         cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_batches_match_grade),
+        cmocka_unit_test(test_movements_by_territory),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* the ones whose analyze runs span customers, again with one customer
+     * per batch (batch edges everywhere) */
+    const struct CMUnitTest batched[] = {
+        cmocka_unit_test(test_grades_reach_device),
+        cmocka_unit_test(test_generated_tasks),
+        cmocka_unit_test(test_lost_and_reports),
+        cmocka_unit_test(test_batches_match_grade),
+        cmocka_unit_test(test_movements_by_territory),
+    };
+    int failed = cmocka_run_group_tests_name("analyze_batch_default", tests, group_default, NULL);
+    return failed + cmocka_run_group_tests_name("analyze_batch_1", batched, group_one, NULL);
 }
