@@ -384,6 +384,14 @@ static fss_status route_conflicts(route_ctx *x, fss_buf *out, bool *csv, fs_erro
     return fss__admin_conflicts(x->s, &a, TERR(x), *csv, out, err);
 }
 
+/* format=csv asked for (the reports whose JSON is not a page). */
+static bool want_csv(route_ctx *x)
+{
+    char fmt[16];
+
+    return query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+}
+
 /* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
 static fss_status route_activity(route_ctx *x, fss_buf *out, fs_error *err)
 {
