@@ -49,7 +49,7 @@ def test(server, browser, outdir):
     bob.run("customer", "edit", hill, "phone=" + BOB_PHONE)
     alice.sync()
     bob.sync()
-    records = [k for k in server.api("GET", "conflicts") if k["field"] == "phone"]
+    records = [k for k in server.items("conflicts") if k["field"] == "phone"]
     assert len(records) == 1, records
     rec = records[0]
     assert rec["theirs"] == ALICE_PHONE and rec["yours"] == BOB_PHONE, rec
@@ -83,7 +83,7 @@ def test(server, browser, outdir):
     b.wait.until(EC.presence_of_element_located((By.ID, "conflict-decision")))
     assert "theirs" in b.find("conflict-decision").text
     assert "user:demo-admin" in b.find("conflict-decision").text
-    done = [k for k in server.api("GET", "conflicts?status=resolved") if k["id"] == rec["id"]]
+    done = [k for k in server.items("conflicts?status=resolved") if k["id"] == rec["id"]]
     assert done and '"theirs"' in done[0]["resolution"], done
     assert done[0]["resolved_by"] == "user:demo-admin", done
     b.shot("conflict-resolved")
@@ -100,7 +100,7 @@ def test(server, browser, outdir):
     bob.run("customer", "edit", hill, "phone=+44 2")
     alice.sync()
     bob.sync()
-    second = [k for k in server.api("GET", "conflicts?status=auto") if k["yours"] == "+44 2"][0]
+    second = [k for k in server.items("conflicts?status=auto") if k["yours"] == "+44 2"][0]
     before = b.find("conflict-rows").get_attribute("data-loaded")
     b.driver.find_element(By.CSS_SELECTOR, "#conflict-status option[value='auto']").click()
     b.wait_loaded("conflict-rows", before)
@@ -118,7 +118,7 @@ def test(server, browser, outdir):
     # Devices: both listed with rep and last sync.
     b.open("devices")
     b.wait_loaded("device-rows")
-    devices = {d["name"]: d for d in server.api("GET", "devices")}
+    devices = {d["name"]: d for d in server.items("devices")}
     rows = b.find("device-rows").text
     for name, rep in (("alice-laptop", "Alice Martin"), ("bob-handheld", "Bob Okafor")):
         assert name in rows and rep in rows, rows
@@ -132,13 +132,13 @@ def test(server, browser, outdir):
     b.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".confirm")))
     b.driver.switch_to.active_element.click()  # the focus is on Cancel
     assert b.driver.find_elements(By.CSS_SELECTOR, ".confirm") == []
-    assert not [d for d in server.api("GET", "devices") if d["revoked"]]
+    assert not [d for d in server.items("devices") if d["revoked"]]
     revoke.click()
     confirm = b.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".confirm-yes")))
     b.shot("device-confirm")
     confirm.click()
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "device-said"), "revoked"))
-    revoked = [d["name"] for d in server.api("GET", "devices") if d["revoked"]]
+    revoked = [d["name"] for d in server.items("devices") if d["revoked"]]
     assert revoked == ["bob-handheld"], revoked
     b.shot("device-revoked")
 

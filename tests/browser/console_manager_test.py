@@ -59,7 +59,7 @@ def test(server, browser, outdir):
     carol = server.device("Carol", "carol-phone")
     conflict_on(laptop, tablet, "Hillside", "+44 1", "+44 2")
     conflict_on(bob, carol, "Coastal", "+44 3", "+44 4")
-    records = server.api("GET", "conflicts")
+    records = server.items("conflicts")
     assert {k["yours"] for k in records if k["field"] == "phone"} == {"+44 2", "+44 4"}, records
     server.api("POST", "users", {"name": "nora", "role": "manager", "territories": ["north"],
                                  "password": PASSWORD})
@@ -105,7 +105,7 @@ def test(server, browser, outdir):
     b.wait.until(EC.element_to_be_clickable((By.ID, "conflict-keep-theirs"))).click()
     b.wait.until(EC.presence_of_element_located((By.ID, "conflict-decision")))
     assert "user:nora" in b.find("conflict-decision").text
-    mine = [k for k in server.api("GET", "conflicts?status=resolved") if k["yours"] == "+44 2"]
+    mine = [k for k in server.items("conflicts?status=resolved") if k["yours"] == "+44 2"]
     assert mine and mine[0]["resolved_by"] == "user:nora", mine
     b.shot("manager-conflicts")
 

@@ -157,6 +157,11 @@ class Server:
             raise ApiError(e.code, e.read().decode())
         return text if raw else json.loads(text)
 
+    def items(self, path):
+        """The rows of a list (a page's items, up to 1000, or an array)."""
+        d = self.api("GET", path + ("&" if "?" in path else "?") + "limit=1000")
+        return d["items"] if isinstance(d, dict) else d
+
     def stop(self):
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
