@@ -161,6 +161,21 @@ for rep in alice bob; do
   fi
 done
 
+say "The console at $URL/ shows the same (its API, logged in as demo-admin)"
+PW=$(sed -n 's/.*back-office login (made for this demo): demo-admin \/ \([^ ]*\)$/\1/p' "$D/server.out" | head -n 1)
+JAR=$D/console.cookies
+curl -sf -c "$JAR" -H 'Content-Type: application/json' \
+  -d "{\"name\":\"demo-admin\",\"password\":\"$PW\"}" "$URL/admin/v1/login" >/dev/null
+console_get() { curl -sf -b "$JAR" "$URL/admin/v1/$1"; }
+ACT=$(console_get activity | /usr/bin/python3 -c 'import json,sys; print(sum(r.get("completed", 0) for r in json.load(sys.stdin)))')
+PIPE=$(console_get 'pipeline?format=csv' | tail -n +2 | wc -l)
+OPEN=$(console_get 'conflicts?status=open&limit=1' | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+echo "  Activity: $ACT completed visit(s); Pipeline: $PIPE status line(s); Conflicts: $OPEN open"
+if [ "$ACT" -lt 1 ] || [ "$PIPE" -lt 1 ] || [ "$OPEN" -lt 1 ]; then
+  echo "the console would not show the demo's activity, pipeline and open conflict" >&2
+  exit 1
+fi
+
 if [ -t 0 ]; then
   say "The server is still running: $URL (Ctrl-C to stop)"
   grep 'admin API' "$D/server.out" || true
