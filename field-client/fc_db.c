@@ -373,10 +373,13 @@ fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err)
 fc_status fc__fts_mark(fc_client *c, const fs_id *customer, fs_error *err)
 {
     sqlite3_stmt *st = NULL;
-    fc_status rc = fc__cached(c, &c->st_page[FC_SQL_DIRTY_ADD],
-                              "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
-                              &st, err);
+    fc_status rc;
 
+    if (c->fts_deferred)
+        return FC_OK; /* the whole index is rebuilt at the end (fc_sync.c) */
+    rc = fc__cached(c, &c->st_page[FC_SQL_DIRTY_ADD],
+                    "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
+                    &st, err);
     if (!rc) {
         sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
@@ -454,6 +457,23 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
             rc = fc__sqlfail(c, err, "search index");
         fc__release(st);
     }
+    return rc;
+}
+
+/* Every customer with an entry (it may be gone now) and every live one:
+ * refresh_dirty deletes the first kind's entries and writes the second's,
+ * in one statement per step, as one index build. */
+fc_status fc__fts_rebuild(fc_client *c, fs_error *err)
+{
+    fc_status rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
+                            " SELECT cid FROM fc_search_map;"
+                            "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
+                            " SELECT id FROM customer WHERE deleted = 0", err);
+
+    if (!rc)
+        rc = fc__fts_refresh_dirty(c, err);
+    if (!rc)
+        rc = fc__meta_del(c, "search_stale", err);
     return rc;
 }
 
@@ -703,19 +723,21 @@ static const char client_ddl[] =
     "CREATE TABLE IF NOT EXISTS fc_search_map("
     " rid INTEGER PRIMARY KEY, cid BLOB UNIQUE NOT NULL);";
 
-/* Replicas made before fc_sub existed have an empty one: index every live
- * customer once (meta "search_sub" records that it was done). */
+/* Replicas made before fc_sub existed have an empty one (meta "search_sub"
+ * records that it was filled), and a first download interrupted after
+ * some pages left rows the index does not hold yet ("search_stale",
+ * fc_sync.c): either way every customer is indexed here, so a replica is
+ * searchable for all it shows as soon as it is open. */
 static fc_status search_backfill(fc_client *c, fs_error *err)
 {
-    int64_t done = 0;
+    int64_t done = 0, stale = 0;
     fc_status rc = fc__meta_get_int(c, "search_sub", &done, NULL, err);
 
-    if (rc || done)
-        return rc;
-    rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
-                  " SELECT id FROM customer WHERE deleted = 0", err);
     if (!rc)
-        rc = fc__fts_refresh_dirty(c, err);
+        rc = fc__meta_get_int(c, "search_stale", &stale, NULL, err);
+    if (rc || (done && !stale))
+        return rc;
+    rc = fc__fts_rebuild(c, err);
     if (!rc)
         rc = fc__meta_set_int(c, "search_sub", 1, err);
     return rc;

@@ -782,6 +782,22 @@ done:
     return rc;
 }
 
+/* Inside a page's transaction: before the first download is complete
+ * (meta "bootstrapped"), the page leaves the search index alone and marks
+ * it stale (apply_page). */
+static fc_status defer_search(fc_client *c, fs_error *err)
+{
+    int64_t done = 0;
+    fc_status rc = fc__meta_get_int(c, "bootstrapped", &done, NULL, err);
+
+    c->fts_deferred = false;
+    if (rc || done)
+        return rc;
+    rc = fc__meta_set_int(c, "search_stale", 1, err);
+    c->fts_deferred = rc == FC_OK;
+    return rc;
+}
+
 static fc_status apply_page(fc_client *c, const batch *b,
                             const fs_sync_response *r, fc_progress *prog,
                             size_t *notices, fs_error *err)
@@ -797,6 +813,14 @@ static fc_status apply_page(fc_client *c, const batch *b,
     rc = fc__begin(c, err);
     if (rc)
         return rc;
+    /* Until the first download is complete, the search index is not
+     * maintained page by page (one refresh per page was 18% of a 200k
+     * bootstrap's client time, docs/BENCHMARKS.md issue 19) but built once,
+     * at its last page. "search_stale", committed with each such page,
+     * says the index lags the rows: an interrupted download's replica is
+     * indexed in full when it is next opened (fc_db.c search_backfill), and
+     * the resumed download defers again. */
+    rc = defer_search(c, err);
     /* Each statement is cached in the handle (st_page), not prepared per
      * result, row or page. The search set is empty here: every refresh
      * empties it, and a failed page's marks roll back with it. */
@@ -952,7 +976,8 @@ static fc_status apply_page(fc_client *c, const batch *b,
     /* Search entries: once per customer whose row or contacts changed (a
      * customer and its contacts usually arrive on the same page), after the
      * roots are fixed so that contacts are found by their customer. */
-    rc = fc__fts_refresh_dirty(c, err);
+    if (!c->fts_deferred)
+        rc = fc__fts_refresh_dirty(c, err);
     if (rc)
         goto done;
     /* 4. Scope exits, after the recompute so nothing re-creates them. */
@@ -994,6 +1019,14 @@ static fc_status apply_page(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
+    /* The first download's last page: its whole search index, built
+     * after the rows (every customer, one statement per step). */
+    if (c->fts_deferred && !r->has_more) {
+        c->fts_deferred = false;
+        rc = fc__fts_rebuild(c, err);
+        if (rc)
+            goto done;
+    }
     /* 6. Cursor, clock, bookkeeping: committed with the page they describe. */
     rc = fc__meta_set_int(c, "cursor", (int64_t)r->next_cursor, err);
     if (!rc)
@@ -1018,6 +1051,7 @@ done:
     fc__release(tch);
     fc__release(await);
     fc__release(settle);
+    c->fts_deferred = false;
     if (rc)
         fc__rollback(c);
     return rc;
