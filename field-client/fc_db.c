@@ -463,18 +463,69 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 /* Every customer with an entry (it may be gone now) and every live one:
  * refresh_dirty deletes the first kind's entries and writes the second's,
  * in one statement per step, as one index build. */
-fc_status fc__fts_rebuild(fc_client *c, fs_error *err)
+static fc_status fts_rebuild(fc_client *c, fs_error *err)
 {
     fc_status rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
                             " SELECT cid FROM fc_search_map;"
                             "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
                             " SELECT id FROM customer WHERE deleted = 0", err);
 
-    if (!rc)
-        rc = fc__fts_refresh_dirty(c, err);
-    if (!rc)
-        rc = fc__meta_del(c, "search_stale", err);
-    return rc;
+    return rc ? rc : fc__fts_refresh_dirty(c, err);
+}
+
+/*
+ * A first download is a bulk load (fc_sync.c apply_page): until its last
+ * page, pages leave the search index alone (fc__fts_mark does nothing) and
+ * the displayed tables go without their (root, seq) indexes
+ * (fs_store_defer_root_index): both took random writes per row. Meta
+ * "bulk_load", committed with each such page, says the indexes lag the
+ * rows; fc__bulk_end builds them in one pass each, at the last page or,
+ * for a download interrupted before it, when the replica is next opened
+ * (search_backfill), so a replica is searchable for all it shows as soon
+ * as it is open. The resumed download starts another bulk load.
+ */
+/* SQLite refuses to drop or create an index while a statement of the
+ * connection is active, and the statements kept prepared (fc__cached, the
+ * store's) may be left on the last row they read; none is being read from
+ * when a page starts or ends, so they are reset. */
+static void reset_statements(fc_client *c)
+{
+    for (sqlite3_stmt *st = sqlite3_next_stmt(c->db, NULL); st;
+         st = sqlite3_next_stmt(c->db, st))
+        if (sqlite3_stmt_busy(st))
+            sqlite3_reset(st);
+}
+
+fc_status fc__bulk_begin(fc_client *c, fs_error *err)
+{
+    fs_error serr = {0};
+    fs_store_status sst;
+    fc_status rc = fc__meta_set_int(c, "bulk_load", 1, err);
+
+    if (rc)
+        return rc;
+    reset_statements(c);
+    sst = fs_store_defer_root_index(c->disp, true, NULL, &serr);
+    if (sst)
+        return fc__from_store(sst, &serr, err);
+    c->fts_deferred = true;
+    return FC_OK;
+}
+
+fc_status fc__bulk_end(fc_client *c, fs_error *err)
+{
+    fs_error serr = {0};
+    fs_store_status sst;
+    fc_status rc;
+
+    c->fts_deferred = false;
+    /* The root indexes first: the search entries find contacts by root. */
+    reset_statements(c);
+    sst = fs_store_defer_root_index(c->disp, false, NULL, &serr);
+    if (sst)
+        return fc__from_store(sst, &serr, err);
+    rc = fts_rebuild(c, err);
+    return rc ? rc : fc__meta_del(c, "bulk_load", err);
 }
 
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
@@ -725,19 +776,18 @@ static const char client_ddl[] =
 
 /* Replicas made before fc_sub existed have an empty one (meta "search_sub"
  * records that it was filled), and a first download interrupted after
- * some pages left rows the index does not hold yet ("search_stale",
- * fc_sync.c): either way every customer is indexed here, so a replica is
- * searchable for all it shows as soon as it is open. */
+ * some pages left rows the indexes do not hold yet ("bulk_load",
+ * fc__bulk_end): either way every customer is indexed here. */
 static fc_status search_backfill(fc_client *c, fs_error *err)
 {
-    int64_t done = 0, stale = 0;
+    int64_t done = 0, bulk = 0;
     fc_status rc = fc__meta_get_int(c, "search_sub", &done, NULL, err);
 
     if (!rc)
-        rc = fc__meta_get_int(c, "search_stale", &stale, NULL, err);
-    if (rc || (done && !stale))
+        rc = fc__meta_get_int(c, "bulk_load", &bulk, NULL, err);
+    if (rc || (done && !bulk))
         return rc;
-    rc = fc__fts_rebuild(c, err);
+    rc = bulk ? fc__bulk_end(c, err) : fts_rebuild(c, err);
     if (!rc)
         rc = fc__meta_set_int(c, "search_sub", 1, err);
     return rc;

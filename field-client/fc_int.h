@@ -55,10 +55,8 @@ struct fc_client {
      * fc__fts_refresh_dirty), indexed by fc_page_sql: parsing them per page
      * was ~7% of a small bootstrap's client CPU. */
     sqlite3_stmt *st_page[FC_SQL_COUNT];
-    /* Set by apply_page for the pages of a first download: fc__fts_mark
-     * does nothing, and the whole search index is built once at its last
-     * page (fc__fts_rebuild; meta "search_stale" marks a replica whose
-     * index lags its rows, fc_sync.c). */
+    /* Set for the pages of a first download (fc__bulk_begin): fc__fts_mark
+     * does nothing; the whole search index is built at its end. */
     bool fts_deferred;
 };
 
@@ -125,9 +123,11 @@ fc_status fc__fts_mark(fc_client *c, const fs_id *customer, fs_error *err);
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err);
 /* Both, for one customer (a local write). */
 fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
-/* Rebuilds the entry of every customer the index or the displayed table
- * holds (inside the caller's transaction) and clears meta "search_stale". */
-fc_status fc__fts_rebuild(fc_client *c, fs_error *err);
+/* A first download's pages as a bulk load (fc_db.c explains): begin defers
+ * the search index and the displayed tables' root indexes for this page,
+ * end builds them; inside the caller's transaction. */
+fc_status fc__bulk_begin(fc_client *c, fs_error *err);
+fc_status fc__bulk_end(fc_client *c, fs_error *err);
 /* Replaces the stored open-conflict list with the server's (k[0..n)) and
  * records the server's total; inside the caller's transaction. */
 fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,

@@ -782,10 +782,9 @@ done:
     return rc;
 }
 
-/* Inside a page's transaction: before the first download is complete
- * (meta "bootstrapped"), the page leaves the search index alone and marks
- * it stale (apply_page). */
-static fc_status defer_search(fc_client *c, fs_error *err)
+/* Inside a page's transaction: a page of the first download (meta
+ * "bootstrapped" not set yet) is part of a bulk load (fc__bulk_begin). */
+static fc_status bulk_page(fc_client *c, fs_error *err)
 {
     int64_t done = 0;
     fc_status rc = fc__meta_get_int(c, "bootstrapped", &done, NULL, err);
@@ -793,9 +792,7 @@ static fc_status defer_search(fc_client *c, fs_error *err)
     c->fts_deferred = false;
     if (rc || done)
         return rc;
-    rc = fc__meta_set_int(c, "search_stale", 1, err);
-    c->fts_deferred = rc == FC_OK;
-    return rc;
+    return fc__bulk_begin(c, err);
 }
 
 static fc_status apply_page(fc_client *c, const batch *b,
@@ -813,14 +810,13 @@ static fc_status apply_page(fc_client *c, const batch *b,
     rc = fc__begin(c, err);
     if (rc)
         return rc;
-    /* Until the first download is complete, the search index is not
-     * maintained page by page (one refresh per page was 18% of a 200k
-     * bootstrap's client time, docs/BENCHMARKS.md issue 19) but built once,
-     * at its last page. "search_stale", committed with each such page,
-     * says the index lags the rows: an interrupted download's replica is
-     * indexed in full when it is next opened (fc_db.c search_backfill), and
-     * the resumed download defers again. */
-    rc = defer_search(c, err);
+    /* Until the first download is complete, the search index and the
+     * displayed tables' root indexes are not maintained page by page (the
+     * search refresh was 18% of a 200k bootstrap's client time, the root
+     * indexes random writes per row; docs/BENCHMARKS.md issue 19) but
+     * built once, at its last page (fc__bulk_end; an interrupted one's
+     * when the replica is next opened). */
+    rc = bulk_page(c, err);
     /* Each statement is cached in the handle (st_page), not prepared per
      * result, row or page. The search set is empty here: every refresh
      * empties it, and a failed page's marks roll back with it. */
@@ -1019,11 +1015,9 @@ static fc_status apply_page(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
-    /* The first download's last page: its whole search index, built
-     * after the rows (every customer, one statement per step). */
+    /* The first download's last page: its indexes, built after the rows. */
     if (c->fts_deferred && !r->has_more) {
-        c->fts_deferred = false;
-        rc = fc__fts_rebuild(c, err);
+        rc = fc__bulk_end(c, err);
         if (rc)
             goto done;
     }

@@ -409,6 +409,74 @@ static fs_store_status run_buf(fs_store *s, sqlbuf *b, fs_error *err)
     return rc;
 }
 
+fs_store_status fs_store_defer_root_index(fs_store *s, bool defer, bool *changed,
+                                          fs_error *err)
+{
+    sqlbuf b = {0};
+    fss_stmt *st = NULL;
+    fs_store_status rc = FS_STORE_OK;
+    bool has_root = false;
+    int r;
+
+    if (changed)
+        *changed = false;
+    if (!s || s->nent == 0)
+        return fs_store__fail(err, FS_STORE_EINVAL,
+                              "fs_store_defer_root_index: NULL argument");
+    /* All tables' indexes change together, in one transaction: the first
+     * table's tells the state. */
+    sb_add(&b, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '%s_root'",
+           s->ents[0].table);
+    if (b.oom) {
+        rc = fs_store__fail(err, FS_STORE_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (fss_prepare(s->db, b.p, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fs_store__sqlfail(s, err, "sqlite_master");
+        goto done;
+    }
+    r = fss_step(st);
+    if (r != FSS_SQL_ROW && r != FSS_SQL_DONE) {
+        rc = fs_store__sqlfail(s, err, "sqlite_master");
+        goto done;
+    }
+    has_root = r == FSS_SQL_ROW;
+    fss_finalize(st); /* no DDL while it is active */
+    st = NULL;
+    free(sb_take(&b));
+    if (has_root != defer)
+        goto done;
+    for (size_t i = 0; i < s->nent && rc == FS_STORE_OK; i++) {
+        const fs_store_ent *ent = &s->ents[i];
+        if (defer) {
+            if (ent->parent >= 0) {
+                sb_add(&b, "CREATE INDEX IF NOT EXISTS \"%s_noroot\" ON \"%s\"(id)"
+                       " WHERE root IS NULL", ent->table, ent->table);
+                rc = run_buf(s, &b, err);
+            }
+            if (rc == FS_STORE_OK) {
+                sb_add(&b, "DROP INDEX IF EXISTS \"%s_root\"", ent->table);
+                rc = run_buf(s, &b, err);
+            }
+        } else {
+            /* the definition migrate_table gives it */
+            sb_add(&b, "CREATE INDEX IF NOT EXISTS \"%s_root\" ON \"%s\"(root, seq)",
+                   ent->table, ent->table);
+            rc = run_buf(s, &b, err);
+            if (rc == FS_STORE_OK) {
+                sb_add(&b, "DROP INDEX IF EXISTS \"%s_noroot\"", ent->table);
+                rc = run_buf(s, &b, err);
+            }
+        }
+    }
+    if (rc == FS_STORE_OK && changed)
+        *changed = true;
+done:
+    fss_finalize(st);
+    free(b.p);
+    return rc;
+}
+
 /* Creates ent's table, or adds the columns an older version lacks, then the
  * indexes. */
 static fs_store_status migrate_table(fs_store *s, const fs_store_ent *ent,
