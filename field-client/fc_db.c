@@ -460,70 +460,84 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
     return rc;
 }
 
-/* Every customer with an entry (it may be gone now) and every live one:
- * refresh_dirty deletes the first kind's entries and writes the second's,
- * in one statement per step, as one index build. */
+/* Customers per refresh in fts_rebuild: FTS5 holds a statement's new terms
+ * in memory until it ends (up to its 1 MB hash), and one statement for a
+ * whole 200k-row replica's customers took the client past its RSS budget. */
+#define FC_FTS_REBUILD_CHUNK 500
+
+/* The entry of every customer with one (it may be gone now) and of every
+ * live one, rebuilt: the gone first, then the live in id order,
+ * FC_FTS_REBUILD_CHUNK at a time, each chunk one statement per step. */
 static fc_status fts_rebuild(fc_client *c, fs_error *err)
 {
+    sqlite3_stmt *st = NULL;
+    uint8_t last[16];
+    int lastn = 0;
     fc_status rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
-                            " SELECT cid FROM fc_search_map;"
-                            "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
-                            " SELECT id FROM customer WHERE deleted = 0", err);
+                            " SELECT cid FROM fc_search_map WHERE cid NOT IN"
+                            " (SELECT id FROM customer WHERE deleted = 0)", err);
 
-    return rc ? rc : fc__fts_refresh_dirty(c, err);
+    if (!rc)
+        rc = fc__fts_refresh_dirty(c, err);
+    if (!rc)
+        rc = fc__prepare(c, "INSERT INTO temp.fc_search_dirty(cid) SELECT id FROM"
+                         " customer WHERE deleted = 0 AND id > ?1 ORDER BY id LIMIT ?2",
+                         &st, err);
+    while (!rc) { /* bounded: each chunk moves past the last id */
+        sqlite3_bind_blob(st, 1, last, lastn, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, FC_FTS_REBUILD_CHUNK);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fc__sqlfail(c, err, "search index");
+            break;
+        }
+        sqlite3_reset(st);
+        if (sqlite3_changes(c->db) == 0)
+            break;
+        {
+            sqlite3_stmt *mx = NULL;
+            rc = fc__prepare(c, "SELECT max(cid) FROM temp.fc_search_dirty", &mx, err);
+            if (!rc && sqlite3_step(mx) == SQLITE_ROW &&
+                sqlite3_column_bytes(mx, 0) == 16) {
+                memcpy(last, sqlite3_column_blob(mx, 0), 16);
+                lastn = 16;
+            } else if (!rc) {
+                rc = fc__sqlfail(c, err, "search index");
+            }
+            sqlite3_finalize(mx);
+        }
+        if (!rc)
+            rc = fc__fts_refresh_dirty(c, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /*
  * A first download is a bulk load (fc_sync.c apply_page): until its last
- * page, pages leave the search index alone (fc__fts_mark does nothing) and
- * the displayed tables go without their (root, seq) indexes
- * (fs_store_defer_root_index): both took random writes per row. Meta
- * "bulk_load", committed with each such page, says the indexes lag the
- * rows; fc__bulk_end builds them in one pass each, at the last page or,
- * for a download interrupted before it, when the replica is next opened
- * (search_backfill), so a replica is searchable for all it shows as soon
- * as it is open. The resumed download starts another bulk load.
+ * page, pages leave the search index alone (fc__fts_mark does nothing;
+ * a refresh per page was 18% of a 200k-row bootstrap's client time).
+ * Meta "bulk_load", committed with each such page, says the index lags
+ * the rows; fc__bulk_end builds every customer's entry, at the last page
+ * or, for a download interrupted before it, when the replica is next
+ * opened (search_backfill), so a replica is searchable for all it shows
+ * as soon as it is open. The resumed download starts another bulk load.
+ * (Building the displayed tables' (root, seq) indexes after the rows was
+ * tried too: it took the client's peak RSS past its 16 MiB budget,
+ * docs/BENCHMARKS.md issue 19.)
  */
-/* SQLite refuses to drop or create an index while a statement of the
- * connection is active, and the statements kept prepared (fc__cached, the
- * store's) may be left on the last row they read; none is being read from
- * when a page starts or ends, so they are reset. */
-static void reset_statements(fc_client *c)
-{
-    for (sqlite3_stmt *st = sqlite3_next_stmt(c->db, NULL); st;
-         st = sqlite3_next_stmt(c->db, st))
-        if (sqlite3_stmt_busy(st))
-            sqlite3_reset(st);
-}
-
 fc_status fc__bulk_begin(fc_client *c, fs_error *err)
 {
-    fs_error serr = {0};
-    fs_store_status sst;
     fc_status rc = fc__meta_set_int(c, "bulk_load", 1, err);
 
-    if (rc)
-        return rc;
-    reset_statements(c);
-    sst = fs_store_defer_root_index(c->disp, true, NULL, &serr);
-    if (sst)
-        return fc__from_store(sst, &serr, err);
-    c->fts_deferred = true;
-    return FC_OK;
+    c->fts_deferred = rc == FC_OK;
+    return rc;
 }
 
 fc_status fc__bulk_end(fc_client *c, fs_error *err)
 {
-    fs_error serr = {0};
-    fs_store_status sst;
     fc_status rc;
 
     c->fts_deferred = false;
-    /* The root indexes first: the search entries find contacts by root. */
-    reset_statements(c);
-    sst = fs_store_defer_root_index(c->disp, false, NULL, &serr);
-    if (sst)
-        return fc__from_store(sst, &serr, err);
     rc = fts_rebuild(c, err);
     return rc ? rc : fc__meta_del(c, "bulk_load", err);
 }

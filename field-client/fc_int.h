@@ -124,8 +124,8 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err);
 /* Both, for one customer (a local write). */
 fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
 /* A first download's pages as a bulk load (fc_db.c explains): begin defers
- * the search index and the displayed tables' root indexes for this page,
- * end builds them; inside the caller's transaction. */
+ * the search index for this page, end builds it; inside the caller's
+ * transaction. */
 fc_status fc__bulk_begin(fc_client *c, fs_error *err);
 fc_status fc__bulk_end(fc_client *c, fs_error *err);
 /* Replaces the stored open-conflict list with the server's (k[0..n)) and

@@ -810,12 +810,11 @@ static fc_status apply_page(fc_client *c, const batch *b,
     rc = fc__begin(c, err);
     if (rc)
         return rc;
-    /* Until the first download is complete, the search index and the
-     * displayed tables' root indexes are not maintained page by page (the
-     * search refresh was 18% of a 200k bootstrap's client time, the root
-     * indexes random writes per row; docs/BENCHMARKS.md issue 19) but
-     * built once, at its last page (fc__bulk_end; an interrupted one's
-     * when the replica is next opened). */
+    /* Until the first download is complete, the search index is not
+     * maintained page by page (the refresh was 18% of a 200k bootstrap's
+     * client time, docs/BENCHMARKS.md issue 19) but built once, at its
+     * last page (fc__bulk_end; an interrupted one's when the replica is
+     * next opened). */
     rc = bulk_page(c, err);
     /* Each statement is cached in the handle (st_page), not prepared per
      * result, row or page. The search set is empty here: every refresh
@@ -1015,7 +1014,8 @@ static fc_status apply_page(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
-    /* The first download's last page: its indexes, built after the rows. */
+    /* The first download's last page: its search index, built after the
+     * rows. */
     if (c->fts_deferred && !r->has_more) {
         rc = fc__bulk_end(c, err);
         if (rc)

@@ -186,23 +186,6 @@ fs_store_status fs_store_fix_roots(fs_store *s, int64_t *count, fs_error *err);
  * Returns OK, EINVAL, ENOMEM, ESQL.
  */
 typedef bool (*fs_store_keep_fn)(const fs_entity *e, const fs_id *id, void *payload);
-
-/*
- * Bulk loading (a client's first download; SQLite): with defer, drops each
- * table's (root, seq) index - rows arrive in seq order but with random
- * roots, so that index took random leaf writes per row - and keeps, for
- * fs_store_fix_roots and fs_store_drop_orphans, a partial index of the rows
- * without a root (rare) on the tables with a parent; without defer, builds
- * the (root, seq) indexes again in one pass each and drops the partial
- * ones. Everything else works either way, only queries by root are slower
- * while deferred. Inside the caller's transaction. *changed (optional):
- * false when the indexes already were as asked (nothing was run: the
- * check is one lookup in sqlite_master). The caller ends a deferral it
- * started (fs_store_open does not).
- * Returns OK, EINVAL, ENOMEM, ESQL.
- */
-fs_store_status fs_store_defer_root_index(fs_store *s, bool defer, bool *changed,
-                                          fs_error *err);
 fs_store_status fs_store_drop_orphans(fs_store *s, fs_store_keep_fn keep,
                                       void *payload, int64_t *count, fs_error *err);
 

@@ -37,7 +37,6 @@
 #define fs_store_delete_root fs_store_sql_delete_root
 #define fs_store_fix_roots fs_store_sql_fix_roots
 #define fs_store_drop_orphans fs_store_sql_drop_orphans
-#define fs_store_defer_root_index fs_store_sql_defer_root_index
 #define fs_store_since fs_store_sql_since
 #define fs_store_export fs_store_sql_export
 #define fs_store_export_file fs_store_sql_export_file

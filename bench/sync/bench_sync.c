@@ -49,6 +49,7 @@ typedef struct bench_opts {
     const char *server_log;  /* --server-log FILE: the server's request log */
     size_t sizes[3];
     size_t nsizes;
+    size_t only;             /* --size N: this bootstrap alone, no rounds */
     unsigned rounds;         /* incremental rounds */
 } bench_opts;
 
@@ -392,13 +393,17 @@ int main(int argc, char **argv)
             o.quick = true;
         else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
             o.server_bin = argv[++i];
+        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc &&
+                 (o.only = strtoul(argv[i + 1], NULL, 10)) > 0)
+            i++;
         else if (strcmp(argv[i], "--client") == 0 && i + 1 < argc)
             o.client_bin = argv[++i];
         else if (strcmp(argv[i], "--server-log") == 0 && i + 1 < argc)
             o.server_log = argv[++i];
         else
             bc_die("usage: bench_sync [--quick] [--server PATH-TO-sync-server]"
-                   " [--client PATH-TO-bench_sync_client] [--server-log FILE]");
+                   " [--client PATH-TO-bench_sync_client] [--server-log FILE]"
+                   " [--size ROWS]");
     }
     if (o.quick) {
         o.sizes[0] = 2000, o.sizes[1] = 5000, o.sizes[2] = 10000;
@@ -409,6 +414,11 @@ int main(int argc, char **argv)
     }
     o.nsizes = 3;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (o.only) { /* one bootstrap, for profiles and quick comparisons */
+        run_size(&o, o.only, false);
+        curl_global_cleanup();
+        return 0;
+    }
     for (size_t i = 0; i < o.nsizes; i++)
         rss[i] = run_size(&o, o.sizes[i], i + 1 == o.nsizes);
     /* Flatness: peak client RSS at the largest scope over the smallest. */
