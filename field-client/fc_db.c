@@ -373,13 +373,10 @@ fc_status fc__hlc_recv(fc_client *c, fs_hlc remote, fs_error *err)
 fc_status fc__fts_mark(fc_client *c, const fs_id *customer, fs_error *err)
 {
     sqlite3_stmt *st = NULL;
-    fc_status rc;
+    fc_status rc = fc__cached(c, &c->st_page[FC_SQL_DIRTY_ADD],
+                              "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
+                              &st, err);
 
-    if (c->fts_deferred)
-        return FC_OK; /* the whole index is rebuilt at the end (fc_sync.c) */
-    rc = fc__cached(c, &c->st_page[FC_SQL_DIRTY_ADD],
-                    "INSERT OR IGNORE INTO temp.fc_search_dirty(cid) VALUES(?1)",
-                    &st, err);
     if (!rc) {
         sqlite3_bind_blob(st, 1, customer->b, 16, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
@@ -458,88 +455,6 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
         fc__release(st);
     }
     return rc;
-}
-
-/* Customers per refresh in fts_rebuild: FTS5 holds a statement's new terms
- * in memory until it ends (up to its 1 MB hash), and one statement for a
- * whole 200k-row replica's customers took the client past its RSS budget. */
-#define FC_FTS_REBUILD_CHUNK 500
-
-/* The entry of every customer with one (it may be gone now) and of every
- * live one, rebuilt: the gone first, then the live in id order,
- * FC_FTS_REBUILD_CHUNK at a time, each chunk one statement per step. */
-static fc_status fts_rebuild(fc_client *c, fs_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    uint8_t last[16];
-    int lastn = 0;
-    fc_status rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
-                            " SELECT cid FROM fc_search_map WHERE cid NOT IN"
-                            " (SELECT id FROM customer WHERE deleted = 0)", err);
-
-    if (!rc)
-        rc = fc__fts_refresh_dirty(c, err);
-    if (!rc)
-        rc = fc__prepare(c, "INSERT INTO temp.fc_search_dirty(cid) SELECT id FROM"
-                         " customer WHERE deleted = 0 AND id > ?1 ORDER BY id LIMIT ?2",
-                         &st, err);
-    while (!rc) { /* bounded: each chunk moves past the last id */
-        sqlite3_bind_blob(st, 1, last, lastn, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, FC_FTS_REBUILD_CHUNK);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = fc__sqlfail(c, err, "search index");
-            break;
-        }
-        sqlite3_reset(st);
-        if (sqlite3_changes(c->db) == 0)
-            break;
-        {
-            sqlite3_stmt *mx = NULL;
-            rc = fc__prepare(c, "SELECT max(cid) FROM temp.fc_search_dirty", &mx, err);
-            if (!rc && sqlite3_step(mx) == SQLITE_ROW &&
-                sqlite3_column_bytes(mx, 0) == 16) {
-                memcpy(last, sqlite3_column_blob(mx, 0), 16);
-                lastn = 16;
-            } else if (!rc) {
-                rc = fc__sqlfail(c, err, "search index");
-            }
-            sqlite3_finalize(mx);
-        }
-        if (!rc)
-            rc = fc__fts_refresh_dirty(c, err);
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/*
- * A first download is a bulk load (fc_sync.c apply_page): until its last
- * page, pages leave the search index alone (fc__fts_mark does nothing;
- * a refresh per page was 18% of a 200k-row bootstrap's client time).
- * Meta "bulk_load", committed with each such page, says the index lags
- * the rows; fc__bulk_end builds every customer's entry, at the last page
- * or, for a download interrupted before it, when the replica is next
- * opened (search_backfill), so a replica is searchable for all it shows
- * as soon as it is open. The resumed download starts another bulk load.
- * (Building the displayed tables' (root, seq) indexes after the rows was
- * tried too: it took the client's peak RSS past its 16 MiB budget,
- * docs/BENCHMARKS.md issue 19.)
- */
-fc_status fc__bulk_begin(fc_client *c, fs_error *err)
-{
-    fc_status rc = fc__meta_set_int(c, "bulk_load", 1, err);
-
-    c->fts_deferred = rc == FC_OK;
-    return rc;
-}
-
-fc_status fc__bulk_end(fc_client *c, fs_error *err)
-{
-    fc_status rc;
-
-    c->fts_deferred = false;
-    rc = fts_rebuild(c, err);
-    return rc ? rc : fc__meta_del(c, "bulk_load", err);
 }
 
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
@@ -788,20 +703,19 @@ static const char client_ddl[] =
     "CREATE TABLE IF NOT EXISTS fc_search_map("
     " rid INTEGER PRIMARY KEY, cid BLOB UNIQUE NOT NULL);";
 
-/* Replicas made before fc_sub existed have an empty one (meta "search_sub"
- * records that it was filled), and a first download interrupted after
- * some pages left rows the indexes do not hold yet ("bulk_load",
- * fc__bulk_end): either way every customer is indexed here. */
+/* Replicas made before fc_sub existed have an empty one: index every live
+ * customer once (meta "search_sub" records that it was done). */
 static fc_status search_backfill(fc_client *c, fs_error *err)
 {
-    int64_t done = 0, bulk = 0;
+    int64_t done = 0;
     fc_status rc = fc__meta_get_int(c, "search_sub", &done, NULL, err);
 
-    if (!rc)
-        rc = fc__meta_get_int(c, "bulk_load", &bulk, NULL, err);
-    if (rc || (done && !bulk))
+    if (rc || done)
         return rc;
-    rc = bulk ? fc__bulk_end(c, err) : fts_rebuild(c, err);
+    rc = fc__exec(c, "INSERT OR IGNORE INTO temp.fc_search_dirty(cid)"
+                  " SELECT id FROM customer WHERE deleted = 0", err);
+    if (!rc)
+        rc = fc__fts_refresh_dirty(c, err);
     if (!rc)
         rc = fc__meta_set_int(c, "search_sub", 1, err);
     return rc;

@@ -55,9 +55,6 @@ struct fc_client {
      * fc__fts_refresh_dirty), indexed by fc_page_sql: parsing them per page
      * was ~7% of a small bootstrap's client CPU. */
     sqlite3_stmt *st_page[FC_SQL_COUNT];
-    /* Set for the pages of a first download (fc__bulk_begin): fc__fts_mark
-     * does nothing; the whole search index is built at its end. */
-    bool fts_deferred;
 };
 
 /* fc_search.c: a customer search as SQL over fc_search and fc_sub. */
@@ -123,11 +120,6 @@ fc_status fc__fts_mark(fc_client *c, const fs_id *customer, fs_error *err);
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err);
 /* Both, for one customer (a local write). */
 fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err);
-/* A first download's pages as a bulk load (fc_db.c explains): begin defers
- * the search index for this page, end builds it; inside the caller's
- * transaction. */
-fc_status fc__bulk_begin(fc_client *c, fs_error *err);
-fc_status fc__bulk_end(fc_client *c, fs_error *err);
 /* Replaces the stored open-conflict list with the server's (k[0..n)) and
  * records the server's total; inside the caller's transaction. */
 fc_status fc__conflicts_replace(fc_client *c, const fs_open_conflict *k,

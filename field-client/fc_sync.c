@@ -782,19 +782,6 @@ done:
     return rc;
 }
 
-/* Inside a page's transaction: a page of the first download (meta
- * "bootstrapped" not set yet) is part of a bulk load (fc__bulk_begin). */
-static fc_status bulk_page(fc_client *c, fs_error *err)
-{
-    int64_t done = 0;
-    fc_status rc = fc__meta_get_int(c, "bootstrapped", &done, NULL, err);
-
-    c->fts_deferred = false;
-    if (rc || done)
-        return rc;
-    return fc__bulk_begin(c, err);
-}
-
 static fc_status apply_page(fc_client *c, const batch *b,
                             const fs_sync_response *r, fc_progress *prog,
                             size_t *notices, fs_error *err)
@@ -810,12 +797,6 @@ static fc_status apply_page(fc_client *c, const batch *b,
     rc = fc__begin(c, err);
     if (rc)
         return rc;
-    /* Until the first download is complete, the search index is not
-     * maintained page by page (the refresh was 18% of a 200k bootstrap's
-     * client time, docs/BENCHMARKS.md issue 19) but built once, at its
-     * last page (fc__bulk_end; an interrupted one's when the replica is
-     * next opened). */
-    rc = bulk_page(c, err);
     /* Each statement is cached in the handle (st_page), not prepared per
      * result, row or page. The search set is empty here: every refresh
      * empties it, and a failed page's marks roll back with it. */
@@ -971,8 +952,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
     /* Search entries: once per customer whose row or contacts changed (a
      * customer and its contacts usually arrive on the same page), after the
      * roots are fixed so that contacts are found by their customer. */
-    if (!c->fts_deferred)
-        rc = fc__fts_refresh_dirty(c, err);
+    rc = fc__fts_refresh_dirty(c, err);
     if (rc)
         goto done;
     /* 4. Scope exits, after the recompute so nothing re-creates them. */
@@ -1014,13 +994,6 @@ static fc_status apply_page(fc_client *c, const batch *b,
         if (rc)
             goto done;
     }
-    /* The first download's last page: its search index, built after the
-     * rows. */
-    if (c->fts_deferred && !r->has_more) {
-        rc = fc__bulk_end(c, err);
-        if (rc)
-            goto done;
-    }
     /* 6. Cursor, clock, bookkeeping: committed with the page they describe. */
     rc = fc__meta_set_int(c, "cursor", (int64_t)r->next_cursor, err);
     if (!rc)
@@ -1045,7 +1018,6 @@ done:
     fc__release(tch);
     fc__release(await);
     fc__release(settle);
-    c->fts_deferred = false;
     if (rc)
         fc__rollback(c);
     return rc;

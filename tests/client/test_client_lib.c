@@ -1157,10 +1157,10 @@ static void test_bootstrap_garbage_pipelined(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* A first download killed at any point, then resumed: the search index is  */
-/* built once at the end of the download (fc_sync.c defer_search), so this  */
-/* proves the replica is searchable for everything it shows after the kill  */
-/* and after the resume.                                                    */
+/* A first download killed at any point, then resumed: the replica is      */
+/* searchable for everything it shows after the kill and after the resume  */
+/* (the guard for any change to how a bootstrap maintains the search index:*/
+/* building it after the bulk was tried, docs/BENCHMARKS.md issue 19).     */
 /* ------------------------------------------------------------------------ */
 
 #define KILL_CUSTOMERS 25
@@ -1222,27 +1222,6 @@ static void assert_all_searchable(fixture *f)
     }
 }
 
-static bool sql_found(const char *path, const char *sql, const char *name)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    bool found;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return found;
-}
-
-/* Is the meta key set (to a true value)? */
-static bool meta_on(const char *path, const char *key)
-{
-    return sql_found(path, "SELECT 1 FROM fc_meta WHERE key = ?1 AND value", key);
-}
-
 /* `pushed`: customers made locally by the earlier rounds, on the server
  * now. */
 static void kill_mid_bootstrap(fixture *f, size_t at, size_t pushed)
@@ -1273,17 +1252,12 @@ static void kill_mid_bootstrap(fixture *f, size_t at, size_t pushed)
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    /* Killed before the last page: once a page has committed, the replica
-     * says its search index lags (fc__bulk_begin). */
-    if (at > 2)
-        assert_true(meta_on(f->path, "bulk_load"));
 
     /* Reopened after the kill: part of the download is here, all of it
      * searchable; a customer made now is too. */
     assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
     assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
     assert_false(info.bootstrapped);
-    assert_false(meta_on(f->path, "bulk_load"));
     assert_all_searchable(f);
     char mine[32], name[48];
     snprintf(mine, sizeof mine, "lokalk%zu", pushed);
@@ -1302,7 +1276,6 @@ static void kill_mid_bootstrap(fixture *f, size_t at, size_t pushed)
     assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
     assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
     assert_true(info.bootstrapped);
-    assert_false(meta_on(f->path, "bulk_load"));
     assert_int_equal(outbox_n(f), 0);
     assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err), FC_OK);
     assert_int_equal(n, KILL_CUSTOMERS + pushed + 1);
