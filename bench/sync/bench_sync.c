@@ -363,7 +363,7 @@ static long run_size(const bench_opts *o, size_t n, bool incremental)
             " peak %.1f MiB\n", cs, br.rows, br.ms, br.cpu_ms, server_cpu,
             br.rss_before_kib / 1024.0, br.rss_peak_kib / 1024.0, server_kib / 1024.0);
     bc_result("bootstrap", cs, "wall_ms", br.ms, "ms", 0, NULL);
-    bc_result("bootstrap", cs, "rows_per_s", rate, "rows/s", raw_rate, ">=0.3x");
+    bc_result("bootstrap", cs, "rows_per_s", rate, "rows/s", raw_rate, ">=0.6x");
     bc_result("bootstrap", cs, "client_cpu_ms", br.cpu_ms, "ms", 0, NULL);
     bc_result("bootstrap", cs, "server_cpu_ms", server_cpu, "ms", 0, NULL);
     bc_result("bootstrap", cs, "client_peak_rss_mib", br.rss_peak_kib / 1024.0,
