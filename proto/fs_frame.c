@@ -324,8 +324,10 @@ fs_proto_status fs_proto_compress(fs_proto_encoding enc, const uint8_t *in,
     }
 
     zlib_setup(&zs, lim.alloc);
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits(enc), 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&zs,
+                     lim.deflate_level >= 1 && lim.deflate_level <= 9
+                         ? lim.deflate_level : Z_DEFAULT_COMPRESSION,
+                     Z_DEFLATED, window_bits(enc), 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         st = fs_proto__fail(err, FS_PROTO_ENOMEM, "deflateInit2 failed");
         goto done;
     }

@@ -113,11 +113,13 @@ typedef struct fs_proto_limits {
                              bounds the memory protobuf-c needs, whatever
                              the count limits multiply to */
     const fs_proto_allocator *alloc; /* borrowed; NULL = malloc/free */
+    int deflate_level;    /* encoders only: the zlib level, 1-9; 0 (the
+                             default) = zlib's own default (6) */
 } fs_proto_limits;
 
 /* Defaults: max_body 8 MiB, max_inflated 32 MiB, max_changes 5,000,
  * max_rows 50,000, max_fields 64, max_string 64 KiB, max_devices 50,000,
- * max_cells 500,000, alloc NULL. Every API taking
+ * max_cells 500,000, alloc NULL, deflate_level 0. Every API taking
  * `const fs_proto_limits *` accepts NULL for these defaults. */
 fs_proto_limits fs_proto_limits_default(void);
 

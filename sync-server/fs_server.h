@@ -79,6 +79,8 @@ typedef struct fss_config {
     unsigned threads;          /* HTTP worker threads; default 4 */
     uint32_t page_size;        /* rows per pull when the device asks 0; 500 */
     uint32_t max_page_size;    /* cap on a device's page_size; 5000 */
+    unsigned deflate_level;    /* zlib level of compressed sync answers,
+                                  1-9; 1 (fss_sync.c: sync_reply) */
     size_t max_body;           /* bytes on the wire per request; 8 MiB */
     size_t max_inflated;       /* bytes after inflating; 32 MiB */
     uint64_t max_ahead_ms;     /* clock guard for device stamps; 5 min */

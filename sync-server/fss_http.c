@@ -33,6 +33,7 @@ void fss_config_default(fss_config *cfg)
     cfg->threads = 4;
     cfg->page_size = 500;
     cfg->max_page_size = 5000;
+    cfg->deflate_level = 1;
     cfg->max_body = 8u << 20;
     cfg->max_inflated = 32u << 20;
     cfg->max_ahead_ms = 5 * 60 * 1000;
@@ -206,6 +207,8 @@ fss_status fss_server_open(const fss_config *cfg, fss_server **out,
     s->cfg = *cfg;
     if (!s->cfg.page_size)
         s->cfg.page_size = 500;
+    if (s->cfg.deflate_level < 1 || s->cfg.deflate_level > 9)
+        s->cfg.deflate_level = 1;
     if (s->cfg.max_page_size < s->cfg.page_size)
         s->cfg.max_page_size = s->cfg.page_size;
     s->db_path = strdup(cfg->db_path ? cfg->db_path : "");

@@ -242,8 +242,12 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
 fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
                                 const char *rep, uint64_t cursor,
                                 int64_t limit, int64_t *out, fs_error *err);
-/* Customers in rep's scope, counting at most limit. */
+/* Customers in rep's scope, counting at most limit. The connection keeps
+ * its last count: asked again for the same rep at a current seq `cur`
+ * fewer than `reuse_seqs` after that count's, it answers from it without
+ * a query (0 = always count). */
 fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
+                                int64_t cur, int64_t reuse_seqs,
                                 int64_t *out, fs_error *err);
 
 /* ---- scopes, saved rows, re-sequencing, exits, conflict records

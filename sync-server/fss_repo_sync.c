@@ -219,18 +219,37 @@ static fss_status count_rows(fss_conn *c, fss_stmt *st, int64_t *out,
 }
 
 fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
+                                int64_t cur, int64_t reuse_seqs,
                                 int64_t *out, fs_error *err)
 {
-    fss_status rc = fss__conn_stmt(
-        c, &c->scope_size,
-        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3) n", err);
+    fss_status rc;
 
+    /* A count below its limit is exact; one at its limit means "at least
+     * that", which still answers any smaller limit. */
+    if (reuse_seqs > 0 && strcmp(c->scope_seen.rep, rep) == 0 &&
+        cur >= c->scope_seen.at && cur - c->scope_seen.at < reuse_seqs &&
+        (c->scope_seen.customers < c->scope_seen.limit ||
+         limit <= c->scope_seen.limit)) {
+        *out = c->scope_seen.customers < limit ? c->scope_seen.customers : limit;
+        return FSS_OK;
+    }
+    c->scope_seen.rep[0] = '\0';
+    rc = fss__conn_stmt(c, &c->scope_size,
+                        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3) n",
+                        err);
     *out = 0;
     if (rc != FSS_OK)
         return rc;
     fss_bind_text(c->scope_size, 2, rep, -1, FSS_SQL_STATIC);
     fss_bind_int64(c->scope_size, 3, limit);
-    return count_rows(c, c->scope_size, out, err);
+    rc = count_rows(c, c->scope_size, out, err);
+    if (rc == FSS_OK && strlen(rep) < sizeof c->scope_seen.rep) {
+        strcpy(c->scope_seen.rep, rep);
+        c->scope_seen.at = cur;
+        c->scope_seen.limit = limit;
+        c->scope_seen.customers = *out;
+    }
+    return rc;
 }
 
 fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,

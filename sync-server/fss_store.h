@@ -38,6 +38,13 @@ struct fss_conn {
     fss_stmt *customer_reps; /* fss__customer_reps */
     fss_stmt *pull[2][2];    /* fss_sync.c: [plan][count?] */
     fss_stmt *scope_size;    /* fss_sync.c: customers in a scope */
+    /* fss__repo_scope_size: the last scope size counted on this
+     * connection (count(*) ... LIMIT `limit`, so exact only below it),
+     * for `rep` at current seq `at`; reused by the next pages of a pull. */
+    struct {
+        char rep[40];
+        int64_t at, limit, customers;
+    } scope_seen;
     /* fss__stmt: statements run on every request, keyed by their SQL
      * literal's address. */
     struct {

@@ -748,9 +748,17 @@ done:
  * bound of what SEQ visits) and the scope has at most
  * PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE x page customers, and the whole pull
  * fits in PULL_SCOPE_MAX_PAGES pages. Both questions are counts with a
- * LIMIT, so deciding costs at most a few thousand index steps. */
+ * LIMIT, so deciding costs at most a few thousand index steps - on every
+ * page, which for a bootstrap of a large scope was 14% of the server's
+ * time (docs/BENCHMARKS.md, issue 19) for an answer that never changes
+ * from one page to the next. So the scope size is counted once per pull
+ * and kept on the connection (fss__repo_scope_size): the next page of the same
+ * rep reuses it while fewer than PULL_SCOPE_RECOUNT_SEQS seqs have been
+ * handed out since. Both plans return the same page (test_pull_plans), so
+ * a count gone stale can cost time, never a row. */
 #define PULL_SCOPE_MAX_PAGES 4
 #define PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE 8
+#define PULL_SCOPE_RECOUNT_SEQS 1000
 
 static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
                               uint32_t page, fss_pull_plan *plan,
@@ -774,8 +782,8 @@ static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
     max_customers = changed / (int64_t)tables;
     if (max_customers > (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page)
         max_customers = (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page;
-    rc = fss__repo_scope_size(x->c, x->dev->rep, max_customers + 1,
-                              &customers, err);
+    rc = fss__repo_scope_size(x->c, x->dev->rep, max_customers + 1, cur,
+                              PULL_SCOPE_RECOUNT_SEQS, &customers, err);
     if (rc != FSS_OK)
         return rc;
     if (customers > max_customers || customers * (int64_t)tables >= changed)
@@ -1228,17 +1236,22 @@ static fss_status sync_drain(sync_ctx *x, const fs_sync_request *rq, bool seen,
     return rc;
 }
 
-/* Encodes the response in the request's framing into resp. */
+/* Encodes the response in the request's framing into resp. The zlib level
+ * is the config's (1 by default): at zlib's default (6) deflate was a
+ * quarter of the server's time serving a bootstrap, for a few percent of
+ * bytes on the wire (docs/BENCHMARKS.md, issue 19). */
 static fss_status sync_reply(fss_server *s, fs_sync_response *out,
                              fs_proto_encoding enc, fss_response *resp,
                              fs_error *err)
 {
     fs_proto_buf body = {0};
+    fs_proto_limits lim = fs_proto_limits_default();
     fss_status rc = FSS_OK;
 
     out->version = FS_PROTO_VERSION;
     out->server_time = fss__tick(s);
-    if (fs_proto_sync_response_encode(out, enc, NULL, &body, err) != FS_PROTO_OK) {
+    lim.deflate_level = (int)s->cfg.deflate_level;
+    if (fs_proto_sync_response_encode(out, enc, &lim, &body, err) != FS_PROTO_OK) {
         rc = FSS_EINVAL;
         goto done;
     }

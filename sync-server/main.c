@@ -140,6 +140,7 @@ static const char usage_more[] =
     "  --threads N            HTTP worker threads [4]\n"
     "  --page-size N          rows per pull when the device asks 0 [500]\n"
     "  --max-page-size N      cap on the page size a device may ask [5000]\n"
+    "  --deflate-level N      zlib level (1-9) of compressed sync answers [1]\n"
     "  --pull-plan P          auto, seq or scope: how pulls find the scope's rows\n"
     "                         (docs/ARCHITECTURE.md; force one to diagnose) [auto]\n"
     "  --max-body BYTES       request body limit on the wire [8388608]\n"
@@ -262,6 +263,15 @@ static int set_option(app *a, const char *name, const char *val)
     if (strcmp(name, "threads") == 0) NUM(threads, 256);
     if (strcmp(name, "page-size") == 0) NUM(page_size, 50000);
     if (strcmp(name, "max-page-size") == 0) NUM(max_page_size, 50000);
+    if (strcmp(name, "deflate-level") == 0) {
+        NEED_VAL;
+        if (!parse_u64(val, &u) || u < 1 || u > 9) {
+            fprintf(stderr, "sync-server: --deflate-level: \"%s\" is not 1-9\n", val);
+            return -1;
+        }
+        a->cfg.deflate_level = (unsigned)u;
+        return 1;
+    }
     if (strcmp(name, "pull-plan") == 0) {
         static const char *const plans[] = {"auto", "seq", "scope"};
         NEED_VAL;

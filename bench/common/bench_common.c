@@ -107,6 +107,26 @@ long bc_vmhwm_kib(pid_t pid)
     return kib;
 }
 
+double bc_proc_cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    long tick = sysconf(_SC_CLK_TCK);
+    double ms = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+    /* After "(comm)": state is field 3, utime 14 and stime 15. */
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                    &ut, &st) == 2)
+        ms = (double)(ut + st) * 1000.0 / (double)(tick > 0 ? tick : 100);
+    fclose(f);
+    return ms;
+}
+
 void bc_raise_nofile(rlim_t want)
 {
     struct rlimit rl;

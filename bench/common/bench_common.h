@@ -48,6 +48,8 @@ double bc_percentile(double *v, size_t n, double p);
 
 /* Peak resident set (VmHWM) of a live process in KiB; 0 if unreadable. */
 long bc_vmhwm_kib(pid_t pid);
+/* User + system CPU a live process has used so far (/proc), 0 if unknown. */
+double bc_proc_cpu_ms(pid_t pid);
 /* Raises RLIMIT_NOFILE's soft limit to `want` (or the hard limit). */
 void bc_raise_nofile(rlim_t want);
 

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -1186,6 +1188,186 @@ static void test_bootstrap_garbage_pipelined(void **state)
     bootstrap_resume(*state, FC_PIPELINE_ON, FAKE_GARBAGE, FC_EPROTOCOL);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A first download killed at any point, then resumed: the replica is      */
+/* searchable for everything it shows after the kill and after the resume  */
+/* (the guard for any change to how a bootstrap maintains the search index:*/
+/* building it after the bulk was tried, docs/BENCHMARKS.md issue 19).     */
+/* ------------------------------------------------------------------------ */
+
+#define KILL_CUSTOMERS 25
+static size_t kill_calls, kill_at;
+
+/* The child's transport: SIGKILL on call kill_at. Pipelined, that call is
+ * the request sent ahead from the second thread while the caller's thread
+ * applies the page before it, so the kill lands anywhere in that page's
+ * transaction (or between two pages), wherever the scheduler has it. */
+static fc_status killing_post(const char *url, const char *content_type,
+                              const char *content_encoding, const char *token,
+                              const uint8_t *body, size_t len, fc_http_response *resp,
+                              fs_error *err, void *payload)
+{
+    if (++kill_calls == kill_at)
+        raise(SIGKILL);
+    return fake_post(url, content_type, content_encoding, token, body, len, resp,
+                     err, payload);
+}
+
+/* Customers (by name word) and contacts (by contact name) found by search. */
+static size_t search_n(fixture *f, const char *q)
+{
+    fc_query query = {0};
+    fs_error err = {0};
+    size_t n = 0;
+
+    query.search = q;
+    assert_int_equal(fc_list(f->c, "customer", &query, count_row, &n, NULL, &err),
+                     FC_OK);
+    return n;
+}
+
+/* Every customer shown is found by its name and by its contact's name. */
+static void assert_all_searchable(fixture *f)
+{
+    fs_error err = {0};
+    size_t shown = 0;
+
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &shown, NULL, &err),
+                     FC_OK);
+    assert_int_equal(search_n(f, "kundeword"), shown);
+    for (int i = 0; i < KILL_CUSTOMERS; i++) {
+        char q[32];
+        fs_id id;
+        fs_row row = {0};
+        bool here;
+        memset(id.b, 0, 16);
+        id.b[0] = 1;
+        id.b[6] = 0x70;
+        id.b[15] = (uint8_t)(i + 1);
+        here = fc_get(f->c, "customer", &id, &row, NULL) == FC_OK;
+        fs_row_free(&row);
+        snprintf(q, sizeof q, "kunde%02d", i);
+        assert_int_equal(search_n(f, q), here ? 1 : 0);
+        snprintf(q, sizeof q, "kontakt%02d", i);
+        /* a contact's customer may still be on its way: then neither shows */
+        assert_true(search_n(f, q) <= (here ? 1u : 0u));
+    }
+}
+
+/* `pushed`: customers made locally by the earlier rounds, on the server
+ * now. */
+static void kill_mid_bootstrap(fixture *f, size_t at, size_t pushed)
+{
+    fs_error err = {0};
+    fc_info info;
+    pid_t pid;
+    int status = 0;
+    fs_id local;
+    size_t n = 0;
+
+    fc_close(f->c);
+    f->c = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fc_client *c = NULL;
+        fc_options o = f->opt;
+        o.page_size = 4;
+        o.pipeline = FC_PIPELINE_ON;
+        o.post = killing_post;
+        kill_calls = 0;
+        kill_at = at;
+        if (fc_open(f->path, &o, &c, &err) != FC_OK)
+            _exit(2);
+        fc_sync(c, NULL, NULL, NULL, &err);
+        _exit(3); /* the kill did not come */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    /* Reopened after the kill: part of the download is here, all of it
+     * searchable; a customer made now is too. */
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_false(info.bootstrapped);
+    assert_all_searchable(f);
+    char mine[32], name[48];
+    snprintf(mine, sizeof mine, "lokalk%zu", pushed);
+    snprintf(name, sizeof name, "Lokalk%zu kundeword", pushed);
+    {
+        fc_kv kv[] = {{"name", name}};
+        assert_int_equal(fc_customer_add(f->c, kv, 1, &local, &err), FC_OK);
+    }
+    assert_int_equal(search_n(f, mine), 1);
+
+    /* Resumed (serially, page size 4): complete, everything found once,
+     * the local customer pushed and still found. */
+    f->opt.page_size = 4;
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_true(info.bootstrapped);
+    assert_int_equal(outbox_n(f), 0);
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, KILL_CUSTOMERS + pushed + 1);
+    assert_int_equal(search_n(f, "kundeword"), KILL_CUSTOMERS + pushed + 1);
+    assert_int_equal(search_n(f, "lokal"), pushed + 1);
+    assert_int_equal(search_n(f, mine), 1);
+    for (int i = 0; i < KILL_CUSTOMERS; i++) {
+        char q[32];
+        snprintf(q, sizeof q, "kunde%02d", i);
+        assert_int_equal(search_n(f, q), 1);
+        snprintf(q, sizeof q, "kontakt%02d", i);
+        assert_int_equal(search_n(f, q), 1);
+    }
+    /* The index lags nothing: a reopen has nothing to rebuild, and the
+     * search answers stay the same. */
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    assert_int_equal(search_n(f, "kundeword"), KILL_CUSTOMERS + pushed + 1);
+}
+
+static void test_bootstrap_killed_then_resumed_searchable(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    char wal[300], shm[300];
+
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    snprintf(shm, sizeof shm, "%s-shm", f->path);
+    for (int i = 0; i < KILL_CUSTOMERS; i++) {
+        fs_id id, ct;
+        char name[48];
+        memset(id.b, 0, 16);
+        id.b[0] = 1;
+        id.b[6] = 0x70;
+        id.b[15] = (uint8_t)(i + 1);
+        ct = id;
+        ct.b[0] = 2;
+        snprintf(name, sizeof name, "Kunde%02d Kundeword", i);
+        fake_set_text(&f->srv, "customer", &id, "name", name);
+        snprintf(name, sizeof name, "Kontakt%02d", i);
+        fake_set_text(&f->srv, "contact", &ct, "name", name);
+        fake_set_id(&f->srv, "contact", &ct, "customer_id", &id);
+    }
+    /* 50 rows in pages of 4 are 13 requests (enroll is not one of them):
+     * killed while page 1, 4, 7, 10 or 12 is applied (request 2, 5, 8, 11
+     * or 13 going out ahead of it). */
+    static const size_t kill_ats[] = {2, 5, 8, 11, 13};
+    for (size_t k = 0; k < sizeof kill_ats / sizeof kill_ats[0]; k++) {
+        size_t at = kill_ats[k];
+        fc_close(f->c);
+        unlink(f->path);
+        unlink(wal);
+        unlink(shm);
+        f->opt.page_size = 0;
+        assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+        enroll(f);
+        kill_mid_bootstrap(f, at, k);
+    }
+}
+
 static void test_garbage_keeps_outbox(void **state)
 {
     fixture *f = *state;
@@ -1988,6 +2170,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_resume_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_garbage_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap_killed_then_resumed_searchable,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_conflicts_and_progress, setup, teardown),

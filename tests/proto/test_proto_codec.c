@@ -52,6 +52,46 @@ static void test_roundtrip_bytes(void **state)
     }
 }
 
+/* fs_proto_limits.deflate_level picks zlib's level: 1 is larger than 9 on
+ * text, 0 and anything outside 1-9 are zlib's default (6); every level
+ * inflates back to the same bytes. */
+static void test_deflate_level(void **state)
+{
+    static const char *const words[] = {"visit ", "Springfield ", "quote ",
+                                         "contact ", "order 1042 ", "GmbH ",
+                                         "follow-up ", "2026-12-05 "};
+    static const int levels[] = {0, 1, 6, 9, 42};
+    char in[40000];
+    size_t len[5] = {0}, n = 0;
+    uint64_t s = 7;
+    (void)state;
+    while (n + 16 < sizeof in) {
+        const char *w = words[fx_rand(&s) % 8];
+        memcpy(in + n, w, strlen(w));
+        n += strlen(w);
+    }
+    for (size_t e = 1; e < NENC; e++) {
+        for (size_t l = 0; l < 5; l++) {
+            fs_proto_limits lim = fs_proto_limits_default();
+            fs_proto_buf z, back;
+            fs_error err;
+            lim.deflate_level = levels[l];
+            assert_int_equal(fs_proto_compress(encodings[e], (uint8_t *)in, n, &lim,
+                                               &z, &err), FS_PROTO_OK);
+            assert_int_equal(fs_proto_decompress(encodings[e], z.data, z.len, NULL,
+                                                 &back, &err), FS_PROTO_OK);
+            assert_int_equal(back.len, n);
+            assert_memory_equal(back.data, in, n);
+            len[l] = z.len;
+            fs_proto_buf_free(&z);
+            fs_proto_buf_free(&back);
+        }
+        assert_true(len[1] > len[3]);   /* 1 > 9 */
+        assert_int_equal(len[0], len[2]); /* default = 6 */
+        assert_int_equal(len[4], len[2]); /* out of range = default */
+    }
+}
+
 static void test_roundtrip_enroll(void **state)
 {
     (void)state;
@@ -1065,6 +1105,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoder_repairs_built_text),
         cmocka_unit_test(test_roundtrip_bytes),
+        cmocka_unit_test(test_deflate_level),
         cmocka_unit_test(test_roundtrip_enroll),
         cmocka_unit_test(test_roundtrip_sync_request),
         cmocka_unit_test(test_roundtrip_extreme_stamps),

@@ -7,6 +7,8 @@
  */
 #include "server_testkit.h"
 
+#include "fss_repo.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +444,61 @@ static void test_pull_plans(void **state)
     tk_stop(&w.t);
 }
 
+/* choose_plan's scope size is counted once per pull and kept on the
+ * connection (fss__repo_scope_size): the same rep within reuse_seqs of
+ * the count's current seq is answered from it - stale on purpose, since
+ * both plans give the same pages (test_pull_plans) -, anything else is
+ * counted again. Each step: rep, limit, current seq, reuse window, the
+ * answer. Alice's scope has 2 customers (north), 3 once "North Three" is
+ * added after step 0; Bob's has 1 (south). */
+static void test_scope_size_reuse(void **state)
+{
+    static const struct {
+        bool bob;
+        int64_t limit, cur, reuse, want;
+        const char *why;
+    } steps[] = {
+        {false, 100, 10, 1000, 2, "first count"},
+        {false, 100, 15, 1000, 2, "reused: the third customer is not counted"},
+        {false, 1, 15, 1000, 1, "reused, cut to a smaller limit"},
+        {false, 100, 15, 0, 3, "no reuse asked: counted"},
+        {false, 100, 5, 1000, 3, "seq went back: counted"},
+        {false, 1, 2000, 1000, 1, "counted with limit 1: saturated"},
+        {false, 100, 2000, 1000, 3, "a saturated count answers no larger limit"},
+        {true, 100, 2000, 1000, 1, "another rep: counted"},
+        {false, 100, 2500, 1000, 3, "after another rep's count: counted"},
+        {false, 100, 3500, 1000, 3, "1,000 seqs later: counted"},
+    };
+    world w;
+    char alice[FS_ID_STRLEN + 1], bob[FS_ID_STRLEN + 1];
+    fs_error err = {0};
+    fss_conn *c;
+
+    (void)state;
+    make_world(&w);
+    fs_id_format(&w.alice, alice);
+    fs_id_format(&w.bob, bob);
+    /* One connection for the whole test: the server has no traffic now,
+     * and the count lives on the connection. */
+    c = fss__conn_get(w.t.s, 5000);
+    assert_non_null(c);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        int64_t n = -1;
+        assert_int_equal(fss__begin_read(c, &err), FSS_OK);
+        assert_int_equal(fss__repo_scope_size(c, steps[i].bob ? bob : alice,
+                                              steps[i].limit, steps[i].cur,
+                                              steps[i].reuse, &n, &err), FSS_OK);
+        fss__rollback(c);
+        if (n != steps[i].want)
+            fail_msg("step %zu (%s): %lld customers, want %lld", i, steps[i].why,
+                     (long long)n, (long long)steps[i].want);
+        if (i == 0) /* the scope grows (admin write, another connection) */
+            tk_customer(&w.t, "North Three", "north", NULL, 53, -2);
+    }
+    fss__conn_put(w.t.s, c);
+    tk_stop(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_enter_and_exit),
         cmocka_unit_test(test_export_scope),
         cmocka_unit_test(test_pull_plans),
+        cmocka_unit_test(test_scope_size_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
