@@ -161,7 +161,11 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
             roots[m++] = p->has_root ? &p->root : NULL;
         }
         for (size_t at = 0; at < m && st == FSS_OK;) {
-            size_t len = save_chunk(ents[k], m - at);
+            /* SQLite has no round trips to save: a row at a time through
+             * the store's prepared upsert costs less than compiling a
+             * statement of many rows. */
+            size_t len = fss_sql_backend_of(c->db) == FSS_SQL_PG
+                             ? save_chunk(ents[k], m - at) : 1;
             if (fs_store_save_many(c->store, rows + at, seqs + at, roots + at,
                                    len, &serr) != FS_STORE_OK)
                 st = fss__fail(err, FSS_EDB, "save: %s", serr.text);
@@ -462,6 +466,11 @@ fss_status fss__repo_rows_prefetch(fss_conn *c, const fss_rowref *refs,
     size_t nlevel = 0, caplevel = 0, nnext = 0, capnext = 0;
     fss_status rc = fss__rowcache_on(c, err);
 
+    /* SQLite loads a row in-process with a prepared statement: cheaper one
+     * by one, on demand (and then cached), than through a compiled IN. */
+    if (fss_sql_backend_of(c->db) != FSS_SQL_PG)
+        return rc;
+
     for (int depth = 0; rc == FSS_OK && depth < PREFETCH_DEPTH; depth++) {
         nnext = 0;
         rc = load_level(c, depth ? level : refs, depth ? nlevel : n, &next,
@@ -525,4 +534,59 @@ done:
     fss_finalize(st);
     fss_buf_free(&sql);
     return rc;
+}
+
+fss_status fss__repo_in_scope_which(fss_conn *c, const char *rep,
+                                    const fs_id *ids, size_t n, bool *in,
+                                    fs_error *err)
+{
+    fss_buf sql = {0};
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    int r = FSS_SQL_DONE;
+
+    memset(in, 0, n * sizeof *in);
+    if (n == 0)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT c.id FROM customer c WHERE c.id IN (");
+    for (int i = 0; i < PREFETCH_CHUNK; i++)
+        fss_buf_printf(&sql, "%s?%d", i ? "," : "", i + 1);
+    fss_buf_printf(&sql, ") AND " FSS_SCOPE_COND("?%d"), PREFETCH_CHUNK + 1,
+                   PREFETCH_CHUNK + 1);
+    if (sql.oom) {
+        rc = fss__fail(err, FSS_ENOMEM, "scope sql");
+        goto done;
+    }
+    if (fss_prepare(c->db, sql.data, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, "scope");
+        goto done;
+    }
+    for (size_t at = 0; at < n; at += PREFETCH_CHUNK) {
+        size_t m = n - at < PREFETCH_CHUNK ? n - at : PREFETCH_CHUNK;
+        fss_reset(st);
+        for (size_t i = 0; i < PREFETCH_CHUNK; i++)
+            fss_bind_blob(st, (int)i + 1, ids[at + (i < m ? i : 0)].b, 16,
+                          FSS_SQL_STATIC);
+        fss_bind_text(st, PREFETCH_CHUNK + 1, rep, -1, FSS_SQL_STATIC);
+        while ((r = fss_step(st)) == FSS_SQL_ROW) {
+            if (fss_column_bytes(st, 0) != 16)
+                continue;
+            for (size_t i = 0; i < m; i++)
+                if (memcmp(ids[at + i].b, fss_column_blob(st, 0), 16) == 0)
+                    in[at + i] = true;
+        }
+        if (r != FSS_SQL_DONE) {
+            rc = fss__dbfail(err, c->db, "scope");
+            goto done;
+        }
+    }
+done:
+    fss_finalize(st);
+    fss_buf_free(&sql);
+    return rc;
+}
+
+bool fss__repo_batched(fss_conn *c)
+{
+    return fss_sql_backend_of(c->db) == FSS_SQL_PG;
 }

@@ -180,7 +180,7 @@ bad:
  * replaces the slot. Valid only inside one transaction (IMMEDIATE: no other
  * writer interleaves) and cleared whenever this request saves a customer,
  * the only row whose change can move a subtree in or out of a scope. */
-#define SCOPE_MEMO_SLOTS 256
+#define SCOPE_MEMO_SLOTS 1024
 typedef struct scope_memo {
     fs_id id[SCOPE_MEMO_SLOTS];
     bool known[SCOPE_MEMO_SLOTS];
@@ -722,8 +722,9 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     /* The device had seen nothing saved after its cursor. */
     rc = fss__save_merged(x->c, &orig, &row, found, &before,
                           (int64_t)x->cursor, &saved, err);
-    /* A saved customer's tombstone (or a server stamp) may have moved it. */
-    if (saved && is_customer)
+    /* A saved customer's tombstone (or a server stamp) may have moved it;
+     * an edit that leaves owner, territory and tombstone alone cannot. */
+    if (saved && is_customer && (!found || !fss__customer_placement_eq(&orig, &row)))
         memset(x->scope.known, 0, sizeof x->scope.known);
     /* A customer a draining device creates joins its drain scope, so the
      * rows it hangs below it in the same outbox are judged in scope. */
@@ -1116,6 +1117,64 @@ static const fs_id *named_customer(const fs_change *chg)
     return NULL;
 }
 
+/* The scope memo, filled for the customers the batch's rows hang off with
+ * one query per chunk (on PostgreSQL, where each scope check is a round
+ * trip): only customers in scope are remembered - for the others in_scope
+ * still asks its fallbacks. A draining device is judged against another
+ * scope (its drain scope) and is left to in_scope. */
+static fss_status prefill_scope(sync_ctx *x, const fss_rowref *refs, size_t n,
+                                fs_error *err)
+{
+    fs_id *roots;
+    bool *in;
+    size_t nr = 0;
+    fss_status rc = FSS_OK;
+
+    if (x->dev->draining || !fss__repo_batched(x->c))
+        return FSS_OK;
+    roots = calloc(n + 1, sizeof *roots);
+    in = calloc(n + 1, sizeof *in);
+    if (!roots || !in) {
+        rc = fss__fail(err, FSS_ENOMEM, "scope prefill");
+        goto done;
+    }
+    for (size_t i = 0; i < n && rc == FSS_OK; i++) {
+        fs_row row = {0};
+        fss_rowinfo info;
+        bool found = false;
+        if (strcmp(refs[i].e->name, "customer") == 0) {
+            roots[nr++] = refs[i].id;
+            continue;
+        }
+        rc = fss__repo_row_load(x->c, refs[i].e, &refs[i].id, &row, &info, &found, err);
+        if (rc == FSS_OK && found && info.has_root)
+            roots[nr++] = info.root;
+        fs_row_free(&row);
+    }
+    if (rc == FSS_OK && nr) {
+        /* one question per customer, however many rows hang off it */
+        size_t u = 1;
+        qsort(roots, nr, sizeof *roots, id_order);
+        for (size_t i = 1; i < nr; i++)
+            if (fs_id_cmp(&roots[i], &roots[u - 1]) != 0)
+                roots[u++] = roots[i];
+        nr = u;
+        rc = fss__repo_in_scope_which(x->c, x->dev->rep, roots, nr, in, err);
+    }
+    for (size_t i = 0; rc == FSS_OK && i < nr; i++) {
+        size_t k = memo_slot(&roots[i]);
+        if (!in[i])
+            continue;
+        x->scope.id[k] = roots[i];
+        x->scope.in[k] = true;
+        x->scope.known[k] = true;
+    }
+done:
+    free(roots);
+    free(in);
+    return rc;
+}
+
 /* What the batch's changes will read, asked in a few statements instead of
  * a few per change (issue 18; on PostgreSQL each is a round trip, with the
  * sequence counter's lock held): every changed row and the parent its
@@ -1155,7 +1214,8 @@ static fss_status prefetch_batch(sync_ctx *x, const fs_sync_request *rq,
             custs[nc++] = *cust;
     }
     if ((rc = fss__repo_rows_prefetch(x->c, refs, n, true, err)) != FSS_OK ||
-        (rc = fss__repo_merged_which(x->c, custs, nc, merged, err)) != FSS_OK)
+        (rc = fss__repo_merged_which(x->c, custs, nc, merged, err)) != FSS_OK ||
+        (rc = prefill_scope(x, refs, n, err)) != FSS_OK)
         goto done;
     x->nunmerged = 0;
     for (i = 0; i < nc; i++)

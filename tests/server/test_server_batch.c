@@ -93,8 +93,8 @@ static void test_round_trips_constant(void **state)
     tk_stop(&t);
 }
 
-/* One batch: a contact written twice, a quote and a line below it, and 70
- * more contacts (past one chunk of loads and of upserts). Everything is
+/* One batch: a contact, 70 more (past one chunk of loads and of upserts),
+ * the first contact again, a quote and a line below it. Everything is
  * applied as if saved one by one, each version numbered apart, and a second
  * batch is numbered after the first. */
 static void test_batch_as_one_by_one(void **state)
@@ -120,6 +120,18 @@ static void test_batch_as_one_by_one(void **state)
     tk_change(&c[n], &d, "contact", &twice);
     tk_set_id(&c[n], &d, "customer_id", &cust);
     tk_set_text(&c[n++], &d, "name", "First");
+    for (i = 0; i < 70; i++) {
+        fs_id id = tk_new_id();
+        char name[32];
+        snprintf(name, sizeof name, "Bulk %zu", i);
+        tk_change(&c[n], &d, "contact", &id);
+        tk_set_id(&c[n], &d, "customer_id", &cust);
+        tk_set_text(&c[n++], &d, "name", name);
+    }
+    /* the same contact again, merged onto the version saved above, while
+     * that one and the 70 are still queued (no statement in between) */
+    tk_change(&c[n], &d, "contact", &twice);
+    tk_set_text(&c[n++], &d, "title", "Buyer");
     tk_change(&c[n], &d, "quote", &quote);
     tk_set_id(&c[n], &d, "customer_id", &cust);
     tk_set_text(&c[n], &d, "currency", "EUR");
@@ -129,17 +141,6 @@ static void test_batch_as_one_by_one(void **state)
     tk_set_id(&c[n], &d, "quote_id", &quote);
     tk_set_int(&c[n], &d, "qty", 3);
     tk_set_int(&c[n++], &d, "unit_price", 250);
-    for (i = 0; i < 70; i++) {
-        fs_id id = tk_new_id();
-        char name[32];
-        snprintf(name, sizeof name, "Bulk %zu", i);
-        tk_change(&c[n], &d, "contact", &id);
-        tk_set_id(&c[n], &d, "customer_id", &cust);
-        tk_set_text(&c[n++], &d, "name", name);
-    }
-    /* the same contact again, merged onto the version saved above */
-    tk_change(&c[n], &d, "contact", &twice);
-    tk_set_text(&c[n++], &d, "title", "Buyer");
     assert_int_equal(tk_sync(&t, &d, NULL, c, n, 0, 0, FS_PROTO_DEFLATE, &r, &eb), 200);
     for (i = 0; i < n; i++) {
         if (r.results[i].outcome != FS_APPLIED)
