@@ -247,6 +247,38 @@ fs_store_ent *fs_store__ent(const fs_store *s, const fs_entity *e)
     return NULL;
 }
 
+char *fs_store__save_sql(const fs_store *s, const fs_store_ent *ent, size_t nrows)
+{
+    sqlbuf b = {0};
+    const fs_entity *e = ent->e;
+    size_t ncols = FS_STORE_NFIXED + e->nfields;
+
+    (void)s;
+    /* An upsert rather than INSERT OR REPLACE: REPLACE deletes and
+     * re-inserts, touching every index even when seq and root did not
+     * change. */
+    sb_add(&b, "INSERT INTO \"%s\"(", ent->table);
+    for (int i = 0; i < FS_STORE_NFIXED; i++)
+        sb_add(&b, "%s%s", i ? "," : "", fixed_names[i]);
+    for (size_t j = 0; j < e->nfields; j++)
+        sb_add(&b, ",\"%s\"", e->fields[j].name);
+    sb_add(&b, ") VALUES");
+    for (size_t r = 0; r < nrows; r++) {
+        sb_add(&b, "%s(", r ? "," : "");
+        for (size_t i = 0; i < ncols; i++)
+            sb_add(&b, "%s?%zu", i ? "," : "", r * ncols + i + 1);
+        sb_add(&b, ")");
+    }
+    sb_add(&b, " ON CONFLICT(id) DO UPDATE SET ");
+    for (int i = 1; i < FS_STORE_NFIXED; i++)
+        sb_add(&b, "%s%s=excluded.%s", i > 1 ? "," : "", fixed_names[i],
+               fixed_names[i]);
+    for (size_t j = 0; j < e->nfields; j++)
+        sb_add(&b, ",\"%s\"=excluded.\"%s\"", e->fields[j].name,
+               e->fields[j].name);
+    return sb_take(&b);
+}
+
 static char *build_stmt_sql(const fs_store *s, const fs_store_ent *ent, int which)
 {
     sqlbuf b = {0};
@@ -257,25 +289,7 @@ static char *build_stmt_sql(const fs_store *s, const fs_store_ent *ent, int whic
         sb_add(&b, "SELECT %s FROM \"%s\" WHERE id = ?1", ent->columns, ent->table);
         break;
     case FS_STORE_ST_SAVE:
-        /* An upsert rather than INSERT OR REPLACE: REPLACE deletes and
-         * re-inserts, touching every index even when seq and root did not
-         * change. */
-        sb_add(&b, "INSERT INTO \"%s\"(", ent->table);
-        for (int i = 0; i < FS_STORE_NFIXED; i++)
-            sb_add(&b, "%s%s", i ? "," : "", fixed_names[i]);
-        for (size_t j = 0; j < e->nfields; j++)
-            sb_add(&b, ",\"%s\"", e->fields[j].name);
-        sb_add(&b, ") VALUES(");
-        for (size_t i = 0; i < FS_STORE_NFIXED + e->nfields; i++)
-            sb_add(&b, "%s?%zu", i ? "," : "", i + 1);
-        sb_add(&b, ") ON CONFLICT(id) DO UPDATE SET ");
-        for (int i = 1; i < FS_STORE_NFIXED; i++)
-            sb_add(&b, "%s%s=excluded.%s", i > 1 ? "," : "", fixed_names[i],
-                   fixed_names[i]);
-        for (size_t j = 0; j < e->nfields; j++)
-            sb_add(&b, ",\"%s\"=excluded.\"%s\"", e->fields[j].name,
-                   e->fields[j].name);
-        break;
+        return fs_store__save_sql(s, ent, 1);
     case FS_STORE_ST_DELETE:
         sb_add(&b, "DELETE FROM \"%s\" WHERE id = ?1", ent->table);
         break;

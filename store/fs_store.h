@@ -138,6 +138,17 @@ fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
                               const fs_id *root, fs_error *err);
 
 /*
+ * fs_store_save for n rows of one entity in one statement (a multi-row
+ * upsert): rows[i] with seqs[i] and roots[i] (NULL = none). No row twice,
+ * at most FS_STORE_MAX_PARAMS / fs_store_ncolumns(e) rows. The server's
+ * batched saves (one round trip instead of n on PostgreSQL).
+ * Returns OK, EINVAL, EUNKNOWN_ENTITY, ENOMEM, ESQL.
+ */
+fs_store_status fs_store_save_many(fs_store *s, const fs_row *const *rows,
+                                   const int64_t *seqs, const fs_id *const *roots,
+                                   size_t n, fs_error *err);
+
+/*
  * Computes the customer id `row` hangs off: the row itself for a parentless
  * synced entity (customer); nothing for parentless reference data (product);
  * otherwise the parent field's target, walking up the chain by reading the

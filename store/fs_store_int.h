@@ -74,6 +74,11 @@ fs_store_ent *fs_store__ent(const fs_store *s, const fs_entity *e);
 
 /* The cached statement `which` of entity slot `ent`, preparing it on first
  * use. Borrowed; the caller resets it after use. */
+/* Parameters one statement may carry on either backend (PostgreSQL's
+ * driver numbers at most ?999): bounds fs_store_save_many. */
+#define FS_STORE_MAX_PARAMS 999
+/* The upsert of nrows rows of ent (malloc'd; NULL when out of memory). */
+char *fs_store__save_sql(const fs_store *s, const fs_store_ent *ent, size_t nrows);
 fs_store_status fs_store__stmt(fs_store *s, fs_store_ent *ent, int which,
                                fss_stmt **out, fs_error *err);
 

@@ -380,25 +380,12 @@ done:
     return rc;
 }
 
-fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
-                              const fs_id *root, fs_error *err)
+/* A value of the wrong kind would be stored but could never be loaded
+ * again; refused where the mistake is made. */
+static fs_store_status check_kinds(const fs_row *row, fs_error *err)
 {
-    fs_store_ent *ent;
-    const fs_entity *e;
-    fss_stmt *st = NULL;
-    fs_store_status rc;
-    size_t mlen;
-    int b = FSS_SQL_OK;
+    const fs_entity *e = row->entity;
 
-    if (!s || !row || !row->entity || !row->cells)
-        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_save: NULL argument");
-    e = row->entity;
-    ent = fs_store__ent(s, e);
-    if (!ent)
-        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
-                              "entity is not in the schema");
-    /* A value of the wrong kind would be stored but could never be loaded
-     * again; refuse it here, where the mistake is made. */
     for (size_t j = 0; j < e->nfields; j++) {
         fs_val_kind k = row->cells[j].v.kind;
         if (k != FS_VAL_NULL && k != fs_type_kind(e->fields[j].type))
@@ -406,29 +393,37 @@ fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
                                   "%s.%s: value kind does not match the field type",
                                   e->name, e->fields[j].name);
     }
-    rc = fs_store__stmt(s, ent, FS_STORE_ST_SAVE, &st, err);
-    if (rc != FS_STORE_OK)
-        return rc;
+    return FS_STORE_OK;
+}
 
-    mlen = meta_encode(s, row);
-    b |= fss_bind_blob(st, 1 + FS_STORE_COL_ID, row->id.b, 16, FSS_SQL_STATIC);
-    b |= fss_bind_int64(st, 1 + FS_STORE_COL_SEQ, seq);
+/* Binds one row's columns from parameter `first` on (1-based). The meta
+ * blob is encoded into s->meta: bound STATIC for one row (`copy_meta`
+ * false), copied when several rows share the statement. */
+static int bind_row(fs_store *s, fss_stmt *st, int first, const fs_row *row,
+                    int64_t seq, const fs_id *root, bool copy_meta)
+{
+    const fs_entity *e = row->entity;
+    size_t mlen = meta_encode(s, row);
+    int b = FSS_SQL_OK;
+
+    b |= fss_bind_blob(st, first + FS_STORE_COL_ID, row->id.b, 16, FSS_SQL_STATIC);
+    b |= fss_bind_int64(st, first + FS_STORE_COL_SEQ, seq);
     if (root)
-        b |= fss_bind_blob(st, 1 + FS_STORE_COL_ROOT, root->b, 16, FSS_SQL_STATIC);
+        b |= fss_bind_blob(st, first + FS_STORE_COL_ROOT, root->b, 16, FSS_SQL_STATIC);
     else
-        b |= fss_bind_null(st, 1 + FS_STORE_COL_ROOT);
-    b |= fss_bind_int(st, 1 + FS_STORE_COL_DELETED, row->deleted ? 1 : 0);
-    b |= fss_bind_int64(st, 1 + FS_STORE_COL_DEL_HLC, hlc_to_sql(row->del_hlc));
+        b |= fss_bind_null(st, first + FS_STORE_COL_ROOT);
+    b |= fss_bind_int(st, first + FS_STORE_COL_DELETED, row->deleted ? 1 : 0);
+    b |= fss_bind_int64(st, first + FS_STORE_COL_DEL_HLC, hlc_to_sql(row->del_hlc));
     if (id_nil(&row->del_device))
-        b |= fss_bind_null(st, 1 + FS_STORE_COL_DEL_DEV);
+        b |= fss_bind_null(st, first + FS_STORE_COL_DEL_DEV);
     else
-        b |= fss_bind_blob(st, 1 + FS_STORE_COL_DEL_DEV, row->del_device.b, 16,
-                               FSS_SQL_STATIC);
-    b |= fss_bind_blob(st, 1 + FS_STORE_COL_META, s->meta, (int)mlen,
+        b |= fss_bind_blob(st, first + FS_STORE_COL_DEL_DEV, row->del_device.b, 16,
                            FSS_SQL_STATIC);
+    b |= fss_bind_blob(st, first + FS_STORE_COL_META, s->meta, (int)mlen,
+                       copy_meta ? FSS_SQL_TRANSIENT : FSS_SQL_STATIC);
     for (size_t j = 0; j < e->nfields; j++) {
         const fs_value *v = &row->cells[j].v;
-        int p = 1 + FS_STORE_NFIXED + (int)j;
+        int p = first + FS_STORE_NFIXED + (int)j;
 
         switch (v->kind) {
         case FS_VAL_NULL:
@@ -442,16 +437,89 @@ fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
             break;
         case FS_VAL_TEXT:
             b |= fss_bind_text(st, p, v->u.text.p ? v->u.text.p : "",
-                                   (int)v->u.text.n, FSS_SQL_STATIC);
+                               (int)v->u.text.n, FSS_SQL_STATIC);
             break;
         case FS_VAL_ID:
             b |= fss_bind_blob(st, p, v->u.id.b, 16, FSS_SQL_STATIC);
             break;
         }
     }
-    if (b != FSS_SQL_OK || fss_step(st) != FSS_SQL_DONE)
+    return b;
+}
+
+fs_store_status fs_store_save(fs_store *s, const fs_row *row, int64_t seq,
+                              const fs_id *root, fs_error *err)
+{
+    fs_store_ent *ent;
+    fss_stmt *st = NULL;
+    fs_store_status rc;
+
+    if (!s || !row || !row->entity || !row->cells)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_save: NULL argument");
+    ent = fs_store__ent(s, row->entity);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    if ((rc = check_kinds(row, err)) != FS_STORE_OK)
+        return rc;
+    rc = fs_store__stmt(s, ent, FS_STORE_ST_SAVE, &st, err);
+    if (rc != FS_STORE_OK)
+        return rc;
+    if (bind_row(s, st, 1, row, seq, root, false) != FSS_SQL_OK ||
+        fss_step(st) != FSS_SQL_DONE)
         rc = fs_store__sqlfail(s, err, ent->table);
     fss_reset(st);
+    return rc;
+}
+
+fs_store_status fs_store_save_many(fs_store *s, const fs_row *const *rows,
+                                   const int64_t *seqs, const fs_id *const *roots,
+                                   size_t n, fs_error *err)
+{
+    const fs_entity *e;
+    fs_store_ent *ent;
+    char *sql = NULL;
+    fss_stmt *st = NULL;
+    fs_store_status rc = FS_STORE_OK;
+    int ncols, b = FSS_SQL_OK;
+
+    if (!s || !rows || !seqs || !roots || n == 0 || !rows[0] || !rows[0]->entity)
+        return fs_store__fail(err, FS_STORE_EINVAL, "fs_store_save_many: bad argument");
+    e = rows[0]->entity;
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    ncols = fs_store_ncolumns(e);
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i] || rows[i]->entity != e || !rows[i]->cells)
+            return fs_store__fail(err, FS_STORE_EINVAL,
+                                  "fs_store_save_many: rows of one entity only");
+        for (size_t k = 0; k < i; k++)
+            if (fs_id_cmp(&rows[k]->id, &rows[i]->id) == 0)
+                return fs_store__fail(err, FS_STORE_EINVAL,
+                                      "fs_store_save_many: a row twice");
+        if ((rc = check_kinds(rows[i], err)) != FS_STORE_OK)
+            return rc;
+    }
+    if ((size_t)ncols * n > FS_STORE_MAX_PARAMS)
+        return fs_store__fail(err, FS_STORE_EINVAL,
+                              "fs_store_save_many: more than %d parameters",
+                              FS_STORE_MAX_PARAMS);
+    sql = fs_store__save_sql(s, ent, n);
+    if (!sql)
+        return fs_store__fail(err, FS_STORE_ENOMEM, "out of memory building SQL");
+    if (fss_prepare(s->db, sql, -1, &st, NULL) != FSS_SQL_OK) {
+        rc = fs_store__sqlfail(s, err, ent->table);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        b |= bind_row(s, st, 1 + (int)i * ncols, rows[i], seqs[i], roots[i], true);
+    if (b != FSS_SQL_OK || fss_step(st) != FSS_SQL_DONE)
+        rc = fs_store__sqlfail(s, err, ent->table);
+done:
+    fss_finalize(st);
+    free(sql);
     return rc;
 }
 

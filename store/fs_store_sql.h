@@ -32,6 +32,8 @@
 #define fs_store_decode fs_store_sql_decode
 #define fs_store_load fs_store_sql_load
 #define fs_store_save fs_store_sql_save
+#define fs_store_save_many fs_store_sql_save_many
+#define fs_store__save_sql fs_store_sql__save_sql
 #define fs_store_root fs_store_sql_root
 #define fs_store_delete fs_store_sql_delete
 #define fs_store_delete_root fs_store_sql_delete_root

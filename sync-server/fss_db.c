@@ -221,28 +221,48 @@ void fss__stmt_done(fss_conn *c, fss_stmt *st)
     fss_finalize(st);
 }
 
+/* Forgets the write transaction's counter and the request's row cache:
+ * the transaction ended (or a new one begins). */
+static void tx_forget(fss_conn *c)
+{
+    c->seq_locked = c->seq_known = c->seq_dirty = false;
+    fss__rowcache_off(c);
+}
+
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 {
-    fss_status st;
+    fss_stmt *st = NULL;
+    fss_status rc;
 
     if (c->writers_waiting)
         atomic_fetch_add(c->writers_waiting, 1);
-    st = fss__exec(c, "BEGIN IMMEDIATE", err);
-
+    tx_forget(c);
+    rc = fss__exec(c, "BEGIN IMMEDIATE", err);
     /* PostgreSQL: the same one-writer-at-a-time rule as SQLite's IMMEDIATE,
      * across every process on the database, by locking the sequence
      * counter's row until commit. Writers then merge against rows no one
      * else is changing, and take their numbers in commit order (the
-     * argument is in docs/ARCHITECTURE.md, "Sequence numbers"). */
-    if (st == FSS_OK && fss_sql_backend_of(c->db) == FSS_SQL_PG) {
-        st = fss__exec(c, "SELECT value FROM fss_meta WHERE key = 'seq' FOR UPDATE",
-                       err);
-        if (st != FSS_OK)
+     * argument is in docs/ARCHITECTURE.md, "Sequence numbers"). The same
+     * round trip reads the counter, which is this transaction's from here
+     * on (fss__next_seq hands out numbers without asking again). */
+    if (rc == FSS_OK && fss_sql_backend_of(c->db) == FSS_SQL_PG) {
+        rc = fss__stmt(c, "SELECT value FROM fss_meta WHERE key = 'seq' FOR UPDATE",
+                       &st, err);
+        if (rc == FSS_OK) {
+            if (fss_step(st) == FSS_SQL_ROW) {
+                c->seq = fss_column_int64(st, 0);
+                c->seq_known = true;
+            } else
+                rc = fss__dbfail(err, c->db, "sequence counter lock");
+        }
+        fss__stmt_done(c, st);
+        if (rc != FSS_OK)
             fss__rollback(c);
     }
     if (c->writers_waiting)
         atomic_fetch_sub(c->writers_waiting, 1);
-    return st;
+    c->seq_locked = rc == FSS_OK;
+    return rc;
 }
 
 void fss__yield_to_writers(fss_server *s)
@@ -261,6 +281,7 @@ fss_status fss__begin_read(fss_conn *c, fs_error *err)
 {
     /* SQLite: DEFERRED, the snapshot starts at the first read.
      * PostgreSQL: REPEATABLE READ, one snapshot for every statement. */
+    tx_forget(c);
     return fss__exec(c, fss_sql_backend_of(c->db) == FSS_SQL_PG
                             ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
                             : "BEGIN",
@@ -269,11 +290,30 @@ fss_status fss__begin_read(fss_conn *c, fs_error *err)
 
 fss_status fss__commit(fss_conn *c, fs_error *err)
 {
-    return fss__exec(c, "COMMIT", err);
+    fss_status rc;
+
+    /* The numbers handed out go back into the counter in the same round
+     * trip as the COMMIT (a failed UPDATE aborts the transaction, so the
+     * COMMIT after it commits nothing). */
+    if (c->seq_dirty) {
+        char sql[96];
+        snprintf(sql, sizeof sql,
+                 "UPDATE fss_meta SET value = %lld WHERE key = 'seq'; COMMIT",
+                 (long long)c->seq);
+        rc = fss__exec(c, sql, err);
+        /* SQLite's exec stops at the failed UPDATE; PostgreSQL has aborted
+         * the transaction: either way it must not stay open. */
+        if (rc != FSS_OK)
+            fss__rollback(c);
+    } else
+        rc = fss__exec(c, "COMMIT", err);
+    tx_forget(c);
+    return rc;
 }
 
 void fss__rollback(fss_conn *c)
 {
+    tx_forget(c);
     if (!fss_get_autocommit(c->db))
         (void)fss_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -327,17 +367,48 @@ done:
     return rc;
 }
 
+/* Reads the counter's value. */
+static fss_status seq_read(fss_conn *c, int64_t *out, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = fss__stmt(c, "SELECT value FROM fss_meta WHERE key = 'seq'",
+                              &st, err);
+
+    if (rc != FSS_OK)
+        return rc;
+    switch (fss_step(st)) {
+    case FSS_SQL_ROW: *out = fss_column_int64(st, 0); break;
+    case FSS_SQL_DONE: *out = 0; break;
+    default: rc = fss__dbfail(err, c->db, "current seq"); break;
+    }
+    fss__stmt_done(c, st);
+    return rc;
+}
+
 fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
-    /* One row counter instead of max(seq) over every table: O(1), and it
-     * also numbers scope exits, which live in their own table. Runs once per
-     * saved row, so the statement is prepared once per connection. */
-    fss_status rc = fss__conn_stmt(
+    fss_status rc;
+
+    *out = 0;
+    /* Inside fss__begin_immediate's transaction the counter is ours until
+     * commit: count in memory and write the last number back once
+     * (fss__commit). That was one UPDATE per saved row, and the counter's
+     * lock was held across all of those round trips (issue 18). */
+    if (c->seq_locked) {
+        if (!c->seq_known && (rc = seq_read(c, &c->seq, err)) != FSS_OK)
+            return rc;
+        c->seq_known = true;
+        *out = ++c->seq;
+        c->seq_dirty = true;
+        return FSS_OK;
+    }
+    /* Any other transaction (migrations, copy-store): one row counter
+     * instead of max(seq) over every table: O(1), and it also numbers
+     * scope exits, which live in their own table. */
+    rc = fss__conn_stmt(
         c, &c->next_seq,
         "UPDATE fss_meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
         err);
-
-    *out = 0;
     if (rc != FSS_OK)
         return rc;
     if (fss_step(c->next_seq) == FSS_SQL_ROW)
@@ -350,20 +421,18 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
 
 fss_status fss__current_seq(fss_conn *c, int64_t *out, fs_error *err)
 {
-    fss_stmt *st = NULL;
-    fss_status rc = fss__stmt(c, "SELECT value FROM fss_meta WHERE key = 'seq'",
-                              &st, err);
+    fss_status rc = FSS_OK;
 
     *out = 0;
-    if (rc != FSS_OK)
+    /* The write transaction's own counter, with the numbers it handed out. */
+    if (c->seq_locked) {
+        if (!c->seq_known && (rc = seq_read(c, &c->seq, err)) == FSS_OK)
+            c->seq_known = true;
+        if (rc == FSS_OK)
+            *out = c->seq;
         return rc;
-    switch (fss_step(st)) {
-    case FSS_SQL_ROW: *out = fss_column_int64(st, 0); break;
-    case FSS_SQL_DONE: break;
-    default: rc = fss__dbfail(err, c->db, "current seq"); break;
     }
-    fss__stmt_done(c, st);
-    return rc;
+    return seq_read(c, out, err);
 }
 
 fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
@@ -371,17 +440,21 @@ fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
                               fs_error *err)
 {
     fs_store_rowinfo si;
+    fss_rowinfo ri;
     fs_error serr = {0};
+    fss_status rc;
 
-    if (fs_store_load(c->store, e, id, row, info ? &si : NULL, found, &serr) !=
-        FS_STORE_OK)
+    if (e && id && fss__rowcache_get(c, e, id, row, info, found, &rc, err))
+        return rc;
+    if (fs_store_load(c->store, e, id, row, &si, found, &serr) != FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "load %s: %s", e ? e->name : "?",
                          serr.text);
-    if (info) {
-        info->seq = si.seq;
-        info->has_root = si.has_root;
-        info->root = si.root;
-    }
+    ri.seq = si.seq;
+    ri.has_root = si.has_root;
+    ri.root = si.root;
+    if (info)
+        *info = ri;
+    fss__rowcache_put(c, e, id, *found ? row : NULL, &ri);
     return FSS_OK;
 }
 
@@ -559,6 +632,7 @@ static void conn_close(fss_conn *c)
         c->cached[i].st = NULL;
         c->cached[i].sql = NULL;
     }
+    fss__rowcache_off(c);
     fs_store_close(c->store);
     c->store = NULL;
     fss_sql_close(c->db);

@@ -150,6 +150,10 @@ void fss_hex(const uint8_t *p, size_t n, char *out); /* 2n chars + NUL */
 fs_hlc fss__tick(fss_server *s);
 void fss__clock_recv(fss_server *s, fs_hlc remote);
 
+/* Compares (owner_rep, territory, deleted) of two customer rows: what
+ * decides which reps see it (fss_write.c). */
+bool fss__customer_placement_eq(const fs_row *a, const fs_row *b);
+
 /* ---- scope changes, conflict records and server writes (fss_write.c) ---- */
 /* After a customer's owner/territory/tombstone changed: re-sequence its
  * subtree for reps that gained it and write exits for reps that lost it. */

@@ -205,6 +205,34 @@ fss_status fss__repo_row_load(fss_conn *c, const fs_entity *e, const fs_id *id,
 fss_status fss__repo_row_root(fss_conn *c, const fs_row *row, fs_id *root,
                               bool *has_root, fs_error *err);
 
+/* ---- batched loads: the request's row cache (fss_repo_batch.c; issue 18)
+ * Inside one transaction, rows named in advance are loaded with one
+ * statement per entity and chunk of ids, and fss__repo_row_load answers
+ * from them (and remembers what it loads itself) until the transaction
+ * ends: any commit, rollback or begin turns the cache off. */
+typedef struct fss_rowref {
+    const fs_entity *e;
+    fs_id id;
+} fss_rowref;
+/* Turns the cache on and loads the rows refs[] names that it lacks (absent
+ * ones are remembered as absent); with `ancestors`, also the parents those
+ * rows name, level by level. On SQLite (no round trips) it only turns the
+ * cache on: rows load one by one on demand, and are then remembered. */
+fss_status fss__repo_rows_prefetch(fss_conn *c, const fss_rowref *refs,
+                                   size_t n, bool ancestors, fs_error *err);
+/* Which of ids[] are merged duplicates (have a row in fss_merged): merged[i]
+ * set for those; one statement per chunk of ids. */
+fss_status fss__repo_merged_which(fss_conn *c, const fs_id *ids, size_t n,
+                                  bool *merged, fs_error *err);
+/* True when a statement is a round trip (PostgreSQL): batched queries pay
+ * for themselves; on SQLite a row at a time is cheaper. */
+bool fss__repo_batched(fss_conn *c);
+/* Which of the customers ids[] are in rep's scope (fss__customer_in_scope
+ * for each): in[i] set for those; one statement per chunk of ids. */
+fss_status fss__repo_in_scope_which(fss_conn *c, const char *rep,
+                                    const fs_id *ids, size_t n, bool *in,
+                                    fs_error *err);
+
 /* ---- batches: exactly-once per (device, batch id) (fss_repo_sync.c) */
 /* *found says whether the batch was stored; then digest and the packed
  * results (appended to results) are its stored ones. */

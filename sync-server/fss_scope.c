@@ -51,7 +51,7 @@ fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
 fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
                          fs_error *err)
 {
-    fs_id root;
+    fs_id root = {{0}};
     bool has_root = false;
     int64_t seq = 0;
     fss_status st;
@@ -62,11 +62,15 @@ fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
     st = fss__next_seq(c, &seq, err);
     if (st != FSS_OK)
         return st;
+    if (seq_out)
+        *seq_out = seq;
+    /* In a sync request (the row cache on) the write is batched with the
+     * request's other saves (fss_repo_batch.c). */
+    if (c->rows)
+        return fss__rowcache_save(c, row, seq, has_root ? &root : NULL, err);
     if (fs_store_save(c->store, row, seq, has_root ? &root : NULL, &serr) !=
         FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "save: %s", serr.text);
-    if (seq_out)
-        *seq_out = seq;
     return FSS_OK;
 }
 
@@ -111,6 +115,8 @@ fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
     char sql[256];
     int r;
 
+    /* the cached rows' seqs are about to change */
+    fss__rowcache_clear(c);
     for (i = 0; i < ne; i++) {
         const char *table = fs_store_table(c->store, ents[i]);
         if (!table)

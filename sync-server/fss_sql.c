@@ -42,6 +42,23 @@ const char *fss_errmsg(fss_sql *db)
 }
 int fss_errcode(fss_sql *db) { return db ? OPS(db)->errcode(db) : FSS_SQL_NOMEM; }
 
+void fss_sql_before(fss_sql *db, fss_sql_before_fn fn, void *arg)
+{
+    db->before = fn;
+    db->before_arg = arg;
+}
+
+/* The before-hook, not re-entered by the statements it runs. */
+static int run_before(fss_sql *db)
+{
+    int r;
+
+    db->in_before = true;
+    r = db->before(db->before_arg);
+    db->in_before = false;
+    return r;
+}
+
 int fss_exec(fss_sql *db, const char *sql, void *unused_cb, void *unused_arg,
              char **errmsg)
 {
@@ -49,6 +66,11 @@ int fss_exec(fss_sql *db, const char *sql, void *unused_cb, void *unused_arg,
     (void)unused_arg;
     if (errmsg)
         *errmsg = NULL;
+    if (db->before && !db->in_before) {
+        int r = run_before(db);
+        if (r != FSS_SQL_OK)
+            return r;
+    }
     return OPS(db)->exec(db, sql, errmsg);
 }
 
@@ -79,7 +101,15 @@ int fss_bind_blob(fss_stmt *st, int i, const void *p, int n, fss_sql_destructor 
 {
     return SOPS(st)->bind_blob(st, i, p, n, d);
 }
-int fss_step(fss_stmt *st) { return SOPS(st)->step(st); }
+int fss_step(fss_stmt *st)
+{
+    if (st->db->before && !st->db->in_before) {
+        int r = run_before(st->db);
+        if (r != FSS_SQL_OK)
+            return r;
+    }
+    return SOPS(st)->step(st);
+}
 int fss_column_count(fss_stmt *st) { return SOPS(st)->ncols(st); }
 const char *fss_column_name(fss_stmt *st, int i) { return SOPS(st)->cname(st, i); }
 int fss_column_type(fss_stmt *st, int i) { return SOPS(st)->ctype(st, i); }

@@ -90,6 +90,14 @@ uint64_t fss_sql_round_trips(const fss_sql *db);
 typedef void (*fss_sql_trace_fn)(void *arg, const char *what, const char *sql);
 void fss_sql_trace(fss_sql *db, fss_sql_trace_fn fn, void *arg);
 
+/* Calls fn(arg) before every fss_step and fss_exec from now on (fn NULL
+ * stops), except those fn runs itself; a return other than FSS_SQL_OK is
+ * returned by that step or exec instead of running it. The repository's
+ * write-behind (fss_repo_batch.c) writes its queued rows there, so no
+ * statement runs before the rows it might read are stored. */
+typedef int (*fss_sql_before_fn)(void *arg);
+void fss_sql_before(fss_sql *db, fss_sql_before_fn fn, void *arg);
+
 const char *fss_errmsg(fss_sql *db);
 int fss_errcode(fss_sql *db);
 /* Runs one or more statements without parameters or results (DDL,

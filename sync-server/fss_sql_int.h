@@ -47,6 +47,9 @@ struct fss_sql {
     uint64_t round_trips;
     fss_sql_trace_fn trace; /* fss_sql_trace */
     void *trace_arg;
+    fss_sql_before_fn before; /* fss_sql_before */
+    void *before_arg;
+    bool in_before;
 };
 
 /* Counts one round trip to the database server and reports it to the

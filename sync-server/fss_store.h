@@ -52,6 +52,17 @@ struct fss_conn {
         fss_stmt *st;
     } cached[FSS_STMT_CACHE];
     bool busy;
+    /* The write transaction's sequence counter (fss__begin_immediate to
+     * fss__commit / fss__rollback): the counter row is this transaction's
+     * alone from BEGIN (its lock), so it is read once, numbers are handed
+     * out here, and the last one is written back once, at commit
+     * (docs/ARCHITECTURE.md, "Sequence numbers"). */
+    bool seq_locked; /* inside fss__begin_immediate's transaction */
+    bool seq_known;  /* seq holds the counter's value */
+    bool seq_dirty;  /* numbers handed out that are not written back */
+    int64_t seq;
+    /* The request's row cache (fss_repo_batch.c): NULL when off. */
+    struct fss_rowcache *rows;
 };
 
 /* The scope condition on a customer row aliased `c`, the rep's UUID bound
@@ -130,6 +141,26 @@ void fss__lq_free(fss_lq *q);
  * when it names none. */
 const char *fss__lq_sort(const fss_lq_sort *tab, size_t n, const char *sort,
                          bool *desc);
+/* The request's row cache (fss_repo_batch.c): on, off (freed; every
+ * transaction boundary), cleared (entries dropped, still on: after a write
+ * the cache cannot follow); get answers a cached (e, id) like
+ * fss__repo_row_load (false: not cached, or the cache is off); put records
+ * a row as stored (row NULL: as absent). */
+struct fss_rowcache;
+fss_status fss__rowcache_on(fss_conn *c, fs_error *err);
+void fss__rowcache_off(fss_conn *c);
+void fss__rowcache_clear(fss_conn *c);
+bool fss__rowcache_get(fss_conn *c, const fs_entity *e, const fs_id *id,
+                       fs_row *row, fss_rowinfo *info, bool *found,
+                       fss_status *rc, fs_error *err);
+void fss__rowcache_put(fss_conn *c, const fs_entity *e, const fs_id *id,
+                       const fs_row *row, const fss_rowinfo *info);
+/* fss__save_row while the cache is on (write-behind): the row joins the
+ * cache and a queue, and is written, with the queued rows of its entity in
+ * multi-row upserts, before the next statement runs on the connection
+ * (the driver's before-hook) - at the latest by the COMMIT. */
+fss_status fss__rowcache_save(fss_conn *c, const fs_row *row, int64_t seq,
+                              const fs_id *root, fs_error *err);
 
 fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);

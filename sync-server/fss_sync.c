@@ -181,7 +181,7 @@ bad:
  * replaces the slot. Valid only inside one transaction (IMMEDIATE: no other
  * writer interleaves) and cleared whenever this request saves a customer,
  * the only row whose change can move a subtree in or out of a scope. */
-#define SCOPE_MEMO_SLOTS 256
+#define SCOPE_MEMO_SLOTS 1024
 typedef struct scope_memo {
     fs_id id[SCOPE_MEMO_SLOTS];
     bool known[SCOPE_MEMO_SLOTS];
@@ -201,6 +201,10 @@ typedef struct sync_ctx {
     /* The change being applied claims a pool customer and the claim
      * stands: server_stamps makes the rep its owner. */
     bool claim_won;
+    /* Customer ids the batch names that are no merged duplicate, sorted:
+     * their redirect lookup is skipped (prefetch_batch). */
+    fs_id *unmerged;
+    size_t nunmerged;
 } sync_ctx;
 
 static size_t memo_slot(const fs_id *cust)
@@ -710,8 +714,9 @@ static fss_status apply_change(sync_ctx *x, const fs_change *chg, size_t index,
     /* The device had seen nothing saved after its cursor. */
     rc = fss__save_merged(x->c, &orig, &row, found, &before,
                           (int64_t)x->cursor, &saved, err);
-    /* A saved customer's tombstone (or a server stamp) may have moved it. */
-    if (saved && is_customer)
+    /* A saved customer's tombstone (or a server stamp) may have moved it;
+     * an edit that leaves owner, territory and tombstone alone cannot. */
+    if (saved && is_customer && (!found || !fss__customer_placement_eq(&orig, &row)))
         memset(x->scope.known, 0, sizeof x->scope.known);
     /* A customer a draining device creates joins its drain scope, so the
      * rows it hangs below it in the same outbox are judged in scope. */
@@ -802,6 +807,7 @@ typedef struct pull_page {
     uint32_t page;
     size_t n;
     uint64_t last;
+    fss_rowref *refs; /* the page's rows, in out->rows order */
 } pull_page;
 
 static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
@@ -817,18 +823,12 @@ static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
     }
     if (!it->is_exit) {
         const fs_entity *e = fs_schema_entity_by_tag(it->tag);
-        fs_pulled_row *pr = &out->rows[out->nrows];
-        bool found = false;
-        fss_status rc;
         if (!e)
             return FSS_OK;
-        rc = fss__repo_row_load(p->x->c, e, &it->id, &pr->row, NULL, &found, err);
-        if (rc != FSS_OK) {
-            fs_row_free(&pr->row);
-            return rc;
-        }
-        pr->seq = (uint64_t)it->seq;
-        out->nrows++;
+        /* loaded after the page query, all at once (pull_load) */
+        p->refs[out->nrows].e = e;
+        p->refs[out->nrows].id = it->id;
+        out->rows[out->nrows++].seq = (uint64_t)it->seq;
     } else {
         fs_scope_exit *ex = &out->exits[out->nexits++];
         ex->entity = fs_schema_entity("customer");
@@ -838,6 +838,21 @@ static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
     p->last = (uint64_t)it->seq;
     p->n++;
     return FSS_OK;
+}
+
+/* The page's rows, loaded with one statement per entity and chunk of ids
+ * (the row cache) rather than one per row (issue 18). */
+static fss_status pull_load(sync_ctx *x, const fss_rowref *refs,
+                            fs_sync_response *out, fs_error *err)
+{
+    fss_status rc = fss__repo_rows_prefetch(x->c, refs, out->nrows, false, err);
+
+    for (size_t i = 0; i < out->nrows && rc == FSS_OK; i++) {
+        bool found = false;
+        rc = fss__repo_row_load(x->c, refs[i].e, &refs[i].id, &out->rows[i].row,
+                                NULL, &found, err);
+    }
+    return rc;
 }
 
 static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
@@ -851,8 +866,14 @@ static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
     out->exits = calloc(page ? page : 1, sizeof *out->exits);
     if (!out->rows || !out->exits)
         return fss__fail(err, FSS_ENOMEM, "pull page");
+    p.refs = calloc(page ? page : 1, sizeof *p.refs);
+    if (!p.refs)
+        return fss__fail(err, FSS_ENOMEM, "pull page");
     rc = fss__repo_pull(x->c, plan, x->dev->rep, cursor, (int64_t)page + 1,
                         pull_item, &p, err);
+    if (rc == FSS_OK)
+        rc = pull_load(x, p.refs, out, err);
+    free(p.refs);
     if (rc != FSS_OK)
         return rc;
     /* A complete pull has seen everything up to the current seq, including
@@ -1068,6 +1089,149 @@ static step sync_begin(sync_ctx *x, const fs_sync_request *rq, int64_t *cur,
     return STEP_OK;
 }
 
+static int id_order(const void *a, const void *b)
+{
+    return fs_id_cmp(a, b);
+}
+
+/* Known (prefetch_batch) to be no merged duplicate? */
+static bool unmerged(const sync_ctx *x, const fs_id *id)
+{
+    return x->nunmerged &&
+           bsearch(id, x->unmerged, x->nunmerged, sizeof *id, id_order) != NULL;
+}
+
+/* The customer a change names for redirect_change: the row of a customer
+ * change, the parent of a row hanging off a customer. */
+static const fs_id *named_customer(const fs_change *chg)
+{
+    const fs_entity *e = chg->entity;
+
+    if (strcmp(e->name, "customer") == 0)
+        return &chg->row;
+    if (e->parent < 0 || !e->parent_entity || strcmp(e->parent_entity, "customer") != 0)
+        return NULL;
+    for (size_t k = 0; k < chg->nfields; k++)
+        if ((int)chg->fields[k].slot == e->parent && chg->fields[k].v.kind == FS_VAL_ID)
+            return &chg->fields[k].v.u.id;
+    return NULL;
+}
+
+/* The scope memo, filled for the customers the batch's rows hang off with
+ * one query per chunk (on PostgreSQL, where each scope check is a round
+ * trip): only customers in scope are remembered - for the others in_scope
+ * still asks its fallbacks. A draining device is judged against another
+ * scope (its drain scope) and is left to in_scope. */
+static fss_status prefill_scope(sync_ctx *x, const fss_rowref *refs, size_t n,
+                                fs_error *err)
+{
+    fs_id *roots;
+    bool *in;
+    size_t nr = 0;
+    fss_status rc = FSS_OK;
+
+    if (x->dev->draining || !fss__repo_batched(x->c))
+        return FSS_OK;
+    roots = calloc(n + 1, sizeof *roots);
+    in = calloc(n + 1, sizeof *in);
+    if (!roots || !in) {
+        rc = fss__fail(err, FSS_ENOMEM, "scope prefill");
+        goto done;
+    }
+    for (size_t i = 0; i < n && rc == FSS_OK; i++) {
+        fs_row row = {0};
+        fss_rowinfo info;
+        bool found = false;
+        if (strcmp(refs[i].e->name, "customer") == 0) {
+            roots[nr++] = refs[i].id;
+            continue;
+        }
+        rc = fss__repo_row_load(x->c, refs[i].e, &refs[i].id, &row, &info, &found, err);
+        if (rc == FSS_OK && found && info.has_root)
+            roots[nr++] = info.root;
+        fs_row_free(&row);
+    }
+    if (rc == FSS_OK && nr) {
+        /* one question per customer, however many rows hang off it */
+        size_t u = 1;
+        qsort(roots, nr, sizeof *roots, id_order);
+        for (size_t i = 1; i < nr; i++)
+            if (fs_id_cmp(&roots[i], &roots[u - 1]) != 0)
+                roots[u++] = roots[i];
+        nr = u;
+        rc = fss__repo_in_scope_which(x->c, x->dev->rep, roots, nr, in, err);
+    }
+    for (size_t i = 0; rc == FSS_OK && i < nr; i++) {
+        size_t k = memo_slot(&roots[i]);
+        if (!in[i])
+            continue;
+        x->scope.id[k] = roots[i];
+        x->scope.in[k] = true;
+        x->scope.known[k] = true;
+    }
+done:
+    free(roots);
+    free(in);
+    return rc;
+}
+
+/* What the batch's changes will read, asked in a few statements instead of
+ * a few per change (issue 18; on PostgreSQL each is a round trip, with the
+ * sequence counter's lock held): every changed row and the parent its
+ * change names, with their ancestors, into the row cache; and which of the
+ * customers the changes name were merged away (the rest skip
+ * redirect_change's lookup). The changes are then judged one by one as
+ * before, against the same rows. */
+static fss_status prefetch_batch(sync_ctx *x, const fs_sync_request *rq,
+                                 fs_error *err)
+{
+    fss_rowref *refs = calloc(2 * rq->nchanges + 1, sizeof *refs);
+    fs_id *custs = calloc(rq->nchanges + 1, sizeof *custs);
+    bool *merged = calloc(rq->nchanges + 1, sizeof *merged);
+    size_t n = 0, nc = 0, i;
+    fss_status rc = FSS_OK;
+
+    if (!refs || !custs || !merged) {
+        rc = fss__fail(err, FSS_ENOMEM, "batch prefetch");
+        goto done;
+    }
+    for (i = 0; i < rq->nchanges; i++) {
+        const fs_change *chg = &rq->changes[i];
+        const fs_entity *e = chg->entity;
+        const fs_id *cust;
+        if (!e || find_error(rq, i))
+            continue;
+        refs[n].e = e;
+        refs[n++].id = chg->row;
+        if (e->parent >= 0 && e->parent_entity) {
+            const fs_field_change *f = change_field(chg, e->fields[e->parent].name);
+            if (f && f->v.kind == FS_VAL_ID) {
+                refs[n].e = fs_schema_entity(e->parent_entity);
+                refs[n++].id = f->v.u.id;
+            }
+        }
+        if ((cust = named_customer(chg)) != NULL)
+            custs[nc++] = *cust;
+    }
+    if ((rc = fss__repo_rows_prefetch(x->c, refs, n, true, err)) != FSS_OK ||
+        (rc = fss__repo_merged_which(x->c, custs, nc, merged, err)) != FSS_OK ||
+        (rc = prefill_scope(x, refs, n, err)) != FSS_OK)
+        goto done;
+    x->nunmerged = 0;
+    for (i = 0; i < nc; i++)
+        if (!merged[i])
+            custs[x->nunmerged++] = custs[i];
+    qsort(custs, x->nunmerged, sizeof *custs, id_order);
+    free(x->unmerged);
+    x->unmerged = custs;
+    custs = NULL;
+done:
+    free(refs);
+    free(custs);
+    free(merged);
+    return rc;
+}
+
 /* A change addressed to a merged customer - the customer itself, or a new
  * row naming it as parent - goes to the survivor instead (docs/
  * ARCHITECTURE.md, "merges"): the change is rewritten in place before it is
@@ -1080,6 +1244,8 @@ static fss_status redirect_change(sync_ctx *x, fs_change *chg, bool *redirected,
     fss_status rc;
 
     *redirected = false;
+    if (!named_customer(chg) || unmerged(x, named_customer(chg)))
+        return FSS_OK;
     if (strcmp(e->name, "customer") == 0) {
         *from = chg->row;
         rc = fss__redirect_of(x->c, &chg->row, &to, NULL, redirected, err);
@@ -1107,12 +1273,15 @@ static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
                               fs_sync_response *out, fs_error *err)
 {
     size_t i;
+    fss_status rc0;
 
     out->results = calloc(rq->nchanges, sizeof *out->results);
     if (!out->results)
         return fss__fail(err, FSS_ENOMEM, "results");
     out->nresults = rq->nchanges;
     x->cursor = rq->cursor;
+    if ((rc0 = prefetch_batch(x, rq, err)) != FSS_OK)
+        return rc0;
     for (i = 0; i < rq->nchanges; i++) {
         const fs_proto_change_error *ce = find_error(rq, i);
         fss_status rc;
@@ -1327,4 +1496,5 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     response_free(&out);
     fs_conflict_list_free(&x.conflicts);
     fs_conflict_list_free(&x.server_conflicts);
+    free(x.unmerged);
 }

@@ -200,8 +200,7 @@ fss_status fss__store_rejection(fss_conn *c, const fs_change *chg, fs_rule rule,
     return rc;
 }
 
-/* Compares (owner_rep, territory, deleted) of two customer rows. */
-static bool customer_placement_eq(const fs_row *a, const fs_row *b)
+bool fss__customer_placement_eq(const fs_row *a, const fs_row *b)
 {
     int io = fs_entity_field_index(a->entity, "owner_rep");
     int it = fs_entity_field_index(a->entity, "territory");
@@ -241,7 +240,7 @@ fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
         (rc = fss__hide_subtree(c, row, horizon, err)) != FSS_OK)
         return rc;
     if (strcmp(row->entity->name, "customer") == 0 &&
-        (!found || !customer_placement_eq(orig, row)))
+        (!found || !fss__customer_placement_eq(orig, row)))
         rc = fss__scope_changed(c, &row->id, before,
                                 why != FS_EXIT_UNKNOWN ? why
                                 : row->deleted         ? FS_EXIT_DELETED

@@ -61,6 +61,7 @@
 #include "fs_proto.h"
 #include "fs_server.h"
 #include "fs_store.h"
+#include "fss_repo.h"
 
 #define BATCH 1000
 #define CONTACTS_PER 3
@@ -798,6 +799,54 @@ static double raw_upsert(rawdb *r, const cap_row *rows, size_t n)
 /* Cases                                                                   */
 /* ---------------------------------------------------------------------- */
 
+/* The PostgreSQL pass's round trips by statement (fss__repo_trace): the
+ * profile printed after each case, most frequent first. */
+#define MAX_TRIPS 64
+static struct {
+    char *sql;
+    unsigned n;
+} trips[MAX_TRIPS];
+static size_t ntrips;
+
+static void on_trip(void *arg, const char *what, const char *sql)
+{
+    (void)arg;
+    (void)what;
+    for (size_t i = 0; i < ntrips; i++)
+        if (strcmp(trips[i].sql, sql) == 0) {
+            trips[i].n++;
+            return;
+        }
+    if (ntrips < MAX_TRIPS && (trips[ntrips].sql = strdup(sql)) != NULL)
+        trips[ntrips++].n = 1;
+}
+
+static int by_trips(const void *a, const void *b)
+{
+    const unsigned x = *(const unsigned *)((const char *)a + sizeof(char *));
+    const unsigned y = *(const unsigned *)((const char *)b + sizeof(char *));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void print_trips(const char *name, size_t n)
+{
+    unsigned total = 0;
+
+    qsort(trips, ntrips, sizeof trips[0], by_trips);
+    for (size_t i = 0; i < ntrips; i++)
+        total += trips[i].n;
+    fprintf(stderr, "bench_merge: %s: %u round trips (%.2f per row); most frequent:\n",
+            name, total, n ? (double)total / (double)n : 0.0);
+    for (size_t i = 0; i < ntrips; i++) {
+        if (i < 6)
+            fprintf(stderr, "  %6u  %.110s\n", trips[i].n, trips[i].sql);
+        free(trips[i].sql);
+    }
+    ntrips = 0;
+    bench_result("merge", name, "round_trips_per_row", n ? (double)total / (double)n : 0.0,
+                 "count", NAN, NULL);
+}
+
 /* One case: n changed rows pushed through the server. With r, the raw
  * SQLite upsert baseline follows; without (the PostgreSQL pass), the
  * baseline is base_rate, the SQLite server's rate of the same case in this
@@ -814,6 +863,8 @@ static double run_case(bench *b, rawdb *r, const char *name, size_t n,
         die("case %s: %zu changes but only %zu rows", name, n, b->nrows);
     for (size_t k = 0; k < n; k++)
         idx[k] = (size_t)(((uint64_t)k * STRIDE + 1) % b->nrows);
+    if (!r)
+        fss__repo_trace(b->s, on_trip, NULL);
     for (size_t k = 0; k < n; k += BATCH) {
         size_t m = n - k < BATCH ? n - k : BATCH;
         for (size_t j = 0; j < m; j++)
@@ -823,6 +874,8 @@ static double run_case(bench *b, rawdb *r, const char *name, size_t n,
             fs_change_free(&ch[j]);
     }
     if (!r) {
+        fss__repo_trace(b->s, NULL, NULL);
+        print_trips(name, n);
         fprintf(stderr, "bench_merge: %s: server on PostgreSQL %.2f s (%.0f rows/s)\n",
                 name, t_srv, (double)n / t_srv);
         bench_result("merge", name, "rows_per_s", (double)n / t_srv, "rows/s",
