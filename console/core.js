@@ -163,7 +163,7 @@ FS.startLive = function () {
  *   rowClick optional function(row) when a row is activated
  */
 FS.list = function (opts) {
-  const st = { offset: 0, sort: opts.sort || '', total: 0 };
+  const st = { offset: 0, sort: opts.sort || '', total: 0, gen: 0, key: null };
   const tbody = FS.el('tbody', { id: opts.id + '-rows' });
   const pageText = FS.el('span', { id: opts.id + '-page' });
   const csv = FS.el('a', { id: opts.id + '-csv', textContent: 'Download CSV', attrs: { download: opts.path + '.csv' } });
@@ -211,9 +211,21 @@ FS.list = function (opts) {
 
   async function load() {
     const paging = opts.paged === false ? {} : { limit: String(FS.PAGE), offset: String(st.offset) };
+    const mine = ++st.gen;
     const r = await FS.api('GET', opts.path + '?' + query(paging));
+    /* A newer load (a filter, a page, a live refresh) started meanwhile:
+     * its answer is the one to show, whichever arrives last. */
+    if (mine !== st.gen) return r.data;
     if (r.status !== 200) return FS.failed(r);
     const items = Array.isArray(r.data) ? r.data : r.data.items;
+    /* The same answer as shown (a live refresh after a change elsewhere):
+     * the rows stay as they are, so the focus and a row being read stay. */
+    const key = query(paging) + '\n' + JSON.stringify(r.data);
+    if (key === st.key) {
+      tbody.dataset.loaded = String(Date.now());
+      return r.data;
+    }
+    st.key = key;
     tbody.replaceChildren();
     for (const row of items) {
       const tr = FS.el('tr');

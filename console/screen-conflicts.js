@@ -180,7 +180,10 @@
       const data = await list.load();
       if (current) {
         const again = FS.items(data).find(function (x) { return x.id === current.id; });
-        if (again) open(again); else close();
+        /* Re-drawn only when the record changed (a live refresh of an
+         * unchanged record keeps the focus on its buttons). */
+        if (!again) close();
+        else if (JSON.stringify(again) !== JSON.stringify(current)) open(again);
       }
     },
   });
