@@ -525,7 +525,7 @@ static fc_status apply_exit(fc_client *c, const fs_scope_exit *x, size_t *notice
         goto done;
     /* Only rows the rep could see are worth telling about. */
     if (found && !row.deleted) {
-        char detail[160];
+        char detail[256];
         snprintf(detail, sizeof detail, "%s %.60s was removed from this device: %s",
                  x->entity->name, label[0] ? label : "(unnamed)",
                  x->reason == FS_EXIT_REASSIGNED ? "it was reassigned to another rep"
