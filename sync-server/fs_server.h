@@ -438,6 +438,12 @@ typedef struct fss_offboard_result {
 fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
                               bool drain, const char *by,
                               fss_offboard_result *out, fs_error *err);
+/* Finishes every offboarding cut short (an offboarded rep that still owns
+ * live customers: the process died between batches): what is left goes
+ * to the recorded heir, in the same short transactions. `serve` runs it at
+ * start and with each reclaim tick, so no operator has to notice.
+ * *moved = customers moved. */
+fss_status fss_offboards_finish(fss_server *s, int64_t *moved, fs_error *err);
 /* Makes an offboarded rep active again (it may get enrollment codes); its
  * old devices stay revoked. EINVAL when the rep is active. */
 fss_status fss_admin_rep_reactivate(fss_server *s, const fs_id *rep,

@@ -108,8 +108,9 @@ done:
 
 /* Step (2): every live customer rep still owns goes to heir ("" = the
  * pool), OFFBOARD_BATCH per transaction, each an ordinary server change.
- * A customer the back office assigned elsewhere meanwhile is left alone.
- * The offboarding's record counts them as they go. */
+ * A customer the back office assigned elsewhere meanwhile is left alone,
+ * and so is everything when the rep was reactivated meanwhile. The
+ * offboarding's record counts them as they go. */
 static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
                              int64_t *moved, fs_error *err)
 {
@@ -128,8 +129,15 @@ static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
     c = NULL;
     for (i = 0; st == FSS_OK && i < n; i += OFFBOARD_BATCH) {
         int64_t batch = 0;
+        fss_rep_state rs;
         if ((st = owner_begin(s, &c, err)) != FSS_OK)
             break;
+        /* A rep reactivated meanwhile keeps what it still owns. */
+        if ((st = rep_state(c, rid, &rs, err)) == FSS_OK && rs.active) {
+            st = owner_end(s, c, st, err);
+            c = NULL;
+            break;
+        }
         for (k = i; st == FSS_OK && k < n && k < i + OFFBOARD_BATCH; k++) {
             fs_row row = {0};
             bool found = false;
@@ -184,8 +192,8 @@ fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
         goto done;
     if (!rs.active) {
         /* An offboarding cut short (a crash between batches) is finished by
-         * running it again: the customers still owned go to the heir
-         * recorded then. */
+         * running it again (or by `serve`, fss_offboards_finish): the
+         * customers still owned go to the heir recorded then. */
         if ((st = fss__repo_rep_owned(c, rid, &ids, &n, err)) != FSS_OK)
             goto done;
         if (n == 0) {
@@ -252,6 +260,35 @@ fss_status fss_admin_offboard(fss_server *s, const fs_id *rep, const fs_id *to,
 done:
     free(ids);
     return owner_end(s, c, st, err);
+}
+
+fss_status fss_offboards_finish(fss_server *s, int64_t *moved, fs_error *err)
+{
+    fss_conn *c = fss__conn_get(s, 10000);
+    fss_rep_uuid *reps = NULL;
+    size_t n = 0, i;
+    fss_status st;
+
+    *moved = 0;
+    if (!c)
+        return fss__fail(err, FSS_EDB, "no database connection free");
+    st = fss__repo_offboards_unfinished(c, &reps, &n, err);
+    for (i = 0; st == FSS_OK && i < n; i++) {
+        fss_rep_state rs;
+        if ((st = rep_state(c, reps[i].s, &rs, err)) != FSS_OK)
+            break;
+        /* Each batch checks again that the rep is inactive and owns the
+         * customer (move_owned), so this read may be outside one. */
+        fss__conn_put(s, c);
+        c = NULL;
+        st = move_owned(s, reps[i].s, rs.heir, moved, err);
+        if (st == FSS_OK && !(c = fss__conn_get(s, 10000)))
+            st = fss__fail(err, FSS_EDB, "no database connection free");
+    }
+    if (c)
+        fss__conn_put(s, c);
+    free(reps);
+    return st;
 }
 
 fss_status fss_admin_rep_reactivate(fss_server *s, const fs_id *rep,

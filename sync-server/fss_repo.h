@@ -516,6 +516,13 @@ fss_status fss__repo_rep_set_active(fss_conn *c, const char *rep, bool active,
 /* The live customers rep owns / has in scope, by id; *ids plain malloc. */
 fss_status fss__repo_rep_owned(fss_conn *c, const char *rep, fs_id **ids,
                                size_t *n, fs_error *err);
+/* The offboarded reps that still own live customers (an offboarding cut
+ * short between its batches), by uuid; *reps plain malloc. */
+typedef struct fss_rep_uuid {
+    char s[FS_ID_STRLEN + 1];
+} fss_rep_uuid;
+fss_status fss__repo_offboards_unfinished(fss_conn *c, fss_rep_uuid **reps,
+                                         size_t *n, fs_error *err);
 fss_status fss__repo_rep_scope(fss_conn *c, const char *rep, fs_id **ids,
                                size_t *n, fs_error *err);
 /* Removes every territory membership of rep; *n = how many. */

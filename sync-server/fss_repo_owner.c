@@ -151,6 +151,49 @@ fss_status fss__repo_rep_owned(fss_conn *c, const char *rep, fs_id **ids,
                      " deleted = 0 ORDER BY id", v, 1, ids, n, err);
 }
 
+fss_status fss__repo_offboards_unfinished(fss_conn *c, fss_rep_uuid **reps,
+                                         size_t *n, fs_error *err)
+{
+    fss_stmt *st;
+    size_t cap = 0;
+    int r;
+    fss_status rc = prep(c, "SELECT r.uuid FROM fss_reps r WHERE r.active = 0"
+                            " AND EXISTS (SELECT 1 FROM customer c WHERE"
+                            " c.owner_rep = r.uuid AND c.deleted = 0)"
+                            " ORDER BY r.uuid", NULL, 0, &st, err);
+
+    *reps = NULL;
+    *n = 0;
+    if (rc != FSS_OK)
+        goto done;
+    while ((r = fss_step(st)) == FSS_SQL_ROW) {
+        const char *u = (const char *)fss_column_text(st, 0);
+        if (!u || strlen(u) != FS_ID_STRLEN)
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            void *p = realloc(*reps, nc * sizeof **reps);
+            if (!p) {
+                rc = fss__fail(err, FSS_ENOMEM, "unfinished offboardings");
+                goto done;
+            }
+            *reps = p;
+            cap = nc;
+        }
+        memcpy((*reps)[(*n)++].s, u, FS_ID_STRLEN + 1);
+    }
+    if (r != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "unfinished offboardings");
+done:
+    fss_finalize(st);
+    if (rc != FSS_OK) {
+        free(*reps);
+        *reps = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 fss_status fss__repo_rep_scope(fss_conn *c, const char *rep, fs_id **ids,
                                size_t *n, fs_error *err)
 {

@@ -680,6 +680,7 @@ static void say_duration(uint64_t s, char *out, size_t cap)
 }
 
 #define EXPIRE_EVERY_MS 60000u
+#define FINISH_EVERY_MS 600000u /* unfinished offboardings looked for */
 
 static uint64_t wall_ms(void)
 {
@@ -688,9 +689,21 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void finish_offboards(fss_server *s)
+{
+    int64_t moved = 0;
+    fs_error err = {0};
+
+    if (fss_offboards_finish(s, &moved, &err) != FSS_OK)
+        fprintf(stderr, "sync-server: finishing an offboarding: %s\n", err.text);
+    else if (moved)
+        fprintf(stderr, "sync-server: finished an offboarding cut short: %lld "
+                "customer(s) moved\n", (long long)moved);
+}
+
 static int serve(app *a, fss_server *s)
 {
-    uint64_t last_expiry = 0, last_analyze = 0, last_reclaim = 0;
+    uint64_t last_expiry = 0, last_analyze = 0, last_reclaim = 0, last_finish = 0;
     fs_error err = {0};
     fss_buf summary = {0}, text = {0};
     fss_status st;
@@ -761,6 +774,12 @@ static int serve(app *a, fss_server *s)
     while (!got_signal) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         uint64_t now = wall_ms();
+        /* An offboarding cut short by a crash is finished at start, then
+         * looked for every ten minutes (one query when there is none). */
+        if (!last_finish || now - last_finish >= FINISH_EVERY_MS) {
+            last_finish = now;
+            finish_offboards(s);
+        }
         nanosleep(&ts, NULL);
         /* The server-owned quote expiry (fss_quotes_expire), once a minute;
          * a failure is logged and retried at the next tick. */
