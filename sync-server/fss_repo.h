@@ -771,8 +771,10 @@ fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
  * customers matching every given filter (NULL = any), in one of terr,
  * sorted by sort ("name", "territory", "segment"; "-" before it for
  * descending; ties by id), the page [offset, offset + limit); *total the
- * count of all matches. text matches name, address and tags as a
- * case-insensitive substring (ASCII case; any script). */
+ * count of all matches. text matches, as a substring after both are
+ * folded (fs_fold.h: case, accents, fullwidth; any script), the
+ * customer's name, address or tags or the name or email of one of its
+ * contacts (fss_search, fss_repo_search.c). */
 typedef struct fss_customer_query {
     const char *territory, *owner, *segment, *text, *sort;
     int64_t limit, offset, count_cap; /* count_cap: *total counts at most this (0: all) */
@@ -903,5 +905,22 @@ typedef void (*fss_name_fn)(const fs_id *id, const char *name, void *arg);
 fss_status fss__repo_customer_names(fss_conn *c, const fs_id *ids, size_t n,
                                     const char *const *terr, fss_name_fn fn,
                                     void *arg, fs_error *err);
+
+/* ---- the customer search's folded text (issue #15; fss_repo_search.c) ----
+ * fss_search(id, customer, folded): per customer and contact, the fold of
+ * its FS_FIELD_SEARCH fields joined by "\n" ("" when tombstoned). put is
+ * called for every saved row (fss__save_row and the write-behind; rows of
+ * entities without searchable fields or without a customer are skipped);
+ * backfill computes it for every stored row (the migration that made the
+ * table). fss__search_pattern: "%fold(q)%" with LIKE's wildcards escaped
+ * by '\' (malloc'd; NULL when out of memory). */
+fss_status fss__repo_search_put(fss_conn *c, const fs_row *row,
+                                const fs_id *root, fs_error *err);
+/* put for n rows of one entity (the write-behind): one statement. */
+fss_status fss__repo_search_put_many(fss_conn *c, const fs_row *const *rows,
+                                     const fs_id *const *roots, size_t n,
+                                     fs_error *err);
+fss_status fss__repo_search_backfill(fss_conn *c, fs_error *err);
+char *fss__search_pattern(const char *q);
 
 #endif /* FSS_REPO_H */

@@ -607,25 +607,6 @@ typedef struct each {
 
 /* ---- the console's customers list ---- */
 
-/* "%text%" in ASCII lower case with LIKE's wildcards escaped. */
-static char *like_pattern(const char *text)
-{
-    size_t n = strlen(text);
-    char *out = malloc(2 * n + 3), *o = out;
-
-    if (!out)
-        return NULL;
-    *o++ = '%';
-    for (const char *p = text; *p; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\')
-            *o++ = '\\';
-        *o++ = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-    }
-    *o++ = '%';
-    *o = '\0';
-    return out;
-}
-
 static void customer_of(fss_stmt *st, void *ctx)
 {
     const each *e = ctx;
@@ -664,15 +645,15 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
     if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be name, territory or segment "
                                           "(\"-\" before it: descending)");
-    if (q->text && !(like = like_pattern(q->text)))
+    if (q->text && !(like = fss__search_pattern(q->text)))
         return fss__fail(err, FSS_ENOMEM, "customers");
     fss__lq_init(&l, "customers", " FROM customer c WHERE c.deleted = 0");
     fss__lq_text(&l, " AND c.territory = ?", q->territory);
     fss__lq_text(&l, " AND c.owner_rep = ?", q->owner);
     fss__lq_text(&l, " AND c.segment = ?", q->segment);
-    fss__lq_text(&l, " AND (lower(c.name) LIKE ? ESCAPE '\\'"
-                     " OR lower(COALESCE(c.address, '')) LIKE ? ESCAPE '\\'"
-                     " OR lower(COALESCE(c.tags, '')) LIKE ? ESCAPE '\\')", like);
+    /* the folded text of the customer and its contacts (fss_repo_search.c) */
+    fss__lq_text(&l, " AND c.id IN (SELECT s.customer FROM fss_search s"
+                     " WHERE s.folded LIKE ? ESCAPE '\\')", like);
     fss__lq_terr(&l, "c.territory", terr);
     /* The count (up to the cap), then the page. A text search that
      * matches fewer than the cap is sorted after one pass over the table
