@@ -32,8 +32,7 @@
 /* search (issue #15): the console's customer search, folded in C
  * (fss_repo_search.c); its rows are computed by the step after it. */
 static const char mig_search[] =
-    "CREATE TABLE fss_search(id BLOB PRIMARY KEY NOT NULL, customer BLOB NOT NULL,"
-    " folded TEXT NOT NULL);";
+    "CREATE TABLE fss_search(id BLOB PRIMARY KEY NOT NULL, folded TEXT NOT NULL);";
 
 static const char *const migrations[] = {
     /* 1: initial schema */
@@ -153,9 +152,10 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_value_moves(territory TEXT NOT NULL, from_grade TEXT NOT NULL,"
     " to_grade TEXT NOT NULL, customers INTEGER NOT NULL,"
     " PRIMARY KEY(territory, from_grade, to_grade));",
-    /* search (issue #15): the folded text of every customer and contact
-     * for the console's accent-insensitive search, filled from the rows
-     * already stored by fss__repo_search_backfill (mig_steps below) */
+    /* search (issue #15): per customer, the folded text of its and its
+     * contacts' searchable fields for the console's accent-insensitive
+     * search, built for the rows already stored by
+     * fss__repo_search_backfill (mig_steps below) */
     mig_search,
 };
 

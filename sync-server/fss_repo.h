@@ -907,16 +907,18 @@ fss_status fss__repo_customer_names(fss_conn *c, const fs_id *ids, size_t n,
                                     void *arg, fs_error *err);
 
 /* ---- the customer search's folded text (issue #15; fss_repo_search.c) ----
- * fss_search(id, customer, folded): per customer and contact, the fold of
- * its FS_FIELD_SEARCH fields joined by "\n" ("" when tombstoned). put is
- * called for every saved row (fss__save_row and the write-behind; rows of
- * entities without searchable fields or without a customer are skipped);
- * backfill computes it for every stored row (the migration that made the
- * table). fss__search_pattern: "%fold(q)%" with LIKE's wildcards escaped
- * by '\' (malloc'd; NULL when out of memory). */
+ * fss_search(id, folded): per customer, the fold of the FS_FIELD_SEARCH
+ * fields of it and of its live rows below (contacts), each field folded on
+ * its own and joined by "\n". put rebuilds the text of a saved row's
+ * customer (root) from the stored rows (called by fss__save_row and the
+ * write-behind, after the row is written; rows of entities without
+ * searchable fields or without a customer are skipped); put_many does it
+ * once per customer of n rows of one entity; backfill rebuilds every
+ * customer's (the migration that made the table). fss__search_pattern:
+ * "%fold(q)%" with LIKE's wildcards escaped by '\\' (malloc'd; NULL when
+ * out of memory). */
 fss_status fss__repo_search_put(fss_conn *c, const fs_row *row,
                                 const fs_id *root, fs_error *err);
-/* put for n rows of one entity (the write-behind): one statement. */
 fss_status fss__repo_search_put_many(fss_conn *c, const fs_row *const *rows,
                                      const fs_id *const *roots, size_t n,
                                      fs_error *err);

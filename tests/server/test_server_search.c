@@ -1,8 +1,9 @@
 /*
  * test_server_search.c - the console's customer search (issue 15,
  * GET /admin/v1/customers?q=): accent-, case- and width-insensitive
- * substrings over the folded text the server keeps per customer and
- * contact (fss_search, fss_repo_search.c), on both stores.
+ * substrings over the folded text the server keeps per customer, its
+ * own fields and its contacts' (fss_search, fss_repo_search.c), on both
+ * stores.
  *
  * What must stay true: a table of searches over imported customers
  * (muller finds Müller, creme Crème, CAFE Café, sao paulo São Paulo in an
