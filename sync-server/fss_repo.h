@@ -800,6 +800,10 @@ typedef struct fss_visit_query {
     const int64_t *from_ms, *to_ms;
     const char *rep, *territory, *status, *sort;
     int64_t limit, offset, count_cap; /* as fss_customer_query */
+    /* keyset paging: only the visits after (*after_t, *after_id) in the
+     * sort's order (both set or both NULL); *total still counts them all */
+    const int64_t *after_t;
+    const fs_id *after_id;
 } fss_visit_query;
 typedef struct fss_visit_row {
     fs_id id, customer;

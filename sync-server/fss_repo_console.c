@@ -820,7 +820,7 @@ static void visit_of(fss_stmt *st, void *ctx)
  * for a rare territory. Same rows either way: the territory conditions
  * already drop a visit without a customer. */
 static void visits_lq(fss_lq *l, const fss_visit_query *q, const char *const *terr,
-                      bool walk)
+                      bool walk, bool desc, bool keyset)
 {
     fss__lq_init(l, "visits",
                  walk ? " FROM visit v CROSS JOIN customer k WHERE k.id = v.customer_id"
@@ -833,6 +833,14 @@ static void visits_lq(fss_lq *l, const fss_visit_query *q, const char *const *te
     fss__lq_text(l, " AND k.territory = ?", q->territory);
     fss__lq_text(l, " AND v.status = ?", q->status);
     fss__lq_terr(l, "k.territory", terr);
+    /* After the cursor's (time, id) in the page's order (ties by id
+     * ascending either way): a page deep in the list starts where the
+     * last one ended instead of reading and skipping every row before it. */
+    if (keyset && q->after_t && q->after_id) {
+        fss__lq_int(l, desc ? " AND (" VISIT_T " < ? OR (" VISIT_T " = ?"
+                            : " AND (" VISIT_T " > ? OR (" VISIT_T " = ?", q->after_t);
+        fss__lq_id(l, " AND v.id > ?))", q->after_id);
+    }
 }
 
 fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
@@ -850,7 +858,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
     col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-time", &desc);
     if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be time or -time");
-    visits_lq(&l, q, terr, false);
+    visits_lq(&l, q, terr, false, desc, false);
     rc = fss__lq_count(c, &l, q->count_cap, total, err);
     fss__lq_free(&l);
     if (rc != FSS_OK)
@@ -859,7 +867,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
      * the count's cap (dense: a page is near); a count under the cap
      * means few enough matches to sort. */
     walk = (q->territory || terr) && q->count_cap > 0 && *total >= q->count_cap;
-    visits_lq(&l, q, terr, walk);
+    visits_lq(&l, q, terr, walk, desc, true);
     rc = LQ_ROWS(c, &l, "v.id, v.customer_id, k.name, k.territory, v.rep_id,"
                         " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
                         " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"
