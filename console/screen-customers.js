@@ -15,7 +15,7 @@
         sort: 'name',
         empty: 'No customers match.',
         filters: [
-          { name: 'q', label: 'Search', type: 'search', placeholder: 'name, address or tag' },
+          { name: 'q', label: 'Search', type: 'search', placeholder: 'name, address, tag or contact' },
           { name: 'territory', label: 'Territory', type: 'text' },
           { name: 'segment', label: 'Segment', type: 'text' },
         ],

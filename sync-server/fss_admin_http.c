@@ -293,7 +293,7 @@ static void query_args(route_ctx *x, const query_arg *args, size_t n, query_vals
 
 #define NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* GET visits?from=&to=&rep=&territory=&status=&sort=&limit=&offset=&format= */
+/* GET visits?from=&to=&rep=&territory=&status=&sort=&limit=&offset=&cursor=&format= */
 static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *err)
 {
     fss_visits_args a = {0};
@@ -302,7 +302,8 @@ static fss_status route_visits(route_ctx *x, fss_buf *out, bool *csv, fs_error *
                               {"rep", 64, &a.rep, false},
                               {"territory", 80, &a.territory, false},
                               {"status", 32, &a.status, false},
-                              {"sort", 16, &a.sort, false}};
+                              {"sort", 16, &a.sort, false},
+                              {"cursor", 80, &a.cursor, false}};
     query_vals v;
     fss_status st;
 

@@ -69,6 +69,7 @@ typedef struct page_spec {
     const char *what, *csv_header;
     bool csv;
     int64_t limit, offset;
+    const char *next_cursor; /* filled by the query ("" or NULL: none) */
 } page_spec;
 
 /* Writes one page: CSV (the header line, then the rows) or
@@ -92,10 +93,13 @@ static fss_status run_page(fss_server *s, const page_spec *p, page_query_fn quer
     }
     fss__conn_put(s, c);
     if (!p->csv)
-        fss_buf_printf(out, "],\"total\":%lld,\"limit\":%lld,\"offset\":%lld%s}\n",
+        fss_buf_printf(out, "],\"total\":%lld,\"limit\":%lld,\"offset\":%lld%s%s%s%s}\n",
                        (long long)(total > LIST_COUNT_CAP ? LIST_COUNT_CAP : total),
                        (long long)p->limit, (long long)p->offset,
-                       total > LIST_COUNT_CAP ? ",\"total_capped\":true" : "");
+                       total > LIST_COUNT_CAP ? ",\"total_capped\":true" : "",
+                       p->next_cursor && p->next_cursor[0] ? ",\"next_cursor\":\"" : "",
+                       p->next_cursor && p->next_cursor[0] ? p->next_cursor : "",
+                       p->next_cursor && p->next_cursor[0] ? "\"" : "");
     if (st == FSS_OK && out->oom)
         st = fss__fail(err, FSS_ENOMEM, "%s", p->what);
     return st;
@@ -190,7 +194,7 @@ fss_status fss__admin_customers(fss_server *s, const fss_customer_query *q,
     const page_spec p = {"customers",
                          "id,name,address,phone,segment,territory,owner_rep,owner_name,"
                          "lat,lon\r\n",
-                         csv, q->limit, q->offset};
+                         csv, q->limit, q->offset, NULL};
 
     return run_page(s, &p, customers_query, &y, out, err);
 }
@@ -231,6 +235,10 @@ fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_
 typedef struct visits_out {
     fss_buf *out;
     bool csv, any;
+    int64_t rows;
+    /* "<time>.<id>" of the last row written, when it has a time: the
+     * page's next_cursor once the page is full */
+    char last[24 + FS_ID_STRLEN];
 } visits_out;
 
 static void int_or_null(fss_buf *b, bool has, int64_t v, bool csv)
@@ -267,6 +275,14 @@ static void visit_row(const fss_visit_row *v, void *arg)
 
     fs_id_format(&v->id, id);
     fs_id_format(&v->customer, cust);
+    x->rows++;
+    x->last[0] = '\0';
+    /* the list's time, COALESCE(checkin_at, checkout_at, planned_at) */
+    for (size_t i = 0; i < 3 && !x->last[0]; i++) {
+        size_t k = i == 0 ? 1 : i == 1 ? 2 : 0;
+        if (times[k].has)
+            snprintf(x->last, sizeof x->last, "%lld.%s", (long long)times[k].val, id);
+    }
     if (x->csv) {
         fss__csv_cell(b, id, true);
         fss__csv_cell(b, cust, false);
@@ -304,15 +320,21 @@ typedef struct visits_q {
     visits_out x;
     fss_visit_query q;
     const char *const *terr;
+    char *next; /* the page's next_cursor (sizeof x.last) */
 } visits_q;
 
 static fss_status visits_query(fss_conn *c, void *ctx, int64_t cap, int64_t *total,
                                fs_error *err)
 {
     visits_q *y = ctx;
+    fss_status st;
 
     y->q.count_cap = cap;
-    return fss__repo_visits_list(c, &y->q, y->terr, total, visit_row, &y->x, err);
+    st = fss__repo_visits_list(c, &y->q, y->terr, total, visit_row, &y->x, err);
+    /* A full page may have a next one: it starts after its last row. */
+    if (st == FSS_OK && y->x.rows == y->q.limit)
+        memcpy(y->next, y->x.last, sizeof y->x.last);
+    return st;
 }
 
 fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
@@ -323,18 +345,32 @@ fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,
                   .q = {.rep = a->rep, .territory = a->territory, .status = a->status,
                         .sort = a->sort, .limit = a->limit, .offset = a->offset},
                   .terr = terr};
+    char next[sizeof y.x.last] = "";
     const page_spec p = {"visits",
                          "id,customer_id,customer_name,territory,rep_id,rep_name,status,"
                          "outcome,verification,time_check,planned_at,checkin_at,"
                          "checkout_at,checkin_lat,checkin_lon,customer_lat,"
                          "customer_lon,distance_m\r\n",
-                         csv, a->limit, a->offset};
-    int64_t from_day, to_day, from_ms, to_ms;
+                         csv, a->limit, a->offset, next};
+    int64_t from_day, to_day, from_ms, to_ms, after_t;
     fss_status st;
-    fs_id rid;
+    fs_id rid, after_id;
 
     if ((st = page_check(a->limit, a->offset, err)) != FSS_OK)
         return st;
+    if (a->cursor) {
+        /* "<time>.<visit id>", as next_cursor wrote it */
+        const char *dot = strchr(a->cursor, '.');
+        char *end = NULL;
+        if (dot && dot > a->cursor && (a->cursor[0] == '-' || (a->cursor[0] >= '0' && a->cursor[0] <= '9')))
+            after_t = strtoll(a->cursor, &end, 10);
+        if (!end || end != dot || fs_id_parse(dot + 1, strlen(dot + 1), &after_id, NULL) != FS_OK)
+            return fss__fail(err, FSS_EINVAL, "cursor \"%.80s\" is not a next_cursor of this list",
+                             a->cursor);
+        y.q.after_t = &after_t;
+        y.q.after_id = &after_id;
+    }
+    y.next = next;
     if (a->from && !fss__parse_date(a->from, &from_day))
         return fss__fail(err, FSS_EINVAL, "from \"%.32s\" is not a date (YYYY-MM-DD)", a->from);
     if (a->to && !fss__parse_date(a->to, &to_day))
@@ -638,7 +674,7 @@ fss_status fss__admin_quotes(fss_server *s, const fss_quote_query *q,
     const page_spec p = {"quotes",
                          "id,customer_id,customer_name,territory,rep_id,rep_name,status,"
                          "currency,valid_until,lines,subtotal,discount_amount,total\r\n",
-                         csv, q->limit, q->offset};
+                         csv, q->limit, q->offset, NULL};
     fss_status st;
     fs_id rid;
 
@@ -736,7 +772,7 @@ fss_status fss__admin_devices(fss_server *s, const fss_devices_args *a,
     const page_spec p = {"devices",
                          "id,name,rep_id,rep_name,created_at,last_seen,revoked,"
                          "revoked_at\r\n",
-                         csv, a->limit, a->offset};
+                         csv, a->limit, a->offset, NULL};
     bool revoked;
     fss_status st;
     fs_id rid;
@@ -790,7 +826,7 @@ fss_status fss__admin_conflicts(fss_server *s, const fss_conflicts_args *a,
     const page_spec p = {"conflicts",
                          "id,created_at,entity,row,field,base,theirs,yours,rule,status,"
                          "rep,detail,resolved_by,resolved_at\r\n",
-                         csv, a->limit, a->offset};
+                         csv, a->limit, a->offset, NULL};
     int64_t from_day, to_day, from_ms, to_ms;
     fss_status st;
     fs_id rid;

@@ -29,6 +29,11 @@
 #include <string.h>
 #include <time.h>
 
+/* search (issue #15): the console's customer search, folded in C
+ * (fss_repo_search.c); its rows are computed by the step after it. */
+static const char mig_search[] =
+    "CREATE TABLE fss_search(id BLOB PRIMARY KEY NOT NULL, folded TEXT NOT NULL);";
+
 static const char *const migrations[] = {
     /* 1: initial schema */
     "CREATE TABLE fss_meta(key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
@@ -147,6 +152,21 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_value_moves(territory TEXT NOT NULL, from_grade TEXT NOT NULL,"
     " to_grade TEXT NOT NULL, customers INTEGER NOT NULL,"
     " PRIMARY KEY(territory, from_grade, to_grade));",
+    /* search (issue #15): per customer, the folded text of its and its
+     * contacts' searchable fields for the console's accent-insensitive
+     * search, built for the rows already stored by
+     * fss__repo_search_backfill (mig_steps below) */
+    mig_search,
+};
+
+/* Migrations followed by a step in C, in the same transaction: what SQL
+ * cannot compute portably (the search fold). Matched by the migration's
+ * text, so the list above stays a plain list of statements. */
+static const struct {
+    const char *sql;
+    fss_status (*step)(fss_conn *c, fs_error *err);
+} mig_steps[] = {
+    {mig_search, fss__repo_search_backfill},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -527,6 +547,9 @@ static fss_status migrate(fss_conn *c, fs_error *err)
         char rec[128];
         /* fss__exec maps the portable column types (fss_sql_ddl) */
         st = fss__exec(c, migrations[i], err);
+        for (size_t k = 0; st == FSS_OK && k < sizeof mig_steps / sizeof mig_steps[0]; k++)
+            if (mig_steps[k].sql == migrations[i])
+                st = mig_steps[k].step(c, err);
         if (st != FSS_OK)
             break;
         snprintf(rec, sizeof rec,

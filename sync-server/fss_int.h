@@ -375,6 +375,7 @@ fss_status fss__admin_customers(fss_server *s, const fss_customer_query *q,
  * {"items":[...],"total":N,"limit":L,"offset":O} or CSV. */
 typedef struct fss_visits_args {
     const char *from, *to, *rep, *territory, *status, *sort;
+    const char *cursor; /* a page's next_cursor: the page after it */
     int64_t limit, offset;
 } fss_visits_args;
 fss_status fss__admin_visits(fss_server *s, const fss_visits_args *a,

@@ -778,8 +778,10 @@ fss_status fss__repo_conflict_in_territories(fss_conn *c, int64_t id,
  * customers matching every given filter (NULL = any), in one of terr,
  * sorted by sort ("name", "territory", "segment"; "-" before it for
  * descending; ties by id), the page [offset, offset + limit); *total the
- * count of all matches. text matches name, address and tags as a
- * case-insensitive substring (ASCII case; any script). */
+ * count of all matches. text matches, as a substring after both are
+ * folded (fs_fold.h: case, accents, fullwidth; any script), the
+ * customer's name, address or tags or the name or email of one of its
+ * contacts (fss_search, fss_repo_search.c). */
 typedef struct fss_customer_query {
     const char *territory, *owner, *segment, *text, *sort;
     int64_t limit, offset, count_cap; /* count_cap: *total counts at most this (0: all) */
@@ -805,6 +807,10 @@ typedef struct fss_visit_query {
     const int64_t *from_ms, *to_ms;
     const char *rep, *territory, *status, *sort;
     int64_t limit, offset, count_cap; /* as fss_customer_query */
+    /* keyset paging: only the visits after (*after_t, *after_id) in the
+     * sort's order (both set or both NULL); *total still counts them all */
+    const int64_t *after_t;
+    const fs_id *after_id;
 } fss_visit_query;
 typedef struct fss_visit_row {
     fs_id id, customer;
@@ -910,5 +916,24 @@ typedef void (*fss_name_fn)(const fs_id *id, const char *name, void *arg);
 fss_status fss__repo_customer_names(fss_conn *c, const fs_id *ids, size_t n,
                                     const char *const *terr, fss_name_fn fn,
                                     void *arg, fs_error *err);
+
+/* ---- the customer search's folded text (issue #15; fss_repo_search.c) ----
+ * fss_search(id, folded): per customer, the fold of the FS_FIELD_SEARCH
+ * fields of it and of its live rows below (contacts), each field folded on
+ * its own and joined by "\n". put rebuilds the text of a saved row's
+ * customer (root) from the stored rows (called by fss__save_row and the
+ * write-behind, after the row is written; rows of entities without
+ * searchable fields or without a customer are skipped); put_many does it
+ * once per customer of n rows of one entity; backfill rebuilds every
+ * customer's (the migration that made the table). fss__search_pattern:
+ * "%fold(q)%" with LIKE's wildcards escaped by '\\' (malloc'd; NULL when
+ * out of memory). */
+fss_status fss__repo_search_put(fss_conn *c, const fs_row *row,
+                                const fs_id *root, fs_error *err);
+fss_status fss__repo_search_put_many(fss_conn *c, const fs_row *const *rows,
+                                     const fs_id *const *roots, size_t n,
+                                     fs_error *err);
+fss_status fss__repo_search_backfill(fss_conn *c, fs_error *err);
+char *fss__search_pattern(const char *q);
 
 #endif /* FSS_REPO_H */

@@ -169,6 +169,9 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
             if (fs_store_save_many(c->store, rows + at, seqs + at, roots + at,
                                    len, &serr) != FS_STORE_OK)
                 st = fss__fail(err, FSS_EDB, "save: %s", serr.text);
+            /* the console search's folded text, as fss__save_row does */
+            if (st == FSS_OK)
+                st = fss__repo_search_put_many(c, rows + at, roots + at, len, err);
             at += len;
         }
     }

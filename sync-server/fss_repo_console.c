@@ -607,25 +607,6 @@ typedef struct each {
 
 /* ---- the console's customers list ---- */
 
-/* "%text%" in ASCII lower case with LIKE's wildcards escaped. */
-static char *like_pattern(const char *text)
-{
-    size_t n = strlen(text);
-    char *out = malloc(2 * n + 3), *o = out;
-
-    if (!out)
-        return NULL;
-    *o++ = '%';
-    for (const char *p = text; *p; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\')
-            *o++ = '\\';
-        *o++ = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-    }
-    *o++ = '%';
-    *o = '\0';
-    return out;
-}
-
 static void customer_of(fss_stmt *st, void *ctx)
 {
     const each *e = ctx;
@@ -642,6 +623,30 @@ static void customer_of(fss_stmt *st, void *ctx)
         return; /* not a row id: cannot be named */
     memcpy(it.id.b, fss_column_blob(st, 0), 16);
     e->customer(&it, e->arg);
+}
+
+/* Which table a text search reads first (CROSS JOIN: SQLite keeps the
+ * order written; PostgreSQL plans it as a plain join). */
+typedef enum search_order { TEXT_FIRST, CUSTOMER_FIRST } search_order;
+
+/* The customers matching q in terr; like: the folded text's pattern (NULL:
+ * no text search), matched in the customer's one folded text
+ * (fss_repo_search.c, joined 1:1). */
+static void customers_lq(fss_lq *l, const fss_customer_query *q, const char *const *terr,
+                         const char *like, search_order order)
+{
+    fss__lq_init(l, "customers",
+                 !like ? " FROM customer c WHERE c.deleted = 0"
+                 : order == TEXT_FIRST
+                     ? " FROM fss_search s CROSS JOIN customer c WHERE c.id = s.id"
+                       " AND c.deleted = 0"
+                     : " FROM customer c CROSS JOIN fss_search s WHERE s.id = c.id"
+                       " AND c.deleted = 0");
+    fss__lq_text(l, " AND c.territory = ?", q->territory);
+    fss__lq_text(l, " AND c.owner_rep = ?", q->owner);
+    fss__lq_text(l, " AND c.segment = ?", q->segment);
+    fss__lq_text(l, " AND s.folded LIKE ? ESCAPE '\\'", like);
+    fss__lq_terr(l, "c.territory", terr);
 }
 
 fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
@@ -664,26 +669,23 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
     if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be name, territory or segment "
                                           "(\"-\" before it: descending)");
-    if (q->text && !(like = like_pattern(q->text)))
+    if (q->text && !(like = fss__search_pattern(q->text)))
         return fss__fail(err, FSS_ENOMEM, "customers");
-    fss__lq_init(&l, "customers", " FROM customer c WHERE c.deleted = 0");
-    fss__lq_text(&l, " AND c.territory = ?", q->territory);
-    fss__lq_text(&l, " AND c.owner_rep = ?", q->owner);
-    fss__lq_text(&l, " AND c.segment = ?", q->segment);
-    fss__lq_text(&l, " AND (lower(c.name) LIKE ? ESCAPE '\\'"
-                     " OR lower(COALESCE(c.address, '')) LIKE ? ESCAPE '\\'"
-                     " OR lower(COALESCE(c.tags, '')) LIKE ? ESCAPE '\\')", like);
-    fss__lq_terr(&l, "c.territory", terr);
-    /* The count (up to the cap), then the page. A text search that
-     * matches fewer than the cap is sorted after one pass over the table
-     * (`col || ''` is the same order, but no index's: walking the name
-     * index row by row to find a rare match reads the table in random
-     * order, ten times slower than the pass); a common one is read off
-     * the name index, stopping after the page. */
+    customers_lq(&l, q, terr, like, TEXT_FIRST);
+    /* The count (up to the cap), then the page. A text search drives from
+     * the narrow folded texts (the count stops at the cap for a common
+     * text, reads them all once for a rare one) and a rare one's page is
+     * sorted after that pass (`col || ''`: the same order, but no
+     * index's); a common one is read off the name index, probing each
+     * customer's text, stopping after the page. */
     if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK) {
         char order[48];
         bool rare = q->text && !(q->count_cap > 0 && *total >= q->count_cap);
         snprintf(order, sizeof order, rare ? "%s || ''" : "%s", col);
+        if (like && !rare) {
+            fss__lq_free(&l);
+            customers_lq(&l, q, terr, like, CUSTOMER_FIRST);
+        }
         rc = LQ_ROWS(c, &l, "c.id, c.name, c.address, c.phone, c.segment, c.territory,"
                             " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
                             " c.owner_rep), c.lat, c.lon",
@@ -818,7 +820,7 @@ static void visit_of(fss_stmt *st, void *ctx)
  * for a rare territory. Same rows either way: the territory conditions
  * already drop a visit without a customer. */
 static void visits_lq(fss_lq *l, const fss_visit_query *q, const char *const *terr,
-                      bool walk)
+                      bool walk, bool desc, bool keyset)
 {
     fss__lq_init(l, "visits",
                  walk ? " FROM visit v CROSS JOIN customer k WHERE k.id = v.customer_id"
@@ -831,6 +833,14 @@ static void visits_lq(fss_lq *l, const fss_visit_query *q, const char *const *te
     fss__lq_text(l, " AND k.territory = ?", q->territory);
     fss__lq_text(l, " AND v.status = ?", q->status);
     fss__lq_terr(l, "k.territory", terr);
+    /* After the cursor's (time, id) in the page's order (ties by id
+     * ascending either way): a page deep in the list starts where the
+     * last one ended instead of reading and skipping every row before it. */
+    if (keyset && q->after_t && q->after_id) {
+        fss__lq_int(l, desc ? " AND (" VISIT_T " < ? OR (" VISIT_T " = ?"
+                            : " AND (" VISIT_T " > ? OR (" VISIT_T " = ?", q->after_t);
+        fss__lq_id(l, " AND v.id > ?))", q->after_id);
+    }
 }
 
 fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
@@ -848,7 +858,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
     col = fss__lq_sort(sorts, 1, q->sort ? q->sort : "-time", &desc);
     if (!col)
         return fss__fail(err, FSS_EINVAL, "sort must be time or -time");
-    visits_lq(&l, q, terr, false);
+    visits_lq(&l, q, terr, false, desc, false);
     rc = fss__lq_count(c, &l, q->count_cap, total, err);
     fss__lq_free(&l);
     if (rc != FSS_OK)
@@ -857,7 +867,7 @@ fss_status fss__repo_visits_list(fss_conn *c, const fss_visit_query *q,
      * the count's cap (dense: a page is near); a count under the cap
      * means few enough matches to sort. */
     walk = (q->territory || terr) && q->count_cap > 0 && *total >= q->count_cap;
-    visits_lq(&l, q, terr, walk);
+    visits_lq(&l, q, terr, walk, desc, true);
     rc = LQ_ROWS(c, &l, "v.id, v.customer_id, k.name, k.territory, v.rep_id,"
                         " (SELECT r.name FROM fss_reps r WHERE r.uuid = v.rep_id), v.status,"
                         " v.outcome, v.verification, v.time_check, v.planned_at, v.checkin_at,"

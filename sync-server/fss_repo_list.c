@@ -66,6 +66,12 @@ void fss__lq_int(fss_lq *q, const char *cond, const int64_t *v)
         q->p[q->np - 1].num = *v;
 }
 
+void fss__lq_id(fss_lq *q, const char *cond, const fs_id *v)
+{
+    if (v && add_param(q, cond))
+        q->p[q->np - 1].id = v;
+}
+
 void fss__lq_terr(fss_lq *q, const char *col, const char *const *terr)
 {
     size_t n = 0;
@@ -114,7 +120,9 @@ static fss_status open_stmt(fss_conn *c, fss_lq *q, const char *prefix,
         goto done;
     }
     for (int i = 0; i < q->np; i++) {
-        if (q->p[i].is_text)
+        if (q->p[i].id)
+            fss_bind_blob(*st, i + 1, q->p[i].id->b, 16, FSS_SQL_STATIC);
+        else if (q->p[i].is_text)
             fss_bind_text(*st, i + 1, q->p[i].text, -1, FSS_SQL_STATIC);
         else
             fss_bind_int64(*st, i + 1, q->p[i].num);

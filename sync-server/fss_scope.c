@@ -71,7 +71,8 @@ fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
     if (fs_store_save(c->store, row, seq, has_root ? &root : NULL, &serr) !=
         FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "save: %s", serr.text);
-    return FSS_OK;
+    /* the console search's folded text follows every save */
+    return fss__repo_search_put(c, row, has_root ? &root : NULL, err);
 }
 
 fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,

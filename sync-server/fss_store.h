@@ -119,6 +119,7 @@ typedef struct fss_lq {
         const char *text;
         int64_t num;
         bool is_text;
+        const fs_id *id; /* non-NULL: bound as a 16-byte blob */
     } p[FSS_LQ_PARAMS];
 } fss_lq;
 typedef void (*fss_lq_row_fn)(fss_stmt *st, void *ctx);
@@ -129,6 +130,7 @@ void fss__lq_init(fss_lq *q, const char *what, const char *from_where);
 void fss__lq_raw(fss_lq *q, const char *sql);
 void fss__lq_text(fss_lq *q, const char *cond, const char *v);
 void fss__lq_int(fss_lq *q, const char *cond, const int64_t *v);
+void fss__lq_id(fss_lq *q, const char *cond, const fs_id *v);
 void fss__lq_terr(fss_lq *q, const char *col, const char *const *terr);
 fss_status fss__lq_count(fss_conn *c, fss_lq *q, int64_t cap, int64_t *out,
                          fs_error *err);

@@ -77,6 +77,17 @@ def test(server, browser, outdir):
         pass
     b.shot("customers-html-name")
 
+    # 4b. The search is accent- and case-insensitive (issue 15): "muller"
+    # finds a customer named "Müller", and only it.
+    server.api("POST", "import/customers", [{"name": "M\u00fcller Feinkost GmbH"}])
+    box = b.find("customer-q")
+    box.clear()
+    box.send_keys("muller\n")
+    b.wait.until(EC.text_to_be_present_in_element((By.ID, "customer-rows"),
+                                                  "M\u00fcller Feinkost GmbH"))
+    b.wait.until(lambda d: XSS_NAME not in b.find("customer-rows").text)
+    b.shot("customers-search-folded")
+
     # 5. Conflicts: a page of the server's paged list, with its total.
     conflicts = server.api("GET", "conflicts?limit=5")
     b.open("conflicts")
