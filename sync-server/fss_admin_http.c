@@ -355,7 +355,7 @@ static fss_status route_devices(route_ctx *x, fss_buf *out, bool *csv, fs_error 
     const query_arg args[] = {{"rep", 64, &a.rep, false},
                               {"territory", 80, &a.territory, false},
                               {"revoked", 16, &a.revoked, false},
-                              {"sort", 16, &a.sort, false}};
+                              {"sort", 32, &a.sort, false}};
     query_vals v;
     fss_status st;
 

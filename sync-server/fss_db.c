@@ -147,6 +147,13 @@ static const char *const migrations[] = {
     "CREATE TABLE fss_value_moves(territory TEXT NOT NULL, from_grade TEXT NOT NULL,"
     " to_grade TEXT NOT NULL, customers INTEGER NOT NULL,"
     " PRIMARY KEY(territory, from_grade, to_grade));",
+    /* device outbox report (issue #15, Devices screen): the pending and
+     * rejected changes the device reported with its last sync request
+     * (SyncRequest 12, 13; NULL = its client does not report them) and
+     * that request's time (fss__repo_device_report) */
+    "ALTER TABLE fss_devices ADD COLUMN pending_changes INTEGER;"
+    "ALTER TABLE fss_devices ADD COLUMN rejected_changes INTEGER;"
+    "ALTER TABLE fss_devices ADD COLUMN reported_at INTEGER;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

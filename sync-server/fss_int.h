@@ -268,6 +268,8 @@ typedef enum fss_auth_result {
     FSS_AUTH_LIMITED,
     FSS_AUTH_DRAIN     /* revoked, one drain of the outbox left */
 } fss_auth_result;
+/* Does not record the request on the device's row: the caller does
+ * (fss__repo_device_report, or fss__repo_device_seen). */
 fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
                                   const char *authorization,
                                   const char *remote, fss_device *dev);
