@@ -422,6 +422,11 @@ fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_
                             fss_buf *out, fs_error *err);
 /* One CSV cell (a comma before it unless first; NULL = empty). */
 void fss__csv_cell(fss_buf *b, const char *v, bool first);
+/* The report `report`'s JSON (as built for GET reports/..., tickets) as
+ * the CSV of its table `table` (NULL or "" = its default), header first
+ * (fss_report_csv.c). FSS_EINVAL for a table it does not have. */
+fss_status fss__report_csv(const char *report, const char *table, const fss_buf *json,
+                           fss_buf *out, fs_error *err);
 /* Is the rep (UUID text) a member of one of terr? (NULL: yes) */
 fss_status fss__rep_in_territories(fss_server *s, const char *const *terr,
                                    const char *rep, bool *in, fs_error *err);
