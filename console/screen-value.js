@@ -25,9 +25,9 @@
   function open(id) { FS.openCustomer(id, pages); }
 
   /* A report's CSV (format=csv&table=...), for the territory shown. */
-  function csvLink(id, p, file) {
+  function csvLink(id, p, file, text) {
     return FS.el('a', { id: id, className: 'csv', href: '/admin/v1/' + path(p + (p.indexOf('?') < 0 ? '?' : '&') + 'format=csv'),
-                        attrs: { download: file } }, 'Download CSV');
+                        attrs: { download: file } }, text || 'Download CSV');
   }
 
   function matrixChart(canvas, cur) {
@@ -128,9 +128,10 @@
     box.replaceChildren(
       FS.el('p', { className: 'muted' }, value.data.prospects + ' prospects (grade A: no purchase in the last ' +
             value.data.window_days + ' days) are not on the matrix.'),
-      FS.el('p', { className: 'filters' }, 'Every currency: grades ', csvLink('value-grades-csv', 'reports/value', 'grades.csv'),
-            ', Pareto ', csvLink('value-pareto-csv', 'reports/value?table=pareto', 'pareto.csv'),
-            ', grade movements by territory ', csvLink('value-movements-csv', 'reports/movements', 'movements.csv'), '.'),
+      FS.el('p', { className: 'csv-links' }, 'Download CSV, every currency:',
+            csvLink('value-grades-csv', 'reports/value', 'grades.csv', 'grades'), '·',
+            csvLink('value-pareto-csv', 'reports/value?table=pareto', 'pareto.csv', 'Pareto'), '·',
+            csvLink('value-movements-csv', 'reports/movements', 'movements.csv', 'grade movements by territory')),
       ...value.data.currencies.map(function (cur) { return currencySection(cur, names, haveChart); }),
       FS.el('div', { className: 'halves' },
         FS.el('div', {}, FS.el('h2', {}, 'At risk'), csvLink('value-at-risk-csv', 'reports/at-risk', 'at-risk.csv'),
@@ -161,9 +162,10 @@
         { title: 'Assignee', value: function (t) { return t.assignee; } },
       ], tickets.data, 'No ticket is waiting.', function (t) { open(t.customer_id); }),
       FS.el('h2', {}, 'Satisfaction'),
-      FS.el('p', { className: 'filters' }, 'By rep ', csvLink('value-sat-rep-csv', 'reports/satisfaction', 'satisfaction-rep.csv'),
-            ', by territory ', csvLink('value-sat-territory-csv', 'reports/satisfaction?table=territory', 'satisfaction-territory.csv'),
-            ', by month ', csvLink('value-sat-month-csv', 'reports/satisfaction?table=month', 'satisfaction-month.csv'), '.'),
+      FS.el('p', { className: 'csv-links' }, 'Download CSV:',
+            csvLink('value-sat-rep-csv', 'reports/satisfaction', 'satisfaction-rep.csv', 'by rep'), '·',
+            csvLink('value-sat-territory-csv', 'reports/satisfaction?table=territory', 'satisfaction-territory.csv', 'by territory'), '·',
+            csvLink('value-sat-month-csv', 'reports/satisfaction?table=month', 'satisfaction-month.csv', 'by month')),
       FS.el('div', { className: 'thirds' },
         FS.table('value-sat-rep', [
           { title: 'Rep', value: function (s) { return rep(s.rep); } },
