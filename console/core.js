@@ -77,11 +77,19 @@ FS.api = async function (method, path, body) {
     opts.body = JSON.stringify(body);
   }
   if (method !== 'GET' && FS.state.csrf) opts.headers['X-CSRF-Token'] = FS.state.csrf;
-  const r = await fetch('/admin/v1/' + path, opts);
-  let data = null;
-  try { data = await r.json(); } catch (e) { data = null; }
-  return { status: r.status, data: data };
+  /* FS.inflight: requests not answered yet (the browser tests wait for 0
+   * before they measure a screen). */
+  FS.inflight++;
+  try {
+    const r = await fetch('/admin/v1/' + path, opts);
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    return { status: r.status, data: data };
+  } finally {
+    FS.inflight--;
+  }
 };
+FS.inflight = 0;
 
 /* A failed answer: 401 means the session is gone (back to the login page),
  * anything else is shown in the status line. Set by app.js. */

@@ -1,29 +1,27 @@
 /*
  * Devices: every enrolled device with its rep, when it enrolled and last
- * synced, the changes the server refused from it that are still open, and
- * whether it is revoked; "Revoke and wipe" (after a confirmation) revokes
- * it (POST devices/{id}/revoke): its next request is answered 401 with
- * wipe and the field client deletes its replica.
+ * synced, the pending and rejected changes it reported at its last sync,
+ * and whether it is revoked; "Revoke and wipe" (after a confirmation)
+ * revokes it (POST devices/{id}/revoke): its next request is answered 401
+ * with wipe and the field client deletes its replica.
  *
- * Rejected changes are the device's open conflict records of rule scope or
- * invalid (GET conflicts?status=open), the changes its last syncs pushed
- * that the server refused and the device still shows as rejected.
+ * Pending and Rejected are the device's own counts (SyncRequest
+ * outbox_pending and rejected_held, docs/PROTOCOL.md "Outbox report"):
+ * changes still queued beyond its last request, and changes the server
+ * refused that the rep has not fixed or dismissed. "—" = its client does
+ * not report them (or it never synced), not 0. The server's records of
+ * refused changes are on the Conflicts screen (filter by rep).
  */
 'use strict';
 
 (function () {
   let list = null;
-  let rejected = {};
   let said = null;
 
-  async function loadRejected() {
-    rejected = {};
-    const r = await FS.api('GET', 'conflicts?status=open&limit=1000');
-    if (r.status !== 200) return;
-    for (const k of FS.items(r.data)) {
-      if ((k.rule === 'scope' || k.rule === 'invalid') && k.yours_device)
-        rejected[k.yours_device] = (rejected[k.yours_device] || 0) + 1;
-    }
+  /* A reported count, with the time of the report on hover. */
+  function reported(d, n) {
+    if (n === null || n === undefined) return FS.el('span', { title: 'not reported by this device' }, '—');
+    return FS.el('span', { title: 'reported ' + FS.fmtTime(d.reported_at) }, String(n));
   }
 
   function revokeButton(d) {
@@ -55,17 +53,17 @@
         columns: [
           { title: 'Device', value: function (d) { return FS.idText(d.name, d.id); } },
           { title: 'Rep', value: function (d) { return d.rep_name; } },
-          { title: 'Enrolled', value: function (d) { return FS.fmtTime(d.created_at); } },
-          { title: 'Last sync', value: function (d) { return d.last_seen ? FS.fmtTime(d.last_seen) : 'never'; } },
-          { title: 'Rejected (open)', value: function (d) { return String(rejected[d.id] || 0); } },
+          { title: 'Enrolled', sort: 'created_at', value: function (d) { return FS.fmtTime(d.created_at); } },
+          { title: 'Last sync', sort: 'last_seen', value: function (d) { return d.last_seen ? FS.fmtTime(d.last_seen) : 'never'; } },
+          { title: 'Pending', sort: 'pending_changes', value: function (d) { return reported(d, d.pending_changes); } },
+          { title: 'Rejected', sort: 'rejected_changes', value: function (d) { return reported(d, d.rejected_changes); } },
           { title: 'Revoked', value: function (d) { return d.revoked ? FS.fmtTime(d.revoked_at) || 'yes' : 'no'; } },
           { title: '', value: revokeButton },
         ],
       });
       sec.append(FS.el('h1', {}, 'Devices'), said, list.node);
     },
-    load: async function () {
-      await loadRejected();
+    load: function () {
       return list.load();
     },
   });

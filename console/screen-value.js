@@ -6,7 +6,9 @@
  * (GET reports/lost); tickets waiting, oldest first (GET tickets); and
  * satisfaction scores (GET reports/satisfaction). One territory filter
  * for all of them (the server keeps a manager within their own). Charts
- * need Debian's Chart.js; the tables are always there.
+ * need Debian's Chart.js; the tables are always there. Each list has its
+ * CSV link (format=csv, table= where a report has several; every
+ * currency in one file), with the territory chosen.
  */
 'use strict';
 
@@ -21,6 +23,12 @@
   }
 
   function open(id) { FS.openCustomer(id, pages); }
+
+  /* A report's CSV (format=csv&table=...), for the territory shown. */
+  function csvLink(id, p, file, text) {
+    return FS.el('a', { id: id, className: 'csv', href: '/admin/v1/' + path(p + (p.indexOf('?') < 0 ? '?' : '&') + 'format=csv'),
+                        attrs: { download: file } }, text || 'Download CSV');
+  }
 
   function matrixChart(canvas, cur) {
     const byGrade = {};
@@ -120,9 +128,13 @@
     box.replaceChildren(
       FS.el('p', { className: 'muted' }, value.data.prospects + ' prospects (grade A: no purchase in the last ' +
             value.data.window_days + ' days) are not on the matrix.'),
+      FS.el('p', { className: 'csv-links' }, 'Download CSV, every currency:',
+            csvLink('value-grades-csv', 'reports/value', 'grades.csv', 'grades'), '·',
+            csvLink('value-pareto-csv', 'reports/value?table=pareto', 'pareto.csv', 'Pareto'), '·',
+            csvLink('value-movements-csv', 'reports/movements', 'movements.csv', 'grade movements by territory')),
       ...value.data.currencies.map(function (cur) { return currencySection(cur, names, haveChart); }),
       FS.el('div', { className: 'halves' },
-        FS.el('div', {}, FS.el('h2', {}, 'At risk'),
+        FS.el('div', {}, FS.el('h2', {}, 'At risk'), csvLink('value-at-risk-csv', 'reports/at-risk', 'at-risk.csv'),
           FS.table('value-at-risk', [
             { title: 'Customer', value: function (c) { return FS.named(c.name, c.id); } },
             { title: 'Territory', value: function (c) { return c.territory; } },
@@ -131,13 +143,13 @@
             { title: 'Risk', value: function (c) { return FS.flag(c.risk, 'none'); } },
             { title: 'Why', value: function (c) { return c.risk_reason; } },
           ], risk.data, 'No customer at risk.', function (c) { open(c.id); })),
-        FS.el('div', {}, FS.el('h2', {}, 'Lost'),
+        FS.el('div', {}, FS.el('h2', {}, 'Lost'), csvLink('value-lost-csv', 'reports/lost', 'lost.csv'),
           FS.table('value-lost', [
             { title: 'Reason', value: function (g) { return g.reason; } },
             { title: 'Customers', value: function (g) { return g.customers; } },
             { title: 'Who', value: function (g) { return g.list.map(function (c) { return c.name; }).join(', '); } },
           ], lost.data, 'No lost customers.'))),
-      FS.el('h2', {}, 'Tickets waiting, oldest first'),
+      FS.el('h2', {}, 'Tickets waiting, oldest first'), csvLink('value-tickets-csv', 'tickets', 'tickets.csv'),
       FS.table('value-tickets', [
         { title: 'Age (days)', value: function (t) { return t.age_days; } },
         { title: 'Customer', value: function (t) { return FS.named(t.customer, t.customer_id); } },
@@ -150,6 +162,10 @@
         { title: 'Assignee', value: function (t) { return t.assignee; } },
       ], tickets.data, 'No ticket is waiting.', function (t) { open(t.customer_id); }),
       FS.el('h2', {}, 'Satisfaction'),
+      FS.el('p', { className: 'csv-links' }, 'Download CSV:',
+            csvLink('value-sat-rep-csv', 'reports/satisfaction', 'satisfaction-rep.csv', 'by rep'), '·',
+            csvLink('value-sat-territory-csv', 'reports/satisfaction?table=territory', 'satisfaction-territory.csv', 'by territory'), '·',
+            csvLink('value-sat-month-csv', 'reports/satisfaction?table=month', 'satisfaction-month.csv', 'by month')),
       FS.el('div', { className: 'thirds' },
         FS.table('value-sat-rep', [
           { title: 'Rep', value: function (s) { return rep(s.rep); } },

@@ -679,6 +679,9 @@ static fc_status page_sql(fc_client *c, int slot, sqlite3_stmt **st, fs_error *e
         [FC_SQL_FIXED] = "DELETE FROM fc_outbox WHERE state = 2 AND id < ?1 AND row = ?2",
         [FC_SQL_ANY_QUEUED] = "SELECT EXISTS(SELECT 1 FROM fc_outbox WHERE state IN (0, 1, 3))",
         [FC_SQL_COUNT_QUEUED] = "SELECT count(*) FROM fc_outbox WHERE state IN (0, 1)",
+        /* Two counts on the state index (outbox_report). */
+        [FC_SQL_OUTBOX_REPORT] = "SELECT (SELECT count(*) FROM fc_outbox WHERE state = 0),"
+                                 " (SELECT count(*) FROM fc_outbox WHERE state = 2)",
         /* Awaiting (state 3, fc_change_state): answered "merged", kept in
          * the overlay until the server's row is here, never resent. */
         [FC_SQL_AWAIT] = "UPDATE fc_outbox SET state = 3, batch = NULL WHERE id = ?1",
@@ -1144,6 +1147,32 @@ static fc_status count_pending(fc_client *c, int64_t *n, fs_error *err)
     return rc;
 }
 
+/*
+ * Fills the request's outbox report (docs/PROTOCOL.md "Outbox report"):
+ * what is still queued beyond this request's batch - every in-flight
+ * change is in the batch (batch_prepare sends them all), so that is the
+ * pending ones - and the rejected changes the rep has not fixed or
+ * dismissed. The server keeps the last request's numbers, so every
+ * request carries them, including the last round of a sync.
+ */
+static fc_status outbox_report(fc_client *c, fs_sync_request *rq, fs_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    fc_status rc = page_sql(c, FC_SQL_OUTBOX_REPORT, &st, err);
+
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t p = sqlite3_column_int64(st, 0), r = sqlite3_column_int64(st, 1);
+        rq->has_outbox_pending = rq->has_rejected_held = true;
+        rq->outbox_pending = p > UINT32_MAX ? UINT32_MAX : (uint32_t)p;
+        rq->rejected_held = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+    } else
+        rc = fc__sqlfail(c, err, "count the outbox");
+    fc__release(st);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Syncing the WAL in the background                                         */
 /* ------------------------------------------------------------------------ */
@@ -1299,7 +1328,8 @@ static void prefetch_start(prefetch *p, fc_client *c, const char *url,
     p->url = url;
     p->token = token;
     if (fc__meta_get_int(c, "hlc", &hlc, NULL, NULL) != FC_OK ||
-        fs_id_new(fc__now_ms(c), &p->batch_id, NULL) != FS_OK)
+        fs_id_new(fc__now_ms(c), &p->batch_id, NULL) != FS_OK ||
+        outbox_report(c, &rq, NULL) != FC_OK)
         return;
     rq.version = FS_PROTO_VERSION;
     rq.device_id = c->device;
@@ -1382,6 +1412,8 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     rc = fc__meta_get_int(c, "cursor", &cursor, NULL, err);
     if (!rc)
         rc = fc__meta_get_int(c, "hlc", &hlc, NULL, err);
+    if (!rc)
+        rc = outbox_report(c, &rq, err);
     if (rc)
         goto done;
     rq.version = FS_PROTO_VERSION;

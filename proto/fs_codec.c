@@ -1562,6 +1562,10 @@ fs_proto_status fs_proto_sync_request_encode(const fs_sync_request *in,
     m.client_time = in->client_time;
     m.has_count_pending = in->count_pending;
     m.count_pending = in->count_pending;
+    m.has_outbox_pending = in->has_outbox_pending;
+    m.outbox_pending = in->outbox_pending;
+    m.has_rejected_held = in->has_rejected_held;
+    m.rejected_held = in->rejected_held;
 
     rows = arena_calloc(&ar, in->nchanges, sizeof *rows);
     if (in->nchanges && !rows)
@@ -1831,6 +1835,10 @@ fs_proto_status fs_proto_sync_request_decode(const uint8_t *body, size_t n,
     req.page_size = m->page_size;
     req.client_time = m->client_time;
     req.count_pending = m->count_pending;
+    req.has_outbox_pending = m->has_outbox_pending;
+    req.outbox_pending = m->outbox_pending;
+    req.has_rejected_held = m->has_rejected_held;
+    req.rejected_held = m->rejected_held;
 
     if (d.n) {
         req.changes = calloc(d.n, sizeof *req.changes);

@@ -230,6 +230,11 @@ typedef struct fs_sync_request {
     fs_hlc client_time;    /* the device's HLC when it built the request */
     bool count_pending;    /* ask for fs_sync_response.pending (a count
                               query: first round of a sync only) */
+    /* The sender's outbox (docs/PROTOCOL.md "Outbox report"): changes still
+     * queued beyond this batch, and rejected changes it still holds. A has_
+     * flag false = not reported (an older client), distinct from 0. */
+    bool has_outbox_pending, has_rejected_held;
+    uint32_t outbox_pending, rejected_held;
     fs_change *changes;    /* owned on decode; borrowed on encode */
     size_t nchanges;
     /* Decode only: changes that failed validation (unknown entity or field

@@ -413,6 +413,12 @@ void fss__device_json(fss_buf *b, const fss_device_item *d)
     fss_buf_puts(b, d->revoked ? ",\"revoked\":true,\"revoked_at\":"
                                : ",\"revoked\":false,\"revoked_at\":");
     json_int_or_null(b, d->has_revoked_at, d->revoked_at);
+    fss_buf_puts(b, ",\"pending_changes\":");
+    json_int_or_null(b, d->has_pending_changes, d->pending_changes);
+    fss_buf_puts(b, ",\"rejected_changes\":");
+    json_int_or_null(b, d->has_rejected_changes, d->rejected_changes);
+    fss_buf_puts(b, ",\"reported_at\":");
+    json_int_or_null(b, d->has_reported_at, d->reported_at);
     fss_buf_puts(b, "}");
 }
 

@@ -356,7 +356,7 @@ static fss_status route_devices(route_ctx *x, fss_buf *out, bool *csv, fs_error 
     const query_arg args[] = {{"rep", 64, &a.rep, false},
                               {"territory", 80, &a.territory, false},
                               {"revoked", 16, &a.revoked, false},
-                              {"sort", 16, &a.sort, false}};
+                              {"sort", 32, &a.sort, false}};
     query_vals v;
     fss_status st;
 
@@ -391,6 +391,46 @@ static bool want_csv(route_ctx *x)
     char fmt[16];
 
     return query_get(x->req->query, "format", fmt, sizeof fmt) && strcmp(fmt, "csv") == 0;
+}
+
+/*
+ * format= of a report whose JSON is not a page (reports/..., tickets):
+ * json (the default) or csv, with table= choosing one of its tables
+ * (fss__report_csv). Checked before the report is built: *csv says which.
+ */
+static fss_status report_format(route_ctx *x, bool *csv, fs_error *err)
+{
+    char fmt[16];
+
+    *csv = false;
+    if (!query_get(x->req->query, "format", fmt, sizeof fmt) || strcmp(fmt, "json") == 0)
+        return FSS_OK;
+    if (strcmp(fmt, "csv") != 0)
+        return fss__fail(err, FSS_EINVAL, "format must be json or csv");
+    *csv = true;
+    return FSS_OK;
+}
+
+/* Answers the report's JSON in out as the CSV of its table= (true), or
+ * leaves it to the JSON reply (false: not CSV, or the report failed). */
+static bool report_csv_reply(route_ctx *x, const char *report, bool csv, fss_status *st,
+                             fss_buf *out, fs_error *err)
+{
+    char table[32];
+    fss_buf b = {0};
+
+    if (!csv || *st != FSS_OK)
+        return false;
+    if (!query_get(x->req->query, "table", table, sizeof table))
+        table[0] = '\0';
+    *st = fss__report_csv(report, table, out, &b, err);
+    if (*st != FSS_OK) {
+        fss_buf_free(&b);
+        return false;
+    }
+    fss_buf_free(out);
+    fss__respond_buf(x->resp, 200, "text/csv; charset=utf-8", &b);
+    return true;
 }
 
 /* GET activity?from=YYYY-MM-DD&to=YYYY-MM-DD&rep=UUID&territory=CODE */
@@ -770,31 +810,46 @@ static void route(route_ctx *x)
                 strcmp(x->segs[1], "value") == 0 || strcmp(x->segs[1], "movements") == 0)) {
         /* ?territory=CODE restricts the report, within the actor's. */
         report_terr rt;
+        bool csv = false;
         if (!report_territories(x, &rt))
             return;
-        st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, rt.codes, rt.n, &out, &err)
-             : strcmp(x->segs[1], "movements") == 0
-                 ? fss_report_movements(s, rt.codes, rt.n, &out, &err)
-             : strcmp(x->segs[1], "value") == 0
-                 ? fss_report_value(s, rt.codes, rt.n, (int64_t)fss_now_ms(), &out, &err)
-                 : fss_report_at_risk(s, rt.codes, rt.n, &out, &err);
+        st = report_format(x, &csv, &err);
+        if (st == FSS_OK)
+            st = strcmp(x->segs[1], "lost") == 0 ? fss_report_lost(s, rt.codes, rt.n, &out, &err)
+                 : strcmp(x->segs[1], "movements") == 0
+                     ? fss_report_movements(s, rt.codes, rt.n, &out, &err)
+                 : strcmp(x->segs[1], "value") == 0
+                     ? fss_report_value(s, rt.codes, rt.n, (int64_t)fss_now_ms(), &out, &err)
+                     : fss_report_at_risk(s, rt.codes, rt.n, &out, &err);
+        if (report_csv_reply(x, x->segs[1], csv, &st, &out, &err))
+            return;
     } else if (is(x, "GET", 1, "tickets", NULL)) {
         /* ?territory=CODE restricts the list; ?all=1 includes resolved and
          * closed tickets (default: those waiting, oldest first). */
         char all[8];
         report_terr rt;
         bool every = query_get(x->req->query, "all", all, sizeof all) && strcmp(all, "0");
+        bool csv = false;
         if (!report_territories(x, &rt))
             return;
-        st = fss_report_tickets(s, rt.codes, rt.n, !every, (int64_t)fss_now_ms(), &out,
-                                &err);
+        st = report_format(x, &csv, &err);
+        if (st == FSS_OK)
+            st = fss_report_tickets(s, rt.codes, rt.n, !every, (int64_t)fss_now_ms(), &out,
+                                    &err);
+        if (report_csv_reply(x, "tickets", csv, &st, &out, &err))
+            return;
     } else if (strcmp(x->req->method, "GET") == 0 && x->nsegs == 2 &&
                strcmp(x->segs[0], "reports") == 0 &&
                strcmp(x->segs[1], "satisfaction") == 0) {
         report_terr rt;
+        bool csv = false;
         if (!report_territories(x, &rt))
             return;
-        st = fss_report_satisfaction(s, rt.codes, rt.n, &out, &err);
+        st = report_format(x, &csv, &err);
+        if (st == FSS_OK)
+            st = fss_report_satisfaction(s, rt.codes, rt.n, &out, &err);
+        if (report_csv_reply(x, "satisfaction", csv, &st, &out, &err))
+            return;
     } else if (is(x, "POST", 2, "tickets", NULL)) {
         /* {"status":..., "assignee":..., "resolution":...}, any of them. */
         if (!parse_id_seg(x, 1, &id, "ticket") || !need_json_body(x))

@@ -85,9 +85,8 @@ fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
 done:
     if (ar == FSS_AUTH_BAD || ar == FSS_AUTH_MISSING)
         fss__rate_fail(s, remote);
-    /* Best effort: last_seen is informational for the back office. */
-    if (ar == FSS_AUTH_OK || ar == FSS_AUTH_DRAIN)
-        fss__repo_device_seen(c, &dev->id, (int64_t)fss_now_ms());
+    /* last_seen is the caller's to record (fss_handle_sync): with the
+     * request's outbox report, in its write transaction when it pushes. */
     return ar;
 }
 

@@ -701,6 +701,12 @@ static void device_csv(const fss_device_item *d, void *arg)
     int_or_null(b, d->has_last_seen, d->last_seen, true);
     fss_buf_puts(b, d->revoked ? ",true," : ",false,");
     int_or_null(b, d->has_revoked_at, d->revoked_at, true);
+    fss_buf_puts(b, ",");
+    int_or_null(b, d->has_pending_changes, d->pending_changes, true);
+    fss_buf_puts(b, ",");
+    int_or_null(b, d->has_rejected_changes, d->rejected_changes, true);
+    fss_buf_puts(b, ",");
+    int_or_null(b, d->has_reported_at, d->reported_at, true);
     fss_buf_puts(b, "\r\n");
 }
 
@@ -771,7 +777,8 @@ fss_status fss__admin_devices(fss_server *s, const fss_devices_args *a,
     items_q y = {.out = out, .csv = csv, .dq = &q, .terr = terr};
     const page_spec p = {"devices",
                          "id,name,rep_id,rep_name,created_at,last_seen,revoked,"
-                         "revoked_at\r\n",
+                         "revoked_at,pending_changes,rejected_changes,"
+                         "reported_at\r\n",
                          csv, a->limit, a->offset, NULL};
     bool revoked;
     fss_status st;

@@ -157,6 +157,13 @@ static const char *const migrations[] = {
      * search, built for the rows already stored by
      * fss__repo_search_backfill (mig_steps below) */
     mig_search,
+    /* device outbox report (issue #15, Devices screen): the pending and
+     * rejected changes the device reported with its last sync request
+     * (SyncRequest 12, 13; NULL = its client does not report them) and
+     * that request's time (fss__repo_device_report) */
+    "ALTER TABLE fss_devices ADD COLUMN pending_changes INTEGER;"
+    "ALTER TABLE fss_devices ADD COLUMN rejected_changes INTEGER;"
+    "ALTER TABLE fss_devices ADD COLUMN reported_at INTEGER;",
 };
 
 /* Migrations followed by a step in C, in the same transaction: what SQL

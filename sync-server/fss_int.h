@@ -268,6 +268,8 @@ typedef enum fss_auth_result {
     FSS_AUTH_LIMITED,
     FSS_AUTH_DRAIN     /* revoked, one drain of the outbox left */
 } fss_auth_result;
+/* Does not record the request on the device's row: the caller does
+ * (fss__repo_device_report, or fss__repo_device_seen). */
 fss_auth_result fss__authenticate(fss_server *s, fss_conn *c,
                                   const char *authorization,
                                   const char *remote, fss_device *dev);
@@ -421,6 +423,11 @@ fss_status fss__admin_today(fss_server *s, const char *const *terr, int64_t now_
                             fss_buf *out, fs_error *err);
 /* One CSV cell (a comma before it unless first; NULL = empty). */
 void fss__csv_cell(fss_buf *b, const char *v, bool first);
+/* The report `report`'s JSON (as built for GET reports/..., tickets) as
+ * the CSV of its table `table` (NULL or "" = its default), header first
+ * (fss_report_csv.c). FSS_EINVAL for a table it does not have. */
+fss_status fss__report_csv(const char *report, const char *table, const fss_buf *json,
+                           fss_buf *out, fs_error *err);
 /* Is the rep (UUID text) a member of one of terr? (NULL: yes) */
 fss_status fss__rep_in_territories(fss_server *s, const char *const *terr,
                                    const char *rep, bool *in, fs_error *err);

@@ -82,6 +82,21 @@ fss_status fss__repo_device_get(fss_conn *c, const fs_id *id,
 /* Records the device's last request time (best effort: no error). */
 void fss__repo_device_seen(fss_conn *c, const fs_id *id, int64_t now_ms);
 
+/* ---- device outbox report (issue #15, Devices screen) ---- */
+
+/* What a sync request said of the device's outbox (SyncRequest 12, 13);
+ * has_ false = not reported (stored NULL, never 0). */
+typedef struct fss_outbox_report {
+    bool has_pending, has_rejected;
+    uint32_t pending, rejected;
+} fss_outbox_report;
+/* Records a sync request on its device's row: last_seen and reported_at
+ * = now_ms, pending_changes and rejected_changes = r's (each NULL when not
+ * reported). One statement, in the caller's transaction if one is open
+ * (the push's write transaction), else on its own. */
+fss_status fss__repo_device_report(fss_conn *c, const fs_id *id, int64_t now_ms,
+                                   const fss_outbox_report *r, fs_error *err);
+
 typedef struct fss_code_row {
     char rep[FS_ID_STRLEN + 1];
     int64_t expires_at;
@@ -165,6 +180,10 @@ typedef struct fss_device_item {
     const char *rep, *rep_name, *name;
     int64_t created_at, last_seen, revoked_at;
     bool has_last_seen, has_revoked_at, revoked;
+    /* The outbox its last sync request reported (fss_outbox_report) and
+     * that request's time; has_ false = not reported / never synced. */
+    int64_t pending_changes, rejected_changes, reported_at;
+    bool has_pending_changes, has_rejected_changes, has_reported_at;
 } fss_device_item;
 typedef void (*fss_device_item_fn)(const fss_device_item *d, void *arg);
 fss_status fss__repo_devices_list(fss_conn *c, const char *const *terr,

@@ -157,6 +157,9 @@ void fss__device_of(fss_stmt *st, fss_device_item *d)
     (void)col_id(st, 0, &d->id);
     d->has_last_seen = col_int(st, 5, &d->last_seen);
     d->has_revoked_at = col_int(st, 7, &d->revoked_at);
+    d->has_pending_changes = col_int(st, 8, &d->pending_changes);
+    d->has_rejected_changes = col_int(st, 9, &d->rejected_changes);
+    d->has_reported_at = col_int(st, 10, &d->reported_at);
 }
 
 static void device_row(fss_stmt *st, void *ctx)

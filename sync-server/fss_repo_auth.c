@@ -61,6 +61,42 @@ void fss__repo_device_seen(fss_conn *c, const fs_id *id, int64_t now_ms)
     fss__stmt_done(c, st);
 }
 
+fss_status fss__repo_device_report(fss_conn *c, const fs_id *id, int64_t now_ms,
+                                   const fss_outbox_report *r, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc;
+    bool counted;
+
+    rc = fss__stmt(c, "UPDATE fss_devices SET last_seen = ?1, reported_at = ?1,"
+                      " pending_changes = ?2, rejected_changes = ?3 WHERE id = ?4",
+                   &st, err);
+    if (rc != FSS_OK)
+        goto done;
+    fss_bind_int64(st, 1, now_ms);
+    if (r->has_pending)
+        fss_bind_int64(st, 2, r->pending);
+    else
+        fss_bind_null(st, 2);
+    if (r->has_rejected)
+        fss_bind_int64(st, 3, r->rejected);
+    else
+        fss_bind_null(st, 3);
+    fss_bind_blob(st, 4, id->b, 16, FSS_SQL_STATIC);
+    /* On its own (a pull): a write that waits for the lock like a push,
+     * so a job writing in batches lets it in (fss__yield_to_writers). */
+    counted = c->writers_waiting && fss_get_autocommit(c->db);
+    if (counted)
+        atomic_fetch_add(c->writers_waiting, 1);
+    if (fss_step(st) != FSS_SQL_DONE)
+        rc = fss__dbfail(err, c->db, "record the device's outbox report");
+    if (counted)
+        atomic_fetch_sub(c->writers_waiting, 1);
+done:
+    fss__stmt_done(c, st);
+    return rc;
+}
+
 fss_status fss__repo_code_add(fss_conn *c, const uint8_t hash[32],
                               const char *rep, int64_t created_ms,
                               int64_t expires_ms, fs_error *err)

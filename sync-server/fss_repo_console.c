@@ -987,7 +987,11 @@ fss_status fss__repo_devices_page(fss_conn *c, const fss_device_query *q,
 {
     static const fss_lq_sort sorts[] = {{"created_at", "d.created_at"},
                                         {"last_seen", "COALESCE(d.last_seen, 0)"},
-                                        {"name", "d.name"}};
+                                        {"name", "d.name"},
+                                        /* not reported (NULL) sorts as -1:
+                                         * below a reported 0 */
+                                        {"pending_changes", "COALESCE(d.pending_changes, -1)"},
+                                        {"rejected_changes", "COALESCE(d.rejected_changes, -1)"}};
     each e = {.device = fn, .arg = arg};
     const int64_t revoked = q->revoked && *q->revoked ? 1 : 0;
     const char *col;
@@ -999,7 +1003,8 @@ fss_status fss__repo_devices_page(fss_conn *c, const fss_device_query *q,
     col = fss__lq_sort(sorts, sizeof sorts / sizeof sorts[0],
                        q->sort ? q->sort : "created_at", &desc);
     if (!col)
-        return fss__fail(err, FSS_EINVAL, "sort must be created_at, last_seen or name "
+        return fss__fail(err, FSS_EINVAL, "sort must be created_at, last_seen, name, "
+                                          "pending_changes or rejected_changes "
                                           "(\"-\" before it: descending)");
     fss__lq_init(&l, "devices", " FROM fss_devices d WHERE 1 = 1");
     fss__lq_text(&l, " AND d.rep = ?", q->rep);

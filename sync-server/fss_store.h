@@ -92,7 +92,8 @@ void fss__sql_conflict_customer(fss_buf *sql, const char *alias);
  * the statement's until its next step). */
 #define FSS_DEVICE_COLS                                                     \
     "d.id, d.rep, (SELECT name FROM fss_reps WHERE uuid = d.rep), d.name,"  \
-    " d.created_at, d.last_seen, d.revoked, d.revoked_at"
+    " d.created_at, d.last_seen, d.revoked, d.revoked_at,"                 \
+    " d.pending_changes, d.rejected_changes, d.reported_at"
 #define FSS_CONFLICT_COLS                                                   \
     "k.id, k.created_at, k.entity, k.row, k.field, k.has_base, k.base,"     \
     " k.theirs, k.yours, k.theirs_hlc, k.yours_hlc, k.theirs_device,"       \

@@ -205,6 +205,8 @@ typedef struct sync_ctx {
      * their redirect lookup is skipped (prefetch_batch). */
     fs_id *unmerged;
     size_t nunmerged;
+    /* The request is recorded on the device's row (sync_record). */
+    bool recorded;
 } sync_ctx;
 
 static size_t memo_slot(const fs_id *cust)
@@ -1318,6 +1320,24 @@ static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
     return FSS_OK;
 }
 
+/*
+ * Records the request on the device's row: last_seen, and the outbox the
+ * device reported (docs/PROTOCOL.md "Outbox report"). A push does it in
+ * its write transaction (no statement or commit of its own); a pull on its
+ * own, after its read transaction. x->recorded is set by the caller once
+ * that is durable; a request refused after authentication records only
+ * last_seen (fss_handle_sync).
+ */
+static fss_status sync_record(sync_ctx *x, const fs_sync_request *rq, fs_error *err)
+{
+    const fss_outbox_report r = {.has_pending = rq->has_outbox_pending,
+                                 .has_rejected = rq->has_rejected_held,
+                                 .pending = rq->outbox_pending,
+                                 .rejected = rq->rejected_held};
+
+    return fss__repo_device_report(x->c, &x->dev->id, (int64_t)fss_now_ms(), &r, err);
+}
+
 /* The push, inside the write transaction: a batch id seen before answers
  * with its stored results (409 if its changes differ), a new one is applied
  * and stored. Commits, then opens the pull's read transaction (*cur anew). */
@@ -1341,12 +1361,16 @@ static step sync_push(sync_ctx *x, const fs_sync_request *rq,
     else if (apply_batch(x, rq, out, err) != FSS_OK ||
              store_batch(x, &rq->batch_id, digest, out, err) != FSS_OK)
         return STEP_INTERNAL;
+    if (sync_record(x, rq, err) != FSS_OK)
+        return STEP_INTERNAL;
     /* The push commits on its own: the pull below only reads, and holding
      * the write lock through it would serialise every pushing device behind
      * every other's pull. The pull's snapshot is newer and includes this
      * batch; if it fails, the retried batch is answered from fss_batches. */
-    if (fss__commit(x->c, err) != FSS_OK ||
-        fss__begin_read(x->c, err) != FSS_OK ||
+    if (fss__commit(x->c, err) != FSS_OK)
+        return STEP_INTERNAL;
+    x->recorded = true;
+    if (fss__begin_read(x->c, err) != FSS_OK ||
         fss__current_seq(x->c, cur, err) != FSS_OK)
         return STEP_INTERNAL;
     return STEP_OK;
@@ -1452,7 +1476,7 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     fs_error err = {0};
     uint32_t page = 0;
     int64_t cur = 0;
-    bool seen = false;
+    bool seen = false, dev_ok;
     step st;
 
     memset(&x, 0, sizeof x);
@@ -1464,6 +1488,7 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     lim.max_inflated = s->cfg.max_inflated;
 
     st = sync_admit(&x, req, &dev, resp);
+    dev_ok = st == STEP_OK;
     if (st == STEP_OK)
         st = sync_decode(&x, req, &lim, &enc, &rq, &page, resp, &err);
     if (st == STEP_OK)
@@ -1476,6 +1501,11 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
     } else if (st == STEP_OK &&
                sync_pull(&x, &rq, cur, page, &out, &err) != FSS_OK)
         st = STEP_INTERNAL;
+    /* A request without changes records itself once served, on its own
+     * and best effort as last_seen always was: the page is answered even
+     * if this write fails. */
+    if (st == STEP_OK && !rq.nchanges)
+        x.recorded = sync_record(&x, &rq, NULL) == FSS_OK;
     if (st == STEP_OK) {
         if (!seen)
             fss__metrics_add(&s->metrics, rq.nchanges, 0, 0);
@@ -1489,6 +1519,12 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
             fss__rollback(x.c);
         fss__error_proto(s, resp, 500, FS_PROTO_ERR_INTERNAL, false,
                          "internal error: %s", err.text);
+    }
+    /* Authenticated but not recorded (refused, or the push failed):
+     * last_seen still says the device was here. */
+    if (x.c && dev_ok && !x.recorded) {
+        fss__rollback(x.c);
+        fss__repo_device_seen(x.c, &dev.id, (int64_t)fss_now_ms());
     }
     if (x.c)
         fss__conn_put(s, x.c);

@@ -228,6 +228,21 @@ def test(server, browser, outdir):
         tr = row_with(b, "value-at-risk-rows", r["name"])
         assert r["risk_reason"] in tr.text
     assert "late delivery" in b.find("value-tickets-rows").text
+    # Every list of the screen has its CSV, and it is the API's.
+    for link, path, header in (
+            ("value-grades-csv", "reports/value?format=csv", "currency,customer_id,grade,"),
+            ("value-pareto-csv", "reports/value?table=pareto&format=csv", "currency,top_customers_pct,"),
+            ("value-movements-csv", "reports/movements?format=csv", "territory,from_grade,"),
+            ("value-at-risk-csv", "reports/at-risk?format=csv", "customer_id,name,"),
+            ("value-lost-csv", "reports/lost?format=csv", "reason,customer_id,name"),
+            ("value-tickets-csv", "tickets?format=csv", "ticket_id,customer_id,"),
+            ("value-sat-rep-csv", "reports/satisfaction?format=csv", "rep,surveys,"),
+            ("value-sat-territory-csv", "reports/satisfaction?table=territory&format=csv", "territory,surveys,"),
+            ("value-sat-month-csv", "reports/satisfaction?table=month&format=csv", "month,surveys,")):
+        href = b.find(link).get_attribute("href")
+        assert href.endswith("/admin/v1/" + path), (link, href)
+        assert server.api("GET", path, raw=True).startswith(header), link
+    assert "late delivery" in server.api("GET", "tickets?format=csv", raw=True)
     b.shot("value")
     b.assert_no_js_errors()
 

@@ -123,6 +123,13 @@ def test(server, browser, outdir):
     for name, rep in (("alice-laptop", "Alice Martin"), ("bob-handheld", "Bob Okafor")):
         assert name in rows and rep in rows, rows
     assert devices["bob-handheld"]["last_seen"], devices
+    # Pending and Rejected: what each field-client reported at its last
+    # sync (a number, never "not reported"), as the API has them.
+    for name, d in devices.items():
+        assert d["pending_changes"] is not None and d["rejected_changes"] is not None, d
+        row = b.driver.find_element(By.XPATH, "//tbody[@id='device-rows']/tr[contains(., '%s')]" % name)
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[4:6] == [str(d["pending_changes"]), str(d["rejected_changes"])], (cells, d)
     b.shot("devices")
 
     bob_row = b.driver.find_element(By.XPATH, "//tbody[@id='device-rows']/tr[contains(., 'bob-handheld')]")

@@ -207,8 +207,14 @@ class Browser:
         self.wait.until(EC.visibility_of_element_located((By.ID, "bar")))
 
     def open(self, screen):
-        """Clicks the screen's tab and waits until its first list or numbers loaded."""
-        self.find("nav-" + screen).click()
+        """Clicks the screen's tab (opening its menu first when the tab is
+        an entry of a closed menu of the bar) and waits until it shows."""
+        tab = self.find("nav-" + screen)
+        if not tab.is_displayed():
+            menus = tab.find_elements(By.XPATH, "ancestor::div[contains(@class, 'menu-box')]/button")
+            if menus:
+                menus[0].click()
+        tab.click()
         self.wait.until(EC.visibility_of_element_located((By.ID, screen + "-screen")))
 
     def wait_loaded(self, element_id, after=None):

@@ -232,6 +232,8 @@ fc_status fake_post(const char *url, const char *content_type,
         s->req_cursor[s->nreq] = rq.cursor;
         s->req_batch[s->nreq] = rq.batch_id;
         s->req_changes[s->nreq] = rq.nchanges;
+        s->req_outbox_pending[s->nreq] = rq.has_outbox_pending ? (int64_t)rq.outbox_pending : -1;
+        s->req_rejected_held[s->nreq] = rq.has_rejected_held ? (int64_t)rq.rejected_held : -1;
         s->nreq++;
     }
     if (f == FAKE_REVOKED_401) {

@@ -52,6 +52,8 @@ typedef struct fake_server {
     uint64_t req_cursor[FAKE_MAX_REQ];
     fs_id req_batch[FAKE_MAX_REQ];
     size_t req_changes[FAKE_MAX_REQ];
+    /* ... and its outbox report (SyncRequest 12, 13); -1 = not reported. */
+    int64_t req_outbox_pending[FAKE_MAX_REQ], req_rejected_held[FAKE_MAX_REQ];
     size_t nreq;
     /* Batch id -> remembered results (last batch only is enough here). */
     fs_id last_batch;

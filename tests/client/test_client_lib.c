@@ -1031,6 +1031,53 @@ static void test_rejected_does_not_block(void **state)
     assert_int_equal(info.rejected, 0);
 }
 
+/* Every sync request reports the outbox (SyncRequest 12, 13): the changes
+ * still queued beyond its batch and the rejected ones the device holds, as
+ * they stand when it is sent - so the last round's numbers, which the
+ * server keeps, are the outbox after the sync. */
+static void test_request_reports_outbox(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id a;
+    fc_info info;
+    size_t first, last;
+
+    f->opt.max_batch = 2;
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.req_outbox_pending[f->srv.nreq - 1], 0);
+    assert_int_equal(f->srv.req_rejected_held[f->srv.nreq - 1], 0);
+    a = add_customer(f, "A");
+    (void)add_customer(f, "B");
+    (void)add_customer(f, "C");
+    (void)add_customer(f, "D");
+    (void)add_customer(f, "E");
+    assert_int_equal(outbox_n(f), 5);
+    f->srv.reject_set = true;
+    f->srv.reject_row = a;
+    first = f->srv.nreq;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    last = f->srv.nreq - 1;
+    assert_true(last >= first + 2);
+    /* Round 1: A and B sent, three still queued, nothing rejected yet. */
+    assert_int_equal(f->srv.req_changes[first], 2);
+    assert_int_equal(f->srv.req_outbox_pending[first], 3);
+    assert_int_equal(f->srv.req_rejected_held[first], 0);
+    /* Round 2: C and D sent, E queued, A's change rejected and held. */
+    assert_int_equal(f->srv.req_changes[first + 1], 2);
+    assert_int_equal(f->srv.req_outbox_pending[first + 1], 1);
+    assert_int_equal(f->srv.req_rejected_held[first + 1], 1);
+    /* The last round: what fc_info says after the sync. */
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(info.rejected, 1);
+    assert_int_equal(f->srv.req_outbox_pending[last], 0);
+    assert_int_equal(f->srv.req_rejected_held[last], 1);
+}
+
 /* A row that only ever came from the server is stored once (no base_
  * copy); the rep's first edit of it copies it into base_, so a server edit
  * pulled while the edit is pending merges under it, and a rejection of the
@@ -2167,6 +2214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overlay_survives_pull, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_does_not_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_reports_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_resume_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_garbage_pipelined, setup, teardown),

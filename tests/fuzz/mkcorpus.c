@@ -74,6 +74,8 @@ int main(int argc, char **argv)
         fs_proto_buf b = {0};
         fs_sync_request req = {.version = FS_PROTO_VERSION, .device_id = dev, .batch_id = row,
                                .cursor = 42, .page_size = 100, .client_time = h,
+                               .has_outbox_pending = true, .outbox_pending = 3,
+                               .has_rejected_held = true, .rejected_held = 1,
                                .changes = ch, .nchanges = 2};
         fs_sync_result res[2] = {{0, FS_APPLIED, FS_REASON_NONE, ""},
                                  {1, FS_MERGED, FS_REASON_STALE, "a newer write of notes stands"}};

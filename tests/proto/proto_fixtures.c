@@ -98,6 +98,11 @@ void fx_request(fs_sync_request *req, size_t n, size_t notes_len)
     req->page_size = 500;
     req->client_time = fs_hlc_make(FX_MS + 9000, 3);
     req->count_pending = n % 8 == 0;
+    /* Sizes 0, 8, 16... report their outbox (size 0: two zeros, which
+     * must stay reported), the others do not (an older client). */
+    req->has_outbox_pending = req->has_rejected_held = n % 8 == 0;
+    req->outbox_pending = n % 8 == 0 && n ? 70000 + (uint32_t)n : 0;
+    req->rejected_held = n % 8 == 0 && n ? 3 : 0;
     req->changes = calloc(n ? n : 1, sizeof *req->changes);
     assert_non_null(req->changes);
     req->nchanges = n;
@@ -251,7 +256,11 @@ bool fx_request_eq(const fs_sync_request *a, const fs_sync_request *b)
     if (a->version != b->version || fs_id_cmp(&a->device_id, &b->device_id) ||
         fs_id_cmp(&a->batch_id, &b->batch_id) || a->cursor != b->cursor ||
         a->page_size != b->page_size || a->client_time != b->client_time ||
-        a->count_pending != b->count_pending || a->nchanges != b->nchanges)
+        a->count_pending != b->count_pending || a->nchanges != b->nchanges ||
+        a->has_outbox_pending != b->has_outbox_pending ||
+        a->outbox_pending != b->outbox_pending ||
+        a->has_rejected_held != b->has_rejected_held ||
+        a->rejected_held != b->rejected_held)
         return false;
     for (size_t i = 0; i < a->nchanges; i++)
         if (!fx_change_eq(&a->changes[i], &b->changes[i]))

@@ -737,6 +737,67 @@ static void test_compat_older_peer(void **state)
     free(body);
 }
 
+/* The outbox report (SyncRequest 12, 13): each field on the wire only when
+ * reported, a reported 0 stays "reported 0", and a request from an older
+ * client (neither field) decodes as "not reported". */
+static void test_outbox_report(void **state)
+{
+    static const struct {
+        bool has_p, has_r;
+        uint32_t p, r;
+    } cases[] = {
+        {false, false, 0, 0}, {true, true, 0, 0},       {true, false, 7, 0},
+        {false, true, 0, 2},  {true, true, UINT32_MAX, 1},
+    };
+    Fieldsync__V1__SyncRequest m = FIELDSYNC__V1__SYNC_REQUEST__INIT;
+    fs_sync_request back;
+    fs_error err;
+    uint8_t *body;
+    size_t n;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fs_sync_request req;
+        fs_proto_buf b;
+        Fieldsync__V1__SyncRequest *raw;
+        fx_request(&req, 1, 10);
+        req.has_outbox_pending = cases[i].has_p;
+        req.outbox_pending = cases[i].p;
+        req.has_rejected_held = cases[i].has_r;
+        req.rejected_held = cases[i].r;
+        assert_int_equal(fs_proto_sync_request_encode(&req, FS_PROTO_IDENTITY, NULL, &b, &err),
+                         FS_PROTO_OK);
+        raw = fieldsync__v1__sync_request__unpack(NULL, b.len, b.data);
+        assert_non_null(raw);
+        assert_int_equal(raw->has_outbox_pending, cases[i].has_p);
+        assert_int_equal(raw->has_rejected_held, cases[i].has_r);
+        fieldsync__v1__sync_request__free_unpacked(raw, NULL);
+        assert_int_equal(fs_proto_sync_request_decode(b.data, b.len, FS_PROTO_IDENTITY, NULL,
+                                                      &back, NULL, &err),
+                         FS_PROTO_OK);
+        assert_int_equal(back.has_outbox_pending, cases[i].has_p);
+        assert_int_equal(back.outbox_pending, cases[i].p);
+        assert_int_equal(back.has_rejected_held, cases[i].has_r);
+        assert_int_equal(back.rejected_held, cases[i].r);
+        fs_proto_buf_free(&b);
+        fs_proto_sync_request_free(&back);
+        fs_proto_sync_request_free(&req);
+    }
+    /* An older client's request, built without the fields. */
+    m.has_protocol_version = true;
+    m.protocol_version = FS_PROTO_VERSION;
+    m.has_device_id = true;
+    m.device_id.len = 16;
+    m.device_id.data = (uint8_t *)"0123456789abcdef";
+    body = pack(&m.base, &n);
+    assert_int_equal(fs_proto_sync_request_decode(body, n, FS_PROTO_IDENTITY, NULL, &back,
+                                                  NULL, &err),
+                     FS_PROTO_OK);
+    assert_false(back.has_outbox_pending);
+    assert_false(back.has_rejected_held);
+    free(body);
+    fs_proto_sync_request_free(&back);
+}
+
 /* Encoders refuse what a receiver would refuse. */
 static void test_encode_validation(void **state)
 {
@@ -1120,6 +1181,7 @@ int main(void)
         cmocka_unit_test(test_compat_newer_server_response),
         cmocka_unit_test(test_compat_unknown_outcome_refused),
         cmocka_unit_test(test_compat_older_peer),
+        cmocka_unit_test(test_outbox_report),
         cmocka_unit_test(test_encode_validation),
         cmocka_unit_test(test_reals_exact),
         cmocka_unit_test(test_hostile_tables),

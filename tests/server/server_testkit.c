@@ -335,6 +335,9 @@ long tk_sync(tk_server *t, const tk_device *d, const fs_id *batch,
     rq.page_size = page;
     rq.client_time = d->clock;
     rq.count_pending = d->count_pending;
+    rq.has_outbox_pending = rq.has_rejected_held = d->report;
+    rq.outbox_pending = d->outbox_pending;
+    rq.rejected_held = d->rejected_held;
     rq.changes = changes;
     rq.nchanges = n;
     if (fs_proto_sync_request_encode(&rq, enc, NULL, &b, &err) != FS_PROTO_OK)

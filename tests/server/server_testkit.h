@@ -73,6 +73,10 @@ typedef struct tk_device {
     uint64_t cursor;
     fs_hlc clock;
     bool count_pending; /* tk_sync asks for fs_sync_response.pending */
+    /* tk_sync reports these as the outbox (SyncRequest 12, 13) when
+     * report; otherwise it reports nothing, as an older client. */
+    bool report;
+    uint32_t outbox_pending, rejected_held;
 } tk_device;
 
 /* Adds a rep (in territory, if non-NULL; the territory is created). */

@@ -208,10 +208,135 @@ static void test_conflict_resolution_syncs_out(void **state)
     tk_stop(&t);
 }
 
+/* GET /admin/v1/devices (the paged list) with q; asserts 200 and returns
+ * the body (free it). */
+static char *devices_get(tk_server *t, const char *q)
+{
+    tk_http r;
+    char path[128], *body;
+
+    snprintf(path, sizeof path, "/admin/v1/devices%s", q);
+    admin(t, "GET", path, NULL, &r);
+    if (r.status != 200)
+        fail_msg("%s: HTTP %d: %s", path, (int)r.status, (const char *)r.body);
+    body = strdup((const char *)r.body);
+    tk_http_free(&r);
+    return body;
+}
+
+/* The device's item in the list body: from its id to the item's end. */
+static void expect_device(const char *body, const tk_device *d, const char *has,
+                          const char *lacks)
+{
+    char id[FS_ID_STRLEN + 1], item[600];
+    const char *p, *e;
+
+    fs_id_format(&d->id, id);
+    p = strstr(body, id);
+    if (!p)
+        fail_msg("no device %s in %s", id, body);
+    e = strchr(p, '}');
+    snprintf(item, sizeof item, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
+    if (!strstr(item, has) || (lacks && strstr(item, lacks)))
+        fail_msg("device %s: want %s%s%s in: %s", id, has, lacks ? " without " : "",
+                 lacks ? lacks : "", item);
+}
+
+/* The outbox a device reports with each sync request (SyncRequest 12, 13)
+ * is kept on its row and listed (JSON, CSV, sortable): the last request's
+ * numbers, by a pull or a push; not reported (an older client) is null,
+ * never 0; a refused request changes nothing. */
+static void test_device_outbox_report(void **state)
+{
+    tk_server t;
+    tk_device d, d2;
+    fs_sync_response resp;
+    fs_error_body eb;
+    fs_change c;
+    fs_id rep, cust, visit = tk_new_id();
+    char *b;
+    char id1[FS_ID_STRLEN + 1], id2[FS_ID_STRLEN + 1];
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Olga Outbox", "north");
+    cust = tk_customer(&t, "Outbox Co", "north", NULL, 50, 0);
+    tk_enroll(&t, &rep, &d);
+    tk_enroll(&t, &rep, &d2);
+    b = devices_get(&t, "");
+    expect_device(b, &d, "\"pending_changes\":null,\"rejected_changes\":null,"
+                         "\"reported_at\":null", NULL);
+    free(b);
+    /* A pull reports 4 queued beyond it and 1 rejected held. */
+    d.report = true;
+    d.outbox_pending = 4;
+    d.rejected_held = 1;
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, 0, 0, FS_PROTO_IDENTITY, &resp, &eb), 200);
+    fs_proto_sync_response_free(&resp);
+    b = devices_get(&t, "");
+    expect_device(b, &d, "\"pending_changes\":4,\"rejected_changes\":1,\"reported_at\":",
+                  "\"reported_at\":null");
+    free(b);
+    /* A push (recorded in its write transaction): a reported 0 is 0. */
+    d.outbox_pending = 0;
+    d.rejected_held = 2;
+    tk_change(&c, &d, "visit", &visit);
+    tk_set_id(&c, &d, "customer_id", &cust);
+    tk_set_text(&c, &d, "status", "planned");
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, 0, 0, FS_PROTO_DEFLATE, &resp, &eb), 200);
+    fs_proto_sync_response_free(&resp);
+    fs_change_free(&c);
+    b = devices_get(&t, "");
+    expect_device(b, &d, "\"pending_changes\":0,\"rejected_changes\":2,", NULL);
+    free(b);
+    /* Refused (its cursor is ahead of the server): the report stands. */
+    d.outbox_pending = 7;
+    d.rejected_held = 7;
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, UINT64_C(1) << 40, 0, FS_PROTO_IDENTITY,
+                             &resp, &eb), 400);
+    b = devices_get(&t, "");
+    expect_device(b, &d, "\"pending_changes\":0,\"rejected_changes\":2,", NULL);
+    free(b);
+    /* The other device reports more pending: first by -pending_changes,
+     * last by pending_changes (d's 0 before it; not reported before 0). */
+    d2.report = true;
+    d2.outbox_pending = 9;
+    d2.rejected_held = 0;
+    assert_int_equal(tk_sync(&t, &d2, NULL, NULL, 0, 0, 0, FS_PROTO_IDENTITY, &resp, &eb), 200);
+    fs_proto_sync_response_free(&resp);
+    fs_id_format(&d.id, id1);
+    fs_id_format(&d2.id, id2);
+    b = devices_get(&t, "?sort=-pending_changes");
+    assert_true(strstr(b, id2) < strstr(b, id1));
+    free(b);
+    b = devices_get(&t, "?sort=pending_changes");
+    assert_true(strstr(b, id1) < strstr(b, id2));
+    free(b);
+    b = devices_get(&t, "?sort=-rejected_changes&format=csv");
+    assert_non_null(strstr(b, ",revoked_at,pending_changes,rejected_changes,reported_at\r\n"));
+    assert_true(strstr(b, id1) < strstr(b, id2));
+    assert_non_null(strstr(b, ",false,,0,2,"));
+    assert_non_null(strstr(b, ",false,,9,0,"));
+    free(b);
+    /* An older client (neither field): null again, not 0. */
+    d.report = false;
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, 0, 0, FS_PROTO_IDENTITY, &resp, &eb), 200);
+    fs_proto_sync_response_free(&resp);
+    b = devices_get(&t, "");
+    expect_device(b, &d, "\"pending_changes\":null,\"rejected_changes\":null,\"reported_at\":",
+                  "\"reported_at\":null");
+    free(b);
+    b = devices_get(&t, "?format=csv");
+    assert_non_null(strstr(b, ",false,,,,"));
+    free(b);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_admin_http_flow),
+        cmocka_unit_test(test_device_outbox_report),
         cmocka_unit_test(test_conflict_resolution_syncs_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

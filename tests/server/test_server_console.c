@@ -1205,6 +1205,140 @@ static void test_live_changes(void **state)
     tk_stop(&t);
 }
 
+/* ---- CSV of the customer-value reports, tickets and satisfaction ---- */
+
+/* GET path as se (a session) or the token (se NULL); asserts the status
+ * and that the body has `has` and lacks `lacks` (NULL: skip). */
+static void csv_get(tk_server *t, const sess *se, const char *path, int status,
+                    const char *has, const char *lacks)
+{
+    reply r;
+
+    call(t, "GET", path, NULL, se ? NULL : TK_ADMIN_TOKEN, se, NULL, NULL, &r);
+    if (r.status != status || (has && !strstr(r.body, has)) ||
+        (lacks && strstr(r.body, lacks)))
+        fail_msg("%s %s: HTTP %d, want %d with \"%s\"%s%s: %s", se ? "manager" : "token",
+                 path, r.status, status, has ? has : "", lacks ? " without " : "",
+                 lacks ? lacks : "", r.body);
+}
+
+/* Each list-like report answers format=csv (table= for a report with
+ * several tables): a header, a row per item, text escaped as in the lists
+ * (comma, quote, newline), within the manager's territories. */
+static void test_report_csv(void **state)
+{
+    tk_server t;
+    tk_device d;
+    sess max;
+    fss_analyze_result a;
+    fs_sync_response resp;
+    fs_error_body eb;
+    fs_change c;
+    fs_id alice, green, south, big, small, tk = tk_new_id();
+    char json[300], id[FS_ID_STRLEN + 1], want[300];
+    const int64_t now = (int64_t)time(NULL) * 1000, day = 86400000;
+    const fs_id *buyers[2];
+
+    (void)state;
+    tk_start(&t, NULL);
+    alice = tk_rep(&t, "Alice", "north");
+    tk_rep(&t, "Bob", "south");
+    add_user(&t, "max", "manager", "north");
+    assert_int_equal(login(&t, "max", PW, &max), 200);
+    green = tk_customer(&t, "Green, \\\"field\\\"\\nLtd", "north", &alice, 50, 0);
+    south = tk_customer(&t, "Southmill", "south", NULL, 50, 0);
+    big = tk_customer(&t, "Big", "north", &alice, 50, 0);
+    small = tk_customer(&t, "Small", "south", NULL, 50, 0);
+    buyers[0] = &big;
+    buyers[1] = &small;
+    for (int i = 0; i < 2; i++) {
+        fs_id_format(buyers[i], id);
+        snprintf(json, sizeof json,
+                 "[{\"customer_id\":\"%s\",\"amount\":%d,\"currency\":\"EUR\","
+                 "\"purchased_at\":%lld}]", id, i ? 100 : 900, (long long)(now - day));
+        tk_import(&t, "purchase", json);
+    }
+    /* A ticket of Alice's customer, pushed by her device. */
+    tk_enroll(&t, &alice, &d);
+    tk_pull_all(&t, &d, NULL, NULL, NULL, NULL);
+    tk_change(&c, &d, "ticket", &tk);
+    tk_set_id(&c, &d, "customer_id", &green);
+    tk_set_text(&c, &d, "kind", "complaint");
+    tk_set_text(&c, &d, "subject", "late, \"very\"");
+    tk_set_text(&c, &d, "status", "open");
+    assert_int_equal(tk_sync(&t, &d, NULL, &c, 1, d.cursor, 0, FS_PROTO_DEFLATE, &resp, &eb),
+                     200);
+    assert_int_equal(resp.results[0].outcome, FS_APPLIED);
+    fs_proto_sync_response_free(&resp);
+    fs_change_free(&c);
+    assert_int_equal(fss_analyze(t.s, now + 100 * day, &a, NULL), FSS_OK);
+
+    /* At risk: the escaped name; the manager sees north only. */
+    csv_get(&t, NULL, "/admin/v1/reports/at-risk?format=csv", 200,
+            "customer_id,name,territory,owner_rep,grade,risk,risk_reason\r\n", NULL);
+    fs_id_format(&green, id);
+    snprintf(want, sizeof want, "%s,\"Green, \"\"field\"\"\nLtd\",north,", id);
+    csv_get(&t, NULL, "/admin/v1/reports/at-risk?format=csv", 200, want, NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/at-risk?format=csv", 200, "Southmill", NULL);
+    csv_get(&t, &max, "/admin/v1/reports/at-risk?format=csv", 200, want, "Southmill");
+    csv_get(&t, &max, "/admin/v1/reports/at-risk?format=csv&territory=south", 403, NULL,
+            "Southmill");
+    /* The A-E matrix (per currency) and the Pareto curve. */
+    fs_id_format(&big, id);
+    snprintf(want, sizeof want, "EUR,%s,E,true,", id);
+    csv_get(&t, NULL, "/admin/v1/reports/value?format=csv", 200,
+            "currency,customer_id,grade,core,rfm,unit_price,purchases,revenue\r\n", NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/value?format=csv", 200, want, NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/value?format=csv", 200, ",900,1,900\r\n", NULL);
+    csv_get(&t, &max, "/admin/v1/reports/value?format=csv", 200, want, ",100,1,100\r\n");
+    csv_get(&t, NULL, "/admin/v1/reports/value?format=csv&table=pareto", 200,
+            "currency,top_customers_pct,revenue_share_pct\r\n", NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/value?format=csv&table=pareto", 200,
+            "\r\nEUR,50,90\r\n", NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/value?format=csv&table=pareto", 200,
+            "\r\nEUR,100,100\r\n", NULL);
+    /* Grade movements by territory. */
+    csv_get(&t, NULL, "/admin/v1/reports/movements?format=csv", 200,
+            "territory,from_grade,to_grade,customers\r\nnorth,", "\r\n\r\n");
+    csv_get(&t, NULL, "/admin/v1/reports/movements?format=csv", 200, "\r\nsouth,", NULL);
+    csv_get(&t, &max, "/admin/v1/reports/movements?format=csv", 200, "\r\nnorth,",
+            "\r\nsouth,");
+    /* Tickets waiting: the subject and customer escaped. */
+    fs_id_format(&tk, id);
+    snprintf(want, sizeof want, "\r\n%s,", id);
+    csv_get(&t, &max, "/admin/v1/tickets?format=csv", 200,
+            "ticket_id,customer_id,customer,territory,subject,kind,priority,status,"
+            "opened_at,age_days\r\n", NULL);
+    csv_get(&t, &max, "/admin/v1/tickets?format=csv", 200, want, NULL);
+    csv_get(&t, &max, "/admin/v1/tickets?format=csv", 200,
+            ",\"Green, \"\"field\"\"\nLtd\",north,\"late, \"\"very\"\"\",complaint,", NULL);
+    /* Satisfaction: three tables (no score yet: headers only). */
+    csv_get(&t, &max, "/admin/v1/reports/satisfaction?format=csv", 200,
+            "rep,surveys,sum,average\r\n", NULL);
+    csv_get(&t, &max, "/admin/v1/reports/satisfaction?format=csv&table=month", 200,
+            "month,surveys,sum,average\r\n", NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/satisfaction?format=csv&table=territory", 200,
+            "territory,surveys,sum,average\r\n", NULL);
+    /* Lost, one line per customer with its reason (itself escaped). */
+    assert_int_equal(fss_admin_customer_lost(t.s, &green, "price, \"too high\"", NULL), FSS_OK);
+    assert_int_equal(fss_admin_customer_lost(t.s, &south, "moved away", NULL), FSS_OK);
+    fs_id_format(&green, id);
+    snprintf(want, sizeof want, "\r\n\"price, \"\"too high\"\"\",%s,", id);
+    csv_get(&t, NULL, "/admin/v1/reports/lost?format=csv", 200, "reason,customer_id,name\r\n",
+            NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/lost?format=csv", 200, want, NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/lost?format=csv", 200, "\r\nmoved away,", NULL);
+    csv_get(&t, &max, "/admin/v1/reports/lost?format=csv", 200, want, "moved away");
+    /* Bad input: a clear refusal. */
+    csv_get(&t, NULL, "/admin/v1/reports/satisfaction?format=csv&table=week", 400,
+            "table must be one of: territory, month", NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/at-risk?format=csv&table=x", 400, "table", NULL);
+    csv_get(&t, NULL, "/admin/v1/reports/lost?format=xml", 400, "format must be json or csv",
+            NULL);
+    csv_get(&t, NULL, "/admin/v1/tickets?format=json", 200, "[", "\r\n");
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1222,6 +1356,7 @@ int main(void)
         cmocka_unit_test(test_scope_by_territory),
         cmocka_unit_test(test_customers_list),
         cmocka_unit_test(test_live_changes),
+        cmocka_unit_test(test_report_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
