@@ -625,28 +625,42 @@ static void customer_of(fss_stmt *st, void *ctx)
     e->customer(&it, e->arg);
 }
 
-/* Which table a text search reads first (CROSS JOIN: SQLite keeps the
- * order written; PostgreSQL plans it as a plain join). */
-typedef enum search_order { TEXT_FIRST, CUSTOMER_FIRST } search_order;
+/* The three shapes of a text search (SQLite plans each as written;
+ * PostgreSQL plans them as the same semi-join):
+ * COUNT: the folded texts drive, each match's customer checked by a
+ *   correlated EXISTS - a common text's capped count stops after the cap
+ *   (a join would have SQLite build a Bloom filter over every customer
+ *   first);
+ * RARE: the customers whose id is among the matching texts (one pass over
+ *   the narrow table), then sorted;
+ * COMMON: the customers in the page's order (the name index), each one's
+ *   text probed by id, stopping after the page. */
+typedef enum search_shape { COUNT, RARE, COMMON } search_shape;
 
 /* The customers matching q in terr; like: the folded text's pattern (NULL:
- * no text search), matched in the customer's one folded text
- * (fss_repo_search.c, joined 1:1). */
+ * no text search) in the customer's one folded text (fss_repo_search.c). */
 static void customers_lq(fss_lq *l, const fss_customer_query *q, const char *const *terr,
-                         const char *like, search_order order)
+                         const char *like, search_shape shape)
 {
-    fss__lq_init(l, "customers",
-                 !like ? " FROM customer c WHERE c.deleted = 0"
-                 : order == TEXT_FIRST
-                     ? " FROM fss_search s CROSS JOIN customer c WHERE c.id = s.id"
-                       " AND c.deleted = 0"
-                     : " FROM customer c CROSS JOIN fss_search s WHERE s.id = c.id"
-                       " AND c.deleted = 0");
+    if (like && shape == COUNT)
+        fss__lq_init(l, "customers", " FROM fss_search s WHERE EXISTS (SELECT 1"
+                                     " FROM customer c WHERE c.id = s.id AND c.deleted = 0");
+    else if (like && shape == COMMON)
+        fss__lq_init(l, "customers", " FROM customer c CROSS JOIN fss_search s"
+                                     " WHERE s.id = c.id AND c.deleted = 0");
+    else
+        fss__lq_init(l, "customers", " FROM customer c WHERE c.deleted = 0");
     fss__lq_text(l, " AND c.territory = ?", q->territory);
     fss__lq_text(l, " AND c.owner_rep = ?", q->owner);
     fss__lq_text(l, " AND c.segment = ?", q->segment);
-    fss__lq_text(l, " AND s.folded LIKE ? ESCAPE '\\'", like);
     fss__lq_terr(l, "c.territory", terr);
+    if (like && shape == COUNT)
+        fss__lq_raw(l, ")");
+    if (like && shape == RARE)
+        fss__lq_text(l, " AND c.id IN (SELECT s.id FROM fss_search s"
+                        " WHERE s.folded LIKE ? ESCAPE '\\')", like);
+    else
+        fss__lq_text(l, " AND s.folded LIKE ? ESCAPE '\\'", like);
 }
 
 fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
@@ -671,21 +685,17 @@ fss_status fss__repo_customers_list(fss_conn *c, const fss_customer_query *q,
                                           "(\"-\" before it: descending)");
     if (q->text && !(like = fss__search_pattern(q->text)))
         return fss__fail(err, FSS_ENOMEM, "customers");
-    customers_lq(&l, q, terr, like, TEXT_FIRST);
-    /* The count (up to the cap), then the page. A text search drives from
-     * the narrow folded texts (the count stops at the cap for a common
-     * text, reads them all once for a rare one) and a rare one's page is
-     * sorted after that pass (`col || ''`: the same order, but no
-     * index's); a common one is read off the name index, probing each
-     * customer's text, stopping after the page. */
+    customers_lq(&l, q, terr, like, COUNT);
+    /* The count (up to the cap), then the page. A text search that
+     * matches fewer than the cap is sorted after one pass over the texts
+     * (`col || ''`: the same order, but no index's); a common one is read
+     * off the name index, stopping after the page. */
     if ((rc = fss__lq_count(c, &l, q->count_cap, total, err)) == FSS_OK) {
         char order[48];
         bool rare = q->text && !(q->count_cap > 0 && *total >= q->count_cap);
         snprintf(order, sizeof order, rare ? "%s || ''" : "%s", col);
-        if (like && !rare) {
-            fss__lq_free(&l);
-            customers_lq(&l, q, terr, like, CUSTOMER_FIRST);
-        }
+        fss__lq_free(&l);
+        customers_lq(&l, q, terr, like, rare ? RARE : COMMON);
         rc = LQ_ROWS(c, &l, "c.id, c.name, c.address, c.phone, c.segment, c.territory,"
                             " c.owner_rep, (SELECT r.name FROM fss_reps r WHERE r.uuid ="
                             " c.owner_rep), c.lat, c.lon",

@@ -8,7 +8,8 @@
  * What must stay true: a table of searches over imported customers
  * (muller finds Müller, creme Crème, CAFE Café, sao paulo São Paulo in an
  * address, 京 a Chinese name, fullwidth either way, '%' and '_' taken
- * literally, nothing found for what no customer holds); a customer renamed
+ * literally, nothing found for what no customer holds); a text 1,100
+ * customers hold (the capped count, the page in name order); a customer renamed
  * by a device's sync (the sync request's write-behind) is found by its
  * new name and no longer by its old one; a contact's name finds its
  * customer until the contact is deleted; a territory restriction still
@@ -167,6 +168,54 @@ static void test_search_table(void **state)
     tk_stop(&t);
 }
 
+/* A text most customers hold (the count reaches its cap): the page is
+ * read in name order, probing each customer's text (another query shape
+ * than a rare text's, fss_repo_console.c). */
+static void test_search_common_text(void **state)
+{
+    tk_server t;
+    size_t cap = 64 * 1100, o = 0;
+    char *many = malloc(cap), *body;
+    tk_http r;
+
+    (void)state;
+    assert_non_null(many);
+    tk_start(&t, NULL);
+    tk_rep(&t, "Nora North", "north");
+    for (int n = 0; n < 1100; n++)
+        o += (size_t)snprintf(many + o, cap - o,
+                              "%s{\"name\":\"B\u00e4ckerei %04d\",\"territory\":\"north\"}",
+                              n ? "," : "[", 1099 - n);
+    snprintf(many + o, cap - o, ",{\"name\":\"Aaa other\",\"territory\":\"north\"}]");
+    tk_import(&t, "customer", many);
+    free(many);
+    {
+        const char *h[] = {"Authorization: Bearer " TK_ADMIN_TOKEN, NULL};
+        tk_request(&t, "GET", "/admin/v1/customers?q=BACKEREI&limit=50&offset=50", h, NULL, 0,
+                   &r);
+    }
+    assert_int_equal(r.status, 200);
+    body = malloc(r.len + 1);
+    assert_non_null(body);
+    memcpy(body, r.body, r.len);
+    body[r.len] = '\0';
+    tk_http_free(&r);
+    assert_int_equal(tk_count(body, "{\"id\":"), 50);
+    assert_non_null(strstr(body, "\"total\":1000,\"limit\":50,\"offset\":50,"
+                                 "\"total_capped\":true"));
+    /* the second page of the name order: 0050 first, 0099 last */
+    {
+        const char *first = strstr(body, "ckerei 0");
+        assert_non_null(first);
+        assert_memory_equal(first, "ckerei 0050", 11);
+        assert_non_null(strstr(body, "ckerei 0099"));
+        assert_null(strstr(body, "ckerei 0100"));
+        assert_null(strstr(body, "Aaa other"));
+    }
+    free(body);
+    tk_stop(&t);
+}
+
 /* A device renames its customer and adds a contact (one sync request:
  * the write-behind path); later it deletes the contact. */
 static void test_search_follows_device_writes(void **state)
@@ -253,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_table),
+        cmocka_unit_test(test_search_common_text),
         cmocka_unit_test(test_search_follows_device_writes),
         cmocka_unit_test(test_search_backfill),
     };
