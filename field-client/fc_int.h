@@ -46,6 +46,9 @@ struct fc_client {
     /* Inside fc_each_id: fc__begin/commit/rollback are steps of its one
      * transaction (all ids or none). */
     bool in_each;
+    /* fc_sync: pull-only pages applied in the transaction still open
+     * (fc_sync.c, apply_response); 0 = none open. */
+    unsigned held_pages;
     /* Statements run for every row a sync page touches, prepared on first
      * use (fc__cached) and finalized by fc_close / fc__wipe: preparing them
      * per row was most of a bootstrap's client time (bench/sync). */
