@@ -212,7 +212,9 @@ fc_status fc__meta_get_int(fc_client *c, const char *key, int64_t *out,
     *out = 0;
     if (found)
         *found = false;
-    rc = fc__prepare(c, "SELECT value FROM fc_meta WHERE key = ?1", &st, err);
+    /* Cached (st_page): a sync reads and writes meta several times a page. */
+    rc = fc__cached(c, &c->st_page[FC_SQL_META_GET],
+                    "SELECT value FROM fc_meta WHERE key = ?1", &st, err);
     if (rc)
         goto done;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -225,7 +227,7 @@ fc_status fc__meta_get_int(fc_client *c, const char *key, int64_t *out,
         rc = fc__sqlfail(c, err, "read meta");
     }
 done:
-    sqlite3_finalize(st);
+    fc__release(st);
     return rc;
 }
 
@@ -234,8 +236,8 @@ fc_status fc__meta_set_int(fc_client *c, const char *key, int64_t v, fs_error *e
     sqlite3_stmt *st = NULL;
     fc_status rc;
 
-    rc = fc__prepare(c, "INSERT OR REPLACE INTO fc_meta(key, value) VALUES(?1, ?2)",
-                     &st, err);
+    rc = fc__cached(c, &c->st_page[FC_SQL_META_SET],
+                    "INSERT OR REPLACE INTO fc_meta(key, value) VALUES(?1, ?2)", &st, err);
     if (rc)
         goto done;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -243,7 +245,7 @@ fc_status fc__meta_set_int(fc_client *c, const char *key, int64_t v, fs_error *e
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fc__sqlfail(c, err, "write meta");
 done:
-    sqlite3_finalize(st);
+    fc__release(st);
     return rc;
 }
 
@@ -306,14 +308,15 @@ fc_status fc__meta_del(fc_client *c, const char *key, fs_error *err)
     sqlite3_stmt *st = NULL;
     fc_status rc;
 
-    rc = fc__prepare(c, "DELETE FROM fc_meta WHERE key = ?1", &st, err);
+    rc = fc__cached(c, &c->st_page[FC_SQL_META_DEL], "DELETE FROM fc_meta WHERE key = ?1",
+                    &st, err);
     if (rc)
         goto done;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = fc__sqlfail(c, err, "delete meta");
 done:
-    sqlite3_finalize(st);
+    fc__release(st);
     return rc;
 }
 

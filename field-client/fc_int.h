@@ -31,6 +31,7 @@ enum fc_page_sql {
     FC_SQL_AWAIT, FC_SQL_SETTLE_ROW, FC_SQL_SETTLE_TOUCH, FC_SQL_SETTLE_ALL,
     FC_SQL_FTS_DEL, FC_SQL_FTS_UNMAP, FC_SQL_FTS_MAP, FC_SQL_FTS_INS,
     FC_SQL_SUB_DEL, FC_SQL_SUB_INS,
+    FC_SQL_META_GET, FC_SQL_META_SET, FC_SQL_META_DEL,
     FC_SQL_COUNT
 };
 
@@ -46,6 +47,9 @@ struct fc_client {
     /* Inside fc_each_id: fc__begin/commit/rollback are steps of its one
      * transaction (all ids or none). */
     bool in_each;
+    /* fc_sync: pull-only pages applied in the transaction still open
+     * (fc_sync.c, apply_response); 0 = none open. */
+    unsigned held_pages;
     /* Statements run for every row a sync page touches, prepared on first
      * use (fc__cached) and finalized by fc_close / fc__wipe: preparing them
      * per row was most of a bootstrap's client time (bench/sync). */

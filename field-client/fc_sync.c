@@ -36,6 +36,8 @@
 /* WAL auto-checkpoint threshold in pages while a sync runs (16 MiB of 4 KiB
  * pages) and otherwise (SQLite's default). */
 #define FC_SYNC_WAL_PAGES 4096
+/* Pull-only pages applied in one transaction at most (apply_response). */
+#define FC_SYNC_HOLD_PAGES 8
 #define FC_WAL_PAGES 1000
 
 /* ------------------------------------------------------------------------ */
@@ -794,8 +796,14 @@ done:
     return rc;
 }
 
+/*
+ * Applies one answer inside the transaction apply_response opened. `hold`:
+ * more pages follow in this transaction, so the search refresh waits for
+ * the page that commits (the set of customers to refresh, like everything
+ * else the page wrote, is in the transaction).
+ */
 static fc_status apply_page(fc_client *c, const batch *b,
-                            const fs_sync_response *r, fc_progress *prog,
+                            const fs_sync_response *r, bool hold, fc_progress *prog,
                             size_t *notices, fs_error *err)
 {
     sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *del = NULL, *fixed = NULL;
@@ -806,14 +814,11 @@ static fc_status apply_page(fc_client *c, const batch *b,
     const fs_entity *const *ents = fs_schema_entities(&ne);
     int s;
 
-    rc = fc__begin(c, err);
-    if (rc)
-        return rc;
     /* Each statement is cached in the handle (st_page), not prepared per
-     * result, row or page. The search set is empty here: every refresh
+     * result, row or page. The search set holds the customers of the held
+     * pages before this one (apply_response) or nothing: every refresh
      * empties it, and a failed page's marks roll back with it. */
-    if (!rc)
-        rc = page_sql(c, FC_SQL_TOUCH_CLEAR, &st, err);
+    rc = page_sql(c, FC_SQL_TOUCH_CLEAR, &st, err);
     if (!rc && sqlite3_step(st) != SQLITE_DONE)
         rc = fc__sqlfail(c, err, "touched rows");
     fc__release(st);
@@ -964,9 +969,11 @@ static fc_status apply_page(fc_client *c, const batch *b,
     /* Search entries: once per customer whose row or contacts changed (a
      * customer and its contacts usually arrive on the same page), after the
      * roots are fixed so that contacts are found by their customer. */
-    rc = fc__fts_refresh_dirty(c, err);
-    if (rc)
-        goto done;
+    if (!hold) {
+        rc = fc__fts_refresh_dirty(c, err);
+        if (rc)
+            goto done;
+    }
     /* 4. Scope exits, after the recompute so nothing re-creates them. */
     for (size_t i = 0; i < r->nexits; i++) {
         if (!r->exits[i].entity)
@@ -1018,7 +1025,6 @@ static fc_status apply_page(fc_client *c, const batch *b,
         rc = fc__meta_set_int(c, "bootstrapped", 1, err);
     if (rc)
         goto done;
-    rc = fc__commit(c, err);
     prog->rows += r->nrows;
     prog->exits += r->nexits;
 done:
@@ -1030,13 +1036,41 @@ done:
     fc__release(tch);
     fc__release(await);
     fc__release(settle);
-    if (rc)
+    return rc;
+}
+
+static fc_status exec_sql(fc_client *c, const char *sql, const char *what, fs_error *err)
+{
+    return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK
+               ? FC_OK
+               : fc__sqlfail(c, err, what);
+}
+
+/* Ends the transaction of held pull-only pages (apply_response), if one is
+ * open: `keep` refreshes their customers' search entries and commits them
+ * (each page carries its cursor, so they are a consistent state), else
+ * they are rolled back. Either way the connection is back at
+ * synchronous=FULL. */
+static fc_status group_end(fc_client *c, bool keep, fs_error *err)
+{
+    fc_status rc = FC_OK;
+
+    if (!c->held_pages)
+        return FC_OK;
+    c->held_pages = 0;
+    if (keep)
+        rc = fc__fts_refresh_dirty(c, err);
+    if (keep && !rc)
+        rc = fc__commit(c, err);
+    else
         fc__rollback(c);
+    if (exec_sql(c, "PRAGMA synchronous=FULL", "restore synchronous=FULL", err) && !rc)
+        rc = FC_EDB;
     return rc;
 }
 
 /*
- * Applies one answer in one transaction (apply_page). An answer that only
+ * Applies one answer (apply_page) in a transaction. An answer that only
  * pulls - no change was sent, so no result, and no scope exit - commits
  * with synchronous=NORMAL: its WAL frames are written but not synced. A
  * power loss can then only lose a suffix of such pull-only commits: WAL
@@ -1053,22 +1087,63 @@ done:
  * (last sync, bootstrapped). Nothing
  * there is a user's write or decides exactly-once: outbox removal and the
  * batch id are only ever committed with synchronous=FULL.
+ *
+ * Pull-only pages are also held: while the next page's request is already
+ * in flight (`next_sent`: nothing is queued to push, see prefetch), up to
+ * FC_SYNC_HOLD_PAGES of them are applied in one transaction and committed
+ * together with their search refresh. A commit
+ * writes every page it dirtied to the WAL, and the pages of a bootstrap
+ * land on random leaves of the id and root indexes: consecutive pages
+ * share many of them (and one search refresh makes one FTS5 segment
+ * instead of one per page), so this cuts the client's CPU by a fifth or
+ * more (docs/BENCHMARKS.md, branch first3). The rule above is unchanged:
+ * a kill or power loss loses at most the held pages, with the cursor that
+ * covers them. A page that fails to apply rolls the held pages back with
+ * it (no savepoint per page: SQLite would journal every page a savepoint
+ * re-dirties, which cost more than the hold saved); an error outside the
+ * apply (transport, decoding) commits them (fc_sync). Another process's
+ * write waits (busy timeout) for at most the held pages' apply.
  */
 static fc_status apply_response(fc_client *c, const batch *b,
-                                const fs_sync_response *r, fc_progress *prog,
-                                size_t *notices, fs_error *err)
+                                const fs_sync_response *r, bool next_sent,
+                                fc_progress *prog, size_t *notices, fs_error *err)
 {
     bool relaxed = b->n == 0 && r->nresults == 0 && r->nexits == 0;
-    fc_status rc;
+    bool joined, hold;
+    fs_error e2 = {0};
+    fc_status rc = FC_OK;
 
-    if (relaxed && sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
-                                NULL) != SQLITE_OK)
-        return fc__sqlfail(c, err, "pull page durability");
-    rc = apply_page(c, b, r, prog, notices, err);
+    /* A page with results or exits commits on its own, with FULL. */
+    if (!relaxed) {
+        rc = group_end(c, true, err);
+        if (rc)
+            return rc;
+    }
+    joined = c->held_pages > 0;
+    hold = relaxed && r->has_more && next_sent &&
+           c->held_pages + 1 < FC_SYNC_HOLD_PAGES;
+    if (!joined && relaxed)
+        rc = exec_sql(c, "PRAGMA synchronous=NORMAL", "pull page durability", err);
+    if (!joined && !rc)
+        rc = fc__begin(c, err);
+    if (!rc)
+        rc = apply_page(c, b, r, hold, prog, notices, err);
+    if (!rc && hold) {
+        c->held_pages++;
+        return FC_OK;
+    }
+    c->held_pages = 0;
+    if (!rc)
+        rc = fc__commit(c, err);
+    else
+        fc__rollback(c);
     /* Back to FULL for everything else on this connection. */
-    if (relaxed && sqlite3_exec(c->db, "PRAGMA synchronous=FULL", NULL, NULL,
-                                NULL) != SQLITE_OK && !rc)
-        rc = fc__sqlfail(c, err, "restore synchronous=FULL");
+    if ((relaxed || joined) &&
+        exec_sql(c, "PRAGMA synchronous=FULL", "restore synchronous=FULL", &e2) && !rc) {
+        if (err)
+            *err = e2;
+        rc = FC_EDB;
+    }
     return rc;
 }
 
@@ -1452,6 +1527,7 @@ answered:
         bool wipe = false;
         refusal_text(&resp, why, sizeof why, &wipe);
         if (wipe || (resp.status == 401 && strstr(why, "revoked"))) {
+            group_end(c, false, NULL); /* the replica goes */
             rc = do_wipe(c, false, err);
             goto done;
         }
@@ -1472,6 +1548,7 @@ answered:
         goto done;
     }
     if (rs.wipe) {
+        group_end(c, false, NULL);
         rc = do_wipe(c, true, err);
         goto done;
     }
@@ -1489,7 +1566,7 @@ answered:
         if (queued == 0)
             prefetch_start(pf, c, url, token, rs.next_cursor);
     }
-    rc = apply_response(c, &b, &rs, prog, notices, err);
+    rc = apply_response(c, &b, &rs, pf->running, prog, notices, err);
     if (rc)
         goto done;
     wal_flusher_kick(wf);
@@ -1519,7 +1596,7 @@ static void appendf(fs_error *err, const char *fmt, ...)
 fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
                   fc_sync_report *report, fs_error *err)
 {
-    fc_progress prog, applied;
+    fc_progress prog, applied, held;
     fc_status rc;
     char url[600], token[FS_PROTO_TOKEN_MAX + 1], lockpath[4200];
     size_t notices = 0;
@@ -1530,6 +1607,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
 
     memset(&prog, 0, sizeof prog);
     memset(&applied, 0, sizeof applied);
+    memset(&held, 0, sizeof held);
     memset(&pf, 0, sizeof pf);
     memset(&wf, 0, sizeof wf);
     if (report)
@@ -1575,16 +1653,28 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
          * never exceeds its total ("5 of 4"). */
         if (prog.total && prog.rows + prog.exits > prog.total)
             prog.total = prog.rows + prog.exits;
-        applied = prog;
+        /* What the error message calls applied is what is committed. */
+        if (c->held_pages)
+            held = prog;
+        else
+            applied = prog;
         rc = count_pending(c, &pending, err);
         if (rc)
             goto done;
-        if (progress)
+        /* Reported per committed state: held pages are not one yet. */
+        if (progress && !c->held_pages)
             progress(&prog, payload);
         if (!more && pending == 0)
             break;
     }
 done:
+    /* Held pages of a sync that stopped early (only an error leaves any)
+     * commit, as they would have page by page. */
+    if (c->held_pages) {
+        fs_error e2 = {0};
+        if (group_end(c, true, &e2) == FC_OK)
+            applied = held;
+    }
     /* An error names what failed in its round; what the rounds before it
      * in this sync committed stays applied, and the rep is told so. */
     if (rc && rc != FC_EWIPED && rc != FC_EBUSY && err && !applied.round)

@@ -505,7 +505,9 @@ typedef struct fc_progress {
                                   older server) */
 } fc_progress;
 
-/* Called after each round and before each retry; payload last. */
+/* Called after each round that committed (pull-only pages applied in one
+ * transaction report once, when it commits: fc_sync) and before each
+ * retry; payload last. */
 typedef void (*fc_progress_fn)(const fc_progress *p, void *payload);
 
 typedef struct fc_sync_report {
@@ -516,7 +518,9 @@ typedef struct fc_sync_report {
 /*
  * Runs rounds until the server has nothing more and the outbox has no
  * pending change. Each answer is applied in one transaction (results, pulled
- * rows, exits, cursor, HLC). A network error is retried with exponential
+ * rows, exits, cursor, HLC); pull-only answers whose next page was requested
+ * ahead share one, up to 8 of them (docs/ARCHITECTURE.md, "Held pages").
+ * A network error is retried with exponential
  * backoff and jitter; an undecodable answer applies nothing and leaves the
  * in-flight batch to be resent with the same batch id. On a wipe instruction
  * the replica is deleted and FC_EWIPED returned (the handle is then only

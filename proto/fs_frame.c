@@ -286,6 +286,22 @@ static int window_bits(fs_proto_encoding enc)
     return enc == FS_PROTO_GZIP ? 15 + 16 : 15;
 }
 
+/* The deflate window and memory level for an input of n bytes. A window
+ * (and hash table) larger than the input finds no more matches, and
+ * deflateInit allocates and fills them (~256 KiB at 15 bits, level 8) for
+ * every body: for a bootstrap's ~100-byte page requests that was ~5% of
+ * the client's CPU (docs/BENCHMARKS.md, branch first3). Any inflater
+ * accepts a smaller window than its own (the header says which). */
+static void deflate_params(fs_proto_encoding enc, size_t n, int *wbits, int *mem_level)
+{
+    int w = 9; /* zlib's smallest with its wrapper */
+
+    while (w < 15 && ((size_t)1 << w) < n)
+        w++;
+    *mem_level = w >= 15 ? 8 : (w - 7 > 1 ? w - 7 : 1);
+    *wbits = enc == FS_PROTO_GZIP ? w + 16 : w;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Compress                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -300,6 +316,7 @@ fs_proto_status fs_proto_compress(fs_proto_encoding enc, const uint8_t *in,
     bool zs_live = false;
     fs_proto_status st = FS_PROTO_OK;
     size_t fed = 0;
+    int wbits, mem_level;
 
     memset(&buf, 0, sizeof buf);
     if (!out || (!in && n))
@@ -324,10 +341,11 @@ fs_proto_status fs_proto_compress(fs_proto_encoding enc, const uint8_t *in,
     }
 
     zlib_setup(&zs, lim.alloc);
+    deflate_params(enc, n, &wbits, &mem_level);
     if (deflateInit2(&zs,
                      lim.deflate_level >= 1 && lim.deflate_level <= 9
                          ? lim.deflate_level : Z_DEFAULT_COMPRESSION,
-                     Z_DEFLATED, window_bits(enc), 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+                     Z_DEFLATED, wbits, mem_level, Z_DEFAULT_STRATEGY) != Z_OK) {
         st = fs_proto__fail(err, FS_PROTO_ENOMEM, "deflateInit2 failed");
         goto done;
     }

@@ -92,6 +92,40 @@ static void test_deflate_level(void **state)
     }
 }
 
+/* The deflate window follows the body's size (fs_frame.c deflate_params):
+ * a small request announces a small window in its zlib header (CINFO, the
+ * high nibble of the first byte: window = 2^(CINFO+8)), a large body the
+ * full 32 KiB; every size inflates back, with both wrappers. */
+static void test_deflate_window_by_size(void **state)
+{
+    static const size_t sizes[] = {0, 1, 100, 511, 512, 513, 4096, 20000, 32768, 200000};
+    static const int cinfo[] = {1, 1, 1, 1, 1, 2, 4, 7, 7, 7};
+    uint8_t *in = malloc(200000);
+    uint64_t s = 3;
+    (void)state;
+    assert_non_null(in);
+    for (size_t i = 0; i < 200000; i++)
+        in[i] = (uint8_t)("abcdefgh"[fx_rand(&s) % 8]);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (size_t e = 1; e < NENC; e++) {
+            fs_proto_buf z, back;
+            fs_error err;
+            assert_int_equal(fs_proto_compress(encodings[e], in, sizes[k], NULL, &z,
+                                               &err), FS_PROTO_OK);
+            if (encodings[e] == FS_PROTO_DEFLATE)
+                assert_int_equal(z.data[0] >> 4, cinfo[k]);
+            assert_int_equal(fs_proto_decompress(encodings[e], z.data, z.len, NULL,
+                                                 &back, &err), FS_PROTO_OK);
+            assert_int_equal(back.len, sizes[k]);
+            if (sizes[k])
+                assert_memory_equal(back.data, in, sizes[k]);
+            fs_proto_buf_free(&z);
+            fs_proto_buf_free(&back);
+        }
+    }
+    free(in);
+}
+
 static void test_roundtrip_enroll(void **state)
 {
     (void)state;
@@ -1167,6 +1201,7 @@ int main(void)
         cmocka_unit_test(test_encoder_repairs_built_text),
         cmocka_unit_test(test_roundtrip_bytes),
         cmocka_unit_test(test_deflate_level),
+        cmocka_unit_test(test_deflate_window_by_size),
         cmocka_unit_test(test_roundtrip_enroll),
         cmocka_unit_test(test_roundtrip_sync_request),
         cmocka_unit_test(test_roundtrip_extreme_stamps),
