@@ -63,12 +63,12 @@ def test(server, browser, outdir):
     b.open("conflicts")
     b.wait_loaded("conflict-rows")
     before = b.wait_loaded("conflict-rows")
-    b.driver.find_element(By.CSS_SELECTOR, "#conflict-status option[value='']").click()
+    b.click(By.CSS_SELECTOR, "#conflict-status option[value='']")
     b.wait_loaded("conflict-rows", before)
-    row = b.wait.until(EC.element_to_be_clickable(
-        (By.XPATH, "//tbody[@id='conflict-rows']/tr[contains(., 'customer.phone')]")))
+    phone_row = "//tbody[@id='conflict-rows']/tr[contains(., 'customer.phone')]"
+    row = b.wait.until(EC.element_to_be_clickable((By.XPATH, phone_row)))
     assert "bob-handheld (Bob Okafor)" in row.text, row.text
-    row.send_keys("\n")  # keyboard: Enter on the focused row opens it
+    b.keys(By.XPATH, phone_row, "\n")  # keyboard: Enter on the focused row opens it
     b.wait.until(EC.visibility_of_element_located((By.ID, "conflict-detail")))
     assert b.find("conflict-theirs-value").text == ALICE_PHONE
     assert b.find("conflict-yours-value").text == BOB_PHONE
@@ -78,7 +78,7 @@ def test(server, browser, outdir):
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "conflict-customer"), "Hillside Orchards"))
     b.shot("conflict-detail")
 
-    b.find("conflict-keep-theirs").click()
+    b.click(By.ID, "conflict-keep-theirs")
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "conflict-said"), "resolved"))
     b.wait.until(EC.presence_of_element_located((By.ID, "conflict-decision")))
     assert "theirs" in b.find("conflict-decision").text
@@ -102,13 +102,13 @@ def test(server, browser, outdir):
     bob.sync()
     second = [k for k in server.items("conflicts?status=auto") if k["yours"] == "+44 2"][0]
     before = b.find("conflict-rows").get_attribute("data-loaded")
-    b.driver.find_element(By.CSS_SELECTOR, "#conflict-status option[value='auto']").click()
+    b.click(By.CSS_SELECTOR, "#conflict-status option[value='auto']")
     b.wait_loaded("conflict-rows", before)
-    b.driver.find_element(By.XPATH, "//tbody[@id='conflict-rows']/tr[contains(., '+44 2')]").click()
+    b.click(By.XPATH, "//tbody[@id='conflict-rows']/tr[contains(., '+44 2')]")
     server.api("POST", "conflicts/%d/resolve" % second["id"], {"choice": "yours"})
     b.wait.until(EC.visibility_of_element_located((By.ID, "conflict-value")))
     b.shot("conflict-before-refusal")
-    b.find("conflict-value").send_keys("+44 3\n")
+    b.keys(By.ID, "conflict-value", "+44 3\n")
     b.wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "already resolved"))
     b.shot("conflict-refused")
     # The refusal is the one network error the browser logged.
@@ -132,15 +132,14 @@ def test(server, browser, outdir):
         assert cells[4:6] == [str(d["pending_changes"]), str(d["rejected_changes"])], (cells, d)
     b.shot("devices")
 
-    bob_row = b.driver.find_element(By.XPATH, "//tbody[@id='device-rows']/tr[contains(., 'bob-handheld')]")
-    revoke = bob_row.find_element(By.CSS_SELECTOR, "button.danger")
-    revoke.click()
+    revoke = "//tbody[@id='device-rows']/tr[contains(., 'bob-handheld')]//button[contains(@class, 'danger')]"
+    b.click(By.XPATH, revoke)
     # Cancel changes nothing.
     b.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".confirm")))
     b.driver.switch_to.active_element.click()  # the focus is on Cancel
     assert b.driver.find_elements(By.CSS_SELECTOR, ".confirm") == []
     assert not [d for d in server.items("devices") if d["revoked"]]
-    revoke.click()
+    b.click(By.XPATH, revoke)
     confirm = b.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".confirm-yes")))
     b.shot("device-confirm")
     confirm.click()

@@ -44,6 +44,8 @@ def skip(why):
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import (ElementNotInteractableException,
+                                            StaleElementReferenceException)
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -197,6 +199,26 @@ class Browser:
     def find(self, element_id):
         return self.driver.find_element(By.ID, element_id)
 
+    def _act(self, by, value, do):
+        """Finds the element and does it, again while the page is still
+        drawing it (not interactable yet, or replaced by a redraw): on a
+        loaded machine the page draws late, and a test must not fail on
+        that, only on what the page ends up showing."""
+        def attempt(_):
+            try:
+                do(self.driver.find_element(by, value))
+                return True
+            except (ElementNotInteractableException, StaleElementReferenceException):
+                return False
+        self.wait.until(attempt)
+
+    def click(self, by, value):
+        self._act(by, value, lambda e: e.click())
+
+    def keys(self, by, value, text):
+        """send_keys; an element not interactable yet refuses before typing."""
+        self._act(by, value, lambda e: e.send_keys(text))
+
     def login(self, url, name, password):
         """Opens the console and logs in; returns when the first screen shows."""
         self.driver.get(url + "/")
@@ -214,7 +236,7 @@ class Browser:
             menus = tab.find_elements(By.XPATH, "ancestor::div[contains(@class, 'menu-box')]/button")
             if menus:
                 menus[0].click()
-        tab.click()
+        self.click(By.ID, "nav-" + screen)
         self.wait.until(EC.visibility_of_element_located((By.ID, screen + "-screen")))
 
     def wait_loaded(self, element_id, after=None):
