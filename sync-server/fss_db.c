@@ -663,6 +663,7 @@ static void conn_close(fss_conn *c)
         c->cached[i].sql = NULL;
     }
     fss__rowcache_off(c);
+    fss__search_sel_close(c);
     fs_store_close(c->store);
     c->store = NULL;
     fss_sql_close(c->db);

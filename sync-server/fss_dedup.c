@@ -224,7 +224,7 @@ static fss_status move_below(fss_conn *c, const fs_entity *pe, const fs_id *pare
                     fs_value_clear(&row.cells[ce->parent].v);
                     row.cells[ce->parent].v = fs_value_idv(survivor);
                 }
-                st = fss__save_row(c, &row, NULL, err);
+                st = fss__save_row(c, &row, NULL, true, err);
                 if (st == FSS_OK)
                     (*moved)++;
                 if (st == FSS_OK)

@@ -302,9 +302,11 @@ fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
 /* Is customer `cust` in the scope of rep (canonical UUID text)? */
 fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
                                   const fs_id *cust, bool *in, fs_error *err);
-/* Saves a merged row with a fresh seq and its root. */
+/* Saves a merged row with a fresh seq and its root; search: the row's
+ * searchable text may have changed (fss__search_changed), so its
+ * customer's search text is rebuilt. */
 fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
-                         fs_error *err);
+                         bool search, fs_error *err);
 /* Records the reps that can see customer `cust` right now (owner or
  * territory) into reps[] (UUID strings); *n in/out. */
 typedef struct fss_repset {
@@ -953,6 +955,11 @@ fss_status fss__repo_search_put_many(fss_conn *c, const fs_row *const *rows,
                                      const fs_id *const *roots, size_t n,
                                      fs_error *err);
 fss_status fss__repo_search_backfill(fss_conn *c, fs_error *err);
+/* Does saving row over orig (found: orig exists) change what the search
+ * text holds: a new or deleted row, or a searchable field's value? A
+ * save that changes only other fields (analyze's values, an owner) does
+ * not rebuild the text. */
+bool fss__search_changed(const fs_row *orig, const fs_row *row, bool found);
 char *fss__search_pattern(const char *q);
 
 #endif /* FSS_REPO_H */

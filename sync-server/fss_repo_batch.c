@@ -46,6 +46,7 @@ typedef struct pending_row {
     fs_row row;
     int64_t seq;
     bool has_root;
+    bool search; /* its customer's search text is rebuilt (fss__save_row) */
     fs_id root;
 } pending_row;
 
@@ -134,8 +135,8 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
     struct fss_rowcache *rc = c->rows;
     size_t ne = 0, n = rc ? rc->npending : 0;
     const fs_entity *const *ents = fs_schema_entities(&ne);
-    const fs_row **rows = NULL;
-    const fs_id **roots = NULL;
+    const fs_row **rows = NULL, **srows = NULL;
+    const fs_id **roots = NULL, **sroots = NULL;
     int64_t *seqs = NULL;
     fs_error serr = {0};
     fss_status st = FSS_OK;
@@ -145,13 +146,15 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
     rc->flushing = true;
     rows = calloc(n, sizeof *rows);
     roots = calloc(n, sizeof *roots);
+    srows = calloc(n, sizeof *srows);
+    sroots = calloc(n, sizeof *sroots);
     seqs = calloc(n, sizeof *seqs);
-    if (!rows || !roots || !seqs) {
+    if (!rows || !roots || !srows || !sroots || !seqs) {
         st = fss__fail(err, FSS_ENOMEM, "write-behind");
         goto done;
     }
     for (size_t k = 0; k < ne && st == FSS_OK; k++) {
-        size_t m = 0;
+        size_t m = 0, ms = 0;
         for (size_t i = 0; i < n; i++) {
             pending_row *p = &rc->pending[i];
             if (p->row.entity != ents[k])
@@ -159,6 +162,10 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
             rows[m] = &p->row;
             seqs[m] = p->seq;
             roots[m++] = p->has_root ? &p->root : NULL;
+            if (p->search) {
+                srows[ms] = &p->row;
+                sroots[ms++] = p->has_root ? &p->root : NULL;
+            }
         }
         for (size_t at = 0; at < m && st == FSS_OK;) {
             /* SQLite has no round trips to save: a row at a time through
@@ -169,17 +176,20 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
             if (fs_store_save_many(c->store, rows + at, seqs + at, roots + at,
                                    len, &serr) != FS_STORE_OK)
                 st = fss__fail(err, FSS_EDB, "save: %s", serr.text);
-            /* the console search's folded text, as fss__save_row does */
-            if (st == FSS_OK)
-                st = fss__repo_search_put_many(c, rows + at, roots + at, len, err);
             at += len;
         }
+        /* the console search's folded text, as fss__save_row does: once
+         * per customer, after its rows are written */
+        if (st == FSS_OK && ms)
+            st = fss__repo_search_put_many(c, srows, sroots, ms, err);
     }
 done:
     pending_drop(rc);
     rc->flushing = false;
     free(rows);
     free(roots);
+    free(srows);
+    free(sroots);
     free(seqs);
     return st;
 }
@@ -224,7 +234,7 @@ void fss__rowcache_off(fss_conn *c)
 }
 
 fss_status fss__rowcache_save(fss_conn *c, const fs_row *row, int64_t seq,
-                              const fs_id *root, fs_error *err)
+                              const fs_id *root, bool search, fs_error *err)
 {
     struct fss_rowcache *rc = c->rows;
     fss_rowinfo info = {.seq = seq, .has_root = root != NULL};
@@ -254,6 +264,7 @@ fss_status fss__rowcache_save(fss_conn *c, const fs_row *row, int64_t seq,
     if (fs_row_copy(&p->row, row, NULL) != FS_OK)
         return fss__fail(err, FSS_ENOMEM, "write-behind");
     p->seq = seq;
+    p->search = search;
     p->has_root = root != NULL;
     if (root)
         p->root = *root;

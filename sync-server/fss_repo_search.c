@@ -59,21 +59,32 @@ static bool add_field(fss_buf *buf, const char *text, size_t n)
     return !buf->oom;
 }
 
+bool fss__search_changed(const fs_row *orig, const fs_row *row, bool found)
+{
+    const fs_entity *e = row->entity;
+
+    if (!found || orig->deleted != row->deleted)
+        return true;
+    for (size_t i = 0; i < e->nfields; i++)
+        if ((e->fields[i].flags & FS_FIELD_SEARCH) &&
+            !fs_value_eq(&orig->cells[i].v, &row->cells[i].v))
+            return true;
+    return false;
+}
+
 /* The statements that read the searchable fields of a customer's live
  * rows, one per entity with such fields (schema order: the customer
  * first, then its contacts), each in id order; ?1 the customer (its root
- * is its own id). Prepared once per rebuild, or once for a backfill. */
-#define SEARCH_ENTITIES 8
-typedef struct selects {
-    fss_stmt *st[SEARCH_ENTITIES];
-    size_t n;
-} selects;
+ * is its own id). Prepared once per connection and kept there
+ * (fss_conn.search, finalized with the connection's statements). */
+typedef struct fss_search_sel selects;
 
 static void selects_free(selects *x)
 {
     for (size_t i = 0; i < x->n; i++)
         fss_finalize(x->st[i]);
     x->n = 0;
+    x->ready = false;
 }
 
 static fss_status selects_prepare(fss_conn *c, selects *x, fs_error *err)
@@ -82,13 +93,15 @@ static fss_status selects_prepare(fss_conn *c, selects *x, fs_error *err)
     const fs_entity *const *ents = fs_schema_entities(&ne);
     fss_status rc = FSS_OK;
 
+    if (x->ready)
+        return FSS_OK;
     x->n = 0;
     for (size_t i = 0; rc == FSS_OK && i < ne; i++) {
         const fs_entity *e = ents[i];
         fss_buf sql = {0};
         if (!searchable(e) || !fs_store_table(c->store, e))
             continue;
-        if (x->n == SEARCH_ENTITIES) {
+        if (x->n == FSS_SEARCH_ENTITIES) {
             rc = fss__fail(err, FSS_EINVAL, "search text: too many searchable entities");
             break;
         }
@@ -106,7 +119,14 @@ static fss_status selects_prepare(fss_conn *c, selects *x, fs_error *err)
     }
     if (rc != FSS_OK)
         selects_free(x);
+    else
+        x->ready = true;
     return rc;
+}
+
+void fss__search_sel_close(fss_conn *c)
+{
+    selects_free(&c->search);
 }
 
 /* Appends the fields st reads for customer cust to *text. */
@@ -165,13 +185,13 @@ fss_status fss__repo_search_put_many(fss_conn *c, const fs_row *const *rows,
                                      const fs_id *const *roots, size_t n,
                                      fs_error *err)
 {
-    selects x;
+    selects *x = &c->search;
     fss_status rc;
 
     /* A row of no customer (reference data) is not searched for. */
     if (n == 0 || !searchable(rows[0]->entity))
         return FSS_OK;
-    if ((rc = selects_prepare(c, &x, err)) != FSS_OK)
+    if ((rc = selects_prepare(c, x, err)) != FSS_OK)
         return rc;
     /* Once per customer: a push of 80 contacts under one customer
      * rebuilds its text once. */
@@ -180,16 +200,14 @@ fss_status fss__repo_search_put_many(fss_conn *c, const fs_row *const *rows,
         for (size_t k = 0; !seen && k < i; k++)
             seen = roots[k] && fs_id_cmp(roots[k], roots[i]) == 0;
         if (!seen)
-            rc = rebuild(c, &x, roots[i], err);
+            rc = rebuild(c, x, roots[i], err);
     }
-    selects_free(&x);
     return rc;
 }
 
 fss_status fss__repo_search_backfill(fss_conn *c, fs_error *err)
 {
     fss_stmt *st = NULL;
-    selects x;
     fs_id *ids = NULL;
     size_t n = 0, cap = 0;
     fss_status rc = FSS_OK;
@@ -217,11 +235,9 @@ fss_status fss__repo_search_backfill(fss_conn *c, fs_error *err)
     if (rc == FSS_OK && r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "search backfill");
     fss_finalize(st);
-    if (rc == FSS_OK && (rc = selects_prepare(c, &x, err)) == FSS_OK) {
+    if (rc == FSS_OK && (rc = selects_prepare(c, &c->search, err)) == FSS_OK)
         for (size_t i = 0; rc == FSS_OK && i < n; i++)
-            rc = rebuild(c, &x, &ids[i], err);
-        selects_free(&x);
-    }
+            rc = rebuild(c, &c->search, &ids[i], err);
     free(ids);
     return rc;
 }

@@ -49,7 +49,7 @@ fss_status fss__customer_in_scope(fss_conn *c, const char *rep,
 }
 
 fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
-                         fs_error *err)
+                         bool search, fs_error *err)
 {
     fs_id root = {{0}};
     bool has_root = false;
@@ -67,12 +67,14 @@ fss_status fss__save_row(fss_conn *c, const fs_row *row, int64_t *seq_out,
     /* In a sync request (the row cache on) the write is batched with the
      * request's other saves (fss_repo_batch.c). */
     if (c->rows)
-        return fss__rowcache_save(c, row, seq, has_root ? &root : NULL, err);
+        return fss__rowcache_save(c, row, seq, has_root ? &root : NULL, search,
+                                  err);
     if (fs_store_save(c->store, row, seq, has_root ? &root : NULL, &serr) !=
         FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "save: %s", serr.text);
-    /* the console search's folded text follows every save */
-    return fss__repo_search_put(c, row, has_root ? &root : NULL, err);
+    /* the console search's folded text follows every save that changes it */
+    return search ? fss__repo_search_put(c, row, has_root ? &root : NULL, err)
+                  : FSS_OK;
 }
 
 fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,

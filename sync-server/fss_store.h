@@ -29,6 +29,7 @@
 /* One store connection with its row store; used by one thread at a time.
  * The statements run for every saved row or checked change are prepared
  * once per connection (fss__conn_stmt) and finalized when the pool closes. */
+#define FSS_SEARCH_ENTITIES 8
 struct fss_conn {
     fss_sql *db;
     atomic_uint *writers_waiting; /* the server's (fss__begin_immediate) */
@@ -63,6 +64,13 @@ struct fss_conn {
     int64_t seq;
     /* The request's row cache (fss_repo_batch.c): NULL when off. */
     struct fss_rowcache *rows;
+    /* fss_repo_search.c: the statements reading a customer's searchable
+     * fields, one per entity that has some. */
+    struct fss_search_sel {
+        fss_stmt *st[FSS_SEARCH_ENTITIES];
+        size_t n;
+        bool ready;
+    } search;
 };
 
 /* The scope condition on a customer row aliased `c`, the rep's UUID bound
@@ -163,8 +171,10 @@ void fss__rowcache_put(fss_conn *c, const fs_entity *e, const fs_id *id,
  * multi-row upserts, before the next statement runs on the connection
  * (the driver's before-hook) - at the latest by the COMMIT. */
 fss_status fss__rowcache_save(fss_conn *c, const fs_row *row, int64_t seq,
-                              const fs_id *root, fs_error *err);
+                              const fs_id *root, bool search, fs_error *err);
 
+/* Finalizes the connection's search statements (fss_repo_search.c). */
+void fss__search_sel_close(fss_conn *c);
 fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
 /* The statement cached in *slot, prepared from sql on first use (borrowed:

@@ -230,7 +230,8 @@ fss_status fss__save_merged_why(fss_conn *c, const fs_row *orig,
     *saved = false;
     if (fs_row_eq(orig, row))
         return FSS_OK;
-    if ((rc = fss__save_row(c, row, NULL, err)) != FSS_OK)
+    if ((rc = fss__save_row(c, row, NULL, fss__search_changed(orig, row, found),
+                            err)) != FSS_OK)
         return rc;
     *saved = true;
     /* A delete that landed hides the rows below too: record what of them

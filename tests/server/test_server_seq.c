@@ -74,7 +74,7 @@ static int64_t resave(fss_conn *c, const fs_id *id)
     if (fss__repo_row_load(c, fs_schema_entity("customer"), id, &row, NULL, &found,
                            &err) != FSS_OK || !found)
         fail_msg("load: %s", err.text);
-    if (fss__save_row(c, &row, &seq, &err) != FSS_OK)
+    if (fss__save_row(c, &row, &seq, true, &err) != FSS_OK)
         fail_msg("save: %s", err.text);
     fs_row_free(&row);
     return seq;
