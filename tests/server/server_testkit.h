@@ -72,6 +72,10 @@ typedef struct tk_device {
     char token[FS_PROTO_TOKEN_MAX + 1];
     uint64_t cursor;
     fs_hlc clock;
+    /* Added to the wall clock the device's stamps tick from (ms): a device
+     * "offline an hour ago" is behind by that much, whatever the second
+     * its test runs in. */
+    int64_t skew_ms;
     bool count_pending; /* tk_sync asks for fs_sync_response.pending */
     /* tk_sync reports these as the outbox (SyncRequest 12, 13) when
      * report; otherwise it reports nothing, as an older client. */
