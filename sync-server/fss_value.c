@@ -657,9 +657,21 @@ static fss_status cut_points(run *r, fs_error *err)
         fs_score_cut cuts[FS_SCORE_MAX_CUTS];
         size_t k = fs_score_cuts(c, r->p, cuts), n = 0;
         bool taking = true;
-        for (size_t j = 0; rc == FSS_OK && j < k; j++)
-            rc = fss__repo_work_value_at(r->work, c->currency, cuts[j].key, cuts[j].pos,
-                                         cuts[j].value, err);
+        /* each key's positions in one forward read of its order */
+        for (int key = 0; rc == FSS_OK && key < FS_SCORE_NKEYS; key++) {
+            size_t pos[FS_SCORE_MAX_CUTS], m = 0;
+            int64_t val[FS_SCORE_MAX_CUTS];
+            for (size_t j = 0; j < k; j++)
+                if ((int)cuts[j].key == key)
+                    pos[m++] = cuts[j].pos;
+            if (!m)
+                continue;
+            rc = fss__repo_work_values_at(r->work, c->currency, (fs_score_key)key, pos, val,
+                                          m, err);
+            for (size_t j = 0, v = 0; rc == FSS_OK && j < k; j++)
+                if ((int)cuts[j].key == key)
+                    *cuts[j].value = val[v++];
+        }
         for (bool first = true; rc == FSS_OK && taking; first = false) {
             fss_work_line last = n ? page[n - 1] : (fss_work_line){0};
             rc = fss__repo_work_by_revenue(r->work, c->currency, first ? NULL : &last, page,
@@ -831,6 +843,7 @@ fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
     }
     if ((rc = fss__repo_work_open(r.c, &r.work, err)) != FSS_OK ||
         (rc = each_batch(&r, false, summarize_batch, err)) != FSS_OK ||
+        (rc = fss__repo_work_index(r.work, err)) != FSS_OK ||
         (rc = cut_points(&r, err)) != FSS_OK)
         goto done;
     if ((rc = each_batch(&r, true, churn_batch, err)) != FSS_OK ||
