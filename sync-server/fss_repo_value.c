@@ -29,6 +29,11 @@ struct fss_value_cursor {
     const fs_entity *e;
     fss_stmt *st;
     bool is_customer;
+    bool remember; /* rows read go into the row cache */
+    /* fss__repo_value_open_fields: the fields selected (their cells only;
+     * nfields 0 = whole rows through the store's decoder) */
+    int fields[16];
+    size_t nfields;
 };
 
 /* " AND col > ?1" / " AND col <= ?2" for the bounds given. */
@@ -79,17 +84,21 @@ fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t lim
 }
 
 fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
-                                const fs_id *upto, fss_value_cursor **out, fs_error *err)
+                                const fs_id *upto, bool remember, fss_value_cursor **out,
+                                fs_error *err)
 {
     fss_value_cursor *cur = NULL;
     fss_status rc = FSS_OK;
     char sql[2048];
 
     *out = NULL;
+    if (remember && (rc = fss__rowcache_on(c, err)) != FSS_OK)
+        return rc;
     if (!(cur = calloc(1, sizeof *cur)))
         return fss__fail(err, FSS_ENOMEM, "value cursor");
     cur->c = c;
     cur->e = e;
+    cur->remember = remember;
     cur->is_customer = strcmp(e->name, "customer") == 0;
     /* Table and column names come from the schema, never from input. */
     snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0%s",
@@ -110,11 +119,114 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *af
     return FSS_OK;
 }
 
+fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs_id *after,
+                                       const fs_id *upto, const char *const *fields,
+                                       size_t nfields, fss_value_cursor **out, fs_error *err)
+{
+    fss_value_cursor *cur = NULL;
+    fss_status rc = FSS_OK;
+    char sql[2048];
+    size_t k;
+
+    *out = NULL;
+    if (nfields == 0 || nfields > sizeof cur->fields / sizeof cur->fields[0] ||
+        strcmp(e->name, "customer") == 0)
+        return fss__fail(err, FSS_EINVAL, "value cursor: bad field list");
+    if (!(cur = calloc(1, sizeof *cur)))
+        return fss__fail(err, FSS_ENOMEM, "value cursor");
+    cur->c = c;
+    cur->e = e;
+    cur->nfields = nfields;
+    /* Names are the schema's (checked here), never input. */
+    k = (size_t)snprintf(sql, sizeof sql, "SELECT id, root");
+    for (size_t i = 0; i < nfields; i++) {
+        cur->fields[i] = fs_entity_field_index(e, fields[i]);
+        if (cur->fields[i] < 0) {
+            fss__repo_value_close(cur);
+            return fss__fail(err, FSS_EINVAL, "value cursor: no field %s", fields[i]);
+        }
+        k += (size_t)snprintf(sql + k, sizeof sql - k, ", \"%s\"", fields[i]);
+    }
+    snprintf(sql + k, sizeof sql - k, " FROM \"%s\" WHERE deleted = 0 AND root IS NOT NULL",
+             fs_store_table(c->store, e));
+    range(sql, sizeof sql, "root", after, upto);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " ORDER BY root, seq");
+    if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, e->name);
+        fss__repo_value_close(cur);
+        return rc;
+    }
+    bind_range(cur->st, after, upto);
+    *out = cur;
+    return FSS_OK;
+}
+
+/* A field-list cursor's row: id, customer and the selected cells' values
+ * (no stamps), of the types the schema gives them. */
+static fss_status next_fields(fss_value_cursor *cur, fs_row *row, fs_id *cust, fs_error *err)
+{
+    const fs_entity *e = cur->e;
+    fss_stmt *st = cur->st;
+    fs_error ferr = {0};
+    fs_id id;
+
+    if (fss_column_bytes(st, 0) != 16 || fss_column_bytes(st, 1) != 16)
+        return fss__fail(err, FSS_EDB, "%s row: id or root is not 16 bytes", e->name);
+    memcpy(id.b, fss_column_blob(st, 0), 16);
+    memcpy(cust->b, fss_column_blob(st, 1), 16);
+    if (row->entity != e || !row->cells) {
+        fs_row_free(row);
+        if (fs_row_init(row, e, &id, &ferr) != FS_OK)
+            return fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+    }
+    row->id = id;
+    for (size_t i = 0; i < cur->nfields; i++) {
+        const fs_field *f = &e->fields[cur->fields[i]];
+        fs_value *v = &row->cells[cur->fields[i]].v;
+        int col = 2 + (int)i, t = fss_column_type(st, col);
+        bool ok = true;
+
+        fs_value_clear(v);
+        if (t == FSS_SQL_NULL)
+            continue;
+        switch (fs_type_kind(f->type)) {
+        case FS_VAL_INT:
+            if ((ok = t == FSS_SQL_INTEGER))
+                *v = fs_value_int(fss_column_int64(st, col));
+            break;
+        case FS_VAL_REAL:
+            if ((ok = t == FSS_SQL_FLOAT || t == FSS_SQL_INTEGER))
+                *v = fs_value_real(fss_column_double(st, col));
+            break;
+        case FS_VAL_TEXT:
+            if ((ok = t == FSS_SQL_TEXT) &&
+                fs_value_text(v, (const char *)fss_column_text(st, col),
+                              (size_t)fss_column_bytes(st, col), &ferr) != FS_OK)
+                return fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+            break;
+        case FS_VAL_ID:
+            if ((ok = t == FSS_SQL_BLOB && fss_column_bytes(st, col) == 16)) {
+                fs_id ref;
+                memcpy(ref.b, fss_column_blob(st, col), 16);
+                *v = fs_value_idv(&ref);
+            }
+            break;
+        default:
+            ok = false;
+        }
+        if (!ok)
+            return fss__fail(err, FSS_EDB, "%s row: column %s has the wrong type", e->name,
+                             f->name);
+    }
+    return FSS_OK;
+}
+
 fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
                                 bool *has, fs_error *err)
 {
     fs_store_rowinfo info;
     fs_error serr = {0};
+    fss_status rc;
     int s;
 
     *has = false;
@@ -123,11 +235,21 @@ fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
         return FSS_OK;
     if (s != FSS_SQL_ROW)
         return fss__dbfail(err, cur->c->db, cur->e->name);
+    if (cur->nfields) {
+        rc = next_fields(cur, row, cust, err);
+        *has = rc == FSS_OK;
+        return rc;
+    }
     if (fs_store_decode(cur->c->store, cur->e, cur->st, 0, row, &info, &serr) !=
         FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "decode %s: %s", cur->e->name, serr.text);
     *cust = cur->is_customer ? row->id : info.root;
     *has = true;
+    /* The row as stored, for the writes of the same transaction: their
+     * loads are answered without a statement (fss_repo_batch.c). */
+    if (cur->remember)
+        fss__rowcache_put(cur->c, cur->e, &row->id, row,
+                          &(fss_rowinfo){info.seq, info.has_root, info.root});
     return FSS_OK;
 }
 

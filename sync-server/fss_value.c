@@ -68,8 +68,9 @@ static fss_status stream_next(stream *st, fs_error *err)
     return fss__repo_value_next(st->cur, &st->row, &st->cust, &st->has, err);
 }
 
+/* remember: the rows are kept for the batch's writes (fss__repo_value_open) */
 static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *after,
-                              const fs_id *upto, stream *st, fs_error *err)
+                              const fs_id *upto, bool remember, stream *st, fs_error *err)
 {
     const fs_entity *e = fs_schema_entity(entity);
     fss_status rc;
@@ -77,7 +78,35 @@ static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *afte
     memset(st, 0, sizeof *st);
     if (!e)
         return FSS_OK; /* an entity this build does not have: no rows */
-    if ((rc = fss__repo_value_open(c, e, after, upto, &st->cur, err)) != FSS_OK)
+    if ((rc = fss__repo_value_open(c, e, after, upto, remember, &st->cur, err)) != FSS_OK)
+        return rc;
+    if ((rc = stream_next(st, err)) != FSS_OK) {
+        fss__repo_value_close(st->cur);
+        fs_row_free(&st->row);
+        memset(st, 0, sizeof *st);
+    }
+    return rc;
+}
+
+/* The purchases and visits, the most numerous rows analyze reads: only
+ * the fields take_purchases and take_visits look at. */
+static const char *const purchase_fields[] = {"amount", "currency", "purchased_at"};
+static const char *const visit_fields[] = {"checkin_at", "checkout_at", "planned_at",
+                                           "status"};
+
+static fss_status stream_open_fields(fss_conn *c, const char *entity, const fs_id *after,
+                                     const fs_id *upto, stream *st, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity(entity);
+    bool visit = strcmp(entity, "visit") == 0;
+    fss_status rc;
+
+    memset(st, 0, sizeof *st);
+    if (!e)
+        return FSS_OK;
+    if ((rc = fss__repo_value_open_fields(c, e, after, upto,
+                                          visit ? visit_fields : purchase_fields,
+                                          visit ? 4 : 3, &st->cur, err)) != FSS_OK)
         return rc;
     if ((rc = stream_next(st, err)) != FSS_OK) {
         fss__repo_value_close(st->cur);
@@ -580,9 +609,9 @@ static fss_status summarize_batch(run *r, const fs_id *after, const fs_id *upto,
     fss_status rc;
 
     memset(&pu, 0, sizeof pu);
-    if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
+    if ((rc = stream_open(r->c, "customer", after, upto, false, &cu, err)) != FSS_OK)
         return rc;
-    if ((rc = stream_open(r->c, "purchase", after, upto, &pu, err)) != FSS_OK)
+    if ((rc = stream_open_fields(r->c, "purchase", after, upto, &pu, err)) != FSS_OK)
         goto done;
     while (cu.has) {
         fs_score_line lines[FS_SCORE_MAX_FIXED];
@@ -704,6 +733,31 @@ static fss_status grade_lines(run *r, const fs_id *id, fs_score_line *lines, siz
     return FSS_OK;
 }
 
+/* A batch's collected writes, through the one save path. The rows they
+ * change were kept by the cursors (or are new, then looked up in chunks on
+ * PostgreSQL): no load statement per customer. The customers go first, so
+ * their saves queue up together (a new task's save looks up its parent,
+ * which writes the queue). */
+static fss_status batch_write(run *r, fs_error *err)
+{
+    fss_rowref *refs = NULL;
+    fss_status rc = FSS_OK;
+
+    if (!r->w.n)
+        return FSS_OK;
+    if (!(refs = malloc(r->w.n * sizeof *refs)))
+        return fss__fail(err, FSS_ENOMEM, "analyze: writes");
+    for (size_t i = 0; i < r->w.n; i++)
+        refs[i] = (fss_rowref){r->w.chg[i].entity, r->w.chg[i].row};
+    rc = fss__repo_rows_prefetch(r->c, refs, r->w.n, false, err);
+    free(refs);
+    for (int pass = 0; pass < 2 && rc == FSS_OK; pass++)
+        for (size_t i = 0; i < r->w.n && rc == FSS_OK; i++)
+            if ((strcmp(r->w.chg[i].entity->name, "customer") == 0) == (pass == 0))
+                rc = fss__server_write(r->s, r->c, &r->w.chg[i], err);
+    return rc;
+}
+
 /* Pass 3, one batch in a write transaction: evaluate the churn rules,
  * collect the customer fields that differ and the generated tasks to open
  * or close, then write them (after the cursors are closed). The tasks are
@@ -717,10 +771,13 @@ static fss_status churn_batch(run *r, const fs_id *after, const fs_id *upto, fs_
     fss_analyze_result *o = r->out;
 
     memset(st, 0, sizeof st);
-    if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
+    /* the customers and their tasks are what the batch may write: kept */
+    if ((rc = stream_open(r->c, "customer", after, upto, true, &cu, err)) != FSS_OK)
         return rc;
     for (int i = 0; i < 4; i++)
-        if ((rc = stream_open(r->c, kids[i], after, upto, &st[i], err)) != FSS_OK)
+        if ((rc = i < 2 ? stream_open_fields(r->c, kids[i], after, upto, &st[i], err)
+                        : stream_open(r->c, kids[i], after, upto, i == 2, &st[i], err)) !=
+            FSS_OK)
             goto done;
     while (cu.has) {
         const fs_id *id = &cu.row.id;
@@ -793,8 +850,8 @@ done:
     stream_close(&cu);
     for (int i = 0; i < 4; i++)
         stream_close(&st[i]);
-    for (size_t i = 0; i < r->w.n && rc == FSS_OK; i++)
-        rc = fss__server_write(r->s, r->c, &r->w.chg[i], err);
+    if (rc == FSS_OK)
+        rc = batch_write(r, err);
     writes_free(&r->w);
     return rc;
 }
@@ -872,9 +929,9 @@ static fss_status report_summarize(run *r, fs_error *err)
     fss_status rc;
 
     memset(&pu, 0, sizeof pu);
-    if ((rc = stream_open(r->c, "customer", NULL, NULL, &cu, err)) != FSS_OK)
+    if ((rc = stream_open(r->c, "customer", NULL, NULL, false, &cu, err)) != FSS_OK)
         return rc;
-    if ((rc = stream_open(r->c, "purchase", NULL, NULL, &pu, err)) != FSS_OK)
+    if ((rc = stream_open_fields(r->c, "purchase", NULL, NULL, &pu, err)) != FSS_OK)
         goto done;
     while (cu.has) {
         fs_score_line tmp[FS_SCORE_MAX_FIXED];
