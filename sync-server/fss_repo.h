@@ -456,10 +456,10 @@ typedef struct fss_value_cursor fss_value_cursor;
 fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
                                 const fs_id *upto, bool remember, fss_value_cursor **out,
                                 fs_error *err);
-/* The same for rows below a customer, reading only the fields named (at
- * most 16): the rows come with those cells' values alone, no stamps. What
- * analyze reads of the many purchases and visits, at less cost than whole
- * rows. */
+/* The same, reading only the fields named (at most 16, maybe none): the
+ * rows come with their id and those cells' values alone, no stamps. What
+ * analyze reads of the many purchases and visits (and of the customers,
+ * when it needs their ids alone), at less cost than whole rows. */
 fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs_id *after,
                                        const fs_id *upto, const char *const *fields,
                                        size_t nfields, fss_value_cursor **out,

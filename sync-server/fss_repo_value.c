@@ -30,8 +30,9 @@ struct fss_value_cursor {
     fss_stmt *st;
     bool is_customer;
     bool remember; /* rows read go into the row cache */
-    /* fss__repo_value_open_fields: the fields selected (their cells only;
-     * nfields 0 = whole rows through the store's decoder) */
+    /* fss__repo_value_open_fields: the fields selected (their cells only),
+     * else whole rows through the store's decoder */
+    bool narrow;
     int fields[16];
     size_t nfields;
 };
@@ -129,16 +130,18 @@ fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs
     size_t k;
 
     *out = NULL;
-    if (nfields == 0 || nfields > sizeof cur->fields / sizeof cur->fields[0] ||
-        strcmp(e->name, "customer") == 0)
-        return fss__fail(err, FSS_EINVAL, "value cursor: bad field list");
+    if (nfields > sizeof cur->fields / sizeof cur->fields[0])
+        return fss__fail(err, FSS_EINVAL, "value cursor: too many fields");
     if (!(cur = calloc(1, sizeof *cur)))
         return fss__fail(err, FSS_ENOMEM, "value cursor");
     cur->c = c;
     cur->e = e;
+    cur->is_customer = strcmp(e->name, "customer") == 0;
+    cur->narrow = true;
     cur->nfields = nfields;
-    /* Names are the schema's (checked here), never input. */
-    k = (size_t)snprintf(sql, sizeof sql, "SELECT id, root");
+    /* Names are the schema's (checked here), never input. A customer is
+     * its own customer: its id twice (no fields: the id index alone). */
+    k = (size_t)snprintf(sql, sizeof sql, "SELECT id, %s", cur->is_customer ? "id" : "root");
     for (size_t i = 0; i < nfields; i++) {
         cur->fields[i] = fs_entity_field_index(e, fields[i]);
         if (cur->fields[i] < 0) {
@@ -147,10 +150,11 @@ fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs
         }
         k += (size_t)snprintf(sql + k, sizeof sql - k, ", \"%s\"", fields[i]);
     }
-    snprintf(sql + k, sizeof sql - k, " FROM \"%s\" WHERE deleted = 0 AND root IS NOT NULL",
-             fs_store_table(c->store, e));
-    range(sql, sizeof sql, "root", after, upto);
-    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " ORDER BY root, seq");
+    snprintf(sql + k, sizeof sql - k, " FROM \"%s\" WHERE deleted = 0%s",
+             fs_store_table(c->store, e), cur->is_customer ? "" : " AND root IS NOT NULL");
+    range(sql, sizeof sql, cur->is_customer ? "id" : "root", after, upto);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s",
+             cur->is_customer ? " ORDER BY id" : " ORDER BY root, seq");
     if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, e->name);
         fss__repo_value_close(cur);
@@ -235,7 +239,7 @@ fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
         return FSS_OK;
     if (s != FSS_SQL_ROW)
         return fss__dbfail(err, cur->c->db, cur->e->name);
-    if (cur->nfields) {
+    if (cur->narrow) {
         rc = next_fields(cur, row, cust, err);
         *has = rc == FSS_OK;
         return rc;

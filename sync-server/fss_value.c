@@ -94,11 +94,12 @@ static const char *const purchase_fields[] = {"amount", "currency", "purchased_a
 static const char *const visit_fields[] = {"checkin_at", "checkout_at", "planned_at",
                                            "status"};
 
+/* (customers: their ids alone) */
 static fss_status stream_open_fields(fss_conn *c, const char *entity, const fs_id *after,
                                      const fs_id *upto, stream *st, fs_error *err)
 {
     const fs_entity *e = fs_schema_entity(entity);
-    bool visit = strcmp(entity, "visit") == 0;
+    bool visit = strcmp(entity, "visit") == 0, customer = strcmp(entity, "customer") == 0;
     fss_status rc;
 
     memset(st, 0, sizeof *st);
@@ -106,7 +107,8 @@ static fss_status stream_open_fields(fss_conn *c, const char *entity, const fs_i
         return FSS_OK;
     if ((rc = fss__repo_value_open_fields(c, e, after, upto,
                                           visit ? visit_fields : purchase_fields,
-                                          visit ? 4 : 3, &st->cur, err)) != FSS_OK)
+                                          customer ? 0 : visit ? 4 : 3, &st->cur, err)) !=
+        FSS_OK)
         return rc;
     if ((rc = stream_next(st, err)) != FSS_OK) {
         fss__repo_value_close(st->cur);
@@ -609,7 +611,7 @@ static fss_status summarize_batch(run *r, const fs_id *after, const fs_id *upto,
     fss_status rc;
 
     memset(&pu, 0, sizeof pu);
-    if ((rc = stream_open(r->c, "customer", after, upto, false, &cu, err)) != FSS_OK)
+    if ((rc = stream_open_fields(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
         return rc;
     if ((rc = stream_open_fields(r->c, "purchase", after, upto, &pu, err)) != FSS_OK)
         goto done;
