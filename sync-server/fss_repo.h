@@ -449,13 +449,10 @@ fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t lim
 /* A cursor over the live rows of one entity whose customer lies in
  * (after, upto] (either bound NULL = open): customers by id, rows below a
  * customer (purchases, visits, tasks, tickets) by their customer, then
- * seq. analyze (fss_value.c) walks several side by side. remember: the
- * rows read also answer fss__repo_row_load until the transaction ends (the
- * row cache, turned on; for rows the caller may write in it). */
+ * seq. analyze (fss_value.c) walks several side by side. */
 typedef struct fss_value_cursor fss_value_cursor;
 fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
-                                const fs_id *upto, bool remember, fss_value_cursor **out,
-                                fs_error *err);
+                                const fs_id *upto, fss_value_cursor **out, fs_error *err);
 /* The same, reading only the fields named (at most 16, maybe none): the
  * rows come with their id and those cells' values alone, no stamps. What
  * analyze reads of the many purchases and visits (and of the customers,

@@ -29,7 +29,6 @@ struct fss_value_cursor {
     const fs_entity *e;
     fss_stmt *st;
     bool is_customer;
-    bool remember; /* rows read go into the row cache */
     /* fss__repo_value_open_fields: the fields selected (their cells only),
      * else whole rows through the store's decoder */
     bool narrow;
@@ -85,21 +84,17 @@ fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t lim
 }
 
 fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
-                                const fs_id *upto, bool remember, fss_value_cursor **out,
-                                fs_error *err)
+                                const fs_id *upto, fss_value_cursor **out, fs_error *err)
 {
     fss_value_cursor *cur = NULL;
     fss_status rc = FSS_OK;
     char sql[2048];
 
     *out = NULL;
-    if (remember && (rc = fss__rowcache_on(c, err)) != FSS_OK)
-        return rc;
     if (!(cur = calloc(1, sizeof *cur)))
         return fss__fail(err, FSS_ENOMEM, "value cursor");
     cur->c = c;
     cur->e = e;
-    cur->remember = remember;
     cur->is_customer = strcmp(e->name, "customer") == 0;
     /* Table and column names come from the schema, never from input. */
     snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0%s",
@@ -249,11 +244,6 @@ fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
         return fss__fail(err, FSS_EDB, "decode %s: %s", cur->e->name, serr.text);
     *cust = cur->is_customer ? row->id : info.root;
     *has = true;
-    /* The row as stored, for the writes of the same transaction: their
-     * loads are answered without a statement (fss_repo_batch.c). */
-    if (cur->remember)
-        fss__rowcache_put(cur->c, cur->e, &row->id, row,
-                          &(fss_rowinfo){info.seq, info.has_root, info.root});
     return FSS_OK;
 }
 

@@ -68,9 +68,8 @@ static fss_status stream_next(stream *st, fs_error *err)
     return fss__repo_value_next(st->cur, &st->row, &st->cust, &st->has, err);
 }
 
-/* remember: the rows are kept for the batch's writes (fss__repo_value_open) */
 static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *after,
-                              const fs_id *upto, bool remember, stream *st, fs_error *err)
+                              const fs_id *upto, stream *st, fs_error *err)
 {
     const fs_entity *e = fs_schema_entity(entity);
     fss_status rc;
@@ -78,7 +77,7 @@ static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *afte
     memset(st, 0, sizeof *st);
     if (!e)
         return FSS_OK; /* an entity this build does not have: no rows */
-    if ((rc = fss__repo_value_open(c, e, after, upto, remember, &st->cur, err)) != FSS_OK)
+    if ((rc = fss__repo_value_open(c, e, after, upto, &st->cur, err)) != FSS_OK)
         return rc;
     if ((rc = stream_next(st, err)) != FSS_OK) {
         fss__repo_value_close(st->cur);
@@ -735,11 +734,13 @@ static fss_status grade_lines(run *r, const fs_id *id, fs_score_line *lines, siz
     return FSS_OK;
 }
 
-/* A batch's collected writes, through the one save path. The rows they
- * change were kept by the cursors (or are new, then looked up in chunks on
- * PostgreSQL): no load statement per customer. The customers go first, so
- * their saves queue up together (a new task's save looks up its parent,
- * which writes the queue). */
+/* A batch's collected writes, through the one save path. On PostgreSQL
+ * the rows they change are loaded in chunks first (a round trip per chunk,
+ * not per row). The customers go first, so their saves queue up together
+ * there (a new task's save looks up its parent, which writes the queue).
+ * On SQLite rows load one by one, cheaper than a compiled IN: nothing is
+ * kept, so memory stays flat (a row cache fed by the cursors grew the
+ * first run's peak with the customers, docs/BENCHMARKS.md). */
 static fss_status batch_write(run *r, fs_error *err)
 {
     fss_rowref *refs = NULL;
@@ -751,7 +752,8 @@ static fss_status batch_write(run *r, fs_error *err)
         return fss__fail(err, FSS_ENOMEM, "analyze: writes");
     for (size_t i = 0; i < r->w.n; i++)
         refs[i] = (fss_rowref){r->w.chg[i].entity, r->w.chg[i].row};
-    rc = fss__repo_rows_prefetch(r->c, refs, r->w.n, false, err);
+    if (fss__repo_batched(r->c))
+        rc = fss__repo_rows_prefetch(r->c, refs, r->w.n, false, err);
     free(refs);
     for (int pass = 0; pass < 2 && rc == FSS_OK; pass++)
         for (size_t i = 0; i < r->w.n && rc == FSS_OK; i++)
@@ -773,12 +775,11 @@ static fss_status churn_batch(run *r, const fs_id *after, const fs_id *upto, fs_
     fss_analyze_result *o = r->out;
 
     memset(st, 0, sizeof st);
-    /* the customers and their tasks are what the batch may write: kept */
-    if ((rc = stream_open(r->c, "customer", after, upto, true, &cu, err)) != FSS_OK)
+    if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
         return rc;
     for (int i = 0; i < 4; i++)
         if ((rc = i < 2 ? stream_open_fields(r->c, kids[i], after, upto, &st[i], err)
-                        : stream_open(r->c, kids[i], after, upto, i == 2, &st[i], err)) !=
+                        : stream_open(r->c, kids[i], after, upto, &st[i], err)) !=
             FSS_OK)
             goto done;
     while (cu.has) {
@@ -931,7 +932,7 @@ static fss_status report_summarize(run *r, fs_error *err)
     fss_status rc;
 
     memset(&pu, 0, sizeof pu);
-    if ((rc = stream_open(r->c, "customer", NULL, NULL, false, &cu, err)) != FSS_OK)
+    if ((rc = stream_open(r->c, "customer", NULL, NULL, &cu, err)) != FSS_OK)
         return rc;
     if ((rc = stream_open_fields(r->c, "purchase", NULL, NULL, &pu, err)) != FSS_OK)
         goto done;
