@@ -470,17 +470,26 @@ fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t lim
 /* A cursor over the live rows of one entity whose customer lies in
  * (after, upto] (either bound NULL = open): customers by id, rows below a
  * customer (purchases, visits, tasks, tickets) by their customer, then
- * id. analyze (fss_value.c) walks several side by side. */
+ * seq. analyze (fss_value.c) walks several side by side. */
 typedef struct fss_value_cursor fss_value_cursor;
 fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
                                 const fs_id *upto, fss_value_cursor **out, fs_error *err);
+/* The same, reading only the fields named (at most 16, maybe none): the
+ * rows come with their id and those cells' values alone, no stamps. What
+ * analyze reads of the many purchases and visits (and of the customers,
+ * when it needs their ids alone), at less cost than whole rows. */
+fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs_id *after,
+                                       const fs_id *upto, const char *const *fields,
+                                       size_t nfields, fss_value_cursor **out,
+                                       fs_error *err);
 /* The next row into *row (re-initialised for the entity) and its customer
  * into *cust; *has false past the end. */
 fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
                                 bool *has, fs_error *err);
 void fss__repo_value_close(fss_value_cursor *cur); /* accepts NULL */
 /* The work table: each buying customer's summary line per currency, in a
- * temporary table of the connection (emptied by open and close), read back
+ * temporary table of the connection (created by open, dropped by close),
+ * indexed once all lines are in (fss__repo_work_index), then read back
  * sorted. Writing it needs no write transaction on the store. */
 typedef struct fss_value_work fss_value_work;
 typedef struct fss_work_line {
@@ -490,11 +499,15 @@ typedef struct fss_work_line {
 fss_status fss__repo_work_open(fss_conn *c, fss_value_work **out, fs_error *err);
 fss_status fss__repo_work_add(fss_value_work *w, const fs_id *cust, const fs_score_line *l,
                               fs_error *err);
-fss_status fss__repo_work_flush(fss_value_work *w, fs_error *err); /* before reading */
-/* The value at 0-based position pos of key's ascending order over the
- * currency's lines. */
-fss_status fss__repo_work_value_at(fss_value_work *w, const char *currency, fs_score_key key,
-                                   size_t pos, int64_t *out, fs_error *err);
+fss_status fss__repo_work_flush(fss_value_work *w, fs_error *err);
+/* Flushes and indexes the lines: after the last add, before any read. */
+fss_status fss__repo_work_index(fss_value_work *w, fs_error *err);
+/* out[i] = the value at 0-based position pos[i] of key's ascending order
+ * over the currency's lines, for n <= FS_SCORE_MAX_CUTS positions in any
+ * order (the order is read once, forward). */
+fss_status fss__repo_work_values_at(fss_value_work *w, const char *currency,
+                                    fs_score_key key, const size_t *pos, int64_t *out,
+                                    size_t n, fs_error *err);
 /* Up to cap lines of the currency by descending revenue, ties by ascending
  * customer id, after the line `after` (NULL = from the first). */
 fss_status fss__repo_work_by_revenue(fss_value_work *w, const char *currency,

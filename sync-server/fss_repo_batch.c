@@ -169,12 +169,17 @@ static fss_status pending_flush(fss_conn *c, fs_error *err)
         }
         for (size_t at = 0; at < m && st == FSS_OK;) {
             /* SQLite has no round trips to save: a row at a time through
-             * the store's prepared upsert costs less than compiling a
-             * statement of many rows. */
-            size_t len = fss_sql_backend_of(c->db) == FSS_SQL_PG
-                             ? save_chunk(ents[k], m - at) : 1;
-            if (fs_store_save_many(c->store, rows + at, seqs + at, roots + at,
-                                   len, &serr) != FS_STORE_OK)
+             * the store's prepared upsert (fs_store_save) costs less than
+             * compiling a statement of many rows. (fs_store_save_many
+             * compiles its statement on every call: a row at a time through
+             * it cost a compile per row, about 60 us: 9 s more CPU for
+             * analyze's 165,000 writes at 100,000 customers.) */
+            bool pg = fss_sql_backend_of(c->db) == FSS_SQL_PG;
+            size_t len = pg ? save_chunk(ents[k], m - at) : 1;
+            if ((pg ? fs_store_save_many(c->store, rows + at, seqs + at, roots + at, len,
+                                         &serr)
+                    : fs_store_save(c->store, rows[at], seqs[at], roots[at], &serr)) !=
+                FS_STORE_OK)
                 st = fss__fail(err, FSS_EDB, "save: %s", serr.text);
             at += len;
         }

@@ -29,6 +29,11 @@ struct fss_value_cursor {
     const fs_entity *e;
     fss_stmt *st;
     bool is_customer;
+    /* fss__repo_value_open_fields: the fields selected (their cells only),
+     * else whole rows through the store's decoder */
+    bool narrow;
+    int fields[16];
+    size_t nfields;
 };
 
 /* " AND col > ?1" / " AND col <= ?2" for the bounds given. */
@@ -96,8 +101,10 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *af
              fs_store_columns(c->store, e), fs_store_table(c->store, e),
              cur->is_customer ? "" : " AND root IS NOT NULL");
     range(sql, sizeof sql, cur->is_customer ? "id" : "root", after, upto);
+    /* Rows below a customer in the order of the (root, seq) index: read
+     * from it as they are, where "root, id" sorted every customer's rows. */
     snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s",
-             cur->is_customer ? " ORDER BY id" : " ORDER BY root, id");
+             cur->is_customer ? " ORDER BY id" : " ORDER BY root, seq");
     if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
         rc = fss__dbfail(err, c->db, e->name);
         fss__repo_value_close(cur);
@@ -108,11 +115,117 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *af
     return FSS_OK;
 }
 
+fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs_id *after,
+                                       const fs_id *upto, const char *const *fields,
+                                       size_t nfields, fss_value_cursor **out, fs_error *err)
+{
+    fss_value_cursor *cur = NULL;
+    fss_status rc = FSS_OK;
+    char sql[2048];
+    size_t k;
+
+    *out = NULL;
+    if (nfields > sizeof cur->fields / sizeof cur->fields[0])
+        return fss__fail(err, FSS_EINVAL, "value cursor: too many fields");
+    if (!(cur = calloc(1, sizeof *cur)))
+        return fss__fail(err, FSS_ENOMEM, "value cursor");
+    cur->c = c;
+    cur->e = e;
+    cur->is_customer = strcmp(e->name, "customer") == 0;
+    cur->narrow = true;
+    cur->nfields = nfields;
+    /* Names are the schema's (checked here), never input. A customer is
+     * its own customer: its id twice (no fields: the id index alone). */
+    k = (size_t)snprintf(sql, sizeof sql, "SELECT id, %s", cur->is_customer ? "id" : "root");
+    for (size_t i = 0; i < nfields; i++) {
+        cur->fields[i] = fs_entity_field_index(e, fields[i]);
+        if (cur->fields[i] < 0) {
+            fss__repo_value_close(cur);
+            return fss__fail(err, FSS_EINVAL, "value cursor: no field %s", fields[i]);
+        }
+        k += (size_t)snprintf(sql + k, sizeof sql - k, ", \"%s\"", fields[i]);
+    }
+    snprintf(sql + k, sizeof sql - k, " FROM \"%s\" WHERE deleted = 0%s",
+             fs_store_table(c->store, e), cur->is_customer ? "" : " AND root IS NOT NULL");
+    range(sql, sizeof sql, cur->is_customer ? "id" : "root", after, upto);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s",
+             cur->is_customer ? " ORDER BY id" : " ORDER BY root, seq");
+    if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, e->name);
+        fss__repo_value_close(cur);
+        return rc;
+    }
+    bind_range(cur->st, after, upto);
+    *out = cur;
+    return FSS_OK;
+}
+
+/* A field-list cursor's row: id, customer and the selected cells' values
+ * (no stamps), of the types the schema gives them. */
+static fss_status next_fields(fss_value_cursor *cur, fs_row *row, fs_id *cust, fs_error *err)
+{
+    const fs_entity *e = cur->e;
+    fss_stmt *st = cur->st;
+    fs_error ferr = {0};
+    fs_id id;
+
+    if (fss_column_bytes(st, 0) != 16 || fss_column_bytes(st, 1) != 16)
+        return fss__fail(err, FSS_EDB, "%s row: id or root is not 16 bytes", e->name);
+    memcpy(id.b, fss_column_blob(st, 0), 16);
+    memcpy(cust->b, fss_column_blob(st, 1), 16);
+    if (row->entity != e || !row->cells) {
+        fs_row_free(row);
+        if (fs_row_init(row, e, &id, &ferr) != FS_OK)
+            return fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+    }
+    row->id = id;
+    for (size_t i = 0; i < cur->nfields; i++) {
+        const fs_field *f = &e->fields[cur->fields[i]];
+        fs_value *v = &row->cells[cur->fields[i]].v;
+        int col = 2 + (int)i, t = fss_column_type(st, col);
+        bool ok = true;
+
+        fs_value_clear(v);
+        if (t == FSS_SQL_NULL)
+            continue;
+        switch (fs_type_kind(f->type)) {
+        case FS_VAL_INT:
+            if ((ok = t == FSS_SQL_INTEGER))
+                *v = fs_value_int(fss_column_int64(st, col));
+            break;
+        case FS_VAL_REAL:
+            if ((ok = t == FSS_SQL_FLOAT || t == FSS_SQL_INTEGER))
+                *v = fs_value_real(fss_column_double(st, col));
+            break;
+        case FS_VAL_TEXT:
+            if ((ok = t == FSS_SQL_TEXT) &&
+                fs_value_text(v, (const char *)fss_column_text(st, col),
+                              (size_t)fss_column_bytes(st, col), &ferr) != FS_OK)
+                return fss__fail(err, FSS_ENOMEM, "%s", ferr.text);
+            break;
+        case FS_VAL_ID:
+            if ((ok = t == FSS_SQL_BLOB && fss_column_bytes(st, col) == 16)) {
+                fs_id ref;
+                memcpy(ref.b, fss_column_blob(st, col), 16);
+                *v = fs_value_idv(&ref);
+            }
+            break;
+        default:
+            ok = false;
+        }
+        if (!ok)
+            return fss__fail(err, FSS_EDB, "%s row: column %s has the wrong type", e->name,
+                             f->name);
+    }
+    return FSS_OK;
+}
+
 fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
                                 bool *has, fs_error *err)
 {
     fs_store_rowinfo info;
     fs_error serr = {0};
+    fss_status rc;
     int s;
 
     *has = false;
@@ -121,6 +234,11 @@ fss_status fss__repo_value_next(fss_value_cursor *cur, fs_row *row, fs_id *cust,
         return FSS_OK;
     if (s != FSS_SQL_ROW)
         return fss__dbfail(err, cur->c->db, cur->e->name);
+    if (cur->narrow) {
+        rc = next_fields(cur, row, cust, err);
+        *has = rc == FSS_OK;
+        return rc;
+    }
     if (fs_store_decode(cur->c->store, cur->e, cur->st, 0, row, &info, &serr) !=
         FS_STORE_OK)
         return fss__fail(err, FSS_EDB, "decode %s: %s", cur->e->name, serr.text);
@@ -193,6 +311,7 @@ done:
 
 struct fss_value_work {
     fss_conn *c;
+    fss_stmt *insert; /* the INSERT of WORK_ROWS lines, prepared once */
     size_t n;
     struct {
         fs_id cust;
@@ -206,16 +325,17 @@ static const char *const key_col[FS_SCORE_NKEYS] = {"unit", "cnt", "recent", "re
 
 fss_status fss__repo_work_open(fss_conn *c, fss_value_work **out, fs_error *err)
 {
+    /* Created without indexes: the lines are appended in pass 1 and indexed
+     * once, sorted, when all are in (fss__repo_work_index). Indexes kept up
+     * to date row by row cost most of the run at 100,000 customers (four
+     * B-trees updated in random order, spilling out of SQLite's cache;
+     * docs/BENCHMARKS.md). Dropped and created anew, so a table left by a
+     * failed run takes no index maintenance into this one. */
     static const char *const ddl[] = {
-        "CREATE TEMP TABLE IF NOT EXISTS fss_value_work(currency TEXT NOT NULL,"
+        "DROP TABLE IF EXISTS fss_value_work",
+        "CREATE TEMP TABLE fss_value_work(currency TEXT NOT NULL,"
         " cust BLOB NOT NULL, unit INTEGER NOT NULL, cnt INTEGER NOT NULL,"
         " recent INTEGER NOT NULL, revenue INTEGER NOT NULL, nrev INTEGER NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS fss_value_work_unit ON fss_value_work(currency, unit)",
-        "CREATE INDEX IF NOT EXISTS fss_value_work_cnt ON fss_value_work(currency, cnt)",
-        "CREATE INDEX IF NOT EXISTS fss_value_work_recent ON fss_value_work(currency, recent)",
-        "CREATE INDEX IF NOT EXISTS fss_value_work_rev"
-        " ON fss_value_work(currency, nrev, cust)",
-        "DELETE FROM fss_value_work",
     };
     fss_status rc = FSS_OK;
 
@@ -230,21 +350,34 @@ fss_status fss__repo_work_open(fss_conn *c, fss_value_work **out, fs_error *err)
     return FSS_OK;
 }
 
+static void work_sql(char *sql, size_t cap, size_t rows)
+{
+    size_t k = (size_t)snprintf(sql, cap, "INSERT INTO fss_value_work(currency, cust, unit,"
+                                          " cnt, recent, revenue, nrev) VALUES ");
+    for (size_t i = 0; i < rows; i++)
+        k += (size_t)snprintf(sql + k, cap - k, "%s(?,?,?,?,?,?,?)", i ? "," : "");
+}
+
 fss_status fss__repo_work_flush(fss_value_work *w, fs_error *err)
 {
     char sql[WORK_ROWS * 24 + 160];
-    size_t k;
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
+    bool full = w->n == WORK_ROWS;
 
     if (!w->n)
         return FSS_OK;
-    k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO fss_value_work(currency, cust, unit,"
-                                          " cnt, recent, revenue, nrev) VALUES ");
-    for (size_t i = 0; i < w->n; i++)
-        k += (size_t)snprintf(sql + k, sizeof sql - k, "%s(?,?,?,?,?,?,?)", i ? "," : "");
-    if (fss_prepare(w->c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
-        return fss__dbfail(err, w->c->db, "work table");
+    /* A full buffer reuses the one statement; the last, shorter one of a
+     * batch is prepared for its use. */
+    if (full && w->insert)
+        st = w->insert;
+    else {
+        work_sql(sql, sizeof sql, w->n);
+        if (fss_prepare(w->c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
+            return fss__dbfail(err, w->c->db, "work table");
+        if (full)
+            w->insert = st;
+    }
     for (size_t i = 0; i < w->n; i++) {
         int b = (int)i * WORK_COLS;
         fss_bind_text(st, b + 1, w->buf[i].currency, -1, FSS_SQL_STATIC);
@@ -254,7 +387,10 @@ fss_status fss__repo_work_flush(fss_value_work *w, fs_error *err)
     }
     if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, w->c->db, "work table");
-    fss_finalize(st);
+    if (st == w->insert)
+        fss_reset(st);
+    else
+        fss_finalize(st);
     w->n = 0;
     return rc;
 }
@@ -279,26 +415,95 @@ fss_status fss__repo_work_add(fss_value_work *w, const fs_id *cust, const fs_sco
     return FSS_OK;
 }
 
-fss_status fss__repo_work_value_at(fss_value_work *w, const char *currency, fs_score_key key,
-                                   size_t pos, int64_t *out, fs_error *err)
+fss_status fss__repo_work_index(fss_value_work *w, fs_error *err)
 {
-    char sql[256];
+    /* Each key's order with the customer as the tie (so a position can be
+     * walked to from the previous one by keyset), and the Pareto order. */
+    static const char *const ddl[] = {
+        "CREATE INDEX fss_value_work_unit ON fss_value_work(currency, unit, cust)",
+        "CREATE INDEX fss_value_work_cnt ON fss_value_work(currency, cnt, cust)",
+        "CREATE INDEX fss_value_work_recent ON fss_value_work(currency, recent, cust)",
+        "CREATE INDEX fss_value_work_revenue ON fss_value_work(currency, revenue, cust)",
+        "CREATE INDEX fss_value_work_rev ON fss_value_work(currency, nrev, cust)",
+    };
+    fss_status rc = fss__repo_work_flush(w, err);
+
+    for (size_t i = 0; rc == FSS_OK && i < sizeof ddl / sizeof ddl[0]; i++)
+        rc = fss__exec(w->c, ddl[i], err);
+    return rc;
+}
+
+/* The line at `skip` lines after (value, cust) in key's order (first: from
+ * the start), its value and customer into *value, *cust. */
+static fss_status work_step(fss_value_work *w, const char *currency, fs_score_key key,
+                            bool first, size_t skip, int64_t *value, fs_id *cust,
+                            fs_error *err)
+{
+    const char *col = key_col[key];
+    char sql[320];
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if ((unsigned)key >= FS_SCORE_NKEYS)
-        return fss__fail(err, FSS_EINVAL, "work table: no such key");
-    snprintf(sql, sizeof sql,
-             "SELECT %s FROM fss_value_work WHERE currency = ? ORDER BY %s LIMIT 1 OFFSET %zu",
-             key_col[key], key_col[key], pos);
+    if (first)
+        snprintf(sql, sizeof sql,
+                 "SELECT %s, cust FROM fss_value_work WHERE currency = ?1"
+                 " ORDER BY %s, cust LIMIT 1 OFFSET ?4",
+                 col, col);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT %s, cust FROM fss_value_work WHERE currency = ?1"
+                 " AND (%s, cust) > (?2, ?3) ORDER BY %s, cust LIMIT 1 OFFSET ?4",
+                 col, col, col);
     if (fss_prepare(w->c->db, sql, -1, &st, NULL) != FSS_SQL_OK)
         return fss__dbfail(err, w->c->db, "work table");
     fss_bind_text(st, 1, currency, -1, FSS_SQL_STATIC);
-    if (fss_step(st) == FSS_SQL_ROW)
-        *out = fss_column_int64(st, 0);
-    else
-        rc = fss__fail(err, FSS_EDB, "work table: no line %zu of %s", pos, currency);
+    if (!first) {
+        fss_bind_int64(st, 2, *value);
+        fss_bind_blob(st, 3, cust->b, 16, FSS_SQL_TRANSIENT);
+    }
+    fss_bind_int64(st, 4, (int64_t)skip);
+    if (fss_step(st) == FSS_SQL_ROW && fss_column_bytes(st, 1) == 16) {
+        *value = fss_column_int64(st, 0);
+        memcpy(cust->b, fss_column_blob(st, 1), 16);
+    } else
+        rc = fss__fail(err, FSS_EDB, "work table: too few lines of %s", currency);
     fss_finalize(st);
+    return rc;
+}
+
+fss_status fss__repo_work_values_at(fss_value_work *w, const char *currency,
+                                    fs_score_key key, const size_t *pos, int64_t *out,
+                                    size_t n, fs_error *err)
+{
+    size_t order[FS_SCORE_MAX_CUTS], at = 0;
+    int64_t value = 0;
+    fs_id cust;
+    bool first = true;
+    fss_status rc = FSS_OK;
+
+    if ((unsigned)key >= FS_SCORE_NKEYS || n > FS_SCORE_MAX_CUTS)
+        return fss__fail(err, FSS_EINVAL, "work table: no such key");
+    memset(&cust, 0, sizeof cust);
+    /* positions in ascending order, so the walk goes forward only: each
+     * read starts after the line the previous one found (keyset) and skips
+     * the lines between, so the key's order is read once in all, whatever
+     * the number of cuts */
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        for (; j > 0 && pos[order[j - 1]] > pos[i]; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (size_t i = 0; rc == FSS_OK && i < n; i++) {
+        size_t p = pos[order[i]];
+        if (first || p > at) {
+            rc = work_step(w, currency, key, first, first ? p : p - at - 1, &value, &cust,
+                           err);
+            at = p;
+            first = false;
+        }
+        out[order[i]] = value;
+    }
     return rc;
 }
 
@@ -343,9 +548,11 @@ void fss__repo_work_close(fss_value_work *w)
 {
     if (!w)
         return;
-    /* Empty, so the connection's temporary storage holds nothing between
-     * runs; a failure leaves rows the next open deletes. */
-    (void)fss__exec(w->c, "DELETE FROM fss_value_work", NULL);
+    if (w->insert)
+        fss_finalize(w->insert);
+    /* Dropped, so the connection's temporary storage holds nothing between
+     * runs; a failure leaves a table the next open drops. */
+    (void)fss__exec(w->c, "DROP TABLE IF EXISTS fss_value_work", NULL);
     free(w);
 }
 

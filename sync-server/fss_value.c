@@ -87,6 +87,36 @@ static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *afte
     return rc;
 }
 
+/* The purchases and visits, the most numerous rows analyze reads: only
+ * the fields take_purchases and take_visits look at. */
+static const char *const purchase_fields[] = {"amount", "currency", "purchased_at"};
+static const char *const visit_fields[] = {"checkin_at", "checkout_at", "planned_at",
+                                           "status"};
+
+/* (customers: their ids alone) */
+static fss_status stream_open_fields(fss_conn *c, const char *entity, const fs_id *after,
+                                     const fs_id *upto, stream *st, fs_error *err)
+{
+    const fs_entity *e = fs_schema_entity(entity);
+    bool visit = strcmp(entity, "visit") == 0, customer = strcmp(entity, "customer") == 0;
+    fss_status rc;
+
+    memset(st, 0, sizeof *st);
+    if (!e)
+        return FSS_OK;
+    if ((rc = fss__repo_value_open_fields(c, e, after, upto,
+                                          visit ? visit_fields : purchase_fields,
+                                          customer ? 0 : visit ? 4 : 3, &st->cur, err)) !=
+        FSS_OK)
+        return rc;
+    if ((rc = stream_next(st, err)) != FSS_OK) {
+        fss__repo_value_close(st->cur);
+        fs_row_free(&st->row);
+        memset(st, 0, sizeof *st);
+    }
+    return rc;
+}
+
 static void stream_close(stream *st)
 {
     fss__repo_value_close(st->cur);
@@ -580,9 +610,9 @@ static fss_status summarize_batch(run *r, const fs_id *after, const fs_id *upto,
     fss_status rc;
 
     memset(&pu, 0, sizeof pu);
-    if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
+    if ((rc = stream_open_fields(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
         return rc;
-    if ((rc = stream_open(r->c, "purchase", after, upto, &pu, err)) != FSS_OK)
+    if ((rc = stream_open_fields(r->c, "purchase", after, upto, &pu, err)) != FSS_OK)
         goto done;
     while (cu.has) {
         fs_score_line lines[FS_SCORE_MAX_FIXED];
@@ -657,9 +687,21 @@ static fss_status cut_points(run *r, fs_error *err)
         fs_score_cut cuts[FS_SCORE_MAX_CUTS];
         size_t k = fs_score_cuts(c, r->p, cuts), n = 0;
         bool taking = true;
-        for (size_t j = 0; rc == FSS_OK && j < k; j++)
-            rc = fss__repo_work_value_at(r->work, c->currency, cuts[j].key, cuts[j].pos,
-                                         cuts[j].value, err);
+        /* each key's positions in one forward read of its order */
+        for (int key = 0; rc == FSS_OK && key < FS_SCORE_NKEYS; key++) {
+            size_t pos[FS_SCORE_MAX_CUTS], m = 0;
+            int64_t val[FS_SCORE_MAX_CUTS];
+            for (size_t j = 0; j < k; j++)
+                if ((int)cuts[j].key == key)
+                    pos[m++] = cuts[j].pos;
+            if (!m)
+                continue;
+            rc = fss__repo_work_values_at(r->work, c->currency, (fs_score_key)key, pos, val,
+                                          m, err);
+            for (size_t j = 0, v = 0; rc == FSS_OK && j < k; j++)
+                if ((int)cuts[j].key == key)
+                    *cuts[j].value = val[v++];
+        }
         for (bool first = true; rc == FSS_OK && taking; first = false) {
             fss_work_line last = n ? page[n - 1] : (fss_work_line){0};
             rc = fss__repo_work_by_revenue(r->work, c->currency, first ? NULL : &last, page,
@@ -692,6 +734,34 @@ static fss_status grade_lines(run *r, const fs_id *id, fs_score_line *lines, siz
     return FSS_OK;
 }
 
+/* A batch's collected writes, through the one save path. On PostgreSQL
+ * the rows they change are loaded in chunks first (a round trip per chunk,
+ * not per row). The customers go first, so their saves queue up together
+ * there (a new task's save looks up its parent, which writes the queue).
+ * On SQLite rows load one by one, cheaper than a compiled IN: nothing is
+ * kept, so memory stays flat (a row cache fed by the cursors grew the
+ * first run's peak with the customers, docs/BENCHMARKS.md). */
+static fss_status batch_write(run *r, fs_error *err)
+{
+    fss_rowref *refs = NULL;
+    fss_status rc = FSS_OK;
+
+    if (!r->w.n)
+        return FSS_OK;
+    if (!(refs = malloc(r->w.n * sizeof *refs)))
+        return fss__fail(err, FSS_ENOMEM, "analyze: writes");
+    for (size_t i = 0; i < r->w.n; i++)
+        refs[i] = (fss_rowref){r->w.chg[i].entity, r->w.chg[i].row};
+    if (fss__repo_batched(r->c))
+        rc = fss__repo_rows_prefetch(r->c, refs, r->w.n, false, err);
+    free(refs);
+    for (int pass = 0; pass < 2 && rc == FSS_OK; pass++)
+        for (size_t i = 0; i < r->w.n && rc == FSS_OK; i++)
+            if ((strcmp(r->w.chg[i].entity->name, "customer") == 0) == (pass == 0))
+                rc = fss__server_write(r->s, r->c, &r->w.chg[i], err);
+    return rc;
+}
+
 /* Pass 3, one batch in a write transaction: evaluate the churn rules,
  * collect the customer fields that differ and the generated tasks to open
  * or close, then write them (after the cursors are closed). The tasks are
@@ -708,7 +778,9 @@ static fss_status churn_batch(run *r, const fs_id *after, const fs_id *upto, fs_
     if ((rc = stream_open(r->c, "customer", after, upto, &cu, err)) != FSS_OK)
         return rc;
     for (int i = 0; i < 4; i++)
-        if ((rc = stream_open(r->c, kids[i], after, upto, &st[i], err)) != FSS_OK)
+        if ((rc = i < 2 ? stream_open_fields(r->c, kids[i], after, upto, &st[i], err)
+                        : stream_open(r->c, kids[i], after, upto, &st[i], err)) !=
+            FSS_OK)
             goto done;
     while (cu.has) {
         const fs_id *id = &cu.row.id;
@@ -781,8 +853,8 @@ done:
     stream_close(&cu);
     for (int i = 0; i < 4; i++)
         stream_close(&st[i]);
-    for (size_t i = 0; i < r->w.n && rc == FSS_OK; i++)
-        rc = fss__server_write(r->s, r->c, &r->w.chg[i], err);
+    if (rc == FSS_OK)
+        rc = batch_write(r, err);
     writes_free(&r->w);
     return rc;
 }
@@ -831,6 +903,7 @@ fss_status fss_analyze(fss_server *s, int64_t now_ms, fss_analyze_result *out,
     }
     if ((rc = fss__repo_work_open(r.c, &r.work, err)) != FSS_OK ||
         (rc = each_batch(&r, false, summarize_batch, err)) != FSS_OK ||
+        (rc = fss__repo_work_index(r.work, err)) != FSS_OK ||
         (rc = cut_points(&r, err)) != FSS_OK)
         goto done;
     if ((rc = each_batch(&r, true, churn_batch, err)) != FSS_OK ||
@@ -861,7 +934,7 @@ static fss_status report_summarize(run *r, fs_error *err)
     memset(&pu, 0, sizeof pu);
     if ((rc = stream_open(r->c, "customer", NULL, NULL, &cu, err)) != FSS_OK)
         return rc;
-    if ((rc = stream_open(r->c, "purchase", NULL, NULL, &pu, err)) != FSS_OK)
+    if ((rc = stream_open_fields(r->c, "purchase", NULL, NULL, &pu, err)) != FSS_OK)
         goto done;
     while (cu.has) {
         fs_score_line tmp[FS_SCORE_MAX_FIXED];

@@ -291,9 +291,6 @@ static fss_status server_write(fss_server *s, fss_conn *c, fs_change *chg,
         rc = fss__fail(err, FSS_ENOMEM, "row copy");
         goto done;
     }
-    if (is_customer && found &&
-        (rc = fss__customer_reps(c, &chg->row, &before, err)) != FSS_OK)
-        goto done;
     memset(&ctx, 0, sizeof ctx);
     ctx.origin = FS_ORIGIN_SERVER;
     ctx.now = fss__tick(s);
@@ -309,6 +306,14 @@ static fss_status server_write(fss_server *s, fss_conn *c, fs_change *chg,
         rc = fss__fail(err, FSS_EINVAL, "%s", serr.text);
         goto done;
     }
+    /* The reps who saw the customer before: only asked when its placement
+     * moves (the one case fss__save_merged_why uses them), and before the
+     * save, so the store still holds the row as it was. analyze writes
+     * every customer's value fields and moves no placement: that was a
+     * query per customer (docs/BENCHMARKS.md, analyze). */
+    if (is_customer && found && !fss__customer_placement_eq(&orig, &row) &&
+        (rc = fss__customer_reps(c, &chg->row, &before, err)) != FSS_OK)
+        goto done;
     /* The back office (or the server) sees the whole store: only what is
      * newer than its delete was not seen. */
     if ((rc = fss__save_merged_why(c, &orig, &row, found, &before, INT64_MAX,

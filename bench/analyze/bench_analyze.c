@@ -2,7 +2,8 @@
  * bench_analyze.c - `analyze` (sync-server/fss_value.c over conflict/
  * fs_score.c) on a large store, issue #16's measure: 100,000 customers with
  * 1,000,000 purchases and 500,000 visits, and the same at 25,000 customers
- * in the same launch (--quick: a tenth of each), so that the memory a run
+ * in the same launch (--quick: a tenth of each; --size N: only a store of
+ * N customers, for profiling), so that the memory a run
  * adds can be compared across sizes: it must not grow with the customers.
  * For each size it prints the wall time of the first run (which writes
  * every customer's values and the generated tasks), of a second run over
@@ -399,11 +400,23 @@ static void measure(size_t ncust, int64_t now, measured out[2])
         fprintf(stderr, "bench_analyze: could not remove %s\n", dir);
 }
 
+/* `--size N`: only one store of N customers (for profiling one size);
+ * 0 when not given. */
+static size_t one_size(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--size") == 0)
+            return (size_t)strtoull(argv[i + 1], NULL, 10);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bool quick = bench_quick(argc, argv);
-    const size_t sizes[2] = {quick ? 2500 : 25000, quick ? 10000 : 100000};
+    size_t sizes[2] = {quick ? 2500 : 25000, quick ? 10000 : 100000};
     const char *names[2] = {quick ? "2.5k" : "25k", quick ? "10k" : "100k"};
+    size_t only = one_size(argc, argv);
+    char only_name[32];
     struct timespec ts;
     int64_t now;
     measured *m;
@@ -415,7 +428,12 @@ int main(int argc, char **argv)
     if (m == MAP_FAILED)
         die("mmap", "failed");
     memset(m, 0, 4 * sizeof *m);
-    for (int z = 0; z < 2; z++) {
+    if (only) {
+        snprintf(only_name, sizeof only_name, "%zu", only);
+        sizes[1] = only;
+        names[1] = only_name;
+    }
+    for (int z = only ? 1 : 0; z < 2; z++) {
         measured *r = &m[2 * z];
         const char *c = names[z];
         measure(sizes[z], now, r);
@@ -426,7 +444,7 @@ int main(int argc, char **argv)
         bench_result("analyze", c, "first_run_max_push_ms", r[0].max_push_ms, "ms", NAN,
                      NULL);
         bench_result("analyze", c, "rerun_s", r[1].wall_s, "s", NAN,
-                     z == 1 && !quick ? "<10s" : NULL);
+                     z == 1 && !quick && !only ? "<10s" : NULL);
         bench_result("analyze", c, "rerun_cpu_s", r[1].cpu_s, "s", NAN, NULL);
         bench_result("analyze", c, "rerun_resequenced",
                      (double)(r[1].changed + r[1].tasks_opened + r[1].tasks_closed), "rows",
@@ -438,6 +456,10 @@ int main(int argc, char **argv)
                      (double)(r[0].push_errors + r[1].push_errors), "count", NAN, "0");
     }
     /* Flat memory: what the larger store adds per extra customer. */
+    if (only) {
+        munmap(m, 4 * sizeof *m);
+        return 0;
+    }
     double extra = (double)(sizes[1] - sizes[0]);
     bench_result("analyze", "growth", "first_run_rss_bytes_per_customer",
                  (m[2].rss_added_mib - m[0].rss_added_mib) * 1048576.0 / extra, "B", NAN,
