@@ -252,7 +252,7 @@ void fss__stmt_done(fss_conn *c, fss_stmt *st)
  * the transaction ended (or a new one begins). */
 static void tx_forget(fss_conn *c)
 {
-    c->seq_locked = c->seq_known = c->seq_dirty = false;
+    c->seq_locked = c->seq_known = c->seq_dirty = c->seq_late = false;
     fss__rowcache_off(c);
 }
 
@@ -292,6 +292,80 @@ fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
     return rc;
 }
 
+/* The counter row's value and version (xmin: the transaction that last
+ * wrote it; every write transaction that took the lock writes it at
+ * commit, fss__commit), with its lock when `lock`. */
+static fss_status counter_version(fss_conn *c, bool lock, int64_t *value,
+                                  int64_t *ver, fs_error *err)
+{
+    fss_stmt *st = NULL;
+    fss_status rc = fss__stmt(
+        c, lock ? "SELECT value, xmin::text::bigint FROM fss_meta "
+                  "WHERE key = 'seq' FOR UPDATE"
+                : "SELECT value, xmin::text::bigint FROM fss_meta "
+                  "WHERE key = 'seq'",
+        &st, err);
+
+    if (rc != FSS_OK)
+        return rc;
+    if (fss_step(st) == FSS_SQL_ROW) {
+        *value = fss_column_int64(st, 0);
+        *ver = fss_column_int64(st, 1);
+    } else
+        rc = fss__dbfail(err, c->db, "sequence counter");
+    fss__stmt_done(c, st);
+    return rc;
+}
+
+fss_status fss__begin_late(fss_conn *c, fs_error *err)
+{
+    int64_t value = 0;
+    fss_status rc;
+
+    if (fss_sql_backend_of(c->db) != FSS_SQL_PG)
+        return fss__begin_immediate(c, err);
+    tx_forget(c);
+    /* READ COMMITTED: each read sees what was committed when it ran, so a
+     * commit between this version and fss__lock_late's is what can make
+     * a read out of date - and every such commit changes the version. */
+    rc = fss__exec(c, "BEGIN", err);
+    if (rc == FSS_OK &&
+        (rc = counter_version(c, false, &value, &c->seq_ver, err)) != FSS_OK)
+        fss__rollback(c);
+    c->seq_late = rc == FSS_OK;
+    return rc;
+}
+
+fss_status fss__lock_late(fss_conn *c, bool *stale, fs_error *err)
+{
+    int64_t ver = 0;
+    fss_status rc;
+
+    *stale = false;
+    if (!c->seq_late)
+        return FSS_OK; /* SQLite: locked at BEGIN */
+    if (c->writers_waiting)
+        atomic_fetch_add(c->writers_waiting, 1);
+    /* FOR UPDATE waits for the holder and then reads the row's newest
+     * version, so a writer that committed meanwhile shows as a new xmin.
+     * From here on it is fss__begin_immediate's transaction: numbers are
+     * taken under the lock and become visible at its release, and the
+     * reads made again below the lock see rows no other writer changes. */
+    rc = counter_version(c, true, &c->seq, &ver, err);
+    if (c->writers_waiting)
+        atomic_fetch_sub(c->writers_waiting, 1);
+    c->seq_late = false;
+    if (rc != FSS_OK) {
+        fss__rollback(c);
+        return rc;
+    }
+    c->seq_known = c->seq_locked = true;
+    *stale = ver != c->seq_ver;
+    if (*stale)
+        fss__rowcache_clear(c); /* its rows may be out of date */
+    return FSS_OK;
+}
+
 void fss__yield_to_writers(fss_server *s)
 {
     /* SQLite wakes a waiting writer by polling (the busy handler sleeps up
@@ -322,11 +396,20 @@ fss_status fss__commit(fss_conn *c, fs_error *err)
     /* The numbers handed out go back into the counter in the same round
      * trip as the COMMIT (a failed UPDATE aborts the transaction, so the
      * COMMIT after it commits nothing). */
-    if (c->seq_dirty) {
+    /* On PostgreSQL every transaction that held the lock writes the row,
+     * numbers or not: its new version is what tells fss__lock_late that a
+     * writer committed (a rep's territories, a batch record, ...). Without
+     * numbers the value stays what it is (copy-store writes it itself). */
+    if (c->seq_dirty ||
+        (c->seq_locked && fss_sql_backend_of(c->db) == FSS_SQL_PG)) {
         char sql[96];
-        snprintf(sql, sizeof sql,
-                 "UPDATE fss_meta SET value = %lld WHERE key = 'seq'; COMMIT",
-                 (long long)c->seq);
+        if (c->seq_dirty)
+            snprintf(sql, sizeof sql,
+                     "UPDATE fss_meta SET value = %lld WHERE key = 'seq'; COMMIT",
+                     (long long)c->seq);
+        else
+            snprintf(sql, sizeof sql,
+                     "UPDATE fss_meta SET value = value WHERE key = 'seq'; COMMIT");
         rc = fss__exec(c, sql, err);
         /* SQLite's exec stops at the failed UPDATE; PostgreSQL has aborted
          * the transaction: either way it must not stay open. */
@@ -417,6 +500,10 @@ fss_status fss__next_seq(fss_conn *c, int64_t *out, fs_error *err)
     fss_status rc;
 
     *out = 0;
+    /* A number taken before fss__lock_late could become visible out of
+     * order: never. */
+    if (c->seq_late)
+        return fss__fail(err, FSS_EDB, "sequence number before the counter's lock");
     /* Inside fss__begin_immediate's transaction the counter is ours until
      * commit: count in memory and write the last number back once
      * (fss__commit). That was one UPDATE per saved row, and the counter's

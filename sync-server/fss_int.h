@@ -29,6 +29,7 @@ typedef struct fss_metrics {
     uint64_t lat_bucket[FSS_ROUTE_COUNT][FSS_LAT_BUCKETS + 1];
     double lat_sum[FSS_ROUTE_COUNT];
     uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
+    uint64_t push_rereads; /* fss_sync.c sync_push: reads made again under the lock */
     uint64_t pulls[3];   /* by fss_pull_plan (AUTO unused) */
     uint64_t conflicts[FS_RULE_LAST + 1];
     uint64_t rejects[FS_REASON_INVALID + 1];
@@ -466,6 +467,7 @@ void fss__metrics_conflicts(fss_metrics *m, const fs_conflict_list *l);
 void fss__metrics_reject(fss_metrics *m, fs_reason r);
 void fss__metrics_refusal(fss_metrics *m, fs_proto_error_code c);
 void fss__metrics_replay(fss_metrics *m);
+void fss__metrics_push_reread(fss_metrics *m);
 void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan);
 
 /* ---- a back-office write transaction (fss_admin.c) ----

@@ -91,6 +91,13 @@ void fss__metrics_replay(fss_metrics *m)
     pthread_mutex_unlock(&m->mu);
 }
 
+void fss__metrics_push_reread(fss_metrics *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->push_rereads++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan)
 {
     pthread_mutex_lock(&m->mu);
@@ -143,11 +150,18 @@ void fss_metrics_render(fss_server *s, fss_buf *out)
                         "# TYPE fieldsync_scope_exits_total counter\n"
                         "fieldsync_scope_exits_total %llu\n"
                         "# TYPE fieldsync_batches_replayed_total counter\n"
-                        "fieldsync_batches_replayed_total %llu\n",
+                        "fieldsync_batches_replayed_total %llu\n"
+                        "# HELP fieldsync_push_rereads_total Pushes that read "
+                        "their rows again under the sequence counter's lock "
+                        "(PostgreSQL: a writer committed after their first "
+                        "reads).\n"
+                        "# TYPE fieldsync_push_rereads_total counter\n"
+                        "fieldsync_push_rereads_total %llu\n",
                    (unsigned long long)snap.rows_pushed,
                    (unsigned long long)snap.rows_pulled,
                    (unsigned long long)snap.exits_sent,
-                   (unsigned long long)snap.batches_replayed);
+                   (unsigned long long)snap.batches_replayed,
+                   (unsigned long long)snap.push_rereads);
     fss_buf_printf(out, "# HELP fieldsync_pulls_total Pull queries by plan "
                         "(docs/ARCHITECTURE.md, a sync round).\n"
                         "# TYPE fieldsync_pulls_total counter\n"

@@ -40,6 +40,16 @@ void fss__conn_put(fss_server *s, fss_conn *c);
 /* A write transaction: from begin to commit no other writer can take a
  * sequence number (see fss__next_seq). */
 fss_status fss__begin_immediate(fss_conn *c, fs_error *err);
+/* A write transaction whose first reads run before the counter's lock
+ * (issue 18: the lock is then held for the writes alone). On PostgreSQL
+ * fss__begin_late begins it and notes the counter row's version; reads
+ * may follow, but no sequence number; fss__lock_late then takes the lock
+ * and sets *stale when a write transaction committed in between, in which
+ * case everything read before it must be read again (it may be out of
+ * date; the request's row cache is dropped here). On SQLite fss__begin_late is fss__begin_immediate and *stale is
+ * always false. */
+fss_status fss__begin_late(fss_conn *c, fs_error *err);
+fss_status fss__lock_late(fss_conn *c, bool *stale, fs_error *err);
 /* Waits (up to 120 ms) while this process has writers waiting in
  * fss__begin_immediate (or a request's last_seen update): a job writing
  * in batches calls it between them. */

@@ -62,6 +62,10 @@ struct fss_conn {
     bool seq_known;  /* seq holds the counter's value */
     bool seq_dirty;  /* numbers handed out that are not written back */
     int64_t seq;
+    /* fss__begin_late's transaction before fss__lock_late: the counter
+     * row's version (its xmin) when the transaction began. */
+    bool seq_late;
+    int64_t seq_ver;
     /* The request's row cache (fss_repo_batch.c): NULL when off. */
     struct fss_rowcache *rows;
     /* fss_repo_search.c: the statements reading a customer's searchable

@@ -1077,7 +1077,7 @@ static step sync_decode(sync_ctx *x, const fss_request *req,
 static step sync_begin(sync_ctx *x, const fs_sync_request *rq, int64_t *cur,
                        fss_response *resp, fs_error *err)
 {
-    if ((rq->nchanges ? fss__begin_immediate(x->c, err)
+    if ((rq->nchanges ? fss__begin_late(x->c, err)
                       : fss__begin_read(x->c, err)) != FSS_OK ||
         fss__current_seq(x->c, cur, err) != FSS_OK)
         return STEP_INTERNAL;
@@ -1270,20 +1270,18 @@ static fss_status redirect_change(sync_ctx *x, fs_change *chg, bool *redirected,
     return FSS_OK;
 }
 
-/* Every change of a new batch, in order, each with its result. */
+/* Every change of a new batch, in order, each with its result (its rows
+ * read by prefetch_batch before). */
 static fss_status apply_batch(sync_ctx *x, const fs_sync_request *rq,
                               fs_sync_response *out, fs_error *err)
 {
     size_t i;
-    fss_status rc0;
 
     out->results = calloc(rq->nchanges, sizeof *out->results);
     if (!out->results)
         return fss__fail(err, FSS_ENOMEM, "results");
     out->nresults = rq->nchanges;
     x->cursor = rq->cursor;
-    if ((rc0 = prefetch_batch(x, rq, err)) != FSS_OK)
-        return rc0;
     for (i = 0; i < rq->nchanges; i++) {
         const fs_proto_change_error *ce = find_error(rq, i);
         fss_status rc;
@@ -1338,19 +1336,63 @@ static fss_status sync_record(sync_ctx *x, const fs_sync_request *rq, fs_error *
     return fss__repo_device_report(x->c, &x->dev->id, (int64_t)fss_now_ms(), &r, err);
 }
 
+/* What a push reads before it writes: its batch record and, for a new
+ * batch, the rows its changes will read (prefetch_batch). */
+static fss_status push_reads(sync_ctx *x, const fs_sync_request *rq,
+                             const uint8_t digest[32], bool *seen, bool *same,
+                             fs_sync_response *out, fs_error *err)
+{
+    fss_status rc = lookup_batch(x, &rq->batch_id, digest, seen, same, out, err);
+
+    if (rc == FSS_OK && !*seen)
+        rc = prefetch_batch(x, rq, err);
+    return rc;
+}
+
+/* Forgets what push_reads read: a writer committed before the lock
+ * (fss__lock_late has dropped the connection's row cache). */
+static void push_forget(sync_ctx *x, fs_sync_response *out)
+{
+    memset(&x->scope, 0, sizeof x->scope);
+    free(x->unmerged);
+    x->unmerged = NULL;
+    x->nunmerged = 0;
+    free(out->results);
+    out->results = NULL;
+    out->nresults = 0;
+}
+
 /* The push, inside the write transaction: a batch id seen before answers
  * with its stored results (409 if its changes differ), a new one is applied
- * and stored. Commits, then opens the pull's read transaction (*cur anew). */
+ * and stored. Commits, then opens the pull's read transaction (*cur anew).
+ *
+ * On PostgreSQL the reads come before the sequence counter's lock
+ * (fss__begin_late), so the lock every writer of the store queues for is
+ * held for the merge and the writes alone: at 2 processes the queue for it
+ * was the convoy of issue 18 (docs/ARCHITECTURE.md, "Several processes").
+ * When another writer committed in between, the reads are made again
+ * under the lock, so the merge still sees rows no one else is changing. A
+ * batch already recorded needs no lock: its answer is read, not written. */
 static step sync_push(sync_ctx *x, const fs_sync_request *rq,
                       fs_sync_response *out, bool *seen, int64_t *cur,
                       fss_response *resp, fs_error *err)
 {
     uint8_t digest[32];
-    bool same = false;
+    bool same = false, stale = false;
 
     if (batch_digest(rq, digest, err) != FSS_OK ||
-        lookup_batch(x, &rq->batch_id, digest, seen, &same, out, err) != FSS_OK)
+        push_reads(x, rq, digest, seen, &same, out, err) != FSS_OK)
         return STEP_INTERNAL;
+    if (!*seen) {
+        if (fss__lock_late(x->c, &stale, err) != FSS_OK)
+            return STEP_INTERNAL;
+        if (stale) {
+            push_forget(x, out);
+            fss__metrics_push_reread(&x->s->metrics);
+            if (push_reads(x, rq, digest, seen, &same, out, err) != FSS_OK)
+                return STEP_INTERNAL;
+        }
+    }
     if (*seen && !same) {
         fss__error_proto(x->s, resp, 409, FS_PROTO_ERR_BATCH_CONFLICT, false,
                          "batch id already used with different changes");

@@ -12,6 +12,9 @@
 #include "cmd_ticket.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1150,6 +1153,14 @@ int main(int argc, char **argv)
     uint64_t ttl_s = 0;
     int rc = 0, i;
 
+    /* glibc gave each worker thread's arena back to the kernel whenever a
+     * response's deflate state (~256 KiB) was freed: an madvise, and a TLB
+     * shootdown interrupting the other cores, per request - 18% of the
+     * server's CPU on PostgreSQL at saturation (docs/BENCHMARKS.md, issue
+     * 18 (e)). Keep up to 32 MiB free per arena instead. */
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+#endif
     memset(&a, 0, sizeof a);
     fss_config_default(&a.cfg);
     if (parse_args(&a, argc, argv) < 0) {

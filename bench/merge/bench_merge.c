@@ -9,7 +9,8 @@
  * (fss_admin_import, JSON), each with 3 contacts, 90 visits (checked in) and
  * 6 tasks created by an enrolled device through POST /v1/sync, so the store
  * holds 100 x C rows written by the server's own code (C = 1,000: 100k rows;
- * --quick: 100, 10k rows).
+ * --quick: 100, 10k rows). The server is then restarted on the populated
+ * store (its open analyzes it; PostgreSQL's cached plans start afresh).
  *
  * Each case then pushes n changed rows (existing rows, in a scattered order:
  * row k*7919 mod N) in batches of 1,000 through fss_handle("POST /v1/sync")
@@ -926,6 +927,20 @@ static void setup(bench *b)
         die("rep: %s", err.text);
     build_rows(b);
     populate(b);
+    /* Restart the server on the populated store, as a deployment runs on a
+     * store that has rows: its open refreshes the planner's statistics
+     * (ANALYZE) and its connections start without cached plans. Without
+     * this, PostgreSQL kept the generic plans it made while the tables were
+     * empty (the open's ANALYZE saw 0 rows): a sequential scan of `visit`
+     * for every batch row load, 15-30 ms each, until autovacuum's next
+     * ANALYZE (up to a minute, longer than a launch) - which made the
+     * PostgreSQL pass's rate swing between 1,000 and 7,000 rows/s
+     * (docs/BENCHMARKS.md, issue 18 (e)). Done for SQLite too, so both
+     * backends are measured the same way. */
+    fss_server_close(b->s);
+    b->s = NULL;
+    if (fss_server_open(&b->cfg, &b->s, &err) != FSS_OK)
+        die("reopen: %s", err.text);
 }
 
 int main(int argc, char **argv)

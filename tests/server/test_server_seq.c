@@ -85,6 +85,7 @@ typedef struct writer {
     fs_id cust;
     int64_t seq;
     fss_status st;
+    bool late; /* fss__begin_late + fss__lock_late (the sync push's way) */
     int done; /* set (atomically) when the writer has committed */
 } writer;
 
@@ -99,7 +100,14 @@ static void *second_writer(void *arg)
     w->st = FSS_EDB;
     if (!c)
         return NULL;
-    if (fss__begin_immediate(c, &err) == FSS_OK) {
+    if (w->late) {
+        bool stale = false;
+        if (fss__begin_late(c, &err) == FSS_OK &&
+            fss__lock_late(c, &stale, &err) == FSS_OK) {
+            w->seq = resave(c, &w->cust);
+            w->st = fss__commit(c, &err);
+        }
+    } else if (fss__begin_immediate(c, &err) == FSS_OK) {
         w->seq = resave(c, &w->cust);
         w->st = fss__commit(c, &err);
     }
@@ -132,7 +140,7 @@ static void wait_for_lock_wait(tk_server *t, const writer *w)
     fss_sql_close(db);
 }
 
-static void test_no_seq_skipped(void **state)
+static void no_seq_skipped(bool late)
 {
     tk_server t;
     fs_id rep, c1, c2;
@@ -144,7 +152,6 @@ static void test_no_seq_skipped(void **state)
     int64_t cursor, seq_a;
     seen mid, after;
 
-    (void)state;
     tk_start(&t, NULL);
     rep = tk_rep(&t, "Alice", "north");
     fs_id_format(&rep, repu);
@@ -165,6 +172,7 @@ static void test_no_seq_skipped(void **state)
      * could still be below). */
     w.s = t.s;
     w.cust = c2;
+    w.late = late;
     assert_int_equal(pthread_create(&th, NULL, second_writer, &w), 0);
     if (tk_pg())
         wait_for_lock_wait(&t, &w);
@@ -184,6 +192,89 @@ static void test_no_seq_skipped(void **state)
     assert_int_equal(after.n, 2);
     assert_int_equal(after.seq[0], seq_a);
     assert_int_equal(after.seq[1], w.seq);
+    tk_stop(&t);
+}
+
+static void test_no_seq_skipped(void **state)
+{
+    (void)state;
+    no_seq_skipped(false);
+}
+
+/* The same with the second writer taking the lock late (the sync push):
+ * it waits in fss__lock_late and gets no number before the first commits. */
+static void test_no_seq_skipped_late(void **state)
+{
+    (void)state;
+    no_seq_skipped(true);
+}
+
+/* fss__lock_late says stale exactly when a writer committed after
+ * fss__begin_late - with numbers (a saved row) or without (a write
+ * transaction that took none, e.g. a rep's territories) - and a late
+ * transaction takes no number before its lock. */
+static void test_late_lock_sees_commits(void **state)
+{
+    tk_server t;
+    fs_id c1;
+    fss_conn *a, *b;
+    fs_error err = {0};
+    int64_t seq = 0;
+    bool stale = true;
+
+    (void)state;
+    tk_start(&t, NULL);
+    (void)tk_rep(&t, "Alice", "north");
+    c1 = tk_customer(&t, "Greenfield", "north", NULL, 53.48, -2.24);
+    a = fss__conn_get(t.s, 5000);
+    b = fss__conn_get(t.s, 5000);
+    assert_non_null(a);
+    assert_non_null(b);
+
+    /* Nobody wrote in between. */
+    assert_int_equal(fss__begin_late(a, &err), FSS_OK);
+    if (tk_pg())
+        assert_int_not_equal(fss__next_seq(a, &seq, &err), FSS_OK);
+    assert_int_equal(fss__lock_late(a, &stale, &err), FSS_OK);
+    assert_false(stale);
+    assert_true(resave(a, &c1) > 0);
+    assert_int_equal(fss__commit(a, &err), FSS_OK);
+    if (!tk_pg()) {
+        /* SQLite locks at BEGIN: a second writer cannot come in between. */
+        fss__conn_put(t.s, a);
+        fss__conn_put(t.s, b);
+        tk_stop(&t);
+        return;
+    }
+
+    /* A writer saved a row in between. */
+    assert_int_equal(fss__begin_late(a, &err), FSS_OK);
+    assert_int_equal(fss__begin_immediate(b, &err), FSS_OK);
+    (void)resave(b, &c1);
+    assert_int_equal(fss__commit(b, &err), FSS_OK);
+    assert_int_equal(fss__lock_late(a, &stale, &err), FSS_OK);
+    assert_true(stale);
+    assert_int_equal(fss__commit(a, &err), FSS_OK);
+
+    /* A writer that took no number committed in between. */
+    assert_int_equal(fss__begin_late(a, &err), FSS_OK);
+    assert_int_equal(fss__begin_immediate(b, &err), FSS_OK);
+    assert_int_equal(fss__commit(b, &err), FSS_OK);
+    assert_int_equal(fss__lock_late(a, &stale, &err), FSS_OK);
+    assert_true(stale);
+    assert_int_equal(fss__commit(a, &err), FSS_OK);
+
+    /* A writer that rolled back changed nothing. */
+    assert_int_equal(fss__begin_late(a, &err), FSS_OK);
+    assert_int_equal(fss__begin_immediate(b, &err), FSS_OK);
+    (void)resave(b, &c1);
+    fss__rollback(b);
+    assert_int_equal(fss__lock_late(a, &stale, &err), FSS_OK);
+    assert_false(stale);
+    assert_int_equal(fss__commit(a, &err), FSS_OK);
+
+    fss__conn_put(t.s, a);
+    fss__conn_put(t.s, b);
     tk_stop(&t);
 }
 
@@ -255,6 +346,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_seq_skipped),
+        cmocka_unit_test(test_no_seq_skipped_late),
+        cmocka_unit_test(test_late_lock_sees_commits),
         cmocka_unit_test(test_naive_sequence_skips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
