@@ -83,11 +83,39 @@ fss_status fss__repo_value_batch_end(fss_conn *c, const fs_id *after, size_t lim
     return rc;
 }
 
+/* Completes cur's statement (sql: its SELECT list) with the live rows of
+ * its entity in the customer range (after, upto] and opens it; frees cur
+ * on failure. */
+static fss_status cursor_open(fss_value_cursor *cur, char *sql, size_t cap,
+                              const fs_id *after, const fs_id *upto,
+                              fss_value_cursor **out, fs_error *err)
+{
+    fss_conn *c = cur->c;
+    fss_status rc;
+    size_t k = strlen(sql);
+
+    snprintf(sql + k, cap - k, " FROM \"%s\" WHERE deleted = 0%s",
+             fs_store_table(c->store, cur->e),
+             cur->is_customer ? "" : " AND root IS NOT NULL");
+    range(sql, cap, cur->is_customer ? "id" : "root", after, upto);
+    /* Rows below a customer in the order of the (root, seq) index: read
+     * from it as they are, where "root, id" sorted every customer's rows. */
+    k = strlen(sql);
+    snprintf(sql + k, cap - k, "%s", cur->is_customer ? " ORDER BY id" : " ORDER BY root, seq");
+    if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
+        rc = fss__dbfail(err, c->db, cur->e->name);
+        fss__repo_value_close(cur);
+        return rc;
+    }
+    bind_range(cur->st, after, upto);
+    *out = cur;
+    return FSS_OK;
+}
+
 fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *after,
                                 const fs_id *upto, fss_value_cursor **out, fs_error *err)
 {
     fss_value_cursor *cur = NULL;
-    fss_status rc = FSS_OK;
     char sql[2048];
 
     *out = NULL;
@@ -97,22 +125,8 @@ fss_status fss__repo_value_open(fss_conn *c, const fs_entity *e, const fs_id *af
     cur->e = e;
     cur->is_customer = strcmp(e->name, "customer") == 0;
     /* Table and column names come from the schema, never from input. */
-    snprintf(sql, sizeof sql, "SELECT %s FROM \"%s\" WHERE deleted = 0%s",
-             fs_store_columns(c->store, e), fs_store_table(c->store, e),
-             cur->is_customer ? "" : " AND root IS NOT NULL");
-    range(sql, sizeof sql, cur->is_customer ? "id" : "root", after, upto);
-    /* Rows below a customer in the order of the (root, seq) index: read
-     * from it as they are, where "root, id" sorted every customer's rows. */
-    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s",
-             cur->is_customer ? " ORDER BY id" : " ORDER BY root, seq");
-    if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, e->name);
-        fss__repo_value_close(cur);
-        return rc;
-    }
-    bind_range(cur->st, after, upto);
-    *out = cur;
-    return FSS_OK;
+    snprintf(sql, sizeof sql, "SELECT %s", fs_store_columns(c->store, e));
+    return cursor_open(cur, sql, sizeof sql, after, upto, out, err);
 }
 
 fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs_id *after,
@@ -120,7 +134,6 @@ fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs
                                        size_t nfields, fss_value_cursor **out, fs_error *err)
 {
     fss_value_cursor *cur = NULL;
-    fss_status rc = FSS_OK;
     char sql[2048];
     size_t k;
 
@@ -145,19 +158,7 @@ fss_status fss__repo_value_open_fields(fss_conn *c, const fs_entity *e, const fs
         }
         k += (size_t)snprintf(sql + k, sizeof sql - k, ", \"%s\"", fields[i]);
     }
-    snprintf(sql + k, sizeof sql - k, " FROM \"%s\" WHERE deleted = 0%s",
-             fs_store_table(c->store, e), cur->is_customer ? "" : " AND root IS NOT NULL");
-    range(sql, sizeof sql, cur->is_customer ? "id" : "root", after, upto);
-    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%s",
-             cur->is_customer ? " ORDER BY id" : " ORDER BY root, seq");
-    if (fss_prepare(c->db, sql, -1, &cur->st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, e->name);
-        fss__repo_value_close(cur);
-        return rc;
-    }
-    bind_range(cur->st, after, upto);
-    *out = cur;
-    return FSS_OK;
+    return cursor_open(cur, sql, sizeof sql, after, upto, out, err);
 }
 
 /* A field-list cursor's row: id, customer and the selected cells' values

@@ -68,6 +68,19 @@ static fss_status stream_next(stream *st, fs_error *err)
     return fss__repo_value_next(st->cur, &st->row, &st->cust, &st->has, err);
 }
 
+/* Reads an opened stream's first row; closes it on failure. */
+static fss_status stream_first(stream *st, fs_error *err)
+{
+    fss_status rc = stream_next(st, err);
+
+    if (rc != FSS_OK) {
+        fss__repo_value_close(st->cur);
+        fs_row_free(&st->row);
+        memset(st, 0, sizeof *st);
+    }
+    return rc;
+}
+
 static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *after,
                               const fs_id *upto, stream *st, fs_error *err)
 {
@@ -79,12 +92,7 @@ static fss_status stream_open(fss_conn *c, const char *entity, const fs_id *afte
         return FSS_OK; /* an entity this build does not have: no rows */
     if ((rc = fss__repo_value_open(c, e, after, upto, &st->cur, err)) != FSS_OK)
         return rc;
-    if ((rc = stream_next(st, err)) != FSS_OK) {
-        fss__repo_value_close(st->cur);
-        fs_row_free(&st->row);
-        memset(st, 0, sizeof *st);
-    }
-    return rc;
+    return stream_first(st, err);
 }
 
 /* The purchases and visits, the most numerous rows analyze reads: only
@@ -100,21 +108,18 @@ static fss_status stream_open_fields(fss_conn *c, const char *entity, const fs_i
     const fs_entity *e = fs_schema_entity(entity);
     bool visit = strcmp(entity, "visit") == 0, customer = strcmp(entity, "customer") == 0;
     fss_status rc;
+    const char *const *fields = visit ? visit_fields : purchase_fields;
+    size_t n = customer ? 0
+               : visit  ? sizeof visit_fields / sizeof *visit_fields
+                        : sizeof purchase_fields / sizeof *purchase_fields;
 
     memset(st, 0, sizeof *st);
     if (!e)
         return FSS_OK;
-    if ((rc = fss__repo_value_open_fields(c, e, after, upto,
-                                          visit ? visit_fields : purchase_fields,
-                                          customer ? 0 : visit ? 4 : 3, &st->cur, err)) !=
+    if ((rc = fss__repo_value_open_fields(c, e, after, upto, fields, n, &st->cur, err)) !=
         FSS_OK)
         return rc;
-    if ((rc = stream_next(st, err)) != FSS_OK) {
-        fss__repo_value_close(st->cur);
-        fs_row_free(&st->row);
-        memset(st, 0, sizeof *st);
-    }
-    return rc;
+    return stream_first(st, err);
 }
 
 static void stream_close(stream *st)
