@@ -749,16 +749,21 @@ fss_status fss__repo_today(fss_conn *c, const char *const *terr,
     fss_status rc;
 
     memset(out, 0, sizeof *out);
-    /* Visits by the visited customer's territory. */
-    fss__lq_init(&l, "today", " FROM visit v JOIN customer k ON k.id = v.customer_id"
-                              " WHERE v.deleted = 0 AND v.status = 'completed'");
+    /* Visits by the visited customer's territory, read from the day's
+     * visits (a few) out to their customers: CROSS JOIN keeps SQLite to
+     * that order, where it chose to walk a territory's customers and all
+     * their visits (183 ms for a manager at 500,000 visits); PostgreSQL
+     * plans it as the inner join it is. */
+    fss__lq_init(&l, "today", " FROM visit v CROSS JOIN customer k"
+                              " WHERE k.id = v.customer_id"
+                              " AND v.deleted = 0 AND v.status = 'completed'");
     fss__lq_int(&l, " AND v.checkin_at >= ?", &day_start);
     fss__lq_int(&l, " AND v.checkin_at < ?", &day_end);
     fss__lq_terr(&l, "k.territory", terr);
     if ((rc = count_free(c, &l, &out->visits_done, err)) != FSS_OK)
         return rc;
-    fss__lq_init(&l, "today", " FROM visit v JOIN customer k ON k.id = v.customer_id"
-                              " WHERE v.deleted = 0");
+    fss__lq_init(&l, "today", " FROM visit v CROSS JOIN customer k"
+                              " WHERE k.id = v.customer_id AND v.deleted = 0");
     fss__lq_int(&l, " AND v.planned_at >= ?", &day_start);
     fss__lq_int(&l, " AND v.planned_at < ?", &day_end);
     fss__lq_terr(&l, "k.territory", terr);
