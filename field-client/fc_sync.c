@@ -26,18 +26,24 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FC_MAX_ROUNDS 100000u
 /* WAL auto-checkpoint threshold in pages while a sync runs (16 MiB of 4 KiB
  * pages) and otherwise (SQLite's default). */
 #define FC_SYNC_WAL_PAGES 4096
-/* Pull-only pages applied in one transaction at most (apply_response). */
+/* Pull-only pages applied in one transaction at most (apply_response), and
+ * how long (ms) held pages may wait for the next answer before they commit
+ * (fc_sync): the write lock is held at most about FC_SYNC_HOLD_PAGES times
+ * that plus the pages' apply, well under another writer's busy timeout. */
 #define FC_SYNC_HOLD_PAGES 8
+#define FC_SYNC_HOLD_WAIT_MS 200
 #define FC_WAL_PAGES 1000
 
 /* ------------------------------------------------------------------------ */
@@ -1369,6 +1375,7 @@ typedef struct prefetch {
     fc_status rc;
     pthread_t th;
     bool running;
+    atomic_bool answered; /* the answer is in: prefetch_finish will not wait */
 } prefetch;
 
 static void *prefetch_main(void *arg)
@@ -1377,7 +1384,21 @@ static void *prefetch_main(void *arg)
 
     p->rc = fc__post_retry(p->c, p->url, p->token, p->body.data, p->body.len,
                            &p->resp, NULL, NULL, NULL, &p->err);
+    atomic_store(&p->answered, true);
     return NULL;
+}
+
+/* Has the answer to the request sent ahead come within ms? */
+static bool answered_within(prefetch *p, unsigned ms)
+{
+    const struct timespec tick = {0, 1000000L}; /* 1 ms */
+
+    for (unsigned waited = 0; !atomic_load(&p->answered); waited++) {
+        if (waited >= ms)
+            return false;
+        nanosleep(&tick, NULL);
+    }
+    return true;
 }
 
 static bool pipeline_on(const fc_client *c)
@@ -1399,6 +1420,7 @@ static void prefetch_start(prefetch *p, fc_client *c, const char *url,
     memset(&rq, 0, sizeof rq);
     memset(&p->resp, 0, sizeof p->resp);
     memset(&p->err, 0, sizeof p->err);
+    atomic_store(&p->answered, false);
     p->c = c;
     p->url = url;
     p->token = token;
@@ -1644,6 +1666,18 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
         int64_t pending = 0;
 
         prog.round = round;
+        /* Held pages keep the replica's write lock: across a short wait
+         * for the next answer only, never a long one, where a slow or
+         * stalled link would keep a rep's edit (another process) waiting
+         * past the busy timeout. */
+        if (c->held_pages && pf.running && !answered_within(&pf, FC_SYNC_HOLD_WAIT_MS)) {
+            rc = group_end(c, true, err);
+            if (rc)
+                goto done;
+            applied = held;
+            if (progress)
+                progress(&held, payload);
+        }
         rc = one_round(c, url, token, &pf, &wf, &prog, progress, payload, &more,
                        &notices, err);
         if (rc)

@@ -1456,6 +1456,61 @@ static void held_progress(const fc_progress *p, void *payload)
         h->mismatches++;
 }
 
+/* slow_post: the 4th request sent ahead answers after 1.2 s, and while it
+ * waits, another connection of the replica tries to write with no busy
+ * wait at all: held pages must not keep the write lock over a wait on the
+ * network (fc_sync commits them after FC_SYNC_HOLD_WAIT_MS). */
+static const char *slow_path;
+static int slow_ahead, slow_write_rc = -1;
+
+static fc_status slow_post(const char *url, const char *content_type,
+                           const char *content_encoding, const char *token,
+                           const uint8_t *body, size_t len, fc_http_response *resp,
+                           fs_error *err, void *payload)
+{
+    if (!pthread_equal(pthread_self(), main_thread) && ++slow_ahead == 4) {
+        const struct timespec wait = {1, 200000000L};
+        sqlite3 *db = NULL;
+        nanosleep(&wait, NULL);
+        if (sqlite3_open(slow_path, &db) == SQLITE_OK) {
+            slow_write_rc = sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL);
+            sqlite3_close(db);
+        }
+    }
+    return fake_post(url, content_type, content_encoding, token, body, len, resp,
+                     err, payload);
+}
+
+static void test_held_pages_not_over_network_wait(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+
+    for (int i = 0; i < KILL_CUSTOMERS; i++) {
+        fs_id id;
+        char name[48];
+        memset(id.b, 0, 16);
+        id.b[0] = 1;
+        id.b[6] = 0x71;
+        id.b[15] = (uint8_t)(i + 1);
+        snprintf(name, sizeof name, "Slow%02d", i);
+        fake_set_text(&f->srv, "customer", &id, "name", name);
+    }
+    f->opt.page_size = 2;
+    f->opt.pipeline = FC_PIPELINE_ON;
+    f->opt.post = slow_post;
+    main_thread = pthread_self();
+    slow_path = f->path;
+    slow_ahead = 0;
+    slow_write_rc = -1;
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_true(slow_ahead >= 4);
+    assert_int_equal(slow_write_rc, SQLITE_OK); /* not SQLITE_BUSY */
+}
+
 static void test_bootstrap_held_pages(void **state)
 {
     fixture *f = *state;
@@ -2311,6 +2366,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bootstrap_resume_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_garbage_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_held_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_pages_not_over_network_wait, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_killed_then_resumed_searchable,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_keeps_outbox, setup, teardown),
