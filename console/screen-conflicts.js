@@ -62,15 +62,21 @@
     return FS.act('POST', 'conflicts/' + k.id + '/resolve', body, async function () {
       FS.say(FS.$('conflict-said'), 'Conflict ' + k.id + ' resolved (' +
         (choice === 'value' ? 'set to ' + shown(value) : 'kept ' + choice) + '); devices get it at their next sync.');
-      const data = await list.load();
-      let again = FS.items(data).find(function (x) { return x.id === k.id; });
-      if (!again) { /* filtered out (open only): read it among the resolved */
-        const r = await FS.api('GET', 'conflicts?status=resolved&limit=1000');
-        if (r.status === 200) again = FS.items(r.data).find(function (x) { return x.id === k.id; });
-      }
+      const again = await reread(k.id, await list.load());
       if (again) open(again);
       else close();
     });
+  }
+
+  /* The record as it is now, after a decision here or elsewhere: from the
+   * list just loaded, or among the resolved ones when the filter no longer
+   * shows it (open only, decided by a rule); null when it is gone. */
+  async function reread(id, data) {
+    const again = FS.items(data).find(function (x) { return x.id === id; });
+    if (again) return again;
+    const r = await FS.api('GET', 'conflicts?status=resolved&limit=1000');
+    if (r.status !== 200) return null;
+    return FS.items(r.data).find(function (x) { return x.id === id; }) || null;
   }
 
   /* The typed text as the field's value: a number or true/false when the
@@ -179,9 +185,13 @@
       await loadDevices();
       const data = await list.load();
       if (current) {
-        const again = FS.items(data).find(function (x) { return x.id === current.id; });
         /* Re-drawn only when the record changed (a live refresh of an
-         * unchanged record keeps the focus on its buttons). */
+         * unchanged record keeps the focus on its buttons); a record
+         * decided elsewhere meanwhile stays open and shows that decision,
+         * rather than vanishing from under the person reading it. */
+        const shownNow = current;
+        const again = await reread(shownNow.id, data);
+        if (current !== shownNow) return; /* another record was opened meanwhile */
         if (!again) close();
         else if (JSON.stringify(again) !== JSON.stringify(current)) open(again);
       }
