@@ -706,6 +706,7 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
          * fss_store_analyze stays a few milliseconds on a big store. */
         if (st == FSS_OK)
             st = fss__exec(c, "PRAGMA analysis_limit=1000", err);
+
         if (st != FSS_OK)
             goto done;
     }
@@ -751,6 +752,7 @@ static void conn_close(fss_conn *c)
     }
     fss__rowcache_off(c);
     fss__search_sel_close(c);
+    fss__restamp_close(c);
     fs_store_close(c->store);
     c->store = NULL;
     fss_sql_close(c->db);

@@ -107,79 +107,109 @@ done:
     return rc;
 }
 
-fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
+/* The restamp's statements, prepared once per connection: one SELECT of
+ * every row under a customer across the entity tables (kind = the table's
+ * index in c->restamp.upd), and an UPDATE of seq per table. Prepared per
+ * call they were 2 x 10 prepares for every customer an offboarding or a
+ * reassignment moves (docs/BENCHMARKS.md, offboard). */
+static fss_status restamp_prepare(fss_conn *c, fs_error *err)
 {
-    size_t ne = 0, i, k;
+    size_t ne = 0, i, n = 0;
     const fs_entity *const *ents = fs_schema_entities(&ne);
-    fss_stmt *sel = NULL, *upd = NULL;
-    fs_id *ids = NULL;
-    size_t nids = 0, cap = 0;
+    fss_buf sql = {0};
+    char upd[160];
     fss_status rc = FSS_OK;
-    char sql[256];
-    int r;
 
-    /* the cached rows' seqs are about to change */
-    fss__rowcache_clear(c);
-    for (i = 0; i < ne; i++) {
+    if (c->restamp.sel)
+        return FSS_OK;
+    fss_buf_puts(&sql, "SELECT k, id FROM (");
+    for (i = 0; i < ne && rc == FSS_OK; i++) {
         const char *table = fs_store_table(c->store, ents[i]);
         if (!table)
             continue;
-        nids = 0;
-        /* Collect first: updating seq while iterating the (root, seq)
-         * index could visit a row twice. */
-        snprintf(sql, sizeof sql,
-                 "SELECT id FROM \"%s\" WHERE root = ?1 ORDER BY seq, id", table);
-        if (fss_prepare(c->db, sql, -1, &sel, NULL) != FSS_SQL_OK) {
-            rc = fss__dbfail(err, c->db, "restamp");
-            goto done;
+        if (n == FSS_RESTAMP_TABLES) {
+            rc = fss__fail(err, FSS_EDB, "restamp: more than %d tables", FSS_RESTAMP_TABLES);
+            break;
         }
-        fss_bind_blob(sel, 1, cust->b, 16, FSS_SQL_STATIC);
-        while ((r = fss_step(sel)) == FSS_SQL_ROW) {
-            if (fss_column_bytes(sel, 0) != 16)
-                continue;
-            if (nids == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                void *p = realloc(ids, nc * sizeof *ids);
-                if (!p) {
-                    rc = fss__fail(err, FSS_ENOMEM, "restamp");
-                    goto done;
-                }
-                ids = p;
-                cap = nc;
+        fss_buf_printf(&sql, "%sSELECT %zu AS k, id, seq FROM \"%s\" WHERE root = ?1",
+                       n ? " UNION ALL " : "", n, table);
+        snprintf(upd, sizeof upd, "UPDATE \"%s\" SET seq = ?1 WHERE id = ?2", table);
+        rc = fss__conn_stmt(c, &c->restamp.upd[n++], upd, err);
+    }
+    /* Collected first, in the rows' old order: updating seq while reading
+     * the (root, seq) index could visit a row twice. */
+    fss_buf_puts(&sql, ") u ORDER BY seq, k, id");
+    if (rc == FSS_OK && sql.oom)
+        rc = fss__fail(err, FSS_ENOMEM, "restamp");
+    if (rc == FSS_OK)
+        rc = fss__conn_stmt(c, &c->restamp.sel, sql.data, err);
+    c->restamp.n = n;
+    fss_buf_free(&sql);
+    return rc;
+}
+
+void fss__restamp_close(fss_conn *c)
+{
+    fss_finalize(c->restamp.sel);
+    for (size_t i = 0; i < FSS_RESTAMP_TABLES; i++)
+        fss_finalize(c->restamp.upd[i]);
+    memset(&c->restamp, 0, sizeof c->restamp);
+}
+
+fss_status fss__restamp_subtree(fss_conn *c, const fs_id *cust, fs_error *err)
+{
+    struct { fs_id id; size_t k; } *rows = NULL;
+    size_t n = 0, cap = 0, i;
+    fss_stmt *upd;
+    fss_status rc;
+    int r;
+
+    if ((rc = restamp_prepare(c, err)) != FSS_OK)
+        return rc;
+    /* the cached rows' seqs are about to change */
+    fss__rowcache_clear(c);
+    fss_bind_blob(c->restamp.sel, 1, cust->b, 16, FSS_SQL_STATIC);
+    while ((r = fss_step(c->restamp.sel)) == FSS_SQL_ROW) {
+        int64_t k = fss_column_int64(c->restamp.sel, 0);
+        if (fss_column_bytes(c->restamp.sel, 1) != 16 || k < 0 ||
+            (size_t)k >= c->restamp.n)
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            void *p = realloc(rows, nc * sizeof *rows);
+            if (!p) {
+                rc = fss__fail(err, FSS_ENOMEM, "restamp");
+                goto done;
             }
-            memcpy(ids[nids++].b, fss_column_blob(sel, 0), 16);
+            rows = p;
+            cap = nc;
         }
+        memcpy(rows[n].id.b, fss_column_blob(c->restamp.sel, 1), 16);
+        rows[n++].k = (size_t)k;
+    }
+    if (r != FSS_SQL_DONE) {
+        rc = fss__dbfail(err, c->db, "restamp");
+        goto done;
+    }
+    fss_reset(c->restamp.sel);
+    for (i = 0; i < n; i++) {
+        int64_t seq;
+        if ((rc = fss__next_seq(c, &seq, err)) != FSS_OK)
+            goto done;
+        upd = c->restamp.upd[rows[i].k];
+        fss_bind_int64(upd, 1, seq);
+        fss_bind_blob(upd, 2, rows[i].id.b, 16, FSS_SQL_STATIC);
+        r = fss_step(upd);
+        fss_reset(upd);
         if (r != FSS_SQL_DONE) {
             rc = fss__dbfail(err, c->db, "restamp");
             goto done;
         }
-        fss_finalize(sel);
-        sel = NULL;
-        snprintf(sql, sizeof sql, "UPDATE \"%s\" SET seq = ?1 WHERE id = ?2",
-                 table);
-        if (fss_prepare(c->db, sql, -1, &upd, NULL) != FSS_SQL_OK) {
-            rc = fss__dbfail(err, c->db, "restamp");
-            goto done;
-        }
-        for (k = 0; k < nids; k++) {
-            int64_t seq;
-            if ((rc = fss__next_seq(c, &seq, err)) != FSS_OK)
-                goto done;
-            fss_reset(upd);
-            fss_bind_int64(upd, 1, seq);
-            fss_bind_blob(upd, 2, ids[k].b, 16, FSS_SQL_STATIC);
-            if (fss_step(upd) != FSS_SQL_DONE) {
-                rc = fss__dbfail(err, c->db, "restamp");
-                goto done;
-            }
-        }
-        fss_finalize(upd);
-        upd = NULL;
     }
 done:
-    fss_finalize(sel);
-    fss_finalize(upd);
-    free(ids);
+    fss_reset(c->restamp.sel);
+    fss_clear_bindings(c->restamp.sel);
+    free(rows);
     return rc;
 }
 
@@ -192,20 +222,17 @@ fss_status fss__add_exit(fss_conn *c, const char *rep, const fs_id *cust,
 
     if (rc != FSS_OK)
         return rc;
-    if (fss_prepare(c->db,
-                           "INSERT INTO fss_scope_exits(seq, rep, customer, reason)"
-                           " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "scope exit");
-        goto done;
-    }
+    if ((rc = fss__stmt(c,
+                        "INSERT INTO fss_scope_exits(seq, rep, customer, reason)"
+                        " VALUES(?1, ?2, ?3, ?4)", &st, err)) != FSS_OK)
+        return rc;
     fss_bind_int64(st, 1, seq);
     fss_bind_text(st, 2, rep, -1, FSS_SQL_STATIC);
     fss_bind_blob(st, 3, cust->b, 16, FSS_SQL_STATIC);
     fss_bind_int(st, 4, (int)why);
     if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "scope exit");
-done:
-    fss_finalize(st);
+    fss__stmt_done(c, st);
     return rc;
 }
 
@@ -215,16 +242,16 @@ fss_status fss__repo_conflict_insert(fss_conn *c, const fss_conflict_rec *k,
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
 
-    if (fss_prepare(
-            c->db,
+    /* prepared once per connection: a push may record a conflict per
+     * change (unset parameters are NULL: fss__stmt_done clears them) */
+    if ((rc = fss__stmt(
+            c,
             "INSERT INTO fss_conflicts(created_at, entity, row, field, has_base,"
             " base, theirs, yours, theirs_hlc, yours_hlc, theirs_device,"
             " yours_device, rule, yours_won, status, rep, detail, anc_entity, anc_row)"
             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
-            -1, &st, NULL) != FSS_SQL_OK) {
-        rc = fss__dbfail(err, c->db, "conflict insert");
-        goto done;
-    }
+            &st, err)) != FSS_OK)
+        return rc;
     fss_bind_int64(st, 1, k->created_at);
     fss_bind_text(st, 2, k->entity, -1, FSS_SQL_STATIC);
     fss_bind_blob(st, 3, k->row.b, 16, FSS_SQL_STATIC);
@@ -251,8 +278,7 @@ fss_status fss__repo_conflict_insert(fss_conn *c, const fss_conflict_rec *k,
     }
     if (fss_step(st) != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "conflict insert");
-done:
-    fss_finalize(st);
+    fss__stmt_done(c, st);
     return rc;
 }
 

@@ -17,7 +17,7 @@
 #include "fs_store.h"
 #include "fss_int.h"
 
-#define FSS_STMT_CACHE 16
+#define FSS_STMT_CACHE 32
 
 /* The statement_timeout and idle_in_transaction_session_timeout every
  * PostgreSQL connection sets: how long one statement, and one transaction
@@ -30,6 +30,7 @@
  * The statements run for every saved row or checked change are prepared
  * once per connection (fss__conn_stmt) and finalized when the pool closes. */
 #define FSS_SEARCH_ENTITIES 8
+#define FSS_RESTAMP_TABLES 16
 struct fss_conn {
     fss_sql *db;
     atomic_uint *writers_waiting; /* the server's (fss__begin_immediate) */
@@ -75,6 +76,13 @@ struct fss_conn {
         size_t n;
         bool ready;
     } search;
+    /* fss__restamp_subtree (fss_scope.c): the rows under a customer, and
+     * an UPDATE of seq per entity table. */
+    struct {
+        fss_stmt *sel;
+        fss_stmt *upd[FSS_RESTAMP_TABLES];
+        size_t n;
+    } restamp;
 };
 
 /* The scope condition on a customer row aliased `c`, the rep's UUID bound
@@ -179,6 +187,7 @@ fss_status fss__rowcache_save(fss_conn *c, const fs_row *row, int64_t seq,
 
 /* Finalizes the connection's search statements (fss_repo_search.c). */
 void fss__search_sel_close(fss_conn *c);
+void fss__restamp_close(fss_conn *c);
 fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
 /* The statement cached in *slot, prepared from sql on first use (borrowed:
