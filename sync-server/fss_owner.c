@@ -98,18 +98,36 @@ done:
     return st;
 }
 
-/* Customers moved per transaction, and the pause between two: a device's
- * push waiting for the write lock polls at most every 100 ms (SQLite's busy
- * handler), so a pause longer than that lets it in between batches instead
- * of starving behind back-to-back transactions; with a batch of ~0.2 s no
- * push waits much more than 0.3 s (docs/BENCHMARKS.md, offboard). */
+/* One transaction of the move: at most OFFBOARD_BATCH customers and
+ * OFFBOARD_SLICE_MS of work, and it ends early, after OFFBOARD_MIN
+ * customers, as soon as a device's request waits for the write lock. After
+ * each commit the move waits while one does (fss__yield_to_writers), so a
+ * push waits for at most one short slice, never the whole book; with no
+ * one waiting it goes on at once. The fixed 110 ms pause after every 100
+ * customers this replaces made a push wait up to 3.7 s at 200,000 rows,
+ * because every request of a sync that writes (last seen, the push) had to
+ * hit a pause, and cost 22 s of sleep per 20,000 customers
+ * (docs/BENCHMARKS.md, offboard). */
 #define OFFBOARD_BATCH 100
-#define OFFBOARD_PAUSE_MS 110
+#define OFFBOARD_MIN 10
+#define OFFBOARD_SLICE_MS 50
+
+/* True when the transaction of the move that started at t0 with `done`
+ * customers moved should commit now. */
+static bool slice_over(fss_server *s, size_t done, uint64_t t0)
+{
+    if (done >= OFFBOARD_BATCH)
+        return true;
+    if (done < OFFBOARD_MIN)
+        return false;
+    return atomic_load(&s->writers_waiting) > 0 ||
+           fss_now_ms() - t0 >= OFFBOARD_SLICE_MS;
+}
 
 /* Step (2): every live customer rep still owns goes to heir ("" = the
- * pool), OFFBOARD_BATCH per transaction, each an ordinary server change.
- * A customer the back office assigned elsewhere meanwhile is left alone,
- * and so is everything when the rep was reactivated meanwhile. The
+ * pool), a slice per transaction, each an ordinary server change. A
+ * customer the back office assigned elsewhere meanwhile is left alone, and
+ * so is everything when the rep was reactivated meanwhile. The
  * offboarding's record counts them as they go. */
 static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
                              int64_t *moved, fs_error *err)
@@ -118,7 +136,7 @@ static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
     int io = fs_entity_field_index(ce, "owner_rep");
     fss_conn *c = NULL;
     fs_id *ids = NULL;
-    size_t n = 0, i, k;
+    size_t n = 0, i = 0, k;
     fss_status st;
 
     c = fss__conn_get(s, 10000);
@@ -127,9 +145,10 @@ static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
     st = fss__repo_rep_owned(c, rid, &ids, &n, err);
     fss__conn_put(s, c);
     c = NULL;
-    for (i = 0; st == FSS_OK && i < n; i += OFFBOARD_BATCH) {
+    while (st == FSS_OK && i < n) {
         int64_t batch = 0;
         fss_rep_state rs;
+        uint64_t t0 = fss_now_ms();
         if ((st = owner_begin(s, &c, err)) != FSS_OK)
             break;
         /* A rep reactivated meanwhile keeps what it still owns. */
@@ -138,7 +157,7 @@ static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
             c = NULL;
             break;
         }
-        for (k = i; st == FSS_OK && k < n && k < i + OFFBOARD_BATCH; k++) {
+        for (k = i; st == FSS_OK && k < n && !slice_over(s, k - i, t0); k++) {
             fs_row row = {0};
             bool found = false;
             const fs_value *ov;
@@ -157,10 +176,9 @@ static fss_status move_owned(fss_server *s, const char *rid, const char *heir,
         c = NULL;
         if (st == FSS_OK)
             *moved += batch;
-        if (st == FSS_OK && i + OFFBOARD_BATCH < n) {
-            struct timespec ts = {0, OFFBOARD_PAUSE_MS * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        i = k;
+        if (st == FSS_OK && i < n)
+            fss__yield_to_writers(s);
     }
     free(ids);
     return st;
