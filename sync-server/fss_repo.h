@@ -299,6 +299,10 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
 fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
                                 const char *rep, uint64_t cursor,
                                 int64_t limit, int64_t *out, fs_error *err);
+/* The work plan's pull and count statements on c have done since they were
+ * prepared, in the SQL driver's steps (fss_stmt_steps); -1 where the store
+ * counts none (PostgreSQL). For tests: a plan's work, not its time. */
+int64_t fss__repo_pull_steps(fss_conn *c, fss_pull_plan plan);
 /* Customers in rep's scope, counting at most limit. The connection keeps
  * its last count: asked again for the same rep at a current seq `cur`
  * fewer than `reuse_seqs` after that count's, it answers from it without
