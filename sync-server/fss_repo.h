@@ -330,6 +330,10 @@ typedef struct fss_repset {
 void fss_repset_free(fss_repset *r);
 fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
                               fs_error *err);
+/* The work fss__customer_reps has done on c since its statement was
+ * prepared (fss_stmt_steps; 0 before the first call, -1 where the store
+ * counts none). For tests: its work, not its time. */
+int64_t fss__customer_reps_steps(fss_conn *c);
 /* Rep set helpers (fss_write.c): membership, add if absent. */
 bool fss__repset_has(const fss_repset *r, const char *id);
 fss_status fss__repset_add(fss_repset *r, const char *id, fs_error *err);

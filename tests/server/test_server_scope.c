@@ -554,6 +554,58 @@ static void test_pull_scope_work(void **state)
     tk_stop(&w.t);
 }
 
+/* The reps that see a customer (asked for every pushed customer change)
+ * are found from the customer's owner and territory, not by asking every
+ * rep: 300 more reps elsewhere add no work. */
+static void test_customer_reps_work(void **state)
+{
+    world w;
+    fs_error err = {0};
+    fss_repset reps = {0};
+    int64_t steps[2] = {0, 0};
+    char alice[FS_ID_STRLEN + 1], bob[FS_ID_STRLEN + 1];
+
+    (void)state;
+    make_world(&w);
+    fs_id_format(&w.alice, alice);
+    fs_id_format(&w.bob, bob);
+    for (int round = 0; round < 2; round++) {
+        fss_conn *c;
+        int64_t before;
+
+        if (round == 1)
+            for (int i = 0; i < 300; i++) {
+                char name[32], terr[32];
+                snprintf(name, sizeof name, "Rep %d", i);
+                snprintf(terr, sizeof terr, "t%d", i);
+                (void)tk_rep(&w.t, name, terr);
+            }
+        c = fss__conn_get(w.t.s, 5000);
+        assert_non_null(c);
+        assert_int_equal(fss__begin_read(c, &err), FSS_OK);
+        /* North One: Alice's by territory; South One: Bob's. */
+        before = fss__customer_reps_steps(c);
+        reps.n = 0;
+        assert_int_equal(fss__customer_reps(c, &w.n1, &reps, &err), FSS_OK);
+        steps[round] = before < 0 ? -1 : fss__customer_reps_steps(c) - before;
+        assert_int_equal(reps.n, 1);
+        assert_string_equal(reps.ids[0], alice);
+        reps.n = 0;
+        assert_int_equal(fss__customer_reps(c, &w.s1, &reps, &err), FSS_OK);
+        assert_int_equal(reps.n, 1);
+        assert_string_equal(reps.ids[0], bob);
+        fss__rollback(c);
+        fss__conn_put(w.t.s, c);
+    }
+    print_message("customer reps: %lld steps; with 300 more reps: %lld\n",
+                  (long long)steps[0], (long long)steps[1]);
+    if (steps[0] >= 0 && steps[1] - steps[0] > 20)
+        fail_msg("customer reps: %lld steps with 300 more reps, %lld before: it"
+                 " asks every rep", (long long)steps[1], (long long)steps[0]);
+    fss_repset_free(&reps);
+    tk_stop(&w.t);
+}
+
 /* choose_plan's scope size is counted once per pull and kept on the
  * connection (fss__repo_scope_size): the same rep within reuse_seqs of
  * the count's current seq is answered from it - stale on purpose, since
@@ -619,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_export_scope),
         cmocka_unit_test(test_pull_plans),
         cmocka_unit_test(test_pull_scope_work),
+        cmocka_unit_test(test_customer_reps_work),
         cmocka_unit_test(test_scope_size_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
