@@ -24,6 +24,9 @@
 
 #include <microhttpd.h>
 
+/* A connection's memory pool in libmicrohttpd (see fss_server_start). */
+#define FSS_HTTP_CONN_POOL (32 * 1024)
+
 void fss_config_default(fss_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -577,11 +580,18 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
                          sa->sa_family == AF_INET6 ? "[" : "", addr,
                          sa->sa_family == AF_INET6 ? "]" : "", (unsigned)s->cfg.port, why);
     }
+    /* Each connection's memory pool (headers, read buffer; bodies are
+     * copied out as they arrive, on_request) is FSS_HTTP_CONN_POOL: at
+     * 32 KiB libmicrohttpd takes it from malloc. Above that it maps it
+     * with mmap and unmaps it when the connection closes, and each unmap
+     * flushes the TLB of every CPU running the process: with a fresh
+     * connection per device (the morning bench, docs/BENCHMARKS.md session
+     * 8) that was 8% of the server's CPU. */
     if (tls)
         s->daemon = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FSS_HTTP_CONN_POOL,
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
             MHD_OPTION_HTTPS_MEM_KEY, s->cfg.tls_key_pem,
@@ -590,7 +600,7 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
         s->daemon = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FSS_HTTP_CONN_POOL,
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {

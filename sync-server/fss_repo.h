@@ -299,6 +299,10 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
 fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
                                 const char *rep, uint64_t cursor,
                                 int64_t limit, int64_t *out, fs_error *err);
+/* The work plan's pull and count statements on c have done since they were
+ * prepared, in the SQL driver's steps (fss_stmt_steps); -1 where the store
+ * counts none (PostgreSQL). For tests: a plan's work, not its time. */
+int64_t fss__repo_pull_steps(fss_conn *c, fss_pull_plan plan);
 /* Customers in rep's scope, counting at most limit. The connection keeps
  * its last count: asked again for the same rep at a current seq `cur`
  * fewer than `reuse_seqs` after that count's, it answers from it without
@@ -326,6 +330,10 @@ typedef struct fss_repset {
 void fss_repset_free(fss_repset *r);
 fss_status fss__customer_reps(fss_conn *c, const fs_id *cust, fss_repset *out,
                               fs_error *err);
+/* The work fss__customer_reps has done on c since its statement was
+ * prepared (fss_stmt_steps; 0 before the first call, -1 where the store
+ * counts none). For tests: its work, not its time. */
+int64_t fss__customer_reps_steps(fss_conn *c);
 /* Rep set helpers (fss_write.c): membership, add if absent. */
 bool fss__repset_has(const fss_repset *r, const char *id);
 fss_status fss__repset_add(fss_repset *r, const char *id, fs_error *err);

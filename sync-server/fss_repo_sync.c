@@ -120,6 +120,18 @@ done:
  * thousand index steps (about 1 ms for a 25,000-customer scope's bootstrap
  * page).
  *
+ * SCOPE's probes are written `r.root IN (SELECT id FROM pull_scope)`, one
+ * table per arm, not as a join of pull_scope with the table: SQLite plans a
+ * join from the statistics that ANALYZE keeps (fss_db.c), and when they
+ * guess the scope larger than the table (a NULL owner_rep on most
+ * customers makes the owner index look unselective) it builds a Bloom
+ * filter over the inner table first - a full scan of every contact, visit
+ * and quote of the store on each pull. That made each bootstrap of the
+ * morning bench cost the whole store (setup of 10,000 devices unfinished
+ * after 400 s; docs/BENCHMARKS.md, session 8). A single-table arm has no
+ * join to filter: SQLite looks up the IN list's ids in the (root, seq)
+ * index (test_pull_scope_work holds its work to the scope's size).
+ *
  * The outer table is always aliased: a bare `root` inside the scope
  * subquery would name the customer's own root and silently make it
  * uncorrelated. Table names come from the static schema, never from input.
@@ -154,10 +166,9 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
         else
             fss_buf_printf(b, "SELECT 0 AS kind, %u AS ent, r.id, r.seq",
                            (unsigned)ents[i]->tag);
-        fss_buf_printf(b, " FROM %s\"%s\" r WHERE r.seq > ?1",
-                       scoped && by_scope ? "pull_scope s CROSS JOIN " : "", t);
+        fss_buf_printf(b, " FROM \"%s\" r WHERE r.seq > ?1", t);
         if (scoped)
-            fss_buf_puts(b, by_scope ? " AND r.root = s.id"
+            fss_buf_puts(b, by_scope ? " AND r.root IN (SELECT id FROM pull_scope)"
                                      : " AND " PULL_IN_SCOPE("r.root"));
         fss_buf_puts(b, " UNION ALL ");
     }
@@ -263,6 +274,20 @@ fss_status fss__repo_pull_count(fss_conn *c, fss_pull_plan plan,
     if (rc == FSS_OK)
         rc = count_rows(c, st, out, err);
     return rc;
+}
+
+int64_t fss__repo_pull_steps(fss_conn *c, fss_pull_plan plan)
+{
+    int64_t n = 0;
+
+    for (size_t k = 0; k < 2; k++) {
+        fss_stmt *st = c->pull[plan == FSS_PULL_SCOPE][k];
+        int64_t s = st ? fss_stmt_steps(st) : 0;
+        if (s < 0)
+            return -1;
+        n += s;
+    }
+    return n;
 }
 
 fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,

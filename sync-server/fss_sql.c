@@ -122,6 +122,7 @@ int fss_column_bytes(fss_stmt *st, int i) { return SOPS(st)->cbytes(st, i); }
 int fss_reset(fss_stmt *st) { return st ? SOPS(st)->reset(st) : FSS_SQL_OK; }
 int fss_clear_bindings(fss_stmt *st) { return SOPS(st)->clear(st); }
 int fss_finalize(fss_stmt *st) { return st ? SOPS(st)->finalize(st) : FSS_SQL_OK; }
+int64_t fss_stmt_steps(fss_stmt *st) { return SOPS(st)->steps(st); }
 
 /* ---- DDL types ---- */
 

@@ -145,6 +145,11 @@ int fss_column_bytes(fss_stmt *st, int i);
 int fss_reset(fss_stmt *st);
 int fss_clear_bindings(fss_stmt *st);
 int fss_finalize(fss_stmt *st);
+/* The work the statement has done since it was prepared, in SQLite's
+ * virtual-machine steps (every row a plan visits costs some); -1 on
+ * PostgreSQL, which counts no such thing. Tests use it to show a query's
+ * work does not grow with rows it must never visit, without timing it. */
+int64_t fss_stmt_steps(fss_stmt *st);
 
 /* ---- portable SQL helpers ---- */
 /* The DDL text sql for backend b, malloc'd: for PostgreSQL INTEGER ->

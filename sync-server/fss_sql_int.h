@@ -38,6 +38,7 @@ typedef struct fss_sql_ops {
     int (*clear)(fss_stmt *st);
     int (*finalize)(fss_stmt *st);
     bool (*lost)(fss_sql *db);
+    int64_t (*steps)(fss_stmt *st);
 } fss_sql_ops;
 
 /* The head of every driver's connection. */

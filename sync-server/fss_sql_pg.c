@@ -673,10 +673,18 @@ static bool p_lost(fss_sql *d)
     return db->ending || PQstatus(db->h) == CONNECTION_BAD;
 }
 
+/* PostgreSQL reports no per-statement work counter (fss_stmt_steps). */
+static int64_t p_steps(fss_stmt *st)
+{
+    (void)st;
+    return -1;
+}
+
 const fss_sql_ops fss__sql_pg_ops = {
     p_close,    p_errmsg,  p_errcode,     p_exec,      p_changes,
     p_autocommit, p_prepare, p_nparams,   p_bind_int64, p_bind_double,
     p_bind_null, p_bind_text, p_bind_blob, p_step,     p_ncols,      p_cname,
     p_ctype,    p_cint64,  p_cdouble,     p_ctext,     p_cblob,
     p_cbytes,   p_reset,   p_clear,       p_finalize,  p_lost,
+    p_steps,
 };

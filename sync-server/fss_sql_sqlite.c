@@ -172,6 +172,11 @@ static int l_finalize(fss_stmt *st)
     return rc;
 }
 
+static int64_t l_steps(fss_stmt *st)
+{
+    return sqlite3_stmt_status(S(st), SQLITE_STMTSTATUS_VM_STEP, 0);
+}
+
 /* A file has no connection to lose. */
 static bool l_lost(fss_sql *d)
 {
@@ -185,4 +190,5 @@ const fss_sql_ops fss__sql_sqlite_ops = {
     l_bind_null, l_bind_text, l_bind_blob, l_step,     l_ncols,      l_cname,
     l_ctype,    l_cint64,  l_cdouble,     l_ctext,     l_cblob,
     l_cbytes,   l_reset,   l_clear,       l_finalize,  l_lost,
+    l_steps,
 };
