@@ -713,8 +713,10 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
     if (first) {
         st = migrate(c, err);
         /* The planner's statistics, so a list is read off the index that
-         * suits its filter (docs/BENCHMARKS.md, "Console lists"); serve
-         * refreshes them hourly (fss_store_analyze). */
+         * suits its filter (docs/BENCHMARKS.md, "Console lists"), taken at
+         * each open. Statistics also change the plans of the sync path:
+         * the pull's scope queries are written so that no statistics can
+         * turn them into scans (fss_repo_sync.c, test_pull_scope_work). */
         if (st == FSS_OK)
             st = fss__exec(c, "ANALYZE", err);
         goto done;

@@ -139,7 +139,30 @@ done:
 #define PULL_IN_SCOPE(col)                                                  \
     "EXISTS (SELECT 1 FROM customer c WHERE c.id = " col " AND "            \
     FSS_SCOPE_COND("?2") ")"
-#define PULL_SCOPE_CUSTOMERS "SELECT c.id FROM customer c WHERE " FSS_SCOPE_COND("?2")
+
+/* The customers of rep ?2's scope, as a compound SELECT of their ids: the
+ * owned ones through the owner index, the territories' through the
+ * territory index. The same rows as FSS_SCOPE_COND (test_pull_plans: the
+ * SEQ plan tests each row with FSS_SCOPE_COND, and the plans agree), in a
+ * form where a small scope is never found by scanning the customer table:
+ * written as FSS_SCOPE_COND's OR, SQLite's planner took ANALYZE's
+ * statistics of a store where most customers share an owner (none) or a
+ * territory as "matches half the table" and scanned all of it on every
+ * SCOPE pull (docs/BENCHMARKS.md, "Session 8"). SQLite is told the index
+ * (INDEXED BY: a dropped index is an error, not a slow plan); PostgreSQL
+ * plans each arm by its per-value statistics. */
+static void scope_customers_sql(fss_conn *c, fss_buf *b)
+{
+    bool lite = fss_sql_backend_of(c->db) != FSS_SQL_PG;
+
+    fss_buf_printf(b,
+                   "SELECT c.id FROM customer c%s WHERE c.owner_rep = ?2 AND c.deleted = 0"
+                   " UNION SELECT c.id FROM customer c%s WHERE c.territory IN"
+                   " (SELECT territory FROM fss_rep_territories WHERE rep = ?2)"
+                   " AND c.deleted = 0",
+                   lite ? " INDEXED BY fss_customer_owner" : "",
+                   lite ? " INDEXED BY fss_customer_territory" : "");
+}
 
 /* The pull query of `plan`: SELECT kind (0 row, 1 exit), entity tag or exit
  * reason, id, seq ORDER BY seq LIMIT ?3; or, with `count`, how many such
@@ -151,9 +174,11 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
     size_t ne = 0, i;
     const fs_entity *const *ents = fs_schema_entities(&ne);
 
-    if (by_scope)
-        fss_buf_puts(b, "WITH pull_scope(id) AS MATERIALIZED ("
-                        PULL_SCOPE_CUSTOMERS ") ");
+    if (by_scope) {
+        fss_buf_puts(b, "WITH pull_scope(id) AS MATERIALIZED (");
+        scope_customers_sql(c, b);
+        fss_buf_puts(b, ") ");
+    }
     if (count)
         fss_buf_puts(b, "SELECT count(*) FROM (");
     for (i = 0; i < ne; i++) {
@@ -245,12 +270,18 @@ fss_status fss__repo_scope_size(fss_conn *c, const char *rep, int64_t limit,
         return FSS_OK;
     }
     c->scope_seen.rep[0] = '\0';
-    rc = fss__conn_stmt(c, &c->scope_size,
-                        "SELECT count(*) FROM (" PULL_SCOPE_CUSTOMERS " LIMIT ?3) n",
-                        err);
     *out = 0;
-    if (rc != FSS_OK)
-        return rc;
+    if (!c->scope_size) {
+        fss_buf sql = {0};
+        fss_buf_puts(&sql, "SELECT count(*) FROM (");
+        scope_customers_sql(c, &sql);
+        fss_buf_puts(&sql, " LIMIT ?3) n");
+        rc = sql.oom ? fss__fail(err, FSS_ENOMEM, "scope size sql")
+                     : fss__conn_stmt(c, &c->scope_size, sql.data, err);
+        fss_buf_free(&sql);
+        if (rc != FSS_OK)
+            return rc;
+    }
     fss_bind_text(c->scope_size, 2, rep, -1, FSS_SQL_STATIC);
     fss_bind_int64(c->scope_size, 3, limit);
     rc = count_rows(c, c->scope_size, out, err);

@@ -516,6 +516,42 @@ static void scope_pull_work(world *w, size_t *items, int64_t *steps)
     fss_server_close(s);
 }
 
+/* The same for the scope's customers themselves: 2,000 more customers
+ * in another territory, none of Alice's, and her pull must not read them.
+ * Written as FSS_SCOPE_COND's OR (or a UNION without INDEXED BY), SQLite
+ * took ANALYZE's "about half the table per territory" and scanned the
+ * customer table for the scope on every SCOPE pull (fss_repo_sync.c,
+ * scope_customers_sql). */
+static void test_pull_scope_customers_work(void **state)
+{
+    world w;
+    char name[64];
+    size_t items0 = 0, items1 = 0;
+    int64_t steps0 = 0, steps1 = 0;
+
+    (void)state;
+    make_world(&w);
+    for (size_t i = 0; i < 500; i++) {
+        snprintf(name, sizeof name, "South unowned %zu", i);
+        (void)tk_customer(&w.t, name, "south", NULL, 51, -2);
+    }
+    scope_pull_work(&w, &items0, &steps0);
+    for (size_t i = 0; i < 2000; i++) {
+        snprintf(name, sizeof name, "South more %zu", i);
+        (void)tk_customer(&w.t, name, "south", NULL, 51, -2);
+    }
+    scope_pull_work(&w, &items1, &steps1);
+    print_message("scope pull: %zu items, %lld steps; after 2,000 customers elsewhere:"
+                  " %zu items, %lld steps\n", items0, (long long)steps0, items1,
+                  (long long)steps1);
+    assert_int_equal(items1, items0);
+    if (steps0 >= 0 && steps1 - steps0 > 100)
+        fail_msg("Alice's pull did %lld steps, %lld before 2,000 customers outside"
+                 " her scope were added: it reads them", (long long)steps1,
+                 (long long)steps0);
+    tk_stop(&w.t);
+}
+
 /* The SCOPE plan's work is the scope's, whatever the rest of the store
  * holds. Many unowned customers elsewhere make ANALYZE's statistics guess
  * a rep's scope larger than the contact table (owner_rep is NULL on
@@ -671,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_export_scope),
         cmocka_unit_test(test_pull_plans),
         cmocka_unit_test(test_pull_scope_work),
+        cmocka_unit_test(test_pull_scope_customers_work),
         cmocka_unit_test(test_customer_reps_work),
         cmocka_unit_test(test_scope_size_reuse),
     };
