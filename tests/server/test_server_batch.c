@@ -188,11 +188,43 @@ static void test_batch_as_one_by_one(void **state)
     tk_stop(&t);
 }
 
+/* A batch larger than the row cache's first sizes: every saved row is
+ * stored. The cache grows while the batch's last save is still queued
+ * (write-behind); growing once dropped the queue, so a few changes
+ * answered APPLIED were never written (and the queue's buffer leaked). */
+static void test_big_batch_all_stored(void **state)
+{
+    tk_server t;
+    tk_device d, other;
+    fs_id rep, cust;
+    fs_sync_response r = {0};
+    fs_error_body eb;
+    size_t contacts = 0;
+
+    (void)state;
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 53.48, -2.24);
+    tk_enroll(&t, &rep, &d);
+    tk_enroll(&t, &rep, &other);
+    (void)push_contacts(&t, &d, &cust, 600, "many");
+    assert_int_equal(tk_sync(&t, &other, NULL, NULL, 0, 0, 1000, FS_PROTO_DEFLATE,
+                             &r, &eb), 200);
+    assert_false(r.has_more);
+    for (size_t i = 0; i < r.nrows; i++)
+        contacts += strcmp(r.rows[i].row.entity->name, "contact") == 0;
+    fs_proto_sync_response_free(&r);
+    if (contacts != 600)
+        fail_msg("%zu of 600 contacts answered APPLIED are stored", contacts);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trips_constant),
         cmocka_unit_test(test_batch_as_one_by_one),
+        cmocka_unit_test(test_big_batch_all_stored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
