@@ -253,6 +253,10 @@ void fss__stmt_done(fss_conn *c, fss_stmt *st)
 static void tx_forget(fss_conn *c)
 {
     c->seq_locked = c->seq_known = c->seq_dirty = c->seq_late = false;
+    if (c->pipelined) {
+        fss_sql_pipeline(c->db, false);
+        c->pipelined = false;
+    }
     fss__rowcache_off(c);
 }
 
@@ -360,6 +364,14 @@ fss_status fss__lock_late(fss_conn *c, bool *stale, fs_error *err)
         return rc;
     }
     c->seq_known = c->seq_locked = true;
+    /* What the push sends from here on is mostly writes nobody reads back
+     * (its rows' upserts, the batch record, the device's row, the
+     * counter): they go out without waiting, and the COMMIT collects
+     * their results in one round trip, so the lock is held for about two
+     * round trips instead of one per statement (issue 18). A failed write
+     * fails the COMMIT (fss_sql_pipeline). */
+    fss_sql_pipeline(c->db, true);
+    c->pipelined = true;
     *stale = ver != c->seq_ver;
     if (*stale)
         fss__rowcache_clear(c); /* its rows may be out of date */
@@ -400,8 +412,24 @@ fss_status fss__commit(fss_conn *c, fs_error *err)
      * numbers or not: its new version is what tells fss__lock_late that a
      * writer committed (a rep's territories, a batch record, ...). Without
      * numbers the value stays what it is (copy-store writes it itself). */
-    if (c->seq_dirty ||
-        (c->seq_locked && fss_sql_backend_of(c->db) == FSS_SQL_PG)) {
+    if (c->pipelined) {
+        /* the counter's value (new or as read under the lock) as one
+         * more queued write; the COMMIT sends it and waits for them all */
+        fss_stmt *st = NULL;
+        rc = fss__stmt(c, "UPDATE fss_meta SET value = ?1 WHERE key = 'seq'", &st,
+                       err);
+        if (rc == FSS_OK) {
+            fss_bind_int64(st, 1, c->seq);
+            if (fss_step(st) != FSS_SQL_DONE)
+                rc = fss__dbfail(err, c->db, "sequence counter");
+        }
+        fss__stmt_done(c, st);
+        if (rc == FSS_OK)
+            rc = fss__exec(c, "COMMIT", err);
+        if (rc != FSS_OK)
+            fss__rollback(c);
+    } else if (c->seq_dirty ||
+               (c->seq_locked && fss_sql_backend_of(c->db) == FSS_SQL_PG)) {
         char sql[96];
         if (c->seq_dirty)
             snprintf(sql, sizeof sql,

@@ -35,6 +35,12 @@ void fss__sql_trip(fss_sql *db, const char *what, const char *sql)
     if (db->trace)
         db->trace(db->trace_arg, what, sql);
 }
+void fss__sql_sent(fss_sql *db, const char *what, const char *sql)
+{
+    if (db->trace)
+        db->trace(db->trace_arg, what, sql);
+}
+void fss_sql_pipeline(fss_sql *db, bool on) { db->pipeline = on; }
 bool fss_sql_connection_lost(fss_sql *db) { return !db || OPS(db)->lost(db); }
 const char *fss_errmsg(fss_sql *db)
 {

@@ -90,6 +90,21 @@ uint64_t fss_sql_round_trips(const fss_sql *db);
 typedef void (*fss_sql_trace_fn)(void *arg, const char *what, const char *sql);
 void fss_sql_trace(fss_sql *db, fss_sql_trace_fn fn, void *arg);
 
+/* PostgreSQL's pipeline (libpq pipeline mode), for the writes of a
+ * transaction whose results nobody reads before its COMMIT. While on,
+ * stepping a statement that returns no rows (INSERT, UPDATE or DELETE
+ * without RETURNING) sends it and returns FSS_SQL_DONE at once (traced as
+ * "pipeline", no round trip counted). The next call that needs the server
+ * - a step of any other statement, an exec, fss_changes, a first prepare -
+ * sends its own statement behind them (an exec of one statement, such as
+ * COMMIT, too) and waits for all of them in one round trip ("sync"). When
+ * one of them failed, that call returns the first failure's code and
+ * message, and PostgreSQL has skipped everything after it, the COMMIT
+ * included: the caller rolls back as after any failed statement. A
+ * ROLLBACK always runs, after the queued statements. Turning it off
+ * leaves queued statements to the next call. No-op on SQLite. */
+void fss_sql_pipeline(fss_sql *db, bool on);
+
 /* Calls fn(arg) before every fss_step and fss_exec from now on (fn NULL
  * stops), except those fn runs itself; a return other than FSS_SQL_OK is
  * returned by that step or exec instead of running it. The repository's

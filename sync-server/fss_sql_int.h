@@ -51,11 +51,15 @@ struct fss_sql {
     fss_sql_before_fn before; /* fss_sql_before */
     void *before_arg;
     bool in_before;
+    bool pipeline; /* fss_sql_pipeline (PostgreSQL's driver reads it) */
 };
 
 /* Counts one round trip to the database server and reports it to the
  * trace, if any (the drivers call it for every one). */
 void fss__sql_trip(fss_sql *db, const char *what, const char *sql);
+/* Reports a statement sent without waiting (pipeline) to the trace: not
+ * a round trip of its own. */
+void fss__sql_sent(fss_sql *db, const char *what, const char *sql);
 
 /* The head of every driver's statement. */
 struct fss_stmt {

@@ -10,6 +10,15 @@
  * text format and are decoded by column type (bytea from its hex form,
  * booleans as 0/1), so a column reads the same as from SQLite.
  *
+ * Pipeline (fss_sql_pipeline): while on, a statement that returns no rows
+ * is sent in libpq's pipeline mode and its result read later, with the
+ * next statement that needs one, in a single round trip (PQpipelineSync);
+ * the first failure among them is that statement's error. PostgreSQL
+ * skips what follows a failure up to the sync, so a COMMIT sent behind a
+ * failed write never commits; a COMMIT answered "ROLLBACK" (a transaction
+ * aborted earlier) is an error too, so no failed write is ever reported
+ * committed.
+ *
  * Errors: SQLSTATE class 23 (integrity) is FSS_SQL_CONSTRAINT, serialization
  * failures, deadlocks and lock timeouts FSS_SQL_BUSY, the rest
  * FSS_SQL_ERROR, each with the server's message. A failed statement inside
@@ -29,6 +38,7 @@ typedef struct pg_cached {
     char *sql;
     uint64_t hash;
     int nparams;
+    bool rowless; /* INSERT / UPDATE / DELETE without RETURNING */
     char name[24];
 } pg_cached;
 
@@ -42,6 +52,7 @@ typedef struct pg_db {
     int errcode;
     int64_t changes;
     bool ending; /* the server said it is ending the session (on_notice) */
+    int pending; /* statements sent in pipeline mode, results not read */
     pg_cached **cache; /* entries never move: statements point at them */
     size_t ncache, capcache;
 } pg_db;
@@ -184,33 +195,140 @@ static const char *begin_word(const char *sql)
     return NULL;
 }
 
+/* Ends the pipeline: the sync, then every result in the order sent (one
+ * round trip). The first failure is the connection's error and the return
+ * value; *last (if given) gets the last statement's result on success. */
+static int pipe_end(pg_db *db, PGresult **last)
+{
+    PGresult *r, *keep = NULL;
+    int rc = FSS_SQL_OK, nulls = 0;
+
+    if (!PQpipelineSync(db->h))
+        rc = set_err(db, FSS_SQL_ERROR, PQerrorMessage(db->h));
+    fss__sql_trip(&db->base, "sync", "");
+    while (PQpipelineStatus(db->h) != PQ_PIPELINE_OFF) {
+        ExecStatusType es;
+
+        r = PQgetResult(db->h);
+        if (!r) {
+            /* one NULL ends each statement's results; more, or a
+             * broken connection, and the sync will never come */
+            if (PQstatus(db->h) == CONNECTION_BAD || ++nulls > db->pending) {
+                if (rc == FSS_SQL_OK)
+                    rc = set_err(db, FSS_SQL_ERROR, PQerrorMessage(db->h));
+                break;
+            }
+            continue;
+        }
+        es = PQresultStatus(r);
+        if (es == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
+            db->changes = atoll(PQcmdTuples(r));
+        else if (rc == FSS_SQL_OK)
+            rc = es == PGRES_PIPELINE_ABORTED
+                     ? set_err(db, FSS_SQL_ERROR, "skipped after a failed statement")
+                     : result_err(db, r);
+        PQclear(keep);
+        keep = r;
+    }
+    (void)PQexitPipelineMode(db->h);
+    db->pending = 0;
+    if (last && rc == FSS_SQL_OK)
+        *last = keep;
+    else
+        PQclear(keep);
+    return rc;
+}
+
+/* Sends the statement prepared as c with params in pipeline mode. */
+static int pipe_send(pg_db *db, const pg_cached *c, char **vals, int *lens,
+                     int *fmts)
+{
+    if (!db->pending && !PQenterPipelineMode(db->h))
+        return set_err(db, FSS_SQL_ERROR, PQerrorMessage(db->h));
+    if (!PQsendQueryPrepared(db->h, c->name, c->nparams,
+                             (const char *const *)vals, lens, fmts, 0))
+        return set_err(db, FSS_SQL_ERROR, PQerrorMessage(db->h));
+    db->pending++;
+    fss__sql_sent(&db->base, "pipeline", c->sql);
+    return FSS_SQL_OK;
+}
+
 static int p_exec(fss_sql *d, const char *sql, char **errmsg)
 {
     pg_db *db = DB(d);
     const char *b = begin_word(sql);
     char *ddl = b ? NULL : fss_sql_ddl(FSS_SQL_PG, sql);
-    PGresult *r;
+    bool rollback = strncmp(sql, "ROLLBACK", 8) == 0;
+    PGresult *r = NULL;
     int rc = FSS_SQL_OK;
 
     if (!b && !ddl)
         return set_err(db, FSS_SQL_NOMEM, "out of memory");
-    r = PQexec(db->h, b ? b : ddl);
-    fss__sql_trip(&db->base, "exec", sql);
-    free(ddl);
-    if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK &&
-               PQresultStatus(r) != PGRES_TUPLES_OK)) {
-        rc = result_err(db, r);
-        if (errmsg)
-            *errmsg = strdup(db->err ? db->err : "error");
+    if (db->pending && !rollback && !strchr(sql, ';')) {
+        /* behind the queued writes, in the same round trip (COMMIT) */
+        if (PQsendQueryParams(db->h, b ? b : ddl, 0, NULL, NULL, NULL, NULL, 0)) {
+            db->pending++;
+            fss__sql_sent(&db->base, "pipeline", sql);
+            rc = pipe_end(db, &r);
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->h));
+            (void)pipe_end(db, NULL);
+            rc = set_err(db, FSS_SQL_ERROR, msg);
+        }
+    } else {
+        /* a ROLLBACK runs whatever the queued writes did */
+        if (db->pending && (rc = pipe_end(db, NULL)) != FSS_SQL_OK && rollback)
+            rc = FSS_SQL_OK;
+        if (rc == FSS_SQL_OK) {
+            r = PQexec(db->h, b ? b : ddl);
+            fss__sql_trip(&db->base, "exec", sql);
+            if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK &&
+                       PQresultStatus(r) != PGRES_TUPLES_OK))
+                rc = result_err(db, r);
+        }
     }
+    free(ddl);
+    /* COMMIT of a transaction aborted by an earlier failure answers
+     * "ROLLBACK" without an error: it committed nothing. */
+    if (rc == FSS_SQL_OK && r && strncmp(sql, "COMMIT", 6) == 0 &&
+        strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+        rc = set_err(db, FSS_SQL_ERROR, "COMMIT rolled back: the transaction "
+                                        "had failed");
+    if (rc != FSS_SQL_OK && errmsg)
+        *errmsg = strdup(db->err ? db->err : "error");
     PQclear(r);
     return rc;
 }
 
-static int64_t p_changes(fss_sql *d) { return DB(d)->changes; }
+static int64_t p_changes(fss_sql *d)
+{
+    /* a failure here shows again: the transaction is aborted, and its
+     * next statement or COMMIT fails */
+    if (DB(d)->pending)
+        (void)pipe_end(DB(d), NULL);
+    return DB(d)->changes;
+}
 static int p_autocommit(fss_sql *d)
 {
-    return PQtransactionStatus(DB(d)->h) == PQTRANS_IDLE;
+    /* queued statements are always inside a transaction */
+    return !DB(d)->pending && PQtransactionStatus(DB(d)->h) == PQTRANS_IDLE;
+}
+
+/* Whether a statement's text can return no rows: INSERT, UPDATE or DELETE
+ * without RETURNING (the portable texts spell keywords in capitals). */
+static bool rowless(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+        sql++;
+    if (strncmp(sql, "INSERT", 6) != 0 && strncmp(sql, "UPDATE", 6) != 0 &&
+        strncmp(sql, "DELETE", 6) != 0)
+        return false;
+    return !strstr(sql, "RETURNING") && !strstr(sql, "returning");
 }
 
 /* sql with ? / ?N as $n (outside quotes and comments), malloc'd; *nparams
@@ -311,6 +429,15 @@ static int cached(pg_db *db, const char *sql, size_t n, const pg_cached **out)
      * the text never uses (SQLite allows gaps) gets text. */
     for (int k = 0; k < np; k++)
         types[k] = used[k] ? 0 : 25 /* text */;
+    if (db->pending) { /* PQprepare waits for its answer: queued first */
+        int prc = pipe_end(db, NULL);
+        if (prc != FSS_SQL_OK) {
+            free(text);
+            free(pg);
+            free(c);
+            return prc;
+        }
+    }
     r = PQprepare(db->h, c->name, pg, np, types);
     fss__sql_trip(&db->base, "prepare", text);
     free(pg);
@@ -325,6 +452,7 @@ static int cached(pg_db *db, const char *sql, size_t n, const pg_cached **out)
     c->sql = text;
     c->hash = h;
     c->nparams = np;
+    c->rowless = rowless(text);
     db->cache[db->ncache++] = c;
     *out = c;
     return FSS_SQL_OK;
@@ -441,10 +569,25 @@ static int p_step(fss_stmt *s)
 
     if (!st->ran) {
         st->ran = true;
-        st->res = PQexecPrepared(db->h, st->prep->name, st->prep->nparams,
-                                 (const char *const *)st->vals, st->lens,
-                                 st->fmts, 0);
-        fss__sql_trip(&db->base, "execute", st->prep->sql);
+        if (db->base.pipeline && st->prep->rowless) {
+            /* its result is read with the next statement's */
+            int rc = pipe_send(db, st->prep, st->vals, st->lens, st->fmts);
+            st->row = -1;
+            st->nrows = 0;
+            return rc == FSS_SQL_OK ? FSS_SQL_DONE : rc;
+        }
+        if (db->pending) {
+            /* behind the queued writes: one round trip for all */
+            int rc = pipe_send(db, st->prep, st->vals, st->lens, st->fmts);
+            int erc = pipe_end(db, rc == FSS_SQL_OK ? &st->res : NULL);
+            if (rc != FSS_SQL_OK || erc != FSS_SQL_OK)
+                return rc != FSS_SQL_OK ? rc : erc;
+        } else {
+            st->res = PQexecPrepared(db->h, st->prep->name, st->prep->nparams,
+                                     (const char *const *)st->vals, st->lens,
+                                     st->fmts, 0);
+            fss__sql_trip(&db->base, "execute", st->prep->sql);
+        }
         es = st->res ? PQresultStatus(st->res) : PGRES_FATAL_ERROR;
         if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
             int rc = result_err(db, st->res);
@@ -657,7 +800,7 @@ static bool p_lost(fss_sql *d)
 
     if (!db->h || db->ending || PQstatus(db->h) == CONNECTION_BAD)
         return true;
-    if (PQtransactionStatus(db->h) != PQTRANS_IDLE)
+    if (db->pending || PQtransactionStatus(db->h) != PQTRANS_IDLE)
         return false;
     /* The FATAL message and the end-of-file can come as two reads:
      * read while the socket says something is waiting, a few times. */

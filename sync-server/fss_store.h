@@ -67,6 +67,9 @@ struct fss_conn {
      * row's version (its xmin) when the transaction began. */
     bool seq_late;
     int64_t seq_ver;
+    /* PostgreSQL, after fss__lock_late: the transaction's writes are
+     * pipelined and go out with its COMMIT (fss_sql_pipeline). */
+    bool pipelined;
     /* The request's row cache (fss_repo_batch.c): NULL when off. */
     struct fss_rowcache *rows;
     /* fss_repo_search.c: the statements reading a customer's searchable
