@@ -734,7 +734,6 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
          * fss_store_analyze stays a few milliseconds on a big store. */
         if (st == FSS_OK)
             st = fss__exec(c, "PRAGMA analysis_limit=1000", err);
-
         if (st != FSS_OK)
             goto done;
     }

@@ -142,24 +142,25 @@ done:
 
 /* The customers of rep ?2's scope, as a compound SELECT of their ids: the
  * owned ones through the owner index, the territories' through the
- * territory index. The same rows as FSS_SCOPE_COND (test_pull_plans: the
- * SEQ plan tests each row with FSS_SCOPE_COND, and the plans agree), in a
- * form where a small scope is never found by scanning the customer table:
- * written as FSS_SCOPE_COND's OR, SQLite's planner took ANALYZE's
- * statistics of a store where most customers share an owner (none) or a
- * territory as "matches half the table" and scanned all of it on every
- * SCOPE pull (docs/BENCHMARKS.md, "Session 8"). SQLite is told the index
- * (INDEXED BY: a dropped index is an error, not a slow plan); PostgreSQL
- * plans each arm by its per-value statistics. */
+ * territory index - the two halves of FSS_SCOPE_COND (fss_store.h), so the
+ * same rows (test_pull_plans: the SEQ plan tests each row with
+ * FSS_SCOPE_COND, and the plans agree), in a form where a small scope is
+ * never found by scanning the customer table: written as FSS_SCOPE_COND's
+ * OR, SQLite's planner took ANALYZE's statistics of a store where most
+ * customers share an owner (none) or a territory as "matches half the
+ * table" and scanned all of it on every SCOPE pull (docs/BENCHMARKS.md,
+ * "Session 8"). SQLite is told the index (INDEXED BY: a dropped index is
+ * an error, not a slow plan); PostgreSQL plans each arm by its per-value
+ * statistics. */
 static void scope_customers_sql(fss_conn *c, fss_buf *b)
 {
     bool lite = fss_sql_backend_of(c->db) != FSS_SQL_PG;
 
     fss_buf_printf(b,
-                   "SELECT c.id FROM customer c%s WHERE c.owner_rep = ?2 AND c.deleted = 0"
-                   " UNION SELECT c.id FROM customer c%s WHERE c.territory IN"
-                   " (SELECT territory FROM fss_rep_territories WHERE rep = ?2)"
-                   " AND c.deleted = 0",
+                   "SELECT c.id FROM customer c%s WHERE c.deleted = 0 AND "
+                   FSS_SCOPE_BY_OWNER("?2")
+                   " UNION SELECT c.id FROM customer c%s WHERE c.deleted = 0 AND "
+                   FSS_SCOPE_BY_TERRITORY("?2"),
                    lite ? " INDEXED BY fss_customer_owner" : "",
                    lite ? " INDEXED BY fss_customer_territory" : "");
 }

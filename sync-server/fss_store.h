@@ -95,8 +95,12 @@ struct fss_conn {
 /* The placement half alone: the rep would see the customer were it not
  * deleted (fss_hide.c: writes under a deleted customer). */
 #define FSS_SCOPE_PLACEMENT(rep)                                            \
-    "(c.owner_rep = " rep " OR c.territory IN "                            \
-    "(SELECT territory FROM fss_rep_territories WHERE rep = " rep "))"
+    "(" FSS_SCOPE_BY_OWNER(rep) " OR " FSS_SCOPE_BY_TERRITORY(rep) ")"
+/* Its two ways in, each answerable by one index of customer (the SCOPE
+ * pull asks them as two arms of a UNION, fss_repo_sync.c). */
+#define FSS_SCOPE_BY_OWNER(rep) "c.owner_rep = " rep
+#define FSS_SCOPE_BY_TERRITORY(rep)                                         \
+    "c.territory IN (SELECT territory FROM fss_rep_territories WHERE rep = " rep ")"
 
 /* A territory restriction (NULL-terminated codes, NULL = all; see
  * fss__actor_territories) in SQL (fss_repo_console.c): appends
@@ -190,6 +194,7 @@ fss_status fss__rowcache_save(fss_conn *c, const fs_row *row, int64_t seq,
 
 /* Finalizes the connection's search statements (fss_repo_search.c). */
 void fss__search_sel_close(fss_conn *c);
+/* Finalizes the connection's restamp statements (fss_scope.c). */
 void fss__restamp_close(fss_conn *c);
 fss_status fss__dbfail(fs_error *err, fss_sql *db, const char *what);
 fss_status fss__exec(fss_conn *c, const char *sql, fs_error *err);
