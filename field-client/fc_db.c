@@ -408,12 +408,44 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
  * the dirty set as the outer loop (the planner would otherwise scan the
  * customer table).
  */
+/* The text each index keeps of customer c: its contacts (and for fc_sub
+ * its phone numbers as bare digits), written once for the statements that
+ * insert it and the one that compares it. */
+#define FTS_CONTACTS                                                            \
+    "(SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, '')" \
+    " || ' ' || coalesce(k.phone, ''), ' ') FROM contact k"                     \
+    " WHERE k.root = c.id AND k.deleted = 0)"
+#define SUB_CONTACTS                                                            \
+    "(SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, ''),"\
+    " ' ') FROM contact k WHERE k.root = c.id AND k.deleted = 0)"
+#define SUB_PHONES                                                              \
+    "coalesce(fc_digits(c.phone), '') || ' ' || coalesce((SELECT"               \
+    " group_concat(fc_digits(k.phone), ' ') FROM contact k"                     \
+    " WHERE k.root = c.id AND k.deleted = 0), '')"
+/* The dirty customers, live, with their map row. */
+#define DIRTY_LIVE                                                              \
+    " FROM temp.fc_search_dirty d CROSS JOIN customer c"                        \
+    " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"
+
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 {
     static const struct {
         int slot;
         const char *sql;
     } steps[] = {
+        /* A customer whose entries already hold its text keeps them: most
+         * pulled versions of a customer change no searched field (a grade,
+         * an owner, the echo of the rep's own edit), and tokenizing the
+         * old and new text was most of an incremental sync's client time
+         * (docs/BENCHMARKS.md, session 9). */
+        {FC_SQL_FTS_SAME,
+         "DELETE FROM temp.fc_search_dirty WHERE cid IN (SELECT d.cid" DIRTY_LIVE
+         " CROSS JOIN fc_search s ON s.rowid = m.rid CROSS JOIN fc_sub u"
+         " ON u.rowid = m.rid"
+         " WHERE s.name IS c.name AND s.address IS c.address AND s.tags IS c.tags"
+         " AND u.name IS c.name AND u.address IS c.address AND u.tags IS c.tags"
+         " AND s.contacts IS " FTS_CONTACTS " AND u.contacts IS " SUB_CONTACTS
+         " AND u.phones IS " SUB_PHONES ")"},
         {FC_SQL_FTS_DEL,
          "DELETE FROM fc_search WHERE rowid IN (SELECT m.rid"
          " FROM temp.fc_search_dirty d CROSS JOIN fc_search_map m ON m.cid = d.cid)"},
@@ -430,22 +462,11 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
          " ON c.id = d.cid AND c.deleted = 0"},
         {FC_SQL_FTS_INS,
          "INSERT INTO fc_search(rowid, name, address, tags, contacts)"
-         " SELECT m.rid, c.name, c.address, c.tags,"
-         "  (SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, '')"
-         "    || ' ' || coalesce(k.phone, ''), ' ') FROM contact k"
-         "   WHERE k.root = c.id AND k.deleted = 0)"
-         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
-         " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"},
+         " SELECT m.rid, c.name, c.address, c.tags, " FTS_CONTACTS DIRTY_LIVE},
         {FC_SQL_SUB_INS,
          "INSERT INTO fc_sub(rowid, name, address, tags, contacts, phones)"
-         " SELECT m.rid, c.name, c.address, c.tags,"
-         "  (SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, ''),"
-         "    ' ') FROM contact k WHERE k.root = c.id AND k.deleted = 0),"
-         "  coalesce(fc_digits(c.phone), '') || ' ' || coalesce((SELECT"
-         "    group_concat(fc_digits(k.phone), ' ') FROM contact k"
-         "    WHERE k.root = c.id AND k.deleted = 0), '')"
-         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
-         " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"},
+         " SELECT m.rid, c.name, c.address, c.tags, " SUB_CONTACTS ", " SUB_PHONES
+         DIRTY_LIVE},
         {FC_SQL_DIRTY_CLEAR, "DELETE FROM temp.fc_search_dirty"},
     };
     fc_status rc = FC_OK;

@@ -50,6 +50,7 @@ typedef struct bench_opts {
     size_t sizes[3];
     size_t nsizes;
     size_t only;             /* --size N: this bootstrap alone, no rounds */
+    bool only_rounds;        /* --incremental: and the rounds after it */
     unsigned rounds;         /* incremental rounds */
 } bench_opts;
 
@@ -396,6 +397,8 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc &&
                  (o.only = strtoul(argv[i + 1], NULL, 10)) > 0)
             i++;
+        else if (strcmp(argv[i], "--incremental") == 0)
+            o.only_rounds = true;
         else if (strcmp(argv[i], "--client") == 0 && i + 1 < argc)
             o.client_bin = argv[++i];
         else if (strcmp(argv[i], "--server-log") == 0 && i + 1 < argc)
@@ -403,7 +406,7 @@ int main(int argc, char **argv)
         else
             bc_die("usage: bench_sync [--quick] [--server PATH-TO-sync-server]"
                    " [--client PATH-TO-bench_sync_client] [--server-log FILE]"
-                   " [--size ROWS]");
+                   " [--size ROWS [--incremental]]");
     }
     if (o.quick) {
         o.sizes[0] = 2000, o.sizes[1] = 5000, o.sizes[2] = 10000;
@@ -415,7 +418,7 @@ int main(int argc, char **argv)
     o.nsizes = 3;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (o.only) { /* one bootstrap, for profiles and quick comparisons */
-        run_size(&o, o.only, false);
+        run_size(&o, o.only, o.only_rounds);
         curl_global_cleanup();
         return 0;
     }

@@ -1078,6 +1078,91 @@ static void test_request_reports_outbox(void **state)
     assert_int_equal(f->srv.req_rejected_held[last], 1);
 }
 
+/* Index segments the two search indexes have written (FTS5 adds one per
+ * statement that writes entries): unchanged while no entry is rewritten. */
+static int search_segments(fixture *f)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM fc_search_data)"
+                                        " + (SELECT count(*) FROM fc_sub_data)",
+                                        -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static size_t search_count(fixture *f, const char *text)
+{
+    fs_error err = {0};
+    fc_query q = {0};
+    size_t n = 0;
+
+    q.search = text;
+    assert_int_equal(fc_list(f->c, "customer", &q, count_row, &n, NULL, &err), FC_OK);
+    return n;
+}
+
+/* A pulled customer whose searched text did not change (a field nobody
+ * searches, the echo of the rep's own edit) keeps its search entries; one
+ * whose text did change, by its own fields or a contact's, is found by the
+ * new text and not the old. */
+static void test_search_unchanged_text_kept(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    fs_id s, k;
+    int segs;
+
+    enroll(f);
+    assert_int_equal(fs_id_new(1700000000000ull, &s, NULL), FS_OK);
+    assert_int_equal(fs_id_new(1700000000001ull, &k, NULL), FS_OK);
+    fake_set_text(&f->srv, "customer", &s, "name", "Harbour Supplies");
+    fake_set_text(&f->srv, "customer", &s, "phone", "+44 161 555 0100");
+    fake_set_id(&f->srv, "contact", &k, "customer_id", &s);
+    fake_set_text(&f->srv, "contact", &k, "name", "Ingrid Holm");
+    fake_set_text(&f->srv, "contact", &k, "phone", "+44 161 555 0177");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(search_count(f, "harbour"), 1);
+    assert_int_equal(search_count(f, "1615550177"), 1);
+
+    /* Fields nobody searches: the entries stay as they are. */
+    segs = search_segments(f);
+    fake_set_text(&f->srv, "customer", &s, "segment", "wholesale");
+    fake_set_text(&f->srv, "contact", &k, "title", "Buyer");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_field(f, "customer", &s, "segment", "wholesale");
+    assert_int_equal(search_segments(f), segs);
+    /* The echo of the rep's own edit: indexed by the edit, not again. */
+    assert_int_equal(fc_customer_edit(f->c, &s, (fc_kv[]){{"tags", "dockside vip"}}, 1,
+                     &err), FC_OK);
+    assert_int_equal(search_count(f, "dockside"), 1);
+    segs = search_segments(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(search_segments(f), segs);
+    assert_int_equal(search_count(f, "dockside"), 1);
+
+    /* A contact's phone, then the customer's own phone and name. */
+    fake_set_text(&f->srv, "contact", &k, "phone", "+44 161 555 0188");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(search_count(f, "1615550177"), 0);
+    assert_int_equal(search_count(f, "1615550188"), 1);
+    fake_set_text(&f->srv, "customer", &s, "phone", "+44 161 555 0111");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(search_count(f, "1615550100"), 0);
+    assert_int_equal(search_count(f, "1615550111"), 1);
+    fake_set_text(&f->srv, "customer", &s, "name", "Quayside Supplies");
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(search_count(f, "harbour"), 0);
+    assert_int_equal(search_count(f, "quayside"), 1);
+    assert_int_equal(search_count(f, "dockside"), 1);
+}
+
 /* A row that only ever came from the server is stored once (no base_
  * copy); the rep's first edit of it copies it into base_, so a server edit
  * pulled while the edit is pending merges under it, and a rejection of the
@@ -2359,6 +2444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_visit_flow_and_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_substrings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_unchanged_text_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pulled_row_then_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esign_lattice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merged_stays_shown, setup, teardown),
