@@ -66,36 +66,59 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 typedef struct hdr_state {
     char enc[32];
     bool complete;
+    bool has_next;
+    uint64_t next_cursor;
 } hdr_state;
+
+/* The value of header `name` (lower case, with its colon) in the header
+ * line data[0..n), trimmed, or NULL when the line is another header. */
+static const char *header_value(const char *data, size_t n, const char *name,
+                                size_t *len)
+{
+    size_t k = strlen(name);
+    const char *v = data + k;
+
+    if (n <= k || strncasecmp(data, name, k) != 0)
+        return NULL;
+    *len = n - k;
+    while (*len && (*v == ' ' || *v == '\t')) {
+        v++;
+        (*len)--;
+    }
+    while (*len && (v[*len - 1] == '\r' || v[*len - 1] == '\n' || v[*len - 1] == ' '))
+        (*len)--;
+    return v;
+}
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
 {
     hdr_state *h = userdata;
-    size_t n = size * nitems;
-    static const char name[] = "content-encoding:";
+    size_t n = size * nitems, len = 0;
+    const char *v;
 
     /* A status line starts a new block (an interim 1xx has its own). */
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         h->complete = false;
         h->enc[0] = '\0';
+        h->has_next = false;
     } else if ((n == 2 && data[0] == '\r' && data[1] == '\n') ||
                (n == 1 && data[0] == '\n')) {
         h->complete = true;
     }
 
-    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        const char *v = data + sizeof name - 1;
-        size_t len = n - (sizeof name - 1);
-        while (len && (*v == ' ' || *v == '\t')) {
-            v++;
-            len--;
-        }
-        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
+    if ((v = header_value(data, n, "content-encoding:", &len)) != NULL) {
         if (len >= sizeof h->enc)
             len = sizeof h->enc - 1;
         memcpy(h->enc, v, len);
         h->enc[len] = '\0';
+    } else if ((v = header_value(data, n, "fieldsync-next-cursor:", &len)) != NULL) {
+        /* Digits only; anything else is no hint (the body decides). */
+        uint64_t x = 0;
+        size_t i = 0;
+        while (i < len && i < 20 && v[i] >= '0' && v[i] <= '9')
+            x = x * 10 + (uint64_t)(v[i++] - '0');
+        h->has_next = i == len && i > 0 && i < 20;
+        h->next_cursor = x;
     }
     return n;
 }
@@ -109,7 +132,7 @@ fc_status fc__curl_post(const char *url, const char *content_type,
     CURL *h = NULL;
     struct curl_slist *hdrs = NULL;
     recv_buf rb = {0};
-    hdr_state hs = {{0}, false};
+    hdr_state hs = {{0}, false, false, 0};
     char line[512];
     CURLcode cc;
     curl_off_t clen = -1;
@@ -179,6 +202,8 @@ fc_status fc__curl_post(const char *url, const char *content_type,
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     snprintf(resp->content_encoding, sizeof resp->content_encoding, "%s", hs.enc);
+    resp->has_next = hs.has_next;
+    resp->next_cursor = hs.next_cursor;
     resp->body = rb.p;
     resp->len = rb.n;
     rb.p = NULL;

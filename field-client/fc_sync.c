@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1354,51 +1353,166 @@ static void wal_flusher_stop(wal_flusher *w)
 /* ------------------------------------------------------------------------ */
 
 /*
- * While a pulled page is being applied, the request for the next page is
+ * While a pulled page is being applied, the requests for the next pages are
  * already in flight from a second thread, so the server's query, encoding
  * and the transfer overlap with the apply. Only a request that carries no
  * change is sent ahead (a bootstrap, a long pull): nothing is pushed, so
  * nothing about the outbox or the batch id depends on it, and if the page
- * being applied fails, the answer is simply dropped (the cursor it started
- * from was never committed; the next sync asks again from the committed
- * one). The second thread only runs the transport (fc__post_retry, without
- * progress calls); encoding, decoding and every database access stay on
- * the caller's thread.
+ * being applied fails, the answers are simply dropped (the cursor they
+ * started from was never committed; the next sync asks again from the
+ * committed one).
+ *
+ * The second thread keeps up to FC_PIPE_DEPTH requests ahead of the page
+ * being applied: an answer whose header names the next cursor
+ * (Fieldsync-Next-Cursor, docs/PROTOCOL.md) is followed at once by the
+ * request from that cursor, without waiting for this thread to decode it.
+ * So the server works on page N+2 while this thread applies page N and
+ * commits held pages, instead of sitting idle until page N+1 is decoded
+ * (with one request ahead the server was idle for a third of a 50k-row
+ * bootstrap: docs/BENCHMARKS.md, session 9). The body stays what decides:
+ * an answer is followed only if its decoded next_cursor is the one the
+ * thread went on from; otherwise what was sent ahead is dropped and the
+ * pull goes on from the body's cursor. The thread only encodes the empty
+ * requests (a template made here, with the cursor and a new batch id) and
+ * runs the transport (fc__post_retry, without progress calls); decoding
+ * and every database access stay on the caller's thread. Answers wait as
+ * received bytes (about 30 KiB a page), not decoded.
  */
-typedef struct prefetch {
-    fc_client *c;
-    const char *url, *token;   /* borrowed from fc_sync */
-    fs_proto_buf body;
-    fs_id batch_id;            /* the (empty) batch's id, as sent */
+#define FC_PIPE_DEPTH 2
+
+typedef struct pipe_slot {
+    fs_proto_buf body;         /* the request as sent */
+    fs_id batch_id;            /* its (empty) batch's id */
+    uint64_t cursor;           /* the cursor it asked from */
     fc_http_response resp;
     fs_error err;
     fc_status rc;
+    bool answered;
+} pipe_slot;
+
+typedef struct prefetch {
+    fc_client *c;
+    const char *url, *token;   /* borrowed from fc_sync */
+    fs_sync_request rq;        /* the template: no changes */
+    uint64_t id_ms;            /* the time of the batch ids made ahead */
+    pipe_slot slot[FC_PIPE_DEPTH];
+    unsigned head, n;          /* requests sent and not yet taken, oldest first */
+    bool more;                 /* the thread will send one more, from `next` */
+    uint64_t next;
+    bool stop;                 /* prefetch_drop: send nothing more */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     pthread_t th;
-    bool running;
-    atomic_bool answered; /* the answer is in: prefetch_finish will not wait */
+    bool running;              /* the thread exists (joined by prefetch_end) */
 } prefetch;
 
+/* Encodes the template's request from `cursor` into slot s. */
+static bool slot_request(prefetch *p, pipe_slot *s, uint64_t cursor)
+{
+    memset(s, 0, sizeof *s);
+    if (fs_id_new(p->id_ms, &s->batch_id, NULL) != FS_OK)
+        return false;
+    p->rq.batch_id = s->batch_id;
+    p->rq.cursor = cursor;
+    s->cursor = cursor;
+    return fs_proto_sync_request_encode(&p->rq, FS_PROTO_DEFLATE, NULL, &s->body,
+                                        NULL) == FS_PROTO_OK;
+}
+
+static void slot_free(pipe_slot *s)
+{
+    fs_proto_buf_free(&s->body);
+    free(s->resp.body);
+    memset(s, 0, sizeof *s);
+}
+
+/* Sends the newest slot's request; when its answer names a next cursor,
+ * reserves a slot for the request from there (waiting for room) and goes
+ * on. The decision to go on is taken when the answer is stored, under the
+ * lock, so the caller never sees "nothing pending" while one is coming. */
 static void *prefetch_main(void *arg)
 {
     prefetch *p = arg;
 
-    p->rc = fc__post_retry(p->c, p->url, p->token, p->body.data, p->body.len,
-                           &p->resp, NULL, NULL, NULL, &p->err);
-    atomic_store(&p->answered, true);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        pipe_slot *s = &p->slot[(p->head + p->n - 1) % FC_PIPE_DEPTH];
+        fc_http_response resp = {0};
+        fs_error err = {0};
+        fc_status rc;
+
+        pthread_mutex_unlock(&p->mu);
+        rc = fc__post_retry(p->c, p->url, p->token, s->body.data, s->body.len,
+                            &resp, NULL, NULL, NULL, &err);
+        pthread_mutex_lock(&p->mu);
+        s->resp = resp;
+        s->err = err;
+        s->rc = rc;
+        s->answered = true;
+        p->more = !p->stop && rc == FC_OK && resp.status == 200 && resp.has_next &&
+                  resp.next_cursor > s->cursor;
+        p->next = resp.next_cursor;
+        pthread_cond_broadcast(&p->cv);
+        while (p->more && !p->stop && p->n == FC_PIPE_DEPTH)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->more && !p->stop &&
+            slot_request(p, &p->slot[(p->head + p->n) % FC_PIPE_DEPTH], p->next)) {
+            p->n++;
+            p->more = false;
+            continue;
+        }
+        p->more = false;
+        pthread_cond_broadcast(&p->cv);
+        break;
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-/* Has the answer to the request sent ahead come within ms? */
+/* Is an answer coming that the caller has not taken yet? */
+static bool prefetch_pending(prefetch *p)
+{
+    bool pending;
+
+    if (!p->running)
+        return false;
+    pthread_mutex_lock(&p->mu);
+    pending = p->n > 0 || p->more;
+    pthread_mutex_unlock(&p->mu);
+    return pending;
+}
+
+/* The cursor the next pending answer was asked from (prefetch_pending). */
+static uint64_t prefetch_cursor(prefetch *p)
+{
+    uint64_t cursor;
+
+    pthread_mutex_lock(&p->mu);
+    cursor = p->n > 0 ? p->slot[p->head].cursor : p->next;
+    pthread_mutex_unlock(&p->mu);
+    return cursor;
+}
+
+/* Has the next pending answer come within ms? */
 static bool answered_within(prefetch *p, unsigned ms)
 {
-    const struct timespec tick = {0, 1000000L}; /* 1 ms */
+    struct timespec until;
+    bool in;
 
-    for (unsigned waited = 0; !atomic_load(&p->answered); waited++) {
-        if (waited >= ms)
-            return false;
-        nanosleep(&tick, NULL);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
     }
-    return true;
+    pthread_mutex_lock(&p->mu);
+    while (!(in = p->n > 0 && p->slot[p->head].answered) && (p->n > 0 || p->more))
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0)
+            break;
+    in = p->n > 0 && p->slot[p->head].answered;
+    pthread_mutex_unlock(&p->mu);
+    return in;
 }
 
 static bool pipeline_on(const fc_client *c)
@@ -1408,69 +1522,107 @@ static bool pipeline_on(const fc_client *c)
     return c->opt.pipeline == FC_PIPELINE_ON;
 }
 
-/* Sends the request for the page after `cursor` (no changes) from a second
- * thread. Failing to start one is not an error: the round then runs
- * serially. */
+/* Waits for the thread to end and frees what it left. */
+static void prefetch_end(prefetch *p)
+{
+    if (!p->running)
+        return;
+    pthread_join(p->th, NULL);
+    for (unsigned i = 0; i < FC_PIPE_DEPTH; i++)
+        slot_free(&p->slot[i]);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    p->running = false;
+}
+
+/* Starts sending the requests for the pages after `cursor` (no changes)
+ * from a second thread. Failing to start is not an error: the round then
+ * runs serially. */
 static void prefetch_start(prefetch *p, fc_client *c, const char *url,
                            const char *token, uint64_t cursor)
 {
-    fs_sync_request rq;
     int64_t hlc = 0;
 
-    memset(&rq, 0, sizeof rq);
-    memset(&p->resp, 0, sizeof p->resp);
-    memset(&p->err, 0, sizeof p->err);
-    atomic_store(&p->answered, false);
+    memset(p, 0, sizeof *p);
     p->c = c;
     p->url = url;
     p->token = token;
+    p->id_ms = fc__now_ms(c);
     if (fc__meta_get_int(c, "hlc", &hlc, NULL, NULL) != FC_OK ||
-        fs_id_new(fc__now_ms(c), &p->batch_id, NULL) != FS_OK ||
-        outbox_report(c, &rq, NULL) != FC_OK)
+        outbox_report(c, &p->rq, NULL) != FC_OK)
         return;
-    rq.version = FS_PROTO_VERSION;
-    rq.device_id = c->device;
-    rq.batch_id = p->batch_id;
-    rq.cursor = cursor;
-    rq.page_size = c->opt.page_size;
-    rq.client_time = (fs_hlc)hlc;
-    if (fs_proto_sync_request_encode(&rq, FS_PROTO_DEFLATE, NULL, &p->body,
-                                     NULL) != FS_PROTO_OK)
+    p->rq.version = FS_PROTO_VERSION;
+    p->rq.device_id = c->device;
+    p->rq.page_size = c->opt.page_size;
+    p->rq.client_time = (fs_hlc)hlc;
+    if (!slot_request(p, &p->slot[0], cursor))
         goto fail;
-    if (pthread_create(&p->th, NULL, prefetch_main, p) != 0)
+    p->n = 1;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
         goto fail;
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        goto fail;
+    }
+    if (pthread_create(&p->th, NULL, prefetch_main, p) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        goto fail;
+    }
     p->running = true;
     return;
 fail:
-    fs_proto_buf_free(&p->body);
+    slot_free(&p->slot[0]);
+    p->n = 0;
 }
 
-/* Waits for the request sent ahead; its answer goes to *resp (owned by the
- * caller then) and its batch id to *batch_id. */
+/* Takes the next pending answer (prefetch_pending), waiting for it: it
+ * goes to *resp (owned by the caller then), its batch id to *batch_id. */
 static fc_status prefetch_finish(prefetch *p, fc_http_response *resp,
                                  fs_id *batch_id, fs_error *err)
 {
-    pthread_join(p->th, NULL);
-    p->running = false;
-    fs_proto_buf_free(&p->body);
-    *resp = p->resp;
-    *batch_id = p->batch_id;
-    memset(&p->resp, 0, sizeof p->resp);
-    if (p->rc && err)
-        *err = p->err;
-    return p->rc;
+    pipe_slot *s;
+    fc_status rc;
+    bool pending;
+
+    pthread_mutex_lock(&p->mu);
+    while (p->n > 0 ? !p->slot[p->head].answered : p->more)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->n == 0) { /* cannot happen after prefetch_pending */
+        pthread_mutex_unlock(&p->mu);
+        prefetch_end(p);
+        return fc__fail(err, FC_EINVAL, "internal error: no page was asked for");
+    }
+    s = &p->slot[p->head];
+    *resp = s->resp;
+    *batch_id = s->batch_id;
+    rc = s->rc;
+    if (rc && err)
+        *err = s->err;
+    s->resp.body = NULL;
+    slot_free(s);
+    p->head = (p->head + 1) % FC_PIPE_DEPTH;
+    p->n--;
+    pending = p->n > 0 || p->more;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (!pending)
+        prefetch_end(p);
+    return rc;
 }
 
-/* Drops a request sent ahead (a round failed): waits for it, frees it. */
+/* Drops what was sent ahead (a round failed, a change is to be pushed, the
+ * body disagreed with the header): waits for the request in flight, frees
+ * the answers. */
 static void prefetch_drop(prefetch *p)
 {
-    fc_http_response resp = {0};
-    fs_id id;
-
     if (!p->running)
         return;
-    prefetch_finish(p, &resp, &id, NULL);
-    free(resp.body);
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    prefetch_end(p);
 }
 
 /* One round: this round's request was sent ahead when pf->running (an
@@ -1497,7 +1649,7 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     memset(&b, 0, sizeof b);
     memset(&rq, 0, sizeof rq);
     memset(&rs, 0, sizeof rs);
-    if (pf->running) {
+    if (prefetch_pending(pf)) {
         rc = prefetch_finish(pf, &resp, &b.id, err);
         if (rc)
             goto done;
@@ -1580,15 +1732,24 @@ answered:
     prog->pushed += b.n;
     if (rs.has_pending)
         prog->total = prog->rows + prog->exits + (size_t)rs.pending;
+    /* The pages after this one: already asked for when the thread went on
+     * from this answer's header to the same cursor, else asked for now. A
+     * change queued meanwhile (another process) stops the pages sent
+     * ahead: the next round pushes it. */
     if (rs.has_more && b.n == 0 && pipeline_on(c)) {
         int64_t queued = 0;
         rc = count_pending(c, &queued, err);
         if (rc)
             goto done;
-        if (queued == 0)
+        if (queued > 0 ||
+            (prefetch_pending(pf) && prefetch_cursor(pf) != rs.next_cursor))
+            prefetch_drop(pf);
+        if (queued == 0 && !prefetch_pending(pf))
             prefetch_start(pf, c, url, token, rs.next_cursor);
+    } else {
+        prefetch_drop(pf);
     }
-    rc = apply_response(c, &b, &rs, pf->running, prog, notices, err);
+    rc = apply_response(c, &b, &rs, prefetch_pending(pf), prog, notices, err);
     if (rc)
         goto done;
     wal_flusher_kick(wf);
@@ -1670,7 +1831,8 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
          * for the next answer only, never a long one, where a slow or
          * stalled link would keep a rep's edit (another process) waiting
          * past the busy timeout. */
-        if (c->held_pages && pf.running && !answered_within(&pf, FC_SYNC_HOLD_WAIT_MS)) {
+        if (c->held_pages && prefetch_pending(&pf) &&
+            !answered_within(&pf, FC_SYNC_HOLD_WAIT_MS)) {
             rc = group_end(c, true, err);
             if (rc)
                 goto done;

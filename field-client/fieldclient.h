@@ -84,6 +84,12 @@ typedef struct fc_http_response {
     uint8_t *body;               /* owned by the receiver of the struct */
     size_t len;
     char content_encoding[32];   /* response Content-Encoding, "" = identity */
+    /* Header Fieldsync-Next-Cursor (a sync page with more to come): the
+     * page after it may be asked for before this one is decoded. A
+     * transport may leave it unset (false): pages are then asked for one
+     * after another. */
+    bool has_next;
+    uint64_t next_cursor;
 } fc_http_response;
 
 /*

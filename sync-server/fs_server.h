@@ -187,6 +187,11 @@ typedef struct fss_response {
     const char *cache_control;    /* static string or NULL (the default) */
     bool console_headers;         /* the console's CSP and hardening headers */
     const char *csp;              /* that CSP when not FSS_CONSOLE_CSP (--map-tiles) */
+    /* A pull page with more to come: its next_cursor, sent again as the
+     * header Fieldsync-Next-Cursor so a client can ask for the page after
+     * it before decoding this one (docs/PROTOCOL.md, "Pipelined pull"). */
+    bool has_next;
+    uint64_t next_cursor;
     /* Log fields. */
     char device[FS_ID_STRLEN + 1];
     char actor[80];               /* admin routes: who acted, "" for nobody */

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -362,6 +363,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
     }
     if (rs->status == 401)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (rs->has_next) {
+        char nc[24];
+        snprintf(nc, sizeof nc, "%" PRIu64, rs->next_cursor);
+        MHD_add_response_header(r, "Fieldsync-Next-Cursor", nc);
+    }
     if (rs->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rs->set_cookie);
     if (rs->cache_control)

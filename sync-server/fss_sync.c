@@ -1555,6 +1555,9 @@ void fss_handle_sync(fss_server *s, const fss_request *req,
         resp->rows_out = out.nrows;
         if (sync_reply(s, &out, enc, resp, &err) != FSS_OK)
             st = STEP_INTERNAL;
+        /* A drain's has_more asks for more of the outbox, not a page. */
+        resp->has_next = st == STEP_OK && out.has_more && !dev.draining;
+        resp->next_cursor = out.next_cursor;
     }
     if (st == STEP_INTERNAL) {
         if (x.c)

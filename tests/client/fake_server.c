@@ -162,6 +162,8 @@ static fc_status answer(fake_server *s, const fs_sync_request *rq,
     rs.server_time = s->clock;
     rs.next_cursor = next;
     rs.has_more = next < s->seq;
+    s->last_more = rs.has_more;
+    s->last_next = next;
     if (rq->count_pending) {
         rs.has_pending = true;
         for (size_t i = 0; i < s->nrows; i++)
@@ -270,6 +272,10 @@ fc_status fake_post(const char *url, const char *content_type,
         goto done;
     resp->status = 200;
     snprintf(resp->content_encoding, sizeof resp->content_encoding, "deflate");
+    if (s->next_header && s->last_more) {
+        resp->has_next = true;
+        resp->next_cursor = s->last_next + s->next_header_skew;
+    }
     if (f == FAKE_LOST) {
         if (err)
             snprintf(err->text, sizeof err->text, "connection reset (scripted)");

@@ -69,6 +69,13 @@ typedef struct fake_server {
     uint32_t open_conflicts;
     /* Requests that asked for a pending count. */
     size_t counted;
+    /* Header Fieldsync-Next-Cursor on answers with more to come: the
+     * body's next cursor plus next_header_skew (0 = the truth), sent when
+     * next_header is set. */
+    bool next_header;
+    uint64_t next_header_skew;
+    bool last_more;               /* of the last answer built */
+    uint64_t last_next;
     /* Called inside post, before answering (simulates the rep editing
      * while a sync is in flight). */
     void (*during)(void *arg);

@@ -1320,6 +1320,66 @@ static void test_bootstrap_garbage_pipelined(void **state)
     bootstrap_resume(*state, FC_PIPELINE_ON, FAKE_GARBAGE, FC_EPROTOCOL);
 }
 
+/* Pages asked for ahead from an answer's Fieldsync-Next-Cursor header
+ * (fc_sync.c, prefetch): with a truthful header each page is asked for
+ * once, in order, all but the first off the caller's thread. A header that
+ * disagrees with its body is not trusted: the request sent from it is
+ * dropped unapplied and the pull goes on from the body's cursor, so no row
+ * is skipped (trusting the header would skip customers 21-25). */
+static void pull_ahead(fixture *f, uint64_t skew, const uint64_t *want, size_t nwant)
+{
+    fs_error err = {0};
+    fc_info info;
+    size_t n = 0;
+
+    for (int i = 0; i < 25; i++) {
+        fs_id id;
+        char name[32];
+        memset(id.b, 0, 16);
+        id.b[0] = 1;
+        id.b[6] = 0x70;
+        id.b[15] = (uint8_t)(i + 1);
+        snprintf(name, sizeof name, "Cust %02d", i);
+        fake_set_text(&f->srv, "customer", &id, "name", name);
+    }
+    f->opt.page_size = 10;
+    f->opt.pipeline = FC_PIPELINE_ON;
+    f->opt.post = threaded_post;
+    f->srv.next_header = true;
+    f->srv.next_header_skew = skew;
+    main_thread = pthread_self();
+    calls_off_main = 0;
+    fc_close(f->c);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    enroll(f);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err),
+                     FC_OK);
+    assert_int_equal(n, 25);
+    assert_int_equal(fc_info_get(f->c, &info, &err), FC_OK);
+    assert_int_equal(info.cursor, 25);
+    assert_true(info.bootstrapped);
+    assert_int_equal(f->srv.nreq, nwant);
+    for (size_t i = 0; i < nwant; i++)
+        assert_int_equal(f->srv.req_cursor[i], want[i]);
+    assert_int_equal(calls_off_main, nwant - 1);
+}
+
+static void test_pull_ahead_from_header(void **state)
+{
+    static const uint64_t want[] = {0, 10, 20};
+    pull_ahead(*state, 0, want, 3);
+}
+
+static void test_pull_ahead_header_disagrees(void **state)
+{
+    /* Page 2's header says 25 where its body says 20: the request from 25
+     * goes out (the thread follows headers), is dropped, and page 3 is
+     * asked for from 20. */
+    static const uint64_t want[] = {0, 10, 25, 20};
+    pull_ahead(*state, 5, want, 4);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A first download killed at any point, then resumed: the replica is      */
 /* searchable for everything it shows after the kill and after the resume  */
@@ -2459,6 +2519,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_resume_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_garbage_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_ahead_from_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_ahead_header_disagrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_held_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_pages_not_over_network_wait, setup,
                                         teardown),

@@ -178,6 +178,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     header_val(p, sz * n, "Retry-After", r->retry_after, sizeof r->retry_after);
     header_val(p, sz * n, "Set-Cookie", r->set_cookie, sizeof r->set_cookie);
     header_val(p, sz * n, "Cache-Control", r->cache_control, sizeof r->cache_control);
+    header_val(p, sz * n, "Fieldsync-Next-Cursor", r->next_cursor, sizeof r->next_cursor);
     return sz * n;
 }
 
@@ -362,6 +363,17 @@ long tk_sync(tk_server *t, const tk_device *d, const fs_id *batch,
             fail_msg("sync response: %s", err.text);
         assert_int_equal(resp->nresults, n);
         assert_true(resp->server_time > 0);
+        /* Every pull page with more to come names its next cursor in a
+         * header too (for the client's pipelined pull), and nothing else
+         * does: a drain's has_more asks for the outbox, not a page. */
+        if (r.next_cursor[0]) {
+            char want[32];
+            snprintf(want, sizeof want, "%llu", (unsigned long long)resp->next_cursor);
+            assert_true(resp->has_more);
+            assert_string_equal(r.next_cursor, want);
+        } else if (n == 0) {
+            assert_false(resp->has_more);
+        }
     } else if (eb) {
         tk_error_body(&r, eb);
     }

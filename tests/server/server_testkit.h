@@ -59,6 +59,7 @@ typedef struct tk_http {
     char retry_after[16];
     char set_cookie[256];
     char cache_control[64];
+    char next_cursor[32];         /* Fieldsync-Next-Cursor, "" = absent */
 } tk_http;
 void tk_http_free(tk_http *r);
 
