@@ -19,6 +19,7 @@
 #ifndef SIM_H
 #define SIM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -129,6 +130,8 @@ typedef struct sim_http {
     uint8_t *body; /* malloc'd, NUL-terminated (len excludes it) */
     size_t len;
     char enc[32];
+    bool has_next;         /* Fieldsync-Next-Cursor (the pipelined pull) */
+    uint64_t next_cursor;
 } sim_http;
 void sim_http_free(sim_http *h);
 
@@ -296,6 +299,8 @@ struct sim {
     sim_server *all[SIM_MAX_SERVERS];
     sim_rng route;
     unsigned requests;        /* sync requests so far (all devices) */
+    unsigned requests_ahead;  /* of them sent from a client's second thread */
+    pthread_t main_thread;    /* the one that runs the devices */
     bool in_quiesce;
     /* Ownership lifecycle events (sim_owner.c, issue 17): a stream of their
      * own, so the draws of every other stream stay what they were. */
@@ -326,6 +331,11 @@ bool sim_store_for_checks(sim *s, char *path, size_t cap);
 void sim_route_copy(sim_dev *d, const char *url, char *out, size_t cap);
 
 /* sim_net.c */
+/* sim_post may run on the client's second thread (devices with the
+ * pipelined pull on): the observations it makes and those made between
+ * pages (sim_observe_replica) take this lock. */
+void sim_observe_lock(void);
+void sim_observe_unlock(void);
 fc_status sim_post(const char *url, const char *content_type,
                    const char *content_encoding, const char *token,
                    const uint8_t *body, size_t len, fc_http_response *resp,

@@ -393,7 +393,21 @@ static fc_status hand_over(const sim_http *h, fc_http_response *resp)
     resp->body = h->body;
     resp->len = h->len;
     snprintf(resp->content_encoding, sizeof resp->content_encoding, "%s", h->enc);
+    resp->has_next = h->has_next;
+    resp->next_cursor = h->next_cursor;
     return FC_OK;
+}
+
+static pthread_mutex_t observe_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void sim_observe_lock(void)
+{
+    pthread_mutex_lock(&observe_mu);
+}
+
+void sim_observe_unlock(void)
+{
+    pthread_mutex_unlock(&observe_mu);
 }
 
 fc_status sim_post(const char *url, const char *content_type,
@@ -414,7 +428,7 @@ fc_status sim_post(const char *url, const char *content_type,
     char routed[512], routed2[512];
     pthread_t th;
     int fault = -1;
-    bool have_rq = false;
+    bool have_rq = false, locked;
     fc_status rc = FC_OK;
 
     memset(&rq, 0, sizeof rq);
@@ -428,6 +442,10 @@ fc_status sim_post(const char *url, const char *content_type,
         snprintf(h_auth, sizeof h_auth, "Authorization: Bearer %s", token);
         hdrs[nh++] = h_auth;
     }
+    /* Everything but the transfer itself is observation or simulation
+     * state: under the lock (sim_observe_lock). */
+    sim_observe_lock();
+    locked = true;
     if (is_sync) {
         fs_proto_encoding_parse(content_encoding, strlen(content_encoding), &enc, NULL);
         if (fs_proto_sync_request_decode(body, len, enc, NULL, &rq, NULL, NULL) != FS_PROTO_OK)
@@ -437,6 +455,8 @@ fc_status sim_post(const char *url, const char *content_type,
         if (have_rq)
             observe_request(d, &rq);
         s->requests++;
+        if (!pthread_equal(pthread_self(), s->main_thread))
+            s->requests_ahead++;
         if (sim_cut_blocks(d, err)) {
             rc = FC_ENETWORK;
             goto done;
@@ -460,6 +480,8 @@ fc_status sim_post(const char *url, const char *content_type,
     if (s->verbose && fault >= 0)
         fprintf(stderr, "sim:   dev%d request %u: %s\n", d->index, s->requests,
                 sim_fault_name(fault));
+    sim_observe_unlock();
+    locked = false;
     switch (fault) {
     case SIM_F_DROP:
         rc = (fc_status)fs_error_set(err, FC_ENETWORK, "sim: request dropped");
@@ -484,6 +506,8 @@ fc_status sim_post(const char *url, const char *content_type,
         if (fault == SIM_F_DUP_SEQ || fault == SIM_F_DUP_PAR)
             send_thread(&a[1]);
     }
+    sim_observe_lock();
+    locked = true;
     if (killer.armed) {
         /* The request was in flight when the server died (or it finished
          * just before): start it again on the same store and port. */
@@ -517,6 +541,8 @@ fc_status sim_post(const char *url, const char *content_type,
             sim_crash_arm();
     }
 done:
+    if (locked)
+        sim_observe_unlock();
     sim_http_free(&a[0].out);
     sim_http_free(&a[1].out);
     if (is_sync)

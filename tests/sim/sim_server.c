@@ -148,6 +148,8 @@ typedef struct recv_state {
     uint8_t *p;
     size_t n, cap;
     char enc[32];
+    bool has_next;
+    uint64_t next_cursor;
 } recv_state;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -190,6 +192,9 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
             len = sizeof r->enc - 1;
         memcpy(r->enc, v, len);
         r->enc[len] = '\0';
+    } else if (n > 22 && strncasecmp(data, "fieldsync-next-cursor:", 22) == 0) {
+        r->has_next = true;
+        r->next_cursor = strtoull(data + 22, NULL, 10);
     }
     return n;
 }
@@ -261,6 +266,8 @@ int sim_http_do(const char *method, const char *url, const char *const *headers,
         out->body = rs.p;
         out->len = rs.n;
         snprintf(out->enc, sizeof out->enc, "%s", rs.enc);
+        out->has_next = rs.has_next;
+        out->next_cursor = rs.next_cursor;
         rc = 0;
     }
     curl_slist_free_all(hdrs);

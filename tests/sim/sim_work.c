@@ -147,6 +147,9 @@ static void device_init(sim *s, sim_dev *d, int index)
     d->opt.timeout_ms = 60000;
     d->opt.page_size = s->page_size ? s->page_size : 25;
     d->opt.max_batch = 8;
+    /* Odd devices pull pipelined (pages asked for ahead from a second
+     * thread, two deep), even ones one page after another. */
+    d->opt.pipeline = d->index % 2 ? FC_PIPELINE_ON : FC_PIPELINE_OFF;
     sim_rng_seed(&d->ops, s->seed, 100 + (uint64_t)index);
     sim_rng_seed(&d->faults, s->seed, 200 + (uint64_t)index);
 }
@@ -859,7 +862,9 @@ static void observe_round(const fc_progress *p, void *payload)
 {
     sim_dev *d = payload;
 
+    sim_observe_lock();
     sim_observe_replica(d, p->retry ? "before a retry" : "after a page");
+    sim_observe_unlock();
 }
 
 fc_status sim_sync(sim_dev *d, fs_error *err)
