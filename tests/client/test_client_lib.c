@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1320,6 +1321,47 @@ static void test_bootstrap_garbage_pipelined(void **state)
     bootstrap_resume(*state, FC_PIPELINE_ON, FAKE_GARBAGE, FC_EPROTOCOL);
 }
 
+/* A sync's closing checkpoint (the WAL it grew copied into the database
+ * file) runs after fc_sync returns, on a connection of its own; the next
+ * sync and fc_close wait for it. Another connection stays open here, so
+ * that closing the last one cannot checkpoint in its place: the file holds
+ * the pulled rows after fc_close only because the sync's checkpoint ran. */
+static void test_sync_closing_checkpoint(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    sqlite3 *hold = NULL;
+    struct stat before, after;
+    size_t n = 0;
+
+    for (int i = 0; i < 200; i++) {
+        fs_id id;
+        char name[64];
+        memset(id.b, 0, 16);
+        id.b[0] = 2;
+        id.b[6] = 0x70;
+        id.b[14] = (uint8_t)(i >> 8);
+        id.b[15] = (uint8_t)(i + 1);
+        snprintf(name, sizeof name, "Checkpointed customer number %03d", i);
+        fake_set_text(&f->srv, "customer", &id, "name", name);
+        fake_set_text(&f->srv, "customer", &id, "address", "1 Long Street, Springfield");
+    }
+    enroll(f);
+    assert_int_equal(sqlite3_open(f->path, &hold), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(hold, "SELECT count(*) FROM fc_meta", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(stat(f->path, &before), 0);
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    fc_close(f->c);
+    f->c = NULL;
+    assert_int_equal(stat(f->path, &after), 0);
+    assert_true(after.st_size >= before.st_size + 64 * 1024);
+    sqlite3_close(hold);
+    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 200);
+}
+
 /* Pages asked for ahead from an answer's Fieldsync-Next-Cursor header
  * (fc_sync.c, prefetch): with a truthful header each page is asked for
  * once, in order, all but the first off the caller's thread. A header that
@@ -2519,6 +2561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bootstrap_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_resume_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_garbage_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_closing_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_ahead_from_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_ahead_header_disagrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_held_pages, setup, teardown),
