@@ -855,7 +855,6 @@ typedef struct pull_page {
     uint32_t page;
     size_t n;
     uint64_t last;
-    fss_rowref *refs; /* the page's rows, in out->rows order */
 } pull_page;
 
 static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
@@ -864,18 +863,18 @@ static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
     pull_page *p = arg;
     fs_sync_response *out = p->out;
 
+    (void)err;
     if (p->n == p->page) {
         out->has_more = true;
         *stop = true;
         return FSS_OK;
     }
     if (!it->is_exit) {
-        const fs_entity *e = fs_schema_entity_by_tag(it->tag);
-        if (!e)
-            return FSS_OK;
-        /* loaded after the page query, all at once (pull_load) */
-        p->refs[out->nrows].e = e;
-        p->refs[out->nrows].id = it->id;
+        if (!it->row)
+            return FSS_OK; /* an entity this server does not know */
+        /* the pull statement read the row: it is taken, not copied */
+        out->rows[out->nrows].row = *it->row;
+        memset(it->row, 0, sizeof *it->row);
         out->rows[out->nrows++].seq = (uint64_t)it->seq;
     } else {
         fs_scope_exit *ex = &out->exits[out->nexits++];
@@ -886,21 +885,6 @@ static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
     p->last = (uint64_t)it->seq;
     p->n++;
     return FSS_OK;
-}
-
-/* The page's rows, loaded with one statement per entity and chunk of ids
- * (the row cache) rather than one per row (issue 18). */
-static fss_status pull_load(sync_ctx *x, const fss_rowref *refs,
-                            fs_sync_response *out, fs_error *err)
-{
-    fss_status rc = fss__repo_rows_prefetch(x->c, refs, out->nrows, false, err);
-
-    for (size_t i = 0; i < out->nrows && rc == FSS_OK; i++) {
-        bool found = false;
-        rc = fss__repo_row_load(x->c, refs[i].e, &refs[i].id, &out->rows[i].row,
-                                NULL, &found, err);
-    }
-    return rc;
 }
 
 static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
@@ -914,14 +898,8 @@ static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
     out->exits = calloc(page ? page : 1, sizeof *out->exits);
     if (!out->rows || !out->exits)
         return fss__fail(err, FSS_ENOMEM, "pull page");
-    p.refs = calloc(page ? page : 1, sizeof *p.refs);
-    if (!p.refs)
-        return fss__fail(err, FSS_ENOMEM, "pull page");
     rc = fss__repo_pull(x->c, plan, x->dev->rep, cursor, (int64_t)page + 1,
                         pull_item, &p, err);
-    if (rc == FSS_OK)
-        rc = pull_load(x, p.refs, out, err);
-    free(p.refs);
     if (rc != FSS_OK)
         return rc;
     /* A complete pull has seen everything up to the current seq, including
