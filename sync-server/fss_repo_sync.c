@@ -185,6 +185,10 @@ static void scope_customers_sql(fss_conn *c, fss_buf *b)
 #define PULL_COL_FIXED 2 /* the store's fixed columns start here */
 #define PULL_COL_SEQ (PULL_COL_FIXED + 1)
 #define PULL_KINDS 4
+/* Bounds of the static schema (an entity has at most 255 fields: the
+ * store's meta blob indexes them with a byte). */
+#define PULL_MAX_FIELDS 255
+#define PULL_MAX_ENTITIES 64
 
 static int pull_kind(const fs_field *f)
 {
@@ -232,8 +236,7 @@ static void pull_field_cols(const fs_entity *e, int *cols)
 /* A NULL in result column `at` (of the slot kinds starting at first). */
 static void pull_null(fss_buf *b, bool pg, const int first[PULL_KINDS], int at)
 {
-    /* the fixed columns after the exit's customer and seq: root, deleted,
-     * del_hlc, del_dev, meta */
+    /* the store's fixed columns (an exit fills only the first two) */
     static const char *const fixed_pg[FS_STORE_NFIXED_COLUMNS] = {
         "bytea", "bigint", "bytea", "bigint", "bigint", "bytea", "bytea"};
     static const char *const slot_pg[PULL_KINDS] = {"bigint", "float8", "text",
@@ -261,7 +264,7 @@ static void pull_arm_cols(fss_conn *c, fss_buf *b, const fs_entity *e)
         "id", "seq", "root", "deleted", "del_hlc", "del_dev", "meta"};
     bool pg = fss_sql_backend_of(c->db) == FSS_SQL_PG;
     int first[PULL_KINDS], ncols, at;
-    int cols[256];
+    int cols[PULL_MAX_FIELDS];
 
     pull_slots(first, &ncols);
     if (!e) {
@@ -307,8 +310,9 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
         bool scoped = fss__scoped_entity(ents[i]);
         if (!t)
             return fss__fail(err, FSS_EDB, "no table for %s", ents[i]->name);
-        if (ents[i]->nfields > 256)
-            return fss__fail(err, FSS_EDB, "%s: too many fields", ents[i]->name);
+        if (ents[i]->nfields > PULL_MAX_FIELDS || ne > PULL_MAX_ENTITIES)
+            return fss__fail(err, FSS_EDB, "%s: schema too large for the pull",
+                             ents[i]->name);
         if (count)
             fss_buf_puts(b, "SELECT 1");
         else
@@ -456,7 +460,7 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
     size_t ne = 0, nf = 0;
     const fs_entity *const *ents = fs_schema_entities(&ne);
     fss_stmt *st = NULL;
-    int *cols = NULL, *at[64];
+    int *cols = NULL, *at[PULL_MAX_ENTITIES];
     fs_row row = {0};
     fs_error serr = {0};
     fss_status rc;
@@ -464,7 +468,7 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
     int r = FSS_SQL_DONE;
 
     /* each entity's field columns (pull_sql's layout), by schema index */
-    if (ne > sizeof at / sizeof at[0])
+    if (ne > PULL_MAX_ENTITIES)
         return fss__fail(err, FSS_EDB, "pull: too many entities");
     for (size_t i = 0; i < ne; i++)
         nf += ents[i]->nfields;
