@@ -1451,8 +1451,7 @@ static fss_status sync_pull(sync_ctx *x, const fs_sync_request *rq,
     if (!out->has_more &&
         (rc = fss__open_conflicts(x->c, x->dev->rep, out, err)) != FSS_OK)
         return rc;
-    rc = fss__commit(x->c, err);
-    return rc;
+    return fss__commit(x->c, err);
 }
 
 /* The answer to a draining device (offboard --drain; docs/PROTOCOL.md,
