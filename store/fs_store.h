@@ -105,6 +105,10 @@ const char *fs_store_table(const fs_store *s, const fs_entity *e);
  */
 const char *fs_store_columns(const fs_store *s, const fs_entity *e);
 
+/* The fixed columns every table starts with (id, seq, root, deleted,
+ * del_hlc, del_dev, meta), before one column per field. */
+#define FS_STORE_NFIXED_COLUMNS 7
+
 /* Number of columns in fs_store_columns(): 7 + e->nfields. */
 int fs_store_ncolumns(const fs_entity *e);
 
@@ -118,6 +122,19 @@ int fs_store_ncolumns(const fs_entity *e);
 fs_store_status fs_store_decode(fs_store *s, const fs_entity *e,
                                 fss_stmt *stmt, int first_col, fs_row *row,
                                 fs_store_rowinfo *info, fs_error *err);
+
+/*
+ * fs_store_decode for a statement whose field columns are not in a row:
+ * the 7 fixed columns from `first_col` as in fs_store_columns(), and field
+ * j of e (schema order) in result column field_cols[j] (borrowed, e->nfields
+ * entries). For a compound SELECT whose arms, one per entity, share typed
+ * columns (the server's pull: one statement returns the rows of every
+ * table). Returns as fs_store_decode.
+ */
+fs_store_status fs_store_decode_at(fs_store *s, const fs_entity *e,
+                                   fss_stmt *stmt, int first_col,
+                                   const int *field_cols, fs_row *row,
+                                   fs_store_rowinfo *info, fs_error *err);
 
 /*
  * Loads row `id` of entity e into `row` (zeroed or initialised). *found is

@@ -193,7 +193,7 @@ fs_store_status fs_store_export(fs_store *s, fs_store_filter_fn filter,
         if (rc != FS_STORE_OK)
             goto done;
         while ((r = fss_step(st)) == FSS_SQL_ROW) {
-            rc = fs_store__decode(ent, st, 0, &row, &info, err);
+            rc = fs_store__decode(ent, st, 0, NULL, &row, &info, err);
             if (rc != FS_STORE_OK)
                 goto done;
             if (filter && !filter(ent->e, &row, info.has_root ? &info.root : NULL,

@@ -30,6 +30,8 @@ enum {
     FS_STORE_COL_META,
     FS_STORE_NFIXED
 };
+_Static_assert(FS_STORE_NFIXED == FS_STORE_NFIXED_COLUMNS,
+               "fs_store.h names the fixed columns' number");
 
 /* Cached statements per entity, prepared on first use. */
 enum {
@@ -83,9 +85,10 @@ fs_store_status fs_store__stmt(fs_store *s, fs_store_ent *ent, int which,
                                fss_stmt **out, fs_error *err);
 
 /* Decodes the current row of st (store columns of ent from result column
- * c0) into row (zeroed or initialised) and info (optional). */
+ * c0, or the fields where fcols says when it is not NULL) into row (zeroed
+ * or initialised) and info (optional). */
 fs_store_status fs_store__decode(const fs_store_ent *ent, fss_stmt *st,
-                                 int c0, fs_row *row, fs_store_rowinfo *info,
-                                 fs_error *err);
+                                 int c0, const int *fcols, fs_row *row,
+                                 fs_store_rowinfo *info, fs_error *err);
 
 #endif /* FS_STORE_INT_H */

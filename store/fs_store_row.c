@@ -222,8 +222,8 @@ static bool column_int(fss_stmt *st, int col, int64_t *out)
 }
 
 fs_store_status fs_store__decode(const fs_store_ent *ent, fss_stmt *st,
-                                 int c0, fs_row *row, fs_store_rowinfo *info,
-                                 fs_error *err)
+                                 int c0, const int *fcols, fs_row *row,
+                                 fs_store_rowinfo *info, fs_error *err)
 {
     const fs_entity *e = ent->e;
     fs_store_rowinfo tmp = {0};
@@ -231,8 +231,16 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, fss_stmt *st,
     bool has, has_dev;
     int64_t deleted, del_hlc;
     fs_store_status rc;
+    int need = c0 + FS_STORE_NFIXED + (fcols ? 0 : (int)e->nfields);
 
-    if (fss_column_count(st) < c0 + FS_STORE_NFIXED + (int)e->nfields)
+    for (size_t j = 0; fcols && j < e->nfields; j++) {
+        if (fcols[j] < 0)
+            return fs_store__fail(err, FS_STORE_EINVAL, "%s: no column for %s",
+                                  e->name, e->fields[j].name);
+        if (fcols[j] + 1 > need)
+            need = fcols[j] + 1;
+    }
+    if (fss_column_count(st) < need)
         return fs_store__fail(err, FS_STORE_EINVAL,
                               "statement has too few columns for %s", e->name);
     if (!column_id(st, c0 + FS_STORE_COL_ID, &has, &id) || !has)
@@ -269,7 +277,7 @@ fs_store_status fs_store__decode(const fs_store_ent *ent, fss_stmt *st,
 
     for (size_t j = 0; j < e->nfields; j++) {
         const fs_field *f = &e->fields[j];
-        int col = c0 + FS_STORE_NFIXED + (int)j;
+        int col = fcols ? fcols[j] : c0 + FS_STORE_NFIXED + (int)j;
         int t = fss_column_type(st, col);
         fs_value *v = &row->cells[j].v;
         bool ok = true;
@@ -336,7 +344,24 @@ fs_store_status fs_store_decode(fs_store *s, const fs_entity *e,
     if (!ent)
         return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
                               "entity is not in the schema");
-    return fs_store__decode(ent, stmt, first_col, row, info, err);
+    return fs_store__decode(ent, stmt, first_col, NULL, row, info, err);
+}
+
+fs_store_status fs_store_decode_at(fs_store *s, const fs_entity *e,
+                                   fss_stmt *stmt, int first_col,
+                                   const int *field_cols, fs_row *row,
+                                   fs_store_rowinfo *info, fs_error *err)
+{
+    const fs_store_ent *ent;
+
+    if (!s || !e || !stmt || !row || first_col < 0 || !field_cols)
+        return fs_store__fail(err, FS_STORE_EINVAL,
+                              "fs_store_decode_at: NULL argument");
+    ent = fs_store__ent(s, e);
+    if (!ent)
+        return fs_store__fail(err, FS_STORE_EUNKNOWN_ENTITY,
+                              "entity is not in the schema");
+    return fs_store__decode(ent, stmt, first_col, field_cols, row, info, err);
 }
 
 fs_store_status fs_store_load(fs_store *s, const fs_entity *e, const fs_id *id,
@@ -365,7 +390,7 @@ fs_store_status fs_store_load(fs_store *s, const fs_entity *e, const fs_id *id,
     }
     r = fss_step(st);
     if (r == FSS_SQL_ROW) {
-        rc = fs_store__decode(ent, st, 0, row, info, err);
+        rc = fs_store__decode(ent, st, 0, NULL, row, info, err);
         if (rc == FS_STORE_OK)
             *found = true;
     } else if (r == FSS_SQL_DONE) {
@@ -783,7 +808,7 @@ fs_store_status fs_store_since(fs_store *s, const fs_entity *e,
         goto done;
     }
     while ((r = fss_step(st)) == FSS_SQL_ROW) {
-        rc = fs_store__decode(ent, st, 0, &row, &info, err);
+        rc = fs_store__decode(ent, st, 0, NULL, &row, &info, err);
         if (rc != FS_STORE_OK)
             goto done;
         n++;

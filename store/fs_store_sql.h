@@ -30,6 +30,7 @@
 #define fs_store_columns fs_store_sql_columns
 #define fs_store_ncolumns fs_store_sql_ncolumns
 #define fs_store_decode fs_store_sql_decode
+#define fs_store_decode_at fs_store_sql_decode_at
 #define fs_store_load fs_store_sql_load
 #define fs_store_save fs_store_sql_save
 #define fs_store_save_many fs_store_sql_save_many

@@ -285,6 +285,11 @@ typedef struct fss_pull_item {
     unsigned tag;          /* entity tag of a row, fs_exit_reason of an exit */
     fs_id id;              /* the row, or the exited customer */
     int64_t seq;
+    /* The row as stored, read by the pull statement itself (no second
+     * lookup per row); NULL for an exit and for an entity tag the schema
+     * does not know. The callback may take it: move it out and leave it
+     * zeroed. */
+    fs_row *row;
 } fss_pull_item;
 /* Called per item; set *stop to end the page early (nothing more read).
  * A stored id that is not 16 bytes cannot name a row: such an item is

@@ -6,7 +6,8 @@
  *
  * A sync request turns the cache on inside its transaction and loads the
  * rows it will need in batches (fss__repo_rows_prefetch: the pushed rows
- * and their ancestors, or a pull page's rows); fss__repo_row_load then
+ * and their ancestors; a pull page's rows come whole from the pull
+ * statement itself, fss_repo_sync.c); fss__repo_row_load then
  * answers from the cache, and loads and remembers what the batch did not
  * name. It stays true for the transaction because nothing else changes the
  * rows meanwhile: a write transaction holds the one-writer lock from BEGIN

@@ -7,6 +7,7 @@
  */
 #include "fss_store.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 fss_status fss__repo_batch_get(fss_conn *c, const fs_id *device,
@@ -165,9 +166,131 @@ static void scope_customers_sql(fss_conn *c, fss_buf *b)
                    lite ? " INDEXED BY fss_customer_territory" : "");
 }
 
-/* The pull query of `plan`: SELECT kind (0 row, 1 exit), entity tag or exit
- * reason, id, seq ORDER BY seq LIMIT ?3; or, with `count`, how many such
- * rows there are, at most ?3. */
+/* The pull statement returns each row whole, so the page needs no second
+ * lookup per row (loading each pulled row again by id was a fifth of the
+ * server's time serving a bootstrap; docs/BENCHMARKS.md, session 9). The
+ * arms of its compound SELECT, one per table, must have the same columns,
+ * and on PostgreSQL each column one type in every arm; the tables have
+ * different fields. So the columns are: kind (0 row, 1 exit), entity tag or
+ * exit reason, then the store's 7 fixed columns (id, seq, root, deleted,
+ * del_hlc, del_dev, meta: the same in every table; an exit has its
+ * customer and seq there), then typed slots: as many integer, real, text
+ * and id columns as the entity with most of each kind has fields of it.
+ * An arm puts its fields in the slots of their kind in schema order and
+ * NULL in the rest (fs_store_decode_at reads them back by that map).
+ * PostgreSQL types a compound's columns one set operation at a time, left
+ * to right, and a column NULL in the first two arms becomes text there, so
+ * its NULLs carry their slot's type (the only spelling that differs by
+ * store, like INDEXED BY on SQLite). */
+#define PULL_COL_FIXED 2 /* the store's fixed columns start here */
+#define PULL_COL_SEQ (PULL_COL_FIXED + 1)
+#define PULL_KINDS 4
+/* Bounds of the static schema (an entity has at most 255 fields: the
+ * store's meta blob indexes them with a byte). */
+#define PULL_MAX_FIELDS 255
+#define PULL_MAX_ENTITIES 64
+
+static int pull_kind(const fs_field *f)
+{
+    switch (fs_type_kind(f->type)) {
+    case FS_VAL_INT: return 0;
+    case FS_VAL_REAL: return 1;
+    case FS_VAL_TEXT: return 2;
+    default: return 3; /* FS_VAL_ID */
+    }
+}
+
+/* The first result column of each kind's slots, and their number. */
+static void pull_slots(int first[PULL_KINDS], int *ncols)
+{
+    size_t ne = 0;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    int width[PULL_KINDS] = {0};
+
+    for (size_t i = 0; i < ne; i++) {
+        int n[PULL_KINDS] = {0};
+        for (size_t j = 0; j < ents[i]->nfields; j++)
+            n[pull_kind(&ents[i]->fields[j])]++;
+        for (int k = 0; k < PULL_KINDS; k++)
+            if (n[k] > width[k])
+                width[k] = n[k];
+    }
+    first[0] = PULL_COL_FIXED + FS_STORE_NFIXED_COLUMNS;
+    for (int k = 1; k < PULL_KINDS; k++)
+        first[k] = first[k - 1] + width[k - 1];
+    *ncols = first[PULL_KINDS - 1] + width[PULL_KINDS - 1];
+}
+
+/* cols[j]: the result column of field j of e. */
+static void pull_field_cols(const fs_entity *e, int *cols)
+{
+    int first[PULL_KINDS], n[PULL_KINDS] = {0}, ncols;
+
+    pull_slots(first, &ncols);
+    for (size_t j = 0; j < e->nfields; j++) {
+        int k = pull_kind(&e->fields[j]);
+        cols[j] = first[k] + n[k]++;
+    }
+}
+
+/* A NULL in result column `at` (of the slot kinds starting at first). */
+static void pull_null(fss_buf *b, bool pg, const int first[PULL_KINDS], int at)
+{
+    /* the store's fixed columns (an exit fills only the first two) */
+    static const char *const fixed_pg[FS_STORE_NFIXED_COLUMNS] = {
+        "bytea", "bigint", "bytea", "bigint", "bigint", "bytea", "bytea"};
+    static const char *const slot_pg[PULL_KINDS] = {"bigint", "float8", "text",
+                                                    "bytea"};
+    int k = PULL_KINDS - 1;
+
+    if (!pg) {
+        fss_buf_puts(b, ", NULL");
+        return;
+    }
+    if (at < first[0]) {
+        fss_buf_printf(b, ", NULL::%s", fixed_pg[at - PULL_COL_FIXED]);
+        return;
+    }
+    while (k > 0 && at < first[k])
+        k--;
+    fss_buf_printf(b, ", NULL::%s", slot_pg[k]);
+}
+
+/* One arm's column list: e's row (alias r), or with e NULL an exit's
+ * (alias x) with NULL for everything a row has beyond it. */
+static void pull_arm_cols(fss_conn *c, fss_buf *b, const fs_entity *e)
+{
+    static const char *const fixed[FS_STORE_NFIXED_COLUMNS] = {
+        "id", "seq", "root", "deleted", "del_hlc", "del_dev", "meta"};
+    bool pg = fss_sql_backend_of(c->db) == FSS_SQL_PG;
+    int first[PULL_KINDS], ncols, at;
+    int cols[PULL_MAX_FIELDS];
+
+    pull_slots(first, &ncols);
+    if (!e) {
+        fss_buf_puts(b, "SELECT 1, x.reason, x.customer, x.seq");
+        for (at = PULL_COL_FIXED + 2; at < ncols; at++)
+            pull_null(b, pg, first, at);
+        return;
+    }
+    fss_buf_printf(b, "SELECT 0 AS kind, %u AS ent", (unsigned)e->tag);
+    for (int i = 0; i < FS_STORE_NFIXED_COLUMNS; i++)
+        fss_buf_printf(b, ", r.%s", fixed[i]);
+    pull_field_cols(e, cols);
+    for (at = PULL_COL_FIXED + FS_STORE_NFIXED_COLUMNS; at < ncols; at++) {
+        const char *name = NULL;
+        for (size_t j = 0; j < e->nfields && !name; j++)
+            if (cols[j] == at)
+                name = e->fields[j].name;
+        if (name)
+            fss_buf_printf(b, ", r.\"%s\"", name);
+        else
+            pull_null(b, pg, first, at);
+    }
+}
+
+/* The pull query of `plan`: the items (columns above) ORDER BY seq
+ * LIMIT ?3; or, with `count`, how many such items there are, at most ?3. */
 static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
                            fss_buf *b, fs_error *err)
 {
@@ -187,24 +310,32 @@ static fss_status pull_sql(fss_conn *c, fss_pull_plan plan, bool count,
         bool scoped = fss__scoped_entity(ents[i]);
         if (!t)
             return fss__fail(err, FSS_EDB, "no table for %s", ents[i]->name);
+        if (ents[i]->nfields > PULL_MAX_FIELDS || ne > PULL_MAX_ENTITIES)
+            return fss__fail(err, FSS_EDB, "%s: schema too large for the pull",
+                             ents[i]->name);
         if (count)
             fss_buf_puts(b, "SELECT 1");
         else
-            fss_buf_printf(b, "SELECT 0 AS kind, %u AS ent, r.id, r.seq",
-                           (unsigned)ents[i]->tag);
+            pull_arm_cols(c, b, ents[i]);
         fss_buf_printf(b, " FROM \"%s\" r WHERE r.seq > ?1", t);
         if (scoped)
             fss_buf_puts(b, by_scope ? " AND r.root IN (SELECT id FROM pull_scope)"
                                      : " AND " PULL_IN_SCOPE("r.root"));
         fss_buf_puts(b, " UNION ALL ");
     }
-    fss_buf_puts(b, count ? "SELECT 1" : "SELECT 1, x.reason, x.customer, x.seq");
+    if (count)
+        fss_buf_puts(b, "SELECT 1");
+    else
+        pull_arm_cols(c, b, NULL);
     fss_buf_puts(b, " FROM fss_scope_exits x WHERE x.rep = ?2 AND x.seq > ?1"
                     " AND NOT " PULL_IN_SCOPE("x.customer"));
     /* A compound SELECT with ORDER BY is a merge of its arms (EXPLAIN QUERY
      * PLAN: MERGE (UNION ALL)), each read lazily in seq order: a seq-plan
      * page visits about page rows in all, not a page per table. */
-    fss_buf_puts(b, count ? " LIMIT ?3) n" : " ORDER BY 4 LIMIT ?3");
+    if (count)
+        fss_buf_puts(b, " LIMIT ?3) n");
+    else
+        fss_buf_printf(b, " ORDER BY %d LIMIT ?3", PULL_COL_SEQ + 1);
     return b->oom ? fss__fail(err, FSS_ENOMEM, "pull sql") : FSS_OK;
 }
 
@@ -326,28 +457,63 @@ fss_status fss__repo_pull(fss_conn *c, fss_pull_plan plan, const char *rep,
                           uint64_t cursor, int64_t limit, fss_pull_fn fn,
                           void *arg, fs_error *err)
 {
+    size_t ne = 0, nf = 0;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
     fss_stmt *st = NULL;
+    int *cols = NULL, *at[PULL_MAX_ENTITIES];
+    fs_row row = {0};
+    fs_error serr = {0};
     fss_status rc;
     bool stop = false;
     int r = FSS_SQL_DONE;
 
+    /* each entity's field columns (pull_sql's layout), by schema index */
+    if (ne > PULL_MAX_ENTITIES)
+        return fss__fail(err, FSS_EDB, "pull: too many entities");
+    for (size_t i = 0; i < ne; i++)
+        nf += ents[i]->nfields;
+    if (!(cols = calloc(nf ? nf : 1, sizeof *cols)))
+        return fss__fail(err, FSS_ENOMEM, "pull columns");
+    nf = 0;
+    for (size_t i = 0; i < ne; i++) {
+        at[i] = cols + nf;
+        pull_field_cols(ents[i], at[i]);
+        nf += ents[i]->nfields;
+    }
     if ((rc = pull_stmt(c, plan, false, rep, cursor, limit, &st, err)) != FSS_OK)
-        return rc;
+        goto done;
     while (!stop && (r = fss_step(st)) == FSS_SQL_ROW) {
         fss_pull_item it;
+        size_t k = ne;
 
-        if (fss_column_bytes(st, 2) != 16)
+        if (fss_column_bytes(st, PULL_COL_FIXED) != 16)
             continue;
         it.is_exit = fss_column_int(st, 0) != 0;
         it.tag = (unsigned)fss_column_int(st, 1);
-        memcpy(it.id.b, fss_column_blob(st, 2), 16);
-        it.seq = fss_column_int64(st, 3);
+        memcpy(it.id.b, fss_column_blob(st, PULL_COL_FIXED), 16);
+        it.seq = fss_column_int64(st, PULL_COL_SEQ);
+        it.row = NULL;
+        for (size_t i = 0; !it.is_exit && i < ne && k == ne; i++)
+            if (ents[i]->tag == it.tag)
+                k = i;
+        if (k < ne) {
+            if (fs_store_decode_at(c->store, ents[k], st, PULL_COL_FIXED, at[k],
+                                   &row, NULL, &serr) != FS_STORE_OK) {
+                rc = fss__fail(err, FSS_EDB, "pull %s: %s", ents[k]->name,
+                               serr.text);
+                goto done;
+            }
+            it.row = &row;
+        }
         if ((rc = fn(&it, arg, &stop, err)) != FSS_OK)
             goto done;
     }
     if (!stop && r != FSS_SQL_DONE)
         rc = fss__dbfail(err, c->db, "pull");
 done:
-    pull_done(st);
+    if (st)
+        pull_done(st);
+    fs_row_free(&row);
+    free(cols);
     return rc;
 }

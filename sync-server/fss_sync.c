@@ -762,44 +762,90 @@ done:
  * and kept on the connection (fss__repo_scope_size): the next page of the same
  * rep reuses it while fewer than PULL_SCOPE_RECOUNT_SEQS seqs have been
  * handed out since. Both plans return the same page (test_pull_plans), so
- * a count gone stale can cost time, never a row. */
+ * a count gone stale can cost time, never a row.
+ *
+ * The progress total (count_pending, asked by the first request of a
+ * sync) counts the whole pull, and both plans count the same rows, so it
+ * is counted by the cheaper one, whatever the scope's size and row count
+ * (the page limits above are about SCOPE sorting a whole pull on every
+ * page; a count is one pass without a sort). SEQ visits every row changed
+ * since the cursor, reading the row for its root and then its customer
+ * (two more b-tree descents); SCOPE probes each table's (root, seq) index
+ * once per customer (an insert into the IN list and a descent) and steps
+ * over the scope's entries, reading no row. So SCOPE counts when its
+ * probes are fewer than PULL_COUNT_SCOPE_FACTOR x the seqs since the
+ * cursor: at 1.1x (a first sync of a 10,000-row scope, 9 scoped tables,
+ * 1,250 customers) it took 0.6x of SEQ's time, and on a first sync SEQ
+ * counts the whole store, other reps' rows included (docs/BENCHMARKS.md,
+ * session 9). Its answer also settles SCOPE's row bound, so no separate
+ * limited count runs then. */
+#define PULL_COUNT_SCOPE_FACTOR 2
 #define PULL_SCOPE_MAX_PAGES 4
 #define PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE 8
 #define PULL_SCOPE_RECOUNT_SEQS 1000
 
+/* What a whole pull from `cursor` by `plan` brings: the progress total. */
+static fss_status count_pending(sync_ctx *x, fss_pull_plan plan,
+                                uint64_t cursor, uint64_t *out, fs_error *err)
+{
+    int64_t n = 0;
+    fss_status rc = fss__repo_pull_count(x->c, plan, x->dev->rep, cursor, -1,
+                                         &n, err);
+
+    *out = (uint64_t)n;
+    return rc;
+}
+
+/* The plan of this page and, when `pending` is not NULL, the whole pull's
+ * count into it. */
 static fss_status choose_plan(sync_ctx *x, uint64_t cursor, int64_t cur,
-                              uint32_t page, fss_pull_plan *plan,
-                              fs_error *err)
+                              uint32_t page, uint64_t *pending,
+                              fss_pull_plan *plan, fs_error *err)
 {
     size_t ne = 0, i, tables = 0;
     const fs_entity *const *ents = fs_schema_entities(&ne);
     int64_t changed = cur - (int64_t)cursor, customers = 0, rows = 0;
     int64_t max_rows = (int64_t)PULL_SCOPE_MAX_PAGES * page;
+    int64_t max_page_customers = (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page;
     int64_t max_customers;
+    fss_pull_plan counter = FSS_PULL_SEQ; /* the plan that counts */
+    bool scope_pages = false;             /* SCOPE may serve the pages */
     fss_status rc;
 
     *plan = x->s->cfg.pull_plan;
     if (*plan != FSS_PULL_AUTO)
-        return FSS_OK;
+        return pending ? count_pending(x, *plan, cursor, pending, err) : FSS_OK;
     *plan = FSS_PULL_SEQ;
     for (i = 0; i < ne; i++)
         tables += fss__scoped_entity(ents[i]);
-    if (changed <= (int64_t)page || tables == 0)
-        return FSS_OK; /* SEQ visits at most `changed` rows: cheap already */
-    max_customers = changed / (int64_t)tables;
-    if (max_customers > (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page)
-        max_customers = (int64_t)PULL_SCOPE_MAX_CUSTOMERS_PER_PAGE * page;
-    rc = fss__repo_scope_size(x->c, x->dev->rep, max_customers + 1, cur,
-                              PULL_SCOPE_RECOUNT_SEQS, &customers, err);
-    if (rc != FSS_OK)
+    /* SEQ visits at most `changed` rows: cheap already for a page */
+    if (changed > (int64_t)page && tables > 0) {
+        max_customers = changed / (int64_t)tables;
+        if (pending)
+            max_customers *= PULL_COUNT_SCOPE_FACTOR;
+        else if (max_customers > max_page_customers)
+            max_customers = max_page_customers;
+        rc = fss__repo_scope_size(x->c, x->dev->rep, max_customers + 1, cur,
+                                  PULL_SCOPE_RECOUNT_SEQS, &customers, err);
+        if (rc != FSS_OK)
+            return rc;
+        scope_pages = customers <= max_page_customers &&
+                      customers * (int64_t)tables < changed;
+        if (customers * (int64_t)tables < PULL_COUNT_SCOPE_FACTOR * changed)
+            counter = FSS_PULL_SCOPE;
+    }
+    if (pending) {
+        if ((rc = count_pending(x, counter, cursor, pending, err)) != FSS_OK)
+            return rc;
+        rows = (int64_t)*pending;
+    } else if (scope_pages &&
+               (rc = fss__repo_pull_count(x->c, FSS_PULL_SCOPE, x->dev->rep,
+                                          cursor, max_rows + 1, &rows,
+                                          err)) != FSS_OK)
         return rc;
-    if (customers > max_customers || customers * (int64_t)tables >= changed)
-        return FSS_OK;
-    rc = fss__repo_pull_count(x->c, FSS_PULL_SCOPE, x->dev->rep, cursor,
-                              max_rows + 1, &rows, err);
-    if (rc == FSS_OK && rows <= max_rows)
+    if (scope_pages && rows <= max_rows)
         *plan = FSS_PULL_SCOPE;
-    return rc;
+    return FSS_OK;
 }
 
 /* One page being filled from the repository's pull items. */
@@ -809,7 +855,6 @@ typedef struct pull_page {
     uint32_t page;
     size_t n;
     uint64_t last;
-    fss_rowref *refs; /* the page's rows, in out->rows order */
 } pull_page;
 
 static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
@@ -818,18 +863,18 @@ static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
     pull_page *p = arg;
     fs_sync_response *out = p->out;
 
+    (void)err;
     if (p->n == p->page) {
         out->has_more = true;
         *stop = true;
         return FSS_OK;
     }
     if (!it->is_exit) {
-        const fs_entity *e = fs_schema_entity_by_tag(it->tag);
-        if (!e)
-            return FSS_OK;
-        /* loaded after the page query, all at once (pull_load) */
-        p->refs[out->nrows].e = e;
-        p->refs[out->nrows].id = it->id;
+        if (!it->row)
+            return FSS_OK; /* an entity this server does not know */
+        /* the pull statement read the row: it is taken, not copied */
+        out->rows[out->nrows].row = *it->row;
+        memset(it->row, 0, sizeof *it->row);
         out->rows[out->nrows++].seq = (uint64_t)it->seq;
     } else {
         fs_scope_exit *ex = &out->exits[out->nexits++];
@@ -840,21 +885,6 @@ static fss_status pull_item(const fss_pull_item *it, void *arg, bool *stop,
     p->last = (uint64_t)it->seq;
     p->n++;
     return FSS_OK;
-}
-
-/* The page's rows, loaded with one statement per entity and chunk of ids
- * (the row cache) rather than one per row (issue 18). */
-static fss_status pull_load(sync_ctx *x, const fss_rowref *refs,
-                            fs_sync_response *out, fs_error *err)
-{
-    fss_status rc = fss__repo_rows_prefetch(x->c, refs, out->nrows, false, err);
-
-    for (size_t i = 0; i < out->nrows && rc == FSS_OK; i++) {
-        bool found = false;
-        rc = fss__repo_row_load(x->c, refs[i].e, &refs[i].id, &out->rows[i].row,
-                                NULL, &found, err);
-    }
-    return rc;
 }
 
 static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
@@ -868,14 +898,8 @@ static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
     out->exits = calloc(page ? page : 1, sizeof *out->exits);
     if (!out->rows || !out->exits)
         return fss__fail(err, FSS_ENOMEM, "pull page");
-    p.refs = calloc(page ? page : 1, sizeof *p.refs);
-    if (!p.refs)
-        return fss__fail(err, FSS_ENOMEM, "pull page");
     rc = fss__repo_pull(x->c, plan, x->dev->rep, cursor, (int64_t)page + 1,
                         pull_item, &p, err);
-    if (rc == FSS_OK)
-        rc = pull_load(x, p.refs, out, err);
-    free(p.refs);
     if (rc != FSS_OK)
         return rc;
     /* A complete pull has seen everything up to the current seq, including
@@ -884,18 +908,6 @@ static fss_status pull(sync_ctx *x, fss_pull_plan plan, uint64_t cursor,
     if (out->next_cursor < cursor)
         out->next_cursor = cursor;
     return FSS_OK;
-}
-
-/* What a whole pull from `cursor` would bring: the progress total. */
-static fss_status count_pending(sync_ctx *x, fss_pull_plan plan,
-                                uint64_t cursor, uint64_t *out, fs_error *err)
-{
-    int64_t n = 0;
-    fss_status rc = fss__repo_pull_count(x->c, plan, x->dev->rep, cursor, -1,
-                                         &n, err);
-
-    *out = (uint64_t)n;
-    return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1427,14 +1439,12 @@ static fss_status sync_pull(sync_ctx *x, const fs_sync_request *rq,
     fss_pull_plan plan = FSS_PULL_SEQ;
     fss_status rc;
 
-    if ((rc = choose_plan(x, rq->cursor, cur, page, &plan, err)) != FSS_OK)
+    if ((rc = choose_plan(x, rq->cursor, cur, page,
+                          rq->count_pending ? &out->pending : NULL, &plan,
+                          err)) != FSS_OK)
         return rc;
+    out->has_pending = rq->count_pending;
     fss__metrics_pull(&x->s->metrics, plan);
-    if (rq->count_pending) {
-        if ((rc = count_pending(x, plan, rq->cursor, &out->pending, err)) != FSS_OK)
-            return rc;
-        out->has_pending = true;
-    }
     if ((rc = pull(x, plan, rq->cursor, cur, page, out, err)) != FSS_OK)
         return rc;
     /* Read in the same transaction as the page, so the list matches it. */

@@ -1157,9 +1157,19 @@ int main(int argc, char **argv)
      * response's deflate state (~256 KiB) was freed: an madvise, and a TLB
      * shootdown interrupting the other cores, per request - 18% of the
      * server's CPU on PostgreSQL at saturation (docs/BENCHMARKS.md, issue
-     * 18 (e)). Keep up to 32 MiB free per arena instead. */
+     * 18 (e)). Keep up to 32 MiB free per arena instead.
+     * And one arena for all threads: with one per worker thread, each
+     * thread's first requests faulted in a heap of its own (~400 fresh
+     * pages for a 500-row page: rows, their encoding, the deflate state),
+     * so a just-started server answered the first request on each of its
+     * threads 2-3x slower than the next ones - most of a bootstrap's first
+     * pages. Shared, the memory one request frees is the next one's,
+     * whichever thread serves it: a 10k-row bootstrap faulted 770 pages
+     * instead of 1,950-2,570 and its requests took 82 ms of CPU instead
+     * of 97-127 (docs/BENCHMARKS.md, session 9). */
 #ifdef __GLIBC__
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    mallopt(M_ARENA_MAX, 1);
 #endif
     memset(&a, 0, sizeof a);
     fss_config_default(&a.cfg);

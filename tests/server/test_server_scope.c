@@ -325,6 +325,7 @@ static void assert_same_page(const fs_sync_response *a, const fs_sync_response *
         assert_int_equal(a->rows[i].seq, b->rows[i].seq);
         assert_ptr_equal(a->rows[i].row.entity, b->rows[i].row.entity);
         assert_memory_equal(a->rows[i].row.id.b, b->rows[i].row.id.b, 16);
+        assert_true(fs_row_eq(&a->rows[i].row, &b->rows[i].row));
     }
     assert_int_equal(a->nexits, b->nexits);
     for (size_t i = 0; i < a->nexits; i++) {
@@ -335,6 +336,42 @@ static void assert_same_page(const fs_sync_response *a, const fs_sync_response *
     assert_int_equal(a->next_cursor, b->next_cursor);
     assert_true(a->has_pending && b->has_pending);
     assert_int_equal(a->pending, b->pending);
+}
+
+/* Every row of a pull's answer is the row as stored, field for field
+ * (loaded by id; the pull statement reads each table's rows itself, with
+ * the fields of every table in shared typed columns: fss_repo_sync.c), and
+ * the answer holds rows of each kind of field. */
+static void assert_rows_as_stored(fss_server *s, const fs_sync_response *r)
+{
+    fss_conn *c = fss__conn_get(s, 5000);
+    fs_error err = {0};
+    bool kinds[5] = {false};
+
+    assert_non_null(c);
+    assert_int_equal(fss__begin_read(c, &err), FSS_OK);
+    for (size_t i = 0; i < r->nrows; i++) {
+        const fs_row *got = &r->rows[i].row;
+        fs_row want = {0};
+        fss_rowinfo info;
+        bool found = false;
+
+        assert_int_equal(fss__repo_row_load(c, got->entity, &got->id, &want,
+                                            &info, &found, &err), FSS_OK);
+        assert_true(found);
+        assert_int_equal(info.seq, (int64_t)r->rows[i].seq);
+        if (!fs_row_eq(got, &want))
+            fail_msg("pulled %s row %zu differs from the stored one",
+                     got->entity->name, i);
+        for (size_t j = 0; j < got->entity->nfields; j++)
+            if (got->cells[j].v.kind < 5)
+                kinds[got->cells[j].v.kind] = true;
+        fs_row_free(&want);
+    }
+    fss__rollback(c);
+    fss__conn_put(s, c);
+    assert_true(kinds[FS_VAL_INT] && kinds[FS_VAL_REAL] && kinds[FS_VAL_TEXT] &&
+                kinds[FS_VAL_ID]);
 }
 
 /* A pull plan's count in /metrics (fieldsync_pulls_total). */
@@ -421,6 +458,10 @@ static void test_pull_plans(void **state)
     plan_pull(by_seq, &w.da, 0, 5000, &r0);
     cur = r0.next_cursor;
     assert_false(r0.has_more);
+    assert_rows_as_stored(w.t.s, &r0);
+    fs_proto_sync_response_free(&r0);
+    plan_pull(by_scope, &w.db, 0, 5000, &r0);
+    assert_rows_as_stored(w.t.s, &r0);
     fs_proto_sync_response_free(&r0);
     assert_true(cur > 100);
 
@@ -643,6 +684,92 @@ static void test_customer_reps_work(void **state)
     tk_stop(&w.t);
 }
 
+/* Alice's first sync's first request (page of 1 row, count_pending) on a
+ * server opened now: the progress total, and the work of both plans'
+ * pull and count statements (-1 where the store counts none). */
+static void first_request_work(world *w, uint64_t *pending, int64_t *steps)
+{
+    fss_config cfg = w->t.cfg;
+    fss_server *s = NULL;
+    fss_conn *c;
+    fs_error err = {0};
+    fs_sync_response r;
+    int64_t a, b;
+
+    assert_int_equal(fss_server_open(&cfg, &s, &err), FSS_OK);
+    plan_pull(s, &w->da, 0, 1, &r);
+    assert_true(r.has_pending);
+    *pending = r.pending;
+    fs_proto_sync_response_free(&r);
+    /* the connection that served it: the first free one */
+    c = fss__conn_get(s, 5000);
+    assert_non_null(c);
+    a = fss__repo_pull_steps(c, FSS_PULL_SEQ);
+    b = fss__repo_pull_steps(c, FSS_PULL_SCOPE);
+    *steps = a < 0 || b < 0 ? -1 : a + b;
+    fss__conn_put(s, c);
+    fss_server_close(s);
+}
+
+/* The progress total of a first sync is counted by the scope, not by
+ * walking every row of the store (fss_sync.c, choose_plan): 5,000
+ * contacts of another territory add no work to Alice's first request.
+ * Her pull (her contacts make it more than PULL_SCOPE_MAX_PAGES pages of
+ * one row) is served by the SEQ plan, which counted the whole store too
+ * before. The total stays the pull's size. */
+static void test_count_pending_work(void **state)
+{
+    world w;
+    fs_id south[500], mine[12];
+    fs_change c[12];
+    fs_sync_response r;
+    fs_error_body eb;
+    uint64_t pending0 = 0, pending1 = 0;
+    int64_t steps0 = 0, steps1 = 0;
+    size_t items = 0;
+
+    (void)state;
+    make_world(&w);
+    for (size_t i = 0; i < 12; i++) {
+        mine[i] = tk_new_id();
+        tk_change(&c[i], &w.da, "contact", &mine[i]);
+        tk_set_id(&c[i], &w.da, "customer_id", &w.n1);
+        tk_set_text(&c[i], &w.da, "name", "Nora North");
+    }
+    assert_int_equal(tk_sync(&w.t, &w.da, NULL, c, 12, 0, 1, FS_PROTO_DEFLATE,
+                             &r, &eb), 200);
+    for (size_t i = 0; i < 12; i++) {
+        assert_int_equal(r.results[i].outcome, FS_APPLIED);
+        fs_change_free(&c[i]);
+    }
+    fs_proto_sync_response_free(&r);
+    for (size_t i = 0; i < 500; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "South unowned %zu", i);
+        south[i] = tk_customer(&w.t, name, "south", NULL, 51, -2);
+    }
+    first_request_work(&w, &pending0, &steps0);
+    add_contacts(&w, south, 500, 5000);
+    first_request_work(&w, &pending1, &steps1);
+    print_message("first request: total %llu, %lld steps; after 5,000 contacts"
+                  " elsewhere: total %llu, %lld steps\n",
+                  (unsigned long long)pending0, (long long)steps0,
+                  (unsigned long long)pending1, (long long)steps1);
+    /* the total is the whole pull's size */
+    plan_pull(w.t.s, &w.da, 0, 5000, &r);
+    items = r.nrows + r.nexits;
+    assert_false(r.has_more);
+    fs_proto_sync_response_free(&r);
+    assert_int_equal(pending0, items);
+    assert_int_equal(pending1, items);
+    assert_true(items > 4); /* more than PULL_SCOPE_MAX_PAGES pages of 1 */
+    if (steps0 >= 0 && steps1 - steps0 > 100)
+        fail_msg("Alice's first request did %lld steps, %lld before 5,000 contacts"
+                 " outside her scope were added: its count reads them",
+                 (long long)steps1, (long long)steps0);
+    tk_stop(&w.t);
+}
+
 /* choose_plan's scope size is counted once per pull and kept on the
  * connection (fss__repo_scope_size): the same rep within reuse_seqs of
  * the count's current seq is answered from it - stale on purpose, since
@@ -711,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_pull_scope_customers_work),
         cmocka_unit_test(test_customer_reps_work),
         cmocka_unit_test(test_scope_size_reuse),
+        cmocka_unit_test(test_count_pending_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
