@@ -886,7 +886,6 @@ void fc_close(fc_client *c)
 {
     if (!c)
         return;
-    fc__bg_join(c);
     finalize_cached(c);
     fs_store_close(c->disp);
     fs_store_close(c->base);
@@ -928,7 +927,6 @@ fc_status fc__wipe(fc_client *c, fs_error *err)
     fc_status rc;
     char path[4096 + 8];
 
-    fc__bg_join(c);
     if (!sqlite3_get_autocommit(c->db))
         fc__rollback(c);
     rc = fc__begin(c, err);

@@ -50,9 +50,6 @@ struct fc_client {
     /* fc_sync: pull-only pages applied in the transaction still open
      * (fc_sync.c, apply_response); 0 = none open. */
     unsigned held_pages;
-    /* The last sync's WAL thread, finishing its closing checkpoint in the
-     * background (fc_sync.c); joined by fc__bg_join. */
-    struct wal_flusher *bg;
     /* Statements run for every row a sync page touches, prepared on first
      * use (fc__cached) and finalized by fc_close / fc__wipe: preparing them
      * per row was most of a bootstrap's client time (bench/sync). */
@@ -141,8 +138,6 @@ fc_status fc__delete_one(fc_client *c, const char *sql, int64_t id,
                          const char *what, bool *deleted, fs_error *err);
 /* Deletes every row of the replica and closes it, then unlinks the files. */
 fc_status fc__wipe(fc_client *c, fs_error *err);
-/* Waits for the last sync's background checkpoint (fc_sync.c). */
-void fc__bg_join(fc_client *c);
 
 /* fc_outbox.c */
 /* Serialises / parses one change (a compact private format, see the file). */

@@ -1260,50 +1260,25 @@ static fc_status outbox_report(fc_client *c, fs_sync_request *rq, fs_error *err)
 /*
  * Pull-only pages commit without syncing the WAL (apply_response), so the
  * frames they wrote are flushed later, by the checkpoint that needs them
- * durable - during a page's apply or at the end of the sync. While a sync
- * runs, a second thread flushes the WAL file (fdatasync on its own
- * descriptor) after each such commit instead, concurrently with the next
- * page: the checkpoints then find it clean. This changes no durability
- * rule (SQLite still syncs where it would); it only moves the writeback
- * off the critical path.
- *
- * The same thread runs the sync's closing checkpoint (the WAL grown by the
- * sync copied into the database file) on a connection of its own, after
- * fc_sync has returned: it is housekeeping, not part of what the rep waits
- * for (18-34 ms of a 10k-50k-row bootstrap, 5 ms of a 100-row round:
- * docs/BENCHMARKS.md, session 9). SQLite lets a passive checkpoint run
- * beside the caller's reads and writes; the thread is joined by the next
- * fc_sync, by a wipe and by fc_close (fc__bg_join), so it never outlives
- * the handle.
+ * durable - during a page's apply or at the end of the sync, on the
+ * caller's thread. While a sync runs, a second thread flushes the WAL
+ * file (fdatasync on its own descriptor) after each such commit instead,
+ * concurrently with the next page: the checkpoints then find it clean.
+ * This changes no durability rule (SQLite still syncs where it would);
+ * it only moves the writeback off the critical path.
  */
 typedef struct wal_flusher {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int fd;
-    char *path;              /* the replica, for the closing checkpoint */
     unsigned kicks, seen;
-    bool stop, checkpoint;
+    bool stop, running;
 } wal_flusher;
-
-/* The closing checkpoint, on a connection of the thread's own. A new
- * connection learns that the file is in WAL mode from its first read:
- * before it, a checkpoint does nothing. */
-static void closing_checkpoint(const char *path)
-{
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) == SQLITE_OK &&
-        sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL) == SQLITE_OK)
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    sqlite3_close(db);
-}
 
 static void *wal_flusher_main(void *arg)
 {
     wal_flusher *w = arg;
-    bool checkpoint;
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -1316,56 +1291,41 @@ static void *wal_flusher_main(void *arg)
         fdatasync(w->fd);
         pthread_mutex_lock(&w->mu);
     }
-    checkpoint = w->checkpoint;
     pthread_mutex_unlock(&w->mu);
-    if (checkpoint)
-        closing_checkpoint(w->path);
     return NULL;
 }
 
-static void wal_flusher_free(wal_flusher *w)
-{
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-    close(w->fd);
-    free(w->path);
-    free(w);
-}
-
-/* Starts the flusher for c's WAL file; NULL on any failure (none then). */
-static wal_flusher *wal_flusher_start(const fc_client *c)
+/* Starts the flusher for c's WAL file; on any failure there is none. */
+static void wal_flusher_start(wal_flusher *w, const fc_client *c)
 {
     char path[4200];
-    wal_flusher *w = calloc(1, sizeof *w);
 
-    if (!w)
-        return NULL;
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
     snprintf(path, sizeof path, "%s-wal", c->path);
     w->fd = open(path, O_RDONLY | O_CLOEXEC);
-    w->path = strdup(c->path);
-    if (w->fd < 0 || !w->path)
-        goto fail;
+    if (w->fd < 0)
+        return;
     if (pthread_mutex_init(&w->mu, NULL) != 0)
-        goto fail;
-    if (pthread_cond_init(&w->cv, NULL) != 0) {
-        pthread_mutex_destroy(&w->mu);
-        goto fail;
-    }
-    if (pthread_create(&w->th, NULL, wal_flusher_main, w) == 0)
-        return w;
+        goto fail_fd;
+    if (pthread_cond_init(&w->cv, NULL) != 0)
+        goto fail_mu;
+    if (pthread_create(&w->th, NULL, wal_flusher_main, w) != 0)
+        goto fail_cv;
+    w->running = true;
+    return;
+fail_cv:
     pthread_cond_destroy(&w->cv);
+fail_mu:
     pthread_mutex_destroy(&w->mu);
-fail:
-    if (w->fd >= 0)
-        close(w->fd);
-    free(w->path);
-    free(w);
-    return NULL;
+fail_fd:
+    close(w->fd);
+    w->fd = -1;
 }
 
 static void wal_flusher_kick(wal_flusher *w)
 {
-    if (!w)
+    if (!w || !w->running)
         return;
     pthread_mutex_lock(&w->mu);
     w->kicks++;
@@ -1373,37 +1333,19 @@ static void wal_flusher_kick(wal_flusher *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Ends the flusher: with `checkpoint` it runs the closing checkpoint and is
- * left to finish in the background (c->bg, joined by fc__bg_join), else
- * it is joined here. Without a flusher the checkpoint runs here. */
-static void wal_flusher_stop(fc_client *c, wal_flusher *w, bool checkpoint)
+static void wal_flusher_stop(wal_flusher *w)
 {
-    if (!w) {
-        if (checkpoint)
-            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                                      NULL);
+    if (!w->running)
         return;
-    }
     pthread_mutex_lock(&w->mu);
     w->stop = true;
-    w->checkpoint = checkpoint;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    if (checkpoint) {
-        c->bg = w;
-        return;
-    }
     pthread_join(w->th, NULL);
-    wal_flusher_free(w);
-}
-
-void fc__bg_join(fc_client *c)
-{
-    if (!c || !c->bg)
-        return;
-    pthread_join(c->bg->th, NULL);
-    wal_flusher_free(c->bg);
-    c->bg = NULL;
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    close(w->fd);
+    w->running = false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1844,20 +1786,19 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
     int lockfd = -1;
     bool wal_grown = false;
     prefetch pf;
-    wal_flusher *wf = NULL;
+    wal_flusher wf;
 
     memset(&prog, 0, sizeof prog);
     memset(&applied, 0, sizeof applied);
     memset(&held, 0, sizeof held);
     memset(&pf, 0, sizeof pf);
+    memset(&wf, 0, sizeof wf);
     if (report)
         memset(report, 0, sizeof *report);
     if (!c)
         return fc__fail(err, FC_EINVAL, "fc_sync: NULL client");
     if (c->wiped)
         return fc__fail(err, FC_EWIPED, "replica deleted");
-    /* The previous sync's closing checkpoint, if it is still running. */
-    fc__bg_join(c);
     rc = build_url(c, "/v1/sync", url, sizeof url, err);
     if (!rc)
         rc = load_token(c, token, sizeof token, err);
@@ -1880,7 +1821,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
     sqlite3_wal_autocheckpoint(c->db, FC_SYNC_WAL_PAGES);
     sqlite3_exec(c->db, "PRAGMA journal_size_limit=-1", NULL, NULL, NULL);
     wal_grown = true;
-    wf = wal_flusher_start(c);
+    wal_flusher_start(&wf, c);
     for (unsigned round = 1; round <= FC_MAX_ROUNDS; round++) {
         bool more = false;
         int64_t pending = 0;
@@ -1899,7 +1840,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
             if (progress)
                 progress(&held, payload);
         }
-        rc = one_round(c, url, token, &pf, wf, &prog, progress, payload, &more,
+        rc = one_round(c, url, token, &pf, &wf, &prog, progress, payload, &more,
                        &notices, err);
         if (rc)
             goto done;
@@ -1940,11 +1881,12 @@ done:
                 applied.round, applied.applied + applied.rejected, applied.rejected,
                 applied.rows, applied.exits);
     prefetch_drop(&pf);
+    wal_flusher_stop(&wf);
     if (wal_grown && !c->wiped) {
         sqlite3_wal_autocheckpoint(c->db, FC_WAL_PAGES);
         sqlite3_exec(c->db, "PRAGMA journal_size_limit=" FC_WAL_LIMIT, NULL, NULL, NULL);
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
-    wal_flusher_stop(c, wf, wal_grown && !c->wiped);
     if (report) {
         report->totals = prog;
         report->notices = notices;

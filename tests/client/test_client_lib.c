@@ -1321,11 +1321,10 @@ static void test_bootstrap_garbage_pipelined(void **state)
     bootstrap_resume(*state, FC_PIPELINE_ON, FAKE_GARBAGE, FC_EPROTOCOL);
 }
 
-/* A sync's closing checkpoint (the WAL it grew copied into the database
- * file) runs after fc_sync returns, on a connection of its own; the next
- * sync and fc_close wait for it. Another connection stays open here, so
- * that closing the last one cannot checkpoint in its place: the file holds
- * the pulled rows after fc_close only because the sync's checkpoint ran. */
+/* A sync ends with a checkpoint (the WAL it grew copied into the database
+ * file). Another connection stays open here, so that closing the last one
+ * cannot checkpoint in its place: the file holds the pulled rows after
+ * fc_close only because the sync's checkpoint ran. */
 static void test_sync_closing_checkpoint(void **state)
 {
     fixture *f = *state;
