@@ -734,16 +734,6 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
          * fss_store_analyze stays a few milliseconds on a big store. */
         if (st == FSS_OK)
             st = fss__exec(c, "PRAGMA analysis_limit=1000", err);
-        /* Every connection of the pool reads the store through one shared
-         * mapping of the file instead of copying each page it needs into
-         * its own cache first: a connection's first pulls on a freshly
-         * started server took 16-33 ms a page instead of 4 (a 10k-row
-         * first sync: 313 -> 201 ms, docs/BENCHMARKS.md, session 9).
-         * Writes still go through SQLite's pager. The trade-off SQLite
-         * documents: an I/O error on a mapped page is a SIGBUS, not
-         * SQLITE_IOERR. Address space, not memory: 1 GiB at most. */
-        if (st == FSS_OK)
-            st = fss__exec(c, "PRAGMA mmap_size=1073741824", err);
         if (st != FSS_OK)
             goto done;
     }
