@@ -396,18 +396,6 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
     return rc ? rc : fc__fts_refresh_dirty(c, err);
 }
 
-/*
- * Rebuilds the entry of every customer in temp.fc_search_dirty and empties
- * the set: the old entry goes, a live customer gets a new one, a gone or
- * deleted one loses its map row. Set-based, one statement per step for the
- * whole set: FTS5 flushes its pending terms to a new index segment at the
- * start of every statement that writes it (the statement savepoint), so a
- * refresh per customer made one tiny segment, and later merges, per
- * customer; a sync page makes two. A local write refreshes its one
- * customer through the same statements (fc__fts_refresh). CROSS JOIN keeps
- * the dirty set as the outer loop (the planner would otherwise scan the
- * customer table).
- */
 /* The text each index keeps of customer c: its contacts (and for fc_sub
  * its phone numbers as bare digits), written once for the statements that
  * insert it and the one that compares it. */
@@ -427,6 +415,18 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
     " FROM temp.fc_search_dirty d CROSS JOIN customer c"                        \
     " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"
 
+/*
+ * Rebuilds the entry of every customer in temp.fc_search_dirty and empties
+ * the set: the old entry goes, a live customer gets a new one, a gone or
+ * deleted one loses its map row. Set-based, one statement per step for the
+ * whole set: FTS5 flushes its pending terms to a new index segment at the
+ * start of every statement that writes it (the statement savepoint), so a
+ * refresh per customer made one tiny segment, and later merges, per
+ * customer; a sync page makes two. A local write refreshes its one
+ * customer through the same statements (fc__fts_refresh). CROSS JOIN keeps
+ * the dirty set as the outer loop (the planner would otherwise scan the
+ * customer table).
+ */
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 {
     static const struct {

@@ -1368,8 +1368,8 @@ static void wal_flusher_stop(wal_flusher *w)
  * request from that cursor, without waiting for this thread to decode it.
  * So the server works on page N+2 while this thread applies page N and
  * commits held pages, instead of sitting idle until page N+1 is decoded
- * (with one request ahead the server was idle for a third of a 50k-row
- * bootstrap: docs/BENCHMARKS.md, session 9). The body stays what decides:
+ * (with one request ahead the client waited for answers a quarter of a
+ * 50k-row bootstrap: docs/BENCHMARKS.md, session 9). The body stays what decides:
  * an answer is followed only if its decoded next_cursor is the one the
  * thread went on from; otherwise what was sent ahead is dropped and the
  * pull goes on from the body's cursor. The thread only encodes the empty
@@ -1543,6 +1543,7 @@ static void prefetch_start(prefetch *p, fc_client *c, const char *url,
 {
     int64_t hlc = 0;
 
+    prefetch_end(p); /* a thread that ended by itself (out of memory) */
     memset(p, 0, sizeof *p);
     p->c = c;
     p->url = url;
