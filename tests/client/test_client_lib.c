@@ -1253,12 +1253,11 @@ static fc_status threaded_post(const char *url, const char *content_type,
                      err, payload);
 }
 
-static void bootstrap_resume(fixture *f, int pipeline, fake_fault fault,
-                             fc_status want)
+/* 25 customers on the scripted server (seq 1-25), pages of 10, the replica
+ * reopened with `pipeline` over threaded_post, enrolled. */
+static void pulled_in_pages(fixture *f, int pipeline)
 {
     fs_error err = {0};
-    fc_info info;
-    size_t n = 0;
 
     for (int i = 0; i < 25; i++) {
         fs_id id;
@@ -1278,6 +1277,16 @@ static void bootstrap_resume(fixture *f, int pipeline, fake_fault fault,
     fc_close(f->c);
     assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
     enroll(f);
+}
+
+static void bootstrap_resume(fixture *f, int pipeline, fake_fault fault,
+                             fc_status want)
+{
+    fs_error err = {0};
+    fc_info info;
+    size_t n = 0;
+
+    pulled_in_pages(f, pipeline);
     f->srv.faults[0] = FAKE_OK;
     f->srv.faults[1] = FAKE_OK;
     f->srv.faults[2] = fault;
@@ -1373,26 +1382,9 @@ static void pull_ahead(fixture *f, uint64_t skew, const uint64_t *want, size_t n
     fc_info info;
     size_t n = 0;
 
-    for (int i = 0; i < 25; i++) {
-        fs_id id;
-        char name[32];
-        memset(id.b, 0, 16);
-        id.b[0] = 1;
-        id.b[6] = 0x70;
-        id.b[15] = (uint8_t)(i + 1);
-        snprintf(name, sizeof name, "Cust %02d", i);
-        fake_set_text(&f->srv, "customer", &id, "name", name);
-    }
-    f->opt.page_size = 10;
-    f->opt.pipeline = FC_PIPELINE_ON;
-    f->opt.post = threaded_post;
     f->srv.next_header = true;
     f->srv.next_header_skew = skew;
-    main_thread = pthread_self();
-    calls_off_main = 0;
-    fc_close(f->c);
-    assert_int_equal(fc_open(f->path, &f->opt, &f->c, &err), FC_OK);
-    enroll(f);
+    pulled_in_pages(f, FC_PIPELINE_ON);
     assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
     assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err),
                      FC_OK);
