@@ -54,6 +54,14 @@ static const valid_case valid_cases[] = {
     V("bad second byte", "\xC3\x41", 0, false),
     V("bad third byte", "\xE2\x82\x41", 0, false),
     V("valid then invalid", "abc\xC3", 1, false),
+    /* Eight ASCII bytes are judged at once: what follows a run of them,
+     * or sits inside the last word, is still judged byte by byte. */
+    V("eight ascii then cut", "abcdefgh\xC3", 1, false),
+    V("seven ascii then 2-byte", "abcdefg\xC3\xA9", 1, true),
+    V("continuation in second word", "abcdefghijklmno\x80", 1, false),
+    V("2-byte across a word edge", "abcdefghijklmn\xC3\xA9z", 1, true),
+    V("lone continuation after sixteen", "abcdefghijklmnop\x80q", 1, false),
+    V("surrogate after eight", "abcdefgh\xED\xA0\x80", 1, false),
 };
 
 static void test_valid(void **state)
