@@ -396,25 +396,6 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
     return rc ? rc : fc__fts_refresh_dirty(c, err);
 }
 
-/* The text each index keeps of customer c: its contacts (and for fc_sub
- * its phone numbers as bare digits), written once for the statements that
- * insert it and the one that compares it. */
-#define FTS_CONTACTS                                                            \
-    "(SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, '')" \
-    " || ' ' || coalesce(k.phone, ''), ' ') FROM contact k"                     \
-    " WHERE k.root = c.id AND k.deleted = 0)"
-#define SUB_CONTACTS                                                            \
-    "(SELECT group_concat(coalesce(k.name, '') || ' ' || coalesce(k.email, ''),"\
-    " ' ') FROM contact k WHERE k.root = c.id AND k.deleted = 0)"
-#define SUB_PHONES                                                              \
-    "coalesce(fc_digits(c.phone), '') || ' ' || coalesce((SELECT"               \
-    " group_concat(fc_digits(k.phone), ' ') FROM contact k"                     \
-    " WHERE k.root = c.id AND k.deleted = 0), '')"
-/* The dirty customers, live, with their map row. */
-#define DIRTY_LIVE                                                              \
-    " FROM temp.fc_search_dirty d CROSS JOIN customer c"                        \
-    " ON c.id = d.cid AND c.deleted = 0 CROSS JOIN fc_search_map m ON m.cid = d.cid"
-
 /*
  * Rebuilds the entry of every customer in temp.fc_search_dirty and empties
  * the set: the old entry goes, a live customer gets a new one, a gone or
@@ -426,26 +407,59 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
  * customer through the same statements (fc__fts_refresh). CROSS JOIN keeps
  * the dirty set as the outer loop (the planner would otherwise scan the
  * customer table).
+ *
+ * What the indexes keep of a live customer beyond its own row is built
+ * once, by the first step, into temp.fc_search_text: its contacts (for
+ * fc_sub without phone numbers) and its and its contacts' phone numbers as
+ * bare digits, from one walk of its contacts on contact_root (so in seq
+ * order, with no sort). The steps that compare and insert read it there;
+ * when each built its own, every dirty customer's contacts were walked
+ * three times per insert and three more for the comparison, most of a
+ * first sync's search time (docs/BENCHMARKS.md, session 10).
  */
+/* The dirty customers that are live (they have a text), with their map row. */
+#define DIRTY_TEXT                                                              \
+    " FROM temp.fc_search_dirty d CROSS JOIN temp.fc_search_text t"             \
+    " ON t.cid = d.cid CROSS JOIN customer c ON c.id = d.cid"                   \
+    " CROSS JOIN fc_search_map m ON m.cid = d.cid"
+
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 {
     static const struct {
         int slot;
         const char *sql;
     } steps[] = {
+        /* Emptied first, not last, so that nothing a failed refresh left
+         * can stand for a customer's text. */
+        {FC_SQL_TEXT_CLEAR, "DELETE FROM temp.fc_search_text"},
+        {FC_SQL_FTS_TEXT,
+         "INSERT INTO temp.fc_search_text(cid, contacts, sub_contacts, phones)"
+         " SELECT d.cid, group_concat(CASE WHEN k.id IS NOT NULL THEN"
+         "  coalesce(k.name, '') || ' ' || coalesce(k.email, '') || ' ' ||"
+         "  coalesce(k.phone, '') END, ' '),"
+         " group_concat(CASE WHEN k.id IS NOT NULL THEN"
+         "  coalesce(k.name, '') || ' ' || coalesce(k.email, '') END, ' '),"
+         " coalesce(fc_digits(c.phone), '') || ' ' ||"
+         "  coalesce(group_concat(fc_digits(k.phone), ' '), '')"
+         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
+         " ON c.id = d.cid AND c.deleted = 0"
+         " LEFT JOIN contact k ON k.root = c.id AND k.deleted = 0 GROUP BY d.cid"},
         /* A customer whose entries already hold its text keeps them: most
          * pulled versions of a customer change no searched field (a grade,
          * an owner, the echo of the rep's own edit), and tokenizing the
          * old and new text was most of an incremental sync's client time
-         * (docs/BENCHMARKS.md, session 9). */
+         * (docs/BENCHMARKS.md, session 9). The map row is looked up first:
+         * a customer new to the replica (all of a first sync) has none. */
         {FC_SQL_FTS_SAME,
-         "DELETE FROM temp.fc_search_dirty WHERE cid IN (SELECT d.cid" DIRTY_LIVE
+         "DELETE FROM temp.fc_search_dirty WHERE cid IN (SELECT t.cid"
+         " FROM temp.fc_search_text t CROSS JOIN fc_search_map m ON m.cid = t.cid"
+         " CROSS JOIN customer c ON c.id = t.cid"
          " CROSS JOIN fc_search s ON s.rowid = m.rid CROSS JOIN fc_sub u"
          " ON u.rowid = m.rid"
          " WHERE s.name IS c.name AND s.address IS c.address AND s.tags IS c.tags"
          " AND u.name IS c.name AND u.address IS c.address AND u.tags IS c.tags"
-         " AND s.contacts IS " FTS_CONTACTS " AND u.contacts IS " SUB_CONTACTS
-         " AND u.phones IS " SUB_PHONES ")"},
+         " AND s.contacts IS t.contacts AND u.contacts IS t.sub_contacts"
+         " AND u.phones IS t.phones)"},
         {FC_SQL_FTS_DEL,
          "DELETE FROM fc_search WHERE rowid IN (SELECT m.rid"
          " FROM temp.fc_search_dirty d CROSS JOIN fc_search_map m ON m.cid = d.cid)"},
@@ -458,15 +472,14 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
          "  AND c.deleted = 0)"},
         {FC_SQL_FTS_MAP,
          "INSERT OR IGNORE INTO fc_search_map(cid) SELECT d.cid"
-         " FROM temp.fc_search_dirty d CROSS JOIN customer c"
-         " ON c.id = d.cid AND c.deleted = 0"},
+         " FROM temp.fc_search_dirty d CROSS JOIN temp.fc_search_text t ON t.cid = d.cid"},
         {FC_SQL_FTS_INS,
          "INSERT INTO fc_search(rowid, name, address, tags, contacts)"
-         " SELECT m.rid, c.name, c.address, c.tags, " FTS_CONTACTS DIRTY_LIVE},
+         " SELECT m.rid, c.name, c.address, c.tags, t.contacts" DIRTY_TEXT},
         {FC_SQL_SUB_INS,
          "INSERT INTO fc_sub(rowid, name, address, tags, contacts, phones)"
-         " SELECT m.rid, c.name, c.address, c.tags, " SUB_CONTACTS ", " SUB_PHONES
-         DIRTY_LIVE},
+         " SELECT m.rid, c.name, c.address, c.tags, t.sub_contacts, t.phones"
+         DIRTY_TEXT},
         {FC_SQL_DIRTY_CLEAR, "DELETE FROM temp.fc_search_dirty"},
     };
     fc_status rc = FC_OK;
@@ -480,6 +493,7 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
     }
     return rc;
 }
+
 
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
                          const fs_id *row, const char *label,
@@ -859,10 +873,13 @@ fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
         sqlite3_exec(c->db, "PRAGMA journal_size_limit=" FC_WAL_LIMIT, NULL, NULL,
                      NULL) != SQLITE_OK ||
         /* Per-connection scratch sets: rows a sync page touched, customers
-         * whose search entry needs a refresh (fc__fts_refresh_dirty). */
+         * whose search entry needs a refresh and their text
+         * (fc__fts_refresh_dirty). */
         sqlite3_exec(c->db, "CREATE TEMP TABLE fc_touched(ent INTEGER NOT NULL,"
                      " id BLOB NOT NULL, PRIMARY KEY(ent, id));"
-                     "CREATE TEMP TABLE fc_search_dirty(cid BLOB PRIMARY KEY)",
+                     "CREATE TEMP TABLE fc_search_dirty(cid BLOB PRIMARY KEY);"
+                     "CREATE TEMP TABLE fc_search_text(cid BLOB PRIMARY KEY,"
+                     " contacts TEXT, sub_contacts TEXT, phones TEXT)",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = fc__fail(err, FC_EDB, "%s is not a usable SQLite database: %s",
                       db_path, sqlite3_errmsg(c->db));
