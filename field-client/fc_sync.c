@@ -1374,9 +1374,12 @@ static void wal_flusher_stop(wal_flusher *w)
  * thread went on from; otherwise what was sent ahead is dropped and the
  * pull goes on from the body's cursor. The thread only encodes the empty
  * requests (a template made here, with the cursor and a new batch id) and
- * runs the transport (fc__post_retry, without progress calls); decoding
- * and every database access stay on the caller's thread. Answers wait as
- * received bytes (about 30 KiB a page), not decoded.
+ * runs the transport (fc__post_retry, without progress calls) and takes
+ * off an answer's Content-Encoding (inflate_answer): inflating is a tenth
+ * of a 10k-row bootstrap's client time (docs/BENCHMARKS.md, session 10)
+ * and needs nothing of the replica. Decoding and every database access
+ * stay on the caller's thread. Answers wait as protobuf bytes (about
+ * 110 KiB a page of 500 rows), not decoded (about 500 KiB).
  */
 #define FC_PIPE_DEPTH 2
 
@@ -1388,6 +1391,7 @@ typedef struct pipe_slot {
     fs_error err;
     fc_status rc;
     bool answered;
+    bool inflated;             /* resp.body was inflated here (inflate_answer) */
 } pipe_slot;
 
 typedef struct prefetch {
@@ -1419,6 +1423,27 @@ static bool slot_request(prefetch *p, pipe_slot *s, uint64_t cursor)
                                         NULL) == FS_PROTO_OK;
 }
 
+/* Replaces a 200 answer's compressed body by its protobuf bytes, checked
+ * against the decoder's own limits; true when it did. An answer it cannot
+ * inflate stays as it came, for the decoder to refuse with its reason. */
+static bool inflate_answer(fc_http_response *resp)
+{
+    fs_proto_encoding enc;
+    fs_proto_buf out = {0};
+
+    if (resp->status != 200 ||
+        fs_proto_encoding_parse(resp->content_encoding, strlen(resp->content_encoding),
+                                &enc, NULL) != FS_PROTO_OK ||
+        enc == FS_PROTO_IDENTITY ||
+        fs_proto_decompress(enc, resp->body, resp->len, NULL, &out, NULL) != FS_PROTO_OK)
+        return false;
+    free(resp->body);
+    resp->body = out.data; /* no allocator given: malloc'd */
+    resp->len = out.len;
+    resp->content_encoding[0] = '\0';
+    return true;
+}
+
 static void slot_free(pipe_slot *s)
 {
     fs_proto_buf_free(&s->body);
@@ -1440,15 +1465,19 @@ static void *prefetch_main(void *arg)
         fc_http_response resp = {0};
         fs_error err = {0};
         fc_status rc;
+        bool inflated = false;
 
         pthread_mutex_unlock(&p->mu);
         rc = fc__post_retry(p->c, p->url, p->token, s->body.data, s->body.len,
                             &resp, NULL, NULL, NULL, &err);
+        if (rc == FC_OK)
+            inflated = inflate_answer(&resp);
         pthread_mutex_lock(&p->mu);
         s->resp = resp;
         s->err = err;
         s->rc = rc;
         s->answered = true;
+        s->inflated = inflated;
         p->more = !p->stop && rc == FC_OK && resp.status == 200 && resp.has_next &&
                   resp.next_cursor > s->cursor;
         p->next = resp.next_cursor;
@@ -1578,9 +1607,10 @@ fail:
 }
 
 /* Takes the next pending answer (prefetch_pending), waiting for it: it
- * goes to *resp (owned by the caller then), its batch id to *batch_id. */
+ * goes to *resp (owned by the caller then), its batch id to *batch_id and
+ * whether its body was inflated here to *inflated. */
 static fc_status prefetch_finish(prefetch *p, fc_http_response *resp,
-                                 fs_id *batch_id, fs_error *err)
+                                 fs_id *batch_id, bool *inflated, fs_error *err)
 {
     pipe_slot *s;
     fc_status rc;
@@ -1597,6 +1627,7 @@ static fc_status prefetch_finish(prefetch *p, fc_http_response *resp,
     s = &p->slot[p->head];
     *resp = s->resp;
     *batch_id = s->batch_id;
+    *inflated = s->inflated;
     rc = s->rc;
     if (rc && err)
         *err = s->err;
@@ -1642,16 +1673,18 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     fs_proto_buf body = {0};
     fc_http_response resp = {0};
     fs_proto_encoding enc = FS_PROTO_IDENTITY;
+    fs_proto_limits lim = fs_proto_limits_default();
     fs_error perr = {0};
     fs_proto_status pst;
     fc_status rc;
     int64_t cursor = 0, hlc = 0;
+    bool inflated = false;
 
     memset(&b, 0, sizeof b);
     memset(&rq, 0, sizeof rq);
     memset(&rs, 0, sizeof rs);
     if (prefetch_pending(pf)) {
-        rc = prefetch_finish(pf, &resp, &b.id, err);
+        rc = prefetch_finish(pf, &resp, &b.id, &inflated, err);
         if (rc)
             goto done;
         goto answered;
@@ -1710,9 +1743,13 @@ answered:
                       "the outbox is intact", resp.status, why);
         goto done;
     }
+    /* A body inflated by the prefetch thread was held to max_inflated
+     * there; max_body is for what came over the wire. */
+    if (inflated)
+        lim.max_body = lim.max_inflated;
     if (fs_proto_encoding_parse(resp.content_encoding, strlen(resp.content_encoding),
                                 &enc, &perr) == FS_PROTO_OK)
-        pst = fs_proto_sync_response_decode(resp.body, resp.len, enc, NULL, &rs,
+        pst = fs_proto_sync_response_decode(resp.body, resp.len, enc, &lim, &rs,
                                             NULL, &perr);
     else
         pst = FS_PROTO_EENCODING;
