@@ -846,7 +846,9 @@ fc_status fc_open(const char *db_path, const fc_options *opt, fc_client **out,
     if (opt)
         c->opt = *opt;
     c->path = strdup(db_path);
-    if (!c->path) {
+    if (!c->opt.post)
+        c->conns = fc__conns_new();
+    if (!c->path || (!c->opt.post && !c->conns)) {
         rc = fc__fail(err, FC_ENOMEM, "out of memory");
         goto done;
     }
@@ -908,6 +910,7 @@ void fc_close(fc_client *c)
     fs_store_close(c->base);
     if (c->db)
         sqlite3_close_v2(c->db);
+    fc__conns_free(c->conns);
     free(c->path);
     free(c);
 }

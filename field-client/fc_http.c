@@ -4,10 +4,21 @@
  * The library talks to the server only through an fc_post_fn, so tests can
  * script answers (a page, a rejection, garbage, a dropped connection) without
  * a network. The default implementation here uses one libcurl easy handle
- * per request (a sync is a handful of rounds; connection reuse is not worth a
- * cached handle in the client struct), with a total timeout and a hard cap on
- * the answer size enforced while receiving, so a hostile or broken server
- * cannot make the client allocate without bound.
+ * per request, with a total timeout and a hard cap on the answer size
+ * enforced while receiving, so a hostile or broken server cannot make the
+ * client allocate without bound.
+ *
+ * The connections stay open between requests (HTTP keep-alive) in a cache
+ * the client handle owns (fc_conns, a libcurl share of its connection
+ * cache, used from the caller's thread and the thread that asks for pages
+ * ahead): a first sync is one request per page, and a new connection per
+ * page cost a TCP (and, over HTTPS, a TLS) handshake each, about a tenth
+ * of a 10k-row bootstrap on loopback (docs/BENCHMARKS.md, session 10). A
+ * kept connection the server has closed meanwhile (its idle timeout is
+ * 60 s) is noticed by libcurl, which connects anew; one is not reused after
+ * FC_CONN_MAX_AGE_S. A request that a dying connection may have delivered
+ * is a network error, retried like any other (the batch id makes a resend
+ * harmless).
  *
  * A connection cut anywhere in the answer, the header block included, is a
  * network error like a refused connection (on_header, fc__curl_post).
@@ -20,12 +31,79 @@
 #include "fc_int.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+
+#define FC_CONN_MAX_AGE_S 30L
+
+/* The client's open connections: a libcurl share of the connection cache,
+ * with a lock per kind of shared data (libcurl may take the share's own
+ * lock while it holds the cache's). */
+struct fc_conns {
+    CURLSH *share;
+    pthread_mutex_t mu[CURL_LOCK_DATA_LAST];
+};
+
+static void conns_lock(CURL *h, curl_lock_data data, curl_lock_access access,
+                       void *userptr)
+{
+    fc_conns *k = userptr;
+
+    (void)h;
+    (void)access;
+    pthread_mutex_lock(&k->mu[data]);
+}
+
+static void conns_unlock(CURL *h, curl_lock_data data, void *userptr)
+{
+    fc_conns *k = userptr;
+
+    (void)h;
+    pthread_mutex_unlock(&k->mu[data]);
+}
+
+fc_conns *fc__conns_new(void)
+{
+    fc_conns *k = calloc(1, sizeof *k);
+    int i = 0;
+
+    if (!k)
+        return NULL;
+    for (; i < CURL_LOCK_DATA_LAST; i++)
+        if (pthread_mutex_init(&k->mu[i], NULL) != 0)
+            goto fail;
+    k->share = curl_share_init();
+    if (!k->share ||
+        curl_share_setopt(k->share, CURLSHOPT_LOCKFUNC, conns_lock) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_UNLOCKFUNC, conns_unlock) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_USERDATA, k) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)
+        goto fail;
+    return k;
+fail:
+    if (k->share)
+        curl_share_cleanup(k->share);
+    while (i-- > 0)
+        pthread_mutex_destroy(&k->mu[i]);
+    free(k);
+    return NULL;
+}
+
+/* Closes the kept connections; no request may be running. */
+void fc__conns_free(fc_conns *k)
+{
+    if (!k)
+        return;
+    curl_share_cleanup(k->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&k->mu[i]);
+    free(k);
+}
 
 typedef struct recv_buf {
     uint8_t *p;
@@ -128,7 +206,8 @@ fc_status fc__curl_post(const char *url, const char *content_type,
                         const uint8_t *body, size_t len, fc_http_response *resp,
                         fs_error *err, void *payload)
 {
-    const fc_options *opt = payload;
+    const fc_curl_ctx *ctx = payload;
+    const fc_options *opt = ctx->opt;
     CURL *h = NULL;
     struct curl_slist *hdrs = NULL;
     recv_buf rb = {0};
@@ -173,6 +252,10 @@ fc_status fc__curl_post(const char *url, const char *content_type,
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (ctx->conns) {
+        curl_easy_setopt(h, CURLOPT_SHARE, ctx->conns->share);
+        curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, FC_CONN_MAX_AGE_S);
+    }
     cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         if (rb.toobig)
@@ -237,8 +320,9 @@ fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
                          fc_progress *prog, fc_progress_fn progress,
                          void *payload, fs_error *err)
 {
+    fc_curl_ctx curl = {&c->opt, c->conns};
     fc_post_fn post = c->opt.post ? c->opt.post : fc__curl_post;
-    void *pp = c->opt.post ? c->opt.post_payload : &c->opt;
+    void *pp = c->opt.post ? c->opt.post_payload : &curl;
     unsigned retries = c->opt.retries == FC_NO_RETRY ? 0
                        : c->opt.retries ? c->opt.retries : 4;
     unsigned base = c->opt.backoff_ms ? c->opt.backoff_ms : 500;

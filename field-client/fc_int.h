@@ -35,6 +35,8 @@ enum fc_page_sql {
     FC_SQL_COUNT
 };
 
+typedef struct fc_conns fc_conns;
+
 struct fc_client {
     sqlite3 *db;          /* owned */
     fs_store *disp;       /* prefix "": the displayed replica */
@@ -59,6 +61,9 @@ struct fc_client {
      * fc__fts_refresh_dirty), indexed by fc_page_sql: parsing them per page
      * was ~7% of a small bootstrap's client CPU. */
     sqlite3_stmt *st_page[FC_SQL_COUNT];
+    /* fc_http.c: connections kept open between requests, when the
+     * built-in transport is used (opt.post NULL). */
+    fc_conns *conns;
 };
 
 /* fc_search.c: a customer search as SQL over fc_search and fc_sub. */
@@ -169,6 +174,14 @@ fc_status fc__recompute_row(fc_client *c, const fs_entity *e, const fs_id *id,
 fc_status fc__outbox_restamp(fc_client *c, const fs_id *dev, fs_error *err);
 
 /* fc_http.c */
+/* The built-in transport's payload: the options and the client's kept
+ * connections (NULL: a connection per request). */
+typedef struct fc_curl_ctx {
+    const fc_options *opt;
+    fc_conns *conns;
+} fc_curl_ctx;
+fc_conns *fc__conns_new(void);
+void fc__conns_free(fc_conns *k);
 fc_status fc__curl_post(const char *url, const char *content_type,
                         const char *content_encoding, const char *token,
                         const uint8_t *body, size_t len, fc_http_response *resp,

@@ -533,6 +533,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     pthread_mutex_unlock(&s->flight_mu);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    fss_server *s = cls;
+
+    (void)conn;
+    (void)socket_ctx;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        fss__metrics_connection(&s->metrics);
+}
+
 fss_status fss_server_start(fss_server *s, fs_error *err)
 {
     struct sockaddr_in a4;
@@ -600,6 +611,7 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FSS_HTTP_CONN_POOL,
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
             MHD_OPTION_HTTPS_MEM_KEY, s->cfg.tls_key_pem,
             MHD_OPTION_HTTPS_MEM_CERT, s->cfg.tls_cert_pem, MHD_OPTION_END);
     else
@@ -608,7 +620,8 @@ fss_status fss_server_start(fss_server *s, fs_error *err)
             MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FSS_HTTP_CONN_POOL,
             MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->daemon) {
         close(fd);
         return fss__fail(err, tls ? FSS_ETLS : FSS_EHTTP,

@@ -31,6 +31,7 @@ typedef struct fss_metrics {
     uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
     uint64_t push_rereads; /* fss_sync.c sync_push: reads made again under the lock */
     uint64_t pulls[3];   /* by fss_pull_plan (AUTO unused) */
+    uint64_t connections; /* HTTP connections accepted (fss_http.c) */
     uint64_t conflicts[FS_RULE_LAST + 1];
     uint64_t rejects[FS_REASON_INVALID + 1];
     uint64_t refusals[FS_PROTO_ERR_INTERNAL + 1]; /* error bodies by code */
@@ -469,6 +470,7 @@ void fss__metrics_refusal(fss_metrics *m, fs_proto_error_code c);
 void fss__metrics_replay(fss_metrics *m);
 void fss__metrics_push_reread(fss_metrics *m);
 void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan);
+void fss__metrics_connection(fss_metrics *m);
 
 /* ---- a back-office write transaction (fss_admin.c) ----
  * A connection borrowed for one IMMEDIATE transaction: fss__tx_end commits

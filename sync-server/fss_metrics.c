@@ -98,6 +98,13 @@ void fss__metrics_push_reread(fss_metrics *m)
     pthread_mutex_unlock(&m->mu);
 }
 
+void fss__metrics_connection(fss_metrics *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->connections++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan)
 {
     pthread_mutex_lock(&m->mu);
@@ -162,6 +169,12 @@ void fss_metrics_render(fss_server *s, fss_buf *out)
                    (unsigned long long)snap.exits_sent,
                    (unsigned long long)snap.batches_replayed,
                    (unsigned long long)snap.push_rereads);
+    fss_buf_printf(out, "# HELP fieldsync_http_connections_total Connections "
+                        "accepted; against fieldsync_requests_total it shows "
+                        "how many requests came over a kept connection.\n"
+                        "# TYPE fieldsync_http_connections_total counter\n"
+                        "fieldsync_http_connections_total %llu\n",
+                   (unsigned long long)snap.connections);
     fss_buf_printf(out, "# HELP fieldsync_pulls_total Pull queries by plan "
                         "(docs/ARCHITECTURE.md, a sync round).\n"
                         "# TYPE fieldsync_pulls_total counter\n"

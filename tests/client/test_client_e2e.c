@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -238,6 +241,68 @@ static void enroll_db(fixture *f, const char *rep, const char *db)
     find_code(f->out, code, sizeof code);
     assert_true(code[0] != '\0');
     assert_int_equal(CLIENT(f, "--db '%s' enroll %s %s", db, f->url, code), 0);
+}
+
+/* A counter of the server's GET /metrics (over a connection of its own). */
+static unsigned long long server_metric(fixture *f, const char *name)
+{
+    const char *port = strrchr(f->url, ':');
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    static const char rq[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    char buf[65536], *p;
+    size_t n = 0;
+    ssize_t got;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0 && port != NULL);
+    a.sin_port = htons((uint16_t)atoi(port + 1));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (const struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(write(fd, rq, sizeof rq - 1), (ssize_t)(sizeof rq - 1));
+    while (n < sizeof buf - 1 && (got = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)got;
+    close(fd);
+    buf[n] = '\0';
+    /* The sample line, not its # HELP line. */
+    for (p = buf; (p = strstr(p, name)) != NULL; p++)
+        if (p > buf && p[-1] == '\n')
+            return strtoull(p + strlen(name), NULL, 10);
+    fail_msg("/metrics has no %s", name);
+    return 0;
+}
+
+/* A sync keeps its connection: a bootstrap of several pages (pages of 3
+ * rows, the second ones asked for ahead from a second thread) comes over
+ * one or two connections, not one per page. The /metrics reads themselves
+ * are one connection each. */
+static void test_sync_keeps_connection(void **state)
+{
+    fixture *f = *state;
+    static const char conns[] = "fieldsync_http_connections_total ";
+    static const char syncs[] = "fieldsync_requests_total{route=\"sync\",code=\"2xx\"} ";
+    char rep[37], db2[256];
+    unsigned long long c0, r0, c1, r1;
+
+    assert_int_equal(SERVER(f, "--db '%s' rep-add 'Kim Keepalive'", f->sdb), 0);
+    assert_true(find_uuid(f->out, rep));
+    enroll_db(f, rep, f->cdb);
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(CLIENT(f, "--db '%s' customer add 'name=Kept %d'", f->cdb, i), 0);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", f->cdb), 0);
+    snprintf(db2, sizeof db2, "%s/second.db", f->dir);
+    enroll_db(f, rep, db2);
+
+    c0 = server_metric(f, conns);
+    r0 = server_metric(f, syncs);
+    assert_int_equal(CLIENT(f, "--db '%s' sync", db2), 0);
+    c1 = server_metric(f, conns);
+    r1 = server_metric(f, syncs);
+    assert_true(r1 - r0 >= 4);
+    /* Two reads after c0 (one of them before r0) plus the sync's own. */
+    if (c1 - c0 > 2 + 2)
+        fail_msg("%llu connections for %llu sync requests", c1 - c0 - 2, r1 - r0);
+    assert_int_equal(CLIENT(f, "--db '%s' --json status", db2), 0);
+    assert_non_null(strstr(f->out, "\"pending\":0"));
 }
 
 /* One device completes a contract's signature while another voids it: the
@@ -735,6 +800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ticket_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_keeps_connection, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
