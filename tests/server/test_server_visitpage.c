@@ -48,7 +48,7 @@ static char *get(tk_server *t, const char *path, long want)
  * next "id" object or the end, enough for the strstr checks below. */
 static const char *object_of(const char *body, const char *id)
 {
-    char pat[80];
+    char pat[160]; /* room for any id the callers pass */
     const char *p;
 
     snprintf(pat, sizeof pat, "{\"id\":\"%s\"", id);
