@@ -41,6 +41,18 @@
 
 #define FC_CONN_MAX_AGE_S 30L
 
+/*
+ * Compressing a sync answer costs the server about 1 ms and the client
+ * 0.5 ms per 110 KiB page (deflate level 1, inflate; bench/sync profiles,
+ * docs/BENCHMARKS.md session 10) and saves three quarters of its bytes on
+ * the link: worth it below about 55 MB/s. Above FC_FAST_LINK the client
+ * sends its sync requests uncompressed, and the server answers in the
+ * request's encoding. An answer body shorter than FC_LINK_SAMPLE arrives
+ * in one or two packets on any link and says nothing about its speed.
+ */
+#define FC_FAST_LINK (64.0 * 1024 * 1024)
+#define FC_LINK_SAMPLE (16u * 1024)
+
 /* The client's open connections: a libcurl share of the connection cache,
  * with a lock per kind of shared data (libcurl may take the share's own
  * lock while it holds the cache's). */
@@ -284,6 +296,14 @@ fc_status fc__curl_post(const char *url, const char *content_type,
         goto done;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    {
+        curl_off_t first = 0, total = 0;
+        if (rb.n >= FC_LINK_SAMPLE &&
+            curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first) == CURLE_OK &&
+            curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK)
+            resp->link_bytes_per_s =
+                (double)rb.n * 1e6 / (double)(total - first > 0 ? total - first : 1);
+    }
     snprintf(resp->content_encoding, sizeof resp->content_encoding, "%s", hs.enc);
     resp->has_next = hs.has_next;
     resp->next_cursor = hs.next_cursor;
@@ -315,7 +335,13 @@ static unsigned jitter(unsigned delay)
     return delay / 2 + r % (delay / 2 + 1);
 }
 
+fs_proto_encoding fc__sync_encoding(fc_client *c)
+{
+    return atomic_load(&c->fast_link) ? FS_PROTO_IDENTITY : FS_PROTO_DEFLATE;
+}
+
 fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
+                         fs_proto_encoding enc,
                          const uint8_t *body, size_t len, fc_http_response *resp,
                          fc_progress *prog, fc_progress_fn progress,
                          void *payload, fs_error *err)
@@ -335,8 +361,10 @@ fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
         bool retryable;
 
         memset(resp, 0, sizeof *resp);
-        rc = post(url, "application/x-protobuf", "deflate", token, body, len,
-                  resp, err, pp);
+        rc = post(url, "application/x-protobuf", fs_proto_encoding_name(enc), token,
+                  body, len, resp, err, pp);
+        if (rc == FC_OK && resp->link_bytes_per_s > 0)
+            atomic_store(&c->fast_link, resp->link_bytes_per_s >= FC_FAST_LINK);
         maybe_sent = maybe_sent || rc != FC_EOFFLINE;
         retryable = rc == FC_ENETWORK || rc == FC_EOFFLINE ||
                     (rc == FC_OK && (resp->status == 502 || resp->status == 503 ||

@@ -14,6 +14,7 @@
 #include "fs_store.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 /* Version of the client's own tables (meta, outbox, notices, FTS). */
 #define FC_DB_FORMAT 1
@@ -64,6 +65,10 @@ struct fc_client {
     /* fc_http.c: connections kept open between requests, when the
      * built-in transport is used (opt.post NULL). */
     fc_conns *conns;
+    /* fc_http.c: the last measured answer came over a link fast enough
+     * that compressing costs more than it saves (fc__sync_encoding). Set
+     * by whichever thread posted last. */
+    atomic_bool fast_link;
 };
 
 /* fc_search.c: a customer search as SQL over fc_search and fc_sub. */
@@ -180,14 +185,19 @@ typedef struct fc_curl_ctx {
     const fc_options *opt;
     fc_conns *conns;
 } fc_curl_ctx;
+/* The encoding of the next sync request, and so of its answer: identity
+ * over a fast link, else deflate. */
+fs_proto_encoding fc__sync_encoding(fc_client *c);
 fc_conns *fc__conns_new(void);
 void fc__conns_free(fc_conns *k);
 fc_status fc__curl_post(const char *url, const char *content_type,
                         const char *content_encoding, const char *token,
                         const uint8_t *body, size_t len, fc_http_response *resp,
                         fs_error *err, void *payload);
-/* POST with retries/backoff; progress (optional) is told about retries. */
+/* POST with retries/backoff; progress (optional) is told about retries.
+ * enc is the body's encoding (the server answers in the same). */
 fc_status fc__post_retry(fc_client *c, const char *url, const char *token,
+                         fs_proto_encoding enc,
                          const uint8_t *body, size_t len, fc_http_response *resp,
                          fc_progress *prog, fc_progress_fn progress,
                          void *payload, fs_error *err);

@@ -156,7 +156,8 @@ fc_status fc_enroll(fc_client *c, const char *server_url, const char *code,
         goto done;
     }
     snprintf(url, sizeof url, "%s/v1/enroll", server);
-    rc = fc__post_retry(c, url, NULL, body.data, body.len, &resp, NULL, NULL, NULL, err);
+    rc = fc__post_retry(c, url, NULL, FS_PROTO_DEFLATE, body.data, body.len, &resp,
+                        NULL, NULL, NULL, err);
     if (rc)
         goto done;
     if (resp.status != 200) {
@@ -1385,6 +1386,7 @@ static void wal_flusher_stop(wal_flusher *w)
 
 typedef struct pipe_slot {
     fs_proto_buf body;         /* the request as sent */
+    fs_proto_encoding enc;     /* its encoding (fc__sync_encoding) */
     fs_id batch_id;            /* its (empty) batch's id */
     uint64_t cursor;           /* the cursor it asked from */
     fc_http_response resp;
@@ -1419,7 +1421,8 @@ static bool slot_request(prefetch *p, pipe_slot *s, uint64_t cursor)
     p->rq.batch_id = s->batch_id;
     p->rq.cursor = cursor;
     s->cursor = cursor;
-    return fs_proto_sync_request_encode(&p->rq, FS_PROTO_DEFLATE, NULL, &s->body,
+    s->enc = fc__sync_encoding(p->c);
+    return fs_proto_sync_request_encode(&p->rq, s->enc, NULL, &s->body,
                                         NULL) == FS_PROTO_OK;
 }
 
@@ -1468,7 +1471,7 @@ static void *prefetch_main(void *arg)
         bool inflated = false;
 
         pthread_mutex_unlock(&p->mu);
-        rc = fc__post_retry(p->c, p->url, p->token, s->body.data, s->body.len,
+        rc = fc__post_retry(p->c, p->url, p->token, s->enc, s->body.data, s->body.len,
                             &resp, NULL, NULL, NULL, &err);
         if (rc == FC_OK)
             inflated = inflate_answer(&resp);
@@ -1710,12 +1713,13 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     rq.changes = b.changes;
     rq.nchanges = b.n;
     prog->bootstrap = prog->bootstrap || cursor == 0;
-    pst = fs_proto_sync_request_encode(&rq, FS_PROTO_DEFLATE, NULL, &body, &perr);
+    enc = fc__sync_encoding(c);
+    pst = fs_proto_sync_request_encode(&rq, enc, NULL, &body, &perr);
     if (pst) {
         rc = fc__fail(err, FC_EINVAL, "cannot encode the outbox batch: %s", perr.text);
         goto done;
     }
-    rc = fc__post_retry(c, url, token, body.data, body.len, &resp, prog, progress,
+    rc = fc__post_retry(c, url, token, enc, body.data, body.len, &resp, prog, progress,
                         payload, err);
     /* Offline: this batch never left the device, so its changes are still
      * waiting to send, not "sent, answer not yet received"; the next sync

@@ -90,6 +90,11 @@ typedef struct fc_http_response {
      * after another. */
     bool has_next;
     uint64_t next_cursor;
+    /* How fast the answer's body arrived after its first byte, in bytes/s;
+     * 0 = not measured (the built-in transport measures bodies of 16 KiB
+     * and more). It decides whether the next sync request, and so its
+     * answer, is compressed (docs/PROTOCOL.md, "Framing"). */
+    double link_bytes_per_s;
 } fc_http_response;
 
 /*

@@ -234,6 +234,7 @@ fc_status fake_post(const char *url, const char *content_type,
         s->req_cursor[s->nreq] = rq.cursor;
         s->req_batch[s->nreq] = rq.batch_id;
         s->req_changes[s->nreq] = rq.nchanges;
+        s->req_enc[s->nreq] = enc;
         s->req_outbox_pending[s->nreq] = rq.has_outbox_pending ? (int64_t)rq.outbox_pending : -1;
         s->req_rejected_held[s->nreq] = rq.has_rejected_held ? (int64_t)rq.rejected_held : -1;
         s->nreq++;
@@ -272,6 +273,7 @@ fc_status fake_post(const char *url, const char *content_type,
         goto done;
     resp->status = 200;
     snprintf(resp->content_encoding, sizeof resp->content_encoding, "deflate");
+    resp->link_bytes_per_s = s->link_rate;
     if (s->next_header && s->last_more) {
         resp->has_next = true;
         resp->next_cursor = s->last_next + s->next_header_skew;

@@ -54,7 +54,12 @@ typedef struct fake_server {
     size_t req_changes[FAKE_MAX_REQ];
     /* ... and its outbox report (SyncRequest 12, 13); -1 = not reported. */
     int64_t req_outbox_pending[FAKE_MAX_REQ], req_rejected_held[FAKE_MAX_REQ];
+    /* ... and its Content-Encoding. */
+    fs_proto_encoding req_enc[FAKE_MAX_REQ];
     size_t nreq;
+    /* Reported with every sync answer as its link speed (bytes/s; 0 = not
+     * measured), for the client's choice of encoding. */
+    double link_rate;
     /* Batch id -> remembered results (last batch only is enough here). */
     fs_id last_batch;
     fs_sync_result last_results[64];

@@ -1413,6 +1413,39 @@ static void test_pull_ahead_header_disagrees(void **state)
     pull_ahead(*state, 5, want, 4);
 }
 
+/* The encoding of sync requests (and so of their answers) follows the
+ * link: deflate until an answer is measured, identity after one that came
+ * faster than compressing is worth (fc_http.c, FC_FAST_LINK), deflate
+ * again after a slow one; the pages asked for ahead follow it too. */
+static void test_encoding_follows_link(void **state)
+{
+    fixture *f = *state;
+    fs_error err = {0};
+    size_t n = 0;
+
+    pulled_in_pages(f, FC_PIPELINE_ON);
+    f->srv.next_header = true;
+    f->srv.link_rate = 1e9;
+    f->srv.nreq = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &n, NULL, &err), FC_OK);
+    assert_int_equal(n, 25);
+    assert_int_equal(f->srv.nreq, 3);
+    assert_int_equal(f->srv.req_enc[0], FS_PROTO_DEFLATE); /* nothing measured yet */
+    assert_int_equal(f->srv.req_enc[1], FS_PROTO_IDENTITY);
+    assert_int_equal(f->srv.req_enc[2], FS_PROTO_IDENTITY);
+
+    /* A slow answer: the next request is compressed again; an answer that
+     * was not measured changes nothing. */
+    f->srv.link_rate = 1e6;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.req_enc[3], FS_PROTO_IDENTITY);
+    f->srv.link_rate = 0;
+    assert_int_equal(fc_sync(f->c, NULL, NULL, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.req_enc[4], FS_PROTO_DEFLATE);
+    assert_int_equal(f->srv.nreq, 5);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A first download killed at any point, then resumed: the replica is      */
 /* searchable for everything it shows after the kill and after the resume  */
@@ -2555,6 +2588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_closing_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_ahead_from_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_ahead_header_disagrees, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encoding_follows_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap_held_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_pages_not_over_network_wait, setup,
                                         teardown),

@@ -300,6 +300,7 @@ struct sim {
     sim_rng route;
     unsigned requests;        /* sync requests so far (all devices) */
     unsigned requests_ahead;  /* of them sent from a client's second thread */
+    unsigned requests_plain;  /* of them sent uncompressed (a fast link) */
     pthread_t main_thread;    /* the one that runs the devices */
     bool in_quiesce;
     /* Ownership lifecycle events (sim_owner.c, issue 17): a stream of their

@@ -269,11 +269,12 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
     for (int f = 0; f < SIM_F_COUNT; f++)
         faults[f] += sim_sh->faults[f];
     printf("seed %llu: %s in %.1fs: %lu writes (%lu refused by state rules), %lu syncs "
-           "(%lu failed under faults), %u requests (%u sent ahead), %lu rows pulled, %lu visits done by "
+           "(%lu failed under faults), %u requests (%u sent ahead, %u uncompressed), %lu rows "
+           "pulled, %lu visits done by "
            "a rep who did not plan them; faults:",
            (unsigned long long)seed, nviol ? "FAILED" : "ok", now_s() - t0, s->ops_ok,
            s->ops_refused, s->syncs, s->syncs_failed, s->requests, s->requests_ahead,
-           s->rows_pulled,
+           s->requests_plain, s->rows_pulled,
            s->checkins_other);
     *others += s->checkins_other;
     for (int f = 0; f < SIM_F_COUNT; f++)
