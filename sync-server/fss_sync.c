@@ -1491,12 +1491,21 @@ static fss_status sync_reply(fss_server *s, fs_sync_response *out,
 {
     fs_proto_buf body = {0};
     fs_proto_limits lim = fs_proto_limits_default();
+    fs_proto_status st;
     fss_status rc = FSS_OK;
 
     out->version = FS_PROTO_VERSION;
     out->server_time = fss__tick(s);
     lim.deflate_level = (int)s->cfg.deflate_level;
-    if (fs_proto_sync_response_encode(out, enc, &lim, &body, err) != FS_PROTO_OK) {
+    st = fs_proto_sync_response_encode(out, enc, &lim, &body, err);
+    /* An answer asked for uncompressed (a fast link, PROTOCOL.md "Framing")
+     * that would pass max_body goes compressed instead: a client decodes
+     * by the answer's Content-Encoding, and the page still fits. */
+    if (st == FS_PROTO_EBODY_LIMIT && enc == FS_PROTO_IDENTITY) {
+        enc = FS_PROTO_DEFLATE;
+        st = fs_proto_sync_response_encode(out, enc, &lim, &body, err);
+    }
+    if (st != FS_PROTO_OK) {
         rc = FSS_EINVAL;
         goto done;
     }

@@ -122,6 +122,56 @@ static void test_children_and_stamps(void **state)
     tk_stop(&t);
 }
 
+/* A page asked for uncompressed (a client on a fast link) that would pass
+ * max_body (8 MiB) comes compressed instead, whole: 1,100 visits with
+ * 8,000-byte notes in one page. */
+static void test_identity_page_past_max_body(void **state)
+{
+    enum { PER_PUSH = 275, PUSHES = 4 };
+    tk_server t;
+    tk_device d;
+    fs_sync_response r;
+    fs_error_body eb;
+    fs_change *c = calloc(PER_PUSH, sizeof *c);
+    char *notes = malloc(8001);
+    fs_id rep, cust;
+    size_t visits = 0;
+
+    (void)state;
+    assert_non_null(c);
+    assert_non_null(notes);
+    memset(notes, 'n', 8000);
+    notes[8000] = '\0';
+    tk_start(&t, NULL);
+    rep = tk_rep(&t, "Alice", "north");
+    cust = tk_customer(&t, "Greenfield", "north", NULL, 53.4808, -2.2426);
+    tk_enroll(&t, &rep, &d);
+    for (int p = 0; p < PUSHES; p++) {
+        for (size_t i = 0; i < PER_PUSH; i++) {
+            fs_id v = tk_new_id();
+            tk_change(&c[i], &d, "visit", &v);
+            tk_set_id(&c[i], &d, "customer_id", &cust);
+            tk_set_text(&c[i], &d, "status", "planned");
+            tk_set_text(&c[i], &d, "notes", notes);
+        }
+        assert_int_equal(tk_sync(&t, &d, NULL, c, PER_PUSH, 0, 1, FS_PROTO_IDENTITY, &r,
+                                 &eb), 200);
+        fs_proto_sync_response_free(&r);
+        for (size_t i = 0; i < PER_PUSH; i++)
+            fs_change_free(&c[i]);
+    }
+    assert_int_equal(tk_sync(&t, &d, NULL, NULL, 0, 0, 2000, FS_PROTO_IDENTITY, &r, &eb),
+                     200);
+    for (size_t i = 0; i < r.nrows; i++)
+        visits += strcmp(r.rows[i].row.entity->name, "visit") == 0;
+    assert_int_equal(visits, PER_PUSH * PUSHES);
+    assert_false(r.has_more);
+    fs_proto_sync_response_free(&r);
+    free(notes);
+    free(c);
+    tk_stop(&t);
+}
+
 /* A check-in by device d at visit v of customer cust, in one change. */
 static void checkin_change(fs_change *c, tk_device *d, const fs_id *v)
 {
@@ -811,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_enroll_push_pull),
         cmocka_unit_test(test_children_and_stamps),
         cmocka_unit_test(test_visit_attribution),
+        cmocka_unit_test(test_identity_page_past_max_body),
         cmocka_unit_test(test_customer_delete_refused),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_exactly_once),
