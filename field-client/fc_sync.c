@@ -1763,6 +1763,11 @@ answered:
                       "queued", perr.text[0] ? perr.text : fs_proto_strerror(pst), b.n);
         goto done;
     }
+    /* Decoded: its bytes are not needed while the page is applied (the
+     * client's peak memory is during an apply). */
+    free(resp.body);
+    resp.body = NULL;
+    resp.len = 0;
     if (rs.wipe) {
         group_end(c, false, NULL);
         rc = do_wipe(c, true, err);
