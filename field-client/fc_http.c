@@ -118,7 +118,6 @@ void fc__conns_free(fc_conns *k)
 }
 
 typedef struct recv_buf {
-    CURL *h;
     uint8_t *p;
     size_t n, cap, max;
     bool toobig;
@@ -135,18 +134,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     }
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 16384;
-        curl_off_t clen = -1;
         uint8_t *np;
-        /* A body of announced length up to 1 MiB gets exactly that:
-         * doubling up to a 110 KiB page left a 128 KiB buffer and copies on
-         * the way, and answers wait in memory (fc_sync.c, pipelined pull).
-         * Past 1 MiB the buffer grows with what arrives, so an announced
-         * length alone never makes the client allocate. */
-        if (!b->cap &&
-            curl_easy_getinfo(b->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) == CURLE_OK &&
-            clen > 0 && clen <= (curl_off_t)1 << 20 && (uint64_t)clen <= b->max &&
-            (size_t)clen >= n)
-            cap = (size_t)clen;
         while (cap < b->n + n)
             cap *= 2;
         if (cap > b->max)
@@ -247,7 +235,6 @@ fc_status fc__curl_post(const char *url, const char *content_type,
     h = curl_easy_init();
     if (!h)
         return fc__fail(err, FC_ENOMEM, "cannot initialise libcurl");
-    rb.h = h;
     snprintf(line, sizeof line, "Content-Type: %s", content_type);
     hdrs = curl_slist_append(hdrs, line);
     if (content_encoding && strcmp(content_encoding, "identity") != 0) {
