@@ -396,6 +396,12 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
     return rc ? rc : fc__fts_refresh_dirty(c, err);
 }
 
+/* The dirty customers that are live (they have a text), with their map row. */
+#define DIRTY_TEXT                                                              \
+    " FROM temp.fc_search_dirty d CROSS JOIN temp.fc_search_text t"             \
+    " ON t.cid = d.cid CROSS JOIN customer c ON c.id = d.cid"                   \
+    " CROSS JOIN fc_search_map m ON m.cid = d.cid"
+
 /*
  * Rebuilds the entry of every customer in temp.fc_search_dirty and empties
  * the set: the old entry goes, a live customer gets a new one, a gone or
@@ -414,15 +420,9 @@ fc_status fc__fts_refresh(fc_client *c, const fs_id *customer, fs_error *err)
  * bare digits, from one walk of its contacts on contact_root (so in seq
  * order, with no sort). The steps that compare and insert read it there;
  * when each built its own, every dirty customer's contacts were walked
- * three times per insert and three more for the comparison, most of a
+ * three times per insert and three more for the comparison: over a third of a
  * first sync's search time (docs/BENCHMARKS.md, session 10).
  */
-/* The dirty customers that are live (they have a text), with their map row. */
-#define DIRTY_TEXT                                                              \
-    " FROM temp.fc_search_dirty d CROSS JOIN temp.fc_search_text t"             \
-    " ON t.cid = d.cid CROSS JOIN customer c ON c.id = d.cid"                   \
-    " CROSS JOIN fc_search_map m ON m.cid = d.cid"
-
 fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
 {
     static const struct {
@@ -493,7 +493,6 @@ fc_status fc__fts_refresh_dirty(fc_client *c, fs_error *err)
     }
     return rc;
 }
-
 
 fc_status fc__notice_add(fc_client *c, const char *kind, const fs_entity *e,
                          const fs_id *row, const char *label,
