@@ -1253,20 +1253,30 @@ static fc_status threaded_post(const char *url, const char *content_type,
                      err, payload);
 }
 
+/* The id of the i-th row a test seeds in bulk: `tag` apart from other
+ * bulk-seeded sets, a UUIDv7 version nibble, i + 1 in the last two bytes. */
+static fs_id numbered_id(uint8_t tag, unsigned i)
+{
+    fs_id id;
+
+    memset(id.b, 0, 16);
+    id.b[0] = tag;
+    id.b[6] = 0x70;
+    id.b[14] = (uint8_t)((i + 1) >> 8);
+    id.b[15] = (uint8_t)(i + 1);
+    return id;
+}
+
 /* 25 customers on the scripted server (seq 1-25), pages of 10, the replica
  * reopened with `pipeline` over threaded_post, enrolled. */
 static void pulled_in_pages(fixture *f, int pipeline)
 {
     fs_error err = {0};
 
-    for (int i = 0; i < 25; i++) {
-        fs_id id;
+    for (unsigned i = 0; i < 25; i++) {
+        fs_id id = numbered_id(1, i);
         char name[32];
-        memset(id.b, 0, 16);
-        id.b[0] = 1;
-        id.b[6] = 0x70;
-        id.b[15] = (uint8_t)(i + 1);
-        snprintf(name, sizeof name, "Cust %02d", i);
+        snprintf(name, sizeof name, "Cust %02u", i);
         fake_set_text(&f->srv, "customer", &id, "name", name);
     }
     f->opt.page_size = 10;
@@ -1342,15 +1352,10 @@ static void test_sync_closing_checkpoint(void **state)
     struct stat before, after;
     size_t n = 0;
 
-    for (int i = 0; i < 200; i++) {
-        fs_id id;
+    for (unsigned i = 0; i < 200; i++) {
+        fs_id id = numbered_id(2, i);
         char name[64];
-        memset(id.b, 0, 16);
-        id.b[0] = 2;
-        id.b[6] = 0x70;
-        id.b[14] = (uint8_t)(i >> 8);
-        id.b[15] = (uint8_t)(i + 1);
-        snprintf(name, sizeof name, "Checkpointed customer number %03d", i);
+        snprintf(name, sizeof name, "Checkpointed customer number %03u", i);
         fake_set_text(&f->srv, "customer", &id, "name", name);
         fake_set_text(&f->srv, "customer", &id, "address", "1 Long Street, Springfield");
     }
@@ -1484,6 +1489,21 @@ static size_t search_n(fixture *f, const char *q)
     return n;
 }
 
+/* KILL_CUSTOMERS customers "KundeNN Kundeword" with one contact
+ * "KontaktNN" each on the scripted server. */
+static void seed_kunden(fixture *f)
+{
+    for (unsigned i = 0; i < KILL_CUSTOMERS; i++) {
+        fs_id id = numbered_id(1, i), ct = numbered_id(2, i);
+        char name[48];
+        snprintf(name, sizeof name, "Kunde%02u Kundeword", i);
+        fake_set_text(&f->srv, "customer", &id, "name", name);
+        snprintf(name, sizeof name, "Kontakt%02u", i);
+        fake_set_text(&f->srv, "contact", &ct, "name", name);
+        fake_set_id(&f->srv, "contact", &ct, "customer_id", &id);
+    }
+}
+
 /* Every customer shown is found by its name and by its contact's name. */
 static void assert_all_searchable(fixture *f)
 {
@@ -1493,20 +1513,16 @@ static void assert_all_searchable(fixture *f)
     assert_int_equal(fc_list(f->c, "customer", NULL, count_row, &shown, NULL, &err),
                      FC_OK);
     assert_int_equal(search_n(f, "kundeword"), shown);
-    for (int i = 0; i < KILL_CUSTOMERS; i++) {
+    for (unsigned i = 0; i < KILL_CUSTOMERS; i++) {
         char q[32];
-        fs_id id;
+        fs_id id = numbered_id(1, i);
         fs_row row = {0};
         bool here;
-        memset(id.b, 0, 16);
-        id.b[0] = 1;
-        id.b[6] = 0x70;
-        id.b[15] = (uint8_t)(i + 1);
         here = fc_get(f->c, "customer", &id, &row, NULL) == FC_OK;
         fs_row_free(&row);
-        snprintf(q, sizeof q, "kunde%02d", i);
+        snprintf(q, sizeof q, "kunde%02u", i);
         assert_int_equal(search_n(f, q), here ? 1 : 0);
-        snprintf(q, sizeof q, "kontakt%02d", i);
+        snprintf(q, sizeof q, "kontakt%02u", i);
         /* a contact's customer may still be on its way: then neither shows */
         assert_true(search_n(f, q) <= (here ? 1u : 0u));
     }
@@ -1594,21 +1610,7 @@ static void test_bootstrap_killed_then_resumed_searchable(void **state)
 
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     snprintf(shm, sizeof shm, "%s-shm", f->path);
-    for (int i = 0; i < KILL_CUSTOMERS; i++) {
-        fs_id id, ct;
-        char name[48];
-        memset(id.b, 0, 16);
-        id.b[0] = 1;
-        id.b[6] = 0x70;
-        id.b[15] = (uint8_t)(i + 1);
-        ct = id;
-        ct.b[0] = 2;
-        snprintf(name, sizeof name, "Kunde%02d Kundeword", i);
-        fake_set_text(&f->srv, "customer", &id, "name", name);
-        snprintf(name, sizeof name, "Kontakt%02d", i);
-        fake_set_text(&f->srv, "contact", &ct, "name", name);
-        fake_set_id(&f->srv, "contact", &ct, "customer_id", &id);
-    }
+    seed_kunden(f);
     /* 50 rows in pages of 4 are 13 requests (enroll is not one of them):
      * killed while page 1, 4, 7, 10 or 12 is applied (request 2, 5, 8, 11
      * or 13 going out ahead of it). */
@@ -1737,21 +1739,7 @@ static void test_bootstrap_held_pages(void **state)
     held_ctx h = {f->path, 0, 0};
     fc_info info;
 
-    for (int i = 0; i < KILL_CUSTOMERS; i++) {
-        fs_id id, ct;
-        char name[48];
-        memset(id.b, 0, 16);
-        id.b[0] = 1;
-        id.b[6] = 0x70;
-        id.b[15] = (uint8_t)(i + 1);
-        ct = id;
-        ct.b[0] = 2;
-        snprintf(name, sizeof name, "Kunde%02d Kundeword", i);
-        fake_set_text(&f->srv, "customer", &id, "name", name);
-        snprintf(name, sizeof name, "Kontakt%02d", i);
-        fake_set_text(&f->srv, "contact", &ct, "name", name);
-        fake_set_id(&f->srv, "contact", &ct, "customer_id", &id);
-    }
+    seed_kunden(f);
     /* 50 rows in pages of 2: 25 answers, the next request always sent
      * ahead, so they are applied several to a transaction. */
     f->opt.page_size = 2;
