@@ -176,7 +176,7 @@ void fc__release(sqlite3_stmt *st)
 
 static void finalize_cached(fc_client *c)
 {
-    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_has_overlay};
+    sqlite3_stmt **slots[] = {&c->st_overlay, &c->st_has_overlay, &c->st_base_any};
 
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
         sqlite3_finalize(*slots[i]);

@@ -58,6 +58,7 @@ struct fc_client {
      * per row was most of a bootstrap's client time (bench/sync). */
     sqlite3_stmt *st_overlay;   /* fc__recompute: a row's pending changes */
     sqlite3_stmt *st_has_overlay; /* fc__has_overlay */
+    sqlite3_stmt *st_base_any;  /* fc_sync.c base_tables_used */
     /* Statements run once or a few times per sync page (fc_sync.c,
      * fc__fts_refresh_dirty), indexed by fc_page_sql: parsing them per page
      * was ~7% of a small bootstrap's client CPU. */

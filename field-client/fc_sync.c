@@ -620,19 +620,64 @@ static fc_status direct_ok(fc_client *c, bool any, sqlite3_stmt *touched,
     return FC_OK;
 }
 
+/* Bit k of *used: entity k of the schema has rows in its base_ table (or
+ * no such table, so none can be ruled out). One statement, made from the
+ * schema on first use and kept in the handle, asked once per page: in a
+ * bootstrap base_ is empty, and save_direct then skips a delete per row
+ * that would find nothing. */
+static fc_status base_tables_used(fc_client *c, uint64_t *used, fs_error *err)
+{
+    size_t ne, n = 0;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    sqlite3_stmt *st = NULL;
+    char sql[2048] = "";
+    fc_status rc;
+
+    *used = ~(uint64_t)0;
+    if (ne > 64)
+        return FC_OK;
+    if (!c->st_base_any) {
+        n = (size_t)snprintf(sql, sizeof sql, "SELECT 0");
+        for (size_t k = 0; k < ne && n < sizeof sql; k++) {
+            const char *t = fs_store_table(c->base, ents[k]);
+            if (t)
+                n += (size_t)snprintf(sql + n, sizeof sql - n,
+                                      ", EXISTS(SELECT 1 FROM \"%s\")", t);
+            else
+                n += (size_t)snprintf(sql + n, sizeof sql - n, ", 1");
+        }
+        if (n >= sizeof sql)
+            return FC_OK;
+    }
+    rc = fc__cached(c, &c->st_base_any, sql, &st, err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fc__sqlfail(c, err, "base tables");
+    } else {
+        *used = 0;
+        for (size_t k = 0; k < ne; k++)
+            if (sqlite3_column_int(st, (int)k + 1))
+                *used |= (uint64_t)1 << k;
+    }
+    fc__release(st);
+    return rc;
+}
+
 /*
  * A pulled row with no outbox change (direct_ok): displayed = base + an
  * empty overlay = the row as pulled, so it is saved into the displayed
  * table only (or removed from it, when it does not exist), as
  * fc__recompute_row would, without reading either table back; a base_ copy
  * left from an earlier overlay is now stale and is deleted (base_ is sparse:
- * fc_outbox.c). *done = false (nothing written) for the one case that needs
+ * fc_outbox.c; `base_used` false: the entity's base_ table is empty, so
+ * there is none). *done = false (nothing written) for the one case that needs
  * the displayed row's previous state: a contact without its customer
  * reference (its search entry is found through the old row); the caller
  * takes the base_ + recompute path instead.
  */
-static fc_status save_direct(fc_client *c, const fs_row *row,
-                             int64_t seq, bool *done, fs_error *err)
+static fc_status save_direct(fc_client *c, const fs_row *row, int64_t seq,
+                             bool base_used, bool *done, fs_error *err)
 {
     const fs_entity *e = row->entity;
     bool is_customer = strcmp(e->name, "customer") == 0;
@@ -653,7 +698,7 @@ static fc_status save_direct(fc_client *c, const fs_row *row,
         cust = row->id;
         has_cust = true;
     }
-    sst = fs_store_delete(c->base, e, &row->id, NULL, &serr);
+    sst = base_used ? fs_store_delete(c->base, e, &row->id, NULL, &serr) : FS_STORE_OK;
     if (sst)
         return fc__from_store(sst, &serr, err);
     if (fs_row_exists(row)) {
@@ -816,6 +861,7 @@ static fc_status apply_page(fc_client *c, const batch *b,
     sqlite3_stmt *tch = NULL, *await = NULL, *settle = NULL;
     fc_status rc;
     bool overlay = false;
+    uint64_t base_used = 0;
     size_t ne;
     const fs_entity *const *ents = fs_schema_entities(&ne);
     int s;
@@ -901,6 +947,8 @@ static fc_status apply_page(fc_client *c, const batch *b,
         rc = page_sql(c, FC_SQL_TOUCH_HAS, &tch, err);
     if (!rc && overlay)
         rc = page_sql(c, FC_SQL_SETTLE_ROW, &settle, err);
+    if (!rc)
+        rc = base_tables_used(c, &base_used, err);
     if (rc)
         goto done;
     for (size_t k = 0; k < ne; k++) {
@@ -918,8 +966,11 @@ static fc_status apply_page(fc_client *c, const batch *b,
             if (!rc)
                 rc = direct_ok(c, overlay, tch, &pr->row, &direct, err);
             if (!rc && direct)
-                rc = save_direct(c, &pr->row, (int64_t)pr->seq, &direct, err);
+                rc = save_direct(c, &pr->row, (int64_t)pr->seq,
+                                 k >= 64 || (base_used >> k & 1), &direct, err);
             if (!rc && !direct) {
+                if (k < 64)
+                    base_used |= (uint64_t)1 << k;
                 rc = fc__save_base(c, &pr->row, (int64_t)pr->seq, err);
                 if (!rc)
                     rc = touch(c, ins, pr->row.entity, &pr->row.id, err);
