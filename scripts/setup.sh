@@ -8,7 +8,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev
   libmicrohttpd-dev libgnutls28-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libcurl4-openssl-dev libcmocka-dev
+  libcurl4-gnutls-dev libcmocka-dev   # the client's HTTP: GnuTLS, as the server
   clang libclang-rt-14-dev openssl curl ca-certificates
   tzdata                  # time zones: the client's local times, report days
   man-db groff-base       # tests render the man pages (man -l --warnings)
