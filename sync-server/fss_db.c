@@ -298,16 +298,21 @@ fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
 
 /* The counter row's value and version (xmin: the transaction that last
  * wrote it; every write transaction that took the lock writes it at
- * commit, fss__commit), with its lock when `lock`. */
+ * commit, fss__commit), with its lock when `lock`; without it also the
+ * other writers' counter ('gen', 0 before the first), into *gen. (Not
+ * with the lock: after waiting for it, READ COMMITTED returns the locked
+ * row's newest version but evaluates the rest of the statement on the
+ * snapshot taken before the wait.) */
 static fss_status counter_version(fss_conn *c, bool lock, int64_t *value,
-                                  int64_t *ver, fs_error *err)
+                                  int64_t *ver, int64_t *gen, fs_error *err)
 {
     fss_stmt *st = NULL;
     fss_status rc = fss__stmt(
         c, lock ? "SELECT value, xmin::text::bigint FROM fss_meta "
                   "WHERE key = 'seq' FOR UPDATE"
-                : "SELECT value, xmin::text::bigint FROM fss_meta "
-                  "WHERE key = 'seq'",
+                : "SELECT value, xmin::text::bigint,"
+                  " (SELECT value FROM fss_meta WHERE key = 'gen')"
+                  " FROM fss_meta WHERE key = 'seq'",
         &st, err);
 
     if (rc != FSS_OK)
@@ -315,6 +320,8 @@ static fss_status counter_version(fss_conn *c, bool lock, int64_t *value,
     if (fss_step(st) == FSS_SQL_ROW) {
         *value = fss_column_int64(st, 0);
         *ver = fss_column_int64(st, 1);
+        if (gen)
+            *gen = fss_column_int64(st, 2);
     } else
         rc = fss__dbfail(err, c->db, "sequence counter");
     fss__stmt_done(c, st);
@@ -323,7 +330,6 @@ static fss_status counter_version(fss_conn *c, bool lock, int64_t *value,
 
 fss_status fss__begin_late(fss_conn *c, fs_error *err)
 {
-    int64_t value = 0;
     fss_status rc;
 
     if (fss_sql_backend_of(c->db) != FSS_SQL_PG)
@@ -334,7 +340,8 @@ fss_status fss__begin_late(fss_conn *c, fs_error *err)
      * a read out of date - and every such commit changes the version. */
     rc = fss__exec(c, "BEGIN", err);
     if (rc == FSS_OK &&
-        (rc = counter_version(c, false, &value, &c->seq_ver, err)) != FSS_OK)
+        (rc = counter_version(c, false, &c->seq_begin, &c->seq_ver, &c->gen_begin,
+                              err)) != FSS_OK)
         fss__rollback(c);
     c->seq_late = rc == FSS_OK;
     return rc;
@@ -355,7 +362,7 @@ fss_status fss__lock_late(fss_conn *c, bool *stale, fs_error *err)
      * From here on it is fss__begin_immediate's transaction: numbers are
      * taken under the lock and become visible at its release, and the
      * reads made again below the lock see rows no other writer changes. */
-    rc = counter_version(c, true, &c->seq, &ver, err);
+    rc = counter_version(c, true, &c->seq, &ver, NULL, err);
     if (c->writers_waiting)
         atomic_fetch_sub(c->writers_waiting, 1);
     c->seq_late = false;
@@ -372,9 +379,9 @@ fss_status fss__lock_late(fss_conn *c, bool *stale, fs_error *err)
      * fails the COMMIT (fss_sql_pipeline). */
     fss_sql_pipeline(c->db, true);
     c->pipelined = true;
+    /* The caller decides whether its reads stand (fss__repo_reads_fresh)
+     * or drops them (fss__rowcache_clear) and reads again. */
     *stale = ver != c->seq_ver;
-    if (*stale)
-        fss__rowcache_clear(c); /* its rows may be out of date */
     return FSS_OK;
 }
 
@@ -430,14 +437,20 @@ fss_status fss__commit(fss_conn *c, fs_error *err)
             fss__rollback(c);
     } else if (c->seq_dirty ||
                (c->seq_locked && fss_sql_backend_of(c->db) == FSS_SQL_PG)) {
-        char sql[96];
+        /* Every writer that is not a sync push (those are pipelined, above)
+         * also counts itself in 'gen': a push whose counter moved while it
+         * read keeps its reads only when no such writer came in between
+         * (fss__repo_reads_fresh). The count wraps; only its change is
+         * read. */
+        bool pg = fss_sql_backend_of(c->db) == FSS_SQL_PG;
+        char sql[320], value[32] = "value";
         if (c->seq_dirty)
-            snprintf(sql, sizeof sql,
-                     "UPDATE fss_meta SET value = %lld WHERE key = 'seq'; COMMIT",
-                     (long long)c->seq);
-        else
-            snprintf(sql, sizeof sql,
-                     "UPDATE fss_meta SET value = value WHERE key = 'seq'; COMMIT");
+            snprintf(value, sizeof value, "%lld", (long long)c->seq);
+        snprintf(sql, sizeof sql, "UPDATE fss_meta SET value = %s WHERE key = 'seq'; %sCOMMIT",
+                 value,
+                 pg ? "INSERT INTO fss_meta(key, value) VALUES('gen', 1) ON CONFLICT (key)"
+                      " DO UPDATE SET value = (fss_meta.value + 1) % 1000000000; "
+                    : "");
         rc = fss__exec(c, sql, err);
         /* SQLite's exec stops at the failed UPDATE; PostgreSQL has aborted
          * the transaction: either way it must not stay open. */
@@ -774,6 +787,8 @@ static void conn_close(fss_conn *c)
         }
     fss_finalize(c->scope_size);
     c->scope_size = NULL;
+    fss_finalize(c->reads_fresh);
+    c->reads_fresh = NULL;
     for (size_t i = 0; i < FSS_STMT_CACHE; i++) {
         fss_finalize(c->cached[i].st);
         c->cached[i].st = NULL;

@@ -30,6 +30,7 @@ typedef struct fss_metrics {
     double lat_sum[FSS_ROUTE_COUNT];
     uint64_t rows_pushed, rows_pulled, exits_sent, batches_replayed;
     uint64_t push_rereads; /* fss_sync.c sync_push: reads made again under the lock */
+    uint64_t push_reads_kept; /* ... and kept: the counter moved, not their rows */
     uint64_t pulls[3];   /* by fss_pull_plan (AUTO unused) */
     uint64_t connections; /* HTTP connections accepted (fss_http.c) */
     uint64_t conflicts[FS_RULE_LAST + 1];
@@ -468,7 +469,7 @@ void fss__metrics_conflicts(fss_metrics *m, const fs_conflict_list *l);
 void fss__metrics_reject(fss_metrics *m, fs_reason r);
 void fss__metrics_refusal(fss_metrics *m, fs_proto_error_code c);
 void fss__metrics_replay(fss_metrics *m);
-void fss__metrics_push_reread(fss_metrics *m);
+void fss__metrics_push_reread(fss_metrics *m, bool kept);
 void fss__metrics_pull(fss_metrics *m, fss_pull_plan plan);
 void fss__metrics_connection(fss_metrics *m);
 

@@ -91,10 +91,15 @@ void fss__metrics_replay(fss_metrics *m)
     pthread_mutex_unlock(&m->mu);
 }
 
-void fss__metrics_push_reread(fss_metrics *m)
+/* A push found the counter moved under its first reads: `kept` when
+ * they stood (fss__repo_reads_fresh), else they were made again. */
+void fss__metrics_push_reread(fss_metrics *m, bool kept)
 {
     pthread_mutex_lock(&m->mu);
-    m->push_rereads++;
+    if (kept)
+        m->push_reads_kept++;
+    else
+        m->push_rereads++;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -161,14 +166,20 @@ void fss_metrics_render(fss_server *s, fss_buf *out)
                         "# HELP fieldsync_push_rereads_total Pushes that read "
                         "their rows again under the sequence counter's lock "
                         "(PostgreSQL: a writer committed after their first "
-                        "reads).\n"
+                        "reads and was no push, or changed what they read).\n"
                         "# TYPE fieldsync_push_rereads_total counter\n"
-                        "fieldsync_push_rereads_total %llu\n",
+                        "fieldsync_push_rereads_total %llu\n"
+                        "# HELP fieldsync_push_reads_kept_total Pushes whose "
+                        "first reads stood although a writer committed after "
+                        "them (PostgreSQL: only other pushes, on other rows).\n"
+                        "# TYPE fieldsync_push_reads_kept_total counter\n"
+                        "fieldsync_push_reads_kept_total %llu\n",
                    (unsigned long long)snap.rows_pushed,
                    (unsigned long long)snap.rows_pulled,
                    (unsigned long long)snap.exits_sent,
                    (unsigned long long)snap.batches_replayed,
-                   (unsigned long long)snap.push_rereads);
+                   (unsigned long long)snap.push_rereads,
+                   (unsigned long long)snap.push_reads_kept);
     fss_buf_printf(out, "# HELP fieldsync_http_connections_total Connections "
                         "accepted; against fieldsync_requests_total it shows "
                         "how many requests came over a kept connection.\n"

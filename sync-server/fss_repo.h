@@ -249,6 +249,20 @@ typedef struct fss_rowref {
  * cache on: rows load one by one on demand, and are then remembered. */
 fss_status fss__repo_rows_prefetch(fss_conn *c, const fss_rowref *refs,
                                    size_t n, bool ancestors, fs_error *err);
+/* After fss__lock_late found the counter moved (PostgreSQL): *fresh when
+ * what the push read before the lock still is what a read under it would
+ * return - no writer other than a sync push committed since
+ * fss__begin_late ('gen' unchanged), the batch is still unrecorded, and
+ * no row in the row cache (found or absent) nor any of custs[] (the
+ * customers its scope memo answered for) has a seq above the counter's
+ * value at fss__begin_late. One statement, one round trip; an entity with
+ * more than FSS_FRESH_IDS ids to check answers "not fresh". Not fresh: the
+ * row cache is emptied, for the reads to be made again. The argument
+ * is in docs/ARCHITECTURE.md, "A push takes the lock late". */
+#define FSS_FRESH_IDS 32
+fss_status fss__repo_reads_fresh(fss_conn *c, const fs_id *device, const fs_id *batch,
+                                 const fs_id *custs, size_t ncusts, bool *fresh,
+                                 fs_error *err);
 /* Which of ids[] are merged duplicates (have a row in fss_merged): merged[i]
  * set for those; one statement per chunk of ids. */
 fss_status fss__repo_merged_which(fss_conn *c, const fs_id *ids, size_t n,

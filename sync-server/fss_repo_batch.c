@@ -619,3 +619,120 @@ bool fss__repo_batched(fss_conn *c)
 {
     return fss_sql_backend_of(c->db) == FSS_SQL_PG;
 }
+
+/* ---- fss__repo_reads_fresh ------------------------------------------- */
+
+/* The ids to check, per entity of the schema (index into ents[]). */
+typedef struct fresh_ids {
+    fs_id id[FSS_FRESH_IDS];
+    size_t n;
+} fresh_ids;
+
+/* Adds (e, id) to its entity's list; false when the list is full. */
+static bool fresh_add(fresh_ids *per, const fs_entity *const *ents, size_t ne,
+                      const fs_entity *e, const fs_id *id)
+{
+    for (size_t k = 0; k < ne; k++) {
+        if (ents[k] != e)
+            continue;
+        for (size_t i = 0; i < per[k].n; i++)
+            if (fs_id_cmp(&per[k].id[i], id) == 0)
+                return true;
+        if (per[k].n == FSS_FRESH_IDS)
+            return false;
+        per[k].id[per[k].n++] = *id;
+        return true;
+    }
+    return false; /* not in the schema: cannot be checked */
+}
+
+/* The statement, one text per connection: 'gen', the batch record, and per
+ * entity with a table "any of these ids with a seq above ?3". */
+static fss_status fresh_stmt(fss_conn *c, const fs_entity *const *ents, size_t ne,
+                             fss_stmt **out, fs_error *err)
+{
+    fss_buf sql = {0};
+    int p = 4;
+    bool first = true;
+    fss_status rc;
+
+    if (c->reads_fresh) {
+        *out = c->reads_fresh;
+        return FSS_OK;
+    }
+    fss_buf_puts(&sql, "SELECT (SELECT value FROM fss_meta WHERE key = 'gen'),"
+                       " EXISTS(SELECT 1 FROM fss_batches WHERE device = ?1"
+                       " AND batch_id = ?2), ");
+    for (size_t k = 0; k < ne; k++) {
+        const char *table = fs_store_table(c->store, ents[k]);
+        if (!table)
+            continue;
+        fss_buf_printf(&sql, "%sEXISTS(SELECT 1 FROM \"%s\" WHERE seq > ?3 AND id IN (",
+                       first ? "" : " OR ", table);
+        for (int i = 0; i < FSS_FRESH_IDS; i++)
+            fss_buf_printf(&sql, "%s?%d", i ? "," : "", p++);
+        fss_buf_puts(&sql, "))");
+        first = false;
+    }
+    if (first)
+        fss_buf_puts(&sql, "false");
+    rc = sql.oom ? fss__fail(err, FSS_ENOMEM, "fresh sql")
+                 : fss__conn_stmt(c, &c->reads_fresh, sql.data, err);
+    fss_buf_free(&sql);
+    *out = c->reads_fresh;
+    return rc;
+}
+
+fss_status fss__repo_reads_fresh(fss_conn *c, const fs_id *device, const fs_id *batch,
+                                 const fs_id *custs, size_t ncusts, bool *fresh,
+                                 fs_error *err)
+{
+    size_t ne = 0;
+    const fs_entity *const *ents = fs_schema_entities(&ne);
+    const fs_entity *ce = fs_schema_entity("customer");
+    const fs_id none = {{0}};
+    fresh_ids *per = calloc(ne ? ne : 1, sizeof *per);
+    fss_stmt *st = NULL;
+    fss_status rc = FSS_OK;
+    bool fits = per != NULL;
+    int p = 4;
+
+    *fresh = false;
+    if (!per)
+        return fss__fail(err, FSS_ENOMEM, "fresh ids");
+    if (c->rows)
+        for (size_t i = 0; fits && i < c->rows->cap; i++)
+            if (c->rows->slots[i].e)
+                fits = fresh_add(per, ents, ne, c->rows->slots[i].e,
+                                 &c->rows->slots[i].id);
+    for (size_t i = 0; fits && i < ncusts; i++)
+        fits = fresh_add(per, ents, ne, ce, &custs[i]);
+    if (!fits) /* too many to check in one statement: read again */
+        goto done;
+    if ((rc = fresh_stmt(c, ents, ne, &st, err)) != FSS_OK)
+        goto done;
+    fss_bind_blob(st, 1, device->b, 16, FSS_SQL_STATIC);
+    fss_bind_blob(st, 2, batch->b, 16, FSS_SQL_STATIC);
+    fss_bind_int64(st, 3, c->seq_begin);
+    for (size_t k = 0; k < ne; k++) {
+        if (!fs_store_table(c->store, ents[k]))
+            continue;
+        for (size_t i = 0; i < FSS_FRESH_IDS; i++) {
+            const fs_id *id = i < per[k].n ? &per[k].id[i]
+                              : per[k].n ? &per[k].id[0] : &none;
+            fss_bind_blob(st, p++, id->b, 16, FSS_SQL_STATIC);
+        }
+    }
+    if (fss_step(st) == FSS_SQL_ROW)
+        *fresh = fss_column_int64(st, 0) == c->gen_begin &&
+                 fss_column_int64(st, 1) == 0 && fss_column_int64(st, 2) == 0;
+    else
+        rc = fss__dbfail(err, c->db, "reads fresh");
+    fss_reset(st);
+    fss_clear_bindings(st);
+done:
+    free(per);
+    if (rc == FSS_OK && !*fresh)
+        fss__rowcache_clear(c); /* its rows may be out of date */
+    return rc;
+}

@@ -64,9 +64,11 @@ struct fss_conn {
     bool seq_dirty;  /* numbers handed out that are not written back */
     int64_t seq;
     /* fss__begin_late's transaction before fss__lock_late: the counter
-     * row's version (its xmin) when the transaction began. */
+     * row's version (its xmin), its value and the other writers' counter
+     * ('gen', fss__commit) when the transaction began (fss__repo_reads_fresh). */
     bool seq_late;
-    int64_t seq_ver;
+    int64_t seq_ver, seq_begin, gen_begin;
+    fss_stmt *reads_fresh; /* fss__repo_reads_fresh */
     /* PostgreSQL, after fss__lock_late: the transaction's writes are
      * pipelined and go out with its COMMIT (fss_sql_pipeline). */
     bool pipelined;

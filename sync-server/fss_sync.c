@@ -1361,8 +1361,24 @@ static fss_status push_reads(sync_ctx *x, const fs_sync_request *rq,
     return rc;
 }
 
-/* Forgets what push_reads read: a writer committed before the lock
- * (fss__lock_late has dropped the connection's row cache). */
+/* Whether what push_reads read still stands under the lock although a
+ * writer committed in between (fss__repo_reads_fresh): the customers the
+ * scope memo answered for are checked with the cached rows. */
+static fss_status reads_fresh(sync_ctx *x, const fs_id *batch, bool *fresh,
+                              fs_error *err)
+{
+    fs_id custs[SCOPE_MEMO_SLOTS];
+    size_t n = 0;
+
+    for (size_t k = 0; k < SCOPE_MEMO_SLOTS; k++)
+        if (x->scope.known[k])
+            custs[n++] = x->scope.id[k];
+    return fss__repo_reads_fresh(x->c, &x->dev->id, batch, custs, n, fresh, err);
+}
+
+/* Forgets what push_reads read: a writer committed before the lock and
+ * the reads do not stand (fss__repo_reads_fresh has emptied the row
+ * cache). */
 static void push_forget(sync_ctx *x, fs_sync_response *out)
 {
     memset(&x->scope, 0, sizeof x->scope);
@@ -1396,11 +1412,14 @@ static step sync_push(sync_ctx *x, const fs_sync_request *rq,
         push_reads(x, rq, digest, seen, &same, out, err) != FSS_OK)
         return STEP_INTERNAL;
     if (!*seen) {
-        if (fss__lock_late(x->c, &stale, err) != FSS_OK)
+        bool fresh = false;
+        if (fss__lock_late(x->c, &stale, err) != FSS_OK ||
+            (stale && reads_fresh(x, &rq->batch_id, &fresh, err) != FSS_OK))
             return STEP_INTERNAL;
-        if (stale) {
+        if (stale)
+            fss__metrics_push_reread(&x->s->metrics, fresh);
+        if (stale && !fresh) {
             push_forget(x, out);
-            fss__metrics_push_reread(&x->s->metrics);
             if (push_reads(x, rq, digest, seen, &same, out, err) != FSS_OK)
                 return STEP_INTERNAL;
         }

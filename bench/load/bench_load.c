@@ -409,6 +409,51 @@ static void *closed_main(void *arg)
     return NULL;
 }
 
+/* Appends an answer's bytes (servers_counter). */
+static size_t grow_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    char **buf = userdata;
+    size_t n = size * nmemb, had = *buf ? strlen(*buf) : 0;
+    char *nb = realloc(*buf, had + n + 1);
+
+    if (!nb)
+        return 0;
+    memcpy(nb + had, data, n);
+    nb[had + n] = '\0';
+    *buf = nb;
+    return n;
+}
+
+/* A counter of the servers' GET /metrics (`name`, summed over the URLs the
+ * devices use; 0 where a server does not say it): what the servers did
+ * inside a step, e.g. pushes that read again under the counter's lock. */
+static double servers_counter(const load_run *run, const char *name)
+{
+    double sum = 0;
+    size_t nl = strlen(name);
+    CURL *h = curl_easy_init();
+
+    for (size_t i = 0; h && i < run->nurls; i++) {
+        char url[600], *body = NULL;
+        snprintf(url, sizeof url, "%s/metrics", run->urls[i]);
+        curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grow_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+        const char *l = curl_easy_perform(h) == CURLE_OK ? body : NULL;
+        while (l) {
+            if (strncmp(l, name, nl) == 0 && l[nl] == ' ')
+                sum += strtod(l + nl + 1, NULL);
+            if ((l = strchr(l, '\n')) != NULL)
+                l++;
+        }
+        free(body);
+    }
+    curl_easy_cleanup(h);
+    return sum;
+}
+
 /* The ladder: C = 1, 2, 4, ... devices, each step p->step_ms long, until a
  * step's p99 passes P99_LIMIT_MS or C reaches p->devices. */
 static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
@@ -424,12 +469,14 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, DEVICE_STACK);
     for (size_t c = 1; c <= p->devices; c *= 2) {
-        double t0, ms, p50, p99, rps, cpu0, cpu;
+        double t0, ms, p50, p99, rps, cpu0, cpu, reread0, kept0;
         size_t started = 0;
         char cs[64];
         totals t;
 
         reset_counters(devs, c);
+        reread0 = servers_counter(run, "fieldsync_push_rereads_total");
+        kept0 = servers_counter(run, "fieldsync_push_reads_kept_total");
         cpu0 = servers_cpu_ms(run);
         t0 = bc_now_ms();
         for (size_t i = 0; i < c; i++) {
@@ -459,6 +506,15 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         if (run->npids && t.nreq)
             bc_result("load", cs, "server_cpu_us_per_request",
                       cpu * 1000.0 / (double)t.nreq, "us", 0, NULL);
+        /* PostgreSQL: pushes whose counter moved while they read, made
+         * again under the lock or kept (docs/ARCHITECTURE.md, "A push
+         * takes the lock late") */
+        bc_result("load", cs, "push_rereads",
+                  servers_counter(run, "fieldsync_push_rereads_total") - reread0, "count",
+                  0, NULL);
+        bc_result("load", cs, "push_reads_kept",
+                  servers_counter(run, "fieldsync_push_reads_kept_total") - kept0,
+                  "count", 0, NULL);
         if (p99 < P99_LIMIT_MS && rps > best_rps) {
             best_c = c;
             best_rps = rps;

@@ -278,6 +278,106 @@ static void test_late_lock_sees_commits(void **state)
     tk_stop(&t);
 }
 
+/* What another writer does between a push's first reads and its lock
+ * (test_late_reads_fresh). The PUSH_ ones are sync pushes (late lock,
+ * pipelined commit); ADMIN is any other writer. */
+enum between { PUSH_OTHER, PUSH_READ_ROW, PUSH_ABSENT_ROW, PUSH_BATCH, ADMIN };
+
+typedef struct fresh_case {
+    fs_id read, other, absent, device, batch;
+} fresh_case;
+
+/* b, as a sync push or another writer, commits `what` while a's late
+ * transaction has read fc->read (found) and fc->absent (not found);
+ * returns whether a's reads stand under the lock, given custs[] from its
+ * scope memo. */
+static bool reads_stand(fss_conn *a, fss_conn *b, const fresh_case *fc,
+                        enum between what, const fs_id *custs, size_t ncusts)
+{
+    fss_rowref refs[2] = {{fs_schema_entity("customer"), fc->read},
+                          {fs_schema_entity("customer"), fc->absent}};
+    fs_error err = {0};
+    bool stale = false, fresh = true;
+    uint8_t digest[32] = {0};
+
+    assert_int_equal(fss__begin_late(a, &err), FSS_OK);
+    assert_int_equal(fss__repo_rows_prefetch(a, refs, 2, true, &err), FSS_OK);
+    if (what == ADMIN) {
+        assert_int_equal(fss__begin_immediate(b, &err), FSS_OK);
+    } else {
+        assert_int_equal(fss__begin_late(b, &err), FSS_OK);
+        assert_int_equal(fss__lock_late(b, &stale, &err), FSS_OK);
+    }
+    if (what == PUSH_OTHER)
+        (void)resave(b, &fc->other);
+    else if (what == PUSH_READ_ROW)
+        (void)resave(b, &fc->read);
+    else if (what == PUSH_ABSENT_ROW) {
+        fs_row row = {0};
+        bool found = false;
+        int64_t seq = 0;
+        assert_int_equal(fss__repo_row_load(b, fs_schema_entity("customer"), &fc->other,
+                                            &row, NULL, &found, &err), FSS_OK);
+        assert_true(found);
+        row.id = fc->absent;
+        assert_int_equal(fss__save_row(b, &row, &seq, true, &err), FSS_OK);
+        fs_row_free(&row);
+    } else if (what == PUSH_BATCH)
+        assert_int_equal(fss__repo_batch_put(b, &fc->device, &fc->batch, digest, "", 0,
+                                             1, 4, &err), FSS_OK);
+    assert_int_equal(fss__commit(b, &err), FSS_OK);
+    assert_int_equal(fss__lock_late(a, &stale, &err), FSS_OK);
+    assert_true(stale); /* the counter moved in every case */
+    assert_int_equal(fss__repo_reads_fresh(a, &fc->device, &fc->batch, custs, ncusts,
+                                           &fresh, &err), FSS_OK);
+    fss__rollback(a);
+    return fresh;
+}
+
+/* A push whose counter moved between its first reads and its lock keeps
+ * those reads only when every writer in between was another sync push
+ * that touched none of them (fss__repo_reads_fresh): kept after a push
+ * saved another customer; read again after one saved the customer read,
+ * created the row read as absent, recorded the push's batch, or saved a
+ * customer the scope memo answered for, and after any other writer (one
+ * that changed nothing of what the push read included: a rep's
+ * territories carry no seq). */
+static void test_late_reads_fresh(void **state)
+{
+    tk_server t;
+    fresh_case fc;
+    fss_conn *a, *b;
+
+    (void)state;
+    if (!tk_pg())
+        skip(); /* SQLite locks at BEGIN: nothing comes in between */
+    tk_start(&t, NULL);
+    (void)tk_rep(&t, "Alice", "north");
+    fc.read = tk_customer(&t, "Greenfield", "north", NULL, 53.48, -2.24);
+    fc.other = tk_customer(&t, "Blackmoor", "north", NULL, 53.40, -2.20);
+    assert_int_equal(fs_id_new(1700000000000ull, &fc.absent, NULL), FS_OK);
+    assert_int_equal(fs_id_new(1700000000001ull, &fc.device, NULL), FS_OK);
+    assert_int_equal(fs_id_new(1700000000002ull, &fc.batch, NULL), FS_OK);
+    a = fss__conn_get(t.s, 5000);
+    b = fss__conn_get(t.s, 5000);
+    assert_non_null(a);
+    assert_non_null(b);
+
+    assert_true(reads_stand(a, b, &fc, PUSH_OTHER, NULL, 0));
+    assert_false(reads_stand(a, b, &fc, PUSH_READ_ROW, NULL, 0));
+    assert_false(reads_stand(a, b, &fc, PUSH_OTHER, &fc.other, 1));
+    assert_false(reads_stand(a, b, &fc, ADMIN, NULL, 0));
+    assert_false(reads_stand(a, b, &fc, PUSH_ABSENT_ROW, NULL, 0));
+    /* the row created above is now simply read */
+    assert_true(reads_stand(a, b, &fc, PUSH_OTHER, NULL, 0));
+    /* last: the batch stays recorded */
+    assert_false(reads_stand(a, b, &fc, PUSH_BATCH, NULL, 0));
+
+    fss__conn_put(t.s, a);
+    fss__conn_put(t.s, b);
+    tk_stop(&t);
+}
+
 /* One statement on db, asserting success. */
 static void run(fss_sql *db, const char *sql)
 {
@@ -348,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_no_seq_skipped),
         cmocka_unit_test(test_no_seq_skipped_late),
         cmocka_unit_test(test_late_lock_sees_commits),
+        cmocka_unit_test(test_late_reads_fresh),
         cmocka_unit_test(test_naive_sequence_skips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
