@@ -694,7 +694,7 @@ fss_status fss__repo_reads_fresh(fss_conn *c, const fs_id *device, const fs_id *
     fresh_ids *per = calloc(ne ? ne : 1, sizeof *per);
     fss_stmt *st = NULL;
     fss_status rc = FSS_OK;
-    bool fits = per != NULL;
+    bool fits = true;
     int p = 4;
 
     *fresh = false;
