@@ -301,6 +301,8 @@ struct sim {
     unsigned requests;        /* sync requests so far (all devices) */
     unsigned requests_ahead;  /* of them sent from a client's second thread */
     unsigned requests_plain;  /* of them sent uncompressed (a fast link) */
+    /* sim_servers_push_reads at quiescence, before the processes stop */
+    unsigned long push_kept, push_reread;
     pthread_t main_thread;    /* the one that runs the devices */
     bool in_quiesce;
     /* Ownership lifecycle events (sim_owner.c, issue 17): a stream of their
@@ -316,6 +318,10 @@ struct sim {
 int sim_servers_start(sim *s);
 /* SIGTERM every process (bounded), as sim_server_stop. */
 void sim_servers_stop(sim *s);
+/* What the live processes' GET /metrics count, since each one's last
+ * start, of pushes that found the sequence counter moved under their first
+ * reads (PostgreSQL): kept those reads, or read again under the lock. */
+void sim_servers_push_reads(sim *s, unsigned long *kept, unsigned long *reread);
 /* Restarts every process that is down (before quiescence). */
 void sim_servers_up(sim *s);
 /* Before a request of d: brings back processes whose down time is over,

@@ -709,6 +709,7 @@ void sim_quiesce_and_check(sim *s)
     check_convergence(s);
     sim_owner_check(s);
     check_writes_sent(s);
+    sim_servers_push_reads(s, &s->push_kept, &s->push_reread);
     sim_servers_stop(s);
     check_store(s);
 }

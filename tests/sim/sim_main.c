@@ -281,6 +281,10 @@ static unsigned run_seed(const opts *o, uint64_t seed, unsigned long *faults,
         printf(" %s=%lu", sim_fault_name(f), sim_sh->faults[f]);
     for (unsigned i = 0; i < s->nservers && s->nservers > 1; i++)
         printf("%s%lu", i ? "/" : "; requests per process: ", s->all[i]->routed);
+    if (s->push_kept + s->push_reread)
+        printf("; pushes that found the counter moved (since each process's last"
+               " start): %lu kept their reads, %lu read again", s->push_kept,
+               s->push_reread);
     printf("\n");
     if (nviol) {
         printf("  %u violation(s); first ones:\n", nviol);

@@ -64,6 +64,39 @@ void sim_servers_stop(sim *s)
         sim_server_stop(&s->more[i - 1]);
 }
 
+/* The value of counter `name` in a /metrics answer (0 when absent). */
+static unsigned long metric(const char *body, const char *name)
+{
+    size_t n = strlen(name);
+    const char *l = body;
+
+    while (l) {
+        if (strncmp(l, name, n) == 0 && l[n] == ' ')
+            return strtoul(l + n + 1, NULL, 10);
+        if ((l = strchr(l, '\n')) != NULL)
+            l++;
+    }
+    return 0;
+}
+
+void sim_servers_push_reads(sim *s, unsigned long *kept, unsigned long *reread)
+{
+    *kept = *reread = 0;
+    for (unsigned i = 0; i < s->nservers; i++) {
+        char url[128], err[256];
+        sim_http h;
+        if (s->all[i]->pid <= 0)
+            continue;
+        snprintf(url, sizeof url, "%s/metrics", s->all[i]->base);
+        if (sim_http_do("GET", url, NULL, NULL, 0, &h, NULL, err, sizeof err) == 0 &&
+            h.status == 200 && h.body) {
+            *kept += metric((const char *)h.body, "fieldsync_push_reads_kept_total");
+            *reread += metric((const char *)h.body, "fieldsync_push_rereads_total");
+        }
+        sim_http_free(&h);
+    }
+}
+
 void sim_servers_up(sim *s)
 {
     for (unsigned i = 0; i < s->nservers; i++)
