@@ -98,6 +98,7 @@ enum sim_fault {
                           has more to come (every later request fails) */
     SIM_F_PROC_DOWN,   /* --servers N > 1: one process SIGKILLed between
                           requests and left down for a few requests */
+    SIM_F_PAIR,        /* two devices synced at the same moment (--pairs) */
     SIM_F_MERGE,       /* the back office merged a duplicate customer (issue 17) */
     SIM_F_REDIRECT,    /* a device write to a merged customer (or a new row
                           under one) was redirected to the survivor */
@@ -205,6 +206,10 @@ typedef struct sim_customer {
      * it had then; the server bars that rep from claiming it back). */
     bool pooled;
     int former;
+    /* s->pair when an answer changed this customer's scope (deleted, owner)
+     * while two devices synced at once: the other device's answer may have
+     * been computed before that change (check_pulled, sim_net.c). */
+    unsigned long scope_pair;
 } sim_customer;
 
 typedef struct sim_rep {
@@ -232,6 +237,7 @@ typedef struct sim_dev {
     bool faults_on;
     bool in_child;     /* this process is the crash child for this device */
     bool cut;          /* this fc_sync was cut (SIM_F_CUT_PAGE) */
+    pthread_t sync_thread; /* the thread running this device's fc_sync */
     /* A crash child may have sent the in-flight batch before the parent saw
      * it: until the parent sees an answer, new changes count as sent then. */
     bool crash_pending;
@@ -268,6 +274,8 @@ struct sim {
     bool merges;          /* --merges: the back office merges duplicates
                              mid-run (sim_owner.c, issue 17) */
     uint32_t page_size;   /* --page-size: the devices' page size */
+    unsigned pairs;       /* --pairs: per mille of syncs that run at the same
+                             moment as another device's (SIM_F_PAIR) */
     sim_server srv;
     sim_rep reps[SIM_MAX_REPS];
     sim_dev dev[SIM_MAX_DEVICES];
@@ -284,6 +292,11 @@ struct sim {
     sim_map esign_dev;    /* (dev, contract) -> highest rank shown + 1 */
     sim_map esign_srv;    /* (-1, contract) -> highest rank the server sent + 1 */
     sim_rng sched;
+    /* SIM_F_PAIR: its own stream (so --pairs 0 leaves every other draw as
+     * it was), the number of pairs so far, and whether one is running. */
+    sim_rng pair_rng;
+    unsigned long pair;
+    bool pair_active;
     unsigned long ops_ok, ops_refused, syncs, syncs_failed, rows_pulled;
     unsigned long checkins_other; /* visits done by a rep who did not plan them */
     /* Order of events the harness saw: every sync request and every delete
@@ -303,7 +316,6 @@ struct sim {
     unsigned requests_plain;  /* of them sent uncompressed (a fast link) */
     /* sim_servers_push_reads at quiescence, before the processes stop */
     unsigned long push_kept, push_reread;
-    pthread_t main_thread;    /* the one that runs the devices */
     bool in_quiesce;
     /* Ownership lifecycle events (sim_owner.c, issue 17): a stream of their
      * own, so the draws of every other stream stay what they were. */
@@ -339,8 +351,9 @@ void sim_route_copy(sim_dev *d, const char *url, char *out, size_t cap);
 
 /* sim_net.c */
 /* sim_post may run on the client's second thread (devices with the
- * pipelined pull on): the observations it makes and those made between
- * pages (sim_observe_replica) take this lock. */
+ * pipelined pull on) and for two devices at once (SIM_F_PAIR): the
+ * observations it makes and those made between pages (sim_observe_replica)
+ * take this lock. */
 void sim_observe_lock(void);
 void sim_observe_unlock(void);
 fc_status sim_post(const char *url, const char *content_type,
@@ -349,6 +362,8 @@ fc_status sim_post(const char *url, const char *content_type,
                    fs_error *err, void *payload);
 /* A delete of row stands at the server from now on (nobody restores). */
 void sim_note_deleted(sim *s, const fs_id *row);
+/* An answer just changed cust[ci]'s scope in the model (under the lock). */
+void sim_scope_changed(sim *s, int ci);
 /* Checks one contract's e-sign rank against the device's high-water mark. */
 void sim_esign_seen(sim *s, int dev, const fs_id *contract, const char *status,
                     const char *where);

@@ -453,13 +453,16 @@ void sim_owner_result(sim_dev *d, const sim_sent *e)
         (ci = sim_customer_final(s, sim_customer_index(s, &e->row))) < 0)
         return;
     /* A customer an offboarded rep's device created: to the heir. */
-    if (s->cust[ci].owner >= 0 && s->reps[s->cust[ci].owner].off)
+    if (s->cust[ci].owner >= 0 && s->reps[s->cust[ci].owner].off) {
         s->cust[ci].owner = s->reps[s->cust[ci].owner].heir;
+        sim_scope_changed(s, ci);
+    }
     for (size_t f = 0; f < e->nf; f++) {
         if (strcmp(e->e->fields[e->slot[f]].name, "claimed_by") != 0)
             continue;
         if (s->cust[ci].owner != d->rep) {
             s->cust[ci].owner = d->rep;
+            sim_scope_changed(s, ci);
             s->reps[d->rep].claims_won++;
             sim_sh->faults[SIM_F_CLAIM_WON]++;
         }

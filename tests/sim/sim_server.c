@@ -212,7 +212,9 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
     if (k && k->armed && !k->done && ult > 0 && uln >= ult) {
         k->done = true;
         sleep_us(k->delay_us);
+        sim_observe_lock(); /* another device's request may restart it */
         sim_server_kill(k->srv);
+        sim_observe_unlock();
     }
     return 0;
 }

@@ -136,6 +136,10 @@ void *sim_grow(void *p, size_t *cap, size_t n, size_t elem)
     return np;
 }
 
+/* Its own lock: two devices syncing at once (SIM_F_PAIR) may both report,
+ * and callers may hold sim_observe_lock or not. */
+static pthread_mutex_t viol_mu = PTHREAD_MUTEX_INITIALIZER;
+
 void sim_violation(const char *fmt, ...)
 {
     va_list ap;
@@ -144,9 +148,11 @@ void sim_violation(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&viol_mu);
     if (sim_sh->nviol < sizeof sim_sh->viol / sizeof sim_sh->viol[0])
         memcpy(sim_sh->viol[sim_sh->nviol], msg, sizeof msg);
     sim_sh->nviol++;
+    pthread_mutex_unlock(&viol_mu);
     fprintf(stderr, "sim: VIOLATION: %s\n", msg);
 }
 
@@ -156,7 +162,7 @@ const char *sim_fault_name(int f)
         "dropped", "lost-response", "duplicated", "duplicated-concurrent",
         "delayed", "server-kill", "client-kill", "reassign", "territory",
         "admin-delete", "revoke", "quote-decide", "quote-expire", "cut-after-page",
-        "process-down", "merge", "redirected-write", "reclaim", "claim-won",
+        "process-down", "concurrent-devices", "merge", "redirected-write", "reclaim", "claim-won",
         "claim-race", "offboard", "offboard-drain"};
     return f >= 0 && f < SIM_F_COUNT ? names[f] : "?";
 }

@@ -874,8 +874,13 @@ fc_status sim_sync(sim_dev *d, fs_error *err)
     if (sim_device_open(d) != 0)
         return FC_EDB;
     d->cut = false;
+    d->sync_thread = pthread_self();
     rc = fc_sync(d->c, observe_round, d, NULL, err);
+    sim_observe_lock(); /* another device may be syncing (SIM_F_PAIR) */
     d->sim->syncs++;
+    if (rc != FC_OK && rc != FC_EWIPED)
+        d->sim->syncs_failed++;
+    sim_observe_unlock();
     if (rc == FC_EWIPED) {
         if (!d->revoked)
             sim_violation("dev%d wiped although not revoked: %s", d->index, err->text);
@@ -885,12 +890,69 @@ fc_status sim_sync(sim_dev *d, fs_error *err)
     } else if (rc == FC_OK && d->revoked) {
         sim_violation("dev%d synced successfully after it was revoked", d->index);
     } else if (rc != FC_OK) {
-        d->sim->syncs_failed++;
         if (rc != FC_ENETWORK && rc != FC_EHTTP)
             sim_violation("dev%d: sync failed: %s (%s)", d->index, fc_strerror(rc),
                           err->text);
     }
     return rc;
+}
+
+/*
+ * SIM_F_PAIR: d syncs on this thread while `other` (another live device)
+ * syncs on a second one, both starting at once. Their first requests (each
+ * a push of its outbox when it has one) reach the server side by side,
+ * possibly on different processes: one device's commit can land between
+ * the other's first reads and its lock, which is what a push's late lock
+ * has to get right (ARCHITECTURE.md, "A push takes the lock late"). The
+ * answers of a pair are observed as unordered (sim_net.c).
+ */
+static void *pair_thread(void *p)
+{
+    fs_error err = {0};
+
+    sim_sync(p, &err);
+    return NULL;
+}
+
+static void pair_sync(sim_dev *d, sim_dev *other)
+{
+    sim *s = d->sim;
+    fs_error err = {0};
+    pthread_t th;
+
+    sim_observe_lock();
+    s->pair++;
+    s->pair_active = true;
+    sim_sh->faults[SIM_F_PAIR]++;
+    sim_observe_unlock();
+    if (pthread_create(&th, NULL, pair_thread, other) != 0) {
+        sim_violation("pthread_create: %s", strerror(errno));
+        sim_sync(d, &err);
+    } else {
+        sim_sync(d, &err);
+        pthread_join(th, NULL);
+    }
+    sim_observe_lock();
+    s->pair_active = false;
+    sim_observe_unlock();
+    sim_observe_replica(other, "after a step");
+}
+
+/* The partner for d's pair sync: a device that can sync now, preferably of
+ * another rep (its outbox holds other rows), or NULL. */
+static sim_dev *pair_partner(sim *s, const sim_dev *d)
+{
+    sim_dev *same_rep = NULL;
+
+    for (unsigned tries = 0; tries < 2 * s->ndev; tries++) {
+        sim_dev *o = &s->dev[sim_below(&s->pair_rng, s->ndev)];
+        if (o == d || o->wiped || sim_device_open(o) != 0)
+            continue;
+        if (o->rep != d->rep)
+            return o;
+        same_rep = o;
+    }
+    return same_rep;
 }
 
 /* State of the crash child (one process, one device; no library globals). */
@@ -959,6 +1021,7 @@ static void crash_sync(sim_dev *d)
         fc_client *c = NULL;
         crash.kill_at = kill_at;
         d->in_child = true;
+        d->sync_thread = pthread_self();
         d->faults_on = false; /* the answer must arrive: the kill is the fault */
         sqlite3_auto_extension((void (*)(void))crash_hooks);
         if (fc_open(d->path, &d->opt, &c, &err) == FC_OK)
@@ -1288,11 +1351,19 @@ void sim_step(sim *s, unsigned step)
         return;
     } else if (sim_below(&s->sched, 100) < 22) {
         bool crash_now = !d->revoked && sim_chance(&s->sched, 40);
-        if (s->verbose)
+        sim_dev *other = !crash_now && s->pairs && sim_chance(&s->pair_rng, s->pairs)
+                             ? pair_partner(s, d)
+                             : NULL;
+        if (s->verbose && other)
+            fprintf(stderr, "sim: step %u dev%d sync beside dev%d\n", step, d->index,
+                    other->index);
+        else if (s->verbose)
             fprintf(stderr, "sim: step %u dev%d %s\n", step, d->index,
                     crash_now ? "sync (client kill)" : "sync");
         if (crash_now)
             crash_sync(d);
+        else if (other)
+            pair_sync(d, other);
         else
             sim_sync(d, &err);
     } else {
