@@ -248,10 +248,27 @@ void fss__stmt_done(fss_conn *c, fss_stmt *st)
     fss_finalize(st);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The write lock is this transaction's from now until tx_forget. */
+static void lock_taken(fss_conn *c)
+{
+    c->seq_locked = true;
+    c->locked_at_ns = now_ns();
+}
+
 /* Forgets the write transaction's counter and the request's row cache:
  * the transaction ended (or a new one begins). */
 static void tx_forget(fss_conn *c)
 {
+    if (c->seq_locked && c->write_lock_ns)
+        atomic_fetch_add(c->write_lock_ns, now_ns() - c->locked_at_ns);
     c->seq_locked = c->seq_known = c->seq_dirty = c->seq_late = false;
     if (c->pipelined) {
         fss_sql_pipeline(c->db, false);
@@ -292,7 +309,8 @@ fss_status fss__begin_immediate(fss_conn *c, fs_error *err)
     }
     if (c->writers_waiting)
         atomic_fetch_sub(c->writers_waiting, 1);
-    c->seq_locked = rc == FSS_OK;
+    if (rc == FSS_OK)
+        lock_taken(c);
     return rc;
 }
 
@@ -370,7 +388,8 @@ fss_status fss__lock_late(fss_conn *c, bool *stale, fs_error *err)
         fss__rollback(c);
         return rc;
     }
-    c->seq_known = c->seq_locked = true;
+    c->seq_known = true;
+    lock_taken(c);
     /* What the push sends from here on is mostly writes nobody reads back
      * (its rows' upserts, the batch record, the device's row, the
      * counter): they go out without waiting, and the COMMIT collects
@@ -708,6 +727,7 @@ static fss_status conn_open(fss_server *s, fss_conn *c, bool first,
     int rc;
 
     c->writers_waiting = &s->writers_waiting;
+    c->write_lock_ns = &s->write_lock_ns;
 
     if (pg) {
         rc = fss_sql_open_pg(s->store, &c->db);

@@ -97,6 +97,10 @@ struct fss_server {
      * a long job writing in batches (analyze) lets them in between its
      * batches (fss__yield_to_writers). */
     atomic_uint writers_waiting;
+    /* Nanoseconds this process's transactions held the write lock, from
+     * fss__begin_immediate / fss__lock_late to their end (metrics:
+     * fieldsync_write_lock_seconds_total). */
+    atomic_uint_fast64_t write_lock_ns;
 
     pthread_mutex_t clock_mu;
     fs_hlc clock;        /* the server's HLC */

@@ -180,6 +180,15 @@ void fss_metrics_render(fss_server *s, fss_buf *out)
                    (unsigned long long)snap.batches_replayed,
                    (unsigned long long)snap.push_rereads,
                    (unsigned long long)snap.push_reads_kept);
+    fss_buf_printf(out, "# HELP fieldsync_write_lock_seconds_total Time this "
+                        "process's transactions held the store's write lock (the "
+                        "sequence counter's row lock on PostgreSQL), the one "
+                        "point every writer of every process passes in turn; "
+                        "its rate summed over the processes is the share of "
+                        "time the lock is busy.\n"
+                        "# TYPE fieldsync_write_lock_seconds_total counter\n"
+                        "fieldsync_write_lock_seconds_total %.6f\n",
+                   (double)atomic_load(&s->write_lock_ns) / 1e9);
     fss_buf_printf(out, "# HELP fieldsync_http_connections_total Connections "
                         "accepted; against fieldsync_requests_total it shows "
                         "how many requests came over a kept connection.\n"

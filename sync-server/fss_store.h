@@ -34,6 +34,9 @@
 struct fss_conn {
     fss_sql *db;
     atomic_uint *writers_waiting; /* the server's (fss__begin_immediate) */
+    atomic_uint_fast64_t *write_lock_ns; /* the server's; locked_at_ns: when
+                                            this transaction took the lock */
+    uint64_t locked_at_ns;
     fs_store *store;
     fss_stmt *next_seq;  /* fss__next_seq */
     fss_stmt *in_scope;  /* fss__customer_in_scope */

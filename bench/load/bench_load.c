@@ -469,7 +469,7 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, DEVICE_STACK);
     for (size_t c = 1; c <= p->devices; c *= 2) {
-        double t0, ms, p50, p99, rps, cpu0, cpu, reread0, kept0;
+        double t0, ms, p50, p99, rps, cpu0, cpu, reread0, kept0, lock0, lock;
         size_t started = 0;
         char cs[64];
         totals t;
@@ -477,6 +477,7 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         reset_counters(devs, c);
         reread0 = servers_counter(run, "fieldsync_push_rereads_total");
         kept0 = servers_counter(run, "fieldsync_push_reads_kept_total");
+        lock0 = servers_counter(run, "fieldsync_write_lock_seconds_total");
         cpu0 = servers_cpu_ms(run);
         t0 = bc_now_ms();
         for (size_t i = 0; i < c; i++) {
@@ -515,6 +516,15 @@ static void run_closed(const load_params *p, load_run *run, device_ctx *devs)
         bc_result("load", cs, "push_reads_kept",
                   servers_counter(run, "fieldsync_push_reads_kept_total") - kept0,
                   "count", 0, NULL);
+        /* The one serialisation point every process shares: the share of
+         * the step the write lock was held (summed over the processes),
+         * and its hold per request. A lock busy x of the time caps what
+         * more cores can add at about 1/x of this step's requests/s. */
+        lock = servers_counter(run, "fieldsync_write_lock_seconds_total") - lock0;
+        bc_result("load", cs, "write_lock_busy", lock / (ms / 1000), "share", 0, NULL);
+        if (t.nreq)
+            bc_result("load", cs, "write_lock_us_per_request",
+                      lock * 1e6 / (double)t.nreq, "us", 0, NULL);
         if (p99 < P99_LIMIT_MS && rps > best_rps) {
             best_c = c;
             best_rps = rps;

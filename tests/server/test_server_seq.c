@@ -442,6 +442,82 @@ static void test_naive_sequence_skips(void **state)
     tk_pg_drop(name);
 }
 
+/* fieldsync_write_lock_seconds_total from the server's /metrics. */
+static double lock_seconds(tk_server *t)
+{
+    static const char name[] = "\nfieldsync_write_lock_seconds_total ";
+    tk_http r;
+    const char *p;
+    double v = -1;
+
+    tk_request(t, "GET", "/metrics", NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    if ((p = strstr((const char *)r.body, name)) != NULL)
+        v = strtod(p + strlen(name), NULL);
+    tk_http_free(&r);
+    assert_true(v >= 0);
+    return v;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void hold(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* The write lock's busy time (fieldsync_write_lock_seconds_total) counts a
+ * transaction from its lock to its end, committed or rolled back: at least
+ * what it held the lock, and for a late push (PostgreSQL) nothing of its
+ * reads before fss__lock_late. Bounds only from what this test itself
+ * measured around the calls; no speed is asserted. */
+static void test_write_lock_time(void **state)
+{
+    tk_server t;
+    fss_conn *a;
+    fs_error err = {0};
+    double m0, m1, m2, t0, t1;
+    bool stale = false;
+
+    (void)state;
+    tk_start(&t, NULL);
+    (void)tk_rep(&t, "Alice", "north");
+    a = fss__conn_get(t.s, 5000);
+    assert_non_null(a);
+    m0 = lock_seconds(&t);
+    assert_int_equal(fss__begin_immediate(a, &err), FSS_OK);
+    hold(50);
+    assert_int_equal(fss__commit(a, &err), FSS_OK);
+    assert_int_equal(fss__begin_immediate(a, &err), FSS_OK);
+    hold(50);
+    fss__rollback(a);
+    m1 = lock_seconds(&t);
+    assert_true(m1 - m0 >= 0.1);
+    /* A late transaction: 300 ms of reading before the lock. */
+    assert_int_equal(fss__begin_late(a, &err), FSS_OK);
+    hold(300);
+    t0 = mono_s();
+    assert_int_equal(fss__lock_late(a, &stale, &err), FSS_OK);
+    assert_int_equal(fss__commit(a, &err), FSS_OK);
+    t1 = mono_s();
+    m2 = lock_seconds(&t);
+    if (tk_pg())
+        assert_true(m2 - m1 <= t1 - t0);
+    else /* SQLite: fss__begin_late is fss__begin_immediate */
+        assert_true(m2 - m1 >= 0.3);
+    fss__conn_put(t.s, a);
+    tk_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_late_lock_sees_commits),
         cmocka_unit_test(test_late_reads_fresh),
         cmocka_unit_test(test_naive_sequence_skips),
+        cmocka_unit_test(test_write_lock_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
