@@ -252,7 +252,7 @@ typedef struct prog_ctx {
 } prog_ctx;
 
 /* Rows and exits pulled so far, never more than the server's count: the
- * count is taken at the first round, and rows written meanwhile (or a row
+ * count is taken at the second round, and rows written meanwhile (or a row
  * pulled twice after a resumed page) may add to what is pulled. */
 static size_t progress_done(const fc_progress *p)
 {
@@ -276,8 +276,10 @@ static void on_progress(const fc_progress *p, void *payload)
         return;
     }
     if (pc->tty) {
-        /* The server counts what this sync pulls at the first round; an
-         * older server does not, and the bar then only shows activity. */
+        /* The server counts what this sync pulls at its second round, so
+         * the first report of a pull of several pages may have no count
+         * yet; an older server has none, and the bar then only shows
+         * activity. */
         char bar[21], pct[8] = "";
         size_t done = progress_done(p);
         unsigned fill = p->has_more ? (pc->spin++ % 20) + 1 : 20;

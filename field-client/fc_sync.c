@@ -1450,7 +1450,8 @@ typedef struct pipe_slot {
 typedef struct prefetch {
     fc_client *c;
     const char *url, *token;   /* borrowed from fc_sync */
-    fs_sync_request rq;        /* the template: no changes */
+    fs_sync_request rq;        /* the template: no changes; count_pending
+                                  in the first request only */
     uint64_t id_ms;            /* the time of the batch ids made ahead */
     pipe_slot slot[FC_PIPE_DEPTH];
     unsigned head, n;          /* requests sent and not yet taken, oldest first */
@@ -1466,6 +1467,8 @@ typedef struct prefetch {
 /* Encodes the template's request from `cursor` into slot s. */
 static bool slot_request(prefetch *p, pipe_slot *s, uint64_t cursor)
 {
+    bool ok;
+
     memset(s, 0, sizeof *s);
     if (fs_id_new(p->id_ms, &s->batch_id, NULL) != FS_OK)
         return false;
@@ -1473,8 +1476,10 @@ static bool slot_request(prefetch *p, pipe_slot *s, uint64_t cursor)
     p->rq.cursor = cursor;
     s->cursor = cursor;
     s->enc = fc__sync_encoding(p->c);
-    return fs_proto_sync_request_encode(&p->rq, s->enc, NULL, &s->body,
-                                        NULL) == FS_PROTO_OK;
+    ok = fs_proto_sync_request_encode(&p->rq, s->enc, NULL, &s->body, NULL) ==
+         FS_PROTO_OK;
+    p->rq.count_pending = false;
+    return ok;
 }
 
 /* Replaces a 200 answer's compressed body by its protobuf bytes, checked
@@ -1622,7 +1627,7 @@ static void prefetch_end(prefetch *p)
  * from a second thread. Failing to start is not an error: the round then
  * runs serially. */
 static void prefetch_start(prefetch *p, fc_client *c, const char *url,
-                           const char *token, uint64_t cursor)
+                           const char *token, uint64_t cursor, bool count)
 {
     int64_t hlc = 0;
 
@@ -1639,6 +1644,7 @@ static void prefetch_start(prefetch *p, fc_client *c, const char *url,
     p->rq.device_id = c->device;
     p->rq.page_size = c->opt.page_size;
     p->rq.client_time = (fs_hlc)hlc;
+    p->rq.count_pending = count; /* the first request only (slot_request) */
     if (!slot_request(p, &p->slot[0], cursor))
         goto fail;
     p->n = 1;
@@ -1711,6 +1717,21 @@ static void prefetch_drop(prefetch *p)
     prefetch_end(p);
 }
 
+/*
+ * The progress total (count_pending) is asked for once per sync, by the
+ * request after the first answer that says more is to come: the server
+ * counts while this device applies that answer, where on the first
+ * request the count was most of what a bootstrap waited for before its
+ * first page (docs/BENCHMARKS.md, session 12). The request sent ahead
+ * asks it the same way (prefetch_start). A sync whose answers end before
+ * (one page, an incremental sync) costs the server no count: its total is
+ * what it pulled (one_round).
+ */
+static bool count_wanted(const fc_progress *prog)
+{
+    return prog->has_more && !prog->total;
+}
+
 /* One round: this round's request was sent ahead when pf->running (an
  * empty batch), else it is prepared and sent here. When the answer says
  * more is to come and nothing is queued, the next request is sent ahead
@@ -1759,8 +1780,7 @@ static fc_status one_round(fc_client *c, const char *url, const char *token,
     rq.cursor = (uint64_t)cursor;
     rq.page_size = c->opt.page_size;
     rq.client_time = (fs_hlc)hlc;
-    /* One count per sync: it gives the progress bar its 100%. */
-    rq.count_pending = prog->round == 1;
+    rq.count_pending = count_wanted(prog);
     rq.changes = b.changes;
     rq.nchanges = b.n;
     prog->bootstrap = prog->bootstrap || cursor == 0;
@@ -1830,6 +1850,8 @@ answered:
     prog->pushed += b.n;
     if (rs.has_pending)
         prog->total = prog->rows + prog->exits + (size_t)rs.pending;
+    else if (!rs.has_more && !prog->total)
+        prog->total = prog->rows + prog->exits + rs.nrows + rs.nexits;
     /* The pages after this one: already asked for when the thread went on
      * from this answer's header to the same cursor, else asked for now. A
      * change queued meanwhile (another process) stops the pages sent
@@ -1843,7 +1865,7 @@ answered:
             (prefetch_pending(pf) && prefetch_cursor(pf) != rs.next_cursor))
             prefetch_drop(pf);
         if (queued == 0 && !prefetch_pending(pf))
-            prefetch_start(pf, c, url, token, rs.next_cursor);
+            prefetch_start(pf, c, url, token, rs.next_cursor, prog->total == 0);
     } else {
         prefetch_drop(pf);
     }
@@ -1942,7 +1964,7 @@ fc_status fc_sync(fc_client *c, fc_progress_fn progress, void *payload,
                        &notices, err);
         if (rc)
             goto done;
-        /* The server counted at the first round; rows written since then
+        /* The server counted at the second round; rows written since then
          * arrive in this sync too: the total grows with them, so a count
          * never exceeds its total ("5 of 4"). */
         if (prog.total && prog.rows + prog.exits > prog.total)

@@ -509,11 +509,13 @@ typedef struct fc_progress {
     bool bootstrap;            /* pulling the initial scope */
     unsigned retry;            /* >0 while waiting to retry */
     char note[160];            /* last retry reason */
-    size_t total;              /* rows + exits this sync pulls, counted by
-                                  the server at the first round and raised
-                                  when rows written since arrive too (never
-                                  below rows + exits); 0 = unknown (an
-                                  older server) */
+    size_t total;              /* rows + exits this sync pulls: counted by
+                                  the server at the second round when the
+                                  first answer said more (the first answer
+                                  alone otherwise), raised when rows written
+                                  since arrive too (never below rows +
+                                  exits); 0 = not known yet (before the
+                                  count's answer) or an older server */
 } fc_progress;
 
 /* Called after each round that committed (pull-only pages applied in one

@@ -764,8 +764,8 @@ done:
  * handed out since. Both plans return the same page (test_pull_plans), so
  * a count gone stale can cost time, never a row.
  *
- * The progress total (count_pending, asked by the first request of a
- * sync) counts the whole pull, and both plans count the same rows, so it
+ * The progress total (count_pending, asked once per sync; libfieldclient
+ * asks on its second request, while it applies the first page) counts the whole pull, and both plans count the same rows, so it
  * is counted by the cheaper one, whatever the scope's size and row count
  * (the page limits above are about SCOPE sorting a whole pull on every
  * page; a count is one pass without a sort). SEQ visits every row changed

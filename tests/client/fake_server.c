@@ -235,6 +235,7 @@ fc_status fake_post(const char *url, const char *content_type,
         s->req_batch[s->nreq] = rq.batch_id;
         s->req_changes[s->nreq] = rq.nchanges;
         s->req_enc[s->nreq] = enc;
+        s->req_count[s->nreq] = rq.count_pending;
         s->req_outbox_pending[s->nreq] = rq.has_outbox_pending ? (int64_t)rq.outbox_pending : -1;
         s->req_rejected_held[s->nreq] = rq.has_rejected_held ? (int64_t)rq.rejected_held : -1;
         s->nreq++;

@@ -54,8 +54,9 @@ typedef struct fake_server {
     size_t req_changes[FAKE_MAX_REQ];
     /* ... and its outbox report (SyncRequest 12, 13); -1 = not reported. */
     int64_t req_outbox_pending[FAKE_MAX_REQ], req_rejected_held[FAKE_MAX_REQ];
-    /* ... and its Content-Encoding. */
+    /* ... and its Content-Encoding, and whether it asked for a count. */
     fs_proto_encoding req_enc[FAKE_MAX_REQ];
+    bool req_count[FAKE_MAX_REQ];
     size_t nreq;
     /* Reported with every sync answer as its link speed (bytes/s; 0 = not
      * measured), for the client's choice of encoding. */

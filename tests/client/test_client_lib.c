@@ -1922,8 +1922,8 @@ static void test_short_ids_and_names(void **state)
     assert_true(fs_id_cmp(&out, &p) == 0);
 }
 
-/* Issue 14, item 4: rows written at the server during a sync (after its
- * first round counted what there was to pull) are pulled by the same sync;
+/* Issue 14, item 4: rows written at the server during a sync (after it
+ * counted what there was to pull) are pulled by the same sync;
  * the progress never shows more pulled than its total ("5 of 4"). */
 typedef struct grow_ctx {
     fake_server *srv;
@@ -1969,7 +1969,9 @@ static void test_progress_never_past_total(void **state)
 
 /* The server's open-conflict list is stored on the last page, replaced
  * whole by the next list, kept by pages that carry none, and labelled from
- * the replica; the first round asks for the pull count (progress total). */
+ * the replica; the request after the first answer that says more asks for
+ * the pull count (progress total), once; a one-page sync asks none and
+ * totals what it pulled. */
 static void test_open_conflicts_and_progress(void **state)
 {
     fixture *f = *state;
@@ -1996,11 +1998,23 @@ static void test_open_conflicts_and_progress(void **state)
                                              .detail = "Bob's newer phone stands",
                                              .mine_kept = false, .created_ms = 1234};
     f->srv.counted = 0;
+    f->srv.nreq = 0;
     memset(&p, 0, sizeof p);
     assert_int_equal(fc_sync(f->c, last_progress, &p, NULL, &err), FC_OK);
-    assert_int_equal(f->srv.counted, 1); /* the first round only */
+    assert_int_equal(f->srv.counted, 1); /* once */
+    assert_true(f->srv.nreq >= 4);
+    assert_false(f->srv.req_count[0]); /* not while it waits for page 1 */
+    assert_true(f->srv.req_count[1]);
     assert_int_equal(p.total, 30);
     assert_int_equal(p.rows, 30);
+    /* One page: no count, the total is that page. */
+    fake_set_text(&f->srv, "customer", &(fs_id){{31, 7}}, "name", "Office 31");
+    f->srv.counted = 0;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(fc_sync(f->c, last_progress, &p, NULL, &err), FC_OK);
+    assert_int_equal(f->srv.counted, 0);
+    assert_int_equal(p.rows, 1);
+    assert_int_equal(p.total, 1);
     memset(got, 0, sizeof got);
     assert_int_equal(fc_conflict_list(f->c, collect_conflict, got, &err), FC_OK);
     assert_int_equal(got[0].id, 9);
